@@ -1,0 +1,5 @@
+import sys
+
+from licentia.cli import main
+
+sys.exit(main())

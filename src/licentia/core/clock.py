@@ -1,0 +1,52 @@
+"""One clock object, passed in wherever time matters.
+
+Trials, leases, seat release and clock-rollback checks all ask a ``Clock``, so
+tests move time instead of sleeping.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Protocol
+
+UTC = dt.UTC
+
+
+class Clock(Protocol):
+    def now(self) -> dt.datetime:
+        """The current time, timezone-aware, in UTC."""
+        ...
+
+
+class SystemClock:
+    def now(self) -> dt.datetime:
+        return dt.datetime.now(UTC)
+
+
+class ManualClock:
+    """A clock that only moves when told to (tests, simulations, demo data)."""
+
+    def __init__(self, start: dt.datetime | None = None) -> None:
+        self._now = (start or dt.datetime.now(UTC)).astimezone(UTC)
+
+    def now(self) -> dt.datetime:
+        return self._now
+
+    def set(self, when: dt.datetime) -> None:
+        self._now = when.astimezone(UTC)
+
+    def advance(self, **delta: float) -> dt.datetime:
+        self._now += dt.timedelta(**delta)
+        return self._now
+
+
+def to_iso(when: dt.datetime) -> str:
+    """UTC, second precision, ``Z`` suffix: the one timestamp form in signed documents."""
+    return when.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def from_iso(text: str) -> dt.datetime:
+    value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)

@@ -1,0 +1,62 @@
+"""Device identity: hashed hardware components matched K of N.
+
+Raw identifiers never leave the machine: each component is hashed on the
+device with HMAC-SHA256 keyed by the product, so two vendors cannot correlate
+their users and a leaked database reveals no serial numbers. The application's
+data path is hashed the same way; two data paths on one machine are two
+installations (side-by-side installs).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Mapping
+
+# Hardware components, in the order they are worth as evidence. The CPU identity
+# is shared by every machine of a model, so it never identifies a device alone.
+COMPONENTS = ("machine", "disk", "cpu", "mac")
+WEAK_COMPONENTS = frozenset({"cpu"})
+HASH_HEX_LENGTH = 64
+
+
+def component_hash(product: str, name: str, raw: str) -> str:
+    """Hash one raw identifier for ``product`` (the SDK and web-API users do this)."""
+    key = f"licentia:{product}".encode()
+    return hmac.new(key, f"{name}:{raw}".encode(), hashlib.sha256).hexdigest()
+
+
+def data_path_hash(product: str, path: str) -> str:
+    return component_hash(product, "data_path", path)
+
+
+def required_matches(presented: Mapping[str, str], min_match: int) -> int:
+    """How many equal components make a match.
+
+    A machine that can read fewer components than the policy asks for (a
+    container without DMI or disk serials) must match on all it has.
+    """
+    return max(1, min(min_match, len(presented)))
+
+
+def match_count(stored: Mapping[str, str | None], presented: Mapping[str, str]) -> int:
+    return sum(
+        1
+        for name, value in presented.items()
+        if value and stored.get(name) and hmac.compare_digest(str(stored[name]), value)
+    )
+
+
+def matches(stored: Mapping[str, str | None], presented: Mapping[str, str], min_match: int) -> bool:
+    """True when ``presented`` is the same device as ``stored`` under the policy's K of N."""
+    if not presented:
+        return False
+    strong = {k: v for k, v in presented.items() if k not in WEAK_COMPONENTS}
+    if not strong or match_count(stored, strong) == 0:
+        # At least one strong component must agree: the CPU model alone is not identity.
+        return False
+    return match_count(stored, presented) >= required_matches(presented, min_match)
+
+
+def changed_components(stored: Mapping[str, str | None], presented: Mapping[str, str]) -> list[str]:
+    return sorted(name for name, value in presented.items() if stored.get(name) != value)

@@ -1,0 +1,193 @@
+"""Signed status documents: Ed25519 over canonical JSON, one key pair per product.
+
+A signed document is a JSON object::
+
+    {"document": {...}, "kid": "<key id>", "sig": "<base64url signature>",
+     "endorsements": [{"kid": ..., "public_key": ..., "by": ..., "sig": ...}]}
+
+``sig`` covers ``canonical_json(document)`` and nothing else. Applications pin
+the product's public key; when the vendor rotates keys, each new key is
+*endorsed* (signed) by the key before it, and documents carry the chain, so an
+application that pinned an old key still trusts documents signed by the new one,
+while nobody without one of the vendor's private keys can mint an endorsement.
+
+Verification raises :class:`InvalidDocument` with no detail worth exploiting; it
+never returns a bool that a caller could forget to test.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from licentia.core.canonical import canonical_json
+from licentia.core.clock import from_iso
+
+PUBLIC_KEY_SCHEME = "ed25519"
+# How far a document's issue time may lie in the future of the verifier's clock
+# before it is treated as forged or as a sign that the local clock was wound back.
+MAX_CLOCK_SKEW = dt.timedelta(minutes=10)
+_MAX_ENDORSEMENTS = 32
+
+
+class InvalidDocument(Exception):
+    """The document is not a genuine, well-formed document for this product."""
+
+
+def _b64e(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def _b64d(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def key_id(public_key: Ed25519PublicKey) -> str:
+    raw = public_key.public_bytes(Encoding.Raw, PublicFormat.Raw)
+    return hashlib.sha256(raw).hexdigest()[:16]
+
+
+def export_public_key(public_key: Ed25519PublicKey) -> str:
+    """The text an application embeds: ``ed25519:<kid>:<base64url raw key>``."""
+    raw = public_key.public_bytes(Encoding.Raw, PublicFormat.Raw)
+    return f"{PUBLIC_KEY_SCHEME}:{key_id(public_key)}:{_b64e(raw)}"
+
+
+def load_public_key(text: str) -> tuple[str, Ed25519PublicKey]:
+    """Parse an exported public key; the key id is recomputed, never trusted."""
+    try:
+        scheme, kid, b64 = text.strip().split(":")
+        if scheme != PUBLIC_KEY_SCHEME:
+            raise ValueError(scheme)
+        key = Ed25519PublicKey.from_public_bytes(_b64d(b64))
+    except (ValueError, TypeError) as exc:
+        raise ValueError("not a Licentia public key (expected 'ed25519:<kid>:<key>')") from exc
+    if key_id(key) != kid:
+        raise ValueError("the public key's id does not match the key")
+    return kid, key
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    """A product's private key with its key id."""
+
+    private_key: Ed25519PrivateKey
+
+    @classmethod
+    def generate(cls) -> SigningKey:
+        return cls(Ed25519PrivateKey.generate())
+
+    @property
+    def public_key(self) -> Ed25519PublicKey:
+        return self.private_key.public_key()
+
+    @property
+    def kid(self) -> str:
+        return key_id(self.public_key)
+
+    def export_public(self) -> str:
+        return export_public_key(self.public_key)
+
+    def endorse(self, newer: SigningKey, product: str) -> dict[str, str]:
+        """Sign ``newer``'s public key so holders of this key will trust it."""
+        claim = {"kid": newer.kid, "public_key": newer.export_public(), "product": product}
+        return {
+            "kid": newer.kid,
+            "public_key": newer.export_public(),
+            "by": self.kid,
+            "sig": _b64e(self.private_key.sign(canonical_json(claim))),
+        }
+
+    def sign(self, document: Mapping[str, Any], endorsements: Iterable[Mapping[str, str]] = ()) -> bytes:
+        """Return the signed document as canonical JSON bytes (the offline license file)."""
+        body = canonical_json(dict(document))
+        signed: dict[str, Any] = {
+            "document": dict(document),
+            "kid": self.kid,
+            "sig": _b64e(self.private_key.sign(body)),
+        }
+        chain = [dict(e) for e in endorsements]
+        if chain:
+            signed["endorsements"] = chain
+        return canonical_json(signed)
+
+
+def _trusted_keys(
+    pinned: Mapping[str, Ed25519PublicKey], endorsements: Any, product: str
+) -> dict[str, Ed25519PublicKey]:
+    keys = dict(pinned)
+    if not endorsements:
+        return keys
+    if not isinstance(endorsements, list) or len(endorsements) > _MAX_ENDORSEMENTS:
+        raise InvalidDocument("malformed endorsements")
+    # Endorsements may arrive in any order; keep passing until no new key is learnt.
+    pending = list(endorsements)
+    progress = True
+    while pending and progress:
+        progress = False
+        for item in list(pending):
+            if not isinstance(item, dict) or item.get("by") not in keys:
+                continue
+            pending.remove(item)
+            try:
+                kid, key = load_public_key(str(item["public_key"]))
+                claim = {"kid": kid, "public_key": item["public_key"], "product": product}
+                keys[item["by"]].verify(_b64d(str(item["sig"])), canonical_json(claim))
+            except (KeyError, ValueError, InvalidSignature):
+                continue
+            if kid == item.get("kid"):
+                keys.setdefault(kid, key)
+                progress = True
+    return keys
+
+
+def verify_document(
+    unverified: bytes | str | Mapping[str, Any],
+    public_keys: Mapping[str, Ed25519PublicKey],
+    *,
+    product: str,
+    at_time: dt.datetime | None = None,
+) -> dict[str, Any]:
+    """Verify a signed document and return its payload.
+
+    ``public_keys`` maps key ids to the product's trusted public keys (the pinned
+    ones). The payload must name ``product``; when ``at_time`` is given, a
+    document issued more than :data:`MAX_CLOCK_SKEW` in its future is refused.
+    """
+    try:
+        unverified_signed = json.loads(unverified) if isinstance(unverified, (bytes, str)) else dict(unverified)
+        unverified_payload = unverified_signed["document"]
+        kid = unverified_signed["kid"]
+        signature = _b64d(unverified_signed["sig"])
+        if not isinstance(unverified_payload, dict) or not isinstance(kid, str):
+            raise InvalidDocument("malformed document")
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise InvalidDocument("malformed document") from exc
+    keys = _trusted_keys(public_keys, unverified_signed.get("endorsements"), product)
+    key = keys.get(kid)
+    if key is None:
+        raise InvalidDocument("document signed by an unknown key")
+    try:
+        key.verify(signature, canonical_json(unverified_payload))
+    except (InvalidSignature, TypeError, ValueError) as exc:
+        raise InvalidDocument("bad signature") from exc
+    payload: dict[str, Any] = unverified_payload
+    if payload.get("product") != product:
+        raise InvalidDocument("document is for another product")
+    if at_time is not None:
+        try:
+            issued = from_iso(str(payload["issued_at"]))
+        except (KeyError, ValueError) as exc:
+            raise InvalidDocument("document has no valid issue time") from exc
+        if issued - at_time > MAX_CLOCK_SKEW:
+            raise InvalidDocument("document issued in the future")
+    return payload

@@ -1,0 +1,99 @@
+"""Status rules shared by the server and the SDK.
+
+The server decides a device's status; the SDK re-applies the same rules to the
+last signed document when it is offline, so both sides agree on when a trial
+ends, how long a lease lasts and when grace runs out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from licentia.core.clock import from_iso
+
+
+class DeviceStatus(enum.StrEnum):
+    TRIAL = "trial"
+    TRIAL_EXPIRED = "trial_expired"
+    REGISTERED = "registered"
+    SUSPENDED = "suspended"
+    BLOCKED = "blocked"
+
+
+class LicenseState(enum.StrEnum):
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    REVOKED = "revoked"
+    EXPIRED = "expired"
+
+
+ALLOWED_STATUSES = frozenset({DeviceStatus.TRIAL.value, DeviceStatus.REGISTERED.value})
+# How far the local clock may run behind the last time the SDK saw it before
+# the SDK treats it as wound back (to stretch a trial or a lease).
+DEFAULT_ROLLBACK_TOLERANCE = dt.timedelta(hours=2)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What a status document means at a given moment."""
+
+    allowed: bool
+    state: str
+    reason: str | None = None
+    days_left: int | None = None
+    features: tuple[str, ...] = field(default_factory=tuple)
+
+
+def days_until(end: dt.datetime, now: dt.datetime) -> int:
+    """Whole days left, counting a started day (0 once ``end`` has passed)."""
+    seconds = (end - now).total_seconds()
+    if seconds <= 0:
+        return 0
+    return int(-(-seconds // 86400))
+
+
+def trial_status(trial_end: dt.datetime | None, now: dt.datetime) -> DeviceStatus:
+    if trial_end is not None and now >= trial_end:
+        return DeviceStatus.TRIAL_EXPIRED
+    return DeviceStatus.TRIAL
+
+
+def judge(payload: Mapping[str, Any], now: dt.datetime) -> Verdict:
+    """Apply the status rules to a (verified) document payload at ``now``.
+
+    Used online right after the server answered and offline on the stored copy:
+    a trial ends at ``trial_end``, a license at its expiry, and the document
+    itself is trusted until ``lease_until`` and then for ``grace_days`` more.
+    """
+    status = str(payload.get("status"))
+    features = tuple(str(f) for f in payload.get("features") or ())
+    reason = payload.get("reason")
+    lease_until = from_iso(str(payload["lease_until"]))
+    grace_days = int(payload.get("grace_days") or 0)
+
+    if status == DeviceStatus.TRIAL.value:
+        end = payload.get("trial_end")
+        trial_end = from_iso(str(end)) if end else None
+        if trial_status(trial_end, now) is DeviceStatus.TRIAL_EXPIRED:
+            return Verdict(False, DeviceStatus.TRIAL_EXPIRED.value, "trial_ended", 0)
+        base = Verdict(True, status, None, days_until(trial_end, now) if trial_end else None, features)
+    elif status == DeviceStatus.REGISTERED.value:
+        lic = payload.get("license") or {}
+        expires = lic.get("expires_at")
+        if expires and now >= from_iso(str(expires)):
+            return Verdict(False, LicenseState.EXPIRED.value, "license_expired", 0)
+        days = days_until(from_iso(str(expires)), now) if expires else None
+        base = Verdict(True, status, None, days, features)
+    else:
+        return Verdict(False, status, str(reason) if reason else status, 0)
+
+    if now <= lease_until:
+        return base
+    grace_end = lease_until + dt.timedelta(days=grace_days)
+    if now <= grace_end:
+        return Verdict(True, "grace", "lease_expired", days_until(grace_end, now), features)
+    return Verdict(False, "lease_expired", "lease_expired", 0)

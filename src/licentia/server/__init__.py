@@ -1,0 +1,1 @@
+"""The Licentia server (needs the ``server`` extra)."""

@@ -1,0 +1,169 @@
+"""``create_app(settings)``: nothing happens at import.
+
+Shared objects (engines, the writer thread, the keyring) are made in the
+lifespan and kept on ``app.state``; settings and the clock are passed in, so
+tests build their own app with a clock they move.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+import licentia
+from licentia.core.clock import Clock, SystemClock
+from licentia.server.devices.service import Checker
+from licentia.server.errors import error_body, install_error_handlers
+from licentia.server.network import parse_networks
+from licentia.server.products.service import Keyring
+from licentia.server.settings import Settings
+from licentia.server.store.engine import database_urls, make_async_engine, make_sync_engine
+from licentia.server.store.writer import Writer
+
+log = logging.getLogger("licentia.server")
+
+# Extra routers and startup hooks (admin UI, notifications, evidence) register
+# here so the spine does not import them.
+Setup = Callable[[FastAPI], None]
+Startup = Callable[[FastAPI], Awaitable[Any]]
+
+
+class BodyLimit:
+    """Refuse bodies over ``limit`` bytes with 413 before they are read into memory."""
+
+    def __init__(self, app: Any, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length":
+                try:
+                    too_big = int(value) > self.limit
+                except ValueError:
+                    too_big = True
+                if too_big:
+                    await self._refuse(scope, receive, send)
+                    return
+        seen = 0
+
+        async def limited_receive() -> Any:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, limited_receive, send)
+        except _TooLarge:
+            await self._refuse(scope, receive, send)
+
+    async def _refuse(self, scope: Any, receive: Any, send: Any) -> None:
+        body = error_body("payload_too_large", f"the request body is larger than {self.limit} bytes")
+        await JSONResponse(body, status_code=413)(scope, receive, send)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def create_app(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    extensions: list[Setup] | None = None,
+) -> FastAPI:
+    urls = database_urls(settings.resolved_database_url)
+    fernet = settings.fernet()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        sync_engine = make_sync_engine(urls)
+        async_engine = make_async_engine(urls)
+        writer = Writer(sync_engine)
+        writer.start()
+        app.state.sync_engine = sync_engine
+        app.state.async_engine = async_engine
+        app.state.sessionmaker = async_sessionmaker(async_engine, expire_on_commit=False)
+        app.state.writer = writer
+        app.state.checker = Checker(Keyring(fernet), activation_attempts_per_hour=settings.activation_attempts_per_hour)
+        tasks = [await hook(app) for hook in app.state.startup_hooks]
+        try:
+            yield
+        finally:
+            for task in tasks:
+                if task is not None and hasattr(task, "cancel"):
+                    task.cancel()
+                    with contextlib.suppress(BaseException):
+                        await task
+            writer.stop()
+            await async_engine.dispose()
+            sync_engine.dispose()
+
+    app = FastAPI(
+        title="Licentia",
+        version=licentia.__version__,
+        summary="Trials, licenses, offline license files and copy tracking for your software.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.clock = clock or SystemClock()
+    app.state.fernet = fernet
+    app.state.trusted_proxies = parse_networks(settings.trusted_proxies)
+    app.state.startup_hooks = []
+    install_error_handlers(app)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+
+    from licentia.server.devices.router import router as devices_router
+    from licentia.server.events.router import router as events_router
+    from licentia.server.releases.router import router as releases_router
+    from licentia.server.values.router import router as values_router
+
+    for router in (devices_router, events_router, values_router, releases_router):
+        app.include_router(router)
+
+    @app.post("/v1/ping", tags=["meta"])
+    async def ping() -> dict[str, bool]:
+        """Does nothing: a connectivity test for clients (and the benchmark's baseline)."""
+        return {"ok": True}
+
+    @app.get("/healthz", tags=["meta"], include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    for setup in extensions if extensions is not None else default_extensions():
+        setup(app)
+    return app
+
+
+def default_extensions() -> list[Setup]:
+    """Optional parts that register themselves (admin UI, notifications, evidence)."""
+    found: list[Setup] = []
+    for module_name in ("licentia.server.admin", "licentia.server.notify", "licentia.server.evidence"):
+        try:
+            module = __import__(module_name, fromlist=["setup"])
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            continue
+        setup = getattr(module, "setup", None)
+        if setup is not None:
+            found.append(setup)
+    return found

@@ -1,0 +1,63 @@
+"""First start: a data directory, a migrated database, and a first product ready to use."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from licentia.core.clock import Clock
+from licentia.server.products.service import create_product, public_keys
+from licentia.server.settings import Settings
+from licentia.server.store.engine import database_urls, make_sync_engine, upgrade
+from licentia.server.store.models import Product, table_of
+
+FIRST_PRODUCT = "my-app"
+
+
+@dataclass(frozen=True)
+class Ready:
+    product: str | None
+    public_key: str | None
+    public_key_path: Path | None
+    created: bool
+
+
+def prepare(settings: Settings, clock: Clock) -> Ready:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    urls = database_urls(settings.resolved_database_url)
+    upgrade(urls)
+    fernet = settings.fernet()
+    engine = make_sync_engine(urls, pool_size=1)
+    try:
+        with engine.begin() as conn:
+            first = conn.execute(sa.select(table_of(Product)).order_by(table_of(Product).c.id).limit(1)).first()
+            created = False
+            if first is None:
+                made = create_product(conn, slug=FIRST_PRODUCT, name="My App", fernet=fernet, now=clock.now())
+                slug, key, created = made.slug, made.public_key, True
+            else:
+                slug, key = first.slug, public_keys(conn, first.id)[0]
+    finally:
+        engine.dispose()
+    path = write_public_key(settings, slug, key)
+    return Ready(slug, key, path, created)
+
+
+def write_public_key(settings: Settings, slug: str, key: str) -> Path:
+    keys_dir = settings.data_dir / "keys"
+    keys_dir.mkdir(parents=True, exist_ok=True)
+    path = keys_dir / f"{slug}.pub"
+    path.write_text(key + "\n")
+    return path
+
+
+def snippet(base_url: str, slug: str, key: str) -> str:
+    return (
+        "from licentia.client import Licentia\n"
+        f'lic = Licentia("{base_url}", "{slug}",\n'
+        f'               "{key}")\n'
+        "status = lic.check()\n"
+        'if not status.allowed: raise SystemExit(f"Not licensed: {status.reason}")'
+    )

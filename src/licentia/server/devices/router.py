@@ -1,0 +1,95 @@
+"""POST /v1/check, /v1/activate, /v1/deactivate: each answers a signed status document."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from prometheus_client import Counter, Histogram
+
+from licentia.core.clock import to_iso
+from licentia.server.credentials import DeviceCredential
+from licentia.server.devices.schemas import ActivateRequest, CheckRequest
+from licentia.server.devices.service import CheckInput
+from licentia.server.network import client_ip
+
+router = APIRouter(prefix="/v1", tags=["devices"])
+
+CHECKS = Counter("licentia_checks_total", "Status checks, activations and deactivations", ["action", "outcome"])
+CHECK_SECONDS = Histogram("licentia_check_seconds", "Time to answer a status check", ["action"])
+
+_SIGNED_DOC = {
+    "description": "The signed status document (see docs/web-api.md) and, at first contact, the device credential.",
+    "content": {
+        "application/json": {
+            "example": {
+                "credential": {"device": "dv_0f3a...", "secret": "(shown once)"},
+                "signed": {"document": {"status": "trial", "...": "..."}, "kid": "1a2b...", "sig": "..."},
+            }
+        }
+    },
+}
+
+
+def server_facts(request: Request) -> dict[str, Any]:
+    state = request.app.state
+    return {
+        "received_at": to_iso(state.clock.now()),
+        "external_ip": client_ip(request, state.trusted_proxies),
+        "server_tz": time.strftime("%Z"),
+    }
+
+
+async def _answer(
+    request: Request, body: CheckRequest, credential: Any, action: str, key: str | None = None
+) -> Response:
+    state = request.app.state
+    started = time.perf_counter()
+    fp = body.fingerprint
+    inp = CheckInput(
+        product=body.product,
+        now=state.clock.now(),
+        credential=credential,
+        device_id=body.device_id,
+        components={str(k): v for k, v in fp.components.items()} if fp else {},
+        data_path=fp.data_path if fp else None,
+        virtual=fp.virtual if fp else False,
+        token=body.token,
+        app_version=body.app_version,
+        os_name=body.os,
+        client_facts=dict(body.facts),
+        server_facts=server_facts(request),
+        action=action,
+        license_key=key,
+        channel=body.channel,
+    )
+    outcome = await state.writer.run(lambda conn: state.checker.run(conn, inp))
+    if outcome.error is not None:
+        CHECKS.labels(action, outcome.error.code).inc()
+        raise outcome.error
+    signed = outcome.signer.sign(outcome.document, outcome.endorsements)
+    credential_json = json.dumps(outcome.credential).encode()
+    CHECKS.labels(action, "ok").inc()
+    CHECK_SECONDS.labels(action).observe(time.perf_counter() - started)
+    return Response(b'{"credential":' + credential_json + b',"signed":' + signed + b"}", media_type="application/json")
+
+
+@router.post("/check", responses={200: _SIGNED_DOC})
+async def check(request: Request, body: CheckRequest, credential: DeviceCredential) -> Response:
+    """Report in and get this device's signed status; first contact starts a trial."""
+    return await _answer(request, body, credential, "check")
+
+
+@router.post("/activate", responses={200: _SIGNED_DOC})
+async def activate(request: Request, body: ActivateRequest, credential: DeviceCredential) -> Response:
+    """Bind this device to a license key's seat (never beyond the license's device limit)."""
+    return await _answer(request, body, credential, "activate", body.key)
+
+
+@router.post("/deactivate", responses={200: _SIGNED_DOC})
+async def deactivate(request: Request, body: CheckRequest, credential: DeviceCredential) -> Response:
+    """Free this device's seat; it keeps whatever trial it had left."""
+    return await _answer(request, body, credential, "deactivate")

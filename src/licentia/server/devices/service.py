@@ -1,0 +1,531 @@
+"""The status check, activation and deactivation: the hot path.
+
+Every function here runs inside a writer batch (see ``store.writer``) on a
+sync connection, with plain SQLAlchemy Core statements: one product lookup,
+one device lookup, one device update, and an event only when something
+happened. Signing happens after commit, outside the writer thread.
+
+Principle 1 of DESIGN.md lives here: the public API never raises a status.
+Nothing a client says about its own status is read; the only path upward is
+:func:`_activate` with a genuine, active license key that has a free seat.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+
+from licentia.core.clock import to_iso
+from licentia.core.fingerprint import COMPONENTS, WEAK_COMPONENTS, changed_components, match_count, matches
+from licentia.core.licensekeys import KeyFormatError, key_hash, key_prefix, normalize_key
+from licentia.core.signing import SigningKey
+from licentia.core.status import ALLOWED_STATUSES, DeviceStatus, LicenseState, trial_status
+from licentia.server.errors import ApiError
+from licentia.server.events.service import event_row, record_events
+from licentia.server.products.service import Keyring
+from licentia.server.ratelimit import hit, peek
+from licentia.server.releases.service import LatestReleaseCache
+from licentia.server.store.models import Device, License, Policy, Product, SigningKeyRow, table_of
+
+devices = table_of(Device)
+licenses = table_of(License)
+products = table_of(Product)
+policies = table_of(Policy)
+signing_keys = table_of(SigningKeyRow)
+
+_PRODUCT_QUERY = (
+    sa.select(
+        products.c.id,
+        products.c.slug,
+        products.c.collect_facts,
+        policies.c.trial_days,
+        policies.c.max_devices,
+        policies.c.seat_release_days,
+        policies.c.lease_days,
+        policies.c.grace_days,
+        policies.c.usage_report_days,
+        policies.c.fingerprint_min_match,
+        policies.c.on_clone,
+        policies.c.allow_virtual_machines,
+        signing_keys.c.kid,
+    )
+    .join(policies, policies.c.product_id == products.c.id)
+    .join(signing_keys, signing_keys.c.product_id == products.c.id)
+    .where(products.c.slug == sa.bindparam("slug"), signing_keys.c.retired_at.is_(None))
+    .order_by(signing_keys.c.id.desc())
+    .limit(1)
+)
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class CheckInput:
+    product: str
+    now: dt.datetime
+    credential: tuple[str, str] | None = None
+    device_id: str | None = None
+    components: dict[str, str] = field(default_factory=dict)
+    data_path: str | None = None
+    virtual: bool = False
+    token: str | None = None
+    app_version: str | None = None
+    os_name: str | None = None
+    client_facts: dict[str, Any] = field(default_factory=dict)
+    server_facts: dict[str, Any] = field(default_factory=dict)
+    action: str = "check"  # "check" | "activate" | "deactivate"
+    license_key: str | None = None
+    channel: str = "stable"
+
+
+@dataclass
+class CheckOutcome:
+    """What the router needs once the batch committed: sign ``document`` or raise ``error``."""
+
+    document: dict[str, Any] | None = None
+    signer: SigningKey | None = None
+    endorsements: list[dict[str, str]] = field(default_factory=list)
+    credential: dict[str, str] | None = None
+    error: ApiError | None = None
+
+
+class _Refused(Exception):
+    """Abort the job's changes but keep the evidence rows listed in ``evidence``."""
+
+    def __init__(self, error: ApiError, evidence: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(error.message)
+        self.error = error
+        self.evidence = evidence or []
+
+
+def _components(row: Any) -> dict[str, str | None]:
+    return {name: getattr(row, f"fp_{name}") for name in COMPONENTS}
+
+
+def _new_device_id() -> str:
+    return "dv_" + secrets.token_hex(10)
+
+
+class Checker:
+    """Runs check/activate/deactivate jobs; holds the process's keyring."""
+
+    def __init__(self, keyring: Keyring, *, activation_attempts_per_hour: int = 20) -> None:
+        self.keyring = keyring
+        self.releases = LatestReleaseCache()
+        self.activation_attempts_per_hour = activation_attempts_per_hour
+
+    def run(self, conn: sa.Connection, inp: CheckInput) -> CheckOutcome:
+        product = conn.execute(_PRODUCT_QUERY, {"slug": inp.product}).first()
+        if product is None:
+            return CheckOutcome(error=ApiError("unknown_product", f"no product named {inp.product!r}", 404))
+        try:
+            return self._run(conn, inp, product)
+        except _Refused as refused:
+            # The job's own savepoint is committed, so write only the evidence.
+            record_events(conn, refused.evidence)
+            return CheckOutcome(error=refused.error)
+
+    def _run(self, conn: sa.Connection, inp: CheckInput, product: Any) -> CheckOutcome:
+        facts = inp.client_facts if product.collect_facts else {}
+        evidence: list[dict[str, Any]] = []
+
+        def note(device_id: str | None, kind: str, **kw: Any) -> None:
+            evidence.append(
+                event_row(
+                    product_id=product.id,
+                    device_id=device_id,
+                    kind=kind,
+                    received_at=inp.now,
+                    client_facts=facts,
+                    server_facts=inp.server_facts,
+                    **kw,
+                )
+            )
+
+        device, secret, changes = self._identify(conn, inp, product, facts, note)
+        new_token = secrets.token_urlsafe(24)
+        token_hash, prev_hash = sha256(new_token), device.token_hash
+        clone = False
+        if changes.get("created"):
+            prev_hash = None
+        elif inp.token and not secret:
+            presented = sha256(inp.token)
+            if device.token_hash and hmac.compare_digest(presented, device.token_hash):
+                pass
+            elif device.prev_token_hash and hmac.compare_digest(presented, device.prev_token_hash):
+                # The client never got the last answer: accept, but keep the older
+                # token as "previous" so the token it never saw stays dead; if a
+                # copy shows up holding it, that copy is caught.
+                prev_hash = device.prev_token_hash
+            else:
+                # An older token means the installation's state was copied to, or
+                # restored on, another machine: this copy gets no live token.
+                clone = True
+                token_hash, prev_hash, new_token = device.token_hash, device.prev_token_hash, ""
+                note(
+                    device.id,
+                    "clone_suspected",
+                    license_id=device.license_id,
+                    client_event_id=f"clone-{presented[:24]}",
+                    data={
+                        "reason": "stale_token",
+                        "other_side": {"facts": device.facts or {}, "last_seen": to_iso(device.last_seen)},
+                    },
+                )
+        elif secret and not changes.get("created"):
+            prev_hash = None  # re-identified installation: a fresh token chain
+
+        values: dict[str, Any] = {"last_seen": inp.now, "usage_count": device.usage_count + 1}
+        status, reason = device.status, device.status_reason
+        license_row = None
+        if device.license_id is not None:
+            license_row = conn.execute(sa.select(licenses).where(licenses.c.id == device.license_id)).first()
+
+        if inp.action == "activate":
+            license_row = self._activate(conn, inp, product, device, facts)
+            status, reason = DeviceStatus.REGISTERED.value, None
+            values.update(license_id=license_row.id, activated_at=inp.now)
+            note(
+                device.id,
+                "register",
+                license_id=license_row.id,
+                data={"key_prefix": license_row.key_prefix, "result": "activated"},
+            )
+        elif inp.action == "deactivate" and device.license_id is not None:
+            status, reason = trial_status(device.trial_end, inp.now).value, "deactivated"
+            values.update(license_id=None, activated_at=None)
+            note(device.id, "deactivate", license_id=device.license_id)
+            license_row = None
+
+        if clone or changes.get("clone_of"):
+            values["clone_suspected"] = True
+            if product.on_clone == "block":
+                status, reason = DeviceStatus.BLOCKED.value, "clone_suspected"
+
+        # Persisted transitions: trial end, revoked license.
+        if status == DeviceStatus.TRIAL.value:
+            status = trial_status(device.trial_end, inp.now).value
+        if status == DeviceStatus.REGISTERED.value and (
+            license_row is None or license_row.state == LicenseState.REVOKED.value
+        ):
+            status, reason = trial_status(device.trial_end, inp.now).value, "license_revoked"
+            values.update(license_id=None)
+            license_row = None
+        values.update(status=status, status_reason=reason)
+
+        if inp.app_version and inp.app_version != device.app_version:
+            values["app_version"] = inp.app_version
+            if device.app_version and not changes.get("created"):
+                note(device.id, "upgrade", data={"from": device.app_version, "to": inp.app_version})
+        if inp.os_name and inp.os_name != device.os_name:
+            values["os_name"] = inp.os_name
+        if facts:
+            values["facts"] = facts
+        if not clone:
+            values.update(token_hash=token_hash, prev_token_hash=prev_hash)
+        if device.last_seen.date() != inp.now.date() or changes.get("created"):
+            # One "check" a day per device feeds the active-device rollups.
+            note(
+                device.id,
+                "check",
+                client_event_id=f"check-{inp.now.date().isoformat()}",
+                data={"app_version": inp.app_version},
+            )
+        conn.execute(devices.update().where(devices.c.id == device.id).values(**values))
+        record_events(conn, evidence)
+
+        # Effective status, not persisted: reinstating a license or allowing VMs restores it.
+        if status == DeviceStatus.REGISTERED.value and license_row is not None:
+            if license_row.state == LicenseState.SUSPENDED.value:
+                status, reason = DeviceStatus.SUSPENDED.value, "license_suspended"
+            elif license_row.state == LicenseState.EXPIRED.value or (
+                license_row.expires_at is not None and license_row.expires_at <= inp.now
+            ):
+                status, reason = DeviceStatus.SUSPENDED.value, "license_expired"
+        if device.is_virtual and not product.allow_virtual_machines and status in ALLOWED_STATUSES:
+            status, reason = DeviceStatus.BLOCKED.value, "virtual_machine"
+
+        signer, chain = self.keyring.signer(conn, product.id, product.kid)
+        stored = {**_components(device), **changes.get("components", {})}
+        document = {
+            "v": 1,
+            "product": product.slug,
+            "device": device.id,
+            "device_id": device.external_id,
+            "components": {k: v for k, v in stored.items() if v},
+            "data_path": device.data_path_hash,
+            "min_match": product.fingerprint_min_match,
+            "status": status,
+            "reason": reason,
+            "allowed": status in ALLOWED_STATUSES,
+            "trial_end": to_iso(device.trial_end) if device.trial_end else None,
+            "license": None
+            if license_row is None
+            else {
+                "key_prefix": license_row.key_prefix,
+                "state": license_row.state,
+                "expires_at": to_iso(license_row.expires_at) if license_row.expires_at else None,
+            },
+            "features": list(license_row.features or []) if license_row is not None else [],
+            "issued_at": to_iso(inp.now),
+            "lease_until": to_iso(inp.now + dt.timedelta(days=product.lease_days)),
+            "grace_days": product.grace_days,
+            "usage_report_days": product.usage_report_days or product.trial_days + 1,
+            "token": new_token or None,
+            "clone_suspected": bool(clone or changes.get("clone_of") or device.clone_suspected),
+            "latest_release": self.releases.get(conn, product.id, inp.channel),
+        }
+        credential = {"device": device.id, "secret": secret} if secret else None
+        return CheckOutcome(document=document, signer=signer, endorsements=chain, credential=credential)
+
+    # -- identification ------------------------------------------------------
+
+    def _identify(
+        self, conn: sa.Connection, inp: CheckInput, product: Any, facts: dict[str, Any], note: Any
+    ) -> tuple[Any, str | None, dict[str, Any]]:
+        """Find the calling installation, or create it in trial. Returns (row, new secret, changes)."""
+        changes: dict[str, Any] = {}
+        if inp.credential is not None:
+            device_id, secret = inp.credential
+            row = conn.execute(sa.select(devices).where(devices.c.id == device_id)).first()
+            if row is None or row.product_id != product.id or not hmac.compare_digest(sha256(secret), row.secret_hash):
+                raise _Refused(ApiError("invalid_credential", "unknown device or wrong device secret", 401))
+            moved = inp.components and (
+                (row.data_path_hash or None) != (inp.data_path or None)
+                or (
+                    any(_components(row).values())
+                    and not matches(_components(row), inp.components, product.fingerprint_min_match)
+                )
+            )
+            if not moved:
+                self._note_hardware(conn, row, inp, note, changes)
+                return row, None, changes
+            # The state of this installation now runs on another machine or in
+            # another folder: a copy. It becomes its own device, with evidence on both.
+            changes["clone_of"] = row.id
+            note(
+                row.id,
+                "clone_suspected",
+                license_id=row.license_id,
+                data={
+                    "reason": "state_copied",
+                    "changed": changed_components(_components(row), inp.components),
+                },
+            )
+            conn.execute(devices.update().where(devices.c.id == row.id).values(clone_suspected=True))
+        elif inp.device_id is not None:
+            row = conn.execute(
+                sa.select(devices).where(devices.c.product_id == product.id, devices.c.external_id == inp.device_id)
+            ).first()
+            if row is not None:
+                raise _Refused(
+                    ApiError(
+                        "device_credential_required",
+                        "this device id is known: send the device credential issued at first contact",
+                        401,
+                    )
+                )
+            return self._create(conn, inp, product, changes)
+        if not inp.components:
+            raise _Refused(ApiError("validation_error", "send a fingerprint or a device_id", 422))
+        if inp.action != "check" and inp.credential is None:
+            raise _Refused(ApiError("invalid_credential", "activation needs the device credential", 401))
+
+        row = self._find_by_fingerprint(conn, inp, product)
+        if row is None:
+            return self._create(conn, inp, product, changes)
+        if changes.get("clone_of") and row.id == changes["clone_of"]:
+            return self._create(conn, inp, product, changes)
+        # A known installation without its state (reinstalled, or data wiped): same device, new secret.
+        secret = secrets.token_urlsafe(32)
+        conn.execute(devices.update().where(devices.c.id == row.id).values(secret_hash=sha256(secret)))
+        self._note_hardware(conn, row, inp, note, changes)
+        return row, secret, changes
+
+    def _find_by_fingerprint(self, conn: sa.Connection, inp: CheckInput, product: Any) -> Any:
+        strong = [
+            devices.c[f"fp_{name}"] == value for name, value in inp.components.items() if name not in WEAK_COMPONENTS
+        ]
+        if not strong:
+            return None
+        rows = conn.execute(
+            sa.select(devices)
+            .where(devices.c.product_id == product.id, devices.c.external_id.is_(None), sa.or_(*strong))
+            .order_by(devices.c.last_seen.desc())
+            .limit(50)
+        ).all()
+        best, best_count = None, 0
+        for row in rows:
+            if (row.data_path_hash or None) != (inp.data_path or None):
+                continue  # side-by-side installation in another folder
+            if not matches(_components(row), inp.components, product.fingerprint_min_match):
+                continue
+            count = match_count(_components(row), inp.components)
+            if count > best_count:
+                best, best_count = row, count
+        return best
+
+    def _create(
+        self, conn: sa.Connection, inp: CheckInput, product: Any, changes: dict[str, Any]
+    ) -> tuple[Any, str, dict[str, Any]]:
+        secret = secrets.token_urlsafe(32)
+        values = {
+            "id": _new_device_id(),
+            "product_id": product.id,
+            "external_id": inp.device_id,
+            "data_path_hash": inp.data_path,
+            **{f"fp_{name}": inp.components.get(name) for name in COMPONENTS},
+            "is_virtual": inp.virtual,
+            "os_name": inp.os_name,
+            "app_version": inp.app_version,
+            "first_seen": inp.now,
+            "last_seen": inp.now,
+            "status": DeviceStatus.TRIAL.value,
+            "status_reason": None,
+            "trial_end": inp.now + dt.timedelta(days=product.trial_days),
+            "license_id": None,
+            "activated_at": None,
+            "secret_hash": sha256(secret),
+            "token_hash": None,
+            "prev_token_hash": None,
+            "usage_count": 0,
+            "clone_suspected": bool(changes.get("clone_of")),
+            "facts": {},
+        }
+        conn.execute(devices.insert().values(**values))
+        changes["created"] = True
+        row = conn.execute(sa.select(devices).where(devices.c.id == values["id"])).one()
+        return row, secret, changes
+
+    def _note_hardware(
+        self, conn: sa.Connection, row: Any, inp: CheckInput, note: Any, changes: dict[str, Any]
+    ) -> None:
+        changed = [n for n in changed_components(_components(row), inp.components) if n in COMPONENTS]
+        if not changed:
+            return
+        updates = {f"fp_{name}": inp.components[name] for name in changed}
+        conn.execute(devices.update().where(devices.c.id == row.id).values(**updates))
+        changes["components"] = {name: inp.components[name] for name in changed}
+        note(row.id, "hardware_changed", license_id=row.license_id, data={"changed": changed})
+
+    # -- activation ------------------------------------------------------------
+
+    def _activate(self, conn: sa.Connection, inp: CheckInput, product: Any, device: Any, facts: dict[str, Any]) -> Any:
+        ip = str(inp.server_facts.get("external_ip") or "unknown")
+        typed = inp.license_key or ""
+
+        def evidence(kind: str, **data: Any) -> list[dict[str, Any]]:
+            return [
+                event_row(
+                    product_id=product.id,
+                    device_id=device.id,
+                    kind=kind,
+                    received_at=inp.now,
+                    data=data,
+                    client_facts=facts,
+                    server_facts=inp.server_facts,
+                )
+            ]
+
+        bucket = f"invalid_key:{product.id}:{ip}"
+        limited = peek(conn, bucket, inp.now, limit=self.activation_attempts_per_hour)
+        if limited is not None:
+            raise _Refused(
+                ApiError(
+                    "rate_limited",
+                    "too many activation attempts from this network; try again later",
+                    429,
+                    headers={"Retry-After": str(limited)},
+                )
+            )
+        try:
+            key = normalize_key(typed)
+        except KeyFormatError as exc:
+            prefix = "".join(ch for ch in typed.upper() if ch.isalnum())[:5]
+            hit(conn, bucket, inp.now)
+            raise _Refused(
+                ApiError("invalid_key", str(exc)), evidence("invalid_key", key_prefix=prefix, reason="format")
+            ) from exc
+        lic = conn.execute(
+            sa.select(licenses).where(licenses.c.key_hash == key_hash(key), licenses.c.product_id == product.id)
+        ).first()
+        if lic is None:
+            # Well-formed but never issued: a key generator's, or another product's.
+            hit(conn, bucket, inp.now)
+            raise _Refused(
+                ApiError("invalid_key", "this license key was not issued for this product"),
+                evidence("invalid_key", key_prefix=key_prefix(key), reason="not_issued"),
+            )
+        if lic.state == LicenseState.SUSPENDED.value:
+            raise _Refused(ApiError("license_suspended", "this license is suspended", 403))
+        if lic.state == LicenseState.REVOKED.value:
+            raise _Refused(ApiError("license_revoked", "this license was revoked", 403))
+        if lic.state == LicenseState.EXPIRED.value or (lic.expires_at is not None and lic.expires_at <= inp.now):
+            raise _Refused(ApiError("license_expired", "this license has expired", 403))
+        if device.is_virtual and not product.allow_virtual_machines:
+            raise _Refused(
+                ApiError("virtual_machine_not_allowed", "this product does not run in virtual machines", 403)
+            )
+        if device.license_id == lic.id:
+            return lic
+        # Serialise activations of one license across workers (SQLite already
+        # holds the write lock from BEGIN IMMEDIATE).
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.select(licenses.c.id).where(licenses.c.id == lic.id).with_for_update())
+        self._release_stale_seats(conn, lic, product, inp.now)
+        max_devices = int((lic.policy_overrides or {}).get("max_devices") or product.max_devices)
+        used = conn.execute(
+            sa.select(sa.func.count())
+            .select_from(devices)
+            .where(devices.c.license_id == lic.id, devices.c.id != device.id)
+        ).scalar_one()
+        if used >= max_devices:
+            raise _Refused(
+                ApiError(
+                    "too_many_devices",
+                    f"this license is already in use on {used} of {max_devices} devices",
+                    403,
+                ),
+                evidence("register", key_prefix=lic.key_prefix, result="too_many_devices", license_id=lic.id),
+            )
+        return lic
+
+    @staticmethod
+    def _release_stale_seats(conn: sa.Connection, lic: Any, product: Any, now: dt.datetime) -> None:
+        """A seat unseen for ``seat_release_days`` is freed (the machine is gone)."""
+        days = int((lic.policy_overrides or {}).get("seat_release_days") or product.seat_release_days)
+        cutoff = now - dt.timedelta(days=days)
+        stale = conn.execute(
+            sa.select(devices.c.id, devices.c.trial_end).where(
+                devices.c.license_id == lic.id, devices.c.last_seen < cutoff
+            )
+        ).all()
+        for row in stale:
+            conn.execute(
+                devices.update()
+                .where(devices.c.id == row.id)
+                .values(
+                    license_id=None,
+                    status=trial_status(row.trial_end, now).value,
+                    status_reason="seat_released",
+                )
+            )
+
+
+def authenticate(conn: sa.Connection, credential: tuple[str, str] | None) -> Any:
+    """The calling device's row, or 401: a device id alone is never enough."""
+    if credential is None:
+        raise ApiError("invalid_credential", "this call needs the device credential (Authorization: Device ...)", 401)
+    device_id, secret = credential
+    row = conn.execute(sa.select(devices).where(devices.c.id == device_id)).first()
+    if row is None or not hmac.compare_digest(sha256(secret), row.secret_hash):
+        raise ApiError("invalid_credential", "unknown device or wrong device secret", 401)
+    return row

@@ -1,0 +1,80 @@
+"""One server error type with a stable code, mapped to HTTP by one handler.
+
+Every 4xx answer has the body ``{"error": {"code": "...", "message": "..."}}``;
+``code`` is the contract clients branch on, ``message`` is for people.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from licentia.server.store.writer import StoreUnavailable
+
+log = logging.getLogger("licentia.server")
+
+
+class ApiError(Exception):
+    def __init__(self, code: str, message: str, status: int = 400, *, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+        self.headers = headers or {}
+
+
+def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, **extra}}
+
+
+def _json(status: int, code: str, message: str, headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
+    return JSONResponse(error_body(code, message, **extra), status_code=status, headers=headers)
+
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
+        return _json(exc.status, exc.code, exc.message, exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = []
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
+            problems.append({"field": where, "problem": err.get("msg", "invalid")})
+        if any(err.get("type") == "json_invalid" for err in exc.errors()):
+            return _json(400, "malformed_json", "the request body is not valid JSON")
+        first = problems[0] if problems else {"field": "", "problem": "invalid"}
+        message = f"{first['field'] or 'body'}: {first['problem']}"
+        return _json(422, "validation_error", message, problems=problems)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = _HTTP_CODES.get(exc.status_code, "http_error")
+        return _json(exc.status_code, code, str(exc.detail), getattr(exc, "headers", None))
+
+    @app.exception_handler(StoreUnavailable)
+    async def _store(_request: Request, exc: StoreUnavailable) -> JSONResponse:
+        return _json(503, "store_unavailable", str(exc), {"Retry-After": "2"})
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return JSONResponse(error_body("internal_error", "the server hit an unexpected error"), 500)

@@ -1,0 +1,115 @@
+"""POST /v1/events (batches, idempotent by client event id) and POST /v1/feedback."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from licentia.server.credentials import DeviceCredential
+from licentia.server.devices.router import server_facts
+from licentia.server.devices.schemas import FactValue
+from licentia.server.devices.service import authenticate
+from licentia.server.events.service import event_row, record_events
+from licentia.server.store.models import Product, table_of
+
+router = APIRouter(prefix="/v1", tags=["events"])
+products = table_of(Product)
+MAX_BATCH = 200
+MAX_DATA_KEYS = 40
+
+EventId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,64}$")]
+
+
+class ClientEvent(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    id: EventId = Field(description="Client-chosen idempotency id; re-sending it is harmless.")
+    kind: Literal["install", "register", "usage", "uninstall", "feedback", "upgrade"]
+    occurred_at: dt.datetime | None = None
+    data: dict[Annotated[str, StringConstraints(max_length=64)], FactValue] = Field(
+        default_factory=dict, max_length=MAX_DATA_KEYS
+    )
+    facts: dict[Annotated[str, StringConstraints(max_length=64)], FactValue] = Field(
+        default_factory=dict, max_length=MAX_DATA_KEYS
+    )
+
+
+class EventBatch(BaseModel):
+    events: list[ClientEvent] = Field(max_length=MAX_BATCH)
+
+
+class EventsAccepted(BaseModel):
+    accepted: int = Field(description="Events stored by this call.")
+    duplicates: int = Field(description="Events already stored earlier (same client event id).")
+
+
+class FeedbackRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    id: EventId | None = None
+    text: Annotated[str, StringConstraints(min_length=1, max_length=5000)]
+    email: Annotated[str, StringConstraints(max_length=320)] | None = None
+    facts: dict[Annotated[str, StringConstraints(max_length=64)], FactValue] = Field(
+        default_factory=dict, max_length=MAX_DATA_KEYS
+    )
+
+
+def _aware(value: dt.datetime | None) -> dt.datetime | None:
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+async def _store(request: Request, credential: Any, items: list[dict[str, Any]]) -> EventsAccepted:
+    state = request.app.state
+    now = state.clock.now()
+    facts_server = server_facts(request)
+
+    def job(conn: Any) -> EventsAccepted:
+        device = authenticate(conn, credential)
+        collect = conn.execute(
+            products.select().with_only_columns(products.c.collect_facts).where(products.c.id == device.product_id)
+        ).scalar_one()
+        rows = [
+            event_row(
+                product_id=device.product_id,
+                device_id=device.id,
+                license_id=device.license_id,
+                kind=item["kind"],
+                client_event_id=item["id"],
+                occurred_at=_aware(item.get("occurred_at")),
+                received_at=now,
+                data=item.get("data") or {},
+                client_facts=(item.get("facts") or {}) if collect else {},
+                server_facts=facts_server,
+            )
+            for item in items
+        ]
+        unique = list({r["client_event_id"]: r for r in rows}.values())
+        new = record_events(conn, unique)
+        return EventsAccepted(accepted=len(new), duplicates=len(rows) - len(new))
+
+    return await state.writer.run(job)
+
+
+@router.post("/events")
+async def post_events(request: Request, batch: EventBatch, credential: DeviceCredential) -> EventsAccepted:
+    """Report a batch of events (install, usage, uninstall, ...) for the calling device."""
+    return await _store(request, credential, [e.model_dump() for e in batch.events])
+
+
+@router.post("/feedback")
+async def post_feedback(request: Request, body: FeedbackRequest, credential: DeviceCredential) -> EventsAccepted:
+    """Send feedback text from the application (stored as a ``feedback`` event)."""
+    import uuid
+
+    item = {
+        "id": body.id or f"fb-{uuid.uuid4().hex}",
+        "kind": "feedback",
+        "data": {"text": body.text, "email": body.email},
+        "facts": body.facts,
+    }
+    return await _store(request, credential, [item])

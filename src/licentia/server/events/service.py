@@ -1,0 +1,94 @@
+"""Recording events: the one place an event row is written.
+
+Writes are idempotent by ``(device_id, client_event_id)``: a client that
+re-sends a batch after a lost answer, or a process killed mid-flush, never
+makes a duplicate.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from licentia.server.store.models import Event, table_of
+
+events = table_of(Event)
+
+# Kinds a client may report; the others are recorded by the server itself.
+CLIENT_KINDS = frozenset({"install", "register", "usage", "uninstall", "feedback", "upgrade"})
+SERVER_KINDS = frozenset(
+    {"check", "hardware_changed", "clone_suspected", "invalid_key", "register", "deactivate", "upgrade"}
+)
+
+# Called with (conn, event row values) after an event is inserted; the
+# notification outbox subscribes here so a notification is written in the
+# same transaction as its cause.
+EventHook = Callable[[sa.Connection, dict[str, Any]], None]
+_hooks: list[EventHook] = []
+
+
+def subscribe(hook: EventHook) -> None:
+    if hook not in _hooks:
+        _hooks.append(hook)
+
+
+def _insert_ignoring_duplicates(conn: sa.Connection, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    if not rows:
+        return []
+    dialect = conn.dialect.name
+    ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(events)
+    stmt = ins.on_conflict_do_nothing(index_elements=["device_id", "client_event_id"]).returning(
+        events.c.id, events.c.client_event_id
+    )
+    inserted = {r.client_event_id: r.id for r in conn.execute(stmt, rows[0]).all()} if len(rows) == 1 else {}
+    if len(rows) > 1:
+        # RETURNING with executemany is not portable; a batch is at most a few hundred rows.
+        for row in rows:
+            for r in conn.execute(stmt, row).all():
+                inserted[r.client_event_id] = r.id
+    return [{**row, "id": inserted[row["client_event_id"]]} for row in rows if row["client_event_id"] in inserted]
+
+
+def record_events(conn: sa.Connection, rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Insert event rows; return those that were new (duplicates are skipped)."""
+    new = _insert_ignoring_duplicates(conn, list(rows))
+    for row in new:
+        for hook in _hooks:
+            hook(conn, row)
+    return new
+
+
+def event_row(
+    *,
+    product_id: int,
+    device_id: str | None,
+    kind: str,
+    received_at: dt.datetime,
+    license_id: int | None = None,
+    client_event_id: str | None = None,
+    occurred_at: dt.datetime | None = None,
+    data: dict[str, Any] | None = None,
+    client_facts: dict[str, Any] | None = None,
+    server_facts: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    return {
+        "product_id": product_id,
+        "device_id": device_id,
+        "license_id": license_id,
+        "kind": kind,
+        "client_event_id": client_event_id or f"srv-{uuid.uuid4().hex}",
+        "occurred_at": occurred_at,
+        "received_at": received_at,
+        "data": data or {},
+        "client_facts": client_facts or {},
+        "server_facts": server_facts or {},
+    }
+
+
+def record_event(conn: sa.Connection, **fields: Any) -> bool:
+    return bool(record_events(conn, [event_row(**fields)]))

@@ -1,0 +1,112 @@
+"""Issuing and changing licenses (shared by the CLI, the admin UI and the developer API)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from licentia.core.licensekeys import generate_key, key_hash, key_prefix
+from licentia.core.status import LicenseState
+from licentia.server.errors import ApiError
+from licentia.server.products.service import get_product, validate_policy
+from licentia.server.store.models import Customer, License, Purchase, table_of
+
+licenses = table_of(License)
+customers = table_of(Customer)
+purchases = table_of(Purchase)
+
+
+@dataclass(frozen=True)
+class IssuedLicense:
+    id: int
+    key: str
+    key_prefix: str
+    customer_id: int
+    purchase_id: int | None
+
+
+def find_or_create_customer(conn: sa.Connection, *, email: str, name: str | None, now: dt.datetime) -> int:
+    email = email.strip()
+    if "@" not in email or len(email) > 320:
+        raise ApiError("invalid_email", f"{email!r} is not an email address")
+    row = conn.execute(sa.select(customers.c.id).where(customers.c.email == email).limit(1)).first()
+    if row:
+        if name:
+            conn.execute(customers.update().where(customers.c.id == row.id).values(name=name))
+        return int(row.id)
+    return int(
+        conn.execute(
+            customers.insert().values(email=email, name=name, created_at=now).returning(customers.c.id)
+        ).scalar_one()
+    )
+
+
+def issue_license(
+    conn: sa.Connection,
+    *,
+    product: str,
+    email: str,
+    now: dt.datetime,
+    name: str | None = None,
+    max_devices: int | None = None,
+    expires_at: dt.datetime | None = None,
+    features: list[str] | None = None,
+    order_ref: str | None = None,
+    source: str = "manual",
+) -> IssuedLicense:
+    """Create a license (and its customer and purchase); the clear key is returned once, never stored."""
+    prod = get_product(conn, product)
+    overrides = validate_policy({"max_devices": max_devices}) if max_devices is not None else {}
+    if expires_at is not None and expires_at <= now:
+        raise ApiError("invalid_expiry", "the expiry date is in the past")
+    customer_id = find_or_create_customer(conn, email=email, name=name, now=now)
+    purchase_id = None
+    if order_ref:
+        purchase_id = conn.execute(
+            purchases.insert()
+            .values(
+                customer_id=customer_id,
+                product_id=prod.id,
+                order_ref=order_ref,
+                source=source,
+                purchased_at=now,
+            )
+            .returning(purchases.c.id)
+        ).scalar_one()
+    key = generate_key()
+    license_id = conn.execute(
+        licenses.insert()
+        .values(
+            product_id=prod.id,
+            purchase_id=purchase_id,
+            customer_id=customer_id,
+            key_prefix=key_prefix(key),
+            key_hash=key_hash(key),
+            state=LicenseState.ACTIVE.value,
+            expires_at=expires_at,
+            features=sorted(set(features or [])),
+            policy_overrides=overrides,
+            created_at=now,
+            updated_at=now,
+        )
+        .returning(licenses.c.id)
+    ).scalar_one()
+    return IssuedLicense(int(license_id), key, key_prefix(key), customer_id, purchase_id)
+
+
+def set_license_state(conn: sa.Connection, *, license_id: int, state: str, now: dt.datetime) -> None:
+    if state not in {s.value for s in LicenseState}:
+        raise ApiError("invalid_state", f"unknown license state {state!r}")
+    done = conn.execute(
+        licenses.update().where(licenses.c.id == license_id).values(state=state, updated_at=now)
+    ).rowcount
+    if not done:
+        raise ApiError("unknown_license", f"no license {license_id}", 404)
+
+
+def find_license_by_prefix(conn: sa.Connection, prefix: str) -> list[sa.Row[Any]]:
+    clean = prefix.replace("-", "").upper()[:8]
+    return list(conn.execute(sa.select(licenses).where(licenses.c.key_prefix.startswith(clean))).all())

@@ -1,0 +1,195 @@
+"""Products, their policies and their signing keys.
+
+Services take a sync SQLAlchemy ``Connection`` as a keyword argument: the CLI
+calls them directly, writer jobs call them inside a batch, async code through
+``AsyncConnection.run_sync``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from cryptography.fernet import Fernet
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+
+from licentia.core.signing import SigningKey
+from licentia.server.errors import ApiError
+from licentia.server.store.models import Policy, Product, SigningKeyRow, table_of
+
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+POLICY_FIELDS = (
+    "trial_days",
+    "max_devices",
+    "seat_release_days",
+    "lease_days",
+    "grace_days",
+    "usage_report_days",
+    "fingerprint_min_match",
+    "on_clone",
+    "allow_virtual_machines",
+)
+products = table_of(Product)
+policies = table_of(Policy)
+signing_keys = table_of(SigningKeyRow)
+
+
+def validate_policy(values: dict[str, Any]) -> dict[str, Any]:
+    """Check policy knobs; raise ``ApiError(invalid_policy)`` naming the bad one."""
+    clean: dict[str, Any] = {}
+    for name, value in values.items():
+        if name not in POLICY_FIELDS:
+            raise ApiError("invalid_policy", f"unknown policy setting {name!r}")
+        if name == "on_clone":
+            if value not in ("flag", "block"):
+                raise ApiError("invalid_policy", "on_clone must be 'flag' or 'block'")
+        elif name == "allow_virtual_machines":
+            if not isinstance(value, bool):
+                raise ApiError("invalid_policy", "allow_virtual_machines must be true or false")
+        elif name == "usage_report_days" and value is None:
+            pass
+        else:
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ApiError("invalid_policy", f"{name} must be a whole number")
+            low = 1 if name in ("max_devices", "fingerprint_min_match", "lease_days") else 0
+            if not low <= value <= 36500:
+                raise ApiError("invalid_policy", f"{name} must be between {low} and 36500")
+            if name == "fingerprint_min_match" and value > 4:
+                raise ApiError("invalid_policy", "fingerprint_min_match counts at most 4 components")
+        clean[name] = value
+    return clean
+
+
+@dataclass(frozen=True)
+class CreatedProduct:
+    id: int
+    slug: str
+    name: str
+    kid: str
+    public_key: str
+
+
+def create_product(
+    conn: sa.Connection, *, slug: str, name: str, fernet: Fernet, now: dt.datetime, **policy: Any
+) -> CreatedProduct:
+    if not SLUG.match(slug):
+        raise ApiError("invalid_slug", "a product slug is 1-63 lowercase letters, digits and dashes")
+    if conn.execute(sa.select(products.c.id).where(products.c.slug == slug)).first():
+        raise ApiError("product_exists", f"a product named {slug!r} already exists", 409)
+    product_id = conn.execute(
+        products.insert()
+        .values(slug=slug, name=name, created_at=now, collect_facts=False, facts_retention_days=365, notify={})
+        .returning(products.c.id)
+    ).scalar_one()
+    defaults = {c.name: c.default.arg for c in policies.columns if c.default is not None}  # type: ignore[attr-defined]
+    conn.execute(policies.insert().values(product_id=product_id, **{**defaults, **validate_policy(policy)}))
+    key = _add_key(conn, product_id=product_id, slug=slug, fernet=fernet, now=now, previous=None)
+    return CreatedProduct(product_id, slug, name, key.kid, key.export_public())
+
+
+def _add_key(
+    conn: sa.Connection,
+    *,
+    product_id: int,
+    slug: str,
+    fernet: Fernet,
+    now: dt.datetime,
+    previous: SigningKey | None,
+) -> SigningKey:
+    key = SigningKey.generate()
+    raw = key.private_key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+    conn.execute(
+        signing_keys.insert().values(
+            product_id=product_id,
+            kid=key.kid,
+            public_key=key.export_public(),
+            private_key_enc=fernet.encrypt(raw),
+            endorsement=previous.endorse(key, slug) if previous else None,
+            created_at=now,
+            retired_at=None,
+        )
+    )
+    return key
+
+
+def get_product(conn: sa.Connection, slug: str) -> sa.Row[Any]:
+    row = conn.execute(sa.select(products).where(products.c.slug == slug)).first()
+    if row is None:
+        raise ApiError("unknown_product", f"no product named {slug!r}", 404)
+    return row
+
+
+def current_key_row(conn: sa.Connection, product_id: int) -> sa.Row[Any]:
+    return conn.execute(
+        sa.select(signing_keys)
+        .where(signing_keys.c.product_id == product_id, signing_keys.c.retired_at.is_(None))
+        .order_by(signing_keys.c.id.desc())
+        .limit(1)
+    ).one()
+
+
+def decrypt_key(row: Any, fernet: Fernet) -> SigningKey:
+    return SigningKey(Ed25519PrivateKey.from_private_bytes(fernet.decrypt(row.private_key_enc)))
+
+
+def rotate_key(conn: sa.Connection, *, slug: str, fernet: Fernet, now: dt.datetime) -> SigningKey:
+    """Add a new current key endorsed by the old one; the old one is retired, not deleted.
+
+    Documents the old key signed keep verifying until their lease ends, and
+    applications that pinned the old public key trust the new one through
+    the endorsement carried in every document.
+    """
+    product = get_product(conn, slug)
+    old_row = current_key_row(conn, product.id)
+    old = decrypt_key(old_row, fernet)
+    conn.execute(signing_keys.update().where(signing_keys.c.id == old_row.id).values(retired_at=now))
+    return _add_key(conn, product_id=product.id, slug=slug, fernet=fernet, now=now, previous=old)
+
+
+def public_keys(conn: sa.Connection, product_id: int) -> list[str]:
+    return list(
+        conn.execute(
+            sa.select(signing_keys.c.public_key)
+            .where(signing_keys.c.product_id == product_id)
+            .order_by(signing_keys.c.id)
+        ).scalars()
+    )
+
+
+def update_policy(conn: sa.Connection, *, product_id: int, values: dict[str, Any]) -> None:
+    clean = validate_policy(values)
+    if clean:
+        conn.execute(policies.update().where(policies.c.product_id == product_id).values(**clean))
+
+
+class Keyring:
+    """Decrypted signing keys, cached per process by key id (a key id never changes meaning)."""
+
+    def __init__(self, fernet: Fernet) -> None:
+        self._fernet = fernet
+        self._keys: dict[str, SigningKey] = {}
+        self._chains: dict[str, list[dict[str, str]]] = {}
+
+    def signer(self, conn: sa.Connection, product_id: int, kid: str) -> tuple[SigningKey, list[dict[str, str]]]:
+        key = self._keys.get(kid)
+        chain = self._chains.get(kid)
+        if key is None or chain is None:
+            rows = conn.execute(
+                sa.select(signing_keys).where(signing_keys.c.product_id == product_id).order_by(signing_keys.c.id)
+            ).all()
+            chain = []
+            for row in rows:
+                if row.endorsement:
+                    chain.append(dict(row.endorsement))
+                if row.kid == kid:
+                    key = decrypt_key(row, self._fernet)
+                    break
+            if key is None:
+                raise LookupError(kid)
+            self._keys[kid] = key
+            self._chains[kid] = chain
+        return key, chain

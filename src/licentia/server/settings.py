@@ -1,0 +1,120 @@
+"""Server settings: environment (``LICENTIA_*``) over a TOML file over defaults.
+
+Settings are built once by the CLI (or by a test) and passed to
+``create_app``; nothing reads the environment at import time.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from cryptography.fernet import Fernet
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+DEFAULT_DATA_DIR = Path("licentia-data")
+_PLACEHOLDERS = {"changeme", "change-me", "secret", "please-change", "xxx"}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LICENTIA_", extra="ignore")
+
+    data_dir: Path = DEFAULT_DATA_DIR
+    database_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str | None = None
+    # Fernet key that encrypts product signing keys at rest. Every worker and
+    # host must share it; by default it lives in ``<data_dir>/secret.key``.
+    secret_key: SecretStr | None = None
+    # Proxies whose X-Forwarded-For is believed (addresses or CIDR networks).
+    trusted_proxies: list[str] = Field(default_factory=list)
+    max_body_bytes: int = 256 * 1024
+    cookie_secure: bool | None = None
+    log_level: str = "info"
+    reverse_dns: bool = True
+    # Shared limits (kept in the database, so they hold across workers).
+    activation_attempts_per_hour: int = 20
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str = "licentia@localhost"
+    smtp_starttls: bool = False
+    smtp_timeout_seconds: float = 10.0
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = os.environ.get("LICENTIA_CONFIG", "licentia.toml")
+        return (
+            init_settings,
+            env_settings,
+            TomlConfigSettingsSource(settings_cls, toml_file=toml_file),
+        )
+
+    @field_validator("secret_key")
+    @classmethod
+    def _refuse_placeholder(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        text = value.get_secret_value()
+        if text.lower() in _PLACEHOLDERS:
+            raise ValueError("LICENTIA_SECRET_KEY is a placeholder; generate one with `licentia init`")
+        try:
+            Fernet(text.encode())
+        except (ValueError, TypeError) as exc:
+            raise ValueError("LICENTIA_SECRET_KEY must be a Fernet key (32 url-safe base64 bytes)") from exc
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _valid_networks(cls, value: list[str]) -> list[str]:
+        for item in value:
+            ipaddress.ip_network(item, strict=False)
+        return value
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'licentia.db').resolve()}"
+
+    @property
+    def base_url(self) -> str:
+        return self.public_url or f"http://{self.host}:{self.port}"
+
+    def fernet(self) -> Fernet:
+        """The key box for signing keys, creating ``secret.key`` on first use."""
+        if self.secret_key is not None:
+            return Fernet(self.secret_key.get_secret_value().encode())
+        path = self.data_dir / "secret.key"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(Fernet.generate_key())
+        return Fernet(path.read_bytes().strip())
+
+
+def load_settings(**overrides: Any) -> Settings:
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+
+
+def new_token(nbytes: int = 32) -> str:
+    return secrets.token_urlsafe(nbytes)

@@ -1,0 +1,31 @@
+"""Alembic environment: runs migrations on a sync connection to the configured database."""
+
+from __future__ import annotations
+
+from alembic import context
+
+from licentia.server.store.engine import DatabaseUrls, make_sync_engine
+from licentia.server.store.models import Base
+
+config = context.config
+target_metadata = Base.metadata
+
+
+def run_migrations_online() -> None:
+    url = config.get_main_option("sqlalchemy.url") or ""
+    engine = make_sync_engine(DatabaseUrls(sync=url, async_=url), pool_size=1)
+    try:
+        with engine.connect() as connection:
+            context.configure(
+                connection=connection,
+                target_metadata=target_metadata,
+                render_as_batch=connection.dialect.name == "sqlite",
+                compare_type=True,
+            )
+            with context.begin_transaction():
+                context.run_migrations()
+    finally:
+        engine.dispose()
+
+
+run_migrations_online()

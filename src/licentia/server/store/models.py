@@ -1,0 +1,341 @@
+"""The data model of DESIGN.md section 2, as SQLAlchemy tables.
+
+Names are the contract: admin pages, the developer API and the migrations all
+speak of these tables. Timestamps are stored as UTC and always come back
+timezone-aware (:class:`UTCDateTime`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+UTC = dt.UTC
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Aware UTC datetimes on every database (SQLite keeps no zone of its own)."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: sa.Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: sa.Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = dt.datetime.fromisoformat(value)
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+JSONType = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(naming_convention=NAMING)
+    type_annotation_map = {dt.datetime: UTCDateTime, dict[str, Any]: JSONType, list[Any]: JSONType}
+
+
+class Product(Base):
+    __tablename__ = "products"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    created_at: Mapped[dt.datetime]
+    # Privacy: client facts (computer name, user name, ...) are dropped unless enabled.
+    collect_facts: Mapped[bool] = mapped_column(default=False)
+    facts_retention_days: Mapped[int] = mapped_column(default=365)
+    # {"emails": ["ops@vendor"], "on": {"install": true, "uninstall": true, ...}}
+    notify: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Policy(Base):
+    """Rules for a product's devices; one default per product, licenses may override."""
+
+    __tablename__ = "policies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(sa.ForeignKey("products.id", ondelete="CASCADE"), unique=True)
+    trial_days: Mapped[int] = mapped_column(default=30)
+    max_devices: Mapped[int] = mapped_column(default=5)
+    seat_release_days: Mapped[int] = mapped_column(default=180)
+    lease_days: Mapped[int] = mapped_column(default=7)
+    grace_days: Mapped[int] = mapped_column(default=7)
+    # None means trial_days + 1, as DESIGN.md says.
+    usage_report_days: Mapped[int | None] = mapped_column(default=None)
+    fingerprint_min_match: Mapped[int] = mapped_column(default=2)
+    on_clone: Mapped[str] = mapped_column(sa.String(16), default="flag")
+    allow_virtual_machines: Mapped[bool] = mapped_column(default=True)
+
+
+class SigningKeyRow(Base):
+    __tablename__ = "signing_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(sa.ForeignKey("products.id", ondelete="CASCADE"), index=True)
+    kid: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    public_key: Mapped[str] = mapped_column(sa.String(128))
+    # Fernet-encrypted raw private key: a copied database alone cannot sign.
+    private_key_enc: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    # Signature of this key by the key it replaced (see core.signing endorsements).
+    endorsement: Mapped[dict[str, Any] | None] = mapped_column(JSONType, default=None)
+    created_at: Mapped[dt.datetime]
+    retired_at: Mapped[dt.datetime | None]
+
+
+class Release(Base):
+    __tablename__ = "releases"
+    __table_args__ = (sa.UniqueConstraint("product_id", "channel", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(sa.ForeignKey("products.id", ondelete="CASCADE"), index=True)
+    version: Mapped[str] = mapped_column(sa.String(64))
+    channel: Mapped[str] = mapped_column(sa.String(32), default="stable")
+    released_at: Mapped[dt.datetime]
+    download_url: Mapped[str | None] = mapped_column(sa.String(2000))
+    notes: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str | None] = mapped_column(sa.String(200))
+    email: Mapped[str] = mapped_column(sa.String(320), index=True)
+    created_at: Mapped[dt.datetime]
+
+
+class Purchase(Base):
+    __tablename__ = "purchases"
+    __table_args__ = (sa.UniqueConstraint("source", "order_ref"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(sa.ForeignKey("customers.id"), index=True)
+    product_id: Mapped[int] = mapped_column(sa.ForeignKey("products.id", ondelete="CASCADE"))
+    order_ref: Mapped[str] = mapped_column(sa.String(200))
+    source: Mapped[str] = mapped_column(sa.String(64), default="manual")
+    purchased_at: Mapped[dt.datetime]
+
+
+class License(Base):
+    __tablename__ = "licenses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(sa.ForeignKey("products.id", ondelete="CASCADE"), index=True)
+    purchase_id: Mapped[int | None] = mapped_column(sa.ForeignKey("purchases.id"))
+    customer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("customers.id"), index=True)
+    key_prefix: Mapped[str] = mapped_column(sa.String(8), index=True)
+    key_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    state: Mapped[str] = mapped_column(sa.String(16), default="active")
+    expires_at: Mapped[dt.datetime | None]
+    features: Mapped[list[Any]] = mapped_column(default=list)
+    # Per-license overrides of the product policy, e.g. {"max_devices": 20}.
+    policy_overrides: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
+
+
+class Device(Base):
+    """One installation of one product (a VM is a device like any other)."""
+
+    __tablename__ = "devices"
+    __table_args__ = (
+        sa.UniqueConstraint("product_id", "external_id"),
+        sa.Index("ix_devices_product_machine", "product_id", "fp_machine"),
+        sa.Index("ix_devices_product_disk", "product_id", "fp_disk"),
+        sa.Index("ix_devices_product_mac", "product_id", "fp_mac"),
+        sa.Index("ix_devices_product_last_seen", "product_id", "last_seen"),
+    )
+
+    id: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    product_id: Mapped[int] = mapped_column(sa.ForeignKey("products.id", ondelete="CASCADE"))
+    # A caller-chosen id (web-API integrations); None for SDK devices.
+    external_id: Mapped[str | None] = mapped_column(sa.String(200))
+    data_path_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    fp_machine: Mapped[str | None] = mapped_column(sa.String(64))
+    fp_disk: Mapped[str | None] = mapped_column(sa.String(64))
+    fp_cpu: Mapped[str | None] = mapped_column(sa.String(64))
+    fp_mac: Mapped[str | None] = mapped_column(sa.String(64))
+    is_virtual: Mapped[bool] = mapped_column(default=False)
+    os_name: Mapped[str | None] = mapped_column(sa.String(200))
+    app_version: Mapped[str | None] = mapped_column(sa.String(64))
+    first_seen: Mapped[dt.datetime]
+    last_seen: Mapped[dt.datetime]
+    status: Mapped[str] = mapped_column(sa.String(16), default="trial", index=True)
+    status_reason: Mapped[str | None] = mapped_column(sa.String(200))
+    trial_end: Mapped[dt.datetime | None]
+    license_id: Mapped[int | None] = mapped_column(sa.ForeignKey("licenses.id", ondelete="SET NULL"), index=True)
+    activated_at: Mapped[dt.datetime | None]
+    # SHA-256 of the 256-bit device secret and of the rotating tokens.
+    secret_hash: Mapped[str] = mapped_column(sa.String(64))
+    token_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    prev_token_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    usage_count: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    clone_suspected: Mapped[bool] = mapped_column(default=False)
+    facts: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Event(Base):
+    __tablename__ = "events"
+    __table_args__ = (
+        sa.UniqueConstraint("device_id", "client_event_id"),
+        sa.Index("ix_events_product_received", "product_id", "received_at"),
+        sa.Index("ix_events_license_received", "license_id", "received_at"),
+    )
+
+    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
+    product_id: Mapped[int] = mapped_column(sa.ForeignKey("products.id", ondelete="CASCADE"))
+    device_id: Mapped[str | None] = mapped_column(sa.ForeignKey("devices.id", ondelete="CASCADE"), index=True)
+    license_id: Mapped[int | None] = mapped_column(sa.ForeignKey("licenses.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(sa.String(32), index=True)
+    client_event_id: Mapped[str] = mapped_column(sa.String(64))
+    occurred_at: Mapped[dt.datetime | None]
+    received_at: Mapped[dt.datetime]
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    client_facts: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    server_facts: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Value(Base):
+    """Small key/value data an application saves per device or per license."""
+
+    __tablename__ = "values_store"
+
+    scope: Mapped[str] = mapped_column(sa.String(8), primary_key=True)
+    owner_id: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    key: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSONType)
+    updated_at: Mapped[dt.datetime]
+
+
+class AdminUser(Base):
+    __tablename__ = "admin_users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(320), unique=True)
+    password_hash: Mapped[str] = mapped_column(sa.String(200))
+    created_at: Mapped[dt.datetime]
+    failed_attempts: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[dt.datetime | None]
+    is_active: Mapped[bool] = mapped_column(default=True)
+
+
+class AdminSession(Base):
+    """Sessions live in the database so any worker can serve any request."""
+
+    __tablename__ = "admin_sessions"
+
+    id_hash: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("admin_users.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime]
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    # The public part of the token, used to find the row before the argon2 check.
+    lookup: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(200))
+    scopes: Mapped[list[Any]] = mapped_column(default=list)
+    created_at: Mapped[dt.datetime]
+    created_by: Mapped[str | None] = mapped_column(sa.String(320))
+    last_used_at: Mapped[dt.datetime | None]
+    revoked_at: Mapped[dt.datetime | None]
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_entries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(index=True)
+    actor: Mapped[str] = mapped_column(sa.String(320))
+    action: Mapped[str] = mapped_column(sa.String(64))
+    target_type: Mapped[str] = mapped_column(sa.String(32))
+    target_id: Mapped[str | None] = mapped_column(sa.String(64))
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class OutboxMessage(Base):
+    """Email and webhook deliveries, written in the same transaction as their cause."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (sa.Index("ix_outbox_pending", "sent_at", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(sa.String(16))  # "email" | "webhook"
+    topic: Mapped[str] = mapped_column(sa.String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column()
+    dedupe_key: Mapped[str | None] = mapped_column(sa.String(200), unique=True)
+    created_at: Mapped[dt.datetime]
+    next_attempt_at: Mapped[dt.datetime]
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    sent_at: Mapped[dt.datetime | None]
+    claimed_until: Mapped[dt.datetime | None]
+
+
+class Webhook(Base):
+    __tablename__ = "webhooks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int | None] = mapped_column(sa.ForeignKey("products.id", ondelete="CASCADE"))
+    url: Mapped[str] = mapped_column(sa.String(2000))
+    secret: Mapped[str] = mapped_column(sa.String(200))
+    topics: Mapped[list[Any]] = mapped_column(default=list)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[dt.datetime]
+
+
+class RateLimit(Base):
+    """Fixed-window counters shared by every worker (never process memory alone)."""
+
+    __tablename__ = "rate_limits"
+
+    bucket: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    window_start: Mapped[dt.datetime] = mapped_column(primary_key=True)
+    count: Mapped[int] = mapped_column(default=0)
+
+
+class DailyRollup(Base):
+    """Per-day summaries the dashboards read instead of raw events."""
+
+    __tablename__ = "daily_rollups"
+
+    day: Mapped[dt.date] = mapped_column(sa.Date, primary_key=True)
+    product_id: Mapped[int] = mapped_column(sa.ForeignKey("products.id", ondelete="CASCADE"), primary_key=True)
+    metric: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    dimension: Mapped[str] = mapped_column(sa.String(200), primary_key=True, default="")
+    value: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+
+
+def table_of(model: type[Base]) -> sa.Table:
+    """The Core table of a model, typed for Core statements (insert/update/delete)."""
+    table = model.__table__
+    assert isinstance(table, sa.Table)
+    return table

@@ -1,0 +1,89 @@
+"""GET/PUT /v1/values/{key}: small data an application keeps per device or per license."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Path, Query, Request
+from pydantic import BaseModel
+
+from licentia.core.clock import to_iso
+from licentia.server.credentials import DeviceCredential
+from licentia.server.devices.service import authenticate
+from licentia.server.errors import ApiError
+from licentia.server.store.models import Value, table_of
+
+router = APIRouter(prefix="/v1/values", tags=["values"])
+values_table = table_of(Value)
+MAX_VALUE_BYTES = 4096
+MAX_KEYS_PER_OWNER = 100
+Key = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
+Scope = Annotated[Literal["device", "license"], Query()]
+
+
+class StoredValue(BaseModel):
+    key: str
+    scope: str
+    value: Any
+    updated_at: str
+
+
+class PutValue(BaseModel):
+    value: Any
+
+
+def _owner(device: Any, scope: str) -> str:
+    if scope == "device":
+        return str(device.id)
+    if device.license_id is None:
+        raise ApiError("not_registered", "license values need a device activated on a license", 403)
+    return f"lic:{device.license_id}"
+
+
+@router.get("/{key}")
+async def get_value(request: Request, key: Key, credential: DeviceCredential, scope: Scope = "device") -> StoredValue:
+    """Read a value saved by this device (or by any device on its license)."""
+
+    def job(conn: sa.Connection) -> StoredValue:
+        owner = _owner(authenticate(conn, credential), scope)
+        row = conn.execute(
+            sa.select(values_table).where(
+                values_table.c.scope == scope, values_table.c.owner_id == owner, values_table.c.key == key
+            )
+        ).first()
+        if row is None:
+            raise ApiError("unknown_value", f"no value named {key!r}", 404)
+        return StoredValue(key=key, scope=scope, value=row.value, updated_at=to_iso(row.updated_at))
+
+    return await request.app.state.writer.run(job)
+
+
+@router.put("/{key}")
+async def put_value(
+    request: Request, key: Key, body: PutValue, credential: DeviceCredential, scope: Scope = "device"
+) -> StoredValue:
+    """Save a JSON value (at most 4 KB, at most 100 keys per device or license)."""
+    if len(json.dumps(body.value)) > MAX_VALUE_BYTES:
+        raise ApiError("value_too_large", f"a value is at most {MAX_VALUE_BYTES} bytes of JSON", 413)
+    now = request.app.state.clock.now()
+
+    def job(conn: sa.Connection) -> StoredValue:
+        owner = _owner(authenticate(conn, credential), scope)
+        where = (values_table.c.scope == scope, values_table.c.owner_id == owner)
+        exists = conn.execute(sa.select(values_table.c.key).where(*where, values_table.c.key == key)).first()
+        if exists:
+            conn.execute(
+                values_table.update().where(*where, values_table.c.key == key).values(value=body.value, updated_at=now)
+            )
+        else:
+            count = conn.execute(sa.select(sa.func.count()).select_from(values_table).where(*where)).scalar_one()
+            if count >= MAX_KEYS_PER_OWNER:
+                raise ApiError("too_many_values", f"at most {MAX_KEYS_PER_OWNER} values per {scope}", 409)
+            conn.execute(
+                values_table.insert().values(scope=scope, owner_id=owner, key=key, value=body.value, updated_at=now)
+            )
+        return StoredValue(key=key, scope=scope, value=body.value, updated_at=to_iso(now))
+
+    return await request.app.state.writer.run(job)
