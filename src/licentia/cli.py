@@ -49,20 +49,17 @@ def connect(args: argparse.Namespace) -> Any:
 
 def audit(conn: Any, action: str, target_type: str, target_id: Any, **details: Any) -> None:
     from licentia.core.clock import SystemClock
-    from licentia.server.store.models import AuditEntry, table_of
+    from licentia.server.audit import record
 
     actor = "cli:" + (os.environ.get("USER") or os.environ.get("LOGNAME") or "unknown")
-    conn.execute(
-        table_of(AuditEntry)
-        .insert()
-        .values(
-            at=SystemClock().now(),
-            actor=actor,
-            action=action,
-            target_type=target_type,
-            target_id=str(target_id) if target_id is not None else None,
-            details=details,
-        )
+    record(
+        conn,
+        actor=actor,
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        now=SystemClock().now(),
+        **details,
     )
 
 

@@ -1,0 +1,1 @@
+"""Notifications: email and webhooks through a durable outbox."""

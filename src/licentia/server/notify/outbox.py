@@ -1,0 +1,90 @@
+"""Writing to the outbox: a notification is a row written in the same transaction as its cause.
+
+If the cause is rolled back, so is the notification; if SMTP or a webhook
+receiver is down, the row waits and is retried with backoff by the delivery
+worker. Nothing is sent from a request handler directly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from licentia.server.store.models import OutboxMessage, Webhook, table_of
+
+outbox = table_of(OutboxMessage)
+webhooks = table_of(Webhook)
+
+
+def _insert(conn: sa.Connection, values: dict[str, Any]) -> bool:
+    ins = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(outbox)
+    stmt = ins.values(**values)
+    if values.get("dedupe_key"):
+        stmt = stmt.on_conflict_do_nothing(index_elements=["dedupe_key"])
+    return bool(conn.execute(stmt).rowcount)
+
+
+def enqueue_email(
+    conn: sa.Connection,
+    *,
+    to: list[str],
+    subject: str,
+    text: str,
+    topic: str,
+    now: dt.datetime,
+    html: str | None = None,
+    dedupe_key: str | None = None,
+) -> bool:
+    """Queue one email; ``dedupe_key`` makes a repeated cause send it once."""
+    if not to:
+        return False
+    return _insert(
+        conn,
+        {
+            "channel": "email",
+            "topic": topic,
+            "payload": {"to": to, "subject": subject, "text": text, "html": html},
+            "dedupe_key": dedupe_key,
+            "created_at": now,
+            "next_attempt_at": now,
+            "attempts": 0,
+        },
+    )
+
+
+def enqueue_webhooks(
+    conn: sa.Connection,
+    *,
+    product_id: int | None,
+    topic: str,
+    data: dict[str, Any],
+    now: dt.datetime,
+    dedupe_key: str | None = None,
+) -> int:
+    """Queue one delivery per active webhook subscribed to ``topic`` (for the product or all products)."""
+    rows = conn.execute(
+        sa.select(webhooks).where(
+            webhooks.c.active.is_(True),
+            sa.or_(webhooks.c.product_id.is_(None), webhooks.c.product_id == product_id),
+        )
+    ).all()
+    queued = 0
+    for hook in rows:
+        if hook.topics and topic not in hook.topics:
+            continue
+        queued += _insert(
+            conn,
+            {
+                "channel": "webhook",
+                "topic": topic,
+                "payload": {"webhook_id": hook.id, "url": hook.url, "topic": topic, "data": data},
+                "dedupe_key": f"{dedupe_key}:wh{hook.id}" if dedupe_key else None,
+                "created_at": now,
+                "next_attempt_at": now,
+                "attempts": 0,
+            },
+        )
+    return queued
