@@ -17,6 +17,10 @@ from collections.abc import Mapping
 # is shared by every machine of a model, so it never identifies a device alone.
 COMPONENTS = ("machine", "disk", "cpu", "mac")
 WEAK_COMPONENTS = frozenset({"cpu"})
+# The policy's ``fingerprint_min_match`` counts the 3 hardware components (disk,
+# CPU, network card): with the default 2, one changed part is tolerated. The OS
+# machine id is a fourth component under the same tolerance.
+HARDWARE_COMPONENTS = 3
 HASH_HEX_LENGTH = 64
 
 
@@ -31,12 +35,15 @@ def data_path_hash(product: str, path: str) -> str:
 
 
 def required_matches(presented: Mapping[str, str], min_match: int) -> int:
-    """How many equal components make a match.
+    """How many of the presented components must be equal for a match.
 
-    A machine that can read fewer components than the policy asks for (a
-    container without DMI or disk serials) must match on all it has.
+    The policy tolerates ``3 - min_match`` changed components whatever the
+    number read: one replaced disk is the same machine, a new disk and a new
+    network card are not. A machine that reads few components (a container
+    without DMI or disk serials) must still match on at least one.
     """
-    return max(1, min(min_match, len(presented)))
+    tolerated = max(0, HARDWARE_COMPONENTS - min_match)
+    return max(1, len(presented) - tolerated)
 
 
 def match_count(stored: Mapping[str, str | None], presented: Mapping[str, str]) -> int:
