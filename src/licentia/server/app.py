@@ -100,7 +100,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         sync_engine = make_sync_engine(urls)
         async_engine = make_async_engine(urls)
-        writer = Writer(sync_engine)
+        writer = Writer(sync_engine, inline=urls.is_sqlite)
         writer.start()
         app.state.sync_engine = sync_engine
         app.state.async_engine = async_engine

@@ -32,6 +32,7 @@ from licentia.server.products.service import Keyring
 from licentia.server.ratelimit import hit, peek
 from licentia.server.releases.service import LatestReleaseCache
 from licentia.server.store.models import Device, License, Policy, Product, SigningKeyRow, table_of
+from licentia.server.store.raw import Statement
 
 devices = table_of(Device)
 licenses = table_of(License)
@@ -39,28 +40,42 @@ products = table_of(Product)
 policies = table_of(Policy)
 signing_keys = table_of(SigningKeyRow)
 
-_PRODUCT_QUERY = (
-    sa.select(
-        products.c.id,
-        products.c.slug,
-        products.c.collect_facts,
-        policies.c.trial_days,
-        policies.c.max_devices,
-        policies.c.seat_release_days,
-        policies.c.lease_days,
-        policies.c.grace_days,
-        policies.c.usage_report_days,
-        policies.c.fingerprint_min_match,
-        policies.c.on_clone,
-        policies.c.allow_virtual_machines,
-        signing_keys.c.kid,
-    )
-    .join(policies, policies.c.product_id == products.c.id)
-    .join(signing_keys, signing_keys.c.product_id == products.c.id)
-    .where(products.c.slug == sa.bindparam("slug"), signing_keys.c.retired_at.is_(None))
-    .order_by(signing_keys.c.id.desc())
-    .limit(1)
+_DEVICE_DATETIMES = ("first_seen", "last_seen", "trial_end", "activated_at")
+_DEVICE_JSON = ("facts",)
+_DEVICE_BOOLS = ("is_virtual", "clone_suspected")
+_PRODUCT_QUERY = Statement(
+    """
+    SELECT p.id, p.slug, p.collect_facts, o.trial_days, o.max_devices, o.seat_release_days, o.lease_days,
+           o.grace_days, o.usage_report_days, o.fingerprint_min_match, o.on_clone, o.allow_virtual_machines, k.kid
+    FROM products p JOIN policies o ON o.product_id = p.id JOIN signing_keys k ON k.product_id = p.id
+    WHERE p.slug = :slug AND k.retired_at IS NULL
+    ORDER BY k.id DESC LIMIT 1""",
+    booleans=("collect_facts", "allow_virtual_machines"),
 )
+_DEVICE_BY_ID = Statement(
+    "SELECT * FROM devices WHERE id = :id",
+    datetimes=_DEVICE_DATETIMES,
+    json_columns=_DEVICE_JSON,
+    booleans=_DEVICE_BOOLS,
+)
+_LICENSE_BY_ID = Statement(
+    "SELECT * FROM licenses WHERE id = :id",
+    datetimes=("expires_at", "created_at", "updated_at"),
+    json_columns=("features", "policy_overrides"),
+)
+_device_updates: dict[tuple[str, ...], Statement] = {}
+
+
+def _update_device(conn: sa.Connection, device_id: str, values: dict[str, Any]) -> None:
+    """UPDATE devices SET <values> WHERE id = :id, with one cached statement per column set."""
+    columns = tuple(sorted(values))
+    stmt = _device_updates.get(columns)
+    if stmt is None:
+        assignments = ", ".join(f"{name} = :{name}" for name in columns)
+        stmt = _device_updates[columns] = Statement(
+            f"UPDATE devices SET {assignments} WHERE id = :id__", json_columns=_DEVICE_JSON
+        )
+    stmt.execute(conn, **values, id__=device_id)
 
 
 def sha256(text: str) -> str:
@@ -123,7 +138,7 @@ class Checker:
         self.activation_attempts_per_hour = activation_attempts_per_hour
 
     def run(self, conn: sa.Connection, inp: CheckInput) -> CheckOutcome:
-        product = conn.execute(_PRODUCT_QUERY, {"slug": inp.product}).first()
+        product = _PRODUCT_QUERY.first(conn, slug=inp.product)
         if product is None:
             return CheckOutcome(error=ApiError("unknown_product", f"no product named {inp.product!r}", 404))
         try:
@@ -187,7 +202,7 @@ class Checker:
         status, reason = device.status, device.status_reason
         license_row = None
         if device.license_id is not None:
-            license_row = conn.execute(sa.select(licenses).where(licenses.c.id == device.license_id)).first()
+            license_row = _LICENSE_BY_ID.first(conn, id=device.license_id)
 
         if inp.action == "activate":
             license_row = self._activate(conn, inp, product, device, facts)
@@ -239,7 +254,7 @@ class Checker:
                 client_event_id=f"check-{inp.now.date().isoformat()}",
                 data={"app_version": inp.app_version},
             )
-        conn.execute(devices.update().where(devices.c.id == device.id).values(**values))
+        _update_device(conn, device.id, values)
         record_events(conn, evidence)
 
         # Effective status, not persisted: reinstating a license or allowing VMs restores it.
@@ -295,7 +310,7 @@ class Checker:
         changes: dict[str, Any] = {}
         if inp.credential is not None:
             device_id, secret = inp.credential
-            row = conn.execute(sa.select(devices).where(devices.c.id == device_id)).first()
+            row = _DEVICE_BY_ID.first(conn, id=device_id)
             if row is None or row.product_id != product.id or not hmac.compare_digest(sha256(secret), row.secret_hash):
                 raise _Refused(ApiError("invalid_credential", "unknown device or wrong device secret", 401))
             moved = inp.components and (

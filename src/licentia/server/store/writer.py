@@ -33,17 +33,32 @@ class StoreUnavailable(Exception):
 
 
 class Writer:
-    def __init__(self, engine: sa.Engine, *, max_batch: int = 200) -> None:
+    def __init__(self, engine: sa.Engine, *, max_batch: int = 200, inline: bool = False) -> None:
         self._engine = engine
         self._max_batch = max_batch
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
+        # Inline mode (SQLite): batches run on the event loop itself. A local
+        # SQLite statement takes microseconds, less than handing work to a
+        # thread and back, and two threads contending for the GIL add
+        # milliseconds of convoy delay under load.
+        self._inline = inline
+        self._pending: list[Any] = []
+        self._flush_scheduled = False
+        self._conn: sa.Connection | None = None
 
     def start(self) -> None:
+        if self._inline:
+            return
         self._thread = threading.Thread(target=self._loop, name="licentia-writer", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
+        if self._inline:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+            return
         if self._thread is not None:
             self._queue.put(_STOP)
             self._thread.join(timeout=30)
@@ -53,8 +68,29 @@ class Writer:
         """Run ``job`` in the next batch and return its result once committed."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-        self._queue.put((job, future, loop))
+        if self._inline:
+            self._pending.append((job, future, loop))
+            if not self._flush_scheduled:
+                # After the callbacks already ready: every request parsed in this
+                # turn of the loop joins the same batch and the same commit.
+                self._flush_scheduled = True
+                loop.call_soon(self._flush_inline)
+        else:
+            self._queue.put((job, future, loop))
         return await future
+
+    def _flush_inline(self) -> None:
+        self._flush_scheduled = False
+        while self._pending:
+            batch, self._pending = self._pending[: self._max_batch], self._pending[self._max_batch :]
+            if self._conn is None:
+                try:
+                    self._conn = self._engine.connect()
+                except Exception as exc:
+                    log.error("database unreachable: %s", type(exc).__name__)
+                    self._fail(batch, exc)
+                    continue
+            self._conn = self._run_batch(self._conn, batch)
 
     def _loop(self) -> None:
         conn: sa.Connection | None = None
@@ -87,28 +123,59 @@ class Writer:
             conn.close()
 
     def _run_batch(self, conn: sa.Connection, batch: list[Any]) -> sa.Connection | None:
-        outcomes: list[tuple[Any, Any, BaseException | None]] = []
+        """Run the batch in one transaction; if anything fails, run each job alone.
+
+        Failures are rare (a bug, a constraint raced by another worker), so the
+        common case pays for no savepoints; a job is a pure function of the
+        database and its input, so running it again after a rollback is safe.
+        """
         try:
             with conn.begin():
-                for job, future, loop in batch:
-                    savepoint = conn.begin_nested()
-                    try:
-                        result = job(conn)
-                    except Exception as exc:
-                        savepoint.rollback()
-                        outcomes.append(((future, loop), None, exc))
-                    else:
-                        savepoint.commit()
-                        outcomes.append(((future, loop), result, None))
-        except Exception as exc:
-            log.error("batch of %d jobs not committed: %s", len(batch), exc)
-            self._fail(batch, exc)
-            with contextlib.suppress(Exception):  # the connection is discarded either way
-                conn.close()
-            return None
-        for (future, loop), result, error in outcomes:
-            loop.call_soon_threadsafe(_settle, future, result, error)
+                results = [job(conn) for job, _future, _loop in batch]
+        except Exception:
+            if len(batch) == 1:
+                return self._run_alone(conn, batch[0])
+            conn = self._healthy(conn)
+            for item in batch:
+                if conn is None:
+                    self._fail([item], StoreUnavailable("connection lost"))
+                    continue
+                conn = self._run_alone(conn, item)
+            return conn
+        for (_job, future, loop), result in zip(batch, results, strict=True):
+            loop.call_soon_threadsafe(_settle, future, result, None)
         return conn
+
+    def _run_alone(self, conn: sa.Connection, item: Any) -> sa.Connection | None:
+        job, future, loop = item
+        conn = self._healthy(conn)
+        if conn is None:
+            self._fail([item], StoreUnavailable("connection lost"))
+            return None
+        try:
+            with conn.begin():
+                result = job(conn)
+        except Exception as exc:
+            if isinstance(exc, sa.exc.DBAPIError) and not isinstance(exc, sa.exc.IntegrityError):
+                # Lock time-outs, lost connections: the caller may retry; say so, not 500.
+                log.error("database error: %s", type(exc.orig).__name__)
+                exc = StoreUnavailable(f"the database did not take the transaction ({type(exc.orig).__name__})")
+            loop.call_soon_threadsafe(_settle, future, None, exc)
+            return self._healthy(conn)
+        loop.call_soon_threadsafe(_settle, future, result, None)
+        return conn
+
+    def _healthy(self, conn: sa.Connection) -> sa.Connection | None:
+        """The same connection if usable, else a fresh one (None if the database is gone)."""
+        if not conn.invalidated and not conn.closed:
+            return conn
+        with contextlib.suppress(Exception):
+            conn.close()
+        try:
+            return self._engine.connect()
+        except Exception as exc:
+            log.error("database unreachable: %s", type(exc).__name__)
+            return None
 
     @staticmethod
     def _fail(batch: list[Any], exc: BaseException) -> None:

@@ -1,0 +1,227 @@
+"""Throughput of POST /v1/check against a no-op endpoint of the same app, in one run.
+
+    python bench/check_throughput.py            # SQLite, then PostgreSQL if it can start one
+
+For each backend: start a real ``licentia serve``, register N distinct devices
+(default 10,000), then drive with wrk (Debian's package): the no-op
+``POST /v1/ping``, the check at full speed, and the check paced at half of the
+measured peak. Each check carries a device credential and fingerprint, as the
+SDK sends it (no token, so runs are repeatable; the server still rotates one).
+Prints requests/s, p50/p99 and the check/no-op ratio measured in this run.
+Targets (issue "Server spine"): ratio >= 0.6, p99 < 20 ms at half the peak.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Postgres:
+    """A throwaway PostgreSQL server from Debian's packages (as user postgres when root)."""
+
+    def __init__(self) -> None:
+        bins = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+        if not bins:
+            raise RuntimeError("PostgreSQL is not installed (apt-get install postgresql)")
+        self.bin = bins[-1].parent
+        self.dir = Path(tempfile.mkdtemp(prefix="licentia-bench-pg."))
+        self.port = free_port()
+        shutil.chown(self.dir, "postgres") if os.geteuid() == 0 else None
+        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _run(self, *cmd: str) -> None:
+        if os.geteuid() == 0:
+            subprocess.run(["su", "postgres", "-s", "/bin/sh", "-c", " ".join(f"'{c}'" for c in cmd)], check=True, capture_output=True)
+        else:
+            subprocess.run(cmd, check=True, capture_output=True)
+
+    def start(self) -> Postgres:
+        self._run(str(self.bin / "initdb"), "-D", str(self.dir / "data"), "-U", "postgres", "-A", "trust")
+        opts = f"-h 127.0.0.1 -p {self.port} -k {self.dir} -c max_connections=200"
+        self._run(str(self.bin / "pg_ctl"), "-D", str(self.dir / "data"), "-l", str(self.dir / "log"), "-w", "-o", opts, "start")
+        return self
+
+    def stop(self) -> None:
+        try:
+            self._run(str(self.bin / "pg_ctl"), "-D", str(self.dir / "data"), "-m", "fast", "stop")
+        finally:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Server:
+    def __init__(self, workdir: Path, database_url: str | None, workers: int) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        cmd = [sys.executable, "-m", "licentia", "serve", "--data-dir", str(workdir / "data"), "--port", str(self.port), "--workers", str(workers)]
+        if database_url:
+            cmd += ["--database-url", database_url]
+        self.log = open(workdir / "server.log", "wb")  # noqa: SIM115
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        raise RuntimeError("server did not start")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+        self.log.close()
+
+
+async def register(url: str, product: str, n: int) -> list[tuple[str, str]]:
+    """First contact for n distinct devices; returns (body, authorization) for each."""
+    rng = random.Random(7)
+    sem = asyncio.Semaphore(32)
+    out: list[tuple[str, str]] = []
+
+    async def one(client: httpx.AsyncClient, i: int) -> None:
+        comps = {name: "%064x" % rng.getrandbits(256) for name in ("machine", "disk", "cpu", "mac")}
+        body = {"product": product, "fingerprint": {"components": comps, "data_path": "%064x" % rng.getrandbits(256)},
+                "app_version": rng.choice(["1.0.0", "1.1.0", "1.2.0"]), "os": "Linux 6.1"}
+        async with sem:
+            response = await client.post("/v1/check", json=body)
+        response.raise_for_status()
+        cred = json.loads(response.content)["credential"]
+        out.append((json.dumps(body), f"Device {cred['device']}:{cred['secret']}"))
+
+    async with httpx.AsyncClient(base_url=url, timeout=60) as client:
+        await asyncio.gather(*(one(client, i) for i in range(n)))
+    return out
+
+
+LUA_REQUESTS = """
+local requests = {}
+local n = 0
+local i = 0
+function init(args)
+  local f = io.open("%(data)s")
+  for line in f:lines() do
+    local auth, body = line:match("^([^\\t]*)\\t(.*)$")
+    n = n + 1
+    requests[n] = wrk.format("POST", "%(path)s", {["Content-Type"]="application/json", ["Authorization"]=auth}, body)
+  end
+  f:close()
+  i = math.random(n)
+end
+function request()
+  i = i %% n + 1
+  return requests[i]
+end
+%(delay)s
+"""
+
+LUA_PING = """
+wrk.method = "POST"
+wrk.body = "{}"
+wrk.headers["Content-Type"] = "application/json"
+"""
+
+LATENCY = re.compile(r"^\s+(50|99)(?:\.000)?%\s+([\d.]+)(us|ms|s)\s*$", re.M)
+
+
+def run_wrk(url: str, script: str, workdir: Path, seconds: int, connections: int) -> dict[str, float]:
+    path = workdir / "script.lua"
+    path.write_text(script)
+    out = subprocess.run(
+        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(path), url],
+        capture_output=True, text=True, check=True, timeout=seconds + 60,
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+    lat = {m.group(1): float(m.group(2)) * scale[m.group(3)] for m in LATENCY.finditer(out)}
+    return {"rps": rps, "p50": lat.get("50", float("nan")), "p99": lat.get("99", float("nan")),
+            "errors": int(non2xx.group(1)) if non2xx else 0}
+
+
+def bench_backend(name: str, database_url: str | None, args: argparse.Namespace) -> dict[str, dict[str, float]]:
+    workdir = Path(tempfile.mkdtemp(prefix=f"licentia-bench-{name}."))
+    server = Server(workdir, database_url, args.workers)
+    try:
+        devices = asyncio.run(register(server.url, "my-app", args.devices))
+        data = workdir / "devices.tsv"
+        data.write_text("".join(f"{auth}\t{body}\n" for body, auth in devices))
+        check_script = LUA_REQUESTS % {"data": data, "path": "/v1/check", "delay": ""}
+        run_wrk(server.url + "/v1/check", check_script, workdir, 3, args.connections)  # warm-up
+        results = {
+            "no-op": run_wrk(server.url + "/v1/ping", LUA_PING, workdir, args.duration, args.connections),
+            "check": run_wrk(server.url + "/v1/check", check_script, workdir, args.duration, args.connections),
+        }
+        half = results["check"]["rps"] / 2
+        interval_ms = max(1, round(args.connections * 1000 / half))
+        paced = LUA_REQUESTS % {"data": data, "path": "/v1/check", "delay": f"function delay() return {interval_ms} end"}
+        results["check @ half peak"] = run_wrk(server.url + "/v1/check", paced, workdir, args.duration, args.connections)
+        return results
+    finally:
+        server.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--devices", type=int, default=10_000)
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        print("wrk is missing: apt-get install wrk", file=sys.stderr)
+        return 2
+    print(f"{args.devices} devices, {args.connections} connections, {args.duration} s per run, {args.workers} worker(s)")
+    for name in args.backends.split(","):
+        pg = None
+        url = None
+        if name == "postgresql":
+            url = os.environ.get("LICENTIA_BENCH_POSTGRES_URL")
+            if not url:
+                try:
+                    pg = Postgres().start()
+                except (RuntimeError, subprocess.CalledProcessError) as exc:
+                    print(f"\npostgresql: skipped ({exc})")
+                    continue
+                url = pg.url
+        try:
+            results = bench_backend(name, url, args)
+        finally:
+            if pg:
+                pg.stop()
+        print(f"\n{name}")
+        print(f"  {'endpoint':<20}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}")
+        for label, r in results.items():
+            print(f"  {label:<20}{r['rps']:>10.0f}{r['p50']:>10.2f}{r['p99']:>10.2f}{r['errors']:>8}")
+        ratio = results["check"]["rps"] / results["no-op"]["rps"]
+        half = results["check @ half peak"]
+        print(f"  ratio check/no-op: {ratio:.2f} (target >= 0.6)")
+        print(f"  p99 at half peak ({half['rps']:.0f} req/s): {half['p99']:.1f} ms (target < 20 ms)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,109 @@
+"""Hot-path statements on the driver connection, bypassing SQLAlchemy's per-call work.
+
+A status check must cost about one indexed lookup and one small write
+(PERFORMANCE.md): SQLAlchemy's statement compilation, caching keys and
+result wrapping cost more than the database itself for statements this small.
+So the few statements of the check are written once with ``:name``
+parameters and run on the DBAPI connection of the same transaction (sqlite3
+or psycopg, which prepares repeated statements server-side). The values are
+stored exactly as SQLAlchemy stores them, so both paths read each other's rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import sqlalchemy as sa
+
+UTC = dt.UTC
+_SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"  # SQLAlchemy's storage format for SQLite DateTime
+
+
+class Record(dict[str, Any]):
+    """A row as a dict with attribute access (``row.status``), like SQLAlchemy's rows."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError as exc:
+            raise AttributeError(name) from exc
+
+
+class Statement:
+    """One SQL text with ``:name`` parameters, rendered for each driver's parameter style."""
+
+    def __init__(
+        self,
+        sql: str,
+        *,
+        datetimes: Iterable[str] = (),
+        json_columns: Iterable[str] = (),
+        booleans: Iterable[str] = (),
+    ) -> None:
+        self.sqlite = sql
+        self.postgresql = re.sub(r"(?<!:):(\w+)", r"%(\1)s", sql)
+        self.datetimes = frozenset(datetimes)
+        self.json_columns = frozenset(json_columns)
+        self.booleans = frozenset(booleans)
+
+    def _params(self, dialect: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name, value in params.items():
+            if isinstance(value, dt.datetime):
+                value = value.astimezone(UTC).replace(tzinfo=None)
+                if dialect == "sqlite":
+                    value = value.strftime(_SQLITE_DATETIME)
+            elif name in self.json_columns and value is not None:
+                if dialect == "sqlite":
+                    value = json.dumps(value)
+                else:
+                    from psycopg.types.json import Jsonb
+
+                    value = Jsonb(value)
+            out[name] = value
+        return out
+
+    def _decode(self, names: list[str], values: tuple[Any, ...]) -> Record:
+        row = Record(zip(names, values, strict=True))
+        for name in self.datetimes & row.keys():
+            value = row[name]
+            if value is None:
+                continue
+            if isinstance(value, str):
+                value = dt.datetime.fromisoformat(value)
+            row[name] = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        for name in self.json_columns & row.keys():
+            if isinstance(row[name], str):
+                row[name] = json.loads(row[name])
+        for name in self.booleans & row.keys():
+            if row[name] is not None:
+                row[name] = bool(row[name])
+        return row
+
+    def _cursor(self, conn: sa.Connection, params: Mapping[str, Any]) -> Any:
+        dialect = conn.dialect.name
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        sql = self.sqlite if dialect == "sqlite" else self.postgresql
+        cursor.execute(sql, self._params(dialect, params))
+        return cursor
+
+    def first(self, conn: sa.Connection, **params: Any) -> Record | None:
+        cursor = self._cursor(conn, params)
+        try:
+            values = cursor.fetchone()
+            if values is None:
+                return None
+            return self._decode([d[0] for d in cursor.description], tuple(values))
+        finally:
+            cursor.close()
+
+    def execute(self, conn: sa.Connection, **params: Any) -> int:
+        cursor = self._cursor(conn, params)
+        try:
+            return int(cursor.rowcount)
+        finally:
+            cursor.close()
