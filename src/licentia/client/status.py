@@ -88,7 +88,8 @@ def status_of(payload: Mapping[str, Any], now: dt.datetime, *, online: bool) -> 
         state=verdict.state,
         days_left=verdict.days_left,
         features=verdict.features,
-        reason=verdict.reason,
+        # An allowed verdict has no reason of its own; keep the server's (e.g. "deactivated").
+        reason=verdict.reason or (str(payload["reason"]) if payload.get("reason") else None),
         online=online,
         device=str(payload.get("device")) if payload.get("device") else None,
         latest_release=release if isinstance(release, dict) else None,
