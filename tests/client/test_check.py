@@ -83,9 +83,7 @@ def test_corrupt_state_never_crashes_and_grants_nothing_offline(
     assert again.allowed and again.device == device
 
 
-def test_document_signed_with_another_key_is_rejected(
-    server: LiveServer, machine: FakeMachine, tmp_path: Path
-) -> None:
+def test_document_signed_with_another_key_is_rejected(server: LiveServer, machine: FakeMachine, tmp_path: Path) -> None:
     lic = app(server, tmp_path / "data", machine)
     lic.check()
     state = json.loads((tmp_path / "data" / STATE_FILE).read_bytes())
@@ -170,7 +168,9 @@ def test_state_copied_to_another_folder_grants_nothing_offline(
     lic.check()
     (tmp_path / "copy").mkdir()
     (tmp_path / "copy" / STATE_FILE).write_bytes((tmp_path / "a" / STATE_FILE).read_bytes())
-    copy = Licentia("http://127.0.0.1:9", "my-app", server.public_key(), tmp_path / "copy", fingerprint_root=machine.root)
+    copy = Licentia(
+        "http://127.0.0.1:9", "my-app", server.public_key(), tmp_path / "copy", fingerprint_root=machine.root
+    )
     assert copy.check().reason == "invalid_document"
 
 

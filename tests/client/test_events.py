@@ -85,9 +85,7 @@ def test_flush_when_offline_keeps_events_and_respects_the_deadline(tmp_path: Pat
     assert queue.pending()[0]["kind"] == "install"
 
 
-def test_resending_acknowledged_ids_counts_duplicates(
-    server: LiveServer, machine: FakeMachine, tmp_path: Path
-) -> None:
+def test_resending_acknowledged_ids_counts_duplicates(server: LiveServer, machine: FakeMachine, tmp_path: Path) -> None:
     lic = app(server, tmp_path / "data", machine)
     lic.check()
     lic.queue.add("usage", lic.clock.now(), {"n": 1})

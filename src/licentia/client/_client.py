@@ -9,7 +9,6 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-import platformdirs
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from licentia.client._exceptions import ConfigurationError, InvalidKey, Offline, ServerRefused
@@ -21,6 +20,7 @@ from licentia.client.status import Status, denied, status_of, verify_for_install
 from licentia.client.transport import Transport
 from licentia.client.values import Values
 from licentia.core.clock import Clock, SystemClock, from_iso, to_iso
+from licentia.core.fingerprint import data_path_hash
 from licentia.core.licensekeys import KeyFormatError, key_prefix, normalize_key
 from licentia.core.signing import InvalidDocument, load_public_key
 from licentia.core.status import DEFAULT_ROLLBACK_TOLERANCE
@@ -75,8 +75,13 @@ class Licentia:
             raise ConfigurationError(f"not a product slug: {product!r}")
         self.product = product
         self.keys = _pinned_keys(public_key)
-        self.data_dir = Path(data_dir) if data_dir else Path(platformdirs.user_data_dir(product, appauthor=False))
+        if data_dir is None:
+            import platformdirs  # only when needed: every import delays the application's start
+
+            data_dir = platformdirs.user_data_dir(product, appauthor=False)
+        self.data_dir = Path(data_dir)
         self.data_dir = self.data_dir.absolute()
+        self._data_path = data_path_hash(product, str(self.data_dir))  # hashed once, not per offline check
         self.clock: Clock = clock or SystemClock()
         self.app_version = app_version
         self.channel = channel
@@ -292,7 +297,7 @@ class Licentia:
         if last_seen is not None and now < last_seen - self.rollback_tolerance:
             # The clock was wound back, to stretch a trial or a lease.
             return denied("clock_rollback", state="clock_rollback")
-        fingerprint = Fingerprint.from_state(state.fingerprint, self._data_path_hash())
+        fingerprint = Fingerprint.from_state(state.fingerprint, self._data_path)
         if fingerprint is None:
             fingerprint = self.fingerprint()  # no usable cache (new host, edited file): read the hardware
         try:
@@ -307,11 +312,6 @@ class Licentia:
             with contextlib.suppress(OSError):
                 self.state_file.save(state)
         return status_of(payload, now, online=False)
-
-    def _data_path_hash(self) -> str:
-        from licentia.core.fingerprint import data_path_hash
-
-        return data_path_hash(self.product, str(self.data_dir))
 
 
 def _parse(text: str | None) -> dt.datetime | None:

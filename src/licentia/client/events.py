@@ -13,16 +13,18 @@ import datetime as dt
 import itertools
 import json
 import random
-import sqlite3
 import time
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from licentia.client._exceptions import Offline, ServerRefused
 from licentia.client.transport import Transport
+
+if TYPE_CHECKING:
+    import sqlite3
 from licentia.core.clock import to_iso
 
 QUEUE_FILE = "events.db"
@@ -60,6 +62,8 @@ class EventQueue:
 
     @contextlib.contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
+        import sqlite3  # here, not at import: an offline check never opens the queue
+
         self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
         try:

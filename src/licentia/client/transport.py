@@ -7,10 +7,10 @@ application's start; failures become :class:`Offline` or :class:`ServerRefused`.
 from __future__ import annotations
 
 import json
-import urllib.error
-import urllib.parse
-import urllib.request
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import urllib.error
 
 from licentia.client._exceptions import Offline, ServerRefused
 
@@ -34,6 +34,12 @@ class Transport:
         query: dict[str, str] | None = None,
         timeout: float | None = None,
     ) -> Any:
+        # Imported here: urllib.request pulls in http.client, email and ssl, a
+        # cost an offline start should not pay.
+        import urllib.error
+        import urllib.parse
+        import urllib.request
+
         url = self.server_url + path
         if query:
             url += "?" + urllib.parse.urlencode(query)
