@@ -11,6 +11,8 @@ import textwrap
 import time
 from pathlib import Path
 
+import pytest
+
 from licentia.client.events import EventQueue
 from tests.client.conftest import FakeMachine, app, server_db
 from tests.conftest import LiveServer
@@ -21,14 +23,14 @@ _FLUSHER = textwrap.dedent(
     """
     import sys, time
     from licentia.client import Licentia
-    url, key, data_dir, root, total = sys.argv[1:6]
+    url, key, data_dir, root, total, batch = sys.argv[1:7]
     lic = Licentia(url, "my-app", key, data_dir, fingerprint_root=root)
     if lic.queue.count() == 0:
         now = lic.clock.now()
         lic.queue.add_many([("usage", now, {"n": i}) for i in range(int(total))])
     print("queued", flush=True)
-    # Small batches, so the kill lands mid-flush with most events still queued.
-    lic.queue.flush(lic.transport, lic.credential(), deadline=time.monotonic() + 120, batch_size=10)
+    # Small batches first, so the kill lands mid-flush with most events still queued.
+    lic.queue.flush(lic.transport, lic.credential(), deadline=time.monotonic() + 120, batch_size=int(batch))
     print("done", flush=True)
     """
 )
@@ -46,13 +48,14 @@ def _stored(server: LiveServer, device: str) -> tuple[int, int]:
         conn.close()
 
 
+@pytest.mark.slow
 def test_queue_survives_kill_9_mid_flush_and_server_has_each_event_once(
     server: LiveServer, machine: FakeMachine, tmp_path: Path
 ) -> None:
     data_dir = tmp_path / "data"
     device = app(server, data_dir, machine).check().device or ""
     args = [sys.executable, "-c", _FLUSHER, server.url, server.public_key(), str(data_dir), str(machine.root)]
-    child = subprocess.Popen([*args, str(TOTAL)], stdout=subprocess.PIPE, text=True)
+    child = subprocess.Popen([*args, str(TOTAL), "10"], stdout=subprocess.PIPE, text=True)
     assert child.stdout is not None and child.stdout.readline().strip() == "queued"
     deadline = time.monotonic() + 60
     while _stored(server, device)[0] < 200 and time.monotonic() < deadline:
@@ -67,7 +70,7 @@ def test_queue_survives_kill_9_mid_flush_and_server_has_each_event_once(
     assert 0 < delivered_before < TOTAL and 0 < left < TOTAL
     assert delivered_before + left >= TOTAL  # nothing lost (a batch in flight may be both)
 
-    again = subprocess.run([*args, "0"], capture_output=True, text=True, timeout=120, check=False)
+    again = subprocess.run([*args, "0", "200"], capture_output=True, text=True, timeout=120, check=False)
     assert again.returncode == 0, again.stderr
     assert queue.count() == 0
     assert _stored(server, device) == (TOTAL, TOTAL)
