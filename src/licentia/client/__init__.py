@@ -1,0 +1,30 @@
+"""Licentia client SDK: protect an application with a few lines.
+
+    from licentia.client import Licentia
+    lic = Licentia("https://licensing.example.com", "my-app", "ed25519:...")
+    status = lic.check()
+    if not status.allowed:
+        raise SystemExit(f"Not licensed: {status.reason}")
+
+See docs/integrate-python.md.
+"""
+
+from __future__ import annotations
+
+from licentia.client._client import Licentia
+from licentia.client._exceptions import ConfigurationError, InvalidKey, LicentiaError, Offline, ServerRefused
+from licentia.client.events import FlushResult
+from licentia.client.fingerprint import Fingerprint
+from licentia.client.status import Status
+
+__all__ = [
+    "ConfigurationError",
+    "Fingerprint",
+    "FlushResult",
+    "InvalidKey",
+    "Licentia",
+    "LicentiaError",
+    "Offline",
+    "ServerRefused",
+    "Status",
+]

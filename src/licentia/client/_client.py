@@ -1,0 +1,323 @@
+"""``Licentia``: the object an application creates once and asks ``check()``."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from licentia.client._exceptions import ConfigurationError, InvalidKey, Offline, ServerRefused
+from licentia.client.events import EventQueue, FlushResult
+from licentia.client.facts import FACT_NAMES, collect_facts, facts_disabled_by_environment, os_description
+from licentia.client.fingerprint import Fingerprint, take_fingerprint
+from licentia.client.state import State, StateFile
+from licentia.client.status import Status, denied, status_of, verify_for_installation
+from licentia.client.transport import Transport
+from licentia.client.values import Values
+from licentia.core.clock import Clock, SystemClock, from_iso, to_iso
+from licentia.core.fingerprint import data_path_hash
+from licentia.core.licensekeys import KeyFormatError, key_prefix, normalize_key
+from licentia.core.signing import InvalidDocument, load_public_key
+from licentia.core.status import DEFAULT_ROLLBACK_TOLERANCE
+
+DEFAULT_TIMEOUT = 3.0
+# last_seen is written at most this often on offline checks: a write (with
+# fsync) per check would cost far more than the signature check itself, and a
+# clock wound back by less than this plus the tolerance buys almost nothing.
+_LAST_SEEN_STEP = dt.timedelta(minutes=10)
+
+
+def _pinned_keys(public_key: str | Iterable[str]) -> dict[str, Ed25519PublicKey]:
+    texts = [public_key] if isinstance(public_key, str) else list(public_key)
+    keys: dict[str, Ed25519PublicKey] = {}
+    for text in texts:
+        try:
+            kid, key = load_public_key(text)
+        except ValueError as exc:
+            raise ConfigurationError(str(exc)) from exc
+        keys[kid] = key
+    if not keys:
+        raise ConfigurationError("pin at least one public key")
+    return keys
+
+
+class Licentia:
+    """Licensing for one product inside one application.
+
+    ``Licentia(server_url, product, public_key)`` pins the product's public key
+    (``ed25519:<kid>:<key>``, or a list during a key rotation); nothing signed
+    by any other key, including another product's, is ever trusted.
+    """
+
+    def __init__(
+        self,
+        server_url: str,
+        product: str,
+        public_key: str | Iterable[str],
+        data_dir: str | Path | None = None,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        clock: Clock | None = None,
+        facts: bool | Iterable[str] = False,
+        authors: Sequence[str] = (),
+        trackers: Sequence[str] = (),
+        app_version: str | None = None,
+        channel: str = "stable",
+        rollback_tolerance: dt.timedelta = DEFAULT_ROLLBACK_TOLERANCE,
+        fingerprint_root: str | Path | None = None,
+    ) -> None:
+        if not product or not product.replace("-", "").isalnum() or product != product.lower():
+            raise ConfigurationError(f"not a product slug: {product!r}")
+        self.product = product
+        self.keys = _pinned_keys(public_key)
+        if data_dir is None:
+            import platformdirs  # only when needed: every import delays the application's start
+
+            data_dir = platformdirs.user_data_dir(product, appauthor=False)
+        self.data_dir = Path(data_dir)
+        self.data_dir = self.data_dir.absolute()
+        self._data_path = data_path_hash(product, str(self.data_dir))  # hashed once, not per offline check
+        self.clock: Clock = clock or SystemClock()
+        self.app_version = app_version
+        self.channel = channel
+        self.rollback_tolerance = rollback_tolerance
+        self.fingerprint_root = Path(fingerprint_root) if fingerprint_root else None
+        self.transport = Transport(server_url, timeout=timeout)
+        self.state_file = StateFile(self.data_dir)
+        self.queue = EventQueue(self.data_dir)
+        self.values = Values(self)
+        if facts is True:
+            self._fact_names: tuple[str, ...] = FACT_NAMES
+        elif facts is False:
+            self._fact_names = ()
+        else:
+            self._fact_names = tuple(facts)
+        self._authors, self._trackers = tuple(authors), tuple(trackers)
+        self._facts: dict[str, str] | None = None
+        collect_facts((), authors=self._authors, trackers=self._trackers)  # refuse too many fields now
+
+    # -- public API ------------------------------------------------------------
+
+    def check(self, *, online: bool = True) -> Status:
+        """This installation's status: from the server when it answers in time, else the stored document."""
+        now = self.clock.now()
+        state = self.state_file.load()
+        if online:
+            deadline = time.monotonic() + self.transport.timeout
+            try:
+                status = self._device_call("/v1/check", state, now, deadline)
+            except (Offline, ServerRefused, InvalidDocument):
+                pass  # the server is unreachable, refuses, or answered something unverifiable
+            else:
+                self._after_online_check(state, now, deadline)
+                return status
+        return self._check_offline(state, now)
+
+    def activate(self, key: str) -> Status:
+        """Redeem a license key on this device. A typo raises :class:`InvalidKey` before any network call."""
+        now = self.clock.now()
+        try:
+            key = normalize_key(key)
+        except KeyFormatError as exc:
+            # Evidence of a key typed here; only the prefix, never a whole key.
+            typed = "".join(ch for ch in key.upper() if ch.isalnum())
+            self.queue.add("register", now, {"key_prefix": key_prefix(typed), "result": "typo"}, self.facts())
+            raise InvalidKey(str(exc)) from exc
+        state = self.state_file.load()
+        deadline = time.monotonic() + self.transport.timeout
+        status = self._device_call("/v1/activate", state, now, deadline, key=key)
+        self._flush(state, deadline)
+        return status
+
+    def deactivate(self) -> Status:
+        """Free this device's seat on its license (it keeps whatever trial it had left)."""
+        now = self.clock.now()
+        state = self.state_file.load()
+        deadline = time.monotonic() + self.transport.timeout
+        return self._device_call("/v1/deactivate", state, now, deadline)
+
+    def latest_release(self) -> dict[str, Any] | None:
+        """The newest release on this app's channel (``newer`` tells if it beats ``app_version``)."""
+        query = {"product": self.product, "channel": self.channel}
+        if self.app_version:
+            query["current"] = self.app_version
+        answer = self.transport.request("GET", "/v1/releases/latest", query=query)
+        if not isinstance(answer, dict) or not answer.get("version"):
+            return None
+        return answer
+
+    def feedback(self, text: str, email: str | None = None) -> str:
+        """Queue feedback from the user and try to send it now; returns its event id."""
+        data = {"text": text, "email": email} if email else {"text": text}
+        event_id = self.queue.add("feedback", self.clock.now(), data, self.facts())
+        self.flush()
+        return event_id
+
+    def uninstall(self) -> FlushResult:
+        """Report that the application is being uninstalled (call it from the uninstaller)."""
+        self.queue.add("uninstall", self.clock.now(), {"app_version": self.app_version}, self.facts())
+        return self.flush()
+
+    def flush(self, timeout: float | None = None) -> FlushResult:
+        """Send queued events now, for at most ``timeout`` seconds (default: the SDK's timeout)."""
+        state = self.state_file.load()
+        deadline = time.monotonic() + (self.transport.timeout if timeout is None else timeout)
+        if state.credential is None:
+            try:
+                self._device_call("/v1/check", state, self.clock.now(), deadline)
+            except (Offline, ServerRefused, InvalidDocument):
+                return FlushResult(0, 0, 0, self.queue.count())
+        return self._flush(state, deadline)
+
+    def fingerprint(self) -> Fingerprint:
+        """Read this machine's fingerprint now (what the next online check will send)."""
+        return take_fingerprint(self.product, self.data_dir, self.fingerprint_root)
+
+    def opt_out_of_facts(self, opt_out: bool = True) -> None:
+        """The user's choice, kept in the state file: no facts are sent while set."""
+        state = self.state_file.load()
+        state.facts_opt_out = opt_out
+        self.state_file.save(state)
+        self._facts = None
+
+    def facts(self) -> dict[str, str]:
+        """The client facts this app sends (empty unless enabled and not opted out)."""
+        if self._facts is None:
+            enabled = bool(self._fact_names or self._authors or self._trackers)
+            if not enabled or facts_disabled_by_environment() or self.state_file.load().facts_opt_out:
+                self._facts = {}
+            else:
+                self._facts = collect_facts(self._fact_names, authors=self._authors, trackers=self._trackers)
+        return self._facts
+
+    def credential(self) -> tuple[str, str]:
+        """This device's credential, asking the server for one at first contact."""
+        state = self.state_file.load()
+        if state.credential is None:
+            self._device_call("/v1/check", state, self.clock.now(), time.monotonic() + self.transport.timeout)
+        if state.credential is None:
+            raise Offline("no device credential yet")
+        return state.credential
+
+    # -- online ------------------------------------------------------------------
+
+    def _body(self, fingerprint: Fingerprint, state: State, **extra: Any) -> dict[str, Any]:
+        return {
+            "product": self.product,
+            "fingerprint": fingerprint.to_request(),
+            "token": state.token,
+            "app_version": self.app_version,
+            "os": os_description(),
+            "channel": self.channel,
+            "facts": self.facts(),
+            **extra,
+        }
+
+    def _device_call(self, path: str, state: State, now: dt.datetime, deadline: float, **extra: Any) -> Status:
+        """POST a device call, verify and store the answer. Mutates and saves ``state``."""
+        fingerprint = self.fingerprint()  # fresh on every online call: the cache is refreshed here
+        if path != "/v1/check" and state.credential is None:
+            self._device_call("/v1/check", state, now, deadline)  # first contact issues the credential
+        try:
+            answer = self._post(path, fingerprint, state, deadline, **extra)
+        except ServerRefused as exc:
+            if exc.code != "invalid_credential" or state.credential is None:
+                raise
+            # The secret is void (the server re-identified us elsewhere, or the
+            # state was restored from an old copy): drop it, let the fingerprint
+            # re-identify this device, and try once more.
+            state.credential = None
+            if path != "/v1/check":
+                self._device_call("/v1/check", state, now, deadline)
+            answer = self._post(path, fingerprint, state, deadline, **extra)
+        return self._accept(answer, state, fingerprint, now)
+
+    def _post(self, path: str, fingerprint: Fingerprint, state: State, deadline: float, **extra: Any) -> Any:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise Offline("no time left before the timeout")
+        body = self._body(fingerprint, state, **extra)
+        return self.transport.request("POST", path, body=body, credential=state.credential, timeout=remaining)
+
+    def _accept(self, answer: Any, state: State, fingerprint: Fingerprint, now: dt.datetime) -> Status:
+        """Verify the server's answer before anything of it is stored."""
+        if not isinstance(answer, dict) or not isinstance(answer.get("signed"), dict):
+            raise InvalidDocument("the server's answer carries no signed document")
+        unverified_signed: dict[str, Any] = answer["signed"]
+        payload = verify_for_installation(
+            unverified_signed, self.keys, product=self.product, fingerprint=fingerprint, at_time=None
+        )
+        issued = from_iso(str(payload["issued_at"]))
+        credential = answer.get("credential")
+        if isinstance(credential, dict) and credential.get("device") == payload.get("device"):
+            # Always keep a credential when one comes: a re-identified device's old secret is void.
+            state.credential = (str(credential["device"]), str(credential["secret"]))
+        if payload.get("token"):
+            state.token = str(payload["token"])  # None means "suspected copy": keep the old one
+        state.signed = unverified_signed
+        state.fingerprint = fingerprint.to_state()
+        state.last_seen = to_iso(max(now, issued, _parse(state.last_seen) or now))
+        self.state_file.save(state)
+        # Judged at the server's time: a wrong local clock does not change what the server said.
+        return status_of(payload, issued, online=True)
+
+    def _after_online_check(self, state: State, now: dt.datetime, deadline: float) -> None:
+        payload = state.signed["document"] if state.signed else {}
+        changed = False
+        if not state.install_reported:
+            self.queue.add("install", now, {"app_version": self.app_version}, self.facts())
+            state.install_reported, changed = True, True
+        if payload.get("status") == "registered":
+            every = dt.timedelta(days=int(payload.get("usage_report_days") or 1))
+            last = _parse(state.last_usage_report)
+            if last is None or now - last >= every or now < last:
+                self.queue.add("usage", now, {"app_version": self.app_version}, self.facts())
+                state.last_usage_report, changed = to_iso(now), True
+        if changed:
+            self.state_file.save(state)
+        self._flush(state, deadline)
+
+    def _flush(self, state: State, deadline: float) -> FlushResult:
+        try:
+            return self.queue.flush(self.transport, state.credential, deadline=deadline)
+        except ServerRefused:
+            return FlushResult(0, 0, 0, self.queue.count())
+
+    # -- offline -----------------------------------------------------------------
+
+    def _check_offline(self, state: State, now: dt.datetime) -> Status:
+        if state.signed is None:
+            return denied("corrupt_state" if state.corrupt else "no_document")
+        last_seen = _parse(state.last_seen)
+        if last_seen is not None and now < last_seen - self.rollback_tolerance:
+            # The clock was wound back, to stretch a trial or a lease.
+            return denied("clock_rollback", state="clock_rollback")
+        fingerprint = Fingerprint.from_state(state.fingerprint, self._data_path)
+        if fingerprint is None:
+            fingerprint = self.fingerprint()  # no usable cache (new host, edited file): read the hardware
+        try:
+            payload = verify_for_installation(
+                state.signed, self.keys, product=self.product, fingerprint=fingerprint, at_time=now
+            )
+        except InvalidDocument:
+            return denied("invalid_document")
+        if last_seen is None or now - last_seen > _LAST_SEEN_STEP:
+            state.last_seen = to_iso(now)
+            # A read-only data dir must not stop the app; rollback detection is weaker then.
+            with contextlib.suppress(OSError):
+                self.state_file.save(state)
+        return status_of(payload, now, online=False)
+
+
+def _parse(text: str | None) -> dt.datetime | None:
+    if not text:
+        return None
+    try:
+        return from_iso(text)
+    except ValueError:
+        return None

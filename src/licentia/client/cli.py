@@ -1,0 +1,173 @@
+"""``licentia-client``: the SDK from a shell, for testing and for applications not written in Python.
+
+Exit status: 0 allowed (or done), 1 denied (or refused, or still queued),
+2 usage or configuration error. Errors are one line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from licentia.client._client import Licentia
+from licentia.client._exceptions import ConfigurationError, InvalidKey, LicentiaError, Offline, ServerRefused
+from licentia.client.events import FlushResult
+from licentia.client.status import Status
+
+EXIT_ALLOWED, EXIT_DENIED, EXIT_USAGE = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"licentia-client: {message}\n")
+
+
+def _options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+    def default(value: Any) -> Any:
+        return argparse.SUPPRESS if suppress else value
+
+    env = os.environ.get
+    parser.add_argument("--server", default=default(env("LICENTIA_SERVER")), help="server URL ($LICENTIA_SERVER)")
+    parser.add_argument("--product", default=default(env("LICENTIA_PRODUCT")), help="product slug ($LICENTIA_PRODUCT)")
+    parser.add_argument(
+        "--public-key",
+        default=default(env("LICENTIA_PUBLIC_KEY")),
+        help="the product's public key, or @FILE ($LICENTIA_PUBLIC_KEY)",
+    )
+    parser.add_argument(
+        "--data-dir",
+        default=default(env("LICENTIA_CLIENT_DATA_DIR")),
+        help="state directory ($LICENTIA_CLIENT_DATA_DIR)",
+    )
+    parser.add_argument("--app-version", default=default(env("LICENTIA_APP_VERSION")), help="the application's version")
+    parser.add_argument("--timeout", type=float, default=default(3.0), help="seconds to wait for the server")
+    parser.add_argument("--json", action="store_true", default=default(False), help="print JSON")
+    parser.add_argument("--fingerprint-root", default=default(None), help=argparse.SUPPRESS)  # fake trees in tests
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="licentia-client", description="Licentia client: check, activate, report.")
+    _options(parser, suppress=False)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    common = _Parser(add_help=False)
+    _options(common, suppress=True)
+    check = sub.add_parser("check", parents=[common], help="this installation's status")
+    check.add_argument("--offline", action="store_true", help="answer from the stored document only")
+    sub.add_parser("activate", parents=[common], help="redeem a license key").add_argument("key")
+    sub.add_parser("deactivate", parents=[common], help="free this device's seat")
+    sub.add_parser("fingerprint", parents=[common], help="show the hashed fingerprint")
+    sub.add_parser("flush", parents=[common], help="send queued events")
+    sub.add_parser("uninstall", parents=[common], help="report an uninstall")
+    sub.add_parser("feedback", parents=[common], help="send feedback text").add_argument("text")
+    return parser
+
+
+def _public_key(text: str) -> list[str]:
+    if text.startswith("@"):
+        try:
+            text = Path(text[1:]).read_text()
+        except OSError as exc:
+            raise ConfigurationError(f"cannot read the public key file: {exc.strerror}") from exc
+    keys = [part.strip() for part in text.replace(",", "\n").splitlines() if part.strip()]
+    if not keys:
+        raise ConfigurationError("the public key is empty")
+    return keys
+
+
+def _licentia(args: argparse.Namespace) -> Licentia:
+    missing = [name for name in ("server", "product", "public_key") if not getattr(args, name)]
+    if missing:
+        flags = ", ".join("--" + m.replace("_", "-") for m in missing)
+        raise ConfigurationError(f"missing {flags} (or the LICENTIA_* environment variables)")
+    return Licentia(
+        args.server,
+        args.product,
+        _public_key(args.public_key),
+        args.data_dir,
+        timeout=args.timeout,
+        app_version=args.app_version,
+        fingerprint_root=args.fingerprint_root,
+    )
+
+
+def _status_line(status: Status) -> str:
+    verdict = "allowed" if status.allowed else "denied"
+    parts = [f"{verdict}: {status.state}"]
+    if status.days_left is not None and status.allowed:
+        parts.append(f"{status.days_left} days left")
+    if status.reason:
+        parts.append(f"reason {status.reason}")
+    parts.append("online" if status.online else "offline")
+    if status.device:
+        parts.append(f"device {status.device}")
+    return ", ".join(parts)
+
+
+def _emit(args: argparse.Namespace, text: str, data: dict[str, Any]) -> None:
+    print(json.dumps(data, sort_keys=True) if args.json else text)
+
+
+def _status_out(args: argparse.Namespace, status: Status) -> int:
+    data = dataclasses.asdict(status)
+    data["features"] = list(status.features)
+    _emit(args, _status_line(status), data)
+    return EXIT_ALLOWED if status.allowed else EXIT_DENIED
+
+
+def _flush_out(args: argparse.Namespace, what: str, result: FlushResult) -> int:
+    data = {"sent": result.sent, "duplicates": result.duplicates, "dropped": result.dropped}
+    data["remaining"] = result.remaining
+    _emit(args, f"{what}: {result.sent} sent, {result.remaining} still queued", data)
+    return EXIT_ALLOWED if result.remaining == 0 else EXIT_DENIED
+
+
+def run(args: argparse.Namespace) -> int:
+    lic = _licentia(args)
+    command = args.command
+    if command == "check":
+        return _status_out(args, lic.check(online=not args.offline))
+    if command == "activate":
+        return _status_out(args, lic.activate(args.key))
+    if command == "deactivate":
+        return _status_out(args, lic.deactivate())
+    if command == "fingerprint":
+        fp = lic.fingerprint()
+        data = {**fp.to_request(), "used": list(fp.used), "virtual_signals": list(fp.virtual_signals)}
+        _emit(args, f"components {', '.join(fp.used) or 'none'}; virtual {fp.virtual}; data path {fp.data_path}", data)
+        return EXIT_ALLOWED
+    if command == "flush":
+        return _flush_out(args, "flush", lic.flush(timeout=max(args.timeout, 10.0)))
+    if command == "uninstall":
+        return _flush_out(args, "uninstall reported", lic.uninstall())
+    if command == "feedback":
+        lic.feedback(args.text)
+        return _flush_out(args, "feedback", lic.flush())
+    raise ConfigurationError(f"unknown command {command!r}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return run(args)
+    except ConfigurationError as exc:
+        code, message = EXIT_USAGE, f"configuration error: {exc}"
+    except InvalidKey as exc:
+        code, message = EXIT_DENIED, f"invalid key: {exc}"
+    except ServerRefused as exc:
+        code, message = EXIT_DENIED, f"refused: {exc.code}: {exc.message}"
+    except Offline as exc:
+        code, message = EXIT_DENIED, f"offline: {exc}"
+    except LicentiaError as exc:
+        code, message = EXIT_DENIED, f"error: {exc}"
+    except (OSError, ValueError) as exc:
+        code, message = EXIT_USAGE, f"error: {exc}"
+    if getattr(args, "json", False):
+        print(json.dumps({"error": message, "exit": code}))
+    print(f"licentia-client: {message}", file=sys.stderr)
+    return code

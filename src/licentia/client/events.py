@@ -1,0 +1,195 @@
+"""A durable event queue (SQLite in the data directory) and its flush.
+
+Events are written to disk before anything is sent and deleted only after the
+server acknowledged them. Each has a client event id the server deduplicates
+on, so re-sending after a lost answer or a killed process is harmless:
+nothing is lost, nothing is counted twice (DESIGN.md principle 4).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import itertools
+import json
+import random
+import time
+import uuid
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from licentia.client._exceptions import Offline, ServerRefused
+from licentia.client.transport import Transport
+
+if TYPE_CHECKING:
+    import sqlite3
+from licentia.core.clock import to_iso
+
+QUEUE_FILE = "events.db"
+KINDS = frozenset({"install", "register", "usage", "uninstall", "feedback", "upgrade"})
+MAX_BATCH = 200  # the server's limit per call
+_BACKOFF_START = 0.2
+_BACKOFF_CAP = 5.0
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    occurred_at TEXT NOT NULL,
+    data TEXT NOT NULL,
+    facts TEXT NOT NULL
+)
+"""
+
+
+@dataclass(frozen=True)
+class FlushResult:
+    sent: int  # acknowledged by the server (new + duplicates)
+    duplicates: int  # already stored by an earlier send
+    dropped: int  # refused as malformed: they can never be accepted
+    remaining: int  # still queued (offline, deadline reached, or no credential yet)
+
+
+class EventQueue:
+    """The on-disk queue in ``data_dir/events.db``."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.path = data_dir / QUEUE_FILE
+        self._ready = False
+
+    @contextlib.contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        import sqlite3  # here, not at import: an offline check never opens the queue
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+        try:
+            if not self._ready:
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute(_SCHEMA)
+                self._ready = True
+            # FULL: an event the app was told is queued survives power loss.
+            conn.execute("PRAGMA synchronous=FULL")
+            yield conn
+        finally:
+            conn.close()
+
+    def add(
+        self,
+        kind: str,
+        occurred_at: dt.datetime,
+        data: Mapping[str, Any] | None = None,
+        facts: Mapping[str, Any] | None = None,
+    ) -> str:
+        if kind not in KINDS:
+            raise ValueError(f"unknown event kind {kind!r}")
+        event_id = uuid.uuid4().hex
+        with self._connect() as conn:
+            conn.execute(
+                "INSERT INTO events (id, kind, occurred_at, data, facts) VALUES (?, ?, ?, ?, ?)",
+                (event_id, kind, to_iso(occurred_at), json.dumps(dict(data or {})), json.dumps(dict(facts or {}))),
+            )
+        return event_id
+
+    def add_many(self, items: list[tuple[str, dt.datetime, Mapping[str, Any]]]) -> list[str]:
+        """Queue several events in one transaction (bulk reporters, tests)."""
+        rows = [(uuid.uuid4().hex, kind, to_iso(when), json.dumps(dict(data)), "{}") for kind, when, data in items]
+        with self._connect() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.executemany("INSERT INTO events (id, kind, occurred_at, data, facts) VALUES (?, ?, ?, ?, ?)", rows)
+            conn.execute("COMMIT")
+        return [row[0] for row in rows]
+
+    def pending(self, limit: int = MAX_BATCH) -> list[dict[str, Any]]:
+        with self._connect() as conn:
+            rows = conn.execute(
+                "SELECT id, kind, occurred_at, data, facts FROM events ORDER BY seq LIMIT ?", (limit,)
+            ).fetchall()
+        return [
+            {"id": r[0], "kind": r[1], "occurred_at": r[2], "data": json.loads(r[3]), "facts": json.loads(r[4])}
+            for r in rows
+        ]
+
+    def count(self) -> int:
+        if not self.path.exists():
+            return 0
+        with self._connect() as conn:
+            return int(conn.execute("SELECT count(*) FROM events").fetchone()[0])
+
+    def remove(self, ids: list[str]) -> None:
+        with self._connect() as conn:
+            conn.executemany("DELETE FROM events WHERE id = ?", [(i,) for i in ids])
+
+    def flush(
+        self,
+        transport: Transport,
+        credential: tuple[str, str] | None,
+        *,
+        deadline: float,
+        batch_size: int = 100,
+        max_retries: int = 5,
+    ) -> FlushResult:
+        """Send queued events in batches until the queue is empty or ``deadline`` (monotonic) passes.
+
+        Transient failures (offline, 429, 5xx) are retried with exponential
+        backoff and jitter, bounded by ``max_retries`` and the deadline, so a
+        flush never holds up the application longer than it was allowed to.
+        """
+        sent = duplicates = dropped = 0
+        retries = 0
+        backoff = _BACKOFF_START
+        batch_size = max(1, min(batch_size, MAX_BATCH))
+        if credential is None:
+            return FlushResult(0, 0, 0, self.count())
+        while time.monotonic() < deadline:
+            batch = self.pending(batch_size)
+            if not batch:
+                break
+            path, body, batch = _request_for(batch)
+            try:
+                answer = transport.request(
+                    "POST", path, body=body, credential=credential, timeout=deadline - time.monotonic()
+                )
+            except ServerRefused as exc:
+                if exc.code == "validation_error":
+                    # Malformed events would block the queue for ever; nothing can fix them.
+                    self.remove([e["id"] for e in batch])
+                    dropped += len(batch)
+                    continue
+                if exc.status != 429:
+                    raise
+                wait = float(exc.retry_after or backoff)
+            except Offline:
+                wait = backoff
+            else:
+                # Acknowledged: only now may the events leave the disk.
+                self.remove([e["id"] for e in batch])
+                sent += len(batch)
+                duplicates += int(answer.get("duplicates", 0)) if isinstance(answer, dict) else 0
+                retries, backoff = 0, _BACKOFF_START
+                continue
+            retries += 1
+            wait = wait * (0.5 + random.random() / 2)  # jitter: many clients must not retry in step
+            if retries > max_retries or time.monotonic() + wait >= deadline:
+                break
+            time.sleep(wait)
+            backoff = min(backoff * 2, _BACKOFF_CAP)
+        return FlushResult(sent, duplicates, dropped, self.count())
+
+
+def _request_for(pending: list[dict[str, Any]]) -> tuple[str, dict[str, Any], list[dict[str, Any]]]:
+    """The next call: a batch for /v1/events, or one feedback for /v1/feedback.
+
+    Feedback goes alone to its own endpoint because its text may be longer than
+    an event's data values are allowed to be.
+    """
+    first = pending[0]
+    if first["kind"] == "feedback":
+        data = first["data"]
+        body = {"id": first["id"], "text": data.get("text") or "-", "email": data.get("email"), "facts": first["facts"]}
+        return "/v1/feedback", body, [first]
+    batch = list(itertools.takewhile(lambda e: e["kind"] != "feedback", pending))
+    return "/v1/events", {"events": batch}, batch

@@ -1,0 +1,63 @@
+"""Raw hardware identifiers, read per operating system.
+
+Each reader returns the raw value or ``None`` and never raises: a container
+without DMI, a disk without a serial or a sandbox without ``/sys`` simply
+contributes fewer components. Raw values never leave this package unhashed
+(see :mod:`licentia.client.fingerprint`).
+
+Linux readers take a filesystem ``root`` so tests run them against fake
+sysfs/procfs trees; no reader starts a subprocess on Linux or Windows.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class RawHardware:
+    """What could be read on this machine; ``None`` means "not available here"."""
+
+    machine: str | None = None
+    disk: str | None = None
+    cpu: str | None = None
+    mac: str | None = None
+    virtual_signals: tuple[str, ...] = field(default_factory=tuple)
+
+    def components(self) -> dict[str, str]:
+        found = {"machine": self.machine, "disk": self.disk, "cpu": self.cpu, "mac": self.mac}
+        return {name: value for name, value in found.items() if value}
+
+
+def read_hardware(data_dir: Path, root: Path | None = None, platform: str | None = None) -> RawHardware:
+    """Read this machine's identifiers; ``root`` (a fake tree) forces the Linux readers."""
+    system = "linux" if root is not None else (platform or sys.platform)
+    if system.startswith("linux"):
+        from licentia.client.hardware import linux, virtualization
+
+        base = root or Path("/")
+        return RawHardware(
+            machine=linux.machine_id(base),
+            disk=linux.disk_serial(base, data_dir),
+            cpu=linux.cpu_identity(base),
+            mac=linux.permanent_mac(base),
+            virtual_signals=virtualization.signals(base),
+        )
+    if system == "win32":
+        from licentia.client.hardware import windows
+
+        return RawHardware(
+            machine=windows.machine_guid(),
+            disk=windows.volume_serial(data_dir),
+            cpu=windows.cpu_identity(),
+            mac=windows.mac_address(),
+        )
+    if system == "darwin":
+        from licentia.client.hardware import macos
+
+        return RawHardware(machine=macos.platform_uuid(), cpu=macos.cpu_identity(), mac=macos.mac_address())
+    from licentia.client.hardware import generic
+
+    return RawHardware(cpu=generic.cpu_identity(), mac=generic.mac_address())

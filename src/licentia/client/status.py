@@ -1,0 +1,97 @@
+"""What ``check()`` answers, and how a signed document becomes that answer.
+
+The same two steps run online (on the server's fresh answer) and offline (on
+the stored copy): verify the signature with the pinned keys, check the
+document describes *this* installation, then apply ``core.status.judge``. The
+SDK never grants more than a document it verified says.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from licentia.client.fingerprint import Fingerprint
+from licentia.core.fingerprint import matches
+from licentia.core.signing import InvalidDocument, verify_document
+from licentia.core.status import Verdict, judge
+
+
+@dataclass(frozen=True)
+class Status:
+    """This installation's licensing status, as the application sees it.
+
+    ``state`` is the device status (``trial``, ``trial_expired``, ``registered``,
+    ``suspended``, ``blocked``) or one the SDK derives offline: ``grace`` (lease
+    ended, grace days left), ``lease_expired``, ``expired`` (license expiry) and
+    ``unknown`` (no valid document and no server).
+    """
+
+    allowed: bool
+    state: str
+    days_left: int | None = None
+    features: tuple[str, ...] = ()
+    reason: str | None = None
+    online: bool = False
+    device: str | None = None
+    latest_release: Mapping[str, Any] | None = field(default=None, compare=False)
+    clone_suspected: bool = False
+
+    def has_feature(self, name: str) -> bool:
+        return name in self.features
+
+
+def denied(reason: str, *, online: bool = False, state: str = "unknown") -> Status:
+    return Status(allowed=False, state=state, days_left=0, reason=reason, online=online)
+
+
+def verify_for_installation(
+    unverified_signed: Mapping[str, Any],
+    keys: Mapping[str, Ed25519PublicKey],
+    *,
+    product: str,
+    fingerprint: Fingerprint | None,
+    at_time: dt.datetime | None,
+) -> dict[str, Any]:
+    """Verify signature and product, then that the document names this installation.
+
+    A genuine document of *another* device (copied in, or replayed by someone
+    between the app and the server) must not unlock this one: its components
+    must match ours K of N and its data path must be ours.
+    """
+    payload = verify_document(unverified_signed, keys, product=product, at_time=at_time)
+    if fingerprint is not None:
+        components = payload.get("components")
+        if not isinstance(components, dict) or payload.get("data_path") != fingerprint.data_path:
+            raise InvalidDocument("document is for another installation")
+        try:
+            min_match = int(payload.get("min_match") or 2)
+        except (TypeError, ValueError) as exc:
+            raise InvalidDocument("malformed document") from exc
+        if not matches(components, fingerprint.components, min_match):
+            raise InvalidDocument("document is for another device")
+    return payload
+
+
+def status_of(payload: Mapping[str, Any], now: dt.datetime, *, online: bool) -> Status:
+    try:
+        verdict: Verdict = judge(payload, now)
+    except (KeyError, TypeError, ValueError):
+        return denied("invalid_document", online=online)
+    release = payload.get("latest_release")
+    return Status(
+        allowed=verdict.allowed,
+        state=verdict.state,
+        days_left=verdict.days_left,
+        features=verdict.features,
+        # An allowed verdict has no reason of its own; keep the server's (e.g. "deactivated").
+        reason=verdict.reason or (str(payload["reason"]) if payload.get("reason") else None),
+        online=online,
+        device=str(payload.get("device")) if payload.get("device") else None,
+        latest_release=release if isinstance(release, dict) else None,
+        clone_suspected=bool(payload.get("clone_suspected")),
+    )

@@ -1,0 +1,98 @@
+"""Client fixtures: one real server per test module, and fake machines (sysfs/procfs trees)."""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from licentia.client import Licentia
+from licentia.core.clock import ManualClock
+from tests.conftest import LiveServer
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """A real ``licentia serve`` shared by the tests of one module (starting one costs 1-2 s)."""
+    live = LiveServer(tmp_path_factory.mktemp("srv") / "server").start()
+    yield live
+    live.stop()
+
+
+class FakeMachine:
+    """A fake filesystem root with the files the Linux readers look at."""
+
+    def __init__(self, root: Path, *, machine: str | None = None, disk: str = "S3Z9NB0K", cpu: str = "i7-8650U",
+                 mac: str | None = None) -> None:  # fmt: skip
+        self.root = root
+        self.write("etc/machine-id", machine or uuid.uuid4().hex)
+        self.write("proc/self/mountinfo", "29 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw\n")
+        (root / "sys/block/sda/sda1").mkdir(parents=True, exist_ok=True)
+        self.write("sys/block/sda/device/serial", disk)
+        self.set_cpu(cpu)
+        # Interfaces the reader must skip: no device, a veth, docker, a locally administered address.
+        self.nic("lo", "00:00:00:00:00:00", device=False)
+        self.nic("docker0", "02:42:ac:11:00:02", device=False)
+        self.nic("veth12ab", "5e:11:22:33:44:55", device=False)
+        self.nic("enp0s31f6", "0a:00:27:00:00:01")  # locally administered bit set
+        if mac:
+            self.nic("eth0", mac)
+
+    def write(self, rel: str, text: str) -> None:
+        path = self.root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text + "\n")
+
+    def set_cpu(self, model: str, flags: str = "fpu vme sse2") -> None:
+        self.write(
+            "proc/cpuinfo",
+            f"processor\t: 0\nvendor_id\t: GenuineIntel\ncpu family\t: 6\nmodel\t\t: 142\n"
+            f"model name\t: Intel(R) Core(TM) {model}\nstepping\t: 10\nflags\t\t: {flags}\n\n"
+            "processor\t: 1\nvendor_id\t: OtherVendor\n",
+        )
+
+    def nic(self, name: str, mac: str, *, device: bool = True) -> None:
+        self.write(f"sys/class/net/{name}/address", mac)
+        self.write(f"sys/class/net/{name}/addr_assign_type", "0")
+        if device:
+            (self.root / f"sys/class/net/{name}/device").mkdir(exist_ok=True)
+
+
+@pytest.fixture
+def machine(tmp_path: Path) -> FakeMachine:
+    return FakeMachine(tmp_path / "machine")
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    # The server runs on real time; the SDK's clock starts there and moves only when told.
+    return ManualClock()
+
+
+def app(server: LiveServer, data_dir: Path, machine: FakeMachine, clock: ManualClock | None = None,
+        **kw: Any) -> Licentia:  # fmt: skip
+    return Licentia(
+        server.url, "my-app", server.public_key(), data_dir, fingerprint_root=machine.root, clock=clock, **kw
+    )
+
+
+def server_db(server: LiveServer) -> sqlite3.Connection:
+    return sqlite3.connect(server.data_dir / "licentia.db", timeout=30)
+
+
+def events_of(server: LiveServer, device: str, kind: str | None = None) -> list[tuple[str, str, str]]:
+    """(kind, client_event_id, data) of a device's events as the server stored them."""
+    conn = server_db(server)
+    try:
+        sql = "SELECT kind, client_event_id, data FROM events WHERE device_id = ?"
+        args: tuple[str, ...] = (device,)
+        if kind:
+            sql += " AND kind = ?"
+            args += (kind,)
+        return [tuple(r) for r in conn.execute(sql, args).fetchall()]
+    finally:
+        conn.close()
