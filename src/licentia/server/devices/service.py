@@ -32,7 +32,7 @@ from licentia.server.products.service import Keyring
 from licentia.server.ratelimit import hit, peek
 from licentia.server.releases.service import LatestReleaseCache
 from licentia.server.store.models import Device, License, Policy, Product, SigningKeyRow, table_of
-from licentia.server.store.raw import Statement
+from licentia.server.store.raw import Record, Statement
 
 devices = table_of(Device)
 licenses = table_of(License)
@@ -121,8 +121,11 @@ class _Refused(Exception):
         self.evidence = evidence or []
 
 
+_FP_COLUMNS = tuple((name, f"fp_{name}") for name in COMPONENTS)
+
+
 def _components(row: Any) -> dict[str, str | None]:
-    return {name: getattr(row, f"fp_{name}") for name in COMPONENTS}
+    return {name: row[column] for name, column in _FP_COLUMNS}
 
 
 def _new_device_id() -> str:
@@ -313,12 +316,10 @@ class Checker:
             row = _DEVICE_BY_ID.first(conn, id=device_id)
             if row is None or row.product_id != product.id or not hmac.compare_digest(sha256(secret), row.secret_hash):
                 raise _Refused(ApiError("invalid_credential", "unknown device or wrong device secret", 401))
+            stored = _components(row)
             moved = inp.components and (
                 (row.data_path_hash or None) != (inp.data_path or None)
-                or (
-                    any(_components(row).values())
-                    and not matches(_components(row), inp.components, product.fingerprint_min_match)
-                )
+                or (any(stored.values()) and not matches(stored, inp.components, product.fingerprint_min_match))
             )
             if not moved:
                 self._note_hardware(conn, row, inp, note, changes)
@@ -337,10 +338,12 @@ class Checker:
             )
             conn.execute(devices.update().where(devices.c.id == row.id).values(clone_suspected=True))
         elif inp.device_id is not None:
-            row = conn.execute(
-                sa.select(devices).where(devices.c.product_id == product.id, devices.c.external_id == inp.device_id)
+            known = conn.execute(
+                sa.select(devices.c.id).where(
+                    devices.c.product_id == product.id, devices.c.external_id == inp.device_id
+                )
             ).first()
-            if row is not None:
+            if known is not None:
                 raise _Refused(
                     ApiError(
                         "device_credential_required",
@@ -381,12 +384,13 @@ class Checker:
         for row in rows:
             if (row.data_path_hash or None) != (inp.data_path or None):
                 continue  # side-by-side installation in another folder
-            if not matches(_components(row), inp.components, product.fingerprint_min_match):
+            stored = _components(row._mapping)
+            if not matches(stored, inp.components, product.fingerprint_min_match):
                 continue
-            count = match_count(_components(row), inp.components)
+            count = match_count(stored, inp.components)
             if count > best_count:
                 best, best_count = row, count
-        return best
+        return None if best is None else Record(best._mapping)
 
     def _create(
         self, conn: sa.Connection, inp: CheckInput, product: Any, changes: dict[str, Any]
@@ -417,8 +421,7 @@ class Checker:
         }
         conn.execute(devices.insert().values(**values))
         changes["created"] = True
-        row = conn.execute(sa.select(devices).where(devices.c.id == values["id"])).one()
-        return row, secret, changes
+        return _DEVICE_BY_ID.first(conn, id=values["id"]), secret, changes
 
     def _note_hardware(
         self, conn: sa.Connection, row: Any, inp: CheckInput, note: Any, changes: dict[str, Any]

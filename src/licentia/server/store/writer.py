@@ -132,23 +132,25 @@ class Writer:
         try:
             with conn.begin():
                 results = [job(conn) for job, _future, _loop in batch]
-        except Exception:
+        except Exception as exc:
             if len(batch) == 1:
-                return self._run_alone(conn, batch[0])
-            conn = self._healthy(conn)
+                _job, future, loop = batch[0]
+                loop.call_soon_threadsafe(_settle, future, None, _public_error(exc))
+                return self._healthy(conn)
+            current: sa.Connection | None = self._healthy(conn)
             for item in batch:
-                if conn is None:
+                if current is None:
                     self._fail([item], StoreUnavailable("connection lost"))
                     continue
-                conn = self._run_alone(conn, item)
-            return conn
+                current = self._run_alone(current, item)
+            return current
         for (_job, future, loop), result in zip(batch, results, strict=True):
             loop.call_soon_threadsafe(_settle, future, result, None)
         return conn
 
-    def _run_alone(self, conn: sa.Connection, item: Any) -> sa.Connection | None:
+    def _run_alone(self, current: sa.Connection, item: Any) -> sa.Connection | None:
         job, future, loop = item
-        conn = self._healthy(conn)
+        conn = self._healthy(current)
         if conn is None:
             self._fail([item], StoreUnavailable("connection lost"))
             return None
@@ -156,11 +158,7 @@ class Writer:
             with conn.begin():
                 result = job(conn)
         except Exception as exc:
-            if isinstance(exc, sa.exc.DBAPIError) and not isinstance(exc, sa.exc.IntegrityError):
-                # Lock time-outs, lost connections: the caller may retry; say so, not 500.
-                log.error("database error: %s", type(exc.orig).__name__)
-                exc = StoreUnavailable(f"the database did not take the transaction ({type(exc.orig).__name__})")
-            loop.call_soon_threadsafe(_settle, future, None, exc)
+            loop.call_soon_threadsafe(_settle, future, None, _public_error(exc))
             return self._healthy(conn)
         loop.call_soon_threadsafe(_settle, future, result, None)
         return conn
@@ -182,6 +180,14 @@ class Writer:
         error = StoreUnavailable(f"the database did not take the transaction ({type(exc).__name__})")
         for _job, future, loop in batch:
             loop.call_soon_threadsafe(_settle, future, None, error)
+
+
+def _public_error(exc: BaseException) -> BaseException:
+    if isinstance(exc, sa.exc.DBAPIError) and not isinstance(exc, sa.exc.IntegrityError):
+        # Lock time-outs, lost connections: the caller may retry; say so, not 500.
+        log.error("database error: %s", type(exc.orig).__name__)
+        return StoreUnavailable(f"the database did not take the transaction ({type(exc.orig).__name__})")
+    return exc
 
 
 def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
