@@ -77,12 +77,15 @@ def cmd_product_facts(args: argparse.Namespace) -> int:
             raise CliError("--retention-days must be between 0 and 36500")
         values["facts_retention_days"] = args.retention_days
     _, engine = connect(args)
-    with engine.begin() as conn:
-        product = get_product(conn, args.slug)
-        if values:
-            conn.execute(products.update().where(products.c.id == product.id).values(**values))
-            audit(conn, "product.facts", "product", product.id, **values)
-        row = conn.execute(sa.select(products).where(products.c.id == product.id)).one()
+    try:
+        with engine.begin() as conn:
+            product = get_product(conn, args.slug)
+            if values:
+                conn.execute(products.update().where(products.c.id == product.id).values(**values))
+                audit(conn, "product.facts", "product", product.id, **values)
+            row = conn.execute(sa.select(products).where(products.c.id == product.id)).one()
+    finally:
+        engine.dispose()
     state = "on" if row.collect_facts else "off"
     print(f"client facts for {row.slug}: {state}; facts kept {row.facts_retention_days} days")
     return 0
@@ -115,8 +118,11 @@ def _risk(args: argparse.Namespace, words: list[str]) -> int:
     from licentia.server.evidence.risk import assess
 
     _, engine = connect(args)
-    with engine.connect() as conn:
-        subject = _subject(conn, args, words)
+    try:
+        with engine.connect() as conn:
+            subject = _subject(conn, args, words)
+    finally:
+        engine.dispose()
     risk = assess(subject)
     if args.format == "json" and args.output:
         Path(args.output).write_text(json.dumps({"subject": subject.label, **risk.as_dict()}, indent=2) + "\n")
@@ -135,13 +141,16 @@ def _report(args: argparse.Namespace, words: list[str]) -> int:
 
     settings, engine = connect(args)
     now = SystemClock().now()
-    with engine.connect() as conn:
-        subject = _subject(conn, args, words)
-        if args.format == "json":
-            signer, chain = product_signer(conn, subject.product.id, settings.fernet())
-            body = signed_json(subject, now=now, signer=signer, endorsements=chain)
-        else:
-            body = (tsv(subject) if args.format == "csv" else html(subject, now=now)).encode("utf-8")
+    try:
+        with engine.connect() as conn:
+            subject = _subject(conn, args, words)
+            if args.format == "json":
+                signer, chain = product_signer(conn, subject.product.id, settings.fernet())
+                body = signed_json(subject, now=now, signer=signer, endorsements=chain)
+            else:
+                body = (tsv(subject) if args.format == "csv" else html(subject, now=now)).encode("utf-8")
+    finally:
+        engine.dispose()
     if args.output:
         Path(args.output).write_bytes(body)
         print(f"{subject.label}: {len(subject.events)} events written to {args.output}", file=sys.stderr)
@@ -183,6 +192,9 @@ def _purge(args: argparse.Namespace) -> int:
     from licentia.server.evidence.retention import purge_facts
 
     _, engine = connect(args)
-    done = purge_facts(engine, now=SystemClock().now(), product=args.product)
+    try:
+        done = purge_facts(engine, now=SystemClock().now(), product=args.product)
+    finally:
+        engine.dispose()
     print(f"facts blanked on {done.events} events and {done.devices} devices")
     return 0
