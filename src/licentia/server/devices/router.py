@@ -15,11 +15,12 @@ from pydantic import ValidationError
 from licentia.core.clock import to_iso
 from licentia.server.credentials import parse_device_credential
 from licentia.server.devices.schemas import ActivateRequest, CheckRequest
-from licentia.server.devices.service import CheckInput
+from licentia.server.devices.service import CheckInput, TokenRaced
 from licentia.server.network import client_ip
 
 router = APIRouter(prefix="/v1", tags=["devices"])
 
+_RACE_RETRIES = 3
 CHECKS = Counter("licentia_checks_total", "Status checks, activations and deactivations", ["action", "outcome"])
 CHECK_SECONDS = Histogram("licentia_check_seconds", "Time to answer a status check", ["action"])
 
@@ -68,7 +69,14 @@ async def _answer(
         license_key=key,
         channel=body.channel,
     )
-    outcome = await state.writer.run(lambda conn: state.checker.run(conn, inp))
+    for attempt in range(_RACE_RETRIES):
+        try:
+            outcome = await state.writer.run(lambda conn: state.checker.run(conn, inp))
+            break
+        except TokenRaced:
+            # Another worker rotated this device's token meanwhile: decide again on the fresh row.
+            if attempt == _RACE_RETRIES - 1:
+                raise
     if outcome.error is not None:
         CHECKS.labels(action, outcome.error.code).inc()
         raise outcome.error

@@ -27,7 +27,7 @@ from licentia.core.licensekeys import KeyFormatError, key_hash, key_prefix, norm
 from licentia.core.signing import SigningKey
 from licentia.core.status import ALLOWED_STATUSES, DeviceStatus, LicenseState, trial_status
 from licentia.server.errors import ApiError
-from licentia.server.events.service import event_row, record_events
+from licentia.server.events.service import event_row, events, record_events
 from licentia.server.products.service import Keyring
 from licentia.server.ratelimit import hit, peek
 from licentia.server.releases.service import LatestReleaseCache
@@ -66,16 +66,17 @@ _LICENSE_BY_ID = Statement(
 _device_updates: dict[tuple[str, ...], Statement] = {}
 
 
-def _update_device(conn: sa.Connection, device_id: str, values: dict[str, Any]) -> None:
-    """UPDATE devices SET <values> WHERE id = :id, with one cached statement per column set."""
+def _update_device(conn: sa.Connection, device_id: str, read_token: str | None, values: dict[str, Any]) -> int:
+    """UPDATE the device if its token is still the one read; one cached statement per column set."""
     columns = tuple(sorted(values))
     stmt = _device_updates.get(columns)
     if stmt is None:
         assignments = ", ".join(f"{name} = :{name}" for name in columns)
         stmt = _device_updates[columns] = Statement(
-            f"UPDATE devices SET {assignments} WHERE id = :id__", json_columns=_DEVICE_JSON
+            f"UPDATE devices SET {assignments} WHERE id = :id__ AND token_hash IS NOT DISTINCT FROM :read_token__",
+            json_columns=_DEVICE_JSON,
         )
-    stmt.execute(conn, **values, id__=device_id)
+    return stmt.execute(conn, **values, id__=device_id, read_token__=read_token)
 
 
 def sha256(text: str) -> str:
@@ -112,6 +113,16 @@ class CheckOutcome:
     error: ApiError | None = None
 
 
+class TokenRaced(Exception):
+    """Another worker rotated this device's token between our read and our write.
+
+    Raised from a writer job so its savepoint is rolled back; the router runs
+    the check again on the fresh row. Without it, two copies of one state
+    checking at once through two workers (PostgreSQL, READ COMMITTED) would
+    both be handed a live token, and the copy would go unnoticed.
+    """
+
+
 class _Refused(Exception):
     """Abort the job's changes but keep the evidence rows listed in ``evidence``."""
 
@@ -126,6 +137,21 @@ _FP_COLUMNS = tuple((name, f"fp_{name}") for name in COMPONENTS)
 
 def _components(row: Any) -> dict[str, str | None]:
     return {name: row[column] for name, column in _FP_COLUMNS}
+
+
+def _other_side(conn: sa.Connection, device: Any) -> dict[str, Any]:
+    """What is known of the installation holding the live state, for a clone event.
+
+    Only runs when a copy is caught (never on an ordinary check): the device's
+    stored client facts and the server facts of its latest ordinary event.
+    """
+    last = conn.execute(
+        sa.select(events.c.server_facts)
+        .where(events.c.device_id == device.id, events.c.kind != "clone_suspected")
+        .order_by(events.c.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    return {"facts": device.facts or {}, "last_seen": to_iso(device.last_seen), "server_facts": last or {}}
 
 
 def _new_device_id() -> str:
@@ -179,10 +205,11 @@ class Checker:
             if device.token_hash and hmac.compare_digest(presented, device.token_hash):
                 pass
             elif device.prev_token_hash and hmac.compare_digest(presented, device.prev_token_hash):
-                # The client never got the last answer: accept, but keep the older
-                # token as "previous" so the token it never saw stays dead; if a
-                # copy shows up holding it, that copy is caught.
-                prev_hash = device.prev_token_hash
+                # The client never got the last answer: accept it once. The token
+                # it never saw dies (if a copy shows up holding it, that copy is
+                # caught), and so does the previous one: kept, a copied state file
+                # frozen on that token would be accepted on every check, forever.
+                prev_hash = None
             else:
                 # An older token means the installation's state was copied to, or
                 # restored on, another machine: this copy gets no live token.
@@ -193,13 +220,18 @@ class Checker:
                     "clone_suspected",
                     license_id=device.license_id,
                     client_event_id=f"clone-{presented[:24]}",
-                    data={
-                        "reason": "stale_token",
-                        "other_side": {"facts": device.facts or {}, "last_seen": to_iso(device.last_seen)},
-                    },
+                    data={"reason": "stale_token", "other_side": _other_side(conn, device)},
                 )
         elif secret and not changes.get("created"):
             prev_hash = None  # re-identified installation: a fresh token chain
+        if changes.get("clone_of") and changes.get("created"):
+            # The copy is a device of its own now; its timeline starts with the evidence too.
+            note(
+                device.id,
+                "clone_suspected",
+                license_id=changes["original_license_id"],
+                data={"reason": "state_copied", "copy_of": changes["clone_of"], "other_side": changes["original"]},
+            )
 
         values: dict[str, Any] = {"last_seen": inp.now, "usage_count": device.usage_count + 1}
         status, reason = device.status, device.status_reason
@@ -257,7 +289,9 @@ class Checker:
                 client_event_id=f"check-{inp.now.date().isoformat()}",
                 data={"app_version": inp.app_version},
             )
-        _update_device(conn, device.id, values)
+        # Compare-and-set on the token read above: see TokenRaced.
+        if _update_device(conn, device.id, device.token_hash, values) != 1:
+            raise TokenRaced(device.id)
         record_events(conn, evidence)
 
         # Effective status, not persisted: reinstating a license or allowing VMs restores it.
@@ -327,6 +361,8 @@ class Checker:
             # The state of this installation now runs on another machine or in
             # another folder: a copy. It becomes its own device, with evidence on both.
             changes["clone_of"] = row.id
+            changes["original"] = _other_side(conn, row)
+            changes["original_license_id"] = row.license_id
             note(
                 row.id,
                 "clone_suspected",
@@ -334,6 +370,7 @@ class Checker:
                 data={
                     "reason": "state_copied",
                     "changed": changed_components(_components(row), inp.components),
+                    "other_side": changes["original"],
                 },
             )
             conn.execute(devices.update().where(devices.c.id == row.id).values(clone_suspected=True))
@@ -440,11 +477,13 @@ class Checker:
         ip = str(inp.server_facts.get("external_ip") or "unknown")
         typed = inp.license_key or ""
 
-        def evidence(kind: str, **data: Any) -> list[dict[str, Any]]:
+        def evidence(kind: str, license_id: int | None = None, **data: Any) -> list[dict[str, Any]]:
             return [
                 event_row(
                     product_id=product.id,
                     device_id=device.id,
+                    # On the row, not only in ``data``: a license's evidence report finds it by index.
+                    license_id=license_id,
                     kind=kind,
                     received_at=inp.now,
                     data=data,

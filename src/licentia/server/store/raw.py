@@ -44,7 +44,9 @@ class Statement:
         json_columns: Iterable[str] = (),
         booleans: Iterable[str] = (),
     ) -> None:
-        self.sqlite = sql
+        # Written in PostgreSQL's words; SQLite before 3.39 knows the null-safe
+        # comparison only as plain IS.
+        self.sqlite = sql.replace(" IS NOT DISTINCT FROM ", " IS ")
         self.postgresql = re.sub(r"(?<!:):(\w+)", r"%(\1)s", sql)
         self.datetimes = frozenset(datetimes)
         self.json_columns = frozenset(json_columns)

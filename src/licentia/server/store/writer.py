@@ -26,6 +26,8 @@ T = TypeVar("T")
 Job = Callable[[sa.Connection], Any]
 
 _STOP = object()
+# How long inline batches keep retrying a locked SQLite database before failing.
+_LOCK_PATIENCE = 15.0
 
 
 class StoreUnavailable(Exception):
@@ -46,6 +48,7 @@ class Writer:
         self._pending: list[Any] = []
         self._flush_scheduled = False
         self._conn: sa.Connection | None = None
+        self._lock_wait = 0.0
 
     def start(self) -> None:
         if self._inline:
@@ -86,11 +89,37 @@ class Writer:
             if self._conn is None:
                 try:
                     self._conn = self._engine.connect()
+                    # Never wait for the lock on the event loop: whoever holds it
+                    # (another worker, or an async transaction of this very process
+                    # that needs the loop to finish) could not release it meanwhile.
+                    self._conn.connection.dbapi_connection.execute("PRAGMA busy_timeout=0")  # type: ignore[union-attr]
                 except Exception as exc:
                     log.error("database unreachable: %s", type(exc).__name__)
                     self._fail(batch, exc)
                     continue
-            self._conn = self._run_batch(self._conn, batch)
+            try:
+                transaction = self._conn.begin()
+            except sa.exc.OperationalError as exc:
+                if "locked" not in str(exc.orig) and "busy" not in str(exc.orig):
+                    self._fail(batch, exc)
+                    continue
+                self._pending[:0] = batch
+                self._retry_when_unlocked()
+                return
+            self._lock_wait = 0.0
+            self._conn = self._run_batch(self._conn, batch, transaction)
+
+    def _retry_when_unlocked(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self._lock_wait >= _LOCK_PATIENCE:
+            batch, self._pending = self._pending, []
+            self._lock_wait = 0.0
+            self._fail(batch, sa.exc.OperationalError("BEGIN IMMEDIATE", {}, Exception("database is locked")))
+            return
+        delay = min(0.02, max(0.0005, self._lock_wait))
+        self._lock_wait += delay
+        self._flush_scheduled = True
+        loop.call_later(delay, self._flush_inline)
 
     def _loop(self) -> None:
         conn: sa.Connection | None = None
@@ -122,7 +151,9 @@ class Writer:
         if conn is not None:
             conn.close()
 
-    def _run_batch(self, conn: sa.Connection, batch: list[Any]) -> sa.Connection | None:
+    def _run_batch(
+        self, conn: sa.Connection, batch: list[Any], transaction: sa.RootTransaction | None = None
+    ) -> sa.Connection | None:
         """Run the batch in one transaction; if anything fails, run each job alone.
 
         Failures are rare (a bug, a constraint raced by another worker), so the
@@ -130,7 +161,7 @@ class Writer:
         database and its input, so running it again after a rollback is safe.
         """
         try:
-            with conn.begin():
+            with transaction if transaction is not None else conn.begin():
                 results = [job(conn) for job, _future, _loop in batch]
         except Exception as exc:
             if len(batch) == 1:
@@ -185,7 +216,7 @@ class Writer:
 def _public_error(exc: BaseException) -> BaseException:
     if isinstance(exc, sa.exc.DBAPIError) and not isinstance(exc, sa.exc.IntegrityError):
         # Lock time-outs, lost connections: the caller may retry; say so, not 500.
-        log.error("database error: %s", type(exc.orig).__name__)
+        log.error("database error: %s: %s", type(exc.orig).__name__, exc.orig)
         return StoreUnavailable(f"the database did not take the transaction ({type(exc.orig).__name__})")
     return exc
 

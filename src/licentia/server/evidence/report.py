@@ -1,0 +1,223 @@
+"""Evidence reports in three forms: tab-separated rows, signed JSON, and HTML for people.
+
+The full license key never appears: reports carry the key prefix only (the
+key itself is never stored; see core.licensekeys).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Mapping
+from functools import cache
+from typing import Any
+
+import jinja2
+
+from licentia.core.clock import to_iso
+from licentia.core.signing import SigningKey
+from licentia.server.evidence.risk import Risk, assess
+from licentia.server.evidence.subjects import Subject
+
+FORMAT_VERSION = 1
+REPORT_KIND = "evidence_report"
+# The client facts of DESIGN.md section 6 that get a column of their own;
+# anything else a client sent (author_*, tracker_*, ...) goes in ``other_client_facts``.
+CLIENT_FACT_COLUMNS = (
+    "computer_name",
+    "user_name",
+    "domain",
+    "os_name",
+    "os_version",
+    "internal_ip",
+    "local_time",
+    "time_zone",
+    "locale",
+    "country",
+    "registered_owner",
+    "registered_organization",
+)
+SERVER_FACT_COLUMNS = ("external_ip", "reverse_host", "server_tz")
+# The documented column order of the tab-separated export (docs/evidence.md). Append only.
+CSV_COLUMNS = (
+    "event_id",
+    "received_at",
+    "occurred_at",
+    "kind",
+    "device_id",
+    "license_key_prefix",
+    "details",
+    *SERVER_FACT_COLUMNS,
+    *CLIENT_FACT_COLUMNS,
+    "other_client_facts",
+)
+
+
+def _plain(value: Any) -> Any:
+    """JSON-safe and float-free (canonical JSON refuses floats; see core.canonical)."""
+    if isinstance(value, dt.datetime):
+        return to_iso(value)
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _key_prefixes(subject: Subject) -> dict[int, str]:
+    return {subject.license.id: subject.license.key_prefix} if subject.license is not None else {}
+
+
+def event_record(event: Any, prefixes: Mapping[int, str]) -> dict[str, Any]:
+    return {
+        "id": event.id,
+        "received_at": _plain(event.received_at),
+        "occurred_at": _plain(event.occurred_at) if event.occurred_at else None,
+        "kind": event.kind,
+        "device_id": event.device_id,
+        "license_key_prefix": prefixes.get(event.license_id) if event.license_id else None,
+        "data": _plain(event.data or {}),
+        "client_facts": _plain(event.client_facts or {}),
+        "server_facts": _plain(event.server_facts or {}),
+    }
+
+
+def _device_record(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "device_id": row.external_id,
+        "status": row.status,
+        "status_reason": row.status_reason,
+        "os_name": row.os_name,
+        "app_version": row.app_version,
+        "virtual_machine": row.is_virtual,
+        "first_seen": _plain(row.first_seen),
+        "last_seen": _plain(row.last_seen),
+        "activated_at": _plain(row.activated_at) if row.activated_at else None,
+        "checks": row.usage_count,
+        "clone_suspected": row.clone_suspected,
+        "facts": _plain(row.facts or {}),
+    }
+
+
+def build_document(subject: Subject, *, now: dt.datetime, risk: Risk | None = None) -> dict[str, Any]:
+    """The report as one JSON object (what gets signed)."""
+    lic, customer = subject.license, subject.customer
+    prefixes = _key_prefixes(subject)
+    return {
+        "v": FORMAT_VERSION,
+        "kind": REPORT_KIND,
+        "product": subject.product.slug,
+        "issued_at": to_iso(now),
+        "subject": {"type": subject.kind, "label": subject.label},
+        "license": None
+        if lic is None
+        else {
+            "id": lic.id,
+            "key_prefix": lic.key_prefix,
+            "state": lic.state,
+            "created_at": _plain(lic.created_at),
+            "expires_at": _plain(lic.expires_at) if lic.expires_at else None,
+            "max_devices": (lic.policy_overrides or {}).get("max_devices"),
+        },
+        "customer": None if customer is None else {"id": customer.id, "name": customer.name, "email": customer.email},
+        "risk": (risk or assess(subject)).as_dict(),
+        "devices": [_device_record(d) for d in subject.devices],
+        "events": [event_record(e, prefixes) for e in subject.events],
+        "truncated": subject.truncated,
+    }
+
+
+def signed_json(subject: Subject, *, now: dt.datetime, signer: SigningKey, endorsements: list[dict[str, str]]) -> bytes:
+    """Signed like a status document: verify with ``core.signing.verify_document`` and the product's key."""
+    return signer.sign(build_document(subject, now=now), endorsements)
+
+
+# -- tab-separated ---------------------------------------------------------------
+
+
+def escape_field(value: Any) -> str:
+    """One value as one field: backslash, tab, newline and carriage return escaped (``\\\\ \\t \\n \\r``)."""
+    if value is None:
+        return ""
+    if isinstance(value, (dict, list)):
+        text = json.dumps(_plain(value), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    elif isinstance(value, bool):
+        text = "true" if value else "false"
+    else:
+        text = str(_plain(value))
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def _csv_row(record: Mapping[str, Any]) -> list[Any]:
+    client = dict(record["client_facts"])
+    server = record["server_facts"]
+    known = [client.pop(name, None) for name in CLIENT_FACT_COLUMNS]
+    return [
+        record["id"],
+        record["received_at"],
+        record["occurred_at"],
+        record["kind"],
+        record["device_id"],
+        record["license_key_prefix"],
+        record["data"] or None,
+        *(server.get(name) for name in SERVER_FACT_COLUMNS),
+        *known,
+        client or None,
+    ]
+
+
+def tsv_lines(subject: Subject) -> Iterable[str]:
+    yield "\t".join(CSV_COLUMNS) + "\n"
+    prefixes = _key_prefixes(subject)
+    for event in subject.events:
+        yield "\t".join(escape_field(v) for v in _csv_row(event_record(event, prefixes))) + "\n"
+
+
+def tsv(subject: Subject) -> str:
+    return "".join(tsv_lines(subject))
+
+
+# -- HTML -------------------------------------------------------------------------
+
+
+@cache
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("licentia.server.evidence", "templates"),
+        # Every fact is attacker-controlled text (a pirate names his computer
+        # "<script>..."): autoescape, always.
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
+
+
+def html(subject: Subject, *, now: dt.datetime) -> str:
+    document = build_document(subject, now=now)
+    return (
+        _environment()
+        .get_template("report.html")
+        .render(
+            report=document,
+            client_fact_columns=CLIENT_FACT_COLUMNS,
+            kinds=_kind_names(),
+        )
+    )
+
+
+def _kind_names() -> dict[str, str]:
+    return {
+        "install": "Installed",
+        "register": "Activation",
+        "usage": "Usage report",
+        "uninstall": "Uninstalled",
+        "feedback": "Feedback",
+        "check": "Status check",
+        "hardware_changed": "Hardware changed",
+        "clone_suspected": "Copy detected",
+        "invalid_key": "Invalid license key",
+        "upgrade": "Upgraded",
+        "deactivate": "Deactivated",
+    }
