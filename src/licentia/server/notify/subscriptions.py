@@ -141,10 +141,14 @@ def dedupe_key(topic: str, row: dict[str, Any]) -> str:
     keys is one cause for the vendor's inbox, not a hundred.
     """
     if topic == "piracy":
-        data = row.get("data") or {}
         day = row["received_at"].date().isoformat()
-        reason = "too_many_devices" if row["kind"] == "register" else row["kind"]
-        return f"piracy:{row['product_id']}:{row.get('device_id')}:{reason}:{data.get('key_prefix', '')}:{day}"[:180]
+        if row["kind"] == "register":
+            # Over the device limit: one cause per license (its key prefix) and device.
+            reason = f"too_many_devices:{(row.get('data') or {}).get('key_prefix', '')}"
+        else:
+            # invalid_key: each try has another key; the device trying them is the cause.
+            reason = row["kind"]
+        return f"piracy:{row['product_id']}:{row.get('device_id')}:{reason}:{day}"[:180]
     return f"event:{row['id']}"
 
 
