@@ -26,7 +26,9 @@ def _insert(conn: sa.Connection, values: dict[str, Any]) -> bool:
     stmt = ins.values(**values)
     if values.get("dedupe_key"):
         stmt = stmt.on_conflict_do_nothing(index_elements=["dedupe_key"])
-    return bool(conn.execute(stmt).rowcount)
+    # RETURNING, not rowcount: with psycopg, rowcount says 1 for a conflicting
+    # insert that SQLAlchemy ran with implicit RETURNING of the primary key.
+    return conn.execute(stmt.returning(outbox.c.id)).first() is not None
 
 
 def enqueue_email(
