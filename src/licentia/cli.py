@@ -428,7 +428,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("output")
     p.set_defaults(func=cmd_backup)
 
-    for module_name in ("licentia.server.admin.cli", "licentia.server.evidence.cli", "licentia.server.demo"):
+    for module_name in (
+        "licentia.server.admin.cli",
+        "licentia.server.evidence.cli",
+        "licentia.server.notify.cli",
+        "licentia.server.demo",
+    ):
         try:
             module = __import__(module_name, fromlist=["register"])
         except ModuleNotFoundError as exc:

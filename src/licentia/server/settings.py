@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     smtp_from: str = "licentia@localhost"
     smtp_starttls: bool = False
     smtp_timeout_seconds: float = 10.0
+    # Notification outbox (server/notify): how often each process looks for due
+    # messages, and after how many failed attempts a message is marked failed.
+    outbox_poll_seconds: float = 2.0
+    outbox_max_attempts: int = 16
 
     @classmethod
     def settings_customise_sources(

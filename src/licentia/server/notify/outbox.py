@@ -8,6 +8,8 @@ worker. Nothing is sent from a request handler directly.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -24,7 +26,9 @@ def _insert(conn: sa.Connection, values: dict[str, Any]) -> bool:
     stmt = ins.values(**values)
     if values.get("dedupe_key"):
         stmt = stmt.on_conflict_do_nothing(index_elements=["dedupe_key"])
-    return bool(conn.execute(stmt).rowcount)
+    # RETURNING, not rowcount: with psycopg, rowcount says 1 for a conflicting
+    # insert that SQLAlchemy ran with implicit RETURNING of the primary key.
+    return conn.execute(stmt.returning(outbox.c.id)).first() is not None
 
 
 def enqueue_email(
@@ -37,16 +41,27 @@ def enqueue_email(
     now: dt.datetime,
     html: str | None = None,
     dedupe_key: str | None = None,
+    reply_to: str | None = None,
+    redact: dict[str, str] | None = None,
 ) -> bool:
-    """Queue one email; ``dedupe_key`` makes a repeated cause send it once."""
+    """Queue one email; ``dedupe_key`` makes a repeated cause send it once.
+
+    ``redact`` maps secrets in the text (a license key) to what replaces them
+    in the stored row once the email is sent, so the outbox does not keep them.
+    """
     if not to:
         return False
+    payload: dict[str, Any] = {"to": to, "subject": subject, "text": text, "html": html}
+    if reply_to:
+        payload["reply_to"] = reply_to
+    if redact:
+        payload["redact"] = redact
     return _insert(
         conn,
         {
             "channel": "email",
             "topic": topic,
-            "payload": {"to": to, "subject": subject, "text": text, "html": html},
+            "payload": payload,
             "dedupe_key": dedupe_key,
             "created_at": now,
             "next_attempt_at": now,
@@ -66,13 +81,36 @@ def enqueue_webhooks(
 ) -> int:
     """Queue one delivery per active webhook subscribed to ``topic`` (for the product or all products)."""
     rows = conn.execute(
-        sa.select(webhooks).where(
+        sa.select(webhooks.c.id, webhooks.c.url, webhooks.c.topics).where(
             webhooks.c.active.is_(True),
             sa.or_(webhooks.c.product_id.is_(None), webhooks.c.product_id == product_id),
         )
     ).all()
+    hooks = [WebhookTarget(id=r.id, url=r.url, topics=tuple(r.topics or ())) for r in rows]
+    return enqueue_webhook_deliveries(conn, hooks, topic=topic, data=data, now=now, dedupe_key=dedupe_key)
+
+
+@dataclass(frozen=True)
+class WebhookTarget:
+    """What the outbox needs of a webhook (its secret stays in ``webhooks``, read at delivery)."""
+
+    id: int
+    url: str
+    topics: tuple[str, ...] = ()
+
+
+def enqueue_webhook_deliveries(
+    conn: sa.Connection,
+    hooks: Iterable[WebhookTarget],
+    *,
+    topic: str,
+    data: dict[str, Any],
+    now: dt.datetime,
+    dedupe_key: str | None = None,
+) -> int:
+    """Like :func:`enqueue_webhooks` for hooks the caller already loaded (the event hook caches them)."""
     queued = 0
-    for hook in rows:
+    for hook in hooks:
         if hook.topics and topic not in hook.topics:
             continue
         queued += _insert(

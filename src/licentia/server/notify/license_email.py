@@ -1,0 +1,78 @@
+"""The email that gives a customer their license key.
+
+This is the only place the full key is ever written down: in the outbox row
+until it is sent. The row carries a ``redact`` map so the delivery worker
+replaces the key by its masked form right after sending (threat: a database
+backup or a read-only SQL account would otherwise leak every key ever sold).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+
+import sqlalchemy as sa
+
+from licentia.core.licensekeys import masked
+from licentia.server.notify.messages import one_line
+from licentia.server.notify.outbox import enqueue_email
+
+LICENSE_TOPIC = "license"
+
+
+def license_email_body(*, customer_name: str | None, product_name: str, key: str) -> tuple[str, str, str]:
+    """(subject, text, html) of the license email."""
+    product = one_line(product_name, 120)
+    greeting = f"Hello {one_line(customer_name, 120)}," if customer_name else "Hello,"
+    subject = f"Your license key for {product}"
+    text = (
+        f"{greeting}\n\n"
+        f"Thank you for buying {product}. Here is your license key:\n\n"
+        f"    {key}\n\n"
+        f"To activate, open {product}, choose to enter a license key, and paste the key above.\n"
+        "Keep this email: you will need the key again if you reinstall or move to a new computer.\n"
+        "Please do not share the key; it works on a limited number of devices.\n\n"
+        "If anything goes wrong, just reply to this email.\n"
+    )
+    body_html = (
+        "<html><body>"
+        f"<p>{html.escape(greeting)}</p>"
+        f"<p>Thank you for buying {html.escape(product)}. Here is your license key:</p>"
+        "<p style='font-family:monospace;font-size:1.3em;letter-spacing:0.05em;"
+        f"padding:0.6em;background:#f3f3f3;display:inline-block'>{html.escape(key)}</p>"
+        f"<p>To activate, open {html.escape(product)}, choose to enter a license key, and paste the key above.</p>"
+        "<p>Keep this email: you will need the key again if you reinstall or move to a new computer. "
+        "Please do not share the key; it works on a limited number of devices.</p>"
+        "<p>If anything goes wrong, just reply to this email.</p>"
+        "</body></html>"
+    )
+    return subject, text, body_html
+
+
+def send_license_email(
+    conn: sa.Connection,
+    *,
+    to: str,
+    customer_name: str | None,
+    product_name: str,
+    key: str,
+    now: dt.datetime,
+    dedupe_key: str,
+) -> bool:
+    """Queue the license email in the caller's transaction; False if ``dedupe_key`` was already queued.
+
+    Call it in the transaction that issues the license: if issuing is rolled
+    back, no email goes out; if SMTP is down, the worker retries.
+    """
+    subject, text, body_html = license_email_body(customer_name=customer_name, product_name=product_name, key=key)
+    return enqueue_email(
+        conn,
+        to=[to],
+        subject=subject,
+        text=text,
+        html=body_html,
+        topic=LICENSE_TOPIC,
+        now=now,
+        dedupe_key=dedupe_key,
+        redact={key: masked(key)},
+    )

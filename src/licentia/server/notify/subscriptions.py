@@ -1,0 +1,192 @@
+"""The event hook: turn a newly recorded event into outbox rows, in the same transaction.
+
+It runs inside the hot-path transaction of the writer thread, so it stays
+cheap: ``check`` and the other quiet kinds return before any query; a product's
+switches and webhooks come from one small primary-key query, cached for a few
+seconds (every worker re-reads them within ``RULES_TTL_SECONDS`` of a change,
+so nothing process-local can go stale for long under several workers).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from licentia.server.notify.messages import TOPICS, plausible_email, vendor_email, webhook_data
+from licentia.server.notify.outbox import WebhookTarget, enqueue_email, enqueue_webhook_deliveries, webhooks
+from licentia.server.store.models import Product, table_of
+
+products = table_of(Product)
+
+# Event kinds that can notify; everything else (check, usage, upgrade,
+# hardware_changed, deactivate) returns before touching the database.
+NOTIFYING_KINDS = frozenset({"install", "uninstall", "feedback", "register", "clone_suspected", "invalid_key"})
+RULES_TTL_SECONDS = 5.0
+
+
+def topic_of(row: dict[str, Any]) -> str | None:
+    """The notification topic of an event, or None if it does not notify."""
+    kind = row["kind"]
+    if kind in ("install", "uninstall", "feedback"):
+        return str(kind)
+    if kind in ("clone_suspected", "invalid_key"):
+        return "piracy"
+    if kind == "register":
+        result = (row.get("data") or {}).get("result")
+        if result == "activated":
+            return "register"
+        if result == "too_many_devices":
+            return "piracy"
+    return None
+
+
+@dataclass(frozen=True)
+class NotifyRules:
+    """One product's ``notify`` settings, read defensively.
+
+    A malformed value (an admin's typo) must never make the event's own
+    transaction fail, so parsing never raises: unknown shapes mean "off".
+    """
+
+    product_name: str
+    product_slug: str
+    emails: tuple[str, ...]
+    switches: dict[str, bool]
+    webhooks: tuple[WebhookTarget, ...]
+
+    @classmethod
+    def parse(cls, *, name: str, slug: str, notify: Any, hooks: tuple[WebhookTarget, ...]) -> NotifyRules:
+        notify = notify if isinstance(notify, dict) else {}
+        raw_emails = notify.get("emails")
+        emails = (
+            tuple(e for e in (plausible_email(x) for x in raw_emails or ()) if e)
+            if isinstance(raw_emails, list)
+            else ()
+        )
+        raw_on = notify.get("on") if isinstance(notify.get("on"), dict) else {}
+        assert isinstance(raw_on, dict)
+        # Defaults: everything off until emails are configured, then on unless switched off.
+        switches = {t: bool(raw_on.get(t, bool(emails))) if emails else False for t in TOPICS}
+        return cls(name, slug, emails, switches, hooks)
+
+    def emails_for(self, topic: str) -> tuple[str, ...]:
+        return self.emails if self.switches.get(topic) else ()
+
+
+class RulesCache:
+    """Product rules per database and product id, kept ``ttl`` seconds (thread-safe)."""
+
+    def __init__(self, ttl: float = RULES_TTL_SECONDS) -> None:
+        self.ttl = ttl
+        self._lock = threading.Lock()
+        self._entries: dict[tuple[str, int], tuple[float, NotifyRules | None]] = {}
+
+    def get(self, conn: sa.Connection, product_id: int) -> NotifyRules | None:
+        # Keyed by database too: one process may serve several (tests, or
+        # tools that open two databases); product ids repeat across them.
+        key = (conn.engine.url.render_as_string(hide_password=True), product_id)
+        now = time.monotonic()
+        with self._lock:
+            hit = self._entries.get(key)
+        if hit is not None and now - hit[0] < self.ttl:
+            return hit[1]
+        rules = load_rules(conn, product_id)
+        with self._lock:
+            if len(self._entries) > 10_000:
+                self._entries.clear()
+            self._entries[key] = (now, rules)
+        return rules
+
+    def forget(self) -> None:
+        """Drop everything (after this process changed a product's settings, and in tests)."""
+        with self._lock:
+            self._entries.clear()
+
+
+def load_rules(conn: sa.Connection, product_id: int) -> NotifyRules | None:
+    """One query: the product (by primary key) with its active webhooks and the global ones."""
+    join = sa.and_(
+        webhooks.c.active.is_(True),
+        sa.or_(webhooks.c.product_id == products.c.id, webhooks.c.product_id.is_(None)),
+    )
+    rows = conn.execute(
+        sa.select(products.c.name, products.c.slug, products.c.notify, webhooks.c.id, webhooks.c.url, webhooks.c.topics)
+        .select_from(products.outerjoin(webhooks, join))
+        .where(products.c.id == product_id)
+    ).all()
+    if not rows:
+        return None
+    hooks = tuple(
+        WebhookTarget(id=r.id, url=r.url, topics=tuple(r.topics or ()) if isinstance(r.topics, list) else ())
+        for r in rows
+        if r.id is not None
+    )
+    first = rows[0]
+    return NotifyRules.parse(name=first.name, slug=first.slug, notify=first.notify, hooks=hooks)
+
+
+rules_cache = RulesCache()
+
+
+def dedupe_key(topic: str, row: dict[str, Any]) -> str:
+    """One notification per cause.
+
+    An event row is already unique per (device, client event id), and a
+    client re-sending it is not inserted again. Piracy signals are grouped
+    further, per device, reason and day: a key generator trying a hundred
+    keys is one cause for the vendor's inbox, not a hundred.
+    """
+    if topic == "piracy":
+        day = row["received_at"].date().isoformat()
+        if row["kind"] == "register":
+            # Over the device limit: one cause per license (its key prefix) and device.
+            reason = f"too_many_devices:{(row.get('data') or {}).get('key_prefix', '')}"
+        else:
+            # invalid_key: each try has another key; the device trying them is the cause.
+            reason = row["kind"]
+        return f"piracy:{row['product_id']}:{row.get('device_id')}:{reason}:{day}"[:180]
+    return f"event:{row['id']}"
+
+
+def on_event(conn: sa.Connection, row: dict[str, Any]) -> None:
+    """Subscribed to ``events.service``: queue the vendor's email and webhooks for ``row``."""
+    if row["kind"] not in NOTIFYING_KINDS:
+        return
+    topic = topic_of(row)
+    if topic is None:
+        return
+    rules = rules_cache.get(conn, row["product_id"])
+    if rules is None:
+        return
+    now = row["received_at"]
+    key = dedupe_key(topic, row)
+    to = rules.emails_for(topic)
+    if to:
+        subject, text, body_html = vendor_email(topic=topic, product_name=rules.product_name, row=row)
+        reply_to = plausible_email((row.get("data") or {}).get("email")) if topic == "feedback" else None
+        enqueue_email(
+            conn,
+            to=list(to),
+            subject=subject,
+            text=text,
+            html=body_html,
+            topic=topic,
+            now=now,
+            dedupe_key=f"{key}:email",
+            reply_to=reply_to,
+        )
+    if rules.webhooks:
+        # Webhooks are machines: they get every event of their topics (the
+        # receiver dedupes by Licentia-Event-Id), not the grouped piracy digest.
+        enqueue_webhook_deliveries(
+            conn,
+            rules.webhooks,
+            topic=topic,
+            data=webhook_data(topic=topic, product_slug=rules.product_slug, row=row),
+            now=now,
+            dedupe_key=f"event:{row['id']}",
+        )
