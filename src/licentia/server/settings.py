@@ -51,6 +51,11 @@ class Settings(BaseSettings):
     smtp_from: str = "licentia@localhost"
     smtp_starttls: bool = False
     smtp_timeout_seconds: float = 10.0
+    # Admin UI sessions (absolute lifetime) and the dashboard's rollup refresh period (0 disables).
+    admin_session_hours: int = 12
+    rollup_interval_seconds: float = 60.0
+    # Shared secret of POST /v1/hooks/payment (HMAC-SHA256); unset refuses every delivery.
+    payment_webhook_secret: SecretStr | None = None
 
     @classmethod
     def settings_customise_sources(
