@@ -30,11 +30,12 @@ from typing import Any
 import sqlalchemy as sa
 
 from licentia.core.clock import UTC
-from licentia.server.store.models import DailyRollup, Device, Event, table_of
+from licentia.server.store.models import DailyRollup, Device, Event, Product, table_of
 
 rollups = table_of(DailyRollup)
 events = table_of(Event)
 devices = table_of(Device)
+products = table_of(Product)
 UNKNOWN = "unknown"
 
 
@@ -43,37 +44,86 @@ def _bounds(day: dt.date, days: int = 1) -> tuple[dt.datetime, dt.datetime]:
     return end - dt.timedelta(days=days), end
 
 
-def _active(conn: sa.Connection, day: dt.date, window: int) -> Iterable[tuple[int, str, int]]:
-    start, end = _bounds(day, window)
-    query = (
-        sa.select(events.c.product_id, sa.func.count(sa.distinct(events.c.device_id)))
-        .where(events.c.kind == "check", events.c.received_at >= start, events.c.received_at < end)
-        .group_by(events.c.product_id)
+def compute_days(conn: sa.Connection, days: list[dt.date]) -> list[dict[str, Any]]:
+    """Every rollup row of ``days``, for every product."""
+    rows: list[dict[str, Any]] = []
+    for product_id in conn.execute(sa.select(products.c.id)).scalars():
+        active = _active_windows(conn, product_id, days)
+        for day in days:
+            rows.extend(_product_day(conn, product_id, day, active.get(day, {})))
+    return rows
+
+
+def _active_windows(
+    conn: sa.Connection, product_id: int, days: list[dt.date]
+) -> dict[dt.date, dict[str, list[tuple[str, int]]]]:
+    """Distinct-device metrics over sliding windows, from one read of the daily ``check`` events.
+
+    Checks are written at most once a day per device, so this reads one row per
+    device-day of the 30 days before the last day, once for all ``days``.
+    """
+    if not days:
+        return {}
+    start, _ = _bounds(min(days), 30)
+    _, end = _bounds(max(days))
+    seen: dict[dt.date, dict[str, str]] = {}
+    query = sa.select(events.c.device_id, events.c.received_at, events.c.data["app_version"].as_string()).where(
+        events.c.product_id == product_id,
+        events.c.received_at >= start,
+        events.c.received_at < end,
+        events.c.kind == "check",
     )
-    return ((pid, "", n) for pid, n in conn.execute(query))
+    for device_id, received_at, version in conn.execute(query):
+        seen.setdefault(received_at.date(), {})[device_id] = version or UNKNOWN
+    os_query = sa.select(devices.c.id, devices.c.os_name).where(devices.c.product_id == product_id)
+    os_of = {device_id: os_name for device_id, os_name in conn.execute(os_query)}
+    found: dict[dt.date, dict[str, list[tuple[str, int]]]] = {}
+    for day in days:
+        windows: dict[int, dict[str, str]] = {}
+        for width in (1, 7, 30):
+            merged: dict[str, str] = {}
+            for back in range(width - 1, -1, -1):  # oldest first: the newest version wins
+                merged.update(seen.get(day - dt.timedelta(days=back), {}))
+            windows[width] = merged
+        versions: dict[str, int] = {}
+        systems: dict[str, int] = {}
+        for device_id, version in windows[7].items():
+            versions[version] = versions.get(version, 0) + 1
+            os_name = os_of.get(device_id) or UNKNOWN
+            systems[os_name] = systems.get(os_name, 0) + 1
+        found[day] = {
+            **{f"active_{w}d": [("", len(windows[w]))] for w in (1, 7, 30)},
+            "versions_7d": sorted(versions.items()),
+            "os_7d": sorted(systems.items()),
+        }
+    return found
 
 
-def compute_day(conn: sa.Connection, day: dt.date) -> list[dict[str, Any]]:
-    """Every rollup row of ``day``, for every product."""
+def _product_day(
+    conn: sa.Connection, product_id: int, day: dt.date, active: dict[str, list[tuple[str, int]]]
+) -> list[dict[str, Any]]:
+    # One product at a time, so every events query rides the (product_id, received_at) index.
     start, end = _bounds(day)
     found: list[tuple[str, Iterable[tuple[int, str, int]]]] = []
+    of_product = events.c.product_id == product_id
+    device_of_product = devices.c.product_id == product_id
 
     new = sa.select(devices.c.product_id, sa.literal(""), sa.func.count()).where(
-        devices.c.first_seen >= start, devices.c.first_seen < end
+        device_of_product, devices.c.first_seen >= start, devices.c.first_seen < end
     )
     found.append(("new_devices", conn.execute(new.group_by(devices.c.product_id)).tuples()))
 
     by_kind = (
         sa.select(events.c.product_id, events.c.kind, sa.func.count())
-        .where(events.c.received_at >= start, events.c.received_at < end)
+        .where(of_product, events.c.received_at >= start, events.c.received_at < end)
         .group_by(events.c.product_id, events.c.kind)
     )
     found.append(("events", conn.execute(by_kind).tuples()))
-    for window in (1, 7, 30):
-        found.append((f"active_{window}d", _active(conn, day, window)))
+    for metric, pairs in active.items():
+        found.append((metric, [(product_id, dimension, value) for dimension, value in pairs]))
 
     converted = sa.select(devices.c.product_id, sa.literal(""), sa.func.count()).where(
-        devices.c.activated_at >= start, devices.c.activated_at < end
+        device_of_product, devices.c.activated_at >= start, devices.c.activated_at < end
     )
     found.append(("conversions", conn.execute(converted.group_by(devices.c.product_id)).tuples()))
 
@@ -86,28 +136,10 @@ def compute_day(conn: sa.Connection, day: dt.date) -> list[dict[str, Any]]:
     )
     snapshot = (
         sa.select(devices.c.product_id, state, sa.func.count())
-        .where(devices.c.first_seen < end)
+        .where(device_of_product, devices.c.first_seen < end)
         .group_by(devices.c.product_id, state)
     )
     found.append(("devices", conn.execute(snapshot).tuples()))
-
-    week_start, _ = _bounds(day, 7)
-    in_week = sa.and_(events.c.kind == "check", events.c.received_at >= week_start, events.c.received_at < end)
-    version = sa.func.coalesce(events.c.data["app_version"].as_string(), UNKNOWN)
-    versions = (
-        sa.select(events.c.product_id, version, sa.func.count(sa.distinct(events.c.device_id)))
-        .where(in_week)
-        .group_by(events.c.product_id, version)
-    )
-    found.append(("versions_7d", conn.execute(versions).tuples()))
-    os_name = sa.func.coalesce(devices.c.os_name, UNKNOWN)
-    os_mix = (
-        sa.select(events.c.product_id, os_name, sa.func.count(sa.distinct(events.c.device_id)))
-        .select_from(events.join(devices, devices.c.id == events.c.device_id))
-        .where(in_week)
-        .group_by(events.c.product_id, os_name)
-    )
-    found.append(("os_7d", conn.execute(os_mix).tuples()))
 
     rows = []
     for metric, results in found:
@@ -131,9 +163,11 @@ def refresh(conn: sa.Connection, days: Iterable[dt.date]) -> int:
     if conn.dialect.name == "postgresql":
         # Every worker runs the minute task; one at a time avoids duplicate-key races.
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(7243001)"))
-    for day in sorted(set(days)):
-        rows = compute_day(conn, day)
-        conn.execute(rollups.delete().where(rollups.c.day == day))
+    chosen = sorted(set(days))
+    for first in range(0, len(chosen), 31):
+        batch = chosen[first : first + 31]
+        rows = compute_days(conn, batch)
+        conn.execute(rollups.delete().where(rollups.c.day.in_(batch)))
         if rows:
             conn.execute(rollups.insert(), rows)
         written += len(rows)
@@ -154,8 +188,9 @@ def series(
     conn: sa.Connection, *, product_id: int, metric: str, first: dt.date, last: dt.date, dimension: str = ""
 ) -> list[tuple[dt.date, int]]:
     """One value per day from ``first`` to ``last`` (missing days are 0)."""
-    found = dict(
-        conn.execute(
+    found = {
+        day: value
+        for day, value in conn.execute(
             sa.select(rollups.c.day, rollups.c.value).where(
                 rollups.c.product_id == product_id,
                 rollups.c.metric == metric,
@@ -163,8 +198,8 @@ def series(
                 rollups.c.day >= first,
                 rollups.c.day <= last,
             )
-        ).tuples()
-    )
+        )
+    }
     return [(day, int(found.get(day, 0))) for day in days_between(first, last)]
 
 
