@@ -111,21 +111,21 @@ def _product_day(
     new = sa.select(devices.c.product_id, sa.literal(""), sa.func.count()).where(
         device_of_product, devices.c.first_seen >= start, devices.c.first_seen < end
     )
-    found.append(("new_devices", conn.execute(new.group_by(devices.c.product_id)).tuples()))
+    found.append(("new_devices", conn.execute(new.group_by(devices.c.product_id))))
 
     by_kind = (
         sa.select(events.c.product_id, events.c.kind, sa.func.count())
         .where(of_product, events.c.received_at >= start, events.c.received_at < end)
         .group_by(events.c.product_id, events.c.kind)
     )
-    found.append(("events", conn.execute(by_kind).tuples()))
+    found.append(("events", conn.execute(by_kind)))
     for metric, pairs in active.items():
         found.append((metric, [(product_id, dimension, value) for dimension, value in pairs]))
 
     converted = sa.select(devices.c.product_id, sa.literal(""), sa.func.count()).where(
         device_of_product, devices.c.activated_at >= start, devices.c.activated_at < end
     )
-    found.append(("conversions", conn.execute(converted.group_by(devices.c.product_id)).tuples()))
+    found.append(("conversions", conn.execute(converted.group_by(devices.c.product_id))))
 
     registered = sa.and_(devices.c.license_id.is_not(None), devices.c.activated_at < end)
     state = sa.case(
@@ -139,7 +139,7 @@ def _product_day(
         .where(device_of_product, devices.c.first_seen < end)
         .group_by(devices.c.product_id, state)
     )
-    found.append(("devices", conn.execute(snapshot).tuples()))
+    found.append(("devices", conn.execute(snapshot)))
 
     rows = []
     for metric, results in found:
@@ -209,7 +209,7 @@ def breakdown(conn: sa.Connection, *, product_id: int, metric: str, day: dt.date
         sa.select(rollups.c.dimension, rollups.c.value)
         .where(rollups.c.product_id == product_id, rollups.c.metric == metric, rollups.c.day == day)
         .order_by(rollups.c.value.desc(), rollups.c.dimension)
-    ).tuples()
+    )
     return [(str(d), int(v)) for d, v in rows]
 
 
@@ -224,5 +224,5 @@ def totals(conn: sa.Connection, *, product_id: int, metric: str, first: dt.date,
             rollups.c.day <= last,
         )
         .group_by(rollups.c.dimension)
-    ).tuples()
+    )
     return {str(d): int(v or 0) for d, v in rows}
