@@ -132,7 +132,7 @@ def fill(
         if not converts and not loyal and last < now - dt.timedelta(days=3) and rng.random() < 0.35:
             event(device_id, "uninstall", last + dt.timedelta(minutes=5), ip)
         if rng.random() < 0.03:
-            event(device_id, "feedback", last, ip, text=rng.choice(FEEDBACK))
+            event(device_id, "feedback", first + (last - first) * rng.random(), ip, text=rng.choice(FEEDBACK))
         trial_end = first + dt.timedelta(days=trial_days)
         device_rows.append(
             {

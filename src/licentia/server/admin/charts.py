@@ -21,7 +21,9 @@ PALETTE = ("#2563eb", "#16a34a", "#f59e0b", "#dc2626", "#7c3aed", "#0891b2", "#d
 def nice_max(value: float) -> float:
     """A round axis top at or above ``value`` (1, 2, 2.5 or 5 times a power of ten)."""
     if value <= 0:
-        return 1
+        return 4
+    if value <= 20:
+        return float(-(-value // 4) * 4)  # whole-number grid lines for small counts
     power = 10 ** math.floor(math.log10(value))
     for step in (1, 2, 2.5, 5, 10):
         if value <= step * power:
