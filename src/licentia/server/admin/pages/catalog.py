@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
+import sqlalchemy as sa
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 
@@ -16,7 +19,7 @@ from licentia.server.products.changes import (
     change_privacy,
     notify_settings,
 )
-from licentia.server.products.service import POLICY_FIELDS, create_product, public_keys
+from licentia.server.products.service import POLICY_FIELDS, CreatedProduct, create_product, public_keys
 from licentia.server.releases.changes import publish_release
 from licentia.server.store.transactions import in_transaction, read_only
 
@@ -34,7 +37,7 @@ async def products_page(request: Request, admin: Admin) -> Response:
 async def create(request: Request, admin: Admin, form: Form) -> Response:
     slug = form.get("slug", "").strip()
 
-    def make(conn, *, now):  # type: ignore[no-untyped-def]
+    def make(conn: sa.Connection, *, now: dt.datetime) -> CreatedProduct:
         made = create_product(conn, slug=slug, name=form.get("name") or slug, fernet=request.app.state.fernet, now=now)
         record(conn, actor=admin.label, action="product.create", target_type="product", target_id=made.id, now=now)
         return made

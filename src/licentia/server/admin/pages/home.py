@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import sqlalchemy as sa
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
@@ -18,7 +21,7 @@ async def home(request: Request, admin: Admin, product: int | None = None, days:
     days = days if days in PERIODS else PERIODS[0]
     moment = now(request)
 
-    def load(conn):  # type: ignore[no-untyped-def]
+    def load(conn: sa.Connection) -> dict[str, Any]:
         chosen = product_by_id(conn, product)
         if chosen is None:
             return {"products": [], "product": None}

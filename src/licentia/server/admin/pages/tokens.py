@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
+import sqlalchemy as sa
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
@@ -15,7 +18,7 @@ from licentia.server.store.transactions import in_transaction, read_only
 router = APIRouter(prefix="/tokens")
 
 
-def create_audited(conn, *, name: str, scope: str, actor: str, now) -> CreatedToken:  # type: ignore[no-untyped-def]
+def create_audited(conn: sa.Connection, *, name: str, scope: str, actor: str, now: dt.datetime) -> CreatedToken:
     scopes = ["read", "write"] if scope == "write" else [scope]
     made = create_token(conn, name=name, scopes=scopes, now=now, created_by=actor)
     record(
@@ -31,7 +34,7 @@ def create_audited(conn, *, name: str, scope: str, actor: str, now) -> CreatedTo
     return made
 
 
-def revoke_audited(conn, *, token_id: int, actor: str, now) -> None:  # type: ignore[no-untyped-def]
+def revoke_audited(conn: sa.Connection, *, token_id: int, actor: str, now: dt.datetime) -> None:
     revoke_token(conn, token_id=token_id, now=now)
     record(conn, actor=actor, action="token.revoke", target_type="api_token", target_id=token_id, now=now)
 
