@@ -53,14 +53,28 @@ class Postgres:
 
     def _run(self, *cmd: str) -> None:
         if os.geteuid() == 0:
-            subprocess.run(["su", "postgres", "-s", "/bin/sh", "-c", " ".join(f"'{c}'" for c in cmd)], check=True, capture_output=True)
+            subprocess.run(
+                ["su", "postgres", "-s", "/bin/sh", "-c", " ".join(f"'{c}'" for c in cmd)],
+                check=True,
+                capture_output=True,
+            )
         else:
             subprocess.run(cmd, check=True, capture_output=True)
 
     def start(self) -> Postgres:
         self._run(str(self.bin / "initdb"), "-D", str(self.dir / "data"), "-U", "postgres", "-A", "trust")
         opts = f"-h 127.0.0.1 -p {self.port} -k {self.dir} -c max_connections=200"
-        self._run(str(self.bin / "pg_ctl"), "-D", str(self.dir / "data"), "-l", str(self.dir / "log"), "-w", "-o", opts, "start")
+        self._run(
+            str(self.bin / "pg_ctl"),
+            "-D",
+            str(self.dir / "data"),
+            "-l",
+            str(self.dir / "log"),
+            "-w",
+            "-o",
+            opts,
+            "start",
+        )
         return self
 
     def stop(self) -> None:
@@ -74,7 +88,18 @@ class Server:
     def __init__(self, workdir: Path, database_url: str | None, workers: int) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        cmd = [sys.executable, "-m", "licentia", "serve", "--data-dir", str(workdir / "data"), "--port", str(self.port), "--workers", str(workers)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "licentia",
+            "serve",
+            "--data-dir",
+            str(workdir / "data"),
+            "--port",
+            str(self.port),
+            "--workers",
+            str(workers),
+        ]
         if database_url:
             cmd += ["--database-url", database_url]
         self.log = open(workdir / "server.log", "wb")  # noqa: SIM115
@@ -102,8 +127,12 @@ async def register(url: str, product: str, n: int) -> list[tuple[str, str]]:
 
     async def one(client: httpx.AsyncClient, i: int) -> None:
         comps = {name: "%064x" % rng.getrandbits(256) for name in ("machine", "disk", "cpu", "mac")}
-        body = {"product": product, "fingerprint": {"components": comps, "data_path": "%064x" % rng.getrandbits(256)},
-                "app_version": rng.choice(["1.0.0", "1.1.0", "1.2.0"]), "os": "Linux 6.1"}
+        body = {
+            "product": product,
+            "fingerprint": {"components": comps, "data_path": "%064x" % rng.getrandbits(256)},
+            "app_version": rng.choice(["1.0.0", "1.1.0", "1.2.0"]),
+            "os": "Linux 6.1",
+        }
         async with sem:
             response = await client.post("/v1/check", json=body)
         response.raise_for_status()
@@ -150,14 +179,21 @@ def run_wrk(url: str, script: str, workdir: Path, seconds: int, connections: int
     path.write_text(script)
     out = subprocess.run(
         ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(path), url],
-        capture_output=True, text=True, check=True, timeout=seconds + 60,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=seconds + 60,
     ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}
     lat = {m.group(1): float(m.group(2)) * scale[m.group(3)] for m in LATENCY.finditer(out)}
-    return {"rps": rps, "p50": lat.get("50", float("nan")), "p99": lat.get("99", float("nan")),
-            "errors": int(non2xx.group(1)) if non2xx else 0}
+    return {
+        "rps": rps,
+        "p50": lat.get("50", float("nan")),
+        "p99": lat.get("99", float("nan")),
+        "errors": int(non2xx.group(1)) if non2xx else 0,
+    }
 
 
 def bench_backend(name: str, database_url: str | None, args: argparse.Namespace) -> dict[str, dict[str, float]]:
@@ -175,8 +211,14 @@ def bench_backend(name: str, database_url: str | None, args: argparse.Namespace)
         }
         half = results["check"]["rps"] / 2
         interval_ms = max(1, round(args.connections * 1000 / half))
-        paced = LUA_REQUESTS % {"data": data, "path": "/v1/check", "delay": f"function delay() return {interval_ms} end"}
-        results["check @ half peak"] = run_wrk(server.url + "/v1/check", paced, workdir, args.duration, args.connections)
+        paced = LUA_REQUESTS % {
+            "data": data,
+            "path": "/v1/check",
+            "delay": f"function delay() return {interval_ms} end",
+        }
+        results["check @ half peak"] = run_wrk(
+            server.url + "/v1/check", paced, workdir, args.duration, args.connections
+        )
         return results
     finally:
         server.stop()
@@ -194,7 +236,9 @@ def main() -> int:
     if not shutil.which("wrk"):
         print("wrk is missing: apt-get install wrk", file=sys.stderr)
         return 2
-    print(f"{args.devices} devices, {args.connections} connections, {args.duration} s per run, {args.workers} worker(s)")
+    print(
+        f"{args.devices} devices, {args.connections} connections, {args.duration} s per run, {args.workers} worker(s)"
+    )
     for name in args.backends.split(","):
         pg = None
         url = None

@@ -55,6 +55,11 @@ class Settings(BaseSettings):
     # messages, and after how many failed attempts a message is marked failed.
     outbox_poll_seconds: float = 2.0
     outbox_max_attempts: int = 16
+    # Admin UI sessions (absolute lifetime) and the dashboard's rollup refresh period (0 disables).
+    admin_session_hours: int = 12
+    rollup_interval_seconds: float = 60.0
+    # Shared secret of POST /v1/hooks/payment (HMAC-SHA256); unset refuses every delivery.
+    payment_webhook_secret: SecretStr | None = None
 
     @classmethod
     def settings_customise_sources(

@@ -1,0 +1,175 @@
+"""Charts drawn on the server as inline SVG: no CDN, no JavaScript, readable without either.
+
+Each function returns markup ready for a template. Every bar carries a
+``<title>`` so hovering shows the exact value, and a ``data-value``
+attribute tests can read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Sequence
+
+from markupsafe import Markup, escape
+
+WIDTH, HEIGHT = 560, 200
+LEFT, RIGHT, TOP, BOTTOM = 44, 12, 12, 28
+PALETTE = ("#2563eb", "#16a34a", "#f59e0b", "#dc2626", "#7c3aed", "#0891b2", "#db2777", "#65a30d")
+
+
+def nice_max(value: float) -> float:
+    """A round axis top at or above ``value`` (1, 2, 2.5 or 5 times a power of ten)."""
+    if value <= 0:
+        return 4
+    if value <= 20:
+        return float(-(-value // 4) * 4)  # whole-number grid lines for small counts
+    power = 10 ** math.floor(math.log10(value))
+    for step in (1, 2, 2.5, 5, 10):
+        if value <= step * power:
+            return step * power
+    return 10 * power
+
+
+def _number(value: float) -> str:
+    if value >= 10_000:
+        return f"{value / 1000:.0f}k"
+    if value >= 1000:
+        return f"{value / 1000:.1f}k".replace(".0k", "k")
+    return f"{value:g}"
+
+
+def _frame(top: float, days: Sequence[dt.date]) -> list[str]:
+    """Horizontal grid lines with y labels, and a few date labels on the x axis."""
+    parts = []
+    plot_h = HEIGHT - TOP - BOTTOM
+    for i in range(5):
+        value = top * i / 4
+        y = TOP + plot_h - plot_h * i / 4
+        parts.append(f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}"/>')
+        parts.append(f'<text class="axis" x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">{_number(value)}</text>')
+    if days:
+        plot_w = WIDTH - LEFT - RIGHT
+        step = max(1, len(days) // 6)
+        for i in range(0, len(days), step):
+            x = LEFT + plot_w * (i + 0.5) / len(days)
+            label = days[i].strftime("%b %d")
+            parts.append(f'<text class="axis" x="{x:.1f}" y="{HEIGHT - 8}" text-anchor="middle">{label}</text>')
+    return parts
+
+
+def _svg(parts: list[str], label: str, height: int = HEIGHT) -> Markup:
+    body = "".join(parts)
+    return Markup(  # noqa: S704 - every interpolated text below went through escape()
+        f'<svg class="chart" viewBox="0 0 {WIDTH} {height}" role="img" aria-label="{escape(label)}" '
+        f'xmlns="http://www.w3.org/2000/svg">{body}</svg>'
+    )
+
+
+def bar_chart(series: Sequence[tuple[dt.date, int]], *, label: str, color: str = PALETTE[0]) -> Markup:
+    """One bar per day."""
+    days = [d for d, _ in series]
+    top = nice_max(max((v for _, v in series), default=0))
+    parts = _frame(top, days)
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    slot = plot_w / max(len(series), 1)
+    for i, (day, value) in enumerate(series):
+        if not value:
+            continue
+        h = plot_h * value / top
+        x = LEFT + slot * i + slot * 0.12
+        parts.append(
+            f'<rect class="bar" data-value="{value}" x="{x:.1f}" y="{TOP + plot_h - h:.1f}" '
+            f'width="{slot * 0.76:.1f}" height="{h:.1f}" fill="{color}">'
+            f"<title>{day.isoformat()}: {value}</title></rect>"
+        )
+    return _svg(parts, label)
+
+
+def stacked_chart(days: Sequence[dt.date], layers: Sequence[tuple[str, Sequence[int]]], *, label: str) -> Markup:
+    """Bars stacked by layer (e.g. trial / registered devices per day), with a legend."""
+    totals = [sum(values[i] for _, values in layers) for i in range(len(days))]
+    top = nice_max(max(totals, default=0))
+    parts = _frame(top, days)
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    slot = plot_w / max(len(days), 1)
+    for i, day in enumerate(days):
+        base = 0.0
+        for n, (name, values) in enumerate(layers):
+            value = values[i]
+            if not value:
+                continue
+            h = plot_h * value / top
+            y = TOP + plot_h - plot_h * base / top - h
+            parts.append(
+                f'<rect class="bar" data-value="{value}" x="{LEFT + slot * i + slot * 0.12:.1f}" y="{y:.1f}" '
+                f'width="{slot * 0.76:.1f}" height="{h:.1f}" fill="{PALETTE[n % len(PALETTE)]}">'
+                f"<title>{day.isoformat()} {escape(name)}: {value}</title></rect>"
+            )
+            base += value
+    parts.extend(_legend([name for name, _ in layers]))
+    return _svg(parts, label)
+
+
+def line_chart(days: Sequence[dt.date], lines: Sequence[tuple[str, Sequence[int]]], *, label: str) -> Markup:
+    """One polyline per series, with a legend; points carry their values."""
+    top = nice_max(max((max(values, default=0) for _, values in lines), default=0))
+    parts = _frame(top, days)
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    for n, (name, values) in enumerate(lines):
+        color = PALETTE[n % len(PALETTE)]
+        points = [
+            (LEFT + plot_w * (i + 0.5) / max(len(values), 1), TOP + plot_h - plot_h * v / top)
+            for i, v in enumerate(values)
+        ]
+        path = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
+        parts.append(f'<polyline class="line" points="{path}" fill="none" stroke="{color}" stroke-width="2"/>')
+        if values:
+            x, y = points[-1]
+            parts.append(
+                f'<circle class="point" data-value="{values[-1]}" cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{color}">'
+                f"<title>{escape(name)}: {values[-1]}</title></circle>"
+            )
+    parts.extend(_legend([name for name, _ in lines]))
+    return _svg(parts, label)
+
+
+def _legend(names: Sequence[str]) -> list[str]:
+    parts = []
+    x = LEFT + 8
+    for n, name in enumerate(names):
+        color = PALETTE[n % len(PALETTE)]
+        parts.append(f'<rect x="{x}" y="{TOP + 2}" width="10" height="10" fill="{color}"/>')
+        parts.append(f'<text class="legend" x="{x + 14}" y="{TOP + 11}">{escape(name)}</text>')
+        x += 24 + 7 * len(name)
+    return parts
+
+
+def share_chart(items: Sequence[tuple[str, int]], *, label: str, limit: int = 8) -> Markup:
+    """Horizontal bars with names and percentages (versions in use, OS mix)."""
+    shown = list(items[:limit])
+    rest = sum(v for _, v in items[limit:])
+    if rest:
+        shown.append(("other", rest))
+    total = sum(v for _, v in shown) or 1
+    top = max((v for _, v in shown), default=0) or 1
+    row_h = 22
+    height = max(len(shown), 1) * row_h + 8
+    name_w, bar_w = 130, WIDTH - 130 - 70
+    parts = []
+    for i, (name, value) in enumerate(shown):
+        y = 4 + i * row_h
+        w = bar_w * value / top
+        short = name if len(name) <= 20 else name[:19] + "…"
+        parts.append(f'<text class="axis" x="{name_w - 8}" y="{y + 15}" text-anchor="end">{escape(short)}</text>')
+        parts.append(
+            f'<rect class="bar" data-value="{value}" x="{name_w}" y="{y + 3}" '
+            f'width="{max(w, 1):.1f}" height="{row_h - 8}" '
+            f'fill="{PALETTE[i % len(PALETTE)]}"><title>{escape(name)}: {value}</title></rect>'
+        )
+        parts.append(
+            f'<text class="axis" x="{name_w + w + 6:.1f}" y="{y + 15}">{value} ({100 * value / total:.0f}%)</text>'
+        )
+    if not shown:
+        parts.append(f'<text class="axis" x="{WIDTH / 2}" y="20" text-anchor="middle">no data yet</text>')
+    return _svg(parts, label, height)

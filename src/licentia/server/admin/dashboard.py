@@ -1,0 +1,72 @@
+"""The dashboard: what a vendor looks at every morning, read from daily rollups."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+from markupsafe import Markup
+
+from licentia.server.admin import charts
+from licentia.server.rollups.service import breakdown, series, totals
+
+PERIODS = (30, 90)
+PIRACY_KINDS = ("clone_suspected", "invalid_key")
+
+
+def dashboard(conn: sa.Connection, *, product_id: int, today: dt.date, days: int) -> dict[str, Any]:
+    first = today - dt.timedelta(days=days - 1)
+
+    def daily(metric: str, dimension: str = "") -> list[tuple[dt.date, int]]:
+        return series(conn, product_id=product_id, metric=metric, first=first, last=today, dimension=dimension)
+
+    day_list = [d for d, _ in daily("new_devices")]
+    installs = daily("new_devices")
+    conversions = daily("conversions")
+    kinds = totals(conn, product_id=product_id, metric="events", first=first, last=today)
+    new_total = sum(v for _, v in installs)
+    converted_total = sum(v for _, v in conversions)
+    states = {name: [v for _, v in daily("devices", name)] for name in ("trial", "registered", "trial_expired")}
+    active = {window: [v for _, v in daily(f"active_{window}")] for window in ("1d", "7d", "30d")}
+    piracy = [(name, [v for _, v in daily("events", name)]) for name in PIRACY_KINDS]
+    chart: dict[str, Markup] = {
+        "installs": charts.bar_chart(installs, label="New installs per day"),
+        "active": charts.line_chart(
+            day_list, [("active 7 days", active["7d"]), ("active 30 days", active["30d"])], label="Active devices"
+        ),
+        "states": charts.stacked_chart(
+            day_list,
+            [
+                ("registered", states["registered"]),
+                ("trial", states["trial"]),
+                ("trial expired", states["trial_expired"]),
+            ],
+            label="Trials vs registered",
+        ),
+        "conversions": charts.bar_chart(conversions, label="Conversions per day", color=charts.PALETTE[1]),
+        "uninstalls": charts.bar_chart(
+            daily("events", "uninstall"), label="Uninstalls per day", color=charts.PALETTE[3]
+        ),
+        "feedback": charts.bar_chart(daily("events", "feedback"), label="Feedback per day", color=charts.PALETTE[4]),
+        "piracy": charts.stacked_chart(day_list, piracy, label="Piracy signals per day"),
+        "versions": charts.share_chart(
+            breakdown(conn, product_id=product_id, metric="versions_7d", day=today), label="Versions in use"
+        ),
+        "os": charts.share_chart(breakdown(conn, product_id=product_id, metric="os_7d", day=today), label="OS mix"),
+    }
+    return {
+        "first": first,
+        "today": today,
+        "days": days,
+        "chart": chart,
+        "new_total": new_total,
+        "converted_total": converted_total,
+        "conversion_rate": (100.0 * converted_total / new_total) if new_total else None,
+        "active_7d": active["7d"][-1] if active["7d"] else 0,
+        "active_30d": active["30d"][-1] if active["30d"] else 0,
+        "uninstalls": kinds.get("uninstall", 0),
+        "feedback": kinds.get("feedback", 0),
+        "piracy": sum(kinds.get(k, 0) for k in PIRACY_KINDS),
+        "has_data": bool(new_total or any(active["30d"])),
+    }

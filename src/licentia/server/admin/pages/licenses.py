@@ -1,0 +1,128 @@
+"""Licenses and customers: issue (the key is shown once and emailed), search, change."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import Response
+
+from licentia.core.clock import UTC
+from licentia.core.status import LicenseState
+from licentia.server.admin.service import all_products, list_customers, search_licenses
+from licentia.server.admin.web import Admin, Form, act, back, int_field, now, render
+from licentia.server.errors import ApiError
+from licentia.server.licenses.changes import (
+    change_state,
+    issue_and_email,
+    license_devices,
+    license_view,
+    renew,
+    set_max_devices,
+)
+from licentia.server.store.transactions import in_transaction, read_only
+
+router = APIRouter()
+STATES = tuple(s.value for s in LicenseState)
+
+
+def _date(text: str) -> dt.datetime | None:
+    if not text.strip():
+        return None
+    try:
+        day = dt.date.fromisoformat(text.strip())
+    except ValueError as exc:
+        raise ApiError("invalid_date", f"{text!r} is not a date (YYYY-MM-DD)") from exc
+    return dt.datetime.combine(day, dt.time(23, 59, 59), tzinfo=UTC)
+
+
+@router.get("/licenses")
+async def licenses_page(request: Request, admin: Admin, q: str = "", state: str = "") -> Response:
+    rows = await read_only(request, search_licenses, q=q, state=state)
+    products = await read_only(request, all_products)
+    return render(request, "licenses.html", rows=rows, q=q, state=state, states=STATES, products=products)
+
+
+@router.post("/licenses")
+async def issue(request: Request, admin: Admin, form: Form) -> Response:
+    try:
+        max_devices = int_field(form, "max_devices") if form.get("max_devices", "").strip() else None
+        issued = await in_transaction(
+            request,
+            issue_and_email,
+            product=form.get("product", ""),
+            email=form.get("email", ""),
+            name=form.get("name") or None,
+            max_devices=max_devices,
+            expires_at=_date(form.get("expires", "")),
+            order_ref=form.get("order_ref") or None,
+            source="admin",
+            send_email=form.get("send_email") == "on",
+            actor=admin.label,
+            now=now(request),
+        )
+    except ApiError as exc:
+        return back("/admin/licenses", error=exc.message)
+    view = await read_only(request, license_view, license_id=issued.id)
+    # The clear key exists only in this response: it is stored hashed.
+    return render(request, "license_issued.html", key=issued.key, license=view, emailed=form.get("send_email") == "on")
+
+
+@router.get("/licenses/{license_id}")
+async def license_page(request: Request, admin: Admin, license_id: int) -> Response:
+    try:
+        view = await read_only(request, license_view, license_id=license_id)
+    except ApiError as exc:
+        raise HTTPException(404, exc.message) from exc
+    seats = await read_only(request, license_devices, license_id=license_id)
+    return render(request, "license.html", license=view, seats=seats)
+
+
+@router.post("/licenses/{license_id}/{action}")
+async def license_action(request: Request, admin: Admin, form: Form, license_id: int, action: str) -> Response:
+    back_to = f"/admin/licenses/{license_id}"
+    try:
+        if action in ("suspend", "reinstate", "revoke"):
+            return await act(
+                request,
+                change_state,
+                success=f"License {action}d." if action != "revoke" else "License revoked; its seats were freed.",
+                back_to=back_to,
+                license_id=license_id,
+                action=action,
+                actor=admin.label,
+            )
+        if action == "renew":
+            days = int_field(form, "days") if form.get("days", "").strip() else None
+            expires = _date(form.get("expires", ""))
+            if days is None and expires is None:
+                raise ApiError("invalid_expiry", "give a new expiry date or a number of days")
+            return await act(
+                request,
+                renew,
+                success="License renewed.",
+                back_to=back_to,
+                license_id=license_id,
+                days=days,
+                expires_at=expires,
+                actor=admin.label,
+            )
+        if action == "max-devices":
+            return await act(
+                request,
+                set_max_devices,
+                success="Device limit changed.",
+                back_to=back_to,
+                license_id=license_id,
+                max_devices=int_field(form, "max_devices"),
+                actor=admin.label,
+            )
+    except ApiError as exc:
+        return back(back_to, error=exc.message)
+    raise HTTPException(404, f"unknown license action {action!r}")
+
+
+@router.get("/customers")
+async def customers_page(request: Request, admin: Admin, q: str = "") -> Response:
+    rows = await read_only(request, list_customers, q=q)
+    return render(request, "customers.html", rows=rows, q=q)

@@ -1,0 +1,68 @@
+"""API tokens of the developer API: created (shown once), listed, revoked."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from licentia.server.admin.service import list_tokens
+from licentia.server.admin.web import Admin, Form, act, back, now, render
+from licentia.server.audit import record
+from licentia.server.auth.tokens import SCOPES, CreatedToken, create_token, revoke_token
+from licentia.server.errors import ApiError
+from licentia.server.store.transactions import in_transaction, read_only
+
+router = APIRouter(prefix="/tokens")
+
+
+def create_audited(conn: sa.Connection, *, name: str, scope: str, actor: str, now: dt.datetime) -> CreatedToken:
+    scopes = ["read", "write"] if scope == "write" else [scope]
+    made = create_token(conn, name=name, scopes=scopes, now=now, created_by=actor)
+    record(
+        conn,
+        actor=actor,
+        action="token.create",
+        target_type="api_token",
+        target_id=made.id,
+        now=now,
+        name=name,
+        scopes=scopes,
+    )
+    return made
+
+
+def revoke_audited(conn: sa.Connection, *, token_id: int, actor: str, now: dt.datetime) -> None:
+    revoke_token(conn, token_id=token_id, now=now)
+    record(conn, actor=actor, action="token.revoke", target_type="api_token", target_id=token_id, now=now)
+
+
+@router.get("")
+async def tokens_page(request: Request, admin: Admin) -> Response:
+    return render(request, "tokens.html", tokens=await read_only(request, list_tokens), scopes=SCOPES)
+
+
+@router.post("")
+async def create(request: Request, admin: Admin, form: Form) -> Response:
+    try:
+        made = await in_transaction(
+            request,
+            create_audited,
+            name=form.get("name", ""),
+            scope=form.get("scope", "read"),
+            actor=admin.label,
+            now=now(request),
+        )
+    except ApiError as exc:
+        return back("/admin/tokens", error=exc.message)
+    # Shown once: only its argon2 hash is kept.
+    return render(request, "tokens.html", tokens=await read_only(request, list_tokens), scopes=SCOPES, created=made)
+
+
+@router.post("/{token_id}/revoke")
+async def revoke(request: Request, admin: Admin, form: Form, token_id: int) -> Response:
+    return await act(
+        request, revoke_audited, success="Token revoked.", back_to="/admin/tokens", token_id=token_id, actor=admin.label
+    )

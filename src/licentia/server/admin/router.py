@@ -1,0 +1,13 @@
+"""The admin web UI at ``/admin``: one router made of the pages (each thin; logic lives in services)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from licentia.server.admin.pages import catalog, devices, home, licenses, signin, tokens
+
+router = APIRouter(prefix="/admin", include_in_schema=False)
+for page in (signin, home, devices, licenses, catalog, tokens):
+    router.include_router(page.router)
+# "/admin" itself (no trailing slash), next to "/admin/".
+router.add_api_route("", home.home, methods=["GET"])

@@ -1,0 +1,150 @@
+"""``POST /v1/hooks/payment``: a payment provider (or your shop) reports a paid order.
+
+Threats and answers:
+- forged orders: the raw body is signed with HMAC-SHA256 under a shared
+  secret (``payment_webhook_secret``); the signature is compared in constant
+  time and checked before the body is parsed;
+- replayed deliveries: the signed text starts with a Unix timestamp, refused
+  when more than ``TOLERANCE`` away from the server clock;
+- re-delivered orders (providers retry until they see a 2xx): the purchase is
+  unique by ``(source, order_id)``, so the same order answers the same license
+  and never issues a second key or email, even when two deliveries race.
+
+Signature header: ``Licentia-Signature: t=<unix seconds>,v1=<hex>`` where
+``hex = HMAC_SHA256(secret, f"{t}.{raw body}")``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+from licentia.server.adminapi.schemas import Email, Feature, OrderRef, Slug
+from licentia.server.errors import ApiError
+from licentia.server.licenses.changes import issue_and_email
+from licentia.server.licenses.service import licenses, purchases
+from licentia.server.store.transactions import in_transaction, read_only
+
+router = APIRouter(prefix="/v1/hooks", tags=["developer API"])
+SIGNATURE_HEADER = "Licentia-Signature"
+TOLERANCE = dt.timedelta(minutes=5)
+
+
+class PaymentOrder(BaseModel):
+    model_config = ConfigDict(extra="ignore")  # providers add fields over time
+
+    order_id: OrderRef
+    product: Slug
+    email: Email
+    name: Annotated[str, StringConstraints(max_length=200)] | None = None
+    max_devices: int | None = Field(default=None, ge=1, le=36500)
+    expires_at: dt.datetime | None = None
+    features: list[Feature] = Field(default_factory=list, max_length=50)
+    source: Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]{1,64}$")] = "payment"
+
+
+def sign(secret: str, timestamp: int, body: bytes) -> str:
+    """The header value a sender computes (also used by the docs' recipe and the tests)."""
+    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={digest}"
+
+
+def verify(secret: str, header: str, body: bytes, now: dt.datetime) -> None:
+    parts = dict(item.split("=", 1) for item in header.split(",") if "=" in item)
+    try:
+        timestamp = int(parts.get("t", ""))
+    except ValueError as exc:
+        raise ApiError("invalid_signature", f"{SIGNATURE_HEADER} needs t=<unix seconds>,v1=<hex>", 401) from exc
+    expected = sign(secret, timestamp, body).split("v1=", 1)[1]
+    if not hmac.compare_digest(expected, parts.get("v1", "")):
+        raise ApiError("invalid_signature", "the signature does not match the body", 401)
+    sent_at = dt.datetime.fromtimestamp(timestamp, dt.UTC)
+    if abs(now - sent_at) > TOLERANCE:
+        raise ApiError("stale_signature", "the signed timestamp is more than 5 minutes away: refused as a replay", 401)
+
+
+def existing_license(conn: sa.Connection, *, source: str, order_id: str) -> Any:
+    return conn.execute(
+        sa.select(licenses.c.id, licenses.c.key_prefix)
+        .join(purchases, purchases.c.id == licenses.c.purchase_id)
+        .where(purchases.c.source == source, purchases.c.order_ref == order_id)
+    ).first()
+
+
+def _answer(license_id: int, key_prefix: str, created: bool) -> JSONResponse:
+    # No clear key in the answer: it went to the customer by email, not to the provider's logs.
+    body = {"license_id": license_id, "key_prefix": key_prefix, "created": created}
+    return JSONResponse(body, status_code=201 if created else 200)
+
+
+@router.post(
+    "/payment",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": PaymentOrder.model_json_schema()}},
+        },
+        "parameters": [
+            {
+                "name": SIGNATURE_HEADER,
+                "in": "header",
+                "required": True,
+                "schema": {"type": "string"},
+                "description": "t=<unix seconds>,v1=<hex HMAC-SHA256 of '<t>.<raw body>'>",
+            }
+        ],
+    },
+    responses={
+        200: {"description": "Order already seen: the same license (no new key, no new email)."},
+        201: {"description": "License created; the key is emailed to the customer."},
+        401: {"description": "`invalid_signature` or `stale_signature` (replay)."},
+        503: {"description": "`webhook_not_configured`: no payment_webhook_secret set."},
+    },
+)
+async def payment(request: Request) -> JSONResponse:
+    """A paid order: create the customer and license once per order id, and email the key."""
+    secret = request.app.state.settings.payment_webhook_secret
+    if secret is None:
+        raise ApiError("webhook_not_configured", "set LICENTIA_PAYMENT_WEBHOOK_SECRET to accept payment webhooks", 503)
+    raw = await request.body()
+    now = request.app.state.clock.now()
+    verify(secret.get_secret_value(), request.headers.get(SIGNATURE_HEADER, ""), raw, now)
+    try:
+        order = PaymentOrder.model_validate_json(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first.get("loc", ()))
+        raise ApiError("validation_error", f"{field or 'body'}: {first.get('msg', 'invalid')}", 422) from exc
+
+    found = await read_only(request, existing_license, source=order.source, order_id=order.order_id)
+    if found is not None:
+        return _answer(found.id, found.key_prefix, False)
+    try:
+        issued = await in_transaction(
+            request,
+            issue_and_email,
+            product=order.product,
+            email=order.email,
+            name=order.name,
+            max_devices=order.max_devices,
+            expires_at=order.expires_at,
+            features=order.features,
+            order_ref=order.order_id,
+            source=order.source,
+            actor=f"webhook:{order.source}",
+            now=now,
+        )
+    except sa.exc.IntegrityError:
+        # A concurrent delivery of the same order won the unique (source, order_ref).
+        found = await read_only(request, existing_license, source=order.source, order_id=order.order_id)
+        if found is None:
+            raise
+        return _answer(found.id, found.key_prefix, False)
+    return _answer(issued.id, issued.key_prefix, True)

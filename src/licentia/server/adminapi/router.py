@@ -1,0 +1,221 @@
+"""The developer API under ``/v1/admin``: bearer tokens, ``read`` to look, ``write`` to change.
+
+Every change is audited with the token's name as the actor.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from licentia.server.adminapi.events import as_csv, event_page
+from licentia.server.adminapi.schemas import (
+    DeviceOut,
+    EventPage,
+    IssuedLicenseOut,
+    LicenseCreate,
+    LicenseOut,
+    LicensePatch,
+    ReleaseCreate,
+    Renewal,
+    StatusChange,
+    TrialExtension,
+)
+from licentia.server.auth.tokens import ReadActor, WriteActor
+from licentia.server.devices.changes import extend_trial, free_seat, get_device, set_device_status
+from licentia.server.errors import ApiError
+from licentia.server.licenses.changes import (
+    change_state,
+    issue_and_email,
+    license_devices,
+    license_view,
+    renew,
+    set_max_devices,
+)
+from licentia.server.releases.changes import publish_release
+from licentia.server.store.transactions import in_transaction, read_only
+
+router = APIRouter(prefix="/v1/admin", tags=["developer API"])
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "`missing_token` or `invalid_token` (unknown, wrong or revoked)"},
+    403: {"description": "`insufficient_scope`: this call needs a `write` token"},
+    404: {"description": "`unknown_license`, `unknown_device` or `unknown_product`"},
+}
+
+
+def _now(request: Request) -> dt.datetime:
+    return request.app.state.clock.now()
+
+
+@router.post("/licenses", status_code=201, response_model=IssuedLicenseOut, responses=ERRORS)
+async def create_license(request: Request, body: LicenseCreate, actor: WriteActor) -> dict[str, Any]:
+    """Create a license for a purchase (customer found or created by email) and email the key."""
+
+    def issue(conn: Any, *, now: dt.datetime) -> dict[str, Any]:
+        issued = issue_and_email(
+            conn,
+            product=body.product,
+            email=body.email,
+            name=body.name,
+            max_devices=body.max_devices,
+            expires_at=body.expires_at,
+            features=body.features,
+            order_ref=body.order_ref,
+            source=body.source,
+            send_email=body.send_email,
+            actor=actor.label,
+            now=now,
+        )
+        return {**license_view(conn, issued.id), "key": issued.key}
+
+    return await in_transaction(request, issue, now=_now(request))
+
+
+@router.get("/licenses/{license_id}", response_model=LicenseOut, responses=ERRORS)
+async def get_license(request: Request, license_id: int, actor: ReadActor) -> dict[str, Any]:
+    """A license with its customer and seat use."""
+    return await read_only(request, license_view, license_id=license_id)
+
+
+async def _state(request: Request, license_id: int, action: str, actor: Any) -> dict[str, Any]:
+    def change(conn: Any, *, now: dt.datetime) -> dict[str, Any]:
+        change_state(conn, license_id=license_id, action=action, actor=actor.label, now=now)
+        return license_view(conn, license_id)
+
+    return await in_transaction(request, change, now=_now(request))
+
+
+@router.post("/licenses/{license_id}/suspend", response_model=LicenseOut, responses=ERRORS)
+async def suspend_license(request: Request, license_id: int, actor: WriteActor) -> dict[str, Any]:
+    """Suspend: its devices answer `suspended` at their next check, until reinstated."""
+    return await _state(request, license_id, "suspend", actor)
+
+
+@router.post("/licenses/{license_id}/reinstate", response_model=LicenseOut, responses=ERRORS)
+async def reinstate_license(request: Request, license_id: int, actor: WriteActor) -> dict[str, Any]:
+    """Reinstate a suspended license."""
+    return await _state(request, license_id, "reinstate", actor)
+
+
+@router.post("/licenses/{license_id}/revoke", response_model=LicenseOut, responses=ERRORS)
+async def revoke_license(request: Request, license_id: int, actor: WriteActor) -> dict[str, Any]:
+    """Revoke for good (refund, leak): every seat is freed and the key never activates again."""
+    return await _state(request, license_id, "revoke", actor)
+
+
+@router.post("/licenses/{license_id}/renew", response_model=LicenseOut, responses=ERRORS)
+async def renew_license(request: Request, license_id: int, body: Renewal, actor: WriteActor) -> dict[str, Any]:
+    """Set a new expiry (`expires_at`) or extend it by `days` (from the later of now and the old expiry)."""
+    if (body.expires_at is None) == (body.days is None):
+        raise ApiError("invalid_renewal", "send exactly one of expires_at and days", 422)
+
+    def change(conn: Any, *, now: dt.datetime) -> dict[str, Any]:
+        renew(conn, license_id=license_id, expires_at=body.expires_at, days=body.days, actor=actor.label, now=now)
+        return license_view(conn, license_id)
+
+    return await in_transaction(request, change, now=_now(request))
+
+
+@router.patch("/licenses/{license_id}", response_model=LicenseOut, responses=ERRORS)
+async def patch_license(request: Request, license_id: int, body: LicensePatch, actor: WriteActor) -> dict[str, Any]:
+    """Change the device limit of one license."""
+
+    def change(conn: Any, *, now: dt.datetime) -> dict[str, Any]:
+        set_max_devices(conn, license_id=license_id, max_devices=body.max_devices, actor=actor.label, now=now)
+        return license_view(conn, license_id)
+
+    return await in_transaction(request, change, now=_now(request))
+
+
+@router.get("/licenses/{license_id}/devices", response_model=list[DeviceOut], responses=ERRORS)
+async def devices_of_license(request: Request, license_id: int, actor: ReadActor) -> list[DeviceOut]:
+    """The devices holding a seat of this license, most recently seen first."""
+    return [DeviceOut.of(row) for row in await read_only(request, license_devices, license_id=license_id)]
+
+
+@router.get("/devices/{device_id}", response_model=DeviceOut, responses=ERRORS)
+async def device(request: Request, device_id: str, actor: ReadActor) -> DeviceOut:
+    return DeviceOut.of(await read_only(request, get_device, device_id=device_id))
+
+
+async def _device_change(request: Request, device_id: str, fn: Any, **kwargs: Any) -> DeviceOut:
+    def change(conn: Any, *, now: dt.datetime) -> Any:
+        fn(conn, device_id=device_id, now=now, **kwargs)
+        return get_device(conn, device_id)
+
+    return DeviceOut.of(await in_transaction(request, change, now=_now(request)))
+
+
+@router.post("/devices/{device_id}/status", response_model=DeviceOut, responses=ERRORS)
+async def change_device_status(request: Request, device_id: str, body: StatusChange, actor: WriteActor) -> DeviceOut:
+    """Set a device's status (e.g. `blocked`); the device learns it at its next check."""
+    return await _device_change(
+        request, device_id, set_device_status, status=body.status, reason=body.reason, actor=actor.label
+    )
+
+
+@router.post("/devices/{device_id}/extend-trial", response_model=DeviceOut, responses=ERRORS)
+async def extend_device_trial(request: Request, device_id: str, body: TrialExtension, actor: WriteActor) -> DeviceOut:
+    """Push the trial end `days` further; an expired trial reopens."""
+    return await _device_change(request, device_id, extend_trial, days=body.days, actor=actor.label)
+
+
+@router.post("/devices/{device_id}/free-seat", response_model=DeviceOut, responses=ERRORS)
+async def free_device_seat(request: Request, device_id: str, actor: WriteActor) -> DeviceOut:
+    """Unbind the device from its license (the seat becomes free)."""
+    return await _device_change(request, device_id, free_seat, actor=actor.label)
+
+
+@router.get("/events", response_model=EventPage, responses={200: {"content": {"text/csv": {}}}, **ERRORS})
+async def list_events(
+    request: Request,
+    actor: ReadActor,
+    product: str | None = None,
+    kind: str | None = None,
+    device_id: str | None = None,
+    license_id: int | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    format: Literal["json", "csv"] = "json",
+) -> Any:
+    """Events oldest first, `limit` per page; follow `next_cursor` (JSON) or the `Licentia-Next-Cursor` header (CSV)."""
+    rows, next_cursor = await read_only(
+        request,
+        event_page,
+        product=product,
+        kind=kind,
+        device_id=device_id,
+        license_id=license_id,
+        since=since,
+        until=until,
+        cursor=cursor,
+        limit=limit,
+    )
+    if format == "csv":
+        headers = {"Content-Disposition": 'attachment; filename="events.csv"'}
+        if next_cursor:
+            headers["Licentia-Next-Cursor"] = next_cursor
+        return Response(as_csv(rows), media_type="text/csv; charset=utf-8", headers=headers)
+    return {"events": rows, "next_cursor": next_cursor}
+
+
+@router.post("/releases", status_code=201, responses=ERRORS)
+async def create_release(request: Request, body: ReleaseCreate, actor: WriteActor) -> dict[str, Any]:
+    """Publish a version on a channel; clients see it as `latest_release` within seconds."""
+    release_id = await in_transaction(
+        request,
+        publish_release,
+        product=body.product,
+        version=body.version,
+        channel=body.channel,
+        download_url=body.download_url,
+        notes=body.notes,
+        actor=actor.label,
+        now=_now(request),
+    )
+    return {"id": release_id, "product": body.product, "version": body.version, "channel": body.channel}

@@ -1,0 +1,118 @@
+"""Bodies and answers of the developer API (``/v1/admin``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
+Feature = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+Email = Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+$", max_length=320)]
+OrderRef = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LicenseCreate(Strict):
+    product: Slug
+    email: Email
+    name: Annotated[str, StringConstraints(max_length=200)] | None = None
+    max_devices: int | None = Field(default=None, ge=1, le=36500)
+    expires_at: dt.datetime | None = None
+    features: list[Feature] = Field(default_factory=list, max_length=50)
+    order_ref: OrderRef | None = Field(default=None, description="Your order id; with `source`, unique.")
+    source: Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]{1,64}$")] = "api"
+    send_email: bool = Field(default=True, description="Queue the key to the customer by email (outbox).")
+
+
+class Customer(BaseModel):
+    id: int
+    name: str | None
+    email: str
+
+
+class LicenseOut(BaseModel):
+    id: int
+    product: str
+    key_prefix: str
+    state: str
+    expires_at: dt.datetime | None
+    features: list[str]
+    max_devices: int
+    devices_used: int
+    customer: Customer | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class IssuedLicenseOut(LicenseOut):
+    key: str = Field(description="The clear license key: returned once, stored only hashed.")
+
+
+class Renewal(Strict):
+    expires_at: dt.datetime | None = Field(default=None, description="The new expiry (UTC).")
+    days: int | None = Field(default=None, ge=1, le=36500, description="Or: push the expiry this many days.")
+
+
+class LicensePatch(Strict):
+    max_devices: int = Field(ge=1, le=36500)
+
+
+class DeviceOut(BaseModel):
+    id: str
+    product_id: int
+    external_id: str | None
+    status: str
+    status_reason: str | None
+    trial_end: dt.datetime | None
+    license_id: int | None
+    app_version: str | None
+    os_name: str | None
+    is_virtual: bool
+    first_seen: dt.datetime
+    last_seen: dt.datetime
+    clone_suspected: bool
+
+    @classmethod
+    def of(cls, row: Any) -> DeviceOut:
+        return cls.model_validate({name: getattr(row, name) for name in cls.model_fields})
+
+
+class StatusChange(Strict):
+    status: Literal["trial", "trial_expired", "registered", "suspended", "blocked"]
+    reason: Annotated[str, StringConstraints(max_length=200)] | None = None
+
+
+class TrialExtension(Strict):
+    days: int = Field(ge=1, le=3650)
+
+
+class ReleaseCreate(Strict):
+    product: Slug
+    version: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    channel: Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{1,32}$")] = "stable"
+    download_url: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    notes: Annotated[str, StringConstraints(max_length=20000)] | None = None
+
+
+class EventOut(BaseModel):
+    id: int
+    product_id: int
+    device_id: str | None
+    license_id: int | None
+    kind: str
+    client_event_id: str
+    occurred_at: dt.datetime | None
+    received_at: dt.datetime
+    data: dict[str, Any]
+    client_facts: dict[str, Any]
+    server_facts: dict[str, Any]
+
+
+class EventPage(BaseModel):
+    events: list[EventOut]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null at the end.")

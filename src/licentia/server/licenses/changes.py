@@ -1,0 +1,203 @@
+"""A license's life after issue: suspend, reinstate, revoke, renew, resize; and issuing with the key email.
+
+Every function audits its change in the same transaction, so the log cannot
+miss a change that was committed (nor show one that was rolled back).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+
+from licentia.core.status import LicenseState
+from licentia.server.audit import record
+from licentia.server.devices.changes import unbind
+from licentia.server.errors import ApiError
+from licentia.server.licenses.service import IssuedLicense, issue_license, licenses, set_license_state
+from licentia.server.notify.outbox import enqueue_email
+from licentia.server.products.service import get_product, validate_policy
+from licentia.server.store.models import Customer, Device, Policy, Product, table_of
+
+devices = table_of(Device)
+customers = table_of(Customer)
+products = table_of(Product)
+policies = table_of(Policy)
+MAX_EXTENSION_DAYS = 36500
+
+
+def get_license(conn: sa.Connection, license_id: int) -> sa.Row[Any]:
+    row = conn.execute(sa.select(licenses).where(licenses.c.id == license_id)).first()
+    if row is None:
+        raise ApiError("unknown_license", f"no license {license_id}", 404)
+    return row
+
+
+def issue_and_email(
+    conn: sa.Connection,
+    *,
+    product: str,
+    email: str,
+    actor: str,
+    now: dt.datetime,
+    send_email: bool = True,
+    **options: Any,
+) -> IssuedLicense:
+    """Issue a license and queue the key to the customer through the outbox (same transaction)."""
+    issued = issue_license(conn, product=product, email=email, now=now, **options)
+    prod = get_product(conn, product)
+    if send_email:
+        enqueue_email(
+            conn,
+            to=[email.strip()],
+            subject=f"Your {prod.name} license key",
+            text=license_email_text(prod.name, issued.key, options.get("name")),
+            topic="license.issued",
+            now=now,
+            dedupe_key=f"license-key:{issued.id}",
+        )
+    record(
+        conn,
+        actor=actor,
+        action="license.issue",
+        target_type="license",
+        target_id=issued.id,
+        now=now,
+        product=product,
+        email=email.strip(),
+        key_prefix=issued.key_prefix,
+        order_ref=options.get("order_ref"),
+        emailed=send_email,
+    )
+    return issued
+
+
+def license_email_text(product_name: str, key: str, name: str | None) -> str:
+    return (
+        f"Hello{' ' + name if name else ''},\n\n"
+        f"Thank you for buying {product_name}. Your license key is:\n\n    {key}\n\n"
+        f"Enter it in {product_name} to register this computer. Keep this email: the key is not stored "
+        "in readable form on our side, so we cannot show it again.\n"
+    )
+
+
+def change_state(conn: sa.Connection, *, license_id: int, action: str, actor: str, now: dt.datetime) -> str:
+    """``suspend`` | ``reinstate`` | ``revoke``; revoking frees every seat of the license."""
+    target = {"suspend": "suspended", "reinstate": "active", "revoke": "revoked"}.get(action)
+    if target is None:
+        raise ApiError("invalid_action", f"unknown license action {action!r}")
+    row = get_license(conn, license_id)
+    if row.state == LicenseState.REVOKED.value and action != "revoke":
+        # A revoked key was refunded or leaked: it never comes back; issue a new one instead.
+        raise ApiError("license_revoked", "a revoked license cannot change state; issue a new one", 409)
+    set_license_state(conn, license_id=license_id, state=target, now=now)
+    freed = 0
+    if action == "revoke":
+        bound = conn.execute(sa.select(devices).where(devices.c.license_id == license_id)).all()
+        for device in bound:
+            unbind(conn, row=device, now=now, reason="license_revoked")
+        freed = len(bound)
+    record(
+        conn,
+        actor=actor,
+        action=f"license.{action}",
+        target_type="license",
+        target_id=license_id,
+        now=now,
+        previous=row.state,
+        devices_freed=freed,
+    )
+    return target
+
+
+def renew(
+    conn: sa.Connection,
+    *,
+    license_id: int,
+    actor: str,
+    now: dt.datetime,
+    expires_at: dt.datetime | None = None,
+    days: int | None = None,
+) -> dt.datetime | None:
+    """Set a new expiry (``expires_at``), or push it ``days`` past the later of now and the old expiry."""
+    row = get_license(conn, license_id)
+    if row.state == LicenseState.REVOKED.value:
+        raise ApiError("license_revoked", "a revoked license cannot be renewed", 409)
+    if days is not None:
+        if not 1 <= days <= MAX_EXTENSION_DAYS:
+            raise ApiError("invalid_days", f"days must be between 1 and {MAX_EXTENSION_DAYS}")
+        expires_at = max(row.expires_at or now, now) + dt.timedelta(days=days)
+    elif expires_at is not None and expires_at <= now:
+        raise ApiError("invalid_expiry", "the new expiry date is in the past")
+    values: dict[str, Any] = {"expires_at": expires_at, "updated_at": now}
+    if row.state == LicenseState.EXPIRED.value:
+        values["state"] = LicenseState.ACTIVE.value
+    conn.execute(licenses.update().where(licenses.c.id == license_id).values(**values))
+    record(
+        conn,
+        actor=actor,
+        action="license.renew",
+        target_type="license",
+        target_id=license_id,
+        now=now,
+        previous=row.expires_at.isoformat() if row.expires_at else None,
+        expires_at=expires_at.isoformat() if expires_at else None,
+    )
+    return expires_at
+
+
+def set_max_devices(conn: sa.Connection, *, license_id: int, max_devices: int, actor: str, now: dt.datetime) -> None:
+    """Seats already bound stay bound when lowering; new activations wait until enough are freed."""
+    row = get_license(conn, license_id)
+    overrides = {**(row.policy_overrides or {}), **validate_policy({"max_devices": max_devices})}
+    conn.execute(
+        licenses.update().where(licenses.c.id == license_id).values(policy_overrides=overrides, updated_at=now)
+    )
+    record(
+        conn,
+        actor=actor,
+        action="license.max_devices",
+        target_type="license",
+        target_id=license_id,
+        now=now,
+        previous=(row.policy_overrides or {}).get("max_devices"),
+        max_devices=max_devices,
+    )
+
+
+def license_view(conn: sa.Connection, license_id: int) -> dict[str, Any]:
+    """A license with its customer, product and seat use, as the UI and the API show it."""
+    row = get_license(conn, license_id)
+    product = conn.execute(sa.select(products).where(products.c.id == row.product_id)).one()
+    customer = None
+    if row.customer_id is not None:
+        customer = conn.execute(sa.select(customers).where(customers.c.id == row.customer_id)).first()
+    policy_max = conn.execute(
+        sa.select(policies.c.max_devices).where(policies.c.product_id == row.product_id)
+    ).scalar_one()
+    used = conn.execute(
+        sa.select(sa.func.count()).select_from(devices).where(devices.c.license_id == license_id)
+    ).scalar_one()
+    return {
+        "id": row.id,
+        "product": product.slug,
+        "key_prefix": row.key_prefix,
+        "state": row.state,
+        "expires_at": row.expires_at,
+        "features": list(row.features or []),
+        "max_devices": int((row.policy_overrides or {}).get("max_devices") or policy_max),
+        "devices_used": int(used),
+        "customer": None if customer is None else {"id": customer.id, "name": customer.name, "email": customer.email},
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
+    }
+
+
+def license_devices(conn: sa.Connection, license_id: int) -> list[sa.Row[Any]]:
+    get_license(conn, license_id)
+    return list(
+        conn.execute(
+            sa.select(devices).where(devices.c.license_id == license_id).order_by(devices.c.last_seen.desc())
+        ).all()
+    )

@@ -1,0 +1,63 @@
+"""A vendor's changes to a product: policy knobs, privacy and notification switches, all audited."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+
+from licentia.server.audit import record
+from licentia.server.errors import ApiError
+from licentia.server.products.service import products, update_policy, validate_policy
+
+NOTIFY_TOPICS = ("install", "uninstall", "feedback", "register", "piracy")
+MAX_NOTIFY_EMAILS = 20
+
+
+def change_policy(
+    conn: sa.Connection, *, product_id: int, values: dict[str, Any], actor: str, now: dt.datetime
+) -> None:
+    clean = validate_policy(values)
+    update_policy(conn, product_id=product_id, values=clean)
+    record(conn, actor=actor, action="policy.update", target_type="product", target_id=product_id, now=now, **clean)
+
+
+def change_privacy(
+    conn: sa.Connection, *, product_id: int, collect_facts: bool, retention_days: int, actor: str, now: dt.datetime
+) -> None:
+    if not 1 <= retention_days <= 36500:
+        raise ApiError("invalid_retention", "facts retention is between 1 and 36500 days")
+    conn.execute(
+        products.update()
+        .where(products.c.id == product_id)
+        .values(collect_facts=collect_facts, facts_retention_days=retention_days)
+    )
+    record(
+        conn,
+        actor=actor,
+        action="product.privacy",
+        target_type="product",
+        target_id=product_id,
+        now=now,
+        collect_facts=collect_facts,
+        facts_retention_days=retention_days,
+    )
+
+
+def notify_settings(emails_text: str, switches: dict[str, bool]) -> dict[str, Any]:
+    """``products.notify`` as the notification worker reads it: ``{"emails": [...], "on": {...}}``."""
+    emails = [e.strip() for e in emails_text.replace(",", "\n").splitlines() if e.strip()]
+    bad = [e for e in emails if "@" not in e or len(e) > 320]
+    if bad:
+        raise ApiError("invalid_email", f"not an email address: {bad[0]!r}")
+    if len(emails) > MAX_NOTIFY_EMAILS:
+        raise ApiError("invalid_email", f"at most {MAX_NOTIFY_EMAILS} notification addresses")
+    return {"emails": emails, "on": {topic: bool(switches.get(topic)) for topic in NOTIFY_TOPICS}}
+
+
+def change_notifications(
+    conn: sa.Connection, *, product_id: int, notify: dict[str, Any], actor: str, now: dt.datetime
+) -> None:
+    conn.execute(products.update().where(products.c.id == product_id).values(notify=notify))
+    record(conn, actor=actor, action="product.notify", target_type="product", target_id=product_id, now=now, **notify)

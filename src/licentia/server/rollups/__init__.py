@@ -1,0 +1,1 @@
+"""Daily rollups: the per-day summaries dashboards read instead of raw events."""

@@ -1,0 +1,228 @@
+"""(Re)computing daily rollups from events and devices.
+
+Dashboards never scan the events table (it grows without bound, DESIGN.md
+8b); they read ``daily_rollups``. A day's rows are deleted and rewritten in
+one transaction, so recomputing is idempotent and a reader never sees half a
+day. Today is recomputed every minute by a startup task, past days by
+``licentia rollup`` and by the demo.
+
+Metrics (``dimension`` is ``""`` unless said):
+
+- ``new_devices``: devices first seen that day.
+- ``events``: events received that day, dimension = kind.
+- ``active_1d`` / ``active_7d`` / ``active_30d``: distinct devices with a
+  daily ``check`` in the window ending that day.
+- ``conversions``: devices activated (bound to a license) that day.
+- ``devices``: devices existing at the end of the day by state
+  (``trial``, ``trial_expired``, ``registered``, ``blocked``); rebuilt from
+  first-seen, activation and trial-end times, so a past day recomputed later
+  reflects seats freed since.
+- ``versions_7d`` / ``os_7d``: distinct devices active in the last 7 days by
+  the app version they reported / by their operating system.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+import sqlalchemy as sa
+
+from licentia.core.clock import UTC
+from licentia.server.store.models import DailyRollup, Device, Event, Product, table_of
+
+rollups = table_of(DailyRollup)
+events = table_of(Event)
+devices = table_of(Device)
+products = table_of(Product)
+UNKNOWN = "unknown"
+
+
+def _bounds(day: dt.date, days: int = 1) -> tuple[dt.datetime, dt.datetime]:
+    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=UTC)
+    return end - dt.timedelta(days=days), end
+
+
+def compute_days(conn: sa.Connection, days: list[dt.date]) -> list[dict[str, Any]]:
+    """Every rollup row of ``days``, for every product."""
+    rows: list[dict[str, Any]] = []
+    for product_id in conn.execute(sa.select(products.c.id)).scalars():
+        active = _active_windows(conn, product_id, days)
+        for day in days:
+            rows.extend(_product_day(conn, product_id, day, active.get(day, {})))
+    return rows
+
+
+def _active_windows(
+    conn: sa.Connection, product_id: int, days: list[dt.date]
+) -> dict[dt.date, dict[str, list[tuple[str, int]]]]:
+    """Distinct-device metrics over sliding windows, from one read of the daily ``check`` events.
+
+    Checks are written at most once a day per device, so this reads one row per
+    device-day of the 30 days before the last day, once for all ``days``.
+    """
+    if not days:
+        return {}
+    start, _ = _bounds(min(days), 30)
+    _, end = _bounds(max(days))
+    seen: dict[dt.date, dict[str, str]] = {}
+    query = sa.select(events.c.device_id, events.c.received_at, events.c.data["app_version"].as_string()).where(
+        events.c.product_id == product_id,
+        events.c.received_at >= start,
+        events.c.received_at < end,
+        events.c.kind == "check",
+    )
+    for device_id, received_at, version in conn.execute(query):
+        seen.setdefault(received_at.date(), {})[device_id] = version or UNKNOWN
+    os_query = sa.select(devices.c.id, devices.c.os_name).where(devices.c.product_id == product_id)
+    os_of = {device_id: os_name for device_id, os_name in conn.execute(os_query)}
+    found: dict[dt.date, dict[str, list[tuple[str, int]]]] = {}
+    for day in days:
+        windows: dict[int, dict[str, str]] = {}
+        for width in (1, 7, 30):
+            merged: dict[str, str] = {}
+            for back in range(width - 1, -1, -1):  # oldest first: the newest version wins
+                merged.update(seen.get(day - dt.timedelta(days=back), {}))
+            windows[width] = merged
+        versions: dict[str, int] = {}
+        systems: dict[str, int] = {}
+        for device_id, version in windows[7].items():
+            versions[version] = versions.get(version, 0) + 1
+            os_name = os_of.get(device_id) or UNKNOWN
+            systems[os_name] = systems.get(os_name, 0) + 1
+        found[day] = {
+            **{f"active_{w}d": [("", len(windows[w]))] for w in (1, 7, 30)},
+            "versions_7d": sorted(versions.items()),
+            "os_7d": sorted(systems.items()),
+        }
+    return found
+
+
+def _product_day(
+    conn: sa.Connection, product_id: int, day: dt.date, active: dict[str, list[tuple[str, int]]]
+) -> list[dict[str, Any]]:
+    # One product at a time, so every events query rides the (product_id, received_at) index.
+    start, end = _bounds(day)
+    found: list[tuple[str, Iterable[tuple[int, str, int]]]] = []
+    of_product = events.c.product_id == product_id
+    device_of_product = devices.c.product_id == product_id
+
+    new = sa.select(devices.c.product_id, sa.literal(""), sa.func.count()).where(
+        device_of_product, devices.c.first_seen >= start, devices.c.first_seen < end
+    )
+    found.append(("new_devices", conn.execute(new.group_by(devices.c.product_id))))
+
+    by_kind = (
+        sa.select(events.c.product_id, events.c.kind, sa.func.count())
+        .where(of_product, events.c.received_at >= start, events.c.received_at < end)
+        .group_by(events.c.product_id, events.c.kind)
+    )
+    found.append(("events", conn.execute(by_kind)))
+    for metric, pairs in active.items():
+        found.append((metric, [(product_id, dimension, value) for dimension, value in pairs]))
+
+    converted = sa.select(devices.c.product_id, sa.literal(""), sa.func.count()).where(
+        device_of_product, devices.c.activated_at >= start, devices.c.activated_at < end
+    )
+    found.append(("conversions", conn.execute(converted.group_by(devices.c.product_id))))
+
+    registered = sa.and_(devices.c.license_id.is_not(None), devices.c.activated_at < end)
+    state = sa.case(
+        (devices.c.status == "blocked", "blocked"),
+        (registered, "registered"),
+        (sa.or_(devices.c.trial_end.is_(None), devices.c.trial_end >= end), "trial"),
+        else_="trial_expired",
+    )
+    snapshot = (
+        sa.select(devices.c.product_id, state, sa.func.count())
+        .where(device_of_product, devices.c.first_seen < end)
+        .group_by(devices.c.product_id, state)
+    )
+    found.append(("devices", conn.execute(snapshot)))
+
+    rows = []
+    for metric, results in found:
+        for product_id, dimension, value in results:
+            if value:
+                rows.append(
+                    {
+                        "day": day,
+                        "product_id": product_id,
+                        "metric": metric,
+                        "dimension": str(dimension or "")[:200],
+                        "value": int(value),
+                    }
+                )
+    return rows
+
+
+def refresh(conn: sa.Connection, days: Iterable[dt.date]) -> int:
+    """Recompute ``days`` (delete then insert, one transaction); return the rows written."""
+    written = 0
+    if conn.dialect.name == "postgresql":
+        # Every worker runs the minute task; one at a time avoids duplicate-key races.
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(7243001)"))
+    chosen = sorted(set(days))
+    for first in range(0, len(chosen), 31):
+        batch = chosen[first : first + 31]
+        rows = compute_days(conn, batch)
+        conn.execute(rollups.delete().where(rollups.c.day.in_(batch)))
+        if rows:
+            conn.execute(rollups.insert(), rows)
+        written += len(rows)
+    return written
+
+
+def days_between(first: dt.date, last: dt.date) -> list[dt.date]:
+    return [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def first_activity(conn: sa.Connection) -> dt.date | None:
+    """The first day anything happened (where a full recompute starts)."""
+    first = conn.execute(sa.select(sa.func.min(devices.c.first_seen))).scalar()
+    return first.date() if first else None
+
+
+def series(
+    conn: sa.Connection, *, product_id: int, metric: str, first: dt.date, last: dt.date, dimension: str = ""
+) -> list[tuple[dt.date, int]]:
+    """One value per day from ``first`` to ``last`` (missing days are 0)."""
+    found = {
+        day: value
+        for day, value in conn.execute(
+            sa.select(rollups.c.day, rollups.c.value).where(
+                rollups.c.product_id == product_id,
+                rollups.c.metric == metric,
+                rollups.c.dimension == dimension,
+                rollups.c.day >= first,
+                rollups.c.day <= last,
+            )
+        )
+    }
+    return [(day, int(found.get(day, 0))) for day in days_between(first, last)]
+
+
+def breakdown(conn: sa.Connection, *, product_id: int, metric: str, day: dt.date) -> list[tuple[str, int]]:
+    """A metric's dimensions on ``day``, largest first."""
+    rows = conn.execute(
+        sa.select(rollups.c.dimension, rollups.c.value)
+        .where(rollups.c.product_id == product_id, rollups.c.metric == metric, rollups.c.day == day)
+        .order_by(rollups.c.value.desc(), rollups.c.dimension)
+    )
+    return [(str(d), int(v)) for d, v in rows]
+
+
+def totals(conn: sa.Connection, *, product_id: int, metric: str, first: dt.date, last: dt.date) -> dict[str, int]:
+    """A metric summed over ``first..last`` per dimension (for additive metrics only)."""
+    rows = conn.execute(
+        sa.select(rollups.c.dimension, sa.func.sum(rollups.c.value))
+        .where(
+            rollups.c.product_id == product_id,
+            rollups.c.metric == metric,
+            rollups.c.day >= first,
+            rollups.c.day <= last,
+        )
+        .group_by(rollups.c.dimension)
+    )
+    return {str(d): int(v or 0) for d, v in rows}

@@ -1,0 +1,39 @@
+"""The minute task that keeps today's (and yesterday's) rollups fresh in every worker."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from typing import Any
+
+from fastapi import FastAPI
+
+from licentia.server.rollups.service import refresh
+
+log = logging.getLogger("licentia.server.rollups")
+
+
+async def refresh_recent(app: FastAPI) -> int:
+    today = app.state.clock.now().date()
+    days = [today - dt.timedelta(days=1), today]
+    async with app.state.async_engine.begin() as conn:
+        return await conn.run_sync(lambda sync_conn: refresh(sync_conn, days))
+
+
+async def start_rollup_task(app: FastAPI) -> Any:
+    interval = float(getattr(app.state.settings, "rollup_interval_seconds", 60.0))
+    if interval <= 0:
+        return None
+
+    async def loop() -> None:
+        while True:
+            # Sleep first: a starting server answers checks before it summarises.
+            await asyncio.sleep(interval)
+            try:
+                await refresh_recent(app)
+            except Exception:
+                # A failed run is retried next minute; the dashboard is only stale meanwhile.
+                log.exception("rollup refresh failed")
+
+    return asyncio.create_task(loop(), name="licentia-rollups")
