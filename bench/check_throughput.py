@@ -126,10 +126,10 @@ async def register(url: str, product: str, n: int) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
 
     async def one(client: httpx.AsyncClient, i: int) -> None:
-        comps = {name: "%064x" % rng.getrandbits(256) for name in ("machine", "disk", "cpu", "mac")}
+        comps = {name: f"{rng.getrandbits(256):064x}" for name in ("machine", "disk", "cpu", "mac")}
         body = {
             "product": product,
-            "fingerprint": {"components": comps, "data_path": "%064x" % rng.getrandbits(256)},
+            "fingerprint": {"components": comps, "data_path": f"{rng.getrandbits(256):064x}"},
             "app_version": rng.choice(["1.0.0", "1.1.0", "1.2.0"]),
             "os": "Linux 6.1",
         }
