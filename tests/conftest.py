@@ -77,6 +77,7 @@ def settings(tmp_path: Path, database_url: str) -> Any:
         database_url=database_url,
         secret_key=Fernet.generate_key().decode(),
         reverse_dns=False,
+        product_cache_seconds=0,
     )
 
 
@@ -157,7 +158,8 @@ class LiveServer:
         ]
         if self.database_url:
             cmd += ["--database-url", self.database_url]
-        env = {**os.environ, **self.env}
+        # Tests change policies and check at once; production reuses them for 2 s.
+        env = {**os.environ, "LICENTIA_PRODUCT_CACHE_SECONDS": "0", **self.env}
         env.pop("LICENTIA_DATABASE_URL", None)
         self.log = open(self.data_dir.parent / f"server-{self.port}.log", "wb")  # noqa: SIM115
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, env=env)

@@ -106,7 +106,11 @@ def create_app(
         app.state.async_engine = async_engine
         app.state.sessionmaker = async_sessionmaker(async_engine, expire_on_commit=False)
         app.state.writer = writer
-        app.state.checker = Checker(Keyring(fernet), activation_attempts_per_hour=settings.activation_attempts_per_hour)
+        app.state.checker = Checker(
+            Keyring(fernet),
+            activation_attempts_per_hour=settings.activation_attempts_per_hour,
+            product_ttl_seconds=settings.product_cache_seconds,
+        )
         tasks = [await hook(app) for hook in app.state.startup_hooks]
         try:
             yield

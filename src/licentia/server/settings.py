@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     reverse_dns: bool = True
     # Shared limits (kept in the database, so they hold across workers).
     activation_attempts_per_hour: int = 20
+    # How long each worker reuses a product's policy and key id on the hot path:
+    # a policy edit or key rotation takes effect everywhere within this time.
+    product_cache_seconds: float = 2.0
     smtp_host: str | None = None
     smtp_port: int = 25
     smtp_username: str | None = None

@@ -39,7 +39,7 @@ class Writer:
         self._engine = engine
         self._max_batch = max_batch
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
         # Inline mode (SQLite): batches run on the event loop itself. A local
         # SQLite statement takes microseconds, less than handing work to a
         # thread and back, and two threads contending for the GIL add
@@ -53,8 +53,9 @@ class Writer:
     def start(self) -> None:
         if self._inline:
             return
-        self._thread = threading.Thread(target=self._loop, name="licentia-writer", daemon=True)
-        self._thread.start()
+        thread = threading.Thread(target=self._loop, name="licentia-writer", daemon=True)
+        thread.start()
+        self._threads.append(thread)
 
     def stop(self) -> None:
         if self._inline:
@@ -62,10 +63,11 @@ class Writer:
                 self._conn.close()
                 self._conn = None
             return
-        if self._thread is not None:
+        for _ in self._threads:
             self._queue.put(_STOP)
-            self._thread.join(timeout=30)
-            self._thread = None
+        for thread in self._threads:
+            thread.join(timeout=30)
+        self._threads = []
 
     async def run(self, job: Callable[[sa.Connection], T]) -> T:
         """Run ``job`` in the next batch and return its result once committed."""
@@ -92,7 +94,8 @@ class Writer:
                     # Never wait for the lock on the event loop: whoever holds it
                     # (another worker, or an async transaction of this very process
                     # that needs the loop to finish) could not release it meanwhile.
-                    self._conn.connection.dbapi_connection.execute("PRAGMA busy_timeout=0")  # type: ignore[union-attr]
+                    if self._conn.dialect.name == "sqlite":
+                        self._conn.connection.dbapi_connection.execute("PRAGMA busy_timeout=0")  # type: ignore[union-attr]
                 except Exception as exc:
                     log.error("database unreachable: %s", type(exc).__name__)
                     self._fail(batch, exc)
