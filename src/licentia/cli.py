@@ -17,6 +17,7 @@ from typing import Any
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 Handler = Callable[[argparse.Namespace], int]
+_engines: list[Any] = []
 
 
 class CliError(Exception):
@@ -44,7 +45,9 @@ def connect(args: argparse.Namespace) -> Any:
     settings = _settings(args)
     urls = database_urls(settings.resolved_database_url)
     upgrade(urls)
-    return settings, make_sync_engine(urls, pool_size=1)
+    engine = make_sync_engine(urls, pool_size=1)
+    _engines.append(engine)  # disposed when the command ends (see main)
+    return settings, engine
 
 
 def audit(conn: Any, action: str, target_type: str, target_id: Any, **details: Any) -> None:
@@ -215,39 +218,41 @@ def cmd_keys(args: argparse.Namespace) -> int:
 # -- license / device -------------------------------------------------------------
 
 
+def _actor() -> str:
+    return "cli:" + (os.environ.get("USER") or os.environ.get("LOGNAME") or "unknown")
+
+
 def cmd_license(args: argparse.Namespace) -> int:
     from licentia.core.clock import SystemClock
-    from licentia.core.licensekeys import masked
-    from licentia.server.licenses.service import find_license_by_prefix, issue_license, set_license_state
+    from licentia.server.licenses.changes import change_state, issue_and_email
+    from licentia.server.licenses.service import find_license_by_prefix
 
     now = SystemClock().now()
     _, engine = connect(args)
     with engine.begin() as conn:
         if args.action == "issue":
-            issued = issue_license(
+            issued = issue_and_email(
                 conn,
                 product=args.product,
                 email=args.email,
-                name=args.name,
+                actor=_actor(),
                 now=now,
+                send_email=args.send_email,
+                name=args.name,
                 max_devices=args.max_devices,
                 expires_at=args.expires,
                 features=args.feature,
                 order_ref=args.order,
                 source="cli",
             )
-            audit(conn, "license.issue", "license", issued.id, key_prefix=issued.key_prefix, email=args.email)
             print(issued.key)
         elif args.action == "list":
             for row in find_license_by_prefix(conn, args.prefix or ""):
                 expiry = row.expires_at.date().isoformat() if row.expires_at else "never"
                 print(f"{row.id}\t{row.key_prefix}\t{row.state}\texpires {expiry}")
         else:
-            state = {"suspend": "suspended", "revoke": "revoked", "reinstate": "active"}[args.action]
-            set_license_state(conn, license_id=args.id, state=state, now=now)
-            audit(conn, f"license.{args.action}", "license", args.id)
+            state = change_state(conn, license_id=args.id, action=args.action, actor=_actor(), now=now)
             print(f"license {args.id} is now {state}")
-    del masked
     return 0
 
 
@@ -255,6 +260,7 @@ def cmd_device(args: argparse.Namespace) -> int:
     import sqlalchemy as sa
 
     from licentia.core.clock import SystemClock
+    from licentia.server.devices.changes import extend_trial, get_device, set_device_status
     from licentia.server.store.models import Device, table_of
 
     devices = table_of(Device)
@@ -265,36 +271,22 @@ def cmd_device(args: argparse.Namespace) -> int:
             query = sa.select(devices).order_by(devices.c.last_seen.desc()).limit(args.limit)
             for row in conn.execute(query):
                 print(f"{row.id}\t{row.status}\t{row.app_version or '-'}\t{row.last_seen:%Y-%m-%d %H:%M}")
-            return 0
-        row = conn.execute(sa.select(devices).where(devices.c.id == args.id)).first()
-        if row is None:
-            raise CliError(f"no device {args.id!r}")
-        if args.action == "show":
+        elif args.action == "show":
+            row = get_device(conn, args.id)
+            shown = {k: v for k, v in row._mapping.items() if not k.endswith("_hash")}
             print(
                 json.dumps(
-                    {
-                        k: (v.isoformat() if isinstance(v, dt.datetime) else v)
-                        for k, v in row._mapping.items()
-                        if not k.endswith("_hash")
-                    },
-                    indent=2,
+                    {k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in shown.items()}, indent=2
                 )
             )
         elif args.action == "set-status":
-            conn.execute(
-                devices.update().where(devices.c.id == row.id).values(status=args.status, status_reason="set by vendor")
+            set_device_status(
+                conn, device_id=args.id, status=args.status, actor=_actor(), now=now, reason="set by vendor"
             )
-            audit(conn, "device.set_status", "device", row.id, status=args.status)
-            print(f"device {row.id} is now {args.status}")
+            print(f"device {args.id} is now {args.status}")
         elif args.action == "extend-trial":
-            base = max(row.trial_end or now, now)
-            end = base + dt.timedelta(days=args.days)
-            values: dict[str, Any] = {"trial_end": end}
-            if row.status == "trial_expired":
-                values["status"] = "trial"
-            conn.execute(devices.update().where(devices.c.id == row.id).values(**values))
-            audit(conn, "device.extend_trial", "device", row.id, days=args.days)
-            print(f"trial of {row.id} now ends {end:%Y-%m-%d %H:%M} UTC")
+            end = extend_trial(conn, device_id=args.id, days=args.days, actor=_actor(), now=now)
+            print(f"trial of {args.id} now ends {end:%Y-%m-%d %H:%M} UTC")
     return 0
 
 
@@ -408,6 +400,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--expires", type=_date, help="expiry date, YYYY-MM-DD")
     p.add_argument("--feature", action="append", help="feature flag (repeatable)")
     p.add_argument("--order", help="order reference of the purchase")
+    p.add_argument("--send-email", action="store_true", help="email the key to the customer (through the outbox)")
     p.add_argument("--prefix", help="list: key prefix to search")
     p.set_defaults(func=cmd_license)
 
@@ -483,6 +476,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"licentia: error: {_describe(exc)}", file=sys.stderr)
         return EXIT_ERROR
+    finally:
+        while _engines:
+            _engines.pop().dispose()
 
 
 def _describe(exc: Exception) -> str:

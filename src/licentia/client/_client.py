@@ -13,13 +13,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from licentia.client._exceptions import ConfigurationError, InvalidKey, Offline, ServerRefused
 from licentia.client.events import EventQueue, FlushResult
-from licentia.client.facts import FACT_NAMES, collect_facts, facts_disabled_by_environment, os_description
+from licentia.client.facts import collect_facts, facts_disabled_by_environment, os_description
 from licentia.client.fingerprint import Fingerprint, take_fingerprint
 from licentia.client.state import State, StateFile
 from licentia.client.status import Status, denied, status_of, verify_for_installation
 from licentia.client.transport import Transport
 from licentia.client.values import Values
 from licentia.core.clock import Clock, SystemClock, from_iso, to_iso
+from licentia.core.facts import FACT_NAMES
 from licentia.core.fingerprint import data_path_hash
 from licentia.core.licensekeys import KeyFormatError, key_prefix, normalize_key
 from licentia.core.signing import InvalidDocument, load_public_key

@@ -21,23 +21,9 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
-MAX_FREE_FIELDS = 10
-MAX_VALUE_LENGTH = 500  # the server refuses longer fact values
+from licentia.core.facts import FACT_NAMES, MAX_FREE_FIELDS
 
-FACT_NAMES = (
-    "computer_name",
-    "user_name",
-    "domain",
-    "os_name",
-    "os_version",
-    "internal_ip",
-    "local_time",
-    "time_zone",
-    "locale",
-    "country",
-    "registered_owner",
-    "registered_organization",
-)
+MAX_VALUE_LENGTH = 500  # the server refuses longer fact values
 
 
 def escape(value: str) -> str:

@@ -15,6 +15,7 @@ from typing import Any
 import jinja2
 
 from licentia.core.clock import to_iso
+from licentia.core.facts import FACT_NAMES
 from licentia.core.signing import SigningKey
 from licentia.server.evidence.risk import Risk, assess
 from licentia.server.evidence.subjects import Subject
@@ -23,20 +24,7 @@ FORMAT_VERSION = 1
 REPORT_KIND = "evidence_report"
 # The client facts of DESIGN.md section 6 that get a column of their own;
 # anything else a client sent (author_*, tracker_*, ...) goes in ``other_client_facts``.
-CLIENT_FACT_COLUMNS = (
-    "computer_name",
-    "user_name",
-    "domain",
-    "os_name",
-    "os_version",
-    "internal_ip",
-    "local_time",
-    "time_zone",
-    "locale",
-    "country",
-    "registered_owner",
-    "registered_organization",
-)
+CLIENT_FACT_COLUMNS = FACT_NAMES
 SERVER_FACT_COLUMNS = ("external_ip", "reverse_host", "server_tz")
 # The documented column order of the tab-separated export (docs/evidence.md). Append only.
 CSV_COLUMNS = (

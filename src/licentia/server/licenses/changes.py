@@ -16,7 +16,7 @@ from licentia.server.audit import record
 from licentia.server.devices.changes import unbind
 from licentia.server.errors import ApiError
 from licentia.server.licenses.service import IssuedLicense, issue_license, licenses, set_license_state
-from licentia.server.notify.outbox import enqueue_email
+from licentia.server.notify.license_email import send_license_email
 from licentia.server.products.service import get_product, validate_policy
 from licentia.server.store.models import Customer, Device, Policy, Product, table_of
 
@@ -48,12 +48,13 @@ def issue_and_email(
     issued = issue_license(conn, product=product, email=email, now=now, **options)
     prod = get_product(conn, product)
     if send_email:
-        enqueue_email(
+        # The key is masked in the outbox row once the email is sent.
+        send_license_email(
             conn,
-            to=[email.strip()],
-            subject=f"Your {prod.name} license key",
-            text=license_email_text(prod.name, issued.key, options.get("name")),
-            topic="license.issued",
+            to=email.strip(),
+            customer_name=options.get("name"),
+            product_name=prod.name,
+            key=issued.key,
             now=now,
             dedupe_key=f"license-key:{issued.id}",
         )
@@ -71,15 +72,6 @@ def issue_and_email(
         emailed=send_email,
     )
     return issued
-
-
-def license_email_text(product_name: str, key: str, name: str | None) -> str:
-    return (
-        f"Hello{' ' + name if name else ''},\n\n"
-        f"Thank you for buying {product_name}. Your license key is:\n\n    {key}\n\n"
-        f"Enter it in {product_name} to register this computer. Keep this email: the key is not stored "
-        "in readable form on our side, so we cannot show it again.\n"
-    )
 
 
 def change_state(conn: sa.Connection, *, license_id: int, action: str, actor: str, now: dt.datetime) -> str:
