@@ -79,3 +79,21 @@ def test_device_calls_need_the_right_credential(client, product):
     other.check()
     stolen = {"Authorization": f"Device {app.credential['device']}:{other.credential['secret']}"}
     assert_error(client.post("/v1/check", json=app.body(), headers=stolen), 401, "invalid_credential")
+
+
+def test_status_lane_and_fastapi_routes_answer_alike(client, product):
+    """The status endpoints run in their own ASGI lane; errors and docs must not change."""
+    lane = client.post("/v1/check", content=b"{", headers={"content-type": "application/json"})
+    routed = client.post("/v1/events", content=b"{", headers={"content-type": "application/json"})
+    assert lane.status_code == routed.status_code == 400
+    assert lane.json()["error"]["code"] == routed.json()["error"]["code"] == "malformed_json"
+    activate = {"product": "acme", "key": "x", "fingerprint": fingerprint("acme")}
+    assert_error(client.post("/v1/activate", json=activate), 401, "invalid_credential")
+    declared = client.post(
+        "/v1/check", content=b"{}", headers={"content-type": "application/json", "content-length": "999999"}
+    )
+    assert declared.status_code == 413
+    schema = client.get("/openapi.json").json()
+    body = schema["paths"]["/v1/check"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert body["$ref"] == "#/components/schemas/CheckRequest"
+    assert "fingerprint" in schema["components"]["schemas"]["CheckRequest"]["properties"]

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 import licentia
 from licentia.core.clock import Clock, SystemClock
+from licentia.server.app_body import BodyTooLarge, ClientGone, read_body
 from licentia.server.devices.service import Checker
 from licentia.server.errors import error_body, install_error_handlers
 from licentia.server.network import parse_networks
@@ -57,27 +58,20 @@ class BodyLimit:
                     return
         # Read the (small) body first, so an oversized stream is refused before
         # any handler sees it, then hand the app the body in one message.
-        chunks: list[bytes] = []
-        seen = 0
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                return  # the client went away
-            chunk = message.get("body", b"")
-            seen += len(chunk)
-            if seen > self.limit:
-                await self._refuse(scope, receive, send)
-                return
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
+        try:
+            body = await read_body(receive, self.limit)
+        except BodyTooLarge:
+            await self._refuse(scope, receive, send)
+            return
+        except ClientGone:
+            return
         replayed = False
 
         async def replay() -> Any:
             nonlocal replayed
             if not replayed:
                 replayed = True
-                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+                return {"type": "http.request", "body": body, "more_body": False}
             return await receive()
 
         await self.app(scope, replay, send)
@@ -162,7 +156,20 @@ def create_app(
     for setup in extensions if extensions is not None else default_extensions():
         setup(app)
     _document_raw_bodies(app)
+    _open_status_lane(app, settings.max_body_bytes)
     return app
+
+
+def _open_status_lane(app: FastAPI, max_body_bytes: int) -> None:
+    """Put the status lane in front of the whole middleware stack (see devices.lane)."""
+    from licentia.server.devices.lane import StatusLane
+
+    build = app.build_middleware_stack
+
+    def build_with_lane() -> Any:
+        return StatusLane(build(), app, max_body_bytes=max_body_bytes)
+
+    app.build_middleware_stack = build_with_lane  # type: ignore[method-assign]
 
 
 def _document_raw_bodies(app: FastAPI) -> None:

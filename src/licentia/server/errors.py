@@ -7,6 +7,7 @@ Every 4xx answer has the body ``{"error": {"code": "...", "message": "..."}}``;
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -48,22 +49,40 @@ _HTTP_CODES = {
 }
 
 
+def api_error_response(exc: ApiError) -> JSONResponse:
+    return _json(exc.status, exc.code, exc.message, exc.headers)
+
+
+def validation_response(errors: Sequence[Any]) -> JSONResponse:
+    """``malformed_json`` (400) or ``validation_error`` (422) naming each bad field."""
+    if any(err.get("type") == "json_invalid" for err in errors):
+        return _json(400, "malformed_json", "the request body is not valid JSON")
+    problems = []
+    for err in errors:
+        where = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
+        problems.append({"field": where, "problem": err.get("msg", "invalid")})
+    first = problems[0] if problems else {"field": "", "problem": "invalid"}
+    message = f"{first['field'] or 'body'}: {first['problem']}"
+    return _json(422, "validation_error", message, problems=problems)
+
+
+def store_unavailable_response(exc: StoreUnavailable) -> JSONResponse:
+    return _json(503, "store_unavailable", str(exc), {"Retry-After": "2"})
+
+
+def unexpected_response(method: str, path: str) -> JSONResponse:
+    log.exception("unexpected error on %s %s", method, path)
+    return JSONResponse(error_body("internal_error", "the server hit an unexpected error"), 500)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
-        return _json(exc.status, exc.code, exc.message, exc.headers)
+        return api_error_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = []
-        for err in exc.errors():
-            where = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
-            problems.append({"field": where, "problem": err.get("msg", "invalid")})
-        if any(err.get("type") == "json_invalid" for err in exc.errors()):
-            return _json(400, "malformed_json", "the request body is not valid JSON")
-        first = problems[0] if problems else {"field": "", "problem": "invalid"}
-        message = f"{first['field'] or 'body'}: {first['problem']}"
-        return _json(422, "validation_error", message, problems=problems)
+        return validation_response(exc.errors())
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -72,9 +91,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StoreUnavailable)
     async def _store(_request: Request, exc: StoreUnavailable) -> JSONResponse:
-        return _json(503, "store_unavailable", str(exc), {"Retry-After": "2"})
+        return store_unavailable_response(exc)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return JSONResponse(error_body("internal_error", "the server hit an unexpected error"), 500)
+        return unexpected_response(request.method, request.url.path)

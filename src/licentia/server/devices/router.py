@@ -46,7 +46,7 @@ def server_facts(request: Request) -> dict[str, Any]:
     }
 
 
-async def _answer(
+async def answer(
     request: Request, body: CheckRequest, credential: Any, action: str, key: str | None = None
 ) -> Response:
     state = request.app.state
@@ -114,21 +114,21 @@ async def check(request: Request) -> Response:
     Send ``Authorization: Device <device>:<secret>`` on every call after the first.
     """
     body = await _parse(request, CheckRequest)
-    return await _answer(request, body, _credential(request), "check")
+    return await answer(request, body, _credential(request), "check")
 
 
 @router.post("/activate", responses={200: _SIGNED_DOC}, openapi_extra=_documented(ActivateRequest))
 async def activate(request: Request) -> Response:
     """Bind this device to a license key's seat (never beyond the license's device limit)."""
     body = await _parse(request, ActivateRequest)
-    return await _answer(request, body, _credential(request), "activate", body.key)
+    return await answer(request, body, _credential(request), "activate", body.key)
 
 
 @router.post("/deactivate", responses={200: _SIGNED_DOC}, openapi_extra=_documented(CheckRequest))
 async def deactivate(request: Request) -> Response:
     """Free this device's seat; it keeps whatever trial it had left."""
     body = await _parse(request, CheckRequest)
-    return await _answer(request, body, _credential(request), "deactivate")
+    return await answer(request, body, _credential(request), "deactivate")
 
 
 def _credential(request: Request) -> tuple[str, str] | None:

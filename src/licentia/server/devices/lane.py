@@ -1,0 +1,73 @@
+"""The status lane: /v1/check, /v1/activate and /v1/deactivate served in front of FastAPI's stack.
+
+Every installation calls these at start-up, so they are the server's hot path.
+FastAPI's middleware layers, exception wrappers and route matching cost about
+as much per request as the whole status check's database work; this ASGI lane
+answers the three endpoints with the same handler code (``router._answer``),
+the same body limit and the same error bodies, and hands every other request
+to FastAPI untouched. The FastAPI routes stay declared for the OpenAPI schema.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from pydantic import ValidationError
+
+from licentia.server.app_body import BodyTooLarge, ClientGone, read_body
+from licentia.server.credentials import parse_device_credential
+from licentia.server.devices.router import answer
+from licentia.server.devices.schemas import ActivateRequest, CheckRequest
+from licentia.server.errors import (
+    ApiError,
+    api_error_response,
+    store_unavailable_response,
+    unexpected_response,
+    validation_response,
+)
+from licentia.server.store.writer import StoreUnavailable
+
+_ROUTES: dict[str, tuple[str, type[CheckRequest]]] = {
+    "/v1/check": ("check", CheckRequest),
+    "/v1/activate": ("activate", ActivateRequest),
+    "/v1/deactivate": ("deactivate", CheckRequest),
+}
+
+
+class StatusLane:
+    def __init__(self, app: Any, fastapi_app: FastAPI, *, max_body_bytes: int) -> None:
+        self.app = app
+        self.fastapi_app = fastapi_app
+        self.limit = max_body_bytes
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        route = _ROUTES.get(scope.get("path", "")) if scope["type"] == "http" and scope["method"] == "POST" else None
+        if route is None:
+            await self.app(scope, receive, send)
+            return
+        action, model = route
+        scope["app"] = self.fastapi_app
+        request = Request(scope, receive)
+        try:
+            declared = request.headers.get("content-length")
+            if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+                raise BodyTooLarge
+            body = model.model_validate_json(await read_body(receive, self.limit))
+            credential = parse_device_credential(request.headers.get("authorization"))
+            response = await answer(request, body, credential, action, getattr(body, "key", None))
+        except ClientGone:
+            return
+        except BodyTooLarge:
+            response = api_error_response(
+                ApiError("payload_too_large", f"the request body is larger than {self.limit} bytes", 413)
+            )
+        except ApiError as exc:
+            response = api_error_response(exc)
+        except ValidationError as exc:
+            response = validation_response(exc.errors(include_url=False))
+        except StoreUnavailable as exc:
+            response = store_unavailable_response(exc)
+        except Exception:
+            response = unexpected_response("POST", scope["path"])
+        await response(scope, receive, send)
