@@ -24,13 +24,12 @@ import sqlalchemy as sa
 
 from licentia.core.clock import to_iso
 from licentia.core.fingerprint import COMPONENTS, WEAK_COMPONENTS, changed_components, match_count, matches
-from licentia.core.licensekeys import KeyFormatError, key_hash, key_prefix, normalize_key
 from licentia.core.signing import SigningKey
 from licentia.core.status import ALLOWED_STATUSES, DeviceStatus, LicenseState, trial_status
+from licentia.server.devices.seats import Refused, claim_seat
 from licentia.server.errors import ApiError
 from licentia.server.events.service import event_row, events, record_events
 from licentia.server.products.service import Keyring
-from licentia.server.ratelimit import hit, peek
 from licentia.server.releases.service import LatestReleaseCache
 from licentia.server.store.models import Device, License, Policy, Product, SigningKeyRow, table_of
 from licentia.server.store.raw import Record, Statement
@@ -117,20 +116,11 @@ class CheckOutcome:
 class TokenRaced(Exception):
     """Another worker rotated this device's token between our read and our write.
 
-    Raised from a writer job so its savepoint is rolled back; the router runs
+    Raised from a writer job so the writer rolls its work back; the router runs
     the check again on the fresh row. Without it, two copies of one state
     checking at once through two workers (PostgreSQL, READ COMMITTED) would
     both be handed a live token, and the copy would go unnoticed.
     """
-
-
-class _Refused(Exception):
-    """Abort the job's changes but keep the evidence rows listed in ``evidence``."""
-
-    def __init__(self, error: ApiError, evidence: list[dict[str, Any]] | None = None) -> None:
-        super().__init__(error.message)
-        self.error = error
-        self.evidence = evidence or []
 
 
 _FP_COLUMNS = tuple((name, f"fp_{name}") for name in COMPONENTS)
@@ -190,7 +180,7 @@ class Checker:
             return CheckOutcome(error=ApiError("unknown_product", f"no product named {inp.product!r}", 404))
         try:
             return self._run(conn, inp, product)
-        except _Refused as refused:
+        except Refused as refused:
             # The job's own savepoint is committed, so write only the evidence.
             record_events(conn, refused.evidence)
             return CheckOutcome(error=refused.error)
@@ -258,7 +248,16 @@ class Checker:
             license_row = _LICENSE_BY_ID.first(conn, id=device.license_id)
 
         if inp.action == "activate":
-            license_row = self._activate(conn, inp, product, device, facts)
+            license_row = claim_seat(
+                conn,
+                typed_key=inp.license_key or "",
+                product=product,
+                device=device,
+                now=inp.now,
+                client_facts=facts,
+                server_facts=inp.server_facts,
+                attempts_per_hour=self.activation_attempts_per_hour,
+            )
             status, reason = DeviceStatus.REGISTERED.value, None
             values.update(license_id=license_row.id, activated_at=inp.now)
             note(
@@ -367,7 +366,7 @@ class Checker:
             device_id, secret = inp.credential
             row = _DEVICE_BY_ID.first(conn, id=device_id)
             if row is None or row.product_id != product.id or not hmac.compare_digest(sha256(secret), row.secret_hash):
-                raise _Refused(ApiError("invalid_credential", "unknown device or wrong device secret", 401))
+                raise Refused(ApiError("invalid_credential", "unknown device or wrong device secret", 401))
             stored = _components(row)
             moved = inp.components and (
                 (row.data_path_hash or None) != (inp.data_path or None)
@@ -399,7 +398,7 @@ class Checker:
                 )
             ).first()
             if known is not None:
-                raise _Refused(
+                raise Refused(
                     ApiError(
                         "device_credential_required",
                         "this device id is known: send the device credential issued at first contact",
@@ -408,9 +407,9 @@ class Checker:
                 )
             return self._create(conn, inp, product, changes)
         if not inp.components:
-            raise _Refused(ApiError("validation_error", "send a fingerprint or a device_id", 422))
+            raise Refused(ApiError("validation_error", "send a fingerprint or a device_id", 422))
         if inp.action != "check" and inp.credential is None:
-            raise _Refused(ApiError("invalid_credential", "activation needs the device credential", 401))
+            raise Refused(ApiError("invalid_credential", "activation needs the device credential", 401))
 
         row = self._find_by_fingerprint(conn, inp, product)
         if row is None:
@@ -490,109 +489,6 @@ class Checker:
         note(row.id, "hardware_changed", license_id=row.license_id, data={"changed": changed})
 
     # -- activation ------------------------------------------------------------
-
-    def _activate(self, conn: sa.Connection, inp: CheckInput, product: Any, device: Any, facts: dict[str, Any]) -> Any:
-        ip = str(inp.server_facts.get("external_ip") or "unknown")
-        typed = inp.license_key or ""
-
-        def evidence(kind: str, license_id: int | None = None, **data: Any) -> list[dict[str, Any]]:
-            return [
-                event_row(
-                    product_id=product.id,
-                    device_id=device.id,
-                    # On the row, not only in ``data``: a license's evidence report finds it by index.
-                    license_id=license_id,
-                    kind=kind,
-                    received_at=inp.now,
-                    data=data,
-                    client_facts=facts,
-                    server_facts=inp.server_facts,
-                )
-            ]
-
-        bucket = f"invalid_key:{product.id}:{ip}"
-        limited = peek(conn, bucket, inp.now, limit=self.activation_attempts_per_hour)
-        if limited is not None:
-            raise _Refused(
-                ApiError(
-                    "rate_limited",
-                    "too many activation attempts from this network; try again later",
-                    429,
-                    headers={"Retry-After": str(limited)},
-                )
-            )
-        try:
-            key = normalize_key(typed)
-        except KeyFormatError as exc:
-            prefix = "".join(ch for ch in typed.upper() if ch.isalnum())[:5]
-            hit(conn, bucket, inp.now)
-            raise _Refused(
-                ApiError("invalid_key", str(exc)), evidence("invalid_key", key_prefix=prefix, reason="format")
-            ) from exc
-        lic = conn.execute(
-            sa.select(licenses).where(licenses.c.key_hash == key_hash(key), licenses.c.product_id == product.id)
-        ).first()
-        if lic is None:
-            # Well-formed but never issued: a key generator's, or another product's.
-            hit(conn, bucket, inp.now)
-            raise _Refused(
-                ApiError("invalid_key", "this license key was not issued for this product"),
-                evidence("invalid_key", key_prefix=key_prefix(key), reason="not_issued"),
-            )
-        if lic.state == LicenseState.SUSPENDED.value:
-            raise _Refused(ApiError("license_suspended", "this license is suspended", 403))
-        if lic.state == LicenseState.REVOKED.value:
-            raise _Refused(ApiError("license_revoked", "this license was revoked", 403))
-        if lic.state == LicenseState.EXPIRED.value or (lic.expires_at is not None and lic.expires_at <= inp.now):
-            raise _Refused(ApiError("license_expired", "this license has expired", 403))
-        if device.is_virtual and not product.allow_virtual_machines:
-            raise _Refused(
-                ApiError("virtual_machine_not_allowed", "this product does not run in virtual machines", 403)
-            )
-        if device.license_id == lic.id:
-            return lic
-        # Serialise activations of one license across workers (SQLite already
-        # holds the write lock from BEGIN IMMEDIATE).
-        if conn.dialect.name == "postgresql":
-            conn.execute(sa.select(licenses.c.id).where(licenses.c.id == lic.id).with_for_update())
-        self._release_stale_seats(conn, lic, product, inp.now)
-        max_devices = int((lic.policy_overrides or {}).get("max_devices") or product.max_devices)
-        used = conn.execute(
-            sa.select(sa.func.count())
-            .select_from(devices)
-            .where(devices.c.license_id == lic.id, devices.c.id != device.id)
-        ).scalar_one()
-        if used >= max_devices:
-            raise _Refused(
-                ApiError(
-                    "too_many_devices",
-                    f"this license is already in use on {used} of {max_devices} devices",
-                    403,
-                ),
-                evidence("register", key_prefix=lic.key_prefix, result="too_many_devices", license_id=lic.id),
-            )
-        return lic
-
-    @staticmethod
-    def _release_stale_seats(conn: sa.Connection, lic: Any, product: Any, now: dt.datetime) -> None:
-        """A seat unseen for ``seat_release_days`` is freed (the machine is gone)."""
-        days = int((lic.policy_overrides or {}).get("seat_release_days") or product.seat_release_days)
-        cutoff = now - dt.timedelta(days=days)
-        stale = conn.execute(
-            sa.select(devices.c.id, devices.c.trial_end).where(
-                devices.c.license_id == lic.id, devices.c.last_seen < cutoff
-            )
-        ).all()
-        for row in stale:
-            conn.execute(
-                devices.update()
-                .where(devices.c.id == row.id)
-                .values(
-                    license_id=None,
-                    status=trial_status(row.trial_end, now).value,
-                    status_reason="seat_released",
-                )
-            )
 
 
 def authenticate(conn: sa.Connection, credential: tuple[str, str] | None) -> Any:
