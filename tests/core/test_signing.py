@@ -93,3 +93,10 @@ def test_public_key_text_is_checked():
         load_public_key(text.replace(key.kid, "0" * 16))
     with pytest.raises(ValueError):
         load_public_key("rsa:abc:def")
+
+
+def test_signed_bytes_are_the_canonical_form_of_the_signed_object():
+    first, second = SigningKey.generate(), SigningKey.generate()
+    for chain in ([], [first.endorse(second, "acme")]):
+        signed = second.sign(DOC, chain)
+        assert signed == canonical_json(json.loads(signed))

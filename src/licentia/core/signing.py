@@ -111,15 +111,13 @@ class SigningKey:
     def sign(self, document: Mapping[str, Any], endorsements: Iterable[Mapping[str, str]] = ()) -> bytes:
         """Return the signed document as canonical JSON bytes (the offline license file)."""
         body = canonical_json(dict(document))
-        signed: dict[str, Any] = {
-            "document": dict(document),
-            "kid": self.kid,
-            "sig": _b64e(self.private_key.sign(body)),
-        }
+        # The wrapper's keys sort as document < endorsements < kid < sig, so its
+        # canonical form is the already-canonical body spliced in, not a second
+        # serialisation of the whole document.
         chain = [dict(e) for e in endorsements]
-        if chain:
-            signed["endorsements"] = chain
-        return canonical_json(signed)
+        tail = canonical_json({"kid": self.kid, "sig": _b64e(self.private_key.sign(body))})
+        middle = b',"endorsements":' + canonical_json(chain) if chain else b""
+        return b'{"document":' + body + middle + b"," + tail[1:]
 
 
 def _trusted_keys(
