@@ -20,6 +20,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from licentia.server.store.engine import READ_ONLY
 from licentia.server.store.models import Event, table_of
 
 log = logging.getLogger("licentia.evidence")
@@ -96,7 +97,8 @@ async def fill_once(app: Any, resolver: ReverseResolver, after_id: int | None) -
     else:
         query = query.where(events.c.id > after_id)
     async with state.async_engine.connect() as conn:
-        rows = (await conn.execute(query)).all()
+        reader = await conn.execution_options(**{READ_ONLY: True})
+        rows = (await reader.execute(query)).all()
     if not rows:
         return after_id, 0
     pending = [

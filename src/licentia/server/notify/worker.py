@@ -38,6 +38,7 @@ from licentia.server.notify.delivery import (
 )
 from licentia.server.notify.outbox import outbox, webhooks
 from licentia.server.settings import Settings
+from licentia.server.store.engine import READ_ONLY
 
 log = logging.getLogger("licentia.notify")
 
@@ -202,6 +203,7 @@ class OutboxWorker:
         # The secret is read at delivery, not copied into the outbox: a rotated
         # secret applies to waiting messages, and the outbox holds no secrets.
         async with self.engine.connect() as conn:
+            conn = await conn.execution_options(**{READ_ONLY: True})
             hook = (
                 await conn.execute(
                     sa.select(webhooks.c.url, webhooks.c.secret, webhooks.c.active).where(webhooks.c.id == webhook_id)

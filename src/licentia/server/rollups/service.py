@@ -160,18 +160,22 @@ def _product_day(
 def refresh(conn: sa.Connection, days: Iterable[dt.date]) -> int:
     """Recompute ``days`` (delete then insert, one transaction); return the rows written."""
     written = 0
-    if conn.dialect.name == "postgresql":
-        # Every worker runs the minute task; one at a time avoids duplicate-key races.
-        conn.execute(sa.text("SELECT pg_advisory_xact_lock(7243001)"))
     chosen = sorted(set(days))
     for first in range(0, len(chosen), 31):
         batch = chosen[first : first + 31]
-        rows = compute_days(conn, batch)
-        conn.execute(rollups.delete().where(rollups.c.day.in_(batch)))
-        if rows:
-            conn.execute(rollups.insert(), rows)
-        written += len(rows)
+        written += replace_days(conn, batch, compute_days(conn, batch))
     return written
+
+
+def replace_days(conn: sa.Connection, days: list[dt.date], rows: list[dict[str, Any]]) -> int:
+    """Swap in freshly computed rows for ``days``; short, so it holds the write lock briefly."""
+    if conn.dialect.name == "postgresql":
+        # Every worker runs the minute task; one at a time avoids duplicate-key races.
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(7243001)"))
+    conn.execute(rollups.delete().where(rollups.c.day.in_(days)))
+    if rows:
+        conn.execute(rollups.insert(), rows)
+    return len(rows)
 
 
 def days_between(first: dt.date, last: dt.date) -> list[dt.date]:

@@ -9,7 +9,8 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from licentia.server.rollups.service import refresh
+from licentia.server.rollups.service import compute_days, replace_days
+from licentia.server.store.engine import READ_ONLY
 
 log = logging.getLogger("licentia.server.rollups")
 
@@ -17,8 +18,15 @@ log = logging.getLogger("licentia.server.rollups")
 async def refresh_recent(app: FastAPI) -> int:
     today = app.state.clock.now().date()
     days = [today - dt.timedelta(days=1), today]
-    async with app.state.async_engine.begin() as conn:
-        return await conn.run_sync(lambda sync_conn: refresh(sync_conn, days))
+    engine = app.state.async_engine
+    # Compute on a snapshot without the write lock (the scan is the slow part),
+    # then swap the rows in a short write transaction: status checks never wait
+    # for the dashboard.
+    async with engine.connect() as conn:
+        reader = await conn.execution_options(**{READ_ONLY: True})
+        rows = await reader.run_sync(lambda sync_conn: compute_days(sync_conn, days))
+    async with engine.begin() as conn:
+        return await conn.run_sync(lambda sync_conn: replace_days(sync_conn, days, rows))
 
 
 async def start_rollup_task(app: FastAPI) -> Any:

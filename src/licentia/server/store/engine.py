@@ -21,6 +21,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# Execution option for connections that only read (see _sqlite_setup).
+READ_ONLY = "licentia_read_only"
 
 
 class DatabaseUrlError(ValueError):
@@ -66,7 +68,10 @@ def _sqlite_setup(engine: sa.Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: sa.Connection) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Readers (execution option ``licentia_read_only``) take no write lock:
+        # in WAL mode they see a snapshot and never hold up the status checks.
+        read_only = conn.get_execution_options().get(READ_ONLY, False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def make_sync_engine(urls: DatabaseUrls, *, pool_size: int = 2) -> sa.Engine:

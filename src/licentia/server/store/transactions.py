@@ -12,6 +12,8 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from fastapi import Request
 
+from licentia.server.store.engine import READ_ONLY
+
 T = TypeVar("T")
 
 
@@ -21,8 +23,10 @@ async def in_transaction(request: Request, fn: Callable[..., T], /, **kwargs: An
 
 
 async def read_only(request: Request, fn: Callable[..., T], /, **kwargs: Any) -> T:
+    """Run ``fn`` on a snapshot that takes no write lock (SQLite: a deferred transaction)."""
     async with request.app.state.async_engine.connect() as conn:
-        return await conn.run_sync(lambda sync_conn: fn(sync_conn, **kwargs))
+        reader = await conn.execution_options(**{READ_ONLY: True})
+        return await reader.run_sync(lambda sync_conn: fn(sync_conn, **kwargs))
 
 
 __all__ = ["in_transaction", "read_only", "sa"]
