@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import time
 from collections.abc import Iterator
@@ -11,12 +12,16 @@ import pytest
 import sqlalchemy as sa
 from pydantic import SecretStr
 
-from licentia.server.adminapi.payments import sign
 from licentia.server.auth.tokens import create_token, revoke_token
+from licentia.server.notify.signature import sign as sign_at
 from licentia.server.store.models import ApiToken, AuditEntry, License, OutboxMessage, table_of
 from tests.server.helpers import Installation
 
 SECRET = "whsec-test-0123456789"
+
+
+def sign(secret: str, timestamp: int, body: bytes) -> str:
+    return sign_at(secret, body, at=dt.datetime.fromtimestamp(timestamp, dt.UTC))
 
 
 def _token(engine: Any, clock: Any, scopes: list[str], name: str = "shop") -> tuple[int, str]:

@@ -17,8 +17,6 @@ Signature header: ``Licentia-Signature: t=<unix seconds>,v1=<hex>`` where
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
 from typing import Annotated, Any
 
 import sqlalchemy as sa
@@ -30,6 +28,7 @@ from licentia.server.adminapi.schemas import Email, Feature, OrderRef, Slug
 from licentia.server.errors import ApiError
 from licentia.server.licenses.changes import issue_and_email
 from licentia.server.licenses.service import licenses, purchases
+from licentia.server.notify.signature import InvalidSignature, StaleSignature, verify_signature
 from licentia.server.store.transactions import in_transaction, read_only
 
 router = APIRouter(prefix="/v1/hooks", tags=["developer API"])
@@ -50,24 +49,18 @@ class PaymentOrder(BaseModel):
     source: Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]{1,64}$")] = "payment"
 
 
-def sign(secret: str, timestamp: int, body: bytes) -> str:
-    """The header value a sender computes (also used by the docs' recipe and the tests)."""
-    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-    return f"t={timestamp},v1={digest}"
-
-
 def verify(secret: str, header: str, body: bytes, now: dt.datetime) -> None:
-    parts = dict(item.split("=", 1) for item in header.split(",") if "=" in item)
+    """The same ``t=<unix>,v1=<hex>`` scheme as outbound webhooks (notify.signature)."""
     try:
-        timestamp = int(parts.get("t", ""))
-    except ValueError as exc:
-        raise ApiError("invalid_signature", f"{SIGNATURE_HEADER} needs t=<unix seconds>,v1=<hex>", 401) from exc
-    expected = sign(secret, timestamp, body).split("v1=", 1)[1]
-    if not hmac.compare_digest(expected, parts.get("v1", "")):
-        raise ApiError("invalid_signature", "the signature does not match the body", 401)
-    sent_at = dt.datetime.fromtimestamp(timestamp, dt.UTC)
-    if abs(now - sent_at) > TOLERANCE:
-        raise ApiError("stale_signature", "the signed timestamp is more than 5 minutes away: refused as a replay", 401)
+        verify_signature(body, header, secret, at=now, tolerance_seconds=int(TOLERANCE.total_seconds()))
+    except StaleSignature as exc:
+        raise ApiError(
+            "stale_signature", "the signed timestamp is more than 5 minutes away: refused as a replay", 401
+        ) from exc
+    except InvalidSignature as exc:
+        raise ApiError(
+            "invalid_signature", f"{SIGNATURE_HEADER} does not sign this body (t=<unix seconds>,v1=<hex>)", 401
+        ) from exc
 
 
 def existing_license(conn: sa.Connection, *, source: str, order_id: str) -> Any:

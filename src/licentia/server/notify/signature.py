@@ -31,6 +31,10 @@ class InvalidSignature(Exception):
     """
 
 
+class StaleSignature(InvalidSignature):
+    """A genuine signature, but its timestamp is outside the tolerance (a replay, or a skewed clock)."""
+
+
 def _digest(secret: str, timestamp: int, body: bytes) -> str:
     signed = str(timestamp).encode("ascii") + b"." + body
     return hmac.new(secret.encode("utf-8"), signed, hashlib.sha256).hexdigest()
@@ -71,7 +75,7 @@ def verify_signature(
     if timestamp is None or not signatures or not candidates:
         raise InvalidSignature("malformed signature header")
     if abs(at.timestamp() - timestamp) > tolerance_seconds:
-        raise InvalidSignature("signature timestamp outside the tolerance")
+        raise StaleSignature("signature timestamp outside the tolerance")
     for secret in candidates:
         expected = _digest(secret, timestamp, body)
         # Compare every candidate in constant time: a timing difference would
