@@ -130,6 +130,10 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_product(args: argparse.Namespace) -> int:
+    if args.action == "facts":
+        from licentia.server.evidence.cli import cmd_product_facts
+
+        return cmd_product_facts(args)
     import sqlalchemy as sa
 
     from licentia.core.clock import SystemClock
@@ -378,12 +382,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--revision", default="head")
     p.set_defaults(func=cmd_migrate)
 
-    p = sub.add_parser("product", parents=[common], help="create, list, show products; edit policies")
-    p.add_argument("action", choices=["create", "list", "show", "policy"])
+    p = sub.add_parser("product", parents=[common], help="create, list, show products; edit policies and privacy")
+    p.add_argument("action", choices=["create", "list", "show", "policy", "facts"])
     p.add_argument("slug", nargs="?")
     p.add_argument("--name")
     p.add_argument("--set", action="append", metavar="NAME=VALUE", help="policy setting (repeatable)")
-    p.set_defaults(func=cmd_product, needs_slug=("create", "show", "policy"))
+    facts = p.add_mutually_exclusive_group()
+    facts.add_argument("--enable", action="store_true", help="facts: collect client facts for this product")
+    facts.add_argument("--disable", action="store_true", help="facts: stop collecting client facts")
+    p.add_argument("--retention-days", type=int, help="facts: delete facts older than this many days")
+    p.set_defaults(func=cmd_product, needs_slug=("create", "show", "policy", "facts"))
 
     p = sub.add_parser("keys", parents=[common], help="show or rotate a product's signing keys")
     p.add_argument("action", choices=["rotate", "show"])

@@ -37,28 +37,6 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--public-key", help="verify: the product's public key (ed25519:...) or a file holding it")
     p.add_argument("--product", help="purge: only this product; verify: the product the report must be for")
     p.set_defaults(func=cmd_evidence)
-    _extend_product_command(subparsers)
-
-
-def _extend_product_command(subparsers: Any) -> None:
-    """Add ``product facts`` to the spine's ``product`` command without editing cli.py."""
-    product = subparsers.choices.get("product")
-    if product is None:
-        return
-    for action in product._actions:  # argparse offers no public way to extend choices
-        if action.dest == "action" and action.choices is not None and "facts" not in action.choices:
-            action.choices = [*action.choices, "facts"]
-    group = product.add_mutually_exclusive_group()
-    group.add_argument("--enable", action="store_true", help="facts: collect client facts for this product")
-    group.add_argument("--disable", action="store_true", help="facts: stop collecting client facts")
-    product.add_argument("--retention-days", type=int, help="facts: delete facts older than this many days")
-    spine = product.get_default("func")
-    needs_slug = tuple(product.get_default("needs_slug") or ())
-
-    def dispatch(args: argparse.Namespace) -> int:
-        return cmd_product_facts(args) if args.action == "facts" else int(spine(args))
-
-    product.set_defaults(func=dispatch, needs_slug=(*needs_slug, "facts"))
 
 
 def cmd_product_facts(args: argparse.Namespace) -> int:
