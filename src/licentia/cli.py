@@ -74,6 +74,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from licentia.core.clock import SystemClock
     from licentia.server.bootstrap import prepare, snippet
+    from licentia.server.observability import log_config, prepare_multiprocess_metrics
 
     settings = _settings(args)
     if args.host:
@@ -94,6 +95,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     os.environ["LICENTIA_DATABASE_URL"] = settings.resolved_database_url
     os.environ["LICENTIA_HOST"] = settings.host
     os.environ["LICENTIA_PORT"] = str(settings.port)
+    if args.workers > 1:
+        prepare_multiprocess_metrics(settings.data_dir)
     uvicorn.run(
         "licentia.server.asgi:create_from_env",
         factory=True,
@@ -101,6 +104,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         port=settings.port,
         workers=args.workers,
         log_level=settings.log_level,
+        log_config=log_config(settings.log_format, settings.log_level),
         access_log=args.access_log,
         proxy_headers=False,
     )

@@ -14,7 +14,6 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 import licentia
@@ -23,6 +22,7 @@ from licentia.server.app_body import BodyTooLarge, ClientGone, read_body
 from licentia.server.devices.service import Checker
 from licentia.server.errors import error_body, install_error_handlers
 from licentia.server.network import parse_networks
+from licentia.server.observability import render_metrics
 from licentia.server.products.service import Keyring
 from licentia.server.settings import Settings
 from licentia.server.store.engine import database_urls, make_async_engine, make_sync_engine
@@ -151,7 +151,8 @@ def create_app(
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+        body, media_type = render_metrics()
+        return Response(body, media_type=media_type)
 
     for setup in extensions if extensions is not None else default_extensions():
         setup(app)

@@ -10,7 +10,7 @@ import ipaddress
 import os
 import secrets
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from cryptography.fernet import Fernet
 from pydantic import Field, SecretStr, field_validator
@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = 256 * 1024
     cookie_secure: bool | None = None
     log_level: str = "info"
+    # "text" for a terminal, "json" for one JSON object per line (log shippers).
+    log_format: Literal["text", "json"] = "text"
     reverse_dns: bool = True
     # Shared limits (kept in the database, so they hold across workers).
     activation_attempts_per_hour: int = 20
