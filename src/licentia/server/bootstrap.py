@@ -48,7 +48,7 @@ def prepare(settings: Settings, clock: Clock) -> Ready:
 def write_public_key(settings: Settings, slug: str, key: str) -> Path:
     keys_dir = settings.data_dir / "keys"
     keys_dir.mkdir(parents=True, exist_ok=True)
-    path = keys_dir / f"{slug}.pub"
+    path = (keys_dir / f"{slug}.pub").resolve()
     path.write_text(key + "\n")
     return path
 
