@@ -140,3 +140,29 @@ def test_fifty_concurrent_activations_never_over_allocate(tmp_path, database_url
         server.stop()
     assert codes.count(200) == 5
     assert codes.count(403) == 45
+
+
+def test_key_guessing_is_rate_limited_per_network(migrated, product, engine, clock):
+    """Failed key attempts are counted in the database (shared by all workers): 429 + Retry-After."""
+    import sqlalchemy as sa
+    from fastapi.testclient import TestClient
+
+    from licentia.server.app import create_app
+    from licentia.server.store.models import RateLimit, table_of
+
+    migrated.activation_attempts_per_hour = 3
+    lic = issue(engine, clock)
+    with TestClient(create_app(migrated, clock=clock)) as client:
+        app = Installation(client, product.public_key)
+        app.check()
+        for _ in range(3):
+            assert app.call("/v1/activate", key=generate_key()).json()["error"]["code"] == "invalid_key"
+        limited = app.call("/v1/activate", key=lic.key)  # even the genuine key waits now
+        assert limited.status_code == 429 and limited.json()["error"]["code"] == "rate_limited"
+        assert 0 < int(limited.headers["Retry-After"]) <= 3600
+        clock.advance(hours=3)  # a later window: allowed again, and stale windows are forgotten
+        assert app.call("/v1/activate", key=generate_key()).status_code == 400
+        assert app.check("/v1/activate", key=lic.key)["status"] == "registered"
+    with engine.connect() as conn:
+        windows = conn.execute(sa.select(table_of(RateLimit).c.window_start)).scalars().all()
+    assert len(windows) == 1

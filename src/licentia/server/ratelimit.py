@@ -34,6 +34,14 @@ def peek(
 def hit(conn: sa.Connection, bucket: str, now: dt.datetime, *, window: dt.timedelta = WINDOW) -> int:
     """Count one attempt in ``bucket``; return the count in this window."""
     start = _window_start(now, window)
+    count = _count(conn, bucket, start)
+    if count == 1:
+        # A new window started: forget windows that can no longer limit anyone.
+        purge(conn, now, window=window)
+    return count
+
+
+def _count(conn: sa.Connection, bucket: str, start: dt.datetime) -> int:
     ins = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(rate_limits)
     return int(
         conn.execute(
@@ -44,5 +52,5 @@ def hit(conn: sa.Connection, bucket: str, now: dt.datetime, *, window: dt.timede
     )
 
 
-def purge(conn: sa.Connection, now: dt.datetime) -> None:
-    conn.execute(rate_limits.delete().where(rate_limits.c.window_start < now - 2 * WINDOW))
+def purge(conn: sa.Connection, now: dt.datetime, *, window: dt.timedelta = WINDOW) -> None:
+    conn.execute(rate_limits.delete().where(rate_limits.c.window_start < now - 2 * window))

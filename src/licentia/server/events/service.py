@@ -19,12 +19,6 @@ from licentia.server.store.models import Event, table_of
 
 events = table_of(Event)
 
-# Kinds a client may report; the others are recorded by the server itself.
-CLIENT_KINDS = frozenset({"install", "register", "usage", "uninstall", "feedback", "upgrade"})
-SERVER_KINDS = frozenset(
-    {"check", "hardware_changed", "clone_suspected", "invalid_key", "register", "deactivate", "upgrade"}
-)
-
 # Called with (conn, event row values) after an event is inserted; the
 # notification outbox subscribes here so a notification is written in the
 # same transaction as its cause.
