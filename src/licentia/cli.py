@@ -142,7 +142,8 @@ def cmd_product(args: argparse.Namespace) -> int:
 
     from licentia.core.clock import SystemClock
     from licentia.server.bootstrap import write_public_key
-    from licentia.server.products.service import create_product, get_product, public_keys, update_policy
+    from licentia.server.products.changes import change_policy
+    from licentia.server.products.service import create_product, get_product, public_keys
     from licentia.server.store.models import Policy, Product, table_of
 
     settings, engine = connect(args)
@@ -185,8 +186,7 @@ def cmd_product(args: argparse.Namespace) -> int:
                 if not sep:
                     raise CliError(f"--set takes NAME=VALUE, got {item!r}")
                 values[name] = _policy_value(raw)
-            update_policy(conn, product_id=product.id, values=values)
-            audit(conn, "policy.update", "product", product.id, **values)
+            change_policy(conn, product_id=product.id, values=values, actor=_actor(), now=SystemClock().now())
             print(f"policy of {product.slug} updated: {values}")
     return 0
 
@@ -302,42 +302,35 @@ def cmd_device(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    import csv
+    """Every event, page by page, in the developer API's export format."""
+    from licentia.server.adminapi.events import as_csv, event_page
 
-    import sqlalchemy as sa
-
-    from licentia.server.store.models import Event, table_of
-
-    events = table_of(Event)
     _, engine = connect(args)
     out = open(args.output, "w", newline="") if args.output else sys.stdout  # noqa: SIM115
-    columns = [
-        "id",
-        "received_at",
-        "kind",
-        "device_id",
-        "license_id",
-        "client_event_id",
-        "occurred_at",
-        "data",
-        "client_facts",
-        "server_facts",
-    ]
-    with engine.connect() as conn:
-        rows = conn.execute(sa.select(events).order_by(events.c.id))
-        writer = csv.writer(out) if args.format == "csv" else None
-        if writer:
-            writer.writerow(columns)
-        for row in rows:
-            item = {c: getattr(row, c) for c in columns}
-            item = {k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in item.items()}
-            if writer:
-                writer.writerow([json.dumps(v) if isinstance(v, dict) else v for v in item.values()])
+    try:
+        cursor, first = None, True
+        while True:
+            with engine.connect() as conn:
+                rows, cursor = event_page(
+                    conn, product=args.product, kind=None, device_id=None, license_id=None,
+                    since=None, until=None, cursor=cursor, limit=5000,
+                )  # fmt: skip
+            if args.format == "csv":
+                out.write(as_csv(rows, header=first))
             else:
-                out.write(json.dumps(item) + "\n")
-    if args.output:
-        out.close()
-    return 0
+                out.writelines(json.dumps(row, default=_iso) + "\n" for row in rows)
+            first = False
+            if cursor is None:
+                return 0
+    finally:
+        if args.output:
+            out.close()
+
+
+def _iso(value: Any) -> str:
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    raise TypeError(type(value).__name__)
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
@@ -426,6 +419,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("export", parents=[common], help="export events as CSV or JSON lines")
     p.add_argument("--format", choices=["csv", "json"], default="csv")
+    p.add_argument("--product", help="only this product's events")
     p.add_argument("--output", "-o")
     p.set_defaults(func=cmd_export)
 

@@ -93,3 +93,21 @@ def test_cli_policy_rotation_and_backup(tmp_path):
     assert len(run("keys", "show", "--product", "my-app", data_dir=data).stdout.split()) == 2
     backup = run("backup", str(tmp_path / "copy.db"), data_dir=data)
     assert backup.returncode == 0 and (tmp_path / "copy.db").stat().st_size > 0
+
+
+def test_cli_exports_events_as_csv_and_json_lines(live_server):
+    import httpx
+
+    from tests.server.helpers import fingerprint
+
+    for i in range(3):
+        body = {"product": "my-app", "fingerprint": fingerprint("my-app", machine=f"m{i}", disk=f"d{i}", mac=f"n{i}")}
+        assert httpx.post(live_server.url + "/v1/check", json=body, timeout=30).status_code == 200
+    as_csv = live_server.cli("export", "--format", "csv")
+    assert as_csv.returncode == 0, as_csv.stderr
+    lines = as_csv.stdout.strip().splitlines()
+    assert lines[0].startswith("id,product_id,device_id") and len(lines) == 4  # header once, a row per event
+    as_json = live_server.cli("export", "--format", "json", "--product", "my-app")
+    events = [json.loads(line) for line in as_json.stdout.splitlines()]
+    assert [e["kind"] for e in events] == ["check"] * 3 and events[0]["received_at"]
+    assert live_server.cli("export", "--product", "nope").returncode == 1

@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from licentia.server.store.writer import StoreUnavailable
@@ -83,6 +84,11 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
         return validation_response(exc.errors())
+
+    @app.exception_handler(ValidationError)
+    async def _body_validation(_request: Request, exc: ValidationError) -> JSONResponse:
+        # Bodies a handler validates itself (the status endpoints) fail the same way.
+        return validation_response(exc.errors(include_url=False))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -78,10 +78,11 @@ def event_page(
     return rows, encode_cursor(rows[-1]["id"]) if more and rows else None
 
 
-def as_csv(rows: list[dict[str, Any]]) -> str:
+def as_csv(rows: list[dict[str, Any]], *, header: bool = True) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(COLUMNS)
+    if header:
+        writer.writerow(COLUMNS)
     for row in rows:
         writer.writerow(
             [

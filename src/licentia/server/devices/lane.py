@@ -3,7 +3,7 @@
 Every installation calls these at start-up, so they are the server's hot path.
 FastAPI's middleware layers, exception wrappers and route matching cost about
 as much per request as the whole status check's database work; this ASGI lane
-answers the three endpoints with the same handler code (``router._answer``),
+answers the three endpoints with the same handler code (``router.serve_status``),
 the same body limit and the same error bodies, and hands every other request
 to FastAPI untouched. The FastAPI routes stay declared for the OpenAPI schema.
 """
@@ -16,8 +16,7 @@ from fastapi import FastAPI, Request
 from pydantic import ValidationError
 
 from licentia.server.app_body import BodyTooLarge, ClientGone, read_body
-from licentia.server.credentials import parse_device_credential
-from licentia.server.devices.router import answer
+from licentia.server.devices.router import serve_status
 from licentia.server.devices.schemas import ActivateRequest, CheckRequest
 from licentia.server.errors import (
     ApiError,
@@ -53,9 +52,7 @@ class StatusLane:
             declared = request.headers.get("content-length")
             if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
                 raise BodyTooLarge
-            body = model.model_validate_json(await read_body(receive, self.limit))
-            credential = parse_device_credential(request.headers.get("authorization"))
-            response = await answer(request, body, credential, action, getattr(body, "key", None))
+            response = await serve_status(request, await read_body(receive, self.limit), action, model)
         except ClientGone:
             return
         except BodyTooLarge:

@@ -7,10 +7,8 @@ import time
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from prometheus_client import Counter, Histogram
-from pydantic import ValidationError
 
 from licentia.core.clock import to_iso
 from licentia.server.credentials import parse_device_credential
@@ -100,36 +98,34 @@ def _documented(model: type[CheckRequest]) -> dict[str, Any]:
     }
 
 
-async def _parse(request: Request, model: type[CheckRequest]) -> Any:
-    try:
-        return model.model_validate_json(await request.body())
-    except ValidationError as exc:
-        raise RequestValidationError(exc.errors(include_url=False)) from None
+async def serve_status(request: Request, raw_body: bytes, action: str, model: type[CheckRequest]) -> Response:
+    """Parse and answer one status call; the status lane and the routes below both run this.
+
+    A bad body raises pydantic's ``ValidationError``, mapped to 400/422 by errors.py.
+    """
+    body = model.model_validate_json(raw_body)
+    credential = parse_device_credential(request.headers.get("authorization"))
+    return await answer(request, body, credential, action, getattr(body, "key", None))
 
 
+# These routes declare the endpoints for the OpenAPI schema; requests to them are
+# answered by the status lane (devices/lane.py) before FastAPI's routing.
 @router.post("/check", responses={200: _SIGNED_DOC}, openapi_extra=_documented(CheckRequest))
 async def check(request: Request) -> Response:
     """Report in and get this device's signed status; first contact starts a trial.
 
     Send ``Authorization: Device <device>:<secret>`` on every call after the first.
     """
-    body = await _parse(request, CheckRequest)
-    return await answer(request, body, _credential(request), "check")
+    return await serve_status(request, await request.body(), "check", CheckRequest)
 
 
 @router.post("/activate", responses={200: _SIGNED_DOC}, openapi_extra=_documented(ActivateRequest))
 async def activate(request: Request) -> Response:
     """Bind this device to a license key's seat (never beyond the license's device limit)."""
-    body = await _parse(request, ActivateRequest)
-    return await answer(request, body, _credential(request), "activate", body.key)
+    return await serve_status(request, await request.body(), "activate", ActivateRequest)
 
 
 @router.post("/deactivate", responses={200: _SIGNED_DOC}, openapi_extra=_documented(CheckRequest))
 async def deactivate(request: Request) -> Response:
     """Free this device's seat; it keeps whatever trial it had left."""
-    body = await _parse(request, CheckRequest)
-    return await answer(request, body, _credential(request), "deactivate")
-
-
-def _credential(request: Request) -> tuple[str, str] | None:
-    return parse_device_credential(request.headers.get("authorization"))
+    return await serve_status(request, await request.body(), "deactivate", CheckRequest)

@@ -31,14 +31,11 @@ from licentia.server.errors import ApiError
 from licentia.server.events.service import event_row, events, record_events
 from licentia.server.products.service import Keyring
 from licentia.server.releases.service import LatestReleaseCache
-from licentia.server.store.models import Device, License, Policy, Product, SigningKeyRow, table_of
+from licentia.server.store.models import Device, License, table_of
 from licentia.server.store.raw import Record, Statement
 
 devices = table_of(Device)
 licenses = table_of(License)
-products = table_of(Product)
-policies = table_of(Policy)
-signing_keys = table_of(SigningKeyRow)
 
 _DEVICE_DATETIMES = ("first_seen", "last_seen", "trial_end", "activated_at")
 _DEVICE_JSON = ("facts",)

@@ -39,12 +39,12 @@ def _insert_ignoring_duplicates(conn: sa.Connection, rows: list[dict[str, Any]])
     stmt = ins.on_conflict_do_nothing(index_elements=["device_id", "client_event_id"]).returning(
         events.c.id, events.c.client_event_id
     )
-    inserted = {r.client_event_id: r.id for r in conn.execute(stmt, rows[0]).all()} if len(rows) == 1 else {}
-    if len(rows) > 1:
-        # RETURNING with executemany is not portable; a batch is at most a few hundred rows.
-        for row in rows:
-            for r in conn.execute(stmt, row).all():
-                inserted[r.client_event_id] = r.id
+    inserted: dict[str, int] = {}
+    # One statement a row: RETURNING with executemany is not portable, and a
+    # batch is at most a few hundred rows.
+    for row in rows:
+        for r in conn.execute(stmt, row).all():
+            inserted[r.client_event_id] = r.id
     return [{**row, "id": inserted[row["client_event_id"]]} for row in rows if row["client_event_id"] in inserted]
 
 

@@ -40,30 +40,25 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
 
 
 def cmd_product_facts(args: argparse.Namespace) -> int:
-    import sqlalchemy as sa
-
-    from licentia.cli import CliError, audit, connect
+    """``licentia product facts SLUG``: show, or switch, client-fact collection and retention."""
+    from licentia.cli import _actor, connect
+    from licentia.core.clock import SystemClock
+    from licentia.server.products.changes import change_privacy
     from licentia.server.products.service import get_product
-    from licentia.server.store.models import Product, table_of
 
-    products = table_of(Product)
-    values: dict[str, Any] = {}
-    if args.enable or args.disable:
-        values["collect_facts"] = bool(args.enable)
-    if args.retention_days is not None:
-        if not 0 <= args.retention_days <= 36500:
-            raise CliError("--retention-days must be between 0 and 36500")
-        values["facts_retention_days"] = args.retention_days
     _, engine = connect(args)
-    try:
-        with engine.begin() as conn:
-            product = get_product(conn, args.slug)
-            if values:
-                conn.execute(products.update().where(products.c.id == product.id).values(**values))
-                audit(conn, "product.facts", "product", product.id, **values)
-            row = conn.execute(sa.select(products).where(products.c.id == product.id)).one()
-    finally:
-        engine.dispose()
+    with engine.begin() as conn:
+        row = get_product(conn, args.slug)
+        if args.enable or args.disable or args.retention_days is not None:
+            change_privacy(
+                conn,
+                product_id=row.id,
+                collect_facts=bool(args.enable) if (args.enable or args.disable) else row.collect_facts,
+                retention_days=row.facts_retention_days if args.retention_days is None else args.retention_days,
+                actor=_actor(),
+                now=SystemClock().now(),
+            )
+            row = get_product(conn, args.slug)
     state = "on" if row.collect_facts else "off"
     print(f"client facts for {row.slug}: {state}; facts kept {row.facts_retention_days} days")
     return 0
