@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 import licentia
 from licentia.core.clock import Clock, SystemClock
 from licentia.server.app_body import BodyTooLarge, ClientGone, read_body
-from licentia.server.devices.service import Checker
+from licentia.server.devices.service import Checker, read_ahead
 from licentia.server.errors import error_body, install_error_handlers
 from licentia.server.network import parse_networks
 from licentia.server.observability import render_metrics
@@ -94,7 +94,8 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         sync_engine = make_sync_engine(urls)
         async_engine = make_async_engine(urls)
-        writer = Writer(sync_engine, inline=urls.is_sqlite)
+        # Status checks name their device for the batch's read-ahead (devices.service.read_ahead).
+        writer = Writer(sync_engine, inline=urls.is_sqlite, read_ahead=read_ahead)
         writer.start()
         app.state.sync_engine = sync_engine
         app.state.async_engine = async_engine

@@ -13,8 +13,9 @@ from prometheus_client import Counter, Histogram
 from licentia.core.clock import to_iso
 from licentia.server.credentials import parse_device_credential
 from licentia.server.devices.schemas import ActivateRequest, CheckRequest
-from licentia.server.devices.service import CheckInput, TokenRaced
+from licentia.server.devices.service import CheckInput
 from licentia.server.network import client_ip
+from licentia.server.store.batch import RowChanged
 
 router = APIRouter(prefix="/v1", tags=["devices"])
 
@@ -67,12 +68,13 @@ async def answer(
         license_key=key,
         channel=body.channel,
     )
+    device = credential[0] if credential else None
     for attempt in range(_RACE_RETRIES):
         try:
-            outcome = await state.writer.run(lambda conn: state.checker.run(conn, inp))
+            outcome = await state.writer.run(lambda conn: state.checker.run(conn, inp), read_ahead=device)
             break
-        except TokenRaced:
-            # Another worker rotated this device's token meanwhile: decide again on the fresh row.
+        except RowChanged:
+            # Another worker (or the vendor) changed this device meanwhile: decide again on the fresh row.
             if attempt == _RACE_RETRIES - 1:
                 raise
     if outcome.error is not None:

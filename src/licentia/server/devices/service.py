@@ -31,6 +31,7 @@ from licentia.server.errors import ApiError
 from licentia.server.events.service import event_row, events, record_events
 from licentia.server.products.service import Keyring
 from licentia.server.releases.service import LatestReleaseCache
+from licentia.server.store.batch import BatchScope, RowChanged, current_scope
 from licentia.server.store.models import Device, License, table_of
 from licentia.server.store.raw import Record, Statement
 
@@ -49,31 +50,92 @@ _PRODUCT_QUERY = Statement(
     ORDER BY k.id DESC LIMIT 1""",
     booleans=("collect_facts", "allow_virtual_machines"),
 )
-_DEVICE_BY_ID = Statement(
-    "SELECT * FROM devices WHERE id = :id",
-    datetimes=_DEVICE_DATETIMES,
+_DEVICE_KW: dict[str, Any] = {"datetimes": _DEVICE_DATETIMES, "json_columns": _DEVICE_JSON, "booleans": _DEVICE_BOOLS}
+_LICENSE_KW: dict[str, Any] = {
+    "datetimes": ("expires_at", "created_at", "updated_at"),
+    "json_columns": ("features", "policy_overrides"),
+}
+_DEVICE_BY_ID = Statement("SELECT * FROM devices WHERE id = :id", **_DEVICE_KW)
+_LICENSE_BY_ID = Statement("SELECT * FROM licenses WHERE id = :id", **_LICENSE_KW)
+_DEVICES_BY_IDS = Statement(
+    "SELECT * FROM devices WHERE id = ANY(:ids)",
+    sqlite="SELECT * FROM devices WHERE id IN (SELECT value FROM json_each(:ids))",
+    **_DEVICE_KW,
+)
+_LICENSES_BY_IDS = Statement(
+    "SELECT * FROM licenses WHERE id = ANY(:ids)",
+    sqlite="SELECT * FROM licenses WHERE id IN (SELECT value FROM json_each(:ids))",
+    **_LICENSE_KW,
+)
+
+# Every device write of the hot path is a compare-and-set on what its decision
+# was read from: the token (two copies of one state checking at once through
+# two workers must not both get a live token), and the columns the vendor
+# changes from the admin UI (a block or trial extension made meanwhile must
+# not be overwritten by a decision taken on the old row).
+_READ_GUARD = (
+    "WHERE id = :id__ AND token_hash IS NOT DISTINCT FROM :read_token__ AND status = :read_status__"
+    " AND license_id IS NOT DISTINCT FROM :read_license__ AND trial_end IS NOT DISTINCT FROM :read_trial_end__"
+)
+# The routine check writes these, always all of them, so that every check of a
+# batch shares one statement and one executemany.
+_ROUTINE_COLUMNS = (
+    "last_seen",
+    "usage_count",
+    "token_hash",
+    "prev_token_hash",
+    "status",
+    "status_reason",
+    "app_version",
+    "os_name",
+    "facts",
+)
+_ROUTINE_UPDATE = Statement(
+    f"UPDATE devices SET {', '.join(f'{name} = :{name}' for name in _ROUTINE_COLUMNS)} {_READ_GUARD}",
     json_columns=_DEVICE_JSON,
-    booleans=_DEVICE_BOOLS,
 )
-_LICENSE_BY_ID = Statement(
-    "SELECT * FROM licenses WHERE id = :id",
-    datetimes=("expires_at", "created_at", "updated_at"),
-    json_columns=("features", "policy_overrides"),
-)
+_ROUTINE_SET = frozenset(_ROUTINE_COLUMNS)
 _device_updates: dict[tuple[str, ...], Statement] = {}
 
 
-def _update_device(conn: sa.Connection, device_id: str, read_token: str | None, values: dict[str, Any]) -> int:
-    """UPDATE the device if its token is still the one read; one cached statement per column set."""
+def _guard(device: Any) -> dict[str, Any]:
+    return {
+        "id__": device.id,
+        "read_token__": device.token_hash,
+        "read_status__": device.status,
+        "read_license__": device.license_id,
+        "read_trial_end__": device.trial_end,
+    }
+
+
+def _update_device(conn: sa.Connection, device: Any, values: dict[str, Any]) -> None:
+    """UPDATE the device now, if it is still as read; one cached statement per column set."""
     columns = tuple(sorted(values))
     stmt = _device_updates.get(columns)
     if stmt is None:
         assignments = ", ".join(f"{name} = :{name}" for name in columns)
         stmt = _device_updates[columns] = Statement(
-            f"UPDATE devices SET {assignments} WHERE id = :id__ AND token_hash IS NOT DISTINCT FROM :read_token__",
-            json_columns=_DEVICE_JSON,
+            f"UPDATE devices SET {assignments} {_READ_GUARD}", json_columns=_DEVICE_JSON
         )
-    return stmt.execute(conn, **values, id__=device_id, read_token__=read_token)
+    if stmt.execute(conn, **values, **_guard(device)) != 1:
+        raise RowChanged(f"device {device.id} changed since it was read")
+
+
+def _defer_routine_update(scope: BatchScope, device: Any, values: dict[str, Any], components: dict[str, str]) -> None:
+    """Leave the routine check's write to the batch's end; later jobs of the batch read it from the scope."""
+    full = {name: values[name] if name in values else device[name] for name in _ROUTINE_COLUMNS}
+    scope.defer_update(_ROUTINE_UPDATE, {**full, **_guard(device)})
+    written = {f"fp_{name}": value for name, value in components.items()}
+    scope.rows[("device", device.id)] = Record({**device, **values, **written})
+
+
+def read_ahead(conn: sa.Connection, device_ids: list[Any]) -> dict[Any, Any]:
+    """The devices a writer batch will check, and their licenses: two statements for the whole batch."""
+    rows: dict[Any, Any] = {("device", r["id"]): r for r in _DEVICES_BY_IDS.all(conn, ids=list(set(device_ids)))}
+    license_ids = list({r["license_id"] for r in rows.values() if r["license_id"] is not None})
+    if license_ids:
+        rows.update((("license", r["id"]), r) for r in _LICENSES_BY_IDS.all(conn, ids=license_ids))
+    return rows
 
 
 def sha256(text: str) -> str:
@@ -108,16 +170,6 @@ class CheckOutcome:
     endorsements: list[dict[str, str]] = field(default_factory=list)
     credential: dict[str, str] | None = None
     error: ApiError | None = None
-
-
-class TokenRaced(Exception):
-    """Another worker rotated this device's token between our read and our write.
-
-    Raised from a writer job so the writer rolls its work back; the router runs
-    the check again on the fresh row. Without it, two copies of one state
-    checking at once through two workers (PostgreSQL, READ COMMITTED) would
-    both be handed a live token, and the copy would go unnoticed.
-    """
 
 
 _FP_COLUMNS = tuple((name, f"fp_{name}") for name in COMPONENTS)
@@ -183,6 +235,10 @@ class Checker:
             return CheckOutcome(error=refused.error)
 
     def _run(self, conn: sa.Connection, inp: CheckInput, product: Any) -> CheckOutcome:
+        scope = current_scope(conn)
+        if scope is not None and inp.action != "check":
+            # Seats are counted from the table: let it hold this batch's earlier work first.
+            scope.flush(conn)
         facts = inp.client_facts if product.collect_facts else {}
         evidence: list[dict[str, Any]] = []
 
@@ -242,7 +298,9 @@ class Checker:
         status, reason = device.status, device.status_reason
         license_row = None
         if device.license_id is not None:
-            license_row = _LICENSE_BY_ID.first(conn, id=device.license_id)
+            license_row = scope.rows.get(("license", device.license_id)) if scope is not None else None
+            if license_row is None:
+                license_row = _LICENSE_BY_ID.first(conn, id=device.license_id)
 
         if inp.action == "activate":
             license_row = claim_seat(
@@ -303,10 +361,13 @@ class Checker:
                 client_event_id=f"check-{inp.now.date().isoformat()}",
                 data={"app_version": inp.app_version},
             )
-        # Compare-and-set on the token read above: see TokenRaced.
-        if _update_device(conn, device.id, device.token_hash, values) != 1:
-            raise TokenRaced(device.id)
-        record_events(conn, evidence)
+        if scope is not None and inp.action == "check" and values.keys() <= _ROUTINE_SET:
+            _defer_routine_update(scope, device, values, changes.get("components", {}))
+            for row in evidence:
+                scope.defer(record_events, record_events, row)
+        else:
+            _update_device(conn, device, values)
+            record_events(conn, evidence)
 
         # Effective status, not persisted: reinstating a license or allowing VMs restores it.
         if status == DeviceStatus.REGISTERED.value and license_row is not None:
@@ -361,7 +422,10 @@ class Checker:
         changes: dict[str, Any] = {}
         if inp.credential is not None:
             device_id, secret = inp.credential
-            row = _DEVICE_BY_ID.first(conn, id=device_id)
+            scope = current_scope(conn)
+            row = scope.rows.get(("device", device_id)) if scope is not None else None
+            if row is None:
+                row = _DEVICE_BY_ID.first(conn, id=device_id)
             if row is None or row.product_id != product.id or not hmac.compare_digest(sha256(secret), row.secret_hash):
                 raise Refused(ApiError("invalid_credential", "unknown device or wrong device secret", 401))
             stored = _components(row)

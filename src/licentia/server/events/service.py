@@ -32,20 +32,20 @@ def subscribe(hook: EventHook) -> None:
 
 
 def _insert_ignoring_duplicates(conn: sa.Connection, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    if not rows:
+    unique: dict[tuple[Any, str], dict[str, Any]] = {}
+    for row in rows:
+        unique.setdefault((row["device_id"], row["client_event_id"]), row)
+    if not unique:
         return []
     dialect = conn.dialect.name
     ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(events)
     stmt = ins.on_conflict_do_nothing(index_elements=["device_id", "client_event_id"]).returning(
-        events.c.id, events.c.client_event_id
+        events.c.id, events.c.device_id, events.c.client_event_id
     )
-    inserted: dict[str, int] = {}
-    # One statement a row: RETURNING with executemany is not portable, and a
-    # batch is at most a few hundred rows.
-    for row in rows:
-        for r in conn.execute(stmt, row).all():
-            inserted[r.client_event_id] = r.id
-    return [{**row, "id": inserted[row["client_event_id"]]} for row in rows if row["client_event_id"] in inserted]
+    # Many rows go out as multi-row INSERTs (SQLAlchemy's "insertmanyvalues"),
+    # and RETURNING names only the rows that were new.
+    inserted = {(r.device_id, r.client_event_id): r.id for r in conn.execute(stmt, list(unique.values()))}
+    return [{**row, "id": inserted[key]} for key, row in unique.items() if key in inserted]
 
 
 def record_events(conn: sa.Connection, rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:

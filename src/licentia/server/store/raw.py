@@ -43,10 +43,12 @@ class Statement:
         datetimes: Iterable[str] = (),
         json_columns: Iterable[str] = (),
         booleans: Iterable[str] = (),
+        sqlite: str | None = None,
     ) -> None:
         # Written in PostgreSQL's words; SQLite before 3.39 knows the null-safe
-        # comparison only as plain IS.
-        self.sqlite = sql.replace(" IS NOT DISTINCT FROM ", " IS ")
+        # comparison only as plain IS. ``sqlite`` replaces the text where the
+        # two differ more (arrays).
+        self.sqlite = sqlite or sql.replace(" IS NOT DISTINCT FROM ", " IS ")
         self.postgresql = re.sub(r"(?<!:):(\w+)", r"%(\1)s", sql)
         self.datetimes = frozenset(datetimes)
         self.json_columns = frozenset(json_columns)
@@ -66,6 +68,8 @@ class Statement:
                     from psycopg.types.json import Jsonb
 
                     value = Jsonb(value)
+            elif isinstance(value, list) and dialect == "sqlite":
+                value = json.dumps(value)  # an array parameter, read back with json_each()
             out[name] = value
         return out
 
@@ -103,9 +107,33 @@ class Statement:
         finally:
             cursor.close()
 
+    def all(self, conn: sa.Connection, **params: Any) -> list[Record]:
+        cursor = self._cursor(conn, params)
+        try:
+            names = [d[0] for d in cursor.description]
+            return [self._decode(names, tuple(values)) for values in cursor.fetchall()]
+        finally:
+            cursor.close()
+
     def execute(self, conn: sa.Connection, **params: Any) -> int:
         cursor = self._cursor(conn, params)
         try:
+            return int(cursor.rowcount)
+        finally:
+            cursor.close()
+
+    def execute_many(self, conn: sa.Connection, rows: list[Mapping[str, Any]]) -> int:
+        """Run the statement once per row, in one driver call; returns the rows changed in all.
+
+        psycopg sends the whole set in one pipeline, so a batch costs one round trip.
+        """
+        dialect = conn.dialect.name
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.executemany(
+                self.sqlite if dialect == "sqlite" else self.postgresql,
+                [self._params(dialect, row) for row in rows],
+            )
             return int(cursor.rowcount)
         finally:
             cursor.close()

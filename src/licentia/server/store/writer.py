@@ -6,7 +6,9 @@ once produce second-long lock waits (PERFORMANCE.md). So each process has one
 writer thread with one connection: it takes all jobs waiting, runs each inside
 its own savepoint (a failing job cannot spoil its neighbours), commits them in
 one transaction, and only then answers their callers, so a check that was
-answered is never lost.
+answered is never lost. Jobs of a batch share a :class:`~licentia.server.store.batch.BatchScope`:
+the rows named by their ``read_ahead`` keys are read in one go before they
+run, and their deferred writes run together just before the commit.
 """
 
 from __future__ import annotations
@@ -16,14 +18,18 @@ import contextlib
 import logging
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
+from licentia.server.store.batch import BatchScope, enter_scope, leave_scope
+
 log = logging.getLogger("licentia.store")
 T = TypeVar("T")
 Job = Callable[[sa.Connection], Any]
+# Reads, in one go, the rows a batch's jobs named: (conn, keys) -> {key: row}.
+ReadAhead = Callable[[sa.Connection, list[Hashable]], dict[Hashable, Any]]
 
 _STOP = object()
 # How long inline batches keep retrying a locked SQLite database before failing.
@@ -35,8 +41,16 @@ class StoreUnavailable(Exception):
 
 
 class Writer:
-    def __init__(self, engine: sa.Engine, *, max_batch: int = 200, inline: bool = False) -> None:
+    def __init__(
+        self,
+        engine: sa.Engine,
+        *,
+        max_batch: int = 200,
+        inline: bool = False,
+        read_ahead: ReadAhead | None = None,
+    ) -> None:
         self._engine = engine
+        self._read_ahead = read_ahead
         self._max_batch = max_batch
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
@@ -69,19 +83,22 @@ class Writer:
             thread.join(timeout=30)
         self._threads = []
 
-    async def run(self, job: Callable[[sa.Connection], T]) -> T:
-        """Run ``job`` in the next batch and return its result once committed."""
+    async def run(self, job: Callable[[sa.Connection], T], *, read_ahead: Hashable | None = None) -> T:
+        """Run ``job`` in the next batch and return its result once committed.
+
+        ``read_ahead`` names a row the job will want, for the batch's read-ahead.
+        """
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         if self._inline:
-            self._pending.append((job, future, loop))
+            self._pending.append((job, future, loop, read_ahead))
             if not self._flush_scheduled:
                 # After the callbacks already ready: every request parsed in this
                 # turn of the loop joins the same batch and the same commit.
                 self._flush_scheduled = True
                 loop.call_soon(self._flush_inline)
         else:
-            self._queue.put((job, future, loop))
+            self._queue.put((job, future, loop, read_ahead))
         return await future
 
     def _flush_inline(self) -> None:
@@ -165,11 +182,11 @@ class Writer:
         """
         try:
             with transaction if transaction is not None else conn.begin():
-                results = [job(conn) for job, _future, _loop in batch]
+                results = self._jobs(conn, batch)
         except Exception as exc:
             if len(batch) == 1:
-                _job, future, loop = batch[0]
-                loop.call_soon_threadsafe(_settle, future, None, _public_error(exc))
+                _job, future, loop, _key = batch[0]
+                self._answer(loop, future, None, _public_error(exc))
                 return self._healthy(conn)
             current: sa.Connection | None = self._healthy(conn)
             for item in batch:
@@ -178,23 +195,35 @@ class Writer:
                     continue
                 current = self._run_alone(current, item)
             return current
-        for (_job, future, loop), result in zip(batch, results, strict=True):
-            loop.call_soon_threadsafe(_settle, future, result, None)
+        for (_job, future, loop, _key), result in zip(batch, results, strict=True):
+            self._answer(loop, future, result, None)
         return conn
 
+    def _jobs(self, conn: sa.Connection, batch: list[Any]) -> list[Any]:
+        """Read ahead, run the jobs, flush what they deferred: the body of one transaction."""
+        keys = [key for _job, _future, _loop, key in batch if key is not None]
+        scope = BatchScope(self._read_ahead(conn, keys) if keys and self._read_ahead is not None else None)
+        enter_scope(conn, scope)
+        try:
+            results = [job(conn) for job, _future, _loop, _key in batch]
+            scope.flush(conn)
+        finally:
+            leave_scope(conn)
+        return results
+
     def _run_alone(self, current: sa.Connection, item: Any) -> sa.Connection | None:
-        job, future, loop = item
+        _job, future, loop, _key = item
         conn = self._healthy(current)
         if conn is None:
             self._fail([item], StoreUnavailable("connection lost"))
             return None
         try:
             with conn.begin():
-                result = job(conn)
+                (result,) = self._jobs(conn, [item])
         except Exception as exc:
-            loop.call_soon_threadsafe(_settle, future, None, _public_error(exc))
+            self._answer(loop, future, None, _public_error(exc))
             return self._healthy(conn)
-        loop.call_soon_threadsafe(_settle, future, result, None)
+        self._answer(loop, future, result, None)
         return conn
 
     def _healthy(self, conn: sa.Connection) -> sa.Connection | None:
@@ -209,11 +238,16 @@ class Writer:
             log.error("database unreachable: %s", type(exc).__name__)
             return None
 
-    @staticmethod
-    def _fail(batch: list[Any], exc: BaseException) -> None:
+    def _answer(self, loop: asyncio.AbstractEventLoop, future: Any, result: Any, error: BaseException | None) -> None:
+        if self._inline:
+            _settle(future, result, error)  # already on the loop's thread
+        else:
+            loop.call_soon_threadsafe(_settle, future, result, error)
+
+    def _fail(self, batch: list[Any], exc: BaseException) -> None:
         error = StoreUnavailable(f"the database did not take the transaction ({type(exc).__name__})")
-        for _job, future, loop in batch:
-            loop.call_soon_threadsafe(_settle, future, None, error)
+        for _job, future, loop, _key in batch:
+            self._answer(loop, future, None, error)
 
 
 def _public_error(exc: BaseException) -> BaseException:

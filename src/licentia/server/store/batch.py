@@ -1,0 +1,80 @@
+"""What the jobs of one writer batch share: rows read ahead, writes deferred to its end.
+
+A status check's own decisions take microseconds of Python; what costs is a
+statement per lookup and per update, and on PostgreSQL a network round trip
+for each. So the writer lets a batch read the rows its jobs will need in one
+statement before they run (:attr:`BatchScope.rows`), and lets jobs defer their
+routine writes to one ``executemany`` per kind at the batch's end, just before
+its commit. What is committed, and when callers are answered (after the
+commit), does not change.
+
+A deferred update is a compare-and-set that must change exactly one row. If
+one does not (the row changed since it was read: another worker, or an
+earlier statement of this very batch), the flush raises :class:`RowChanged`,
+the batch rolls back, and the writer runs each job alone, on fresh rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+from typing import Any
+
+import sqlalchemy as sa
+
+from licentia.server.store.raw import Statement
+
+_KEY = "licentia.batch"
+Flush = Callable[[sa.Connection, list[Any]], object]
+
+
+class RowChanged(Exception):
+    """A row changed between the read a decision was made on and the write of that decision."""
+
+
+class BatchScope:
+    def __init__(self, rows: dict[Hashable, Any] | None = None) -> None:
+        self.rows: dict[Hashable, Any] = rows if rows is not None else {}
+        self._deferred: dict[Any, tuple[Flush, list[Any]]] = {}
+
+    def defer_update(self, statement: Statement, params: dict[str, Any]) -> None:
+        """Run ``statement`` with ``params`` at the batch's end; it must change exactly one row."""
+        self.defer(statement, _compare_and_set(statement), params)
+
+    def defer(self, key: Any, flush: Flush, item: Any) -> None:
+        """Collect ``item``; at the end ``flush(conn, items)`` runs once for all items under ``key``.
+
+        Kinds are flushed in the order they were first deferred, items in the order given.
+        """
+        entry = self._deferred.get(key)
+        if entry is None:
+            self._deferred[key] = (flush, [item])
+        else:
+            entry[1].append(item)
+
+    def flush(self, conn: sa.Connection) -> None:
+        deferred, self._deferred = self._deferred, {}
+        for flush, items in deferred.values():
+            flush(conn, items)
+
+
+def _compare_and_set(statement: Statement) -> Flush:
+    def run(conn: sa.Connection, rows: list[Any]) -> None:
+        changed = statement.execute_many(conn, rows)
+        if changed != len(rows):
+            raise RowChanged(f"{len(rows) - changed} of {len(rows)} rows changed since they were read")
+
+    return run
+
+
+def current_scope(conn: sa.Connection) -> BatchScope | None:
+    """The scope of the writer batch ``conn`` is running, if any."""
+    scope: BatchScope | None = conn.info.get(_KEY)
+    return scope
+
+
+def enter_scope(conn: sa.Connection, scope: BatchScope) -> None:
+    conn.info[_KEY] = scope
+
+
+def leave_scope(conn: sa.Connection) -> None:
+    conn.info.pop(_KEY, None)
