@@ -24,6 +24,34 @@ def test_canonical_json_is_sorted_compact_utf8_and_refuses_floats():
         canonical_json({"x": 1.5})
 
 
+def test_server_and_client_encoders_write_the_same_canonical_bytes(monkeypatch):
+    """The server signs with orjson, an SDK without it verifies with the standard library."""
+    import licentia.core.canonical as canonical
+
+    if canonical.orjson is None:
+        pytest.skip("orjson is the server's; this install has only the SDK")
+    every_ascii = "".join(chr(c) for c in range(128))
+    values = [
+        {"b": 1, "a": "é", "B": [True, False, None], "": {}},
+        {"text": every_ascii, every_ascii: every_ascii, "ctl": "\u2028\u2029\ufeff\x85"},
+        {"emoji": "😀", "😀": 1, "\uffff": 2, "z": 3, "é": 4, "aa": 5, "a": 6},
+        {"n": [0, -1, 2**63 - 1, -(2**63 - 1)], "nested": [{"y": [], "x": [[{}]]}]},
+        ["a", ("tuple", "too"), "ℵ₀ «ünïcode» 中文 𝄞"],
+    ]
+    for value in values:
+        fast = canonical.canonical_json(value)
+        monkeypatch.setattr(canonical, "orjson", None)
+        slow = canonical.canonical_json(value)
+        monkeypatch.undo()
+        assert fast == slow, value
+
+
+@pytest.mark.parametrize("value", [1.5, {"x": [0.0]}, {1: "int key"}, dt.datetime(2026, 1, 1), 2**64, {"s": {1, 2}}])
+def test_canonical_json_refuses_what_it_cannot_write_the_same_everywhere(value):
+    with pytest.raises(TypeError):
+        canonical_json(value)
+
+
 def test_a_signed_document_verifies_and_any_changed_byte_breaks_it():
     key = SigningKey.generate()
     signed = key.sign(DOC)

@@ -43,8 +43,8 @@ class ManualClock:
 def to_iso(when: dt.datetime) -> str:
     """UTC, second precision, ``Z`` suffix: the one timestamp form in signed documents."""
     w = when if when.tzinfo is UTC else when.astimezone(UTC)
-    # Formatted by hand: strftime costs more than the rest of a status check's bookkeeping.
-    return f"{w.year:04d}-{w.month:02d}-{w.day:02d}T{w.hour:02d}:{w.minute:02d}:{w.second:02d}Z"
+    # isoformat, not strftime: a status check formats four of these, and strftime costs several times more.
+    return w.isoformat(timespec="seconds")[:19] + "Z"
 
 
 def from_iso(text: str) -> dt.datetime:

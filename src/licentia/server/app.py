@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 import licentia
 from licentia.core.clock import Clock, SystemClock
 from licentia.server.app_body import BodyTooLarge, ClientGone, read_body
+from licentia.server.devices.lane import StatusLane
 from licentia.server.devices.service import Checker, read_ahead
 from licentia.server.errors import error_body, install_error_handlers
 from licentia.server.network import parse_networks
@@ -119,7 +120,7 @@ def create_app(
             await async_engine.dispose()
             sync_engine.dispose()
 
-    app = FastAPI(
+    app = LicentiaApp(
         title="Licentia",
         version=licentia.__version__,
         summary="Trials, licenses, offline license files and copy tracking for your software.",
@@ -158,20 +159,27 @@ def create_app(
     for setup in extensions if extensions is not None else default_extensions():
         setup(app)
     _document_raw_bodies(app)
-    _open_status_lane(app, settings.max_body_bytes)
+    app.status_lane = StatusLane(app, max_body_bytes=settings.max_body_bytes)
     return app
 
 
-def _open_status_lane(app: FastAPI, max_body_bytes: int) -> None:
-    """Put the status lane in front of the whole middleware stack (see devices.lane)."""
-    from licentia.server.devices.lane import StatusLane
+class LicentiaApp(FastAPI):
+    """FastAPI, with the status lane answering the hot-path endpoints before anything else runs.
 
-    build = app.build_middleware_stack
+    See devices/lane.py: every installation calls them at start-up, and the
+    framework's per-request layers cost as much as the status check itself.
+    """
 
-    def build_with_lane() -> Any:
-        return StatusLane(build(), app, max_body_bytes=max_body_bytes)
+    status_lane: StatusLane | None = None
 
-    app.build_middleware_stack = build_with_lane  # type: ignore[method-assign]
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        lane = self.status_lane
+        if lane is not None and scope["type"] == "http" and scope["method"] == "POST":
+            route = lane.routes.get(scope["path"])
+            if route is not None:
+                await lane.serve(scope, receive, send, route)
+                return
+        await super().__call__(scope, receive, send)
 
 
 def _document_raw_bodies(app: FastAPI) -> None:

@@ -4,8 +4,10 @@ Every installation calls these at start-up, so they are the server's hot path.
 FastAPI's middleware layers, exception wrappers and route matching cost about
 as much per request as the whole status check's database work; this ASGI lane
 answers the three endpoints with the same handler code (``router.serve_status``),
-the same body limit and the same error bodies, and hands every other request
-to FastAPI untouched. The FastAPI routes stay declared for the OpenAPI schema.
+the same body limit and the same error bodies; ``app.LicentiaApp`` hands every
+other request to FastAPI untouched. The FastAPI routes stay declared for the
+OpenAPI schema. These requests skip FastAPI's built-in OpenTelemetry hook;
+the Prometheus metrics at ``/metrics`` count them.
 """
 
 from __future__ import annotations
@@ -35,16 +37,15 @@ _ROUTES: dict[str, tuple[str, type[CheckRequest]]] = {
 
 
 class StatusLane:
-    def __init__(self, app: Any, fastapi_app: FastAPI, *, max_body_bytes: int) -> None:
-        self.app = app
+    """Answers the status endpoints; ``LicentiaApp`` hands it their requests before FastAPI sees them."""
+
+    routes = _ROUTES
+
+    def __init__(self, fastapi_app: FastAPI, *, max_body_bytes: int) -> None:
         self.fastapi_app = fastapi_app
         self.limit = max_body_bytes
 
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        route = _ROUTES.get(scope.get("path", "")) if scope["type"] == "http" and scope["method"] == "POST" else None
-        if route is None:
-            await self.app(scope, receive, send)
-            return
+    async def serve(self, scope: Any, receive: Any, send: Any, route: tuple[str, type[CheckRequest]]) -> None:
         action, model = route
         scope["app"] = self.fastapi_app
         request = Request(scope, receive)

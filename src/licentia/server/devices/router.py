@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import time
 from typing import Any
@@ -36,13 +37,38 @@ _SIGNED_DOC = {
 }
 
 
-def server_facts(request: Request) -> dict[str, Any]:
+_tz_name = ("", 0.0)
+
+
+def _server_tz() -> str:
+    """The server's time zone name, looked up at most once a minute (it changes only with DST)."""
+    global _tz_name
+    name, until = _tz_name
+    now = time.monotonic()
+    if now >= until:
+        name = time.strftime("%Z")
+        _tz_name = (name, now + 60)
+    return name
+
+
+def server_facts(request: Request, now: dt.datetime | None = None) -> dict[str, Any]:
     state = request.app.state
     return {
-        "received_at": to_iso(state.clock.now()),
+        "received_at": to_iso(now or state.clock.now()),
         "external_ip": client_ip(request, state.trusted_proxies),
-        "server_tz": time.strftime("%Z"),
+        "server_tz": _server_tz(),
     }
+
+
+_counters: dict[tuple[str, str], Any] = {}
+_timers: dict[str, Any] = {}
+
+
+def _count(action: str, outcome: str) -> None:
+    counter = _counters.get((action, outcome))
+    if counter is None:
+        counter = _counters[(action, outcome)] = CHECKS.labels(action, outcome)
+    counter.inc()
 
 
 async def answer(
@@ -51,9 +77,10 @@ async def answer(
     state = request.app.state
     started = time.perf_counter()
     fp = body.fingerprint
+    now = state.clock.now()
     inp = CheckInput(
         product=body.product,
-        now=state.clock.now(),
+        now=now,
         credential=credential,
         device_id=body.device_id,
         components={str(k): v for k, v in fp.components.items()} if fp else {},
@@ -63,7 +90,7 @@ async def answer(
         app_version=body.app_version,
         os_name=body.os,
         client_facts=dict(body.facts),
-        server_facts=server_facts(request),
+        server_facts=server_facts(request, now),
         action=action,
         license_key=key,
         channel=body.channel,
@@ -78,12 +105,15 @@ async def answer(
             if attempt == _RACE_RETRIES - 1:
                 raise
     if outcome.error is not None:
-        CHECKS.labels(action, outcome.error.code).inc()
+        _count(action, outcome.error.code)
         raise outcome.error
     signed = outcome.signer.sign(outcome.document, outcome.endorsements)
     credential_json = json.dumps(outcome.credential).encode()
-    CHECKS.labels(action, "ok").inc()
-    CHECK_SECONDS.labels(action).observe(time.perf_counter() - started)
+    _count(action, "ok")
+    timer = _timers.get(action)
+    if timer is None:
+        timer = _timers[action] = CHECK_SECONDS.labels(action)
+    timer.observe(time.perf_counter() - started)
     return Response(b'{"credential":' + credential_json + b',"signed":' + signed + b"}", media_type="application/json")
 
 
@@ -107,7 +137,7 @@ async def serve_status(request: Request, raw_body: bytes, action: str, model: ty
     """
     body = model.model_validate_json(raw_body)
     credential = parse_device_credential(request.headers.get("authorization"))
-    return await answer(request, body, credential, action, getattr(body, "key", None))
+    return await answer(request, body, credential, action, body.key if isinstance(body, ActivateRequest) else None)
 
 
 # These routes declare the endpoints for the OpenAPI schema; requests to them are

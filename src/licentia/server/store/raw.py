@@ -20,7 +20,6 @@ from typing import Any
 import sqlalchemy as sa
 
 UTC = dt.UTC
-_SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"  # SQLAlchemy's storage format for SQLite DateTime
 
 
 class Record(dict[str, Any]):
@@ -55,20 +54,23 @@ class Statement:
         self.booleans = frozenset(booleans)
 
     def _params(self, dialect: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        sqlite = dialect == "sqlite"
         out: dict[str, Any] = {}
         for name, value in params.items():
-            if isinstance(value, dt.datetime):
-                value = value.astimezone(UTC).replace(tzinfo=None)
-                if dialect == "sqlite":
-                    value = value.strftime(_SQLITE_DATETIME)
-            elif name in self.json_columns and value is not None:
-                if dialect == "sqlite":
-                    value = json.dumps(value)
-                else:
-                    from psycopg.types.json import Jsonb
+            if name in self.json_columns:
+                if value is not None:
+                    if sqlite:
+                        value = json.dumps(value)
+                    else:
+                        from psycopg.types.json import Jsonb
 
-                    value = Jsonb(value)
-            elif isinstance(value, list) and dialect == "sqlite":
+                        value = Jsonb(value)
+            elif isinstance(value, dt.datetime):
+                if value.tzinfo is not None:
+                    value = (value if value.tzinfo is UTC else value.astimezone(UTC)).replace(tzinfo=None)
+                if sqlite:
+                    value = value.isoformat(" ", "microseconds")  # SQLAlchemy's SQLite DateTime format
+            elif sqlite and isinstance(value, list):
                 value = json.dumps(value)  # an array parameter, read back with json_each()
             out[name] = value
         return out
