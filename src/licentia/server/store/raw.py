@@ -12,14 +12,50 @@ stored exactly as SQLAlchemy stores them, so both paths read each other's rows.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 
 UTC = dt.UTC
+
+
+def _naive_utc(value: dt.datetime) -> dt.datetime:
+    if value.tzinfo is None:
+        return value
+    return (value if value.tzinfo is UTC else value.astimezone(UTC)).replace(tzinfo=None)
+
+
+def _sqlite_datetime(value: dt.datetime) -> str:
+    return _naive_utc(value).isoformat(" ", "microseconds")  # SQLAlchemy's SQLite DateTime format
+
+
+def _dump_json(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+def _jsonb(value: Any) -> Any:
+    from psycopg.types.json import Jsonb
+
+    return Jsonb(value)
+
+
+def _from_datetime(value: Any) -> dt.datetime:
+    if isinstance(value, str):  # SQLite: naive UTC text
+        return dt.datetime.fromisoformat(value).replace(tzinfo=UTC)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _from_json(value: Any) -> Any:
+    return orjson.loads(value) if isinstance(value, str) else value
+
+
+# Python value -> driver value, by exact type; lists are array parameters,
+# which SQLite reads back with json_each().
+_SQLITE_PARAMS: dict[type, Callable[[Any], Any]] = {dt.datetime: _sqlite_datetime, list: _dump_json}
+_POSTGRESQL_PARAMS: dict[type, Callable[[Any], Any]] = {dt.datetime: _naive_utc}
 
 
 class Record(dict[str, Any]):
@@ -52,45 +88,38 @@ class Statement:
         self.datetimes = frozenset(datetimes)
         self.json_columns = frozenset(json_columns)
         self.booleans = frozenset(booleans)
+        self._plans: dict[tuple[str, ...], list[tuple[int, Callable[[Any], Any]]]] = {}
 
     def _params(self, dialect: str, params: Mapping[str, Any]) -> dict[str, Any]:
         sqlite = dialect == "sqlite"
+        convert = _SQLITE_PARAMS if sqlite else _POSTGRESQL_PARAMS
+        json_columns = self.json_columns
         out: dict[str, Any] = {}
         for name, value in params.items():
-            if name in self.json_columns:
+            if name in json_columns:
                 if value is not None:
-                    if sqlite:
-                        value = json.dumps(value)
-                    else:
-                        from psycopg.types.json import Jsonb
-
-                        value = Jsonb(value)
-            elif isinstance(value, dt.datetime):
-                if value.tzinfo is not None:
-                    value = (value if value.tzinfo is UTC else value.astimezone(UTC)).replace(tzinfo=None)
-                if sqlite:
-                    value = value.isoformat(" ", "microseconds")  # SQLAlchemy's SQLite DateTime format
-            elif sqlite and isinstance(value, list):
-                value = json.dumps(value)  # an array parameter, read back with json_each()
+                    value = _dump_json(value) if sqlite else _jsonb(value)
+            else:
+                to_driver = convert.get(type(value))
+                if to_driver is not None:
+                    value = to_driver(value)
             out[name] = value
         return out
 
-    def _decode(self, names: list[str], values: tuple[Any, ...]) -> Record:
-        row = Record(zip(names, values, strict=True))
-        for name in self.datetimes & row.keys():
-            value = row[name]
-            if value is None:
-                continue
-            if isinstance(value, str):
-                value = dt.datetime.fromisoformat(value)
-            row[name] = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-        for name in self.json_columns & row.keys():
-            if isinstance(row[name], str):
-                row[name] = json.loads(row[name])
-        for name in self.booleans & row.keys():
-            if row[name] is not None:
-                row[name] = bool(row[name])
-        return row
+    def _decode(self, names: tuple[str, ...], values: Sequence[Any]) -> Record:
+        plan = self._plans.get(names)
+        if plan is None:
+            plan = self._plans[names] = [
+                (i, _from_datetime if name in self.datetimes else _from_json if name in self.json_columns else bool)
+                for i, name in enumerate(names)
+                if name in self.datetimes or name in self.json_columns or name in self.booleans
+            ]
+        decoded = list(values)
+        for i, from_driver in plan:
+            value = decoded[i]
+            if value is not None:
+                decoded[i] = from_driver(value)
+        return Record(zip(names, decoded, strict=True))
 
     def _cursor(self, conn: sa.Connection, params: Mapping[str, Any]) -> Any:
         dialect = conn.dialect.name
@@ -105,15 +134,15 @@ class Statement:
             values = cursor.fetchone()
             if values is None:
                 return None
-            return self._decode([d[0] for d in cursor.description], tuple(values))
+            return self._decode(tuple(d[0] for d in cursor.description), values)
         finally:
             cursor.close()
 
     def all(self, conn: sa.Connection, **params: Any) -> list[Record]:
         cursor = self._cursor(conn, params)
         try:
-            names = [d[0] for d in cursor.description]
-            return [self._decode(names, tuple(values)) for values in cursor.fetchall()]
+            names = tuple(d[0] for d in cursor.description)
+            return [self._decode(names, values) for values in cursor.fetchall()]
         finally:
             cursor.close()
 
