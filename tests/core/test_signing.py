@@ -46,6 +46,18 @@ def test_server_and_client_encoders_write_the_same_canonical_bytes(monkeypatch):
         assert fast == slow, value
 
 
+def test_libsodium_and_openssl_sign_the_same_bytes(monkeypatch):
+    import licentia.core.signing as signing
+
+    if signing.sodium is None:
+        pytest.skip("PyNaCl is the server's; this install has only the SDK")
+    key = SigningKey.generate()
+    fast = key.sign(DOC)
+    monkeypatch.setattr(signing, "sodium", None)
+    assert SigningKey(key.private_key).sign(DOC) == fast
+    assert verify_document(fast, pinned(key), product="acme", at_time=NOW) == DOC
+
+
 @pytest.mark.parametrize("value", [1.5, {"x": [0.0]}, {1: "int key"}, dt.datetime(2026, 1, 1), 2**64, {"s": {1, 2}}])
 def test_canonical_json_refuses_what_it_cannot_write_the_same_everywhere(value):
     with pytest.raises(TypeError):

@@ -56,13 +56,15 @@ def match_count(stored: Mapping[str, str | None], presented: Mapping[str, str]) 
 
 def matches(stored: Mapping[str, str | None], presented: Mapping[str, str], min_match: int) -> bool:
     """True when ``presented`` is the same device as ``stored`` under the policy's K of N."""
-    if not presented:
+    equal = [
+        name
+        for name, value in presented.items()
+        if value and (known := stored.get(name)) and hmac.compare_digest(str(known), value)
+    ]
+    # At least one strong component must agree: the CPU model alone is not identity.
+    if not any(name not in WEAK_COMPONENTS for name in equal):
         return False
-    strong = {k: v for k, v in presented.items() if k not in WEAK_COMPONENTS}
-    if not strong or match_count(stored, strong) == 0:
-        # At least one strong component must agree: the CPU model alone is not identity.
-        return False
-    return match_count(stored, presented) >= required_matches(presented, min_match)
+    return len(equal) >= required_matches(presented, min_match)
 
 
 def changed_components(stored: Mapping[str, str | None], presented: Mapping[str, str]) -> list[str]:

@@ -53,7 +53,7 @@ class StatusLane:
             declared = request.headers.get("content-length")
             if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
                 raise BodyTooLarge
-            response = await serve_status(request, await read_body(receive, self.limit), action, model)
+            answer = await serve_status(request, await read_body(receive, self.limit), action, model)
         except ClientGone:
             return
         except BodyTooLarge:
@@ -68,4 +68,9 @@ class StatusLane:
             response = store_unavailable_response(exc)
         except Exception:
             response = unexpected_response("POST", scope["path"])
+        else:
+            headers = [(b"content-type", b"application/json"), (b"content-length", str(len(answer)).encode())]
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            await send({"type": "http.response.body", "body": answer})
+            return
         await response(scope, receive, send)

@@ -73,7 +73,8 @@ def _count(action: str, outcome: str) -> None:
 
 async def answer(
     request: Request, body: CheckRequest, credential: Any, action: str, key: str | None = None
-) -> Response:
+) -> bytes:
+    """The JSON answer: the signed status document, and the device credential at first contact."""
     state = request.app.state
     started = time.perf_counter()
     fp = body.fingerprint
@@ -114,7 +115,7 @@ async def answer(
     if timer is None:
         timer = _timers[action] = CHECK_SECONDS.labels(action)
     timer.observe(time.perf_counter() - started)
-    return Response(b'{"credential":' + credential_json + b',"signed":' + signed + b"}", media_type="application/json")
+    return b'{"credential":' + credential_json + b',"signed":' + signed + b"}"
 
 
 # The handlers read and validate the body themselves (pydantic-core parses the
@@ -130,7 +131,7 @@ def _documented(model: type[CheckRequest]) -> dict[str, Any]:
     }
 
 
-async def serve_status(request: Request, raw_body: bytes, action: str, model: type[CheckRequest]) -> Response:
+async def serve_status(request: Request, raw_body: bytes, action: str, model: type[CheckRequest]) -> bytes:
     """Parse and answer one status call; the status lane and the routes below both run this.
 
     A bad body raises pydantic's ``ValidationError``, mapped to 400/422 by errors.py.
@@ -148,16 +149,19 @@ async def check(request: Request) -> Response:
 
     Send ``Authorization: Device <device>:<secret>`` on every call after the first.
     """
-    return await serve_status(request, await request.body(), "check", CheckRequest)
+    answer = await serve_status(request, await request.body(), "check", CheckRequest)
+    return Response(answer, media_type="application/json")
 
 
 @router.post("/activate", responses={200: _SIGNED_DOC}, openapi_extra=_documented(ActivateRequest))
 async def activate(request: Request) -> Response:
     """Bind this device to a license key's seat (never beyond the license's device limit)."""
-    return await serve_status(request, await request.body(), "activate", ActivateRequest)
+    answer = await serve_status(request, await request.body(), "activate", ActivateRequest)
+    return Response(answer, media_type="application/json")
 
 
 @router.post("/deactivate", responses={200: _SIGNED_DOC}, openapi_extra=_documented(CheckRequest))
 async def deactivate(request: Request) -> Response:
     """Free this device's seat; it keeps whatever trial it had left."""
-    return await serve_status(request, await request.body(), "deactivate", CheckRequest)
+    answer = await serve_status(request, await request.body(), "deactivate", CheckRequest)
+    return Response(answer, media_type="application/json")

@@ -122,11 +122,19 @@ def _update_device(conn: sa.Connection, device: Any, values: dict[str, Any]) -> 
 
 
 def _defer_routine_update(scope: BatchScope, device: Any, values: dict[str, Any], components: dict[str, str]) -> None:
-    """Leave the routine check's write to the batch's end; later jobs of the batch read it from the scope."""
-    full = {name: values[name] if name in values else device[name] for name in _ROUTINE_COLUMNS}
-    scope.defer_update(_ROUTINE_UPDATE, {**full, **_guard(device)})
-    written = {f"fp_{name}": value for name, value in components.items()}
-    scope.rows[("device", device.id)] = Record({**device, **values, **written})
+    """Leave the routine check's write to the batch's end; later jobs of the batch read it from the scope.
+
+    The row read is brought up to date in place: what the job reads of it
+    afterwards (id, trial end, components, flags) is not among ``values``.
+    """
+    params = _guard(device)
+    for name in _ROUTINE_COLUMNS:
+        params[name] = values[name] if name in values else device[name]
+    scope.defer_update(_ROUTINE_UPDATE, params)
+    device.update(values)
+    for name, value in components.items():
+        device[f"fp_{name}"] = value
+    scope.rows[("device", device.id)] = device
 
 
 def read_ahead(conn: sa.Connection, device_ids: list[Any]) -> dict[Any, Any]:
