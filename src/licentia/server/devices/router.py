@@ -71,9 +71,7 @@ def _count(action: str, outcome: str) -> None:
     counter.inc()
 
 
-async def answer(
-    request: Request, body: CheckRequest, credential: Any, action: str, key: str | None = None
-) -> bytes:
+async def answer(request: Request, body: CheckRequest, credential: Any, action: str, key: str | None = None) -> bytes:
     """The JSON answer: the signed status document, and the device credential at first contact."""
     state = request.app.state
     started = time.perf_counter()

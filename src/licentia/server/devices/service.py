@@ -33,7 +33,7 @@ from licentia.server.products.service import Keyring
 from licentia.server.releases.service import LatestReleaseCache
 from licentia.server.store.batch import BatchScope, RowChanged, current_scope
 from licentia.server.store.models import Device, License, table_of
-from licentia.server.store.raw import Record, Statement
+from licentia.server.store.raw import BulkUpdate, Record, Statement
 
 devices = table_of(Device)
 licenses = table_of(License)
@@ -78,22 +78,24 @@ _READ_GUARD = (
     " AND license_id IS NOT DISTINCT FROM :read_license__ AND trial_end IS NOT DISTINCT FROM :read_trial_end__"
 )
 # The routine check writes these, always all of them, so that every check of a
-# batch shares one statement and one executemany.
-_ROUTINE_COLUMNS = (
-    "last_seen",
-    "usage_count",
-    "token_hash",
-    "prev_token_hash",
-    "status",
-    "status_reason",
-    "app_version",
-    "os_name",
-    "facts",
+# batch shares one statement (PostgreSQL types, for the bulk form).
+_ROUTINE_UPDATE = BulkUpdate(
+    "devices",
+    key="id",
+    columns={
+        "last_seen": "timestamp",
+        "usage_count": "bigint",
+        "token_hash": "text",
+        "prev_token_hash": "text",
+        "status": "text",
+        "status_reason": "text",
+        "app_version": "text",
+        "os_name": "text",
+        "facts": "jsonb",
+    },
+    guards={"token_hash": "text", "status": "text", "license_id": "integer", "trial_end": "timestamp"},
 )
-_ROUTINE_UPDATE = Statement(
-    f"UPDATE devices SET {', '.join(f'{name} = :{name}' for name in _ROUTINE_COLUMNS)} {_READ_GUARD}",
-    json_columns=_DEVICE_JSON,
-)
+_ROUTINE_COLUMNS = tuple(_ROUTINE_UPDATE.columns)
 _ROUTINE_SET = frozenset(_ROUTINE_COLUMNS)
 _device_updates: dict[tuple[str, ...], Statement] = {}
 
@@ -127,14 +129,26 @@ def _defer_routine_update(scope: BatchScope, device: Any, values: dict[str, Any]
     The row read is brought up to date in place: what the job reads of it
     afterwards (id, trial end, components, flags) is not among ``values``.
     """
-    params = _guard(device)
+    params = {
+        "id": device.id,
+        "read_token_hash": device.token_hash,
+        "read_status": device.status,
+        "read_license_id": device.license_id,
+        "read_trial_end": device.trial_end,
+    }
     for name in _ROUTINE_COLUMNS:
         params[name] = values[name] if name in values else device[name]
-    scope.defer_update(_ROUTINE_UPDATE, params)
+    scope.defer(_ROUTINE_UPDATE, _flush_routine_updates, params)
     device.update(values)
     for name, value in components.items():
         device[f"fp_{name}"] = value
     scope.rows[("device", device.id)] = device
+
+
+def _flush_routine_updates(conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
+    changed = _ROUTINE_UPDATE.run(conn, rows)
+    if changed != len(rows):
+        raise RowChanged(f"{len(rows) - changed} of {len(rows)} devices changed since they were read")
 
 
 def read_ahead(conn: sa.Connection, device_ids: list[Any]) -> dict[Any, Any]:

@@ -8,10 +8,10 @@ routine writes to one ``executemany`` per kind at the batch's end, just before
 its commit. What is committed, and when callers are answered (after the
 commit), does not change.
 
-A deferred update is a compare-and-set that must change exactly one row. If
-one does not (the row changed since it was read: another worker, or an
-earlier statement of this very batch), the flush raises :class:`RowChanged`,
-the batch rolls back, and the writer runs each job alone, on fresh rows.
+Deferred updates are compare-and-set: if one finds its row changed since it
+was read (another worker, or an earlier statement of this very batch), the
+flush raises :class:`RowChanged`, the batch rolls back, and the writer runs
+each job alone, on fresh rows.
 """
 
 from __future__ import annotations
@@ -20,8 +20,6 @@ from collections.abc import Callable, Hashable
 from typing import Any
 
 import sqlalchemy as sa
-
-from licentia.server.store.raw import Statement
 
 _KEY = "licentia.batch"
 Flush = Callable[[sa.Connection, list[Any]], object]
@@ -35,10 +33,6 @@ class BatchScope:
     def __init__(self, rows: dict[Hashable, Any] | None = None) -> None:
         self.rows: dict[Hashable, Any] = rows if rows is not None else {}
         self._deferred: dict[Any, tuple[Flush, list[Any]]] = {}
-
-    def defer_update(self, statement: Statement, params: dict[str, Any]) -> None:
-        """Run ``statement`` with ``params`` at the batch's end; it must change exactly one row."""
-        self.defer(statement, _compare_and_set(statement), params)
 
     def defer(self, key: Any, flush: Flush, item: Any) -> None:
         """Collect ``item``; at the end ``flush(conn, items)`` runs once for all items under ``key``.
@@ -55,15 +49,6 @@ class BatchScope:
         deferred, self._deferred = self._deferred, {}
         for flush, items in deferred.values():
             flush(conn, items)
-
-
-def _compare_and_set(statement: Statement) -> Flush:
-    def run(conn: sa.Connection, rows: list[Any]) -> None:
-        changed = statement.execute_many(conn, rows)
-        if changed != len(rows):
-            raise RowChanged(f"{len(rows) - changed} of {len(rows)} rows changed since they were read")
-
-    return run
 
 
 def current_scope(conn: sa.Connection) -> BatchScope | None:

@@ -153,7 +153,7 @@ class Statement:
         finally:
             cursor.close()
 
-    def execute_many(self, conn: sa.Connection, rows: list[Mapping[str, Any]]) -> int:
+    def execute_many(self, conn: sa.Connection, rows: Sequence[Mapping[str, Any]]) -> int:
         """Run the statement once per row, in one driver call; returns the rows changed in all.
 
         psycopg sends the whole set in one pipeline, so a batch costs one round trip.
@@ -168,3 +168,63 @@ class Statement:
             return int(cursor.rowcount)
         finally:
             cursor.close()
+
+
+class BulkUpdate:
+    """UPDATE many rows, each with its own values and guard, in one driver call.
+
+    SQLite runs the statement once per row (``executemany``: in process, and
+    cheap). PostgreSQL gets one statement whose rows travel as a single JSON
+    parameter read by ``jsonb_to_recordset``: psycopg's per-row work in an
+    ``executemany`` costs the server process more than the database's own.
+
+    ``columns`` and ``guards`` map names to PostgreSQL types. A guard ``name``
+    compares column ``name`` (null-safe) with the row's value ``read_<name>``.
+    """
+
+    def __init__(self, table: str, key: str, columns: Mapping[str, str], guards: Mapping[str, str]) -> None:
+        self.key = key
+        self.columns = dict(columns)
+        keyed = f"{key} = :{key}"
+        conditions = [keyed] + [f"{name} IS NOT DISTINCT FROM :read_{name}" for name in guards]
+        self.statement = Statement(
+            f"UPDATE {table} SET {', '.join(f'{c} = :{c}' for c in columns)} WHERE {' AND '.join(conditions)}",
+            json_columns=[c for c, kind in columns.items() if kind in ("json", "jsonb")],
+        )
+        fields = {key: "text", **columns, **{f"read_{name}": kind for name, kind in guards.items()}}
+        # Sent without a zone (naive UTC), as the columns hold them: a zone in the
+        # text would be silently dropped by a ``timestamp`` column.
+        self._datetimes = [name for name, kind in fields.items() if kind == "timestamp"]
+        self.postgresql = (
+            f"UPDATE {table} t SET {', '.join(f'{c} = v.{c}' for c in columns)}"
+            f" FROM jsonb_to_recordset(%s::jsonb) AS v({', '.join(f'{n} {kind}' for n, kind in fields.items())})"
+            f" WHERE t.{key} = v.{key}"
+            + "".join(f" AND t.{name} IS NOT DISTINCT FROM v.read_{name}" for name in guards)
+        )
+
+    def run(self, conn: sa.Connection, rows: list[dict[str, Any]]) -> int:
+        """Apply every row in order; returns how many rows the guards let through."""
+        if conn.dialect.name == "sqlite":
+            return self.statement.execute_many(conn, rows)
+        changed = 0
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            pending = rows
+            while pending:
+                # A row named twice goes in a later statement: its guard reads the first one's result.
+                wave: dict[Any, dict[str, Any]] = {}
+                later = []
+                for row in pending:
+                    if row[self.key] in wave:
+                        later.append(row)
+                    else:
+                        wave[row[self.key]] = row
+                        for name in self._datetimes:
+                            if (value := row[name]) is not None:
+                                row[name] = _naive_utc(value)
+                cursor.execute(self.postgresql, (orjson.dumps(list(wave.values())).decode(),))
+                changed += int(cursor.rowcount)
+                pending = later
+        finally:
+            cursor.close()
+        return changed
