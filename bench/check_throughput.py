@@ -134,7 +134,13 @@ async def register(url: str, product: str, n: int) -> list[tuple[str, str]]:
             "os": "Linux 6.1",
         }
         async with sem:
-            response = await client.post("/v1/check", json=body)
+            for attempt in range(3):
+                try:
+                    response = await client.post("/v1/check", json=body)
+                    break
+                except httpx.TransportError:  # a pooled connection closed under us: the same call again
+                    if attempt == 2:
+                        raise
         response.raise_for_status()
         cred = json.loads(response.content)["credential"]
         out.append((json.dumps(body), f"Device {cred['device']}:{cred['secret']}"))

@@ -12,6 +12,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -26,6 +27,7 @@ from licentia.server.network import parse_networks
 from licentia.server.observability import render_metrics
 from licentia.server.products.service import Keyring
 from licentia.server.settings import Settings
+from licentia.server.store.checkpoint import Checkpointer
 from licentia.server.store.engine import database_urls, make_async_engine, make_sync_engine
 from licentia.server.store.writer import Writer
 
@@ -98,6 +100,10 @@ def create_app(
         # Status checks name their device for the batch's read-ahead (devices.service.read_ahead).
         writer = Writer(sync_engine, inline=urls.is_sqlite, read_ahead=read_ahead)
         writer.start()
+        checkpointer = None
+        if urls.is_sqlite:
+            checkpointer = Checkpointer(sa.make_url(urls.sync).database or "")
+            checkpointer.start()
         app.state.sync_engine = sync_engine
         app.state.async_engine = async_engine
         app.state.sessionmaker = async_sessionmaker(async_engine, expire_on_commit=False)
@@ -117,6 +123,8 @@ def create_app(
                     with contextlib.suppress(BaseException):
                         await task
             writer.stop()
+            if checkpointer is not None:
+                checkpointer.stop()
             await async_engine.dispose()
             sync_engine.dispose()
 

@@ -111,8 +111,12 @@ class Writer:
                     # Never wait for the lock on the event loop: whoever holds it
                     # (another worker, or an async transaction of this very process
                     # that needs the loop to finish) could not release it meanwhile.
+                    # Nor copy the log back into the database file in a commit: the
+                    # checkpoint thread does that (store.checkpoint).
                     if self._conn.dialect.name == "sqlite":
-                        self._conn.connection.dbapi_connection.execute("PRAGMA busy_timeout=0")  # type: ignore[union-attr]
+                        dbapi = self._conn.connection.dbapi_connection
+                        dbapi.execute("PRAGMA busy_timeout=0")  # type: ignore[union-attr]
+                        dbapi.execute("PRAGMA wal_autocheckpoint=0")  # type: ignore[union-attr]
                 except Exception as exc:
                     log.error("database unreachable: %s", type(exc).__name__)
                     self._fail(batch, exc)
