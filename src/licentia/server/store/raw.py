@@ -139,12 +139,36 @@ class Statement:
             cursor.close()
 
     def all(self, conn: sa.Connection, **params: Any) -> list[Record]:
+        if conn.dialect.name == "postgresql":
+            return self._all_as_json(conn, params)
         cursor = self._cursor(conn, params)
         try:
             names = tuple(d[0] for d in cursor.description)
             return [self._decode(names, values) for values in cursor.fetchall()]
         finally:
             cursor.close()
+
+    def _all_as_json(self, conn: sa.Connection, params: Mapping[str, Any]) -> list[Record]:
+        """PostgreSQL: the rows as one JSON array, parsed by orjson.
+
+        psycopg builds each row's values in Python; for the batch read-ahead
+        (dozens of wide rows) one text value parsed in C costs a third less.
+        """
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(
+                f"SELECT coalesce(json_agg(r), '[]')::text FROM ({self.postgresql}) r",
+                self._params("postgresql", params),
+            )
+            found = cursor.fetchone()
+            rows = orjson.loads(found[0]) if found else []
+        finally:
+            cursor.close()
+        for row in rows:
+            for name in self.datetimes:
+                if (value := row.get(name)) is not None:
+                    row[name] = _from_datetime(value)
+        return [Record(row) for row in rows]
 
     def execute(self, conn: sa.Connection, **params: Any) -> int:
         cursor = self._cursor(conn, params)
