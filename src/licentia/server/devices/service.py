@@ -77,25 +77,24 @@ _READ_GUARD = (
     "WHERE id = :id__ AND token_hash IS NOT DISTINCT FROM :read_token__ AND status = :read_status__"
     " AND license_id IS NOT DISTINCT FROM :read_license__ AND trial_end IS NOT DISTINCT FROM :read_trial_end__"
 )
-# The routine check writes these, always all of them, so that every check of a
-# batch shares one statement (PostgreSQL types, for the bulk form).
-_ROUTINE_UPDATE = BulkUpdate(
-    "devices",
-    key="id",
-    columns={
-        "last_seen": "timestamp",
-        "usage_count": "bigint",
-        "token_hash": "text",
-        "prev_token_hash": "text",
-        "status": "text",
-        "status_reason": "text",
-        "app_version": "text",
-        "os_name": "text",
-        "facts": "jsonb",
-    },
-    guards={"token_hash": "text", "status": "text", "license_id": "integer", "trial_end": "timestamp"},
-)
-_ROUTINE_COLUMNS = tuple(_ROUTINE_UPDATE.columns)
+# The routine check writes these, so that every check of a batch shares one
+# statement (PostgreSQL types, for the bulk form). The status columns are
+# written only by the checks that change them: on SQLite, naming an indexed
+# column rewrites its index entry, which costs a page in the log per device.
+_TOUCHED_COLUMNS = {
+    "last_seen": "timestamp",
+    "usage_count": "bigint",
+    "token_hash": "text",
+    "prev_token_hash": "text",
+    "app_version": "text",
+    "os_name": "text",
+    "facts": "jsonb",
+}
+_STATUS_COLUMNS = {"status": "text", "status_reason": "text"}
+_GUARDS = {"token_hash": "text", "status": "text", "license_id": "integer", "trial_end": "timestamp"}
+_ROUTINE_UPDATE = BulkUpdate("devices", key="id", columns=_TOUCHED_COLUMNS, guards=_GUARDS)
+_STATUS_UPDATE = BulkUpdate("devices", key="id", columns={**_TOUCHED_COLUMNS, **_STATUS_COLUMNS}, guards=_GUARDS)
+_ROUTINE_COLUMNS = tuple(_STATUS_UPDATE.columns)
 _ROUTINE_SET = frozenset(_ROUTINE_COLUMNS)
 _device_updates: dict[tuple[str, ...], Statement] = {}
 
@@ -136,19 +135,29 @@ def _defer_routine_update(scope: BatchScope, device: Any, values: dict[str, Any]
         "read_license_id": device.license_id,
         "read_trial_end": device.trial_end,
     }
-    for name in _ROUTINE_COLUMNS:
+    changes_status = values["status"] != device.status or values["status_reason"] != device.status_reason
+    for name in _STATUS_UPDATE.columns if changes_status else _ROUTINE_UPDATE.columns:
         params[name] = values[name] if name in values else device[name]
-    scope.defer(_ROUTINE_UPDATE, _flush_routine_updates, params)
+    scope.defer(
+        _flush_routine_updates, _flush_routine_updates, (_STATUS_UPDATE if changes_status else _ROUTINE_UPDATE, params)
+    )
     device.update(values)
     for name, value in components.items():
         device[f"fp_{name}"] = value
     scope.rows[("device", device.id)] = device
 
 
-def _flush_routine_updates(conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
-    changed = _ROUTINE_UPDATE.run(conn, rows)
-    if changed != len(rows):
-        raise RowChanged(f"{len(rows) - changed} of {len(rows)} devices changed since they were read")
+def _flush_routine_updates(conn: sa.Connection, items: list[tuple[BulkUpdate, dict[str, Any]]]) -> None:
+    """Run the deferred updates in the order deferred: one statement per run of the same shape."""
+    changed, start = 0, 0
+    while start < len(items):
+        update, end = items[start][0], start + 1
+        while end < len(items) and items[end][0] is update:
+            end += 1
+        changed += update.run(conn, [params for _update, params in items[start:end]])
+        start = end
+    if changed != len(items):
+        raise RowChanged(f"{len(items) - changed} of {len(items)} devices changed since they were read")
 
 
 def read_ahead(conn: sa.Connection, device_ids: list[Any]) -> dict[Any, Any]:
