@@ -73,14 +73,11 @@ _LICENSES_BY_IDS = Statement(
 # two workers must not both get a live token), and the columns the vendor
 # changes from the admin UI (a block or trial extension made meanwhile must
 # not be overwritten by a decision taken on the old row).
-_READ_GUARD = (
-    "WHERE id = :id__ AND token_hash IS NOT DISTINCT FROM :read_token__ AND status = :read_status__"
-    " AND license_id IS NOT DISTINCT FROM :read_license__ AND trial_end IS NOT DISTINCT FROM :read_trial_end__"
-)
-# The routine check writes these, so that every check of a batch shares one
-# statement (PostgreSQL types, for the bulk form). The status columns are
-# written only by the checks that change them: on SQLite, naming an indexed
-# column rewrites its index entry, which costs a page in the log per device.
+_GUARDS = {"token_hash": "text", "status": "text", "license_id": "integer", "trial_end": "timestamp"}
+# What a routine check writes, always all of it, so that every check of a batch
+# shares one statement. The status columns are written only by the checks that
+# change them: on SQLite, naming an indexed column rewrites its index entry,
+# which costs a page in the log per device. (Types are PostgreSQL's, for BulkUpdate.)
 _TOUCHED_COLUMNS = {
     "last_seen": "timestamp",
     "usage_count": "bigint",
@@ -91,34 +88,36 @@ _TOUCHED_COLUMNS = {
     "facts": "jsonb",
 }
 _STATUS_COLUMNS = {"status": "text", "status_reason": "text"}
-_GUARDS = {"token_hash": "text", "status": "text", "license_id": "integer", "trial_end": "timestamp"}
+_DEVICE_TYPES = {
+    **_TOUCHED_COLUMNS,
+    **_STATUS_COLUMNS,
+    "license_id": "integer",
+    "activated_at": "timestamp",
+    "clone_suspected": "boolean",
+}
 _ROUTINE_UPDATE = BulkUpdate("devices", key="id", columns=_TOUCHED_COLUMNS, guards=_GUARDS)
 _STATUS_UPDATE = BulkUpdate("devices", key="id", columns={**_TOUCHED_COLUMNS, **_STATUS_COLUMNS}, guards=_GUARDS)
-_ROUTINE_COLUMNS = tuple(_STATUS_UPDATE.columns)
-_ROUTINE_SET = frozenset(_ROUTINE_COLUMNS)
-_device_updates: dict[tuple[str, ...], Statement] = {}
+_ROUTINE_SET = frozenset(_STATUS_UPDATE.columns)
+_device_updates: dict[tuple[str, ...], BulkUpdate] = {}
 
 
-def _guard(device: Any) -> dict[str, Any]:
-    return {
-        "id__": device.id,
-        "read_token__": device.token_hash,
-        "read_status__": device.status,
-        "read_license__": device.license_id,
-        "read_trial_end__": device.trial_end,
-    }
+def _as_read(device: Any) -> dict[str, Any]:
+    """The guard values of ``device`` as it was read, keyed as BulkUpdate expects."""
+    params = {"id": device.id}
+    for name in _GUARDS:
+        params[f"read_{name}"] = device[name]
+    return params
 
 
 def _update_device(conn: sa.Connection, device: Any, values: dict[str, Any]) -> None:
     """UPDATE the device now, if it is still as read; one cached statement per column set."""
     columns = tuple(sorted(values))
-    stmt = _device_updates.get(columns)
-    if stmt is None:
-        assignments = ", ".join(f"{name} = :{name}" for name in columns)
-        stmt = _device_updates[columns] = Statement(
-            f"UPDATE devices SET {assignments} {_READ_GUARD}", json_columns=_DEVICE_JSON
+    update = _device_updates.get(columns)
+    if update is None:
+        update = _device_updates[columns] = BulkUpdate(
+            "devices", key="id", columns={name: _DEVICE_TYPES[name] for name in columns}, guards=_GUARDS
         )
-    if stmt.execute(conn, **values, **_guard(device)) != 1:
+    if update.run(conn, [{**_as_read(device), **values}]) != 1:
         raise RowChanged(f"device {device.id} changed since it was read")
 
 
@@ -128,19 +127,12 @@ def _defer_routine_update(scope: BatchScope, device: Any, values: dict[str, Any]
     The row read is brought up to date in place: what the job reads of it
     afterwards (id, trial end, components, flags) is not among ``values``.
     """
-    params = {
-        "id": device.id,
-        "read_token_hash": device.token_hash,
-        "read_status": device.status,
-        "read_license_id": device.license_id,
-        "read_trial_end": device.trial_end,
-    }
+    params = _as_read(device)
     changes_status = values["status"] != device.status or values["status_reason"] != device.status_reason
-    for name in _STATUS_UPDATE.columns if changes_status else _ROUTINE_UPDATE.columns:
+    update = _STATUS_UPDATE if changes_status else _ROUTINE_UPDATE
+    for name in update.columns:
         params[name] = values[name] if name in values else device[name]
-    scope.defer(
-        _flush_routine_updates, _flush_routine_updates, (_STATUS_UPDATE if changes_status else _ROUTINE_UPDATE, params)
-    )
+    scope.defer(_flush_routine_updates, (update, params))
     device.update(values)
     for name, value in components.items():
         device[f"fp_{name}"] = value
@@ -395,7 +387,7 @@ class Checker:
         if scope is not None and inp.action == "check" and values.keys() <= _ROUTINE_SET:
             _defer_routine_update(scope, device, values, changes.get("components", {}))
             for row in evidence:
-                scope.defer(record_events, record_events, row)
+                scope.defer(record_events, row)
         else:
             _update_device(conn, device, values)
             record_events(conn, evidence)

@@ -32,22 +32,22 @@ class RowChanged(Exception):
 class BatchScope:
     def __init__(self, rows: dict[Hashable, Any] | None = None) -> None:
         self.rows: dict[Hashable, Any] = rows if rows is not None else {}
-        self._deferred: dict[Any, tuple[Flush, list[Any]]] = {}
+        self._deferred: dict[Flush, list[Any]] = {}
 
-    def defer(self, key: Any, flush: Flush, item: Any) -> None:
-        """Collect ``item``; at the end ``flush(conn, items)`` runs once for all items under ``key``.
+    def defer(self, flush: Flush, item: Any) -> None:
+        """Collect ``item``; at the batch's end ``flush(conn, items)`` runs once with all of them.
 
-        Kinds are flushed in the order they were first deferred, items in the order given.
+        Flushes run in the order they were first deferred, items in the order given.
         """
-        entry = self._deferred.get(key)
-        if entry is None:
-            self._deferred[key] = (flush, [item])
+        items = self._deferred.get(flush)
+        if items is None:
+            self._deferred[flush] = [item]
         else:
-            entry[1].append(item)
+            items.append(item)
 
     def flush(self, conn: sa.Connection) -> None:
         deferred, self._deferred = self._deferred, {}
-        for flush, items in deferred.values():
+        for flush, items in deferred.items():
             flush(conn, items)
 
 
