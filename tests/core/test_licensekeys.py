@@ -42,7 +42,8 @@ def test_every_single_typo_is_caught_offline():
 def test_swapped_neighbours_are_caught():
     key = generate_key().replace("-", "")
     for i in range(len(key) - 1):
-        if key[i] != key[i + 1]:
+        # Luhn's one blind spot: the alphabet's first and last letters trading places.
+        if key[i] != key[i + 1] and {key[i], key[i + 1]} != {"A", "9"}:
             swapped = key[:i] + key[i + 1] + key[i] + key[i + 2 :]
             with pytest.raises(KeyFormatError):
                 normalize_key(swapped)

@@ -21,37 +21,29 @@ try:
 except ImportError:  # the client SDK's base install
     orjson = None  # type: ignore[assignment]
 
-_SCALARS = (str, int, bool, type(None))
 # The largest integer orjson writes; the standard library has no limit, so one rule for both.
 _MAX_INT = 2**63 - 1
 
 
 def _check(value: Any) -> None:
-    kind = type(value)
-    if kind is str or kind is bool or value is None:
+    # Subclasses (a str enum member, say) are written as their plain value by both encoders.
+    if value is None or isinstance(value, (str, bool)):
         return
-    if kind is int:
+    if isinstance(value, int):
         if not -_MAX_INT <= value <= _MAX_INT:
             raise TypeError("canonical JSON integers must fit in 64 bits")
-        return
-    if kind is dict or isinstance(value, dict):
+    elif isinstance(value, dict):
         for key, item in value.items():
             if type(key) is not str:
                 raise TypeError("canonical JSON object keys must be strings")
             _check(item)
-        return
-    if kind is list or kind is tuple:
+    elif isinstance(value, list) or type(value) is tuple:
         for item in value:
             _check(item)
-        return
-    if isinstance(value, float):
+    elif isinstance(value, float):
         raise TypeError("canonical JSON does not carry floats; use integers or strings")
-    if isinstance(value, _SCALARS):
-        # A subclass (a str enum member, say) is written as its plain value by both encoders.
-        if isinstance(value, int) and not isinstance(value, bool) and not -_MAX_INT <= value <= _MAX_INT:
-            raise TypeError("canonical JSON integers must fit in 64 bits")
-        return
-    raise TypeError(f"canonical JSON does not carry {kind.__name__} values")
+    else:
+        raise TypeError(f"canonical JSON does not carry {type(value).__name__} values")
 
 
 def canonical_json(value: Any) -> bytes:

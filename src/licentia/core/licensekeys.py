@@ -3,7 +3,9 @@
 A key is 25 characters from a 32-letter alphabet without look-alikes (no I, O,
 0, 1), shown in five groups of five: ``7KQ2M-XR4TD-...``. The last character is
 a Luhn mod 32 check character, so a mistyped character or two swapped
-neighbours are caught offline, before any network call. The other 24
+neighbours are caught offline, before any network call (all swaps but one:
+like every Luhn code, it cannot see ``A`` and ``9``, the first and last
+letters of the alphabet, trade places). The other 24
 characters carry 120 random bits: unguessable, so a plain SHA-256 is enough to
 store them (argon2 slows guessing of *low*-entropy secrets; it adds nothing
 against 2**120 and would make lookups by hash impossible).
@@ -26,7 +28,8 @@ class KeyFormatError(ValueError):
 
 
 def _check_char(body: str) -> str:
-    # Luhn mod N (N = 32): detects every single substitution and adjacent transposition.
+    # Luhn mod N (N = 32): detects every single substitution, and every adjacent
+    # transposition but that of the first and last letters (A and 9).
     factor = 2
     total = 0
     n = len(ALPHABET)

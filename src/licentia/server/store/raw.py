@@ -170,13 +170,6 @@ class Statement:
                     row[name] = _from_datetime(value)
         return [Record(row) for row in rows]
 
-    def execute(self, conn: sa.Connection, **params: Any) -> int:
-        cursor = self._cursor(conn, params)
-        try:
-            return int(cursor.rowcount)
-        finally:
-            cursor.close()
-
     def execute_many(self, conn: sa.Connection, rows: Sequence[Mapping[str, Any]]) -> int:
         """Run the statement once per row, in one driver call; returns the rows changed in all.
 
