@@ -43,8 +43,9 @@ class ManualClock:
 def to_iso(when: dt.datetime) -> str:
     """UTC, second precision, ``Z`` suffix: the one timestamp form in signed documents."""
     w = when if when.tzinfo is UTC else when.astimezone(UTC)
-    # isoformat, not strftime: a status check formats four of these, and strftime costs several times more.
-    return w.isoformat(timespec="seconds")[:19] + "Z"
+    # %-formatting: a status check formats four of these, and an f-string costs
+    # twice as much, strftime and isoformat three times.
+    return "%04d-%02d-%02dT%02d:%02d:%02dZ" % (w.year, w.month, w.day, w.hour, w.minute, w.second)  # noqa: UP031
 
 
 def from_iso(text: str) -> dt.datetime:
