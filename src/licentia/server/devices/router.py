@@ -89,7 +89,7 @@ async def answer(request: Request, body: CheckRequest, credential: Any, action: 
         app_version=body.app_version,
         os_name=body.os,
         client_facts=dict(body.facts),
-        server_facts=server_facts(request, now),
+        server_facts=lambda: server_facts(request, now),
         action=action,
         license_key=key,
         channel=body.channel,

@@ -17,6 +17,7 @@ import hashlib
 import hmac
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -165,7 +166,7 @@ def sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class CheckInput:
     product: str
     now: dt.datetime
@@ -178,7 +179,8 @@ class CheckInput:
     app_version: str | None = None
     os_name: str | None = None
     client_facts: dict[str, Any] = field(default_factory=dict)
-    server_facts: dict[str, Any] = field(default_factory=dict)
+    # What the server saw of the request (address, time zone), made only when an event records it.
+    server_facts: Callable[[], dict[str, Any]] = dict
     action: str = "check"  # "check" | "activate" | "deactivate"
     license_key: str | None = None
     channel: str = "stable"
@@ -273,7 +275,7 @@ class Checker:
                     kind=kind,
                     received_at=inp.now,
                     client_facts=facts,
-                    server_facts=inp.server_facts,
+                    server_facts=inp.server_facts(),
                     **kw,
                 )
             )
@@ -333,7 +335,7 @@ class Checker:
                 device=device,
                 now=inp.now,
                 client_facts=facts,
-                server_facts=inp.server_facts,
+                server_facts=inp.server_facts(),
                 attempts_per_hour=self.activation_attempts_per_hour,
             )
             status, reason = DeviceStatus.REGISTERED.value, None

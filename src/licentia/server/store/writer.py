@@ -199,8 +199,9 @@ class Writer:
                     continue
                 current = self._run_alone(current, item)
             return current
-        for (_job, future, loop, _key), result in zip(batch, results, strict=True):
-            self._answer(loop, future, result, None)
+        self._answer_all(
+            [(loop, future, result) for (_job, future, loop, _key), result in zip(batch, results, strict=True)]
+        )
         return conn
 
     def _jobs(self, conn: sa.Connection, batch: list[Any]) -> list[Any]:
@@ -248,6 +249,18 @@ class Writer:
         else:
             loop.call_soon_threadsafe(_settle, future, result, error)
 
+    def _answer_all(self, answers: list[tuple[asyncio.AbstractEventLoop, Any, Any]]) -> None:
+        """Settle a committed batch's futures: one wake-up of each event loop, not one per job."""
+        if self._inline:
+            for _loop, future, result in answers:
+                _settle(future, result, None)
+            return
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[Any, Any]]] = {}
+        for loop, future, result in answers:
+            by_loop.setdefault(loop, []).append((future, result))
+        for loop, settled in by_loop.items():
+            loop.call_soon_threadsafe(_settle_all, settled)
+
     def _fail(self, batch: list[Any], exc: BaseException) -> None:
         error = StoreUnavailable(f"the database did not take the transaction ({type(exc).__name__})")
         for _job, future, loop, _key in batch:
@@ -260,6 +273,11 @@ def _public_error(exc: BaseException) -> BaseException:
         log.error("database error: %s: %s", type(exc.orig).__name__, exc.orig)
         return StoreUnavailable(f"the database did not take the transaction ({type(exc.orig).__name__})")
     return exc
+
+
+def _settle_all(settled: list[tuple[asyncio.Future[Any], Any]]) -> None:
+    for future, result in settled:
+        _settle(future, result, None)
 
 
 def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
