@@ -107,7 +107,7 @@ async def answer(request: Request, body: CheckRequest, credential: Any, action: 
         _count(action, outcome.error.code)
         raise outcome.error
     signed = outcome.signer.sign(outcome.document, outcome.endorsements)
-    credential_json = json.dumps(outcome.credential).encode()
+    credential_json = b"null" if outcome.credential is None else json.dumps(outcome.credential).encode()
     _count(action, "ok")
     timer = _timers.get(action)
     if timer is None:
