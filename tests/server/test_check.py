@@ -56,3 +56,31 @@ def test_client_cannot_claim_a_status(client, product):
     app.check()
     doc = app.check(status="registered", allowed=True, features=["pro"], license={"state": "active"})
     assert doc["status"] == "trial" and doc["features"] == []
+
+
+def test_the_indexed_day_moves_once_a_day_and_last_seen_on_every_check(client, product, clock, engine):
+    import datetime as dt
+
+    import sqlalchemy as sa
+
+    from licentia.server.admin.service import counts
+
+    app = Installation(client, product.public_key)
+    device = app.check()["device"]
+
+    def row():
+        with engine.connect() as conn:
+            return conn.execute(sa.text("SELECT * FROM devices WHERE id = :id"), {"id": device}).one()._mapping
+
+    first = row()
+    clock.advance(hours=1)
+    app.check()
+    later = row()
+    assert str(later["seen_day"]) == str(first["seen_day"]) == "2026-01-05"
+    assert later["last_seen"] != first["last_seen"] and later["usage_count"] == first["usage_count"] + 1
+    clock.advance(days=1)
+    app.check()
+    assert str(row()["seen_day"]) == "2026-01-06"
+    with engine.connect() as conn:
+        assert counts(conn, product.id, clock.now())["seen_24h"] == 1
+        assert counts(conn, product.id, clock.now() + dt.timedelta(days=1, seconds=1))["seen_24h"] == 0

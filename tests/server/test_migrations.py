@@ -8,6 +8,8 @@ from alembic.migration import MigrationContext
 from licentia.server.store.engine import current_revision, database_urls, make_sync_engine, upgrade
 from licentia.server.store.models import Base
 
+HEAD = "0002"
+
 
 def test_migrations_match_models(settings):
     urls = database_urls(settings.resolved_database_url)
@@ -19,15 +21,15 @@ def test_migrations_match_models(settings):
             diff = compare_metadata(context, Base.metadata)
     finally:
         engine.dispose()
-    assert diff == [], f"run scripts/regen-initial-migration: {diff}"
-    assert current_revision(urls) == "0001"
+    assert diff == [], f"write a migration (scripts/new-migration): {diff}"
+    assert current_revision(urls) == HEAD
 
 
 def test_upgrade_is_idempotent(settings):
     urls = database_urls(settings.resolved_database_url)
     upgrade(urls)
     upgrade(urls)
-    assert current_revision(urls) == "0001"
+    assert current_revision(urls) == HEAD
 
 
 def test_readers_take_no_write_lock_on_sqlite(tmp_path):
@@ -52,3 +54,48 @@ def test_readers_take_no_write_lock_on_sqlite(tmp_path):
     finally:
         reader_engine.dispose()
         writer_engine.dispose()
+
+
+def test_upgrade_keeps_devices_and_fills_in_the_day_they_were_last_seen(settings):
+    """0001 -> 0002 on a database in use: every device gets its seen_day, the index moves."""
+    import sqlalchemy as sa
+    from alembic import command
+
+    from licentia.server.store.engine import alembic_config
+
+    urls = database_urls(settings.resolved_database_url)
+    upgrade(urls, "0001")
+    engine = make_sync_engine(urls, pool_size=1)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO products (id, slug, name, collect_facts, facts_retention_days, notify, created_at)"
+                    " VALUES (1, 'acme', 'Acme', true, 365, '{}', '2026-01-01 00:00:00')"
+                )
+            )
+            for n, seen in enumerate(("2026-03-04 23:59:59.500000", "2026-03-05 00:00:00.000000")):
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO devices (id, product_id, is_virtual, first_seen, last_seen, status, secret_hash,"
+                        " usage_count, clone_suspected, facts)"
+                        " VALUES (:id, 1, false, :seen, :seen, 'trial', 'x', 0, false, '{}')"
+                    ),
+                    {"id": f"dv_{n}", "seen": seen},
+                )
+        upgrade(urls)
+        with engine.connect() as conn:
+            days = dict(conn.execute(sa.text("SELECT id, seen_day FROM devices ORDER BY id")).all())
+            indexes = {ix["name"] for ix in sa.inspect(conn).get_indexes("devices")}
+        assert {k: str(v) for k, v in days.items()} == {"dv_0": "2026-03-04", "dv_1": "2026-03-05"}
+        assert "ix_devices_product_seen_day" in indexes and "ix_devices_product_last_seen" not in indexes
+        if engine.dialect.name == "postgresql":
+            with engine.connect() as conn:
+                options = conn.execute(sa.text("SELECT reloptions FROM pg_class WHERE relname = 'devices'")).scalar()
+            assert options == ["fillfactor=80"]
+        command.downgrade(alembic_config(urls.sync), "0001")
+        assert current_revision(urls) == "0001"
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT count(*) FROM devices")).scalar() == 2
+    finally:
+        engine.dispose()

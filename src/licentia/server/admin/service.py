@@ -209,7 +209,11 @@ def counts(conn: sa.Connection, product_id: int, now: dt.datetime) -> dict[str, 
         "trial": count(devices.c.status == "trial"),
         "registered": count(devices.c.status == "registered"),
         "blocked": count(devices.c.status == "blocked"),
-        "seen_24h": count(devices.c.last_seen >= now - dt.timedelta(days=1)),
+        # seen_day narrows the scan to the indexed days; last_seen decides.
+        "seen_24h": count(
+            devices.c.seen_day >= (now - dt.timedelta(days=1)).astimezone(dt.UTC).date(),
+            devices.c.last_seen >= now - dt.timedelta(days=1),
+        ),
         "licenses": int(
             conn.execute(
                 sa.select(sa.func.count()).select_from(licenses).where(licenses.c.product_id == product_id)

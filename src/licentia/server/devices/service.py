@@ -51,7 +51,12 @@ _PRODUCT_QUERY = Statement(
     ORDER BY k.id DESC LIMIT 1""",
     booleans=("collect_facts", "allow_virtual_machines"),
 )
-_DEVICE_KW: dict[str, Any] = {"datetimes": _DEVICE_DATETIMES, "json_columns": _DEVICE_JSON, "booleans": _DEVICE_BOOLS}
+_DEVICE_KW: dict[str, Any] = {
+    "datetimes": _DEVICE_DATETIMES,
+    "dates": ("seen_day",),
+    "json_columns": _DEVICE_JSON,
+    "booleans": _DEVICE_BOOLS,
+}
 _LICENSE_KW: dict[str, Any] = {
     "datetimes": ("expires_at", "created_at", "updated_at"),
     "json_columns": ("features", "policy_overrides"),
@@ -75,10 +80,11 @@ _LICENSES_BY_IDS = Statement(
 # changes from the admin UI (a block or trial extension made meanwhile must
 # not be overwritten by a decision taken on the old row).
 _GUARDS = {"token_hash": "text", "status": "text", "license_id": "integer", "trial_end": "timestamp"}
-# What a routine check writes, always all of it, so that every check of a batch
-# shares one statement. The status columns are written only by the checks that
-# change them: on SQLite, naming an indexed column rewrites its index entry,
-# which costs a page in the log per device. (Types are PostgreSQL's, for BulkUpdate.)
+# What a routine check writes, always all of it, so that the checks of a batch
+# share few statements. None of these columns is indexed: PostgreSQL then updates
+# the row in place (HOT) without a new entry in each of the table's indexes.
+# The indexed ones (status, seen_day) are written only by the checks that change
+# them, the first of the day for seen_day. (Types are PostgreSQL's, for BulkUpdate.)
 _TOUCHED_COLUMNS = {
     "last_seen": "timestamp",
     "usage_count": "bigint",
@@ -89,16 +95,27 @@ _TOUCHED_COLUMNS = {
     "facts": "jsonb",
 }
 _STATUS_COLUMNS = {"status": "text", "status_reason": "text"}
+_DAY_COLUMNS = {"seen_day": "date"}
 _DEVICE_TYPES = {
     **_TOUCHED_COLUMNS,
     **_STATUS_COLUMNS,
+    **_DAY_COLUMNS,
     "license_id": "integer",
     "activated_at": "timestamp",
     "clone_suspected": "boolean",
 }
-_ROUTINE_UPDATE = BulkUpdate("devices", key="id", columns=_TOUCHED_COLUMNS, guards=_GUARDS)
-_STATUS_UPDATE = BulkUpdate("devices", key="id", columns={**_TOUCHED_COLUMNS, **_STATUS_COLUMNS}, guards=_GUARDS)
-_ROUTINE_SET = frozenset(_STATUS_UPDATE.columns)
+# (status changes, first check of the day) -> the statement for the routine write.
+_ROUTINE_UPDATES = {
+    (status, day): BulkUpdate(
+        "devices",
+        key="id",
+        columns={**_TOUCHED_COLUMNS, **(_STATUS_COLUMNS if status else {}), **(_DAY_COLUMNS if day else {})},
+        guards=_GUARDS,
+    )
+    for status in (False, True)
+    for day in (False, True)
+}
+_ROUTINE_SET = frozenset(_ROUTINE_UPDATES[True, True].columns)
 _device_updates: dict[tuple[str, ...], BulkUpdate] = {}
 
 
@@ -130,7 +147,7 @@ def _defer_routine_update(scope: BatchScope, device: Any, values: dict[str, Any]
     """
     params = _as_read(device)
     changes_status = values["status"] != device.status or values["status_reason"] != device.status_reason
-    update = _STATUS_UPDATE if changes_status else _ROUTINE_UPDATE
+    update = _ROUTINE_UPDATES[changes_status, "seen_day" in values]
     for name in update.columns:
         params[name] = values[name] if name in values else device[name]
     scope.defer(_flush_routine_updates, (update, params))
@@ -378,7 +395,10 @@ class Checker:
             values["facts"] = facts
         if not clone:
             values.update(token_hash=token_hash, prev_token_hash=prev_hash)
-        if device.last_seen.date() != inp.now.date() or changes.get("created"):
+        today = inp.now.date()
+        if device.seen_day != today:
+            values["seen_day"] = today
+        if device.last_seen.date() != today or changes.get("created"):
             # One "check" a day per device feeds the active-device rollups.
             note(
                 device.id,

@@ -73,7 +73,12 @@ def purge_chunk(conn: sa.Connection, *, product_id: int, cutoff: dt.datetime) ->
     ).rowcount
     device_ids = (
         sa.select(devices.c.id)
-        .where(devices.c.product_id == product_id, devices.c.last_seen < cutoff, _not_blank(devices.c.facts))
+        .where(
+            devices.c.product_id == product_id,
+            devices.c.seen_day <= cutoff.astimezone(dt.UTC).date(),  # the indexed day narrows, the instant decides
+            devices.c.last_seen < cutoff,
+            _not_blank(devices.c.facts),
+        )
         .limit(CHUNK)
         .scalar_subquery()
     )

@@ -49,13 +49,21 @@ def _from_datetime(value: Any) -> dt.datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def _from_date(value: Any) -> dt.date:
+    return dt.date.fromisoformat(value) if isinstance(value, str) else value
+
+
 def _from_json(value: Any) -> Any:
     return orjson.loads(value) if isinstance(value, str) else value
 
 
 # Python value -> driver value, by exact type; lists are array parameters,
 # which SQLite reads back with json_each().
-_SQLITE_PARAMS: dict[type, Callable[[Any], Any]] = {dt.datetime: _sqlite_datetime, list: _dump_json}
+_SQLITE_PARAMS: dict[type, Callable[[Any], Any]] = {
+    dt.datetime: _sqlite_datetime,
+    dt.date: dt.date.isoformat,
+    list: _dump_json,
+}
 _POSTGRESQL_PARAMS: dict[type, Callable[[Any], Any]] = {dt.datetime: _naive_utc}
 
 
@@ -98,6 +106,7 @@ class Statement:
         sql: str,
         *,
         datetimes: Iterable[str] = (),
+        dates: Iterable[str] = (),
         json_columns: Iterable[str] = (),
         booleans: Iterable[str] = (),
         sqlite: str | None = None,
@@ -108,6 +117,7 @@ class Statement:
         self.sqlite = sqlite or sql.replace(" IS NOT DISTINCT FROM ", " IS ")
         self.postgresql = re.sub(r"(?<!:):(\w+)", r"%(\1)s", sql)
         self.datetimes = frozenset(datetimes)
+        self.dates = frozenset(dates)
         self.json_columns = frozenset(json_columns)
         self.booleans = frozenset(booleans)
         # Per column set: the row type, and the columns to convert from the driver's values.
@@ -129,16 +139,23 @@ class Statement:
             out[name] = value
         return out
 
+    def _from_driver(self, name: str) -> Callable[[Any], Any] | None:
+        if name in self.datetimes:
+            return _from_datetime
+        if name in self.dates:
+            return _from_date
+        if name in self.json_columns:
+            return _from_json
+        if name in self.booleans:
+            return bool
+        return None
+
     def _decode(self, names: tuple[str, ...], values: Sequence[Any]) -> Record:
         found = self._plans.get(names)
         if found is None:
             found = self._plans[names] = (
                 record_type(names),
-                [
-                    (i, _from_datetime if name in self.datetimes else _from_json if name in self.json_columns else bool)
-                    for i, name in enumerate(names)
-                    if name in self.datetimes or name in self.json_columns or name in self.booleans
-                ],
+                [(i, convert) for i, name in enumerate(names) if (convert := self._from_driver(name)) is not None],
             )
         row_type, plan = found
         decoded = list(values)
@@ -194,11 +211,13 @@ class Statement:
         if not rows:
             return []
         row_type = record_type(tuple(rows[0]))
-        datetimes = [name for name in rows[0] if name in self.datetimes]
+        # JSON carries times and days as text; the rest arrives as the columns hold it.
+        plan = [(name, _from_datetime if name in self.datetimes else _from_date) for name in rows[0]]
+        plan = [(name, convert) for name, convert in plan if name in self.datetimes or name in self.dates]
         for row in rows:
-            for name in datetimes:
+            for name, convert in plan:
                 if (value := row[name]) is not None:
-                    row[name] = _from_datetime(value)
+                    row[name] = convert(value)
         return [row_type(row) for row in rows]
 
     def execute_many(self, conn: sa.Connection, rows: Sequence[Mapping[str, Any]]) -> int:
