@@ -212,8 +212,11 @@ class Statement:
             return []
         row_type = record_type(tuple(rows[0]))
         # JSON carries times and days as text; the rest arrives as the columns hold it.
-        plan = [(name, _from_datetime if name in self.datetimes else _from_date) for name in rows[0]]
-        plan = [(name, convert) for name, convert in plan if name in self.datetimes or name in self.dates]
+        plan: list[tuple[str, Callable[[Any], Any]]] = [
+            (name, _from_datetime if name in self.datetimes else _from_date)
+            for name in rows[0]
+            if name in self.datetimes or name in self.dates
+        ]
         for row in rows:
             for name, convert in plan:
                 if (value := row[name]) is not None:
