@@ -60,15 +60,16 @@ def server_facts(request: Request, now: dt.datetime | None = None) -> dict[str, 
     }
 
 
-_counters: dict[tuple[str, str], Any] = {}
-_timers: dict[str, Any] = {}
+_children: dict[tuple[Any, ...], Any] = {}
 
 
-def _count(action: str, outcome: str) -> None:
-    counter = _counters.get((action, outcome))
-    if counter is None:
-        counter = _counters[(action, outcome)] = CHECKS.labels(action, outcome)
-    counter.inc()
+def _metric(metric: Any, *labels: str) -> Any:
+    """The metric's child for these labels; ``labels()`` validates and locks on every call."""
+    key = (metric, *labels)
+    child = _children.get(key)
+    if child is None:
+        child = _children[key] = metric.labels(*labels)
+    return child
 
 
 async def answer(request: Request, body: CheckRequest, credential: Any, action: str, key: str | None = None) -> bytes:
@@ -104,15 +105,12 @@ async def answer(request: Request, body: CheckRequest, credential: Any, action: 
             if attempt == _RACE_RETRIES - 1:
                 raise
     if outcome.error is not None:
-        _count(action, outcome.error.code)
+        _metric(CHECKS, action, outcome.error.code).inc()
         raise outcome.error
     signed = outcome.signer.sign(outcome.document, outcome.endorsements)
     credential_json = b"null" if outcome.credential is None else json.dumps(outcome.credential).encode()
-    _count(action, "ok")
-    timer = _timers.get(action)
-    if timer is None:
-        timer = _timers[action] = CHECK_SECONDS.labels(action)
-    timer.observe(time.perf_counter() - started)
+    _metric(CHECKS, action, "ok").inc()
+    _metric(CHECK_SECONDS, action).observe(time.perf_counter() - started)
     return b'{"credential":' + credential_json + b',"signed":' + signed + b"}"
 
 

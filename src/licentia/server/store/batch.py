@@ -5,8 +5,8 @@ statement per lookup and per update, and on PostgreSQL a network round trip
 for each. So the writer lets a batch read the rows its jobs will need in one
 statement before they run (:attr:`BatchScope.rows`), and lets jobs defer their
 routine writes to the batch's end, just before its commit, where each kind goes
-to the database in one call (see ``raw.BulkUpdate``). What is committed, and when callers are answered (after the
-commit), does not change.
+to the database in one call (see ``raw.BulkUpdate``). What is committed, and
+when callers are answered (after the commit), does not change.
 
 Deferred updates are compare-and-set: if one finds its row changed since it
 was read (another worker, or an earlier statement of this very batch), the
