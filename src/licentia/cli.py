@@ -291,10 +291,12 @@ def cmd_device(args: argparse.Namespace) -> int:
             set_device_status(
                 conn, device_id=args.id, status=args.status, actor=_actor(), now=now, reason="set by vendor"
             )
-            print(f"device {args.id} is now {args.status}")
+            machine = get_device(conn, args.id).machine_id
+            print(f"machine {machine} of device {args.id} (and every installation on it) is now {args.status}")
         elif args.action == "extend-trial":
             end = extend_trial(conn, device_id=args.id, days=args.days, actor=_actor(), now=now)
-            print(f"trial of {args.id} now ends {end:%Y-%m-%d %H:%M} UTC")
+            machine = get_device(conn, args.id).machine_id
+            print(f"trial of machine {machine} (every installation on it) now ends {end:%Y-%m-%d %H:%M} UTC")
     return 0
 
 

@@ -60,7 +60,7 @@ def test_another_data_path_on_the_same_machine_never_restarts_the_trial(client, 
 
 
 def test_a_hardware_upgrade_while_installed_keeps_the_license(client, product, engine, clock):
-    app, lic = registered_installation(client, product, engine, clock)
+    app, _lic = registered_installation(client, product, engine, clock)
     device = app.credential["device"]
     # A new disk and a new network card: beyond the default tolerance of one changed part.
     app.fp = fingerprint("acme", disk="new-disk", mac="new-nic")
@@ -104,7 +104,7 @@ def test_seats_count_machines_not_installations(client, product, engine, clock):
 
 
 def test_a_reinstalled_licensed_application_presents_its_key_again_without_a_new_seat(client, product, engine, clock):
-    app, lic = registered_installation(client, product, engine, clock, license={"max_devices": 1})
+    _app, lic = registered_installation(client, product, engine, clock, license={"max_devices": 1})
     reinstalled = Installation(client, product.public_key)  # the state is gone
     assert reinstalled.check()["status"] == "trial"  # recognised: the machine's trial, never the seat
     assert reinstalled.check("/v1/activate", key=lic.key)["status"] == "registered"  # the machine holds the seat

@@ -186,6 +186,13 @@ def _find_machine(conn: sa.Connection, product: Any, presented: dict[str, str]) 
     strong = [machines.c[f"fp_{name}"] == value for name, value in presented.items() if name not in WEAK_COMPONENTS]
     if not strong:
         return None
+    if conn.dialect.name == "postgresql":
+        # Two first contacts of one new computer through two workers must not make
+        # two machines (two trials): a lock per strong component, in one order, until commit.
+        for key in sorted(
+            f"{product.id}:{name}:{value}" for name, value in presented.items() if name not in WEAK_COMPONENTS
+        ):
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})
     rows = conn.execute(
         sa.select(machines)
         .where(machines.c.product_id == product.id, sa.or_(*strong))
