@@ -2,21 +2,24 @@
 
 Every 4xx answer has the body ``{"error": {"code": "...", "message": "..."}}``;
 ``code`` is the contract clients branch on, ``message`` is for people.
+
+Services raise :class:`ApiError` whoever calls them (the CLI among them), so
+this module imports no web framework at module level: the answers below load
+Starlette's ``JSONResponse`` when the first one is made, and by then the
+server has loaded it anyway.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from pydantic import ValidationError
-from starlette.exceptions import HTTPException as StarletteHTTPException
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+    from fastapi.responses import JSONResponse
 
-from licentia.server.store.writer import StoreUnavailable
+    from licentia.server.store.writer import StoreUnavailable
 
 log = logging.getLogger("licentia.server")
 
@@ -35,6 +38,8 @@ def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
 
 
 def _json(status: int, code: str, message: str, headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
+    from fastapi.responses import JSONResponse
+
     return JSONResponse(error_body(code, message, **extra), status_code=status, headers=headers)
 
 
@@ -73,10 +78,17 @@ def store_unavailable_response(exc: StoreUnavailable) -> JSONResponse:
 
 def unexpected_response(method: str, path: str) -> JSONResponse:
     log.exception("unexpected error on %s %s", method, path)
-    return JSONResponse(error_body("internal_error", "the server hit an unexpected error"), 500)
+    return _json(500, "internal_error", "the server hit an unexpected error")
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    from fastapi import Request
+    from fastapi.exceptions import RequestValidationError
+    from pydantic import ValidationError
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+
+    from licentia.server.store.writer import StoreUnavailable
+
     @app.exception_handler(ApiError)
     async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
         return api_error_response(exc)
