@@ -187,7 +187,8 @@ def fill(
         conn.execute(devices.update().where(devices.c.id == device_id).values(license_id=issued.id))
         event(device_id, "register", activated, "192.0.2.1", result="activated")
         by_id[device_id]["license_id"] = issued.id
-    conn.execute(events.insert(), event_rows[-len(conversions) :] if conversions else [])
+    if conversions:  # a small demo may have none
+        conn.execute(events.insert(), event_rows[-len(conversions) :])
     return {"devices": len(device_rows), "events": len(event_rows), "licenses": len(conversions)}
 
 
