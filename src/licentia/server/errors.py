@@ -11,17 +11,17 @@ server has loaded it anyway.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
 
+# ``typing`` and ``logging`` are loaded by the server anyway; a CLI command need not pay for them.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from fastapi import FastAPI
     from fastapi.responses import JSONResponse
 
     from licentia.server.store.writer import StoreUnavailable
-
-log = logging.getLogger("licentia.server")
 
 
 class ApiError(Exception):
@@ -77,7 +77,9 @@ def store_unavailable_response(exc: StoreUnavailable) -> JSONResponse:
 
 
 def unexpected_response(method: str, path: str) -> JSONResponse:
-    log.exception("unexpected error on %s %s", method, path)
+    import logging
+
+    logging.getLogger("licentia.server").exception("unexpected error on %s %s", method, path)
     return _json(500, "internal_error", "the server hit an unexpected error")
 
 

@@ -19,7 +19,7 @@ import sys
 from collections.abc import Sequence
 
 from licentia.server.cli import admin, data, devices, evidence, licenses, notify, products, serve
-from licentia.server.cli.context import CliContext, CliError, command_options, global_options
+from licentia.server.cli.context import CliContext, CliError, Parser, command_options, global_options
 
 __all__ = ["GROUPS", "CliContext", "CliError", "build_parser", "main"]
 
@@ -28,19 +28,32 @@ EXIT_INTERRUPTED = 130
 GROUPS = (serve, products, licenses, devices, admin, evidence, notify, data)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="licentia", description="Run and operate a Licentia server.")
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The whole command tree; given ``argv``, only the branches of the commands it names.
+
+    Every other command is a stub with its name and help line, which is all
+    ``licentia --help`` and argparse's "invalid choice" need: building the
+    thirty-odd parsers of the whole tree costs more than a read-only
+    command's own work.
+    """
+    parser = Parser(prog="licentia", description="Run and operate a Licentia server.")
     parser.add_argument("--version", action="version", version=f"licentia {serve.version()}")
     global_options(parser, default=None)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     options = command_options()
+    named = None if argv is None else set(argv)
     for group in GROUPS:
-        group.register(commands, options)
+        if named is None or named & group.COMMANDS.keys():
+            group.register(commands, options)
+        else:
+            for name, summary in group.COMMANDS.items():
+                commands.add_parser(name, help=summary)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    given = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(given).parse_args(given)
     ctx = CliContext.from_args(args)
     try:
         return int(args.run(args, ctx) or 0)

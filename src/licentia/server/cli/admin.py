@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import getpass
 import sys
 
 from licentia.server.cli.context import CliContext, CliError
 
+# The top-level commands this module registers, with their help lines (see build_parser).
+COMMANDS = {
+    "admin": "admin accounts of the web UI, and API tokens",
+    "rollup": "recompute the dashboard's daily rollups",
+}
+
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], options: argparse.ArgumentParser) -> None:
-    group = commands.add_parser("admin", parents=[options], help="admin accounts of the web UI, and API tokens")
+    group = commands.add_parser("admin", parents=[options], help=COMMANDS["admin"])
     actions = group.add_subparsers(dest="action", required=True, metavar="ACTION")
     for action, doc in (("create", "a new admin account"), ("password", "change an admin's password")):
         p = actions.add_parser(action, parents=[options], help=doc)
@@ -26,13 +30,15 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], opti
     p.add_argument("--token-id", type=int, required=True)
     p.set_defaults(run=revoke_token)
 
-    p = commands.add_parser("rollup", parents=[options], help="recompute the dashboard's daily rollups")
+    p = commands.add_parser("rollup", parents=[options], help=COMMANDS["rollup"])
     p.add_argument("--days", type=int, default=2, help="recompute the last N days (default 2)")
     p.add_argument("--all", action="store_true", help="recompute every day since the first device")
     p.set_defaults(run=rollup)
 
 
 def _read_password(args: argparse.Namespace) -> str:
+    import getpass
+
     # Never a command-line argument: those end up in shell history and `ps`.
     if args.password_stdin:
         return sys.stdin.readline().rstrip("\r\n")
@@ -84,6 +90,8 @@ def revoke_token(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def rollup(args: argparse.Namespace, ctx: CliContext) -> int:
+    import datetime as dt
+
     from licentia.server.rollups.service import days_between, first_activity, refresh
 
     today = ctx.clock.now().date()

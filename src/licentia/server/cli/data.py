@@ -3,27 +3,32 @@
 from __future__ import annotations
 
 import argparse
-import json
-import random
 import sys
 
 from licentia.server.cli.context import CliContext, CliError, json_value
 
 EXPORT_PAGE = 5000
 
+# The top-level commands this module registers, with their help lines (see build_parser).
+COMMANDS = {
+    "export": "export events as CSV or JSON lines",
+    "backup": "consistent copy of the SQLite database",
+    "demo": "fill a fresh database with a realistic product history",
+}
+
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], options: argparse.ArgumentParser) -> None:
-    p = commands.add_parser("export", parents=[options], help="export events as CSV or JSON lines")
+    p = commands.add_parser("export", parents=[options], help=COMMANDS["export"])
     p.add_argument("--format", choices=["csv", "json"], default="csv")
     p.add_argument("--product", help="only this product's events")
     p.add_argument("--output", "-o")
     p.set_defaults(run=export)
 
-    p = commands.add_parser("backup", parents=[options], help="consistent copy of the SQLite database")
+    p = commands.add_parser("backup", parents=[options], help=COMMANDS["backup"])
     p.add_argument("output")
     p.set_defaults(run=backup)
 
-    p = commands.add_parser("demo", parents=[options], help="fill a fresh database with a realistic product history")
+    p = commands.add_parser("demo", parents=[options], help=COMMANDS["demo"])
     p.add_argument("--devices", type=int, default=3000)
     p.add_argument("--days", type=int, default=90)
     p.add_argument("--seed", type=int, default=7)
@@ -32,6 +37,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], opti
 
 def export(args: argparse.Namespace, ctx: CliContext) -> int:
     """Every event, page by page, in the developer API's export format."""
+    import json
+
     from licentia.server.adminapi.events import as_csv, event_page
 
     engine = ctx.engine
@@ -80,6 +87,7 @@ def backup(args: argparse.Namespace, ctx: CliContext) -> int:
 
 def demo(args: argparse.Namespace, ctx: CliContext) -> int:
     import datetime as dt
+    import random
 
     from licentia.server.bootstrap import prepare
     from licentia.server.demo import fill

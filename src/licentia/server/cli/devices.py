@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import argparse
-import json
 
-from licentia.core.status import DeviceStatus
+from licentia.core.vocabulary import DeviceStatus
 from licentia.server.cli.context import CliContext, json_value
+
+# The top-level commands this module registers, with their help lines (see build_parser).
+COMMANDS = {
+    "device": "list, show, change status, extend trial",
+}
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], options: argparse.ArgumentParser) -> None:
-    group = commands.add_parser("device", parents=[options], help="list, show, change status, extend trial")
+    group = commands.add_parser("device", parents=[options], help=COMMANDS["device"])
     actions = group.add_subparsers(dest="action", required=True, metavar="ACTION")
     p = actions.add_parser("list", parents=[options], help="the most recently seen devices")
     p.add_argument("--limit", type=int, default=50)
@@ -38,6 +42,8 @@ def list_devices(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def show(args: argparse.Namespace, ctx: CliContext) -> int:
+    import json
+
     from licentia.server.devices.reads import device_view
 
     with ctx.snapshot() as snapshot:

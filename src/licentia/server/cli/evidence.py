@@ -14,14 +14,21 @@ collection: see cli/products.py.)
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from pathlib import Path
-from typing import Any
 
-from licentia.server.cli.context import CliContext, CliError
+from licentia.server.cli.context import CliContext, CliError, RawFormatter
+
+TYPE_CHECKING = False  # typing is not imported: see cli/context.py
+if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import Any
 
 ACTIONS = ("report", "risk", "verify", "purge")
+
+# The top-level commands this module registers, with their help lines (see build_parser).
+COMMANDS = {
+    "evidence": "piracy risk and evidence reports per license key or device; verify; purge old facts",
+}
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], options: argparse.ArgumentParser) -> None:
@@ -29,9 +36,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], opti
     p = commands.add_parser(
         "evidence",
         parents=[options],
-        help="piracy risk and evidence reports per license key or device; verify; purge old facts",
+        help=COMMANDS["evidence"],
         description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=RawFormatter,
     )
     p.add_argument("words", nargs="*", metavar="[risk|verify|purge] KEY_OR_PREFIX|FILE")
     p.add_argument("--device", help="report on one device (installation) instead of a license key")
@@ -43,6 +50,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], opti
 
 
 def evidence(args: argparse.Namespace, ctx: CliContext) -> int:
+    from pathlib import Path
+
     words = list(args.words)
     action = words.pop(0) if words and words[0] in ACTIONS else "report"
     if action == "verify":
@@ -63,6 +72,9 @@ def _subject(conn: Any, args: argparse.Namespace, words: list[str]) -> Any:
 
 
 def _risk(args: argparse.Namespace, ctx: CliContext, words: list[str]) -> int:
+    import json
+    from pathlib import Path
+
     from licentia.server.evidence.risk import assess
 
     with ctx.engine.connect() as conn:
@@ -78,6 +90,8 @@ def _risk(args: argparse.Namespace, ctx: CliContext, words: list[str]) -> int:
 
 
 def _report(args: argparse.Namespace, ctx: CliContext, words: list[str]) -> int:
+    from pathlib import Path
+
     from licentia.server.evidence.report import html, signed_json, tsv
     from licentia.server.evidence.signing import product_signer
 
@@ -99,6 +113,9 @@ def _report(args: argparse.Namespace, ctx: CliContext, words: list[str]) -> int:
 
 
 def _verify(path: Path, public_key: str, product: str | None) -> int:
+    import json
+    from pathlib import Path
+
     from licentia.core.signing import InvalidDocument, load_public_key, verify_document
 
     key_text = public_key

@@ -8,9 +8,14 @@ from licentia.server.cli.context import CliContext, date_argument
 
 STATE_CHANGES = ("suspend", "revoke", "reinstate")
 
+# The top-level commands this module registers, with their help lines (see build_parser).
+COMMANDS = {
+    "license": "issue, list, suspend, revoke, reinstate licenses",
+}
+
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], options: argparse.ArgumentParser) -> None:
-    group = commands.add_parser("license", parents=[options], help="issue, list, suspend, revoke, reinstate licenses")
+    group = commands.add_parser("license", parents=[options], help=COMMANDS["license"])
     actions = group.add_subparsers(dest="action", required=True, metavar="ACTION")
     p = actions.add_parser("issue", parents=[options], help="issue a license key (printed once, stored hashed)")
     p.add_argument("--product", required=True)

@@ -6,11 +6,14 @@ import argparse
 
 from licentia.server.cli.context import CliContext, CliError
 
+# The top-level commands this module registers, with their help lines (see build_parser).
+COMMANDS = {
+    "notify": "test email settings; show and retry the notification outbox",
+}
+
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], options: argparse.ArgumentParser) -> None:
-    group = commands.add_parser(
-        "notify", parents=[options], help="test email settings; show and retry the notification outbox"
-    )
+    group = commands.add_parser("notify", parents=[options], help=COMMANDS["notify"])
     actions = group.add_subparsers(dest="notify_action", required=True, metavar="ACTION")
     p = actions.add_parser("test-email", parents=[options], help="send a test email now, with the SMTP settings")
     p.add_argument("address")

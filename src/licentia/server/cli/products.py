@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import argparse
-import json
-from typing import Any
 
 from licentia.server.cli.context import CliContext, CliError
 
+TYPE_CHECKING = False  # typing is not imported: see cli/context.py
+if TYPE_CHECKING:
+    from typing import Any
+
+# The top-level commands this module registers, with their help lines (see build_parser).
+COMMANDS = {
+    "product": "create, list, show products; edit policies and privacy",
+    "keys": "show or rotate a product's signing keys",
+}
+
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], options: argparse.ArgumentParser) -> None:
-    group = commands.add_parser(
-        "product", parents=[options], help="create, list, show products; edit policies and privacy"
-    )
+    group = commands.add_parser("product", parents=[options], help=COMMANDS["product"])
     actions = group.add_subparsers(dest="action", required=True, metavar="ACTION")
     p = actions.add_parser("create", parents=[options], help="a new product with its own signing key")
     p.add_argument("slug")
@@ -34,7 +40,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], opti
     p.add_argument("--retention-days", type=int, help="delete facts older than this many days")
     p.set_defaults(run=facts)
 
-    group = commands.add_parser("keys", parents=[options], help="show or rotate a product's signing keys")
+    group = commands.add_parser("keys", parents=[options], help=COMMANDS["keys"])
     actions = group.add_subparsers(dest="action", required=True, metavar="ACTION")
     p = actions.add_parser("rotate", parents=[options], help="a new signing key, endorsed by the current one")
     p.add_argument("--product", required=True)
@@ -68,6 +74,8 @@ def list_products(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def show(args: argparse.Namespace, ctx: CliContext) -> int:
+    import json
+
     from licentia.server.products.reads import product_view
 
     with ctx.snapshot() as snapshot:

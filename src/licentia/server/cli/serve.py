@@ -8,17 +8,24 @@ import sys
 
 from licentia.server.cli.context import CliContext
 
+# The top-level commands this module registers, with their help lines (see build_parser).
+COMMANDS = {
+    "serve": "start the server (migrates and bootstraps first)",
+    "init": "create the data directory, database and first product",
+    "migrate": "apply database migrations",
+}
+
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], options: argparse.ArgumentParser) -> None:
-    p = commands.add_parser("serve", parents=[options], help="start the server (migrates and bootstraps first)")
+    p = commands.add_parser("serve", parents=[options], help=COMMANDS["serve"])
     p.add_argument("--host")
     p.add_argument("--port", type=int)
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--access-log", action="store_true")
     p.set_defaults(run=serve)
-    p = commands.add_parser("init", parents=[options], help="create the data directory, database and first product")
+    p = commands.add_parser("init", parents=[options], help=COMMANDS["init"])
     p.set_defaults(run=init)
-    p = commands.add_parser("migrate", parents=[options], help="apply database migrations")
+    p = commands.add_parser("migrate", parents=[options], help=COMMANDS["migrate"])
     p.add_argument("--revision", default="head")
     p.set_defaults(run=migrate)
 

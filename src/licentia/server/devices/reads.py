@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from licentia.server.errors import ApiError
 from licentia.server.store.snapshot import Snapshot
+
+TYPE_CHECKING = False  # typing is not imported: see store/snapshot.py
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def recent_devices(snapshot: Snapshot, limit: int) -> list[dict[str, Any]]:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from licentia.server.store.snapshot import Snapshot
+
+TYPE_CHECKING = False  # typing is not imported: see store/snapshot.py
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def licenses_by_prefix(snapshot: Snapshot, prefix: str) -> list[dict[str, Any]]:

@@ -13,19 +13,21 @@ gives no snapshot: the caller migrates it (the slow path) and asks again.
 from __future__ import annotations
 
 import datetime as dt
-import json
+import os
 import re
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from pathlib import Path
-from typing import Any
+from collections.abc import Mapping
 
-VERSIONS = Path(__file__).parent / "migrations" / "versions"
+# ``typing`` costs more than a third of a bare Python start: names for the type checker only.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+VERSIONS = os.path.join(os.path.dirname(__file__), "migrations", "versions")
 _REVISION = re.compile(r"""^(down_)?revision\s*(?::[^=]*)?=\s*["']?([\w-]+|None)["']?""", re.MULTILINE)
 _PARAM = re.compile(r"(?<!:):(\w+)")
 
 
-def head_revision(versions: Path = VERSIONS) -> str | None:
+def head_revision(versions: str = VERSIONS) -> str | None:
     """The newest migration: the one no other migration names as its ``down_revision``.
 
     Read from the migration files' own ``revision``/``down_revision`` lines
@@ -34,8 +36,12 @@ def head_revision(versions: Path = VERSIONS) -> str | None:
     """
     revisions: set[str] = set()
     parents: set[str] = set()
-    for path in versions.glob("*.py"):
-        for down, value in _REVISION.findall(path.read_text(encoding="utf-8")):
+    for name in os.listdir(versions):
+        if not name.endswith(".py"):
+            continue
+        with open(os.path.join(versions, name), encoding="utf-8") as source:
+            text = source.read()
+        for down, value in _REVISION.findall(text):
             if value != "None":
                 (parents if down else revisions).add(value)
     heads = revisions - parents
@@ -48,6 +54,16 @@ class Snapshot:
     def __init__(self, connection: Any, dialect: str) -> None:
         self._conn = connection
         self.dialect = dialect
+
+    def __enter__(self) -> Snapshot:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._conn.rollback()
+        self._conn.close()
 
     def rows(self, sql: str, **params: Any) -> list[dict[str, Any]]:
         if self.dialect == "postgresql":
@@ -75,28 +91,23 @@ class Snapshot:
         return None if found is None else str(found["version_num"])
 
 
-@contextmanager
-def open_snapshot(database_url: str) -> Iterator[Snapshot | None]:
-    """A snapshot of the database at ``database_url``, or ``None`` when it must be migrated first."""
+def open_snapshot(database_url: str) -> Snapshot | None:
+    """A snapshot of the database at ``database_url`` (close it), or ``None`` when it must be migrated first."""
     scheme, _, rest = database_url.partition("://")
     backend = scheme.split("+", 1)[0]
     if backend == "sqlite":
         path = rest[1:] if rest.startswith("/") else rest
-        if not path or path == ":memory:" or not Path(path).is_file():
-            yield None
-            return
-        connection, dialect = _sqlite(path), "sqlite"
+        if not path or path == ":memory:" or not os.path.isfile(path):
+            return None
+        snapshot = Snapshot(_sqlite(path), "sqlite")
     elif backend == "postgresql":
-        connection, dialect = _postgresql("postgresql://" + rest), "postgresql"
+        snapshot = Snapshot(_postgresql("postgresql://" + rest), "postgresql")
     else:
-        yield None  # the slow path names the problem (unsupported database)
-        return
-    try:
-        snapshot = Snapshot(connection, dialect)
-        yield snapshot if snapshot.revision() == head_revision() else None
-    finally:
-        connection.rollback()
-        connection.close()
+        return None  # the slow path names the problem (unsupported database)
+    if snapshot.revision() != head_revision():
+        snapshot.close()
+        return None
+    return snapshot
 
 
 def _sqlite(path: str) -> Any:
@@ -123,11 +134,17 @@ def _utc(raw: bytes) -> dt.datetime:
     return dt.datetime.fromisoformat(raw.decode()).replace(tzinfo=dt.UTC)
 
 
+def _json(raw: bytes) -> Any:
+    import json
+
+    return json.loads(raw)
+
+
 _SQLITE_TYPES: Mapping[str, Any] = {
     "DATETIME": _utc,
     "DATE": lambda raw: dt.date.fromisoformat(raw.decode()),
     "BOOLEAN": lambda raw: raw not in (b"0", b""),
-    "JSON": lambda raw: json.loads(raw),
+    "JSON": _json,
 }
 
 
