@@ -20,7 +20,7 @@ from licentia.server.licenses.changes import (
     renew,
     set_max_devices,
 )
-from licentia.server.store.transactions import in_transaction, read_only
+from licentia.server.state import in_transaction, read_only
 
 router = APIRouter()
 STATES = tuple(s.value for s in LicenseState)

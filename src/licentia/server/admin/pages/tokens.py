@@ -13,7 +13,7 @@ from licentia.server.admin.web import Admin, Form, act, back, now, render
 from licentia.server.audit import record
 from licentia.server.auth.tokens import SCOPES, CreatedToken, create_token, revoke_token
 from licentia.server.errors import ApiError
-from licentia.server.store.transactions import in_transaction, read_only
+from licentia.server.state import in_transaction, read_only
 
 router = APIRouter(prefix="/tokens")
 
