@@ -16,6 +16,7 @@ from typing import Any
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
+WORKER_HEALTHCHECK_SECONDS = 120
 Handler = Callable[[argparse.Namespace], int]
 _engines: list[Any] = []
 
@@ -107,6 +108,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         log_config=log_config(settings.log_format, settings.log_level),
         access_log=args.access_log,
         proxy_headers=False,
+        # uvicorn kills a worker that has not answered its supervisor's ping in 5 s: on a
+        # busy host a worker still starting up misses that, is replaced by one just as slow,
+        # and the server never settles. A worker that is really hung is still replaced.
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
     )
     return 0
 
