@@ -15,8 +15,10 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -217,3 +219,65 @@ def stop_all() -> None:
     """The session's safety net: reap every server a test started and did not stop."""
     for server in list(_running):
         server.stop()
+
+
+class InProcessServer(LiveServer):
+    """The server ``licentia serve`` runs (same bootstrap, app and uvicorn), on a thread of the test process.
+
+    For tests of the SDK, whose subject is the client: the SDK still talks HTTP
+    over a real loopback socket, through its own transport, to the real app on
+    a real database; what is saved is a Python process start per server, which
+    costs seconds on a loaded machine. Tests of the server process itself
+    (workers, signals, logs, start-up) use :class:`LiveServer`.
+    """
+
+    def __init__(self, data_dir: Path, database_url: str | None = None) -> None:
+        super().__init__(data_dir, database_url)
+        self.thread: threading.Thread | None = None
+        self.uvicorn: Any = None
+
+    def start(self, timeout: float = START_SECONDS) -> InProcessServer:
+        import uvicorn
+
+        from licentia.core.clock import SystemClock
+        from licentia.server.app import create_app
+        from licentia.server.bootstrap import prepare
+        from licentia.server.settings import load_settings
+
+        # As the serve command sets it up, with the cache the live server's tests also turn off.
+        settings = load_settings(
+            data_dir=self.data_dir, database_url=self.database_url, host="127.0.0.1", port=self.port
+        )
+        settings.product_cache_seconds = 0
+        prepare(settings, SystemClock())
+        config = uvicorn.Config(
+            create_app(settings), host="127.0.0.1", port=self.port, log_config=None, access_log=False,
+            proxy_headers=False, lifespan="on",
+        )  # fmt: skip
+        self.uvicorn = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.uvicorn.run, name=f"licentia-server-{self.port}", daemon=True)
+        self.thread.start()
+        _running.add(self)
+        try:
+            deadline = time.monotonic() + timeout
+            with httpx.Client(base_url=self.url, timeout=10) as http:
+                while not (self.uvicorn.started and self._answers(http)):
+                    if not self.thread.is_alive():
+                        raise RuntimeError("the in-process server stopped while starting (see the captured log)")
+                    if time.monotonic() > deadline:
+                        raise RuntimeError(f"the in-process server was not ready in {timeout:.0f} s")
+                    time.sleep(0.05)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        if self.uvicorn is not None:
+            self.uvicorn.should_exit = True
+        if self.thread is not None:
+            self.thread.join(STOP_SECONDS)
+            if self.thread.is_alive():
+                self.uvicorn.force_exit = True
+                self.thread.join(STOP_SECONDS)
+        _running.discard(self)
