@@ -38,14 +38,6 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _group_alive(pid: int) -> bool:
-    try:
-        os.killpg(pid, 0)
-    except (ProcessLookupError, PermissionError):
-        return False
-    return True
-
-
 def end_group(proc: subprocess.Popen[bytes], grace: float = STOP_SECONDS) -> None:
     """SIGTERM the process group of ``proc``, SIGKILL what is left after ``grace`` s, reap the leader.
 
@@ -59,27 +51,31 @@ def end_group(proc: subprocess.Popen[bytes], grace: float = STOP_SECONDS) -> Non
         deadline = time.monotonic() + grace
         while time.monotonic() < deadline:
             leader_done = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
-            if leader_done and not _other_members(pid):
+            if leader_done and not live_members(pid):
                 break
             time.sleep(0.05)
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 5  # SIGKILL is not instant: return once the group has died
+    while live_members(pid) and time.monotonic() < deadline:
+        time.sleep(0.02)
     proc.wait()
 
 
-def _other_members(pgid: int) -> bool:
-    """Whether a process other than the group leader is still in group ``pgid`` (Linux /proc)."""
+def live_members(pgid: int) -> list[int]:
+    """The processes of group ``pgid`` that are still running (not zombies), from Linux's /proc."""
+    found = []
     for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == pgid:
+        if not entry.name.isdigit():
             continue
         try:
             # Fields after the command name (which may hold spaces): state, ppid, pgrp.
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
         except (OSError, IndexError):
             continue
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            return True
-    return False
+        if int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
+            found.append(int(entry.name))
+    return found
 
 
 class LiveServer:
