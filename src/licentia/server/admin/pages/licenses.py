@@ -11,6 +11,7 @@ from licentia.core.clock import UTC
 from licentia.core.status import LicenseState
 from licentia.server.admin.service import all_products, list_customers, search_licenses
 from licentia.server.admin.web import Admin, Form, act, back, int_field, now, render
+from licentia.server.adminapi.schemas import RowId
 from licentia.server.errors import ApiError
 from licentia.server.licenses.changes import (
     change_state,
@@ -69,7 +70,7 @@ async def issue(request: Request, admin: Admin, form: Form) -> Response:
 
 
 @router.get("/licenses/{license_id}")
-async def license_page(request: Request, admin: Admin, license_id: int) -> Response:
+async def license_page(request: Request, admin: Admin, license_id: RowId) -> Response:
     try:
         view = await read_only(request, license_view, license_id=license_id)
     except ApiError as exc:
@@ -79,7 +80,7 @@ async def license_page(request: Request, admin: Admin, license_id: int) -> Respo
 
 
 @router.post("/licenses/{license_id}/{action}")
-async def license_action(request: Request, admin: Admin, form: Form, license_id: int, action: str) -> Response:
+async def license_action(request: Request, admin: Admin, form: Form, license_id: RowId, action: str) -> Response:
     back_to = f"/admin/licenses/{license_id}"
     try:
         if action in ("suspend", "reinstate", "revoke"):

@@ -10,6 +10,7 @@ from fastapi.responses import Response
 
 from licentia.server.admin.service import list_tokens
 from licentia.server.admin.web import Admin, Form, act, back, now, render
+from licentia.server.adminapi.schemas import RowId
 from licentia.server.audit import record
 from licentia.server.auth.tokens import SCOPES, CreatedToken, create_token, revoke_token
 from licentia.server.errors import ApiError
@@ -62,7 +63,7 @@ async def create(request: Request, admin: Admin, form: Form) -> Response:
 
 
 @router.post("/{token_id}/revoke")
-async def revoke(request: Request, admin: Admin, form: Form, token_id: int) -> Response:
+async def revoke(request: Request, admin: Admin, form: Form, token_id: RowId) -> Response:
     return await act(
         request, revoke_audited, success="Token revoked.", back_to="/admin/tokens", token_id=token_id, actor=admin.label
     )
