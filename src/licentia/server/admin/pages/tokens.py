@@ -58,7 +58,7 @@ async def create(request: Request, admin: Admin, form: Form) -> Response:
         )
     except ApiError as exc:
         return back("/admin/tokens", error=exc.message)
-    # Shown once: only its argon2 hash is kept.
+    # Shown once: only its SHA-256 is kept.
     return render(request, "tokens.html", tokens=await read_only(request, list_tokens), scopes=SCOPES, created=made)
 
 
