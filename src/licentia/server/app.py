@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import sqlalchemy as sa
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
@@ -24,7 +24,7 @@ from licentia.server.devices.lane import StatusLane
 from licentia.server.devices.service import Checker, read_ahead
 from licentia.server.errors import error_body, install_error_handlers
 from licentia.server.network import parse_networks
-from licentia.server.observability import render_metrics
+from licentia.server.observability import metrics_access, render_metrics
 from licentia.server.products.service import Keyring
 from licentia.server.settings import Settings
 from licentia.server.store.checkpoint import Checkpointer
@@ -160,7 +160,8 @@ def create_app(
         return {"status": "ok"}
 
     @app.get("/metrics", include_in_schema=False)
-    async def metrics() -> Response:
+    async def metrics(request: Request) -> Response:
+        metrics_access(settings, request.headers.get("authorization"))
         body, media_type = render_metrics()
         return Response(body, media_type=media_type)
 
