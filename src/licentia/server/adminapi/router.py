@@ -44,6 +44,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "`missing_token` or `invalid_token` (unknown, wrong or revoked)"},
     403: {"description": "`insufficient_scope`: this call needs a `write` token"},
     404: {"description": "`unknown_license`, `unknown_device` or `unknown_product`"},
+    409: {"description": "`order_ref_in_use`, `license_revoked`: the change conflicts with what is stored"},
 }
 
 
