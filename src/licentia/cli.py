@@ -236,7 +236,7 @@ def cmd_license(args: argparse.Namespace) -> int:
     from licentia.server.licenses.service import find_license_by_prefix
 
     now = SystemClock().now()
-    _, engine = connect(args)
+    settings, engine = connect(args)
     with engine.begin() as conn:
         if args.action == "issue":
             issued = issue_and_email(
@@ -245,6 +245,7 @@ def cmd_license(args: argparse.Namespace) -> int:
                 email=args.email,
                 actor=_actor(),
                 now=now,
+                fernet=settings.fernet(),
                 send_email=args.send_email,
                 name=args.name,
                 max_devices=args.max_devices,

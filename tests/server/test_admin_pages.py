@@ -35,7 +35,7 @@ def test_issue_revoke_and_device_actions(client: Any, engine: Any, clock: Any, p
     with engine.connect() as conn:
         mail = conn.execute(sa.select(table_of(OutboxMessage))).one()
         lic = conn.execute(sa.select(table_of(License))).one()
-    assert mail.payload["to"] == ["bob@example.com"] and key in mail.payload["text"]
+    assert mail.payload["to"] == ["bob@example.com"] and key not in str(mail.payload) and mail.payload["sealed"]
 
     app = Installation(client, product.public_key)
     app.check()

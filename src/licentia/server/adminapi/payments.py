@@ -132,6 +132,7 @@ async def payment(request: Request) -> JSONResponse:
             order_ref=order.order_id,
             source=order.source,
             actor=f"webhook:{order.source}",
+            fernet=request.app.state.fernet,
             now=now,
         )
     except OrderRefInUse as exc:

@@ -68,6 +68,7 @@ async def create_license(request: Request, body: LicenseCreate, actor: WriteActo
             order_ref=body.order_ref,
             source=body.source,
             send_email=body.send_email,
+            fernet=request.app.state.fernet,
             actor=actor.label,
             now=now,
         )

@@ -80,6 +80,7 @@ async def issue(request: Request, admin: Admin, form: Form) -> Response:
             order_ref=form.get("order_ref") or None,
             source="admin",
             send_email=form.get("send_email") == "on",
+            fernet=request.app.state.fernet,
             actor=admin.label,
             now=now(request),
         )
