@@ -89,6 +89,7 @@ def _subject(conn: Any, args: argparse.Namespace, words: list[str]) -> Any:
 def _risk(args: argparse.Namespace, words: list[str]) -> int:
     from licentia.cli import connect
     from licentia.server.evidence.risk import assess
+    from licentia.server.store.engine import private_output
 
     _, engine = connect(args)
     try:
@@ -98,7 +99,9 @@ def _risk(args: argparse.Namespace, words: list[str]) -> int:
         engine.dispose()
     risk = assess(subject)
     if args.format == "json" and args.output:
-        Path(args.output).write_text(json.dumps({"subject": subject.label, **risk.as_dict()}, indent=2) + "\n")
+        # Customer names and client facts: private from creation, like every export.
+        with private_output(Path(args.output)) as path:
+            path.write_text(json.dumps({"subject": subject.label, **risk.as_dict()}, indent=2) + "\n")
         return 0
     print(f"{subject.label}: risk {risk.score}/100 ({risk.level})")
     for factor in risk.factors:
@@ -111,6 +114,7 @@ def _report(args: argparse.Namespace, words: list[str]) -> int:
     from licentia.core.clock import SystemClock
     from licentia.server.evidence.report import html, signed_json, tsv
     from licentia.server.evidence.signing import product_signer
+    from licentia.server.store.engine import private_output
 
     settings, engine = connect(args)
     now = SystemClock().now()
@@ -125,7 +129,8 @@ def _report(args: argparse.Namespace, words: list[str]) -> int:
     finally:
         engine.dispose()
     if args.output:
-        Path(args.output).write_bytes(body)
+        with private_output(Path(args.output)) as path:
+            path.write_bytes(body)
         print(f"{subject.label}: {len(subject.events)} events written to {args.output}", file=sys.stderr)
     else:
         sys.stdout.buffer.write(body + (b"\n" if args.format == "json" else b""))
