@@ -8,28 +8,23 @@ ends, how long a lease lasts and when grace runs out.
 from __future__ import annotations
 
 import datetime as dt
-import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from licentia.core.clock import from_iso
+from licentia.core.vocabulary import DeviceStatus, LicenseState
 
-
-class DeviceStatus(enum.StrEnum):
-    TRIAL = "trial"
-    TRIAL_EXPIRED = "trial_expired"
-    REGISTERED = "registered"
-    SUSPENDED = "suspended"
-    BLOCKED = "blocked"
-
-
-class LicenseState(enum.StrEnum):
-    ACTIVE = "active"
-    SUSPENDED = "suspended"
-    REVOKED = "revoked"
-    EXPIRED = "expired"
-
+__all__ = [
+    "ALLOWED_STATUSES",
+    "DEFAULT_ROLLBACK_TOLERANCE",
+    "DeviceStatus",
+    "LicenseState",
+    "Verdict",
+    "days_until",
+    "judge",
+    "trial_status",
+]
 
 ALLOWED_STATUSES = frozenset({DeviceStatus.TRIAL.value, DeviceStatus.REGISTERED.value})
 # How far the local clock may run behind the last time the SDK saw it before

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from licentia.cli import main
 from licentia.core.signing import InvalidDocument, load_public_key, verify_document
 from licentia.server.auth.tokens import create_token
+from licentia.server.cli import main
 from licentia.server.evidence.report import CSV_COLUMNS, escape_field
 from tests.conftest import START
 from tests.server.evidence.history import History

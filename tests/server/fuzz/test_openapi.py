@@ -96,5 +96,5 @@ def test_no_request_makes_a_server_error(
 
 
 def test_the_server_logged_no_unexpected_error(fuzzed_server: LiveServer) -> None:
-    log = Path(fuzzed_server.log.name).read_text(errors="replace")
+    log = fuzzed_server.log_path.read_text(errors="replace")
     assert "Traceback" not in log, log[-4000:]

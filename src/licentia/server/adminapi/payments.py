@@ -29,7 +29,7 @@ from licentia.server.errors import ApiError
 from licentia.server.licenses.changes import issue_and_email
 from licentia.server.licenses.service import OrderRefInUse, licenses, purchases
 from licentia.server.notify.signature import InvalidSignature, StaleSignature, verify_signature
-from licentia.server.store.transactions import in_transaction, read_only
+from licentia.server.state import in_transaction, read_only
 
 router = APIRouter(prefix="/v1/hooks", tags=["developer API"])
 SIGNATURE_HEADER = "Licentia-Signature"

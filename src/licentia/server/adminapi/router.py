@@ -37,7 +37,7 @@ from licentia.server.licenses.changes import (
     set_max_devices,
 )
 from licentia.server.releases.changes import publish_release
-from licentia.server.store.transactions import in_transaction, read_only
+from licentia.server.state import in_transaction, read_only
 
 router = APIRouter(prefix="/v1/admin", tags=["developer API"])
 ERRORS: dict[int | str, dict[str, Any]] = {

@@ -143,8 +143,3 @@ def set_license_state(conn: sa.Connection, *, license_id: int, state: str, now: 
     ).rowcount
     if not done:
         raise ApiError("unknown_license", f"no license {license_id}", 404)
-
-
-def find_license_by_prefix(conn: sa.Connection, prefix: str) -> list[sa.Row[Any]]:
-    clean = prefix.replace("-", "").upper()[:8]
-    return list(conn.execute(sa.select(licenses).where(licenses.c.key_prefix.startswith(clean))).all())

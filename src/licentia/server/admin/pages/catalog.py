@@ -22,7 +22,7 @@ from licentia.server.products.changes import (
 )
 from licentia.server.products.service import POLICY_FIELDS, CreatedProduct, create_product, public_keys
 from licentia.server.releases.changes import publish_release
-from licentia.server.store.transactions import in_transaction, read_only
+from licentia.server.state import in_transaction, read_only, state_of
 
 router = APIRouter()
 BOOLEAN_KNOBS = {"allow_virtual_machines"}
@@ -39,7 +39,9 @@ async def create(request: Request, admin: Admin, form: Form) -> Response:
     slug = form.get("slug", "").strip()
 
     def make(conn: sa.Connection, *, now: dt.datetime) -> CreatedProduct:
-        made = create_product(conn, slug=slug, name=form.get("name") or slug, fernet=request.app.state.fernet, now=now)
+        made = create_product(
+            conn, slug=slug, name=form.get("name") or slug, fernet=state_of(request.app).fernet, now=now
+        )
         record(conn, actor=admin.label, action="product.create", target_type="product", target_id=made.id, now=now)
         return made
 

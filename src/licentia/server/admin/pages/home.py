@@ -12,7 +12,7 @@ from licentia.server.admin.dashboard import PERIODS, dashboard
 from licentia.server.admin.service import all_products, audit_log, counts, product_by_id
 from licentia.server.admin.web import Admin, now, render
 from licentia.server.adminapi.schemas import RowId
-from licentia.server.store.transactions import read_only
+from licentia.server.state import read_only
 
 router = APIRouter()
 

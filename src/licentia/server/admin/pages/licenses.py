@@ -22,7 +22,7 @@ from licentia.server.licenses.changes import (
     set_max_devices,
 )
 from licentia.server.licenses.service import OrderRefInUse
-from licentia.server.store.transactions import in_transaction, read_only
+from licentia.server.state import in_transaction, read_only
 
 router = APIRouter()
 STATES = tuple(s.value for s in LicenseState)

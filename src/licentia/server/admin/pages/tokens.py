@@ -14,7 +14,7 @@ from licentia.server.adminapi.schemas import RowId
 from licentia.server.audit import record
 from licentia.server.auth.tokens import SCOPES, CreatedToken, create_token, revoke_token
 from licentia.server.errors import ApiError
-from licentia.server.store.transactions import in_transaction, read_only
+from licentia.server.state import in_transaction, read_only
 
 router = APIRouter(prefix="/tokens")
 
