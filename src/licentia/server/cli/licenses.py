@@ -47,6 +47,7 @@ def issue(args: argparse.Namespace, ctx: CliContext) -> int:
             email=args.email,
             actor=ctx.actor,
             now=ctx.clock.now(),
+            fernet=ctx.settings.fernet(),
             send_email=args.send_email,
             name=args.name,
             max_devices=args.max_devices,
