@@ -82,7 +82,7 @@ def test_fingerprint_hashes_each_component_for_the_product(machine: FakeMachine,
     assert fp.components["disk"] == component_hash("my-app", "disk", "S3Z9NB0K")
     assert fp.components["mac"] == component_hash("my-app", "mac", "3c:22:fb:ab:cd:ef")
     assert fp.data_path == data_path_hash("my-app", str(tmp_path / "data"))
-    assert raw.machine is not None and raw.machine not in str(fp.to_state())  # raw ids never stored
+    assert raw.machine is not None and raw.machine not in str(fp.to_request())  # raw ids never sent
     assert take_fingerprint("other-app", tmp_path / "data", machine.root).components != fp.components
     assert not fp.virtual
 

@@ -80,7 +80,7 @@ def verify_for_installation(
 def status_of(payload: Mapping[str, Any], now: dt.datetime, *, online: bool) -> Status:
     try:
         verdict: Verdict = judge(payload, now)
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError, OverflowError, AttributeError):
         return denied("invalid_document", online=online)
     release = payload.get("latest_release")
     return Status(

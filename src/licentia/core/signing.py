@@ -178,7 +178,22 @@ def verify_document(
     ``public_keys`` maps key ids to the product's trusted public keys (the pinned
     ones). The payload must name ``product``; when ``at_time`` is given, a
     document issued more than :data:`MAX_CLOCK_SKEW` in its future is refused.
+    Whatever ``unverified`` holds (garbage, JSON nested a hundred thousand deep,
+    values of the wrong type), the only error is :class:`InvalidDocument`.
     """
+    try:
+        return _verify(unverified, public_keys, product=product, at_time=at_time)
+    except RecursionError as exc:  # nesting deeper than the parser or the canonical form can walk
+        raise InvalidDocument("malformed document") from exc
+
+
+def _verify(
+    unverified: bytes | str | Mapping[str, Any],
+    public_keys: Mapping[str, Ed25519PublicKey],
+    *,
+    product: str,
+    at_time: dt.datetime | None,
+) -> dict[str, Any]:
     try:
         unverified_signed = json.loads(unverified) if isinstance(unverified, (bytes, str)) else dict(unverified)
         unverified_payload = unverified_signed["document"]
@@ -202,7 +217,7 @@ def verify_document(
     if at_time is not None:
         try:
             issued = from_iso(str(payload["issued_at"]))
-        except (KeyError, ValueError) as exc:
+        except (KeyError, ValueError, OverflowError) as exc:
             raise InvalidDocument("document has no valid issue time") from exc
         if issued - at_time > MAX_CLOCK_SKEW:
             raise InvalidDocument("document issued in the future")

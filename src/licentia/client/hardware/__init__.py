@@ -31,8 +31,13 @@ class RawHardware:
         return {name: value for name, value in found.items() if value}
 
 
-def read_hardware(data_dir: Path, root: Path | None = None, platform: str | None = None) -> RawHardware:
-    """Read this machine's identifiers; ``root`` (a fake tree) forces the Linux readers."""
+def read_hardware(
+    data_dir: Path, root: Path | None = None, platform: str | None = None, *, virtual: bool = True
+) -> RawHardware:
+    """Read this machine's identifiers; ``root`` (a fake tree) forces the Linux readers.
+
+    ``virtual=False`` leaves out the VM/container signals (only the server judges them).
+    """
     system = "linux" if root is not None else (platform or sys.platform)
     if system.startswith("linux"):
         from licentia.client.hardware import linux, virtualization
@@ -43,7 +48,7 @@ def read_hardware(data_dir: Path, root: Path | None = None, platform: str | None
             disk=linux.disk_serial(base, data_dir),
             cpu=linux.cpu_identity(base),
             mac=linux.permanent_mac(base),
-            virtual_signals=virtualization.signals(base),
+            virtual_signals=virtualization.signals(base) if virtual else (),
         )
     if system == "win32":
         from licentia.client.hardware import windows
