@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from licentia.client import Licentia
-from licentia.client.state import STATE_FILE, state_mac
+from licentia.client.state import STATE_FILE
 from licentia.core.clock import ManualClock
 from tests.conftest import LiveServer
 
@@ -108,6 +108,8 @@ def read_state(data_dir: Path) -> dict[str, Any]:
 
 def write_state(data_dir: Path, fields: dict[str, Any], *, reseal: bool = True) -> None:
     """Write edited fields back; ``reseal`` plays the attacker who read the secret and re-made the MAC."""
+    from licentia.client.state import state_mac
+
     outer = json.loads((data_dir / STATE_FILE).read_bytes())
     body = {k: v for k, v in fields.items() if k != "credential"}
     outer["state"] = json.dumps(body, separators=(",", ":"))
