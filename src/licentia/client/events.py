@@ -17,12 +17,9 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import itertools
 import json
 import os
-import random
 import time
-import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,6 +60,13 @@ CREATE TABLE IF NOT EXISTS events (
 
 
 _INSERT = "INSERT INTO events (id, kind, occurred_at, data, facts) VALUES (?, ?, ?, ?, ?)"
+
+
+def _new_id() -> str:
+    """A client event id (the server deduplicates on it): random, never derived from the event."""
+    import uuid  # here: an offline start that queues nothing never pays for it
+
+    return uuid.uuid4().hex
 
 
 def _object(text: Any) -> dict[str, Any]:
@@ -147,14 +151,14 @@ class EventQueue:
     ) -> str:
         if kind not in KINDS:
             raise ValueError(f"unknown event kind {kind!r}")
-        event_id = uuid.uuid4().hex
+        event_id = _new_id()
         row = (event_id, kind, to_iso(occurred_at), json.dumps(dict(data or {})), json.dumps(dict(facts or {})))
         self._run(lambda conn: conn.execute(_INSERT, row))
         return event_id
 
     def add_many(self, items: list[tuple[str, dt.datetime, Mapping[str, Any]]]) -> list[str]:
         """Queue several events in one transaction (bulk reporters, tests)."""
-        rows = [(uuid.uuid4().hex, kind, to_iso(when), json.dumps(dict(data)), "{}") for kind, when, data in items]
+        rows = [(_new_id(), kind, to_iso(when), json.dumps(dict(data)), "{}") for kind, when, data in items]
 
         def insert(conn: sqlite3.Connection) -> None:
             conn.execute("BEGIN IMMEDIATE")
@@ -233,6 +237,8 @@ class EventQueue:
                 retries, backoff = 0, _BACKOFF_START
                 continue
             retries += 1
+            import random
+
             wait = wait * (0.5 + random.random() / 2)  # jitter: many clients must not retry in step
             if retries > max_retries or time.monotonic() + wait >= deadline:
                 break
@@ -252,5 +258,9 @@ def _request_for(pending: list[dict[str, Any]]) -> tuple[str, dict[str, Any], li
         data = first["data"]
         body = {"id": first["id"], "text": data.get("text") or "-", "email": data.get("email"), "facts": first["facts"]}
         return "/v1/feedback", body, [first]
-    batch = list(itertools.takewhile(lambda e: e["kind"] != "feedback", pending))
+    batch = []
+    for event in pending:
+        if event["kind"] == "feedback":
+            break
+        batch.append(event)
     return "/v1/events", {"events": batch}, batch

@@ -28,12 +28,6 @@ from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
-
-try:  # the server's: libsodium signs in about two thirds of OpenSSL's time
-    from nacl import bindings as sodium
-except ImportError:  # the client SDK only verifies, with cryptography alone
-    sodium = None  # type: ignore[assignment]
 
 from licentia.core.canonical import canonical_json
 from licentia.core.clock import from_iso
@@ -58,13 +52,13 @@ def _b64d(text: str) -> bytes:
 
 
 def key_id(public_key: Ed25519PublicKey) -> str:
-    raw = public_key.public_bytes(Encoding.Raw, PublicFormat.Raw)
+    raw = public_key.public_bytes_raw()
     return hashlib.sha256(raw).hexdigest()[:16]
 
 
 def export_public_key(public_key: Ed25519PublicKey) -> str:
     """The text an application embeds: ``ed25519:<kid>:<base64url raw key>``."""
-    raw = public_key.public_bytes(Encoding.Raw, PublicFormat.Raw)
+    raw = public_key.public_bytes_raw()
     return f"{PUBLIC_KEY_SCHEME}:{key_id(public_key)}:{_b64e(raw)}"
 
 
@@ -105,10 +99,14 @@ class SigningKey:
         """Ed25519 over ``message``: libsodium where installed, else OpenSSL.
 
         Ed25519 signatures are deterministic, so both give the same bytes (tested).
+        PyNaCl is imported here, not with the module: applications only verify,
+        and importing it would cost every one of their starts.
         """
-        if sodium is None:
+        try:
+            from nacl import bindings as sodium
+        except ImportError:  # the client SDK's base install
             return self.private_key.sign
-        seed = self.private_key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+        seed = self.private_key.private_bytes_raw()
         _public, secret = sodium.crypto_sign_seed_keypair(seed)
         return lambda message: bytes(sodium.crypto_sign(message, secret)[: sodium.crypto_sign_BYTES])
 

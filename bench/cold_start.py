@@ -1,0 +1,168 @@
+"""How long does a new process take, next to an empty ``python -c pass``?
+
+Run: ``python bench/cold_start.py [--runs 31] [--top 15] [--only NAME ...] [--python PATH]``.
+``--python`` measures with another interpreter, e.g. a virtual environment
+holding only the SDK's base install (``pip install licentia``), which is what
+an application ships: the server's extras (orjson, PyNaCl) change the figures.
+
+Start-up is paid on every launch of every customer's application and on
+every CLI call, so each command below is measured as whole processes: all
+commands and the baseline run in one shuffled round, rounds repeat ``--runs``
+times, and the table shows each command's median wall time and its ratio to
+the baseline's median (and the median of the per-round ratios, which shrugs
+off a round the machine was busy in). Then ``-X importtime`` shows where each
+command's import time goes: the modules with the largest own time.
+
+To measure more commands (the server's CLI, say), add a function to
+``SUITES`` that takes a scratch directory and the interpreter and returns
+``Command``s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Command:
+    """One command line measured against ``python -c pass``; ``target`` is the ratio it must stay within."""
+
+    name: str
+    argv: list[str]
+    target: float | None = None
+    profile: bool = True  # show its -X importtime profile
+    env: dict[str, str] = field(default_factory=dict)
+
+
+def python_code(python: str, name: str, code: str, target: float | None = None, *, profile: bool = True) -> Command:
+    return Command(name, [python, "-c", code], target, profile)
+
+
+def importable(python: str, module: str) -> bool:
+    return subprocess.run([python, "-c", f"import {module}"], capture_output=True, check=False).returncode == 0
+
+
+def sdk_suite(scratch: Path, python: str) -> list[Command]:
+    """The SDK: importing it, and an application's start that checks offline from a stored document."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from offline_check import PRODUCT, stored_document
+
+    from licentia.core.signing import SigningKey
+
+    key = SigningKey.generate()
+    data_dir = scratch / "sdk-data"
+    stored_document(data_dir, key)
+    check = (
+        "from licentia.client import Licentia\n"
+        f"s = Licentia('http://127.0.0.1:9', {PRODUCT!r}, {key.export_public()!r}, {str(data_dir)!r})"
+        ".check(online=False)\n"
+        "assert s.allowed, s\n"
+    )
+    commands = [
+        python_code(python, "import licentia.client", "import licentia.client"),
+        python_code(python, "import licentia.client + offline check()", check, target=2.0),
+    ]
+    # Floors, for the report: what merely importing an Ed25519 verifier costs.
+    floors = {
+        "cryptography's Ed25519": "cryptography.hazmat.primitives.asymmetric.ed25519",
+        "PyNaCl's bindings (public API)": "nacl.bindings",
+    }
+    for label, module in floors.items():
+        if importable(python, module):
+            commands.append(python_code(python, f"floor: import {label}", f"import {module}", profile=False))
+    return commands
+
+
+# Each suite gets a scratch directory and the interpreter, and returns the commands it wants measured.
+SUITES: list[Callable[[Path, str], list[Command]]] = [sdk_suite]
+
+
+def run_once(command: Command) -> float:
+    import os
+
+    env = {**os.environ, **command.env} if command.env else None
+    started = time.perf_counter()
+    subprocess.run(command.argv, check=True, stdout=subprocess.DEVNULL, env=env)
+    return time.perf_counter() - started
+
+
+def measure(baseline: Command, commands: Sequence[Command], runs: int) -> dict[str, list[float]]:
+    """Wall times per command; every round runs the baseline and each command once, in shuffled order."""
+    everything = [baseline, *commands]
+    for command in everything:
+        run_once(command)  # warm the page cache and the .pyc files
+    times: dict[str, list[float]] = {c.name: [] for c in everything}
+    for _ in range(runs):
+        order = list(everything)
+        random.shuffle(order)
+        for command in order:
+            times[command.name].append(run_once(command))
+    return times
+
+
+def import_profile(command: Command, runs: int = 5) -> list[tuple[str, float, float]]:
+    """(module, median own us, median cumulative us), largest own time first."""
+    own: dict[str, list[float]] = {}
+    cumulative: dict[str, list[float]] = {}
+    argv = [command.argv[0], "-X", "importtime", *command.argv[1:]]
+    for _ in range(runs):
+        done = subprocess.run(argv, check=True, capture_output=True, text=True)
+        for line in done.stderr.splitlines():
+            if not line.startswith("import time:") or "self [us]" in line:
+                continue
+            self_us, cumulative_us, name = line[len("import time:") :].split("|")
+            own.setdefault(name.strip(), []).append(float(self_us))
+            cumulative.setdefault(name.strip(), []).append(float(cumulative_us))
+    rows = [(name, statistics.median(own[name]), statistics.median(cumulative[name])) for name in own]
+    return sorted(rows, key=lambda row: row[1], reverse=True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=31, help="rounds (each runs every command once)")
+    parser.add_argument("--top", type=int, default=15, help="modules shown per import profile")
+    parser.add_argument("--only", nargs="*", default=None, help="names (substrings) of the commands to run")
+    parser.add_argument("--python", default=sys.executable, help="the interpreter to measure with")
+    args = parser.parse_args(argv)
+    baseline = Command("python -c pass", [args.python, "-c", "pass"])
+    with tempfile.TemporaryDirectory() as tmp:
+        commands = [command for suite in SUITES for command in suite(Path(tmp), args.python)]
+        if args.only:
+            commands = [c for c in commands if any(part in c.name for part in args.only)]
+        times = measure(baseline, commands, args.runs)
+        base = times[baseline.name]
+        base_median = statistics.median(base)
+        print(f"{args.python}: {args.runs} rounds; medians of whole-process wall time\n")
+        print(f"{'command':48} {'median':>9} {'ratio':>7} {'ratio/round':>12}  target")
+        missed = 0
+        for command in [baseline, *commands]:
+            mine = times[command.name]
+            median = statistics.median(mine)
+            per_round = statistics.median(m / b for m, b in zip(mine, base, strict=True))
+            verdict = ""
+            if command.target is not None:
+                met = per_round <= command.target
+                missed += not met
+                verdict = f"<= {command.target:.1f}x {'met' if met else 'MISSED'}"
+            ratio = median / base_median
+            print(f"{command.name:48} {median * 1e3:7.1f}ms {ratio:6.2f}x {per_round:11.2f}x  {verdict}")
+        for command in commands:
+            if not command.profile:
+                continue
+            print(f"\nimport profile of {command.name!r} (median of 5, own / cumulative ms):")
+            for name, own_us, cumulative_us in import_profile(command)[: args.top]:
+                print(f"  {own_us / 1e3:7.2f} {cumulative_us / 1e3:7.2f}  {name}")
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
