@@ -21,11 +21,11 @@ import json
 import os
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from licentia.client._exceptions import ConfigurationError, Offline, ServerRefused
+from licentia.client._value import Value
 from licentia.client.state import move_aside
 from licentia.core.clock import to_iso
 
@@ -78,12 +78,18 @@ def _object(text: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-@dataclass(frozen=True)
-class FlushResult:
-    sent: int  # acknowledged by the server (new + duplicates)
-    duplicates: int  # already stored by an earlier send
-    dropped: int  # refused as malformed: they can never be accepted
-    remaining: int  # still queued (offline, deadline reached, or no credential yet)
+class FlushResult(Value):
+    """What a flush did: ``sent`` (acknowledged, new and duplicates), ``duplicates`` (stored by an
+    earlier send), ``dropped`` (refused as malformed: never acceptable), ``remaining`` (still queued)."""
+
+    __slots__ = ("dropped", "duplicates", "remaining", "sent")
+    sent: int
+    duplicates: int
+    dropped: int
+    remaining: int
+
+    def __init__(self, sent: int, duplicates: int, dropped: int, remaining: int) -> None:
+        self._init(sent=sent, duplicates=duplicates, dropped=dropped, remaining=remaining)
 
 
 class EventQueue:

@@ -11,22 +11,27 @@ is remembered, for the life of the process (see ``hardware.macos``).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from licentia.client._value import Value
 from licentia.client.hardware import RawHardware, read_hardware
 from licentia.core.fingerprint import COMPONENTS, component_hash, data_path_hash
 
 
-@dataclass(frozen=True)
-class Fingerprint:
+class Fingerprint(Value):
     """Hashed components (only those this machine could read), data path hash, VM/container flag."""
 
+    __slots__ = ("components", "data_path", "virtual", "virtual_signals")
     components: Mapping[str, str]
     data_path: str
     virtual: bool
-    virtual_signals: tuple[str, ...] = ()
+    virtual_signals: tuple[str, ...]
+
+    def __init__(
+        self, components: Mapping[str, str], data_path: str, virtual: bool, virtual_signals: tuple[str, ...] = ()
+    ) -> None:
+        self._init(components=components, data_path=data_path, virtual=virtual, virtual_signals=virtual_signals)
 
     @property
     def used(self) -> tuple[str, ...]:

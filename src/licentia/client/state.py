@@ -24,13 +24,12 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import hashlib
-import hmac
 import json
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from licentia.core.fingerprint import hmac_sha256
 
 STATE_FILE = "state.json"
 _FORMAT = 2
@@ -44,22 +43,65 @@ _MAC_LABEL = b"licentia-client state mac v1"
 
 def state_mac(device: str, secret: str, body: bytes) -> str:
     """The seal over a state's body, keyed by the device secret (hex)."""
-    key = hmac.new(secret.encode(), _MAC_LABEL, hashlib.sha256).digest()
-    return hmac.new(key, device.encode() + b"\n" + body, hashlib.sha256).hexdigest()
+    return hmac_sha256(_mac_key(secret), device.encode() + b"\n" + body).hex()
 
 
-@dataclass
+def _mac_key(secret: str) -> bytes:
+    return hmac_sha256(secret.encode(), _MAC_LABEL)
+
+
+def _sealed(device: str, secret: str, body: bytes, unverified_mac: str) -> bool:
+    """Whether ``unverified_mac`` seals ``body``, compared in constant time (``HMAC.verify``)."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.hashes import SHA256
+    from cryptography.hazmat.primitives.hmac import HMAC
+
+    try:
+        tag = bytes.fromhex(unverified_mac)
+    except ValueError:
+        return False
+    mac = HMAC(_mac_key(secret), SHA256())
+    mac.update(device.encode() + b"\n" + body)
+    try:
+        mac.verify(tag)
+    except InvalidSignature:
+        return False
+    return True
+
+
 class State:
     """What the SDK remembers between runs. Field values are *unverified* until used."""
 
-    signed: dict[str, Any] | None = None  # the last signed status document, exactly as received
-    credential: tuple[str, str] | None = None  # (device id, device secret) issued by the server
-    token: str | None = None  # the current rotating token (copy tracking)
-    install_reported: bool = False
-    last_usage_report: str | None = None
-    last_seen: str | None = None  # latest local time seen: a clock wound back below it is noticed
-    facts_opt_out: bool = False
-    corrupt: bool = field(default=False, compare=False)  # the file existed but was damaged or edited
+    __slots__ = (
+        "corrupt",
+        "credential",
+        "facts_opt_out",
+        "install_reported",
+        "last_seen",
+        "last_usage_report",
+        "signed",
+        "token",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        signed: dict[str, Any] | None = None,
+        credential: tuple[str, str] | None = None,
+        token: str | None = None,
+        install_reported: bool = False,
+        last_usage_report: str | None = None,
+        last_seen: str | None = None,
+        facts_opt_out: bool = False,
+        corrupt: bool = False,
+    ) -> None:
+        self.signed = signed  # the last signed status document, exactly as received
+        self.credential = credential  # (device id, device secret) issued by the server
+        self.token = token  # the current rotating token (copy tracking)
+        self.install_reported = install_reported
+        self.last_usage_report = last_usage_report
+        self.last_seen = last_seen  # latest local time seen: a clock wound back below it is noticed
+        self.facts_opt_out = facts_opt_out
+        self.corrupt = corrupt  # the file existed but was damaged or edited
 
     def to_json(self) -> bytes:
         if self.credential is None:
@@ -105,7 +147,7 @@ class State:
             return cls(corrupt=True, facts_opt_out=_opted_out(outer))
         assert isinstance(device, str) and isinstance(secret, str) and isinstance(body, str) and isinstance(mac, str)
         try:
-            sealed = hmac.compare_digest(state_mac(device, secret, body.encode()), mac)
+            sealed = _sealed(device, secret, body.encode(), mac)
             fields = json.loads(body) if sealed else None
         except (ValueError, RecursionError):
             fields = None

@@ -10,36 +10,64 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from licentia.client._value import Value
 from licentia.client.fingerprint import Fingerprint
 from licentia.core.fingerprint import matches
 from licentia.core.signing import InvalidDocument, verify_document
 from licentia.core.status import Verdict, judge
 
 
-@dataclass(frozen=True)
-class Status:
-    """This installation's licensing status, as the application sees it.
+class Status(Value):
+    """This installation's licensing status, as the application sees it (immutable).
 
     ``state`` is the device status (``trial``, ``trial_expired``, ``registered``,
     ``suspended``, ``blocked``) or one the SDK derives offline: ``grace`` (lease
     ended, grace days left), ``lease_expired``, ``expired`` (license expiry) and
-    ``unknown`` (no valid document and no server).
+    ``unknown`` (no valid document and no server). ``as_dict()`` gives the fields.
     """
 
+    __slots__ = (
+        "allowed",
+        "clone_suspected",
+        "days_left",
+        "device",
+        "features",
+        "latest_release",
+        "online",
+        "reason",
+        "state",
+    )  # fmt: skip
+    _not_compared = frozenset({"latest_release"})
     allowed: bool
     state: str
-    days_left: int | None = None
-    features: tuple[str, ...] = ()
-    reason: str | None = None
-    online: bool = False
-    device: str | None = None
-    latest_release: Mapping[str, Any] | None = field(default=None, compare=False)
-    clone_suspected: bool = False
+    days_left: int | None
+    features: tuple[str, ...]
+    reason: str | None
+    online: bool
+    device: str | None
+    latest_release: Mapping[str, Any] | None
+    clone_suspected: bool
+
+    def __init__(
+        self,
+        allowed: bool,
+        state: str,
+        days_left: int | None = None,
+        features: tuple[str, ...] = (),
+        reason: str | None = None,
+        online: bool = False,
+        device: str | None = None,
+        latest_release: Mapping[str, Any] | None = None,
+        clone_suspected: bool = False,
+    ) -> None:
+        self._init(
+            allowed=allowed, state=state, days_left=days_left, features=features, reason=reason, online=online,
+            device=device, latest_release=latest_release, clone_suspected=clone_suspected,
+        )  # fmt: skip
 
     def has_feature(self, name: str) -> bool:
         return name in self.features

@@ -17,12 +17,10 @@ never returns a bool that a caller could forget to test.
 
 from __future__ import annotations
 
-import base64
+import binascii
 import datetime as dt
-import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
@@ -43,17 +41,27 @@ class InvalidDocument(Exception):
     """The document is not a genuine, well-formed document for this product."""
 
 
+# base64url through binascii: the ``base64`` module adds nothing here but import time.
+_TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
+_FROM_URLSAFE = str.maketrans("-_", "+/")
+
+
 def _b64e(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+    return binascii.b2a_base64(raw, newline=False).translate(_TO_URLSAFE).rstrip(b"=").decode("ascii")
 
 
 def _b64d(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    if not isinstance(text, str):
+        raise TypeError("base64 text expected")
+    return binascii.a2b_base64((text + "=" * (-len(text) % 4)).translate(_FROM_URLSAFE))
 
 
 def key_id(public_key: Ed25519PublicKey) -> str:
-    raw = public_key.public_bytes_raw()
-    return hashlib.sha256(raw).hexdigest()[:16]
+    from cryptography.hazmat.primitives.hashes import SHA256, Hash
+
+    digest = Hash(SHA256())
+    digest.update(public_key.public_bytes_raw())
+    return digest.finalize().hex()[:16]
 
 
 def export_public_key(public_key: Ed25519PublicKey) -> str:
@@ -76,11 +84,14 @@ def load_public_key(text: str) -> tuple[str, Ed25519PublicKey]:
     return kid, key
 
 
-@dataclass(frozen=True)
 class SigningKey:
-    """A product's private key with its key id."""
+    """A product's private key with its key id (a plain class: no ``dataclasses`` on the SDK's start)."""
 
-    private_key: Ed25519PrivateKey
+    def __init__(self, private_key: Ed25519PrivateKey) -> None:
+        self.private_key = private_key
+
+    def __repr__(self) -> str:
+        return f"SigningKey(kid={self.kid!r})"  # never the key itself
 
     @classmethod
     def generate(cls) -> SigningKey:

@@ -12,19 +12,30 @@ sysfs/procfs trees; no reader starts a subprocess on Linux or Windows.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 
+from licentia.client._value import Value
 
-@dataclass(frozen=True)
-class RawHardware:
+
+class RawHardware(Value):
     """What could be read on this machine; ``None`` means "not available here"."""
 
-    machine: str | None = None
-    disk: str | None = None
-    cpu: str | None = None
-    mac: str | None = None
-    virtual_signals: tuple[str, ...] = field(default_factory=tuple)
+    __slots__ = ("cpu", "disk", "mac", "machine", "virtual_signals")
+    machine: str | None
+    disk: str | None
+    cpu: str | None
+    mac: str | None
+    virtual_signals: tuple[str, ...]
+
+    def __init__(
+        self,
+        machine: str | None = None,
+        disk: str | None = None,
+        cpu: str | None = None,
+        mac: str | None = None,
+        virtual_signals: tuple[str, ...] = (),
+    ) -> None:
+        self._init(machine=machine, disk=disk, cpu=cpu, mac=mac, virtual_signals=virtual_signals)
 
     def components(self) -> dict[str, str]:
         found = {"machine": self.machine, "disk": self.disk, "cpu": self.cpu, "mac": self.mac}
