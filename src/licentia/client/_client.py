@@ -9,14 +9,14 @@ imports only what it uses: the network (``urllib``, ``ssl``), the event queue
 from __future__ import annotations
 
 import datetime as dt
+import os
 import time
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from licentia.client._exceptions import ConfigurationError, InvalidAnswer, InvalidKey, Offline, ServerRefused
 from licentia.client.events import EventQueue, FlushResult
-from licentia.client.fingerprint import Fingerprint, take_fingerprint
+from licentia.client.fingerprint import Fingerprint, absolute_path, take_fingerprint
 from licentia.client.state import State, StateFile
 from licentia.client.status import Status, denied, status_of, verify_for_installation
 from licentia.client.transport import Transport
@@ -29,6 +29,8 @@ from licentia.core.signing import InvalidDocument, load_public_key
 from licentia.core.status import DEFAULT_ROLLBACK_TOLERANCE
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 DEFAULT_TIMEOUT = 3.0
@@ -65,7 +67,7 @@ class Licentia:
         server_url: str,
         product: str,
         public_key: str | Iterable[str],
-        data_dir: str | Path | None = None,
+        data_dir: str | os.PathLike[str] | None = None,
         *,
         timeout: float = DEFAULT_TIMEOUT,
         clock: Clock | None = None,
@@ -75,7 +77,7 @@ class Licentia:
         app_version: str | None = None,
         channel: str = "stable",
         rollback_tolerance: dt.timedelta = DEFAULT_ROLLBACK_TOLERANCE,
-        fingerprint_root: str | Path | None = None,
+        fingerprint_root: str | os.PathLike[str] | None = None,
     ) -> None:
         if not product or not product.replace("-", "").isalnum() or product != product.lower():
             raise ConfigurationError(f"not a product slug: {product!r}")
@@ -85,18 +87,17 @@ class Licentia:
             import platformdirs  # only when needed: every import delays the application's start
 
             data_dir = platformdirs.user_data_dir(product, appauthor=False)
-        self.data_dir = Path(data_dir)
-        self.data_dir = self.data_dir.absolute()
-        self._data_path = data_path_hash(product, str(self.data_dir))  # hashed once, not per offline check
+        self._dir = absolute_path(data_dir)  # a string: pathlib costs the start more than it gives
+        self._data_path = data_path_hash(product, self._dir)  # hashed once, not per offline check
         self.clock: Clock = clock or SystemClock()
         self.app_version = app_version
         self.channel = channel
         self.rollback_tolerance = rollback_tolerance
-        self.fingerprint_root = Path(fingerprint_root) if fingerprint_root else None
+        self.fingerprint_root = os.fspath(fingerprint_root) if fingerprint_root else None
         self.transport = Transport(server_url, timeout=timeout)  # refuses a malformed URL now
-        self.state_file = StateFile(self.data_dir)
-        self.queue = EventQueue(self.data_dir)
-        self._witness_paths = witness_paths(self.data_dir, self.state_file.path, self.queue.path)
+        self.state_file = StateFile(self._dir)
+        self.queue = EventQueue(self._dir)
+        self._witness_paths = witness_paths(self._dir, self.state_file.path, self.queue.path)
         self.values = Values(self)
         if facts is True:
             self._fact_names: tuple[str, ...] = FACT_NAMES
@@ -112,6 +113,13 @@ class Licentia:
             raise ConfigurationError(f"unknown facts {unknown}; known: {', '.join(FACT_NAMES)}")
         if len(self._authors) > MAX_FREE_FIELDS or len(self._trackers) > MAX_FREE_FIELDS:
             raise ConfigurationError(f"at most {MAX_FREE_FIELDS} author and {MAX_FREE_FIELDS} tracker fields")
+
+    @property
+    def data_dir(self) -> Path:
+        """Where this installation's state and event queue live (absolute)."""
+        from pathlib import Path
+
+        return Path(self._dir)
 
     # -- public API ------------------------------------------------------------
 
@@ -197,7 +205,7 @@ class Licentia:
 
     def fingerprint(self) -> Fingerprint:
         """Read this machine's fingerprint now (what the next online check will send)."""
-        return take_fingerprint(self.product, self.data_dir, self.fingerprint_root, data_path=self._data_path)
+        return take_fingerprint(self.product, self._dir, self.fingerprint_root, data_path=self._data_path)
 
     def opt_out_of_facts(self, opt_out: bool = True) -> None:
         """The user's choice, kept in the state file: no facts are sent while set."""
@@ -206,7 +214,7 @@ class Licentia:
         try:
             self.state_file.save(state)
         except OSError as exc:
-            raise ConfigurationError(f"cannot write the state in {self.data_dir}: {exc}") from exc
+            raise ConfigurationError(f"cannot write the state in {self._dir}: {exc}") from exc
         self._facts = None
 
     def facts(self) -> dict[str, str]:
@@ -340,7 +348,7 @@ class Licentia:
         try:
             self.state_file.save(state)
         except OSError as exc:
-            _log().warning("cannot write the licensing state in %s: %s", self.data_dir, exc)
+            _log().warning("cannot write the licensing state in %s: %s", self._dir, exc)
 
     # -- offline -----------------------------------------------------------------
 
@@ -354,7 +362,7 @@ class Licentia:
         # The hardware is read now, never taken from the data directory: a state
         # copied to other hardware (whatever its fields say) matches nothing here.
         fingerprint = take_fingerprint(
-            self.product, self.data_dir, self.fingerprint_root, data_path=self._data_path, virtual=False
+            self.product, self._dir, self.fingerprint_root, data_path=self._data_path, virtual=False
         )
         try:
             payload = verify_for_installation(

@@ -21,7 +21,6 @@ import json
 import os
 import time
 from collections.abc import Callable, Iterator, Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from licentia.client._exceptions import ConfigurationError, Offline, ServerRefused
@@ -95,15 +94,15 @@ class FlushResult(Value):
 class EventQueue:
     """The on-disk queue in ``data_dir/events.db``."""
 
-    def __init__(self, data_dir: Path) -> None:
-        self.path = data_dir / QUEUE_FILE
+    def __init__(self, data_dir: str | os.PathLike[str]) -> None:
+        self.path = os.path.join(os.fspath(data_dir), QUEUE_FILE)
         self._ready = False
 
     @contextlib.contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
         import sqlite3  # here, not at import: an offline check never opens the queue
 
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        os.makedirs(os.path.dirname(self.path), exist_ok=True)
         conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
         try:
             if not self._ready:
@@ -134,7 +133,7 @@ class EventQueue:
         raise AssertionError("unreachable")
 
     def _damaged(self, exc: Exception) -> bool:
-        if self.path.exists() and not self.path.is_file():
+        if os.path.lexists(self.path) and not os.path.isfile(self.path):
             return True  # a directory (or a device) where the queue should be
         name = str(getattr(exc, "sqlite_errorname", ""))
         return name.startswith(_DAMAGE) and not name.startswith(("SQLITE_ERROR_RETRY", "SQLITE_ERROR_SNAPSHOT"))
@@ -186,7 +185,7 @@ class EventQueue:
         ]
 
     def count(self) -> int:
-        if not self.path.exists():
+        if not os.path.exists(self.path):
             return 0
         return int(self._run(lambda conn: conn.execute("SELECT count(*) FROM events").fetchone()[0]))
 

@@ -10,12 +10,13 @@ is remembered, for the life of the process (see ``hardware.macos``).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from licentia.client._value import Value
 from licentia.client.hardware import RawHardware, read_hardware
+from licentia.client.hardware.linux import StrPath
 from licentia.core.fingerprint import COMPONENTS, component_hash, data_path_hash
 
 
@@ -42,18 +43,33 @@ class Fingerprint(Value):
         return {"components": dict(self.components), "data_path": self.data_path, "virtual": self.virtual}
 
 
-def fingerprint_of(product: str, data_dir: Path, raw: RawHardware, data_path: str | None = None) -> Fingerprint:
+def absolute_path(path: StrPath) -> str:
+    """``str(Path(path).absolute())``, the text the data path hash was always taken of.
+
+    A clean absolute POSIX path (what ``platformdirs`` gives, and nearly every
+    application passes) is that text already; anything else goes through
+    ``pathlib`` itself, so no installation's data path hash ever changes.
+    """
+    text = os.fspath(path)
+    if os.name == "posix" and text.startswith("/") and not text.startswith("//") and os.path.normpath(text) == text:
+        return text
+    from pathlib import Path
+
+    return str(Path(text).absolute())
+
+
+def fingerprint_of(product: str, data_dir: StrPath, raw: RawHardware, data_path: str | None = None) -> Fingerprint:
     components = {name: component_hash(product, name, value) for name, value in raw.components().items()}
     return Fingerprint(
         components=components,
-        data_path=data_path or data_path_hash(product, str(data_dir.absolute())),
+        data_path=data_path or data_path_hash(product, absolute_path(data_dir)),
         virtual=bool(raw.virtual_signals),
         virtual_signals=raw.virtual_signals,
     )
 
 
 def take_fingerprint(
-    product: str, data_dir: Path, root: Path | None = None, *, data_path: str | None = None, virtual: bool = True
+    product: str, data_dir: StrPath, root: StrPath | None = None, *, data_path: str | None = None, virtual: bool = True
 ) -> Fingerprint:
     """Read the hardware now (``root``: a fake filesystem tree for tests) and hash it for ``product``.
 

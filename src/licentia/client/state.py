@@ -26,7 +26,6 @@ import contextlib
 import datetime as dt
 import json
 import os
-from pathlib import Path
 from typing import Any
 
 from licentia.core.fingerprint import hmac_sha256
@@ -205,9 +204,9 @@ def _opted_out(outer: Any) -> bool:
 class StateFile:
     """Reads and atomically replaces ``state.json`` in a data directory."""
 
-    def __init__(self, data_dir: Path) -> None:
-        self.data_dir = data_dir
-        self.path = data_dir / STATE_FILE
+    def __init__(self, data_dir: str | os.PathLike[str]) -> None:
+        self.data_dir = os.fspath(data_dir)
+        self.path = os.path.join(self.data_dir, STATE_FILE)
 
     def load(self) -> State:
         try:
@@ -230,8 +229,8 @@ class StateFile:
         """
         import tempfile  # here: an offline check that writes nothing never pays for it
 
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        if self.path.is_dir() or (self.path.exists() and not self.path.is_file()):
+        os.makedirs(self.data_dir, exist_ok=True)
+        if os.path.lexists(self.path) and not os.path.isfile(self.path):
             move_aside(self.path, "the state file")
         fd, tmp = tempfile.mkstemp(prefix=".state-", suffix=".tmp", dir=self.data_dir)
         try:
@@ -247,18 +246,19 @@ class StateFile:
         _fsync_dir(self.data_dir)
 
 
-def move_aside(path: Path, what: str) -> Path:
+def move_aside(path: str, what: str) -> str:
     """Rename a damaged file (or whatever is in its place) for inspection, and say so once in the log."""
     import logging
 
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
-    target = path.with_name(f"{path.name}.damaged-{stamp}")
+    target = f"{path}.damaged-{stamp}"
     os.replace(path, target)
-    logging.getLogger("licentia.client").warning("%s %s was damaged; moved aside to %s", what, path, target.name)
+    name = os.path.basename(target)
+    logging.getLogger("licentia.client").warning("%s %s was damaged; moved aside to %s", what, path, name)
     return target
 
 
-def _fsync_dir(path: Path) -> None:
+def _fsync_dir(path: str) -> None:
     if os.name != "posix":
         return  # Windows cannot open a directory; MoveFileEx is already durable enough there
     try:

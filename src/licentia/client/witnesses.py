@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from pathlib import Path
 
 
-def witness_paths(data_dir: Path, state_path: Path, queue_path: Path) -> tuple[Path, ...]:
-    return (state_path, queue_path, queue_path.with_name(queue_path.name + "-wal"), data_dir)
+def witness_paths(data_dir: str, state_path: str, queue_path: str) -> tuple[str, ...]:
+    return (state_path, queue_path, queue_path + "-wal", data_dir)
 
 
-def latest_witness(last_seen: dt.datetime | None, paths: tuple[Path, ...]) -> dt.datetime | None:
+def latest_witness(last_seen: dt.datetime | None, paths: tuple[str, ...]) -> dt.datetime | None:
     """The latest of ``last_seen`` and the modification times of ``paths`` (missing ones skipped)."""
     seen = [last_seen] if last_seen is not None else []
     for path in paths:
@@ -36,7 +35,7 @@ def latest_witness(last_seen: dt.datetime | None, paths: tuple[Path, ...]) -> dt
 
 
 def settle_witnesses(
-    paths: tuple[Path, ...], now: dt.datetime, server_time: dt.datetime, tolerance: dt.timedelta
+    paths: tuple[str, ...], now: dt.datetime, server_time: dt.datetime, tolerance: dt.timedelta
 ) -> None:
     """Once the server's time confirmed the local clock, bring back file times a clock once far ahead left.
 

@@ -11,10 +11,14 @@ sysfs/procfs trees; no reader starts a subprocess on Linux or Windows.
 
 from __future__ import annotations
 
+import os
 import sys
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from licentia.client._value import Value
+
+if TYPE_CHECKING:
+    from licentia.client.hardware.linux import StrPath
 
 
 class RawHardware(Value):
@@ -43,7 +47,7 @@ class RawHardware(Value):
 
 
 def read_hardware(
-    data_dir: Path, root: Path | None = None, platform: str | None = None, *, virtual: bool = True
+    data_dir: StrPath, root: StrPath | None = None, platform: str | None = None, *, virtual: bool = True
 ) -> RawHardware:
     """Read this machine's identifiers; ``root`` (a fake tree) forces the Linux readers.
 
@@ -51,22 +55,27 @@ def read_hardware(
     """
     system = "linux" if root is not None else (platform or sys.platform)
     if system.startswith("linux"):
-        from licentia.client.hardware import linux, virtualization
+        from licentia.client.hardware import linux
 
-        base = root or Path("/")
+        base = os.fspath(root) if root is not None else "/"
+        signals: tuple[str, ...] = ()
+        if virtual:
+            from licentia.client.hardware import virtualization
+
+            signals = virtualization.signals(base)
         return RawHardware(
             machine=linux.machine_id(base),
             disk=linux.disk_serial(base, data_dir),
             cpu=linux.cpu_identity(base),
             mac=linux.permanent_mac(base),
-            virtual_signals=virtualization.signals(base) if virtual else (),
+            virtual_signals=signals,
         )
     if system == "win32":
         from licentia.client.hardware import windows
 
         return RawHardware(
             machine=windows.machine_guid(),
-            disk=windows.volume_serial(data_dir),
+            disk=windows.volume_serial(os.fspath(data_dir)),
             cpu=windows.cpu_identity(),
             mac=windows.mac_address(),
         )
