@@ -20,7 +20,7 @@ from licentia.client._exceptions import (
     Offline,
     ServerRefused,
 )
-from licentia.client.events import FlushResult
+from licentia.client._value import FlushResult
 from licentia.client.fingerprint import Fingerprint
 from licentia.client.status import Status
 

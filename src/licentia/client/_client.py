@@ -9,18 +9,18 @@ imports only what it uses: the network (``urllib``, ``ssl``), the event queue
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import time
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from licentia.client._exceptions import ConfigurationError, InvalidAnswer, InvalidKey, Offline, ServerRefused
-from licentia.client.events import EventQueue, FlushResult
+from licentia.client._value import FlushResult
 from licentia.client.fingerprint import Fingerprint, absolute_path, take_fingerprint
-from licentia.client.state import State, StateFile
+from licentia.client.state import QUEUE_FILE, State, StateFile
 from licentia.client.status import Status, denied, status_of, verify_for_installation
 from licentia.client.transport import Transport
-from licentia.client.values import Values
 from licentia.client.witnesses import latest_witness, settle_witnesses, witness_paths
 from licentia.core.clock import Clock, SystemClock, from_iso, to_iso
 from licentia.core.facts import FACT_NAMES, MAX_FREE_FIELDS
@@ -32,6 +32,9 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    from licentia.client.events import EventQueue
+    from licentia.client.values import Values
 
 DEFAULT_TIMEOUT = 3.0
 # last_seen is written at most this often on offline checks: a write (with
@@ -96,9 +99,7 @@ class Licentia:
         self.fingerprint_root = os.fspath(fingerprint_root) if fingerprint_root else None
         self.transport = Transport(server_url, timeout=timeout)  # refuses a malformed URL now
         self.state_file = StateFile(self._dir)
-        self.queue = EventQueue(self._dir)
-        self._witness_paths = witness_paths(self._dir, self.state_file.path, self.queue.path)
-        self.values = Values(self)
+        self._witness_paths = witness_paths(self._dir, self.state_file.path, os.path.join(self._dir, QUEUE_FILE))
         if facts is True:
             self._fact_names: tuple[str, ...] = FACT_NAMES
         elif facts is False:
@@ -113,6 +114,20 @@ class Licentia:
             raise ConfigurationError(f"unknown facts {unknown}; known: {', '.join(FACT_NAMES)}")
         if len(self._authors) > MAX_FREE_FIELDS or len(self._trackers) > MAX_FREE_FIELDS:
             raise ConfigurationError(f"at most {MAX_FREE_FIELDS} author and {MAX_FREE_FIELDS} tracker fields")
+
+    @functools.cached_property
+    def queue(self) -> EventQueue:
+        """The durable event queue (``data_dir/events.db``), opened when first used: an offline start never is."""
+        from licentia.client.events import EventQueue
+
+        return EventQueue(self._dir)
+
+    @functools.cached_property
+    def values(self) -> Values:
+        """The server's value store for this device (``lic.values.get/set``)."""
+        from licentia.client.values import Values
+
+        return Values(self)
 
     @property
     def data_dir(self) -> Path:

@@ -63,3 +63,20 @@ def _hashable(value: Any) -> Any:
     if isinstance(value, dict):
         return tuple(sorted((k, _hashable(v)) for k, v in value.items()))
     return value
+
+
+class FlushResult(Value):
+    """What a flush did: ``sent`` (acknowledged, new and duplicates), ``duplicates`` (stored by an
+    earlier send), ``dropped`` (refused as malformed: never acceptable), ``remaining`` (still queued).
+
+    Defined here, not in ``events``, so that importing the SDK does not import the queue.
+    """
+
+    __slots__ = ("dropped", "duplicates", "remaining", "sent")
+    sent: int
+    duplicates: int
+    dropped: int
+    remaining: int
+
+    def __init__(self, sent: int, duplicates: int, dropped: int, remaining: int) -> None:
+        self._init(sent=sent, duplicates=duplicates, dropped=dropped, remaining=remaining)

@@ -24,8 +24,8 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from licentia.client._exceptions import ConfigurationError, Offline, ServerRefused
-from licentia.client._value import Value
-from licentia.client.state import move_aside
+from licentia.client._value import FlushResult
+from licentia.client.state import QUEUE_FILE, move_aside
 from licentia.core.clock import to_iso
 
 if TYPE_CHECKING:
@@ -34,8 +34,8 @@ if TYPE_CHECKING:
     from licentia.client.transport import Transport
 
 T = TypeVar("T")
+__all__ = ["KINDS", "MAX_BATCH", "QUEUE_FILE", "EventQueue", "FlushResult"]
 
-QUEUE_FILE = "events.db"
 KINDS = frozenset({"install", "register", "usage", "uninstall", "feedback", "upgrade"})
 MAX_BATCH = 200  # the server's limit per call
 _BACKOFF_START = 0.2
@@ -75,20 +75,6 @@ def _object(text: Any) -> dict[str, Any]:
     except (TypeError, ValueError, RecursionError):
         return {}
     return value if isinstance(value, dict) else {}
-
-
-class FlushResult(Value):
-    """What a flush did: ``sent`` (acknowledged, new and duplicates), ``duplicates`` (stored by an
-    earlier send), ``dropped`` (refused as malformed: never acceptable), ``remaining`` (still queued)."""
-
-    __slots__ = ("dropped", "duplicates", "remaining", "sent")
-    sent: int
-    duplicates: int
-    dropped: int
-    remaining: int
-
-    def __init__(self, sent: int, duplicates: int, dropped: int, remaining: int) -> None:
-        self._init(sent=sent, duplicates=duplicates, dropped=dropped, remaining=remaining)
 
 
 class EventQueue:

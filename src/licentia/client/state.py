@@ -31,6 +31,7 @@ from typing import Any
 from licentia.core.fingerprint import hmac_sha256
 
 STATE_FILE = "state.json"
+QUEUE_FILE = "events.db"  # see licentia.client.events
 _FORMAT = 2
 # A genuine state is a few kilobytes; anything far larger is damage (or an attempt
 # to make every start read and parse megabytes).
