@@ -19,19 +19,25 @@ from licentia.client._exceptions import ConfigurationError, InvalidAnswer, Inval
 from licentia.client._value import FlushResult
 from licentia.client.fingerprint import Fingerprint, absolute_path, take_fingerprint
 from licentia.client.state import QUEUE_FILE, State, StateFile
-from licentia.client.status import Status, denied, status_of, verify_for_installation
+from licentia.client.status import (
+    Status,
+    credential_of,
+    denied,
+    is_token,
+    pinned_keys,
+    status_of,
+    verify_for_installation,
+)
 from licentia.client.transport import Transport
-from licentia.client.witnesses import latest_witness, settle_witnesses, witness_paths
+from licentia.client.witnesses import latest_witness, parse_time, settle_witnesses, witness_paths
 from licentia.core.clock import Clock, SystemClock, from_iso, to_iso
 from licentia.core.facts import FACT_NAMES, MAX_FREE_FIELDS
 from licentia.core.fingerprint import data_path_hash
-from licentia.core.signing import InvalidDocument, load_public_key
+from licentia.core.signing import InvalidDocument
 from licentia.core.status import DEFAULT_ROLLBACK_TOLERANCE
 
 if TYPE_CHECKING:
     from pathlib import Path
-
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
     from licentia.client.events import EventQueue
     from licentia.client.values import Values
@@ -41,20 +47,6 @@ DEFAULT_TIMEOUT = 3.0
 # fsync) per check would cost far more than the signature check itself, and a
 # clock wound back by less than this plus the tolerance buys almost nothing.
 _LAST_SEEN_STEP = dt.timedelta(minutes=10)
-
-
-def _pinned_keys(public_key: str | Iterable[str]) -> dict[str, Ed25519PublicKey]:
-    texts = [public_key] if isinstance(public_key, str) else list(public_key)
-    keys: dict[str, Ed25519PublicKey] = {}
-    for text in texts:
-        try:
-            kid, key = load_public_key(text)
-        except ValueError as exc:
-            raise ConfigurationError(str(exc)) from exc
-        keys[kid] = key
-    if not keys:
-        raise ConfigurationError("pin at least one public key")
-    return keys
 
 
 class Licentia:
@@ -85,7 +77,7 @@ class Licentia:
         if not product or not product.replace("-", "").isalnum() or product != product.lower():
             raise ConfigurationError(f"not a product slug: {product!r}")
         self.product = product
-        self.keys = _pinned_keys(public_key)
+        self.keys = pinned_keys(public_key)
         if data_dir is None:
             import platformdirs  # only when needed: every import delays the application's start
 
@@ -312,14 +304,11 @@ class Licentia:
             issued = from_iso(str(payload["issued_at"]))
         except (InvalidDocument, KeyError, ValueError, OverflowError) as exc:
             raise InvalidAnswer(f"the server's answer does not verify: {exc}") from exc
-        credential = answer.get("credential")
-        if isinstance(credential, dict):
-            device, secret = credential.get("device"), credential.get("secret")
-            # Always keep a credential when one comes: a re-identified device's old secret is void.
-            if device == payload.get("device") and isinstance(device, str) and _is_token(device) and _is_token(secret):
-                state.credential = (device, str(secret))
+        credential = credential_of(answer, payload)
+        if credential is not None:  # always kept when one comes: a re-identified device's old secret is void
+            state.credential = credential
         token = payload.get("token")
-        if _is_token(token):
+        if is_token(token):
             state.token = token  # None means "suspected copy": keep the old one
         state.signed = unverified_signed
         # The server's time vouches for the local clock only when the two agree;
@@ -340,7 +329,7 @@ class Licentia:
         if payload.get("status") == "registered":
             days = payload.get("usage_report_days")
             every = dt.timedelta(days=days if type(days) is int and 0 < days < 10_000 else 1)
-            last = _parse(state.last_usage_report)
+            last = parse_time(state.last_usage_report)
             if last is None or now - last >= every or now < last:
                 self.queue.add("usage", now, {"app_version": self.app_version}, self.facts())
                 state.last_usage_report, changed = to_iso(now), True
@@ -370,7 +359,7 @@ class Licentia:
     def _check_offline(self, state: State, now: dt.datetime) -> Status:
         if state.signed is None:
             return denied("corrupt_state" if state.corrupt else "no_document")
-        witness = latest_witness(_parse(state.last_seen), self._witness_paths)
+        witness = latest_witness(parse_time(state.last_seen), self._witness_paths)
         if witness is not None and now + self.rollback_tolerance < witness:
             # The clock was wound back, to stretch a trial or a lease.
             return denied("clock_rollback", state="clock_rollback")
@@ -385,25 +374,11 @@ class Licentia:
             )
         except InvalidDocument:
             return denied("invalid_document")
-        last_seen = _parse(state.last_seen)
+        last_seen = parse_time(state.last_seen)
         if last_seen is None or now - last_seen > _LAST_SEEN_STEP:
             state.last_seen = to_iso(now)
             self._save(state)  # a read-only data dir must not stop the app; rollback detection is weaker then
         return status_of(payload, now, online=False)
-
-
-def _is_token(value: Any) -> bool:
-    """A credential part or token as the server makes them: short printable text."""
-    return isinstance(value, str) and 0 < len(value) <= 200 and value.isascii() and value.isprintable()
-
-
-def _parse(text: str | None) -> dt.datetime | None:
-    if not text:
-        return None
-    try:
-        return from_iso(text)
-    except (ValueError, OverflowError):  # "0001-01-01T00:00:00+14:00" overflows when made UTC
-        return None
 
 
 def _log() -> Any:

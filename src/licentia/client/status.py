@@ -9,15 +9,16 @@ SDK never grants more than a document it verified says.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from licentia.client._exceptions import ConfigurationError
 from licentia.client._value import Value
 from licentia.client.fingerprint import Fingerprint
 from licentia.core.fingerprint import matches
-from licentia.core.signing import InvalidDocument, verify_document
+from licentia.core.signing import InvalidDocument, load_public_key, verify_document
 from licentia.core.status import Verdict, judge
 
 
@@ -71,6 +72,41 @@ class Status(Value):
 
     def has_feature(self, name: str) -> bool:
         return name in self.features
+
+
+def pinned_keys(public_key: str | Iterable[str]) -> dict[str, Ed25519PublicKey]:
+    """The application's pinned keys by key id; a malformed one is a :class:`ConfigurationError`."""
+    texts = [public_key] if isinstance(public_key, str) else list(public_key)
+    keys: dict[str, Ed25519PublicKey] = {}
+    for text in texts:
+        try:
+            kid, key = load_public_key(text)
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise ConfigurationError(str(exc)) from exc
+        keys[kid] = key
+    if not keys:
+        raise ConfigurationError("pin at least one public key")
+    return keys
+
+
+def is_token(value: Any) -> bool:
+    """A credential part or token as the server makes them: short printable text."""
+    return isinstance(value, str) and 0 < len(value) <= 200 and value.isascii() and value.isprintable()
+
+
+def credential_of(unverified_answer: Mapping[str, Any], payload: Mapping[str, Any]) -> tuple[str, str] | None:
+    """The credential an answer carries, if it is for the device its verified document names.
+
+    The credential is outside the signature: only the server can tell a
+    genuine one, so a bad one costs a refused call, never a grant.
+    """
+    credential = unverified_answer.get("credential")
+    if not isinstance(credential, dict):
+        return None
+    device, secret = credential.get("device"), credential.get("secret")
+    if isinstance(device, str) and device == payload.get("device") and is_token(device) and is_token(secret):
+        return device, str(secret)
+    return None
 
 
 def denied(reason: str, *, online: bool = False, state: str = "unknown") -> Status:

@@ -19,6 +19,18 @@ import datetime as dt
 import os
 
 
+def parse_time(text: str | None) -> dt.datetime | None:
+    """A time written by the SDK, or ``None`` for anything else (never an error)."""
+    if not text:
+        return None
+    from licentia.core.clock import from_iso
+
+    try:
+        return from_iso(text)
+    except (ValueError, OverflowError):  # "0001-01-01T00:00:00+14:00" overflows when made UTC
+        return None
+
+
 def witness_paths(data_dir: str, state_path: str, queue_path: str) -> tuple[str, ...]:
     return (state_path, queue_path, queue_path + "-wal", data_dir)
 
