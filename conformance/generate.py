@@ -77,7 +77,9 @@ CANONICAL_INPUTS: list[tuple[str, str]] = [
     ("every control character", '"' + "".join(f"\\u{c:04x}" for c in range(32)) + '"'),
     ("quote, backslash and slash", '"\\" \\\\ \\/ /"'),
     ("DEL, line and paragraph separators, BOM, NEL stay raw", '"\\u007f\\u2028\\u2029\\ufeff\\u0085"'),
-    ("NUL inside a string and a key", '{"a\\u0000b":"\\u0000"}'),
+    # Not a NUL inside a key: Jansson (the C client's parser) refuses those, and no
+    # document the server signs has one; the C client refuses such a document.
+    ("NUL inside a string", '{"a":"x\\u0000y","b":["\\u0000"]}'),
     ("the largest integer", "9223372036854775807"),
     ("the smallest integer", "-9223372036854775807"),
     ("integers beside the 53-bit limit", "[9007199254740991,9007199254740992,9007199254740993,-9007199254740993]"),
