@@ -158,30 +158,28 @@ licentia_status *lc_status_of(const json_t *payload, long long now, int online) 
     }
     long days = -1;
     licentia_status *st;
+    /* A trial ends at trial_end, a license at its expiry; both are optional. */
+    const json_t *end_v;
+    const char *ended_state, *ended_reason;
     if (strcmp(status, "trial") == 0) {
-        const json_t *trial_end = json_object_get(payload, "trial_end");
-        int has_end = truthy(trial_end);
-        if (has_end && time_field(trial_end, &end) != 0) return lc_denied("invalid_document", NULL, online);
-        if (has_end && now >= end) {
-            st = make_status(0, "trial_expired", "trial_ended", 0, online);
-            goto device;
-        }
-        if (has_end) days = days_until(end, now);
+        end_v = json_object_get(payload, "trial_end");
+        ended_state = "trial_expired", ended_reason = "trial_ended";
     } else if (strcmp(status, "registered") == 0) {
         const json_t *lic = json_object_get(payload, "license");
         if (truthy(lic) && !json_is_object(lic)) return lc_denied("invalid_document", NULL, online);
-        const json_t *expires = json_object_get(lic, "expires_at");
-        int has_end = truthy(expires);
-        if (has_end && time_field(expires, &end) != 0) return lc_denied("invalid_document", NULL, online);
-        if (has_end && now >= end) {
-            st = make_status(0, "expired", "license_expired", 0, online);
-            goto device;
-        }
-        if (has_end) days = days_until(end, now);
+        end_v = json_object_get(lic, "expires_at");
+        ended_state = "expired", ended_reason = "license_expired";
     } else {
         st = make_status(0, status, reason ? reason : status, 0, online);
         goto device;
     }
+    int has_end = truthy(end_v);
+    if (has_end && time_field(end_v, &end) != 0) return lc_denied("invalid_document", NULL, online);
+    if (has_end && now >= end) {
+        st = make_status(0, ended_state, ended_reason, 0, online);
+        goto device;
+    }
+    if (has_end) days = days_until(end, now);
     if (now <= lease_until) {
         st = make_status(1, status, reason, days, online);
     } else if (now <= lease_until + grace_days * DAY_MS) {
