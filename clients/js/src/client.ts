@@ -3,6 +3,7 @@
 import { release as osRelease, type as osType } from "node:os";
 import { resolve } from "node:path";
 
+import { collectFacts, FACT_NAMES, factsDisabledByEnvironment } from "./facts";
 import { ConfigurationError, InvalidDocument, InvalidKey, LicentiaError, Offline, ServerRefused } from "./errors";
 import { Fingerprint, takeFingerprint } from "./fingerprint";
 import type { HardwareSource } from "./hardware";
@@ -37,6 +38,11 @@ export interface LicentiaOptions {
   rollbackToleranceMs?: number;
   /** Fakes for the hardware readers (tests); the real machine by default. */
   hardware?: HardwareSource;
+  /** Client facts to send as evidence: none by default, `true` for all, or a list of names (disclose them). */
+  facts?: boolean | readonly string[];
+  /** Free fields from the registration form (`author_1`..`author_10`) and the application (`tracker_1`..). */
+  authors?: readonly string[];
+  trackers?: readonly string[];
 }
 
 type Extra = Record<string, unknown>;
@@ -59,6 +65,10 @@ export class Licentia {
   private readonly stateFile: StateFile;
   private readonly rollbackToleranceMs: number;
   private readonly hardware: HardwareSource;
+  private readonly factNames: readonly string[];
+  private readonly authors: readonly string[];
+  private readonly trackers: readonly string[];
+  private cachedFacts: Record<string, string> | null = null;
   // Calls run one at a time: two overlapping checks must not interleave their state writes.
   private chain: Promise<unknown> = Promise.resolve();
 
@@ -80,6 +90,33 @@ export class Licentia {
     this.stateFile = new StateFile(this.dataDir);
     this.queue = new EventQueue(this.dataDir);
     this.values = new Values(this);
+    this.factNames = options.facts === true ? FACT_NAMES : options.facts ? [...options.facts] : [];
+    this.authors = [...(options.authors ?? [])];
+    this.trackers = [...(options.trackers ?? [])];
+    collectFacts([], this.authors, this.trackers); // refuse too many free fields now, not at the first check
+    for (const name of this.factNames) {
+      if (!(FACT_NAMES as readonly string[]).includes(name)) throw new ConfigurationError(`unknown fact ${JSON.stringify(name)}`);
+    }
+  }
+
+  /** The client facts this app sends (empty unless enabled and not opted out). */
+  facts(): Record<string, string> {
+    if (this.cachedFacts === null) {
+      const enabled = this.factNames.length > 0 || this.authors.length > 0 || this.trackers.length > 0;
+      this.cachedFacts =
+        !enabled || factsDisabledByEnvironment() || this.stateFile.load().factsOptOut ? {} : collectFacts(this.factNames, this.authors, this.trackers);
+    }
+    return this.cachedFacts;
+  }
+
+  /** The user's choice, kept in the state file: no facts are sent while set. */
+  optOutOfFacts(optOut = true): Promise<void> {
+    return this.serial(async () => {
+      const state = this.stateFile.load();
+      state.factsOptOut = optOut;
+      this.save(state);
+      this.cachedFacts = null;
+    });
   }
 
   private serial<T>(work: () => Promise<T>): Promise<T> {
@@ -123,7 +160,7 @@ export class Licentia {
       } catch (err) {
         // Evidence of a key typed here: only the prefix, never a whole key.
         const typed = String(key).toUpperCase().replace(/[^A-Z0-9]/g, "");
-        this.queue.add("register", now, { key_prefix: keyPrefix(typed), result: "typo" });
+        this.queue.add("register", now, { key_prefix: keyPrefix(typed), result: "typo" }, this.facts());
         throw err instanceof InvalidKey ? err : new InvalidKey(String(err));
       }
       const state = this.stateFile.load();
@@ -153,7 +190,7 @@ export class Licentia {
   /** Queue feedback from the user and try to send it now; returns its event id. */
   feedback(text: string, email?: string): Promise<string> {
     return this.serial(async () => {
-      const id = this.queue.add("feedback", this.clock.now(), email ? { text, email } : { text });
+      const id = this.queue.add("feedback", this.clock.now(), email ? { text, email } : { text }, this.facts());
       await this.flushNow();
       return id;
     });
@@ -162,7 +199,7 @@ export class Licentia {
   /** Report that the application is being uninstalled (call it from the uninstaller). */
   uninstall(): Promise<FlushResult> {
     return this.serial(async () => {
-      this.queue.add("uninstall", this.clock.now(), { app_version: this.appVersion });
+      this.queue.add("uninstall", this.clock.now(), { app_version: this.appVersion }, this.facts());
       return this.flushNow();
     });
   }
@@ -217,7 +254,7 @@ export class Licentia {
       app_version: this.appVersion,
       os: `${osType()} ${osRelease()}`.trim(),
       channel: this.channel,
-      facts: {},
+      facts: this.facts(),
       ...extra,
     };
   }
@@ -281,14 +318,14 @@ export class Licentia {
     const payload = isObject(state.signed) && isObject(state.signed.document) ? state.signed.document : {};
     let changed = false;
     if (!state.installReported) {
-      this.queue.add("install", now, { app_version: this.appVersion });
+      this.queue.add("install", now, { app_version: this.appVersion }, this.facts());
       state.installReported = changed = true;
     }
     if (payload.status === "registered") {
       const days = typeof payload.usage_report_days === "number" && payload.usage_report_days > 0 ? payload.usage_report_days : 1;
       const last = parseOr(state.lastUsageReport, null);
       if (last === null || now - last >= days * 86_400_000 || now < last) {
-        this.queue.add("usage", now, { app_version: this.appVersion });
+        this.queue.add("usage", now, { app_version: this.appVersion }, this.facts());
         state.lastUsageReport = toIso(now);
         changed = true;
       }

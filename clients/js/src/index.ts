@@ -1,6 +1,7 @@
 /** Licentia's client SDK for Node.js and Electron's main process. */
 
 export { Licentia, DEFAULT_TIMEOUT_MS, type LicentiaOptions } from "./client";
+export { FACT_NAMES } from "./facts";
 export { ConfigurationError, InvalidDocument, InvalidKey, LicentiaError, Offline, ServerRefused } from "./errors";
 export { Fingerprint, takeFingerprint } from "./fingerprint";
 export type { CommandRunner, HardwareSource, InterfaceList, RawHardware } from "./hardware";

@@ -164,8 +164,8 @@ describe("against a real server", () => {
     await assert.rejects(lic.activate(key), (err: unknown) => err instanceof ServerRefused && err.code === "invalid_key");
   });
 
-  it("values, feedback and releases", async () => {
-    const lic = app();
+  it("values, feedback and releases, with client facts the server accepts", async () => {
+    const lic = app({ facts: true, authors: ["Ada Lovelace"], trackers: ["campaign-7"] });
     await lic.check();
     assert.equal(await lic.values.get("theme", "none"), "none");
     await lic.values.set("theme", { dark: true });
