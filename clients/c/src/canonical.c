@@ -107,7 +107,7 @@ static int write_value(const json_t *v, lc_buf *out, int depth) {
         json_int_t i = json_integer_value(v);
         if (i == INT64_MIN) return -1; /* outside +-(2^63-1), the core's limit */
         char text[24];
-        snprintf(text, sizeof text, "%" JSON_INTEGER_FORMAT, i);
+        snprintf(text, sizeof text, "%lld", (long long)i);
         return lc_buf_puts(out, text);
     }
     case JSON_REAL: return -1; /* floats have no stable text form across languages */

@@ -4,23 +4,20 @@
  * the hardware read afresh on every check, the sealed state file).
  */
 #include <curl/curl.h>
-#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/utsname.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "http.h"
 #include "internal.h"
+#include "platform.h"
 #include "state.h"
 
 #define LAST_SEEN_STEP_MS (10LL * 60 * 1000)
 
 struct licentia {
-    pthread_mutex_t lock; /* calls on one handle run one at a time */
+    lc_mutex lock; /* calls on one handle run one at a time */
     char *server_url, *product, *data_dir, *app_version, *channel, *root;
     lc_keyset keys;
     long timeout_ms;
@@ -28,7 +25,6 @@ struct licentia {
     char refusal[101];
 };
 
-static pthread_once_t dependencies_once = PTHREAD_ONCE_INIT;
 static int dependencies_ready = 0;
 
 /* libsodium and libcurl need one initialisation per process before any thread uses them. */
@@ -36,18 +32,7 @@ static void init_dependencies(void) {
     dependencies_ready = sodium_init() >= 0 && curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
 }
 
-static long long monotonic_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static long long now_ms(const licentia *h) {
-    if (h->fixed_now != LC_NO_TIME) return h->fixed_now;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+static long long now_ms(const licentia *h) { return h->fixed_now != LC_NO_TIME ? h->fixed_now : lc_realtime_ms(); }
 
 static int replace(char **field, const char *value) {
     char *copy = value ? strdup(value) : NULL;
@@ -61,7 +46,7 @@ licentia_error licentia_open(licentia **out, const char *server_url, const char 
                              const char *data_dir) {
     if (!out) return LICENTIA_E_ARGUMENT;
     *out = NULL;
-    pthread_once(&dependencies_once, init_dependencies);
+    lc_once(init_dependencies);
     if (!dependencies_ready) return LICENTIA_E_NOMEM;
     if (!server_url || (strncmp(server_url, "http://", 7) != 0 && strncmp(server_url, "https://", 8) != 0) || !product ||
         !*product || strspn(product, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(product) || !data_dir || !*data_dir)
@@ -73,20 +58,14 @@ licentia_error licentia_open(licentia **out, const char *server_url, const char 
         free(h);
         return rc;
     }
-    char cwd[4096] = "";
-    if (data_dir[0] != '/' && !getcwd(cwd, sizeof cwd)) cwd[0] = '\0';
-    size_t n = strlen(cwd) + strlen(data_dir) + 2;
-    h->data_dir = malloc(n);
-    if (h->data_dir) snprintf(h->data_dir, n, "%s%s%s", cwd, cwd[0] ? "/" : "", data_dir);
-    size_t dl = h->data_dir ? strlen(h->data_dir) : 0;
-    while (dl > 1 && h->data_dir[dl - 1] == '/') h->data_dir[--dl] = '\0';
+    h->data_dir = lc_absolute_path(data_dir); /* hashed as the data path: the same string as the other SDKs */
     h->server_url = strdup(server_url);
     h->product = strdup(product);
     h->channel = strdup("stable");
     h->timeout_ms = 3000;
     h->tolerance_ms = 2LL * 3600 * 1000;
     h->fixed_now = LC_NO_TIME;
-    if (!h->data_dir || !h->server_url || !h->product || !h->channel || pthread_mutex_init(&h->lock, NULL) != 0) {
+    if (!h->data_dir || !h->server_url || !h->product || !h->channel || lc_mutex_init(&h->lock) != 0) {
         free(h->data_dir), free(h->server_url), free(h->product), free(h->channel);
         lc_keyset_free(&h->keys);
         free(h);
@@ -104,7 +83,7 @@ licentia_error licentia_set_option(licentia *h, licentia_option option, const ch
     long long number = strtoll(value, &end, 10);
     int is_number = *value && end && *end == '\0';
     licentia_error rc = LICENTIA_OK;
-    pthread_mutex_lock(&h->lock);
+    lc_mutex_lock(&h->lock);
     switch (option) {
     case LICENTIA_OPT_TIMEOUT_MS:
         if (is_number && number > 0 && number < 600000) h->timeout_ms = (long)number;
@@ -123,13 +102,13 @@ licentia_error licentia_set_option(licentia *h, licentia_option option, const ch
         break;
     default: rc = LICENTIA_E_ARGUMENT;
     }
-    pthread_mutex_unlock(&h->lock);
+    lc_mutex_unlock(&h->lock);
     return rc;
 }
 
 void licentia_close(licentia *h) {
     if (!h) return;
-    pthread_mutex_destroy(&h->lock);
+    lc_mutex_destroy(&h->lock);
     free(h->server_url), free(h->product), free(h->data_dir), free(h->app_version), free(h->channel), free(h->root);
     lc_keyset_free(&h->keys);
     free(h);
@@ -139,9 +118,9 @@ void licentia_last_refusal(licentia *h, char *buf, size_t size) {
     if (!buf || !size) return;
     buf[0] = '\0';
     if (!h) return;
-    pthread_mutex_lock(&h->lock);
+    lc_mutex_lock(&h->lock);
     snprintf(buf, size, "%s", h->refusal);
-    pthread_mutex_unlock(&h->lock);
+    lc_mutex_unlock(&h->lock);
 }
 
 /* -- online ------------------------------------------------------------------------ */
@@ -154,9 +133,8 @@ typedef struct {
 } call;
 
 static json_t *request_body(const call *c, const char *key) {
-    struct utsname u;
-    char os[200] = "";
-    if (uname(&u) == 0) snprintf(os, sizeof os, "%s %s", u.sysname, u.release);
+    char os[200];
+    lc_os_description(os, sizeof os);
     json_t *components = json_object();
     for (size_t i = 0; components && i < c->fp->count; i++)
         json_object_set_new(components, c->fp->items[i].name, json_string(c->fp->items[i].value));
@@ -170,7 +148,7 @@ static json_t *request_body(const call *c, const char *key) {
 
 static licentia_error post(call *c, const char *path, const char *key, json_t **answer) {
     *answer = NULL;
-    long remaining = (long)(c->deadline - monotonic_ms());
+    long remaining = (long)(c->deadline - lc_monotonic_ms());
     if (remaining <= 0) return LICENTIA_E_OFFLINE;
     json_t *body = request_body(c, key);
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
@@ -294,14 +272,14 @@ static licentia_status *check_offline(call *c) {
 static licentia_error run(licentia *h, const char *path, const char *key, int online, licentia_status **out) {
     if (!h || !out) return LICENTIA_E_ARGUMENT;
     *out = NULL;
-    pthread_mutex_lock(&h->lock);
+    lc_mutex_lock(&h->lock);
     h->refusal[0] = '\0';
     lc_state state;
     lc_fingerprint fp;
     lc_state_load(h->data_dir, &state);
     /* The hardware is read afresh on every call: a cached fingerprint would let a copied state lend it. */
-    lc_read_fingerprint(h->product, h->root ? h->root : "", h->data_dir, &fp);
-    call c = {h, &state, &fp, now_ms(h), monotonic_ms() + h->timeout_ms};
+    lc_read_fingerprint(h->product, h->root, h->data_dir, &fp);
+    call c = {h, &state, &fp, now_ms(h), lc_monotonic_ms() + h->timeout_ms};
     licentia_error rc = LICENTIA_E_OFFLINE;
     if (online) rc = device_call(&c, path, key, out);
     if (!path || (strcmp(path, "/v1/check") == 0 &&
@@ -316,7 +294,7 @@ static licentia_error run(licentia *h, const char *path, const char *key, int on
         }
     }
     lc_state_clear(&state);
-    pthread_mutex_unlock(&h->lock);
+    lc_mutex_unlock(&h->lock);
     return rc;
 }
 
@@ -343,7 +321,7 @@ licentia_error licentia_verify_document(const char *signed_json, size_t length, 
                                         const char *product, long long at_unix_s, char **payload_out) {
     if (payload_out) *payload_out = NULL;
     if (!signed_json || !product) return LICENTIA_E_ARGUMENT;
-    pthread_once(&dependencies_once, init_dependencies);
+    lc_once(init_dependencies);
     if (!dependencies_ready) return LICENTIA_E_NOMEM;
     lc_keyset keys;
     licentia_error rc = lc_keyset_parse(public_keys, &keys);

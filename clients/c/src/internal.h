@@ -71,7 +71,7 @@ typedef struct {
 void lc_component_hash(const char *product, const char *name, const char *raw, size_t raw_len, char out[LC_HASH_HEX]);
 size_t lc_required_matches(const lc_fingerprint *presented, long long min_match);
 int lc_matches(const json_t *stored, const lc_fingerprint *presented, long long min_match);
-/* Read the hardware under root ("/" in production) and hash it for product. */
+/* Read the hardware (root: NULL for this machine, or a fake Linux tree) and hash it for product. */
 void lc_read_fingerprint(const char *product, const char *root, const char *data_dir, lc_fingerprint *out);
 
 /* License keys: 0 and the grouped form (30 bytes with NUL) in out, or -1 for a typo. */

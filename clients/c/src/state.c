@@ -1,20 +1,17 @@
 /*
  * Local state in <data_dir>/state.json, in the Python SDK's format (version 2):
- * written atomically (temporary file 0600, fsync, rename, fsync of the
- * directory) and sealed with HMAC-SHA256 under a key derived from the device
+ * written atomically (see lc_write_file_atomic) and sealed with HMAC-SHA256 under a key derived from the device
  * secret. An edited or damaged file is no state: offline it grants nothing.
  * The secret sits in the same file, so the seal stops casual edits, not the
  * machine's owner; what the server signed is re-verified on every use anyway.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include "platform.h"
 #include "state.h"
 
 #define MAX_STATE_BYTES (1 << 20)
@@ -94,7 +91,7 @@ void lc_state_load(const char *data_dir, lc_state *s) {
     char path[4096];
     memset(s, 0, sizeof *s);
     snprintf(path, sizeof path, "%s/state.json", data_dir);
-    FILE *f = fopen(path, "rb");
+    FILE *f = lc_open_read(path);
     if (!f) {
         s->corrupt = errno != ENOENT;
         return;
@@ -105,46 +102,6 @@ void lc_state_load(const char *data_dir, lc_state *s) {
     if (!raw || n > MAX_STATE_BYTES) s->corrupt = 1;
     else parse(s, raw, n);
     free(raw);
-}
-
-static int mkdirs(const char *dir) {
-    char path[4096];
-    snprintf(path, sizeof path, "%s", dir);
-    for (char *p = path + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = '\0';
-        if (mkdir(path, 0700) != 0 && errno != EEXIST) return -1;
-        *p = '/';
-    }
-    return mkdir(path, 0700) == 0 || errno == EEXIST ? 0 : -1;
-}
-
-static int write_atomic(const char *dir, const char *name, const char *data, size_t len) {
-    char tmp[4096], path[4096];
-    if (mkdirs(dir) != 0) return -1;
-    snprintf(tmp, sizeof tmp, "%s/.state-XXXXXX", dir);
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    int fd = mkstemp(tmp); /* mode 0600 */
-    if (fd < 0) return -1;
-    size_t done = 0;
-    while (done < len) {
-        ssize_t w = write(fd, data + done, len - done);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) break;
-        done += (size_t)w;
-    }
-    int ok = done == len && fsync(fd) == 0;
-    ok = close(fd) == 0 && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        unlink(tmp);
-        return -1;
-    }
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY);
-    if (dfd >= 0) {
-        fsync(dfd); /* the rename itself survives power loss */
-        close(dfd);
-    }
-    return 0;
 }
 
 licentia_error lc_state_save(const char *data_dir, const lc_state *s) {
@@ -172,7 +129,7 @@ licentia_error lc_state_save(const char *data_dir, const lc_state *s) {
     char *text = json_dumps(outer, JSON_COMPACT | JSON_ALLOW_NUL);
     json_decref(outer);
     if (!text) return LICENTIA_E_NOMEM;
-    int rc = write_atomic(data_dir, "state.json", text, strlen(text));
+    int rc = lc_write_file_atomic(data_dir, "state.json", text, strlen(text));
     sodium_memzero(text, strlen(text));
     free(text);
     return rc == 0 ? LICENTIA_OK : LICENTIA_E_IO;
