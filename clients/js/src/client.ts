@@ -140,7 +140,11 @@ export class Licentia {
         const deadline = Date.now() + this.transport.timeoutMs;
         try {
           const status = await this.deviceCall("/v1/check", state, now, deadline);
-          await this.afterOnlineCheck(state, now, deadline);
+          try {
+            await this.afterOnlineCheck(state, now, deadline);
+          } catch {
+            // Queueing or sending events failed (a full or read-only disk): the verified answer stands.
+          }
           return status;
         } catch (err) {
           if (!(err instanceof Offline || err instanceof ServerRefused || err instanceof InvalidDocument)) throw err;
@@ -274,7 +278,7 @@ export class Licentia {
       if (path !== "/v1/check") await this.deviceCall("/v1/check", state, now, deadline);
       answer = await this.post(path, fingerprint, state, deadline, extra);
     }
-    return this.accept(answer, state, fingerprint, now);
+    return this.accept(path, answer, state, fingerprint, now);
   }
 
   private post(path: string, fingerprint: Fingerprint, state: State, deadline: number, extra: Extra): Promise<JsonValue> {
@@ -284,7 +288,7 @@ export class Licentia {
   }
 
   /** Verify the server's answer before anything of it is stored. */
-  private accept(answer: JsonValue, state: State, fingerprint: Fingerprint, now: number): Status {
+  private accept(path: string, answer: JsonValue, state: State, fingerprint: Fingerprint, now: number): Status {
     if (!isObject(answer) || !isObject(answer.signed)) throw new InvalidDocument("the server's answer carries no signed document");
     const unverifiedSigned = answer.signed;
     const payload = verifyForInstallation(unverifiedSigned, this.keys, this.product, fingerprint);
@@ -301,7 +305,12 @@ export class Licentia {
     if (typeof payload.token === "string" && payload.token) state.token = payload.token; // null: "suspected copy", keep ours
     state.signed = unverifiedSigned;
     state.lastSeen = toIso(Math.max(now, issued, parseOr(state.lastSeen, now)));
-    this.save(state);
+    try {
+      this.save(state);
+    } catch (err) {
+      // A check still answers from what it verified; activation and deactivation must say the copy was not kept.
+      if (path !== "/v1/check") throw err;
+    }
     // Judged at the server's time: a wrong local clock does not change what the server said.
     return statusOf(payload, issued, true);
   }

@@ -5,7 +5,7 @@ import { cpSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 
-import { InvalidKey, Licentia, ServerRefused, type LicentiaOptions } from "../src";
+import { ConfigurationError, InvalidKey, Licentia, ServerRefused, type LicentiaOptions } from "../src";
 import { FakeMachine, LiveServer, ManualClock, tempDir } from "./support";
 
 const DAY = 86_400_000;
@@ -87,6 +87,15 @@ describe("against a real server", () => {
     });
     const status = await unreachable.check();
     assert.deepEqual([status.allowed, status.state, status.online], [true, "trial", false]);
+  });
+
+  it("a data directory that cannot be written still gets the verified answer of a check", async () => {
+    const blocker = join(scratch, "not-a-directory");
+    writeFileSync(blocker, "a file where the data directory's parent should be");
+    const lic = app({ dataDir: join(blocker, "data") });
+    const status = await lic.check();
+    assert.deepEqual([status.allowed, status.online], [true, true]);
+    await assert.rejects(lic.deactivate(), ConfigurationError);
   });
 
   it("an edited state file grants nothing offline", async () => {
