@@ -164,7 +164,11 @@ export class Licentia {
       } catch (err) {
         // Evidence of a key typed here: only the prefix, never a whole key.
         const typed = String(key).toUpperCase().replace(/[^A-Z0-9]/g, "");
-        this.queue.add("register", now, { key_prefix: keyPrefix(typed), result: "typo" }, this.facts());
+        try {
+          this.queue.add("register", now, { key_prefix: keyPrefix(typed), result: "typo" }, this.facts());
+        } catch {
+          // evidence is best effort; the user must still hear about the typo
+        }
         throw err instanceof InvalidKey ? err : new InvalidKey(String(err));
       }
       const state = this.stateFile.load();
