@@ -62,7 +62,9 @@ export class Transport {
         if (err) reject(err);
         else resolve(value as JsonValue);
       };
-      const req = lib.request(url, { method, headers }, (res) => {
+      // A fresh connection per call: Node 19+ keeps connections alive by default, and one the server
+      // closed while idle (uvicorn after 5 s) fails the next request with "socket hang up".
+      const req = lib.request(url, { method, headers, agent: false }, (res) => {
         const chunks: Buffer[] = [];
         let size = 0;
         res.on("data", (chunk: Buffer) => {

@@ -54,9 +54,13 @@ describe("against a real server", () => {
     assert.match(saved.mac, /^[0-9a-f]{64}$/);
     assert.equal(saved.device, status.device);
     assert.equal(lic.queue.count(), 0, "the install event was sent and acknowledged");
-    // The same installation next time: the credential is presented, the device is the same.
+    // The same installation next time: the credential is presented, the device is the same,
+    // and the server's rotating token (copy tracking) replaces the stored one.
+    const token = (): string => JSON.parse(JSON.parse(readFileSync(statePath, "utf8")).state).token;
+    const first = token();
     const again = await lic.check();
     assert.equal(again.device, status.device);
+    assert.ok(first && token() && token() !== first, "the token rotated");
   });
 
   it("offline, the stored document grants what it says, with the hardware read afresh", async () => {
