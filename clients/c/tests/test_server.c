@@ -220,6 +220,29 @@ int main(void) {
     CHECK(licentia_check(down, 1, &st) == LICENTIA_OK && licentia_status_allowed(st) && !licentia_status_online(st), "fallback");
     licentia_status_free(st);
 
+    /* A server that accepts and never answers: the whole call ends at the deadline, then the stored document answers. */
+    int silent = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in addr = {0};
+    socklen_t addr_len = sizeof addr;
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(silent, (struct sockaddr *)&addr, sizeof addr);
+    listen(silent, 8);
+    getsockname(silent, (struct sockaddr *)&addr, &addr_len);
+    char silent_url[64];
+    snprintf(silent_url, sizeof silent_url, "http://127.0.0.1:%d", ntohs(addr.sin_port));
+    licentia *slow = open_app(silent_url, pub, "data", machine);
+    licentia_set_option(slow, LICENTIA_OPT_TIMEOUT_MS, "400");
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    CHECK(licentia_check(slow, 1, &st) == LICENTIA_OK && licentia_status_allowed(st) && !licentia_status_online(st), "silent server");
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    long waited = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+    CHECK(waited < 1500, "the deadline held: %ld ms", waited);
+    licentia_status_free(st);
+    licentia_close(slow);
+    close(silent);
+
     /* Another machine (two parts differ) is not this installation. */
     licentia_set_option(down, LICENTIA_OPT_FINGERPRINT_ROOT, machine2);
     CHECK(licentia_check(down, 0, &st) == LICENTIA_OK && !licentia_status_allowed(st) &&
