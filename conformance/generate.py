@@ -18,7 +18,9 @@ import copy
 import datetime as dt
 import hashlib
 import json
+import os
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from licentia.client.fingerprint import Fingerprint
+from licentia.client.hardware import read_hardware
 from licentia.client.status import Status, denied, status_of, verify_for_installation
 from licentia.core.canonical import canonical_json
 from licentia.core.clock import UTC, from_iso, to_iso
@@ -308,6 +311,101 @@ def license_key_cases() -> list[dict[str, Any]]:
     return out
 
 
+# -- Linux hardware readers ------------------------------------------------------------
+
+_CPU_X86 = (
+    "processor\t: 0\nvendor_id\t: GenuineIntel\ncpu family\t: 6\nmodel\t\t: 142\n"
+    "model name\t: Intel(R) Core(TM) i7-8650U\nstepping\t: 10\nflags\t\t: fpu sse2\n\n"
+    "processor\t: 1\nvendor_id\t: OtherVendor\n"
+)
+_CPU_ARM = (
+    "processor\t: 0\nBogoMIPS\t: 48.00\nCPU implementer\t: 0x41\nCPU architecture: 8\n"
+    "CPU variant\t: 0x0\nCPU part\t: 0xd08\nCPU revision\t: 3\n"
+)
+_MACHINE: dict[str, Any] = {
+    "files": {
+        "etc/machine-id": "4f1c2b7e9d0a4c3b8e6f5a1d2c3b4a59\n",
+        "proc/self/mountinfo": "29 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw\n",
+        "sys/block/sda/device/serial": "  S3Z9NB0K123456 \n",
+        "proc/cpuinfo": _CPU_X86,
+        "sys/class/net/lo/address": "00:00:00:00:00:00\n",
+        "sys/class/net/docker0/address": "02:42:ac:11:00:02\n",
+        "sys/class/net/enp0s31f6/address": "0a:00:27:00:00:01\n",
+        "sys/class/net/enp0s31f6/addr_assign_type": "0\n",
+        "sys/class/net/eth0/address": "3C:52:82:10:AA:BB\n",
+        "sys/class/net/eth0/addr_assign_type": "0\n",
+        "sys/class/net/eth1/address": "3c:52:82:10:aa:cc\n",
+        "sys/class/net/eth1/addr_assign_type": "1\n",
+    },
+    "dirs": [
+        "sys/block/sda/sda1",
+        "sys/class/net/enp0s31f6/device",
+        "sys/class/net/eth0/device",
+        "sys/class/net/eth1/device",
+    ],
+    "links": {},
+}
+
+
+def _variant(**changes: Any) -> dict[str, Any]:
+    tree = copy.deepcopy(_MACHINE)
+    for key in ("files", "links"):
+        tree[key].update(changes.get(key, {}))
+        for rel in changes.get(f"drop_{key}", ()):
+            tree[key].pop(rel)
+    tree["dirs"] += changes.get("dirs", [])
+    return tree
+
+
+def reader_inputs() -> list[tuple[str, dict[str, Any], str]]:
+    home = "/home/ada/.local/share/my-app"
+    mounts = "29 1 8:1 / / rw - ext4 /dev/sda1 rw\n30 29 8:17 / /home\\040x rw - ext4 /dev/sdb1 rw\n"
+    by_id = _variant(
+        files={"proc/self/mountinfo": mounts},
+        dirs=["sys/block/sdb/sdb1"],
+        links={
+            "dev/disk/by-id/ata-Samsung_SSD_860_S3Z9": "../../sdb",
+            "dev/disk/by-id/ata-Samsung_SSD_860_S3Z9-part1": "../../sdb1",
+            "dev/disk/by-id/wwn-0x5002538e": "../../sdb",
+        },
+    )
+    nvme = _variant(
+        files={
+            "proc/self/mountinfo": "29 1 8:1 / / rw - ext4 /dev/nvme0n1p2 rw\n",
+            "sys/block/nvme0n1/device/wwid": "eui.0025388b91b3a4c1\n",
+        },
+        dirs=["sys/block/nvme0n1/nvme0n1p2"],
+    )
+    dbus = _variant(files={"etc/machine-id": "0" * 32, "var/lib/dbus/machine-id": "dbus-id-1\n"})
+    overlay = _variant(files={"proc/self/mountinfo": "29 1 0:1 / / rw - overlay overlay rw\n"})
+    return [
+        ("a desktop: machine id, disk serial, x86 CPU, the card's own address", _MACHINE, home),
+        ("an all-zero machine id falls back to D-Bus's", dbus, home),
+        ("ARM processors name implementer, part and revision", _variant(files={"proc/cpuinfo": _CPU_ARM}), home),
+        ("an overlay root has no disk of its own", overlay, home),
+        ("the longest mount point wins, spaces unescaped; by-id when sysfs has no serial", by_id, "/home x/ada"),
+        ("a partition's disk found under sys/block", nvme, home),
+        ("no card of its own: nothing", _variant(files={"sys/class/net/eth0/addr_assign_type": "3\n"}), home),
+        ("an empty tree (a bare container)", {"files": {}, "dirs": [], "links": {}}, home),
+    ]
+
+
+def reader_case(name: str, tree: dict[str, Any], data_dir: str) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        for rel in tree["dirs"]:
+            (root / rel).mkdir(parents=True, exist_ok=True)
+        for rel, text in tree["files"].items():
+            (root / rel).parent.mkdir(parents=True, exist_ok=True)
+            (root / rel).write_text(text)
+        for rel, target in tree["links"].items():
+            (root / rel).parent.mkdir(parents=True, exist_ok=True)
+            os.symlink(target, root / rel)
+        raw = read_hardware(Path(data_dir), root)
+    found = {"machine": raw.machine, "disk": raw.disk, "cpu": raw.cpu, "mac": raw.mac}
+    return {"name": name, **tree, "data_dir": data_dir, "expected": found}
+
+
 # -- offline decisions --------------------------------------------------------------
 
 
@@ -412,6 +510,7 @@ def build() -> bytes:
         "signatures": [signature_case(*c) for c in signature_inputs()],
         "fingerprints": fingerprint_cases(),
         "license_keys": license_key_cases(),
+        "linux_readers": [reader_case(*c) for c in reader_inputs()],
         "offline": [offline_case(*c) for c in offline_inputs()],
     }
     # ASCII with escapes: the file's bytes say exactly which code points each case holds.

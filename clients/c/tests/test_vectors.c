@@ -1,10 +1,14 @@
 /* The C library against the conformance vectors generated from the Python core. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "harness.h"
 #include <sodium.h>
 
+#include "hardware.h"
 #include "internal.h"
 
 #ifndef VECTORS
@@ -149,6 +153,63 @@ static void offline_cases(const json_t *cases) {
     }
 }
 
+static void make_parents(const char *path) {
+    char copy[1024];
+    snprintf(copy, sizeof copy, "%s", path);
+    for (char *p = copy + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        mkdir(copy, 0700);
+        *p = '/';
+    }
+}
+
+static void reader_cases(const json_t *cases) {
+    size_t i;
+    json_t *c;
+    json_array_foreach(cases, i, c) {
+        char root[64] = "/tmp/licentia-tree-XXXXXX", path[1024];
+        const char *rel;
+        json_t *value;
+        size_t j;
+        if (!mkdtemp(root)) {
+            CHECK(0, "mkdtemp");
+            continue;
+        }
+        json_array_foreach(json_object_get(c, "dirs"), j, value) {
+            snprintf(path, sizeof path, "%s/%s/", root, json_string_value(value));
+            make_parents(path);
+        }
+        json_object_foreach(json_object_get(c, "files"), rel, value) {
+            snprintf(path, sizeof path, "%s/%s", root, rel);
+            make_parents(path);
+            FILE *f = fopen(path, "wb");
+            if (f) {
+                fwrite(json_string_value(value), 1, json_string_length(value), f);
+                fclose(f);
+            }
+        }
+        json_object_foreach(json_object_get(c, "links"), rel, value) {
+            snprintf(path, sizeof path, "%s/%s", root, rel);
+            make_parents(path);
+            CHECK(symlink(json_string_value(value), path) == 0, "symlink %s", rel);
+        }
+        lc_raw_hardware raw;
+        memset(&raw, 0, sizeof raw);
+        lc_linux_hardware(root, str(c, "data_dir"), &raw);
+        const json_t *want = json_object_get(c, "expected");
+        const char *names[] = {"machine", "disk", "cpu", "mac"};
+        const char *got[] = {raw.machine, raw.disk, raw.cpu, raw.mac};
+        for (int k = 0; k < 4; k++) {
+            const char *expected = str(want, names[k]);
+            CHECK(strcmp(got[k], expected ? expected : "") == 0, "reader %s: %s (got '%s')", names[k], str(c, "name"), got[k]);
+        }
+        char cmd[128];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
+        CHECK(system(cmd) == 0, "cleanup");
+    }
+}
+
 int main(void) {
     json_error_t error;
     json_t *vectors = json_load_file(VECTORS, 0, &error);
@@ -162,6 +223,7 @@ int main(void) {
     fingerprint_cases(json_object_get(vectors, "fingerprints"));
     license_key_cases(json_object_get(vectors, "license_keys"));
     offline_cases(json_object_get(vectors, "offline"));
+    reader_cases(json_object_get(vectors, "linux_readers"));
     json_decref(vectors);
     return REPORT("conformance vectors");
 }

@@ -1,14 +1,15 @@
 /** Fingerprint readers on fake machines: Linux sysfs/procfs trees, recorded Windows and macOS command output. */
 
 import assert from "node:assert/strict";
-import { mkdirSync, symlinkSync } from "node:fs";
-import { join } from "node:path";
+import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { describe, it } from "node:test";
 
 import { readHardware, type CommandRunner } from "../src/hardware";
 import { takeFingerprint } from "../src/fingerprint";
 import { componentHash } from "../src/rules";
 import { FakeMachine, tempDir } from "./support";
+import { vectors, type Case } from "./vectors";
 
 describe("Linux readers", () => {
   it("read the machine id, the disk of the data dir, the CPU and the card's own MAC", () => {
@@ -133,4 +134,23 @@ describe("macOS readers (recorded ioreg and sysctl output)", () => {
     });
     assert.deepEqual(raw, { machine: "6B29FC40-CA47-1067-B31D-00DD010662DA", disk: null, cpu: "arm64|Apple M1 Pro", mac: "3c:52:82:10:aa:bb", virtualSignals: [] });
   });
+});
+
+describe("Linux readers against the conformance trees", () => {
+  for (const c of vectors.linux_readers as Case[]) {
+    it(c.name, () => {
+      const root = tempDir("tree");
+      for (const rel of c.dirs as string[]) mkdirSync(join(root, rel), { recursive: true });
+      for (const [rel, text] of Object.entries(c.files as Record<string, string>)) {
+        mkdirSync(dirname(join(root, rel)), { recursive: true });
+        writeFileSync(join(root, rel), text);
+      }
+      for (const [rel, target] of Object.entries(c.links as Record<string, string>)) {
+        mkdirSync(dirname(join(root, rel)), { recursive: true });
+        symlinkSync(target, join(root, rel));
+      }
+      const raw = readHardware(c.data_dir, { root });
+      assert.deepEqual({ machine: raw.machine, disk: raw.disk, cpu: raw.cpu, mac: raw.mac }, c.expected);
+    });
+  }
 });
