@@ -60,6 +60,14 @@ licentia_error licentia_check(licentia *handle, int online, licentia_status **ou
 licentia_error licentia_activate(licentia *handle, const char *key, licentia_status **out);
 /* Free this device's seat on its license. */
 licentia_error licentia_deactivate(licentia *handle, licentia_status **out);
+/*
+ * Events (install and usage reports are queued by licentia_check itself). Each is
+ * written to <data_dir>/events/ before the call returns and sent within the
+ * timeout, or with a later call; the server counts a resend once.
+ */
+licentia_error licentia_feedback(licentia *handle, const char *text, const char *email); /* email may be NULL */
+licentia_error licentia_uninstall(licentia *handle); /* from the uninstaller */
+licentia_error licentia_flush(licentia *handle, size_t *remaining);                     /* remaining may be NULL */
 /* Copy the server's error code of the last refusal on this handle (e.g. "invalid_key") into buf. */
 void licentia_last_refusal(licentia *handle, char *buf, size_t size);
 

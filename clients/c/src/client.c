@@ -12,18 +12,12 @@
 #include "http.h"
 #include "internal.h"
 #include "platform.h"
+#include "handle.h"
+#include "queue.h"
 #include "state.h"
 
 #define LAST_SEEN_STEP_MS (10LL * 60 * 1000)
 
-struct licentia {
-    lc_mutex lock; /* calls on one handle run one at a time */
-    char *server_url, *product, *data_dir, *app_version, *channel, *root;
-    lc_keyset keys;
-    long timeout_ms;
-    long long tolerance_ms, fixed_now;
-    char refusal[101];
-};
 
 static int dependencies_ready = 0;
 
@@ -125,12 +119,6 @@ void licentia_last_refusal(licentia *h, char *buf, size_t size) {
 
 /* -- online ------------------------------------------------------------------------ */
 
-typedef struct {
-    licentia *h;
-    lc_state *state;
-    const lc_fingerprint *fp;
-    long long now, deadline;
-} call;
 
 static json_t *request_body(const call *c, const char *key) {
     char os[200];
@@ -147,40 +135,11 @@ static json_t *request_body(const call *c, const char *key) {
 }
 
 static licentia_error post(call *c, const char *path, const char *key, json_t **answer) {
-    *answer = NULL;
-    long remaining = (long)(c->deadline - lc_monotonic_ms());
-    if (remaining <= 0) return LICENTIA_E_OFFLINE;
     json_t *body = request_body(c, key);
-    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    if (!body) return LICENTIA_E_NOMEM;
+    licentia_error rc = lc_exchange(c->h->server_url, "POST", path, body, c->state->device, c->state->secret,
+                                    (long)(c->deadline - lc_monotonic_ms()), answer, c->h->refusal, sizeof c->h->refusal);
     json_decref(body);
-    if (!text) return LICENTIA_E_NOMEM;
-    size_t n = strlen(c->h->server_url) + strlen(path) + 1;
-    char *url = malloc(n);
-    if (!url) {
-        free(text);
-        return LICENTIA_E_NOMEM;
-    }
-    snprintf(url, n, "%s%s", c->h->server_url, path);
-    lc_buf raw = {0};
-    long status;
-    licentia_error rc = lc_http(url, "POST", text, c->state->device, c->state->secret, remaining, &status, &raw);
-    free(url);
-    free(text);
-    if (rc == LICENTIA_OK) {
-        json_t *parsed = lc_parse(raw.data ? raw.data : "", raw.len);
-        if (status >= 500 || (status < 400 && !parsed)) {
-            rc = LICENTIA_E_OFFLINE; /* up but unable to answer, or garbage: as good as no answer */
-        } else if (status >= 400) {
-            const json_t *code = json_object_get(json_object_get(parsed, "error"), "code");
-            snprintf(c->h->refusal, sizeof c->h->refusal, "%s", json_is_string(code) ? json_string_value(code) : "http_error");
-            rc = LICENTIA_E_REFUSED;
-        } else {
-            *answer = parsed;
-            parsed = NULL;
-        }
-        json_decref(parsed);
-    }
-    lc_buf_free(&raw);
     return rc;
 }
 
@@ -223,13 +182,13 @@ static licentia_error accept_answer(call *c, json_t *answer, licentia_status **o
     return rc;
 }
 
-static licentia_error device_call(call *c, const char *path, const char *key, licentia_status **out) {
+licentia_error lc_device_call(call *c, const char *path, const char *key, licentia_status **out) {
     json_t *answer;
     licentia_status *ignored = NULL;
     licentia_error rc;
     *out = NULL;
     if (strcmp(path, "/v1/check") != 0 && !c->state->device) {
-        rc = device_call(c, "/v1/check", NULL, &ignored); /* first contact issues the credential */
+        rc = lc_device_call(c, "/v1/check", NULL, &ignored); /* first contact issues the credential */
         licentia_status_free(ignored);
         if (rc != LICENTIA_OK) return rc;
     }
@@ -238,7 +197,7 @@ static licentia_error device_call(call *c, const char *path, const char *key, li
         /* The secret is void (re-identified elsewhere, or a restored old copy): drop it and re-identify. */
         replace(&c->state->device, NULL), replace(&c->state->secret, NULL);
         if (strcmp(path, "/v1/check") != 0) {
-            rc = device_call(c, "/v1/check", NULL, &ignored);
+            rc = lc_device_call(c, "/v1/check", NULL, &ignored);
             licentia_status_free(ignored);
             if (rc != LICENTIA_OK) return rc;
         }
@@ -281,7 +240,8 @@ static licentia_error run(licentia *h, const char *path, const char *key, int on
     lc_read_fingerprint(h->product, h->root, h->data_dir, &fp);
     call c = {h, &state, &fp, now_ms(h), lc_monotonic_ms() + h->timeout_ms};
     licentia_error rc = LICENTIA_E_OFFLINE;
-    if (online) rc = device_call(&c, path, key, out);
+    if (online) rc = lc_device_call(&c, path, key, out);
+    if (rc == LICENTIA_OK && strcmp(path, "/v1/deactivate") != 0) lc_after_online(&c, strcmp(path, "/v1/check") == 0);
     if (!path || (strcmp(path, "/v1/check") == 0 &&
                   (rc == LICENTIA_E_OFFLINE || rc == LICENTIA_E_REFUSED || rc == LICENTIA_E_INVALID_DOCUMENT ||
                    rc == LICENTIA_E_IO))) {

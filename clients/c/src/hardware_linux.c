@@ -1,11 +1,11 @@
 /*
- * Linux hardware readers (built on every POSIX system, so tests run them on fake trees anywhere): plain file reads under a root ("/" in production, a
+ * Linux hardware readers, built on every POSIX system so tests run them on
+ * fake trees anywhere: plain file reads under a root ("/" in production, a
  * fake tree in tests), no subprocess; the same sources and value forms as the
  * Python and TypeScript SDKs, so one machine gives all three the same hashes.
  * A value that cannot be read is left out, never an error.
  */
 #ifndef _WIN32
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "hardware.h"
+#include "platform.h"
 
 #define PATH_MAX_LEN 4096
 
@@ -116,41 +117,11 @@ static int is_virtual_nic(const char *name) {
     return 0;
 }
 
-static int by_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
-/* Sorted entry names of a directory (caller frees each and the array). */
-static char **list_dir(const char *path, size_t *count) {
-    *count = 0;
-    DIR *dir = opendir(path);
-    if (!dir) return NULL;
-    size_t cap = 16;
-    char **names = malloc(cap * sizeof *names);
-    struct dirent *e;
-    while (names && (e = readdir(dir))) {
-        if (e->d_name[0] == '.') continue;
-        if (*count == cap) {
-            char **grown = realloc(names, (cap *= 2) * sizeof *names);
-            if (!grown) break;
-            names = grown;
-        }
-        if (!(names[*count] = strdup(e->d_name))) break;
-        (*count)++;
-    }
-    closedir(dir);
-    if (names) qsort(names, *count, sizeof *names, by_name);
-    return names;
-}
-
-static void free_list(char **names, size_t count) {
-    for (size_t i = 0; i < count; i++) free(names[i]);
-    free(names);
-}
-
 static int permanent_mac(const char *root, char *out, size_t size) {
     char net[PATH_MAX_LEN], rel[PATH_MAX_LEN], value[64];
     size_t count;
     snprintf(net, sizeof net, "%s/sys/class/net", root);
-    char **names = list_dir(net, &count);
+    char **names = lc_list_dir(net, "", &count);
     int found = -1;
     for (size_t i = 0; names && i < count && found != 0; i++) {
         if (is_virtual_nic(names[i])) continue;
@@ -166,7 +137,7 @@ static int permanent_mac(const char *root, char *out, size_t size) {
         snprintf(out, size, "%s", value);
         found = 0;
     }
-    free_list(names, count);
+    lc_free_names(names, count);
     return found;
 }
 
@@ -220,12 +191,12 @@ static int disk_serial(const char *root, const char *data_dir, char *out, size_t
         snprintf(disk, sizeof disk, "%s", part);
     } else {
         size_t count;
-        char **disks = list_dir(block, &count);
+        char **disks = lc_list_dir(block, "", &count);
         for (size_t i = 0; disks && i < count && !disk[0]; i++) {
             snprintf(path, sizeof path, "%s/%s/%s", block, disks[i], part);
             if (is_dir(path)) snprintf(disk, sizeof disk, "%s", disks[i]);
         }
-        free_list(disks, count);
+        lc_free_names(disks, count);
     }
     if (!disk[0]) return -1;
     static const char *candidates[] = {"device/serial", "serial", "device/wwid"};
@@ -235,7 +206,7 @@ static int disk_serial(const char *root, const char *data_dir, char *out, size_t
     }
     size_t count;
     snprintf(path, sizeof path, "%s/dev/disk/by-id", root);
-    char **links = list_dir(path, &count);
+    char **links = lc_list_dir(path, "", &count);
     int found = -1;
     for (size_t i = 0; links && i < count && found != 0; i++) {
         const char *l = links[i];
@@ -252,7 +223,7 @@ static int disk_serial(const char *root, const char *data_dir, char *out, size_t
             found = 0;
         }
     }
-    free_list(links, count);
+    lc_free_names(links, count);
     return found;
 }
 

@@ -60,3 +60,38 @@ licentia_error lc_http(const char *url, const char *method, const char *body, co
     if (rc != CURLE_OK) return answer->failed ? LICENTIA_E_NOMEM : LICENTIA_E_OFFLINE;
     return LICENTIA_OK;
 }
+
+licentia_error lc_exchange(const char *base, const char *method, const char *path, const json_t *body, const char *device,
+                           const char *secret, long timeout_ms, json_t **answer, char *refusal, size_t refusal_size) {
+    *answer = NULL;
+    if (timeout_ms <= 0) return LICENTIA_E_OFFLINE;
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    size_t n = strlen(base) + strlen(path) + 1;
+    char *url = malloc(n);
+    if ((body && !text) || !url) {
+        free(text), free(url);
+        return LICENTIA_E_NOMEM;
+    }
+    snprintf(url, n, "%s%s", base, path);
+    lc_buf raw = {0};
+    long status;
+    licentia_error rc = lc_http(url, method, text, device, secret, timeout_ms, &status, &raw);
+    free(url);
+    free(text);
+    if (rc == LICENTIA_OK) {
+        json_t *parsed = lc_parse(raw.data ? raw.data : "", raw.len);
+        if (status >= 500 || (status < 400 && !parsed)) {
+            rc = LICENTIA_E_OFFLINE; /* up but unable to answer, or garbage: as good as no answer */
+        } else if (status >= 400) {
+            const json_t *code = json_object_get(json_object_get(parsed, "error"), "code");
+            if (refusal) snprintf(refusal, refusal_size, "%s", json_is_string(code) ? json_string_value(code) : "http_error");
+            rc = LICENTIA_E_REFUSED;
+        } else {
+            *answer = parsed;
+            parsed = NULL;
+        }
+        json_decref(parsed);
+    }
+    lc_buf_free(&raw);
+    return rc;
+}

@@ -5,6 +5,31 @@
 #include <stdlib.h>
 #include <string.h>
 
+static int by_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+void lc_free_names(char **names, size_t count) {
+    for (size_t i = 0; names && i < count; i++) free(names[i]);
+    free(names);
+}
+
+static int ends_with(const char *name, const char *suffix) {
+    size_t n = strlen(name), m = strlen(suffix);
+    return n >= m && strcmp(name + n - m, suffix) == 0;
+}
+
+/* Append a copy of name; -1 when out of memory. */
+static int push_name(char ***names, size_t *count, size_t *cap, const char *name) {
+    if (*count == *cap) {
+        size_t grown_cap = *cap ? *cap * 2 : 16;
+        char **grown = realloc(*names, grown_cap * sizeof *grown);
+        if (!grown) return -1;
+        *names = grown, *cap = grown_cap;
+    }
+    if (!((*names)[*count] = strdup(name))) return -1;
+    (*count)++;
+    return 0;
+}
+
 #ifdef _WIN32
 
 int lc_mutex_init(lc_mutex *m) {
@@ -121,8 +146,40 @@ done:
     return rc;
 }
 
+char **lc_list_dir(const char *dir, const char *suffix, size_t *count) {
+    size_t n = strlen(dir) + 3, cap = 0;
+    char *pattern = malloc(n), **names = NULL;
+    wchar_t *wpattern = NULL;
+    WIN32_FIND_DATAW found;
+    *count = 0;
+    if (!pattern) return NULL;
+    snprintf(pattern, n, "%s\\*", dir);
+    wpattern = wide(pattern);
+    free(pattern);
+    HANDLE search = wpattern ? FindFirstFileW(wpattern, &found) : INVALID_HANDLE_VALUE;
+    free(wpattern);
+    if (search == INVALID_HANDLE_VALUE) return NULL;
+    do {
+        char *name = narrow(found.cFileName);
+        int ok = !name || name[0] == '.' || !ends_with(name, suffix) || push_name(&names, count, &cap, name) == 0;
+        free(name);
+        if (!ok) break;
+    } while (FindNextFileW(search, &found));
+    FindClose(search);
+    if (names) qsort(names, *count, sizeof *names, by_name);
+    return names;
+}
+
+int lc_remove_file(const char *path) {
+    wchar_t *w = wide(path);
+    int rc = w && DeleteFileW(w) ? 0 : -1;
+    free(w);
+    return rc;
+}
+
 #else /* POSIX */
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
@@ -215,5 +272,21 @@ done:
     free(tmp), free(path);
     return rc;
 }
+
+char **lc_list_dir(const char *dir, const char *suffix, size_t *count) {
+    char **names = NULL;
+    size_t cap = 0;
+    struct dirent *e;
+    DIR *d = opendir(dir);
+    *count = 0;
+    if (!d) return NULL;
+    while ((e = readdir(d)))
+        if (e->d_name[0] != '.' && ends_with(e->d_name, suffix) && push_name(&names, count, &cap, e->d_name) != 0) break;
+    closedir(d);
+    if (names) qsort(names, *count, sizeof *names, by_name);
+    return names;
+}
+
+int lc_remove_file(const char *path) { return unlink(path) == 0 ? 0 : -1; }
 
 #endif

@@ -36,4 +36,9 @@ FILE *lc_open_read(const char *path);
  */
 int lc_write_file_atomic(const char *dir, const char *name, const char *data, size_t len);
 
+/* The names in a directory ending in suffix, sorted; *count 0 when it cannot be read. Free with lc_free_names. */
+char **lc_list_dir(const char *dir, const char *suffix, size_t *count);
+void lc_free_names(char **names, size_t count);
+int lc_remove_file(const char *path);
+
 #endif

@@ -142,6 +142,23 @@ static void issue_key(const char *feature, char key[64]) {
     key[strcspn(key, "\r\n")] = '\0';
 }
 
+/* How many events of this kind the server stored (through `licentia export`). */
+static int server_events(const char *kind) {
+    char cmd[1200], line[4096], needle[64];
+    int n = 0;
+    snprintf(cmd, sizeof cmd, "'%s' -m licentia export --format json --product my-app --data-dir '%s'", python, server_dir);
+    snprintf(needle, sizeof needle, "\"kind\": \"%s\"", kind);
+    FILE *p = popen(cmd, "r");
+    if (!p) return -1;
+    while (fgets(line, sizeof line, p)) {
+        char compact[64];
+        snprintf(compact, sizeof compact, "\"kind\":\"%s\"", kind);
+        if (strstr(line, needle) || strstr(line, compact)) n++;
+    }
+    pclose(p);
+    return n;
+}
+
 static licentia *open_app(const char *server, const char *keys, const char *name, const char *machine) {
     char data[400];
     licentia *h = NULL;
@@ -214,6 +231,19 @@ int main(void) {
         CHECK(ok == (void *)1, "thread %d", i);
     }
 
+    /* Events: the install report went with the first check; one queued while the server is unreachable waits on disk. */
+    size_t remaining = 99;
+    CHECK(licentia_flush(app, &remaining) == LICENTIA_OK && remaining == 0, "queue empty after checks: %zu", remaining);
+    CHECK(server_events("install") == 1, "one install event stored: %d", server_events("install"));
+    licentia *offline_app = open_app("http://127.0.0.1:9", pub, "data", machine);
+    licentia_set_option(offline_app, LICENTIA_OPT_TIMEOUT_MS, "300");
+    CHECK(licentia_uninstall(offline_app) == LICENTIA_OK, "uninstall queued");
+    CHECK(licentia_flush(offline_app, &remaining) == LICENTIA_OK && remaining == 1, "kept while offline: %zu", remaining);
+    licentia_close(offline_app);
+    CHECK(licentia_feedback(app, "Love it", "me@example.com") == LICENTIA_OK, "feedback");
+    CHECK(licentia_flush(app, &remaining) == LICENTIA_OK && remaining == 0, "sent once the server answers: %zu", remaining);
+    CHECK(server_events("uninstall") == 1, "uninstall stored once");
+
     /* An unreachable server: the stored document answers. */
     licentia *down = open_app("http://127.0.0.1:9", pub, "data", machine);
     licentia_set_option(down, LICENTIA_OPT_TIMEOUT_MS, "300");
@@ -280,6 +310,11 @@ int main(void) {
           "activate: rc %d %s", rc, st ? licentia_status_state(st) : "-");
     licentia_status_free(st);
     CHECK(licentia_check(app, 0, &st) == LICENTIA_OK && !strcmp(licentia_status_state(st), "registered"), "registered offline");
+    licentia_status_free(st);
+    CHECK(licentia_check(app, 1, &st) == LICENTIA_OK && !strcmp(licentia_status_state(st), "registered"), "registered online");
+    licentia_status_free(st);
+    CHECK(server_events("usage") == 1, "a registered check reports usage once a period: %d", server_events("usage"));
+    CHECK(licentia_check(app, 1, &st) == LICENTIA_OK && server_events("usage") == 1, "not twice in one period");
     licentia_status_free(st);
     CHECK(licentia_deactivate(app, &st) == LICENTIA_OK && strcmp(licentia_status_state(st), "registered") != 0, "deactivate");
     licentia_status_free(st);
