@@ -68,6 +68,15 @@ licentia_error licentia_deactivate(licentia *handle, licentia_status **out);
 licentia_error licentia_feedback(licentia *handle, const char *text, const char *email); /* email may be NULL */
 licentia_error licentia_uninstall(licentia *handle); /* from the uninstaller */
 licentia_error licentia_flush(licentia *handle, size_t *remaining);                     /* remaining may be NULL */
+/*
+ * The server's value store: JSON text in and out (free *json_out with licentia_free);
+ * scope "device" (NULL) or "license". A key never set is LICENTIA_E_REFUSED with
+ * licentia_last_refusal() = "unknown_value".
+ */
+licentia_error licentia_value_get(licentia *handle, const char *key, const char *scope, char **json_out);
+licentia_error licentia_value_set(licentia *handle, const char *key, const char *scope, const char *json_value);
+/* The newest release on the channel as JSON ({"version", "newer", ...}); *json_out is NULL when there is none. */
+licentia_error licentia_latest_release(licentia *handle, char **json_out);
 /* Copy the server's error code of the last refusal on this handle (e.g. "invalid_key") into buf. */
 void licentia_last_refusal(licentia *handle, char *buf, size_t size);
 

@@ -184,7 +184,7 @@ int main(void) {
         fprintf(stderr, "could not start licentia serve with %s\n", python);
         return 2;
     }
-    char path[600], machine[400], machine2[400], key[64];
+    char path[600], machine[400], machine2[400], key[64], refusal[101];
     snprintf(path, sizeof path, "%s/keys/my-app.pub", server_dir);
     char *pub = read_file(path);
     CHECK(pub != NULL, "public key file %s", path);
@@ -244,6 +244,21 @@ int main(void) {
     CHECK(licentia_flush(app, &remaining) == LICENTIA_OK && remaining == 0, "sent once the server answers: %zu", remaining);
     CHECK(server_events("uninstall") == 1, "uninstall stored once");
 
+    /* Values and releases. */
+    char *json = NULL;
+    CHECK(licentia_value_get(app, "theme", NULL, &json) == LICENTIA_E_REFUSED && !json, "no value yet");
+    licentia_last_refusal(app, refusal, sizeof refusal);
+    CHECK(!strcmp(refusal, "unknown_value"), "unknown_value: %s", refusal);
+    CHECK(licentia_value_set(app, "theme", "license", "{\"dark\": true}") == LICENTIA_E_REFUSED, "license scope without a license");
+    CHECK(licentia_value_set(app, "theme", NULL, "{\"dark\": true}") == LICENTIA_OK, "set");
+    CHECK(licentia_value_get(app, "theme", "device", &json) == LICENTIA_OK && json && !strcmp(json, "{\"dark\":true}"), "get: %s",
+          json ? json : "-");
+    licentia_free(json);
+    CHECK(licentia_value_set(app, "theme", NULL, "not json") == LICENTIA_E_ARGUMENT, "bad JSON refused before sending");
+    CHECK(licentia_value_set(app, "a/b ü", NULL, "1") == LICENTIA_E_REFUSED, "a key the server refuses (escaped, not injected)");
+    json = NULL;
+    CHECK(licentia_latest_release(app, &json) == LICENTIA_OK && !json, "no release published");
+
     /* An unreachable server: the stored document answers. */
     licentia *down = open_app("http://127.0.0.1:9", pub, "data", machine);
     licentia_set_option(down, LICENTIA_OPT_TIMEOUT_MS, "300");
@@ -290,7 +305,7 @@ int main(void) {
     licentia_error rc;
     issue_key("pro", key);
     CHECK(strlen(key) == 29, "issued key '%s'", key);
-    char typo[64], unknown[64], refusal[101];
+    char typo[64], unknown[64];
     snprintf(typo, sizeof typo, "%s", key);
     typo[0] = typo[0] == 'A' ? 'B' : 'A';
     CHECK(licentia_activate(app, typo, &st) == LICENTIA_E_INVALID_KEY && !st, "typo");
