@@ -228,17 +228,28 @@ static licentia_status *check_offline(call *c) {
     return st;
 }
 
+void lc_call_begin(licentia *h, call *c, lc_state *state, lc_fingerprint *fp) {
+    lc_mutex_lock(&h->lock);
+    h->refusal[0] = '\0';
+    lc_state_load(h->data_dir, state);
+    lc_read_fingerprint(h->product, h->root, h->data_dir, fp);
+    c->h = h, c->state = state, c->fp = fp;
+    c->now = now_ms(h);
+    c->deadline = lc_monotonic_ms() + h->timeout_ms;
+}
+
+void lc_call_end(call *c) {
+    lc_state_clear(c->state);
+    lc_mutex_unlock(&c->h->lock);
+}
+
 static licentia_error run(licentia *h, const char *path, const char *key, int online, licentia_status **out) {
     if (!h || !out) return LICENTIA_E_ARGUMENT;
     *out = NULL;
-    lc_mutex_lock(&h->lock);
-    h->refusal[0] = '\0';
     lc_state state;
     lc_fingerprint fp;
-    lc_state_load(h->data_dir, &state);
-    /* The hardware is read afresh on every call: a cached fingerprint would let a copied state lend it. */
-    lc_read_fingerprint(h->product, h->root, h->data_dir, &fp);
-    call c = {h, &state, &fp, now_ms(h), lc_monotonic_ms() + h->timeout_ms};
+    call c;
+    lc_call_begin(h, &c, &state, &fp);
     licentia_error rc = LICENTIA_E_OFFLINE;
     if (online) rc = lc_device_call(&c, path, key, out);
     if (rc == LICENTIA_OK && strcmp(path, "/v1/deactivate") != 0) lc_after_online(&c, strcmp(path, "/v1/check") == 0);
@@ -253,8 +264,7 @@ static licentia_error run(licentia *h, const char *path, const char *key, int on
             rc = *out ? LICENTIA_OK : LICENTIA_E_NOMEM;
         }
     }
-    lc_state_clear(&state);
-    lc_mutex_unlock(&h->lock);
+    lc_call_end(&c);
     return rc;
 }
 

@@ -57,17 +57,14 @@ static licentia_error queue_and_send(licentia *h, const char *kind, json_t *data
         json_decref(data);
         return LICENTIA_E_ARGUMENT;
     }
-    lc_mutex_lock(&h->lock);
     lc_state state;
     lc_fingerprint fp;
-    lc_state_load(h->data_dir, &state);
-    lc_read_fingerprint(h->product, h->root, h->data_dir, &fp);
-    call c = {h, &state, &fp, h->fixed_now != LC_NO_TIME ? h->fixed_now : lc_realtime_ms(), lc_monotonic_ms() + h->timeout_ms};
+    call c;
+    lc_call_begin(h, &c, &state, &fp);
     licentia_error rc = kind ? add(&c, kind, data) : LICENTIA_OK;
     if (rc == LICENTIA_OK) lc_flush_queue(&c);
     if (remaining) *remaining = lc_queue_count(h->data_dir);
-    lc_state_clear(&state);
-    lc_mutex_unlock(&h->lock);
+    lc_call_end(&c);
     return rc;
 }
 

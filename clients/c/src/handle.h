@@ -24,6 +24,13 @@ typedef struct {
     long long now, deadline;
 } call;
 
+/*
+ * Start a call: lock the handle, load the state, read the hardware afresh (a cached
+ * fingerprint would let a copied state lend it), fix the call's time and deadline.
+ * lc_call_end clears the state and unlocks.
+ */
+void lc_call_begin(licentia *h, call *c, lc_state *state, lc_fingerprint *fp);
+void lc_call_end(call *c);
 /* POST a device call, verify and store the answer; mutates and saves the state. */
 licentia_error lc_device_call(call *c, const char *path, const char *key, licentia_status **out);
 /* After a successful online call: queue the install and usage events that are due, then flush. */

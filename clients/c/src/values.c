@@ -18,21 +18,17 @@ static char *escaped(const char *text) {
 
 /* One exchange with the device's credential (a first contact first, when there is none yet). */
 static licentia_error with_credential(licentia *h, const char *method, const char *path, const json_t *body, json_t **answer) {
-    lc_mutex_lock(&h->lock);
-    h->refusal[0] = '\0';
     lc_state state;
     lc_fingerprint fp;
-    lc_state_load(h->data_dir, &state);
-    lc_read_fingerprint(h->product, h->root, h->data_dir, &fp);
-    call c = {h, &state, &fp, h->fixed_now != LC_NO_TIME ? h->fixed_now : lc_realtime_ms(), lc_monotonic_ms() + h->timeout_ms};
+    call c;
+    lc_call_begin(h, &c, &state, &fp);
     licentia_status *ignored = NULL;
     licentia_error rc = state.device ? LICENTIA_OK : lc_device_call(&c, "/v1/check", NULL, &ignored);
     licentia_status_free(ignored);
     if (rc == LICENTIA_OK || rc == LICENTIA_E_IO)
         rc = lc_exchange(h->server_url, method, path, body, state.device, state.secret, (long)(c.deadline - lc_monotonic_ms()),
                          answer, h->refusal, sizeof h->refusal);
-    lc_state_clear(&state);
-    lc_mutex_unlock(&h->lock);
+    lc_call_end(&c);
     return rc;
 }
 

@@ -47,16 +47,24 @@ static void on_signal(int sig) {
     _exit(128 + sig);
 }
 
-static int free_port(void) {
+/* A socket listening on a free loopback port (which *port receives); it accepts and never answers. */
+static int loopback_listener(int *port) {
     int s = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = {0};
     socklen_t n = sizeof a;
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     bind(s, (struct sockaddr *)&a, sizeof a);
+    listen(s, 8);
     getsockname(s, (struct sockaddr *)&a, &n);
-    close(s);
-    return ntohs(a.sin_port);
+    *port = ntohs(a.sin_port);
+    return s;
+}
+
+static int free_port(void) {
+    int port;
+    close(loopback_listener(&port));
+    return port;
 }
 
 static int start_server(void) {
@@ -266,16 +274,9 @@ int main(void) {
     licentia_status_free(st);
 
     /* A server that accepts and never answers: the whole call ends at the deadline, then the stored document answers. */
-    int silent = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in addr = {0};
-    socklen_t addr_len = sizeof addr;
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(silent, (struct sockaddr *)&addr, sizeof addr);
-    listen(silent, 8);
-    getsockname(silent, (struct sockaddr *)&addr, &addr_len);
+    int silent_port, silent = loopback_listener(&silent_port);
     char silent_url[64];
-    snprintf(silent_url, sizeof silent_url, "http://127.0.0.1:%d", ntohs(addr.sin_port));
+    snprintf(silent_url, sizeof silent_url, "http://127.0.0.1:%d", silent_port);
     licentia *slow = open_app(silent_url, pub, "data", machine);
     licentia_set_option(slow, LICENTIA_OPT_TIMEOUT_MS, "400");
     struct timespec t0, t1;
