@@ -6,6 +6,10 @@ processes, interleaved round by round so the machine's drift touches every
 command alike: ``python -c pass`` and each read-only command. Reports each
 command's median wall time and its ratio to the median bare start.
 
+Python runs from compiled bytecode, as after ``pip install`` (which compiles
+every module): ``PYTHONDONTWRITEBYTECODE`` is dropped for the measured
+processes, so the warm-up round writes the ``__pycache__`` files.
+
 Target (issue "Start fast"): every read-only command, and ``--help``, within
 4x ``python -c pass``. They import only the standard library and the driver:
 no FastAPI, no SQLAlchemy (see src/licentia/server/store/snapshot.py).
@@ -43,7 +47,9 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=30, help="rounds of every command (default 30)")
     parser.add_argument("--devices", type=int, default=200, help="devices in the demo database (default 200)")
     options = parser.parse_args()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LICENTIA_")}
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith("LICENTIA_") and k != "PYTHONDONTWRITEBYTECODE"
+    }
     licentia = licentia_command()
     workdir = Path(tempfile.mkdtemp(prefix="licentia-cli-start-"))
     try:
