@@ -54,10 +54,7 @@ def show(args: argparse.Namespace, ctx: CliContext) -> int:
 def set_status(args: argparse.Namespace, ctx: CliContext) -> int:
     from licentia.server.devices.changes import set_device_status
 
-    with ctx.engine.begin() as conn:
-        set_device_status(
-            conn, device_id=args.id, status=args.status, actor=ctx.actor, now=ctx.clock.now(), reason="set by vendor"
-        )
+    ctx.change(set_device_status, device_id=args.id, status=args.status, reason="set by vendor")
     print(f"device {args.id} is now {args.status}")
     return 0
 
@@ -65,7 +62,6 @@ def set_status(args: argparse.Namespace, ctx: CliContext) -> int:
 def extend(args: argparse.Namespace, ctx: CliContext) -> int:
     from licentia.server.devices.changes import extend_trial
 
-    with ctx.engine.begin() as conn:
-        end = extend_trial(conn, device_id=args.id, days=args.days, actor=ctx.actor, now=ctx.clock.now())
+    end = ctx.change(extend_trial, device_id=args.id, days=args.days)
     print(f"trial of {args.id} now ends {end:%Y-%m-%d %H:%M} UTC")
     return 0
