@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse, Response
 
 import licentia
 from licentia.core.clock import Clock, SystemClock
-from licentia.server import admin
+from licentia.server.admin.pages_setup import install as install_admin_pages
 from licentia.server.admin.router import router as admin_router
 from licentia.server.adminapi.payments import router as payments_router
 from licentia.server.adminapi.router import router as adminapi_router
@@ -169,7 +169,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     # The admin UI, the developer API and its payment webhook, the evidence reports.
     for router in (admin_router, adminapi_router, payments_router, evidence_router):
         app.include_router(router)
-    admin.install(app)
+    install_admin_pages(app)
     # What every process runs beside the requests, started and stopped with the app:
     # the dashboard's rollups, the notification outbox, reverse DNS of callers, the fact purge.
     state.startup_tasks = [start_rollup_task, start_delivery, reverse_dns.start, retention.start]

@@ -147,3 +147,35 @@ def test_read_only_commands_read_every_backend(migrated, product, client, capsys
     assert isinstance(device["facts"], dict) and isinstance(device["clone_suspected"], bool)
     assert main(["license", "list", "--prefix", "%", *options]) == 0
     assert capsys.readouterr().out == ""  # a typed % is a character, not a wildcard
+
+
+WEB = {"fastapi", "starlette", "jinja2", "uvicorn"}
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("license", "issue", "--product", "my-app", "--email", "web@example.com"),
+        ("product", "policy", "my-app", "--set", "grace_days=4"),
+        ("admin", "create", "web@vendor.example", "--password-stdin"),
+        ("rollup",),
+        ("evidence", "purge"),
+        ("notify", "status"),
+        ("export",),
+    ],
+    ids=" ".join,
+)
+def test_commands_that_write_load_no_web_framework(data_dir: Path, command: tuple[str, ...]) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LICENTIA_")}
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, *command, "--data-dir", str(data_dir)],
+        input="long enough password\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=env,
+    )
+    report = json.loads(done.stderr.strip().splitlines()[-1])
+    assert report["code"] == 0, done.stderr
+    assert not set(report["loaded"]) & WEB, f"{' '.join(command)} imported {set(report['loaded']) & WEB}"
