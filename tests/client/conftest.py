@@ -13,12 +13,18 @@ import pytest
 from licentia.client import Licentia
 from licentia.core.clock import ManualClock
 from tests.conftest import LiveServer
+from tests.processes import InProcessServer
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """A real ``licentia serve`` shared by the tests of one module (starting one costs 1-2 s)."""
-    live = LiveServer(tmp_path_factory.mktemp("srv") / "server").start()
+    """The real server, shared by the tests of one module, reached over HTTP on a loopback port.
+
+    It runs on a thread of the test process (tests/processes.py): these tests are about
+    the SDK, and a process start costs seconds on a loaded machine. ``live_server`` is a
+    separate ``licentia serve`` process, for tests that stop the server under the SDK.
+    """
+    live = InProcessServer(tmp_path_factory.mktemp("srv") / "server").start()
     yield live
     live.stop()
 

@@ -20,9 +20,10 @@ import sqlalchemy as sa
 from licentia.core.clock import Clock
 from licentia.server.licenses.service import issue_license
 from licentia.server.products.service import get_product, policies, products
-from licentia.server.store.models import Device, Event, Release, table_of
+from licentia.server.store.models import Device, Event, Machine, Release, table_of
 
 devices = table_of(Device)
+machines = table_of(Machine)
 events = table_of(Event)
 releases = table_of(Release)
 VERSIONS = (("1.0.0", 90), ("1.1.0", 72), ("1.2.0", 50), ("1.2.1", 33), ("2.0.0", 14), ("2.0.1", 5))
@@ -73,6 +74,7 @@ def fill(
         return [v for v, at in shipped if at <= when][-1] if shipped[0][1] <= when else shipped[0][0]
 
     device_rows: list[dict[str, Any]] = []
+    machine_rows: list[dict[str, Any]] = []
     event_rows: list[dict[str, Any]] = []
     conversions: list[tuple[str, dt.datetime]] = []
     weights = [
@@ -132,16 +134,26 @@ def fill(
         if rng.random() < 0.03:
             event(device_id, "feedback", first + (last - first) * rng.random(), ip, text=rng.choice(FEEDBACK))
         trial_end = first + dt.timedelta(days=trial_days)
-        device_rows.append(
+        machine_id = "mc_" + device_id[3:]
+        machine_rows.append(
             {
-                "id": device_id,
+                "id": machine_id,
                 "product_id": prod.id,
-                "external_id": None,
-                "data_path_hash": _hex(rng),
                 "fp_machine": _hex(rng),
                 "fp_disk": _hex(rng),
                 "fp_cpu": _hex(rng),
                 "fp_mac": _hex(rng),
+                "trial_end": trial_end,
+                "first_seen": first,
+            }
+        )
+        device_rows.append(
+            {
+                "id": device_id,
+                "product_id": prod.id,
+                "machine_id": machine_id,
+                "external_id": None,
+                "data_path_hash": _hex(rng),
                 "is_virtual": rng.random() < 0.04,
                 "os_name": os_name,
                 "app_version": version,
@@ -149,7 +161,6 @@ def fill(
                 "last_seen": last,
                 "status": "registered" if activated else ("trial" if trial_end > now else "trial_expired"),
                 "status_reason": None,
-                "trial_end": trial_end,
                 "license_id": None,
                 "activated_at": activated,
                 "secret_hash": _hex(rng),
@@ -170,6 +181,7 @@ def fill(
         at = row["first_seen"] + dt.timedelta(hours=rng.randint(1, 48))
         if at < now:
             event(row["id"], "invalid_key", at, "198.51.100.23", key_prefix="K3YGN", reason="not_issued")
+    conn.execute(machines.insert(), machine_rows)
     conn.execute(devices.insert(), device_rows)
     conn.execute(events.insert(), event_rows)
 

@@ -175,7 +175,10 @@ def case_device_show(cli: Cli) -> None:
 
 def case_device_set_status(cli: Cli) -> None:
     device_id = _device_id(cli)
-    assert cli("device", "set-status", device_id, "--status", "blocked") == f"device {device_id} is now blocked\n"
+    said = cli("device", "set-status", device_id, "--status", "blocked")
+    assert said.startswith("machine mc_") and said.endswith(
+        f"of device {device_id} (every installation on it) is now blocked\n"
+    )
     assert json.loads(cli("device", "show", device_id))["status"] == "blocked"
 
 

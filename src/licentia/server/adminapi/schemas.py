@@ -63,8 +63,12 @@ class LicensePatch(Strict):
 
 
 class DeviceOut(BaseModel):
+    """An installation; ``trial_end`` and ``restriction`` are its machine's, shared by every installation there."""
+
     id: str
     product_id: int
+    machine_id: str
+    restriction: str | None
     external_id: str | None
     status: str
     status_reason: str | None

@@ -22,11 +22,19 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], opti
     p = actions.add_parser("show", parents=[options], help="one device as JSON (its hashes left out)")
     p.add_argument("id")
     p.set_defaults(run=show)
-    p = actions.add_parser("set-status", parents=[options], help="set a device's status (audited)")
+    p = actions.add_parser(
+        "set-status",
+        parents=[options],
+        help="block or suspend the device's machine, or lift that (every installation on it; audited)",
+    )
     p.add_argument("id")
     p.add_argument("--status", required=True, choices=[status.value for status in DeviceStatus])
     p.set_defaults(run=set_status)
-    p = actions.add_parser("extend-trial", parents=[options], help="move a device's trial end later")
+    p = actions.add_parser(
+        "extend-trial",
+        parents=[options],
+        help="move the trial end of the device's machine later (every installation on it)",
+    )
     p.add_argument("id")
     p.add_argument("--days", type=int, default=14)
     p.set_defaults(run=extend)
@@ -52,16 +60,22 @@ def show(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def set_status(args: argparse.Namespace, ctx: CliContext) -> int:
-    from licentia.server.devices.changes import set_device_status
+    from licentia.server.devices.changes import get_device, set_device_status
 
-    ctx.change(set_device_status, device_id=args.id, status=args.status, reason="set by vendor")
-    print(f"device {args.id} is now {args.status}")
+    with ctx.engine.begin() as conn:
+        set_device_status(
+            conn, device_id=args.id, status=args.status, actor=ctx.actor, now=ctx.clock.now(), reason="set by vendor"
+        )
+        machine = get_device(conn, args.id).machine_id
+    print(f"machine {machine} of device {args.id} (every installation on it) is now {args.status}")
     return 0
 
 
 def extend(args: argparse.Namespace, ctx: CliContext) -> int:
-    from licentia.server.devices.changes import extend_trial
+    from licentia.server.devices.changes import extend_trial, get_device
 
-    end = ctx.change(extend_trial, device_id=args.id, days=args.days)
-    print(f"trial of {args.id} now ends {end:%Y-%m-%d %H:%M} UTC")
+    with ctx.engine.begin() as conn:
+        end = extend_trial(conn, device_id=args.id, days=args.days, actor=ctx.actor, now=ctx.clock.now())
+        machine = get_device(conn, args.id).machine_id
+    print(f"trial of machine {machine} (every installation on it) now ends {end:%Y-%m-%d %H:%M} UTC")
     return 0

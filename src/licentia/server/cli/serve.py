@@ -16,6 +16,9 @@ COMMANDS = {
 }
 
 
+WORKER_HEALTHCHECK_SECONDS = 120
+
+
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], options: argparse.ArgumentParser) -> None:
     p = commands.add_parser("serve", parents=[options], help=COMMANDS["serve"])
     p.add_argument("--host")
@@ -67,6 +70,10 @@ def serve(args: argparse.Namespace, ctx: CliContext) -> int:
         log_config=log_config(settings.log_format, settings.log_level),
         access_log=args.access_log,
         proxy_headers=False,
+        # uvicorn kills a worker that has not answered its supervisor's ping in 5 s: on a
+        # busy host a worker still starting up misses that, is replaced by one just as slow,
+        # and the server never settles. A worker that is really hung is still replaced.
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
     )
     return 0
 

@@ -17,8 +17,13 @@ def recent_devices(snapshot: Snapshot, limit: int) -> list[dict[str, Any]]:
 
 
 def device_view(snapshot: Snapshot, device_id: str) -> dict[str, Any]:
-    """Every column of the device but its hashes (a secret's or a token's hash is never shown)."""
-    row = snapshot.row("SELECT * FROM devices WHERE id = :id", id=device_id)
+    """Every column of the installation but its hashes (a secret's or a token's hash is never shown),
+    with its machine's trial end and the vendor's restriction (shared by every installation there)."""
+    row = snapshot.row(
+        "SELECT d.*, m.trial_end, m.restriction, m.restriction_reason, m.hardware_changed_at"
+        " FROM devices d JOIN machines m ON m.id = d.machine_id WHERE d.id = :id",
+        id=device_id,
+    )
     if row is None:
         raise ApiError("unknown_device", f"no device {device_id!r}", 404)
     return {k: v for k, v in row.items() if not k.endswith("_hash")}

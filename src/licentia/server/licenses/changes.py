@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from licentia.core.status import LicenseState
 from licentia.server.audit import record
-from licentia.server.devices.changes import unbind
+from licentia.server.devices.changes import installations_of, unbind
 from licentia.server.errors import ApiError
 from licentia.server.licenses.service import IssuedLicense, issue_license, licenses, set_license_state
 from licentia.server.notify.license_email import send_license_email
@@ -86,7 +86,7 @@ def change_state(conn: sa.Connection, *, license_id: int, action: str, actor: st
     set_license_state(conn, license_id=license_id, state=target, now=now)
     freed = 0
     if action == "revoke":
-        bound = conn.execute(sa.select(devices).where(devices.c.license_id == license_id)).all()
+        bound = installations_of(conn, devices.c.license_id == license_id)
         for device in bound:
             unbind(conn, row=device, now=now, reason="license_revoked")
         freed = len(bound)
@@ -188,8 +188,6 @@ def license_view(conn: sa.Connection, license_id: int) -> dict[str, Any]:
 
 def license_devices(conn: sa.Connection, license_id: int) -> list[sa.Row[Any]]:
     get_license(conn, license_id)
-    return list(
-        conn.execute(
-            sa.select(devices).where(devices.c.license_id == license_id).order_by(devices.c.last_seen.desc())
-        ).all()
+    return sorted(
+        installations_of(conn, devices.c.license_id == license_id), key=lambda row: row.last_seen, reverse=True
     )

@@ -11,14 +11,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+if TYPE_CHECKING:
+    # Imported where migrations run: a server worker never migrates, and alembic
+    # (with mako) is a sixth of what a worker imports before it can answer.
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Execution option for connections that only read (see _sqlite_setup).
@@ -91,6 +94,8 @@ def make_async_engine(urls: DatabaseUrls, *, pool_size: int = 5) -> AsyncEngine:
 
 
 def alembic_config(sync_url: str) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("sqlalchemy.url", sync_url.replace("%", "%%"))
@@ -101,6 +106,8 @@ def upgrade(urls: DatabaseUrls, revision: str = "head") -> None:
     """Apply migrations up to ``revision`` (idempotent; safe on every start)."""
     if urls.is_sqlite:
         Path(make_url(urls.sync).database or "").parent.mkdir(parents=True, exist_ok=True)
+    from alembic import command
+
     command.upgrade(alembic_config(urls.sync), revision)
 
 

@@ -50,7 +50,7 @@ async def block(request: Request, admin: Admin, form: Form, device_id: str) -> R
     return await act(
         request,
         set_device_status,
-        success="Device blocked.",
+        success="Machine blocked: every installation on it.",
         back_to=f"/admin/devices/{device_id}",
         device_id=device_id,
         status="blocked",
