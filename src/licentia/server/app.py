@@ -28,7 +28,7 @@ from licentia.server.app_body import BodyTooLarge, ClientGone, read_body
 from licentia.server.devices.lane import StatusLane
 from licentia.server.devices.router import router as devices_router
 from licentia.server.devices.service import Checker, read_ahead
-from licentia.server.errors import error_body, install_error_handlers
+from licentia.server.errors import ErrorCode, error_body, install_error_handlers
 from licentia.server.events.router import router as events_router
 from licentia.server.events.service import subscribe
 from licentia.server.evidence import retention, reverse_dns
@@ -91,7 +91,7 @@ class BodyLimit:
         await self.app(scope, replay, send)
 
     async def _refuse(self, scope: Any, receive: Any, send: Any) -> None:
-        body = error_body("payload_too_large", f"the request body is larger than {self.limit} bytes")
+        body = error_body(ErrorCode.PAYLOAD_TOO_LARGE, f"the request body is larger than {self.limit} bytes")
         await JSONResponse(body, status_code=413)(scope, receive, send)
 
 
