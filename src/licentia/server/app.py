@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import sqlalchemy as sa
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 import licentia
@@ -36,7 +36,7 @@ from licentia.server.evidence.router import router as evidence_router
 from licentia.server.network import parse_networks
 from licentia.server.notify import start_delivery
 from licentia.server.notify.subscriptions import on_event
-from licentia.server.observability import render_metrics
+from licentia.server.observability import metrics_access, render_metrics
 from licentia.server.products.service import Keyring
 from licentia.server.releases.router import router as releases_router
 from licentia.server.rollups.task import start_rollup_task
@@ -162,7 +162,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         return {"status": "ok"}
 
     @app.get("/metrics", include_in_schema=False)
-    async def metrics() -> Response:
+    async def metrics(request: Request) -> Response:
+        metrics_access(settings, request.headers.get("authorization"))
         body, media_type = render_metrics()
         return Response(body, media_type=media_type)
 

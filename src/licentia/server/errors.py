@@ -95,6 +95,9 @@ class ErrorCode(enum.StrEnum):
     VIRTUAL_MACHINE_NOT_ALLOWED = (
         "virtual_machine_not_allowed", 403, _P, "the product's policy refuses licenses on virtual machines"
     )  # fmt: skip
+    ORDER_REF_IN_USE = (
+        "order_ref_in_use", 409, _D | _A, "the order reference already names a purchase (from the same source)"
+    )  # fmt: skip
     NO_LICENSE = "no_license", 409, _D | _A, "the device holds no license seat (activate a key to register it)"
     UNKNOWN_LICENSE = "unknown_license", 404, _D | _A, "no license has this id"
     AMBIGUOUS_LICENSE = "ambiguous_license", 409, _D | _A, "several licenses match this key prefix: give the id"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
+from typing import TextIO
 
 from licentia.server.cli.context import CliContext, CliError, json_value
 
@@ -37,30 +39,36 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], opti
 
 def export(args: argparse.Namespace, ctx: CliContext) -> int:
     """Every event, page by page, in the developer API's export format."""
+    if not args.output:
+        _export(args, ctx, sys.stdout)
+        return 0
+    from licentia.server.store.engine import private_output
+
+    # Client facts and customer data: private (0600) from the file's creation.
+    with private_output(Path(args.output)) as path, open(path, "w", newline="") as out:
+        _export(args, ctx, out)
+    return 0
+
+
+def _export(args: argparse.Namespace, ctx: CliContext, out: TextIO) -> None:
     import json
 
     from licentia.server.adminapi.events import as_csv, event_page
 
-    engine = ctx.engine
-    out = open(args.output, "w", newline="") if args.output else sys.stdout  # noqa: SIM115
-    try:
-        cursor, first = None, True
-        while True:
-            with engine.connect() as conn:
-                rows, cursor = event_page(
-                    conn, product=args.product, kind=None, device_id=None, license_id=None,
-                    since=None, until=None, cursor=cursor, limit=EXPORT_PAGE,
-                )  # fmt: skip
-            if args.format == "csv":
-                out.write(as_csv(rows, header=first))
-            else:
-                out.writelines(json.dumps(row, default=json_value) + "\n" for row in rows)
-            first = False
-            if cursor is None:
-                return 0
-    finally:
-        if args.output:
-            out.close()
+    cursor, first = None, True
+    while True:
+        with ctx.engine.connect() as conn:
+            rows, cursor = event_page(
+                conn, product=args.product, kind=None, device_id=None, license_id=None,
+                since=None, until=None, cursor=cursor, limit=EXPORT_PAGE,
+            )  # fmt: skip
+        if args.format == "csv":
+            out.write(as_csv(rows, header=first))
+        else:
+            out.writelines(json.dumps(row, default=json_value) + "\n" for row in rows)
+        first = False
+        if cursor is None:
+            return
 
 
 def backup(args: argparse.Namespace, ctx: CliContext) -> int:
@@ -72,12 +80,18 @@ def backup(args: argparse.Namespace, ctx: CliContext) -> int:
     url = make_url(settings.resolved_database_url)
     if url.get_backend_name() != "sqlite":
         raise CliError("backup copies the embedded SQLite database; for PostgreSQL use pg_dump")
-    source = sqlite3.connect(url.database or "")
-    target = sqlite3.connect(args.output)
-    with target:
-        source.backup(target)  # consistent even while the server writes
-    source.close()
-    target.close()
+    from licentia.server.store.engine import private_output
+
+    # The copy holds everything the database does: private (0600) from its creation.
+    with private_output(Path(args.output)) as path:
+        source = sqlite3.connect(url.database or "")
+        target = sqlite3.connect(path)
+        try:
+            with target:
+                source.backup(target)  # consistent even while the server writes
+        finally:
+            source.close()
+            target.close()
     print(
         f"backup written to {args.output} "
         f"(keep {settings.data_dir / 'secret.key'} with it: it unlocks the signing keys)"

@@ -76,12 +76,15 @@ def _risk(args: argparse.Namespace, ctx: CliContext, words: list[str]) -> int:
     from pathlib import Path
 
     from licentia.server.evidence.risk import assess
+    from licentia.server.store.engine import private_output
 
     with ctx.engine.connect() as conn:
         subject = _subject(conn, args, words)
     risk = assess(subject)
     if args.format == "json" and args.output:
-        Path(args.output).write_text(json.dumps({"subject": subject.label, **risk.as_dict()}, indent=2) + "\n")
+        # Customer names and client facts: private from creation, like every export.
+        with private_output(Path(args.output)) as path:
+            path.write_text(json.dumps({"subject": subject.label, **risk.as_dict()}, indent=2) + "\n")
         return 0
     print(f"{subject.label}: risk {risk.score}/100 ({risk.level})")
     for factor in risk.factors:
@@ -94,6 +97,7 @@ def _report(args: argparse.Namespace, ctx: CliContext, words: list[str]) -> int:
 
     from licentia.server.evidence.report import html, signed_json, tsv
     from licentia.server.evidence.signing import product_signer
+    from licentia.server.store.engine import private_output
 
     now = ctx.clock.now()
     with ctx.engine.connect() as conn:
@@ -104,7 +108,8 @@ def _report(args: argparse.Namespace, ctx: CliContext, words: list[str]) -> int:
         else:
             body = (tsv(subject) if args.format == "csv" else html(subject, now=now)).encode("utf-8")
     if args.output:
-        Path(args.output).write_bytes(body)
+        with private_output(Path(args.output)) as path:
+            path.write_bytes(body)
         print(f"{subject.label}: {len(subject.events)} events written to {args.output}", file=sys.stderr)
     else:
         sys.stdout.buffer.write(body + (b"\n" if args.format == "json" else b""))

@@ -44,6 +44,7 @@ def issue(args: argparse.Namespace, ctx: CliContext) -> int:
         issue_and_email,
         product=args.product,
         email=args.email,
+        fernet=ctx.settings.fernet(),
         send_email=args.send_email,
         name=args.name,
         max_devices=args.max_devices,

@@ -13,6 +13,7 @@ from licentia.core.clock import to_iso
 from licentia.server.credentials import DeviceCredential
 from licentia.server.devices.service import authenticate
 from licentia.server.errors import ApiError
+from licentia.server.events.payloads import StorableJson
 from licentia.server.state import ClockDep, WriterDep
 from licentia.server.store.models import Value, table_of
 
@@ -32,7 +33,7 @@ class StoredValue(BaseModel):
 
 
 class PutValue(BaseModel):
-    value: Any
+    value: StorableJson
 
 
 def _owner(device: Any, scope: str) -> str:

@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from licentia.core.vocabulary import Topic
 from licentia.server.admin.service import all_products, list_releases, product_with_policy
 from licentia.server.admin.web import Admin, Form, act, back, int_field, now, render
+from licentia.server.adminapi.schemas import RowId
 from licentia.server.audit import record
 from licentia.server.errors import ApiError
 from licentia.server.products.changes import (
@@ -52,7 +53,7 @@ async def create(request: Request, admin: Admin, form: Form) -> Response:
 
 
 @router.get("/products/{product_id}")
-async def product_page(request: Request, admin: Admin, product_id: int) -> Response:
+async def product_page(request: Request, admin: Admin, product_id: RowId) -> Response:
     found = await read_only(request, product_with_policy, product_id=product_id)
     if found is None:
         raise HTTPException(404, f"no product {product_id}")
@@ -87,7 +88,7 @@ def _policy_values(form: dict[str, str]) -> dict[str, object]:
 
 
 @router.post("/products/{product_id}/{part}")
-async def product_change(request: Request, admin: Admin, form: Form, product_id: int, part: str) -> Response:
+async def product_change(request: Request, admin: Admin, form: Form, product_id: RowId, part: str) -> Response:
     back_to = f"/admin/products/{product_id}"
     try:
         if part == "policy":
