@@ -20,6 +20,7 @@ SRC = Path(__file__).parents[1] / "src" / "licentia"
 CORE_MAY_IMPORT = {
     "__future__",
     "base64",
+    "binascii",
     "collections",
     "cryptography",
     "dataclasses",
