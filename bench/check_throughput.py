@@ -229,7 +229,10 @@ def run_wrk(url: str, script: str, workdir: Path, seconds: int, connections: int
         check=True,
         timeout=seconds + 60,
     ).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    found = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    if found is None:
+        raise RuntimeError(f"wrk printed no rate:\n{out}")
+    rps = float(found.group(1))
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}
     lat = {m.group(1): float(m.group(2)) * scale[m.group(3)] for m in LATENCY.finditer(out)}

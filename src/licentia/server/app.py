@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse, Response
 
 import licentia
 from licentia.core.clock import Clock, SystemClock
-from licentia.server import admin
+from licentia.server.admin.pages_setup import install as install_admin_pages
 from licentia.server.admin.router import router as admin_router
 from licentia.server.adminapi.payments import router as payments_router
 from licentia.server.adminapi.router import router as adminapi_router
@@ -28,7 +28,7 @@ from licentia.server.app_body import BodyTooLarge, ClientGone, read_body
 from licentia.server.devices.lane import StatusLane
 from licentia.server.devices.router import router as devices_router
 from licentia.server.devices.service import Checker, read_ahead
-from licentia.server.errors import error_body, install_error_handlers
+from licentia.server.errors import ErrorCode, error_body, install_error_handlers
 from licentia.server.events.router import router as events_router
 from licentia.server.events.service import subscribe
 from licentia.server.evidence import retention, reverse_dns
@@ -91,7 +91,7 @@ class BodyLimit:
         await self.app(scope, replay, send)
 
     async def _refuse(self, scope: Any, receive: Any, send: Any) -> None:
-        body = error_body("payload_too_large", f"the request body is larger than {self.limit} bytes")
+        body = error_body(ErrorCode.PAYLOAD_TOO_LARGE, f"the request body is larger than {self.limit} bytes")
         await JSONResponse(body, status_code=413)(scope, receive, send)
 
 
@@ -170,7 +170,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     # The admin UI, the developer API and its payment webhook, the evidence reports.
     for router in (admin_router, adminapi_router, payments_router, evidence_router):
         app.include_router(router)
-    admin.install(app)
+    install_admin_pages(app)
     # What every process runs beside the requests, started and stopped with the app:
     # the dashboard's rollups, the notification outbox, reverse DNS of callers, the fact purge.
     state.startup_tasks = [start_rollup_task, start_delivery, reverse_dns.start, retention.start]

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
-from typing import TextIO
 
 from licentia.server.cli.context import CliContext, CliError, json_value
+
+TYPE_CHECKING = False  # typing is not imported: see cli/context.py
+if TYPE_CHECKING:
+    from typing import TextIO
 
 EXPORT_PAGE = 5000
 
@@ -42,6 +44,8 @@ def export(args: argparse.Namespace, ctx: CliContext) -> int:
     if not args.output:
         _export(args, ctx, sys.stdout)
         return 0
+    from pathlib import Path
+
     from licentia.server.store.engine import private_output
 
     # Client facts and customer data: private (0600) from the file's creation.
@@ -80,6 +84,8 @@ def backup(args: argparse.Namespace, ctx: CliContext) -> int:
     url = make_url(settings.resolved_database_url)
     if url.get_backend_name() != "sqlite":
         raise CliError("backup copies the embedded SQLite database; for PostgreSQL use pg_dump")
+    from pathlib import Path
+
     from licentia.server.store.engine import private_output
 
     # The copy holds everything the database does: private (0600) from its creation.
