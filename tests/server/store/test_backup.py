@@ -13,6 +13,7 @@ from licentia.server.app import create_app
 from licentia.server.licenses.service import issue_license
 from licentia.server.settings import Settings
 from licentia.server.store.backup import BackupError, restore_backup, write_backup
+from licentia.server.store.engine import database_urls, make_sync_engine
 from tests.databases import pg_database
 from tests.server.evidence.conftest import events_of
 from tests.server.helpers import Installation
@@ -45,11 +46,13 @@ def test_a_restored_server_knows_every_installation(client, product, engine, mig
     sealed = tmp_path / "backup.licentia"
     made = write_backup(migrated, sealed, PASSPHRASE, now=clock.now())
     assert made.revision is not None and sealed.stat().st_mode & 0o777 == 0o600
+    apps[1].check()  # checked in after the backup: it holds a token the restored database never saw
 
     with empty_target(migrated, tmp_path) as target:
         restore_backup(target, sealed, PASSPHRASE)
         # The original server's secret key came with the backup: the restored signing keys sign.
         assert (target.data_dir / "secret.key").read_bytes().strip() == migrated.secret_key.get_secret_value().encode()
+        restored_engine = make_sync_engine(database_urls(target.resolved_database_url), pool_size=1)
         with TestClient(create_app(target, clock=clock)) as restored:
             for app in apps:
                 app.client = restored
@@ -57,13 +60,14 @@ def test_a_restored_server_knows_every_installation(client, product, engine, mig
                 doc = app.check()  # its credential and its current token, verified with the pinned key
                 assert doc["device"] == before and doc["clone_suspected"] is False and doc["token"]
             assert apps[0].check()["status"] == "registered"
-        from licentia.server.store.engine import database_urls, make_sync_engine
-
-        restored_engine = make_sync_engine(database_urls(target.resolved_database_url), pool_size=1)
-        try:
             assert events_of(restored_engine, "clone_suspected") == []
-        finally:
             restored_engine.dispose()
+            # From the second check on, the token rules hold again: a copy left a token behind is caught.
+            copy = Installation(restored, product.public_key, machine="m2", disk="d2", mac="n2")
+            copy.credential, copy.token = dict(apps[2].credential), apps[2].token
+            apps[2].check()
+            apps[2].check()  # the copy's token is now two behind: not a lost answer
+            assert copy.check()["clone_suspected"] is True
 
 
 def test_a_backup_without_its_passphrase_or_damaged_restores_nothing(migrated, product, tmp_path, clock):

@@ -127,7 +127,14 @@ def restore(args: argparse.Namespace, ctx: CliContext) -> int:
     from licentia.server.store.backup import BackupError, restore_backup
 
     try:
-        made = restore_backup(ctx.settings, Path(args.backup), _passphrase(args, confirm=False), force=args.force)
+        made = restore_backup(
+            ctx.settings,
+            Path(args.backup),
+            _passphrase(args, confirm=False),
+            force=args.force,
+            actor=ctx.actor,
+            now=ctx.clock.now(),
+        )
     except BackupError as exc:
         raise CliError(str(exc)) from exc
     print(f"restored the {made.database} database of {made.created_at} and its secret key; migrations applied")

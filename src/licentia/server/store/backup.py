@@ -275,8 +275,25 @@ def open_backup(source: Path, passphrase: str) -> Iterator[tuple[Manifest, Path]
         yield manifest, directory
 
 
-def restore_backup(settings: Settings, source: Path, passphrase: str, *, force: bool = False) -> Manifest:
-    """Put a backup's database and secret key in place of the configured ones, then migrate."""
+def restore_backup(
+    settings: Settings,
+    source: Path,
+    passphrase: str,
+    *,
+    force: bool = False,
+    actor: str = "restore",
+    now: dt.datetime | None = None,
+) -> Manifest:
+    """Put a backup's database and secret key in place of the configured ones, migrate, resume the token chains.
+
+    Installations that checked in between the backup and the restore hold a
+    token newer than the one restored: to the copy-tracking rules that would be
+    a copied state, and every active installation would be flagged (or
+    blocked). So the restore forgets each installation's token chain: the first
+    check after it starts a new chain whatever token it presents, and the
+    token rules apply again from the second (a copy checking in after the
+    genuine installation is caught as before).
+    """
     urls = database_urls(settings.resolved_database_url)
     kind = "sqlite" if urls.is_sqlite else "postgresql"
     with open_backup(source, passphrase) as (manifest, directory):
@@ -304,7 +321,33 @@ def restore_backup(settings: Settings, source: Path, passphrase: str, *, force: 
                 str(directory / "database.pgdump"),
             )
     upgrade(urls)
+    _resume_token_chains(urls, manifest, actor=actor, now=now or dt.datetime.now(dt.UTC))
     return manifest
+
+
+def _resume_token_chains(urls: Any, manifest: Manifest, *, actor: str, now: dt.datetime) -> None:
+    from licentia.server.audit import record
+    from licentia.server.store.engine import make_sync_engine
+    from licentia.server.store.models import Device, table_of
+
+    devices = table_of(Device)
+    engine = make_sync_engine(urls, pool_size=1)
+    try:
+        with engine.begin() as conn:
+            count = conn.execute(devices.update().values(token_hash=None, prev_token_hash=None)).rowcount
+            record(
+                conn,
+                actor=actor,
+                action="store.restore",
+                target_type="store",
+                target_id=manifest.database,
+                now=now,
+                backup_created_at=manifest.created_at,
+                backup_revision=manifest.revision,
+                token_chains_reset=count,
+            )
+    finally:
+        engine.dispose()
 
 
 def _place_secret(settings: Settings, secret: bytes, *, force: bool) -> None:
