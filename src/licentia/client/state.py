@@ -24,9 +24,14 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import json
 import os
 from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.hashes import SHA256
+from cryptography.hazmat.primitives.hmac import HMAC
 
 from licentia.core.fingerprint import hmac_sha256
 
@@ -46,16 +51,13 @@ def state_mac(device: str, secret: str, body: bytes) -> str:
     return hmac_sha256(_mac_key(secret), device.encode() + b"\n" + body).hex()
 
 
+@functools.lru_cache(maxsize=8)  # one secret per installation: derived once per process, not per check
 def _mac_key(secret: str) -> bytes:
     return hmac_sha256(secret.encode(), _MAC_LABEL)
 
 
 def _sealed(device: str, secret: str, body: bytes, unverified_mac: str) -> bool:
     """Whether ``unverified_mac`` seals ``body``, compared in constant time (``HMAC.verify``)."""
-    from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives.hashes import SHA256
-    from cryptography.hazmat.primitives.hmac import HMAC
-
     try:
         tag = bytes.fromhex(unverified_mac)
     except ValueError:
@@ -212,12 +214,14 @@ class StateFile:
     def load(self) -> State:
         try:
             with open(self.path, "rb") as handle:
-                raw = handle.read(MAX_STATE_BYTES + 1)
+                size = os.fstat(handle.fileno()).st_size
+                # Sized to the file: read(MAX_STATE_BYTES) would allocate a megabyte on every start.
+                raw = handle.read(size + 1) if size <= MAX_STATE_BYTES else b""
         except FileNotFoundError:
             return State()
         except OSError:  # a directory in its place, no permission, an I/O error
             return State(corrupt=True)
-        if len(raw) > MAX_STATE_BYTES:
+        if not raw or len(raw) > MAX_STATE_BYTES:
             return State(corrupt=True)
         return State.from_json(raw)
 

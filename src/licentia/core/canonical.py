@@ -46,9 +46,15 @@ def _check(value: Any) -> None:
         raise TypeError(f"canonical JSON does not carry {type(value).__name__} values")
 
 
-def canonical_json(value: Any) -> bytes:
-    """Return the canonical UTF-8 bytes of ``value``."""
-    _check(value)
+def canonical_json(value: Any, *, checked: bool = True) -> bytes:
+    """Return the canonical UTF-8 bytes of ``value``.
+
+    ``checked=False`` skips the refusal of floats and oversized integers, for
+    verifiers only: a value the signer would have refused was never signed, so
+    its bytes simply fail the signature (and an offline check saves the walk).
+    """
+    if checked:
+        _check(value)
     if orjson is not None:
         return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
