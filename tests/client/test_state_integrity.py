@@ -22,16 +22,24 @@ def _set_mtime(path: Path, when: dt.datetime) -> None:
     os.utime(path, (when.timestamp(), when.timestamp()))
 
 
-def test_editing_last_seen_no_longer_defeats_clock_rollback_detection(
-    server: LiveServer, machine: FakeMachine, tmp_path: Path
-) -> None:
-    data = tmp_path / "data"
+def _three_days_offline(
+    server: LiveServer, machine: FakeMachine, data: Path
+) -> tuple[Licentia, ManualClock, dt.datetime]:
+    """An installation checked online, then offline three days later (which seals the time it saw)."""
     clock = ManualClock()
     lic = app(server, data, machine, clock)
     lic.check()
     issued = from_iso(read_state(data)["signed"]["document"]["issued_at"])
     clock.advance(days=3)
-    assert lic.check(online=False).allowed  # seals the time it saw
+    assert lic.check(online=False).allowed
+    return lic, clock, issued
+
+
+def test_editing_last_seen_no_longer_defeats_clock_rollback_detection(
+    server: LiveServer, machine: FakeMachine, tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    lic, clock, issued = _three_days_offline(server, machine, data)
     # The old attack: wind the clock back to the issue time and edit the time seen in the file.
     clock.set(issued + dt.timedelta(minutes=1))
     write_state(data, {**read_state(data), "last_seen": to_iso(issued)}, reseal=False)
@@ -43,12 +51,7 @@ def test_a_resealed_last_seen_is_still_caught_by_the_file_times(
     server: LiveServer, machine: FakeMachine, tmp_path: Path
 ) -> None:
     data = tmp_path / "data"
-    clock = ManualClock()
-    lic = app(server, data, machine, clock)
-    lic.check()
-    issued = from_iso(read_state(data)["signed"]["document"]["issued_at"])
-    clock.advance(days=3)
-    assert lic.check(online=False).allowed
+    lic, clock, issued = _three_days_offline(server, machine, data)
     # What the file system recorded while the clock said three days later.
     for path in (data, data / QUEUE_FILE):
         _set_mtime(path, clock.now())
