@@ -27,6 +27,7 @@ import datetime as dt
 import functools
 import json
 import os
+import stat
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
@@ -213,10 +214,13 @@ class StateFile:
 
     def load(self) -> State:
         try:
-            with open(self.path, "rb") as handle:
-                size = os.fstat(handle.fileno()).st_size
+            # Non-blocking: a FIFO in its place must not hang the application's start.
+            fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+            with open(fd, "rb") as handle:
+                info = os.fstat(fd)
                 # Sized to the file: read(MAX_STATE_BYTES) would allocate a megabyte on every start.
-                raw = handle.read(size + 1) if size <= MAX_STATE_BYTES else b""
+                usable = stat.S_ISREG(info.st_mode) and info.st_size <= MAX_STATE_BYTES
+                raw = handle.read(info.st_size + 1) if usable else b""
         except FileNotFoundError:
             return State()
         except OSError:  # a directory in its place, no permission, an I/O error
