@@ -134,8 +134,11 @@ def case_license_issue(cli: Cli) -> None:
 
 
 def case_license_list(cli: Cli) -> None:
+    cli("license", "issue", "--product", "my-app", "--email", "listed@example.com")  # whatever ran before
     rows = [line.split("\t") for line in cli("license", "list").splitlines()]
     assert rows and all(len(row) == 4 and row[3].startswith("expires ") for row in rows)
+    assert cli("license", "list", "--product", "my-app").splitlines() == cli("license", "list").splitlines()
+    assert cli("license", "list", "--product", "no-such-product") == ""
 
 
 def _license_id(cli: Cli) -> str:

@@ -29,6 +29,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], opti
     p.set_defaults(run=issue)
     p = actions.add_parser("list", parents=[options], help="licenses by key prefix (never the whole key)")
     p.add_argument("--prefix", default="", help="key prefix to search")
+    p.add_argument("--product", help="only this product's licenses")
     p.set_defaults(run=list_licenses)
     for action in STATE_CHANGES:
         p = actions.add_parser(action, parents=[options], help=f"{action} a license")
@@ -63,7 +64,7 @@ def list_licenses(args: argparse.Namespace, ctx: CliContext) -> int:
     from licentia.server.licenses.reads import licenses_by_prefix
 
     with ctx.snapshot() as snapshot:
-        for row in licenses_by_prefix(snapshot, args.prefix):
+        for row in licenses_by_prefix(snapshot, args.prefix, args.product):
             expiry = row["expires_at"].date().isoformat() if row["expires_at"] else "never"
             print(f"{row['id']}\t{row['key_prefix']}\t{row['state']}\texpires {expiry}")
     return 0
