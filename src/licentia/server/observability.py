@@ -69,7 +69,8 @@ def prepare_multiprocess_metrics(data_dir: Path) -> None:
     """Give the workers a fresh shared metrics directory (before they start)."""
     directory = data_dir / "metrics"
     shutil.rmtree(directory, ignore_errors=True)
-    directory.mkdir(parents=True)
+    # 0700: the workers' counter files are as telling as /metrics itself, which is not public.
+    directory.mkdir(mode=0o700, parents=True)
     os.environ[MULTIPROC_ENV] = str(directory)
 
 
