@@ -83,6 +83,8 @@ def event_record(event: Any, prefixes: Mapping[int, str]) -> dict[str, Any]:
 def _device_record(row: Any) -> dict[str, Any]:
     return {
         "id": row.id,
+        # Installations on one machine share its trial and its seat: the evidence shows which they are.
+        "machine": row.machine_id,
         "device_id": row.external_id,
         "status": row.status,
         "status_reason": row.status_reason,
