@@ -174,8 +174,9 @@ def license_view(conn: sa.Connection, license_id: int) -> dict[str, Any]:
     policy_max = conn.execute(
         sa.select(policies.c.max_devices).where(policies.c.product_id == row.product_id)
     ).scalar_one()
+    # Seats count machines: two installations on one machine hold one seat.
     used = conn.execute(
-        sa.select(sa.func.count()).select_from(devices).where(devices.c.license_id == license_id)
+        sa.select(sa.func.count(sa.distinct(devices.c.machine_id))).where(devices.c.license_id == license_id)
     ).scalar_one()
     return {
         "id": row.id,
