@@ -62,6 +62,18 @@ def end_group(proc: subprocess.Popen[bytes], grace: float = STOP_SECONDS) -> Non
     proc.wait()
 
 
+def _end_with_parent() -> None:
+    """In the child before exec: SIGTERM it when the test process dies, even by SIGKILL (Linux).
+
+    The last safety net: a killed or timed-out test run leaves no server behind
+    (uvicorn's supervisor stops its workers on SIGTERM).
+    """
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
 def live_members(pgid: int) -> list[int]:
     """The processes of group ``pgid`` that are still running (not zombies), from Linux's /proc."""
     found = []
@@ -114,7 +126,14 @@ class LiveServer:
         self.log = open(self.log_path, "ab")  # noqa: SIM115 (closed by stop)
         self.log_start = self.log.tell()  # a restarted server appends: count this start's lines only
         self.proc = subprocess.Popen(
-            cmd, stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, start_new_session=True
+            cmd,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            start_new_session=True,
+            # Linux ties the death signal to the thread that started the child: only the main one lives long enough.
+            preexec_fn=_end_with_parent if threading.current_thread() is threading.main_thread() else None,
         )
         _running.add(self)
         try:
