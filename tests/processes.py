@@ -46,8 +46,10 @@ def end_group(proc: subprocess.Popen[bytes], grace: float = STOP_SECONDS) -> Non
     """
     pid = proc.pid
     if proc.returncode is None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
+        try:
             os.killpg(pid, signal.SIGTERM)
+        except ProcessLookupError:  # not a group leader: the process alone, then
+            proc.terminate()
         deadline = time.monotonic() + grace
         while time.monotonic() < deadline:
             leader_done = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
@@ -56,6 +58,8 @@ def end_group(proc: subprocess.Popen[bytes], grace: float = STOP_SECONDS) -> Non
             time.sleep(0.05)
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGKILL)
+    if proc.poll() is None:
+        proc.kill()
     deadline = time.monotonic() + 5  # SIGKILL is not instant: return once the group has died
     while live_members(pid) and time.monotonic() < deadline:
         time.sleep(0.02)
@@ -259,10 +263,10 @@ class InProcessServer(LiveServer):
         from licentia.server.bootstrap import prepare
         from licentia.server.settings import load_settings
 
-        # As the serve command sets it up, with the cache the live server's tests also turn off.
-        settings = load_settings(
-            data_dir=self.data_dir, database_url=self.database_url, host="127.0.0.1", port=self.port
-        )
+        # As the serve command sets it up, with the cache the live server's tests also turn off;
+        # the database named here, never one a LICENTIA_DATABASE_URL in the environment names.
+        database_url = self.database_url or f"sqlite:///{(self.data_dir / 'licentia.db').resolve()}"
+        settings = load_settings(data_dir=self.data_dir, database_url=database_url, host="127.0.0.1", port=self.port)
         settings.product_cache_seconds = 0
         prepare(settings, SystemClock())
         config = uvicorn.Config(
