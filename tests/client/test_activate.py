@@ -81,20 +81,21 @@ def test_server_refusals_carry_their_code(server: LiveServer, machine: FakeMachi
     assert gone.value.code == "license_revoked"
 
 
-def test_a_voided_secret_is_dropped_and_the_device_re_identified(
+def test_recognition_never_voids_the_credential_of_an_installation_still_checking_in(
     server: LiveServer, machine: FakeMachine, tmp_path: Path
 ) -> None:
     first = app(server, tmp_path / "data", machine)
     device = first.check().device
-    # A reinstall elsewhere in time (state wiped) gets a new secret: the old one is void.
+    # A reinstall (state wiped) is a new installation on the same machine; the old credential stays valid.
     wiped = tmp_path / "copy"
     wiped.mkdir()
     (wiped / "state.json").write_bytes((tmp_path / "data" / "state.json").read_bytes())
     (tmp_path / "data" / "state.json").unlink()
-    assert app(server, tmp_path / "data", machine).check().device == device
-    (tmp_path / "data" / "state.json").write_bytes((wiped / "state.json").read_bytes())  # the old secret back
+    assert app(server, tmp_path / "data", machine).check().device != device
+    (tmp_path / "data" / "state.json").write_bytes((wiped / "state.json").read_bytes())  # the old state back
     again = app(server, tmp_path / "data", machine).check()
-    assert again.online and again.device == device
+    # Both sides checked in: one of them is a copy, and the evidence says so.
+    assert again.online and again.device == device and again.clone_suspected
 
 
 def test_values_feedback_and_releases(server: LiveServer, machine: FakeMachine, tmp_path: Path) -> None:

@@ -142,7 +142,7 @@ def test_fifty_concurrent_activations_never_over_allocate(tmp_path, database_url
     assert codes.count(403) == 45
 
 
-def test_key_guessing_is_rate_limited_per_network(migrated, product, engine, clock):
+def test_key_guessing_is_rate_limited_per_machine(migrated, product, engine, clock):
     """Failed key attempts are counted in the database (shared by all workers): 429 + Retry-After."""
     import sqlalchemy as sa
     from fastapi.testclient import TestClient
@@ -157,7 +157,7 @@ def test_key_guessing_is_rate_limited_per_network(migrated, product, engine, clo
         app.check()
         for _ in range(3):
             assert app.call("/v1/activate", key=generate_key()).json()["error"]["code"] == "invalid_key"
-        limited = app.call("/v1/activate", key=lic.key)  # even the genuine key waits now
+        limited = app.call("/v1/activate", key=lic.key)  # the guessing machine waits, even with a genuine key
         assert limited.status_code == 429 and limited.json()["error"]["code"] == "rate_limited"
         assert 0 < int(limited.headers["Retry-After"]) <= 3600
         clock.advance(hours=3)  # a later window: allowed again, and stale windows are forgotten
@@ -165,4 +165,27 @@ def test_key_guessing_is_rate_limited_per_network(migrated, product, engine, clo
         assert app.check("/v1/activate", key=lic.key)["status"] == "registered"
     with engine.connect() as conn:
         windows = conn.execute(sa.select(table_of(RateLimit).c.window_start)).scalars().all()
-    assert len(windows) == 1
+    assert len(set(windows)) == 1
+
+
+def test_guessing_behind_a_shared_network_never_refuses_a_genuine_key(migrated, product, engine, clock):
+    """Someone else's guessing from the same address must not lock a paying customer out."""
+    from fastapi.testclient import TestClient
+
+    from licentia.server.app import create_app
+
+    migrated.activation_attempts_per_hour = 2
+    lic = issue(engine, clock)
+    with TestClient(create_app(migrated, clock=clock)) as client:
+        # Guessers on many machines behind one address, until the network's wider limit is reached too.
+        codes = []
+        for n in range(12):
+            guesser = Installation(client, product.public_key, machine=f"g{n}", disk=f"gd{n}", mac=f"gn{n}")
+            guesser.check()
+            for _ in range(2):
+                codes.append(guesser.call("/v1/activate", key=generate_key()).json()["error"]["code"])
+        assert codes[:2] == ["invalid_key", "invalid_key"] and codes[-1] == "rate_limited"
+        customer = Installation(client, product.public_key, machine="office", disk="od", mac="on")
+        customer.check()
+        assert customer.call("/v1/activate", key=generate_key()).status_code == 429  # wrong keys still wait
+        assert customer.check("/v1/activate", key=lic.key)["status"] == "registered"

@@ -23,16 +23,20 @@ def test_trial_expires_on_the_server_clock(client, product, clock):
     assert doc["status"] == "trial_expired" and doc["allowed"] is False
 
 
-def test_reinstall_is_the_same_device_and_one_changed_part_is_tolerated(client, product):
+def test_reinstall_is_a_new_installation_on_the_same_machine_and_one_changed_part_is_tolerated(client, product, clock):
     first = Installation(client, product.public_key)
-    device = first.check()["device"]
+    original = first.check()
+    clock.advance(days=3)
     reinstalled = Installation(client, product.public_key)  # no stored state
-    assert reinstalled.check()["device"] == device
+    doc = reinstalled.check()
+    # Same machine, so the same trial (it does not restart); a new installation with its own credential.
+    assert doc["machine"] == original["machine"] and doc["device"] != original["device"]
+    assert doc["trial_end"] == original["trial_end"]
     new_disk = Installation(client, product.public_key, disk="d2")
     new_disk.credential, new_disk.token = reinstalled.credential, reinstalled.token
-    doc = new_disk.check()
-    assert doc["device"] == device
-    assert doc["components"]["disk"] == fingerprint("acme", disk="d2")["components"]["disk"]
+    changed = new_disk.check()
+    assert changed["device"] == doc["device"] and changed["machine"] == doc["machine"]
+    assert changed["components"]["disk"] == fingerprint("acme", disk="d2")["components"]["disk"]
 
 
 def test_side_by_side_installs_are_separate_devices(client, product):

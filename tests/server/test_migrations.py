@@ -8,7 +8,7 @@ from alembic.migration import MigrationContext
 from licentia.server.store.engine import current_revision, database_urls, make_sync_engine, upgrade
 from licentia.server.store.models import Base
 
-HEAD = "0002"
+HEAD = "0003"
 
 
 def test_migrations_match_models(settings):
@@ -97,5 +97,88 @@ def test_upgrade_keeps_devices_and_fills_in_the_day_they_were_last_seen(settings
         assert current_revision(urls) == "0001"
         with engine.connect() as conn:
             assert conn.execute(sa.text("SELECT count(*) FROM devices")).scalar() == 2
+    finally:
+        engine.dispose()
+
+
+def test_devices_become_installations_sharing_machines_and_back(settings):
+    """0002 -> 0003 with data: matching hardware shares a machine, its latest trial and the vendor's block."""
+    import sqlalchemy as sa
+    from alembic import command
+
+    from licentia.server.store.engine import alembic_config
+
+    urls = database_urls(settings.resolved_database_url)
+    upgrade(urls, "0002")
+    engine = make_sync_engine(urls, pool_size=1)
+    insert = sa.text(
+        "INSERT INTO devices (id, product_id, external_id, is_virtual, first_seen, last_seen, seen_day, status,"
+        " status_reason, trial_end, fp_machine, fp_disk, fp_cpu, fp_mac, secret_hash, usage_count,"
+        " clone_suspected, facts) VALUES (:id, 1, :ext, false, :first, :first, '2026-03-01', :status, :reason,"
+        " :trial_end, :m, :d, :c, :n, 'x', 0, false, '{}')"
+    )
+    rows = [
+        # One computer, three data paths: the second restarted its trial, the third was blocked by the vendor.
+        ("dv_a", None, "2026-03-01 10:00:00", "trial_expired", None, "2026-03-31 10:00:00", "m1", "d1", "c1", "n1"),
+        ("dv_b", None, "2026-03-05 10:00:00", "trial", None, "2026-04-04 10:00:00", "m1", "d1", "c1", "n1"),
+        ("dv_c", None, "2026-03-06 10:00:00", "blocked", "leaked", "2026-04-05 10:00:00", "m1", "d2", "c1", "n1"),
+        # Another computer of the same CPU model: a machine of its own.
+        ("dv_d", None, "2026-03-02 10:00:00", "trial", None, "2026-04-01 10:00:00", "m2", "d9", "c1", "n9"),
+        # A web-API device without hardware, and a copy blocked by policy (not the vendor's block).
+        ("dv_e", "till-1", "2026-03-03 10:00:00", "trial", None, "2026-04-02 10:00:00", None, None, None, None),
+        ("dv_f", None, "2026-03-04 10:00:00", "blocked", "clone_suspected", None, "m3", "d3", "c3", "n3"),
+    ]
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO products (id, slug, name, collect_facts, facts_retention_days, notify, created_at)"
+                    " VALUES (1, 'acme', 'Acme', true, 365, '{}', '2026-01-01 00:00:00')"
+                )
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO policies (product_id, trial_days, max_devices, seat_release_days, lease_days,"
+                    " grace_days, fingerprint_min_match, on_clone, allow_virtual_machines)"
+                    " VALUES (1, 30, 5, 180, 7, 7, 2, 'flag', true)"
+                )
+            )
+            for device_id, ext, first, status, reason, trial_end, m, d, c, n in rows:
+                conn.execute(
+                    insert,
+                    {
+                        "id": device_id,
+                        "ext": ext,
+                        "first": first,
+                        "status": status,
+                        "reason": reason,
+                        "trial_end": trial_end,
+                        "m": m,
+                        "d": d,
+                        "c": c,
+                        "n": n,
+                    },
+                )
+        upgrade(urls)
+        with engine.connect() as conn:
+            machine_of = dict(conn.execute(sa.text("SELECT id, machine_id FROM devices")).all())
+            found = {
+                r.id: r for r in conn.execute(sa.text("SELECT id, trial_end, restriction, fp_disk FROM machines")).all()
+            }
+        assert machine_of["dv_a"] == machine_of["dv_b"] == machine_of["dv_c"]
+        assert len(set(machine_of.values())) == 4
+        shared = found[machine_of["dv_a"]]
+        assert str(shared.trial_end).startswith("2026-04-05") and shared.restriction == "blocked"
+        assert found[machine_of["dv_f"]].restriction is None  # a copy's block stays the installation's
+        assert found[machine_of["dv_e"]].fp_disk is None
+        command.downgrade(alembic_config(urls.sync), "0002")
+        with engine.connect() as conn:
+            back = {
+                r.id: r
+                for r in conn.execute(sa.text("SELECT id, trial_end, status, fp_disk, fp_machine FROM devices")).all()
+            }
+        assert set(back) == {r[0] for r in rows}
+        assert back["dv_c"].status == "blocked" and back["dv_d"].fp_machine == "m2"
+        assert str(back["dv_b"].trial_end).startswith("2026-04-05")
     finally:
         engine.dispose()

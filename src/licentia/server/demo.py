@@ -10,7 +10,6 @@ same history; rollups are computed at the end.
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import hashlib
 import random
@@ -21,10 +20,10 @@ import sqlalchemy as sa
 from licentia.core.clock import Clock
 from licentia.server.licenses.service import issue_license
 from licentia.server.products.service import get_product, policies, products
-from licentia.server.rollups.service import days_between, refresh
-from licentia.server.store.models import Device, Event, Release, table_of
+from licentia.server.store.models import Device, Event, Machine, Release, table_of
 
 devices = table_of(Device)
+machines = table_of(Machine)
 events = table_of(Event)
 releases = table_of(Release)
 VERSIONS = (("1.0.0", 90), ("1.1.0", 72), ("1.2.0", 50), ("1.2.1", 33), ("2.0.0", 14), ("2.0.1", 5))
@@ -75,6 +74,7 @@ def fill(
         return [v for v, at in shipped if at <= when][-1] if shipped[0][1] <= when else shipped[0][0]
 
     device_rows: list[dict[str, Any]] = []
+    machine_rows: list[dict[str, Any]] = []
     event_rows: list[dict[str, Any]] = []
     conversions: list[tuple[str, dt.datetime]] = []
     weights = [
@@ -134,16 +134,26 @@ def fill(
         if rng.random() < 0.03:
             event(device_id, "feedback", first + (last - first) * rng.random(), ip, text=rng.choice(FEEDBACK))
         trial_end = first + dt.timedelta(days=trial_days)
-        device_rows.append(
+        machine_id = "mc_" + device_id[3:]
+        machine_rows.append(
             {
-                "id": device_id,
+                "id": machine_id,
                 "product_id": prod.id,
-                "external_id": None,
-                "data_path_hash": _hex(rng),
                 "fp_machine": _hex(rng),
                 "fp_disk": _hex(rng),
                 "fp_cpu": _hex(rng),
                 "fp_mac": _hex(rng),
+                "trial_end": trial_end,
+                "first_seen": first,
+            }
+        )
+        device_rows.append(
+            {
+                "id": device_id,
+                "product_id": prod.id,
+                "machine_id": machine_id,
+                "external_id": None,
+                "data_path_hash": _hex(rng),
                 "is_virtual": rng.random() < 0.04,
                 "os_name": os_name,
                 "app_version": version,
@@ -151,7 +161,6 @@ def fill(
                 "last_seen": last,
                 "status": "registered" if activated else ("trial" if trial_end > now else "trial_expired"),
                 "status_reason": None,
-                "trial_end": trial_end,
                 "license_id": None,
                 "activated_at": activated,
                 "secret_hash": _hex(rng),
@@ -172,6 +181,7 @@ def fill(
         at = row["first_seen"] + dt.timedelta(hours=rng.randint(1, 48))
         if at < now:
             event(row["id"], "invalid_key", at, "198.51.100.23", key_prefix="K3YGN", reason="not_issued")
+    conn.execute(machines.insert(), machine_rows)
     conn.execute(devices.insert(), device_rows)
     conn.execute(events.insert(), event_rows)
 
@@ -189,7 +199,8 @@ def fill(
         conn.execute(devices.update().where(devices.c.id == device_id).values(license_id=issued.id))
         event(device_id, "register", activated, "192.0.2.1", result="activated")
         by_id[device_id]["license_id"] = issued.id
-    conn.execute(events.insert(), event_rows[-len(conversions) :] if conversions else [])
+    if conversions:  # a small demo may have none
+        conn.execute(events.insert(), event_rows[-len(conversions) :])
     return {"devices": len(device_rows), "events": len(event_rows), "licenses": len(conversions)}
 
 
@@ -199,34 +210,3 @@ def _computer_name(rng: random.Random, os_name: str) -> str:
     if os_name.startswith("macOS"):
         return f"{rng.choice(['Anna', 'Ben', 'Chen', 'Dana', 'Emil', 'Farah'])}s-MacBook-Pro"
     return rng.choice(["workstation", "devbox", "thinkpad", "build"]) + f"-{rng.randint(1, 99)}"
-
-
-def cmd_demo(args: argparse.Namespace) -> int:
-    from licentia.cli import audit, connect
-    from licentia.core.clock import SystemClock
-    from licentia.server.bootstrap import prepare
-
-    clock = SystemClock()
-    settings, engine = connect(args)
-    ready = prepare(settings, clock)
-    product = ready.product or "my-app"
-    with engine.begin() as conn:
-        made = fill(
-            conn, product=product, clock=clock, rng=random.Random(args.seed), count=args.devices, days=args.days
-        )
-        today = clock.now().date()
-        refresh(conn, days_between(today - dt.timedelta(days=args.days), today))
-        audit(conn, "demo.fill", "product", product, **made)
-    print(
-        f"demo data for {product}: {made['devices']} devices, {made['events']} events, {made['licenses']} licenses; "
-        "rollups computed.\nCreate an admin with `licentia admin create EMAIL`, then `licentia serve` and open /admin."
-    )
-    return 0
-
-
-def register(sub: Any, common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("demo", parents=[common], help="fill a fresh database with a realistic product history")
-    p.add_argument("--devices", type=int, default=3000)
-    p.add_argument("--days", type=int, default=90)
-    p.add_argument("--seed", type=int, default=7)
-    p.set_defaults(func=cmd_demo)

@@ -7,10 +7,11 @@ from typing import Any
 
 from licentia.server.events.service import event_row, record_events
 from licentia.server.licenses.service import issue_license
-from licentia.server.store.models import Device, table_of
+from licentia.server.store.models import Device, Machine, table_of
 from tests.conftest import START
 
 devices = table_of(Device)
+machines = table_of(Machine)
 
 
 class History:
@@ -30,9 +31,13 @@ class History:
         device_id = f"dv_test{self._n:04d}"
         with self.engine.begin() as conn:
             conn.execute(
+                machines.insert().values(id=f"mc_test{self._n:04d}", product_id=self.product.id, first_seen=at)
+            )
+            conn.execute(
                 devices.insert().values(
                     id=device_id,
                     product_id=self.product.id,
+                    machine_id=f"mc_test{self._n:04d}",
                     first_seen=at,
                     last_seen=at,
                     status="registered" if license_id else "trial",

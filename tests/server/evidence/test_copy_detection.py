@@ -76,15 +76,21 @@ def test_on_clone_block_makes_the_copy_blocked(client, product, engine):
     assert doc["status"] == "blocked" and doc["reason"] == "clone_suspected" and doc["allowed"] is False
 
 
-def test_state_copied_to_another_machine_is_a_new_device_with_evidence_on_both(client, product, engine):
+def test_state_copied_to_another_machine_is_caught_by_the_token_chain_with_evidence_on_both(client, product, engine):
     original = Installation(client, product.public_key)
     first = original.check()
     elsewhere = _copy(original, machine="m2", disk="d2", cpu="c2", mac="n2")
-    doc = elsewhere.check()
-    assert doc["device"] != first["device"] and doc["clone_suspected"] is True
+    # The copy checks first, with the live token: to the server that is a hardware change.
+    moved = elsewhere.check()
+    assert moved["device"] == first["device"] and moved["clone_suspected"] is False
+    assert [e.data["changed"] for e in events_of(engine, "hardware_changed")] == [["cpu", "disk", "mac", "machine"]]
+    # The old hardware then shows up with the old chain: that side is the copy.
+    doc = original.check()
+    assert doc["device"] != first["device"] and doc["clone_suspected"] is True and doc["license"] is None
     by_device = {e.device_id: e.data for e in events_of(engine, "clone_suspected")}
     assert by_device[first["device"]]["reason"] == "state_copied"
     assert by_device[doc["device"]]["copy_of"] == first["device"]
+    assert elsewhere.check()["clone_suspected"] is True  # flagged on both sides
 
 
 def test_web_api_device_copy_is_caught_by_its_token(client, product, engine):

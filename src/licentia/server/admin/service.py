@@ -15,6 +15,7 @@ from licentia.server.store.models import (
     Device,
     Event,
     License,
+    Machine,
     Policy,
     Product,
     Release,
@@ -22,6 +23,7 @@ from licentia.server.store.models import (
 )
 
 devices = table_of(Device)
+machines = table_of(Machine)
 events = table_of(Event)
 licenses = table_of(License)
 customers = table_of(Customer)
@@ -82,8 +84,19 @@ def search_devices(conn: sa.Connection, *, q: str = "", status: str = "", limit:
 
 def device_detail(conn: sa.Connection, device_id: str) -> dict[str, Any] | None:
     row = conn.execute(
-        sa.select(devices, products.c.slug.label("product_slug"), licenses.c.key_prefix, licenses.c.state)
+        sa.select(
+            devices,
+            products.c.slug.label("product_slug"),
+            licenses.c.key_prefix,
+            licenses.c.state,
+            *(machines.c[f"fp_{name}"] for name in COMPONENTS),
+            machines.c.trial_end,
+            machines.c.restriction,
+            machines.c.restriction_reason,
+            machines.c.hardware_changed_at,
+        )
         .join(products, products.c.id == devices.c.product_id)
+        .join(machines, machines.c.id == devices.c.machine_id)
         .outerjoin(licenses, licenses.c.id == devices.c.license_id)
         .where(devices.c.id == device_id)
     ).first()
@@ -93,7 +106,14 @@ def device_detail(conn: sa.Connection, device_id: str) -> dict[str, Any] | None:
         sa.select(events).where(events.c.device_id == device_id).order_by(events.c.received_at.desc()).limit(200)
     ).all()
     components = {name: getattr(row, f"fp_{name}") for name in COMPONENTS}
-    return {"device": row, "components": components, "events": timeline}
+    # The machine's other installations: other data paths, other users, earlier installs.
+    siblings = conn.execute(
+        sa.select(devices.c.id, devices.c.status, devices.c.last_seen, devices.c.app_version, devices.c.license_id)
+        .where(devices.c.machine_id == row.machine_id, devices.c.id != device_id)
+        .order_by(devices.c.last_seen.desc())
+        .limit(50)
+    ).all()
+    return {"device": row, "components": components, "events": timeline, "siblings": siblings}
 
 
 def search_licenses(conn: sa.Connection, *, q: str = "", state: str = "", limit: int = PAGE) -> list[sa.Row[Any]]:

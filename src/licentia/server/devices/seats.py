@@ -13,13 +13,15 @@ from typing import Any
 import sqlalchemy as sa
 
 from licentia.core.licensekeys import KeyFormatError, key_hash, key_prefix, normalize_key
-from licentia.core.status import LicenseState, trial_status
+from licentia.core.status import LicenseState
 from licentia.server.errors import ApiError
 from licentia.server.events.service import event_row
 from licentia.server.ratelimit import hit, peek
 from licentia.server.store.models import Device, License, table_of
 
 devices = table_of(Device)
+# A network may send this many times the per-machine limit of wrong keys.
+NETWORK_LIMIT_FACTOR = 10
 licenses = table_of(License)
 
 
@@ -66,23 +68,26 @@ def claim_seat(
             )
         ]
 
-    bucket = f"invalid_key:{product.id}:{ip}"
-    limited = peek(conn, bucket, now, limit=attempts_per_hour)
+    # Guessing is stopped per machine: past the limit a machine gets 429 for any key.
+    # Per network the limit is wider and refuses only wrong keys, so a customer
+    # behind the same address as a guesser still activates a genuine key.
+    machine_bucket = f"invalid_key:{product.id}:machine:{device.machine_id}"
+    network_bucket = f"invalid_key:{product.id}:net:{ip}"
+    limited = peek(conn, machine_bucket, now, limit=attempts_per_hour)
     if limited is not None:
-        raise Refused(
-            ApiError(
-                "rate_limited",
-                "too many activation attempts from this network; try again later",
-                429,
-                headers={"Retry-After": str(limited)},
-            )
-        )
+        raise Refused(_rate_limited(limited))
+
+    def wrong_key(error: ApiError, rows: list[dict[str, Any]]) -> Refused:
+        hit(conn, machine_bucket, now)
+        hit(conn, network_bucket, now)
+        waiting = peek(conn, network_bucket, now, limit=attempts_per_hour * NETWORK_LIMIT_FACTOR)
+        return Refused(_rate_limited(waiting) if waiting is not None else error, rows)
+
     try:
         key = normalize_key(typed)
     except KeyFormatError as exc:
         prefix = "".join(ch for ch in typed.upper() if ch.isalnum())[:5]
-        hit(conn, bucket, now)
-        raise Refused(
+        raise wrong_key(
             ApiError("invalid_key", str(exc)), evidence("invalid_key", key_prefix=prefix, reason="format")
         ) from exc
     lic = conn.execute(
@@ -90,8 +95,7 @@ def claim_seat(
     ).first()
     if lic is None:
         # Well-formed but never issued: a key generator's, or another product's.
-        hit(conn, bucket, now)
-        raise Refused(
+        raise wrong_key(
             ApiError("invalid_key", "this license key was not issued for this product"),
             evidence("invalid_key", key_prefix=key_prefix(key), reason="not_issued"),
         )
@@ -103,6 +107,8 @@ def claim_seat(
         raise Refused(ApiError("license_expired", "this license has expired", 403))
     if device.is_virtual and not product.allow_virtual_machines:
         raise Refused(ApiError("virtual_machine_not_allowed", "this product does not run in virtual machines", 403))
+    if device.m_restriction:
+        raise Refused(ApiError("machine_restricted", f"this machine is {device.m_restriction} by the vendor", 403))
     if device.license_id == lic.id:
         return lic
     # Serialise activations of one license across workers (SQLite already
@@ -110,15 +116,23 @@ def claim_seat(
     if conn.dialect.name == "postgresql":
         conn.execute(sa.select(licenses.c.id).where(licenses.c.id == lic.id).with_for_update())
     release_stale_seats(conn, lic, product, now)
+    # Seats count machines: another installation on a machine that holds a seat takes none.
+    holds_seat = conn.execute(
+        sa.select(devices.c.id)
+        .where(devices.c.license_id == lic.id, devices.c.machine_id == device.machine_id)
+        .limit(1)
+    ).first()
+    if holds_seat is not None:
+        return lic
     max_devices = int((lic.policy_overrides or {}).get("max_devices") or product.max_devices)
     used = conn.execute(
-        sa.select(sa.func.count()).select_from(devices).where(devices.c.license_id == lic.id, devices.c.id != device.id)
+        sa.select(sa.func.count(sa.distinct(devices.c.machine_id))).where(devices.c.license_id == lic.id)
     ).scalar_one()
     if used >= max_devices:
         raise Refused(
             ApiError(
                 "too_many_devices",
-                f"this license is already in use on {used} of {max_devices} devices",
+                f"this license is already in use on {used} of {max_devices} machines",
                 403,
             ),
             evidence("register", key_prefix=lic.key_prefix, result="too_many_devices", license_id=lic.id),
@@ -126,20 +140,20 @@ def claim_seat(
     return lic
 
 
+def _rate_limited(retry_after: int) -> ApiError:
+    return ApiError(
+        "rate_limited",
+        "too many wrong license keys from here; try again later",
+        429,
+        headers={"Retry-After": str(retry_after)},
+    )
+
+
 def release_stale_seats(conn: sa.Connection, lic: Any, product: Any, now: dt.datetime) -> None:
     """A seat unseen for ``seat_release_days`` is freed (the machine is gone)."""
+    from licentia.server.devices.changes import installations_of, unbind
+
     days = int((lic.policy_overrides or {}).get("seat_release_days") or product.seat_release_days)
     cutoff = now - dt.timedelta(days=days)
-    stale = conn.execute(
-        sa.select(devices.c.id, devices.c.trial_end).where(devices.c.license_id == lic.id, devices.c.last_seen < cutoff)
-    ).all()
-    for row in stale:
-        conn.execute(
-            devices.update()
-            .where(devices.c.id == row.id)
-            .values(
-                license_id=None,
-                status=trial_status(row.trial_end, now).value,
-                status_reason="seat_released",
-            )
-        )
+    for row in installations_of(conn, devices.c.license_id == lic.id, devices.c.last_seen < cutoff):
+        unbind(conn, row=row, now=now, reason="seat_released")

@@ -10,10 +10,11 @@ import datetime as dt
 from typing import Any
 
 import sqlalchemy as sa
+from cryptography.fernet import Fernet
 
 from licentia.core.status import LicenseState
 from licentia.server.audit import record
-from licentia.server.devices.changes import unbind
+from licentia.server.devices.changes import installations_of, unbind
 from licentia.server.errors import ApiError
 from licentia.server.licenses.service import IssuedLicense, issue_license, licenses, set_license_state
 from licentia.server.notify.license_email import send_license_email
@@ -41,14 +42,18 @@ def issue_and_email(
     email: str,
     actor: str,
     now: dt.datetime,
+    fernet: Fernet,
     send_email: bool = True,
     **options: Any,
 ) -> IssuedLicense:
-    """Issue a license and queue the key to the customer through the outbox (same transaction)."""
+    """Issue a license and queue the key to the customer through the outbox (same transaction).
+
+    ``fernet`` (the server's key) seals the key in the queued email.
+    """
     issued = issue_license(conn, product=product, email=email, now=now, **options)
     prod = get_product(conn, product)
     if send_email:
-        # The key is masked in the outbox row once the email is sent.
+        # The outbox row holds the key only sealed with the server's key.
         send_license_email(
             conn,
             to=email.strip(),
@@ -57,6 +62,7 @@ def issue_and_email(
             key=issued.key,
             now=now,
             dedupe_key=f"license-key:{issued.id}",
+            fernet=fernet,
         )
     record(
         conn,
@@ -86,7 +92,7 @@ def change_state(conn: sa.Connection, *, license_id: int, action: str, actor: st
     set_license_state(conn, license_id=license_id, state=target, now=now)
     freed = 0
     if action == "revoke":
-        bound = conn.execute(sa.select(devices).where(devices.c.license_id == license_id)).all()
+        bound = installations_of(conn, devices.c.license_id == license_id)
         for device in bound:
             unbind(conn, row=device, now=now, reason="license_revoked")
         freed = len(bound)
@@ -188,8 +194,6 @@ def license_view(conn: sa.Connection, license_id: int) -> dict[str, Any]:
 
 def license_devices(conn: sa.Connection, license_id: int) -> list[sa.Row[Any]]:
     get_license(conn, license_id)
-    return list(
-        conn.execute(
-            sa.select(devices).where(devices.c.license_id == license_id).order_by(devices.c.last_seen.desc())
-        ).all()
+    return sorted(
+        installations_of(conn, devices.c.license_id == license_id), key=lambda row: row.last_seen, reverse=True
     )

@@ -1,7 +1,7 @@
 """(Re)computing daily rollups from events and devices.
 
-Dashboards never scan the events table (it grows without bound, DESIGN.md
-8b); they read ``daily_rollups``. A day's rows are deleted and rewritten in
+Dashboards never scan the events table (it grows without bound, docs/design.md
+section 4); they read ``daily_rollups``. A day's rows are deleted and rewritten in
 one transaction, so recomputing is idempotent and a reader never sees half a
 day. Today is recomputed every minute by a startup task, past days by
 ``licentia rollup`` and by the demo.
@@ -30,11 +30,12 @@ from typing import Any
 import sqlalchemy as sa
 
 from licentia.core.clock import UTC
-from licentia.server.store.models import DailyRollup, Device, Event, Product, table_of
+from licentia.server.store.models import DailyRollup, Device, Event, Machine, Product, table_of
 
 rollups = table_of(DailyRollup)
 events = table_of(Event)
 devices = table_of(Device)
+machines = table_of(Machine)
 products = table_of(Product)
 UNKNOWN = "unknown"
 
@@ -131,11 +132,12 @@ def _product_day(
     state = sa.case(
         (devices.c.status == "blocked", "blocked"),
         (registered, "registered"),
-        (sa.or_(devices.c.trial_end.is_(None), devices.c.trial_end >= end), "trial"),
+        (sa.or_(machines.c.trial_end.is_(None), machines.c.trial_end >= end), "trial"),
         else_="trial_expired",
     )
     snapshot = (
         sa.select(devices.c.product_id, state, sa.func.count())
+        .join(machines, machines.c.id == devices.c.machine_id)
         .where(device_of_product, devices.c.first_seen < end)
         .group_by(devices.c.product_id, state)
     )

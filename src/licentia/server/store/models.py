@@ -162,27 +162,54 @@ def _day_of_last_seen(context: Any) -> dt.date:
     return (last_seen.astimezone(dt.UTC) if last_seen.tzinfo is not None else last_seen).date()
 
 
+class Machine(Base):
+    """One computer as one product sees it: hashed hardware components matched K of N.
+
+    The trial and the vendor's block belong here, so that every installation on
+    the computer (another data path, another OS user, a reinstall) shares them.
+    A license's seats count machines. A virtual machine is a machine of its own.
+    """
+
+    __tablename__ = "machines"
+    __table_args__ = (
+        sa.Index("ix_machines_product_machine", "product_id", "fp_machine"),
+        sa.Index("ix_machines_product_disk", "product_id", "fp_disk"),
+        sa.Index("ix_machines_product_mac", "product_id", "fp_mac"),
+    )
+
+    id: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    product_id: Mapped[int] = mapped_column(sa.ForeignKey("products.id", ondelete="CASCADE"))
+    fp_machine: Mapped[str | None] = mapped_column(sa.String(64))
+    fp_disk: Mapped[str | None] = mapped_column(sa.String(64))
+    fp_cpu: Mapped[str | None] = mapped_column(sa.String(64))
+    fp_mac: Mapped[str | None] = mapped_column(sa.String(64))
+    trial_end: Mapped[dt.datetime | None]
+    # The vendor's restriction of the whole computer: None, "blocked" or "suspended".
+    restriction: Mapped[str | None] = mapped_column(sa.String(16))
+    restriction_reason: Mapped[str | None] = mapped_column(sa.String(200))
+    first_seen: Mapped[dt.datetime]
+    hardware_changed_at: Mapped[dt.datetime | None]
+
+
 class Device(Base):
-    """One installation of one product (a VM is a device like any other)."""
+    """One installation: an application data path on a machine (the public API's "device")."""
 
     __tablename__ = "devices"
     __table_args__ = (
         sa.UniqueConstraint("product_id", "external_id"),
-        sa.Index("ix_devices_product_machine", "product_id", "fp_machine"),
-        sa.Index("ix_devices_product_disk", "product_id", "fp_disk"),
-        sa.Index("ix_devices_product_mac", "product_id", "fp_mac"),
         sa.Index("ix_devices_product_seen_day", "product_id", "seen_day"),
     )
 
     id: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
     product_id: Mapped[int] = mapped_column(sa.ForeignKey("products.id", ondelete="CASCADE"))
+    machine_id: Mapped[str] = mapped_column(sa.ForeignKey("machines.id", ondelete="CASCADE"), index=True)
+    # The installation this one replaced at the same data path of the same machine
+    # (recognised by fingerprint after its state was lost), and the reverse link.
+    previous_id: Mapped[str | None] = mapped_column(sa.String(32))
+    superseded_by: Mapped[str | None] = mapped_column(sa.String(32))
     # A caller-chosen id (web-API integrations); None for SDK devices.
     external_id: Mapped[str | None] = mapped_column(sa.String(200))
     data_path_hash: Mapped[str | None] = mapped_column(sa.String(64))
-    fp_machine: Mapped[str | None] = mapped_column(sa.String(64))
-    fp_disk: Mapped[str | None] = mapped_column(sa.String(64))
-    fp_cpu: Mapped[str | None] = mapped_column(sa.String(64))
-    fp_mac: Mapped[str | None] = mapped_column(sa.String(64))
     is_virtual: Mapped[bool] = mapped_column(default=False)
     os_name: Mapped[str | None] = mapped_column(sa.String(200))
     app_version: Mapped[str | None] = mapped_column(sa.String(64))
@@ -192,9 +219,10 @@ class Device(Base):
     # check moves ``last_seen``, but this only once a day, so PostgreSQL updates
     # the row in place (HOT) without touching any index on other checks.
     seen_day: Mapped[dt.date] = mapped_column(default=_day_of_last_seen)
+    # The status last decided for this installation (lists and dashboards read
+    # it); every check decides it again from the machine, the license and the policy.
     status: Mapped[str] = mapped_column(sa.String(16), default="trial", index=True)
     status_reason: Mapped[str | None] = mapped_column(sa.String(200))
-    trial_end: Mapped[dt.datetime | None]
     license_id: Mapped[int | None] = mapped_column(sa.ForeignKey("licenses.id", ondelete="SET NULL"), index=True)
     activated_at: Mapped[dt.datetime | None]
     # SHA-256 of the 256-bit device secret and of the rotating tokens.
@@ -268,7 +296,7 @@ class ApiToken(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(200))
-    # The public part of the token, used to find the row before the argon2 check.
+    # The public part of the token, used to find the row before the hash check.
     lookup: Mapped[str] = mapped_column(sa.String(32), unique=True)
     token_hash: Mapped[str] = mapped_column(sa.String(200))
     scopes: Mapped[list[Any]] = mapped_column(default=list)

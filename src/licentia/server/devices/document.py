@@ -1,0 +1,56 @@
+"""The signed status document's payload (DESIGN.md section 3); signed after the batch commits."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from licentia.core.clock import to_iso
+from licentia.server.devices.decide import Decision
+from licentia.server.devices.rows import machine_components
+
+
+def status_document(
+    *,
+    product: Any,
+    device: Any,
+    decision: Decision,
+    license_row: Any,
+    token: str | None,
+    clone_suspected: bool,
+    latest_release: Any,
+    now: dt.datetime,
+) -> dict[str, Any]:
+    """What the installation may do, as of ``now``; ``device`` carries its machine's columns."""
+    trial_end = device.m_trial_end
+    return {
+        "v": 1,
+        "product": product.slug,
+        "device": device.id,
+        "machine": device.machine_id,
+        "device_id": device.external_id,
+        # The machine's hardware as the server knows it: the SDK compares a
+        # fresh reading with these offline, so a copy on other hardware is denied.
+        "components": {k: v for k, v in machine_components(device).items() if v},
+        "data_path": device.data_path_hash,
+        "min_match": product.fingerprint_min_match,
+        "status": decision.effective,
+        "reason": decision.effective_reason,
+        "allowed": decision.allowed,
+        "trial_end": to_iso(trial_end) if trial_end else None,
+        "license": None
+        if license_row is None
+        else {
+            "key_prefix": license_row.key_prefix,
+            "state": license_row.state,
+            "expires_at": to_iso(license_row.expires_at) if license_row.expires_at else None,
+        },
+        "features": list(license_row.features or []) if license_row is not None else [],
+        "issued_at": to_iso(now),
+        "lease_until": to_iso(now + dt.timedelta(days=product.lease_days)),
+        "grace_days": product.grace_days,
+        "usage_report_days": product.usage_report_days or product.trial_days + 1,
+        "token": token,
+        "clone_suspected": clone_suspected,
+        "latest_release": latest_release,
+    }

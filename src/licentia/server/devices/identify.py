@@ -1,0 +1,307 @@
+"""Which machine and which installation is calling: the first step of every status check.
+
+Two levels of identity (DESIGN.md, principle 3). A *machine* is one computer
+as a product sees it: hashed hardware components matched K of N. An
+*installation* (the public API's "device") is one application data path on a
+machine. What authenticates an installation is only its credential (the
+device id and the secret the server issued); a fingerprint is public data
+(it sits in every state file) and never authenticates anything:
+
+- with a credential: that installation. Hardware beyond the policy's tolerance
+  with the current token is a hardware change of the machine (the license
+  stays); with a stale or missing token it is a copy of the state on other
+  hardware, which becomes an installation of its own, with evidence on both.
+- without one: a new installation. When the fingerprint matches a known
+  machine it joins that machine, so it shares the machine's trial and block
+  (a reinstall or another OS user never restarts a trial), and inherits what
+  restricts its predecessor at the same data path (a copy block, the copy
+  flag), never what it was granted: a license is only claimed again with the
+  key. The predecessor's credential stays valid; if both keep checking in,
+  :func:`identify` records a copy on both.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import hmac
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+
+from licentia.core.clock import to_iso
+from licentia.core.fingerprint import COMPONENTS, WEAK_COMPONENTS, changed_components, match_count, matches
+from licentia.core.status import DeviceStatus
+from licentia.server.devices.decide import COPY_BLOCK_REASON
+from licentia.server.devices.rows import (
+    DEVICE_BY_ID,
+    devices,
+    flag_copy,
+    insert_machine,
+    machine_components,
+    machines,
+    move_machine_hardware,
+    new_device_id,
+    read_device,
+    sha256,
+)
+from licentia.server.devices.seats import Refused
+from licentia.server.errors import ApiError
+from licentia.server.events.service import events
+from licentia.server.store.batch import current_scope
+
+Note = Callable[..., None]
+
+
+class Token(enum.Enum):
+    """What the presented rotating token says about the state it came from."""
+
+    NEW = "new"  # a new installation: its chain starts now
+    CURRENT = "current"
+    PREVIOUS = "previous"  # the client never got the last answer: accepted once
+    STALE = "stale"  # an older token: this state was copied or restored
+    ABSENT = "absent"  # none presented (web-API callers that keep no token)
+    UNISSUED = "unissued"  # the installation was never given one
+
+
+def token_state(row: Any, presented: str | None) -> Token:
+    if row.token_hash is None:
+        return Token.UNISSUED
+    if not presented:
+        return Token.ABSENT
+    digest = sha256(presented)
+    if hmac.compare_digest(digest, row.token_hash):
+        return Token.CURRENT
+    if row.prev_token_hash and hmac.compare_digest(digest, row.prev_token_hash):
+        return Token.PREVIOUS
+    return Token.STALE
+
+
+# Tokens that prove the caller holds the installation's live state, as a
+# hardware change needs. Not the previous token: the lost-answer retry it
+# allows comes from the same hardware (the machine already moved with the
+# answer that was lost), while old hardware with it is the side left behind.
+LIVE_TOKENS = frozenset({Token.CURRENT, Token.UNISSUED})
+
+
+@dataclass(slots=True)
+class Identity:
+    device: Any  # the installation's row, with its machine's columns (``m_*``)
+    token: Token
+    secret: str | None = None  # a new credential, issued with this answer
+    copy_of: str | None = None  # this installation was made for a copy of that one
+    twin_of: str | None = None  # the successor that recognised this installation while it still checks in
+    hardware_changed: list[str] = field(default_factory=list)
+
+    @property
+    def created(self) -> bool:
+        return self.token is Token.NEW
+
+
+def identify(conn: sa.Connection, inp: Any, product: Any, note: Note) -> Identity:
+    if inp.credential is not None:
+        return _by_credential(conn, inp, product, note)
+    if inp.device_id is not None:
+        known = conn.execute(
+            sa.select(devices.c.id).where(devices.c.product_id == product.id, devices.c.external_id == inp.device_id)
+        ).first()
+        if known is not None:
+            raise Refused(
+                ApiError(
+                    "device_credential_required",
+                    "this device id is known: send the device credential issued at first contact",
+                    401,
+                )
+            )
+        machine_id = insert_machine(
+            conn, product_id=product.id, components={}, trial_end=_trial_end(inp, product), now=inp.now
+        )
+        return _create(conn, inp, product, machine_id)
+    if not inp.components:
+        raise Refused(ApiError("validation_error", "send a fingerprint or a device_id", 422))
+    if inp.action != "check":
+        raise Refused(ApiError("invalid_credential", "activation needs the device credential", 401))
+    return _recognise(conn, inp, product)
+
+
+def _by_credential(conn: sa.Connection, inp: Any, product: Any, note: Note) -> Identity:
+    device_id, secret = inp.credential
+    scope = current_scope(conn)
+    row = read_device(conn, scope, device_id)
+    if row is None or row.product_id != product.id or not hmac.compare_digest(sha256(secret), row.secret_hash):
+        raise Refused(ApiError("invalid_credential", "unknown device or wrong device secret", 401))
+    token = token_state(row, inp.token)
+    presented = inp.components
+    if presented and (row.data_path_hash or None) != (inp.data_path or None):
+        # This installation's state now runs in another folder (or for another
+        # user): a copy of the state, whatever the hardware says.
+        return _copy(conn, inp, product, note, row, reason="state_copied", changed=["data_path"])
+    found = Identity(row, token)
+    stored = machine_components(row)
+    changed = [name for name in changed_components(stored, presented) if name in COMPONENTS]
+    if changed and any(stored.values()):
+        within = matches(stored, presented, product.fingerprint_min_match)
+        if not within and token not in LIVE_TOKENS:
+            # Other hardware without the live token: the state was copied there.
+            return _copy(conn, inp, product, note, row, reason="state_copied", changed=changed)
+        # The live state on changed hardware: a new disk and network card, not a copy.
+        move_machine_hardware(conn, scope, row, {name: presented[name] for name in changed}, inp.now)
+        note(
+            row.id,
+            "hardware_changed",
+            license_id=row.license_id,
+            data={"changed": changed, "machine": row.machine_id, "beyond_tolerance": not within},
+        )
+        found.hardware_changed = changed
+    if row.superseded_by is not None:
+        found.twin_of = row.superseded_by
+    return found
+
+
+def _recognise(conn: sa.Connection, inp: Any, product: Any) -> Identity:
+    """A caller without a credential: a new installation, on the machine its hardware names."""
+    machine = _find_machine(conn, product, inp.components)
+    if machine is None:
+        machine_id = insert_machine(
+            conn, product_id=product.id, components=inp.components, trial_end=_trial_end(inp, product), now=inp.now
+        )
+        return _create(conn, inp, product, machine_id)
+    previous = conn.execute(
+        sa.select(devices.c.id, devices.c.status, devices.c.status_reason, devices.c.clone_suspected)
+        .where(
+            devices.c.machine_id == machine.id,
+            devices.c.data_path_hash.is_not_distinct_from(inp.data_path),
+            devices.c.external_id.is_(None),
+        )
+        .order_by(devices.c.first_seen.desc(), devices.c.id.desc())
+        .limit(1)
+    ).first()
+    return _create(conn, inp, product, machine.id, previous=previous)
+
+
+def _find_machine(conn: sa.Connection, product: Any, presented: dict[str, str]) -> Any:
+    strong = [machines.c[f"fp_{name}"] == value for name, value in presented.items() if name not in WEAK_COMPONENTS]
+    if not strong:
+        return None
+    if conn.dialect.name == "postgresql":
+        # Two first contacts of one new computer through two workers must not make
+        # two machines (two trials): a lock per strong component, in one order, until commit.
+        for key in sorted(
+            f"{product.id}:{name}:{value}" for name, value in presented.items() if name not in WEAK_COMPONENTS
+        ):
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})
+    rows = conn.execute(
+        sa.select(machines)
+        .where(machines.c.product_id == product.id, sa.or_(*strong))
+        .order_by(machines.c.first_seen.desc())
+        .limit(50)
+    ).all()
+    best, best_count = None, 0
+    for row in rows:
+        stored = {name: getattr(row, f"fp_{name}") for name in COMPONENTS}
+        if matches(stored, presented, product.fingerprint_min_match):
+            count = match_count(stored, presented)
+            if count > best_count:
+                best, best_count = row, count
+    return best
+
+
+def _trial_end(inp: Any, product: Any) -> dt.datetime:
+    return inp.now + dt.timedelta(days=product.trial_days)
+
+
+def _create(
+    conn: sa.Connection, inp: Any, product: Any, machine_id: str, *, previous: Any = None, copy_of: str | None = None
+) -> Identity:
+    secret = secrets.token_urlsafe(32)
+    status, reason, flagged = DeviceStatus.TRIAL.value, None, copy_of is not None
+    if previous is not None:
+        # Recognition restores what restricts the installation it replaces, never what it was granted.
+        flagged = flagged or bool(previous.clone_suspected)
+        if previous.status == DeviceStatus.BLOCKED.value and previous.status_reason == COPY_BLOCK_REASON:
+            status, reason = previous.status, previous.status_reason
+    values = {
+        "id": new_device_id(),
+        "product_id": product.id,
+        "machine_id": machine_id,
+        "previous_id": previous.id if previous is not None else None,
+        "external_id": inp.device_id,
+        "data_path_hash": inp.data_path,
+        "is_virtual": inp.virtual,
+        "os_name": inp.os_name,
+        "app_version": inp.app_version,
+        "first_seen": inp.now,
+        "last_seen": inp.now,
+        "status": status,
+        "status_reason": reason,
+        "license_id": None,
+        "activated_at": None,
+        "secret_hash": sha256(secret),
+        "token_hash": None,
+        "prev_token_hash": None,
+        "usage_count": 0,
+        "clone_suspected": flagged,
+        "facts": {},
+    }
+    conn.execute(devices.insert().values(**values))
+    if previous is not None:
+        conn.execute(devices.update().where(devices.c.id == previous.id).values(superseded_by=values["id"]))
+        scope = current_scope(conn)
+        known = scope.rows.get(("device", previous.id)) if scope is not None else None
+        if known is not None:
+            known["superseded_by"] = values["id"]
+    row = DEVICE_BY_ID.first(conn, id=values["id"])
+    return Identity(row, Token.NEW, secret=secret, copy_of=copy_of)
+
+
+def _copy(
+    conn: sa.Connection, inp: Any, product: Any, note: Note, original: Any, *, reason: str, changed: list[str]
+) -> Identity:
+    """The state of ``original`` shows up elsewhere: the copy becomes an installation of its own.
+
+    It joins the machine its hardware names (or a new one), holds no license,
+    and both sides carry the evidence.
+    """
+    other_side = describe(conn, original)
+    note(
+        original.id,
+        "clone_suspected",
+        license_id=original.license_id,
+        data={"reason": reason, "changed": changed, "other_side": other_side},
+    )
+    flag_copy(conn, current_scope(conn), original.id)
+    machine = _find_machine(conn, product, inp.components)
+    machine_id = (
+        machine.id
+        if machine is not None
+        else insert_machine(
+            conn, product_id=product.id, components=inp.components, trial_end=_trial_end(inp, product), now=inp.now
+        )
+    )
+    found = _create(conn, inp, product, machine_id, copy_of=original.id)
+    # The copy's timeline starts with the evidence too.
+    note(
+        found.device.id,
+        "clone_suspected",
+        license_id=original.license_id,
+        data={"reason": reason, "copy_of": original.id, "changed": changed, "other_side": other_side},
+    )
+    return found
+
+
+def describe(conn: sa.Connection, device: Any) -> dict[str, Any]:
+    """What is known of an installation on the other side of a copy, for the evidence.
+
+    Only runs when a copy is caught (never on an ordinary check): its stored
+    client facts and the server facts of its latest ordinary event.
+    """
+    last = conn.execute(
+        sa.select(events.c.server_facts)
+        .where(events.c.device_id == device.id, events.c.kind != "clone_suspected")
+        .order_by(events.c.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    return {"facts": device.facts or {}, "last_seen": to_iso(device.last_seen), "server_facts": last or {}}
