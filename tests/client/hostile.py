@@ -77,6 +77,11 @@ def _bad_status(handler: BaseHTTPRequestHandler) -> None:
     handler.close_connection = True
 
 
+def _slow(handler: BaseHTTPRequestHandler) -> None:
+    time.sleep(2)
+    _respond(handler, 200, b"{}")
+
+
 ANSWERS: dict[str, Callable[[BaseHTTPRequestHandler], None]] = {
     "garbage": lambda h: _respond(h, 200, b"\x00\xff<html>not json"),
     "nested": lambda h: _respond(h, 200, NESTED),
@@ -87,7 +92,7 @@ ANSWERS: dict[str, Callable[[BaseHTTPRequestHandler], None]] = {
     "error_wrong_types": lambda h: _respond(h, 429, WRONG_TYPES, {"Retry-After": "9" * 40}),
     "forged": lambda h: _respond(h, 200, _forged_answer()),
     "redirect_elsewhere": lambda h: _respond(h, 302, b"", {"Location": "file:///etc/passwd"}),
-    "slow": lambda h: (time.sleep(2), _respond(h, 200, b"{}")),
+    "slow": _slow,
     "dribble": _dribble,
     "truncated": _truncated,
     "bad_status": _bad_status,
@@ -121,7 +126,7 @@ def hostile_server() -> Iterator[_HostileServer]:
     server = _HostileServer(("127.0.0.1", 0), _Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    with socket.create_connection(server.server_address[:2], timeout=5):
+    with socket.create_connection(("127.0.0.1", server.server_port), timeout=5):
         pass  # listening
     try:
         yield server

@@ -183,7 +183,7 @@ def test_a_damaged_event_queue_is_moved_aside_reported_once_and_recreated(
     assert fresh.queue.count() == 0 and (data / QUEUE_FILE).is_file()
 
 
-STATE_DAMAGE: dict[str, Callable[[Path], None]] = {
+STATE_DAMAGE: dict[str, Callable[[Path], object]] = {
     **DAMAGE,
     "last_seen in year 1": lambda data: _reseal(data, last_seen="0001-01-01T00:00:00Z"),
     "last_seen at the edge": lambda data: _reseal(data, last_seen="0001-01-01T00:00:00+14:00"),
