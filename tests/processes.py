@@ -4,7 +4,8 @@ Every process starts in its own session (process group), so stopping it reaches
 uvicorn's workers and anything else it forked; a start that fails or times out
 is reaped before the error is raised, and ``stop_all`` at the end of the session
 reaps whatever a test left behind. On a loaded machine a start can take a
-minute: readiness is an answer from the server, never a fixed sleep.
+minute: readiness is the server's own ``/readyz`` (or, where it has none, an
+answer at all), never a fixed sleep.
 """
 
 from __future__ import annotations
@@ -163,13 +164,15 @@ class LiveServer:
                 time.sleep(0.1)
 
     def _answers(self, http: httpx.Client) -> bool:
+        """Ready: ``/readyz`` says so (the database answers, migrated); without it, an answer at all."""
         try:
-            response = http.get("/healthz")
-            if response.status_code == 404:
-                response = http.post("/v1/ping")
+            for method, path in (("GET", "/readyz"), ("GET", "/healthz"), ("POST", "/v1/ping")):
+                response = http.request(method, path)
+                if response.status_code != 404:
+                    return response.status_code == 200
         except httpx.HTTPError:
-            return False
-        return response.status_code == 200
+            pass
+        return False
 
     def _workers_started(self) -> bool:
         level = self.env.get("LICENTIA_LOG_LEVEL", os.environ.get("LICENTIA_LOG_LEVEL", "info")).lower()
