@@ -132,8 +132,16 @@ def cli_suite(scratch: Path, python: str) -> list[Command]:
 SUITES: list[Callable[[Path, str], list[Command]]] = [sdk_suite, cli_suite]
 
 
-def environment(command: Command) -> dict[str, str] | None:
-    return {**os.environ, **command.env} if command.env else None
+def environment(command: Command) -> dict[str, str]:
+    """The command's environment, with bytecode caching on.
+
+    An installed application runs from compiled ``.pyc`` files (pip writes them
+    at install); with ``PYTHONDONTWRITEBYTECODE`` set, every start would
+    compile the SDK's sources again and measure that instead.
+    """
+    env = {**os.environ, **command.env}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
 
 
 def run_once(command: Command) -> tuple[float, float]:
@@ -150,7 +158,7 @@ def measure(baseline: Command, commands: Sequence[Command], runs: int) -> dict[s
     """(wall, CPU) per run and command; each round runs the baseline and every command once, shuffled."""
     everything = [baseline, *commands]
     for command in everything:
-        run_once(command)  # warm the page cache and the .pyc files
+        run_once(command)  # warm the page cache and write the .pyc files
     times: dict[str, list[tuple[float, float]]] = {c.name: [] for c in everything}
     for _ in range(runs):
         order = list(everything)

@@ -54,8 +54,8 @@ def _respond(handler: BaseHTTPRequestHandler, status: int, body: bytes, headers:
     handler.wfile.write(body)
 
 
-def _dribble(handler: BaseHTTPRequestHandler) -> None:
-    handler.send_response(200)
+def _dribble(handler: BaseHTTPRequestHandler, status: int = 200) -> None:
+    handler.send_response(status)
     handler.send_header("Content-Length", "100000")
     handler.end_headers()
     for _ in range(60):  # a byte every 0.1 s: each read is quick, the whole would take minutes
@@ -94,6 +94,7 @@ ANSWERS: dict[str, Callable[[BaseHTTPRequestHandler], None]] = {
     "redirect_elsewhere": lambda h: _respond(h, 302, b"", {"Location": "file:///etc/passwd"}),
     "slow": _slow,
     "dribble": _dribble,
+    "dribbled_error": lambda h: _dribble(h, 403),
     "truncated": _truncated,
     "bad_status": _bad_status,
 }

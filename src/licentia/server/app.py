@@ -14,6 +14,7 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
@@ -41,7 +42,8 @@ from licentia.server.products.service import Keyring
 from licentia.server.releases.router import router as releases_router
 from licentia.server.rollups.task import start_rollup_task
 from licentia.server.settings import Settings
-from licentia.server.state import AppState
+from licentia.server.state import AppState, state_of
+from licentia.server.store import transactions
 from licentia.server.store.checkpoint import Checkpointer
 from licentia.server.store.engine import database_urls, make_async_engine, make_sync_engine
 from licentia.server.store.writer import Writer
@@ -159,7 +161,26 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
 
     @app.get("/healthz", tags=["meta"], include_in_schema=False)
     async def healthz() -> dict[str, str]:
+        """Alive: the process answers (a load balancer restarts what fails this)."""
         return {"status": "ok"}
+
+    @app.get("/readyz", tags=["meta"], include_in_schema=False)
+    async def readyz(request: Request) -> Response:
+        """Ready for traffic: the database answers and holds every migration this code needs.
+
+        A host whose database is unreachable, or not yet migrated during a deploy,
+        answers 503 so the load balancer sends its traffic elsewhere.
+        """
+        from licentia.server.store.snapshot import head_revision
+
+        try:
+            async with transactions.reading(state_of(request.app).async_engine) as conn:
+                found = (await conn.execute(sa.text("SELECT version_num FROM alembic_version"))).scalar()
+        except Exception as exc:  # any database failure means "not ready", never a 500
+            return _not_ready(f"the database does not answer ({type(exc).__name__})")
+        if found != head_revision():
+            return _not_ready(f"the database is at migration {found}, this code needs {head_revision()}")
+        return Response(orjson.dumps({"status": "ready", "revision": found}), media_type="application/json")
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics(request: Request) -> Response:
@@ -218,3 +239,8 @@ def _document_raw_bodies(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _not_ready(message: str) -> Response:
+    code = ErrorCode.NOT_READY
+    return Response(orjson.dumps(error_body(code, message)), status_code=code.status, media_type="application/json")

@@ -70,8 +70,14 @@ class ErrorCode(enum.StrEnum):
     PAYLOAD_TOO_LARGE = "payload_too_large", 413, _ALL, "the body is larger than LICENTIA_MAX_BODY_BYTES"
     UNAUTHORIZED = "unauthorized", 401, _ALL, "the request needs credentials it did not carry"
     FORBIDDEN = "forbidden", 403, _ALL, "the request is not allowed"
-    RATE_LIMITED = "rate_limited", 429, _ALL, "too many failed attempts from this network: retry after Retry-After"
+    RATE_LIMITED = (
+        "rate_limited",
+        429,
+        _ALL,
+        "too many failed attempts (from this machine, or this network): retry after Retry-After",
+    )
     STORE_UNAVAILABLE = "store_unavailable", 503, _ALL, "the database is busy or unreachable: retry after Retry-After"
+    NOT_READY = "not_ready", 503, _ALL, "GET /readyz: the database does not answer or lacks a migration this code needs"
     INTERNAL_ERROR = "internal_error", 500, _ALL, "a fault of the server's (logged); never an answer to bad input"
     HTTP_ERROR = "http_error", 400, _ALL, "another HTTP error, with the status it names"
     # Products, devices (installations) and their credentials

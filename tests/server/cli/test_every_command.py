@@ -257,8 +257,18 @@ def case_export(cli: Cli, tmp_path: Path) -> None:
 
 
 def case_backup(cli: Cli, tmp_path: Path) -> None:
-    assert "backup written to" in cli("backup", str(tmp_path / "copy.db"))
-    assert (tmp_path / "copy.db").stat().st_size > 0
+    phrase = tmp_path / "phrase"
+    phrase.write_text("correct horse battery staple")
+    said = cli("backup", str(tmp_path / "copy.backup"), "--passphrase-file", str(phrase))
+    assert said.startswith("sealed backup of the sqlite database") and (tmp_path / "copy.backup").stat().st_size > 0
+
+
+def case_restore(cli: Cli, tmp_path: Path) -> None:
+    phrase = tmp_path / "phrase"
+    phrase.write_text("correct horse battery staple")
+    cli("backup", str(tmp_path / "copy.backup"), "--passphrase-file", str(phrase))
+    said = cli("restore", str(tmp_path / "copy.backup"), "--passphrase-file", str(phrase), "--force")
+    assert said.startswith("restored the sqlite database")
 
 
 def case_demo(cli: Cli, tmp_path: Path) -> None:
@@ -298,6 +308,7 @@ CASES: dict[tuple[str, ...], Callable[..., None]] = {
     ("notify", "retry"): case_notify_retry,
     ("export",): case_export,
     ("backup",): case_backup,
+    ("restore",): case_restore,
     ("demo",): case_demo,
 }
 
