@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from licentia.server.errors import ApiError
+from licentia.server.errors import ApiError, ErrorCode
 
 if TYPE_CHECKING:
     from licentia.server.settings import Settings
@@ -77,12 +77,12 @@ def prepare_multiprocess_metrics(data_dir: Path) -> None:
 def metrics_access(settings: Settings, authorization: str | None) -> None:
     """Raise unless ``/metrics`` is on and ``authorization`` carries its bearer token."""
     if settings.metrics_token is None:
-        raise ApiError("not_found", "metrics are off; set LICENTIA_METRICS_TOKEN to serve them", 404)
+        raise ApiError(ErrorCode.NOT_FOUND, "metrics are off; set LICENTIA_METRICS_TOKEN to serve them")
     scheme, _, sent = (authorization or "").partition(" ")
     expected = settings.metrics_token.get_secret_value().encode()
     if scheme.lower() != "bearer" or not hmac.compare_digest(sent.strip().encode(), expected):
         message = "send the metrics token: Authorization: Bearer <token>"
-        raise ApiError("invalid_token", message, 401, headers={"WWW-Authenticate": "Bearer"})
+        raise ApiError(ErrorCode.INVALID_TOKEN, message, headers={"WWW-Authenticate": "Bearer"})
 
 
 def render_metrics() -> tuple[bytes, str]:
