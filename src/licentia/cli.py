@@ -144,7 +144,8 @@ def cmd_product(args: argparse.Namespace) -> int:
     from licentia.server.bootstrap import write_public_key
     from licentia.server.products.changes import change_policy
     from licentia.server.products.service import create_product, get_product, public_keys
-    from licentia.server.store.models import Policy, Product, table_of
+    from licentia.server.policies.service import default_policy, policy_view
+    from licentia.server.store.models import Product, table_of
 
     settings, engine = connect(args)
     with engine.begin() as conn:
@@ -164,8 +165,7 @@ def cmd_product(args: argparse.Namespace) -> int:
                 print(f"{row.slug}\t{row.name}")
         elif args.action == "show":
             product = get_product(conn, args.slug)
-            policy = conn.execute(sa.select(table_of(Policy)).where(table_of(Policy).c.product_id == product.id)).one()
-            shown = {k: v for k, v in policy._mapping.items() if k not in ("id", "product_id")}
+            shown = policy_view(default_policy(conn, product.id))
             print(
                 json.dumps(
                     {
