@@ -142,9 +142,9 @@ def cmd_product(args: argparse.Namespace) -> int:
 
     from licentia.core.clock import SystemClock
     from licentia.server.bootstrap import write_public_key
+    from licentia.server.policies.service import default_policy, policy_view
     from licentia.server.products.changes import change_policy
     from licentia.server.products.service import create_product, get_product, public_keys
-    from licentia.server.policies.service import default_policy, policy_view
     from licentia.server.store.models import Product, table_of
 
     settings, engine = connect(args)

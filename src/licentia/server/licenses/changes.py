@@ -201,7 +201,7 @@ def license_view(conn: sa.Connection, license_id: int, now: dt.datetime | None =
 
 
 def license_devices(conn: sa.Connection, license_id: int) -> list[Any]:
-    """The installations holding a seat, most recently seen first, each with ``frees_at``: when its machine's seat frees.
+    """The installations holding a seat, most recently seen first, each with ``frees_at`` (its machine's).
 
     A machine's seat frees ``seat_release_days`` after the last check of any of
     its installations on the license (None: the policy never frees seats).
