@@ -234,6 +234,7 @@ def cmd_license(args: argparse.Namespace) -> int:
     from licentia.core.clock import SystemClock
     from licentia.server.licenses.changes import change_state, issue_and_email
     from licentia.server.licenses.service import find_license_by_prefix
+    from licentia.server.policies.cli import settings_of
 
     now = SystemClock().now()
     _, engine = connect(args)
@@ -252,6 +253,8 @@ def cmd_license(args: argparse.Namespace) -> int:
                 features=args.feature,
                 order_ref=args.order,
                 source="cli",
+                policy=args.policy,
+                overrides=settings_of(args.set),
             )
             print(issued.key)
         elif args.action == "list":
@@ -409,6 +412,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--order", help="order reference of the purchase")
     p.add_argument("--send-email", action="store_true", help="email the key to the customer (through the outbox)")
     p.add_argument("--prefix", help="list: key prefix to search")
+    p.add_argument("--policy", help="issue: the license type (a policy's name; the product's default if omitted)")
+    p.add_argument("--set", action="append", default=[], metavar="KNOB=VALUE", help="issue: override a policy knob")
     p.set_defaults(func=cmd_license)
 
     p = sub.add_parser("device", parents=[common], help="list, show, change status, extend trial")
@@ -433,6 +438,7 @@ def build_parser() -> argparse.ArgumentParser:
         "licentia.server.admin.cli",
         "licentia.server.evidence.cli",
         "licentia.server.notify.cli",
+        "licentia.server.policies.cli",
         "licentia.server.demo",
     ):
         try:
