@@ -8,6 +8,8 @@ import sqlalchemy as sa
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 
+from licentia.server.admin.pages import policies
+from licentia.server.admin.pages.policies import policies_of
 from licentia.server.admin.service import all_products, list_releases, product_with_policy
 from licentia.server.admin.web import Admin, Form, act, back, int_field, now, render
 from licentia.server.audit import record
@@ -24,6 +26,7 @@ from licentia.server.releases.changes import publish_release
 from licentia.server.store.transactions import in_transaction, read_only
 
 router = APIRouter()
+router.include_router(policies.router)
 BOOLEAN_KNOBS = {"allow_virtual_machines"}
 CHOICE_KNOBS = {"on_clone": ("flag", "block")}
 
@@ -56,6 +59,7 @@ async def product_page(request: Request, admin: Admin, product_id: int) -> Respo
         raise HTTPException(404, f"no product {product_id}")
     product, policy = found
     keys = await read_only(request, public_keys, product_id=product_id)
+    license_types = await read_only(request, policies_of, product_id=product_id)
     return render(
         request,
         "product.html",
@@ -67,6 +71,7 @@ async def product_page(request: Request, admin: Admin, product_id: int) -> Respo
         topics=NOTIFY_TOPICS,
         notify=product.notify or {},
         public_key=keys[-1] if keys else "",
+        license_types=license_types,
     )
 
 
