@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 import sqlalchemy as sa
@@ -91,5 +92,5 @@ async def latest_release(
     return await request.app.state.writer.run(job)
 
 
-def _newer(release: dict[str, Any]) -> dict[str, Any]:
+def _newer(release: Mapping[str, Any]) -> dict[str, Any]:
     return {"version": release["version"], "channel": release["channel"], "released_at": to_iso(release["released_at"])}

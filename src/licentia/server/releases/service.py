@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -84,7 +85,7 @@ def newest_first(conn: sa.Connection, *, product_id: int, channel: str) -> list[
     ]
 
 
-def described(release: dict[str, Any]) -> dict[str, Any]:
+def described(release: Mapping[str, Any]) -> dict[str, Any]:
     """A release as ``GET /v1/releases/latest`` answers it."""
     return {
         "version": release["version"],

@@ -24,6 +24,7 @@ Create Date: 2026-11-29 08:20:51
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -40,7 +41,7 @@ depends_on = None
 _JSON = sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql")
 _UTC = licentia.server.store.models.UTCDateTime
 # Column -> the value every existing policy gets (and the server default used only while adding it).
-_NEW_POLICY_COLUMNS: list[tuple[str, sa.types.TypeEngine[object], str]] = [
+_NEW_POLICY_COLUMNS: list[tuple[str, sa.types.TypeEngine[Any], str]] = [
     ("name", sa.String(length=64), "'Default'"),
     ("is_default", sa.Boolean(), "true"),
     ("kind", sa.String(length=16), "'node_locked'"),
