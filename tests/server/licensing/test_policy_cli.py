@@ -54,7 +54,7 @@ def test_a_vendor_defines_license_types_and_issues_keys_of_them(tmp_path, databa
         (("policy", "set", "my-app", "Nope", "--set", "max_devices=2"), "no policy named 'Nope'"),
         (("policy", "create", "my-app", "Pro yearly"), "already has a policy named"),
         (("policy", "create", "my-app", "X", "--set", "entitlements={oops"), "JSON object"),
-        (("policy", "show", "my-app"), "needs the policy's NAME"),
+        (("policy", "set", "my-app", "Pro yearly"), "needs --set"),
         (("license", "issue", "--product", "my-app", "--email", "a@b.c", "--policy", "Nope"), "no policy named"),
     ):
         failed = run(data, database_url, *args)

@@ -25,7 +25,7 @@ from licentia.server.policies.service import (
     list_policies,
     policy_view,
 )
-from licentia.server.store.transactions import in_transaction, read_only
+from licentia.server.state import in_transaction, read_only
 
 router = APIRouter(tags=["developer API: license types"])
 ERRORS: dict[int | str, dict[str, Any]] = {

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 
 from licentia.server.devices.seats import release_stale_seats
 from licentia.server.policies.terms import effective
+from licentia.server.state import state_of
 from licentia.server.store.models import Device, License, Policy, table_of
 
 log = logging.getLogger("licentia.seats")
@@ -84,7 +85,7 @@ def release_all(engine: sa.Engine, now: dt.datetime) -> int:
 
 async def release_in_server(app: Any) -> int:
     """The same inside a running server, as writer jobs between status checks."""
-    state = app.state
+    state = state_of(app)
     now = state.clock.now()
     candidates = await state.writer.run(lambda conn: stale_licenses(conn, now))
     freed = 0
@@ -99,7 +100,7 @@ async def release_in_server(app: Any) -> int:
 
 
 async def start(app: Any) -> asyncio.Task[None] | None:
-    interval = float(getattr(app.state.settings, "seat_release_interval_seconds", DEFAULT_INTERVAL_SECONDS))
+    interval = float(getattr(state_of(app).settings, "seat_release_interval_seconds", DEFAULT_INTERVAL_SECONDS))
     if interval <= 0:
         return None
 

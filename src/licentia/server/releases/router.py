@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from licentia.core.clock import to_iso
@@ -16,6 +16,7 @@ from licentia.server.errors import ApiError
 from licentia.server.policies.terms import offer
 from licentia.server.products.service import get_product
 from licentia.server.releases.service import described, newest_first, parse_version
+from licentia.server.state import WriterDep
 from licentia.server.store.models import License, table_of
 
 router = APIRouter(prefix="/v1/releases", tags=["releases"])
@@ -49,7 +50,7 @@ class LatestRelease(BaseModel):
 
 @router.get("/latest")
 async def latest_release(
-    request: Request,
+    writer: WriterDep,
     product: Annotated[str, Query(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")],
     credential: DeviceCredential,
     channel: Annotated[str, Query(pattern=r"^[a-z0-9-]{1,32}$")] = "stable",
@@ -89,7 +90,7 @@ async def latest_release(
         newer = parse_version(found["version"]) > current_version if current_version else None
         return LatestRelease(**described(found), newer=newer, maintenance=maintenance)
 
-    return await request.app.state.writer.run(job)
+    return await writer.run(job)
 
 
 def _newer(release: Mapping[str, Any]) -> dict[str, Any]:

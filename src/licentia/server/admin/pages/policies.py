@@ -29,7 +29,7 @@ from licentia.server.policies.service import (
     policies,
     products,
 )
-from licentia.server.store.transactions import in_transaction, read_only
+from licentia.server.state import in_transaction, read_only
 
 router = APIRouter()
 # Knobs edited as lines of text, not single inputs.
