@@ -245,3 +245,44 @@ def test_seats_of_machines_unseen_for_the_policy_period_free_on_schedule(api, cl
     assert api.call("GET", f"/licenses/{lic['id']}/devices")[0]["frees_at"] is None
     clock.advance(days=400)
     assert client.portal.call(release_in_server, client.app) == 0
+
+
+def test_two_workers_releasing_seats_at_once_free_each_seat_once(api, client, product, engine, clock, migrated):
+    import threading
+
+    import sqlalchemy as sa
+
+    from licentia.server.licenses.seat_release import release_all
+    from licentia.server.store.engine import database_urls, make_sync_engine
+    from licentia.server.store.models import Event, table_of
+
+    api.policy(name="Roaming", seat_release_days=30)
+    lic = api.license(policy="Roaming", overrides={"max_devices": 10})
+    apps = [machine(client, product, n) for n in range(1, 5)]
+    for app in apps:
+        app.check("/v1/activate", key=lic["key"])
+    clock.advance(days=31)
+    engines = [make_sync_engine(database_urls(migrated.resolved_database_url), pool_size=1) for _ in range(2)]
+    start, freed = threading.Barrier(2), []
+
+    def worker(eng: Any) -> None:
+        start.wait()
+        freed.append(release_all(eng, clock.now()))
+
+    try:
+        threads = [threading.Thread(target=worker, args=(eng,)) for eng in engines]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    finally:
+        for eng in engines:
+            eng.dispose()
+    assert sorted(freed) == [0, 4]
+    events = table_of(Event)
+    with engine.connect() as conn:
+        released = conn.execute(
+            sa.select(sa.func.count()).where(events.c.kind == "deactivate", events.c.license_id == lic["id"])
+        ).scalar_one()
+    assert released == 4
+    assert all(app.check()["reason"] == "seat_released" for app in apps)

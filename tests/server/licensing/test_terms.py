@@ -122,3 +122,12 @@ def test_a_license_is_offered_the_newest_release_dated_within_its_maintenance():
 def test_a_seat_frees_after_the_period_or_never():
     assert frees_at(NOW, 30) == NOW + dt.timedelta(days=30)
     assert frees_at(NOW, 0) is None
+
+
+def test_every_knob_is_documented():
+    from pathlib import Path
+
+    from licentia.server.policies.knobs import KNOB_NAMES
+
+    text = (Path(__file__).parents[3] / "docs" / "licensing-models.md").read_text()
+    assert [name for name in KNOB_NAMES if f"| `{name}` |" not in text] == []

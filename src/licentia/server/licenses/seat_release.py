@@ -28,7 +28,6 @@ devices = table_of(Device)
 licenses = table_of(License)
 policies = table_of(Policy)
 FIRST_RUN_AFTER_SECONDS = 30.0
-DEFAULT_INTERVAL_SECONDS = 3600.0
 CHUNK = 200
 
 
@@ -100,7 +99,7 @@ async def release_in_server(app: Any) -> int:
 
 
 async def start(app: Any) -> asyncio.Task[None] | None:
-    interval = float(getattr(state_of(app).settings, "seat_release_interval_seconds", DEFAULT_INTERVAL_SECONDS))
+    interval = state_of(app).settings.seat_release_interval_seconds
     if interval <= 0:
         return None
 
