@@ -118,6 +118,25 @@ def case_product_facts(cli: Cli) -> None:
     )
 
 
+def case_policy_create(cli: Cli) -> None:
+    made = json.loads(cli("policy", "create", "my-app", "Site", "--set", "max_devices=50", "--copy-of", "Default"))
+    assert made["name"] == "Site" and made["max_devices"] == 50 and made["default"] is False
+
+
+def case_policy_list(cli: Cli) -> None:
+    assert cli("policy", "list", "my-app").splitlines()[0].startswith("Default (default)\tnode_locked")
+
+
+def case_policy_show(cli: Cli) -> None:
+    assert json.loads(cli("policy", "show", "my-app", "Default"))["default"] is True
+    assert "no policy named 'Nope'" in cli("policy", "show", "my-app", "Nope", code=1)
+
+
+def case_policy_set(cli: Cli) -> None:
+    changed = cli("policy", "set", "my-app", "Default", "--set", 'entitlements={"edition": "trial"}')
+    assert json.loads(changed)["entitlements"] == {"edition": {"value": "trial", "expires_at": None}}
+
+
 def case_keys_rotate(cli: Cli) -> None:
     assert "new signing key" in cli("keys", "rotate", "--product", "my-app")
 
@@ -276,6 +295,10 @@ CASES: dict[tuple[str, ...], Callable[..., None]] = {
     ("product", "show"): case_product_show,
     ("product", "policy"): case_product_policy,
     ("product", "facts"): case_product_facts,
+    ("policy", "create"): case_policy_create,
+    ("policy", "list"): case_policy_list,
+    ("policy", "show"): case_policy_show,
+    ("policy", "set"): case_policy_set,
     ("keys", "rotate"): case_keys_rotate,
     ("keys", "show"): case_keys_show,
     ("license", "issue"): case_license_issue,

@@ -59,11 +59,11 @@ KNOBS: tuple[Knob, ...] = (
     Knob("on_clone", "When a copy is caught", "choice", choices=("flag", "block")),
     Knob("allow_virtual_machines", "Runs in virtual machines", "bool"),
     Knob("transfer_limit", "Machine transfers allowed", "int", "transfers", 0, 1000, nullable=True),
-    Knob("transfer_period_days", "per", "int", "days", 1),
+    Knob("transfer_period_days", "Transfers counted over", "int", "days", 1),
     Knob("entitlements", "Entitlements", "entitlements"),
     Knob("meters", "Meters", "meters"),
     Knob("trial_days", "Trial length (machines without a license)", "int", "days", 0, product_wide=True),
-    Knob("fingerprint_min_match", "Hardware components that must match", "int", "of 3", 1, 4, product_wide=True),
+    Knob("fingerprint_min_match", "Hardware components that must match", "int", "components", 1, 4, product_wide=True),
 )
 BY_NAME = {knob.name: knob for knob in KNOBS}
 KNOB_NAMES = tuple(BY_NAME)

@@ -15,6 +15,7 @@ from licentia.server.admin.web import Admin, Form, act, back, int_field, now, re
 from licentia.server.adminapi.schemas import RowId
 from licentia.server.audit import record
 from licentia.server.errors import ApiError
+from licentia.server.policies.knobs import BY_NAME
 from licentia.server.products.changes import (
     NOTIFY_TOPICS,
     change_notifications,
@@ -75,6 +76,7 @@ async def product_page(request: Request, admin: Admin, product_id: RowId) -> Res
         notify=product.notify or {},
         public_key=keys[-1] if keys else "",
         license_types=license_types,
+        knobs=BY_NAME,
     )
 
 
