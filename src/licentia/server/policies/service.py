@@ -101,11 +101,6 @@ def create_policy(
     """A new license type; knobs not given come from ``copy_of`` (a policy's name) or the defaults."""
     prod = _product(conn, product)
     name = validate_name(name)
-    taken = conn.execute(
-        sa.select(policies.c.id).where(policies.c.product_id == prod.id, policies.c.name == name)
-    ).first()
-    if taken is not None:
-        raise ApiError("policy_exists", f"{product} already has a policy named {name!r}", 409)
     count = conn.execute(
         sa.select(sa.func.count()).select_from(policies).where(policies.c.product_id == prod.id)
     ).scalar_one()
@@ -117,7 +112,12 @@ def create_policy(
         base = {knob: getattr(source, knob) for knob in KNOB_NAMES}
     policy = {**base, **validate_knobs(values)}
     check_complete(policy)
-    conn.execute(policies.insert().values(product_id=prod.id, name=name, is_default=False, updated_at=now, **policy))
+    _write_named(
+        conn,
+        policies.insert().values(product_id=prod.id, name=name, is_default=False, updated_at=now, **policy),
+        product=product,
+        name=name,
+    )
     record(
         conn,
         actor=actor,
@@ -147,14 +147,13 @@ def change_policy(
     check_complete({**{knob: getattr(row, knob) for knob in KNOB_NAMES}, **clean})
     update: dict[str, Any] = {**clean, "updated_at": now}
     if rename is not None and validate_name(rename) != row.name:
-        new_name = validate_name(rename)
-        taken = conn.execute(
-            sa.select(policies.c.id).where(policies.c.product_id == row.product_id, policies.c.name == new_name)
-        ).first()
-        if taken is not None:
-            raise ApiError("policy_exists", f"{product} already has a policy named {new_name!r}", 409)
-        update["name"] = new_name
-    conn.execute(policies.update().where(policies.c.id == row.id).values(**update))
+        update["name"] = validate_name(rename)
+    _write_named(
+        conn,
+        policies.update().where(policies.c.id == row.id).values(**update),
+        product=product,
+        name=update.get("name", row.name),
+    )
     record(
         conn,
         actor=actor,
@@ -167,6 +166,19 @@ def change_policy(
         **_audit(clean),
     )
     return policy_by_id(conn, row.id)
+
+
+def _write_named(conn: sa.Connection, statement: Any, *, product: str, name: str) -> None:
+    """Insert or update a policy row; a name the product already uses is ``409 policy_exists``.
+
+    The unique constraint decides (two vendors' staff naming two types alike at
+    once): the savepoint keeps the transaction usable to report it.
+    """
+    try:
+        with conn.begin_nested():
+            conn.execute(statement)
+    except sa.exc.IntegrityError as exc:
+        raise ApiError("policy_exists", f"{product} already has a policy named {name!r}", 409) from exc
 
 
 def _audit(values: dict[str, Any]) -> dict[str, Any]:
