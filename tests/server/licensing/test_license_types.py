@@ -286,3 +286,35 @@ def test_two_workers_releasing_seats_at_once_free_each_seat_once(api, client, pr
         ).scalar_one()
     assert released == 4
     assert all(app.check()["reason"] == "seat_released" for app in apps)
+
+
+def test_a_license_types_copy_and_virtual_machine_rules_apply_to_its_licenses(api, client, product):
+    api.policy(name="Strict", on_clone="block", allow_virtual_machines=False)
+    strict, lenient = api.license(policy="Strict"), api.license()
+    vm = Installation(client, product.public_key, machine="vm1", disk="vd1", mac="vn1")
+    vm.fp["virtual"] = True
+    assert vm.check()["status"] == "trial"  # the default type allows virtual machines
+    refused = vm.call("/v1/activate", key=strict["key"])
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "virtual_machine_not_allowed"
+    assert vm.check("/v1/activate", key=lenient["key"])["status"] == "registered"
+    # A copied state of a Strict installation is blocked; the default type only flags it.
+    owner = machine(client, product, 1)
+    owner.check("/v1/activate", key=strict["key"])
+    stale_token = owner.token
+    owner.check()
+    owner.check()  # two checks on: the copied token is older than the previous one
+    copy = Installation(client, product.public_key, machine="m1", disk="d1", mac="n1")
+    copy.credential, copy.token = dict(owner.credential), stale_token
+    caught = copy.check()
+    assert caught["clone_suspected"] is True and caught["status"] == "blocked"
+    assert owner.check()["status"] == "blocked"
+    # Under the default type the same copy is only flagged.
+    other = machine(client, product, 2)
+    other.check("/v1/activate", key=lenient["key"])
+    stale_token = other.token
+    other.check()
+    other.check()
+    flagged = Installation(client, product.public_key, machine="m2", disk="d2", mac="n2")
+    flagged.credential, flagged.token = dict(other.credential), stale_token
+    assert flagged.check()["clone_suspected"] is True
+    assert other.check()["status"] == "registered"
