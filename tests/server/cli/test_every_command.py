@@ -152,6 +152,28 @@ def case_license_issue(cli: Cli) -> None:
     assert f"{key[:5]}\tactive\texpires 2030-01-31" in cli("license", "list", "--prefix", key[:5])
 
 
+def case_license_terms(cli: Cli) -> None:
+    cli("policy", "create", "my-app", "Yearly", "--set", "maintenance_days=365")
+    key = cli("license", "issue", "--product", "my-app", "--email", "terms@example.com").strip()
+    license_id = cli("license", "list", "--prefix", key[:5]).split("\t")[0]
+    changed = json.loads(
+        cli(
+            "license",
+            "terms",
+            license_id,
+            "--policy",
+            "Yearly",
+            "--set",
+            "max_devices=9",
+            "--maintenance-until",
+            "2031-01-01",
+        )
+    )
+    assert changed["policy"] == "Yearly" and changed["max_devices"] == 9
+    assert changed["maintenance_until"].startswith("2031-01-01")
+    assert "unknown policy setting 'colour'" in cli("license", "terms", license_id, "--unset", "colour", code=1)
+
+
 def case_license_list(cli: Cli) -> None:
     cli("license", "issue", "--product", "my-app", "--email", "listed@example.com")  # whatever ran before
     rows = [line.split("\t") for line in cli("license", "list").splitlines()]
@@ -303,6 +325,7 @@ CASES: dict[tuple[str, ...], Callable[..., None]] = {
     ("keys", "show"): case_keys_show,
     ("license", "issue"): case_license_issue,
     ("license", "list"): case_license_list,
+    ("license", "terms"): case_license_terms,
     ("license", "suspend"): case_license_suspend,
     ("license", "revoke"): case_license_revoke,
     ("license", "reinstate"): case_license_reinstate,

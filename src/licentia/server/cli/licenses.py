@@ -10,7 +10,7 @@ STATE_CHANGES = ("suspend", "revoke", "reinstate")
 
 # The top-level commands this module registers, with their help lines (see build_parser).
 COMMANDS = {
-    "license": "issue, list, suspend, revoke, reinstate licenses",
+    "license": "issue, list, suspend, revoke, reinstate licenses; change their terms",
 }
 
 
@@ -33,6 +33,15 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], opti
     p.add_argument("--prefix", default="", help="key prefix to search")
     p.add_argument("--product", help="only this product's licenses")
     p.set_defaults(run=list_licenses)
+    p = actions.add_parser("terms", parents=[options], help="change a license's type, overrides or end of updates")
+    p.add_argument("id", type=int, help="license id")
+    p.add_argument("--policy", help="move the license to this license type")
+    p.add_argument("--set", action="append", default=[], metavar="KNOB=VALUE", help="override a knob (repeatable)")
+    p.add_argument("--unset", action="append", default=[], metavar="KNOB", help="drop an override (repeatable)")
+    updates = p.add_mutually_exclusive_group()
+    updates.add_argument("--maintenance-until", type=date_argument, help="updates released until this date")
+    updates.add_argument("--maintenance-forever", action="store_true", help="offer every release")
+    p.set_defaults(run=terms)
     for action in STATE_CHANGES:
         p = actions.add_parser(action, parents=[options], help=f"{action} a license")
         p.add_argument("id", type=int, help="license id")
@@ -72,6 +81,31 @@ def list_licenses(args: argparse.Namespace, ctx: CliContext) -> int:
         for row in licenses_by_prefix(snapshot, args.prefix, args.product):
             expiry = row["expires_at"].date().isoformat() if row["expires_at"] else "never"
             print(f"{row['id']}\t{row['key_prefix']}\t{row['state']}\texpires {expiry}")
+    return 0
+
+
+def terms(args: argparse.Namespace, ctx: CliContext) -> int:
+    import json
+
+    from licentia.server.cli.policies import knob_settings
+    from licentia.server.licenses.changes import change_terms, license_view
+
+    knobs = knob_settings(args.set)
+    with ctx.engine.begin() as conn:
+        change_terms(
+            conn,
+            license_id=args.id,
+            policy=args.policy,
+            set_knobs=knobs,
+            unset=args.unset,
+            maintenance_until=args.maintenance_until,
+            clear_maintenance=args.maintenance_forever,
+            actor=ctx.actor,
+            now=ctx.clock.now(),
+        )
+        view = license_view(conn, args.id, ctx.clock.now())
+    shown = {k: view[k] for k in ("policy", "max_devices", "policy_overrides", "maintenance_until", "entitlements")}
+    print(json.dumps(shown, indent=2, default=str))
     return 0
 
 
