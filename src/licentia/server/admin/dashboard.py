@@ -8,11 +8,12 @@ from typing import Any
 import sqlalchemy as sa
 from markupsafe import Markup
 
+from licentia.core.vocabulary import PIRACY_EVENT_KINDS, DeviceStatus
 from licentia.server.admin import charts
 from licentia.server.rollups.service import breakdown, series, totals
 
 PERIODS = (30, 90)
-PIRACY_KINDS = ("clone_suspected", "invalid_key")
+PIRACY_KINDS = tuple(sorted(PIRACY_EVENT_KINDS))
 
 
 def dashboard(conn: sa.Connection, *, product_id: int, today: dt.date, days: int) -> dict[str, Any]:
@@ -27,7 +28,10 @@ def dashboard(conn: sa.Connection, *, product_id: int, today: dt.date, days: int
     kinds = totals(conn, product_id=product_id, metric="events", first=first, last=today)
     new_total = sum(v for _, v in installs)
     converted_total = sum(v for _, v in conversions)
-    states = {name: [v for _, v in daily("devices", name)] for name in ("trial", "registered", "trial_expired")}
+    states = {
+        name: [v for _, v in daily("devices", name)]
+        for name in (DeviceStatus.TRIAL, DeviceStatus.REGISTERED, DeviceStatus.TRIAL_EXPIRED)
+    }
     active = {window: [v for _, v in daily(f"active_{window}")] for window in ("1d", "7d", "30d")}
     piracy = [(name, [v for _, v in daily("events", name)]) for name in PIRACY_KINDS]
     chart: dict[str, Markup] = {
@@ -38,9 +42,9 @@ def dashboard(conn: sa.Connection, *, product_id: int, today: dt.date, days: int
         "states": charts.stacked_chart(
             day_list,
             [
-                ("registered", states["registered"]),
-                ("trial", states["trial"]),
-                ("trial expired", states["trial_expired"]),
+                ("registered", states[DeviceStatus.REGISTERED]),
+                ("trial", states[DeviceStatus.TRIAL]),
+                ("trial expired", states[DeviceStatus.TRIAL_EXPIRED]),
             ],
             label="Trials vs registered",
         ),

@@ -7,11 +7,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from licentia.core.vocabulary import Topic
 from licentia.server.audit import record
 from licentia.server.errors import ApiError
 from licentia.server.products.service import products, update_policy, validate_policy
 
-NOTIFY_TOPICS = ("install", "uninstall", "feedback", "register", "piracy")
 MAX_NOTIFY_EMAILS = 20
 
 
@@ -53,7 +53,7 @@ def notify_settings(emails_text: str, switches: dict[str, bool]) -> dict[str, An
         raise ApiError("invalid_email", f"not an email address: {bad[0]!r}")
     if len(emails) > MAX_NOTIFY_EMAILS:
         raise ApiError("invalid_email", f"at most {MAX_NOTIFY_EMAILS} notification addresses")
-    return {"emails": emails, "on": {topic: bool(switches.get(topic)) for topic in NOTIFY_TOPICS}}
+    return {"emails": emails, "on": {topic.value: bool(switches.get(topic)) for topic in Topic}}
 
 
 def change_notifications(

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 
+from licentia.core.vocabulary import Topic
 from licentia.server.admin.pages import policies
 from licentia.server.admin.pages.policies import policies_of
 from licentia.server.admin.service import all_products, list_releases, product_with_policy
@@ -17,7 +18,6 @@ from licentia.server.audit import record
 from licentia.server.errors import ApiError
 from licentia.server.policies.knobs import BY_NAME
 from licentia.server.products.changes import (
-    NOTIFY_TOPICS,
     change_notifications,
     change_policy,
     change_privacy,
@@ -72,7 +72,7 @@ async def product_page(request: Request, admin: Admin, product_id: RowId) -> Res
         fields=POLICY_FIELDS,
         booleans=BOOLEAN_KNOBS,
         choices=CHOICE_KNOBS,
-        topics=NOTIFY_TOPICS,
+        topics=[topic.value for topic in Topic],
         notify=product.notify or {},
         public_key=keys[-1] if keys else "",
         license_types=license_types,
@@ -120,7 +120,7 @@ async def product_change(request: Request, admin: Admin, form: Form, product_id:
                 actor=admin.label,
             )
         if part == "notify":
-            notify = notify_settings(form.get("emails", ""), {t: form.get(f"on_{t}") == "on" for t in NOTIFY_TOPICS})
+            notify = notify_settings(form.get("emails", ""), {t: form.get(f"on_{t}") == "on" for t in Topic})
             return await act(
                 request,
                 change_notifications,
