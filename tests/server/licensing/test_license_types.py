@@ -25,7 +25,8 @@ def api(client: Any, engine: Any, clock: Any) -> Any:
         token = create_token(conn, name="shop", scopes=["read", "write"], now=clock.now(), created_by="test").token
 
     class Api:
-        headers = {"Authorization": f"Bearer {token}"}
+        def __init__(self) -> None:
+            self.headers = {"Authorization": f"Bearer {token}"}
 
         def call(self, method: str, path: str, expect: int = 200, **body: Any) -> Any:
             response = client.request(method, "/v1/admin" + path, json=body or None, headers=self.headers)

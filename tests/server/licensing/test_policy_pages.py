@@ -70,12 +70,16 @@ def test_a_vendor_makes_a_license_type_and_sells_it(client: Any, engine: Any, cl
         data={"csrf": csrf, "product": "acme", "email": "ann@example.com", "policy": "Pro yearly"},
     )
     assert issued.status_code == 200
-    key = re.search(r"[0-9A-Z]{5}(?:-[0-9A-Z]{5}){4}", issued.text).group(0)
+    found_key = re.search(r"[0-9A-Z]{5}(?:-[0-9A-Z]{5}){4}", issued.text)
+    assert found_key is not None
+    key = found_key.group(0)
     app = Installation(client, product.public_key)
     app.check()
     doc = app.check("/v1/activate", key=key)
     assert doc["entitlements"]["max_projects"]["value"] == 10 and doc["license"]["policy"] == "Pro yearly"
-    license_id = re.search(r'/admin/licenses/(\d+)"', client.get("/admin/licenses").text).group(1)
+    found_id = re.search(r'/admin/licenses/(\d+)"', client.get("/admin/licenses").text)
+    assert found_id is not None
+    license_id = found_id.group(1)
     shown = client.get(f"/admin/licenses/{license_id}").text
     assert "Pro yearly" in shown and "Seat frees" in shown and "180 days unseen" in shown
     assert "2026-07-04" in shown  # the seat frees 180 days after the machine was last seen
