@@ -110,7 +110,8 @@ def create_policy(
     if copy_of is not None:
         source = get_policy(conn, product=product, name=copy_of)
         base = {knob: getattr(source, knob) for knob in KNOB_NAMES}
-    policy = {**base, **validate_knobs(values)}
+    given = validate_knobs(values)
+    policy = {**base, **given}
     check_complete(policy)
     _write_named(
         conn,
@@ -126,7 +127,7 @@ def create_policy(
         target_id=prod.id,
         now=now,
         policy=name,
-        **_audit(validate_knobs(values)),
+        **_audit(given),
     )
     return get_policy(conn, product=product, name=name)
 
