@@ -120,3 +120,15 @@ def test_server_modules_stay_readable() -> None:
             warnings.warn(f"{module} has {lines} lines: split it before it reaches {FAIL_LINES}", stacklevel=1)
     too_long = {module: lines for module, lines in sizes.items() if lines > FAIL_LINES}
     assert not too_long, f"modules over {FAIL_LINES} lines: {too_long}"
+
+
+def test_the_app_state_is_read_through_its_type() -> None:
+    """``state_of(app)`` or a dependency, never ``app.state.x``: one typed ``AppState`` (server/state.py)."""
+    untyped = {
+        f"{name(path)}:{node.lineno}"
+        for path in modules(SRC / "server")
+        if path.name not in ("state.py", "app.py")
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Attribute) and node.attr == "state" and ast.unparse(node.value).endswith("app")
+    }
+    assert not untyped, sorted(untyped)

@@ -179,14 +179,14 @@ class ApiError(Exception):
 
     def __init__(
         self,
-        code: ErrorCode | str,  # TODO(phase 2 sweep): ErrorCode only, once every call site names its member
+        code: ErrorCode,
         message: str,
         status: int | None = None,
         *,
         headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
-        self.code = _BY_VALUE[code]  # a code that is not enumerated fails here, in tests
+        self.code = _BY_VALUE[code]  # as typed; a bare string that is not enumerated fails here, in tests
         self.message = message
         self.status = self.code.status if status is None else status
         self.headers = headers or {}

@@ -161,6 +161,7 @@ WEB = {"fastapi", "starlette", "jinja2", "uvicorn"}
         ("license", "issue", "--product", "my-app", "--email", "web@example.com"),
         ("product", "policy", "my-app", "--set", "grace_days=4"),
         ("admin", "create", "web@vendor.example", "--password-stdin"),
+        ("admin", "token", "--name", "shop", "--scope", "write"),
         ("rollup",),
         ("evidence", "purge"),
         ("notify", "status"),

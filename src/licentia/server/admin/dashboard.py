@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from markupsafe import Markup
 
-from licentia.core.vocabulary import PIRACY_EVENT_KINDS, DeviceStatus
+from licentia.core.vocabulary import PIRACY_EVENT_KINDS, DeviceStatus, EventKind
 from licentia.server.admin import charts
 from licentia.server.rollups.service import breakdown, series, totals
 
@@ -50,9 +50,11 @@ def dashboard(conn: sa.Connection, *, product_id: int, today: dt.date, days: int
         ),
         "conversions": charts.bar_chart(conversions, label="Conversions per day", color=charts.PALETTE[1]),
         "uninstalls": charts.bar_chart(
-            daily("events", "uninstall"), label="Uninstalls per day", color=charts.PALETTE[3]
+            daily("events", EventKind.UNINSTALL), label="Uninstalls per day", color=charts.PALETTE[3]
         ),
-        "feedback": charts.bar_chart(daily("events", "feedback"), label="Feedback per day", color=charts.PALETTE[4]),
+        "feedback": charts.bar_chart(
+            daily("events", EventKind.FEEDBACK), label="Feedback per day", color=charts.PALETTE[4]
+        ),
         "piracy": charts.stacked_chart(day_list, piracy, label="Piracy signals per day"),
         "versions": charts.share_chart(
             breakdown(conn, product_id=product_id, metric="versions_7d", day=today), label="Versions in use"
@@ -69,8 +71,8 @@ def dashboard(conn: sa.Connection, *, product_id: int, today: dt.date, days: int
         "conversion_rate": (100.0 * converted_total / new_total) if new_total else None,
         "active_7d": active["7d"][-1] if active["7d"] else 0,
         "active_30d": active["30d"][-1] if active["30d"] else 0,
-        "uninstalls": kinds.get("uninstall", 0),
-        "feedback": kinds.get("feedback", 0),
+        "uninstalls": kinds.get(EventKind.UNINSTALL, 0),
+        "feedback": kinds.get(EventKind.FEEDBACK, 0),
         "piracy": sum(kinds.get(k, 0) for k in PIRACY_KINDS),
         "has_data": bool(new_total or any(active["30d"])),
     }

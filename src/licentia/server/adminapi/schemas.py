@@ -53,8 +53,8 @@ class LicenseOut(BaseModel):
     state: str
     expires_at: dt.datetime | None
     features: list[str]
-    max_devices: int
-    devices_used: int
+    max_devices: int  # machines allowed
+    devices_used: int  # seats taken: machines holding the license (however many installations each has)
     policy: str | None = None
     kind: str | None = None
     entitlements: dict[str, Any] = Field(default_factory=dict)

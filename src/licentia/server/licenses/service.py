@@ -12,7 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from licentia.core.clock import to_iso
 from licentia.core.licensekeys import generate_key, key_hash, key_prefix
 from licentia.core.status import LicenseState
-from licentia.server.errors import ApiError
+from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.policies.knobs import check_complete, validate_knobs
 from licentia.server.policies.service import default_policy, get_policy
 from licentia.server.policies.terms import effective, sale_terms
@@ -39,7 +39,7 @@ class OrderRefInUse(ApiError):
     def __init__(self, *, order_ref: str, source: str, license_id: int | None, key_prefix: str | None) -> None:
         owner = f"license {license_id} ({key_prefix}…)" if license_id is not None else "another purchase"
         message = f"order reference {order_ref!r} ({source}) is already used by {owner}"
-        super().__init__("order_ref_in_use", message, 409)
+        super().__init__(ErrorCode.ORDER_REF_IN_USE, message)
         self.license_id = license_id
         self.key_prefix = key_prefix
 
@@ -74,7 +74,7 @@ def _add_purchase(conn: sa.Connection, values: dict[str, Any]) -> int:
 def find_or_create_customer(conn: sa.Connection, *, email: str, name: str | None, now: dt.datetime) -> int:
     email = email.strip()
     if "@" not in email or len(email) > 320:
-        raise ApiError("invalid_email", f"{email!r} is not an email address")
+        raise ApiError(ErrorCode.INVALID_EMAIL, f"{email!r} is not an email address")
     row = conn.execute(sa.select(customers.c.id).where(customers.c.email == email).limit(1)).first()
     if row:
         if name:
@@ -122,7 +122,7 @@ def issue_license(
     policy_expiry, policy_maintenance = sale_terms(terms, now)
     expires_at = expires_at if expires_at is not None else policy_expiry
     if expires_at is not None and expires_at <= now:
-        raise ApiError("invalid_expiry", "the expiry date is in the past")
+        raise ApiError(ErrorCode.INVALID_EXPIRY, "the expiry date is in the past")
     if maintenance_until is None:
         maintenance_until = policy_maintenance
     customer_id = find_or_create_customer(conn, email=email, name=name, now=now)
@@ -164,9 +164,9 @@ def issue_license(
 
 def set_license_state(conn: sa.Connection, *, license_id: int, state: str, now: dt.datetime) -> None:
     if state not in {s.value for s in LicenseState}:
-        raise ApiError("invalid_state", f"unknown license state {state!r}")
+        raise ApiError(ErrorCode.INVALID_STATE, f"unknown license state {state!r}")
     done = conn.execute(
         licenses.update().where(licenses.c.id == license_id).values(state=state, updated_at=now)
     ).rowcount
     if not done:
-        raise ApiError("unknown_license", f"no license {license_id}", 404)
+        raise ApiError(ErrorCode.UNKNOWN_LICENSE, f"no license {license_id}")

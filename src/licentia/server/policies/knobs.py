@@ -2,7 +2,7 @@
 
 One table (:data:`KNOBS`) feeds the validation of policies and of per-license
 overrides, the admin UI's labels and the docs. Bad input raises
-``ApiError("invalid_policy")`` naming the knob, so the CLI, the developer API
+``ApiError(ErrorCode.INVALID_POLICY)`` naming the knob, so the CLI, the developer API
 and the admin UI all tell the vendor the same thing.
 """
 
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from licentia.core.clock import UTC, to_iso
-from licentia.server.errors import ApiError
+from licentia.server.errors import ApiError, ErrorCode
 
 KINDS = ("node_locked", "floating")
 EXPIRY_MODES = ("perpetual", "fixed_date", "from_issue", "from_activation")
@@ -70,7 +70,7 @@ KNOB_NAMES = tuple(BY_NAME)
 
 
 def invalid(message: str) -> ApiError:
-    return ApiError("invalid_policy", message, 422)
+    return ApiError(ErrorCode.INVALID_POLICY, message, 422)
 
 
 def validate_name(name: Any) -> str:

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
 from licentia.core.signing import SigningKey
-from licentia.server.errors import ApiError
+from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.policies.knobs import validate_knobs
 from licentia.server.policies.service import insert_default_policy
 from licentia.server.store.models import Policy, Product, SigningKeyRow, table_of
@@ -59,9 +59,9 @@ def create_product(
     conn: sa.Connection, *, slug: str, name: str, fernet: Fernet, now: dt.datetime, **policy: Any
 ) -> CreatedProduct:
     if not SLUG.match(slug):
-        raise ApiError("invalid_slug", "a product slug is 1-63 lowercase letters, digits and dashes")
+        raise ApiError(ErrorCode.INVALID_SLUG, "a product slug is 1-63 lowercase letters, digits and dashes")
     if conn.execute(sa.select(products.c.id).where(products.c.slug == slug)).first():
-        raise ApiError("product_exists", f"a product named {slug!r} already exists", 409)
+        raise ApiError(ErrorCode.PRODUCT_EXISTS, f"a product named {slug!r} already exists")
     product_id = conn.execute(
         products.insert()
         .values(slug=slug, name=name, created_at=now, collect_facts=False, facts_retention_days=365, notify={})
@@ -100,7 +100,7 @@ def _add_key(
 def get_product(conn: sa.Connection, slug: str) -> sa.Row[Any]:
     row = conn.execute(sa.select(products).where(products.c.slug == slug)).first()
     if row is None:
-        raise ApiError("unknown_product", f"no product named {slug!r}", 404)
+        raise ApiError(ErrorCode.UNKNOWN_PRODUCT, f"no product named {slug!r}")
     return row
 
 

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from licentia.core.clock import to_iso
 from licentia.server.credentials import DeviceCredential
 from licentia.server.devices.service import authenticate
-from licentia.server.errors import ApiError
+from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.policies.terms import offer
 from licentia.server.products.service import get_product
 from licentia.server.releases.service import described, newest_first, parse_version
@@ -70,7 +70,7 @@ async def latest_release(
         if credential is not None:
             device = authenticate(conn, credential)
             if device.product_id != prod.id:
-                raise ApiError("invalid_credential", "unknown device or wrong device secret", 401)
+                raise ApiError(ErrorCode.INVALID_CREDENTIAL, "unknown device or wrong device secret", 401)
             if device.license_id is not None:
                 lic = conn.execute(
                     sa.select(licenses.c.maintenance_until).where(licenses.c.id == device.license_id)

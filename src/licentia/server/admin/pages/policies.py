@@ -20,7 +20,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 
 from licentia.server.admin.web import Admin, Form, back, now, render
-from licentia.server.errors import ApiError
+from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.policies.knobs import KNOBS, METER_PERIODS, invalid
 from licentia.server.policies.service import (
     change_policy,
@@ -147,7 +147,7 @@ async def new_policy(request: Request, admin: Admin, form: Form, product_id: int
     def make(conn: sa.Connection, *, now: dt.datetime) -> int:
         slug = conn.execute(sa.select(products.c.slug).where(products.c.id == product_id)).scalar_one_or_none()
         if slug is None:
-            raise ApiError("unknown_product", f"no product {product_id}", 404)
+            raise ApiError(ErrorCode.UNKNOWN_PRODUCT, f"no product {product_id}", 404)
         made = create_policy(
             conn,
             product=slug,
