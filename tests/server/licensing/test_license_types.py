@@ -164,6 +164,9 @@ def test_bad_knobs_get_clear_errors_and_change_nothing(api, client):
         name="X",
         meters={"renders": {"limit": 5, "period": "eon"}},
     )
+    refused(422, "invalid_policy", "POST", "/products/acme/policies", name="nul\x00name")
+    refused(422, "invalid_policy", "POST", "/products/acme/policies", name="X", entitlements={"e": "a\x00b"})
+    refused(422, "invalid_policy", "POST", "/products/acme/policies", name="X", max_devices=10**30)
     refused(409, "policy_exists", "POST", "/products/acme/policies", name="Default")
     refused(404, "unknown_policy", "PATCH", "/products/acme/policies/Nope", max_devices=3)
     refused(404, "unknown_product", "GET", "/products/nope/policies")

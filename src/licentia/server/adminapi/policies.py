@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from licentia.server.adminapi.schemas import RowId
 from licentia.server.auth.bearer import ReadActor, WriteActor
 from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.licenses.changes import change_terms, license_view
@@ -25,7 +26,7 @@ from licentia.server.policies.service import (
     list_policies,
     policy_view,
 )
-from licentia.server.state import in_transaction, read_only
+from licentia.server.state import in_transaction, read_only, state_of
 
 router = APIRouter(tags=["developer API: license types"])
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -49,12 +50,12 @@ _EXAMPLE = {
 
 
 def _now(request: Request) -> dt.datetime:
-    return request.app.state.clock.now()
+    return state_of(request.app).clock.now()
 
 
 def _knobs(body: dict[str, Any], *extra: str) -> tuple[dict[str, Any], dict[str, Any]]:
     if not isinstance(body, dict):
-        raise ApiError(ErrorCode.INVALID_POLICY, "the body is a JSON object of knob: value", 422)
+        raise ApiError(ErrorCode.INVALID_POLICY, "the body is a JSON object of knob: value")
     special = {name: body[name] for name in extra if name in body}
     return {k: v for k, v in body.items() if k not in extra}, special
 
@@ -86,7 +87,7 @@ async def new_policy(
     """Create a license type: ``name``, optionally ``copy_of`` (another policy's name), and any knobs."""
     knobs, special = _knobs(body, "name", "copy_of")
     if not isinstance(special.get("name"), str):
-        raise ApiError(ErrorCode.INVALID_POLICY, "give the policy a name", 422)
+        raise ApiError(ErrorCode.INVALID_POLICY, "give the policy a name")
     row = await in_transaction(
         request,
         create_policy,
@@ -138,12 +139,10 @@ class TermsChange(BaseModel):
 
 
 @router.patch("/licenses/{license_id}/terms", responses=ERRORS)
-async def patch_terms(request: Request, license_id: int, body: TermsChange, actor: WriteActor) -> dict[str, Any]:
+async def patch_terms(request: Request, license_id: RowId, body: TermsChange, actor: WriteActor) -> dict[str, Any]:
     """Move a license to another license type, override single knobs, or change its maintenance end."""
     if body.maintenance_until is not None and body.maintenance_until.tzinfo is None:
-        raise ApiError(
-            ErrorCode.INVALID_DATE, "give maintenance_until with a time zone (e.g. 2027-01-01T00:00:00Z)", 422
-        )
+        raise ApiError(ErrorCode.INVALID_DATE, "give maintenance_until with a time zone (e.g. 2027-01-01T00:00:00Z)")
 
     def change(conn: Any, *, now: dt.datetime) -> dict[str, Any]:
         change_terms(

@@ -250,7 +250,7 @@ def change_terms(
     overrides = dict(row.policy_overrides or {})
     for name in unset or []:
         if name not in KNOB_NAMES:
-            raise ApiError(ErrorCode.INVALID_POLICY, f"unknown policy setting {name!r}", 422)
+            raise ApiError(ErrorCode.INVALID_POLICY, f"unknown policy setting {name!r}")
         overrides.pop(name, None)
     clean = validate_knobs(set_knobs or {})
     for name, value in clean.items():

@@ -70,12 +70,17 @@ KNOB_NAMES = tuple(BY_NAME)
 
 
 def invalid(message: str) -> ApiError:
-    return ApiError(ErrorCode.INVALID_POLICY, message, 422)
+    return ApiError(ErrorCode.INVALID_POLICY, message)
+
+
+def _printable(text: str) -> bool:
+    # PostgreSQL refuses NUL in text and JSON: refuse control characters before they reach it.
+    return all(ch >= " " and ch != "\x7f" for ch in text)
 
 
 def validate_name(name: Any) -> str:
-    if not isinstance(name, str) or not name.strip() or len(name.strip()) > NAME_MAX:
-        raise invalid(f"a policy name is 1-{NAME_MAX} characters")
+    if not isinstance(name, str) or not name.strip() or len(name.strip()) > NAME_MAX or not _printable(name):
+        raise invalid(f"a policy name is 1-{NAME_MAX} printable characters")
     return name.strip()
 
 
@@ -161,8 +166,8 @@ def validate_entitlements(value: Any) -> dict[str, Any]:
             if abs(entry) > MAX_SAFE_INTEGER:
                 raise invalid(f"entitlement {name}: the number is too large")
         elif isinstance(entry, str):
-            if len(entry) > MAX_TEXT_VALUE:
-                raise invalid(f"entitlement {name}: text of at most {MAX_TEXT_VALUE} characters")
+            if len(entry) > MAX_TEXT_VALUE or not _printable(entry):
+                raise invalid(f"entitlement {name}: printable text of at most {MAX_TEXT_VALUE} characters")
         else:
             raise invalid(f"entitlement {name}: the value is true/false, a whole number or a text")
         clean[name] = {"value": entry, "expires_at": to_iso(parse_when(expires, name)) if expires else None}

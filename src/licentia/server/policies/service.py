@@ -42,7 +42,7 @@ def defaults() -> dict[str, Any]:
 def _product(conn: sa.Connection, slug: str) -> sa.Row[Any]:
     row = conn.execute(sa.select(products).where(products.c.slug == slug)).first()
     if row is None:
-        raise ApiError(ErrorCode.UNKNOWN_PRODUCT, f"no product named {slug!r}", 404)
+        raise ApiError(ErrorCode.UNKNOWN_PRODUCT, f"no product named {slug!r}")
     return row
 
 
@@ -73,14 +73,14 @@ def get_policy(conn: sa.Connection, *, product: str, name: str) -> sa.Row[Any]:
     prod = _product(conn, product)
     row = conn.execute(sa.select(policies).where(policies.c.product_id == prod.id, policies.c.name == name)).first()
     if row is None:
-        raise ApiError(ErrorCode.UNKNOWN_POLICY, f"{product} has no policy named {name!r}", 404)
+        raise ApiError(ErrorCode.UNKNOWN_POLICY, f"{product} has no policy named {name!r}")
     return row
 
 
 def policy_by_id(conn: sa.Connection, policy_id: int) -> sa.Row[Any]:
     row = conn.execute(sa.select(policies).where(policies.c.id == policy_id)).first()
     if row is None:
-        raise ApiError(ErrorCode.UNKNOWN_POLICY, f"no policy {policy_id}", 404)
+        raise ApiError(ErrorCode.UNKNOWN_POLICY, f"no policy {policy_id}")
     return row
 
 
@@ -105,7 +105,7 @@ def create_policy(
         sa.select(sa.func.count()).select_from(policies).where(policies.c.product_id == prod.id)
     ).scalar_one()
     if count >= MAX_POLICIES_PER_PRODUCT:
-        raise ApiError(ErrorCode.TOO_MANY_POLICIES, f"a product has at most {MAX_POLICIES_PER_PRODUCT} policies", 409)
+        raise ApiError(ErrorCode.TOO_MANY_POLICIES, f"a product has at most {MAX_POLICIES_PER_PRODUCT} policies")
     base = defaults()
     if copy_of is not None:
         source = get_policy(conn, product=product, name=copy_of)
@@ -179,7 +179,7 @@ def _write_named(conn: sa.Connection, statement: Any, *, product: str, name: str
         with conn.begin_nested():
             conn.execute(statement)
     except sa.exc.IntegrityError as exc:
-        raise ApiError(ErrorCode.POLICY_EXISTS, f"{product} already has a policy named {name!r}", 409) from exc
+        raise ApiError(ErrorCode.POLICY_EXISTS, f"{product} already has a policy named {name!r}") from exc
 
 
 def _audit(values: dict[str, Any]) -> dict[str, Any]:

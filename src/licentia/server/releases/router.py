@@ -70,7 +70,7 @@ async def latest_release(
         if credential is not None:
             device = authenticate(conn, credential)
             if device.product_id != prod.id:
-                raise ApiError(ErrorCode.INVALID_CREDENTIAL, "unknown device or wrong device secret", 401)
+                raise ApiError(ErrorCode.INVALID_CREDENTIAL, "unknown device or wrong device secret")
             if device.license_id is not None:
                 lic = conn.execute(
                     sa.select(licenses.c.maintenance_until).where(licenses.c.id == device.license_id)

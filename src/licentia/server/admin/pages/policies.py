@@ -20,6 +20,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 
 from licentia.server.admin.web import Admin, Form, back, now, render
+from licentia.server.adminapi.schemas import RowId
 from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.policies.knobs import KNOBS, METER_PERIODS, invalid
 from licentia.server.policies.service import (
@@ -122,7 +123,7 @@ def _policy_of(conn: sa.Connection, product_id: int, policy_id: int) -> tuple[An
 
 
 @router.get("/products/{product_id}/policies/{policy_id}")
-async def policy_page(request: Request, admin: Admin, product_id: int, policy_id: int) -> Response:
+async def policy_page(request: Request, admin: Admin, product_id: RowId, policy_id: RowId) -> Response:
     product, row, used = await read_only(request, _policy_of, product_id=product_id, policy_id=policy_id)
     shown = dict(row._mapping)
     if isinstance(shown.get("expiry_date"), dt.datetime):
@@ -141,13 +142,13 @@ async def policy_page(request: Request, admin: Admin, product_id: int, policy_id
 
 
 @router.post("/products/{product_id}/policies")
-async def new_policy(request: Request, admin: Admin, form: Form, product_id: int) -> Response:
+async def new_policy(request: Request, admin: Admin, form: Form, product_id: RowId) -> Response:
     back_to = f"/admin/products/{product_id}"
 
     def make(conn: sa.Connection, *, now: dt.datetime) -> int:
         slug = conn.execute(sa.select(products.c.slug).where(products.c.id == product_id)).scalar_one_or_none()
         if slug is None:
-            raise ApiError(ErrorCode.UNKNOWN_PRODUCT, f"no product {product_id}", 404)
+            raise ApiError(ErrorCode.UNKNOWN_PRODUCT, f"no product {product_id}")
         made = create_policy(
             conn,
             product=slug,
@@ -167,7 +168,7 @@ async def new_policy(request: Request, admin: Admin, form: Form, product_id: int
 
 
 @router.post("/products/{product_id}/policies/{policy_id}")
-async def save_policy(request: Request, admin: Admin, form: Form, product_id: int, policy_id: int) -> Response:
+async def save_policy(request: Request, admin: Admin, form: Form, product_id: RowId, policy_id: RowId) -> Response:
     back_to = f"/admin/products/{product_id}/policies/{policy_id}"
 
     def save(conn: sa.Connection, *, now: dt.datetime) -> None:
