@@ -131,14 +131,22 @@ class ErrorCode(enum.StrEnum):
     INVALID_ACTION = "invalid_action", 400, _D | _A, "not a license action (suspend, revoke, reinstate)"
     INVALID_STATE = "invalid_state", 400, _D | _A, "not a license state"
     INVALID_CURSOR = "invalid_cursor", 400, _D, "the page cursor was not made by this server"
-    INVALID_POLICY = "invalid_policy", 400, _A, "a policy setting that does not exist, or a value out of range"
+    INVALID_POLICY = (
+        "invalid_policy",
+        422,
+        _D | _A,
+        "a license type's knob that does not exist, or a value out of range (the message names it)",
+    )
+    UNKNOWN_POLICY = "unknown_policy", 404, _D | _A, "the product has no license type (policy) of this name"
+    POLICY_EXISTS = "policy_exists", 409, _D | _A, "the product already has a license type of this name"
+    TOO_MANY_POLICIES = "too_many_policies", 409, _D | _A, "a product has at most 200 license types"
     INVALID_SLUG = "invalid_slug", 400, _A, "a product slug is lowercase letters, digits and dashes (1-63)"
     PRODUCT_EXISTS = "product_exists", 409, _A, "a product already has this slug"
     INVALID_RETENTION = "invalid_retention", 400, _A, "fact retention is a whole number of days in range"
     INVALID_WEBHOOK_URL = "invalid_webhook_url", 400, _A, "a webhook URL must be http(s)"
     INVALID_WEBHOOK_TOPICS = "invalid_webhook_topics", 400, _A, "a webhook topic that does not exist"
     INVALID_NUMBER = "invalid_number", 400, _A, "a form field that must be a whole number"
-    INVALID_DATE = "invalid_date", 400, _A, "a form field that must be a date (YYYY-MM-DD)"
+    INVALID_DATE = "invalid_date", 400, _D | _A, "a date field that is not a date (YYYY-MM-DD, with a zone in the API)"
     # Admin accounts and API tokens
     ADMIN_EXISTS = "admin_exists", 409, _A, "an admin already has this email"
     UNKNOWN_ADMIN = "unknown_admin", 404, _A, "no admin has this email"
