@@ -213,7 +213,13 @@ def _document_raw_bodies(app: FastAPI) -> None:
 def default_extensions() -> list[Setup]:
     """Optional parts that register themselves (admin UI, notifications, evidence)."""
     found: list[Setup] = []
-    for module_name in ("licentia.server.admin", "licentia.server.notify", "licentia.server.evidence"):
+    for module_name in (
+        "licentia.server.admin",
+        "licentia.server.notify",
+        "licentia.server.evidence",
+        "licentia.server.portal",
+        "licentia.server.payments",
+    ):
         try:
             module = __import__(module_name, fromlist=["setup"])
         except ModuleNotFoundError as exc:

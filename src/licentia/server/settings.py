@@ -65,6 +65,18 @@ class Settings(BaseSettings):
     rollup_interval_seconds: float = 60.0
     # Shared secret of POST /v1/hooks/payment (HMAC-SHA256); unset refuses every delivery.
     payment_webhook_secret: SecretStr | None = None
+    # Customer portal (server/portal): sign-in links, sessions, download links.
+    portal_link_minutes: int = 15
+    portal_session_hours: int = 12
+    portal_links_per_address_per_hour: int = 5
+    portal_links_per_network_per_hour: int = 30
+    portal_download_minutes: int = 10
+    # Reply-to of customer emails when a product sets none (None: no Reply-To).
+    customer_reply_to: str | None = None
+    # Payment providers' webhook signing secrets (server/payments); unset refuses that provider.
+    stripe_webhook_secret: SecretStr | None = None
+    paddle_webhook_secret: SecretStr | None = None
+    fastspring_webhook_secret: SecretStr | None = None
 
     @classmethod
     def settings_customise_sources(

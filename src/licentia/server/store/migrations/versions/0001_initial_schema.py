@@ -202,9 +202,7 @@ def upgrade() -> None:
         sa.Column("order_ref", sa.String(length=200), nullable=False),
         sa.Column("source", sa.String(length=64), nullable=False),
         sa.Column("purchased_at", licentia.server.store.models.UTCDateTime(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["customer_id"], ["customers.id"], name=op.f("fk_purchases_customer_id_customers")
-        ),
+        sa.ForeignKeyConstraint(["customer_id"], ["customers.id"], name=op.f("fk_purchases_customer_id_customers")),
         sa.ForeignKeyConstraint(
             ["product_id"], ["products.id"], name=op.f("fk_purchases_product_id_products"), ondelete="CASCADE"
         ),
@@ -298,15 +296,11 @@ def upgrade() -> None:
         ),
         sa.Column("created_at", licentia.server.store.models.UTCDateTime(), nullable=False),
         sa.Column("updated_at", licentia.server.store.models.UTCDateTime(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["customer_id"], ["customers.id"], name=op.f("fk_licenses_customer_id_customers")
-        ),
+        sa.ForeignKeyConstraint(["customer_id"], ["customers.id"], name=op.f("fk_licenses_customer_id_customers")),
         sa.ForeignKeyConstraint(
             ["product_id"], ["products.id"], name=op.f("fk_licenses_product_id_products"), ondelete="CASCADE"
         ),
-        sa.ForeignKeyConstraint(
-            ["purchase_id"], ["purchases.id"], name=op.f("fk_licenses_purchase_id_purchases")
-        ),
+        sa.ForeignKeyConstraint(["purchase_id"], ["purchases.id"], name=op.f("fk_licenses_purchase_id_purchases")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_licenses")),
         sa.UniqueConstraint("key_hash", name=op.f("uq_licenses_key_hash")),
     )
@@ -372,9 +366,7 @@ def upgrade() -> None:
         sa.Column("client_event_id", sa.String(length=64), nullable=False),
         sa.Column("occurred_at", licentia.server.store.models.UTCDateTime(), nullable=True),
         sa.Column("received_at", licentia.server.store.models.UTCDateTime(), nullable=False),
-        sa.Column(
-            "data", sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"), nullable=False
-        ),
+        sa.Column("data", sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"), nullable=False),
         sa.Column(
             "client_facts",
             sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),

@@ -48,7 +48,9 @@ def _matches(stored: dict[str, Any], presented: dict[str, Any], min_match: int) 
 
 
 def _group_into_machines(conn: sa.Connection) -> None:
-    min_match: dict[Any, Any] = dict(conn.execute(sa.text("SELECT product_id, fingerprint_min_match FROM policies")).all())
+    min_match: dict[Any, Any] = dict(
+        conn.execute(sa.text("SELECT product_id, fingerprint_min_match FROM policies")).all()
+    )
     rows = conn.execute(
         sa.text(
             "SELECT id, product_id, external_id, fp_machine, fp_disk, fp_cpu, fp_mac, trial_end, status,"
@@ -179,12 +181,16 @@ def downgrade() -> None:
     conn = op.get_bind()
     columns = ", ".join(f"fp_{name}" for name in _COMPONENTS)
     rows = conn.execute(
-        sa.text(f"SELECT d.id, m.trial_end, m.restriction, m.restriction_reason, {columns.replace('fp_', 'm.fp_')}"  # noqa: S608
-                " FROM devices d JOIN machines m ON m.id = d.machine_id")
+        sa.text(
+            f"SELECT d.id, m.trial_end, m.restriction, m.restriction_reason, {columns.replace('fp_', 'm.fp_')}"  # noqa: S608
+            " FROM devices d JOIN machines m ON m.id = d.machine_id"
+        )
     ).all()
     assignments = ", ".join(f"fp_{name} = :fp_{name}" for name in _COMPONENTS)
     update = sa.text(f"UPDATE devices SET trial_end = :trial_end, {assignments} WHERE id = :id")  # noqa: S608
-    params = [{"id": r.id, "trial_end": r.trial_end, **{f"fp_{n}": getattr(r, f"fp_{n}") for n in _COMPONENTS}} for r in rows]
+    params = [
+        {"id": r.id, "trial_end": r.trial_end, **{f"fp_{n}": getattr(r, f"fp_{n}") for n in _COMPONENTS}} for r in rows
+    ]
     for start in range(0, len(params), 1000):
         conn.execute(update, params[start : start + 1000])
     restricted = [{"id": r.id, "status": r.restriction, "reason": r.restriction_reason} for r in rows if r.restriction]

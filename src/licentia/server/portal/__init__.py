@@ -1,0 +1,39 @@
+"""The customer portal (``/portal``): sign-in by emailed link, licenses, machines, downloads.
+
+Picked up by ``create_app`` through ``default_extensions()``; the spine never imports it.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from licentia.server.errors import ApiError
+
+
+def setup(app: FastAPI) -> None:
+    from licentia.server.portal.router import router
+    from licentia.server.portal.web import HERE, CustomerSignInRequired, render
+
+    app.include_router(router)
+    app.mount("/portal/static", StaticFiles(directory=HERE / "static"), name="portal-static")
+
+    @app.exception_handler(CustomerSignInRequired)
+    async def _sign_in(_request: Request, _exc: CustomerSignInRequired) -> Response:
+        return RedirectResponse("/portal/signin", status_code=303)
+
+    spine_api_handler = app.exception_handlers[ApiError]
+
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError) -> Response:
+        # Portal pages answer pages (same words for another's license and a missing one).
+        if request.url.path.startswith("/portal/") and not request.url.path.startswith("/portal/static"):
+            return render(request, "portal_refused.html", exc.status, reason=exc.message)
+        answer = spine_api_handler(request, exc)
+        return await answer if inspect.isawaitable(answer) else answer
+
+
+__all__ = ["setup"]
