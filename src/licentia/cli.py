@@ -433,6 +433,7 @@ def build_parser() -> argparse.ArgumentParser:
         "licentia.server.admin.cli",
         "licentia.server.evidence.cli",
         "licentia.server.notify.cli",
+        "licentia.server.payments.cli",
         "licentia.server.demo",
     ):
         try:

@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     stripe_webhook_secret: SecretStr | None = None
     paddle_webhook_secret: SecretStr | None = None
     fastspring_webhook_secret: SecretStr | None = None
+    # Paddle puts no email in a transaction: with an API key it is read from Paddle's API.
+    paddle_api_key: SecretStr | None = None
+    paddle_sandbox: bool = False
 
     @classmethod
     def settings_customise_sources(

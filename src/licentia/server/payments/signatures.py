@@ -1,0 +1,38 @@
+"""Refusals shared by the providers' signature checks, and the replay window on the server's clock.
+
+Every refusal is a 401 with a stable code and happens before the body is
+trusted or anything is written: a forged or replayed delivery changes nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import hmac
+
+from licentia.server.errors import ApiError
+
+
+class SignatureRefused(ApiError):
+    def __init__(self, message: str) -> None:
+        super().__init__("invalid_signature", message, 401)
+
+
+class StaleSignature(ApiError):
+    def __init__(self, message: str) -> None:
+        super().__init__("stale_signature", message, 401)
+
+
+def check_timestamp(unverified_stamp: int, *, now: dt.datetime, tolerance: dt.timedelta) -> None:
+    """Refuse a signed timestamp further than ``tolerance`` from the server's clock (either way)."""
+    if abs(now.timestamp() - unverified_stamp) > tolerance.total_seconds():
+        raise StaleSignature(
+            f"the signed timestamp is more than {int(tolerance.total_seconds())} s away: refused as a replay"
+        )
+
+
+def base64_hmac_sha256_matches(secret: str, raw: bytes, unverified_signature: str) -> bool:
+    """Constant-time check of ``base64(HMAC-SHA256(secret, raw))`` (FastSpring's documented scheme)."""
+    expected = base64.b64encode(hmac.new(secret.encode(), raw, hashlib.sha256).digest()).decode()
+    return hmac.compare_digest(expected, unverified_signature.strip())

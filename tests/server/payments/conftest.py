@@ -1,0 +1,94 @@
+"""Payment providers against the app: test signing secrets, mapped products, and a real SMTP server."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from pydantic import SecretStr
+
+from tests.server.notify.conftest import SmtpServer
+
+STRIPE_SECRET = "whsec_test_5f0c0ffee"
+PADDLE_SECRET = "pdl_ntfset_01test_secret"
+FASTSPRING_SECRET = "fastspring-test-hmac-secret"
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    server = SmtpServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def settings(settings: Any, smtp: SmtpServer) -> Any:
+    settings.smtp_host = "127.0.0.1"
+    settings.smtp_port = smtp.port
+    settings.smtp_from = "Acme <licenses@vendor.example>"
+    settings.outbox_poll_seconds = 0.05
+    settings.customer_reply_to = "help@vendor.example"
+    settings.stripe_webhook_secret = SecretStr(STRIPE_SECRET)
+    settings.paddle_webhook_secret = SecretStr(PADDLE_SECRET)
+    settings.fastspring_webhook_secret = SecretStr(FASTSPRING_SECRET)
+    return settings
+
+
+def stripe_header(body: bytes, t: int, secret: str = STRIPE_SECRET) -> str:
+    """Stripe's documented scheme: t=<unix>,v1=hex(HMAC-SHA256(secret, "<t>.<body>"))."""
+    mac = hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={t},v1={mac}"
+
+
+def paddle_header(body: bytes, ts: int, secret: str = PADDLE_SECRET) -> str:
+    """Paddle's documented scheme: ts=<unix>;h1=hex(HMAC-SHA256(secret, "<ts>:<body>"))."""
+    mac = hmac.new(secret.encode(), f"{ts}:".encode() + body, hashlib.sha256).hexdigest()
+    return f"ts={ts};h1={mac}"
+
+
+def fastspring_header(body: bytes, secret: str = FASTSPRING_SECRET) -> str:
+    """FastSpring's documented scheme: base64(HMAC-SHA256(secret, body))."""
+    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+
+
+def body_of(payload: Any) -> bytes:
+    return json.dumps(payload).encode()
+
+
+def mapping(engine: Any, clock: Any, provider: str, external_id: str, **options: Any) -> int:
+    from licentia.server.payments.mapping import add_mapping
+
+    with engine.begin() as conn:
+        return add_mapping(
+            conn, provider=provider, external_id=external_id, product="acme", actor="test", now=clock.now(), **options
+        )
+
+
+def state(engine: Any) -> dict[str, Any]:
+    """What a provider event may change: licenses, purchases, customers, queued emails."""
+    with engine.connect() as conn:
+        return {
+            table: conn.execute(sa.text(f"SELECT * FROM {table} ORDER BY 1")).all()
+            for table in ("licenses", "purchases", "customers", "outbox", "payment_links")
+        }
+
+
+def license_row(engine: Any, license_id: int | None = None) -> Any:
+    """A license (the only one when no id is given), with its dates as aware datetimes."""
+    from licentia.server.licenses.service import licenses
+
+    with engine.connect() as conn:
+        query = sa.select(licenses)
+        return conn.execute(query.where(licenses.c.id == license_id) if license_id else query).one()
+
+
+def day(unix: int) -> Any:
+    import datetime as dt
+
+    return dt.datetime.fromtimestamp(unix, dt.UTC).date()
