@@ -71,12 +71,17 @@ def mapping(engine: Any, clock: Any, provider: str, external_id: str, **options:
 
 
 def state(engine: Any) -> dict[str, Any]:
-    """What a provider event may change: licenses, purchases, customers, queued emails."""
+    """What a provider event may change: licenses, purchases, customers, links, queued emails.
+
+    Of the outbox only which emails exist: the delivery worker sends and masks them meanwhile.
+    """
     with engine.connect() as conn:
-        return {
+        found = {
             table: conn.execute(sa.text(f"SELECT * FROM {table} ORDER BY 1")).all()
-            for table in ("licenses", "purchases", "customers", "outbox", "payment_links")
+            for table in ("licenses", "purchases", "customers", "payment_links")
         }
+        found["outbox"] = conn.execute(sa.text("SELECT id, topic, dedupe_key FROM outbox ORDER BY 1")).all()
+        return found
 
 
 def license_row(engine: Any, license_id: int | None = None) -> Any:
