@@ -13,9 +13,11 @@ from fastapi import FastAPI
 def setup(app: FastAPI) -> None:
     from licentia.server.payments.admin_page import router as admin_router
     from licentia.server.payments.api import router as api_router
+    from licentia.server.payments.reminders import start_trial_reminders
     from licentia.server.payments.router import router
 
     app.include_router(router)
+    app.state.startup_hooks.append(start_trial_reminders)
     app.include_router(api_router)
     app.include_router(admin_router)
 

@@ -32,7 +32,7 @@ from licentia.server.audit import record
 from licentia.server.licenses.changes import change_state
 from licentia.server.licenses.service import issue_license, licenses
 from licentia.server.payments.mapping import find_mapping
-from licentia.server.payments.tables import mappings, payment_events, payment_links
+from licentia.server.payments.tables import mappings, payment_events, payment_links, trials
 from licentia.server.portal import emails
 from licentia.server.store.models import Customer, Product, table_of
 
@@ -51,6 +51,7 @@ class Paid:
     paid_until: dt.datetime | None = None  # a subscription's paid period end
     renewal: bool = False  # a recurring payment (not the first one)
     customer_ref: str | None = None  # the provider's customer id, to look the email up when the event lacks it
+    trial_until: dt.datetime | None = None  # a subscription that starts with a free trial ending then
 
 
 @dataclass(frozen=True)
@@ -143,6 +144,9 @@ def _paid(conn: sa.Connection, provider: str, fact: Paid, now: dt.datetime, repl
     found = _linked_license(conn, provider, fact.references)
     if found is not None:
         _link(conn, provider, fact.references, found.id, found.mapping_id, now)
+        if fact.renewal:
+            # The first paid period after a trial: nothing left to remind of.
+            conn.execute(trials.delete().where(trials.c.license_id == found.id))
         if fact.paid_until is None or (found.expires_at is not None and found.expires_at >= fact.paid_until):
             return Outcome(False, "already licensed", found.id)
         if found.state == LicenseState.REVOKED.value:
@@ -198,6 +202,8 @@ def _paid(conn: sa.Connection, provider: str, fact: Paid, now: dt.datetime, repl
         source=provider,
     )
     _link(conn, provider, fact.references, issued.id, mapping.id, now)
+    if fact.trial_until is not None and fact.trial_until > now:
+        conn.execute(trials.insert().values(license_id=issued.id, ends_at=fact.trial_until, reminded_at=None))
     reply_to = emails.reply_to_for(conn, product_id=mapping.product_id, default=reply_default)
     emails.send_license_key(
         conn,

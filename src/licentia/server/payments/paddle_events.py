@@ -75,13 +75,18 @@ def _transaction(data: dict[str, Any]) -> Fact:
         price = (item or {}).get("price") or {}
         items += _strs(price.get("id"), price.get("product_id"))
     custom = data.get("custom_data") or {}
+    paid_until = _when((data.get("billing_period") or {}).get("ends_at"))
+    # A subscription's first transaction of nothing is its free trial, which ends with that period.
+    total = ((data.get("details") or {}).get("totals") or {}).get("grand_total")
+    trial = data.get("origin") == "web" and bool(data.get("subscription_id")) and total == "0"
     return Paid(
         references=_strs(data.get("subscription_id"), data.get("id"), data.get("invoice_id")),
         items=items,
         email=custom.get("email") if isinstance(custom, dict) else None,
         name=custom.get("name") if isinstance(custom, dict) else None,
-        paid_until=_when((data.get("billing_period") or {}).get("ends_at")),
+        paid_until=paid_until,
         renewal=data.get("origin") == "subscription_recurring",
+        trial_until=paid_until if trial else None,
         customer_ref=data.get("customer_id") if isinstance(data.get("customer_id"), str) else None,
     )
 

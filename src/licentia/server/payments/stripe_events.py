@@ -103,13 +103,17 @@ def _invoice(invoice: dict[str, Any]) -> Fact:
         return Ignored("invoice of no subscription (one-time orders arrive as checkout.session.completed)")
     lines = (invoice.get("lines") or {}).get("data", [])
     ends = [e for e in (_when((line.get("period") or {}).get("end")) for line in lines) if e]
+    paid_until = max(ends) if ends else None
+    # A subscription's first invoice of nothing is its free trial, which ends with that period.
+    trial = invoice.get("billing_reason") == "subscription_create" and invoice.get("amount_paid") == 0
     return Paid(
         references=_refs(subscription, invoice.get("id"), invoice.get("payment_intent"), invoice.get("charge")),
         items=_line_prices(invoice.get("lines")),
         email=invoice.get("customer_email"),
         name=invoice.get("customer_name"),
-        paid_until=max(ends) if ends else None,
+        paid_until=paid_until,
         renewal=invoice.get("billing_reason") == "subscription_cycle",
+        trial_until=paid_until if trial else None,
     )
 
 

@@ -76,7 +76,18 @@ class CustomerEmailSettings(Base):
     trial_reminder_days: Mapped[int | None]
 
 
+class PaymentTrial(Base):
+    """A subscription in its free trial: when it ends, and when the customer was reminded."""
+
+    __tablename__ = "payment_trials"
+
+    license_id: Mapped[int] = mapped_column(sa.ForeignKey("licenses.id", ondelete="CASCADE"), primary_key=True)
+    ends_at: Mapped[dt.datetime] = mapped_column(index=True)
+    reminded_at: Mapped[dt.datetime | None]
+
+
 mappings = table_of(PaymentMapping)
 payment_events = table_of(PaymentEvent)
 payment_links = table_of(PaymentLink)
 email_settings = table_of(CustomerEmailSettings)
+trials = table_of(PaymentTrial)
