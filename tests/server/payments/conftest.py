@@ -6,34 +6,27 @@ import base64
 import hashlib
 import hmac
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from pydantic import SecretStr
 
+from tests.server.notify import conftest as notify_fixtures
 from tests.server.notify.conftest import SmtpServer
+from tests.server.portal.conftest import emailing
 
 STRIPE_SECRET = "whsec_test_5f0c0ffee"
 PADDLE_SECRET = "pdl_ntfset_01test_secret"
 FASTSPRING_SECRET = "fastspring-test-hmac-secret"
 
 
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer().start()
-    yield server
-    server.stop()
+smtp = notify_fixtures.smtp  # the real SMTP server (aiosmtpd), one per test
 
 
 @pytest.fixture
 def settings(settings: Any, smtp: SmtpServer) -> Any:
-    settings.smtp_host = "127.0.0.1"
-    settings.smtp_port = smtp.port
-    settings.smtp_from = "Acme <licenses@vendor.example>"
-    settings.outbox_poll_seconds = 0.05
-    settings.customer_reply_to = "help@vendor.example"
+    emailing(settings, smtp, "help@vendor.example")
     settings.stripe_webhook_secret = SecretStr(STRIPE_SECRET)
     settings.paddle_webhook_secret = SecretStr(PADDLE_SECRET)
     settings.fastspring_webhook_secret = SecretStr(FASTSPRING_SECRET)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,26 +11,28 @@ import pytest
 
 from tests.server.admin_fixtures import form_token
 from tests.server.helpers import Installation
+from tests.server.notify import conftest as notify_fixtures
 from tests.server.notify.conftest import SmtpServer
 
 ANN, BOB = "ann@customer.example", "bob@other.example"
 
 
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def settings(settings: Any, smtp: SmtpServer) -> Any:
+def emailing(settings: Any, smtp: SmtpServer, reply_to: str) -> Any:
+    """``settings`` sending customer emails to ``smtp``, with the vendor's ``reply_to``."""
     settings.smtp_host = "127.0.0.1"
     settings.smtp_port = smtp.port
     settings.smtp_from = "Acme <licenses@vendor.example>"
     settings.outbox_poll_seconds = 0.05
-    settings.customer_reply_to = "support@vendor.example"
+    settings.customer_reply_to = reply_to
     return settings
+
+
+smtp = notify_fixtures.smtp  # the real SMTP server (aiosmtpd), one per test
+
+
+@pytest.fixture
+def settings(settings: Any, smtp: SmtpServer) -> Any:
+    return emailing(settings, smtp, "support@vendor.example")
 
 
 def issue(engine: Any, clock: Any, email: str, **options: Any) -> Any:

@@ -20,12 +20,11 @@ Events read (others are acknowledged and ignored):
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Any
 
 from licentia.server.errors import ApiError
-from licentia.server.payments.orders import Cancelled, Fact, Ignored, Paid, ProviderEvent, Refunded
-from licentia.server.payments.signatures import SignatureRefused, base64_hmac_sha256_matches
+from licentia.server.payments.orders import Cancelled, Fact, Ignored, Paid, ProviderEvent, Refunded, read_event
+from licentia.server.payments.signatures import SignatureRefused, base64_hmac_sha256_matches, load_json_object
 
 PROVIDER = "fastspring"
 HEADER = "X-FS-Signature"
@@ -34,11 +33,8 @@ HEADER = "X-FS-Signature"
 def verify(raw: bytes, header: str, secret: str) -> dict[str, Any]:
     if not header or not base64_hmac_sha256_matches(secret, raw, header):
         raise SignatureRefused(f"{HEADER} does not sign this body")
-    try:
-        payload = json.loads(raw)
-    except ValueError as exc:
-        raise ApiError("invalid_event", "a FastSpring delivery is JSON") from exc
-    if not isinstance(payload, dict) or not isinstance(payload.get("events"), list):
+    payload = load_json_object(raw, "the FastSpring delivery")
+    if not isinstance(payload.get("events"), list):
         raise ApiError("invalid_event", 'a FastSpring delivery is {"events": [...]}')
     return payload
 
@@ -108,13 +104,5 @@ def read(payload: dict[str, Any]) -> list[ProviderEvent]:
     for event in payload["events"]:
         if not isinstance(event, dict) or not isinstance(event.get("id"), str) or not event["id"]:
             raise ApiError("invalid_event", "every FastSpring event has an id")
-        kind = str(event.get("type") or "")
-        data = event.get("data")
-        reader = READERS.get(kind)
-        if reader is None or not isinstance(data, dict):
-            found.append(
-                ProviderEvent(PROVIDER, event["id"], kind, [Ignored(f"{kind or 'unknown'} events are not used")])
-            )
-        else:
-            found.append(ProviderEvent(PROVIDER, event["id"], kind, [reader(data)]))
+        found.append(read_event(PROVIDER, event["id"], str(event.get("type") or ""), event.get("data"), READERS))
     return found

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,6 +81,17 @@ class ProviderEvent:
     event_id: str
     kind: str
     facts: list[Fact] = field(default_factory=list)
+
+
+Reader = Callable[[dict[str, Any]], Fact]
+
+
+def read_event(provider: str, event_id: str, kind: str, data: Any, readers: Mapping[str, Reader]) -> ProviderEvent:
+    """The event's fact, read by the provider's reader for ``kind``; other kinds are acknowledged and ignored."""
+    reader = readers.get(kind)
+    if reader is None or not isinstance(data, dict):
+        return ProviderEvent(provider, event_id, kind, [Ignored(f"{kind or 'unknown'} events are not used")])
+    return ProviderEvent(provider, event_id, kind, [reader(data)])
 
 
 @dataclass(frozen=True)

@@ -22,15 +22,14 @@ when the checkout set it, else from Paddle's API (``customers.get``) when
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Any
 
 from paddle_billing.Notifications.PaddleSignature import PaddleSignature
 from paddle_billing.Notifications.Secret import Secret
 
 from licentia.server.errors import ApiError
-from licentia.server.payments.orders import Cancelled, Fact, Ignored, Paid, ProviderEvent, Refunded
-from licentia.server.payments.signatures import SignatureRefused, check_timestamp
+from licentia.server.payments.orders import Cancelled, Fact, Ignored, Paid, ProviderEvent, Refunded, read_event
+from licentia.server.payments.signatures import SignatureRefused, check_timestamp, load_json_object
 
 PROVIDER = "paddle"
 HEADER = "Paddle-Signature"
@@ -46,12 +45,9 @@ def verify(raw: bytes, header: str, secret: str, *, now: dt.datetime) -> dict[st
     if not valid or not header:
         raise SignatureRefused(f"{HEADER} does not sign this body")
     check_timestamp(stamp, now=now, tolerance=TOLERANCE)
-    try:
-        event = json.loads(raw)
-    except ValueError as exc:
-        raise ApiError("invalid_event", "a Paddle event is JSON") from exc
-    if not isinstance(event, dict) or not isinstance(event.get("event_id"), str):
-        raise ApiError("invalid_event", "a Paddle event is a JSON object with an event_id")
+    event = load_json_object(raw, "the Paddle event")
+    if not isinstance(event.get("event_id"), str) or not event["event_id"]:
+        raise ApiError("invalid_event", "a Paddle event has an event_id")
     return event
 
 
@@ -115,12 +111,7 @@ READERS = {
 
 
 def read(event: dict[str, Any]) -> ProviderEvent:
-    kind = str(event.get("event_type") or "")
-    data = event.get("data")
-    reader = READERS.get(kind)
-    if reader is None or not isinstance(data, dict):
-        return ProviderEvent(PROVIDER, event["event_id"], kind, [Ignored(f"{kind or 'unknown'} events are not used")])
-    return ProviderEvent(PROVIDER, event["event_id"], kind, [reader(data)])
+    return read_event(PROVIDER, event["event_id"], str(event.get("event_type") or ""), event.get("data"), READERS)
 
 
 def customer_email(api_key: str, *, sandbox: bool, customer_id: str) -> tuple[str, str | None]:

@@ -10,6 +10,8 @@ import base64
 import datetime as dt
 import hashlib
 import hmac
+import json
+from typing import Any
 
 from licentia.server.errors import ApiError
 
@@ -36,3 +38,14 @@ def base64_hmac_sha256_matches(secret: str, raw: bytes, unverified_signature: st
     """Constant-time check of ``base64(HMAC-SHA256(secret, raw))`` (FastSpring's documented scheme)."""
     expected = base64.b64encode(hmac.new(secret.encode(), raw, hashlib.sha256).digest()).decode()
     return hmac.compare_digest(expected, unverified_signature.strip())
+
+
+def load_json_object(raw: bytes, what: str) -> dict[str, Any]:
+    """The verified body as a JSON object, else ``400 invalid_event`` (a provider never sends that)."""
+    try:
+        found = json.loads(raw)
+    except ValueError as exc:
+        raise ApiError("invalid_event", f"{what} is not JSON") from exc
+    if not isinstance(found, dict):
+        raise ApiError("invalid_event", f"{what} is not a JSON object")
+    return found

@@ -20,14 +20,13 @@ Events read (others are acknowledged and ignored):
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Any
 
 import stripe
 
 from licentia.server.errors import ApiError
-from licentia.server.payments.orders import Cancelled, Fact, Ignored, Paid, ProviderEvent, Refunded
-from licentia.server.payments.signatures import SignatureRefused, check_timestamp
+from licentia.server.payments.orders import Cancelled, Fact, Ignored, Paid, ProviderEvent, Refunded, read_event
+from licentia.server.payments.signatures import SignatureRefused, check_timestamp, load_json_object
 
 PROVIDER = "stripe"
 HEADER = "Stripe-Signature"
@@ -42,13 +41,7 @@ def verify(raw: bytes, header: str, secret: str, *, now: dt.datetime) -> dict[st
     except (stripe.SignatureVerificationError, UnicodeDecodeError, StopIteration, ValueError) as exc:
         raise SignatureRefused(f"{HEADER} does not sign this body") from exc
     check_timestamp(stamp, now=now, tolerance=TOLERANCE)
-    try:
-        event = json.loads(raw)
-    except ValueError as exc:
-        raise ApiError("invalid_event", "a Stripe event is JSON") from exc
-    if not isinstance(event, dict):
-        raise ApiError("invalid_event", "a Stripe event is a JSON object")
-    return event
+    return load_json_object(raw, "the Stripe event")
 
 
 def _when(value: Any) -> dt.datetime | None:
@@ -138,12 +131,9 @@ READERS = {
 
 
 def read(event: dict[str, Any]) -> ProviderEvent:
-    kind = str(event.get("type") or "")
     event_id = event.get("id")
     if not isinstance(event_id, str) or not event_id:
         raise ApiError("invalid_event", "a Stripe event has an id")
-    obj = (event.get("data") or {}).get("object")
-    reader = READERS.get(kind)
-    if reader is None or not isinstance(obj, dict):
-        return ProviderEvent(PROVIDER, event_id, kind, [Ignored(f"{kind or 'unknown'} events are not used")])
-    return ProviderEvent(PROVIDER, event_id, kind, [reader(obj)])
+    return read_event(
+        PROVIDER, event_id, str(event.get("type") or ""), (event.get("data") or {}).get("object"), READERS
+    )
