@@ -24,9 +24,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from paddle_billing.Notifications.PaddleSignature import PaddleSignature
-from paddle_billing.Notifications.Secret import Secret
-
 from licentia.server.errors import ApiError
 from licentia.server.payments.orders import Cancelled, Fact, Ignored, Paid, ProviderEvent, Refunded, read_event
 from licentia.server.payments.signatures import SignatureRefused, check_timestamp, load_json_object
@@ -37,6 +34,10 @@ TOLERANCE = dt.timedelta(seconds=5)
 
 
 def verify(raw: bytes, header: str, secret: str, *, now: dt.datetime) -> dict[str, Any]:
+    # The SDK package loads its whole API client (two thirds of a second): at the first delivery, not at start.
+    from paddle_billing.Notifications.PaddleSignature import PaddleSignature
+    from paddle_billing.Notifications.Secret import Secret
+
     try:
         stamp, _hashes = PaddleSignature.parse(header)
         valid = PaddleSignature().verify(header, raw.decode("utf-8"), Secret(secret))
