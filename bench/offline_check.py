@@ -61,7 +61,7 @@ def stored_document(data_dir: Path, key: SigningKey) -> dict[str, object]:
 
     signed = json.loads(key.sign(document))
     state = State(signed=signed, credential=("dv_0123456789abcdef0123", "s" * 43), token="t" * 32,
-                  install_reported=True, last_seen=to_iso(now), fingerprint=fp.to_state())  # fmt: skip
+                  install_reported=True, last_seen=to_iso(now))  # fmt: skip
     StateFile(data_dir).save(state)
     return signed
 

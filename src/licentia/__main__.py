@@ -1,5 +1,5 @@
 import sys
 
-from licentia.cli import main
+from licentia.server.cli import main
 
 sys.exit(main())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import uuid
 from collections.abc import Iterator
@@ -11,14 +12,21 @@ from typing import Any
 import pytest
 
 from licentia.client import Licentia
+from licentia.client.state import STATE_FILE
 from licentia.core.clock import ManualClock
 from tests.conftest import LiveServer
+from tests.processes import InProcessServer
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """A real ``licentia serve`` shared by the tests of one module (starting one costs 1-2 s)."""
-    live = LiveServer(tmp_path_factory.mktemp("srv") / "server").start()
+    """The real server, shared by the tests of one module, reached over HTTP on a loopback port.
+
+    It runs on a thread of the test process (tests/processes.py): these tests are about
+    the SDK, and a process start costs seconds on a loaded machine. ``live_server`` is a
+    separate ``licentia serve`` process, for tests that stop the server under the SDK.
+    """
+    live = InProcessServer(tmp_path_factory.mktemp("srv") / "server").start()
     yield live
     live.stop()
 
@@ -96,3 +104,21 @@ def events_of(server: LiveServer, device: str, kind: str | None = None) -> list[
         return [tuple(r) for r in conn.execute(sql, args).fetchall()]
     finally:
         conn.close()
+
+
+def read_state(data_dir: Path) -> dict[str, Any]:
+    """The fields of a sealed ``state.json`` (what an attacker reading the file sees)."""
+    outer = json.loads((data_dir / STATE_FILE).read_bytes())
+    return {**json.loads(outer["state"]), "credential": [outer["device"], outer["secret"]]}
+
+
+def write_state(data_dir: Path, fields: dict[str, Any], *, reseal: bool = True) -> None:
+    """Write edited fields back; ``reseal`` plays the attacker who read the secret and re-made the MAC."""
+    from licentia.client.state import state_mac
+
+    outer = json.loads((data_dir / STATE_FILE).read_bytes())
+    body = {k: v for k, v in fields.items() if k != "credential"}
+    outer["state"] = json.dumps(body, separators=(",", ":"))
+    if reseal:
+        outer["mac"] = state_mac(outer["device"], outer["secret"], outer["state"].encode())
+    (data_dir / STATE_FILE).write_text(json.dumps(outer))

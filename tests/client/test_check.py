@@ -12,7 +12,7 @@ from licentia.client import ConfigurationError, Licentia
 from licentia.client.state import STATE_FILE
 from licentia.core.clock import ManualClock, to_iso
 from licentia.core.signing import SigningKey
-from tests.client.conftest import FakeMachine, app, events_of
+from tests.client.conftest import FakeMachine, app, events_of, read_state, write_state
 from tests.conftest import LiveServer
 
 
@@ -51,24 +51,24 @@ def test_trial_with_install_event_reported_once(server: LiveServer, machine: Fak
     assert lic.queue.count() == 0
 
 
-def _edit_document(data_dir: Path, old: str, new: str) -> None:
-    path = data_dir / STATE_FILE
-    raw = path.read_bytes()
-    assert raw.count(old.encode()) == 1, old
-    path.write_bytes(raw.replace(old.encode(), new.encode()))
-
-
-def test_one_altered_byte_is_rejected_and_falls_back_online(
+def test_an_edited_state_is_no_state_and_a_resealed_edit_still_fails_the_signature(
     server: LiveServer, machine: FakeMachine, tmp_path: Path
 ) -> None:
-    lic = app(server, tmp_path / "data", machine)
-    device = lic.check().device
+    data = tmp_path / "data"
+    lic = app(server, data, machine)
+    assert lic.check().allowed
     assert lic.check(online=False).allowed
-    _edit_document(tmp_path / "data", '"grace_days":7', '"grace_days":9')
-    tampered = lic.check(online=False)
-    assert not tampered.allowed and tampered.reason == "invalid_document"
+    fields = read_state(data)
+    fields["signed"]["document"]["grace_days"] = 9
+    write_state(data, fields, reseal=False)
+    edited = lic.check(online=False)
+    assert not edited.allowed and edited.reason == "corrupt_state"
+    # Someone who read the secret out of the file and re-made the seal: the signature still holds.
+    write_state(data, fields, reseal=True)
+    resealed = lic.check(online=False)
+    assert not resealed.allowed and resealed.reason == "invalid_document"
     fresh = lic.check()  # online: the server's answer replaces the edited copy
-    assert fresh.allowed and fresh.online and fresh.device == device
+    assert fresh.allowed and fresh.online
     assert lic.check(online=False).allowed
 
 
@@ -80,17 +80,17 @@ def test_corrupt_state_never_crashes_and_grants_nothing_offline(
     (tmp_path / "data" / STATE_FILE).write_bytes(b"\x00{not json")
     assert lic.check(online=False).reason == "corrupt_state"
     again = lic.check()  # a new installation on the same machine (sharing its trial), with a new credential
-    assert again.allowed and again.device != device
+    assert again.allowed and again.online and again.state == "trial" and again.device != device
 
 
 def test_document_signed_with_another_key_is_rejected(server: LiveServer, machine: FakeMachine, tmp_path: Path) -> None:
     lic = app(server, tmp_path / "data", machine)
     lic.check()
-    state = json.loads((tmp_path / "data" / STATE_FILE).read_bytes())
-    forged_doc = {**state["signed"]["document"], "status": "registered", "features": ["pro"]}
+    fields = read_state(tmp_path / "data")
+    forged_doc = {**fields["signed"]["document"], "status": "registered", "features": ["pro"]}
     intruder = SigningKey.generate()  # another product's key, or a key generator's
-    state["signed"] = json.loads(intruder.sign(forged_doc))
-    (tmp_path / "data" / STATE_FILE).write_text(json.dumps(state))
+    fields["signed"] = json.loads(intruder.sign(forged_doc))
+    write_state(tmp_path / "data", fields)  # sealed properly: only the signature can refuse it
     forged = lic.check(online=False)
     assert not forged.allowed and forged.reason == "invalid_document"
 
@@ -109,9 +109,9 @@ def test_another_products_genuine_document_is_rejected(
     assert not status.allowed and not status.online and status.reason == "no_document"
     lic = app(server, tmp_path / "mine2", machine)
     lic.check()
-    state = json.loads((tmp_path / "mine2" / STATE_FILE).read_bytes())
-    state["signed"] = json.loads((tmp_path / "other" / STATE_FILE).read_bytes())["signed"]
-    (tmp_path / "mine2" / STATE_FILE).write_text(json.dumps(state))
+    fields = read_state(tmp_path / "mine2")
+    fields["signed"] = read_state(tmp_path / "other")["signed"]
+    write_state(tmp_path / "mine2", fields)
     assert lic.check(online=False).reason == "invalid_document"
 
 
@@ -195,4 +195,4 @@ def test_last_seen_is_not_rewritten_on_every_offline_check(
     assert (tmp_path / "data" / STATE_FILE).stat().st_mtime_ns == before
     clock.advance(hours=1)
     lic.check(online=False)
-    assert json.loads((tmp_path / "data" / STATE_FILE).read_bytes())["last_seen"] == to_iso(clock.now())
+    assert read_state(tmp_path / "data")["last_seen"] == to_iso(clock.now())

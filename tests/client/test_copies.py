@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
-from tests.client.conftest import FakeMachine, app, events_of
+from licentia.client import Licentia
+from tests.client.conftest import FakeMachine, app, events_of, read_state, write_state
 from tests.conftest import LiveServer
 
 
@@ -49,3 +51,27 @@ def test_state_copied_to_another_machine_is_caught_and_does_not_carry_the_licens
     )
     kinds = [row["kind"] for row in json.loads(report.stdout)["document"]["events"]]
     assert "clone_suspected" in kinds and key not in report.stdout
+
+
+def test_a_state_moved_to_other_hardware_is_denied_offline_whatever_its_fields_say(
+    server: LiveServer, tmp_path: Path
+) -> None:
+    """The data dir moved whole to another computer at the same path (same host name, too)."""
+    genuine = FakeMachine(tmp_path / "pc-a", disk="DISK-A")
+    other = FakeMachine(tmp_path / "pc-b", disk="DISK-B", cpu="i5-1135G7")
+    data = tmp_path / "data"
+    original = app(server, data, genuine)
+    assert original.check().allowed
+    assert original.check(online=False).allowed
+
+    dead = "http://127.0.0.1:9"
+    moved = Licentia(dead, "my-app", server.public_key(), data, fingerprint_root=other.root)
+    copied = moved.check()  # the server is out of reach: the stored document is all there is
+    assert not copied.allowed and not copied.online and copied.reason == "invalid_document"
+    # Whatever the state says about where it was taken (edited and resealed with its own secret).
+    fields = read_state(data)
+    fields["fingerprint"] = {"host": socket.gethostname(), "components": {}}
+    write_state(data, fields)
+    assert moved.check(online=False).reason == "invalid_document"
+    # The genuine machine, same files, still runs.
+    assert Licentia(dead, "my-app", server.public_key(), data, fingerprint_root=genuine.root).check().allowed

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from licentia.client.fingerprint import Fingerprint, take_fingerprint
+from licentia.client.fingerprint import take_fingerprint
 from licentia.client.hardware import linux, read_hardware, virtualization
 from licentia.core.fingerprint import component_hash, data_path_hash
 from tests.client.conftest import FakeMachine
@@ -82,7 +82,7 @@ def test_fingerprint_hashes_each_component_for_the_product(machine: FakeMachine,
     assert fp.components["disk"] == component_hash("my-app", "disk", "S3Z9NB0K")
     assert fp.components["mac"] == component_hash("my-app", "mac", "3c:22:fb:ab:cd:ef")
     assert fp.data_path == data_path_hash("my-app", str(tmp_path / "data"))
-    assert raw.machine is not None and raw.machine not in str(fp.to_state())  # raw ids never stored
+    assert raw.machine is not None and raw.machine not in str(fp.to_request())  # raw ids never sent
     assert take_fingerprint("other-app", tmp_path / "data", machine.root).components != fp.components
     assert not fp.virtual
 
@@ -95,12 +95,3 @@ def test_missing_components_work_with_what_there_is(tmp_path: Path) -> None:
     (empty / "etc").mkdir()
     (empty / "etc/machine-id").write_text("m-1")
     assert take_fingerprint("my-app", tmp_path / "data", empty).used == ("machine",)
-
-
-def test_cached_fingerprint_is_bound_to_host_and_data_path(machine: FakeMachine, tmp_path: Path) -> None:
-    fp = take_fingerprint("my-app", tmp_path / "data", machine.root)
-    cached = fp.to_state()
-    assert Fingerprint.from_state(cached, fp.data_path) == fp
-    assert Fingerprint.from_state(cached, "0" * 64) is None  # another folder
-    assert Fingerprint.from_state({**cached, "host": "another-host"}, fp.data_path) is None
-    assert Fingerprint.from_state("garbage", fp.data_path) is None

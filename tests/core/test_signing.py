@@ -47,13 +47,12 @@ def test_server_and_client_encoders_write_the_same_canonical_bytes(monkeypatch):
 
 
 def test_libsodium_and_openssl_sign_the_same_bytes(monkeypatch):
-    import licentia.core.signing as signing
+    import sys
 
-    if signing.sodium is None:
-        pytest.skip("PyNaCl is the server's; this install has only the SDK")
+    pytest.importorskip("nacl.bindings", reason="PyNaCl is the server's; this install has only the SDK")
     key = SigningKey.generate()
     fast = key.sign(DOC)
-    monkeypatch.setattr(signing, "sodium", None)
+    monkeypatch.setitem(sys.modules, "nacl", None)  # as in an install without PyNaCl
     assert SigningKey(key.private_key).sign(DOC) == fast
     assert verify_document(fast, pinned(key), product="acme", at_time=NOW) == DOC
 
@@ -140,3 +139,39 @@ def test_signed_bytes_are_the_canonical_form_of_the_signed_object():
     for chain in ([], [first.endorse(second, "acme")]):
         signed = second.sign(DOC, chain)
         assert signed == canonical_json(json.loads(signed))
+
+
+@pytest.mark.parametrize(
+    "unverified",
+    [
+        b"[" * 100_000 + b"]" * 100_000,
+        b'{"document": ' + b"[" * 100_000 + b"]" * 100_000 + b', "kid": "k", "sig": "AA"}',
+        {"document": json.loads("[" * 900 + "]" * 900), "kid": 5, "sig": []},
+        b'{"document": {"issued_at": "0001-01-01T00:00:00+14:00"}, "kid": "k", "sig": "AA"}',
+        b"\xff\xfe garbage",
+    ],
+    ids=["nested", "nested document", "wrong types", "overflowing time", "garbage"],
+)
+def test_anything_that_is_not_a_genuine_document_is_invalid_document_only(unverified):
+    key = SigningKey.generate()
+    with pytest.raises(InvalidDocument):
+        verify_document(unverified, pinned(key), product="acme", at_time=NOW)
+    with pytest.raises(InvalidDocument):
+        verify_document(unverified, {}, product="x")
+
+
+def test_a_deeply_nested_document_signed_by_the_key_is_still_refused_not_a_crash():
+    key = SigningKey.generate()
+    deep: list = []
+    for _ in range(50_000):
+        deep = [deep]
+    signed = {"document": {"product": "acme", "deep": deep}, "kid": key.kid, "sig": "AA"}
+    with pytest.raises(InvalidDocument):
+        verify_document(signed, pinned(key), product="acme")
+
+
+def test_unknown_fields_such_as_machine_are_carried_and_ignored():
+    key = SigningKey.generate()
+    signed = key.sign({**DOC, "machine": "mc_0123", "field_of_a_later_server": {"x": [1]}})
+    payload = verify_document(signed, pinned(key), product="acme", at_time=NOW)
+    assert payload["machine"] == "mc_0123" and payload["status"] == "trial"

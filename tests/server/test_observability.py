@@ -18,7 +18,9 @@ def checks_counted(text: str) -> float:
 
 
 def test_metrics_sum_every_worker_and_logs_are_json(tmp_path: Path) -> None:
-    server = LiveServer(tmp_path / "server", workers=2, env={"LICENTIA_LOG_FORMAT": "json"}).start()
+    token = "scrape-0123456789abcdef"
+    env = {"LICENTIA_LOG_FORMAT": "json", "LICENTIA_METRICS_TOKEN": token}
+    server = LiveServer(tmp_path / "server", workers=2, env=env).start()
     try:
         with httpx.Client(base_url=server.url, timeout=30) as http:
             for i in range(12):
@@ -29,7 +31,9 @@ def test_metrics_sum_every_worker_and_logs_are_json(tmp_path: Path) -> None:
                 assert http.post("/v1/check", json=body).status_code == 200
             # Whichever worker answers /metrics, it reports the checks of both.
             for _ in range(6):
-                assert checks_counted(http.get("/metrics").text) == 12
+                scraped = http.get("/metrics", headers={"Authorization": f"Bearer {token}"})
+                assert checks_counted(scraped.text) == 12
+            assert http.get("/metrics").status_code == 401
     finally:
         server.stop()
     lines = [line for line in Path(server.log.name).read_text().splitlines() if line.startswith("{")]

@@ -12,8 +12,15 @@ See docs/integrate-python.md.
 from __future__ import annotations
 
 from licentia.client._client import Licentia
-from licentia.client._exceptions import ConfigurationError, InvalidKey, LicentiaError, Offline, ServerRefused
-from licentia.client.events import FlushResult
+from licentia.client._exceptions import (
+    ConfigurationError,
+    InvalidAnswer,
+    InvalidKey,
+    LicentiaError,
+    Offline,
+    ServerRefused,
+)
+from licentia.client._value import FlushResult
 from licentia.client.fingerprint import Fingerprint
 from licentia.client.status import Status
 
@@ -21,6 +28,7 @@ __all__ = [
     "ConfigurationError",
     "Fingerprint",
     "FlushResult",
+    "InvalidAnswer",
     "InvalidKey",
     "Licentia",
     "LicentiaError",

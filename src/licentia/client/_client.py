@@ -1,50 +1,52 @@
-"""``Licentia``: the object an application creates once and asks ``check()``."""
+"""``Licentia``: the object an application creates once and asks ``check()``.
+
+Start-up is paid on every launch of every customer's application, so this
+module and the ones it imports do no work at import, and the offline path
+imports only what it uses: the network (``urllib``, ``ssl``), the event queue
+(``sqlite3``), client facts and logging are imported when first needed.
+"""
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
+import functools
+import os
 import time
 from collections.abc import Iterable, Sequence
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
-from licentia.client._exceptions import ConfigurationError, InvalidKey, Offline, ServerRefused
-from licentia.client.events import EventQueue, FlushResult
-from licentia.client.facts import collect_facts, facts_disabled_by_environment, os_description
-from licentia.client.fingerprint import Fingerprint, take_fingerprint
-from licentia.client.state import State, StateFile
-from licentia.client.status import Status, denied, status_of, verify_for_installation
+from licentia.client._exceptions import ConfigurationError, InvalidAnswer, InvalidKey, Offline, ServerRefused
+from licentia.client._value import FlushResult
+from licentia.client.fingerprint import Fingerprint, absolute_path, take_fingerprint
+from licentia.client.state import QUEUE_FILE, State, StateFile
+from licentia.client.status import (
+    Status,
+    credential_of,
+    denied,
+    is_token,
+    pinned_keys,
+    status_of,
+    verify_for_installation,
+)
 from licentia.client.transport import Transport
-from licentia.client.values import Values
+from licentia.client.witnesses import latest_witness, parse_time, settle_witnesses, witness_paths
 from licentia.core.clock import Clock, SystemClock, from_iso, to_iso
-from licentia.core.facts import FACT_NAMES
+from licentia.core.facts import FACT_NAMES, MAX_FREE_FIELDS
 from licentia.core.fingerprint import data_path_hash
-from licentia.core.licensekeys import KeyFormatError, key_prefix, normalize_key
-from licentia.core.signing import InvalidDocument, load_public_key
+from licentia.core.signing import InvalidDocument
 from licentia.core.status import DEFAULT_ROLLBACK_TOLERANCE
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from licentia.client.events import EventQueue
+    from licentia.client.values import Values
 
 DEFAULT_TIMEOUT = 3.0
 # last_seen is written at most this often on offline checks: a write (with
 # fsync) per check would cost far more than the signature check itself, and a
 # clock wound back by less than this plus the tolerance buys almost nothing.
 _LAST_SEEN_STEP = dt.timedelta(minutes=10)
-
-
-def _pinned_keys(public_key: str | Iterable[str]) -> dict[str, Ed25519PublicKey]:
-    texts = [public_key] if isinstance(public_key, str) else list(public_key)
-    keys: dict[str, Ed25519PublicKey] = {}
-    for text in texts:
-        try:
-            kid, key = load_public_key(text)
-        except ValueError as exc:
-            raise ConfigurationError(str(exc)) from exc
-        keys[kid] = key
-    if not keys:
-        raise ConfigurationError("pin at least one public key")
-    return keys
 
 
 class Licentia:
@@ -60,7 +62,7 @@ class Licentia:
         server_url: str,
         product: str,
         public_key: str | Iterable[str],
-        data_dir: str | Path | None = None,
+        data_dir: str | os.PathLike[str] | None = None,
         *,
         timeout: float = DEFAULT_TIMEOUT,
         clock: Clock | None = None,
@@ -70,28 +72,26 @@ class Licentia:
         app_version: str | None = None,
         channel: str = "stable",
         rollback_tolerance: dt.timedelta = DEFAULT_ROLLBACK_TOLERANCE,
-        fingerprint_root: str | Path | None = None,
+        fingerprint_root: str | os.PathLike[str] | None = None,
     ) -> None:
         if not product or not product.replace("-", "").isalnum() or product != product.lower():
             raise ConfigurationError(f"not a product slug: {product!r}")
         self.product = product
-        self.keys = _pinned_keys(public_key)
+        self.keys = pinned_keys(public_key)
         if data_dir is None:
             import platformdirs  # only when needed: every import delays the application's start
 
             data_dir = platformdirs.user_data_dir(product, appauthor=False)
-        self.data_dir = Path(data_dir)
-        self.data_dir = self.data_dir.absolute()
-        self._data_path = data_path_hash(product, str(self.data_dir))  # hashed once, not per offline check
+        self._dir = absolute_path(data_dir)  # a string: pathlib costs the start more than it gives
+        self._data_path = data_path_hash(product, self._dir)  # hashed once, not per offline check
         self.clock: Clock = clock or SystemClock()
         self.app_version = app_version
         self.channel = channel
         self.rollback_tolerance = rollback_tolerance
-        self.fingerprint_root = Path(fingerprint_root) if fingerprint_root else None
-        self.transport = Transport(server_url, timeout=timeout)
-        self.state_file = StateFile(self.data_dir)
-        self.queue = EventQueue(self.data_dir)
-        self.values = Values(self)
+        self.fingerprint_root = os.fspath(fingerprint_root) if fingerprint_root else None
+        self.transport = Transport(server_url, timeout=timeout)  # refuses a malformed URL now
+        self.state_file = StateFile(self._dir)
+        self._witness_paths = witness_paths(self._dir, self.state_file.path, os.path.join(self._dir, QUEUE_FILE))
         if facts is True:
             self._fact_names: tuple[str, ...] = FACT_NAMES
         elif facts is False:
@@ -100,7 +100,33 @@ class Licentia:
             self._fact_names = tuple(facts)
         self._authors, self._trackers = tuple(authors), tuple(trackers)
         self._facts: dict[str, str] | None = None
-        collect_facts((), authors=self._authors, trackers=self._trackers)  # refuse too many fields now
+        # Refused now, without reading any fact (that waits for the first online call).
+        unknown = [name for name in self._fact_names if name not in FACT_NAMES]
+        if unknown:
+            raise ConfigurationError(f"unknown facts {unknown}; known: {', '.join(FACT_NAMES)}")
+        if len(self._authors) > MAX_FREE_FIELDS or len(self._trackers) > MAX_FREE_FIELDS:
+            raise ConfigurationError(f"at most {MAX_FREE_FIELDS} author and {MAX_FREE_FIELDS} tracker fields")
+
+    @functools.cached_property
+    def queue(self) -> EventQueue:
+        """The durable event queue (``data_dir/events.db``), opened when first used: an offline start never is."""
+        from licentia.client.events import EventQueue
+
+        return EventQueue(self._dir)
+
+    @functools.cached_property
+    def values(self) -> Values:
+        """The server's value store for this device (``lic.values.get/set``)."""
+        from licentia.client.values import Values
+
+        return Values(self)
+
+    @property
+    def data_dir(self) -> Path:
+        """Where this installation's state and event queue live (absolute)."""
+        from pathlib import Path
+
+        return Path(self._dir)
 
     # -- public API ------------------------------------------------------------
 
@@ -112,22 +138,30 @@ class Licentia:
             deadline = time.monotonic() + self.transport.timeout
             try:
                 status = self._device_call("/v1/check", state, now, deadline)
-            except (Offline, ServerRefused, InvalidDocument):
+            except (Offline, ServerRefused):
                 pass  # the server is unreachable, refuses, or answered something unverifiable
             else:
-                self._after_online_check(state, now, deadline)
+                try:
+                    self._after_online_check(state, now, deadline)
+                except ConfigurationError as exc:  # an unusable event queue must not stop the start
+                    _log().warning("events not queued: %s", exc)
                 return status
         return self._check_offline(state, now)
 
     def activate(self, key: str) -> Status:
         """Redeem a license key on this device. A typo raises :class:`InvalidKey` before any network call."""
+        from licentia.core.licensekeys import KeyFormatError, key_prefix, normalize_key
+
         now = self.clock.now()
         try:
             key = normalize_key(key)
         except KeyFormatError as exc:
             # Evidence of a key typed here; only the prefix, never a whole key.
             typed = "".join(ch for ch in key.upper() if ch.isalnum())
-            self.queue.add("register", now, {"key_prefix": key_prefix(typed), "result": "typo"}, self.facts())
+            try:
+                self.queue.add("register", now, {"key_prefix": key_prefix(typed), "result": "typo"}, self.facts())
+            except ConfigurationError as queue_error:  # the typo is what the caller must hear about
+                _log().warning("evidence of a mistyped key not queued: %s", queue_error)
             raise InvalidKey(str(exc)) from exc
         state = self.state_file.load()
         deadline = time.monotonic() + self.transport.timeout
@@ -148,9 +182,10 @@ class Licentia:
         if self.app_version:
             query["current"] = self.app_version
         answer = self.transport.request("GET", "/v1/releases/latest", query=query)
-        if not isinstance(answer, dict) or not answer.get("version"):
+        # A release is shown to the user: only well-formed text reaches the application.
+        if not isinstance(answer, dict) or not isinstance(answer.get("version"), str) or not answer["version"]:
             return None
-        return answer
+        return {k: v for k, v in answer.items() if isinstance(k, str) and isinstance(v, (str, bool, int, type(None)))}
 
     def feedback(self, text: str, email: str | None = None) -> str:
         """Queue feedback from the user and try to send it now; returns its event id."""
@@ -171,24 +206,29 @@ class Licentia:
         if state.credential is None:
             try:
                 self._device_call("/v1/check", state, self.clock.now(), deadline)
-            except (Offline, ServerRefused, InvalidDocument):
+            except (Offline, ServerRefused):
                 return FlushResult(0, 0, 0, self.queue.count())
         return self._flush(state, deadline)
 
     def fingerprint(self) -> Fingerprint:
         """Read this machine's fingerprint now (what the next online check will send)."""
-        return take_fingerprint(self.product, self.data_dir, self.fingerprint_root)
+        return take_fingerprint(self.product, self._dir, self.fingerprint_root, data_path=self._data_path)
 
     def opt_out_of_facts(self, opt_out: bool = True) -> None:
         """The user's choice, kept in the state file: no facts are sent while set."""
         state = self.state_file.load()
         state.facts_opt_out = opt_out
-        self.state_file.save(state)
+        try:
+            self.state_file.save(state)
+        except OSError as exc:
+            raise ConfigurationError(f"cannot write the state in {self._dir}: {exc}") from exc
         self._facts = None
 
     def facts(self) -> dict[str, str]:
         """The client facts this app sends (empty unless enabled and not opted out)."""
         if self._facts is None:
+            from licentia.client.facts import collect_facts, facts_disabled_by_environment
+
             enabled = bool(self._fact_names or self._authors or self._trackers)
             if not enabled or facts_disabled_by_environment() or self.state_file.load().facts_opt_out:
                 self._facts = {}
@@ -208,6 +248,8 @@ class Licentia:
     # -- online ------------------------------------------------------------------
 
     def _body(self, fingerprint: Fingerprint, state: State, **extra: Any) -> dict[str, Any]:
+        from licentia.client.facts import os_description
+
         return {
             "product": self.product,
             "fingerprint": fingerprint.to_request(),
@@ -221,7 +263,7 @@ class Licentia:
 
     def _device_call(self, path: str, state: State, now: dt.datetime, deadline: float, **extra: Any) -> Status:
         """POST a device call, verify and store the answer. Mutates and saves ``state``."""
-        fingerprint = self.fingerprint()  # fresh on every online call: the cache is refreshed here
+        fingerprint = self.fingerprint()  # read afresh on every call, online and offline
         if path != "/v1/check" and state.credential is None:
             self._device_call("/v1/check", state, now, deadline)  # first contact issues the credential
         try:
@@ -246,24 +288,35 @@ class Licentia:
         return self.transport.request("POST", path, body=body, credential=state.credential, timeout=remaining)
 
     def _accept(self, answer: Any, state: State, fingerprint: Fingerprint, now: dt.datetime) -> Status:
-        """Verify the server's answer before anything of it is stored."""
+        """Verify the server's answer before anything of it is stored.
+
+        Unknown fields (the ``machine`` id, fields of later servers) are carried
+        as signed and ignored; nothing outside the signed document is trusted
+        but the credential, which only the server can check.
+        """
         if not isinstance(answer, dict) or not isinstance(answer.get("signed"), dict):
-            raise InvalidDocument("the server's answer carries no signed document")
+            raise InvalidAnswer("the server's answer carries no signed document")
         unverified_signed: dict[str, Any] = answer["signed"]
-        payload = verify_for_installation(
-            unverified_signed, self.keys, product=self.product, fingerprint=fingerprint, at_time=None
-        )
-        issued = from_iso(str(payload["issued_at"]))
-        credential = answer.get("credential")
-        if isinstance(credential, dict) and credential.get("device") == payload.get("device"):
-            # Always keep a credential when one comes: a re-identified device's old secret is void.
-            state.credential = (str(credential["device"]), str(credential["secret"]))
-        if payload.get("token"):
-            state.token = str(payload["token"])  # None means "suspected copy": keep the old one
+        try:
+            payload = verify_for_installation(
+                unverified_signed, self.keys, product=self.product, fingerprint=fingerprint, at_time=None
+            )
+            issued = from_iso(str(payload["issued_at"]))
+        except (InvalidDocument, KeyError, ValueError, OverflowError) as exc:
+            raise InvalidAnswer(f"the server's answer does not verify: {exc}") from exc
+        credential = credential_of(answer, payload)
+        if credential is not None:  # always kept when one comes: a re-identified device's old secret is void
+            state.credential = credential
+        token = payload.get("token")
+        if is_token(token):
+            state.token = token  # None means "suspected copy": keep the old one
         state.signed = unverified_signed
-        state.fingerprint = fingerprint.to_state()
-        state.last_seen = to_iso(max(now, issued, _parse(state.last_seen) or now))
-        self.state_file.save(state)
+        # The server's time vouches for the local clock only when the two agree;
+        # a clock far ahead of the server must not leave a future "last seen"
+        # that would deny offline checks after the clock is put right.
+        state.last_seen = to_iso(max(now, issued) if now - issued <= self.rollback_tolerance else issued)
+        self._save(state)
+        settle_witnesses(self._witness_paths, now, issued, self.rollback_tolerance)
         # Judged at the server's time: a wrong local clock does not change what the server said.
         return status_of(payload, issued, online=True)
 
@@ -274,13 +327,14 @@ class Licentia:
             self.queue.add("install", now, {"app_version": self.app_version}, self.facts())
             state.install_reported, changed = True, True
         if payload.get("status") == "registered":
-            every = dt.timedelta(days=int(payload.get("usage_report_days") or 1))
-            last = _parse(state.last_usage_report)
+            days = payload.get("usage_report_days")
+            every = dt.timedelta(days=days if type(days) is int and 0 < days < 10_000 else 1)
+            last = parse_time(state.last_usage_report)
             if last is None or now - last >= every or now < last:
                 self.queue.add("usage", now, {"app_version": self.app_version}, self.facts())
                 state.last_usage_report, changed = to_iso(now), True
         if changed:
-            self.state_file.save(state)
+            self._save(state)
         self._flush(state, deadline)
 
     def _flush(self, state: State, deadline: float) -> FlushResult:
@@ -289,36 +343,45 @@ class Licentia:
         except ServerRefused:
             return FlushResult(0, 0, 0, self.queue.count())
 
+    def _save(self, state: State) -> None:
+        """Save the state; a data directory that cannot be written must not stop the application.
+
+        The answer was genuine and is used for this run; it is lost for the
+        next one (which goes online again), and the log says why.
+        """
+        try:
+            self.state_file.save(state)
+        except OSError as exc:
+            _log().warning("cannot write the licensing state in %s: %s", self._dir, exc)
+
     # -- offline -----------------------------------------------------------------
 
     def _check_offline(self, state: State, now: dt.datetime) -> Status:
         if state.signed is None:
             return denied("corrupt_state" if state.corrupt else "no_document")
-        last_seen = _parse(state.last_seen)
-        if last_seen is not None and now < last_seen - self.rollback_tolerance:
+        witness = latest_witness(parse_time(state.last_seen), self._witness_paths)
+        if witness is not None and now + self.rollback_tolerance < witness:
             # The clock was wound back, to stretch a trial or a lease.
             return denied("clock_rollback", state="clock_rollback")
-        fingerprint = Fingerprint.from_state(state.fingerprint, self._data_path)
-        if fingerprint is None:
-            fingerprint = self.fingerprint()  # no usable cache (new host, edited file): read the hardware
+        # The hardware is read now, never taken from the data directory: a state
+        # copied to other hardware (whatever its fields say) matches nothing here.
+        fingerprint = take_fingerprint(
+            self.product, self._dir, self.fingerprint_root, data_path=self._data_path, virtual=False
+        )
         try:
             payload = verify_for_installation(
                 state.signed, self.keys, product=self.product, fingerprint=fingerprint, at_time=now
             )
         except InvalidDocument:
             return denied("invalid_document")
+        last_seen = parse_time(state.last_seen)
         if last_seen is None or now - last_seen > _LAST_SEEN_STEP:
             state.last_seen = to_iso(now)
-            # A read-only data dir must not stop the app; rollback detection is weaker then.
-            with contextlib.suppress(OSError):
-                self.state_file.save(state)
+            self._save(state)  # a read-only data dir must not stop the app; rollback detection is weaker then
         return status_of(payload, now, online=False)
 
 
-def _parse(text: str | None) -> dt.datetime | None:
-    if not text:
-        return None
-    try:
-        return from_iso(text)
-    except ValueError:
-        return None
+def _log() -> Any:
+    import logging  # only when something goes wrong: logging costs a start that never logs
+
+    return logging.getLogger("licentia.client")

@@ -7,11 +7,16 @@ catch one class around ``check()`` and never crash on licensing::
     ├── ConfigurationError      bad public key, product slug or data directory
     ├── InvalidKey              a license key with a typo, caught offline
     ├── Offline                 the server could not be reached in time
+    │   └── InvalidAnswer       an answer that is not JSON, or does not verify
+    │                           with the pinned key (a broken server, or
+    │                           someone on the path): as good as no answer
     └── ServerRefused           the server answered with an error code
         (code, message, status, retry_after)
 
-Lower-level errors (``OSError``, ``urllib.error.URLError``, ``json`` errors)
-are mapped with ``raise ... from exc`` and never escape.
+Lower-level errors (``OSError``, ``sqlite3`` errors, ``urllib.error.URLError``,
+``http.client`` and ``json`` errors, the core's ``InvalidDocument``) are mapped
+with ``raise ... from exc`` and never escape, whatever the network or the
+files in the data directory hold.
 """
 
 from __future__ import annotations
@@ -31,6 +36,10 @@ class InvalidKey(LicentiaError):
 
 class Offline(LicentiaError):
     """The server could not be reached (or did not answer) within the timeout."""
+
+
+class InvalidAnswer(Offline):
+    """The server's answer was garbage or did not verify; nothing of it was used or stored."""
 
 
 class ServerRefused(LicentiaError):

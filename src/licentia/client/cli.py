@@ -7,7 +7,6 @@ Exit status: 0 allowed (or done), 1 denied (or refused, or still queued),
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import sys
@@ -114,7 +113,7 @@ def _emit(args: argparse.Namespace, text: str, data: dict[str, Any]) -> None:
 
 
 def _status_out(args: argparse.Namespace, status: Status) -> int:
-    data = dataclasses.asdict(status)
+    data = status.as_dict()
     data["features"] = list(status.features)
     _emit(args, _status_line(status), data)
     return EXIT_ALLOWED if status.allowed else EXIT_DENIED

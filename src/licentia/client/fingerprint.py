@@ -1,32 +1,38 @@
 """This installation's fingerprint: hashed hardware components plus the hashed data path.
 
 Raw identifiers are hashed with the product (``core.fingerprint.component_hash``)
-before they are stored or sent, so they never leave the machine. Reading the
-hardware costs a few dozen small file reads, so the result is cached in the
-state file and refreshed on every online check; offline checks use the cache
-(see ``Licentia.check``).
+before they are sent, so they never leave the machine. The hardware is read
+afresh for every check, online and offline: a fingerprint cached in the data
+directory would travel with a copy of it to other hardware. Reading it costs a
+handful of small file reads on Linux and Windows; only macOS's ``ioreg`` call
+is remembered, for the life of the process (see ``hardware.macos``).
 """
 
 from __future__ import annotations
 
-import socket
+import os
 from collections.abc import Mapping
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
+from licentia.client._value import Value
 from licentia.client.hardware import RawHardware, read_hardware
+from licentia.client.hardware.linux import StrPath
 from licentia.core.fingerprint import COMPONENTS, component_hash, data_path_hash
 
 
-@dataclass(frozen=True)
-class Fingerprint:
+class Fingerprint(Value):
     """Hashed components (only those this machine could read), data path hash, VM/container flag."""
 
+    __slots__ = ("components", "data_path", "virtual", "virtual_signals")
     components: Mapping[str, str]
     data_path: str
     virtual: bool
-    virtual_signals: tuple[str, ...] = ()
+    virtual_signals: tuple[str, ...]
+
+    def __init__(
+        self, components: Mapping[str, str], data_path: str, virtual: bool, virtual_signals: tuple[str, ...] = ()
+    ) -> None:
+        self._init(components=components, data_path=data_path, virtual=virtual, virtual_signals=virtual_signals)
 
     @property
     def used(self) -> tuple[str, ...]:
@@ -36,41 +42,38 @@ class Fingerprint:
     def to_request(self) -> dict[str, Any]:
         return {"components": dict(self.components), "data_path": self.data_path, "virtual": self.virtual}
 
-    def to_state(self) -> dict[str, Any]:
-        return {**self.to_request(), "signals": list(self.virtual_signals), "host": host_marker()}
 
-    @classmethod
-    def from_state(cls, unverified: Any, data_path: str) -> Fingerprint | None:
-        """The cached fingerprint, if it was taken on this host for this data path.
+def absolute_path(path: StrPath) -> str:
+    """``str(Path(path).absolute())``, the text the data path hash was always taken of.
 
-        The host marker stops a state file copied to another computer from
-        lending its cached fingerprint to the copy; the data path check stops a
-        copied folder (another installation) from doing the same.
-        """
-        if not isinstance(unverified, dict) or unverified.get("host") != host_marker():
-            return None
-        components = unverified.get("components")
-        if unverified.get("data_path") != data_path or not isinstance(components, dict):
-            return None
-        clean = {str(k): str(v) for k, v in components.items() if k in COMPONENTS and isinstance(v, str)}
-        signals = tuple(str(s) for s in unverified.get("signals") or ())
-        return cls(clean, data_path, bool(unverified.get("virtual")), signals)
+    A clean absolute POSIX path (what ``platformdirs`` gives, and nearly every
+    application passes) is that text already; anything else goes through
+    ``pathlib`` itself, so no installation's data path hash ever changes.
+    """
+    text = os.fspath(path)
+    if os.name == "posix" and text.startswith("/") and not text.startswith("//") and os.path.normpath(text) == text:
+        return text
+    from pathlib import Path
+
+    return str(Path(text).absolute())
 
 
-def host_marker() -> str:
-    return socket.gethostname()
-
-
-def fingerprint_of(product: str, data_dir: Path, raw: RawHardware) -> Fingerprint:
+def fingerprint_of(product: str, data_dir: StrPath, raw: RawHardware, data_path: str | None = None) -> Fingerprint:
     components = {name: component_hash(product, name, value) for name, value in raw.components().items()}
     return Fingerprint(
         components=components,
-        data_path=data_path_hash(product, str(data_dir.absolute())),
+        data_path=data_path or data_path_hash(product, absolute_path(data_dir)),
         virtual=bool(raw.virtual_signals),
         virtual_signals=raw.virtual_signals,
     )
 
 
-def take_fingerprint(product: str, data_dir: Path, root: Path | None = None) -> Fingerprint:
-    """Read the hardware now (``root``: a fake filesystem tree for tests) and hash it for ``product``."""
-    return fingerprint_of(product, data_dir, read_hardware(data_dir, root))
+def take_fingerprint(
+    product: str, data_dir: StrPath, root: StrPath | None = None, *, data_path: str | None = None, virtual: bool = True
+) -> Fingerprint:
+    """Read the hardware now (``root``: a fake filesystem tree for tests) and hash it for ``product``.
+
+    ``virtual=False`` skips the VM/container signals: the offline check matches
+    components only, and the signals are a dozen more file reads.
+    """
+    return fingerprint_of(product, data_dir, read_hardware(data_dir, root, virtual=virtual), data_path)

@@ -1,99 +1,223 @@
-"""Local state in ``data_dir/state.json``: one small file, written atomically.
+"""Local state in ``data_dir/state.json``: one small file, written atomically, bound by a MAC.
 
-Nothing in here is trusted for what it grants: the signed document is
-re-verified on every offline use, so editing the file (to extend a lease, add
-a feature, swap the status) only makes it invalid. A corrupt or unreadable file
-is treated as absent, never as a crash: the next check goes online, and
-offline a missing document grants nothing.
+What the state holds (the signed document, the credential, the rotating token,
+the last time seen, the event bookkeeping) is sealed with HMAC-SHA256 under a
+key derived from the device secret the server issued with the credential. An
+edited, truncated, nested, oversized or otherwise damaged file, or one whose
+MAC does not match, is *no state*: offline it grants nothing
+(``corrupt_state``), online the next check is a first contact. It never
+crashes the SDK.
+
+Before the server issued a credential there is no key, so nothing can be
+sealed: such a file keeps only the user's facts opt-out, which restricts what
+is sent and grants nothing. The opt-out is also honoured from a damaged file,
+for the same reason.
+
+What the MAC does not stop: the secret sits in this same file (the
+application must be able to use it), so someone with full control of the
+machine can read it and re-seal an edited state. What still holds then is
+what the server signed: the document is re-verified with the pinned public key
+on every use and must describe this machine's hardware, read afresh.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import os
-import tempfile
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
+from licentia.core.fingerprint import hmac_sha256
+
 STATE_FILE = "state.json"
-_FORMAT = 1
+QUEUE_FILE = "events.db"  # see licentia.client.events
+_FORMAT = 2
+# A genuine state is a few kilobytes; anything far larger is damage (or an attempt
+# to make every start read and parse megabytes).
+MAX_STATE_BYTES = 1 << 20
+# The MAC key is HMAC-SHA256(device secret, label): the label keeps it apart from
+# every other use of the secret (the server only ever sees the secret itself).
+_MAC_LABEL = b"licentia-client state mac v1"
 
 
-@dataclass
+def state_mac(device: str, secret: str, body: bytes) -> str:
+    """The seal over a state's body, keyed by the device secret (hex)."""
+    return hmac_sha256(_mac_key(secret), device.encode() + b"\n" + body).hex()
+
+
+def _mac_key(secret: str) -> bytes:
+    return hmac_sha256(secret.encode(), _MAC_LABEL)
+
+
+def _sealed(device: str, secret: str, body: bytes, unverified_mac: str) -> bool:
+    """Whether ``unverified_mac`` seals ``body``, compared in constant time (``HMAC.verify``)."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.hashes import SHA256
+    from cryptography.hazmat.primitives.hmac import HMAC
+
+    try:
+        tag = bytes.fromhex(unverified_mac)
+    except ValueError:
+        return False
+    mac = HMAC(_mac_key(secret), SHA256())
+    mac.update(device.encode() + b"\n" + body)
+    try:
+        mac.verify(tag)
+    except InvalidSignature:
+        return False
+    return True
+
+
 class State:
     """What the SDK remembers between runs. Field values are *unverified* until used."""
 
-    signed: dict[str, Any] | None = None  # the last signed status document, exactly as received
-    credential: tuple[str, str] | None = None  # (device id, device secret) issued by the server
-    token: str | None = None  # the current rotating token (copy tracking)
-    install_reported: bool = False
-    last_usage_report: str | None = None
-    last_seen: str | None = None  # latest local time seen: a clock wound back below it is noticed
-    fingerprint: dict[str, Any] | None = None  # cached, see licentia.client.fingerprint
-    facts_opt_out: bool = False
-    corrupt: bool = field(default=False, compare=False)  # the file existed but could not be read
+    __slots__ = (
+        "corrupt",
+        "credential",
+        "facts_opt_out",
+        "install_reported",
+        "last_seen",
+        "last_usage_report",
+        "signed",
+        "token",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        signed: dict[str, Any] | None = None,
+        credential: tuple[str, str] | None = None,
+        token: str | None = None,
+        install_reported: bool = False,
+        last_usage_report: str | None = None,
+        last_seen: str | None = None,
+        facts_opt_out: bool = False,
+        corrupt: bool = False,
+    ) -> None:
+        self.signed = signed  # the last signed status document, exactly as received
+        self.credential = credential  # (device id, device secret) issued by the server
+        self.token = token  # the current rotating token (copy tracking)
+        self.install_reported = install_reported
+        self.last_usage_report = last_usage_report
+        self.last_seen = last_seen  # latest local time seen: a clock wound back below it is noticed
+        self.facts_opt_out = facts_opt_out
+        self.corrupt = corrupt  # the file existed but was damaged or edited
 
     def to_json(self) -> bytes:
-        body = {
+        if self.credential is None:
+            # Nothing to key a MAC with: keep only what restricts and never grants.
+            return json.dumps({"format": _FORMAT, "facts_opt_out": self.facts_opt_out}).encode()
+        body = json.dumps(
+            {
+                "signed": self.signed,
+                "token": self.token,
+                "install_reported": self.install_reported,
+                "last_usage_report": self.last_usage_report,
+                "last_seen": self.last_seen,
+                "facts_opt_out": self.facts_opt_out,
+            },
+            separators=(",", ":"),
+            ensure_ascii=False,
+        )
+        device, secret = self.credential
+        sealed = {
             "format": _FORMAT,
-            "signed": self.signed,
-            "credential": list(self.credential) if self.credential else None,
-            "token": self.token,
-            "install_reported": self.install_reported,
-            "last_usage_report": self.last_usage_report,
-            "last_seen": self.last_seen,
-            "fingerprint": self.fingerprint,
-            "facts_opt_out": self.facts_opt_out,
+            "device": device,
+            "secret": secret,
+            "state": body,
+            "mac": state_mac(device, secret, body.encode()),
         }
-        return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+        return json.dumps(sealed, separators=(",", ":"), ensure_ascii=False).encode()
 
     @classmethod
     def from_json(cls, raw: bytes) -> State:
-        """Parse, keeping each field only if it has the expected shape."""
+        """Check the seal, then keep each field only if it has the expected shape."""
         try:
-            body = json.loads(raw)
-        except ValueError:
+            outer = json.loads(raw)
+        except (ValueError, RecursionError):
             return cls(corrupt=True)
-        if not isinstance(body, dict) or body.get("format") != _FORMAT:
-            return cls(corrupt=True)
+        if isinstance(outer, dict) and outer.get("format") == 1:
+            return cls._from_unsealed(outer)
+        if not isinstance(outer, dict) or outer.get("format") != _FORMAT:
+            return cls(corrupt=True, facts_opt_out=_opted_out(outer))
+        device, secret, body, mac = (outer.get(k) for k in ("device", "secret", "state", "mac"))
+        if device is None and secret is None and body is None and mac is None:
+            return cls(facts_opt_out=outer.get("facts_opt_out") is True)  # before the first credential
+        if not all(isinstance(v, str) and v for v in (device, secret, body, mac)):
+            return cls(corrupt=True, facts_opt_out=_opted_out(outer))
+        assert isinstance(device, str) and isinstance(secret, str) and isinstance(body, str) and isinstance(mac, str)
+        try:
+            sealed = _sealed(device, secret, body.encode(), mac)
+            fields = json.loads(body) if sealed else None
+        except (ValueError, RecursionError):
+            fields = None
+        if not isinstance(fields, dict):
+            return cls(corrupt=True, facts_opt_out=_opted_out(outer))
 
         def text(name: str) -> str | None:
-            value = body.get(name)
+            value = fields.get(name)
             return value if isinstance(value, str) else None
 
-        cred = body.get("credential")
-        credential = None
-        if isinstance(cred, list) and len(cred) == 2 and all(isinstance(c, str) and c for c in cred):
-            credential = (cred[0], cred[1])
-        signed = body.get("signed")
-        fingerprint = body.get("fingerprint")
+        signed = fields.get("signed")
         return cls(
             signed=signed if isinstance(signed, dict) else None,
-            credential=credential,
+            credential=(device, secret),
             token=text("token"),
-            install_reported=body.get("install_reported") is True,
+            install_reported=fields.get("install_reported") is True,
             last_usage_report=text("last_usage_report"),
             last_seen=text("last_seen"),
-            fingerprint=fingerprint if isinstance(fingerprint, dict) else None,
-            facts_opt_out=body.get("facts_opt_out") is True,
+            facts_opt_out=fields.get("facts_opt_out") is True,
         )
+
+    @classmethod
+    def _from_unsealed(cls, old: dict[str, Any]) -> State:
+        """A state written by an SDK before seals (format 1), sealed at its next save.
+
+        Dropping it would lose the credential, and the server gives a lost
+        credential a new installation without the license. What is kept grants
+        nothing by itself: the credential and the token are checked by the
+        server, the document by its signature and this machine's hardware. The
+        last time seen is not kept, since nothing vouched for it; the
+        file-time witnesses still stand (see ``Licentia.check``).
+        """
+        cred, signed, token = old.get("credential"), old.get("signed"), old.get("token")
+        if not (isinstance(cred, list) and len(cred) == 2 and all(isinstance(c, str) and c for c in cred)):
+            return cls(facts_opt_out=old.get("facts_opt_out") is True)
+        return cls(
+            signed=signed if isinstance(signed, dict) else None,
+            credential=(cred[0], cred[1]),
+            token=token if isinstance(token, str) else None,
+            install_reported=old.get("install_reported") is True,
+            facts_opt_out=old.get("facts_opt_out") is True,
+        )
+
+
+def _opted_out(outer: Any) -> bool:
+    """The user's opt-out, read even from a damaged file: honouring it can only send less."""
+    if not isinstance(outer, dict):
+        return False
+    if outer.get("facts_opt_out") is True:
+        return True
+    body = outer.get("state")
+    return isinstance(body, str) and '"facts_opt_out":true' in body
 
 
 class StateFile:
     """Reads and atomically replaces ``state.json`` in a data directory."""
 
-    def __init__(self, data_dir: Path) -> None:
-        self.data_dir = data_dir
-        self.path = data_dir / STATE_FILE
+    def __init__(self, data_dir: str | os.PathLike[str]) -> None:
+        self.data_dir = os.fspath(data_dir)
+        self.path = os.path.join(self.data_dir, STATE_FILE)
 
     def load(self) -> State:
         try:
-            raw = self.path.read_bytes()
+            with open(self.path, "rb") as handle:
+                raw = handle.read(MAX_STATE_BYTES + 1)
         except FileNotFoundError:
             return State()
-        except OSError:
+        except OSError:  # a directory in its place, no permission, an I/O error
+            return State(corrupt=True)
+        if len(raw) > MAX_STATE_BYTES:
             return State(corrupt=True)
         return State.from_json(raw)
 
@@ -101,9 +225,14 @@ class StateFile:
         """Write to a temp file, fsync it, rename over the old file, fsync the directory.
 
         A crash or power loss leaves either the old or the new file, never half
-        of one (which would lose the credential and make a new trial device).
+        of one (which would lose the credential and make a first contact).
+        Something other than a file in the way (a directory) is moved aside.
         """
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        import tempfile  # here: an offline check that writes nothing never pays for it
+
+        os.makedirs(self.data_dir, exist_ok=True)
+        if os.path.lexists(self.path) and not os.path.isfile(self.path):
+            move_aside(self.path, "the state file")
         fd, tmp = tempfile.mkstemp(prefix=".state-", suffix=".tmp", dir=self.data_dir)
         try:
             with os.fdopen(fd, "wb") as handle:
@@ -118,7 +247,19 @@ class StateFile:
         _fsync_dir(self.data_dir)
 
 
-def _fsync_dir(path: Path) -> None:
+def move_aside(path: str, what: str) -> str:
+    """Rename a damaged file (or whatever is in its place) for inspection, and say so once in the log."""
+    import logging
+
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    target = f"{path}.damaged-{stamp}"
+    os.replace(path, target)
+    name = os.path.basename(target)
+    logging.getLogger("licentia.client").warning("%s %s was damaged; moved aside to %s", what, path, name)
+    return target
+
+
+def _fsync_dir(path: str) -> None:
     if os.name != "posix":
         return  # Windows cannot open a directory; MoveFileEx is already durable enough there
     try:

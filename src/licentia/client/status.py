@@ -9,40 +9,104 @@ SDK never grants more than a document it verified says.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from licentia.client._exceptions import ConfigurationError
+from licentia.client._value import Value
 from licentia.client.fingerprint import Fingerprint
 from licentia.core.fingerprint import matches
-from licentia.core.signing import InvalidDocument, verify_document
+from licentia.core.signing import InvalidDocument, load_public_key, verify_document
 from licentia.core.status import Verdict, judge
 
 
-@dataclass(frozen=True)
-class Status:
-    """This installation's licensing status, as the application sees it.
+class Status(Value):
+    """This installation's licensing status, as the application sees it (immutable).
 
     ``state`` is the device status (``trial``, ``trial_expired``, ``registered``,
     ``suspended``, ``blocked``) or one the SDK derives offline: ``grace`` (lease
     ended, grace days left), ``lease_expired``, ``expired`` (license expiry) and
-    ``unknown`` (no valid document and no server).
+    ``unknown`` (no valid document and no server). ``as_dict()`` gives the fields.
     """
 
+    __slots__ = (
+        "allowed",
+        "clone_suspected",
+        "days_left",
+        "device",
+        "features",
+        "latest_release",
+        "online",
+        "reason",
+        "state",
+    )  # fmt: skip
+    _not_compared = frozenset({"latest_release"})
     allowed: bool
     state: str
-    days_left: int | None = None
-    features: tuple[str, ...] = ()
-    reason: str | None = None
-    online: bool = False
-    device: str | None = None
-    latest_release: Mapping[str, Any] | None = field(default=None, compare=False)
-    clone_suspected: bool = False
+    days_left: int | None
+    features: tuple[str, ...]
+    reason: str | None
+    online: bool
+    device: str | None
+    latest_release: Mapping[str, Any] | None
+    clone_suspected: bool
+
+    def __init__(
+        self,
+        allowed: bool,
+        state: str,
+        days_left: int | None = None,
+        features: tuple[str, ...] = (),
+        reason: str | None = None,
+        online: bool = False,
+        device: str | None = None,
+        latest_release: Mapping[str, Any] | None = None,
+        clone_suspected: bool = False,
+    ) -> None:
+        self._init(
+            allowed=allowed, state=state, days_left=days_left, features=features, reason=reason, online=online,
+            device=device, latest_release=latest_release, clone_suspected=clone_suspected,
+        )  # fmt: skip
 
     def has_feature(self, name: str) -> bool:
         return name in self.features
+
+
+def pinned_keys(public_key: str | Iterable[str]) -> dict[str, Ed25519PublicKey]:
+    """The application's pinned keys by key id; a malformed one is a :class:`ConfigurationError`."""
+    texts = [public_key] if isinstance(public_key, str) else list(public_key)
+    keys: dict[str, Ed25519PublicKey] = {}
+    for text in texts:
+        try:
+            kid, key = load_public_key(text)
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise ConfigurationError(str(exc)) from exc
+        keys[kid] = key
+    if not keys:
+        raise ConfigurationError("pin at least one public key")
+    return keys
+
+
+def is_token(value: Any) -> bool:
+    """A credential part or token as the server makes them: short printable text."""
+    return isinstance(value, str) and 0 < len(value) <= 200 and value.isascii() and value.isprintable()
+
+
+def credential_of(unverified_answer: Mapping[str, Any], payload: Mapping[str, Any]) -> tuple[str, str] | None:
+    """The credential an answer carries, if it is for the device its verified document names.
+
+    The credential is outside the signature: only the server can tell a
+    genuine one, so a bad one costs a refused call, never a grant.
+    """
+    credential = unverified_answer.get("credential")
+    if not isinstance(credential, dict):
+        return None
+    device, secret = credential.get("device"), credential.get("secret")
+    if isinstance(device, str) and device == payload.get("device") and is_token(device) and is_token(secret):
+        return device, str(secret)
+    return None
 
 
 def denied(reason: str, *, online: bool = False, state: str = "unknown") -> Status:
@@ -80,7 +144,7 @@ def verify_for_installation(
 def status_of(payload: Mapping[str, Any], now: dt.datetime, *, online: bool) -> Status:
     try:
         verdict: Verdict = judge(payload, now)
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError, OverflowError, AttributeError):
         return denied("invalid_document", online=online)
     release = payload.get("latest_release")
     return Status(

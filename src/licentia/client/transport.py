@@ -2,6 +2,9 @@
 
 Every call has a hard timeout so a dead or slow server never holds up an
 application's start; failures become :class:`Offline` or :class:`ServerRefused`.
+Whatever comes back (from the server, or from anyone on a plain-http path) is
+untrusted: answers are read up to a size limit, JSON nested too deeply to parse
+is refused like any other garbage, and a broken HTTP exchange is "offline".
 """
 
 from __future__ import annotations
@@ -11,10 +14,14 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import urllib.error
+    import urllib.request
 
-from licentia.client._exceptions import Offline, ServerRefused
+from licentia.client._exceptions import ConfigurationError, InvalidAnswer, Offline, ServerRefused
 
 USER_AGENT = "licentia-client"
+# Every answer the protocol has is a few kilobytes; a bigger one is refused
+# before it is parsed rather than let anyone on the path make the app buffer it.
+MAX_ANSWER_BYTES = 1 << 20
 
 
 class Transport:
@@ -22,6 +29,11 @@ class Transport:
 
     def __init__(self, server_url: str, *, timeout: float) -> None:
         self.server_url = server_url.rstrip("/")
+        scheme, _, rest = self.server_url.partition("://")
+        if scheme.lower() not in ("http", "https") or not rest or any(ch.isspace() for ch in rest):
+            raise ConfigurationError(f"not a server URL (http:// or https://): {server_url!r}")
+        if not timeout > 0:
+            raise ConfigurationError(f"the timeout must be a positive number of seconds, not {timeout!r}")
         self.timeout = timeout
 
     def request(
@@ -36,6 +48,7 @@ class Transport:
     ) -> Any:
         # Imported here: urllib.request pulls in http.client, email and ssl, a
         # cost an offline start should not pay.
+        import http.client
         import urllib.error
         import urllib.parse
         import urllib.request
@@ -50,25 +63,66 @@ class Transport:
             headers["Content-Type"] = "application/json"
         if credential is not None:
             headers["Authorization"] = f"Device {credential[0]}:{credential[1]}"
-        req = urllib.request.Request(url, data=data, headers=headers, method=method)  # noqa: S310
         wait = self.timeout if timeout is None else max(0.05, timeout)
         try:
-            with urllib.request.urlopen(req, timeout=wait) as response:  # noqa: S310 (URL chosen by the vendor)
-                raw = response.read()
+            req = urllib.request.Request(url, data=data, headers=headers, method=method)  # noqa: S310
+            raw = _exchange(req, wait)
         except urllib.error.HTTPError as exc:
             raise _refusal(exc) from exc
-        except (TimeoutError, urllib.error.URLError, OSError) as exc:
+        except (TimeoutError, urllib.error.URLError, OSError, http.client.HTTPException, ValueError) as exc:
+            # HTTPException: a truncated body, a malformed status line or header; ValueError:
+            # a URL urllib will not take (a redirect somewhere odd, a port out of range).
             raise Offline(f"cannot reach {self.server_url}: {getattr(exc, 'reason', exc)}") from exc
+        if len(raw) > MAX_ANSWER_BYTES:
+            raise Offline(f"{self.server_url} answered more than {MAX_ANSWER_BYTES} bytes")
+        return parse_answer(raw, self.server_url)
+
+
+def _exchange(req: urllib.request.Request, wait: float) -> bytes:
+    """Send ``req`` and read the answer, all within ``wait`` seconds.
+
+    A socket timeout bounds each read, not the whole exchange: a server (or a
+    man in the middle) dribbling a byte at a time could hold the application's
+    start for ever. So the exchange runs in a daemon thread that is abandoned
+    at the deadline; its socket times out on its own soon after.
+    """
+    import threading
+    import urllib.request
+
+    outcome: list[bytes | BaseException] = []
+
+    def run() -> None:
         try:
-            return json.loads(raw)
-        except ValueError as exc:
-            raise Offline(f"{self.server_url} answered something that is not JSON") from exc
+            with urllib.request.urlopen(req, timeout=wait) as response:  # noqa: S310 (URL chosen by the vendor)
+                outcome.append(response.read(MAX_ANSWER_BYTES + 1))
+        except BaseException as exc:  # handed to the caller's thread, raised there
+            outcome.append(exc)
+
+    worker = threading.Thread(target=run, name="licentia-request", daemon=True)
+    worker.start()
+    worker.join(wait)
+    if not outcome:
+        raise TimeoutError(f"no answer within {wait:.1f} s")
+    result = outcome[0]
+    if isinstance(result, BaseException):
+        raise result
+    return result
+
+
+def parse_answer(raw: bytes, source: str) -> Any:
+    """Parse an answer; anything that is not JSON a sane server would send is :class:`InvalidAnswer`."""
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError) as exc:  # RecursionError: "[" a hundred thousand times
+        raise InvalidAnswer(f"{source} answered something that is not JSON") from exc
 
 
 def _refusal(exc: urllib.error.HTTPError) -> Exception:
+    import http.client
+
     try:
-        raw = exc.read()
-    except OSError:
+        raw = exc.read(MAX_ANSWER_BYTES)
+    except (OSError, http.client.HTTPException):
         raw = b""
     finally:
         exc.close()
@@ -78,8 +132,10 @@ def _refusal(exc: urllib.error.HTTPError) -> Exception:
     code, message = "http_error", f"HTTP {exc.code}"
     try:
         error = json.loads(raw)["error"]
-        code, message = str(error["code"]), str(error["message"])
-    except (ValueError, KeyError, TypeError):
+        if isinstance(error["code"], str) and isinstance(error["message"], str):
+            code, message = error["code"][:100], error["message"][:1000]
+    except (ValueError, KeyError, TypeError, RecursionError):
         pass
     retry = exc.headers.get("Retry-After") if exc.headers else None
-    return ServerRefused(code, message, status=exc.code, retry_after=int(retry) if retry and retry.isdigit() else None)
+    wait = int(retry) if retry and retry.isascii() and retry.isdigit() and len(retry) < 7 else None
+    return ServerRefused(code, message, status=exc.code, retry_after=wait)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import urllib.parse
 from typing import TYPE_CHECKING, Any, Literal
 
 from licentia.client._exceptions import ServerRefused
@@ -20,6 +19,8 @@ class Values:
         self._owner = owner
 
     def _path(self, key: str) -> str:
+        import urllib.parse  # here: an offline start never needs it
+
         return "/v1/values/" + urllib.parse.quote(key, safe="")
 
     def get(self, key: str, default: Any = None, *, scope: Scope = "device") -> Any:

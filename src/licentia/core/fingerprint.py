@@ -9,9 +9,10 @@ installations (side-by-side installs).
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Mapping
+
+from cryptography.hazmat.primitives.hashes import SHA256
+from cryptography.hazmat.primitives.hmac import HMAC
 
 # Hardware components, in the order they are worth as evidence. The CPU identity
 # is shared by every machine of a model, so it never identifies a device alone.
@@ -24,10 +25,20 @@ HARDWARE_COMPONENTS = 3
 HASH_HEX_LENGTH = 64
 
 
+def hmac_sha256(key: bytes, message: bytes) -> bytes:
+    """HMAC-SHA256 through ``cryptography``, which the SDK loads anyway to verify documents.
+
+    The standard library's ``hmac`` and ``hashlib`` would load a second copy of
+    OpenSSL (``_hashlib``) at every application's start, for the same result.
+    """
+    mac = HMAC(key, SHA256())
+    mac.update(message)
+    return mac.finalize()
+
+
 def component_hash(product: str, name: str, raw: str) -> str:
     """Hash one raw identifier for ``product`` (the SDK and web-API users do this)."""
-    key = f"licentia:{product}".encode()
-    return hmac.new(key, f"{name}:{raw}".encode(), hashlib.sha256).hexdigest()
+    return hmac_sha256(f"licentia:{product}".encode(), f"{name}:{raw}".encode()).hex()
 
 
 def data_path_hash(product: str, path: str) -> str:
@@ -46,21 +57,18 @@ def required_matches(presented: Mapping[str, str], min_match: int) -> int:
     return max(1, len(presented) - tolerated)
 
 
+# Component hashes are compared with ``==``, not in constant time: they are not
+# secrets (any program on the machine can compute them, and recognition by
+# fingerprint grants no rights), so timing reveals nothing worth having.
+
+
 def match_count(stored: Mapping[str, str | None], presented: Mapping[str, str]) -> int:
-    return sum(
-        1
-        for name, value in presented.items()
-        if value and stored.get(name) and hmac.compare_digest(str(stored[name]), value)
-    )
+    return sum(1 for name, value in presented.items() if value and stored.get(name) and str(stored[name]) == value)
 
 
 def matches(stored: Mapping[str, str | None], presented: Mapping[str, str], min_match: int) -> bool:
     """True when ``presented`` is the same device as ``stored`` under the policy's K of N."""
-    equal = [
-        name
-        for name, value in presented.items()
-        if value and (known := stored.get(name)) and hmac.compare_digest(str(known), value)
-    ]
+    equal = [name for name, value in presented.items() if value and (known := stored.get(name)) and str(known) == value]
     # At least one strong component must agree: the CPU model alone is not identity.
     if not any(name not in WEAK_COMPONENTS for name in equal):
         return False

@@ -17,23 +17,15 @@ never returns a bool that a caller could forget to test.
 
 from __future__ import annotations
 
-import base64
+import binascii
 import datetime as dt
-import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
-
-try:  # the server's: libsodium signs in about two thirds of OpenSSL's time
-    from nacl import bindings as sodium
-except ImportError:  # the client SDK only verifies, with cryptography alone
-    sodium = None  # type: ignore[assignment]
 
 from licentia.core.canonical import canonical_json
 from licentia.core.clock import from_iso
@@ -49,22 +41,32 @@ class InvalidDocument(Exception):
     """The document is not a genuine, well-formed document for this product."""
 
 
+# base64url through binascii: the ``base64`` module adds nothing here but import time.
+_TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
+_FROM_URLSAFE = str.maketrans("-_", "+/")
+
+
 def _b64e(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+    return binascii.b2a_base64(raw, newline=False).translate(_TO_URLSAFE).rstrip(b"=").decode("ascii")
 
 
 def _b64d(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    if not isinstance(text, str):
+        raise TypeError("base64 text expected")
+    return binascii.a2b_base64((text + "=" * (-len(text) % 4)).translate(_FROM_URLSAFE))
 
 
 def key_id(public_key: Ed25519PublicKey) -> str:
-    raw = public_key.public_bytes(Encoding.Raw, PublicFormat.Raw)
-    return hashlib.sha256(raw).hexdigest()[:16]
+    from cryptography.hazmat.primitives.hashes import SHA256, Hash
+
+    digest = Hash(SHA256())
+    digest.update(public_key.public_bytes_raw())
+    return digest.finalize().hex()[:16]
 
 
 def export_public_key(public_key: Ed25519PublicKey) -> str:
     """The text an application embeds: ``ed25519:<kid>:<base64url raw key>``."""
-    raw = public_key.public_bytes(Encoding.Raw, PublicFormat.Raw)
+    raw = public_key.public_bytes_raw()
     return f"{PUBLIC_KEY_SCHEME}:{key_id(public_key)}:{_b64e(raw)}"
 
 
@@ -82,11 +84,14 @@ def load_public_key(text: str) -> tuple[str, Ed25519PublicKey]:
     return kid, key
 
 
-@dataclass(frozen=True)
 class SigningKey:
-    """A product's private key with its key id."""
+    """A product's private key with its key id (a plain class: no ``dataclasses`` on the SDK's start)."""
 
-    private_key: Ed25519PrivateKey
+    def __init__(self, private_key: Ed25519PrivateKey) -> None:
+        self.private_key = private_key
+
+    def __repr__(self) -> str:
+        return f"SigningKey(kid={self.kid!r})"  # never the key itself
 
     @classmethod
     def generate(cls) -> SigningKey:
@@ -105,10 +110,14 @@ class SigningKey:
         """Ed25519 over ``message``: libsodium where installed, else OpenSSL.
 
         Ed25519 signatures are deterministic, so both give the same bytes (tested).
+        PyNaCl is imported here, not with the module: applications only verify,
+        and importing it would cost every one of their starts.
         """
-        if sodium is None:
+        try:
+            from nacl import bindings as sodium
+        except ImportError:  # the client SDK's base install
             return self.private_key.sign
-        seed = self.private_key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+        seed = self.private_key.private_bytes_raw()
         _public, secret = sodium.crypto_sign_seed_keypair(seed)
         return lambda message: bytes(sodium.crypto_sign(message, secret)[: sodium.crypto_sign_BYTES])
 
@@ -178,7 +187,22 @@ def verify_document(
     ``public_keys`` maps key ids to the product's trusted public keys (the pinned
     ones). The payload must name ``product``; when ``at_time`` is given, a
     document issued more than :data:`MAX_CLOCK_SKEW` in its future is refused.
+    Whatever ``unverified`` holds (garbage, JSON nested a hundred thousand deep,
+    values of the wrong type), the only error is :class:`InvalidDocument`.
     """
+    try:
+        return _verify(unverified, public_keys, product=product, at_time=at_time)
+    except RecursionError as exc:  # nesting deeper than the parser or the canonical form can walk
+        raise InvalidDocument("malformed document") from exc
+
+
+def _verify(
+    unverified: bytes | str | Mapping[str, Any],
+    public_keys: Mapping[str, Ed25519PublicKey],
+    *,
+    product: str,
+    at_time: dt.datetime | None,
+) -> dict[str, Any]:
     try:
         unverified_signed = json.loads(unverified) if isinstance(unverified, (bytes, str)) else dict(unverified)
         unverified_payload = unverified_signed["document"]
@@ -202,7 +226,7 @@ def verify_document(
     if at_time is not None:
         try:
             issued = from_iso(str(payload["issued_at"]))
-        except (KeyError, ValueError) as exc:
+        except (KeyError, ValueError, OverflowError) as exc:
             raise InvalidDocument("document has no valid issue time") from exc
         if issued - at_time > MAX_CLOCK_SKEW:
             raise InvalidDocument("document issued in the future")

@@ -8,28 +8,22 @@ ends, how long a lease lasts and when grace runs out.
 from __future__ import annotations
 
 import datetime as dt
-import enum
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from licentia.core.clock import from_iso
+from licentia.core.vocabulary import DeviceStatus, LicenseState
 
-
-class DeviceStatus(enum.StrEnum):
-    TRIAL = "trial"
-    TRIAL_EXPIRED = "trial_expired"
-    REGISTERED = "registered"
-    SUSPENDED = "suspended"
-    BLOCKED = "blocked"
-
-
-class LicenseState(enum.StrEnum):
-    ACTIVE = "active"
-    SUSPENDED = "suspended"
-    REVOKED = "revoked"
-    EXPIRED = "expired"
-
+__all__ = [
+    "ALLOWED_STATUSES",
+    "DEFAULT_ROLLBACK_TOLERANCE",
+    "DeviceStatus",
+    "LicenseState",
+    "Verdict",
+    "days_until",
+    "judge",
+    "trial_status",
+]
 
 ALLOWED_STATUSES = frozenset({DeviceStatus.TRIAL.value, DeviceStatus.REGISTERED.value})
 # How far the local clock may run behind the last time the SDK saw it before
@@ -37,15 +31,18 @@ ALLOWED_STATUSES = frozenset({DeviceStatus.TRIAL.value, DeviceStatus.REGISTERED.
 DEFAULT_ROLLBACK_TOLERANCE = dt.timedelta(hours=2)
 
 
-@dataclass(frozen=True)
-class Verdict:
-    """What a status document means at a given moment."""
+class Verdict(NamedTuple):
+    """What a status document means at a given moment.
+
+    A named tuple, not a dataclass: the SDK judges documents at every
+    application's start, and ``dataclasses`` costs that start as much as Python's own.
+    """
 
     allowed: bool
     state: str
     reason: str | None = None
     days_left: int | None = None
-    features: tuple[str, ...] = field(default_factory=tuple)
+    features: tuple[str, ...] = ()
 
 
 def days_until(end: dt.datetime, now: dt.datetime) -> int:

@@ -1,42 +1,53 @@
 """``create_app(settings)``: nothing happens at import.
 
-Shared objects (engines, the writer thread, the keyring) are made in the
-lifespan and kept on ``app.state``; settings and the clock are passed in, so
-tests build their own app with a clock they move.
+Shared objects (the engine, the writer, the status checker) are made in the
+lifespan and kept on ``app.state``, one typed :class:`~licentia.server.state.AppState`;
+settings and the clock are passed in, so tests build their own app with a
+clock they move. ``create_app`` names every part it serves: the routers, the
+admin UI, and the tasks each process runs beside the requests.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import sqlalchemy as sa
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy.ext.asyncio import async_sessionmaker
 
 import licentia
 from licentia.core.clock import Clock, SystemClock
+from licentia.server import admin, payments, portal
+from licentia.server.admin.router import router as admin_router
+from licentia.server.adminapi.payments import router as payments_router
+from licentia.server.adminapi.router import router as adminapi_router
 from licentia.server.app_body import BodyTooLarge, ClientGone, read_body
 from licentia.server.devices.lane import StatusLane
+from licentia.server.devices.router import router as devices_router
 from licentia.server.devices.service import Checker, read_ahead
 from licentia.server.errors import error_body, install_error_handlers
+from licentia.server.events.router import router as events_router
+from licentia.server.events.service import subscribe
+from licentia.server.evidence import retention, reverse_dns
+from licentia.server.evidence.router import router as evidence_router
 from licentia.server.network import parse_networks
-from licentia.server.observability import render_metrics
+from licentia.server.notify import start_delivery
+from licentia.server.notify.subscriptions import on_event
+from licentia.server.observability import metrics_access, render_metrics
 from licentia.server.products.service import Keyring
+from licentia.server.releases.router import router as releases_router
+from licentia.server.rollups.task import start_rollup_task
 from licentia.server.settings import Settings
+from licentia.server.state import AppState
 from licentia.server.store.checkpoint import Checkpointer
 from licentia.server.store.engine import database_urls, make_async_engine, make_sync_engine
 from licentia.server.store.writer import Writer
+from licentia.server.values.router import router as values_router
 
 log = logging.getLogger("licentia.server")
-
-# Extra routers and startup hooks (admin UI, notifications, evidence) register
-# here so the spine does not import them.
-Setup = Callable[[FastAPI], None]
-Startup = Callable[[FastAPI], Awaitable[Any]]
 
 
 class BodyLimit:
@@ -84,14 +95,15 @@ class BodyLimit:
         await JSONResponse(body, status_code=413)(scope, receive, send)
 
 
-def create_app(
-    settings: Settings,
-    *,
-    clock: Clock | None = None,
-    extensions: list[Setup] | None = None,
-) -> FastAPI:
+def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     urls = database_urls(settings.resolved_database_url)
     fernet = settings.fernet()
+    state = AppState(
+        settings=settings,
+        clock=clock or SystemClock(),
+        fernet=fernet,
+        trusted_proxies=parse_networks(settings.trusted_proxies),
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -104,16 +116,14 @@ def create_app(
         if urls.is_sqlite:
             checkpointer = Checkpointer(sa.make_url(urls.sync).database or "")
             checkpointer.start()
-        app.state.sync_engine = sync_engine
-        app.state.async_engine = async_engine
-        app.state.sessionmaker = async_sessionmaker(async_engine, expire_on_commit=False)
-        app.state.writer = writer
-        app.state.checker = Checker(
+        state.async_engine = async_engine
+        state.writer = writer
+        state.checker = Checker(
             Keyring(fernet),
             activation_attempts_per_hour=settings.activation_attempts_per_hour,
             product_ttl_seconds=settings.product_cache_seconds,
         )
-        tasks = [await hook(app) for hook in app.state.startup_hooks]
+        tasks = [await start(app) for start in state.startup_tasks]
         try:
             yield
         finally:
@@ -134,19 +144,11 @@ def create_app(
         summary="Trials, licenses, offline license files and copy tracking for your software.",
         lifespan=lifespan,
     )
-    app.state.settings = settings
-    app.state.clock = clock or SystemClock()
-    app.state.fernet = fernet
-    app.state.trusted_proxies = parse_networks(settings.trusted_proxies)
-    app.state.startup_hooks = []
+    app.state = state  # type: ignore[assignment]  # Starlette's untyped State, replaced by the typed one
     install_error_handlers(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
 
-    from licentia.server.devices.router import router as devices_router
-    from licentia.server.events.router import router as events_router
-    from licentia.server.releases.router import router as releases_router
-    from licentia.server.values.router import router as values_router
-
+    # The public API (the status endpoints are answered by the status lane; see LicentiaApp).
     for router in (devices_router, events_router, values_router, releases_router):
         app.include_router(router)
 
@@ -160,12 +162,22 @@ def create_app(
         return {"status": "ok"}
 
     @app.get("/metrics", include_in_schema=False)
-    async def metrics() -> Response:
+    async def metrics(request: Request) -> Response:
+        metrics_access(settings, request.headers.get("authorization"))
         body, media_type = render_metrics()
         return Response(body, media_type=media_type)
 
-    for setup in extensions if extensions is not None else default_extensions():
-        setup(app)
+    # The admin UI, the developer API and its payment webhook, the evidence reports.
+    for router in (admin_router, adminapi_router, payments_router, evidence_router):
+        app.include_router(router)
+    admin.install(app)
+    portal.install(app)  # the customer portal: its pages, static files and error pages
+    # What every process runs beside the requests, started and stopped with the app:
+    # the dashboard's rollups, the notification outbox, reverse DNS of callers, the fact purge.
+    state.startup_tasks = [start_rollup_task, start_delivery, reverse_dns.start, retention.start]
+    # Notifications follow events (a process-wide hook; subscribing twice is ignored).
+    subscribe(on_event)
+    payments.install(app)  # payment providers' webhooks, the mappings' API and admin page, trial reminders
     _document_raw_bodies(app)
     app.status_lane = StatusLane(app, max_body_bytes=settings.max_body_bytes)
     return app
@@ -208,25 +220,3 @@ def _document_raw_bodies(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-
-
-def default_extensions() -> list[Setup]:
-    """Optional parts that register themselves (admin UI, notifications, evidence)."""
-    found: list[Setup] = []
-    for module_name in (
-        "licentia.server.admin",
-        "licentia.server.notify",
-        "licentia.server.evidence",
-        "licentia.server.portal",
-        "licentia.server.payments",
-    ):
-        try:
-            module = __import__(module_name, fromlist=["setup"])
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            continue
-        setup = getattr(module, "setup", None)
-        if setup is not None:
-            found.append(setup)
-    return found

@@ -2,23 +2,26 @@
 
 Every 4xx answer has the body ``{"error": {"code": "...", "message": "..."}}``;
 ``code`` is the contract clients branch on, ``message`` is for people.
+
+Services raise :class:`ApiError` whoever calls them (the CLI among them), so
+this module imports no web framework at module level: the answers below load
+Starlette's ``JSONResponse`` when the first one is made, and by then the
+server has loaded it anyway.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
-from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from pydantic import ValidationError
-from starlette.exceptions import HTTPException as StarletteHTTPException
+# ``typing`` and ``logging`` are loaded by the server anyway; a CLI command need not pay for them.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
-from licentia.server.store.writer import StoreUnavailable
+    from fastapi import FastAPI
+    from fastapi.responses import JSONResponse
 
-log = logging.getLogger("licentia.server")
+    from licentia.server.store.writer import StoreUnavailable
 
 
 class ApiError(Exception):
@@ -35,6 +38,8 @@ def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
 
 
 def _json(status: int, code: str, message: str, headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
+    from fastapi.responses import JSONResponse
+
     return JSONResponse(error_body(code, message, **extra), status_code=status, headers=headers)
 
 
@@ -72,11 +77,20 @@ def store_unavailable_response(exc: StoreUnavailable) -> JSONResponse:
 
 
 def unexpected_response(method: str, path: str) -> JSONResponse:
-    log.exception("unexpected error on %s %s", method, path)
-    return JSONResponse(error_body("internal_error", "the server hit an unexpected error"), 500)
+    import logging
+
+    logging.getLogger("licentia.server").exception("unexpected error on %s %s", method, path)
+    return _json(500, "internal_error", "the server hit an unexpected error")
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    from fastapi import Request
+    from fastapi.exceptions import RequestValidationError
+    from pydantic import ValidationError
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+
+    from licentia.server.store.writer import StoreUnavailable
+
     @app.exception_handler(ApiError)
     async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
         return api_error_response(exc)

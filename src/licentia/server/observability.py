@@ -8,17 +8,27 @@ keys are logged by prefix only, credentials not at all.
 Metrics: with ``--workers N`` each worker is its own process, so ``serve``
 points prometheus_client at a shared directory (multiprocess mode) and
 ``/metrics`` sums every worker's counters, whichever worker answers.
+``/metrics`` is opt-in: it is served only when ``LICENTIA_METRICS_TOKEN`` is
+set, to callers that send it as a bearer token (its counters would tell a
+competitor or an attacker how many installations, activations and refused keys
+there are, and when).
 """
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
 import os
 import shutil
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from licentia.server.errors import ApiError
+
+if TYPE_CHECKING:
+    from licentia.server.settings import Settings
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
@@ -61,6 +71,17 @@ def prepare_multiprocess_metrics(data_dir: Path) -> None:
     shutil.rmtree(directory, ignore_errors=True)
     directory.mkdir(parents=True)
     os.environ[MULTIPROC_ENV] = str(directory)
+
+
+def metrics_access(settings: Settings, authorization: str | None) -> None:
+    """Raise unless ``/metrics`` is on and ``authorization`` carries its bearer token."""
+    if settings.metrics_token is None:
+        raise ApiError("not_found", "metrics are off; set LICENTIA_METRICS_TOKEN to serve them", 404)
+    scheme, _, sent = (authorization or "").partition(" ")
+    expected = settings.metrics_token.get_secret_value().encode()
+    if scheme.lower() != "bearer" or not hmac.compare_digest(sent.strip().encode(), expected):
+        message = "send the metrics token: Authorization: Bearer <token>"
+        raise ApiError("invalid_token", message, 401, headers={"WWW-Authenticate": "Bearer"})
 
 
 def render_metrics() -> tuple[bytes, str]:

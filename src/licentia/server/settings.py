@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     rollup_interval_seconds: float = 60.0
     # Shared secret of POST /v1/hooks/payment (HMAC-SHA256); unset refuses every delivery.
     payment_webhook_secret: SecretStr | None = None
+    # Bearer token Prometheus sends to scrape /metrics; unset, /metrics is not served at all
+    # (its counters tell anyone how many installations, activations and failures there are).
+    metrics_token: SecretStr | None = None
     # Customer portal (server/portal): sign-in links, sessions, download links.
     portal_link_minutes: int = 15
     portal_session_hours: int = 12
@@ -109,6 +112,16 @@ class Settings(BaseSettings):
             Fernet(text.encode())
         except (ValueError, TypeError) as exc:
             raise ValueError("LICENTIA_SECRET_KEY must be a Fernet key (32 url-safe base64 bytes)") from exc
+        return value
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _strong_metrics_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        text = value.get_secret_value()
+        if text.lower() in _PLACEHOLDERS or len(text) < 16:
+            raise ValueError("LICENTIA_METRICS_TOKEN must be a random value of at least 16 characters")
         return value
 
     @field_validator("trusted_proxies")

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from licentia.cli import main
 from licentia.core.signing import InvalidDocument, load_public_key, verify_document
 from licentia.server.auth.tokens import create_token
+from licentia.server.cli import main
 from licentia.server.evidence.report import CSV_COLUMNS, escape_field
 from tests.conftest import START
 from tests.server.evidence.history import History
@@ -111,6 +111,7 @@ def test_cli_report_verify_and_risk(migrated, case, engine, tmp_path, monkeypatc
     out = tmp_path / "report.json"
     assert main(["evidence", case.key, "--format", "json", "--output", str(out), *common]) == 0
     assert case.key not in out.read_text()
+    assert out.stat().st_mode & 0o777 == 0o600  # customer data: private from its creation
     with engine.connect() as conn:
         from licentia.server.products.service import public_keys
 

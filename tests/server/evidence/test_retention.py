@@ -6,7 +6,7 @@ import datetime as dt
 
 import sqlalchemy as sa
 
-from licentia.cli import build_parser, main
+from licentia.server.cli import build_parser, main
 from licentia.server.evidence.retention import purge_facts
 from licentia.server.store.models import Device, Product, table_of
 from tests.conftest import START
@@ -59,6 +59,6 @@ def test_product_facts_command_and_purge_command(migrated, engine, product, caps
     assert "off" in capsys.readouterr().out
     # The spine's own product actions still parse and dispatch (not run here: they keep their engine open).
     args = build_parser().parse_args(["product", "show", "acme"])
-    assert args.action == "show" and "facts" in args.needs_slug and callable(args.func)
+    assert args.action == "show" and args.slug == "acme" and callable(args.run)
     assert main(["evidence", "purge", "--product", "acme", *common]) == 0
     assert "facts blanked on 0 events" in capsys.readouterr().out

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from licentia.cli import main
+from licentia.server.cli import main
 from licentia.server.notify.outbox import enqueue_email, outbox
 
 

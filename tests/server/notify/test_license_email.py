@@ -43,6 +43,7 @@ def test_license_email_delivers_the_key_then_masks_it(engine, settings, clock, s
             key=key,
             now=clock.now(),
             dedupe_key="license:1:email",
+            fernet=settings.fernet(),
         )
         again = send_license_email(
             conn,
@@ -52,9 +53,12 @@ def test_license_email_delivers_the_key_then_masks_it(engine, settings, clock, s
             key=key,
             now=clock.now(),
             dedupe_key="license:1:email",
+            fernet=settings.fernet(),
         )
     assert queued and not again
-    assert key in stored_payload(engine)["text"]  # until sent, the row must hold it
+    waiting = stored_payload(engine)
+    # Until sent, the row holds the key only sealed with the server's key.
+    assert key not in str(waiting) and masked(key) in waiting["text"] and waiting["sealed"]
     assert deliver(settings, clock) == 1
     [message] = smtp.messages
     assert message["To"] == "buyer@example.org"
@@ -63,7 +67,7 @@ def test_license_email_delivers_the_key_then_masks_it(engine, settings, clock, s
     assert text.startswith("Hello Ada Lovelace,") and key in text
     assert key in message.get_body(("html",)).get_content()  # type: ignore[union-attr]
     payload = stored_payload(engine)
-    assert key not in str(payload) and "redact" not in payload
+    assert key not in str(payload) and "sealed" not in payload
     assert masked(key) in payload["text"] and masked(key) in payload["html"]
 
 
@@ -72,10 +76,17 @@ def test_license_email_waits_with_the_key_while_smtp_is_down(engine, settings, c
     key = generate_key()
     with engine.begin() as conn:
         send_license_email(
-            conn, to="b@example.org", customer_name=None, product_name="Acme", key=key, now=clock.now(), dedupe_key="x"
+            conn,
+            to="b@example.org",
+            customer_name=None,
+            product_name="Acme",
+            key=key,
+            now=clock.now(),
+            dedupe_key="x",
+            fernet=settings.fernet(),
         )
     deliver(settings, clock)
-    assert key in stored_payload(engine)["text"]  # not sent yet: kept so a retry can deliver it
+    assert stored_payload(engine)["sealed"]  # not sent yet: kept (sealed) so a retry can deliver it
     smtp.start()
     clock.advance(minutes=2)
     deliver(settings, clock)

@@ -1,9 +1,14 @@
-"""Linux readers: plain file reads under ``root`` (``/`` in production, a fake tree in tests)."""
+"""Linux readers: plain file reads under ``root`` (``/`` in production, a fake tree in tests).
+
+Paths are plain strings (``os.path``): ``pathlib`` would cost every
+application's start more than all these reads together.
+"""
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
+
+StrPath = str | os.PathLike[str]
 
 _MACHINE_ID_FILES = ("etc/machine-id", "var/lib/dbus/machine-id")
 # Interfaces that are software, not a network card: their address is invented
@@ -14,7 +19,11 @@ _VIRTUAL_NIC_PREFIXES = (
 )  # fmt: skip
 
 
-def read_text(path: Path, limit: int = 65536) -> str | None:
+def _join(root: StrPath, *parts: str) -> str:
+    return os.path.join(root, *parts)
+
+
+def read_text(path: StrPath, limit: int = 65536) -> str | None:
     try:
         with open(path, encoding="utf-8", errors="replace") as handle:
             return handle.read(limit).strip()
@@ -22,17 +31,17 @@ def read_text(path: Path, limit: int = 65536) -> str | None:
         return None
 
 
-def machine_id(root: Path) -> str | None:
+def machine_id(root: StrPath) -> str | None:
     for name in _MACHINE_ID_FILES:
-        value = read_text(root / name)
+        value = read_text(_join(root, name))
         if value and set(value) != {"0"}:
             return value
     return None
 
 
-def cpu_info(root: Path) -> dict[str, str]:
+def cpu_info(root: StrPath) -> dict[str, str]:
     """The first processor's block of ``/proc/cpuinfo`` plus the flags line."""
-    text = read_text(root / "proc/cpuinfo", limit=32768) or ""
+    text = read_text(_join(root, "proc/cpuinfo"), limit=32768) or ""
     info: dict[str, str] = {}
     for line in text.splitlines():
         if not line.strip():
@@ -45,7 +54,7 @@ def cpu_info(root: Path) -> dict[str, str]:
     return info
 
 
-def cpu_identity(root: Path) -> str | None:
+def cpu_identity(root: StrPath) -> str | None:
     info = cpu_info(root)
     # x86 names vendor/family/model/stepping; ARM names implementer/part/revision.
     fields = ("vendor_id", "cpu family", "model", "model name", "stepping")
@@ -65,8 +74,8 @@ def _is_locally_administered(mac: str) -> bool:
     return bool(first & 0x02) or bool(first & 0x01)
 
 
-def permanent_mac(root: Path) -> str | None:
-    net = root / "sys/class/net"
+def permanent_mac(root: StrPath) -> str | None:
+    net = _join(root, "sys/class/net")
     try:
         names = sorted(os.listdir(net))
     except OSError:
@@ -74,12 +83,12 @@ def permanent_mac(root: Path) -> str | None:
     for name in names:
         if name.startswith(_VIRTUAL_NIC_PREFIXES):
             continue
-        iface = net / name
-        if not (iface / "device").exists():
+        iface = os.path.join(net, name)
+        if not os.path.exists(os.path.join(iface, "device")):
             continue  # no bus device behind it: a virtual interface
-        if (read_text(iface / "addr_assign_type") or "0") != "0":
+        if (read_text(os.path.join(iface, "addr_assign_type")) or "0") != "0":
             continue  # random, stolen or set by user space: not the card's own address
-        mac = (read_text(iface / "address") or "").lower()
+        mac = (read_text(os.path.join(iface, "address")) or "").lower()
         if len(mac) != 17 or mac == "00:00:00:00:00:00" or _is_locally_administered(mac):
             continue
         return mac
@@ -93,10 +102,10 @@ def _unescape_mount(text: str) -> str:
     return text
 
 
-def mount_source(root: Path, path: Path) -> str | None:
+def mount_source(root: StrPath, path: StrPath) -> str | None:
     """The device (``/dev/sda1``) of the mount that holds ``path``: the longest matching mount point."""
-    text = read_text(root / "proc/self/mountinfo", limit=1 << 20) or ""
-    target = str(path)
+    text = read_text(_join(root, "proc/self/mountinfo"), limit=1 << 20) or ""
+    target = os.fspath(path)
     best, best_len = None, -1
     for line in text.splitlines():
         head, sep, tail = line.partition(" - ")
@@ -111,33 +120,33 @@ def mount_source(root: Path, path: Path) -> str | None:
     return best
 
 
-def _disk_of_partition(root: Path, name: str) -> str | None:
-    block = root / "sys/block"
-    if (block / name).is_dir():
+def _disk_of_partition(root: StrPath, name: str) -> str | None:
+    block = _join(root, "sys/block")
+    if os.path.isdir(os.path.join(block, name)):
         return name
     try:
         for disk in os.listdir(block):
-            if (block / disk / name).is_dir():
+            if os.path.isdir(os.path.join(block, disk, name)):
                 return disk
     except OSError:
         return None
     return None
 
 
-def disk_serial(root: Path, data_dir: Path) -> str | None:
+def disk_serial(root: StrPath, data_dir: StrPath) -> str | None:
     """Serial of the physical disk holding ``data_dir`` (sysfs first, then ``/dev/disk/by-id``)."""
-    source = mount_source(root, data_dir.absolute())
+    source = mount_source(root, os.path.abspath(data_dir))
     if not source or not source.startswith("/dev/"):
         return None  # overlay, tmpfs, network share: no disk of its own
     disk = _disk_of_partition(root, os.path.basename(source))
     if disk is None:
         return None
-    device = root / "sys/block" / disk
-    for candidate in (device / "device/serial", device / "serial", device / "device/wwid"):
-        value = read_text(candidate)
+    device = _join(root, "sys/block", disk)
+    for candidate in ("device/serial", "serial", "device/wwid"):
+        value = read_text(os.path.join(device, candidate))
         if value:
             return value
-    by_id = root / "dev/disk/by-id"
+    by_id = _join(root, "dev/disk/by-id")
     try:
         links = sorted(os.listdir(by_id))
     except OSError:
@@ -146,7 +155,7 @@ def disk_serial(root: Path, data_dir: Path) -> str | None:
         if link.startswith(("wwn-", "dm-", "lvm-", "md-")) or "-part" in link:
             continue
         try:
-            if os.path.basename(os.readlink(by_id / link)) == disk:
+            if os.path.basename(os.readlink(os.path.join(by_id, link))) == disk:
                 return link  # e.g. ata-Samsung_SSD_860_S3Z9NB0K123456: model and serial
         except OSError:
             continue

@@ -1,7 +1,12 @@
-"""macOS readers. ``IOPlatformUUID`` needs ``ioreg``: the only subprocess in the SDK, and only on macOS."""
+"""macOS readers. ``IOPlatformUUID`` needs ``ioreg``: the only subprocess in the SDK, and only on macOS.
+
+Its answer is remembered for the life of the process, never on disk: a value
+kept in the data directory would travel with a copy of it to another Mac.
+"""
 
 from __future__ import annotations
 
+import functools
 import platform
 import re
 import subprocess
@@ -12,6 +17,7 @@ from licentia.client.hardware import generic
 _UUID = re.compile(r'"IOPlatformUUID"\s*=\s*"([0-9A-Fa-f-]+)"')
 
 
+@functools.cache  # a subprocess per check would cost more than the whole rest of it
 def platform_uuid() -> str | None:
     if sys.platform != "darwin":
         return None

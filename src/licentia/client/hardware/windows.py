@@ -31,13 +31,13 @@ def registered_owner() -> tuple[str | None, str | None]:
     return _registry(path, "RegisteredOwner"), _registry(path, "RegisteredOrganization")
 
 
-def volume_serial(data_dir: Path) -> str | None:
+def volume_serial(data_dir: str | Path) -> str | None:
     """Serial number of the volume holding ``data_dir`` (changes only when the volume is formatted)."""
     if sys.platform != "win32":
         return None
     import ctypes
 
-    drive = Path(data_dir.absolute().anchor or "C:\\")
+    drive = Path(Path(data_dir).absolute().anchor or "C:\\")
     serial = ctypes.c_uint32(0)
     ok = ctypes.windll.kernel32.GetVolumeInformationW(
         ctypes.c_wchar_p(str(drive)), None, 0, ctypes.byref(serial), None, None, None, 0

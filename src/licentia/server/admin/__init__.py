@@ -1,6 +1,6 @@
-"""The admin web UI (``/admin``), the developer API (``/v1/admin``, ``/v1/hooks``) and the rollup task.
+"""The admin web UI (``/admin``): pages, their static files and their own error answers.
 
-Picked up by ``create_app`` through ``default_extensions()``; the spine never imports it.
+``create_app`` includes its router and calls :func:`install`.
 """
 
 from __future__ import annotations
@@ -15,17 +15,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from licentia.server.admin.web import HERE, CsrfRefused, SignInRequired, render
 
 
-def setup(app: FastAPI) -> None:
-    from licentia.server.admin.router import router
-    from licentia.server.adminapi.payments import router as payments_router
-    from licentia.server.adminapi.router import router as api_router
-    from licentia.server.rollups.task import start_rollup_task
-
-    app.include_router(router)
-    app.include_router(api_router)
-    app.include_router(payments_router)
+def install(app: FastAPI) -> None:
+    """Serve the pages' static files, and answer the pages' errors with pages."""
     app.mount("/admin/static", StaticFiles(directory=HERE / "static"), name="admin-static")
-    app.state.startup_hooks.append(start_rollup_task)
 
     @app.exception_handler(SignInRequired)
     async def _sign_in(request: Request, _exc: SignInRequired) -> Response:

@@ -8,6 +8,7 @@ request whose ``Origin`` names another site is refused outright.
 
 from __future__ import annotations
 
+import datetime as dt
 import hmac
 import secrets
 from collections.abc import Callable
@@ -21,7 +22,7 @@ from fastapi.templating import Jinja2Templates
 
 from licentia.server.admin.accounts import CurrentAdmin, current_admin
 from licentia.server.errors import ApiError
-from licentia.server.store.transactions import in_transaction, read_only
+from licentia.server.state import in_transaction, read_only, state_of
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
@@ -47,12 +48,12 @@ class CsrfRefused(Exception):
 
 
 def cookie_secure(request: Request) -> bool:
-    setting = request.app.state.settings.cookie_secure
+    setting = state_of(request.app).settings.cookie_secure
     return bool(setting) if setting is not None else request.url.scheme == "https"
 
 
-def now(request: Request) -> Any:
-    return request.app.state.clock.now()
+def now(request: Request) -> dt.datetime:
+    return state_of(request.app).clock.now()
 
 
 async def signed_in_admin(request: Request) -> CurrentAdmin:

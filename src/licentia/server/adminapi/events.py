@@ -11,6 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from licentia.server.adminapi.schemas import MAX_ROW_ID
 from licentia.server.errors import ApiError
 from licentia.server.products.service import get_product
 from licentia.server.store.models import Event, table_of
@@ -38,9 +39,10 @@ def encode_cursor(last_id: int) -> str:
 def decode_cursor(cursor: str) -> int:
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        if not text.startswith("e"):
+        last_id = int(text[1:]) if text.startswith("e") and text[1:].isascii() else -1
+        if not 0 <= last_id <= MAX_ROW_ID:
             raise ValueError(text)
-        return int(text[1:])
+        return last_id
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApiError("invalid_cursor", "the cursor is not one this API gave out") from exc
 

@@ -27,9 +27,9 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from licentia.server.adminapi.schemas import Email, Feature, OrderRef, Slug
 from licentia.server.errors import ApiError
 from licentia.server.licenses.changes import issue_and_email
-from licentia.server.licenses.service import licenses, purchases
+from licentia.server.licenses.service import OrderRefInUse, licenses, purchases
 from licentia.server.notify.signature import InvalidSignature, StaleSignature, verify_signature
-from licentia.server.store.transactions import in_transaction, read_only
+from licentia.server.state import in_transaction, read_only
 
 router = APIRouter(prefix="/v1/hooks", tags=["developer API"])
 SIGNATURE_HEADER = "Licentia-Signature"
@@ -132,12 +132,12 @@ async def payment(request: Request) -> JSONResponse:
             order_ref=order.order_id,
             source=order.source,
             actor=f"webhook:{order.source}",
+            fernet=request.app.state.fernet,
             now=now,
         )
-    except sa.exc.IntegrityError:
+    except OrderRefInUse as exc:
         # A concurrent delivery of the same order won the unique (source, order_ref).
-        found = await read_only(request, existing_license, source=order.source, order_id=order.order_id)
-        if found is None:
+        if exc.license_id is None or exc.key_prefix is None:
             raise
-        return _answer(found.id, found.key_prefix, False)
+        return _answer(exc.license_id, exc.key_prefix, False)
     return _answer(issued.id, issued.key_prefix, True)

@@ -21,6 +21,7 @@ from licentia.server.adminapi.schemas import (
     LicensePatch,
     ReleaseCreate,
     Renewal,
+    RowId,
     StatusChange,
     TrialExtension,
 )
@@ -36,13 +37,14 @@ from licentia.server.licenses.changes import (
     set_max_devices,
 )
 from licentia.server.releases.changes import publish_release
-from licentia.server.store.transactions import in_transaction, read_only
+from licentia.server.state import in_transaction, read_only
 
 router = APIRouter(prefix="/v1/admin", tags=["developer API"])
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "`missing_token` or `invalid_token` (unknown, wrong or revoked)"},
     403: {"description": "`insufficient_scope`: this call needs a `write` token"},
     404: {"description": "`unknown_license`, `unknown_device` or `unknown_product`"},
+    409: {"description": "`order_ref_in_use`, `license_revoked`: the change conflicts with what is stored"},
 }
 
 
@@ -66,6 +68,7 @@ async def create_license(request: Request, body: LicenseCreate, actor: WriteActo
             order_ref=body.order_ref,
             source=body.source,
             send_email=body.send_email,
+            fernet=request.app.state.fernet,
             actor=actor.label,
             now=now,
         )
@@ -75,12 +78,12 @@ async def create_license(request: Request, body: LicenseCreate, actor: WriteActo
 
 
 @router.get("/licenses/{license_id}", response_model=LicenseOut, responses=ERRORS)
-async def get_license(request: Request, license_id: int, actor: ReadActor) -> dict[str, Any]:
+async def get_license(request: Request, license_id: RowId, actor: ReadActor) -> dict[str, Any]:
     """A license with its customer and seat use."""
     return await read_only(request, license_view, license_id=license_id)
 
 
-async def _state(request: Request, license_id: int, action: str, actor: Any) -> dict[str, Any]:
+async def _state(request: Request, license_id: RowId, action: str, actor: Any) -> dict[str, Any]:
     def change(conn: Any, *, now: dt.datetime) -> dict[str, Any]:
         change_state(conn, license_id=license_id, action=action, actor=actor.label, now=now)
         return license_view(conn, license_id)
@@ -89,25 +92,25 @@ async def _state(request: Request, license_id: int, action: str, actor: Any) -> 
 
 
 @router.post("/licenses/{license_id}/suspend", response_model=LicenseOut, responses=ERRORS)
-async def suspend_license(request: Request, license_id: int, actor: WriteActor) -> dict[str, Any]:
+async def suspend_license(request: Request, license_id: RowId, actor: WriteActor) -> dict[str, Any]:
     """Suspend: its devices answer `suspended` at their next check, until reinstated."""
     return await _state(request, license_id, "suspend", actor)
 
 
 @router.post("/licenses/{license_id}/reinstate", response_model=LicenseOut, responses=ERRORS)
-async def reinstate_license(request: Request, license_id: int, actor: WriteActor) -> dict[str, Any]:
+async def reinstate_license(request: Request, license_id: RowId, actor: WriteActor) -> dict[str, Any]:
     """Reinstate a suspended license."""
     return await _state(request, license_id, "reinstate", actor)
 
 
 @router.post("/licenses/{license_id}/revoke", response_model=LicenseOut, responses=ERRORS)
-async def revoke_license(request: Request, license_id: int, actor: WriteActor) -> dict[str, Any]:
+async def revoke_license(request: Request, license_id: RowId, actor: WriteActor) -> dict[str, Any]:
     """Revoke for good (refund, leak): every seat is freed and the key never activates again."""
     return await _state(request, license_id, "revoke", actor)
 
 
 @router.post("/licenses/{license_id}/renew", response_model=LicenseOut, responses=ERRORS)
-async def renew_license(request: Request, license_id: int, body: Renewal, actor: WriteActor) -> dict[str, Any]:
+async def renew_license(request: Request, license_id: RowId, body: Renewal, actor: WriteActor) -> dict[str, Any]:
     """Set a new expiry (`expires_at`) or extend it by `days` (from the later of now and the old expiry)."""
     if (body.expires_at is None) == (body.days is None):
         raise ApiError("invalid_renewal", "send exactly one of expires_at and days", 422)
@@ -120,7 +123,7 @@ async def renew_license(request: Request, license_id: int, body: Renewal, actor:
 
 
 @router.patch("/licenses/{license_id}", response_model=LicenseOut, responses=ERRORS)
-async def patch_license(request: Request, license_id: int, body: LicensePatch, actor: WriteActor) -> dict[str, Any]:
+async def patch_license(request: Request, license_id: RowId, body: LicensePatch, actor: WriteActor) -> dict[str, Any]:
     """Change the device limit of one license."""
 
     def change(conn: Any, *, now: dt.datetime) -> dict[str, Any]:
@@ -131,7 +134,7 @@ async def patch_license(request: Request, license_id: int, body: LicensePatch, a
 
 
 @router.get("/licenses/{license_id}/devices", response_model=list[DeviceOut], responses=ERRORS)
-async def devices_of_license(request: Request, license_id: int, actor: ReadActor) -> list[DeviceOut]:
+async def devices_of_license(request: Request, license_id: RowId, actor: ReadActor) -> list[DeviceOut]:
     """The devices holding a seat of this license, most recently seen first."""
     return [DeviceOut.of(row) for row in await read_only(request, license_devices, license_id=license_id)]
 
@@ -176,7 +179,7 @@ async def list_events(
     product: str | None = None,
     kind: str | None = None,
     device_id: str | None = None,
-    license_id: int | None = None,
+    license_id: RowId | None = None,
     since: dt.datetime | None = None,
     until: dt.datetime | None = None,
     cursor: str | None = None,

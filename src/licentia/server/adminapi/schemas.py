@@ -5,7 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
+from annotated_types import Interval
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+# Row ids are 64-bit signed integers on both databases. A larger number names no
+# row, and the drivers refuse to even bind it (SQLite raises OverflowError), so
+# an id outside the range is refused as input (422) before any query runs.
+MAX_ROW_ID = 2**63 - 1
+RowId = Annotated[int, Interval(ge=1, le=MAX_ROW_ID)]
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
 Feature = Annotated[str, StringConstraints(min_length=1, max_length=64)]

@@ -1,1 +1,1 @@
-"""Who is acting: admin users (passwords) and API tokens, both argon2-hashed at rest."""
+"""Who is acting: admin users (argon2id-hashed passwords) and API tokens (SHA-256 of 256 random bits)."""

@@ -1,13 +1,24 @@
 """API tokens for the developer API: ``Authorization: Bearer lct_<lookup>_<secret>``.
 
-The token is shown once at creation. At rest only its argon2 hash is kept,
-with a short public ``lookup`` part to find the row before the (slow, on
-purpose) hash check. Scopes: ``read`` and ``write`` (write implies read).
+The token is shown once at creation. At rest only its SHA-256 is kept, with
+the short public ``lookup`` part to find the row. The secret part carries 256
+random bits, so a slow hash adds nothing against guessing (as for license
+keys); what it did add was a second of CPU for every request carrying any
+bearer value, which let a few bogus requests slow every status check. Now an
+unknown lookup costs one indexed read and a wrong secret one SHA-256, compared
+in constant time. The lookup part is not secret (the admin UI lists it):
+learning that one exists brings a guesser no closer to its 256 bits.
+
+Tokens made before this (argon2id hashes) keep working: their row is verified
+the old way and rewritten to SHA-256 on its first successful use.
+Scopes: ``read`` and ``write`` (write implies read).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -16,13 +27,20 @@ import sqlalchemy as sa
 from fastapi import Depends, Header, Request
 from starlette.concurrency import run_in_threadpool
 
-from licentia.server.auth.passwords import decoy_hash, hash_secret, verify_secret
+from licentia.server.auth.passwords import verify_secret
 from licentia.server.errors import ApiError
 from licentia.server.store.models import ApiToken, table_of
 
 tokens = table_of(ApiToken)
 SCOPES = ("read", "write")
 PREFIX = "lct_"
+# How a stored hash names its scheme; rows without it are argon2id (``$argon2id$...``).
+SHA256_SCHEME = "sha256:"
+
+
+def token_digest(token: str) -> str:
+    """What is stored of a token: its SHA-256, tagged with the scheme."""
+    return SHA256_SCHEME + hashlib.sha256(token.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -57,7 +75,7 @@ def create_token(
         .values(
             name=name.strip(),
             lookup=lookup,
-            token_hash=hash_secret(token),
+            token_hash=token_digest(token),
             scopes=sorted(set(scopes)),
             created_at=now,
             created_by=created_by,
@@ -82,23 +100,36 @@ def _lookup_of(token: str) -> str | None:
     return lookup if sep and len(lookup) == 12 else None
 
 
+def _invalid() -> ApiError:
+    return ApiError("invalid_token", "unknown, wrong or revoked API token", 401, headers={"WWW-Authenticate": "Bearer"})
+
+
 async def authenticate_token(request: Request, token: str) -> Actor:
     lookup = _lookup_of(token)
+    if lookup is None:
+        raise _invalid()
     engine = request.app.state.async_engine
-    row: Any = None
-    if lookup is not None:
-        async with engine.connect() as conn:
-            row = (await conn.execute(sa.select(tokens).where(tokens.c.lookup == lookup))).first()
-    stored = row.token_hash if row is not None else decoy_hash()
-    ok = await run_in_threadpool(verify_secret, stored, token)
-    if row is None or not ok or row.revoked_at is not None:
-        raise ApiError(
-            "invalid_token", "unknown, wrong or revoked API token", 401, headers={"WWW-Authenticate": "Bearer"}
-        )
+    async with engine.connect() as conn:
+        row = (await conn.execute(sa.select(tokens).where(tokens.c.lookup == lookup))).first()
+    if row is None:
+        raise _invalid()
+    digest = token_digest(token)
+    if row.token_hash.startswith(SHA256_SCHEME):
+        ok = hmac.compare_digest(row.token_hash.encode(), digest.encode())
+    else:
+        # A token made before SHA-256: only a row that exists costs the argon2 check.
+        ok = await run_in_threadpool(verify_secret, row.token_hash, token)
+    if not ok or row.revoked_at is not None:
+        raise _invalid()
     now = request.app.state.clock.now()
+    changes: dict[str, Any] = {}
+    if not row.token_hash.startswith(SHA256_SCHEME):
+        changes["token_hash"] = digest
     if row.last_used_at is None or now - row.last_used_at > dt.timedelta(minutes=1):
+        changes["last_used_at"] = now
+    if changes:
         async with engine.begin() as conn:
-            await conn.execute(tokens.update().where(tokens.c.id == row.id).values(last_used_at=now))
+            await conn.execute(tokens.update().where(tokens.c.id == row.id).values(**changes))
     return Actor(label=f"token:{row.name}", scopes=tuple(row.scopes or ()))
 
 

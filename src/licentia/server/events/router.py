@@ -10,8 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from licentia.server.credentials import DeviceCredential
 from licentia.server.devices.router import server_facts
-from licentia.server.devices.schemas import FactValue
 from licentia.server.devices.service import authenticate
+from licentia.server.events.payloads import FactName, FactValue
 from licentia.server.events.service import event_row, record_events
 from licentia.server.store.models import Product, table_of
 
@@ -29,12 +29,8 @@ class ClientEvent(BaseModel):
     id: EventId = Field(description="Client-chosen idempotency id; re-sending it is harmless.")
     kind: Literal["install", "register", "usage", "uninstall", "feedback", "upgrade"]
     occurred_at: dt.datetime | None = None
-    data: dict[Annotated[str, StringConstraints(max_length=64)], FactValue] = Field(
-        default_factory=dict, max_length=MAX_DATA_KEYS
-    )
-    facts: dict[Annotated[str, StringConstraints(max_length=64)], FactValue] = Field(
-        default_factory=dict, max_length=MAX_DATA_KEYS
-    )
+    data: dict[FactName, FactValue] = Field(default_factory=dict, max_length=MAX_DATA_KEYS)
+    facts: dict[FactName, FactValue] = Field(default_factory=dict, max_length=MAX_DATA_KEYS)
 
 
 class EventBatch(BaseModel):
@@ -52,9 +48,7 @@ class FeedbackRequest(BaseModel):
     id: EventId | None = None
     text: Annotated[str, StringConstraints(min_length=1, max_length=5000)]
     email: Annotated[str, StringConstraints(max_length=320)] | None = None
-    facts: dict[Annotated[str, StringConstraints(max_length=64)], FactValue] = Field(
-        default_factory=dict, max_length=MAX_DATA_KEYS
-    )
+    facts: dict[FactName, FactValue] = Field(default_factory=dict, max_length=MAX_DATA_KEYS)
 
 
 def _aware(value: dt.datetime | None) -> dt.datetime | None:

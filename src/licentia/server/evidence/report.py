@@ -17,6 +17,7 @@ import jinja2
 from licentia.core.clock import to_iso
 from licentia.core.facts import FACT_NAMES
 from licentia.core.signing import SigningKey
+from licentia.server.events.payloads import MAX_INT
 from licentia.server.evidence.risk import Risk, assess
 from licentia.server.evidence.subjects import Subject
 
@@ -42,11 +43,18 @@ CSV_COLUMNS = (
 
 
 def _plain(value: Any) -> Any:
-    """JSON-safe and float-free (canonical JSON refuses floats; see core.canonical)."""
+    """JSON-safe and signable: canonical JSON refuses floats and integers beyond 64 bits (core.canonical).
+
+    Ingestion refuses such values now, but rows stored before it did (or by
+    other code) must never make a device's own evidence unreadable: they are
+    carried as their decimal text.
+    """
     if isinstance(value, dt.datetime):
         return to_iso(value)
     if isinstance(value, float):
         return repr(value)
+    if isinstance(value, int) and not isinstance(value, bool) and not -MAX_INT <= value <= MAX_INT:
+        return str(value)
     if isinstance(value, Mapping):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

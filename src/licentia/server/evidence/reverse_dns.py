@@ -51,6 +51,7 @@ class ReverseResolver:
         self.max_entries = max_entries
         self._cache: OrderedDict[str, tuple[float, str | None]] = OrderedDict()
         self._slots = asyncio.Semaphore(concurrency)
+        self._in_flight = 0
 
     async def lookup(self, address: str) -> str | None:
         now = time.monotonic()
@@ -64,20 +65,41 @@ class ReverseResolver:
             self._cache.popitem(last=False)
         return host
 
+    @property
+    def in_flight(self) -> int:
+        """Lookups started and not yet ended (abandoned ones included)."""
+        return self._in_flight
+
     async def _resolve(self, address: str) -> str | None:
         try:
             ipaddress.ip_address(address)
         except ValueError:
             return None
-        loop = asyncio.get_running_loop()
-        async with self._slots:
-            try:
-                host, _port = await asyncio.wait_for(
-                    loop.getnameinfo((address, 0), socket.NI_NAMEREQD), timeout=self.timeout
-                )
-            except (OSError, TimeoutError, UnicodeError):
-                return None
+        try:
+            # The timeout covers waiting for a slot too: when every slot is held by a
+            # lookup the DNS server left hanging, the next caller gives up in time.
+            async with asyncio.timeout(self.timeout):
+                await self._slots.acquire()
+                self._in_flight += 1
+                lookup = asyncio.ensure_future(asyncio.get_running_loop().getnameinfo((address, 0), socket.NI_NAMEREQD))
+                lookup.add_done_callback(self._ended)
+                # Never cancel the lookup itself: uvloop completes it from a libuv
+                # callback that does not check for cancellation, so a lookup cancelled
+                # by its timeout raised InvalidStateError into the event loop's
+                # exception handler (a logged traceback per slow address). A timeout
+                # stops the waiting; the lookup ends on its own, holding its slot
+                # until then, so the cap on lookups in flight stays true.
+                host, _port = await asyncio.shield(lookup)
+        except (OSError, TimeoutError, UnicodeError):
+            return None
         return host or None
+
+    def _ended(self, lookup: asyncio.Future[tuple[str, str]]) -> None:
+        self._in_flight -= 1
+        self._slots.release()
+        if not lookup.cancelled():
+            # Retrieved here, so an abandoned lookup's failure is not logged as "never retrieved".
+            lookup.exception()
 
 
 def _is_address(value: Any) -> bool:

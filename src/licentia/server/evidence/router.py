@@ -13,7 +13,7 @@ from licentia.server.evidence.report import html, signed_json, tsv
 from licentia.server.evidence.risk import assess
 from licentia.server.evidence.signing import product_signer
 from licentia.server.evidence.subjects import Subject, device_subject, license_subject
-from licentia.server.store.transactions import read_only
+from licentia.server.state import read_only
 
 router = APIRouter(prefix="/v1/admin", tags=["evidence"])
 ReportFormat = Literal["json", "csv", "html"]

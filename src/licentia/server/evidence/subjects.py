@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from licentia.core.licensekeys import KeyFormatError, key_hash, normalize_key
+from licentia.server.adminapi.schemas import MAX_ROW_ID
 from licentia.server.errors import ApiError
 from licentia.server.store.models import Customer, Device, Event, License, Product, table_of
 
@@ -57,7 +58,9 @@ def find_license(conn: sa.Connection, ref: str) -> Any:
         if row is None:
             raise ApiError("unknown_license", "no license with this key", 404)
         return row
-    if text.isdigit():
+    # ASCII digits only ("²" is a digit to str.isdigit, not to int), and within a
+    # row id's 64 bits: a longer number is tried as a key prefix, never bound as an id.
+    if text.isascii() and text.isdigit() and int(text) <= MAX_ROW_ID:
         row = conn.execute(sa.select(licenses).where(licenses.c.id == int(text))).first()
         if row is not None:
             return row

@@ -10,6 +10,7 @@ import datetime as dt
 from typing import Any
 
 import sqlalchemy as sa
+from cryptography.fernet import Fernet
 
 from licentia.core.status import LicenseState
 from licentia.server.audit import record
@@ -41,14 +42,18 @@ def issue_and_email(
     email: str,
     actor: str,
     now: dt.datetime,
+    fernet: Fernet,
     send_email: bool = True,
     **options: Any,
 ) -> IssuedLicense:
-    """Issue a license and queue the key to the customer through the outbox (same transaction)."""
+    """Issue a license and queue the key to the customer through the outbox (same transaction).
+
+    ``fernet`` (the server's key) seals the key in the queued email.
+    """
     issued = issue_license(conn, product=product, email=email, now=now, **options)
     prod = get_product(conn, product)
     if send_email:
-        # The key is masked in the outbox row once the email is sent.
+        # The outbox row holds the key only sealed with the server's key.
         send_license_email(
             conn,
             to=email.strip(),
@@ -57,6 +62,7 @@ def issue_and_email(
             key=issued.key,
             now=now,
             dedupe_key=f"license-key:{issued.id}",
+            fernet=fernet,
         )
     record(
         conn,

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
 from licentia.core.licensekeys import generate_key, key_hash, key_prefix
 from licentia.core.status import LicenseState
@@ -26,6 +27,44 @@ class IssuedLicense:
     key_prefix: str
     customer_id: int
     purchase_id: int | None
+
+
+class OrderRefInUse(ApiError):
+    """The order reference already names a purchase (unique per source); ``license_id`` is its license."""
+
+    def __init__(self, *, order_ref: str, source: str, license_id: int | None, key_prefix: str | None) -> None:
+        owner = f"license {license_id} ({key_prefix}…)" if license_id is not None else "another purchase"
+        message = f"order reference {order_ref!r} ({source}) is already used by {owner}"
+        super().__init__("order_ref_in_use", message, 409)
+        self.license_id = license_id
+        self.key_prefix = key_prefix
+
+
+def _add_purchase(conn: sa.Connection, values: dict[str, Any]) -> int:
+    """Insert a purchase, or raise OrderRefInUse when its (source, order_ref) exists.
+
+    ON CONFLICT DO NOTHING rather than a caught IntegrityError: on PostgreSQL an
+    error aborts the whole transaction, and two concurrent issues of one order
+    must both end cleanly (the second waits for the first and then finds it).
+    """
+    insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(purchases)
+    stmt = insert.values(**values).on_conflict_do_nothing(index_elements=["source", "order_ref"])
+    purchase_id = conn.execute(stmt.returning(purchases.c.id)).scalar()
+    if purchase_id is not None:
+        return int(purchase_id)
+    owner = conn.execute(
+        sa.select(licenses.c.id, licenses.c.key_prefix)
+        .join(purchases, purchases.c.id == licenses.c.purchase_id)
+        .where(purchases.c.source == values["source"], purchases.c.order_ref == values["order_ref"])
+        .order_by(licenses.c.id)
+        .limit(1)
+    ).first()
+    raise OrderRefInUse(
+        order_ref=values["order_ref"],
+        source=values["source"],
+        license_id=owner.id if owner else None,
+        key_prefix=owner.key_prefix if owner else None,
+    )
 
 
 def find_or_create_customer(conn: sa.Connection, *, email: str, name: str | None, now: dt.datetime) -> int:
@@ -65,17 +104,16 @@ def issue_license(
     customer_id = find_or_create_customer(conn, email=email, name=name, now=now)
     purchase_id = None
     if order_ref:
-        purchase_id = conn.execute(
-            purchases.insert()
-            .values(
-                customer_id=customer_id,
-                product_id=prod.id,
-                order_ref=order_ref,
-                source=source,
-                purchased_at=now,
-            )
-            .returning(purchases.c.id)
-        ).scalar_one()
+        purchase_id = _add_purchase(
+            conn,
+            {
+                "customer_id": customer_id,
+                "product_id": prod.id,
+                "order_ref": order_ref,
+                "source": source,
+                "purchased_at": now,
+            },
+        )
     key = generate_key()
     license_id = conn.execute(
         licenses.insert()
@@ -105,8 +143,3 @@ def set_license_state(conn: sa.Connection, *, license_id: int, state: str, now: 
     ).rowcount
     if not done:
         raise ApiError("unknown_license", f"no license {license_id}", 404)
-
-
-def find_license_by_prefix(conn: sa.Connection, prefix: str) -> list[sa.Row[Any]]:
-    clean = prefix.replace("-", "").upper()[:8]
-    return list(conn.execute(sa.select(licenses).where(licenses.c.key_prefix.startswith(clean))).all())

@@ -1,9 +1,9 @@
 """The email that gives a customer their license key.
 
-This is the only place the full key is ever written down: in the outbox row
-until it is sent. The row carries a ``redact`` map so the delivery worker
-replaces the key by its masked form right after sending (threat: a database
-backup or a read-only SQL account would otherwise leak every key ever sold).
+The full key is never stored in clear: the outbox row carries its masked form,
+and the key itself only sealed with the server's key until the email is sent
+(threat: a database backup or a read-only SQL account would otherwise leak
+every key ever sold; see :mod:`licentia.server.notify.sealing`).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import datetime as dt
 import html
 
 import sqlalchemy as sa
+from cryptography.fernet import Fernet
 
 from licentia.core.licensekeys import masked
 from licentia.server.notify.messages import one_line
@@ -58,6 +59,7 @@ def send_license_email(
     key: str,
     now: dt.datetime,
     dedupe_key: str,
+    fernet: Fernet,
 ) -> bool:
     """Queue the license email in the caller's transaction; False if ``dedupe_key`` was already queued.
 
@@ -74,5 +76,6 @@ def send_license_email(
         topic=LICENSE_TOPIC,
         now=now,
         dedupe_key=dedupe_key,
-        redact={key: masked(key)},
+        secrets={key: masked(key)},
+        fernet=fernet,
     )

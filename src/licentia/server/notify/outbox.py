@@ -8,13 +8,15 @@ worker. Nothing is sent from a request handler directly.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from cryptography.fernet import Fernet
 from sqlalchemy.dialects import postgresql, sqlite
 
+from licentia.server.notify.sealing import seal
 from licentia.server.store.models import OutboxMessage, Webhook, table_of
 
 outbox = table_of(OutboxMessage)
@@ -42,20 +44,25 @@ def enqueue_email(
     html: str | None = None,
     dedupe_key: str | None = None,
     reply_to: str | None = None,
-    redact: dict[str, str] | None = None,
+    secrets: Mapping[str, str] | None = None,
+    fernet: Fernet | None = None,
 ) -> bool:
     """Queue one email; ``dedupe_key`` makes a repeated cause send it once.
 
-    ``redact`` maps secrets in the text (a license key) to what replaces them
-    in the stored row once the email is sent, so the outbox does not keep them.
+    ``secrets`` maps each secret in the text (a license key) to the mask that
+    stands for it in the stored row; the secret itself is stored only sealed
+    with the server's key (``fernet``) and put back when the email is sent
+    (see :mod:`licentia.server.notify.sealing`).
     """
     if not to:
         return False
     payload: dict[str, Any] = {"to": to, "subject": subject, "text": text, "html": html}
     if reply_to:
         payload["reply_to"] = reply_to
-    if redact:
-        payload["redact"] = redact
+    if secrets:
+        if fernet is None:
+            raise ValueError("an email carrying secrets needs the server's key to seal them")
+        payload = seal(payload, secrets, fernet)
     return _insert(
         conn,
         {

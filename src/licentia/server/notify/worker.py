@@ -37,6 +37,7 @@ from licentia.server.notify.delivery import (
     webhook_body,
 )
 from licentia.server.notify.outbox import outbox, webhooks
+from licentia.server.notify.sealing import LEGACY_REDACT, SEALED, SealBroken, forgotten, opened, sealed_legacy
 from licentia.server.settings import Settings
 from licentia.server.store.engine import READ_ONLY
 
@@ -71,21 +72,6 @@ class Claimed:
     created_at: dt.datetime
 
 
-def redacted(payload: dict[str, Any]) -> dict[str, Any]:
-    """The payload as kept after sending: secrets (license keys) replaced by their masked form."""
-    secrets = payload.get("redact") or {}
-    if not secrets:
-        return payload
-    clean = {k: v for k, v in payload.items() if k != "redact"}
-    for field in ("subject", "text", "html"):
-        value = clean.get(field)
-        if isinstance(value, str):
-            for secret, mask in secrets.items():
-                value = value.replace(secret, mask)
-            clean[field] = value
-    return clean
-
-
 class OutboxWorker:
     """Claims due outbox rows and delivers them; ``run_once`` is one round (tests call it directly)."""
 
@@ -107,6 +93,9 @@ class OutboxWorker:
         self.max_attempts = max(1, settings.outbox_max_attempts)
         self.rng = rng or random.Random()  # jitter, not a secret
         self.http = httpx.AsyncClient(follow_redirects=False)
+        # Opens the secrets sealed in queued emails (license keys), in memory, to send them.
+        self.fernet = settings.fernet()
+        self._legacy_sealed = False
 
     async def aclose(self) -> None:
         await self.http.aclose()
@@ -135,10 +124,32 @@ class OutboxWorker:
 
     async def run_once(self) -> int:
         """Claim one batch of due messages, deliver them, record the outcomes; return how many."""
+        if not self._legacy_sealed:
+            await self.seal_legacy_rows()
+            self._legacy_sealed = True
         batch = await self.claim()
         if batch:
             await asyncio.gather(*(self._deliver(message) for message in batch))
         return len(batch)
+
+    async def seal_legacy_rows(self) -> int:
+        """Seal the secrets of emails an older version queued in clear; return how many rows changed.
+
+        Run once per process before its first round: an upgraded server does not
+        keep the license keys that were waiting for SMTP in clear any longer.
+        """
+        query = sa.select(outbox.c.id, outbox.c.payload).where(outbox.c.sent_at.is_(None), outbox.c.channel == "email")
+        async with self.engine.begin() as conn:
+            rows = (await conn.execute(query)).all()
+            changed = 0
+            for row in rows:
+                sealed = sealed_legacy(dict(row.payload or {}), self.fernet)
+                if sealed is not None:
+                    await conn.execute(outbox.update().where(outbox.c.id == row.id).values(payload=sealed))
+                    changed += 1
+        if changed:
+            log.info("sealed the secrets of %d queued emails written by an older version", changed)
+        return changed
 
     async def claim(self) -> list[Claimed]:
         now = self.clock.now()
@@ -181,7 +192,7 @@ class OutboxWorker:
         try:
             if message.channel == "email":
                 await send_email(
-                    message.payload,
+                    opened(message.payload, self.fernet),
                     settings=self.settings,
                     message_id=stable_message_id(message.id, message.created_at, self.settings.smtp_from),
                     now=now,
@@ -190,6 +201,9 @@ class OutboxWorker:
                 await self._post(message, now)
             else:
                 raise DeliveryFailed(f"unknown channel {message.channel!r}", permanent=True)
+        except SealBroken as exc:
+            # Not permanent: the operator may put the right LICENTIA_SECRET_KEY back.
+            await self._failed(message, str(exc), permanent=False)
         except DeliveryFailed as exc:
             await self._failed(message, str(exc), permanent=exc.permanent)
         except Exception as exc:  # a bug in one message must not stop the others
@@ -229,8 +243,8 @@ class OutboxWorker:
             "claimed_until": None,
             "attempts": message.attempts + 1,
         }
-        if message.payload.get("redact"):
-            values["payload"] = redacted(message.payload)
+        if SEALED in message.payload or LEGACY_REDACT in message.payload:
+            values["payload"] = forgotten(message.payload)
         async with self.engine.begin() as conn:
             await conn.execute(outbox.update().where(outbox.c.id == message.id).values(**values))
         log.info("outbox message %s (%s/%s) sent", message.id, message.channel, message.topic)

@@ -1,25 +1,29 @@
 """Payment providers (Stripe, Paddle Billing, FastSpring): verified webhooks that become licenses.
 
-Picked up by ``create_app`` through ``default_extensions()``; the spine never
-imports it. Also the mapping of providers' product or price ids to products
-and license types: developer API, admin page and ``licentia payments`` CLI.
+``create_app`` calls :func:`install`. Also the mapping of providers' product
+or price ids to products and license types: developer API, admin page and the
+``licentia payments`` commands (``payments.cli``). Importing this package
+loads nothing: the CLI imports it to build its parser.
 """
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 
-def setup(app: FastAPI) -> None:
+def install(app: FastAPI) -> None:
+    """Include the webhooks, the developer API and the admin page; start the trial reminders with the app."""
     from licentia.server.payments.admin_page import router as admin_router
     from licentia.server.payments.api import router as api_router
     from licentia.server.payments.reminders import start_trial_reminders
     from licentia.server.payments.router import router
+    from licentia.server.state import state_of
 
-    app.include_router(router)
-    app.state.startup_hooks.append(start_trial_reminders)
-    app.include_router(api_router)
-    app.include_router(admin_router)
+    for each in (router, api_router, admin_router):
+        app.include_router(each)
+    state_of(app).startup_tasks.append(start_trial_reminders)
 
 
-__all__ = ["setup"]
+__all__ = ["install"]

@@ -19,8 +19,8 @@ from licentia.server.admin.web import SECURITY_HEADERS, Admin, Form, act, back, 
 from licentia.server.errors import ApiError
 from licentia.server.payments.mapping import PROVIDERS, add_mapping, list_mappings, remove_mapping, set_email_settings
 from licentia.server.payments.tables import email_settings, payment_events
+from licentia.server.state import read_only
 from licentia.server.store.models import Product, table_of
-from licentia.server.store.transactions import read_only
 
 router = APIRouter(prefix="/admin/payments", include_in_schema=False)
 HERE = Path(__file__).parent

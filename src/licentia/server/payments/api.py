@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from licentia.server.adminapi.schemas import Feature, Slug
 from licentia.server.auth.tokens import ReadActor, WriteActor
 from licentia.server.payments.mapping import add_mapping, list_mappings, remove_mapping
-from licentia.server.store.transactions import in_transaction, read_only
+from licentia.server.state import in_transaction, read_only, state_of
 
 router = APIRouter(prefix="/v1/admin/payments", tags=["developer API"])
 
@@ -54,7 +54,7 @@ async def mappings(request: Request, actor: ReadActor) -> list[dict[str, Any]]:
 @router.post("/mappings", status_code=201, response_model=MappingOut)
 async def create_mapping(request: Request, body: MappingCreate, actor: WriteActor) -> dict[str, Any]:
     """Map a provider's product or price id; its paid orders then issue licenses of this product and type."""
-    now = request.app.state.clock.now()
+    now = state_of(request.app).clock.now()
 
     def job(conn: Any) -> dict[str, Any]:
         made = add_mapping(conn, actor=actor.label, now=now, **body.model_dump())
@@ -67,6 +67,6 @@ async def create_mapping(request: Request, body: MappingCreate, actor: WriteActo
 async def delete_mapping(request: Request, mapping_id: Annotated[int, Path(ge=1)], actor: WriteActor) -> Response:
     """Stop mapping this id (licenses already issued stay as they are)."""
     await in_transaction(
-        request, remove_mapping, mapping_id=mapping_id, actor=actor.label, now=request.app.state.clock.now()
+        request, remove_mapping, mapping_id=mapping_id, actor=actor.label, now=state_of(request.app).clock.now()
     )
     return Response(status_code=204)

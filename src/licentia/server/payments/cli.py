@@ -1,49 +1,46 @@
 """``licentia payments``: map providers' product or price ids to products and license types; list them.
 
-Registered by ``licentia.cli`` like the other optional parts (``register``).
+Registered in ``licentia.server.cli.GROUPS``. Only the standard library is
+imported at module level: building the parser must not load the server.
 """
 
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
+from licentia.server.cli.context import CliContext
+
+# The top-level commands this module registers, with their help lines (see build_parser).
+COMMANDS = {
+    "payments": "map payment providers' products or prices to products and license types",
+}
 PROVIDER_CHOICES = ("stripe", "paddle", "fastspring")
 
 
-def register(sub: Any, common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("payments", help="map payment providers' products or prices to products and license types")
-    actions = p.add_subparsers(dest="payments_action", required=True, metavar="ACTION")
-    add = actions.add_parser("map", parents=[common], help="map a provider's price or product id")
-    add.add_argument("provider", choices=PROVIDER_CHOICES)
-    add.add_argument("external_id", help="the provider's price or product id")
-    add.add_argument("--product", required=True, help="the Licentia product slug")
-    add.add_argument("--policy-id", type=int, help="the license type (default: the product's)")
-    add.add_argument("--max-devices", type=int)
-    add.add_argument("--duration-days", type=int, help="one-time purchases: days the license is valid")
-    add.add_argument("--feature", action="append", default=[])
-    add.add_argument("--on-refund", choices=("suspend", "revoke"), default="revoke")
-    add.set_defaults(func=cmd_map)
-    unmap = actions.add_parser("unmap", parents=[common], help="remove a mapping by id")
-    unmap.add_argument("mapping_id", type=int)
-    unmap.set_defaults(func=cmd_unmap)
-    listing = actions.add_parser("list", parents=[common], help="list the mappings")
-    listing.set_defaults(func=cmd_list)
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], options: argparse.ArgumentParser) -> None:
+    group = commands.add_parser("payments", parents=[options], help=COMMANDS["payments"])
+    actions = group.add_subparsers(dest="payments_action", required=True, metavar="ACTION")
+    p = actions.add_parser("map", parents=[options], help="map a provider's price or product id")
+    p.add_argument("provider", choices=PROVIDER_CHOICES)
+    p.add_argument("external_id", help="the provider's price or product id")
+    p.add_argument("--product", required=True, help="the Licentia product slug")
+    p.add_argument("--policy-id", type=int, help="the license type (default: the product's)")
+    p.add_argument("--max-devices", type=int)
+    p.add_argument("--duration-days", type=int, help="one-time purchases: days the license is valid")
+    p.add_argument("--feature", action="append", default=[])
+    p.add_argument("--on-refund", choices=("suspend", "revoke"), default="revoke")
+    p.set_defaults(run=map_id)
+    p = actions.add_parser("unmap", parents=[options], help="remove a mapping by id")
+    p.add_argument("mapping_id", type=int)
+    p.set_defaults(run=unmap)
+    p = actions.add_parser("list", parents=[options], help="list the mappings")
+    p.set_defaults(run=list_all)
 
 
-def _actor() -> str:
-    import os
-
-    return "cli:" + (os.environ.get("USER") or os.environ.get("LOGNAME") or "unknown")
-
-
-def cmd_map(args: argparse.Namespace) -> int:
-    from licentia.cli import connect
-    from licentia.core.clock import SystemClock
+def map_id(args: argparse.Namespace, ctx: CliContext) -> int:
     from licentia.server.payments.mapping import add_mapping
 
-    _settings, engine = connect(args)
-    with engine.begin() as conn:
+    with ctx.engine.begin() as conn:
         mapping_id = add_mapping(
             conn,
             provider=args.provider,
@@ -54,30 +51,25 @@ def cmd_map(args: argparse.Namespace) -> int:
             duration_days=args.duration_days,
             features=args.feature,
             on_refund=args.on_refund,
-            actor=_actor(),
-            now=SystemClock().now(),
+            actor=ctx.actor,
+            now=ctx.clock.now(),
         )
     print(mapping_id)
     return 0
 
 
-def cmd_unmap(args: argparse.Namespace) -> int:
-    from licentia.cli import connect
-    from licentia.core.clock import SystemClock
+def unmap(args: argparse.Namespace, ctx: CliContext) -> int:
     from licentia.server.payments.mapping import remove_mapping
 
-    _settings, engine = connect(args)
-    with engine.begin() as conn:
-        remove_mapping(conn, mapping_id=args.mapping_id, actor=_actor(), now=SystemClock().now())
+    with ctx.engine.begin() as conn:
+        remove_mapping(conn, mapping_id=args.mapping_id, actor=ctx.actor, now=ctx.clock.now())
     return 0
 
 
-def cmd_list(args: argparse.Namespace) -> int:
-    from licentia.cli import connect
+def list_all(args: argparse.Namespace, ctx: CliContext) -> int:
     from licentia.server.payments.mapping import list_mappings
 
-    _settings, engine = connect(args)
-    with engine.connect() as conn:
+    with ctx.engine.connect() as conn:
         for m in list_mappings(conn):
             print(
                 f"{m['id']}\t{m['provider']}\t{m['external_id']}\t{m['product']}\t"

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
+from cryptography.fernet import Fernet
 from sqlalchemy.dialects import postgresql, sqlite
 
 from licentia.core.status import LicenseState
@@ -151,7 +152,9 @@ def _customer_of(conn: sa.Connection, license_row: Any) -> Any:
     ).one()
 
 
-def _paid(conn: sa.Connection, provider: str, fact: Paid, now: dt.datetime, reply_default: str | None) -> Outcome:
+def _paid(
+    conn: sa.Connection, provider: str, fact: Paid, now: dt.datetime, reply_default: str | None, fernet: Fernet
+) -> Outcome:
     actor = f"payments:{provider}"
     found = _linked_license(conn, provider, fact.references)
     if found is not None:
@@ -226,6 +229,7 @@ def _paid(conn: sa.Connection, provider: str, fact: Paid, now: dt.datetime, repl
         license_id=issued.id,
         now=now,
         reply_to=reply_to,
+        fernet=fernet,
     )
     record(
         conn,
@@ -289,7 +293,9 @@ def _refunded(conn: sa.Connection, provider: str, fact: Refunded, now: dt.dateti
     return Outcome(False, "revoked" if on_refund == "revoke" else "suspended", found.id)
 
 
-def apply(conn: sa.Connection, event: ProviderEvent, *, now: dt.datetime, reply_to: str | None = None) -> Outcome:
+def apply(
+    conn: sa.Connection, event: ProviderEvent, *, now: dt.datetime, fernet: Fernet, reply_to: str | None = None
+) -> Outcome:
     """Apply one verified provider event exactly once."""
     row_id = _claim_event(conn, event, now)
     if row_id is None:
@@ -297,7 +303,7 @@ def apply(conn: sa.Connection, event: ProviderEvent, *, now: dt.datetime, reply_
     results: list[Outcome] = []
     for fact in event.facts:
         if isinstance(fact, Paid):
-            results.append(_paid(conn, event.provider, fact, now, reply_to))
+            results.append(_paid(conn, event.provider, fact, now, reply_to, fernet))
         elif isinstance(fact, Cancelled):
             results.append(_cancelled(conn, event.provider, fact, now, reply_to))
         elif isinstance(fact, Refunded):

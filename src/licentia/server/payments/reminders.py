@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from licentia.server.licenses.service import licenses
 from licentia.server.payments.tables import email_settings, trials
 from licentia.server.portal import emails
+from licentia.server.state import state_of
 from licentia.server.store.models import Customer, Product, table_of
 
 if TYPE_CHECKING:
@@ -81,12 +82,11 @@ async def start_trial_reminders(app: FastAPI) -> asyncio.Task[Any]:
     async def loop() -> None:
         while True:
             try:
-                async with app.state.async_engine.begin() as conn:
+                state = state_of(app)
+                async with state.async_engine.begin() as conn:
                     await conn.run_sync(
                         functools.partial(
-                            send_trial_reminders,
-                            now=app.state.clock.now(),
-                            reply_default=app.state.settings.customer_reply_to,
+                            send_trial_reminders, now=state.clock.now(), reply_default=state.settings.customer_reply_to
                         )
                     )
             except Exception:

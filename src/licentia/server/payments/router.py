@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from licentia.server.errors import ApiError
 from licentia.server.payments import fastspring_events, paddle_events, stripe_events
 from licentia.server.payments.orders import Fact, Outcome, Paid, ProviderEvent, apply
-from licentia.server.store.transactions import in_transaction
+from licentia.server.state import in_transaction, state_of
 
 router = APIRouter(prefix="/v1/hooks", tags=["payment providers"])
 RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -30,7 +30,7 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 def _secret(request: Request, name: str) -> str:
-    value = getattr(request.app.state.settings, f"{name}_webhook_secret")
+    value = getattr(state_of(request.app).settings, f"{name}_webhook_secret")
     if value is None:
         raise ApiError(
             "webhook_not_configured", f"set LICENTIA_{name.upper()}_WEBHOOK_SECRET to accept {name} webhooks", 503
@@ -39,11 +39,13 @@ def _secret(request: Request, name: str) -> str:
 
 
 async def _apply(request: Request, event: ProviderEvent) -> Outcome:
-    settings = request.app.state.settings
-    now = request.app.state.clock.now()
+    state = state_of(request.app)
+    now = state.clock.now()
     for attempt in range(2):
         try:
-            return await in_transaction(request, apply, event=event, now=now, reply_to=settings.customer_reply_to)
+            return await in_transaction(
+                request, apply, event=event, now=now, fernet=state.fernet, reply_to=state.settings.customer_reply_to
+            )
         except sa.exc.IntegrityError:
             # Two events of one order raced (a link or this event id was written meanwhile): once more finds it.
             if attempt:
@@ -60,7 +62,7 @@ async def stripe_webhook(request: Request) -> JSONResponse:
     """Stripe: `checkout.session.completed`, `invoice.paid`, `customer.subscription.deleted`, `charge.refunded`."""
     secret = _secret(request, "stripe")
     raw = await request.body()
-    now = request.app.state.clock.now()
+    now = state_of(request.app).clock.now()
     event = stripe_events.verify(raw, request.headers.get(stripe_events.HEADER, ""), secret, now=now)
     return _answer(await _apply(request, stripe_events.read(event)))
 
@@ -70,14 +72,14 @@ async def paddle_webhook(request: Request) -> JSONResponse:
     """Paddle Billing: `transaction.completed`, `subscription.canceled`, `adjustment.created` / `.updated`."""
     secret = _secret(request, "paddle")
     raw = await request.body()
-    now = request.app.state.clock.now()
+    now = state_of(request.app).clock.now()
     event = paddle_events.verify(raw, request.headers.get(paddle_events.HEADER, ""), secret, now=now)
     return _answer(await _apply(request, await _with_paddle_emails(request, paddle_events.read(event))))
 
 
 async def _with_paddle_emails(request: Request, event: ProviderEvent) -> ProviderEvent:
     """Fill in the customer's email from Paddle's API where the transaction did not carry it."""
-    settings = request.app.state.settings
+    settings = state_of(request.app).settings
     if settings.paddle_api_key is None:
         return event
     facts: list[Fact] = []

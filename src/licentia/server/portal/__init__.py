@@ -1,6 +1,6 @@
 """The customer portal (``/portal``): sign-in by emailed link, licenses, machines, downloads.
 
-Picked up by ``create_app`` through ``default_extensions()``; the spine never imports it.
+``create_app`` calls :func:`install`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from fastapi.staticfiles import StaticFiles
 from licentia.server.errors import ApiError
 
 
-def setup(app: FastAPI) -> None:
+def install(app: FastAPI) -> None:
+    """Include the pages, serve their static files, and answer their errors with pages."""
     from licentia.server.portal.router import router
     from licentia.server.portal.web import HERE, CustomerSignInRequired, render
 
@@ -36,4 +37,4 @@ def setup(app: FastAPI) -> None:
         return await answer if inspect.isawaitable(answer) else answer
 
 
-__all__ = ["setup"]
+__all__ = ["install"]

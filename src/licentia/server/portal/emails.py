@@ -5,7 +5,8 @@ vendor set (per product in ``customer_email_settings``, else the
 ``customer_reply_to`` setting), so a customer's answer reaches a person.
 They go through the notification outbox (``notify.outbox.enqueue_email``) in
 the transaction of their cause. Secrets in them (a key, a sign-in link) are
-listed in ``redact`` so the stored row forgets them once the email is sent.
+sealed with the server's key in the stored row (``notify.sealing``): only
+their masks are readable there, and the seal is dropped once the email is sent.
 
 Untrusted text (a customer's name from a payment provider) is flattened to one
 line and escaped in HTML.
@@ -18,6 +19,7 @@ import html
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from cryptography.fernet import Fernet
 
 from licentia.core.licensekeys import masked
 from licentia.server.notify.license_email import license_email_body
@@ -113,7 +115,8 @@ def send(
     now: dt.datetime,
     dedupe_key: str | None,
     reply_to: str | None,
-    redact: dict[str, str] | None = None,
+    secrets: dict[str, str] | None = None,
+    fernet: Fernet | None = None,
 ) -> bool:
     return enqueue_email(
         conn,
@@ -125,17 +128,18 @@ def send(
         now=now,
         dedupe_key=dedupe_key,
         reply_to=reply_to,
-        redact=redact,
+        secrets=secrets,
+        fernet=fernet,
     )
 
 
 def send_signin_link(
-    conn: sa.Connection, *, to: str, link: str, minutes: int, now: dt.datetime, reply_to: str | None
+    conn: sa.Connection, *, to: str, link: str, minutes: int, now: dt.datetime, reply_to: str | None, fernet: Fernet
 ) -> None:
     # The link signs in: the outbox row keeps it only until it is sent (and no dedupe key holds it).
     email = signin_email(link=link, minutes=minutes)
-    redact = {link: "[sign-in link, removed once sent]"}
-    send(conn, email, to=to, now=now, dedupe_key=None, reply_to=reply_to, redact=redact)
+    sealed = {link: "[sign-in link]"}
+    send(conn, email, to=to, now=now, dedupe_key=None, reply_to=reply_to, secrets=sealed, fernet=fernet)
 
 
 def send_license_key(
@@ -148,6 +152,7 @@ def send_license_key(
     license_id: int,
     now: dt.datetime,
     reply_to: str | None,
+    fernet: Fernet,
 ) -> bool:
     """The existing license email (notify.license_email), with the vendor's reply-to."""
     subject, text, body_html = license_email_body(customer_name=name, product_name=product_name, key=key)
@@ -158,5 +163,6 @@ def send_license_key(
         now=now,
         dedupe_key=f"license-key:{license_id}",
         reply_to=reply_to,
-        redact={key: masked(key)},
+        secrets={key: masked(key)},
+        fernet=fernet,
     )

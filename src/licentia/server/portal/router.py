@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 import sqlalchemy as sa
+from cryptography.fernet import Fernet
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
@@ -33,7 +34,7 @@ from licentia.server.portal.web import (
     now,
     render,
 )
-from licentia.server.store.transactions import in_transaction, read_only
+from licentia.server.state import in_transaction, read_only, state_of
 
 router = APIRouter(prefix="/portal", include_in_schema=False)
 LicenseId = Annotated[int, Path(ge=1, le=2**62)]
@@ -41,7 +42,7 @@ MachineId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
 
 
 def _settings(request: Request) -> Any:
-    return request.app.state.settings
+    return state_of(request.app).settings
 
 
 @router.get("")
@@ -56,13 +57,17 @@ async def signin_form(request: Request) -> Response:
     return double_submit_page(request, "portal_signin.html")
 
 
-def _ask_for_link(conn: sa.Connection, *, email: str, base_url: str, settings: Any, **options: Any) -> Any:
+def _ask_for_link(
+    conn: sa.Connection, *, email: str, base_url: str, settings: Any, fernet: Fernet, **options: Any
+) -> Any:
     minutes = settings.portal_link_minutes
     asked = accounts.request_link(conn, email=email, lifetime=dt.timedelta(minutes=minutes), **options)
     if asked.token is not None:
         link = f"{base_url}/portal/link?token={quote(asked.token)}"
         reply_to = emails.reply_to_for(conn, product_id=None, default=settings.customer_reply_to)
-        emails.send_signin_link(conn, to=email, link=link, minutes=minutes, now=options["now"], reply_to=reply_to)
+        emails.send_signin_link(
+            conn, to=email, link=link, minutes=minutes, now=options["now"], reply_to=reply_to, fernet=fernet
+        )
     return asked
 
 
@@ -81,6 +86,7 @@ async def signin(request: Request) -> Response:
         email=email,
         base_url=settings.base_url.rstrip("/"),
         settings=settings,
+        fernet=state_of(request.app).fernet,
         network=network(request),
         now=now(request),
         per_address=settings.portal_links_per_address_per_hour,

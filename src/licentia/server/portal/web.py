@@ -28,7 +28,7 @@ from licentia.server.admin.web import (
 )
 from licentia.server.network import client_ip
 from licentia.server.portal.accounts import SignedInCustomer, current_customer
-from licentia.server.store.transactions import read_only
+from licentia.server.state import read_only, state_of
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
@@ -46,11 +46,11 @@ class CustomerSignInRequired(Exception):
 
 
 def now(request: Request) -> Any:
-    return request.app.state.clock.now()
+    return state_of(request.app).clock.now()
 
 
 def network(request: Request) -> str:
-    return client_ip(request, request.app.state.trusted_proxies)
+    return client_ip(request, state_of(request.app).trusted_proxies)
 
 
 async def signed_in_customer(request: Request) -> SignedInCustomer:

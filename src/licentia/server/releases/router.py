@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from licentia.server.products.service import get_product
 from licentia.server.releases.service import latest, parse_version
+from licentia.server.state import WriterDep
 
 router = APIRouter(prefix="/v1/releases", tags=["releases"])
 
@@ -25,7 +26,7 @@ class LatestRelease(BaseModel):
 
 @router.get("/latest")
 async def latest_release(
-    request: Request,
+    writer: WriterDep,
     product: Annotated[str, Query(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")],
     channel: Annotated[str, Query(pattern=r"^[a-z0-9-]{1,32}$")] = "stable",
     current: Annotated[str | None, Query(max_length=64, description="The running version")] = None,
@@ -41,4 +42,4 @@ async def latest_release(
         newer = parse_version(found["version"]) > current_version if current_version else None
         return LatestRelease(**found, newer=newer)
 
-    return await request.app.state.writer.run(job)
+    return await writer.run(job)

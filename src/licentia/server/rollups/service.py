@@ -1,7 +1,7 @@
 """(Re)computing daily rollups from events and devices.
 
-Dashboards never scan the events table (it grows without bound, DESIGN.md
-8b); they read ``daily_rollups``. A day's rows are deleted and rewritten in
+Dashboards never scan the events table (it grows without bound, docs/design.md
+section 4); they read ``daily_rollups``. A day's rows are deleted and rewritten in
 one transaction, so recomputing is idempotent and a reader never sees half a
 day. Today is recomputed every minute by a startup task, past days by
 ``licentia rollup`` and by the demo.

@@ -10,27 +10,28 @@ from typing import Any
 from fastapi import FastAPI
 
 from licentia.server.rollups.service import compute_days, replace_days
-from licentia.server.store.engine import READ_ONLY
+from licentia.server.state import state_of
+from licentia.server.store.transactions import reading
 
 log = logging.getLogger("licentia.server.rollups")
 
 
 async def refresh_recent(app: FastAPI) -> int:
-    today = app.state.clock.now().date()
+    state = state_of(app)
+    today = state.clock.now().date()
     days = [today - dt.timedelta(days=1), today]
-    engine = app.state.async_engine
+    engine = state.async_engine
     # Compute on a snapshot without the write lock (the scan is the slow part),
     # then swap the rows in a short write transaction: status checks never wait
     # for the dashboard.
-    async with engine.connect() as conn:
-        reader = await conn.execution_options(**{READ_ONLY: True})
+    async with reading(engine) as reader:
         rows = await reader.run_sync(lambda sync_conn: compute_days(sync_conn, days))
     async with engine.begin() as conn:
         return await conn.run_sync(lambda sync_conn: replace_days(sync_conn, days, rows))
 
 
 async def start_rollup_task(app: FastAPI) -> Any:
-    interval = float(getattr(app.state.settings, "rollup_interval_seconds", 60.0))
+    interval = state_of(app).settings.rollup_interval_seconds
     if interval <= 0:
         return None
 

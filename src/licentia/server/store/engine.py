@@ -5,24 +5,92 @@ and ``BEGIN IMMEDIATE`` so a writer takes the lock up front instead of failing
 when it upgrades from reading (which the busy timeout cannot wait out).
 PostgreSQL goes through psycopg 3, whose one driver serves both the async
 engine (admin pages, developer API) and the sync writer thread (hot path).
+
+Files holding data are private to the server's user from the moment they
+exist (threat: any local account reading every customer, event and queued
+email). SQLite would create the database 0644 (less the umask); Licentia
+creates it first, empty and 0600, and SQLite gives its ``-wal`` and ``-shm``
+files the database file's mode. Backups and exports are written to a 0600
+temporary file that replaces the target (:func:`private_output`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import os
+import stat
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+if TYPE_CHECKING:
+    # Imported where migrations run: a server worker never migrates, and alembic
+    # (with mako) is a sixth of what a worker imports before it can answer.
+    from alembic.config import Config
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Execution option for connections that only read (see _sqlite_setup).
 READ_ONLY = "licentia_read_only"
+PRIVATE_FILE_MODE = 0o600
+PRIVATE_DIR_MODE = 0o700
+log = logging.getLogger("licentia.store")
+
+
+def create_private(path: Path) -> bool:
+    """Create ``path`` empty and 0600 unless it exists; True when it was created.
+
+    The mode is given to ``open`` itself, so the file is never readable by others,
+    not even between its creation and a later chmod.
+    """
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
+    except FileExistsError:
+        return False
+    os.close(fd)
+    return True
+
+
+def make_private_database(path: Path) -> None:
+    """Create the SQLite file 0600 before SQLite does; narrow an existing one readable by others."""
+    if create_private(path):
+        return
+    for part in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        try:
+            mode = stat.S_IMODE(part.stat().st_mode)
+        except FileNotFoundError:
+            continue
+        if mode & 0o077:
+            # A database made by an older version: narrowed once, and said so.
+            log.warning("%s was readable by other accounts (%o); narrowing it to 0600", part, mode)
+            part.chmod(PRIVATE_FILE_MODE)
+
+
+@contextlib.contextmanager
+def private_output(path: Path) -> Iterator[Path]:
+    """A 0600 temporary file beside ``path`` that replaces it when the block succeeds.
+
+    The target never exists with a wider mode, nor half written. A target that is
+    not a regular file (``/dev/stdout``, a pipe) is written to directly.
+    """
+    if path.exists() and not path.is_file():
+        yield path
+        return
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")  # 0600
+    os.close(fd)
+    temporary = Path(name)
+    try:
+        yield temporary
+        temporary.replace(path)
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 class DatabaseUrlError(ValueError):
@@ -55,6 +123,12 @@ def database_urls(url: str) -> DatabaseUrls:
 
 
 def _sqlite_setup(engine: sa.Engine) -> None:
+    database = Path(engine.url.database or "")
+
+    @event.listens_for(engine, "do_connect")
+    def _private_file(_dialect: Any, _record: Any, _cargs: Any, _cparams: Any) -> None:
+        make_private_database(database)
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy, not the driver, decide when transactions begin.
@@ -91,6 +165,8 @@ def make_async_engine(urls: DatabaseUrls, *, pool_size: int = 5) -> AsyncEngine:
 
 
 def alembic_config(sync_url: str) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("sqlalchemy.url", sync_url.replace("%", "%%"))
@@ -100,7 +176,9 @@ def alembic_config(sync_url: str) -> Config:
 def upgrade(urls: DatabaseUrls, revision: str = "head") -> None:
     """Apply migrations up to ``revision`` (idempotent; safe on every start)."""
     if urls.is_sqlite:
-        Path(make_url(urls.sync).database or "").parent.mkdir(parents=True, exist_ok=True)
+        Path(make_url(urls.sync).database or "").parent.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
+    from alembic import command
+
     command.upgrade(alembic_config(urls.sync), revision)
 
 

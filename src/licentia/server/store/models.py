@@ -296,7 +296,7 @@ class ApiToken(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(200))
-    # The public part of the token, used to find the row before the argon2 check.
+    # The public part of the token, used to find the row before the hash check.
     lookup: Mapped[str] = mapped_column(sa.String(32), unique=True)
     token_hash: Mapped[str] = mapped_column(sa.String(200))
     scopes: Mapped[list[Any]] = mapped_column(default=list)

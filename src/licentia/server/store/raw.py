@@ -1,7 +1,7 @@
 """Hot-path statements on the driver connection, bypassing SQLAlchemy's per-call work.
 
 A status check must cost about one indexed lookup and one small write
-(PERFORMANCE.md): SQLAlchemy's statement compilation, caching keys and
+(docs/performance.md): SQLAlchemy's statement compilation, caching keys and
 result wrapping cost more than the database itself for statements this small.
 So the few statements of the check are written once with ``:name``
 parameters and run on the DBAPI connection of the same transaction (sqlite3

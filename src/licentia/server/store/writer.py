@@ -2,7 +2,7 @@
 
 A status check is a short transaction. Committing each on its own makes the
 disk flush the bottleneck, and several connections writing one SQLite file at
-once produce second-long lock waits (PERFORMANCE.md). So each process has one
+once produce second-long lock waits (docs/performance.md). So each process has one
 writer thread with one connection: it takes all jobs waiting, runs each inside
 its own savepoint (a failing job cannot spoil its neighbours), commits them in
 one transaction, and only then answers their callers, so a check that was

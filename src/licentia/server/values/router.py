@@ -6,13 +6,15 @@ import json
 from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel
 
 from licentia.core.clock import to_iso
 from licentia.server.credentials import DeviceCredential
 from licentia.server.devices.service import authenticate
 from licentia.server.errors import ApiError
+from licentia.server.events.payloads import StorableJson
+from licentia.server.state import ClockDep, WriterDep
 from licentia.server.store.models import Value, table_of
 
 router = APIRouter(prefix="/v1/values", tags=["values"])
@@ -31,7 +33,7 @@ class StoredValue(BaseModel):
 
 
 class PutValue(BaseModel):
-    value: Any
+    value: StorableJson
 
 
 def _owner(device: Any, scope: str) -> str:
@@ -43,7 +45,7 @@ def _owner(device: Any, scope: str) -> str:
 
 
 @router.get("/{key}")
-async def get_value(request: Request, key: Key, credential: DeviceCredential, scope: Scope = "device") -> StoredValue:
+async def get_value(writer: WriterDep, key: Key, credential: DeviceCredential, scope: Scope = "device") -> StoredValue:
     """Read a value saved by this device (or by any device on its license)."""
 
     def job(conn: sa.Connection) -> StoredValue:
@@ -57,17 +59,17 @@ async def get_value(request: Request, key: Key, credential: DeviceCredential, sc
             raise ApiError("unknown_value", f"no value named {key!r}", 404)
         return StoredValue(key=key, scope=scope, value=row.value, updated_at=to_iso(row.updated_at))
 
-    return await request.app.state.writer.run(job)
+    return await writer.run(job)
 
 
 @router.put("/{key}")
 async def put_value(
-    request: Request, key: Key, body: PutValue, credential: DeviceCredential, scope: Scope = "device"
+    writer: WriterDep, clock: ClockDep, key: Key, body: PutValue, credential: DeviceCredential, scope: Scope = "device"
 ) -> StoredValue:
     """Save a JSON value (at most 4 KB, at most 100 keys per device or license)."""
     if len(json.dumps(body.value)) > MAX_VALUE_BYTES:
         raise ApiError("value_too_large", f"a value is at most {MAX_VALUE_BYTES} bytes of JSON", 413)
-    now = request.app.state.clock.now()
+    now = clock.now()
 
     def job(conn: sa.Connection) -> StoredValue:
         owner = _owner(authenticate(conn, credential), scope)
@@ -86,4 +88,4 @@ async def put_value(
             )
         return StoredValue(key=key, scope=scope, value=body.value, updated_at=to_iso(now))
 
-    return await request.app.state.writer.run(job)
+    return await writer.run(job)

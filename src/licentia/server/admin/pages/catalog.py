@@ -10,6 +10,7 @@ from fastapi.responses import Response
 
 from licentia.server.admin.service import all_products, list_releases, product_with_policy
 from licentia.server.admin.web import Admin, Form, act, back, int_field, now, render
+from licentia.server.adminapi.schemas import RowId
 from licentia.server.audit import record
 from licentia.server.errors import ApiError
 from licentia.server.products.changes import (
@@ -21,7 +22,7 @@ from licentia.server.products.changes import (
 )
 from licentia.server.products.service import POLICY_FIELDS, CreatedProduct, create_product, public_keys
 from licentia.server.releases.changes import publish_release
-from licentia.server.store.transactions import in_transaction, read_only
+from licentia.server.state import in_transaction, read_only, state_of
 
 router = APIRouter()
 BOOLEAN_KNOBS = {"allow_virtual_machines"}
@@ -38,7 +39,9 @@ async def create(request: Request, admin: Admin, form: Form) -> Response:
     slug = form.get("slug", "").strip()
 
     def make(conn: sa.Connection, *, now: dt.datetime) -> CreatedProduct:
-        made = create_product(conn, slug=slug, name=form.get("name") or slug, fernet=request.app.state.fernet, now=now)
+        made = create_product(
+            conn, slug=slug, name=form.get("name") or slug, fernet=state_of(request.app).fernet, now=now
+        )
         record(conn, actor=admin.label, action="product.create", target_type="product", target_id=made.id, now=now)
         return made
 
@@ -50,7 +53,7 @@ async def create(request: Request, admin: Admin, form: Form) -> Response:
 
 
 @router.get("/products/{product_id}")
-async def product_page(request: Request, admin: Admin, product_id: int) -> Response:
+async def product_page(request: Request, admin: Admin, product_id: RowId) -> Response:
     found = await read_only(request, product_with_policy, product_id=product_id)
     if found is None:
         raise HTTPException(404, f"no product {product_id}")
@@ -85,7 +88,7 @@ def _policy_values(form: dict[str, str]) -> dict[str, object]:
 
 
 @router.post("/products/{product_id}/{part}")
-async def product_change(request: Request, admin: Admin, form: Form, product_id: int, part: str) -> Response:
+async def product_change(request: Request, admin: Admin, form: Form, product_id: RowId, part: str) -> Response:
     back_to = f"/admin/products/{product_id}"
     try:
         if part == "policy":

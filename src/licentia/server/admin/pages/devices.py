@@ -9,7 +9,7 @@ from licentia.server.admin.service import device_detail, search_devices
 from licentia.server.admin.web import Admin, Form, act, back, int_field, render
 from licentia.server.devices.changes import STATUSES, extend_trial, free_seat, set_device_status
 from licentia.server.errors import ApiError
-from licentia.server.store.transactions import read_only
+from licentia.server.state import read_only
 
 router = APIRouter(prefix="/devices")
 

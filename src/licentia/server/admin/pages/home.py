@@ -11,13 +11,14 @@ from fastapi.responses import Response
 from licentia.server.admin.dashboard import PERIODS, dashboard
 from licentia.server.admin.service import all_products, audit_log, counts, product_by_id
 from licentia.server.admin.web import Admin, now, render
-from licentia.server.store.transactions import read_only
+from licentia.server.adminapi.schemas import RowId
+from licentia.server.state import read_only
 
 router = APIRouter()
 
 
 @router.get("/")
-async def home(request: Request, admin: Admin, product: int | None = None, days: int = 30) -> Response:
+async def home(request: Request, admin: Admin, product: RowId | None = None, days: int = 30) -> Response:
     days = days if days in PERIODS else PERIODS[0]
     moment = now(request)
 
@@ -36,6 +37,6 @@ async def home(request: Request, admin: Admin, product: int | None = None, days:
 
 
 @router.get("/audit")
-async def audit(request: Request, admin: Admin, q: str = "", before: int | None = None) -> Response:
+async def audit(request: Request, admin: Admin, q: str = "", before: RowId | None = None) -> Response:
     entries = await read_only(request, audit_log, q=q, before_id=before)
     return render(request, "audit.html", entries=entries, q=q)

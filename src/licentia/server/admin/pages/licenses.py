@@ -11,6 +11,7 @@ from licentia.core.clock import UTC
 from licentia.core.status import LicenseState
 from licentia.server.admin.service import all_products, list_customers, search_licenses
 from licentia.server.admin.web import Admin, Form, act, back, int_field, now, render
+from licentia.server.adminapi.schemas import RowId
 from licentia.server.errors import ApiError
 from licentia.server.licenses.changes import (
     change_state,
@@ -20,7 +21,8 @@ from licentia.server.licenses.changes import (
     renew,
     set_max_devices,
 )
-from licentia.server.store.transactions import in_transaction, read_only
+from licentia.server.licenses.service import OrderRefInUse
+from licentia.server.state import in_transaction, read_only
 
 router = APIRouter()
 STATES = tuple(s.value for s in LicenseState)
@@ -40,7 +42,27 @@ def _date(text: str) -> dt.datetime | None:
 async def licenses_page(request: Request, admin: Admin, q: str = "", state: str = "") -> Response:
     rows = await read_only(request, search_licenses, q=q, state=state)
     products = await read_only(request, all_products)
-    return render(request, "licenses.html", rows=rows, q=q, state=state, states=STATES, products=products)
+    return render(request, "licenses.html", rows=rows, q=q, state=state, states=STATES, products=products, sent={})
+
+
+async def _issue_refused(request: Request, form: dict[str, str], exc: ApiError) -> Response:
+    """The issue form again, open and filled as it was sent, with the error next to its field."""
+    rows = await read_only(request, search_licenses, q="", state="")
+    products = await read_only(request, all_products)
+    in_use = exc if isinstance(exc, OrderRefInUse) else None
+    return render(
+        request,
+        "licenses.html",
+        exc.status,
+        rows=rows,
+        q="",
+        state="",
+        states=STATES,
+        products=products,
+        sent=form,
+        order_ref_in_use=in_use,
+        error=None if in_use else exc.message,
+    )
 
 
 @router.post("/licenses")
@@ -58,18 +80,19 @@ async def issue(request: Request, admin: Admin, form: Form) -> Response:
             order_ref=form.get("order_ref") or None,
             source="admin",
             send_email=form.get("send_email") == "on",
+            fernet=request.app.state.fernet,
             actor=admin.label,
             now=now(request),
         )
     except ApiError as exc:
-        return back("/admin/licenses", error=exc.message)
+        return await _issue_refused(request, form, exc)
     view = await read_only(request, license_view, license_id=issued.id)
     # The clear key exists only in this response: it is stored hashed.
     return render(request, "license_issued.html", key=issued.key, license=view, emailed=form.get("send_email") == "on")
 
 
 @router.get("/licenses/{license_id}")
-async def license_page(request: Request, admin: Admin, license_id: int) -> Response:
+async def license_page(request: Request, admin: Admin, license_id: RowId) -> Response:
     try:
         view = await read_only(request, license_view, license_id=license_id)
     except ApiError as exc:
@@ -79,7 +102,7 @@ async def license_page(request: Request, admin: Admin, license_id: int) -> Respo
 
 
 @router.post("/licenses/{license_id}/{action}")
-async def license_action(request: Request, admin: Admin, form: Form, license_id: int, action: str) -> Response:
+async def license_action(request: Request, admin: Admin, form: Form, license_id: RowId, action: str) -> Response:
     back_to = f"/admin/licenses/{license_id}"
     try:
         if action in ("suspend", "reinstate", "revoke"):

@@ -27,7 +27,7 @@ from licentia.server.admin.web import (
     same_origin,
     signin_page,
 )
-from licentia.server.store.transactions import in_transaction, read_only
+from licentia.server.state import in_transaction, read_only, state_of
 
 router = APIRouter()
 
@@ -49,7 +49,7 @@ async def signin(request: Request) -> Response:
     if not same_origin(request) or not isinstance(sent, str) or not cookie or not hmac.compare_digest(sent, cookie):
         return signin_page(request, error="Your sign-in form expired; please try again.", status=403)
     email, password = str(form.get("email", "")), str(form.get("password", ""))
-    settings = request.app.state.settings
+    settings = state_of(request.app).settings
     lifetime = dt.timedelta(hours=settings.admin_session_hours)
     stored = await read_only(request, password_hash_of, email=email)
     ok = await run_in_threadpool(verify_password, stored, password)

@@ -10,10 +10,11 @@ from fastapi.responses import Response
 
 from licentia.server.admin.service import list_tokens
 from licentia.server.admin.web import Admin, Form, act, back, now, render
+from licentia.server.adminapi.schemas import RowId
 from licentia.server.audit import record
 from licentia.server.auth.tokens import SCOPES, CreatedToken, create_token, revoke_token
 from licentia.server.errors import ApiError
-from licentia.server.store.transactions import in_transaction, read_only
+from licentia.server.state import in_transaction, read_only
 
 router = APIRouter(prefix="/tokens")
 
@@ -57,12 +58,12 @@ async def create(request: Request, admin: Admin, form: Form) -> Response:
         )
     except ApiError as exc:
         return back("/admin/tokens", error=exc.message)
-    # Shown once: only its argon2 hash is kept.
+    # Shown once: only its SHA-256 is kept.
     return render(request, "tokens.html", tokens=await read_only(request, list_tokens), scopes=SCOPES, created=made)
 
 
 @router.post("/{token_id}/revoke")
-async def revoke(request: Request, admin: Admin, form: Form, token_id: int) -> Response:
+async def revoke(request: Request, admin: Admin, form: Form, token_id: RowId) -> Response:
     return await act(
         request, revoke_audited, success="Token revoked.", back_to="/admin/tokens", token_id=token_id, actor=admin.label
     )

@@ -1,0 +1,188 @@
+"""How long does a new process take, next to an empty ``python -c pass``?
+
+Run: ``python bench/cold_start.py [--runs 31] [--top 15] [--only NAME ...] [--python PATH]``.
+``--python`` measures with another interpreter, e.g. a virtual environment
+holding only the SDK's base install (``pip install licentia``), which is what
+an application ships: the server's extras (orjson, PyNaCl) change the figures.
+
+Start-up is paid on every launch of every customer's application and on
+every CLI call, so each command below is measured as whole processes: all
+commands and the baseline run in one shuffled round, rounds repeat ``--runs``
+times, and the table shows each command's median wall time and CPU time (user + system,
+which a busy shared machine disturbs least) with their ratios to the
+baseline's, and the median of the per-round wall ratios (which shrugs off a
+round the machine was busy in). Then ``-X importtime`` shows where each
+command's import time goes: the modules with the largest own time.
+
+To measure more commands (the server's CLI, say), add a function to
+``SUITES`` that takes a scratch directory and the interpreter and returns
+``Command``s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Command:
+    """One command line measured against ``python -c pass``; ``target`` is the ratio it must stay within."""
+
+    name: str
+    argv: list[str]
+    target: float | None = None
+    profile: bool = True  # show its -X importtime profile
+    env: dict[str, str] = field(default_factory=dict)
+
+
+def python_code(python: str, name: str, code: str, target: float | None = None, *, profile: bool = True) -> Command:
+    return Command(name, [python, "-c", code], target, profile)
+
+
+def importable(python: str, module: str) -> bool:
+    return subprocess.run([python, "-c", f"import {module}"], capture_output=True, check=False).returncode == 0
+
+
+def sdk_suite(scratch: Path, python: str) -> list[Command]:
+    """The SDK: importing it, and an application's start that checks offline from a stored document."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from offline_check import PRODUCT, stored_document
+
+    from licentia.core.signing import SigningKey
+
+    key = SigningKey.generate()
+    data_dir = scratch / "sdk-data"
+    stored_document(data_dir, key)
+    check = (
+        "from licentia.client import Licentia\n"
+        f"s = Licentia('http://127.0.0.1:9', {PRODUCT!r}, {key.export_public()!r}, {str(data_dir)!r})"
+        ".check(online=False)\n"
+        "assert s.allowed, s\n"
+    )
+    # The same start with the default data directory: platformdirs finds it (and costs its imports).
+    default_dir = scratch / "xdg" / PRODUCT
+    stored_document(default_dir, key)
+    default_check = check.replace(f", {str(data_dir)!r})", ")")
+    commands = [
+        python_code(python, "import licentia.client", "import licentia.client"),
+        python_code(python, "import licentia.client + offline check()", check, target=2.0),
+        Command(
+            "... with the default data_dir (platformdirs)",
+            [python, "-c", default_check],
+            env={"XDG_DATA_HOME": str(scratch / "xdg")},
+        ),
+    ]
+    # Floors, for the report: what merely importing an Ed25519 verifier costs.
+    floors = {
+        "cryptography's Ed25519": "cryptography.hazmat.primitives.asymmetric.ed25519",
+        "PyNaCl's bindings (public API)": "nacl.bindings",
+    }
+    for label, module in floors.items():
+        if importable(python, module):
+            commands.append(python_code(python, f"floor: import {label}", f"import {module}", profile=False))
+    return commands
+
+
+# Each suite gets a scratch directory and the interpreter, and returns the commands it wants measured.
+SUITES: list[Callable[[Path, str], list[Command]]] = [sdk_suite]
+
+
+def environment(command: Command) -> dict[str, str] | None:
+    return {**os.environ, **command.env} if command.env else None
+
+
+def run_once(command: Command) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of one run. CPU time is what a busy shared machine disturbs least."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    subprocess.run(command.argv, check=True, stdout=subprocess.DEVNULL, env=environment(command))
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def measure(baseline: Command, commands: Sequence[Command], runs: int) -> dict[str, list[tuple[float, float]]]:
+    """(wall, CPU) per run and command; each round runs the baseline and every command once, shuffled."""
+    everything = [baseline, *commands]
+    for command in everything:
+        run_once(command)  # warm the page cache and the .pyc files
+    times: dict[str, list[tuple[float, float]]] = {c.name: [] for c in everything}
+    for _ in range(runs):
+        order = list(everything)
+        random.shuffle(order)
+        for command in order:
+            times[command.name].append(run_once(command))
+    return times
+
+
+def import_profile(command: Command, runs: int = 5) -> list[tuple[str, float, float]]:
+    """(module, median own us, median cumulative us), largest own time first."""
+    own: dict[str, list[float]] = {}
+    cumulative: dict[str, list[float]] = {}
+    argv = [command.argv[0], "-X", "importtime", *command.argv[1:]]
+    for _ in range(runs):
+        done = subprocess.run(argv, check=True, capture_output=True, text=True, env=environment(command))
+        for line in done.stderr.splitlines():
+            if not line.startswith("import time:") or "self [us]" in line:
+                continue
+            self_us, cumulative_us, name = line[len("import time:") :].split("|")
+            own.setdefault(name.strip(), []).append(float(self_us))
+            cumulative.setdefault(name.strip(), []).append(float(cumulative_us))
+    rows = [(name, statistics.median(own[name]), statistics.median(cumulative[name])) for name in own]
+    return sorted(rows, key=lambda row: row[1], reverse=True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=31, help="rounds (each runs every command once)")
+    parser.add_argument("--top", type=int, default=15, help="modules shown per import profile")
+    parser.add_argument("--only", nargs="*", default=None, help="names (substrings) of the commands to run")
+    parser.add_argument("--python", default=sys.executable, help="the interpreter to measure with")
+    args = parser.parse_args(argv)
+    baseline = Command("python -c pass", [args.python, "-c", "pass"])
+    with tempfile.TemporaryDirectory() as tmp:
+        commands = [command for suite in SUITES for command in suite(Path(tmp), args.python)]
+        if args.only:
+            commands = [c for c in commands if any(part in c.name for part in args.only)]
+        times = measure(baseline, commands, args.runs)
+        base = times[baseline.name]
+        print(f"{args.python}: {args.runs} rounds; medians of whole processes (wall and CPU time)\n")
+        print(f"{'command':48} {'wall':>8} {'ratio':>6} {'CPU':>8} {'ratio':>6} {'per round':>9}  target")
+        missed = 0
+        for command in [baseline, *commands]:
+            mine = times[command.name]
+            wall, cpu = (statistics.median(run[i] for run in mine) for i in (0, 1))
+            wall_ratio = wall / statistics.median(run[0] for run in base)
+            cpu_ratio = cpu / statistics.median(run[1] for run in base)
+            per_round = statistics.median(m[0] / b[0] for m, b in zip(mine, base, strict=True))
+            verdict = ""
+            if command.target is not None:
+                met = min(per_round, cpu_ratio) <= command.target
+                missed += not met
+                verdict = f"<= {command.target:.1f}x {'met' if met else 'MISSED'}"
+            print(
+                f"{command.name:48} {wall * 1e3:6.1f}ms {wall_ratio:5.2f}x {cpu * 1e3:6.1f}ms {cpu_ratio:5.2f}x"
+                f" {per_round:8.2f}x  {verdict}"
+            )
+        for command in commands:
+            if not command.profile:
+                continue
+            print(f"\nimport profile of {command.name!r} (median of 5, own / cumulative ms):")
+            for name, own_us, cumulative_us in import_profile(command)[: args.top]:
+                print(f"  {own_us / 1e3:7.2f} {cumulative_us / 1e3:7.2f}  {name}")
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

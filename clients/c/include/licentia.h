@@ -1,0 +1,115 @@
+/*
+ * Licentia client library for C and C++ (and C#, Go, Rust through their FFI).
+ *
+ * One opaque handle per product and data directory; every call returns a
+ * licentia_error. No global state of its own; a handle may be shared between
+ * threads (calls on one handle run one at a time). Statuses and strings the
+ * library returns are owned by the caller and freed with the matching
+ * function. The handle never grants more than a document signed by a pinned
+ * key (or a key they endorsed) says.
+ */
+#ifndef LICENTIA_H
+#define LICENTIA_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define LICENTIA_API_VERSION 1
+
+typedef enum licentia_error {
+    LICENTIA_OK = 0,
+    LICENTIA_E_ARGUMENT = 1,         /* a bad argument, public key, product slug or option */
+    LICENTIA_E_NOMEM = 2,            /* out of memory */
+    LICENTIA_E_INVALID_KEY = 3,      /* a license key with a typo; no network call was made */
+    LICENTIA_E_INVALID_DOCUMENT = 4, /* a signed document that does not verify for this product */
+    LICENTIA_E_OFFLINE = 5,          /* the server could not be reached (or answered garbage) in time */
+    LICENTIA_E_REFUSED = 6,          /* the server refused: see licentia_last_refusal() for its code */
+    LICENTIA_E_IO = 7                /* the data directory cannot be written */
+} licentia_error;
+
+typedef enum licentia_option {
+    LICENTIA_OPT_TIMEOUT_MS = 1,         /* whole-call deadline, default "3000" */
+    LICENTIA_OPT_APP_VERSION = 2,        /* e.g. "1.4.0" */
+    LICENTIA_OPT_CHANNEL = 3,            /* release channel, default "stable" */
+    LICENTIA_OPT_FINGERPRINT_ROOT = 4,   /* a fake filesystem root for the Linux readers (tests) */
+    LICENTIA_OPT_ROLLBACK_TOLERANCE_S = 5, /* default "7200" */
+    LICENTIA_OPT_NOW = 6                 /* fix the clock at an ISO 8601 time (tests, simulations); "" = system clock */
+} licentia_option;
+
+/* Pass as at_unix_s to licentia_verify_document to skip the issue-time check. */
+#define LICENTIA_NO_TIME (-9223372036854775807LL - 1)
+
+typedef struct licentia licentia;
+typedef struct licentia_status licentia_status;
+
+/*
+ * Open a handle. public_keys: one or more "ed25519:<kid>:<key>" separated by
+ * newlines or commas (several during a key rotation). Nothing is read or sent yet.
+ */
+licentia_error licentia_open(licentia **out, const char *server_url, const char *product,
+                             const char *public_keys, const char *data_dir);
+licentia_error licentia_set_option(licentia *handle, licentia_option option, const char *value);
+void licentia_close(licentia *handle);
+
+/* This installation's status: from the server when it answers in time (online != 0), else the stored document. */
+licentia_error licentia_check(licentia *handle, int online, licentia_status **out);
+/* Redeem a license key; a typo gives LICENTIA_E_INVALID_KEY before any network call. */
+licentia_error licentia_activate(licentia *handle, const char *key, licentia_status **out);
+/* Free this device's seat on its license. */
+licentia_error licentia_deactivate(licentia *handle, licentia_status **out);
+/*
+ * Events (install and usage reports are queued by licentia_check itself). Each is
+ * written to <data_dir>/events/ before the call returns and sent within the
+ * timeout, or with a later call; the server counts a resend once.
+ */
+licentia_error licentia_feedback(licentia *handle, const char *text, const char *email); /* email may be NULL */
+licentia_error licentia_uninstall(licentia *handle); /* from the uninstaller */
+licentia_error licentia_flush(licentia *handle, size_t *remaining);                     /* remaining may be NULL */
+/*
+ * The server's value store: JSON text in and out (free *json_out with licentia_free);
+ * scope "device" (NULL) or "license". A key never set is LICENTIA_E_REFUSED with
+ * licentia_last_refusal() = "unknown_value".
+ */
+licentia_error licentia_value_get(licentia *handle, const char *key, const char *scope, char **json_out);
+licentia_error licentia_value_set(licentia *handle, const char *key, const char *scope, const char *json_value);
+/* The newest release on the channel as JSON ({"version", "newer", ...}); *json_out is NULL when there is none. */
+licentia_error licentia_latest_release(licentia *handle, char **json_out);
+/* Copy the server's error code of the last refusal on this handle (e.g. "invalid_key") into buf. */
+void licentia_last_refusal(licentia *handle, char *buf, size_t size);
+
+int licentia_status_allowed(const licentia_status *status);
+/* trial, trial_expired, registered, suspended, blocked, grace, lease_expired, expired, clock_rollback, unknown */
+const char *licentia_status_state(const licentia_status *status);
+const char *licentia_status_reason(const licentia_status *status); /* NULL when there is none */
+long licentia_status_days_left(const licentia_status *status);     /* -1 when unlimited */
+int licentia_status_online(const licentia_status *status);
+const char *licentia_status_device(const licentia_status *status); /* NULL when unknown */
+size_t licentia_status_feature_count(const licentia_status *status);
+const char *licentia_status_feature(const licentia_status *status, size_t index);
+int licentia_status_has_feature(const licentia_status *status, const char *name);
+void licentia_status_free(licentia_status *status);
+
+/*
+ * Verify a signed document (as received, or the stored offline license file)
+ * against the pinned keys for product. On success *payload_out (if not NULL)
+ * receives the payload's canonical JSON, to be freed with licentia_free.
+ * at_unix_s: refuse a document issued more than 10 minutes after this time,
+ * or LICENTIA_NO_TIME.
+ */
+licentia_error licentia_verify_document(const char *signed_json, size_t length, const char *public_keys,
+                                        const char *product, long long at_unix_s, char **payload_out);
+
+/* Check a typed license key offline; on success *normalized_out (if not NULL) gets the grouped form. */
+licentia_error licentia_normalize_key(const char *key, char **normalized_out);
+
+const char *licentia_error_message(licentia_error error);
+void licentia_free(void *pointer);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,41 @@
+/* The handle's insides, shared by client.c and events.c. */
+#ifndef LICENTIA_HANDLE_H
+#define LICENTIA_HANDLE_H
+
+#include "internal.h"
+#include "platform.h"
+#include "state.h"
+
+struct licentia {
+    lc_mutex lock; /* calls on one handle run one at a time */
+    char *server_url, *product, *data_dir, *app_version, *channel, *root;
+    lc_keyset keys;
+    long timeout_ms;
+    long long tolerance_ms, fixed_now;
+    char refusal[101];
+    unsigned event_counter; /* orders events queued in the same millisecond */
+};
+
+/* One call in progress: the handle (locked), the loaded state, this call's fingerprint, its times. */
+typedef struct {
+    licentia *h;
+    lc_state *state;
+    const lc_fingerprint *fp;
+    long long now, deadline;
+} call;
+
+/*
+ * Start a call: lock the handle, load the state, read the hardware afresh (a cached
+ * fingerprint would let a copied state lend it), fix the call's time and deadline.
+ * lc_call_end clears the state and unlocks.
+ */
+void lc_call_begin(licentia *h, call *c, lc_state *state, lc_fingerprint *fp);
+void lc_call_end(call *c);
+/* POST a device call, verify and store the answer; mutates and saves the state. */
+licentia_error lc_device_call(call *c, const char *path, const char *key, licentia_status **out);
+/* After a successful online call: queue the install and usage events that are due, then flush. */
+void lc_after_online(call *c, int is_check);
+/* Send queued events within the call's deadline (a first contact first, when there is no credential yet). */
+void lc_flush_queue(call *c);
+
+#endif

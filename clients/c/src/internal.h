@@ -1,0 +1,102 @@
+/* Internal interfaces of the Licentia C library: the core's rules, held to the conformance vectors. */
+#ifndef LICENTIA_INTERNAL_H
+#define LICENTIA_INTERNAL_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "licentia.h"
+
+#define LC_NO_TIME LICENTIA_NO_TIME
+#define LC_MAX_COMPONENTS 8
+#define LC_HASH_HEX 65
+
+/* A growable byte buffer; on allocation failure `failed` is set and later appends do nothing. */
+typedef struct {
+    char *data;
+    size_t len, cap;
+    int failed;
+} lc_buf;
+
+int lc_buf_append(lc_buf *buf, const char *bytes, size_t n);
+int lc_buf_puts(lc_buf *buf, const char *text);
+/* NUL-terminates and hands over the data (NULL on failure); the buffer is emptied. */
+char *lc_buf_take(lc_buf *buf);
+void lc_buf_free(lc_buf *buf);
+
+/* Canonical JSON (sorted keys, no white space, UTF-8, 64-bit integers, no floats); -1 if refused. */
+int lc_canonical(const json_t *value, lc_buf *out);
+/* Parse JSON the way documents are parsed (NUL in strings allowed, any top-level value). */
+json_t *lc_parse(const char *text, size_t length);
+
+typedef struct {
+    unsigned char key[32];
+    char kid[17];
+} lc_key;
+
+typedef struct {
+    lc_key *items;
+    size_t count, cap;
+} lc_keyset;
+
+int lc_key_load(const char *text, size_t length, lc_key *out);
+int lc_keyset_add(lc_keyset *set, const lc_key *key);
+/* Parse "ed25519:..." keys separated by newlines or commas; LICENTIA_E_ARGUMENT if none or one is bad. */
+licentia_error lc_keyset_parse(const char *texts, lc_keyset *out);
+void lc_keyset_free(lc_keyset *set);
+
+/*
+ * Verify a signed document: on LICENTIA_OK *payload is a new reference to the
+ * verified payload object (json_decref it). at_ms: LC_NO_TIME or the verifier's time.
+ */
+licentia_error lc_verify(const json_t *signed_doc, const lc_keyset *pinned, const char *product, long long at_ms,
+                         json_t **payload);
+
+/* Times: ms since the epoch. */
+int lc_parse_iso(const char *text, long long *ms);
+void lc_format_iso(long long ms, char out[21]);
+
+/* Fingerprints. */
+typedef struct {
+    char name[16];
+    char value[LC_HASH_HEX];
+} lc_component;
+
+typedef struct {
+    lc_component items[LC_MAX_COMPONENTS];
+    size_t count;
+    char data_path[LC_HASH_HEX];
+} lc_fingerprint;
+
+void lc_component_hash(const char *product, const char *name, const char *raw, size_t raw_len, char out[LC_HASH_HEX]);
+size_t lc_required_matches(const lc_fingerprint *presented, long long min_match);
+int lc_matches(const json_t *stored, const lc_fingerprint *presented, long long min_match);
+/* Read the hardware (root: NULL for this machine, or a fake Linux tree) and hash it for product. */
+void lc_read_fingerprint(const char *product, const char *root, const char *data_dir, lc_fingerprint *out);
+
+/* License keys: 0 and the grouped form (30 bytes with NUL) in out, or -1 for a typo. */
+int lc_normalize_key(const char *text, char out[30]);
+
+struct licentia_status {
+    int allowed;
+    int online;
+    long days_left; /* -1: unlimited */
+    char *state;
+    char *reason;
+    char *device;
+    char **features;
+    size_t feature_count;
+};
+
+licentia_status *lc_denied(const char *reason, const char *state, int online);
+/* Apply the status rules to a verified payload at now_ms (NULL only when out of memory). */
+licentia_status *lc_status_of(const json_t *payload, long long now_ms, int online);
+/* Signature, product, issue time, then this installation's components and data path. */
+licentia_error lc_verify_for_installation(const json_t *signed_doc, const lc_keyset *pinned, const char *product,
+                                          const lc_fingerprint *presented, long long at_ms, json_t **payload);
+/* The offline decision; signed_doc may be NULL (nothing stored). NULL only when out of memory. */
+licentia_status *lc_decide_offline(const json_t *signed_doc, const lc_keyset *pinned, const char *product,
+                                   const lc_fingerprint *presented, long long now_ms, long long last_seen_ms,
+                                   long long tolerance_ms);
+
+#endif

@@ -1,0 +1,292 @@
+/* POSIX and Windows implementations of platform.h. */
+#include "platform.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int by_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+void lc_free_names(char **names, size_t count) {
+    for (size_t i = 0; names && i < count; i++) free(names[i]);
+    free(names);
+}
+
+static int ends_with(const char *name, const char *suffix) {
+    size_t n = strlen(name), m = strlen(suffix);
+    return n >= m && strcmp(name + n - m, suffix) == 0;
+}
+
+/* Append a copy of name; -1 when out of memory. */
+static int push_name(char ***names, size_t *count, size_t *cap, const char *name) {
+    if (*count == *cap) {
+        size_t grown_cap = *cap ? *cap * 2 : 16;
+        char **grown = realloc(*names, grown_cap * sizeof *grown);
+        if (!grown) return -1;
+        *names = grown, *cap = grown_cap;
+    }
+    if (!((*names)[*count] = strdup(name))) return -1;
+    (*count)++;
+    return 0;
+}
+
+#ifdef _WIN32
+
+int lc_mutex_init(lc_mutex *m) {
+    InitializeSRWLock(m);
+    return 0;
+}
+void lc_mutex_lock(lc_mutex *m) { AcquireSRWLockExclusive(m); }
+void lc_mutex_unlock(lc_mutex *m) { ReleaseSRWLockExclusive(m); }
+void lc_mutex_destroy(lc_mutex *m) { (void)m; }
+
+static INIT_ONCE once_state = INIT_ONCE_STATIC_INIT;
+static BOOL CALLBACK run_once(PINIT_ONCE once, PVOID fn, PVOID *context) {
+    (void)once, (void)context;
+    ((void (*)(void))fn)();
+    return TRUE;
+}
+void lc_once(void (*fn)(void)) { InitOnceExecuteOnce(&once_state, run_once, (PVOID)fn, NULL); }
+
+long long lc_monotonic_ms(void) { return (long long)GetTickCount64(); }
+
+long long lc_realtime_ms(void) {
+    FILETIME ft;
+    GetSystemTimePreciseAsFileTime(&ft);
+    unsigned long long t = ((unsigned long long)ft.dwHighDateTime << 32) | ft.dwLowDateTime;
+    return (long long)(t / 10000ULL) - 11644473600000LL; /* 100 ns ticks since 1601 -> ms since 1970 */
+}
+
+void lc_os_description(char *out, size_t size) {
+    /* GetVersionEx lies to unmanifested programs; RtlGetVersion does not. */
+    typedef LONG(WINAPI * rtl_get_version)(OSVERSIONINFOW *);
+    OSVERSIONINFOW v = {0};
+    v.dwOSVersionInfoSize = sizeof v;
+    HMODULE ntdll = GetModuleHandleW(L"ntdll.dll");
+    rtl_get_version get = ntdll ? (rtl_get_version)(void (*)(void))GetProcAddress(ntdll, "RtlGetVersion") : NULL;
+    if (get && get(&v) == 0)
+        snprintf(out, size, "Windows %lu.%lu.%lu", v.dwMajorVersion, v.dwMinorVersion, v.dwBuildNumber);
+    else
+        snprintf(out, size, "Windows");
+}
+
+static wchar_t *wide(const char *utf8) {
+    int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, utf8, -1, NULL, 0);
+    wchar_t *w = n > 0 ? malloc((size_t)n * sizeof *w) : NULL;
+    if (w && MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, utf8, -1, w, n) != n) {
+        free(w);
+        w = NULL;
+    }
+    return w;
+}
+
+static char *narrow(const wchar_t *w) {
+    int n = WideCharToMultiByte(CP_UTF8, 0, w, -1, NULL, 0, NULL, NULL);
+    char *s = n > 0 ? malloc((size_t)n) : NULL;
+    if (s && WideCharToMultiByte(CP_UTF8, 0, w, -1, s, n, NULL, NULL) != n) {
+        free(s);
+        s = NULL;
+    }
+    return s;
+}
+
+char *lc_absolute_path(const char *path) {
+    wchar_t *w = wide(path), *full = NULL;
+    char *out = NULL;
+    DWORD n = w ? GetFullPathNameW(w, 0, NULL, NULL) : 0;
+    if (n && (full = malloc(n * sizeof *full)) && GetFullPathNameW(w, n, full, NULL) < n) {
+        size_t len = wcslen(full);
+        /* "C:\" keeps its separator, like Python's Path.absolute(); "C:\data\" does not */
+        while (len > 3 && (full[len - 1] == L'\\' || full[len - 1] == L'/')) full[--len] = L'\0';
+        out = narrow(full);
+    }
+    free(full);
+    free(w);
+    return out;
+}
+
+FILE *lc_open_read(const char *path) {
+    wchar_t *w = wide(path);
+    FILE *f = w ? _wfopen(w, L"rb") : NULL;
+    free(w);
+    return f;
+}
+
+static int make_dirs(wchar_t *path) {
+    for (wchar_t *p = path; *p; p++) {
+        if ((*p != L'\\' && *p != L'/') || p == path || p[-1] == L':') continue;
+        wchar_t keep = *p;
+        *p = L'\0';
+        BOOL ok = CreateDirectoryW(path, NULL) || GetLastError() == ERROR_ALREADY_EXISTS;
+        *p = keep;
+        if (!ok) return -1;
+    }
+    return CreateDirectoryW(path, NULL) || GetLastError() == ERROR_ALREADY_EXISTS ? 0 : -1;
+}
+
+int lc_write_file_atomic(const char *dir, const char *name, const char *data, size_t len) {
+    size_t n = strlen(dir) + strlen(name) + 32;
+    char *tmp = malloc(n), *target = malloc(n);
+    wchar_t *wdir = wide(dir), *wtmp = NULL, *wtarget = NULL;
+    int rc = -1;
+    if (!tmp || !target || !wdir || make_dirs(wdir) != 0) goto done;
+    snprintf(tmp, n, "%s\\.%s-%08lx.tmp", dir, name, (unsigned long)GetCurrentProcessId() ^ GetTickCount());
+    snprintf(target, n, "%s\\%s", dir, name);
+    if (!(wtmp = wide(tmp)) || !(wtarget = wide(target))) goto done;
+    /* The file inherits the data directory's ACL: under the user's profile, the user's alone. */
+    HANDLE fh = CreateFileW(wtmp, GENERIC_WRITE, 0, NULL, CREATE_NEW, FILE_ATTRIBUTE_NORMAL, NULL);
+    if (fh == INVALID_HANDLE_VALUE) goto done;
+    DWORD written = 0;
+    BOOL ok = len <= 0xFFFFFFFFu && WriteFile(fh, data, (DWORD)len, &written, NULL) && written == len && FlushFileBuffers(fh);
+    CloseHandle(fh);
+    if (ok && MoveFileExW(wtmp, wtarget, MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH)) rc = 0;
+    else DeleteFileW(wtmp);
+done:
+    free(tmp), free(target), free(wdir), free(wtmp), free(wtarget);
+    return rc;
+}
+
+char **lc_list_dir(const char *dir, const char *suffix, size_t *count) {
+    size_t n = strlen(dir) + 3, cap = 0;
+    char *pattern = malloc(n), **names = NULL;
+    wchar_t *wpattern = NULL;
+    WIN32_FIND_DATAW found;
+    *count = 0;
+    if (!pattern) return NULL;
+    snprintf(pattern, n, "%s\\*", dir);
+    wpattern = wide(pattern);
+    free(pattern);
+    HANDLE search = wpattern ? FindFirstFileW(wpattern, &found) : INVALID_HANDLE_VALUE;
+    free(wpattern);
+    if (search == INVALID_HANDLE_VALUE) return NULL;
+    do {
+        char *name = narrow(found.cFileName);
+        int ok = !name || name[0] == '.' || !ends_with(name, suffix) || push_name(&names, count, &cap, name) == 0;
+        free(name);
+        if (!ok) break;
+    } while (FindNextFileW(search, &found));
+    FindClose(search);
+    if (names) qsort(names, *count, sizeof *names, by_name);
+    return names;
+}
+
+int lc_remove_file(const char *path) {
+    wchar_t *w = wide(path);
+    int rc = w && DeleteFileW(w) ? 0 : -1;
+    free(w);
+    return rc;
+}
+
+#else /* POSIX */
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+int lc_mutex_init(lc_mutex *m) { return pthread_mutex_init(m, NULL) == 0 ? 0 : -1; }
+void lc_mutex_lock(lc_mutex *m) { pthread_mutex_lock(m); }
+void lc_mutex_unlock(lc_mutex *m) { pthread_mutex_unlock(m); }
+void lc_mutex_destroy(lc_mutex *m) { pthread_mutex_destroy(m); }
+
+static pthread_once_t once_state = PTHREAD_ONCE_INIT;
+static void (*once_fn)(void);
+static void run_once(void) { once_fn(); }
+void lc_once(void (*fn)(void)) {
+    once_fn = fn; /* one caller in the library, always the same function */
+    pthread_once(&once_state, run_once);
+}
+
+static long long clock_ms(clockid_t id) {
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+long long lc_monotonic_ms(void) { return clock_ms(CLOCK_MONOTONIC); }
+long long lc_realtime_ms(void) { return clock_ms(CLOCK_REALTIME); }
+
+void lc_os_description(char *out, size_t size) {
+    struct utsname u;
+    if (uname(&u) == 0) snprintf(out, size, "%s %s", u.sysname, u.release);
+    else snprintf(out, size, "unknown");
+}
+
+char *lc_absolute_path(const char *path) {
+    char cwd[4096] = "";
+    if (path[0] != '/' && !getcwd(cwd, sizeof cwd)) cwd[0] = '\0';
+    size_t n = strlen(cwd) + strlen(path) + 2;
+    char *out = malloc(n);
+    if (!out) return NULL;
+    snprintf(out, n, "%s%s%s", cwd, cwd[0] && strcmp(cwd, "/") != 0 ? "/" : "", path);
+    size_t len = strlen(out);
+    while (len > 1 && out[len - 1] == '/') out[--len] = '\0';
+    return out;
+}
+
+FILE *lc_open_read(const char *path) { return fopen(path, "rb"); }
+
+static int make_dirs(const char *dir) {
+    char *path = strdup(dir);
+    int rc = path ? 0 : -1;
+    for (char *p = path ? path + 1 : NULL; p && *p && rc == 0; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        if (mkdir(path, 0700) != 0 && errno != EEXIST) rc = -1;
+        *p = '/';
+    }
+    if (rc == 0 && mkdir(path, 0700) != 0 && errno != EEXIST) rc = -1;
+    free(path);
+    return rc;
+}
+
+int lc_write_file_atomic(const char *dir, const char *name, const char *data, size_t len) {
+    size_t n = strlen(dir) + strlen(name) + 16;
+    char *tmp = malloc(n), *path = malloc(n);
+    int rc = -1, fd = -1;
+    if (!tmp || !path || make_dirs(dir) != 0) goto done;
+    snprintf(tmp, n, "%s/.%s-XXXXXX", dir, name);
+    snprintf(path, n, "%s/%s", dir, name);
+    if ((fd = mkstemp(tmp)) < 0) goto done; /* mode 0600 */
+    size_t done = 0;
+    while (done < len) {
+        ssize_t w = write(fd, data + done, len - done);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) break;
+        done += (size_t)w;
+    }
+    int ok = done == len && fsync(fd) == 0;
+    ok = close(fd) == 0 && ok;
+    if (!ok || rename(tmp, path) != 0) {
+        unlink(tmp);
+        goto done;
+    }
+    int dfd = open(dir, O_RDONLY);
+    if (dfd >= 0) {
+        fsync(dfd); /* the rename itself survives power loss */
+        close(dfd);
+    }
+    rc = 0;
+done:
+    free(tmp), free(path);
+    return rc;
+}
+
+char **lc_list_dir(const char *dir, const char *suffix, size_t *count) {
+    char **names = NULL;
+    size_t cap = 0;
+    struct dirent *e;
+    DIR *d = opendir(dir);
+    *count = 0;
+    if (!d) return NULL;
+    while ((e = readdir(d)))
+        if (e->d_name[0] != '.' && ends_with(e->d_name, suffix) && push_name(&names, count, &cap, e->d_name) != 0) break;
+    closedir(d);
+    if (names) qsort(names, *count, sizeof *names, by_name);
+    return names;
+}
+
+int lc_remove_file(const char *path) { return unlink(path) == 0 ? 0 : -1; }
+
+#endif

@@ -1,0 +1,17 @@
+/* The sealed state file (see state.c). */
+#ifndef LICENTIA_STATE_H
+#define LICENTIA_STATE_H
+
+#include "internal.h"
+
+typedef struct {
+    json_t *signed_doc; /* unverified until used */
+    char *device, *secret, *token, *last_seen, *last_usage_report;
+    int install_reported, facts_opt_out, corrupt;
+} lc_state;
+
+void lc_state_load(const char *data_dir, lc_state *state);
+licentia_error lc_state_save(const char *data_dir, const lc_state *state);
+void lc_state_clear(lc_state *state);
+
+#endif

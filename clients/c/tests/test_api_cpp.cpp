@@ -1,0 +1,56 @@
+// The public header from C++: a small RAII wrapper, as docs/integrate-c.md shows it.
+#include <cstdio>
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+#include "licentia.h"
+
+namespace {
+
+struct HandleClose {
+    void operator()(licentia *h) const { licentia_close(h); }
+};
+struct StatusFree {
+    void operator()(licentia_status *s) const { licentia_status_free(s); }
+};
+using Handle = std::unique_ptr<licentia, HandleClose>;
+using Status = std::unique_ptr<licentia_status, StatusFree>;
+
+Handle open(const std::string &url, const std::string &product, const std::string &key, const std::string &dir) {
+    licentia *raw = nullptr;
+    licentia_error rc = licentia_open(&raw, url.c_str(), product.c_str(), key.c_str(), dir.c_str());
+    if (rc != LICENTIA_OK) throw std::runtime_error(licentia_error_message(rc));
+    return Handle(raw);
+}
+
+int failures = 0;
+void expect(bool ok, const char *what) {
+    if (!ok) {
+        std::fprintf(stderr, "FAILED: %s\n", what);
+        failures++;
+    }
+}
+
+}  // namespace
+
+int main() {
+    const std::string key = "ed25519:e5453c542f32c093:hE99QWF21KEbZyi2w-beRB6-nrFBj0KuB9WE2LEgW_k";
+    try {
+        open("https://licensing.example.com", "My App", key, "/tmp/x");
+        expect(false, "a bad slug throws");
+    } catch (const std::runtime_error &) {
+    }
+    Handle h = open("http://127.0.0.1:9", "my-app", key, "/tmp/licentia-cpp-never-written");
+    licentia_set_option(h.get(), LICENTIA_OPT_FINGERPRINT_ROOT, "/nonexistent");
+    licentia_status *raw = nullptr;
+    expect(licentia_check(h.get(), 0, &raw) == LICENTIA_OK, "offline check answers");
+    Status st(raw);
+    expect(!licentia_status_allowed(st.get()), "nothing stored grants nothing");
+    expect(std::string(licentia_status_reason(st.get())) == "no_document", "reason no_document");
+    char *normalized = nullptr;
+    expect(licentia_normalize_key("abcde-fghjk", &normalized) == LICENTIA_E_INVALID_KEY, "typo");
+    licentia_free(normalized);
+    std::fprintf(stderr, "C++ API: %d failed\n", failures);
+    return failures ? 1 : 0;
+}

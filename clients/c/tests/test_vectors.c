@@ -1,0 +1,229 @@
+/* The C library against the conformance vectors generated from the Python core. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include <sodium.h>
+
+#include "hardware.h"
+#include "internal.h"
+
+#ifndef VECTORS
+#define VECTORS "../../conformance/vectors.json"
+#endif
+
+static const char *str(const json_t *obj, const char *key) { return json_string_value(json_object_get(obj, key)); }
+
+static char *keys_text(const json_t *pinned) {
+    lc_buf buf = {0};
+    for (size_t i = 0; i < json_array_size(pinned); i++) {
+        if (i) lc_buf_puts(&buf, "\n");
+        lc_buf_puts(&buf, json_string_value(json_array_get(pinned, i)));
+    }
+    return lc_buf_take(&buf);
+}
+
+static void canonical_cases(const json_t *cases) {
+    size_t i;
+    json_t *c;
+    json_array_foreach(cases, i, c) {
+        const json_t *input = json_object_get(c, "json");
+        json_t *value = lc_parse(json_string_value(input), json_string_length(input));
+        lc_buf out = {0};
+        int ok = value && lc_canonical(value, &out) == 0;
+        if (json_is_true(json_object_get(c, "error"))) {
+            CHECK(!ok, "canonical: %s", str(c, "name"));
+        } else {
+            const json_t *want = json_object_get(c, "canonical");
+            CHECK(ok && out.len == json_string_length(want) && memcmp(out.data, json_string_value(want), out.len) == 0,
+                  "canonical: %s", str(c, "name"));
+        }
+        lc_buf_free(&out);
+        json_decref(value);
+    }
+}
+
+static void signature_cases(const json_t *cases) {
+    size_t i;
+    json_t *c;
+    json_array_foreach(cases, i, c) {
+        char *keys = keys_text(json_object_get(c, "pinned"));
+        const char *at = str(c, "at");
+        long long at_ms = 0;
+        if (at) lc_parse_iso(at, &at_ms);
+        const json_t *signed_text = json_object_get(c, "signed");
+        char *payload = NULL;
+        licentia_error rc = licentia_verify_document(json_string_value(signed_text), json_string_length(signed_text), keys,
+                                                     str(c, "product"), at ? at_ms / 1000 : LICENTIA_NO_TIME, &payload);
+        if (json_is_true(json_object_get(c, "valid"))) {
+            const char *want = str(c, "payload_canonical");
+            CHECK(rc == LICENTIA_OK && payload && strcmp(payload, want) == 0, "signature: %s (rc %d)", str(c, "name"), rc);
+        } else {
+            CHECK(rc == LICENTIA_E_INVALID_DOCUMENT && !payload, "signature: %s (rc %d)", str(c, "name"), rc);
+        }
+        licentia_free(payload);
+        free(keys);
+    }
+}
+
+static void presented_from(const json_t *components, const char *data_path, lc_fingerprint *fp) {
+    const char *name;
+    json_t *value;
+    memset(fp, 0, sizeof *fp);
+    json_object_foreach((json_t *)components, name, value) {
+        snprintf(fp->items[fp->count].name, sizeof fp->items[0].name, "%s", name);
+        snprintf(fp->items[fp->count].value, LC_HASH_HEX, "%s", json_string_value(value));
+        fp->count++;
+    }
+    snprintf(fp->data_path, LC_HASH_HEX, "%s", data_path ? data_path : "");
+}
+
+static void fingerprint_cases(const json_t *section) {
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(section, "hashes"), i, c) {
+        char out[LC_HASH_HEX];
+        const json_t *raw = json_object_get(c, "raw");
+        lc_component_hash(str(c, "product"), str(c, "name"), json_string_value(raw), json_string_length(raw), out);
+        CHECK(strcmp(out, str(c, "hash")) == 0, "hash: %s %s", str(c, "name"), json_string_value(raw));
+    }
+    json_array_foreach(json_object_get(section, "matching"), i, c) {
+        lc_fingerprint fp;
+        long long k = json_integer_value(json_object_get(c, "min_match"));
+        presented_from(json_object_get(c, "presented"), "", &fp);
+        CHECK((json_int_t)lc_required_matches(&fp, k) == json_integer_value(json_object_get(c, "required")), "required: %s",
+              str(c, "name"));
+        CHECK(lc_matches(json_object_get(c, "stored"), &fp, k) == json_is_true(json_object_get(c, "matches")), "match: %s",
+              str(c, "name"));
+    }
+}
+
+static void license_key_cases(const json_t *cases) {
+    size_t i;
+    json_t *c;
+    json_array_foreach(cases, i, c) {
+        char *normalized = NULL;
+        licentia_error rc = licentia_normalize_key(str(c, "input"), &normalized);
+        if (json_is_true(json_object_get(c, "valid")))
+            CHECK(rc == LICENTIA_OK && strcmp(normalized, str(c, "normalized")) == 0, "key: %s", str(c, "name"));
+        else
+            CHECK(rc == LICENTIA_E_INVALID_KEY && !normalized, "key: %s", str(c, "name"));
+        licentia_free(normalized);
+    }
+}
+
+static void offline_cases(const json_t *cases) {
+    size_t i;
+    json_t *c;
+    json_array_foreach(cases, i, c) {
+        char *keys_str = keys_text(json_object_get(c, "pinned"));
+        lc_keyset keys;
+        lc_keyset_parse(keys_str, &keys);
+        const json_t *signed_text = json_object_get(c, "signed");
+        json_t *signed_doc = json_is_string(signed_text) ? lc_parse(json_string_value(signed_text), json_string_length(signed_text)) : NULL;
+        const json_t *fpj = json_object_get(c, "fingerprint");
+        lc_fingerprint fp;
+        presented_from(json_object_get(fpj, "components"), str(fpj, "data_path"), &fp);
+        long long now, last_seen = LC_NO_TIME;
+        lc_parse_iso(str(c, "now"), &now);
+        if (str(c, "last_seen")) lc_parse_iso(str(c, "last_seen"), &last_seen);
+        long long tolerance = json_integer_value(json_object_get(c, "rollback_tolerance_seconds")) * 1000;
+        /* A stored text that is not JSON is the same as a document that does not verify. */
+        licentia_status *st = json_is_string(signed_text) && !signed_doc
+                                  ? lc_denied("invalid_document", NULL, 0)
+                                  : lc_decide_offline(signed_doc, &keys, str(c, "product"), &fp, now, last_seen, tolerance);
+        const json_t *want = json_object_get(c, "expected");
+        const json_t *reason = json_object_get(want, "reason"), *days = json_object_get(want, "days_left");
+        const json_t *features = json_object_get(want, "features");
+        int same_features = st && st->feature_count == json_array_size(features);
+        for (size_t f = 0; same_features && f < st->feature_count; f++)
+            same_features = strcmp(st->features[f], json_string_value(json_array_get(features, f))) == 0;
+        CHECK(st && st->allowed == json_is_true(json_object_get(want, "allowed")) && strcmp(st->state, str(want, "state")) == 0 &&
+                  (json_is_null(reason) ? st->reason == NULL : (st->reason && strcmp(st->reason, json_string_value(reason)) == 0)) &&
+                  (json_is_null(days) ? st->days_left == -1 : st->days_left == json_integer_value(days)) && same_features,
+              "offline: %s (got %s/%s/%ld)", str(c, "name"), st ? st->state : "-", st && st->reason ? st->reason : "null",
+              st ? st->days_left : 0);
+        licentia_status_free(st);
+        json_decref(signed_doc);
+        lc_keyset_free(&keys);
+        free(keys_str);
+    }
+}
+
+static void make_parents(const char *path) {
+    char copy[1024];
+    snprintf(copy, sizeof copy, "%s", path);
+    for (char *p = copy + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        mkdir(copy, 0700);
+        *p = '/';
+    }
+}
+
+static void reader_cases(const json_t *cases) {
+    size_t i;
+    json_t *c;
+    json_array_foreach(cases, i, c) {
+        char root[64] = "/tmp/licentia-tree-XXXXXX", path[1024];
+        const char *rel;
+        json_t *value;
+        size_t j;
+        if (!mkdtemp(root)) {
+            CHECK(0, "mkdtemp");
+            continue;
+        }
+        json_array_foreach(json_object_get(c, "dirs"), j, value) {
+            snprintf(path, sizeof path, "%s/%s/", root, json_string_value(value));
+            make_parents(path);
+        }
+        json_object_foreach(json_object_get(c, "files"), rel, value) {
+            snprintf(path, sizeof path, "%s/%s", root, rel);
+            make_parents(path);
+            FILE *f = fopen(path, "wb");
+            if (f) {
+                fwrite(json_string_value(value), 1, json_string_length(value), f);
+                fclose(f);
+            }
+        }
+        json_object_foreach(json_object_get(c, "links"), rel, value) {
+            snprintf(path, sizeof path, "%s/%s", root, rel);
+            make_parents(path);
+            CHECK(symlink(json_string_value(value), path) == 0, "symlink %s", rel);
+        }
+        lc_raw_hardware raw;
+        memset(&raw, 0, sizeof raw);
+        lc_linux_hardware(root, str(c, "data_dir"), &raw);
+        const json_t *want = json_object_get(c, "expected");
+        const char *names[] = {"machine", "disk", "cpu", "mac"};
+        const char *got[] = {raw.machine, raw.disk, raw.cpu, raw.mac};
+        for (int k = 0; k < 4; k++) {
+            const char *expected = str(want, names[k]);
+            CHECK(strcmp(got[k], expected ? expected : "") == 0, "reader %s: %s (got '%s')", names[k], str(c, "name"), got[k]);
+        }
+        char cmd[128];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
+        CHECK(system(cmd) == 0, "cleanup");
+    }
+}
+
+int main(void) {
+    json_error_t error;
+    json_t *vectors = json_load_file(VECTORS, 0, &error);
+    if (!vectors) {
+        fprintf(stderr, "cannot read %s: %s\n", VECTORS, error.text);
+        return 2;
+    }
+    if (sodium_init() < 0) return 2;
+    canonical_cases(json_object_get(vectors, "canonical"));
+    signature_cases(json_object_get(vectors, "signatures"));
+    fingerprint_cases(json_object_get(vectors, "fingerprints"));
+    license_key_cases(json_object_get(vectors, "license_keys"));
+    offline_cases(json_object_get(vectors, "offline"));
+    reader_cases(json_object_get(vectors, "linux_readers"));
+    json_decref(vectors);
+    return REPORT("conformance vectors");
+}

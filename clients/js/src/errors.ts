@@ -1,0 +1,43 @@
+/**
+ * The SDK's one error tree. Every error the SDK throws is a `LicentiaError`,
+ * so an application can catch one class around `check()` and never crash on
+ * licensing:
+ *
+ *     LicentiaError
+ *     ├── ConfigurationError   bad public key, product slug or data directory
+ *     ├── InvalidKey           a license key with a typo, caught offline
+ *     ├── InvalidDocument      a signed document that does not verify for this product
+ *     ├── Offline              the server could not be reached in time
+ *     └── ServerRefused        the server answered with an error (code, message, status, retryAfter)
+ */
+
+export class LicentiaError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+export class ConfigurationError extends LicentiaError {}
+
+export class InvalidKey extends LicentiaError {}
+
+/** Verification failed; deliberately without detail worth exploiting. */
+export class InvalidDocument extends LicentiaError {}
+
+export class Offline extends LicentiaError {}
+
+export class ServerRefused extends LicentiaError {
+  readonly code: string;
+  readonly status: number;
+  readonly retryAfter: number | null;
+  readonly serverMessage: string;
+
+  constructor(code: string, message: string, status = 400, retryAfter: number | null = null) {
+    super(`${code}: ${message}`);
+    this.code = code;
+    this.serverMessage = message;
+    this.status = status;
+    this.retryAfter = retryAfter;
+  }
+}

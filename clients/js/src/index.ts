@@ -1,0 +1,14 @@
+/** Licentia's client SDK for Node.js and Electron's main process. */
+
+export { Licentia, DEFAULT_TIMEOUT_MS, type LicentiaOptions } from "./client";
+export { FACT_NAMES } from "./facts";
+export { ConfigurationError, InvalidDocument, InvalidKey, LicentiaError, Offline, ServerRefused } from "./errors";
+export { Fingerprint, takeFingerprint } from "./fingerprint";
+export type { CommandRunner, HardwareSource, InterfaceList, RawHardware } from "./hardware";
+export { canonicalJson, parseJson, JsonFloat, type JsonObject, type JsonValue } from "./json";
+export type { FlushResult } from "./queue";
+export { componentHash, normalizeKey } from "./rules";
+export { loadPublicKey, pinKeys, verifyDocument } from "./signing";
+export { decideOffline, Status, verifyForInstallation } from "./status";
+export type { Clock } from "./time";
+export type { Scope, Values } from "./values";

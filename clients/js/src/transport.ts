@@ -1,0 +1,118 @@
+/**
+ * JSON over HTTP with Node's standard library. Every call has one hard
+ * deadline for the whole exchange (a server dribbling a byte at a time cannot
+ * hold the application's start), answers are read up to a size limit, and
+ * failures become `Offline` or `ServerRefused`. Answers are parsed with the
+ * exact parser, so a signed document keeps its big integers.
+ */
+
+import * as http from "node:http";
+import * as https from "node:https";
+
+import { ConfigurationError, Offline, ServerRefused } from "./errors";
+import { isObject, parseJson, type JsonValue } from "./json";
+
+export const USER_AGENT = "licentia-client-js";
+const MAX_ANSWER_BYTES = 1 << 20;
+
+export interface RequestOptions {
+  body?: unknown;
+  credential?: readonly [string, string] | null;
+  query?: Record<string, string>;
+  timeoutMs?: number;
+}
+
+export class Transport {
+  readonly serverUrl: string;
+
+  constructor(serverUrl: string, readonly timeoutMs: number) {
+    let url: URL;
+    try {
+      url = new URL(serverUrl);
+    } catch {
+      throw new ConfigurationError(`not a server URL (http:// or https://): ${JSON.stringify(serverUrl)}`);
+    }
+    if (url.protocol !== "http:" && url.protocol !== "https:") {
+      throw new ConfigurationError(`not a server URL (http:// or https://): ${JSON.stringify(serverUrl)}`);
+    }
+    if (!(timeoutMs > 0)) throw new ConfigurationError(`the timeout must be a positive number of ms, not ${timeoutMs}`);
+    this.serverUrl = serverUrl.replace(/\/+$/, "");
+  }
+
+  request(method: string, path: string, options: RequestOptions = {}): Promise<JsonValue> {
+    const url = new URL(this.serverUrl + path);
+    for (const [k, v] of Object.entries(options.query ?? {})) url.searchParams.set(k, v);
+    const headers: Record<string, string> = { Accept: "application/json", "User-Agent": USER_AGENT };
+    let data: Buffer | undefined;
+    if (options.body !== undefined) {
+      data = Buffer.from(JSON.stringify(options.body), "utf8");
+      headers["Content-Type"] = "application/json";
+      headers["Content-Length"] = String(data.length);
+    }
+    if (options.credential) headers.Authorization = `Device ${options.credential[0]}:${options.credential[1]}`;
+    const wait = Math.max(50, options.timeoutMs ?? this.timeoutMs);
+    const lib = url.protocol === "https:" ? https : http;
+
+    return new Promise<JsonValue>((resolve, reject) => {
+      let settled = false;
+      const finish = (err: Error | null, value?: JsonValue): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (err) reject(err);
+        else resolve(value as JsonValue);
+      };
+      // A fresh connection per call: Node 19+ keeps connections alive by default, and one the server
+      // closed while idle (uvicorn after 5 s) fails the next request with "socket hang up".
+      const req = lib.request(url, { method, headers, agent: false }, (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on("data", (chunk: Buffer) => {
+          size += chunk.length;
+          if (size > MAX_ANSWER_BYTES) {
+            req.destroy();
+            finish(new Offline(`${this.serverUrl} answered more than ${MAX_ANSWER_BYTES} bytes`));
+          } else {
+            chunks.push(chunk);
+          }
+        });
+        res.on("error", () => finish(new Offline(`cannot reach ${this.serverUrl}: the answer broke off`)));
+        res.on("end", () => {
+          const status = res.statusCode ?? 0;
+          const raw = Buffer.concat(chunks);
+          if (status >= 500) return finish(new Offline(`server error ${status}`));
+          if (status >= 400) return finish(refusal(status, raw, res.headers["retry-after"]));
+          try {
+            finish(null, parseJson(raw));
+          } catch {
+            finish(new Offline(`${this.serverUrl} answered something that is not JSON`));
+          }
+        });
+      });
+      const timer = setTimeout(() => {
+        req.destroy();
+        finish(new Offline(`no answer from ${this.serverUrl} within ${wait} ms`));
+      }, wait);
+      req.on("error", (err) => finish(new Offline(`cannot reach ${this.serverUrl}: ${err.message}`)));
+      req.end(data);
+    });
+  }
+}
+
+function refusal(status: number, raw: Buffer, retry: string | string[] | undefined): ServerRefused {
+  let code = "http_error";
+  let message = `HTTP ${status}`;
+  try {
+    const answer = parseJson(raw);
+    const error = isObject(answer) ? answer.error : null;
+    if (isObject(error) && typeof error.code === "string" && typeof error.message === "string") {
+      code = error.code.slice(0, 100);
+      message = error.message.slice(0, 1000);
+    }
+  } catch {
+    // not JSON: keep the HTTP status
+  }
+  const text = typeof retry === "string" ? retry : undefined;
+  const wait = text && /^\d{1,6}$/.test(text) ? Number(text) : null;
+  return new ServerRefused(code, message, status, wait);
+}

@@ -1,0 +1,139 @@
+/** Test support: a real `licentia serve` process and fake machines (sysfs/procfs trees). */
+
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+
+export const REPO = join(__dirname, "..", "..", "..", "..");
+
+/** The Python that has Licentia's server installed: $LICENTIA_PYTHON, the repo's venv, or python3. */
+function python(): string {
+  if (process.env.LICENTIA_PYTHON) return process.env.LICENTIA_PYTHON;
+  const venv = join(REPO, ".venv", "bin", "python");
+  return existsSync(venv) ? venv : "python3";
+}
+
+export function tempDir(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), `licentia-js-${prefix}-`));
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const address = probe.address();
+      probe.close(() => resolve(typeof address === "object" && address ? address.port : 0));
+    });
+  });
+}
+
+/** A real server on a loopback port, SQLite in a temporary data dir; `stop()` always reaps it. */
+export class LiveServer {
+  url = "";
+  private proc: ChildProcess | null = null;
+  readonly root = tempDir("server");
+  readonly dataDir = join(this.root, "server");
+
+  async start(): Promise<this> {
+    const port = await freePort();
+    this.url = `http://127.0.0.1:${port}`;
+    const log = openSync(join(this.root, "server.log"), "w");
+    const env: NodeJS.ProcessEnv = { ...process.env, LICENTIA_PRODUCT_CACHE_SECONDS: "0" };
+    delete env.LICENTIA_DATABASE_URL;
+    this.proc = spawn(python(), ["-m", "licentia", "serve", "--data-dir", this.dataDir, "--port", String(port), "--workers", "1"], {
+      stdio: ["ignore", log, log],
+      env,
+    });
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
+      if (this.proc.exitCode !== null) throw new Error(`server exited: ${readFileSync(join(this.root, "server.log"), "utf8").slice(-2000)}`);
+      try {
+        const answer = await fetch(`${this.url}/healthz`, { signal: AbortSignal.timeout(1000) });
+        if (answer.status === 200) return this;
+      } catch {
+        // not listening yet
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await this.stop();
+    throw new Error("server did not start in 30 s");
+  }
+
+  async stop(): Promise<void> {
+    const proc = this.proc;
+    if (proc && proc.exitCode === null && proc.signalCode === null) {
+      const exited = new Promise((r) => proc.once("exit", r));
+      proc.kill("SIGTERM");
+      const timer = setTimeout(() => proc.kill("SIGKILL"), 15_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    this.proc = null;
+    rmSync(this.root, { recursive: true, force: true });
+  }
+
+  publicKey(product = "my-app"): string {
+    return readFileSync(join(this.dataDir, "keys", `${product}.pub`), "utf8").trim();
+  }
+
+  /** Run the server's CLI (`licentia <args> --data-dir ...`); its stdout, or throws with its stderr. */
+  cli(...args: string[]): string {
+    const done = spawnSync(python(), ["-m", "licentia", ...args, "--data-dir", this.dataDir], { encoding: "utf8", timeout: 60_000 });
+    if (done.status !== 0) throw new Error(`licentia ${args.join(" ")} failed: ${done.stderr}`);
+    return done.stdout.trim();
+  }
+}
+
+/** A fake filesystem root with the files the Linux readers look at. */
+export class FakeMachine {
+  constructor(
+    readonly root: string,
+    options: { machine?: string; disk?: string; cpu?: string; mac?: string } = {},
+  ) {
+    this.write("etc/machine-id", options.machine ?? randomBytes(16).toString("hex"));
+    this.write("proc/self/mountinfo", "29 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw");
+    mkdirSync(join(root, "sys/block/sda/sda1"), { recursive: true });
+    this.write("sys/block/sda/device/serial", options.disk ?? "S3Z9NB0K");
+    this.setCpu(options.cpu ?? "i7-8650U");
+    // Interfaces the reader must skip: no device, docker, a locally administered address.
+    this.nic("lo", "00:00:00:00:00:00", false);
+    this.nic("docker0", "02:42:ac:11:00:02", false);
+    this.nic("enp0s31f6", "0a:00:27:00:00:01");
+    this.nic("eth0", options.mac ?? "3c:52:82:10:aa:bb");
+  }
+
+  write(rel: string, text: string): void {
+    const path = join(this.root, rel);
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, `${text}\n`);
+  }
+
+  setCpu(model: string, flags = "fpu vme sse2"): void {
+    this.write(
+      "proc/cpuinfo",
+      `processor\t: 0\nvendor_id\t: GenuineIntel\ncpu family\t: 6\nmodel\t\t: 142\n` +
+        `model name\t: Intel(R) Core(TM) ${model}\nstepping\t: 10\nflags\t\t: ${flags}\n\nprocessor\t: 1\nvendor_id\t: OtherVendor\n`,
+    );
+  }
+
+  nic(name: string, mac: string, device = true): void {
+    this.write(`sys/class/net/${name}/address`, mac);
+    this.write(`sys/class/net/${name}/addr_assign_type`, "0");
+    if (device) mkdirSync(join(this.root, `sys/class/net/${name}/device`), { recursive: true });
+  }
+}
+
+/** A clock that moves only when told to. */
+export class ManualClock {
+  constructor(public time = Date.now()) {}
+  now(): number {
+    return this.time;
+  }
+  advance(ms: number): void {
+    this.time += ms;
+  }
+}

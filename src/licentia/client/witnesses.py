@@ -1,0 +1,67 @@
+"""Clock-rollback witnesses: the latest time an installation is known to have seen.
+
+Offline, nothing but the local clock says what time it is, and winding it back
+stretches a trial or a lease. Several independent witnesses say how late it
+has already been: the sealed ``last_seen`` in the state, and the modification
+times the file system gave the state file, the event queue (written when its
+newest event was queued) and the data directory. The queue's own newest event
+time would say the same as its file time, at the cost of opening SQLite on
+every start, so the file time stands for it.
+
+Beating all of them takes re-sealing the state (with the secret in it) and
+setting the times of every file back: possible for someone in full control of
+the machine, which docs/integrate-python.md says plainly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+
+
+def parse_time(text: str | None) -> dt.datetime | None:
+    """A time written by the SDK, or ``None`` for anything else (never an error)."""
+    if not text:
+        return None
+    from licentia.core.clock import from_iso
+
+    try:
+        return from_iso(text)
+    except (ValueError, OverflowError):  # "0001-01-01T00:00:00+14:00" overflows when made UTC
+        return None
+
+
+def witness_paths(data_dir: str, state_path: str, queue_path: str) -> tuple[str, ...]:
+    return (state_path, queue_path, queue_path + "-wal", data_dir)
+
+
+def latest_witness(last_seen: dt.datetime | None, paths: tuple[str, ...]) -> dt.datetime | None:
+    """The latest of ``last_seen`` and the modification times of ``paths`` (missing ones skipped)."""
+    seen = [last_seen] if last_seen is not None else []
+    for path in paths:
+        try:
+            seen.append(dt.datetime.fromtimestamp(os.stat(path).st_mtime, dt.UTC))
+        except (OSError, OverflowError, ValueError):
+            continue
+    return max(seen, default=None)
+
+
+def settle_witnesses(
+    paths: tuple[str, ...], now: dt.datetime, server_time: dt.datetime, tolerance: dt.timedelta
+) -> None:
+    """Once the server's time confirmed the local clock, bring back file times a clock once far ahead left.
+
+    Otherwise a clock that ran days ahead and was then put right would keep
+    denying offline checks (``clock_rollback``) until the real time caught up:
+    a lock-out by mistake.
+    """
+    if abs(now - server_time) > tolerance:
+        return
+    limit = (now + tolerance).timestamp()
+    stamp = now.timestamp()
+    for path in paths:
+        try:
+            if os.stat(path).st_mtime > limit:
+                os.utime(path, (stamp, stamp))
+        except OSError:
+            continue

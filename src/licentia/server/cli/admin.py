@@ -1,0 +1,103 @@
+"""``licentia admin`` (accounts of the admin UI, API tokens) and ``licentia rollup`` (dashboard summaries)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from licentia.server.cli.context import CliContext, CliError
+
+# The top-level commands this module registers, with their help lines (see build_parser).
+COMMANDS = {
+    "admin": "admin accounts of the web UI, and API tokens",
+    "rollup": "recompute the dashboard's daily rollups",
+}
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], options: argparse.ArgumentParser) -> None:
+    group = commands.add_parser("admin", parents=[options], help=COMMANDS["admin"])
+    actions = group.add_subparsers(dest="action", required=True, metavar="ACTION")
+    for action, doc in (("create", "a new admin account"), ("password", "change an admin's password")):
+        p = actions.add_parser(action, parents=[options], help=doc)
+        p.add_argument("email", help="admin email")
+        p.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
+        p.set_defaults(run=create_admin if action == "create" else change_password)
+    p = actions.add_parser("token", parents=[options], help="a new API token for the developer API (printed once)")
+    p.add_argument("--name", required=True, help="a name saying who uses it")
+    p.add_argument("--scope", action="append", choices=["read", "write"], help="token scope (repeatable)")
+    p.set_defaults(run=create_token)
+    p = actions.add_parser("revoke-token", parents=[options], help="revoke an API token")
+    p.add_argument("--token-id", type=int, required=True)
+    p.set_defaults(run=revoke_token)
+
+    p = commands.add_parser("rollup", parents=[options], help=COMMANDS["rollup"])
+    p.add_argument("--days", type=int, default=2, help="recompute the last N days (default 2)")
+    p.add_argument("--all", action="store_true", help="recompute every day since the first device")
+    p.set_defaults(run=rollup)
+
+
+def _read_password(args: argparse.Namespace) -> str:
+    import getpass
+
+    # Never a command-line argument: those end up in shell history and `ps`.
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    password = getpass.getpass("Password: ")
+    if getpass.getpass("Again: ") != password:
+        raise CliError("the passwords differ")
+    return password
+
+
+def create_admin(args: argparse.Namespace, ctx: CliContext) -> int:
+    from licentia.server.admin.accounts import create_admin as create
+
+    password = _read_password(args)
+    with ctx.engine.begin() as conn:
+        create(conn, email=args.email, password=password, actor=ctx.actor, now=ctx.clock.now())
+    print(f"admin {args.email.strip().lower()} created; sign in at /admin")
+    return 0
+
+
+def change_password(args: argparse.Namespace, ctx: CliContext) -> int:
+    from licentia.server.admin.accounts import set_password
+
+    password = _read_password(args)
+    with ctx.engine.begin() as conn:
+        set_password(conn, email=args.email, password=password, actor=ctx.actor, now=ctx.clock.now())
+    print(f"password of {args.email} changed; its sessions were closed")
+    return 0
+
+
+def create_token(args: argparse.Namespace, ctx: CliContext) -> int:
+    from licentia.server.auth.tokens import create_token as create
+
+    scopes = args.scope or ["read"]
+    with ctx.engine.begin() as conn:
+        made = create(conn, name=args.name, scopes=scopes, now=ctx.clock.now(), created_by=ctx.actor)
+        ctx.audit(conn, "token.create", "api_token", made.id, name=args.name, scopes=scopes)
+    print(made.token)
+    return 0
+
+
+def revoke_token(args: argparse.Namespace, ctx: CliContext) -> int:
+    from licentia.server.auth.tokens import revoke_token as revoke
+
+    with ctx.engine.begin() as conn:
+        revoke(conn, token_id=args.token_id, now=ctx.clock.now())
+        ctx.audit(conn, "token.revoke", "api_token", args.token_id)
+    print(f"token {args.token_id} revoked")
+    return 0
+
+
+def rollup(args: argparse.Namespace, ctx: CliContext) -> int:
+    import datetime as dt
+
+    from licentia.server.rollups.service import days_between, first_activity, refresh
+
+    today = ctx.clock.now().date()
+    with ctx.engine.begin() as conn:
+        recent = today - dt.timedelta(days=max(args.days, 1) - 1)
+        first = (first_activity(conn) or today) if args.all else recent
+        written = refresh(conn, days_between(first, today))
+    print(f"rollups recomputed for {first} .. {today}: {written} rows")
+    return 0

@@ -1,0 +1,79 @@
+"""``licentia license``: issue, list, suspend, revoke and reinstate licenses."""
+
+from __future__ import annotations
+
+import argparse
+
+from licentia.server.cli.context import CliContext, date_argument
+
+STATE_CHANGES = ("suspend", "revoke", "reinstate")
+
+# The top-level commands this module registers, with their help lines (see build_parser).
+COMMANDS = {
+    "license": "issue, list, suspend, revoke, reinstate licenses",
+}
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], options: argparse.ArgumentParser) -> None:
+    group = commands.add_parser("license", parents=[options], help=COMMANDS["license"])
+    actions = group.add_subparsers(dest="action", required=True, metavar="ACTION")
+    p = actions.add_parser("issue", parents=[options], help="issue a license key (printed once, stored hashed)")
+    p.add_argument("--product", required=True)
+    p.add_argument("--email", required=True, help="the customer's email")
+    p.add_argument("--name", help="the customer's name")
+    p.add_argument("--max-devices", type=int)
+    p.add_argument("--expires", type=date_argument, help="expiry date, YYYY-MM-DD")
+    p.add_argument("--feature", action="append", help="feature flag (repeatable)")
+    p.add_argument("--order", help="order reference of the purchase")
+    p.add_argument("--send-email", action="store_true", help="email the key to the customer (through the outbox)")
+    p.set_defaults(run=issue)
+    p = actions.add_parser("list", parents=[options], help="licenses by key prefix (never the whole key)")
+    p.add_argument("--prefix", default="", help="key prefix to search")
+    p.add_argument("--product", help="only this product's licenses")
+    p.set_defaults(run=list_licenses)
+    for action in STATE_CHANGES:
+        p = actions.add_parser(action, parents=[options], help=f"{action} a license")
+        p.add_argument("id", type=int, help="license id")
+        p.set_defaults(run=change)
+
+
+def issue(args: argparse.Namespace, ctx: CliContext) -> int:
+    from licentia.server.licenses.changes import issue_and_email
+
+    with ctx.engine.begin() as conn:
+        issued = issue_and_email(
+            conn,
+            product=args.product,
+            email=args.email,
+            actor=ctx.actor,
+            now=ctx.clock.now(),
+            fernet=ctx.settings.fernet(),
+            send_email=args.send_email,
+            name=args.name,
+            max_devices=args.max_devices,
+            expires_at=args.expires,
+            features=args.feature,
+            order_ref=args.order,
+            source="cli",
+        )
+    print(issued.key)
+    return 0
+
+
+def list_licenses(args: argparse.Namespace, ctx: CliContext) -> int:
+    from licentia.server.licenses.reads import licenses_by_prefix
+
+    with ctx.snapshot() as snapshot:
+        for row in licenses_by_prefix(snapshot, args.prefix, args.product):
+            expiry = row["expires_at"].date().isoformat() if row["expires_at"] else "never"
+            print(f"{row['id']}\t{row['key_prefix']}\t{row['state']}\texpires {expiry}")
+    return 0
+
+
+def change(args: argparse.Namespace, ctx: CliContext) -> int:
+    from licentia.server.licenses.changes import change_state
+
+    with ctx.engine.begin() as conn:
+        state = change_state(conn, license_id=args.id, action=args.action, actor=ctx.actor, now=ctx.clock.now())
+    print(f"license {args.id} is now {state}")
+    return 0

@@ -1,0 +1,157 @@
+"""``licentia product`` and ``licentia keys``: products, their policies, client facts, signing keys."""
+
+from __future__ import annotations
+
+import argparse
+
+from licentia.server.cli.context import CliContext, CliError
+
+TYPE_CHECKING = False  # typing is not imported: see cli/context.py
+if TYPE_CHECKING:
+    from typing import Any
+
+# The top-level commands this module registers, with their help lines (see build_parser).
+COMMANDS = {
+    "product": "create, list, show products; edit policies and privacy",
+    "keys": "show or rotate a product's signing keys",
+}
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], options: argparse.ArgumentParser) -> None:
+    group = commands.add_parser("product", parents=[options], help=COMMANDS["product"])
+    actions = group.add_subparsers(dest="action", required=True, metavar="ACTION")
+    p = actions.add_parser("create", parents=[options], help="a new product with its own signing key")
+    p.add_argument("slug")
+    p.add_argument("--name", help="display name (default: the slug)")
+    p.set_defaults(run=create)
+    actions.add_parser("list", parents=[options], help="every product").set_defaults(run=list_products)
+    p = actions.add_parser("show", parents=[options], help="a product, its policy and its public keys (JSON)")
+    p.add_argument("slug")
+    p.set_defaults(run=show)
+    p = actions.add_parser("policy", parents=[options], help="change policy settings")
+    p.add_argument("slug")
+    p.add_argument("--set", action="append", required=True, metavar="NAME=VALUE", help="policy setting (repeatable)")
+    p.set_defaults(run=policy)
+    p = actions.add_parser("facts", parents=[options], help="show or switch client-fact collection and retention")
+    p.add_argument("slug")
+    switch = p.add_mutually_exclusive_group()
+    switch.add_argument("--enable", action="store_true", help="collect client facts for this product")
+    switch.add_argument("--disable", action="store_true", help="stop collecting client facts")
+    p.add_argument("--retention-days", type=int, help="delete facts older than this many days")
+    p.set_defaults(run=facts)
+
+    group = commands.add_parser("keys", parents=[options], help=COMMANDS["keys"])
+    actions = group.add_subparsers(dest="action", required=True, metavar="ACTION")
+    p = actions.add_parser("rotate", parents=[options], help="a new signing key, endorsed by the current one")
+    p.add_argument("--product", required=True)
+    p.set_defaults(run=rotate_keys)
+    p = actions.add_parser("show", parents=[options], help="the product's public keys, oldest first")
+    p.add_argument("--product", required=True)
+    p.set_defaults(run=show_keys)
+
+
+def create(args: argparse.Namespace, ctx: CliContext) -> int:
+    from licentia.server.bootstrap import write_public_key
+    from licentia.server.products.service import create_product
+
+    with ctx.engine.begin() as conn:
+        made = create_product(
+            conn, slug=args.slug, name=args.name or args.slug, fernet=ctx.settings.fernet(), now=ctx.clock.now()
+        )
+        ctx.audit(conn, "product.create", "product", made.id, slug=made.slug)
+    path = write_public_key(ctx.settings, made.slug, made.public_key)
+    print(f"created product {made.slug}; public key {made.public_key} (saved to {path})")
+    return 0
+
+
+def list_products(args: argparse.Namespace, ctx: CliContext) -> int:
+    from licentia.server.products.reads import product_list
+
+    with ctx.snapshot() as snapshot:
+        for row in product_list(snapshot):
+            print(f"{row['slug']}\t{row['name']}")
+    return 0
+
+
+def show(args: argparse.Namespace, ctx: CliContext) -> int:
+    import json
+
+    from licentia.server.products.reads import product_view
+
+    with ctx.snapshot() as snapshot:
+        print(json.dumps(product_view(snapshot, args.slug), indent=2))
+    return 0
+
+
+def policy(args: argparse.Namespace, ctx: CliContext) -> int:
+    from licentia.server.products.changes import change_policy
+    from licentia.server.products.service import get_product
+
+    values = {}
+    for item in args.set:
+        name, sep, raw = item.partition("=")
+        if not sep:
+            raise CliError(f"--set takes NAME=VALUE, got {item!r}")
+        values[name] = policy_value(raw)
+    with ctx.engine.begin() as conn:
+        product = get_product(conn, args.slug)
+        change_policy(conn, product_id=product.id, values=values, actor=ctx.actor, now=ctx.clock.now())
+    print(f"policy of {product.slug} updated: {values}")
+    return 0
+
+
+def policy_value(raw: str) -> Any:
+    """``--set`` values as the policy wants them: booleans, none, integers, else text."""
+    lowered = raw.strip().lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    if lowered in ("none", "null", ""):
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        return raw.strip()
+
+
+def facts(args: argparse.Namespace, ctx: CliContext) -> int:
+    from licentia.server.products.changes import change_privacy
+    from licentia.server.products.service import get_product
+
+    with ctx.engine.begin() as conn:
+        row = get_product(conn, args.slug)
+        if args.enable or args.disable or args.retention_days is not None:
+            change_privacy(
+                conn,
+                product_id=row.id,
+                collect_facts=bool(args.enable) if (args.enable or args.disable) else row.collect_facts,
+                retention_days=row.facts_retention_days if args.retention_days is None else args.retention_days,
+                actor=ctx.actor,
+                now=ctx.clock.now(),
+            )
+            row = get_product(conn, args.slug)
+    state = "on" if row.collect_facts else "off"
+    print(f"client facts for {row.slug}: {state}; facts kept {row.facts_retention_days} days")
+    return 0
+
+
+def rotate_keys(args: argparse.Namespace, ctx: CliContext) -> int:
+    from licentia.server.products.service import rotate_key
+
+    with ctx.engine.begin() as conn:
+        new = rotate_key(conn, slug=args.product, fernet=ctx.settings.fernet(), now=ctx.clock.now())
+        ctx.audit(conn, "keys.rotate", "product", args.product, kid=new.kid)
+    print(f"new signing key {new.kid} for {args.product}; documents signed by older keys still verify")
+    return 0
+
+
+def show_keys(args: argparse.Namespace, ctx: CliContext) -> int:
+    from licentia.server.bootstrap import write_public_key
+    from licentia.server.products.service import get_product, public_keys
+
+    with ctx.engine.connect() as conn:
+        product = get_product(conn, args.product)
+        keys = public_keys(conn, product.id)
+    write_public_key(ctx.settings, product.slug, keys[0])
+    for key in keys:
+        print(key)
+    return 0

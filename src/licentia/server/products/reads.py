@@ -1,0 +1,30 @@
+"""What the read-only ``licentia product`` commands show, read from a :class:`Snapshot`."""
+
+from __future__ import annotations
+
+from licentia.server.errors import ApiError
+from licentia.server.store.snapshot import Snapshot
+
+TYPE_CHECKING = False  # typing is not imported: see store/snapshot.py
+if TYPE_CHECKING:
+    from typing import Any
+
+
+def product_list(snapshot: Snapshot) -> list[dict[str, Any]]:
+    return snapshot.rows("SELECT slug, name FROM products ORDER BY slug")
+
+
+def product_view(snapshot: Snapshot, slug: str) -> dict[str, Any]:
+    """The product, its policy (without row ids) and its public keys, oldest first."""
+    product = snapshot.row("SELECT id, slug, name, collect_facts FROM products WHERE slug = :slug", slug=slug)
+    if product is None:
+        raise ApiError("unknown_product", f"no product named {slug!r}", 404)
+    policy = snapshot.row("SELECT * FROM policies WHERE product_id = :id", id=product["id"]) or {}
+    keys = snapshot.rows("SELECT public_key FROM signing_keys WHERE product_id = :id ORDER BY id", id=product["id"])
+    return {
+        "slug": product["slug"],
+        "name": product["name"],
+        "collect_facts": product["collect_facts"],
+        "policy": {k: v for k, v in policy.items() if k not in ("id", "product_id")},
+        "public_keys": [key["public_key"] for key in keys],
+    }

@@ -1,0 +1,103 @@
+"""What the running app shares, typed once: :class:`AppState`, and the dependencies routes declare.
+
+``create_app`` makes one ``AppState`` and sets it as ``app.state``; the
+lifespan adds what lives only while the app runs (the engine, the writer, the
+status checker). Routes take what they need as ``Annotated`` dependencies
+(``clock: ClockDep``, ``writer: WriterDep``, ``conn: ReadConnection``);
+background tasks, which get the app, call :func:`state_of`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Annotated, Any, TypeVar
+
+from cryptography.fernet import Fernet
+from fastapi import Depends, FastAPI, Request
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from starlette.applications import Starlette
+
+from licentia.core.clock import Clock
+from licentia.server.devices.service import Checker
+from licentia.server.network import Network
+from licentia.server.settings import Settings
+from licentia.server.store import transactions
+from licentia.server.store.writer import Writer
+
+T = TypeVar("T")
+# A start-up task: started with the app, cancelled when it stops (``None``: nothing to run).
+StartupTask = Callable[[FastAPI], Awaitable[Any]]
+
+
+class AppState:
+    """The app's shared objects. Made by ``create_app``; the engine, writer and checker by its lifespan."""
+
+    settings: Settings
+    clock: Clock
+    fernet: Fernet
+    trusted_proxies: list[Network]
+    startup_tasks: list[StartupTask]
+    # Made by the lifespan (reading them earlier is an AttributeError).
+    async_engine: AsyncEngine
+    writer: Writer
+    checker: Checker
+
+    def __init__(self, *, settings: Settings, clock: Clock, fernet: Fernet, trusted_proxies: list[Network]) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.fernet = fernet
+        self.trusted_proxies = trusted_proxies
+        self.startup_tasks = []
+
+
+def state_of(app: Starlette) -> AppState:
+    state = app.state
+    if not isinstance(state, AppState):
+        raise TypeError("not an app made by licentia.server.app.create_app")
+    return state
+
+
+def _state(request: Request) -> AppState:
+    return state_of(request.app)
+
+
+def _clock(request: Request) -> Clock:
+    return state_of(request.app).clock
+
+
+def _writer(request: Request) -> Writer:
+    return state_of(request.app).writer
+
+
+def _settings(request: Request) -> Settings:
+    return state_of(request.app).settings
+
+
+async def _read_connection(request: Request) -> AsyncIterator[AsyncConnection]:
+    async with transactions.reading(state_of(request.app).async_engine) as conn:
+        yield conn
+
+
+async def _write_connection(request: Request) -> AsyncIterator[AsyncConnection]:
+    async with state_of(request.app).async_engine.begin() as conn:
+        yield conn
+
+
+StateDep = Annotated[AppState, Depends(_state)]
+ClockDep = Annotated[Clock, Depends(_clock)]
+WriterDep = Annotated[Writer, Depends(_writer)]
+SettingsDep = Annotated[Settings, Depends(_settings)]
+# A snapshot that takes no write lock (SQLite: a deferred transaction), for pages and reports.
+ReadConnection = Annotated[AsyncConnection, Depends(_read_connection)]
+# One transaction, committed when the route returns without an error.
+WriteConnection = Annotated[AsyncConnection, Depends(_write_connection)]
+
+
+async def in_transaction(request: Request, fn: Callable[..., T], /, **kwargs: Any) -> T:
+    """Run the sync service ``fn(conn, **kwargs)`` in one transaction of the app's engine."""
+    return await transactions.in_transaction(state_of(request.app).async_engine, fn, **kwargs)
+
+
+async def read_only(request: Request, fn: Callable[..., T], /, **kwargs: Any) -> T:
+    """Run the sync service ``fn(conn, **kwargs)`` on a snapshot that takes no write lock."""
+    return await transactions.read_only(state_of(request.app).async_engine, fn, **kwargs)

@@ -1,0 +1,105 @@
+"""The Python core and SDK against the conformance vectors every client must pass.
+
+The vectors (``conformance/vectors.json``) are what the TypeScript and C
+clients are tested with; here the Python side proves they are current (the
+checked-in file is exactly what ``conformance/generate.py`` writes now) and
+that its own public functions give the recorded answers.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from licentia.core.canonical import canonical_json
+from licentia.core.clock import from_iso
+from licentia.core.fingerprint import component_hash, matches, required_matches
+from licentia.core.licensekeys import KeyFormatError, normalize_key
+from licentia.core.signing import InvalidDocument, load_public_key, verify_document
+
+CONFORMANCE = Path(__file__).resolve().parents[2] / "conformance"
+VECTORS: dict[str, Any] = json.loads((CONFORMANCE / "vectors.json").read_text("ascii"))
+
+
+def _generator() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("conformance_generate", CONFORMANCE / "generate.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _named(cases: list[dict[str, Any]]) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    return pytest.mark.parametrize("case", cases, ids=[c["name"] for c in cases])
+
+
+def test_checked_in_vectors_are_what_the_core_generates_now() -> None:
+    fresh = _generator().build()
+    assert (CONFORMANCE / "vectors.json").read_bytes() == fresh, "run: python conformance/generate.py"
+
+
+def test_every_section_has_valid_and_invalid_cases() -> None:
+    assert {c["valid"] for c in VECTORS["signatures"]} == {True, False}
+    assert {c["valid"] for c in VECTORS["license_keys"]} == {True, False}
+    assert {"error" in c for c in VECTORS["canonical"]} == {True, False}
+    assert {c["expected"]["allowed"] for c in VECTORS["offline"]} == {True, False}
+
+
+@_named(VECTORS["canonical"])
+def test_canonical_json(case: dict[str, Any]) -> None:
+    if case.get("error"):
+        with pytest.raises((TypeError, ValueError)):
+            canonical_json(json.loads(case["json"]))
+    else:
+        assert canonical_json(json.loads(case["json"])) == case["canonical"].encode("utf-8")
+
+
+@_named(VECTORS["signatures"])
+def test_signed_documents(case: dict[str, Any]) -> None:
+    keys = dict(load_public_key(text) for text in case["pinned"])
+    at = from_iso(case["at"]) if case["at"] else None
+    if not case["valid"]:
+        with pytest.raises(InvalidDocument):
+            verify_document(case["signed"], keys, product=case["product"], at_time=at)
+        return
+    payload = verify_document(case["signed"], keys, product=case["product"], at_time=at)
+    assert canonical_json(payload).decode("utf-8") == case["payload_canonical"]
+
+
+@_named(VECTORS["fingerprints"]["hashes"])
+def test_component_hashes(case: dict[str, Any]) -> None:
+    assert component_hash(case["product"], case["name"], case["raw"]) == case["hash"]
+
+
+@_named(VECTORS["fingerprints"]["matching"])
+def test_fingerprint_tolerance(case: dict[str, Any]) -> None:
+    assert required_matches(case["presented"], case["min_match"]) == case["required"]
+    assert matches(case["stored"], case["presented"], case["min_match"]) is case["matches"]
+
+
+@_named(VECTORS["license_keys"])
+def test_license_key_check_characters(case: dict[str, Any]) -> None:
+    if case["valid"]:
+        assert normalize_key(case["input"]) == case["normalized"]
+    else:
+        with pytest.raises(KeyFormatError):
+            normalize_key(case["input"])
+
+
+@_named(VECTORS["offline"])
+def test_offline_decisions(case: dict[str, Any]) -> None:
+    status = _generator().decide_offline(case)
+    got = {
+        "allowed": status.allowed,
+        "state": status.state,
+        "reason": status.reason,
+        "days_left": status.days_left,
+        "features": list(status.features),
+    }
+    assert got == case["expected"]

@@ -1,0 +1,316 @@
+"""Every command of the ``licentia`` tree runs on a populated database and says what it did.
+
+The cases are keyed by the command's path in the parser tree, and the tree is
+walked to find every command: a command added without a case here fails
+``test_every_command_has_a_case``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import re
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from licentia.server.cli import build_parser, main
+from tests.conftest import LiveServer
+from tests.server.notify.conftest import SmtpServer
+
+
+@dataclass
+class Cli:
+    """``main()`` in this process, with the populated data directory; output captured."""
+
+    data_dir: Path
+    capsys: pytest.CaptureFixture[str]
+
+    def __call__(self, *args: str, stdin: str = "", code: int = 0) -> str:
+        self.capsys.readouterr()
+        sys.stdin = io.StringIO(stdin)
+        try:
+            returned = main([*args, "--data-dir", str(self.data_dir)])
+        finally:
+            sys.stdin = sys.__stdin__
+        out, err = self.capsys.readouterr()
+        assert returned == code, f"licentia {' '.join(args)} -> {returned}: {err}"
+        if code == 0:
+            assert "Traceback" not in err
+        return out if code == 0 else err
+
+
+def leaf_commands(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    """The path of every command that runs (a parser with a ``run`` default)."""
+    subcommands = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    if not subcommands:
+        assert parser.get_default("run") is not None, path
+        yield path
+        return
+    for action in subcommands:
+        for name, child in action.choices.items():
+            yield from leaf_commands(child, (*path, name))
+
+
+@pytest.fixture(scope="module")
+def populated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data directory filled by ``licentia demo`` (small), shared by every case."""
+    data_dir = tmp_path_factory.mktemp("cli") / "data"
+    assert main(["demo", "--devices", "40", "--days", "12", "--data-dir", str(data_dir)]) == 0
+    return data_dir
+
+
+@pytest.fixture
+def cli(populated: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Cli:
+    for name in ("LICENTIA_DATABASE_URL", "LICENTIA_DATA_DIR", "LICENTIA_CONFIG", "LICENTIA_SMTP_HOST"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("USER", "operator")
+    return Cli(populated, capsys)
+
+
+def first_field(text: str) -> str:
+    return text.splitlines()[0].split("\t")[0]
+
+
+def case_serve(cli: Cli) -> None:
+    server = LiveServer(cli.data_dir).start()  # a real `licentia serve` process on this data directory
+    try:
+        assert server.proc is not None and server.proc.poll() is None
+    finally:
+        server.stop()
+    assert "serving at" in Path(server.log.name).read_text()
+
+
+def case_init(cli: Cli) -> None:
+    assert "Ready:" in cli("init") and "product my-app" in cli("init")
+
+
+def case_migrate(cli: Cli) -> None:
+    assert re.search(r"database at revision \w+", cli("migrate"))
+
+
+def case_product_create(cli: Cli) -> None:
+    assert cli("product", "create", "other-app", "--name", "Other").startswith("created product other-app")
+
+
+def case_product_list(cli: Cli) -> None:
+    assert "my-app\tMy App" in cli("product", "list").splitlines()
+
+
+def case_product_show(cli: Cli) -> None:
+    shown = json.loads(cli("product", "show", "my-app"))
+    assert shown["slug"] == "my-app" and shown["collect_facts"] is True  # the demo collects facts
+    assert shown["policy"]["trial_days"] > 0 and shown["public_keys"][0].startswith("ed25519:")
+
+
+def case_product_policy(cli: Cli) -> None:
+    assert "updated: {'grace_days': 5}" in cli("product", "policy", "my-app", "--set", "grace_days=5")
+    assert json.loads(cli("product", "show", "my-app"))["policy"]["grace_days"] == 5
+
+
+def case_product_facts(cli: Cli) -> None:
+    assert "client facts for my-app: on; facts kept 30 days" in cli(
+        "product", "facts", "my-app", "--retention-days", "30"
+    )
+
+
+def case_keys_rotate(cli: Cli) -> None:
+    assert "new signing key" in cli("keys", "rotate", "--product", "my-app")
+
+
+def case_keys_show(cli: Cli) -> None:
+    keys = cli("keys", "show", "--product", "my-app").split()
+    assert keys and all(key.startswith("ed25519:") for key in keys)
+
+
+def case_license_issue(cli: Cli) -> None:
+    key = cli("license", "issue", "--product", "my-app", "--email", "buyer@example.com", "--expires", "2030-01-31")
+    assert re.fullmatch(r"[0-9A-Z]{5}(-[0-9A-Z]{5}){4}\n", key)
+    assert f"{key[:5]}\tactive\texpires 2030-01-31" in cli("license", "list", "--prefix", key[:5])
+
+
+def case_license_list(cli: Cli) -> None:
+    cli("license", "issue", "--product", "my-app", "--email", "listed@example.com")  # whatever ran before
+    rows = [line.split("\t") for line in cli("license", "list").splitlines()]
+    assert rows and all(len(row) == 4 and row[3].startswith("expires ") for row in rows)
+    assert cli("license", "list", "--product", "my-app").splitlines() == cli("license", "list").splitlines()
+    assert cli("license", "list", "--product", "no-such-product") == ""
+
+
+def _license_id(cli: Cli) -> str:
+    """A license of its own for each case that changes one."""
+    key = cli("license", "issue", "--product", "my-app", "--email", "case@example.com")
+    return first_field(cli("license", "list", "--prefix", key[:5]))
+
+
+def case_license_suspend(cli: Cli) -> None:
+    assert cli("license", "suspend", _license_id(cli)).endswith("is now suspended\n")
+
+
+def case_license_revoke(cli: Cli) -> None:
+    assert cli("license", "revoke", _license_id(cli)).endswith("is now revoked\n")
+
+
+def case_license_reinstate(cli: Cli) -> None:
+    license_id = _license_id(cli)
+    cli("license", "suspend", license_id)
+    assert cli("license", "reinstate", license_id).endswith("is now active\n")
+
+
+def _device_id(cli: Cli) -> str:
+    return first_field(cli("device", "list", "--limit", "1"))
+
+
+def case_device_list(cli: Cli) -> None:
+    rows = [line.split("\t") for line in cli("device", "list", "--limit", "5").splitlines()]
+    assert len(rows) == 5 and all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", row[3]) for row in rows)
+
+
+def case_device_show(cli: Cli) -> None:
+    shown = json.loads(cli("device", "show", _device_id(cli)))  # a device that has checked in: dates encode
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d", shown["seen_day"]) and shown["last_seen"].endswith("+00:00")
+    assert not [name for name in shown if name.endswith("_hash")]  # no secret's hash is shown
+
+
+def case_device_set_status(cli: Cli) -> None:
+    device_id = _device_id(cli)
+    said = cli("device", "set-status", device_id, "--status", "blocked")
+    assert said.startswith("machine mc_") and said.endswith(
+        f"of device {device_id} (every installation on it) is now blocked\n"
+    )
+    assert json.loads(cli("device", "show", device_id))["status"] == "blocked"
+
+
+def case_device_extend_trial(cli: Cli) -> None:
+    assert re.search(r"now ends \d{4}-\d\d-\d\d", cli("device", "extend-trial", _device_id(cli), "--days", "7"))
+
+
+def case_admin_create(cli: Cli) -> None:
+    assert "created" in cli("admin", "create", "ops@vendor.example", "--password-stdin", stdin="long enough pw\n")
+
+
+def case_admin_password(cli: Cli) -> None:
+    cli("admin", "create", "pw@vendor.example", "--password-stdin", stdin="long enough pw\n")
+    assert "changed" in cli("admin", "password", "pw@vendor.example", "--password-stdin", stdin="another long one\n")
+
+
+def case_admin_token(cli: Cli) -> None:
+    assert len(cli("admin", "token", "--name", "shop", "--scope", "write").strip()) > 30
+
+
+def case_admin_revoke_token(cli: Cli) -> None:
+    import sqlalchemy as sa
+
+    from licentia.server.store.models import ApiToken, table_of
+
+    cli("admin", "token", "--name", "to-revoke")
+    engine = sa.create_engine(f"sqlite:///{cli.data_dir / 'licentia.db'}")
+    with engine.connect() as conn:
+        token_id = conn.execute(sa.select(sa.func.max(table_of(ApiToken).c.id))).scalar_one()
+    engine.dispose()
+    assert cli("admin", "revoke-token", "--token-id", str(token_id)) == f"token {token_id} revoked\n"
+
+
+def case_rollup(cli: Cli) -> None:
+    assert "rollups recomputed" in cli("rollup", "--days", "3")
+
+
+def case_evidence(cli: Cli, tmp_path: Path) -> None:
+    prefix = cli("license", "list").splitlines()[0].split("\t")[1]
+    assert re.match(rf"license {prefix}.*: risk \d+/100", cli("evidence", "risk", prefix))
+    report = tmp_path / "report.json"
+    cli("evidence", prefix, "--output", str(report))
+    public_key = cli("keys", "show", "--product", "my-app").split()[0]
+    assert "genuine evidence report" in cli("evidence", "verify", str(report), "--public-key", public_key)
+    assert "facts blanked on" in cli("evidence", "purge")
+
+
+def case_notify_test_email(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    smtp = SmtpServer().start()
+    try:
+        monkeypatch.setenv("LICENTIA_SMTP_HOST", "127.0.0.1")
+        monkeypatch.setenv("LICENTIA_SMTP_PORT", str(smtp.port))
+        assert "sent to me@vendor.example" in cli("notify", "test-email", "me@vendor.example")
+        assert smtp.messages[0]["To"] == "me@vendor.example"
+    finally:
+        smtp.stop()
+
+
+def case_notify_status(cli: Cli) -> None:
+    assert re.match(r"waiting \d+  failed \d+  sent \d+", cli("notify", "status"))
+
+
+def case_notify_retry(cli: Cli) -> None:
+    assert "will be sent again" in cli("notify", "retry")
+
+
+def case_export(cli: Cli, tmp_path: Path) -> None:
+    lines = cli("export", "--format", "csv").splitlines()
+    assert lines[0].startswith("id,product_id,device_id") and len(lines) > 40
+    cli("export", "--format", "json", "--product", "my-app", "-o", str(tmp_path / "events.jsonl"))
+    events = [json.loads(line) for line in (tmp_path / "events.jsonl").read_text().splitlines()]
+    assert len(events) == len(lines) - 1 and {"install", "check"} <= {e["kind"] for e in events}
+
+
+def case_backup(cli: Cli, tmp_path: Path) -> None:
+    assert "backup written to" in cli("backup", str(tmp_path / "copy.db"))
+    assert (tmp_path / "copy.db").stat().st_size > 0
+
+
+def case_demo(cli: Cli, tmp_path: Path) -> None:
+    assert "fresh database" in cli("demo", "--devices", "5", code=1)  # never over existing devices
+    fresh = Cli(tmp_path / "fresh", cli.capsys)
+    assert "demo data for my-app: 5 devices" in fresh("demo", "--devices", "5", "--days", "3")
+
+
+CASES: dict[tuple[str, ...], Callable[..., None]] = {
+    ("serve",): case_serve,
+    ("init",): case_init,
+    ("migrate",): case_migrate,
+    ("product", "create"): case_product_create,
+    ("product", "list"): case_product_list,
+    ("product", "show"): case_product_show,
+    ("product", "policy"): case_product_policy,
+    ("product", "facts"): case_product_facts,
+    ("keys", "rotate"): case_keys_rotate,
+    ("keys", "show"): case_keys_show,
+    ("license", "issue"): case_license_issue,
+    ("license", "list"): case_license_list,
+    ("license", "suspend"): case_license_suspend,
+    ("license", "revoke"): case_license_revoke,
+    ("license", "reinstate"): case_license_reinstate,
+    ("device", "list"): case_device_list,
+    ("device", "show"): case_device_show,
+    ("device", "set-status"): case_device_set_status,
+    ("device", "extend-trial"): case_device_extend_trial,
+    ("admin", "create"): case_admin_create,
+    ("admin", "password"): case_admin_password,
+    ("admin", "token"): case_admin_token,
+    ("admin", "revoke-token"): case_admin_revoke_token,
+    ("rollup",): case_rollup,
+    ("evidence",): case_evidence,
+    ("notify", "test-email"): case_notify_test_email,
+    ("notify", "status"): case_notify_status,
+    ("notify", "retry"): case_notify_retry,
+    ("export",): case_export,
+    ("backup",): case_backup,
+    ("demo",): case_demo,
+}
+
+
+def test_every_command_has_a_case() -> None:
+    assert sorted(leaf_commands(build_parser())) == sorted(CASES)
+
+
+@pytest.mark.parametrize("path", list(CASES), ids=" ".join)
+def test_command_runs_on_a_populated_database(
+    path: tuple[str, ...], cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    case = CASES[path]
+    extra = {"tmp_path": tmp_path, "monkeypatch": monkeypatch}
+    wanted = case.__code__.co_varnames[1 : case.__code__.co_argcount]
+    case(cli, **{name: extra[name] for name in wanted})
