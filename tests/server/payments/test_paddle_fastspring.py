@@ -204,3 +204,24 @@ def test_fastspring_refuses_forged_events_and_ignores_replays(client, engine, cl
     assert fastspring(client, payload).text == "fs_evt_9"  # acknowledged again, changed nothing
     assert state(engine) == after
     assert license_row(engine).expires_at is None
+
+
+def test_hostile_signature_headers_are_refused_not_crashed(client, engine, clock):
+    """Non-ASCII signatures and 400-digit timestamps: a clean 401 from every provider, never a 500."""
+    before = state(engine)
+    body = body_of({"events": []})
+    hostile = {
+        "/v1/hooks/stripe": ["t=1,v1=é".encode("latin-1"), ("t=" + "9" * 400 + ",v1=00").encode()],
+        "/v1/hooks/paddle": ["ts=1;h1=é".encode("latin-1"), ("ts=" + "9" * 400 + ";h1=00").encode()],
+        "/v1/hooks/fastspring": ["é".encode("latin-1")],
+    }
+    for path, headers in hostile.items():
+        name = {"stripe": "Stripe-Signature", "paddle": "Paddle-Signature"}.get(
+            path.rsplit("/", 1)[1], "X-FS-Signature"
+        )
+        for header in headers:
+            answer = client.post(path, content=body, headers={name: header})
+            assert answer.status_code == 401, (path, header, answer.text)
+    # A correctly signed body with a 400-digit timestamp: stale, not an overflow.
+    assert paddle(client, clock, {"event_id": "e"}, ts=int("9" * 400)).json()["error"]["code"] == "stale_signature"
+    assert state(engine) == before

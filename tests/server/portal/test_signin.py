@@ -111,3 +111,11 @@ def test_sign_out_needs_the_csrf_token_and_ends_the_session(client, shop, smtp):
     token = form_token(client.get("/portal").text)
     assert client.post("/portal/signout", data={"csrf": token}, follow_redirects=False).status_code == 303
     assert client.get("/portal", follow_redirects=False).status_code == 303
+
+
+def test_non_ascii_csrf_fields_are_refused_not_crashed(client, shop, smtp):
+    page = client.get("/portal/signin")
+    assert client.post("/portal/signin", data={"email": ANN, "csrf": "é"}).status_code == 403
+    assert page.status_code == 200
+    sign_in(client, smtp, ANN)
+    assert client.post("/portal/signout", data={"csrf": "é"}).status_code == 403

@@ -6,10 +6,11 @@ Signed in and CSRF-checked exactly as every admin page (``admin.web``).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Request
+from fastapi import Path as FastApiPath
 from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, FileSystemLoader
@@ -97,7 +98,9 @@ async def create(request: Request, admin: Admin, form: Form) -> Response:
 
 
 @router.post("/mappings/{mapping_id}/delete")
-async def delete(request: Request, admin: Admin, form: Form, mapping_id: int) -> Response:
+async def delete(
+    request: Request, admin: Admin, form: Form, mapping_id: Annotated[int, FastApiPath(ge=1, le=2**62)]
+) -> Response:
     return await act(
         request, remove_mapping, success="Mapping removed.", back_to=PAGE, mapping_id=mapping_id, actor=admin.label
     )

@@ -25,7 +25,9 @@ class MappingCreate(BaseModel):
         description="The provider's price or product id (Stripe price_/prod_/plink_, Paddle pri_/pro_, FastSpring path)"
     )
     product: Slug
-    policy_id: int | None = Field(default=None, description="The license type; none: the product's default")
+    policy_id: int | None = Field(
+        default=None, ge=1, le=2**62, description="The license type; none: the product's default"
+    )
     max_devices: int | None = Field(default=None, ge=1, le=36500)
     duration_days: int | None = Field(default=None, ge=1, le=36500, description="One-time purchases: days valid")
     features: list[Feature] = Field(default_factory=list, max_length=50)
@@ -64,7 +66,9 @@ async def create_mapping(request: Request, body: MappingCreate, actor: WriteActo
 
 
 @router.delete("/mappings/{mapping_id}", status_code=204)
-async def delete_mapping(request: Request, mapping_id: Annotated[int, Path(ge=1)], actor: WriteActor) -> Response:
+async def delete_mapping(
+    request: Request, mapping_id: Annotated[int, Path(ge=1, le=2**62)], actor: WriteActor
+) -> Response:
     """Stop mapping this id (licenses already issued stay as they are)."""
     await in_transaction(
         request, remove_mapping, mapping_id=mapping_id, actor=actor.label, now=state_of(request.app).clock.now()

@@ -70,9 +70,13 @@ def add_mapping(
     prod = get_product(conn, product)
     if policy_id is not None:
         # A license type of another product would sell the wrong rules.
-        found = conn.execute(
-            sa.select(policies.c.id).where(policies.c.id == policy_id, policies.c.product_id == prod.id)
-        ).first()
+        found = (
+            None
+            if not 1 <= policy_id <= 2**62
+            else conn.execute(
+                sa.select(policies.c.id).where(policies.c.id == policy_id, policies.c.product_id == prod.id)
+            ).first()
+        )
         if found is None:
             raise ApiError("unknown_policy", f"product {product} has no license type {policy_id}", 404)
     exists = conn.execute(

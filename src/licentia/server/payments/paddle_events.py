@@ -41,7 +41,7 @@ def verify(raw: bytes, header: str, secret: str, *, now: dt.datetime) -> dict[st
     try:
         stamp, _hashes = PaddleSignature.parse(header)
         valid = PaddleSignature().verify(header, raw.decode("utf-8"), Secret(secret))
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, TypeError, UnicodeDecodeError) as exc:
         raise SignatureRefused(f"{HEADER} is not ts=<unix>;h1=<hex>") from exc
     if not valid or not header:
         raise SignatureRefused(f"{HEADER} does not sign this body")

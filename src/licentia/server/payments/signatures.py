@@ -28,7 +28,8 @@ class StaleSignature(ApiError):
 
 def check_timestamp(unverified_stamp: int, *, now: dt.datetime, tolerance: dt.timedelta) -> None:
     """Refuse a signed timestamp further than ``tolerance`` from the server's clock (either way)."""
-    if abs(now.timestamp() - unverified_stamp) > tolerance.total_seconds():
+    # Compared as whole seconds: a 400-digit "timestamp" must not overflow a float.
+    if abs(int(now.timestamp()) - unverified_stamp) > tolerance.total_seconds():
         raise StaleSignature(
             f"the signed timestamp is more than {int(tolerance.total_seconds())} s away: refused as a replay"
         )
@@ -37,7 +38,8 @@ def check_timestamp(unverified_stamp: int, *, now: dt.datetime, tolerance: dt.ti
 def base64_hmac_sha256_matches(secret: str, raw: bytes, unverified_signature: str) -> bool:
     """Constant-time check of ``base64(HMAC-SHA256(secret, raw))`` (FastSpring's documented scheme)."""
     expected = base64.b64encode(hmac.new(secret.encode(), raw, hashlib.sha256).digest()).decode()
-    return hmac.compare_digest(expected, unverified_signature.strip())
+    # As bytes: compare_digest refuses non-ASCII text with a TypeError, and a header may hold any.
+    return hmac.compare_digest(expected.encode(), unverified_signature.strip().encode("utf-8", "replace"))
 
 
 def load_json_object(raw: bytes, what: str) -> dict[str, Any]:

@@ -39,7 +39,7 @@ def verify(raw: bytes, header: str, secret: str, *, now: dt.datetime) -> dict[st
     try:
         stripe.WebhookSignature.verify_header(raw.decode("utf-8"), header, secret, tolerance=None)
         stamp = int(next(p[2:] for p in header.split(",") if p.strip().startswith("t=")))
-    except (stripe.SignatureVerificationError, UnicodeDecodeError, StopIteration, ValueError) as exc:
+    except (stripe.SignatureVerificationError, UnicodeDecodeError, StopIteration, ValueError, TypeError) as exc:
         raise SignatureRefused(f"{HEADER} does not sign this body") from exc
     check_timestamp(stamp, now=now, tolerance=TOLERANCE)
     return load_json_object(raw, "the Stripe event")

@@ -71,7 +71,7 @@ async def checked_form(request: Request, customer: SignedIn) -> dict[str, str]:
     """The posted form, once its CSRF token matched the session's (else 403)."""
     form = await request.form()
     sent = form.get("csrf")
-    if not same_origin(request) or not isinstance(sent, str) or not hmac.compare_digest(sent, customer.csrf_token):
+    if not same_origin(request) or not isinstance(sent, str) or not _same_token(sent, customer.csrf_token):
         raise CsrfRefused()
     return {k: v for k, v in form.items() if isinstance(v, str)}
 
@@ -100,4 +100,9 @@ def double_submit_page(request: Request, template: str, http_status: int = 200, 
 
 def double_submit_ok(request: Request, form: Any) -> bool:
     sent, cookie = form.get("csrf"), request.cookies.get(SIGNIN_COOKIE)
-    return same_origin(request) and isinstance(sent, str) and bool(cookie) and hmac.compare_digest(sent, cookie or "")
+    return same_origin(request) and isinstance(sent, str) and bool(cookie) and _same_token(sent, cookie or "")
+
+
+def _same_token(unverified: str, expected: str) -> bool:
+    # As bytes: compare_digest raises on non-ASCII text, and a posted field may hold any.
+    return hmac.compare_digest(unverified.encode("utf-8", "replace"), expected.encode())
