@@ -14,6 +14,15 @@ def machine_ids(page: str) -> list[str]:
     return re.findall(r'id="machine-([^"]+)"', page)
 
 
+def release(engine, clock, product, version: str, download_url: str) -> None:
+    from licentia.server.releases.service import publish
+
+    with engine.begin() as conn:
+        publish(
+            conn, product_id=product.id, version=version, channel="stable", now=clock.now(), download_url=download_url
+        )
+
+
 def free(client, license_id: int, machine_id: str, reason: str = "new computer", csrf: str | None = None):
     page = client.get(f"/portal/licenses/{license_id}")
     return client.post(
@@ -91,36 +100,12 @@ def test_another_customers_license_and_machines_are_refused(client, shop, smtp, 
 
 
 def test_downloads_are_signed_short_lived_and_gated(client, shop, smtp, engine, clock, settings, product):
-    from licentia.server.releases.service import publish
-
     stored = settings.data_dir / "releases" / "acme-2.0.zip"
     stored.parent.mkdir(parents=True, exist_ok=True)
     stored.write_bytes(b"PK-release-2.0")
-    with engine.begin() as conn:
-        publish(
-            conn,
-            product_id=product.id,
-            version="1.0",
-            channel="stable",
-            now=clock.now(),
-            download_url="https://cdn.vendor.example/acme-1.0.zip",
-        )
-        publish(
-            conn,
-            product_id=product.id,
-            version="2.0",
-            channel="stable",
-            now=clock.now(),
-            download_url="stored:acme-2.0.zip",
-        )
-        publish(
-            conn,
-            product_id=product.id,
-            version="0.9",
-            channel="stable",
-            now=clock.now(),
-            download_url="stored:../secret.key",
-        )
+    release(engine, clock, product, "1.0", "https://cdn.vendor.example/acme-1.0.zip")
+    release(engine, clock, product, "2.0", "stored:acme-2.0.zip")
+    release(engine, clock, product, "0.9", "stored:../secret.key")  # outside the releases folder
     sign_in(client, smtp, ANN)
     page = client.get(f"/portal/licenses/{shop.ann_license.id}").text
     links = dict(re.findall(r"<td>([0-9.]+)</td>.*?href=\"(/portal/download/[^\"]+)\"", page, re.S))
@@ -142,17 +127,7 @@ def test_downloads_are_signed_short_lived_and_gated(client, shop, smtp, engine, 
 
 
 def test_a_download_link_of_one_customer_is_not_anothers(client, shop, smtp, engine, clock, product):
-    from licentia.server.releases.service import publish
-
-    with engine.begin() as conn:
-        publish(
-            conn,
-            product_id=product.id,
-            version="1.0",
-            channel="stable",
-            now=clock.now(),
-            download_url="https://cdn.vendor.example/acme-1.0.zip",
-        )
+    release(engine, clock, product, "1.0", "https://cdn.vendor.example/acme-1.0.zip")
     sign_in(client, smtp, BOB)
     assert "Download" in client.get(f"/portal/licenses/{shop.bob_license.id}").text
     # A forged grant naming Ann's license cannot be made without the server's key.
