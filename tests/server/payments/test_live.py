@@ -7,7 +7,6 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -20,13 +19,6 @@ from tests.server.payments.conftest import STRIPE_SECRET, body_of, stripe_header
 from tests.server.portal.conftest import wait_for_mail
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer().start()
-    yield server
-    server.stop()
 
 
 def test_a_signed_stripe_order_to_a_real_server_emails_a_working_key(tmp_path: Path, smtp: SmtpServer) -> None:
