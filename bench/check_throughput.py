@@ -7,8 +7,11 @@ For each backend: start a real ``licentia serve``, register N distinct devices
 ``POST /v1/ping``, the check at full speed, and the check paced at half of the
 measured peak. Each check carries a device credential and fingerprint, as the
 SDK sends it (no token, so runs are repeatable; the server still rotates one).
-Prints requests/s, p50/p99 and the check/no-op ratio measured in this run.
-Targets (issue "Server spine"): ratio >= 0.6, p99 < 20 ms at half the peak.
+A second baseline is a raw ASGI no-op (``bench/raw_asgi.py``) on the same server
+stack (uvicorn, uvloop, httptools, one worker): the ceiling of any Python check.
+Prints requests/s, p50/p99 and the check/no-op and check/raw ratios measured in
+this run. Targets: check/no-op >= 0.6; check/raw >= 0.35 (SQLite) and >= 0.3
+(PostgreSQL); at half the peak, p99 < 20 ms and no more than 3x the p50.
 """
 
 from __future__ import annotations
@@ -119,6 +122,42 @@ class Server:
         self.log.close()
 
 
+class RawServer(Server):
+    """``bench/raw_asgi.py`` on uvicorn with the options ``licentia serve`` uses."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        cmd = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "raw_asgi:app",
+            "--app-dir",
+            str(ROOT / "bench"),
+            "--port",
+            str(self.port),
+            "--loop",
+            "uvloop",
+            "--http",
+            "httptools",
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ]
+        self.log = open(workdir / "raw.log", "wb")  # noqa: SIM115
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.post(self.url + "/", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        self.stop()
+        raise RuntimeError("the raw ASGI server did not start")
+
+
 async def register(url: str, product: str, n: int) -> list[tuple[str, str]]:
     """First contact for n distinct devices; returns (body, authorization) for each."""
     rng = random.Random(7)
@@ -190,7 +229,10 @@ def run_wrk(url: str, script: str, workdir: Path, seconds: int, connections: int
         check=True,
         timeout=seconds + 60,
     ).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    found = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    if found is None:
+        raise RuntimeError(f"wrk printed no rate:\n{out}")
+    rps = float(found.group(1))
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}
     lat = {m.group(1): float(m.group(2)) * scale[m.group(3)] for m in LATENCY.finditer(out)}
@@ -211,6 +253,7 @@ def median_run(runs: list[dict[str, float]]) -> dict[str, float]:
 def bench_backend(name: str, database_url: str | None, args: argparse.Namespace) -> dict[str, dict[str, float]]:
     workdir = Path(tempfile.mkdtemp(prefix=f"licentia-bench-{name}."))
     server = Server(workdir, database_url, args.workers)
+    raw = RawServer(workdir)
     try:
         devices = asyncio.run(register(server.url, "my-app", args.devices))
         data = workdir / "devices.tsv"
@@ -221,13 +264,19 @@ def bench_backend(name: str, database_url: str | None, args: argparse.Namespace)
         # Each check run is compared with the no-op run just before it (the
         # machine's speed drifts over a minute by more than the margins sought),
         # and the median of those ratios is the result.
-        noop_runs, check_runs = [], []
+        raw_runs, noop_runs, check_runs = [], [], []
         for _ in range(args.rounds):
+            raw_runs.append(run_wrk(raw.url + "/", LUA_PING, workdir, args.duration, args.connections))
             noop_runs.append(run_wrk(server.url + "/v1/ping", LUA_PING, workdir, args.duration, args.connections))
             check_runs.append(run_wrk(server.url + "/v1/check", check_script, workdir, args.duration, args.connections))
-        results = {"no-op": median_run(noop_runs), "check": median_run(check_runs)}
-        ratios = sorted(c["rps"] / n["rps"] for n, c in zip(noop_runs, check_runs, strict=True))
-        results["ratios"] = {"median": ratios[len(ratios) // 2], "low": ratios[0], "high": ratios[-1]}
+        results = {
+            "raw ASGI no-op": median_run(raw_runs),
+            "no-op": median_run(noop_runs),
+            "check": median_run(check_runs),
+        }
+        for label, base in (("ratios", noop_runs), ("raw ratios", raw_runs)):
+            ratios = sorted(c["rps"] / n["rps"] for n, c in zip(base, check_runs, strict=True))
+            results[label] = {"median": ratios[len(ratios) // 2], "low": ratios[0], "high": ratios[-1]}
         half = results["check"]["rps"] / 2
         interval_ms = max(1, round(args.connections * 1000 / half))
         paced = LUA_REQUESTS % {
@@ -240,6 +289,7 @@ def bench_backend(name: str, database_url: str | None, args: argparse.Namespace)
         )
         return results
     finally:
+        raw.stop()
         server.stop()
         shutil.rmtree(workdir, ignore_errors=True)
 
@@ -279,7 +329,7 @@ def main() -> int:
                 pg.stop()
         print(f"\n{name}")
         print(f"  {'endpoint':<20}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}")
-        ratios = results.pop("ratios")
+        ratios, raw_ratios = results.pop("ratios"), results.pop("raw ratios")
         for label, r in results.items():
             print(f"  {label:<20}{r['rps']:>10.0f}{r['p50']:>10.2f}{r['p99']:>10.2f}{r['errors']:>8}")
         half = results["check @ half peak"]
@@ -287,7 +337,15 @@ def main() -> int:
             f"  ratio check/no-op: {ratios['median']:.2f} (target >= 0.6; median of {args.rounds} back-to-back pairs,"
             f" range {ratios['low']:.2f}-{ratios['high']:.2f})"
         )
-        print(f"  p99 at half peak ({half['rps']:.0f} req/s): {half['p99']:.1f} ms (target < 20 ms)")
+        raw_target = 0.35 if name == "sqlite" else 0.3
+        print(
+            f"  ratio check/raw ASGI: {raw_ratios['median']:.2f} (target >= {raw_target}; range"
+            f" {raw_ratios['low']:.2f}-{raw_ratios['high']:.2f})"
+        )
+        print(
+            f"  at half peak ({half['rps']:.0f} req/s): p99 {half['p99']:.1f} ms (target < 20 ms),"
+            f" p99/p50 {half['p99'] / half['p50']:.1f} (target <= 3)"
+        )
     return 0
 
 

@@ -14,9 +14,10 @@ baseline's, and the median of the per-round wall ratios (which shrugs off a
 round the machine was busy in). Then ``-X importtime`` shows where each
 command's import time goes: the modules with the largest own time.
 
-To measure more commands (the server's CLI, say), add a function to
-``SUITES`` that takes a scratch directory and the interpreter and returns
-``Command``s.
+Two suites: the SDK (an application's start) and the ``licentia`` command's
+read-only commands (``--only cli:`` runs just those). To measure more
+commands, add a function to ``SUITES`` that takes a scratch directory and the
+interpreter and returns ``Command``s.
 """
 
 from __future__ import annotations
@@ -94,12 +95,53 @@ def sdk_suite(scratch: Path, python: str) -> list[Command]:
     return commands
 
 
+def cli_suite(scratch: Path, python: str) -> list[Command]:
+    """``licentia``'s read-only commands on a small demo database (target: 4x ``python -c pass``).
+
+    They import the standard library and the database driver only (no FastAPI, SQLAlchemy or
+    pydantic; see src/licentia/server/store/snapshot.py). Each runs the installed ``licentia``
+    script, from bytecode as after ``pip install``: an empty PYTHONDONTWRITEBYTECODE lets the
+    warm-up round write the .pyc files. ``--only cli:`` runs just these.
+    """
+    script = Path(python).with_name("licentia")
+    licentia = [python, str(script)] if script.exists() else [python, "-m", "licentia"]
+    data = ["--data-dir", str(scratch / "cli-data")]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LICENTIA_")}
+
+    def run(*args: str) -> str:
+        done = subprocess.run([*licentia, *args, *data], env=env, check=True, capture_output=True, text=True)
+        return done.stdout
+
+    run("demo", "--devices", "200", "--days", "30")
+    key = run("license", "issue", "--product", "my-app", "--email", "bench@example.com").strip()
+    device = run("device", "list", "--limit", "1").split("\t")[0]
+    commands = {
+        "--help": ["--help"],
+        "license list": ["license", "list", *data],
+        "license list --prefix KEY": ["license", "list", "--prefix", key[:5], *data],
+        "device show ID": ["device", "show", device, *data],
+        "device list": ["device", "list", *data],
+        "product show my-app": ["product", "show", "my-app", *data],
+        "product list": ["product", "list", *data],
+    }
+    quick = {"PYTHONDONTWRITEBYTECODE": ""}
+    return [Command(f"cli: licentia {name}", [*licentia, *args], 4.0, env=quick) for name, args in commands.items()]
+
+
 # Each suite gets a scratch directory and the interpreter, and returns the commands it wants measured.
-SUITES: list[Callable[[Path, str], list[Command]]] = [sdk_suite]
+SUITES: list[Callable[[Path, str], list[Command]]] = [sdk_suite, cli_suite]
 
 
-def environment(command: Command) -> dict[str, str] | None:
-    return {**os.environ, **command.env} if command.env else None
+def environment(command: Command) -> dict[str, str]:
+    """The command's environment, with bytecode caching on.
+
+    An installed application runs from compiled ``.pyc`` files (pip writes them
+    at install); with ``PYTHONDONTWRITEBYTECODE`` set, every start would
+    compile the SDK's sources again and measure that instead.
+    """
+    env = {**os.environ, **command.env}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
 
 
 def run_once(command: Command) -> tuple[float, float]:
@@ -116,7 +158,7 @@ def measure(baseline: Command, commands: Sequence[Command], runs: int) -> dict[s
     """(wall, CPU) per run and command; each round runs the baseline and every command once, shuffled."""
     everything = [baseline, *commands]
     for command in everything:
-        run_once(command)  # warm the page cache and the .pyc files
+        run_once(command)  # warm the page cache and write the .pyc files
     times: dict[str, list[tuple[float, float]]] = {c.name: [] for c in everything}
     for _ in range(runs):
         order = list(everything)

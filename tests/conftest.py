@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pytest
 from cryptography.fernet import Fernet
@@ -18,6 +18,13 @@ from cryptography.fernet import Fernet
 from licentia.core.clock import UTC, ManualClock
 from tests.databases import PG_URL, Templates, pg_database
 from tests.processes import BusyCpu, LiveServer, free_port, stop_all
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+    from fastapi.testclient import TestClient
+
+    from licentia.server.products.service import CreatedProduct
+    from licentia.server.settings import Settings
 
 __all__ = ["PG_URL", "START", "BusyCpu", "LiveServer", "free_port"]
 
@@ -64,7 +71,7 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-def settings(tmp_path: Path, database_url: str) -> Any:
+def settings(tmp_path: Path, database_url: str) -> Settings:
     from licentia.server.settings import Settings
 
     return Settings(
@@ -85,14 +92,14 @@ def database_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tem
 
 
 @pytest.fixture
-def migrated(settings: Any, database_templates: Templates) -> Any:
+def migrated(settings: Settings, database_templates: Templates) -> Settings:
     """The settings, their database migrated to the head revision (a copy of the template)."""
     database_templates.copy_into(settings.resolved_database_url)
     return settings
 
 
 @pytest.fixture
-def engine(migrated: Any) -> Iterator[Any]:
+def engine(migrated: Settings) -> Iterator[sa.Engine]:
     from licentia.server.store.engine import database_urls, make_sync_engine
 
     eng = make_sync_engine(database_urls(migrated.resolved_database_url), pool_size=1)
@@ -101,7 +108,7 @@ def engine(migrated: Any) -> Iterator[Any]:
 
 
 @pytest.fixture
-def product(engine: Any, migrated: Any, clock: ManualClock) -> Any:
+def product(engine: sa.Engine, migrated: Settings, clock: ManualClock) -> CreatedProduct:
     """A product ``acme`` with default policy; ``.public_key`` is what an app pins."""
     from licentia.server.products.service import create_product
 
@@ -110,7 +117,7 @@ def product(engine: Any, migrated: Any, clock: ManualClock) -> Any:
 
 
 @pytest.fixture
-def client(migrated: Any, product: Any, clock: ManualClock) -> Iterator[Any]:
+def client(migrated: Settings, product: CreatedProduct, clock: ManualClock) -> Iterator[TestClient]:
     """The app, lifespan running, behind a TestClient; move ``clock`` to move server time."""
     from fastapi.testclient import TestClient
 

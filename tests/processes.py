@@ -4,7 +4,8 @@ Every process starts in its own session (process group), so stopping it reaches
 uvicorn's workers and anything else it forked; a start that fails or times out
 is reaped before the error is raised, and ``stop_all`` at the end of the session
 reaps whatever a test left behind. On a loaded machine a start can take a
-minute: readiness is an answer from the server, never a fixed sleep.
+minute: readiness is the server's own ``/readyz`` (or, where it has none, an
+answer at all), never a fixed sleep.
 """
 
 from __future__ import annotations
@@ -46,8 +47,10 @@ def end_group(proc: subprocess.Popen[bytes], grace: float = STOP_SECONDS) -> Non
     """
     pid = proc.pid
     if proc.returncode is None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
+        try:
             os.killpg(pid, signal.SIGTERM)
+        except ProcessLookupError:  # not a group leader: the process alone, then
+            proc.terminate()
         deadline = time.monotonic() + grace
         while time.monotonic() < deadline:
             leader_done = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
@@ -56,10 +59,24 @@ def end_group(proc: subprocess.Popen[bytes], grace: float = STOP_SECONDS) -> Non
             time.sleep(0.05)
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGKILL)
+    if proc.poll() is None:
+        proc.kill()
     deadline = time.monotonic() + 5  # SIGKILL is not instant: return once the group has died
     while live_members(pid) and time.monotonic() < deadline:
         time.sleep(0.02)
     proc.wait()
+
+
+def _end_with_parent() -> None:
+    """In the child before exec: SIGTERM it when the test process dies, even by SIGKILL (Linux).
+
+    The last safety net: a killed or timed-out test run leaves no server behind
+    (uvicorn's supervisor stops its workers on SIGTERM).
+    """
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 def live_members(pgid: int) -> list[int]:
@@ -114,7 +131,14 @@ class LiveServer:
         self.log = open(self.log_path, "ab")  # noqa: SIM115 (closed by stop)
         self.log_start = self.log.tell()  # a restarted server appends: count this start's lines only
         self.proc = subprocess.Popen(
-            cmd, stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, start_new_session=True
+            cmd,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            start_new_session=True,
+            # Linux ties the death signal to the thread that started the child: only the main one lives long enough.
+            preexec_fn=_end_with_parent if threading.current_thread() is threading.main_thread() else None,
         )
         _running.add(self)
         try:
@@ -140,13 +164,15 @@ class LiveServer:
                 time.sleep(0.1)
 
     def _answers(self, http: httpx.Client) -> bool:
+        """Ready: ``/readyz`` says so (the database answers, migrated); without it, an answer at all."""
         try:
-            response = http.get("/healthz")
-            if response.status_code == 404:
-                response = http.post("/v1/ping")
+            for method, path in (("GET", "/readyz"), ("GET", "/healthz"), ("POST", "/v1/ping")):
+                response = http.request(method, path)
+                if response.status_code != 404:
+                    return response.status_code == 200
         except httpx.HTTPError:
-            return False
-        return response.status_code == 200
+            pass
+        return False
 
     def _workers_started(self) -> bool:
         level = self.env.get("LICENTIA_LOG_LEVEL", os.environ.get("LICENTIA_LOG_LEVEL", "info")).lower()
@@ -240,10 +266,10 @@ class InProcessServer(LiveServer):
         from licentia.server.bootstrap import prepare
         from licentia.server.settings import load_settings
 
-        # As the serve command sets it up, with the cache the live server's tests also turn off.
-        settings = load_settings(
-            data_dir=self.data_dir, database_url=self.database_url, host="127.0.0.1", port=self.port
-        )
+        # As the serve command sets it up, with the cache the live server's tests also turn off;
+        # the database named here, never one a LICENTIA_DATABASE_URL in the environment names.
+        database_url = self.database_url or f"sqlite:///{(self.data_dir / 'licentia.db').resolve()}"
+        settings = load_settings(data_dir=self.data_dir, database_url=database_url, host="127.0.0.1", port=self.port)
         settings.product_cache_seconds = 0
         prepare(settings, SystemClock())
         config = uvicorn.Config(

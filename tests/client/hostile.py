@@ -54,8 +54,8 @@ def _respond(handler: BaseHTTPRequestHandler, status: int, body: bytes, headers:
     handler.wfile.write(body)
 
 
-def _dribble(handler: BaseHTTPRequestHandler) -> None:
-    handler.send_response(200)
+def _dribble(handler: BaseHTTPRequestHandler, status: int = 200) -> None:
+    handler.send_response(status)
     handler.send_header("Content-Length", "100000")
     handler.end_headers()
     for _ in range(60):  # a byte every 0.1 s: each read is quick, the whole would take minutes
@@ -77,6 +77,11 @@ def _bad_status(handler: BaseHTTPRequestHandler) -> None:
     handler.close_connection = True
 
 
+def _slow(handler: BaseHTTPRequestHandler) -> None:
+    time.sleep(2)
+    _respond(handler, 200, b"{}")
+
+
 ANSWERS: dict[str, Callable[[BaseHTTPRequestHandler], None]] = {
     "garbage": lambda h: _respond(h, 200, b"\x00\xff<html>not json"),
     "nested": lambda h: _respond(h, 200, NESTED),
@@ -87,8 +92,9 @@ ANSWERS: dict[str, Callable[[BaseHTTPRequestHandler], None]] = {
     "error_wrong_types": lambda h: _respond(h, 429, WRONG_TYPES, {"Retry-After": "9" * 40}),
     "forged": lambda h: _respond(h, 200, _forged_answer()),
     "redirect_elsewhere": lambda h: _respond(h, 302, b"", {"Location": "file:///etc/passwd"}),
-    "slow": lambda h: (time.sleep(2), _respond(h, 200, b"{}")),
+    "slow": _slow,
     "dribble": _dribble,
+    "dribbled_error": lambda h: _dribble(h, 403),
     "truncated": _truncated,
     "bad_status": _bad_status,
 }
@@ -121,7 +127,7 @@ def hostile_server() -> Iterator[_HostileServer]:
     server = _HostileServer(("127.0.0.1", 0), _Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    with socket.create_connection(server.server_address[:2], timeout=5):
+    with socket.create_connection(("127.0.0.1", server.server_port), timeout=5):
         pass  # listening
     try:
         yield server

@@ -147,6 +147,11 @@ def _huge(path: Path) -> None:
     path.write_bytes(b'{"format": 2, "pad": "' + b"x" * (3 << 20) + b'"}')
 
 
+def _fifo(path: Path) -> None:
+    path.unlink()
+    os.mkfifo(path)  # opened naively, it would block the start for ever
+
+
 DAMAGE: dict[str, Callable[[Path], None]] = {
     "garbage": _garbage,
     "truncated": _truncated,
@@ -183,8 +188,9 @@ def test_a_damaged_event_queue_is_moved_aside_reported_once_and_recreated(
     assert fresh.queue.count() == 0 and (data / QUEUE_FILE).is_file()
 
 
-STATE_DAMAGE: dict[str, Callable[[Path], None]] = {
+STATE_DAMAGE: dict[str, Callable[[Path], object]] = {
     **DAMAGE,
+    "a fifo": _fifo,
     "last_seen in year 1": lambda data: _reseal(data, last_seen="0001-01-01T00:00:00Z"),
     "last_seen at the edge": lambda data: _reseal(data, last_seen="0001-01-01T00:00:00+14:00"),
     "signed document a number": lambda data: _reseal(data, signed=5),
@@ -208,12 +214,12 @@ def test_a_damaged_state_is_no_state_never_a_crash(
     assert app(server, data, machine).check().allowed
     path = data / STATE_FILE
     damage_it = STATE_DAMAGE[damage]
-    damage_it(path if damage in DAMAGE else data)  # type: ignore[operator]
+    damage_it(path if damage in DAMAGE or damage == "a fifo" else data)  # type: ignore[operator]
 
     lic = app(server, data, machine)
     offline = lic.check(online=False)
     assert not offline.allowed or offline.state == "trial"  # never more than was signed
-    if damage in DAMAGE or damage == "unsealed edit":
+    if damage in DAMAGE or damage in ("unsealed edit", "a fifo"):
         assert offline.reason == "corrupt_state"
     online = lic.check()  # the application starts while the server is reachable
     assert online.allowed and online.online

@@ -22,16 +22,24 @@ def _set_mtime(path: Path, when: dt.datetime) -> None:
     os.utime(path, (when.timestamp(), when.timestamp()))
 
 
-def test_editing_last_seen_no_longer_defeats_clock_rollback_detection(
-    server: LiveServer, machine: FakeMachine, tmp_path: Path
-) -> None:
-    data = tmp_path / "data"
+def _three_days_offline(
+    server: LiveServer, machine: FakeMachine, data: Path
+) -> tuple[Licentia, ManualClock, dt.datetime]:
+    """An installation checked online, then offline three days later (which seals the time it saw)."""
     clock = ManualClock()
     lic = app(server, data, machine, clock)
     lic.check()
     issued = from_iso(read_state(data)["signed"]["document"]["issued_at"])
     clock.advance(days=3)
-    assert lic.check(online=False).allowed  # seals the time it saw
+    assert lic.check(online=False).allowed
+    return lic, clock, issued
+
+
+def test_editing_last_seen_no_longer_defeats_clock_rollback_detection(
+    server: LiveServer, machine: FakeMachine, tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    lic, clock, issued = _three_days_offline(server, machine, data)
     # The old attack: wind the clock back to the issue time and edit the time seen in the file.
     clock.set(issued + dt.timedelta(minutes=1))
     write_state(data, {**read_state(data), "last_seen": to_iso(issued)}, reseal=False)
@@ -43,12 +51,7 @@ def test_a_resealed_last_seen_is_still_caught_by_the_file_times(
     server: LiveServer, machine: FakeMachine, tmp_path: Path
 ) -> None:
     data = tmp_path / "data"
-    clock = ManualClock()
-    lic = app(server, data, machine, clock)
-    lic.check()
-    issued = from_iso(read_state(data)["signed"]["document"]["issued_at"])
-    clock.advance(days=3)
-    assert lic.check(online=False).allowed
+    lic, clock, issued = _three_days_offline(server, machine, data)
     # What the file system recorded while the clock said three days later.
     for path in (data, data / QUEUE_FILE):
         _set_mtime(path, clock.now())
@@ -120,3 +123,24 @@ def test_a_state_from_an_sdk_before_seals_keeps_its_credential_and_document(
 
 def app_offline(data: Path, machine: FakeMachine, public_key: str, *, facts: bool = False) -> Licentia:
     return Licentia(DEAD, "my-app", public_key, data, fingerprint_root=machine.root, timeout=0.5, facts=facts)
+
+
+def test_unknown_fields_of_a_newer_server_such_as_machine_are_ignored(machine: FakeMachine, tmp_path: Path) -> None:
+    from licentia.client.fingerprint import take_fingerprint
+    from licentia.client.state import State, StateFile
+    from licentia.core.signing import SigningKey
+
+    key, data = SigningKey.generate(), tmp_path / "data"
+    fp = take_fingerprint("my-app", data, machine.root)
+    now = ManualClock().now()
+    document = {
+        "product": "my-app", "device": "dv_x", "components": dict(fp.components), "data_path": fp.data_path,
+        "min_match": 2, "status": "registered", "features": ["pro"], "issued_at": to_iso(now),
+        "lease_until": to_iso(now + dt.timedelta(days=7)), "grace_days": 7, "license": {"expires_at": None},
+        "machine": "mc_0123456789", "a_field_of_a_later_server": {"nested": [1, "two"]},
+    }  # fmt: skip
+    signed = json.loads(key.sign(document))
+    StateFile(data).save(State(signed=signed, credential=("dv_x", "secret"), last_seen=to_iso(now)))
+    lic = Licentia(DEAD, "my-app", key.export_public(), data, fingerprint_root=machine.root)
+    status = lic.check(online=False)
+    assert status.allowed and status.state == "registered" and status.features == ("pro",)

@@ -46,6 +46,13 @@ class Installation:
         self.credential: dict[str, str] | None = None
         self.token: str | None = None
 
+    @property
+    def device_id(self) -> str:
+        """The device id the server issued at first contact (check first)."""
+        if self.credential is None:
+            raise AssertionError("no credential yet: call check() first")
+        return self.credential["device"]
+
     def body(self, **extra: Any) -> dict[str, Any]:
         return {"product": self.product, "fingerprint": self.fp, "token": self.token, **extra}
 

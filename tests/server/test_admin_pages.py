@@ -31,7 +31,9 @@ def test_issue_revoke_and_device_actions(client: Any, engine: Any, clock: Any, p
         data={"csrf": csrf, "product": "acme", "email": "bob@example.com", "name": "Bob", "send_email": "on"},
     )
     assert issued.status_code == 200
-    key = re.search(r'id="license-key"><code>([^<]+)</code>', issued.text).group(1)
+    shown = re.search(r'id="license-key"><code>([^<]+)</code>', issued.text)
+    assert shown is not None
+    key = shown.group(1)
     with engine.connect() as conn:
         mail = conn.execute(sa.select(table_of(OutboxMessage))).one()
         lic = conn.execute(sa.select(table_of(License))).one()
@@ -40,7 +42,7 @@ def test_issue_revoke_and_device_actions(client: Any, engine: Any, clock: Any, p
     app = Installation(client, product.public_key)
     app.check()
     assert app.check("/v1/activate", key=key)["status"] == "registered"
-    device_id = app.credential["device"]
+    device_id = app.device_id
     page = client.get(f"/admin/licenses/{lic.id}")
     assert device_id in page.text
 
@@ -116,7 +118,7 @@ def test_device_search(client: Any, engine: Any, clock: Any, product: Any) -> No
     _signed_in(client, engine, clock)
     app = Installation(client, product.public_key)
     app.check()
-    device_id = app.credential["device"]
+    device_id = app.device_id
     assert device_id in client.get("/admin/devices", params={"q": device_id[:8]}).text
     # The TestClient's address is recorded in the events' server facts.
     assert device_id in client.get("/admin/devices", params={"q": "testclient"}).text

@@ -72,7 +72,7 @@ def test_license_lifecycle_and_devices(client: Any, engine: Any, clock: Any, pro
     app.check("/v1/activate", key=made["key"])
     lid = made["id"]
     seats = client.get(f"/v1/admin/licenses/{lid}/devices", headers=auth).json()
-    assert [d["id"] for d in seats] == [app.credential["device"]]
+    assert [d["id"] for d in seats] == [app.device_id]
 
     assert client.post(f"/v1/admin/licenses/{lid}/suspend", headers=auth).json()["state"] == "suspended"
     assert app.check()["status"] == "suspended"
@@ -89,7 +89,7 @@ def test_license_lifecycle_and_devices(client: Any, engine: Any, clock: Any, pro
     missing = client.get("/v1/admin/licenses/999", headers=auth)
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "unknown_license"
 
-    device_id = app.credential["device"]
+    device_id = app.device_id
     blocked = client.post(f"/v1/admin/devices/{device_id}/status", json={"status": "blocked"}, headers=auth).json()
     assert blocked["status"] == "blocked"
     clock.advance(days=40)

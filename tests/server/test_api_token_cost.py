@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from licentia.server.auth import tokens as tokens_module
+from licentia.server.auth import bearer as bearer_module
 from licentia.server.auth.passwords import hash_secret
 from licentia.server.auth.tokens import create_token
 from licentia.server.store.models import ApiToken, table_of
@@ -20,13 +20,13 @@ api_tokens = table_of(ApiToken)
 def argon2_checks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Counts the argon2 verifications the token check runs (each still runs, for real)."""
     calls: list[str] = []
-    real = tokens_module.verify_secret
+    real = bearer_module.verify_secret  # type: ignore[attr-defined]  # patched where bearer.py looks it up
 
     def counted(stored_hash: str, secret: str) -> bool:
         calls.append(stored_hash)
         return real(stored_hash, secret)
 
-    monkeypatch.setattr(tokens_module, "verify_secret", counted)
+    monkeypatch.setattr(bearer_module, "verify_secret", counted)
     return calls
 
 

@@ -164,3 +164,11 @@ def test_no_fingerprint_hash_authenticates_a_device_call(client, product):
         assert response.status_code == 401
     values = client.put("/v1/values/theme", json={"value": 1}, headers={"Authorization": f"Device {app.fp}"})
     assert values.status_code == 401
+
+
+def test_check_facts_refuse_integers_beyond_64_bits(client, product):
+    """A device must never store what would break its own signed evidence later."""
+    app = Installation(client, product.public_key)
+    response = app.call("/v1/check", facts={"n": 10**40})
+    assert response.status_code == 422 and response.json()["error"]["code"] == "validation_error"
+    assert app.check(facts={"n": 2**63 - 1})["status"] == "trial"

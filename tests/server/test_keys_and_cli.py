@@ -91,8 +91,11 @@ def test_cli_policy_rotation_and_backup(tmp_path):
     assert shown["policy"]["trial_days"] == 14 and shown["policy"]["on_clone"] == "block"
     assert run("keys", "rotate", "--product", "my-app", data_dir=data).returncode == 0
     assert len(run("keys", "show", "--product", "my-app", data_dir=data).stdout.split()) == 2
-    backup = run("backup", str(tmp_path / "copy.db"), data_dir=data)
+    (tmp_path / "phrase").write_text("correct horse battery staple")
+    backup = run("backup", str(tmp_path / "copy.db"), "--passphrase-file", str(tmp_path / "phrase"), data_dir=data)
     assert backup.returncode == 0 and (tmp_path / "copy.db").stat().st_size > 0
+    unsealed = run("backup", str(tmp_path / "other.db"), data_dir=data)  # no passphrase: refused in one line
+    assert unsealed.returncode == 1 and "passphrase" in unsealed.stderr and "Traceback" not in unsealed.stderr
 
 
 def test_cli_exports_events_as_csv_and_json_lines(live_server):

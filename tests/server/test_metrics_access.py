@@ -35,3 +35,21 @@ def test_metrics_need_their_bearer_token(migrated: Any, product: Any, clock: Any
 def test_a_weak_metrics_token_is_refused_at_start(weak: str) -> None:
     with pytest.raises(ValidationError, match="LICENTIA_METRICS_TOKEN"):
         Settings(metrics_token=weak)
+
+
+def test_the_workers_metrics_directory_is_private(tmp_path: Any) -> None:
+    import os
+    import stat
+
+    from licentia.server.observability import MULTIPROC_ENV, prepare_multiprocess_metrics
+
+    previous_umask, previous_env = os.umask(0o022), os.environ.get(MULTIPROC_ENV)
+    try:
+        prepare_multiprocess_metrics(tmp_path)
+    finally:
+        os.umask(previous_umask)
+        if previous_env is None:
+            os.environ.pop(MULTIPROC_ENV, None)
+        else:
+            os.environ[MULTIPROC_ENV] = previous_env
+    assert stat.S_IMODE((tmp_path / "metrics").stat().st_mode) == 0o700

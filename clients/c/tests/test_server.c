@@ -125,15 +125,19 @@ static void write_file(const char *dir, const char *rel, const char *text) {
     fclose(f);
 }
 
+/* A computer of its own: the disk serial and the network card follow the machine id, since the
+ * server matches machines K of N (two fakes sharing both would be one machine to it). */
 static void fake_machine(const char *dir, const char *machine_id) {
-    char cmd[700];
+    char cmd[700], serial[32], mac[32];
+    snprintf(serial, sizeof serial, "SN%.8s\n", machine_id);
+    snprintf(mac, sizeof mac, "3c:52:%.2s:%.2s:%.2s:%.2s\n", machine_id, machine_id + 2, machine_id + 4, machine_id + 6);
     write_file(dir, "etc/machine-id", machine_id);
     write_file(dir, "proc/self/mountinfo", "29 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw\n");
-    write_file(dir, "sys/block/sda/device/serial", "S3Z9NB0K\n");
+    write_file(dir, "sys/block/sda/device/serial", serial);
     snprintf(cmd, sizeof cmd, "mkdir -p '%s/sys/block/sda/sda1' '%s/sys/class/net/eth0/device'", dir, dir);
     if (system(cmd) != 0) return;
     write_file(dir, "proc/cpuinfo", "processor\t: 0\nvendor_id\t: GenuineIntel\ncpu family\t: 6\nmodel\t\t: 142\nmodel name\t: i7\nstepping\t: 10\n");
-    write_file(dir, "sys/class/net/eth0/address", "3c:52:82:10:aa:bb\n");
+    write_file(dir, "sys/class/net/eth0/address", mac);
     write_file(dir, "sys/class/net/eth0/addr_assign_type", "0\n");
 }
 

@@ -104,7 +104,7 @@ export class Licentia {
     if (this.cachedFacts === null) {
       const enabled = this.factNames.length > 0 || this.authors.length > 0 || this.trackers.length > 0;
       this.cachedFacts =
-        !enabled || factsDisabledByEnvironment() || this.stateFile.load().factsOptOut ? {} : collectFacts(this.factNames, this.authors, this.trackers);
+        !enabled || factsDisabledByEnvironment() || this.stateFile.load().factsOptOut ? {} : collectFacts(this.factNames, this.authors, this.trackers, this.hardware);
     }
     return this.cachedFacts;
   }

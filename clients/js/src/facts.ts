@@ -12,6 +12,8 @@ import { readFileSync, readlinkSync } from "node:fs";
 import { hostname, networkInterfaces, release, type, userInfo } from "node:os";
 
 import { ConfigurationError } from "./errors";
+import { runCommand, type CommandRunner } from "./hardware/commands";
+import { registeredOwner } from "./hardware/windows";
 
 export const FACT_NAMES = [
   "computer_name", "user_name", "domain", "os_name", "os_version", "internal_ip",
@@ -69,28 +71,48 @@ function internalIp(): string | null {
   return null;
 }
 
-const READERS: Record<(typeof FACT_NAMES)[number], () => string | null> = {
-  computer_name: () => quiet(hostname),
-  user_name: () => quiet(() => userInfo().username),
-  domain: () =>
-    process.platform === "win32" ? process.env.USERDNSDOMAIN || process.env.USERDOMAIN || null : quiet(() => hostname().split(".").slice(1).join(".")),
-  os_name: () => quiet(type),
-  os_version: () => quiet(release),
-  internal_ip: () => quiet(internalIp),
-  local_time: localTime,
-  time_zone: timeZone,
-  locale,
-  country: () => (locale() ?? "").split("_")[1]?.toUpperCase() || null,
-  // The Windows registry's RegisteredOwner needs reg.exe: not worth a process on every start.
-  registered_owner: () => null,
-  registered_organization: () => null,
-};
+/** Where facts come from: this machine by default, fakes in tests. */
+export interface FactSource {
+  platform?: NodeJS.Platform;
+  run?: CommandRunner;
+  env?: NodeJS.ProcessEnv;
+}
+
+function readers(source: FactSource): Record<(typeof FACT_NAMES)[number], () => string | null> {
+  const platform = source.platform ?? process.platform;
+  const owner = (index: 0 | 1) => (): string | null =>
+    platform === "win32" ? registeredOwner(source.run ?? runCommand, source.env ?? process.env)[index] : null;
+  return {
+    computer_name: () => quiet(hostname),
+    user_name: () => quiet(() => userInfo().username),
+    domain: () =>
+      platform === "win32"
+        ? process.env.USERDNSDOMAIN || process.env.USERDOMAIN || null
+        : quiet(() => hostname().split(".").slice(1).join(".")),
+    os_name: () => quiet(type),
+    os_version: () => quiet(release),
+    internal_ip: () => quiet(internalIp),
+    local_time: localTime,
+    time_zone: timeZone,
+    locale,
+    country: () => (locale() ?? "").split("_")[1]?.toUpperCase() || null,
+    // reg.exe runs only when the application asked for these two facts.
+    registered_owner: owner(0),
+    registered_organization: owner(1),
+  };
+}
 
 /** Read the named facts (unknown names are refused) plus `author_N` and `tracker_N` fields. */
-export function collectFacts(names: readonly string[], authors: readonly string[] = [], trackers: readonly string[] = []): Record<string, string> {
+export function collectFacts(
+  names: readonly string[],
+  authors: readonly string[] = [],
+  trackers: readonly string[] = [],
+  source: FactSource = {},
+): Record<string, string> {
   const facts: Record<string, string> = {};
+  const known = readers(source) as Record<string, () => string | null>;
   for (const name of names) {
-    const reader = (READERS as Record<string, () => string | null>)[name];
+    const reader = known[name];
     if (!reader) throw new ConfigurationError(`unknown fact ${JSON.stringify(name)}; known: ${FACT_NAMES.join(", ")}`);
     const value = reader();
     if (value) facts[name] = escapeFact(value);

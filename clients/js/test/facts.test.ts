@@ -28,6 +28,19 @@ describe("client facts", () => {
     assert.equal(escapeFact("a\nb".repeat(400)).length, 500);
   });
 
+  it("read the Windows registered owner and organisation through reg.exe, only on Windows", () => {
+    const run = (file: string, args: readonly string[]): string | null =>
+      file.endsWith("reg.exe") && args[1] === "HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion"
+        ? "\r\nHKEY_LOCAL_MACHINE\\...\r\n    RegisteredOwner    REG_SZ    Ada Lovelace\r\n    RegisteredOrganization    REG_SZ    Analytical Engines Ltd\r\n"
+        : null;
+    const names = ["registered_owner", "registered_organization"];
+    assert.deepEqual(collectFacts(names, [], [], { platform: "win32", run, env: { SystemRoot: "C:\\Windows" } }), {
+      registered_owner: "Ada Lovelace",
+      registered_organization: "Analytical Engines Ltd",
+    });
+    assert.deepEqual(collectFacts(names, [], [], { platform: "linux", run }), {});
+  });
+
   it("refuse unknown names and too many free fields at construction", () => {
     assert.throws(() => app({ facts: ["serial_number"] }), ConfigurationError);
     assert.throws(() => app({ trackers: Array(11).fill("x") }), ConfigurationError);

@@ -1,6 +1,7 @@
 /** The TypeScript SDK against a real `licentia serve` (SQLite in a temporary data dir). */
 
 import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
 import { cpSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -22,9 +23,17 @@ describe("against a real server", () => {
     await server.stop();
   });
 
+  // A computer of its own: the server matches machines K of N, so two fake machines sharing
+  // the disk serial and the network card would be one machine (one trial, one hardware record).
+  function machineAt(root: string): FakeMachine {
+    const id = randomBytes(4);
+    const mac = ["3c", "52", ...[...id].map((b) => b.toString(16).padStart(2, "0"))].join(":");
+    return new FakeMachine(root, { disk: `SN${id.toString("hex").toUpperCase()}`, mac });
+  }
+
   function app(extra: Partial<LicentiaOptions> & { machine?: FakeMachine } = {}): Licentia {
     n += 1;
-    const machine = extra.machine ?? new FakeMachine(join(scratch, `machine-${n}`));
+    const machine = extra.machine ?? machineAt(join(scratch, `machine-${n}`));
     return new Licentia({
       serverUrl: server.url,
       product: "my-app",
@@ -64,7 +73,7 @@ describe("against a real server", () => {
   });
 
   it("offline, the stored document grants what it says, with the hardware read afresh", async () => {
-    const machine = new FakeMachine(join(scratch, "offline-machine"));
+    const machine = machineAt(join(scratch, "offline-machine"));
     const lic = app({ machine });
     const online = await lic.check();
     const offline = await lic.check({ online: false });
@@ -78,7 +87,7 @@ describe("against a real server", () => {
   });
 
   it("a server that cannot be reached falls back to the stored document", async () => {
-    const machine = new FakeMachine(join(scratch, "fallback-machine"));
+    const machine = machineAt(join(scratch, "fallback-machine"));
     const first = app({ machine });
     await first.check();
     const unreachable = new Licentia({
@@ -116,7 +125,7 @@ describe("against a real server", () => {
   });
 
   it("a state copied into another data directory does not unlock it", async () => {
-    const machine = new FakeMachine(join(scratch, "copy-machine"));
+    const machine = machineAt(join(scratch, "copy-machine"));
     const lic = app({ machine });
     await lic.check();
     const copyDir = join(scratch, "copied-data");

@@ -6,7 +6,12 @@
     if not status.allowed:
         raise SystemExit(f"Not licensed: {status.reason}")
 
-See docs/integrate-python.md.
+Only the server decides: every status comes from a document signed with the
+product's key, verified against the pinned public key and this machine's
+hardware at every use. The local state is sealed with a key derived from the
+device secret, which is enough against edits and copies to other hardware,
+not against someone in full control of the machine who reads that secret (see
+"What this does not stop" in docs/integrate-python.md).
 """
 
 from __future__ import annotations

@@ -272,8 +272,9 @@ class Licentia:
             if exc.code != "invalid_credential" or state.credential is None:
                 raise
             # The secret is void (the server re-identified us elsewhere, or the
-            # state was restored from an old copy): drop it, let the fingerprint
-            # re-identify this device, and try once more.
+            # state was restored from an old copy): drop it and come as a first
+            # contact; the server's answer is a new installation (no license) on
+            # this machine, and the application must activate again. Once only.
             state.credential = None
             if path != "/v1/check":
                 self._device_call("/v1/check", state, now, deadline)

@@ -166,6 +166,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         code, message = EXIT_DENIED, f"error: {exc}"
     except (OSError, ValueError) as exc:
         code, message = EXIT_USAGE, f"error: {exc}"
+    except KeyboardInterrupt:
+        code, message = EXIT_DENIED, "interrupted"
+    except Exception as exc:  # a bug of ours: still one line for the shell script that called us
+        code, message = EXIT_DENIED, f"internal error ({type(exc).__name__}): {exc}; please report it"
     if getattr(args, "json", False):
         print(json.dumps({"error": message, "exit": code}))
     print(f"licentia-client: {message}", file=sys.stderr)

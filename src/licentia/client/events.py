@@ -3,7 +3,7 @@
 Events are written to disk before anything is sent and deleted only after the
 server acknowledged them. Each has a client event id the server deduplicates
 on, so re-sending after a lost answer or a killed process is harmless:
-nothing is lost, nothing is counted twice (DESIGN.md principle 4).
+nothing is lost, nothing is counted twice (docs/design.md, principle 4).
 
 A damaged queue (garbage, a truncated file, another database, a directory in
 its place) must not stop the application from starting: it is moved aside for
@@ -27,6 +27,7 @@ from licentia.client._exceptions import ConfigurationError, Offline, ServerRefus
 from licentia.client._value import FlushResult
 from licentia.client.state import QUEUE_FILE, move_aside
 from licentia.core.clock import to_iso
+from licentia.core.vocabulary import REPORTED_EVENT_KINDS
 
 if TYPE_CHECKING:
     import sqlite3
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 __all__ = ["KINDS", "MAX_BATCH", "QUEUE_FILE", "EventQueue", "FlushResult"]
 
-KINDS = frozenset({"install", "register", "usage", "uninstall", "feedback", "upgrade"})
+KINDS = REPORTED_EVENT_KINDS  # what an application may report; the server records the rest itself
 MAX_BATCH = 200  # the server's limit per call
 _BACKOFF_START = 0.2
 _BACKOFF_CAP = 5.0

@@ -1,4 +1,4 @@
-"""Client facts: optional context sent with checks and events as evidence (DESIGN.md section 6).
+"""Client facts: optional context sent with checks and events as evidence (docs/design.md section 6).
 
 Off unless the application turns them on (``facts=True`` or a list of names);
 the vendor chooses which ones and must disclose them. ``DO_NOT_TRACK=1`` in

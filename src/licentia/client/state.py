@@ -24,9 +24,15 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import json
 import os
+import stat
 from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.hashes import SHA256
+from cryptography.hazmat.primitives.hmac import HMAC
 
 from licentia.core.fingerprint import hmac_sha256
 
@@ -46,16 +52,13 @@ def state_mac(device: str, secret: str, body: bytes) -> str:
     return hmac_sha256(_mac_key(secret), device.encode() + b"\n" + body).hex()
 
 
+@functools.lru_cache(maxsize=8)  # one secret per installation: derived once per process, not per check
 def _mac_key(secret: str) -> bytes:
     return hmac_sha256(secret.encode(), _MAC_LABEL)
 
 
 def _sealed(device: str, secret: str, body: bytes, unverified_mac: str) -> bool:
     """Whether ``unverified_mac`` seals ``body``, compared in constant time (``HMAC.verify``)."""
-    from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives.hashes import SHA256
-    from cryptography.hazmat.primitives.hmac import HMAC
-
     try:
         tag = bytes.fromhex(unverified_mac)
     except ValueError:
@@ -211,13 +214,18 @@ class StateFile:
 
     def load(self) -> State:
         try:
-            with open(self.path, "rb") as handle:
-                raw = handle.read(MAX_STATE_BYTES + 1)
+            # Non-blocking: a FIFO in its place must not hang the application's start.
+            fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+            with open(fd, "rb") as handle:
+                info = os.fstat(fd)
+                # Sized to the file: read(MAX_STATE_BYTES) would allocate a megabyte on every start.
+                usable = stat.S_ISREG(info.st_mode) and info.st_size <= MAX_STATE_BYTES
+                raw = handle.read(info.st_size + 1) if usable else b""
         except FileNotFoundError:
             return State()
         except OSError:  # a directory in its place, no permission, an I/O error
             return State(corrupt=True)
-        if len(raw) > MAX_STATE_BYTES:
+        if not raw or len(raw) > MAX_STATE_BYTES:
             return State(corrupt=True)
         return State.from_json(raw)
 

@@ -67,8 +67,8 @@ class Transport:
         try:
             req = urllib.request.Request(url, data=data, headers=headers, method=method)  # noqa: S310
             raw = _exchange(req, wait)
-        except urllib.error.HTTPError as exc:
-            raise _refusal(exc) from exc
+        except (Offline, ServerRefused):
+            raise  # an error answer, already read and mapped
         except (TimeoutError, urllib.error.URLError, OSError, http.client.HTTPException, ValueError) as exc:
             # HTTPException: a truncated body, a malformed status line or header; ValueError:
             # a URL urllib will not take (a redirect somewhere odd, a port out of range).
@@ -87,6 +87,7 @@ def _exchange(req: urllib.request.Request, wait: float) -> bytes:
     at the deadline; its socket times out on its own soon after.
     """
     import threading
+    import urllib.error
     import urllib.request
 
     outcome: list[bytes | BaseException] = []
@@ -95,6 +96,8 @@ def _exchange(req: urllib.request.Request, wait: float) -> bytes:
         try:
             with urllib.request.urlopen(req, timeout=wait) as response:  # noqa: S310 (URL chosen by the vendor)
                 outcome.append(response.read(MAX_ANSWER_BYTES + 1))
+        except urllib.error.HTTPError as exc:
+            outcome.append(_refusal(exc))  # its body is read here too, within the deadline
         except BaseException as exc:  # handed to the caller's thread, raised there
             outcome.append(exc)
 

@@ -5,9 +5,9 @@ booleans, null, lists and objects with string keys are carried: floats are
 refused because their text form is not stable across languages, and a
 signature over bytes a verifier cannot reproduce would be worthless.
 
-The server has orjson and uses it (a status check signs one document per
-request); the client SDK, which ships with nothing but ``cryptography``, uses
-the standard library. Both write the same bytes for every value this module
+The server has orjson and signs with it (a status check signs one document per
+request); verifiers, and the client SDK, which ships with nothing but
+``cryptography``, use the standard library. Both write the same bytes for every value this module
 accepts, which a test holds them to.
 """
 
@@ -16,10 +16,24 @@ from __future__ import annotations
 import json
 from typing import Any
 
-try:
-    import orjson
-except ImportError:  # the client SDK's base install
-    orjson = None  # type: ignore[assignment]
+_UNLOADED: Any = object()
+# orjson, loaded by the first signer (``checked=True``), or None without it. Not
+# at import: orjson imports dataclasses, uuid and enum, which an application's
+# start (that only verifies) should not pay for.
+orjson: Any = _UNLOADED
+
+
+def _fast_encoder() -> Any:
+    global orjson
+    if orjson is _UNLOADED:
+        try:
+            import orjson as module
+
+            orjson = module
+        except ImportError:  # the client SDK's base install
+            orjson = None
+    return orjson
+
 
 # The largest integer orjson writes; the standard library has no limit, so one rule for both.
 _MAX_INT = 2**63 - 1
@@ -46,9 +60,18 @@ def _check(value: Any) -> None:
         raise TypeError(f"canonical JSON does not carry {type(value).__name__} values")
 
 
-def canonical_json(value: Any) -> bytes:
-    """Return the canonical UTF-8 bytes of ``value``."""
-    _check(value)
-    if orjson is not None:
-        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+def canonical_json(value: Any, *, checked: bool = True) -> bytes:
+    """Return the canonical UTF-8 bytes of ``value``.
+
+    ``checked=False`` skips the refusal of floats and oversized integers, for
+    verifiers only: a value the signer would have refused was never signed, so
+    its bytes simply fail the signature (and an offline check saves the walk).
+    Verifiers always use the standard library, signers orjson where installed:
+    the same bytes either way (tested).
+    """
+    if checked:
+        _check(value)
+        fast = _fast_encoder()
+        if fast is not None:
+            return bytes(fast.dumps(value, option=fast.OPT_SORT_KEYS))
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")

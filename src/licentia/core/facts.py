@@ -1,4 +1,4 @@
-"""The names of the client facts (DESIGN.md section 6): the contract between the SDK,
+"""The names of the client facts (docs/design.md section 6): the contract between the SDK,
 which collects them when the vendor enables it, and the server's evidence reports."""
 
 from __future__ import annotations

@@ -14,13 +14,15 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 import licentia
 from licentia.core.clock import Clock, SystemClock
-from licentia.server import admin, payments, portal
+from licentia.server import payments, portal
+from licentia.server.admin.pages_setup import install as install_admin_pages
 from licentia.server.admin.router import router as admin_router
 from licentia.server.adminapi.payments import router as payments_router
 from licentia.server.adminapi.router import router as adminapi_router
@@ -28,7 +30,7 @@ from licentia.server.app_body import BodyTooLarge, ClientGone, read_body
 from licentia.server.devices.lane import StatusLane
 from licentia.server.devices.router import router as devices_router
 from licentia.server.devices.service import Checker, read_ahead
-from licentia.server.errors import error_body, install_error_handlers
+from licentia.server.errors import ErrorCode, error_body, install_error_handlers
 from licentia.server.events.router import router as events_router
 from licentia.server.events.service import subscribe
 from licentia.server.evidence import retention, reverse_dns
@@ -41,7 +43,8 @@ from licentia.server.products.service import Keyring
 from licentia.server.releases.router import router as releases_router
 from licentia.server.rollups.task import start_rollup_task
 from licentia.server.settings import Settings
-from licentia.server.state import AppState
+from licentia.server.state import AppState, state_of
+from licentia.server.store import transactions
 from licentia.server.store.checkpoint import Checkpointer
 from licentia.server.store.engine import database_urls, make_async_engine, make_sync_engine
 from licentia.server.store.writer import Writer
@@ -91,7 +94,7 @@ class BodyLimit:
         await self.app(scope, replay, send)
 
     async def _refuse(self, scope: Any, receive: Any, send: Any) -> None:
-        body = error_body("payload_too_large", f"the request body is larger than {self.limit} bytes")
+        body = error_body(ErrorCode.PAYLOAD_TOO_LARGE, f"the request body is larger than {self.limit} bytes")
         await JSONResponse(body, status_code=413)(scope, receive, send)
 
 
@@ -159,7 +162,26 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
 
     @app.get("/healthz", tags=["meta"], include_in_schema=False)
     async def healthz() -> dict[str, str]:
+        """Alive: the process answers (a load balancer restarts what fails this)."""
         return {"status": "ok"}
+
+    @app.get("/readyz", tags=["meta"], include_in_schema=False)
+    async def readyz(request: Request) -> Response:
+        """Ready for traffic: the database answers and holds every migration this code needs.
+
+        A host whose database is unreachable, or not yet migrated during a deploy,
+        answers 503 so the load balancer sends its traffic elsewhere.
+        """
+        from licentia.server.store.snapshot import head_revision
+
+        try:
+            async with transactions.reading(state_of(request.app).async_engine) as conn:
+                found = (await conn.execute(sa.text("SELECT version_num FROM alembic_version"))).scalar()
+        except Exception as exc:  # any database failure means "not ready", never a 500
+            return _not_ready(f"the database does not answer ({type(exc).__name__})")
+        if found != head_revision():
+            return _not_ready(f"the database is at migration {found}, this code needs {head_revision()}")
+        return Response(orjson.dumps({"status": "ready", "revision": found}), media_type="application/json")
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics(request: Request) -> Response:
@@ -170,7 +192,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     # The admin UI, the developer API and its payment webhook, the evidence reports.
     for router in (admin_router, adminapi_router, payments_router, evidence_router):
         app.include_router(router)
-    admin.install(app)
+    install_admin_pages(app)
     portal.install(app)  # the customer portal: its pages, static files and error pages
     # What every process runs beside the requests, started and stopped with the app:
     # the dashboard's rollups, the notification outbox, reverse DNS of callers, the fact purge.
@@ -220,3 +242,8 @@ def _document_raw_bodies(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _not_ready(message: str) -> Response:
+    code = ErrorCode.NOT_READY
+    return Response(orjson.dumps(error_body(code, message)), status_code=code.status, media_type="application/json")

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header
 
-from licentia.server.errors import ApiError
+from licentia.server.errors import ApiError, ErrorCode
 
 
 def parse_device_credential(authorization: str | None) -> tuple[str, str] | None:
@@ -17,7 +17,7 @@ def parse_device_credential(authorization: str | None) -> tuple[str, str] | None
         return None
     device_id, sep, secret = value.strip().partition(":")
     if not sep or not device_id or not secret or len(device_id) > 64 or len(secret) > 128:
-        raise ApiError("invalid_credential", "malformed device credential; expected 'Device <id>:<secret>'", 401)
+        raise ApiError(ErrorCode.INVALID_CREDENTIAL, "malformed device credential; expected 'Device <id>:<secret>'")
     return device_id, secret
 
 

@@ -18,6 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from licentia.core.clock import Clock
+from licentia.core.vocabulary import EventKind
 from licentia.server.licenses.service import issue_license
 from licentia.server.products.service import get_product, policies, products
 from licentia.server.store.models import Device, Event, Machine, Release, table_of
@@ -109,8 +110,8 @@ def fill(
         converts = rng.random() < 0.16
         active_days = (days - day) if converts or loyal else rng.randint(1, max(2, trial_days))
         last = first
-        event(device_id, "install", first, ip, app_version=version)
-        event(device_id, "check", first, ip, app_version=version)
+        event(device_id, EventKind.INSTALL, first, ip, app_version=version)
+        event(device_id, EventKind.CHECK, first, ip, app_version=version)
         activated = None
         if converts:
             activated = first + dt.timedelta(days=rng.uniform(0.2, trial_days - 1), hours=rng.random())
@@ -125,14 +126,14 @@ def fill(
             if rng.random() < (0.75 if activated else 0.55):
                 newer = version_at(at)
                 if newer != version and rng.random() < 0.35:
-                    event(device_id, "upgrade", at, ip, **{"from": version, "to": newer})
+                    event(device_id, EventKind.UPGRADE, at, ip, **{"from": version, "to": newer})
                     version = newer
-                event(device_id, "check", at, ip, app_version=version)
+                event(device_id, EventKind.CHECK, at, ip, app_version=version)
                 last = at
         if not converts and not loyal and last < now - dt.timedelta(days=3) and rng.random() < 0.35:
-            event(device_id, "uninstall", last + dt.timedelta(minutes=5), ip)
+            event(device_id, EventKind.UNINSTALL, last + dt.timedelta(minutes=5), ip)
         if rng.random() < 0.03:
-            event(device_id, "feedback", first + (last - first) * rng.random(), ip, text=rng.choice(FEEDBACK))
+            event(device_id, EventKind.FEEDBACK, first + (last - first) * rng.random(), ip, text=rng.choice(FEEDBACK))
         trial_end = first + dt.timedelta(days=trial_days)
         machine_id = "mc_" + device_id[3:]
         machine_rows.append(
@@ -175,12 +176,12 @@ def fill(
     # A few copied installations and key-generator keys: the piracy chart should not be empty.
     for row in rng.sample(device_rows, k=min(len(device_rows), max(3, count // 250))):
         row["clone_suspected"] = True
-        event(row["id"], "clone_suspected", row["last_seen"], "203.0.113.7", reason="stale_token")
+        event(row["id"], EventKind.CLONE_SUSPECTED, row["last_seen"], "203.0.113.7", reason="stale_token")
     for _ in range(max(5, count // 80)):
         row = rng.choice(device_rows)
         at = row["first_seen"] + dt.timedelta(hours=rng.randint(1, 48))
         if at < now:
-            event(row["id"], "invalid_key", at, "198.51.100.23", key_prefix="K3YGN", reason="not_issued")
+            event(row["id"], EventKind.INVALID_KEY, at, "198.51.100.23", key_prefix="K3YGN", reason="not_issued")
     conn.execute(machines.insert(), machine_rows)
     conn.execute(devices.insert(), device_rows)
     conn.execute(events.insert(), event_rows)
@@ -197,7 +198,7 @@ def fill(
             source="demo",
         )
         conn.execute(devices.update().where(devices.c.id == device_id).values(license_id=issued.id))
-        event(device_id, "register", activated, "192.0.2.1", result="activated")
+        event(device_id, EventKind.REGISTER, activated, "192.0.2.1", result="activated")
         by_id[device_id]["license_id"] = issued.id
     if conversions:  # a small demo may have none
         conn.execute(events.insert(), event_rows[-len(conversions) :])

@@ -1,7 +1,10 @@
-"""One server error type with a stable code, mapped to HTTP by one handler.
+"""Every error the server answers, enumerated once, and the one exception that carries them.
 
 Every 4xx answer has the body ``{"error": {"code": "...", "message": "..."}}``;
-``code`` is the contract clients branch on, ``message`` is for people.
+``code`` is the contract clients branch on (an :class:`ErrorCode`, with its
+HTTP status and its meaning), ``message`` is for people. The error tables in
+docs/web-api.md and docs/developer-api.md are generated from :class:`ErrorCode`
+(``scripts/error-tables``; a test fails while they differ).
 
 Services raise :class:`ApiError` whoever calls them (the CLI among them), so
 this module imports no web framework at module level: the answers below load
@@ -11,6 +14,7 @@ server has loaded it anyway.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Sequence
 
 # ``typing`` and ``logging`` are loaded by the server anyway; a CLI command need not pay for them.
@@ -24,34 +28,205 @@ if TYPE_CHECKING:
     from licentia.server.store.writer import StoreUnavailable
 
 
+class Api(enum.Flag):
+    """Where a code is answered: the public API (applications), the developer API, the admin UI and CLI."""
+
+    PUBLIC = enum.auto()
+    DEVELOPER = enum.auto()
+    ADMIN = enum.auto()
+    EVERY = PUBLIC | DEVELOPER | ADMIN
+
+
+_P, _D, _A, _ALL = Api.PUBLIC, Api.DEVELOPER, Api.ADMIN, Api.EVERY
+
+
+class ErrorCode(enum.StrEnum):
+    """An error's stable code, its HTTP status, where it is answered, and what it means."""
+
+    status: int
+    apis: Api
+    meaning: str
+
+    def __new__(cls, value: str, status: int, apis: Api, meaning: str) -> ErrorCode:
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.status = status
+        member.apis = apis
+        member.meaning = meaning
+        return member
+
+    @classmethod
+    def of(cls, value: str) -> ErrorCode:
+        """The member whose code is ``value`` (``KeyError`` if none is)."""
+        return _BY_VALUE[value]
+
+    # Any request
+    BAD_REQUEST = "bad_request", 400, _ALL, "the request is not one this endpoint takes"
+    MALFORMED_JSON = "malformed_json", 400, _ALL, "the body is not valid JSON"
+    VALIDATION_ERROR = "validation_error", 422, _ALL, "a field is missing, of the wrong type or out of range"
+    NOT_FOUND = "not_found", 404, _ALL, "no such endpoint"
+    METHOD_NOT_ALLOWED = "method_not_allowed", 405, _ALL, "the endpoint does not take this HTTP method"
+    UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type", 415, _ALL, "the body is not in a format the endpoint reads"
+    PAYLOAD_TOO_LARGE = "payload_too_large", 413, _ALL, "the body is larger than LICENTIA_MAX_BODY_BYTES"
+    UNAUTHORIZED = "unauthorized", 401, _ALL, "the request needs credentials it did not carry"
+    FORBIDDEN = "forbidden", 403, _ALL, "the request is not allowed"
+    RATE_LIMITED = (
+        "rate_limited",
+        429,
+        _ALL,
+        "too many failed attempts (from this machine, or this network): retry after Retry-After",
+    )
+    STORE_UNAVAILABLE = "store_unavailable", 503, _ALL, "the database is busy or unreachable: retry after Retry-After"
+    NOT_READY = "not_ready", 503, _ALL, "GET /readyz: the database does not answer or lacks a migration this code needs"
+    INTERNAL_ERROR = "internal_error", 500, _ALL, "a fault of the server's (logged); never an answer to bad input"
+    HTTP_ERROR = "http_error", 400, _ALL, "another HTTP error, with the status it names"
+    # Products, devices (installations) and their credentials
+    UNKNOWN_PRODUCT = "unknown_product", 404, _ALL, "no product has this slug"
+    UNKNOWN_DEVICE = "unknown_device", 404, _D | _A, "no device (installation) has this id"
+    DEVICE_CREDENTIAL_REQUIRED = (
+        "device_credential_required", 401, _P,
+        "this device is known: send its credential (Authorization: Device ID:SECRET)",
+    )  # fmt: skip
+    INVALID_CREDENTIAL = "invalid_credential", 401, _P, "the device credential is wrong, or names another device"
+    # License keys and seats
+    INVALID_KEY = "invalid_key", 400, _P, "not a license key this product issued (typo, or a generated key)"
+    LICENSE_SUSPENDED = "license_suspended", 403, _P, "the license is suspended by the vendor"
+    LICENSE_REVOKED = (
+        "license_revoked", 403, _P | _D,
+        "the license was revoked: it activates nothing, and its state never changes again (409 there)",
+    )  # fmt: skip
+    LICENSE_EXPIRED = "license_expired", 403, _P, "the license has expired"
+    TOO_MANY_DEVICES = "too_many_devices", 403, _P, "every seat of the license is taken by other machines"
+    MACHINE_RESTRICTED = "machine_restricted", 403, _P, "the vendor blocked or suspended this machine"
+    VIRTUAL_MACHINE_NOT_ALLOWED = (
+        "virtual_machine_not_allowed", 403, _P, "the product's policy refuses licenses on virtual machines"
+    )  # fmt: skip
+    ORDER_REF_IN_USE = (
+        "order_ref_in_use", 409, _D | _A, "the order reference already names a purchase (from the same source)"
+    )  # fmt: skip
+    NO_LICENSE = "no_license", 409, _D | _A, "the device holds no license seat (activate a key to register it)"
+    UNKNOWN_LICENSE = "unknown_license", 404, _D | _A, "no license has this id"
+    AMBIGUOUS_LICENSE = "ambiguous_license", 409, _D | _A, "several licenses match this key prefix: give the id"
+    INVALID_REFERENCE = (
+        "invalid_reference",
+        400,
+        _D | _A,
+        "give a license id, a full key or 3+ characters of its prefix",
+    )
+    # Values, releases
+    NOT_REGISTERED = "not_registered", 403, _P, "license values need a device activated on a license"
+    UNKNOWN_VALUE = "unknown_value", 404, _P, "no value is saved under this key"
+    VALUE_TOO_LARGE = "value_too_large", 413, _P, "a value is at most 4 KB of JSON"
+    TOO_MANY_VALUES = "too_many_values", 409, _P, "at most 100 values per device or license"
+    INVALID_VERSION = "invalid_version", 400, _ALL, "not a version number (PEP 440 or semver)"
+    INVALID_CHANNEL = "invalid_channel", 400, _D | _A, "a release channel is 1-32 lowercase letters, digits or dashes"
+    INVALID_URL = "invalid_url", 400, _D | _A, "a download URL must be http(s)"
+    RELEASE_EXISTS = "release_exists", 409, _D | _A, "this version is already released on this channel"
+    # Changes made by the vendor
+    INVALID_EMAIL = "invalid_email", 400, _D | _A, "not an email address"
+    INVALID_EXPIRY = "invalid_expiry", 400, _D | _A, "the expiry is in the past, or not a date"
+    INVALID_DAYS = "invalid_days", 400, _D | _A, "a number of days out of range"
+    INVALID_RENEWAL = "invalid_renewal", 422, _D, "a renewal names either days or an expiry date, not both"
+    INVALID_STATUS = "invalid_status", 400, _D | _A, "not a device status the vendor can set"
+    INVALID_ACTION = "invalid_action", 400, _D | _A, "not a license action (suspend, revoke, reinstate)"
+    INVALID_STATE = "invalid_state", 400, _D | _A, "not a license state"
+    INVALID_CURSOR = "invalid_cursor", 400, _D, "the page cursor was not made by this server"
+    INVALID_POLICY = "invalid_policy", 400, _A, "a policy setting that does not exist, or a value out of range"
+    INVALID_SLUG = "invalid_slug", 400, _A, "a product slug is lowercase letters, digits and dashes (1-63)"
+    PRODUCT_EXISTS = "product_exists", 409, _A, "a product already has this slug"
+    INVALID_RETENTION = "invalid_retention", 400, _A, "fact retention is a whole number of days in range"
+    INVALID_WEBHOOK_URL = "invalid_webhook_url", 400, _A, "a webhook URL must be http(s)"
+    INVALID_WEBHOOK_TOPICS = "invalid_webhook_topics", 400, _A, "a webhook topic that does not exist"
+    INVALID_NUMBER = "invalid_number", 400, _A, "a form field that must be a whole number"
+    INVALID_DATE = "invalid_date", 400, _A, "a form field that must be a date (YYYY-MM-DD)"
+    # Admin accounts and API tokens
+    ADMIN_EXISTS = "admin_exists", 409, _A, "an admin already has this email"
+    UNKNOWN_ADMIN = "unknown_admin", 404, _A, "no admin has this email"
+    WEAK_PASSWORD = "weak_password", 400, _A, "a password of at least 10 characters is needed"
+    MISSING_TOKEN = "missing_token", 401, _D, "the request carries no Authorization: Bearer token"
+    INVALID_TOKEN = "invalid_token", 401, _D, "the API token is unknown, wrong or revoked"
+    INSUFFICIENT_SCOPE = "insufficient_scope", 403, _D, "the API token lacks the scope this call needs"
+    INVALID_NAME = "invalid_name", 400, _A, "an API token needs a name of 1-200 characters"
+    INVALID_SCOPE = "invalid_scope", 400, _A, "API token scopes are read and write"
+    UNKNOWN_TOKEN = "unknown_token", 404, _A, "no active API token has this id"
+    # The payment webhooks (``/v1/hooks/payment`` and the providers' ``/v1/hooks/{stripe,paddle,fastspring}``)
+    WEBHOOK_NOT_CONFIGURED = (
+        "webhook_not_configured", 503, _D, "the webhook's signing secret (LICENTIA_*_WEBHOOK_SECRET) is not set"
+    )  # fmt: skip
+    INVALID_SIGNATURE = "invalid_signature", 401, _D, "the webhook's signature does not match its body"
+    STALE_SIGNATURE = "stale_signature", 401, _D, "the webhook's signature is too old (a replay?)"
+    INVALID_EVENT = "invalid_event", 400, _D, "a correctly signed delivery that is not the provider's event shape"
+    PROVIDER_UNAVAILABLE = (
+        "provider_unavailable", 503, _D, "the provider's API did not answer a needed look-up: the provider retries"
+    )  # fmt: skip
+    # Payment mappings (provider price or product id -> product and license type)
+    INVALID_PROVIDER = "invalid_provider", 400, _D | _A, "a payment provider is stripe, paddle or fastspring"
+    INVALID_EXTERNAL_ID = "invalid_external_id", 400, _D | _A, "a provider's id is 1-200 characters, no spaces"
+    INVALID_ON_REFUND = "invalid_on_refund", 400, _D | _A, "what a refund does is suspend or revoke"
+    UNKNOWN_POLICY = "unknown_policy", 404, _D | _A, "the product has no license type with this id"
+    MAPPING_EXISTS = "mapping_exists", 409, _D | _A, "this provider id is already mapped"
+    UNKNOWN_MAPPING = "unknown_mapping", 404, _D | _A, "no payment mapping has this id"
+    # The customer portal
+    UNKNOWN_MACHINE = "unknown_machine", 404, _A, "the machine holds no seat of this license"
+    REASON_REQUIRED = "reason_required", 400, _A, "freeing a seat needs a reason (it goes to the audit log)"
+    TRANSFER_LIMIT = "transfer_limit", 409, _A, "the license type's self-service transfers for the period are used up"
+    NOT_ENTITLED = "not_entitled", 403, _A, "the license does not entitle to this release"
+
+
+_BY_VALUE: dict[str, ErrorCode] = {code.value: code for code in ErrorCode}
+
+
+def error_table(api: Api) -> str:
+    """The Markdown table of the codes ``api`` answers, by status (the docs' tables are made by this)."""
+    rows = sorted((code for code in ErrorCode if code.apis & api), key=lambda code: (code.status, code.value))
+    lines = ["| status | code | meaning |", "|---|---|---|"]
+    lines += [f"| {code.status} | `{code.value}` | {code.meaning} |" for code in rows]
+    return "\n".join(lines) + "\n"
+
+
 class ApiError(Exception):
-    def __init__(self, code: str, message: str, status: int = 400, *, headers: dict[str, str] | None = None) -> None:
+    """An error answered with ``code``'s status (or ``status``, where the code's meaning says so)."""
+
+    def __init__(
+        self,
+        code: ErrorCode,
+        message: str,
+        status: int | None = None,
+        *,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
-        self.code = code
+        self.code = _BY_VALUE[code]  # as typed; a bare string that is not enumerated fails here, in tests
         self.message = message
-        self.status = status
+        self.status = self.code.status if status is None else status
         self.headers = headers or {}
 
 
-def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message, **extra}}
+def error_body(code: ErrorCode, message: str, **extra: Any) -> dict[str, Any]:
+    return {"error": {"code": code.value, "message": message, **extra}}
 
 
-def _json(status: int, code: str, message: str, headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
+def _json(
+    status: int, code: ErrorCode, message: str, headers: dict[str, str] | None = None, **extra: Any
+) -> JSONResponse:
     from fastapi.responses import JSONResponse
 
     return JSONResponse(error_body(code, message, **extra), status_code=status, headers=headers)
 
 
+# Errors Starlette raises itself (unknown paths, wrong methods), by status.
 _HTTP_CODES = {
-    400: "bad_request",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    413: "payload_too_large",
-    415: "unsupported_media_type",
-    429: "rate_limited",
+    code.status: code
+    for code in (
+        ErrorCode.BAD_REQUEST,
+        ErrorCode.UNAUTHORIZED,
+        ErrorCode.FORBIDDEN,
+        ErrorCode.NOT_FOUND,
+        ErrorCode.METHOD_NOT_ALLOWED,
+        ErrorCode.PAYLOAD_TOO_LARGE,
+        ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+        ErrorCode.RATE_LIMITED,
+    )
 }
 
 
@@ -62,25 +237,25 @@ def api_error_response(exc: ApiError) -> JSONResponse:
 def validation_response(errors: Sequence[Any]) -> JSONResponse:
     """``malformed_json`` (400) or ``validation_error`` (422) naming each bad field."""
     if any(err.get("type") == "json_invalid" for err in errors):
-        return _json(400, "malformed_json", "the request body is not valid JSON")
+        return _json(400, ErrorCode.MALFORMED_JSON, "the request body is not valid JSON")
     problems = []
     for err in errors:
         where = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
         problems.append({"field": where, "problem": err.get("msg", "invalid")})
     first = problems[0] if problems else {"field": "", "problem": "invalid"}
     message = f"{first['field'] or 'body'}: {first['problem']}"
-    return _json(422, "validation_error", message, problems=problems)
+    return _json(422, ErrorCode.VALIDATION_ERROR, message, problems=problems)
 
 
 def store_unavailable_response(exc: StoreUnavailable) -> JSONResponse:
-    return _json(503, "store_unavailable", str(exc), {"Retry-After": "2"})
+    return _json(503, ErrorCode.STORE_UNAVAILABLE, str(exc), {"Retry-After": "2"})
 
 
 def unexpected_response(method: str, path: str) -> JSONResponse:
     import logging
 
     logging.getLogger("licentia.server").exception("unexpected error on %s %s", method, path)
-    return _json(500, "internal_error", "the server hit an unexpected error")
+    return _json(500, ErrorCode.INTERNAL_ERROR, "the server hit an unexpected error")
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -106,7 +281,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = _HTTP_CODES.get(exc.status_code, "http_error")
+        code = _HTTP_CODES.get(exc.status_code, ErrorCode.HTTP_ERROR)
         return _json(exc.status_code, code, str(exc.detail), getattr(exc, "headers", None))
 
     @app.exception_handler(StoreUnavailable)

@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from licentia.server.errors import ApiError
+from licentia.server.errors import ApiError, ErrorCode
 
 if TYPE_CHECKING:
     from licentia.server.settings import Settings
@@ -69,19 +69,20 @@ def prepare_multiprocess_metrics(data_dir: Path) -> None:
     """Give the workers a fresh shared metrics directory (before they start)."""
     directory = data_dir / "metrics"
     shutil.rmtree(directory, ignore_errors=True)
-    directory.mkdir(parents=True)
+    # 0700: the workers' counter files are as telling as /metrics itself, which is not public.
+    directory.mkdir(mode=0o700, parents=True)
     os.environ[MULTIPROC_ENV] = str(directory)
 
 
 def metrics_access(settings: Settings, authorization: str | None) -> None:
     """Raise unless ``/metrics`` is on and ``authorization`` carries its bearer token."""
     if settings.metrics_token is None:
-        raise ApiError("not_found", "metrics are off; set LICENTIA_METRICS_TOKEN to serve them", 404)
+        raise ApiError(ErrorCode.NOT_FOUND, "metrics are off; set LICENTIA_METRICS_TOKEN to serve them")
     scheme, _, sent = (authorization or "").partition(" ")
     expected = settings.metrics_token.get_secret_value().encode()
     if scheme.lower() != "bearer" or not hmac.compare_digest(sent.strip().encode(), expected):
         message = "send the metrics token: Authorization: Bearer <token>"
-        raise ApiError("invalid_token", message, 401, headers={"WWW-Authenticate": "Bearer"})
+        raise ApiError(ErrorCode.INVALID_TOKEN, message, headers={"WWW-Authenticate": "Bearer"})
 
 
 def render_metrics() -> tuple[bytes, str]:

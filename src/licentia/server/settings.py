@@ -22,7 +22,7 @@ from pydantic_settings import (
 )
 
 DEFAULT_DATA_DIR = Path("licentia-data")
-_PLACEHOLDERS = {"changeme", "change-me", "secret", "please-change", "xxx"}
+_PLACEHOLDERS = {"changeme", "change-me", "change-this", "secret", "please-change", "xxx"}
 
 
 class Settings(BaseSettings):

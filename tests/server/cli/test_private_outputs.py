@@ -4,7 +4,6 @@ an emailed key waits sealed, and an order reference already used is one line, no
 from __future__ import annotations
 
 import os
-import sqlite3
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -53,11 +52,14 @@ def test_database_backup_and_export_are_private(data_dir: Path, capsys: pytest.C
     stored = b"".join(p.read_bytes() for p in data_dir.iterdir() if p.name.startswith("licentia.db"))
     assert key.encode() not in stored
 
-    copy = data_dir.parent / "copy.db"
-    assert licentia(capsys, data_dir, "backup", str(copy))[0] == 0
+    copy = data_dir.parent / "copy.licentia-backup"
+    phrase = data_dir.parent / "phrase"
+    phrase.write_text("correct horse battery staple\n")
+    assert licentia(capsys, data_dir, "backup", str(copy), "--passphrase-file", str(phrase))[0] == 0
     assert mode(copy) == 0o600
-    with sqlite3.connect(copy) as conn:
-        assert conn.execute("SELECT count(*) FROM licenses").fetchone() == (1,)
+    # Sealed: neither the database nor the secret key that unlocks the signing keys rests in clear.
+    sealed = copy.read_bytes()
+    assert b"SQLite format" not in sealed and (data_dir / "secret.key").read_bytes().strip() not in sealed
 
     export = data_dir.parent / "events.csv"
     export.write_text("an older export\n")

@@ -1,6 +1,6 @@
 """Read-only commands start fast: they import neither the web app nor SQLAlchemy, and find the same database.
 
-Timing lives in bench/cli_start.py; these tests hold the reasons for it.
+Timing lives in ``bench/cold_start.py --only licentia``; these tests hold the reasons for it.
 """
 
 from __future__ import annotations
@@ -17,6 +17,9 @@ from licentia.server.cli import main
 from licentia.server.cli.context import CliContext
 
 HEAVY = ("fastapi", "starlette", "sqlalchemy", "alembic", "pydantic", "uvicorn", "jinja2")
+# Standard modules a read-only command can do without, each a measurable share of a bare start
+# (docs/performance.md): an import of one at module level somewhere on the path fails here.
+SLOW = ("typing", "pathlib", "dataclasses", "shutil", "logging", "asyncio")
 PROBE = """
 import json, sys
 from licentia.server.cli import main
@@ -51,7 +54,7 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_help_imports_nothing_of_the_server(command: tuple[str, ...]) -> None:
     code, loaded, out = run_probe(*command)
     assert code == 0 and out.startswith("usage: licentia")
-    assert not loaded & set(HEAVY), loaded & set(HEAVY)
+    assert not loaded & {*HEAVY, *SLOW}, loaded & {*HEAVY, *SLOW}
 
 
 @pytest.mark.parametrize(
@@ -65,7 +68,7 @@ def test_read_only_commands_load_neither_the_web_app_nor_sqlalchemy(data_dir: Pa
         command = (*command, listed.split("\t")[0])
     code, loaded, out = run_probe(*command, "--data-dir", str(data_dir))
     assert code == 0 and out
-    assert not loaded & set(HEAVY), f"{' '.join(command)} imported {sorted(loaded & set(HEAVY))}"
+    assert not loaded & {*HEAVY, *SLOW}, f"{' '.join(command)} imported {sorted(loaded & {*HEAVY, *SLOW})}"
 
 
 def test_global_options_work_before_and_after_the_command(data_dir: Path) -> None:
@@ -147,3 +150,36 @@ def test_read_only_commands_read_every_backend(migrated, product, client, capsys
     assert isinstance(device["facts"], dict) and isinstance(device["clone_suspected"], bool)
     assert main(["license", "list", "--prefix", "%", *options]) == 0
     assert capsys.readouterr().out == ""  # a typed % is a character, not a wildcard
+
+
+WEB = {"fastapi", "starlette", "jinja2", "uvicorn"}
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("license", "issue", "--product", "my-app", "--email", "web@example.com"),
+        ("product", "policy", "my-app", "--set", "grace_days=4"),
+        ("admin", "create", "web@vendor.example", "--password-stdin"),
+        ("admin", "token", "--name", "shop", "--scope", "write"),
+        ("rollup",),
+        ("evidence", "purge"),
+        ("notify", "status"),
+        ("export",),
+    ],
+    ids=" ".join,
+)
+def test_commands_that_write_load_no_web_framework(data_dir: Path, command: tuple[str, ...]) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LICENTIA_")}
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, *command, "--data-dir", str(data_dir)],
+        input="long enough password\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=env,
+    )
+    report = json.loads(done.stderr.strip().splitlines()[-1])
+    assert report["code"] == 0, done.stderr
+    assert not set(report["loaded"]) & WEB, f"{' '.join(command)} imported {set(report['loaded']) & WEB}"

@@ -1,4 +1,4 @@
-"""The rotating token of DESIGN.md section 4, seen through the public API (TestClient, both databases)."""
+"""The rotating token of docs/design.md section 6, seen through the public API (TestClient, both databases)."""
 
 from __future__ import annotations
 

@@ -39,6 +39,7 @@ def test_numbers_beyond_64_bits_are_refused_and_the_report_stays_signed(
 ) -> None:
     app = Installation(client, collecting.public_key)
     app.check()
+    assert app.credential is not None
     headers = auth(app.credential)
     event = {"id": "e1", "kind": "usage", "data": {"n": BIG}}
     _refused(client.post("/v1/events", json={"events": [event]}, headers=headers))
@@ -59,7 +60,7 @@ def test_numbers_beyond_64_bits_are_refused_and_the_report_stays_signed(
     edge = {"id": "e2", "kind": "usage", "data": {"max": 2**63 - 1, "min": -(2**63 - 1)}}
     assert client.post("/v1/events", json={"events": [edge]}, headers=headers).json()["accepted"] == 1
     assert client.put("/v1/values/fine", json={"value": {"a": [1, 2.5, "x"]}}, headers=headers).status_code == 200
-    report = _signed_report(client, app.credential["device"], _reader(engine, clock), collecting.public_key)
+    report = _signed_report(client, app.device_id, _reader(engine, clock), collecting.public_key)
     assert {"max": 2**63 - 1, "min": -(2**63 - 1)} in [e["data"] for e in report["events"]]
 
 
@@ -68,7 +69,7 @@ def test_rows_stored_before_the_limit_still_give_a_signed_report(
 ) -> None:
     app = Installation(client, collecting.public_key)
     app.check()
-    device_id = app.credential["device"]
+    device_id = app.device_id
     events, devices = table_of(Event), table_of(Device)
     # As an older server (or the status check's facts) could have stored them.
     with engine.begin() as conn:

@@ -3,7 +3,6 @@ database file holds them in clear, and only delivery opens them."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -18,21 +17,7 @@ from licentia.server.app import create_app
 from licentia.server.auth.tokens import create_token
 from licentia.server.notify.outbox import outbox
 from licentia.server.notify.sealing import SealBroken, opened
-from licentia.server.notify.worker import OutboxWorker
-from licentia.server.store.engine import database_urls, make_async_engine
-
-
-def deliver(settings: Any, clock: Any) -> int:
-    async def main() -> int:
-        engine = make_async_engine(database_urls(settings.resolved_database_url))
-        worker = OutboxWorker(engine, settings=settings, clock=clock)
-        try:
-            return await worker.run_once()
-        finally:
-            await worker.aclose()
-            await engine.dispose()
-
-    return asyncio.run(main())
+from tests.server.notify.test_license_email import deliver
 
 
 def stored(engine: Any) -> Any:

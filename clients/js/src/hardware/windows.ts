@@ -52,3 +52,9 @@ export function cpuIdentity(run: CommandRunner, env: NodeJS.ProcessEnv): string 
   const parts = ["vendoridentifier", "identifier", "processornamestring"].map((n) => values.get(n)?.trim() ?? "");
   return parts.some(Boolean) ? parts.join("|") : null;
 }
+
+/** RegisteredOwner and RegisteredOrganization (client facts, when the application asks for them). */
+export function registeredOwner(run: CommandRunner, env: NodeJS.ProcessEnv): [string | null, string | null] {
+  const values = registry(run, env, "SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion");
+  return [values.get("registeredowner")?.trim() || null, values.get("registeredorganization")?.trim() || null];
+}

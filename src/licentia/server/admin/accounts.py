@@ -23,7 +23,7 @@ import sqlalchemy as sa
 
 from licentia.server.audit import record
 from licentia.server.auth.passwords import decoy_hash, hash_secret, verify_secret
-from licentia.server.errors import ApiError
+from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.store.models import AdminSession, AdminUser, table_of
 
 users = table_of(AdminUser)
@@ -67,11 +67,11 @@ def session_hash(session_id: str) -> str:
 def create_admin(conn: sa.Connection, *, email: str, password: str, actor: str, now: dt.datetime) -> int:
     email = email.strip().lower()
     if "@" not in email or len(email) > 320:
-        raise ApiError("invalid_email", f"{email!r} is not an email address")
+        raise ApiError(ErrorCode.INVALID_EMAIL, f"{email!r} is not an email address")
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise ApiError("weak_password", f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
+        raise ApiError(ErrorCode.WEAK_PASSWORD, f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
     if conn.execute(sa.select(users.c.id).where(users.c.email == email)).first():
-        raise ApiError("admin_exists", f"an admin {email} already exists", 409)
+        raise ApiError(ErrorCode.ADMIN_EXISTS, f"an admin {email} already exists")
     user_id = conn.execute(
         users.insert()
         .values(email=email, password_hash=hash_secret(password), created_at=now, failed_attempts=0, is_active=True)
@@ -83,10 +83,10 @@ def create_admin(conn: sa.Connection, *, email: str, password: str, actor: str, 
 
 def set_password(conn: sa.Connection, *, email: str, password: str, actor: str, now: dt.datetime) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise ApiError("weak_password", f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
+        raise ApiError(ErrorCode.WEAK_PASSWORD, f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
     row = conn.execute(sa.select(users.c.id).where(users.c.email == email.strip().lower())).first()
     if row is None:
-        raise ApiError("unknown_admin", f"no admin {email}", 404)
+        raise ApiError(ErrorCode.UNKNOWN_ADMIN, f"no admin {email}")
     conn.execute(
         users.update()
         .where(users.c.id == row.id)

@@ -8,11 +8,12 @@ from typing import Any
 import sqlalchemy as sa
 from markupsafe import Markup
 
+from licentia.core.vocabulary import PIRACY_EVENT_KINDS, DeviceStatus, EventKind
 from licentia.server.admin import charts
 from licentia.server.rollups.service import breakdown, series, totals
 
 PERIODS = (30, 90)
-PIRACY_KINDS = ("clone_suspected", "invalid_key")
+PIRACY_KINDS = tuple(sorted(PIRACY_EVENT_KINDS))
 
 
 def dashboard(conn: sa.Connection, *, product_id: int, today: dt.date, days: int) -> dict[str, Any]:
@@ -27,7 +28,10 @@ def dashboard(conn: sa.Connection, *, product_id: int, today: dt.date, days: int
     kinds = totals(conn, product_id=product_id, metric="events", first=first, last=today)
     new_total = sum(v for _, v in installs)
     converted_total = sum(v for _, v in conversions)
-    states = {name: [v for _, v in daily("devices", name)] for name in ("trial", "registered", "trial_expired")}
+    states = {
+        name: [v for _, v in daily("devices", name)]
+        for name in (DeviceStatus.TRIAL, DeviceStatus.REGISTERED, DeviceStatus.TRIAL_EXPIRED)
+    }
     active = {window: [v for _, v in daily(f"active_{window}")] for window in ("1d", "7d", "30d")}
     piracy = [(name, [v for _, v in daily("events", name)]) for name in PIRACY_KINDS]
     chart: dict[str, Markup] = {
@@ -38,17 +42,19 @@ def dashboard(conn: sa.Connection, *, product_id: int, today: dt.date, days: int
         "states": charts.stacked_chart(
             day_list,
             [
-                ("registered", states["registered"]),
-                ("trial", states["trial"]),
-                ("trial expired", states["trial_expired"]),
+                ("registered", states[DeviceStatus.REGISTERED]),
+                ("trial", states[DeviceStatus.TRIAL]),
+                ("trial expired", states[DeviceStatus.TRIAL_EXPIRED]),
             ],
             label="Trials vs registered",
         ),
         "conversions": charts.bar_chart(conversions, label="Conversions per day", color=charts.PALETTE[1]),
         "uninstalls": charts.bar_chart(
-            daily("events", "uninstall"), label="Uninstalls per day", color=charts.PALETTE[3]
+            daily("events", EventKind.UNINSTALL), label="Uninstalls per day", color=charts.PALETTE[3]
         ),
-        "feedback": charts.bar_chart(daily("events", "feedback"), label="Feedback per day", color=charts.PALETTE[4]),
+        "feedback": charts.bar_chart(
+            daily("events", EventKind.FEEDBACK), label="Feedback per day", color=charts.PALETTE[4]
+        ),
         "piracy": charts.stacked_chart(day_list, piracy, label="Piracy signals per day"),
         "versions": charts.share_chart(
             breakdown(conn, product_id=product_id, metric="versions_7d", day=today), label="Versions in use"
@@ -65,8 +71,8 @@ def dashboard(conn: sa.Connection, *, product_id: int, today: dt.date, days: int
         "conversion_rate": (100.0 * converted_total / new_total) if new_total else None,
         "active_7d": active["7d"][-1] if active["7d"] else 0,
         "active_30d": active["30d"][-1] if active["30d"] else 0,
-        "uninstalls": kinds.get("uninstall", 0),
-        "feedback": kinds.get("feedback", 0),
+        "uninstalls": kinds.get(EventKind.UNINSTALL, 0),
+        "feedback": kinds.get(EventKind.FEEDBACK, 0),
         "piracy": sum(kinds.get(k, 0) for k in PIRACY_KINDS),
         "has_data": bool(new_total or any(active["30d"])),
     }

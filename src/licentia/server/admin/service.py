@@ -117,9 +117,8 @@ def device_detail(conn: sa.Connection, device_id: str) -> dict[str, Any] | None:
 
 
 def search_licenses(conn: sa.Connection, *, q: str = "", state: str = "", limit: int = PAGE) -> list[sa.Row[Any]]:
-    used = (
-        sa.select(sa.func.count())
-        .select_from(devices)
+    used = (  # seats count machines
+        sa.select(sa.func.count(sa.distinct(devices.c.machine_id)))
         .where(devices.c.license_id == licenses.c.id)
         .scalar_subquery()
         .label("devices_used")

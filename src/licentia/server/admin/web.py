@@ -21,7 +21,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from licentia.server.admin.accounts import CurrentAdmin, current_admin
-from licentia.server.errors import ApiError
+from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.state import in_transaction, read_only, state_of
 
 HERE = Path(__file__).parent
@@ -135,4 +135,4 @@ def int_field(form: dict[str, str], name: str) -> int:
     try:
         return int(form.get(name, "").strip())
     except ValueError as exc:
-        raise ApiError("invalid_number", f"{name.replace('_', ' ')} must be a whole number") from exc
+        raise ApiError(ErrorCode.INVALID_NUMBER, f"{name.replace('_', ' ')} must be a whole number") from exc

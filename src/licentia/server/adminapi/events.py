@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from licentia.server.adminapi.schemas import MAX_ROW_ID
-from licentia.server.errors import ApiError
+from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.products.service import get_product
 from licentia.server.store.models import Event, table_of
 
@@ -44,7 +44,7 @@ def decode_cursor(cursor: str) -> int:
             raise ValueError(text)
         return last_id
     except (ValueError, UnicodeDecodeError) as exc:
-        raise ApiError("invalid_cursor", "the cursor is not one this API gave out") from exc
+        raise ApiError(ErrorCode.INVALID_CURSOR, "the cursor is not one this API gave out") from exc
 
 
 def event_page(

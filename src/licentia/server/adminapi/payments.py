@@ -25,11 +25,11 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from licentia.server.adminapi.schemas import Email, Feature, OrderRef, Slug
-from licentia.server.errors import ApiError
+from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.licenses.changes import issue_and_email
 from licentia.server.licenses.service import OrderRefInUse, licenses, purchases
 from licentia.server.notify.signature import InvalidSignature, StaleSignature, verify_signature
-from licentia.server.state import in_transaction, read_only
+from licentia.server.state import in_transaction, read_only, state_of
 
 router = APIRouter(prefix="/v1/hooks", tags=["developer API"])
 SIGNATURE_HEADER = "Licentia-Signature"
@@ -55,11 +55,11 @@ def verify(secret: str, header: str, body: bytes, now: dt.datetime) -> None:
         verify_signature(body, header, secret, at=now, tolerance_seconds=int(TOLERANCE.total_seconds()))
     except StaleSignature as exc:
         raise ApiError(
-            "stale_signature", "the signed timestamp is more than 5 minutes away: refused as a replay", 401
+            ErrorCode.STALE_SIGNATURE, "the signed timestamp is more than 5 minutes away: refused as a replay"
         ) from exc
     except InvalidSignature as exc:
         raise ApiError(
-            "invalid_signature", f"{SIGNATURE_HEADER} does not sign this body (t=<unix seconds>,v1=<hex>)", 401
+            ErrorCode.INVALID_SIGNATURE, f"{SIGNATURE_HEADER} does not sign this body (t=<unix seconds>,v1=<hex>)"
         ) from exc
 
 
@@ -103,18 +103,20 @@ def _answer(license_id: int, key_prefix: str, created: bool) -> JSONResponse:
 )
 async def payment(request: Request) -> JSONResponse:
     """A paid order: create the customer and license once per order id, and email the key."""
-    secret = request.app.state.settings.payment_webhook_secret
+    secret = state_of(request.app).settings.payment_webhook_secret
     if secret is None:
-        raise ApiError("webhook_not_configured", "set LICENTIA_PAYMENT_WEBHOOK_SECRET to accept payment webhooks", 503)
+        raise ApiError(
+            ErrorCode.WEBHOOK_NOT_CONFIGURED, "set LICENTIA_PAYMENT_WEBHOOK_SECRET to accept payment webhooks"
+        )
     raw = await request.body()
-    now = request.app.state.clock.now()
+    now = state_of(request.app).clock.now()
     verify(secret.get_secret_value(), request.headers.get(SIGNATURE_HEADER, ""), raw, now)
     try:
         order = PaymentOrder.model_validate_json(raw)
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first.get("loc", ()))
-        raise ApiError("validation_error", f"{field or 'body'}: {first.get('msg', 'invalid')}", 422) from exc
+        raise ApiError(ErrorCode.VALIDATION_ERROR, f"{field or 'body'}: {first.get('msg', 'invalid')}") from exc
 
     found = await read_only(request, existing_license, source=order.source, order_id=order.order_id)
     if found is not None:
@@ -132,7 +134,7 @@ async def payment(request: Request) -> JSONResponse:
             order_ref=order.order_id,
             source=order.source,
             actor=f"webhook:{order.source}",
-            fernet=request.app.state.fernet,
+            fernet=state_of(request.app).fernet,
             now=now,
         )
     except OrderRefInUse as exc:

@@ -25,9 +25,9 @@ from licentia.server.adminapi.schemas import (
     StatusChange,
     TrialExtension,
 )
-from licentia.server.auth.tokens import ReadActor, WriteActor
+from licentia.server.auth.bearer import ReadActor, WriteActor
 from licentia.server.devices.changes import extend_trial, free_seat, get_device, set_device_status
-from licentia.server.errors import ApiError
+from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.licenses.changes import (
     change_state,
     issue_and_email,
@@ -37,7 +37,7 @@ from licentia.server.licenses.changes import (
     set_max_devices,
 )
 from licentia.server.releases.changes import publish_release
-from licentia.server.state import in_transaction, read_only
+from licentia.server.state import in_transaction, read_only, state_of
 
 router = APIRouter(prefix="/v1/admin", tags=["developer API"])
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -49,7 +49,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 def _now(request: Request) -> dt.datetime:
-    return request.app.state.clock.now()
+    return state_of(request.app).clock.now()
 
 
 @router.post("/licenses", status_code=201, response_model=IssuedLicenseOut, responses=ERRORS)
@@ -68,7 +68,7 @@ async def create_license(request: Request, body: LicenseCreate, actor: WriteActo
             order_ref=body.order_ref,
             source=body.source,
             send_email=body.send_email,
-            fernet=request.app.state.fernet,
+            fernet=state_of(request.app).fernet,
             actor=actor.label,
             now=now,
         )
@@ -113,7 +113,7 @@ async def revoke_license(request: Request, license_id: RowId, actor: WriteActor)
 async def renew_license(request: Request, license_id: RowId, body: Renewal, actor: WriteActor) -> dict[str, Any]:
     """Set a new expiry (`expires_at`) or extend it by `days` (from the later of now and the old expiry)."""
     if (body.expires_at is None) == (body.days is None):
-        raise ApiError("invalid_renewal", "send exactly one of expires_at and days", 422)
+        raise ApiError(ErrorCode.INVALID_RENEWAL, "send exactly one of expires_at and days")
 
     def change(conn: Any, *, now: dt.datetime) -> dict[str, Any]:
         renew(conn, license_id=license_id, expires_at=body.expires_at, days=body.days, actor=actor.label, now=now)

@@ -49,8 +49,8 @@ class LicenseOut(BaseModel):
     state: str
     expires_at: dt.datetime | None
     features: list[str]
-    max_devices: int
-    devices_used: int
+    max_devices: int  # machines allowed
+    devices_used: int  # seats taken: machines holding the license (however many installations each has)
     customer: Customer | None
     created_at: dt.datetime
     updated_at: dt.datetime

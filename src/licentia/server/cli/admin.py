@@ -51,9 +51,7 @@ def _read_password(args: argparse.Namespace) -> str:
 def create_admin(args: argparse.Namespace, ctx: CliContext) -> int:
     from licentia.server.admin.accounts import create_admin as create
 
-    password = _read_password(args)
-    with ctx.engine.begin() as conn:
-        create(conn, email=args.email, password=password, actor=ctx.actor, now=ctx.clock.now())
+    ctx.change(create, email=args.email, password=_read_password(args))
     print(f"admin {args.email.strip().lower()} created; sign in at /admin")
     return 0
 
@@ -61,9 +59,7 @@ def create_admin(args: argparse.Namespace, ctx: CliContext) -> int:
 def change_password(args: argparse.Namespace, ctx: CliContext) -> int:
     from licentia.server.admin.accounts import set_password
 
-    password = _read_password(args)
-    with ctx.engine.begin() as conn:
-        set_password(conn, email=args.email, password=password, actor=ctx.actor, now=ctx.clock.now())
+    ctx.change(set_password, email=args.email, password=_read_password(args))
     print(f"password of {args.email} changed; its sessions were closed")
     return 0
 

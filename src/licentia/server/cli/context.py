@@ -15,13 +15,16 @@ import os
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import datetime as dt
-    from typing import Any
+    from collections.abc import Callable
+    from typing import Any, TypeVar
 
     import sqlalchemy as sa
 
     from licentia.core.clock import Clock
     from licentia.server.settings import Settings
     from licentia.server.store.snapshot import Snapshot
+
+    T = TypeVar("T")
 
 
 class CliError(Exception):
@@ -122,6 +125,14 @@ class CliContext:
         if found is None:
             raise CliError("the database could not be read after migrating it")
         return found
+
+    def change(self, service: Callable[..., T], /, **kwargs: Any) -> T:
+        """Run a change ``service(conn, actor=..., now=..., **kwargs)`` in one transaction, as this user, now.
+
+        The services that change what the vendor controls write their own audit entry from ``actor``.
+        """
+        with self.engine.begin() as conn:
+            return service(conn, actor=self.actor, now=self.clock.now(), **kwargs)
 
     def audit(self, conn: sa.Connection, action: str, target_type: str, target_id: Any, **details: Any) -> None:
         """Write the audit entry of a change this command made, in the change's transaction."""

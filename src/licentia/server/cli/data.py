@@ -1,20 +1,23 @@
-"""``licentia export``, ``backup`` and ``demo``: events out, a consistent copy, a living example."""
+"""``licentia export``, ``backup``, ``restore`` and ``demo``: events out, sealed backups in and out, an example."""
 
 from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
-from typing import TextIO
 
 from licentia.server.cli.context import CliContext, CliError, json_value
+
+TYPE_CHECKING = False  # typing is not imported: see cli/context.py
+if TYPE_CHECKING:
+    from typing import TextIO
 
 EXPORT_PAGE = 5000
 
 # The top-level commands this module registers, with their help lines (see build_parser).
 COMMANDS = {
     "export": "export events as CSV or JSON lines",
-    "backup": "consistent copy of the SQLite database",
+    "backup": "sealed backup of the database and the secret key (SQLite or PostgreSQL)",
+    "restore": "put a sealed backup back in place, then apply newer migrations",
     "demo": "fill a fresh database with a realistic product history",
 }
 
@@ -28,7 +31,14 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], opti
 
     p = commands.add_parser("backup", parents=[options], help=COMMANDS["backup"])
     p.add_argument("output")
+    p.add_argument("--passphrase-file", help="read the passphrase from this file (else LICENTIA_BACKUP_PASSPHRASE)")
     p.set_defaults(run=backup)
+
+    p = commands.add_parser("restore", parents=[options], help=COMMANDS["restore"])
+    p.add_argument("backup")
+    p.add_argument("--passphrase-file", help="read the passphrase from this file (else LICENTIA_BACKUP_PASSPHRASE)")
+    p.add_argument("--force", action="store_true", help="replace an existing database and secret key")
+    p.set_defaults(run=restore)
 
     p = commands.add_parser("demo", parents=[options], help=COMMANDS["demo"])
     p.add_argument("--devices", type=int, default=3000)
@@ -42,6 +52,8 @@ def export(args: argparse.Namespace, ctx: CliContext) -> int:
     if not args.output:
         _export(args, ctx, sys.stdout)
         return 0
+    from pathlib import Path
+
     from licentia.server.store.engine import private_output
 
     # Client facts and customer data: private (0600) from the file's creation.
@@ -71,31 +83,61 @@ def _export(args: argparse.Namespace, ctx: CliContext, out: TextIO) -> None:
             return
 
 
-def backup(args: argparse.Namespace, ctx: CliContext) -> int:
-    import sqlite3
+def _passphrase(args: argparse.Namespace, *, confirm: bool) -> str:
+    """From --passphrase-file, LICENTIA_BACKUP_PASSPHRASE, or asked at the terminal; never from argv."""
+    import os
 
-    from sqlalchemy.engine import make_url
-
-    settings = ctx.settings
-    url = make_url(settings.resolved_database_url)
-    if url.get_backend_name() != "sqlite":
-        raise CliError("backup copies the embedded SQLite database; for PostgreSQL use pg_dump")
-    from licentia.server.store.engine import private_output
-
-    # The copy holds everything the database does: private (0600) from its creation.
-    with private_output(Path(args.output)) as path:
-        source = sqlite3.connect(url.database or "")
-        target = sqlite3.connect(path)
+    if args.passphrase_file:
         try:
-            with target:
-                source.backup(target)  # consistent even while the server writes
-        finally:
-            source.close()
-            target.close()
+            with open(args.passphrase_file) as handle:
+                return handle.read().strip("\r\n")
+        except OSError as exc:
+            raise CliError(f"cannot read {args.passphrase_file}: {exc.strerror}") from exc
+    if os.environ.get("LICENTIA_BACKUP_PASSPHRASE"):
+        return os.environ["LICENTIA_BACKUP_PASSPHRASE"]
+    if not sys.stdin.isatty():
+        raise CliError("a backup is sealed with a passphrase: --passphrase-file or LICENTIA_BACKUP_PASSPHRASE")
+    import getpass
+
+    passphrase = getpass.getpass("Backup passphrase: ")
+    if confirm and getpass.getpass("Again: ") != passphrase:
+        raise CliError("the two passphrases differ")
+    return passphrase
+
+
+def backup(args: argparse.Namespace, ctx: CliContext) -> int:
+    from pathlib import Path
+
+    from licentia.server.store.backup import BackupError, write_backup
+
+    try:
+        made = write_backup(ctx.settings, Path(args.output), _passphrase(args, confirm=True), now=ctx.clock.now())
+    except BackupError as exc:
+        raise CliError(str(exc)) from exc
     print(
-        f"backup written to {args.output} "
-        f"(keep {settings.data_dir / 'secret.key'} with it: it unlocks the signing keys)"
+        f"sealed backup of the {made.database} database (migration {made.revision}) and the secret key written to"
+        f" {args.output}; keep the passphrase apart from it"
     )
+    return 0
+
+
+def restore(args: argparse.Namespace, ctx: CliContext) -> int:
+    from pathlib import Path
+
+    from licentia.server.store.backup import BackupError, restore_backup
+
+    try:
+        made = restore_backup(
+            ctx.settings,
+            Path(args.backup),
+            _passphrase(args, confirm=False),
+            force=args.force,
+            actor=ctx.actor,
+            now=ctx.clock.now(),
+        )
+    except BackupError as exc:
+        raise CliError(str(exc)) from exc
+    print(f"restored the {made.database} database of {made.created_at} and its secret key; migrations applied")
     return 0
 
 

@@ -40,22 +40,19 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], opti
 def issue(args: argparse.Namespace, ctx: CliContext) -> int:
     from licentia.server.licenses.changes import issue_and_email
 
-    with ctx.engine.begin() as conn:
-        issued = issue_and_email(
-            conn,
-            product=args.product,
-            email=args.email,
-            actor=ctx.actor,
-            now=ctx.clock.now(),
-            fernet=ctx.settings.fernet(),
-            send_email=args.send_email,
-            name=args.name,
-            max_devices=args.max_devices,
-            expires_at=args.expires,
-            features=args.feature,
-            order_ref=args.order,
-            source="cli",
-        )
+    issued = ctx.change(
+        issue_and_email,
+        product=args.product,
+        email=args.email,
+        fernet=ctx.settings.fernet(),
+        send_email=args.send_email,
+        name=args.name,
+        max_devices=args.max_devices,
+        expires_at=args.expires,
+        features=args.feature,
+        order_ref=args.order,
+        source="cli",
+    )
     print(issued.key)
     return 0
 
@@ -64,7 +61,7 @@ def list_licenses(args: argparse.Namespace, ctx: CliContext) -> int:
     from licentia.server.licenses.reads import licenses_by_prefix
 
     with ctx.snapshot() as snapshot:
-        for row in licenses_by_prefix(snapshot, args.prefix, args.product):
+        for row in licenses_by_prefix(snapshot, args.prefix, product=args.product):
             expiry = row["expires_at"].date().isoformat() if row["expires_at"] else "never"
             print(f"{row['id']}\t{row['key_prefix']}\t{row['state']}\texpires {expiry}")
     return 0
@@ -73,7 +70,6 @@ def list_licenses(args: argparse.Namespace, ctx: CliContext) -> int:
 def change(args: argparse.Namespace, ctx: CliContext) -> int:
     from licentia.server.licenses.changes import change_state
 
-    with ctx.engine.begin() as conn:
-        state = change_state(conn, license_id=args.id, action=args.action, actor=ctx.actor, now=ctx.clock.now())
+    state = ctx.change(change_state, license_id=args.id, action=args.action)
     print(f"license {args.id} is now {state}")
     return 0

@@ -1,11 +1,11 @@
 """Changes a vendor makes to machines and installations (admin UI, developer API, CLI).
 
-Trials, blocks and suspensions belong to the machine (DESIGN.md, principle 3):
+Trials, blocks and suspensions belong to the machine (docs/design.md, principle 3):
 extending a trial or blocking, named by any installation of the machine, acts
 on the machine and so on every installation on it. A seat is a machine's too:
 freeing it unbinds every installation of that machine from the license.
 
-Principle 1 of DESIGN.md: a status only rises through these functions or
+Principle 1 of docs/design.md: a status only rises through these functions or
 through redeeming a genuine key; none of them is reachable from the public API.
 Every change also rewrites the stored status of the machine's installations,
 so a status check deciding on rows read before the change finds its guard
@@ -20,9 +20,10 @@ from typing import Any
 import sqlalchemy as sa
 
 from licentia.core.status import DeviceStatus
+from licentia.core.vocabulary import EventKind
 from licentia.server.audit import record
 from licentia.server.devices.decide import COPY_BLOCK_REASON, Situation, decide
-from licentia.server.errors import ApiError
+from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.events.service import record_event
 from licentia.server.store.models import Device, License, Machine, table_of
 
@@ -56,7 +57,7 @@ def get_device(conn: sa.Connection, device_id: str) -> sa.Row[Any]:
     """An installation, with its machine's trial end and restriction."""
     found = installations_of(conn, devices.c.id == device_id)
     if not found:
-        raise ApiError("unknown_device", f"no device {device_id!r}", 404)
+        raise ApiError(ErrorCode.UNKNOWN_DEVICE, f"no device {device_id!r}")
     return found[0]
 
 
@@ -94,11 +95,11 @@ def set_device_status(
     copy of this installation's state put on it.
     """
     if status not in STATUSES:
-        raise ApiError("invalid_status", f"status is one of {', '.join(STATUSES)}")
+        raise ApiError(ErrorCode.INVALID_STATUS, f"status is one of {', '.join(STATUSES)}")
     row = get_device(conn, device_id)
     if status == DeviceStatus.REGISTERED.value and row.license_id is None:
         # A registered device without a license would have no seat to count against.
-        raise ApiError("no_license", "a device becomes registered by activating a license key", 409)
+        raise ApiError(ErrorCode.NO_LICENSE, "a device becomes registered by activating a license key")
     values: dict[str, Any] = {}
     if status in RESTRICTIONS:
         values.update(restriction=status, restriction_reason=(reason or f"{status} by the vendor")[:200])
@@ -132,7 +133,7 @@ def extend_trial(conn: sa.Connection, *, device_id: str, days: int, actor: str, 
     Every installation on the machine shares it; an expired trial reopens.
     """
     if not 1 <= days <= MAX_TRIAL_EXTENSION_DAYS:
-        raise ApiError("invalid_days", f"days must be between 1 and {MAX_TRIAL_EXTENSION_DAYS}")
+        raise ApiError(ErrorCode.INVALID_DAYS, f"days must be between 1 and {MAX_TRIAL_EXTENSION_DAYS}")
     row = get_device(conn, device_id)
     end = max(row.trial_end or now, now) + dt.timedelta(days=days)
     conn.execute(machines.update().where(machines.c.id == row.machine_id).values(trial_end=end))
@@ -155,7 +156,7 @@ def free_seat(conn: sa.Connection, *, device_id: str, actor: str, now: dt.dateti
     """Free the seat the installation's machine holds: every installation there leaves the license."""
     row = get_device(conn, device_id)
     if row.license_id is None:
-        raise ApiError("no_license", "this device holds no seat", 409)
+        raise ApiError(ErrorCode.NO_LICENSE, "this device holds no seat")
     for other in installations_of(conn, devices.c.machine_id == row.machine_id, devices.c.license_id == row.license_id):
         unbind(conn, row=other, now=now, reason="seat freed by vendor")
     record(
@@ -194,7 +195,7 @@ def unbind(conn: sa.Connection, *, row: Any, now: dt.datetime, reason: str) -> N
         conn,
         product_id=row.product_id,
         device_id=row.id,
-        kind="deactivate",
+        kind=EventKind.DEACTIVATE,
         received_at=now,
         license_id=row.license_id,
         data={"reason": reason},

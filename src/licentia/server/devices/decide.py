@@ -7,7 +7,7 @@ deactivation, a copy caught), and returns a frozen :class:`Decision`: what to
 store on the installation, and what the signed document says. No database,
 no clock: tests call it directly.
 
-Principle 1 of DESIGN.md holds here: nothing the client says about its own
+Principle 1 of docs/design.md holds here: nothing the client says about its own
 status is an input. The only way up is a license bound by ``claim_seat``.
 """
 

@@ -1,4 +1,4 @@
-"""The signed status document's payload (DESIGN.md section 3); signed after the batch commits."""
+"""The signed status document's payload (docs/web-api.md, section 2); signed after the batch commits."""
 
 from __future__ import annotations
 

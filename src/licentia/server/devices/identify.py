@@ -1,6 +1,6 @@
 """Which machine and which installation is calling: the first step of every status check.
 
-Two levels of identity (DESIGN.md, principle 3). A *machine* is one computer
+Two levels of identity (docs/design.md, principle 3 and section 5). A *machine* is one computer
 as a product sees it: hashed hardware components matched K of N. An
 *installation* (the public API's "device") is one application data path on a
 machine. What authenticates an installation is only its credential (the
@@ -35,6 +35,7 @@ import sqlalchemy as sa
 from licentia.core.clock import to_iso
 from licentia.core.fingerprint import COMPONENTS, WEAK_COMPONENTS, changed_components, match_count, matches
 from licentia.core.status import DeviceStatus
+from licentia.core.vocabulary import EventKind
 from licentia.server.devices.decide import COPY_BLOCK_REASON
 from licentia.server.devices.rows import (
     DEVICE_BY_ID,
@@ -49,7 +50,7 @@ from licentia.server.devices.rows import (
     sha256,
 )
 from licentia.server.devices.seats import Refused
-from licentia.server.errors import ApiError
+from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.events.service import events
 from licentia.server.store.batch import current_scope
 
@@ -111,9 +112,8 @@ def identify(conn: sa.Connection, inp: Any, product: Any, note: Note) -> Identit
         if known is not None:
             raise Refused(
                 ApiError(
-                    "device_credential_required",
+                    ErrorCode.DEVICE_CREDENTIAL_REQUIRED,
                     "this device id is known: send the device credential issued at first contact",
-                    401,
                 )
             )
         machine_id = insert_machine(
@@ -121,9 +121,9 @@ def identify(conn: sa.Connection, inp: Any, product: Any, note: Note) -> Identit
         )
         return _create(conn, inp, product, machine_id)
     if not inp.components:
-        raise Refused(ApiError("validation_error", "send a fingerprint or a device_id", 422))
+        raise Refused(ApiError(ErrorCode.VALIDATION_ERROR, "send a fingerprint or a device_id"))
     if inp.action != "check":
-        raise Refused(ApiError("invalid_credential", "activation needs the device credential", 401))
+        raise Refused(ApiError(ErrorCode.INVALID_CREDENTIAL, "activation needs the device credential"))
     return _recognise(conn, inp, product)
 
 
@@ -132,7 +132,7 @@ def _by_credential(conn: sa.Connection, inp: Any, product: Any, note: Note) -> I
     scope = current_scope(conn)
     row = read_device(conn, scope, device_id)
     if row is None or row.product_id != product.id or not hmac.compare_digest(sha256(secret), row.secret_hash):
-        raise Refused(ApiError("invalid_credential", "unknown device or wrong device secret", 401))
+        raise Refused(ApiError(ErrorCode.INVALID_CREDENTIAL, "unknown device or wrong device secret"))
     token = token_state(row, inp.token)
     presented = inp.components
     if presented and (row.data_path_hash or None) != (inp.data_path or None):
@@ -151,7 +151,7 @@ def _by_credential(conn: sa.Connection, inp: Any, product: Any, note: Note) -> I
         move_machine_hardware(conn, scope, row, {name: presented[name] for name in changed}, inp.now)
         note(
             row.id,
-            "hardware_changed",
+            EventKind.HARDWARE_CHANGED,
             license_id=row.license_id,
             data={"changed": changed, "machine": row.machine_id, "beyond_tolerance": not within},
         )
@@ -268,7 +268,7 @@ def _copy(
     other_side = describe(conn, original)
     note(
         original.id,
-        "clone_suspected",
+        EventKind.CLONE_SUSPECTED,
         license_id=original.license_id,
         data={"reason": reason, "changed": changed, "other_side": other_side},
     )
@@ -285,7 +285,7 @@ def _copy(
     # The copy's timeline starts with the evidence too.
     note(
         found.device.id,
-        "clone_suspected",
+        EventKind.CLONE_SUSPECTED,
         license_id=original.license_id,
         data={"reason": reason, "copy_of": original.id, "changed": changed, "other_side": other_side},
     )

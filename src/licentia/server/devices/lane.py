@@ -22,6 +22,7 @@ from licentia.server.devices.router import serve_status
 from licentia.server.devices.schemas import ActivateRequest, CheckRequest
 from licentia.server.errors import (
     ApiError,
+    ErrorCode,
     api_error_response,
     store_unavailable_response,
     unexpected_response,
@@ -58,7 +59,7 @@ class StatusLane:
             return
         except BodyTooLarge:
             response = api_error_response(
-                ApiError("payload_too_large", f"the request body is larger than {self.limit} bytes", 413)
+                ApiError(ErrorCode.PAYLOAD_TOO_LARGE, f"the request body is larger than {self.limit} bytes")
             )
         except ApiError as exc:
             response = api_error_response(exc)

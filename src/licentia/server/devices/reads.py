@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from licentia.server.errors import ApiError
+from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.store.snapshot import Snapshot
 
 TYPE_CHECKING = False  # typing is not imported: see store/snapshot.py
@@ -25,5 +25,5 @@ def device_view(snapshot: Snapshot, device_id: str) -> dict[str, Any]:
         id=device_id,
     )
     if row is None:
-        raise ApiError("unknown_device", f"no device {device_id!r}", 404)
+        raise ApiError(ErrorCode.UNKNOWN_DEVICE, f"no device {device_id!r}")
     return {k: v for k, v in row.items() if not k.endswith("_hash")}

@@ -16,6 +16,7 @@ from licentia.server.credentials import parse_device_credential
 from licentia.server.devices.schemas import ActivateRequest, CheckRequest
 from licentia.server.devices.service import CheckInput
 from licentia.server.network import client_ip
+from licentia.server.state import state_of
 from licentia.server.store.batch import RowChanged
 
 router = APIRouter(prefix="/v1", tags=["devices"])
@@ -52,7 +53,7 @@ def _server_tz() -> str:
 
 
 def server_facts(request: Request, now: dt.datetime | None = None) -> dict[str, Any]:
-    state = request.app.state
+    state = state_of(request.app)
     return {
         "received_at": to_iso(now or state.clock.now()),
         "external_ip": client_ip(request, state.trusted_proxies),
@@ -74,7 +75,7 @@ def _metric(metric: Any, *labels: str) -> Any:
 
 async def answer(request: Request, body: CheckRequest, credential: Any, action: str, key: str | None = None) -> bytes:
     """The JSON answer: the signed status document, and the device credential at first contact."""
-    state = request.app.state
+    state = state_of(request.app)
     started = time.perf_counter()
     fp = body.fingerprint
     now = state.clock.now()
@@ -107,6 +108,8 @@ async def answer(request: Request, body: CheckRequest, credential: Any, action: 
     if outcome.error is not None:
         _metric(CHECKS, action, outcome.error.code).inc()
         raise outcome.error
+    if outcome.signer is None or outcome.document is None:
+        raise RuntimeError("a status check without an error carries a document and its signer")
     signed = outcome.signer.sign(outcome.document, outcome.endorsements)
     credential_json = b"null" if outcome.credential is None else json.dumps(outcome.credential).encode()
     _metric(CHECKS, action, "ok").inc()

@@ -6,10 +6,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from licentia.server.events.payloads import FactValue
+
 HexHash = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
 ShortText = Annotated[str, StringConstraints(max_length=200)]
-FactValue = Annotated[str, StringConstraints(max_length=500)] | int | bool | None
 MAX_FACTS = 40
 
 

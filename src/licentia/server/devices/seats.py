@@ -14,7 +14,8 @@ import sqlalchemy as sa
 
 from licentia.core.licensekeys import KeyFormatError, key_hash, key_prefix, normalize_key
 from licentia.core.status import LicenseState
-from licentia.server.errors import ApiError
+from licentia.core.vocabulary import EventKind
+from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.events.service import event_row
 from licentia.server.ratelimit import hit, peek
 from licentia.server.store.models import Device, License, table_of
@@ -88,7 +89,8 @@ def claim_seat(
     except KeyFormatError as exc:
         prefix = "".join(ch for ch in typed.upper() if ch.isalnum())[:5]
         raise wrong_key(
-            ApiError("invalid_key", str(exc)), evidence("invalid_key", key_prefix=prefix, reason="format")
+            ApiError(ErrorCode.INVALID_KEY, str(exc)),
+            evidence(EventKind.INVALID_KEY, key_prefix=prefix, reason="format"),
         ) from exc
     lic = conn.execute(
         sa.select(licenses).where(licenses.c.key_hash == key_hash(key), licenses.c.product_id == product.id)
@@ -96,19 +98,19 @@ def claim_seat(
     if lic is None:
         # Well-formed but never issued: a key generator's, or another product's.
         raise wrong_key(
-            ApiError("invalid_key", "this license key was not issued for this product"),
-            evidence("invalid_key", key_prefix=key_prefix(key), reason="not_issued"),
+            ApiError(ErrorCode.INVALID_KEY, "this license key was not issued for this product"),
+            evidence(EventKind.INVALID_KEY, key_prefix=key_prefix(key), reason="not_issued"),
         )
     if lic.state == LicenseState.SUSPENDED.value:
-        raise Refused(ApiError("license_suspended", "this license is suspended", 403))
+        raise Refused(ApiError(ErrorCode.LICENSE_SUSPENDED, "this license is suspended"))
     if lic.state == LicenseState.REVOKED.value:
-        raise Refused(ApiError("license_revoked", "this license was revoked", 403))
+        raise Refused(ApiError(ErrorCode.LICENSE_REVOKED, "this license was revoked"))
     if lic.state == LicenseState.EXPIRED.value or (lic.expires_at is not None and lic.expires_at <= now):
-        raise Refused(ApiError("license_expired", "this license has expired", 403))
+        raise Refused(ApiError(ErrorCode.LICENSE_EXPIRED, "this license has expired"))
     if device.is_virtual and not product.allow_virtual_machines:
-        raise Refused(ApiError("virtual_machine_not_allowed", "this product does not run in virtual machines", 403))
+        raise Refused(ApiError(ErrorCode.VIRTUAL_MACHINE_NOT_ALLOWED, "this product does not run in virtual machines"))
     if device.m_restriction:
-        raise Refused(ApiError("machine_restricted", f"this machine is {device.m_restriction} by the vendor", 403))
+        raise Refused(ApiError(ErrorCode.MACHINE_RESTRICTED, f"this machine is {device.m_restriction} by the vendor"))
     if device.license_id == lic.id:
         return lic
     # Serialise activations of one license across workers (SQLite already
@@ -131,20 +133,18 @@ def claim_seat(
     if used >= max_devices:
         raise Refused(
             ApiError(
-                "too_many_devices",
+                ErrorCode.TOO_MANY_DEVICES,
                 f"this license is already in use on {used} of {max_devices} machines",
-                403,
             ),
-            evidence("register", key_prefix=lic.key_prefix, result="too_many_devices", license_id=lic.id),
+            evidence(EventKind.REGISTER, key_prefix=lic.key_prefix, result="too_many_devices", license_id=lic.id),
         )
     return lic
 
 
 def _rate_limited(retry_after: int) -> ApiError:
     return ApiError(
-        "rate_limited",
+        ErrorCode.RATE_LIMITED,
         "too many wrong license keys from here; try again later",
-        429,
         headers={"Retry-After": str(retry_after)},
     )
 

@@ -10,7 +10,7 @@ A check is four small steps, each in its own module:
    signed by the router after the batch commits.
 
 Every function here runs inside a writer batch (see ``store.writer``) on a
-sync connection. Principle 1 of DESIGN.md: the public API never raises a
+sync connection. Principle 1 of docs/design.md: the public API never raises a
 status. Nothing a client says about its own status is read; the only path
 upward is ``seats.claim_seat`` with a genuine, active license key.
 """
@@ -28,6 +28,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from licentia.core.signing import SigningKey
+from licentia.core.vocabulary import EventKind
 from licentia.server.devices.decide import COPY_BLOCK_REASON, Situation, decide
 from licentia.server.devices.document import status_document
 from licentia.server.devices.identify import Token, describe, identify
@@ -42,7 +43,7 @@ from licentia.server.devices.rows import (
     update_device,
 )
 from licentia.server.devices.seats import Refused, claim_seat
-from licentia.server.errors import ApiError
+from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.events.service import event_row, record_events
 from licentia.server.products.service import Keyring
 from licentia.server.releases.service import LatestReleaseCache
@@ -121,7 +122,7 @@ class Checker:
     def run(self, conn: sa.Connection, inp: CheckInput) -> CheckOutcome:
         product = self._product(conn, inp.product)
         if product is None:
-            return CheckOutcome(error=ApiError("unknown_product", f"no product named {inp.product!r}", 404))
+            return CheckOutcome(error=ApiError(ErrorCode.UNKNOWN_PRODUCT, f"no product named {inp.product!r}"))
         try:
             return self._run(conn, inp, product)
         except Refused as refused:
@@ -174,7 +175,7 @@ class Checker:
             token_hash, prev_hash, new_token = device.token_hash, device.prev_token_hash, ""
             note(
                 device.id,
-                "clone_suspected",
+                EventKind.CLONE_SUSPECTED,
                 license_id=device.license_id,
                 client_event_id=f"clone-{sha256(inp.token or '')[:24]}",
                 data={"reason": "stale_token", "other_side": describe(conn, device)},
@@ -204,14 +205,14 @@ class Checker:
                 values.update(license_id=license_row.id, activated_at=inp.now)
                 note(
                     device.id,
-                    "register",
+                    EventKind.REGISTER,
                     license_id=license_row.id,
                     data={"key_prefix": license_row.key_prefix, "result": "activated"},
                 )
         deactivated = inp.action == "deactivate" and device.license_id is not None
         if deactivated:
             values.update(license_id=None, activated_at=None)
-            note(device.id, "deactivate", license_id=device.license_id)
+            note(device.id, EventKind.DEACTIVATE, license_id=device.license_id)
             license_row = None
         decision = decide(
             Situation(
@@ -241,7 +242,7 @@ class Checker:
         if inp.app_version and inp.app_version != device.app_version:
             values["app_version"] = inp.app_version
             if device.app_version and not found.created:
-                note(device.id, "upgrade", data={"from": device.app_version, "to": inp.app_version})
+                note(device.id, EventKind.UPGRADE, data={"from": device.app_version, "to": inp.app_version})
         if inp.os_name and inp.os_name != device.os_name:
             values["os_name"] = inp.os_name
         if facts:
@@ -255,7 +256,7 @@ class Checker:
             # One "check" a day per installation feeds the active-device rollups.
             note(
                 device.id,
-                "check",
+                EventKind.CHECK,
                 client_event_id=f"check-{today.isoformat()}",
                 data={"app_version": inp.app_version},
             )
@@ -289,14 +290,14 @@ class Checker:
         data = {"reason": "recognised_while_alive", "installations": [device.id, successor_id]}
         note(
             device.id,
-            "clone_suspected",
+            EventKind.CLONE_SUSPECTED,
             license_id=device.license_id,
             client_event_id=f"twin-{successor_id}",
             data={**data, "other_side": describe(conn, successor)},
         )
         note(
             successor_id,
-            "clone_suspected",
+            EventKind.CLONE_SUSPECTED,
             client_event_id=f"twin-{device.id}",
             data={**data, "other_side": describe(conn, device)},
         )
@@ -314,9 +315,11 @@ class Checker:
 def authenticate(conn: sa.Connection, credential: tuple[str, str] | None) -> Any:
     """The calling installation's row, or 401: a device id alone is never enough."""
     if credential is None:
-        raise ApiError("invalid_credential", "this call needs the device credential (Authorization: Device ...)", 401)
+        raise ApiError(
+            ErrorCode.INVALID_CREDENTIAL, "this call needs the device credential (Authorization: Device ...)"
+        )
     device_id, secret = credential
     row = conn.execute(sa.select(devices).where(devices.c.id == device_id)).first()
     if row is None or not hmac.compare_digest(sha256(secret), row.secret_hash):
-        raise ApiError("invalid_credential", "unknown device or wrong device secret", 401)
+        raise ApiError(ErrorCode.INVALID_CREDENTIAL, "unknown device or wrong device secret")
     return row

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
 
+from licentia.core.vocabulary import REPORTED_EVENT_KINDS, EventKind
 from licentia.server.credentials import DeviceCredential
 from licentia.server.devices.router import server_facts
 from licentia.server.devices.service import authenticate
 from licentia.server.events.payloads import FactName, FactValue
 from licentia.server.events.service import event_row, record_events
+from licentia.server.state import state_of
 from licentia.server.store.models import Product, table_of
 
 router = APIRouter(prefix="/v1", tags=["events"])
@@ -21,13 +23,25 @@ MAX_BATCH = 200
 MAX_DATA_KEYS = 40
 
 EventId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,64}$")]
+_REPORTED = sorted(kind.value for kind in REPORTED_EVENT_KINDS)
+
+
+def _reported(kind: str) -> str:
+    # The server records check, clone_suspected, invalid_key... itself: a client reporting
+    # one could forge evidence against another installation or hide its own.
+    if kind not in REPORTED_EVENT_KINDS:
+        raise ValueError(f"Input should be one of {', '.join(repr(k) for k in _REPORTED)}")
+    return kind
+
+
+ReportedKind = Annotated[str, AfterValidator(_reported), WithJsonSchema({"type": "string", "enum": _REPORTED})]
 
 
 class ClientEvent(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     id: EventId = Field(description="Client-chosen idempotency id; re-sending it is harmless.")
-    kind: Literal["install", "register", "usage", "uninstall", "feedback", "upgrade"]
+    kind: ReportedKind
     occurred_at: dt.datetime | None = None
     data: dict[FactName, FactValue] = Field(default_factory=dict, max_length=MAX_DATA_KEYS)
     facts: dict[FactName, FactValue] = Field(default_factory=dict, max_length=MAX_DATA_KEYS)
@@ -58,7 +72,7 @@ def _aware(value: dt.datetime | None) -> dt.datetime | None:
 
 
 async def _store(request: Request, credential: Any, items: list[dict[str, Any]]) -> EventsAccepted:
-    state = request.app.state
+    state = state_of(request.app)
     now = state.clock.now()
     facts_server = server_facts(request)
 
@@ -102,7 +116,7 @@ async def post_feedback(request: Request, body: FeedbackRequest, credential: Dev
 
     item = {
         "id": body.id or f"fb-{uuid.uuid4().hex}",
-        "kind": "feedback",
+        "kind": EventKind.FEEDBACK,
         "data": {"text": body.text, "email": body.email},
         "facts": body.facts,
     }

@@ -17,13 +17,14 @@ import jinja2
 from licentia.core.clock import to_iso
 from licentia.core.facts import FACT_NAMES
 from licentia.core.signing import SigningKey
+from licentia.core.vocabulary import EventKind
 from licentia.server.events.payloads import MAX_INT
 from licentia.server.evidence.risk import Risk, assess
 from licentia.server.evidence.subjects import Subject
 
 FORMAT_VERSION = 1
 REPORT_KIND = "evidence_report"
-# The client facts of DESIGN.md section 6 that get a column of their own;
+# The client facts of docs/design.md section 6 that get a column of their own;
 # anything else a client sent (author_*, tracker_*, ...) goes in ``other_client_facts``.
 CLIENT_FACT_COLUMNS = FACT_NAMES
 SERVER_FACT_COLUMNS = ("external_ip", "reverse_host", "server_tz")
@@ -83,6 +84,8 @@ def event_record(event: Any, prefixes: Mapping[int, str]) -> dict[str, Any]:
 def _device_record(row: Any) -> dict[str, Any]:
     return {
         "id": row.id,
+        # Installations on one machine share its trial and its seat: the evidence shows which they are.
+        "machine": row.machine_id,
         "device_id": row.external_id,
         "status": row.status,
         "status_reason": row.status_reason,
@@ -205,15 +208,15 @@ def html(subject: Subject, *, now: dt.datetime) -> str:
 
 def _kind_names() -> dict[str, str]:
     return {
-        "install": "Installed",
-        "register": "Activation",
-        "usage": "Usage report",
-        "uninstall": "Uninstalled",
-        "feedback": "Feedback",
-        "check": "Status check",
-        "hardware_changed": "Hardware changed",
-        "clone_suspected": "Copy detected",
-        "invalid_key": "Invalid license key",
-        "upgrade": "Upgraded",
-        "deactivate": "Deactivated",
+        EventKind.INSTALL: "Installed",
+        EventKind.REGISTER: "Activation",
+        EventKind.USAGE: "Usage report",
+        EventKind.UNINSTALL: "Uninstalled",
+        EventKind.FEEDBACK: "Feedback",
+        EventKind.CHECK: "Status check",
+        EventKind.HARDWARE_CHANGED: "Hardware changed",
+        EventKind.CLONE_SUSPECTED: "Copy detected",
+        EventKind.INVALID_KEY: "Invalid license key",
+        EventKind.UPGRADE: "Upgraded",
+        EventKind.DEACTIVATE: "Deactivated",
     }

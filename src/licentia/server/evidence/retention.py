@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import logging
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 
+from licentia.core.vocabulary import EventKind
 from licentia.server.store.models import Device, Event, Product, table_of
 
 log = logging.getLogger("licentia.evidence")
@@ -64,7 +66,7 @@ def purge_chunk(conn: sa.Connection, *, product_id: int, cutoff: dt.datetime) ->
     done = Purged()
     # Clone events also carry the other side's facts inside ``data``.
     for row in conn.execute(
-        sa.select(events.c.id, events.c.data).where(events.c.id.in_(ids), events.c.kind == "clone_suspected")
+        sa.select(events.c.id, events.c.data).where(events.c.id.in_(ids), events.c.kind == EventKind.CLONE_SUSPECTED)
     ).all():
         data = {k: v for k, v in (row.data or {}).items() if k != "other_side"}
         conn.execute(events.update().where(events.c.id == row.id).values(data=data))
@@ -103,15 +105,15 @@ def purge_facts(engine: sa.Engine, *, now: dt.datetime, product: str | None = No
 
 async def purge_in_server(app: Any) -> Purged:
     """The same purge inside a running server, each chunk as a writer job between status checks."""
-    state = app.state
+    from licentia.server.state import state_of  # the CLI's purge loads no web framework
+
+    state = state_of(app)
     now = state.clock.now()
     total = Purged()
-    targets = await state.writer.run(lambda conn: cutoffs(conn, now))
+    targets = await state.writer.run(functools.partial(cutoffs, now=now))
     for product_id, cutoff in targets:
         while True:
-            done = await state.writer.run(
-                lambda conn, p=product_id, c=cutoff: purge_chunk(conn, product_id=p, cutoff=c)
-            )
+            done = await state.writer.run(functools.partial(purge_chunk, product_id=product_id, cutoff=cutoff))
             total.add(done)
             if done.events < CHUNK and done.devices < CHUNK:
                 break

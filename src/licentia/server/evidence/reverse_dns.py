@@ -20,6 +20,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from licentia.server.state import state_of
 from licentia.server.store.engine import READ_ONLY
 from licentia.server.store.models import Event, table_of
 
@@ -112,7 +113,7 @@ def _is_address(value: Any) -> bool:
 
 async def fill_once(app: Any, resolver: ReverseResolver, after_id: int | None) -> tuple[int | None, int]:
     """Resolve one batch of events newer than ``after_id``; return (new watermark, events scanned)."""
-    state = app.state
+    state = state_of(app)
     query = sa.select(events.c.id, events.c.server_facts).order_by(events.c.id).limit(BATCH)
     if after_id is None:
         query = query.where(events.c.received_at >= state.clock.now() - LOOKBACK)
@@ -156,8 +157,7 @@ async def run_forever(app: Any, resolver: ReverseResolver) -> None:
 
 
 async def start(app: Any) -> asyncio.Task[None] | None:
-    if not app.state.settings.reverse_dns:
+    if not state_of(app).settings.reverse_dns:
         return None
     resolver = ReverseResolver()
-    app.state.reverse_resolver = resolver
     return asyncio.create_task(run_forever(app, resolver), name="licentia-reverse-dns")

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from licentia.core.vocabulary import EventKind
 from licentia.server.evidence.subjects import Subject
 
 # A purchase flow (find the shop, pay, receive the key by email, paste it) takes
@@ -93,7 +94,7 @@ def organisations(events: Iterable[Any]) -> set[str]:
 def _install_times(subject: Subject) -> dict[str, dt.datetime]:
     first: dict[str, dt.datetime] = {d.id: d.first_seen for d in subject.devices}
     for event in subject.events:
-        if event.kind == "install" and event.device_id:
+        if event.kind == EventKind.INSTALL and event.device_id:
             when = event.occurred_at or event.received_at
             if event.device_id not in first or when < first[event.device_id]:
                 first[event.device_id] = when
@@ -104,7 +105,7 @@ def _fast_registrations(subject: Subject) -> list[int]:
     installed = _install_times(subject)
     seconds = []
     for event in subject.events:
-        if event.kind == "register" and (event.data or {}).get("result") == "activated":
+        if event.kind == EventKind.REGISTER and (event.data or {}).get("result") == "activated":
             start = installed.get(event.device_id or "")
             if start is not None:
                 gap = int((event.received_at - start).total_seconds())
@@ -115,9 +116,11 @@ def _fast_registrations(subject: Subject) -> list[int]:
 
 def assess(subject: Subject) -> Risk:
     evs = subject.events
-    clones = [e for e in evs if e.kind == "clone_suspected"]
-    refused = {e.device_id for e in evs if e.kind == "register" and (e.data or {}).get("result") == "too_many_devices"}
-    keygen = [e for e in evs if e.kind == "invalid_key" and (e.data or {}).get("reason") == "not_issued"]
+    clones = [e for e in evs if e.kind == EventKind.CLONE_SUSPECTED]
+    refused = {
+        e.device_id for e in evs if e.kind == EventKind.REGISTER and (e.data or {}).get("result") == "too_many_devices"
+    }
+    keygen = [e for e in evs if e.kind == EventKind.INVALID_KEY and (e.data or {}).get("reason") == "not_issued"]
     keygen_prefixes = sorted({str((e.data or {}).get("key_prefix")) for e in keygen})
     networks = {n for e in evs if (n := network_of((e.server_facts or {}).get("external_ip")))}
     orgs = organisations(evs)

@@ -8,12 +8,12 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from licentia.server.auth.tokens import ReadActor
+from licentia.server.auth.bearer import ReadActor
 from licentia.server.evidence.report import html, signed_json, tsv
 from licentia.server.evidence.risk import assess
 from licentia.server.evidence.signing import product_signer
 from licentia.server.evidence.subjects import Subject, device_subject, license_subject
-from licentia.server.state import read_only
+from licentia.server.state import read_only, state_of
 
 router = APIRouter(prefix="/v1/admin", tags=["evidence"])
 ReportFormat = Literal["json", "csv", "html"]
@@ -25,8 +25,8 @@ def _filename(subject: Subject, ext: str) -> str:
 
 
 async def _report(request: Request, load: Any, ref: str, fmt: ReportFormat) -> Response:
-    now = request.app.state.clock.now()
-    fernet = request.app.state.fernet
+    now = state_of(request.app).clock.now()
+    fernet = state_of(request.app).fernet
 
     def build(conn: sa.Connection) -> Response:
         subject = load(conn, ref)

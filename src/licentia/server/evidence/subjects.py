@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from licentia.core.licensekeys import KeyFormatError, key_hash, normalize_key
 from licentia.server.adminapi.schemas import MAX_ROW_ID
-from licentia.server.errors import ApiError
+from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.store.models import Customer, Device, Event, License, Product, table_of
 
 licenses = table_of(License)
@@ -56,7 +56,7 @@ def find_license(conn: sa.Connection, ref: str) -> Any:
     if full is not None:
         row = conn.execute(sa.select(licenses).where(licenses.c.key_hash == key_hash(full))).first()
         if row is None:
-            raise ApiError("unknown_license", "no license with this key", 404)
+            raise ApiError(ErrorCode.UNKNOWN_LICENSE, "no license with this key")
         return row
     # ASCII digits only ("²" is a digit to str.isdigit, not to int), and within a
     # row id's 64 bits: a longer number is tried as a key prefix, never bound as an id.
@@ -66,15 +66,17 @@ def find_license(conn: sa.Connection, ref: str) -> Any:
             return row
     prefix = text.replace("-", "").upper()
     if len(prefix) < 3:
-        raise ApiError("invalid_reference", "give a license id, a full key or at least 3 characters of its prefix")
+        raise ApiError(
+            ErrorCode.INVALID_REFERENCE, "give a license id, a full key or at least 3 characters of its prefix"
+        )
     rows = conn.execute(
         sa.select(licenses).where(licenses.c.key_prefix.startswith(prefix[:8])).order_by(licenses.c.id).limit(11)
     ).all()
     if not rows:
-        raise ApiError("unknown_license", f"no license whose key starts with {prefix[:8]!r}", 404)
+        raise ApiError(ErrorCode.UNKNOWN_LICENSE, f"no license whose key starts with {prefix[:8]!r}")
     if len(rows) > 1:
         ids = ", ".join(str(r.id) for r in rows[:10])
-        raise ApiError("ambiguous_license", f"several licenses match {prefix[:8]!r} (ids {ids}); give the id", 409)
+        raise ApiError(ErrorCode.AMBIGUOUS_LICENSE, f"several licenses match {prefix[:8]!r} (ids {ids}); give the id")
     return rows[0]
 
 
@@ -120,7 +122,7 @@ def license_subject(conn: sa.Connection, ref: str) -> Subject:
 def device_subject(conn: sa.Connection, device_id: str) -> Subject:
     row = conn.execute(sa.select(devices).where(devices.c.id == device_id.strip())).first()
     if row is None:
-        raise ApiError("unknown_device", f"no device {device_id!r}", 404)
+        raise ApiError(ErrorCode.UNKNOWN_DEVICE, f"no device {device_id!r}")
     lic = None
     if row.license_id is not None:
         lic = conn.execute(sa.select(licenses).where(licenses.c.id == row.license_id)).first()

@@ -15,7 +15,7 @@ from cryptography.fernet import Fernet
 from licentia.core.status import LicenseState
 from licentia.server.audit import record
 from licentia.server.devices.changes import installations_of, unbind
-from licentia.server.errors import ApiError
+from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.licenses.service import IssuedLicense, issue_license, licenses, set_license_state
 from licentia.server.notify.license_email import send_license_email
 from licentia.server.products.service import get_product, validate_policy
@@ -31,7 +31,7 @@ MAX_EXTENSION_DAYS = 36500
 def get_license(conn: sa.Connection, license_id: int) -> sa.Row[Any]:
     row = conn.execute(sa.select(licenses).where(licenses.c.id == license_id)).first()
     if row is None:
-        raise ApiError("unknown_license", f"no license {license_id}", 404)
+        raise ApiError(ErrorCode.UNKNOWN_LICENSE, f"no license {license_id}")
     return row
 
 
@@ -84,11 +84,11 @@ def change_state(conn: sa.Connection, *, license_id: int, action: str, actor: st
     """``suspend`` | ``reinstate`` | ``revoke``; revoking frees every seat of the license."""
     target = {"suspend": "suspended", "reinstate": "active", "revoke": "revoked"}.get(action)
     if target is None:
-        raise ApiError("invalid_action", f"unknown license action {action!r}")
+        raise ApiError(ErrorCode.INVALID_ACTION, f"unknown license action {action!r}")
     row = get_license(conn, license_id)
     if row.state == LicenseState.REVOKED.value and action != "revoke":
         # A revoked key was refunded or leaked: it never comes back; issue a new one instead.
-        raise ApiError("license_revoked", "a revoked license cannot change state; issue a new one", 409)
+        raise ApiError(ErrorCode.LICENSE_REVOKED, "a revoked license cannot change state; issue a new one", 409)
     set_license_state(conn, license_id=license_id, state=target, now=now)
     freed = 0
     if action == "revoke":
@@ -121,13 +121,13 @@ def renew(
     """Set a new expiry (``expires_at``), or push it ``days`` past the later of now and the old expiry."""
     row = get_license(conn, license_id)
     if row.state == LicenseState.REVOKED.value:
-        raise ApiError("license_revoked", "a revoked license cannot be renewed", 409)
+        raise ApiError(ErrorCode.LICENSE_REVOKED, "a revoked license cannot be renewed", 409)
     if days is not None:
         if not 1 <= days <= MAX_EXTENSION_DAYS:
-            raise ApiError("invalid_days", f"days must be between 1 and {MAX_EXTENSION_DAYS}")
+            raise ApiError(ErrorCode.INVALID_DAYS, f"days must be between 1 and {MAX_EXTENSION_DAYS}")
         expires_at = max(row.expires_at or now, now) + dt.timedelta(days=days)
     elif expires_at is not None and expires_at <= now:
-        raise ApiError("invalid_expiry", "the new expiry date is in the past")
+        raise ApiError(ErrorCode.INVALID_EXPIRY, "the new expiry date is in the past")
     values: dict[str, Any] = {"expires_at": expires_at, "updated_at": now}
     if row.state == LicenseState.EXPIRED.value:
         values["state"] = LicenseState.ACTIVE.value
@@ -174,8 +174,9 @@ def license_view(conn: sa.Connection, license_id: int) -> dict[str, Any]:
     policy_max = conn.execute(
         sa.select(policies.c.max_devices).where(policies.c.product_id == row.product_id)
     ).scalar_one()
+    # Seats count machines: two installations on one machine hold one seat.
     used = conn.execute(
-        sa.select(sa.func.count()).select_from(devices).where(devices.c.license_id == license_id)
+        sa.select(sa.func.count(sa.distinct(devices.c.machine_id))).where(devices.c.license_id == license_id)
     ).scalar_one()
     return {
         "id": row.id,

@@ -11,7 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from licentia.core.licensekeys import generate_key, key_hash, key_prefix
 from licentia.core.status import LicenseState
-from licentia.server.errors import ApiError
+from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.products.service import get_product, validate_policy
 from licentia.server.store.models import Customer, License, Purchase, table_of
 
@@ -35,7 +35,7 @@ class OrderRefInUse(ApiError):
     def __init__(self, *, order_ref: str, source: str, license_id: int | None, key_prefix: str | None) -> None:
         owner = f"license {license_id} ({key_prefix}…)" if license_id is not None else "another purchase"
         message = f"order reference {order_ref!r} ({source}) is already used by {owner}"
-        super().__init__("order_ref_in_use", message, 409)
+        super().__init__(ErrorCode.ORDER_REF_IN_USE, message)
         self.license_id = license_id
         self.key_prefix = key_prefix
 
@@ -70,7 +70,7 @@ def _add_purchase(conn: sa.Connection, values: dict[str, Any]) -> int:
 def find_or_create_customer(conn: sa.Connection, *, email: str, name: str | None, now: dt.datetime) -> int:
     email = email.strip()
     if "@" not in email or len(email) > 320:
-        raise ApiError("invalid_email", f"{email!r} is not an email address")
+        raise ApiError(ErrorCode.INVALID_EMAIL, f"{email!r} is not an email address")
     row = conn.execute(sa.select(customers.c.id).where(customers.c.email == email).limit(1)).first()
     if row:
         if name:
@@ -100,7 +100,7 @@ def issue_license(
     prod = get_product(conn, product)
     overrides = validate_policy({"max_devices": max_devices}) if max_devices is not None else {}
     if expires_at is not None and expires_at <= now:
-        raise ApiError("invalid_expiry", "the expiry date is in the past")
+        raise ApiError(ErrorCode.INVALID_EXPIRY, "the expiry date is in the past")
     customer_id = find_or_create_customer(conn, email=email, name=name, now=now)
     purchase_id = None
     if order_ref:
@@ -137,9 +137,9 @@ def issue_license(
 
 def set_license_state(conn: sa.Connection, *, license_id: int, state: str, now: dt.datetime) -> None:
     if state not in {s.value for s in LicenseState}:
-        raise ApiError("invalid_state", f"unknown license state {state!r}")
+        raise ApiError(ErrorCode.INVALID_STATE, f"unknown license state {state!r}")
     done = conn.execute(
         licenses.update().where(licenses.c.id == license_id).values(state=state, updated_at=now)
     ).rowcount
     if not done:
-        raise ApiError("unknown_license", f"no license {license_id}", 404)
+        raise ApiError(ErrorCode.UNKNOWN_LICENSE, f"no license {license_id}")

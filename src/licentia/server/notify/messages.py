@@ -14,21 +14,21 @@ import re
 from typing import Any
 
 from licentia.core.clock import to_iso
+from licentia.core.vocabulary import EventKind, Topic
+from licentia.server.errors import ErrorCode
 
-# The five switches of ``products.notify["on"]`` are also the webhook topics.
-TOPICS = ("install", "uninstall", "feedback", "register", "piracy")
-
-_TITLES = {
-    "install": "New installation",
-    "uninstall": "Uninstalled",
-    "feedback": "New feedback",
-    "register": "License activated",
-    "piracy": "Piracy signal",
+# The topics (core.vocabulary.Topic) are the switches of ``products.notify["on"]`` and the webhook topics.
+_TITLES: dict[str, str] = {
+    Topic.INSTALL: "New installation",
+    Topic.UNINSTALL: "Uninstalled",
+    Topic.FEEDBACK: "New feedback",
+    Topic.REGISTER: "License activated",
+    Topic.PIRACY: "Piracy signal",
 }
-_PIRACY_REASONS = {
-    "clone_suspected": "a copied installation was detected (its state showed up on another machine)",
-    "invalid_key": "someone tried a license key that was never issued for this product",
-    "too_many_devices": "a license key was tried on more devices than it allows",
+_PIRACY_REASONS: dict[str, str] = {
+    EventKind.CLONE_SUSPECTED: "a copied installation was detected (its state showed up on another machine)",
+    EventKind.INVALID_KEY: "someone tried a license key that was never issued for this product",
+    ErrorCode.TOO_MANY_DEVICES: "a license key was tried on more devices than it allows",
 }
 _MAX_VALUE = 2000
 _EMAIL = re.compile(r"^[^@\s<>,;\"]{1,64}@[^@\s<>,;\"]{1,255}$")
@@ -48,15 +48,15 @@ def plausible_email(text: Any) -> str | None:
 
 def piracy_reason(row: dict[str, Any]) -> str:
     kind = row["kind"]
-    if kind == "register":
-        return "too_many_devices"
-    return kind
+    if kind == EventKind.REGISTER:
+        return ErrorCode.TOO_MANY_DEVICES.value
+    return str(kind)
 
 
 def _facts_lines(row: dict[str, Any]) -> list[tuple[str, str]]:
     data = row.get("data") or {}
     lines: list[tuple[str, str]] = [("Device", str(row.get("device_id") or "unknown"))]
-    if row["kind"] in ("register", "invalid_key") and data.get("key_prefix"):
+    if row["kind"] in (EventKind.REGISTER, EventKind.INVALID_KEY) and data.get("key_prefix"):
         # Only the prefix ever reaches an event; the full key is never in a notification.
         lines.append(("License key", f"{data['key_prefix']}-…"))
     for name in ("version", "app_version", "os", "reason"):
@@ -78,11 +78,11 @@ def vendor_email(*, topic: str, product_name: str, row: dict[str, Any]) -> tuple
     title = _TITLES[topic]
     subject = one_line(f"[{product_name}] {title}")
     intro = f"{title} for {product_name} on {to_iso(received)}."
-    if topic == "piracy":
+    if topic == Topic.PIRACY:
         intro += f" Reason: {_PIRACY_REASONS.get(piracy_reason(row), piracy_reason(row))}."
     lines = _facts_lines(row)
     feedback = None
-    if topic == "feedback":
+    if topic == Topic.FEEDBACK:
         data = row.get("data") or {}
         feedback = str(data.get("text") or "")[:_MAX_VALUE]
         if data.get("email"):
@@ -119,6 +119,6 @@ def webhook_data(*, topic: str, product_slug: str, row: dict[str, Any]) -> dict[
             "server_facts": row.get("server_facts") or {},
         },
     }
-    if topic == "piracy":
+    if topic == Topic.PIRACY:
         data["reason"] = piracy_reason(row)
     return data

@@ -16,7 +16,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from licentia.server.notify.messages import TOPICS, plausible_email, vendor_email, webhook_data
+from licentia.core.vocabulary import PIRACY_EVENT_KINDS, EventKind, Topic
+from licentia.server.notify.messages import plausible_email, vendor_email, webhook_data
 from licentia.server.notify.outbox import WebhookTarget, enqueue_email, enqueue_webhook_deliveries, webhooks
 from licentia.server.store.models import Product, table_of
 
@@ -24,23 +25,25 @@ products = table_of(Product)
 
 # Event kinds that can notify; everything else (check, usage, upgrade,
 # hardware_changed, deactivate) returns before touching the database.
-NOTIFYING_KINDS = frozenset({"install", "uninstall", "feedback", "register", "clone_suspected", "invalid_key"})
+NOTIFYING_KINDS = frozenset(
+    {EventKind.INSTALL, EventKind.UNINSTALL, EventKind.FEEDBACK, EventKind.REGISTER, *PIRACY_EVENT_KINDS}
+)
 RULES_TTL_SECONDS = 5.0
 
 
-def topic_of(row: dict[str, Any]) -> str | None:
+def topic_of(row: dict[str, Any]) -> Topic | None:
     """The notification topic of an event, or None if it does not notify."""
     kind = row["kind"]
-    if kind in ("install", "uninstall", "feedback"):
-        return str(kind)
-    if kind in ("clone_suspected", "invalid_key"):
-        return "piracy"
-    if kind == "register":
+    if kind in (EventKind.INSTALL, EventKind.UNINSTALL, EventKind.FEEDBACK):
+        return Topic(kind)
+    if kind in PIRACY_EVENT_KINDS:
+        return Topic.PIRACY
+    if kind == EventKind.REGISTER:
         result = (row.get("data") or {}).get("result")
         if result == "activated":
-            return "register"
+            return Topic.REGISTER
         if result == "too_many_devices":
-            return "piracy"
+            return Topic.PIRACY
     return None
 
 
@@ -70,7 +73,7 @@ class NotifyRules:
         raw_on = notify.get("on") if isinstance(notify.get("on"), dict) else {}
         assert isinstance(raw_on, dict)
         # Defaults: everything off until emails are configured, then on unless switched off.
-        switches = {t: bool(raw_on.get(t, bool(emails))) if emails else False for t in TOPICS}
+        switches = {t.value: bool(raw_on.get(t, bool(emails))) if emails else False for t in Topic}
         return cls(name, slug, emails, switches, hooks)
 
     def emails_for(self, topic: str) -> tuple[str, ...]:
@@ -140,9 +143,9 @@ def dedupe_key(topic: str, row: dict[str, Any]) -> str:
     further, per device, reason and day: a key generator trying a hundred
     keys is one cause for the vendor's inbox, not a hundred.
     """
-    if topic == "piracy":
+    if topic == Topic.PIRACY:
         day = row["received_at"].date().isoformat()
-        if row["kind"] == "register":
+        if row["kind"] == EventKind.REGISTER:
             # Over the device limit: one cause per license (its key prefix) and device.
             reason = f"too_many_devices:{(row.get('data') or {}).get('key_prefix', '')}"
         else:
@@ -167,7 +170,7 @@ def on_event(conn: sa.Connection, row: dict[str, Any]) -> None:
     to = rules.emails_for(topic)
     if to:
         subject, text, body_html = vendor_email(topic=topic, product_name=rules.product_name, row=row)
-        reply_to = plausible_email((row.get("data") or {}).get("email")) if topic == "feedback" else None
+        reply_to = plausible_email((row.get("data") or {}).get("email")) if topic == Topic.FEEDBACK else None
         enqueue_email(
             conn,
             to=list(to),

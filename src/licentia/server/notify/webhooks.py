@@ -10,8 +10,8 @@ from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 
-from licentia.server.errors import ApiError
-from licentia.server.notify.messages import TOPICS
+from licentia.core.vocabulary import Topic
+from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.notify.outbox import webhooks
 
 
@@ -38,10 +38,15 @@ def create_webhook(
     """Add an endpoint for ``topics`` (all when empty) of one product, or of every product when None."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ApiError("invalid_webhook_url", "a webhook URL starts with https:// (or http://) and names a host")
-    unknown = sorted(set(topics) - set(TOPICS))
+        raise ApiError(
+            ErrorCode.INVALID_WEBHOOK_URL, "a webhook URL starts with https:// (or http://) and names a host"
+        )
+    unknown = sorted(set(topics) - set(Topic))
     if unknown:
-        raise ApiError("invalid_webhook_topics", f"unknown topics {unknown}; choose from {list(TOPICS)}")
+        raise ApiError(
+            ErrorCode.INVALID_WEBHOOK_TOPICS,
+            f"unknown topics {unknown}; choose from {[topic.value for topic in Topic]}",
+        )
     secret = secret or new_webhook_secret()
     webhook_id = conn.execute(
         webhooks.insert()

@@ -2,8 +2,7 @@
 
 ``create_app`` calls :func:`install`. Also the mapping of providers' product
 or price ids to products and license types: developer API, admin page and the
-``licentia payments`` commands (``payments.cli``). Importing this package
-loads nothing: the CLI imports it to build its parser.
+``licentia payments`` commands (``server/cli/payments.py``).
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from licentia.server.adminapi.schemas import Feature, Slug
-from licentia.server.auth.tokens import ReadActor, WriteActor
+from licentia.server.auth.bearer import ReadActor, WriteActor
 from licentia.server.payments.mapping import add_mapping, list_mappings, remove_mapping
 from licentia.server.state import in_transaction, read_only, state_of
 

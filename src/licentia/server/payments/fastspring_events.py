@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from licentia.server.errors import ApiError
+from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.payments.orders import Cancelled, Fact, Ignored, Paid, ProviderEvent, Refunded, read_event
 from licentia.server.payments.signatures import SignatureRefused, base64_hmac_sha256_matches, load_json_object
 
@@ -35,7 +35,7 @@ def verify(raw: bytes, header: str, secret: str) -> dict[str, Any]:
         raise SignatureRefused(f"{HEADER} does not sign this body")
     payload = load_json_object(raw, "the FastSpring delivery")
     if not isinstance(payload.get("events"), list):
-        raise ApiError("invalid_event", 'a FastSpring delivery is {"events": [...]}')
+        raise ApiError(ErrorCode.INVALID_EVENT, 'a FastSpring delivery is {"events": [...]}')
     return payload
 
 
@@ -103,6 +103,6 @@ def read(payload: dict[str, Any]) -> list[ProviderEvent]:
     found: list[ProviderEvent] = []
     for event in payload["events"]:
         if not isinstance(event, dict) or not isinstance(event.get("id"), str) or not event["id"]:
-            raise ApiError("invalid_event", "every FastSpring event has an id")
+            raise ApiError(ErrorCode.INVALID_EVENT, "every FastSpring event has an id")
         found.append(read_event(PROVIDER, event["id"], str(event.get("type") or ""), event.get("data"), READERS))
     return found

@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from licentia.server.audit import record
-from licentia.server.errors import ApiError
+from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.payments.tables import email_settings, mappings
 from licentia.server.products.service import get_product
 from licentia.server.store.models import Policy, Product, table_of
@@ -40,7 +40,7 @@ REFUND_ACTIONS = tuple(a.value for a in OnRefund)
 
 def _provider(value: str) -> str:
     if value not in PROVIDERS:
-        raise ApiError("invalid_provider", f"provider is one of {', '.join(PROVIDERS)}")
+        raise ApiError(ErrorCode.INVALID_PROVIDER, f"provider is one of {', '.join(PROVIDERS)}")
     return value
 
 
@@ -61,12 +61,14 @@ def add_mapping(
     provider = _provider(provider)
     external_id = external_id.strip()
     if not 1 <= len(external_id) <= 200 or any(c.isspace() for c in external_id):
-        raise ApiError("invalid_external_id", "the provider's product or price id is 1-200 characters, no spaces")
+        raise ApiError(
+            ErrorCode.INVALID_EXTERNAL_ID, "the provider's product or price id is 1-200 characters, no spaces"
+        )
     if on_refund not in REFUND_ACTIONS:
-        raise ApiError("invalid_on_refund", f"on_refund is one of {', '.join(REFUND_ACTIONS)}")
+        raise ApiError(ErrorCode.INVALID_ON_REFUND, f"on_refund is one of {', '.join(REFUND_ACTIONS)}")
     for name, value in (("max_devices", max_devices), ("duration_days", duration_days)):
         if value is not None and not 1 <= value <= 36500:
-            raise ApiError("invalid_number", f"{name} must be between 1 and 36500")
+            raise ApiError(ErrorCode.INVALID_NUMBER, f"{name} must be between 1 and 36500")
     prod = get_product(conn, product)
     if policy_id is not None:
         # A license type of another product would sell the wrong rules.
@@ -78,12 +80,12 @@ def add_mapping(
             ).first()
         )
         if found is None:
-            raise ApiError("unknown_policy", f"product {product} has no license type {policy_id}", 404)
+            raise ApiError(ErrorCode.UNKNOWN_POLICY, f"product {product} has no license type {policy_id}")
     exists = conn.execute(
         sa.select(mappings.c.id).where(mappings.c.provider == provider, mappings.c.external_id == external_id)
     ).first()
     if exists:
-        raise ApiError("mapping_exists", f"{provider} {external_id} is already mapped; remove it first", 409)
+        raise ApiError(ErrorCode.MAPPING_EXISTS, f"{provider} {external_id} is already mapped; remove it first")
     mapping_id = conn.execute(
         mappings.insert()
         .values(
@@ -118,7 +120,7 @@ def add_mapping(
 def remove_mapping(conn: sa.Connection, *, mapping_id: int, actor: str, now: dt.datetime) -> None:
     row = conn.execute(sa.select(mappings).where(mappings.c.id == mapping_id)).first()
     if row is None:
-        raise ApiError("unknown_mapping", f"no payment mapping {mapping_id}", 404)
+        raise ApiError(ErrorCode.UNKNOWN_MAPPING, f"no payment mapping {mapping_id}")
     conn.execute(mappings.delete().where(mappings.c.id == mapping_id))
     record(
         conn,
@@ -184,9 +186,9 @@ def set_email_settings(
 
     prod = get_product(conn, product)
     if reply_to and plausible_email(reply_to) is None:
-        raise ApiError("invalid_email", f"{reply_to!r} is not an email address")
+        raise ApiError(ErrorCode.INVALID_EMAIL, f"{reply_to!r} is not an email address")
     if trial_reminder_days is not None and not 1 <= trial_reminder_days <= 60:
-        raise ApiError("invalid_number", "trial reminder days must be between 1 and 60")
+        raise ApiError(ErrorCode.INVALID_NUMBER, "trial reminder days must be between 1 and 60")
     conn.execute(email_settings.delete().where(email_settings.c.product_id == prod.id))
     conn.execute(
         email_settings.insert().values(

@@ -24,7 +24,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from licentia.server.errors import ApiError
+from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.payments.orders import Cancelled, Fact, Ignored, Paid, ProviderEvent, Refunded, read_event
 from licentia.server.payments.signatures import SignatureRefused, check_timestamp, load_json_object
 
@@ -48,7 +48,7 @@ def verify(raw: bytes, header: str, secret: str, *, now: dt.datetime) -> dict[st
     check_timestamp(stamp, now=now, tolerance=TOLERANCE)
     event = load_json_object(raw, "the Paddle event")
     if not isinstance(event.get("event_id"), str) or not event["event_id"]:
-        raise ApiError("invalid_event", "a Paddle event has an event_id")
+        raise ApiError(ErrorCode.INVALID_EVENT, "a Paddle event has an event_id")
     return event
 
 

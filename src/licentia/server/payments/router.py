@@ -16,7 +16,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.concurrency import run_in_threadpool
 
-from licentia.server.errors import ApiError
+from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.payments import fastspring_events, paddle_events, stripe_events
 from licentia.server.payments.orders import Fact, Outcome, Paid, ProviderEvent, apply
 from licentia.server.state import in_transaction, state_of
@@ -33,7 +33,7 @@ def _secret(request: Request, name: str) -> str:
     value = getattr(state_of(request.app).settings, f"{name}_webhook_secret")
     if value is None:
         raise ApiError(
-            "webhook_not_configured", f"set LICENTIA_{name.upper()}_WEBHOOK_SECRET to accept {name} webhooks", 503
+            ErrorCode.WEBHOOK_NOT_CONFIGURED, f"set LICENTIA_{name.upper()}_WEBHOOK_SECRET to accept {name} webhooks"
         )
     return str(value.get_secret_value())
 
@@ -94,7 +94,7 @@ async def _with_paddle_emails(request: Request, event: ProviderEvent) -> Provide
                 )
             except Exception as exc:
                 # Paddle retries a delivery that did not get a 2xx: the order is not lost.
-                raise ApiError("provider_unavailable", "could not read the customer from Paddle's API", 503) from exc
+                raise ApiError(ErrorCode.PROVIDER_UNAVAILABLE, "could not read the customer from Paddle's API") from exc
             fact = dataclasses.replace(fact, email=email, name=fact.name or name)
         facts.append(fact)
     return dataclasses.replace(event, facts=facts)

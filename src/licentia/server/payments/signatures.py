@@ -13,17 +13,17 @@ import hmac
 import json
 from typing import Any
 
-from licentia.server.errors import ApiError
+from licentia.server.errors import ApiError, ErrorCode
 
 
 class SignatureRefused(ApiError):
     def __init__(self, message: str) -> None:
-        super().__init__("invalid_signature", message, 401)
+        super().__init__(ErrorCode.INVALID_SIGNATURE, message)
 
 
 class StaleSignature(ApiError):
     def __init__(self, message: str) -> None:
-        super().__init__("stale_signature", message, 401)
+        super().__init__(ErrorCode.STALE_SIGNATURE, message)
 
 
 def check_timestamp(unverified_stamp: int, *, now: dt.datetime, tolerance: dt.timedelta) -> None:
@@ -47,7 +47,7 @@ def load_json_object(raw: bytes, what: str) -> dict[str, Any]:
     try:
         found = json.loads(raw)
     except ValueError as exc:
-        raise ApiError("invalid_event", f"{what} is not JSON") from exc
+        raise ApiError(ErrorCode.INVALID_EVENT, f"{what} is not JSON") from exc
     if not isinstance(found, dict):
-        raise ApiError("invalid_event", f"{what} is not a JSON object")
+        raise ApiError(ErrorCode.INVALID_EVENT, f"{what} is not a JSON object")
     return found

@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from licentia.server.errors import ApiError
+from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.payments.orders import Cancelled, Fact, Ignored, Paid, ProviderEvent, Refunded, read_event
 from licentia.server.payments.signatures import SignatureRefused, check_timestamp, load_json_object
 
@@ -134,7 +134,7 @@ READERS = {
 def read(event: dict[str, Any]) -> ProviderEvent:
     event_id = event.get("id")
     if not isinstance(event_id, str) or not event_id:
-        raise ApiError("invalid_event", "a Stripe event has an id")
+        raise ApiError(ErrorCode.INVALID_EVENT, "a Stripe event has an id")
     return read_event(
         PROVIDER, event_id, str(event.get("type") or ""), (event.get("data") or {}).get("object"), READERS
     )

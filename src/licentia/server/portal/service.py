@@ -18,7 +18,7 @@ from packaging.version import InvalidVersion, Version
 from licentia.core.status import LicenseState
 from licentia.server.audit import audit_entries, record
 from licentia.server.devices.changes import installations_of, unbind
-from licentia.server.errors import ApiError
+from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.portal.terms import LicenseTerms, license_terms
 from licentia.server.store.models import Customer, Device, License, Machine, Policy, Product, Release, table_of
 
@@ -71,7 +71,7 @@ def owned_license(conn: sa.Connection, *, email: str, license_id: int, lock: boo
         query = query.with_for_update(of=licenses)
     row = conn.execute(query).first()
     if row is None:
-        raise ApiError("not_found", "no such license in your account", 404)
+        raise ApiError(ErrorCode.UNKNOWN_LICENSE, "no such license in your account")
     return row
 
 
@@ -144,17 +144,18 @@ def free_machine(
     row = owned_license(conn, email=email, license_id=license_id, lock=True)
     reason = " ".join(reason.split())[:MAX_REASON]
     if not reason:
-        raise ApiError("reason_required", "say in a few words why the machine is freed (for example: new computer)")
+        raise ApiError(
+            ErrorCode.REASON_REQUIRED, "say in a few words why the machine is freed (for example: new computer)"
+        )
     bound = installations_of(conn, devices.c.machine_id == machine_id, devices.c.license_id == row.id)
     if not bound:
-        raise ApiError("not_found", "this machine holds no seat of this license", 404)
+        raise ApiError(ErrorCode.UNKNOWN_MACHINE, "this machine holds no seat of this license")
     terms = license_terms(row)
     if transfers_used(conn, license_id=row.id, terms=terms, now=now) >= terms.transfer_limit:
         raise ApiError(
-            "transfer_limit",
+            ErrorCode.TRANSFER_LIMIT,
             f"this license may move to another machine {terms.transfer_limit} times per "
             f"{terms.transfer_period_days} days; please contact the vendor to free more",
-            409,
         )
     for inst in bound:
         unbind(conn, row=inst, now=now, reason="seat freed by customer")
@@ -201,4 +202,4 @@ def entitled_release(conn: sa.Connection, *, email: str, license_id: int, releas
     for release in entitled_releases(conn, license_row=row):
         if release.id == release_id:
             return release
-    raise ApiError("not_entitled", "this license does not entitle you to that release", 403)
+    raise ApiError(ErrorCode.NOT_ENTITLED, "this license does not entitle you to that release")

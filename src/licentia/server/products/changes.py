@@ -7,11 +7,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from licentia.core.vocabulary import Topic
 from licentia.server.audit import record
-from licentia.server.errors import ApiError
+from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.products.service import products, update_policy, validate_policy
 
-NOTIFY_TOPICS = ("install", "uninstall", "feedback", "register", "piracy")
 MAX_NOTIFY_EMAILS = 20
 
 
@@ -27,7 +27,7 @@ def change_privacy(
     conn: sa.Connection, *, product_id: int, collect_facts: bool, retention_days: int, actor: str, now: dt.datetime
 ) -> None:
     if not 1 <= retention_days <= 36500:
-        raise ApiError("invalid_retention", "facts retention is between 1 and 36500 days")
+        raise ApiError(ErrorCode.INVALID_RETENTION, "facts retention is between 1 and 36500 days")
     conn.execute(
         products.update()
         .where(products.c.id == product_id)
@@ -50,10 +50,10 @@ def notify_settings(emails_text: str, switches: dict[str, bool]) -> dict[str, An
     emails = [e.strip() for e in emails_text.replace(",", "\n").splitlines() if e.strip()]
     bad = [e for e in emails if "@" not in e or len(e) > 320]
     if bad:
-        raise ApiError("invalid_email", f"not an email address: {bad[0]!r}")
+        raise ApiError(ErrorCode.INVALID_EMAIL, f"not an email address: {bad[0]!r}")
     if len(emails) > MAX_NOTIFY_EMAILS:
-        raise ApiError("invalid_email", f"at most {MAX_NOTIFY_EMAILS} notification addresses")
-    return {"emails": emails, "on": {topic: bool(switches.get(topic)) for topic in NOTIFY_TOPICS}}
+        raise ApiError(ErrorCode.INVALID_EMAIL, f"at most {MAX_NOTIFY_EMAILS} notification addresses")
+    return {"emails": emails, "on": {topic.value: bool(switches.get(topic)) for topic in Topic}}
 
 
 def change_notifications(

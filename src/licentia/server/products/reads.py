@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from licentia.server.errors import ApiError
+from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.store.snapshot import Snapshot
 
 TYPE_CHECKING = False  # typing is not imported: see store/snapshot.py
@@ -18,7 +18,7 @@ def product_view(snapshot: Snapshot, slug: str) -> dict[str, Any]:
     """The product, its policy (without row ids) and its public keys, oldest first."""
     product = snapshot.row("SELECT id, slug, name, collect_facts FROM products WHERE slug = :slug", slug=slug)
     if product is None:
-        raise ApiError("unknown_product", f"no product named {slug!r}", 404)
+        raise ApiError(ErrorCode.UNKNOWN_PRODUCT, f"no product named {slug!r}")
     policy = snapshot.row("SELECT * FROM policies WHERE product_id = :id", id=product["id"]) or {}
     keys = snapshot.rows("SELECT public_key FROM signing_keys WHERE product_id = :id ORDER BY id", id=product["id"])
     return {

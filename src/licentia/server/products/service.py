@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
 from licentia.core.signing import SigningKey
-from licentia.server.errors import ApiError
+from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.store.models import Policy, Product, SigningKeyRow, table_of
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
@@ -43,23 +43,23 @@ def validate_policy(values: dict[str, Any]) -> dict[str, Any]:
     clean: dict[str, Any] = {}
     for name, value in values.items():
         if name not in POLICY_FIELDS:
-            raise ApiError("invalid_policy", f"unknown policy setting {name!r}")
+            raise ApiError(ErrorCode.INVALID_POLICY, f"unknown policy setting {name!r}")
         if name == "on_clone":
             if value not in ("flag", "block"):
-                raise ApiError("invalid_policy", "on_clone must be 'flag' or 'block'")
+                raise ApiError(ErrorCode.INVALID_POLICY, "on_clone must be 'flag' or 'block'")
         elif name == "allow_virtual_machines":
             if not isinstance(value, bool):
-                raise ApiError("invalid_policy", "allow_virtual_machines must be true or false")
+                raise ApiError(ErrorCode.INVALID_POLICY, "allow_virtual_machines must be true or false")
         elif name == "usage_report_days" and value is None:
             pass
         else:
             if isinstance(value, bool) or not isinstance(value, int):
-                raise ApiError("invalid_policy", f"{name} must be a whole number")
+                raise ApiError(ErrorCode.INVALID_POLICY, f"{name} must be a whole number")
             low = 1 if name in ("max_devices", "fingerprint_min_match", "lease_days") else 0
             if not low <= value <= 36500:
-                raise ApiError("invalid_policy", f"{name} must be between {low} and 36500")
+                raise ApiError(ErrorCode.INVALID_POLICY, f"{name} must be between {low} and 36500")
             if name == "fingerprint_min_match" and value > 4:
-                raise ApiError("invalid_policy", "fingerprint_min_match counts at most 4 components")
+                raise ApiError(ErrorCode.INVALID_POLICY, "fingerprint_min_match counts at most 4 components")
         clean[name] = value
     return clean
 
@@ -77,9 +77,9 @@ def create_product(
     conn: sa.Connection, *, slug: str, name: str, fernet: Fernet, now: dt.datetime, **policy: Any
 ) -> CreatedProduct:
     if not SLUG.match(slug):
-        raise ApiError("invalid_slug", "a product slug is 1-63 lowercase letters, digits and dashes")
+        raise ApiError(ErrorCode.INVALID_SLUG, "a product slug is 1-63 lowercase letters, digits and dashes")
     if conn.execute(sa.select(products.c.id).where(products.c.slug == slug)).first():
-        raise ApiError("product_exists", f"a product named {slug!r} already exists", 409)
+        raise ApiError(ErrorCode.PRODUCT_EXISTS, f"a product named {slug!r} already exists")
     product_id = conn.execute(
         products.insert()
         .values(slug=slug, name=name, created_at=now, collect_facts=False, facts_retention_days=365, notify={})
@@ -119,7 +119,7 @@ def _add_key(
 def get_product(conn: sa.Connection, slug: str) -> sa.Row[Any]:
     row = conn.execute(sa.select(products).where(products.c.slug == slug)).first()
     if row is None:
-        raise ApiError("unknown_product", f"no product named {slug!r}", 404)
+        raise ApiError(ErrorCode.UNKNOWN_PRODUCT, f"no product named {slug!r}")
     return row
 
 

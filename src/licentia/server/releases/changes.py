@@ -8,7 +8,7 @@ import re
 import sqlalchemy as sa
 
 from licentia.server.audit import record
-from licentia.server.errors import ApiError
+from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.products.service import get_product
 from licentia.server.releases.service import publish
 
@@ -27,10 +27,10 @@ def publish_release(
     notes: str | None = None,
 ) -> int:
     if not CHANNEL.match(channel):
-        raise ApiError("invalid_channel", "a channel is 1-32 lowercase letters, digits and dashes")
+        raise ApiError(ErrorCode.INVALID_CHANNEL, "a channel is 1-32 lowercase letters, digits and dashes")
     if download_url and not download_url.startswith(("https://", "http://")):
         # Shown to users as a link: refuse javascript: and other schemes.
-        raise ApiError("invalid_url", "the download URL must start with https:// or http://")
+        raise ApiError(ErrorCode.INVALID_URL, "the download URL must start with https:// or http://")
     prod = get_product(conn, product)
     release_id = publish(
         conn,

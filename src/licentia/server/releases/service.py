@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from packaging.version import InvalidVersion, Version
 
 from licentia.core.clock import to_iso
-from licentia.server.errors import ApiError
+from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.store.models import Release, table_of
 
 releases = table_of(Release)
@@ -20,7 +20,7 @@ def parse_version(text: str) -> Version:
     try:
         return Version(text)
     except InvalidVersion as exc:
-        raise ApiError("invalid_version", f"{text!r} is not a PEP 440 / semantic version") from exc
+        raise ApiError(ErrorCode.INVALID_VERSION, f"{text!r} is not a PEP 440 / semantic version") from exc
 
 
 def publish(
@@ -40,7 +40,7 @@ def publish(
         )
     ).first()
     if exists:
-        raise ApiError("release_exists", f"version {version} is already published on {channel}", 409)
+        raise ApiError(ErrorCode.RELEASE_EXISTS, f"version {version} is already published on {channel}")
     return int(
         conn.execute(
             releases.insert()

@@ -30,6 +30,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from licentia.core.clock import UTC
+from licentia.core.vocabulary import EventKind
 from licentia.server.store.models import DailyRollup, Device, Event, Machine, Product, table_of
 
 rollups = table_of(DailyRollup)
@@ -72,7 +73,7 @@ def _active_windows(
         events.c.product_id == product_id,
         events.c.received_at >= start,
         events.c.received_at < end,
-        events.c.kind == "check",
+        events.c.kind == EventKind.CHECK,
     )
     for device_id, received_at, version in conn.execute(query):
         seen.setdefault(received_at.date(), {})[device_id] = version or UNKNOWN

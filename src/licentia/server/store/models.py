@@ -1,4 +1,4 @@
-"""The data model of DESIGN.md section 2, as SQLAlchemy tables.
+"""The data model of docs/design.md (section 2), as SQLAlchemy tables.
 
 Names are the contract: admin pages, the developer API and the migrations all
 speak of these tables. Timestamps are stored as UTC and always come back
@@ -83,7 +83,7 @@ class Policy(Base):
     seat_release_days: Mapped[int] = mapped_column(default=180)
     lease_days: Mapped[int] = mapped_column(default=7)
     grace_days: Mapped[int] = mapped_column(default=7)
-    # None means trial_days + 1, as DESIGN.md says.
+    # None means trial_days + 1, as docs/design.md says.
     usage_report_days: Mapped[int | None] = mapped_column(default=None)
     fingerprint_min_match: Mapped[int] = mapped_column(default=2)
     on_clone: Mapped[str] = mapped_column(sa.String(16), default="flag")

@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from licentia.core.clock import to_iso
 from licentia.server.credentials import DeviceCredential
 from licentia.server.devices.service import authenticate
-from licentia.server.errors import ApiError
+from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.events.payloads import StorableJson
 from licentia.server.state import ClockDep, WriterDep
 from licentia.server.store.models import Value, table_of
@@ -40,7 +40,7 @@ def _owner(device: Any, scope: str) -> str:
     if scope == "device":
         return str(device.id)
     if device.license_id is None:
-        raise ApiError("not_registered", "license values need a device activated on a license", 403)
+        raise ApiError(ErrorCode.NOT_REGISTERED, "license values need a device activated on a license")
     return f"lic:{device.license_id}"
 
 
@@ -56,7 +56,7 @@ async def get_value(writer: WriterDep, key: Key, credential: DeviceCredential, s
             )
         ).first()
         if row is None:
-            raise ApiError("unknown_value", f"no value named {key!r}", 404)
+            raise ApiError(ErrorCode.UNKNOWN_VALUE, f"no value named {key!r}")
         return StoredValue(key=key, scope=scope, value=row.value, updated_at=to_iso(row.updated_at))
 
     return await writer.run(job)
@@ -68,7 +68,7 @@ async def put_value(
 ) -> StoredValue:
     """Save a JSON value (at most 4 KB, at most 100 keys per device or license)."""
     if len(json.dumps(body.value)) > MAX_VALUE_BYTES:
-        raise ApiError("value_too_large", f"a value is at most {MAX_VALUE_BYTES} bytes of JSON", 413)
+        raise ApiError(ErrorCode.VALUE_TOO_LARGE, f"a value is at most {MAX_VALUE_BYTES} bytes of JSON")
     now = clock.now()
 
     def job(conn: sa.Connection) -> StoredValue:
@@ -82,7 +82,7 @@ async def put_value(
         else:
             count = conn.execute(sa.select(sa.func.count()).select_from(values_table).where(*where)).scalar_one()
             if count >= MAX_KEYS_PER_OWNER:
-                raise ApiError("too_many_values", f"at most {MAX_KEYS_PER_OWNER} values per {scope}", 409)
+                raise ApiError(ErrorCode.TOO_MANY_VALUES, f"at most {MAX_KEYS_PER_OWNER} values per {scope}")
             conn.execute(
                 values_table.insert().values(scope=scope, owner_id=owner, key=key, value=body.value, updated_at=now)
             )

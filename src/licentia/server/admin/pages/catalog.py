@@ -8,13 +8,13 @@ import sqlalchemy as sa
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 
+from licentia.core.vocabulary import Topic
 from licentia.server.admin.service import all_products, list_releases, product_with_policy
 from licentia.server.admin.web import Admin, Form, act, back, int_field, now, render
 from licentia.server.adminapi.schemas import RowId
 from licentia.server.audit import record
 from licentia.server.errors import ApiError
 from licentia.server.products.changes import (
-    NOTIFY_TOPICS,
     change_notifications,
     change_policy,
     change_privacy,
@@ -67,7 +67,7 @@ async def product_page(request: Request, admin: Admin, product_id: RowId) -> Res
         fields=POLICY_FIELDS,
         booleans=BOOLEAN_KNOBS,
         choices=CHOICE_KNOBS,
-        topics=NOTIFY_TOPICS,
+        topics=[topic.value for topic in Topic],
         notify=product.notify or {},
         public_key=keys[-1] if keys else "",
     )
@@ -113,7 +113,7 @@ async def product_change(request: Request, admin: Admin, form: Form, product_id:
                 actor=admin.label,
             )
         if part == "notify":
-            notify = notify_settings(form.get("emails", ""), {t: form.get(f"on_{t}") == "on" for t in NOTIFY_TOPICS})
+            notify = notify_settings(form.get("emails", ""), {t: form.get(f"on_{t}") == "on" for t in Topic})
             return await act(
                 request,
                 change_notifications,

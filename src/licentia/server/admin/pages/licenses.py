@@ -12,7 +12,7 @@ from licentia.core.status import LicenseState
 from licentia.server.admin.service import all_products, list_customers, search_licenses
 from licentia.server.admin.web import Admin, Form, act, back, int_field, now, render
 from licentia.server.adminapi.schemas import RowId
-from licentia.server.errors import ApiError
+from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.licenses.changes import (
     change_state,
     issue_and_email,
@@ -22,7 +22,7 @@ from licentia.server.licenses.changes import (
     set_max_devices,
 )
 from licentia.server.licenses.service import OrderRefInUse
-from licentia.server.state import in_transaction, read_only
+from licentia.server.state import in_transaction, read_only, state_of
 
 router = APIRouter()
 STATES = tuple(s.value for s in LicenseState)
@@ -34,7 +34,7 @@ def _date(text: str) -> dt.datetime | None:
     try:
         day = dt.date.fromisoformat(text.strip())
     except ValueError as exc:
-        raise ApiError("invalid_date", f"{text!r} is not a date (YYYY-MM-DD)") from exc
+        raise ApiError(ErrorCode.INVALID_DATE, f"{text!r} is not a date (YYYY-MM-DD)") from exc
     return dt.datetime.combine(day, dt.time(23, 59, 59), tzinfo=UTC)
 
 
@@ -80,7 +80,7 @@ async def issue(request: Request, admin: Admin, form: Form) -> Response:
             order_ref=form.get("order_ref") or None,
             source="admin",
             send_email=form.get("send_email") == "on",
-            fernet=request.app.state.fernet,
+            fernet=state_of(request.app).fernet,
             actor=admin.label,
             now=now(request),
         )
@@ -119,7 +119,7 @@ async def license_action(request: Request, admin: Admin, form: Form, license_id:
             days = int_field(form, "days") if form.get("days", "").strip() else None
             expires = _date(form.get("expires", ""))
             if days is None and expires is None:
-                raise ApiError("invalid_expiry", "give a new expiry date or a number of days")
+                raise ApiError(ErrorCode.INVALID_EXPIRY, "give a new expiry date or a number of days")
             return await act(
                 request,
                 renew,

@@ -1,7 +1,7 @@
 """``licentia payments``: map providers' product or price ids to products and license types; list them.
 
-Registered in ``licentia.server.cli.GROUPS``. Only the standard library is
-imported at module level: building the parser must not load the server.
+Only the standard library is imported at module level: building the parser
+must not load the server.
 """
 
 from __future__ import annotations
