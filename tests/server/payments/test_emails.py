@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.server.payments.conftest import body_of, license_row, mapping, stripe_header
-from tests.server.portal.conftest import wait_for_mail
+from tests.server.portal.conftest import mail_about
 
 BUYER = "frank@buyer.example"
 
@@ -55,7 +55,7 @@ def test_trial_reminder_is_sent_once_n_days_before_the_end_with_the_products_rep
     clock.advance(days=1, hours=1)
     assert remind(engine, clock) == 1
     assert remind(engine, clock) == 0
-    mail = wait_for_mail(smtp, BUYER, 2)
+    mail = mail_about(smtp, BUYER, "trial ends", 2)
     assert mail["Subject"] == "Your Acme Editor trial ends in 3 days"
     assert mail["Reply-To"] == "sales@acme.example"
     html = mail.get_body(preferencelist=("html",)).get_content()

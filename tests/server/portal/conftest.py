@@ -77,6 +77,14 @@ def wait_for_mail(smtp: SmtpServer, to: str, count: int = 1, timeout: float = 10
     raise AssertionError(f"no email #{count} to {to} within {timeout} s")
 
 
+def mail_about(smtp: SmtpServer, to: str, words: str, count: int) -> Any:
+    """The message to ``to`` whose subject has ``words``, once ``count`` arrived (the outbox sends in any order)."""
+    wait_for_mail(smtp, to, count)
+    found = [m for m in smtp.messages if to in str(m["To"]) and words in str(m["Subject"])]
+    assert found, [str(m["Subject"]) for m in smtp.messages]
+    return found[0]
+
+
 def link_in(message: Any) -> str:
     text = message.get_body(preferencelist=("plain",)).get_content()
     found = re.search(r"https?://\S+/portal/link\?token=\S+", text)

@@ -1,21 +1,25 @@
 """The customer portal (``/portal``): sign-in by emailed link, licenses, machines, downloads.
 
-``create_app`` calls :func:`install`.
+``create_app`` calls :func:`install`. Importing the package loads no web
+framework: migrations import ``portal.tables`` from CLI commands.
 """
 
 from __future__ import annotations
 
-import inspect
-
-from fastapi import FastAPI, Request
-from fastapi.responses import RedirectResponse, Response
-from fastapi.staticfiles import StaticFiles
-
-from licentia.server.errors import ApiError
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 
 def install(app: FastAPI) -> None:
     """Include the pages, serve their static files, and answer their errors with pages."""
+    import inspect
+
+    from fastapi import Request
+    from fastapi.responses import RedirectResponse, Response
+    from fastapi.staticfiles import StaticFiles
+
+    from licentia.server.errors import ApiError
     from licentia.server.portal.router import router
     from licentia.server.portal.web import HERE, CustomerSignInRequired, render
 
