@@ -107,3 +107,13 @@ def test_answers_carry_their_codes_status(client: Any, product: Any) -> None:
         "missing_token",
         "invalid_token",
     ]
+
+
+def test_a_code_that_slipped_past_the_enumeration_still_answers_4xx() -> None:
+    """mypy and the test above refuse it; a running server must still never answer 500 for it."""
+    from licentia.server.errors import ApiError, api_error_response
+
+    unlisted: Any = "not_yet_enumerated"
+    answer = api_error_response(ApiError(unlisted, "a product already has this policy", 409))
+    assert answer.status_code == 409 and b'"code":"not_yet_enumerated"' in answer.body
+    assert api_error_response(ApiError(unlisted, "no status given")).status_code == 400

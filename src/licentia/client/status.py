@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from licentia.client._exceptions import ConfigurationError
 from licentia.client._value import Value
 from licentia.client.fingerprint import Fingerprint
+from licentia.core.clock import from_iso
 from licentia.core.fingerprint import matches
 from licentia.core.signing import InvalidDocument, load_public_key, verify_document
 from licentia.core.status import Verdict, judge
@@ -29,6 +30,9 @@ class Status(Value):
     ``suspended``, ``blocked``) or one the SDK derives offline: ``grace`` (lease
     ended, grace days left), ``lease_expired``, ``expired`` (license expiry) and
     ``unknown`` (no valid document and no server). ``as_dict()`` gives the fields.
+    ``entitlements`` holds the license type's typed values (``export_pdf=True``,
+    ``max_projects=10``, ``edition="pro"``) that are in force: read one with
+    :meth:`entitlement`. ``maintenance`` says until when the license gets updates.
     """
 
     __slots__ = (
@@ -36,13 +40,15 @@ class Status(Value):
         "clone_suspected",
         "days_left",
         "device",
+        "entitlements",
         "features",
         "latest_release",
+        "maintenance",
         "online",
         "reason",
         "state",
     )  # fmt: skip
-    _not_compared = frozenset({"latest_release"})
+    _not_compared = frozenset({"latest_release", "entitlements", "maintenance"})
     allowed: bool
     state: str
     days_left: int | None
@@ -52,6 +58,8 @@ class Status(Value):
     device: str | None
     latest_release: Mapping[str, Any] | None
     clone_suspected: bool
+    entitlements: Mapping[str, bool | int | str]
+    maintenance: Mapping[str, Any] | None
 
     def __init__(
         self,
@@ -64,14 +72,26 @@ class Status(Value):
         device: str | None = None,
         latest_release: Mapping[str, Any] | None = None,
         clone_suspected: bool = False,
+        entitlements: Mapping[str, bool | int | str] | None = None,
+        maintenance: Mapping[str, Any] | None = None,
     ) -> None:
         self._init(
             allowed=allowed, state=state, days_left=days_left, features=features, reason=reason, online=online,
             device=device, latest_release=latest_release, clone_suspected=clone_suspected,
+            entitlements=dict(entitlements or {}), maintenance=maintenance,
         )  # fmt: skip
 
     def has_feature(self, name: str) -> bool:
         return name in self.features
+
+    def entitlement(self, name: str, default: Any = None) -> Any:
+        """The value of entitlement ``name`` while it is in force, else ``default``.
+
+        Nothing is in force while the status is not allowed; an entitlement whose
+        expiry has passed (by the server's time online, the checked local time
+        offline) is absent.
+        """
+        return self.entitlements.get(name, default)
 
 
 def pinned_keys(public_key: str | Iterable[str]) -> dict[str, Ed25519PublicKey]:
@@ -158,4 +178,30 @@ def status_of(payload: Mapping[str, Any], now: dt.datetime, *, online: bool) -> 
         device=str(payload.get("device")) if payload.get("device") else None,
         latest_release=release if isinstance(release, dict) else None,
         clone_suspected=bool(payload.get("clone_suspected")),
+        entitlements=_entitlements(payload, verdict, now),
+        maintenance=maintenance if isinstance(maintenance := payload.get("maintenance"), dict) else None,
     )
+
+
+def _entitlements(payload: Mapping[str, Any], verdict: Verdict, now: dt.datetime) -> dict[str, bool | int | str]:
+    """The typed entitlements in force at ``now``; from ``features`` for documents of older servers."""
+    if not verdict.allowed:
+        return {}
+    unverified = payload.get("entitlements")
+    if not isinstance(unverified, dict):
+        return dict.fromkeys(verdict.features, True)
+    found: dict[str, bool | int | str] = {}
+    for name, entry in unverified.items():
+        if not isinstance(name, str) or not isinstance(entry, dict):
+            continue
+        value, expires = entry.get("value"), entry.get("expires_at")
+        if not isinstance(value, bool | int | str):
+            continue
+        if expires is not None:
+            try:
+                if from_iso(str(expires)) <= now:
+                    continue
+            except (ValueError, OverflowError):
+                continue  # an unreadable expiry grants nothing
+        found[name] = value
+    return found

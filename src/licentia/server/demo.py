@@ -51,7 +51,9 @@ def fill(
     prod = get_product(conn, product)
     if conn.execute(sa.select(devices.c.id).where(devices.c.product_id == prod.id).limit(1)).first():
         raise ValueError(f"product {product!r} already has devices: run the demo on a fresh database")
-    trial_days = conn.execute(sa.select(policies.c.trial_days).where(policies.c.product_id == prod.id)).scalar_one()
+    trial_days = conn.execute(
+        sa.select(policies.c.trial_days).where(policies.c.product_id == prod.id, policies.c.is_default)
+    ).scalar_one()
     conn.execute(products.update().where(products.c.id == prod.id).values(collect_facts=True))
     now = clock.now()
     start = now - dt.timedelta(days=days)

@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     # Admin UI sessions (absolute lifetime) and the dashboard's rollup refresh period (0 disables).
     admin_session_hours: int = 12
     rollup_interval_seconds: float = 60.0
+    # How often each process frees seats unseen for their policy's seat_release_days (0: only at activations).
+    seat_release_interval_seconds: float = 3600.0
     # Shared secret of POST /v1/hooks/payment (HMAC-SHA256); unset refuses every delivery.
     payment_webhook_secret: SecretStr | None = None
     # Bearer token Prometheus sends to scrape /metrics; unset, /metrics is not served at all

@@ -118,6 +118,25 @@ def case_product_facts(cli: Cli) -> None:
     )
 
 
+def case_policy_create(cli: Cli) -> None:
+    made = json.loads(cli("policy", "create", "my-app", "Site", "--set", "max_devices=50", "--copy-of", "Default"))
+    assert made["name"] == "Site" and made["max_devices"] == 50 and made["default"] is False
+
+
+def case_policy_list(cli: Cli) -> None:
+    assert cli("policy", "list", "my-app").splitlines()[0].startswith("Default (default)\tnode_locked")
+
+
+def case_policy_show(cli: Cli) -> None:
+    assert json.loads(cli("policy", "show", "my-app", "Default"))["default"] is True
+    assert "no policy named 'Nope'" in cli("policy", "show", "my-app", "Nope", code=1)
+
+
+def case_policy_set(cli: Cli) -> None:
+    changed = cli("policy", "set", "my-app", "Default", "--set", 'entitlements={"edition": "trial"}')
+    assert json.loads(changed)["entitlements"] == {"edition": {"value": "trial", "expires_at": None}}
+
+
 def case_keys_rotate(cli: Cli) -> None:
     assert "new signing key" in cli("keys", "rotate", "--product", "my-app")
 
@@ -131,6 +150,28 @@ def case_license_issue(cli: Cli) -> None:
     key = cli("license", "issue", "--product", "my-app", "--email", "buyer@example.com", "--expires", "2030-01-31")
     assert re.fullmatch(r"[0-9A-Z]{5}(-[0-9A-Z]{5}){4}\n", key)
     assert f"{key[:5]}\tactive\texpires 2030-01-31" in cli("license", "list", "--prefix", key[:5])
+
+
+def case_license_terms(cli: Cli) -> None:
+    cli("policy", "create", "my-app", "Yearly", "--set", "maintenance_days=365")
+    key = cli("license", "issue", "--product", "my-app", "--email", "terms@example.com").strip()
+    license_id = cli("license", "list", "--prefix", key[:5]).split("\t")[0]
+    changed = json.loads(
+        cli(
+            "license",
+            "terms",
+            license_id,
+            "--policy",
+            "Yearly",
+            "--set",
+            "max_devices=9",
+            "--maintenance-until",
+            "2031-01-01",
+        )
+    )
+    assert changed["policy"] == "Yearly" and changed["max_devices"] == 9
+    assert changed["maintenance_until"].startswith("2031-01-01")
+    assert "unknown policy setting 'colour'" in cli("license", "terms", license_id, "--unset", "colour", code=1)
 
 
 def case_license_list(cli: Cli) -> None:
@@ -303,10 +344,15 @@ CASES: dict[tuple[str, ...], Callable[..., None]] = {
     ("product", "show"): case_product_show,
     ("product", "policy"): case_product_policy,
     ("product", "facts"): case_product_facts,
+    ("policy", "create"): case_policy_create,
+    ("policy", "list"): case_policy_list,
+    ("policy", "show"): case_policy_show,
+    ("policy", "set"): case_policy_set,
     ("keys", "rotate"): case_keys_rotate,
     ("keys", "show"): case_keys_show,
     ("license", "issue"): case_license_issue,
     ("license", "list"): case_license_list,
+    ("license", "terms"): case_license_terms,
     ("license", "suspend"): case_license_suspend,
     ("license", "revoke"): case_license_revoke,
     ("license", "reinstate"): case_license_reinstate,

@@ -52,7 +52,11 @@ class Shop:
 
 @pytest.fixture
 def shop(client: Any, product: Any, engine: Any, clock: Any) -> Shop:
-    """Ann's license on two machines, Bob's on one."""
+    """Ann's license on two machines, Bob's on one; the license type allows 3 transfers per 30 days."""
+    import sqlalchemy as sa
+
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE policies SET transfer_limit = 3, transfer_period_days = 30"))
     ann = issue(engine, clock, ANN, name="Ann")
     bob = issue(engine, clock, BOB, name="Bob")
     ann_apps = [

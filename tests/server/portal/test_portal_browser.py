@@ -48,6 +48,9 @@ def portal(tmp_path: Path) -> Iterator[Portal]:
     smtp = SmtpServer().start()
     data_dir = tmp_path / "server"
     _cli(data_dir, "init")
+    _cli(
+        data_dir, "policy", "set", "my-app", "Default", "--set", "transfer_limit=3", "--set", "transfer_period_days=30"
+    )
     ann_key = _cli(data_dir, "license", "issue", "--product", "my-app", "--email", ANN)
     bob_key = _cli(data_dir, "license", "issue", "--product", "my-app", "--email", BOB)
     (data_dir / "releases").mkdir()

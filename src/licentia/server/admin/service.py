@@ -176,7 +176,7 @@ def product_with_policy(conn: sa.Connection, product_id: int) -> tuple[sa.Row[An
     product = conn.execute(sa.select(products).where(products.c.id == product_id)).first()
     if product is None:
         return None
-    policy = conn.execute(sa.select(policies).where(policies.c.product_id == product_id)).one()
+    policy = conn.execute(sa.select(policies).where(policies.c.product_id == product_id, policies.c.is_default)).one()
     return product, policy
 
 

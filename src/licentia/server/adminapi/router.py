@@ -68,6 +68,8 @@ async def create_license(request: Request, body: LicenseCreate, actor: WriteActo
             order_ref=body.order_ref,
             source=body.source,
             send_email=body.send_email,
+            policy=body.policy,
+            overrides=body.overrides,
             fernet=state_of(request.app).fernet,
             actor=actor.label,
             now=now,
@@ -222,3 +224,8 @@ async def create_release(request: Request, body: ReleaseCreate, actor: WriteActo
         now=_now(request),
     )
     return {"id": release_id, "product": body.product, "version": body.version, "channel": body.channel}
+
+
+from licentia.server.adminapi.policies import router as policies_router  # noqa: E402
+
+router.include_router(policies_router)

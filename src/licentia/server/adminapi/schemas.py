@@ -34,6 +34,10 @@ class LicenseCreate(Strict):
     order_ref: OrderRef | None = Field(default=None, description="Your order id; with `source`, unique.")
     source: Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]{1,64}$")] = "api"
     send_email: bool = Field(default=True, description="Queue the key to the customer by email (outbox).")
+    policy: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = Field(
+        default=None, description="The license type (a policy's name); the product's default when omitted."
+    )
+    overrides: dict[str, Any] = Field(default_factory=dict, description="Knobs of the policy set for this license.")
 
 
 class Customer(BaseModel):
@@ -51,6 +55,12 @@ class LicenseOut(BaseModel):
     features: list[str]
     max_devices: int  # machines allowed
     devices_used: int  # seats taken: machines holding the license (however many installations each has)
+    policy: str | None = None
+    kind: str | None = None
+    entitlements: dict[str, Any] = Field(default_factory=dict)
+    policy_overrides: dict[str, Any] = Field(default_factory=dict)
+    maintenance_until: dt.datetime | None = None
+    seat_release_days: int | None = None
     customer: Customer | None
     created_at: dt.datetime
     updated_at: dt.datetime
@@ -87,10 +97,14 @@ class DeviceOut(BaseModel):
     first_seen: dt.datetime
     last_seen: dt.datetime
     clone_suspected: bool
+    frees_at: dt.datetime | None = Field(
+        default=None,
+        description="License devices list: when this machine's seat frees unless seen again (null: never).",
+    )
 
     @classmethod
     def of(cls, row: Any) -> DeviceOut:
-        return cls.model_validate({name: getattr(row, name) for name in cls.model_fields})
+        return cls.model_validate({name: getattr(row, name, None) for name in cls.model_fields})
 
 
 class StatusChange(Strict):

@@ -10,7 +10,7 @@ STATE_CHANGES = ("suspend", "revoke", "reinstate")
 
 # The top-level commands this module registers, with their help lines (see build_parser).
 COMMANDS = {
-    "license": "issue, list, suspend, revoke, reinstate licenses",
+    "license": "issue, list, suspend, revoke, reinstate licenses; change their terms",
 }
 
 
@@ -26,11 +26,22 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], opti
     p.add_argument("--feature", action="append", help="feature flag (repeatable)")
     p.add_argument("--order", help="order reference of the purchase")
     p.add_argument("--send-email", action="store_true", help="email the key to the customer (through the outbox)")
+    p.add_argument("--policy", help="the license type (a policy's name; the product's default if omitted)")
+    p.add_argument("--set", action="append", default=[], metavar="KNOB=VALUE", help="override a knob of the type")
     p.set_defaults(run=issue)
     p = actions.add_parser("list", parents=[options], help="licenses by key prefix (never the whole key)")
     p.add_argument("--prefix", default="", help="key prefix to search")
     p.add_argument("--product", help="only this product's licenses")
     p.set_defaults(run=list_licenses)
+    p = actions.add_parser("terms", parents=[options], help="change a license's type, overrides or end of updates")
+    p.add_argument("id", type=int, help="license id")
+    p.add_argument("--policy", help="move the license to this license type")
+    p.add_argument("--set", action="append", default=[], metavar="KNOB=VALUE", help="override a knob (repeatable)")
+    p.add_argument("--unset", action="append", default=[], metavar="KNOB", help="drop an override (repeatable)")
+    updates = p.add_mutually_exclusive_group()
+    updates.add_argument("--maintenance-until", type=date_argument, help="updates released until this date")
+    updates.add_argument("--maintenance-forever", action="store_true", help="offer every release")
+    p.set_defaults(run=terms)
     for action in STATE_CHANGES:
         p = actions.add_parser(action, parents=[options], help=f"{action} a license")
         p.add_argument("id", type=int, help="license id")
@@ -38,6 +49,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], opti
 
 
 def issue(args: argparse.Namespace, ctx: CliContext) -> int:
+    from licentia.server.cli.policies import knob_settings
     from licentia.server.licenses.changes import issue_and_email
 
     issued = ctx.change(
@@ -52,6 +64,8 @@ def issue(args: argparse.Namespace, ctx: CliContext) -> int:
         features=args.feature,
         order_ref=args.order,
         source="cli",
+        policy=args.policy,
+        overrides=knob_settings(args.set),
     )
     print(issued.key)
     return 0
@@ -64,6 +78,31 @@ def list_licenses(args: argparse.Namespace, ctx: CliContext) -> int:
         for row in licenses_by_prefix(snapshot, args.prefix, product=args.product):
             expiry = row["expires_at"].date().isoformat() if row["expires_at"] else "never"
             print(f"{row['id']}\t{row['key_prefix']}\t{row['state']}\texpires {expiry}")
+    return 0
+
+
+def terms(args: argparse.Namespace, ctx: CliContext) -> int:
+    import json
+
+    from licentia.server.cli.policies import knob_settings
+    from licentia.server.licenses.changes import change_terms, license_view
+
+    knobs = knob_settings(args.set)
+    with ctx.engine.begin() as conn:
+        change_terms(
+            conn,
+            license_id=args.id,
+            policy=args.policy,
+            set_knobs=knobs,
+            unset=args.unset,
+            maintenance_until=args.maintenance_until,
+            clear_maintenance=args.maintenance_forever,
+            actor=ctx.actor,
+            now=ctx.clock.now(),
+        )
+        view = license_view(conn, args.id, ctx.clock.now())
+    shown = {k: view[k] for k in ("policy", "max_devices", "policy_overrides", "maintenance_until", "entitlements")}
+    print(json.dumps(shown, indent=2, default=str))
     return 0
 
 

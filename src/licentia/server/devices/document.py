@@ -3,26 +3,49 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from licentia.core.clock import to_iso
 from licentia.server.devices.decide import Decision
 from licentia.server.devices.rows import machine_components
+from licentia.server.policies.terms import entitlements_at, offer
 
 
 def status_document(
     *,
     product: Any,
+    terms: Any,
     device: Any,
     decision: Decision,
     license_row: Any,
     token: str | None,
     clone_suspected: bool,
-    latest_release: Any,
+    releases: Sequence[Mapping[str, Any]],
     now: dt.datetime,
 ) -> dict[str, Any]:
-    """What the installation may do, as of ``now``; ``device`` carries its machine's columns."""
+    """What the installation may do, as of ``now``.
+
+    ``device`` carries its machine's columns; ``terms`` is the policy the
+    installation follows (its license's, with the license's overrides, or the
+    product's default); ``releases`` are the channel's, newest first.
+    """
     trial_end = device.m_trial_end
+    issued_at = to_iso(now)
+    entitlements, features = entitlements_at(
+        terms, license_row.features if license_row is not None else None, issued_at
+    )
+    maintenance = None
+    if license_row is None:
+        latest, _beyond = offer(releases, None)
+    else:
+        until = license_row.maintenance_until
+        latest, beyond = offer(releases, until)
+        maintenance = {
+            "until": to_iso(until) if until else None,
+            # A newer version exists that this license's maintenance does not cover (an upgrade to sell).
+            "newer_release": None if beyond is None else {"version": beyond["version"], "channel": beyond["channel"]},
+        }
     return {
         "v": 1,
         "product": product.slug,
@@ -44,13 +67,17 @@ def status_document(
             "key_prefix": license_row.key_prefix,
             "state": license_row.state,
             "expires_at": to_iso(license_row.expires_at) if license_row.expires_at else None,
+            "policy": terms.name,
+            "kind": terms.kind,
         },
-        "features": list(license_row.features or []) if license_row is not None else [],
-        "issued_at": to_iso(now),
-        "lease_until": to_iso(now + dt.timedelta(days=product.lease_days)),
-        "grace_days": product.grace_days,
-        "usage_report_days": product.usage_report_days or product.trial_days + 1,
+        "features": features,
+        "entitlements": entitlements,
+        "maintenance": maintenance,
+        "issued_at": issued_at,
+        "lease_until": to_iso(now + dt.timedelta(days=terms.lease_days)),
+        "grace_days": terms.grace_days,
+        "usage_report_days": terms.usage_report_days or product.trial_days + 1,
         "token": token,
         "clone_suspected": clone_suspected,
-        "latest_release": latest_release,
+        "latest_release": None if latest is None else latest["summary"],
     }

@@ -44,7 +44,7 @@ _DEVICE_KW: dict[str, Any] = {
     "booleans": ("is_virtual", "clone_suspected"),
 }
 _LICENSE_KW: dict[str, Any] = {
-    "datetimes": ("expires_at", "created_at", "updated_at"),
+    "datetimes": ("expires_at", "created_at", "updated_at", "maintenance_until", "first_activated_at"),
     "json_columns": ("features", "policy_overrides"),
 }
 DEVICE_BY_ID = Statement(_DEVICE_SELECT + " WHERE d.id = :id", **_DEVICE_KW)

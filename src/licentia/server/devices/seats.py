@@ -8,6 +8,7 @@ license are serialised by the database: SQLite's write lock (taken at
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,8 +18,10 @@ from licentia.core.status import LicenseState
 from licentia.core.vocabulary import EventKind
 from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.events.service import event_row
+from licentia.server.policies.terms import activation_expiry
 from licentia.server.ratelimit import hit, peek
 from licentia.server.store.models import Device, License, table_of
+from licentia.server.store.raw import Record
 
 devices = table_of(Device)
 # A network may send this many times the per-machine limit of wrong keys.
@@ -45,11 +48,13 @@ def claim_seat(
     client_facts: dict[str, Any],
     server_facts: dict[str, Any],
     attempts_per_hour: int,
+    terms_of: Callable[[Any], Any],
 ) -> Any:
     """The license whose seat ``device`` may take, or :class:`Refused` with the evidence to keep.
 
     This is the only way up from a trial: a genuine key, of this product, in
-    an active and unexpired license, with a free seat.
+    an active and unexpired license, with a free seat. ``terms_of(license)``
+    is the policy the license follows (its type, with its overrides).
     """
     ip = str(server_facts.get("external_ip") or "unknown")
     typed = typed_key
@@ -107,7 +112,8 @@ def claim_seat(
         raise Refused(ApiError(ErrorCode.LICENSE_REVOKED, "this license was revoked"))
     if lic.state == LicenseState.EXPIRED.value or (lic.expires_at is not None and lic.expires_at <= now):
         raise Refused(ApiError(ErrorCode.LICENSE_EXPIRED, "this license has expired"))
-    if device.is_virtual and not product.allow_virtual_machines:
+    terms = terms_of(lic)
+    if device.is_virtual and not terms.allow_virtual_machines:
         raise Refused(ApiError(ErrorCode.VIRTUAL_MACHINE_NOT_ALLOWED, "this product does not run in virtual machines"))
     if device.m_restriction:
         raise Refused(ApiError(ErrorCode.MACHINE_RESTRICTED, f"this machine is {device.m_restriction} by the vendor"))
@@ -117,7 +123,7 @@ def claim_seat(
     # holds the write lock from BEGIN IMMEDIATE).
     if conn.dialect.name == "postgresql":
         conn.execute(sa.select(licenses.c.id).where(licenses.c.id == lic.id).with_for_update())
-    release_stale_seats(conn, lic, product, now)
+    release_stale_seats(conn, lic.id, terms.seat_release_days, now)
     # Seats count machines: another installation on a machine that holds a seat takes none.
     holds_seat = conn.execute(
         sa.select(devices.c.id)
@@ -126,7 +132,7 @@ def claim_seat(
     ).first()
     if holds_seat is not None:
         return lic
-    max_devices = int((lic.policy_overrides or {}).get("max_devices") or product.max_devices)
+    max_devices = int(terms.max_devices)
     used = conn.execute(
         sa.select(sa.func.count(sa.distinct(devices.c.machine_id))).where(devices.c.license_id == lic.id)
     ).scalar_one()
@@ -138,7 +144,19 @@ def claim_seat(
             ),
             evidence(EventKind.REGISTER, key_prefix=lic.key_prefix, result="too_many_devices", license_id=lic.id),
         )
+    if lic.first_activated_at is None:
+        return _first_activation(conn, lic, terms, now)
     return lic
+
+
+def _first_activation(conn: sa.Connection, lic: Any, terms: Any, now: dt.datetime) -> Any:
+    """Note the license's first activation; a policy counting its expiry from it fixes the date now."""
+    values: dict[str, Any] = {"first_activated_at": now}
+    expires_at = activation_expiry(terms, lic.expires_at, now)
+    if expires_at is not None:
+        values["expires_at"] = expires_at
+    conn.execute(licenses.update().where(licenses.c.id == lic.id).values(**values))
+    return Record({**lic._mapping, **values})
 
 
 def _rate_limited(retry_after: int) -> ApiError:
@@ -149,11 +167,23 @@ def _rate_limited(retry_after: int) -> ApiError:
     )
 
 
-def release_stale_seats(conn: sa.Connection, lic: Any, product: Any, now: dt.datetime) -> None:
-    """A seat unseen for ``seat_release_days`` is freed (the machine is gone)."""
+def release_stale_seats(conn: sa.Connection, license_id: int, seat_release_days: int, now: dt.datetime) -> int:
+    """Free the seat of every machine of the license unseen for ``seat_release_days`` (0: never).
+
+    A seat is a machine's: it frees when none of the machine's installations
+    on the license was seen within the period. Returns the machines freed.
+    """
     from licentia.server.devices.changes import installations_of, unbind
 
-    days = int((lic.policy_overrides or {}).get("seat_release_days") or product.seat_release_days)
-    cutoff = now - dt.timedelta(days=days)
-    for row in installations_of(conn, devices.c.license_id == lic.id, devices.c.last_seen < cutoff):
-        unbind(conn, row=row, now=now, reason="seat_released")
+    if not seat_release_days:
+        return 0
+    cutoff = now - dt.timedelta(days=int(seat_release_days))
+    bound = installations_of(conn, devices.c.license_id == license_id)
+    newest: dict[str, dt.datetime] = {}
+    for row in bound:
+        newest[row.machine_id] = max(newest.get(row.machine_id, row.last_seen), row.last_seen)
+    stale = {machine for machine, seen in newest.items() if seen < cutoff}
+    for row in bound:
+        if row.machine_id in stale:
+            unbind(conn, row=row, now=now, reason="seat_released")
+    return len(stale)

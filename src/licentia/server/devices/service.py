@@ -45,6 +45,7 @@ from licentia.server.devices.rows import (
 from licentia.server.devices.seats import Refused, claim_seat
 from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.events.service import event_row, record_events
+from licentia.server.policies.terms import effective
 from licentia.server.products.service import Keyring
 from licentia.server.releases.service import LatestReleaseCache
 from licentia.server.store.batch import current_scope
@@ -54,12 +55,21 @@ __all__ = ["CheckInput", "CheckOutcome", "Checker", "authenticate", "read_ahead"
 
 _PRODUCT_QUERY = Statement(
     """
-    SELECT p.id, p.slug, p.collect_facts, o.trial_days, o.max_devices, o.seat_release_days, o.lease_days,
-           o.grace_days, o.usage_report_days, o.fingerprint_min_match, o.on_clone, o.allow_virtual_machines, k.kid
-    FROM products p JOIN policies o ON o.product_id = p.id JOIN signing_keys k ON k.product_id = p.id
+    SELECT p.id, p.slug, p.collect_facts, o.id AS policy_id, o.trial_days, o.max_devices, o.seat_release_days,
+           o.lease_days, o.grace_days, o.usage_report_days, o.fingerprint_min_match, o.on_clone,
+           o.allow_virtual_machines, k.kid
+    FROM products p JOIN policies o ON o.product_id = p.id AND o.is_default
+    JOIN signing_keys k ON k.product_id = p.id
     WHERE p.slug = :slug AND k.retired_at IS NULL
     ORDER BY k.id DESC LIMIT 1""",
     booleans=("collect_facts", "allow_virtual_machines"),
+)
+# Every license type of the product, read with the product (once per cache lifetime, never per check).
+_POLICIES_QUERY = Statement(
+    "SELECT * FROM policies WHERE product_id = :product_id",
+    datetimes=("expiry_date", "updated_at"),
+    json_columns=("entitlements", "meters"),
+    booleans=("is_default", "allow_virtual_machines"),
 )
 
 
@@ -103,11 +113,13 @@ class Checker:
         self.keyring = keyring
         self.releases = LatestReleaseCache()
         self.activation_attempts_per_hour = activation_attempts_per_hour
-        # Product, policy and current key id, per slug. A policy edit or key
-        # rotation reaches every worker within the TTL; the database round trip
-        # it saves is a quarter of a check's work on PostgreSQL.
+        # Product, its default policy and current key id, per slug, and the
+        # product's license types by id. A policy edit or key rotation reaches
+        # every worker within the TTL; the database round trip it saves is a
+        # quarter of a check's work on PostgreSQL.
         self._product_ttl = product_ttl_seconds
         self._products: dict[str, tuple[float, Any]] = {}
+        self._policies: dict[int, tuple[float, dict[int, Any]]] = {}
 
     def _product(self, conn: sa.Connection, slug: str) -> Any:
         now = time.monotonic()
@@ -118,6 +130,24 @@ class Checker:
         if product is not None:
             self._products[slug] = (now, product)
         return product
+
+    def policy(self, conn: sa.Connection, product: Any, policy_id: int | None) -> Any:
+        """A license type of ``product`` (its default for None), cached like the product."""
+        now = time.monotonic()
+        cached = self._policies.get(product.id)
+        wanted = product.policy_id if policy_id is None else policy_id
+        if cached is None or now - cached[0] >= self._product_ttl or wanted not in cached[1]:
+            # A policy created since the last read is a miss too: read them all again.
+            cached = (now, {row.id: row for row in _POLICIES_QUERY.all(conn, product_id=product.id)})
+            self._policies[product.id] = cached
+        found = cached[1].get(wanted)
+        return found if found is not None else cached[1][product.policy_id]
+
+    def terms(self, conn: sa.Connection, product: Any, license_row: Any) -> Any:
+        """The policy a check follows: the license's with its overrides, or the product's default."""
+        if license_row is None:
+            return self.policy(conn, product, None)
+        return effective(self.policy(conn, product, license_row.policy_id), license_row.policy_overrides)
 
     def run(self, conn: sa.Connection, inp: CheckInput) -> CheckOutcome:
         product = self._product(conn, inp.product)
@@ -200,6 +230,7 @@ class Checker:
                 client_facts=facts,
                 server_facts=inp.server_facts(),
                 attempts_per_hour=self.activation_attempts_per_hour,
+                terms_of=lambda lic: self.terms(conn, product, lic),
             )
             if device.license_id != license_row.id:
                 values.update(license_id=license_row.id, activated_at=inp.now)
@@ -214,6 +245,7 @@ class Checker:
             values.update(license_id=None, activated_at=None)
             note(device.id, EventKind.DEACTIVATE, license_id=device.license_id)
             license_row = None
+        terms = self.terms(conn, product, license_row)
         decision = decide(
             Situation(
                 now=inp.now,
@@ -226,14 +258,15 @@ class Checker:
                 license_expires_at=license_row.expires_at if license_row is not None else None,
                 deactivated=deactivated,
                 copy_caught=copy_caught,
-                on_clone=product.on_clone,
+                on_clone=terms.on_clone,
                 virtual=device.is_virtual,
-                allow_virtual_machines=product.allow_virtual_machines,
+                allow_virtual_machines=terms.allow_virtual_machines,
             )
         )
         if decision.drop_license:
             values.update(license_id=None)
             license_row = None
+            terms = self.terms(conn, product, None)
         if copy_caught and not device.clone_suspected:
             values["clone_suspected"] = True
         values.update(status=decision.status, status_reason=decision.reason)
@@ -272,12 +305,13 @@ class Checker:
         signer, chain = self.keyring.signer(conn, product.id, product.kid)
         document = status_document(
             product=product,
+            terms=terms,
             device=device,
             decision=decision,
             license_row=license_row,
             token=new_token or None,
             clone_suspected=clone_suspected,
-            latest_release=self.releases.get(conn, product.id, inp.channel),
+            releases=self.releases.get(conn, product.id, inp.channel),
             now=inp.now,
         )
         credential = {"device": device.id, "secret": found.secret} if found.secret else None

@@ -12,19 +12,23 @@ from typing import Any
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
 
+from licentia.core.clock import to_iso
 from licentia.core.status import LicenseState
 from licentia.server.audit import record
 from licentia.server.devices.changes import installations_of, unbind
 from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.licenses.service import IssuedLicense, issue_license, licenses, set_license_state
 from licentia.server.notify.license_email import send_license_email
+from licentia.server.policies.knobs import KNOB_NAMES, check_complete, validate_knobs
+from licentia.server.policies.service import get_policy, policy_by_id
+from licentia.server.policies.terms import MERGED_BY_NAME, effective, entitlements_at, frees_at
 from licentia.server.products.service import get_product, validate_policy
-from licentia.server.store.models import Customer, Device, Policy, Product, table_of
+from licentia.server.store.models import Customer, Device, Product, table_of
+from licentia.server.store.raw import Record
 
 devices = table_of(Device)
 customers = table_of(Customer)
 products = table_of(Product)
-policies = table_of(Policy)
 MAX_EXTENSION_DAYS = 36500
 
 
@@ -164,28 +168,38 @@ def set_max_devices(conn: sa.Connection, *, license_id: int, max_devices: int, a
     )
 
 
-def license_view(conn: sa.Connection, license_id: int) -> dict[str, Any]:
-    """A license with its customer, product and seat use, as the UI and the API show it."""
+def license_view(conn: sa.Connection, license_id: int, now: dt.datetime | None = None) -> dict[str, Any]:
+    """A license with its customer, product, license type and seat use, as the UI and the API show it.
+
+    Entitlements expired at ``now`` are left out; without ``now`` all are shown with their expiry.
+    """
     row = get_license(conn, license_id)
     product = conn.execute(sa.select(products).where(products.c.id == row.product_id)).one()
     customer = None
     if row.customer_id is not None:
         customer = conn.execute(sa.select(customers).where(customers.c.id == row.customer_id)).first()
-    policy_max = conn.execute(
-        sa.select(policies.c.max_devices).where(policies.c.product_id == row.product_id)
-    ).scalar_one()
+    policy = policy_by_id(conn, row.policy_id)
+    terms = effective(dict(policy._mapping), row.policy_overrides)
     # Seats count machines: two installations on one machine hold one seat.
     used = conn.execute(
         sa.select(sa.func.count(sa.distinct(devices.c.machine_id))).where(devices.c.license_id == license_id)
     ).scalar_one()
+    entitlements, features = entitlements_at(terms, row.features, to_iso(now) if now is not None else None)
     return {
         "id": row.id,
         "product": product.slug,
         "key_prefix": row.key_prefix,
         "state": row.state,
         "expires_at": row.expires_at,
-        "features": list(row.features or []),
-        "max_devices": int((row.policy_overrides or {}).get("max_devices") or policy_max),
+        "features": features,
+        "entitlements": entitlements,
+        "policy": policy.name,
+        "kind": terms["kind"],
+        "policy_overrides": dict(row.policy_overrides or {}),
+        "maintenance_until": row.maintenance_until,
+        "first_activated_at": row.first_activated_at,
+        "seat_release_days": terms["seat_release_days"],
+        "max_devices": int(terms["max_devices"]),
         "devices_used": int(used),
         "customer": None if customer is None else {"id": customer.id, "name": customer.name, "email": customer.email},
         "created_at": row.created_at,
@@ -193,8 +207,72 @@ def license_view(conn: sa.Connection, license_id: int) -> dict[str, Any]:
     }
 
 
-def license_devices(conn: sa.Connection, license_id: int) -> list[sa.Row[Any]]:
-    get_license(conn, license_id)
-    return sorted(
-        installations_of(conn, devices.c.license_id == license_id), key=lambda row: row.last_seen, reverse=True
+def license_devices(conn: sa.Connection, license_id: int) -> list[Any]:
+    """The installations holding a seat, most recently seen first, each with ``frees_at`` (its machine's).
+
+    A machine's seat frees ``seat_release_days`` after the last check of any of
+    its installations on the license (None: the policy never frees seats).
+    """
+    row = get_license(conn, license_id)
+    policy = policy_by_id(conn, row.policy_id)
+    days = effective(dict(policy._mapping), row.policy_overrides)["seat_release_days"]
+    bound = installations_of(conn, devices.c.license_id == license_id)
+    newest: dict[str, dt.datetime] = {}
+    for device in bound:
+        newest[device.machine_id] = max(newest.get(device.machine_id, device.last_seen), device.last_seen)
+    seats = [Record({**device._mapping, "frees_at": frees_at(newest[device.machine_id], days)}) for device in bound]
+    return sorted(seats, key=lambda seat: seat["last_seen"], reverse=True)
+
+
+def change_terms(
+    conn: sa.Connection,
+    *,
+    license_id: int,
+    actor: str,
+    now: dt.datetime,
+    policy: str | None = None,
+    set_knobs: dict[str, Any] | None = None,
+    unset: list[str] | None = None,
+    maintenance_until: dt.datetime | None = None,
+    clear_maintenance: bool = False,
+) -> None:
+    """Move a license to another license type, override or restore single knobs, change its maintenance end.
+
+    A license's expiry is changed with :func:`renew`. Moving to another policy
+    changes the live terms at the next check; the sale's terms (expiry,
+    maintenance end) stay unless given here.
+    """
+    row = get_license(conn, license_id)
+    if row.state == LicenseState.REVOKED.value:
+        raise ApiError(ErrorCode.LICENSE_REVOKED, "a revoked license cannot change; issue a new one", 409)
+    product = conn.execute(sa.select(products.c.slug).where(products.c.id == row.product_id)).scalar_one()
+    target = policy_by_id(conn, row.policy_id) if policy is None else get_policy(conn, product=product, name=policy)
+    overrides = dict(row.policy_overrides or {})
+    for name in unset or []:
+        if name not in KNOB_NAMES:
+            raise ApiError(ErrorCode.INVALID_POLICY, f"unknown policy setting {name!r}")
+        overrides.pop(name, None)
+    clean = validate_knobs(set_knobs or {})
+    for name, value in clean.items():
+        if name in MERGED_BY_NAME:
+            value = {**overrides.get(name, {}), **value}
+        overrides[name] = to_iso(value) if isinstance(value, dt.datetime) else value
+    check_complete(dict(effective(dict(target._mapping), overrides)))
+    values: dict[str, Any] = {"policy_id": target.id, "policy_overrides": overrides, "updated_at": now}
+    if clear_maintenance:
+        values["maintenance_until"] = None
+    elif maintenance_until is not None:
+        values["maintenance_until"] = maintenance_until
+    conn.execute(licenses.update().where(licenses.c.id == license_id).values(**values))
+    record(
+        conn,
+        actor=actor,
+        action="license.terms",
+        target_type="license",
+        target_id=license_id,
+        now=now,
+        policy=target.name,
+        previous_policy=row.policy_id,
+        overrides=overrides,
+        maintenance_until=to_iso(values["maintenance_until"]) if values.get("maintenance_until") else None,
     )

@@ -9,10 +9,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from licentia.core.clock import to_iso
 from licentia.core.licensekeys import generate_key, key_hash, key_prefix
 from licentia.core.status import LicenseState
 from licentia.server.errors import ApiError, ErrorCode
-from licentia.server.products.service import get_product, validate_policy
+from licentia.server.policies.knobs import check_complete, validate_knobs
+from licentia.server.policies.service import default_policy, get_policy
+from licentia.server.policies.terms import effective, sale_terms
+from licentia.server.products.service import get_product
 from licentia.server.store.models import Customer, License, Purchase, table_of
 
 licenses = table_of(License)
@@ -95,12 +99,32 @@ def issue_license(
     features: list[str] | None = None,
     order_ref: str | None = None,
     source: str = "manual",
+    policy: str | None = None,
+    overrides: dict[str, Any] | None = None,
+    maintenance_until: dt.datetime | None = None,
 ) -> IssuedLicense:
-    """Create a license (and its customer and purchase); the clear key is returned once, never stored."""
+    """Create a license (and its customer and purchase); the clear key is returned once, never stored.
+
+    The license follows ``policy`` (a name; the product's default when None)
+    with ``overrides`` of single knobs. The sale's terms are fixed now: the
+    expiry (``expires_at`` if given, else from the policy's expiry mode) and
+    the end of maintenance (``maintenance_until`` if given, else from
+    ``maintenance_days``).
+    """
     prod = get_product(conn, product)
-    overrides = validate_policy({"max_devices": max_devices}) if max_devices is not None else {}
+    type_row = default_policy(conn, prod.id) if policy is None else get_policy(conn, product=product, name=policy)
+    clean = validate_knobs(overrides or {})
+    if max_devices is not None:
+        clean.update(validate_knobs({"max_devices": max_devices}))
+    stored_overrides = {k: (to_iso(v) if isinstance(v, dt.datetime) else v) for k, v in clean.items()}
+    terms = effective(dict(type_row._mapping), stored_overrides)
+    check_complete(dict(terms))
+    policy_expiry, policy_maintenance = sale_terms(terms, now)
+    expires_at = expires_at if expires_at is not None else policy_expiry
     if expires_at is not None and expires_at <= now:
         raise ApiError(ErrorCode.INVALID_EXPIRY, "the expiry date is in the past")
+    if maintenance_until is None:
+        maintenance_until = policy_maintenance
     customer_id = find_or_create_customer(conn, email=email, name=name, now=now)
     purchase_id = None
     if order_ref:
@@ -126,7 +150,10 @@ def issue_license(
             state=LicenseState.ACTIVE.value,
             expires_at=expires_at,
             features=sorted(set(features or [])),
-            policy_overrides=overrides,
+            policy_id=type_row.id,
+            policy_overrides=stored_overrides,
+            maintenance_until=maintenance_until,
+            first_activated_at=None,
             created_at=now,
             updated_at=now,
         )

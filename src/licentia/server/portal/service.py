@@ -51,7 +51,7 @@ class LicenseView:
     terms: LicenseTerms
     seats_allowed: int
     machines: list[MachineView] = field(default_factory=list)
-    transfers_left: int = 0
+    transfers_left: int | None = None  # None: the license type sets no limit
 
     @property
     def seats_used(self) -> int:
@@ -92,10 +92,7 @@ def transfers_used(conn: sa.Connection, *, license_id: int, terms: LicenseTerms,
 
 
 def _view(conn: sa.Connection, row: Any, now: dt.datetime) -> LicenseView:
-    terms = license_terms(row)
-    policy_max = conn.execute(
-        sa.select(policies.c.max_devices).where(policies.c.product_id == row.product_id)
-    ).scalar_one()
+    terms = license_terms(conn, row)
     by_machine: dict[str, list[Any]] = {}
     for inst in installations_of(conn, devices.c.license_id == row.id):
         by_machine.setdefault(inst.machine_id, []).append(inst)
@@ -111,9 +108,11 @@ def _view(conn: sa.Connection, row: Any, now: dt.datetime) -> LicenseView:
         state=row.state,
         expires_at=row.expires_at,
         terms=terms,
-        seats_allowed=int((row.policy_overrides or {}).get("max_devices") or policy_max),
+        seats_allowed=terms.seats_allowed,
         machines=sorted(seen, key=lambda m: m.last_seen, reverse=True),
-        transfers_left=max(0, terms.transfer_limit - transfers_used(conn, license_id=row.id, terms=terms, now=now)),
+        transfers_left=None
+        if terms.transfer_limit is None
+        else max(0, terms.transfer_limit - transfers_used(conn, license_id=row.id, terms=terms, now=now)),
     )
 
 
@@ -150,8 +149,9 @@ def free_machine(
     bound = installations_of(conn, devices.c.machine_id == machine_id, devices.c.license_id == row.id)
     if not bound:
         raise ApiError(ErrorCode.UNKNOWN_MACHINE, "this machine holds no seat of this license")
-    terms = license_terms(row)
-    if transfers_used(conn, license_id=row.id, terms=terms, now=now) >= terms.transfer_limit:
+    terms = license_terms(conn, row)
+    limit = terms.transfer_limit
+    if limit is not None and transfers_used(conn, license_id=row.id, terms=terms, now=now) >= limit:
         raise ApiError(
             ErrorCode.TRANSFER_LIMIT,
             f"this license may move to another machine {terms.transfer_limit} times per "
@@ -190,7 +190,7 @@ def _version_key(row: Any) -> tuple[int, Any]:
 
 def entitled_releases(conn: sa.Connection, *, license_row: Any) -> list[Any]:
     """The releases of the license's product it entitles to, newest first, only those with a download."""
-    terms = license_terms(license_row)
+    terms = license_terms(conn, license_row)
     rows = conn.execute(
         sa.select(releases).where(releases.c.product_id == license_row.product_id, releases.c.download_url.is_not(None))
     ).all()

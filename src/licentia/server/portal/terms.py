@@ -1,10 +1,9 @@
-"""What a license type says about self-service: its name, maintenance end and transfer limit.
+"""What a license type says about self-service: its name, seats, maintenance end and transfer limit.
 
-License types (named policies with ``transfer_limit`` per
-``transfer_period_days`` and a maintenance period, ``licenses.policy_id``) are
-being added to the product alongside the portal. Until they are, every license
-reads the documented defaults below, from this one function, so that reading
-the license's own type is a one-line change here.
+Read from the license's type (``licenses.policy_id``, with the license's own
+overrides applied) and from the sale's terms fixed on the license
+(``maintenance_until``). A type whose ``transfer_limit`` is unset sets no
+limit on self-service transfers.
 """
 
 from __future__ import annotations
@@ -13,27 +12,33 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-# A customer may move their license to another machine this many times per period
-# (a new computer, a reinstall) without writing to the vendor; more looks like sharing.
-DEFAULT_TRANSFER_LIMIT = 3
-DEFAULT_TRANSFER_PERIOD_DAYS = 30
-DEFAULT_TYPE_NAME = "Standard"
+import sqlalchemy as sa
+
+from licentia.server.policies.terms import effective
+from licentia.server.store.models import Policy, table_of
+
+policies = table_of(Policy)
 
 
 @dataclass(frozen=True)
 class LicenseTerms:
     type_name: str
-    transfer_limit: int
+    seats_allowed: int
+    # Self-service moves to another machine per period (None: no limit).
+    transfer_limit: int | None
     transfer_period_days: int
     # Releases published after this date are not covered (None: every release is).
     maintenance_end: dt.datetime | None
 
 
-def license_terms(license_row: Any) -> LicenseTerms:
-    """The terms of ``license_row`` (a ``licenses`` row); the documented defaults until license types land."""
+def license_terms(conn: sa.Connection, license_row: Any) -> LicenseTerms:
+    """The terms of ``license_row`` (a ``licenses`` row) under its license type."""
+    policy = conn.execute(sa.select(policies).where(policies.c.id == license_row.policy_id)).one()
+    terms = effective(dict(policy._mapping), license_row.policy_overrides)
     return LicenseTerms(
-        type_name=DEFAULT_TYPE_NAME,
-        transfer_limit=DEFAULT_TRANSFER_LIMIT,
-        transfer_period_days=DEFAULT_TRANSFER_PERIOD_DAYS,
-        maintenance_end=None,
+        type_name=policy.name,
+        seats_allowed=int(terms["max_devices"]),
+        transfer_limit=terms.get("transfer_limit"),
+        transfer_period_days=int(terms.get("transfer_period_days") or 365),
+        maintenance_end=license_row.maintenance_until,
     )

@@ -19,9 +19,12 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 
 from licentia.core.signing import SigningKey
 from licentia.server.errors import ApiError, ErrorCode
+from licentia.server.policies.knobs import validate_knobs
+from licentia.server.policies.service import insert_default_policy
 from licentia.server.store.models import Policy, Product, SigningKeyRow, table_of
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+# The knobs shown with the product: its default policy rules machines without a license.
 POLICY_FIELDS = (
     "trial_days",
     "max_devices",
@@ -40,28 +43,7 @@ signing_keys = table_of(SigningKeyRow)
 
 def validate_policy(values: dict[str, Any]) -> dict[str, Any]:
     """Check policy knobs; raise ``ApiError(invalid_policy)`` naming the bad one."""
-    clean: dict[str, Any] = {}
-    for name, value in values.items():
-        if name not in POLICY_FIELDS:
-            raise ApiError(ErrorCode.INVALID_POLICY, f"unknown policy setting {name!r}")
-        if name == "on_clone":
-            if value not in ("flag", "block"):
-                raise ApiError(ErrorCode.INVALID_POLICY, "on_clone must be 'flag' or 'block'")
-        elif name == "allow_virtual_machines":
-            if not isinstance(value, bool):
-                raise ApiError(ErrorCode.INVALID_POLICY, "allow_virtual_machines must be true or false")
-        elif name == "usage_report_days" and value is None:
-            pass
-        else:
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise ApiError(ErrorCode.INVALID_POLICY, f"{name} must be a whole number")
-            low = 1 if name in ("max_devices", "fingerprint_min_match", "lease_days") else 0
-            if not low <= value <= 36500:
-                raise ApiError(ErrorCode.INVALID_POLICY, f"{name} must be between {low} and 36500")
-            if name == "fingerprint_min_match" and value > 4:
-                raise ApiError(ErrorCode.INVALID_POLICY, "fingerprint_min_match counts at most 4 components")
-        clean[name] = value
-    return clean
+    return validate_knobs(values)
 
 
 @dataclass(frozen=True)
@@ -85,8 +67,7 @@ def create_product(
         .values(slug=slug, name=name, created_at=now, collect_facts=False, facts_retention_days=365, notify={})
         .returning(products.c.id)
     ).scalar_one()
-    defaults = {c.name: c.default.arg for c in policies.columns if c.default is not None}  # type: ignore[attr-defined]
-    conn.execute(policies.insert().values(product_id=product_id, **{**defaults, **validate_policy(policy)}))
+    insert_default_policy(conn, product_id=product_id, values=policy, now=now)
     key = _add_key(conn, product_id=product_id, slug=slug, fernet=fernet, now=now, previous=None)
     return CreatedProduct(product_id, slug, name, key.kid, key.export_public())
 
@@ -161,9 +142,12 @@ def public_keys(conn: sa.Connection, product_id: int) -> list[str]:
 
 
 def update_policy(conn: sa.Connection, *, product_id: int, values: dict[str, Any]) -> None:
+    """Change the product's default policy (the one machines without a license follow)."""
     clean = validate_policy(values)
     if clean:
-        conn.execute(policies.update().where(policies.c.product_id == product_id).values(**clean))
+        conn.execute(
+            policies.update().where(policies.c.product_id == product_id, policies.c.is_default).values(**clean)
+        )
 
 
 class Keyring:

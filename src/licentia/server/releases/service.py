@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -32,6 +33,7 @@ def publish(
     now: dt.datetime,
     download_url: str | None = None,
     notes: str | None = None,
+    released_at: dt.datetime | None = None,
 ) -> int:
     parse_version(version)
     exists = conn.execute(
@@ -48,7 +50,7 @@ def publish(
                 product_id=product_id,
                 version=version,
                 channel=channel,
-                released_at=now,
+                released_at=released_at or now,
                 download_url=download_url,
                 notes=notes,
             )
@@ -57,46 +59,63 @@ def publish(
     )
 
 
-def latest(conn: sa.Connection, *, product_id: int, channel: str) -> dict[str, Any] | None:
+def newest_first(conn: sa.Connection, *, product_id: int, channel: str) -> list[dict[str, Any]]:
+    """The channel's releases, newest version first (unparsable versions left out)."""
     rows = conn.execute(
         sa.select(releases).where(releases.c.product_id == product_id, releases.c.channel == channel)
     ).all()
-    best = None
+    parsed = []
     for row in rows:
         try:
-            version = Version(row.version)
+            parsed.append((Version(row.version), row))
         except InvalidVersion:
             continue
-        if best is None or version > best[0]:
-            best = (version, row)
-    if best is None:
-        return None
-    row = best[1]
+    parsed.sort(key=lambda pair: pair[0], reverse=True)
+    return [
+        {
+            "version": row.version,
+            "channel": row.channel,
+            "released_at": row.released_at,
+            "download_url": row.download_url,
+            "notes": row.notes,
+            # What the signed status document carries, made once per cache fill.
+            "summary": {"version": row.version, "channel": row.channel, "download_url": row.download_url},
+        }
+        for _version, row in parsed
+    ]
+
+
+def described(release: Mapping[str, Any]) -> dict[str, Any]:
+    """A release as ``GET /v1/releases/latest`` answers it."""
     return {
-        "version": row.version,
-        "channel": row.channel,
-        "released_at": to_iso(row.released_at),
-        "download_url": row.download_url,
-        "notes": row.notes,
+        "version": release["version"],
+        "channel": release["channel"],
+        "released_at": to_iso(release["released_at"]),
+        "download_url": release["download_url"],
+        "notes": release["notes"],
     }
 
 
+def latest(conn: sa.Connection, *, product_id: int, channel: str) -> dict[str, Any] | None:
+    found = newest_first(conn, product_id=product_id, channel=channel)
+    return described(found[0]) if found else None
+
+
 class LatestReleaseCache:
-    """Per-process cache of the latest release: a stale answer for a few seconds is harmless."""
+    """Per-process cache of a channel's releases: a stale answer for a few seconds is harmless."""
 
     def __init__(self, ttl_seconds: float = 15.0) -> None:
         self._ttl = ttl_seconds
-        self._entries: dict[tuple[int, str], tuple[float, dict[str, Any] | None]] = {}
+        self._entries: dict[tuple[int, str], tuple[float, list[dict[str, Any]]]] = {}
 
-    def get(self, conn: sa.Connection, product_id: int, channel: str) -> dict[str, Any] | None:
+    def get(self, conn: sa.Connection, product_id: int, channel: str) -> list[dict[str, Any]]:
+        """The channel's releases, newest first (see :func:`licentia.server.policies.terms.offer`)."""
         key = (product_id, channel)
         hit = self._entries.get(key)
         now = time.monotonic()
         if hit is not None and now - hit[0] < self._ttl:
             return hit[1]
-        value = latest(conn, product_id=product_id, channel=channel)
-        if value is not None:
-            value = {k: value[k] for k in ("version", "channel", "download_url")}
+        value = newest_first(conn, product_id=product_id, channel=channel)
         self._entries[key] = (now, value)
         return value
 

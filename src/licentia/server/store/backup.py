@@ -15,8 +15,9 @@ so a truncated file is refused) encrypts a tar stream of:
 
 Restoring puts the database back (SQLite: replaces the file; PostgreSQL:
 ``pg_restore --clean``), the secret key beside it, and applies any newer
-migrations. Every installation then checks in with its credential and token as
-before: nothing in the restored rows changes.
+migrations, then forgets each installation's token chain (see
+:func:`restore_backup`): every installation checks in with its credential as before, and
+one that checked in after the backup is not taken for a copy.
 """
 
 from __future__ import annotations
@@ -36,29 +37,25 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
-import nacl.bindings as sodium
-import nacl.exceptions
 import nacl.pwhash
 import nacl.utils
 from sqlalchemy.engine import make_url
 
 from licentia.server.settings import Settings
 from licentia.server.store.engine import current_revision, database_urls, private_output, upgrade
+from licentia.server.store.sealed_stream import KDF as _KDF
+from licentia.server.store.sealed_stream import BackupError, SealedReader, SealedWriter, derive_key
+
+__all__ = ["BackupError", "Manifest", "open_backup", "restore_backup", "write_backup"]
 
 MAGIC = b"LICENTIA-BACKUP\n"
 FORMAT = 1
-_CHUNK = 1 << 20
-_KDF = nacl.pwhash.argon2id
 # Refuse a header asking for more than this (a crafted file must not make restore eat the machine).
 _MAX_OPSLIMIT = nacl.pwhash.argon2id.OPSLIMIT_SENSITIVE
 _MAX_MEMLIMIT = nacl.pwhash.argon2id.MEMLIMIT_SENSITIVE
 MIN_PASSPHRASE = 12
-
-
-class BackupError(Exception):
-    """A backup cannot be written or restored; the message says why and what to do."""
 
 
 @dataclass(frozen=True)
@@ -68,93 +65,6 @@ class Manifest:
     database: str  # "sqlite" | "postgresql"
     revision: str | None
     version: str
-
-
-# -- sealing -------------------------------------------------------------------
-
-
-class _SealedWriter(io.RawIOBase):
-    """Encrypts what is written, chunk by chunk; :meth:`finish` writes the final chunk."""
-
-    def __init__(self, out: BinaryIO, key: bytes, header: bytes) -> None:
-        self._out = out
-        self._ad = header
-        self._state = sodium.crypto_secretstream_xchacha20poly1305_state()
-        out.write(sodium.crypto_secretstream_xchacha20poly1305_init_push(self._state, key))
-        self._buffer = bytearray()
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, data: Any) -> int:
-        self._buffer += data
-        while len(self._buffer) >= _CHUNK:
-            self._push(bytes(self._buffer[:_CHUNK]), sodium.crypto_secretstream_xchacha20poly1305_TAG_MESSAGE)
-            del self._buffer[:_CHUNK]
-        return len(data)
-
-    def _push(self, chunk: bytes, tag: int) -> None:
-        sealed = sodium.crypto_secretstream_xchacha20poly1305_push(self._state, chunk, self._ad, tag)
-        self._out.write(struct.pack(">I", len(sealed)) + sealed)
-
-    def finish(self) -> None:
-        self._push(bytes(self._buffer), sodium.crypto_secretstream_xchacha20poly1305_TAG_FINAL)
-        self._buffer.clear()
-
-
-class _SealedReader(io.RawIOBase):
-    """Decrypts chunk by chunk; a wrong passphrase, an edit or a truncation raises BackupError."""
-
-    def __init__(self, source: BinaryIO, key: bytes, header: bytes) -> None:
-        self._source = source
-        self._ad = header
-        self._state = sodium.crypto_secretstream_xchacha20poly1305_state()
-        stream_header = source.read(sodium.crypto_secretstream_xchacha20poly1305_HEADERBYTES)
-        try:
-            sodium.crypto_secretstream_xchacha20poly1305_init_pull(self._state, stream_header, key)
-        except (nacl.exceptions.CryptoError, ValueError, TypeError) as exc:
-            raise BackupError("not a Licentia backup, or a damaged one") from exc
-        self._plain = b""
-        self._done = False
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, target: Any) -> int:
-        while not self._plain and not self._done:
-            self._pull()
-        n = min(len(target), len(self._plain))
-        target[:n] = self._plain[:n]
-        self._plain = self._plain[n:]
-        return n
-
-    def _pull(self) -> None:
-        size = self._source.read(4)
-        if len(size) != 4:
-            raise BackupError("the backup is truncated (its final part is missing)")
-        (length,) = struct.unpack(">I", size)
-        if length > _CHUNK + sodium.crypto_secretstream_xchacha20poly1305_ABYTES:
-            raise BackupError("the backup is damaged")
-        sealed = self._source.read(length)
-        try:
-            plain, tag = sodium.crypto_secretstream_xchacha20poly1305_pull(self._state, sealed, self._ad)
-        except (nacl.exceptions.CryptoError, ValueError) as exc:
-            raise BackupError("wrong passphrase, or the backup was changed or damaged") from exc
-        self._plain = plain
-        if tag == sodium.crypto_secretstream_xchacha20poly1305_TAG_FINAL:
-            self._done = True
-            if self._source.read(1):
-                raise BackupError("the backup has data after its final part")
-
-
-def _derive(passphrase: str, salt: bytes, opslimit: int, memlimit: int) -> bytes:
-    return _KDF.kdf(
-        sodium.crypto_secretstream_xchacha20poly1305_KEYBYTES,
-        passphrase.encode(),
-        salt,
-        opslimit=opslimit,
-        memlimit=memlimit,
-    )
 
 
 def _check_passphrase(passphrase: str) -> None:
@@ -192,10 +102,10 @@ def write_backup(settings: Settings, output: Path, passphrase: str, *, now: dt.d
             },
             sort_keys=True,
         ).encode()
-        key = _derive(passphrase, salt, opslimit, memlimit)
+        key = derive_key(passphrase, salt, opslimit, memlimit)
         with private_output(output) as path, open(path, "wb") as out:
             out.write(MAGIC + struct.pack(">I", len(header)) + header)
-            sealed = _SealedWriter(out, key, header)
+            sealed = SealedWriter(out, key, header)
             with tarfile.open(fileobj=sealed, mode="w|") as tar:
                 _add_bytes(tar, "manifest.json", json.dumps(manifest.__dict__, indent=2).encode())
                 _add_bytes(tar, "secret.key", secret)
@@ -258,7 +168,7 @@ def open_backup(source: Path, passphrase: str) -> Iterator[tuple[Manifest, Path]
             raise BackupError(f"{source} was written by another version of Licentia (format {meta.get('format')})")
         if not (0 < opslimit <= _MAX_OPSLIMIT and 0 < memlimit <= _MAX_MEMLIMIT):
             raise BackupError(f"{source} asks for an unreasonable key derivation")
-        reader = io.BufferedReader(_SealedReader(handle, _derive(passphrase, salt, opslimit, memlimit), header))
+        reader = io.BufferedReader(SealedReader(handle, derive_key(passphrase, salt, opslimit, memlimit), header))
         directory = Path(scratch)
         try:
             with tarfile.open(fileobj=reader, mode="r|") as tar:

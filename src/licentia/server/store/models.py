@@ -72,14 +72,29 @@ class Product(Base):
 
 
 class Policy(Base):
-    """Rules for a product's devices; one default per product, licenses may override."""
+    """A license type: every knob of how one kind of license behaves (docs/licensing-models.md).
+
+    A product has several named policies ("Trial", "Pro yearly", "Site
+    floating"); a license references one and may override single knobs
+    (``licenses.policy_overrides``). The product's default policy
+    (``is_default``) rules the machines that hold no license. A change to a
+    policy reaches every license of it at its next check; what a sale fixed
+    (expiry, maintenance end) is copied onto the license when it is issued.
+    """
 
     __tablename__ = "policies"
+    __table_args__ = (sa.UniqueConstraint("product_id", "name", name="uq_policies_product_name"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    product_id: Mapped[int] = mapped_column(sa.ForeignKey("products.id", ondelete="CASCADE"), unique=True)
+    product_id: Mapped[int] = mapped_column(sa.ForeignKey("products.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(64))
+    is_default: Mapped[bool] = mapped_column(default=False)
+    # "node_locked" (a seat is a machine) or "floating" (seats are leases; see floating_*).
+    kind: Mapped[str] = mapped_column(sa.String(16), default="node_locked")
     trial_days: Mapped[int] = mapped_column(default=30)
+    # Machines a license may be activated on (node-locked) or leases at once (floating).
     max_devices: Mapped[int] = mapped_column(default=5)
+    # A machine unseen this long frees its seat; 0: never.
     seat_release_days: Mapped[int] = mapped_column(default=180)
     lease_days: Mapped[int] = mapped_column(default=7)
     grace_days: Mapped[int] = mapped_column(default=7)
@@ -88,6 +103,22 @@ class Policy(Base):
     fingerprint_min_match: Mapped[int] = mapped_column(default=2)
     on_clone: Mapped[str] = mapped_column(sa.String(16), default="flag")
     allow_virtual_machines: Mapped[bool] = mapped_column(default=True)
+    floating_lease_seconds: Mapped[int] = mapped_column(default=900)
+    borrow_days: Mapped[int] = mapped_column(default=0)
+    # "perpetual" | "fixed_date" (expiry_date) | "from_issue" | "from_activation" (expiry_days).
+    expiry_mode: Mapped[str] = mapped_column(sa.String(16), default="perpetual")
+    expiry_date: Mapped[dt.datetime | None]
+    expiry_days: Mapped[int | None]
+    # Updates: releases dated within this many days of issue; None: every release.
+    maintenance_days: Mapped[int | None]
+    # {"max_projects": {"value": 10, "expires_at": null}, ...}
+    entitlements: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Definitions only: {"renders": {"limit": 1000, "period": "month"}}.
+    meters: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Self-service machine transfers allowed per period; None: no limit.
+    transfer_limit: Mapped[int | None]
+    transfer_period_days: Mapped[int] = mapped_column(default=365)
+    updated_at: Mapped[dt.datetime | None]
 
 
 class SigningKeyRow(Base):
@@ -151,8 +182,14 @@ class License(Base):
     state: Mapped[str] = mapped_column(sa.String(16), default="active")
     expires_at: Mapped[dt.datetime | None]
     features: Mapped[list[Any]] = mapped_column(default=list)
-    # Per-license overrides of the product policy, e.g. {"max_devices": 20}.
+    # The license type; a deleted policy must not orphan licenses (RESTRICT).
+    policy_id: Mapped[int] = mapped_column(sa.ForeignKey("policies.id"), index=True)
+    # Single knobs of the policy overridden for this license, e.g. {"max_devices": 20}.
     policy_overrides: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # The sale's terms, fixed at issue: updates released after this are not offered.
+    maintenance_until: Mapped[dt.datetime | None]
+    # The first activation (expiry mode "from_activation" counts from it).
+    first_activated_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime]
     updated_at: Mapped[dt.datetime]
 

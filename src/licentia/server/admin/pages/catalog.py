@@ -9,11 +9,14 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 
 from licentia.core.vocabulary import Topic
+from licentia.server.admin.pages import policies
+from licentia.server.admin.pages.policies import policies_of
 from licentia.server.admin.service import all_products, list_releases, product_with_policy
 from licentia.server.admin.web import Admin, Form, act, back, int_field, now, render
 from licentia.server.adminapi.schemas import RowId
 from licentia.server.audit import record
 from licentia.server.errors import ApiError
+from licentia.server.policies.knobs import BY_NAME
 from licentia.server.products.changes import (
     change_notifications,
     change_policy,
@@ -25,6 +28,7 @@ from licentia.server.releases.changes import publish_release
 from licentia.server.state import in_transaction, read_only, state_of
 
 router = APIRouter()
+router.include_router(policies.router)
 BOOLEAN_KNOBS = {"allow_virtual_machines"}
 CHOICE_KNOBS = {"on_clone": ("flag", "block")}
 
@@ -59,6 +63,7 @@ async def product_page(request: Request, admin: Admin, product_id: RowId) -> Res
         raise HTTPException(404, f"no product {product_id}")
     product, policy = found
     keys = await read_only(request, public_keys, product_id=product_id)
+    license_types = await read_only(request, policies_of, product_id=product_id)
     return render(
         request,
         "product.html",
@@ -70,6 +75,8 @@ async def product_page(request: Request, admin: Admin, product_id: RowId) -> Res
         topics=[topic.value for topic in Topic],
         notify=product.notify or {},
         public_key=keys[-1] if keys else "",
+        license_types=license_types,
+        knobs=BY_NAME,
     )
 
 

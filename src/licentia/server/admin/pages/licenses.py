@@ -3,25 +3,29 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
+import sqlalchemy as sa
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 
 from licentia.core.clock import UTC
 from licentia.core.status import LicenseState
+from licentia.server.admin.pages.policies import policies_of
 from licentia.server.admin.service import all_products, list_customers, search_licenses
 from licentia.server.admin.web import Admin, Form, act, back, int_field, now, render
 from licentia.server.adminapi.schemas import RowId
 from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.licenses.changes import (
     change_state,
+    change_terms,
     issue_and_email,
     license_devices,
     license_view,
     renew,
     set_max_devices,
 )
-from licentia.server.licenses.service import OrderRefInUse
+from licentia.server.licenses.service import OrderRefInUse, licenses
 from licentia.server.state import in_transaction, read_only, state_of
 
 router = APIRouter()
@@ -42,7 +46,22 @@ def _date(text: str) -> dt.datetime | None:
 async def licenses_page(request: Request, admin: Admin, q: str = "", state: str = "") -> Response:
     rows = await read_only(request, search_licenses, q=q, state=state)
     products = await read_only(request, all_products)
-    return render(request, "licenses.html", rows=rows, q=q, state=state, states=STATES, products=products, sent={})
+    return render(
+        request,
+        "licenses.html",
+        rows=rows,
+        q=q,
+        state=state,
+        states=STATES,
+        products=products,
+        types=await _types(request, products),
+        sent={},
+    )
+
+
+async def _types(request: Request, products: list[Any]) -> dict[str, list[Any]]:
+    """Each product's license types, for the issue form's choice."""
+    return {p.slug: await read_only(request, policies_of, product_id=p.id) for p in products}
 
 
 async def _issue_refused(request: Request, form: dict[str, str], exc: ApiError) -> Response:
@@ -59,6 +78,7 @@ async def _issue_refused(request: Request, form: dict[str, str], exc: ApiError) 
         state="",
         states=STATES,
         products=products,
+        types=await _types(request, products),
         sent=form,
         order_ref_in_use=in_use,
         error=None if in_use else exc.message,
@@ -78,6 +98,7 @@ async def issue(request: Request, admin: Admin, form: Form) -> Response:
             max_devices=max_devices,
             expires_at=_date(form.get("expires", "")),
             order_ref=form.get("order_ref") or None,
+            policy=form.get("policy") or None,
             source="admin",
             send_email=form.get("send_email") == "on",
             fernet=state_of(request.app).fernet,
@@ -98,7 +119,8 @@ async def license_page(request: Request, admin: Admin, license_id: RowId) -> Res
     except ApiError as exc:
         raise HTTPException(404, exc.message) from exc
     seats = await read_only(request, license_devices, license_id=license_id)
-    return render(request, "license.html", license=view, seats=seats)
+    types = await read_only(request, policies_for_license, license_id=license_id)
+    return render(request, "license.html", license=view, seats=seats, types=types)
 
 
 @router.post("/licenses/{license_id}/{action}")
@@ -130,6 +152,19 @@ async def license_action(request: Request, admin: Admin, form: Form, license_id:
                 expires_at=expires,
                 actor=admin.label,
             )
+        if action == "terms":
+            until = _date(form.get("maintenance_until", ""))
+            return await act(
+                request,
+                change_terms,
+                success="License terms changed; its devices follow at their next check.",
+                back_to=back_to,
+                license_id=license_id,
+                policy=form.get("policy") or None,
+                maintenance_until=until,
+                clear_maintenance=form.get("maintenance_forever") == "on",
+                actor=admin.label,
+            )
         if action == "max-devices":
             return await act(
                 request,
@@ -143,6 +178,11 @@ async def license_action(request: Request, admin: Admin, form: Form, license_id:
     except ApiError as exc:
         return back(back_to, error=exc.message)
     raise HTTPException(404, f"unknown license action {action!r}")
+
+
+def policies_for_license(conn: sa.Connection, license_id: int) -> list[Any]:
+    product_id = conn.execute(sa.select(licenses.c.product_id).where(licenses.c.id == license_id)).scalar_one()
+    return policies_of(conn, product_id)
 
 
 @router.get("/customers")

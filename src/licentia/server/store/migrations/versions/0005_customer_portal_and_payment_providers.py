@@ -10,8 +10,8 @@ per product the reply-to and trial reminder of customer emails, and the
 subscriptions in a free trial (to remind their customers before it ends).
 Provider signing secrets are settings, never rows.
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-11-29 08:21:58
 """
 
@@ -24,8 +24,8 @@ from sqlalchemy.dialects import postgresql
 
 import licentia.server.store.models
 
-revision = "0004"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

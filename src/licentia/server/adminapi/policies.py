@@ -1,0 +1,165 @@
+"""Developer API for license types: ``/v1/admin/products/{slug}/policies`` and a license's terms.
+
+A policy body is flat: ``{"name": "Pro yearly", "max_devices": 3, "expiry_mode":
+"from_issue", "expiry_days": 365, "entitlements": {"max_projects": 10}}``;
+every knob is listed in docs/licensing-models.md. Bad knobs answer 422
+``invalid_policy`` naming the knob. Every change is audited with the token's name.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Path, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from licentia.server.adminapi.schemas import RowId
+from licentia.server.auth.bearer import ReadActor, WriteActor
+from licentia.server.errors import ApiError, ErrorCode
+from licentia.server.licenses.changes import change_terms, license_view
+from licentia.server.policies.service import (
+    change_policy,
+    create_policy,
+    get_policy,
+    license_counts,
+    list_policies,
+    policy_view,
+)
+from licentia.server.state import in_transaction, read_only, state_of
+
+router = APIRouter(tags=["developer API: license types"])
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "`missing_token` or `invalid_token`"},
+    403: {"description": "`insufficient_scope`: this call needs a `write` token"},
+    404: {"description": "`unknown_product`, `unknown_policy` or `unknown_license`"},
+    409: {"description": "`policy_exists`, `license_revoked`"},
+    422: {"description": "`invalid_policy`: a knob's name or value (the message names it)"},
+}
+Slug = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
+PolicyName = Annotated[str, Path(min_length=1, max_length=64)]
+_EXAMPLE = {
+    "name": "Pro yearly",
+    "max_devices": 3,
+    "expiry_mode": "from_issue",
+    "expiry_days": 365,
+    "maintenance_days": 365,
+    "entitlements": {"export_pdf": True, "max_projects": 10, "edition": "pro"},
+    "meters": {"renders": {"limit": 1000, "period": "month"}},
+}
+
+
+def _now(request: Request) -> dt.datetime:
+    return state_of(request.app).clock.now()
+
+
+def _knobs(body: dict[str, Any], *extra: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    if not isinstance(body, dict):
+        raise ApiError(ErrorCode.INVALID_POLICY, "the body is a JSON object of knob: value")
+    special = {name: body[name] for name in extra if name in body}
+    return {k: v for k, v in body.items() if k not in extra}, special
+
+
+@router.get("/products/{slug}/policies", responses=ERRORS)
+async def policies_of_product(request: Request, slug: Slug, actor: ReadActor) -> list[dict[str, Any]]:
+    """Every license type of the product, the default first, with how many licenses use each."""
+
+    def job(conn: Any) -> list[dict[str, Any]]:
+        rows = list_policies(conn, product=slug)
+        counts = license_counts(conn, rows[0].product_id) if rows else {}
+        return [policy_view(row, licenses_count=counts.get(row.id, 0)) for row in rows]
+
+    return await read_only(request, job)
+
+
+@router.get("/products/{slug}/policies/{name}", responses=ERRORS)
+async def one_policy(request: Request, slug: Slug, name: PolicyName, actor: ReadActor) -> dict[str, Any]:
+    return policy_view(await read_only(request, get_policy, product=slug, name=name))
+
+
+@router.post("/products/{slug}/policies", status_code=201, responses=ERRORS)
+async def new_policy(
+    request: Request,
+    slug: Slug,
+    actor: WriteActor,
+    body: Annotated[dict[str, Any], Body(openapi_examples={"pro": {"value": {**_EXAMPLE, "copy_of": "Default"}}})],
+) -> dict[str, Any]:
+    """Create a license type: ``name``, optionally ``copy_of`` (another policy's name), and any knobs."""
+    knobs, special = _knobs(body, "name", "copy_of")
+    if not isinstance(special.get("name"), str):
+        raise ApiError(ErrorCode.INVALID_POLICY, "give the policy a name")
+    row = await in_transaction(
+        request,
+        create_policy,
+        product=slug,
+        name=special["name"],
+        copy_of=special.get("copy_of"),
+        values=knobs,
+        actor=actor.label,
+        now=_now(request),
+    )
+    return policy_view(row)
+
+
+@router.patch("/products/{slug}/policies/{name}", responses=ERRORS)
+async def patch_policy(
+    request: Request,
+    slug: Slug,
+    name: PolicyName,
+    actor: WriteActor,
+    body: Annotated[dict[str, Any], Body(openapi_examples={"limit": {"value": {"max_devices": 5}}})],
+) -> dict[str, Any]:
+    """Change knobs (and ``name`` to rename); every license of the policy follows at its next check.
+
+    The sale's terms already on a license (expiry, maintenance end) do not
+    move: change them per license (renew, ``PATCH /licenses/{id}/terms``).
+    """
+    knobs, special = _knobs(body, "name")
+    row = await in_transaction(
+        request,
+        change_policy,
+        product=slug,
+        name=name,
+        values=knobs,
+        rename=special.get("name"),
+        actor=actor.label,
+        now=_now(request),
+    )
+    return policy_view(row)
+
+
+class TermsChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    policy: str | None = Field(default=None, max_length=64, description="Move the license to this license type.")
+    set: dict[str, Any] = Field(default_factory=dict, description="Knobs to override for this license only.")
+    unset: list[str] = Field(default_factory=list, max_length=50, description="Overrides to drop (back to the policy).")
+    maintenance_until: dt.datetime | None = Field(default=None, description="A new end of updates (UTC).")
+    maintenance_forever: bool = Field(default=False, description="Offer every release to this license.")
+
+
+@router.patch("/licenses/{license_id}/terms", responses=ERRORS)
+async def patch_terms(request: Request, license_id: RowId, body: TermsChange, actor: WriteActor) -> dict[str, Any]:
+    """Move a license to another license type, override single knobs, or change its maintenance end."""
+    if body.maintenance_until is not None and body.maintenance_until.tzinfo is None:
+        raise ApiError(ErrorCode.INVALID_DATE, "give maintenance_until with a time zone (e.g. 2027-01-01T00:00:00Z)")
+
+    def change(conn: Any, *, now: dt.datetime) -> dict[str, Any]:
+        change_terms(
+            conn,
+            license_id=license_id,
+            policy=body.policy,
+            set_knobs=body.set,
+            unset=body.unset,
+            maintenance_until=body.maintenance_until,
+            clear_maintenance=body.maintenance_forever,
+            actor=actor.label,
+            now=now,
+        )
+        return _jsonable(license_view(conn, license_id, now))
+
+    return await in_transaction(request, change, now=_now(request))
+
+
+def _jsonable(view: dict[str, Any]) -> dict[str, Any]:
+    return {k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in view.items()}
