@@ -21,6 +21,7 @@ from fastapi.responses import JSONResponse, Response
 
 import licentia
 from licentia.core.clock import Clock, SystemClock
+from licentia.server import payments, portal
 from licentia.server.admin.pages_setup import install as install_admin_pages
 from licentia.server.admin.router import router as admin_router
 from licentia.server.adminapi.payments import router as payments_router
@@ -193,11 +194,13 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     for router in (admin_router, adminapi_router, payments_router, evidence_router):
         app.include_router(router)
     install_admin_pages(app)
+    portal.install(app)  # the customer portal: its pages, static files and error pages
     # What every process runs beside the requests, started and stopped with the app:
     # the dashboard's rollups, the notification outbox, reverse DNS of callers, the fact purge, seat release.
     state.startup_tasks = [start_rollup_task, start_delivery, reverse_dns.start, retention.start, seat_release.start]
     # Notifications follow events (a process-wide hook; subscribing twice is ignored).
     subscribe(on_event)
+    payments.install(app)  # payment providers' webhooks, the mappings' API and admin page, trial reminders
     _document_raw_bodies(app)
     app.status_lane = StatusLane(app, max_body_bytes=settings.max_body_bytes)
     return app

@@ -157,10 +157,27 @@ class ErrorCode(enum.StrEnum):
     INVALID_NAME = "invalid_name", 400, _A, "an API token needs a name of 1-200 characters"
     INVALID_SCOPE = "invalid_scope", 400, _A, "API token scopes are read and write"
     UNKNOWN_TOKEN = "unknown_token", 404, _A, "no active API token has this id"
-    # The payment webhook
-    WEBHOOK_NOT_CONFIGURED = "webhook_not_configured", 503, _D, "LICENTIA_PAYMENT_WEBHOOK_SECRET is not set"
+    # The payment webhooks (``/v1/hooks/payment`` and the providers' ``/v1/hooks/{stripe,paddle,fastspring}``)
+    WEBHOOK_NOT_CONFIGURED = (
+        "webhook_not_configured", 503, _D, "the webhook's signing secret (LICENTIA_*_WEBHOOK_SECRET) is not set"
+    )  # fmt: skip
     INVALID_SIGNATURE = "invalid_signature", 401, _D, "the webhook's signature does not match its body"
     STALE_SIGNATURE = "stale_signature", 401, _D, "the webhook's signature is too old (a replay?)"
+    INVALID_EVENT = "invalid_event", 400, _D, "a correctly signed delivery that is not the provider's event shape"
+    PROVIDER_UNAVAILABLE = (
+        "provider_unavailable", 503, _D, "the provider's API did not answer a needed look-up: the provider retries"
+    )  # fmt: skip
+    # Payment mappings (provider price or product id -> product and license type)
+    INVALID_PROVIDER = "invalid_provider", 400, _D | _A, "a payment provider is stripe, paddle or fastspring"
+    INVALID_EXTERNAL_ID = "invalid_external_id", 400, _D | _A, "a provider's id is 1-200 characters, no spaces"
+    INVALID_ON_REFUND = "invalid_on_refund", 400, _D | _A, "what a refund does is suspend or revoke"
+    MAPPING_EXISTS = "mapping_exists", 409, _D | _A, "this provider id is already mapped"
+    UNKNOWN_MAPPING = "unknown_mapping", 404, _D | _A, "no payment mapping has this id"
+    # The customer portal
+    UNKNOWN_MACHINE = "unknown_machine", 404, _A, "the machine holds no seat of this license"
+    REASON_REQUIRED = "reason_required", 400, _A, "freeing a seat needs a reason (it goes to the audit log)"
+    TRANSFER_LIMIT = "transfer_limit", 409, _A, "the license type's self-service transfers for the period are used up"
+    NOT_ENTITLED = "not_entitled", 403, _A, "the license does not entitle to this release"
 
 
 _BY_VALUE: dict[str, ErrorCode] = {code.value: code for code in ErrorCode}

@@ -70,6 +70,21 @@ class Settings(BaseSettings):
     # Bearer token Prometheus sends to scrape /metrics; unset, /metrics is not served at all
     # (its counters tell anyone how many installations, activations and failures there are).
     metrics_token: SecretStr | None = None
+    # Customer portal (server/portal): sign-in links, sessions, download links.
+    portal_link_minutes: int = 15
+    portal_session_hours: int = 12
+    portal_links_per_address_per_hour: int = 5
+    portal_links_per_network_per_hour: int = 30
+    portal_download_minutes: int = 10
+    # Reply-to of customer emails when a product sets none (None: no Reply-To).
+    customer_reply_to: str | None = None
+    # Payment providers' webhook signing secrets (server/payments); unset refuses that provider.
+    stripe_webhook_secret: SecretStr | None = None
+    paddle_webhook_secret: SecretStr | None = None
+    fastspring_webhook_secret: SecretStr | None = None
+    # Paddle puts no email in a transaction: with an API key it is read from Paddle's API.
+    paddle_api_key: SecretStr | None = None
+    paddle_sandbox: bool = False
 
     @classmethod
     def settings_customise_sources(

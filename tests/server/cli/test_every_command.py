@@ -289,6 +289,23 @@ def case_notify_retry(cli: Cli) -> None:
     assert "will be sent again" in cli("notify", "retry")
 
 
+def case_payments_map(cli: Cli) -> None:
+    assert cli("payments", "map", "stripe", "price_cli_map", "--product", "my-app", "--on-refund", "suspend").strip()
+    assert "already mapped" in cli("payments", "map", "stripe", "price_cli_map", "--product", "my-app", code=1)
+
+
+def case_payments_list(cli: Cli) -> None:
+    cli("payments", "map", "paddle", "pri_cli_list", "--product", "my-app")
+    assert "paddle\tpri_cli_list\tmy-app" in cli("payments", "list")
+
+
+def case_payments_unmap(cli: Cli) -> None:
+    mapping_id = cli("payments", "map", "fastspring", "cli-unmap", "--product", "my-app").strip()
+    cli("payments", "unmap", mapping_id)
+    assert "cli-unmap" not in cli("payments", "list")
+    assert "no payment mapping" in cli("payments", "unmap", mapping_id, code=1)
+
+
 def case_export(cli: Cli, tmp_path: Path) -> None:
     lines = cli("export", "--format", "csv").splitlines()
     assert lines[0].startswith("id,product_id,device_id") and len(lines) > 40
@@ -352,6 +369,9 @@ CASES: dict[tuple[str, ...], Callable[..., None]] = {
     ("notify", "test-email"): case_notify_test_email,
     ("notify", "status"): case_notify_status,
     ("notify", "retry"): case_notify_retry,
+    ("payments", "map"): case_payments_map,
+    ("payments", "list"): case_payments_list,
+    ("payments", "unmap"): case_payments_unmap,
     ("export",): case_export,
     ("backup",): case_backup,
     ("restore",): case_restore,

@@ -29,6 +29,9 @@ MAX_EXAMPLES = 60
 def fuzzed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     root = tmp_path_factory.mktemp("fuzz")
     env = {"LICENTIA_REVERSE_DNS": "false", "LICENTIA_PAYMENT_WEBHOOK_SECRET": "whsec-fuzz-0123456789"}
+    # The payment providers' webhooks too, so generated deliveries reach their signature checks.
+    for provider in ("STRIPE", "PADDLE", "FASTSPRING"):
+        env[f"LICENTIA_{provider}_WEBHOOK_SECRET"] = f"{provider.lower()}-fuzz-0123456789"
     server = LiveServer(root / "server", env=env).start()
     try:
         yield server

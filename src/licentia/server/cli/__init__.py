@@ -18,14 +18,25 @@ import os
 import sys
 from collections.abc import Sequence
 
-from licentia.server.cli import admin, data, devices, evidence, licenses, notify, policies, products, serve
+from licentia.server.cli import (
+    admin,
+    data,
+    devices,
+    evidence,
+    licenses,
+    notify,
+    payments,
+    policies,
+    products,
+    serve,
+)
 from licentia.server.cli.context import CliContext, CliError, Parser, command_options, global_options
 
 __all__ = ["GROUPS", "CliContext", "CliError", "build_parser", "main"]
 
 EXIT_ERROR = 1
 EXIT_INTERRUPTED = 130
-GROUPS = (serve, products, policies, licenses, devices, admin, evidence, notify, data)
+GROUPS = (serve, products, policies, licenses, devices, admin, evidence, notify, payments, data)
 
 
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:

@@ -1,0 +1,97 @@
+"""Trial-ending reminders: N days before a subscription's free trial ends, the customer is told.
+
+Optional per product (``customer_email_settings.trial_reminder_days``). Every
+server process runs the task; a reminder is claimed by one guarded update of
+``payment_trials.reminded_at`` and its email has a dedupe key, so several
+workers never send it twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import functools
+import logging
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from licentia.server.licenses.service import licenses
+from licentia.server.payments.tables import email_settings, trials
+from licentia.server.portal import emails
+from licentia.server.state import state_of
+from licentia.server.store.models import Customer, Product, table_of
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+log = logging.getLogger("licentia.server.payments")
+customers = table_of(Customer)
+products = table_of(Product)
+INTERVAL_SECONDS = 600.0
+BATCH = 500
+
+
+def send_trial_reminders(conn: sa.Connection, *, now: dt.datetime, reply_default: str | None) -> int:
+    """Queue the reminders that are due; returns how many."""
+    rows = conn.execute(
+        sa.select(
+            trials.c.license_id,
+            trials.c.ends_at,
+            email_settings.c.trial_reminder_days,
+            licenses.c.product_id,
+            customers.c.email,
+            customers.c.name,
+            products.c.name.label("product_name"),
+        )
+        .join(licenses, licenses.c.id == trials.c.license_id)
+        .join(products, products.c.id == licenses.c.product_id)
+        .join(email_settings, email_settings.c.product_id == licenses.c.product_id)
+        .join(customers, customers.c.id == licenses.c.customer_id)
+        .where(
+            trials.c.reminded_at.is_(None),
+            trials.c.ends_at > now,
+            email_settings.c.trial_reminder_days.is_not(None),
+            licenses.c.state == "active",
+        )
+        .order_by(trials.c.ends_at)
+        .limit(BATCH)
+    ).all()
+    sent = 0
+    for row in rows:
+        if row.ends_at - dt.timedelta(days=row.trial_reminder_days) > now:
+            continue
+        claimed = conn.execute(
+            trials.update()
+            .where(trials.c.license_id == row.license_id, trials.c.reminded_at.is_(None))
+            .values(reminded_at=now)
+        ).rowcount
+        if not claimed:
+            continue
+        days = max(1, round((row.ends_at - now) / dt.timedelta(days=1)))
+        body = emails.trial_ending_email(name=row.name, product_name=row.product_name, ends_at=row.ends_at, days=days)
+        reply_to = emails.reply_to_for(conn, product_id=row.product_id, default=reply_default)
+        emails.send(conn, body, to=row.email, now=now, reply_to=reply_to, dedupe_key=f"trial-ending:{row.license_id}")
+        sent += 1
+    return sent
+
+
+async def start_trial_reminders(app: FastAPI) -> asyncio.Task[Any]:
+    """Run :func:`send_trial_reminders` every ``INTERVAL_SECONDS`` in this process (cancelled at shutdown)."""
+
+    async def loop() -> None:
+        while True:
+            try:
+                state = state_of(app)
+                async with state.async_engine.begin() as conn:
+                    await conn.run_sync(
+                        functools.partial(
+                            send_trial_reminders, now=state.clock.now(), reply_default=state.settings.customer_reply_to
+                        )
+                    )
+            except Exception:
+                # A database hiccup must not end the loop: the next round sends what is still due.
+                log.exception("trial reminders failed; retrying in %s s", INTERVAL_SECONDS)
+            await asyncio.sleep(INTERVAL_SECONDS)
+
+    return asyncio.create_task(loop(), name="licentia-trial-reminders")

@@ -1,0 +1,44 @@
+"""What a license type says about self-service: its name, seats, maintenance end and transfer limit.
+
+Read from the license's type (``licenses.policy_id``, with the license's own
+overrides applied) and from the sale's terms fixed on the license
+(``maintenance_until``). A type whose ``transfer_limit`` is unset sets no
+limit on self-service transfers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from licentia.server.policies.terms import effective
+from licentia.server.store.models import Policy, table_of
+
+policies = table_of(Policy)
+
+
+@dataclass(frozen=True)
+class LicenseTerms:
+    type_name: str
+    seats_allowed: int
+    # Self-service moves to another machine per period (None: no limit).
+    transfer_limit: int | None
+    transfer_period_days: int
+    # Releases published after this date are not covered (None: every release is).
+    maintenance_end: dt.datetime | None
+
+
+def license_terms(conn: sa.Connection, license_row: Any) -> LicenseTerms:
+    """The terms of ``license_row`` (a ``licenses`` row) under its license type."""
+    policy = conn.execute(sa.select(policies).where(policies.c.id == license_row.policy_id)).one()
+    terms = effective(dict(policy._mapping), license_row.policy_overrides)
+    return LicenseTerms(
+        type_name=policy.name,
+        seats_allowed=int(terms["max_devices"]),
+        transfer_limit=terms.get("transfer_limit"),
+        transfer_period_days=int(terms.get("transfer_period_days") or 365),
+        maintenance_end=license_row.maintenance_until,
+    )

@@ -1,0 +1,140 @@
+"""Freeing a machine's seat within the transfer limit, license-gated downloads, and isolation between customers."""
+
+from __future__ import annotations
+
+import re
+
+import sqlalchemy as sa
+
+from tests.server.admin_fixtures import form_token
+from tests.server.portal.conftest import ANN, BOB, sign_in
+
+
+def machine_ids(page: str) -> list[str]:
+    return re.findall(r'id="machine-([^"]+)"', page)
+
+
+def release(engine, clock, product, version: str, download_url: str) -> None:
+    from licentia.server.releases.service import publish
+
+    with engine.begin() as conn:
+        publish(
+            conn, product_id=product.id, version=version, channel="stable", now=clock.now(), download_url=download_url
+        )
+
+
+def free(client, license_id: int, machine_id: str, reason: str = "new computer", csrf: str | None = None):
+    page = client.get(f"/portal/licenses/{license_id}")
+    return client.post(
+        f"/portal/licenses/{license_id}/machines/{machine_id}/free",
+        data={"reason": reason, "csrf": csrf if csrf is not None else form_token(page.text)},
+    )
+
+
+def test_freeing_a_machine_frees_its_seat_audits_the_reason_and_the_app_learns_it(client, shop, smtp, engine):
+    sign_in(client, smtp, ANN)
+    lid = shop.ann_license.id
+    page = client.get(f"/portal/licenses/{lid}")
+    assert "2 of 5 used" in page.text
+    first = machine_ids(page.text)
+    done = free(client, lid, first[0], reason="Replaced my laptop")
+    assert "seat is free" in done.text and "1 of 5 used" in done.text
+    with engine.connect() as conn:
+        entry = conn.execute(
+            sa.text("SELECT actor, details FROM audit_entries WHERE action = 'portal.free_machine'")
+        ).one()
+    assert entry.actor == f"customer:{ANN}" and "Replaced my laptop" in str(entry.details)
+    freed = next(app for app in shop.ann_apps if app.check()["status"] != "registered")
+    assert freed.check()["status"] == "trial"
+
+
+def test_the_transfer_limit_holds(client, shop, smtp, product):
+    from tests.server.helpers import Installation
+
+    sign_in(client, smtp, ANN)
+    lid = shop.ann_license.id
+    for round_ in range(3):
+        mid = machine_ids(client.get(f"/portal/licenses/{lid}").text)[0]
+        assert "seat is free" in free(client, lid, mid).text
+        # Move to a new machine, as a customer with a new computer would.
+        app = Installation(client, product.public_key, machine=f"new{round_}", disk=f"nd{round_}", mac=f"nn{round_}")
+        app.check()
+        assert app.check("/v1/activate", key=shop.ann_license.key)["status"] == "registered"
+    page = client.get(f"/portal/licenses/{lid}")
+    assert "0 left now" in page.text
+    refused = free(client, lid, machine_ids(page.text)[0])
+    assert "3 times per 30 days" in refused.text
+    assert "2 of 5 used" in refused.text
+
+
+def test_a_free_needs_a_reason_and_the_csrf_token(client, shop, smtp):
+    sign_in(client, smtp, ANN)
+    lid = shop.ann_license.id
+    mid = machine_ids(client.get(f"/portal/licenses/{lid}").text)[0]
+    assert free(client, lid, mid, csrf="forged").status_code == 403
+    assert "why the machine is freed" in free(client, lid, mid, reason="   ").text
+    assert "2 of 5 used" in client.get(f"/portal/licenses/{lid}").text
+
+
+def test_another_customers_license_and_machines_are_refused(client, shop, smtp, engine):
+    sign_in(client, smtp, ANN)
+    bob_lid = shop.bob_license.id
+    seen = client.get(f"/portal/licenses/{bob_lid}")
+    assert seen.status_code == 404 and shop.bob_license.key_prefix not in seen.text
+    missing = client.get("/portal/licenses/999999")
+    assert missing.status_code == 404
+    reason = re.compile(r'<p id="reason">(.*?)</p>')
+    assert reason.findall(seen.text) == reason.findall(missing.text) == ["no such license in your account"]
+    with engine.connect() as conn:
+        bob_machine = conn.execute(
+            sa.text("SELECT machine_id FROM devices WHERE license_id = :l"), {"l": bob_lid}
+        ).scalar_one()
+    token = form_token(client.get(f"/portal/licenses/{shop.ann_license.id}").text)
+    # Bob's machine through Bob's license, and through Ann's own license: both refused.
+    for lid in (bob_lid, shop.ann_license.id):
+        answer = client.post(
+            f"/portal/licenses/{lid}/machines/{bob_machine}/free", data={"reason": "mine now", "csrf": token}
+        )
+        assert answer.status_code == 404
+    assert shop.bob_app.check()["status"] == "registered"
+
+
+def test_downloads_are_signed_short_lived_and_gated(client, shop, smtp, engine, clock, settings, product):
+    stored = settings.data_dir / "releases" / "acme-2.0.zip"
+    stored.parent.mkdir(parents=True, exist_ok=True)
+    stored.write_bytes(b"PK-release-2.0")
+    release(engine, clock, product, "1.0", "https://cdn.vendor.example/acme-1.0.zip")
+    release(engine, clock, product, "2.0", "stored:acme-2.0.zip")
+    release(engine, clock, product, "0.9", "stored:../secret.key")  # outside the releases folder
+    sign_in(client, smtp, ANN)
+    page = client.get(f"/portal/licenses/{shop.ann_license.id}").text
+    links = dict(re.findall(r"<td>([0-9.]+)</td>.*?href=\"(/portal/download/[^\"]+)\"", page, re.S))
+    assert set(links) == {"2.0", "1.0", "0.9"}
+    got = client.get(links["2.0"])
+    assert got.status_code == 200 and got.content == b"PK-release-2.0"
+    away = client.get(links["1.0"], follow_redirects=False)
+    assert away.status_code == 303 and away.headers["location"] == "https://cdn.vendor.example/acme-1.0.zip"
+    assert client.get(links["0.9"]).status_code == 404  # outside the releases folder: never served
+    # Altered, expired, or after the license was revoked: refused.
+    assert client.get(links["2.0"][:-4] + "AAAA").status_code == 403
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE licenses SET state = 'revoked' WHERE id = :l"), {"l": shop.ann_license.id})
+    assert client.get(links["2.0"]).status_code == 403
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE licenses SET state = 'active' WHERE id = :l"), {"l": shop.ann_license.id})
+    clock.advance(minutes=11)
+    assert client.get(links["2.0"]).status_code == 403
+
+
+def test_a_download_link_of_one_customer_is_not_anothers(client, shop, smtp, engine, clock, product):
+    release(engine, clock, product, "1.0", "https://cdn.vendor.example/acme-1.0.zip")
+    sign_in(client, smtp, BOB)
+    assert "Download" in client.get(f"/portal/licenses/{shop.bob_license.id}").text
+    # A forged grant naming Ann's license cannot be made without the server's key.
+    assert client.get("/portal/download/not-a-token").status_code == 403
+
+
+def test_placeholders_say_what_is_missing(client, shop, smtp):
+    sign_in(client, smtp, ANN)
+    assert "not available yet" in client.get("/portal/offline").text
+    assert "not available yet" in client.get(f"/portal/licenses/{shop.ann_license.id}").text

@@ -1,0 +1,163 @@
+"""The portal in a real browser (Debian's Chromium, headless, phone-sized) against a real server and SMTP server."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import LiveServer
+from tests.server.helpers import Installation
+from tests.server.notify.conftest import SmtpServer
+from tests.server.portal.conftest import link_in, wait_for_mail
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+CHROMIUM = "/usr/bin/chromium"
+LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
+ANN, BOB = "ann@customer.example", "bob@other.example"
+
+
+def _cli(data_dir: Path, *args: str) -> str:
+    cmd = [sys.executable, "-m", "licentia", *args, "--data-dir", str(data_dir)]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+@dataclass
+class Portal:
+    server: LiveServer
+    http: httpx.Client
+    ann_key: str
+    bob_key: str
+
+    def machine(self, name: str) -> Installation:
+        app = Installation(self.http, self.server.public_key(), product="my-app", machine=name, disk=name, mac=name)
+        app.check()
+        return app
+
+
+@pytest.fixture
+def portal(tmp_path: Path) -> Iterator[Portal]:
+    smtp = SmtpServer().start()
+    data_dir = tmp_path / "server"
+    _cli(data_dir, "init")
+    _cli(
+        data_dir, "policy", "set", "my-app", "Default", "--set", "transfer_limit=3", "--set", "transfer_period_days=30"
+    )
+    ann_key = _cli(data_dir, "license", "issue", "--product", "my-app", "--email", ANN)
+    bob_key = _cli(data_dir, "license", "issue", "--product", "my-app", "--email", BOB)
+    (data_dir / "releases").mkdir()
+    (data_dir / "releases" / "my-app-2.0.zip").write_bytes(b"PK release 2.0")
+    env = {
+        "LICENTIA_SMTP_HOST": "127.0.0.1",
+        "LICENTIA_SMTP_PORT": str(smtp.port),
+        "LICENTIA_OUTBOX_POLL_SECONDS": "0.1",
+    }
+    server = LiveServer(data_dir, env=env).start()
+    http = httpx.Client(base_url=server.url, timeout=10)
+    try:
+        _publish(data_dir)
+        found = Portal(server, http, ann_key, bob_key)
+        found.smtp = smtp  # type: ignore[attr-defined]
+        yield found
+    finally:
+        http.close()
+        server.stop()
+        smtp.stop()
+
+
+def _publish(data_dir: Path) -> None:
+    from licentia.core.clock import SystemClock
+    from licentia.server.products.service import get_product
+    from licentia.server.releases.service import publish
+    from licentia.server.store.engine import database_urls, make_sync_engine
+
+    engine = make_sync_engine(database_urls(f"sqlite:///{data_dir / 'licentia.db'}"), pool_size=1)
+    try:
+        with engine.begin() as conn:
+            product_id = get_product(conn, "my-app").id
+            publish(
+                conn,
+                product_id=product_id,
+                version="2.0",
+                channel="stable",
+                now=SystemClock().now(),
+                download_url="stored:my-app-2.0.zip",
+            )
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def page() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS)
+        context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, accept_downloads=True)
+        yield context.new_page()
+        browser.close()
+
+
+def _fits_the_phone(page: Any) -> bool:
+    return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"))
+
+
+def test_customer_signs_in_frees_machines_up_to_the_limit_downloads_and_sees_only_their_own(
+    portal: Portal, page: Any, tmp_path: Path
+) -> None:
+    url = portal.server.url
+    ann_apps = [portal.machine(f"ann-{i}") for i in range(2)]
+    for app in ann_apps:
+        assert app.check("/v1/activate", key=portal.ann_key)["status"] == "registered"
+    bob_app = portal.machine("bob-1")
+    assert bob_app.check("/v1/activate", key=portal.bob_key)["status"] == "registered"
+
+    page.goto(url + "/portal")
+    page.fill("input[name=email]", ANN)
+    page.click("button[type=submit]")
+    page.wait_for_selector("#sent")
+    link = link_in(wait_for_mail(portal.smtp, ANN))  # type: ignore[attr-defined]
+    page.goto(link)
+    page.click("#continue")
+    page.wait_for_selector("article.license")
+    assert "2 of 5 used" in page.locator("article.license .seats").inner_text()
+    assert _fits_the_phone(page)
+    page.click("article.license a.button")
+    page.wait_for_selector("#machines")
+    assert _fits_the_phone(page)
+    page.screenshot(path=str(tmp_path.parent / "portal-license.png"), full_page=True)
+
+    # Three transfers in 30 days: free a machine, move to a new one, three times.
+    for n in range(3):
+        page.locator("form.free input[name=reason]").first.fill(f"new computer {n}")
+        page.locator("form.free button").first.click()
+        assert "seat is free" in page.locator("p.flash.ok").inner_text()
+        new_app = portal.machine(f"ann-new-{n}")
+        assert new_app.check("/v1/activate", key=portal.ann_key)["status"] == "registered"
+        page.reload()
+    page.locator("form.free input[name=reason]").first.fill("one more")
+    page.locator("form.free button").first.click()
+    assert "3 times per 30 days" in page.locator("p.flash.err").inner_text()
+    assert "2 of 5 used" in page.locator(".seats").inner_text()
+    # A freed installation learns it at its next check (the newest machine was freed each time).
+    assert "trial" in [app.check()["status"] for app in ann_apps]
+
+    with page.expect_download() as download:
+        page.click("a.download")
+    assert Path(download.value.path()).read_bytes() == b"PK release 2.0"
+
+    bob_license = portal.server.cli("license", "list").stdout
+    bob_id = next(line.split()[0] for line in bob_license.splitlines() if portal.bob_key[:5] in line)
+    page.goto(f"{url}/portal/licenses/{bob_id}")
+    assert "no such license in your account" in page.locator("#reason").inner_text()
+    assert bob_app.check()["status"] == "registered"
