@@ -53,7 +53,7 @@ def test_every_license_gets_its_products_policy_and_back(settings):
     try:
         with engine.begin() as conn:
             _seed(conn)
-        upgrade(urls)
+        upgrade(urls, "0004")
         assert current_revision(urls) == "0004"
         with engine.connect() as conn:
             policies = conn.execute(
@@ -98,7 +98,7 @@ def test_every_license_gets_its_products_policy_and_back(settings):
         assert count == 2  # one per product again
         assert "50" in str(overrides[2]) and "30" in str(overrides[2])
         assert "20" in str(overrides[1]) and str(overrides[3]) in ("{}", "{}")
-        upgrade(urls)  # and up again
+        upgrade(urls, "0004")  # and up again
         assert current_revision(urls) == "0004"
     finally:
         engine.dispose()
