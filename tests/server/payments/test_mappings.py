@@ -110,3 +110,35 @@ def test_cli_maps_and_lists(tmp_path):
     assert twice.returncode != 0 and "already mapped" in twice.stderr and "Traceback" not in twice.stderr
     assert cli("payments", "unmap", made.stdout.strip()).returncode == 0
     assert cli("payments", "list").stdout == ""
+
+
+def test_a_paid_order_issues_the_mapped_license_type(client, engine, clock, product):
+    import sqlalchemy as sa
+
+    from licentia.server.payments.orders import Paid, ProviderEvent, apply
+    from licentia.server.policies.service import create_policy
+    from tests.server.payments.conftest import mapping
+
+    with engine.begin() as conn:
+        site_id = create_policy(
+            conn,
+            product="acme",
+            name="Site",
+            values={"max_devices": 50},
+            actor="test",
+            now=clock.now(),
+            copy_of="Default",
+        ).id
+    mapping(engine, clock, "stripe", "price_site", policy_id=site_id)
+    fact = Paid(references=["cs_site"], items=["price_site"], email="site@buyer.example")
+    with engine.begin() as conn:
+        done = apply(
+            conn,
+            ProviderEvent("stripe", "evt_site", "checkout.session.completed", [fact]),
+            now=clock.now(),
+            fernet=client.app.state.fernet,
+        )
+        policy_id = conn.execute(
+            sa.text("SELECT policy_id FROM licenses WHERE id = :i"), {"i": done.license_id}
+        ).scalar()
+    assert done.outcome == "license issued" and policy_id == site_id

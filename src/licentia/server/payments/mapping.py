@@ -164,8 +164,14 @@ def find_mapping(conn: sa.Connection, *, provider: str, external_ids: list[str])
     rows = {
         r.external_id: r
         for r in conn.execute(
-            sa.select(mappings, products.c.slug.label("product"), products.c.name.label("product_name"))
+            sa.select(
+                mappings,
+                products.c.slug.label("product"),
+                products.c.name.label("product_name"),
+                policies.c.name.label("policy_name"),
+            )
             .join(products, products.c.id == mappings.c.product_id)
+            .outerjoin(policies, policies.c.id == mappings.c.policy_id)
             .where(mappings.c.provider == provider, mappings.c.external_id.in_(external_ids))
         ).all()
     }
