@@ -57,6 +57,9 @@ def test_sign_in_without_its_form_token_is_refused(client: Any, engine: Any, clo
     answer = client.post("/admin/signin", data={"email": EMAIL, "password": "correct horse battery"})
     assert answer.status_code == 403
     assert "licentia_session" not in client.cookies
+    # A token that is not even ASCII is refused like any other wrong one, never a 500.
+    odd = client.post("/admin/signin", data={"email": EMAIL, "password": "x", "csrf": "jéton"})
+    assert odd.status_code == 403
 
 
 def test_lock_out_after_five_failures_for_fifteen_minutes(client: Any, engine: Any, clock: Any) -> None:
@@ -79,6 +82,7 @@ def test_every_post_needs_the_session_csrf_token(client: Any, engine: Any, clock
     sign_in(client)
     assert client.post("/admin/tokens", data={"name": "x", "scope": "read"}).status_code == 403
     assert client.post("/admin/tokens", data={"name": "x", "scope": "read", "csrf": "forged"}).status_code == 403
+    assert client.post("/admin/tokens", data={"name": "x", "scope": "read", "csrf": "jéton"}).status_code == 403
     token = csrf_of(client)
     cross_site = client.post(
         "/admin/tokens", data={"name": "x", "scope": "read", "csrf": token}, headers={"Origin": "https://evil.example"}
