@@ -81,7 +81,11 @@ async def checked_form(request: Request, admin: Admin) -> dict[str, str]:
     """The posted form, once its CSRF token matched the session's (else 403)."""
     form = await request.form()
     sent = form.get("csrf")
-    if not same_origin(request) or not isinstance(sent, str) or not hmac.compare_digest(sent.encode(), admin.csrf_token.encode()):
+    if (
+        not same_origin(request)
+        or not isinstance(sent, str)
+        or not hmac.compare_digest(sent.encode(), admin.csrf_token.encode())
+    ):
         raise CsrfRefused()
     return {k: v for k, v in form.items() if isinstance(v, str)}
 

@@ -46,7 +46,12 @@ async def signin_form(request: Request) -> Response:
 async def signin(request: Request) -> Response:
     form = await request.form()
     sent, cookie = form.get("csrf"), request.cookies.get(SIGNIN_COOKIE)
-    if not same_origin(request) or not isinstance(sent, str) or not cookie or not hmac.compare_digest(sent.encode(), cookie.encode()):
+    if (
+        not same_origin(request)
+        or not isinstance(sent, str)
+        or not cookie
+        or not hmac.compare_digest(sent.encode(), cookie.encode())
+    ):
         return signin_page(request, error="Your sign-in form expired; please try again.", status=403)
     email, password = str(form.get("email", "")), str(form.get("password", ""))
     settings = state_of(request.app).settings
