@@ -52,6 +52,25 @@ def cookie_secure(request: Request) -> bool:
     return bool(setting) if setting is not None else request.url.scheme == "https"
 
 
+def start_session(
+    request: Request, *, to: str, cookie: str, session_id: str, lifetime: dt.timedelta, path: str, signin_cookie: str
+) -> RedirectResponse:
+    """Redirect to ``to`` with a fresh session cookie (HttpOnly, SameSite=Lax, Secure on https) and the
+    sign-in form's cookie dropped: the admin UI and the customer portal start sessions the same way."""
+    response = RedirectResponse(to, status_code=303)
+    response.set_cookie(
+        cookie,
+        session_id,
+        max_age=int(lifetime.total_seconds()),
+        httponly=True,
+        samesite="lax",
+        secure=cookie_secure(request),
+        path=path,
+    )
+    response.delete_cookie(signin_cookie, path=path)
+    return response
+
+
 def now(request: Request) -> dt.datetime:
     return state_of(request.app).clock.now()
 

@@ -11,7 +11,7 @@ from cryptography.fernet import Fernet
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
-from licentia.server.admin.web import back, cookie_secure
+from licentia.server.admin.web import back, start_session
 from licentia.server.errors import ApiError
 from licentia.server.portal import accounts, emails, service
 from licentia.server.portal.downloads import (
@@ -128,18 +128,15 @@ async def redeem(request: Request) -> Response:
         if done.retry_after:
             response.headers["Retry-After"] = str(done.retry_after)
         return response
-    response = RedirectResponse("/portal", status_code=303)
-    response.set_cookie(
-        SESSION_COOKIE,
-        done.session_id,
-        max_age=int(lifetime.total_seconds()),
-        httponly=True,
-        samesite="lax",
-        secure=cookie_secure(request),
+    return start_session(
+        request,
+        to="/portal",
+        cookie=SESSION_COOKIE,
+        session_id=done.session_id,
+        lifetime=lifetime,
         path=COOKIE_PATH,
+        signin_cookie=SIGNIN_COOKIE,
     )
-    response.delete_cookie(SIGNIN_COOKIE, path=COOKIE_PATH)
-    return response
 
 
 @router.post("/signout")

@@ -22,10 +22,10 @@ from licentia.server.admin.web import (
     SIGNIN_COOKIE,
     Admin,
     Form,
-    cookie_secure,
     now,
     same_origin,
     signin_page,
+    start_session,
 )
 from licentia.server.state import in_transaction, read_only, state_of
 
@@ -67,18 +67,15 @@ async def signin(request: Request) -> Response:
             "Too many attempts: this account is locked for 15 minutes." if done.locked else "Wrong email or password."
         )
         return signin_page(request, error=message, status=401, email=email)
-    response = RedirectResponse(_safe_next(str(form.get("next", ""))), status_code=303)
-    response.set_cookie(
-        SESSION_COOKIE,
-        done.session_id,
-        max_age=int(lifetime.total_seconds()),
-        httponly=True,
-        samesite="lax",
-        secure=cookie_secure(request),
+    return start_session(
+        request,
+        to=_safe_next(str(form.get("next", ""))),
+        cookie=SESSION_COOKIE,
+        session_id=done.session_id,
+        lifetime=lifetime,
         path=COOKIE_PATH,
+        signin_cookie=SIGNIN_COOKIE,
     )
-    response.delete_cookie(SIGNIN_COOKIE, path=COOKIE_PATH)
-    return response
 
 
 @router.post("/signout")
