@@ -116,10 +116,7 @@ def identify(conn: sa.Connection, inp: Any, product: Any, note: Note) -> Identit
                     "this device id is known: send the device credential issued at first contact",
                 )
             )
-        machine_id = insert_machine(
-            conn, product_id=product.id, components={}, trial_end=_trial_end(inp, product), now=inp.now
-        )
-        return _create(conn, inp, product, machine_id)
+        return _create(conn, inp, product, _new_machine(conn, inp, product, {}))
     if not inp.components:
         raise Refused(ApiError(ErrorCode.VALIDATION_ERROR, "send a fingerprint or a device_id"))
     if inp.action != "check":
@@ -165,10 +162,7 @@ def _recognise(conn: sa.Connection, inp: Any, product: Any) -> Identity:
     """A caller without a credential: a new installation, on the machine its hardware names."""
     machine = _find_machine(conn, product, inp.components)
     if machine is None:
-        machine_id = insert_machine(
-            conn, product_id=product.id, components=inp.components, trial_end=_trial_end(inp, product), now=inp.now
-        )
-        return _create(conn, inp, product, machine_id)
+        return _create(conn, inp, product, _new_machine(conn, inp, product, inp.components))
     previous = conn.execute(
         sa.select(devices.c.id, devices.c.status, devices.c.status_reason, devices.c.clone_suspected)
         .where(
@@ -209,8 +203,10 @@ def _find_machine(conn: sa.Connection, product: Any, presented: dict[str, str]) 
     return best
 
 
-def _trial_end(inp: Any, product: Any) -> dt.datetime:
-    return inp.now + dt.timedelta(days=product.trial_days)
+def _new_machine(conn: sa.Connection, inp: Any, product: Any, components: dict[str, str]) -> str:
+    """A computer seen for the first time: its trial starts now."""
+    trial_end = inp.now + dt.timedelta(days=product.trial_days)
+    return insert_machine(conn, product_id=product.id, components=components, trial_end=trial_end, now=inp.now)
 
 
 def _create(
@@ -274,13 +270,7 @@ def _copy(
     )
     flag_copy(conn, current_scope(conn), original.id)
     machine = _find_machine(conn, product, inp.components)
-    machine_id = (
-        machine.id
-        if machine is not None
-        else insert_machine(
-            conn, product_id=product.id, components=inp.components, trial_end=_trial_end(inp, product), now=inp.now
-        )
-    )
+    machine_id = machine.id if machine is not None else _new_machine(conn, inp, product, inp.components)
     found = _create(conn, inp, product, machine_id, copy_of=original.id)
     # The copy's timeline starts with the evidence too.
     note(

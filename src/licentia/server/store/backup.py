@@ -303,9 +303,8 @@ def _pg_run(tool: str, sync_url: str, *args: str) -> None:
     if url.password:
         env["PGPASSWORD"] = str(url.password)
     target = url.set(password=None).render_as_string(hide_password=False)
-    flag = "--dbname"
     done = subprocess.run(  # noqa: S603 - fixed tool, arguments are not a shell line
-        [_pg_tool(tool), f"{flag}={target}", *args], capture_output=True, text=True, env=env, check=False
+        [_pg_tool(tool), f"--dbname={target}", *args], capture_output=True, text=True, env=env, check=False
     )
     if done.returncode != 0:
         message = (done.stderr.strip().splitlines() or ["failed"])[-1]
