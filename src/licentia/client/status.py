@@ -33,11 +33,14 @@ class Status(Value):
     ``entitlements`` holds the license type's typed values (``export_pdf=True``,
     ``max_projects=10``, ``edition="pro"``) that are in force: read one with
     :meth:`entitlement`. ``maintenance`` says until when the license gets updates.
+    ``device`` is this installation's id; ``customer`` names the licensee of an activated
+    installation (``{"id": 42, "name": "Acme GmbH"}``, the name the vendor gave), else None.
     """
 
     __slots__ = (
         "allowed",
         "clone_suspected",
+        "customer",
         "days_left",
         "device",
         "entitlements",
@@ -48,7 +51,7 @@ class Status(Value):
         "reason",
         "state",
     )  # fmt: skip
-    _not_compared = frozenset({"latest_release", "entitlements", "maintenance"})
+    _not_compared = frozenset({"latest_release", "entitlements", "maintenance", "customer"})
     allowed: bool
     state: str
     days_left: int | None
@@ -60,6 +63,7 @@ class Status(Value):
     clone_suspected: bool
     entitlements: Mapping[str, bool | int | str]
     maintenance: Mapping[str, Any] | None
+    customer: Mapping[str, Any] | None
 
     def __init__(
         self,
@@ -74,11 +78,12 @@ class Status(Value):
         clone_suspected: bool = False,
         entitlements: Mapping[str, bool | int | str] | None = None,
         maintenance: Mapping[str, Any] | None = None,
+        customer: Mapping[str, Any] | None = None,
     ) -> None:
         self._init(
             allowed=allowed, state=state, days_left=days_left, features=features, reason=reason, online=online,
             device=device, latest_release=latest_release, clone_suspected=clone_suspected,
-            entitlements=dict(entitlements or {}), maintenance=maintenance,
+            entitlements=dict(entitlements or {}), maintenance=maintenance, customer=customer,
         )  # fmt: skip
 
     def has_feature(self, name: str) -> bool:
@@ -180,7 +185,17 @@ def status_of(payload: Mapping[str, Any], now: dt.datetime, *, online: bool) -> 
         clone_suspected=bool(payload.get("clone_suspected")),
         entitlements=_entitlements(payload, verdict, now),
         maintenance=maintenance if isinstance(maintenance := payload.get("maintenance"), dict) else None,
+        customer=_customer(payload),
     )
+
+
+def _customer(payload: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The licensee the signed document names (``{"id": 42, "name": "Acme GmbH"}``), if any."""
+    lic = payload.get("license")
+    found = lic.get("customer") if isinstance(lic, dict) else None
+    if not isinstance(found, dict) or not isinstance(found.get("id"), int) or isinstance(found.get("id"), bool):
+        return None
+    return {"id": found["id"], "name": str(found.get("name") or "")}
 
 
 def _entitlements(payload: Mapping[str, Any], verdict: Verdict, now: dt.datetime) -> dict[str, bool | int | str]:

@@ -69,6 +69,7 @@ def status_document(
             "expires_at": to_iso(license_row.expires_at) if license_row.expires_at else None,
             "policy": terms.name,
             "kind": terms.kind,
+            "customer": _customer(license_row),
         },
         "features": features,
         "entitlements": entitlements,
@@ -81,3 +82,10 @@ def status_document(
         "clone_suspected": clone_suspected,
         "latest_release": None if latest is None else latest["summary"],
     }
+
+
+def _customer(license_row: Any) -> dict[str, Any] | None:
+    """The licensee: the customer's id (as in the developer API) and the display name the vendor gave it."""
+    if license_row.customer_id is None:
+        return None
+    return {"id": license_row.customer_id, "name": license_row.customer_name or ""}

@@ -48,15 +48,17 @@ _LICENSE_KW: dict[str, Any] = {
     "json_columns": ("features", "policy_overrides"),
 }
 DEVICE_BY_ID = Statement(_DEVICE_SELECT + " WHERE d.id = :id", **_DEVICE_KW)
-LICENSE_BY_ID = Statement("SELECT * FROM licenses WHERE id = :id", **_LICENSE_KW)
+# A license is read with its customer's display name: the status document names the licensee.
+_LICENSE_SELECT = "SELECT l.*, c.name AS customer_name FROM licenses l LEFT JOIN customers c ON c.id = l.customer_id"
+LICENSE_BY_ID = Statement(_LICENSE_SELECT + " WHERE l.id = :id", **_LICENSE_KW)
 _DEVICES_BY_IDS = Statement(
     _DEVICE_SELECT + " WHERE d.id = ANY(:ids)",
     sqlite=_DEVICE_SELECT + " WHERE d.id IN (SELECT value FROM json_each(:ids))",
     **_DEVICE_KW,
 )
 _LICENSES_BY_IDS = Statement(
-    "SELECT * FROM licenses WHERE id = ANY(:ids)",
-    sqlite="SELECT * FROM licenses WHERE id IN (SELECT value FROM json_each(:ids))",
+    _LICENSE_SELECT + " WHERE l.id = ANY(:ids)",
+    sqlite=_LICENSE_SELECT + " WHERE l.id IN (SELECT value FROM json_each(:ids))",
     **_LICENSE_KW,
 )
 

@@ -20,13 +20,14 @@ from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.events.service import event_row
 from licentia.server.policies.terms import activation_expiry
 from licentia.server.ratelimit import hit, peek
-from licentia.server.store.models import Device, License, table_of
+from licentia.server.store.models import Customer, Device, License, table_of
 from licentia.server.store.raw import Record
 
 devices = table_of(Device)
 # A network may send this many times the per-machine limit of wrong keys.
 NETWORK_LIMIT_FACTOR = 10
 licenses = table_of(License)
+customers = table_of(Customer)
 
 
 class Refused(Exception):
@@ -98,7 +99,9 @@ def claim_seat(
             evidence(EventKind.INVALID_KEY, key_prefix=prefix, reason="format"),
         ) from exc
     lic = conn.execute(
-        sa.select(licenses).where(licenses.c.key_hash == key_hash(key), licenses.c.product_id == product.id)
+        sa.select(licenses, customers.c.name.label("customer_name"))
+        .outerjoin(customers, customers.c.id == licenses.c.customer_id)
+        .where(licenses.c.key_hash == key_hash(key), licenses.c.product_id == product.id)
     ).first()
     if lic is None:
         # Well-formed but never issued: a key generator's, or another product's.
