@@ -57,7 +57,7 @@ def schema(url: str) -> dict[str, dict[str, Any]]:
             reflected = inspector.get_columns(table)
             columns = {c["name"]: (str(c["type"]).split("(")[0], c["nullable"], c.get("default")) for c in reflected}
             unique = {tuple(u["column_names"]) for u in inspector.get_unique_constraints(table)}
-            unique |= {tuple(i["column_names"]) for i in inspector.get_indexes(table) if i["unique"]}
+            unique |= {tuple(str(c) for c in i["column_names"]) for i in inspector.get_indexes(table) if i["unique"]}
             tables[table] = {"columns": columns, "unique": unique}
         return tables
     finally:
