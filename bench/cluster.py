@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+import json
 import os
 import random
 import shutil
@@ -26,7 +27,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -448,3 +452,17 @@ def bounded(seconds: float) -> None:
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGALRM, stop)
     signal.alarm(int(seconds))
+
+
+def main_of(scenario: Callable[[], Any], report: Callable[[Any], str], json_path: Path | None, seconds: float) -> int:
+    """Run a scenario within ``seconds`` and print its figures (2 when this machine cannot run it)."""
+    bounded(seconds)  # a hung run still ends, and cleans up
+    try:
+        figures = scenario()
+    except Unavailable as exc:
+        print(f"cannot run here: {exc}", file=sys.stderr)
+        return 2
+    print(report(figures), flush=True)
+    if json_path:
+        json_path.write_text(json.dumps(asdict(figures), indent=2))
+    return 0

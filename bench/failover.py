@@ -25,19 +25,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
-import json
 import random
 import sys
 import threading
 import time
 import uuid
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
-from cluster import Cluster, Unavailable, bounded
+from cluster import Cluster, main_of
 
 from licentia.client import Licentia, LicentiaError
 
@@ -339,16 +338,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--racers", type=int, default=8, help="machines racing for the seats")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
-    bounded(args.seconds + 2 * args.throughput_seconds + 600)  # a hung run still ends, and cleans up
-    try:
-        figures = failover(args)
-    except Unavailable as exc:
-        print(f"cannot run here: {exc}", file=sys.stderr)
-        return 2
-    print(report(figures), flush=True)
-    if args.json:
-        args.json.write_text(json.dumps(asdict(figures), indent=2))
-    return 0
+    return main_of(lambda: failover(args), report, args.json, args.seconds + 2 * args.throughput_seconds + 600)
 
 
 if __name__ == "__main__":

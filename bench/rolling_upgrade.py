@@ -24,16 +24,15 @@ for that version, so the test knows which code answers. The tree is run from its
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import sys
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-from cluster import ROOT, Cluster, Host, Unavailable, bounded
+from cluster import ROOT, Cluster, Host, main_of
 from failover import LoadGenerator, SdkLoop, sdk_client
 
 from licentia.server.store.snapshot import head_revision
@@ -181,16 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds-limit", type=float, default=300, help="the load stops by then at the latest")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
-    bounded(args.seconds_limit + 600)  # a hung run still ends, and cleans up
-    try:
-        figures = rolling_upgrade(args)
-    except Unavailable as exc:
-        print(f"cannot run here: {exc}", file=sys.stderr)
-        return 2
-    print(report(figures), flush=True)
-    if args.json:
-        args.json.write_text(json.dumps(asdict(figures), indent=2))
-    return 0
+    return main_of(lambda: rolling_upgrade(args), report, args.json, args.seconds_limit + 600)
 
 
 if __name__ == "__main__":
