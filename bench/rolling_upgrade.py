@@ -32,10 +32,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-from cluster import ROOT, Cluster, Host, main_of
+from cluster import Cluster, Host, main_of
 from failover import LoadGenerator, SdkLoop, sdk_client
 
 from licentia.server.store.snapshot import head_revision
+from processes import ROOT
 
 NEXT_REVISION = "next_release_probe"
 MIGRATION = '''"""The next release's schema (a rolling-upgrade rehearsal): expand only.
