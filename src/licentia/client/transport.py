@@ -41,7 +41,7 @@ RETRY_PAUSES = (0.05, 0.25)
 
 
 class _Unavailable(Offline):
-    """A refused or reset connection, or a 502/503/504 answer: the next attempt may find a live host."""
+    """A reset connection, or a 502/503/504 answer: the next attempt may find a live host."""
 
 
 class Transport:
@@ -68,6 +68,10 @@ class Transport:
         timeout: float | None = None,
         retry: bool = True,
     ) -> Any:
+        """The JSON answer to ``method path``, within ``timeout`` (default: the transport's) all retries included.
+
+        ``retry=False``: one attempt only, for a call that must not be repeated.
+        """
         import time
 
         # Imported here: urllib.request pulls in http.client, email and ssl, a
