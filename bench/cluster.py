@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import pwd
 import random
 import shutil
 import signal
@@ -51,6 +52,10 @@ def check_machine() -> None:
             raise Unavailable(f"{tool} is not installed (apt-get install iproute2 haproxy)")
     if not list(Path("/usr/lib/postgresql").glob("*/bin/initdb")):
         raise Unavailable("PostgreSQL is not installed (apt-get install postgresql)")
+    try:
+        pwd.getpwnam("postgres")  # PostgreSQL refuses to run as root
+    except KeyError:
+        raise Unavailable("no postgres user to run PostgreSQL as (Debian's postgresql package makes it)") from None
     probe = f"{PREFIX}{os.getpid():x}x"
     made = run("ip", "netns", "add", probe, check=False)
     if made.returncode != 0:
