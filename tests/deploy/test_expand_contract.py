@@ -134,6 +134,12 @@ def upgrade():
     op.add_column("licenses", sa.Column("seats_hint", sa.Integer(), nullable=False, server_default="0"))
     op.create_table("notes", sa.Column("id", sa.Integer(), primary_key=True), sa.Column("text", sa.Text()))
     op.create_index("ix_notes_text", "notes", ["text"])
+    # As scripts/new-migration writes them (batch mode, which SQLite may answer by copying the table).
+    with op.batch_alter_table("machines") as batch:
+        batch.add_column(sa.Column("label", sa.String(64), nullable=True))
+        batch.create_index("ix_machines_label", ["label"])
+    with op.batch_alter_table("events") as batch:
+        batch.alter_column("client_event_id", existing_type=sa.String(64), nullable=True)
 """
 
 CONTRACT = """
