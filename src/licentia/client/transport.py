@@ -5,6 +5,16 @@ application's start; failures become :class:`Offline` or :class:`ServerRefused`.
 Whatever comes back (from the server, or from anyone on a plain-http path) is
 untrusted: answers are read up to a size limit, JSON nested too deeply to parse
 is refused like any other garbage, and a broken HTTP exchange is "offline".
+
+Behind a load balancer a host can die or restart under a request: the
+connection is reset, or the proxy answers 502/503/504. Such a request is sent
+again, at most twice, after a short jittered pause and within the same
+deadline. A refused connection is not retried: nothing listens there, and an
+application whose server is down must start offline at once. Every call the
+SDK makes may be repeated safely: events and feedback carry ids the server
+deduplicates on, an activation of a machine that holds its seat takes no
+other, a deactivation of a machine that holds none changes nothing, and a
+check whose answer was lost is accepted once more with the previous token.
 """
 
 from __future__ import annotations
@@ -22,6 +32,16 @@ USER_AGENT = "licentia-client"
 # Every answer the protocol has is a few kilobytes; a bigger one is refused
 # before it is parsed rather than let anyone on the path make the app buffer it.
 MAX_ANSWER_BYTES = 1 << 20
+# Answers of a proxy whose host went away (or of a host that is stopping): worth one more try.
+RETRY_STATUSES = frozenset({502, 503, 504})
+# Pauses before the second and third attempts (each jittered to 50-100 %): a host
+# killed mid-request is out of the proxy's pool within its health-check interval,
+# and the next attempt goes to another host at once in the meantime.
+RETRY_PAUSES = (0.05, 0.25)
+
+
+class _Unavailable(Offline):
+    """A reset connection, or a 502/503/504 answer: the next attempt may find a live host."""
 
 
 class Transport:
@@ -35,6 +55,7 @@ class Transport:
         if not timeout > 0:
             raise ConfigurationError(f"the timeout must be a positive number of seconds, not {timeout!r}")
         self.timeout = timeout
+        self.retried = 0  # attempts repeated after a transient failure (diagnostics; the failover benchmark)
 
     def request(
         self,
@@ -45,11 +66,16 @@ class Transport:
         credential: tuple[str, str] | None = None,
         query: dict[str, str] | None = None,
         timeout: float | None = None,
+        retry: bool = True,
     ) -> Any:
+        """The JSON answer to ``method path``, within ``timeout`` (default: the transport's) all retries included.
+
+        ``retry=False``: one attempt only, for a call that must not be repeated.
+        """
+        import time
+
         # Imported here: urllib.request pulls in http.client, email and ssl, a
         # cost an offline start should not pay.
-        import http.client
-        import urllib.error
         import urllib.parse
         import urllib.request
 
@@ -64,18 +90,48 @@ class Transport:
         if credential is not None:
             headers["Authorization"] = f"Device {credential[0]}:{credential[1]}"
         wait = self.timeout if timeout is None else max(0.05, timeout)
+        deadline = time.monotonic() + wait
+        pauses = RETRY_PAUSES if retry else ()
+        for attempt in range(len(pauses) + 1):
+            try:
+                req = urllib.request.Request(url, data=data, headers=headers, method=method)  # noqa: S310
+                raw = self._attempt(req, max(0.05, deadline - time.monotonic()))
+            except _Unavailable as exc:
+                if attempt == len(pauses):
+                    raise
+                import random
+
+                # Jitter (no secret comes from it): clients cut off together must not retry in step.
+                pause = pauses[attempt] * (0.5 + random.random() / 2)  # noqa: S311
+                if time.monotonic() + pause + 0.05 >= deadline:
+                    raise
+                self.retried += 1
+                _log().debug("retrying %s %s after %s", method, path, exc)
+                time.sleep(pause)
+                continue
+            if len(raw) > MAX_ANSWER_BYTES:
+                raise Offline(f"{self.server_url} answered more than {MAX_ANSWER_BYTES} bytes")
+            return parse_answer(raw, self.server_url)
+        raise AssertionError("unreachable")
+
+    def _attempt(self, req: urllib.request.Request, wait: float) -> bytes:
+        """One exchange; every failure becomes :class:`Offline` (transient ones :class:`_Unavailable`)."""
+        import http.client
+        import urllib.error
+
         try:
-            req = urllib.request.Request(url, data=data, headers=headers, method=method)  # noqa: S310
-            raw = _exchange(req, wait)
+            return _exchange(req, wait)
         except (Offline, ServerRefused):
             raise  # an error answer, already read and mapped
         except (TimeoutError, urllib.error.URLError, OSError, http.client.HTTPException, ValueError) as exc:
             # HTTPException: a truncated body, a malformed status line or header; ValueError:
             # a URL urllib will not take (a redirect somewhere odd, a port out of range).
-            raise Offline(f"cannot reach {self.server_url}: {getattr(exc, 'reason', exc)}") from exc
-        if len(raw) > MAX_ANSWER_BYTES:
-            raise Offline(f"{self.server_url} answered more than {MAX_ANSWER_BYTES} bytes")
-        return parse_answer(raw, self.server_url)
+            reason = getattr(exc, "reason", exc)
+            # Reset or closed before the answer (RemoteDisconnected is a reset): the host went
+            # away under the request. Not a refused connection (nothing listens: a retry would
+            # only delay the offline start), nor a timeout (it has spent the deadline).
+            transient = isinstance(reason, ConnectionError) and not isinstance(reason, ConnectionRefusedError)
+            raise (_Unavailable if transient else Offline)(f"cannot reach {self.server_url}: {reason}") from exc
 
 
 def _exchange(req: urllib.request.Request, wait: float) -> bytes:
@@ -131,7 +187,7 @@ def _refusal(exc: urllib.error.HTTPError) -> Exception:
         exc.close()
     if exc.code >= 500:
         # The server is up but cannot answer: for the app this is the same as offline.
-        return Offline(f"server error {exc.code}")
+        return (_Unavailable if exc.code in RETRY_STATUSES else Offline)(f"server error {exc.code}")
     code, message = "http_error", f"HTTP {exc.code}"
     try:
         error = json.loads(raw)["error"]
@@ -142,3 +198,9 @@ def _refusal(exc: urllib.error.HTTPError) -> Exception:
     retry = exc.headers.get("Retry-After") if exc.headers else None
     wait = int(retry) if retry and retry.isascii() and retry.isdigit() and len(retry) < 7 else None
     return ServerRefused(code, message, status=exc.code, retry_after=wait)
+
+
+def _log() -> Any:
+    import logging  # only when something goes wrong: logging costs a start that never logs
+
+    return logging.getLogger("licentia.client")

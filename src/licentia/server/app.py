@@ -171,16 +171,18 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         """Ready for traffic: the database answers and holds every migration this code needs.
 
         A host whose database is unreachable, or not yet migrated during a deploy,
-        answers 503 so the load balancer sends its traffic elsewhere.
+        answers 503 so the load balancer sends its traffic elsewhere. A database
+        migrated by a newer release is ready: migrations are expand-then-contract.
         """
-        from licentia.server.store.snapshot import head_revision
+        from licentia.server.store.snapshot import ahead_of_code, head_revision
 
         try:
             async with transactions.reading(state_of(request.app).async_engine) as conn:
                 found = (await conn.execute(sa.text("SELECT version_num FROM alembic_version"))).scalar()
         except Exception as exc:  # any database failure means "not ready", never a 500
             return _not_ready(f"the database does not answer ({type(exc).__name__})")
-        if found != head_revision():
+        # Ahead: a newer release's expand migration, which this code runs beside (a rolling upgrade).
+        if found != head_revision() and not ahead_of_code(found):
             return _not_ready(f"the database is at migration {found}, this code needs {head_revision()}")
         return Response(orjson.dumps({"status": "ready", "revision": found}), media_type="application/json")
 

@@ -174,9 +174,22 @@ def alembic_config(sync_url: str) -> Config:
 
 
 def upgrade(urls: DatabaseUrls, revision: str = "head") -> None:
-    """Apply migrations up to ``revision`` (idempotent; safe on every start)."""
+    """Apply migrations up to ``revision`` (idempotent; safe on every start).
+
+    A database already at a migration this code does not know was migrated by a
+    newer release (a rolling upgrade under way): it is left as it is, and this
+    host serves beside the new columns and tables, as it did before the upgrade.
+    """
     if urls.is_sqlite:
         Path(make_url(urls.sync).database or "").parent.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
+    from licentia.server.store.snapshot import ahead_of_code, head_revision
+
+    if revision == "head":
+        found = current_revision(urls)
+        if ahead_of_code(found):
+            code = head_revision()
+            log.warning("the database is at migration %s, newer than this code's %s: left as it is", found, code)
+            return
     from alembic import command
 
     command.upgrade(alembic_config(urls.sync), revision)

@@ -34,6 +34,23 @@ def head_revision(versions: str = VERSIONS) -> str | None:
     (a test holds this to Alembic's answer), since Alembic's script loader
     costs more than the command it would serve.
     """
+    revisions, parents = _revisions(versions)
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
+
+
+def ahead_of_code(found: str | None, versions: str = VERSIONS) -> bool:
+    """True when the database is at a migration this code does not know: a newer release applied it.
+
+    During a rolling upgrade the new release migrates first (expand steps only,
+    docs/operations.md) while hosts of the previous release still serve: they
+    run as they did, beside columns and tables they ignore.
+    """
+    return found is not None and found not in _revisions(versions)[0]
+
+
+def _revisions(versions: str) -> tuple[set[str], set[str]]:
+    """Every migration's revision, and every revision some migration names as its ``down_revision``."""
     revisions: set[str] = set()
     parents: set[str] = set()
     for name in os.listdir(versions):
@@ -44,8 +61,7 @@ def head_revision(versions: str = VERSIONS) -> str | None:
         for down, value in _REVISION.findall(text):
             if value != "None":
                 (parents if down else revisions).add(value)
-    heads = revisions - parents
-    return heads.pop() if len(heads) == 1 else None
+    return revisions, parents
 
 
 class Snapshot:
