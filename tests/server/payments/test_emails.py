@@ -79,3 +79,35 @@ def test_no_reminder_for_a_paid_subscription_or_a_product_without_it(client, eng
         set_email_settings(conn, product="acme", reply_to=None, trial_reminder_days=3, actor="test", now=clock.now())
     clock.advance(days=12)
     assert remind(engine, clock) == 0
+
+
+def test_a_fastspring_free_trial_gets_its_reminder_before_the_first_charge(client, engine, clock, smtp):
+    """FastSpring marks a subscription bought with a free trial ``state: trial``; its ``next`` is the first charge."""
+    from licentia.server.payments.mapping import set_email_settings
+    from tests.server.payments.conftest import fastspring_header
+
+    mapping(engine, clock, "fastspring", "acme-editor-monthly")
+    first_charge = int(clock.now().timestamp() + 14 * 86400) * 1000
+    subscription = {"id": "sub_fs_t", "subscription": "sub_fs_t", "state": "trial", "next": first_charge}
+    event = {
+        "id": "fs_trial_1",
+        "type": "order.completed",
+        "data": {
+            "id": "ord_fs_t",
+            "order": "ord_fs_t",
+            "completed": True,
+            "total": 0,
+            "customer": {"first": "Gina", "email": "gina@buyer.example"},
+            "items": [{"product": "acme-editor-monthly", "quantity": 1, "subscription": subscription}],
+        },
+    }
+    body = body_of({"events": [event]})
+    answer = client.post("/v1/hooks/fastspring", content=body, headers={"X-FS-Signature": fastspring_header(body)})
+    assert answer.status_code == 200, answer.text
+    with engine.begin() as conn:
+        set_email_settings(conn, product="acme", reply_to=None, trial_reminder_days=3, actor="test", now=clock.now())
+    clock.advance(days=10)
+    assert remind(engine, clock) == 0
+    clock.advance(days=1, hours=1)
+    assert remind(engine, clock) == 1
+    assert mail_about(smtp, "gina@buyer.example", "trial ends", 2)["Subject"] == "Your Acme Editor trial ends in 3 days"

@@ -11,7 +11,8 @@ once by its ``id``. Use "expanded" webhook payloads, so ``customer`` and
 ``subscription`` are objects (email, next charge date), not bare ids.
 
 Events read (others are acknowledged and ignored):
-- ``order.completed``: a paid order (products by their path ids);
+- ``order.completed``: a paid order (products by their path ids); a subscription in state
+  ``trial`` started a free trial that ends at its next charge (kept for the trial reminder);
 - ``subscription.charge.completed``: a renewal, to the next charge date;
 - ``subscription.deactivated``: the subscription ended;
 - ``return.created``: a refund of the order (full unless FastSpring marks it partial).
@@ -56,15 +57,22 @@ def _order(data: dict[str, Any]) -> Fact:
     name = " ".join(p for p in (customer.get("first"), customer.get("last")) if isinstance(p, str) and p) or None
     lines = [item for item in data.get("items") or [] if isinstance(item, dict)]
     subscriptions = [_id(item.get("subscription")) for item in lines]
-    ends = [_when_ms(item["subscription"].get("next")) for item in lines if isinstance(item.get("subscription"), dict)]
-    known = [e for e in ends if e]
+    expanded = [item["subscription"] for item in lines if isinstance(item.get("subscription"), dict)]
+    known = [e for e in (_next_charge(sub) for sub in expanded) if e]
+    # A subscription bought with a free trial is in state "trial" until its first charge, due ``next``.
+    trial_ends = [e for e in (_next_charge(sub) for sub in expanded if sub.get("state") == "trial") if e]
     return Paid(
         references=[r for r in (_id(data, "order"), *subscriptions, _id(data, "reference")) if r],
         items=[p for p in (_id(item.get("product"), "product") for item in lines) if p],
         email=customer.get("email") or data.get("email"),
         name=name,
         paid_until=max(known) if known else None,
+        trial_until=min(trial_ends) if trial_ends else None,
     )
+
+
+def _next_charge(subscription: dict[str, Any]) -> dt.datetime | None:
+    return _when_ms(subscription.get("next")) or _when_ms(subscription.get("nextChargeDate"))
 
 
 def _charge(data: dict[str, Any]) -> Fact:
