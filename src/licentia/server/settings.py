@@ -85,6 +85,9 @@ class Settings(BaseSettings):
     # Paddle puts no email in a transaction: with an API key it is read from Paddle's API.
     paddle_api_key: SecretStr | None = None
     paddle_sandbox: bool = False
+    # Stripe puts no line items in a Checkout event: with an API key they are read from Stripe's API.
+    stripe_api_key: SecretStr | None = None
+    stripe_api_base: str | None = None  # another address for Stripe's API (an egress proxy)
 
     @classmethod
     def settings_customise_sources(

@@ -54,6 +54,7 @@ class Paid:
     renewal: bool = False  # a recurring payment (not the first one)
     customer_ref: str | None = None  # the provider's customer id, to look the email up when the event lacks it
     trial_until: dt.datetime | None = None  # a subscription that starts with a free trial ending then
+    lines_ref: str | None = None  # a Stripe Checkout session whose line items the event did not carry
 
 
 @dataclass(frozen=True)

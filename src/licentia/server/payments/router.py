@@ -64,7 +64,30 @@ async def stripe_webhook(request: Request) -> JSONResponse:
     raw = await request.body()
     now = state_of(request.app).clock.now()
     event = stripe_events.verify(raw, request.headers.get(stripe_events.HEADER, ""), secret, now=now)
-    return _answer(await _apply(request, stripe_events.read(event)))
+    return _answer(await _apply(request, await _with_stripe_lines(request, stripe_events.read(event))))
+
+
+async def _with_stripe_lines(request: Request, event: ProviderEvent) -> ProviderEvent:
+    """Add the line items of a Checkout session from Stripe's API, where an API key is set."""
+    settings = state_of(request.app).settings
+    if settings.stripe_api_key is None:
+        return event
+    facts: list[Fact] = []
+    for fact in event.facts:
+        if isinstance(fact, Paid) and fact.lines_ref:
+            try:
+                items = await run_in_threadpool(
+                    stripe_events.line_items,
+                    settings.stripe_api_key.get_secret_value(),
+                    fact.lines_ref,
+                    api_base=settings.stripe_api_base,
+                )
+            except Exception as exc:
+                # Stripe retries a delivery that did not get a 2xx: the order is not lost.
+                raise ApiError(ErrorCode.PROVIDER_UNAVAILABLE, "could not read the order's items from Stripe's API") from exc
+            fact = dataclasses.replace(fact, items=[*fact.items, *items])
+        facts.append(fact)
+    return dataclasses.replace(event, facts=facts)
 
 
 @router.post("/paddle", responses=RESPONSES)

@@ -10,7 +10,9 @@ Events read (others are acknowledged and ignored):
 - ``checkout.session.completed``: a paid Checkout. The items are found by
   ``metadata.licentia_item`` (a price or product id the vendor sets on the
   session or Payment Link), by the Payment Link id, and by any line items
-  present; Stripe does not put line items in the event itself.
+  present; Stripe does not put line items in the event itself, so with an API
+  key (``LICENTIA_STRIPE_API_KEY``) they are read from Stripe's API
+  (:func:`line_items`).
 - ``invoice.paid``: a subscription payment (the first one or a renewal), with
   its price ids and the paid period's end.
 - ``customer.subscription.deleted``: the subscription ended.
@@ -88,7 +90,22 @@ def _checkout(session: dict[str, Any]) -> Fact:
         items=items,
         email=details.get("email") or session.get("customer_email"),
         name=details.get("name"),
+        lines_ref=_id(session) if session.get("line_items") is None else None,
     )
+
+
+def line_items(api_key: str, session_id: str, *, api_base: str | None = None) -> list[str]:
+    """The price and product ids bought in a Checkout session, from Stripe's API (blocking: run it in a thread).
+
+    A restricted key with read access to Checkout Sessions is enough. ``api_base``
+    sends the call elsewhere than api.stripe.com (an egress proxy).
+    """
+    import stripe
+
+    options: dict[str, Any] = {"base_addresses": {"api": api_base}} if api_base else {}
+    client = stripe.StripeClient(api_key, max_network_retries=2, **options)
+    found = client.v1.checkout.sessions.line_items.list(session_id, {"limit": 100})
+    return _line_prices({"data": [item.to_dict() for item in found.data]})
 
 
 def _invoice(invoice: dict[str, Any]) -> Fact:
