@@ -28,7 +28,7 @@ class StripeApi:
         api = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            def do_GET(self) -> None:
                 api.requests.append((self.path, self.headers.get("Authorization", "")))
                 if api.failing:
                     self.send_response(500)

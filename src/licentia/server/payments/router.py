@@ -9,6 +9,7 @@ changes nothing; a provider whose secret is not configured answers 503.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -72,20 +73,27 @@ async def _with_stripe_lines(request: Request, event: ProviderEvent) -> Provider
     settings = state_of(request.app).settings
     if settings.stripe_api_key is None:
         return event
+    key = settings.stripe_api_key.get_secret_value()
+
+    def lookup(fact: Paid) -> Paid:
+        items = stripe_events.line_items(key, str(fact.lines_ref), api_base=settings.stripe_api_base)
+        return dataclasses.replace(fact, items=[*fact.items, *items])
+
+    return await _completed(event, lambda fact: bool(fact.lines_ref), lookup, "the order's items from Stripe's API")
+
+
+async def _completed(
+    event: ProviderEvent, wanted: Callable[[Paid], bool], lookup: Callable[[Paid], Paid], what: str
+) -> ProviderEvent:
+    """``event`` with each paid fact ``wanted`` completed by ``lookup`` (a provider API call, run in a thread)."""
     facts: list[Fact] = []
     for fact in event.facts:
-        if isinstance(fact, Paid) and fact.lines_ref:
+        if isinstance(fact, Paid) and wanted(fact):
             try:
-                items = await run_in_threadpool(
-                    stripe_events.line_items,
-                    settings.stripe_api_key.get_secret_value(),
-                    fact.lines_ref,
-                    api_base=settings.stripe_api_base,
-                )
+                fact = await run_in_threadpool(lookup, fact)
             except Exception as exc:
-                # Stripe retries a delivery that did not get a 2xx: the order is not lost.
-                raise ApiError(ErrorCode.PROVIDER_UNAVAILABLE, "could not read the order's items from Stripe's API") from exc
-            fact = dataclasses.replace(fact, items=[*fact.items, *items])
+                # The provider retries a delivery that did not get a 2xx: the order is not lost.
+                raise ApiError(ErrorCode.PROVIDER_UNAVAILABLE, f"could not read {what}") from exc
         facts.append(fact)
     return dataclasses.replace(event, facts=facts)
 
@@ -105,22 +113,20 @@ async def _with_paddle_emails(request: Request, event: ProviderEvent) -> Provide
     settings = state_of(request.app).settings
     if settings.paddle_api_key is None:
         return event
-    facts: list[Fact] = []
-    for fact in event.facts:
-        if isinstance(fact, Paid) and fact.email is None and fact.customer_ref and not fact.renewal:
-            try:
-                email, name = await run_in_threadpool(
-                    paddle_events.customer_email,
-                    settings.paddle_api_key.get_secret_value(),
-                    sandbox=settings.paddle_sandbox,
-                    customer_id=fact.customer_ref,
-                )
-            except Exception as exc:
-                # Paddle retries a delivery that did not get a 2xx: the order is not lost.
-                raise ApiError(ErrorCode.PROVIDER_UNAVAILABLE, "could not read the customer from Paddle's API") from exc
-            fact = dataclasses.replace(fact, email=email, name=fact.name or name)
-        facts.append(fact)
-    return dataclasses.replace(event, facts=facts)
+    key = settings.paddle_api_key.get_secret_value()
+
+    def lookup(fact: Paid) -> Paid:
+        email, name = paddle_events.customer_email(
+            key, sandbox=settings.paddle_sandbox, customer_id=str(fact.customer_ref)
+        )
+        return dataclasses.replace(fact, email=email, name=fact.name or name)
+
+    return await _completed(
+        event,
+        lambda fact: fact.email is None and bool(fact.customer_ref) and not fact.renewal,
+        lookup,
+        "the customer from Paddle's API",
+    )
 
 
 @router.post("/fastspring", responses=RESPONSES, response_class=PlainTextResponse)
