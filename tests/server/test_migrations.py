@@ -7,8 +7,9 @@ from alembic.migration import MigrationContext
 
 from licentia.server.store.engine import current_revision, database_urls, make_sync_engine, upgrade
 from licentia.server.store.models import Base
+from licentia.server.store.snapshot import head_revision
 
-HEAD = "0005"
+HEAD = head_revision()
 
 
 def test_migrations_match_models(settings):
