@@ -139,7 +139,7 @@ async def _change(
 def _reason(form: dict[str, str]) -> str:
     reason = form.get("reason", "").strip()
     if not reason:
-        raise ApiError(ErrorCode.REASON_REQUIRED, "Give a reason: it is kept in the audit log and the history.")
+        raise ApiError(ErrorCode.REASON_REQUIRED, "Give a reason: it is kept in the audit log and the history.", 422)
     return reason[:200]
 
 
