@@ -58,23 +58,20 @@ def _by_id(conn: sa.Connection, table: sa.Table, ids: Iterable[Any]) -> dict[Any
     return {r.id: r for chunk in _chunks(ids) for r in conn.execute(sa.select(table).where(table.c.id.in_(chunk)))}
 
 
-def _signal_events(conn: sa.Connection) -> list[Any]:
-    """The rare events that can score, through ``ix_events_kind``."""
-    return list(
-        conn.execute(
-            sa.select(
-                events.c.device_id,
-                events.c.license_id,
-                events.c.kind,
-                events.c.received_at,
-                events.c.data,
-                devices.c.first_seen,
-                devices.c.license_id.label("bound_license_id"),
-            )
-            .outerjoin(devices, devices.c.id == events.c.device_id)
-            .where(events.c.kind.in_([str(k) for k in SIGNAL_KINDS]))
-        ).all()
+# The rare events that can score, read through ``ix_events_kind``, with their installation's first contact.
+SIGNALS = (
+    sa.select(
+        events.c.device_id,
+        events.c.license_id,
+        events.c.kind,
+        events.c.received_at,
+        events.c.data,
+        devices.c.first_seen,
+        devices.c.license_id.label("bound_license_id"),
     )
+    .outerjoin(devices, devices.c.id == events.c.device_id)
+    .where(events.c.kind.in_([str(k) for k in SIGNAL_KINDS]))
+)
 
 
 def _is_signal(row: Any) -> bool:
@@ -96,7 +93,7 @@ def candidates(conn: sa.Connection) -> tuple[set[str], set[int]]:
     """Installations and licenses that carry at least one signal event."""
     device_ids: set[str] = set()
     license_ids: set[int] = set()
-    for row in _signal_events(conn):
+    for row in conn.execute(SIGNALS).all():
         if not _is_signal(row):
             continue
         if row.device_id:
