@@ -40,9 +40,9 @@ def _licensed_device(client: Any, product: Any, csrf: str) -> tuple[Installation
 
 def test_revoke_without_reason_changes_nothing_and_says_so_beside_the_field(client, engine, clock, product):
     csrf = _signed_in(client, engine, clock)
-    device, license_id = _licensed_device(client, product, csrf)
+    _device, license_id = _licensed_device(client, product, csrf)
     page = client.post(f"/admin/licenses/{license_id}/revoke", data={"csrf": csrf, "reason": "  "})
-    assert page.status_code == 422
+    assert page.status_code == 400
     assert 'id="revoke" open' in page.text and "Give a reason" in page.text and 'id="revoke-error"' in page.text
     with engine.connect() as conn:
         assert conn.execute(sa.select(table_of(License).c.state)).scalar_one() == "active"
@@ -64,10 +64,10 @@ def test_revoke_without_reason_changes_nothing_and_says_so_beside_the_field(clie
 
 def test_block_and_free_seat_need_a_reason_which_the_audit_and_the_device_history_keep(client, engine, clock, product):
     csrf = _signed_in(client, engine, clock)
-    device, license_id = _licensed_device(client, product, csrf)
+    device, _license_id = _licensed_device(client, product, csrf)
     url = f"/admin/devices/{device.device_id}"
     refused = client.post(f"{url}/free-seat", data={"csrf": csrf})
-    assert refused.status_code == 422 and 'id="free-seat" open' in refused.text and "Give a reason" in refused.text
+    assert refused.status_code == 400 and 'id="free-seat" open' in refused.text and "Give a reason" in refused.text
 
     client.post(f"{url}/free-seat", data={"csrf": csrf, "reason": "customer replaced the laptop"})
     assert _entry(engine, "device.free_seat").details["reason"] == "customer replaced the laptop"
@@ -110,7 +110,7 @@ def test_token_revoke_keeps_its_reason(client, engine, clock, product):
     with engine.connect() as conn:
         token_id = conn.execute(sa.select(table_of(ApiToken).c.id)).scalar_one()
     refused = client.post(f"/admin/tokens/{token_id}/revoke", data={"csrf": csrf})
-    assert refused.status_code == 422 and f'id="revoke-{token_id}" open' in refused.text
+    assert refused.status_code == 400 and f'id="revoke-{token_id}" open' in refused.text
     with engine.connect() as conn:
         assert conn.execute(sa.select(table_of(ApiToken).c.revoked_at)).scalar_one() is None
     client.post(f"/admin/tokens/{token_id}/revoke", data={"csrf": csrf, "reason": "leaked in a CI log"})

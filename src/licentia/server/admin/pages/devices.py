@@ -139,7 +139,7 @@ async def _change(
 def _reason(form: dict[str, str]) -> str:
     reason = form.get("reason", "").strip()
     if not reason:
-        raise ApiError(ErrorCode.REASON_REQUIRED, "Give a reason: it is kept in the audit log and the history.", 422)
+        raise ApiError(ErrorCode.REASON_REQUIRED, "Give a reason: it is kept in the audit log and the history.")
     return reason[:200]
 
 
@@ -174,7 +174,7 @@ async def block(request: Request, admin: Admin, form: Form, device_id: str) -> R
         reason = _reason(form)
     except ApiError as exc:
         return await _device_page(
-            request, device_id, http_status=422, errors={"reason": exc.message}, sent=form, opened="block"
+            request, device_id, http_status=exc.status, errors={"reason": exc.message}, sent=form, opened="block"
         )
     return await _change(
         request,
@@ -195,7 +195,7 @@ async def extend(request: Request, admin: Admin, form: Form, device_id: str) -> 
     try:
         days = int_field(form, "days")
     except ApiError as exc:
-        return await _device_page(request, device_id, http_status=422, errors={"days": exc.message}, sent=form)
+        return await _device_page(request, device_id, http_status=exc.status, errors={"days": exc.message}, sent=form)
     return await _change(
         request,
         device_id,
@@ -217,7 +217,7 @@ async def free(request: Request, admin: Admin, form: Form, device_id: str) -> Re
         if back_to.startswith("/admin/licenses/"):
             return back(back_to, error=exc.message)
         return await _device_page(
-            request, device_id, http_status=422, errors={"reason": exc.message}, sent=form, opened="free-seat"
+            request, device_id, http_status=exc.status, errors={"reason": exc.message}, sent=form, opened="free-seat"
         )
     try:
         await in_transaction(

@@ -193,9 +193,7 @@ def _change(action: str, form: dict[str, str]) -> tuple[Any, str, dict[str, Any]
     if action == "revoke":
         reason = form.get("reason", "").strip()
         if not reason:
-            raise ApiError(
-                ErrorCode.REASON_REQUIRED, "Give a reason: it is kept in the audit log and the history.", 422
-            )
+            raise ApiError(ErrorCode.REASON_REQUIRED, "Give a reason: it is kept in the audit log and the history.")
         return change_state, "License revoked; its seats were freed.", {"action": action, "reason": reason[:200]}
     if action == "renew":
         days = int_field(form, "days") if form.get("days", "").strip() else None

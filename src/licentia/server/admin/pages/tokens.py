@@ -14,7 +14,7 @@ from licentia.server.admin.web import Admin, Form, act, now, render
 from licentia.server.adminapi.schemas import RowId
 from licentia.server.audit import record
 from licentia.server.auth.tokens import SCOPES, CreatedToken, create_token, revoke_token
-from licentia.server.errors import ApiError
+from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.state import in_transaction, read_only
 
 router = APIRouter(prefix="/tokens")
@@ -80,7 +80,7 @@ async def revoke(request: Request, admin: Admin, form: Form, token_id: RowId) ->
         # The confirmation again, open, with the error beside the reason.
         return await _tokens_page(
             request,
-            422,
+            ErrorCode.REASON_REQUIRED.status,
             errors={f"reason-{token_id}": "Give a reason: it is kept in the audit log."},
             opened=token_id,
         )
