@@ -150,12 +150,35 @@ def _lines(conn: sa.Connection, event_where: Any, staff_where: Any) -> list[Line
     return fold([*(_event_line(r, names=names) for r in rows), *(_staff_line(r) for r in staff)])
 
 
+def copies_of(conn: sa.Connection, device_id: str) -> dict[dt.datetime, list[str]]:
+    """The installations made for copies of this one, by the time the copy was caught.
+
+    Only the copy's own event names the original (``copy_of``); the original's
+    side of the same catch carries the same received time. Read through the
+    index on ``events.kind``: copies are rare events.
+    """
+    found: dict[dt.datetime, list[str]] = {}
+    for copy_id, at in conn.execute(
+        sa.select(events.c.device_id, events.c.received_at).where(
+            events.c.kind == EventKind.CLONE_SUSPECTED.value,
+            events.c.data["copy_of"].as_string() == device_id,
+        )
+    ):
+        found.setdefault(at, []).append(copy_id)
+    return found
+
+
 def device_history(conn: sa.Connection, *, device_id: str, machine_id: str) -> list[Line]:
-    return _lines(
+    lines = _lines(
         conn,
         events.c.device_id == device_id,
         sa.and_(audit_entries.c.target_type == "machine", audit_entries.c.target_id == machine_id),
     )
+    copies = copies_of(conn, device_id)
+    for line in lines:
+        if line.kind == EventKind.CLONE_SUSPECTED.value and not line.links:
+            line.links += [(f"/admin/devices/{c}", f"copied to {c}") for c in copies.get(line.at, [])]
+    return lines
 
 
 def license_history(conn: sa.Connection, *, license_id: int) -> list[Line]:
