@@ -11,7 +11,7 @@ lines are the others.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,27 +49,28 @@ class Line:
         return self.members > 1
 
 
-def _staff_title(action: str, d: dict[str, Any]) -> str:
-    if action == "device.set_status":
-        status, previous = (str(d.get(k, "?")).replace("_", " ") for k in ("status", "previous"))
-        return f"Status set to {status} (was {previous})"
-    if action == "device.extend_trial":
-        return f"Trial extended by {d.get('days')} days, until {str(d.get('trial_end', ''))[:10]}"
-    if action == "device.free_seat":
-        return "Seat freed"
-    if action == "license.revoke":
-        return f"License revoked ({d.get('devices_freed', 0)} seat(s) freed)"
-    if action in ("license.suspend", "license.reinstate"):
-        return f"License {action.split('.')[1]}d"
-    if action == "license.renew":
-        return f"License renewed until {str(d.get('expires_at') or 'never')[:10]}"
-    if action == "license.max_devices":
-        return f"Machines allowed set to {d.get('max_devices')}"
-    if action == "license.terms":
-        return "License terms changed"
-    if action == "license.issue":
-        return "License issued"
-    return action.replace(".", ": ").replace("_", " ")
+def _words(value: Any) -> str:
+    return str(value if value is not None else "?").replace("_", " ")
+
+
+# How each staff action reads in a history, from its audit details.
+STAFF_TITLES: dict[str, Callable[[dict[str, Any]], str]] = {
+    "device.set_status": lambda d: f"Status set to {_words(d.get('status'))} (was {_words(d.get('previous'))})",
+    "device.extend_trial": lambda d: f"Trial extended by {d.get('days')} days, until {str(d.get('trial_end'))[:10]}",
+    "device.free_seat": lambda d: "Seat freed",
+    "license.revoke": lambda d: f"License revoked ({d.get('devices_freed', 0)} seat(s) freed)",
+    "license.suspend": lambda d: "License suspended",
+    "license.reinstate": lambda d: "License reinstated",
+    "license.renew": lambda d: f"License renewed until {str(d.get('expires_at') or 'never')[:10]}",
+    "license.max_devices": lambda d: f"Machines allowed set to {d.get('max_devices')}",
+    "license.terms": lambda d: "License terms changed",
+    "license.issue": lambda d: "License issued",
+}
+
+
+def _staff_title(action: str, details: dict[str, Any]) -> str:
+    known = STAFF_TITLES.get(action)
+    return known(details) if known else _words(action.replace(".", ": "))
 
 
 def _staff_line(row: Any) -> Line:
