@@ -180,3 +180,13 @@ def test_devices_table_is_untouched_by_reading_pages(client, engine, clock, prod
     assert client.get(f"/admin/devices/{device.device_id}").status_code == 200
     with engine.connect() as conn:
         assert conn.execute(sa.select(table_of(Device))).one() == before
+
+
+def test_a_refused_form_posted_through_htmx_still_shows_its_errors(client, engine, clock, product):
+    # htmx swaps only 2xx answers: a boosted form gets the same page, errors beside the fields, as a 200.
+    csrf = _signed_in(client, engine, clock)
+    _device, license_id = _licensed_device(client, product, csrf)
+    page = client.post(f"/admin/licenses/{license_id}/revoke", data={"csrf": csrf}, headers={"HX-Request": "true"})
+    assert page.status_code == 200 and 'id="revoke-error"' in page.text
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(table_of(License).c.state)).scalar_one() == "active"

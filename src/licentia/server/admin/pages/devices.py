@@ -15,6 +15,7 @@ from fastapi.responses import Response
 
 from licentia.core.status import DeviceStatus
 from licentia.core.vocabulary import EventKind
+from licentia.server.admin.forms import reason_of, refused_status
 from licentia.server.admin.history import device_history
 from licentia.server.admin.pages.evidence import ReportFormat, admin_report
 from licentia.server.admin.service import device_detail, search_devices
@@ -85,7 +86,7 @@ async def _device_page(
     return render(
         request,
         "device.html",
-        http_status,
+        refused_status(request, http_status),
         offered=offered(device),
         status_choices=status_choices(device),
         errors=errors or {},
@@ -136,13 +137,6 @@ async def _change(
     return back(f"/admin/devices/{device_id}", done=success)
 
 
-def _reason(form: dict[str, str]) -> str:
-    reason = form.get("reason", "").strip()
-    if not reason:
-        raise ApiError(ErrorCode.REASON_REQUIRED, "Give a reason: it is kept in the audit log and the history.")
-    return reason[:200]
-
-
 @router.post("/{device_id}/status")
 async def change_status(request: Request, admin: Admin, form: Form, device_id: str) -> Response:
     status = form.get("status", "")
@@ -171,7 +165,7 @@ async def change_status(request: Request, admin: Admin, form: Form, device_id: s
 @router.post("/{device_id}/block")
 async def block(request: Request, admin: Admin, form: Form, device_id: str) -> Response:
     try:
-        reason = _reason(form)
+        reason = reason_of(form)
     except ApiError as exc:
         return await _device_page(
             request, device_id, http_status=exc.status, errors={"reason": exc.message}, sent=form, opened="block"
@@ -212,7 +206,7 @@ async def extend(request: Request, admin: Admin, form: Form, device_id: str) -> 
 async def free(request: Request, admin: Admin, form: Form, device_id: str) -> Response:
     back_to = form.get("back", "")
     try:
-        reason = _reason(form)
+        reason = reason_of(form)
     except ApiError as exc:
         if back_to.startswith("/admin/licenses/"):
             return back(back_to, error=exc.message)

@@ -16,6 +16,7 @@ from fastapi.responses import Response
 
 from licentia.core.clock import UTC
 from licentia.core.status import LicenseState
+from licentia.server.admin.forms import reason_of, refused_status
 from licentia.server.admin.history import license_history
 from licentia.server.admin.pages import evidence
 from licentia.server.admin.pages.evidence import ReportFormat, admin_report
@@ -170,7 +171,15 @@ async def _license_page(
         data = await read_only(request, license_page_data, license_id=license_id)
     except ApiError as exc:
         raise HTTPException(404, exc.message) from exc
-    return render(request, "license.html", http_status, errors=errors or {}, sent=sent or {}, opened=opened, **data)
+    return render(
+        request,
+        "license.html",
+        refused_status(request, http_status),
+        errors=errors or {},
+        sent=sent or {},
+        opened=opened,
+        **data,
+    )
 
 
 @router.get("/licenses/{license_id}")
@@ -191,10 +200,8 @@ def _change(action: str, form: dict[str, str]) -> tuple[Any, str, dict[str, Any]
     if action in ("suspend", "reinstate"):
         return change_state, f"License {action}d.", {"action": action}
     if action == "revoke":
-        reason = form.get("reason", "").strip()
-        if not reason:
-            raise ApiError(ErrorCode.REASON_REQUIRED, "Give a reason: it is kept in the audit log and the history.")
-        return change_state, "License revoked; its seats were freed.", {"action": action, "reason": reason[:200]}
+        reason = reason_of(form)
+        return change_state, "License revoked; its seats were freed.", {"action": action, "reason": reason}
     if action == "renew":
         days = int_field(form, "days") if form.get("days", "").strip() else None
         expires = _date(form.get("expires", ""))

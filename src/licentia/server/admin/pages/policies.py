@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 
+from licentia.server.admin.forms import refused_status
 from licentia.server.admin.web import Admin, Form, back, now, render
 from licentia.server.adminapi.schemas import RowId
 from licentia.server.errors import ApiError, ErrorCode
@@ -188,7 +189,7 @@ async def _policy_page(
     return render(
         request,
         "policy.html",
-        http_status,
+        refused_status(request, http_status),
         product=product,
         policy=shown,
         licenses=used,

@@ -9,12 +9,13 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from licentia.server.admin.forms import reason_of, refused_status
 from licentia.server.admin.service import list_tokens
 from licentia.server.admin.web import Admin, Form, act, now, render
 from licentia.server.adminapi.schemas import RowId
 from licentia.server.audit import record
 from licentia.server.auth.tokens import SCOPES, CreatedToken, create_token, revoke_token
-from licentia.server.errors import ApiError, ErrorCode
+from licentia.server.errors import ApiError
 from licentia.server.state import in_transaction, read_only
 
 router = APIRouter(prefix="/tokens")
@@ -46,9 +47,9 @@ def revoke_audited(conn: sa.Connection, *, token_id: int, actor: str, now: dt.da
 async def _tokens_page(request: Request, http_status: int = 200, **context: Any) -> Response:
     context.setdefault("errors", {})
     context.setdefault("sent", {})
-    return render(
-        request, "tokens.html", http_status, tokens=await read_only(request, list_tokens), scopes=SCOPES, **context
-    )
+    tokens = await read_only(request, list_tokens)
+    status = refused_status(request, http_status)
+    return render(request, "tokens.html", status, tokens=tokens, scopes=SCOPES, **context)
 
 
 @router.get("")
@@ -75,15 +76,11 @@ async def create(request: Request, admin: Admin, form: Form) -> Response:
 
 @router.post("/{token_id}/revoke")
 async def revoke(request: Request, admin: Admin, form: Form, token_id: RowId) -> Response:
-    reason = form.get("reason", "").strip()
-    if not reason:
+    try:
+        reason = reason_of(form)
+    except ApiError as exc:
         # The confirmation again, open, with the error beside the reason.
-        return await _tokens_page(
-            request,
-            ErrorCode.REASON_REQUIRED.status,
-            errors={f"reason-{token_id}": "Give a reason: it is kept in the audit log."},
-            opened=token_id,
-        )
+        return await _tokens_page(request, exc.status, errors={f"reason-{token_id}": exc.message}, opened=token_id)
     return await act(
         request,
         revoke_audited,
@@ -91,5 +88,5 @@ async def revoke(request: Request, admin: Admin, form: Form, token_id: RowId) ->
         back_to="/admin/tokens",
         token_id=token_id,
         actor=admin.label,
-        reason=reason[:200],
+        reason=reason,
     )
