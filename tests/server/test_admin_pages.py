@@ -46,14 +46,14 @@ def test_issue_revoke_and_device_actions(client: Any, engine: Any, clock: Any, p
     page = client.get(f"/admin/licenses/{lic.id}")
     assert device_id in page.text
 
-    assert client.post(f"/admin/licenses/{lic.id}/revoke", data={"csrf": csrf}).status_code == 200
+    assert client.post(f"/admin/licenses/{lic.id}/revoke", data={"csrf": csrf, "reason": "refund"}).status_code == 200
     with engine.connect() as conn:
         device = conn.execute(sa.select(table_of(Device))).one()
     assert device.license_id is None and device.status == "trial"
 
     extended = client.post(f"/admin/devices/{device_id}/extend-trial", data={"csrf": csrf, "days": "10"})
     assert "Trial extended by 10 days." in extended.text
-    client.post(f"/admin/devices/{device_id}/block", data={"csrf": csrf})
+    client.post(f"/admin/devices/{device_id}/block", data={"csrf": csrf, "reason": "chargeback"})
     assert app.check()["status"] == "blocked"
     detail = client.get(f"/admin/devices/{device_id}")
     assert "register" in detail.text and "blocked" in detail.text

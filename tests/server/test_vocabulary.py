@@ -10,7 +10,7 @@ import pytest
 
 from licentia.client.events import EventQueue
 from licentia.core.vocabulary import PIRACY_EVENT_KINDS, REPORTED_EVENT_KINDS, EventKind, Topic
-from licentia.server.evidence.report import _kind_names
+from licentia.server.evidence.report import kind_names
 from licentia.server.notify.messages import _TITLES
 from licentia.server.notify.subscriptions import topic_of
 from tests.server.helpers import Installation, auth
@@ -44,7 +44,7 @@ def test_the_sdk_queues_exactly_the_kinds_the_server_takes(tmp_path: Path) -> No
 
 
 def test_every_kind_and_topic_has_its_words_for_people() -> None:
-    assert set(_kind_names()) == set(EventKind)  # evidence reports name every kind
+    assert set(kind_names()) == set(EventKind)  # evidence reports name every kind
     assert set(_TITLES) == set(Topic)  # every topic has an email title
     topics = {topic_of({"kind": kind, "data": {"result": "activated"}}) for kind in EventKind}
     assert topics - {None} == set(Topic)

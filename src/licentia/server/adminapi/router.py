@@ -13,6 +13,7 @@ from fastapi.responses import Response
 
 from licentia.server.adminapi.events import as_csv, event_page
 from licentia.server.adminapi.schemas import (
+    ActionReason,
     DeviceOut,
     EventPage,
     IssuedLicenseOut,
@@ -85,9 +86,11 @@ async def get_license(request: Request, license_id: RowId, actor: ReadActor) -> 
     return await read_only(request, license_view, license_id=license_id)
 
 
-async def _state(request: Request, license_id: RowId, action: str, actor: Any) -> dict[str, Any]:
+async def _state(
+    request: Request, license_id: RowId, action: str, actor: Any, reason: str | None = None
+) -> dict[str, Any]:
     def change(conn: Any, *, now: dt.datetime) -> dict[str, Any]:
-        change_state(conn, license_id=license_id, action=action, actor=actor.label, now=now)
+        change_state(conn, license_id=license_id, action=action, actor=actor.label, now=now, reason=reason)
         return license_view(conn, license_id)
 
     return await in_transaction(request, change, now=_now(request))
@@ -106,9 +109,13 @@ async def reinstate_license(request: Request, license_id: RowId, actor: WriteAct
 
 
 @router.post("/licenses/{license_id}/revoke", response_model=LicenseOut, responses=ERRORS)
-async def revoke_license(request: Request, license_id: RowId, actor: WriteActor) -> dict[str, Any]:
-    """Revoke for good (refund, leak): every seat is freed and the key never activates again."""
-    return await _state(request, license_id, "revoke", actor)
+async def revoke_license(
+    request: Request, license_id: RowId, actor: WriteActor, body: ActionReason | None = None
+) -> dict[str, Any]:
+    """Revoke for good (refund, leak): every seat is freed and the key never activates again.
+
+    An optional `reason` is kept in the audit log."""
+    return await _state(request, license_id, "revoke", actor, body.reason if body else None)
 
 
 @router.post("/licenses/{license_id}/renew", response_model=LicenseOut, responses=ERRORS)
@@ -169,9 +176,11 @@ async def extend_device_trial(request: Request, device_id: str, body: TrialExten
 
 
 @router.post("/devices/{device_id}/free-seat", response_model=DeviceOut, responses=ERRORS)
-async def free_device_seat(request: Request, device_id: str, actor: WriteActor) -> DeviceOut:
-    """Unbind the device from its license (the seat becomes free)."""
-    return await _device_change(request, device_id, free_seat, actor=actor.label)
+async def free_device_seat(
+    request: Request, device_id: str, actor: WriteActor, body: ActionReason | None = None
+) -> DeviceOut:
+    """Unbind the device from its license (the seat becomes free); an optional `reason` is kept in the audit log."""
+    return await _device_change(request, device_id, free_seat, actor=actor.label, reason=body.reason if body else None)
 
 
 @router.get("/events", response_model=EventPage, responses={200: {"content": {"text/csv": {}}}, **ERRORS})

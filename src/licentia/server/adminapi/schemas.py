@@ -112,6 +112,12 @@ class StatusChange(Strict):
     reason: Annotated[str, StringConstraints(max_length=200)] | None = None
 
 
+class ActionReason(Strict):
+    """Why a revoke or a freed seat happened (a refund, a replaced computer): kept in the audit log."""
+
+    reason: Annotated[str, StringConstraints(max_length=200)] | None = None
+
+
 class TrialExtension(Strict):
     days: int = Field(ge=1, le=3650)
 

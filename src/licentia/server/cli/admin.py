@@ -28,6 +28,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], opti
     p.set_defaults(run=create_token)
     p = actions.add_parser("revoke-token", parents=[options], help="revoke an API token")
     p.add_argument("--token-id", type=int, required=True)
+    p.add_argument("--reason", help="why (a leaked token, a retired integration): kept in the audit log")
     p.set_defaults(run=revoke_token)
 
     p = commands.add_parser("rollup", parents=[options], help=COMMANDS["rollup"])
@@ -80,7 +81,7 @@ def revoke_token(args: argparse.Namespace, ctx: CliContext) -> int:
 
     with ctx.engine.begin() as conn:
         revoke(conn, token_id=args.token_id, now=ctx.clock.now())
-        ctx.audit(conn, "token.revoke", "api_token", args.token_id)
+        ctx.audit(conn, "token.revoke", "api_token", args.token_id, reason=args.reason)
     print(f"token {args.token_id} revoked")
     return 0
 

@@ -29,6 +29,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], opti
     )
     p.add_argument("id")
     p.add_argument("--status", required=True, choices=[status.value for status in DeviceStatus])
+    p.add_argument("--reason", default="set by vendor", help="why: shown on the device page and kept in the audit log")
     p.set_defaults(run=set_status)
     p = actions.add_parser(
         "extend-trial",
@@ -64,7 +65,7 @@ def set_status(args: argparse.Namespace, ctx: CliContext) -> int:
 
     with ctx.engine.begin() as conn:
         set_device_status(
-            conn, device_id=args.id, status=args.status, actor=ctx.actor, now=ctx.clock.now(), reason="set by vendor"
+            conn, device_id=args.id, status=args.status, actor=ctx.actor, now=ctx.clock.now(), reason=args.reason
         )
         machine = get_device(conn, args.id).machine_id
     print(f"machine {machine} of device {args.id} (every installation on it) is now {args.status}")

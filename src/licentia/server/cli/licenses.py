@@ -45,6 +45,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], opti
     for action in STATE_CHANGES:
         p = actions.add_parser(action, parents=[options], help=f"{action} a license")
         p.add_argument("id", type=int, help="license id")
+        p.add_argument("--reason", help="why (a refund, a leaked key): kept in the audit log")
         p.set_defaults(run=change)
 
 
@@ -109,6 +110,6 @@ def terms(args: argparse.Namespace, ctx: CliContext) -> int:
 def change(args: argparse.Namespace, ctx: CliContext) -> int:
     from licentia.server.licenses.changes import change_state
 
-    state = ctx.change(change_state, license_id=args.id, action=args.action)
+    state = ctx.change(change_state, license_id=args.id, action=args.action, reason=args.reason)
     print(f"license {args.id} is now {state}")
     return 0

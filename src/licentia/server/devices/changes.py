@@ -152,7 +152,7 @@ def extend_trial(conn: sa.Connection, *, device_id: str, days: int, actor: str, 
     return end
 
 
-def free_seat(conn: sa.Connection, *, device_id: str, actor: str, now: dt.datetime) -> None:
+def free_seat(conn: sa.Connection, *, device_id: str, actor: str, now: dt.datetime, reason: str | None = None) -> None:
     """Free the seat the installation's machine holds: every installation there leaves the license."""
     row = get_device(conn, device_id)
     if row.license_id is None:
@@ -168,6 +168,7 @@ def free_seat(conn: sa.Connection, *, device_id: str, actor: str, now: dt.dateti
         now=now,
         device=device_id,
         license_id=row.license_id,
+        reason=reason,
     )
 
 

@@ -193,20 +193,20 @@ def _environment() -> jinja2.Environment:
     )
 
 
-def html(subject: Subject, *, now: dt.datetime) -> str:
+def html(subject: Subject, *, now: dt.datetime, body_only: bool = False, device_href: str | None = None) -> str:
+    """The report as a page of its own, or (``body_only``) as the content the admin UI puts in its own page.
+
+    ``device_href`` (the admin UI's) makes every installation a link to its page.
+    """
     document = build_document(subject, now=now)
     return (
         _environment()
-        .get_template("report.html")
-        .render(
-            report=document,
-            client_fact_columns=CLIENT_FACT_COLUMNS,
-            kinds=_kind_names(),
-        )
+        .get_template("report_body.html" if body_only else "report.html")
+        .render(report=document, client_fact_columns=CLIENT_FACT_COLUMNS, kinds=kind_names(), device_href=device_href)
     )
 
 
-def _kind_names() -> dict[str, str]:
+def kind_names() -> dict[str, str]:
     return {
         EventKind.INSTALL: "Installed",
         EventKind.REGISTER: "Activation",

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, Literal
 
 import sqlalchemy as sa
+from cryptography.fernet import Fernet
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
@@ -24,22 +26,32 @@ def _filename(subject: Subject, ext: str) -> str:
     return f"evidence-{subject.product.slug}-{ident}.{ext}"
 
 
+def report_response(
+    conn: sa.Connection, subject: Subject, fmt: ReportFormat, *, now: dt.datetime, fernet: Fernet
+) -> Response:
+    """One report in the asked form; the developer API and the admin UI answer the same documents."""
+    if fmt == "csv":
+        return Response(
+            tsv(subject),
+            media_type="text/tab-separated-values; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{_filename(subject, "tsv")}"'},
+        )
+    if fmt == "html":
+        return HTMLResponse(html(subject, now=now))
+    signer, chain = product_signer(conn, subject.product.id, fernet)
+    return Response(
+        signed_json(subject, now=now, signer=signer, endorsements=chain),
+        media_type="application/json",
+        headers={"Content-Disposition": f'inline; filename="{_filename(subject, "json")}"'},
+    )
+
+
 async def _report(request: Request, load: Any, ref: str, fmt: ReportFormat) -> Response:
     now = state_of(request.app).clock.now()
     fernet = state_of(request.app).fernet
 
     def build(conn: sa.Connection) -> Response:
-        subject = load(conn, ref)
-        if fmt == "csv":
-            return Response(
-                tsv(subject),
-                media_type="text/tab-separated-values; charset=utf-8",
-                headers={"Content-Disposition": f'attachment; filename="{_filename(subject, "tsv")}"'},
-            )
-        if fmt == "html":
-            return HTMLResponse(html(subject, now=now))
-        signer, chain = product_signer(conn, subject.product.id, fernet)
-        return Response(signed_json(subject, now=now, signer=signer, endorsements=chain), media_type="application/json")
+        return report_response(conn, load(conn, ref), fmt, now=now, fernet=fernet)
 
     return await read_only(request, build)
 

@@ -84,8 +84,13 @@ def issue_and_email(
     return issued
 
 
-def change_state(conn: sa.Connection, *, license_id: int, action: str, actor: str, now: dt.datetime) -> str:
-    """``suspend`` | ``reinstate`` | ``revoke``; revoking frees every seat of the license."""
+def change_state(
+    conn: sa.Connection, *, license_id: int, action: str, actor: str, now: dt.datetime, reason: str | None = None
+) -> str:
+    """``suspend`` | ``reinstate`` | ``revoke``; revoking frees every seat of the license.
+
+    ``reason`` (a refund, a leaked key) is kept in the audit entry, for whoever reads the history later.
+    """
     target = {"suspend": "suspended", "reinstate": "active", "revoke": "revoked"}.get(action)
     if target is None:
         raise ApiError(ErrorCode.INVALID_ACTION, f"unknown license action {action!r}")
@@ -109,6 +114,7 @@ def change_state(conn: sa.Connection, *, license_id: int, action: str, actor: st
         now=now,
         previous=row.state,
         devices_freed=freed,
+        reason=reason,
     )
     return target
 

@@ -345,6 +345,8 @@ class ApiToken(Base):
 
 class AuditEntry(Base):
     __tablename__ = "audit_entries"
+    # A device's and a license's page read the staff actions on that object (their one history).
+    __table_args__ = (sa.Index("ix_audit_entries_target", "target_type", "target_id", "at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[dt.datetime] = mapped_column(index=True)

@@ -1,4 +1,9 @@
-"""Licenses and customers: issue (the key is shown once and emailed), search, change."""
+"""Licenses and customers: issue (the key is shown once and emailed), search, change.
+
+A license's page carries its risk, its seats and one history (events beside
+staff actions). Revoking is confirmed with a reason kept in the audit log; a
+change that fails comes back with what was typed and the error beside its field.
+"""
 
 from __future__ import annotations
 
@@ -11,11 +16,17 @@ from fastapi.responses import Response
 
 from licentia.core.clock import UTC
 from licentia.core.status import LicenseState
+from licentia.server.admin.forms import reason_of, refused_status
+from licentia.server.admin.history import license_history
+from licentia.server.admin.pages import evidence
+from licentia.server.admin.pages.evidence import ReportFormat, admin_report
 from licentia.server.admin.pages.policies import policies_of
 from licentia.server.admin.service import all_products, list_customers, search_licenses
-from licentia.server.admin.web import Admin, Form, act, back, int_field, now, render
+from licentia.server.admin.web import Admin, Form, back, int_field, now, render
 from licentia.server.adminapi.schemas import RowId
 from licentia.server.errors import ApiError, ErrorCode
+from licentia.server.evidence.risk import assess
+from licentia.server.evidence.subjects import license_subject
 from licentia.server.licenses.changes import (
     change_state,
     change_terms,
@@ -29,7 +40,18 @@ from licentia.server.licenses.service import OrderRefInUse, licenses
 from licentia.server.state import in_transaction, read_only, state_of
 
 router = APIRouter()
+router.include_router(evidence.router)
 STATES = tuple(s.value for s in LicenseState)
+# Which form field an error of the service belongs beside.
+FIELD_OF = {
+    ErrorCode.INVALID_DATE: "expires",
+    ErrorCode.INVALID_EXPIRY: "expires",
+    ErrorCode.INVALID_DAYS: "days",
+    ErrorCode.INVALID_NUMBER: "days",
+    ErrorCode.REASON_REQUIRED: "reason",
+}
+# The field each action's form shows its errors beside, when the code alone does not say.
+ACTION_FIELD = {"max-devices": "max_devices", "terms": "policy", "renew": "expires", "revoke": "reason"}
 
 
 def _date(text: str) -> dt.datetime | None:
@@ -56,7 +78,12 @@ async def licenses_page(request: Request, admin: Admin, q: str = "", state: str 
         products=products,
         types=await _types(request, products),
         sent={},
+        smtp_configured=_smtp_configured(request),
     )
+
+
+def _smtp_configured(request: Request) -> bool:
+    return bool(state_of(request.app).settings.smtp_host)
 
 
 async def _types(request: Request, products: list[Any]) -> dict[str, list[Any]]:
@@ -82,6 +109,7 @@ async def _issue_refused(request: Request, form: dict[str, str], exc: ApiError) 
         sent=form,
         order_ref_in_use=in_use,
         error=None if in_use else exc.message,
+        smtp_configured=_smtp_configured(request),
     )
 
 
@@ -109,75 +137,105 @@ async def issue(request: Request, admin: Admin, form: Form) -> Response:
         return await _issue_refused(request, form, exc)
     view = await read_only(request, license_view, license_id=issued.id)
     # The clear key exists only in this response: it is stored hashed.
-    return render(request, "license_issued.html", key=issued.key, license=view, emailed=form.get("send_email") == "on")
+    return render(
+        request,
+        "license_issued.html",
+        key=issued.key,
+        license=view,
+        emailed=form.get("send_email") == "on",
+        smtp_configured=_smtp_configured(request),
+    )
+
+
+def license_page_data(conn: sa.Connection, license_id: int) -> dict[str, Any]:
+    view = license_view(conn, license_id)
+    return {
+        "license": view,
+        "seats": license_devices(conn, license_id),
+        "types": policies_for_license(conn, license_id),
+        "history": license_history(conn, license_id=license_id),
+        "risk": assess(license_subject(conn, str(license_id))),
+    }
+
+
+async def _license_page(
+    request: Request,
+    license_id: int,
+    *,
+    http_status: int = 200,
+    errors: dict[str, str] | None = None,
+    sent: dict[str, str] | None = None,
+    opened: str = "",
+) -> Response:
+    try:
+        data = await read_only(request, license_page_data, license_id=license_id)
+    except ApiError as exc:
+        raise HTTPException(404, exc.message) from exc
+    return render(
+        request,
+        "license.html",
+        refused_status(request, http_status),
+        errors=errors or {},
+        sent=sent or {},
+        opened=opened,
+        **data,
+    )
 
 
 @router.get("/licenses/{license_id}")
 async def license_page(request: Request, admin: Admin, license_id: RowId) -> Response:
-    try:
-        view = await read_only(request, license_view, license_id=license_id)
-    except ApiError as exc:
-        raise HTTPException(404, exc.message) from exc
-    seats = await read_only(request, license_devices, license_id=license_id)
-    types = await read_only(request, policies_for_license, license_id=license_id)
-    return render(request, "license.html", license=view, seats=seats, types=types)
+    return await _license_page(request, license_id)
+
+
+@router.get("/licenses/{license_id}/evidence")
+async def license_evidence(
+    request: Request, admin: Admin, license_id: RowId, format: ReportFormat = "html"
+) -> Response:
+    """The evidence report of this license, opened with the admin session."""
+    return await admin_report(request, lambda conn: license_subject(conn, str(license_id)), format)
+
+
+def _change(action: str, form: dict[str, str]) -> tuple[Any, str, dict[str, Any]]:
+    """The service, success message and arguments of one action of the license page."""
+    if action in ("suspend", "reinstate"):
+        return change_state, f"License {action}d.", {"action": action}
+    if action == "revoke":
+        reason = reason_of(form)
+        return change_state, "License revoked; its seats were freed.", {"action": action, "reason": reason}
+    if action == "renew":
+        days = int_field(form, "days") if form.get("days", "").strip() else None
+        expires = _date(form.get("expires", ""))
+        if days is None and expires is None:
+            raise ApiError(ErrorCode.INVALID_EXPIRY, "Give a new expiry date or a number of days.")
+        return renew, "License renewed.", {"days": days, "expires_at": expires}
+    if action == "terms":
+        return (
+            change_terms,
+            "License terms changed; its devices follow at their next check.",
+            {
+                "policy": form.get("policy") or None,
+                "maintenance_until": _date(form.get("maintenance_until", "")),
+                "clear_maintenance": form.get("maintenance_forever") == "on",
+            },
+        )
+    if action == "max-devices":
+        return set_max_devices, "Device limit changed.", {"max_devices": int_field(form, "max_devices")}
+    raise HTTPException(404, f"unknown license action {action!r}")
 
 
 @router.post("/licenses/{license_id}/{action}")
 async def license_action(request: Request, admin: Admin, form: Form, license_id: RowId, action: str) -> Response:
-    back_to = f"/admin/licenses/{license_id}"
     try:
-        if action in ("suspend", "reinstate", "revoke"):
-            return await act(
-                request,
-                change_state,
-                success=f"License {action}d." if action != "revoke" else "License revoked; its seats were freed.",
-                back_to=back_to,
-                license_id=license_id,
-                action=action,
-                actor=admin.label,
-            )
-        if action == "renew":
-            days = int_field(form, "days") if form.get("days", "").strip() else None
-            expires = _date(form.get("expires", ""))
-            if days is None and expires is None:
-                raise ApiError(ErrorCode.INVALID_EXPIRY, "give a new expiry date or a number of days")
-            return await act(
-                request,
-                renew,
-                success="License renewed.",
-                back_to=back_to,
-                license_id=license_id,
-                days=days,
-                expires_at=expires,
-                actor=admin.label,
-            )
-        if action == "terms":
-            until = _date(form.get("maintenance_until", ""))
-            return await act(
-                request,
-                change_terms,
-                success="License terms changed; its devices follow at their next check.",
-                back_to=back_to,
-                license_id=license_id,
-                policy=form.get("policy") or None,
-                maintenance_until=until,
-                clear_maintenance=form.get("maintenance_forever") == "on",
-                actor=admin.label,
-            )
-        if action == "max-devices":
-            return await act(
-                request,
-                set_max_devices,
-                success="Device limit changed.",
-                back_to=back_to,
-                license_id=license_id,
-                max_devices=int_field(form, "max_devices"),
-                actor=admin.label,
-            )
+        fn, success, kwargs = _change(action, form)
+        await in_transaction(request, fn, now=now(request), license_id=license_id, actor=admin.label, **kwargs)
     except ApiError as exc:
-        return back(back_to, error=exc.message)
-    raise HTTPException(404, f"unknown license action {action!r}")
+        field = ACTION_FIELD.get(action, "form")
+        if action in ("renew", "revoke"):
+            field = FIELD_OF.get(exc.code, field) if isinstance(exc.code, ErrorCode) else field
+        return await _license_page(
+            request, license_id, http_status=exc.status, errors={field: exc.message}, sent=form, opened=action
+        )
+    return back(f"/admin/licenses/{license_id}", done=success)
 
 
 def policies_for_license(conn: sa.Connection, license_id: int) -> list[Any]:

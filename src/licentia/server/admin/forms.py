@@ -1,0 +1,27 @@
+"""What the device, license and token pages share about refused forms and confirmed actions."""
+
+from __future__ import annotations
+
+from fastapi import Request
+
+from licentia.server.errors import ApiError, ErrorCode
+
+MAX_REASON = 200
+
+
+def reason_of(form: dict[str, str]) -> str:
+    """The reason a destructive action was confirmed with; none refuses it (the audit log keeps it)."""
+    reason = form.get("reason", "").strip()
+    if not reason:
+        raise ApiError(ErrorCode.REASON_REQUIRED, "Give a reason: it is kept in the audit log and the history.")
+    return reason[:MAX_REASON]
+
+
+def refused_status(request: Request, status: int) -> int:
+    """The status of a page that comes back with errors beside its fields.
+
+    A browser shows a 4xx page as it shows any other; htmx (the pages load it,
+    and a boosted form posts through it) swaps only 2xx answers, so for htmx
+    the same page answers 200 and the errors still show.
+    """
+    return 200 if request.headers.get("hx-request") else status
