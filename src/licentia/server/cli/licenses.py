@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from licentia.server.cli.context import CliContext, date_argument
+from licentia.server.offline import cli as offline
 
 STATE_CHANGES = ("suspend", "revoke", "reinstate")
 
@@ -46,6 +47,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], opti
         p = actions.add_parser(action, parents=[options], help=f"{action} a license")
         p.add_argument("id", type=int, help="license id")
         p.set_defaults(run=change)
+    offline.register(actions, options)  # offline-activate, offline-deactivate (air-gapped machines)
 
 
 def issue(args: argparse.Namespace, ctx: CliContext) -> int:
