@@ -18,7 +18,7 @@ def test_0007_adds_the_table_and_downgrades_cleanly(settings) -> None:
                 sa.text(
                     "INSERT INTO products (slug, name, created_at, collect_facts, facts_retention_days, notify)"
                     " VALUES ('kept', 'Kept', '2026-01-01 00:00:00', false, 365, '{}')"
-                )  # fmt: skip
+                )
             )
         upgrade(urls)
         assert current_revision(urls) == "0007"
