@@ -130,6 +130,16 @@ def read_request(text: str | bytes) -> ActivationRequest:
     )
 
 
+def customer_owns(conn: sa.Connection, license_id: int, email: str) -> bool:
+    """Whether the license's customer has ``email`` (the portal acts only on the customer's own)."""
+    found = conn.execute(
+        sa.select(licenses.c.id)
+        .join(customers, customers.c.id == licenses.c.customer_id)
+        .where(licenses.c.id == license_id, sa.func.lower(customers.c.email) == email)
+    ).first()
+    return found is not None
+
+
 def license_of_customer(conn: sa.Connection, *, key: str, product: str, email: str) -> None:
     """Raise ``foreign_license`` unless ``key`` is a license of ``product`` whose customer has ``email``."""
     try:
@@ -272,11 +282,11 @@ def deactivate(
     proof: str | bytes,
     actor: str,
     now: dt.datetime,
-    allowed: Callable[[int], bool] | None = None,
+    allowed: Callable[[sa.Connection, int], bool] | None = None,
 ) -> Deactivated:
     """Free the seat of the activation a machine's proof names; a proof counts once.
 
-    ``allowed(license_id)`` (the portal's) refuses a proof for a license
+    ``allowed(conn, license_id)`` (the portal's) refuses a proof for a license
     that is not the caller's with ``foreign_license``.
     """
 
@@ -303,7 +313,7 @@ def deactivate(
         raise bad(f"not a genuine deactivation proof: {exc}") from exc
     if claim.get("device") != row.device_id:
         raise bad("the proof names another installation")
-    if allowed is not None and not allowed(row.license_id):
+    if allowed is not None and not allowed(conn, row.license_id):
         raise ApiError(ErrorCode.FOREIGN_LICENSE, "this activation is of a license that is not yours")
     if row.deactivated_at is not None:
         raise ApiError(ErrorCode.OFFLINE_PROOF_USED, "this offline activation was deactivated already")
