@@ -21,11 +21,11 @@ from licentia.server.admin.web import SECURITY_HEADERS
 from licentia.server.errors import ApiError
 from licentia.server.offline import service
 from licentia.server.offline.router import answer, free
+from licentia.server.offline.service import RESPONSE_FILENAME
 from licentia.server.portal.accounts import SignedInCustomer
 from licentia.server.portal.web import SignedIn, checked_form, render
 
 router = APIRouter(prefix="/portal/offline", include_in_schema=False)
-RESPONSE_FILENAME = "activation-response.lic"
 
 
 async def _uploaded(request: Request, customer: SignedInCustomer, field: str) -> str:

@@ -41,6 +41,8 @@ licenses = table_of(License)
 customers = table_of(Customer)
 products = table_of(Product)
 
+# The name the UIs give the response file they hand out.
+RESPONSE_FILENAME = "activation-response.lic"
 DEFAULT_LEASE_DAYS = 365
 MAX_LEASE_DAYS = 3650
 # A request is answered within this long of being written: an old file found on
@@ -341,12 +343,14 @@ def deactivate(
     return Deactivated(row.id, row.device_id, row.license_id, seat_freed)
 
 
-def activations_of_license(conn: sa.Connection, license_id: int) -> list[Any]:
-    """The license's offline activations, newest first (the admin page lists them)."""
-    return list(
-        conn.execute(
-            sa.select(offline_activations)
-            .where(offline_activations.c.license_id == license_id)
-            .order_by(offline_activations.c.created_at.desc())
-        ).all()
+def recent_activations(conn: sa.Connection, *, license_id: int | None = None, limit: int = 100) -> list[Any]:
+    """Offline activations, newest first, with their license's key prefix (the admin page lists them)."""
+    query = (
+        sa.select(offline_activations, licenses.c.key_prefix)
+        .join(licenses, licenses.c.id == offline_activations.c.license_id)
+        .order_by(offline_activations.c.created_at.desc(), offline_activations.c.id)
+        .limit(limit)
     )
+    if license_id is not None:
+        query = query.where(offline_activations.c.license_id == license_id)
+    return list(conn.execute(query).all())
