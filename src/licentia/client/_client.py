@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from licentia.client._exceptions import ConfigurationError, InvalidAnswer, InvalidKey, Offline, ServerRefused
 from licentia.client._value import FlushResult
 from licentia.client.fingerprint import Fingerprint, absolute_path, take_fingerprint
+from licentia.client.offline_activation import AirGapped
 from licentia.client.state import QUEUE_FILE, State, StateFile
 from licentia.client.status import (
     Status,
@@ -49,7 +50,7 @@ DEFAULT_TIMEOUT = 3.0
 _LAST_SEEN_STEP = dt.timedelta(minutes=10)
 
 
-class Licentia:
+class Licentia(AirGapped):
     """Licensing for one product inside one application.
 
     ``Licentia(server_url, product, public_key)`` pins the product's public key
@@ -175,24 +176,6 @@ class Licentia:
         state = self.state_file.load()
         deadline = time.monotonic() + self.transport.timeout
         return self._device_call("/v1/deactivate", state, now, deadline)
-
-    def activation_request(self, key: str) -> str:
-        """Air-gapped activation, step 1: the text of a request for license ``key``, to carry to the vendor."""
-        from licentia.client.offline_activation import write_request
-
-        return write_request(self, key)
-
-    def install_activation(self, response: str | bytes) -> Status:
-        """Air-gapped activation, step 3: install the vendor's response to one of this installation's requests."""
-        from licentia.client.offline_activation import install_response
-
-        return install_response(self, response)
-
-    def deactivate_offline(self) -> str:
-        """End an air-gapped activation here; returns the proof the vendor uploads to free the seat."""
-        from licentia.client.offline_activation import write_proof
-
-        return write_proof(self)
 
     def latest_release(self) -> dict[str, Any] | None:
         """The newest release on this app's channel (``newer`` tells if it beats ``app_version``)."""

@@ -15,7 +15,14 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from licentia.client._client import Licentia
-from licentia.client._exceptions import ConfigurationError, InvalidKey, LicentiaError, Offline, ServerRefused
+from licentia.client._exceptions import (
+    ConfigurationError,
+    InvalidAnswer,
+    InvalidKey,
+    LicentiaError,
+    Offline,
+    ServerRefused,
+)
 from licentia.client.events import FlushResult
 from licentia.client.status import Status
 
@@ -186,6 +193,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         code, message = EXIT_DENIED, f"invalid key: {exc}"
     except ServerRefused as exc:
         code, message = EXIT_DENIED, f"refused: {exc.code}: {exc.message}"
+    except InvalidAnswer as exc:  # an answer (or a response file) that does not verify: nothing was kept
+        code, message = EXIT_DENIED, f"not accepted: {exc}"
     except Offline as exc:
         code, message = EXIT_DENIED, f"offline: {exc}"
     except LicentiaError as exc:

@@ -27,17 +27,40 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from licentia.client._exceptions import ConfigurationError, InvalidAnswer, InvalidKey
 from licentia.client.state import State
 from licentia.client.status import Status, is_token, status_of, verify_for_installation
-from licentia.core import airgap
 from licentia.core.clock import to_iso
 from licentia.core.signing import InvalidDocument
 
 if TYPE_CHECKING:
     from licentia.client._client import Licentia
+
+
+class AirGapped:
+    """The air-gapped calls of :class:`~licentia.client.Licentia` (its base class; the logic is below)."""
+
+    def activation_request(self, key: str) -> str:
+        """Step 1: the text of a request for license ``key``, to carry to the vendor (a typo raises ``InvalidKey``)."""
+        return write_request(cast("Licentia", self), key)
+
+    def install_activation(self, response: str | bytes) -> Status:
+        """Step 3: install the vendor's response to one of this installation's requests (else ``InvalidAnswer``)."""
+        return install_response(cast("Licentia", self), response)
+
+    def deactivate_offline(self) -> str:
+        """End the air-gapped activation here; returns the proof the vendor uploads to free the seat."""
+        return write_proof(cast("Licentia", self))
+
+
+def _airgap() -> Any:
+    """``licentia.core.airgap``, loaded by the first air-gapped call: an application's start never pays for it."""
+    from licentia.core import airgap
+
+    return airgap
+
 
 OFFLINE_FILE = "offline.json"
 _FORMAT = 1
@@ -93,6 +116,7 @@ def _save(lic: Licentia, keys: dict[str, Any]) -> None:
 
 def write_request(lic: Licentia, key: str) -> str:
     """The text of a new activation request for license ``key`` (a typo raises :class:`InvalidKey`)."""
+    airgap = _airgap()
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
     from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
@@ -122,17 +146,20 @@ def write_request(lic: Licentia, key: str) -> str:
     entry = {"nonce": nonce, "box": airgap.private_text(box), "proof": airgap.private_text(proof), "created_at": now}
     keys["pending"] = [*keys["pending"], entry][-MAX_PENDING:]
     _save(lic, keys)
-    return airgap.signed_claim(airgap.REQUEST, claim, proof)
+    return str(airgap.signed_claim(airgap.REQUEST, claim, proof))
 
 
 def install_response(lic: Licentia, text: str | bytes) -> Status:
     """Install a response to one of this installation's requests; anything else raises :class:`InvalidAnswer`."""
+    airgap = _airgap()
     now = lic.clock.now()
     try:
         unverified = airgap.unarmor(airgap.RESPONSE, text)
     except airgap.InvalidOfflineFile as exc:
         raise InvalidAnswer(f"not an activation response: {exc}") from exc
     nonce = unverified.get("request")
+    if unverified.get("v") != airgap.FORMAT:
+        raise InvalidAnswer("this activation response is damaged or of an unknown version")
     if unverified.get("product") != lic.product:
         raise InvalidAnswer("this activation response is for another product")
     keys = _load(lic)
@@ -187,6 +214,7 @@ def write_proof(lic: Licentia) -> str:
     proof is kept, so that calling again (the first file was lost) gives the
     same proof and never a second activation's worth of use.
     """
+    airgap = _airgap()
     keys = _load(lic)
     activation = keys["activation"]
     if activation is None:
@@ -206,7 +234,7 @@ def write_proof(lic: Licentia) -> str:
         "nonce": airgap.new_nonce(),
         "created_at": to_iso(lic.clock.now()),
     }
-    proof = airgap.signed_claim(airgap.PROOF, claim, signer)
+    proof = str(airgap.signed_claim(airgap.PROOF, claim, signer))
     keys["activation"], keys["proof"] = None, proof
     _save(lic, keys)
     state = lic.state_file.load()
