@@ -90,3 +90,23 @@ def test_each_vendor_action_is_audited_and_needs_a_write_token(
         ("token:shop", "license.offline_activate", str(done["license_id"])),
         ("token:shop", "license.offline_deactivate", str(done["license_id"])),
     ]
+
+
+def test_a_computer_whose_clock_runs_behind_accepts_its_response(
+    client: Any, engine: Any, clock: Any, product: Any, tmp_path: Path
+) -> None:
+    from licentia.core.clock import ManualClock
+
+    headers, key = _setup(engine, clock)
+    behind = ManualClock(clock.now() - dt.timedelta(hours=5))
+    app = _machine(tmp_path, product, behind)
+    done = client.post("/v1/admin/offline/activations", json={"request": app.activation_request(key)}, headers=headers)
+    behind.advance(minutes=30)  # the trip to the vendor and back, on the computer's slow clock
+    # (Installing verifies the document at the computer's time, which is behind the document's issue time.)
+    assert app.install_activation(done.json()["response"]).state == "registered"
+    ahead = _machine(tmp_path, product, ManualClock(clock.now() + dt.timedelta(days=2)), name="ahead")
+    refused = client.post(
+        "/v1/admin/offline/activations", json={"request": ahead.activation_request(key)}, headers=headers
+    )
+    assert (refused.status_code, refused.json()["error"]["code"]) == (400, "offline_request_expired")
+    assert "clock" in refused.json()["error"]["message"]

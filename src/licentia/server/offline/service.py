@@ -172,7 +172,10 @@ def answer_request(
     if not 1 <= lease_days <= MAX_LEASE_DAYS:
         raise ApiError(ErrorCode.INVALID_DAYS, f"an offline lease is 1 to {MAX_LEASE_DAYS} days")
     if request.created_at < now - REQUEST_MAX_AGE or request.created_at > now + REQUEST_MAX_SKEW:
-        raise ApiError(ErrorCode.OFFLINE_REQUEST_EXPIRED, "the activation request is too old: write a new one")
+        raise ApiError(
+            ErrorCode.OFFLINE_REQUEST_EXPIRED,
+            "the activation request is over 30 days old or dated ahead (is the computer's clock right?)",
+        )
     used = conn.execute(
         sa.select(offline_activations.c.id).where(offline_activations.c.request_nonce == request.nonce)
     ).first()
@@ -210,6 +213,10 @@ def answer_request(
     document = dict(outcome.document)
     device_id = str(document["device"])
     document["lease_until"] = to_iso(lease_until)
+    # Dated no later than the request: an offline computer whose clock runs behind the server's
+    # must still accept its own response (the SDK refuses documents from its future). The
+    # request is at most REQUEST_MAX_AGE old, so this moves nothing by more than that.
+    document["issued_at"] = to_iso(min(now, request.created_at))
     # Signed with the rest: the response answers this request, and no other.
     document["offline"] = {"activation": activation, "request": request.nonce}
     signed = outcome.signer.sign(document, outcome.endorsements)
