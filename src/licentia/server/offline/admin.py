@@ -6,33 +6,16 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from starlette.datastructures import UploadFile
 
-from licentia.core.airgap import MAX_FILE_CHARS
 from licentia.server.admin.web import SECURITY_HEADERS, Admin, checked_form, render
 from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.offline import service
 from licentia.server.offline.router import answer, free
 from licentia.server.offline.service import RESPONSE_FILENAME
+from licentia.server.offline.uploads import uploaded_text
 from licentia.server.state import read_only
 
 router = APIRouter()
-
-
-async def _posted(request: Request, admin: Any, field: str) -> tuple[str, dict[str, str]]:
-    """The uploaded (or pasted) file's text and the other fields, once the CSRF token matched (else 403)."""
-    form = await request.form()
-    try:
-        fields = await checked_form(request, admin)
-        value = form.get(field)
-        text = ""
-        if isinstance(value, UploadFile):
-            text = (await value.read(MAX_FILE_CHARS + 1)).decode("ascii", "replace")
-        if not text.strip():
-            text = fields.get(f"{field}_text", "")
-        return text, fields
-    finally:
-        await form.close()  # the spooled upload files, at once
 
 
 async def _page(request: Request, status: int = 200, license_id: int | None = None, **context: Any) -> Response:
@@ -58,7 +41,7 @@ async def offline_page(
 
 @router.post("/offline/activate")
 async def activate(request: Request, admin: Admin) -> Response:
-    text, fields = await _posted(request, admin, "request")
+    text, fields = await uploaded_text(request, "request", lambda: checked_form(request, admin))
     try:
         try:
             lease_days = int(fields.get("lease_days") or service.DEFAULT_LEASE_DAYS)
@@ -73,7 +56,7 @@ async def activate(request: Request, admin: Admin) -> Response:
 
 @router.post("/offline/deactivate")
 async def deactivate(request: Request, admin: Admin) -> Response:
-    text, _fields = await _posted(request, admin, "proof")
+    text, _fields = await uploaded_text(request, "proof", lambda: checked_form(request, admin))
     try:
         done = await free(request, text, actor=admin.label)
     except ApiError as exc:

@@ -14,41 +14,16 @@ from typing import Any
 import sqlalchemy as sa
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from starlette.datastructures import UploadFile
 
-from licentia.core.airgap import MAX_FILE_CHARS
 from licentia.server.admin.web import SECURITY_HEADERS
 from licentia.server.errors import ApiError
 from licentia.server.offline import service
 from licentia.server.offline.router import answer, free
 from licentia.server.offline.service import RESPONSE_FILENAME
-from licentia.server.portal.accounts import SignedInCustomer
+from licentia.server.offline.uploads import uploaded_text
 from licentia.server.portal.web import SignedIn, checked_form, render
 
 router = APIRouter(prefix="/portal/offline", include_in_schema=False)
-
-
-async def _uploaded(request: Request, customer: SignedInCustomer, field: str) -> str:
-    """The uploaded file's text (or the pasted text), once the form's CSRF token matched (else 403).
-
-    The form is closed here whatever happens: its spooled upload files must not
-    wait for the garbage collector.
-    """
-    form = await request.form()
-    try:
-        await checked_form(request, customer)  # the same form (parsed once per request)
-        value = form.get(field)
-        if isinstance(value, UploadFile):
-            raw = await value.read(MAX_FILE_CHARS + 1)
-            text = raw.decode("ascii", "replace")
-        else:
-            text = value or ""
-        pasted = form.get(f"{field}_text")
-        if not text.strip() and isinstance(pasted, str):
-            text = pasted
-        return text
-    finally:
-        await form.close()
 
 
 def _page(request: Request, status: int = 200, **context: Any) -> Response:
@@ -62,7 +37,7 @@ async def offline_page(request: Request, customer: SignedIn) -> Response:
 
 @router.post("/activate")
 async def activate(request: Request, customer: SignedIn) -> Response:
-    text = await _uploaded(request, customer, "request")
+    text, _fields = await uploaded_text(request, "request", lambda: checked_form(request, customer))
     try:
         done = await answer(
             request,
@@ -79,7 +54,7 @@ async def activate(request: Request, customer: SignedIn) -> Response:
 
 @router.post("/deactivate")
 async def deactivate(request: Request, customer: SignedIn) -> Response:
-    text = await _uploaded(request, customer, "proof")
+    text, _fields = await uploaded_text(request, "proof", lambda: checked_form(request, customer))
 
     def owned(conn: sa.Connection, license_id: int) -> bool:
         return service.customer_owns(conn, license_id, customer.email)
