@@ -15,10 +15,10 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from licentia.client._airgapped import AirGapped
 from licentia.client._exceptions import ConfigurationError, InvalidAnswer, InvalidKey, Offline, ServerRefused
 from licentia.client._value import FlushResult
 from licentia.client.fingerprint import Fingerprint, absolute_path, take_fingerprint
-from licentia.client.offline_activation import AirGapped
 from licentia.client.state import QUEUE_FILE, State, StateFile
 from licentia.client.status import (
     Status,

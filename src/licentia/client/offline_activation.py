@@ -27,7 +27,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from licentia.client._exceptions import ConfigurationError, InvalidAnswer, InvalidKey
 from licentia.client.state import State
@@ -37,22 +37,6 @@ from licentia.core.signing import InvalidDocument
 
 if TYPE_CHECKING:
     from licentia.client._client import Licentia
-
-
-class AirGapped:
-    """The air-gapped calls of :class:`~licentia.client.Licentia` (its base class; the logic is below)."""
-
-    def activation_request(self, key: str) -> str:
-        """Step 1: the text of a request for license ``key``, to carry to the vendor (a typo raises ``InvalidKey``)."""
-        return write_request(cast("Licentia", self), key)
-
-    def install_activation(self, response: str | bytes) -> Status:
-        """Step 3: install the vendor's response to one of this installation's requests (else ``InvalidAnswer``)."""
-        return install_response(cast("Licentia", self), response)
-
-    def deactivate_offline(self) -> str:
-        """End the air-gapped activation here; returns the proof the vendor uploads to free the seat."""
-        return write_proof(cast("Licentia", self))
 
 
 def _airgap() -> Any:

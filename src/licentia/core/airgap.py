@@ -32,8 +32,8 @@ from __future__ import annotations
 
 import binascii
 import json
-import os
 import re
+import secrets
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature, InvalidTag
@@ -73,7 +73,7 @@ def b64d(text: Any) -> bytes:
 
 def new_nonce() -> str:
     """A fresh 256-bit random nonce: what makes a request single use."""
-    return b64e(os.urandom(32))
+    return b64e(secrets.token_bytes(32))
 
 
 # -- armor ----------------------------------------------------------------------
@@ -177,7 +177,7 @@ def seal(plaintext: bytes, recipient_public: str, context: bytes) -> dict[str, s
     ephemeral = X25519PrivateKey.generate()
     epk = ephemeral.public_key().public_bytes_raw()
     key = _seal_key(ephemeral.exchange(recipient), epk, recipient.public_bytes_raw())
-    nonce = os.urandom(12)
+    nonce = secrets.token_bytes(12)
     ciphertext = ChaCha20Poly1305(key).encrypt(nonce, plaintext, context)
     return {"epk": b64e(epk), "nonce": b64e(nonce), "ct": b64e(ciphertext)}
 

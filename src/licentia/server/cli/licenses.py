@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from licentia.server.cli import offline
 from licentia.server.cli.context import CliContext, date_argument
-from licentia.server.offline import cli as offline
 
 STATE_CHANGES = ("suspend", "revoke", "reinstate")
 
