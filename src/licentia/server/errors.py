@@ -197,6 +197,10 @@ class ErrorCode(enum.StrEnum):
     UNKNOWN_OFFLINE_ACTIVATION = (
         "unknown_offline_activation", 404, _D | _A, "no offline activation of this product matches the proof"
     )  # fmt: skip
+    OFFLINE_LEASE_ACTIVE = (
+        "offline_lease_active", 409, _A,
+        "the portal: a computer activated offline frees its seat with its deactivation proof, not here",
+    )  # fmt: skip
     FOREIGN_LICENSE = (
         "foreign_license", 403, _A, "the portal: the request's license key is not one of the signed-in customer's"
     )  # fmt: skip

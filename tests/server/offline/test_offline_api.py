@@ -22,7 +22,7 @@ def _setup(engine: Any, clock: Any, **license: Any) -> tuple[dict[str, str], str
 
 
 def _machine(tmp_path: Path, product: Any, clock: Any, name: str = "m") -> Licentia:
-    machine = FakeMachine(tmp_path / name)
+    machine = FakeMachine(tmp_path / name, disk=f"DISK-{name}", cpu=f"i7-{len(name)}")  # another computer each
     return Licentia(
         "http://127.0.0.1:9", "acme", product.public_key, tmp_path / f"{name}-data", fingerprint_root=machine.root,
         clock=clock,
@@ -110,3 +110,37 @@ def test_a_computer_whose_clock_runs_behind_accepts_its_response(
     )
     assert (refused.status_code, refused.json()["error"]["code"]) == (400, "offline_request_expired")
     assert "clock" in refused.json()["error"]["message"]
+
+
+def test_an_offline_lease_keeps_its_seat_until_it_ends_or_the_proof_frees_it(
+    client: Any, engine: Any, clock: Any, product: Any, tmp_path: Path
+) -> None:
+    """Unseen by design: the scheduled seat release must not let the license run on one machine too many."""
+    from licentia.server.licenses.seat_release import release_all
+
+    headers, key = _setup(engine, clock, max_devices=1)
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE policies SET seat_release_days = 30"))
+    app = _machine(tmp_path, product, clock)
+    done = client.post(
+        "/v1/admin/offline/activations",
+        json={"request": app.activation_request(key), "lease_days": 90},
+        headers=headers,
+    )
+    assert done.status_code == 200
+
+    def bound() -> int:
+        with engine.connect() as conn:
+            return int(conn.execute(sa.text("SELECT count(*) FROM devices WHERE license_id IS NOT NULL")).scalar_one())
+
+    clock.advance(days=60)  # unseen twice the release period, inside the lease
+    release_all(engine, clock.now())
+    assert bound() == 1
+    other = _machine(tmp_path, product, clock, name="other")
+    full = client.post(
+        "/v1/admin/offline/activations", json={"request": other.activation_request(key)}, headers=headers
+    )
+    assert (full.status_code, full.json()["error"]["code"]) == (403, "too_many_devices")
+    clock.advance(days=31)  # the lease ended: now it is an installation unseen for 91 days like any other
+    release_all(engine, clock.now())
+    assert bound() == 0

@@ -57,3 +57,27 @@ def test_activation_and_deactivation_only_for_the_customers_own_licenses(
 
     freed = _upload(client, "/portal/offline/deactivate", "proof", ann_pc.deactivate_offline())
     assert freed.status_code == 200 and "seat is free again" in freed.text
+
+
+def test_a_computer_on_an_offline_lease_is_freed_with_its_proof_not_the_machines_list(
+    client: Any, shop: Any, smtp: Any, product: Any, clock: Any, tmp_path: Path
+) -> None:
+    """Else the license would run on one computer more than it allows until that lease ends."""
+    import re
+
+    sign_in(client, smtp, ANN)
+    computer = _computer(product, clock, tmp_path / "ann-pc")
+    answer = _upload(client, "/portal/offline/activate", "request", computer.activation_request(shop.ann_license.key))
+    computer.install_activation(answer.text)
+    page = client.get(f"/portal/licenses/{shop.ann_license.id}").text
+    machines = re.findall(r'id="machine-([A-Za-z0-9_-]+)"', page)
+    assert len(machines) == 3  # two online machines, and the offline one
+    refusals = []
+    for machine in machines:
+        freed = client.post(
+            f"/portal/licenses/{shop.ann_license.id}/machines/{machine}/free",
+            data={"csrf": form_token(page), "reason": "new computer"},
+        )
+        if "activated offline" in freed.text:
+            refusals.append(machine)
+    assert len(refusals) == 1
