@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from licentia.client._airgapped import AirGapped
 from licentia.client._exceptions import ConfigurationError, InvalidAnswer, InvalidKey, Offline, ServerRefused
 from licentia.client._value import FlushResult
 from licentia.client.fingerprint import Fingerprint, absolute_path, take_fingerprint
@@ -49,7 +50,7 @@ DEFAULT_TIMEOUT = 3.0
 _LAST_SEEN_STEP = dt.timedelta(minutes=10)
 
 
-class Licentia:
+class Licentia(AirGapped):
     """Licensing for one product inside one application.
 
     ``Licentia(server_url, product, public_key)`` pins the product's public key

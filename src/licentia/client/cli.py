@@ -15,7 +15,14 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from licentia.client._client import Licentia
-from licentia.client._exceptions import ConfigurationError, InvalidKey, LicentiaError, Offline, ServerRefused
+from licentia.client._exceptions import (
+    ConfigurationError,
+    InvalidAnswer,
+    InvalidKey,
+    LicentiaError,
+    Offline,
+    ServerRefused,
+)
 from licentia.client.events import FlushResult
 from licentia.client.status import Status
 
@@ -59,7 +66,14 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", parents=[common], help="this installation's status")
     check.add_argument("--offline", action="store_true", help="answer from the stored document only")
     sub.add_parser("activate", parents=[common], help="redeem a license key").add_argument("key")
-    sub.add_parser("deactivate", parents=[common], help="free this device's seat")
+    deactivate = sub.add_parser("deactivate", parents=[common], help="free this device's seat")
+    deactivate.add_argument("--offline", action="store_true", help="air-gapped: end the offline activation here")
+    deactivate.add_argument("-o", "--output", help="with --offline: write the deactivation proof here (else stdout)")
+    request = sub.add_parser("activation-request", parents=[common], help="air-gapped: write an activation request")
+    request.add_argument("key")
+    request.add_argument("-o", "--output", help="write the request here (else stdout)")
+    response = sub.add_parser("activation-response", parents=[common], help="air-gapped: install the vendor's response")
+    response.add_argument("file", help="the activation response file (- for stdin)")
     sub.add_parser("fingerprint", parents=[common], help="show the hashed fingerprint")
     sub.add_parser("flush", parents=[common], help="send queued events")
     sub.add_parser("uninstall", parents=[common], help="report an uninstall")
@@ -126,6 +140,18 @@ def _flush_out(args: argparse.Namespace, what: str, result: FlushResult) -> int:
     return EXIT_ALLOWED if result.remaining == 0 else EXIT_DENIED
 
 
+def _file_out(args: argparse.Namespace, what: str, text: str) -> int:
+    """Print an air-gapped activation file, or write it (0600: a request carries the license key)."""
+    if not args.output or args.output == "-":
+        sys.stdout.write(text)
+        return EXIT_ALLOWED
+    fd = os.open(args.output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with open(fd, "w") as handle:
+        handle.write(text)
+    _emit(args, f"{what} written to {args.output}", {"written": args.output})
+    return EXIT_ALLOWED
+
+
 def run(args: argparse.Namespace) -> int:
     lic = _licentia(args)
     command = args.command
@@ -133,8 +159,15 @@ def run(args: argparse.Namespace) -> int:
         return _status_out(args, lic.check(online=not args.offline))
     if command == "activate":
         return _status_out(args, lic.activate(args.key))
+    if command == "deactivate" and args.offline:
+        return _file_out(args, "deactivation proof", lic.deactivate_offline())
     if command == "deactivate":
         return _status_out(args, lic.deactivate())
+    if command == "activation-request":
+        return _file_out(args, "activation request", lic.activation_request(args.key))
+    if command == "activation-response":
+        text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(errors="replace")
+        return _status_out(args, lic.install_activation(text))
     if command == "fingerprint":
         fp = lic.fingerprint()
         data = {**fp.to_request(), "used": list(fp.used), "virtual_signals": list(fp.virtual_signals)}
@@ -160,6 +193,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         code, message = EXIT_DENIED, f"invalid key: {exc}"
     except ServerRefused as exc:
         code, message = EXIT_DENIED, f"refused: {exc.code}: {exc.message}"
+    except InvalidAnswer as exc:  # an answer (or a response file) that does not verify: nothing was kept
+        code, message = EXIT_DENIED, f"not accepted: {exc}"
     except Offline as exc:
         code, message = EXIT_DENIED, f"offline: {exc}"
     except LicentiaError as exc:

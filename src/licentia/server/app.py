@@ -40,6 +40,7 @@ from licentia.server.network import parse_networks
 from licentia.server.notify import start_delivery
 from licentia.server.notify.subscriptions import on_event
 from licentia.server.observability import metrics_access, render_metrics
+from licentia.server.offline.router import router as offline_router
 from licentia.server.products.service import Keyring
 from licentia.server.releases.router import router as releases_router
 from licentia.server.rollups.task import start_rollup_task
@@ -193,7 +194,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         return Response(body, media_type=media_type)
 
     # The admin UI, the developer API and its payment webhook, the evidence reports.
-    for router in (admin_router, adminapi_router, payments_router, evidence_router):
+    for router in (admin_router, adminapi_router, payments_router, evidence_router, offline_router):
         app.include_router(router)
     install_admin_pages(app)
     portal.install(app)  # the customer portal: its pages, static files and error pages

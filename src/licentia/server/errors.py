@@ -89,17 +89,17 @@ class ErrorCode(enum.StrEnum):
     )  # fmt: skip
     INVALID_CREDENTIAL = "invalid_credential", 401, _P, "the device credential is wrong, or names another device"
     # License keys and seats
-    INVALID_KEY = "invalid_key", 400, _P, "not a license key this product issued (typo, or a generated key)"
-    LICENSE_SUSPENDED = "license_suspended", 403, _P, "the license is suspended by the vendor"
+    INVALID_KEY = "invalid_key", 400, _ALL, "not a license key this product issued (typo, or a generated key)"
+    LICENSE_SUSPENDED = "license_suspended", 403, _ALL, "the license is suspended by the vendor"
     LICENSE_REVOKED = (
-        "license_revoked", 403, _P | _D,
+        "license_revoked", 403, _ALL,
         "the license was revoked: it activates nothing, and its state never changes again (409 there)",
     )  # fmt: skip
-    LICENSE_EXPIRED = "license_expired", 403, _P, "the license has expired"
-    TOO_MANY_DEVICES = "too_many_devices", 403, _P, "every seat of the license is taken by other machines"
-    MACHINE_RESTRICTED = "machine_restricted", 403, _P, "the vendor blocked or suspended this machine"
+    LICENSE_EXPIRED = "license_expired", 403, _ALL, "the license has expired"
+    TOO_MANY_DEVICES = "too_many_devices", 403, _ALL, "every seat of the license is taken by other machines"
+    MACHINE_RESTRICTED = "machine_restricted", 403, _ALL, "the vendor blocked or suspended this machine"
     VIRTUAL_MACHINE_NOT_ALLOWED = (
-        "virtual_machine_not_allowed", 403, _P, "the product's policy refuses licenses on virtual machines"
+        "virtual_machine_not_allowed", 403, _ALL, "the product's policy refuses licenses on virtual machines"
     )  # fmt: skip
     ORDER_REF_IN_USE = (
         "order_ref_in_use", 409, _D | _A, "the order reference already names a purchase (from the same source)"
@@ -178,6 +178,32 @@ class ErrorCode(enum.StrEnum):
     REASON_REQUIRED = "reason_required", 400, _A, "freeing a seat needs a reason (it goes to the audit log)"
     TRANSFER_LIMIT = "transfer_limit", 409, _A, "the license type's self-service transfers for the period are used up"
     NOT_ENTITLED = "not_entitled", 403, _A, "the license does not entitle to this release"
+    # Air-gapped (offline) activation: the vendor or the customer turns a machine's files into seats
+    INVALID_OFFLINE_REQUEST = (
+        "invalid_offline_request", 400, _D | _A,
+        "not a genuine activation request of this product (damaged, edited, or another kind of file)",
+    )  # fmt: skip
+    OFFLINE_REQUEST_USED = (
+        "offline_request_used", 409, _D | _A, "this activation request was answered already: write a new one"
+    )  # fmt: skip
+    OFFLINE_REQUEST_EXPIRED = (
+        "offline_request_expired", 400, _D | _A, "the activation request is too old (or dated ahead): write a new one"
+    )  # fmt: skip
+    INVALID_OFFLINE_PROOF = (
+        "invalid_offline_proof", 400, _D | _A,
+        "not a genuine deactivation proof (damaged, edited, or not signed by the activated machine)",
+    )  # fmt: skip
+    OFFLINE_PROOF_USED = "offline_proof_used", 409, _D | _A, "this offline activation was deactivated already"
+    UNKNOWN_OFFLINE_ACTIVATION = (
+        "unknown_offline_activation", 404, _D | _A, "no offline activation of this product matches the proof"
+    )  # fmt: skip
+    OFFLINE_LEASE_ACTIVE = (
+        "offline_lease_active", 409, _A,
+        "the portal: a computer activated offline frees its seat with its deactivation proof, not here",
+    )  # fmt: skip
+    FOREIGN_LICENSE = (
+        "foreign_license", 403, _A, "the portal: the request's license key is not one of the signed-in customer's"
+    )  # fmt: skip
 
 
 _BY_VALUE: dict[str, ErrorCode] = {code.value: code for code in ErrorCode}

@@ -15,6 +15,7 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -202,6 +203,36 @@ def case_license_reinstate(cli: Cli) -> None:
     assert cli("license", "reinstate", license_id).endswith("is now active\n")
 
 
+def _offline_machine(cli: Cli, tmp_path: Path) -> tuple[Any, str]:
+    """An air-gapped SDK installation and a license key for it."""
+    from licentia.client import Licentia
+    from tests.client.conftest import FakeMachine
+
+    key = cli("license", "issue", "--product", "my-app", "--email", "airgap@example.com").strip()
+    public_key = cli("keys", "show", "--product", "my-app").split()
+    machine = FakeMachine(tmp_path / "machine")
+    app = Licentia("http://127.0.0.1:9", "my-app", public_key, tmp_path / "app", fingerprint_root=machine.root)
+    return app, key
+
+
+def case_license_offline_activate(cli: Cli, tmp_path: Path) -> None:
+    app, key = _offline_machine(cli, tmp_path)
+    (tmp_path / "request.txt").write_text(app.activation_request(key))
+    said = cli("license", "offline-activate", str(tmp_path / "request.txt"), "-o", str(tmp_path / "response.lic"))
+    assert re.match(r"activated device dv_\w+ on license \d+ until \d{4}-\d\d-\d\d; response written", said)
+    assert app.install_activation((tmp_path / "response.lic").read_text()).state == "registered"
+    assert "was answered already" in cli("license", "offline-activate", str(tmp_path / "request.txt"), code=1)
+
+
+def case_license_offline_deactivate(cli: Cli, tmp_path: Path) -> None:
+    app, key = _offline_machine(cli, tmp_path)
+    response = cli("license", "offline-activate", "-", stdin=app.activation_request(key))
+    app.install_activation(response)
+    (tmp_path / "proof.txt").write_text(app.deactivate_offline())
+    assert "seat freed" in cli("license", "offline-deactivate", str(tmp_path / "proof.txt"))
+    assert "deactivated already" in cli("license", "offline-deactivate", str(tmp_path / "proof.txt"), code=1)
+
+
 def _device_id(cli: Cli) -> str:
     return first_field(cli("device", "list", "--limit", "1"))
 
@@ -356,6 +387,8 @@ CASES: dict[tuple[str, ...], Callable[..., None]] = {
     ("license", "suspend"): case_license_suspend,
     ("license", "revoke"): case_license_revoke,
     ("license", "reinstate"): case_license_reinstate,
+    ("license", "offline-activate"): case_license_offline_activate,
+    ("license", "offline-deactivate"): case_license_offline_deactivate,
     ("device", "list"): case_device_list,
     ("device", "show"): case_device_show,
     ("device", "set-status"): case_device_set_status,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from licentia.server.cli import offline
 from licentia.server.cli.context import CliContext, date_argument
 
 STATE_CHANGES = ("suspend", "revoke", "reinstate")
@@ -47,6 +48,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], opti
         p.add_argument("id", type=int, help="license id")
         p.add_argument("--reason", help="why (a refund, a leaked key): kept in the audit log")
         p.set_defaults(run=change)
+    offline.register(actions, options)  # offline-activate, offline-deactivate (air-gapped machines)
 
 
 def issue(args: argparse.Namespace, ctx: CliContext) -> int:

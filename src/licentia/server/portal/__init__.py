@@ -20,10 +20,12 @@ def install(app: FastAPI) -> None:
     from fastapi.staticfiles import StaticFiles
 
     from licentia.server.errors import ApiError
+    from licentia.server.offline.portal import router as offline_router
     from licentia.server.portal.router import router
     from licentia.server.portal.web import HERE, CustomerSignInRequired, render
 
     app.include_router(router)
+    app.include_router(offline_router)  # air-gapped activation: upload a request, download the response
     app.mount("/portal/static", StaticFiles(directory=HERE / "static"), name="portal-static")
 
     @app.exception_handler(CustomerSignInRequired)

@@ -207,8 +207,3 @@ async def download(request: Request, token: str) -> Response:
     if path is not None:
         return FileResponse(path, filename=path.name, headers={"Cache-Control": "no-store"})
     return RedirectResponse(release.download_url, status_code=303)
-
-
-@router.get("/offline")
-async def offline_activation(request: Request, customer: SignedIn) -> Response:
-    return render(request, "portal_offline.html")

@@ -19,6 +19,7 @@ from licentia.core.status import LicenseState
 from licentia.server.audit import audit_entries, record
 from licentia.server.devices.changes import installations_of, unbind
 from licentia.server.errors import ApiError, ErrorCode
+from licentia.server.offline.leases import refuse_while_leased
 from licentia.server.portal.terms import LicenseTerms, license_terms
 from licentia.server.store.models import Customer, Device, License, Machine, Policy, Product, Release, table_of
 
@@ -149,6 +150,7 @@ def free_machine(
     bound = installations_of(conn, devices.c.machine_id == machine_id, devices.c.license_id == row.id)
     if not bound:
         raise ApiError(ErrorCode.UNKNOWN_MACHINE, "this machine holds no seat of this license")
+    refuse_while_leased(conn, license_id=row.id, machine_id=machine_id, now=now)  # it frees with its proof
     terms = license_terms(conn, row)
     limit = terms.transfer_limit
     if limit is not None and transfers_used(conn, license_id=row.id, terms=terms, now=now) >= limit:

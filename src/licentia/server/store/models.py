@@ -415,3 +415,28 @@ def table_of(model: type[Base]) -> sa.Table:
     table = model.__table__
     assert isinstance(table, sa.Table)
     return table
+
+
+class OfflineActivation(Base):
+    """An air-gapped activation: the request's nonce (single use), and the key that may free its seat.
+
+    ``request_nonce`` is unique, so a request file turned into a response once
+    is refused the second time, whichever worker sees it. ``proof_key`` is the
+    Ed25519 public key the requesting machine put in its request: a
+    deactivation proof must be signed with its private half, which never left
+    that machine (docs/licensing-models.md, air-gapped activation).
+    """
+
+    __tablename__ = "offline_activations"
+
+    id: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    product_id: Mapped[int] = mapped_column(sa.ForeignKey("products.id", ondelete="CASCADE"))
+    license_id: Mapped[int] = mapped_column(sa.ForeignKey("licenses.id", ondelete="CASCADE"), index=True)
+    device_id: Mapped[str] = mapped_column(sa.ForeignKey("devices.id", ondelete="CASCADE"), index=True)
+    request_nonce: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    proof_key: Mapped[str] = mapped_column(sa.String(64))
+    lease_until: Mapped[dt.datetime]
+    created_at: Mapped[dt.datetime]
+    created_by: Mapped[str] = mapped_column(sa.String(200))
+    deactivated_at: Mapped[dt.datetime | None]
+    deactivated_by: Mapped[str | None] = mapped_column(sa.String(200))

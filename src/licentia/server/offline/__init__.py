@@ -1,0 +1,1 @@
+"""Air-gapped (offline) activation: request files in, signed responses out; deactivation proofs free seats."""
