@@ -52,7 +52,7 @@ DESCRIPTIONS: dict[str, str] = {
     WebhookEvent.LICENSE_EXPIRED: "a license's expiry date passed",
     WebhookEvent.LICENSE_OVER_LIMIT: "a license key was tried on more machines than it allows",
     WebhookEvent.MACHINE_ACTIVATED: "a machine took a seat of a license",
-    WebhookEvent.MACHINE_DEACTIVATED: "a machine left a license (by the user, the vendor, a revocation or seat release)",
+    WebhookEvent.MACHINE_DEACTIVATED: "a machine left a license (its user, the vendor, a revocation or seat release)",
     WebhookEvent.TRIAL_STARTED: "a machine was seen for the first time and its trial started",
     WebhookEvent.TRIAL_ENDING: "a machine's trial ends within three days and it holds no license",
     WebhookEvent.TRIAL_EXPIRED: "a machine's trial ended and it holds no license",
