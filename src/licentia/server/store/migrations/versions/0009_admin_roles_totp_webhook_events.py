@@ -115,11 +115,12 @@ def upgrade() -> None:
     if left_clear:
         log.warning("%d webhook secrets wait for the server's key to be sealed (at the next start)", left_clear)
     # The delivery log: existing webhook deliveries name their endpoint.
-    for row in conn.execute(sa.select(outbox.c.id, outbox.c.payload).where(outbox.c.channel == "webhook")).all():
-        payload = row.payload if isinstance(row.payload, dict) else json.loads(row.payload or "{}")
+    for delivery in conn.execute(sa.select(outbox.c.id, outbox.c.payload).where(outbox.c.channel == "webhook")).all():
+        payload = delivery.payload if isinstance(delivery.payload, dict) else json.loads(delivery.payload or "{}")
         if isinstance(payload.get("webhook_id"), int):
             conn.execute(
-                sa.text("UPDATE outbox SET webhook_id = :w WHERE id = :id"), {"w": payload["webhook_id"], "id": row.id}
+                sa.text("UPDATE outbox SET webhook_id = :w WHERE id = :id"),
+                {"w": payload["webhook_id"], "id": delivery.id},
             )
 
 
