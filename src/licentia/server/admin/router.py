@@ -4,10 +4,21 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from licentia.server.admin.pages import catalog, devices, home, licenses, signin, tokens
+from licentia.server.admin.pages import (
+    account,
+    admins,
+    catalog,
+    devices,
+    emails,
+    home,
+    licenses,
+    signin,
+    tokens,
+    webhooks,
+)
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
-for page in (signin, home, devices, licenses, catalog, tokens):
+for page in (signin, home, devices, licenses, catalog, tokens, webhooks, admins, account, emails):
     router.include_router(page.router)
 # "/admin" itself (no trailing slash), next to "/admin/".
 router.add_api_route("", home.home, methods=["GET"])
