@@ -10,7 +10,7 @@ import datetime as dt
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ import pytest
 from licentia.server.notify.signature import verify_signature
 from tests.conftest import LiveServer
 from tests.server.notify.conftest import WebhookReceiver
+from tests.server.notify.test_events import wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 CHROMIUM = "/usr/bin/chromium"
@@ -32,14 +33,6 @@ def _cli(data_dir: Path, *args: str, stdin: str = "") -> str:
     done = subprocess.run(cmd, input=stdin, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     return done.stdout
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.1)
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,6 +17,7 @@ from licentia.server.cli import main
 from licentia.server.notify.signature import verify_signature
 from licentia.server.notify.webhooks import SEALED_PREFIX
 from licentia.server.store.models import Webhook, table_of
+from tests.server.notify.test_events import wait_until
 
 webhooks = table_of(Webhook)
 
@@ -26,14 +26,6 @@ def bearer(engine: Any, clock: Any, scopes: list[str]) -> dict[str, str]:
     with engine.begin() as conn:
         made = create_token(conn, name="ops", scopes=scopes, now=clock.now(), created_by="test")
     return {"Authorization": f"Bearer {made.token}"}
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.05)
 
 
 def test_api_creates_tests_logs_redelivers_edits_and_disables(client, engine, clock, product, receiver):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 from licentia.server.cli.context import CliContext, CliError
 
@@ -86,34 +87,35 @@ def list_admins(args: argparse.Namespace, ctx: CliContext) -> int:
     return 0
 
 
-def change_role(args: argparse.Namespace, ctx: CliContext) -> int:
-    from licentia.server.admin.team import admin_by_email, set_role
+def _change_admin(ctx: CliContext, email: str, change: Any, **options: Any) -> str:
+    """Run an admin change (``admin.team``, ``admin.second_factor``) on the admin named by ``email``."""
+    from licentia.server.admin.team import admin_by_email
 
     with ctx.engine.begin() as conn:
-        row = admin_by_email(conn, args.email)
-        set_role(conn, user_id=row.id, role=args.role, actor=ctx.actor, now=ctx.clock.now())
-    print(f"{row.email} is now {args.role}")
+        row = admin_by_email(conn, email)
+        change(conn, user_id=row.id, actor=ctx.actor, now=ctx.clock.now(), **options)
+    return str(row.email)
+
+
+def change_role(args: argparse.Namespace, ctx: CliContext) -> int:
+    from licentia.server.admin.team import set_role
+
+    print(f"{_change_admin(ctx, args.email, set_role, role=args.role)} is now {args.role}")
     return 0
 
 
 def reset_totp(args: argparse.Namespace, ctx: CliContext) -> int:
     from licentia.server.admin.second_factor import turn_off
-    from licentia.server.admin.team import admin_by_email
 
-    with ctx.engine.begin() as conn:
-        row = admin_by_email(conn, args.email)
-        turn_off(conn, user_id=row.id, actor=ctx.actor, now=ctx.clock.now())
-    print(f"second factor of {row.email} removed; their sessions were closed")
+    print(f"second factor of {_change_admin(ctx, args.email, turn_off)} removed; their sessions were closed")
     return 0
 
 
 def set_admin_active(args: argparse.Namespace, ctx: CliContext) -> int:
-    from licentia.server.admin.team import admin_by_email, set_active
+    from licentia.server.admin.team import set_active
 
-    with ctx.engine.begin() as conn:
-        row = admin_by_email(conn, args.email)
-        set_active(conn, user_id=row.id, active=args.active, actor=ctx.actor, now=ctx.clock.now())
-    print(f"{row.email} {'enabled' if args.active else 'disabled'}")
+    email = _change_admin(ctx, args.email, set_active, active=args.active)
+    print(f"{email} {'enabled' if args.active else 'disabled'}")
     return 0
 
 

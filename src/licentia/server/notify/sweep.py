@@ -23,6 +23,7 @@ import sqlalchemy as sa
 
 from licentia.server.notify.catalog import WebhookEvent, emit, license_event
 from licentia.server.notify.outbox import webhooks
+from licentia.server.schedule import every
 from licentia.server.state import state_of
 from licentia.server.store.models import Device, License, Machine, Product, table_of
 
@@ -136,19 +137,8 @@ async def start(app: Any) -> asyncio.Task[None] | None:
     interval = state_of(app).settings.notify_sweep_interval_seconds
     if interval <= 0:
         return None
-
-    async def loop() -> None:
-        await asyncio.sleep(min(FIRST_RUN_AFTER_SECONDS, interval))
-        while True:
-            try:
-                queued = await sweep_in_server(app)
-                if queued:
-                    log.info("time-based webhook events queued: %d", queued)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                # Retried at the next run; the dedupe keys make a late run harmless.
-                log.exception("webhook event sweep failed")
-            await asyncio.sleep(interval)
-
-    return asyncio.create_task(loop(), name="licentia-notify-sweep")
+    # The dedupe keys make a late or repeated run harmless: a failed run waits for the next.
+    return every(
+        interval, lambda: sweep_in_server(app), name="licentia-notify-sweep", first_after=FIRST_RUN_AFTER_SECONDS,
+        log=log, done="time-based webhook events queued: %d", failed="webhook event sweep failed",
+    )  # fmt: skip
