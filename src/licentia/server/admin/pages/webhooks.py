@@ -101,16 +101,22 @@ async def webhook_edit(request: Request, admin: Admin, form: Form, webhook_id: R
 
 @router.post("/{webhook_id}/rotate")
 async def webhook_rotate(request: Request, admin: Admin, form: Form, webhook_id: RowId) -> Response:
-    secret = await in_transaction(
-        request, update_webhook, webhook_id=webhook_id, rotate_secret=True, now=now(request),
-        fernet=state_of(request.app).settings.fernet(), actor=admin.label,
-    )  # fmt: skip
+    try:
+        secret = await in_transaction(
+            request, update_webhook, webhook_id=webhook_id, rotate_secret=True, now=now(request),
+            fernet=state_of(request.app).settings.fernet(), actor=admin.label,
+        )  # fmt: skip
+    except ApiError as exc:
+        raise HTTPException(404, exc.message) from exc
     return await _detail(request, webhook_id, secret=secret, message="New signing secret made.")
 
 
 @router.post("/{webhook_id}/test")
 async def webhook_test(request: Request, admin: Admin, form: Form, webhook_id: RowId) -> Response:
-    outcome = await test_endpoint(request, webhook_id=webhook_id, actor=admin.label)
+    try:
+        outcome = await test_endpoint(request, webhook_id=webhook_id, actor=admin.label)
+    except ApiError as exc:
+        raise HTTPException(404, exc.message) from exc
     here = f"/admin/webhooks/{webhook_id}"
     if outcome.ok:
         return back(here, done=f"Test ping delivered: HTTP {outcome.response_code}.")
