@@ -32,7 +32,8 @@ def hook(engine: Any, settings: Any, clock: Any, *events: str, product: str | No
 
 def queued(engine: Any) -> list[tuple[str, dict[str, Any]]]:
     with engine.connect() as conn:
-        rows = conn.execute(sa.select(outbox.c.topic, outbox.c.payload).where(outbox.c.channel == "webhook"))
+        query = sa.select(outbox.c.topic, outbox.c.payload).where(outbox.c.channel == "webhook")
+        rows = conn.execute(query.order_by(outbox.c.id))
         return [(r.topic, r.payload["data"]) for r in rows.all()]
 
 
