@@ -75,7 +75,7 @@ def start_enrolment(conn: sa.Connection, *, user_id: int, fernet: Fernet) -> Enr
         raise ApiError(ErrorCode.INVALID_ACTION, "a second factor is already on; turn it off first to change it")
     secret = pyotp.random_base32()
     conn.execute(users.update().where(users.c.id == user_id).values(totp_sealed=_seal(secret, fernet)))
-    return pending_enrolment(conn, user_id=user_id, fernet=fernet) or Enrolment(secret, "")
+    return Enrolment(secret, pyotp.TOTP(secret).provisioning_uri(name=row.email, issuer_name=ISSUER))
 
 
 def pending_enrolment(conn: sa.Connection, *, user_id: int, fernet: Fernet) -> Enrolment | None:
