@@ -7,8 +7,6 @@ pyotp from the key the enrolment page shows.
 from __future__ import annotations
 
 import datetime as dt
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,18 +19,10 @@ from licentia.server.notify.signature import verify_signature
 from tests.conftest import LiveServer
 from tests.server.notify.conftest import WebhookReceiver
 from tests.server.notify.test_events import wait_until
+from tests.server.test_admin_browser import CHROMIUM, LAUNCH_ARGS, _cli
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-CHROMIUM = "/usr/bin/chromium"
 OWNER, VIEWER, PASSWORD = "olga@vendor.example", "vic@vendor.example", "correct horse battery"
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
-
-
-def _cli(data_dir: Path, *args: str, stdin: str = "") -> str:
-    cmd = [sys.executable, "-m", "licentia", *args, "--data-dir", str(data_dir)]
-    done = subprocess.run(cmd, input=stdin, capture_output=True, text=True, timeout=120, check=False)
-    assert done.returncode == 0, done.stderr
-    return done.stdout
 
 
 @pytest.fixture
