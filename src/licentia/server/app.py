@@ -38,6 +38,7 @@ from licentia.server.evidence.router import router as evidence_router
 from licentia.server.licenses import seat_release
 from licentia.server.network import parse_networks
 from licentia.server.notify import start_delivery
+from licentia.server.notify import sweep as notify_sweep
 from licentia.server.notify.subscriptions import on_event
 from licentia.server.observability import metrics_access, render_metrics
 from licentia.server.offline.router import router as offline_router
@@ -200,7 +201,14 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     portal.install(app)  # the customer portal: its pages, static files and error pages
     # What every process runs beside the requests, started and stopped with the app:
     # the dashboard's rollups, the notification outbox, reverse DNS of callers, the fact purge, seat release.
-    state.startup_tasks = [start_rollup_task, start_delivery, reverse_dns.start, retention.start, seat_release.start]
+    state.startup_tasks = [
+        start_rollup_task,
+        start_delivery,
+        reverse_dns.start,
+        retention.start,
+        seat_release.start,
+        notify_sweep.start,
+    ]
     # Notifications follow events (a process-wide hook; subscribing twice is ignored).
     subscribe(on_event)
     payments.install(app)  # payment providers' webhooks, the mappings' API and admin page, trial reminders

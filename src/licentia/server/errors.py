@@ -143,8 +143,8 @@ class ErrorCode(enum.StrEnum):
     INVALID_SLUG = "invalid_slug", 400, _A, "a product slug is lowercase letters, digits and dashes (1-63)"
     PRODUCT_EXISTS = "product_exists", 409, _A, "a product already has this slug"
     INVALID_RETENTION = "invalid_retention", 400, _A, "fact retention is a whole number of days in range"
-    INVALID_WEBHOOK_URL = "invalid_webhook_url", 400, _A, "a webhook URL must be http(s)"
-    INVALID_WEBHOOK_TOPICS = "invalid_webhook_topics", 400, _A, "a webhook topic that does not exist"
+    INVALID_WEBHOOK_URL = "invalid_webhook_url", 400, _D | _A, "a webhook URL must be http(s)"
+    INVALID_WEBHOOK_TOPICS = "invalid_webhook_topics", 400, _D | _A, "a webhook event that does not exist"
     INVALID_NUMBER = "invalid_number", 400, _A, "a form field that must be a whole number"
     INVALID_DATE = "invalid_date", 400, _D | _A, "a date field that is not a date (YYYY-MM-DD, with a zone in the API)"
     # Admin accounts and API tokens
@@ -157,6 +157,15 @@ class ErrorCode(enum.StrEnum):
     INVALID_NAME = "invalid_name", 400, _A, "an API token needs a name of 1-200 characters"
     INVALID_SCOPE = "invalid_scope", 400, _A, "API token scopes are read and write"
     UNKNOWN_TOKEN = "unknown_token", 404, _A, "no active API token has this id"
+    # Webhook endpoints, admin roles and the second factor
+    UNKNOWN_WEBHOOK = "unknown_webhook", 404, _D | _A, "no webhook endpoint has this id"
+    UNKNOWN_DELIVERY = "unknown_delivery", 404, _D | _A, "this webhook endpoint has no delivery with this id"
+    INVALID_DESCRIPTION = "invalid_description", 400, _D | _A, "a webhook description is at most 200 characters"
+    ROLE_FORBIDDEN = "role_forbidden", 403, _D | _A, "the admin's role does not allow this change"
+    INVALID_ROLE = "invalid_role", 400, _A, "an admin role is owner, staff or viewer"
+    LAST_OWNER = "last_owner", 409, _A, "the last active owner cannot be demoted, disabled or removed"
+    INVALID_TOTP_CODE = "invalid_totp_code", 400, _A, "the one-time code is wrong or was already used"
+    TOTP_NOT_ENROLLED = "totp_not_enrolled", 409, _A, "the admin has no second factor to reset"
     # The payment webhooks (``/v1/hooks/payment`` and the providers' ``/v1/hooks/{stripe,paddle,fastspring}``)
     WEBHOOK_NOT_CONFIGURED = (
         "webhook_not_configured", 503, _D, "the webhook's signing secret (LICENTIA_*_WEBHOOK_SECRET) is not set"

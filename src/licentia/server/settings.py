@@ -65,6 +65,8 @@ class Settings(BaseSettings):
     rollup_interval_seconds: float = 60.0
     # How often each process frees seats unseen for their policy's seat_release_days (0: only at activations).
     seat_release_interval_seconds: float = 3600.0
+    # How often each process looks for trials ending or ended and licenses expired (webhooks; 0 disables).
+    notify_sweep_interval_seconds: float = 3600.0
     # Shared secret of POST /v1/hooks/payment (HMAC-SHA256); unset refuses every delivery.
     payment_webhook_secret: SecretStr | None = None
     # Bearer token Prometheus sends to scrape /metrics; unset, /metrics is not served at all

@@ -51,13 +51,22 @@ def report(client: Any, app: Installation, *events: dict[str, Any]) -> Any:
     return response.json()
 
 
-def test_install_notifies_by_email_and_webhook_when_switched_on(client, engine, product, clock, smtp, receiver):
+def test_install_notifies_by_email_and_webhook_when_switched_on(
+    settings, client, engine, product, clock, smtp, receiver
+):
     set_notify(engine, product.id, {"emails": [VENDOR], "on": {"install": True}})
     with engine.begin() as conn:
-        hook = create_webhook(conn, url=receiver.url, product_id=product.id, now=clock.now())
+        hook = create_webhook(
+            conn,
+            url=receiver.url,
+            product="acme",
+            events=["installation.created"],
+            now=clock.now(),
+            fernet=settings.fernet(),
+        )
     app = Installation(client, product.public_key)
     app.check()
-    assert outbox_rows(engine) == []  # a check never notifies
+    assert outbox_rows(engine) == []  # a check never notifies (the endpoint did not choose trial.started)
     install = {"id": "ev-install-1", "kind": "install", "data": {"version": "1.2.0"}}
     report(client, app, install)
     wait_until(lambda: len(smtp.messages) == 1 and len(receiver.deliveries) == 1)
@@ -68,7 +77,7 @@ def test_install_notifies_by_email_and_webhook_when_switched_on(client, engine, 
     delivery = receiver.deliveries[0]
     verify_signature(delivery.body, delivery.headers["Licentia-Signature"], hook.secret, at=clock.now())
     body = delivery.json()
-    assert body["topic"] == "install" and body["data"]["product"] == "acme"
+    assert body["event"] == "installation.created" and body["data"]["product"] == "acme"
     assert body["data"]["event"]["kind"] == "install" and body["data"]["event"]["data"] == {"version": "1.2.0"}
     # The client re-sends the same event (lost answer): nothing is sent twice.
     assert report(client, app, install) == {"accepted": 0, "duplicates": 1}
@@ -117,10 +126,17 @@ def test_feedback_email_quotes_the_text_and_replies_to_the_customer(client, engi
     assert "&lt;script&gt;" in html and "<script>" not in html
 
 
-def test_registration_and_piracy_signals(client, engine, product, clock, smtp, receiver):
+def test_registration_and_piracy_signals(settings, client, engine, product, clock, smtp, receiver):
     set_notify(engine, product.id, {"emails": [VENDOR], "on": {"register": True, "piracy": True}})
     with engine.begin() as conn:
-        create_webhook(conn, url=receiver.url, product_id=product.id, topics=["piracy"], now=clock.now())
+        create_webhook(
+            conn,
+            url=receiver.url,
+            product="acme",
+            events=["copy.suspected", "key.invalid", "license.over_limit"],
+            now=clock.now(),
+            fernet=settings.fernet(),
+        )
         issued = issue_license(conn, product="acme", email="buyer@example.org", now=clock.now(), max_devices=1)
     first = Installation(client, product.public_key)
     first.check()

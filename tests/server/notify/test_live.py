@@ -6,6 +6,7 @@ import time
 
 import httpx
 import pytest
+from cryptography.fernet import Fernet
 
 from licentia.core.clock import SystemClock
 from licentia.server.notify.webhooks import create_webhook
@@ -31,8 +32,14 @@ def test_two_server_processes_deliver_each_notification_once(tmp_path, smtp, rec
             conn.execute(
                 products.update().where(products.c.slug == "my-app").values(notify={"emails": ["ops@vendor.example"]})
             )
-            product_id = conn.execute(products.select().where(products.c.slug == "my-app")).one().id
-            create_webhook(conn, url=receiver.url, product_id=product_id, now=SystemClock().now())
+            create_webhook(
+                conn,
+                url=receiver.url,
+                product="my-app",
+                events=["installation.created"],
+                now=SystemClock().now(),
+                fernet=Fernet((tmp_path / "server" / "secret.key").read_bytes().strip()),
+            )
         engine.dispose()
         with httpx.Client(base_url=server.url) as client:
             for n in range(8):

@@ -114,9 +114,14 @@ def test_smtp_authentication_is_used_when_configured(engine, settings, clock):
 
 def test_webhook_is_signed_and_verifiable(engine, settings, clock, receiver, product):
     with engine.begin() as conn:
-        hook = create_webhook(conn, url=receiver.url, product_id=product.id, now=clock.now())
+        hook = create_webhook(conn, url=receiver.url, product="acme", now=clock.now(), fernet=settings.fernet())
         enqueue_webhooks(
-            conn, product_id=product.id, topic="install", data={"device": "dv_1"}, now=clock.now(), dedupe_key="e1"
+            conn,
+            product_id=product.id,
+            topic="installation.created",
+            data={"device": "dv_1"},
+            now=clock.now(),
+            dedupe_key="e1",
         )
     assert once(settings, clock) == 1
     [delivery] = receiver.deliveries
@@ -124,7 +129,13 @@ def test_webhook_is_signed_and_verifiable(engine, settings, clock, receiver, pro
     assert delivery.headers["Content-Type"] == "application/json"
     verify_signature(delivery.body, delivery.headers["Licentia-Signature"], hook.secret, at=clock.now())
     body = delivery.json()
-    assert body == {"id": "msg_1", "topic": "install", "created_at": "2026-01-05T09:00:00Z", "data": {"device": "dv_1"}}
+    assert body == {
+        "id": "msg_1",
+        "event": "installation.created",
+        "topic": "installation.created",
+        "created_at": "2026-01-05T09:00:00Z",
+        "data": {"device": "dv_1"},
+    }
     assert delivery.headers["Licentia-Event-Id"] == "msg_1"
     try:
         verify_signature(delivery.body, delivery.headers["Licentia-Signature"], "another-secret", at=clock.now())
@@ -133,11 +144,18 @@ def test_webhook_is_signed_and_verifiable(engine, settings, clock, receiver, pro
         pass
 
 
-def test_webhook_topics_filter_and_global_hooks(engine, clock, receiver, product):
+def test_webhook_topics_filter_and_global_hooks(settings, engine, clock, receiver, product):
     with engine.begin() as conn:
-        create_webhook(conn, url=receiver.url, product_id=product.id, topics=["piracy"], now=clock.now())
-        create_webhook(conn, url=receiver.url, product_id=None, now=clock.now())  # every product
-        queued = enqueue_webhooks(conn, product_id=product.id, topic="install", data={}, now=clock.now())
+        create_webhook(
+            conn,
+            url=receiver.url,
+            product="acme",
+            events=["copy.suspected", "key.invalid", "license.over_limit"],
+            now=clock.now(),
+            fernet=settings.fernet(),
+        )
+        create_webhook(conn, url=receiver.url, now=clock.now(), fernet=settings.fernet())  # every product
+        queued = enqueue_webhooks(conn, product_id=product.id, topic="installation.created", data={}, now=clock.now())
     assert queued == 1
 
 
@@ -167,7 +185,7 @@ def test_email_retried_after_smtp_was_down_arrives_exactly_once(engine, settings
 
 def test_webhook_retried_after_receiver_failed_then_was_down(engine, settings, clock, receiver, product):
     with engine.begin() as conn:
-        hook = create_webhook(conn, url=receiver.url, product_id=product.id, now=clock.now())
+        hook = create_webhook(conn, url=receiver.url, product="acme", now=clock.now(), fernet=settings.fernet())
         enqueue_webhooks(conn, product_id=product.id, topic="feedback", data={"n": 1}, now=clock.now())
     receiver.status = 503
     once(settings, clock)
@@ -215,7 +233,7 @@ def test_gives_up_after_max_attempts_but_keeps_the_row_and_can_retry(engine, set
 
 def test_deleted_webhook_fails_permanently(engine, settings, clock, receiver, product):
     with engine.begin() as conn:
-        hook = create_webhook(conn, url=receiver.url, product_id=product.id, now=clock.now())
+        hook = create_webhook(conn, url=receiver.url, product="acme", now=clock.now(), fernet=settings.fernet())
         enqueue_webhooks(conn, product_id=product.id, topic="install", data={}, now=clock.now())
         conn.execute(webhooks.delete().where(webhooks.c.id == hook.id))
     once(settings, clock)
@@ -241,7 +259,7 @@ def test_backoff_grows_and_is_capped_at_an_hour():
 
 def test_two_workers_deliver_each_message_once(engine, settings, clock, smtp, receiver, product):
     with engine.begin() as conn:
-        create_webhook(conn, url=receiver.url, product_id=product.id, now=clock.now())
+        create_webhook(conn, url=receiver.url, product="acme", now=clock.now(), fernet=settings.fernet())
         for n in range(25):
             enqueue_email(conn, to=[f"ops{n}@vendor.example"], subject=f"n{n}", text="x", topic="t", now=clock.now())
             enqueue_webhooks(conn, product_id=product.id, topic="install", data={"n": n}, now=clock.now())

@@ -4,11 +4,22 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from licentia.server.admin.pages import catalog, devices, home, licenses, signin, tokens
+from licentia.server.admin.pages import (
+    account,
+    admins,
+    catalog,
+    devices,
+    emails,
+    home,
+    licenses,
+    signin,
+    tokens,
+    webhooks,
+)
 from licentia.server.offline import admin as offline
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
-for page in (signin, home, devices, licenses, catalog, tokens, offline):
+for page in (signin, home, devices, licenses, catalog, tokens, webhooks, admins, account, emails, offline):
     router.include_router(page.router)
 # "/admin" itself (no trailing slash), next to "/admin/".
 router.add_api_route("", home.home, methods=["GET"])

@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode, urlsplit
 
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from licentia.server.admin.accounts import CurrentAdmin, current_admin
+from licentia.server.admin.roles import needed_for
 from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.state import in_transaction, read_only, state_of
 
@@ -97,7 +98,11 @@ def same_origin(request: Request) -> bool:
 
 
 async def checked_form(request: Request, admin: Admin) -> dict[str, str]:
-    """The posted form, once its CSRF token matched the session's (else 403)."""
+    """The posted form, once its CSRF token matched the session's and the admin's role allows the change.
+
+    Every change in the admin UI posts a form through here, so this is the one
+    place roles are enforced for the pages (``admin.roles.needed_for``).
+    """
     form = await request.form()
     sent = form.get("csrf")
     if (
@@ -106,6 +111,11 @@ async def checked_form(request: Request, admin: Admin) -> dict[str, str]:
         or not hmac.compare_digest(sent.encode(), admin.csrf_token.encode())
     ):
         raise CsrfRefused()
+    needed = needed_for(request.url.path)
+    if not admin.may(needed):
+        raise HTTPException(
+            403, f"Your role ({admin.role}) cannot make this change: it needs the {needed.value} role. Ask an owner."
+        )
     return {k: v for k, v in form.items() if isinstance(v, str)}
 
 

@@ -238,3 +238,7 @@ async def create_release(request: Request, body: ReleaseCreate, actor: WriteActo
 from licentia.server.adminapi.policies import router as policies_router  # noqa: E402
 
 router.include_router(policies_router)
+
+from licentia.server.adminapi.webhooks import router as webhooks_router  # noqa: E402
+
+router.include_router(webhooks_router)

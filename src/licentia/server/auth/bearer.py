@@ -14,10 +14,14 @@ import sqlalchemy as sa
 from fastapi import Depends, Header, Request
 from starlette.concurrency import run_in_threadpool
 
+from licentia.server.admin.roles import Role, may
 from licentia.server.auth.passwords import verify_secret
 from licentia.server.auth.tokens import SHA256_SCHEME, Actor, lookup_of, token_digest, tokens
 from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.state import state_of
+from licentia.server.store.models import AdminUser, table_of
+
+users = table_of(AdminUser)
 
 
 def _invalid() -> ApiError:
@@ -52,7 +56,20 @@ async def authenticate_token(request: Request, token: str) -> Actor:
     if changes:
         async with engine.begin() as conn:
             await conn.execute(tokens.update().where(tokens.c.id == row.id).values(**changes))
-    return Actor(label=f"token:{row.name}", scopes=tuple(row.scopes or ()))
+    scopes = tuple(row.scopes or ())
+    maker = (row.created_by or "").removeprefix("admin:") if (row.created_by or "").startswith("admin:") else None
+    if maker is not None:
+        # A token acts with at most its maker's role today: demoting or disabling
+        # an admin takes the write scope (or every scope) from the tokens they made.
+        async with engine.connect() as conn:
+            admin = (
+                await conn.execute(sa.select(users.c.role, users.c.is_active).where(users.c.email == maker))
+            ).first()
+        if admin is None or not admin.is_active:
+            raise _invalid()
+        if not may(admin.role, Role.STAFF):
+            return Actor(label=f"token:{row.name}", scopes=("read",) if scopes else (), limited_by_role=True)
+    return Actor(label=f"token:{row.name}", scopes=scopes)
 
 
 def require(scope: str) -> Any:
@@ -64,6 +81,10 @@ def require(scope: str) -> Any:
             raise ApiError(ErrorCode.MISSING_TOKEN, "send an API token: Authorization: Bearer <token>")
         actor = await authenticate_token(request, token.strip())
         if not actor.can(scope):
+            if actor.limited_by_role:
+                raise ApiError(
+                    ErrorCode.ROLE_FORBIDDEN, "the admin who made this token may no longer change anything (viewer)"
+                )
             raise ApiError(ErrorCode.INSUFFICIENT_SCOPE, f"this token lacks the {scope!r} scope")
         return actor
 

@@ -46,6 +46,7 @@ class Actor:
 
     label: str  # "admin:ann@vendor.example", "token:shop-integration", "cli:root"
     scopes: tuple[str, ...] = SCOPES
+    limited_by_role: bool = False  # its maker's role took scopes away (see auth.bearer)
 
     def can(self, scope: str) -> bool:
         return scope in self.scopes or (scope == "read" and "write" in self.scopes)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 from licentia.server.cli.context import CliContext, CliError
 
+ROLES = ("owner", "staff", "viewer")  # admin.roles.Role, spelled out so the parser loads no server module
 # The top-level commands this module registers, with their help lines (see build_parser).
 COMMANDS = {
-    "admin": "admin accounts of the web UI, and API tokens",
+    "admin": "admin accounts of the web UI (roles, second factor), and API tokens",
     "rollup": "recompute the dashboard's daily rollups",
 }
 
@@ -21,7 +23,22 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], opti
         p = actions.add_parser(action, parents=[options], help=doc)
         p.add_argument("email", help="admin email")
         p.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
+        if action == "create":
+            p.add_argument("--role", choices=ROLES, default="owner", help="owner (default), staff or viewer")
         p.set_defaults(run=create_admin if action == "create" else change_password)
+    p = actions.add_parser("list", parents=[options], help="the admins, their roles and second factors")
+    p.set_defaults(run=list_admins)
+    p = actions.add_parser("role", parents=[options], help="change an admin's role (one owner always stays)")
+    p.add_argument("email")
+    p.add_argument("role", choices=ROLES)
+    p.set_defaults(run=change_role)
+    p = actions.add_parser("reset-totp", parents=[options], help="remove an admin's second factor (a lost phone)")
+    p.add_argument("email")
+    p.set_defaults(run=reset_totp)
+    for action, doc in (("disable", "stop an admin signing in"), ("enable", "let a disabled admin sign in again")):
+        p = actions.add_parser(action, parents=[options], help=doc)
+        p.add_argument("email")
+        p.set_defaults(run=set_admin_active, active=action == "enable")
     p = actions.add_parser("token", parents=[options], help="a new API token for the developer API (printed once)")
     p.add_argument("--name", required=True, help="a name saying who uses it")
     p.add_argument("--scope", action="append", choices=["read", "write"], help="token scope (repeatable)")
@@ -52,8 +69,54 @@ def _read_password(args: argparse.Namespace) -> str:
 def create_admin(args: argparse.Namespace, ctx: CliContext) -> int:
     from licentia.server.admin.accounts import create_admin as create
 
-    ctx.change(create, email=args.email, password=_read_password(args))
-    print(f"admin {args.email.strip().lower()} created; sign in at /admin")
+    ctx.change(create, email=args.email, password=_read_password(args), role=args.role)
+    print(f"admin {args.email.strip().lower()} ({args.role}) created; sign in at /admin")
+    return 0
+
+
+def list_admins(args: argparse.Namespace, ctx: CliContext) -> int:
+    from licentia.server.admin.team import list_admins as admins
+
+    with ctx.engine.connect() as conn:
+        found = admins(conn)
+    for a in found:
+        state = "active" if a.active else "disabled"
+        factor = f"two-step on ({a.recovery_codes_left} recovery codes)" if a.second_factor else "two-step off"
+        print(f"{a.email}  {a.role}  {state}  {factor}")
+    if not found:
+        print("no admins; create one with: licentia admin create EMAIL")
+    return 0
+
+
+def _change_admin(ctx: CliContext, email: str, change: Any, **options: Any) -> str:
+    """Run an admin change (``admin.team``, ``admin.second_factor``) on the admin named by ``email``."""
+    from licentia.server.admin.team import admin_by_email
+
+    with ctx.engine.begin() as conn:
+        row = admin_by_email(conn, email)
+        change(conn, user_id=row.id, actor=ctx.actor, now=ctx.clock.now(), **options)
+    return str(row.email)
+
+
+def change_role(args: argparse.Namespace, ctx: CliContext) -> int:
+    from licentia.server.admin.team import set_role
+
+    print(f"{_change_admin(ctx, args.email, set_role, role=args.role)} is now {args.role}")
+    return 0
+
+
+def reset_totp(args: argparse.Namespace, ctx: CliContext) -> int:
+    from licentia.server.admin.second_factor import turn_off
+
+    print(f"second factor of {_change_admin(ctx, args.email, turn_off)} removed; their sessions were closed")
+    return 0
+
+
+def set_admin_active(args: argparse.Namespace, ctx: CliContext) -> int:
+    from licentia.server.admin.team import set_active
+
+    email = _change_admin(ctx, args.email, set_active, active=args.active)
+    print(f"{email} {'enabled' if args.active else 'disabled'}")
     return 0
 
 

@@ -96,6 +96,7 @@ class Identity:
     copy_of: str | None = None  # this installation was made for a copy of that one
     twin_of: str | None = None  # the successor that recognised this installation while it still checks in
     hardware_changed: list[str] = field(default_factory=list)
+    new_machine: bool = False  # a computer seen for the first time: its trial starts now
 
     @property
     def created(self) -> bool:
@@ -116,7 +117,9 @@ def identify(conn: sa.Connection, inp: Any, product: Any, note: Note) -> Identit
                     "this device id is known: send the device credential issued at first contact",
                 )
             )
-        return _create(conn, inp, product, _new_machine(conn, inp, product, {}))
+        found = _create(conn, inp, product, _new_machine(conn, inp, product, {}))
+        found.new_machine = True
+        return found
     if not inp.components:
         raise Refused(ApiError(ErrorCode.VALIDATION_ERROR, "send a fingerprint or a device_id"))
     if inp.action != "check":
@@ -162,7 +165,9 @@ def _recognise(conn: sa.Connection, inp: Any, product: Any) -> Identity:
     """A caller without a credential: a new installation, on the machine its hardware names."""
     machine = _find_machine(conn, product, inp.components)
     if machine is None:
-        return _create(conn, inp, product, _new_machine(conn, inp, product, inp.components))
+        found = _create(conn, inp, product, _new_machine(conn, inp, product, inp.components))
+        found.new_machine = True
+        return found
     previous = conn.execute(
         sa.select(devices.c.id, devices.c.status, devices.c.status_reason, devices.c.clone_suspected)
         .where(

@@ -291,7 +291,8 @@ class Checker:
                 device.id,
                 EventKind.CHECK,
                 client_event_id=f"check-{today.isoformat()}",
-                data={"app_version": inp.app_version},
+                # A first contact's check row also announces the trial start (notify.subscriptions).
+                data={"app_version": inp.app_version, **({"trial_started": True} if found.new_machine else {})},
             )
         clone_suspected = bool(copy_caught or device.clone_suspected)
         if scope is not None and inp.action == "check" and values.keys() <= ROUTINE_COLUMNS:

@@ -18,6 +18,7 @@ from licentia.server.audit import record
 from licentia.server.devices.changes import installations_of, unbind
 from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.licenses.service import IssuedLicense, issue_license, licenses, set_license_state
+from licentia.server.notify.catalog import WebhookEvent, license_event
 from licentia.server.notify.license_email import send_license_email
 from licentia.server.policies.knobs import KNOB_NAMES, check_complete, validate_knobs
 from licentia.server.policies.service import get_policy, policy_by_id
@@ -142,6 +143,9 @@ def renew(
     if row.state == LicenseState.EXPIRED.value:
         values["state"] = LicenseState.ACTIVE.value
     conn.execute(licenses.update().where(licenses.c.id == license_id).values(**values))
+    license_event(
+        conn, WebhookEvent.LICENSE_RENEWED, license_id=license_id, now=now, cause=f"renewed:{now.isoformat()}"
+    )
     record(
         conn,
         actor=actor,

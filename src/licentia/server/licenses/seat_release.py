@@ -20,6 +20,7 @@ import sqlalchemy as sa
 
 from licentia.server.devices.seats import release_stale_seats
 from licentia.server.policies.terms import effective
+from licentia.server.schedule import every
 from licentia.server.state import state_of
 from licentia.server.store.models import Device, License, Policy, table_of
 
@@ -102,19 +103,8 @@ async def start(app: Any) -> asyncio.Task[None] | None:
     interval = state_of(app).settings.seat_release_interval_seconds
     if interval <= 0:
         return None
-
-    async def loop() -> None:
-        await asyncio.sleep(min(FIRST_RUN_AFTER_SECONDS, interval))
-        while True:
-            try:
-                freed = await release_in_server(app)
-                if freed:
-                    log.info("seats freed on schedule: %d machines", freed)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                # Retried at the next run; a seat freed an hour late harms nobody.
-                log.exception("scheduled seat release failed")
-            await asyncio.sleep(interval)
-
-    return asyncio.create_task(loop(), name="licentia-seat-release")
+    # A seat freed an hour late harms nobody: a failed run waits for the next.
+    return every(
+        interval, lambda: release_in_server(app), name="licentia-seat-release", first_after=FIRST_RUN_AFTER_SECONDS,
+        log=log, done="seats freed on schedule: %d machines", failed="scheduled seat release failed",
+    )  # fmt: skip

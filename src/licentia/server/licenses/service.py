@@ -13,6 +13,7 @@ from licentia.core.clock import to_iso
 from licentia.core.licensekeys import generate_key, key_hash, key_prefix
 from licentia.core.status import LicenseState
 from licentia.server.errors import ApiError, ErrorCode
+from licentia.server.notify.catalog import WebhookEvent, license_event
 from licentia.server.policies.knobs import check_complete, validate_knobs
 from licentia.server.policies.service import default_policy, get_policy
 from licentia.server.policies.terms import effective, sale_terms
@@ -159,7 +160,18 @@ def issue_license(
         )
         .returning(licenses.c.id)
     ).scalar_one()
+    license_event(
+        conn, WebhookEvent.LICENSE_CREATED, license_id=int(license_id), now=now, cause="issued", source=source
+    )
     return IssuedLicense(int(license_id), key, key_prefix(key), customer_id, purchase_id)
+
+
+_STATE_EVENTS = {
+    LicenseState.SUSPENDED.value: WebhookEvent.LICENSE_SUSPENDED,
+    LicenseState.ACTIVE.value: WebhookEvent.LICENSE_REINSTATED,
+    LicenseState.REVOKED.value: WebhookEvent.LICENSE_REVOKED,
+    LicenseState.EXPIRED.value: WebhookEvent.LICENSE_EXPIRED,
+}
 
 
 def set_license_state(conn: sa.Connection, *, license_id: int, state: str, now: dt.datetime) -> None:
@@ -170,3 +182,6 @@ def set_license_state(conn: sa.Connection, *, license_id: int, state: str, now: 
     ).rowcount
     if not done:
         raise ApiError(ErrorCode.UNKNOWN_LICENSE, f"no license {license_id}")
+    event = _STATE_EVENTS.get(state)
+    if event is not None:
+        license_event(conn, event, license_id=license_id, now=now, cause=f"{state}:{now.isoformat()}")

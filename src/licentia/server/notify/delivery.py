@@ -28,9 +28,11 @@ _MAX_ERROR = 500
 class DeliveryFailed(Exception):
     """This attempt failed; ``permanent`` means retrying cannot help (the webhook was removed)."""
 
-    def __init__(self, message: str, *, permanent: bool = False) -> None:
+    def __init__(self, message: str, *, permanent: bool = False, status: int | None = None) -> None:
         super().__init__(message[:_MAX_ERROR])
         self.permanent = permanent
+        # The receiver's HTTP status, when it answered (the delivery log shows it).
+        self.status = status
 
 
 def _domain(address: str) -> str:
@@ -81,14 +83,15 @@ async def send_email(payload: dict[str, Any], *, settings: Settings, message_id:
 
 
 def webhook_body(*, message_id: str, topic: str, created_at: dt.datetime, data: dict[str, Any]) -> bytes:
-    document = {"id": message_id, "topic": topic, "created_at": to_iso(created_at), "data": data}
+    # "event" names what happened (notify.catalog); "topic" says the same, for receivers written before.
+    document = {"id": message_id, "event": topic, "topic": topic, "created_at": to_iso(created_at), "data": data}
     return json.dumps(document, separators=(",", ":"), sort_keys=True).encode("utf-8")
 
 
 async def post_webhook(
     client: httpx.AsyncClient, *, url: str, secret: str, body: bytes, event_id: str, now: dt.datetime
-) -> None:
-    """POST ``body`` signed with ``secret``; only a 2xx answer counts as delivered.
+) -> int:
+    """POST ``body`` signed with ``secret``; only a 2xx answer counts as delivered (its status is returned).
 
     Redirects are not followed: a 3xx is a failure, so a receiver cannot bounce
     the signed body to another host.
@@ -106,4 +109,5 @@ async def post_webhook(
         reason = str(exc).replace(url, "<url>")
         raise DeliveryFailed(f"webhook: {type(exc).__name__}: {reason}") from exc
     if not 200 <= response.status_code < 300:
-        raise DeliveryFailed(f"webhook: HTTP {response.status_code}")
+        raise DeliveryFailed(f"webhook: HTTP {response.status_code}", status=response.status_code)
+    return response.status_code

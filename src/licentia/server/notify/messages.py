@@ -102,7 +102,7 @@ def vendor_email(*, topic: str, product_name: str, row: dict[str, Any]) -> tuple
     return subject, "\n".join(text_parts) + "\n", f"<html><body>{body_html}</body></html>"
 
 
-def webhook_data(*, topic: str, product_slug: str, row: dict[str, Any]) -> dict[str, Any]:
+def webhook_data(*, topic: str | None, product_slug: str, row: dict[str, Any]) -> dict[str, Any]:
     """The ``data`` of a webhook delivery: the event as stored (only key prefixes, never keys)."""
     data: dict[str, Any] = {
         "product": product_slug,

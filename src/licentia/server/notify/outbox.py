@@ -127,6 +127,7 @@ def enqueue_webhook_deliveries(
                 "topic": topic,
                 "payload": {"webhook_id": hook.id, "url": hook.url, "topic": topic, "data": data},
                 "dedupe_key": f"{dedupe_key}:wh{hook.id}" if dedupe_key else None,
+                "webhook_id": hook.id,
                 "created_at": now,
                 "next_attempt_at": now,
                 "attempts": 0,

@@ -17,17 +17,37 @@ from typing import Any
 import sqlalchemy as sa
 
 from licentia.core.vocabulary import PIRACY_EVENT_KINDS, EventKind, Topic
+from licentia.server.notify.catalog import WebhookEvent
 from licentia.server.notify.messages import plausible_email, vendor_email, webhook_data
 from licentia.server.notify.outbox import WebhookTarget, enqueue_email, enqueue_webhook_deliveries, webhooks
 from licentia.server.store.models import Product, table_of
 
 products = table_of(Product)
 
-# Event kinds that can notify; everything else (check, usage, upgrade,
-# hardware_changed, deactivate) returns before touching the database.
+# Event kinds that can notify; everything else (usage, upgrade, hardware_changed,
+# and a check that started no trial) returns before touching the database.
 NOTIFYING_KINDS = frozenset(
-    {EventKind.INSTALL, EventKind.UNINSTALL, EventKind.FEEDBACK, EventKind.REGISTER, *PIRACY_EVENT_KINDS}
+    {
+        EventKind.INSTALL,
+        EventKind.UNINSTALL,
+        EventKind.FEEDBACK,
+        EventKind.REGISTER,
+        EventKind.DEACTIVATE,
+        *PIRACY_EVENT_KINDS,
+    }
 )
+_KIND_EVENTS = {
+    EventKind.INSTALL: WebhookEvent.INSTALLATION_CREATED,
+    EventKind.UNINSTALL: WebhookEvent.INSTALLATION_REMOVED,
+    EventKind.FEEDBACK: WebhookEvent.FEEDBACK_RECEIVED,
+    EventKind.DEACTIVATE: WebhookEvent.MACHINE_DEACTIVATED,
+    EventKind.CLONE_SUSPECTED: WebhookEvent.COPY_SUSPECTED,
+    EventKind.INVALID_KEY: WebhookEvent.KEY_INVALID,
+}
+# Set by the status check on the "check" event of a machine's first contact
+# (``devices.service``): the row the check writes anyway carries the news, so
+# a trial start costs the check no statement of its own.
+TRIAL_STARTED_FLAG = "trial_started"
 RULES_TTL_SECONDS = 5.0
 
 
@@ -44,6 +64,23 @@ def topic_of(row: dict[str, Any]) -> Topic | None:
             return Topic.REGISTER
         if result == "too_many_devices":
             return Topic.PIRACY
+    return None
+
+
+def webhook_event_of(row: dict[str, Any]) -> WebhookEvent | None:
+    """The webhook event an event row announces, or None."""
+    kind = row["kind"]
+    if kind in _KIND_EVENTS:
+        return _KIND_EVENTS[kind]
+    data = row.get("data") or {}
+    if kind == EventKind.REGISTER:
+        result = data.get("result")
+        if result == "activated":
+            return WebhookEvent.MACHINE_ACTIVATED
+        if result == "too_many_devices":
+            return WebhookEvent.LICENSE_OVER_LIMIT
+    if kind == EventKind.CHECK and data.get(TRIAL_STARTED_FLAG):
+        return WebhookEvent.TRIAL_STARTED
     return None
 
 
@@ -157,18 +194,24 @@ def dedupe_key(topic: str, row: dict[str, Any]) -> str:
 
 def on_event(conn: sa.Connection, row: dict[str, Any]) -> None:
     """Subscribed to ``events.service``: queue the vendor's email and webhooks for ``row``."""
-    if row["kind"] not in NOTIFYING_KINDS:
+    kind = row["kind"]
+    if kind == EventKind.CHECK:
+        # The hot path: an ordinary check leaves here without a query.
+        if not (row.get("data") or {}).get(TRIAL_STARTED_FLAG):
+            return
+    elif kind not in NOTIFYING_KINDS:
         return
     topic = topic_of(row)
-    if topic is None:
+    event = webhook_event_of(row)
+    if topic is None and event is None:
         return
     rules = rules_cache.get(conn, row["product_id"])
     if rules is None:
         return
     now = row["received_at"]
-    key = dedupe_key(topic, row)
-    to = rules.emails_for(topic)
-    if to:
+    to = rules.emails_for(topic) if topic is not None else ()
+    if topic is not None and to:
+        key = dedupe_key(topic, row)
         subject, text, body_html = vendor_email(topic=topic, product_name=rules.product_name, row=row)
         reply_to = plausible_email((row.get("data") or {}).get("email")) if topic == Topic.FEEDBACK else None
         enqueue_email(
@@ -182,13 +225,13 @@ def on_event(conn: sa.Connection, row: dict[str, Any]) -> None:
             dedupe_key=f"{key}:email",
             reply_to=reply_to,
         )
-    if rules.webhooks:
-        # Webhooks are machines: they get every event of their topics (the
-        # receiver dedupes by Licentia-Event-Id), not the grouped piracy digest.
+    if event is not None and rules.webhooks:
+        # Webhooks are machines: they get every event they chose (the receiver
+        # dedupes by Licentia-Event-Id), not the grouped piracy digest.
         enqueue_webhook_deliveries(
             conn,
             rules.webhooks,
-            topic=topic,
+            topic=event.value,
             data=webhook_data(topic=topic, product_slug=rules.product_slug, row=row),
             now=now,
             dedupe_key=f"event:{row['id']}",

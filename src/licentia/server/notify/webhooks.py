@@ -1,4 +1,11 @@
-"""Registering webhook endpoints (for the admin UI, the developer API and tests)."""
+"""Webhook endpoints: create, edit, disable, enable, test; for the admin UI, the developer API and the CLI.
+
+Threat: a copy of the database (a backup, a read-only SQL account) holding
+the signing secrets in clear lets its reader forge deliveries that every
+receiver trusts. So a secret is stored only sealed with the server's key
+(``LICENTIA_SECRET_KEY``, as the signing keys are), shown once at creation or
+rotation, and opened in memory by the delivery worker to sign.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +13,23 @@ import datetime as dt
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
+from cryptography.fernet import Fernet, InvalidToken
 
-from licentia.core.vocabulary import Topic
+from licentia.server.audit import record
 from licentia.server.errors import ApiError, ErrorCode
+from licentia.server.notify.catalog import WebhookEvent
 from licentia.server.notify.outbox import webhooks
+from licentia.server.notify.sealing import SealBroken
+from licentia.server.store.models import Product, table_of
+
+products = table_of(Product)
+SEALED_PREFIX = "sealed:v1:"
+MAX_DESCRIPTION = 200
+_UNSET: Any = object()
 
 
 @dataclass(frozen=True)
@@ -22,8 +39,99 @@ class CreatedWebhook:
     secret: str
 
 
+@dataclass(frozen=True)
+class WebhookView:
+    id: int
+    product: str | None  # a product's slug; None: every product
+    url: str
+    description: str | None
+    events: tuple[str, ...]  # empty: every event
+    active: bool
+    created_at: dt.datetime
+    updated_at: dt.datetime | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "product": self.product,
+            "url": self.url,
+            "description": self.description,
+            "events": list(self.events),
+            "active": self.active,
+            "created_at": self.created_at.isoformat(),
+            "updated_at": self.updated_at.isoformat() if self.updated_at else None,
+        }
+
+
 def new_webhook_secret() -> str:
     return "whsec_" + secrets.token_urlsafe(32)
+
+
+def seal_secret(secret: str, fernet: Fernet) -> str:
+    return SEALED_PREFIX + fernet.encrypt(secret.encode()).decode("ascii")
+
+
+def open_secret(stored: str, fernet: Fernet) -> str:
+    """The secret to sign with (in memory only); a row from before sealing is returned as it is."""
+    if not stored.startswith(SEALED_PREFIX):
+        return stored
+    try:
+        return fernet.decrypt(stored[len(SEALED_PREFIX) :].encode()).decode()
+    except InvalidToken as exc:
+        raise SealBroken("the webhook's secret cannot be opened with this server's LICENTIA_SECRET_KEY") from exc
+
+
+def seal_clear_secrets(conn: sa.Connection, fernet: Fernet) -> int:
+    """Seal the secrets an older version stored in clear (when the upgrade had no key); return how many."""
+    rows = conn.execute(
+        sa.select(webhooks.c.id, webhooks.c.secret).where(sa.not_(webhooks.c.secret.startswith(SEALED_PREFIX)))
+    ).all()
+    for row in rows:
+        conn.execute(webhooks.update().where(webhooks.c.id == row.id).values(secret=seal_secret(row.secret, fernet)))
+    return len(rows)
+
+
+def valid_url(url: str) -> str:
+    url = url.strip()
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or len(url) > 2000:
+        raise ApiError(
+            ErrorCode.INVALID_WEBHOOK_URL, "a webhook URL starts with https:// (or http://) and names a host"
+        )
+    return url
+
+
+def valid_events(events: Sequence[str]) -> list[str]:
+    unknown = sorted(set(events) - set(WebhookEvent))
+    if unknown:
+        raise ApiError(
+            ErrorCode.INVALID_WEBHOOK_TOPICS,
+            f"unknown events {unknown}; choose from {[event.value for event in WebhookEvent]}",
+        )
+    return sorted(set(events))
+
+
+def _description(text: str | None) -> str | None:
+    text = " ".join((text or "").split())
+    if len(text) > MAX_DESCRIPTION:
+        raise ApiError(ErrorCode.INVALID_DESCRIPTION, f"a description is at most {MAX_DESCRIPTION} characters")
+    return text or None
+
+
+def _product_id(conn: sa.Connection, slug: str | None) -> int | None:
+    if not slug:
+        return None
+    found = conn.execute(sa.select(products.c.id).where(products.c.slug == slug)).scalar_one_or_none()
+    if found is None:
+        raise ApiError(ErrorCode.UNKNOWN_PRODUCT, f"no product named {slug!r}")
+    return int(found)
+
+
+def _changed(conn: sa.Connection) -> None:
+    # This process sees the change at once; the others within the rules cache's few seconds.
+    from licentia.server.notify.subscriptions import rules_cache
+
+    rules_cache.forget()
 
 
 def create_webhook(
@@ -31,26 +139,127 @@ def create_webhook(
     *,
     url: str,
     now: dt.datetime,
-    product_id: int | None = None,
-    topics: Sequence[str] = (),
+    fernet: Fernet,
+    product: str | None = None,
+    events: Sequence[str] = (),
+    description: str | None = None,
     secret: str | None = None,
+    actor: str = "system",
 ) -> CreatedWebhook:
-    """Add an endpoint for ``topics`` (all when empty) of one product, or of every product when None."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ApiError(
-            ErrorCode.INVALID_WEBHOOK_URL, "a webhook URL starts with https:// (or http://) and names a host"
-        )
-    unknown = sorted(set(topics) - set(Topic))
-    if unknown:
-        raise ApiError(
-            ErrorCode.INVALID_WEBHOOK_TOPICS,
-            f"unknown topics {unknown}; choose from {[topic.value for topic in Topic]}",
-        )
+    """Add an endpoint for ``events`` (all when empty) of one product, or of every product when None."""
+    url, chosen, text = valid_url(url), valid_events(events), _description(description)
+    product_id = _product_id(conn, product)
     secret = secret or new_webhook_secret()
     webhook_id = conn.execute(
         webhooks.insert()
-        .values(product_id=product_id, url=url, secret=secret, topics=sorted(set(topics)), active=True, created_at=now)
+        .values(
+            product_id=product_id,
+            url=url,
+            secret=seal_secret(secret, fernet),
+            topics=chosen,
+            active=True,
+            created_at=now,
+            updated_at=now,
+            description=text,
+        )
         .returning(webhooks.c.id)
     ).scalar_one()
+    record(
+        conn, actor=actor, action="webhook.create", target_type="webhook", target_id=webhook_id, now=now,
+        product=product, events=chosen,
+    )  # fmt: skip
+    _changed(conn)
     return CreatedWebhook(int(webhook_id), secret)
+
+
+def get_webhook(conn: sa.Connection, webhook_id: int) -> WebhookView:
+    found = list_webhooks(conn, webhook_id=webhook_id)
+    if not found:
+        raise ApiError(ErrorCode.UNKNOWN_WEBHOOK, f"no webhook endpoint {webhook_id}")
+    return found[0]
+
+
+def list_webhooks(conn: sa.Connection, *, webhook_id: int | None = None) -> list[WebhookView]:
+    query = (
+        sa.select(webhooks, products.c.slug)
+        .select_from(webhooks.outerjoin(products, products.c.id == webhooks.c.product_id))
+        .order_by(webhooks.c.id)
+    )
+    if webhook_id is not None:
+        query = query.where(webhooks.c.id == webhook_id)
+    return [
+        WebhookView(
+            id=r.id,
+            product=r.slug,
+            url=r.url,
+            description=r.description,
+            events=tuple(r.topics or ()),
+            active=bool(r.active),
+            created_at=r.created_at,
+            updated_at=r.updated_at,
+        )
+        for r in conn.execute(query).all()
+    ]
+
+
+def update_webhook(
+    conn: sa.Connection,
+    *,
+    webhook_id: int,
+    now: dt.datetime,
+    fernet: Fernet,
+    actor: str = "system",
+    url: str | None = None,
+    events: Sequence[str] | None = None,
+    description: str | None = None,
+    product: Any = _UNSET,
+    rotate_secret: bool = False,
+) -> str | None:
+    """Change what is given; return the new secret when ``rotate_secret`` (shown once), else None."""
+    get_webhook(conn, webhook_id)
+    values: dict[str, Any] = {"updated_at": now}
+    if url is not None:
+        values["url"] = valid_url(url)
+    if events is not None:
+        values["topics"] = valid_events(events)
+    if description is not None:
+        values["description"] = _description(description)
+    if product is not _UNSET:
+        values["product_id"] = _product_id(conn, product)
+    secret = None
+    if rotate_secret:
+        secret = new_webhook_secret()
+        values["secret"] = seal_secret(secret, fernet)
+    conn.execute(webhooks.update().where(webhooks.c.id == webhook_id).values(**values))
+    changed = sorted(k if k != "topics" else "events" for k in values if k != "updated_at")
+    record(
+        conn, actor=actor, action="webhook.update", target_type="webhook", target_id=webhook_id, now=now,
+        changed=changed,
+    )  # fmt: skip
+    _changed(conn)
+    return secret
+
+
+def set_active(conn: sa.Connection, *, webhook_id: int, active: bool, now: dt.datetime, actor: str = "system") -> None:
+    """Disable (nothing is queued for it, waiting deliveries give up) or enable an endpoint."""
+    get_webhook(conn, webhook_id)
+    conn.execute(webhooks.update().where(webhooks.c.id == webhook_id).values(active=active, updated_at=now))
+    action = "webhook.enable" if active else "webhook.disable"
+    record(conn, actor=actor, action=action, target_type="webhook", target_id=webhook_id, now=now)
+    _changed(conn)
+
+
+def delete_webhook(conn: sa.Connection, *, webhook_id: int, now: dt.datetime, actor: str = "system") -> None:
+    """Remove an endpoint; its delivery log stays (the outbox rows name it by id)."""
+    get_webhook(conn, webhook_id)
+    conn.execute(webhooks.delete().where(webhooks.c.id == webhook_id))
+    record(conn, actor=actor, action="webhook.delete", target_type="webhook", target_id=webhook_id, now=now)
+    _changed(conn)
+
+
+def signing_secret(conn: sa.Connection, *, webhook_id: int, fernet: Fernet) -> tuple[str, str]:
+    """(url, secret) of an endpoint, the secret opened in memory to sign a test."""
+    row = conn.execute(sa.select(webhooks.c.url, webhooks.c.secret).where(webhooks.c.id == webhook_id)).first()
+    if row is None:
+        raise ApiError(ErrorCode.UNKNOWN_WEBHOOK, f"no webhook endpoint {webhook_id}")
+    return row.url, open_secret(row.secret, fernet)

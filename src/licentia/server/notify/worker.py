@@ -38,6 +38,7 @@ from licentia.server.notify.delivery import (
 )
 from licentia.server.notify.outbox import outbox, webhooks
 from licentia.server.notify.sealing import LEGACY_REDACT, SEALED, SealBroken, forgotten, opened, sealed_legacy
+from licentia.server.notify.webhooks import open_secret, seal_clear_secrets
 from licentia.server.settings import Settings
 from licentia.server.store.engine import READ_ONLY
 
@@ -140,6 +141,9 @@ class OutboxWorker:
         """
         query = sa.select(outbox.c.id, outbox.c.payload).where(outbox.c.sent_at.is_(None), outbox.c.channel == "email")
         async with self.engine.begin() as conn:
+            hooks = await conn.run_sync(seal_clear_secrets, self.fernet)
+            if hooks:
+                log.info("sealed the secrets of %d webhook endpoints stored in clear by an older version", hooks)
             rows = (await conn.execute(query)).all()
             changed = 0
             for row in rows:
@@ -189,6 +193,7 @@ class OutboxWorker:
 
     async def _deliver(self, message: Claimed) -> None:
         now = self.clock.now()
+        status: int | None = None
         try:
             if message.channel == "email":
                 await send_email(
@@ -198,21 +203,21 @@ class OutboxWorker:
                     now=now,
                 )
             elif message.channel == "webhook":
-                await self._post(message, now)
+                status = await self._post(message, now)
             else:
                 raise DeliveryFailed(f"unknown channel {message.channel!r}", permanent=True)
         except SealBroken as exc:
             # Not permanent: the operator may put the right LICENTIA_SECRET_KEY back.
             await self._failed(message, str(exc), permanent=False)
         except DeliveryFailed as exc:
-            await self._failed(message, str(exc), permanent=exc.permanent)
+            await self._failed(message, str(exc), permanent=exc.permanent, status=exc.status)
         except Exception as exc:  # a bug in one message must not stop the others
             log.exception("outbox message %s: unexpected error", message.id)
             await self._failed(message, f"internal: {type(exc).__name__}", permanent=False)
         else:
-            await self._sent(message)
+            await self._sent(message, status=status)
 
-    async def _post(self, message: Claimed, now: dt.datetime) -> None:
+    async def _post(self, message: Claimed, now: dt.datetime) -> int:
         webhook_id = message.payload.get("webhook_id")
         # The secret is read at delivery, not copied into the outbox: a rotated
         # secret applies to waiting messages, and the outbox holds no secrets.
@@ -227,21 +232,28 @@ class OutboxWorker:
             raise DeliveryFailed("webhook was deleted", permanent=True)
         if not hook.active:
             raise DeliveryFailed("webhook is disabled", permanent=True)
-        event_id = f"msg_{message.id}"
+        # A redelivery carries its original's id and time: the receiver sees the same event again.
+        event_id = str(message.payload.get("event_id") or f"msg_{message.id}")
+        created_at = message.created_at
+        if message.payload.get("created_at"):
+            created_at = dt.datetime.fromisoformat(str(message.payload["created_at"]))
         body = webhook_body(
             message_id=event_id,
             topic=message.topic,
-            created_at=message.created_at,
+            created_at=created_at,
             data=message.payload.get("data") or {},
         )
-        await post_webhook(self.http, url=hook.url, secret=hook.secret, body=body, event_id=event_id, now=now)
+        secret = open_secret(hook.secret, self.fernet)
+        return await post_webhook(self.http, url=hook.url, secret=secret, body=body, event_id=event_id, now=now)
 
-    async def _sent(self, message: Claimed) -> None:
+    async def _sent(self, message: Claimed, *, status: int | None = None) -> None:
         now = self.clock.now()
         values: dict[str, Any] = {
             "sent_at": now,
             "claimed_until": None,
             "attempts": message.attempts + 1,
+            "response_code": status,
+            "last_error": None,
         }
         if SEALED in message.payload or LEGACY_REDACT in message.payload:
             values["payload"] = forgotten(message.payload)
@@ -249,7 +261,7 @@ class OutboxWorker:
             await conn.execute(outbox.update().where(outbox.c.id == message.id).values(**values))
         log.info("outbox message %s (%s/%s) sent", message.id, message.channel, message.topic)
 
-    async def _failed(self, message: Claimed, error: str, *, permanent: bool) -> None:
+    async def _failed(self, message: Claimed, error: str, *, permanent: bool, status: int | None = None) -> None:
         now = self.clock.now()
         attempts = message.attempts + 1
         gave_up = permanent or attempts >= self.max_attempts
@@ -259,6 +271,7 @@ class OutboxWorker:
             # A permanent failure counts as the last attempt, so it is not claimed again.
             "attempts": max(attempts, self.max_attempts) if permanent else attempts,
             "next_attempt_at": now + backoff(attempts, rng=self.rng),
+            "response_code": status,
         }
         async with self.engine.begin() as conn:
             await conn.execute(outbox.update().where(outbox.c.id == message.id).values(**values))

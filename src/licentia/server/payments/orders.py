@@ -33,6 +33,7 @@ from licentia.core.status import LicenseState
 from licentia.server.audit import record
 from licentia.server.licenses.changes import change_state
 from licentia.server.licenses.service import issue_license, licenses
+from licentia.server.notify.catalog import WebhookEvent, license_event
 from licentia.server.payments.mapping import find_mapping
 from licentia.server.payments.tables import mappings, payment_events, payment_links, trials
 from licentia.server.portal import emails
@@ -171,6 +172,7 @@ def _paid(
         if found.state == LicenseState.EXPIRED.value:
             values["state"] = LicenseState.ACTIVE.value
         conn.execute(licenses.update().where(licenses.c.id == found.id).values(**values))
+        license_event(conn, WebhookEvent.LICENSE_RENEWED, license_id=found.id, now=now, cause=f"paid:{fact.paid_until}")
         record(
             conn,
             actor=actor,

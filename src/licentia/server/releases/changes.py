@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from licentia.server.audit import record
 from licentia.server.errors import ApiError, ErrorCode
+from licentia.server.notify.catalog import WebhookEvent, emit
 from licentia.server.products.service import get_product
 from licentia.server.releases.service import publish
 
@@ -40,6 +41,21 @@ def publish_release(
         now=now,
         download_url=download_url or None,
         notes=notes or None,
+    )
+    emit(
+        conn,
+        WebhookEvent.RELEASE_PUBLISHED,
+        product_id=prod.id,
+        data={
+            "release": {
+                "id": release_id,
+                "version": version.strip(),
+                "channel": channel,
+                "download_url": download_url or None,
+            }
+        },
+        now=now,
+        dedupe_key=str(release_id),
     )
     record(
         conn,

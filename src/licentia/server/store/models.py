@@ -314,6 +314,15 @@ class AdminUser(Base):
     failed_attempts: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[dt.datetime | None]
     is_active: Mapped[bool] = mapped_column(default=True)
+    # owner (everything, manages admins) | staff (writes) | viewer (reads only).
+    role: Mapped[str] = mapped_column(sa.String(16), default="owner", server_default="owner")
+    # The TOTP seed sealed with the server's key (never in clear); set once enrolment is confirmed.
+    totp_sealed: Mapped[str | None] = mapped_column(sa.Text)
+    totp_enabled_at: Mapped[dt.datetime | None]
+    # The last accepted time step: a code is good once (a shoulder-surfed code cannot be replayed).
+    totp_last_step: Mapped[int | None] = mapped_column(sa.BigInteger)
+    # argon2id hashes of the unused recovery codes.
+    recovery_hashes: Mapped[list[Any]] = mapped_column(JSONType, default=list)
 
 
 class AdminSession(Base):
@@ -326,6 +335,8 @@ class AdminSession(Base):
     csrf_token: Mapped[str] = mapped_column(sa.String(64))
     created_at: Mapped[dt.datetime]
     expires_at: Mapped[dt.datetime]
+    # The password was right but the second factor is still due: this session opens nothing yet.
+    awaiting_code: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
 
 class ApiToken(Base):
@@ -374,6 +385,9 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(sa.Text)
     sent_at: Mapped[dt.datetime | None]
     claimed_until: Mapped[dt.datetime | None]
+    # Webhook deliveries: the endpoint (its delivery log) and the receiver's last HTTP status.
+    webhook_id: Mapped[int | None] = mapped_column(index=True)
+    response_code: Mapped[int | None]
 
 
 class Webhook(Base):
@@ -382,10 +396,14 @@ class Webhook(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     product_id: Mapped[int | None] = mapped_column(sa.ForeignKey("products.id", ondelete="CASCADE"))
     url: Mapped[str] = mapped_column(sa.String(2000))
-    secret: Mapped[str] = mapped_column(sa.String(200))
+    # The signing secret sealed with the server's key (``notify.sealing``); never stored in clear.
+    secret: Mapped[str] = mapped_column(sa.Text)
+    # The events it receives (``notify.catalog.WebhookEvent``); empty means every event.
     topics: Mapped[list[Any]] = mapped_column(default=list)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[dt.datetime]
+    description: Mapped[str | None] = mapped_column(sa.String(200))
+    updated_at: Mapped[dt.datetime | None]
 
 
 class RateLimit(Base):

@@ -1,0 +1,185 @@
+"""Developer API for webhook endpoints: ``/v1/admin/webhooks``, their delivery log, redelivery and test.
+
+A secret is answered once, when the endpoint is created or its secret rotated;
+it is stored only sealed with the server's key. Every change is audited with
+the token's name.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from licentia.server.adminapi.schemas import RowId
+from licentia.server.auth.bearer import ReadActor, WriteActor
+from licentia.server.notify.catalog import DESCRIPTIONS, WebhookEvent
+from licentia.server.notify.deliveries import deliveries, finish_ping, redeliver, send_ping, start_ping
+from licentia.server.notify.webhooks import (
+    create_webhook,
+    delete_webhook,
+    get_webhook,
+    list_webhooks,
+    set_active,
+    update_webhook,
+)
+from licentia.server.state import in_transaction, read_only, state_of
+
+router = APIRouter(tags=["developer API: webhooks"])
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "`invalid_webhook_url`, `invalid_webhook_topics` (an unknown event), `invalid_description`"},
+    401: {"description": "`missing_token` or `invalid_token`"},
+    403: {"description": "`insufficient_scope` or `role_forbidden`: this call needs a `write` token"},
+    404: {"description": "`unknown_webhook`, `unknown_delivery` or `unknown_product`"},
+}
+
+
+class WebhookCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    url: str = Field(max_length=2000, examples=["https://hooks.vendor.example/licentia"])
+    events: list[str] = Field(default_factory=list, description="event names; empty: every event")
+    product: str | None = Field(default=None, description="a product's slug; null: every product")
+    description: str | None = Field(default=None, max_length=200)
+
+
+class WebhookPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    url: str | None = Field(default=None, max_length=2000)
+    events: list[str] | None = None
+    product: str | None = Field(default=None, description="a product's slug; send null for every product")
+    description: str | None = Field(default=None, max_length=200)
+    rotate_secret: bool = False
+
+
+def _now(request: Request) -> dt.datetime:
+    return state_of(request.app).clock.now()
+
+
+@router.get("/webhook-events", responses=ERRORS)
+async def webhook_events(actor: ReadActor) -> list[dict[str, str]]:
+    """Every event an endpoint may choose, with what it means."""
+    return [{"event": event.value, "description": DESCRIPTIONS[event]} for event in WebhookEvent]
+
+
+@router.get("/webhooks", responses=ERRORS)
+async def webhooks_list(request: Request, actor: ReadActor) -> list[dict[str, Any]]:
+    return [view.as_json() for view in await read_only(request, list_webhooks)]
+
+
+@router.post("/webhooks", status_code=201, responses=ERRORS)
+async def webhook_create(request: Request, body: WebhookCreate, actor: WriteActor) -> dict[str, Any]:
+    """Add an endpoint; the answer holds its signing ``secret``, shown this once."""
+
+    def job(conn: Any) -> dict[str, Any]:
+        made = create_webhook(
+            conn,
+            url=body.url,
+            events=body.events,
+            product=body.product,
+            description=body.description,
+            now=_now(request),
+            fernet=state_of(request.app).settings.fernet(),
+            actor=actor.label,
+        )
+        return {**get_webhook(conn, made.id).as_json(), "secret": made.secret}
+
+    return await in_transaction(request, job)
+
+
+@router.get("/webhooks/{webhook_id}", responses=ERRORS)
+async def webhook_one(request: Request, webhook_id: RowId, actor: ReadActor) -> dict[str, Any]:
+    return (await read_only(request, get_webhook, webhook_id=webhook_id)).as_json()
+
+
+@router.patch("/webhooks/{webhook_id}", responses=ERRORS)
+async def webhook_patch(request: Request, webhook_id: RowId, body: WebhookPatch, actor: WriteActor) -> dict[str, Any]:
+    """Change the fields sent; with ``rotate_secret`` the answer holds the new ``secret``, shown this once."""
+    sent = body.model_fields_set
+
+    def job(conn: Any) -> dict[str, Any]:
+        options: dict[str, Any] = {k: getattr(body, k) for k in ("url", "events", "description") if k in sent}
+        if "product" in sent:
+            options["product"] = body.product
+        secret = update_webhook(
+            conn,
+            webhook_id=webhook_id,
+            now=_now(request),
+            fernet=state_of(request.app).settings.fernet(),
+            actor=actor.label,
+            rotate_secret=body.rotate_secret,
+            **options,
+        )
+        answer = get_webhook(conn, webhook_id).as_json()
+        return {**answer, "secret": secret} if secret else answer
+
+    return await in_transaction(request, job)
+
+
+@router.post("/webhooks/{webhook_id}/disable", responses=ERRORS)
+async def webhook_disable(request: Request, webhook_id: RowId, actor: WriteActor) -> dict[str, Any]:
+    await in_transaction(request, set_active, webhook_id=webhook_id, active=False, now=_now(request), actor=actor.label)
+    return (await read_only(request, get_webhook, webhook_id=webhook_id)).as_json()
+
+
+@router.post("/webhooks/{webhook_id}/enable", responses=ERRORS)
+async def webhook_enable(request: Request, webhook_id: RowId, actor: WriteActor) -> dict[str, Any]:
+    await in_transaction(request, set_active, webhook_id=webhook_id, active=True, now=_now(request), actor=actor.label)
+    return (await read_only(request, get_webhook, webhook_id=webhook_id)).as_json()
+
+
+@router.delete("/webhooks/{webhook_id}", status_code=204, responses=ERRORS)
+async def webhook_delete(request: Request, webhook_id: RowId, actor: WriteActor) -> Response:
+    await in_transaction(request, delete_webhook, webhook_id=webhook_id, now=_now(request), actor=actor.label)
+    return Response(status_code=204)
+
+
+@router.post("/webhooks/{webhook_id}/test", responses=ERRORS)
+async def webhook_test(request: Request, webhook_id: RowId, actor: WriteActor) -> dict[str, Any]:
+    """Send a signed ``ping`` now and answer how the receiver took it (it is also in the delivery log)."""
+    outcome = await test_endpoint(request, webhook_id=webhook_id, actor=actor.label)
+    return {"delivery_id": outcome.delivery_id, "delivered": outcome.ok, "response_code": outcome.response_code,
+            "error": outcome.error}  # fmt: skip
+
+
+async def test_endpoint(request: Request, *, webhook_id: int, actor: str) -> Any:
+    """The test shared by the API and the admin page: log row, signed POST, outcome recorded."""
+    state = state_of(request.app)
+    now = _now(request)
+    delivery_id, url, secret, body = await in_transaction(
+        request, start_ping, webhook_id=webhook_id, now=now, fernet=state.settings.fernet()
+    )
+    outcome = await send_ping(delivery_id=delivery_id, url=url, secret=secret, body=body, now=now)
+    await in_transaction(
+        request, finish_ping, outcome=outcome, now=_now(request), max_attempts=state.settings.outbox_max_attempts,
+        actor=actor,
+    )  # fmt: skip
+    return outcome
+
+
+@router.get("/webhooks/{webhook_id}/deliveries", responses=ERRORS)
+async def webhook_deliveries(
+    request: Request, webhook_id: RowId, actor: ReadActor, limit: int = Query(50, ge=1, le=200)
+) -> list[dict[str, Any]]:
+    """The endpoint's deliveries, newest first: event, status, attempts, the receiver's last HTTP status."""
+    found = await read_only(
+        request,
+        deliveries,
+        webhook_id=webhook_id,
+        max_attempts=state_of(request.app).settings.outbox_max_attempts,
+        limit=limit,
+    )
+    return [delivery.as_json() for delivery in found]
+
+
+@router.post("/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver", status_code=202, responses=ERRORS)
+async def webhook_redeliver(
+    request: Request, webhook_id: RowId, delivery_id: RowId, actor: WriteActor
+) -> dict[str, Any]:
+    """Queue the delivery again (same event id); the answer names the new delivery."""
+    new_id = await in_transaction(
+        request, redeliver, webhook_id=webhook_id, delivery_id=delivery_id, now=_now(request), actor=actor.label
+    )
+    return {"delivery_id": new_id, "redelivery_of": delivery_id}
