@@ -20,7 +20,7 @@ def test_0007_adds_the_table_and_downgrades_cleanly(settings) -> None:
                     " VALUES ('kept', 'Kept', '2026-01-01 00:00:00', false, 365, '{}')"
                 )
             )
-        upgrade(urls)
+        upgrade(urls, "0007")
         assert current_revision(urls) == "0007"
         assert "offline_activations" in sa.inspect(engine).get_table_names()
         with engine.begin() as conn:  # the nonce is unique: a request is answered once
@@ -32,7 +32,7 @@ def test_0007_adds_the_table_and_downgrades_cleanly(settings) -> None:
         assert "offline_activations" not in sa.inspect(engine).get_table_names()
         with engine.connect() as conn:
             assert conn.execute(sa.text("SELECT slug FROM products")).scalars().all() == ["kept"]
-        upgrade(urls)
+        upgrade(urls, "0007")
         assert current_revision(urls) == "0007"
     finally:
         engine.dispose()
