@@ -21,7 +21,7 @@ import pytest
 
 from licentia.server.cli import build_parser, main
 from tests.conftest import LiveServer
-from tests.server.notify.conftest import SmtpServer
+from tests.server.notify.conftest import SmtpServer, WebhookReceiver
 
 
 @dataclass
@@ -287,6 +287,114 @@ def case_admin_revoke_token(cli: Cli) -> None:
     assert cli("admin", "revoke-token", "--token-id", str(token_id)) == f"token {token_id} revoked\n"
 
 
+def case_admin_list(cli: Cli) -> None:
+    cli("admin", "create", "list@vendor.example", "--password-stdin", "--role", "viewer", stdin="long enough pw\n")
+    assert re.search(r"list@vendor\.example\s+viewer", cli("admin", "list"))
+
+
+def case_admin_role(cli: Cli) -> None:
+    cli("admin", "create", "role@vendor.example", "--password-stdin", "--role", "viewer", stdin="long enough pw\n")
+    assert cli("admin", "role", "role@vendor.example", "staff") == "role@vendor.example is now staff\n"
+
+
+def case_admin_reset_totp(cli: Cli) -> None:
+    import datetime as dt
+
+    import pyotp
+    import sqlalchemy as sa
+
+    from licentia.server.admin.second_factor import confirm_enrolment, start_enrolment
+    from licentia.server.settings import Settings
+    from licentia.server.store.models import AdminUser, table_of
+
+    cli("admin", "create", "totp@vendor.example", "--password-stdin", stdin="long enough pw\n")
+    fernet = Settings(data_dir=cli.data_dir).fernet()
+    engine = sa.create_engine(f"sqlite:///{cli.data_dir / 'licentia.db'}")
+    users = table_of(AdminUser)
+    with engine.begin() as conn:
+        user_id = conn.execute(sa.select(users.c.id).where(users.c.email == "totp@vendor.example")).scalar_one()
+        seed = start_enrolment(conn, user_id=user_id, fernet=fernet).secret
+        now = dt.datetime.now(dt.UTC)
+        confirm_enrolment(conn, user_id=user_id, code=pyotp.TOTP(seed).at(now), fernet=fernet, now=now, actor="t")
+    engine.dispose()
+    assert "second factor of totp@vendor.example removed" in cli("admin", "reset-totp", "totp@vendor.example")
+
+
+def case_admin_disable(cli: Cli) -> None:
+    cli("admin", "create", "off@vendor.example", "--password-stdin", "--role", "staff", stdin="long enough pw\n")
+    assert cli("admin", "disable", "off@vendor.example") == "off@vendor.example disabled\n"
+
+
+def case_admin_enable(cli: Cli) -> None:
+    cli("admin", "create", "on@vendor.example", "--password-stdin", "--role", "staff", stdin="long enough pw\n")
+    cli("admin", "disable", "on@vendor.example")
+    assert cli("admin", "enable", "on@vendor.example") == "on@vendor.example enabled\n"
+
+
+def _webhook(cli: Cli, url: str = "https://crm.vendor.example/hooks") -> int:
+    made = cli("webhook", "add", url, "--event", "license.created")
+    return int(re.search(r"#(\d+)", made).group(1))  # type: ignore[union-attr]
+
+
+def case_webhook_add(cli: Cli) -> None:
+    made = cli("webhook", "add", "https://crm.vendor.example/new", "--event", "license.revoked")
+    assert "license.revoked" in made and "signing secret (shown once" in made
+
+
+def case_webhook_list(cli: Cli) -> None:
+    hook = _webhook(cli, "https://crm.vendor.example/listed")
+    assert f"#{hook} " in cli("webhook", "list")
+
+
+def case_webhook_edit(cli: Cli) -> None:
+    hook = _webhook(cli)
+    assert "CRM sync" in cli("webhook", "edit", str(hook), "--all-events", "--description", "CRM sync")
+
+
+def case_webhook_disable(cli: Cli) -> None:
+    hook = _webhook(cli)
+    assert cli("webhook", "disable", str(hook)) == f"webhook #{hook} disabled\n"
+
+
+def case_webhook_enable(cli: Cli) -> None:
+    hook = _webhook(cli)
+    cli("webhook", "disable", str(hook))
+    assert cli("webhook", "enable", str(hook)) == f"webhook #{hook} enabled\n"
+
+
+def _receiving_webhook(cli: Cli) -> tuple[int, WebhookReceiver]:
+    receiver = WebhookReceiver().start()
+    return _webhook(cli, receiver.url), receiver
+
+
+def case_webhook_test(cli: Cli) -> None:
+    hook, receiver = _receiving_webhook(cli)
+    try:
+        assert "delivered: HTTP 200" in cli("webhook", "test", str(hook))
+        assert json.loads(receiver.deliveries[0].body)["event"] == "ping"
+    finally:
+        receiver.stop()
+
+
+def case_webhook_deliveries(cli: Cli) -> None:
+    hook, receiver = _receiving_webhook(cli)
+    try:
+        cli("webhook", "test", str(hook))
+        assert re.search(r"ping delivered attempts 1 HTTP 200", cli("webhook", "deliveries", str(hook)))
+    finally:
+        receiver.stop()
+
+
+def case_webhook_redeliver(cli: Cli) -> None:
+    hook, receiver = _receiving_webhook(cli)
+    try:
+        cli("webhook", "test", str(hook))
+        delivery = re.search(r"#(\d+) ", cli("webhook", "deliveries", str(hook))).group(1)  # type: ignore[union-attr]
+        assert f"delivery #{delivery} queued again" in cli("webhook", "redeliver", str(hook), delivery)
+    finally:
+        receiver.stop()
+
+
 def case_rollup(cli: Cli) -> None:
     assert "rollups recomputed" in cli("rollup", "--days", "3")
 
@@ -397,6 +505,19 @@ CASES: dict[tuple[str, ...], Callable[..., None]] = {
     ("admin", "password"): case_admin_password,
     ("admin", "token"): case_admin_token,
     ("admin", "revoke-token"): case_admin_revoke_token,
+    ("admin", "list"): case_admin_list,
+    ("admin", "role"): case_admin_role,
+    ("admin", "reset-totp"): case_admin_reset_totp,
+    ("admin", "disable"): case_admin_disable,
+    ("admin", "enable"): case_admin_enable,
+    ("webhook", "add"): case_webhook_add,
+    ("webhook", "list"): case_webhook_list,
+    ("webhook", "edit"): case_webhook_edit,
+    ("webhook", "disable"): case_webhook_disable,
+    ("webhook", "enable"): case_webhook_enable,
+    ("webhook", "test"): case_webhook_test,
+    ("webhook", "deliveries"): case_webhook_deliveries,
+    ("webhook", "redeliver"): case_webhook_redeliver,
     ("rollup",): case_rollup,
     ("evidence",): case_evidence,
     ("notify", "test-email"): case_notify_test_email,

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
 
 from licentia.server.cli.context import CliContext, CliError
+
+# ``typing`` itself costs the CLI's start a tenth: names for the type checker only.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 ROLES = ("owner", "staff", "viewer")  # admin.roles.Role, spelled out so the parser loads no server module
 # The top-level commands this module registers, with their help lines (see build_parser).
