@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from licentia.client.events import EventQueue
+    from licentia.client.meters import Consumption
     from licentia.client.values import Values
 
 DEFAULT_TIMEOUT = 3.0
@@ -175,6 +176,17 @@ class Licentia:
         state = self.state_file.load()
         deadline = time.monotonic() + self.transport.timeout
         return self._device_call("/v1/deactivate", state, now, deadline)
+
+    def consume(self, meter: str, amount: int = 1, *, idempotency_key: str | None = None) -> Consumption:
+        """Count ``amount`` units of ``meter`` (online); answers what remains in the period.
+
+        Past the limit nothing is counted and :class:`QuotaExceeded` carries the
+        figures. Network errors are retried with the same idempotency key (one
+        is made unless given), so a consumption is never counted twice.
+        """
+        from licentia.client.meters import consume
+
+        return consume(self, meter, amount, idempotency_key)
 
     def latest_release(self) -> dict[str, Any] | None:
         """The newest release on this app's channel (``newer`` tells if it beats ``app_version``)."""

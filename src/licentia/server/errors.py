@@ -178,6 +178,22 @@ class ErrorCode(enum.StrEnum):
     REASON_REQUIRED = "reason_required", 400, _A, "freeing a seat needs a reason (it goes to the audit log)"
     TRANSFER_LIMIT = "transfer_limit", 409, _A, "the license type's self-service transfers for the period are used up"
     NOT_ENTITLED = "not_entitled", 403, _A, "the license does not entitle to this release"
+    # Metered use (POST /v1/consume) and license usage
+    QUOTA_EXCEEDED = (
+        "quota_exceeded", 409, _P,
+        "the meter's limit for the period would be passed: nothing was counted (the answer carries the figures)",
+    )  # fmt: skip
+    UNKNOWN_METER = "unknown_meter", 404, _P, "the license's type defines no meter of this name"
+    IDEMPOTENCY_KEY_REUSED = (
+        "idempotency_key_reused", 409, _P, "this idempotency key already counted another meter or amount"
+    )  # fmt: skip
+    STALE_TOKEN = (
+        "stale_token", 401, _P,
+        "the call needs the installation's current rotating token (check first): a copied state consumes nothing",
+    )  # fmt: skip
+    NO_PURCHASE_CERTIFICATE = (
+        "no_purchase_certificate", 404, _D | _A, "the license has no customer, so no purchase certificate"
+    )  # fmt: skip
 
 
 _BY_VALUE: dict[str, ErrorCode] = {code.value: code for code in ErrorCode}
