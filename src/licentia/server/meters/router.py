@@ -73,21 +73,28 @@ async def consume_meter(
     """
     now = clock.now()
 
-    def job(conn: sa.Connection) -> dict[str, Any]:
-        return consume(
-            conn,
-            credential=credential,
-            token=body.token,
-            meter=body.meter,
-            amount=body.amount,
-            now=now,
-            idempotency_key=body.idempotency_key,
-        ).as_dict()
+    def job(conn: sa.Connection) -> dict[str, Any] | ApiError:
+        # A refusal is returned, not raised: it wrote nothing, and a raising job
+        # makes the writer roll its whole batch back and run each job alone.
+        try:
+            return consume(
+                conn,
+                credential=credential,
+                token=body.token,
+                meter=body.meter,
+                amount=body.amount,
+                now=now,
+                idempotency_key=body.idempotency_key,
+            ).as_dict()
+        except ApiError as exc:
+            return exc
 
-    try:
-        return await writer.run(job)
-    except QuotaExceeded as exc:
-        return JSONResponse(error_body(exc.code, exc.message, **exc.figures.as_dict()), status_code=exc.status)
+    outcome = await writer.run(job)
+    if isinstance(outcome, QuotaExceeded):
+        return JSONResponse(error_body(outcome.code, outcome.message, **outcome.figures.as_dict()), status_code=409)
+    if isinstance(outcome, ApiError):
+        raise outcome
+    return outcome
 
 
 def _usage(conn: sa.Connection, license_id: int, now: dt.datetime) -> dict[str, Any]:

@@ -156,9 +156,10 @@ def consume(
 ) -> Figures:
     """Count ``amount`` units of ``meter`` for the caller's license, or raise :class:`QuotaExceeded`.
 
-    ``amount`` 0 counts nothing and answers the figures. Raising rolls the
-    caller's transaction (the writer job's savepoint) back, the idempotency
-    key with it, so a refused key may be spent by a later retry.
+    ``amount`` 0 counts nothing and answers the figures. Every refusal is
+    raised with nothing of it written (a refused idempotency key is removed
+    again), so a caller may commit the transaction anyway: the group-commit
+    writer then keeps its batch instead of running each job again alone.
     """
     device, license_row = _seat_holder(conn, credential, token, now)
     limit, kind = _definition(meters_of(conn, license_row), meter)
@@ -197,6 +198,13 @@ def consume(
         .returning(usage.c.used)
     ).scalar()
     if used is None:
+        if idempotency_key is not None:
+            # Not counted, so not spent: a later retry under this key may count once there is room.
+            conn.execute(
+                consumptions.delete().where(
+                    consumptions.c.license_id == license_row.id, consumptions.c.idempotency_key == idempotency_key
+                )
+            )
         standing = _used(conn, license_row.id, meter, period.start)
         raise QuotaExceeded(_figures(meter, standing, limit, kind, period), amount)
     if used == limit:
