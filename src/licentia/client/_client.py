@@ -178,12 +178,7 @@ class Licentia:
         return self._device_call("/v1/deactivate", state, now, deadline)
 
     def consume(self, meter: str, amount: int = 1, *, idempotency_key: str | None = None) -> Consumption:
-        """Count ``amount`` units of ``meter`` (online); answers what remains in the period.
-
-        Past the limit nothing is counted and :class:`QuotaExceeded` carries the
-        figures. Network errors are retried with the same idempotency key (one
-        is made unless given), so a consumption is never counted twice.
-        """
+        """Count ``amount`` of ``meter`` online, once even when retried; past the limit: QuotaExceeded."""
         from licentia.client.meters import consume
 
         return consume(self, meter, amount, idempotency_key)
