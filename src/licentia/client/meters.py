@@ -110,6 +110,8 @@ def consume(owner: Licentia, meter: str, amount: int, idempotency_key: str | Non
     attempt = 0
     while True:
         attempt += 1
+        if time.monotonic() >= deadline:
+            raise Offline("no time left before the timeout")
         credential = owner.credential()
         body = {"meter": meter, "amount": amount, "token": owner.state_file.load().token, "idempotency_key": key}
         try:
