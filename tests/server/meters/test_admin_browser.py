@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,21 +15,10 @@ from licentia.core.documents import PURCHASE_CERTIFICATE, verify_any
 from licentia.core.signing import load_public_key
 from tests.conftest import LiveServer
 from tests.server.helpers import auth, fingerprint
-from tests.server.test_admin_browser import CHROMIUM, EMAIL, LAUNCH_ARGS, PASSWORD, _sign_in
+from tests.server.test_admin_browser import EMAIL, PASSWORD, _sign_in, page
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-
-@pytest.fixture
-def page() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS)
-        yield browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
-        browser.close()
+__all__ = ["page"]  # the browser fixture, shared with the admin UI's browser tests
 
 
 def test_the_license_page_shows_meter_usage_and_downloads_the_certificate(live_server: LiveServer, page: Any) -> None:
