@@ -19,7 +19,6 @@ Decide, then write:
 from __future__ import annotations
 
 import datetime as dt
-import hmac
 from dataclasses import dataclass
 from typing import Any
 
@@ -230,7 +229,7 @@ def _replay(conn: sa.Connection, license_id: int, key: str, meter: str, amount: 
     first = conn.execute(
         sa.select(consumptions).where(consumptions.c.license_id == license_id, consumptions.c.idempotency_key == key)
     ).one()
-    if not (hmac.compare_digest(first.meter, meter) and first.amount == amount):
+    if first.meter != meter or first.amount != amount:
         raise ApiError(ErrorCode.IDEMPOTENCY_KEY_REUSED, f"idempotency key {key!r} already counted another consumption")
     period = period_at(now_figures.period, first.period_start)
     used = _used(conn, license_id, meter, first.period_start)
