@@ -37,6 +37,7 @@ from licentia.server.events.service import subscribe
 from licentia.server.evidence import retention, reverse_dns
 from licentia.server.evidence.router import router as evidence_router
 from licentia.server.licenses import seat_release
+from licentia.server.meters import retention as meter_keys
 from licentia.server.meters.router import ROUTERS as meter_routers
 from licentia.server.network import parse_networks
 from licentia.server.notify import start_delivery
@@ -201,6 +202,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     # What every process runs beside the requests, started and stopped with the app:
     # the dashboard's rollups, the notification outbox, reverse DNS of callers, the fact purge, seat release.
     state.startup_tasks = [start_rollup_task, start_delivery, reverse_dns.start, retention.start, seat_release.start]
+    state.startup_tasks.append(meter_keys.start)  # idempotency keys of meter consumptions, kept a week
     # Notifications follow events (a process-wide hook; subscribing twice is ignored).
     subscribe(on_event)
     payments.install(app)  # payment providers' webhooks, the mappings' API and admin page, trial reminders

@@ -166,3 +166,17 @@ def test_periods_follow_the_utc_calendar():
     assert period_at("week", at).start == dt.datetime(2026, 12, 28, tzinfo=UTC)
     assert period_at("year", at).start == dt.datetime(2026, 1, 1, tzinfo=UTC)
     assert period_at("lifetime", at).end is None
+
+
+def test_idempotency_keys_are_purged_after_a_week(client, product, engine, clock):
+    from licentia.server.meters.retention import purge_keys
+
+    app = _licensed(client, product, engine, clock)
+    assert consume(app, "renders", 1, idempotency_key="old").status_code == 200
+    clock.advance(days=8)
+    app.check()
+    assert consume(app, "renders", 1, idempotency_key="new").status_code == 200
+    with engine.begin() as conn:
+        assert purge_keys(conn, clock.now()) == 1
+    # The purged key is a new consumption again; the kept one is still counted once.
+    assert consume(app, "renders", 1, idempotency_key="new").json()["replayed"] is True
