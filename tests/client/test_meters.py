@@ -170,3 +170,25 @@ def _read_http(conn: socket.socket) -> bytes:
     # One exchange per connection: the forwarded request says so.
     head = head.replace(b"Connection: keep-alive", b"Connection: close")
     return head + b"\r\n\r\n" + body
+
+
+def test_the_sdk_consumes_on_both_databases(database_url, tmp_path):
+    """The same SDK calls against a server on the SQLite file and on PostgreSQL."""
+    from tests.processes import InProcessServer
+
+    server = InProcessServer(tmp_path / "server", database_url=database_url).start()
+    try:
+        meters = json.dumps({"pages": {"limit": 5, "period": "day"}})
+        assert server.cli("policy", "create", "my-app", "Pages", "--set", f"meters={meters}").returncode == 0
+        issued = server.cli("license", "issue", "--product", "my-app", "--email", "pg@b.c", "--policy", "Pages")
+        apps = [app(server, tmp_path / f"d{i}", FakeMachine(tmp_path / f"m{i}", disk=f"DB-{i}")) for i in range(2)]
+        for lic in apps:
+            assert lic.activate(issued.stdout.strip()).allowed
+        assert apps[0].consume("pages", 3).remaining == 2
+        assert apps[1].consume("pages", 2, idempotency_key="k1").remaining == 0
+        assert apps[1].consume("pages", 2, idempotency_key="k1").replayed is True
+        with pytest.raises(QuotaExceeded) as refused:
+            apps[0].consume("pages")
+        assert refused.value.consumption.used == 5 and refused.value.consumption.period == "day"
+    finally:
+        server.stop()
