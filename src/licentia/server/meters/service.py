@@ -19,28 +19,27 @@ Decide, then write:
 from __future__ import annotations
 
 import datetime as dt
+import hmac
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from licentia.core.clock import to_iso
 from licentia.core.status import LicenseState
 from licentia.core.vocabulary import EventKind
 from licentia.server.devices.identify import Token, token_state
-from licentia.server.devices.service import authenticate
+from licentia.server.devices.rows import sha256
 from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.events.service import record_event
 from licentia.server.meters.periods import Period, period_at
 from licentia.server.policies.service import policy_by_id
 from licentia.server.policies.terms import effective
-from licentia.server.store.models import License, Machine, MeterConsumption, MeterUsage, table_of
+from licentia.server.store.models import MeterConsumption, MeterUsage, table_of
+from licentia.server.store.raw import Statement
 
 usage = table_of(MeterUsage)
 consumptions = table_of(MeterConsumption)
-licenses = table_of(License)
-machines = table_of(Machine)
 # Tokens that show the caller holds the installation's live state (PREVIOUS: the answer that rotated it was lost).
 _LIVE = frozenset({Token.CURRENT, Token.PREVIOUS, Token.UNISSUED})
 _REFUSED_STATES = {
@@ -98,25 +97,59 @@ def meters_of(conn: sa.Connection, license_row: Any) -> dict[str, Any]:
     return dict(effective(dict(policy._mapping), license_row.policy_overrides).get("meters") or {})
 
 
+# The consumption's statements run on the driver connection (store.raw): SQLAlchemy's
+# per-statement work costs more than these small indexed statements themselves.
+_HOLDER = Statement(
+    "SELECT d.id, d.product_id, d.secret_hash, d.token_hash, d.prev_token_hash, d.license_id,"
+    " l.state, l.expires_at, l.policy_overrides, p.meters, m.restriction"
+    " FROM devices d JOIN machines m ON m.id = d.machine_id"
+    " LEFT JOIN licenses l ON l.id = d.license_id LEFT JOIN policies p ON p.id = l.policy_id"
+    " WHERE d.id = :id",
+    datetimes=("expires_at",),
+    json_columns=("policy_overrides", "meters"),
+)
+_CLAIM_KEY = Statement(
+    "INSERT INTO meter_consumptions (license_id, idempotency_key, meter, amount, period_start, device_id, consumed_at)"
+    " VALUES (:license_id, :key, :meter, :amount, :period_start, :device_id, :now)"
+    " ON CONFLICT (license_id, idempotency_key) DO NOTHING RETURNING amount"
+)
+# One statement counts: the first consumption of a period inserts its row, later ones add to
+# it, and neither happens when the sum would pass the limit (RETURNING then names no row).
+_COUNT = Statement(
+    "INSERT INTO meter_usage (license_id, meter, period_start, used, updated_at)"
+    " SELECT :license_id, :meter, :period_start, :amount, :now WHERE :amount <= :limit"
+    " ON CONFLICT (license_id, meter, period_start) DO UPDATE"
+    " SET used = meter_usage.used + excluded.used, updated_at = excluded.updated_at"
+    " WHERE meter_usage.used + excluded.used <= :limit"
+    " RETURNING used"
+)
+_USED = Statement(
+    "SELECT used FROM meter_usage WHERE license_id = :license_id AND meter = :meter AND period_start = :period_start"
+)
+_RELEASE_KEY = Statement(
+    "DELETE FROM meter_consumptions WHERE license_id = :license_id AND idempotency_key = :key RETURNING amount"
+)
+
+
 def _seat_holder(conn: sa.Connection, credential: tuple[str, str] | None, token: str | None, now: dt.datetime) -> Any:
-    """The license the authenticated installation holds a seat of, or the refusal a caller can act on."""
-    device = authenticate(conn, credential)
-    if token_state(device, token) not in _LIVE:
+    """The authenticated installation with its license and meters, or the refusal a caller can act on."""
+    if credential is None:
+        raise ApiError(ErrorCode.INVALID_CREDENTIAL, "this call needs the device credential (Authorization: Device)")
+    row = _HOLDER.first(conn, id=credential[0])
+    if row is None or not hmac.compare_digest(sha256(credential[1]), row.secret_hash):
+        raise ApiError(ErrorCode.INVALID_CREDENTIAL, "unknown device or wrong device secret")
+    if token_state(row, token) not in _LIVE:
         raise ApiError(ErrorCode.STALE_TOKEN, "send the installation's current token (from its last check)")
-    if device.license_id is None:
-        raise ApiError(ErrorCode.NOT_REGISTERED, "only an installation activated on a license consumes its meters")
-    row = conn.execute(sa.select(licenses).where(licenses.c.id == device.license_id)).first()
-    if row is None:
+    if row.license_id is None or row.state is None:
         raise ApiError(ErrorCode.NOT_REGISTERED, "only an installation activated on a license consumes its meters")
     refused = _REFUSED_STATES.get(row.state)
     if refused is None and row.expires_at is not None and row.expires_at <= now:
         refused = ErrorCode.LICENSE_EXPIRED
     if refused is not None:
         raise ApiError(refused, f"the license is {row.state if row.state != 'active' else 'expired'}")
-    restriction = conn.execute(sa.select(machines.c.restriction).where(machines.c.id == device.machine_id)).scalar()
-    if restriction:
-        raise ApiError(ErrorCode.MACHINE_RESTRICTED, f"the vendor {restriction} this machine")
-    return device, row
+    if row.restriction:
+        raise ApiError(ErrorCode.MACHINE_RESTRICTED, f"the vendor {row.restriction} this machine")
+    return row
 
 
 def _definition(meters: dict[str, Any], meter: str) -> tuple[int, str]:
@@ -136,13 +169,6 @@ def _used(conn: sa.Connection, license_id: int, meter: str, start: dt.datetime) 
     return int(found or 0)
 
 
-def _insert_ignoring_conflict(conn: sa.Connection, table: sa.Table, keys: list[str], values: dict[str, Any]) -> bool:
-    """INSERT ... ON CONFLICT DO NOTHING; True when the row is new (a concurrent twin waits, then sees it)."""
-    ins = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
-    stmt = ins.values(**values).on_conflict_do_nothing(index_elements=keys).returning(sa.literal(1))
-    return conn.execute(stmt).first() is not None
-
-
 def consume(
     conn: sa.Connection,
     *,
@@ -160,64 +186,42 @@ def consume(
     again), so a caller may commit the transaction anyway: the group-commit
     writer then keeps its batch instead of running each job again alone.
     """
-    device, license_row = _seat_holder(conn, credential, token, now)
-    limit, kind = _definition(meters_of(conn, license_row), meter)
+    holder = _seat_holder(conn, credential, token, now)
+    license_id = holder.license_id
+    meters = effective({"meters": holder.meters or {}}, holder.policy_overrides).get("meters") or {}
+    limit, kind = _definition(dict(meters), meter)
     period = period_at(kind, now)
-    figures = _figures(meter, 0, limit, kind, period)
+    where = {"license_id": license_id, "meter": meter, "period_start": period.start}
     if idempotency_key is not None:
-        new = _insert_ignoring_conflict(
-            conn,
-            consumptions,
-            ["license_id", "idempotency_key"],
-            {
-                "license_id": license_row.id,
-                "idempotency_key": idempotency_key,
-                "meter": meter,
-                "amount": amount,
-                "period_start": period.start,
-                "device_id": device.id,
-                "consumed_at": now,
-            },
-        )
-        if not new:
-            return _replay(conn, license_row.id, idempotency_key, meter, amount, figures)
+        claimed = _CLAIM_KEY.first(conn, **where, key=idempotency_key, amount=amount, device_id=holder.id, now=now)
+        if claimed is None:
+            return _replay(conn, license_id, idempotency_key, meter, amount, _figures(meter, 0, limit, kind, period))
     if amount == 0:
-        return _figures(meter, _used(conn, license_row.id, meter, period.start), limit, kind, period)
-    _insert_ignoring_conflict(
-        conn,
-        usage,
-        ["license_id", "meter", "period_start"],
-        {"license_id": license_row.id, "meter": meter, "period_start": period.start, "used": 0, "updated_at": now},
-    )
-    where = (usage.c.license_id == license_row.id, usage.c.meter == meter, usage.c.period_start == period.start)
-    used = conn.execute(
-        usage.update()
-        .where(*where, usage.c.used + amount <= limit)
-        .values(used=usage.c.used + amount, updated_at=now)
-        .returning(usage.c.used)
-    ).scalar()
-    if used is None:
+        return _figures(meter, _standing(conn, where), limit, kind, period)
+    counted = _COUNT.first(conn, **where, amount=amount, limit=limit, now=now)
+    if counted is None:
         if idempotency_key is not None:
             # Not counted, so not spent: a later retry under this key may count once there is room.
-            conn.execute(
-                consumptions.delete().where(
-                    consumptions.c.license_id == license_row.id, consumptions.c.idempotency_key == idempotency_key
-                )
-            )
-        standing = _used(conn, license_row.id, meter, period.start)
-        raise QuotaExceeded(_figures(meter, standing, limit, kind, period), amount)
+            _RELEASE_KEY.first(conn, license_id=license_id, key=idempotency_key)
+        raise QuotaExceeded(_figures(meter, _standing(conn, where), limit, kind, period), amount)
+    used = int(counted.used)
     if used == limit:
         # Exactly one consumption brings the count to the limit: one event per meter and period, never a flood.
         record_event(
             conn,
-            product_id=device.product_id,
-            device_id=device.id,
-            license_id=license_row.id,
+            product_id=holder.product_id,
+            device_id=holder.id,
+            license_id=license_id,
             kind=EventKind.QUOTA_REACHED,
             received_at=now,
             data={"meter": meter, "limit": limit, "period": kind, "period_start": to_iso(period.start)},
         )
-    return _figures(meter, int(used), limit, kind, period)
+    return _figures(meter, used, limit, kind, period)
+
+
+def _standing(conn: sa.Connection, where: dict[str, Any]) -> int:
+    found = _USED.first(conn, **where)
+    return int(found.used) if found is not None else 0
 
 
 def _figures(meter: str, used: int, limit: int, kind: str, period: Period, replayed: bool = False) -> Figures:
