@@ -42,11 +42,6 @@ usage = table_of(MeterUsage)
 consumptions = table_of(MeterConsumption)
 # Tokens that show the caller holds the installation's live state (PREVIOUS: the answer that rotated it was lost).
 _LIVE = frozenset({Token.CURRENT, Token.PREVIOUS, Token.UNISSUED})
-_REFUSED_STATES = {
-    LicenseState.SUSPENDED.value: ErrorCode.LICENSE_SUSPENDED,
-    LicenseState.REVOKED.value: ErrorCode.LICENSE_REVOKED,
-    LicenseState.EXPIRED.value: ErrorCode.LICENSE_EXPIRED,
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,11 +137,12 @@ def _seat_holder(conn: sa.Connection, credential: tuple[str, str] | None, token:
         raise ApiError(ErrorCode.STALE_TOKEN, "send the installation's current token (from its last check)")
     if row.license_id is None or row.state is None:
         raise ApiError(ErrorCode.NOT_REGISTERED, "only an installation activated on a license consumes its meters")
-    refused = _REFUSED_STATES.get(row.state)
-    if refused is None and row.expires_at is not None and row.expires_at <= now:
-        refused = ErrorCode.LICENSE_EXPIRED
-    if refused is not None:
-        raise ApiError(refused, f"the license is {row.state if row.state != 'active' else 'expired'}")
+    if row.state == LicenseState.SUSPENDED.value:
+        raise ApiError(ErrorCode.LICENSE_SUSPENDED, "the license is suspended")
+    if row.state == LicenseState.REVOKED.value:
+        raise ApiError(ErrorCode.LICENSE_REVOKED, "the license is revoked")
+    if row.state != LicenseState.ACTIVE.value or (row.expires_at is not None and row.expires_at <= now):
+        raise ApiError(ErrorCode.LICENSE_EXPIRED, "the license has expired")
     if row.restriction:
         raise ApiError(ErrorCode.MACHINE_RESTRICTED, f"the vendor {row.restriction} this machine")
     return row
