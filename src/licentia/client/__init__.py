@@ -23,14 +23,17 @@ from licentia.client._exceptions import (
     InvalidKey,
     LicentiaError,
     Offline,
+    QuotaExceeded,
     ServerRefused,
 )
 from licentia.client._value import FlushResult
 from licentia.client.fingerprint import Fingerprint
+from licentia.client.meters import Consumption
 from licentia.client.status import Status
 
 __all__ = [
     "ConfigurationError",
+    "Consumption",
     "Fingerprint",
     "FlushResult",
     "InvalidAnswer",
@@ -38,6 +41,7 @@ __all__ = [
     "Licentia",
     "LicentiaError",
     "Offline",
+    "QuotaExceeded",
     "ServerRefused",
     "Status",
 ]

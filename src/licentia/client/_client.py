@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from licentia.client.events import EventQueue
+    from licentia.client.meters import Consumption
     from licentia.client.values import Values
 
 DEFAULT_TIMEOUT = 3.0
@@ -176,6 +177,12 @@ class Licentia(AirGapped):
         state = self.state_file.load()
         deadline = time.monotonic() + self.transport.timeout
         return self._device_call("/v1/deactivate", state, now, deadline)
+
+    def consume(self, meter: str, amount: int = 1, *, idempotency_key: str | None = None) -> Consumption:
+        """Count ``amount`` of ``meter`` online, once even when retried; past the limit: QuotaExceeded."""
+        from licentia.client.meters import consume
+
+        return consume(self, meter, amount, idempotency_key)
 
     def latest_release(self) -> dict[str, Any] | None:
         """The newest release on this app's channel (``newer`` tells if it beats ``app_version``)."""

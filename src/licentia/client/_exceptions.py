@@ -11,7 +11,10 @@ catch one class around ``check()`` and never crash on licensing::
     │                           with the pinned key (a broken server, or
     │                           someone on the path): as good as no answer
     └── ServerRefused           the server answered with an error code
-        (code, message, status, retry_after)
+        │ (code, message, status, retry_after, details)
+        └── QuotaExceeded       409 quota_exceeded: a meter's limit for the
+                                period would be passed; nothing was counted
+                                (``consumption``: used, limit, remaining, period end)
 
 Lower-level errors (``OSError``, ``sqlite3`` errors, ``urllib.error.URLError``,
 ``http.client`` and ``json`` errors, the core's ``InvalidDocument``) are mapped
@@ -20,6 +23,11 @@ files in the data directory hold.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from licentia.client.meters import Consumption
 
 
 class LicentiaError(Exception):
@@ -45,9 +53,27 @@ class InvalidAnswer(Offline):
 class ServerRefused(LicentiaError):
     """The server answered with an error; ``code`` is the stable contract."""
 
-    def __init__(self, code: str, message: str, *, status: int = 400, retry_after: int | None = None) -> None:
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        status: int = 400,
+        retry_after: int | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
         self.status = status
         self.retry_after = retry_after
+        # The error's other fields (unverified: figures to show, never to grant by).
+        self.details: dict[str, Any] = details or {}
+
+
+class QuotaExceeded(ServerRefused):
+    """A meter's limit for the period would be passed: nothing was counted; ``consumption`` says where it stands."""
+
+    def __init__(self, consumption: Consumption, message: str) -> None:
+        super().__init__("quota_exceeded", message, status=409, details=consumption.as_dict())
+        self.consumption = consumption

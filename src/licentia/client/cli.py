@@ -21,9 +21,11 @@ from licentia.client._exceptions import (
     InvalidKey,
     LicentiaError,
     Offline,
+    QuotaExceeded,
     ServerRefused,
 )
 from licentia.client.events import FlushResult
+from licentia.client.meters import Consumption
 from licentia.client.status import Status
 
 EXIT_ALLOWED, EXIT_DENIED, EXIT_USAGE = 0, 1, 2
@@ -78,6 +80,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("flush", parents=[common], help="send queued events")
     sub.add_parser("uninstall", parents=[common], help="report an uninstall")
     sub.add_parser("feedback", parents=[common], help="send feedback text").add_argument("text")
+    consume = sub.add_parser("consume", parents=[common], help="count units of a meter (online); prints what remains")
+    consume.add_argument("meter")
+    consume.add_argument("amount", type=int, nargs="?", default=1)
+    consume.add_argument("--idempotency-key", help="the same key on a retry is counted once")
+    verify = sub.add_parser(
+        "verify", parents=[common], help="check a signed file offline: status document, purchase certificate, report"
+    )
+    verify.add_argument("file")
     return parser
 
 
@@ -152,7 +162,37 @@ def _file_out(args: argparse.Namespace, what: str, text: str) -> int:
     return EXIT_ALLOWED
 
 
+def _verify(args: argparse.Namespace) -> int:
+    """Offline: only the product's public key is needed (no server, no product slug)."""
+    from licentia.client.status import pinned_keys
+    from licentia.core.documents import describe, verify_any
+    from licentia.core.signing import InvalidDocument
+
+    if not args.public_key:
+        raise ConfigurationError("verify needs the product's public key: --public-key (or $LICENTIA_PUBLIC_KEY)")
+    keys = pinned_keys(_public_key(args.public_key))
+    raw = Path(args.file).read_bytes()
+    try:
+        kind, payload = verify_any(raw, keys, product=args.product or None)
+    except InvalidDocument as exc:
+        _emit(args, f"{args.file}: NOT genuine ({exc})", {"genuine": False, "reason": str(exc)})
+        return EXIT_DENIED
+    _emit(args, "\n".join(describe(kind, payload)), {"genuine": True, "kind": kind, "document": payload})
+    return EXIT_ALLOWED
+
+
+def _consumption_out(args: argparse.Namespace, used: Consumption) -> int:
+    data = used.as_dict()
+    data["period_start"] = used.period_start.isoformat()
+    data["period_end"] = used.period_end.isoformat() if used.period_end else None
+    until = f"until {used.period_end:%Y-%m-%d}" if used.period_end else "never resets"
+    _emit(args, f"{used.meter}: {used.remaining} of {used.limit} left this {used.period} ({until})", data)
+    return EXIT_ALLOWED
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.command == "verify":
+        return _verify(args)
     lic = _licentia(args)
     command = args.command
     if command == "check":
@@ -180,6 +220,12 @@ def run(args: argparse.Namespace) -> int:
     if command == "feedback":
         lic.feedback(args.text)
         return _flush_out(args, "feedback", lic.flush())
+    if command == "consume":
+        try:
+            return _consumption_out(args, lic.consume(args.meter, args.amount, idempotency_key=args.idempotency_key))
+        except QuotaExceeded as exc:
+            _consumption_out(args, exc.consumption)
+            raise
     raise ConfigurationError(f"unknown command {command!r}")
 
 

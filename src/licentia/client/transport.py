@@ -189,15 +189,22 @@ def _refusal(exc: urllib.error.HTTPError) -> Exception:
         # The server is up but cannot answer: for the app this is the same as offline.
         return (_Unavailable if exc.code in RETRY_STATUSES else Offline)(f"server error {exc.code}")
     code, message = "http_error", f"HTTP {exc.code}"
+    details: dict[str, Any] = {}
     try:
         error = json.loads(raw)["error"]
         if isinstance(error["code"], str) and isinstance(error["message"], str):
             code, message = error["code"][:100], error["message"][:1000]
-    except (ValueError, KeyError, TypeError, RecursionError):
+        # Plain fields only (a refusal's figures): nothing nested reaches the application.
+        details = {
+            k: v
+            for k, v in error.items()
+            if k not in ("code", "message") and isinstance(k, str) and isinstance(v, (str, int, bool, type(None)))
+        }
+    except (ValueError, KeyError, TypeError, RecursionError, AttributeError):
         pass
     retry = exc.headers.get("Retry-After") if exc.headers else None
     wait = int(retry) if retry and retry.isascii() and retry.isdigit() and len(retry) < 7 else None
-    return ServerRefused(code, message, status=exc.code, retry_after=wait)
+    return ServerRefused(code, message, status=exc.code, retry_after=wait, details=details)
 
 
 def _log() -> Any:

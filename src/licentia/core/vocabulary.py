@@ -47,6 +47,8 @@ class EventKind(enum.StrEnum):
     CLONE_SUSPECTED = "clone_suspected"
     INVALID_KEY = "invalid_key"
     DEACTIVATE = "deactivate"
+    # A consumption brought a meter to its limit for the period (once per meter and period).
+    QUOTA_REACHED = "quota_reached"
 
 
 # What an application may report; the other kinds only the server records (a client

@@ -27,6 +27,7 @@ from licentia.server.admin.router import router as admin_router
 from licentia.server.adminapi.payments import router as payments_router
 from licentia.server.adminapi.router import router as adminapi_router
 from licentia.server.app_body import BodyTooLarge, ClientGone, read_body
+from licentia.server.certificates.router import ROUTERS as certificate_routers
 from licentia.server.devices.lane import StatusLane
 from licentia.server.devices.router import router as devices_router
 from licentia.server.devices.service import Checker, read_ahead
@@ -36,6 +37,8 @@ from licentia.server.events.service import subscribe
 from licentia.server.evidence import retention, reverse_dns
 from licentia.server.evidence.router import router as evidence_router
 from licentia.server.licenses import seat_release
+from licentia.server.meters import retention as meter_keys
+from licentia.server.meters.router import ROUTERS as meter_routers
 from licentia.server.network import parse_networks
 from licentia.server.notify import start_delivery
 from licentia.server.notify import sweep as notify_sweep
@@ -195,7 +198,16 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         return Response(body, media_type=media_type)
 
     # The admin UI, the developer API and its payment webhook, the evidence reports.
-    for router in (admin_router, adminapi_router, payments_router, evidence_router, offline_router):
+    routers = (
+        admin_router,
+        adminapi_router,
+        payments_router,
+        evidence_router,
+        offline_router,
+        *meter_routers,
+        *certificate_routers,
+    )
+    for router in routers:
         app.include_router(router)
     install_admin_pages(app)
     portal.install(app)  # the customer portal: its pages, static files and error pages
@@ -208,6 +220,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         retention.start,
         seat_release.start,
         notify_sweep.start,
+        meter_keys.start,  # idempotency keys of meter consumptions, kept a week
     ]
     # Notifications follow events (a process-wide hook; subscribing twice is ignored).
     subscribe(on_event)

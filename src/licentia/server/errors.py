@@ -212,6 +212,21 @@ class ErrorCode(enum.StrEnum):
     )  # fmt: skip
     FOREIGN_LICENSE = (
         "foreign_license", 403, _A, "the portal: the request's license key is not one of the signed-in customer's"
+    # Metered use (POST /v1/consume) and license usage
+    QUOTA_EXCEEDED = (
+        "quota_exceeded", 409, _P,
+        "the meter's limit for the period would be passed: nothing was counted (the answer carries the figures)",
+    )  # fmt: skip
+    UNKNOWN_METER = "unknown_meter", 404, _P, "the license's type defines no meter of this name"
+    IDEMPOTENCY_KEY_REUSED = (
+        "idempotency_key_reused", 409, _P, "this idempotency key already counted another meter or amount"
+    )  # fmt: skip
+    STALE_TOKEN = (
+        "stale_token", 401, _P,
+        "the call needs the installation's current rotating token (check first): a copied state consumes nothing",
+    )  # fmt: skip
+    NO_PURCHASE_CERTIFICATE = (
+        "no_purchase_certificate", 404, _D | _A, "the license has no customer, so no purchase certificate"
     )  # fmt: skip
 
 

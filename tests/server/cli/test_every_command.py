@@ -183,6 +183,24 @@ def case_license_list(cli: Cli) -> None:
     assert "no product named 'nope'" in cli("license", "list", "--product", "nope", code=1)
 
 
+def case_license_usage(cli: Cli) -> None:
+    meters = json.dumps({"renders": {"limit": 9, "period": "week"}})
+    cli("policy", "create", "my-app", "Metered", "--set", f"meters={meters}")
+    key = cli("license", "issue", "--product", "my-app", "--email", "usage@example.com", "--policy", "Metered").strip()
+    assert cli("license", "usage", key).startswith("renders\t0 of 9 used\t9 left\tper week, resets ")
+    assert json.loads(cli("license", "usage", key[:5], "--json"))["meters"][0]["remaining"] == 9
+
+
+def case_license_certificate(cli: Cli, tmp_path: Path) -> None:
+    key = cli("license", "issue", "--product", "my-app", "--email", "cert@example.com", "--name", "Cert").strip()
+    signed = json.loads(cli("license", "certificate", key))
+    assert signed["document"]["kind"] == "purchase_certificate" and key not in json.dumps(signed)
+    out = tmp_path / "certificate.json"
+    cli("license", "certificate", key[:5], "--output", str(out))
+    public_key = json.loads(cli("product", "show", "my-app"))["public_keys"][0]
+    assert "genuine purchase certificate of my-app" in cli("evidence", "verify", str(out), "--public-key", public_key)
+
+
 def _license_id(cli: Cli) -> str:
     """A license of its own for each case that changes one."""
     key = cli("license", "issue", "--product", "my-app", "--email", "case@example.com")
@@ -491,6 +509,8 @@ CASES: dict[tuple[str, ...], Callable[..., None]] = {
     ("keys", "show"): case_keys_show,
     ("license", "issue"): case_license_issue,
     ("license", "list"): case_license_list,
+    ("license", "usage"): case_license_usage,
+    ("license", "certificate"): case_license_certificate,
     ("license", "terms"): case_license_terms,
     ("license", "suspend"): case_license_suspend,
     ("license", "revoke"): case_license_revoke,

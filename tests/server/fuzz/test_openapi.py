@@ -93,7 +93,7 @@ def test_no_request_makes_a_server_error(
     headers = None
     if case.path.startswith("/v1/admin"):
         headers = {"Authorization": f"Bearer {admin_token}"}
-    elif case.path.startswith(("/v1/events", "/v1/feedback", "/v1/values", "/v1/deactivate")):
+    elif case.path.startswith(("/v1/events", "/v1/feedback", "/v1/values", "/v1/deactivate", "/v1/consume")):
         headers = {"Authorization": device_credential}
     case.call_and_validate(base_url=fuzzed_server.url, headers=headers, checks=[not_a_server_error], timeout=30)
 

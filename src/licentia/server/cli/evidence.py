@@ -3,7 +3,7 @@
     licentia evidence KEY_OR_PREFIX [--format csv|json|html] [--output FILE]
     licentia evidence --device ID [--format ...]
     licentia evidence risk KEY_OR_PREFIX | --device ID
-    licentia evidence verify FILE --public-key KEY_OR_FILE
+    licentia evidence verify FILE --public-key KEY_OR_FILE   (a report, a purchase certificate or a status document)
     licentia evidence purge [--product SLUG]
 
 A full license key typed here is matched by its hash and never printed back;
@@ -118,10 +118,11 @@ def _report(args: argparse.Namespace, ctx: CliContext, words: list[str]) -> int:
 
 
 def _verify(path: Path, public_key: str, product: str | None) -> int:
-    import json
+    """Any signed document of a product's key: an evidence report, a purchase certificate, a status document."""
     from pathlib import Path
 
-    from licentia.core.signing import InvalidDocument, load_public_key, verify_document
+    from licentia.core.documents import describe, verify_any
+    from licentia.core.signing import InvalidDocument, load_public_key
 
     key_text = public_key
     if not key_text.startswith("ed25519:") and Path(key_text).is_file():
@@ -130,18 +131,18 @@ def _verify(path: Path, public_key: str, product: str | None) -> int:
         kid, key = load_public_key(key_text)
     except ValueError as exc:
         raise CliError(str(exc)) from exc
-    raw = path.read_bytes()
     try:
-        unverified_product = product or json.loads(raw)["document"]["product"]
-        payload = verify_document(raw, {kid: key}, product=str(unverified_product))
-    except (InvalidDocument, ValueError, KeyError, TypeError) as exc:
-        raise CliError(f"{path}: NOT a genuine evidence report for this key ({exc})") from exc
-    if payload.get("kind") != "evidence_report":
-        raise CliError(f"{path}: signed by this key, but not an evidence report")
-    print(
-        f"{path}: genuine evidence report for {payload['subject']['label']} of {payload['product']}, "
-        f"issued {payload['issued_at']}, {len(payload['events'])} events"
-    )
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise CliError(f"cannot read {path}: {exc.strerror}") from exc
+    try:
+        kind, payload = verify_any(raw, {kid: key}, product=product)
+    except InvalidDocument as exc:
+        raise CliError(f"{path}: NOT a genuine document of this key ({exc})") from exc
+    lines = describe(kind, payload)
+    print(f"{path}: {lines[0]}")
+    for line in lines[1:]:
+        print(f"  {line}")
     return 0
 
 

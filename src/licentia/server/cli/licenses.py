@@ -11,7 +11,7 @@ STATE_CHANGES = ("suspend", "revoke", "reinstate")
 
 # The top-level commands this module registers, with their help lines (see build_parser).
 COMMANDS = {
-    "license": "issue, list, suspend, revoke, reinstate licenses; change their terms",
+    "license": "issue, list, suspend, revoke, reinstate licenses; change their terms; meter usage; certificates",
 }
 
 
@@ -43,6 +43,14 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], opti
     updates.add_argument("--maintenance-until", type=date_argument, help="updates released until this date")
     updates.add_argument("--maintenance-forever", action="store_true", help="offer every release")
     p.set_defaults(run=terms)
+    p = actions.add_parser("usage", parents=[options], help="a license's meters: used, limit, remaining this period")
+    p.add_argument("license", metavar="KEY_OR_PREFIX_OR_ID")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(run=usage)
+    p = actions.add_parser("certificate", parents=[options], help="the license's signed purchase certificate")
+    p.add_argument("license", metavar="KEY_OR_PREFIX_OR_ID")
+    p.add_argument("--output", "-o", help="write it to this file (default: standard output)")
+    p.set_defaults(run=certificate)
     for action in STATE_CHANGES:
         p = actions.add_parser(action, parents=[options], help=f"{action} a license")
         p.add_argument("id", type=int, help="license id")
@@ -115,3 +123,15 @@ def change(args: argparse.Namespace, ctx: CliContext) -> int:
     state = ctx.change(change_state, license_id=args.id, action=args.action, reason=args.reason)
     print(f"license {args.id} is now {state}")
     return 0
+
+
+def usage(args: argparse.Namespace, ctx: CliContext) -> int:
+    from licentia.server.meters.cli import print_usage
+
+    return print_usage(ctx, args.license, as_json=args.json)
+
+
+def certificate(args: argparse.Namespace, ctx: CliContext) -> int:
+    from licentia.server.certificates.cli import write_certificate
+
+    return write_certificate(ctx, args.license, args.output)

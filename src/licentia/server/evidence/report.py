@@ -219,4 +219,5 @@ def kind_names() -> dict[str, str]:
         EventKind.INVALID_KEY: "Invalid license key",
         EventKind.UPGRADE: "Upgraded",
         EventKind.DEACTIVATE: "Deactivated",
+        EventKind.QUOTA_REACHED: "Meter limit reached",
     }

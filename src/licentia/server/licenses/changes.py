@@ -58,6 +58,10 @@ def issue_and_email(
     issued = issue_license(conn, product=product, email=email, now=now, **options)
     prod = get_product(conn, product)
     if send_email:
+        # Imported here: the certificate reads the license through this module.
+        from licentia.server.certificates.document import attachment, readable, sign_certificate
+
+        certificate = sign_certificate(conn, license_id=issued.id, now=now, fernet=fernet)
         # The outbox row holds the key only sealed with the server's key.
         send_license_email(
             conn,
@@ -68,6 +72,8 @@ def issue_and_email(
             now=now,
             dedupe_key=f"license-key:{issued.id}",
             fernet=fernet,
+            certificate=readable(certificate.payload),
+            attachments=[attachment(certificate)],
         )
     record(
         conn,

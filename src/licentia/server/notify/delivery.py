@@ -41,7 +41,7 @@ def _domain(address: str) -> str:
 
 
 def email_message(payload: dict[str, Any], *, message_id: str, sender: str, now: dt.datetime) -> EmailMessage:
-    """A MIME message: plain text, plus an HTML alternative when the payload has one."""
+    """A MIME message: plain text, an HTML alternative when the payload has one, and its attached files."""
     message = EmailMessage()
     message["From"] = sender
     message["To"] = ", ".join(payload["to"])
@@ -54,6 +54,14 @@ def email_message(payload: dict[str, Any], *, message_id: str, sender: str, now:
     message.set_content(payload.get("text") or "")
     if payload.get("html"):
         message.add_alternative(payload["html"], subtype="html")
+    for item in payload.get("attachments") or ():
+        maintype, _, subtype = str(item.get("content_type") or "text/plain").partition("/")
+        message.add_attachment(
+            str(item.get("text") or "").encode("utf-8"),
+            maintype=maintype,
+            subtype=subtype or "octet-stream",
+            filename=str(item.get("filename") or "attachment"),
+        )
     return message
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+from collections.abc import Sequence
 
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
@@ -21,8 +22,10 @@ from licentia.server.notify.outbox import enqueue_email
 LICENSE_TOPIC = "license"
 
 
-def license_email_body(*, customer_name: str | None, product_name: str, key: str) -> tuple[str, str, str]:
-    """(subject, text, html) of the license email."""
+def license_email_body(
+    *, customer_name: str | None, product_name: str, key: str, certificate: tuple[str, str] | None = None
+) -> tuple[str, str, str]:
+    """(subject, text, html) of the license email; ``certificate`` is the attached certificate's (text, html)."""
     product = one_line(product_name, 120)
     greeting = f"Hello {one_line(customer_name, 120)}," if customer_name else "Hello,"
     subject = f"Your license key for {product}"
@@ -33,7 +36,8 @@ def license_email_body(*, customer_name: str | None, product_name: str, key: str
         f"To activate, open {product}, choose to enter a license key, and paste the key above.\n"
         "Keep this email: you will need the key again if you reinstall or move to a new computer.\n"
         "Please do not share the key; it works on a limited number of devices.\n\n"
-        "If anything goes wrong, just reply to this email.\n"
+        + (f"{certificate[0]}\n" if certificate else "")
+        + "If anything goes wrong, just reply to this email.\n"
     )
     body_html = (
         "<html><body>"
@@ -44,7 +48,8 @@ def license_email_body(*, customer_name: str | None, product_name: str, key: str
         f"<p>To activate, open {html.escape(product)}, choose to enter a license key, and paste the key above.</p>"
         "<p>Keep this email: you will need the key again if you reinstall or move to a new computer. "
         "Please do not share the key; it works on a limited number of devices.</p>"
-        "<p>If anything goes wrong, just reply to this email.</p>"
+        + (certificate[1] if certificate else "")
+        + "<p>If anything goes wrong, just reply to this email.</p>"
         "</body></html>"
     )
     return subject, text, body_html
@@ -60,13 +65,17 @@ def send_license_email(
     now: dt.datetime,
     dedupe_key: str,
     fernet: Fernet,
+    certificate: tuple[str, str] | None = None,
+    attachments: Sequence[dict[str, str]] = (),
 ) -> bool:
     """Queue the license email in the caller's transaction; False if ``dedupe_key`` was already queued.
 
     Call it in the transaction that issues the license: if issuing is rolled
     back, no email goes out; if SMTP is down, the worker retries.
     """
-    subject, text, body_html = license_email_body(customer_name=customer_name, product_name=product_name, key=key)
+    subject, text, body_html = license_email_body(
+        customer_name=customer_name, product_name=product_name, key=key, certificate=certificate
+    )
     return enqueue_email(
         conn,
         to=[to],
@@ -78,4 +87,5 @@ def send_license_email(
         dedupe_key=dedupe_key,
         secrets={key: masked(key)},
         fernet=fernet,
+        attachments=attachments,
     )

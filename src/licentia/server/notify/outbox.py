@@ -46,8 +46,12 @@ def enqueue_email(
     reply_to: str | None = None,
     secrets: Mapping[str, str] | None = None,
     fernet: Fernet | None = None,
+    attachments: Iterable[Mapping[str, str]] = (),
 ) -> bool:
     """Queue one email; ``dedupe_key`` makes a repeated cause send it once.
+
+    ``attachments`` are text files (``filename``, ``content_type``, ``text``),
+    such as a purchase certificate; they hold nothing secret.
 
     ``secrets`` maps each secret in the text (a license key) to the mask that
     stands for it in the stored row; the secret itself is stored only sealed
@@ -59,6 +63,9 @@ def enqueue_email(
     payload: dict[str, Any] = {"to": to, "subject": subject, "text": text, "html": html}
     if reply_to:
         payload["reply_to"] = reply_to
+    files = [dict(a) for a in attachments]
+    if files:
+        payload["attachments"] = files
     if secrets:
         if fernet is None:
             raise ValueError("an email carrying secrets needs the server's key to seal them")

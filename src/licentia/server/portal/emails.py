@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
 
 from licentia.core.licensekeys import masked
+from licentia.server.certificates.document import attachment, readable, sign_certificate
 from licentia.server.notify.license_email import license_email_body
 from licentia.server.notify.messages import one_line, plausible_email
 from licentia.server.notify.outbox import enqueue_email
@@ -117,6 +119,7 @@ def send(
     reply_to: str | None,
     secrets: dict[str, str] | None = None,
     fernet: Fernet | None = None,
+    attachments: Sequence[dict[str, str]] = (),
 ) -> bool:
     return enqueue_email(
         conn,
@@ -130,6 +133,7 @@ def send(
         reply_to=reply_to,
         secrets=secrets,
         fernet=fernet,
+        attachments=attachments,
     )
 
 
@@ -154,8 +158,11 @@ def send_license_key(
     reply_to: str | None,
     fernet: Fernet,
 ) -> bool:
-    """The existing license email (notify.license_email), with the vendor's reply-to."""
-    subject, text, body_html = license_email_body(customer_name=name, product_name=product_name, key=key)
+    """The license email (notify.license_email) with the purchase certificate attached, and the vendor's reply-to."""
+    certificate = sign_certificate(conn, license_id=license_id, now=now, fernet=fernet)
+    subject, text, body_html = license_email_body(
+        customer_name=name, product_name=product_name, key=key, certificate=readable(certificate.payload)
+    )
     return send(
         conn,
         Email(subject, text, body_html),
@@ -165,4 +172,5 @@ def send_license_key(
         reply_to=reply_to,
         secrets={key: masked(key)},
         fernet=fernet,
+        attachments=[attachment(certificate)],
     )

@@ -458,3 +458,34 @@ class OfflineActivation(Base):
     created_by: Mapped[str] = mapped_column(sa.String(200))
     deactivated_at: Mapped[dt.datetime | None]
     deactivated_by: Mapped[str | None] = mapped_column(sa.String(200))
+class MeterUsage(Base):
+    """What a license consumed of one meter in one period (docs/licensing-models.md, "Meters").
+
+    One row per (license, meter, period start): a consumption is one conditional
+    ``UPDATE ... SET used = used + n WHERE used + n <= limit`` on it, so
+    consumers on many machines and workers never pass the limit together.
+    """
+
+    __tablename__ = "meter_usage"
+
+    license_id: Mapped[int] = mapped_column(sa.ForeignKey("licenses.id", ondelete="CASCADE"), primary_key=True)
+    meter: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    # The start of the period (UTC calendar: day, ISO week, month, year; 1970-01-01 for "lifetime").
+    period_start: Mapped[dt.datetime] = mapped_column(primary_key=True)
+    used: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    updated_at: Mapped[dt.datetime]
+
+
+class MeterConsumption(Base):
+    """A counted consumption by its idempotency key: a retried consume is answered, never counted twice."""
+
+    __tablename__ = "meter_consumptions"
+    __table_args__ = (sa.Index("ix_meter_consumptions_consumed_at", "consumed_at"),)
+
+    license_id: Mapped[int] = mapped_column(sa.ForeignKey("licenses.id", ondelete="CASCADE"), primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    meter: Mapped[str] = mapped_column(sa.String(64))
+    amount: Mapped[int] = mapped_column(sa.BigInteger)
+    period_start: Mapped[dt.datetime]
+    device_id: Mapped[str] = mapped_column(sa.String(32))
+    consumed_at: Mapped[dt.datetime]

@@ -37,7 +37,7 @@ from cryptography.fernet import Fernet, InvalidToken
 import licentia.server.store.models
 
 revision = "0009"
-down_revision = "0007"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
