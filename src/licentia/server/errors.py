@@ -212,6 +212,7 @@ class ErrorCode(enum.StrEnum):
     )  # fmt: skip
     FOREIGN_LICENSE = (
         "foreign_license", 403, _A, "the portal: the request's license key is not one of the signed-in customer's"
+    )  # fmt: skip
     # Metered use (POST /v1/consume) and license usage
     QUOTA_EXCEEDED = (
         "quota_exceeded", 409, _P,

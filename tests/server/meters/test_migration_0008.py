@@ -31,7 +31,7 @@ def test_meter_tables_come_and_go_and_come_back(settings):
             tables = set(sa.inspect(conn).get_table_names())
             assert conn.execute(sa.text("SELECT slug FROM products")).scalar() == "acme"
         assert not {"meter_usage", "meter_consumptions"} & tables
-        upgrade(urls)
+        upgrade(urls, "0008")
         assert current_revision(urls) == "0008"
     finally:
         engine.dispose()

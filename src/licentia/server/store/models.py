@@ -458,6 +458,8 @@ class OfflineActivation(Base):
     created_by: Mapped[str] = mapped_column(sa.String(200))
     deactivated_at: Mapped[dt.datetime | None]
     deactivated_by: Mapped[str | None] = mapped_column(sa.String(200))
+
+
 class MeterUsage(Base):
     """What a license consumed of one meter in one period (docs/licensing-models.md, "Meters").
 
