@@ -178,6 +178,10 @@ class ErrorCode(enum.StrEnum):
     REASON_REQUIRED = "reason_required", 400, _A, "freeing a seat needs a reason (it goes to the audit log)"
     TRANSFER_LIMIT = "transfer_limit", 409, _A, "the license type's self-service transfers for the period are used up"
     NOT_ENTITLED = "not_entitled", 403, _A, "the license does not entitle to this release"
+    # The admin UI's customer page
+    KEY_NOT_KEPT = (
+        "key_not_kept", 409, _A, "the key email was sent and the key is kept only hashed: it cannot be sent again"
+    )  # fmt: skip
 
 
 _BY_VALUE: dict[str, ErrorCode] = {code.value: code for code in ErrorCode}

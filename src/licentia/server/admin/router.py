@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from licentia.server.admin.pages import catalog, devices, home, licenses, signin, tokens
+from licentia.server.admin.pages import catalog, customers, devices, home, licenses, lists, signin, tokens
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
-for page in (signin, home, devices, licenses, catalog, tokens):
+for page in (signin, home, lists, devices, licenses, customers, catalog, tokens):
     router.include_router(page.router)
 # "/admin" itself (no trailing slash), next to "/admin/".
 router.add_api_route("", home.home, methods=["GET"])

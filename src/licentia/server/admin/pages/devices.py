@@ -1,25 +1,17 @@
-"""Devices: search, detail, and the vendor's actions on one device."""
+"""Devices: detail, and the vendor's actions on one device (the list is in ``pages.lists``)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 
-from licentia.server.admin.service import device_detail, search_devices
+from licentia.server.admin.service import device_detail
 from licentia.server.admin.web import Admin, Form, act, back, int_field, render
 from licentia.server.devices.changes import STATUSES, extend_trial, free_seat, set_device_status
 from licentia.server.errors import ApiError
 from licentia.server.state import read_only
 
 router = APIRouter(prefix="/devices")
-
-
-@router.get("")
-async def devices_page(request: Request, admin: Admin, q: str = "", status: str = "") -> Response:
-    rows = await read_only(request, search_devices, q=q, status=status)
-    # HTMX live search swaps only the results table; without JavaScript the whole page reloads.
-    template = "devices_results.html" if request.headers.get("hx-request") else "devices.html"
-    return render(request, template, rows=rows, q=q, status=status, statuses=STATUSES)
 
 
 @router.get("/{device_id}")

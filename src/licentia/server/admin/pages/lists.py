@@ -1,0 +1,203 @@
+"""The list pages (devices, licenses, customers, releases): counts, pages, sorting, and CSV exports."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Request
+from fastapi.responses import Response, StreamingResponse
+
+from licentia.core.status import LicenseState
+from licentia.server.admin import lists
+from licentia.server.admin.listing import Listing, ListSpec, csv_export, listing
+from licentia.server.admin.pages.policies import policies_of
+from licentia.server.admin.service import all_products
+from licentia.server.admin.web import Admin, now, render
+from licentia.server.adminapi.schemas import RowId
+from licentia.server.devices.changes import STATUSES
+from licentia.server.state import read_only
+
+router = APIRouter()
+STATES = tuple(s.value for s in LicenseState)
+
+
+async def page_of(request: Request, spec: ListSpec, *, path: str, params: dict[str, str]) -> Listing:
+    query = request.query_params
+
+    def load(conn: sa.Connection) -> Listing:
+        return listing(
+            conn,
+            spec,
+            path=path,
+            params=params,
+            sort=query.get("sort", ""),
+            direction=query.get("dir", ""),
+            page=query.get("page"),
+        )
+
+    return await read_only(request, load)
+
+
+def _device_filter(q: str, status: str, flag: str, product: RowId | None, seen: str, trial_ends: str) -> Any:
+    return lists.DeviceFilter(
+        q=q,
+        status=status if status in STATUSES else "",
+        flag=flag if flag in lists.FLAGS else "",
+        product=product,
+        seen_days=lists.within(seen),
+        trial_ends_days=lists.within(trial_ends),
+    )
+
+
+@router.get("/devices")
+async def devices_page(
+    request: Request,
+    admin: Admin,
+    q: str = "",
+    status: str = "",
+    flag: str = "",
+    product: RowId | None = None,
+    seen: str = "",
+    trial_ends: str = "",
+) -> Response:
+    found = _device_filter(q, status, flag, product, seen, trial_ends)
+    spec = lists.device_spec(found, now=now(request))
+    page = await page_of(request, spec, path="/admin/devices", params=found.params())
+    # HTMX live search swaps only the results; without JavaScript the whole page reloads.
+    template = "devices_results.html" if request.headers.get("hx-request") else "devices.html"
+    return render(
+        request,
+        template,
+        listing=page,
+        filter=found,
+        statuses=STATUSES,
+        flags=lists.FLAGS,
+        within=lists.WITHIN_DAYS,
+        products=await read_only(request, all_products),
+    )
+
+
+@router.get("/devices.csv")
+async def devices_csv(
+    request: Request,
+    admin: Admin,
+    q: str = "",
+    status: str = "",
+    flag: str = "",
+    product: RowId | None = None,
+    seen: str = "",
+    trial_ends: str = "",
+) -> StreamingResponse:
+    found = _device_filter(q, status, flag, product, seen, trial_ends)
+    return csv_export(
+        request,
+        lambda: lists.device_spec(found, now=now(request)),
+        filename="devices.csv",
+        header=lists.DEVICE_CSV,
+        row_of=lists.device_csv_row,
+    )
+
+
+def _license_filter(
+    q: str, state: str, product: RowId | None, expires: str, full: str, customer: RowId | None
+) -> lists.LicenseFilter:
+    return lists.LicenseFilter(
+        q=q,
+        state=state if state in STATES else "",
+        product=product,
+        expires_days=lists.within(expires),
+        full=full == "1",
+        customer=customer,
+    )
+
+
+async def license_list(request: Request, *, found: lists.LicenseFilter, **context: Any) -> Response:
+    """The licenses page: the issue form (``sent`` fills it) above the list."""
+    spec = lists.license_spec(found, now=now(request))
+    page = await page_of(request, spec, path="/admin/licenses", params=found.params())
+    products = await read_only(request, all_products)
+    types = {p.slug: await read_only(request, policies_of, product_id=p.id) for p in products}
+    context.setdefault("sent", {})
+    return render(
+        request,
+        "licenses.html",
+        context.pop("http_status", 200),
+        listing=page,
+        filter=found,
+        states=STATES,
+        within=lists.WITHIN_DAYS,
+        products=products,
+        types=types,
+        **context,
+    )
+
+
+@router.get("/licenses")
+async def licenses_page(
+    request: Request,
+    admin: Admin,
+    q: str = "",
+    state: str = "",
+    product: RowId | None = None,
+    expires: str = "",
+    full: str = "",
+    customer: RowId | None = None,
+    email: str = "",
+    name: str = "",
+) -> Response:
+    found = _license_filter(q, state, product, expires, full, customer)
+    # "Issue another license" from a customer's page opens the form filled with the customer.
+    sent = {"email": email, "name": name, "send_email": "on"} if email else {}
+    return await license_list(request, found=found, sent=sent)
+
+
+@router.get("/licenses.csv")
+async def licenses_csv(
+    request: Request,
+    admin: Admin,
+    q: str = "",
+    state: str = "",
+    product: RowId | None = None,
+    expires: str = "",
+    full: str = "",
+    customer: RowId | None = None,
+) -> StreamingResponse:
+    found = _license_filter(q, state, product, expires, full, customer)
+    return csv_export(
+        request,
+        lambda: lists.license_spec(found, now=now(request)),
+        filename="licenses.csv",
+        header=lists.LICENSE_CSV,
+        row_of=lists.license_csv_row,
+    )
+
+
+@router.get("/customers")
+async def customers_page(request: Request, admin: Admin, q: str = "") -> Response:
+    page = await page_of(request, lists.customer_spec(q), path="/admin/customers", params={"q": q})
+    return render(request, "customers.html", listing=page, q=q)
+
+
+@router.get("/customers.csv")
+async def customers_csv(request: Request, admin: Admin, q: str = "") -> StreamingResponse:
+    return csv_export(
+        request,
+        lambda: lists.customer_spec(q),
+        filename="customers.csv",
+        header=lists.CUSTOMER_CSV,
+        row_of=lists.customer_csv_row,
+    )
+
+
+@router.get("/releases.csv")
+async def releases_csv(
+    request: Request, admin: Admin, product: RowId | None = None, channel: str = ""
+) -> StreamingResponse:
+    return csv_export(
+        request,
+        lambda: lists.release_spec(product, channel),
+        filename="releases.csv",
+        header=lists.RELEASE_CSV,
+        row_of=lists.release_csv_row,
+    )
