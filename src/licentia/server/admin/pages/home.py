@@ -62,7 +62,7 @@ async def extend_from_queue(request: Request, admin: Admin, form: Form) -> Respo
         request,
         extend_trial,
         success=f"Trial extended by {EXTEND_DAYS} days.",
-        back_to=back_to + "#queue-ending",
+        back_to=back_to,
         device_id=device_id,
         days=EXTEND_DAYS,
         actor=admin.label,
