@@ -131,13 +131,13 @@ def _value(value: Any) -> str:
     return str(value)
 
 
-def _license(names: Names, license_id: Any) -> Markup:
+def _license(names: Names, license_id: Any, *, owner: bool = True) -> Markup:
     found = names.licenses.get(str(license_id))
     if found is None:
         return Markup("license #{}").format(license_id)
     prefix, who = found
     link = Markup('<a href="/admin/licenses/{}">license <code>{}…</code></a>').format(license_id, prefix)
-    return link + (Markup(" of {}").format(who) if who else Markup(""))
+    return link + (Markup(" of {}").format(who) if who and owner else Markup(""))
 
 
 def _machine(details: Mapping[str, Any]) -> Markup:
@@ -151,7 +151,7 @@ Phrase = Callable[[Any, Mapping[str, Any], Names], Markup]
 
 PHRASES: dict[str, Phrase] = {
     "license.issue": lambda e, d, n: Markup("issued {} to {}{}").format(
-        _license(n, e.target_id),
+        _license(n, e.target_id, owner=False),
         d.get("email", "?"),
         Markup(" (order {})").format(d["order_ref"]) if d.get("order_ref") else "",
     ),
