@@ -65,7 +65,7 @@ def test_one_click_extend_from_the_trials_ending_queue(page: Any, demo_server: L
     device = first.locator("input[name=device]").get_attribute("value")
     first.locator("button").click()
     assert "Trial extended by 14 days." in page.locator("p.flash.ok").inner_text()
-    page.goto(demo_server.url + f"/admin/audit?action=device.extend_trial")
+    page.goto(demo_server.url + "/admin/audit?action=device.extend_trial")
     sentence = page.locator("td.sentence").first.inner_text()
     assert f"device {device[:12]}" in sentence and "by 14 days" in sentence
 

@@ -19,7 +19,9 @@ from tests.server.admin_browser.conftest import PHONE, WIDE, new_page, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 # One object of each kind is enough: its siblings are drawn by the same template.
-OBJECT = re.compile(r"^/admin/(?:products/\d+/)?(devices|licenses|customers|products|policies|payments|tokens|webhooks|admins)/[^/]+$")
+OBJECT = re.compile(
+    r"^/admin/(?:products/\d+/)?(devices|licenses|customers|products|policies|payments|tokens|webhooks|admins)/[^/]+$"
+)
 LEFT_OUT = re.compile(r"\.csv$|/signout$|/static/")
 SERIOUS = {"serious", "critical"}
 

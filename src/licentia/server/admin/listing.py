@@ -130,11 +130,11 @@ def page_number(text: str | int | None) -> int:
     return min(max(number, 1), DEEP_LIMIT // PER_PAGE)
 
 
-def capped_count(conn: sa.Connection, query: sa.Select[Any]) -> tuple[int, bool]:
-    """(count, exact): reads at most ``COUNT_CAP + 1`` rows of the filtered query."""
-    inner = query.with_only_columns(sa.literal(1)).order_by(None).limit(COUNT_CAP + 1).subquery()
+def capped_count(conn: sa.Connection, query: sa.Select[Any], cap: int = COUNT_CAP) -> tuple[int, bool]:
+    """(count, exact): reads at most ``cap + 1`` rows of the filtered query."""
+    inner = query.with_only_columns(sa.literal(1), maintain_column_froms=True).order_by(None).limit(cap + 1).subquery()
     found = int(conn.execute(sa.select(sa.func.count()).select_from(inner)).scalar_one())
-    return (found, True) if found <= COUNT_CAP else (COUNT_CAP, False)
+    return (found, True) if found <= cap else (cap, False)
 
 
 def listing(
@@ -172,16 +172,22 @@ def csv_export(
     *,
     filename: str,
     header: Sequence[str],
-    row_of: Callable[[Any], Sequence[Any]],
+    row_of: Callable[[Any, Any], Sequence[Any]],
+    context_of: Callable[[sa.Connection, list[Any]], Any] | None = None,
 ) -> StreamingResponse:
-    """Every row the list's filter matches, streamed as CSV in keyset batches."""
+    """Every row the list's filter matches, streamed as CSV in keyset batches.
+
+    ``context_of`` reads, once per batch, what ``row_of`` needs besides the row
+    (the audit log's names of licenses and products).
+    """
     spec = make_spec()
 
-    def batch(conn: sa.Connection, *, after: Any) -> list[Any]:
+    def batch(conn: sa.Connection, *, after: Any) -> tuple[list[Any], Any]:
         query = spec.query.order_by(spec.key.asc()).limit(EXPORT_BATCH)
         if after is not None:
             query = query.where(spec.key > after)
-        return list(conn.execute(query).all())
+        rows = list(conn.execute(query).all())
+        return rows, context_of(conn, rows) if context_of is not None else None
 
     async def lines() -> AsyncIterator[str]:
         out = io.StringIO()
@@ -189,9 +195,9 @@ def csv_export(
         writer.writerow(header)
         after = None
         while True:
-            rows = await read_only(request, batch, after=after)
+            rows, context = await read_only(request, batch, after=after)
             for row in rows:
-                writer.writerow([csv_cell(v) for v in row_of(row)])
+                writer.writerow([csv_cell(v) for v in row_of(row, context)])
             yield out.getvalue()
             out.seek(0)
             out.truncate()

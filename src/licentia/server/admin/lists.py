@@ -169,7 +169,7 @@ DEVICE_CSV = (
 )
 
 
-def device_csv_row(row: Any) -> tuple[Any, ...]:
+def device_csv_row(row: Any, _context: Any = None) -> tuple[Any, ...]:
     return (
         row.id,
         row.product_slug,
@@ -273,7 +273,7 @@ LICENSE_CSV = (
 )
 
 
-def license_csv_row(row: Any) -> tuple[Any, ...]:
+def license_csv_row(row: Any, _context: Any = None) -> tuple[Any, ...]:
     return (
         row.id,
         row.key_prefix,
@@ -321,7 +321,7 @@ def customer_spec(q: str) -> ListSpec:
 CUSTOMER_CSV = ("customer_id", "name", "email", "licenses", "orders", "created_at")
 
 
-def customer_csv_row(row: Any) -> tuple[Any, ...]:
+def customer_csv_row(row: Any, _context: Any = None) -> tuple[Any, ...]:
     return (row.id, row.name, row.email, row.licenses, row.orders, row.created_at)
 
 
@@ -347,5 +347,5 @@ def release_spec(product: int | None, channel: str) -> ListSpec:
 RELEASE_CSV = ("release_id", "product", "version", "channel", "released_at", "download_url", "notes")
 
 
-def release_csv_row(row: Any) -> tuple[Any, ...]:
+def release_csv_row(row: Any, _context: Any = None) -> tuple[Any, ...]:
     return (row.id, row.product_slug, row.version, row.channel, row.released_at, row.download_url, row.notes)

@@ -34,7 +34,7 @@ def work_queues(conn: sa.Connection, *, product_id: int, now: dt.datetime) -> di
 
     def bounded(query: sa.Select[Any]) -> tuple[list[Any], int]:
         rows = list(conn.execute(query.limit(SHOWN)).all())
-        inner = query.with_only_columns(sa.literal(1)).order_by(None).limit(1000).subquery()
+        inner = query.with_only_columns(sa.literal(1), maintain_column_froms=True).order_by(None).limit(1000).subquery()
         return rows, int(conn.execute(sa.select(sa.func.count()).select_from(inner)).scalar_one())
 
     of_product = devices.c.product_id == product_id

@@ -109,20 +109,20 @@ async def audit_csv(
 ) -> StreamingResponse:
     query = request.query_params
     found = _audit_filter(q, action, actor, query.get("from", ""), query.get("to", ""))
-    empty = audit_log.Names({}, {})
     return csv_export(
         request,
         lambda: audit_log.audit_spec(found),
         filename="audit.csv",
         header=("id", "at", "actor", "action", "target_type", "target_id", "sentence", "details"),
-        row_of=lambda e: (
+        context_of=audit_log.names_for,
+        row_of=lambda e, names: (
             e.id,
             e.at,
             e.actor,
             e.action,
             e.target_type,
             e.target_id,
-            audit_log.plain(audit_log.sentence(e, empty)),
+            audit_log.plain(audit_log.sentence(e, names)),
             json.dumps(e.details or {}, sort_keys=True),
         ),
     )
