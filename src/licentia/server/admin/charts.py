@@ -172,7 +172,7 @@ def share_chart(items: Sequence[tuple[str, int]], *, label: str, limit: int = 8)
     top = max((v for _, v in shown), default=0) or 1
     row_h = 22
     height = max(len(shown), 1) * row_h + 8
-    name_w, bar_w = 130, WIDTH - 130 - 70
+    name_w, bar_w = 130, WIDTH - 130 - 110  # room for "12,345 (100%)" after the longest bar
     parts = []
     for i, (name, value) in enumerate(shown):
         y = 4 + i * row_h
