@@ -71,9 +71,9 @@ def test_one_click_extend_from_the_trials_ending_queue(page: Any, demo_server: L
 
 
 def test_sales_leads_export_keeps_the_queue_filter(page: Any) -> None:
-    shown = int(page.locator("#queue-leads .count").inner_text().replace(",", ""))
+    shown = page.locator("#queue-leads .count").inner_text()
     rows = _download_csv(page, "#export-leads")
-    assert len(rows) == shown > 0
+    assert rows and ((shown == "100+" and len(rows) > 100) or len(rows) == int(shown))
     assert {r["status"] for r in rows} == {"trial_expired"}
 
 

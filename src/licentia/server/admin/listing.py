@@ -44,7 +44,7 @@ class Column:
 
     key: str
     label: str
-    sort: Any = None
+    sort: Any = None  # an expression, or a tuple of them (a coarse indexed one first)
     numeric: bool = False
 
 
@@ -151,10 +151,16 @@ def listing(
     by_key = {c.key: c for c in spec.columns if c.sort is not None}
     chosen = sort if sort in by_key else spec.default_sort
     desc = spec.default_desc if direction not in ("asc", "desc") else direction == "desc"
-    expr = by_key[chosen].sort
-    order = [expr.desc(), spec.key.desc()] if desc else [expr.asc(), spec.key.asc()]
-    # NULLs last either way: "never seen" sorts after every date.
-    order[0] = order[0].nulls_last()
+    exprs = by_key[chosen].sort if isinstance(by_key[chosen].sort, tuple) else (by_key[chosen].sort,)
+    # NULLs last either way ("never" sorts after every date), said only where a column can hold
+    # one: on PostgreSQL, DESC NULLS LAST on a NOT NULL column would stop an index serving the order.
+    order = [
+        (e.desc() if desc else e.asc()).nulls_last()
+        if getattr(e, "nullable", True)
+        else (e.desc() if desc else e.asc())
+        for e in exprs
+    ]
+    order.append(spec.key.desc() if desc else spec.key.asc())
     number = page_number(page)
     rows = list(conn.execute(spec.query.order_by(*order).limit(PER_PAGE).offset((number - 1) * PER_PAGE)).all())
     total, exact = capped_count(conn, spec.query)

@@ -12,6 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from licentia.core.vocabulary import EventKind
+from licentia.server.admin.listing import capped_count
 from licentia.server.admin.lists import (
     customers,
     devices,
@@ -25,6 +26,9 @@ from licentia.server.admin.lists import (
 )
 
 SHOWN = 8
+# A queue counts up to this many and then says "100+": a work queue needs the order of magnitude,
+# and each counted row of some queues costs a look-up (seats in use, the machine's installations).
+COUNT_CAP = 100
 WEEK = dt.timedelta(days=7)
 EXTEND_DAYS = 14  # the one-click extension
 
@@ -32,29 +36,31 @@ EXTEND_DAYS = 14  # the one-click extension
 def work_queues(conn: sa.Connection, *, product_id: int, now: dt.datetime) -> dict[str, Any]:
     """Rows to act on, newest or most urgent first, with how many there are in all (up to a cap)."""
 
-    def bounded(query: sa.Select[Any]) -> tuple[list[Any], int]:
+    def bounded(query: sa.Select[Any]) -> tuple[list[Any], str]:
         rows = list(conn.execute(query.limit(SHOWN)).all())
-        inner = query.with_only_columns(sa.literal(1), maintain_column_froms=True).order_by(None).limit(1000).subquery()
-        return rows, int(conn.execute(sa.select(sa.func.count()).select_from(inner)).scalar_one())
+        if len(rows) < SHOWN:
+            return rows, f"{len(rows):,}"
+        total, exact = capped_count(conn, query, cap=COUNT_CAP)
+        return rows, f"{total:,}" if exact else f"{COUNT_CAP:,}+"
 
     of_product = devices.c.product_id == product_id
-    # One installation per machine: the trial is the machine's.
+    # One row per machine (the trial is the machine's), named by its most recent unlicensed installation.
+    unlicensed = (
+        sa.select(devices.c.id)
+        .where(devices.c.machine_id == machines.c.id, devices.c.license_id.is_(None))
+        .order_by(devices.c.last_seen.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
     ending = (
-        sa.select(
-            sa.func.max(devices.c.id).label("id"),
-            machines.c.id.label("machine_id"),
-            machines.c.trial_end,
-            sa.func.max(devices.c.last_seen).label("last_seen"),
-        )
-        .join(machines, machines.c.id == devices.c.machine_id)
+        sa.select(unlicensed.label("id"), machines.c.id.label("machine_id"), machines.c.trial_end)
         .where(
-            of_product,
-            devices.c.license_id.is_(None),
+            machines.c.product_id == product_id,
             machines.c.restriction.is_(None),
             machines.c.trial_end >= now,
             machines.c.trial_end < now + WEEK,
+            unlicensed.is_not(None),
         )
-        .group_by(machines.c.id, machines.c.trial_end)
         .order_by(machines.c.trial_end)
     )
     leads = (
