@@ -28,7 +28,7 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from licentia.server.admin import lists
+from licentia.server.admin import lists, service
 from licentia.server.admin.listing import DEEP_LIMIT, PER_PAGE, capped_count, listing
 from licentia.server.admin.queues import work_queues
 
@@ -71,7 +71,7 @@ def fill(engine: sa.Engine, count: int, start: int) -> None:
             )
             conn.execute(sa.text("analyze"))
             return
-        machines, devices = lists.machines, lists.devices
+        machines, devices = service.machines, service.devices
         for first in range(start, start + count, 20_000):
             ids = range(first, min(first + 20_000, start + count))
             conn.execute(

@@ -17,10 +17,7 @@ from markupsafe import Markup
 
 from licentia.core.clock import UTC
 from licentia.server.admin.listing import Column, ListSpec
-from licentia.server.admin.lists import customers, licenses, products
-from licentia.server.store.models import AuditEntry, table_of
-
-audit_entries = table_of(AuditEntry)
+from licentia.server.admin.service import audit_entries, customers, licenses, products
 
 
 @dataclass(frozen=True)

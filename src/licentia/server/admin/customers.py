@@ -13,16 +13,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from licentia.server.admin.lists import (
-    customers,
-    devices,
-    licenses,
-    policies,
-    products,
-    purchases,
-    seat_limit,
-    seats_used,
-)
+from licentia.server.admin.lists import purchases, seat_limit, seats_used
+from licentia.server.admin.service import customers, devices, licenses, policies, products
 from licentia.server.audit import record
 from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.notify.sealing import SEALED

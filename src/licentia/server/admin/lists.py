@@ -15,28 +15,10 @@ import sqlalchemy as sa
 
 from licentia.core.vocabulary import EventKind
 from licentia.server.admin.listing import Column, ListSpec
-from licentia.server.store.models import (
-    Customer,
-    Device,
-    Event,
-    License,
-    Machine,
-    Policy,
-    Product,
-    Purchase,
-    Release,
-    table_of,
-)
+from licentia.server.admin.service import customers, devices, events, licenses, machines, policies, products, releases
+from licentia.server.store.models import Purchase, table_of
 
-devices = table_of(Device)
-machines = table_of(Machine)
-events = table_of(Event)
-licenses = table_of(License)
-customers = table_of(Customer)
 purchases = table_of(Purchase)
-products = table_of(Product)
-policies = table_of(Policy)
-releases = table_of(Release)
 # The client fact holding the computer name (facts are optional, per product).
 COMPUTER_NAME_FACT = "computer_name"
 # Device list flags: the piracy evidence a vendor filters on.

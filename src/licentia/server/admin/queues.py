@@ -13,17 +13,8 @@ import sqlalchemy as sa
 
 from licentia.core.vocabulary import EventKind
 from licentia.server.admin.listing import capped_count
-from licentia.server.admin.lists import (
-    customers,
-    devices,
-    events,
-    licenses,
-    machines,
-    policies,
-    releases,
-    seat_limit,
-    seats_used,
-)
+from licentia.server.admin.lists import seat_limit, seats_used
+from licentia.server.admin.service import customers, devices, events, licenses, machines, policies, releases
 
 SHOWN = 8
 # A queue counts up to this many and then says "100+": a work queue needs the order of magnitude,

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response, StreamingResponse
 
 from licentia.server.admin import audit_log
@@ -69,22 +69,18 @@ async def extend_from_queue(request: Request, admin: Admin, form: Form) -> Respo
     )
 
 
-def _audit_filter(q: str, action: str, actor: str, since: str, until: str) -> audit_log.AuditFilter:
-    return audit_log.AuditFilter(
-        q=q, action=action, actor=actor, since=audit_log.day_or_none(since), until=audit_log.day_or_none(until)
-    )
+def audit_filter(request: Request, q: str = "", action: str = "", actor: str = "") -> audit_log.AuditFilter:
+    """The audit log's filter ("from" and "to" are dates; both names are Python words, so read directly)."""
+    query = request.query_params
+    since, until = audit_log.day_or_none(query.get("from", "")), audit_log.day_or_none(query.get("to", ""))
+    return audit_log.AuditFilter(q=q, action=action, actor=actor, since=since, until=until)
+
+
+AuditQuery = Annotated[audit_log.AuditFilter, Depends(audit_filter)]
 
 
 @router.get("/audit")
-async def audit(
-    request: Request,
-    admin: Admin,
-    q: str = "",
-    action: str = "",
-    actor: str = "",
-) -> Response:
-    query = request.query_params
-    found = _audit_filter(q, action, actor, query.get("from", ""), query.get("to", ""))
+async def audit(request: Request, admin: Admin, found: AuditQuery) -> Response:
     page = await page_of(request, audit_log.audit_spec(found), path="/admin/audit", params=found.params())
 
     def named(conn: sa.Connection) -> tuple[audit_log.Names, dict[str, list[str]]]:
@@ -104,11 +100,7 @@ async def audit(
 
 
 @router.get("/audit.csv")
-async def audit_csv(
-    request: Request, admin: Admin, q: str = "", action: str = "", actor: str = ""
-) -> StreamingResponse:
-    query = request.query_params
-    found = _audit_filter(q, action, actor, query.get("from", ""), query.get("to", ""))
+async def audit_csv(request: Request, admin: Admin, found: AuditQuery) -> StreamingResponse:
     return csv_export(
         request,
         lambda: audit_log.audit_spec(found),

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response, StreamingResponse
 
 from licentia.core.status import LicenseState
@@ -39,7 +39,10 @@ async def page_of(request: Request, spec: ListSpec, *, path: str, params: dict[s
     return await read_only(request, load)
 
 
-def _device_filter(q: str, status: str, flag: str, product: RowId | None, seen: str, trial_ends: str) -> Any:
+def device_filter(
+    q: str = "", status: str = "", flag: str = "", product: RowId | None = None, seen: str = "", trial_ends: str = ""
+) -> lists.DeviceFilter:
+    """The device list's filter from its query string (the page and its export read the same one)."""
     return lists.DeviceFilter(
         q=q,
         status=status if status in STATUSES else "",
@@ -50,18 +53,30 @@ def _device_filter(q: str, status: str, flag: str, product: RowId | None, seen: 
     )
 
 
-@router.get("/devices")
-async def devices_page(
-    request: Request,
-    admin: Admin,
+def license_filter(
     q: str = "",
-    status: str = "",
-    flag: str = "",
+    state: str = "",
     product: RowId | None = None,
-    seen: str = "",
-    trial_ends: str = "",
-) -> Response:
-    found = _device_filter(q, status, flag, product, seen, trial_ends)
+    expires: str = "",
+    full: str = "",
+    customer: RowId | None = None,
+) -> lists.LicenseFilter:
+    return lists.LicenseFilter(
+        q=q,
+        state=state if state in STATES else "",
+        product=product,
+        expires_days=lists.within(expires),
+        full=full == "1",
+        customer=customer,
+    )
+
+
+DeviceQuery = Annotated[lists.DeviceFilter, Depends(device_filter)]
+LicenseQuery = Annotated[lists.LicenseFilter, Depends(license_filter)]
+
+
+@router.get("/devices")
+async def devices_page(request: Request, admin: Admin, found: DeviceQuery) -> Response:
     spec = lists.device_spec(found, now=now(request))
     page = await page_of(request, spec, path="/admin/devices", params=found.params())
     # HTMX live search swaps only the results; without JavaScript the whole page reloads.
@@ -79,36 +94,13 @@ async def devices_page(
 
 
 @router.get("/devices.csv")
-async def devices_csv(
-    request: Request,
-    admin: Admin,
-    q: str = "",
-    status: str = "",
-    flag: str = "",
-    product: RowId | None = None,
-    seen: str = "",
-    trial_ends: str = "",
-) -> StreamingResponse:
-    found = _device_filter(q, status, flag, product, seen, trial_ends)
+async def devices_csv(request: Request, admin: Admin, found: DeviceQuery) -> StreamingResponse:
     return csv_export(
         request,
         lambda: lists.device_spec(found, now=now(request)),
         filename="devices.csv",
         header=lists.DEVICE_CSV,
         row_of=lists.device_csv_row,
-    )
-
-
-def _license_filter(
-    q: str, state: str, product: RowId | None, expires: str, full: str, customer: RowId | None
-) -> lists.LicenseFilter:
-    return lists.LicenseFilter(
-        q=q,
-        state=state if state in STATES else "",
-        product=product,
-        expires_days=lists.within(expires),
-        full=full == "1",
-        customer=customer,
     )
 
 
@@ -135,35 +127,15 @@ async def license_list(request: Request, *, found: lists.LicenseFilter, **contex
 
 @router.get("/licenses")
 async def licenses_page(
-    request: Request,
-    admin: Admin,
-    q: str = "",
-    state: str = "",
-    product: RowId | None = None,
-    expires: str = "",
-    full: str = "",
-    customer: RowId | None = None,
-    email: str = "",
-    name: str = "",
+    request: Request, admin: Admin, found: LicenseQuery, email: str = "", name: str = ""
 ) -> Response:
-    found = _license_filter(q, state, product, expires, full, customer)
     # "Issue another license" from a customer's page opens the form filled with the customer.
     sent = {"email": email, "name": name, "send_email": "on"} if email else {}
     return await license_list(request, found=found, sent=sent)
 
 
 @router.get("/licenses.csv")
-async def licenses_csv(
-    request: Request,
-    admin: Admin,
-    q: str = "",
-    state: str = "",
-    product: RowId | None = None,
-    expires: str = "",
-    full: str = "",
-    customer: RowId | None = None,
-) -> StreamingResponse:
-    found = _license_filter(q, state, product, expires, full, customer)
+async def licenses_csv(request: Request, admin: Admin, found: LicenseQuery) -> StreamingResponse:
     return csv_export(
         request,
         lambda: lists.license_spec(found, now=now(request)),
