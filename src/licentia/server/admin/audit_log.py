@@ -60,8 +60,8 @@ def audit_spec(f: AuditFilter) -> ListSpec:
         text = f.q.strip().lower()
         query = query.where(
             sa.or_(
-                sa.func.lower(audit_entries.c.actor).contains(text),
-                sa.func.lower(audit_entries.c.action).contains(text),
+                sa.func.lower(audit_entries.c.actor).contains(text, autoescape=True),
+                sa.func.lower(audit_entries.c.action).contains(text, autoescape=True),
                 audit_entries.c.target_id == f.q.strip(),
             )
         )

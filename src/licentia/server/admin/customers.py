@@ -77,7 +77,7 @@ def customer_detail(conn: sa.Connection, customer_id: int) -> dict[str, Any] | N
             outbox.c.last_error,
             outbox.c.dedupe_key,
         )
-        .where(outbox.c.channel == "email", to_text.contains(f'"{customer.email}"'))
+        .where(outbox.c.channel == "email", to_text.contains(f'"{customer.email}"', autoescape=True))
         .order_by(outbox.c.id.desc())
         .limit(SHOWN)
     ).all()

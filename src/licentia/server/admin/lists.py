@@ -96,7 +96,7 @@ def device_spec(f: DeviceFilter, *, now: dt.datetime) -> ListSpec:
                 devices.c.id.startswith(text),
                 devices.c.external_id == text,
                 licenses.c.key_prefix.startswith(key_text[:8]) if len(key_text) >= 4 else sa.false(),
-                sa.func.lower(devices.c.facts[COMPUTER_NAME_FACT].as_string()).contains(text.lower()),
+                sa.func.lower(devices.c.facts[COMPUTER_NAME_FACT].as_string()).contains(text.lower(), autoescape=True),
                 devices.c.id.in_(seen_from),
             )
         )
@@ -212,8 +212,8 @@ def license_spec(f: LicenseFilter, *, now: dt.datetime) -> ListSpec:
         query = query.where(
             sa.or_(
                 licenses.c.key_prefix.startswith(key_text[:8]) if len(key_text) >= 3 else sa.false(),
-                sa.func.lower(customers.c.email).contains(text.lower()),
-                sa.func.lower(customers.c.name).contains(text.lower()),
+                sa.func.lower(customers.c.email).contains(text.lower(), autoescape=True),
+                sa.func.lower(customers.c.name).contains(text.lower(), autoescape=True),
             )
         )
     if f.state:
@@ -290,7 +290,10 @@ def customer_spec(q: str) -> ListSpec:
     text = q.strip().lower()
     if text:
         query = query.where(
-            sa.or_(sa.func.lower(customers.c.email).contains(text), sa.func.lower(customers.c.name).contains(text))
+            sa.or_(
+                sa.func.lower(customers.c.email).contains(text, autoescape=True),
+                sa.func.lower(customers.c.name).contains(text, autoescape=True),
+            )
         )
     columns = (
         Column("name", "Name", customers.c.name),
