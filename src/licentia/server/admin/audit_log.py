@@ -137,6 +137,11 @@ def _license(names: Names, license_id: Any, *, owner: bool = True) -> Markup:
     return link + (Markup(" of {}").format(who) if who and owner else Markup(""))
 
 
+def _product(names: Names, product_id: Any) -> Markup:
+    slug = names.products.get(str(product_id))
+    return Markup('product <a href="/admin/products/{}">{}</a>').format(product_id, slug or f"#{product_id}")
+
+
 def _machine(details: Mapping[str, Any]) -> Markup:
     device = details.get("device")
     if not device:
@@ -177,6 +182,33 @@ PHRASES: dict[str, Phrase] = {
     "device.free_seat": lambda e, d, n: Markup("freed the seat {} held on {}").format(
         _machine(d), _license(n, d.get("license_id"))
     ),
+    "admin.sign_in": lambda e, d, n: Markup("signed in"),
+    "admin.sign_out": lambda e, d, n: Markup("signed out"),
+    "admin.create": lambda e, d, n: Markup("created the admin account {}").format(d.get("email", e.target_id)),
+    "admin.password": lambda e, d, n: Markup("changed the password of admin account #{}").format(e.target_id),
+    "admin.locked": lambda e, d, n: Markup("admin account #{} locked after repeated wrong passwords").format(
+        e.target_id
+    ),
+    "token.create": lambda e, d, n: Markup("created the API token “{}” ({})").format(
+        d.get("name", e.target_id), _value(d.get("scopes", []))
+    ),
+    "token.revoke": lambda e, d, n: Markup("revoked API token #{}").format(e.target_id),
+    "product.create": lambda e, d, n: Markup("created {}").format(_product(n, e.target_id)),
+    "product.notify": lambda e, d, n: Markup("changed the notifications of {}").format(_product(n, e.target_id)),
+    "product.privacy": lambda e, d, n: Markup("set {} to {} client facts, kept {} days").format(
+        _product(n, e.target_id),
+        "collect" if d.get("collect_facts") else "not collect",
+        _value(d.get("facts_retention_days")),
+    ),
+    "policy.create": lambda e, d, n: Markup("created the license type “{}” of {}").format(
+        d.get("policy", "?"), _product(n, e.target_id)
+    ),
+    "policy.update": lambda e, d, n: Markup("changed the license type “{}” of {}").format(
+        d.get("policy", "default"), _product(n, e.target_id)
+    ),
+    "demo.fill": lambda e, d, n: Markup("filled {} with demo data ({} devices, {} licenses)").format(
+        e.target_id, _value(d.get("devices")), _value(d.get("licenses"))
+    ),
     "release.publish": lambda e, d, n: Markup("published version {} of {} on {}").format(
         d.get("version", "?"), d.get("product", "?"), d.get("channel", "stable")
     ),
@@ -196,7 +228,7 @@ def sentence(entry: Any, names: Names) -> Markup:
     if target == "license":
         named: Markup = _license(names, entry.target_id)
     elif target == "product":
-        named = Markup("product {}").format(names.products.get(str(entry.target_id), entry.target_id))
+        named = _product(names, entry.target_id)
     else:
         named = Markup("{} {}").format(target.replace("_", " "), entry.target_id or "")
     verb = entry.action.split(".", 1)[-1].replace("_", " ")
