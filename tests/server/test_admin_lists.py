@@ -175,3 +175,18 @@ def test_chart_ticks_are_round_and_numbers_have_separators() -> None:
         assert top >= value and top / step <= 5
         assert re.fullmatch(r"(1|2|5)0*", f"{step:.0f}"), step
     assert number(1234) == "1,234" and number(48_000) == "48k" and number(2_500_000) == "2.5M"
+
+
+def test_licenses_at_their_seat_limit_are_listed_and_queued(client: Any, engine: Any, clock: Any, product: Any) -> None:
+    _signed_in(client, engine, clock)
+    with engine.begin() as conn:
+        full = issue_license(conn, product="acme", email="full@example.com", max_devices=1, now=clock.now())
+        issue_license(conn, product="acme", email="room@example.com", max_devices=2, now=clock.now())
+    app = Installation(client, product.public_key)
+    app.check()
+    assert app.check("/v1/activate", key=full.key)["status"] == "registered"
+    listed = client.get("/admin/licenses", params={"full": "1"}).text
+    assert "Licenses: 1-1 of 1" in listed and "full@example.com" in listed and "room@example.com" not in listed
+    page = client.get("/admin").text
+    queue = page[page.index('id="queue-full"') : page.index('id="queue-expiring"')]
+    assert full.key_prefix in queue and "1/1" in queue

@@ -64,6 +64,21 @@ def seats_used() -> sa.ScalarSelect[Any]:
     )
 
 
+def machines_in_use() -> sa.Subquery:
+    """Seats in use per license, in one grouped pass over the licensed installations.
+
+    A filter on every license ("at their seat limit") joins this instead of
+    counting once per license, which at a million installations is the
+    difference between one index scan and a thousand.
+    """
+    return (
+        sa.select(devices.c.license_id, sa.func.count(sa.distinct(devices.c.machine_id)).label("used"))
+        .where(devices.c.license_id.is_not(None))
+        .group_by(devices.c.license_id)
+        .subquery("in_use")
+    )
+
+
 def seat_limit() -> sa.ColumnElement[Any]:
     """The license's own machine limit if it overrides its type's, else the type's."""
     return sa.func.coalesce(licenses.c.policy_overrides["max_devices"].as_integer(), policies.c.max_devices)
@@ -229,7 +244,10 @@ def license_spec(f: LicenseFilter, *, now: dt.datetime) -> ListSpec:
             licenses.c.expires_at < now + dt.timedelta(days=f.expires_days),
         )
     if f.full:
-        query = query.where(licenses.c.state == "active", used >= limit)
+        in_use = machines_in_use()
+        query = query.join(in_use, in_use.c.license_id == licenses.c.id).where(
+            licenses.c.state == "active", in_use.c.used >= limit
+        )
     columns = (
         Column("key", "Key", licenses.c.key_prefix),
         Column("state", "State", licenses.c.state),

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from licentia.core.vocabulary import EventKind
 from licentia.server.admin.listing import capped_count
-from licentia.server.admin.lists import seat_limit, seats_used
+from licentia.server.admin.lists import machines_in_use, seat_limit
 from licentia.server.admin.service import customers, devices, events, licenses, machines, policies, releases
 
 SHOWN = 8
@@ -75,12 +75,15 @@ def work_queues(conn: sa.Connection, *, product_id: int, now: dt.datetime) -> di
         .group_by(events.c.device_id)
         .order_by(sa.func.max(events.c.received_at).desc())
     )
-    used, limit = seats_used(), seat_limit()
+    in_use, limit = machines_in_use(), seat_limit()
     full = (
-        sa.select(licenses.c.id, licenses.c.key_prefix, customers.c.email, used.label("used"), limit.label("limit"))
+        sa.select(
+            licenses.c.id, licenses.c.key_prefix, customers.c.email, in_use.c.used.label("used"), limit.label("limit")
+        )
         .join(policies, policies.c.id == licenses.c.policy_id)
+        .join(in_use, in_use.c.license_id == licenses.c.id)
         .outerjoin(customers, customers.c.id == licenses.c.customer_id)
-        .where(licenses.c.product_id == product_id, licenses.c.state == "active", used >= limit)
+        .where(licenses.c.product_id == product_id, licenses.c.state == "active", in_use.c.used >= limit)
         .order_by(licenses.c.id.desc())
     )
     expiring = (
