@@ -229,6 +229,10 @@ class ErrorCode(enum.StrEnum):
     NO_PURCHASE_CERTIFICATE = (
         "no_purchase_certificate", 404, _D | _A, "the license has no customer, so no purchase certificate"
     )  # fmt: skip
+    # The admin UI's customer page
+    KEY_NOT_KEPT = (
+        "key_not_kept", 409, _A, "the key email was sent and the key is kept only hashed: it cannot be sent again"
+    )  # fmt: skip
 
 
 _BY_VALUE: dict[str, ErrorCode] = {code.value: code for code in ErrorCode}

@@ -18,44 +18,59 @@ LEFT, RIGHT, TOP, BOTTOM = 44, 12, 12, 28
 PALETTE = ("#2563eb", "#16a34a", "#f59e0b", "#dc2626", "#7c3aed", "#0891b2", "#db2777", "#65a30d")
 
 
+def nice_step(value: float, intervals: int = 4) -> float:
+    """A round tick step (1, 2 or 5 times a power of ten, at least 1) so ``intervals`` steps reach ``value``."""
+    if value <= intervals:
+        return 1.0
+    power = 10 ** math.floor(math.log10(value / intervals))
+    for step in (1, 2, 5, 10):
+        if value <= step * power * intervals:
+            return float(step * power)
+    return float(10 * power)
+
+
 def nice_max(value: float) -> float:
-    """A round axis top at or above ``value`` (1, 2, 2.5 or 5 times a power of ten)."""
-    if value <= 0:
-        return 4
-    if value <= 20:
-        return float(-(-value // 4) * 4)  # whole-number grid lines for small counts
-    power = 10 ** math.floor(math.log10(value))
-    for step in (1, 2, 2.5, 5, 10):
-        if value <= step * power:
-            return step * power
-    return 10 * power
+    """A round axis top at or above ``value``: a whole number of round ticks."""
+    step = nice_step(value)
+    return step * max(math.ceil(value / step), 1) if value > 0 else 4.0
 
 
-def _number(value: float) -> str:
+def number(value: float) -> str:
+    """An axis or tile number: thousands separators, "12k" above ten thousand, "1.2M" above a million."""
+    if value >= 1_000_000:
+        return f"{value / 1_000_000:.1f}M".replace(".0M", "M")
     if value >= 10_000:
-        return f"{value / 1000:.0f}k"
-    if value >= 1000:
-        return f"{value / 1000:.1f}k".replace(".0k", "k")
-    return f"{value:g}"
+        return f"{value / 1000:,.0f}k"
+    return f"{value:,.0f}" if value == int(value) else f"{value:,.1f}"
 
 
 def _frame(top: float, days: Sequence[dt.date]) -> list[str]:
-    """Horizontal grid lines with y labels, and a few date labels on the x axis."""
+    """Horizontal grid lines at round ticks with y labels, and a few date labels on the x axis."""
     parts = []
     plot_h = HEIGHT - TOP - BOTTOM
-    for i in range(5):
-        value = top * i / 4
-        y = TOP + plot_h - plot_h * i / 4
+    step = nice_step(top)
+    ticks = max(round(top / step), 1)
+    for i in range(ticks + 1):
+        value = step * i
+        y = TOP + plot_h - plot_h * value / top
         parts.append(f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}"/>')
-        parts.append(f'<text class="axis" x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">{_number(value)}</text>')
+        parts.append(f'<text class="axis" x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">{number(value)}</text>')
     if days:
         plot_w = WIDTH - LEFT - RIGHT
-        step = max(1, len(days) // 6)
-        for i in range(0, len(days), step):
+        every = max(1, math.ceil(len(days) / 5))
+        # Labels count back from the last day, so "today" always has one.
+        for i in range(len(days) - 1, -1, -every):
             x = LEFT + plot_w * (i + 0.5) / len(days)
-            label = days[i].strftime("%b %d")
-            parts.append(f'<text class="axis" x="{x:.1f}" y="{HEIGHT - 8}" text-anchor="middle">{label}</text>')
+            label = "today" if i == len(days) - 1 else days[i].strftime("%b %d")
+            anchor = "end" if i == len(days) - 1 else "middle"
+            x_text = min(x + 6, WIDTH - 2) if anchor == "end" else x
+            parts.append(f'<text class="axis" x="{x_text:.1f}" y="{HEIGHT - 8}" text-anchor="{anchor}">{label}</text>')
     return parts
+
+
+def _partial(index: int, count: int) -> tuple[str, str]:
+    """The class and title suffix of the last day's bar: today is not over, so its bar is drawn paler."""
+    return (" partial", " (today, so far)") if index == count - 1 else ("", "")
 
 
 def _svg(parts: list[str], label: str, height: int = HEIGHT) -> Markup:
@@ -78,10 +93,11 @@ def bar_chart(series: Sequence[tuple[dt.date, int]], *, label: str, color: str =
             continue
         h = plot_h * value / top
         x = LEFT + slot * i + slot * 0.12
+        partial, note = _partial(i, len(series))
         parts.append(
-            f'<rect class="bar" data-value="{value}" x="{x:.1f}" y="{TOP + plot_h - h:.1f}" '
+            f'<rect class="bar{partial}" data-value="{value}" x="{x:.1f}" y="{TOP + plot_h - h:.1f}" '
             f'width="{slot * 0.76:.1f}" height="{h:.1f}" fill="{color}">'
-            f"<title>{day.isoformat()}: {value}</title></rect>"
+            f"<title>{day.isoformat()}: {value:,}{note}</title></rect>"
         )
     return _svg(parts, label)
 
@@ -101,10 +117,11 @@ def stacked_chart(days: Sequence[dt.date], layers: Sequence[tuple[str, Sequence[
                 continue
             h = plot_h * value / top
             y = TOP + plot_h - plot_h * base / top - h
+            partial, note = _partial(i, len(days))
             parts.append(
-                f'<rect class="bar" data-value="{value}" x="{LEFT + slot * i + slot * 0.12:.1f}" y="{y:.1f}" '
-                f'width="{slot * 0.76:.1f}" height="{h:.1f}" fill="{PALETTE[n % len(PALETTE)]}">'
-                f"<title>{day.isoformat()} {escape(name)}: {value}</title></rect>"
+                f'<rect class="bar{partial}" data-value="{value}" x="{LEFT + slot * i + slot * 0.12:.1f}" '
+                f'y="{y:.1f}" width="{slot * 0.76:.1f}" height="{h:.1f}" fill="{PALETTE[n % len(PALETTE)]}">'
+                f"<title>{day.isoformat()} {escape(name)}: {value:,}{note}</title></rect>"
             )
             base += value
     parts.extend(_legend([name for name, _ in layers]))
@@ -128,7 +145,7 @@ def line_chart(days: Sequence[dt.date], lines: Sequence[tuple[str, Sequence[int]
             x, y = points[-1]
             parts.append(
                 f'<circle class="point" data-value="{values[-1]}" cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{color}">'
-                f"<title>{escape(name)}: {values[-1]}</title></circle>"
+                f"<title>{escape(name)}: {values[-1]:,} (today, so far)</title></circle>"
             )
     parts.extend(_legend([name for name, _ in lines]))
     return _svg(parts, label)
@@ -141,7 +158,7 @@ def _legend(names: Sequence[str]) -> list[str]:
         color = PALETTE[n % len(PALETTE)]
         parts.append(f'<rect x="{x}" y="{TOP + 2}" width="10" height="10" fill="{color}"/>')
         parts.append(f'<text class="legend" x="{x + 14}" y="{TOP + 11}">{escape(name)}</text>')
-        x += 24 + 7 * len(name)
+        x += 28 + 8 * len(name)  # room for 12-unit labels
     return parts
 
 
@@ -155,7 +172,7 @@ def share_chart(items: Sequence[tuple[str, int]], *, label: str, limit: int = 8)
     top = max((v for _, v in shown), default=0) or 1
     row_h = 22
     height = max(len(shown), 1) * row_h + 8
-    name_w, bar_w = 130, WIDTH - 130 - 70
+    name_w, bar_w = 130, WIDTH - 130 - 110  # room for "12,345 (100%)" after the longest bar
     parts = []
     for i, (name, value) in enumerate(shown):
         y = 4 + i * row_h
@@ -168,7 +185,7 @@ def share_chart(items: Sequence[tuple[str, int]], *, label: str, limit: int = 8)
             f'fill="{PALETTE[i % len(PALETTE)]}"><title>{escape(name)}: {value}</title></rect>'
         )
         parts.append(
-            f'<text class="axis" x="{name_w + w + 6:.1f}" y="{y + 15}">{value} ({100 * value / total:.0f}%)</text>'
+            f'<text class="axis" x="{name_w + w + 6:.1f}" y="{y + 15}">{value:,} ({100 * value / total:.0f}%)</text>'
         )
     if not shown:
         parts.append(f'<text class="axis" x="{WIDTH / 2}" y="20" text-anchor="middle">no data yet</text>')

@@ -11,16 +11,49 @@ from markupsafe import Markup
 from licentia.core.vocabulary import PIRACY_EVENT_KINDS, DeviceStatus, EventKind
 from licentia.server.admin import charts
 from licentia.server.rollups.service import breakdown, series, totals
+from licentia.server.store.models import Device, table_of
 
-PERIODS = (30, 90)
+PERIODS = (7, 30, 90)
 PIRACY_KINDS = tuple(sorted(PIRACY_EVENT_KINDS))
+# What the piracy chart calls each signal (the event kinds are the API's words, not a vendor's).
+PIRACY_LABELS = {EventKind.CLONE_SUSPECTED: "Suspected copies", EventKind.INVALID_KEY: "Invalid keys"}
+devices = table_of(Device)
+
+
+def cohort(conn: sa.Connection, *, product_id: int, first: dt.date, today: dt.date) -> dict[str, Any]:
+    """Conversion per trial cohort: of the installations first seen in the period, how many activated since.
+
+    Unlike activations per day over installs per day (which mixes this
+    period's purchases with last period's trials), this follows one group.
+    """
+    start = dt.datetime.combine(first, dt.time(), tzinfo=dt.UTC)
+    # Installations first seen since ``first`` were last seen since then too: seen_day narrows by its index.
+    member = sa.and_(devices.c.product_id == product_id, devices.c.seen_day >= first, devices.c.first_seen >= start)
+    size, converted = conn.execute(
+        sa.select(sa.func.count(), sa.func.count(devices.c.activated_at)).where(member)
+    ).one()
+    return {
+        "size": int(size),
+        "converted": int(converted),
+        "rate": (100.0 * converted / size) if size else None,
+        "first": first,
+        "today": today,
+    }
 
 
 def dashboard(conn: sa.Connection, *, product_id: int, today: dt.date, days: int) -> dict[str, Any]:
     first = today - dt.timedelta(days=days - 1)
+    before_first, before_last = first - dt.timedelta(days=days), first - dt.timedelta(days=1)
 
     def daily(metric: str, dimension: str = "") -> list[tuple[dt.date, int]]:
         return series(conn, product_id=product_id, metric=metric, first=first, last=today, dimension=dimension)
+
+    def earlier(metric: str, dimension: str = "") -> list[int]:
+        """The same metric over the previous period of the same length (for each tile's change)."""
+        found = series(
+            conn, product_id=product_id, metric=metric, first=before_first, last=before_last, dimension=dimension
+        )
+        return [v for _, v in found]
 
     day_list = [d for d, _ in daily("new_devices")]
     installs = daily("new_devices")
@@ -33,7 +66,19 @@ def dashboard(conn: sa.Connection, *, product_id: int, today: dt.date, days: int
         for name in (DeviceStatus.TRIAL, DeviceStatus.REGISTERED, DeviceStatus.TRIAL_EXPIRED)
     }
     active = {window: [v for _, v in daily(f"active_{window}")] for window in ("1d", "7d", "30d")}
-    piracy = [(name, [v for _, v in daily("events", name)]) for name in PIRACY_KINDS]
+    piracy = [(PIRACY_LABELS.get(name, name), [v for _, v in daily("events", name)]) for name in PIRACY_KINDS]
+    previous_kinds = totals(conn, product_id=product_id, metric="events", first=before_first, last=before_last)
+    previous = {
+        "new_total": sum(earlier("new_devices")),
+        "converted_total": sum(earlier("conversions")),
+        "active_7d": (earlier("active_7d") or [0])[-1],
+        "active_30d": (earlier("active_30d") or [0])[-1],
+        "registered": (earlier("devices", DeviceStatus.REGISTERED) or [0])[-1],
+        "trial": (earlier("devices", DeviceStatus.TRIAL) or [0])[-1],
+        "uninstalls": previous_kinds.get(EventKind.UNINSTALL, 0),
+        "feedback": previous_kinds.get(EventKind.FEEDBACK, 0),
+        "piracy": sum(previous_kinds.get(k, 0) for k in PIRACY_KINDS),
+    }
     chart: dict[str, Markup] = {
         "installs": charts.bar_chart(installs, label="New installs per day"),
         "active": charts.line_chart(
@@ -55,7 +100,7 @@ def dashboard(conn: sa.Connection, *, product_id: int, today: dt.date, days: int
         "feedback": charts.bar_chart(
             daily("events", EventKind.FEEDBACK), label="Feedback per day", color=charts.PALETTE[4]
         ),
-        "piracy": charts.stacked_chart(day_list, piracy, label="Piracy signals per day"),
+        "piracy": charts.stacked_chart(day_list, piracy, label="Suspected copies and invalid keys per day"),
         "versions": charts.share_chart(
             breakdown(conn, product_id=product_id, metric="versions_7d", day=today), label="Versions in use"
         ),
@@ -75,4 +120,6 @@ def dashboard(conn: sa.Connection, *, product_id: int, today: dt.date, days: int
         "feedback": kinds.get(EventKind.FEEDBACK, 0),
         "piracy": sum(kinds.get(k, 0) for k in PIRACY_KINDS),
         "has_data": bool(new_total or any(active["30d"])),
+        "previous": previous,
+        "cohort": cohort(conn, product_id=product_id, first=first, today=today),
     }

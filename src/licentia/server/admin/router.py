@@ -8,10 +8,12 @@ from licentia.server.admin.pages import (
     account,
     admins,
     catalog,
+    customers,
     devices,
     emails,
     home,
     licenses,
+    lists,
     signin,
     tokens,
     webhooks,
@@ -19,7 +21,8 @@ from licentia.server.admin.pages import (
 from licentia.server.offline import admin as offline
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
-for page in (signin, home, devices, licenses, catalog, tokens, webhooks, admins, account, emails, offline):
+pages = (signin, home, lists, devices, licenses, customers, catalog, tokens, webhooks, admins, account, emails, offline)
+for page in pages:
     router.include_router(page.router)
 # "/admin" itself (no trailing slash), next to "/admin/".
 router.add_api_route("", home.home, methods=["GET"])

@@ -1,4 +1,4 @@
-"""What the admin pages read: searches, detail views and lists (changes live in each domain's service)."""
+"""What the admin pages read: detail views (lists live in ``admin.lists``; changes in each domain's service)."""
 
 from __future__ import annotations
 
@@ -32,9 +32,6 @@ policies = table_of(Policy)
 releases = table_of(Release)
 tokens = table_of(ApiToken)
 audit_entries = table_of(AuditEntry)
-PAGE = 50
-# The client fact holding the computer name (see docs/admin.md: facts are optional).
-COMPUTER_NAME_FACT = "computer_name"
 
 
 def all_products(conn: sa.Connection) -> list[sa.Row[Any]]:
@@ -47,39 +44,6 @@ def product_by_id(conn: sa.Connection, product_id: int | None) -> sa.Row[Any] | 
     if product_id is not None:
         query = sa.select(products).where(products.c.id == product_id)
     return conn.execute(query).first()
-
-
-def search_devices(conn: sa.Connection, *, q: str = "", status: str = "", limit: int = PAGE) -> list[sa.Row[Any]]:
-    """Devices by id, license key prefix, computer name or external IP (most recently seen first)."""
-    query = (
-        sa.select(devices, licenses.c.key_prefix, products.c.slug.label("product_slug"))
-        .join(products, products.c.id == devices.c.product_id)
-        .outerjoin(licenses, licenses.c.id == devices.c.license_id)
-        .order_by(devices.c.last_seen.desc())
-        .limit(limit)
-    )
-    text = q.strip()
-    if text:
-        key_text = text.replace("-", "").upper()
-        # An IP is looked up in the events' server facts: the device row keeps no address.
-        seen_from = (
-            sa.select(events.c.device_id)
-            .where(events.c.server_facts["external_ip"].as_string() == text)
-            .distinct()
-            .scalar_subquery()
-        )
-        query = query.where(
-            sa.or_(
-                devices.c.id.startswith(text),
-                devices.c.external_id == text,
-                licenses.c.key_prefix.startswith(key_text[:8]) if len(key_text) >= 4 else sa.false(),
-                sa.func.lower(devices.c.facts[COMPUTER_NAME_FACT].as_string()).contains(text.lower()),
-                devices.c.id.in_(seen_from),
-            )
-        )
-    if status:
-        query = query.where(devices.c.status == status)
-    return list(conn.execute(query).all())
 
 
 def device_detail(conn: sa.Connection, device_id: str) -> dict[str, Any] | None:
@@ -116,62 +80,6 @@ def device_detail(conn: sa.Connection, device_id: str) -> dict[str, Any] | None:
     return {"device": row, "components": components, "events": timeline, "siblings": siblings}
 
 
-def search_licenses(conn: sa.Connection, *, q: str = "", state: str = "", limit: int = PAGE) -> list[sa.Row[Any]]:
-    used = (  # seats count machines
-        sa.select(sa.func.count(sa.distinct(devices.c.machine_id)))
-        .where(devices.c.license_id == licenses.c.id)
-        .scalar_subquery()
-        .label("devices_used")
-    )
-    query = (
-        sa.select(licenses, customers.c.email, customers.c.name, products.c.slug.label("product_slug"), used)
-        .join(products, products.c.id == licenses.c.product_id)
-        .outerjoin(customers, customers.c.id == licenses.c.customer_id)
-        .order_by(licenses.c.id.desc())
-        .limit(limit)
-    )
-    text = q.strip()
-    if text:
-        key_text = text.replace("-", "").upper()
-        query = query.where(
-            sa.or_(
-                licenses.c.key_prefix.startswith(key_text[:8]) if len(key_text) >= 3 else sa.false(),
-                sa.func.lower(customers.c.email).contains(text.lower()),
-                sa.func.lower(customers.c.name).contains(text.lower()),
-            )
-        )
-    if state:
-        query = query.where(licenses.c.state == state)
-    return list(conn.execute(query).all())
-
-
-def list_customers(conn: sa.Connection, *, q: str = "", limit: int = PAGE) -> list[sa.Row[Any]]:
-    count = (
-        sa.select(sa.func.count())
-        .select_from(licenses)
-        .where(licenses.c.customer_id == customers.c.id)
-        .scalar_subquery()
-        .label("licenses")
-    )
-    query = sa.select(customers, count).order_by(customers.c.id.desc()).limit(limit)
-    if q.strip():
-        text = q.strip().lower()
-        query = query.where(
-            sa.or_(sa.func.lower(customers.c.email).contains(text), sa.func.lower(customers.c.name).contains(text))
-        )
-    return list(conn.execute(query).all())
-
-
-def list_releases(conn: sa.Connection) -> list[sa.Row[Any]]:
-    return list(
-        conn.execute(
-            sa.select(releases, products.c.slug.label("product_slug"))
-            .join(products, products.c.id == releases.c.product_id)
-            .order_by(releases.c.released_at.desc(), releases.c.id.desc())
-        ).all()
-    )
-
-
 def product_with_policy(conn: sa.Connection, product_id: int) -> tuple[sa.Row[Any], sa.Row[Any]] | None:
     product = conn.execute(sa.select(products).where(products.c.id == product_id)).first()
     if product is None:
@@ -195,22 +103,6 @@ def list_tokens(conn: sa.Connection) -> list[Any]:
             ).order_by(tokens.c.id.desc())
         ).all()
     )
-
-
-def audit_log(conn: sa.Connection, *, q: str = "", before_id: int | None = None, limit: int = 100) -> list[sa.Row[Any]]:
-    query = sa.select(audit_entries).order_by(audit_entries.c.id.desc()).limit(limit)
-    if before_id is not None:
-        query = query.where(audit_entries.c.id < before_id)
-    if q.strip():
-        text = q.strip().lower()
-        query = query.where(
-            sa.or_(
-                sa.func.lower(audit_entries.c.actor).contains(text),
-                sa.func.lower(audit_entries.c.action).contains(text),
-                audit_entries.c.target_id == q.strip(),
-            )
-        )
-    return list(conn.execute(query).all())
 
 
 def counts(conn: sa.Connection, product_id: int, now: dt.datetime) -> dict[str, int]:

@@ -9,9 +9,11 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 
 from licentia.core.vocabulary import Topic
+from licentia.server.admin.lists import release_spec
 from licentia.server.admin.pages import policies
+from licentia.server.admin.pages.lists import page_of
 from licentia.server.admin.pages.policies import policies_of
-from licentia.server.admin.service import all_products, list_releases, product_with_policy
+from licentia.server.admin.service import all_products, product_with_policy
 from licentia.server.admin.web import Admin, Form, act, back, int_field, now, render
 from licentia.server.adminapi.schemas import RowId
 from licentia.server.audit import record
@@ -136,9 +138,11 @@ async def product_change(request: Request, admin: Admin, form: Form, product_id:
 
 
 @router.get("/releases")
-async def releases_page(request: Request, admin: Admin) -> Response:
-    rows = await read_only(request, list_releases)
-    return render(request, "releases.html", rows=rows, products=await read_only(request, all_products))
+async def releases_page(request: Request, admin: Admin, product: RowId | None = None, channel: str = "") -> Response:
+    params = {"product": str(product or ""), "channel": channel}
+    page = await page_of(request, release_spec(product, channel), path="/admin/releases", params=params)
+    products = await read_only(request, all_products)
+    return render(request, "releases.html", listing=page, products=products, product=product, channel=channel)
 
 
 @router.post("/releases")

@@ -1,8 +1,9 @@
-"""Devices: search, detail (machine, risk, one history), and the vendor's actions on one device.
+"""Devices: detail (machine, risk, one history), and the vendor's actions on one device.
 
-Blocking and freeing a seat are confirmed with a reason, which the audit log
-keeps; a form that fails comes back with what was typed and the error beside
-its field. Only the actions that make sense for the installation are offered.
+The list is in ``pages.lists``. Blocking and freeing a seat are confirmed with
+a reason, which the audit log keeps; a form that fails comes back with what was
+typed and the error beside its field. Only the actions that make sense for the
+installation are offered.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from licentia.core.vocabulary import EventKind
 from licentia.server.admin.forms import reason_of, refused_status
 from licentia.server.admin.history import device_history
 from licentia.server.admin.pages.evidence import ReportFormat, admin_report
-from licentia.server.admin.service import device_detail, search_devices
+from licentia.server.admin.service import device_detail
 from licentia.server.admin.web import Admin, Form, back, int_field, now, render
 from licentia.server.devices.changes import STATUSES, extend_trial, free_seat, installations_of, set_device_status
 from licentia.server.errors import ApiError, ErrorCode
@@ -94,14 +95,6 @@ async def _device_page(
         opened=opened,
         **detail,
     )
-
-
-@router.get("")
-async def devices_page(request: Request, admin: Admin, q: str = "", status: str = "") -> Response:
-    rows = await read_only(request, search_devices, q=q, status=status)
-    # HTMX live search swaps only the results table; without JavaScript the whole page reloads.
-    template = "devices_results.html" if request.headers.get("hx-request") else "devices.html"
-    return render(request, template, rows=rows, q=q, status=status, statuses=STATUSES)
 
 
 @router.get("/{device_id}")

@@ -1,4 +1,4 @@
-"""Licenses and customers: issue (the key is shown once and emailed), search, change.
+"""Licenses: issue (the key is shown once and emailed) and change (the list is in ``pages.lists``).
 
 A license's page carries its risk, its seats and one history (events beside
 staff actions). Revoking is confirmed with a reason kept in the audit log; a
@@ -18,10 +18,11 @@ from licentia.core.clock import UTC
 from licentia.core.status import LicenseState
 from licentia.server.admin.forms import reason_of, refused_status
 from licentia.server.admin.history import license_history
+from licentia.server.admin.lists import LicenseFilter
 from licentia.server.admin.pages import evidence
 from licentia.server.admin.pages.evidence import ReportFormat, admin_report
+from licentia.server.admin.pages.lists import license_list
 from licentia.server.admin.pages.policies import policies_of
-from licentia.server.admin.service import all_products, list_customers, search_licenses
 from licentia.server.admin.web import Admin, Form, back, int_field, now, render
 from licentia.server.adminapi.schemas import RowId
 from licentia.server.errors import ApiError, ErrorCode
@@ -64,48 +65,17 @@ def _date(text: str) -> dt.datetime | None:
     return dt.datetime.combine(day, dt.time(23, 59, 59), tzinfo=UTC)
 
 
-@router.get("/licenses")
-async def licenses_page(request: Request, admin: Admin, q: str = "", state: str = "") -> Response:
-    rows = await read_only(request, search_licenses, q=q, state=state)
-    products = await read_only(request, all_products)
-    return render(
-        request,
-        "licenses.html",
-        rows=rows,
-        q=q,
-        state=state,
-        states=STATES,
-        products=products,
-        types=await _types(request, products),
-        sent={},
-        smtp_configured=_smtp_configured(request),
-    )
-
-
 def _smtp_configured(request: Request) -> bool:
     return bool(state_of(request.app).settings.smtp_host)
 
 
-async def _types(request: Request, products: list[Any]) -> dict[str, list[Any]]:
-    """Each product's license types, for the issue form's choice."""
-    return {p.slug: await read_only(request, policies_of, product_id=p.id) for p in products}
-
-
 async def _issue_refused(request: Request, form: dict[str, str], exc: ApiError) -> Response:
     """The issue form again, open and filled as it was sent, with the error next to its field."""
-    rows = await read_only(request, search_licenses, q="", state="")
-    products = await read_only(request, all_products)
     in_use = exc if isinstance(exc, OrderRefInUse) else None
-    return render(
+    return await license_list(
         request,
-        "licenses.html",
-        exc.status,
-        rows=rows,
-        q="",
-        state="",
-        states=STATES,
-        products=products,
-        types=await _types(request, products),
+        found=LicenseFilter(),
+        http_status=exc.status,
         sent=form,
         order_ref_in_use=in_use,
         error=None if in_use else exc.message,
@@ -241,9 +211,3 @@ async def license_action(request: Request, admin: Admin, form: Form, license_id:
 def policies_for_license(conn: sa.Connection, license_id: int) -> list[Any]:
     product_id = conn.execute(sa.select(licenses.c.product_id).where(licenses.c.id == license_id)).scalar_one()
     return policies_of(conn, product_id)
-
-
-@router.get("/customers")
-async def customers_page(request: Request, admin: Admin, q: str = "") -> Response:
-    rows = await read_only(request, list_customers, q=q)
-    return render(request, "customers.html", rows=rows, q=q)
