@@ -8,7 +8,7 @@ from alembic.migration import MigrationContext
 from licentia.server.store.engine import current_revision, database_urls, make_sync_engine, upgrade
 from licentia.server.store.models import Base
 
-HEAD = "0005"
+HEAD = "0006"
 
 
 def test_migrations_match_models(settings):

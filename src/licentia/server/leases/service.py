@@ -1,0 +1,377 @@
+"""Floating seats: check out, heartbeat, release, borrow (docs/licensing-models.md, "Floating licenses").
+
+Every function runs as one writer job on a sync connection, in one
+transaction. Seat counting is the database's: a checkout takes the license's
+row lock on PostgreSQL (``SELECT ... FOR UPDATE``; SQLite's writer already
+holds the database's write lock from ``BEGIN IMMEDIATE``), reclaims the
+license's expired leases, counts the machines still holding one, and inserts
+under that lock, so never more than ``max_devices`` machines hold a live lease,
+whatever the number of workers. A heartbeat is a compare-and-set that only
+extends a lease still live: it can never bring an expired one back.
+
+Checkout authenticates like activation: the installation's credential (a
+fingerprint alone never) and the license key. Wrong keys count against the
+same rate limits as activation's.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+
+from licentia.core.licensekeys import KeyFormatError, key_hash, key_prefix, normalize_key
+from licentia.core.signing import SigningKey
+from licentia.core.status import LicenseState
+from licentia.core.vocabulary import EventKind
+from licentia.server.devices.seats import NETWORK_LIMIT_FACTOR
+from licentia.server.devices.service import Checker, authenticate
+from licentia.server.errors import ApiError, ErrorCode
+from licentia.server.events.service import event_row, record_events
+from licentia.server.leases.decide import lease_end, machines_holding, seat_for
+from licentia.server.leases.document import lease_document
+from licentia.server.policies.terms import activation_expiry
+from licentia.server.ratelimit import hit, peek
+from licentia.server.store.models import Lease, License, Machine, Policy, Product, SigningKeyRow, table_of
+
+leases = table_of(Lease)
+licenses = table_of(License)
+machines = table_of(Machine)
+products = table_of(Product)
+policies = table_of(Policy)
+signing_keys = table_of(SigningKeyRow)
+
+LIVE = "live"
+RELEASED, EXPIRED, FORCE_RELEASED = "released", "expired", "force_released"
+# A license that stops allowing use ends its leases at their next heartbeat, with the reason.
+LICENSE_ENDED = {
+    LicenseState.SUSPENDED.value: (ErrorCode.LICENSE_SUSPENDED, "this license is suspended"),
+    LicenseState.REVOKED.value: (ErrorCode.LICENSE_REVOKED, "this license was revoked"),
+    LicenseState.EXPIRED.value: (ErrorCode.LICENSE_EXPIRED, "this license has expired"),
+}
+
+
+@dataclass
+class LeaseAnswer:
+    """What the router needs once the job committed: sign ``document``, or answer ``error``."""
+
+    document: dict[str, Any] | None = None
+    signer: SigningKey | None = None
+    endorsements: list[dict[str, str]] = field(default_factory=list)
+    error: ApiError | None = None
+
+
+@dataclass(frozen=True)
+class CheckoutRequest:
+    product: str
+    key: str
+    credential: tuple[str, str] | None
+    now: dt.datetime
+    borrow_days: int | None = None
+    client_facts: dict[str, Any] = field(default_factory=dict)
+    server_facts: dict[str, Any] = field(default_factory=dict)
+    attempts_per_hour: int = 20
+
+
+def _product(conn: sa.Connection, *, slug: str | None = None, product_id: int | None = None) -> Any:
+    """The product with what a lease document needs: its default policy's ``fingerprint_min_match`` and key id."""
+    where = products.c.slug == slug if slug is not None else products.c.id == product_id
+    return conn.execute(
+        sa.select(
+            products.c.id,
+            products.c.slug,
+            products.c.collect_facts,
+            policies.c.id.label("policy_id"),
+            policies.c.fingerprint_min_match,
+            signing_keys.c.kid,
+        )
+        .join(policies, sa.and_(policies.c.product_id == products.c.id, policies.c.is_default))
+        .join(signing_keys, sa.and_(signing_keys.c.product_id == products.c.id, signing_keys.c.retired_at.is_(None)))
+        .where(where)
+        .order_by(signing_keys.c.id.desc())
+        .limit(1)
+    ).first()
+
+
+def _answer(
+    conn: sa.Connection, checker: Checker, product: Any, lease: Any, lic: Any, terms: Any, now: dt.datetime
+) -> LeaseAnswer:
+    machine = conn.execute(sa.select(machines).where(machines.c.id == lease.machine_id)).one()._mapping
+    document = lease_document(product=product, lease=lease, license_row=lic, terms=terms, machine=machine, now=now)
+    signer, chain = checker.keyring.signer(conn, product.id, product.kid)
+    return LeaseAnswer(document=document, signer=signer, endorsements=chain)
+
+
+def _usable(lic: Any, now: dt.datetime) -> ApiError | None:
+    """Why the license allows no use now, or None."""
+    ended = LICENSE_ENDED.get(lic.state)
+    if ended is None and lic.expires_at is not None and lic.expires_at <= now:
+        ended = LICENSE_ENDED[LicenseState.EXPIRED.value]
+    return None if ended is None else ApiError(*ended)
+
+
+def checkout(conn: sa.Connection, req: CheckoutRequest, *, checker: Checker) -> LeaseAnswer:
+    """Check out (or renew) this installation's lease of a floating license; see the module's docstring."""
+    try:
+        return _checkout(conn, req, checker)
+    except ApiError as exc:  # answered as a value: the job's rate-limit hits and evidence are kept
+        return LeaseAnswer(error=exc)
+
+
+def _checkout(conn: sa.Connection, req: CheckoutRequest, checker: Checker) -> LeaseAnswer:
+    product = _product(conn, slug=req.product)
+    if product is None:
+        raise ApiError(ErrorCode.UNKNOWN_PRODUCT, f"no product named {req.product!r}")
+    device = authenticate(conn, req.credential)
+    if device.product_id != product.id:
+        raise ApiError(ErrorCode.INVALID_CREDENTIAL, "unknown device or wrong device secret")
+    machine = conn.execute(sa.select(machines).where(machines.c.id == device.machine_id)).one()
+    lic = _license(conn, req, product, device)
+    refused = _usable(lic, req.now)
+    if refused is not None:
+        raise refused
+    terms = checker.terms(conn, product, lic)
+    if terms.kind != "floating":
+        raise ApiError(ErrorCode.NOT_FLOATING, "this license is node-locked: activate it instead")
+    if req.borrow_days and req.borrow_days > int(terms.borrow_days or 0):
+        allowed = int(terms.borrow_days or 0)
+        raise ApiError(
+            ErrorCode.BORROW_NOT_ALLOWED,
+            f"this license type lets a seat be borrowed for at most {allowed} days"
+            if allowed
+            else "this license type allows no borrowing",
+        )
+    if device.is_virtual and not terms.allow_virtual_machines:
+        raise ApiError(ErrorCode.VIRTUAL_MACHINE_NOT_ALLOWED, "this product does not run in virtual machines")
+    if machine.restriction:
+        raise ApiError(ErrorCode.MACHINE_RESTRICTED, f"this machine is {machine.restriction} by the vendor")
+
+    # The seat count is decided under the license's lock (SQLite: the write lock already held).
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.select(licenses.c.id).where(licenses.c.id == lic.id).with_for_update())
+    reclaim_expired(conn, lic.id, req.now)
+    live = conn.execute(sa.select(leases).where(leases.c.license_id == lic.id, leases.c.ended_at.is_(None))).all()
+    end = lease_end(
+        req.now,
+        lease_seconds=terms.floating_lease_seconds,
+        borrow_days=req.borrow_days,
+        license_expires_at=lic.expires_at,
+    )
+    own = next((row for row in live if row.device_id == device.id), None)
+    if own is not None:
+        # The same installation again (a restart, a second process): one lease, renewed; a borrow is never shortened.
+        values: dict[str, Any] = {"heartbeat_at": req.now, "expires_at": max(own.expires_at, end)}
+        if req.borrow_days:
+            values["borrowed_until"] = max(own.expires_at, end)
+        conn.execute(leases.update().where(leases.c.id == own.id).values(**values))
+        lease = conn.execute(sa.select(leases).where(leases.c.id == own.id)).one()
+    else:
+        decision = seat_for(device.machine_id, machines_holding(live), int(terms.max_devices))
+        if not decision.granted:
+            raise _no_seat(decision.frees_at, req.now, int(terms.max_devices))
+        lease_id = "ls_" + secrets.token_hex(12)
+        conn.execute(
+            leases.insert().values(
+                id=lease_id,
+                product_id=product.id,
+                license_id=lic.id,
+                machine_id=device.machine_id,
+                device_id=device.id,
+                created_at=req.now,
+                heartbeat_at=req.now,
+                expires_at=end,
+                borrowed_until=end if req.borrow_days else None,
+                ended_at=None,
+                end_reason=None,
+            )
+        )
+        lease = conn.execute(sa.select(leases).where(leases.c.id == lease_id)).one()
+        lic = _first_use(conn, lic, terms, req.now)
+    return _answer(conn, checker, product, lease, lic, terms, req.now)
+
+
+def _license(conn: sa.Connection, req: CheckoutRequest, product: Any, device: Any) -> Any:
+    """The license of ``req.key``; wrong keys are rate-limited per machine and network, and kept as evidence."""
+    machine_bucket = f"invalid_key:{product.id}:machine:{device.machine_id}"
+    network_bucket = f"invalid_key:{product.id}:net:{req.server_facts.get('external_ip') or 'unknown'}"
+    limited = peek(conn, machine_bucket, req.now, limit=req.attempts_per_hour)
+    if limited is not None:
+        raise _rate_limited(limited)
+
+    def wrong_key(message: str, prefix: str, reason: str) -> ApiError:
+        hit(conn, machine_bucket, req.now)
+        hit(conn, network_bucket, req.now)
+        record_events(
+            conn,
+            [
+                event_row(
+                    product_id=product.id,
+                    device_id=device.id,
+                    kind=EventKind.INVALID_KEY,
+                    received_at=req.now,
+                    data={"key_prefix": prefix, "reason": reason, "via": "lease"},
+                    client_facts=req.client_facts if product.collect_facts else {},
+                    server_facts=req.server_facts,
+                )
+            ],
+        )
+        waiting = peek(conn, network_bucket, req.now, limit=req.attempts_per_hour * NETWORK_LIMIT_FACTOR)
+        return _rate_limited(waiting) if waiting is not None else ApiError(ErrorCode.INVALID_KEY, message)
+
+    try:
+        key = normalize_key(req.key)
+    except KeyFormatError as exc:
+        raise wrong_key(str(exc), "".join(ch for ch in req.key.upper() if ch.isalnum())[:5], "format") from exc
+    lic = conn.execute(
+        sa.select(licenses).where(licenses.c.key_hash == key_hash(key), licenses.c.product_id == product.id)
+    ).first()
+    if lic is None:
+        raise wrong_key("this license key was not issued for this product", key_prefix(key), "not_issued")
+    return lic
+
+
+def _first_use(conn: sa.Connection, lic: Any, terms: Any, now: dt.datetime) -> Any:
+    """A first checkout is the license's first activation (``from_activation`` expiry counts from it)."""
+    if lic.first_activated_at is not None:
+        return lic
+    values: dict[str, Any] = {"first_activated_at": now}
+    expires_at = activation_expiry(terms, lic.expires_at, now)
+    if expires_at is not None:
+        values["expires_at"] = expires_at
+    conn.execute(licenses.update().where(licenses.c.id == lic.id).values(**values))
+    return conn.execute(sa.select(licenses).where(licenses.c.id == lic.id)).one()
+
+
+def _no_seat(frees_at: dt.datetime | None, now: dt.datetime, seats: int) -> ApiError:
+    wait = max(1, int((frees_at - now).total_seconds()) + 1) if frees_at is not None else 60
+    when = f"; the next lease ends at {frees_at.isoformat().replace('+00:00', 'Z')}" if frees_at else ""
+    return ApiError(
+        ErrorCode.NO_SEAT_AVAILABLE,
+        f"all {seats} floating seats of this license are in use{when}",
+        headers={"Retry-After": str(wait)},
+    )
+
+
+def _rate_limited(retry_after: int) -> ApiError:
+    return ApiError(
+        ErrorCode.RATE_LIMITED,
+        "too many wrong license keys from here; try again later",
+        headers={"Retry-After": str(retry_after)},
+    )
+
+
+def reclaim_expired(conn: sa.Connection, license_id: int, now: dt.datetime) -> int:
+    """End the license's leases whose time ran out (kept, listed as expired). Returns how many."""
+    result = conn.execute(
+        leases.update()
+        .where(leases.c.license_id == license_id, leases.c.ended_at.is_(None), leases.c.expires_at <= now)
+        .values(ended_at=leases.c.expires_at, end_reason=EXPIRED)
+    )
+    return int(result.rowcount or 0)
+
+
+def _own_lease(conn: sa.Connection, lease_id: str, credential: tuple[str, str] | None) -> Any:
+    """The calling installation's lease ``lease_id``; another installation's is as unknown as a missing one."""
+    device = authenticate(conn, credential)
+    lease = conn.execute(sa.select(leases).where(leases.c.id == lease_id, leases.c.device_id == device.id)).first()
+    if lease is None:
+        raise ApiError(ErrorCode.UNKNOWN_LEASE, "this installation holds no lease with this id")
+    return lease
+
+
+def _ended(reason: str | None) -> ApiError:
+    why = {
+        RELEASED: "it was released",
+        EXPIRED: "it expired without a heartbeat",
+        FORCE_RELEASED: "the vendor freed its seat",
+    }.get(reason or "", f"it ended ({reason})")
+    return ApiError(ErrorCode.LEASE_EXPIRED, f"this lease has ended: {why}; check out again")
+
+
+def heartbeat(
+    conn: sa.Connection, *, lease_id: str, credential: tuple[str, str] | None, now: dt.datetime, checker: Checker
+) -> LeaseAnswer:
+    """Keep a live lease for another lease time; an ended one answers ``lease_expired`` (check out again)."""
+    try:
+        lease = _own_lease(conn, lease_id, credential)
+        if lease.ended_at is not None:
+            raise _ended(lease.end_reason)
+        if lease.expires_at <= now:
+            reclaim_expired(conn, lease.license_id, now)
+            raise _ended(EXPIRED)
+        lic = conn.execute(sa.select(licenses).where(licenses.c.id == lease.license_id)).one()
+        product = _product(conn, product_id=lease.product_id)
+        terms = checker.terms(conn, product, lic)
+        refused = _usable(lic, now) or (
+            None if terms.kind == "floating" else ApiError(ErrorCode.NOT_FLOATING, "this license is no longer floating")
+        )
+        if refused is not None:
+            end(conn, lease.id, now, f"license_{refused.code}")
+            raise refused
+        if lease.borrowed_until is None:
+            new_end = lease_end(
+                now, lease_seconds=terms.floating_lease_seconds, borrow_days=None, license_expires_at=lic.expires_at
+            )
+            # Compare-and-set: a lease reclaimed meanwhile by a checkout on another worker stays ended.
+            moved = conn.execute(
+                leases.update()
+                .where(leases.c.id == lease.id, leases.c.ended_at.is_(None), leases.c.expires_at > now)
+                .values(heartbeat_at=now, expires_at=new_end)
+            ).rowcount
+            if not moved:
+                raise _ended(EXPIRED)
+        else:
+            conn.execute(leases.update().where(leases.c.id == lease.id).values(heartbeat_at=now))
+        lease = conn.execute(sa.select(leases).where(leases.c.id == lease.id)).one()
+        return _answer(conn, checker, product, lease, lic, terms, now)
+    except ApiError as exc:
+        return LeaseAnswer(error=exc)
+
+
+def release(
+    conn: sa.Connection, *, lease_id: str, credential: tuple[str, str] | None, now: dt.datetime
+) -> dict[str, Any]:
+    """Return the seat now. Idempotent: releasing an ended lease says how it ended."""
+    lease = _own_lease(conn, lease_id, credential)
+    if lease.ended_at is None:
+        reason = EXPIRED if lease.expires_at <= now else RELEASED
+        end(conn, lease.id, min(now, lease.expires_at), reason)
+        lease = conn.execute(sa.select(leases).where(leases.c.id == lease.id)).one()
+    return lease_view(lease, now)
+
+
+def end(conn: sa.Connection, lease_id: str, now: dt.datetime, reason: str) -> bool:
+    """End a live lease with ``reason``; False if it had already ended."""
+    return bool(
+        conn.execute(
+            leases.update()
+            .where(leases.c.id == lease_id, leases.c.ended_at.is_(None))
+            .values(ended_at=now, end_reason=reason)
+        ).rowcount
+    )
+
+
+def lease_state(lease: Any, now: dt.datetime) -> str:
+    if lease.ended_at is None:
+        return LIVE if lease.expires_at > now else EXPIRED
+    return str(lease.end_reason or RELEASED)
+
+
+def lease_view(lease: Any, now: dt.datetime) -> dict[str, Any]:
+    """A lease as the APIs and pages show it."""
+    return {
+        "id": lease.id,
+        "state": lease_state(lease, now),
+        "license_id": lease.license_id,
+        "machine_id": lease.machine_id,
+        "device_id": lease.device_id,
+        "created_at": lease.created_at,
+        "heartbeat_at": lease.heartbeat_at,
+        "expires_at": lease.expires_at,
+        "borrowed_until": lease.borrowed_until,
+        "ended_at": lease.ended_at,
+        "end_reason": lease.end_reason,
+    }
