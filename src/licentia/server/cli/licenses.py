@@ -10,7 +10,7 @@ STATE_CHANGES = ("suspend", "revoke", "reinstate")
 
 # The top-level commands this module registers, with their help lines (see build_parser).
 COMMANDS = {
-    "license": "issue, list, suspend, revoke, reinstate licenses; change their terms",
+    "license": "issue, list, suspend, revoke, reinstate licenses; change their terms; floating leases",
 }
 
 
@@ -46,6 +46,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], opti
         p = actions.add_parser(action, parents=[options], help=f"{action} a license")
         p.add_argument("id", type=int, help="license id")
         p.set_defaults(run=change)
+    from licentia.server.leases import cli as leases_cli  # floating leases: their own module
+
+    leases_cli.register(actions, options)
 
 
 def issue(args: argparse.Namespace, ctx: CliContext) -> int:
