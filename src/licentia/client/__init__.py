@@ -27,6 +27,7 @@ from licentia.client._exceptions import (
 )
 from licentia.client._value import FlushResult
 from licentia.client.fingerprint import Fingerprint
+from licentia.client.leases import Lease
 from licentia.client.status import Status
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "FlushResult",
     "InvalidAnswer",
     "InvalidKey",
+    "Lease",
     "Licentia",
     "LicentiaError",
     "Offline",

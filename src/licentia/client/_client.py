@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from licentia.client.events import EventQueue
+    from licentia.client.leases import Lease
     from licentia.client.values import Values
 
 DEFAULT_TIMEOUT = 3.0
@@ -175,6 +176,12 @@ class Licentia:
         state = self.state_file.load()
         deadline = time.monotonic() + self.transport.timeout
         return self._device_call("/v1/deactivate", state, now, deadline)
+
+    def checkout(self, key: str, *, borrow_days: int | None = None, heartbeats: bool = True) -> Lease:
+        """A floating seat, kept by heartbeats in a daemon thread (``borrow_days``: offline use); client/leases.py."""
+        from licentia.client.leases import checkout
+
+        return checkout(self, key, borrow_days=borrow_days, heartbeats=heartbeats)
 
     def latest_release(self) -> dict[str, Any] | None:
         """The newest release on this app's channel (``newer`` tells if it beats ``app_version``)."""
