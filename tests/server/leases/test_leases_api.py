@@ -149,3 +149,22 @@ def test_a_suspended_license_ends_its_leases_at_the_next_heartbeat(client, produ
     assert code(a.heartbeat()) == "license_suspended"
     assert code(a.heartbeat()) == "lease_expired"
     assert code(a.checkout(key)) == "license_suspended"
+
+
+def test_wrong_keys_are_rate_limited_like_activations_then_even_the_right_key_waits(migrated, product, engine, clock):
+    from fastapi.testclient import TestClient
+
+    from licentia.server.app import create_app
+
+    key = floating_license(engine, clock.now(), seats=2)
+    migrated.activation_attempts_per_hour = 3
+    with TestClient(create_app(migrated, clock=clock)) as client:
+        guesser = seat(client, product, 1)
+        wrong = "ABCDE-FGHJK-MNPQR-STUVW-XYZ23"
+        assert [code(guesser.checkout(wrong)) for _ in range(3)] == ["invalid_key"] * 3
+        limited = guesser.checkout(key)  # past the limit a machine learns nothing, not even of a right key
+        assert (
+            limited.status_code == 429 and code(limited) == "rate_limited" and int(limited.headers["Retry-After"]) > 0
+        )
+        clock.advance(hours=1)
+        guesser.lease_doc(guesser.checkout(key))

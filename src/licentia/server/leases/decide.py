@@ -8,7 +8,7 @@ a second application data path) on the same computer takes no other seat.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,13 +30,14 @@ def machines_holding(live_leases: Iterable[Any]) -> dict[str, dt.datetime]:
     return held
 
 
-def seat_for(machine_id: str, held: Mapping[str, dt.datetime], seats: int) -> SeatDecision:
-    """May ``machine_id`` hold a seat, given ``held`` (machine -> end of its leases) and ``seats`` allowed?"""
-    if machine_id in held:
-        return SeatDecision(True, seats_used=len(held))
-    if len(held) < seats:
-        return SeatDecision(True, seats_used=len(held) + 1)
-    return SeatDecision(False, frees_at=min(held.values(), default=None), seats_used=len(held))
+def seat_for(*, holds_seat: bool, machines: int, first_end: dt.datetime | None, seats: int) -> SeatDecision:
+    """May a machine hold a seat? ``holds_seat``: it already holds one; ``machines``: how many hold one now,
+    ``first_end``: when the first of them frees; ``seats``: how many the license allows."""
+    if holds_seat:
+        return SeatDecision(True, seats_used=machines)
+    if machines < seats:
+        return SeatDecision(True, seats_used=machines + 1)
+    return SeatDecision(False, frees_at=first_end, seats_used=machines)
 
 
 def lease_end(

@@ -16,13 +16,12 @@ from licentia.core.clock import to_iso
 from licentia.server.policies.terms import entitlements_at
 
 DOCUMENT_TYPE = "floating_lease"
-COMPONENTS = ("machine", "disk", "cpu", "mac")
 # The SDK heartbeats this many times per lease time, so two lost heartbeats in a row still keep the seat.
 HEARTBEATS_PER_LEASE = 3
 
 
 def lease_document(
-    *, product: Any, lease: Any, license_row: Any, terms: Any, machine: Any, now: dt.datetime
+    *, product: Any, lease: Any, license_row: Any, terms: Any, components: dict[str, Any], now: dt.datetime
 ) -> dict[str, Any]:
     issued_at = to_iso(now)
     entitlements, features = entitlements_at(terms, license_row.features, issued_at)
@@ -34,7 +33,7 @@ def lease_document(
         "lease": lease.id,
         "device": lease.device_id,
         "machine": lease.machine_id,
-        "components": {name: machine[f"fp_{name}"] for name in COMPONENTS if machine[f"fp_{name}"]},
+        "components": {name: value for name, value in components.items() if value},
         "min_match": product.fingerprint_min_match,
         "license": {
             "key_prefix": license_row.key_prefix,

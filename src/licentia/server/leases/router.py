@@ -89,6 +89,7 @@ async def checkout(request: Request, state: StateDep, body: CheckoutBody, creden
         borrow_days=body.borrow_days,
         server_facts=server_facts(request, now),
         attempts_per_hour=state.settings.activation_attempts_per_hour,
+        cache_seconds=state.settings.product_cache_seconds,
     )
     answer = await state.writer.run(lambda conn: service.checkout(conn, req, checker=state.checker))
     return _signed(answer)
@@ -99,7 +100,14 @@ async def heartbeat(state: StateDep, lease_id: LeaseId, credential: DeviceCreden
     """Keep the lease for another lease time; an ended lease answers ``lease_expired`` (410): check out again."""
     now = state.clock.now()
     answer = await state.writer.run(
-        lambda conn: service.heartbeat(conn, lease_id=lease_id, credential=credential, now=now, checker=state.checker)
+        lambda conn: service.heartbeat(
+            conn,
+            lease_id=lease_id,
+            credential=credential,
+            now=now,
+            checker=state.checker,
+            cache_seconds=state.settings.product_cache_seconds,
+        )
     )
     return _signed(answer)
 

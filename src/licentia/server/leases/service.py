@@ -27,22 +27,23 @@ from licentia.core.licensekeys import KeyFormatError, key_hash, key_prefix, norm
 from licentia.core.signing import SigningKey
 from licentia.core.status import LicenseState
 from licentia.core.vocabulary import EventKind
+from licentia.server.devices.rows import machine_components
 from licentia.server.devices.seats import NETWORK_LIMIT_FACTOR
-from licentia.server.devices.service import Checker, authenticate
+from licentia.server.devices.service import Checker
 from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.events.service import event_row, record_events
-from licentia.server.leases.decide import lease_end, machines_holding, seat_for
+from licentia.server.leases import rows
+from licentia.server.leases.decide import lease_end, seat_for
 from licentia.server.leases.document import lease_document
 from licentia.server.policies.terms import activation_expiry
-from licentia.server.ratelimit import hit, peek
-from licentia.server.store.models import Lease, License, Machine, Policy, Product, SigningKeyRow, table_of
+from licentia.server.ratelimit import WINDOW, hit, peek
+from licentia.server.store.models import Lease, License, table_of
+from licentia.server.store.raw import Record
 
+# The rate limit's fixed window, as ``ratelimit`` counts it (seconds).
+_WINDOW = int(WINDOW.total_seconds())
 leases = table_of(Lease)
 licenses = table_of(License)
-machines = table_of(Machine)
-products = table_of(Product)
-policies = table_of(Policy)
-signing_keys = table_of(SigningKeyRow)
 
 LIVE = "live"
 RELEASED, EXPIRED, FORCE_RELEASED = "released", "expired", "force_released"
@@ -74,33 +75,14 @@ class CheckoutRequest:
     client_facts: dict[str, Any] = field(default_factory=dict)
     server_facts: dict[str, Any] = field(default_factory=dict)
     attempts_per_hour: int = 20
+    cache_seconds: float = 2.0
 
 
-def _product(conn: sa.Connection, *, slug: str | None = None, product_id: int | None = None) -> Any:
-    """The product with what a lease document needs: its default policy's ``fingerprint_min_match`` and key id."""
-    where = products.c.slug == slug if slug is not None else products.c.id == product_id
-    return conn.execute(
-        sa.select(
-            products.c.id,
-            products.c.slug,
-            products.c.collect_facts,
-            policies.c.id.label("policy_id"),
-            policies.c.fingerprint_min_match,
-            signing_keys.c.kid,
-        )
-        .join(policies, sa.and_(policies.c.product_id == products.c.id, policies.c.is_default))
-        .join(signing_keys, sa.and_(signing_keys.c.product_id == products.c.id, signing_keys.c.retired_at.is_(None)))
-        .where(where)
-        .order_by(signing_keys.c.id.desc())
-        .limit(1)
-    ).first()
-
-
-def _answer(
-    conn: sa.Connection, checker: Checker, product: Any, lease: Any, lic: Any, terms: Any, now: dt.datetime
-) -> LeaseAnswer:
-    machine = conn.execute(sa.select(machines).where(machines.c.id == lease.machine_id)).one()._mapping
-    document = lease_document(product=product, lease=lease, license_row=lic, terms=terms, machine=machine, now=now)
+def _answer(checker: Checker, conn: sa.Connection, product: Any, lease: Any, lic: Any, terms: Any,
+            device: Any, now: dt.datetime) -> LeaseAnswer:  # fmt: skip
+    document = lease_document(
+        product=product, lease=lease, license_row=lic, terms=terms, components=machine_components(device), now=now
+    )
     signer, chain = checker.keyring.signer(conn, product.id, product.kid)
     return LeaseAnswer(document=document, signer=signer, endorsements=chain)
 
@@ -122,13 +104,12 @@ def checkout(conn: sa.Connection, req: CheckoutRequest, *, checker: Checker) -> 
 
 
 def _checkout(conn: sa.Connection, req: CheckoutRequest, checker: Checker) -> LeaseAnswer:
-    product = _product(conn, slug=req.product)
+    product = rows.product(conn, checker, req.cache_seconds, slug=req.product)
     if product is None:
         raise ApiError(ErrorCode.UNKNOWN_PRODUCT, f"no product named {req.product!r}")
-    device = authenticate(conn, req.credential)
+    device = rows.installation(conn, req.credential)
     if device.product_id != product.id:
         raise ApiError(ErrorCode.INVALID_CREDENTIAL, "unknown device or wrong device secret")
-    machine = conn.execute(sa.select(machines).where(machines.c.id == device.machine_id)).one()
     lic = _license(conn, req, product, device)
     refused = _usable(lic, req.now)
     if refused is not None:
@@ -136,8 +117,8 @@ def _checkout(conn: sa.Connection, req: CheckoutRequest, checker: Checker) -> Le
     terms = checker.terms(conn, product, lic)
     if terms.kind != "floating":
         raise ApiError(ErrorCode.NOT_FLOATING, "this license is node-locked: activate it instead")
-    if req.borrow_days and req.borrow_days > int(terms.borrow_days or 0):
-        allowed = int(terms.borrow_days or 0)
+    allowed = int(terms.borrow_days or 0)
+    if req.borrow_days and req.borrow_days > allowed:
         raise ApiError(
             ErrorCode.BORROW_NOT_ALLOWED,
             f"this license type lets a seat be borrowed for at most {allowed} days"
@@ -146,60 +127,60 @@ def _checkout(conn: sa.Connection, req: CheckoutRequest, checker: Checker) -> Le
         )
     if device.is_virtual and not terms.allow_virtual_machines:
         raise ApiError(ErrorCode.VIRTUAL_MACHINE_NOT_ALLOWED, "this product does not run in virtual machines")
-    if machine.restriction:
-        raise ApiError(ErrorCode.MACHINE_RESTRICTED, f"this machine is {machine.restriction} by the vendor")
+    if device.m_restriction:
+        raise ApiError(ErrorCode.MACHINE_RESTRICTED, f"this machine is {device.m_restriction} by the vendor")
 
     # The seat count is decided under the license's lock (SQLite: the write lock already held).
     if conn.dialect.name == "postgresql":
-        conn.execute(sa.select(licenses.c.id).where(licenses.c.id == lic.id).with_for_update())
+        rows.LOCK_LICENSE.first(conn, id=lic.id)
     reclaim_expired(conn, lic.id, req.now)
-    live = conn.execute(sa.select(leases).where(leases.c.license_id == lic.id, leases.c.ended_at.is_(None))).all()
+    own = rows.LIVE_LEASE_OF.first(conn, license_id=lic.id, device_id=device.id)
     end = lease_end(
         req.now,
         lease_seconds=terms.floating_lease_seconds,
         borrow_days=req.borrow_days,
         license_expires_at=lic.expires_at,
     )
-    own = next((row for row in live if row.device_id == device.id), None)
     if own is not None:
         # The same installation again (a restart, a second process): one lease, renewed; a borrow is never shortened.
-        values: dict[str, Any] = {"heartbeat_at": req.now, "expires_at": max(own.expires_at, end)}
-        if req.borrow_days:
-            values["borrowed_until"] = max(own.expires_at, end)
-        conn.execute(leases.update().where(leases.c.id == own.id).values(**values))
-        lease = conn.execute(sa.select(leases).where(leases.c.id == own.id)).one()
+        ends = max(own.expires_at, end)
+        borrowed = ends if req.borrow_days else own.borrowed_until
+        rows.RENEW_LEASE.execute(conn, id=own.id, heartbeat_at=req.now, expires_at=ends, borrowed_until=borrowed)
+        lease = Record({**own, "heartbeat_at": req.now, "expires_at": ends, "borrowed_until": borrowed})
     else:
-        decision = seat_for(device.machine_id, machines_holding(live), int(terms.max_devices))
+        taken = rows.SEATS_TAKEN.first(conn, license_id=lic.id, machine_id=device.machine_id)
+        decision = seat_for(
+            holds_seat=bool(taken and taken.mine),
+            machines=int(taken.machines) if taken else 0,
+            first_end=taken.first_end if taken else None,
+            seats=int(terms.max_devices),
+        )
         if not decision.granted:
             raise _no_seat(decision.frees_at, req.now, int(terms.max_devices))
-        lease_id = "ls_" + secrets.token_hex(12)
-        conn.execute(
-            leases.insert().values(
-                id=lease_id,
-                product_id=product.id,
-                license_id=lic.id,
-                machine_id=device.machine_id,
-                device_id=device.id,
-                created_at=req.now,
-                heartbeat_at=req.now,
-                expires_at=end,
-                borrowed_until=end if req.borrow_days else None,
-                ended_at=None,
-                end_reason=None,
-            )
+        lease = Record(
+            id="ls_" + secrets.token_hex(12),
+            product_id=product.id,
+            license_id=lic.id,
+            machine_id=device.machine_id,
+            device_id=device.id,
+            created_at=req.now,
+            heartbeat_at=req.now,
+            expires_at=end,
+            borrowed_until=end if req.borrow_days else None,
         )
-        lease = conn.execute(sa.select(leases).where(leases.c.id == lease_id)).one()
+        rows.INSERT_LEASE.execute(conn, **lease)
         lic = _first_use(conn, lic, terms, req.now)
-    return _answer(conn, checker, product, lease, lic, terms, req.now)
+    return _answer(checker, conn, product, lease, lic, terms, device, req.now)
 
 
 def _license(conn: sa.Connection, req: CheckoutRequest, product: Any, device: Any) -> Any:
     """The license of ``req.key``; wrong keys are rate-limited per machine and network, and kept as evidence."""
     machine_bucket = f"invalid_key:{product.id}:machine:{device.machine_id}"
     network_bucket = f"invalid_key:{product.id}:net:{req.server_facts.get('external_ip') or 'unknown'}"
-    limited = peek(conn, machine_bucket, req.now, limit=req.attempts_per_hour)
-    if limited is not None:
-        raise _rate_limited(limited)
+    window_start = dt.datetime.fromtimestamp(int(req.now.timestamp()) // _WINDOW * _WINDOW, dt.UTC)
+    found = rows.WRONG_KEYS.first(conn, bucket=machine_bucket, window_start=window_start)
+    if found is not None and found.count >= req.attempts_per_hour:
+        raise _rate_limited(max(1, int((window_start + WINDOW - req.now).total_seconds())))
 
     def wrong_key(message: str, prefix: str, reason: str) -> ApiError:
         hit(conn, machine_bucket, req.now)
@@ -225,9 +206,7 @@ def _license(conn: sa.Connection, req: CheckoutRequest, product: Any, device: An
         key = normalize_key(req.key)
     except KeyFormatError as exc:
         raise wrong_key(str(exc), "".join(ch for ch in req.key.upper() if ch.isalnum())[:5], "format") from exc
-    lic = conn.execute(
-        sa.select(licenses).where(licenses.c.key_hash == key_hash(key), licenses.c.product_id == product.id)
-    ).first()
+    lic = rows.LICENSE_BY_KEY.first(conn, key_hash=key_hash(key), product_id=product.id)
     if lic is None:
         raise wrong_key("this license key was not issued for this product", key_prefix(key), "not_issued")
     return lic
@@ -242,7 +221,7 @@ def _first_use(conn: sa.Connection, lic: Any, terms: Any, now: dt.datetime) -> A
     if expires_at is not None:
         values["expires_at"] = expires_at
     conn.execute(licenses.update().where(licenses.c.id == lic.id).values(**values))
-    return conn.execute(sa.select(licenses).where(licenses.c.id == lic.id)).one()
+    return Record({**lic, **values})
 
 
 def _no_seat(frees_at: dt.datetime | None, now: dt.datetime, seats: int) -> ApiError:
@@ -265,21 +244,16 @@ def _rate_limited(retry_after: int) -> ApiError:
 
 def reclaim_expired(conn: sa.Connection, license_id: int, now: dt.datetime) -> int:
     """End the license's leases whose time ran out (kept, listed as expired). Returns how many."""
-    result = conn.execute(
-        leases.update()
-        .where(leases.c.license_id == license_id, leases.c.ended_at.is_(None), leases.c.expires_at <= now)
-        .values(ended_at=leases.c.expires_at, end_reason=EXPIRED)
-    )
-    return int(result.rowcount or 0)
+    return rows.RECLAIM.execute(conn, license_id=license_id, now=now)
 
 
-def _own_lease(conn: sa.Connection, lease_id: str, credential: tuple[str, str] | None) -> Any:
-    """The calling installation's lease ``lease_id``; another installation's is as unknown as a missing one."""
-    device = authenticate(conn, credential)
-    lease = conn.execute(sa.select(leases).where(leases.c.id == lease_id, leases.c.device_id == device.id)).first()
+def _own_lease(conn: sa.Connection, lease_id: str, credential: tuple[str, str] | None) -> tuple[Any, Any]:
+    """The calling installation (with its machine) and its lease ``lease_id``; another's is as unknown as none."""
+    device = rows.installation(conn, credential)
+    lease = rows.OWN_LEASE.first(conn, id=lease_id, device_id=device.id)
     if lease is None:
         raise ApiError(ErrorCode.UNKNOWN_LEASE, "this installation holds no lease with this id")
-    return lease
+    return device, lease
 
 
 def _ended(reason: str | None) -> ApiError:
@@ -292,18 +266,24 @@ def _ended(reason: str | None) -> ApiError:
 
 
 def heartbeat(
-    conn: sa.Connection, *, lease_id: str, credential: tuple[str, str] | None, now: dt.datetime, checker: Checker
+    conn: sa.Connection,
+    *,
+    lease_id: str,
+    credential: tuple[str, str] | None,
+    now: dt.datetime,
+    checker: Checker,
+    cache_seconds: float = 2.0,
 ) -> LeaseAnswer:
     """Keep a live lease for another lease time; an ended one answers ``lease_expired`` (check out again)."""
     try:
-        lease = _own_lease(conn, lease_id, credential)
+        device, lease = _own_lease(conn, lease_id, credential)
         if lease.ended_at is not None:
             raise _ended(lease.end_reason)
         if lease.expires_at <= now:
             reclaim_expired(conn, lease.license_id, now)
             raise _ended(EXPIRED)
-        lic = conn.execute(sa.select(licenses).where(licenses.c.id == lease.license_id)).one()
-        product = _product(conn, product_id=lease.product_id)
+        lic = rows.license_by_id(conn, lease.license_id)
+        product = rows.product(conn, checker, cache_seconds, product_id=lease.product_id)
         terms = checker.terms(conn, product, lic)
         refused = _usable(lic, now) or (
             None if terms.kind == "floating" else ApiError(ErrorCode.NOT_FLOATING, "this license is no longer floating")
@@ -315,18 +295,10 @@ def heartbeat(
             new_end = lease_end(
                 now, lease_seconds=terms.floating_lease_seconds, borrow_days=None, license_expires_at=lic.expires_at
             )
-            # Compare-and-set: a lease reclaimed meanwhile by a checkout on another worker stays ended.
-            moved = conn.execute(
-                leases.update()
-                .where(leases.c.id == lease.id, leases.c.ended_at.is_(None), leases.c.expires_at > now)
-                .values(heartbeat_at=now, expires_at=new_end)
-            ).rowcount
-            if not moved:
-                raise _ended(EXPIRED)
-        else:
-            conn.execute(leases.update().where(leases.c.id == lease.id).values(heartbeat_at=now))
-        lease = conn.execute(sa.select(leases).where(leases.c.id == lease.id)).one()
-        return _answer(conn, checker, product, lease, lic, terms, now)
+            if not rows.HEARTBEAT.execute(conn, id=lease.id, now=now, expires_at=new_end):
+                raise _ended(EXPIRED)  # reclaimed meanwhile by a checkout on another worker
+            lease = Record({**lease, "heartbeat_at": now, "expires_at": new_end})
+        return _answer(checker, conn, product, lease, lic, terms, device, now)
     except ApiError as exc:
         return LeaseAnswer(error=exc)
 
@@ -335,11 +307,12 @@ def release(
     conn: sa.Connection, *, lease_id: str, credential: tuple[str, str] | None, now: dt.datetime
 ) -> dict[str, Any]:
     """Return the seat now. Idempotent: releasing an ended lease says how it ended."""
-    lease = _own_lease(conn, lease_id, credential)
+    _device, lease = _own_lease(conn, lease_id, credential)
     if lease.ended_at is None:
         reason = EXPIRED if lease.expires_at <= now else RELEASED
-        end(conn, lease.id, min(now, lease.expires_at), reason)
-        lease = conn.execute(sa.select(leases).where(leases.c.id == lease.id)).one()
+        ended_at = min(now, lease.expires_at)
+        end(conn, lease.id, ended_at, reason)
+        lease = Record({**lease, "ended_at": ended_at, "end_reason": reason})
     return lease_view(lease, now)
 
 
