@@ -21,27 +21,29 @@ from tests.client.conftest import FakeMachine, app, server_db
 from tests.conftest import LiveServer
 
 
-@pytest.fixture
-def floating(server: LiveServer) -> Iterator[Callable[..., str]]:
-    """Issue a license of a new floating type on the server; returns its key."""
+def issue_floating(server: LiveServer, seats: int = 1, borrow_days: int = 0) -> str:
+    """Issue a license of a new floating type (60 s leases) on the server; returns its key."""
     import sqlalchemy as sa
 
     from licentia.core.clock import SystemClock
     from licentia.server.licenses.service import issue_license
     from licentia.server.policies.service import create_policy
 
+    name = f"Floating {uuid.uuid4().hex[:8]}"
+    knobs = {"kind": "floating", "max_devices": seats, "floating_lease_seconds": 60, "borrow_days": borrow_days}
+    now = SystemClock().now()
     engine = sa.create_engine(f"sqlite:///{server.data_dir / 'licentia.db'}")
-
-    def issue(seats: int = 1, borrow_days: int = 0) -> str:
-        name = f"Floating {uuid.uuid4().hex[:8]}"
-        knobs = {"kind": "floating", "max_devices": seats, "floating_lease_seconds": 60, "borrow_days": borrow_days}
-        now = SystemClock().now()
+    try:
         with engine.begin() as conn:
             create_policy(conn, product="my-app", name=name, values=knobs, actor="test", now=now)
             return issue_license(conn, product="my-app", email="team@example.com", now=now, policy=name).key
+    finally:
+        engine.dispose()
 
-    yield issue
-    engine.dispose()
+
+@pytest.fixture
+def floating(server: LiveServer) -> Callable[..., str]:
+    return lambda **kw: issue_floating(server, **kw)
 
 
 def lease_row(server: LiveServer, lease_id: str) -> dict[str, Any]:
