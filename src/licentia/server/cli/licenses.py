@@ -46,7 +46,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], opti
         p = actions.add_parser(action, parents=[options], help=f"{action} a license")
         p.add_argument("id", type=int, help="license id")
         p.set_defaults(run=change)
-    from licentia.server.leases import cli as leases_cli  # floating leases: their own module
+    from licentia.server.cli import leases as leases_cli  # floating leases: their own module
 
     leases_cli.register(actions, options)
 

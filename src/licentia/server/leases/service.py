@@ -47,12 +47,6 @@ licenses = table_of(License)
 
 LIVE = "live"
 RELEASED, EXPIRED, FORCE_RELEASED = "released", "expired", "force_released"
-# A license that stops allowing use ends its leases at their next heartbeat, with the reason.
-LICENSE_ENDED = {
-    LicenseState.SUSPENDED.value: (ErrorCode.LICENSE_SUSPENDED, "this license is suspended"),
-    LicenseState.REVOKED.value: (ErrorCode.LICENSE_REVOKED, "this license was revoked"),
-    LicenseState.EXPIRED.value: (ErrorCode.LICENSE_EXPIRED, "this license has expired"),
-}
 
 
 @dataclass
@@ -89,10 +83,13 @@ def _answer(checker: Checker, conn: sa.Connection, product: Any, lease: Any, lic
 
 def _usable(lic: Any, now: dt.datetime) -> ApiError | None:
     """Why the license allows no use now, or None."""
-    ended = LICENSE_ENDED.get(lic.state)
-    if ended is None and lic.expires_at is not None and lic.expires_at <= now:
-        ended = LICENSE_ENDED[LicenseState.EXPIRED.value]
-    return None if ended is None else ApiError(*ended)
+    if lic.state == LicenseState.SUSPENDED.value:
+        return ApiError(ErrorCode.LICENSE_SUSPENDED, "this license is suspended")
+    if lic.state == LicenseState.REVOKED.value:
+        return ApiError(ErrorCode.LICENSE_REVOKED, "this license was revoked")
+    if lic.state == LicenseState.EXPIRED.value or (lic.expires_at is not None and lic.expires_at <= now):
+        return ApiError(ErrorCode.LICENSE_EXPIRED, "this license has expired")
+    return None
 
 
 def checkout(conn: sa.Connection, req: CheckoutRequest, *, checker: Checker) -> LeaseAnswer:
