@@ -130,8 +130,7 @@ def _checkout(conn: sa.Connection, req: CheckoutRequest, checker: Checker) -> Le
     # The seat count is decided under the license's lock (SQLite: the write lock already held).
     if conn.dialect.name == "postgresql":
         rows.LOCK_LICENSE.first(conn, id=lic.id)
-    reclaim_expired(conn, lic.id, req.now)
-    own = rows.LIVE_LEASE_OF.first(conn, license_id=lic.id, device_id=device.id)
+    own = rows.LIVE_LEASE_OF.first(conn, license_id=lic.id, device_id=device.id, now=req.now)
     end = lease_end(
         req.now,
         lease_seconds=terms.floating_lease_seconds,
@@ -145,6 +144,7 @@ def _checkout(conn: sa.Connection, req: CheckoutRequest, checker: Checker) -> Le
         rows.RENEW_LEASE.execute(conn, id=own.id, heartbeat_at=req.now, expires_at=ends, borrowed_until=borrowed)
         lease = Record({**own, "heartbeat_at": req.now, "expires_at": ends, "borrowed_until": borrowed})
     else:
+        reclaim_expired(conn, lic.id, req.now)  # ended leases stop counting (and are listed as expired)
         taken = rows.SEATS_TAKEN.first(conn, license_id=lic.id, machine_id=device.machine_id)
         decision = seat_for(
             holds_seat=bool(taken and taken.mine),
@@ -175,9 +175,12 @@ def _license(conn: sa.Connection, req: CheckoutRequest, product: Any, device: An
     machine_bucket = f"invalid_key:{product.id}:machine:{device.machine_id}"
     network_bucket = f"invalid_key:{product.id}:net:{req.server_facts.get('external_ip') or 'unknown'}"
     window_start = dt.datetime.fromtimestamp(int(req.now.timestamp()) // _WINDOW * _WINDOW, dt.UTC)
-    found = rows.WRONG_KEYS.first(conn, bucket=machine_bucket, window_start=window_start)
-    if found is not None and found.count >= req.attempts_per_hour:
-        raise _rate_limited(max(1, int((window_start + WINDOW - req.now).total_seconds())))
+    window = {"bucket": machine_bucket, "window_start": window_start}
+
+    def limited(wrong_keys: int | None) -> None:
+        # Past the limit a machine learns nothing of any key, not even of a right one.
+        if wrong_keys is not None and wrong_keys >= req.attempts_per_hour:
+            raise _rate_limited(max(1, int((window_start + WINDOW - req.now).total_seconds())))
 
     def wrong_key(message: str, prefix: str, reason: str) -> ApiError:
         hit(conn, machine_bucket, req.now)
@@ -202,9 +205,12 @@ def _license(conn: sa.Connection, req: CheckoutRequest, product: Any, device: An
     try:
         key = normalize_key(req.key)
     except KeyFormatError as exc:
+        found = rows.WRONG_KEYS.first(conn, **window)
+        limited(found.count if found is not None else None)
         raise wrong_key(str(exc), "".join(ch for ch in req.key.upper() if ch.isalnum())[:5], "format") from exc
-    lic = rows.LICENSE_BY_KEY.first(conn, key_hash=key_hash(key), product_id=product.id)
-    if lic is None:
+    lic = rows.LICENSE_BY_KEY.first(conn, key_hash=key_hash(key), product_id=product.id, **window)
+    limited(lic.wrong_keys if lic is not None else None)
+    if lic is None or lic.id is None:
         raise wrong_key("this license key was not issued for this product", key_prefix(key), "not_issued")
     return lic
 
