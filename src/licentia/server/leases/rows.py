@@ -15,9 +15,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from licentia.server.devices.rows import DEVICE_BY_ID, LICENSE_BY_ID, sha256
+from licentia.server.devices.rows import DEVICE_BY_ID, sha256
 from licentia.server.errors import ApiError, ErrorCode
-from licentia.server.store.raw import Statement
+from licentia.server.store.raw import Record, Statement
 
 _LEASE_KW: dict[str, Any] = {"datetimes": ("created_at", "heartbeat_at", "expires_at", "borrowed_until", "ended_at")}
 _PRODUCT = """
@@ -59,6 +59,15 @@ LIVE_LEASE_OF = Statement(
 # The rate limit's count in its current window (``ratelimit.peek``, without SQLAlchemy's per-call work).
 WRONG_KEYS = Statement("SELECT count FROM rate_limits WHERE bucket = :bucket AND window_start = :window_start")
 OWN_LEASE = Statement("SELECT * FROM leases WHERE id = :id AND device_id = :device_id", **_LEASE_KW)
+# A heartbeat's lease with what it needs of its license (``l_*``): one round trip instead of two.
+_LICENSE_OF_LEASE = ("state", "expires_at", "policy_id", "policy_overrides", "features", "key_prefix")
+BEATING_LEASE = Statement(
+    "SELECT le.*, l.state AS l_state, l.expires_at AS l_expires_at, l.policy_id AS l_policy_id,"
+    " l.policy_overrides AS l_policy_overrides, l.features AS l_features, l.key_prefix AS l_key_prefix"
+    " FROM leases le JOIN licenses l ON l.id = le.license_id WHERE le.id = :id AND le.device_id = :device_id",
+    datetimes=(*_LEASE_KW["datetimes"], "l_expires_at"),
+    json_columns=("l_policy_overrides", "l_features"),
+)
 INSERT_LEASE = Statement(
     "INSERT INTO leases (id, product_id, license_id, machine_id, device_id, created_at, heartbeat_at, expires_at,"
     " borrowed_until) VALUES (:id, :product_id, :license_id, :machine_id, :device_id, :created_at, :heartbeat_at,"
@@ -107,5 +116,6 @@ def installation(conn: sa.Connection, credential: tuple[str, str] | None) -> Any
     return row
 
 
-def license_by_id(conn: sa.Connection, license_id: int) -> Any:
-    return LICENSE_BY_ID.first(conn, id=license_id)
+def license_of(lease: Any) -> Record:
+    """The license columns a :data:`BEATING_LEASE` row carries, as a license row."""
+    return Record({"id": lease.license_id, **{c: lease[f"l_{c}"] for c in _LICENSE_OF_LEASE}})

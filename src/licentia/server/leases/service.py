@@ -38,7 +38,7 @@ from licentia.server.leases.document import lease_document
 from licentia.server.policies.terms import activation_expiry
 from licentia.server.ratelimit import WINDOW, hit, peek
 from licentia.server.store.models import Lease, License, table_of
-from licentia.server.store.raw import Record
+from licentia.server.store.raw import Record, Statement
 
 # The rate limit's fixed window, as ``ratelimit`` counts it (seconds).
 _WINDOW = int(WINDOW.total_seconds())
@@ -250,10 +250,12 @@ def reclaim_expired(conn: sa.Connection, license_id: int, now: dt.datetime) -> i
     return rows.RECLAIM.execute(conn, license_id=license_id, now=now)
 
 
-def _own_lease(conn: sa.Connection, lease_id: str, credential: tuple[str, str] | None) -> tuple[Any, Any]:
+def _own_lease(
+    conn: sa.Connection, lease_id: str, credential: tuple[str, str] | None, statement: Statement = rows.OWN_LEASE
+) -> tuple[Any, Any]:
     """The calling installation (with its machine) and its lease ``lease_id``; another's is as unknown as none."""
     device = rows.installation(conn, credential)
-    lease = rows.OWN_LEASE.first(conn, id=lease_id, device_id=device.id)
+    lease = statement.first(conn, id=lease_id, device_id=device.id)
     if lease is None:
         raise ApiError(ErrorCode.UNKNOWN_LEASE, "this installation holds no lease with this id")
     return device, lease
@@ -279,13 +281,13 @@ def heartbeat(
 ) -> LeaseAnswer:
     """Keep a live lease for another lease time; an ended one answers ``lease_expired`` (check out again)."""
     try:
-        device, lease = _own_lease(conn, lease_id, credential)
+        device, lease = _own_lease(conn, lease_id, credential, rows.BEATING_LEASE)
         if lease.ended_at is not None:
             raise _ended(lease.end_reason)
         if lease.expires_at <= now:
             reclaim_expired(conn, lease.license_id, now)
             raise _ended(EXPIRED)
-        lic = rows.license_by_id(conn, lease.license_id)
+        lic = rows.license_of(lease)
         product = rows.product(conn, checker, cache_seconds, product_id=lease.product_id)
         terms = checker.terms(conn, product, lic)
         refused = _usable(lic, now) or (
