@@ -28,6 +28,7 @@ from licentia.client._exceptions import (
 )
 from licentia.client._value import FlushResult
 from licentia.client.fingerprint import Fingerprint
+from licentia.client.leases import Lease
 from licentia.client.meters import Consumption
 from licentia.client.status import Status
 
@@ -38,6 +39,7 @@ __all__ = [
     "FlushResult",
     "InvalidAnswer",
     "InvalidKey",
+    "Lease",
     "Licentia",
     "LicentiaError",
     "Offline",

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from licentia.client.events import EventQueue
+    from licentia.client.leases import Lease
     from licentia.client.meters import Consumption
     from licentia.client.values import Values
 
@@ -183,6 +184,12 @@ class Licentia(AirGapped):
         from licentia.client.meters import consume
 
         return consume(self, meter, amount, idempotency_key)
+
+    def checkout(self, key: str, *, borrow_days: int | None = None, heartbeats: bool = True) -> Lease:
+        """A floating seat, kept by heartbeats in a daemon thread (``borrow_days``: offline use); client/leases.py."""
+        from licentia.client.leases import checkout
+
+        return checkout(self, key, borrow_days=borrow_days, heartbeats=heartbeats)
 
     def latest_release(self) -> dict[str, Any] | None:
         """The newest release on this app's channel (``newer`` tells if it beats ``app_version``)."""

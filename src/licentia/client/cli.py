@@ -76,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     request.add_argument("-o", "--output", help="write the request here (else stdout)")
     response = sub.add_parser("activation-response", parents=[common], help="air-gapped: install the vendor's response")
     response.add_argument("file", help="the activation response file (- for stdin)")
+    _lease_commands(sub, common)
     sub.add_parser("fingerprint", parents=[common], help="show the hashed fingerprint")
     sub.add_parser("flush", parents=[common], help="send queued events")
     sub.add_parser("uninstall", parents=[common], help="report an uninstall")
@@ -89,6 +90,37 @@ def build_parser() -> argparse.ArgumentParser:
     )
     verify.add_argument("file")
     return parser
+
+
+def _lease_commands(sub: Any, common: argparse.ArgumentParser) -> None:
+    """``checkout``, ``heartbeat``, ``release``: floating leases from a shell (client/leases.py)."""
+    checkout = sub.add_parser("checkout", parents=[common], help="check out a floating seat (prints the lease)")
+    checkout.add_argument("key")
+    checkout.add_argument("--borrow-days", type=int, help="borrow the seat for offline use for this many days")
+    for name, what in (("heartbeat", "keep a lease for another lease time"), ("release", "return a lease's seat")):
+        sub.add_parser(name, parents=[common], help=what).add_argument(
+            "lease", nargs="?", help="the lease id (default: the lease kept in the data directory)"
+        )
+
+
+def _lease_out(args: argparse.Namespace, lease: Any) -> int:
+    data = {"lease": lease.id, "state": lease.state, "valid": lease.valid, "borrowed": lease.borrowed}
+    data.update(expires_at=lease.expires_at.isoformat().replace("+00:00", "Z"), online=lease.online)
+    ends = f"{'borrowed' if lease.borrowed else 'ends'} until {data['expires_at']}"
+    _emit(args, f"lease {lease.id}: {lease.state}, {ends}", data)
+    return EXIT_ALLOWED if lease.valid else EXIT_DENIED
+
+
+def _run_lease(args: argparse.Namespace, lic: Licentia) -> int:
+    from licentia.client.leases import heartbeat_lease, release_lease
+
+    if args.command == "checkout":
+        return _lease_out(args, lic.checkout(args.key, borrow_days=args.borrow_days, heartbeats=False))
+    if args.command == "heartbeat":
+        return _lease_out(args, heartbeat_lease(lic, args.lease))
+    state = release_lease(lic, args.lease)
+    _emit(args, f"lease {state}", {"state": state})
+    return EXIT_ALLOWED
 
 
 def _public_key(text: str) -> list[str]:
@@ -208,6 +240,8 @@ def run(args: argparse.Namespace) -> int:
     if command == "activation-response":
         text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(errors="replace")
         return _status_out(args, lic.install_activation(text))
+    if command in ("checkout", "heartbeat", "release"):
+        return _run_lease(args, lic)
     if command == "fingerprint":
         fp = lic.fingerprint()
         data = {**fp.to_request(), "used": list(fp.used), "virtual_signals": list(fp.virtual_signals)}

@@ -205,7 +205,14 @@ def _entitlements(payload: Mapping[str, Any], verdict: Verdict, now: dt.datetime
     unverified = payload.get("entitlements")
     if not isinstance(unverified, dict):
         return dict.fromkeys(verdict.features, True)
+    return entitlements_in_force(unverified, now)
+
+
+def entitlements_in_force(unverified: Any, now: dt.datetime) -> dict[str, bool | int | str]:
+    """The well-formed entitlements of a verified document whose expiry is after ``now`` (status and lease)."""
     found: dict[str, bool | int | str] = {}
+    if not isinstance(unverified, dict):
+        return found
     for name, entry in unverified.items():
         if not isinstance(name, str) or not isinstance(entry, dict):
             continue

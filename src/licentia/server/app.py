@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse, Response
 
 import licentia
 from licentia.core.clock import Clock, SystemClock
-from licentia.server import payments, portal
+from licentia.server import leases, payments, portal
 from licentia.server.admin.pages_setup import install as install_admin_pages
 from licentia.server.admin.router import router as admin_router
 from licentia.server.adminapi.payments import router as payments_router
@@ -210,6 +210,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     for router in routers:
         app.include_router(router)
     install_admin_pages(app)
+    leases.install(app)  # floating licenses: the lease API, its developer API calls and admin section
     portal.install(app)  # the customer portal: its pages, static files and error pages
     # What every process runs beside the requests, started and stopped with the app:
     # the dashboard's rollups, the notification outbox, reverse DNS of callers, the fact purge, seat release.

@@ -113,6 +113,23 @@ class ErrorCode(enum.StrEnum):
         _D | _A,
         "give a license id, a full key or 3+ characters of its prefix",
     )
+    # Floating licenses: leases and borrowing
+    NOT_FLOATING = "not_floating", 409, _P, "the license is node-locked: activate it instead of checking out a lease"
+    FLOATING_LICENSE = (
+        "floating_license", 409, _P, "the license is floating: check out a lease (POST /v1/leases), not an activation"
+    )  # fmt: skip
+    NO_SEAT_AVAILABLE = (
+        "no_seat_available", 409, _P,
+        "every floating seat is leased by other machines: Retry-After says when the next lease ends",
+    )  # fmt: skip
+    LEASE_EXPIRED = (
+        "lease_expired", 410, _P,
+        "the lease ended (expired without a heartbeat, released, or freed by the vendor): check out again",
+    )  # fmt: skip
+    UNKNOWN_LEASE = "unknown_lease", 404, _P | _D | _A, "no lease of this installation (or license) has this id"
+    BORROW_NOT_ALLOWED = (
+        "borrow_not_allowed", 422, _P, "borrow_days is beyond what the license type allows (its borrow_days; 0: none)"
+    )  # fmt: skip
     # Values, releases
     NOT_REGISTERED = "not_registered", 403, _P, "license values need a device activated on a license"
     UNKNOWN_VALUE = "unknown_value", 404, _P, "no value is saved under this key"

@@ -11,7 +11,7 @@ STATE_CHANGES = ("suspend", "revoke", "reinstate")
 
 # The top-level commands this module registers, with their help lines (see build_parser).
 COMMANDS = {
-    "license": "issue, list, suspend, revoke, reinstate licenses; change their terms; meter usage; certificates",
+    "license": "issue, list, suspend, revoke, reinstate licenses; change their terms; meter usage; certificates; floating leases",
 }
 
 
@@ -57,6 +57,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], opti
         p.add_argument("--reason", help="why (a refund, a leaked key): kept in the audit log")
         p.set_defaults(run=change)
     offline.register(actions, options)  # offline-activate, offline-deactivate (air-gapped machines)
+    from licentia.server.cli import leases as leases_cli  # floating leases: their own module
+
+    leases_cli.register(actions, options)
 
 
 def issue(args: argparse.Namespace, ctx: CliContext) -> int:

@@ -116,6 +116,8 @@ def claim_seat(
     if lic.state == LicenseState.EXPIRED.value or (lic.expires_at is not None and lic.expires_at <= now):
         raise Refused(ApiError(ErrorCode.LICENSE_EXPIRED, "this license has expired"))
     terms = terms_of(lic)
+    if terms.kind == "floating":  # its seats are leases (server/leases/): an activation would hold one for ever
+        raise Refused(ApiError(ErrorCode.FLOATING_LICENSE, "this license is floating: check out a lease instead"))
     if device.is_virtual and not terms.allow_virtual_machines:
         raise Refused(ApiError(ErrorCode.VIRTUAL_MACHINE_NOT_ALLOWED, "this product does not run in virtual machines"))
     if device.m_restriction:

@@ -428,6 +428,31 @@ class DailyRollup(Base):
     value: Mapped[int] = mapped_column(sa.BigInteger, default=0)
 
 
+class Lease(Base):
+    """A floating seat checked out by one installation for its machine (docs/licensing-models.md).
+
+    A license's live leases (``ended_at`` null and ``expires_at`` ahead) count
+    distinct machines: never more than the license's ``max_devices``. A row
+    stays after it ends (``end_reason``: released, expired, force_released) so
+    the vendor sees the history; a borrowed lease has ``borrowed_until``.
+    """
+
+    __tablename__ = "leases"
+    __table_args__ = (sa.Index("ix_leases_license_live", "license_id", "ended_at", "expires_at"),)
+
+    id: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    product_id: Mapped[int] = mapped_column(sa.ForeignKey("products.id", ondelete="CASCADE"))
+    license_id: Mapped[int] = mapped_column(sa.ForeignKey("licenses.id", ondelete="CASCADE"))
+    machine_id: Mapped[str] = mapped_column(sa.ForeignKey("machines.id", ondelete="CASCADE"), index=True)
+    device_id: Mapped[str] = mapped_column(sa.ForeignKey("devices.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[dt.datetime]
+    heartbeat_at: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime]
+    borrowed_until: Mapped[dt.datetime | None]
+    ended_at: Mapped[dt.datetime | None]
+    end_reason: Mapped[str | None] = mapped_column(sa.String(32))
+
+
 def table_of(model: type[Base]) -> sa.Table:
     """The Core table of a model, typed for Core statements (insert/update/delete)."""
     table = model.__table__

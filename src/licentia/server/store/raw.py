@@ -172,6 +172,14 @@ class Statement:
         cursor.execute(sql, self._params(dialect, params))
         return cursor
 
+    def execute(self, conn: sa.Connection, **params: Any) -> int:
+        """Run a write; the number of rows it changed."""
+        cursor = self._cursor(conn, params)
+        try:
+            return int(cursor.rowcount)
+        finally:
+            cursor.close()
+
     def first(self, conn: sa.Connection, **params: Any) -> Record | None:
         cursor = self._cursor(conn, params)
         try:
