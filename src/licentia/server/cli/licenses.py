@@ -11,7 +11,7 @@ STATE_CHANGES = ("suspend", "revoke", "reinstate")
 
 # The top-level commands this module registers, with their help lines (see build_parser).
 COMMANDS = {
-    "license": "issue, list, suspend, revoke, reinstate licenses; change their terms; meter usage; certificates; floating leases",
+    "license": "issue, list, suspend, revoke, reinstate licenses; their terms, meter usage, certificates, leases",
 }
 
 
