@@ -28,9 +28,12 @@ from licentia.client._exceptions import (
 )
 from licentia.client._value import FlushResult
 from licentia.client.fingerprint import Fingerprint
-from licentia.client.leases import Lease
-from licentia.client.meters import Consumption
 from licentia.client.status import Status
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from licentia.client.leases import Lease
+    from licentia.client.meters import Consumption
 
 __all__ = [
     "ConfigurationError",
@@ -47,3 +50,17 @@ __all__ = [
     "ServerRefused",
     "Status",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # Floating leases (threads) and meters load when first named: an application's start pays
+    # only for what its offline check() uses.
+    if name == "Lease":
+        from licentia.client.leases import Lease
+
+        return Lease
+    if name == "Consumption":
+        from licentia.client.meters import Consumption
+
+        return Consumption
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
