@@ -190,3 +190,18 @@ def test_a_refused_form_posted_through_htmx_still_shows_its_errors(client, engin
     assert page.status_code == 200 and 'id="revoke-error"' in page.text
     with engine.connect() as conn:
         assert conn.execute(sa.select(table_of(License).c.state)).scalar_one() == "active"
+
+
+def test_a_refused_issue_shows_its_error_beside_the_field_with_what_was_typed(client, engine, clock, product):
+    csrf = _signed_in(client, engine, clock)
+    sent = {"csrf": csrf, "product": "acme", "email": "carol@example.com", "name": "Carol", "expires": "2020-01-01"}
+    page = client.post("/admin/licenses", data=sent)
+    assert page.status_code == 400
+    html = page.text
+    # The error sits in the expiry field's label, which says it is invalid; what was typed is kept.
+    expires_label = html.split('name="expires"')[1].split("</label>")[0]
+    assert 'aria-invalid="true"' in expires_label and 'id="expires-error"' in expires_label
+    assert 'value="carol@example.com"' in html and 'value="Carol"' in html
+    assert 'class="flash err"' not in html  # not at the top of the page
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(table_of(License))).scalar_one() == 0

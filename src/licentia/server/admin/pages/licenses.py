@@ -69,16 +69,30 @@ def _smtp_configured(request: Request) -> bool:
     return bool(state_of(request.app).settings.smtp_host)
 
 
+# Which field of the issue form an error of the service belongs beside.
+ISSUE_FIELD_OF = {
+    ErrorCode.UNKNOWN_PRODUCT: "product",
+    ErrorCode.INVALID_EMAIL: "email",
+    ErrorCode.UNKNOWN_POLICY: "policy",
+    ErrorCode.INVALID_NUMBER: "max_devices",
+    ErrorCode.INVALID_POLICY: "max_devices",
+    ErrorCode.INVALID_DATE: "expires",
+    ErrorCode.INVALID_EXPIRY: "expires",
+}
+
+
 async def _issue_refused(request: Request, form: dict[str, str], exc: ApiError) -> Response:
     """The issue form again, open and filled as it was sent, with the error next to its field."""
     in_use = exc if isinstance(exc, OrderRefInUse) else None
+    field = ISSUE_FIELD_OF.get(exc.code) if in_use is None and isinstance(exc.code, ErrorCode) else None
     return await license_list(
         request,
         found=LicenseFilter(),
         http_status=exc.status,
         sent=form,
         order_ref_in_use=in_use,
-        error=None if in_use else exc.message,
+        errors={field: exc.message} if field else {},
+        error=None if in_use or field else exc.message,
         smtp_configured=_smtp_configured(request),
     )
 
