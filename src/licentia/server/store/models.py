@@ -292,6 +292,20 @@ class Event(Base):
     server_facts: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
+# On PostgreSQL the events table is partitioned by month (migration 0010), and a
+# unique constraint of a partitioned table must include the partition key: there
+# ``(device_id, client_event_id)`` is an ordinary index (``ix_events_device_client``,
+# which also serves lookups by device) and the writer keeps events idempotent
+# (events.service). The models describe SQLite's plain table; schema comparisons
+# leave out these differences (:func:`compared_with_database`).
+EVENTS_POSTGRESQL_DIFFERENCES = frozenset({"uq_events_device_id", "ix_events_device_id", "ix_events_device_client"})
+
+
+def compared_with_database(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+    """Alembic's ``include_object``: False for the one-sided differences of a partitioned events table."""
+    return not (name in EVENTS_POSTGRESQL_DIFFERENCES and compare_to is None)
+
+
 class Value(Base):
     """Small key/value data an application saves per device or per license."""
 
