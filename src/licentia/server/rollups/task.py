@@ -1,15 +1,14 @@
-"""The minute task that keeps today's (and yesterday's) rollups fresh in every worker."""
+"""The minute task that keeps the rollups fresh in every worker: today, and any day new or changed since."""
 
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import logging
 from typing import Any
 
 from fastapi import FastAPI
 
-from licentia.server.rollups.service import compute_days, replace_days
+from licentia.server.rollups import incremental
 from licentia.server.state import state_of
 from licentia.server.store.transactions import reading
 
@@ -18,16 +17,16 @@ log = logging.getLogger("licentia.server.rollups")
 
 async def refresh_recent(app: FastAPI) -> int:
     state = state_of(app)
-    today = state.clock.now().date()
-    days = [today - dt.timedelta(days=1), today]
+    now = state.clock.now()
     engine = state.async_engine
-    # Compute on a snapshot without the write lock (the scan is the slow part),
+    # Plan and compute on a snapshot without the write lock (the scan is the slow part),
     # then swap the rows in a short write transaction: status checks never wait
     # for the dashboard.
     async with reading(engine) as reader:
-        rows = await reader.run_sync(lambda sync_conn: compute_days(sync_conn, days))
+        chosen = await reader.run_sync(lambda sync_conn: incremental.plan(sync_conn, now.date()))
+        rows = await reader.run_sync(lambda sync_conn: incremental.compute(sync_conn, chosen))
     async with engine.begin() as conn:
-        return await conn.run_sync(lambda sync_conn: replace_days(sync_conn, days, rows))
+        return await conn.run_sync(lambda sync_conn: incremental.commit(sync_conn, chosen, rows, now=now))
 
 
 async def start_rollup_task(app: FastAPI) -> Any:

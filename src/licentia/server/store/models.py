@@ -422,6 +422,22 @@ class DailyRollup(Base):
     value: Mapped[int] = mapped_column(sa.BigInteger, default=0)
 
 
+class RollupWatermark(Base):
+    """How far the daily rollups are done, so each run recomputes only new or changed days.
+
+    ``last_event_id``: every event up to it is in the rollups (a later event
+    with an older ``received_at``, such as an import, marks its day changed).
+    ``closed_through``: the last day recomputed after it ended.
+    """
+
+    __tablename__ = "rollup_watermarks"
+
+    name: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    last_event_id: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    closed_through: Mapped[dt.date | None] = mapped_column(sa.Date)
+    updated_at: Mapped[dt.datetime]
+
+
 def table_of(model: type[Base]) -> sa.Table:
     """The Core table of a model, typed for Core statements (insert/update/delete)."""
     table = model.__table__

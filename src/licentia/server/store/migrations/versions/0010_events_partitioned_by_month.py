@@ -20,7 +20,10 @@ client_event_id)`` has no unique index to name). Stop the old processes, run
 ``licentia migrate``, then start the new ones (docs/operations.md,
 "Upgrades"). The copy takes about a minute per few million events.
 
-SQLite: nothing changes (one file, one plain table, the unique constraint stays).
+SQLite: events do not change (one file, one plain table, the unique constraint stays).
+
+Both databases get ``rollup_watermarks`` (additive): how far the daily rollups
+are done, so the rollup job recomputes only new or changed days.
 
 Revision ID: 0010
 Revises: 0005
@@ -31,7 +34,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+import sqlalchemy as sa
 from alembic import op
+
+import licentia.server.store.models
 
 revision = "0010"
 down_revision = "0005"
@@ -68,6 +74,14 @@ def _rename_aside(table: str, names: list[str]) -> None:
 
 
 def upgrade() -> None:
+    op.create_table(
+        "rollup_watermarks",
+        sa.Column("name", sa.String(length=32), nullable=False),
+        sa.Column("last_event_id", sa.BigInteger(), nullable=False),
+        sa.Column("closed_through", sa.Date(), nullable=True),
+        sa.Column("updated_at", licentia.server.store.models.UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("name", name=op.f("pk_rollup_watermarks")),
+    )
     bind = op.get_bind()
     if bind.dialect.name != "postgresql":
         return
@@ -105,6 +119,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("rollup_watermarks")
     if op.get_bind().dialect.name != "postgresql":
         return
     _rename_aside("events_partitioned", ["pk_events", "ix_events_device_client", *(name for name, _ in _INDEXES)])
