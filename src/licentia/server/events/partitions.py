@@ -131,18 +131,23 @@ def ensure_months(conn: sa.Connection, first: dt.date, last: dt.date) -> list[st
     return created
 
 
-def _while_serving(conn: sa.Connection) -> None:
-    """Partition DDL next to live traffic: take the locks in the order status checks do, and give up fast.
+def _while_serving(conn: sa.Connection, partitions: list[str]) -> None:
+    """Partition DDL next to live traffic: every strong lock up front, and give up fast.
 
     Attaching or detaching a partition adds or removes its foreign keys, which
-    locks the tables they refer to against writes; a check holding a device row
-    and then reading events would wait on the DDL while the DDL waits on it.
-    Locking those tables first (before any events relation) avoids that
-    circle, and a short lock timeout makes maintenance, never a check, the
-    side that gives up: it runs again later, and DEFAULT holds any event meanwhile.
+    locks the tables they refer to against writes, and locks the partitions
+    concerned (and DEFAULT, on attach) against every reader. A status check
+    that holds one of those and waits for another would wait on the DDL while
+    the DDL waits on it. So the DDL takes all its locks before doing anything,
+    each within a short lock timeout: if it waits, it is at the start and not
+    for long, and it is always maintenance, never a check, that gives up (it
+    runs again later; DEFAULT holds any event meanwhile).
     """
     conn.execute(sa.text(f"SET LOCAL lock_timeout = '{ONLINE_LOCK_TIMEOUT}'"))
     conn.execute(sa.text("LOCK TABLE products, devices, licenses IN SHARE ROW EXCLUSIVE MODE"))
+    if partitions:
+        named = ", ".join(f"{SCHEMA}.{name}" for name in partitions)
+        conn.execute(sa.text(f"LOCK TABLE {named} IN ACCESS EXCLUSIVE MODE"))
 
 
 def ensure_ahead(conn: sa.Connection, now: dt.datetime, months: int = MONTHS_AHEAD) -> list[str]:
@@ -167,7 +172,7 @@ def ensure_ahead(conn: sa.Connection, now: dt.datetime, months: int = MONTHS_AHE
         month = next_month(month)
     if not missing:
         return []
-    _while_serving(conn)
+    _while_serving(conn, [DEFAULT_PARTITION])
     return ensure_months(conn, first, last)
 
 
@@ -181,7 +186,7 @@ def drop_before(conn: sa.Connection, cutoff: dt.datetime) -> list[str]:
     limit = cutoff.astimezone(dt.UTC).date() if cutoff.tzinfo else cutoff.date()
     old = [p for p in monthly_partitions(conn) if p.end <= limit]
     if old:
-        _while_serving(conn)
+        _while_serving(conn, [p.name for p in old])
     conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MAINTENANCE_LOCK})
     dropped = []
     for partition in old:

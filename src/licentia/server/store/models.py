@@ -296,9 +296,12 @@ class Event(Base):
 # unique constraint of a partitioned table must include the partition key: there
 # ``(device_id, client_event_id)`` is an ordinary index (``ix_events_device_client``,
 # which also serves lookups by device) and the writer keeps events idempotent
-# (events.service). The models describe SQLite's plain table; schema comparisons
-# leave out these differences (:func:`compared_with_database`).
-EVENTS_POSTGRESQL_DIFFERENCES = frozenset({"uq_events_device_id", "ix_events_device_id", "ix_events_device_client"})
+# (events.service); the key is the unique index ``pk_events (id, received_at)``.
+# The models describe SQLite's plain table; schema comparisons leave out these
+# differences (:func:`compared_with_database`).
+EVENTS_POSTGRESQL_DIFFERENCES = frozenset(
+    {"uq_events_device_id", "ix_events_device_id", "ix_events_device_client", "pk_events"}
+)
 
 
 def compared_with_database(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:

@@ -7,12 +7,16 @@ plus a DEFAULT partition that takes rows of a month not created yet (see
 ``server/events/partitions.py``): retention drops whole months and time-range
 queries read only their months. Existing events are moved into their months.
 
-PostgreSQL requires every unique constraint of a partitioned table to include
-the partition key, so the primary key becomes ``(id, received_at)`` (``id``
-stays unique: one sequence feeds it) and ``(device_id, client_event_id)``
-becomes an ordinary index; the writer keeps events idempotent by looking them
-up under a per-installation lock (``server/events/service.py``). The plain
-index on ``device_id`` alone goes: the new one starts with it.
+PostgreSQL requires every unique index of a partitioned table to include the
+partition key, so an event's key becomes ``(id, received_at)`` (``id`` stays
+unique: one sequence feeds it) and ``(device_id, client_event_id)`` becomes an
+ordinary index; the writer keeps events idempotent by looking them up under a
+per-installation lock (``server/events/service.py``). The plain index on
+``device_id`` alone goes: the new one starts with it. The key is the unique
+index ``pk_events`` rather than a PRIMARY KEY constraint: PostgreSQL 15's
+``pg_restore --clean`` drops each partition's copy of a primary-key constraint
+before the parent's and fails on it, which would break ``licentia restore
+--force``; a unique index restores cleanly and enforces the same.
 
 Contract step (``contract = True``): this swaps the table, so code from before
 0010 cannot write events into it (its ``ON CONFLICT (device_id,
@@ -95,7 +99,7 @@ def upgrade() -> None:
         "CREATE TABLE events (LIKE events_unpartitioned INCLUDING DEFAULTS INCLUDING STORAGE)"
         " PARTITION BY RANGE (received_at)"
     )
-    op.execute("ALTER TABLE events ADD CONSTRAINT pk_events PRIMARY KEY (id, received_at)")
+    op.execute("CREATE UNIQUE INDEX pk_events ON events (id, received_at)")
     op.execute("CREATE INDEX ix_events_device_client ON events (device_id, client_event_id)")
     for name, columns in _INDEXES:
         op.execute(f"CREATE INDEX {name} ON events ({columns})")
