@@ -221,7 +221,16 @@ def fill(url: str, installations: int, events: int, now: dt.datetime) -> Fill:
                     f'{_ts(at)}\t{data}\t{{}}\t{{"external_ip": "198.51.100.{i % 250}", "server_tz": "UTC"}}\n'
                 )
 
+        # Indexes built once after the load instead of row by row during it, as any bulk load does.
+        indexes = pg.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename = 'events'"
+        ).fetchall()
+        for name, _ in indexes:
+            pg.execute(f"DROP INDEX {name}")  # type: ignore[arg-type]
         _copy(pg, f"COPY events ({EVENT_COLUMNS}) FROM STDIN", event_lines())
+        pg.execute("SET maintenance_work_mem = '256MB'")
+        for _, definition in indexes:
+            pg.execute(definition)
         pg.commit()
     made.timings["fill_s"] = time.perf_counter() - start
     made.timings["fill_events_per_s"] = events / made.timings["fill_s"]

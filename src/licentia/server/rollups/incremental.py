@@ -46,8 +46,10 @@ def plan(conn: sa.Connection, today: dt.date) -> Plan:
     """The days to recompute now, read on the same snapshot the rows will be computed on."""
     mark = conn.execute(sa.select(watermarks).where(watermarks.c.name == NAME)).first()
     through = int(conn.execute(sa.select(sa.func.max(events.c.id))).scalar() or 0)
-    days = {today, today - dt.timedelta(days=1)}
-    if mark is not None:
+    days = {today}
+    if mark is None:  # the first run: yesterday too, as the minute task always did
+        days.add(today - dt.timedelta(days=1))
+    else:
         if mark.closed_through is not None and mark.closed_through < today:
             first = max(mark.closed_through + dt.timedelta(days=1), today - dt.timedelta(days=MAX_CATCH_UP_DAYS))
             days.update(days_between(first, today))

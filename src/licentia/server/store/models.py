@@ -271,6 +271,13 @@ class Device(Base):
     facts: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
+# The rollups count each day's new installations and activations (rollups.service);
+# without these a count scans every installation of the product. Neither column
+# moves on a routine check, so status checks keep their in-place (HOT) updates.
+sa.Index("ix_devices_product_first_seen", Device.product_id, Device.first_seen)
+sa.Index("ix_devices_product_activated", Device.product_id, Device.activated_at)
+
+
 class Event(Base):
     __tablename__ = "events"
     __table_args__ = (

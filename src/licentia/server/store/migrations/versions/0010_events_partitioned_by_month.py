@@ -27,7 +27,10 @@ client_event_id)`` has no unique index to name). Stop the old processes, run
 SQLite: events do not change (one file, one plain table, the unique constraint stays).
 
 Both databases get ``rollup_watermarks`` (additive): how far the daily rollups
-are done, so the rollup job recomputes only new or changed days.
+are done, so the rollup job recomputes only new or changed days; and two
+indexes on devices, ``(product_id, first_seen)`` and ``(product_id,
+activated_at)``, for the rollups' daily counts of new installations and
+activations, which scanned every installation of the product each minute.
 
 Revision ID: 0010
 Revises: 0005
@@ -86,6 +89,9 @@ def upgrade() -> None:
         sa.Column("updated_at", licentia.server.store.models.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_rollup_watermarks")),
     )
+    with op.batch_alter_table("devices", schema=None) as batch_op:
+        batch_op.create_index("ix_devices_product_first_seen", ["product_id", "first_seen"], unique=False)
+        batch_op.create_index("ix_devices_product_activated", ["product_id", "activated_at"], unique=False)
     bind = op.get_bind()
     if bind.dialect.name != "postgresql":
         return
@@ -124,6 +130,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("rollup_watermarks")
+    with op.batch_alter_table("devices", schema=None) as batch_op:
+        batch_op.drop_index("ix_devices_product_activated")
+        batch_op.drop_index("ix_devices_product_first_seen")
     if op.get_bind().dialect.name != "postgresql":
         return
     _rename_aside("events_partitioned", ["pk_events", "ix_events_device_client", *(name for name, _ in _INDEXES)])
