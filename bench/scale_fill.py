@@ -86,8 +86,10 @@ class Fill:
     def new_events(self, count: int, now: dt.datetime) -> list[dict[str, Any]]:
         rng = random.Random(11)
         rows = []
+        i = 0
         for n in range(count):
-            i = rng.randrange(self.installations)
+            if n % 10 == 0:  # ten events an installation, as a client's queue sends them
+                i = rng.randrange(self.installations)
             rows.append(
                 {
                     "product_id": self.product_id,
