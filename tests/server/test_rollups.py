@@ -123,3 +123,28 @@ def test_incremental_rollups_match_a_full_recompute_after_days_of_use_a_stop_and
     assert len(planned[5]) == 5
     assert redone == sorted({imported.date(), today - dt.timedelta(days=1), today})
     assert incremental == full
+
+
+def test_the_minute_task_of_a_running_server_keeps_todays_rollups_fresh(
+    migrated: Any, engine: Any, clock: Any, product: Any
+) -> None:
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from licentia.server.app import create_app
+
+    app = create_app(migrated.model_copy(update={"rollup_interval_seconds": 0.2}), clock=clock)
+    with TestClient(app) as client:
+        for n in range(3):
+            Installation(client, product.public_key, machine=f"t{n}", disk=f"t{n}", mac=f"t{n}").check()
+        deadline = time.monotonic() + 30
+        installs: list[tuple[dt.date, int]] = []
+        while time.monotonic() < deadline:
+            with engine.connect() as conn:
+                today = clock.now().date()
+                installs = series(conn, product_id=product.id, metric="new_devices", first=today, last=today)
+            if installs[0][1] == 3:
+                break
+            time.sleep(0.2)
+    assert installs == [(clock.now().date(), 3)]
