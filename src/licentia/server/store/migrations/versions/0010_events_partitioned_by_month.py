@@ -18,7 +18,7 @@ index ``pk_events`` rather than a PRIMARY KEY constraint: PostgreSQL 15's
 before the parent's and fails on it, which would break ``licentia restore
 --force``; a unique index restores cleanly and enforces the same.
 
-Contract step (``contract = True``): this swaps the table, so code from before
+Contract step (``CONTRACT``, listed in docs/operations.md): this swaps the table, so code from before
 0010 cannot write events into it (its ``ON CONFLICT (device_id,
 client_event_id)`` has no unique index to name). Stop the old processes, run
 ``licentia migrate``, then start the new ones (docs/operations.md,
@@ -50,8 +50,12 @@ revision = "0010"
 down_revision = "0005"
 branch_labels = None
 depends_on = None
-# A table swap: not additive, so not safe while processes of the previous revision still run.
-contract = True
+# A table swap (PostgreSQL): not additive, so not safe while processes of the previous release still run.
+CONTRACT = (
+    "events (PostgreSQL): the unique constraint on (device_id, client_event_id) becomes an ordinary index"
+    " in a partitioned table; releases before 0010 insert events with ON CONFLICT on it and must be stopped"
+    " before this migration runs"
+)
 
 SCHEMA = "event_partitions"
 _INDEXES = (
