@@ -173,6 +173,17 @@ def fill(url: str, installations: int, events: int, now: dt.datetime) -> Fill:
         pg.execute("SELECT setval('licenses_id_seq', %s)", (licenses,))
         first_seen = [now - dt.timedelta(seconds=rng.randrange(DAYS * 86400)) for _ in range(installations)]
         last_seen = [f + (now - f) * rng.random() for f in first_seen]
+
+        def license_of(i: int) -> int | None:
+            if i < EVIDENCE_DEVICES:
+                return EVIDENCE_LICENSE
+            return 2 + i % max(1, licenses - 1) if i % 10 == 0 and licenses > 1 else None
+
+        for i in range(installations):
+            # A running server frees the seat of an installation unseen for 180 days (the default
+            # license type): a licensed installation of the fill was seen within 150.
+            if license_of(i) and last_seen[i] < now - dt.timedelta(days=150):
+                last_seen[i] = now - dt.timedelta(seconds=rng.randrange(150 * 86400))
         _copy(
             pg,
             "COPY machines (id, product_id, fp_machine, fp_disk, fp_cpu, fp_mac, trial_end, first_seen) FROM STDIN",
@@ -184,11 +195,6 @@ def fill(url: str, installations: int, events: int, now: dt.datetime) -> Fill:
                 for i in range(installations)
             ),
         )
-
-        def license_of(i: int) -> int | None:
-            if i < EVIDENCE_DEVICES:
-                return EVIDENCE_LICENSE
-            return 2 + i % max(1, licenses - 1) if i % 10 == 0 and licenses > 1 else None
 
         def device_line(i: int) -> str:
             lic = license_of(i)

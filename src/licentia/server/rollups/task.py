@@ -30,7 +30,13 @@ async def refresh_recent(app: FastAPI, reader: sa.Engine) -> int:
     # day turns 30 days of check events into counts, seconds of Python with a large
     # fleet, and on the event loop that would hold up every request of this process.
     # Then swap the rows in a short write transaction: checks never wait for the dashboard.
-    chosen, rows = await asyncio.to_thread(_computed, reader, now.date())
+    work = asyncio.ensure_future(asyncio.to_thread(_computed, reader, now.date()))
+    try:
+        chosen, rows = await asyncio.shield(work)
+    except asyncio.CancelledError:
+        # A thread cannot be stopped: let it finish, and give its connection back, before the engine goes.
+        await asyncio.wait({work})
+        raise
     async with state.async_engine.begin() as conn:
         return await conn.run_sync(lambda sync_conn: incremental.commit(sync_conn, chosen, rows, now=now))
 
