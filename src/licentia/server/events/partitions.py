@@ -106,7 +106,16 @@ def create_month(conn: sa.Connection, month: dt.date) -> bool:
     lo, hi = _bound(month), _bound(next_month(month))
     conn.execute(sa.text(f"CREATE TABLE {SCHEMA}.{name} (LIKE public.events INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"))
     default = f"{SCHEMA}.{DEFAULT_PARTITION}"
-    if conn.execute(sa.text(f"SELECT to_regclass('{default}')")).scalar() is not None:
+    parked = (
+        conn.execute(sa.text(f"SELECT to_regclass('{default}') IS NOT NULL")).scalar()
+        and conn.execute(
+            sa.text(f"SELECT EXISTS (SELECT 1 FROM {default} WHERE received_at >= {lo} AND received_at < {hi})")  # noqa: S608
+        ).scalar()
+    )
+    if parked:
+        # A query planned before the attach does not know the new partition: were the rows
+        # moved under it, it would find them in neither place. So nobody reads events meanwhile.
+        conn.execute(sa.text("LOCK TABLE public.events IN ACCESS EXCLUSIVE MODE"))
         conn.execute(
             sa.text(
                 f"WITH moved AS (DELETE FROM {default} WHERE received_at >= {lo} AND received_at < {hi}"  # noqa: S608
