@@ -6,7 +6,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from licentia.server.store.engine import current_revision, database_urls, make_sync_engine, upgrade
-from licentia.server.store.models import Base
+from licentia.server.store.models import Base, compared_with_database
 from licentia.server.store.snapshot import head_revision
 
 HEAD = head_revision()
@@ -18,7 +18,8 @@ def test_migrations_match_models(settings):
     engine = make_sync_engine(urls, pool_size=1)
     try:
         with engine.connect() as conn:
-            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            opts = {"compare_type": True, "include_object": compared_with_database}
+            context = MigrationContext.configure(conn, opts=opts)
             diff = compare_metadata(context, Base.metadata)
     finally:
         engine.dispose()

@@ -70,3 +70,81 @@ def test_demo_fills_a_fresh_database_and_the_dashboard_shows_it(
     sign_in(client)
     page = client.get("/admin").text
     assert page.count('class="bar"') > 50 and 'id="chart-piracy"' in page
+
+
+def _all_rollups(conn: Any) -> set[tuple[Any, ...]]:
+    table = table_of(DailyRollup)
+    rows = conn.execute(sa.select(table.c.day, table.c.product_id, table.c.metric, table.c.dimension, table.c.value))
+    return {tuple(row) for row in rows}
+
+
+def test_incremental_rollups_match_a_full_recompute_after_days_of_use_a_stop_and_an_import(
+    client: Any, engine: Any, clock: Any, product: Any
+) -> None:
+    """Run after run, only new or changed days are recomputed, and they end up as a full recompute makes them."""
+    from licentia.server.rollups.incremental import refresh_incremental
+    from licentia.server.rollups.service import days_between
+
+    rng = random.Random(3)
+    first_day = clock.now().date()
+    fleet = [Installation(client, product.public_key, machine=f"m{n}", disk=f"d{n}", mac=f"n{n}") for n in range(6)]
+    planned = []
+    for day in range(12):
+        for n, device in enumerate(fleet):
+            if rng.random() < 0.6:
+                # A past day's OS mix counts each installation's OS as it is now: keep each one's fixed.
+                device.check(app_version=rng.choice(["1.0", "1.1", "2.0"]), os=("Linux", "Windows 11")[n % 2])
+        if day % 3 == 0:
+            fleet[day % 6].call("/v1/events", events=[{"id": f"u{day}", "kind": "usage"}])
+        if day not in (5, 6, 7):  # the server was stopped three days: the next run catches up
+            with engine.begin() as conn:
+                planned.append(refresh_incremental(conn, now=clock.now()).days)
+        clock.advance(hours=23)
+        if day % 4 == 1:
+            fleet.append(Installation(client, product.public_key, machine=f"x{day}", disk=f"x{day}", mac=f"x{day}"))
+            fleet[-1].check(app_version="2.0")
+        clock.advance(hours=1)
+    today = clock.now().date()
+    # A later import adds an event to a closed day: its id is past the watermark, so its day is redone.
+    imported = dt.datetime.combine(first_day + dt.timedelta(days=2), dt.time(12), tzinfo=dt.UTC)
+    with engine.begin() as conn:
+        device_id = fleet[0].device_id
+        from licentia.server.events.service import event_row, record_events
+
+        record_events(
+            conn, [event_row(product_id=product.id, device_id=device_id, kind="feedback", received_at=imported)]
+        )
+        redone = refresh_incremental(conn, now=clock.now()).days
+        incremental = _all_rollups(conn)
+        refresh(conn, days_between(first_day, today))
+        full = _all_rollups(conn)
+    # Before the stop a run redid today and yesterday only; after it, the three missed days too.
+    assert planned[1] == [first_day, first_day + dt.timedelta(days=1)]
+    assert len(planned[5]) == 5
+    assert redone == sorted({imported.date(), today - dt.timedelta(days=1), today})
+    assert incremental == full
+
+
+def test_the_minute_task_of_a_running_server_keeps_todays_rollups_fresh(
+    migrated: Any, engine: Any, clock: Any, product: Any
+) -> None:
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from licentia.server.app import create_app
+
+    app = create_app(migrated.model_copy(update={"rollup_interval_seconds": 0.2}), clock=clock)
+    with TestClient(app) as client:
+        for n in range(3):
+            Installation(client, product.public_key, machine=f"t{n}", disk=f"t{n}", mac=f"t{n}").check()
+        deadline = time.monotonic() + 30
+        installs: list[tuple[dt.date, int]] = []
+        while time.monotonic() < deadline:
+            with engine.connect() as conn:
+                today = clock.now().date()
+                installs = series(conn, product_id=product.id, metric="new_devices", first=today, last=today)
+            if installs[0][1] == 3:
+                break
+            time.sleep(0.2)
+    assert installs == [(clock.now().date(), 3)]

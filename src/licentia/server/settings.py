@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     seat_release_interval_seconds: float = 3600.0
     # How often each process looks for trials ending or ended and licenses expired (webhooks; 0 disables).
     notify_sweep_interval_seconds: float = 3600.0
+    # Events received longer ago than this are deleted (0: kept forever). On PostgreSQL whole
+    # months go at once, when all of a month is past it (docs/operations.md, "Sizing").
+    event_retention_days: int = Field(default=0, ge=0)
     # Shared secret of POST /v1/hooks/payment (HMAC-SHA256); unset refuses every delivery.
     payment_webhook_secret: SecretStr | None = None
     # Bearer token Prometheus sends to scrape /metrics; unset, /metrics is not served at all

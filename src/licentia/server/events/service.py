@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 
 from licentia.server.store.models import Event, table_of
 
@@ -37,15 +37,51 @@ def _insert_ignoring_duplicates(conn: sa.Connection, rows: list[dict[str, Any]])
         unique.setdefault((row["device_id"], row["client_event_id"]), row)
     if not unique:
         return []
-    dialect = conn.dialect.name
-    ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(events)
-    stmt = ins.on_conflict_do_nothing(index_elements=["device_id", "client_event_id"]).returning(
-        events.c.id, events.c.device_id, events.c.client_event_id
+    if conn.dialect.name == "postgresql":
+        return _insert_new_postgresql(conn, unique)
+    stmt = (
+        sqlite.insert(events)
+        .on_conflict_do_nothing(index_elements=["device_id", "client_event_id"])
+        .returning(events.c.id, events.c.device_id, events.c.client_event_id)
     )
     # Many rows go out as multi-row INSERTs (SQLAlchemy's "insertmanyvalues"),
     # and RETURNING names only the rows that were new.
     inserted = {(r.device_id, r.client_event_id): r.id for r in conn.execute(stmt, list(unique.values()))}
     return [{**row, "id": inserted[key]} for key, row in unique.items() if key in inserted]
+
+
+def _insert_new_postgresql(conn: sa.Connection, unique: dict[tuple[Any, str], dict[str, Any]]) -> list[dict[str, Any]]:
+    """Idempotent without a unique index: the events of one installation are written one transaction at a time.
+
+    The partitioned table (events.partitions) cannot hold a unique index on
+    ``(device_id, client_event_id)``: a re-sent event is received in another
+    month than the first copy. So the ids already stored are looked up under a
+    transaction lock per installation (two workers given the same re-sent
+    batch take turns), then only the others are inserted.
+    """
+    device_ids = sorted({device_id for device_id, _ in unique if device_id is not None})
+    if device_ids:
+        conn.execute(_LOCK_INSTALLATIONS, {"ids": device_ids})
+        client_ids = sorted({client_id for device_id, client_id in unique if device_id is not None})
+        stored = conn.execute(
+            sa.select(events.c.device_id, events.c.client_event_id).where(
+                events.c.device_id.in_(device_ids), events.c.client_event_id.in_(client_ids)
+            )
+        ).all()
+        for device_id, client_id in stored:
+            unique.pop((device_id, client_id), None)
+    if not unique:
+        return []
+    stmt = events.insert().returning(events.c.id, sort_by_parameter_order=True)
+    ids = [r.id for r in conn.execute(stmt, list(unique.values()))]
+    return [{**row, "id": event_id} for row, event_id in zip(unique.values(), ids, strict=True)]
+
+
+# Sorted by the lock key, so two transactions locking overlapping sets never wait on each other in a circle.
+_LOCK_INSTALLATIONS = sa.text(
+    "SELECT pg_advisory_xact_lock(7243002, k) FROM"
+    " (SELECT DISTINCT hashtext(d) AS k FROM unnest(CAST(:ids AS text[])) AS d ORDER BY k) AS keys"
+)
 
 
 def record_events(conn: sa.Connection, rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -1,4 +1,4 @@
-"""Fact retention: client and server facts older than the product's retention are blanked.
+"""Retention: facts older than the product's retention are blanked, events older than the server's go.
 
 The event itself stays (a count of installs is not personal data); what it
 said about the person and the machine goes: ``client_facts``, ``server_facts``
@@ -6,6 +6,13 @@ said about the person and the machine goes: ``client_facts``, ``server_facts``
 and the facts stored on devices not seen within the retention.
 Each step works in chunks so a first purge of a large history never holds a
 long transaction (on SQLite that would stall every status check).
+
+Events themselves are kept forever unless ``event_retention_days`` is set. On
+PostgreSQL they are partitioned by month (``events.partitions``) and old
+months are dropped whole, which costs nothing however many rows they hold; on
+SQLite old rows are deleted in chunks. The same job keeps PostgreSQL's
+partitions created ahead of time. Daily rollups are not touched: a dashboard
+keeps its history after the events behind it are gone.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from licentia.core.vocabulary import EventKind
+from licentia.server.events import partitions
 from licentia.server.store.models import Device, Event, Product, table_of
 
 log = logging.getLogger("licentia.evidence")
@@ -30,6 +38,9 @@ products = table_of(Product)
 CHUNK = 2000
 PURGE_EVERY = dt.timedelta(hours=6)
 FIRST_PURGE_AFTER_SECONDS = 60.0
+# The rollups of yesterday and today read 30 days of check events back (rollups.service):
+# a shorter event retention would starve the active-device counts.
+MIN_EVENT_RETENTION_DAYS = 40
 
 
 @dataclass
@@ -40,6 +51,14 @@ class Purged:
     def add(self, other: Purged) -> None:
         self.events += other.events
         self.devices += other.devices
+
+
+@dataclass
+class Dropped:
+    """What event retention removed: whole month partitions (PostgreSQL) or rows (SQLite)."""
+
+    partitions: list[str]
+    rows: int = 0
 
 
 def _not_blank(column: Any) -> Any:
@@ -63,16 +82,16 @@ def purge_chunk(conn: sa.Connection, *, product_id: int, cutoff: dt.datetime) ->
         .limit(CHUNK)
         .scalar_subquery()
     )
+    # ``received_at < cutoff`` again on the writes: on PostgreSQL it keeps them to the old months.
+    chosen = sa.and_(events.c.id.in_(ids), events.c.received_at < cutoff)
     done = Purged()
     # Clone events also carry the other side's facts inside ``data``.
     for row in conn.execute(
-        sa.select(events.c.id, events.c.data).where(events.c.id.in_(ids), events.c.kind == EventKind.CLONE_SUSPECTED)
+        sa.select(events.c.id, events.c.data).where(chosen, events.c.kind == EventKind.CLONE_SUSPECTED)
     ).all():
         data = {k: v for k, v in (row.data or {}).items() if k != "other_side"}
-        conn.execute(events.update().where(events.c.id == row.id).values(data=data))
-    done.events = conn.execute(
-        events.update().where(events.c.id.in_(ids)).values(client_facts={}, server_facts={})
-    ).rowcount
+        conn.execute(events.update().where(events.c.id == row.id, events.c.received_at < cutoff).values(data=data))
+    done.events = conn.execute(events.update().where(chosen).values(client_facts={}, server_facts={})).rowcount
     device_ids = (
         sa.select(devices.c.id)
         .where(
@@ -120,9 +139,88 @@ async def purge_in_server(app: Any) -> Purged:
     return total
 
 
+def event_cutoff(now: dt.datetime, retention_days: int) -> dt.datetime | None:
+    """Events received before this instant go; None while events are kept forever."""
+    if retention_days <= 0:
+        return None
+    if retention_days < MIN_EVENT_RETENTION_DAYS:
+        log.warning("event retention of %d days raised to %d", retention_days, MIN_EVENT_RETENTION_DAYS)
+    return now - dt.timedelta(days=max(retention_days, MIN_EVENT_RETENTION_DAYS))
+
+
+def drop_events_chunk(conn: sa.Connection, *, cutoff: dt.datetime) -> Dropped:
+    """PostgreSQL: drop the months entirely before ``cutoff``. SQLite: delete up to ``CHUNK`` rows a product."""
+    if partitions.is_partitioned(conn):
+        return Dropped(partitions.drop_before(conn, cutoff))
+    removed = 0
+    for product_id in conn.execute(sa.select(products.c.id)).scalars():
+        # Per product, so the (product_id, received_at) index finds the old rows.
+        ids = (
+            sa.select(events.c.id)
+            .where(events.c.product_id == product_id, events.c.received_at < cutoff)
+            .limit(CHUNK)
+            .scalar_subquery()
+        )
+        removed += conn.execute(events.delete().where(events.c.id.in_(ids))).rowcount
+    return Dropped([], removed)
+
+
+def drop_old_events(engine: sa.Engine, *, now: dt.datetime, retention_days: int) -> Dropped:
+    """Apply the event retention, one transaction per chunk (CLI, tests)."""
+    total = Dropped([])
+    cutoff = event_cutoff(now, retention_days)
+    while cutoff is not None:
+        with engine.begin() as conn:
+            done = drop_events_chunk(conn, cutoff=cutoff)
+        total.partitions += done.partitions
+        total.rows += done.rows
+        if done.rows < CHUNK:
+            break
+    return total
+
+
+async def maintain_events(app: Any) -> Dropped:
+    """Partitions ahead of time, then the event retention, inside a running server."""
+    from licentia.server.state import state_of
+
+    state = state_of(app)
+    now = state.clock.now()
+    total = Dropped([])
+    if state.async_engine.dialect.name == "postgresql":
+        # DDL on a connection of its own: the writer's batches stay short.
+        async with state.async_engine.begin() as conn:
+            created = await conn.run_sync(partitions.ensure_ahead, now)
+        if created:
+            log.info("event partitions created: %s", ", ".join(created))
+    cutoff = event_cutoff(now, state.settings.event_retention_days)
+    while cutoff is not None:
+        if state.async_engine.dialect.name == "postgresql":
+            async with state.async_engine.begin() as conn:
+                done = await conn.run_sync(lambda sync_conn: drop_events_chunk(sync_conn, cutoff=cutoff))
+        else:
+            done = await state.writer.run(functools.partial(drop_events_chunk, cutoff=cutoff))
+        total.partitions += done.partitions
+        total.rows += done.rows
+        if done.rows < CHUNK:
+            break
+    if total.partitions or total.rows:
+        log.info("events past retention dropped: %d months, %d rows", len(total.partitions), total.rows)
+    return total
+
+
 async def run_forever(app: Any) -> None:
-    await asyncio.sleep(FIRST_PURGE_AFTER_SECONDS)
+    first = True
     while True:
+        try:
+            # At start at once: a process must never be the one whose month has no partition.
+            await maintain_events(app)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("event maintenance failed: %s", type(exc).__name__)
+        if first:
+            await asyncio.sleep(FIRST_PURGE_AFTER_SECONDS)
+            first = False
         try:
             done = await purge_in_server(app)
             if done.events or done.devices:

@@ -46,14 +46,43 @@ def _bounds(day: dt.date, days: int = 1) -> tuple[dt.datetime, dt.datetime]:
     return end - dt.timedelta(days=days), end
 
 
-def compute_days(conn: sa.Connection, days: list[dt.date]) -> list[dict[str, Any]]:
-    """Every rollup row of ``days``, for every product."""
+def compute_days(conn: sa.Connection, days: list[dt.date], *, today: dt.date | None = None) -> list[dict[str, Any]]:
+    """Every rollup row of ``days``, for every product.
+
+    ``today``, when given and among ``days``, has its active-device windows
+    counted from the installations' last-seen day (an indexed count) instead of
+    30 days of check events: the minute task recomputes today all day long.
+    The two agree: every day an installation is seen writes its ``check`` event.
+    """
     rows: list[dict[str, Any]] = []
+    past = [day for day in days if day != today]
     for product_id in conn.execute(sa.select(products.c.id)).scalars():
-        active = _active_windows(conn, product_id, days)
+        active = _active_windows(conn, product_id, past)
+        if today is not None and today in days:
+            active[today] = _active_today(conn, product_id, today)
         for day in days:
             rows.extend(_product_day(conn, product_id, day, active.get(day, {})))
     return rows
+
+
+def _active_today(conn: sa.Connection, product_id: int, today: dt.date) -> dict[str, list[tuple[str, int]]]:
+    """The windows ending today, from ``devices.seen_day`` (the (product_id, seen_day) index)."""
+    of_product = devices.c.product_id == product_id
+    found: dict[str, list[tuple[str, int]]] = {}
+    for width in (1, 7, 30):
+        since = today - dt.timedelta(days=width - 1)
+        count = conn.execute(
+            sa.select(sa.func.count()).where(of_product, devices.c.seen_day >= since, devices.c.seen_day <= today)
+        ).scalar_one()
+        found[f"active_{width}d"] = [("", int(count))]
+    week = sa.and_(of_product, devices.c.seen_day >= today - dt.timedelta(days=6), devices.c.seen_day <= today)
+    for metric, column in (("versions_7d", devices.c.app_version), ("os_7d", devices.c.os_name)):
+        shares: dict[str, int] = {}
+        for value, count in conn.execute(sa.select(column, sa.func.count()).where(week).group_by(column)):
+            name = value or UNKNOWN
+            shares[name] = shares.get(name, 0) + int(count)
+        found[metric] = sorted(shares.items())
+    return found
 
 
 def _active_windows(

@@ -8,7 +8,7 @@ from alembic import context
 import licentia.server.payments.tables
 import licentia.server.portal.tables  # noqa: F401
 from licentia.server.store.engine import DatabaseUrls, make_sync_engine
-from licentia.server.store.models import Base
+from licentia.server.store.models import Base, compared_with_database
 
 config = context.config
 target_metadata = Base.metadata
@@ -24,6 +24,7 @@ def run_migrations_online() -> None:
                 target_metadata=target_metadata,
                 render_as_batch=connection.dialect.name == "sqlite",
                 compare_type=True,
+                include_object=compared_with_database,
             )
             with context.begin_transaction():
                 context.run_migrations()
