@@ -17,6 +17,7 @@ shared machine's absolute figures wander and the ratio does not.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import statistics
 import subprocess
 import sys
@@ -76,7 +77,7 @@ def main() -> None:
             figures = {
                 "risk list (/admin/risk)": timed(lambda: flagged(conn), args.rounds),
                 f"license page ({lic.label}, risk {lic.risk.score})": timed(
-                    lambda: license_page_data(conn, int(lic.ref)), args.rounds
+                    lambda: license_page_data(conn, int(lic.ref), dt.datetime.now(dt.UTC)), args.rounds
                 ),
                 f"device page ({dev.label}, risk {dev.risk.score})": timed(
                     lambda: device_page_data(conn, dev.ref), args.rounds

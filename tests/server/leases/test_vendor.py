@@ -69,6 +69,8 @@ def test_the_admin_license_page_shows_leases_and_frees_a_seat(client, product, e
     sign_in(client)
     page = client.get(f"/admin/licenses/{lic}")
     assert page.status_code == 200 and f'hx-get="/admin/licenses/{lic}/leases"' in page.text
+    # The facts count a floating license's seats as its live leases, not activations.
+    assert "<dt>Seats (floating)</dt><dd>2 of 2" in page.text
     section = client.get(f"/admin/licenses/{lic}/leases", headers={"HX-Request": "true"})
     assert section.status_code == 200 and "<html" not in section.text
     assert a.lease in section.text and a.device_id in section.text and "2 machine(s) hold a seat" in section.text

@@ -24,12 +24,13 @@ from licentia.server.policies.knobs import KNOB_NAMES, check_complete, validate_
 from licentia.server.policies.service import get_policy, policy_by_id
 from licentia.server.policies.terms import MERGED_BY_NAME, effective, entitlements_at, frees_at
 from licentia.server.products.service import get_product, validate_policy
-from licentia.server.store.models import Customer, Device, Product, table_of
+from licentia.server.store.models import Customer, Device, Lease, Product, table_of
 from licentia.server.store.raw import Record
 
 devices = table_of(Device)
 customers = table_of(Customer)
 products = table_of(Product)
+leases = table_of(Lease)
 MAX_EXTENSION_DAYS = 36500
 
 
@@ -184,10 +185,13 @@ def set_max_devices(conn: sa.Connection, *, license_id: int, max_devices: int, a
     )
 
 
-def license_view(conn: sa.Connection, license_id: int, now: dt.datetime | None = None) -> dict[str, Any]:
+def license_view(
+    conn: sa.Connection, license_id: int, now: dt.datetime | None = None, *, seats_at: dt.datetime | None = None
+) -> dict[str, Any]:
     """A license with its customer, product, license type and seat use, as the UI and the API show it.
 
     Entitlements expired at ``now`` are left out; without ``now`` all are shown with their expiry.
+    A floating license's seats in use are its leases live at ``seats_at`` (default: ``now``, else the clock).
     """
     row = get_license(conn, license_id)
     product = conn.execute(sa.select(products).where(products.c.id == row.product_id)).one()
@@ -196,10 +200,19 @@ def license_view(conn: sa.Connection, license_id: int, now: dt.datetime | None =
         customer = conn.execute(sa.select(customers).where(customers.c.id == row.customer_id)).first()
     policy = policy_by_id(conn, row.policy_id)
     terms = effective(dict(policy._mapping), row.policy_overrides)
-    # Seats count machines: two installations on one machine hold one seat.
-    used = conn.execute(
-        sa.select(sa.func.count(sa.distinct(devices.c.machine_id))).where(devices.c.license_id == license_id)
-    ).scalar_one()
+    # Seats count machines: two installations on one machine hold one seat. A floating license's
+    # seats are its live leases (docs/licensing-models.md, "Floating licenses"), not activations.
+    if terms["kind"] == "floating":
+        at = seats_at or now or dt.datetime.now(dt.UTC)
+        used = conn.execute(
+            sa.select(sa.func.count(sa.distinct(leases.c.machine_id))).where(
+                leases.c.license_id == license_id, leases.c.ended_at.is_(None), leases.c.expires_at > at
+            )
+        ).scalar_one()
+    else:
+        used = conn.execute(
+            sa.select(sa.func.count(sa.distinct(devices.c.machine_id))).where(devices.c.license_id == license_id)
+        ).scalar_one()
     entitlements, features = entitlements_at(terms, row.features, to_iso(now) if now is not None else None)
     return {
         "id": row.id,

@@ -131,8 +131,8 @@ async def issue(request: Request, admin: Admin, form: Form) -> Response:
     )
 
 
-def license_page_data(conn: sa.Connection, license_id: int) -> dict[str, Any]:
-    view = license_view(conn, license_id)
+def license_page_data(conn: sa.Connection, license_id: int, at: dt.datetime) -> dict[str, Any]:
+    view = license_view(conn, license_id, seats_at=at)
     return {
         "license": view,
         "seats": license_devices(conn, license_id),
@@ -152,7 +152,7 @@ async def _license_page(
     opened: str = "",
 ) -> Response:
     try:
-        data = await read_only(request, license_page_data, license_id=license_id)
+        data = await read_only(request, license_page_data, license_id=license_id, at=now(request))
     except ApiError as exc:
         raise HTTPException(404, exc.message) from exc
     return render(
