@@ -153,6 +153,44 @@ def case_license_issue(cli: Cli) -> None:
     assert f"{key[:5]}\tactive\texpires 2030-01-31" in cli("license", "list", "--prefix", key[:5])
 
 
+def _floating_lease(cli: Cli, policy: str) -> tuple[str, str]:
+    """A license of a floating type with one live lease of a demo installation: (key, lease id)."""
+    import datetime as dt
+
+    import sqlalchemy as sa
+
+    from licentia.server.store.models import Device, Lease, License, table_of
+
+    cli("policy", "create", "my-app", policy, "--set", "kind=floating", "--set", "max_devices=3")
+    key = cli("license", "issue", "--product", "my-app", "--email", "studio@example.com", "--policy", policy).strip()
+    engine = sa.create_engine(f"sqlite:///{cli.data_dir / 'licentia.db'}")
+    devices, licenses = table_of(Device), table_of(License)
+    with engine.begin() as conn:
+        device = conn.execute(sa.select(devices).limit(1)).one()
+        lic = conn.execute(sa.select(licenses).where(licenses.c.key_prefix == key[:5])).one()
+        lease_id = "ls_" + policy.lower().ljust(24, "0")[:24]
+        now = dt.datetime.now(dt.UTC)
+        values = {"product_id": device.product_id, "license_id": lic.id, "machine_id": device.machine_id}
+        values |= {"device_id": device.id, "created_at": now, "heartbeat_at": now}
+        conn.execute(table_of(Lease).insert().values(id=lease_id, expires_at=now + dt.timedelta(hours=1), **values))
+    engine.dispose()
+    return key, lease_id
+
+
+def case_license_leases(cli: Cli) -> None:
+    key, lease_id = _floating_lease(cli, "Floating")
+    listed = cli("license", "leases", key[:5])
+    assert "1 machine(s) hold a seat" in listed and f"{lease_id}\tlive" in listed
+    assert json.loads(cli("license", "leases", key[:5], "--json"))["seats_used"] == 1
+
+
+def case_license_release_lease(cli: Cli) -> None:
+    key, lease_id = _floating_lease(cli, "Lab")
+    assert cli("license", "release-lease", key[:5], lease_id) == f"lease {lease_id} is force released: its seat is free\n"
+    assert "0 machine(s) hold a seat" in cli("license", "leases", key[:5])
+    assert "no lease" in cli("license", "release-lease", key[:5], "ls_" + "9" * 24, code=1)
+
+
 def case_license_terms(cli: Cli) -> None:
     cli("policy", "create", "my-app", "Yearly", "--set", "maintenance_days=365")
     key = cli("license", "issue", "--product", "my-app", "--email", "terms@example.com").strip()
@@ -516,6 +554,8 @@ CASES: dict[tuple[str, ...], Callable[..., None]] = {
     ("license", "revoke"): case_license_revoke,
     ("license", "reinstate"): case_license_reinstate,
     ("license", "offline-activate"): case_license_offline_activate,
+    ("license", "leases"): case_license_leases,
+    ("license", "release-lease"): case_license_release_lease,
     ("license", "offline-deactivate"): case_license_offline_deactivate,
     ("device", "list"): case_device_list,
     ("device", "show"): case_device_show,
