@@ -186,7 +186,8 @@ def case_license_leases(cli: Cli) -> None:
 
 def case_license_release_lease(cli: Cli) -> None:
     key, lease_id = _floating_lease(cli, "Lab")
-    assert cli("license", "release-lease", key[:5], lease_id) == f"lease {lease_id} is force released: its seat is free\n"
+    released = cli("license", "release-lease", key[:5], lease_id)
+    assert released == f"lease {lease_id} is force released: its seat is free\n"
     assert "0 machine(s) hold a seat" in cli("license", "leases", key[:5])
     assert "no lease" in cli("license", "release-lease", key[:5], "ls_" + "9" * 24, code=1)
 
