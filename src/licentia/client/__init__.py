@@ -55,12 +55,16 @@ __all__ = [
 def __getattr__(name: str) -> object:
     # Floating leases (threads) and meters load when first named: an application's start pays
     # only for what its offline check() uses.
+    found: object
     if name == "Lease":
-        from licentia.client.leases import Lease
+        from licentia.client import leases
 
-        return Lease
-    if name == "Consumption":
-        from licentia.client.meters import Consumption
+        found = leases.Lease
+    elif name == "Consumption":
+        from licentia.client import meters
 
-        return Consumption
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        found = meters.Consumption
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = found  # looked up once
+    return found

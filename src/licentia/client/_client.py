@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from licentia.client._airgapped import AirGapped
 from licentia.client._exceptions import ConfigurationError, InvalidAnswer, InvalidKey, Offline, ServerRefused
+from licentia.client._seats import SeatsAndMeters
 from licentia.client._value import FlushResult
 from licentia.client.fingerprint import Fingerprint, absolute_path, take_fingerprint
 from licentia.client.state import QUEUE_FILE, State, StateFile
@@ -41,8 +42,6 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from licentia.client.events import EventQueue
-    from licentia.client.leases import Lease
-    from licentia.client.meters import Consumption
     from licentia.client.values import Values
 
 DEFAULT_TIMEOUT = 3.0
@@ -52,7 +51,7 @@ DEFAULT_TIMEOUT = 3.0
 _LAST_SEEN_STEP = dt.timedelta(minutes=10)
 
 
-class Licentia(AirGapped):
+class Licentia(AirGapped, SeatsAndMeters):
     """Licensing for one product inside one application.
 
     ``Licentia(server_url, product, public_key)`` pins the product's public key
@@ -178,18 +177,6 @@ class Licentia(AirGapped):
         state = self.state_file.load()
         deadline = time.monotonic() + self.transport.timeout
         return self._device_call("/v1/deactivate", state, now, deadline)
-
-    def consume(self, meter: str, amount: int = 1, *, idempotency_key: str | None = None) -> Consumption:
-        """Count ``amount`` of ``meter`` online, once even when retried; past the limit: QuotaExceeded."""
-        from licentia.client.meters import consume
-
-        return consume(self, meter, amount, idempotency_key)
-
-    def checkout(self, key: str, *, borrow_days: int | None = None, heartbeats: bool = True) -> Lease:
-        """A floating seat, kept by heartbeats in a daemon thread (``borrow_days``: offline use); client/leases.py."""
-        from licentia.client.leases import checkout
-
-        return checkout(self, key, borrow_days=borrow_days, heartbeats=heartbeats)
 
     def latest_release(self) -> dict[str, Any] | None:
         """The newest release on this app's channel (``newer`` tells if it beats ``app_version``)."""
