@@ -125,7 +125,7 @@ def test_audit_entries_read_as_sentences_and_filter(client: Any, engine: Any, cl
     client.post("/admin/licenses", data={"csrf": csrf, "product": "acme", "email": "bob@example.com", "name": "Bob"})
     with engine.connect() as conn:
         license_id, prefix = conn.execute(sa.text("select id, key_prefix from licenses")).one()
-    client.post(f"/admin/licenses/{license_id}/revoke", data={"csrf": csrf})
+    client.post(f"/admin/licenses/{license_id}/revoke", data={"csrf": csrf, "reason": "chargeback"})
     page = client.get("/admin/audit").text
     assert f'revoked <a href="/admin/licenses/{license_id}">license <code>{prefix}…</code></a> of Bob' in page
     assert (

@@ -38,6 +38,12 @@ import licentia.server.store.models
 
 revision = "0009"
 down_revision = "0008"
+# A contract step (docs/operations.md, "Contract steps"): the webhook secrets become sealed text, which
+# releases before 0009 would take for the secret itself and sign their deliveries with.
+CONTRACT = (
+    "webhooks.secret holds sealed text (and widens to TEXT): releases before 0009 would sign webhook"
+    " deliveries with the sealed text, so stop them before this migration runs"
+)
 branch_labels = None
 depends_on = None
 
