@@ -129,12 +129,12 @@ def change(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def usage(args: argparse.Namespace, ctx: CliContext) -> int:
-    from licentia.server.meters.cli import print_usage
+    from licentia.server.cli.meters import print_usage
 
     return print_usage(ctx, args.license, as_json=args.json)
 
 
 def certificate(args: argparse.Namespace, ctx: CliContext) -> int:
-    from licentia.server.certificates.cli import write_certificate
+    from licentia.server.cli.certificates import write_certificate
 
     return write_certificate(ctx, args.license, args.output)
