@@ -28,11 +28,14 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
+T = TypeVar("T")
 
 
 def free_port() -> int:
@@ -294,6 +297,33 @@ def bench_backend(name: str, database_url: str | None, args: argparse.Namespace)
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+def each_backend(
+    args: argparse.Namespace, bench: Callable[[str, str | None, argparse.Namespace], T], postgres_url: str | None = None
+) -> Iterator[tuple[str, T]]:
+    """``bench(name, database_url, args)`` on each of ``args.backends``, as (name, result).
+
+    PostgreSQL is ``postgres_url``, else ``$LICENTIA_BENCH_POSTGRES_URL``, else a throwaway server
+    started for the run and stopped after it (skipped, and said so, when it cannot start).
+    """
+    for name in args.backends.split(","):
+        pg, url = None, None
+        if name == "postgresql":
+            url = postgres_url or os.environ.get("LICENTIA_BENCH_POSTGRES_URL")
+            if not url:
+                try:
+                    pg = Postgres().start()
+                except (RuntimeError, subprocess.CalledProcessError) as exc:
+                    print(f"\npostgresql: skipped ({exc})")
+                    continue
+                url = pg.url
+        try:
+            result = bench(name, url, args)
+        finally:
+            if pg:
+                pg.stop()
+        yield name, result
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--devices", type=int, default=10_000)
@@ -310,23 +340,7 @@ def main() -> int:
         f"{args.devices} devices, {args.connections} connections, {args.workers} worker(s), "
         f"{args.rounds} alternating pairs of {args.duration} s runs, medians"
     )
-    for name in args.backends.split(","):
-        pg = None
-        url = None
-        if name == "postgresql":
-            url = os.environ.get("LICENTIA_BENCH_POSTGRES_URL")
-            if not url:
-                try:
-                    pg = Postgres().start()
-                except (RuntimeError, subprocess.CalledProcessError) as exc:
-                    print(f"\npostgresql: skipped ({exc})")
-                    continue
-                url = pg.url
-        try:
-            results = bench_backend(name, url, args)
-        finally:
-            if pg:
-                pg.stop()
+    for name, results in each_backend(args, bench_backend):
         print(f"\n{name}")
         print(f"  {'endpoint':<20}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}")
         ratios, raw_ratios = results.pop("ratios"), results.pop("raw ratios")

@@ -29,7 +29,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from check_throughput import LUA_PING, LUA_REQUESTS, Postgres, Server, median_run, register, run_wrk
+from check_throughput import LUA_PING, LUA_REQUESTS, Server, each_backend, median_run, register, run_wrk
 
 METER = {"renders": {"limit": 2**53 - 1, "period": "month"}}
 
@@ -122,22 +122,7 @@ def main() -> int:
         return 2
     print(f"{args.licenses} licenses x {args.machines} machines, {args.connections} connections")
     print(f"medians of {args.rounds} alternating rounds of {args.duration} s runs")
-    for name in args.backends.split(","):
-        pg, url = None, None
-        if name == "postgresql":
-            url = os.environ.get("LICENTIA_BENCH_POSTGRES_URL")
-            if not url:
-                try:
-                    pg = Postgres().start()
-                except (RuntimeError, subprocess.CalledProcessError) as exc:
-                    print(f"\npostgresql: skipped ({exc})")
-                    continue
-                url = pg.url
-        try:
-            results = bench_backend(name, url, args)
-        finally:
-            if pg:
-                pg.stop()
+    for name, results in each_backend(args, bench_backend):
         print(f"\n{name}")
         print(f"  {'endpoint':<24}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}")
         ratios = {label: results.pop(label) for label in ("consume/no-op", "consume/check", "one/spread")}

@@ -21,7 +21,6 @@ import argparse
 import asyncio
 import json
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -29,7 +28,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from check_throughput import LUA_PING, LUA_REQUESTS, Postgres, Server, median_run, register, run_wrk
+from check_throughput import LUA_PING, LUA_REQUESTS, Server, each_backend, median_run, register, run_wrk
 
 SEATS_PER_LICENSE = 20
 LEASE_SECONDS = 3600
@@ -149,22 +148,7 @@ def main() -> int:
         f"{args.devices} installations on floating licenses of {SEATS_PER_LICENSE} seats, {args.connections} "
         f"connections, {args.workers} worker(s), {args.rounds} alternating rounds of {args.duration} s runs, medians"
     )
-    for name in args.backends.split(","):
-        pg, url = None, None
-        if name == "postgresql":
-            url = args.postgres_url
-            if not url:
-                try:
-                    pg = Postgres().start()
-                except (RuntimeError, subprocess.CalledProcessError) as exc:
-                    print(f"\npostgresql: skipped ({exc})")
-                    continue
-                url = pg.url
-        try:
-            results = bench_backend(name, url, args)
-        finally:
-            if pg:
-                pg.stop()
+    for name, results in each_backend(args, bench_backend, args.postgres_url):
         print(f"\n{name}")
         print(f"  {'endpoint':<12}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}")
         for label in ("no-op", "check", "checkout", "heartbeat"):
