@@ -66,18 +66,9 @@ def device_detail(conn: sa.Connection, device_id: str) -> dict[str, Any] | None:
     ).first()
     if row is None:
         return None
-    timeline = conn.execute(
-        sa.select(events).where(events.c.device_id == device_id).order_by(events.c.received_at.desc()).limit(200)
-    ).all()
     components = {name: getattr(row, f"fp_{name}") for name in COMPONENTS}
-    # The machine's other installations: other data paths, other users, earlier installs.
-    siblings = conn.execute(
-        sa.select(devices.c.id, devices.c.status, devices.c.last_seen, devices.c.app_version, devices.c.license_id)
-        .where(devices.c.machine_id == row.machine_id, devices.c.id != device_id)
-        .order_by(devices.c.last_seen.desc())
-        .limit(50)
-    ).all()
-    return {"device": row, "components": components, "events": timeline, "siblings": siblings}
+    # Its history and its machine's installations are read by the page (pages/devices.py).
+    return {"device": row, "components": components}
 
 
 def product_with_policy(conn: sa.Connection, product_id: int) -> tuple[sa.Row[Any], sa.Row[Any]] | None:
