@@ -114,7 +114,7 @@ def _is_address(value: Any) -> bool:
 async def fill_once(app: Any, resolver: ReverseResolver, after_id: int | None) -> tuple[int | None, int]:
     """Resolve one batch of events newer than ``after_id``; return (new watermark, events scanned)."""
     state = state_of(app)
-    query = sa.select(events.c.id, events.c.server_facts).order_by(events.c.id).limit(BATCH)
+    query = sa.select(events.c.id, events.c.received_at, events.c.server_facts).order_by(events.c.id).limit(BATCH)
     if after_id is None:
         query = query.where(events.c.received_at >= state.clock.now() - LOOKBACK)
     else:
@@ -125,16 +125,18 @@ async def fill_once(app: Any, resolver: ReverseResolver, after_id: int | None) -
     if not rows:
         return after_id, 0
     pending = [
-        (r.id, r.server_facts)
+        ((r.id, r.received_at), r.server_facts)
         for r in rows
         if r.server_facts and "reverse_host" not in r.server_facts and _is_address(r.server_facts.get("external_ip"))
     ]
     names = await asyncio.gather(*(resolver.lookup(str(sf["external_ip"])) for _id, sf in pending))
-    updates = [(event_id, {**sf, "reverse_host": name}) for (event_id, sf), name in zip(pending, names, strict=True)]
+    updates = [(key, {**sf, "reverse_host": name}) for (key, sf), name in zip(pending, names, strict=True)]
 
     def job(conn: sa.Connection) -> None:
-        for event_id, facts in updates:
-            conn.execute(events.update().where(events.c.id == event_id).values(server_facts=facts))
+        for (event_id, received_at), facts in updates:
+            # The receive time too: PostgreSQL then reads only the event's month (events are partitioned).
+            row = (events.c.id == event_id) & (events.c.received_at == received_at)
+            conn.execute(events.update().where(row).values(server_facts=facts))
 
     if updates:
         # Through the writer: on SQLite a second writing connection would fight it for the lock.
