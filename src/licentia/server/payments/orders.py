@@ -219,6 +219,7 @@ def _paid(
         order_ref=fact.references[0][:200],
         source=provider,
         policy=mapping.policy_name,  # the mapped license type; None: the product's default
+        fernet=fernet,  # keeps the key sealed, so staff can resend it
     )
     _link(conn, provider, fact.references, issued.id, mapping.id, now)
     if fact.trial_until is not None and fact.trial_until > now:
