@@ -58,6 +58,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_leases_machine_id"), ["machine_id"], unique=False)
 
 
+
 def downgrade() -> None:
     with op.batch_alter_table("leases", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_leases_machine_id"))

@@ -84,12 +84,12 @@ def upgrade() -> None:
     with op.batch_alter_table("admin_users", schema=None) as batch_op:
         batch_op.add_column(sa.Column("role", sa.String(length=16), server_default="owner", nullable=False))
         batch_op.add_column(sa.Column("totp_sealed", sa.Text(), nullable=True))
-        batch_op.add_column(sa.Column("totp_enabled_at", licentia.server.store.models.UTCDateTime(), nullable=True))
+        batch_op.add_column(
+            sa.Column("totp_enabled_at", licentia.server.store.models.UTCDateTime(), nullable=True)
+        )
         batch_op.add_column(sa.Column("totp_last_step", sa.BigInteger(), nullable=True))
         batch_op.add_column(
-            sa.Column(
-                "recovery_hashes", licentia.server.store.models.JSONType, server_default=sa.text("'[]'"), nullable=False
-            )
+            sa.Column("recovery_hashes", licentia.server.store.models.JSONType, server_default=sa.text("'[]'"), nullable=False)
         )
     with op.batch_alter_table("admin_sessions", schema=None) as batch_op:
         batch_op.add_column(sa.Column("awaiting_code", sa.Boolean(), server_default=sa.false(), nullable=False))
