@@ -122,7 +122,7 @@ async def issue(request: Request, admin: Admin, form: Form) -> Response:
     except ApiError as exc:
         return await _issue_refused(request, form, exc)
     view = await read_only(request, license_view, license_id=issued.id)
-    # The clear key exists only in this response: it is stored hashed.
+    # The clear key is shown only in this response: it is stored hashed and sealed, never in clear.
     return render(
         request,
         "license_issued.html",
