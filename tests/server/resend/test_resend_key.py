@@ -104,6 +104,15 @@ def test_the_key_goes_to_the_customers_current_address_and_from_the_license_page
         conn.execute(customers.update().where(customers.c.email == BUYER).values(email="dana@new.example"))
     page = client.get(f"/admin/licenses/{license_id}").text
     assert key not in page and "dana@new.example again" in page
+    with engine.connect() as conn:
+        sealed = conn.execute(sa.select(licenses.c.key_sealed).where(licenses.c.id == license_id)).scalar_one()
+    # Neither the key nor its sealed copy leaves the server by a page, an export or a report.
+    for shown in (
+        page,
+        client.get("/admin/licenses.csv").text,
+        client.get(f"/admin/licenses/{license_id}/evidence", params={"format": "json"}).text,
+    ):
+        assert key not in shown and sealed not in shown and sealed[len("sealed:v1:") :] not in shown
     action, form = resend_form(page, license_id)
     assert action == f"/admin/licenses/{license_id}/resend-key"
     assert "A new key email to dana@new.example is queued." in client.post(action, data=form).text
@@ -211,3 +220,17 @@ def test_a_viewer_cannot_resend_and_a_stale_or_foreign_form_is_refused(
         assert refused.status_code == 403 and "Your role (viewer) cannot make this change" in refused.text
     assert resend_rows(engine, license_id) == [] and resend_rows(engine, other_id) == []
     assert count(engine, "SELECT count(*) FROM audit_entries WHERE action = 'license.resend_key'") == 0
+
+
+def test_a_suspended_or_expired_license_key_is_still_sent(
+    client: Any, engine: Any, clock: Any, smtp: Any, csrf: str
+) -> None:
+    """Still the customer's key: reinstating or renewing the license brings it back to use."""
+    license_id, key = issue(client, engine, clock, BUYER)
+    wait_for_mail(smtp, BUYER)
+    for n, state in enumerate(("suspended", "expired"), start=2):
+        with engine.begin() as conn:
+            conn.execute(licenses.update().where(licenses.c.id == license_id).values(state=state))
+        action, form = resend_form(client.get(f"/admin/licenses/{license_id}").text, license_id)
+        assert f"A new key email to {BUYER} is queued." in client.post(action, data=form).text
+        assert KEY.findall(text_of(wait_for_mail(smtp, BUYER, count=n))) == [key]
