@@ -111,7 +111,7 @@ def issue_license(
 
     ``fernet`` (the server's key) keeps the key sealed beside its hash, so that
     staff can email it again later (``licenses.resend``); every path that sells
-    or hands out a license passes it. Without it (demo data) the key exists
+    or hands out a license (and the demo) passes it. Without it the key exists
     only hashed, and can be resent only while its first email waits.
 
     The license follows ``policy`` (a name; the product's default when None)
