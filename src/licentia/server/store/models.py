@@ -279,6 +279,10 @@ class Device(Base):
 # moves on a routine check, so status checks keep their in-place (HOT) updates.
 sa.Index("ix_devices_product_first_seen", Device.product_id, Device.first_seen)
 sa.Index("ix_devices_product_activated", Device.product_id, Device.activated_at)
+# The admin lists' orders across products (migration 0013): none moves on a routine check.
+sa.Index("ix_devices_seen_day", Device.seen_day)
+sa.Index("ix_devices_first_seen", Device.first_seen)
+sa.Index("ix_machines_product_trial_end", Machine.product_id, Machine.trial_end)
 
 
 class Event(Base):
