@@ -33,15 +33,10 @@ from licentia.server.admin.listing import DEEP_LIMIT, PER_PAGE, capped_count, li
 from licentia.server.admin.queues import work_queues
 
 NOW = dt.datetime(2026, 11, 29, 12, tzinfo=dt.UTC)
+
+
 # Indexes the lists would use if a migration added them (none writes on a status check but once a
 # day: seen_day changes daily, first_seen and trial_end almost never).
-SUGGESTED_INDEXES = (
-    "create index ix_devices_seen_day_only on devices (seen_day)",
-    "create index ix_devices_first_seen on devices (first_seen)",
-    "create index ix_machines_trial_end on machines (trial_end)",
-)
-
-
 def fill(engine: sa.Engine, count: int, start: int) -> None:
     """``count`` machines and installations, inserted set-wise (PostgreSQL) or in batches (SQLite)."""
     with engine.begin() as conn:
@@ -174,9 +169,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--database-url", default="")
     parser.add_argument("--devices", type=int, default=100_000)
-    parser.add_argument(
-        "--suggested-indexes", action="store_true", help="add the indexes docs/admin.md suggests, then measure"
-    )
     args = parser.parse_args()
     from licentia.server.settings import Settings
     from licentia.server.store.engine import database_urls, make_sync_engine, upgrade
@@ -192,19 +184,10 @@ def main() -> None:
         small = measure(engine)
         fill(engine, args.devices - tenth, tenth + 1)
         large = measure(engine)
-        if args.suggested_indexes:
-            with engine.begin() as conn:
-                for statement in SUGGESTED_INDEXES:
-                    conn.execute(sa.text(statement))
-                conn.execute(sa.text("analyze"))
-            indexed = measure(engine)
         print(f"{engine.dialect.name}, {tenth:,} then {args.devices:,} installations (median of 3, ms)")
-        print(
-            f"{'query':48} {tenth:>12,} {args.devices:>12,}  ratio" + ("  +indexes" if args.suggested_indexes else "")
-        )
+        print(f"{'query':48} {tenth:>12,} {args.devices:>12,}  ratio")
         for name, value in large.items():
-            more = f"  {indexed[name]:9.1f}" if args.suggested_indexes else ""
-            print(f"{name:48} {small[name]:12.1f} {value:12.1f}  {value / small[name]:5.1f}{more}")
+            print(f"{name:48} {small[name]:12.1f} {value:12.1f}  {value / small[name]:5.1f}")
         engine.dispose()
 
 

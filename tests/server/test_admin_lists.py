@@ -87,7 +87,7 @@ def test_export_cells_a_spreadsheet_would_run_are_defused(client: Any, engine: A
     assert rows[0]["name"] == '\'=HYPERLINK("http://evil")'
 
 
-def test_customer_page_shows_what_they_own_and_resends_a_queued_key(
+def test_customer_page_shows_what_they_own_and_resends_their_key(
     client: Any, engine: Any, clock: Any, product: Any
 ) -> None:
     csrf = _signed_in(client, engine, clock)
@@ -107,16 +107,22 @@ def test_customer_page_shows_what_they_own_and_resends_a_queued_key(
     assert 'value="bob@example.com"' in prefilled and '<details class="card" open' in prefilled
 
     resend = f"/admin/customers/{customer_id}/licenses/{license_id}/resend-key"
-    assert "goes out again now" in client.post(resend, data={"csrf": csrf}).text
+    resend_id = re.search(r'name="resend_id" value="([0-9a-f]{32})"', detail).group(1)  # type: ignore[union-attr]
+    # The first email still waits (SMTP is unset here): it goes out as soon as SMTP is set up.
+    said = client.post(resend, data={"csrf": csrf, "resend_id": resend_id}).text
+    assert "The key email waiting for bob@example.com goes out now. It waits in the outbox until SMTP" in said
     # Another customer's license is not this customer's to resend.
-    other = client.post(f"/admin/customers/{customer_id}/licenses/{eves}/resend-key", data={"csrf": csrf})
+    other = client.post(
+        f"/admin/customers/{customer_id}/licenses/{eves}/resend-key", data={"csrf": csrf, "resend_id": resend_id}
+    )
     assert "has no license" in other.text
-    # Once sent, the key is kept only hashed: nothing can send it again.
+    # Once sent, the key is still kept sealed with the server's key: a new email with it is queued.
     outbox = table_of(OutboxMessage)
     with engine.begin() as conn:
         conn.execute(outbox.update().values(sent_at=clock.now(), payload={"to": ["bob@example.com"]}))
-    assert "kept only hashed" in client.post(resend, data={"csrf": csrf}).text
-    assert client.post(resend, data={}).status_code == 403
+    again = {"csrf": csrf, "resend_id": "f" * 32}
+    assert "A new key email to bob@example.com is queued." in client.post(resend, data=again).text
+    assert client.post(resend, data={"resend_id": "e" * 32}).status_code == 403
     assert client.get("/admin/customers/999999").status_code == 404
 
 

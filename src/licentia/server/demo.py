@@ -16,6 +16,7 @@ import random
 from typing import Any
 
 import sqlalchemy as sa
+from cryptography.fernet import Fernet
 
 from licentia.core.clock import Clock
 from licentia.core.vocabulary import EventKind
@@ -45,9 +46,19 @@ def _hex(rng: random.Random) -> str:
 
 
 def fill(
-    conn: sa.Connection, *, product: str, clock: Clock, rng: random.Random, count: int, days: int
+    conn: sa.Connection,
+    *,
+    product: str,
+    clock: Clock,
+    rng: random.Random,
+    count: int,
+    days: int,
+    fernet: Fernet | None = None,
 ) -> dict[str, int]:
-    """Write the history of ``count`` devices over ``days`` days ending now; return what was made."""
+    """Write the history of ``count`` devices over ``days`` days ending now; return what was made.
+
+    ``fernet`` (the server's key) keeps the licenses' keys sealed, as sold ones are, so "Resend key" works.
+    """
     prod = get_product(conn, product)
     if conn.execute(sa.select(devices.c.id).where(devices.c.product_id == prod.id).limit(1)).first():
         raise ValueError(f"product {product!r} already has devices: run the demo on a fresh database")
@@ -198,6 +209,7 @@ def fill(
             now=activated - dt.timedelta(minutes=2),
             order_ref=f"DEMO-{n + 1:05d}",
             source="demo",
+            fernet=fernet,
         )
         conn.execute(devices.update().where(devices.c.id == device_id).values(license_id=issued.id))
         event(device_id, EventKind.REGISTER, activated, "192.0.2.1", result="activated")

@@ -246,9 +246,14 @@ class ErrorCode(enum.StrEnum):
     NO_PURCHASE_CERTIFICATE = (
         "no_purchase_certificate", 404, _D | _A, "the license has no customer, so no purchase certificate"
     )  # fmt: skip
-    # The admin UI's customer page
+    # The admin UI's customer and license pages: "Resend key"
     KEY_NOT_KEPT = (
-        "key_not_kept", 409, _A, "the key email was sent and the key is kept only hashed: it cannot be sent again"
+        "key_not_kept", 409, _A,
+        "the license was issued before keys were kept and its key email was sent: reissue to give the customer a key",
+    )  # fmt: skip
+    KEY_SEAL_BROKEN = (
+        "key_seal_broken", 409, _A,
+        "the kept key was sealed with another LICENTIA_SECRET_KEY than this server's: put that key back to resend it",
     )  # fmt: skip
 
 

@@ -169,7 +169,9 @@ PHRASES: dict[str, Phrase] = {
     "license.max_devices": lambda e, d, n: Markup("set the machine limit of {} to {}").format(
         _license(n, e.target_id), _value(d.get("max_devices"))
     ),
-    "license.resend_key": lambda e, d, n: Markup("sent the key email of {} again").format(_license(n, e.target_id)),
+    "license.resend_key": lambda e, d, n: Markup("sent the key of {} again{}").format(
+        _license(n, e.target_id), Markup(" to {}").format(d["to"]) if d.get("to") else ""
+    ),
     "device.extend_trial": lambda e, d, n: Markup("extended the trial of {} by {} days, to {}").format(
         _machine(d), _value(d.get("days")), _value(d.get("trial_end"))
     ),

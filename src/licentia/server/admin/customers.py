@@ -1,32 +1,26 @@
 """A customer as the vendor's support desk sees them: licenses, machines, orders, emails, and two actions.
 
-"Resend key" can only send again a key email whose sealed copy is still in the
-outbox (queued or failing): once sent, the key exists nowhere but hashed (a
-stolen database must not yield keys), so the page says so and offers to issue
-another license instead.
+"Resend key" emails a license's key to the customer again (``licenses.resend``):
+from the key kept sealed since migration 0012, or, for a license issued before
+it, only while its first key email still waits in the outbox. The page never
+shows a key, and never reads the sealed copy: it only knows whether one is kept.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import sqlalchemy as sa
 
 from licentia.server.admin.lists import purchases, seat_limit, seats_used
 from licentia.server.admin.service import customers, devices, licenses, policies, products
-from licentia.server.audit import record
-from licentia.server.errors import ApiError, ErrorCode
-from licentia.server.notify.sealing import SEALED
+from licentia.server.licenses.resend import Resend, Resent, license_of_email, waiting_key_emails
 from licentia.server.store.models import OutboxMessage, table_of
 
 outbox = table_of(OutboxMessage)
 SHOWN = 200
-
-
-def license_email_key(license_id: int) -> str:
-    """The outbox dedupe key of a license's key email (see ``licenses.changes.issue_and_email``)."""
-    return f"license-key:{license_id}"
+# Every column of a license but its sealed key: what a page may hold.
+SHOWN_COLUMNS = [column for column in licenses.c if column.name != "key_sealed"]
 
 
 def customer_detail(conn: sa.Connection, customer_id: int) -> dict[str, Any] | None:
@@ -35,7 +29,8 @@ def customer_detail(conn: sa.Connection, customer_id: int) -> dict[str, Any] | N
         return None
     owned = conn.execute(
         sa.select(
-            licenses,
+            *SHOWN_COLUMNS,
+            licenses.c.key_sealed.is_not(None).label("key_kept"),
             products.c.slug.label("product_slug"),
             policies.c.name.label("policy_name"),
             seats_used().label("devices_used"),
@@ -81,7 +76,6 @@ def customer_detail(conn: sa.Connection, customer_id: int) -> dict[str, Any] | N
         .order_by(outbox.c.id.desc())
         .limit(SHOWN)
     ).all()
-    pending_keys = {row.dedupe_key for row in emails if row.sent_at is None}
     return {
         "customer": customer,
         "licenses": owned,
@@ -90,31 +84,16 @@ def customer_detail(conn: sa.Connection, customer_id: int) -> dict[str, Any] | N
         "last_activity": max((row.last_seen for row in installations if row.last_seen), default=None),
         "orders": orders,
         "emails": emails,
-        "pending_key_emails": {lid for lid in license_ids if license_email_key(lid) in pending_keys},
+        # Licenses whose key email still waits: "Resend key" sends it now (and works for old licenses).
+        "pending_key_emails": {license_of_email(row.dedupe_key) for row in waiting_key_emails(conn, license_ids)},
     }
 
 
-def resend_key(conn: sa.Connection, *, customer_id: int, license_id: int, actor: str, now: dt.datetime) -> None:
-    """Send the license's key email again now, if its sealed copy is still queued."""
-    owned = conn.execute(
-        sa.select(licenses.c.id).where(licenses.c.id == license_id, licenses.c.customer_id == customer_id)
-    ).first()
-    if owned is None:
-        raise ApiError(ErrorCode.UNKNOWN_LICENSE, f"customer {customer_id} has no license {license_id}")
-    mail = conn.execute(sa.select(outbox).where(outbox.c.dedupe_key == license_email_key(license_id))).first()
-    if mail is None or mail.sent_at is not None or SEALED not in (mail.payload or {}):
-        raise ApiError(
-            ErrorCode.KEY_NOT_KEPT,
-            "The key was already sent and is kept only hashed, so it cannot be sent again. "
-            "Issue another license and revoke this one if the customer lost it.",
-        )
-    conn.execute(outbox.update().where(outbox.c.id == mail.id).values(next_attempt_at=now, claimed_until=None))
-    record(
-        conn,
-        actor=actor,
-        action="license.resend_key",
-        target_type="license",
-        target_id=license_id,
-        now=now,
-        customer=customer_id,
-    )
+def resend_message(resent: Resend, *, smtp_configured: bool) -> str:
+    """What the page says after "Resend key" (the key itself is never on a page)."""
+    waits = "" if smtp_configured else " It waits in the outbox until SMTP is set up."
+    if resent.outcome is Resent.ALREADY:
+        return f"That key email to {resent.to} was queued already: nothing more is sent."
+    if resent.outcome is Resent.NUDGED:
+        return f"The key email waiting for {resent.to} goes out now.{waits}"
+    return f"A new key email to {resent.to} is queued.{waits}"

@@ -67,7 +67,7 @@ class LicenseOut(BaseModel):
 
 
 class IssuedLicenseOut(LicenseOut):
-    key: str = Field(description="The clear license key: returned once, stored only hashed.")
+    key: str = Field(description="The clear license key: returned once; stored hashed and sealed, never in clear.")
 
 
 class Renewal(Strict):

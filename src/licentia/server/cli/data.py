@@ -154,7 +154,13 @@ def demo(args: argparse.Namespace, ctx: CliContext) -> int:
     product = ready.product or "my-app"
     with engine.begin() as conn:
         made = fill(
-            conn, product=product, clock=ctx.clock, rng=random.Random(args.seed), count=args.devices, days=args.days
+            conn,
+            product=product,
+            clock=ctx.clock,
+            rng=random.Random(args.seed),
+            count=args.devices,
+            days=args.days,
+            fernet=ctx.settings.fernet(),
         )
         today = ctx.clock.now().date()
         refresh(conn, days_between(today - dt.timedelta(days=args.days), today))

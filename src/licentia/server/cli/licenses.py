@@ -18,7 +18,7 @@ COMMANDS = {
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], options: argparse.ArgumentParser) -> None:
     group = commands.add_parser("license", parents=[options], help=COMMANDS["license"])
     actions = group.add_subparsers(dest="action", required=True, metavar="ACTION")
-    p = actions.add_parser("issue", parents=[options], help="issue a license key (printed once, stored hashed)")
+    p = actions.add_parser("issue", parents=[options], help="issue a license key (printed once, never stored in clear)")
     p.add_argument("--product", required=True)
     p.add_argument("--email", required=True, help="the customer's email")
     p.add_argument("--name", help="the customer's name")

@@ -19,7 +19,7 @@ from licentia.server.devices.changes import installations_of, unbind
 from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.licenses.service import IssuedLicense, issue_license, licenses, set_license_state
 from licentia.server.notify.catalog import WebhookEvent, license_event
-from licentia.server.notify.license_email import send_license_email
+from licentia.server.notify.license_email import license_email_key, send_license_key
 from licentia.server.policies.knobs import KNOB_NAMES, check_complete, validate_knobs
 from licentia.server.policies.service import get_policy, policy_by_id
 from licentia.server.policies.terms import MERGED_BY_NAME, effective, entitlements_at, frees_at
@@ -54,27 +54,22 @@ def issue_and_email(
 ) -> IssuedLicense:
     """Issue a license and queue the key to the customer through the outbox (same transaction).
 
-    ``fernet`` (the server's key) seals the key in the queued email.
+    ``fernet`` (the server's key) seals the key in the queued email and in the license row.
     """
-    issued = issue_license(conn, product=product, email=email, now=now, **options)
-    prod = get_product(conn, product)
+    issued = issue_license(conn, product=product, email=email, now=now, fernet=fernet, **options)
     if send_email:
-        # Imported here: the certificate reads the license through this module.
-        from licentia.server.certificates.document import attachment, readable, sign_certificate
-
-        certificate = sign_certificate(conn, license_id=issued.id, now=now, fernet=fernet)
+        prod = get_product(conn, product)
         # The outbox row holds the key only sealed with the server's key.
-        send_license_email(
+        send_license_key(
             conn,
+            license_id=issued.id,
+            key=issued.key,
             to=email.strip(),
             customer_name=options.get("name"),
             product_name=prod.name,
-            key=issued.key,
             now=now,
-            dedupe_key=f"license-key:{issued.id}",
+            dedupe_key=license_email_key(issued.id),
             fernet=fernet,
-            certificate=readable(certificate.payload),
-            attachments=[attachment(certificate)],
         )
     record(
         conn,

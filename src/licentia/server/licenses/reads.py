@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 def licenses_by_prefix(snapshot: Snapshot, prefix: str, *, product: str | None = None) -> list[dict[str, Any]]:
     """Licenses whose key starts with ``prefix`` (dashes and case ignored), of ``product`` if named.
 
-    The key itself is never stored, so it is never shown.
+    The key itself is never stored in clear (only hashed and sealed), so it is never shown.
     """
     clean = prefix.replace("-", "").upper()[:8]
     # The prefix is typed by a person: a % or _ in it is a character, not a wildcard.

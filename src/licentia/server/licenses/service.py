@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from cryptography.fernet import Fernet
 from sqlalchemy.dialects import postgresql, sqlite
 
 from licentia.core.clock import to_iso
@@ -14,6 +15,7 @@ from licentia.core.licensekeys import generate_key, key_hash, key_prefix
 from licentia.core.status import LicenseState
 from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.notify.catalog import WebhookEvent, license_event
+from licentia.server.notify.sealing import seal_value
 from licentia.server.policies.knobs import check_complete, validate_knobs
 from licentia.server.policies.service import default_policy, get_policy
 from licentia.server.policies.terms import effective, sale_terms
@@ -103,8 +105,14 @@ def issue_license(
     policy: str | None = None,
     overrides: dict[str, Any] | None = None,
     maintenance_until: dt.datetime | None = None,
+    fernet: Fernet | None = None,
 ) -> IssuedLicense:
-    """Create a license (and its customer and purchase); the clear key is returned once, never stored.
+    """Create a license (and its customer and purchase); the clear key is returned once, never stored in clear.
+
+    ``fernet`` (the server's key) keeps the key sealed beside its hash, so that
+    staff can email it again later (``licenses.resend``); every path that sells
+    or hands out a license (and the demo) passes it. Without it the key exists
+    only hashed, and can be resent only while its first email waits.
 
     The license follows ``policy`` (a name; the product's default when None)
     with ``overrides`` of single knobs. The sale's terms are fixed now: the
@@ -148,6 +156,7 @@ def issue_license(
             customer_id=customer_id,
             key_prefix=key_prefix(key),
             key_hash=key_hash(key),
+            key_sealed=seal_value(key, fernet) if fernet is not None else None,
             state=LicenseState.ACTIVE.value,
             expires_at=expires_at,
             features=sorted(set(features or [])),

@@ -67,6 +67,7 @@ def send_license_email(
     fernet: Fernet,
     certificate: tuple[str, str] | None = None,
     attachments: Sequence[dict[str, str]] = (),
+    reply_to: str | None = None,
 ) -> bool:
     """Queue the license email in the caller's transaction; False if ``dedupe_key`` was already queued.
 
@@ -88,4 +89,43 @@ def send_license_email(
         secrets={key: masked(key)},
         fernet=fernet,
         attachments=attachments,
+        reply_to=reply_to,
     )
+
+
+def send_license_key(
+    conn: sa.Connection,
+    *,
+    license_id: int,
+    key: str,
+    to: str,
+    customer_name: str | None,
+    product_name: str,
+    now: dt.datetime,
+    dedupe_key: str,
+    fernet: Fernet,
+    reply_to: str | None = None,
+) -> bool:
+    """The license email with the license's purchase certificate (signed now) in its text and attached."""
+    # Imported here: the certificate reads the license through licenses.changes, which imports this module.
+    from licentia.server.certificates.document import attachment, readable, sign_certificate
+
+    signed = sign_certificate(conn, license_id=license_id, now=now, fernet=fernet)
+    return send_license_email(
+        conn,
+        to=to,
+        customer_name=customer_name,
+        product_name=product_name,
+        key=key,
+        now=now,
+        dedupe_key=dedupe_key,
+        fernet=fernet,
+        certificate=readable(signed.payload),
+        attachments=[attachment(signed)],
+        reply_to=reply_to,
+    )
+
+
+def license_email_key(license_id: int) -> str:
+    """The outbox dedupe key of a license's first key email (its resends extend it, see ``licenses.resend``)."""
+    return f"license-key:{license_id}"

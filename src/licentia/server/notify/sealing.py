@@ -21,6 +21,8 @@ from typing import Any
 from cryptography.fernet import Fernet, InvalidToken
 
 SEALED = "sealed"
+# A single secret kept in a column (a webhook's signing secret, a license key): this prefix, then a Fernet token.
+SEALED_PREFIX = "sealed:v1:"
 # Rows written before sealing existed hold the secret in clear with a map of what masks it.
 LEGACY_REDACT = "redact"
 _TEXT_FIELDS = ("subject", "text", "html")
@@ -28,6 +30,21 @@ _TEXT_FIELDS = ("subject", "text", "html")
 
 class SealBroken(Exception):
     """The sealed secrets cannot be opened with this server's key (a different LICENTIA_SECRET_KEY)."""
+
+
+def seal_value(secret: str, fernet: Fernet) -> str:
+    """``secret`` as a column keeps it: sealed with the server's key, readable only by this server."""
+    return SEALED_PREFIX + fernet.encrypt(secret.encode()).decode("ascii")
+
+
+def open_value(stored: str, fernet: Fernet, *, what: str) -> str:
+    """The secret a :func:`seal_value` column holds, in memory only; ``what`` names it in the error."""
+    try:
+        if not stored.startswith(SEALED_PREFIX):
+            raise InvalidToken
+        return fernet.decrypt(stored[len(SEALED_PREFIX) :].encode()).decode()
+    except InvalidToken as exc:
+        raise SealBroken(f"{what} cannot be opened with this server's LICENTIA_SECRET_KEY") from exc
 
 
 def _replace_all(payload: dict[str, Any], pairs: Mapping[str, str]) -> dict[str, Any]:

@@ -17,17 +17,17 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet
 
 from licentia.server.audit import record
 from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.notify.catalog import WebhookEvent
 from licentia.server.notify.outbox import webhooks
-from licentia.server.notify.sealing import SealBroken
+from licentia.server.notify.sealing import SEALED_PREFIX as SEALED_PREFIX
+from licentia.server.notify.sealing import open_value, seal_value
 from licentia.server.store.models import Product, table_of
 
 products = table_of(Product)
-SEALED_PREFIX = "sealed:v1:"
 MAX_DESCRIPTION = 200
 _UNSET: Any = object()
 
@@ -68,17 +68,14 @@ def new_webhook_secret() -> str:
 
 
 def seal_secret(secret: str, fernet: Fernet) -> str:
-    return SEALED_PREFIX + fernet.encrypt(secret.encode()).decode("ascii")
+    return seal_value(secret, fernet)
 
 
 def open_secret(stored: str, fernet: Fernet) -> str:
     """The secret to sign with (in memory only); a row from before sealing is returned as it is."""
     if not stored.startswith(SEALED_PREFIX):
         return stored
-    try:
-        return fernet.decrypt(stored[len(SEALED_PREFIX) :].encode()).decode()
-    except InvalidToken as exc:
-        raise SealBroken("the webhook's secret cannot be opened with this server's LICENTIA_SECRET_KEY") from exc
+    return open_value(stored, fernet, what="the webhook's secret")
 
 
 def seal_clear_secrets(conn: sa.Connection, fernet: Fernet) -> int:

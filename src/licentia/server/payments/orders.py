@@ -34,6 +34,7 @@ from licentia.server.audit import record
 from licentia.server.licenses.changes import change_state
 from licentia.server.licenses.service import issue_license, licenses
 from licentia.server.notify.catalog import WebhookEvent, license_event
+from licentia.server.notify.license_email import license_email_key, send_license_key
 from licentia.server.payments.mapping import find_mapping
 from licentia.server.payments.tables import mappings, payment_events, payment_links, trials
 from licentia.server.portal import emails
@@ -219,21 +220,23 @@ def _paid(
         order_ref=fact.references[0][:200],
         source=provider,
         policy=mapping.policy_name,  # the mapped license type; None: the product's default
+        fernet=fernet,  # keeps the key sealed, so staff can resend it
     )
     _link(conn, provider, fact.references, issued.id, mapping.id, now)
     if fact.trial_until is not None and fact.trial_until > now:
         conn.execute(trials.insert().values(license_id=issued.id, ends_at=fact.trial_until, reminded_at=None))
     reply_to = emails.reply_to_for(conn, product_id=mapping.product_id, default=reply_default)
-    emails.send_license_key(
+    send_license_key(
         conn,
-        to=fact.email.strip(),
-        name=fact.name,
-        product_name=mapping.product_name,
-        key=issued.key,
         license_id=issued.id,
+        key=issued.key,
+        to=fact.email.strip(),
+        customer_name=fact.name,
+        product_name=mapping.product_name,
         now=now,
-        reply_to=reply_to,
+        dedupe_key=license_email_key(issued.id),
         fernet=fernet,
+        reply_to=reply_to,
     )
     record(
         conn,

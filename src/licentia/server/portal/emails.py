@@ -1,4 +1,4 @@
-"""Emails a customer is glad to get: sign-in link, license key, renewal, cancellation, trial ending.
+"""Emails a customer is glad to get: sign-in link, renewal, cancellation, trial ending (keys: notify.license_email).
 
 Each is plain text plus HTML, names the product, and carries the reply-to the
 vendor set (per product in ``customer_email_settings``, else the
@@ -22,9 +22,6 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
 
-from licentia.core.licensekeys import masked
-from licentia.server.certificates.document import attachment, readable, sign_certificate
-from licentia.server.notify.license_email import license_email_body
 from licentia.server.notify.messages import one_line, plausible_email
 from licentia.server.notify.outbox import enqueue_email
 from licentia.server.payments.tables import email_settings
@@ -144,33 +141,3 @@ def send_signin_link(
     email = signin_email(link=link, minutes=minutes)
     sealed = {link: "[sign-in link]"}
     send(conn, email, to=to, now=now, dedupe_key=None, reply_to=reply_to, secrets=sealed, fernet=fernet)
-
-
-def send_license_key(
-    conn: sa.Connection,
-    *,
-    to: str,
-    name: str | None,
-    product_name: str,
-    key: str,
-    license_id: int,
-    now: dt.datetime,
-    reply_to: str | None,
-    fernet: Fernet,
-) -> bool:
-    """The license email (notify.license_email) with the purchase certificate attached, and the vendor's reply-to."""
-    certificate = sign_certificate(conn, license_id=license_id, now=now, fernet=fernet)
-    subject, text, body_html = license_email_body(
-        customer_name=name, product_name=product_name, key=key, certificate=readable(certificate.payload)
-    )
-    return send(
-        conn,
-        Email(subject, text, body_html),
-        to=to,
-        now=now,
-        dedupe_key=f"license-key:{license_id}",
-        reply_to=reply_to,
-        secrets={key: masked(key)},
-        fernet=fernet,
-        attachments=[attachment(certificate)],
-    )

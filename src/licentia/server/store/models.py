@@ -179,6 +179,9 @@ class License(Base):
     customer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("customers.id"), index=True)
     key_prefix: Mapped[str] = mapped_column(sa.String(8), index=True)
     key_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    # The key sealed with the server's key (notify.sealing), only so staff can email it again;
+    # lookups use key_hash. None: issued before keys were kept (migration 0012).
+    key_sealed: Mapped[str | None] = mapped_column(sa.Text)
     state: Mapped[str] = mapped_column(sa.String(16), default="active")
     expires_at: Mapped[dt.datetime | None]
     features: Mapped[list[Any]] = mapped_column(default=list)
@@ -276,6 +279,10 @@ class Device(Base):
 # moves on a routine check, so status checks keep their in-place (HOT) updates.
 sa.Index("ix_devices_product_first_seen", Device.product_id, Device.first_seen)
 sa.Index("ix_devices_product_activated", Device.product_id, Device.activated_at)
+# The admin lists' orders across products (migration 0013): none moves on a routine check.
+sa.Index("ix_devices_seen_day", Device.seen_day)
+sa.Index("ix_devices_first_seen", Device.first_seen)
+sa.Index("ix_machines_product_trial_end", Machine.product_id, Machine.trial_end)
 
 
 class Event(Base):

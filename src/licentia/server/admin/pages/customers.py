@@ -5,10 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 
-from licentia.server.admin.customers import customer_detail, resend_key
-from licentia.server.admin.web import Admin, Form, act, render
+from licentia.server.admin.customers import customer_detail, resend_message
+from licentia.server.admin.web import Admin, Form, back, now, render
 from licentia.server.adminapi.schemas import RowId
-from licentia.server.state import read_only
+from licentia.server.errors import ApiError
+from licentia.server.licenses.resend import new_resend_id, resend_key
+from licentia.server.state import in_transaction, read_only, state_of
 
 router = APIRouter(prefix="/customers")
 
@@ -18,17 +20,30 @@ async def customer_page(request: Request, admin: Admin, customer_id: RowId) -> R
     detail = await read_only(request, customer_detail, customer_id=customer_id)
     if detail is None:
         raise HTTPException(404, f"no customer {customer_id}")
-    return render(request, "customer.html", **detail)
+    return render(request, "customer.html", resend_id=new_resend_id(), **detail)
+
+
+async def resend_from_form(request: Request, admin: Admin, form: dict[str, str], **target: int) -> str:
+    """Run "Resend key" for the customer or the license page; the message to show (errors raise ApiError)."""
+    settings = state_of(request.app).settings
+    resent = await in_transaction(
+        request,
+        resend_key,
+        resend_id=form.get("resend_id", ""),
+        actor=admin.label,
+        now=now(request),
+        fernet=state_of(request.app).fernet,
+        reply_default=settings.customer_reply_to,
+        **target,
+    )
+    return resend_message(resent, smtp_configured=bool(settings.smtp_host))
 
 
 @router.post("/{customer_id}/licenses/{license_id}/resend-key")
 async def resend(request: Request, admin: Admin, form: Form, customer_id: RowId, license_id: RowId) -> Response:
-    return await act(
-        request,
-        resend_key,
-        success="The key email goes out again now.",
-        back_to=f"/admin/customers/{customer_id}",
-        customer_id=customer_id,
-        license_id=license_id,
-        actor=admin.label,
-    )
+    back_to = f"/admin/customers/{customer_id}"
+    try:
+        done = await resend_from_form(request, admin, form, customer_id=customer_id, license_id=license_id)
+    except ApiError as exc:
+        return back(back_to, error=exc.message)
+    return back(back_to, done=done)

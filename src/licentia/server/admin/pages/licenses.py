@@ -20,6 +20,7 @@ from licentia.server.admin.forms import reason_of, refused_status
 from licentia.server.admin.history import license_history
 from licentia.server.admin.lists import LicenseFilter
 from licentia.server.admin.pages import evidence
+from licentia.server.admin.pages.customers import resend_from_form
 from licentia.server.admin.pages.evidence import ReportFormat, admin_report
 from licentia.server.admin.pages.lists import license_list
 from licentia.server.admin.pages.policies import policies_of
@@ -37,6 +38,7 @@ from licentia.server.licenses.changes import (
     renew,
     set_max_devices,
 )
+from licentia.server.licenses.resend import new_resend_id, waiting_key_emails
 from licentia.server.licenses.service import OrderRefInUse, licenses
 from licentia.server.state import in_transaction, read_only, state_of
 
@@ -120,7 +122,7 @@ async def issue(request: Request, admin: Admin, form: Form) -> Response:
     except ApiError as exc:
         return await _issue_refused(request, form, exc)
     view = await read_only(request, license_view, license_id=issued.id)
-    # The clear key exists only in this response: it is stored hashed.
+    # The clear key is shown only in this response: it is stored hashed and sealed, never in clear.
     return render(
         request,
         "license_issued.html",
@@ -133,8 +135,15 @@ async def issue(request: Request, admin: Admin, form: Form) -> Response:
 
 def license_page_data(conn: sa.Connection, license_id: int, at: dt.datetime) -> dict[str, Any]:
     view = license_view(conn, license_id, seats_at=at)
+    key_kept = conn.execute(
+        sa.select(licenses.c.key_sealed.is_not(None)).where(licenses.c.id == license_id)
+    ).scalar_one()
     return {
         "license": view,
+        # Whether "Resend key" can work (never the sealed key itself: it stays out of every page).
+        "key_kept": bool(key_kept),
+        "key_email_waiting": bool(waiting_key_emails(conn, [license_id])),
+        "resend_id": new_resend_id(),
         "seats": license_devices(conn, license_id),
         "types": policies_for_license(conn, license_id),
         "history": license_history(conn, license_id=license_id),
@@ -205,6 +214,19 @@ def _change(action: str, form: dict[str, str]) -> tuple[Any, str, dict[str, Any]
     if action == "max-devices":
         return set_max_devices, "Device limit changed.", {"max_devices": int_field(form, "max_devices")}
     raise HTTPException(404, f"unknown license action {action!r}")
+
+
+@router.post("/licenses/{license_id}/resend-key")
+async def resend(request: Request, admin: Admin, form: Form, license_id: RowId) -> Response:
+    try:
+        done = await resend_from_form(request, admin, form, license_id=license_id)
+    except ApiError as exc:
+        if exc.code == ErrorCode.UNKNOWN_LICENSE:
+            raise HTTPException(404, exc.message) from exc
+        return await _license_page(
+            request, license_id, http_status=exc.status, errors={"resend": exc.message}, opened="resend-key"
+        )
+    return back(f"/admin/licenses/{license_id}", done=done)
 
 
 @router.post("/licenses/{license_id}/{action}")
