@@ -182,3 +182,39 @@ def test_checks_and_events_through_the_api_land_in_partitions(client: Any, engin
         if conn.dialect.name == "postgresql":
             assert all(name.startswith("event_partitions.") for name in _where_rows_live(conn))
     assert kinds == ["check", "usage", "usage"]
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_an_event_resent_months_later_is_found_from_when_it_occurred(one_device: Any) -> None:
+    """The look-up reads the months from the event's occurrence on: a first copy is never earlier."""
+    occurred = dt.datetime(2026, 1, 20, 9, 0, tzinfo=UTC)
+    first = event_row(
+        product_id=1,
+        device_id="dv_1",
+        kind="usage",
+        client_event_id="late",
+        occurred_at=occurred,
+        received_at=dt.datetime(2026, 2, 3, tzinfo=UTC),  # uploaded two weeks after, in the next month
+    )
+    with one_device.begin() as conn:
+        partitions.ensure_months(conn, dt.date(2026, 1, 1), dt.date(2026, 6, 1))
+        assert len(record_events(conn, [dict(first)])) == 1
+    for resent_at in (dt.datetime(2026, 2, 3, 0, 5, tzinfo=UTC), dt.datetime(2026, 5, 30, tzinfo=UTC)):
+        with one_device.begin() as conn:
+            assert record_events(conn, [{**first, "received_at": resent_at}]) == [], resent_at
+    # An application clock a few hours ahead of the server's: its re-sent event is found too.
+    ahead = {**first, "client_event_id": "ahead", "occurred_at": dt.datetime(2026, 5, 30, 18, 0, tzinfo=UTC)}
+    with one_device.begin() as conn:
+        assert len(record_events(conn, [{**ahead, "received_at": dt.datetime(2026, 5, 30, 12, 0, tzinfo=UTC)}])) == 1
+    with one_device.begin() as conn:
+        assert record_events(conn, [{**ahead, "received_at": dt.datetime(2026, 5, 30, 12, 1, tzinfo=UTC)}]) == []
+    with one_device.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM events")).scalar() == 2
+
+
+def test_the_servers_own_events_occur_when_recorded(one_device: Any) -> None:
+    at = dt.datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+    own = event_row(product_id=1, device_id="dv_1", kind="clone_suspected", received_at=at)
+    sent = event_row(product_id=1, device_id="dv_1", kind="usage", client_event_id="c1", received_at=at)
+    assert own["occurred_at"] == at and sent["occurred_at"] is None

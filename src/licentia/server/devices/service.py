@@ -175,6 +175,7 @@ class Checker:
                     device_id=device_id,
                     kind=kind,
                     received_at=inp.now,
+                    occurred_at=inp.now,
                     client_facts=facts,
                     server_facts=inp.server_facts(),
                     **kw,

@@ -58,15 +58,27 @@ def _insert_new_postgresql(conn: sa.Connection, unique: dict[tuple[Any, str], di
     month than the first copy. So the ids already stored are looked up under a
     transaction lock per installation (two workers given the same re-sent
     batch take turns), then only the others are inserted.
+
+    The look-up reads only the months a first copy can be in: from the
+    earliest ``occurred_at`` of the batch (less :data:`CLIENT_CLOCK_SLACK`) to
+    the time received. A first copy was received after its event occurred, so
+    an event re-sent months later is still found; a daily check reads this
+    month's partition, not every month's (each month's index probed for every
+    check of a large fleet cost more than the check itself). An event without
+    ``occurred_at`` is looked up in every month.
     """
     device_ids = sorted({device_id for device_id, _ in unique if device_id is not None})
     if device_ids:
         conn.execute(_LOCK_INSTALLATIONS, {"ids": device_ids})
         client_ids = sorted({client_id for device_id, client_id in unique if device_id is not None})
+        received = [_naive_utc(row["received_at"]) for row in unique.values()]
+        occurred = [row["occurred_at"] for row in unique.values()]
+        since = _EVERY_MONTH
+        if None not in occurred:
+            since = min(min(map(_naive_utc, occurred)), min(received)) - CLIENT_CLOCK_SLACK
+        until = max(received) + CLIENT_CLOCK_SLACK
         stored = conn.execute(
-            sa.select(events.c.device_id, events.c.client_event_id).where(
-                events.c.device_id.in_(device_ids), events.c.client_event_id.in_(client_ids)
-            )
+            _STORED_KEYS, {"devices": device_ids, "keys": client_ids, "since": since, "until": until}
         ).all()
         for device_id, client_id in stored:
             unique.pop((device_id, client_id), None)
@@ -82,6 +94,21 @@ _LOCK_INSTALLATIONS = sa.text(
     "SELECT pg_advisory_xact_lock(7243002, k) FROM"
     " (SELECT DISTINCT hashtext(d) AS k FROM unnest(CAST(:ids AS text[])) AS d ORDER BY k) AS keys"
 )
+# How far ahead of the server an application's clock may run for its re-sent events to be recognised.
+CLIENT_CLOCK_SLACK = dt.timedelta(days=1)
+_EVERY_MONTH = dt.datetime(1970, 1, 1)
+# One statement text whatever the batch's size (arrays, not IN lists), so psycopg prepares it once
+# and PostgreSQL prunes the months at execution instead of planning every partition per batch.
+_STORED_KEYS = sa.text(
+    "SELECT device_id, client_event_id FROM events"
+    " WHERE device_id = ANY(CAST(:devices AS text[])) AND client_event_id = ANY(CAST(:keys AS text[]))"
+    " AND received_at >= :since AND received_at < :until"
+)
+
+
+def _naive_utc(value: dt.datetime) -> dt.datetime:
+    """As the ``timestamp`` columns hold times: UTC without a zone."""
+    return value.astimezone(dt.UTC).replace(tzinfo=None) if value.tzinfo else value
 
 
 def record_events(conn: sa.Connection, rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -112,7 +139,8 @@ def event_row(
         "license_id": license_id,
         "kind": kind,
         "client_event_id": client_event_id or f"srv-{uuid.uuid4().hex}",
-        "occurred_at": occurred_at,
+        # The server's own events occur when it records them.
+        "occurred_at": occurred_at if occurred_at is not None or client_event_id else received_at,
         "received_at": received_at,
         "data": data or {},
         "client_facts": client_facts or {},

@@ -3,11 +3,14 @@
 A license's timeline is every event of every device ever bound to it (devices
 bound now, and devices whose events name the license: activations, refused
 activations beyond the seat limit, clones), so a copy that was refused a seat
-still shows up in the report against the key it tried.
+still shows up in the report against the key it tried. A timeline longer than
+:data:`MAX_EVENTS` keeps the newest; a device that named the license only
+before them is then not listed (the report says it was cut).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +30,8 @@ customers = table_of(Customer)
 # A license's report reads at most this many events; a larger history is cut
 # (newest kept) and the report says so rather than exhausting the server.
 MAX_EVENTS = 20_000
+# Reads of a license's timeline while it names devices not yet in it (each round adds their events).
+_DISCOVERY_ROUNDS = 3
 
 
 @dataclass
@@ -80,12 +85,40 @@ def find_license(conn: sa.Connection, ref: str) -> Any:
     return rows[0]
 
 
-def _timeline(conn: sa.Connection, condition: Any) -> tuple[list[Any], bool]:
-    rows: list[Any] = list(
-        conn.execute(sa.select(events).where(condition).order_by(events.c.id.desc()).limit(MAX_EVENTS + 1)).all()
-    )
+def _timeline(conn: sa.Connection, product_id: int, condition: Any) -> tuple[list[Any], bool]:
+    """The newest :data:`MAX_EVENTS` events matching ``condition``, oldest first, and whether older ones were cut.
+
+    Read a calendar month at a time from the product's newest event back,
+    until enough are found: on PostgreSQL each read is one month's partition,
+    and a license with 100,000 events among ten million is read for its
+    newest months only, not all of it sorted to keep the newest.
+    """
+    oldest, newest = conn.execute(
+        sa.select(sa.func.min(events.c.received_at), sa.func.max(events.c.received_at)).where(
+            events.c.product_id == product_id
+        )
+    ).one()
+    if newest is None:
+        return [], False
+    rows: list[Any] = []
+    upper, lower = None, _month_start(newest)
+    while True:
+        window = [events.c.received_at >= lower, *([events.c.received_at < upper] if upper is not None else [])]
+        rows += conn.execute(
+            sa.select(events)
+            .where(condition, *window)
+            .order_by(events.c.received_at.desc(), events.c.id.desc())
+            .limit(MAX_EVENTS + 1 - len(rows))
+        ).all()
+        if len(rows) > MAX_EVENTS or lower <= oldest:
+            break
+        upper, lower = lower, _month_start(lower - dt.timedelta(days=1))
     kept = sorted(rows[:MAX_EVENTS], key=lambda r: (r.received_at, r.id))
     return kept, len(rows) > MAX_EVENTS
+
+
+def _month_start(at: dt.datetime) -> dt.datetime:
+    return at.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
 def _product_and_customer(conn: sa.Connection, product_id: int, customer_id: int | None) -> tuple[Any, Any]:
@@ -98,16 +131,18 @@ def _product_and_customer(conn: sa.Connection, product_id: int, customer_id: int
 
 def license_subject(conn: sa.Connection, ref: str) -> Subject:
     lic = find_license(conn, ref)
+    # The devices bound now, then those whose events name the license (a copy refused a seat, a
+    # device moved to another key): found in the timeline read, which is read again with them.
     device_ids = set(conn.execute(sa.select(devices.c.id).where(devices.c.license_id == lic.id)).scalars())
-    device_ids |= {
-        d
-        for d in conn.execute(sa.select(events.c.device_id).where(events.c.license_id == lic.id).distinct()).scalars()
-        if d is not None
-    }
-    condition = events.c.license_id == lic.id
-    if device_ids:
-        condition = sa.or_(condition, events.c.device_id.in_(sorted(device_ids)))
-    timeline, truncated = _timeline(conn, condition)
+    for _ in range(_DISCOVERY_ROUNDS):
+        condition = events.c.license_id == lic.id
+        if device_ids:
+            condition = sa.or_(condition, events.c.device_id.in_(sorted(device_ids)))
+        timeline, truncated = _timeline(conn, lic.product_id, condition)
+        named = {r.device_id for r in timeline if r.license_id == lic.id and r.device_id is not None}
+        if named <= device_ids:
+            break
+        device_ids |= named
     rows = (
         conn.execute(
             sa.select(devices).where(devices.c.id.in_(sorted(device_ids))).order_by(devices.c.first_seen)
@@ -126,6 +161,6 @@ def device_subject(conn: sa.Connection, device_id: str) -> Subject:
     lic = None
     if row.license_id is not None:
         lic = conn.execute(sa.select(licenses).where(licenses.c.id == row.license_id)).first()
-    timeline, truncated = _timeline(conn, events.c.device_id == row.id)
+    timeline, truncated = _timeline(conn, row.product_id, events.c.device_id == row.id)
     product, customer = _product_and_customer(conn, row.product_id, lic.customer_id if lic is not None else None)
     return Subject("device", product, lic, customer, [row], timeline, truncated)
