@@ -9,11 +9,8 @@ imports only what it uses: the network (``urllib``, ``ssl``), the event queue
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import os
 import time
-from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
 
 from licentia.client._airgapped import AirGapped
 from licentia.client._exceptions import ConfigurationError, InvalidAnswer, InvalidKey, Offline, ServerRefused
@@ -38,8 +35,11 @@ from licentia.core.fingerprint import data_path_hash
 from licentia.core.signing import InvalidDocument
 from licentia.core.status import DEFAULT_ROLLBACK_TOLERANCE
 
+TYPE_CHECKING = False  # typing is not imported: it would cost every application's start
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
     from pathlib import Path
+    from typing import Any
 
     from licentia.client.events import EventQueue
     from licentia.client.values import Values
@@ -102,6 +102,8 @@ class Licentia(AirGapped, SeatsAndMeters):
             self._fact_names = tuple(facts)
         self._authors, self._trackers = tuple(authors), tuple(trackers)
         self._facts: dict[str, str] | None = None
+        self._queue: EventQueue | None = None
+        self._values: Values | None = None
         # Refused now, without reading any fact (that waits for the first online call).
         unknown = [name for name in self._fact_names if name not in FACT_NAMES]
         if unknown:
@@ -109,19 +111,23 @@ class Licentia(AirGapped, SeatsAndMeters):
         if len(self._authors) > MAX_FREE_FIELDS or len(self._trackers) > MAX_FREE_FIELDS:
             raise ConfigurationError(f"at most {MAX_FREE_FIELDS} author and {MAX_FREE_FIELDS} tracker fields")
 
-    @functools.cached_property
+    @property
     def queue(self) -> EventQueue:
         """The durable event queue (``data_dir/events.db``), opened when first used: an offline start never is."""
-        from licentia.client.events import EventQueue
+        if self._queue is None:
+            from licentia.client.events import EventQueue
 
-        return EventQueue(self._dir)
+            self._queue = EventQueue(self._dir)
+        return self._queue
 
-    @functools.cached_property
+    @property
     def values(self) -> Values:
         """The server's value store for this device (``lic.values.get/set``)."""
-        from licentia.client.values import Values
+        if self._values is None:
+            from licentia.client.values import Values
 
-        return Values(self)
+            self._values = Values(self)
+        return self._values
 
     @property
     def data_dir(self) -> Path:

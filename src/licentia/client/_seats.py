@@ -7,12 +7,17 @@ metered use (``meters.py``) loads that logic.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
-
+TYPE_CHECKING = False  # typing is not imported: it would cost every application's start
 if TYPE_CHECKING:
+    from typing import cast
+
     from licentia.client._client import Licentia
     from licentia.client.leases import Lease
     from licentia.client.meters import Consumption
+else:
+
+    def cast(_kind: str, value: object) -> object:
+        return value  # as typing.cast does at run time
 
 
 class SeatsAndMeters:

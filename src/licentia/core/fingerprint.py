@@ -9,10 +9,9 @@ installations (side-by-side installs).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
-from cryptography.hazmat.primitives.hashes import SHA256
-from cryptography.hazmat.primitives.hmac import HMAC
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 # Hardware components, in the order they are worth as evidence. The CPU identity
 # is shared by every machine of a model, so it never identifies a device alone.
@@ -26,14 +25,15 @@ HASH_HEX_LENGTH = 64
 
 
 def hmac_sha256(key: bytes, message: bytes) -> bytes:
-    """HMAC-SHA256 through ``cryptography``, which the SDK loads anyway to verify documents.
+    """HMAC-SHA256 through the standard library (OpenSSL's, one C call).
 
-    The standard library's ``hmac`` and ``hashlib`` would load a second copy of
-    OpenSSL (``_hashlib``) at every application's start, for the same result.
+    Imported when first needed, not with the module: importing the SDK stays
+    free of OpenSSL, and ``cryptography`` (whose HMAC this once was) costs an
+    application's start more than the rest of its offline check.
     """
-    mac = HMAC(key, SHA256())
-    mac.update(message)
-    return mac.finalize()
+    import hmac
+
+    return hmac.digest(key, message, "sha256")
 
 
 def component_hash(product: str, name: str, raw: str) -> str:
