@@ -244,7 +244,7 @@ class StateFile:
                 os.fsync(handle.fileno())
             os.replace(tmp, self.path)
         except BaseException:
-            try:
+            try:  # noqa: SIM105 - contextlib would cost every start that saves its state
                 os.unlink(tmp)
             except OSError:
                 pass
