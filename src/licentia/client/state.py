@@ -26,7 +26,7 @@ import os
 import stat
 
 from licentia.core.canonical import dump_json, load_json
-from licentia.core.fingerprint import hmac_sha256
+from licentia.core.digests import equal, hmac_sha256
 
 TYPE_CHECKING = False  # typing is not imported: it would cost every application's start
 if TYPE_CHECKING:
@@ -61,14 +61,12 @@ def _mac_key(secret: str) -> bytes:
 
 
 def _sealed(device: str, secret: str, body: bytes, unverified_mac: str) -> bool:
-    """Whether ``unverified_mac`` seals ``body``, compared in constant time (``hmac.compare_digest``)."""
-    import hmac
-
+    """Whether ``unverified_mac`` seals ``body``, compared in constant time."""
     try:
         tag = bytes.fromhex(unverified_mac)
     except ValueError:
         return False
-    return hmac.compare_digest(hmac_sha256(_mac_key(secret), device.encode() + b"\n" + body), tag)
+    return equal(hmac_sha256(_mac_key(secret), device.encode() + b"\n" + body), tag)
 
 
 class State:

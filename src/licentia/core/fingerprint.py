@@ -9,6 +9,8 @@ installations (side-by-side installs).
 
 from __future__ import annotations
 
+from licentia.core.digests import hmac_sha256 as hmac_sha256  # kept importable from here
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -22,18 +24,6 @@ WEAK_COMPONENTS = frozenset({"cpu"})
 # machine id is a fourth component under the same tolerance.
 HARDWARE_COMPONENTS = 3
 HASH_HEX_LENGTH = 64
-
-
-def hmac_sha256(key: bytes, message: bytes) -> bytes:
-    """HMAC-SHA256 through the standard library (OpenSSL's, one C call).
-
-    Imported when first needed, not with the module: importing the SDK stays
-    free of OpenSSL, and ``cryptography`` (whose HMAC this once was) costs an
-    application's start more than the rest of its offline check.
-    """
-    import hmac
-
-    return hmac.digest(key, message, "sha256")
 
 
 def component_hash(product: str, name: str, raw: str) -> str:

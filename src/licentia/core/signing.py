@@ -24,6 +24,7 @@ import datetime as dt
 
 from licentia.core.canonical import canonical_json, load_json
 from licentia.core.clock import from_iso
+from licentia.core.digests import sha256
 from licentia.core.ed25519 import BadSignature, PublicKey, as_public_key
 
 TYPE_CHECKING = False  # typing is not imported: it would cost every application's start
@@ -62,9 +63,7 @@ def _b64d(text: str) -> bytes:
 
 
 def key_id(public_key: VerifyingKey) -> str:
-    import hashlib  # when first needed: importing the SDK stays free of OpenSSL
-
-    return hashlib.sha256(public_key.public_bytes_raw()).hexdigest()[:16]
+    return sha256(public_key.public_bytes_raw()).hex()[:16]
 
 
 def export_public_key(public_key: VerifyingKey) -> str:
