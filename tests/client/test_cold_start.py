@@ -27,7 +27,7 @@ PRODUCT = "cold-app"
 HEAVY = [
     "typing", "re", "enum", "json", "functools", "collections", "contextlib", "dataclasses", "inspect",
     "cryptography", "nacl.bindings", "ssl", "socket", "http.client", "urllib.request", "email", "sqlite3",
-    "logging", "tempfile", "random", "pathlib", "threading", "platformdirs", "hashlib", "hmac", "warnings",
+    "logging", "tempfile", "random", "pathlib", "threading", "platformdirs", "hashlib", "hmac", "warnings", "datetime",
 ]  # fmt: skip
 
 

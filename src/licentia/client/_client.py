@@ -8,7 +8,6 @@ imports only what it uses: the network (``urllib``, ``ssl``), the event queue
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import time
 
@@ -29,7 +28,7 @@ from licentia.client.status import (
 )
 from licentia.client.transport import Transport
 from licentia.client.witnesses import latest_witness, parse_time, settle_witnesses, witness_paths
-from licentia.core.clock import Clock, SystemClock, from_iso, to_iso
+from licentia.core.clock import Clock, SystemClock, from_iso, timedelta, to_iso
 from licentia.core.facts import FACT_NAMES, MAX_FREE_FIELDS
 from licentia.core.fingerprint import data_path_hash
 from licentia.core.signing import InvalidDocument
@@ -37,6 +36,7 @@ from licentia.core.status import DEFAULT_ROLLBACK_TOLERANCE
 
 TYPE_CHECKING = False  # typing is not imported: it would cost every application's start
 if TYPE_CHECKING:
+    import datetime as dt
     from collections.abc import Iterable, Sequence
     from pathlib import Path
     from typing import Any
@@ -48,7 +48,7 @@ DEFAULT_TIMEOUT = 3.0
 # last_seen is written at most this often on offline checks: a write (with
 # fsync) per check would cost far more than the signature check itself, and a
 # clock wound back by less than this plus the tolerance buys almost nothing.
-_LAST_SEEN_STEP = dt.timedelta(minutes=10)
+_LAST_SEEN_STEP = timedelta(minutes=10)
 
 
 class Licentia(AirGapped, SeatsAndMeters):
@@ -337,7 +337,7 @@ class Licentia(AirGapped, SeatsAndMeters):
             state.install_reported, changed = True, True
         if payload.get("status") == "registered":
             days = payload.get("usage_report_days")
-            every = dt.timedelta(days=days if type(days) is int and 0 < days < 10_000 else 1)
+            every = timedelta(days=days if type(days) is int and 0 < days < 10_000 else 1)
             last = parse_time(state.last_usage_report)
             if last is None or now - last >= every or now < last:
                 self.queue.add("usage", now, {"app_version": self.app_version}, self.facts())

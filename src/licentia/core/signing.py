@@ -20,15 +20,15 @@ only signing (the server's side) loads.
 from __future__ import annotations
 
 import binascii
-import datetime as dt
 
 from licentia.core.canonical import canonical_json, load_json
-from licentia.core.clock import from_iso
+from licentia.core.clock import from_iso, timedelta
 from licentia.core.digests import sha256
 from licentia.core.ed25519 import BadSignature, PublicKey, as_public_key
 
 TYPE_CHECKING = False  # typing is not imported: it would cost every application's start
 if TYPE_CHECKING:
+    import datetime as dt
     from collections.abc import Callable, Iterable, Mapping
     from typing import Any
 
@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 PUBLIC_KEY_SCHEME = "ed25519"
 # How far a document's issue time may lie in the future of the verifier's clock
 # before it is treated as forged or as a sign that the local clock was wound back.
-MAX_CLOCK_SKEW = dt.timedelta(minutes=10)
+MAX_CLOCK_SKEW = timedelta(minutes=10)
 _MAX_ENDORSEMENTS = 32
 
 

@@ -7,12 +7,11 @@ ends, how long a lease lasts and when grace runs out.
 
 from __future__ import annotations
 
-import datetime as dt
-
-from licentia.core.clock import from_iso
+from licentia.core.clock import from_iso, timedelta
 
 TYPE_CHECKING = False  # typing is not imported: it would cost every application's start
 if TYPE_CHECKING:
+    import datetime as dt
     from collections.abc import Mapping
     from typing import Any
 
@@ -36,7 +35,7 @@ EXPIRED = "expired"
 ALLOWED_STATUSES = frozenset({TRIAL, REGISTERED})
 # How far the local clock may run behind the last time the SDK saw it before
 # the SDK treats it as wound back (to stretch a trial or a lease).
-DEFAULT_ROLLBACK_TOLERANCE = dt.timedelta(hours=2)
+DEFAULT_ROLLBACK_TOLERANCE = timedelta(hours=2)
 
 
 def __getattr__(name: str) -> object:
@@ -134,7 +133,7 @@ def judge(payload: Mapping[str, Any], now: dt.datetime) -> Verdict:
 
     if now <= lease_until:
         return base
-    grace_end = lease_until + dt.timedelta(days=grace_days)
+    grace_end = lease_until + timedelta(days=grace_days)
     if now <= grace_end:
         return Verdict(True, "grace", "lease_expired", days_until(grace_end, now), features)
     return Verdict(False, "lease_expired", "lease_expired", 0)
