@@ -3,7 +3,7 @@
 Run: ``python bench/cold_start.py [--runs 31] [--top 15] [--only NAME ...] [--python PATH] [--against DIR]``.
 ``--python`` measures with another interpreter, e.g. a virtual environment
 holding only the SDK's base install (``pip install licentia``), which is what
-an application ships: the server's extras (orjson) change the figures.
+an application ships: the server's extras (orjson, FastAPI, ...) change the figures.
 ``--against DIR`` also runs the SDK's commands on another checkout's sources
 (``DIR/src`` first on ``PYTHONPATH``), in the same shuffled rounds: a change
 measured side by side, e.g. ``git worktree add /tmp/before main`` and
@@ -94,10 +94,14 @@ def sdk_suite(scratch: Path, python: str, against: Path | None = None) -> list[C
             Command(f"{against.name}: import licentia.client", [python, "-c", "import licentia.client"], env=other),
             Command(f"{against.name}: import + offline check()", [python, "-c", check], env=other),
         ]
-    # Floors, for the report: what merely importing an Ed25519 verifier costs.
+    # Floors, for the report: what merely importing an Ed25519 verifier costs (the first two are
+    # what the SDK does not load; the last two are the compiled modules an offline check cannot do
+    # without: libsodium for the signature, OpenSSL for the fingerprint's and the seal's HMAC-SHA256).
     floors = {
         "cryptography's Ed25519": "cryptography.hazmat.primitives.asymmetric.ed25519",
         "PyNaCl's bindings (public API)": "nacl.bindings",
+        "libsodium (nacl._sodium)": "nacl._sodium",
+        "OpenSSL's hashes (_hashlib)": "_hashlib",
     }
     for label, module in floors.items():
         if importable(python, module):
