@@ -117,6 +117,9 @@ def cli_suite(scratch: Path, python: str, _against: Path | None = None) -> list[
     script, from bytecode as after ``pip install``: an empty PYTHONDONTWRITEBYTECODE lets the
     warm-up round write the .pyc files. ``--only cli:`` runs just these.
     """
+    if not importable(python, "sqlalchemy"):
+        print(f"(no 'licentia' commands: {python} has only the SDK, not the server extra)", file=sys.stderr)
+        return []
     script = Path(python).with_name("licentia")
     licentia = [python, str(script)] if script.exists() else [python, "-m", "licentia"]
     data = ["--data-dir", str(scratch / "cli-data")]

@@ -29,7 +29,6 @@ from licentia.client.status import (
 from licentia.client.transport import Transport
 from licentia.client.witnesses import latest_witness, parse_time, settle_witnesses, witness_paths
 from licentia.core.clock import Clock, SystemClock, from_iso, timedelta, to_iso
-from licentia.core.facts import FACT_NAMES, MAX_FREE_FIELDS
 from licentia.core.fingerprint import data_path_hash
 from licentia.core.signing import InvalidDocument
 from licentia.core.status import DEFAULT_ROLLBACK_TOLERANCE
@@ -94,22 +93,18 @@ class Licentia(AirGapped, SeatsAndMeters):
         self.transport = Transport(server_url, timeout=timeout)  # refuses a malformed URL now
         self.state_file = StateFile(self._dir)
         self._witness_paths = witness_paths(self._dir, self.state_file.path, os.path.join(self._dir, QUEUE_FILE))
-        if facts is True:
-            self._fact_names: tuple[str, ...] = FACT_NAMES
-        elif facts is False:
-            self._fact_names = ()
-        else:
-            self._fact_names = tuple(facts)
+        self._fact_names: tuple[str, ...] = ()
         self._authors, self._trackers = tuple(authors), tuple(trackers)
+        if facts is not False or self._authors or self._trackers:  # the names load only for an app that sends facts
+            from licentia.core.facts import chosen_facts
+
+            try:  # refused now, without reading any fact (that waits for the first online call)
+                self._fact_names = chosen_facts(facts, self._authors, self._trackers)
+            except ValueError as exc:
+                raise ConfigurationError(str(exc)) from None
         self._facts: dict[str, str] | None = None
         self._queue: EventQueue | None = None
         self._values: Values | None = None
-        # Refused now, without reading any fact (that waits for the first online call).
-        unknown = [name for name in self._fact_names if name not in FACT_NAMES]
-        if unknown:
-            raise ConfigurationError(f"unknown facts {unknown}; known: {', '.join(FACT_NAMES)}")
-        if len(self._authors) > MAX_FREE_FIELDS or len(self._trackers) > MAX_FREE_FIELDS:
-            raise ConfigurationError(f"at most {MAX_FREE_FIELDS} author and {MAX_FREE_FIELDS} tracker fields")
 
     @property
     def queue(self) -> EventQueue:
