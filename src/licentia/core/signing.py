@@ -87,16 +87,17 @@ def load_public_key(text: str) -> tuple[str, PublicKey]:
 
 
 class SigningKey:
-    """A product's private key (``cryptography``'s) with its key id; only signers (the server) load it.
+    """A product's private key (``cryptography``'s) with its public key and key id; only signers load it.
 
-    A plain class with attributes computed once: no ``dataclasses`` or ``functools`` on the SDK's start.
+    Everything is derived once, here: signing (the server signs a document per status check) then
+    reads plain attributes, with no ``dataclasses`` or ``functools`` on the SDK's start.
     """
 
     def __init__(self, private_key: Ed25519PrivateKey) -> None:
         self.private_key = private_key
-        self._public_key: Ed25519PublicKey | None = None
-        self._kid: str | None = None
-        self._signer: Callable[[bytes], bytes] | None = None
+        self.public_key: Ed25519PublicKey = private_key.public_key()
+        self.kid = key_id(self.public_key)
+        self._sign_bytes = self._signer()
 
     def __repr__(self) -> str:
         return f"SigningKey(kid={self.kid!r})"  # never the key itself
@@ -107,24 +108,7 @@ class SigningKey:
 
         return cls(Ed25519PrivateKey.generate())
 
-    @property
-    def public_key(self) -> Ed25519PublicKey:
-        if self._public_key is None:
-            self._public_key = self.private_key.public_key()
-        return self._public_key
-
-    @property
-    def kid(self) -> str:
-        if self._kid is None:
-            self._kid = key_id(self.public_key)
-        return self._kid
-
-    def _sign_bytes(self, message: bytes) -> bytes:
-        if self._signer is None:
-            self._signer = self._make_signer()
-        return self._signer(message)
-
-    def _make_signer(self) -> Callable[[bytes], bytes]:
+    def _signer(self) -> Callable[[bytes], bytes]:
         """Ed25519 over ``message``: libsodium where installed, else OpenSSL.
 
         Ed25519 signatures are deterministic, so both give the same bytes (tested).

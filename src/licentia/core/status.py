@@ -95,11 +95,23 @@ def days_until(end: dt.datetime, now: dt.datetime) -> int:
 
 
 def trial_status(trial_end: dt.datetime | None, now: dt.datetime) -> DeviceStatus:
-    from licentia.core.vocabulary import DeviceStatus  # the server's; loaded once, then a lookup
-
+    trial, expired = _TRIAL_STATUSES or _trial_statuses()
     if trial_end is not None and now >= trial_end:
-        return DeviceStatus.TRIAL_EXPIRED
-    return DeviceStatus.TRIAL
+        return expired
+    return trial
+
+
+# (TRIAL, TRIAL_EXPIRED) as enum members, for the server (a status check asks once per request):
+# loaded at the first call, not with the module, so the SDK's start never imports ``enum``.
+_TRIAL_STATUSES: tuple[DeviceStatus, DeviceStatus] | None = None
+
+
+def _trial_statuses() -> tuple[DeviceStatus, DeviceStatus]:
+    global _TRIAL_STATUSES
+    from licentia.core.vocabulary import DeviceStatus
+
+    _TRIAL_STATUSES = (DeviceStatus.TRIAL, DeviceStatus.TRIAL_EXPIRED)
+    return _TRIAL_STATUSES
 
 
 def judge(payload: Mapping[str, Any], now: dt.datetime) -> Verdict:
