@@ -78,7 +78,7 @@ def test_nesting_too_deep_is_a_recursion_error_as_with_json() -> None:
 
 
 def test_without_the_accelerator_json_does_it_all(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(canonical, "_C_JSON", None)
+    monkeypatch.setattr(canonical, "c_json", None)
     assert load_json(b'{"a":[1,"\xc3\xa9"]}') == {"a": [1, "é"]}
     assert dump_json({"b": 1, "a": "é"}, sort_keys=True) == '{"a":"é","b":1}'
     assert canonical.canonical_json({"b": 1, "a": "é"}, checked=False) == '{"a":"é","b":1}'.encode()

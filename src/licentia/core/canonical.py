@@ -24,6 +24,12 @@ TYPE_CHECKING = False  # typing is not imported: it would cost every application
 if TYPE_CHECKING:
     from typing import Any
 
+c_json: Any  # json's C accelerator: what every offline start parses its state with
+try:
+    import _json as c_json
+except ImportError:  # another Python implementation: the json package does it all
+    c_json = None
+
 _UNLOADED: Any = object()
 # orjson, loaded by the first signer (``checked=True``), or None without it. Not
 # at import: orjson imports dataclasses, uuid and enum, which an application's
@@ -86,19 +92,6 @@ def canonical_json(value: Any, *, checked: bool = True) -> bytes:
 
 
 _WHITESPACE = " \t\n\r"  # JSON's four
-_C_JSON: Any = _UNLOADED
-
-
-def _accelerator() -> Any:
-    global _C_JSON
-    if _C_JSON is _UNLOADED:
-        try:
-            import _json
-
-            _C_JSON = _json
-        except ImportError:  # another Python implementation: the json package does it all
-            _C_JSON = None
-    return _C_JSON
 
 
 class _Options:
@@ -118,7 +111,6 @@ _scanner: Any = None
 def load_json(text: str | bytes) -> Any:
     """``json.loads(text)``: the same value for the same text, and the same errors."""
     global _scanner
-    c_json = _accelerator()
     if c_json is not None:
         try:
             unicode = text.decode("utf-8") if isinstance(text, bytes) else text
@@ -139,7 +131,6 @@ def load_json(text: str | bytes) -> Any:
 
 def dump_json(value: Any, *, sort_keys: bool = False) -> str:
     """``json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False, sort_keys=...)``."""
-    c_json = _accelerator()
     if c_json is not None and not isinstance(value, str):
         try:
             encode = c_json.make_encoder({}, None, c_json.encode_basestring, None, ":", ",", sort_keys, False, False)
