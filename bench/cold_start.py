@@ -1,9 +1,13 @@
 """How long does a new process take, next to an empty ``python -c pass``?
 
-Run: ``python bench/cold_start.py [--runs 31] [--top 15] [--only NAME ...] [--python PATH]``.
+Run: ``python bench/cold_start.py [--runs 31] [--top 15] [--only NAME ...] [--python PATH] [--against DIR]``.
 ``--python`` measures with another interpreter, e.g. a virtual environment
 holding only the SDK's base install (``pip install licentia``), which is what
-an application ships: the server's extras (orjson, PyNaCl) change the figures.
+an application ships: the server's extras (orjson, FastAPI, ...) change the figures.
+``--against DIR`` also runs the SDK's commands on another checkout's sources
+(``DIR/src`` first on ``PYTHONPATH``), in the same shuffled rounds: a change
+measured side by side, e.g. ``git worktree add /tmp/before main`` and
+``--against /tmp/before --only pass SDK offline``.
 
 Start-up is paid on every launch of every customer's application and on
 every CLI call, so each command below is measured as whole processes: all
@@ -16,8 +20,8 @@ command's import time goes: the modules with the largest own time.
 
 Two suites: the SDK (an application's start) and the ``licentia`` command's
 read-only commands (``--only cli:`` runs just those). To measure more
-commands, add a function to ``SUITES`` that takes a scratch directory and the
-interpreter and returns ``Command``s.
+commands, add a function to ``SUITES`` that takes a scratch directory, the
+interpreter and ``--against``'s checkout (or None), and returns ``Command``s.
 """
 
 from __future__ import annotations
@@ -55,7 +59,7 @@ def importable(python: str, module: str) -> bool:
     return subprocess.run([python, "-c", f"import {module}"], capture_output=True, check=False).returncode == 0
 
 
-def sdk_suite(scratch: Path, python: str) -> list[Command]:
+def sdk_suite(scratch: Path, python: str, against: Path | None = None) -> list[Command]:
     """The SDK: importing it, and an application's start that checks offline from a stored document."""
     sys.path.insert(0, str(Path(__file__).parent))
     from offline_check import PRODUCT, stored_document
@@ -84,10 +88,20 @@ def sdk_suite(scratch: Path, python: str) -> list[Command]:
             env={"XDG_DATA_HOME": str(scratch / "xdg")},
         ),
     ]
-    # Floors, for the report: what merely importing an Ed25519 verifier costs.
+    if against is not None:  # the same start on another checkout's sources
+        other = {"PYTHONPATH": str(against / "src")}
+        commands += [
+            Command(f"{against.name}: import licentia.client", [python, "-c", "import licentia.client"], env=other),
+            Command(f"{against.name}: import + offline check()", [python, "-c", check], env=other),
+        ]
+    # Floors, for the report: what merely importing an Ed25519 verifier costs (the first two are
+    # what the SDK does not load; the last two are the compiled modules an offline check cannot do
+    # without: libsodium for the signature, OpenSSL for the fingerprint's and the seal's HMAC-SHA256).
     floors = {
         "cryptography's Ed25519": "cryptography.hazmat.primitives.asymmetric.ed25519",
         "PyNaCl's bindings (public API)": "nacl.bindings",
+        "libsodium (nacl._sodium)": "nacl._sodium",
+        "OpenSSL's hashes (_hashlib)": "_hashlib",
     }
     for label, module in floors.items():
         if importable(python, module):
@@ -95,7 +109,7 @@ def sdk_suite(scratch: Path, python: str) -> list[Command]:
     return commands
 
 
-def cli_suite(scratch: Path, python: str) -> list[Command]:
+def cli_suite(scratch: Path, python: str, _against: Path | None = None) -> list[Command]:
     """``licentia``'s read-only commands on a small demo database (target: 4x ``python -c pass``).
 
     They import the standard library and the database driver only (no FastAPI, SQLAlchemy or
@@ -103,6 +117,9 @@ def cli_suite(scratch: Path, python: str) -> list[Command]:
     script, from bytecode as after ``pip install``: an empty PYTHONDONTWRITEBYTECODE lets the
     warm-up round write the .pyc files. ``--only cli:`` runs just these.
     """
+    if not importable(python, "sqlalchemy"):
+        print(f"(no 'licentia' commands: {python} has only the SDK, not the server extra)", file=sys.stderr)
+        return []
     script = Path(python).with_name("licentia")
     licentia = [python, str(script)] if script.exists() else [python, "-m", "licentia"]
     data = ["--data-dir", str(scratch / "cli-data")]
@@ -129,7 +146,8 @@ def cli_suite(scratch: Path, python: str) -> list[Command]:
 
 
 # Each suite gets a scratch directory and the interpreter, and returns the commands it wants measured.
-SUITES: list[Callable[[Path, str], list[Command]]] = [sdk_suite, cli_suite]
+# (``against``: --against's checkout, for the suites that measure one.)
+SUITES: list[Callable[[Path, str, Path | None], list[Command]]] = [sdk_suite, cli_suite]
 
 
 def environment(command: Command) -> dict[str, str]:
@@ -191,10 +209,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--top", type=int, default=15, help="modules shown per import profile")
     parser.add_argument("--only", nargs="*", default=None, help="names (substrings) of the commands to run")
     parser.add_argument("--python", default=sys.executable, help="the interpreter to measure with")
+    parser.add_argument("--against", type=Path, default=None, help="another checkout whose SDK is measured too")
     args = parser.parse_args(argv)
+    against = args.against.resolve() if args.against else None
     baseline = Command("python -c pass", [args.python, "-c", "pass"])
     with tempfile.TemporaryDirectory() as tmp:
-        commands = [command for suite in SUITES for command in suite(Path(tmp), args.python)]
+        commands = [command for suite in SUITES for command in suite(Path(tmp), args.python, against)]
         if args.only:
             commands = [c for c in commands if any(part in c.name for part in args.only)]
         times = measure(baseline, commands, args.runs)

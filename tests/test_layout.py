@@ -19,6 +19,9 @@ SRC = Path(__file__).parents[1] / "src" / "licentia"
 # What core/ may import: computation only (hashing, signing, encoding, dates, data classes).
 CORE_MAY_IMPORT = {
     "__future__",
+    "_datetime",  # the C classes datetime re-exports (core/clock.py)
+    "_hashlib",  # the OpenSSL module hmac and hashlib call (core/digests.py)
+    "_json",  # json's own C accelerator (core/canonical.py)
     "base64",
     "binascii",
     "collections",

@@ -67,3 +67,17 @@ def test_containers_with_few_components_match_on_what_they_have():
 
 def test_hashes_are_per_product():
     assert component_hash("acme", "machine", "x") != component_hash("other", "machine", "x")
+
+
+def test_the_plain_status_words_the_sdk_judges_by_are_the_enumerated_ones() -> None:
+    """judge() reads plain text (no enum on an application's start); the server's names stay importable."""
+    from licentia.core import status as rules
+    from licentia.core.vocabulary import DeviceStatus, LicenseState
+
+    assert (rules.TRIAL, rules.TRIAL_EXPIRED, rules.REGISTERED, rules.EXPIRED) == (
+        DeviceStatus.TRIAL, DeviceStatus.TRIAL_EXPIRED, DeviceStatus.REGISTERED, LicenseState.EXPIRED,
+    )  # fmt: skip
+    assert rules.DeviceStatus is DeviceStatus and rules.LicenseState is LicenseState
+    assert {DeviceStatus.TRIAL, DeviceStatus.REGISTERED} == rules.ALLOWED_STATUSES
+    assert rules.trial_status(NOW, NOW) is DeviceStatus.TRIAL_EXPIRED
+    assert judge(doc(), NOW) == rules.Verdict(True, "trial", None, 10, ())

@@ -8,12 +8,8 @@ imports only what it uses: the network (``urllib``, ``ssl``), the event queue
 
 from __future__ import annotations
 
-import datetime as dt
-import functools
 import os
 import time
-from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
 
 from licentia.client._airgapped import AirGapped
 from licentia.client._exceptions import ConfigurationError, InvalidAnswer, InvalidKey, Offline, ServerRefused
@@ -32,14 +28,17 @@ from licentia.client.status import (
 )
 from licentia.client.transport import Transport
 from licentia.client.witnesses import latest_witness, parse_time, settle_witnesses, witness_paths
-from licentia.core.clock import Clock, SystemClock, from_iso, to_iso
-from licentia.core.facts import FACT_NAMES, MAX_FREE_FIELDS
+from licentia.core.clock import Clock, SystemClock, from_iso, timedelta, to_iso
 from licentia.core.fingerprint import data_path_hash
 from licentia.core.signing import InvalidDocument
 from licentia.core.status import DEFAULT_ROLLBACK_TOLERANCE
 
+TYPE_CHECKING = False  # typing is not imported: it would cost every application's start
 if TYPE_CHECKING:
+    import datetime as dt
+    from collections.abc import Iterable, Sequence
     from pathlib import Path
+    from typing import Any
 
     from licentia.client.events import EventQueue
     from licentia.client.values import Values
@@ -48,7 +47,7 @@ DEFAULT_TIMEOUT = 3.0
 # last_seen is written at most this often on offline checks: a write (with
 # fsync) per check would cost far more than the signature check itself, and a
 # clock wound back by less than this plus the tolerance buys almost nothing.
-_LAST_SEEN_STEP = dt.timedelta(minutes=10)
+_LAST_SEEN_STEP = timedelta(minutes=10)
 
 
 class Licentia(AirGapped, SeatsAndMeters):
@@ -94,34 +93,36 @@ class Licentia(AirGapped, SeatsAndMeters):
         self.transport = Transport(server_url, timeout=timeout)  # refuses a malformed URL now
         self.state_file = StateFile(self._dir)
         self._witness_paths = witness_paths(self._dir, self.state_file.path, os.path.join(self._dir, QUEUE_FILE))
-        if facts is True:
-            self._fact_names: tuple[str, ...] = FACT_NAMES
-        elif facts is False:
-            self._fact_names = ()
-        else:
-            self._fact_names = tuple(facts)
+        self._fact_names: tuple[str, ...] = ()
         self._authors, self._trackers = tuple(authors), tuple(trackers)
-        self._facts: dict[str, str] | None = None
-        # Refused now, without reading any fact (that waits for the first online call).
-        unknown = [name for name in self._fact_names if name not in FACT_NAMES]
-        if unknown:
-            raise ConfigurationError(f"unknown facts {unknown}; known: {', '.join(FACT_NAMES)}")
-        if len(self._authors) > MAX_FREE_FIELDS or len(self._trackers) > MAX_FREE_FIELDS:
-            raise ConfigurationError(f"at most {MAX_FREE_FIELDS} author and {MAX_FREE_FIELDS} tracker fields")
+        if facts is not False or self._authors or self._trackers:  # the names load only for an app that sends facts
+            from licentia.core.facts import chosen_facts
 
-    @functools.cached_property
+            try:  # refused now, without reading any fact (that waits for the first online call)
+                self._fact_names = chosen_facts(facts, self._authors, self._trackers)
+            except ValueError as exc:
+                raise ConfigurationError(str(exc)) from None
+        self._facts: dict[str, str] | None = None
+        self._queue: EventQueue | None = None
+        self._values: Values | None = None
+
+    @property
     def queue(self) -> EventQueue:
         """The durable event queue (``data_dir/events.db``), opened when first used: an offline start never is."""
-        from licentia.client.events import EventQueue
+        if self._queue is None:
+            from licentia.client.events import EventQueue
 
-        return EventQueue(self._dir)
+            self._queue = EventQueue(self._dir)
+        return self._queue
 
-    @functools.cached_property
+    @property
     def values(self) -> Values:
         """The server's value store for this device (``lic.values.get/set``)."""
-        from licentia.client.values import Values
+        if self._values is None:
+            from licentia.client.values import Values
 
-        return Values(self)
+            self._values = Values(self)
+        return self._values
 
     @property
     def data_dir(self) -> Path:
@@ -331,7 +332,7 @@ class Licentia(AirGapped, SeatsAndMeters):
             state.install_reported, changed = True, True
         if payload.get("status") == "registered":
             days = payload.get("usage_report_days")
-            every = dt.timedelta(days=days if type(days) is int and 0 < days < 10_000 else 1)
+            every = timedelta(days=days if type(days) is int and 0 < days < 10_000 else 1)
             last = parse_time(state.last_usage_report)
             if last is None or now - last >= every or now < last:
                 self.queue.add("usage", now, {"app_version": self.app_version}, self.facts())

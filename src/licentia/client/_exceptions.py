@@ -24,9 +24,10 @@ files in the data directory hold.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
+TYPE_CHECKING = False  # typing is not imported: it would cost every application's start
 if TYPE_CHECKING:
+    from typing import Any
+
     from licentia.client.meters import Consumption
 
 

@@ -7,8 +7,7 @@ metered use (``meters.py``) loads that logic.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
-
+TYPE_CHECKING = False  # typing is not imported: it would cost every application's start
 if TYPE_CHECKING:
     from licentia.client._client import Licentia
     from licentia.client.leases import Lease
@@ -20,10 +19,15 @@ class SeatsAndMeters:
         """A floating seat, kept by heartbeats in a daemon thread (``borrow_days``: offline use); client/leases.py."""
         from licentia.client.leases import checkout
 
-        return checkout(cast("Licentia", self), key, borrow_days=borrow_days, heartbeats=heartbeats)
+        return checkout(_licentia(self), key, borrow_days=borrow_days, heartbeats=heartbeats)
 
     def consume(self, meter: str, amount: int = 1, *, idempotency_key: str | None = None) -> Consumption:
         """Count ``amount`` of ``meter`` online, once even when retried; past the limit: QuotaExceeded."""
         from licentia.client.meters import consume
 
-        return consume(cast("Licentia", self), meter, amount, idempotency_key)
+        return consume(_licentia(self), meter, amount, idempotency_key)
+
+
+def _licentia(mixin: object) -> Licentia:
+    """``typing.cast``, without importing typing: this class is a base of ``Licentia`` only."""
+    return mixin  # type: ignore[return-value]

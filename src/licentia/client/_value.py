@@ -10,7 +10,9 @@ immutability and ``as_dict()``.
 
 from __future__ import annotations
 
-from typing import Any
+TYPE_CHECKING = False  # typing is not imported: it would cost every application's start
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class Value:

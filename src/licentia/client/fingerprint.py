@@ -11,13 +11,18 @@ is remembered, for the life of the process (see ``hardware.macos``).
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from typing import Any
 
 from licentia.client._value import Value
-from licentia.client.hardware import RawHardware, read_hardware
-from licentia.client.hardware.linux import StrPath
+from licentia.client.hardware import read_hardware
 from licentia.core.fingerprint import COMPONENTS, component_hash, data_path_hash
+
+TYPE_CHECKING = False  # typing is not imported: it would cost every application's start
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
+
+    from licentia.client.hardware import RawHardware
+    from licentia.client.hardware.linux import StrPath
 
 
 class Fingerprint(Value):

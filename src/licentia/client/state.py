@@ -22,19 +22,15 @@ on every use and must describe this machine's hardware, read afresh.
 
 from __future__ import annotations
 
-import contextlib
-import datetime as dt
-import functools
-import json
 import os
 import stat
-from typing import Any
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.hashes import SHA256
-from cryptography.hazmat.primitives.hmac import HMAC
+from licentia.core.canonical import dump_json, load_json
+from licentia.core.digests import equal, hmac_sha256
 
-from licentia.core.fingerprint import hmac_sha256
+TYPE_CHECKING = False  # typing is not imported: it would cost every application's start
+if TYPE_CHECKING:
+    from typing import Any
 
 STATE_FILE = "state.json"
 QUEUE_FILE = "events.db"  # see licentia.client.events
@@ -52,24 +48,25 @@ def state_mac(device: str, secret: str, body: bytes) -> str:
     return hmac_sha256(_mac_key(secret), device.encode() + b"\n" + body).hex()
 
 
-@functools.lru_cache(maxsize=8)  # one secret per installation: derived once per process, not per check
+_MAC_KEYS: dict[str, bytes] = {}  # one secret per installation: derived once per process, not per check
+
+
 def _mac_key(secret: str) -> bytes:
-    return hmac_sha256(secret.encode(), _MAC_LABEL)
+    key = _MAC_KEYS.get(secret)
+    if key is None:
+        if len(_MAC_KEYS) >= 8:
+            _MAC_KEYS.clear()
+        key = _MAC_KEYS[secret] = hmac_sha256(secret.encode(), _MAC_LABEL)
+    return key
 
 
 def _sealed(device: str, secret: str, body: bytes, unverified_mac: str) -> bool:
-    """Whether ``unverified_mac`` seals ``body``, compared in constant time (``HMAC.verify``)."""
+    """Whether ``unverified_mac`` seals ``body``, compared in constant time."""
     try:
         tag = bytes.fromhex(unverified_mac)
     except ValueError:
         return False
-    mac = HMAC(_mac_key(secret), SHA256())
-    mac.update(device.encode() + b"\n" + body)
-    try:
-        mac.verify(tag)
-    except InvalidSignature:
-        return False
-    return True
+    return equal(hmac_sha256(_mac_key(secret), device.encode() + b"\n" + body), tag)
 
 
 class State:
@@ -109,8 +106,8 @@ class State:
     def to_json(self) -> bytes:
         if self.credential is None:
             # Nothing to key a MAC with: keep only what restricts and never grants.
-            return json.dumps({"format": _FORMAT, "facts_opt_out": self.facts_opt_out}).encode()
-        body = json.dumps(
+            return dump_json({"format": _FORMAT, "facts_opt_out": self.facts_opt_out}).encode()
+        body = dump_json(
             {
                 "signed": self.signed,
                 "token": self.token,
@@ -118,9 +115,7 @@ class State:
                 "last_usage_report": self.last_usage_report,
                 "last_seen": self.last_seen,
                 "facts_opt_out": self.facts_opt_out,
-            },
-            separators=(",", ":"),
-            ensure_ascii=False,
+            }
         )
         device, secret = self.credential
         sealed = {
@@ -130,13 +125,13 @@ class State:
             "state": body,
             "mac": state_mac(device, secret, body.encode()),
         }
-        return json.dumps(sealed, separators=(",", ":"), ensure_ascii=False).encode()
+        return dump_json(sealed).encode()
 
     @classmethod
     def from_json(cls, raw: bytes) -> State:
         """Check the seal, then keep each field only if it has the expected shape."""
         try:
-            outer = json.loads(raw)
+            outer = load_json(raw)
         except (ValueError, RecursionError):
             return cls(corrupt=True)
         if isinstance(outer, dict) and outer.get("format") == 1:
@@ -151,7 +146,7 @@ class State:
         assert isinstance(device, str) and isinstance(secret, str) and isinstance(body, str) and isinstance(mac, str)
         try:
             sealed = _sealed(device, secret, body.encode(), mac)
-            fields = json.loads(body) if sealed else None
+            fields = load_json(body) if sealed else None
         except (ValueError, RecursionError):
             fields = None
         if not isinstance(fields, dict):
@@ -236,12 +231,10 @@ class StateFile:
         of one (which would lose the credential and make a first contact).
         Something other than a file in the way (a directory) is moved aside.
         """
-        import tempfile  # here: an offline check that writes nothing never pays for it
-
         os.makedirs(self.data_dir, exist_ok=True)
         if os.path.lexists(self.path) and not os.path.isfile(self.path):
             move_aside(self.path, "the state file")
-        fd, tmp = tempfile.mkstemp(prefix=".state-", suffix=".tmp", dir=self.data_dir)
+        fd, tmp = _new_file(self.data_dir, ".state-", ".tmp")
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(state.to_json())
@@ -249,14 +242,36 @@ class StateFile:
                 os.fsync(handle.fileno())
             os.replace(tmp, self.path)
         except BaseException:
-            with contextlib.suppress(OSError):
+            try:  # noqa: SIM105 - contextlib would cost every start that saves its state
                 os.unlink(tmp)
+            except OSError:
+                pass
             raise
         _fsync_dir(self.data_dir)
 
 
+# tempfile.mkstemp's flags: a new file only this user reads (0600), never through a planted symlink.
+_NEW_FILE_FLAGS = (
+    os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    | getattr(os, "O_BINARY", 0)
+)  # fmt: skip
+
+
+def _new_file(directory: str, prefix: str, suffix: str) -> tuple[int, str]:
+    """``tempfile.mkstemp(prefix, suffix, dir=directory)``, without importing ``tempfile`` (and
+    ``random``, ``shutil``, ``weakref``) into an application's start that saves its last-seen time."""
+    for _ in range(100):
+        path = os.path.join(directory, f"{prefix}{os.urandom(8).hex()}{suffix}")
+        try:
+            return os.open(path, _NEW_FILE_FLAGS, 0o600), path
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name in {directory}")
+
+
 def move_aside(path: str, what: str) -> str:
     """Rename a damaged file (or whatever is in its place) for inspection, and say so once in the log."""
+    import datetime as dt
     import logging
 
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")

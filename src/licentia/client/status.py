@@ -8,19 +8,22 @@ SDK never grants more than a document it verified says.
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Iterable, Mapping
-from typing import Any
-
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
 from licentia.client._exceptions import ConfigurationError
 from licentia.client._value import Value
-from licentia.client.fingerprint import Fingerprint
 from licentia.core.clock import from_iso
 from licentia.core.fingerprint import matches
 from licentia.core.signing import InvalidDocument, load_public_key, verify_document
-from licentia.core.status import Verdict, judge
+from licentia.core.status import judge
+
+TYPE_CHECKING = False  # typing is not imported: it would cost every application's start
+if TYPE_CHECKING:
+    import datetime as dt
+    from collections.abc import Iterable, Mapping
+    from typing import Any
+
+    from licentia.client.fingerprint import Fingerprint
+    from licentia.core.ed25519 import PublicKey, VerifyingKey
+    from licentia.core.status import Verdict
 
 
 class Status(Value):
@@ -99,10 +102,10 @@ class Status(Value):
         return self.entitlements.get(name, default)
 
 
-def pinned_keys(public_key: str | Iterable[str]) -> dict[str, Ed25519PublicKey]:
+def pinned_keys(public_key: str | Iterable[str]) -> dict[str, PublicKey]:
     """The application's pinned keys by key id; a malformed one is a :class:`ConfigurationError`."""
     texts = [public_key] if isinstance(public_key, str) else list(public_key)
-    keys: dict[str, Ed25519PublicKey] = {}
+    keys: dict[str, PublicKey] = {}
     for text in texts:
         try:
             kid, key = load_public_key(text)
@@ -140,7 +143,7 @@ def denied(reason: str, *, online: bool = False, state: str = "unknown") -> Stat
 
 def verify_for_installation(
     unverified_signed: Mapping[str, Any],
-    keys: Mapping[str, Ed25519PublicKey],
+    keys: Mapping[str, VerifyingKey],
     *,
     product: str,
     fingerprint: Fingerprint | None,

@@ -19,14 +19,13 @@ check whose answer was lost is accepted once more with the previous token.
 
 from __future__ import annotations
 
-import json
-from typing import TYPE_CHECKING, Any
+from licentia.client._exceptions import ConfigurationError, InvalidAnswer, Offline, ServerRefused
 
+TYPE_CHECKING = False  # typing is not imported: it would cost every application's start
 if TYPE_CHECKING:
     import urllib.error
     import urllib.request
-
-from licentia.client._exceptions import ConfigurationError, InvalidAnswer, Offline, ServerRefused
+    from typing import Any
 
 USER_AGENT = "licentia-client"
 # Every answer the protocol has is a few kilobytes; a bigger one is refused
@@ -72,10 +71,11 @@ class Transport:
 
         ``retry=False``: one attempt only, for a call that must not be repeated.
         """
+        import json
         import time
 
-        # Imported here: urllib.request pulls in http.client, email and ssl, a
-        # cost an offline start should not pay.
+        # Imported here: urllib.request pulls in http.client, email and ssl, and json
+        # pulls in re, a cost an offline start should not pay.
         import urllib.parse
         import urllib.request
 
@@ -170,6 +170,8 @@ def _exchange(req: urllib.request.Request, wait: float) -> bytes:
 
 def parse_answer(raw: bytes, source: str) -> Any:
     """Parse an answer; anything that is not JSON a sane server would send is :class:`InvalidAnswer`."""
+    import json
+
     try:
         return json.loads(raw)
     except (ValueError, RecursionError) as exc:  # RecursionError: "[" a hundred thousand times
@@ -178,6 +180,7 @@ def parse_answer(raw: bytes, source: str) -> Any:
 
 def _refusal(exc: urllib.error.HTTPError) -> Exception:
     import http.client
+    import json
 
     try:
         raw = exc.read(MAX_ANSWER_BYTES)

@@ -15,16 +15,19 @@ the machine, which docs/integrate-python.md says plainly.
 
 from __future__ import annotations
 
-import datetime as dt
 import os
+
+from licentia.core.clock import UTC, datetime, from_iso
+
+TYPE_CHECKING = False  # typing is not imported: it would cost every application's start
+if TYPE_CHECKING:
+    import datetime as dt
 
 
 def parse_time(text: str | None) -> dt.datetime | None:
     """A time written by the SDK, or ``None`` for anything else (never an error)."""
     if not text:
         return None
-    from licentia.core.clock import from_iso
-
     try:
         return from_iso(text)
     except (ValueError, OverflowError):  # "0001-01-01T00:00:00+14:00" overflows when made UTC
@@ -40,7 +43,7 @@ def latest_witness(last_seen: dt.datetime | None, paths: tuple[str, ...]) -> dt.
     seen = [last_seen] if last_seen is not None else []
     for path in paths:
         try:
-            seen.append(dt.datetime.fromtimestamp(os.stat(path).st_mtime, dt.UTC))
+            seen.append(datetime.fromtimestamp(os.stat(path).st_mtime, UTC))
         except (OSError, OverflowError, ValueError):
             continue
     return max(seen, default=None)

@@ -6,15 +6,29 @@ refused because their text form is not stable across languages, and a
 signature over bytes a verifier cannot reproduce would be worthless.
 
 The server has orjson and signs with it (a status check signs one document per
-request); verifiers, and the client SDK, which ships with nothing but
-``cryptography``, use the standard library. Both write the same bytes for every value this module
-accepts, which a test holds them to.
+request); verifiers, and the client SDK, which ships without orjson, use the standard library. Both
+write the same bytes for every value this module accepts, which a test holds them to.
+
+The standard library's part is its C accelerator, ``_json``, called directly:
+importing the ``json`` package imports ``re`` (and ``re`` imports ``enum``),
+which alone costs an application's start half as much as Python's own start,
+for regular expressions JSON never needs when the accelerator is there. The
+calls are the ones ``json`` itself makes (``json.encoder.JSONEncoder.iterencode``,
+``json.decoder.JSONDecoder``); whenever the accelerator is missing or fails,
+``json`` gives the answer, so results and errors are exactly ``json``'s (tested).
 """
 
 from __future__ import annotations
 
-import json
-from typing import Any
+TYPE_CHECKING = False  # typing is not imported: it would cost every application's start
+if TYPE_CHECKING:
+    from typing import Any
+
+c_json: Any  # json's C accelerator: what every offline start parses its state with
+try:
+    import _json as c_json
+except ImportError:  # another Python implementation: the json package does it all
+    c_json = None
 
 _UNLOADED: Any = object()
 # orjson, loaded by the first signer (``checked=True``), or None without it. Not
@@ -74,4 +88,57 @@ def canonical_json(value: Any, *, checked: bool = True) -> bytes:
         fast = _fast_encoder()
         if fast is not None:
             return bytes(fast.dumps(value, option=fast.OPT_SORT_KEYS))
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
+    return dump_json(value, sort_keys=True).encode("utf-8")
+
+
+_WHITESPACE = " \t\n\r"  # JSON's four
+
+
+class _Options:
+    """What ``_json.make_scanner`` reads from ``json.JSONDecoder()``: the defaults of ``json.loads``."""
+
+    strict = True
+    object_hook = None
+    object_pairs_hook = None
+    parse_float = float
+    parse_int = int
+    parse_constant = {"-Infinity": float("-inf"), "Infinity": float("inf"), "NaN": float("nan")}.__getitem__
+
+
+_scanner: Any = None
+
+
+def load_json(text: str | bytes) -> Any:
+    """``json.loads(text)``: the same value for the same text, and the same errors."""
+    global _scanner
+    if c_json is not None:
+        try:
+            unicode = text.decode("utf-8") if isinstance(text, bytes) else text
+            if _scanner is None:
+                _scanner = c_json.make_scanner(_Options())
+            start = len(unicode) - len(unicode.lstrip(_WHITESPACE))
+            value, end = _scanner(unicode, start)
+            if not unicode[end:].strip(_WHITESPACE):
+                return value
+        except RecursionError:
+            raise  # the same from json: nested deeper than Python walks
+        except Exception:  # noqa: S110 - json below raises its own error for malformed text (a BOM, UTF-16)
+            pass
+    import json
+
+    return json.loads(text)
+
+
+def dump_json(value: Any, *, sort_keys: bool = False) -> str:
+    """``json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False, sort_keys=...)``."""
+    if c_json is not None and not isinstance(value, str):
+        try:
+            encode = c_json.make_encoder({}, None, c_json.encode_basestring, None, ":", ",", sort_keys, False, False)
+            return "".join(encode(value, 0))
+        except RecursionError:
+            raise
+        except Exception:  # noqa: S110 - json below raises its own error for what it cannot write
+            pass
+    import json
+
+    return json.dumps(value, sort_keys=sort_keys, separators=(",", ":"), ensure_ascii=False, allow_nan=False)

@@ -13,12 +13,15 @@ check denies either if one is put in place of the license file.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
+from licentia.core.canonical import load_json
 from licentia.core.signing import InvalidDocument, verify_document
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
+
+    from licentia.core.ed25519 import VerifyingKey
 
 PURCHASE_CERTIFICATE = "purchase_certificate"
 EVIDENCE_REPORT = "evidence_report"
@@ -41,7 +44,7 @@ def kind_of(payload: Mapping[str, Any]) -> str:
 
 
 def verify_any(
-    unverified: bytes | str, public_keys: Mapping[str, Ed25519PublicKey], *, product: str | None = None
+    unverified: bytes | str, public_keys: Mapping[str, VerifyingKey], *, product: str | None = None
 ) -> tuple[str, dict[str, Any]]:
     """Verify a signed document of any kind: ``(kind, payload)``, or :class:`InvalidDocument`.
 
@@ -49,11 +52,9 @@ def verify_any(
     key is the trust anchor (each product has its own), and the signature
     covers the product named inside.
     """
-    import json
-
     if product is None:
         try:
-            unverified_product = json.loads(unverified)["document"]["product"]
+            unverified_product = load_json(unverified)["document"]["product"]
         except (ValueError, KeyError, TypeError, RecursionError) as exc:
             raise InvalidDocument("malformed document") from exc
         if not isinstance(unverified_product, str):

@@ -9,10 +9,11 @@ installations (side-by-side installs).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from licentia.core.digests import hmac_sha256 as hmac_sha256  # kept importable from here
 
-from cryptography.hazmat.primitives.hashes import SHA256
-from cryptography.hazmat.primitives.hmac import HMAC
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 # Hardware components, in the order they are worth as evidence. The CPU identity
 # is shared by every machine of a model, so it never identifies a device alone.
@@ -23,17 +24,6 @@ WEAK_COMPONENTS = frozenset({"cpu"})
 # machine id is a fourth component under the same tolerance.
 HARDWARE_COMPONENTS = 3
 HASH_HEX_LENGTH = 64
-
-
-def hmac_sha256(key: bytes, message: bytes) -> bytes:
-    """HMAC-SHA256 through ``cryptography``, which the SDK loads anyway to verify documents.
-
-    The standard library's ``hmac`` and ``hashlib`` would load a second copy of
-    OpenSSL (``_hashlib``) at every application's start, for the same result.
-    """
-    mac = HMAC(key, SHA256())
-    mac.update(message)
-    return mac.finalize()
 
 
 def component_hash(product: str, name: str, raw: str) -> str:

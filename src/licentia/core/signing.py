@@ -12,28 +12,34 @@ application that pinned an old key still trusts documents signed by the new one,
 while nobody without one of the vendor's private keys can mint an endorsement.
 
 Verification raises :class:`InvalidDocument` with no detail worth exploiting; it
-never returns a bool that a caller could forget to test.
+never returns a bool that a caller could forget to test. It runs on libsodium
+(:mod:`licentia.core.ed25519`) and needs nothing of ``cryptography``, which
+only signing (the server's side) loads.
 """
 
 from __future__ import annotations
 
 import binascii
-import datetime as dt
-import json
-from collections.abc import Callable, Iterable, Mapping
-from functools import cached_property
-from typing import Any
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from licentia.core.canonical import canonical_json, load_json
+from licentia.core.clock import from_iso, timedelta
+from licentia.core.digests import sha256
+from licentia.core.ed25519 import BadSignature, PublicKey, as_public_key
 
-from licentia.core.canonical import canonical_json
-from licentia.core.clock import from_iso
+TYPE_CHECKING = False  # typing is not imported: it would cost every application's start
+if TYPE_CHECKING:
+    import datetime as dt
+    from collections.abc import Callable, Iterable, Mapping
+    from typing import Any
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+    from licentia.core.ed25519 import VerifyingKey
 
 PUBLIC_KEY_SCHEME = "ed25519"
 # How far a document's issue time may lie in the future of the verifier's clock
 # before it is treated as forged or as a sign that the local clock was wound back.
-MAX_CLOCK_SKEW = dt.timedelta(minutes=10)
+MAX_CLOCK_SKEW = timedelta(minutes=10)
 _MAX_ENDORSEMENTS = 32
 
 
@@ -56,27 +62,23 @@ def _b64d(text: str) -> bytes:
     return binascii.a2b_base64((text + "=" * (-len(text) % 4)).translate(_FROM_URLSAFE))
 
 
-def key_id(public_key: Ed25519PublicKey) -> str:
-    from cryptography.hazmat.primitives.hashes import SHA256, Hash
-
-    digest = Hash(SHA256())
-    digest.update(public_key.public_bytes_raw())
-    return digest.finalize().hex()[:16]
+def key_id(public_key: VerifyingKey) -> str:
+    return sha256(public_key.public_bytes_raw()).hex()[:16]
 
 
-def export_public_key(public_key: Ed25519PublicKey) -> str:
+def export_public_key(public_key: VerifyingKey) -> str:
     """The text an application embeds: ``ed25519:<kid>:<base64url raw key>``."""
     raw = public_key.public_bytes_raw()
     return f"{PUBLIC_KEY_SCHEME}:{key_id(public_key)}:{_b64e(raw)}"
 
 
-def load_public_key(text: str) -> tuple[str, Ed25519PublicKey]:
+def load_public_key(text: str) -> tuple[str, PublicKey]:
     """Parse an exported public key; the key id is recomputed, never trusted."""
     try:
         scheme, kid, b64 = text.strip().split(":")
         if scheme != PUBLIC_KEY_SCHEME:
             raise ValueError(scheme)
-        key = Ed25519PublicKey.from_public_bytes(_b64d(b64))
+        key = PublicKey(_b64d(b64))
     except (ValueError, TypeError) as exc:
         raise ValueError("not a Licentia public key (expected 'ed25519:<kid>:<key>')") from exc
     if key_id(key) != kid:
@@ -85,28 +87,28 @@ def load_public_key(text: str) -> tuple[str, Ed25519PublicKey]:
 
 
 class SigningKey:
-    """A product's private key with its key id (a plain class: no ``dataclasses`` on the SDK's start)."""
+    """A product's private key (``cryptography``'s) with its public key and key id; only signers load it.
+
+    Everything is derived once, here: signing (the server signs a document per status check) then
+    reads plain attributes, with no ``dataclasses`` or ``functools`` on the SDK's start.
+    """
 
     def __init__(self, private_key: Ed25519PrivateKey) -> None:
         self.private_key = private_key
+        self.public_key: Ed25519PublicKey = private_key.public_key()
+        self.kid = key_id(self.public_key)
+        self._sign_bytes = self._signer()
 
     def __repr__(self) -> str:
         return f"SigningKey(kid={self.kid!r})"  # never the key itself
 
     @classmethod
     def generate(cls) -> SigningKey:
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
         return cls(Ed25519PrivateKey.generate())
 
-    @cached_property
-    def public_key(self) -> Ed25519PublicKey:
-        return self.private_key.public_key()
-
-    @cached_property
-    def kid(self) -> str:
-        return key_id(self.public_key)
-
-    @cached_property
-    def _sign_bytes(self) -> Callable[[bytes], bytes]:
+    def _signer(self) -> Callable[[bytes], bytes]:
         """Ed25519 over ``message``: libsodium where installed, else OpenSSL.
 
         Ed25519 signatures are deterministic, so both give the same bytes (tested).
@@ -115,7 +117,7 @@ class SigningKey:
         """
         try:
             from nacl import bindings as sodium
-        except ImportError:  # the client SDK's base install
+        except ImportError:  # an install without PyNaCl
             return self.private_key.sign
         seed = self.private_key.private_bytes_raw()
         _public, secret = sodium.crypto_sign_seed_keypair(seed)
@@ -146,10 +148,8 @@ class SigningKey:
         return b'{"document":' + body + middle + b"," + tail[1:]
 
 
-def _trusted_keys(
-    pinned: Mapping[str, Ed25519PublicKey], endorsements: Any, product: str
-) -> dict[str, Ed25519PublicKey]:
-    keys = dict(pinned)
+def _trusted_keys(pinned: Mapping[str, VerifyingKey], endorsements: Any, product: str) -> dict[str, PublicKey]:
+    keys = {kid: as_public_key(key) for kid, key in pinned.items()}
     if not endorsements:
         return keys
     if not isinstance(endorsements, list) or len(endorsements) > _MAX_ENDORSEMENTS:
@@ -167,7 +167,7 @@ def _trusted_keys(
                 kid, key = load_public_key(str(item["public_key"]))
                 claim = {"kid": kid, "public_key": item["public_key"], "product": product}
                 keys[item["by"]].verify(_b64d(str(item["sig"])), canonical_json(claim))
-            except (KeyError, ValueError, InvalidSignature):
+            except (KeyError, ValueError):  # BadSignature is a ValueError
                 continue
             if kid == item.get("kid"):
                 keys.setdefault(kid, key)
@@ -177,7 +177,7 @@ def _trusted_keys(
 
 def verify_document(
     unverified: bytes | str | Mapping[str, Any],
-    public_keys: Mapping[str, Ed25519PublicKey],
+    public_keys: Mapping[str, VerifyingKey],
     *,
     product: str,
     at_time: dt.datetime | None = None,
@@ -198,13 +198,13 @@ def verify_document(
 
 def _verify(
     unverified: bytes | str | Mapping[str, Any],
-    public_keys: Mapping[str, Ed25519PublicKey],
+    public_keys: Mapping[str, VerifyingKey],
     *,
     product: str,
     at_time: dt.datetime | None,
 ) -> dict[str, Any]:
     try:
-        unverified_signed = json.loads(unverified) if isinstance(unverified, (bytes, str)) else dict(unverified)
+        unverified_signed = load_json(unverified) if isinstance(unverified, (bytes, str)) else dict(unverified)
         unverified_payload = unverified_signed["document"]
         kid = unverified_signed["kid"]
         signature = _b64d(unverified_signed["sig"])
@@ -218,7 +218,7 @@ def _verify(
         raise InvalidDocument("document signed by an unknown key")
     try:
         key.verify(signature, canonical_json(unverified_payload, checked=False))
-    except (InvalidSignature, TypeError, ValueError) as exc:
+    except (BadSignature, TypeError, ValueError) as exc:
         raise InvalidDocument("bad signature") from exc
     payload: dict[str, Any] = unverified_payload
     if payload.get("product") != product:

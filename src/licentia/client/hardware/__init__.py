@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING
 
 from licentia.client._value import Value
 
+TYPE_CHECKING = False  # typing is not imported: it would cost every application's start
 if TYPE_CHECKING:
     from licentia.client.hardware.linux import StrPath
 
