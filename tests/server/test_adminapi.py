@@ -187,3 +187,22 @@ def test_payment_webhook_signature_replay_and_idempotency(hooked: Any, engine: A
 def test_payment_webhook_refuses_without_a_secret(client: Any, clock: Any) -> None:
     answer = _deliver(client, {"order_id": "1", "product": "acme", "email": "a@b.c"}, time.time())
     assert answer.status_code == 503 and answer.json()["error"]["code"] == "webhook_not_configured"
+
+
+def test_an_expiry_no_database_can_keep_as_utc_is_refused_not_a_crash(
+    client: Any, engine: Any, clock: Any, product: Any
+) -> None:
+    _, writer = _token(engine, clock, ["write"], "writer")
+    for bogus in ("0001-01-01T00:00:00+05:00", "9999-12-31T23:59:59-05:00"):
+        body = {"product": "acme", "email": "c@example.com", "expires_at": bogus, "send_email": False}
+        refused = client.post("/v1/admin/licenses", json=body, headers=_bearer(writer))
+        assert refused.status_code == 422 and "between 1970 and 9000" in refused.text, refused.text
+    made = client.post(
+        "/v1/admin/licenses", json={"product": "acme", "email": "c@example.com"}, headers=_bearer(writer)
+    ).json()
+    renewed = client.post(
+        f"/v1/admin/licenses/{made['id']}/renew",
+        json={"expires_at": "0001-01-01T00:00:00+05:00"},
+        headers=_bearer(writer),
+    )
+    assert renewed.status_code == 422 and "between 1970 and 9000" in renewed.text, renewed.text

@@ -36,6 +36,17 @@ def test_server_only_event_kinds_are_refused(client, product):
     assert response.status_code == 422
 
 
+def test_an_occurrence_time_outside_any_calendar_the_server_keeps_is_refused_not_a_crash(client, product):
+    app = Installation(client, product.public_key)
+    app.check()
+    for bogus in ("0001-01-01T00:00:00+05:00", "1969-12-31T23:59:59Z", "9999-12-31T23:59:59-05:00"):
+        sent = {"events": [{"id": "t", "kind": "usage", "occurred_at": bogus}]}
+        response = client.post("/v1/events", json=sent, headers=auth(app.credential))
+        assert response.status_code == 422 and "between 1970 and 9000" in response.text, (bogus, response.text)
+    fine = {"events": [{"id": "t", "kind": "usage", "occurred_at": "2026-11-29T08:00:00+05:00"}]}
+    assert client.post("/v1/events", json=fine, headers=auth(app.credential)).json() == {"accepted": 1, "duplicates": 0}
+
+
 def test_client_facts_are_dropped_unless_the_product_collects_them(client, product, engine):
     app = Installation(client, product.public_key)
     app.check(facts={"computer_name": "LAPTOP-7"})

@@ -209,8 +209,13 @@ def test_an_event_resent_months_later_is_found_from_when_it_occurred(one_device:
         assert len(record_events(conn, [{**ahead, "received_at": dt.datetime(2026, 5, 30, 12, 0, tzinfo=UTC)}])) == 1
     with one_device.begin() as conn:
         assert record_events(conn, [{**ahead, "received_at": dt.datetime(2026, 5, 30, 12, 1, tzinfo=UTC)}]) == []
+    # A time long before any partition (an application's bogus clock) is looked up in every month.
+    edge = {**first, "client_event_id": "edge", "occurred_at": dt.datetime(1970, 1, 1, tzinfo=UTC)}
+    for _ in range(2):
+        with one_device.begin() as conn:
+            record_events(conn, [{**edge, "received_at": dt.datetime(2026, 5, 30, 13, 0, tzinfo=UTC)}])
     with one_device.connect() as conn:
-        assert conn.execute(sa.text("SELECT count(*) FROM events")).scalar() == 2
+        assert conn.execute(sa.text("SELECT count(*) FROM events")).scalar() == 3
 
 
 def test_the_servers_own_events_occur_when_recorded(one_device: Any) -> None:

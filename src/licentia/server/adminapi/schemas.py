@@ -8,6 +8,8 @@ from typing import Annotated, Any, Literal
 from annotated_types import Interval
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from licentia.server.stored_time import StoredTime
+
 # Row ids are 64-bit signed integers on both databases. A larger number names no
 # row, and the drivers refuse to even bind it (SQLite raises OverflowError), so
 # an id outside the range is refused as input (422) before any query runs.
@@ -29,7 +31,7 @@ class LicenseCreate(Strict):
     email: Email
     name: Annotated[str, StringConstraints(max_length=200)] | None = None
     max_devices: int | None = Field(default=None, ge=1, le=36500)
-    expires_at: dt.datetime | None = None
+    expires_at: StoredTime | None = None
     features: list[Feature] = Field(default_factory=list, max_length=50)
     order_ref: OrderRef | None = Field(default=None, description="Your order id; with `source`, unique.")
     source: Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]{1,64}$")] = "api"
@@ -71,7 +73,7 @@ class IssuedLicenseOut(LicenseOut):
 
 
 class Renewal(Strict):
-    expires_at: dt.datetime | None = Field(default=None, description="The new expiry (UTC).")
+    expires_at: StoredTime | None = Field(default=None, description="The new expiry (UTC).")
     days: int | None = Field(default=None, ge=1, le=36500, description="Or: push the expiry this many days.")
 
 

@@ -16,6 +16,7 @@ from licentia.server.events.payloads import FactName, FactValue
 from licentia.server.events.service import event_row, record_events
 from licentia.server.state import state_of
 from licentia.server.store.models import Product, table_of
+from licentia.server.stored_time import StoredTime
 
 router = APIRouter(prefix="/v1", tags=["events"])
 products = table_of(Product)
@@ -42,7 +43,7 @@ class ClientEvent(BaseModel):
 
     id: EventId = Field(description="Client-chosen idempotency id; re-sending it is harmless.")
     kind: ReportedKind
-    occurred_at: dt.datetime | None = None
+    occurred_at: StoredTime | None = None
     data: dict[FactName, FactValue] = Field(default_factory=dict, max_length=MAX_DATA_KEYS)
     facts: dict[FactName, FactValue] = Field(default_factory=dict, max_length=MAX_DATA_KEYS)
 

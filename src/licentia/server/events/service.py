@@ -75,7 +75,10 @@ def _insert_new_postgresql(conn: sa.Connection, unique: dict[tuple[Any, str], di
         occurred = [row["occurred_at"] for row in unique.values()]
         since = _EVERY_MONTH
         if None not in occurred:
-            since = min(min(map(_naive_utc, occurred)), min(received)) - CLIENT_CLOCK_SLACK
+            try:
+                since = max(min(min(map(_naive_utc, occurred)), min(received)) - CLIENT_CLOCK_SLACK, _EVERY_MONTH)
+            except OverflowError:  # a time at the calendar's edge (year 1): every month it is
+                since = _EVERY_MONTH
         until = max(received) + CLIENT_CLOCK_SLACK
         stored = conn.execute(
             _STORED_KEYS, {"devices": device_ids, "keys": client_ids, "since": since, "until": until}
