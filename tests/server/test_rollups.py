@@ -6,6 +6,7 @@ import datetime as dt
 import random
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
 from licentia.server.rollups.service import breakdown, refresh, series
@@ -148,3 +149,22 @@ def test_the_minute_task_of_a_running_server_keeps_todays_rollups_fresh(
                 break
             time.sleep(0.2)
     assert installs == [(clock.now().date(), 3)]
+
+
+def test_the_minute_task_reads_on_one_core_of_postgresql(migrated: Any) -> None:
+    """Its reads of every installation must not take every core from the status checks meanwhile."""
+    from licentia.server.store.engine import database_urls, make_sync_engine
+
+    urls = database_urls(migrated.resolved_database_url)
+    if urls.is_sqlite:
+        pytest.skip("PostgreSQL's parallel workers")
+    background = make_sync_engine(urls, pool_size=1, background=True)
+    serving = make_sync_engine(urls, pool_size=1)
+    try:
+        with background.connect() as conn:
+            assert conn.exec_driver_sql("SHOW max_parallel_workers_per_gather").scalar() == "0"
+        with serving.connect() as conn:
+            assert conn.exec_driver_sql("SHOW max_parallel_workers_per_gather").scalar() != "0"
+    finally:
+        background.dispose()
+        serving.dispose()

@@ -48,7 +48,7 @@ async def start_rollup_task(app: FastAPI) -> Any:
         return None
 
     async def loop() -> None:
-        reader = make_sync_engine(database_urls(settings.resolved_database_url), pool_size=1)
+        reader = make_sync_engine(database_urls(settings.resolved_database_url), pool_size=1, background=True)
         try:
             while True:
                 # Sleep first: a starting server answers checks before it summarises.

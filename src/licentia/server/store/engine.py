@@ -148,12 +148,19 @@ def _sqlite_setup(engine: sa.Engine) -> None:
         conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
-def make_sync_engine(urls: DatabaseUrls, *, pool_size: int = 2) -> sa.Engine:
+# Background work (the minute's rollups) reads hundreds of thousands of rows. PostgreSQL would
+# run such a read on every core it has (parallel workers), starving the status checks meanwhile:
+# its connections read on one core.
+_ONE_CORE = {"options": "-c max_parallel_workers_per_gather=0"}
+
+
+def make_sync_engine(urls: DatabaseUrls, *, pool_size: int = 2, background: bool = False) -> sa.Engine:
     if urls.is_sqlite:
         engine = sa.create_engine(urls.sync, poolclass=sa.pool.QueuePool, pool_size=pool_size)
         _sqlite_setup(engine)
         return engine
-    return sa.create_engine(urls.sync, pool_size=pool_size, pool_pre_ping=True)
+    connect_args = _ONE_CORE if background else {}
+    return sa.create_engine(urls.sync, pool_size=pool_size, pool_pre_ping=True, connect_args=connect_args)
 
 
 def make_async_engine(urls: DatabaseUrls, *, pool_size: int = 5) -> AsyncEngine:
