@@ -34,6 +34,7 @@ import datetime as dt
 import json
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -315,6 +316,8 @@ def main() -> int:
     if not shutil.which("wrk"):
         print("wrk is missing: apt-get install wrk", file=sys.stderr)
         return 2
+    # A SIGTERM (a test's time-out) ends through the ``finally`` below: the servers stop, the databases go.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     pg = None if args.database_url else Postgres().start()
     server = args.database_url or (pg.url if pg else "")
     names = [f"scale_{uuid.uuid4().hex[:8]}_{n}" for n in ("small", "large")]

@@ -30,9 +30,6 @@ else:
     class Clock:
         """Anything with ``now()``: a ``typing.Protocol`` for type checkers, a plain name at run time."""
 
-        def now(self) -> dt.datetime:
-            raise NotImplementedError
-
 
 __all__ = ["UTC", "Clock", "ManualClock", "SystemClock", "datetime", "from_iso", "timedelta", "to_iso"]
 

@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from tests.databases import PG_URL
+from tests.processes import end_group
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -36,16 +37,18 @@ pytestmark = [
 
 def test_the_scale_bench_runs_every_stage_at_the_reduced_size(tmp_path: Path) -> None:
     out = tmp_path / "figures.json"
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "scale.py"), "--database-url", str(PG_URL), "--json", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
+    cmd = [sys.executable, str(ROOT / "bench" / "scale.py"), "--database-url", str(PG_URL), "--json", str(out)]
+    # Its own process group: on a time-out or a failure, its servers and wrk go with it.
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
     )
-    assert out.exists(), done.stdout + done.stderr
+    try:
+        output = proc.communicate(timeout=900)[0].decode(errors="replace")
+    finally:
+        end_group(proc, grace=60)  # SIGTERM: the bench drops its databases, then ends
+    assert out.exists(), output
     figures = json.loads(out.read_text())
-    print(done.stdout)  # the figures, in the test log
+    print(output)  # the figures, in the test log
     assert figures["events"] >= 1_000_000 and figures["event_partitions"] >= 13
     assert figures["errors"] == 0
     assert figures["p99_ratio"] > 0 and figures["dashboard_s"] > 0 and figures["evidence_s"] > 0
