@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
 import sqlalchemy as sa
 
 from licentia.server.store.engine import database_urls, make_sync_engine
@@ -33,24 +32,20 @@ def stored(engine) -> set[str]:
         return set(conn.execute(sa.select(rate_limits.c.bucket)).scalars())
 
 
-@pytest.mark.parametrize("inline", [True, False])
-def test_a_failing_job_spoils_none_of_its_batch(migrated, inline):
+def test_a_failing_job_spoils_none_of_its_batch(migrated):
     urls = database_urls(migrated.resolved_database_url)
-    if inline and not urls.is_sqlite:
-        pytest.skip("inline batching is SQLite's")
     engine = make_sync_engine(urls)
-    writer = Writer(engine, inline=inline)
-    writer.start()
 
     async def main():
+        writer = Writer(urls)
         jobs = [insert(f"b{i}") for i in range(10)]
         jobs.insert(5, failing)
-        return await asyncio.gather(*(writer.run(job) for job in jobs), return_exceptions=True)
+        try:
+            return await asyncio.gather(*(writer.run(job) for job in jobs), return_exceptions=True)
+        finally:
+            await writer.close()
 
-    try:
-        results = asyncio.run(main())
-    finally:
-        writer.stop()
+    results = asyncio.run(main())
     assert isinstance(results[5], ValueError)
     assert [r for i, r in enumerate(results) if i != 5] == [f"b{i}" for i in range(10)]
     assert stored(engine) == {f"b{i}" for i in range(10)}  # answered means committed; "doomed" rolled back
@@ -60,19 +55,18 @@ def test_a_failing_job_spoils_none_of_its_batch(migrated, inline):
 def test_a_database_error_answers_store_unavailable(migrated):
     urls = database_urls(migrated.resolved_database_url)
     engine = make_sync_engine(urls)
-    writer = Writer(engine, inline=urls.is_sqlite)
-    writer.start()
 
     def broken(conn: sa.Connection) -> None:
         conn.execute(sa.text("SELECT * FROM no_such_table"))
 
     async def main():
-        return await asyncio.gather(writer.run(broken), writer.run(insert("fine")), return_exceptions=True)
+        writer = Writer(urls)
+        try:
+            return await asyncio.gather(writer.run(broken), writer.run(insert("fine")), return_exceptions=True)
+        finally:
+            await writer.close()
 
-    try:
-        results = asyncio.run(main())
-    finally:
-        writer.stop()
+    results = asyncio.run(main())
     assert isinstance(results[0], StoreUnavailable) and results[1] == "fine"
     assert stored(engine) == {"fine"}
     engine.dispose()
