@@ -35,10 +35,11 @@ from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.util import greenlet_spawn
+from sqlalchemy.util import await_only, greenlet_spawn
 
 from licentia.server.store.batch import BatchScope, enter_scope, leave_scope
 from licentia.server.store.engine import DatabaseUrls, make_async_engine, make_sync_engine
+from licentia.server.store.raw import begin_if_pending, begin_lazily, drop_lazy_begin
 
 log = logging.getLogger("licentia.store")
 T = TypeVar("T")
@@ -75,6 +76,8 @@ class Writer:
             # Connections of an async engine's sync facade work inside greenlet_spawn only.
             self._async_engine = make_async_engine(urls, pool_size=connections)
             self._engine = self._async_engine.sync_engine
+            # A batch's transaction begins with its first statement (store.raw.begin_lazily).
+            sa.event.listen(self._engine, "before_cursor_execute", _begin_before_statement)
         self._read_ahead = read_ahead
         self._max_batch = max_batch
         self._pending: list[Item] = []
@@ -150,12 +153,19 @@ class Writer:
     def _run_connected(self, conn: sa.Connection | None, batch: list[Item]) -> sa.Connection | None:
         if conn is None:
             try:
-                conn = self._engine.connect()
+                conn = self._connect()
             except Exception as exc:
                 log.error("database unreachable: %s", type(exc).__name__)
                 self._fail(batch, exc)
                 return None
         return self._run_batch(conn, batch)
+
+    def _connect(self) -> sa.Connection:
+        conn = self._engine.connect()
+        if not self._sqlite:
+            # Transactions begin with their first statement (store.raw.begin_lazily).
+            await_only(conn.connection.driver_connection.set_autocommit(True))  # type: ignore[union-attr]
+        return conn
 
     # SQLite: batches run synchronously on the loop.
 
@@ -233,14 +243,19 @@ class Writer:
 
     def _jobs(self, conn: sa.Connection, batch: list[Item]) -> list[Any]:
         """Read ahead, run the jobs, flush what they deferred: the body of one transaction."""
-        keys = [key for _job, _future, key in batch if key is not None]
-        scope = BatchScope(self._read_ahead(conn, keys) if keys and self._read_ahead is not None else None)
-        enter_scope(conn, scope)
+        if not self._sqlite:
+            begin_lazily(conn)
         try:
-            results = [job(conn) for job, _future, _key in batch]
-            scope.flush(conn)
+            keys = [key for _job, _future, key in batch if key is not None]
+            scope = BatchScope(self._read_ahead(conn, keys) if keys and self._read_ahead is not None else None)
+            enter_scope(conn, scope)
+            try:
+                results = [job(conn) for job, _future, _key in batch]
+                scope.flush(conn)
+            finally:
+                leave_scope(conn)
         finally:
-            leave_scope(conn)
+            drop_lazy_begin(conn)
         return results
 
     def _run_alone(self, current: sa.Connection, item: Item) -> sa.Connection | None:
@@ -264,7 +279,7 @@ class Writer:
         with contextlib.suppress(Exception):
             conn.close()
         try:
-            return self._engine.connect()
+            return self._connect()
         except Exception as exc:
             log.error("database unreachable: %s", type(exc).__name__)
             return None
@@ -273,6 +288,10 @@ class Writer:
         error = StoreUnavailable(f"the database did not take the transaction ({type(exc).__name__})")
         for _job, future, _key in batch:
             _settle(future, None, error)
+
+
+def _begin_before_statement(conn: sa.Connection, *_args: Any) -> None:
+    begin_if_pending(conn)
 
 
 def _public_error(exc: BaseException) -> BaseException:
