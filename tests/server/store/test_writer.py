@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from licentia.server.store.engine import database_urls, make_sync_engine
 from licentia.server.store.models import RateLimit, table_of
+from licentia.server.store.raw import Statement
 from licentia.server.store.writer import StoreUnavailable, Writer
 from tests.conftest import START
 
@@ -69,4 +70,35 @@ def test_a_database_error_answers_store_unavailable(migrated):
     results = asyncio.run(main())
     assert isinstance(results[0], StoreUnavailable) and results[1] == "fine"
     assert stored(engine) == {"fine"}
+    engine.dispose()
+
+
+def test_a_job_whose_first_statement_is_raw_is_one_transaction(migrated):
+    """On PostgreSQL the batch's BEGIN travels with its first statement: what fails after it rolls it back."""
+    urls = database_urls(migrated.resolved_database_url)
+    engine = make_sync_engine(urls)
+    insert_raw = Statement("INSERT INTO rate_limits (bucket, window_start, count) VALUES (:bucket, :start, 1)")
+
+    def raw_then_broken(conn: sa.Connection) -> None:
+        insert_raw.execute(conn, bucket="raw-doomed", start=START)
+        conn.execute(rate_limits.insert().values(bucket="doomed", window_start=START, count=1))
+        raise ValueError("this job is broken")
+
+    def raw_only(conn: sa.Connection) -> str:
+        insert_raw.execute(conn, bucket="raw-kept", start=START)
+        return "kept"
+
+    async def main():
+        writer = Writer(urls)
+        try:
+            alone = await asyncio.gather(writer.run(raw_then_broken), return_exceptions=True)
+            together = await asyncio.gather(writer.run(raw_only), writer.run(raw_then_broken), return_exceptions=True)
+            return alone + together
+        finally:
+            await writer.close()
+
+    failed_alone, kept, failed_with_neighbour = asyncio.run(main())
+    assert isinstance(failed_alone, ValueError) and isinstance(failed_with_neighbour, ValueError)
+    assert kept == "kept"
+    assert stored(engine) == {"raw-kept"}
     engine.dispose()
