@@ -362,6 +362,9 @@ class _BeginningCursor:
     def execute(self, sql: str, params: Any) -> None:
         from sqlalchemy.util import await_only
 
+        if self._cursor is not None:  # a later statement: the transaction has begun
+            await_only(self._cursor.execute(sql, params))
+            return
         self._cursor = await_only(self._begin_and_execute(sql, params))
 
     async def _begin_and_execute(self, sql: str, params: Any) -> Any:

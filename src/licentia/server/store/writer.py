@@ -24,6 +24,8 @@ Batches run on the event loop's own thread, never on a thread of their own:
   at a time; a second batch starts while one is in flight only once as many
   jobs wait as that batch holds, so that batches stay large under load
   (PostgreSQL's cost per check grows as they shrink) and a lone job never waits.
+  The connections are in autocommit at the driver: the writer sends a batch's
+  BEGIN with its first statement, in one round trip (``store.raw.begin_lazily``).
 """
 
 from __future__ import annotations
@@ -53,6 +55,8 @@ Item = tuple[Job, "asyncio.Future[Any]", Hashable | None]
 _LOCK_PATIENCE = 15.0
 # PostgreSQL connections of a writer, each carrying one batch at a time.
 CONNECTIONS = 2
+# How long closing waits for the batches under way, then for their cancellation.
+_CLOSE_PATIENCE = 10.0
 
 
 class StoreUnavailable(Exception):
@@ -87,6 +91,7 @@ class Writer:
         self._conn: sa.Connection | None = None
         self._idle: list[sa.Connection | None] = [None] * connections
         self._in_flight: list[int] = []
+        self._carriers: set[asyncio.Task[None]] = set()
         self._lock_wait = 0.0
 
     async def run(self, job: Callable[[sa.Connection], T], *, read_ahead: Hashable | None = None) -> T:
@@ -105,7 +110,15 @@ class Writer:
         return await future
 
     async def close(self) -> None:
-        """Close the connections (the server's shutdown, once no job is waiting)."""
+        """Finish the batches under way, refuse the jobs still waiting, close the connections."""
+        if self._carriers:
+            _done, stuck = await asyncio.wait(set(self._carriers), timeout=_CLOSE_PATIENCE)
+            for task in stuck:
+                task.cancel()
+            if stuck:
+                await asyncio.wait(stuck, timeout=_CLOSE_PATIENCE)
+        waiting, self._pending = self._pending, []
+        self._fail(waiting, StoreUnavailable("the server is shutting down"))
         if self._sqlite:
             if self._conn is not None:
                 self._conn.close()
@@ -134,7 +147,10 @@ class Writer:
             conn = self._idle.pop()
             batch, self._pending = self._pending[: self._max_batch], self._pending[self._max_batch :]
             self._in_flight.append(len(batch))
-            asyncio.get_running_loop().create_task(self._carry(conn, batch))
+            # The loop keeps only a weak reference to a task: the writer keeps its own.
+            task = asyncio.get_running_loop().create_task(self._carry(conn, batch))
+            self._carriers.add(task)
+            task.add_done_callback(self._carriers.discard)
 
     async def _carry(self, conn: sa.Connection | None, batch: list[Item]) -> None:
         try:
@@ -274,7 +290,7 @@ class Writer:
 
     def _healthy(self, conn: sa.Connection) -> sa.Connection | None:
         """The same connection if usable, else a fresh one (None if the database is gone)."""
-        if not conn.invalidated and not conn.closed:
+        if not conn.invalidated and not conn.closed and not getattr(conn.connection.driver_connection, "closed", False):
             return conn
         with contextlib.suppress(Exception):
             conn.close()
