@@ -3,9 +3,8 @@
 SQLite is the embedded default: WAL, ``synchronous=NORMAL``, a busy timeout,
 and ``BEGIN IMMEDIATE`` so a writer takes the lock up front instead of failing
 when it upgrades from reading (which the busy timeout cannot wait out).
-PostgreSQL goes through psycopg 3, whose asyncio connection serves both the
-async engine (admin pages, developer API) and the writer (hot path, see
-``store.writer``); the CLI and background threads (rollups, backups) use sync engines.
+PostgreSQL goes through psycopg 3, whose one driver serves both the async
+engine (admin pages, developer API) and the sync writer thread (hot path).
 
 Files holding data are private to the server's user from the moment they
 exist (threat: any local account reading every customer, event and queued
