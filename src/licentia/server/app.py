@@ -52,7 +52,7 @@ from licentia.server.settings import Settings
 from licentia.server.state import AppState, state_of
 from licentia.server.store import transactions
 from licentia.server.store.checkpoint import Checkpointer
-from licentia.server.store.engine import database_urls, make_async_engine, make_sync_engine
+from licentia.server.store.engine import database_urls, make_async_engine
 from licentia.server.store.writer import Writer
 from licentia.server.values.router import router as values_router
 
@@ -116,11 +116,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        sync_engine = make_sync_engine(urls)
         async_engine = make_async_engine(urls)
         # Status checks name their device for the batch's read-ahead (devices.service.read_ahead).
-        writer = Writer(sync_engine, inline=urls.is_sqlite, read_ahead=read_ahead)
-        writer.start()
+        writer = Writer(urls, read_ahead=read_ahead)
         checkpointer = None
         if urls.is_sqlite:
             checkpointer = Checkpointer(sa.make_url(urls.sync).database or "")
@@ -141,11 +139,10 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
                     task.cancel()
                     with contextlib.suppress(BaseException):
                         await task
-            writer.stop()
+            await writer.close()
             if checkpointer is not None:
                 checkpointer.stop()
             await async_engine.dispose()
-            sync_engine.dispose()
 
     app = LicentiaApp(
         title="Licentia",

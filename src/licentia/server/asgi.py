@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import gc
-import sys
 
 from fastapi import FastAPI
 
 from licentia.server.app import create_app
 from licentia.server.settings import Settings
-from licentia.server.store.engine import database_urls
 
 # A status check allocates a few hundred short-lived objects and no cycles of
 # its own; with the default threshold (700) the cyclic collector ran every few
@@ -18,18 +16,11 @@ from licentia.server.store.engine import database_urls
 # now, move out of the collector's sight (``gc.freeze``), and the young
 # generation is collected ten times less often.
 _YOUNG_GENERATION_THRESHOLD = 10_000
-# On PostgreSQL the checks' transactions run on the writer thread, which waits
-# for the interpreter lock after each database round trip while the event loop
-# parses and signs; with Python's default 5 ms switch interval that wait set
-# the check's p99. Measured: p99 at full speed 40 -> 20 ms (docs/performance.md).
-_SWITCH_INTERVAL_WITH_WRITER_THREAD = 0.0005
 
 
 def create_from_env() -> FastAPI:
     settings = Settings()
     app = create_app(settings)
-    if not database_urls(settings.resolved_database_url).is_sqlite:
-        sys.setswitchinterval(_SWITCH_INTERVAL_WITH_WRITER_THREAD)
     gc.collect()
     gc.freeze()
     _, older, oldest = gc.get_threshold()

@@ -25,13 +25,22 @@ def sha256(text: str) -> str:
 
 @pytest.fixture
 def hot_path(migrated, product):
+    """(engine to look with, a coroutine runner with a writer as the server makes it, checker)."""
     urls = database_urls(migrated.resolved_database_url)
     engine = make_sync_engine(urls)
-    writer = Writer(engine, inline=urls.is_sqlite, read_ahead=read_ahead)
-    writer.start()
     checker = Checker(Keyring(migrated.fernet()), product_ttl_seconds=0)
-    yield engine, writer, checker
-    writer.stop()
+
+    def run(main):
+        async def with_writer():
+            writer = Writer(urls, read_ahead=read_ahead)
+            try:
+                return await main(writer)
+            finally:
+                await writer.close()
+
+        return asyncio.run(with_writer())
+
+    yield engine, run, checker
     engine.dispose()
 
 
@@ -52,9 +61,9 @@ def stored(engine, device_id):
 
 
 def test_checks_of_one_device_in_one_batch_are_all_applied_in_order(hot_path, clock):
-    engine, writer, checker = hot_path
+    engine, run, checker = hot_path
 
-    async def main():
+    async def main(writer):
         first = await writer.run(lambda conn: checker.run(conn, check_input(clock)))
         credential = (first.credential["device"], first.credential["secret"])
         inp = check_input(clock, credential)
@@ -63,7 +72,7 @@ def test_checks_of_one_device_in_one_batch_are_all_applied_in_order(hot_path, cl
         )
         return credential[0], outcomes
 
-    device_id, outcomes = asyncio.run(main())
+    device_id, outcomes = run(main)
     assert all(o.error is None and o.document["status"] == "trial" for o in outcomes)
     row = stored(engine, device_id)
     assert row.usage_count == 13  # first contact and twelve checks: no update lost

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
 import sqlalchemy as sa
 
 from licentia.server.store.engine import database_urls, make_sync_engine
 from licentia.server.store.models import RateLimit, table_of
+from licentia.server.store.raw import Statement
 from licentia.server.store.writer import StoreUnavailable, Writer
 from tests.conftest import START
 
@@ -33,24 +33,20 @@ def stored(engine) -> set[str]:
         return set(conn.execute(sa.select(rate_limits.c.bucket)).scalars())
 
 
-@pytest.mark.parametrize("inline", [True, False])
-def test_a_failing_job_spoils_none_of_its_batch(migrated, inline):
+def test_a_failing_job_spoils_none_of_its_batch(migrated):
     urls = database_urls(migrated.resolved_database_url)
-    if inline and not urls.is_sqlite:
-        pytest.skip("inline batching is SQLite's")
     engine = make_sync_engine(urls)
-    writer = Writer(engine, inline=inline)
-    writer.start()
 
     async def main():
+        writer = Writer(urls)
         jobs = [insert(f"b{i}") for i in range(10)]
         jobs.insert(5, failing)
-        return await asyncio.gather(*(writer.run(job) for job in jobs), return_exceptions=True)
+        try:
+            return await asyncio.gather(*(writer.run(job) for job in jobs), return_exceptions=True)
+        finally:
+            await writer.close()
 
-    try:
-        results = asyncio.run(main())
-    finally:
-        writer.stop()
+    results = asyncio.run(main())
     assert isinstance(results[5], ValueError)
     assert [r for i, r in enumerate(results) if i != 5] == [f"b{i}" for i in range(10)]
     assert stored(engine) == {f"b{i}" for i in range(10)}  # answered means committed; "doomed" rolled back
@@ -60,19 +56,49 @@ def test_a_failing_job_spoils_none_of_its_batch(migrated, inline):
 def test_a_database_error_answers_store_unavailable(migrated):
     urls = database_urls(migrated.resolved_database_url)
     engine = make_sync_engine(urls)
-    writer = Writer(engine, inline=urls.is_sqlite)
-    writer.start()
 
     def broken(conn: sa.Connection) -> None:
         conn.execute(sa.text("SELECT * FROM no_such_table"))
 
     async def main():
-        return await asyncio.gather(writer.run(broken), writer.run(insert("fine")), return_exceptions=True)
+        writer = Writer(urls)
+        try:
+            return await asyncio.gather(writer.run(broken), writer.run(insert("fine")), return_exceptions=True)
+        finally:
+            await writer.close()
 
-    try:
-        results = asyncio.run(main())
-    finally:
-        writer.stop()
+    results = asyncio.run(main())
     assert isinstance(results[0], StoreUnavailable) and results[1] == "fine"
     assert stored(engine) == {"fine"}
+    engine.dispose()
+
+
+def test_a_job_whose_first_statement_is_raw_is_one_transaction(migrated):
+    """On PostgreSQL the batch's BEGIN travels with its first statement: what fails after it rolls it back."""
+    urls = database_urls(migrated.resolved_database_url)
+    engine = make_sync_engine(urls)
+    insert_raw = Statement("INSERT INTO rate_limits (bucket, window_start, count) VALUES (:bucket, :start, 1)")
+
+    def raw_then_broken(conn: sa.Connection) -> None:
+        insert_raw.execute(conn, bucket="raw-doomed", start=START)
+        conn.execute(rate_limits.insert().values(bucket="doomed", window_start=START, count=1))
+        raise ValueError("this job is broken")
+
+    def raw_only(conn: sa.Connection) -> str:
+        insert_raw.execute(conn, bucket="raw-kept", start=START)
+        return "kept"
+
+    async def main():
+        writer = Writer(urls)
+        try:
+            alone = await asyncio.gather(writer.run(raw_then_broken), return_exceptions=True)
+            together = await asyncio.gather(writer.run(raw_only), writer.run(raw_then_broken), return_exceptions=True)
+            return alone + together
+        finally:
+            await writer.close()
+
+    failed_alone, kept, failed_with_neighbour = asyncio.run(main())
+    assert isinstance(failed_alone, ValueError) and isinstance(failed_with_neighbour, ValueError)
+    assert kept == "kept"
+    assert stored(engine) == {"raw-kept"}
     engine.dispose()

@@ -1,6 +1,6 @@
 """The event hook: turn a newly recorded event into outbox rows, in the same transaction.
 
-It runs inside the hot-path transaction of the writer thread, so it stays
+It runs inside the hot-path transaction of a writer batch, so it stays
 cheap: ``check`` and the other quiet kinds return before any query; a product's
 switches and webhooks come from one small primary-key query, cached for a few
 seconds (every worker re-reads them within ``RULES_TTL_SECONDS`` of a change,

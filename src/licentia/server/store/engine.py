@@ -3,8 +3,9 @@
 SQLite is the embedded default: WAL, ``synchronous=NORMAL``, a busy timeout,
 and ``BEGIN IMMEDIATE`` so a writer takes the lock up front instead of failing
 when it upgrades from reading (which the busy timeout cannot wait out).
-PostgreSQL goes through psycopg 3, whose one driver serves both the async
-engine (admin pages, developer API) and the sync writer thread (hot path).
+PostgreSQL goes through psycopg 3, whose asyncio connection serves both the
+async engine (admin pages, developer API) and the writer (hot path, see
+``store.writer``); the CLI and background threads (rollups, backups) use sync engines.
 
 Files holding data are private to the server's user from the moment they
 exist (threat: any local account reading every customer, event and queued
@@ -30,6 +31,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.util.concurrency import in_greenlet
 
 if TYPE_CHECKING:
     # Imported where migrations run: a server worker never migrates, and alembic
@@ -167,8 +169,25 @@ def make_async_engine(urls: DatabaseUrls, *, pool_size: int = 5) -> AsyncEngine:
     if urls.is_sqlite:
         engine = create_async_engine(urls.async_, pool_size=pool_size)
         _sqlite_setup(engine.sync_engine)
+        engine.sync_engine.dialect.do_terminate = _close_sqlite_connection  # type: ignore[method-assign]
         return engine
     return create_async_engine(urls.async_, pool_size=pool_size, pool_pre_ping=True)
+
+
+def _close_sqlite_connection(dbapi_connection: Any) -> None:
+    """Close an aiosqlite connection the pool discards (a task cancelled mid-statement), once.
+
+    The dialect's own "terminate" starts a graceful close and, if that is
+    cancelled in turn (a task cancelled twice, as at shutdown), stops the
+    connection's thread as well; the graceful close then queues a second stop
+    behind the thread's end and waits for it forever, and the server's event
+    loop never finishes closing. A local file needs no forced close: closing it
+    waits at most for the statement under way.
+    """
+    if in_greenlet():
+        dbapi_connection.close()
+    else:  # garbage collection, outside any await: nothing can be awaited
+        dbapi_connection.terminate()
 
 
 def alembic_config(sync_url: str) -> Config:

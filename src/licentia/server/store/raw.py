@@ -21,6 +21,8 @@ import orjson
 import sqlalchemy as sa
 
 UTC = dt.UTC
+# conn.info key: the writer's transaction on this connection is still to begin (see begin_lazily).
+_BEGIN_PENDING = "licentia.begin_pending"
 
 
 def _naive_utc(value: dt.datetime) -> dt.datetime:
@@ -167,7 +169,7 @@ class Statement:
 
     def _cursor(self, conn: sa.Connection, params: Mapping[str, Any]) -> Any:
         dialect = conn.dialect.name
-        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        cursor = _cursor_of(conn)
         sql = self.sqlite if dialect == "sqlite" else self.postgresql
         cursor.execute(sql, self._params(dialect, params))
         return cursor
@@ -206,7 +208,7 @@ class Statement:
         psycopg builds each row's values in Python; for the batch read-ahead
         (dozens of wide rows) one text value parsed in C costs a third less.
         """
-        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        cursor = _cursor_of(conn)
         try:
             cursor.execute(
                 f"SELECT coalesce(json_agg(r), '[]')::text FROM ({self.postgresql}) r",
@@ -237,6 +239,7 @@ class Statement:
         psycopg sends the whole set in one pipeline, so a batch costs one round trip.
         """
         dialect = conn.dialect.name
+        begin_if_pending(conn)
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
             cursor.executemany(
@@ -288,7 +291,7 @@ class BulkUpdate:
         if conn.dialect.name == "sqlite":
             return self.statement.execute_many(conn, rows)
         changed = 0
-        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        cursor = _cursor_of(conn)
         try:
             pending = rows
             while pending:
@@ -309,3 +312,87 @@ class BulkUpdate:
         finally:
             cursor.close()
         return changed
+
+
+# PostgreSQL's transactions through the writer begin with their first statement.
+#
+# psycopg sends BEGIN in a round trip of its own before a transaction's first
+# statement; a status check's batch has three or four round trips in all, and
+# the event loop may have nothing else to do while one is under way. So the
+# writer's connections are in autocommit at the driver, and the writer marks a
+# batch's transaction as pending (begin_lazily): the first statement run
+# through this module then travels with its BEGIN in one pipeline, one round
+# trip; any other statement (SQLAlchemy's) sends the BEGIN first
+# (begin_if_pending, hooked to the engine by the writer). The commit or
+# rollback at the batch's end is psycopg's own, and does nothing if no
+# statement ran.
+
+
+def begin_lazily(conn: sa.Connection) -> None:
+    """The transaction on ``conn`` begins with its first statement (PostgreSQL through the writer)."""
+    conn.info[_BEGIN_PENDING] = True
+
+
+def drop_lazy_begin(conn: sa.Connection) -> None:
+    """The batch is over: no transaction is pending any more, whether or not it began."""
+    conn.info.pop(_BEGIN_PENDING, None)
+
+
+def begin_if_pending(conn: sa.Connection) -> None:
+    """Send the pending BEGIN now, on its own (before a statement this module does not run)."""
+    if conn.info.pop(_BEGIN_PENDING, False):
+        from sqlalchemy.util import await_only
+
+        await_only(conn.connection.driver_connection.execute("BEGIN"))  # type: ignore[union-attr]
+
+
+def _cursor_of(conn: sa.Connection) -> Any:
+    if conn.info.pop(_BEGIN_PENDING, False):
+        return _BeginningCursor(conn.connection.driver_connection)
+    return conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+
+
+class _BeginningCursor:
+    """A cursor whose one statement travels with the transaction's BEGIN (psycopg's asyncio connection)."""
+
+    def __init__(self, driver: Any) -> None:
+        self._driver = driver
+        self._cursor: Any = None
+
+    def execute(self, sql: str, params: Any) -> None:
+        from sqlalchemy.util import await_only
+
+        if self._cursor is not None:  # a later statement: the transaction has begun
+            await_only(self._cursor.execute(sql, params))
+            return
+        self._cursor = await_only(self._begin_and_execute(sql, params))
+
+    async def _begin_and_execute(self, sql: str, params: Any) -> Any:
+        async with self._driver.pipeline():
+            await self._driver.execute("BEGIN")
+            cursor = self._driver.cursor()
+            await cursor.execute(sql, params)
+        return cursor
+
+    @property
+    def rowcount(self) -> int:
+        return int(self._cursor.rowcount)
+
+    @property
+    def description(self) -> Any:
+        return self._cursor.description
+
+    def fetchone(self) -> Any:
+        from sqlalchemy.util import await_only
+
+        return await_only(self._cursor.fetchone())
+
+    def fetchall(self) -> Any:
+        from sqlalchemy.util import await_only
+
+        return await_only(self._cursor.fetchall())
+
+    def close(self) -> None:
+        from sqlalchemy.util import await_only
+
+        await_only(self._cursor.close())

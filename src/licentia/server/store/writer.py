@@ -1,14 +1,31 @@
-"""The group-commit writer: one thread per process runs every hot-path job.
+"""The group-commit writer: every hot-path job runs in a batch on the event loop.
 
 A status check is a short transaction. Committing each on its own makes the
 disk flush the bottleneck, and several connections writing one SQLite file at
-once produce second-long lock waits (docs/performance.md). So each process has one
-writer thread with one connection: it takes all jobs waiting, runs each inside
-its own savepoint (a failing job cannot spoil its neighbours), commits them in
-one transaction, and only then answers their callers, so a check that was
-answered is never lost. Jobs of a batch share a :class:`~licentia.server.store.batch.BatchScope`:
-the rows named by their ``read_ahead`` keys are read in one go before they
-run, and their deferred writes run together just before the commit.
+once produce second-long lock waits (docs/performance.md). So each process has
+one writer: it takes all jobs waiting, runs them in one transaction (a failing
+job cannot spoil its neighbours: see ``_run_batch``), commits, and only then
+answers their callers, so a check that was answered is never lost. Jobs of a
+batch share a :class:`~licentia.server.store.batch.BatchScope`: the rows named
+by their ``read_ahead`` keys are read in one go before they run, and their
+deferred writes run together just before the commit.
+
+Batches run on the event loop's own thread, never on a thread of their own:
+
+- SQLite: a batch runs synchronously. A local SQLite statement takes
+  microseconds, less than handing work to a thread and back.
+- PostgreSQL: a batch's jobs are the same synchronous code, run in a greenlet
+  whose every database round trip is awaited through psycopg's asyncio
+  connection (SQLAlchemy's ``greenlet_spawn``), so the loop parses and signs
+  other requests meanwhile. A writer thread did the same with two threads
+  contending for the interpreter lock: after each round trip it waited for the
+  loop to let go, and the loop waited for it after each signature
+  (docs/performance.md measures both). Two connections each carry one batch
+  at a time; a second batch starts while one is in flight only once as many
+  jobs wait as that batch holds, so that batches stay large under load
+  (PostgreSQL's cost per check grows as they shrink) and a lone job never waits.
+  The connections are in autocommit at the driver: the writer sends a batch's
+  BEGIN with its first statement, in one round trip (``store.raw.begin_lazily``).
 """
 
 from __future__ import annotations
@@ -16,24 +33,30 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import queue
-import threading
 from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
+from sqlalchemy.util import await_only, greenlet_spawn
 
 from licentia.server.store.batch import BatchScope, enter_scope, leave_scope
+from licentia.server.store.engine import DatabaseUrls, make_async_engine, make_sync_engine
+from licentia.server.store.raw import begin_if_pending, begin_lazily, drop_lazy_begin
 
 log = logging.getLogger("licentia.store")
 T = TypeVar("T")
 Job = Callable[[sa.Connection], Any]
 # Reads, in one go, the rows a batch's jobs named: (conn, keys) -> {key: row}.
 ReadAhead = Callable[[sa.Connection, list[Hashable]], dict[Hashable, Any]]
+# A job waiting for its batch: (job, future, read-ahead key).
+Item = tuple[Job, "asyncio.Future[Any]", Hashable | None]
 
-_STOP = object()
-# How long inline batches keep retrying a locked SQLite database before failing.
+# How long SQLite batches keep retrying a locked database before failing.
 _LOCK_PATIENCE = 15.0
+# PostgreSQL connections of a writer, each carrying one batch at a time.
+CONNECTIONS = 2
+# How long closing waits for the batches under way, then for their cancellation.
+_CLOSE_PATIENCE = 10.0
 
 
 class StoreUnavailable(Exception):
@@ -43,66 +66,146 @@ class StoreUnavailable(Exception):
 class Writer:
     def __init__(
         self,
-        engine: sa.Engine,
+        urls: DatabaseUrls,
         *,
         max_batch: int = 200,
-        inline: bool = False,
         read_ahead: ReadAhead | None = None,
+        connections: int = CONNECTIONS,
     ) -> None:
-        self._engine = engine
+        self._sqlite = urls.is_sqlite
+        if self._sqlite:
+            self._engine = make_sync_engine(urls)
+            self._async_engine = None
+        else:
+            # Connections of an async engine's sync facade work inside greenlet_spawn only.
+            self._async_engine = make_async_engine(urls, pool_size=connections)
+            self._engine = self._async_engine.sync_engine
+            # A batch's transaction begins with its first statement (store.raw.begin_lazily).
+            sa.event.listen(self._engine, "before_cursor_execute", _begin_before_statement)
         self._read_ahead = read_ahead
         self._max_batch = max_batch
-        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self._threads: list[threading.Thread] = []
-        # Inline mode (SQLite): batches run on the event loop itself. A local
-        # SQLite statement takes microseconds, less than handing work to a
-        # thread and back, and two threads contending for the GIL add
-        # milliseconds of convoy delay under load.
-        self._inline = inline
-        self._pending: list[Any] = []
-        self._flush_scheduled = False
+        self._pending: list[Item] = []
+        self._dispatch_scheduled = False
+        # SQLite: the one connection. PostgreSQL: the connections not carrying a
+        # batch (None until first used), and the sizes of the batches in flight.
         self._conn: sa.Connection | None = None
+        self._idle: list[sa.Connection | None] = [None] * connections
+        self._in_flight: list[int] = []
+        self._carriers: set[asyncio.Task[None]] = set()
         self._lock_wait = 0.0
-
-    def start(self) -> None:
-        if self._inline:
-            return
-        thread = threading.Thread(target=self._loop, name="licentia-writer", daemon=True)
-        thread.start()
-        self._threads.append(thread)
-
-    def stop(self) -> None:
-        if self._inline:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
-            return
-        for _ in self._threads:
-            self._queue.put(_STOP)
-        for thread in self._threads:
-            thread.join(timeout=30)
-        self._threads = []
+        self._closing = False
+        self._closed = False
 
     async def run(self, job: Callable[[sa.Connection], T], *, read_ahead: Hashable | None = None) -> T:
         """Run ``job`` in the next batch and return its result once committed.
 
         ``read_ahead`` names a row the job will want, for the batch's read-ahead.
         """
+        if self._closing:
+            raise StoreUnavailable("the server is shutting down")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-        if self._inline:
-            self._pending.append((job, future, loop, read_ahead))
-            if not self._flush_scheduled:
-                # After the callbacks already ready: every request parsed in this
-                # turn of the loop joins the same batch and the same commit.
-                self._flush_scheduled = True
-                loop.call_soon(self._flush_inline)
-        else:
-            self._queue.put((job, future, loop, read_ahead))
+        self._pending.append((job, future, read_ahead))
+        if not self._dispatch_scheduled and (self._sqlite or self._may_start()):
+            # After the callbacks already ready: every request parsed in this
+            # turn of the loop joins the same batch and the same commit.
+            self._dispatch_scheduled = True
+            loop.call_soon(self._flush_sqlite if self._sqlite else self._dispatch)
         return await future
 
-    def _flush_inline(self) -> None:
-        self._flush_scheduled = False
+    async def close(self) -> None:
+        """Finish the batches under way, refuse the jobs still waiting, close the connections.
+
+        No batch starts once closing began (a batch ending would otherwise start
+        the next one with the jobs waiting, on a connection nobody closes).
+        """
+        self._closing = True
+        if self._carriers:
+            _done, stuck = await asyncio.wait(set(self._carriers), timeout=_CLOSE_PATIENCE)
+            for task in stuck:
+                task.cancel()
+            if stuck:
+                await asyncio.wait(stuck, timeout=_CLOSE_PATIENCE)
+                if any(not task.done() for task in stuck):
+                    log.error("a writer batch did not end within %s s of its cancellation", _CLOSE_PATIENCE)
+        waiting, self._pending = self._pending, []
+        self._fail(waiting, StoreUnavailable("the server is shutting down"))
+        if self._sqlite:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+            self._engine.dispose()
+            return
+        self._closed = True
+        for conn in self._idle:
+            if conn is not None:
+                with contextlib.suppress(Exception):
+                    await greenlet_spawn(conn.close)
+        self._idle = [None] * len(self._idle)
+        if self._async_engine is not None:
+            await self._async_engine.dispose()
+
+    # PostgreSQL: batches awaiting their round trips on the loop.
+
+    def _may_start(self) -> bool:
+        """A free connection, and either no batch in flight or as many jobs waiting as the smallest holds."""
+        if self._closing or not self._pending or not self._idle:
+            return False
+        return not self._in_flight or len(self._pending) >= min(self._in_flight)
+
+    def _dispatch(self) -> None:
+        self._dispatch_scheduled = False
+        if self._may_start():
+            conn = self._idle.pop()
+            batch, self._pending = self._pending[: self._max_batch], self._pending[self._max_batch :]
+            self._in_flight.append(len(batch))
+            # The loop keeps only a weak reference to a task: the writer keeps its own.
+            task = asyncio.get_running_loop().create_task(self._carry(conn, batch))
+            self._carriers.add(task)
+            task.add_done_callback(self._carriers.discard)
+
+    async def _carry(self, conn: sa.Connection | None, batch: list[Item]) -> None:
+        try:
+            conn = await greenlet_spawn(self._run_connected, conn, batch)
+        except Exception as exc:  # a bug outside the jobs: answer them all the same
+            log.exception("writer batch failed")
+            self._fail([item for item in batch if not item[1].done()], exc)
+            conn = None
+        finally:
+            self._in_flight.remove(len(batch))
+            if self._closed and conn is not None:
+                # A batch that outlived close(): nobody else will close its connection.
+                with contextlib.suppress(Exception):
+                    await greenlet_spawn(conn.close)
+                conn = None
+            self._idle.append(conn)
+            if self._pending and not self._dispatch_scheduled:
+                self._dispatch_scheduled = True
+                asyncio.get_running_loop().call_soon(self._dispatch)
+
+    def _run_connected(self, conn: sa.Connection | None, batch: list[Item]) -> sa.Connection | None:
+        if conn is None:
+            try:
+                conn = self._connect()
+            except Exception as exc:
+                log.error("database unreachable: %s", type(exc).__name__)
+                self._fail(batch, exc)
+                return None
+        return self._run_batch(conn, batch)
+
+    def _connect(self) -> sa.Connection:
+        conn = self._engine.connect()
+        if not self._sqlite:
+            # Transactions begin with their first statement (store.raw.begin_lazily).
+            await_only(conn.connection.driver_connection.set_autocommit(True))  # type: ignore[union-attr]
+        return conn
+
+    # SQLite: batches run synchronously on the loop.
+
+    def _flush_sqlite(self) -> None:
+        self._dispatch_scheduled = False
+        if self._closing:
+            return
         while self._pending:
             batch, self._pending = self._pending[: self._max_batch], self._pending[self._max_batch :]
             if self._conn is None:
@@ -113,10 +216,9 @@ class Writer:
                     # that needs the loop to finish) could not release it meanwhile.
                     # Nor copy the log back into the database file in a commit: the
                     # checkpoint thread does that (store.checkpoint).
-                    if self._conn.dialect.name == "sqlite":
-                        dbapi = self._conn.connection.dbapi_connection
-                        dbapi.execute("PRAGMA busy_timeout=0")  # type: ignore[union-attr]
-                        dbapi.execute("PRAGMA wal_autocheckpoint=0")  # type: ignore[union-attr]
+                    dbapi = self._conn.connection.dbapi_connection
+                    dbapi.execute("PRAGMA busy_timeout=0")  # type: ignore[union-attr]
+                    dbapi.execute("PRAGMA wal_autocheckpoint=0")  # type: ignore[union-attr]
                 except Exception as exc:
                     log.error("database unreachable: %s", type(exc).__name__)
                     self._fail(batch, exc)
@@ -142,41 +244,13 @@ class Writer:
             return
         delay = min(0.02, max(0.0005, self._lock_wait))
         self._lock_wait += delay
-        self._flush_scheduled = True
-        loop.call_later(delay, self._flush_inline)
+        self._dispatch_scheduled = True
+        loop.call_later(delay, self._flush_sqlite)
 
-    def _loop(self) -> None:
-        conn: sa.Connection | None = None
-        while True:
-            first = self._queue.get()
-            if first is _STOP:
-                break
-            batch = [first]
-            stop_after = False
-            while len(batch) < self._max_batch:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is _STOP:
-                    stop_after = True
-                    break
-                batch.append(item)
-            if conn is None:
-                try:
-                    conn = self._engine.connect()
-                except Exception as exc:
-                    log.error("database unreachable: %s", type(exc).__name__)
-                    self._fail(batch, exc)
-                    continue
-            conn = self._run_batch(conn, batch)
-            if stop_after:
-                break
-        if conn is not None:
-            conn.close()
+    # Both: one batch, one transaction.
 
     def _run_batch(
-        self, conn: sa.Connection, batch: list[Any], transaction: sa.RootTransaction | None = None
+        self, conn: sa.Connection, batch: list[Item], transaction: sa.RootTransaction | None = None
     ) -> sa.Connection | None:
         """Run the batch in one transaction; if anything fails, run each job alone.
 
@@ -189,8 +263,7 @@ class Writer:
                 results = self._jobs(conn, batch)
         except Exception as exc:
             if len(batch) == 1:
-                _job, future, loop, _key = batch[0]
-                self._answer(loop, future, None, _public_error(exc))
+                _settle(batch[0][1], None, _public_error(exc))
                 return self._healthy(conn)
             current: sa.Connection | None = self._healthy(conn)
             for item in batch:
@@ -199,25 +272,28 @@ class Writer:
                     continue
                 current = self._run_alone(current, item)
             return current
-        self._answer_all(
-            [(loop, future, result) for (_job, future, loop, _key), result in zip(batch, results, strict=True)]
-        )
+        for (_job, future, _key), result in zip(batch, results, strict=True):
+            _settle(future, result, None)
         return conn
 
-    def _jobs(self, conn: sa.Connection, batch: list[Any]) -> list[Any]:
+    def _jobs(self, conn: sa.Connection, batch: list[Item]) -> list[Any]:
         """Read ahead, run the jobs, flush what they deferred: the body of one transaction."""
-        keys = [key for _job, _future, _loop, key in batch if key is not None]
-        scope = BatchScope(self._read_ahead(conn, keys) if keys and self._read_ahead is not None else None)
-        enter_scope(conn, scope)
+        if not self._sqlite:
+            begin_lazily(conn)
         try:
-            results = [job(conn) for job, _future, _loop, _key in batch]
-            scope.flush(conn)
+            keys = [key for _job, _future, key in batch if key is not None]
+            scope = BatchScope(self._read_ahead(conn, keys) if keys and self._read_ahead is not None else None)
+            enter_scope(conn, scope)
+            try:
+                results = [job(conn) for job, _future, _key in batch]
+                scope.flush(conn)
+            finally:
+                leave_scope(conn)
         finally:
-            leave_scope(conn)
+            drop_lazy_begin(conn)
         return results
 
-    def _run_alone(self, current: sa.Connection, item: Any) -> sa.Connection | None:
-        _job, future, loop, _key = item
+    def _run_alone(self, current: sa.Connection, item: Item) -> sa.Connection | None:
         conn = self._healthy(current)
         if conn is None:
             self._fail([item], StoreUnavailable("connection lost"))
@@ -226,45 +302,31 @@ class Writer:
             with conn.begin():
                 (result,) = self._jobs(conn, [item])
         except Exception as exc:
-            self._answer(loop, future, None, _public_error(exc))
+            _settle(item[1], None, _public_error(exc))
             return self._healthy(conn)
-        self._answer(loop, future, result, None)
+        _settle(item[1], result, None)
         return conn
 
     def _healthy(self, conn: sa.Connection) -> sa.Connection | None:
         """The same connection if usable, else a fresh one (None if the database is gone)."""
-        if not conn.invalidated and not conn.closed:
+        if not conn.invalidated and not conn.closed and not getattr(conn.connection.driver_connection, "closed", False):
             return conn
         with contextlib.suppress(Exception):
             conn.close()
         try:
-            return self._engine.connect()
+            return self._connect()
         except Exception as exc:
             log.error("database unreachable: %s", type(exc).__name__)
             return None
 
-    def _answer(self, loop: asyncio.AbstractEventLoop, future: Any, result: Any, error: BaseException | None) -> None:
-        if self._inline:
-            _settle(future, result, error)  # already on the loop's thread
-        else:
-            loop.call_soon_threadsafe(_settle, future, result, error)
-
-    def _answer_all(self, answers: list[tuple[asyncio.AbstractEventLoop, Any, Any]]) -> None:
-        """Settle a committed batch's futures: one wake-up of each event loop, not one per job."""
-        if self._inline:
-            for _loop, future, result in answers:
-                _settle(future, result, None)
-            return
-        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[Any, Any]]] = {}
-        for loop, future, result in answers:
-            by_loop.setdefault(loop, []).append((future, result))
-        for loop, settled in by_loop.items():
-            loop.call_soon_threadsafe(_settle_all, settled)
-
-    def _fail(self, batch: list[Any], exc: BaseException) -> None:
+    def _fail(self, batch: list[Item], exc: BaseException) -> None:
         error = StoreUnavailable(f"the database did not take the transaction ({type(exc).__name__})")
-        for _job, future, loop, _key in batch:
-            self._answer(loop, future, None, error)
+        for _job, future, _key in batch:
+            _settle(future, None, error)
+
+
+def _begin_before_statement(conn: sa.Connection, *_args: Any) -> None:
+    begin_if_pending(conn)
 
 
 def _public_error(exc: BaseException) -> BaseException:
@@ -273,11 +335,6 @@ def _public_error(exc: BaseException) -> BaseException:
         log.error("database error: %s: %s", type(exc.orig).__name__, exc.orig)
         return StoreUnavailable(f"the database did not take the transaction ({type(exc.orig).__name__})")
     return exc
-
-
-def _settle_all(settled: list[tuple[asyncio.Future[Any], Any]]) -> None:
-    for future, result in settled:
-        _settle(future, result, None)
 
 
 def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
