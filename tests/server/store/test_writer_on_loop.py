@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from licentia.server.app import create_app
+from licentia.server.store import writer as writer_module
 from licentia.server.store.engine import database_urls, make_sync_engine
 from licentia.server.store.writer import StoreUnavailable, Writer
 from tests.conftest import START
@@ -102,5 +104,51 @@ def test_closing_finishes_the_batch_under_way_and_starts_no_other(migrated):
         admin.dispose()  # its pooled connections are not the writer's
         with admin.connect() as conn:
             assert conn.execute(sa.text(others)).scalar() == 0  # the writer left no connection open
+    finally:
+        admin.dispose()
+
+
+def test_a_batch_stuck_past_the_closing_patience_is_cancelled_and_answered(migrated, monkeypatch):
+    """A batch waiting on a lock does not hold the shutdown forever: its callers hear it failed, nothing is written."""
+    urls = database_urls(migrated.resolved_database_url)
+    if urls.is_sqlite:
+        pytest.skip("SQLite batches run synchronously: none is under way when closing begins")
+    monkeypatch.setattr(writer_module, "_CLOSE_PATIENCE", 0.5)
+    admin = make_sync_engine(urls)
+    with admin.begin() as conn:
+        conn.execute(rate_limits.insert().values(bucket="held", window_start=START, count=0))
+
+    def bump(conn: sa.Connection) -> str:
+        conn.execute(rate_limits.update().where(rate_limits.c.bucket == "held").values(count=rate_limits.c.count + 1))
+        return "bumped"
+
+    async def main():
+        async with asyncio.timeout(WAIT):
+            writer = Writer(urls)
+            with admin.connect() as locker, locker.begin():
+                # The vendor's transaction holds the row for longer than the shutdown waits.
+                locker.execute(sa.text("SELECT * FROM rate_limits WHERE bucket = 'held' FOR UPDATE"))
+                stuck = [asyncio.ensure_future(writer.run(bump)) for _ in range(2)]
+                await asyncio.sleep(0.3)
+                started = time.monotonic()
+                await writer.close()  # waits its patience, then cancels the batch
+                took = time.monotonic() - started
+                results = await asyncio.gather(*stuck, return_exceptions=True)
+                locker.rollback()
+            return took, results
+
+    try:
+        took, results = asyncio.run(main())
+        assert took < WAIT / 2  # the patience, the cancellation: not the lock's whole life
+        assert [type(result) for result in results] == [StoreUnavailable, StoreUnavailable]
+        others = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        admin.dispose()
+        deadline = time.monotonic() + WAIT
+        with admin.connect() as conn:
+            # The abandoned connection is closed; its server process ends with it.
+            while conn.execute(sa.text(others)).scalar() and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert conn.execute(sa.text(others)).scalar() == 0
+            assert conn.execute(sa.select(rate_limits.c.count).where(rate_limits.c.bucket == "held")).scalar() == 0
     finally:
         admin.dispose()

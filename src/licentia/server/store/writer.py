@@ -171,6 +171,15 @@ class Writer:
             log.exception("writer batch failed")
             self._fail([item for item in batch if not item[1].done()], exc)
             conn = None
+        except BaseException:
+            # Cancelled: closing gave up waiting for a stuck batch. Its callers get an
+            # answer (nothing was committed), and its connection, midway, is not reused.
+            self._fail([item for item in batch if not item[1].done()], StoreUnavailable("the server is shutting down"))
+            if conn is not None:
+                with contextlib.suppress(BaseException):
+                    await greenlet_spawn(conn.invalidate)
+            conn = None
+            raise
         finally:
             self._in_flight.remove(len(batch))
             if self._closed and conn is not None:
@@ -262,6 +271,10 @@ class Writer:
             with transaction if transaction is not None else conn.begin():
                 results = self._jobs(conn, batch)
         except Exception as exc:
+            if _cancelled():
+                # Closing gave up on this batch (the driver reports the cancelled
+                # statement as an error): running each job alone would wait again.
+                raise asyncio.CancelledError from exc
             if len(batch) == 1:
                 _settle(batch[0][1], None, _public_error(exc))
                 return self._healthy(conn)
@@ -302,6 +315,8 @@ class Writer:
             with conn.begin():
                 (result,) = self._jobs(conn, [item])
         except Exception as exc:
+            if _cancelled():
+                raise asyncio.CancelledError from exc  # as in _run_batch
             _settle(item[1], None, _public_error(exc))
             return self._healthy(conn)
         _settle(item[1], result, None)
@@ -323,6 +338,12 @@ class Writer:
         error = StoreUnavailable(f"the database did not take the transaction ({type(exc).__name__})")
         for _job, future, _key in batch:
             _settle(future, None, error)
+
+
+def _cancelled() -> bool:
+    """The batch's task is being cancelled (PostgreSQL; SQLite's batches run outside any task)."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
 
 
 def _begin_before_statement(conn: sa.Connection, *_args: Any) -> None:
