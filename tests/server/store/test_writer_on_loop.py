@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from licentia.server.app import create_app
 from licentia.server.store import writer as writer_module
-from licentia.server.store.engine import database_urls, make_sync_engine
+from licentia.server.store.engine import DatabaseUrls, database_urls, make_sync_engine
 from licentia.server.store.writer import StoreUnavailable, Writer
 from tests.conftest import START
 from tests.server.helpers import Installation
@@ -55,18 +55,30 @@ def test_a_check_waiting_on_a_locked_row_holds_up_nothing_else(migrated, product
         admin.dispose()
 
 
-def test_closing_finishes_the_batch_under_way_and_starts_no_other(migrated):
-    """Jobs left waiting when the server stops are refused, never run on a connection nobody closes."""
+def postgresql_only(migrated) -> DatabaseUrls:
     urls = database_urls(migrated.resolved_database_url)
     if urls.is_sqlite:
         pytest.skip("SQLite batches run synchronously: none is under way when closing begins")
+    return urls
+
+
+def engine_with_held_row(urls: DatabaseUrls) -> sa.Engine:
+    """An engine of the test's own, and the row ``bump`` updates (a test holds it locked)."""
     admin = make_sync_engine(urls)
     with admin.begin() as conn:
         conn.execute(rate_limits.insert().values(bucket="held", window_start=START, count=0))
+    return admin
 
-    def bump(conn: sa.Connection) -> str:
-        conn.execute(rate_limits.update().where(rate_limits.c.bucket == "held").values(count=rate_limits.c.count + 1))
-        return "bumped"
+
+def bump(conn: sa.Connection) -> str:
+    conn.execute(rate_limits.update().where(rate_limits.c.bucket == "held").values(count=rate_limits.c.count + 1))
+    return "bumped"
+
+
+def test_closing_finishes_the_batch_under_way_and_starts_no_other(migrated):
+    """Jobs left waiting when the server stops are refused, never run on a connection nobody closes."""
+    urls = postgresql_only(migrated)
+    admin = engine_with_held_row(urls)
 
     async def main():
         async with asyncio.timeout(WAIT):
@@ -110,17 +122,9 @@ def test_closing_finishes_the_batch_under_way_and_starts_no_other(migrated):
 
 def test_a_batch_stuck_past_the_closing_patience_is_cancelled_and_answered(migrated, monkeypatch):
     """A batch waiting on a lock does not hold the shutdown forever: its callers hear it failed, nothing is written."""
-    urls = database_urls(migrated.resolved_database_url)
-    if urls.is_sqlite:
-        pytest.skip("SQLite batches run synchronously: none is under way when closing begins")
+    urls = postgresql_only(migrated)
     monkeypatch.setattr(writer_module, "_CLOSE_PATIENCE", 0.5)
-    admin = make_sync_engine(urls)
-    with admin.begin() as conn:
-        conn.execute(rate_limits.insert().values(bucket="held", window_start=START, count=0))
-
-    def bump(conn: sa.Connection) -> str:
-        conn.execute(rate_limits.update().where(rate_limits.c.bucket == "held").values(count=rate_limits.c.count + 1))
-        return "bumped"
+    admin = engine_with_held_row(urls)
 
     async def main():
         async with asyncio.timeout(WAIT):
