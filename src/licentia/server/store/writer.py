@@ -94,7 +94,6 @@ class Writer:
         self._carriers: set[asyncio.Task[None]] = set()
         self._lock_wait = 0.0
         self._closing = False
-        self._closed = False
 
     async def run(self, job: Callable[[sa.Connection], T], *, read_ahead: Hashable | None = None) -> T:
         """Run ``job`` in the next batch and return its result once committed.
@@ -136,7 +135,6 @@ class Writer:
                 self._conn = None
             self._engine.dispose()
             return
-        self._closed = True
         for conn in self._idle:
             if conn is not None:
                 with contextlib.suppress(Exception):
@@ -169,12 +167,12 @@ class Writer:
             conn = await greenlet_spawn(self._run_connected, conn, batch)
         except Exception as exc:  # a bug outside the jobs: answer them all the same
             log.exception("writer batch failed")
-            self._fail([item for item in batch if not item[1].done()], exc)
+            self._fail(batch, exc)
             conn = None
         except BaseException:
             # Cancelled: closing gave up waiting for a stuck batch. Its callers get an
             # answer (nothing was committed), and its connection, midway, is not reused.
-            self._fail([item for item in batch if not item[1].done()], StoreUnavailable("the server is shutting down"))
+            self._fail(batch, StoreUnavailable("the server is shutting down"))
             if conn is not None:
                 with contextlib.suppress(BaseException):
                     await greenlet_spawn(conn.invalidate)
@@ -182,8 +180,8 @@ class Writer:
             raise
         finally:
             self._in_flight.remove(len(batch))
-            if self._closed and conn is not None:
-                # A batch that outlived close(): nobody else will close its connection.
+            if self._closing and conn is not None:
+                # Closing closes the idle connections: one coming back now is closed here.
                 with contextlib.suppress(Exception):
                     await greenlet_spawn(conn.close)
                 conn = None
@@ -359,7 +357,7 @@ def _public_error(exc: BaseException) -> BaseException:
 
 
 def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
-    if future.cancelled():
+    if future.done():  # its caller gave up, or it was answered before the batch failed
         return
     if error is not None:
         future.set_exception(error)
