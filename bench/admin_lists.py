@@ -28,9 +28,10 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from licentia.server.admin import lists, service
-from licentia.server.admin.listing import DEEP_LIMIT, PER_PAGE, capped_count, listing
-from licentia.server.admin.queues import work_queues
+from licentia.server.admin import service
+from licentia.server.admin.dashboard.queues import work_queues
+from licentia.server.admin.lists import specs as lists
+from licentia.server.admin.lists.listing import DEEP_LIMIT, PER_PAGE, capped_count, listing
 
 NOW = dt.datetime(2026, 11, 29, 12, tzinfo=dt.UTC)
 

@@ -28,8 +28,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from licentia.server.admin.pages.devices import device_page_data
-from licentia.server.admin.pages.licenses import license_page_data
+from licentia.server.admin.devices.pages import device_page_data
+from licentia.server.admin.licenses.pages import license_page_data
 from licentia.server.evidence.risk import assess
 from licentia.server.evidence.subjects import device_subject, devices, license_subject, licenses
 from licentia.server.evidence.triage import flagged

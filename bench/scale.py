@@ -135,13 +135,13 @@ def check_p99(small: Fill, large: Fill, args: argparse.Namespace, workdir: Path)
 
 
 def dashboard_queries(engine: sa.Engine, product_id: int, now: dt.datetime) -> dict[str, float]:
-    from licentia.server.admin.dashboard import dashboard
+    from licentia.server.admin.dashboard.figures import dashboard
     from licentia.server.admin.service import all_products, counts
 
     found = {}
     with engine.connect() as conn:
         for days in (30, 90):
-            # What GET /admin runs (admin/pages/home.py), best of three: the pages are read again and again.
+            # What GET /admin runs (admin/dashboard/pages.py), best of three: the pages are read again and again.
             found[f"dashboard_{days}d_s"] = min(
                 timed(
                     lambda d=days: (

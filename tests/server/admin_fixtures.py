@@ -10,7 +10,7 @@ EMAIL = "ann@vendor.example"
 
 
 def make_admin(engine: Any, clock: Any, email: str = EMAIL, password: str = PASSWORD) -> None:
-    from licentia.server.admin.accounts import create_admin
+    from licentia.server.auth.accounts import create_admin
 
     with engine.begin() as conn:
         create_admin(conn, email=email, password=password, actor="test", now=clock.now())

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from licentia.server.admin.listing import listing
-from licentia.server.admin.lists import DeviceFilter, device_spec
+from licentia.server.admin.lists.listing import listing
+from licentia.server.admin.lists.specs import DeviceFilter, device_spec
 
 
 @pytest.mark.parametrize(
@@ -47,7 +47,7 @@ def test_a_first_page_in_each_order_reads_its_index(engine: Any, sort: str, inde
 def test_the_trials_ending_queue_reads_machines_by_trial_end(engine: Any, product: Any) -> None:
     if engine.dialect.name != "sqlite":
         pytest.skip("the plan is checked on SQLite; PostgreSQL's planner scans tables this small")
-    from licentia.server.admin.queues import work_queues
+    from licentia.server.admin.dashboard.queues import work_queues
 
     statements: list[tuple[str, Any]] = []
 

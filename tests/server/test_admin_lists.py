@@ -10,8 +10,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from licentia.server.admin.charts import nice_max, nice_step, number
-from licentia.server.admin.listing import capped_count
+from licentia.server.admin.dashboard.charts import nice_max, nice_step, number
+from licentia.server.admin.lists.listing import capped_count
 from licentia.server.licenses.service import issue_license
 from licentia.server.store.models import License, Machine, OutboxMessage, table_of
 from tests.server.admin_fixtures import csrf_of, make_admin, sign_in

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from licentia.server.auth import bearer as bearer_module
+from licentia.server.adminapi import bearer as bearer_module
 from licentia.server.auth.passwords import hash_secret
 from licentia.server.auth.tokens import create_token
 from licentia.server.store.models import ApiToken, table_of

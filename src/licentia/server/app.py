@@ -11,52 +11,90 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import orjson
 import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRouter
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute
 
 import licentia
 from licentia.core.clock import Clock, SystemClock
-from licentia.server import leases, payments, portal
-from licentia.server.admin.pages_setup import install as install_admin_pages
-from licentia.server.admin.router import router as admin_router
-from licentia.server.adminapi.payments import router as payments_router
-from licentia.server.adminapi.router import router as adminapi_router
+from licentia.server import admin, adminapi, customers, portal  # noqa: F401  (the surfaces, named below)
+from licentia.server.admin import web as admin_web
+from licentia.server.admin.audit import pages as admin_audit
+from licentia.server.admin.catalog import pages as admin_catalog
+from licentia.server.admin.catalog import policies as admin_policies
+from licentia.server.admin.customers import pages as admin_customers
+from licentia.server.admin.dashboard import pages as admin_dashboard
+from licentia.server.admin.devices import pages as admin_devices
+from licentia.server.admin.emails import pages as admin_emails
+from licentia.server.admin.evidence import pages as admin_evidence
+from licentia.server.admin.licenses import certificates as admin_certificates
+from licentia.server.admin.licenses import leases as admin_leases
+from licentia.server.admin.licenses import meters as admin_meters
+from licentia.server.admin.licenses import pages as admin_licenses
+from licentia.server.admin.lists import pages as admin_lists
+from licentia.server.admin.offline import pages as admin_offline
+from licentia.server.admin.payments import pages as admin_payments
+from licentia.server.admin.signin import account as admin_account
+from licentia.server.admin.signin import pages as admin_signin
+from licentia.server.admin.team import pages as admin_team
+from licentia.server.admin.tokens import pages as admin_tokens
+from licentia.server.admin.webhooks import pages as admin_webhooks
+from licentia.server.adminapi import certificates as api_certificates
+from licentia.server.adminapi import evidence as api_evidence
+from licentia.server.adminapi import leases as api_leases
+from licentia.server.adminapi import meters as api_meters
+from licentia.server.adminapi import offline as api_offline
+from licentia.server.adminapi import payment_mappings as api_payment_mappings
+from licentia.server.adminapi import payments as api_payments
+from licentia.server.adminapi import policies as api_policies
+from licentia.server.adminapi import router as api_main
+from licentia.server.adminapi import webhooks as api_webhooks
 from licentia.server.app_body import BodyTooLarge, ClientGone, read_body
-from licentia.server.certificates.router import ROUTERS as certificate_routers
+from licentia.server.devices import router as devices_api
 from licentia.server.devices.lane import StatusLane
-from licentia.server.devices.router import router as devices_router
 from licentia.server.devices.service import Checker, read_ahead
-from licentia.server.errors import ErrorCode, error_body, install_error_handlers
-from licentia.server.events.router import router as events_router
+from licentia.server.errors import ApiError, ErrorCode, error_body, install_error_handlers
+from licentia.server.events import router as events_api
 from licentia.server.events.service import subscribe
 from licentia.server.evidence import retention, reverse_dns
-from licentia.server.evidence.router import router as evidence_router
+from licentia.server.leases import router as leases_api
 from licentia.server.licenses import seat_release
 from licentia.server.meters import retention as meter_keys
-from licentia.server.meters.router import ROUTERS as meter_routers
+from licentia.server.meters import router as meters_api
 from licentia.server.network import parse_networks
 from licentia.server.notify import start_delivery
 from licentia.server.notify import sweep as notify_sweep
 from licentia.server.notify.subscriptions import on_event
 from licentia.server.observability import metrics_access, render_metrics
-from licentia.server.offline.router import router as offline_router
+from licentia.server.payments import router as payment_hooks
+from licentia.server.payments.reminders import start_trial_reminders
+from licentia.server.portal import certificates as portal_certificates
+from licentia.server.portal import offline as portal_offline
+from licentia.server.portal import router as portal_main
+from licentia.server.portal import web as portal_web
 from licentia.server.products.service import Keyring
-from licentia.server.releases.router import router as releases_router
+from licentia.server.releases import router as releases_api
 from licentia.server.rollups.task import start_rollup_task
 from licentia.server.settings import Settings
-from licentia.server.state import AppState, state_of
+from licentia.server.state import AppState, StartupTask, state_of
 from licentia.server.store import transactions
 from licentia.server.store.checkpoint import Checkpointer
 from licentia.server.store.engine import database_urls, make_async_engine
 from licentia.server.store.writer import Writer
-from licentia.server.values.router import router as values_router
+from licentia.server.values import router as values_api
+from licentia.server.web.frame import CsrfRefused
 
 log = logging.getLogger("licentia.server")
+# A UI's answers to its errors: exception class -> handler.
+ErrorPages = dict[type[Exception], Callable[[Request, Exception], Awaitable[Response]]]
 
 
 class BodyLimit:
@@ -154,10 +192,6 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
 
-    # The public API (the status endpoints are answered by the status lane; see LicentiaApp).
-    for router in (devices_router, events_router, values_router, releases_router):
-        app.include_router(router)
-
     @app.post("/v1/ping", tags=["meta"])
     async def ping() -> dict[str, bool]:
         """Does nothing: a connectivity test for clients (and the benchmark's baseline)."""
@@ -194,38 +228,133 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         body, media_type = render_metrics()
         return Response(body, media_type=media_type)
 
-    # The admin UI, the developer API and its payment webhook, the evidence reports.
-    routers = (
-        admin_router,
-        adminapi_router,
-        payments_router,
-        evidence_router,
-        offline_router,
-        *meter_routers,
-        *certificate_routers,
-    )
-    for router in routers:
-        app.include_router(router)
-    install_admin_pages(app)
-    leases.install(app)  # floating licenses: the lease API, its developer API calls and admin section
-    portal.install(app)  # the customer portal: its pages, static files and error pages
-    # What every process runs beside the requests, started and stopped with the app:
-    # the dashboard's rollups, the notification outbox, reverse DNS of callers, the fact purge, seat release.
-    state.startup_tasks = [
-        start_rollup_task,
-        start_delivery,
-        reverse_dns.start,
-        retention.start,
-        seat_release.start,
-        notify_sweep.start,
-        meter_keys.start,  # idempotency keys of meter consumptions, kept a week
-    ]
-    # Notifications follow events (a process-wide hook; subscribing twice is ignored).
-    subscribe(on_event)
-    payments.install(app)  # payment providers' webhooks, the mappings' API and admin page, trial reminders
+    wire(app, state)
     _document_raw_bodies(app)
     app.status_lane = StatusLane(app, max_body_bytes=settings.max_body_bytes)
     return app
+
+
+# What create_app serves, listed once. Each surface's routes answer their own errors (scoped to them,
+# not chosen by the URL); everything else answers the JSON errors of errors.install_error_handlers.
+
+PUBLIC_API: tuple[APIRouter, ...] = (
+    devices_api.router,  # /v1/check, /v1/activate, /v1/deactivate (answered by the status lane, see LicentiaApp)
+    events_api.router,
+    values_api.router,
+    releases_api.router,
+    leases_api.router,  # floating seats: checkout, heartbeat, release, borrow
+    meters_api.router,  # /v1/consume
+    payment_hooks.router,  # Stripe, Paddle Billing and FastSpring webhooks
+)
+DEVELOPER_API: tuple[APIRouter, ...] = (
+    api_main.router,
+    api_policies.router,
+    api_webhooks.router,
+    api_payments.router,  # the signed purchase webhook of the vendor's own shop
+    api_evidence.router,
+    api_offline.router,
+    api_meters.router,
+    api_certificates.router,
+    api_leases.router,
+    api_payment_mappings.router,
+)
+ADMIN_UI: tuple[APIRouter, ...] = (
+    admin_signin.router,
+    admin_dashboard.router,
+    admin_audit.router,
+    admin_lists.router,
+    admin_devices.router,
+    admin_licenses.router,
+    admin_evidence.router,
+    admin_customers.router,
+    admin_catalog.router,
+    admin_policies.router,
+    admin_tokens.router,
+    admin_webhooks.router,
+    admin_team.router,
+    admin_account.router,
+    admin_emails.router,
+    admin_offline.router,
+    admin_meters.router,
+    admin_certificates.router,
+    admin_leases.router,
+    admin_payments.router,
+)
+PORTAL: tuple[APIRouter, ...] = (portal_main.router, portal_offline.router, portal_certificates.router)
+
+# Each UI answers its errors with pages; the APIs keep their JSON errors.
+ADMIN_ERRORS: ErrorPages = {
+    admin_web.SignInRequired: admin_web.sign_in_first,
+    CsrfRefused: admin_web.refused_form,
+    StarletteHTTPException: admin_web.refused_page,
+}
+PORTAL_ERRORS: ErrorPages = {
+    portal_web.CustomerSignInRequired: portal_web.sign_in_first,
+    CsrfRefused: portal_web.refused_form,
+    ApiError: portal_web.refused_page,
+}
+
+# What every process runs beside the requests, started and stopped with the app.
+STARTUP_TASKS: tuple[StartupTask, ...] = (
+    start_rollup_task,  # the dashboard's rollups
+    start_delivery,  # the notification outbox
+    reverse_dns.start,  # reverse host names of callers
+    retention.start,  # the purge of old facts
+    seat_release.start,  # seats unseen for their policy's days
+    notify_sweep.start,  # trials ending, trials ended, licenses expired
+    meter_keys.start,  # idempotency keys of meter consumptions, kept a week
+    start_trial_reminders,  # subscriptions' trials ending soon
+)
+
+
+def wire(app: FastAPI, state: AppState) -> None:
+    """Serve the lists above: the public API, the developer API, the admin UI and the portal, and their tasks."""
+    for router in (*PUBLIC_API, *DEVELOPER_API):
+        app.include_router(router)
+    app.mount("/admin/static", StaticFiles(directory=admin_web.HERE / "static"), name="admin-static")
+    ui(app, ADMIN_UI, prefix="/admin", errors=ADMIN_ERRORS)
+    app.mount("/admin", admin_web.no_such_page)  # any other path under /admin: a page saying it does not exist
+    app.mount("/portal/static", StaticFiles(directory=portal_web.HERE / "static"), name="portal-static")
+    ui(app, PORTAL, prefix="/portal", errors=PORTAL_ERRORS)
+    state.startup_tasks = list(STARTUP_TASKS)
+    # Notifications follow events (a process-wide hook; subscribing twice is ignored).
+    subscribe(on_event)
+
+
+def ui(app: FastAPI, routers: tuple[APIRouter, ...], *, prefix: str, errors: ErrorPages) -> None:
+    """Include a web UI's routers under ``prefix``, its routes answering ``errors`` with their own handlers."""
+    for router in routers:
+        before = len(app.router.routes)
+        app.include_router(router, prefix=prefix, include_in_schema=False)
+        app.router.routes[before:] = [ScopedErrors(route, errors) for route in app.router.routes[before:]]
+
+
+class ScopedErrors(BaseRoute):
+    """A route (or an included router) whose errors are answered by ``errors`` first.
+
+    Starlette looks a route's exception handlers up in the request's scope, so
+    handing the route a scope with ``errors`` added scopes them to exactly its
+    requests: a blueprint's error handlers, without reading the URL.
+    """
+
+    def __init__(self, route: BaseRoute, errors: ErrorPages) -> None:
+        self.route = route
+        self.errors = errors
+
+    def __getattr__(self, name: str) -> Any:
+        # Otherwise the route it wraps (its path, methods, the routes of an included router).
+        return getattr(self.route, name)
+
+    def matches(self, scope: Any) -> Any:
+        return self.route.matches(scope)
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> Any:
+        return self.route.url_path_for(name, **path_params)
+
+    async def handle(self, scope: Any, receive: Any, send: Any) -> None:
+        handlers, by_status = scope["starlette.exception_handlers"]
+        scoped = {**scope, "starlette.exception_handlers": ({**handlers, **self.errors}, by_status)}
+        await self.route.handle(scoped, receive, send)
 
 
 class LicentiaApp(FastAPI):

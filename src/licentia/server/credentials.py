@@ -1,12 +1,18 @@
-"""The device credential header: ``Authorization: Device <device id>:<secret>``."""
+"""The device credential: the ``Authorization: Device <device id>:<secret>`` header, and its check."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import hashlib
+import hmac
+from typing import Annotated, Any
 
+import sqlalchemy as sa
 from fastapi import Depends, Header
 
 from licentia.server.errors import ApiError, ErrorCode
+from licentia.server.store.models import Device, table_of
+
+devices = table_of(Device)
 
 
 def parse_device_credential(authorization: str | None) -> tuple[str, str] | None:
@@ -26,3 +32,16 @@ async def _credential(authorization: Annotated[str | None, Header()] = None) -> 
 
 
 DeviceCredential = Annotated[tuple[str, str] | None, Depends(_credential)]
+
+
+def authenticate(conn: sa.Connection, credential: tuple[str, str] | None) -> Any:
+    """The calling installation's row, or 401: a device id alone is never enough."""
+    if credential is None:
+        raise ApiError(
+            ErrorCode.INVALID_CREDENTIAL, "this call needs the device credential (Authorization: Device ...)"
+        )
+    device_id, secret = credential
+    row = conn.execute(sa.select(devices).where(devices.c.id == device_id)).first()
+    if row is None or not hmac.compare_digest(hashlib.sha256(secret.encode()).hexdigest(), row.secret_hash):
+        raise ApiError(ErrorCode.INVALID_CREDENTIAL, "unknown device or wrong device secret")
+    return row

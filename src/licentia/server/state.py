@@ -10,7 +10,7 @@ background tasks, which get the app, call :func:`state_of`.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 from cryptography.fernet import Fernet
 from fastapi import Depends, FastAPI, Request
@@ -18,11 +18,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from starlette.applications import Starlette
 
 from licentia.core.clock import Clock
-from licentia.server.devices.service import Checker
 from licentia.server.network import Network
 from licentia.server.settings import Settings
 from licentia.server.store import transactions
 from licentia.server.store.writer import Writer
+
+if TYPE_CHECKING:
+    from licentia.server.devices.service import Checker
 
 T = TypeVar("T")
 # A start-up task: started with the app, cancelled when it stops (``None``: nothing to run).

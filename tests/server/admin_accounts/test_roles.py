@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from starlette.routing import Route
 
-from licentia.server.admin.accounts import create_admin
+from licentia.server.auth.accounts import create_admin
 from licentia.server.auth.tokens import create_token
 from licentia.server.store.models import AdminUser, table_of
 from tests.server.admin_fixtures import EMAIL, PASSWORD, csrf_of, form_token, make_admin, sign_in

@@ -360,7 +360,7 @@ def case_admin_reset_totp(cli: Cli) -> None:
     import pyotp
     import sqlalchemy as sa
 
-    from licentia.server.admin.second_factor import confirm_enrolment, start_enrolment
+    from licentia.server.auth.second_factor import confirm_enrolment, start_enrolment
     from licentia.server.settings import Settings
     from licentia.server.store.models import AdminUser, table_of
 

@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from licentia.core.licensekeys import generate_key, masked
-from licentia.server.notify.license_email import send_license_email
+from licentia.server.licenses.key_email import send_license_email
 from licentia.server.notify.outbox import outbox
 from licentia.server.notify.worker import OutboxWorker
 from licentia.server.store.engine import database_urls, make_async_engine

@@ -7,8 +7,9 @@ import datetime as dt
 import pytest
 
 from licentia.core.clock import UTC
+from licentia.server.notify.rules import NotifyRules
 from licentia.server.notify.signature import InvalidSignature, sign, verify_signature
-from licentia.server.notify.subscriptions import NotifyRules, dedupe_key, on_event, topic_of
+from licentia.server.notify.subscriptions import dedupe_key, on_event, topic_of
 
 NOW = dt.datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 

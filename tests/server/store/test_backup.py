@@ -10,9 +10,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from licentia.server.app import create_app
+from licentia.server.backup import BackupError, restore_backup, write_backup
 from licentia.server.licenses.service import issue_license
 from licentia.server.settings import Settings
-from licentia.server.store.backup import BackupError, restore_backup, write_backup
 from licentia.server.store.engine import database_urls, make_sync_engine
 from tests.databases import pg_database
 from tests.server.evidence.conftest import events_of

@@ -1,6 +1,5 @@
-"""The admin web UI (``/admin``): pages, their static files and their own error answers.
+"""The admin web UI (``/admin``): one folder per area, each with its pages; the frame in ``web``.
 
-``create_app`` includes its router (``admin.router``) and calls
-``admin.pages_setup.install``. Importing this package loads no web framework:
-the CLI uses its account services (``admin.accounts``).
+A surface: pages stay thin and call the domains' services. ``create_app``
+lists every area's router and the error pages (``admin.web``).
 """

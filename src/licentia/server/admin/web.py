@@ -1,79 +1,44 @@
-"""Plumbing shared by the admin pages: templates, the signed-in admin, CSRF, redirects with a message.
+"""The admin pages' own layer over the shared frame (``web.frame``): the signed-in admin, roles on every
+form, redirects with a message, and the pages that answer the admin UI's errors.
 
-CSRF defence: every form carries the session's own token in a hidden field
-(``csrf``), compared in constant time on every POST; a cross-site form cannot
-read it. The session cookie is also ``SameSite=Lax`` and ``HttpOnly``, and a
-request whose ``Origin`` names another site is refused outright.
+CSRF: every form posts the session's token back (``checked_form``); see ``web.frame``.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import hmac
-import secrets
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlencode, urlsplit
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from licentia.server.admin.accounts import CurrentAdmin, current_admin
-from licentia.server.admin.roles import needed_for
+from licentia.server.auth.accounts import CurrentAdmin, current_admin
+from licentia.server.auth.roles import needed_for
 from licentia.server.errors import ApiError, ErrorCode
-from licentia.server.state import in_transaction, read_only, state_of
+from licentia.server.state import in_transaction, read_only
+from licentia.server.web.frame import (
+    SECURITY_HEADERS,
+    CsrfRefused,
+    back,
+    cookie_secure,
+    new_signin_token,
+    now,
+    page_templates,
+    same_origin,
+    same_token,
+)
 
 HERE = Path(__file__).parent
-templates = Jinja2Templates(directory=str(HERE / "templates"))
+templates = page_templates(HERE / "templates")
 SESSION_COOKIE = "licentia_session"
 SIGNIN_COOKIE = "licentia_signin"
 COOKIE_PATH = "/admin"
-SECURITY_HEADERS = {
-    # Pages hold session-bound forms: no framing (clickjacking), no foreign scripts.
-    "X-Frame-Options": "DENY",
-    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'",
-    "Referrer-Policy": "same-origin",
-    "X-Content-Type-Options": "nosniff",
-    "Cache-Control": "no-store",
-}
 
 
 class SignInRequired(Exception):
     pass
-
-
-class CsrfRefused(Exception):
-    pass
-
-
-def cookie_secure(request: Request) -> bool:
-    setting = state_of(request.app).settings.cookie_secure
-    return bool(setting) if setting is not None else request.url.scheme == "https"
-
-
-def start_session(
-    request: Request, *, to: str, cookie: str, session_id: str, lifetime: dt.timedelta, path: str, signin_cookie: str
-) -> RedirectResponse:
-    """Redirect to ``to`` with a fresh session cookie (HttpOnly, SameSite=Lax, Secure on https) and the
-    sign-in form's cookie dropped: the admin UI and the customer portal start sessions the same way."""
-    response = RedirectResponse(to, status_code=303)
-    response.set_cookie(
-        cookie,
-        session_id,
-        max_age=int(lifetime.total_seconds()),
-        httponly=True,
-        samesite="lax",
-        secure=cookie_secure(request),
-        path=path,
-    )
-    response.delete_cookie(signin_cookie, path=path)
-    return response
-
-
-def now(request: Request) -> dt.datetime:
-    return state_of(request.app).clock.now()
 
 
 async def signed_in_admin(request: Request) -> CurrentAdmin:
@@ -90,13 +55,6 @@ async def signed_in_admin(request: Request) -> CurrentAdmin:
 Admin = Annotated[CurrentAdmin, Depends(signed_in_admin)]
 
 
-def same_origin(request: Request) -> bool:
-    origin = request.headers.get("origin")
-    if not origin or origin == "null":
-        return origin is None
-    return urlsplit(origin).netloc == request.headers.get("host", request.url.netloc)
-
-
 async def checked_form(request: Request, admin: Admin) -> dict[str, str]:
     """The posted form, once its CSRF token matched the session's and the admin's role allows the change.
 
@@ -105,11 +63,7 @@ async def checked_form(request: Request, admin: Admin) -> dict[str, str]:
     """
     form = await request.form()
     sent = form.get("csrf")
-    if (
-        not same_origin(request)
-        or not isinstance(sent, str)
-        or not hmac.compare_digest(sent.encode(), admin.csrf_token.encode())
-    ):
+    if not same_origin(request) or not isinstance(sent, str) or not same_token(sent, admin.csrf_token):
         raise CsrfRefused()
     needed = needed_for(request.url.path)
     if not admin.may(needed):
@@ -133,12 +87,6 @@ def render(request: Request, template: str, http_status: int = 200, **context: A
     return response
 
 
-def back(url: str, *, done: str | None = None, error: str | None = None) -> RedirectResponse:
-    """Post/redirect/get: a reload never repeats the action."""
-    query = urlencode({k: v for k, v in (("done", done), ("error", error)) if v})
-    return RedirectResponse(f"{url}{'&' if '?' in url else '?'}{query}" if query else url, status_code=303)
-
-
 async def act(request: Request, fn: Callable[..., Any], *, success: str, back_to: str, **kwargs: Any) -> Response:
     """Run an audited service change; show its error on the same page instead of a JSON body."""
     try:
@@ -146,10 +94,6 @@ async def act(request: Request, fn: Callable[..., Any], *, success: str, back_to
     except ApiError as exc:
         return back(back_to, error=exc.message)
     return back(back_to, done=success)
-
-
-def new_signin_token() -> str:
-    return secrets.token_urlsafe(24)
 
 
 def signin_page(request: Request, *, error: str | None = None, status: int = 200, email: str = "") -> Response:
@@ -169,3 +113,29 @@ def int_field(form: dict[str, str], name: str) -> int:
         return int(form.get(name, "").strip())
     except ValueError as exc:
         raise ApiError(ErrorCode.INVALID_NUMBER, f"{name.replace('_', ' ')} must be a whole number") from exc
+
+
+# The admin UI's answers to its errors (``create_app`` scopes them to the admin routes).
+
+
+async def sign_in_first(request: Request, _exc: Exception) -> Response:
+    if request.headers.get("hx-request"):
+        return Response(status_code=401, headers={"HX-Redirect": "/admin/signin"})
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/admin/signin?next={target}", status_code=303)
+
+
+async def refused_form(request: Request, _exc: Exception) -> HTMLResponse:
+    # No action ran: the form did not carry this session's token (forged, or a stale tab).
+    return render(request, "refused.html", 403, reason="The form's security token is missing or wrong.")
+
+
+async def refused_page(request: Request, exc: Exception) -> HTMLResponse:
+    status, reason = (exc.status_code, str(exc.detail)) if isinstance(exc, StarletteHTTPException) else (400, str(exc))
+    return render(request, "refused.html", status, reason=reason)
+
+
+async def no_such_page(scope: Any, receive: Any, send: Any) -> None:
+    """Every other path under ``/admin`` (mounted after the pages): a page saying so, not a JSON body."""
+    response = render(Request(scope, receive), "refused.html", 404, reason="Not Found")
+    await response(scope, receive, send)

@@ -24,8 +24,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-from licentia.server.adminapi.schemas import Email, Feature, OrderRef, Slug
 from licentia.server.errors import ApiError, ErrorCode
+from licentia.server.fields import Email, Feature, OrderRef, Slug
 from licentia.server.licenses.changes import issue_and_email
 from licentia.server.licenses.service import OrderRefInUse, licenses, purchases
 from licentia.server.notify.signature import InvalidSignature, StaleSignature, verify_signature

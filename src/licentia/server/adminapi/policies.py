@@ -14,10 +14,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from licentia.server.adminapi.schemas import RowId
-from licentia.server.auth.bearer import ReadActor, WriteActor
+from licentia.server.adminapi.bearer import ReadActor, WriteActor
 from licentia.server.errors import ApiError, ErrorCode
-from licentia.server.licenses.changes import change_terms, license_view
+from licentia.server.fields import RowId
+from licentia.server.licenses.changes import change_terms
+from licentia.server.licenses.views import license_view
 from licentia.server.policies.service import (
     change_policy,
     create_policy,
@@ -28,7 +29,7 @@ from licentia.server.policies.service import (
 )
 from licentia.server.state import in_transaction, read_only, state_of
 
-router = APIRouter(tags=["developer API: license types"])
+router = APIRouter(prefix="/v1/admin", tags=["developer API", "developer API: license types"])
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "`missing_token` or `invalid_token`"},
     403: {"description": "`insufficient_scope`: this call needs a `write` token"},

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from licentia.server.adminapi.events import as_csv, event_page
+from licentia.server.adminapi.bearer import ReadActor, WriteActor
 from licentia.server.adminapi.schemas import (
     ActionReason,
     DeviceOut,
@@ -22,21 +22,15 @@ from licentia.server.adminapi.schemas import (
     LicensePatch,
     ReleaseCreate,
     Renewal,
-    RowId,
     StatusChange,
     TrialExtension,
 )
-from licentia.server.auth.bearer import ReadActor, WriteActor
 from licentia.server.devices.changes import extend_trial, free_seat, get_device, set_device_status
 from licentia.server.errors import ApiError, ErrorCode
-from licentia.server.licenses.changes import (
-    change_state,
-    issue_and_email,
-    license_devices,
-    license_view,
-    renew,
-    set_max_devices,
-)
+from licentia.server.events.export import as_csv, event_page
+from licentia.server.fields import RowId
+from licentia.server.licenses.changes import change_state, issue_and_email, renew, set_max_devices
+from licentia.server.licenses.views import license_devices, license_view
 from licentia.server.releases.changes import publish_release
 from licentia.server.state import in_transaction, read_only, state_of
 
@@ -233,12 +227,3 @@ async def create_release(request: Request, body: ReleaseCreate, actor: WriteActo
         now=_now(request),
     )
     return {"id": release_id, "product": body.product, "version": body.version, "channel": body.channel}
-
-
-from licentia.server.adminapi.policies import router as policies_router  # noqa: E402
-
-router.include_router(policies_router)
-
-from licentia.server.adminapi.webhooks import router as webhooks_router  # noqa: E402
-
-router.include_router(webhooks_router)

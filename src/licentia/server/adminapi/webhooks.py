@@ -14,8 +14,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from licentia.server.adminapi.schemas import RowId
-from licentia.server.auth.bearer import ReadActor, WriteActor
+from licentia.server.adminapi.bearer import ReadActor, WriteActor
+from licentia.server.fields import RowId
 from licentia.server.notify.catalog import DESCRIPTIONS, WebhookEvent
 from licentia.server.notify.deliveries import deliveries, finish_ping, redeliver, send_ping, start_ping
 from licentia.server.notify.webhooks import (
@@ -28,7 +28,7 @@ from licentia.server.notify.webhooks import (
 )
 from licentia.server.state import in_transaction, read_only, state_of
 
-router = APIRouter(tags=["developer API: webhooks"])
+router = APIRouter(prefix="/v1/admin", tags=["developer API", "developer API: webhooks"])
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "`invalid_webhook_url`, `invalid_webhook_topics` (an unknown event), `invalid_description`"},
     401: {"description": "`missing_token` or `invalid_token`"},

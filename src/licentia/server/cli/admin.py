@@ -71,7 +71,7 @@ def _read_password(args: argparse.Namespace) -> str:
 
 
 def create_admin(args: argparse.Namespace, ctx: CliContext) -> int:
-    from licentia.server.admin.accounts import create_admin as create
+    from licentia.server.auth.accounts import create_admin as create
 
     ctx.change(create, email=args.email, password=_read_password(args), role=args.role)
     print(f"admin {args.email.strip().lower()} ({args.role}) created; sign in at /admin")
@@ -79,7 +79,7 @@ def create_admin(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def list_admins(args: argparse.Namespace, ctx: CliContext) -> int:
-    from licentia.server.admin.team import list_admins as admins
+    from licentia.server.auth.team import list_admins as admins
 
     with ctx.engine.connect() as conn:
         found = admins(conn)
@@ -94,7 +94,7 @@ def list_admins(args: argparse.Namespace, ctx: CliContext) -> int:
 
 def _change_admin(ctx: CliContext, email: str, change: Any, **options: Any) -> str:
     """Run an admin change (``admin.team``, ``admin.second_factor``) on the admin named by ``email``."""
-    from licentia.server.admin.team import admin_by_email
+    from licentia.server.auth.team import admin_by_email
 
     with ctx.engine.begin() as conn:
         row = admin_by_email(conn, email)
@@ -103,21 +103,21 @@ def _change_admin(ctx: CliContext, email: str, change: Any, **options: Any) -> s
 
 
 def change_role(args: argparse.Namespace, ctx: CliContext) -> int:
-    from licentia.server.admin.team import set_role
+    from licentia.server.auth.team import set_role
 
     print(f"{_change_admin(ctx, args.email, set_role, role=args.role)} is now {args.role}")
     return 0
 
 
 def reset_totp(args: argparse.Namespace, ctx: CliContext) -> int:
-    from licentia.server.admin.second_factor import turn_off
+    from licentia.server.auth.second_factor import turn_off
 
     print(f"second factor of {_change_admin(ctx, args.email, turn_off)} removed; their sessions were closed")
     return 0
 
 
 def set_admin_active(args: argparse.Namespace, ctx: CliContext) -> int:
-    from licentia.server.admin.team import set_active
+    from licentia.server.auth.team import set_active
 
     email = _change_admin(ctx, args.email, set_active, active=args.active)
     print(f"{email} {'enabled' if args.active else 'disabled'}")
@@ -125,7 +125,7 @@ def set_admin_active(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def change_password(args: argparse.Namespace, ctx: CliContext) -> int:
-    from licentia.server.admin.accounts import set_password
+    from licentia.server.auth.accounts import set_password
 
     ctx.change(set_password, email=args.email, password=_read_password(args))
     print(f"password of {args.email} changed; its sessions were closed")

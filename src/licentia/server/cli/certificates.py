@@ -5,9 +5,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from licentia.server.certificates.document import sign_certificate
 from licentia.server.cli.context import CliContext
 from licentia.server.evidence.subjects import find_license
+from licentia.server.licenses.certificate import sign_certificate
 from licentia.server.store.engine import private_output
 
 

@@ -65,7 +65,7 @@ def export(args: argparse.Namespace, ctx: CliContext) -> int:
 def _export(args: argparse.Namespace, ctx: CliContext, out: TextIO) -> None:
     import json
 
-    from licentia.server.adminapi.events import as_csv, event_page
+    from licentia.server.events.export import as_csv, event_page
 
     cursor, first = None, True
     while True:
@@ -108,7 +108,7 @@ def _passphrase(args: argparse.Namespace, *, confirm: bool) -> str:
 def backup(args: argparse.Namespace, ctx: CliContext) -> int:
     from pathlib import Path
 
-    from licentia.server.store.backup import BackupError, write_backup
+    from licentia.server.backup import BackupError, write_backup
 
     try:
         made = write_backup(ctx.settings, Path(args.output), _passphrase(args, confirm=True), now=ctx.clock.now())
@@ -124,7 +124,7 @@ def backup(args: argparse.Namespace, ctx: CliContext) -> int:
 def restore(args: argparse.Namespace, ctx: CliContext) -> int:
     from pathlib import Path
 
-    from licentia.server.store.backup import BackupError, restore_backup
+    from licentia.server.backup import BackupError, restore_backup
 
     try:
         made = restore_backup(

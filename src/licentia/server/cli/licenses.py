@@ -99,7 +99,8 @@ def terms(args: argparse.Namespace, ctx: CliContext) -> int:
     import json
 
     from licentia.server.cli.policies import knob_settings
-    from licentia.server.licenses.changes import change_terms, license_view
+    from licentia.server.licenses.changes import change_terms
+    from licentia.server.licenses.views import license_view
 
     knobs = knob_settings(args.set)
     with ctx.engine.begin() as conn:

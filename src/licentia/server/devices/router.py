@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import time
 from typing import Any
@@ -11,11 +10,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from prometheus_client import Counter, Histogram
 
-from licentia.core.clock import to_iso
 from licentia.server.credentials import parse_device_credential
 from licentia.server.devices.schemas import ActivateRequest, CheckRequest
 from licentia.server.devices.service import CheckInput
-from licentia.server.network import client_ip
+from licentia.server.events.facts import server_facts
 from licentia.server.state import state_of
 from licentia.server.store.batch import RowChanged
 
@@ -36,29 +34,6 @@ _SIGNED_DOC = {
         }
     },
 }
-
-
-_tz_name = ("", 0.0)
-
-
-def _server_tz() -> str:
-    """The server's time zone name, looked up at most once a minute (it changes only with DST)."""
-    global _tz_name
-    name, until = _tz_name
-    now = time.monotonic()
-    if now >= until:
-        name = time.strftime("%Z")
-        _tz_name = (name, now + 60)
-    return name
-
-
-def server_facts(request: Request, now: dt.datetime | None = None) -> dict[str, Any]:
-    state = state_of(request.app)
-    return {
-        "received_at": to_iso(now or state.clock.now()),
-        "external_ip": client_ip(request, state.trusted_proxies),
-        "server_tz": _server_tz(),
-    }
 
 
 _children: dict[tuple[Any, ...], Any] = {}

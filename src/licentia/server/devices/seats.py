@@ -189,7 +189,7 @@ def release_stale_seats(conn: sa.Connection, license_id: int, seat_release_days:
         newest[row.machine_id] = max(newest.get(row.machine_id, row.last_seen), row.last_seen)
     stale = {machine for machine, seen in newest.items() if seen < cutoff}
     if stale:  # a computer on an offline lease is unseen by design: its proof frees its seat
-        from licentia.server.offline.leases import leased_machines
+        from licentia.server.devices.offline_seats import leased_machines
 
         stale -= leased_machines(conn, license_id, now)
     for row in bound:

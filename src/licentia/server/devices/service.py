@@ -18,7 +18,6 @@ upward is ``seats.claim_seat`` with a genuine, active license key.
 from __future__ import annotations
 
 import datetime as dt
-import hmac
 import secrets
 import time
 from collections.abc import Callable
@@ -51,7 +50,7 @@ from licentia.server.releases.service import LatestReleaseCache
 from licentia.server.store.batch import current_scope
 from licentia.server.store.raw import Statement
 
-__all__ = ["CheckInput", "CheckOutcome", "Checker", "authenticate", "read_ahead"]
+__all__ = ["CheckInput", "CheckOutcome", "Checker", "read_ahead"]
 
 _PRODUCT_QUERY = Statement(
     """
@@ -346,16 +345,3 @@ class Checker:
             )
         else:
             flag_copy(conn, current_scope(conn), successor_id)
-
-
-def authenticate(conn: sa.Connection, credential: tuple[str, str] | None) -> Any:
-    """The calling installation's row, or 401: a device id alone is never enough."""
-    if credential is None:
-        raise ApiError(
-            ErrorCode.INVALID_CREDENTIAL, "this call needs the device credential (Authorization: Device ...)"
-        )
-    device_id, secret = credential
-    row = conn.execute(sa.select(devices).where(devices.c.id == device_id)).first()
-    if row is None or not hmac.compare_digest(sha256(secret), row.secret_hash):
-        raise ApiError(ErrorCode.INVALID_CREDENTIAL, "unknown device or wrong device secret")
-    return row

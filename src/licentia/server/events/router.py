@@ -9,9 +9,8 @@ from fastapi import APIRouter, Request
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
 
 from licentia.core.vocabulary import REPORTED_EVENT_KINDS, EventKind
-from licentia.server.credentials import DeviceCredential
-from licentia.server.devices.router import server_facts
-from licentia.server.devices.service import authenticate
+from licentia.server.credentials import DeviceCredential, authenticate
+from licentia.server.events.facts import server_facts
 from licentia.server.events.payloads import FactName, FactValue
 from licentia.server.events.service import event_row, record_events
 from licentia.server.state import state_of

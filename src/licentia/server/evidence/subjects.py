@@ -17,8 +17,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from licentia.core.licensekeys import KeyFormatError, key_hash, normalize_key
-from licentia.server.adminapi.schemas import MAX_ROW_ID
 from licentia.server.errors import ApiError, ErrorCode
+from licentia.server.fields import MAX_ROW_ID
 from licentia.server.store.models import Customer, Device, Event, License, Product, table_of
 
 licenses = table_of(License)

@@ -15,8 +15,8 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from licentia.server.credentials import DeviceCredential
-from licentia.server.devices.router import server_facts
 from licentia.server.devices.schemas import Slug
+from licentia.server.events.facts import server_facts
 from licentia.server.leases import service
 from licentia.server.state import StateDep
 

@@ -29,11 +29,11 @@ from cryptography.fernet import Fernet
 
 from licentia.core.status import LicenseState
 from licentia.server.audit import record
+from licentia.server.customers.emails import reply_to_for
 from licentia.server.errors import ApiError, ErrorCode
+from licentia.server.licenses.key_email import license_email_key, send_license_key
 from licentia.server.licenses.service import customers, licenses
-from licentia.server.notify.license_email import license_email_key, send_license_key
 from licentia.server.notify.sealing import SEALED, SealBroken, open_value
-from licentia.server.portal.emails import reply_to_for
 from licentia.server.store.models import OutboxMessage, Product, table_of
 
 outbox = table_of(OutboxMessage)

@@ -1,28 +1,21 @@
-"""``POST /v1/consume`` (applications), a license's usage in the developer API and on the admin license page."""
+"""``POST /v1/consume``: an application counts units of a meter (the developer API and admin page read usage)."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from licentia.server.admin.web import Admin, render
-from licentia.server.adminapi.schemas import RowId
-from licentia.server.auth.bearer import ReadActor
 from licentia.server.credentials import DeviceCredential
 from licentia.server.errors import ApiError, error_body
-from licentia.server.licenses.changes import get_license
-from licentia.server.meters.service import QuotaExceeded, consume, license_usage, usage_history
+from licentia.server.meters.service import QuotaExceeded, consume
 from licentia.server.policies.knobs import MAX_SAFE_INTEGER
-from licentia.server.state import ClockDep, WriterDep, read_only, state_of
+from licentia.server.state import ClockDep, WriterDep
 
-public = APIRouter(prefix="/v1", tags=["meters"])
-developer = APIRouter(prefix="/v1/admin", tags=["developer API"])
-admin = APIRouter(prefix="/admin", include_in_schema=False)
+router = APIRouter(prefix="/v1", tags=["meters"])
 
 MeterName = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$")]
 
@@ -47,13 +40,6 @@ class MeterFigures(BaseModel):
     replayed: bool
 
 
-class LicenseUsage(BaseModel):
-    license_id: int
-    key_prefix: str
-    meters: list[MeterFigures]
-    history: list[dict[str, Any]]
-
-
 _CONSUME_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "`invalid_credential`, or `stale_token`: check first, then consume"},
     403: {"description": "`not_registered` (no seat), `license_suspended`/`revoked`/`expired`, `machine_restricted`"},
@@ -62,7 +48,7 @@ _CONSUME_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-@public.post("/consume", response_model=MeterFigures, responses=_CONSUME_ERRORS)
+@router.post("/consume", response_model=MeterFigures, responses=_CONSUME_ERRORS)
 async def consume_meter(
     writer: WriterDep, clock: ClockDep, body: ConsumeRequest, credential: DeviceCredential
 ) -> dict[str, Any] | Response:
@@ -95,33 +81,3 @@ async def consume_meter(
     if isinstance(outcome, ApiError):
         raise outcome
     return outcome
-
-
-def _usage(conn: sa.Connection, license_id: int, now: dt.datetime) -> dict[str, Any]:
-    row = get_license(conn, license_id)
-    return {
-        "license_id": row.id,
-        "key_prefix": row.key_prefix,
-        "meters": [f.as_dict() for f in license_usage(conn, row, now)],
-        "history": usage_history(conn, row.id),
-    }
-
-
-@developer.get("/licenses/{license_id}/usage", response_model=LicenseUsage)
-async def usage_of_license(request: Request, license_id: RowId, actor: ReadActor) -> dict[str, Any]:
-    """Each meter of the license: used, limit and what remains in the current period, and past periods."""
-    return await read_only(request, _usage, license_id=license_id, now=state_of(request.app).clock.now())
-
-
-@admin.get("/licenses/{license_id}/meters")
-async def meters_section(request: Request, user: Admin, license_id: RowId) -> Response:
-    """The license page's meters section (loaded into the page, or opened alone without scripts)."""
-    try:
-        found = await read_only(request, _usage, license_id=license_id, now=state_of(request.app).clock.now())
-    except ApiError as exc:
-        raise HTTPException(404, exc.message) from exc
-    fragment = request.headers.get("hx-request") == "true"
-    return render(request, "license_meters_section.html", usage=found, fragment=fragment)
-
-
-ROUTERS = (public, developer, admin)

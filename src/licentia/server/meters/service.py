@@ -32,6 +32,7 @@ from licentia.server.devices.identify import Token, token_state
 from licentia.server.devices.rows import sha256
 from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.events.service import record_event
+from licentia.server.licenses.views import get_license
 from licentia.server.meters.periods import Period, period_at
 from licentia.server.policies.service import policy_by_id
 from licentia.server.policies.terms import effective
@@ -266,3 +267,13 @@ def usage_history(conn: sa.Connection, license_id: int, *, limit: int = 100) -> 
         }
         for r in rows
     ]
+
+
+def usage_of_license(conn: sa.Connection, *, license_id: int, now: dt.datetime) -> dict[str, Any]:
+    row = get_license(conn, license_id)
+    return {
+        "license_id": row.id,
+        "key_prefix": row.key_prefix,
+        "meters": [f.as_dict() for f in license_usage(conn, row, now)],
+        "history": usage_history(conn, row.id),
+    }

@@ -81,7 +81,7 @@ def emit(
     two hosts, a retried request) queues it once. Returns the deliveries queued.
     """
     from licentia.server.notify.outbox import enqueue_webhook_deliveries
-    from licentia.server.notify.subscriptions import rules_cache
+    from licentia.server.notify.rules import rules_cache
 
     rules = rules_cache.get(conn, product_id)
     if rules is None or not rules.webhooks:

@@ -126,7 +126,7 @@ def _product_id(conn: sa.Connection, slug: str | None) -> int | None:
 
 def _changed(conn: sa.Connection) -> None:
     # This process sees the change at once; the others within the rules cache's few seconds.
-    from licentia.server.notify.subscriptions import rules_cache
+    from licentia.server.notify.rules import rules_cache
 
     rules_cache.forget()
 

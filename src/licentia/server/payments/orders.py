@@ -31,14 +31,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from licentia.core.status import LicenseState
 from licentia.server.audit import record
+from licentia.server.customers import emails
 from licentia.server.licenses.changes import change_state
+from licentia.server.licenses.key_email import license_email_key, send_license_key
 from licentia.server.licenses.service import issue_license, licenses
 from licentia.server.notify.catalog import WebhookEvent, license_event
-from licentia.server.notify.license_email import license_email_key, send_license_key
 from licentia.server.payments.mapping import find_mapping
-from licentia.server.payments.tables import mappings, payment_events, payment_links, trials
-from licentia.server.portal import emails
 from licentia.server.store.models import Customer, Product, table_of
+from licentia.server.store.payment_models import mappings, payment_events, payment_links, trials
 
 log = logging.getLogger("licentia.server.payments")
 customers = table_of(Customer)

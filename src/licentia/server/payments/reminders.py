@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from licentia.server.customers import emails
 from licentia.server.licenses.service import licenses
-from licentia.server.payments.tables import email_settings, trials
-from licentia.server.portal import emails
 from licentia.server.state import state_of
 from licentia.server.store.models import Customer, Product, table_of
+from licentia.server.store.payment_models import email_settings, trials
 
 if TYPE_CHECKING:
     from fastapi import FastAPI

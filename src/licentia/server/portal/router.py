@@ -11,10 +11,8 @@ from cryptography.fernet import Fernet
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
-from licentia.server.admin.web import back, start_session
-from licentia.server.errors import ApiError
-from licentia.server.portal import accounts, emails, service
-from licentia.server.portal.downloads import (
+from licentia.server.customers import accounts, emails, service
+from licentia.server.customers.downloads import (
     DownloadGrant,
     DownloadRefused,
     download_secret,
@@ -22,6 +20,7 @@ from licentia.server.portal.downloads import (
     stored_file,
     verify_download,
 )
+from licentia.server.errors import ApiError
 from licentia.server.portal.web import (
     COOKIE_PATH,
     SESSION_COOKIE,
@@ -31,12 +30,12 @@ from licentia.server.portal.web import (
     double_submit_ok,
     double_submit_page,
     network,
-    now,
     render,
 )
 from licentia.server.state import in_transaction, read_only, state_of
+from licentia.server.web.frame import back, now, start_session
 
-router = APIRouter(prefix="/portal", include_in_schema=False)
+router = APIRouter()
 LicenseId = Annotated[int, Path(ge=1, le=2**62)]
 MachineId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
 

@@ -1,41 +1,37 @@
-"""Plumbing of the portal pages: templates, the signed-in customer, CSRF.
+"""The portal pages' own layer over the shared frame (``web.frame``): the signed-in customer, CSRF, error pages.
 
-The admin UI's defences are reused as they are (``admin.web``): the same
-security headers, the same cookie rules (``HttpOnly``, ``SameSite``, ``Secure``
-behind HTTPS), the same Origin check, and the same per-session CSRF token
-posted back by every form and compared in constant time. Only the session
-table differs: a customer session names an email address, not an admin.
+The admin UI's defences, shared in ``web.frame``: the same security headers,
+the same cookie rules (``HttpOnly``, ``SameSite``, ``Secure`` behind HTTPS),
+the same Origin check, and the same per-session CSRF token posted back by
+every form and compared in constant time. Only the session table differs: a
+customer session names an email address, not an admin.
 """
 
 from __future__ import annotations
 
-import hmac
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from fastapi.responses import HTMLResponse, Response
-from fastapi.templating import Jinja2Templates
-from jinja2 import ChoiceLoader, FileSystemLoader
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from licentia.server.admin.web import HERE as ADMIN_HERE
-from licentia.server.admin.web import (
+from licentia.server.customers.accounts import SignedInCustomer, current_customer
+from licentia.server.errors import ApiError
+from licentia.server.network import client_ip
+from licentia.server.state import read_only, state_of
+from licentia.server.web.frame import (
     SECURITY_HEADERS,
     CsrfRefused,
     cookie_secure,
     new_signin_token,
+    now,
+    page_templates,
     same_origin,
+    same_token,
 )
-from licentia.server.network import client_ip
-from licentia.server.portal.accounts import SignedInCustomer, current_customer
-from licentia.server.state import read_only, state_of
 
 HERE = Path(__file__).parent
-templates = Jinja2Templates(directory=str(HERE / "templates"))
-# Portal templates first; the admin's macros (dates, state pills) are shared.
-templates.env.loader = ChoiceLoader(
-    [FileSystemLoader(str(HERE / "templates")), FileSystemLoader(str(ADMIN_HERE / "templates"))]
-)
+templates = page_templates(HERE / "templates")
 SESSION_COOKIE = "licentia_portal"
 SIGNIN_COOKIE = "licentia_portal_signin"
 COOKIE_PATH = "/portal"
@@ -43,10 +39,6 @@ COOKIE_PATH = "/portal"
 
 class CustomerSignInRequired(Exception):
     pass
-
-
-def now(request: Request) -> Any:
-    return state_of(request.app).clock.now()
 
 
 def network(request: Request) -> str:
@@ -71,7 +63,7 @@ async def checked_form(request: Request, customer: SignedIn) -> dict[str, str]:
     """The posted form, once its CSRF token matched the session's (else 403)."""
     form = await request.form()
     sent = form.get("csrf")
-    if not same_origin(request) or not isinstance(sent, str) or not _same_token(sent, customer.csrf_token):
+    if not same_origin(request) or not isinstance(sent, str) or not same_token(sent, customer.csrf_token):
         raise CsrfRefused()
     return {k: v for k, v in form.items() if isinstance(v, str)}
 
@@ -100,9 +92,22 @@ def double_submit_page(request: Request, template: str, http_status: int = 200, 
 
 def double_submit_ok(request: Request, form: Any) -> bool:
     sent, cookie = form.get("csrf"), request.cookies.get(SIGNIN_COOKIE)
-    return same_origin(request) and isinstance(sent, str) and bool(cookie) and _same_token(sent, cookie or "")
+    return same_origin(request) and isinstance(sent, str) and bool(cookie) and same_token(sent, cookie or "")
 
 
-def _same_token(unverified: str, expected: str) -> bool:
-    # As bytes: compare_digest raises on non-ASCII text, and a posted field may hold any.
-    return hmac.compare_digest(unverified.encode("utf-8", "replace"), expected.encode())
+# The portal's answers to its errors (``create_app`` scopes them to the portal routes).
+
+
+async def sign_in_first(_request: Request, _exc: Exception) -> Response:
+    return RedirectResponse("/portal/signin", status_code=303)
+
+
+async def refused_page(request: Request, exc: Exception) -> Response:
+    # Same words for another customer's license and a missing one.
+    status, reason = (exc.status, exc.message) if isinstance(exc, ApiError) else (400, str(exc))
+    return render(request, "portal_refused.html", status, reason=reason)
+
+
+async def refused_form(request: Request, _exc: Exception) -> Response:
+    # No action ran: the form did not carry this session's token (forged, or a stale tab).
+    return render(request, "portal_refused.html", 403, reason="The form's security token is missing or wrong.")

@@ -10,8 +10,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from licentia.core.clock import to_iso
-from licentia.server.credentials import DeviceCredential
-from licentia.server.devices.service import authenticate
+from licentia.server.credentials import DeviceCredential, authenticate
 from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.policies.terms import offer
 from licentia.server.products.service import get_product

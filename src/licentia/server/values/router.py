@@ -10,8 +10,7 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel
 
 from licentia.core.clock import to_iso
-from licentia.server.credentials import DeviceCredential
-from licentia.server.devices.service import authenticate
+from licentia.server.credentials import DeviceCredential, authenticate
 from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.events.payloads import StorableJson
 from licentia.server.state import ClockDep, WriterDep

@@ -5,8 +5,6 @@ from __future__ import annotations
 from alembic import context
 
 # Tables of the portal and payments packages register on Base.metadata when imported.
-import licentia.server.payments.tables
-import licentia.server.portal.tables  # noqa: F401
 from licentia.server.store.engine import DatabaseUrls, make_sync_engine
 from licentia.server.store.models import Base, compared_with_database
 

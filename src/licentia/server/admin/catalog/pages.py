@@ -1,0 +1,161 @@
+"""Products (policy, privacy, notifications) and releases."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import Response
+
+from licentia.core.vocabulary import Topic
+from licentia.server.admin.catalog.policies import policies_of
+from licentia.server.admin.lists.pages import page_of
+from licentia.server.admin.lists.specs import release_spec
+from licentia.server.admin.service import all_products, product_with_policy
+from licentia.server.admin.web import Admin, Form, act, int_field, render
+from licentia.server.audit import record
+from licentia.server.errors import ApiError
+from licentia.server.fields import RowId
+from licentia.server.policies.knobs import BY_NAME
+from licentia.server.products.changes import (
+    change_notifications,
+    change_policy,
+    change_privacy,
+    notify_settings,
+)
+from licentia.server.products.service import POLICY_FIELDS, CreatedProduct, create_product, public_keys
+from licentia.server.releases.changes import publish_release
+from licentia.server.state import in_transaction, read_only, state_of
+from licentia.server.web.frame import back, now
+
+router = APIRouter()
+BOOLEAN_KNOBS = {"allow_virtual_machines"}
+CHOICE_KNOBS = {"on_clone": ("flag", "block")}
+
+
+@router.get("/products")
+async def products_page(request: Request, admin: Admin) -> Response:
+    return render(request, "products.html", products=await read_only(request, all_products))
+
+
+@router.post("/products")
+async def create(request: Request, admin: Admin, form: Form) -> Response:
+    slug = form.get("slug", "").strip()
+
+    def make(conn: sa.Connection, *, now: dt.datetime) -> CreatedProduct:
+        made = create_product(
+            conn, slug=slug, name=form.get("name") or slug, fernet=state_of(request.app).fernet, now=now
+        )
+        record(conn, actor=admin.label, action="product.create", target_type="product", target_id=made.id, now=now)
+        return made
+
+    try:
+        made = await in_transaction(request, make, now=now(request))
+    except ApiError as exc:
+        return back("/admin/products", error=exc.message)
+    return back(f"/admin/products/{made.id}", done=f"Product {made.slug} created.")
+
+
+@router.get("/products/{product_id}")
+async def product_page(request: Request, admin: Admin, product_id: RowId) -> Response:
+    found = await read_only(request, product_with_policy, product_id=product_id)
+    if found is None:
+        raise HTTPException(404, f"no product {product_id}")
+    product, policy = found
+    keys = await read_only(request, public_keys, product_id=product_id)
+    license_types = await read_only(request, policies_of, product_id=product_id)
+    return render(
+        request,
+        "product.html",
+        product=product,
+        policy=dict(policy._mapping),
+        fields=POLICY_FIELDS,
+        booleans=BOOLEAN_KNOBS,
+        choices=CHOICE_KNOBS,
+        topics=[topic.value for topic in Topic],
+        notify=product.notify or {},
+        public_key=keys[-1] if keys else "",
+        license_types=license_types,
+        knobs=BY_NAME,
+    )
+
+
+def _policy_values(form: dict[str, str]) -> dict[str, object]:
+    values: dict[str, object] = {}
+    for name in POLICY_FIELDS:
+        if name in BOOLEAN_KNOBS:
+            values[name] = form.get(name) == "on"
+        elif name in CHOICE_KNOBS:
+            values[name] = form.get(name, "")
+        elif name == "usage_report_days" and not form.get(name, "").strip():
+            values[name] = None  # None means trial_days + 1
+        else:
+            values[name] = int_field(form, name)
+    return values
+
+
+@router.post("/products/{product_id}/{part}")
+async def product_change(request: Request, admin: Admin, form: Form, product_id: RowId, part: str) -> Response:
+    back_to = f"/admin/products/{product_id}"
+    try:
+        if part == "policy":
+            return await act(
+                request,
+                change_policy,
+                success="Policy saved.",
+                back_to=back_to,
+                product_id=product_id,
+                values=_policy_values(form),
+                actor=admin.label,
+            )
+        if part == "privacy":
+            return await act(
+                request,
+                change_privacy,
+                success="Privacy settings saved.",
+                back_to=back_to,
+                product_id=product_id,
+                collect_facts=form.get("collect_facts") == "on",
+                retention_days=int_field(form, "facts_retention_days"),
+                actor=admin.label,
+            )
+        if part == "notify":
+            notify = notify_settings(form.get("emails", ""), {t: form.get(f"on_{t}") == "on" for t in Topic})
+            return await act(
+                request,
+                change_notifications,
+                success="Notifications saved.",
+                back_to=back_to,
+                product_id=product_id,
+                notify=notify,
+                actor=admin.label,
+            )
+    except ApiError as exc:
+        return back(back_to, error=exc.message)
+    raise HTTPException(404, f"unknown product setting {part!r}")
+
+
+@router.get("/releases")
+async def releases_page(request: Request, admin: Admin, product: RowId | None = None, channel: str = "") -> Response:
+    params = {"product": str(product or ""), "channel": channel}
+    page = await page_of(request, release_spec(product, channel), path="/admin/releases", params=params)
+    products = await read_only(request, all_products)
+    return render(request, "releases.html", listing=page, products=products, product=product, channel=channel)
+
+
+@router.post("/releases")
+async def publish(request: Request, admin: Admin, form: Form) -> Response:
+    version = form.get("version", "").strip()
+    return await act(
+        request,
+        publish_release,
+        success=f"Version {version} published.",
+        back_to="/admin/releases",
+        product=form.get("product", ""),
+        version=version,
+        channel=form.get("channel", "stable").strip() or "stable",
+        download_url=form.get("download_url", "").strip() or None,
+        notes=form.get("notes", "").strip() or None,
+        actor=admin.label,
+    )

@@ -1,0 +1,125 @@
+"""The dashboard: what a vendor looks at every morning, read from daily rollups."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+from markupsafe import Markup
+
+from licentia.core.vocabulary import PIRACY_EVENT_KINDS, DeviceStatus, EventKind
+from licentia.server.admin.dashboard import charts
+from licentia.server.rollups.service import breakdown, series, totals
+from licentia.server.store.models import Device, table_of
+
+PERIODS = (7, 30, 90)
+PIRACY_KINDS = tuple(sorted(PIRACY_EVENT_KINDS))
+# What the piracy chart calls each signal (the event kinds are the API's words, not a vendor's).
+PIRACY_LABELS = {EventKind.CLONE_SUSPECTED: "Suspected copies", EventKind.INVALID_KEY: "Invalid keys"}
+devices = table_of(Device)
+
+
+def cohort(conn: sa.Connection, *, product_id: int, first: dt.date, today: dt.date) -> dict[str, Any]:
+    """Conversion per trial cohort: of the installations first seen in the period, how many activated since.
+
+    Unlike activations per day over installs per day (which mixes this
+    period's purchases with last period's trials), this follows one group.
+    """
+    start = dt.datetime.combine(first, dt.time(), tzinfo=dt.UTC)
+    # Installations first seen since ``first`` were last seen since then too: seen_day narrows by its index.
+    member = sa.and_(devices.c.product_id == product_id, devices.c.seen_day >= first, devices.c.first_seen >= start)
+    size, converted = conn.execute(
+        sa.select(sa.func.count(), sa.func.count(devices.c.activated_at)).where(member)
+    ).one()
+    return {
+        "size": int(size),
+        "converted": int(converted),
+        "rate": (100.0 * converted / size) if size else None,
+        "first": first,
+        "today": today,
+    }
+
+
+def dashboard(conn: sa.Connection, *, product_id: int, today: dt.date, days: int) -> dict[str, Any]:
+    first = today - dt.timedelta(days=days - 1)
+    before_first, before_last = first - dt.timedelta(days=days), first - dt.timedelta(days=1)
+
+    def daily(metric: str, dimension: str = "") -> list[tuple[dt.date, int]]:
+        return series(conn, product_id=product_id, metric=metric, first=first, last=today, dimension=dimension)
+
+    def earlier(metric: str, dimension: str = "") -> list[int]:
+        """The same metric over the previous period of the same length (for each tile's change)."""
+        found = series(
+            conn, product_id=product_id, metric=metric, first=before_first, last=before_last, dimension=dimension
+        )
+        return [v for _, v in found]
+
+    day_list = [d for d, _ in daily("new_devices")]
+    installs = daily("new_devices")
+    conversions = daily("conversions")
+    kinds = totals(conn, product_id=product_id, metric="events", first=first, last=today)
+    new_total = sum(v for _, v in installs)
+    converted_total = sum(v for _, v in conversions)
+    states = {
+        name: [v for _, v in daily("devices", name)]
+        for name in (DeviceStatus.TRIAL, DeviceStatus.REGISTERED, DeviceStatus.TRIAL_EXPIRED)
+    }
+    active = {window: [v for _, v in daily(f"active_{window}")] for window in ("1d", "7d", "30d")}
+    piracy = [(PIRACY_LABELS.get(name, name), [v for _, v in daily("events", name)]) for name in PIRACY_KINDS]
+    previous_kinds = totals(conn, product_id=product_id, metric="events", first=before_first, last=before_last)
+    previous = {
+        "new_total": sum(earlier("new_devices")),
+        "converted_total": sum(earlier("conversions")),
+        "active_7d": (earlier("active_7d") or [0])[-1],
+        "active_30d": (earlier("active_30d") or [0])[-1],
+        "registered": (earlier("devices", DeviceStatus.REGISTERED) or [0])[-1],
+        "trial": (earlier("devices", DeviceStatus.TRIAL) or [0])[-1],
+        "uninstalls": previous_kinds.get(EventKind.UNINSTALL, 0),
+        "feedback": previous_kinds.get(EventKind.FEEDBACK, 0),
+        "piracy": sum(previous_kinds.get(k, 0) for k in PIRACY_KINDS),
+    }
+    chart: dict[str, Markup] = {
+        "installs": charts.bar_chart(installs, label="New installs per day"),
+        "active": charts.line_chart(
+            day_list, [("active 7 days", active["7d"]), ("active 30 days", active["30d"])], label="Active devices"
+        ),
+        "states": charts.stacked_chart(
+            day_list,
+            [
+                ("registered", states[DeviceStatus.REGISTERED]),
+                ("trial", states[DeviceStatus.TRIAL]),
+                ("trial expired", states[DeviceStatus.TRIAL_EXPIRED]),
+            ],
+            label="Trials vs registered",
+        ),
+        "conversions": charts.bar_chart(conversions, label="Conversions per day", color=charts.PALETTE[1]),
+        "uninstalls": charts.bar_chart(
+            daily("events", EventKind.UNINSTALL), label="Uninstalls per day", color=charts.PALETTE[3]
+        ),
+        "feedback": charts.bar_chart(
+            daily("events", EventKind.FEEDBACK), label="Feedback per day", color=charts.PALETTE[4]
+        ),
+        "piracy": charts.stacked_chart(day_list, piracy, label="Suspected copies and invalid keys per day"),
+        "versions": charts.share_chart(
+            breakdown(conn, product_id=product_id, metric="versions_7d", day=today), label="Versions in use"
+        ),
+        "os": charts.share_chart(breakdown(conn, product_id=product_id, metric="os_7d", day=today), label="OS mix"),
+    }
+    return {
+        "first": first,
+        "today": today,
+        "days": days,
+        "chart": chart,
+        "new_total": new_total,
+        "converted_total": converted_total,
+        "conversion_rate": (100.0 * converted_total / new_total) if new_total else None,
+        "active_7d": active["7d"][-1] if active["7d"] else 0,
+        "active_30d": active["30d"][-1] if active["30d"] else 0,
+        "uninstalls": kinds.get(EventKind.UNINSTALL, 0),
+        "feedback": kinds.get(EventKind.FEEDBACK, 0),
+        "piracy": sum(kinds.get(k, 0) for k in PIRACY_KINDS),
+        "has_data": bool(new_total or any(active["30d"])),
+        "previous": previous,
+        "cohort": cohort(conn, product_id=product_id, first=first, today=today),
+    }

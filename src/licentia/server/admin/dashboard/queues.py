@@ -1,0 +1,117 @@
+"""The dashboard's work queues (what to act on today) and the first-run checklist.
+
+Each queue shows a few rows and links to the full, filtered list (which has
+the export). Every query is bounded: ``LIMIT`` on an indexed or narrowed scan.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+
+from licentia.core.vocabulary import EventKind
+from licentia.server.admin.lists.listing import capped_count
+from licentia.server.admin.lists.specs import machines_in_use, seat_limit
+from licentia.server.admin.service import customers, devices, events, licenses, machines, policies, releases
+
+SHOWN = 8
+# A queue counts up to this many and then says "100+": a work queue needs the order of magnitude,
+# and each counted row of some queues costs a look-up (seats in use, the machine's installations).
+COUNT_CAP = 100
+WEEK = dt.timedelta(days=7)
+EXTEND_DAYS = 14  # the one-click extension
+
+
+def work_queues(conn: sa.Connection, *, product_id: int, now: dt.datetime) -> dict[str, Any]:
+    """Rows to act on, newest or most urgent first, with how many there are in all (up to a cap)."""
+
+    def bounded(query: sa.Select[Any]) -> tuple[list[Any], str]:
+        rows = list(conn.execute(query.limit(SHOWN)).all())
+        if len(rows) < SHOWN:
+            return rows, f"{len(rows):,}"
+        total, exact = capped_count(conn, query, cap=COUNT_CAP)
+        return rows, f"{total:,}" if exact else f"{COUNT_CAP:,}+"
+
+    of_product = devices.c.product_id == product_id
+    # One row per machine (the trial is the machine's), named by its most recent unlicensed installation.
+    unlicensed = (
+        sa.select(devices.c.id)
+        .where(devices.c.machine_id == machines.c.id, devices.c.license_id.is_(None))
+        .order_by(devices.c.last_seen.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    ending = (
+        sa.select(unlicensed.label("id"), machines.c.id.label("machine_id"), machines.c.trial_end)
+        .where(
+            machines.c.product_id == product_id,
+            machines.c.restriction.is_(None),
+            machines.c.trial_end >= now,
+            machines.c.trial_end < now + WEEK,
+            unlicensed.is_not(None),
+        )
+        .order_by(machines.c.trial_end)
+    )
+    leads = (
+        sa.select(devices.c.id, devices.c.last_seen, devices.c.app_version, devices.c.facts, machines.c.trial_end)
+        .join(machines, machines.c.id == devices.c.machine_id)
+        .where(
+            of_product,
+            devices.c.status == "trial_expired",
+            devices.c.seen_day >= (now - WEEK).date(),
+            devices.c.last_seen >= now - WEEK,
+        )
+        .order_by(devices.c.last_seen.desc())
+    )
+    copies = (
+        sa.select(events.c.device_id.label("id"), sa.func.max(events.c.received_at).label("at"))
+        .where(
+            events.c.product_id == product_id,
+            events.c.received_at >= now - WEEK,
+            events.c.kind == EventKind.CLONE_SUSPECTED.value,
+        )
+        .group_by(events.c.device_id)
+        .order_by(sa.func.max(events.c.received_at).desc())
+    )
+    in_use, limit = machines_in_use(), seat_limit()
+    full = (
+        sa.select(
+            licenses.c.id, licenses.c.key_prefix, customers.c.email, in_use.c.used.label("used"), limit.label("limit")
+        )
+        .join(policies, policies.c.id == licenses.c.policy_id)
+        .join(in_use, in_use.c.license_id == licenses.c.id)
+        .outerjoin(customers, customers.c.id == licenses.c.customer_id)
+        .where(licenses.c.product_id == product_id, licenses.c.state == "active", in_use.c.used >= limit)
+        .order_by(licenses.c.id.desc())
+    )
+    expiring = (
+        sa.select(licenses.c.id, licenses.c.key_prefix, licenses.c.expires_at, customers.c.email)
+        .outerjoin(customers, customers.c.id == licenses.c.customer_id)
+        .where(
+            licenses.c.product_id == product_id,
+            licenses.c.state == "active",
+            licenses.c.expires_at >= now,
+            licenses.c.expires_at < now + dt.timedelta(days=30),
+        )
+        .order_by(licenses.c.expires_at)
+    )
+    return {
+        "ending": bounded(ending),
+        "leads": bounded(leads),
+        "copies": bounded(copies),
+        "full": bounded(full),
+        "expiring": bounded(expiring),
+        "extend_days": EXTEND_DAYS,
+    }
+
+
+def first_run(conn: sa.Connection, *, product_id: int) -> dict[str, bool]:
+    """Which steps of getting started are done (the dashboard is a checklist until the first check-in)."""
+
+    def exists(table: sa.Table) -> bool:
+        query = sa.select(table.c.id).where(table.c.product_id == product_id).limit(1)
+        return conn.execute(query).first() is not None
+
+    return {"checked_in": exists(devices), "licensed": exists(licenses), "released": exists(releases)}

@@ -1,0 +1,221 @@
+"""Devices: detail (machine, risk, one history), and the vendor's actions on one device.
+
+The list is in ``pages.lists``. Blocking and freeing a seat are confirmed with
+a reason, which the audit log keeps; a form that fails comes back with what was
+typed and the error beside its field. Only the actions that make sense for the
+installation are offered.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import Response
+
+from licentia.core.status import DeviceStatus
+from licentia.core.vocabulary import EventKind
+from licentia.server.admin.evidence.pages import ReportFormat, admin_report
+from licentia.server.admin.forms import reason_of, refused_status
+from licentia.server.admin.history import device_history
+from licentia.server.admin.service import device_detail
+from licentia.server.admin.web import Admin, Form, int_field, render
+from licentia.server.devices.changes import STATUSES, extend_trial, free_seat, installations_of, set_device_status
+from licentia.server.errors import ApiError, ErrorCode
+from licentia.server.evidence.risk import assess
+from licentia.server.evidence.subjects import device_subject, devices, events
+from licentia.server.state import in_transaction, read_only
+from licentia.server.web.frame import back, now
+
+router = APIRouter(prefix="/devices")
+RESTRICTING = (DeviceStatus.BLOCKED.value, DeviceStatus.SUSPENDED.value)
+# Which form field an error of the service belongs beside.
+FIELD_OF = {ErrorCode.INVALID_DAYS: "days", ErrorCode.INVALID_NUMBER: "days", ErrorCode.INVALID_STATUS: "status"}
+
+
+def device_page_data(conn: sa.Connection, device_id: str) -> dict[str, Any] | None:
+    detail = device_detail(conn, device_id)
+    if detail is None:
+        return None
+    row = detail["device"]
+    machine = installations_of(conn, devices.c.machine_id == row.machine_id)
+    detail["installations"] = sorted(machine, key=lambda r: r.first_seen)
+    detail["hardware_changes"] = conn.execute(
+        sa.select(events.c.device_id, events.c.received_at, events.c.data)
+        .where(events.c.device_id.in_([r.id for r in machine]), events.c.kind == EventKind.HARDWARE_CHANGED)
+        .order_by(events.c.received_at.desc())
+        .limit(20)
+    ).all()
+    detail["history"] = device_history(conn, device_id=device_id, machine_id=row.machine_id)
+    detail["risk"] = assess(device_subject(conn, device_id))
+    return detail
+
+
+def offered(device: Any) -> dict[str, bool]:
+    """The actions that make sense for this installation now."""
+    restricted = device.status in RESTRICTING
+    return {
+        # A licensed installation's trial is over for good; a blocked machine must be unblocked first.
+        "extend_trial": device.license_id is None and not restricted,
+        "free_seat": device.license_id is not None,
+        "block": device.status != DeviceStatus.BLOCKED.value,
+    }
+
+
+def status_choices(device: Any) -> list[str]:
+    """Statuses the vendor may set: not the current one, and ``registered`` only with a license."""
+    return [
+        s
+        for s in STATUSES
+        if s != device.status and (s != DeviceStatus.REGISTERED.value or device.license_id is not None)
+    ]
+
+
+async def _device_page(
+    request: Request,
+    device_id: str,
+    *,
+    http_status: int = 200,
+    errors: dict[str, str] | None = None,
+    sent: dict[str, str] | None = None,
+    opened: str = "",
+) -> Response:
+    detail = await read_only(request, device_page_data, device_id=device_id)
+    if detail is None:
+        raise HTTPException(404, f"no device {device_id!r}")
+    device = detail["device"]
+    return render(
+        request,
+        "device.html",
+        refused_status(request, http_status),
+        offered=offered(device),
+        status_choices=status_choices(device),
+        errors=errors or {},
+        sent=sent or {},
+        opened=opened,
+        **detail,
+    )
+
+
+@router.get("/{device_id}")
+async def device_page(request: Request, admin: Admin, device_id: str) -> Response:
+    return await _device_page(request, device_id)
+
+
+@router.get("/{device_id}/evidence")
+async def device_evidence(request: Request, admin: Admin, device_id: str, format: ReportFormat = "html") -> Response:
+    """The evidence report of this installation, opened with the admin session."""
+    return await admin_report(request, lambda conn: device_subject(conn, device_id), format)
+
+
+async def _change(
+    request: Request,
+    device_id: str,
+    form: dict[str, str],
+    fn: Any,
+    *,
+    success: str,
+    field: str,
+    opened: str = "",
+    **kwargs: Any,
+) -> Response:
+    """Run an audited change; a refusal comes back as the page with the error beside ``field``."""
+    try:
+        await in_transaction(request, fn, now=now(request), device_id=device_id, **kwargs)
+    except ApiError as exc:
+        where = FIELD_OF.get(exc.code, field) if isinstance(exc.code, ErrorCode) else field
+        return await _device_page(
+            request, device_id, http_status=exc.status, errors={where: exc.message}, sent=form, opened=opened
+        )
+    return back(f"/admin/devices/{device_id}", done=success)
+
+
+@router.post("/{device_id}/status")
+async def change_status(request: Request, admin: Admin, form: Form, device_id: str) -> Response:
+    status = form.get("status", "")
+    reason = form.get("reason", "").strip()
+    if status in RESTRICTING and not reason:
+        return await _device_page(
+            request,
+            device_id,
+            http_status=422,
+            errors={"status_reason": f"Give a reason to set {status}: it is kept in the audit log."},
+            sent=form,
+        )
+    return await _change(
+        request,
+        device_id,
+        form,
+        set_device_status,
+        success=f"Status set to {status.replace('_', ' ')}.",
+        field="status",
+        status=status,
+        reason=reason[:200] or None,
+        actor=admin.label,
+    )
+
+
+@router.post("/{device_id}/block")
+async def block(request: Request, admin: Admin, form: Form, device_id: str) -> Response:
+    try:
+        reason = reason_of(form)
+    except ApiError as exc:
+        return await _device_page(
+            request, device_id, http_status=exc.status, errors={"reason": exc.message}, sent=form, opened="block"
+        )
+    return await _change(
+        request,
+        device_id,
+        form,
+        set_device_status,
+        success="Machine blocked: every installation on it.",
+        field="reason",
+        opened="block",
+        status=DeviceStatus.BLOCKED.value,
+        reason=reason,
+        actor=admin.label,
+    )
+
+
+@router.post("/{device_id}/extend-trial")
+async def extend(request: Request, admin: Admin, form: Form, device_id: str) -> Response:
+    try:
+        days = int_field(form, "days")
+    except ApiError as exc:
+        return await _device_page(request, device_id, http_status=exc.status, errors={"days": exc.message}, sent=form)
+    return await _change(
+        request,
+        device_id,
+        form,
+        extend_trial,
+        success=f"Trial extended by {days} days.",
+        field="days",
+        days=days,
+        actor=admin.label,
+    )
+
+
+@router.post("/{device_id}/free-seat")
+async def free(request: Request, admin: Admin, form: Form, device_id: str) -> Response:
+    back_to = form.get("back", "")
+    try:
+        reason = reason_of(form)
+    except ApiError as exc:
+        if back_to.startswith("/admin/licenses/"):
+            return back(back_to, error=exc.message)
+        return await _device_page(
+            request, device_id, http_status=exc.status, errors={"reason": exc.message}, sent=form, opened="free-seat"
+        )
+    try:
+        await in_transaction(
+            request, free_seat, now=now(request), device_id=device_id, reason=reason, actor=admin.label
+        )
+    except ApiError as exc:
+        return back(
+            back_to if back_to.startswith("/admin/licenses/") else f"/admin/devices/{device_id}", error=exc.message
+        )
+    # From a license's seat list, the vendor stays on the license.
+    return back(
+        back_to if back_to.startswith("/admin/licenses/") else f"/admin/devices/{device_id}", done="Seat freed."
+    )

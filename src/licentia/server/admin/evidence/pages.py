@@ -1,0 +1,59 @@
+"""Piracy triage in the admin UI: the riskiest licenses and installations, and evidence reports.
+
+The reports are the developer API's documents (signed JSON, tab-separated rows)
+served to the signed-in admin; the page form is the same report inside the
+admin UI's own layout.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import Response
+from markupsafe import Markup
+
+from licentia.server.admin.web import Admin, render
+from licentia.server.adminapi.evidence import report_response
+from licentia.server.errors import ApiError
+from licentia.server.evidence.report import html
+from licentia.server.evidence.subjects import Subject
+from licentia.server.evidence.triage import flagged
+from licentia.server.state import read_only, state_of
+from licentia.server.web.frame import SECURITY_HEADERS, now
+
+router = APIRouter()
+ReportFormat = Literal["html", "json", "csv"]
+
+
+async def admin_report(request: Request, load: Callable[[sa.Connection], Subject], fmt: ReportFormat) -> Response:
+    at = now(request)
+    fernet = state_of(request.app).fernet
+
+    def build(conn: sa.Connection) -> tuple[Subject, Response | None]:
+        subject = load(conn)
+        return subject, None if fmt == "html" else report_response(conn, subject, fmt, now=at, fernet=fernet)
+
+    try:
+        subject, response = await read_only(request, build)
+    except ApiError as exc:
+        raise HTTPException(404, exc.message) from exc
+    if response is None:
+        # Every fact in it is attacker-controlled text: the report's own environment autoescapes it.
+        body = Markup(html(subject, now=at, body_only=True, device_href="/admin/devices/"))  # noqa: S704
+        back = (
+            f"/admin/licenses/{subject.license.id}"
+            if subject.kind == "license" and subject.license
+            else (f"/admin/devices/{subject.devices[0].id}")
+        )
+        return render(request, "evidence.html", report=body, subject=subject, back_to=back, section="evidence")
+    response.headers.update(SECURITY_HEADERS)
+    return response
+
+
+@router.get("/risk")
+async def risk_page(request: Request, admin: Admin) -> Response:
+    rows: list[Any] = await read_only(request, flagged)
+    return render(request, "risk.html", rows=rows, section="risk")

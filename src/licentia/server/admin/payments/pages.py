@@ -1,0 +1,106 @@
+"""The admin page ``/admin/payments``: mappings, customer email settings, and the provider events seen.
+
+Signed in and CSRF-checked exactly as every admin page (``admin.web``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Request
+from fastapi import Path as FastApiPath
+from fastapi.responses import HTMLResponse, Response
+
+from licentia.server.admin.web import Admin, Form, act, int_field, render
+from licentia.server.errors import ApiError
+from licentia.server.payments.mapping import PROVIDERS, add_mapping, list_mappings, remove_mapping, set_email_settings
+from licentia.server.state import read_only
+from licentia.server.store.models import Product, table_of
+from licentia.server.store.payment_models import email_settings, payment_events
+from licentia.server.web.frame import back
+
+router = APIRouter(prefix="/payments")
+products = table_of(Product)
+PAGE = "/admin/payments"
+
+
+def _page_data(conn: sa.Connection) -> dict[str, Any]:
+    return {
+        "mappings": list_mappings(conn),
+        "products": conn.execute(
+            sa.select(
+                products.c.id,
+                products.c.slug,
+                products.c.name,
+                email_settings.c.reply_to,
+                email_settings.c.trial_reminder_days,
+            )
+            .outerjoin(email_settings, email_settings.c.product_id == products.c.id)
+            .order_by(products.c.slug)
+        ).all(),
+        "events": conn.execute(sa.select(payment_events).order_by(payment_events.c.id.desc()).limit(50)).all(),
+    }
+
+
+@router.get("")
+async def payments_page(request: Request, admin: Admin) -> HTMLResponse:
+    data = await read_only(request, _page_data)
+    return render(request, "payments.html", section="payments", providers=PROVIDERS, **data)
+
+
+def _optional_int(form: dict[str, str], name: str) -> int | None:
+    return int_field(form, name) if form.get(name, "").strip() else None
+
+
+@router.post("/mappings")
+async def create(request: Request, admin: Admin, form: Form) -> Response:
+    try:
+        options = {
+            "policy_id": _optional_int(form, "policy_id"),
+            "max_devices": _optional_int(form, "max_devices"),
+            "duration_days": _optional_int(form, "duration_days"),
+        }
+    except ApiError as exc:
+        return back(PAGE, error=exc.message)
+    features = [f.strip() for f in form.get("features", "").split(",") if f.strip()]
+    return await act(
+        request,
+        add_mapping,
+        success="Mapping added.",
+        back_to=PAGE,
+        provider=form.get("provider", ""),
+        external_id=form.get("external_id", ""),
+        product=form.get("product", ""),
+        features=features,
+        on_refund=form.get("on_refund", "revoke"),
+        actor=admin.label,
+        **options,
+    )
+
+
+@router.post("/mappings/{mapping_id}/delete")
+async def delete(
+    request: Request, admin: Admin, form: Form, mapping_id: Annotated[int, FastApiPath(ge=1, le=2**62)]
+) -> Response:
+    return await act(
+        request, remove_mapping, success="Mapping removed.", back_to=PAGE, mapping_id=mapping_id, actor=admin.label
+    )
+
+
+@router.post("/emails")
+async def emails(request: Request, admin: Admin, form: Form) -> Response:
+    try:
+        days = _optional_int(form, "trial_reminder_days")
+    except ApiError as exc:
+        return back(PAGE, error=exc.message)
+    return await act(
+        request,
+        set_email_settings,
+        success="Customer email settings saved.",
+        back_to=PAGE,
+        product=form.get("product", ""),
+        reply_to=form.get("reply_to", "").strip() or None,
+        trial_reminder_days=days,
+        actor=admin.label,
+    )

@@ -1,0 +1,86 @@
+"""Developer API: risk and evidence per license key or device (read-scoped bearer tokens)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from cryptography.fernet import Fernet
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from licentia.server.adminapi.bearer import ReadActor
+from licentia.server.evidence.report import html, signed_json, tsv
+from licentia.server.evidence.risk import assess
+from licentia.server.evidence.signing import product_signer
+from licentia.server.evidence.subjects import Subject, device_subject, license_subject
+from licentia.server.state import read_only, state_of
+
+router = APIRouter(prefix="/v1/admin", tags=["evidence"])
+ReportFormat = Literal["json", "csv", "html"]
+
+
+def _filename(subject: Subject, ext: str) -> str:
+    ident = subject.license.key_prefix if subject.kind == "license" and subject.license else subject.devices[0].id
+    return f"evidence-{subject.product.slug}-{ident}.{ext}"
+
+
+def report_response(
+    conn: sa.Connection, subject: Subject, fmt: ReportFormat, *, now: dt.datetime, fernet: Fernet
+) -> Response:
+    """One report in the asked form; the developer API and the admin UI answer the same documents."""
+    if fmt == "csv":
+        return Response(
+            tsv(subject),
+            media_type="text/tab-separated-values; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{_filename(subject, "tsv")}"'},
+        )
+    if fmt == "html":
+        return HTMLResponse(html(subject, now=now))
+    signer, chain = product_signer(conn, subject.product.id, fernet)
+    return Response(
+        signed_json(subject, now=now, signer=signer, endorsements=chain),
+        media_type="application/json",
+        headers={"Content-Disposition": f'inline; filename="{_filename(subject, "json")}"'},
+    )
+
+
+async def _report(request: Request, load: Any, ref: str, fmt: ReportFormat) -> Response:
+    now = state_of(request.app).clock.now()
+    fernet = state_of(request.app).fernet
+
+    def build(conn: sa.Connection) -> Response:
+        return report_response(conn, load(conn, ref), fmt, now=now, fernet=fernet)
+
+    return await read_only(request, build)
+
+
+@router.get("/licenses/{ref}/risk")
+async def license_risk(request: Request, ref: str, actor: ReadActor) -> dict[str, Any]:
+    """Piracy risk of a license (by id or key prefix): a 0-100 score and each factor explained."""
+    subject = await read_only(request, license_subject, ref=ref)
+    return {"subject": subject.label, **assess(subject).as_dict()}
+
+
+@router.get("/devices/{device_id}/risk")
+async def device_risk(request: Request, device_id: str, actor: ReadActor) -> dict[str, Any]:
+    """Piracy risk of one device (installation)."""
+    subject = await read_only(request, device_subject, device_id=device_id)
+    return {"subject": subject.label, **assess(subject).as_dict()}
+
+
+@router.get("/licenses/{ref}/evidence")
+async def license_evidence(
+    request: Request, ref: str, actor: ReadActor, format: ReportFormat = Query("json")
+) -> Response:
+    """The evidence report of a license: signed JSON, tab-separated rows (``csv``) or HTML."""
+    return await _report(request, lambda conn, r: license_subject(conn, r), ref, format)
+
+
+@router.get("/devices/{device_id}/evidence")
+async def device_evidence(
+    request: Request, device_id: str, actor: ReadActor, format: ReportFormat = Query("json")
+) -> Response:
+    """The evidence report of one device."""
+    return await _report(request, lambda conn, r: device_subject(conn, r), device_id, format)

@@ -1,0 +1,143 @@
+"""Emails a customer is glad to get: sign-in link, renewal, cancellation, trial ending (keys: notify.license_email).
+
+Each is plain text plus HTML, names the product, and carries the reply-to the
+vendor set (per product in ``customer_email_settings``, else the
+``customer_reply_to`` setting), so a customer's answer reaches a person.
+They go through the notification outbox (``notify.outbox.enqueue_email``) in
+the transaction of their cause. Secrets in them (a key, a sign-in link) are
+sealed with the server's key in the stored row (``notify.sealing``): only
+their masks are readable there, and the seal is dropped once the email is sent.
+
+Untrusted text (a customer's name from a payment provider) is flattened to one
+line and escaped in HTML.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from cryptography.fernet import Fernet
+
+from licentia.server.notify.messages import one_line, plausible_email
+from licentia.server.notify.outbox import enqueue_email
+from licentia.server.store.payment_models import email_settings
+
+CUSTOMER_TOPIC = "customer"
+
+
+@dataclass(frozen=True)
+class Email:
+    subject: str
+    text: str
+    html: str
+
+
+def _compose(subject: str, greeting: str, paragraphs: list[str], *, footer: str) -> Email:
+    paragraphs = [p for p in paragraphs if p]
+    text = "\n\n".join([greeting, *paragraphs, footer]) + "\n"
+    body = "".join(f"<p>{html.escape(p)}</p>" for p in [greeting, *paragraphs])
+    body += f"<p style='color:#6b7280'>{html.escape(footer)}</p>"
+    return Email(subject, text, f"<html><body style='font-family:sans-serif'>{body}</body></html>")
+
+
+def _greeting(name: str | None) -> str:
+    return f"Hello {one_line(name, 120)}," if name else "Hello,"
+
+
+def reply_to_for(conn: sa.Connection, *, product_id: int | None, default: str | None) -> str | None:
+    if product_id is not None:
+        chosen = conn.execute(
+            sa.select(email_settings.c.reply_to).where(email_settings.c.product_id == product_id)
+        ).scalar()
+        if chosen:
+            return plausible_email(chosen)
+    return plausible_email(default) if default else None
+
+
+def signin_email(*, link: str, minutes: int) -> Email:
+    return _compose(
+        "Your sign-in link",
+        "Hello,",
+        [
+            f"Open this link to sign in to your licenses. It works once, for {minutes} minutes:",
+            link,
+            "If you did not ask to sign in, ignore this email: nobody can sign in without the link.",
+        ],
+        footer="You get this email because someone asked for a sign-in link for this address.",
+    )
+
+
+def renewal_email(*, name: str | None, product_name: str, expires_at: dt.datetime | None) -> Email:
+    product = one_line(product_name, 120)
+    until = f"It is now valid until {expires_at:%Y-%m-%d}." if expires_at else "It does not expire."
+    return _compose(
+        f"Your {product} license is renewed",
+        _greeting(name),
+        [f"Thank you: your payment for {product} went through and your license is renewed.", until],
+        footer="Nothing to do on your computers: they pick up the new date at their next check.",
+    )
+
+
+def cancellation_email(*, name: str | None, product_name: str, ends_at: dt.datetime | None) -> Email:
+    product = one_line(product_name, 120)
+    when = f"It keeps working until {ends_at:%Y-%m-%d}, the end of the period you paid for." if ends_at else ""
+    return _compose(
+        f"Your {product} subscription is cancelled",
+        _greeting(name),
+        [f"Your subscription to {product} is cancelled and will not renew.", when, "Changed your mind? Reply."],
+        footer="You get this email because your subscription changed.",
+    )
+
+
+def trial_ending_email(*, name: str | None, product_name: str, ends_at: dt.datetime, days: int) -> Email:
+    product = one_line(product_name, 120)
+    return _compose(
+        f"Your {product} trial ends in {days} day{'s' if days != 1 else ''}",
+        _greeting(name),
+        [
+            f"Your trial of {product} ends on {ends_at:%Y-%m-%d}.",
+            "Your subscription then starts and your license keeps working. Reply if you have questions.",
+        ],
+        footer="You get this email because you started a trial.",
+    )
+
+
+def send(
+    conn: sa.Connection,
+    email: Email,
+    *,
+    to: str,
+    now: dt.datetime,
+    dedupe_key: str | None,
+    reply_to: str | None,
+    secrets: dict[str, str] | None = None,
+    fernet: Fernet | None = None,
+    attachments: Sequence[dict[str, str]] = (),
+) -> bool:
+    return enqueue_email(
+        conn,
+        to=[to],
+        subject=email.subject,
+        text=email.text,
+        html=email.html,
+        topic=CUSTOMER_TOPIC,
+        now=now,
+        dedupe_key=dedupe_key,
+        reply_to=reply_to,
+        secrets=secrets,
+        fernet=fernet,
+        attachments=attachments,
+    )
+
+
+def send_signin_link(
+    conn: sa.Connection, *, to: str, link: str, minutes: int, now: dt.datetime, reply_to: str | None, fernet: Fernet
+) -> None:
+    # The link signs in: the outbox row keeps it only until it is sent (and no dedupe key holds it).
+    email = signin_email(link=link, minutes=minutes)
+    sealed = {link: "[sign-in link]"}
+    send(conn, email, to=to, now=now, dedupe_key=None, reply_to=reply_to, secrets=sealed, fernet=fernet)

@@ -1,0 +1,207 @@
+"""What a signed-in customer may see and do: their licenses, machines, releases; freeing a seat.
+
+Every query here is scoped by the customer's email address (the session's
+only identity). A license id or machine id in a URL is never enough: a
+license of another address answers "not found", the same as one that does
+not exist (threat: a customer walking ids to read others' machines).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from packaging.version import InvalidVersion, Version
+
+from licentia.core.status import LicenseState
+from licentia.server.audit import audit_entries, record
+from licentia.server.customers.terms import LicenseTerms, license_terms
+from licentia.server.devices.changes import installations_of, unbind
+from licentia.server.devices.offline_seats import refuse_while_leased
+from licentia.server.errors import ApiError, ErrorCode
+from licentia.server.store.models import Customer, Device, License, Machine, Policy, Product, Release, table_of
+
+customers = table_of(Customer)
+licenses = table_of(License)
+products = table_of(Product)
+policies = table_of(Policy)
+devices = table_of(Device)
+machines = table_of(Machine)
+releases = table_of(Release)
+TRANSFER_ACTION = "portal.free_machine"
+MAX_REASON = 500
+
+
+@dataclass(frozen=True)
+class MachineView:
+    id: str
+    last_seen: dt.datetime
+    installations: list[Any]
+
+
+@dataclass(frozen=True)
+class LicenseView:
+    id: int
+    key_prefix: str
+    product_name: str
+    product_id: int
+    state: str
+    expires_at: dt.datetime | None
+    terms: LicenseTerms
+    seats_allowed: int
+    machines: list[MachineView] = field(default_factory=list)
+    transfers_left: int | None = None  # None: the license type sets no limit
+
+    @property
+    def seats_used(self) -> int:
+        return len(self.machines)
+
+
+def owned_license(conn: sa.Connection, *, email: str, license_id: int, lock: bool = False) -> Any:
+    """The license if ``email`` owns it, else ``not_found`` (the same for another's and for none)."""
+    query = (
+        sa.select(licenses, products.c.name.label("product_name"))
+        .join(customers, customers.c.id == licenses.c.customer_id)
+        .join(products, products.c.id == licenses.c.product_id)
+        .where(licenses.c.id == license_id, sa.func.lower(customers.c.email) == email)
+    )
+    if lock and conn.dialect.name == "postgresql":
+        # Two tabs freeing machines at once must not both pass the transfer limit.
+        query = query.with_for_update(of=licenses)
+    row = conn.execute(query).first()
+    if row is None:
+        raise ApiError(ErrorCode.UNKNOWN_LICENSE, "no such license in your account")
+    return row
+
+
+def transfers_used(conn: sa.Connection, *, license_id: int, terms: LicenseTerms, now: dt.datetime) -> int:
+    since = now - dt.timedelta(days=terms.transfer_period_days)
+    return int(
+        conn.execute(
+            sa.select(sa.func.count())
+            .select_from(audit_entries)
+            .where(
+                audit_entries.c.action == TRANSFER_ACTION,
+                audit_entries.c.target_type == "license",
+                audit_entries.c.target_id == str(license_id),
+                audit_entries.c.at > since,
+            )
+        ).scalar_one()
+    )
+
+
+def _view(conn: sa.Connection, row: Any, now: dt.datetime) -> LicenseView:
+    terms = license_terms(conn, row)
+    by_machine: dict[str, list[Any]] = {}
+    for inst in installations_of(conn, devices.c.license_id == row.id):
+        by_machine.setdefault(inst.machine_id, []).append(inst)
+    seen = [
+        MachineView(mid, max(i.last_seen for i in insts), sorted(insts, key=lambda i: i.last_seen, reverse=True))
+        for mid, insts in by_machine.items()
+    ]
+    return LicenseView(
+        id=row.id,
+        key_prefix=row.key_prefix,
+        product_name=row.product_name,
+        product_id=row.product_id,
+        state=row.state,
+        expires_at=row.expires_at,
+        terms=terms,
+        seats_allowed=terms.seats_allowed,
+        machines=sorted(seen, key=lambda m: m.last_seen, reverse=True),
+        transfers_left=None
+        if terms.transfer_limit is None
+        else max(0, terms.transfer_limit - transfers_used(conn, license_id=row.id, terms=terms, now=now)),
+    )
+
+
+def customer_licenses(conn: sa.Connection, *, email: str, now: dt.datetime) -> list[LicenseView]:
+    rows = conn.execute(
+        sa.select(licenses, products.c.name.label("product_name"))
+        .join(customers, customers.c.id == licenses.c.customer_id)
+        .join(products, products.c.id == licenses.c.product_id)
+        .where(sa.func.lower(customers.c.email) == email)
+        .order_by(licenses.c.created_at.desc())
+    ).all()
+    return [_view(conn, row, now) for row in rows]
+
+
+def customer_license(conn: sa.Connection, *, email: str, license_id: int, now: dt.datetime) -> LicenseView:
+    return _view(conn, owned_license(conn, email=email, license_id=license_id), now)
+
+
+def free_machine(
+    conn: sa.Connection, *, email: str, license_id: int, machine_id: str, reason: str, now: dt.datetime
+) -> None:
+    """Take the machine off the license, within the license type's transfer limit.
+
+    The installations there learn it at their next status check (they are no
+    longer bound, so the signed document says so); the audit log keeps who,
+    which machine and the customer's reason.
+    """
+    row = owned_license(conn, email=email, license_id=license_id, lock=True)
+    reason = " ".join(reason.split())[:MAX_REASON]
+    if not reason:
+        raise ApiError(
+            ErrorCode.REASON_REQUIRED, "say in a few words why the machine is freed (for example: new computer)"
+        )
+    bound = installations_of(conn, devices.c.machine_id == machine_id, devices.c.license_id == row.id)
+    if not bound:
+        raise ApiError(ErrorCode.UNKNOWN_MACHINE, "this machine holds no seat of this license")
+    refuse_while_leased(conn, license_id=row.id, machine_id=machine_id, now=now)  # it frees with its proof
+    terms = license_terms(conn, row)
+    limit = terms.transfer_limit
+    if limit is not None and transfers_used(conn, license_id=row.id, terms=terms, now=now) >= limit:
+        raise ApiError(
+            ErrorCode.TRANSFER_LIMIT,
+            f"this license may move to another machine {terms.transfer_limit} times per "
+            f"{terms.transfer_period_days} days; please contact the vendor to free more",
+        )
+    for inst in bound:
+        unbind(conn, row=inst, now=now, reason="seat freed by customer")
+    record(
+        conn,
+        actor=f"customer:{email}",
+        action=TRANSFER_ACTION,
+        target_type="license",
+        target_id=row.id,
+        now=now,
+        machine=machine_id,
+        installations=[inst.id for inst in bound],
+        reason=reason,
+    )
+
+
+def entitled(release_row: Any, license_row: Any, terms: LicenseTerms) -> bool:
+    """A license entitles to the releases published while it was valid and under maintenance."""
+    if license_row.state in (LicenseState.SUSPENDED.value, LicenseState.REVOKED.value):
+        return False
+    if license_row.expires_at is not None and release_row.released_at > license_row.expires_at:
+        return False
+    return terms.maintenance_end is None or release_row.released_at <= terms.maintenance_end
+
+
+def _version_key(row: Any) -> tuple[int, Any]:
+    try:
+        return (1, Version(row.version))
+    except InvalidVersion:
+        return (0, row.released_at)
+
+
+def entitled_releases(conn: sa.Connection, *, license_row: Any) -> list[Any]:
+    """The releases of the license's product it entitles to, newest first, only those with a download."""
+    terms = license_terms(conn, license_row)
+    rows = conn.execute(
+        sa.select(releases).where(releases.c.product_id == license_row.product_id, releases.c.download_url.is_not(None))
+    ).all()
+    return sorted((r for r in rows if entitled(r, license_row, terms)), key=_version_key, reverse=True)
+
+
+def entitled_release(conn: sa.Connection, *, email: str, license_id: int, release_id: int) -> Any:
+    row = owned_license(conn, email=email, license_id=license_id)
+    for release in entitled_releases(conn, license_row=row):
+        if release.id == release_id:
+            return release
+    raise ApiError(ErrorCode.NOT_ENTITLED, "this license does not entitle you to that release")

@@ -1,0 +1,97 @@
+"""A license as the admin UI, the developer API, the CLI and its certificate show it: one read, shared."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+
+from licentia.core.clock import to_iso
+from licentia.server.devices.changes import installations_of
+from licentia.server.errors import ApiError, ErrorCode
+from licentia.server.licenses.service import licenses
+from licentia.server.policies.service import policy_by_id
+from licentia.server.policies.terms import effective, entitlements_at, frees_at
+from licentia.server.store.models import Customer, Device, Lease, Product, table_of
+from licentia.server.store.raw import Record
+
+devices = table_of(Device)
+customers = table_of(Customer)
+products = table_of(Product)
+leases = table_of(Lease)
+
+
+def get_license(conn: sa.Connection, license_id: int) -> sa.Row[Any]:
+    row = conn.execute(sa.select(licenses).where(licenses.c.id == license_id)).first()
+    if row is None:
+        raise ApiError(ErrorCode.UNKNOWN_LICENSE, f"no license {license_id}")
+    return row
+
+
+def license_view(
+    conn: sa.Connection, license_id: int, now: dt.datetime | None = None, *, seats_at: dt.datetime | None = None
+) -> dict[str, Any]:
+    """A license with its customer, product, license type and seat use, as the UI and the API show it.
+
+    Entitlements expired at ``now`` are left out; without ``now`` all are shown with their expiry.
+    A floating license's seats in use are its leases live at ``seats_at`` (default: ``now``, else the clock).
+    """
+    row = get_license(conn, license_id)
+    product = conn.execute(sa.select(products).where(products.c.id == row.product_id)).one()
+    customer = None
+    if row.customer_id is not None:
+        customer = conn.execute(sa.select(customers).where(customers.c.id == row.customer_id)).first()
+    policy = policy_by_id(conn, row.policy_id)
+    terms = effective(dict(policy._mapping), row.policy_overrides)
+    # Seats count machines: two installations on one machine hold one seat. A floating license's
+    # seats are its live leases (docs/licensing-models.md, "Floating licenses"), not activations.
+    if terms["kind"] == "floating":
+        at = seats_at or now or dt.datetime.now(dt.UTC)
+        used = conn.execute(
+            sa.select(sa.func.count(sa.distinct(leases.c.machine_id))).where(
+                leases.c.license_id == license_id, leases.c.ended_at.is_(None), leases.c.expires_at > at
+            )
+        ).scalar_one()
+    else:
+        used = conn.execute(
+            sa.select(sa.func.count(sa.distinct(devices.c.machine_id))).where(devices.c.license_id == license_id)
+        ).scalar_one()
+    entitlements, features = entitlements_at(terms, row.features, to_iso(now) if now is not None else None)
+    return {
+        "id": row.id,
+        "product": product.slug,
+        "key_prefix": row.key_prefix,
+        "state": row.state,
+        "expires_at": row.expires_at,
+        "features": features,
+        "entitlements": entitlements,
+        "policy": policy.name,
+        "kind": terms["kind"],
+        "policy_overrides": dict(row.policy_overrides or {}),
+        "maintenance_until": row.maintenance_until,
+        "first_activated_at": row.first_activated_at,
+        "seat_release_days": terms["seat_release_days"],
+        "max_devices": int(terms["max_devices"]),
+        "devices_used": int(used),
+        "customer": None if customer is None else {"id": customer.id, "name": customer.name, "email": customer.email},
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
+    }
+
+
+def license_devices(conn: sa.Connection, license_id: int) -> list[Any]:
+    """The installations holding a seat, most recently seen first, each with ``frees_at`` (its machine's).
+
+    A machine's seat frees ``seat_release_days`` after the last check of any of
+    its installations on the license (None: the policy never frees seats).
+    """
+    row = get_license(conn, license_id)
+    policy = policy_by_id(conn, row.policy_id)
+    days = effective(dict(policy._mapping), row.policy_overrides)["seat_release_days"]
+    bound = installations_of(conn, devices.c.license_id == license_id)
+    newest: dict[str, dt.datetime] = {}
+    for device in bound:
+        newest[device.machine_id] = max(newest.get(device.machine_id, device.last_seen), device.last_seen)
+    seats = [Record({**device._mapping, "frees_at": frees_at(newest[device.machine_id], days)}) for device in bound]
+    return sorted(seats, key=lambda seat: seat["last_seen"], reverse=True)

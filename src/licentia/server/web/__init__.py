@@ -1,0 +1,4 @@
+"""The page frame both web UIs use (the admin UI and the customer portal): templates, headers, sessions, CSRF.
+
+Neither UI imports the other: what they share lives here, below both.
+"""

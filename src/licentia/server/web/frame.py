@@ -1,0 +1,95 @@
+"""What every page of the admin UI and the customer portal shares: templates, headers, cookies, CSRF.
+
+CSRF defence: every form carries the session's own token in a hidden field
+(``csrf``), compared in constant time on every POST; a cross-site form cannot
+read it. Session cookies are ``SameSite=Lax`` and ``HttpOnly`` (``Secure``
+behind HTTPS), and a request whose ``Origin`` names another site is refused
+outright. A form posted before any session exists (a sign-in form) carries a
+token that is also set in a strict cookie (double submit).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+import secrets
+from pathlib import Path
+from urllib.parse import urlencode, urlsplit
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse
+from fastapi.templating import Jinja2Templates
+from jinja2 import ChoiceLoader, FileSystemLoader
+
+from licentia.server.state import state_of
+
+HERE = Path(__file__).parent
+SECURITY_HEADERS = {
+    # Pages hold session-bound forms: no framing (clickjacking), no foreign scripts.
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'",
+    "Referrer-Policy": "same-origin",
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "no-store",
+}
+
+
+class CsrfRefused(Exception):
+    """A form without this session's token (forged, or a stale tab): no action ran."""
+
+
+def page_templates(directory: Path) -> Jinja2Templates:
+    """A UI's templates: its own folder first, then the shared macros (dates, state pills, the CSRF field)."""
+    templates = Jinja2Templates(directory=str(directory))
+    templates.env.loader = ChoiceLoader([FileSystemLoader(str(directory)), FileSystemLoader(str(HERE / "templates"))])
+    return templates
+
+
+def now(request: Request) -> dt.datetime:
+    return state_of(request.app).clock.now()
+
+
+def cookie_secure(request: Request) -> bool:
+    setting = state_of(request.app).settings.cookie_secure
+    return bool(setting) if setting is not None else request.url.scheme == "https"
+
+
+def start_session(
+    request: Request, *, to: str, cookie: str, session_id: str, lifetime: dt.timedelta, path: str, signin_cookie: str
+) -> RedirectResponse:
+    """Redirect to ``to`` with a fresh session cookie (HttpOnly, SameSite=Lax, Secure on https) and the
+    sign-in form's cookie dropped: the admin UI and the customer portal start sessions the same way."""
+    response = RedirectResponse(to, status_code=303)
+    response.set_cookie(
+        cookie,
+        session_id,
+        max_age=int(lifetime.total_seconds()),
+        httponly=True,
+        samesite="lax",
+        secure=cookie_secure(request),
+        path=path,
+    )
+    response.delete_cookie(signin_cookie, path=path)
+    return response
+
+
+def same_origin(request: Request) -> bool:
+    origin = request.headers.get("origin")
+    if not origin or origin == "null":
+        return origin is None
+    return urlsplit(origin).netloc == request.headers.get("host", request.url.netloc)
+
+
+def same_token(unverified: str, expected: str) -> bool:
+    """Constant-time comparison of a posted token, as bytes (``compare_digest`` raises on non-ASCII text)."""
+    return hmac.compare_digest(unverified.encode("utf-8", "replace"), expected.encode())
+
+
+def new_signin_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def back(url: str, *, done: str | None = None, error: str | None = None) -> RedirectResponse:
+    """Post/redirect/get: a reload never repeats the action."""
+    query = urlencode({k: v for k, v in (("done", done), ("error", error)) if v})
+    return RedirectResponse(f"{url}{'&' if '?' in url else '?'}{query}" if query else url, status_code=303)
