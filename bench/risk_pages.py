@@ -31,8 +31,9 @@ import sqlalchemy as sa
 from licentia.server.admin.devices.pages import device_page_data
 from licentia.server.admin.licenses.pages import license_page_data
 from licentia.server.evidence.risk import assess
-from licentia.server.evidence.subjects import device_subject, devices, license_subject, licenses
+from licentia.server.evidence.subjects import device_subject, license_subject
 from licentia.server.evidence.triage import flagged
+from licentia.server.store.tables import devices, licenses
 
 TARGET_SECONDS = 0.5
 

@@ -264,11 +264,11 @@ ADMIN_UI: tuple[APIRouter, ...] = (
     admin_audit.router,
     admin_lists.router,
     admin_devices.router,
+    admin_evidence.router,  # before the license pages (their /licenses/{id}/{action} takes any last word)
     admin_licenses.router,
-    admin_evidence.router,
     admin_customers.router,
+    admin_policies.router,  # before the catalog (its /products/{id}/{part} takes any last word)
     admin_catalog.router,
-    admin_policies.router,
     admin_tokens.router,
     admin_webhooks.router,
     admin_team.router,

@@ -7,9 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from licentia.server.store.models import AuditEntry, table_of
-
-audit_entries = table_of(AuditEntry)
+from licentia.server.store.tables import audit_entries
 
 
 def record(

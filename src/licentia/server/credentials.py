@@ -10,9 +10,7 @@ import sqlalchemy as sa
 from fastapi import Depends, Header
 
 from licentia.server.errors import ApiError, ErrorCode
-from licentia.server.store.models import Device, table_of
-
-devices = table_of(Device)
+from licentia.server.store.tables import devices
 
 
 def parse_device_credential(authorization: str | None) -> tuple[str, str] | None:

@@ -21,13 +21,9 @@ from cryptography.fernet import Fernet
 from licentia.core.clock import Clock
 from licentia.core.vocabulary import EventKind
 from licentia.server.licenses.service import issue_license
-from licentia.server.products.service import get_product, policies, products
-from licentia.server.store.models import Device, Event, Machine, Release, table_of
+from licentia.server.products.service import get_product
+from licentia.server.store.tables import devices, events, machines, policies, products, releases
 
-devices = table_of(Device)
-machines = table_of(Machine)
-events = table_of(Event)
-releases = table_of(Release)
 VERSIONS = (("1.0.0", 90), ("1.1.0", 72), ("1.2.0", 50), ("1.2.1", 33), ("2.0.0", 14), ("2.0.1", 5))
 OS_MIX = (
     ("Windows 11", 44),

@@ -7,9 +7,8 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from licentia.server.store.models import RateLimit, table_of
+from licentia.server.store.tables import rate_limits
 
-rate_limits = table_of(RateLimit)
 WINDOW = dt.timedelta(hours=1)
 
 

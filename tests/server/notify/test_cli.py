@@ -5,7 +5,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from licentia.server.cli import main
-from licentia.server.notify.outbox import enqueue_email, outbox
+from licentia.server.notify.outbox import enqueue_email
+from licentia.server.store.tables import outbox
 
 
 def test_test_email_sends_through_the_configured_smtp(settings, smtp, monkeypatch, capsys):

@@ -14,11 +14,11 @@ import sqlalchemy as sa
 
 from licentia.core.licensekeys import generate_key
 from licentia.server.licenses.service import issue_license
-from licentia.server.notify.outbox import outbox
 from licentia.server.notify.rules import rules_cache
 from licentia.server.notify.signature import verify_signature
 from licentia.server.notify.webhooks import create_webhook
 from licentia.server.store.models import Product, table_of
+from licentia.server.store.tables import outbox
 from tests.server.helpers import Installation, auth
 
 products = table_of(Product)

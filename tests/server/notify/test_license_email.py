@@ -9,9 +9,9 @@ import sqlalchemy as sa
 
 from licentia.core.licensekeys import generate_key, masked
 from licentia.server.licenses.key_email import send_license_email
-from licentia.server.notify.outbox import outbox
 from licentia.server.notify.worker import OutboxWorker
 from licentia.server.store.engine import database_urls, make_async_engine
+from licentia.server.store.tables import outbox
 
 
 def deliver(settings: Any, clock: Any) -> int:

@@ -15,8 +15,8 @@ from pydantic import SecretStr
 from licentia.core.licensekeys import generate_key, masked
 from licentia.server.app import create_app
 from licentia.server.auth.tokens import create_token
-from licentia.server.notify.outbox import outbox
 from licentia.server.notify.sealing import SealBroken, opened
+from licentia.server.store.tables import outbox
 from tests.server.notify.test_license_email import deliver
 
 

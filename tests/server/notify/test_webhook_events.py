@@ -15,10 +15,10 @@ from licentia.core.licensekeys import generate_key
 from licentia.server.licenses.changes import change_state, renew
 from licentia.server.licenses.service import issue_license
 from licentia.server.notify.catalog import WebhookEvent, quota_exceeded
-from licentia.server.notify.outbox import outbox
 from licentia.server.notify.sweep import sweep_all
 from licentia.server.notify.webhooks import create_webhook
 from licentia.server.releases.changes import publish_release
+from licentia.server.store.tables import outbox
 from tests.server.helpers import Installation
 
 

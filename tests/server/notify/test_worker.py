@@ -13,11 +13,12 @@ from pydantic import SecretStr
 
 from licentia.core.clock import ManualClock
 from licentia.server.notify.backlog import failed_messages, outbox_counts, retry_failed
-from licentia.server.notify.outbox import enqueue_email, enqueue_webhooks, outbox, webhooks
+from licentia.server.notify.outbox import enqueue_email, enqueue_webhooks
 from licentia.server.notify.signature import InvalidSignature, verify_signature
 from licentia.server.notify.webhooks import create_webhook
 from licentia.server.notify.worker import OutboxWorker, backoff
 from licentia.server.store.engine import database_urls, make_async_engine
+from licentia.server.store.tables import outbox, webhooks
 
 T = TypeVar("T")
 

@@ -79,7 +79,7 @@ def state(engine: Any) -> dict[str, Any]:
 
 def license_row(engine: Any, license_id: int | None = None) -> Any:
     """A license (the only one when no id is given), with its dates as aware datetimes."""
-    from licentia.server.licenses.service import licenses
+    from licentia.server.store.tables import licenses
 
     with engine.connect() as conn:
         query = sa.select(licenses)

@@ -6,8 +6,8 @@ import re
 
 import sqlalchemy as sa
 
-from licentia.server.licenses.service import licenses
 from licentia.server.notify.sealing import open_value
+from licentia.server.store.tables import licenses
 from tests.server.admin_fixtures import make_admin, sign_in
 from tests.server.payments.conftest import license_row, mapping
 from tests.server.payments.test_stripe import BUYER, checkout, send

@@ -14,8 +14,8 @@ from cryptography.fernet import Fernet
 
 from licentia.core.licensekeys import key_hash
 from licentia.server.cli import main
-from licentia.server.licenses.service import licenses
 from licentia.server.notify.sealing import open_value
+from licentia.server.store.tables import licenses
 from tests.server.resend.conftest import KEY
 
 

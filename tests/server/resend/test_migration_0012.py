@@ -7,10 +7,10 @@ from alembic import command
 from cryptography.fernet import Fernet
 
 from licentia.core.licensekeys import generate_key, key_hash, key_prefix, masked
-from licentia.server.notify.outbox import outbox
 from licentia.server.notify.sealing import open_value, seal
 from licentia.server.products.service import create_product
 from licentia.server.store.engine import alembic_config, current_revision, database_urls, make_sync_engine, upgrade
+from licentia.server.store.tables import outbox
 from tests.conftest import START
 
 

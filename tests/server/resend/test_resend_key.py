@@ -13,10 +13,9 @@ import sqlalchemy as sa
 from cryptography.fernet import Fernet
 
 from licentia.core.licensekeys import masked
-from licentia.server.licenses.service import licenses
-from licentia.server.notify.outbox import outbox
 from licentia.server.notify.sealing import open_value, seal_value
 from licentia.server.store.models import AuditEntry, Customer, table_of
+from licentia.server.store.tables import licenses, outbox
 from tests.server.admin_accounts.test_roles import add
 from tests.server.admin_fixtures import csrf_of, sign_in
 from tests.server.portal.conftest import wait_for_mail

@@ -16,10 +16,11 @@ from starlette.concurrency import run_in_threadpool
 
 from licentia.server.auth.passwords import verify_secret
 from licentia.server.auth.roles import Role, may
-from licentia.server.auth.tokens import SHA256_SCHEME, Actor, lookup_of, token_digest, tokens
+from licentia.server.auth.tokens import SHA256_SCHEME, Actor, lookup_of, token_digest
 from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.state import state_of
 from licentia.server.store.models import AdminUser, table_of
+from licentia.server.store.tables import api_tokens as tokens
 
 users = table_of(AdminUser)
 

@@ -27,9 +27,10 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.fields import Email, Feature, OrderRef, Slug
 from licentia.server.licenses.changes import issue_and_email
-from licentia.server.licenses.service import OrderRefInUse, licenses, purchases
+from licentia.server.licenses.service import OrderRefInUse
 from licentia.server.notify.signature import InvalidSignature, StaleSignature, verify_signature
 from licentia.server.state import in_transaction, read_only, state_of
+from licentia.server.store.tables import licenses, purchases
 
 router = APIRouter(prefix="/v1/hooks", tags=["developer API"])
 SIGNATURE_HEADER = "Licentia-Signature"

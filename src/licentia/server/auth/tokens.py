@@ -26,9 +26,8 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from licentia.server.errors import ApiError, ErrorCode
-from licentia.server.store.models import ApiToken, table_of
+from licentia.server.store.tables import api_tokens as tokens
 
-tokens = table_of(ApiToken)
 SCOPES = ("read", "write")
 PREFIX = "lct_"
 # How a stored hash names its scheme; rows without it are argon2id (``$argon2id$...``).

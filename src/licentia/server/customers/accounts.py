@@ -26,8 +26,8 @@ import sqlalchemy as sa
 
 from licentia.server.audit import record
 from licentia.server.ratelimit import hit, peek
-from licentia.server.store.customer_models import portal_sessions, signin_links
 from licentia.server.store.models import Customer, License, table_of
+from licentia.server.store.tables import portal_sessions, signin_links
 
 customers = table_of(Customer)
 licenses = table_of(License)

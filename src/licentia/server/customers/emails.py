@@ -24,7 +24,7 @@ from cryptography.fernet import Fernet
 
 from licentia.server.notify.messages import one_line, plausible_email
 from licentia.server.notify.outbox import enqueue_email
-from licentia.server.store.payment_models import email_settings
+from licentia.server.store.tables import email_settings
 
 CUSTOMER_TOPIC = "customer"
 

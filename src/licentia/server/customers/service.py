@@ -16,20 +16,13 @@ import sqlalchemy as sa
 from packaging.version import InvalidVersion, Version
 
 from licentia.core.status import LicenseState
-from licentia.server.audit import audit_entries, record
+from licentia.server.audit import record
 from licentia.server.customers.terms import LicenseTerms, license_terms
 from licentia.server.devices.changes import installations_of, unbind
 from licentia.server.devices.offline_seats import refuse_while_leased
 from licentia.server.errors import ApiError, ErrorCode
-from licentia.server.store.models import Customer, Device, License, Machine, Policy, Product, Release, table_of
+from licentia.server.store.tables import audit_entries, customers, devices, licenses, products, releases
 
-customers = table_of(Customer)
-licenses = table_of(License)
-products = table_of(Product)
-policies = table_of(Policy)
-devices = table_of(Device)
-machines = table_of(Machine)
-releases = table_of(Release)
 TRANSFER_ACTION = "portal.free_machine"
 MAX_REASON = 500
 

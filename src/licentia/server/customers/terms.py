@@ -15,9 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from licentia.server.policies.terms import effective
-from licentia.server.store.models import Policy, table_of
-
-policies = table_of(Policy)
+from licentia.server.store.tables import policies
 
 
 @dataclass(frozen=True)

@@ -25,11 +25,8 @@ from licentia.server.audit import record
 from licentia.server.devices.decide import COPY_BLOCK_REASON, Situation, decide
 from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.events.service import record_event
-from licentia.server.store.models import Device, License, Machine, table_of
+from licentia.server.store.tables import devices, licenses, machines
 
-devices = table_of(Device)
-machines = table_of(Machine)
-licenses = table_of(License)
 STATUSES = tuple(s.value for s in DeviceStatus)
 RESTRICTIONS = (DeviceStatus.BLOCKED.value, DeviceStatus.SUSPENDED.value)
 MAX_TRIAL_EXTENSION_DAYS = 3650

@@ -39,11 +39,9 @@ from licentia.core.vocabulary import EventKind
 from licentia.server.devices.decide import COPY_BLOCK_REASON
 from licentia.server.devices.rows import (
     DEVICE_BY_ID,
-    devices,
     flag_copy,
     insert_machine,
     machine_components,
-    machines,
     move_machine_hardware,
     new_device_id,
     read_device,
@@ -51,8 +49,8 @@ from licentia.server.devices.rows import (
 )
 from licentia.server.devices.seats import Refused
 from licentia.server.errors import ApiError, ErrorCode
-from licentia.server.events.service import events
 from licentia.server.store.batch import current_scope
+from licentia.server.store.tables import devices, events, machines
 
 Note = Callable[..., None]
 

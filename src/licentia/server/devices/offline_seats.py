@@ -15,10 +15,7 @@ import datetime as dt
 import sqlalchemy as sa
 
 from licentia.server.errors import ApiError, ErrorCode
-from licentia.server.store.models import Device, OfflineActivation, table_of
-
-offline_activations = table_of(OfflineActivation)
-devices = table_of(Device)
+from licentia.server.store.tables import devices, offline_activations
 
 
 def _live(license_id: int, now: dt.datetime) -> sa.Select[tuple[str, dt.datetime]]:

@@ -20,11 +20,8 @@ import sqlalchemy as sa
 
 from licentia.core.fingerprint import COMPONENTS
 from licentia.server.store.batch import BatchScope, RowChanged
-from licentia.server.store.models import Device, Machine, table_of
 from licentia.server.store.raw import BulkUpdate, Statement
-
-devices = table_of(Device)
-machines = table_of(Machine)
+from licentia.server.store.tables import devices, machines
 
 _MACHINE_COLUMNS = (
     *(f"fp_{name}" for name in COMPONENTS),

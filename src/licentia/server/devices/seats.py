@@ -20,14 +20,11 @@ from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.events.service import event_row
 from licentia.server.policies.terms import activation_expiry
 from licentia.server.ratelimit import hit, peek
-from licentia.server.store.models import Customer, Device, License, table_of
 from licentia.server.store.raw import Record
+from licentia.server.store.tables import customers, devices, licenses
 
-devices = table_of(Device)
 # A network may send this many times the per-machine limit of wrong keys.
 NETWORK_LIMIT_FACTOR = 10
-licenses = table_of(License)
-customers = table_of(Customer)
 
 
 class Refused(Exception):

@@ -34,7 +34,6 @@ from licentia.server.devices.identify import Token, describe, identify
 from licentia.server.devices.rows import (
     ROUTINE_COLUMNS,
     defer_routine_update,
-    devices,
     flag_copy,
     read_ahead,
     read_license,
@@ -49,6 +48,7 @@ from licentia.server.products.service import Keyring
 from licentia.server.releases.service import LatestReleaseCache
 from licentia.server.store.batch import current_scope
 from licentia.server.store.raw import Statement
+from licentia.server.store.tables import devices
 
 __all__ = ["CheckInput", "CheckOutcome", "Checker", "read_ahead"]
 

@@ -14,9 +14,8 @@ import sqlalchemy as sa
 from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.fields import MAX_ROW_ID
 from licentia.server.products.service import get_product
-from licentia.server.store.models import Event, table_of
+from licentia.server.store.tables import events
 
-events = table_of(Event)
 COLUMNS = (
     "id",
     "product_id",

@@ -15,9 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
 
-from licentia.server.store.models import Event, table_of
-
-events = table_of(Event)
+from licentia.server.store.tables import events
 
 # Called with (conn, event row values) after an event is inserted; the
 # notification outbox subscribes here so a notification is written in the

@@ -19,13 +19,7 @@ import sqlalchemy as sa
 from licentia.core.licensekeys import KeyFormatError, key_hash, normalize_key
 from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.fields import MAX_ROW_ID
-from licentia.server.store.models import Customer, Device, Event, License, Product, table_of
-
-licenses = table_of(License)
-devices = table_of(Device)
-events = table_of(Event)
-products = table_of(Product)
-customers = table_of(Customer)
+from licentia.server.store.tables import customers, devices, events, licenses, products
 
 # A license's report reads at most this many events; a larger history is cut
 # (newest kept) and the report says so rather than exhausting the server.

@@ -31,7 +31,8 @@ import sqlalchemy as sa
 
 from licentia.core.vocabulary import EventKind
 from licentia.server.evidence.risk import FAST_REGISTER_SECONDS, Risk, assess
-from licentia.server.evidence.subjects import Subject, customers, devices, events, licenses, products
+from licentia.server.evidence.subjects import Subject
+from licentia.server.store.tables import customers, devices, events, licenses, products
 
 SIGNAL_KINDS = (EventKind.CLONE_SUSPECTED, EventKind.INVALID_KEY, EventKind.REGISTER)
 # Rows read per query when a long list of ids is bound (SQLite's variable limit is 32766).

@@ -37,13 +37,11 @@ from licentia.server.leases.decide import lease_end, seat_for
 from licentia.server.leases.document import lease_document
 from licentia.server.policies.terms import activation_expiry
 from licentia.server.ratelimit import WINDOW, hit, peek
-from licentia.server.store.models import Lease, License, table_of
 from licentia.server.store.raw import Record, Statement
+from licentia.server.store.tables import leases, licenses
 
 # The rate limit's fixed window, as ``ratelimit`` counts it (seconds).
 _WINDOW = int(WINDOW.total_seconds())
-leases = table_of(Lease)
-licenses = table_of(License)
 
 LIVE = "live"
 RELEASED, EXPIRED, FORCE_RELEASED = "released", "expired", "force_released"

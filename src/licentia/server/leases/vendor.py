@@ -10,7 +10,8 @@ import sqlalchemy as sa
 from licentia.server import audit
 from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.leases.decide import machines_holding
-from licentia.server.leases.service import FORCE_RELEASED, LIVE, end, lease_view, leases, licenses, reclaim_expired
+from licentia.server.leases.service import FORCE_RELEASED, LIVE, end, lease_view, reclaim_expired
+from licentia.server.store.tables import leases, licenses
 
 # The history shown with a license: live leases first, then the most recent ended ones.
 HISTORY = 200

@@ -24,10 +24,8 @@ from licentia.core.documents import PURCHASE_CERTIFICATE
 from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.evidence.signing import product_signer
 from licentia.server.licenses.views import get_license, license_view
-from licentia.server.store.models import Product, Purchase, table_of
+from licentia.server.store.tables import products, purchases
 
-purchases = table_of(Purchase)
-products = table_of(Product)
 MEDIA_TYPE = "application/json"
 
 

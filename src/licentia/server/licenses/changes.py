@@ -18,19 +18,15 @@ from licentia.server.audit import record
 from licentia.server.devices.changes import installations_of, unbind
 from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.licenses.key_email import license_email_key, send_license_key
-from licentia.server.licenses.service import IssuedLicense, issue_license, licenses, set_license_state
+from licentia.server.licenses.service import IssuedLicense, issue_license, set_license_state
 from licentia.server.licenses.views import get_license
 from licentia.server.notify.catalog import WebhookEvent, license_event
 from licentia.server.policies.knobs import KNOB_NAMES, check_complete, validate_knobs
 from licentia.server.policies.service import get_policy, policy_by_id
 from licentia.server.policies.terms import MERGED_BY_NAME, effective
 from licentia.server.products.service import get_product, validate_policy
-from licentia.server.store.models import Customer, Device, Lease, Product, table_of
+from licentia.server.store.tables import devices, licenses, products
 
-devices = table_of(Device)
-customers = table_of(Customer)
-products = table_of(Product)
-leases = table_of(Lease)
 MAX_EXTENSION_DAYS = 36500
 
 

@@ -32,12 +32,9 @@ from licentia.server.audit import record
 from licentia.server.customers.emails import reply_to_for
 from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.licenses.key_email import license_email_key, send_license_key
-from licentia.server.licenses.service import customers, licenses
 from licentia.server.notify.sealing import SEALED, SealBroken, open_value
-from licentia.server.store.models import OutboxMessage, Product, table_of
+from licentia.server.store.tables import customers, licenses, outbox, products
 
-outbox = table_of(OutboxMessage)
-products = table_of(Product)
 # Each rendered form carries a fresh id: a form sent twice (a double click, a reload of the POST)
 # names the same email, which the outbox's dedupe key then holds once.
 RESEND_ID = re.compile(r"[0-9a-f]{32}")

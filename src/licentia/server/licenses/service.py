@@ -20,11 +20,7 @@ from licentia.server.policies.knobs import check_complete, validate_knobs
 from licentia.server.policies.service import default_policy, get_policy
 from licentia.server.policies.terms import effective, sale_terms
 from licentia.server.products.service import get_product
-from licentia.server.store.models import Customer, License, Purchase, table_of
-
-licenses = table_of(License)
-customers = table_of(Customer)
-purchases = table_of(Purchase)
+from licentia.server.store.tables import customers, licenses, purchases
 
 
 @dataclass(frozen=True)

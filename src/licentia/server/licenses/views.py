@@ -10,16 +10,10 @@ import sqlalchemy as sa
 from licentia.core.clock import to_iso
 from licentia.server.devices.changes import installations_of
 from licentia.server.errors import ApiError, ErrorCode
-from licentia.server.licenses.service import licenses
 from licentia.server.policies.service import policy_by_id
 from licentia.server.policies.terms import effective, entitlements_at, frees_at
-from licentia.server.store.models import Customer, Device, Lease, Product, table_of
 from licentia.server.store.raw import Record
-
-devices = table_of(Device)
-customers = table_of(Customer)
-products = table_of(Product)
-leases = table_of(Lease)
+from licentia.server.store.tables import customers, devices, leases, licenses, products
 
 
 def get_license(conn: sa.Connection, license_id: int) -> sa.Row[Any]:

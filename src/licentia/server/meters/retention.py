@@ -14,8 +14,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from licentia.server.meters.service import consumptions
 from licentia.server.state import state_of
+from licentia.server.store.tables import meter_consumptions as consumptions
 
 log = logging.getLogger("licentia.server.meters")
 KEYS_KEPT = dt.timedelta(days=7)

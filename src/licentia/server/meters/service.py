@@ -36,11 +36,10 @@ from licentia.server.licenses.views import get_license
 from licentia.server.meters.periods import Period, period_at
 from licentia.server.policies.service import policy_by_id
 from licentia.server.policies.terms import effective
-from licentia.server.store.models import MeterConsumption, MeterUsage, table_of
 from licentia.server.store.raw import Statement
+from licentia.server.store.tables import meter_consumptions as consumptions
+from licentia.server.store.tables import meter_usage as usage
 
-usage = table_of(MeterUsage)
-consumptions = table_of(MeterConsumption)
 # Tokens that show the caller holds the installation's live state (PREVIOUS: the answer that rotated it was lost).
 _LIVE = frozenset({Token.CURRENT, Token.PREVIOUS, Token.UNISSUED})
 

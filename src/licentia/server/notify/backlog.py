@@ -14,7 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from licentia.server.notify.outbox import outbox
+from licentia.server.store.tables import outbox
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,8 @@ from licentia.server.audit import record
 from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.notify.catalog import PING
 from licentia.server.notify.delivery import DeliveryFailed, post_webhook, webhook_body
-from licentia.server.notify.outbox import outbox
 from licentia.server.notify.webhooks import get_webhook, signing_secret
+from licentia.server.store.tables import outbox
 
 MAX_LOG = 200
 

@@ -17,10 +17,7 @@ from cryptography.fernet import Fernet
 from sqlalchemy.dialects import postgresql, sqlite
 
 from licentia.server.notify.sealing import seal
-from licentia.server.store.models import OutboxMessage, Webhook, table_of
-
-outbox = table_of(OutboxMessage)
-webhooks = table_of(Webhook)
+from licentia.server.store.tables import outbox, webhooks
 
 
 def _insert(conn: sa.Connection, values: dict[str, Any]) -> bool:

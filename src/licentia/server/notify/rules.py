@@ -17,10 +17,9 @@ import sqlalchemy as sa
 
 from licentia.core.vocabulary import Topic
 from licentia.server.notify.messages import plausible_email
-from licentia.server.notify.outbox import WebhookTarget, webhooks
-from licentia.server.store.models import Product, table_of
+from licentia.server.notify.outbox import WebhookTarget
+from licentia.server.store.tables import products, webhooks
 
-products = table_of(Product)
 RULES_TTL_SECONDS = 5.0
 
 

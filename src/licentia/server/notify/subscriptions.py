@@ -18,9 +18,6 @@ from licentia.server.notify.catalog import WebhookEvent
 from licentia.server.notify.messages import plausible_email, vendor_email, webhook_data
 from licentia.server.notify.outbox import enqueue_email, enqueue_webhook_deliveries
 from licentia.server.notify.rules import rules_cache
-from licentia.server.store.models import Product, table_of
-
-products = table_of(Product)
 
 # Event kinds that can notify; everything else (usage, upgrade, hardware_changed,
 # and a check that started no trial) returns before touching the database.

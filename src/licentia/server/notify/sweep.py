@@ -22,10 +22,10 @@ from typing import Any
 import sqlalchemy as sa
 
 from licentia.server.notify.catalog import WebhookEvent, emit, license_event
-from licentia.server.notify.outbox import webhooks
 from licentia.server.schedule import every
 from licentia.server.state import state_of
 from licentia.server.store.models import Device, License, Machine, Product, table_of
+from licentia.server.store.tables import webhooks
 
 log = logging.getLogger("licentia.notify")
 machines = table_of(Machine)

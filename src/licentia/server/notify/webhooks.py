@@ -22,12 +22,10 @@ from cryptography.fernet import Fernet
 from licentia.server.audit import record
 from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.notify.catalog import WebhookEvent
-from licentia.server.notify.outbox import webhooks
 from licentia.server.notify.sealing import SEALED_PREFIX as SEALED_PREFIX
 from licentia.server.notify.sealing import open_value, seal_value
-from licentia.server.store.models import Product, table_of
+from licentia.server.store.tables import products, webhooks
 
-products = table_of(Product)
 MAX_DESCRIPTION = 200
 _UNSET: Any = object()
 

@@ -36,11 +36,11 @@ from licentia.server.notify.delivery import (
     stable_message_id,
     webhook_body,
 )
-from licentia.server.notify.outbox import outbox, webhooks
 from licentia.server.notify.sealing import LEGACY_REDACT, SEALED, SealBroken, forgotten, opened, sealed_legacy
 from licentia.server.notify.webhooks import open_secret, seal_clear_secrets
 from licentia.server.settings import Settings
 from licentia.server.store.engine import READ_ONLY
+from licentia.server.store.tables import outbox, webhooks
 
 log = logging.getLogger("licentia.notify")
 

@@ -33,13 +33,7 @@ from licentia.server.audit import record
 from licentia.server.devices.changes import installations_of, unbind
 from licentia.server.devices.service import Checker, CheckInput
 from licentia.server.errors import ApiError, ErrorCode
-from licentia.server.store.models import Customer, Device, License, OfflineActivation, Product, table_of
-
-offline_activations = table_of(OfflineActivation)
-devices = table_of(Device)
-licenses = table_of(License)
-customers = table_of(Customer)
-products = table_of(Product)
+from licentia.server.store.tables import customers, devices, licenses, offline_activations, products
 
 # The name the UIs give the response file they hand out.
 RESPONSE_FILENAME = "activation-response.lic"

@@ -16,11 +16,8 @@ import sqlalchemy as sa
 from licentia.server.audit import record
 from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.products.service import get_product
-from licentia.server.store.models import Policy, Product, table_of
-from licentia.server.store.payment_models import email_settings, mappings
-
-products = table_of(Product)
-policies = table_of(Policy)
+from licentia.server.store.tables import email_settings, policies, products
+from licentia.server.store.tables import payment_mappings as mappings
 
 
 class Provider(enum.StrEnum):

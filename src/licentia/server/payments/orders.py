@@ -34,15 +34,14 @@ from licentia.server.audit import record
 from licentia.server.customers import emails
 from licentia.server.licenses.changes import change_state
 from licentia.server.licenses.key_email import license_email_key, send_license_key
-from licentia.server.licenses.service import issue_license, licenses
+from licentia.server.licenses.service import issue_license
 from licentia.server.notify.catalog import WebhookEvent, license_event
 from licentia.server.payments.mapping import find_mapping
-from licentia.server.store.models import Customer, Product, table_of
-from licentia.server.store.payment_models import mappings, payment_events, payment_links, trials
+from licentia.server.store.tables import customers, licenses, payment_events, payment_links, products
+from licentia.server.store.tables import payment_mappings as mappings
+from licentia.server.store.tables import payment_trials as trials
 
 log = logging.getLogger("licentia.server.payments")
-customers = table_of(Customer)
-products = table_of(Product)
 
 
 @dataclass(frozen=True)

@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from licentia.server.customers import emails
-from licentia.server.licenses.service import licenses
 from licentia.server.state import state_of
 from licentia.server.store.models import Customer, Product, table_of
-from licentia.server.store.payment_models import email_settings, trials
+from licentia.server.store.tables import email_settings, licenses
+from licentia.server.store.tables import payment_trials as trials
 
 if TYPE_CHECKING:
     from fastapi import FastAPI

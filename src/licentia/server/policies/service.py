@@ -15,11 +15,8 @@ from licentia.core.clock import to_iso
 from licentia.server.audit import record
 from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.policies.knobs import KNOB_NAMES, check_complete, validate_knobs, validate_name
-from licentia.server.store.models import License, Policy, Product, table_of
+from licentia.server.store.tables import licenses, policies, products
 
-policies = table_of(Policy)
-products = table_of(Product)
-licenses = table_of(License)
 DEFAULT_NAME = "Default"
 MAX_POLICIES_PER_PRODUCT = 200
 

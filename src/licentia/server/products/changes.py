@@ -10,7 +10,8 @@ import sqlalchemy as sa
 from licentia.core.vocabulary import Topic
 from licentia.server.audit import record
 from licentia.server.errors import ApiError, ErrorCode
-from licentia.server.products.service import products, update_policy, validate_policy
+from licentia.server.products.service import update_policy, validate_policy
+from licentia.server.store.tables import products
 
 MAX_NOTIFY_EMAILS = 20
 

@@ -21,7 +21,7 @@ from licentia.core.signing import SigningKey
 from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.policies.knobs import validate_knobs
 from licentia.server.policies.service import insert_default_policy
-from licentia.server.store.models import Policy, Product, SigningKeyRow, table_of
+from licentia.server.store.tables import policies, products, signing_keys
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 # The knobs shown with the product: its default policy rules machines without a license.
@@ -36,9 +36,6 @@ POLICY_FIELDS = (
     "on_clone",
     "allow_virtual_machines",
 )
-products = table_of(Product)
-policies = table_of(Policy)
-signing_keys = table_of(SigningKeyRow)
 
 
 def validate_policy(values: dict[str, Any]) -> dict[str, Any]:

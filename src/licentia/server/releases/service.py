@@ -12,9 +12,7 @@ from packaging.version import InvalidVersion, Version
 
 from licentia.core.clock import to_iso
 from licentia.server.errors import ApiError, ErrorCode
-from licentia.server.store.models import Release, table_of
-
-releases = table_of(Release)
+from licentia.server.store.tables import releases
 
 
 def parse_version(text: str) -> Version:

@@ -26,10 +26,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from licentia.server.rollups.service import compute_days, days_between, replace_days
-from licentia.server.store.models import Event, RollupWatermark, table_of
+from licentia.server.store.tables import events, watermarks
 
-events = table_of(Event)
-watermarks = table_of(RollupWatermark)
 NAME = "daily"
 # A catch-up after a long stop recomputes at most this many closed days in one run.
 MAX_CATCH_UP_DAYS = 62

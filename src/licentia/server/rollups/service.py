@@ -31,13 +31,8 @@ import sqlalchemy as sa
 
 from licentia.core.clock import UTC
 from licentia.core.vocabulary import EventKind
-from licentia.server.store.models import DailyRollup, Device, Event, Machine, Product, table_of
+from licentia.server.store.tables import devices, events, machines, products, rollups
 
-rollups = table_of(DailyRollup)
-events = table_of(Event)
-devices = table_of(Device)
-machines = table_of(Machine)
-products = table_of(Product)
 UNKNOWN = "unknown"
 
 

@@ -12,7 +12,7 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from licentia.server.store.models import Base, table_of
+from licentia.server.store.models import Base
 
 
 class PortalSignInLink(Base):
@@ -37,7 +37,3 @@ class PortalSession(Base):
     csrf_token: Mapped[str] = mapped_column(sa.String(64))
     created_at: Mapped[dt.datetime]
     expires_at: Mapped[dt.datetime] = mapped_column(index=True)
-
-
-signin_links = table_of(PortalSignInLink)
-portal_sessions = table_of(PortalSession)

@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from licentia.server.store.models import Base, table_of
+from licentia.server.store.models import Base
 
 
 class PaymentMapping(Base):
@@ -84,10 +84,3 @@ class PaymentTrial(Base):
     license_id: Mapped[int] = mapped_column(sa.ForeignKey("licenses.id", ondelete="CASCADE"), primary_key=True)
     ends_at: Mapped[dt.datetime] = mapped_column(index=True)
     reminded_at: Mapped[dt.datetime | None]
-
-
-mappings = table_of(PaymentMapping)
-payment_events = table_of(PaymentEvent)
-payment_links = table_of(PaymentLink)
-email_settings = table_of(CustomerEmailSettings)
-trials = table_of(PaymentTrial)

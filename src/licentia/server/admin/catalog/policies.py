@@ -24,14 +24,9 @@ from licentia.server.admin.web import Admin, Form, render
 from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.fields import RowId
 from licentia.server.policies.knobs import KNOBS, METER_PERIODS, invalid, validate_knobs
-from licentia.server.policies.service import (
-    change_policy,
-    create_policy,
-    license_counts,
-    policies,
-    products,
-)
+from licentia.server.policies.service import change_policy, create_policy, license_counts
 from licentia.server.state import in_transaction, read_only
+from licentia.server.store.tables import policies, products
 from licentia.server.web.frame import back, now
 
 router = APIRouter()

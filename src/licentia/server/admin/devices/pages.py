@@ -24,8 +24,9 @@ from licentia.server.admin.web import Admin, Form, int_field, render
 from licentia.server.devices.changes import STATUSES, extend_trial, free_seat, installations_of, set_device_status
 from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.evidence.risk import assess
-from licentia.server.evidence.subjects import device_subject, devices, events
+from licentia.server.evidence.subjects import device_subject
 from licentia.server.state import in_transaction, read_only
+from licentia.server.store.tables import devices, events
 from licentia.server.web.frame import back, now
 
 router = APIRouter(prefix="/devices")

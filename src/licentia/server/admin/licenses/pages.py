@@ -30,9 +30,10 @@ from licentia.server.evidence.subjects import license_subject
 from licentia.server.fields import RowId
 from licentia.server.licenses.changes import change_state, change_terms, issue_and_email, renew, set_max_devices
 from licentia.server.licenses.resend import new_resend_id, waiting_key_emails
-from licentia.server.licenses.service import OrderRefInUse, licenses
+from licentia.server.licenses.service import OrderRefInUse
 from licentia.server.licenses.views import license_devices, license_view
 from licentia.server.state import in_transaction, read_only, state_of
+from licentia.server.store.tables import licenses
 from licentia.server.web.frame import back, now
 
 router = APIRouter()

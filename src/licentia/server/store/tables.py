@@ -1,0 +1,78 @@
+"""Every table as a Core ``sa.Table``, declared once: ``from licentia.server.store.tables import devices``.
+
+The models (``models``, ``payment_models``, ``customer_models``) describe the schema; services write
+Core statements against these tables (the hot path reads rows as tuples, not ORM objects).
+"""
+
+from __future__ import annotations
+
+from licentia.server.store.customer_models import (
+    PortalSession,
+    PortalSignInLink,
+)
+from licentia.server.store.models import (
+    AdminSession,
+    AdminUser,
+    ApiToken,
+    AuditEntry,
+    Customer,
+    DailyRollup,
+    Device,
+    Event,
+    Lease,
+    License,
+    Machine,
+    MeterConsumption,
+    MeterUsage,
+    OfflineActivation,
+    OutboxMessage,
+    Policy,
+    Product,
+    Purchase,
+    RateLimit,
+    Release,
+    RollupWatermark,
+    SigningKeyRow,
+    Value,
+    Webhook,
+    table_of,
+)
+from licentia.server.store.payment_models import (
+    CustomerEmailSettings,
+    PaymentEvent,
+    PaymentLink,
+    PaymentMapping,
+    PaymentTrial,
+)
+
+products = table_of(Product)
+policies = table_of(Policy)
+signing_keys = table_of(SigningKeyRow)
+releases = table_of(Release)
+customers = table_of(Customer)
+purchases = table_of(Purchase)
+licenses = table_of(License)
+machines = table_of(Machine)
+devices = table_of(Device)
+events = table_of(Event)
+values_table = table_of(Value)
+admin_users = table_of(AdminUser)
+admin_sessions = table_of(AdminSession)
+api_tokens = table_of(ApiToken)
+audit_entries = table_of(AuditEntry)
+outbox = table_of(OutboxMessage)
+webhooks = table_of(Webhook)
+rate_limits = table_of(RateLimit)
+rollups = table_of(DailyRollup)
+leases = table_of(Lease)
+watermarks = table_of(RollupWatermark)
+offline_activations = table_of(OfflineActivation)
+meter_usage = table_of(MeterUsage)
+meter_consumptions = table_of(MeterConsumption)
+payment_mappings = table_of(PaymentMapping)
+payment_events = table_of(PaymentEvent)
+payment_links = table_of(PaymentLink)
+email_settings = table_of(CustomerEmailSettings)
+payment_trials = table_of(PaymentTrial)
+signin_links = table_of(PortalSignInLink)
+portal_sessions = table_of(PortalSession)
