@@ -9,7 +9,10 @@ client error code is one the server sends on the public API, and no client spell
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
+
+import pytest
 
 from licentia.core.vocabulary import ClientErrorCode, DeviceStatus, EventKind
 from licentia.server.errors import Api, ErrorCode
@@ -45,4 +48,26 @@ def test_the_python_sdk_compares_and_reports_no_word_as_a_literal() -> None:
             spelled |= {f"{path.relative_to(ROOT)}:{node.lineno} {word}" for word in found}
     # cli.py's sub-commands ("check", "deactivate", "feedback", "uninstall") are the CLI's words, not events.
     spelled = {s for s in spelled if not s.startswith("src/licentia/client/cli.py")}
+    assert not spelled, sorted(spelled)
+
+
+# Comparisons and reports in the other clients: `err.code === "x"`, `strcmp(refusal, "x")`, `add(c, "x", ...)`.
+OTHER_CLIENTS = [
+    ("clients/js/src", "*.ts", re.compile(r'(?:===|!==)\s*"(\w+)"|\.add\(\s*"(\w+)"')),
+    ("clients/c/src", "*.c", re.compile(r'strcmp\([^;]*?"(\w+)"\)|(?:add|queue_and_send)\(\w+,\s*"(\w+)"')),
+]
+
+
+@pytest.mark.parametrize(("folder", "pattern", "comparison"), OTHER_CLIENTS, ids=["typescript", "c"])
+def test_the_other_clients_compare_and_report_no_word_as_a_literal(
+    folder: str, pattern: str, comparison: re.Pattern[str]
+) -> None:
+    spelled = {
+        f"{path.relative_to(ROOT)}:{number} {word}"
+        for path in sorted((ROOT / folder).glob(pattern))
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        for match in comparison.finditer(line)
+        for word in match.groups()
+        if word in WORDS
+    }
     assert not spelled, sorted(spelled)
