@@ -39,9 +39,32 @@ def _named(cases: list[dict[str, Any]]) -> Callable[[Callable[..., None]], Calla
     return pytest.mark.parametrize("case", cases, ids=[c["name"] for c in cases])
 
 
-def test_checked_in_vectors_are_what_the_core_generates_now() -> None:
-    fresh = _generator().build()
-    assert (CONFORMANCE / "vectors.json").read_bytes() == fresh, "run: python conformance/generate.py"
+def test_checked_in_vectors_and_clients_words_are_what_the_core_generates_now() -> None:
+    """vectors.json, clients/js/src/vocabulary.ts and clients/c/include/licentia_vocabulary.h."""
+    generator = _generator()
+    assert set(generator.outputs()) == {generator.VECTORS, generator.TYPESCRIPT_WORDS, generator.C_WORDS}
+    stale = [
+        str(path.relative_to(CONFORMANCE.parent))
+        for path, fresh in generator.outputs().items()
+        if not path.exists() or path.read_bytes() != fresh
+    ]
+    assert not stale, f"stale: {stale}; run: python conformance/generate.py"
+
+
+def test_a_hand_edited_generated_file_is_reported_stale(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    generator = _generator()
+    files = {"VECTORS": tmp_path / "vectors.json", "TYPESCRIPT_WORDS": tmp_path / "vocabulary.ts",
+             "C_WORDS": tmp_path / "licentia_vocabulary.h"}  # fmt: skip
+    monkeypatch.setattr(generator, "HERE", tmp_path)
+    for name, path in files.items():
+        monkeypatch.setattr(generator, name, path)
+    monkeypatch.setattr(generator, "build", lambda: b"{}\n")  # the vectors take seconds; the words are the point
+    assert generator.main([]) == 0
+    assert generator.main(["--check"]) == 0
+    header = files["C_WORDS"]
+    header.write_text(header.read_text().replace('"too_many_devices"', '"too_many_seats"'))
+    assert generator.main(["--check"]) == 1
+    assert generator.main([]) == 0 and generator.main(["--check"]) == 0
 
 
 def test_every_section_has_valid_and_invalid_cases() -> None:

@@ -13,6 +13,8 @@
 
 #include <stddef.h>
 
+#include "licentia_vocabulary.h" /* the contract's words: LICENTIA_REFUSAL_*, LICENTIA_STATUS_*, LICENTIA_EVENT_*, ... */
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -71,13 +73,13 @@ licentia_error licentia_flush(licentia *handle, size_t *remaining);             
 /*
  * The server's value store: JSON text in and out (free *json_out with licentia_free);
  * scope "device" (NULL) or "license". A key never set is LICENTIA_E_REFUSED with
- * licentia_last_refusal() = "unknown_value".
+ * licentia_last_refusal() = LICENTIA_REFUSAL_UNKNOWN_VALUE.
  */
 licentia_error licentia_value_get(licentia *handle, const char *key, const char *scope, char **json_out);
 licentia_error licentia_value_set(licentia *handle, const char *key, const char *scope, const char *json_value);
 /* The newest release on the channel as JSON ({"version", "newer", ...}); *json_out is NULL when there is none. */
 licentia_error licentia_latest_release(licentia *handle, char **json_out);
-/* Copy the server's error code of the last refusal on this handle (e.g. "invalid_key") into buf. */
+/* Copy the server's error code of the last refusal on this handle into buf (e.g. LICENTIA_REFUSAL_INVALID_KEY). */
 void licentia_last_refusal(licentia *handle, char *buf, size_t size);
 
 int licentia_status_allowed(const licentia_status *status);

@@ -193,7 +193,7 @@ licentia_error lc_device_call(call *c, const char *path, const char *key, licent
         if (rc != LICENTIA_OK) return rc;
     }
     rc = post(c, path, key, &answer);
-    if (rc == LICENTIA_E_REFUSED && strcmp(c->h->refusal, "invalid_credential") == 0 && c->state->device) {
+    if (rc == LICENTIA_E_REFUSED && strcmp(c->h->refusal, LICENTIA_REFUSAL_INVALID_CREDENTIAL) == 0 && c->state->device) {
         /* The secret is void (re-identified elsewhere, or a restored old copy): drop it and re-identify. */
         replace(&c->state->device, NULL), replace(&c->state->secret, NULL);
         if (strcmp(path, "/v1/check") != 0) {

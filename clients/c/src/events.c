@@ -26,19 +26,19 @@ void lc_flush_queue(call *c) {
 void lc_after_online(call *c, int is_check) {
     lc_state *s = c->state;
     int changed = 0;
-    if (is_check && !s->install_reported && add(c, "install", app_version(c->h)) == LICENTIA_OK) {
+    if (is_check && !s->install_reported && add(c, LICENTIA_EVENT_INSTALL, app_version(c->h)) == LICENTIA_OK) {
         s->install_reported = changed = 1;
     }
     const json_t *doc = json_object_get(s->signed_doc, "document");
     const json_t *status = json_object_get(doc, "status"), *every = json_object_get(doc, "usage_report_days");
-    if (is_check && json_is_string(status) && strcmp(json_string_value(status), "registered") == 0) {
+    if (is_check && json_is_string(status) && strcmp(json_string_value(status), LICENTIA_STATUS_REGISTERED) == 0) {
         long long days = json_is_integer(every) && json_integer_value(every) > 0 ? json_integer_value(every) : 1, last;
         int known = s->last_usage_report && lc_parse_iso(s->last_usage_report, &last) == 0;
         if (!known || c->now - last >= days * DAY_MS || c->now < last) {
             char iso[21];
             lc_format_iso(c->now, iso);
             char *copy = strdup(iso);
-            if (copy && add(c, "usage", app_version(c->h)) == LICENTIA_OK) {
+            if (copy && add(c, LICENTIA_EVENT_USAGE, app_version(c->h)) == LICENTIA_OK) {
                 free(s->last_usage_report);
                 s->last_usage_report = copy;
                 copy = NULL;
@@ -71,11 +71,11 @@ static licentia_error queue_and_send(licentia *h, const char *kind, json_t *data
 licentia_error licentia_feedback(licentia *h, const char *text, const char *email) {
     if (!text) return LICENTIA_E_ARGUMENT;
     json_t *data = email && *email ? json_pack("{s:s, s:s}", "text", text, "email", email) : json_pack("{s:s}", "text", text);
-    return data ? queue_and_send(h, "feedback", data, NULL) : LICENTIA_E_NOMEM;
+    return data ? queue_and_send(h, LICENTIA_EVENT_FEEDBACK, data, NULL) : LICENTIA_E_NOMEM;
 }
 
 licentia_error licentia_uninstall(licentia *h) {
-    return h ? queue_and_send(h, "uninstall", app_version(h), NULL) : LICENTIA_E_ARGUMENT;
+    return h ? queue_and_send(h, LICENTIA_EVENT_UNINSTALL, app_version(h), NULL) : LICENTIA_E_ARGUMENT;
 }
 
 licentia_error licentia_flush(licentia *h, size_t *remaining) { return queue_and_send(h, NULL, NULL, remaining); }

@@ -84,7 +84,7 @@ licentia_error lc_exchange(const char *base, const char *method, const char *pat
             rc = LICENTIA_E_OFFLINE; /* up but unable to answer, or garbage: as good as no answer */
         } else if (status >= 400) {
             const json_t *code = json_object_get(json_object_get(parsed, "error"), "code");
-            if (refusal) snprintf(refusal, refusal_size, "%s", json_is_string(code) ? json_string_value(code) : "http_error");
+            if (refusal) snprintf(refusal, refusal_size, "%s", json_is_string(code) ? json_string_value(code) : LICENTIA_REFUSAL_HTTP_ERROR);
             rc = LICENTIA_E_REFUSED;
         } else {
             *answer = parsed;

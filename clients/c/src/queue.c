@@ -107,7 +107,7 @@ licentia_error lc_queue_flush(const char *data_dir, const lc_sender *to, size_t 
                 if (json_array_size(events)) break;
                 continue;
             }
-            int feedback = strcmp(json_string_value(json_object_get(event, "kind")), "feedback") == 0;
+            int feedback = strcmp(json_string_value(json_object_get(event, "kind")), LICENTIA_EVENT_FEEDBACK) == 0;
             if (feedback && json_array_size(events)) { /* feedback goes alone, to its own endpoint */
                 json_decref(event);
                 break;
@@ -138,7 +138,7 @@ licentia_error lc_queue_flush(const char *data_dir, const lc_sender *to, size_t 
             json_decref(answer);
             json_decref(body);
             if (rc == LICENTIA_OK) *sent += accepted; /* acknowledged: only now may the events leave the disk */
-            if (rc == LICENTIA_OK || (rc == LICENTIA_E_REFUSED && strcmp(refusal, "validation_error") == 0)) {
+            if (rc == LICENTIA_OK || (rc == LICENTIA_E_REFUSED && strcmp(refusal, LICENTIA_REFUSAL_VALIDATION_ERROR) == 0)) {
                 remove_files(dir, names, taken);
                 rc = LICENTIA_OK;
             }

@@ -161,14 +161,14 @@ licentia_status *lc_status_of(const json_t *payload, long long now, int online) 
     /* A trial ends at trial_end, a license at its expiry; both are optional. */
     const json_t *end_v;
     const char *ended_state, *ended_reason;
-    if (strcmp(status, "trial") == 0) {
+    if (strcmp(status, LICENTIA_STATUS_TRIAL) == 0) {
         end_v = json_object_get(payload, "trial_end");
-        ended_state = "trial_expired", ended_reason = "trial_ended";
-    } else if (strcmp(status, "registered") == 0) {
+        ended_state = LICENTIA_STATUS_TRIAL_EXPIRED, ended_reason = "trial_ended";
+    } else if (strcmp(status, LICENTIA_STATUS_REGISTERED) == 0) {
         const json_t *lic = json_object_get(payload, "license");
         if (truthy(lic) && !json_is_object(lic)) return lc_denied("invalid_document", NULL, online);
         end_v = json_object_get(lic, "expires_at");
-        ended_state = "expired", ended_reason = "license_expired";
+        ended_state = LICENTIA_LICENSE_EXPIRED, ended_reason = "license_expired";
     } else {
         st = make_status(0, status, reason ? reason : status, 0, online);
         goto device;

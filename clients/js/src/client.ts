@@ -16,6 +16,7 @@ import { decideOffline, DEFAULT_ROLLBACK_TOLERANCE_MS, denied, Status, statusOf,
 import { parseIso, systemClock, toIso, type Clock } from "./time";
 import { Transport } from "./transport";
 import { Values } from "./values";
+import { DeviceStatus, ErrorCode, EventKind } from "./vocabulary";
 
 export const DEFAULT_TIMEOUT_MS = 3000;
 // last_seen is written at most this often on offline checks: a write (with fsync)
@@ -165,7 +166,7 @@ export class Licentia {
         // Evidence of a key typed here: only the prefix, never a whole key.
         const typed = String(key).toUpperCase().replace(/[^A-Z0-9]/g, "");
         try {
-          this.queue.add("register", now, { key_prefix: keyPrefix(typed), result: "typo" }, this.facts());
+          this.queue.add(EventKind.REGISTER, now, { key_prefix: keyPrefix(typed), result: "typo" }, this.facts());
         } catch {
           // evidence is best effort; the user must still hear about the typo
         }
@@ -198,7 +199,7 @@ export class Licentia {
   /** Queue feedback from the user and try to send it now; returns its event id. */
   feedback(text: string, email?: string): Promise<string> {
     return this.serial(async () => {
-      const id = this.queue.add("feedback", this.clock.now(), email ? { text, email } : { text }, this.facts());
+      const id = this.queue.add(EventKind.FEEDBACK, this.clock.now(), email ? { text, email } : { text }, this.facts());
       await this.flushNow();
       return id;
     });
@@ -207,7 +208,7 @@ export class Licentia {
   /** Report that the application is being uninstalled (call it from the uninstaller). */
   uninstall(): Promise<FlushResult> {
     return this.serial(async () => {
-      this.queue.add("uninstall", this.clock.now(), { app_version: this.appVersion }, this.facts());
+      this.queue.add(EventKind.UNINSTALL, this.clock.now(), { app_version: this.appVersion }, this.facts());
       return this.flushNow();
     });
   }
@@ -275,7 +276,7 @@ export class Licentia {
     try {
       answer = await this.post(path, fingerprint, state, deadline, extra);
     } catch (err) {
-      if (!(err instanceof ServerRefused) || err.code !== "invalid_credential" || state.credential === null) throw err;
+      if (!(err instanceof ServerRefused) || err.code !== ErrorCode.INVALID_CREDENTIAL || state.credential === null) throw err;
       // The secret is void (re-identified elsewhere, or the state restored from an old
       // copy): drop it, let the fingerprint re-identify this device, and try once more.
       state.credential = null;
@@ -331,14 +332,14 @@ export class Licentia {
     const payload = isObject(state.signed) && isObject(state.signed.document) ? state.signed.document : {};
     let changed = false;
     if (!state.installReported) {
-      this.queue.add("install", now, { app_version: this.appVersion }, this.facts());
+      this.queue.add(EventKind.INSTALL, now, { app_version: this.appVersion }, this.facts());
       state.installReported = changed = true;
     }
-    if (payload.status === "registered") {
+    if (payload.status === DeviceStatus.REGISTERED) {
       const days = typeof payload.usage_report_days === "number" && payload.usage_report_days > 0 ? payload.usage_report_days : 1;
       const last = parseOr(state.lastUsageReport, null);
       if (last === null || now - last >= days * 86_400_000 || now < last) {
-        this.queue.add("usage", now, { app_version: this.appVersion }, this.facts());
+        this.queue.add(EventKind.USAGE, now, { app_version: this.appVersion }, this.facts());
         state.lastUsageReport = toIso(now);
         changed = true;
       }

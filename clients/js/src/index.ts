@@ -12,3 +12,4 @@ export { loadPublicKey, pinKeys, verifyDocument } from "./signing";
 export { decideOffline, Status, verifyForInstallation } from "./status";
 export type { Clock } from "./time";
 export type { Scope, Values } from "./values";
+export { DeviceStatus, ErrorCode, EventKind, LicenseState, REPORTED_EVENT_KINDS } from "./vocabulary";

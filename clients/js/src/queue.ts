@@ -17,9 +17,10 @@ import { writeFileAtomic } from "./files";
 import { isObject, type JsonObject } from "./json";
 import { toIso } from "./time";
 import type { Transport } from "./transport";
+import { ErrorCode, EventKind, REPORTED_EVENT_KINDS } from "./vocabulary";
 
 export const QUEUE_DIR = "events";
-export const KINDS = new Set(["install", "register", "usage", "uninstall", "feedback", "upgrade"]);
+export const KINDS = REPORTED_EVENT_KINDS; // what an application may report; the server records the rest itself
 const MAX_BATCH = 200; // the server's limit per call
 const BACKOFF_START_MS = 200;
 const BACKOFF_CAP_MS = 5000;
@@ -129,7 +130,7 @@ export class EventQueue {
         continue;
       } catch (err) {
         if (err instanceof ServerRefused) {
-          if (err.code === "validation_error") {
+          if (err.code === ErrorCode.VALIDATION_ERROR) {
             // Malformed events would block the queue for ever; nothing can fix them.
             this.remove(batch.map((b) => b.file));
             dropped += batch.length;
@@ -156,7 +157,7 @@ export class EventQueue {
 /** The next call: a batch for /v1/events, or one feedback alone for /v1/feedback (its text may be long). */
 function requestFor(pending: { file: string; event: QueuedEvent }[]): { path: string; body: unknown; batch: { file: string; event: QueuedEvent }[] } {
   const first = pending[0] as { file: string; event: QueuedEvent };
-  if (first.event.kind === "feedback") {
+  if (first.event.kind === EventKind.FEEDBACK) {
     const data = first.event.data;
     return {
       path: "/v1/feedback",
@@ -166,7 +167,7 @@ function requestFor(pending: { file: string; event: QueuedEvent }[]): { path: st
   }
   const batch: { file: string; event: QueuedEvent }[] = [];
   for (const item of pending) {
-    if (item.event.kind === "feedback") break;
+    if (item.event.kind === EventKind.FEEDBACK) break;
     batch.push(item);
   }
   return { path: "/v1/events", body: { events: batch.map((b) => b.event) }, batch };

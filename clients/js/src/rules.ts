@@ -11,6 +11,7 @@ import { InvalidKey } from "./errors";
 import { isObject, type JsonObject, type JsonValue } from "./json";
 import { pyStr } from "./signing";
 import { parseIso } from "./time";
+import { DeviceStatus, LicenseState } from "./vocabulary";
 
 // -- fingerprints -------------------------------------------------------------------
 
@@ -138,20 +139,20 @@ export function judge(payload: JsonObject, now: number): Verdict {
   const leaseUntil = parseIso(pyStr(payload.lease_until));
   const graceDays = pyInt(payload.grace_days);
   let base: Verdict;
-  if (status === "trial") {
+  if (status === DeviceStatus.TRIAL) {
     const end = payload.trial_end;
     const trialEnd = truthy(end) ? parseIso(pyStr(end)) : null;
     if (trialEnd !== null && now >= trialEnd) {
-      return { allowed: false, state: "trial_expired", reason: "trial_ended", daysLeft: 0, features: [] };
+      return { allowed: false, state: DeviceStatus.TRIAL_EXPIRED, reason: "trial_ended", daysLeft: 0, features: [] };
     }
     base = { allowed: true, state: status, reason: null, daysLeft: trialEnd !== null ? daysUntil(trialEnd, now) : null, features };
-  } else if (status === "registered") {
+  } else if (status === DeviceStatus.REGISTERED) {
     const lic = truthy(payload.license) ? payload.license : null;
     if (lic !== null && !isObject(lic)) throw new TypeError("malformed license");
     const expires = lic ? lic.expires_at : undefined;
     const expiry = truthy(expires) ? parseIso(pyStr(expires)) : null;
     if (expiry !== null && now >= expiry) {
-      return { allowed: false, state: "expired", reason: "license_expired", daysLeft: 0, features: [] };
+      return { allowed: false, state: LicenseState.EXPIRED, reason: "license_expired", daysLeft: 0, features: [] };
     }
     base = { allowed: true, state: status, reason: null, daysLeft: expiry !== null ? daysUntil(expiry, now) : null, features };
   } else {

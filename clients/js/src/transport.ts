@@ -11,6 +11,7 @@ import * as https from "node:https";
 
 import { ConfigurationError, Offline, ServerRefused } from "./errors";
 import { isObject, parseJson, type JsonValue } from "./json";
+import { ErrorCode } from "./vocabulary";
 
 export const USER_AGENT = "licentia-client-js";
 const MAX_ANSWER_BYTES = 1 << 20;
@@ -100,7 +101,7 @@ export class Transport {
 }
 
 function refusal(status: number, raw: Buffer, retry: string | string[] | undefined): ServerRefused {
-  let code = "http_error";
+  let code: string = ErrorCode.HTTP_ERROR;
   let message = `HTTP ${status}`;
   try {
     const answer = parseJson(raw);

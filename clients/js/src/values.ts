@@ -2,6 +2,7 @@
 
 import { ServerRefused } from "./errors";
 import { isObject, type JsonValue } from "./json";
+import { ErrorCode } from "./vocabulary";
 
 export type Scope = "device" | "license";
 
@@ -24,7 +25,7 @@ export class Values {
     try {
       answer = await this.owner.transport.request("GET", this.path(key), { credential, query: { scope } });
     } catch (err) {
-      if (err instanceof ServerRefused && err.code === "unknown_value") return fallback;
+      if (err instanceof ServerRefused && err.code === ErrorCode.UNKNOWN_VALUE) return fallback;
       throw err;
     }
     return isObject(answer) && answer.value !== undefined ? answer.value : fallback;

@@ -13,6 +13,7 @@ import time
 
 from licentia.client._airgapped import AirGapped
 from licentia.client._exceptions import ConfigurationError, InvalidAnswer, InvalidKey, Offline, ServerRefused
+from licentia.client._reports import Reports
 from licentia.client._seats import SeatsAndMeters
 from licentia.client._value import FlushResult
 from licentia.client.fingerprint import Fingerprint, absolute_path, take_fingerprint
@@ -31,7 +32,7 @@ from licentia.client.witnesses import latest_witness, parse_time, settle_witness
 from licentia.core.clock import Clock, SystemClock, from_iso, timedelta, to_iso
 from licentia.core.fingerprint import data_path_hash
 from licentia.core.signing import InvalidDocument
-from licentia.core.status import DEFAULT_ROLLBACK_TOLERANCE
+from licentia.core.status import DEFAULT_ROLLBACK_TOLERANCE, REGISTERED
 
 TYPE_CHECKING = False  # typing is not imported: it would cost every application's start
 if TYPE_CHECKING:
@@ -50,7 +51,7 @@ DEFAULT_TIMEOUT = 3.0
 _LAST_SEEN_STEP = timedelta(minutes=10)
 
 
-class Licentia(AirGapped, SeatsAndMeters):
+class Licentia(AirGapped, Reports, SeatsAndMeters):
     """Licensing for one product inside one application.
 
     ``Licentia(server_url, product, public_key)`` pins the product's public key
@@ -154,6 +155,7 @@ class Licentia(AirGapped, SeatsAndMeters):
     def activate(self, key: str) -> Status:
         """Redeem a license key on this device. A typo raises :class:`InvalidKey` before any network call."""
         from licentia.core.licensekeys import KeyFormatError, key_prefix, normalize_key
+        from licentia.core.vocabulary import EventKind
 
         now = self.clock.now()
         try:
@@ -162,7 +164,8 @@ class Licentia(AirGapped, SeatsAndMeters):
             # Evidence of a key typed here; only the prefix, never a whole key.
             typed = "".join(ch for ch in key.upper() if ch.isalnum())
             try:
-                self.queue.add("register", now, {"key_prefix": key_prefix(typed), "result": "typo"}, self.facts())
+                typo = {"key_prefix": key_prefix(typed), "result": "typo"}
+                self.queue.add(EventKind.REGISTER, now, typo, self.facts())
             except ConfigurationError as queue_error:  # the typo is what the caller must hear about
                 _log().warning("evidence of a mistyped key not queued: %s", queue_error)
             raise InvalidKey(str(exc)) from exc
@@ -189,18 +192,6 @@ class Licentia(AirGapped, SeatsAndMeters):
         if not isinstance(answer, dict) or not isinstance(answer.get("version"), str) or not answer["version"]:
             return None
         return {k: v for k, v in answer.items() if isinstance(k, str) and isinstance(v, (str, bool, int, type(None)))}
-
-    def feedback(self, text: str, email: str | None = None) -> str:
-        """Queue feedback from the user and try to send it now; returns its event id."""
-        data = {"text": text, "email": email} if email else {"text": text}
-        event_id = self.queue.add("feedback", self.clock.now(), data, self.facts())
-        self.flush()
-        return event_id
-
-    def uninstall(self) -> FlushResult:
-        """Report that the application is being uninstalled (call it from the uninstaller)."""
-        self.queue.add("uninstall", self.clock.now(), {"app_version": self.app_version}, self.facts())
-        return self.flush()
 
     def flush(self, timeout: float | None = None) -> FlushResult:
         """Send queued events now, for at most ``timeout`` seconds (default: the SDK's timeout)."""
@@ -272,7 +263,9 @@ class Licentia(AirGapped, SeatsAndMeters):
         try:
             answer = self._post(path, fingerprint, state, deadline, **extra)
         except ServerRefused as exc:
-            if exc.code != "invalid_credential" or state.credential is None:
+            from licentia.core.vocabulary import ClientErrorCode
+
+            if exc.code != ClientErrorCode.INVALID_CREDENTIAL or state.credential is None:
                 raise
             # The secret is void (the server re-identified us elsewhere, or the
             # state was restored from an old copy): drop it and come as a first
@@ -325,17 +318,19 @@ class Licentia(AirGapped, SeatsAndMeters):
         return status_of(payload, issued, online=True)
 
     def _after_online_check(self, state: State, now: dt.datetime, deadline: float) -> None:
+        from licentia.core.vocabulary import EventKind  # online: enum is loaded by then
+
         payload = state.signed["document"] if state.signed else {}
         changed = False
         if not state.install_reported:
-            self.queue.add("install", now, {"app_version": self.app_version}, self.facts())
+            self.queue.add(EventKind.INSTALL, now, {"app_version": self.app_version}, self.facts())
             state.install_reported, changed = True, True
-        if payload.get("status") == "registered":
+        if payload.get("status") == REGISTERED:
             days = payload.get("usage_report_days")
             every = timedelta(days=days if type(days) is int and 0 < days < 10_000 else 1)
             last = parse_time(state.last_usage_report)
             if last is None or now - last >= every or now < last:
-                self.queue.add("usage", now, {"app_version": self.app_version}, self.facts())
+                self.queue.add(EventKind.USAGE, now, {"app_version": self.app_version}, self.facts())
                 state.last_usage_report, changed = to_iso(now), True
         if changed:
             self._save(state)

@@ -76,5 +76,7 @@ class QuotaExceeded(ServerRefused):
     """A meter's limit for the period would be passed: nothing was counted; ``consumption`` says where it stands."""
 
     def __init__(self, consumption: Consumption, message: str) -> None:
-        super().__init__("quota_exceeded", message, status=409, details=consumption.as_dict())
+        from licentia.core.vocabulary import ClientErrorCode  # here: enum is not loaded at every start
+
+        super().__init__(ClientErrorCode.QUOTA_EXCEEDED, message, status=409, details=consumption.as_dict())
         self.consumption = consumption

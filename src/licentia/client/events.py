@@ -27,7 +27,7 @@ from licentia.client._exceptions import ConfigurationError, Offline, ServerRefus
 from licentia.client._value import FlushResult
 from licentia.client.state import QUEUE_FILE, move_aside
 from licentia.core.clock import to_iso
-from licentia.core.vocabulary import REPORTED_EVENT_KINDS
+from licentia.core.vocabulary import REPORTED_EVENT_KINDS, ClientErrorCode, EventKind
 
 if TYPE_CHECKING:
     import sqlite3
@@ -210,7 +210,7 @@ class EventQueue:
                     "POST", path, body=body, credential=credential, timeout=deadline - time.monotonic()
                 )
             except ServerRefused as exc:
-                if exc.code == "validation_error":
+                if exc.code == ClientErrorCode.VALIDATION_ERROR:
                     # Malformed events would block the queue for ever; nothing can fix them.
                     self.remove([e["id"] for e in batch])
                     dropped += len(batch)
@@ -246,13 +246,13 @@ def _request_for(pending: list[dict[str, Any]]) -> tuple[str, dict[str, Any], li
     an event's data values are allowed to be.
     """
     first = pending[0]
-    if first["kind"] == "feedback":
+    if first["kind"] == EventKind.FEEDBACK:
         data = first["data"]
         body = {"id": first["id"], "text": data.get("text") or "-", "email": data.get("email"), "facts": first["facts"]}
         return "/v1/feedback", body, [first]
     batch = []
     for event in pending:
-        if event["kind"] == "feedback":
+        if event["kind"] == EventKind.FEEDBACK:
             break
         batch.append(event)
     return "/v1/events", {"events": batch}, batch

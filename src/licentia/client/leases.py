@@ -36,6 +36,7 @@ from licentia.client.status import entitlements_in_force
 from licentia.client.witnesses import latest_witness, parse_time
 from licentia.core.clock import to_iso
 from licentia.core.signing import InvalidDocument
+from licentia.core.vocabulary import ClientErrorCode
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -49,7 +50,15 @@ RETRY_FRACTION = 4
 
 ACTIVE, BORROWED, EXPIRED, LOST, RELEASED = "active", "borrowed", "expired", "lost", "released"
 # Refusals after which heartbeats stop: only the vendor or the customer can change them.
-_FINAL = frozenset({"license_suspended", "license_revoked", "license_expired", "not_floating", "invalid_key"})
+_FINAL = frozenset(
+    {
+        ClientErrorCode.LICENSE_SUSPENDED,
+        ClientErrorCode.LICENSE_REVOKED,
+        ClientErrorCode.LICENSE_EXPIRED,
+        ClientErrorCode.NOT_FLOATING,
+        ClientErrorCode.INVALID_KEY,
+    }
+)
 
 
 class Lease:
@@ -104,7 +113,7 @@ class Lease:
     def heartbeat(self) -> None:
         """Send one heartbeat now (the background thread does this by itself); raises the SDK's errors."""
         if self._state == RELEASED:
-            raise ServerRefused("lease_expired", "this lease was released", status=410)
+            raise ServerRefused(ClientErrorCode.LEASE_EXPIRED, "this lease was released", status=410)
         # The network call holds no lock: ``valid`` must answer at once while a heartbeat waits.
         payload, signed = _verified(self._lic, lease_call(self._lic, f"/v1/leases/{self.id}/heartbeat"))
         with self._lock:
@@ -124,7 +133,7 @@ class Lease:
         try:
             lease_call(self._lic, f"/v1/leases/{self.id}/release")
         except ServerRefused as exc:
-            if exc.code != "unknown_lease":
+            if exc.code != ClientErrorCode.UNKNOWN_LEASE:
                 raise
         finally:
             with self._lock:
@@ -198,12 +207,12 @@ class Lease:
         except ServerRefused as exc:
             if self._stop.is_set():
                 return False
-            if exc.code != "lease_expired" and exc.code != "unknown_lease":
+            if exc.code not in (ClientErrorCode.LEASE_EXPIRED, ClientErrorCode.UNKNOWN_LEASE):
                 self._lost(exc)
                 return False
         # The server ended the lease (it expired while offline, or the vendor freed it): take a seat again.
         if self._key is None:
-            self._lost(ServerRefused("lease_expired", "the lease ended", status=410))
+            self._lost(ServerRefused(ClientErrorCode.LEASE_EXPIRED, "the lease ended", status=410))
             return False
         try:
             payload, signed = _verified(self._lic, lease_call(self._lic, "/v1/leases", key=self._key))
@@ -265,7 +274,7 @@ def lease_call(lic: Licentia, path: str, *, key: str | None = None, borrow_days:
         try:
             return lic.transport.request("POST", path, body=body, credential=credential)
         except ServerRefused as exc:
-            if exc.code != "invalid_credential" or attempt == 2:
+            if exc.code != ClientErrorCode.INVALID_CREDENTIAL or attempt == 2:
                 raise
             lic.check()  # the server re-identifies this installation and issues a new credential
     raise Offline("unreachable")  # pragma: no cover - the loop returns or raises

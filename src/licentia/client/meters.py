@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from licentia.client._exceptions import ConfigurationError, InvalidAnswer, Offline, QuotaExceeded, ServerRefused
 from licentia.client._value import Value
 from licentia.core.clock import from_iso
+from licentia.core.vocabulary import ClientErrorCode
 
 if TYPE_CHECKING:
     from licentia.client._client import Licentia
@@ -119,9 +120,9 @@ def consume(owner: Licentia, meter: str, amount: int, idempotency_key: str | Non
                 "POST", "/v1/consume", body=body, credential=credential, timeout=deadline - time.monotonic()
             )
         except ServerRefused as exc:
-            if exc.code == "quota_exceeded":
+            if exc.code == ClientErrorCode.QUOTA_EXCEEDED:
                 raise QuotaExceeded(_figures_of_refusal(exc, meter), exc.message) from exc
-            if exc.code in ("stale_token", "invalid_credential") and not refreshed:
+            if exc.code in (ClientErrorCode.STALE_TOKEN, ClientErrorCode.INVALID_CREDENTIAL) and not refreshed:
                 # Another process of this installation rotated the token (or the
                 # secret was replaced): one online check brings the live ones.
                 refreshed = True

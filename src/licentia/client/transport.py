@@ -182,6 +182,8 @@ def _refusal(exc: urllib.error.HTTPError) -> Exception:
     import http.client
     import json
 
+    from licentia.core.vocabulary import ClientErrorCode
+
     try:
         raw = exc.read(MAX_ANSWER_BYTES)
     except (OSError, http.client.HTTPException):
@@ -191,7 +193,8 @@ def _refusal(exc: urllib.error.HTTPError) -> Exception:
     if exc.code >= 500:
         # The server is up but cannot answer: for the app this is the same as offline.
         return (_Unavailable if exc.code in RETRY_STATUSES else Offline)(f"server error {exc.code}")
-    code, message = "http_error", f"HTTP {exc.code}"
+    code: str = ClientErrorCode.HTTP_ERROR
+    message = f"HTTP {exc.code}"
     details: dict[str, Any] = {}
     try:
         error = json.loads(raw)["error"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Literal
 
 from licentia.client._exceptions import ServerRefused
+from licentia.core.vocabulary import ClientErrorCode
 
 if TYPE_CHECKING:
     from licentia.client._client import Licentia
@@ -30,7 +31,7 @@ class Values:
                 "GET", self._path(key), credential=credential, query={"scope": scope}
             )
         except ServerRefused as exc:
-            if exc.code == "unknown_value":
+            if exc.code == ClientErrorCode.UNKNOWN_VALUE:
                 return default
             raise
         return answer.get("value", default) if isinstance(answer, dict) else default

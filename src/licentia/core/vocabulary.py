@@ -1,6 +1,8 @@
-"""The words of the contract, each enumerated once: statuses, license states, event kinds, topics.
+"""The words of the contract, each enumerated once: statuses, license states, event kinds, topics, client error codes.
 
-The server writes them, the SDK and the CLI read them, the docs list them.
+The server writes them, the SDK and the CLI read them, the docs list them; the
+TypeScript and C clients get them as constants generated from here
+(``conformance/generate.py``, like the conformance vectors).
 Each is a ``StrEnum``: a member is its own string on the wire and in the
 database, so comparing with the text a client sent just works.
 This module imports only ``enum``, so a command that offers them as choices
@@ -75,3 +77,40 @@ class Topic(enum.StrEnum):
     FEEDBACK = "feedback"
     REGISTER = "register"
     PIRACY = "piracy"
+
+
+class ClientErrorCode(enum.StrEnum):
+    """The error codes a client acts on: ``error.code`` of a refusal, as the SDKs compare it.
+
+    Each is a code of the server's (``licentia.server.errors.ErrorCode``) answered on the public
+    API, with the same word (a test holds them to it); the server's enumeration has the rest,
+    with statuses and meanings. An application branches on these too (``ServerRefused.code``).
+    """
+
+    # Any call. HTTP_ERROR is what the SDKs name a refusal whose body carries no code.
+    HTTP_ERROR = "http_error"
+    VALIDATION_ERROR = "validation_error"  # a queued event the server can never accept is dropped
+    RATE_LIMITED = "rate_limited"
+    # The installation's credential and rotating token: the SDK replaces them once, then retries.
+    INVALID_CREDENTIAL = "invalid_credential"
+    STALE_TOKEN = "stale_token"  # noqa: S105 - an error code, not a secret
+    # A license key refused: the application tells its user (the SDK stops a lease's heartbeats).
+    INVALID_KEY = "invalid_key"
+    LICENSE_SUSPENDED = "license_suspended"
+    LICENSE_REVOKED = "license_revoked"
+    LICENSE_EXPIRED = "license_expired"
+    TOO_MANY_DEVICES = "too_many_devices"
+    MACHINE_RESTRICTED = "machine_restricted"
+    VIRTUAL_MACHINE_NOT_ALLOWED = "virtual_machine_not_allowed"
+    # Floating licenses: leases and borrowing.
+    NOT_FLOATING = "not_floating"
+    FLOATING_LICENSE = "floating_license"
+    NO_SEAT_AVAILABLE = "no_seat_available"
+    LEASE_EXPIRED = "lease_expired"
+    UNKNOWN_LEASE = "unknown_lease"
+    BORROW_NOT_ALLOWED = "borrow_not_allowed"
+    # Values and meters.
+    NOT_REGISTERED = "not_registered"
+    UNKNOWN_VALUE = "unknown_value"
+    QUOTA_EXCEEDED = "quota_exceeded"
+    UNKNOWN_METER = "unknown_meter"
