@@ -25,7 +25,6 @@ from starlette.routing import BaseRoute
 
 import licentia
 from licentia.core.clock import Clock, SystemClock
-from licentia.server import admin, adminapi, customers, portal  # noqa: F401  (the surfaces, named below)
 from licentia.server.admin import web as admin_web
 from licentia.server.admin.audit import pages as admin_audit
 from licentia.server.admin.catalog import pages as admin_catalog

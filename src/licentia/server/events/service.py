@@ -51,7 +51,7 @@ def _insert_ignoring_duplicates(conn: sa.Connection, rows: list[dict[str, Any]])
 def _insert_new_postgresql(conn: sa.Connection, unique: dict[tuple[Any, str], dict[str, Any]]) -> list[dict[str, Any]]:
     """Idempotent without a unique index: the events of one installation are written one transaction at a time.
 
-    The partitioned table (events.partitions) cannot hold a unique index on
+    The partitioned table (store.partitions) cannot hold a unique index on
     ``(device_id, client_event_id)``: a re-sent event is received in another
     month than the first copy. So the ids already stored are looked up under a
     transaction lock per installation (two workers given the same re-sent

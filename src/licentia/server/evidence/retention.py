@@ -8,7 +8,7 @@ Each step works in chunks so a first purge of a large history never holds a
 long transaction (on SQLite that would stall every status check).
 
 Events themselves are kept forever unless ``event_retention_days`` is set. On
-PostgreSQL they are partitioned by month (``events.partitions``) and old
+PostgreSQL they are partitioned by month (``store.partitions``) and old
 months are dropped whole, which costs nothing however many rows they hold; on
 SQLite old rows are deleted in chunks. The same job keeps PostgreSQL's
 partitions created ahead of time. Daily rollups are not touched: a dashboard
@@ -27,7 +27,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from licentia.core.vocabulary import EventKind
-from licentia.server.events import partitions
+from licentia.server.store import partitions
 from licentia.server.store.models import Device, Event, Product, table_of
 
 log = logging.getLogger("licentia.evidence")

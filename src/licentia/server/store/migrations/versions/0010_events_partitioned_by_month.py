@@ -99,7 +99,7 @@ def upgrade() -> None:
     bind = op.get_bind()
     if bind.dialect.name != "postgresql":
         return
-    from licentia.server.events.partitions import DEFAULT_PARTITION, ensure_months, month_of, next_month
+    from licentia.server.store.partitions import DEFAULT_PARTITION, ensure_months, month_of, next_month
 
     _rename_aside(
         "events_unpartitioned",
