@@ -136,9 +136,9 @@ def copy_events(url: str, rows: list[dict[str, Any]]) -> None:
 def fill(url: str, installations: int, events: int, now: dt.datetime) -> Fill:
     from cryptography.fernet import Fernet
 
-    from licentia.server.store.partitions import ensure_months, month_of
     from licentia.server.products.service import create_product
     from licentia.server.store.engine import database_urls, make_sync_engine, upgrade
+    from licentia.server.store.partitions import ensure_months, month_of
 
     upgrade(database_urls(url))
     engine = make_sync_engine(database_urls(url), pool_size=1)

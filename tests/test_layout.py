@@ -125,9 +125,7 @@ def test_only_the_cli_imports_the_cli() -> None:
 
 
 def test_server_modules_stay_readable() -> None:
-    sizes = {
-        str(path.relative_to(SRC)): len(path.read_text(encoding="utf-8").splitlines()) for path in modules(SERVER)
-    }
+    sizes = {str(path.relative_to(SRC)): len(path.read_text(encoding="utf-8").splitlines()) for path in modules(SERVER)}
     too_long = {m: n for m, n in sizes.items() if n > MAX_LINES and m not in LONG_MODULES}
     assert not too_long, f"split these, or write down why they are long (LONG_MODULES): {too_long}"
     stale = {m for m in LONG_MODULES if sizes.get(m, 0) <= MAX_LINES}

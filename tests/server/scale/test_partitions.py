@@ -11,9 +11,9 @@ import sqlalchemy as sa
 from alembic import command
 
 from licentia.core.clock import UTC
-from licentia.server.store import partitions
 from licentia.server.events.service import event_row, record_events
 from licentia.server.evidence.retention import drop_old_events
+from licentia.server.store import partitions
 from licentia.server.store.engine import alembic_config, current_revision, database_urls, make_sync_engine, upgrade
 from tests.server.helpers import Installation
 
