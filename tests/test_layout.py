@@ -237,3 +237,55 @@ def test_the_app_state_is_read_through_its_type() -> None:
         if isinstance(node, ast.Attribute) and node.attr == "state" and ast.unparse(node.value).endswith("app")
     }
     assert not untyped, sorted(untyped)
+
+
+# Modules that still read the app state from the request, each with its reason. The status lane's code
+# runs outside FastAPI's dependency machinery (a raw ASGI request, answered before routing), so it looks
+# the state up itself; the others wait for their routes to take ``ClockDep``/``EngineDep``/``StateDep``.
+READ_STATE_FROM_THE_REQUEST = {
+    "licentia/server/devices/router.py": "the status lane (serve_status) takes no dependencies",
+    "licentia/server/admin/signin/pages.py": "not converted yet",
+    "licentia/server/portal/router.py": "not converted yet",
+    "licentia/server/payments/router.py": "not converted yet",
+    "licentia/server/web/frame.py": "now(request), cookie_secure(request): for admin/signin and portal/router",
+    "licentia/server/portal/web.py": "network(request): for portal/router",
+}
+
+
+def _state_of_request(path: Path) -> list[int]:
+    return [
+        node.lineno
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Call)
+        and ast.unparse(node.func) == "state_of"
+        and any(ast.unparse(arg).startswith("request") for arg in node.args)
+    ]
+
+
+def test_routes_take_the_app_state_as_dependencies() -> None:
+    """``clock: ClockDep``, ``engine: EngineDep``, ``state: StateDep``, never ``state_of(request.app)``.
+
+    ``state_of(app)`` stays for the start-up tasks, which get the app.
+    """
+    found = {
+        name(path): lines
+        for path in modules(SRC / "server")
+        if path.name not in ("state.py", "app.py") or path.parent != SRC / "server"
+        if (lines := _state_of_request(path))
+    }
+    unexpected = {module: lines for module, lines in found.items() if module not in READ_STATE_FROM_THE_REQUEST}
+    assert not unexpected, unexpected
+    converted = sorted(set(READ_STATE_FROM_THE_REQUEST) - set(found))
+    assert not converted, f"these no longer read state_of(request.app): take them off the list: {converted}"
+
+
+def test_request_state_is_read_only_through_its_typed_accessors() -> None:
+    """The signed-in admin and customer: ``signed_in_admin_of(request)``, ``signed_in_customer_of(request)``."""
+    untyped = {
+        f"{name(path)}:{node.lineno}"
+        for path in modules(SRC / "server")
+        if path != SRC / "server" / "state.py"
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Attribute) and node.attr == "state" and ast.unparse(node.value).endswith("request")
+    }
+    assert not untyped, sorted(untyped)

@@ -83,7 +83,7 @@ from licentia.server.products.service import Keyring
 from licentia.server.releases import router as releases_api
 from licentia.server.rollups.task import start_rollup_task
 from licentia.server.settings import Settings
-from licentia.server.state import AppState, StartupTask, state_of
+from licentia.server.state import AppState, EngineDep, StartupTask
 from licentia.server.store import transactions
 from licentia.server.store.checkpoint import Checkpointer
 from licentia.server.store.engine import database_urls, make_async_engine
@@ -202,7 +202,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         return {"status": "ok"}
 
     @app.get("/readyz", tags=["meta"], include_in_schema=False)
-    async def readyz(request: Request) -> Response:
+    async def readyz(engine: EngineDep) -> Response:
         """Ready for traffic: the database answers and holds every migration this code needs.
 
         A host whose database is unreachable, or not yet migrated during a deploy,
@@ -212,7 +212,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         from licentia.server.store.snapshot import ahead_of_code, head_revision
 
         try:
-            async with transactions.reading(state_of(request.app).async_engine) as conn:
+            async with transactions.reading(engine) as conn:
                 found = (await conn.execute(sa.text("SELECT version_num FROM alembic_version"))).scalar()
         except Exception as exc:  # any database failure means "not ready", never a 500
             return _not_ready(f"the database does not answer ({type(exc).__name__})")

@@ -3,8 +3,14 @@
 ``create_app`` makes one ``AppState`` and sets it as ``app.state``; the
 lifespan adds what lives only while the app runs (the engine, the writer, the
 status checker). Routes take what they need as ``Annotated`` dependencies
-(``clock: ClockDep``, ``writer: WriterDep``, ``conn: ReadConnection``);
-background tasks, which get the app, call :func:`state_of`.
+(``clock: ClockDep``, ``engine: EngineDep``, ``conn: ReadConnection``) and run
+sync services with ``transactions.in_transaction(engine, fn, ...)``; background
+tasks, which get the app, call :func:`state_of`.
+
+What one request learns about its visitor (the signed-in admin or customer) is
+kept here too, typed: :func:`remember_admin` / :func:`signed_in_admin_of` and
+:func:`remember_customer` / :func:`signed_in_customer_of` are the only readers
+and writers of Starlette's untyped ``request.state``.
 """
 
 from __future__ import annotations
@@ -18,6 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from starlette.applications import Starlette
 
 from licentia.core.clock import Clock
+from licentia.server.auth.accounts import CurrentAdmin
+from licentia.server.customers.accounts import SignedInCustomer
 from licentia.server.network import Network
 from licentia.server.settings import Settings
 from licentia.server.store import transactions
@@ -75,6 +83,14 @@ def _settings(request: Request) -> Settings:
     return state_of(request.app).settings
 
 
+def _fernet(request: Request) -> Fernet:
+    return state_of(request.app).fernet
+
+
+def _engine(request: Request) -> AsyncEngine:
+    return state_of(request.app).async_engine
+
+
 async def _read_connection(request: Request) -> AsyncIterator[AsyncConnection]:
     async with transactions.reading(state_of(request.app).async_engine) as conn:
         yield conn
@@ -89,10 +105,18 @@ StateDep = Annotated[AppState, Depends(_state)]
 ClockDep = Annotated[Clock, Depends(_clock)]
 WriterDep = Annotated[Writer, Depends(_writer)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
+# The key that seals secrets at rest (private keys, webhook secrets); ``settings.fernet()`` also reads old keys.
+FernetDep = Annotated[Fernet, Depends(_fernet)]
+# For sync services: ``await transactions.in_transaction(engine, fn, **kwargs)`` (or ``read_only``).
+EngineDep = Annotated[AsyncEngine, Depends(_engine)]
 # A snapshot that takes no write lock (SQLite: a deferred transaction), for pages and reports.
 ReadConnection = Annotated[AsyncConnection, Depends(_read_connection)]
 # One transaction, committed when the route returns without an error.
 WriteConnection = Annotated[AsyncConnection, Depends(_write_connection)]
+
+
+# Kept for the modules not yet converted to ``engine: EngineDep`` (admin/signin/pages.py,
+# portal/router.py, payments/router.py); new code passes the engine to ``store.transactions``.
 
 
 async def in_transaction(request: Request, fn: Callable[..., T], /, **kwargs: Any) -> T:
@@ -103,3 +127,27 @@ async def in_transaction(request: Request, fn: Callable[..., T], /, **kwargs: An
 async def read_only(request: Request, fn: Callable[..., T], /, **kwargs: Any) -> T:
     """Run the sync service ``fn(conn, **kwargs)`` on a snapshot that takes no write lock."""
     return await transactions.read_only(state_of(request.app).async_engine, fn, **kwargs)
+
+
+# The visitor one request carries, set by the sign-in dependencies (``admin.web``, ``portal.web``) and
+# read by the pages' ``render``. Starlette's ``request.state`` is untyped; these four are its only users.
+
+
+def remember_admin(request: Request, admin: CurrentAdmin) -> None:
+    request.state.admin = admin
+
+
+def signed_in_admin_of(request: Request) -> CurrentAdmin | None:
+    """The admin this request signed in as, or ``None`` (a sign-in page, or an error before sign-in)."""
+    admin = getattr(request.state, "admin", None)
+    return admin if isinstance(admin, CurrentAdmin) else None
+
+
+def remember_customer(request: Request, customer: SignedInCustomer) -> None:
+    request.state.customer = customer
+
+
+def signed_in_customer_of(request: Request) -> SignedInCustomer | None:
+    """The portal customer this request signed in as, or ``None``."""
+    customer = getattr(request.state, "customer", None)
+    return customer if isinstance(customer, SignedInCustomer) else None

@@ -12,19 +12,20 @@ from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from licentia.server.auth.accounts import CurrentAdmin, current_admin
 from licentia.server.auth.roles import needed_for
 from licentia.server.errors import ApiError, ErrorCode
-from licentia.server.state import in_transaction, read_only
+from licentia.server.state import ClockDep, EngineDep, remember_admin, signed_in_admin_of
+from licentia.server.store import transactions
 from licentia.server.web.frame import (
     SECURITY_HEADERS,
     CsrfRefused,
     back,
     cookie_secure,
     new_signin_token,
-    now,
     page_templates,
     same_origin,
     same_token,
@@ -41,14 +42,14 @@ class SignInRequired(Exception):
     pass
 
 
-async def signed_in_admin(request: Request) -> CurrentAdmin:
+async def signed_in_admin(request: Request, engine: EngineDep, clock: ClockDep) -> CurrentAdmin:
     session_id = request.cookies.get(SESSION_COOKIE)
     if not session_id:
         raise SignInRequired()
-    admin = await read_only(request, current_admin, session_id=session_id, now=now(request))
+    admin = await transactions.read_only(engine, current_admin, session_id=session_id, now=clock.now())
     if admin is None:
         raise SignInRequired()
-    request.state.admin = admin
+    remember_admin(request, admin)  # for render, which shows who is signed in
     return admin
 
 
@@ -77,7 +78,7 @@ Form = Annotated[dict[str, str], Depends(checked_form)]
 
 
 def render(request: Request, template: str, http_status: int = 200, **context: Any) -> HTMLResponse:
-    context.setdefault("admin", getattr(request.state, "admin", None))
+    context.setdefault("admin", signed_in_admin_of(request))
     context.setdefault("status_code", http_status)
     context.setdefault("message", request.query_params.get("done"))
     context.setdefault("error", request.query_params.get("error"))
@@ -87,10 +88,11 @@ def render(request: Request, template: str, http_status: int = 200, **context: A
     return response
 
 
-async def act(request: Request, fn: Callable[..., Any], *, success: str, back_to: str, **kwargs: Any) -> Response:
-    """Run an audited service change; show its error on the same page instead of a JSON body."""
+async def act(engine: AsyncEngine, fn: Callable[..., Any], *, success: str, back_to: str, **kwargs: Any) -> Response:
+    """Run the audited service change ``fn(conn, **kwargs)`` (``now=`` among them); show its error on the same
+    page instead of a JSON body."""
     try:
-        await in_transaction(request, fn, now=now(request), **kwargs)
+        await transactions.in_transaction(engine, fn, **kwargs)
     except ApiError as exc:
         return back(back_to, error=exc.message)
     return back(back_to, done=success)

@@ -11,14 +11,16 @@ import hmac
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header
+from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.concurrency import run_in_threadpool
 
+from licentia.core.clock import Clock
 from licentia.server.auth.passwords import verify_secret
 from licentia.server.auth.roles import Role, may
 from licentia.server.auth.tokens import SHA256_SCHEME, Actor, lookup_of, token_digest
 from licentia.server.errors import ApiError, ErrorCode
-from licentia.server.state import state_of
+from licentia.server.state import ClockDep, EngineDep
 from licentia.server.store.models import AdminUser, table_of
 from licentia.server.store.tables import api_tokens as tokens
 
@@ -31,11 +33,10 @@ def _invalid() -> ApiError:
     )
 
 
-async def authenticate_token(request: Request, token: str) -> Actor:
+async def authenticate_token(engine: AsyncEngine, clock: Clock, token: str) -> Actor:
     lookup = lookup_of(token)
     if lookup is None:
         raise _invalid()
-    engine = state_of(request.app).async_engine
     async with engine.connect() as conn:
         row = (await conn.execute(sa.select(tokens).where(tokens.c.lookup == lookup))).first()
     if row is None:
@@ -48,7 +49,7 @@ async def authenticate_token(request: Request, token: str) -> Actor:
         ok = await run_in_threadpool(verify_secret, row.token_hash, token)
     if not ok or row.revoked_at is not None:
         raise _invalid()
-    now = state_of(request.app).clock.now()
+    now = clock.now()
     changes: dict[str, Any] = {}
     if not row.token_hash.startswith(SHA256_SCHEME):
         changes["token_hash"] = digest
@@ -76,11 +77,13 @@ async def authenticate_token(request: Request, token: str) -> Actor:
 def require(scope: str) -> Any:
     """A dependency that admits a bearer token holding ``scope``."""
 
-    async def dependency(request: Request, authorization: Annotated[str | None, Header()] = None) -> Actor:
+    async def dependency(
+        engine: EngineDep, clock: ClockDep, authorization: Annotated[str | None, Header()] = None
+    ) -> Actor:
         scheme, _, token = (authorization or "").partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise ApiError(ErrorCode.MISSING_TOKEN, "send an API token: Authorization: Bearer <token>")
-        actor = await authenticate_token(request, token.strip())
+        actor = await authenticate_token(engine, clock, token.strip())
         if not actor.can(scope):
             if actor.limited_by_role:
                 raise ApiError(

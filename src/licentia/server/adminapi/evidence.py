@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, Response
 
 from licentia.server.adminapi.bearer import ReadActor
@@ -15,7 +15,8 @@ from licentia.server.evidence.report import html, signed_json, tsv
 from licentia.server.evidence.risk import assess
 from licentia.server.evidence.signing import product_signer
 from licentia.server.evidence.subjects import Subject, device_subject, license_subject
-from licentia.server.state import read_only, state_of
+from licentia.server.state import AppState, EngineDep, StateDep
+from licentia.server.store import transactions
 
 router = APIRouter(prefix="/v1/admin", tags=["evidence"])
 ReportFormat = Literal["json", "csv", "html"]
@@ -46,41 +47,40 @@ def report_response(
     )
 
 
-async def _report(request: Request, load: Any, ref: str, fmt: ReportFormat) -> Response:
-    now = state_of(request.app).clock.now()
-    fernet = state_of(request.app).fernet
+async def _report(state: AppState, load: Any, ref: str, fmt: ReportFormat) -> Response:
+    now = state.clock.now()
 
     def build(conn: sa.Connection) -> Response:
-        return report_response(conn, load(conn, ref), fmt, now=now, fernet=fernet)
+        return report_response(conn, load(conn, ref), fmt, now=now, fernet=state.fernet)
 
-    return await read_only(request, build)
+    return await transactions.read_only(state.async_engine, build)
 
 
 @router.get("/licenses/{ref}/risk")
-async def license_risk(request: Request, ref: str, actor: ReadActor) -> dict[str, Any]:
+async def license_risk(engine: EngineDep, ref: str, actor: ReadActor) -> dict[str, Any]:
     """Piracy risk of a license (by id or key prefix): a 0-100 score and each factor explained."""
-    subject = await read_only(request, license_subject, ref=ref)
+    subject = await transactions.read_only(engine, license_subject, ref=ref)
     return {"subject": subject.label, **assess(subject).as_dict()}
 
 
 @router.get("/devices/{device_id}/risk")
-async def device_risk(request: Request, device_id: str, actor: ReadActor) -> dict[str, Any]:
+async def device_risk(engine: EngineDep, device_id: str, actor: ReadActor) -> dict[str, Any]:
     """Piracy risk of one device (installation)."""
-    subject = await read_only(request, device_subject, device_id=device_id)
+    subject = await transactions.read_only(engine, device_subject, device_id=device_id)
     return {"subject": subject.label, **assess(subject).as_dict()}
 
 
 @router.get("/licenses/{ref}/evidence")
 async def license_evidence(
-    request: Request, ref: str, actor: ReadActor, format: ReportFormat = Query("json")
+    state: StateDep, ref: str, actor: ReadActor, format: ReportFormat = Query("json")
 ) -> Response:
     """The evidence report of a license: signed JSON, tab-separated rows (``csv``) or HTML."""
-    return await _report(request, lambda conn, r: license_subject(conn, r), ref, format)
+    return await _report(state, lambda conn, r: license_subject(conn, r), ref, format)
 
 
 @router.get("/devices/{device_id}/evidence")
 async def device_evidence(
-    request: Request, device_id: str, actor: ReadActor, format: ReportFormat = Query("json")
+    state: StateDep, device_id: str, actor: ReadActor, format: ReportFormat = Query("json")
 ) -> Response:
     """The evidence report of one device."""
-    return await _report(request, lambda conn, r: device_subject(conn, r), device_id, format)
+    return await _report(state, lambda conn, r: device_subject(conn, r), device_id, format)

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from pydantic import BaseModel
 
 from licentia.server.adminapi.bearer import ReadActor
 from licentia.server.fields import RowId
 from licentia.server.meters.router import MeterFigures
 from licentia.server.meters.service import usage_of_license
-from licentia.server.state import ClockDep, read_only
+from licentia.server.state import ClockDep, EngineDep
+from licentia.server.store import transactions
 
 router = APIRouter(prefix="/v1/admin", tags=["developer API"])
 
@@ -25,7 +26,7 @@ class LicenseUsage(BaseModel):
 
 @router.get("/licenses/{license_id}/usage", response_model=LicenseUsage)
 async def usage_of_license_api(
-    request: Request, clock: ClockDep, license_id: RowId, actor: ReadActor
+    engine: EngineDep, clock: ClockDep, license_id: RowId, actor: ReadActor
 ) -> dict[str, Any]:
     """Each meter of the license: used, limit and what remains in the current period, and past periods."""
-    return await read_only(request, usage_of_license, license_id=license_id, now=clock.now())
+    return await transactions.read_only(engine, usage_of_license, license_id=license_id, now=clock.now())

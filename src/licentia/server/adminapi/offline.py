@@ -10,14 +10,14 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from licentia.core.clock import to_iso
 from licentia.server.adminapi.bearer import WriteActor
 from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.offline import service
-from licentia.server.state import state_of
+from licentia.server.state import AppState, StateDep
 
 router = APIRouter(prefix="/v1/admin/offline", tags=["developer API"])
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -59,10 +59,9 @@ class DeactivationOut(BaseModel):
 
 
 async def answer(
-    request: Request, text: str, *, lease_days: int, actor: str, customer_email: str | None = None
+    state: AppState, text: str, *, lease_days: int, actor: str, customer_email: str | None = None
 ) -> service.Answered:
     """Answer a request file in the writer (the portal and the admin UI call this too)."""
-    state = state_of(request.app)
     unverified = service.read_request(text)
     now = state.clock.now()
 
@@ -84,8 +83,7 @@ async def answer(
         raise ApiError(ErrorCode.OFFLINE_REQUEST_USED, "this activation request was answered already") from exc
 
 
-async def free(request: Request, proof: str, *, actor: str, allowed: Any = None) -> service.Deactivated:
-    state = state_of(request.app)
+async def free(state: AppState, proof: str, *, actor: str, allowed: Any = None) -> service.Deactivated:
     now = state.clock.now()
     return await state.writer.run(
         lambda conn: service.deactivate(conn, proof=proof, actor=actor, now=now, allowed=allowed)
@@ -93,16 +91,16 @@ async def free(request: Request, proof: str, *, actor: str, allowed: Any = None)
 
 
 @router.post("/activations", response_model=ActivationOut, responses=ERRORS)
-async def activate(request: Request, body: ActivationIn, actor: WriteActor) -> dict[str, Any]:
+async def activate(state: StateDep, body: ActivationIn, actor: WriteActor) -> dict[str, Any]:
     """Turn a machine's activation request into its signed response (the seat is taken now)."""
-    done = await answer(request, body.request, lease_days=body.lease_days, actor=actor.label)
+    done = await answer(state, body.request, lease_days=body.lease_days, actor=actor.label)
     return _activation_out(done)
 
 
 @router.post("/deactivations", response_model=DeactivationOut, responses=ERRORS)
-async def deactivate(request: Request, body: ProofIn, actor: WriteActor) -> dict[str, Any]:
+async def deactivate(state: StateDep, body: ProofIn, actor: WriteActor) -> dict[str, Any]:
     """Free the seat of an offline activation with the proof its machine wrote (once)."""
-    done = await free(request, body.proof, actor=actor.label)
+    done = await free(state, body.proof, actor=actor.label)
     return vars(done)
 
 

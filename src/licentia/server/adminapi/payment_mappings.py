@@ -5,14 +5,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from licentia.server.adminapi.bearer import ReadActor, WriteActor
 from licentia.server.fields import Feature, Slug
 from licentia.server.payments.mapping import add_mapping, list_mappings, remove_mapping
-from licentia.server.state import in_transaction, read_only, state_of
+from licentia.server.state import ClockDep, EngineDep
+from licentia.server.store import transactions
 
 router = APIRouter(prefix="/v1/admin/payments", tags=["developer API"])
 
@@ -48,29 +49,27 @@ class MappingOut(BaseModel):
 
 
 @router.get("/mappings", response_model=list[MappingOut])
-async def mappings(request: Request, actor: ReadActor) -> list[dict[str, Any]]:
+async def mappings(engine: EngineDep, actor: ReadActor) -> list[dict[str, Any]]:
     """Every provider product or price id mapped to a product and license type."""
-    return await read_only(request, list_mappings)
+    return await transactions.read_only(engine, list_mappings)
 
 
 @router.post("/mappings", status_code=201, response_model=MappingOut)
-async def create_mapping(request: Request, body: MappingCreate, actor: WriteActor) -> dict[str, Any]:
+async def create_mapping(engine: EngineDep, clock: ClockDep, body: MappingCreate, actor: WriteActor) -> dict[str, Any]:
     """Map a provider's product or price id; its paid orders then issue licenses of this product and type."""
-    now = state_of(request.app).clock.now()
+    now = clock.now()
 
     def job(conn: Any) -> dict[str, Any]:
         made = add_mapping(conn, actor=actor.label, now=now, **body.model_dump())
         return next(m for m in list_mappings(conn) if m["id"] == made)
 
-    return await in_transaction(request, job)
+    return await transactions.in_transaction(engine, job)
 
 
 @router.delete("/mappings/{mapping_id}", status_code=204)
 async def delete_mapping(
-    request: Request, mapping_id: Annotated[int, Path(ge=1, le=2**62)], actor: WriteActor
+    engine: EngineDep, clock: ClockDep, mapping_id: Annotated[int, Path(ge=1, le=2**62)], actor: WriteActor
 ) -> Response:
     """Stop mapping this id (licenses already issued stay as they are)."""
-    await in_transaction(
-        request, remove_mapping, mapping_id=mapping_id, actor=actor.label, now=state_of(request.app).clock.now()
-    )
+    await transactions.in_transaction(engine, remove_mapping, mapping_id=mapping_id, actor=actor.label, now=clock.now())
     return Response(status_code=204)

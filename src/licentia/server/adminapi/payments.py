@@ -29,7 +29,8 @@ from licentia.server.fields import Email, Feature, OrderRef, Slug
 from licentia.server.licenses.changes import issue_and_email
 from licentia.server.licenses.service import OrderRefInUse
 from licentia.server.notify.signature import InvalidSignature, StaleSignature, verify_signature
-from licentia.server.state import in_transaction, read_only, state_of
+from licentia.server.state import ClockDep, EngineDep, FernetDep, SettingsDep
+from licentia.server.store import transactions
 from licentia.server.store.tables import licenses, purchases
 
 router = APIRouter(prefix="/v1/hooks", tags=["developer API"])
@@ -102,15 +103,17 @@ def _answer(license_id: int, key_prefix: str, created: bool) -> JSONResponse:
         503: {"description": "`webhook_not_configured`: no payment_webhook_secret set."},
     },
 )
-async def payment(request: Request) -> JSONResponse:
+async def payment(
+    request: Request, engine: EngineDep, clock: ClockDep, settings: SettingsDep, fernet: FernetDep
+) -> JSONResponse:
     """A paid order: create the customer and license once per order id, and email the key."""
-    secret = state_of(request.app).settings.payment_webhook_secret
+    secret = settings.payment_webhook_secret
     if secret is None:
         raise ApiError(
             ErrorCode.WEBHOOK_NOT_CONFIGURED, "set LICENTIA_PAYMENT_WEBHOOK_SECRET to accept payment webhooks"
         )
     raw = await request.body()
-    now = state_of(request.app).clock.now()
+    now = clock.now()
     verify(secret.get_secret_value(), request.headers.get(SIGNATURE_HEADER, ""), raw, now)
     try:
         order = PaymentOrder.model_validate_json(raw)
@@ -119,12 +122,12 @@ async def payment(request: Request) -> JSONResponse:
         field = ".".join(str(p) for p in first.get("loc", ()))
         raise ApiError(ErrorCode.VALIDATION_ERROR, f"{field or 'body'}: {first.get('msg', 'invalid')}") from exc
 
-    found = await read_only(request, existing_license, source=order.source, order_id=order.order_id)
+    found = await transactions.read_only(engine, existing_license, source=order.source, order_id=order.order_id)
     if found is not None:
         return _answer(found.id, found.key_prefix, False)
     try:
-        issued = await in_transaction(
-            request,
+        issued = await transactions.in_transaction(
+            engine,
             issue_and_email,
             product=order.product,
             email=order.email,
@@ -135,7 +138,7 @@ async def payment(request: Request) -> JSONResponse:
             order_ref=order.order_id,
             source=order.source,
             actor=f"webhook:{order.source}",
-            fernet=state_of(request.app).fernet,
+            fernet=fernet,
             now=now,
         )
     except OrderRefInUse as exc:

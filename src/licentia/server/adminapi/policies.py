@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Path, Request
+from fastapi import APIRouter, Body, Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from licentia.server.adminapi.bearer import ReadActor, WriteActor
@@ -27,7 +27,8 @@ from licentia.server.policies.service import (
     list_policies,
     policy_view,
 )
-from licentia.server.state import in_transaction, read_only, state_of
+from licentia.server.state import ClockDep, EngineDep
+from licentia.server.store import transactions
 
 router = APIRouter(prefix="/v1/admin", tags=["developer API", "developer API: license types"])
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -50,10 +51,6 @@ _EXAMPLE = {
 }
 
 
-def _now(request: Request) -> dt.datetime:
-    return state_of(request.app).clock.now()
-
-
 def _knobs(body: dict[str, Any], *extra: str) -> tuple[dict[str, Any], dict[str, Any]]:
     if not isinstance(body, dict):
         raise ApiError(ErrorCode.INVALID_POLICY, "the body is a JSON object of knob: value")
@@ -62,7 +59,7 @@ def _knobs(body: dict[str, Any], *extra: str) -> tuple[dict[str, Any], dict[str,
 
 
 @router.get("/products/{slug}/policies", responses=ERRORS)
-async def policies_of_product(request: Request, slug: Slug, actor: ReadActor) -> list[dict[str, Any]]:
+async def policies_of_product(engine: EngineDep, slug: Slug, actor: ReadActor) -> list[dict[str, Any]]:
     """Every license type of the product, the default first, with how many licenses use each."""
 
     def job(conn: Any) -> list[dict[str, Any]]:
@@ -70,17 +67,18 @@ async def policies_of_product(request: Request, slug: Slug, actor: ReadActor) ->
         counts = license_counts(conn, rows[0].product_id) if rows else {}
         return [policy_view(row, licenses_count=counts.get(row.id, 0)) for row in rows]
 
-    return await read_only(request, job)
+    return await transactions.read_only(engine, job)
 
 
 @router.get("/products/{slug}/policies/{name}", responses=ERRORS)
-async def one_policy(request: Request, slug: Slug, name: PolicyName, actor: ReadActor) -> dict[str, Any]:
-    return policy_view(await read_only(request, get_policy, product=slug, name=name))
+async def one_policy(engine: EngineDep, slug: Slug, name: PolicyName, actor: ReadActor) -> dict[str, Any]:
+    return policy_view(await transactions.read_only(engine, get_policy, product=slug, name=name))
 
 
 @router.post("/products/{slug}/policies", status_code=201, responses=ERRORS)
 async def new_policy(
-    request: Request,
+    engine: EngineDep,
+    clock: ClockDep,
     slug: Slug,
     actor: WriteActor,
     body: Annotated[dict[str, Any], Body(openapi_examples={"pro": {"value": {**_EXAMPLE, "copy_of": "Default"}}})],
@@ -89,22 +87,23 @@ async def new_policy(
     knobs, special = _knobs(body, "name", "copy_of")
     if not isinstance(special.get("name"), str):
         raise ApiError(ErrorCode.INVALID_POLICY, "give the policy a name")
-    row = await in_transaction(
-        request,
+    row = await transactions.in_transaction(
+        engine,
         create_policy,
         product=slug,
         name=special["name"],
         copy_of=special.get("copy_of"),
         values=knobs,
         actor=actor.label,
-        now=_now(request),
+        now=clock.now(),
     )
     return policy_view(row)
 
 
 @router.patch("/products/{slug}/policies/{name}", responses=ERRORS)
 async def patch_policy(
-    request: Request,
+    engine: EngineDep,
+    clock: ClockDep,
     slug: Slug,
     name: PolicyName,
     actor: WriteActor,
@@ -116,15 +115,15 @@ async def patch_policy(
     move: change them per license (renew, ``PATCH /licenses/{id}/terms``).
     """
     knobs, special = _knobs(body, "name")
-    row = await in_transaction(
-        request,
+    row = await transactions.in_transaction(
+        engine,
         change_policy,
         product=slug,
         name=name,
         values=knobs,
         rename=special.get("name"),
         actor=actor.label,
-        now=_now(request),
+        now=clock.now(),
     )
     return policy_view(row)
 
@@ -140,7 +139,9 @@ class TermsChange(BaseModel):
 
 
 @router.patch("/licenses/{license_id}/terms", responses=ERRORS)
-async def patch_terms(request: Request, license_id: RowId, body: TermsChange, actor: WriteActor) -> dict[str, Any]:
+async def patch_terms(
+    engine: EngineDep, clock: ClockDep, license_id: RowId, body: TermsChange, actor: WriteActor
+) -> dict[str, Any]:
     """Move a license to another license type, override single knobs, or change its maintenance end."""
     if body.maintenance_until is not None and body.maintenance_until.tzinfo is None:
         raise ApiError(ErrorCode.INVALID_DATE, "give maintenance_until with a time zone (e.g. 2027-01-01T00:00:00Z)")
@@ -159,7 +160,7 @@ async def patch_terms(request: Request, license_id: RowId, body: TermsChange, ac
         )
         return _jsonable(license_view(conn, license_id, now))
 
-    return await in_transaction(request, change, now=_now(request))
+    return await transactions.in_transaction(engine, change, now=clock.now())
 
 
 def _jsonable(view: dict[str, Any]) -> dict[str, Any]:

@@ -8,9 +8,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import Response
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from licentia.core.clock import Clock
 from licentia.server.adminapi.bearer import ReadActor, WriteActor
 from licentia.server.adminapi.schemas import (
     ActionReason,
@@ -32,7 +34,8 @@ from licentia.server.fields import RowId
 from licentia.server.licenses.changes import change_state, issue_and_email, renew, set_max_devices
 from licentia.server.licenses.views import license_devices, license_view
 from licentia.server.releases.changes import publish_release
-from licentia.server.state import in_transaction, read_only, state_of
+from licentia.server.state import ClockDep, EngineDep, FernetDep
+from licentia.server.store import transactions
 
 router = APIRouter(prefix="/v1/admin", tags=["developer API"])
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -43,12 +46,10 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _now(request: Request) -> dt.datetime:
-    return state_of(request.app).clock.now()
-
-
 @router.post("/licenses", status_code=201, response_model=IssuedLicenseOut, responses=ERRORS)
-async def create_license(request: Request, body: LicenseCreate, actor: WriteActor) -> dict[str, Any]:
+async def create_license(
+    engine: EngineDep, clock: ClockDep, fernet: FernetDep, body: LicenseCreate, actor: WriteActor
+) -> dict[str, Any]:
     """Create a license for a purchase (customer found or created by email) and email the key."""
 
     def issue(conn: Any, *, now: dt.datetime) -> dict[str, Any]:
@@ -65,55 +66,57 @@ async def create_license(request: Request, body: LicenseCreate, actor: WriteActo
             send_email=body.send_email,
             policy=body.policy,
             overrides=body.overrides,
-            fernet=state_of(request.app).fernet,
+            fernet=fernet,
             actor=actor.label,
             now=now,
         )
         return {**license_view(conn, issued.id), "key": issued.key}
 
-    return await in_transaction(request, issue, now=_now(request))
+    return await transactions.in_transaction(engine, issue, now=clock.now())
 
 
 @router.get("/licenses/{license_id}", response_model=LicenseOut, responses=ERRORS)
-async def get_license(request: Request, license_id: RowId, actor: ReadActor) -> dict[str, Any]:
+async def get_license(engine: EngineDep, license_id: RowId, actor: ReadActor) -> dict[str, Any]:
     """A license with its customer and seat use."""
-    return await read_only(request, license_view, license_id=license_id)
+    return await transactions.read_only(engine, license_view, license_id=license_id)
 
 
 async def _state(
-    request: Request, license_id: RowId, action: str, actor: Any, reason: str | None = None
+    engine: AsyncEngine, clock: Clock, license_id: RowId, action: str, actor: Any, reason: str | None = None
 ) -> dict[str, Any]:
     def change(conn: Any, *, now: dt.datetime) -> dict[str, Any]:
         change_state(conn, license_id=license_id, action=action, actor=actor.label, now=now, reason=reason)
         return license_view(conn, license_id)
 
-    return await in_transaction(request, change, now=_now(request))
+    return await transactions.in_transaction(engine, change, now=clock.now())
 
 
 @router.post("/licenses/{license_id}/suspend", response_model=LicenseOut, responses=ERRORS)
-async def suspend_license(request: Request, license_id: RowId, actor: WriteActor) -> dict[str, Any]:
+async def suspend_license(engine: EngineDep, clock: ClockDep, license_id: RowId, actor: WriteActor) -> dict[str, Any]:
     """Suspend: its devices answer `suspended` at their next check, until reinstated."""
-    return await _state(request, license_id, "suspend", actor)
+    return await _state(engine, clock, license_id, "suspend", actor)
 
 
 @router.post("/licenses/{license_id}/reinstate", response_model=LicenseOut, responses=ERRORS)
-async def reinstate_license(request: Request, license_id: RowId, actor: WriteActor) -> dict[str, Any]:
+async def reinstate_license(engine: EngineDep, clock: ClockDep, license_id: RowId, actor: WriteActor) -> dict[str, Any]:
     """Reinstate a suspended license."""
-    return await _state(request, license_id, "reinstate", actor)
+    return await _state(engine, clock, license_id, "reinstate", actor)
 
 
 @router.post("/licenses/{license_id}/revoke", response_model=LicenseOut, responses=ERRORS)
 async def revoke_license(
-    request: Request, license_id: RowId, actor: WriteActor, body: ActionReason | None = None
+    engine: EngineDep, clock: ClockDep, license_id: RowId, actor: WriteActor, body: ActionReason | None = None
 ) -> dict[str, Any]:
     """Revoke for good (refund, leak): every seat is freed and the key never activates again.
 
     An optional `reason` is kept in the audit log."""
-    return await _state(request, license_id, "revoke", actor, body.reason if body else None)
+    return await _state(engine, clock, license_id, "revoke", actor, body.reason if body else None)
 
 
 @router.post("/licenses/{license_id}/renew", response_model=LicenseOut, responses=ERRORS)
-async def renew_license(request: Request, license_id: RowId, body: Renewal, actor: WriteActor) -> dict[str, Any]:
+async def renew_license(
+    engine: EngineDep, clock: ClockDep, license_id: RowId, body: Renewal, actor: WriteActor
+) -> dict[str, Any]:
     """Set a new expiry (`expires_at`) or extend it by `days` (from the later of now and the old expiry)."""
     if (body.expires_at is None) == (body.days is None):
         raise ApiError(ErrorCode.INVALID_RENEWAL, "send exactly one of expires_at and days")
@@ -122,64 +125,72 @@ async def renew_license(request: Request, license_id: RowId, body: Renewal, acto
         renew(conn, license_id=license_id, expires_at=body.expires_at, days=body.days, actor=actor.label, now=now)
         return license_view(conn, license_id)
 
-    return await in_transaction(request, change, now=_now(request))
+    return await transactions.in_transaction(engine, change, now=clock.now())
 
 
 @router.patch("/licenses/{license_id}", response_model=LicenseOut, responses=ERRORS)
-async def patch_license(request: Request, license_id: RowId, body: LicensePatch, actor: WriteActor) -> dict[str, Any]:
+async def patch_license(
+    engine: EngineDep, clock: ClockDep, license_id: RowId, body: LicensePatch, actor: WriteActor
+) -> dict[str, Any]:
     """Change the device limit of one license."""
 
     def change(conn: Any, *, now: dt.datetime) -> dict[str, Any]:
         set_max_devices(conn, license_id=license_id, max_devices=body.max_devices, actor=actor.label, now=now)
         return license_view(conn, license_id)
 
-    return await in_transaction(request, change, now=_now(request))
+    return await transactions.in_transaction(engine, change, now=clock.now())
 
 
 @router.get("/licenses/{license_id}/devices", response_model=list[DeviceOut], responses=ERRORS)
-async def devices_of_license(request: Request, license_id: RowId, actor: ReadActor) -> list[DeviceOut]:
+async def devices_of_license(engine: EngineDep, license_id: RowId, actor: ReadActor) -> list[DeviceOut]:
     """The devices holding a seat of this license, most recently seen first."""
-    return [DeviceOut.of(row) for row in await read_only(request, license_devices, license_id=license_id)]
+    return [DeviceOut.of(row) for row in await transactions.read_only(engine, license_devices, license_id=license_id)]
 
 
 @router.get("/devices/{device_id}", response_model=DeviceOut, responses=ERRORS)
-async def device(request: Request, device_id: str, actor: ReadActor) -> DeviceOut:
-    return DeviceOut.of(await read_only(request, get_device, device_id=device_id))
+async def device(engine: EngineDep, device_id: str, actor: ReadActor) -> DeviceOut:
+    return DeviceOut.of(await transactions.read_only(engine, get_device, device_id=device_id))
 
 
-async def _device_change(request: Request, device_id: str, fn: Any, **kwargs: Any) -> DeviceOut:
+async def _device_change(engine: AsyncEngine, clock: Clock, device_id: str, fn: Any, **kwargs: Any) -> DeviceOut:
     def change(conn: Any, *, now: dt.datetime) -> Any:
         fn(conn, device_id=device_id, now=now, **kwargs)
         return get_device(conn, device_id)
 
-    return DeviceOut.of(await in_transaction(request, change, now=_now(request)))
+    return DeviceOut.of(await transactions.in_transaction(engine, change, now=clock.now()))
 
 
 @router.post("/devices/{device_id}/status", response_model=DeviceOut, responses=ERRORS)
-async def change_device_status(request: Request, device_id: str, body: StatusChange, actor: WriteActor) -> DeviceOut:
+async def change_device_status(
+    engine: EngineDep, clock: ClockDep, device_id: str, body: StatusChange, actor: WriteActor
+) -> DeviceOut:
     """Set a device's status (e.g. `blocked`); the device learns it at its next check."""
     return await _device_change(
-        request, device_id, set_device_status, status=body.status, reason=body.reason, actor=actor.label
+        engine, clock, device_id, set_device_status, status=body.status, reason=body.reason, actor=actor.label
     )
 
 
 @router.post("/devices/{device_id}/extend-trial", response_model=DeviceOut, responses=ERRORS)
-async def extend_device_trial(request: Request, device_id: str, body: TrialExtension, actor: WriteActor) -> DeviceOut:
+async def extend_device_trial(
+    engine: EngineDep, clock: ClockDep, device_id: str, body: TrialExtension, actor: WriteActor
+) -> DeviceOut:
     """Push the trial end `days` further; an expired trial reopens."""
-    return await _device_change(request, device_id, extend_trial, days=body.days, actor=actor.label)
+    return await _device_change(engine, clock, device_id, extend_trial, days=body.days, actor=actor.label)
 
 
 @router.post("/devices/{device_id}/free-seat", response_model=DeviceOut, responses=ERRORS)
 async def free_device_seat(
-    request: Request, device_id: str, actor: WriteActor, body: ActionReason | None = None
+    engine: EngineDep, clock: ClockDep, device_id: str, actor: WriteActor, body: ActionReason | None = None
 ) -> DeviceOut:
     """Unbind the device from its license (the seat becomes free); an optional `reason` is kept in the audit log."""
-    return await _device_change(request, device_id, free_seat, actor=actor.label, reason=body.reason if body else None)
+    return await _device_change(
+        engine, clock, device_id, free_seat, actor=actor.label, reason=body.reason if body else None
+    )
 
 
 @router.get("/events", response_model=EventPage, responses={200: {"content": {"text/csv": {}}}, **ERRORS})
 async def list_events(
-    request: Request,
+    engine: EngineDep,
     actor: ReadActor,
     product: str | None = None,
     kind: str | None = None,
@@ -192,8 +203,8 @@ async def list_events(
     format: Literal["json", "csv"] = "json",
 ) -> Any:
     """Events oldest first, `limit` per page; follow `next_cursor` (JSON) or the `Licentia-Next-Cursor` header (CSV)."""
-    rows, next_cursor = await read_only(
-        request,
+    rows, next_cursor = await transactions.read_only(
+        engine,
         event_page,
         product=product,
         kind=kind,
@@ -213,10 +224,10 @@ async def list_events(
 
 
 @router.post("/releases", status_code=201, responses=ERRORS)
-async def create_release(request: Request, body: ReleaseCreate, actor: WriteActor) -> dict[str, Any]:
+async def create_release(engine: EngineDep, clock: ClockDep, body: ReleaseCreate, actor: WriteActor) -> dict[str, Any]:
     """Publish a version on a channel; clients see it as `latest_release` within seconds."""
-    release_id = await in_transaction(
-        request,
+    release_id = await transactions.in_transaction(
+        engine,
         publish_release,
         product=body.product,
         version=body.version,
@@ -224,6 +235,6 @@ async def create_release(request: Request, body: ReleaseCreate, actor: WriteActo
         download_url=body.download_url,
         notes=body.notes,
         actor=actor.label,
-        now=_now(request),
+        now=clock.now(),
     )
     return {"id": release_id, "product": body.product, "version": body.version, "channel": body.channel}

@@ -7,10 +7,9 @@ the token's name.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -26,7 +25,8 @@ from licentia.server.notify.webhooks import (
     set_active,
     update_webhook,
 )
-from licentia.server.state import in_transaction, read_only, state_of
+from licentia.server.state import AppState, ClockDep, EngineDep, SettingsDep, StateDep
+from licentia.server.store import transactions
 
 router = APIRouter(prefix="/v1/admin", tags=["developer API", "developer API: webhooks"])
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -54,10 +54,6 @@ class WebhookPatch(BaseModel):
     rotate_secret: bool = False
 
 
-def _now(request: Request) -> dt.datetime:
-    return state_of(request.app).clock.now()
-
-
 @router.get("/webhook-events", responses=ERRORS)
 async def webhook_events(actor: ReadActor) -> list[dict[str, str]]:
     """Every event an endpoint may choose, with what it means."""
@@ -65,12 +61,14 @@ async def webhook_events(actor: ReadActor) -> list[dict[str, str]]:
 
 
 @router.get("/webhooks", responses=ERRORS)
-async def webhooks_list(request: Request, actor: ReadActor) -> list[dict[str, Any]]:
-    return [view.as_json() for view in await read_only(request, list_webhooks)]
+async def webhooks_list(engine: EngineDep, actor: ReadActor) -> list[dict[str, Any]]:
+    return [view.as_json() for view in await transactions.read_only(engine, list_webhooks)]
 
 
 @router.post("/webhooks", status_code=201, responses=ERRORS)
-async def webhook_create(request: Request, body: WebhookCreate, actor: WriteActor) -> dict[str, Any]:
+async def webhook_create(
+    engine: EngineDep, clock: ClockDep, settings: SettingsDep, body: WebhookCreate, actor: WriteActor
+) -> dict[str, Any]:
     """Add an endpoint; the answer holds its signing ``secret``, shown this once."""
 
     def job(conn: Any) -> dict[str, Any]:
@@ -80,22 +78,24 @@ async def webhook_create(request: Request, body: WebhookCreate, actor: WriteActo
             events=body.events,
             product=body.product,
             description=body.description,
-            now=_now(request),
-            fernet=state_of(request.app).settings.fernet(),
+            now=clock.now(),
+            fernet=settings.fernet(),
             actor=actor.label,
         )
         return {**get_webhook(conn, made.id).as_json(), "secret": made.secret}
 
-    return await in_transaction(request, job)
+    return await transactions.in_transaction(engine, job)
 
 
 @router.get("/webhooks/{webhook_id}", responses=ERRORS)
-async def webhook_one(request: Request, webhook_id: RowId, actor: ReadActor) -> dict[str, Any]:
-    return (await read_only(request, get_webhook, webhook_id=webhook_id)).as_json()
+async def webhook_one(engine: EngineDep, webhook_id: RowId, actor: ReadActor) -> dict[str, Any]:
+    return (await transactions.read_only(engine, get_webhook, webhook_id=webhook_id)).as_json()
 
 
 @router.patch("/webhooks/{webhook_id}", responses=ERRORS)
-async def webhook_patch(request: Request, webhook_id: RowId, body: WebhookPatch, actor: WriteActor) -> dict[str, Any]:
+async def webhook_patch(
+    engine: EngineDep, clock: ClockDep, settings: SettingsDep, webhook_id: RowId, body: WebhookPatch, actor: WriteActor
+) -> dict[str, Any]:
     """Change the fields sent; with ``rotate_secret`` the answer holds the new ``secret``, shown this once."""
     sent = body.model_fields_set
 
@@ -106,8 +106,8 @@ async def webhook_patch(request: Request, webhook_id: RowId, body: WebhookPatch,
         secret = update_webhook(
             conn,
             webhook_id=webhook_id,
-            now=_now(request),
-            fernet=state_of(request.app).settings.fernet(),
+            now=clock.now(),
+            fernet=settings.fernet(),
             actor=actor.label,
             rotate_secret=body.rotate_secret,
             **options,
@@ -115,60 +115,67 @@ async def webhook_patch(request: Request, webhook_id: RowId, body: WebhookPatch,
         answer = get_webhook(conn, webhook_id).as_json()
         return {**answer, "secret": secret} if secret else answer
 
-    return await in_transaction(request, job)
+    return await transactions.in_transaction(engine, job)
 
 
 @router.post("/webhooks/{webhook_id}/disable", responses=ERRORS)
-async def webhook_disable(request: Request, webhook_id: RowId, actor: WriteActor) -> dict[str, Any]:
-    await in_transaction(request, set_active, webhook_id=webhook_id, active=False, now=_now(request), actor=actor.label)
-    return (await read_only(request, get_webhook, webhook_id=webhook_id)).as_json()
+async def webhook_disable(engine: EngineDep, clock: ClockDep, webhook_id: RowId, actor: WriteActor) -> dict[str, Any]:
+    await transactions.in_transaction(
+        engine, set_active, webhook_id=webhook_id, active=False, now=clock.now(), actor=actor.label
+    )
+    return (await transactions.read_only(engine, get_webhook, webhook_id=webhook_id)).as_json()
 
 
 @router.post("/webhooks/{webhook_id}/enable", responses=ERRORS)
-async def webhook_enable(request: Request, webhook_id: RowId, actor: WriteActor) -> dict[str, Any]:
-    await in_transaction(request, set_active, webhook_id=webhook_id, active=True, now=_now(request), actor=actor.label)
-    return (await read_only(request, get_webhook, webhook_id=webhook_id)).as_json()
+async def webhook_enable(engine: EngineDep, clock: ClockDep, webhook_id: RowId, actor: WriteActor) -> dict[str, Any]:
+    await transactions.in_transaction(
+        engine, set_active, webhook_id=webhook_id, active=True, now=clock.now(), actor=actor.label
+    )
+    return (await transactions.read_only(engine, get_webhook, webhook_id=webhook_id)).as_json()
 
 
 @router.delete("/webhooks/{webhook_id}", status_code=204, responses=ERRORS)
-async def webhook_delete(request: Request, webhook_id: RowId, actor: WriteActor) -> Response:
-    await in_transaction(request, delete_webhook, webhook_id=webhook_id, now=_now(request), actor=actor.label)
+async def webhook_delete(engine: EngineDep, clock: ClockDep, webhook_id: RowId, actor: WriteActor) -> Response:
+    await transactions.in_transaction(engine, delete_webhook, webhook_id=webhook_id, now=clock.now(), actor=actor.label)
     return Response(status_code=204)
 
 
 @router.post("/webhooks/{webhook_id}/test", responses=ERRORS)
-async def webhook_test(request: Request, webhook_id: RowId, actor: WriteActor) -> dict[str, Any]:
+async def webhook_test(state: StateDep, webhook_id: RowId, actor: WriteActor) -> dict[str, Any]:
     """Send a signed ``ping`` now and answer how the receiver took it (it is also in the delivery log)."""
-    outcome = await test_endpoint(request, webhook_id=webhook_id, actor=actor.label)
+    outcome = await test_endpoint(state, webhook_id=webhook_id, actor=actor.label)
     return {"delivery_id": outcome.delivery_id, "delivered": outcome.ok, "response_code": outcome.response_code,
             "error": outcome.error}  # fmt: skip
 
 
-async def test_endpoint(request: Request, *, webhook_id: int, actor: str) -> Any:
+async def test_endpoint(state: AppState, *, webhook_id: int, actor: str) -> Any:
     """The test shared by the API and the admin page: log row, signed POST, outcome recorded."""
-    state = state_of(request.app)
-    now = _now(request)
-    delivery_id, url, secret, body = await in_transaction(
-        request, start_ping, webhook_id=webhook_id, now=now, fernet=state.settings.fernet()
+    now = state.clock.now()
+    delivery_id, url, secret, body = await transactions.in_transaction(
+        state.async_engine, start_ping, webhook_id=webhook_id, now=now, fernet=state.settings.fernet()
     )
     outcome = await send_ping(delivery_id=delivery_id, url=url, secret=secret, body=body, now=now)
-    await in_transaction(
-        request, finish_ping, outcome=outcome, now=_now(request), max_attempts=state.settings.outbox_max_attempts,
+    await transactions.in_transaction(
+        state.async_engine,
+        finish_ping,
+        outcome=outcome,
+        now=state.clock.now(),
+        max_attempts=state.settings.outbox_max_attempts,
         actor=actor,
-    )  # fmt: skip
+    )
     return outcome
 
 
 @router.get("/webhooks/{webhook_id}/deliveries", responses=ERRORS)
 async def webhook_deliveries(
-    request: Request, webhook_id: RowId, actor: ReadActor, limit: int = Query(50, ge=1, le=200)
+    engine: EngineDep, settings: SettingsDep, webhook_id: RowId, actor: ReadActor, limit: int = Query(50, ge=1, le=200)
 ) -> list[dict[str, Any]]:
     """The endpoint's deliveries, newest first: event, status, attempts, the receiver's last HTTP status."""
-    found = await read_only(
-        request,
+    found = await transactions.read_only(
+        engine,
         deliveries,
         webhook_id=webhook_id,
-        max_attempts=state_of(request.app).settings.outbox_max_attempts,
+        max_attempts=settings.outbox_max_attempts,
         limit=limit,
     )
     return [delivery.as_json() for delivery in found]
@@ -176,10 +183,10 @@ async def webhook_deliveries(
 
 @router.post("/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver", status_code=202, responses=ERRORS)
 async def webhook_redeliver(
-    request: Request, webhook_id: RowId, delivery_id: RowId, actor: WriteActor
+    engine: EngineDep, clock: ClockDep, webhook_id: RowId, delivery_id: RowId, actor: WriteActor
 ) -> dict[str, Any]:
     """Queue the delivery again (same event id); the answer names the new delivery."""
-    new_id = await in_transaction(
-        request, redeliver, webhook_id=webhook_id, delivery_id=delivery_id, now=_now(request), actor=actor.label
+    new_id = await transactions.in_transaction(
+        engine, redeliver, webhook_id=webhook_id, delivery_id=delivery_id, now=clock.now(), actor=actor.label
     )
     return {"delivery_id": new_id, "redelivery_of": delivery_id}

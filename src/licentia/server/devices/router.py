@@ -66,7 +66,7 @@ async def answer(request: Request, body: CheckRequest, credential: Any, action: 
         app_version=body.app_version,
         os_name=body.os,
         client_facts=dict(body.facts),
-        server_facts=lambda: server_facts(request, now),
+        server_facts=lambda: server_facts(request, now=now, trusted_proxies=state.trusted_proxies),
         action=action,
         license_key=key,
         channel=body.channel,

@@ -9,8 +9,7 @@ from typing import Any
 from fastapi import Request
 
 from licentia.core.clock import to_iso
-from licentia.server.network import client_ip
-from licentia.server.state import state_of
+from licentia.server.network import Network, client_ip
 
 _tz_name = ("", 0.0)
 
@@ -26,10 +25,9 @@ def _server_tz() -> str:
     return name
 
 
-def server_facts(request: Request, now: dt.datetime | None = None) -> dict[str, Any]:
-    state = state_of(request.app)
+def server_facts(request: Request, *, now: dt.datetime, trusted_proxies: list[Network]) -> dict[str, Any]:
     return {
-        "received_at": to_iso(now or state.clock.now()),
-        "external_ip": client_ip(request, state.trusted_proxies),
+        "received_at": to_iso(now),
+        "external_ip": client_ip(request, trusted_proxies),
         "server_tz": _server_tz(),
     }

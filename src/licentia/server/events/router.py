@@ -13,7 +13,7 @@ from licentia.server.credentials import DeviceCredential, authenticate
 from licentia.server.events.facts import server_facts
 from licentia.server.events.payloads import FactName, FactValue
 from licentia.server.events.service import event_row, record_events
-from licentia.server.state import state_of
+from licentia.server.state import AppState, StateDep
 from licentia.server.store.models import Product, table_of
 from licentia.server.stored_time import StoredTime
 
@@ -71,10 +71,9 @@ def _aware(value: dt.datetime | None) -> dt.datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
-async def _store(request: Request, credential: Any, items: list[dict[str, Any]]) -> EventsAccepted:
-    state = state_of(request.app)
+async def _store(request: Request, state: AppState, credential: Any, items: list[dict[str, Any]]) -> EventsAccepted:
     now = state.clock.now()
-    facts_server = server_facts(request)
+    facts_server = server_facts(request, now=now, trusted_proxies=state.trusted_proxies)
 
     def job(conn: Any) -> EventsAccepted:
         device = authenticate(conn, credential)
@@ -104,13 +103,17 @@ async def _store(request: Request, credential: Any, items: list[dict[str, Any]])
 
 
 @router.post("/events")
-async def post_events(request: Request, batch: EventBatch, credential: DeviceCredential) -> EventsAccepted:
+async def post_events(
+    request: Request, state: StateDep, batch: EventBatch, credential: DeviceCredential
+) -> EventsAccepted:
     """Report a batch of events (install, usage, uninstall, ...) for the calling device."""
-    return await _store(request, credential, [e.model_dump() for e in batch.events])
+    return await _store(request, state, credential, [e.model_dump() for e in batch.events])
 
 
 @router.post("/feedback")
-async def post_feedback(request: Request, body: FeedbackRequest, credential: DeviceCredential) -> EventsAccepted:
+async def post_feedback(
+    request: Request, state: StateDep, body: FeedbackRequest, credential: DeviceCredential
+) -> EventsAccepted:
     """Send feedback text from the application (stored as a ``feedback`` event)."""
     import uuid
 
@@ -120,4 +123,4 @@ async def post_feedback(request: Request, body: FeedbackRequest, credential: Dev
         "data": {"text": body.text, "email": body.email},
         "facts": body.facts,
     }
-    return await _store(request, credential, [item])
+    return await _store(request, state, credential, [item])

@@ -87,7 +87,7 @@ async def checkout(request: Request, state: StateDep, body: CheckoutBody, creden
         credential=credential,
         now=now,
         borrow_days=body.borrow_days,
-        server_facts=server_facts(request, now),
+        server_facts=server_facts(request, now=now, trusted_proxies=state.trusted_proxies),
         attempts_per_hour=state.settings.activation_attempts_per_hour,
         cache_seconds=state.settings.product_cache_seconds,
     )

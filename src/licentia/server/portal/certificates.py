@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import Response
 
 from licentia.server.customers.service import owned_license
@@ -14,7 +14,8 @@ from licentia.server.licenses.certificate import Certificate, sign_certificate
 from licentia.server.licenses.certificate_download import as_download
 from licentia.server.portal.router import LicenseId
 from licentia.server.portal.web import SignedIn
-from licentia.server.state import StateDep, read_only
+from licentia.server.state import EngineDep, StateDep
+from licentia.server.store import transactions
 
 router = APIRouter()
 
@@ -28,10 +29,10 @@ def sign_owned_certificate(
 
 
 @router.get("/licenses/{license_id}/certificate")
-async def portal_certificate(request: Request, state: StateDep, customer: SignedIn, license_id: LicenseId) -> Response:
+async def portal_certificate(engine: EngineDep, state: StateDep, customer: SignedIn, license_id: LicenseId) -> Response:
     # A refusal (another customer's license, none) is answered as a portal page by the portal's handler.
-    certificate = await read_only(
-        request,
+    certificate = await transactions.read_only(
+        engine,
         sign_owned_certificate,
         email=customer.email,
         license_id=license_id,

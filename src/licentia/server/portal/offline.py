@@ -21,6 +21,7 @@ from licentia.server.offline import service
 from licentia.server.offline.service import RESPONSE_FILENAME
 from licentia.server.offline.uploads import uploaded_text
 from licentia.server.portal.web import SignedIn, checked_form, render
+from licentia.server.state import StateDep
 from licentia.server.web.frame import SECURITY_HEADERS
 
 router = APIRouter(prefix="/offline")
@@ -36,11 +37,11 @@ async def offline_page(request: Request, customer: SignedIn) -> Response:
 
 
 @router.post("/activate")
-async def activate(request: Request, customer: SignedIn) -> Response:
+async def activate(request: Request, state: StateDep, customer: SignedIn) -> Response:
     text, _fields = await uploaded_text(request, "request", lambda: checked_form(request, customer))
     try:
         done = await answer(
-            request,
+            state,
             text,
             lease_days=service.DEFAULT_LEASE_DAYS,
             actor=f"customer:{customer.email}",
@@ -53,14 +54,14 @@ async def activate(request: Request, customer: SignedIn) -> Response:
 
 
 @router.post("/deactivate")
-async def deactivate(request: Request, customer: SignedIn) -> Response:
+async def deactivate(request: Request, state: StateDep, customer: SignedIn) -> Response:
     text, _fields = await uploaded_text(request, "proof", lambda: checked_form(request, customer))
 
     def owned(conn: sa.Connection, license_id: int) -> bool:
         return service.customer_owns(conn, license_id, customer.email)
 
     try:
-        await free(request, text, actor=f"customer:{customer.email}", allowed=owned)
+        await free(state, text, actor=f"customer:{customer.email}", allowed=owned)
     except ApiError as exc:
         return _page(request, exc.status, error=exc.message, code=exc.code)
     return _page(request, message="The offline computer's seat is free again; you can activate another one.")

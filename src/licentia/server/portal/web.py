@@ -18,13 +18,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from licentia.server.customers.accounts import SignedInCustomer, current_customer
 from licentia.server.errors import ApiError
 from licentia.server.network import client_ip
-from licentia.server.state import read_only, state_of
+from licentia.server.state import ClockDep, EngineDep, remember_customer, signed_in_customer_of, state_of
+from licentia.server.store import transactions
 from licentia.server.web.frame import (
     SECURITY_HEADERS,
     CsrfRefused,
     cookie_secure,
     new_signin_token,
-    now,
     page_templates,
     same_origin,
     same_token,
@@ -42,17 +42,18 @@ class CustomerSignInRequired(Exception):
 
 
 def network(request: Request) -> str:
+    # Kept for portal/router.py until its routes take ``state: StateDep``.
     return client_ip(request, state_of(request.app).trusted_proxies)
 
 
-async def signed_in_customer(request: Request) -> SignedInCustomer:
+async def signed_in_customer(request: Request, engine: EngineDep, clock: ClockDep) -> SignedInCustomer:
     session_id = request.cookies.get(SESSION_COOKIE)
     if not session_id:
         raise CustomerSignInRequired()
-    customer = await read_only(request, current_customer, session_id=session_id, now=now(request))
+    customer = await transactions.read_only(engine, current_customer, session_id=session_id, now=clock.now())
     if customer is None:
         raise CustomerSignInRequired()
-    request.state.customer = customer
+    remember_customer(request, customer)  # for render, which shows who is signed in
     return customer
 
 
@@ -72,7 +73,7 @@ Form = Annotated[dict[str, str], Depends(checked_form)]
 
 
 def render(request: Request, template: str, http_status: int = 200, **context: Any) -> HTMLResponse:
-    context.setdefault("customer", getattr(request.state, "customer", None))
+    context.setdefault("customer", signed_in_customer_of(request))
     context.setdefault("message", request.query_params.get("done"))
     context.setdefault("error", request.query_params.get("error"))
     response = templates.TemplateResponse(request, template, context, status_code=http_status)

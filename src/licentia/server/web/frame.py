@@ -45,6 +45,8 @@ def page_templates(directory: Path) -> Jinja2Templates:
     return templates
 
 
+# Request-taking readers of the app state, kept for the pages that take no dependencies yet
+# (admin/signin/pages.py, portal/router.py); the others declare ``clock: ClockDep``.
 def now(request: Request) -> dt.datetime:
     return state_of(request.app).clock.now()
 

@@ -13,7 +13,8 @@ from licentia.server.admin.audit import sentences as audit_log
 from licentia.server.admin.lists.listing import csv_export
 from licentia.server.admin.lists.pages import page_of
 from licentia.server.admin.web import Admin, render
-from licentia.server.state import read_only
+from licentia.server.state import EngineDep
+from licentia.server.store import transactions
 
 router = APIRouter()
 
@@ -29,13 +30,13 @@ AuditQuery = Annotated[audit_log.AuditFilter, Depends(audit_filter)]
 
 
 @router.get("/audit")
-async def audit(request: Request, admin: Admin, found: AuditQuery) -> Response:
-    page = await page_of(request, audit_log.audit_spec(found), path="/admin/audit", params=found.params())
+async def audit(request: Request, engine: EngineDep, admin: Admin, found: AuditQuery) -> Response:
+    page = await page_of(request, engine, audit_log.audit_spec(found), path="/admin/audit", params=found.params())
 
     def named(conn: sa.Connection) -> tuple[audit_log.Names, dict[str, list[str]]]:
         return audit_log.names_for(conn, page.rows), audit_log.choices(conn)
 
-    names, menus = await read_only(request, named)
+    names, menus = await transactions.read_only(engine, named)
     sentences = [audit_log.sentence(e, names) for e in page.rows]
     return render(
         request,
@@ -49,9 +50,9 @@ async def audit(request: Request, admin: Admin, found: AuditQuery) -> Response:
 
 
 @router.get("/audit.csv")
-async def audit_csv(request: Request, admin: Admin, found: AuditQuery) -> StreamingResponse:
+async def audit_csv(engine: EngineDep, admin: Admin, found: AuditQuery) -> StreamingResponse:
     return csv_export(
-        request,
+        engine,
         lambda: audit_log.audit_spec(found),
         filename="audit.csv",
         header=("id", "at", "actor", "action", "target_type", "target_id", "sentence", "details"),

@@ -26,8 +26,9 @@ from licentia.server.products.changes import (
 )
 from licentia.server.products.service import POLICY_FIELDS, CreatedProduct, create_product, public_keys
 from licentia.server.releases.changes import publish_release
-from licentia.server.state import in_transaction, read_only, state_of
-from licentia.server.web.frame import back, now
+from licentia.server.state import ClockDep, EngineDep, FernetDep
+from licentia.server.store import transactions
+from licentia.server.web.frame import back
 
 router = APIRouter()
 BOOLEAN_KNOBS = {"allow_virtual_machines"}
@@ -35,36 +36,34 @@ CHOICE_KNOBS = {"on_clone": ("flag", "block")}
 
 
 @router.get("/products")
-async def products_page(request: Request, admin: Admin) -> Response:
-    return render(request, "products.html", products=await read_only(request, all_products))
+async def products_page(request: Request, engine: EngineDep, admin: Admin) -> Response:
+    return render(request, "products.html", products=await transactions.read_only(engine, all_products))
 
 
 @router.post("/products")
-async def create(request: Request, admin: Admin, form: Form) -> Response:
+async def create(engine: EngineDep, clock: ClockDep, fernet: FernetDep, admin: Admin, form: Form) -> Response:
     slug = form.get("slug", "").strip()
 
     def make(conn: sa.Connection, *, now: dt.datetime) -> CreatedProduct:
-        made = create_product(
-            conn, slug=slug, name=form.get("name") or slug, fernet=state_of(request.app).fernet, now=now
-        )
+        made = create_product(conn, slug=slug, name=form.get("name") or slug, fernet=fernet, now=now)
         record(conn, actor=admin.label, action="product.create", target_type="product", target_id=made.id, now=now)
         return made
 
     try:
-        made = await in_transaction(request, make, now=now(request))
+        made = await transactions.in_transaction(engine, make, now=clock.now())
     except ApiError as exc:
         return back("/admin/products", error=exc.message)
     return back(f"/admin/products/{made.id}", done=f"Product {made.slug} created.")
 
 
 @router.get("/products/{product_id}")
-async def product_page(request: Request, admin: Admin, product_id: RowId) -> Response:
-    found = await read_only(request, product_with_policy, product_id=product_id)
+async def product_page(request: Request, engine: EngineDep, admin: Admin, product_id: RowId) -> Response:
+    found = await transactions.read_only(engine, product_with_policy, product_id=product_id)
     if found is None:
         raise HTTPException(404, f"no product {product_id}")
     product, policy = found
-    keys = await read_only(request, public_keys, product_id=product_id)
-    license_types = await read_only(request, policies_of, product_id=product_id)
+    keys = await transactions.read_only(engine, public_keys, product_id=product_id)
+    license_types = await transactions.read_only(engine, policies_of, product_id=product_id)
     return render(
         request,
         "product.html",
@@ -96,13 +95,16 @@ def _policy_values(form: dict[str, str]) -> dict[str, object]:
 
 
 @router.post("/products/{product_id}/{part}")
-async def product_change(request: Request, admin: Admin, form: Form, product_id: RowId, part: str) -> Response:
+async def product_change(
+    engine: EngineDep, clock: ClockDep, admin: Admin, form: Form, product_id: RowId, part: str
+) -> Response:
     back_to = f"/admin/products/{product_id}"
     try:
         if part == "policy":
             return await act(
-                request,
+                engine,
                 change_policy,
+                now=clock.now(),
                 success="Policy saved.",
                 back_to=back_to,
                 product_id=product_id,
@@ -111,8 +113,9 @@ async def product_change(request: Request, admin: Admin, form: Form, product_id:
             )
         if part == "privacy":
             return await act(
-                request,
+                engine,
                 change_privacy,
+                now=clock.now(),
                 success="Privacy settings saved.",
                 back_to=back_to,
                 product_id=product_id,
@@ -123,8 +126,9 @@ async def product_change(request: Request, admin: Admin, form: Form, product_id:
         if part == "notify":
             notify = notify_settings(form.get("emails", ""), {t: form.get(f"on_{t}") == "on" for t in Topic})
             return await act(
-                request,
+                engine,
                 change_notifications,
+                now=clock.now(),
                 success="Notifications saved.",
                 back_to=back_to,
                 product_id=product_id,
@@ -137,19 +141,22 @@ async def product_change(request: Request, admin: Admin, form: Form, product_id:
 
 
 @router.get("/releases")
-async def releases_page(request: Request, admin: Admin, product: RowId | None = None, channel: str = "") -> Response:
+async def releases_page(
+    request: Request, engine: EngineDep, admin: Admin, product: RowId | None = None, channel: str = ""
+) -> Response:
     params = {"product": str(product or ""), "channel": channel}
-    page = await page_of(request, release_spec(product, channel), path="/admin/releases", params=params)
-    products = await read_only(request, all_products)
+    page = await page_of(request, engine, release_spec(product, channel), path="/admin/releases", params=params)
+    products = await transactions.read_only(engine, all_products)
     return render(request, "releases.html", listing=page, products=products, product=product, channel=channel)
 
 
 @router.post("/releases")
-async def publish(request: Request, admin: Admin, form: Form) -> Response:
+async def publish(engine: EngineDep, clock: ClockDep, admin: Admin, form: Form) -> Response:
     version = form.get("version", "").strip()
     return await act(
-        request,
+        engine,
         publish_release,
+        now=clock.now(),
         success=f"Version {version} published.",
         back_to="/admin/releases",
         product=form.get("product", ""),

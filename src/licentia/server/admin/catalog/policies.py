@@ -18,6 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from licentia.server.admin.forms import refused_status
 from licentia.server.admin.web import Admin, Form, render
@@ -25,9 +26,10 @@ from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.fields import RowId
 from licentia.server.policies.knobs import KNOBS, METER_PERIODS, invalid, validate_knobs
 from licentia.server.policies.service import change_policy, create_policy, license_counts
-from licentia.server.state import in_transaction, read_only
+from licentia.server.state import ClockDep, EngineDep
+from licentia.server.store import transactions
 from licentia.server.store.tables import policies, products
-from licentia.server.web.frame import back, now
+from licentia.server.web.frame import back
 
 router = APIRouter()
 # Knobs edited as lines of text, not single inputs.
@@ -161,6 +163,7 @@ def _policy_of(conn: sa.Connection, product_id: int, policy_id: int) -> tuple[An
 
 async def _policy_page(
     request: Request,
+    engine: AsyncEngine,
     product_id: int,
     policy_id: int,
     *,
@@ -168,7 +171,7 @@ async def _policy_page(
     errors: dict[str, str] | None = None,
     sent: dict[str, str] | None = None,
 ) -> Response:
-    product, row, used = await read_only(request, _policy_of, product_id=product_id, policy_id=policy_id)
+    product, row, used = await transactions.read_only(engine, _policy_of, product_id=product_id, policy_id=policy_id)
     shown = dict(row._mapping)
     if isinstance(shown.get("expiry_date"), dt.datetime):
         shown["expiry_date"] = shown["expiry_date"].date().isoformat()
@@ -199,12 +202,14 @@ async def _policy_page(
 
 
 @router.get("/products/{product_id}/policies/{policy_id}")
-async def policy_page(request: Request, admin: Admin, product_id: RowId, policy_id: RowId) -> Response:
-    return await _policy_page(request, product_id, policy_id)
+async def policy_page(
+    request: Request, engine: EngineDep, admin: Admin, product_id: RowId, policy_id: RowId
+) -> Response:
+    return await _policy_page(request, engine, product_id, policy_id)
 
 
 @router.post("/products/{product_id}/policies")
-async def new_policy(request: Request, admin: Admin, form: Form, product_id: RowId) -> Response:
+async def new_policy(engine: EngineDep, clock: ClockDep, admin: Admin, form: Form, product_id: RowId) -> Response:
     back_to = f"/admin/products/{product_id}"
 
     def make(conn: sa.Connection, *, now: dt.datetime) -> int:
@@ -223,14 +228,16 @@ async def new_policy(request: Request, admin: Admin, form: Form, product_id: Row
         return int(made.id)
 
     try:
-        policy_id = await in_transaction(request, make, now=now(request))
+        policy_id = await transactions.in_transaction(engine, make, now=clock.now())
     except ApiError as exc:
         return back(back_to, error=exc.message)
     return back(f"/admin/products/{product_id}/policies/{policy_id}", done="License type created; set its knobs.")
 
 
 @router.post("/products/{product_id}/policies/{policy_id}")
-async def save_policy(request: Request, admin: Admin, form: Form, product_id: RowId, policy_id: RowId) -> Response:
+async def save_policy(
+    request: Request, engine: EngineDep, clock: ClockDep, admin: Admin, form: Form, product_id: RowId, policy_id: RowId
+) -> Response:
     back_to = f"/admin/products/{product_id}/policies/{policy_id}"
 
     def save(conn: sa.Connection, *, now: dt.datetime) -> dict[str, str]:
@@ -250,13 +257,13 @@ async def save_policy(request: Request, admin: Admin, form: Form, product_id: Ro
         return {}
 
     try:
-        errors = await in_transaction(request, save, now=now(request))
+        errors = await transactions.in_transaction(engine, save, now=clock.now())
     except ApiError as exc:
         # What is left once every knob passed on its own: the name (taken, too long) or a combination.
         field = "name" if exc.code in (ErrorCode.POLICY_EXISTS, ErrorCode.INVALID_POLICY) else "form"
         errors = {field: exc.message}
     if errors:
-        return await _policy_page(request, product_id, policy_id, http_status=422, errors=errors, sent=form)
+        return await _policy_page(request, engine, product_id, policy_id, http_status=422, errors=errors, sent=form)
     return back(back_to, done="License type saved; every license of it follows at its next check.")
 
 

@@ -10,41 +10,41 @@ from licentia.server.admin.web import Admin, Form, render
 from licentia.server.errors import ApiError
 from licentia.server.fields import RowId
 from licentia.server.licenses.resend import new_resend_id, resend_key
-from licentia.server.state import in_transaction, read_only, state_of
-from licentia.server.web.frame import back, now
+from licentia.server.state import AppState, EngineDep, StateDep
+from licentia.server.store import transactions
+from licentia.server.web.frame import back
 
 router = APIRouter(prefix="/customers")
 
 
 @router.get("/{customer_id}")
-async def customer_page(request: Request, admin: Admin, customer_id: RowId) -> Response:
-    detail = await read_only(request, customer_detail, customer_id=customer_id)
+async def customer_page(request: Request, engine: EngineDep, admin: Admin, customer_id: RowId) -> Response:
+    detail = await transactions.read_only(engine, customer_detail, customer_id=customer_id)
     if detail is None:
         raise HTTPException(404, f"no customer {customer_id}")
     return render(request, "customer.html", resend_id=new_resend_id(), **detail)
 
 
-async def resend_from_form(request: Request, admin: Admin, form: dict[str, str], **target: int) -> str:
+async def resend_from_form(state: AppState, admin: Admin, form: dict[str, str], **target: int) -> str:
     """Run "Resend key" for the customer or the license page; the message to show (errors raise ApiError)."""
-    settings = state_of(request.app).settings
-    resent = await in_transaction(
-        request,
+    resent = await transactions.in_transaction(
+        state.async_engine,
         resend_key,
         resend_id=form.get("resend_id", ""),
         actor=admin.label,
-        now=now(request),
-        fernet=state_of(request.app).fernet,
-        reply_default=settings.customer_reply_to,
+        now=state.clock.now(),
+        fernet=state.fernet,
+        reply_default=state.settings.customer_reply_to,
         **target,
     )
-    return resend_message(resent, smtp_configured=bool(settings.smtp_host))
+    return resend_message(resent, smtp_configured=bool(state.settings.smtp_host))
 
 
 @router.post("/{customer_id}/licenses/{license_id}/resend-key")
-async def resend(request: Request, admin: Admin, form: Form, customer_id: RowId, license_id: RowId) -> Response:
+async def resend(state: StateDep, admin: Admin, form: Form, customer_id: RowId, license_id: RowId) -> Response:
     back_to = f"/admin/customers/{customer_id}"
     try:
-        done = await resend_from_form(request, admin, form, customer_id=customer_id, license_id=license_id)
+        done = await resend_from_form(state, admin, form, customer_id=customer_id, license_id=license_id)
     except ApiError as exc:
         return back(back_to, error=exc.message)
     return back(back_to, done=done)

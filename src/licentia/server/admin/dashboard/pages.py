@@ -15,8 +15,8 @@ from licentia.server.admin.web import Admin, Form, act, render
 from licentia.server.devices.changes import extend_trial
 from licentia.server.fields import RowId
 from licentia.server.products.service import public_keys
-from licentia.server.state import read_only
-from licentia.server.web.frame import now
+from licentia.server.state import ClockDep, EngineDep
+from licentia.server.store import transactions
 
 router = APIRouter()
 DEFAULT_PERIOD = 30
@@ -24,9 +24,16 @@ DEFAULT_PERIOD = 30
 
 @router.get("/")
 @router.get("", include_in_schema=False)
-async def home(request: Request, admin: Admin, product: RowId | None = None, days: int = DEFAULT_PERIOD) -> Response:
+async def home(
+    request: Request,
+    engine: EngineDep,
+    clock: ClockDep,
+    admin: Admin,
+    product: RowId | None = None,
+    days: int = DEFAULT_PERIOD,
+) -> Response:
     days = days if days in PERIODS else DEFAULT_PERIOD
-    moment = now(request)
+    moment = clock.now()
 
     def load(conn: sa.Connection) -> dict[str, Any]:
         chosen = product_by_id(conn, product)
@@ -45,20 +52,21 @@ async def home(request: Request, admin: Admin, product: RowId | None = None, day
             "queues": work_queues(conn, product_id=chosen.id, now=moment),
         }
 
-    loaded = await read_only(request, load)
+    loaded = await transactions.read_only(engine, load)
     return render(
         request, "dashboard.html", periods=PERIODS, days=days, server_url=str(request.base_url).rstrip("/"), **loaded
     )
 
 
 @router.post("/queues/extend-trial")
-async def extend_from_queue(request: Request, admin: Admin, form: Form) -> Response:
+async def extend_from_queue(engine: EngineDep, clock: ClockDep, admin: Admin, form: Form) -> Response:
     """One-click extend from the dashboard's "trials ending" queue: the machine's trial, as on the device page."""
     device_id = form.get("device", "")
     back_to = "/admin" + (f"?product={form['product']}" if form.get("product", "").isdigit() else "")
     return await act(
-        request,
+        engine,
         extend_trial,
+        now=clock.now(),
         success=f"Trial extended by {EXTEND_DAYS} days.",
         back_to=back_to,
         device_id=device_id,

@@ -13,7 +13,9 @@ from typing import Any
 import sqlalchemy as sa
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from licentia.core.clock import Clock
 from licentia.core.status import DeviceStatus
 from licentia.core.vocabulary import EventKind
 from licentia.server.admin.evidence.pages import ReportFormat, admin_report
@@ -25,9 +27,10 @@ from licentia.server.devices.changes import STATUSES, extend_trial, free_seat, i
 from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.evidence.risk import assess
 from licentia.server.evidence.subjects import device_subject
-from licentia.server.state import in_transaction, read_only
+from licentia.server.state import ClockDep, EngineDep, StateDep
+from licentia.server.store import transactions
 from licentia.server.store.tables import devices, events
-from licentia.server.web.frame import back, now
+from licentia.server.web.frame import back
 
 router = APIRouter(prefix="/devices")
 RESTRICTING = (DeviceStatus.BLOCKED.value, DeviceStatus.SUSPENDED.value)
@@ -75,6 +78,7 @@ def status_choices(device: Any) -> list[str]:
 
 async def _device_page(
     request: Request,
+    engine: AsyncEngine,
     device_id: str,
     *,
     http_status: int = 200,
@@ -82,7 +86,7 @@ async def _device_page(
     sent: dict[str, str] | None = None,
     opened: str = "",
 ) -> Response:
-    detail = await read_only(request, device_page_data, device_id=device_id)
+    detail = await transactions.read_only(engine, device_page_data, device_id=device_id)
     if detail is None:
         raise HTTPException(404, f"no device {device_id!r}")
     device = detail["device"]
@@ -100,18 +104,22 @@ async def _device_page(
 
 
 @router.get("/{device_id}")
-async def device_page(request: Request, admin: Admin, device_id: str) -> Response:
-    return await _device_page(request, device_id)
+async def device_page(request: Request, engine: EngineDep, admin: Admin, device_id: str) -> Response:
+    return await _device_page(request, engine, device_id)
 
 
 @router.get("/{device_id}/evidence")
-async def device_evidence(request: Request, admin: Admin, device_id: str, format: ReportFormat = "html") -> Response:
+async def device_evidence(
+    request: Request, state: StateDep, admin: Admin, device_id: str, format: ReportFormat = "html"
+) -> Response:
     """The evidence report of this installation, opened with the admin session."""
-    return await admin_report(request, lambda conn: device_subject(conn, device_id), format)
+    return await admin_report(request, state, lambda conn: device_subject(conn, device_id), format)
 
 
 async def _change(
     request: Request,
+    engine: AsyncEngine,
+    clock: Clock,
     device_id: str,
     form: dict[str, str],
     fn: Any,
@@ -123,22 +131,25 @@ async def _change(
 ) -> Response:
     """Run an audited change; a refusal comes back as the page with the error beside ``field``."""
     try:
-        await in_transaction(request, fn, now=now(request), device_id=device_id, **kwargs)
+        await transactions.in_transaction(engine, fn, now=clock.now(), device_id=device_id, **kwargs)
     except ApiError as exc:
         where = FIELD_OF.get(exc.code, field) if isinstance(exc.code, ErrorCode) else field
         return await _device_page(
-            request, device_id, http_status=exc.status, errors={where: exc.message}, sent=form, opened=opened
+            request, engine, device_id, http_status=exc.status, errors={where: exc.message}, sent=form, opened=opened
         )
     return back(f"/admin/devices/{device_id}", done=success)
 
 
 @router.post("/{device_id}/status")
-async def change_status(request: Request, admin: Admin, form: Form, device_id: str) -> Response:
+async def change_status(
+    request: Request, engine: EngineDep, clock: ClockDep, admin: Admin, form: Form, device_id: str
+) -> Response:
     status = form.get("status", "")
     reason = form.get("reason", "").strip()
     if status in RESTRICTING and not reason:
         return await _device_page(
             request,
+            engine,
             device_id,
             http_status=422,
             errors={"status_reason": f"Give a reason to set {status}: it is kept in the audit log."},
@@ -146,6 +157,8 @@ async def change_status(request: Request, admin: Admin, form: Form, device_id: s
         )
     return await _change(
         request,
+        engine,
+        clock,
         device_id,
         form,
         set_device_status,
@@ -158,15 +171,25 @@ async def change_status(request: Request, admin: Admin, form: Form, device_id: s
 
 
 @router.post("/{device_id}/block")
-async def block(request: Request, admin: Admin, form: Form, device_id: str) -> Response:
+async def block(
+    request: Request, engine: EngineDep, clock: ClockDep, admin: Admin, form: Form, device_id: str
+) -> Response:
     try:
         reason = reason_of(form)
     except ApiError as exc:
         return await _device_page(
-            request, device_id, http_status=exc.status, errors={"reason": exc.message}, sent=form, opened="block"
+            request,
+            engine,
+            device_id,
+            http_status=exc.status,
+            errors={"reason": exc.message},
+            sent=form,
+            opened="block",
         )
     return await _change(
         request,
+        engine,
+        clock,
         device_id,
         form,
         set_device_status,
@@ -180,13 +203,19 @@ async def block(request: Request, admin: Admin, form: Form, device_id: str) -> R
 
 
 @router.post("/{device_id}/extend-trial")
-async def extend(request: Request, admin: Admin, form: Form, device_id: str) -> Response:
+async def extend(
+    request: Request, engine: EngineDep, clock: ClockDep, admin: Admin, form: Form, device_id: str
+) -> Response:
     try:
         days = int_field(form, "days")
     except ApiError as exc:
-        return await _device_page(request, device_id, http_status=exc.status, errors={"days": exc.message}, sent=form)
+        return await _device_page(
+            request, engine, device_id, http_status=exc.status, errors={"days": exc.message}, sent=form
+        )
     return await _change(
         request,
+        engine,
+        clock,
         device_id,
         form,
         extend_trial,
@@ -198,7 +227,9 @@ async def extend(request: Request, admin: Admin, form: Form, device_id: str) -> 
 
 
 @router.post("/{device_id}/free-seat")
-async def free(request: Request, admin: Admin, form: Form, device_id: str) -> Response:
+async def free(
+    request: Request, engine: EngineDep, clock: ClockDep, admin: Admin, form: Form, device_id: str
+) -> Response:
     back_to = form.get("back", "")
     try:
         reason = reason_of(form)
@@ -206,11 +237,17 @@ async def free(request: Request, admin: Admin, form: Form, device_id: str) -> Re
         if back_to.startswith("/admin/licenses/"):
             return back(back_to, error=exc.message)
         return await _device_page(
-            request, device_id, http_status=exc.status, errors={"reason": exc.message}, sent=form, opened="free-seat"
+            request,
+            engine,
+            device_id,
+            http_status=exc.status,
+            errors={"reason": exc.message},
+            sent=form,
+            opened="free-seat",
         )
     try:
-        await in_transaction(
-            request, free_seat, now=now(request), device_id=device_id, reason=reason, actor=admin.label
+        await transactions.in_transaction(
+            engine, free_seat, now=clock.now(), device_id=device_id, reason=reason, actor=admin.label
         )
     except ApiError as exc:
         return back(

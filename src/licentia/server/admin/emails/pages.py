@@ -13,34 +13,34 @@ from fastapi.responses import HTMLResponse, Response
 from licentia.server.admin.emails.previews import PreviewSet, preview_set
 from licentia.server.admin.service import all_products
 from licentia.server.admin.web import Admin, render
-from licentia.server.state import read_only, state_of
-from licentia.server.web.frame import SECURITY_HEADERS, now
+from licentia.server.state import AppState, EngineDep, StateDep
+from licentia.server.store import transactions
+from licentia.server.web.frame import SECURITY_HEADERS
 
 router = APIRouter(prefix="/emails")
 
 
-async def _set(request: Request) -> PreviewSet:
-    settings = state_of(request.app).settings
-    return await read_only(
-        request,
+async def _set(request: Request, state: AppState) -> PreviewSet:
+    return await transactions.read_only(
+        state.async_engine,
         preview_set,
         product=request.query_params.get("product") or None,
-        default_reply_to=settings.customer_reply_to,
-        link_minutes=settings.portal_link_minutes,
-        now=now(request),
+        default_reply_to=state.settings.customer_reply_to,
+        link_minutes=state.settings.portal_link_minutes,
+        now=state.clock.now(),
     )
 
 
 @router.get("")
-async def emails_page(request: Request, admin: Admin) -> Response:
-    chosen = await _set(request)
-    products = await read_only(request, all_products)
+async def emails_page(request: Request, state: StateDep, engine: EngineDep, admin: Admin) -> Response:
+    chosen = await _set(request, state)
+    products = await transactions.read_only(engine, all_products)
     return render(request, "emails.html", set=chosen, products=products)
 
 
 @router.get("/{name}.html")
-async def email_html(request: Request, admin: Admin, name: str) -> Response:
-    preview = (await _set(request)).get(name)
+async def email_html(request: Request, state: StateDep, admin: Admin, name: str) -> Response:
+    preview = (await _set(request, state)).get(name)
     if preview is None:
         raise HTTPException(404, f"no email template {name!r}")
     headers = dict(SECURITY_HEADERS)

@@ -21,23 +21,25 @@ from licentia.server.errors import ApiError
 from licentia.server.evidence.report import html
 from licentia.server.evidence.subjects import Subject
 from licentia.server.evidence.triage import flagged
-from licentia.server.state import read_only, state_of
-from licentia.server.web.frame import SECURITY_HEADERS, now
+from licentia.server.state import AppState, EngineDep
+from licentia.server.store import transactions
+from licentia.server.web.frame import SECURITY_HEADERS
 
 router = APIRouter()
 ReportFormat = Literal["html", "json", "csv"]
 
 
-async def admin_report(request: Request, load: Callable[[sa.Connection], Subject], fmt: ReportFormat) -> Response:
-    at = now(request)
-    fernet = state_of(request.app).fernet
+async def admin_report(
+    request: Request, state: AppState, load: Callable[[sa.Connection], Subject], fmt: ReportFormat
+) -> Response:
+    at = state.clock.now()
 
     def build(conn: sa.Connection) -> tuple[Subject, Response | None]:
         subject = load(conn)
-        return subject, None if fmt == "html" else report_response(conn, subject, fmt, now=at, fernet=fernet)
+        return subject, None if fmt == "html" else report_response(conn, subject, fmt, now=at, fernet=state.fernet)
 
     try:
-        subject, response = await read_only(request, build)
+        subject, response = await transactions.read_only(state.async_engine, build)
     except ApiError as exc:
         raise HTTPException(404, exc.message) from exc
     if response is None:
@@ -54,6 +56,6 @@ async def admin_report(request: Request, load: Callable[[sa.Connection], Subject
 
 
 @router.get("/risk")
-async def risk_page(request: Request, admin: Admin) -> Response:
-    rows: list[Any] = await read_only(request, flagged)
+async def risk_page(request: Request, engine: EngineDep, admin: Admin) -> Response:
+    rows: list[Any] = await transactions.read_only(engine, flagged)
     return render(request, "risk.html", rows=rows, section="risk")

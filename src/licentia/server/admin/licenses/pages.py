@@ -13,8 +13,9 @@ from typing import Any
 import sqlalchemy as sa
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from licentia.core.clock import UTC
+from licentia.core.clock import UTC, Clock
 from licentia.core.status import LicenseState
 from licentia.server.admin.catalog.policies import policies_of
 from licentia.server.admin.customers.pages import resend_from_form
@@ -32,9 +33,16 @@ from licentia.server.licenses.changes import change_state, change_terms, issue_a
 from licentia.server.licenses.resend import new_resend_id, waiting_key_emails
 from licentia.server.licenses.service import OrderRefInUse
 from licentia.server.licenses.views import license_devices, license_view
-from licentia.server.state import in_transaction, read_only, state_of
+from licentia.server.settings import Settings
+from licentia.server.state import (
+    AppState,
+    ClockDep,
+    EngineDep,
+    StateDep,
+)
+from licentia.server.store import transactions
 from licentia.server.store.tables import licenses
-from licentia.server.web.frame import back, now
+from licentia.server.web.frame import back
 
 router = APIRouter()
 STATES = tuple(s.value for s in LicenseState)
@@ -60,8 +68,8 @@ def _date(text: str) -> dt.datetime | None:
     return dt.datetime.combine(day, dt.time(23, 59, 59), tzinfo=UTC)
 
 
-def _smtp_configured(request: Request) -> bool:
-    return bool(state_of(request.app).settings.smtp_host)
+def _smtp_configured(settings: Settings) -> bool:
+    return bool(settings.smtp_host)
 
 
 # Which field of the issue form an error of the service belongs beside.
@@ -76,28 +84,29 @@ ISSUE_FIELD_OF = {
 }
 
 
-async def _issue_refused(request: Request, form: dict[str, str], exc: ApiError) -> Response:
+async def _issue_refused(request: Request, state: AppState, form: dict[str, str], exc: ApiError) -> Response:
     """The issue form again, open and filled as it was sent, with the error next to its field."""
     in_use = exc if isinstance(exc, OrderRefInUse) else None
     field = ISSUE_FIELD_OF.get(exc.code) if in_use is None and isinstance(exc.code, ErrorCode) else None
     return await license_list(
         request,
+        state,
         found=LicenseFilter(),
         http_status=exc.status,
         sent=form,
         order_ref_in_use=in_use,
         errors={field: exc.message} if field else {},
         error=None if in_use or field else exc.message,
-        smtp_configured=_smtp_configured(request),
+        smtp_configured=_smtp_configured(state.settings),
     )
 
 
 @router.post("/licenses")
-async def issue(request: Request, admin: Admin, form: Form) -> Response:
+async def issue(request: Request, state: StateDep, admin: Admin, form: Form) -> Response:
     try:
         max_devices = int_field(form, "max_devices") if form.get("max_devices", "").strip() else None
-        issued = await in_transaction(
-            request,
+        issued = await transactions.in_transaction(
+            state.async_engine,
             issue_and_email,
             product=form.get("product", ""),
             email=form.get("email", ""),
@@ -108,13 +117,13 @@ async def issue(request: Request, admin: Admin, form: Form) -> Response:
             policy=form.get("policy") or None,
             source="admin",
             send_email=form.get("send_email") == "on",
-            fernet=state_of(request.app).fernet,
+            fernet=state.fernet,
             actor=admin.label,
-            now=now(request),
+            now=state.clock.now(),
         )
     except ApiError as exc:
-        return await _issue_refused(request, form, exc)
-    view = await read_only(request, license_view, license_id=issued.id)
+        return await _issue_refused(request, state, form, exc)
+    view = await transactions.read_only(state.async_engine, license_view, license_id=issued.id)
     # The clear key is shown only in this response: it is stored hashed and sealed, never in clear.
     return render(
         request,
@@ -122,7 +131,7 @@ async def issue(request: Request, admin: Admin, form: Form) -> Response:
         key=issued.key,
         license=view,
         emailed=form.get("send_email") == "on",
-        smtp_configured=_smtp_configured(request),
+        smtp_configured=_smtp_configured(state.settings),
     )
 
 
@@ -146,6 +155,8 @@ def license_page_data(conn: sa.Connection, license_id: int, at: dt.datetime) -> 
 
 async def _license_page(
     request: Request,
+    engine: AsyncEngine,
+    clock: Clock,
     license_id: int,
     *,
     http_status: int = 200,
@@ -154,7 +165,7 @@ async def _license_page(
     opened: str = "",
 ) -> Response:
     try:
-        data = await read_only(request, license_page_data, license_id=license_id, at=now(request))
+        data = await transactions.read_only(engine, license_page_data, license_id=license_id, at=clock.now())
     except ApiError as exc:
         raise HTTPException(404, exc.message) from exc
     return render(
@@ -169,16 +180,18 @@ async def _license_page(
 
 
 @router.get("/licenses/{license_id}")
-async def license_page(request: Request, admin: Admin, license_id: RowId) -> Response:
-    return await _license_page(request, license_id)
+async def license_page(
+    request: Request, engine: EngineDep, clock: ClockDep, admin: Admin, license_id: RowId
+) -> Response:
+    return await _license_page(request, engine, clock, license_id)
 
 
 @router.get("/licenses/{license_id}/evidence")
 async def license_evidence(
-    request: Request, admin: Admin, license_id: RowId, format: ReportFormat = "html"
+    request: Request, state: StateDep, admin: Admin, license_id: RowId, format: ReportFormat = "html"
 ) -> Response:
     """The evidence report of this license, opened with the admin session."""
-    return await admin_report(request, lambda conn: license_subject(conn, str(license_id)), format)
+    return await admin_report(request, state, lambda conn: license_subject(conn, str(license_id)), format)
 
 
 def _change(action: str, form: dict[str, str]) -> tuple[Any, str, dict[str, Any]]:
@@ -210,29 +223,48 @@ def _change(action: str, form: dict[str, str]) -> tuple[Any, str, dict[str, Any]
 
 
 @router.post("/licenses/{license_id}/resend-key")
-async def resend(request: Request, admin: Admin, form: Form, license_id: RowId) -> Response:
+async def resend(
+    request: Request, state: StateDep, engine: EngineDep, clock: ClockDep, admin: Admin, form: Form, license_id: RowId
+) -> Response:
     try:
-        done = await resend_from_form(request, admin, form, license_id=license_id)
+        done = await resend_from_form(state, admin, form, license_id=license_id)
     except ApiError as exc:
         if exc.code == ErrorCode.UNKNOWN_LICENSE:
             raise HTTPException(404, exc.message) from exc
         return await _license_page(
-            request, license_id, http_status=exc.status, errors={"resend": exc.message}, opened="resend-key"
+            request,
+            engine,
+            clock,
+            license_id,
+            http_status=exc.status,
+            errors={"resend": exc.message},
+            opened="resend-key",
         )
     return back(f"/admin/licenses/{license_id}", done=done)
 
 
 @router.post("/licenses/{license_id}/{action}")
-async def license_action(request: Request, admin: Admin, form: Form, license_id: RowId, action: str) -> Response:
+async def license_action(
+    request: Request, engine: EngineDep, clock: ClockDep, admin: Admin, form: Form, license_id: RowId, action: str
+) -> Response:
     try:
         fn, success, kwargs = _change(action, form)
-        await in_transaction(request, fn, now=now(request), license_id=license_id, actor=admin.label, **kwargs)
+        await transactions.in_transaction(
+            engine, fn, now=clock.now(), license_id=license_id, actor=admin.label, **kwargs
+        )
     except ApiError as exc:
         field = ACTION_FIELD.get(action, "form")
         if action in ("renew", "revoke"):
             field = FIELD_OF.get(exc.code, field) if isinstance(exc.code, ErrorCode) else field
         return await _license_page(
-            request, license_id, http_status=exc.status, errors={field: exc.message}, sent=form, opened=action
+            request,
+            engine,
+            clock,
+            license_id,
+            http_status=exc.status,
+            errors={field: exc.message},
+            sent=form,
+            opened=action,
         )
     return back(f"/admin/licenses/{license_id}", done=success)
 

@@ -24,10 +24,10 @@ from typing import Any
 from urllib.parse import urlencode
 
 import sqlalchemy as sa
-from fastapi import Request
 from fastapi.responses import StreamingResponse
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from licentia.server.state import read_only
+from licentia.server.store import transactions
 
 PER_PAGE = 50
 COUNT_CAP = 10_000
@@ -173,7 +173,7 @@ def csv_cell(value: Any) -> str:
 
 
 def csv_export(
-    request: Request,
+    engine: AsyncEngine,
     make_spec: Callable[[], ListSpec],
     *,
     filename: str,
@@ -201,7 +201,7 @@ def csv_export(
         writer.writerow(header)
         after = None
         while True:
-            rows, context = await read_only(request, batch, after=after)
+            rows, context = await transactions.read_only(engine, batch, after=after)
             for row in rows:
                 writer.writerow([csv_cell(v) for v in row_of(row, context)])
             yield out.getvalue()

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response, StreamingResponse
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from licentia.core.status import LicenseState
 from licentia.server.admin.catalog.policies import policies_of
@@ -16,14 +17,16 @@ from licentia.server.admin.service import all_products
 from licentia.server.admin.web import Admin, render
 from licentia.server.devices.changes import STATUSES
 from licentia.server.fields import RowId
-from licentia.server.state import read_only, state_of
-from licentia.server.web.frame import now
+from licentia.server.state import AppState, ClockDep, EngineDep, StateDep
+from licentia.server.store import transactions
 
 router = APIRouter()
 STATES = tuple(s.value for s in LicenseState)
 
 
-async def page_of(request: Request, spec: ListSpec, *, path: str, params: dict[str, str]) -> Listing:
+async def page_of(
+    request: Request, engine: AsyncEngine, spec: ListSpec, *, path: str, params: dict[str, str]
+) -> Listing:
     query = request.query_params
 
     def load(conn: sa.Connection) -> Listing:
@@ -37,7 +40,7 @@ async def page_of(request: Request, spec: ListSpec, *, path: str, params: dict[s
             page=query.get("page"),
         )
 
-    return await read_only(request, load)
+    return await transactions.read_only(engine, load)
 
 
 def device_filter(
@@ -77,9 +80,11 @@ LicenseQuery = Annotated[lists.LicenseFilter, Depends(license_filter)]
 
 
 @router.get("/devices")
-async def devices_page(request: Request, admin: Admin, found: DeviceQuery) -> Response:
-    spec = lists.device_spec(found, now=now(request))
-    page = await page_of(request, spec, path="/admin/devices", params=found.params())
+async def devices_page(
+    request: Request, engine: EngineDep, clock: ClockDep, admin: Admin, found: DeviceQuery
+) -> Response:
+    spec = lists.device_spec(found, now=clock.now())
+    page = await page_of(request, engine, spec, path="/admin/devices", params=found.params())
     # HTMX live search swaps only the results; without JavaScript the whole page reloads.
     template = "devices_results.html" if request.headers.get("hx-request") else "devices.html"
     return render(
@@ -90,30 +95,30 @@ async def devices_page(request: Request, admin: Admin, found: DeviceQuery) -> Re
         statuses=STATUSES,
         flags=lists.FLAGS,
         within=lists.WITHIN_DAYS,
-        products=await read_only(request, all_products),
+        products=await transactions.read_only(engine, all_products),
     )
 
 
 @router.get("/devices.csv")
-async def devices_csv(request: Request, admin: Admin, found: DeviceQuery) -> StreamingResponse:
+async def devices_csv(engine: EngineDep, clock: ClockDep, admin: Admin, found: DeviceQuery) -> StreamingResponse:
     return csv_export(
-        request,
-        lambda: lists.device_spec(found, now=now(request)),
+        engine,
+        lambda: lists.device_spec(found, now=clock.now()),
         filename="devices.csv",
         header=lists.DEVICE_CSV,
         row_of=lists.device_csv_row,
     )
 
 
-async def license_list(request: Request, *, found: lists.LicenseFilter, **context: Any) -> Response:
+async def license_list(request: Request, state: AppState, *, found: lists.LicenseFilter, **context: Any) -> Response:
     """The licenses page: the issue form (``sent`` fills it) above the list."""
-    spec = lists.license_spec(found, now=now(request))
-    page = await page_of(request, spec, path="/admin/licenses", params=found.params())
-    products = await read_only(request, all_products)
-    types = {p.slug: await read_only(request, policies_of, product_id=p.id) for p in products}
+    spec = lists.license_spec(found, now=state.clock.now())
+    page = await page_of(request, state.async_engine, spec, path="/admin/licenses", params=found.params())
+    products = await transactions.read_only(state.async_engine, all_products)
+    types = {p.slug: await transactions.read_only(state.async_engine, policies_of, product_id=p.id) for p in products}
     context.setdefault("sent", {})
     # The issue form warns when its key email would wait because SMTP is not set up.
-    context.setdefault("smtp_configured", bool(state_of(request.app).settings.smtp_host))
+    context.setdefault("smtp_configured", bool(state.settings.smtp_host))
     return render(
         request,
         "licenses.html",
@@ -130,18 +135,18 @@ async def license_list(request: Request, *, found: lists.LicenseFilter, **contex
 
 @router.get("/licenses")
 async def licenses_page(
-    request: Request, admin: Admin, found: LicenseQuery, email: str = "", name: str = ""
+    request: Request, state: StateDep, admin: Admin, found: LicenseQuery, email: str = "", name: str = ""
 ) -> Response:
     # "Issue another license" from a customer's page opens the form filled with the customer.
     sent = {"email": email, "name": name, "send_email": "on"} if email else {}
-    return await license_list(request, found=found, sent=sent)
+    return await license_list(request, state, found=found, sent=sent)
 
 
 @router.get("/licenses.csv")
-async def licenses_csv(request: Request, admin: Admin, found: LicenseQuery) -> StreamingResponse:
+async def licenses_csv(engine: EngineDep, clock: ClockDep, admin: Admin, found: LicenseQuery) -> StreamingResponse:
     return csv_export(
-        request,
-        lambda: lists.license_spec(found, now=now(request)),
+        engine,
+        lambda: lists.license_spec(found, now=clock.now()),
         filename="licenses.csv",
         header=lists.LICENSE_CSV,
         row_of=lists.license_csv_row,
@@ -149,15 +154,15 @@ async def licenses_csv(request: Request, admin: Admin, found: LicenseQuery) -> S
 
 
 @router.get("/customers")
-async def customers_page(request: Request, admin: Admin, q: str = "") -> Response:
-    page = await page_of(request, lists.customer_spec(q), path="/admin/customers", params={"q": q})
+async def customers_page(request: Request, engine: EngineDep, admin: Admin, q: str = "") -> Response:
+    page = await page_of(request, engine, lists.customer_spec(q), path="/admin/customers", params={"q": q})
     return render(request, "customers.html", listing=page, q=q)
 
 
 @router.get("/customers.csv")
-async def customers_csv(request: Request, admin: Admin, q: str = "") -> StreamingResponse:
+async def customers_csv(engine: EngineDep, admin: Admin, q: str = "") -> StreamingResponse:
     return csv_export(
-        request,
+        engine,
         lambda: lists.customer_spec(q),
         filename="customers.csv",
         header=lists.CUSTOMER_CSV,
@@ -167,10 +172,10 @@ async def customers_csv(request: Request, admin: Admin, q: str = "") -> Streamin
 
 @router.get("/releases.csv")
 async def releases_csv(
-    request: Request, admin: Admin, product: RowId | None = None, channel: str = ""
+    engine: EngineDep, admin: Admin, product: RowId | None = None, channel: str = ""
 ) -> StreamingResponse:
     return csv_export(
-        request,
+        engine,
         lambda: lists.release_spec(product, channel),
         filename="releases.csv",
         header=lists.RELEASE_CSV,

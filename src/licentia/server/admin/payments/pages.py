@@ -15,7 +15,8 @@ from fastapi.responses import HTMLResponse, Response
 from licentia.server.admin.web import Admin, Form, act, int_field, render
 from licentia.server.errors import ApiError
 from licentia.server.payments.mapping import PROVIDERS, add_mapping, list_mappings, remove_mapping, set_email_settings
-from licentia.server.state import read_only
+from licentia.server.state import ClockDep, EngineDep
+from licentia.server.store import transactions
 from licentia.server.store.models import Product, table_of
 from licentia.server.store.tables import email_settings, payment_events
 from licentia.server.web.frame import back
@@ -44,8 +45,8 @@ def _page_data(conn: sa.Connection) -> dict[str, Any]:
 
 
 @router.get("")
-async def payments_page(request: Request, admin: Admin) -> HTMLResponse:
-    data = await read_only(request, _page_data)
+async def payments_page(request: Request, engine: EngineDep, admin: Admin) -> HTMLResponse:
+    data = await transactions.read_only(engine, _page_data)
     return render(request, "payments.html", section="payments", providers=PROVIDERS, **data)
 
 
@@ -54,7 +55,7 @@ def _optional_int(form: dict[str, str], name: str) -> int | None:
 
 
 @router.post("/mappings")
-async def create(request: Request, admin: Admin, form: Form) -> Response:
+async def create(engine: EngineDep, clock: ClockDep, admin: Admin, form: Form) -> Response:
     try:
         options = {
             "policy_id": _optional_int(form, "policy_id"),
@@ -65,8 +66,9 @@ async def create(request: Request, admin: Admin, form: Form) -> Response:
         return back(PAGE, error=exc.message)
     features = [f.strip() for f in form.get("features", "").split(",") if f.strip()]
     return await act(
-        request,
+        engine,
         add_mapping,
+        now=clock.now(),
         success="Mapping added.",
         back_to=PAGE,
         provider=form.get("provider", ""),
@@ -81,22 +83,33 @@ async def create(request: Request, admin: Admin, form: Form) -> Response:
 
 @router.post("/mappings/{mapping_id}/delete")
 async def delete(
-    request: Request, admin: Admin, form: Form, mapping_id: Annotated[int, FastApiPath(ge=1, le=2**62)]
+    engine: EngineDep,
+    clock: ClockDep,
+    admin: Admin,
+    form: Form,
+    mapping_id: Annotated[int, FastApiPath(ge=1, le=2**62)],
 ) -> Response:
     return await act(
-        request, remove_mapping, success="Mapping removed.", back_to=PAGE, mapping_id=mapping_id, actor=admin.label
+        engine,
+        remove_mapping,
+        now=clock.now(),
+        success="Mapping removed.",
+        back_to=PAGE,
+        mapping_id=mapping_id,
+        actor=admin.label,
     )
 
 
 @router.post("/emails")
-async def emails(request: Request, admin: Admin, form: Form) -> Response:
+async def emails(engine: EngineDep, clock: ClockDep, admin: Admin, form: Form) -> Response:
     try:
         days = _optional_int(form, "trial_reminder_days")
     except ApiError as exc:
         return back(PAGE, error=exc.message)
     return await act(
-        request,
+        engine,
         set_email_settings,
+        now=clock.now(),
         success="Customer email settings saved.",
         back_to=PAGE,
         product=form.get("product", ""),

@@ -7,6 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from licentia.server.admin.web import Admin, Form, render
 from licentia.server.auth.accounts import users
@@ -18,8 +19,10 @@ from licentia.server.auth.second_factor import (
     turn_off,
 )
 from licentia.server.errors import ApiError, ErrorCode
-from licentia.server.state import in_transaction, read_only, state_of
-from licentia.server.web.frame import back, now
+from licentia.server.settings import Settings
+from licentia.server.state import ClockDep, EngineDep, SettingsDep
+from licentia.server.store import transactions
+from licentia.server.web.frame import back
 
 router = APIRouter(prefix="/account")
 
@@ -34,63 +37,65 @@ def _account(conn: sa.Connection, *, user_id: int, fernet: Any) -> dict[str, Any
     }
 
 
-async def _page(request: Request, admin: Any, **extra: Any) -> Response:
-    fernet = state_of(request.app).settings.fernet()
-    account = await read_only(request, _account, user_id=admin.user_id, fernet=fernet)
+async def _page(request: Request, engine: AsyncEngine, settings: Settings, admin: Any, **extra: Any) -> Response:
+    fernet = settings.fernet()
+    account = await transactions.read_only(engine, _account, user_id=admin.user_id, fernet=fernet)
     role = Role(admin.role)
     return render(request, "account.html", account=account, role=role, role_text=DESCRIPTIONS[role], **extra)
 
 
 @router.get("")
-async def account_page(request: Request, admin: Admin) -> Response:
-    return await _page(request, admin)
+async def account_page(request: Request, engine: EngineDep, settings: SettingsDep, admin: Admin) -> Response:
+    return await _page(request, engine, settings, admin)
 
 
 @router.post("/totp/start")
-async def totp_start(request: Request, admin: Admin, form: Form) -> Response:
-    fernet = state_of(request.app).settings.fernet()
+async def totp_start(engine: EngineDep, settings: SettingsDep, admin: Admin, form: Form) -> Response:
+    fernet = settings.fernet()
     try:
-        await in_transaction(request, start_enrolment, user_id=admin.user_id, fernet=fernet)
+        await transactions.in_transaction(engine, start_enrolment, user_id=admin.user_id, fernet=fernet)
     except ApiError as exc:
         return back("/admin/account", error=exc.message)
     return back("/admin/account")
 
 
 @router.post("/totp/confirm")
-async def totp_confirm(request: Request, admin: Admin, form: Form) -> Response:
-    fernet = state_of(request.app).settings.fernet()
+async def totp_confirm(
+    request: Request, engine: EngineDep, clock: ClockDep, settings: SettingsDep, admin: Admin, form: Form
+) -> Response:
+    fernet = settings.fernet()
     try:
-        codes = await in_transaction(
-            request,
+        codes = await transactions.in_transaction(
+            engine,
             confirm_enrolment,
             user_id=admin.user_id,
             code=form.get("code", ""),
             fernet=fernet,
-            now=now(request),
+            now=clock.now(),
             actor=admin.label,
         )
     except ApiError as exc:
         return back("/admin/account", error=exc.message)
     # Shown once: only their hashes are kept.
-    return await _page(request, admin, recovery_codes=codes, message="Two-step sign-in is on.")
+    return await _page(request, engine, settings, admin, recovery_codes=codes, message="Two-step sign-in is on.")
 
 
 @router.post("/totp/off")
-async def totp_off(request: Request, admin: Admin, form: Form) -> Response:
+async def totp_off(engine: EngineDep, clock: ClockDep, settings: SettingsDep, admin: Admin, form: Form) -> Response:
     from licentia.server.auth.second_factor import _step_accepted
 
-    fernet = state_of(request.app).settings.fernet()
+    fernet = settings.fernet()
 
     def job(conn: sa.Connection) -> None:
         # A current code, not only the session: a session left open on a shared
         # computer must not be enough to remove the second factor.
         row = conn.execute(sa.select(users).where(users.c.id == admin.user_id)).one()
-        if not _step_accepted(conn, row, form.get("code", ""), fernet, now(request)):
+        if not _step_accepted(conn, row, form.get("code", ""), fernet, clock.now()):
             raise ApiError(ErrorCode.INVALID_TOTP_CODE, "that code is wrong or was already used")
-        turn_off(conn, user_id=admin.user_id, now=now(request), actor=admin.label)
+        turn_off(conn, user_id=admin.user_id, now=clock.now(), actor=admin.label)
 
     try:
-        await in_transaction(request, job)
+        await transactions.in_transaction(engine, job)
     except ApiError as exc:
         return back("/admin/account", error=exc.message)
     return back("/admin/account", done="Two-step sign-in is off.")

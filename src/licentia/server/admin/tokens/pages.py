@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from licentia.server.admin.forms import reason_of, refused_status
 from licentia.server.admin.service import list_tokens
@@ -16,8 +17,8 @@ from licentia.server.audit import record
 from licentia.server.auth.tokens import SCOPES, CreatedToken, create_token, revoke_token
 from licentia.server.errors import ApiError
 from licentia.server.fields import RowId
-from licentia.server.state import in_transaction, read_only
-from licentia.server.web.frame import now
+from licentia.server.state import ClockDep, EngineDep
+from licentia.server.store import transactions
 
 router = APIRouter(prefix="/tokens")
 
@@ -45,46 +46,51 @@ def revoke_audited(conn: sa.Connection, *, token_id: int, actor: str, now: dt.da
     )
 
 
-async def _tokens_page(request: Request, http_status: int = 200, **context: Any) -> Response:
+async def _tokens_page(request: Request, engine: AsyncEngine, http_status: int = 200, **context: Any) -> Response:
     context.setdefault("errors", {})
     context.setdefault("sent", {})
-    tokens = await read_only(request, list_tokens)
+    tokens = await transactions.read_only(engine, list_tokens)
     status = refused_status(request, http_status)
     return render(request, "tokens.html", status, tokens=tokens, scopes=SCOPES, **context)
 
 
 @router.get("")
-async def tokens_page(request: Request, admin: Admin) -> Response:
-    return await _tokens_page(request)
+async def tokens_page(request: Request, engine: EngineDep, admin: Admin) -> Response:
+    return await _tokens_page(request, engine)
 
 
 @router.post("")
-async def create(request: Request, admin: Admin, form: Form) -> Response:
+async def create(request: Request, engine: EngineDep, clock: ClockDep, admin: Admin, form: Form) -> Response:
     try:
-        made = await in_transaction(
-            request,
+        made = await transactions.in_transaction(
+            engine,
             create_audited,
             name=form.get("name", ""),
             scope=form.get("scope", "read"),
             actor=admin.label,
-            now=now(request),
+            now=clock.now(),
         )
     except ApiError as exc:
-        return await _tokens_page(request, exc.status, errors={"name": exc.message}, sent=form)
+        return await _tokens_page(request, engine, exc.status, errors={"name": exc.message}, sent=form)
     # Shown once: only its SHA-256 is kept.
-    return await _tokens_page(request, created=made)
+    return await _tokens_page(request, engine, created=made)
 
 
 @router.post("/{token_id}/revoke")
-async def revoke(request: Request, admin: Admin, form: Form, token_id: RowId) -> Response:
+async def revoke(
+    request: Request, clock: ClockDep, engine: EngineDep, admin: Admin, form: Form, token_id: RowId
+) -> Response:
     try:
         reason = reason_of(form)
     except ApiError as exc:
         # The confirmation again, open, with the error beside the reason.
-        return await _tokens_page(request, exc.status, errors={f"reason-{token_id}": exc.message}, opened=token_id)
+        return await _tokens_page(
+            request, engine, exc.status, errors={f"reason-{token_id}": exc.message}, opened=token_id
+        )
     return await act(
-        request,
+        engine,
         revoke_audited,
+        now=clock.now(),
         success="Token revoked.",
         back_to="/admin/tokens",
         token_id=token_id,

@@ -11,6 +11,7 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from licentia.server.admin.service import all_products
 from licentia.server.admin.web import Admin, Form, act, render
@@ -27,8 +28,10 @@ from licentia.server.notify.webhooks import (
     set_active,
     update_webhook,
 )
-from licentia.server.state import in_transaction, read_only, state_of
-from licentia.server.web.frame import back, now
+from licentia.server.settings import Settings
+from licentia.server.state import ClockDep, EngineDep, SettingsDep, StateDep
+from licentia.server.store import transactions
+from licentia.server.web.frame import back
 
 router = APIRouter(prefix="/webhooks")
 EVENTS = [(event.value, DESCRIPTIONS[event]) for event in WebhookEvent]
@@ -41,81 +44,101 @@ async def _events(request: Request) -> list[str]:
 
 
 @router.get("")
-async def webhooks_page(request: Request, admin: Admin) -> Response:
-    hooks = await read_only(request, list_webhooks)
-    products = await read_only(request, all_products)
+async def webhooks_page(request: Request, engine: EngineDep, admin: Admin) -> Response:
+    hooks = await transactions.read_only(engine, list_webhooks)
+    products = await transactions.read_only(engine, all_products)
     return render(request, "webhooks.html", hooks=hooks, products=products, events=EVENTS)
 
 
 @router.post("")
-async def webhook_add(request: Request, admin: Admin, form: Form) -> Response:
+async def webhook_add(
+    request: Request, engine: EngineDep, clock: ClockDep, settings: SettingsDep, admin: Admin, form: Form
+) -> Response:
     chosen = await _events(request)
     try:
-        made = await in_transaction(
-            request,
+        made = await transactions.in_transaction(
+            engine,
             create_webhook,
             url=form.get("url", ""),
             events=[] if form.get("all_events") else chosen,
             product=form.get("product") or None,
             description=form.get("description"),
-            now=now(request),
-            fernet=state_of(request.app).settings.fernet(),
+            now=clock.now(),
+            fernet=settings.fernet(),
             actor=admin.label,
         )
     except ApiError as exc:
         return back("/admin/webhooks", error=exc.message)
-    return await _detail(request, made.id, secret=made.secret, message="Endpoint added.")
+    return await _detail(request, engine, settings, made.id, secret=made.secret, message="Endpoint added.")
 
 
-async def _detail(request: Request, webhook_id: int, **extra: Any) -> Response:
+async def _detail(request: Request, engine: AsyncEngine, settings: Settings, webhook_id: int, **extra: Any) -> Response:
     try:
-        hook = await read_only(request, get_webhook, webhook_id=webhook_id)
+        hook = await transactions.read_only(engine, get_webhook, webhook_id=webhook_id)
     except ApiError as exc:
         raise HTTPException(404, exc.message) from exc
-    log = await read_only(
-        request,
+    log = await transactions.read_only(
+        engine,
         deliveries,
         webhook_id=webhook_id,
-        max_attempts=state_of(request.app).settings.outbox_max_attempts,
+        max_attempts=settings.outbox_max_attempts,
         limit=100,
     )
-    products = await read_only(request, all_products)
+    products = await transactions.read_only(engine, all_products)
     return render(request, "webhook.html", hook=hook, log=log, products=products, events=EVENTS, **extra)
 
 
 @router.get("/{webhook_id}")
-async def webhook_page(request: Request, admin: Admin, webhook_id: RowId) -> Response:
-    return await _detail(request, webhook_id)
+async def webhook_page(
+    request: Request, engine: EngineDep, settings: SettingsDep, admin: Admin, webhook_id: RowId
+) -> Response:
+    return await _detail(request, engine, settings, webhook_id)
 
 
 @router.post("/{webhook_id}")
-async def webhook_edit(request: Request, admin: Admin, form: Form, webhook_id: RowId) -> Response:
+async def webhook_edit(
+    request: Request,
+    engine: EngineDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    admin: Admin,
+    form: Form,
+    webhook_id: RowId,
+) -> Response:
     chosen = await _events(request)
     here = f"/admin/webhooks/{webhook_id}"
     return await act(
-        request, update_webhook, success="Endpoint saved.", back_to=here, webhook_id=webhook_id,
+        engine, update_webhook, now=clock.now(), success="Endpoint saved.", back_to=here, webhook_id=webhook_id,
         url=form.get("url", ""), events=[] if form.get("all_events") else chosen,
         description=form.get("description", ""), product=form.get("product") or None,
-        fernet=state_of(request.app).settings.fernet(), actor=admin.label,
+        fernet=settings.fernet(), actor=admin.label,
     )  # fmt: skip
 
 
 @router.post("/{webhook_id}/rotate")
-async def webhook_rotate(request: Request, admin: Admin, form: Form, webhook_id: RowId) -> Response:
+async def webhook_rotate(
+    request: Request,
+    engine: EngineDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    admin: Admin,
+    form: Form,
+    webhook_id: RowId,
+) -> Response:
     try:
-        secret = await in_transaction(
-            request, update_webhook, webhook_id=webhook_id, rotate_secret=True, now=now(request),
-            fernet=state_of(request.app).settings.fernet(), actor=admin.label,
+        secret = await transactions.in_transaction(
+            engine, update_webhook, webhook_id=webhook_id, rotate_secret=True, now=clock.now(),
+            fernet=settings.fernet(), actor=admin.label,
         )  # fmt: skip
     except ApiError as exc:
         raise HTTPException(404, exc.message) from exc
-    return await _detail(request, webhook_id, secret=secret, message="New signing secret made.")
+    return await _detail(request, engine, settings, webhook_id, secret=secret, message="New signing secret made.")
 
 
 @router.post("/{webhook_id}/test")
-async def webhook_test(request: Request, admin: Admin, form: Form, webhook_id: RowId) -> Response:
+async def webhook_test(state: StateDep, admin: Admin, form: Form, webhook_id: RowId) -> Response:
     try:
-        outcome = await test_endpoint(request, webhook_id=webhook_id, actor=admin.label)
+        outcome = await test_endpoint(state, webhook_id=webhook_id, actor=admin.label)
     except ApiError as exc:
         raise HTTPException(404, exc.message) from exc
     here = f"/admin/webhooks/{webhook_id}"
@@ -125,26 +148,39 @@ async def webhook_test(request: Request, admin: Admin, form: Form, webhook_id: R
 
 
 @router.post("/{webhook_id}/{change}")
-async def webhook_change(request: Request, admin: Admin, form: Form, webhook_id: RowId, change: str) -> Response:
+async def webhook_change(
+    engine: EngineDep, clock: ClockDep, admin: Admin, form: Form, webhook_id: RowId, change: str
+) -> Response:
     here = f"/admin/webhooks/{webhook_id}"
     if change in ("disable", "enable"):
         return await act(
-            request, set_active, success=f"Endpoint {change}d.", back_to=here, webhook_id=webhook_id,
+            engine, set_active, now=clock.now(), success=f"Endpoint {change}d.", back_to=here, webhook_id=webhook_id,
             active=change == "enable", actor=admin.label,
         )  # fmt: skip
     if change == "delete":
         return await act(
-            request, delete_webhook, success="Endpoint deleted.", back_to="/admin/webhooks", webhook_id=webhook_id,
+            engine,
+            delete_webhook,
+            now=clock.now(),
+            success="Endpoint deleted.",
+            back_to="/admin/webhooks",
+            webhook_id=webhook_id,
             actor=admin.label,
-        )  # fmt: skip
+        )
     raise HTTPException(404, f"no webhook action {change!r}")
 
 
 @router.post("/{webhook_id}/deliveries/{delivery_id}/redeliver")
 async def webhook_redeliver(
-    request: Request, admin: Admin, form: Form, webhook_id: RowId, delivery_id: RowId
+    engine: EngineDep, clock: ClockDep, admin: Admin, form: Form, webhook_id: RowId, delivery_id: RowId
 ) -> Response:
     return await act(
-        request, redeliver, success=f"Delivery #{delivery_id} queued again.", back_to=f"/admin/webhooks/{webhook_id}",
-        webhook_id=webhook_id, delivery_id=delivery_id, actor=admin.label,
-    )  # fmt: skip
+        engine,
+        redeliver,
+        now=clock.now(),
+        success=f"Delivery #{delivery_id} queued again.",
+        back_to=f"/admin/webhooks/{webhook_id}",
+        webhook_id=webhook_id,
+        delivery_id=delivery_id,
+        actor=admin.label,
+    )
