@@ -28,7 +28,6 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from licentia.server.admin import service
 from licentia.server.admin.dashboard.queues import work_queues
 from licentia.server.admin.lists import specs as lists
 from licentia.server.admin.lists.listing import DEEP_LIMIT, PER_PAGE, capped_count, listing
@@ -67,7 +66,8 @@ def fill(engine: sa.Engine, count: int, start: int) -> None:
             )
             conn.execute(sa.text("analyze"))
             return
-        machines, devices = service.machines, service.devices
+        from licentia.server.store.tables import devices, machines
+
         for first in range(start, start + count, 20_000):
             ids = range(first, min(first + 20_000, start + count))
             conn.execute(

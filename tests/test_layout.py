@@ -280,7 +280,7 @@ def test_routes_take_the_app_state_as_dependencies() -> None:
 
 
 def test_request_state_is_read_only_through_its_typed_accessors() -> None:
-    """The signed-in admin and customer: ``signed_in_admin_of(request)``, ``signed_in_customer_of(request)``."""
+    """The signed-in admin and customer live in typed slots (``state.RequestSlot``), never bare ``request.state``."""
     untyped = {
         f"{name(path)}:{node.lineno}"
         for path in modules(SRC / "server")

@@ -238,9 +238,8 @@ def restore_backup(
 def _resume_token_chains(urls: Any, manifest: Manifest, *, actor: str, now: dt.datetime) -> None:
     from licentia.server.audit import record
     from licentia.server.store.engine import make_sync_engine
-    from licentia.server.store.models import Device, table_of
+    from licentia.server.store.tables import devices
 
-    devices = table_of(Device)
     engine = make_sync_engine(urls, pool_size=1)
     try:
         with engine.begin() as conn:

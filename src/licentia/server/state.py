@@ -16,7 +16,7 @@ and writers of Starlette's untyped ``request.state``.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar
 
 from cryptography.fernet import Fernet
 from fastapi import Depends, FastAPI, Request
@@ -24,8 +24,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from starlette.applications import Starlette
 
 from licentia.core.clock import Clock
-from licentia.server.auth.accounts import CurrentAdmin
-from licentia.server.customers.accounts import SignedInCustomer
 from licentia.server.network import Network
 from licentia.server.settings import Settings
 from licentia.server.store import transactions
@@ -133,21 +131,20 @@ async def read_only(request: Request, fn: Callable[..., T], /, **kwargs: Any) ->
 # read by the pages' ``render``. Starlette's ``request.state`` is untyped; these four are its only users.
 
 
-def remember_admin(request: Request, admin: CurrentAdmin) -> None:
-    request.state.admin = admin
+class RequestSlot(Generic[T]):
+    """One typed value a request carries after a dependency found it (the signed-in admin or customer).
 
+    Starlette's ``request.state`` is untyped; each value lives in one slot,
+    read back as its type or ``None``.
+    """
 
-def signed_in_admin_of(request: Request) -> CurrentAdmin | None:
-    """The admin this request signed in as, or ``None`` (a sign-in page, or an error before sign-in)."""
-    admin = getattr(request.state, "admin", None)
-    return admin if isinstance(admin, CurrentAdmin) else None
+    def __init__(self, name: str, kind: type[T]) -> None:
+        self.name = name
+        self.kind = kind
 
+    def remember(self, request: Request, value: T) -> None:
+        setattr(request.state, self.name, value)
 
-def remember_customer(request: Request, customer: SignedInCustomer) -> None:
-    request.state.customer = customer
-
-
-def signed_in_customer_of(request: Request) -> SignedInCustomer | None:
-    """The portal customer this request signed in as, or ``None``."""
-    customer = getattr(request.state, "customer", None)
-    return customer if isinstance(customer, SignedInCustomer) else None
+    def of(self, request: Request) -> T | None:
+        value = getattr(request.state, self.name, None)
+        return value if isinstance(value, self.kind) else None

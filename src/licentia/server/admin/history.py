@@ -18,8 +18,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from licentia.core.vocabulary import EventKind
-from licentia.server.admin.service import audit_entries, devices, events
 from licentia.server.evidence.report import kind_names
+from licentia.server.store.tables import audit_entries, devices, events
 
 # The newest rows read per page: a device checks in daily, so this is months of history.
 MAX_EVENTS = 500

@@ -8,30 +8,14 @@ from typing import Any
 import sqlalchemy as sa
 
 from licentia.core.fingerprint import COMPONENTS
-from licentia.server.store.models import (
-    ApiToken,
-    AuditEntry,
-    Customer,
-    Device,
-    Event,
-    License,
-    Machine,
-    Policy,
-    Product,
-    Release,
-    table_of,
+from licentia.server.store.tables import api_tokens as tokens
+from licentia.server.store.tables import (
+    devices,
+    licenses,
+    machines,
+    policies,
+    products,
 )
-
-devices = table_of(Device)
-machines = table_of(Machine)
-events = table_of(Event)
-licenses = table_of(License)
-customers = table_of(Customer)
-products = table_of(Product)
-policies = table_of(Policy)
-releases = table_of(Release)
-tokens = table_of(ApiToken)
-audit_entries = table_of(AuditEntry)
 
 
 def all_products(conn: sa.Connection) -> list[sa.Row[Any]]:

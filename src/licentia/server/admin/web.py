@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from licentia.server.auth.accounts import CurrentAdmin, current_admin
 from licentia.server.auth.roles import needed_for
 from licentia.server.errors import ApiError, ErrorCode
-from licentia.server.state import ClockDep, EngineDep, remember_admin, signed_in_admin_of
+from licentia.server.state import ClockDep, EngineDep, RequestSlot
 from licentia.server.store import transactions
 from licentia.server.web.frame import (
     SECURITY_HEADERS,
@@ -38,6 +38,10 @@ SIGNIN_COOKIE = "licentia_signin"
 COOKIE_PATH = "/admin"
 
 
+# The admin a request signed in as (set by ``signed_in_admin``, read by ``render``).
+SIGNED_IN_ADMIN = RequestSlot("admin", CurrentAdmin)
+
+
 class SignInRequired(Exception):
     pass
 
@@ -49,7 +53,7 @@ async def signed_in_admin(request: Request, engine: EngineDep, clock: ClockDep) 
     admin = await transactions.read_only(engine, current_admin, session_id=session_id, now=clock.now())
     if admin is None:
         raise SignInRequired()
-    remember_admin(request, admin)  # for render, which shows who is signed in
+    SIGNED_IN_ADMIN.remember(request, admin)  # for render, which shows who is signed in
     return admin
 
 
@@ -78,7 +82,7 @@ Form = Annotated[dict[str, str], Depends(checked_form)]
 
 
 def render(request: Request, template: str, http_status: int = 200, **context: Any) -> HTMLResponse:
-    context.setdefault("admin", signed_in_admin_of(request))
+    context.setdefault("admin", SIGNED_IN_ADMIN.of(request))
     context.setdefault("status_code", http_status)
     context.setdefault("message", request.query_params.get("done"))
     context.setdefault("error", request.query_params.get("error"))

@@ -21,10 +21,8 @@ from licentia.server.auth.roles import Role, may
 from licentia.server.auth.tokens import SHA256_SCHEME, Actor, lookup_of, token_digest
 from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.state import ClockDep, EngineDep
-from licentia.server.store.models import AdminUser, table_of
+from licentia.server.store.tables import admin_users as users
 from licentia.server.store.tables import api_tokens as tokens
-
-users = table_of(AdminUser)
 
 
 def _invalid() -> ApiError:

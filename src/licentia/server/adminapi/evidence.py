@@ -2,49 +2,20 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Any, Literal
+from typing import Any
 
 import sqlalchemy as sa
-from cryptography.fernet import Fernet
 from fastapi import APIRouter, Query
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import Response
 
 from licentia.server.adminapi.bearer import ReadActor
-from licentia.server.evidence.report import html, signed_json, tsv
+from licentia.server.evidence.answers import ReportFormat, report_response
 from licentia.server.evidence.risk import assess
-from licentia.server.evidence.signing import product_signer
-from licentia.server.evidence.subjects import Subject, device_subject, license_subject
+from licentia.server.evidence.subjects import device_subject, license_subject
 from licentia.server.state import AppState, EngineDep, StateDep
 from licentia.server.store import transactions
 
 router = APIRouter(prefix="/v1/admin", tags=["evidence"])
-ReportFormat = Literal["json", "csv", "html"]
-
-
-def _filename(subject: Subject, ext: str) -> str:
-    ident = subject.license.key_prefix if subject.kind == "license" and subject.license else subject.devices[0].id
-    return f"evidence-{subject.product.slug}-{ident}.{ext}"
-
-
-def report_response(
-    conn: sa.Connection, subject: Subject, fmt: ReportFormat, *, now: dt.datetime, fernet: Fernet
-) -> Response:
-    """One report in the asked form; the developer API and the admin UI answer the same documents."""
-    if fmt == "csv":
-        return Response(
-            tsv(subject),
-            media_type="text/tab-separated-values; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{_filename(subject, "tsv")}"'},
-        )
-    if fmt == "html":
-        return HTMLResponse(html(subject, now=now))
-    signer, chain = product_signer(conn, subject.product.id, fernet)
-    return Response(
-        signed_json(subject, now=now, signer=signer, endorsements=chain),
-        media_type="application/json",
-        headers={"Content-Disposition": f'inline; filename="{_filename(subject, "json")}"'},
-    )
 
 
 async def _report(state: AppState, load: Any, ref: str, fmt: ReportFormat) -> Response:

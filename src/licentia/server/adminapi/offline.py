@@ -9,15 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlalchemy as sa
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from licentia.core.clock import to_iso
 from licentia.server.adminapi.bearer import WriteActor
-from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.offline import service
-from licentia.server.state import AppState, StateDep
+from licentia.server.offline.writes import answer, free
+from licentia.server.state import StateDep
 
 router = APIRouter(prefix="/v1/admin/offline", tags=["developer API"])
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -56,38 +55,6 @@ class DeactivationOut(BaseModel):
     device: str
     license_id: int
     seat_freed: bool
-
-
-async def answer(
-    state: AppState, text: str, *, lease_days: int, actor: str, customer_email: str | None = None
-) -> service.Answered:
-    """Answer a request file in the writer (the portal and the admin UI call this too)."""
-    unverified = service.read_request(text)
-    now = state.clock.now()
-
-    def job(conn: sa.Connection) -> service.Answered:
-        return service.answer_request(
-            conn,
-            checker=state.checker,
-            request=unverified,
-            lease_days=lease_days,
-            actor=actor,
-            now=now,
-            customer_email=customer_email,
-        )
-
-    try:
-        return await state.writer.run(job)
-    except sa.exc.IntegrityError as exc:
-        # The same request answered by another worker at the same moment: its nonce won.
-        raise ApiError(ErrorCode.OFFLINE_REQUEST_USED, "this activation request was answered already") from exc
-
-
-async def free(state: AppState, proof: str, *, actor: str, allowed: Any = None) -> service.Deactivated:
-    now = state.clock.now()
-    return await state.writer.run(
-        lambda conn: service.deactivate(conn, proof=proof, actor=actor, now=now, allowed=allowed)
-    )
 
 
 @router.post("/activations", response_model=ActivationOut, responses=ERRORS)

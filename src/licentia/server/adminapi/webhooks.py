@@ -16,7 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from licentia.server.adminapi.bearer import ReadActor, WriteActor
 from licentia.server.fields import RowId
 from licentia.server.notify.catalog import DESCRIPTIONS, WebhookEvent
-from licentia.server.notify.deliveries import deliveries, finish_ping, redeliver, send_ping, start_ping
+from licentia.server.notify.deliveries import deliveries, redeliver
+from licentia.server.notify.pings import test_endpoint
 from licentia.server.notify.webhooks import (
     create_webhook,
     delete_webhook,
@@ -25,7 +26,7 @@ from licentia.server.notify.webhooks import (
     set_active,
     update_webhook,
 )
-from licentia.server.state import AppState, ClockDep, EngineDep, SettingsDep, StateDep
+from licentia.server.state import ClockDep, EngineDep, SettingsDep, StateDep
 from licentia.server.store import transactions
 
 router = APIRouter(prefix="/v1/admin", tags=["developer API", "developer API: webhooks"])
@@ -146,24 +147,6 @@ async def webhook_test(state: StateDep, webhook_id: RowId, actor: WriteActor) ->
     outcome = await test_endpoint(state, webhook_id=webhook_id, actor=actor.label)
     return {"delivery_id": outcome.delivery_id, "delivered": outcome.ok, "response_code": outcome.response_code,
             "error": outcome.error}  # fmt: skip
-
-
-async def test_endpoint(state: AppState, *, webhook_id: int, actor: str) -> Any:
-    """The test shared by the API and the admin page: log row, signed POST, outcome recorded."""
-    now = state.clock.now()
-    delivery_id, url, secret, body = await transactions.in_transaction(
-        state.async_engine, start_ping, webhook_id=webhook_id, now=now, fernet=state.settings.fernet()
-    )
-    outcome = await send_ping(delivery_id=delivery_id, url=url, secret=secret, body=body, now=now)
-    await transactions.in_transaction(
-        state.async_engine,
-        finish_ping,
-        outcome=outcome,
-        now=state.clock.now(),
-        max_attempts=state.settings.outbox_max_attempts,
-        actor=actor,
-    )
-    return outcome
 
 
 @router.get("/webhooks/{webhook_id}/deliveries", responses=ERRORS)

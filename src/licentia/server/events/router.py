@@ -14,11 +14,10 @@ from licentia.server.events.facts import server_facts
 from licentia.server.events.payloads import FactName, FactValue
 from licentia.server.events.service import event_row, record_events
 from licentia.server.state import AppState, StateDep
-from licentia.server.store.models import Product, table_of
+from licentia.server.store.tables import products
 from licentia.server.stored_time import StoredTime
 
 router = APIRouter(prefix="/v1", tags=["events"])
-products = table_of(Product)
 MAX_BATCH = 200
 MAX_DATA_KEYS = 40
 

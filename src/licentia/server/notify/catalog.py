@@ -131,9 +131,8 @@ def license_event(
 
     ``cause`` makes the delivery unique (a state change's time, a new expiry).
     """
-    from licentia.server.store.models import Customer, License, table_of
+    from licentia.server.store.tables import customers, licenses
 
-    licenses, customers = table_of(License), table_of(Customer)
     row = conn.execute(
         sa.select(
             licenses.c.product_id,

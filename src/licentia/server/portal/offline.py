@@ -15,11 +15,11 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from licentia.server.adminapi.offline import answer, free
 from licentia.server.errors import ApiError
 from licentia.server.offline import service
 from licentia.server.offline.service import RESPONSE_FILENAME
 from licentia.server.offline.uploads import uploaded_text
+from licentia.server.offline.writes import answer, free
 from licentia.server.portal.web import SignedIn, checked_form, render
 from licentia.server.state import StateDep
 from licentia.server.web.frame import SECURITY_HEADERS

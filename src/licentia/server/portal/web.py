@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from licentia.server.customers.accounts import SignedInCustomer, current_customer
 from licentia.server.errors import ApiError
 from licentia.server.network import client_ip
-from licentia.server.state import ClockDep, EngineDep, remember_customer, signed_in_customer_of, state_of
+from licentia.server.state import ClockDep, EngineDep, RequestSlot, state_of
 from licentia.server.store import transactions
 from licentia.server.web.frame import (
     SECURITY_HEADERS,
@@ -37,6 +37,10 @@ SIGNIN_COOKIE = "licentia_portal_signin"
 COOKIE_PATH = "/portal"
 
 
+# The customer a request signed in as (set by ``signed_in_customer``, read by ``render``).
+SIGNED_IN_CUSTOMER = RequestSlot("customer", SignedInCustomer)
+
+
 class CustomerSignInRequired(Exception):
     pass
 
@@ -53,7 +57,7 @@ async def signed_in_customer(request: Request, engine: EngineDep, clock: ClockDe
     customer = await transactions.read_only(engine, current_customer, session_id=session_id, now=clock.now())
     if customer is None:
         raise CustomerSignInRequired()
-    remember_customer(request, customer)  # for render, which shows who is signed in
+    SIGNED_IN_CUSTOMER.remember(request, customer)  # for render, which shows who is signed in
     return customer
 
 
@@ -73,7 +77,7 @@ Form = Annotated[dict[str, str], Depends(checked_form)]
 
 
 def render(request: Request, template: str, http_status: int = 200, **context: Any) -> HTMLResponse:
-    context.setdefault("customer", signed_in_customer_of(request))
+    context.setdefault("customer", SIGNED_IN_CUSTOMER.of(request))
     context.setdefault("message", request.query_params.get("done"))
     context.setdefault("error", request.query_params.get("error"))
     response = templates.TemplateResponse(request, template, context, status_code=http_status)

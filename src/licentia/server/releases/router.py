@@ -16,10 +16,9 @@ from licentia.server.policies.terms import offer
 from licentia.server.products.service import get_product
 from licentia.server.releases.service import described, newest_first, parse_version
 from licentia.server.state import WriterDep
-from licentia.server.store.models import License, table_of
+from licentia.server.store.tables import licenses
 
 router = APIRouter(prefix="/v1/releases", tags=["releases"])
-licenses = table_of(License)
 
 
 class NewerRelease(BaseModel):

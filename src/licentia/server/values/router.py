@@ -14,10 +14,9 @@ from licentia.server.credentials import DeviceCredential, authenticate
 from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.events.payloads import StorableJson
 from licentia.server.state import ClockDep, WriterDep
-from licentia.server.store.models import Value, table_of
+from licentia.server.store.tables import values_table
 
 router = APIRouter(prefix="/v1/values", tags=["values"])
-values_table = table_of(Value)
 MAX_VALUE_BYTES = 4096
 MAX_KEYS_PER_OWNER = 100
 Key = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]

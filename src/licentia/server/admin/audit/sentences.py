@@ -17,7 +17,7 @@ from markupsafe import Markup
 
 from licentia.core.clock import UTC
 from licentia.server.admin.lists.listing import Column, ListSpec
-from licentia.server.admin.service import audit_entries, customers, licenses, products
+from licentia.server.store.tables import audit_entries, customers, licenses, products
 
 
 @dataclass(frozen=True)

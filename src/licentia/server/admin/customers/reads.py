@@ -12,12 +12,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from licentia.server.admin.lists.specs import purchases, seat_limit, seats_used
-from licentia.server.admin.service import customers, devices, licenses, policies, products
+from licentia.server.admin.lists.specs import seat_limit, seats_used
 from licentia.server.licenses.resend import Resend, Resent, license_of_email, waiting_key_emails
-from licentia.server.store.models import OutboxMessage, table_of
+from licentia.server.store.tables import customers, devices, licenses, outbox, policies, products, purchases
 
-outbox = table_of(OutboxMessage)
 SHOWN = 200
 # Every column of a license but its sealed key: what a page may hold.
 SHOWN_COLUMNS = [column for column in licenses.c if column.name != "key_sealed"]

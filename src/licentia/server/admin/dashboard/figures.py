@@ -11,13 +11,12 @@ from markupsafe import Markup
 from licentia.core.vocabulary import PIRACY_EVENT_KINDS, DeviceStatus, EventKind
 from licentia.server.admin.dashboard import charts
 from licentia.server.rollups.service import breakdown, series, totals
-from licentia.server.store.models import Device, table_of
+from licentia.server.store.tables import devices
 
 PERIODS = (7, 30, 90)
 PIRACY_KINDS = tuple(sorted(PIRACY_EVENT_KINDS))
 # What the piracy chart calls each signal (the event kinds are the API's words, not a vendor's).
 PIRACY_LABELS = {EventKind.CLONE_SUSPECTED: "Suspected copies", EventKind.INVALID_KEY: "Invalid keys"}
-devices = table_of(Device)
 
 
 def cohort(conn: sa.Connection, *, product_id: int, first: dt.date, today: dt.date) -> dict[str, Any]:

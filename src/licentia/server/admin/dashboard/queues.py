@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from licentia.core.vocabulary import EventKind
 from licentia.server.admin.lists.listing import capped_count
 from licentia.server.admin.lists.specs import machines_in_use, seat_limit
-from licentia.server.admin.service import customers, devices, events, licenses, machines, policies, releases
+from licentia.server.store.tables import customers, devices, events, licenses, machines, policies, releases
 
 SHOWN = 8
 # A queue counts up to this many and then says "100+": a work queue needs the order of magnitude,

@@ -15,9 +15,8 @@ import sqlalchemy as sa
 
 from licentia.core.licensekeys import generate_key
 from licentia.server.licenses.key_email import license_email_body
-from licentia.server.store.models import Product, table_of
+from licentia.server.store.tables import products
 
-products = table_of(Product)
 SAMPLE_NAME = "Ada Lovelace"
 SAMPLE_SIGNIN_LINK = "https://licenses.vendor.example/portal/signin/sample-one-time-token"
 SAMPLE_PRODUCT = "Your Product"

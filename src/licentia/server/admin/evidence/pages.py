@@ -16,8 +16,8 @@ from fastapi.responses import Response
 from markupsafe import Markup
 
 from licentia.server.admin.web import Admin, render
-from licentia.server.adminapi.evidence import report_response
 from licentia.server.errors import ApiError
+from licentia.server.evidence.answers import report_response
 from licentia.server.evidence.report import html
 from licentia.server.evidence.subjects import Subject
 from licentia.server.evidence.triage import flagged

@@ -15,10 +15,18 @@ import sqlalchemy as sa
 
 from licentia.core.vocabulary import EventKind
 from licentia.server.admin.lists.listing import Column, ListSpec
-from licentia.server.admin.service import customers, devices, events, licenses, machines, policies, products, releases
-from licentia.server.store.models import Purchase, table_of
+from licentia.server.store.tables import (
+    customers,
+    devices,
+    events,
+    licenses,
+    machines,
+    policies,
+    products,
+    purchases,
+    releases,
+)
 
-purchases = table_of(Purchase)
 # The client fact holding the computer name (facts are optional, per product).
 COMPUTER_NAME_FACT = "computer_name"
 # Device list flags: the piracy evidence a vendor filters on.

@@ -9,11 +9,11 @@ from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from licentia.server.admin.web import Admin, checked_form, render
-from licentia.server.adminapi.offline import answer, free
 from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.offline import service
 from licentia.server.offline.service import RESPONSE_FILENAME
 from licentia.server.offline.uploads import uploaded_text
+from licentia.server.offline.writes import answer, free
 from licentia.server.state import EngineDep, StateDep
 from licentia.server.store import transactions
 from licentia.server.web.frame import SECURITY_HEADERS

@@ -17,12 +17,10 @@ from licentia.server.errors import ApiError
 from licentia.server.payments.mapping import PROVIDERS, add_mapping, list_mappings, remove_mapping, set_email_settings
 from licentia.server.state import ClockDep, EngineDep
 from licentia.server.store import transactions
-from licentia.server.store.models import Product, table_of
-from licentia.server.store.tables import email_settings, payment_events
+from licentia.server.store.tables import email_settings, payment_events, products
 from licentia.server.web.frame import back
 
 router = APIRouter(prefix="/payments")
-products = table_of(Product)
 PAGE = "/admin/payments"
 
 

@@ -15,11 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from licentia.server.admin.service import all_products
 from licentia.server.admin.web import Admin, Form, act, render
-from licentia.server.adminapi.webhooks import test_endpoint
 from licentia.server.errors import ApiError
 from licentia.server.fields import RowId
 from licentia.server.notify.catalog import DESCRIPTIONS, WebhookEvent
 from licentia.server.notify.deliveries import deliveries, redeliver
+from licentia.server.notify.pings import test_endpoint
 from licentia.server.notify.webhooks import (
     create_webhook,
     delete_webhook,
