@@ -14,7 +14,7 @@ from cryptography.fernet import Fernet
 
 from licentia.core.clock import to_iso
 from licentia.core.status import LicenseState
-from licentia.server.audit import record
+from licentia.server.audit import AuditAction, record
 from licentia.server.devices.changes import installations_of, unbind
 from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.licenses.service import IssuedLicense, issue_license, licenses, set_license_state
@@ -32,6 +32,12 @@ customers = table_of(Customer)
 products = table_of(Product)
 leases = table_of(Lease)
 MAX_EXTENSION_DAYS = 36500
+# How each change of state (``change_state``'s ``action``) is written in the audit log.
+AUDITED_STATES = {
+    "suspend": AuditAction.LICENSE_SUSPEND,
+    "reinstate": AuditAction.LICENSE_REINSTATE,
+    "revoke": AuditAction.LICENSE_REVOKE,
+}
 
 
 def get_license(conn: sa.Connection, license_id: int) -> sa.Row[Any]:
@@ -74,8 +80,7 @@ def issue_and_email(
     record(
         conn,
         actor=actor,
-        action="license.issue",
-        target_type="license",
+        action=AuditAction.LICENSE_ISSUE,
         target_id=issued.id,
         now=now,
         product=product,
@@ -111,8 +116,7 @@ def change_state(
     record(
         conn,
         actor=actor,
-        action=f"license.{action}",
-        target_type="license",
+        action=AUDITED_STATES[action],
         target_id=license_id,
         now=now,
         previous=row.state,
@@ -151,8 +155,7 @@ def renew(
     record(
         conn,
         actor=actor,
-        action="license.renew",
-        target_type="license",
+        action=AuditAction.LICENSE_RENEW,
         target_id=license_id,
         now=now,
         previous=row.expires_at.isoformat() if row.expires_at else None,
@@ -171,8 +174,7 @@ def set_max_devices(conn: sa.Connection, *, license_id: int, max_devices: int, a
     record(
         conn,
         actor=actor,
-        action="license.max_devices",
-        target_type="license",
+        action=AuditAction.LICENSE_MAX_DEVICES,
         target_id=license_id,
         now=now,
         previous=(row.policy_overrides or {}).get("max_devices"),
@@ -291,8 +293,7 @@ def change_terms(
     record(
         conn,
         actor=actor,
-        action="license.terms",
-        target_type="license",
+        action=AuditAction.LICENSE_TERMS,
         target_id=license_id,
         now=now,
         policy=target.name,

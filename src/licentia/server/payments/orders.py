@@ -30,7 +30,7 @@ from cryptography.fernet import Fernet
 from sqlalchemy.dialects import postgresql, sqlite
 
 from licentia.core.status import LicenseState
-from licentia.server.audit import record
+from licentia.server.audit import AuditAction, record
 from licentia.server.licenses.changes import change_state
 from licentia.server.licenses.service import issue_license, licenses
 from licentia.server.notify.catalog import WebhookEvent, license_event
@@ -177,8 +177,7 @@ def _paid(
         record(
             conn,
             actor=actor,
-            action="license.renew",
-            target_type="license",
+            action=AuditAction.LICENSE_RENEW,
             target_id=found.id,
             now=now,
             previous=found.expires_at.isoformat() if found.expires_at else None,
@@ -241,8 +240,7 @@ def _paid(
     record(
         conn,
         actor=actor,
-        action="license.issue",
-        target_type="license",
+        action=AuditAction.LICENSE_ISSUE,
         target_id=issued.id,
         now=now,
         product=mapping.product,
@@ -268,8 +266,7 @@ def _cancelled(
     record(
         conn,
         actor=f"payments:{provider}",
-        action="license.cancel",
-        target_type="license",
+        action=AuditAction.LICENSE_CANCEL,
         target_id=found.id,
         now=now,
         previous=found.expires_at.isoformat() if found.expires_at else None,

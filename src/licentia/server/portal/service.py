@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from packaging.version import InvalidVersion, Version
 
 from licentia.core.status import LicenseState
-from licentia.server.audit import audit_entries, record
+from licentia.server.audit import AuditAction, AuditTarget, audit_entries, record
 from licentia.server.devices.changes import installations_of, unbind
 from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.offline.leases import refuse_while_leased
@@ -30,7 +30,7 @@ policies = table_of(Policy)
 devices = table_of(Device)
 machines = table_of(Machine)
 releases = table_of(Release)
-TRANSFER_ACTION = "portal.free_machine"
+TRANSFER_ACTION = AuditAction.PORTAL_FREE_MACHINE
 MAX_REASON = 500
 
 
@@ -83,8 +83,8 @@ def transfers_used(conn: sa.Connection, *, license_id: int, terms: LicenseTerms,
             sa.select(sa.func.count())
             .select_from(audit_entries)
             .where(
-                audit_entries.c.action == TRANSFER_ACTION,
-                audit_entries.c.target_type == "license",
+                audit_entries.c.action == TRANSFER_ACTION.value,
+                audit_entries.c.target_type == AuditTarget.LICENSE.value,
                 audit_entries.c.target_id == str(license_id),
                 audit_entries.c.at > since,
             )
@@ -165,7 +165,6 @@ def free_machine(
         conn,
         actor=f"customer:{email}",
         action=TRANSFER_ACTION,
-        target_type="license",
         target_id=row.id,
         now=now,
         machine=machine_id,

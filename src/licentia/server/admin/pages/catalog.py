@@ -16,7 +16,7 @@ from licentia.server.admin.pages.policies import policies_of
 from licentia.server.admin.service import all_products, product_with_policy
 from licentia.server.admin.web import Admin, Form, act, back, int_field, now, render
 from licentia.server.adminapi.schemas import RowId
-from licentia.server.audit import record
+from licentia.server.audit import AuditAction, record
 from licentia.server.errors import ApiError
 from licentia.server.policies.knobs import BY_NAME
 from licentia.server.products.changes import (
@@ -48,7 +48,7 @@ async def create(request: Request, admin: Admin, form: Form) -> Response:
         made = create_product(
             conn, slug=slug, name=form.get("name") or slug, fernet=state_of(request.app).fernet, now=now
         )
-        record(conn, actor=admin.label, action="product.create", target_type="product", target_id=made.id, now=now)
+        record(conn, actor=admin.label, action=AuditAction.PRODUCT_CREATE, target_id=made.id, now=now)
         return made
 
     try:
