@@ -20,6 +20,7 @@ from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.licenses.service import IssuedLicense, issue_license, licenses, set_license_state
 from licentia.server.notify.catalog import WebhookEvent, license_event
 from licentia.server.notify.license_email import license_email_key, send_license_key
+from licentia.server.policies.choices import SeatKind
 from licentia.server.policies.knobs import KNOB_NAMES, check_complete, validate_knobs
 from licentia.server.policies.service import get_policy, policy_by_id
 from licentia.server.policies.terms import MERGED_BY_NAME, effective, entitlements_at, frees_at
@@ -199,7 +200,7 @@ def license_view(
     terms = effective(dict(policy._mapping), row.policy_overrides)
     # Seats count machines: two installations on one machine hold one seat. A floating license's
     # seats are its live leases (docs/licensing-models.md, "Floating licenses"), not activations.
-    if terms["kind"] == "floating":
+    if terms["kind"] == SeatKind.FLOATING:
         at = seats_at or now or dt.datetime.now(dt.UTC)
         used = conn.execute(
             sa.select(sa.func.count(sa.distinct(leases.c.machine_id))).where(

@@ -35,7 +35,7 @@ from licentia.server.licenses.changes import change_state
 from licentia.server.licenses.service import issue_license, licenses
 from licentia.server.notify.catalog import WebhookEvent, license_event
 from licentia.server.notify.license_email import license_email_key, send_license_key
-from licentia.server.payments.mapping import find_mapping
+from licentia.server.payments.mapping import OnRefund, find_mapping
 from licentia.server.payments.tables import mappings, payment_events, payment_links, trials
 from licentia.server.portal import emails
 from licentia.server.store.models import Customer, Product, table_of
@@ -286,15 +286,15 @@ def _refunded(conn: sa.Connection, provider: str, fact: Refunded, now: dt.dateti
         return Outcome(False, "refund of an unknown order")
     if not fact.full:
         return Outcome(False, "partial refund: license unchanged", found.id)
-    on_refund = "revoke"
+    on_refund: str = OnRefund.REVOKE
     if found.mapping_id is not None:
         on_refund = (
             conn.execute(sa.select(mappings.c.on_refund).where(mappings.c.id == found.mapping_id)).scalar() or on_refund
         )
-    if found.state == LicenseState.REVOKED.value or (on_refund == "suspend" and found.state == "suspended"):
+    if found.state == LicenseState.REVOKED.value or (on_refund == OnRefund.SUSPEND and found.state == "suspended"):
         return Outcome(False, f"already {found.state}", found.id)
     change_state(conn, license_id=found.id, action=on_refund, actor=f"payments:{provider}", now=now)
-    return Outcome(False, "revoked" if on_refund == "revoke" else "suspended", found.id)
+    return Outcome(False, "revoked" if on_refund == OnRefund.REVOKE else "suspended", found.id)
 
 
 def apply(

@@ -18,6 +18,7 @@ from licentia.server.admin.web import Admin, Form, act, back, int_field, now, re
 from licentia.server.adminapi.schemas import RowId
 from licentia.server.audit import AuditAction, record
 from licentia.server.errors import ApiError
+from licentia.server.policies.choices import OnClone
 from licentia.server.policies.knobs import BY_NAME
 from licentia.server.products.changes import (
     change_notifications,
@@ -32,7 +33,7 @@ from licentia.server.state import in_transaction, read_only, state_of
 router = APIRouter()
 router.include_router(policies.router)
 BOOLEAN_KNOBS = {"allow_virtual_machines"}
-CHOICE_KNOBS = {"on_clone": ("flag", "block")}
+CHOICE_KNOBS = {"on_clone": tuple(OnClone)}
 
 
 @router.get("/products")
