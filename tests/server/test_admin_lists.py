@@ -133,17 +133,17 @@ def test_audit_entries_read_as_sentences_and_filter(client: Any, engine: Any, cl
         license_id, prefix = conn.execute(sa.text("select id, key_prefix from licenses")).one()
     client.post(f"/admin/licenses/{license_id}/revoke", data={"csrf": csrf, "reason": "chargeback"})
     page = client.get("/admin/audit").text
-    assert f'revoked <a href="/admin/licenses/{license_id}">license <code>{prefix}…</code></a> of Bob' in page
+    assert f'Revoked <a href="/admin/licenses/{license_id}">license <code>{prefix}…</code></a> of Bob' in page
     assert (
-        f'issued <a href="/admin/licenses/{license_id}">license <code>{prefix}…</code></a> to bob@example.com' in page
+        f'Issued <a href="/admin/licenses/{license_id}">license <code>{prefix}…</code></a> to bob@example.com' in page
     )
     only = client.get("/admin/audit", params={"action": "license.revoke"}).text
-    assert "revoked" in only and "issued <a" not in only
+    assert "Revoked" in only and "Issued <a" not in only
     tomorrow = (clock.now() + dt.timedelta(days=1)).date().isoformat()
     assert "Nothing matches" in client.get("/admin/audit", params={"from": tomorrow}).text
-    assert "revoked" in client.get("/admin/audit", params={"to": tomorrow, "actor": "admin:ann@vendor.example"}).text
+    assert "Revoked" in client.get("/admin/audit", params={"to": tomorrow, "actor": "admin:ann@vendor.example"}).text
     rows = _csv(client.get("/admin/audit.csv", params={"action": "license.revoke"}))
-    assert [r["sentence"] for r in rows] == [f"revoked license {prefix}… of Bob"]
+    assert [r["sentence"] for r in rows] == [f"Revoked license {prefix}… of Bob: “chargeback”"]
 
 
 def test_work_queues_and_one_click_extend(client: Any, engine: Any, clock: Any, product: Any) -> None:

@@ -236,7 +236,7 @@ def restore_backup(
 
 
 def _resume_token_chains(urls: Any, manifest: Manifest, *, actor: str, now: dt.datetime) -> None:
-    from licentia.server.audit import record
+    from licentia.server.audit import AuditAction, record
     from licentia.server.store.engine import make_sync_engine
     from licentia.server.store.tables import devices
 
@@ -247,8 +247,7 @@ def _resume_token_chains(urls: Any, manifest: Manifest, *, actor: str, now: dt.d
             record(
                 conn,
                 actor=actor,
-                action="store.restore",
-                target_type="store",
+                action=AuditAction.STORE_RESTORE,
                 target_id=manifest.database,
                 now=now,
                 backup_created_at=manifest.created_at,

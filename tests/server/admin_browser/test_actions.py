@@ -154,7 +154,7 @@ def test_audit_reads_as_sentences_and_filters_by_action_person_and_date(page: An
     actions = page.locator("td.sentence").evaluate_all("cells => cells.map(c => c.dataset.action)")
     assert actions and set(actions) == {"license.issue"}
     sentence = page.locator("td.sentence").first.inner_text()
-    assert re.search(r"issued license \w+… to carol@example.com", sentence), sentence
+    assert re.search(r"Issued license \w+… to carol@example.com", sentence), sentence
     page.fill("input[name=from]", "2099-01-01")
     page.click("#audit-filter button[type=submit]")
     assert page.locator("td.sentence").count() == 0 and "Nothing matches" in page.content()

@@ -35,4 +35,4 @@ def test_a_paid_key_is_kept_sealed_and_resent_to_the_buyer_with_the_vendors_repl
     assert next(p.get_filename() for p in again.iter_attachments()).startswith("purchase-certificate-acme-")
     with engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(licenses)).scalar() == 1
-    assert re.search(r"sent the key of .* again to " + re.escape(BUYER), client.get("/admin/audit").text)
+    assert re.search(r"Sent the key of .* again to " + re.escape(BUYER), client.get("/admin/audit").text)

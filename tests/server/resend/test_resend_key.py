@@ -91,7 +91,7 @@ def test_the_customer_gets_the_same_key_again_long_after_the_first_email_was_sen
         [entry] = conn.execute(sa.select(audit_entries).where(audit_entries.c.action == "license.resend_key")).all()
     assert entry.actor == "admin:ann@vendor.example" and entry.target_id == str(license_id)
     assert entry.details["to"] == BUYER and entry.details["sent"] == "new email" and key not in str(entry.details)
-    assert "sent the key of" in client.get("/admin/audit").text
+    assert "Sent the key of" in client.get("/admin/audit").text
 
 
 def test_the_key_goes_to_the_customers_current_address_and_from_the_license_page(

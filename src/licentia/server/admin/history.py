@@ -18,6 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from licentia.core.vocabulary import EventKind
+from licentia.server.audit import AuditAction, AuditTarget
 from licentia.server.evidence.report import kind_names
 from licentia.server.store.tables import audit_entries, devices, events
 
@@ -55,16 +56,20 @@ def _words(value: Any) -> str:
 
 # How each staff action reads in a history, from its audit details.
 STAFF_TITLES: dict[str, Callable[[dict[str, Any]], str]] = {
-    "device.set_status": lambda d: f"Status set to {_words(d.get('status'))} (was {_words(d.get('previous'))})",
-    "device.extend_trial": lambda d: f"Trial extended by {d.get('days')} days, until {str(d.get('trial_end'))[:10]}",
-    "device.free_seat": lambda d: "Seat freed",
-    "license.revoke": lambda d: f"License revoked ({d.get('devices_freed', 0)} seat(s) freed)",
-    "license.suspend": lambda d: "License suspended",
-    "license.reinstate": lambda d: "License reinstated",
-    "license.renew": lambda d: f"License renewed until {str(d.get('expires_at') or 'never')[:10]}",
-    "license.max_devices": lambda d: f"Machines allowed set to {d.get('max_devices')}",
-    "license.terms": lambda d: "License terms changed",
-    "license.issue": lambda d: "License issued",
+    AuditAction.DEVICE_SET_STATUS: lambda d: (
+        f"Status set to {_words(d.get('status'))} (was {_words(d.get('previous'))})"
+    ),
+    AuditAction.DEVICE_EXTEND_TRIAL: lambda d: (
+        f"Trial extended by {d.get('days')} days, until {str(d.get('trial_end'))[:10]}"
+    ),
+    AuditAction.DEVICE_FREE_SEAT: lambda d: "Seat freed",
+    AuditAction.LICENSE_REVOKE: lambda d: f"License revoked ({d.get('devices_freed', 0)} seat(s) freed)",
+    AuditAction.LICENSE_SUSPEND: lambda d: "License suspended",
+    AuditAction.LICENSE_REINSTATE: lambda d: "License reinstated",
+    AuditAction.LICENSE_RENEW: lambda d: f"License renewed until {str(d.get('expires_at') or 'never')[:10]}",
+    AuditAction.LICENSE_MAX_DEVICES: lambda d: f"Machines allowed set to {d.get('max_devices')}",
+    AuditAction.LICENSE_TERMS: lambda d: "License terms changed",
+    AuditAction.LICENSE_ISSUE: lambda d: "License issued",
 }
 
 
@@ -173,7 +178,7 @@ def device_history(conn: sa.Connection, *, device_id: str, machine_id: str) -> l
     lines = _lines(
         conn,
         events.c.device_id == device_id,
-        sa.and_(audit_entries.c.target_type == "machine", audit_entries.c.target_id == machine_id),
+        sa.and_(audit_entries.c.target_type == AuditTarget.MACHINE.value, audit_entries.c.target_id == machine_id),
     )
     copies = copies_of(conn, device_id)
     for line in lines:
@@ -186,17 +191,19 @@ def license_history(conn: sa.Connection, *, license_id: int) -> list[Line]:
     holders = sa.select(devices.c.id).where(devices.c.license_id == license_id).scalar_subquery()
     machines = sa.select(devices.c.machine_id).where(devices.c.license_id == license_id).scalar_subquery()
     freed_here = sa.and_(
-        audit_entries.c.target_type == "machine",
-        audit_entries.c.action == "device.free_seat",
+        audit_entries.c.target_type == AuditTarget.MACHINE.value,
+        audit_entries.c.action == AuditAction.DEVICE_FREE_SEAT.value,
         audit_entries.c.details["license_id"].as_integer() == license_id,
     )
     return _lines(
         conn,
         sa.or_(events.c.license_id == license_id, events.c.device_id.in_(holders)),
         sa.or_(
-            sa.and_(audit_entries.c.target_type == "license", audit_entries.c.target_id == str(license_id)),
+            sa.and_(
+                audit_entries.c.target_type == AuditTarget.LICENSE.value, audit_entries.c.target_id == str(license_id)
+            ),
             # Staff actions on the machines holding its seats now (a block, a trial), and seats it lost.
-            sa.and_(audit_entries.c.target_type == "machine", audit_entries.c.target_id.in_(machines)),
+            sa.and_(audit_entries.c.target_type == AuditTarget.MACHINE.value, audit_entries.c.target_id.in_(machines)),
             freed_here,
         ),
     )

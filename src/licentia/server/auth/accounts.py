@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from licentia.server.audit import record
+from licentia.server.audit import AuditAction, record
 from licentia.server.auth.passwords import decoy_hash, hash_secret, verify_secret
 from licentia.server.auth.roles import Role, may, valid_role
 from licentia.server.errors import ApiError, ErrorCode
@@ -102,7 +102,7 @@ def create_admin(
         .returning(users.c.id)
     ).scalar_one()
     record(
-        conn, actor=actor, action="admin.create", target_type="admin", target_id=user_id, now=now, email=email,
+        conn, actor=actor, action=AuditAction.ADMIN_CREATE, target_id=user_id, now=now, email=email,
         role=role,
     )  # fmt: skip
     return int(user_id)
@@ -121,7 +121,7 @@ def set_password(conn: sa.Connection, *, email: str, password: str, actor: str, 
     )
     # A new password ends every session that the old one opened.
     conn.execute(sessions.delete().where(sessions.c.user_id == row.id))
-    record(conn, actor=actor, action="admin.password", target_type="admin", target_id=row.id, now=now)
+    record(conn, actor=actor, action=AuditAction.ADMIN_PASSWORD, target_id=row.id, now=now)
 
 
 def password_hash_of(conn: sa.Connection, *, email: str) -> str:
@@ -151,7 +151,7 @@ def conclude_sign_in(
             conn.execute(
                 users.update().where(users.c.id == row.id).values(failed_attempts=0, locked_until=now + LOCKOUT)
             )
-            record(conn, actor="system", action="admin.locked", target_type="admin", target_id=row.id, now=now)
+            record(conn, actor="system", action=AuditAction.ADMIN_LOCKED, target_id=row.id, now=now)
             return SignInRefused(locked=True)
         conn.execute(users.update().where(users.c.id == row.id).values(failed_attempts=failures))
         return SignInRefused()
@@ -163,7 +163,7 @@ def conclude_sign_in(
     life = min(lifetime, CODE_WAIT) if needs_code else lifetime
     signed = open_session(conn, user_id=row.id, email=row.email, now=now, lifetime=life, awaiting_code=needs_code)
     if not needs_code:
-        record(conn, actor=f"admin:{row.email}", action="admin.sign_in", target_type="admin", target_id=row.id, now=now)
+        record(conn, actor=f"admin:{row.email}", action=AuditAction.ADMIN_SIGN_IN, target_id=row.id, now=now)
     return signed
 
 
@@ -204,4 +204,4 @@ def current_admin(
 
 def sign_out(conn: sa.Connection, *, admin: CurrentAdmin, session_id: str, now: dt.datetime) -> None:
     conn.execute(sessions.delete().where(sessions.c.id_hash == session_hash(session_id)))
-    record(conn, actor=admin.label, action="admin.sign_out", target_type="admin", target_id=admin.user_id, now=now)
+    record(conn, actor=admin.label, action=AuditAction.ADMIN_SIGN_OUT, target_id=admin.user_id, now=now)

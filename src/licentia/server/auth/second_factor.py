@@ -25,7 +25,7 @@ import qrcode.image.svg
 import sqlalchemy as sa
 from cryptography.fernet import Fernet, InvalidToken
 
-from licentia.server.audit import record
+from licentia.server.audit import AuditAction, record
 from licentia.server.auth.accounts import LOCKOUT, MAX_FAILURES, SignedIn, open_session, sessions, users
 from licentia.server.auth.passwords import hash_secret, verify_secret
 from licentia.server.errors import ApiError, ErrorCode
@@ -124,7 +124,7 @@ def confirm_enrolment(
         .where(users.c.id == user_id)
         .values(totp_enabled_at=now, recovery_hashes=[hash_secret(c) for c in codes])
     )
-    record(conn, actor=actor, action="admin.totp_on", target_type="admin", target_id=user_id, now=now)
+    record(conn, actor=actor, action=AuditAction.ADMIN_TOTP_ON, target_id=user_id, now=now)
     return codes
 
 
@@ -141,7 +141,7 @@ def turn_off(conn: sa.Connection, *, user_id: int, now: dt.datetime, actor: str)
     if actor != f"admin:{row.email}":
         # A reset by someone else: whoever holds this admin's sessions signs in again.
         conn.execute(sessions.delete().where(sessions.c.user_id == user_id))
-    record(conn, actor=actor, action="admin.totp_off", target_type="admin", target_id=user_id, now=now)
+    record(conn, actor=actor, action=AuditAction.ADMIN_TOTP_OFF, target_id=user_id, now=now)
 
 
 def is_recovery_code(text: str) -> bool:
@@ -182,7 +182,7 @@ def conclude_second_factor(
         remaining = [h for h in (row.recovery_hashes or []) if h != used_recovery_hash]
         if len(remaining) < len(row.recovery_hashes or []):
             conn.execute(users.update().where(users.c.id == user_id).values(recovery_hashes=remaining))
-            record(conn, actor=f"admin:{row.email}", action="admin.recovery_code_used", target_type="admin",
+            record(conn, actor=f"admin:{row.email}", action=AuditAction.ADMIN_RECOVERY_CODE_USED,
                    target_id=user_id, now=now, left=len(remaining))  # fmt: skip
             ok = True
     elif row.totp_enabled_at is not None:
@@ -194,7 +194,7 @@ def conclude_second_factor(
                 users.update().where(users.c.id == user_id).values(failed_attempts=0, locked_until=now + LOCKOUT)
             )
             conn.execute(sessions.delete().where(sessions.c.user_id == user_id, sessions.c.awaiting_code.is_(True)))
-            record(conn, actor="system", action="admin.locked", target_type="admin", target_id=user_id, now=now)
+            record(conn, actor="system", action=AuditAction.ADMIN_LOCKED, target_id=user_id, now=now)
         else:
             conn.execute(users.update().where(users.c.id == user_id).values(failed_attempts=failures))
         return None
@@ -202,6 +202,6 @@ def conclude_second_factor(
     # A new session id once the second factor passed: the waiting one is never promoted (fixation).
     conn.execute(sessions.delete().where(sessions.c.id_hash == pending_hash))
     signed = open_session(conn, user_id=user_id, email=row.email, now=now, lifetime=lifetime, awaiting_code=False)
-    record(conn, actor=f"admin:{row.email}", action="admin.sign_in", target_type="admin", target_id=user_id, now=now,
+    record(conn, actor=f"admin:{row.email}", action=AuditAction.ADMIN_SIGN_IN, target_id=user_id, now=now,
            second_factor="recovery_code" if used_recovery_hash else "totp")  # fmt: skip
     return signed

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from licentia.server.audit import record
+from licentia.server.audit import AuditAction, record
 from licentia.server.auth.accounts import sessions, users
 from licentia.server.auth.roles import Role, valid_role
 from licentia.server.errors import ApiError, ErrorCode
@@ -83,7 +83,7 @@ def set_role(conn: sa.Connection, *, user_id: int, role: str, actor: str, now: d
     if role != Role.OWNER:
         _keeps_an_owner(conn, row)
     conn.execute(users.update().where(users.c.id == user_id).values(role=role))
-    record(conn, actor=actor, action="admin.role", target_type="admin", target_id=user_id, now=now,
+    record(conn, actor=actor, action=AuditAction.ADMIN_ROLE, target_id=user_id, now=now,
            email=row.email, previous=row.role, role=role)  # fmt: skip
 
 
@@ -93,8 +93,8 @@ def set_active(conn: sa.Connection, *, user_id: int, active: bool, actor: str, n
         _keeps_an_owner(conn, row)
         conn.execute(sessions.delete().where(sessions.c.user_id == user_id))
     conn.execute(users.update().where(users.c.id == user_id).values(is_active=active))
-    action = "admin.enable" if active else "admin.disable"
-    record(conn, actor=actor, action=action, target_type="admin", target_id=user_id, now=now, email=row.email)
+    action = AuditAction.ADMIN_ENABLE if active else AuditAction.ADMIN_DISABLE
+    record(conn, actor=actor, action=action, target_id=user_id, now=now, email=row.email)
 
 
 def remove_admin(conn: sa.Connection, *, user_id: int, actor: str, now: dt.datetime) -> None:
@@ -102,5 +102,5 @@ def remove_admin(conn: sa.Connection, *, user_id: int, actor: str, now: dt.datet
     _keeps_an_owner(conn, row)
     conn.execute(sessions.delete().where(sessions.c.user_id == user_id))
     conn.execute(users.delete().where(users.c.id == user_id))
-    record(conn, actor=actor, action="admin.remove", target_type="admin", target_id=user_id, now=now,
+    record(conn, actor=actor, action=AuditAction.ADMIN_REMOVE, target_id=user_id, now=now,
            email=row.email)  # fmt: skip

@@ -133,22 +133,24 @@ def change_password(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def create_token(args: argparse.Namespace, ctx: CliContext) -> int:
+    from licentia.server.audit import AuditAction
     from licentia.server.auth.tokens import create_token as create
 
     scopes = args.scope or ["read"]
     with ctx.engine.begin() as conn:
         made = create(conn, name=args.name, scopes=scopes, now=ctx.clock.now(), created_by=ctx.actor)
-        ctx.audit(conn, "token.create", "api_token", made.id, name=args.name, scopes=scopes)
+        ctx.audit(conn, AuditAction.TOKEN_CREATE, made.id, name=args.name, scopes=scopes)
     print(made.token)
     return 0
 
 
 def revoke_token(args: argparse.Namespace, ctx: CliContext) -> int:
+    from licentia.server.audit import AuditAction
     from licentia.server.auth.tokens import revoke_token as revoke
 
     with ctx.engine.begin() as conn:
         revoke(conn, token_id=args.token_id, now=ctx.clock.now())
-        ctx.audit(conn, "token.revoke", "api_token", args.token_id, reason=args.reason)
+        ctx.audit(conn, AuditAction.TOKEN_REVOKE, args.token_id, reason=args.reason)
     print(f"token {args.token_id} revoked")
     return 0
 

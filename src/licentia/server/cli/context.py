@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     import sqlalchemy as sa
 
     from licentia.core.clock import Clock
+    from licentia.server.audit import AuditAction
     from licentia.server.settings import Settings
     from licentia.server.store.snapshot import Snapshot
 
@@ -134,7 +135,7 @@ class CliContext:
         with self.engine.begin() as conn:
             return service(conn, actor=self.actor, now=self.clock.now(), **kwargs)
 
-    def audit(self, conn: sa.Connection, action: str, target_type: str, target_id: Any, **details: Any) -> None:
+    def audit(self, conn: sa.Connection, action: AuditAction, target_id: Any, **details: Any) -> None:
         """Write the audit entry of a change this command made, in the change's transaction."""
         from licentia.server.audit import record
 
@@ -142,7 +143,6 @@ class CliContext:
             conn,
             actor=self.actor,
             action=action,
-            target_type=target_type,
             target_id=target_id,
             now=self.clock.now(),
             **details,

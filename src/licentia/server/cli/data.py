@@ -145,6 +145,7 @@ def demo(args: argparse.Namespace, ctx: CliContext) -> int:
     import datetime as dt
     import random
 
+    from licentia.server.audit import AuditAction
     from licentia.server.bootstrap import prepare
     from licentia.server.demo import fill
     from licentia.server.rollups.service import days_between, refresh
@@ -164,7 +165,7 @@ def demo(args: argparse.Namespace, ctx: CliContext) -> int:
         )
         today = ctx.clock.now().date()
         refresh(conn, days_between(today - dt.timedelta(days=args.days), today))
-        ctx.audit(conn, "demo.fill", "product", product, **made)
+        ctx.audit(conn, AuditAction.DEMO_FILL, product, **made)
     print(
         f"demo data for {product}: {made['devices']} devices, {made['events']} events, {made['licenses']} licenses; "
         "rollups computed.\nCreate an admin with `licentia admin create EMAIL`, then `licentia serve` and open /admin."

@@ -51,6 +51,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], opti
 
 
 def create(args: argparse.Namespace, ctx: CliContext) -> int:
+    from licentia.server.audit import AuditAction
     from licentia.server.bootstrap import write_public_key
     from licentia.server.products.service import create_product
 
@@ -58,7 +59,7 @@ def create(args: argparse.Namespace, ctx: CliContext) -> int:
         made = create_product(
             conn, slug=args.slug, name=args.name or args.slug, fernet=ctx.settings.fernet(), now=ctx.clock.now()
         )
-        ctx.audit(conn, "product.create", "product", made.id, slug=made.slug)
+        ctx.audit(conn, AuditAction.PRODUCT_CREATE, made.id, slug=made.slug)
     path = write_public_key(ctx.settings, made.slug, made.public_key)
     print(f"created product {made.slug}; public key {made.public_key} (saved to {path})")
     return 0
@@ -135,11 +136,12 @@ def facts(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def rotate_keys(args: argparse.Namespace, ctx: CliContext) -> int:
+    from licentia.server.audit import AuditAction
     from licentia.server.products.service import rotate_key
 
     with ctx.engine.begin() as conn:
         new = rotate_key(conn, slug=args.product, fernet=ctx.settings.fernet(), now=ctx.clock.now())
-        ctx.audit(conn, "keys.rotate", "product", args.product, kid=new.kid)
+        ctx.audit(conn, AuditAction.KEYS_ROTATE, args.product, kid=new.kid)
     print(f"new signing key {new.kid} for {args.product}; documents signed by older keys still verify")
     return 0
 

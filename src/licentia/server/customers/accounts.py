@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from licentia.server.audit import record
+from licentia.server.audit import AuditAction, record
 from licentia.server.ratelimit import hit, peek
 from licentia.server.store.models import Customer, License, table_of
 from licentia.server.store.tables import portal_sessions, signin_links
@@ -156,8 +156,7 @@ def redeem_link(
     record(
         conn,
         actor=f"customer:{spent.email}",
-        action="portal.sign_in",
-        target_type="customer",
+        action=AuditAction.PORTAL_SIGN_IN,
         target_id=spent.email,
         now=now,
     )

@@ -16,14 +16,14 @@ import sqlalchemy as sa
 from packaging.version import InvalidVersion, Version
 
 from licentia.core.status import LicenseState
-from licentia.server.audit import record
+from licentia.server.audit import AuditAction, AuditTarget, record
 from licentia.server.customers.terms import LicenseTerms, license_terms
 from licentia.server.devices.changes import installations_of, unbind
 from licentia.server.devices.offline_seats import refuse_while_leased
 from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.store.tables import audit_entries, customers, devices, licenses, products, releases
 
-TRANSFER_ACTION = "portal.free_machine"
+TRANSFER_ACTION = AuditAction.PORTAL_FREE_MACHINE
 MAX_REASON = 500
 
 
@@ -76,8 +76,8 @@ def transfers_used(conn: sa.Connection, *, license_id: int, terms: LicenseTerms,
             sa.select(sa.func.count())
             .select_from(audit_entries)
             .where(
-                audit_entries.c.action == TRANSFER_ACTION,
-                audit_entries.c.target_type == "license",
+                audit_entries.c.action == TRANSFER_ACTION.value,
+                audit_entries.c.target_type == AuditTarget.LICENSE.value,
                 audit_entries.c.target_id == str(license_id),
                 audit_entries.c.at > since,
             )
@@ -158,7 +158,6 @@ def free_machine(
         conn,
         actor=f"customer:{email}",
         action=TRANSFER_ACTION,
-        target_type="license",
         target_id=row.id,
         now=now,
         machine=machine_id,

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 from licentia.core.status import DeviceStatus
 from licentia.core.vocabulary import EventKind
-from licentia.server.audit import record
+from licentia.server.audit import AuditAction, record
 from licentia.server.devices.decide import COPY_BLOCK_REASON, Situation, decide
 from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.events.service import record_event
@@ -113,8 +113,7 @@ def set_device_status(
     record(
         conn,
         actor=actor,
-        action="device.set_status",
-        target_type="machine",
+        action=AuditAction.DEVICE_SET_STATUS,
         target_id=row.machine_id,
         now=now,
         device=device_id,
@@ -138,8 +137,7 @@ def extend_trial(conn: sa.Connection, *, device_id: str, days: int, actor: str, 
     record(
         conn,
         actor=actor,
-        action="device.extend_trial",
-        target_type="machine",
+        action=AuditAction.DEVICE_EXTEND_TRIAL,
         target_id=row.machine_id,
         now=now,
         device=device_id,
@@ -159,8 +157,7 @@ def free_seat(conn: sa.Connection, *, device_id: str, actor: str, now: dt.dateti
     record(
         conn,
         actor=actor,
-        action="device.free_seat",
-        target_type="machine",
+        action=AuditAction.DEVICE_FREE_SEAT,
         target_id=row.machine_id,
         now=now,
         device=device_id,

@@ -17,6 +17,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from licentia.core.status import ALLOWED_STATUSES, DeviceStatus, LicenseState, trial_status
+from licentia.server.policies.choices import OnClone
 
 # The reason stored on an installation blocked because its state was copied
 # (policy ``on_clone = block``): it stays blocked until the vendor lifts it.
@@ -37,7 +38,7 @@ class Situation:
     license_expires_at: dt.datetime | None = None
     deactivated: bool = False
     copy_caught: bool = False
-    on_clone: str = "flag"
+    on_clone: str = OnClone.FLAG
     virtual: bool = False
     allow_virtual_machines: bool = True
 
@@ -57,7 +58,7 @@ class Decision:
 
 def decide(s: Situation) -> Decision:
     copy_blocked = (s.stored_status == DeviceStatus.BLOCKED.value and s.stored_reason == COPY_BLOCK_REASON) or (
-        s.copy_caught and s.on_clone == "block"
+        s.copy_caught and s.on_clone == OnClone.BLOCK
     )
     drop_license = s.license_state == LicenseState.REVOKED.value
     licensed = s.license_state is not None and not drop_license

@@ -18,6 +18,7 @@ from licentia.core.status import LicenseState
 from licentia.core.vocabulary import EventKind
 from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.events.service import event_row
+from licentia.server.policies.choices import SeatKind
 from licentia.server.policies.terms import activation_expiry
 from licentia.server.ratelimit import hit, peek
 from licentia.server.store.raw import Record
@@ -113,7 +114,7 @@ def claim_seat(
     if lic.state == LicenseState.EXPIRED.value or (lic.expires_at is not None and lic.expires_at <= now):
         raise Refused(ApiError(ErrorCode.LICENSE_EXPIRED, "this license has expired"))
     terms = terms_of(lic)
-    if terms.kind == "floating":  # its seats are leases (server/leases/): an activation would hold one for ever
+    if terms.kind == SeatKind.FLOATING:  # its seats are leases (server/leases/): an activation would hold one for ever
         raise Refused(ApiError(ErrorCode.FLOATING_LICENSE, "this license is floating: check out a lease instead"))
     if device.is_virtual and not terms.allow_virtual_machines:
         raise Refused(ApiError(ErrorCode.VIRTUAL_MACHINE_NOT_ALLOWED, "this product does not run in virtual machines"))

@@ -43,6 +43,7 @@ from licentia.server.devices.rows import (
 from licentia.server.devices.seats import Refused, claim_seat
 from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.events.service import event_row, record_events
+from licentia.server.policies.choices import OnClone
 from licentia.server.policies.terms import effective
 from licentia.server.products.service import Keyring
 from licentia.server.releases.service import LatestReleaseCache
@@ -337,7 +338,7 @@ class Checker:
             data={**data, "other_side": describe(conn, device)},
         )
         flag_copy(conn, current_scope(conn), device.id)
-        if product.on_clone == "block":
+        if product.on_clone == OnClone.BLOCK:
             conn.execute(
                 devices.update()
                 .where(devices.c.id == successor_id)

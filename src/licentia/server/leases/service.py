@@ -35,6 +35,7 @@ from licentia.server.events.service import event_row, record_events
 from licentia.server.leases import rows
 from licentia.server.leases.decide import lease_end, seat_for
 from licentia.server.leases.document import lease_document
+from licentia.server.policies.choices import SeatKind
 from licentia.server.policies.terms import activation_expiry
 from licentia.server.ratelimit import WINDOW, hit, peek
 from licentia.server.store.raw import Record, Statement
@@ -110,7 +111,7 @@ def _checkout(conn: sa.Connection, req: CheckoutRequest, checker: Checker) -> Le
     if refused is not None:
         raise refused
     terms = checker.terms(conn, product, lic)
-    if terms.kind != "floating":
+    if terms.kind != SeatKind.FLOATING:
         raise ApiError(ErrorCode.NOT_FLOATING, "this license is node-locked: activate it instead")
     allowed = int(terms.borrow_days or 0)
     if req.borrow_days and req.borrow_days > allowed:
@@ -289,7 +290,9 @@ def heartbeat(
         product = rows.product(conn, checker, cache_seconds, product_id=lease.product_id)
         terms = checker.terms(conn, product, lic)
         refused = _usable(lic, now) or (
-            None if terms.kind == "floating" else ApiError(ErrorCode.NOT_FLOATING, "this license is no longer floating")
+            None
+            if terms.kind == SeatKind.FLOATING
+            else ApiError(ErrorCode.NOT_FLOATING, "this license is no longer floating")
         )
         if refused is not None:
             end(conn, lease.id, now, f"license_{refused.code}")

@@ -51,8 +51,7 @@ def force_release(
         audit.record(
             conn,
             actor=actor,
-            action="lease.force_release",
-            target_type="license",
+            action=audit.AuditAction.LEASE_FORCE_RELEASE,
             target_id=license_id,
             now=now,
             lease=lease_id,

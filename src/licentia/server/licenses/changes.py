@@ -14,7 +14,7 @@ from cryptography.fernet import Fernet
 
 from licentia.core.clock import to_iso
 from licentia.core.status import LicenseState
-from licentia.server.audit import record
+from licentia.server.audit import AuditAction, record
 from licentia.server.devices.changes import installations_of, unbind
 from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.licenses.key_email import license_email_key, send_license_key
@@ -28,6 +28,12 @@ from licentia.server.products.service import get_product, validate_policy
 from licentia.server.store.tables import devices, licenses, products
 
 MAX_EXTENSION_DAYS = 36500
+# How each change of state (``change_state``'s ``action``) is written in the audit log.
+AUDITED_STATES = {
+    "suspend": AuditAction.LICENSE_SUSPEND,
+    "reinstate": AuditAction.LICENSE_REINSTATE,
+    "revoke": AuditAction.LICENSE_REVOKE,
+}
 
 
 def issue_and_email(
@@ -63,8 +69,7 @@ def issue_and_email(
     record(
         conn,
         actor=actor,
-        action="license.issue",
-        target_type="license",
+        action=AuditAction.LICENSE_ISSUE,
         target_id=issued.id,
         now=now,
         product=product,
@@ -100,8 +105,7 @@ def change_state(
     record(
         conn,
         actor=actor,
-        action=f"license.{action}",
-        target_type="license",
+        action=AUDITED_STATES[action],
         target_id=license_id,
         now=now,
         previous=row.state,
@@ -140,8 +144,7 @@ def renew(
     record(
         conn,
         actor=actor,
-        action="license.renew",
-        target_type="license",
+        action=AuditAction.LICENSE_RENEW,
         target_id=license_id,
         now=now,
         previous=row.expires_at.isoformat() if row.expires_at else None,
@@ -160,8 +163,7 @@ def set_max_devices(conn: sa.Connection, *, license_id: int, max_devices: int, a
     record(
         conn,
         actor=actor,
-        action="license.max_devices",
-        target_type="license",
+        action=AuditAction.LICENSE_MAX_DEVICES,
         target_id=license_id,
         now=now,
         previous=(row.policy_overrides or {}).get("max_devices"),
@@ -212,8 +214,7 @@ def change_terms(
     record(
         conn,
         actor=actor,
-        action="license.terms",
-        target_type="license",
+        action=AuditAction.LICENSE_TERMS,
         target_id=license_id,
         now=now,
         policy=target.name,

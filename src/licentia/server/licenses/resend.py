@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from cryptography.fernet import Fernet
 
 from licentia.core.status import LicenseState
-from licentia.server.audit import record
+from licentia.server.audit import AuditAction, record
 from licentia.server.customers.emails import reply_to_for
 from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.licenses.key_email import license_email_key, send_license_key
@@ -175,8 +175,7 @@ def _audit(conn: sa.Connection, lic: Any, *, actor: str, now: dt.datetime, to: s
     record(
         conn,
         actor=actor,
-        action="license.resend_key",
-        target_type="license",
+        action=AuditAction.LICENSE_RESEND_KEY,
         target_id=lic.id,
         now=now,
         customer=lic.customer_id,

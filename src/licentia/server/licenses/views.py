@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from licentia.core.clock import to_iso
 from licentia.server.devices.changes import installations_of
 from licentia.server.errors import ApiError, ErrorCode
+from licentia.server.policies.choices import SeatKind
 from licentia.server.policies.service import policy_by_id
 from licentia.server.policies.terms import effective, entitlements_at, frees_at
 from licentia.server.store.raw import Record
@@ -40,7 +41,7 @@ def license_view(
     terms = effective(dict(policy._mapping), row.policy_overrides)
     # Seats count machines: two installations on one machine hold one seat. A floating license's
     # seats are its live leases (docs/licensing-models.md, "Floating licenses"), not activations.
-    if terms["kind"] == "floating":
+    if terms["kind"] == SeatKind.FLOATING:
         at = seats_at or now or dt.datetime.now(dt.UTC)
         used = conn.execute(
             sa.select(sa.func.count(sa.distinct(leases.c.machine_id))).where(

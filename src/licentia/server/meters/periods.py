@@ -14,8 +14,9 @@ import datetime as dt
 from dataclasses import dataclass
 
 from licentia.core.clock import UTC
+from licentia.server.policies.choices import MeterPeriod
 
-PERIODS = ("day", "week", "month", "year", "lifetime")
+PERIODS = tuple(MeterPeriod)
 # The one period of a lifetime meter starts here (a fixed key for its usage row).
 LIFETIME_START = dt.datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -30,19 +31,19 @@ def period_at(kind: str, now: dt.datetime) -> Period:
     """The period of kind ``kind`` that holds ``now`` (an aware datetime)."""
     now = now.astimezone(UTC)
     midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    if kind == "day":
+    if kind == MeterPeriod.DAY:
         return Period(midnight, midnight + dt.timedelta(days=1))
-    if kind == "week":
+    if kind == MeterPeriod.WEEK:
         start = midnight - dt.timedelta(days=midnight.weekday())
         return Period(start, start + dt.timedelta(days=7))
-    if kind == "month":
+    if kind == MeterPeriod.MONTH:
         start = midnight.replace(day=1)
         if start.month == 12:
             return Period(start, start.replace(year=start.year + 1, month=1))
         return Period(start, start.replace(month=start.month + 1))
-    if kind == "year":
+    if kind == MeterPeriod.YEAR:
         start = midnight.replace(month=1, day=1)
         return Period(start, start.replace(year=start.year + 1))
-    if kind == "lifetime":
+    if kind == MeterPeriod.LIFETIME:
         return Period(LIFETIME_START, None)
     raise ValueError(f"unknown meter period {kind!r}")

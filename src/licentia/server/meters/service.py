@@ -34,6 +34,7 @@ from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.events.service import record_event
 from licentia.server.licenses.views import get_license
 from licentia.server.meters.periods import Period, period_at
+from licentia.server.policies.choices import MeterPeriod
 from licentia.server.policies.service import policy_by_id
 from licentia.server.policies.terms import effective
 from licentia.server.store.raw import Statement
@@ -153,7 +154,7 @@ def _definition(meters: dict[str, Any], meter: str) -> tuple[int, str]:
     if not isinstance(entry, dict):
         known = ", ".join(sorted(meters)) or "none"
         raise ApiError(ErrorCode.UNKNOWN_METER, f"no meter {meter!r} on this license (its meters: {known})")
-    return int(entry["limit"]), str(entry.get("period") or "month")
+    return int(entry["limit"]), str(entry.get("period") or MeterPeriod.MONTH.value)
 
 
 def _used(conn: sa.Connection, license_id: int, meter: str, start: dt.datetime) -> int:
@@ -242,7 +243,7 @@ def license_usage(conn: sa.Connection, license_row: Any, now: dt.datetime) -> li
     for meter, entry in sorted(meters_of(conn, license_row).items()):
         if not isinstance(entry, dict):
             continue
-        kind = str(entry.get("period") or "month")
+        kind = str(entry.get("period") or MeterPeriod.MONTH.value)
         period = period_at(kind, now)
         used = _used(conn, license_row.id, meter, period.start)
         found.append(_figures(meter, used, int(entry["limit"]), kind, period))

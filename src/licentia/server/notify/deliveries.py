@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from cryptography.fernet import Fernet
 
 from licentia.core.clock import to_iso
-from licentia.server.audit import record
+from licentia.server.audit import AuditAction, record
 from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.notify.catalog import PING
 from licentia.server.notify.delivery import DeliveryFailed, post_webhook, webhook_body
@@ -126,7 +126,7 @@ def redeliver(
         .returning(outbox.c.id)
     ).scalar_one()
     record(
-        conn, actor=actor, action="webhook.redeliver", target_type="webhook", target_id=webhook_id, now=now,
+        conn, actor=actor, action=AuditAction.WEBHOOK_REDELIVER, target_id=webhook_id, now=now,
         delivery=delivery_id, new_delivery=int(new_id),
     )  # fmt: skip
     return int(new_id)
@@ -197,6 +197,6 @@ def finish_ping(conn: sa.Connection, *, outcome: PingOutcome, now: dt.datetime, 
     conn.execute(outbox.update().where(outbox.c.id == outcome.delivery_id).values(**values))
     row = conn.execute(sa.select(outbox.c.webhook_id).where(outbox.c.id == outcome.delivery_id)).scalar_one()
     record(
-        conn, actor=actor, action="webhook.test", target_type="webhook", target_id=row, now=now,
+        conn, actor=actor, action=AuditAction.WEBHOOK_TEST, target_id=row, now=now,
         delivered=outcome.ok, response_code=outcome.response_code,
     )  # fmt: skip

@@ -1,4 +1,4 @@
-"""The "Send test" of a webhook endpoint: a delivery log row, a signed POST, the outcome recorded (API and admin page)."""
+"""The "Send test" of a webhook endpoint: a delivery row, a signed POST, the outcome recorded (API and admin page)."""
 
 from __future__ import annotations
 

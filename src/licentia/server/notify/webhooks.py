@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
 
-from licentia.server.audit import record
+from licentia.server.audit import AuditAction, record
 from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.notify.catalog import WebhookEvent
 from licentia.server.notify.sealing import SEALED_PREFIX as SEALED_PREFIX
@@ -160,7 +160,7 @@ def create_webhook(
         .returning(webhooks.c.id)
     ).scalar_one()
     record(
-        conn, actor=actor, action="webhook.create", target_type="webhook", target_id=webhook_id, now=now,
+        conn, actor=actor, action=AuditAction.WEBHOOK_CREATE, target_id=webhook_id, now=now,
         product=product, events=chosen,
     )  # fmt: skip
     _changed(conn)
@@ -228,7 +228,7 @@ def update_webhook(
     conn.execute(webhooks.update().where(webhooks.c.id == webhook_id).values(**values))
     changed = sorted(k if k != "topics" else "events" for k in values if k != "updated_at")
     record(
-        conn, actor=actor, action="webhook.update", target_type="webhook", target_id=webhook_id, now=now,
+        conn, actor=actor, action=AuditAction.WEBHOOK_UPDATE, target_id=webhook_id, now=now,
         changed=changed,
     )  # fmt: skip
     _changed(conn)
@@ -239,8 +239,8 @@ def set_active(conn: sa.Connection, *, webhook_id: int, active: bool, now: dt.da
     """Disable (nothing is queued for it, waiting deliveries give up) or enable an endpoint."""
     get_webhook(conn, webhook_id)
     conn.execute(webhooks.update().where(webhooks.c.id == webhook_id).values(active=active, updated_at=now))
-    action = "webhook.enable" if active else "webhook.disable"
-    record(conn, actor=actor, action=action, target_type="webhook", target_id=webhook_id, now=now)
+    action = AuditAction.WEBHOOK_ENABLE if active else AuditAction.WEBHOOK_DISABLE
+    record(conn, actor=actor, action=action, target_id=webhook_id, now=now)
     _changed(conn)
 
 
@@ -248,7 +248,7 @@ def delete_webhook(conn: sa.Connection, *, webhook_id: int, now: dt.datetime, ac
     """Remove an endpoint; its delivery log stays (the outbox rows name it by id)."""
     get_webhook(conn, webhook_id)
     conn.execute(webhooks.delete().where(webhooks.c.id == webhook_id))
-    record(conn, actor=actor, action="webhook.delete", target_type="webhook", target_id=webhook_id, now=now)
+    record(conn, actor=actor, action=AuditAction.WEBHOOK_DELETE, target_id=webhook_id, now=now)
     _changed(conn)
 
 

@@ -29,7 +29,7 @@ from licentia.core import airgap
 from licentia.core.clock import from_iso, to_iso
 from licentia.core.fingerprint import COMPONENTS
 from licentia.core.licensekeys import KeyFormatError, key_hash, normalize_key
-from licentia.server.audit import record
+from licentia.server.audit import AuditAction, record
 from licentia.server.devices.changes import installations_of, unbind
 from licentia.server.devices.service import Checker, CheckInput
 from licentia.server.errors import ApiError, ErrorCode
@@ -235,8 +235,7 @@ def answer_request(
     record(
         conn,
         actor=actor,
-        action="license.offline_activate",
-        target_type="license",
+        action=AuditAction.LICENSE_OFFLINE_ACTIVATE,
         target_id=license_id,
         now=now,
         activation=activation,
@@ -333,8 +332,7 @@ def deactivate(
     record(
         conn,
         actor=actor,
-        action="license.offline_deactivate",
-        target_type="license",
+        action=AuditAction.LICENSE_OFFLINE_DEACTIVATE,
         target_id=row.license_id,
         now=now,
         activation=row.id,

@@ -13,7 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from licentia.server.audit import record
+from licentia.server.audit import AuditAction, record
 from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.products.service import get_product
 from licentia.server.store.tables import email_settings, policies, products
@@ -101,8 +101,7 @@ def add_mapping(
     record(
         conn,
         actor=actor,
-        action="payments.map",
-        target_type="payment_mapping",
+        action=AuditAction.PAYMENTS_MAP,
         target_id=mapping_id,
         now=now,
         provider=provider,
@@ -122,8 +121,7 @@ def remove_mapping(conn: sa.Connection, *, mapping_id: int, actor: str, now: dt.
     record(
         conn,
         actor=actor,
-        action="payments.unmap",
-        target_type="payment_mapping",
+        action=AuditAction.PAYMENTS_UNMAP,
         target_id=mapping_id,
         now=now,
         provider=row.provider,
@@ -201,8 +199,7 @@ def set_email_settings(
     record(
         conn,
         actor=actor,
-        action="payments.email_settings",
-        target_type="product",
+        action=AuditAction.PAYMENTS_EMAIL_SETTINGS,
         target_id=prod.id,
         now=now,
         reply_to=reply_to,

@@ -30,13 +30,13 @@ from cryptography.fernet import Fernet
 from sqlalchemy.dialects import postgresql, sqlite
 
 from licentia.core.status import LicenseState
-from licentia.server.audit import record
+from licentia.server.audit import AuditAction, record
 from licentia.server.customers import emails
 from licentia.server.licenses.changes import change_state
 from licentia.server.licenses.key_email import license_email_key, send_license_key
 from licentia.server.licenses.service import issue_license
 from licentia.server.notify.catalog import WebhookEvent, license_event
-from licentia.server.payments.mapping import find_mapping
+from licentia.server.payments.mapping import OnRefund, find_mapping
 from licentia.server.store.tables import customers, licenses, payment_events, payment_links, products
 from licentia.server.store.tables import payment_mappings as mappings
 from licentia.server.store.tables import payment_trials as trials
@@ -176,8 +176,7 @@ def _paid(
         record(
             conn,
             actor=actor,
-            action="license.renew",
-            target_type="license",
+            action=AuditAction.LICENSE_RENEW,
             target_id=found.id,
             now=now,
             previous=found.expires_at.isoformat() if found.expires_at else None,
@@ -240,8 +239,7 @@ def _paid(
     record(
         conn,
         actor=actor,
-        action="license.issue",
-        target_type="license",
+        action=AuditAction.LICENSE_ISSUE,
         target_id=issued.id,
         now=now,
         product=mapping.product,
@@ -267,8 +265,7 @@ def _cancelled(
     record(
         conn,
         actor=f"payments:{provider}",
-        action="license.cancel",
-        target_type="license",
+        action=AuditAction.LICENSE_CANCEL,
         target_id=found.id,
         now=now,
         previous=found.expires_at.isoformat() if found.expires_at else None,
@@ -288,15 +285,15 @@ def _refunded(conn: sa.Connection, provider: str, fact: Refunded, now: dt.dateti
         return Outcome(False, "refund of an unknown order")
     if not fact.full:
         return Outcome(False, "partial refund: license unchanged", found.id)
-    on_refund = "revoke"
+    on_refund: str = OnRefund.REVOKE
     if found.mapping_id is not None:
         on_refund = (
             conn.execute(sa.select(mappings.c.on_refund).where(mappings.c.id == found.mapping_id)).scalar() or on_refund
         )
-    if found.state == LicenseState.REVOKED.value or (on_refund == "suspend" and found.state == "suspended"):
+    if found.state == LicenseState.REVOKED.value or (on_refund == OnRefund.SUSPEND and found.state == "suspended"):
         return Outcome(False, f"already {found.state}", found.id)
     change_state(conn, license_id=found.id, action=on_refund, actor=f"payments:{provider}", now=now)
-    return Outcome(False, "revoked" if on_refund == "revoke" else "suspended", found.id)
+    return Outcome(False, "revoked" if on_refund == OnRefund.REVOKE else "suspended", found.id)
 
 
 def apply(

@@ -15,10 +15,11 @@ from typing import Any
 
 from licentia.core.clock import UTC, to_iso
 from licentia.server.errors import ApiError, ErrorCode
+from licentia.server.policies.choices import COUNTING_DAYS, ExpiryMode, MeterPeriod, OnClone, SeatKind
 
-KINDS = ("node_locked", "floating")
-EXPIRY_MODES = ("perpetual", "fixed_date", "from_issue", "from_activation")
-METER_PERIODS = ("day", "week", "month", "year", "lifetime")
+KINDS = tuple(SeatKind)
+EXPIRY_MODES = tuple(ExpiryMode)
+METER_PERIODS = tuple(MeterPeriod)
 ENTITLEMENT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$")
 MAX_ENTITLEMENTS = 100
 MAX_METERS = 50
@@ -56,7 +57,7 @@ KNOBS: tuple[Knob, ...] = (
     Knob("lease_days", "Works offline for", "int", "days", 1),
     Knob("grace_days", "Then grace of", "int", "days", 0),
     Knob("usage_report_days", "Usage report every", "int", "days", 1, nullable=True, help="empty: trial days + 1"),
-    Knob("on_clone", "When a copy is caught", "choice", choices=("flag", "block")),
+    Knob("on_clone", "When a copy is caught", "choice", choices=tuple(OnClone)),
     Knob("allow_virtual_machines", "Runs in virtual machines", "bool"),
     Knob("transfer_limit", "Machine transfers allowed", "int", "transfers", 0, 1000, nullable=True),
     Knob("transfer_period_days", "Transfers counted over", "int", "days", 1),
@@ -189,7 +190,7 @@ def validate_meters(value: Any) -> dict[str, Any]:
             continue
         if not isinstance(entry, dict) or set(entry) - {"limit", "period"} or "limit" not in entry:
             raise invalid(f"meter {name}: give {{'limit': number, 'period': {'|'.join(METER_PERIODS)}}}")
-        limit, period = entry["limit"], entry.get("period", "month")
+        limit, period = entry["limit"], entry.get("period", MeterPeriod.MONTH.value)
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_SAFE_INTEGER:
             raise invalid(f"meter {name}: the limit is a whole number of at least 1")
         if period not in METER_PERIODS:
@@ -200,10 +201,10 @@ def validate_meters(value: Any) -> dict[str, Any]:
 
 def check_complete(policy: dict[str, Any]) -> None:
     """Rules across knobs, on a whole policy (after overrides): an expiry mode needs its date or days."""
-    mode = policy.get("expiry_mode", "perpetual")
-    if mode == "fixed_date" and policy.get("expiry_date") is None:
+    mode = policy.get("expiry_mode", ExpiryMode.PERPETUAL)
+    if mode == ExpiryMode.FIXED_DATE and policy.get("expiry_date") is None:
         raise invalid("expiry_mode fixed_date needs expiry_date")
-    if mode in ("from_issue", "from_activation") and not policy.get("expiry_days"):
+    if mode in COUNTING_DAYS and not policy.get("expiry_days"):
         raise invalid(f"expiry_mode {mode} needs expiry_days")
 
 

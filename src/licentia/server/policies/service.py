@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from licentia.core.clock import to_iso
-from licentia.server.audit import record
+from licentia.server.audit import AuditAction, record
 from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.policies.knobs import KNOB_NAMES, check_complete, validate_knobs, validate_name
 from licentia.server.store.tables import licenses, policies, products
@@ -119,8 +119,7 @@ def create_policy(
     record(
         conn,
         actor=actor,
-        action="policy.create",
-        target_type="product",
+        action=AuditAction.POLICY_CREATE,
         target_id=prod.id,
         now=now,
         policy=name,
@@ -155,8 +154,7 @@ def change_policy(
     record(
         conn,
         actor=actor,
-        action="policy.update",
-        target_type="product",
+        action=AuditAction.POLICY_UPDATE,
         target_id=row.product_id,
         now=now,
         policy=row.name,

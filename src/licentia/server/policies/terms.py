@@ -18,6 +18,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from licentia.server.policies.choices import ExpiryMode
 from licentia.server.policies.knobs import BY_NAME, parse_when
 from licentia.server.store.raw import Record
 
@@ -53,11 +54,11 @@ def sale_terms(policy: Mapping[str, Any], now: dt.datetime) -> tuple[dt.datetime
     ``from_activation`` leaves the expiry open until the first activation
     (:func:`activation_expiry`); ``maintenance_days`` None means every release.
     """
-    mode = policy.get("expiry_mode") or "perpetual"
+    mode = policy.get("expiry_mode") or ExpiryMode.PERPETUAL
     expires_at: dt.datetime | None = None
-    if mode == "fixed_date" and policy.get("expiry_date") is not None:
+    if mode == ExpiryMode.FIXED_DATE and policy.get("expiry_date") is not None:
         expires_at = parse_when(policy["expiry_date"], "expiry_date")
-    elif mode == "from_issue" and policy.get("expiry_days"):
+    elif mode == ExpiryMode.FROM_ISSUE and policy.get("expiry_days"):
         expires_at = now + dt.timedelta(days=int(policy["expiry_days"]))
     days = policy.get("maintenance_days")
     return expires_at, (now + dt.timedelta(days=int(days)) if days is not None else None)
@@ -65,7 +66,7 @@ def sale_terms(policy: Mapping[str, Any], now: dt.datetime) -> tuple[dt.datetime
 
 def activation_expiry(policy: Mapping[str, Any], license_expires_at: dt.datetime | None, now: dt.datetime) -> Any:
     """The expiry a first activation ``now`` fixes, or None when the license's expiry stays as it is."""
-    if policy.get("expiry_mode") != "from_activation" or license_expires_at is not None:
+    if policy.get("expiry_mode") != ExpiryMode.FROM_ACTIVATION or license_expires_at is not None:
         return None
     days = policy.get("expiry_days")
     return now + dt.timedelta(days=int(days)) if days else None

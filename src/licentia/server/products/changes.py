@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from licentia.core.vocabulary import Topic
-from licentia.server.audit import record
+from licentia.server.audit import AuditAction, record
 from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.products.service import update_policy, validate_policy
 from licentia.server.store.tables import products
@@ -21,7 +21,7 @@ def change_policy(
 ) -> None:
     clean = validate_policy(values)
     update_policy(conn, product_id=product_id, values=clean)
-    record(conn, actor=actor, action="policy.update", target_type="product", target_id=product_id, now=now, **clean)
+    record(conn, actor=actor, action=AuditAction.POLICY_UPDATE, target_id=product_id, now=now, **clean)
 
 
 def change_privacy(
@@ -37,8 +37,7 @@ def change_privacy(
     record(
         conn,
         actor=actor,
-        action="product.privacy",
-        target_type="product",
+        action=AuditAction.PRODUCT_PRIVACY,
         target_id=product_id,
         now=now,
         collect_facts=collect_facts,
@@ -61,4 +60,4 @@ def change_notifications(
     conn: sa.Connection, *, product_id: int, notify: dict[str, Any], actor: str, now: dt.datetime
 ) -> None:
     conn.execute(products.update().where(products.c.id == product_id).values(notify=notify))
-    record(conn, actor=actor, action="product.notify", target_type="product", target_id=product_id, now=now, **notify)
+    record(conn, actor=actor, action=AuditAction.PRODUCT_NOTIFY, target_id=product_id, now=now, **notify)

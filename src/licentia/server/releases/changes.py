@@ -7,7 +7,7 @@ import re
 
 import sqlalchemy as sa
 
-from licentia.server.audit import record
+from licentia.server.audit import AuditAction, record
 from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.notify.catalog import WebhookEvent, emit
 from licentia.server.products.service import get_product
@@ -60,8 +60,7 @@ def publish_release(
     record(
         conn,
         actor=actor,
-        action="release.publish",
-        target_type="release",
+        action=AuditAction.RELEASE_PUBLISH,
         target_id=release_id,
         now=now,
         product=product,

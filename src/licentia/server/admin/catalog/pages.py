@@ -14,9 +14,10 @@ from licentia.server.admin.lists.pages import page_of
 from licentia.server.admin.lists.specs import release_spec
 from licentia.server.admin.service import all_products, product_with_policy
 from licentia.server.admin.web import Admin, Form, act, int_field, render
-from licentia.server.audit import record
+from licentia.server.audit import AuditAction, record
 from licentia.server.errors import ApiError
 from licentia.server.fields import RowId
+from licentia.server.policies.choices import OnClone
 from licentia.server.policies.knobs import BY_NAME
 from licentia.server.products.changes import (
     change_notifications,
@@ -32,7 +33,7 @@ from licentia.server.web.frame import back
 
 router = APIRouter()
 BOOLEAN_KNOBS = {"allow_virtual_machines"}
-CHOICE_KNOBS = {"on_clone": ("flag", "block")}
+CHOICE_KNOBS = {"on_clone": tuple(OnClone)}
 
 
 @router.get("/products")
@@ -46,7 +47,7 @@ async def create(engine: EngineDep, clock: ClockDep, fernet: FernetDep, admin: A
 
     def make(conn: sa.Connection, *, now: dt.datetime) -> CreatedProduct:
         made = create_product(conn, slug=slug, name=form.get("name") or slug, fernet=fernet, now=now)
-        record(conn, actor=admin.label, action="product.create", target_type="product", target_id=made.id, now=now)
+        record(conn, actor=admin.label, action=AuditAction.PRODUCT_CREATE, target_id=made.id, now=now)
         return made
 
     try:

@@ -24,6 +24,7 @@ from licentia.server.admin.forms import refused_status
 from licentia.server.admin.web import Admin, Form, render
 from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.fields import RowId
+from licentia.server.policies.choices import COUNTING_DAYS, ExpiryMode, MeterPeriod
 from licentia.server.policies.knobs import KNOBS, METER_PERIODS, invalid, validate_knobs
 from licentia.server.policies.service import change_policy, create_policy, license_counts
 from licentia.server.state import ClockDep, EngineDep
@@ -78,7 +79,7 @@ def parse_meter_lines(text: str) -> dict[str, Any]:
         limit, _, period = rest.strip().partition(" per ")
         if not sep or not limit.strip().isdigit():
             raise invalid(f"meters, line {number}: write name = limit per period (e.g. renders = 1000 per month)")
-        found[name.strip()] = {"limit": int(limit), "period": period.strip() or "month"}
+        found[name.strip()] = {"limit": int(limit), "period": period.strip() or MeterPeriod.MONTH.value}
     return found
 
 
@@ -144,9 +145,9 @@ def form_values(form: dict[str, str], *, default_policy: bool) -> tuple[dict[str
         except ApiError as exc:
             errors[knob.name] = exc.message
     mode = values.get("expiry_mode")
-    if mode == "fixed_date" and values.get("expiry_date") is None and "expiry_date" not in errors:
+    if mode == ExpiryMode.FIXED_DATE and values.get("expiry_date") is None and "expiry_date" not in errors:
         errors["expiry_date"] = "Give the day licenses of this type stop working."
-    if mode in ("from_issue", "from_activation") and not values.get("expiry_days") and "expiry_days" not in errors:
+    if mode in COUNTING_DAYS and not values.get("expiry_days") and "expiry_days" not in errors:
         errors["expiry_days"] = "Give how many days licenses of this type work."
     return values, errors
 

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from licentia.server.admin.forms import reason_of, refused_status
 from licentia.server.admin.service import list_tokens
 from licentia.server.admin.web import Admin, Form, act, render
-from licentia.server.audit import record
+from licentia.server.audit import AuditAction, record
 from licentia.server.auth.tokens import SCOPES, CreatedToken, create_token, revoke_token
 from licentia.server.errors import ApiError
 from licentia.server.fields import RowId
@@ -29,8 +29,7 @@ def create_audited(conn: sa.Connection, *, name: str, scope: str, actor: str, no
     record(
         conn,
         actor=actor,
-        action="token.create",
-        target_type="api_token",
+        action=AuditAction.TOKEN_CREATE,
         target_id=made.id,
         now=now,
         name=name,
@@ -41,9 +40,7 @@ def create_audited(conn: sa.Connection, *, name: str, scope: str, actor: str, no
 
 def revoke_audited(conn: sa.Connection, *, token_id: int, actor: str, now: dt.datetime, reason: str) -> None:
     revoke_token(conn, token_id=token_id, now=now)
-    record(
-        conn, actor=actor, action="token.revoke", target_type="api_token", target_id=token_id, now=now, reason=reason
-    )
+    record(conn, actor=actor, action=AuditAction.TOKEN_REVOKE, target_id=token_id, now=now, reason=reason)
 
 
 async def _tokens_page(request: Request, engine: AsyncEngine, http_status: int = 200, **context: Any) -> Response:
