@@ -6,7 +6,9 @@ CSRF: every form posts the session's token back (``checked_form``); see ``web.fr
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -92,14 +94,30 @@ def render(request: Request, template: str, http_status: int = 200, **context: A
     return response
 
 
-async def act(engine: AsyncEngine, fn: Callable[..., Any], *, success: str, back_to: str, **kwargs: Any) -> Response:
-    """Run the audited service change ``fn(conn, **kwargs)`` (``now=`` among them); show its error on the same
-    page instead of a JSON body."""
-    try:
-        await transactions.in_transaction(engine, fn, **kwargs)
-    except ApiError as exc:
-        return back(back_to, error=exc.message)
-    return back(back_to, done=success)
+@dataclass(frozen=True)
+class Change:
+    """A change posted from an admin page: its form (CSRF and role checked) and what runs it."""
+
+    form: dict[str, str]
+    engine: AsyncEngine
+    now: dt.datetime
+    actor: str
+
+    async def run(self, fn: Callable[..., Any], *, success: str, back_to: str, **kwargs: Any) -> Response:
+        """Run the audited service change ``fn(conn, now=, actor=, **kwargs)`` in one transaction; post/redirect/get
+        back to ``back_to`` with ``success``, or with the refusal's message instead of a JSON body."""
+        try:
+            await transactions.in_transaction(self.engine, fn, now=self.now, actor=self.actor, **kwargs)
+        except ApiError as exc:
+            return back(back_to, error=exc.message)
+        return back(back_to, done=success)
+
+
+async def posted_change(form: Form, engine: EngineDep, clock: ClockDep, admin: Admin) -> Change:
+    return Change(form=form, engine=engine, now=clock.now(), actor=admin.label)
+
+
+Posted = Annotated[Change, Depends(posted_change)]
 
 
 def signin_page(request: Request, *, error: str | None = None, status: int = 200, email: str = "") -> Response:

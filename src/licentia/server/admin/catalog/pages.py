@@ -13,7 +13,7 @@ from licentia.server.admin.catalog.policies import policies_of
 from licentia.server.admin.lists.pages import page_of
 from licentia.server.admin.lists.specs import release_spec
 from licentia.server.admin.service import all_products, product_with_policy
-from licentia.server.admin.web import Admin, Form, act, int_field, render
+from licentia.server.admin.web import Admin, Form, Posted, int_field, render
 from licentia.server.audit import AuditAction, record
 from licentia.server.errors import ApiError
 from licentia.server.fields import RowId
@@ -96,45 +96,34 @@ def _policy_values(form: dict[str, str]) -> dict[str, object]:
 
 
 @router.post("/products/{product_id}/{part}")
-async def product_change(
-    engine: EngineDep, clock: ClockDep, admin: Admin, form: Form, product_id: RowId, part: str
-) -> Response:
+async def product_change(admin: Admin, form: Form, product_id: RowId, part: str, posted: Posted) -> Response:
     back_to = f"/admin/products/{product_id}"
     try:
         if part == "policy":
-            return await act(
-                engine,
+            return await posted.run(
                 change_policy,
-                now=clock.now(),
                 success="Policy saved.",
                 back_to=back_to,
                 product_id=product_id,
                 values=_policy_values(form),
-                actor=admin.label,
             )
         if part == "privacy":
-            return await act(
-                engine,
+            return await posted.run(
                 change_privacy,
-                now=clock.now(),
                 success="Privacy settings saved.",
                 back_to=back_to,
                 product_id=product_id,
                 collect_facts=form.get("collect_facts") == "on",
                 retention_days=int_field(form, "facts_retention_days"),
-                actor=admin.label,
             )
         if part == "notify":
             notify = notify_settings(form.get("emails", ""), {t: form.get(f"on_{t}") == "on" for t in Topic})
-            return await act(
-                engine,
+            return await posted.run(
                 change_notifications,
-                now=clock.now(),
                 success="Notifications saved.",
                 back_to=back_to,
                 product_id=product_id,
                 notify=notify,
-                actor=admin.label,
             )
     except ApiError as exc:
         return back(back_to, error=exc.message)
@@ -152,12 +141,10 @@ async def releases_page(
 
 
 @router.post("/releases")
-async def publish(engine: EngineDep, clock: ClockDep, admin: Admin, form: Form) -> Response:
+async def publish(form: Form, posted: Posted) -> Response:
     version = form.get("version", "").strip()
-    return await act(
-        engine,
+    return await posted.run(
         publish_release,
-        now=clock.now(),
         success=f"Version {version} published.",
         back_to="/admin/releases",
         product=form.get("product", ""),
@@ -165,5 +152,4 @@ async def publish(engine: EngineDep, clock: ClockDep, admin: Admin, form: Form) 
         channel=form.get("channel", "stable").strip() or "stable",
         download_url=form.get("download_url", "").strip() or None,
         notes=form.get("notes", "").strip() or None,
-        actor=admin.label,
     )

@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from licentia.server.admin.dashboard.figures import PERIODS, dashboard
 from licentia.server.admin.dashboard.queues import EXTEND_DAYS, first_run, work_queues
 from licentia.server.admin.service import all_products, counts, product_by_id
-from licentia.server.admin.web import Admin, Form, act, render
+from licentia.server.admin.web import Admin, Form, Posted, render
 from licentia.server.devices.changes import extend_trial
 from licentia.server.fields import RowId
 from licentia.server.products.service import public_keys
@@ -59,17 +59,14 @@ async def home(
 
 
 @router.post("/queues/extend-trial")
-async def extend_from_queue(engine: EngineDep, clock: ClockDep, admin: Admin, form: Form) -> Response:
+async def extend_from_queue(admin: Admin, form: Form, posted: Posted) -> Response:
     """One-click extend from the dashboard's "trials ending" queue: the machine's trial, as on the device page."""
     device_id = form.get("device", "")
     back_to = "/admin" + (f"?product={form['product']}" if form.get("product", "").isdigit() else "")
-    return await act(
-        engine,
+    return await posted.run(
         extend_trial,
-        now=clock.now(),
         success=f"Trial extended by {EXTEND_DAYS} days.",
         back_to=back_to,
         device_id=device_id,
         days=EXTEND_DAYS,
-        actor=admin.label,
     )

@@ -12,10 +12,10 @@ from fastapi import APIRouter, Request
 from fastapi import Path as FastApiPath
 from fastapi.responses import HTMLResponse, Response
 
-from licentia.server.admin.web import Admin, Form, act, int_field, render
+from licentia.server.admin.web import Admin, Form, Posted, int_field, render
 from licentia.server.errors import ApiError
 from licentia.server.payments.mapping import PROVIDERS, add_mapping, list_mappings, remove_mapping, set_email_settings
-from licentia.server.state import ClockDep, EngineDep
+from licentia.server.state import EngineDep
 from licentia.server.store import transactions
 from licentia.server.store.tables import email_settings, payment_events, products
 from licentia.server.web.frame import back
@@ -53,7 +53,7 @@ def _optional_int(form: dict[str, str], name: str) -> int | None:
 
 
 @router.post("/mappings")
-async def create(engine: EngineDep, clock: ClockDep, admin: Admin, form: Form) -> Response:
+async def create(form: Form, posted: Posted) -> Response:
     try:
         options = {
             "policy_id": _optional_int(form, "policy_id"),
@@ -63,10 +63,8 @@ async def create(engine: EngineDep, clock: ClockDep, admin: Admin, form: Form) -
     except ApiError as exc:
         return back(PAGE, error=exc.message)
     features = [f.strip() for f in form.get("features", "").split(",") if f.strip()]
-    return await act(
-        engine,
+    return await posted.run(
         add_mapping,
-        now=clock.now(),
         success="Mapping added.",
         back_to=PAGE,
         provider=form.get("provider", ""),
@@ -74,44 +72,30 @@ async def create(engine: EngineDep, clock: ClockDep, admin: Admin, form: Form) -
         product=form.get("product", ""),
         features=features,
         on_refund=form.get("on_refund", "revoke"),
-        actor=admin.label,
         **options,
     )
 
 
 @router.post("/mappings/{mapping_id}/delete")
 async def delete(
-    engine: EngineDep,
-    clock: ClockDep,
-    admin: Admin,
     form: Form,
     mapping_id: Annotated[int, FastApiPath(ge=1, le=2**62)],
+    posted: Posted,
 ) -> Response:
-    return await act(
-        engine,
-        remove_mapping,
-        now=clock.now(),
-        success="Mapping removed.",
-        back_to=PAGE,
-        mapping_id=mapping_id,
-        actor=admin.label,
-    )
+    return await posted.run(remove_mapping, success="Mapping removed.", back_to=PAGE, mapping_id=mapping_id)
 
 
 @router.post("/emails")
-async def emails(engine: EngineDep, clock: ClockDep, admin: Admin, form: Form) -> Response:
+async def emails(form: Form, posted: Posted) -> Response:
     try:
         days = _optional_int(form, "trial_reminder_days")
     except ApiError as exc:
         return back(PAGE, error=exc.message)
-    return await act(
-        engine,
+    return await posted.run(
         set_email_settings,
-        now=clock.now(),
         success="Customer email settings saved.",
         back_to=PAGE,
         product=form.get("product", ""),
         reply_to=form.get("reply_to", "").strip() or None,
         trial_reminder_days=days,
-        actor=admin.label,
     )

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from licentia.server.admin.forms import reason_of, refused_status
 from licentia.server.admin.service import list_tokens
-from licentia.server.admin.web import Admin, Form, act, render
+from licentia.server.admin.web import Admin, Form, Posted, render
 from licentia.server.audit import AuditAction, record
 from licentia.server.auth.tokens import SCOPES, CreatedToken, create_token, revoke_token
 from licentia.server.errors import ApiError
@@ -74,9 +74,7 @@ async def create(request: Request, engine: EngineDep, clock: ClockDep, admin: Ad
 
 
 @router.post("/{token_id}/revoke")
-async def revoke(
-    request: Request, clock: ClockDep, engine: EngineDep, admin: Admin, form: Form, token_id: RowId
-) -> Response:
+async def revoke(request: Request, engine: EngineDep, form: Form, token_id: RowId, posted: Posted) -> Response:
     try:
         reason = reason_of(form)
     except ApiError as exc:
@@ -84,13 +82,6 @@ async def revoke(
         return await _tokens_page(
             request, engine, exc.status, errors={f"reason-{token_id}": exc.message}, opened=token_id
         )
-    return await act(
-        engine,
-        revoke_audited,
-        now=clock.now(),
-        success="Token revoked.",
-        back_to="/admin/tokens",
-        token_id=token_id,
-        actor=admin.label,
-        reason=reason,
+    return await posted.run(
+        revoke_audited, success="Token revoked.", back_to="/admin/tokens", token_id=token_id, reason=reason
     )

@@ -14,7 +14,7 @@ from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from licentia.server.admin.service import all_products
-from licentia.server.admin.web import Admin, Form, act, render
+from licentia.server.admin.web import Admin, Form, Posted, render
 from licentia.server.errors import ApiError
 from licentia.server.fields import RowId
 from licentia.server.notify.catalog import DESCRIPTIONS, WebhookEvent
@@ -98,21 +98,25 @@ async def webhook_page(
 @router.post("/{webhook_id}")
 async def webhook_edit(
     request: Request,
-    engine: EngineDep,
-    clock: ClockDep,
     settings: SettingsDep,
     admin: Admin,
     form: Form,
     webhook_id: RowId,
+    posted: Posted,
 ) -> Response:
     chosen = await _events(request)
     here = f"/admin/webhooks/{webhook_id}"
-    return await act(
-        engine, update_webhook, now=clock.now(), success="Endpoint saved.", back_to=here, webhook_id=webhook_id,
-        url=form.get("url", ""), events=[] if form.get("all_events") else chosen,
-        description=form.get("description", ""), product=form.get("product") or None,
-        fernet=settings.fernet(), actor=admin.label,
-    )  # fmt: skip
+    return await posted.run(
+        update_webhook,
+        success="Endpoint saved.",
+        back_to=here,
+        webhook_id=webhook_id,
+        url=form.get("url", ""),
+        events=[] if form.get("all_events") else chosen,
+        description=form.get("description", ""),
+        product=form.get("product") or None,
+        fernet=settings.fernet(),
+    )
 
 
 @router.post("/{webhook_id}/rotate")
@@ -127,9 +131,14 @@ async def webhook_rotate(
 ) -> Response:
     try:
         secret = await transactions.in_transaction(
-            engine, update_webhook, webhook_id=webhook_id, rotate_secret=True, now=clock.now(),
-            fernet=settings.fernet(), actor=admin.label,
-        )  # fmt: skip
+            engine,
+            update_webhook,
+            webhook_id=webhook_id,
+            rotate_secret=True,
+            now=clock.now(),
+            fernet=settings.fernet(),
+            actor=admin.label,
+        )
     except ApiError as exc:
         raise HTTPException(404, exc.message) from exc
     return await _detail(request, engine, settings, webhook_id, secret=secret, message="New signing secret made.")
@@ -148,39 +157,25 @@ async def webhook_test(state: StateDep, admin: Admin, form: Form, webhook_id: Ro
 
 
 @router.post("/{webhook_id}/{change}")
-async def webhook_change(
-    engine: EngineDep, clock: ClockDep, admin: Admin, form: Form, webhook_id: RowId, change: str
-) -> Response:
+async def webhook_change(admin: Admin, form: Form, webhook_id: RowId, change: str, posted: Posted) -> Response:
     here = f"/admin/webhooks/{webhook_id}"
     if change in ("disable", "enable"):
-        return await act(
-            engine, set_active, now=clock.now(), success=f"Endpoint {change}d.", back_to=here, webhook_id=webhook_id,
-            active=change == "enable", actor=admin.label,
-        )  # fmt: skip
+        return await posted.run(
+            set_active, success=f"Endpoint {change}d.", back_to=here, webhook_id=webhook_id, active=change == "enable"
+        )
     if change == "delete":
-        return await act(
-            engine,
-            delete_webhook,
-            now=clock.now(),
-            success="Endpoint deleted.",
-            back_to="/admin/webhooks",
-            webhook_id=webhook_id,
-            actor=admin.label,
+        return await posted.run(
+            delete_webhook, success="Endpoint deleted.", back_to="/admin/webhooks", webhook_id=webhook_id
         )
     raise HTTPException(404, f"no webhook action {change!r}")
 
 
 @router.post("/{webhook_id}/deliveries/{delivery_id}/redeliver")
-async def webhook_redeliver(
-    engine: EngineDep, clock: ClockDep, admin: Admin, form: Form, webhook_id: RowId, delivery_id: RowId
-) -> Response:
-    return await act(
-        engine,
+async def webhook_redeliver(form: Form, webhook_id: RowId, delivery_id: RowId, posted: Posted) -> Response:
+    return await posted.run(
         redeliver,
-        now=clock.now(),
         success=f"Delivery #{delivery_id} queued again.",
         back_to=f"/admin/webhooks/{webhook_id}",
         webhook_id=webhook_id,
         delivery_id=delivery_id,
-        actor=admin.label,
     )
