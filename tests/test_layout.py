@@ -244,9 +244,7 @@ def test_the_app_state_is_read_through_its_type() -> None:
 # the state up itself; the others wait for their routes to take ``ClockDep``/``EngineDep``/``StateDep``.
 READ_STATE_FROM_THE_REQUEST = {
     "licentia/server/devices/router.py": "the status lane (serve_status) takes no dependencies",
-    "licentia/server/admin/signin/pages.py": "not converted yet",
     "licentia/server/portal/router.py": "not converted yet",
-    "licentia/server/payments/router.py": "not converted yet",
     "licentia/server/web/frame.py": "now(request), cookie_secure(request): for admin/signin and portal/router",
     "licentia/server/portal/web.py": "network(request): for portal/router",
 }

@@ -8,10 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from licentia.server.admin.audit.sentences import Linked, Names, plain, sentence
 from markupsafe import Markup
 
 from licentia.server.admin.audit.examples import EXAMPLE_NAMES, EXAMPLES, ExampleEntry, action_table, example
+from licentia.server.admin.audit.sentences import Linked, Names, plain, sentence
 from licentia.server.audit import SENTENCES, AuditAction
 
 ROOT = Path(__file__).parents[2]

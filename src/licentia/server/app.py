@@ -73,8 +73,8 @@ from licentia.server.notify import start_delivery
 from licentia.server.notify import sweep as notify_sweep
 from licentia.server.notify.subscriptions import on_event
 from licentia.server.observability import metrics_access, render_metrics
+from licentia.server.payments import reminders
 from licentia.server.payments import router as payment_hooks
-from licentia.server.payments.reminders import start_trial_reminders
 from licentia.server.portal import certificates as portal_certificates
 from licentia.server.portal import offline as portal_offline
 from licentia.server.portal import router as portal_main
@@ -293,16 +293,16 @@ PORTAL_ERRORS: ErrorPages = {
     ApiError: portal_web.refused_page,
 }
 
-# What every process runs beside the requests, started and stopped with the app.
+# What every process runs beside the requests, started and stopped with the app (periodic: ``ScheduledTask``s).
 STARTUP_TASKS: tuple[StartupTask, ...] = (
     start_rollup_task,  # the dashboard's rollups
     start_delivery,  # the notification outbox
     reverse_dns.start,  # reverse host names of callers
     retention.start,  # the purge of old facts
-    seat_release.start,  # seats unseen for their policy's days
-    notify_sweep.start,  # trials ending, trials ended, licenses expired
-    meter_keys.start,  # idempotency keys of meter consumptions, kept a week
-    start_trial_reminders,  # subscriptions' trials ending soon
+    seat_release.SEAT_RELEASE.start,  # seats unseen for their policy's days
+    notify_sweep.SWEEP.start,  # trials ending, trials ended, licenses expired
+    meter_keys.KEY_PURGE.start,  # idempotency keys of meter consumptions, kept a week
+    reminders.TRIAL_REMINDERS.start,  # subscriptions' trials ending soon
 )
 
 

@@ -22,22 +22,12 @@ from licentia.server.auth.roles import needed_for
 from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.state import ClockDep, EngineDep, RequestSlot
 from licentia.server.store import transactions
-from licentia.server.web.frame import (
-    SECURITY_HEADERS,
-    CsrfRefused,
-    back,
-    cookie_secure,
-    new_signin_token,
-    page_templates,
-    same_origin,
-    same_token,
-)
+from licentia.server.web.frame import SECURITY_HEADERS, back, page_templates, session_form
+from licentia.server.web.signin import SessionCookies
 
 HERE = Path(__file__).parent
 templates = page_templates(HERE / "templates")
-SESSION_COOKIE = "licentia_session"
-SIGNIN_COOKIE = "licentia_signin"
-COOKIE_PATH = "/admin"
+COOKIES = SessionCookies(session="licentia_session", signin="licentia_signin", path="/admin")
 
 
 # The admin a request signed in as (set by ``signed_in_admin``, read by ``render``).
@@ -49,12 +39,7 @@ class SignInRequired(Exception):
 
 
 async def signed_in_admin(request: Request, engine: EngineDep, clock: ClockDep) -> CurrentAdmin:
-    session_id = request.cookies.get(SESSION_COOKIE)
-    if not session_id:
-        raise SignInRequired()
-    admin = await transactions.read_only(engine, current_admin, session_id=session_id, now=clock.now())
-    if admin is None:
-        raise SignInRequired()
+    admin = await COOKIES.signed_in(request, engine, clock.now(), current_admin, refused=SignInRequired)
     SIGNED_IN_ADMIN.remember(request, admin)  # for render, which shows who is signed in
     return admin
 
@@ -68,16 +53,13 @@ async def checked_form(request: Request, admin: Admin) -> dict[str, str]:
     Every change in the admin UI posts a form through here, so this is the one
     place roles are enforced for the pages (``admin.roles.needed_for``).
     """
-    form = await request.form()
-    sent = form.get("csrf")
-    if not same_origin(request) or not isinstance(sent, str) or not same_token(sent, admin.csrf_token):
-        raise CsrfRefused()
+    form = await session_form(request, admin.csrf_token)
     needed = needed_for(request.url.path)
     if not admin.may(needed):
         raise HTTPException(
             403, f"Your role ({admin.role}) cannot make this change: it needs the {needed.value} role. Ask an owner."
         )
-    return {k: v for k, v in form.items() if isinstance(v, str)}
+    return form
 
 
 Form = Annotated[dict[str, str], Depends(checked_form)]
@@ -122,14 +104,12 @@ Posted = Annotated[Change, Depends(posted_change)]
 
 def signin_page(request: Request, *, error: str | None = None, status: int = 200, email: str = "") -> Response:
     """The sign-in form with a fresh double-submit token (no session exists yet to hold one)."""
-    token = new_signin_token()
-    response = render(
-        request, "signin.html", status, csrf=token, error=error, next=request.query_params.get("next", ""), email=email
-    )
-    response.set_cookie(
-        SIGNIN_COOKIE, token, httponly=True, samesite="strict", secure=cookie_secure(request), path=COOKIE_PATH
-    )
-    return response
+    next_page = request.query_params.get("next", "")
+
+    def page(token: str) -> Response:
+        return render(request, "signin.html", status, csrf=token, error=error, next=next_page, email=email)
+
+    return COOKIES.signin_form(request, page)
 
 
 def int_field(form: dict[str, str], name: str) -> int:

@@ -7,7 +7,8 @@ Threats and answers:
 - account discovery: an unknown email is verified against ``decoy_hash()`` so
   it costs the same time as a real one, and every refusal has the same words;
 - stolen database: sessions are stored as SHA-256 of a 256-bit random id, so a
-  copy of ``admin_sessions`` cannot be replayed as a cookie;
+  copy of ``admin_sessions`` cannot be replayed as a cookie (``store.sessions``,
+  shared with the customer portal);
 - cross-site requests: each session carries its own CSRF token, which every
   form posts back (see ``router``);
 - a stolen password: an admin may add a TOTP second factor
@@ -20,8 +21,6 @@ Threats and answers:
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import secrets
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -30,10 +29,11 @@ from licentia.server.audit import AuditAction, record
 from licentia.server.auth.passwords import decoy_hash, hash_secret, verify_secret
 from licentia.server.auth.roles import Role, may, valid_role
 from licentia.server.errors import ApiError, ErrorCode
-from licentia.server.store.models import AdminSession, AdminUser, table_of
+from licentia.server.store import sessions as store_sessions
+from licentia.server.store.sessions import end_session, live_session, purge_expired
+from licentia.server.store.tables import admin_sessions as sessions
+from licentia.server.store.tables import admin_users as users
 
-users = table_of(AdminUser)
-sessions = table_of(AdminSession)
 MAX_FAILURES = 5
 LOCKOUT = dt.timedelta(minutes=15)
 MIN_PASSWORD_LENGTH = 10
@@ -70,10 +70,6 @@ class CurrentAdmin:
 
     def may(self, needed: Role) -> bool:
         return may(self.role, needed)
-
-
-def session_hash(session_id: str) -> str:
-    return hashlib.sha256(session_id.encode()).hexdigest()
 
 
 def create_admin(
@@ -158,7 +154,7 @@ def conclude_sign_in(
     needs_code = row.totp_enabled_at is not None
     if not needs_code:
         conn.execute(users.update().where(users.c.id == row.id).values(failed_attempts=0, locked_until=None))
-    conn.execute(sessions.delete().where(sessions.c.expires_at < now))
+    purge_expired(conn, sessions, now)
     # Waiting for the code: a short life, so a half-open session cannot be kept for later.
     life = min(lifetime, CODE_WAIT) if needs_code else lifetime
     signed = open_session(conn, user_id=row.id, email=row.email, now=now, lifetime=life, awaiting_code=needs_code)
@@ -170,19 +166,10 @@ def conclude_sign_in(
 def open_session(
     conn: sa.Connection, *, user_id: int, email: str, now: dt.datetime, lifetime: dt.timedelta, awaiting_code: bool
 ) -> SignedIn:
-    session_id = secrets.token_urlsafe(32)
-    csrf = secrets.token_urlsafe(32)
-    conn.execute(
-        sessions.insert().values(
-            id_hash=session_hash(session_id),
-            user_id=user_id,
-            csrf_token=csrf,
-            created_at=now,
-            expires_at=now + lifetime,
-            awaiting_code=awaiting_code,
-        )
+    new = store_sessions.open_session(
+        conn, sessions, now=now, lifetime=lifetime, user_id=user_id, awaiting_code=awaiting_code
     )
-    return SignedIn(int(user_id), email, session_id, csrf, needs_code=awaiting_code)
+    return SignedIn(int(user_id), email, new.session_id, new.csrf_token, needs_code=awaiting_code)
 
 
 def current_admin(
@@ -193,8 +180,7 @@ def current_admin(
         sa.select(users.c.id, users.c.email, users.c.role, sessions.c.csrf_token)
         .join(users, users.c.id == sessions.c.user_id)
         .where(
-            sessions.c.id_hash == session_hash(session_id),
-            sessions.c.expires_at > now,
+            live_session(sessions, session_id, now),
             sessions.c.awaiting_code.is_(awaiting_code),
             users.c.is_active.is_(True),
         )
@@ -203,5 +189,5 @@ def current_admin(
 
 
 def sign_out(conn: sa.Connection, *, admin: CurrentAdmin, session_id: str, now: dt.datetime) -> None:
-    conn.execute(sessions.delete().where(sessions.c.id_hash == session_hash(session_id)))
+    end_session(conn, sessions, session_id)
     record(conn, actor=admin.label, action=AuditAction.ADMIN_SIGN_OUT, target_id=admin.user_id, now=now)

@@ -26,9 +26,11 @@ import sqlalchemy as sa
 from cryptography.fernet import Fernet, InvalidToken
 
 from licentia.server.audit import AuditAction, record
-from licentia.server.auth.accounts import LOCKOUT, MAX_FAILURES, SignedIn, open_session, sessions, users
+from licentia.server.auth.accounts import LOCKOUT, MAX_FAILURES, SignedIn, open_session
 from licentia.server.auth.passwords import hash_secret, verify_secret
 from licentia.server.errors import ApiError, ErrorCode
+from licentia.server.store.tables import admin_sessions as sessions
+from licentia.server.store.tables import admin_users as users
 
 ISSUER = "Licentia"
 RECOVERY_CODES = 10

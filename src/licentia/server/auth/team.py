@@ -13,9 +13,10 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from licentia.server.audit import AuditAction, record
-from licentia.server.auth.accounts import sessions, users
 from licentia.server.auth.roles import Role, valid_role
 from licentia.server.errors import ApiError, ErrorCode
+from licentia.server.store.tables import admin_sessions as sessions
+from licentia.server.store.tables import admin_users as users
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,9 @@ Threats and answers:
   network in the database (every worker sees one count); a network that
   presents too many dead links is locked out of redeeming for the hour;
 - stolen database or logs: a link's token and a session's id are 256-bit
-  random strings stored only as SHA-256, so neither a copied table nor an
-  outbox row (masked once sent) signs anybody in;
+  random strings stored only as SHA-256 (sessions as the admins' are:
+  ``store.sessions``), so neither a copied table nor an outbox row (masked
+  once sent) signs anybody in;
 - forwarded or leaked links: a link lives ``portal_link_minutes`` and works
   once; a mail scanner that follows the link only sees a button (the link is
   spent by the POST, not by the GET).
@@ -26,11 +27,9 @@ import sqlalchemy as sa
 
 from licentia.server.audit import AuditAction, record
 from licentia.server.ratelimit import hit, peek
-from licentia.server.store.models import Customer, License, table_of
-from licentia.server.store.tables import portal_sessions, signin_links
+from licentia.server.store.sessions import end_session, live_session, open_session, purge_expired
+from licentia.server.store.tables import customers, licenses, portal_sessions, signin_links
 
-customers = table_of(Customer)
-licenses = table_of(License)
 # Dead links (unknown, spent or expired) a network may present per hour before it is locked out.
 MAX_DEAD_LINKS_PER_NETWORK = 20
 
@@ -142,17 +141,8 @@ def redeem_link(
     if spent is None or not has_licenses(conn, spent.email):
         hit(conn, bucket, now)
         return LinkRefused("This sign-in link has expired or was already used. Ask for a new one below.")
-    session_id = secrets.token_urlsafe(32)
-    conn.execute(
-        portal_sessions.insert().values(
-            id_hash=digest(session_id),
-            email=spent.email,
-            csrf_token=secrets.token_urlsafe(32),
-            created_at=now,
-            expires_at=now + lifetime,
-        )
-    )
-    conn.execute(portal_sessions.delete().where(portal_sessions.c.expires_at < now))
+    new = open_session(conn, portal_sessions, now=now, lifetime=lifetime, email=spent.email)
+    purge_expired(conn, portal_sessions, now)
     record(
         conn,
         actor=f"customer:{spent.email}",
@@ -160,17 +150,17 @@ def redeem_link(
         target_id=spent.email,
         now=now,
     )
-    return NewSession(session_id, spent.email)
+    return NewSession(new.session_id, spent.email)
 
 
 def current_customer(conn: sa.Connection, *, session_id: str, now: dt.datetime) -> SignedInCustomer | None:
     row = conn.execute(
         sa.select(portal_sessions.c.email, portal_sessions.c.csrf_token).where(
-            portal_sessions.c.id_hash == digest(session_id), portal_sessions.c.expires_at > now
+            live_session(portal_sessions, session_id, now)
         )
     ).first()
     return None if row is None else SignedInCustomer(row.email, row.csrf_token)
 
 
 def sign_out(conn: sa.Connection, *, session_id: str) -> None:
-    conn.execute(portal_sessions.delete().where(portal_sessions.c.id_hash == digest(session_id)))
+    end_session(conn, portal_sessions, session_id)

@@ -28,12 +28,9 @@ import sqlalchemy as sa
 
 from licentia.core.vocabulary import EventKind
 from licentia.server.store import partitions
-from licentia.server.store.models import Device, Event, Product, table_of
+from licentia.server.store.tables import devices, events, products
 
 log = logging.getLogger("licentia.evidence")
-events = table_of(Event)
-devices = table_of(Device)
-products = table_of(Product)
 
 CHUNK = 2000
 PURGE_EVERY = dt.timedelta(hours=6)

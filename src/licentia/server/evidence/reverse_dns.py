@@ -22,10 +22,9 @@ import sqlalchemy as sa
 
 from licentia.server.state import state_of
 from licentia.server.store.engine import READ_ONLY
-from licentia.server.store.models import Event, table_of
+from licentia.server.store.tables import events
 
 log = logging.getLogger("licentia.evidence")
-events = table_of(Event)
 
 BATCH = 100
 IDLE_SECONDS = 2.0

@@ -11,7 +11,6 @@ free and writes nothing.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
 from typing import Any
@@ -20,14 +19,11 @@ import sqlalchemy as sa
 
 from licentia.server.devices.seats import release_stale_seats
 from licentia.server.policies.terms import effective
-from licentia.server.schedule import every
+from licentia.server.schedule import ScheduledTask
 from licentia.server.state import state_of
-from licentia.server.store.models import Device, License, Policy, table_of
+from licentia.server.store.tables import devices, licenses, policies
 
 log = logging.getLogger("licentia.seats")
-devices = table_of(Device)
-licenses = table_of(License)
-policies = table_of(Policy)
 FIRST_RUN_AFTER_SECONDS = 30.0
 CHUNK = 200
 
@@ -99,12 +95,13 @@ async def release_in_server(app: Any) -> int:
     return freed
 
 
-async def start(app: Any) -> asyncio.Task[None] | None:
-    interval = state_of(app).settings.seat_release_interval_seconds
-    if interval <= 0:
-        return None
-    # A seat freed an hour late harms nobody: a failed run waits for the next.
-    return every(
-        interval, lambda: release_in_server(app), name="licentia-seat-release", first_after=FIRST_RUN_AFTER_SECONDS,
-        log=log, done="seats freed on schedule: %d machines", failed="scheduled seat release failed",
-    )  # fmt: skip
+# A seat freed an hour late harms nobody: a failed run waits for the next.
+SEAT_RELEASE = ScheduledTask(
+    name="licentia-seat-release",
+    interval=lambda settings: settings.seat_release_interval_seconds,
+    job=release_in_server,
+    first_after=FIRST_RUN_AFTER_SECONDS,
+    log=log,
+    done="seats freed on schedule: %d machines",
+    failed="scheduled seat release failed",
+)

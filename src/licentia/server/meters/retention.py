@@ -7,13 +7,13 @@ consumption. A purge run by several processes at once deletes each row once.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
 from typing import Any
 
 import sqlalchemy as sa
 
+from licentia.server.schedule import ScheduledTask
 from licentia.server.state import state_of
 from licentia.server.store.tables import meter_consumptions as consumptions
 
@@ -28,20 +28,19 @@ def purge_keys(conn: sa.Connection, now: dt.datetime) -> int:
     return int(done.rowcount or 0)
 
 
-async def start(app: Any) -> asyncio.Task[None]:
+async def purge_in_server(app: Any) -> int:
+    """:func:`purge_keys` inside a running server, as a writer job between status checks."""
     state = state_of(app)
+    return await state.writer.run(lambda conn: purge_keys(conn, state.clock.now()))
 
-    async def loop() -> None:
-        while True:
-            await asyncio.sleep(PURGE_EVERY_SECONDS)
-            try:
-                purged = await state.writer.run(lambda conn: purge_keys(conn, state.clock.now()))
-                if purged:
-                    log.info("meter idempotency keys purged: %d", purged)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                # Retried at the next run: a key kept an hour longer harms nobody.
-                log.exception("purging meter idempotency keys failed")
 
-    return asyncio.create_task(loop(), name="licentia-meter-keys")
+# Retried at the next run: a key kept an hour longer harms nobody.
+KEY_PURGE = ScheduledTask(
+    name="licentia-meter-keys",
+    interval=lambda settings: PURGE_EVERY_SECONDS,
+    job=purge_in_server,
+    first_after=PURGE_EVERY_SECONDS,
+    log=log,
+    done="meter idempotency keys purged: %d",
+    failed="purging meter idempotency keys failed",
+)

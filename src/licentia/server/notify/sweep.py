@@ -14,7 +14,6 @@ server without webhooks runs one small query an hour.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
 from typing import Any
@@ -22,16 +21,11 @@ from typing import Any
 import sqlalchemy as sa
 
 from licentia.server.notify.catalog import WebhookEvent, emit, license_event
-from licentia.server.schedule import every
+from licentia.server.schedule import ScheduledTask
 from licentia.server.state import state_of
-from licentia.server.store.models import Device, License, Machine, Product, table_of
-from licentia.server.store.tables import webhooks
+from licentia.server.store.tables import devices, licenses, machines, products, webhooks
 
 log = logging.getLogger("licentia.notify")
-machines = table_of(Machine)
-devices = table_of(Device)
-licenses = table_of(License)
-products = table_of(Product)
 
 TRIAL_ENDING_DAYS = 3
 LOOKBACK = dt.timedelta(days=7)
@@ -133,12 +127,13 @@ async def sweep_in_server(app: Any) -> int:
     return queued
 
 
-async def start(app: Any) -> asyncio.Task[None] | None:
-    interval = state_of(app).settings.notify_sweep_interval_seconds
-    if interval <= 0:
-        return None
-    # The dedupe keys make a late or repeated run harmless: a failed run waits for the next.
-    return every(
-        interval, lambda: sweep_in_server(app), name="licentia-notify-sweep", first_after=FIRST_RUN_AFTER_SECONDS,
-        log=log, done="time-based webhook events queued: %d", failed="webhook event sweep failed",
-    )  # fmt: skip
+# The dedupe keys make a late or repeated run harmless: a failed run waits for the next.
+SWEEP = ScheduledTask(
+    name="licentia-notify-sweep",
+    interval=lambda settings: settings.notify_sweep_interval_seconds,
+    job=sweep_in_server,
+    first_after=FIRST_RUN_AFTER_SECONDS,
+    log=log,
+    done="time-based webhook events queued: %d",
+    failed="webhook event sweep failed",
+)

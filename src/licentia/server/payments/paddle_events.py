@@ -115,6 +115,11 @@ def read(event: dict[str, Any]) -> ProviderEvent:
     return read_event(PROVIDER, event["event_id"], str(event.get("event_type") or ""), event.get("data"), READERS)
 
 
+def receive(raw: bytes, header: str, secret: str, *, now: dt.datetime) -> list[ProviderEvent]:
+    """The delivery's one event, verified (:func:`verify`) and read."""
+    return [read(verify(raw, header, secret, now=now))]
+
+
 def customer_email(api_key: str, *, sandbox: bool, customer_id: str) -> tuple[str, str | None]:
     """(email, name) of a Paddle customer, through Paddle's API (blocking: run it in a thread)."""
     from paddle_billing import Client, Environment, Options

@@ -8,26 +8,23 @@ workers never send it twice.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import functools
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
 from licentia.server.customers import emails
+from licentia.server.schedule import ScheduledTask
 from licentia.server.state import state_of
-from licentia.server.store.models import Customer, Product, table_of
-from licentia.server.store.tables import email_settings, licenses
+from licentia.server.store.tables import customers, email_settings, licenses, products
 from licentia.server.store.tables import payment_trials as trials
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
 log = logging.getLogger("licentia.server.payments")
-customers = table_of(Customer)
-products = table_of(Product)
 INTERVAL_SECONDS = 600.0
 BATCH = 500
 
@@ -76,22 +73,21 @@ def send_trial_reminders(conn: sa.Connection, *, now: dt.datetime, reply_default
     return sent
 
 
-async def start_trial_reminders(app: FastAPI) -> asyncio.Task[Any]:
-    """Run :func:`send_trial_reminders` every ``INTERVAL_SECONDS`` in this process (cancelled at shutdown)."""
+async def remind_in_server(app: FastAPI) -> int:
+    """:func:`send_trial_reminders` inside a running server."""
+    state = state_of(app)
+    async with state.async_engine.begin() as conn:
+        now, reply_default = state.clock.now(), state.settings.customer_reply_to
+        return await conn.run_sync(functools.partial(send_trial_reminders, now=now, reply_default=reply_default))
 
-    async def loop() -> None:
-        while True:
-            try:
-                state = state_of(app)
-                async with state.async_engine.begin() as conn:
-                    await conn.run_sync(
-                        functools.partial(
-                            send_trial_reminders, now=state.clock.now(), reply_default=state.settings.customer_reply_to
-                        )
-                    )
-            except Exception:
-                # A database hiccup must not end the loop: the next round sends what is still due.
-                log.exception("trial reminders failed; retrying in %s s", INTERVAL_SECONDS)
-            await asyncio.sleep(INTERVAL_SECONDS)
 
-    return asyncio.create_task(loop(), name="licentia-trial-reminders")
+# At start, then every ten minutes. A database hiccup must not end the loop: the next round sends what is still due.
+TRIAL_REMINDERS = ScheduledTask(
+    name="licentia-trial-reminders",
+    interval=lambda settings: INTERVAL_SECONDS,
+    job=remind_in_server,
+    first_after=0.0,
+    log=log,
+    done=None,
+    failed=f"trial reminders failed; retrying in {INTERVAL_SECONDS} s",
+)

@@ -155,3 +155,8 @@ def read(event: dict[str, Any]) -> ProviderEvent:
     return read_event(
         PROVIDER, event_id, str(event.get("type") or ""), (event.get("data") or {}).get("object"), READERS
     )
+
+
+def receive(raw: bytes, header: str, secret: str, *, now: dt.datetime) -> list[ProviderEvent]:
+    """The delivery's one event, verified (:func:`verify`) and read."""
+    return [read(verify(raw, header, secret, now=now))]

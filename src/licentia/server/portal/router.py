@@ -21,19 +21,9 @@ from licentia.server.customers.downloads import (
     verify_download,
 )
 from licentia.server.errors import ApiError
-from licentia.server.portal.web import (
-    COOKIE_PATH,
-    SESSION_COOKIE,
-    SIGNIN_COOKIE,
-    Form,
-    SignedIn,
-    double_submit_ok,
-    double_submit_page,
-    network,
-    render,
-)
-from licentia.server.state import in_transaction, read_only, state_of
-from licentia.server.web.frame import back, now, start_session
+from licentia.server.portal.web import COOKIES, Form, SignedIn, double_submit_page, network, render
+from licentia.server.state import ClockDep, SettingsDep, StateDep, in_transaction, read_only, state_of
+from licentia.server.web.frame import back, now
 
 router = APIRouter()
 LicenseId = Annotated[int, Path(ge=1, le=2**62)]
@@ -71,23 +61,23 @@ def _ask_for_link(
 
 
 @router.post("/signin")
-async def signin(request: Request) -> Response:
+async def signin(request: Request, state: StateDep) -> Response:
     form = await request.form()
-    if not double_submit_ok(request, form):
+    if not COOKIES.signin_form_ok(request, form):
         return double_submit_page(request, "portal_signin.html", 403, error="Your form expired; please try again.")
     email = accounts.normalize_email(str(form.get("email", "")))
     if email is None:
         return double_submit_page(request, "portal_signin.html", 422, error="Please enter your email address.")
-    settings = _settings(request)
+    settings = state.settings
     asked = await in_transaction(
         request,
         _ask_for_link,
         email=email,
         base_url=settings.base_url.rstrip("/"),
         settings=settings,
-        fernet=state_of(request.app).fernet,
+        fernet=state.fernet,
         network=network(request),
-        now=now(request),
+        now=state.clock.now(),
         per_address=settings.portal_links_per_address_per_hour,
         per_network=settings.portal_links_per_network_per_hour,
     )
@@ -108,18 +98,17 @@ async def link_page(request: Request, token: str = "") -> Response:
 
 
 @router.post("/link")
-async def redeem(request: Request) -> Response:
+async def redeem(request: Request, settings: SettingsDep, clock: ClockDep) -> Response:
     form = await request.form()
-    if not double_submit_ok(request, form):
+    if not COOKIES.signin_form_ok(request, form):
         return double_submit_page(request, "portal_signin.html", 403, error="Your form expired; please try again.")
-    settings = _settings(request)
     lifetime = dt.timedelta(hours=settings.portal_session_hours)
     done = await in_transaction(
         request,
         accounts.redeem_link,
         token=str(form.get("token", ""))[:200],
         network=network(request),
-        now=now(request),
+        now=clock.now(),
         lifetime=lifetime,
     )
     if isinstance(done, accounts.LinkRefused):
@@ -127,23 +116,13 @@ async def redeem(request: Request) -> Response:
         if done.retry_after:
             response.headers["Retry-After"] = str(done.retry_after)
         return response
-    return start_session(
-        request,
-        to="/portal",
-        cookie=SESSION_COOKIE,
-        session_id=done.session_id,
-        lifetime=lifetime,
-        path=COOKIE_PATH,
-        signin_cookie=SIGNIN_COOKIE,
-    )
+    return COOKIES.start(request, to="/portal", session_id=done.session_id, lifetime=lifetime)
 
 
 @router.post("/signout")
 async def signout(request: Request, customer: SignedIn, form: Form) -> Response:
-    await in_transaction(request, accounts.sign_out, session_id=request.cookies.get(SESSION_COOKIE, ""))
-    response = RedirectResponse("/portal/signin", status_code=303)
-    response.delete_cookie(SESSION_COOKIE, path=COOKIE_PATH)
-    return response
+    await in_transaction(request, accounts.sign_out, session_id=COOKIES.session_id(request))
+    return COOKIES.end(to="/portal/signin")
 
 
 def _license_page(conn: sa.Connection, *, email: str, license_id: int, now: dt.datetime) -> Any:

@@ -19,22 +19,12 @@ from licentia.server.customers.accounts import SignedInCustomer, current_custome
 from licentia.server.errors import ApiError
 from licentia.server.network import client_ip
 from licentia.server.state import ClockDep, EngineDep, RequestSlot, state_of
-from licentia.server.store import transactions
-from licentia.server.web.frame import (
-    SECURITY_HEADERS,
-    CsrfRefused,
-    cookie_secure,
-    new_signin_token,
-    page_templates,
-    same_origin,
-    same_token,
-)
+from licentia.server.web.frame import SECURITY_HEADERS, page_templates, session_form
+from licentia.server.web.signin import SessionCookies
 
 HERE = Path(__file__).parent
 templates = page_templates(HERE / "templates")
-SESSION_COOKIE = "licentia_portal"
-SIGNIN_COOKIE = "licentia_portal_signin"
-COOKIE_PATH = "/portal"
+COOKIES = SessionCookies(session="licentia_portal", signin="licentia_portal_signin", path="/portal")
 
 
 # The customer a request signed in as (set by ``signed_in_customer``, read by ``render``).
@@ -51,12 +41,7 @@ def network(request: Request) -> str:
 
 
 async def signed_in_customer(request: Request, engine: EngineDep, clock: ClockDep) -> SignedInCustomer:
-    session_id = request.cookies.get(SESSION_COOKIE)
-    if not session_id:
-        raise CustomerSignInRequired()
-    customer = await transactions.read_only(engine, current_customer, session_id=session_id, now=clock.now())
-    if customer is None:
-        raise CustomerSignInRequired()
+    customer = await COOKIES.signed_in(request, engine, clock.now(), current_customer, refused=CustomerSignInRequired)
     SIGNED_IN_CUSTOMER.remember(request, customer)  # for render, which shows who is signed in
     return customer
 
@@ -66,11 +51,7 @@ SignedIn = Annotated[SignedInCustomer, Depends(signed_in_customer)]
 
 async def checked_form(request: Request, customer: SignedIn) -> dict[str, str]:
     """The posted form, once its CSRF token matched the session's (else 403)."""
-    form = await request.form()
-    sent = form.get("csrf")
-    if not same_origin(request) or not isinstance(sent, str) or not same_token(sent, customer.csrf_token):
-        raise CsrfRefused()
-    return {k: v for k, v in form.items() if isinstance(v, str)}
+    return await session_form(request, customer.csrf_token)
 
 
 Form = Annotated[dict[str, str], Depends(checked_form)]
@@ -87,17 +68,7 @@ def render(request: Request, template: str, http_status: int = 200, **context: A
 
 def double_submit_page(request: Request, template: str, http_status: int = 200, **context: Any) -> Response:
     """A form posted before any session exists: its token is also set in a strict cookie (double submit)."""
-    token = new_signin_token()
-    response = render(request, template, http_status, csrf=token, **context)
-    response.set_cookie(
-        SIGNIN_COOKIE, token, httponly=True, samesite="strict", secure=cookie_secure(request), path=COOKIE_PATH
-    )
-    return response
-
-
-def double_submit_ok(request: Request, form: Any) -> bool:
-    sent, cookie = form.get("csrf"), request.cookies.get(SIGNIN_COOKIE)
-    return same_origin(request) and isinstance(sent, str) and bool(cookie) and same_token(sent, cookie or "")
+    return COOKIES.signin_form(request, lambda token: render(request, template, http_status, csrf=token, **context))
 
 
 # The portal's answers to its errors (``create_app`` scopes them to the portal routes).

@@ -5,15 +5,15 @@ CSRF defence: every form carries the session's own token in a hidden field
 read it. Session cookies are ``SameSite=Lax`` and ``HttpOnly`` (``Secure``
 behind HTTPS), and a request whose ``Origin`` names another site is refused
 outright. A form posted before any session exists (a sign-in form) carries a
-token that is also set in a strict cookie (double submit).
+token that is also set in a strict cookie (double submit, ``web.signin``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hmac
-import secrets
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from fastapi import Request
@@ -56,25 +56,6 @@ def cookie_secure(request: Request) -> bool:
     return bool(setting) if setting is not None else request.url.scheme == "https"
 
 
-def start_session(
-    request: Request, *, to: str, cookie: str, session_id: str, lifetime: dt.timedelta, path: str, signin_cookie: str
-) -> RedirectResponse:
-    """Redirect to ``to`` with a fresh session cookie (HttpOnly, SameSite=Lax, Secure on https) and the
-    sign-in form's cookie dropped: the admin UI and the customer portal start sessions the same way."""
-    response = RedirectResponse(to, status_code=303)
-    response.set_cookie(
-        cookie,
-        session_id,
-        max_age=int(lifetime.total_seconds()),
-        httponly=True,
-        samesite="lax",
-        secure=cookie_secure(request),
-        path=path,
-    )
-    response.delete_cookie(signin_cookie, path=path)
-    return response
-
-
 def same_origin(request: Request) -> bool:
     origin = request.headers.get("origin")
     if not origin or origin == "null":
@@ -87,8 +68,18 @@ def same_token(unverified: str, expected: str) -> bool:
     return hmac.compare_digest(unverified.encode("utf-8", "replace"), expected.encode())
 
 
-def new_signin_token() -> str:
-    return secrets.token_urlsafe(24)
+def form_token_ok(request: Request, form: Any, expected: str | None) -> bool:
+    """The posted ``form`` comes from this site and carries the ``expected`` token in its ``csrf`` field."""
+    sent = form.get("csrf")
+    return same_origin(request) and isinstance(sent, str) and bool(expected) and same_token(sent, expected or "")
+
+
+async def session_form(request: Request, csrf_token: str) -> dict[str, str]:
+    """The posted form's fields, once its token matched the session's ``csrf_token``; else :class:`CsrfRefused`."""
+    form = await request.form()
+    if not form_token_ok(request, form, csrf_token):
+        raise CsrfRefused()
+    return {k: v for k, v in form.items() if isinstance(v, str)}
 
 
 def back(url: str, *, done: str | None = None, error: str | None = None) -> RedirectResponse:

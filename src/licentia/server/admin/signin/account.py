@@ -10,7 +10,6 @@ from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from licentia.server.admin.web import Admin, Form, render
-from licentia.server.auth.accounts import users
 from licentia.server.auth.roles import DESCRIPTIONS, Role
 from licentia.server.auth.second_factor import (
     confirm_enrolment,
@@ -22,6 +21,7 @@ from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.settings import Settings
 from licentia.server.state import ClockDep, EngineDep, SettingsDep
 from licentia.server.store import transactions
+from licentia.server.store.tables import admin_users as users
 from licentia.server.web.frame import back
 
 router = APIRouter(prefix="/account")

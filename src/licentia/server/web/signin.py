@@ -1,0 +1,97 @@
+"""Signing in to a web UI: the sign-in form's double-submit cookie, the session cookie, the session of a request.
+
+The admin UI (a password, then maybe a code) and the customer portal (a link
+sent by email) prove who is there differently, but hold the answer the same
+way, so both do it here, each with its own :class:`SessionCookies`:
+
+- a form posted before any session exists (the sign-in form) cannot carry a
+  session's CSRF token, so its token is also set in a ``SameSite=Strict``
+  cookie and the two must match (double submit); a cross-site page can post
+  the form but can neither read nor set the cookie;
+- the session id travels in an ``HttpOnly``, ``SameSite=Lax`` cookie
+  (``Secure`` behind HTTPS) kept to the UI's path, and only its hash is
+  stored (``store.sessions``);
+- each request looks its session up again: a session ended or expired in
+  the table ends at the next click, on every worker.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from licentia.server.store import transactions
+from licentia.server.web.frame import cookie_secure, form_token_ok
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, kw_only=True)
+class SessionCookies:
+    """A web UI's two cookies, both kept to its ``path``."""
+
+    session: str  # the session id
+    signin: str  # the sign-in form's double-submit token
+    path: str
+
+    def session_id(self, request: Request) -> str:
+        return request.cookies.get(self.session, "")
+
+    def signin_form(self, request: Request, page: Callable[[str], Response]) -> Response:
+        """``page(token)``, a form posted before any session exists, with its token also set in a strict cookie."""
+        token = secrets.token_urlsafe(24)
+        response = page(token)
+        response.set_cookie(
+            self.signin, token, httponly=True, samesite="strict", secure=cookie_secure(request), path=self.path
+        )
+        return response
+
+    def signin_form_ok(self, request: Request, form: Any) -> bool:
+        """The posted sign-in form carries the token of its cookie (and comes from this site)."""
+        return form_token_ok(request, form, request.cookies.get(self.signin))
+
+    def start(self, request: Request, *, to: str, session_id: str, lifetime: dt.timedelta) -> RedirectResponse:
+        """Redirect to ``to`` with a fresh session cookie, and the sign-in form's cookie dropped."""
+        response = RedirectResponse(to, status_code=303)
+        response.set_cookie(
+            self.session,
+            session_id,
+            max_age=int(lifetime.total_seconds()),
+            httponly=True,
+            samesite="lax",
+            secure=cookie_secure(request),
+            path=self.path,
+        )
+        response.delete_cookie(self.signin, path=self.path)
+        return response
+
+    def end(self, *, to: str) -> RedirectResponse:
+        """Redirect to ``to`` without the session cookie (the caller ended the session in its table)."""
+        response = RedirectResponse(to, status_code=303)
+        response.delete_cookie(self.session, path=self.path)
+        return response
+
+    async def signed_in(
+        self,
+        request: Request,
+        engine: AsyncEngine,
+        now: dt.datetime,
+        lookup: Callable[..., T | None],
+        *,
+        refused: Callable[[], Exception],
+    ) -> T:
+        """The session's owner, ``lookup(conn, session_id=, now=)``; ``refused()`` is raised without a live session."""
+        session_id = self.session_id(request)
+        if not session_id:
+            raise refused()
+        found = await transactions.read_only(engine, lookup, session_id=session_id, now=now)
+        if found is None:
+            raise refused()
+        return found
