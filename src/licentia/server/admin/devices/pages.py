@@ -15,19 +15,18 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from licentia.core.clock import Clock
 from licentia.core.status import DeviceStatus
 from licentia.core.vocabulary import EventKind
 from licentia.server.admin.evidence.pages import ReportFormat, admin_report
 from licentia.server.admin.forms import reason_of, refused_status
 from licentia.server.admin.history import device_history
 from licentia.server.admin.service import device_detail
-from licentia.server.admin.web import Admin, Form, int_field, render
+from licentia.server.admin.web import Admin, Change, Posted, int_field, render
 from licentia.server.devices.changes import STATUSES, extend_trial, free_seat, installations_of, set_device_status
 from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.evidence.risk import assess
 from licentia.server.evidence.subjects import device_subject
-from licentia.server.state import ClockDep, EngineDep, StateDep
+from licentia.server.state import EngineDep, StateDep
 from licentia.server.store import transactions
 from licentia.server.store.tables import devices, events
 from licentia.server.web.frame import back
@@ -116,144 +115,89 @@ async def device_evidence(
     return await admin_report(request, state, lambda conn: device_subject(conn, device_id), format)
 
 
+async def _refused(
+    request: Request, posted: Change, device_id: str, *, status: int, field: str, message: str, opened: str = ""
+) -> Response:
+    """The device page again, with what was typed and the refusal beside ``field``."""
+    errors = {field: message}
+    return await _device_page(
+        request, posted.engine, device_id, http_status=status, errors=errors, sent=posted.form, opened=opened
+    )
+
+
 async def _change(
-    request: Request,
-    engine: AsyncEngine,
-    clock: Clock,
-    device_id: str,
-    form: dict[str, str],
-    fn: Any,
-    *,
-    success: str,
-    field: str,
-    opened: str = "",
-    **kwargs: Any,
+    request: Request, posted: Change, device_id: str, fn: Any, *, success: str, field: str, opened: str = "", **kw: Any
 ) -> Response:
     """Run an audited change; a refusal comes back as the page with the error beside ``field``."""
     try:
-        await transactions.in_transaction(engine, fn, now=clock.now(), device_id=device_id, **kwargs)
+        await transactions.in_transaction(
+            posted.engine, fn, now=posted.now, actor=posted.actor, device_id=device_id, **kw
+        )
     except ApiError as exc:
         where = FIELD_OF.get(exc.code, field) if isinstance(exc.code, ErrorCode) else field
-        return await _device_page(
-            request, engine, device_id, http_status=exc.status, errors={where: exc.message}, sent=form, opened=opened
+        return await _refused(
+            request, posted, device_id, status=exc.status, field=where, message=exc.message, opened=opened
         )
     return back(f"/admin/devices/{device_id}", done=success)
 
 
 @router.post("/{device_id}/status")
-async def change_status(
-    request: Request, engine: EngineDep, clock: ClockDep, admin: Admin, form: Form, device_id: str
-) -> Response:
-    status = form.get("status", "")
-    reason = form.get("reason", "").strip()
+async def change_status(request: Request, posted: Posted, device_id: str) -> Response:
+    status, reason = posted.form.get("status", ""), posted.form.get("reason", "").strip()
     if status in RESTRICTING and not reason:
-        return await _device_page(
-            request,
-            engine,
-            device_id,
-            http_status=422,
-            errors={"status_reason": f"Give a reason to set {status}: it is kept in the audit log."},
-            sent=form,
-        )
+        why = f"Give a reason to set {status}: it is kept in the audit log."
+        return await _refused(request, posted, device_id, status=422, field="status_reason", message=why)
+    done = f"Status set to {status.replace('_', ' ')}."
     return await _change(
-        request,
-        engine,
-        clock,
-        device_id,
-        form,
-        set_device_status,
-        success=f"Status set to {status.replace('_', ' ')}.",
-        field="status",
-        status=status,
+        request, posted, device_id, set_device_status, success=done, field="status", status=status,
         reason=reason[:200] or None,
-        actor=admin.label,
-    )
+    )  # fmt: skip
 
 
 @router.post("/{device_id}/block")
-async def block(
-    request: Request, engine: EngineDep, clock: ClockDep, admin: Admin, form: Form, device_id: str
-) -> Response:
+async def block(request: Request, posted: Posted, device_id: str) -> Response:
     try:
-        reason = reason_of(form)
+        reason = reason_of(posted.form)
     except ApiError as exc:
-        return await _device_page(
-            request,
-            engine,
-            device_id,
-            http_status=exc.status,
-            errors={"reason": exc.message},
-            sent=form,
-            opened="block",
+        return await _refused(
+            request, posted, device_id, status=exc.status, field="reason", message=exc.message, opened="block"
         )
+    done, blocked = "Machine blocked: every installation on it.", DeviceStatus.BLOCKED.value
     return await _change(
-        request,
-        engine,
-        clock,
-        device_id,
-        form,
-        set_device_status,
-        success="Machine blocked: every installation on it.",
-        field="reason",
-        opened="block",
-        status=DeviceStatus.BLOCKED.value,
-        reason=reason,
-        actor=admin.label,
-    )
+        request, posted, device_id, set_device_status, success=done, field="reason", opened="block",
+        status=blocked, reason=reason,
+    )  # fmt: skip
 
 
 @router.post("/{device_id}/extend-trial")
-async def extend(
-    request: Request, engine: EngineDep, clock: ClockDep, admin: Admin, form: Form, device_id: str
-) -> Response:
+async def extend(request: Request, posted: Posted, device_id: str) -> Response:
     try:
-        days = int_field(form, "days")
+        days = int_field(posted.form, "days")
     except ApiError as exc:
-        return await _device_page(
-            request, engine, device_id, http_status=exc.status, errors={"days": exc.message}, sent=form
-        )
-    return await _change(
-        request,
-        engine,
-        clock,
-        device_id,
-        form,
-        extend_trial,
-        success=f"Trial extended by {days} days.",
-        field="days",
-        days=days,
-        actor=admin.label,
-    )
+        return await _refused(request, posted, device_id, status=exc.status, field="days", message=exc.message)
+    done = f"Trial extended by {days} days."
+    return await _change(request, posted, device_id, extend_trial, success=done, field="days", days=days)
 
 
 @router.post("/{device_id}/free-seat")
-async def free(
-    request: Request, engine: EngineDep, clock: ClockDep, admin: Admin, form: Form, device_id: str
-) -> Response:
-    back_to = form.get("back", "")
+async def free(request: Request, posted: Posted, device_id: str) -> Response:
+    # From a license's seat list, the vendor stays on the license.
+    back_to = posted.form.get("back", "")
+    if not back_to.startswith("/admin/licenses/"):
+        back_to = ""
     try:
-        reason = reason_of(form)
+        reason = reason_of(posted.form)
     except ApiError as exc:
-        if back_to.startswith("/admin/licenses/"):
+        if back_to:
             return back(back_to, error=exc.message)
-        return await _device_page(
-            request,
-            engine,
-            device_id,
-            http_status=exc.status,
-            errors={"reason": exc.message},
-            sent=form,
-            opened="free-seat",
+        return await _refused(
+            request, posted, device_id, status=exc.status, field="reason", message=exc.message, opened="free-seat"
         )
+    back_to = back_to or f"/admin/devices/{device_id}"
     try:
         await transactions.in_transaction(
-            engine, free_seat, now=clock.now(), device_id=device_id, reason=reason, actor=admin.label
+            posted.engine, free_seat, now=posted.now, device_id=device_id, reason=reason, actor=posted.actor
         )
     except ApiError as exc:
-        return back(
-            back_to if back_to.startswith("/admin/licenses/") else f"/admin/devices/{device_id}", error=exc.message
-        )
-    # From a license's seat list, the vendor stays on the license.
-    return back(
-        back_to if back_to.startswith("/admin/licenses/") else f"/admin/devices/{device_id}", done="Seat freed."
-    )
+        return back(back_to, error=exc.message)
+    return back(back_to, done="Seat freed.")
