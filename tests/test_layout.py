@@ -241,12 +241,9 @@ def test_the_app_state_is_read_through_its_type() -> None:
 
 # Modules that still read the app state from the request, each with its reason. The status lane's code
 # runs outside FastAPI's dependency machinery (a raw ASGI request, answered before routing), so it looks
-# the state up itself; the others wait for their routes to take ``ClockDep``/``EngineDep``/``StateDep``.
+# the state up itself; every route takes ``ClockDep``/``EngineDep``/``StateDep`` instead.
 READ_STATE_FROM_THE_REQUEST = {
     "licentia/server/devices/router.py": "the status lane (serve_status) takes no dependencies",
-    "licentia/server/portal/router.py": "not converted yet",
-    "licentia/server/web/frame.py": "now(request), cookie_secure(request): for admin/signin and portal/router",
-    "licentia/server/portal/web.py": "network(request): for portal/router",
 }
 
 

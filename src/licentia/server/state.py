@@ -113,20 +113,6 @@ ReadConnection = Annotated[AsyncConnection, Depends(_read_connection)]
 WriteConnection = Annotated[AsyncConnection, Depends(_write_connection)]
 
 
-# Kept for the modules not yet converted to ``engine: EngineDep`` (admin/signin/pages.py,
-# portal/router.py, payments/router.py); new code passes the engine to ``store.transactions``.
-
-
-async def in_transaction(request: Request, fn: Callable[..., T], /, **kwargs: Any) -> T:
-    """Run the sync service ``fn(conn, **kwargs)`` in one transaction of the app's engine."""
-    return await transactions.in_transaction(state_of(request.app).async_engine, fn, **kwargs)
-
-
-async def read_only(request: Request, fn: Callable[..., T], /, **kwargs: Any) -> T:
-    """Run the sync service ``fn(conn, **kwargs)`` on a snapshot that takes no write lock."""
-    return await transactions.read_only(state_of(request.app).async_engine, fn, **kwargs)
-
-
 # The visitor one request carries, set by the sign-in dependencies (``admin.web``, ``portal.web``) and
 # read by the pages' ``render``. Starlette's ``request.state`` is untyped; these four are its only users.
 

@@ -102,14 +102,17 @@ async def posted_change(form: Form, engine: EngineDep, clock: ClockDep, admin: A
 Posted = Annotated[Change, Depends(posted_change)]
 
 
-def signin_page(request: Request, *, error: str | None = None, status: int = 200, email: str = "") -> Response:
-    """The sign-in form with a fresh double-submit token (no session exists yet to hold one)."""
+def signin_page(
+    request: Request, *, secure: bool, error: str | None = None, status: int = 200, email: str = ""
+) -> Response:
+    """The sign-in form with a fresh double-submit token (no session exists yet to hold one); ``secure``: its
+    cookie's flag (``web.frame.CookieSecure``)."""
     next_page = request.query_params.get("next", "")
 
     def page(token: str) -> Response:
         return render(request, "signin.html", status, csrf=token, error=error, next=next_page, email=email)
 
-    return COOKIES.signin_form(request, page)
+    return COOKIES.signin_form(page, secure=secure)
 
 
 def int_field(form: dict[str, str], name: str) -> int:

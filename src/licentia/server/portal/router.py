@@ -21,29 +21,27 @@ from licentia.server.customers.downloads import (
     verify_download,
 )
 from licentia.server.errors import ApiError
-from licentia.server.portal.web import COOKIES, Form, SignedIn, double_submit_page, network, render
-from licentia.server.state import ClockDep, SettingsDep, StateDep, in_transaction, read_only, state_of
-from licentia.server.web.frame import back, now
+from licentia.server.network import client_ip
+from licentia.server.portal.web import COOKIES, Form, SignedIn, double_submit_page, render
+from licentia.server.state import ClockDep, EngineDep, SettingsDep, StateDep
+from licentia.server.store import transactions
+from licentia.server.web.frame import CookieSecure, back
 
 router = APIRouter()
 LicenseId = Annotated[int, Path(ge=1, le=2**62)]
 MachineId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
 
 
-def _settings(request: Request) -> Any:
-    return state_of(request.app).settings
-
-
 @router.get("")
 @router.get("/")
-async def home(request: Request, customer: SignedIn) -> Response:
-    found = await read_only(request, service.customer_licenses, email=customer.email, now=now(request))
+async def home(request: Request, customer: SignedIn, engine: EngineDep, clock: ClockDep) -> Response:
+    found = await transactions.read_only(engine, service.customer_licenses, email=customer.email, now=clock.now())
     return render(request, "portal_home.html", licenses=found)
 
 
 @router.get("/signin")
-async def signin_form(request: Request) -> Response:
-    return double_submit_page(request, "portal_signin.html")
+async def signin_form(request: Request, secure: CookieSecure) -> Response:
+    return double_submit_page(request, "portal_signin.html", secure=secure)
 
 
 def _ask_for_link(
@@ -61,29 +59,37 @@ def _ask_for_link(
 
 
 @router.post("/signin")
-async def signin(request: Request, state: StateDep) -> Response:
+async def signin(request: Request, state: StateDep, engine: EngineDep, secure: CookieSecure) -> Response:
     form = await request.form()
     if not COOKIES.signin_form_ok(request, form):
-        return double_submit_page(request, "portal_signin.html", 403, error="Your form expired; please try again.")
+        return double_submit_page(
+            request, "portal_signin.html", 403, secure=secure, error="Your form expired; please try again."
+        )
     email = accounts.normalize_email(str(form.get("email", "")))
     if email is None:
-        return double_submit_page(request, "portal_signin.html", 422, error="Please enter your email address.")
+        return double_submit_page(
+            request, "portal_signin.html", 422, secure=secure, error="Please enter your email address."
+        )
     settings = state.settings
-    asked = await in_transaction(
-        request,
+    asked = await transactions.in_transaction(
+        engine,
         _ask_for_link,
         email=email,
         base_url=settings.base_url.rstrip("/"),
         settings=settings,
         fernet=state.fernet,
-        network=network(request),
+        network=client_ip(request, state.trusted_proxies),
         now=state.clock.now(),
         per_address=settings.portal_links_per_address_per_hour,
         per_network=settings.portal_links_per_network_per_hour,
     )
     if asked.retry_after is not None:
         response = double_submit_page(
-            request, "portal_signin.html", 429, error="Too many sign-in links asked for; please try again later."
+            request,
+            "portal_signin.html",
+            429,
+            secure=secure,
+            error="Too many sign-in links asked for; please try again later.",
         )
         response.headers["Retry-After"] = str(asked.retry_after)
         return response
@@ -92,36 +98,40 @@ async def signin(request: Request, state: StateDep) -> Response:
 
 
 @router.get("/link")
-async def link_page(request: Request, token: str = "") -> Response:
+async def link_page(request: Request, secure: CookieSecure, token: str = "") -> Response:
     # A GET spends nothing: mail scanners open links before the customer does.
-    return double_submit_page(request, "portal_link.html", token=token[:200])
+    return double_submit_page(request, "portal_link.html", secure=secure, token=token[:200])
 
 
 @router.post("/link")
-async def redeem(request: Request, settings: SettingsDep, clock: ClockDep) -> Response:
+async def redeem(request: Request, state: StateDep, engine: EngineDep, secure: CookieSecure) -> Response:
     form = await request.form()
     if not COOKIES.signin_form_ok(request, form):
-        return double_submit_page(request, "portal_signin.html", 403, error="Your form expired; please try again.")
-    lifetime = dt.timedelta(hours=settings.portal_session_hours)
-    done = await in_transaction(
-        request,
+        return double_submit_page(
+            request, "portal_signin.html", 403, secure=secure, error="Your form expired; please try again."
+        )
+    lifetime = dt.timedelta(hours=state.settings.portal_session_hours)
+    done = await transactions.in_transaction(
+        engine,
         accounts.redeem_link,
         token=str(form.get("token", ""))[:200],
-        network=network(request),
-        now=clock.now(),
+        network=client_ip(request, state.trusted_proxies),
+        now=state.clock.now(),
         lifetime=lifetime,
     )
     if isinstance(done, accounts.LinkRefused):
-        response = double_submit_page(request, "portal_signin.html", 429 if done.retry_after else 401, error=str(done))
+        response = double_submit_page(
+            request, "portal_signin.html", 429 if done.retry_after else 401, secure=secure, error=str(done)
+        )
         if done.retry_after:
             response.headers["Retry-After"] = str(done.retry_after)
         return response
-    return COOKIES.start(request, to="/portal", session_id=done.session_id, lifetime=lifetime)
+    return COOKIES.start(to="/portal", session_id=done.session_id, lifetime=lifetime, secure=secure)
 
 
 @router.post("/signout")
-async def signout(request: Request, customer: SignedIn, form: Form) -> Response:
-    await in_transaction(request, accounts.sign_out, session_id=COOKIES.session_id(request))
+async def signout(request: Request, customer: SignedIn, form: Form, engine: EngineDep) -> Response:
+    await transactions.in_transaction(engine, accounts.sign_out, session_id=COOKIES.session_id(request))
     return COOKIES.end(to="/portal/signin")
 
 
@@ -132,14 +142,21 @@ def _license_page(conn: sa.Connection, *, email: str, license_id: int, now: dt.d
 
 
 @router.get("/licenses/{license_id}")
-async def license_page(request: Request, customer: SignedIn, license_id: LicenseId) -> Response:
-    view, releases = await read_only(
-        request, _license_page, email=customer.email, license_id=license_id, now=now(request)
+async def license_page(
+    request: Request,
+    customer: SignedIn,
+    license_id: LicenseId,
+    engine: EngineDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+) -> Response:
+    view, releases = await transactions.read_only(
+        engine, _license_page, email=customer.email, license_id=license_id, now=clock.now()
     )
-    secret = download_secret(_settings(request))
+    secret = download_secret(settings)
     links = {
         r.id: "/portal/download/"
-        + sign_download(secret, DownloadGrant(license_id, r.id, customer.email), now=now(request))
+        + sign_download(secret, DownloadGrant(license_id, r.id, customer.email), now=clock.now())
         for r in releases
     }
     return render(request, "portal_license.html", license=view, releases=releases, links=links)
@@ -147,18 +164,23 @@ async def license_page(request: Request, customer: SignedIn, license_id: License
 
 @router.post("/licenses/{license_id}/machines/{machine_id}/free")
 async def free_machine(
-    request: Request, customer: SignedIn, form: Form, license_id: LicenseId, machine_id: MachineId
+    customer: SignedIn,
+    form: Form,
+    license_id: LicenseId,
+    machine_id: MachineId,
+    engine: EngineDep,
+    clock: ClockDep,
 ) -> Response:
     target = f"/portal/licenses/{license_id}"
     try:
-        await in_transaction(
-            request,
+        await transactions.in_transaction(
+            engine,
             service.free_machine,
             email=customer.email,
             license_id=license_id,
             machine_id=machine_id,
             reason=form.get("reason", ""),
-            now=now(request),
+            now=clock.now(),
         )
     except ApiError as exc:
         if exc.status == 404:
@@ -168,15 +190,14 @@ async def free_machine(
 
 
 @router.get("/download/{token}")
-async def download(request: Request, token: str) -> Response:
-    settings = _settings(request)
+async def download(request: Request, token: str, settings: SettingsDep, clock: ClockDep, engine: EngineDep) -> Response:
     ttl = dt.timedelta(minutes=settings.portal_download_minutes)
     try:
-        grant = verify_download(download_secret(settings), token, now=now(request), ttl=ttl)
+        grant = verify_download(download_secret(settings), token, now=clock.now(), ttl=ttl)
     except DownloadRefused as exc:
         return render(request, "portal_refused.html", 403, reason=f"{exc}. Open your license page for a fresh link.")
-    release = await read_only(
-        request, service.entitled_release, email=grant.email, license_id=grant.license_id, release_id=grant.release_id
+    release = await transactions.read_only(
+        engine, service.entitled_release, email=grant.email, license_id=grant.license_id, release_id=grant.release_id
     )
     try:
         path = stored_file(settings.data_dir, release.download_url)

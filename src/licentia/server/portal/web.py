@@ -17,8 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from licentia.server.customers.accounts import SignedInCustomer, current_customer
 from licentia.server.errors import ApiError
-from licentia.server.network import client_ip
-from licentia.server.state import ClockDep, EngineDep, RequestSlot, state_of
+from licentia.server.state import ClockDep, EngineDep, RequestSlot
 from licentia.server.web.frame import SECURITY_HEADERS, page_templates, session_form
 from licentia.server.web.signin import SessionCookies
 
@@ -33,11 +32,6 @@ SIGNED_IN_CUSTOMER = RequestSlot("customer", SignedInCustomer)
 
 class CustomerSignInRequired(Exception):
     pass
-
-
-def network(request: Request) -> str:
-    # Kept for portal/router.py until its routes take ``state: StateDep``.
-    return client_ip(request, state_of(request.app).trusted_proxies)
 
 
 async def signed_in_customer(request: Request, engine: EngineDep, clock: ClockDep) -> SignedInCustomer:
@@ -66,9 +60,14 @@ def render(request: Request, template: str, http_status: int = 200, **context: A
     return response
 
 
-def double_submit_page(request: Request, template: str, http_status: int = 200, **context: Any) -> Response:
-    """A form posted before any session exists: its token is also set in a strict cookie (double submit)."""
-    return COOKIES.signin_form(request, lambda token: render(request, template, http_status, csrf=token, **context))
+def double_submit_page(
+    request: Request, template: str, http_status: int = 200, *, secure: bool, **context: Any
+) -> Response:
+    """A form posted before any session exists: its token is also set in a strict cookie (double submit);
+    ``secure``: the cookie's flag (``web.frame.CookieSecure``)."""
+    return COOKIES.signin_form(
+        lambda token: render(request, template, http_status, csrf=token, **context), secure=secure
+    )
 
 
 # The portal's answers to its errors (``create_app`` scopes them to the portal routes).

@@ -10,18 +10,17 @@ token that is also set in a strict cookie (double submit, ``web.signin``).
 
 from __future__ import annotations
 
-import datetime as dt
 import hmac
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode, urlsplit
 
-from fastapi import Request
+from fastapi import Depends, Request
 from fastapi.responses import RedirectResponse
 from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, FileSystemLoader
 
-from licentia.server.state import state_of
+from licentia.server.state import SettingsDep
 
 HERE = Path(__file__).parent
 SECURITY_HEADERS = {
@@ -45,15 +44,13 @@ def page_templates(directory: Path) -> Jinja2Templates:
     return templates
 
 
-# Request-taking readers of the app state, kept for the pages that take no dependencies yet
-# (admin/signin/pages.py, portal/router.py); the others declare ``clock: ClockDep``.
-def now(request: Request) -> dt.datetime:
-    return state_of(request.app).clock.now()
-
-
-def cookie_secure(request: Request) -> bool:
-    setting = state_of(request.app).settings.cookie_secure
+def _cookie_secure(request: Request, settings: SettingsDep) -> bool:
+    setting = settings.cookie_secure
     return bool(setting) if setting is not None else request.url.scheme == "https"
+
+
+# Whether the session cookies carry ``Secure``: the ``cookie_secure`` setting, else whether this request came by HTTPS.
+CookieSecure = Annotated[bool, Depends(_cookie_secure)]
 
 
 def same_origin(request: Request) -> bool:

@@ -28,7 +28,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from licentia.server.store import transactions
-from licentia.server.web.frame import cookie_secure, form_token_ok
+from licentia.server.web.frame import form_token_ok
 
 T = TypeVar("T")
 
@@ -44,21 +44,25 @@ class SessionCookies:
     def session_id(self, request: Request) -> str:
         return request.cookies.get(self.session, "")
 
-    def signin_form(self, request: Request, page: Callable[[str], Response]) -> Response:
-        """``page(token)``, a form posted before any session exists, with its token also set in a strict cookie."""
+    def signin_form(self, page: Callable[[str], Response], *, secure: bool) -> Response:
+        """``page(token)``, a form posted before any session exists, with its token also set in a strict cookie.
+
+        ``secure``: whether the cookie carries ``Secure`` (``web.frame.CookieSecure``).
+        """
         token = secrets.token_urlsafe(24)
         response = page(token)
-        response.set_cookie(
-            self.signin, token, httponly=True, samesite="strict", secure=cookie_secure(request), path=self.path
-        )
+        response.set_cookie(self.signin, token, httponly=True, samesite="strict", secure=secure, path=self.path)
         return response
 
     def signin_form_ok(self, request: Request, form: Any) -> bool:
         """The posted sign-in form carries the token of its cookie (and comes from this site)."""
         return form_token_ok(request, form, request.cookies.get(self.signin))
 
-    def start(self, request: Request, *, to: str, session_id: str, lifetime: dt.timedelta) -> RedirectResponse:
-        """Redirect to ``to`` with a fresh session cookie, and the sign-in form's cookie dropped."""
+    def start(self, *, to: str, session_id: str, lifetime: dt.timedelta, secure: bool) -> RedirectResponse:
+        """Redirect to ``to`` with a fresh session cookie, and the sign-in form's cookie dropped.
+
+        ``secure``: whether the cookie carries ``Secure`` (``web.frame.CookieSecure``).
+        """
         response = RedirectResponse(to, status_code=303)
         response.set_cookie(
             self.session,
@@ -66,7 +70,7 @@ class SessionCookies:
             max_age=int(lifetime.total_seconds()),
             httponly=True,
             samesite="lax",
-            secure=cookie_secure(request),
+            secure=secure,
             path=self.path,
         )
         response.delete_cookie(self.signin, path=self.path)

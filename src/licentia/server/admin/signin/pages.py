@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.concurrency import run_in_threadpool
 
 from licentia.server.admin.web import COOKIES, Admin, Form, render, signin_page
@@ -25,9 +26,10 @@ from licentia.server.auth.second_factor import (
     matching_recovery_hash,
     recovery_hashes_of,
 )
-from licentia.server.state import ClockDep, SettingsDep, StateDep, in_transaction, read_only
+from licentia.server.state import ClockDep, EngineDep, SettingsDep, StateDep
+from licentia.server.store import transactions
 from licentia.server.store.sessions import session_hash
-from licentia.server.web.frame import form_token_ok, now
+from licentia.server.web.frame import CookieSecure, form_token_ok
 
 router = APIRouter()
 
@@ -38,43 +40,45 @@ def _safe_next(target: str) -> str:
 
 
 @router.get("/signin")
-async def signin_form(request: Request) -> Response:
-    return signin_page(request)
+async def signin_form(request: Request, secure: CookieSecure) -> Response:
+    return signin_page(request, secure=secure)
 
 
 @router.post("/signin")
-async def signin(request: Request, settings: SettingsDep, clock: ClockDep) -> Response:
+async def signin(
+    request: Request, settings: SettingsDep, clock: ClockDep, engine: EngineDep, secure: CookieSecure
+) -> Response:
     form = await request.form()
     if not COOKIES.signin_form_ok(request, form):
-        return signin_page(request, error="Your sign-in form expired; please try again.", status=403)
+        return signin_page(request, secure=secure, error="Your sign-in form expired; please try again.", status=403)
     email, password = str(form.get("email", "")), str(form.get("password", ""))
     lifetime = dt.timedelta(hours=settings.admin_session_hours)
-    stored = await read_only(request, password_hash_of, email=email)
+    stored = await transactions.read_only(engine, password_hash_of, email=email)
     ok = await run_in_threadpool(verify_password, stored, password)
-    done = await in_transaction(
-        request, conclude_sign_in, email=email, password_ok=ok, now=clock.now(), lifetime=lifetime
+    done = await transactions.in_transaction(
+        engine, conclude_sign_in, email=email, password_ok=ok, now=clock.now(), lifetime=lifetime
     )
     if isinstance(done, SignInRefused):
         # Same words whether the account exists or not; a locked account is told to wait.
         message = (
             "Too many attempts: this account is locked for 15 minutes." if done.locked else "Wrong email or password."
         )
-        return signin_page(request, error=message, status=401, email=email)
+        return signin_page(request, secure=secure, error=message, status=401, email=email)
     next_page = _safe_next(str(form.get("next", "")))
     return COOKIES.start(
-        request,
         # A second factor is due: the session opens only the code page until it passes.
         to=f"/admin/signin/code?{urlencode({'next': next_page})}" if done.needs_code else next_page,
         session_id=done.session_id,
         lifetime=lifetime,
+        secure=secure,
     )
 
 
-async def _waiting(request: Request) -> CurrentAdmin | None:
+async def _waiting(request: Request, engine: AsyncEngine, now: dt.datetime) -> CurrentAdmin | None:
     session_id = COOKIES.session_id(request)
     if not session_id:
         return None
-    return await read_only(request, current_admin, session_id=session_id, now=now(request), awaiting_code=True)
+    return await transactions.read_only(engine, current_admin, session_id=session_id, now=now, awaiting_code=True)
 
 
 def _code_page(request: Request, waiting: CurrentAdmin, *, error: str | None = None, status: int = 200) -> Response:
@@ -83,29 +87,29 @@ def _code_page(request: Request, waiting: CurrentAdmin, *, error: str | None = N
 
 
 @router.get("/signin/code")
-async def code_form(request: Request) -> Response:
-    waiting = await _waiting(request)
+async def code_form(request: Request, engine: EngineDep, clock: ClockDep) -> Response:
+    waiting = await _waiting(request, engine, clock.now())
     if waiting is None:
         return RedirectResponse("/admin/signin", status_code=303)
     return _code_page(request, waiting)
 
 
 @router.post("/signin/code")
-async def code_submit(request: Request, state: StateDep) -> Response:
-    waiting = await _waiting(request)
+async def code_submit(request: Request, state: StateDep, engine: EngineDep, secure: CookieSecure) -> Response:
+    waiting = await _waiting(request, engine, state.clock.now())
     if waiting is None:
-        return signin_page(request, error="Your sign-in expired; please sign in again.", status=401)
+        return signin_page(request, secure=secure, error="Your sign-in expired; please sign in again.", status=401)
     form = await request.form()
     if not form_token_ok(request, form, waiting.csrf_token):
         return _code_page(request, waiting, error="Your form expired; please try again.", status=403)
     code = str(form.get("code", ""))
     used = None
     if is_recovery_code(code):
-        hashes = await read_only(request, recovery_hashes_of, user_id=waiting.user_id)
+        hashes = await transactions.read_only(engine, recovery_hashes_of, user_id=waiting.user_id)
         used = await run_in_threadpool(matching_recovery_hash, hashes, code) or "no-match"
     lifetime = dt.timedelta(hours=state.settings.admin_session_hours)
-    done = await in_transaction(
-        request,
+    done = await transactions.in_transaction(
+        engine,
         conclude_second_factor,
         user_id=waiting.user_id,
         pending_hash=session_hash(COOKIES.session_id(request)),
@@ -118,10 +122,12 @@ async def code_submit(request: Request, state: StateDep) -> Response:
     if done is None:
         return _code_page(request, waiting, error="That code is wrong or was already used.", status=401)
     next_page = _safe_next(str(form.get("next", "")))
-    return COOKIES.start(request, to=next_page, session_id=done.session_id, lifetime=lifetime)
+    return COOKIES.start(to=next_page, session_id=done.session_id, lifetime=lifetime, secure=secure)
 
 
 @router.post("/signout")
-async def signout(request: Request, admin: Admin, form: Form, clock: ClockDep) -> Response:
-    await in_transaction(request, sign_out, admin=admin, session_id=COOKIES.session_id(request), now=clock.now())
+async def signout(request: Request, admin: Admin, form: Form, engine: EngineDep, clock: ClockDep) -> Response:
+    await transactions.in_transaction(
+        engine, sign_out, admin=admin, session_id=COOKIES.session_id(request), now=clock.now()
+    )
     return COOKIES.end(to="/admin/signin")
