@@ -4,21 +4,24 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from licentia.core.clock import to_iso
 from licentia.server.devices.decide import Decision
 from licentia.server.devices.rows import machine_components
 from licentia.server.policies.terms import entitlements_at, offer
 
+if TYPE_CHECKING:  # the rows' types: for mypy only, never imported at run time
+    from licentia.server.devices.row_types import CheckProductRow, CustomerLicenseRow, DeviceRow, PolicyRow
+
 
 def status_document(
     *,
-    product: Any,
-    terms: Any,
-    device: Any,
+    product: CheckProductRow,
+    terms: PolicyRow,
+    device: DeviceRow,
     decision: Decision,
-    license_row: Any,
+    license_row: CustomerLicenseRow | None,
     token: str | None,
     clone_suspected: bool,
     releases: Sequence[Mapping[str, Any]],
@@ -84,7 +87,7 @@ def status_document(
     }
 
 
-def _customer(license_row: Any) -> dict[str, Any] | None:
+def _customer(license_row: CustomerLicenseRow) -> dict[str, Any] | None:
     """The licensee: the customer's id (as in the developer API) and the display name the vendor gave it."""
     if license_row.customer_id is None:
         return None

@@ -28,7 +28,7 @@ import hmac
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
@@ -52,6 +52,10 @@ from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.store.batch import current_scope
 from licentia.server.store.tables import devices, events, machines
 
+if TYPE_CHECKING:  # for mypy only, never imported at run time
+    from licentia.server.devices.row_types import CheckProductRow, DescribedDevice, DeviceRow, TokenChain
+    from licentia.server.devices.service import CheckInput
+
 Note = Callable[..., None]
 
 
@@ -66,7 +70,7 @@ class Token(enum.Enum):
     UNISSUED = "unissued"  # the installation was never given one
 
 
-def token_state(row: Any, presented: str | None) -> Token:
+def token_state(row: TokenChain, presented: str | None) -> Token:
     if row.token_hash is None:
         return Token.UNISSUED
     if not presented:
@@ -88,7 +92,7 @@ LIVE_TOKENS = frozenset({Token.CURRENT, Token.UNISSUED})
 
 @dataclass(slots=True)
 class Identity:
-    device: Any  # the installation's row, with its machine's columns (``m_*``)
+    device: DeviceRow  # the installation's row, with its machine's columns (``m_*``)
     token: Token
     secret: str | None = None  # a new credential, issued with this answer
     copy_of: str | None = None  # this installation was made for a copy of that one
@@ -101,9 +105,9 @@ class Identity:
         return self.token is Token.NEW
 
 
-def identify(conn: sa.Connection, inp: Any, product: Any, note: Note) -> Identity:
+def identify(conn: sa.Connection, inp: CheckInput, product: CheckProductRow, note: Note) -> Identity:
     if inp.credential is not None:
-        return _by_credential(conn, inp, product, note)
+        return _by_credential(conn, inp, inp.credential, product, note)
     if inp.device_id is not None:
         known = conn.execute(
             sa.select(devices.c.id).where(devices.c.product_id == product.id, devices.c.external_id == inp.device_id)
@@ -125,8 +129,10 @@ def identify(conn: sa.Connection, inp: Any, product: Any, note: Note) -> Identit
     return _recognise(conn, inp, product)
 
 
-def _by_credential(conn: sa.Connection, inp: Any, product: Any, note: Note) -> Identity:
-    device_id, secret = inp.credential
+def _by_credential(
+    conn: sa.Connection, inp: CheckInput, credential: tuple[str, str], product: CheckProductRow, note: Note
+) -> Identity:
+    device_id, secret = credential
     scope = current_scope(conn)
     row = read_device(conn, scope, device_id)
     if row is None or row.product_id != product.id or not hmac.compare_digest(sha256(secret), row.secret_hash):
@@ -159,7 +165,7 @@ def _by_credential(conn: sa.Connection, inp: Any, product: Any, note: Note) -> I
     return found
 
 
-def _recognise(conn: sa.Connection, inp: Any, product: Any) -> Identity:
+def _recognise(conn: sa.Connection, inp: CheckInput, product: CheckProductRow) -> Identity:
     """A caller without a credential: a new installation, on the machine its hardware names."""
     machine = _find_machine(conn, product, inp.components)
     if machine is None:
@@ -179,7 +185,7 @@ def _recognise(conn: sa.Connection, inp: Any, product: Any) -> Identity:
     return _create(conn, inp, product, machine.id, previous=previous)
 
 
-def _find_machine(conn: sa.Connection, product: Any, presented: dict[str, str]) -> Any:
+def _find_machine(conn: sa.Connection, product: CheckProductRow, presented: dict[str, str]) -> sa.Row[Any] | None:
     strong = [machines.c[f"fp_{name}"] == value for name, value in presented.items() if name not in WEAK_COMPONENTS]
     if not strong:
         return None
@@ -206,14 +212,20 @@ def _find_machine(conn: sa.Connection, product: Any, presented: dict[str, str]) 
     return best
 
 
-def _new_machine(conn: sa.Connection, inp: Any, product: Any, components: dict[str, str]) -> str:
+def _new_machine(conn: sa.Connection, inp: CheckInput, product: CheckProductRow, components: dict[str, str]) -> str:
     """A computer seen for the first time: its trial starts now."""
     trial_end = inp.now + dt.timedelta(days=product.trial_days)
     return insert_machine(conn, product_id=product.id, components=components, trial_end=trial_end, now=inp.now)
 
 
 def _create(
-    conn: sa.Connection, inp: Any, product: Any, machine_id: str, *, previous: Any = None, copy_of: str | None = None
+    conn: sa.Connection,
+    inp: CheckInput,
+    product: CheckProductRow,
+    machine_id: str,
+    *,
+    previous: sa.Row[*tuple[Any, ...]] | None = None,
+    copy_of: str | None = None,
 ) -> Identity:
     secret = secrets.token_urlsafe(32)
     status, reason, flagged = DeviceStatus.TRIAL.value, None, copy_of is not None
@@ -222,7 +234,7 @@ def _create(
         flagged = flagged or bool(previous.clone_suspected)
         if previous.status == DeviceStatus.BLOCKED.value and previous.status_reason == COPY_BLOCK_REASON:
             status, reason = previous.status, previous.status_reason
-    values = {
+    values: dict[str, Any] = {
         "id": new_device_id(),
         "product_id": product.id,
         "machine_id": machine_id,
@@ -253,11 +265,20 @@ def _create(
         if known is not None:
             known["superseded_by"] = values["id"]
     row = DEVICE_BY_ID.first(conn, id=values["id"])
+    if row is None:  # inserted just above, in this transaction
+        raise RuntimeError(f"installation {values['id']} is missing after its insert")
     return Identity(row, Token.NEW, secret=secret, copy_of=copy_of)
 
 
 def _copy(
-    conn: sa.Connection, inp: Any, product: Any, note: Note, original: Any, *, reason: str, changed: list[str]
+    conn: sa.Connection,
+    inp: CheckInput,
+    product: CheckProductRow,
+    note: Note,
+    original: DeviceRow,
+    *,
+    reason: str,
+    changed: list[str],
 ) -> Identity:
     """The state of ``original`` shows up elsewhere: the copy becomes an installation of its own.
 
@@ -285,7 +306,7 @@ def _copy(
     return found
 
 
-def describe(conn: sa.Connection, device: Any) -> dict[str, Any]:
+def describe(conn: sa.Connection, device: DescribedDevice) -> dict[str, Any]:
     """What is known of an installation on the other side of a copy, for the evidence.
 
     Only runs when a copy is caught (never on an ordinary check): its stored

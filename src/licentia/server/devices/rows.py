@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
@@ -22,6 +22,9 @@ from licentia.core.fingerprint import COMPONENTS
 from licentia.server.store.batch import BatchScope, RowChanged
 from licentia.server.store.raw import BulkUpdate, Statement
 from licentia.server.store.tables import devices, machines
+
+if TYPE_CHECKING:  # the rows' types: for mypy only, never imported at run time
+    from licentia.server.devices.row_types import Columns, CustomerLicenseRow, DeviceRow
 
 _MACHINE_COLUMNS = (
     *(f"fp_{name}" for name in COMPONENTS),
@@ -118,7 +121,7 @@ def new_machine_id() -> str:
     return "mc_" + secrets.token_hex(10)
 
 
-def machine_components(row: Any) -> dict[str, str | None]:
+def machine_components(row: Columns) -> dict[str, str | None]:
     """The hardware components of the installation's machine, as read with it."""
     return {name: row[f"m_fp_{name}"] for name in COMPONENTS}
 
@@ -132,25 +135,25 @@ def read_ahead(conn: sa.Connection, device_ids: list[Any]) -> dict[Any, Any]:
     return rows
 
 
-def read_device(conn: sa.Connection, scope: BatchScope | None, device_id: str) -> Any:
+def read_device(conn: sa.Connection, scope: BatchScope | None, device_id: str) -> DeviceRow | None:
     row = scope.rows.get(("device", device_id)) if scope is not None else None
     return row if row is not None else DEVICE_BY_ID.first(conn, id=device_id)
 
 
-def read_license(conn: sa.Connection, scope: BatchScope | None, license_id: int) -> Any:
+def read_license(conn: sa.Connection, scope: BatchScope | None, license_id: int) -> CustomerLicenseRow | None:
     row = scope.rows.get(("license", license_id)) if scope is not None else None
     return row if row is not None else LICENSE_BY_ID.first(conn, id=license_id)
 
 
-def _as_read(device: Any) -> dict[str, Any]:
+def _as_read(device: DeviceRow) -> dict[str, Any]:
     """The guard values of ``device`` as it was read, keyed as BulkUpdate expects."""
-    params = {"id": device.id}
+    params: dict[str, Any] = {"id": device.id}
     for name in GUARDS:
         params[f"read_{name}"] = device[name]
     return params
 
 
-def update_device(conn: sa.Connection, device: Any, values: dict[str, Any]) -> None:
+def update_device(conn: sa.Connection, device: DeviceRow, values: dict[str, Any]) -> None:
     """UPDATE the installation now, if it is still as read; one cached statement per column set."""
     columns = tuple(sorted(values))
     update = _device_updates.get(columns)
@@ -162,7 +165,7 @@ def update_device(conn: sa.Connection, device: Any, values: dict[str, Any]) -> N
         raise RowChanged(f"device {device.id} changed since it was read")
 
 
-def defer_routine_update(scope: BatchScope, device: Any, values: dict[str, Any]) -> None:
+def defer_routine_update(scope: BatchScope, device: DeviceRow, values: dict[str, Any]) -> None:
     """Leave the routine check's write to the batch's end; later jobs of the batch read it from the scope.
 
     The row read is brought up to date in place: what the job reads of it
@@ -192,7 +195,7 @@ def _flush_routine_updates(conn: sa.Connection, items: list[tuple[BulkUpdate, di
 
 
 def insert_machine(
-    conn: sa.Connection, *, product_id: int, components: dict[str, str], trial_end: Any, now: Any
+    conn: sa.Connection, *, product_id: int, components: dict[str, str], trial_end: dt.datetime, now: dt.datetime
 ) -> str:
     machine_id = new_machine_id()
     conn.execute(
@@ -208,7 +211,7 @@ def insert_machine(
 
 
 def move_machine_hardware(
-    conn: sa.Connection, scope: BatchScope | None, device: Any, components: dict[str, str], now: dt.datetime
+    conn: sa.Connection, scope: BatchScope | None, device: DeviceRow, components: dict[str, str], now: dt.datetime
 ) -> None:
     """The machine's hardware is now ``components`` (only the changed ones are given)."""
     conn.execute(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
@@ -23,6 +23,9 @@ from licentia.server.policies.terms import activation_expiry
 from licentia.server.ratelimit import hit, peek
 from licentia.server.store.raw import Record
 from licentia.server.store.tables import customers, devices, licenses
+
+if TYPE_CHECKING:  # the rows' types: for mypy only, never imported at run time
+    from licentia.server.devices.row_types import CustomerLicenseRow, DeviceRow, PolicyRow, ProductRow
 
 # A network may send this many times the per-machine limit of wrong keys.
 NETWORK_LIMIT_FACTOR = 10
@@ -41,14 +44,14 @@ def claim_seat(
     conn: sa.Connection,
     *,
     typed_key: str,
-    product: Any,
-    device: Any,
+    product: ProductRow,
+    device: DeviceRow,
     now: dt.datetime,
     client_facts: dict[str, Any],
     server_facts: dict[str, Any],
     attempts_per_hour: int,
-    terms_of: Callable[[Any], Any],
-) -> Any:
+    terms_of: Callable[[CustomerLicenseRow], PolicyRow],
+) -> CustomerLicenseRow:
     """The license whose seat ``device`` may take, or :class:`Refused` with the evidence to keep.
 
     This is the only way up from a trial: a genuine key, of this product, in
@@ -96,17 +99,18 @@ def claim_seat(
             ApiError(ErrorCode.INVALID_KEY, str(exc)),
             evidence(EventKind.INVALID_KEY, key_prefix=prefix, reason="format"),
         ) from exc
-    lic = conn.execute(
+    row = conn.execute(
         sa.select(licenses, customers.c.name.label("customer_name"))
         .outerjoin(customers, customers.c.id == licenses.c.customer_id)
         .where(licenses.c.key_hash == key_hash(key), licenses.c.product_id == product.id)
     ).first()
-    if lic is None:
+    if row is None:
         # Well-formed but never issued: a key generator's, or another product's.
         raise wrong_key(
             ApiError(ErrorCode.INVALID_KEY, "this license key was not issued for this product"),
             evidence(EventKind.INVALID_KEY, key_prefix=key_prefix(key), reason="not_issued"),
         )
+    lic: CustomerLicenseRow = row
     if lic.state == LicenseState.SUSPENDED.value:
         raise Refused(ApiError(ErrorCode.LICENSE_SUSPENDED, "this license is suspended"))
     if lic.state == LicenseState.REVOKED.value:
@@ -148,11 +152,13 @@ def claim_seat(
             evidence(EventKind.REGISTER, key_prefix=lic.key_prefix, result="too_many_devices", license_id=lic.id),
         )
     if lic.first_activated_at is None:
-        return _first_activation(conn, lic, terms, now)
+        return _first_activation(conn, row, terms, now)
     return lic
 
 
-def _first_activation(conn: sa.Connection, lic: Any, terms: Any, now: dt.datetime) -> Any:
+def _first_activation(
+    conn: sa.Connection, lic: sa.Row[*tuple[Any, ...]], terms: PolicyRow, now: dt.datetime
+) -> CustomerLicenseRow:
     """Note the license's first activation; a policy counting its expiry from it fixes the date now."""
     values: dict[str, Any] = {"first_activated_at": now}
     expires_at = activation_expiry(terms, lic.expires_at, now)

@@ -22,7 +22,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
@@ -50,6 +50,10 @@ from licentia.server.releases.service import LatestReleaseCache
 from licentia.server.store.batch import current_scope
 from licentia.server.store.raw import Statement
 from licentia.server.store.tables import devices
+
+if TYPE_CHECKING:  # the rows' types: for mypy only, never imported at run time
+    from licentia.server.devices.identify import Note
+    from licentia.server.devices.row_types import CheckProductRow, DeviceRow, LicenseTermsRow, PolicyRow, ProductRow
 
 __all__ = ["CheckInput", "CheckOutcome", "Checker", "read_ahead"]
 
@@ -118,10 +122,10 @@ class Checker:
         # every worker within the TTL; the database round trip it saves is a
         # quarter of a check's work on PostgreSQL.
         self._product_ttl = product_ttl_seconds
-        self._products: dict[str, tuple[float, Any]] = {}
-        self._policies: dict[int, tuple[float, dict[int, Any]]] = {}
+        self._products: dict[str, tuple[float, CheckProductRow]] = {}
+        self._policies: dict[int, tuple[float, dict[int, PolicyRow]]] = {}
 
-    def _product(self, conn: sa.Connection, slug: str) -> Any:
+    def _product(self, conn: sa.Connection, slug: str) -> CheckProductRow | None:
         now = time.monotonic()
         cached = self._products.get(slug)
         if cached is not None and now - cached[0] < self._product_ttl:
@@ -131,7 +135,7 @@ class Checker:
             self._products[slug] = (now, product)
         return product
 
-    def policy(self, conn: sa.Connection, product: Any, policy_id: int | None) -> Any:
+    def policy(self, conn: sa.Connection, product: ProductRow, policy_id: int | None) -> PolicyRow:
         """A license type of ``product`` (its default for None), cached like the product."""
         now = time.monotonic()
         cached = self._policies.get(product.id)
@@ -143,7 +147,7 @@ class Checker:
         found = cached[1].get(wanted)
         return found if found is not None else cached[1][product.policy_id]
 
-    def terms(self, conn: sa.Connection, product: Any, license_row: Any) -> Any:
+    def terms(self, conn: sa.Connection, product: ProductRow, license_row: LicenseTermsRow | None) -> PolicyRow:
         """The policy a check follows: the license's with its overrides, or the product's default."""
         if license_row is None:
             return self.policy(conn, product, None)
@@ -160,7 +164,7 @@ class Checker:
             record_events(conn, refused.evidence)
             return CheckOutcome(error=refused.error)
 
-    def _run(self, conn: sa.Connection, inp: CheckInput, product: Any) -> CheckOutcome:
+    def _run(self, conn: sa.Connection, inp: CheckInput, product: CheckProductRow) -> CheckOutcome:
         scope = current_scope(conn)
         if scope is not None and inp.action != "check":
             # Seats are counted from the table: let it hold this batch's earlier work first.
@@ -188,7 +192,8 @@ class Checker:
 
         # 2. The token chain.
         new_token = secrets.token_urlsafe(24)
-        token_hash, prev_hash = sha256(new_token), device.token_hash
+        token_hash: str | None = sha256(new_token)
+        prev_hash = device.token_hash
         copy_caught = found.copy_of is not None
         values: dict[str, Any] = {"last_seen": inp.now, "usage_count": device.usage_count + 1}
         if found.token is Token.NEW:
@@ -319,7 +324,9 @@ class Checker:
         credential = {"device": device.id, "secret": found.secret} if found.secret else None
         return CheckOutcome(document=document, signer=signer, endorsements=chain, credential=credential)
 
-    def _twins(self, conn: sa.Connection, note: Any, device: Any, successor_id: str, product: Any) -> None:
+    def _twins(
+        self, conn: sa.Connection, note: Note, device: DeviceRow, successor_id: str, product: CheckProductRow
+    ) -> None:
         successor = conn.execute(sa.select(devices).where(devices.c.id == successor_id)).first()
         if successor is None:
             return

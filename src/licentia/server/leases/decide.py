@@ -10,7 +10,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # for mypy only, never imported at run time
+    from licentia.server.leases.row_types import LeaseRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,7 +24,7 @@ class SeatDecision:
     seats_used: int = 0
 
 
-def machines_holding(live_leases: Iterable[Any]) -> dict[str, dt.datetime]:
+def machines_holding(live_leases: Iterable[LeaseRow]) -> dict[str, dt.datetime]:
     """Each machine with a live lease, and when its last live lease ends."""
     held: dict[str, dt.datetime] = {}
     for lease in live_leases:

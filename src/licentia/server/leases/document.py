@@ -10,10 +10,14 @@ reading with them, so a document copied to another computer grants nothing.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from licentia.core.clock import to_iso
 from licentia.server.policies.terms import entitlements_at
+
+if TYPE_CHECKING:  # the rows' types: for mypy only, never imported at run time
+    from licentia.server.devices.row_types import LicenseTermsRow, PolicyRow, ProductRow
+    from licentia.server.leases.row_types import LeaseRow
 
 DOCUMENT_TYPE = "floating_lease"
 # The SDK heartbeats this many times per lease time, so two lost heartbeats in a row still keep the seat.
@@ -21,7 +25,13 @@ HEARTBEATS_PER_LEASE = 3
 
 
 def lease_document(
-    *, product: Any, lease: Any, license_row: Any, terms: Any, components: dict[str, Any], now: dt.datetime
+    *,
+    product: ProductRow,
+    lease: LeaseRow,
+    license_row: LicenseTermsRow,
+    terms: PolicyRow,
+    components: dict[str, Any],
+    now: dt.datetime,
 ) -> dict[str, Any]:
     issued_at = to_iso(now)
     entitlements, features = entitlements_at(terms, license_row.features, issued_at)

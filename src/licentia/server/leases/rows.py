@@ -11,13 +11,17 @@ from __future__ import annotations
 import hmac
 import time
 import weakref
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
 from licentia.server.devices.rows import DEVICE_BY_ID, sha256
 from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.store.raw import Record, Statement
+
+if TYPE_CHECKING:  # the rows' types: for mypy only, never imported at run time
+    from licentia.server.devices.row_types import DeviceRow, LicenseTermsRow, ProductRow
+    from licentia.server.leases.row_types import BeatingLeaseRow
 
 _LEASE_KW: dict[str, Any] = {"datetimes": ("created_at", "heartbeat_at", "expires_at", "borrowed_until", "ended_at")}
 _PRODUCT = """
@@ -84,12 +88,12 @@ HEARTBEAT = Statement(
 )
 
 # Per app (its checker), per slug or id: the product row, for as long as the product cache lasts.
-_products: weakref.WeakKeyDictionary[Any, dict[Any, tuple[float, Any]]] = weakref.WeakKeyDictionary()
+_products: weakref.WeakKeyDictionary[Any, dict[Any, tuple[float, ProductRow]]] = weakref.WeakKeyDictionary()
 
 
 def product(
     conn: sa.Connection, owner: Any, ttl: float, *, slug: str | None = None, product_id: int | None = None
-) -> Any:
+) -> ProductRow | None:
     """The product with its default policy's id and ``fingerprint_min_match`` and its current key id, or None."""
     cache = _products.setdefault(owner, {})
     key = slug if slug is not None else product_id
@@ -103,7 +107,7 @@ def product(
     return row
 
 
-def installation(conn: sa.Connection, credential: tuple[str, str] | None) -> Any:
+def installation(conn: sa.Connection, credential: tuple[str, str] | None) -> DeviceRow:
     """The calling installation with its machine's columns (``m_*``), or 401: an id alone is never enough."""
     if credential is None:
         raise ApiError(
@@ -116,6 +120,6 @@ def installation(conn: sa.Connection, credential: tuple[str, str] | None) -> Any
     return row
 
 
-def license_of(lease: Any) -> Record:
+def license_of(lease: BeatingLeaseRow) -> LicenseTermsRow:
     """The license columns a :data:`BEATING_LEASE` row carries, as a license row."""
     return Record({"id": lease.license_id, **{c: lease[f"l_{c}"] for c in _LICENSE_OF_LEASE}})

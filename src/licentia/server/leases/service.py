@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
@@ -40,6 +40,10 @@ from licentia.server.policies.terms import activation_expiry
 from licentia.server.ratelimit import WINDOW, hit, peek
 from licentia.server.store.raw import Record, Statement
 from licentia.server.store.tables import leases, licenses
+
+if TYPE_CHECKING:  # the rows' types: for mypy only, never imported at run time
+    from licentia.server.devices.row_types import DeviceRow, LicenseTermsRow, PolicyRow, ProductRow
+    from licentia.server.leases.row_types import BeatingLeaseRow, LeaseRecord, LeaseRow, LicenseRecord, SeatsTakenRow
 
 # The rate limit's fixed window, as ``ratelimit`` counts it (seconds).
 _WINDOW = int(WINDOW.total_seconds())
@@ -71,8 +75,8 @@ class CheckoutRequest:
     cache_seconds: float = 2.0
 
 
-def _answer(checker: Checker, conn: sa.Connection, product: Any, lease: Any, lic: Any, terms: Any,
-            device: Any, now: dt.datetime) -> LeaseAnswer:  # fmt: skip
+def _answer(checker: Checker, conn: sa.Connection, product: ProductRow, lease: LeaseRow, lic: LicenseTermsRow,
+            terms: PolicyRow, device: DeviceRow, now: dt.datetime) -> LeaseAnswer:  # fmt: skip
     document = lease_document(
         product=product, lease=lease, license_row=lic, terms=terms, components=machine_components(device), now=now
     )
@@ -80,7 +84,7 @@ def _answer(checker: Checker, conn: sa.Connection, product: Any, lease: Any, lic
     return LeaseAnswer(document=document, signer=signer, endorsements=chain)
 
 
-def _usable(lic: Any, now: dt.datetime) -> ApiError | None:
+def _usable(lic: LicenseTermsRow, now: dt.datetime) -> ApiError | None:
     """Why the license allows no use now, or None."""
     if lic.state == LicenseState.SUSPENDED.value:
         return ApiError(ErrorCode.LICENSE_SUSPENDED, "this license is suspended")
@@ -129,7 +133,7 @@ def _checkout(conn: sa.Connection, req: CheckoutRequest, checker: Checker) -> Le
     # The seat count is decided under the license's lock (SQLite: the write lock already held).
     if conn.dialect.name == "postgresql":
         rows.LOCK_LICENSE.first(conn, id=lic.id)
-    own = rows.LIVE_LEASE_OF.first(conn, license_id=lic.id, device_id=device.id, now=req.now)
+    own: LeaseRecord | None = rows.LIVE_LEASE_OF.first(conn, license_id=lic.id, device_id=device.id, now=req.now)
     end = lease_end(
         req.now,
         lease_seconds=terms.floating_lease_seconds,
@@ -141,10 +145,10 @@ def _checkout(conn: sa.Connection, req: CheckoutRequest, checker: Checker) -> Le
         ends = max(own.expires_at, end)
         borrowed = ends if req.borrow_days else own.borrowed_until
         rows.RENEW_LEASE.execute(conn, id=own.id, heartbeat_at=req.now, expires_at=ends, borrowed_until=borrowed)
-        lease = Record({**own, "heartbeat_at": req.now, "expires_at": ends, "borrowed_until": borrowed})
+        lease: LeaseRow = Record({**own, "heartbeat_at": req.now, "expires_at": ends, "borrowed_until": borrowed})
     else:
         reclaim_expired(conn, lic.id, req.now)  # ended leases stop counting (and are listed as expired)
-        taken = rows.SEATS_TAKEN.first(conn, license_id=lic.id, machine_id=device.machine_id)
+        taken: SeatsTakenRow | None = rows.SEATS_TAKEN.first(conn, license_id=lic.id, machine_id=device.machine_id)
         decision = seat_for(
             holds_seat=bool(taken and taken.mine),
             machines=int(taken.machines) if taken else 0,
@@ -169,7 +173,7 @@ def _checkout(conn: sa.Connection, req: CheckoutRequest, checker: Checker) -> Le
     return _answer(checker, conn, product, lease, lic, terms, device, req.now)
 
 
-def _license(conn: sa.Connection, req: CheckoutRequest, product: Any, device: Any) -> Any:
+def _license(conn: sa.Connection, req: CheckoutRequest, product: ProductRow, device: DeviceRow) -> LicenseRecord:
     """The license of ``req.key``; wrong keys are rate-limited per machine and network, and kept as evidence."""
     machine_bucket = f"invalid_key:{product.id}:machine:{device.machine_id}"
     network_bucket = f"invalid_key:{product.id}:net:{req.server_facts.get('external_ip') or 'unknown'}"
@@ -214,7 +218,7 @@ def _license(conn: sa.Connection, req: CheckoutRequest, product: Any, device: An
     return lic
 
 
-def _first_use(conn: sa.Connection, lic: Any, terms: Any, now: dt.datetime) -> Any:
+def _first_use(conn: sa.Connection, lic: LicenseRecord, terms: PolicyRow, now: dt.datetime) -> LicenseRecord:
     """A first checkout is the license's first activation (``from_activation`` expiry counts from it)."""
     if lic.first_activated_at is not None:
         return lic
@@ -251,7 +255,7 @@ def reclaim_expired(conn: sa.Connection, license_id: int, now: dt.datetime) -> i
 
 def _own_lease(
     conn: sa.Connection, lease_id: str, credential: tuple[str, str] | None, statement: Statement = rows.OWN_LEASE
-) -> tuple[Any, Any]:
+) -> tuple[DeviceRow, Record]:
     """The calling installation (with its machine) and its lease ``lease_id``; another's is as unknown as none."""
     device = rows.installation(conn, credential)
     lease = statement.first(conn, id=lease_id, device_id=device.id)
@@ -280,7 +284,8 @@ def heartbeat(
 ) -> LeaseAnswer:
     """Keep a live lease for another lease time; an ended one answers ``lease_expired`` (check out again)."""
     try:
-        device, lease = _own_lease(conn, lease_id, credential, rows.BEATING_LEASE)
+        device, found = _own_lease(conn, lease_id, credential, rows.BEATING_LEASE)
+        lease: BeatingLeaseRow = found
         if lease.ended_at is not None:
             raise _ended(lease.end_reason)
         if lease.expires_at <= now:
@@ -288,6 +293,8 @@ def heartbeat(
             raise _ended(EXPIRED)
         lic = rows.license_of(lease)
         product = rows.product(conn, checker, cache_seconds, product_id=lease.product_id)
+        if product is None:  # no default policy or no current signing key left: nothing can sign the lease
+            raise ApiError(ErrorCode.UNKNOWN_PRODUCT, "this lease's product cannot issue leases now")
         terms = checker.terms(conn, product, lic)
         refused = _usable(lic, now) or (
             None
@@ -313,7 +320,8 @@ def release(
     conn: sa.Connection, *, lease_id: str, credential: tuple[str, str] | None, now: dt.datetime
 ) -> dict[str, Any]:
     """Return the seat now. Idempotent: releasing an ended lease says how it ended."""
-    _device, lease = _own_lease(conn, lease_id, credential)
+    _device, found = _own_lease(conn, lease_id, credential)
+    lease: LeaseRecord = found
     if lease.ended_at is None:
         reason = EXPIRED if lease.expires_at <= now else RELEASED
         ended_at = min(now, lease.expires_at)
@@ -333,13 +341,13 @@ def end(conn: sa.Connection, lease_id: str, now: dt.datetime, reason: str) -> bo
     )
 
 
-def lease_state(lease: Any, now: dt.datetime) -> str:
+def lease_state(lease: LeaseRow, now: dt.datetime) -> str:
     if lease.ended_at is None:
         return LIVE if lease.expires_at > now else EXPIRED
     return str(lease.end_reason or RELEASED)
 
 
-def lease_view(lease: Any, now: dt.datetime) -> dict[str, Any]:
+def lease_view(lease: LeaseRow, now: dt.datetime) -> dict[str, Any]:
     """A lease as the APIs and pages show it."""
     return {
         "id": lease.id,

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol, TypeVar, cast
 
 from licentia.server.policies.choices import ExpiryMode
 from licentia.server.policies.knobs import BY_NAME, parse_when
@@ -25,11 +25,23 @@ from licentia.server.store.raw import Record
 MERGED_BY_NAME = ("entitlements", "meters")
 
 
-def effective(policy: Mapping[str, Any], overrides: Mapping[str, Any] | None) -> Mapping[str, Any]:
+class Knobs(Protocol):
+    """A policy's knobs by name: a policy row (a ``store.raw.Record``, read by the status check) or a plain dict."""
+
+    def keys(self) -> Iterable[str]: ...
+    def __getitem__(self, name: str, /) -> Any: ...
+    def get(self, name: str, /) -> Any: ...
+
+
+K = TypeVar("K", bound=Knobs)
+
+
+def effective(policy: K, overrides: Mapping[str, Any] | None) -> K:
     """The policy with a license's overrides applied: single knobs replace, entitlements and meters merge by name.
 
     With no overrides (the usual case) the policy itself is returned: the hot
-    path allocates nothing.
+    path allocates nothing. Merged, it is a ``Record``: a dict, with the
+    policy's columns as attributes, so it stands for a row or a dict alike.
     """
     if not overrides:
         return policy
@@ -45,10 +57,10 @@ def effective(policy: Mapping[str, Any], overrides: Mapping[str, Any] | None) ->
             merged[name] = combined
         elif name in BY_NAME:
             merged[name] = value
-    return merged
+    return cast(K, merged)
 
 
-def sale_terms(policy: Mapping[str, Any], now: dt.datetime) -> tuple[dt.datetime | None, dt.datetime | None]:
+def sale_terms(policy: Knobs, now: dt.datetime) -> tuple[dt.datetime | None, dt.datetime | None]:
     """``(expires_at, maintenance_until)`` written on a license issued ``now`` under ``policy``.
 
     ``from_activation`` leaves the expiry open until the first activation
@@ -64,7 +76,7 @@ def sale_terms(policy: Mapping[str, Any], now: dt.datetime) -> tuple[dt.datetime
     return expires_at, (now + dt.timedelta(days=int(days)) if days is not None else None)
 
 
-def activation_expiry(policy: Mapping[str, Any], license_expires_at: dt.datetime | None, now: dt.datetime) -> Any:
+def activation_expiry(policy: Knobs, license_expires_at: dt.datetime | None, now: dt.datetime) -> Any:
     """The expiry a first activation ``now`` fixes, or None when the license's expiry stays as it is."""
     if policy.get("expiry_mode") != ExpiryMode.FROM_ACTIVATION or license_expires_at is not None:
         return None
@@ -73,7 +85,7 @@ def activation_expiry(policy: Mapping[str, Any], license_expires_at: dt.datetime
 
 
 def entitlements_at(
-    policy: Mapping[str, Any], legacy_features: Iterable[str] | None, now_iso: str | None
+    policy: Knobs, legacy_features: Iterable[str] | None, now_iso: str | None
 ) -> tuple[dict[str, Any], list[str]]:
     """The ``entitlements`` object and the ``features`` list of a signed document issued at ``now_iso``.
 
