@@ -16,6 +16,7 @@ from licentia.core.licensekeys import generate_key
 from licentia.server.licenses.service import issue_license
 from licentia.server.notify.rules import rules_cache
 from licentia.server.notify.signature import verify_signature
+from licentia.server.notify.webhook_specs import WebhookSpec
 from licentia.server.notify.webhooks import create_webhook
 from licentia.server.store.models import Product, table_of
 from licentia.server.store.tables import outbox
@@ -58,9 +59,7 @@ def test_install_notifies_by_email_and_webhook_when_switched_on(
     with engine.begin() as conn:
         hook = create_webhook(
             conn,
-            url=receiver.url,
-            product="acme",
-            events=["installation.created"],
+            WebhookSpec(url=receiver.url, product="acme", events=["installation.created"]),
             now=clock.now(),
             fernet=settings.fernet(),
         )
@@ -131,9 +130,9 @@ def test_registration_and_piracy_signals(settings, client, engine, product, cloc
     with engine.begin() as conn:
         create_webhook(
             conn,
-            url=receiver.url,
-            product="acme",
-            events=["copy.suspected", "key.invalid", "license.over_limit"],
+            WebhookSpec(
+                url=receiver.url, product="acme", events=["copy.suspected", "key.invalid", "license.over_limit"]
+            ),
             now=clock.now(),
             fernet=settings.fernet(),
         )

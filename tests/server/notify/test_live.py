@@ -9,6 +9,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 from licentia.core.clock import SystemClock
+from licentia.server.notify.webhook_specs import WebhookSpec
 from licentia.server.notify.webhooks import create_webhook
 from licentia.server.store.engine import database_urls, make_sync_engine
 from licentia.server.store.models import Product, table_of
@@ -34,9 +35,7 @@ def test_two_server_processes_deliver_each_notification_once(tmp_path, smtp, rec
             )
             create_webhook(
                 conn,
-                url=receiver.url,
-                product="my-app",
-                events=["installation.created"],
+                WebhookSpec(url=receiver.url, product="my-app", events=["installation.created"]),
                 now=SystemClock().now(),
                 fernet=Fernet((tmp_path / "server" / "secret.key").read_bytes().strip()),
             )

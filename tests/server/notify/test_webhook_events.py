@@ -16,6 +16,7 @@ from licentia.server.licenses.changes import change_state, renew
 from licentia.server.licenses.service import issue_license
 from licentia.server.notify.catalog import WebhookEvent, quota_exceeded
 from licentia.server.notify.sweep import sweep_all
+from licentia.server.notify.webhook_specs import WebhookSpec
 from licentia.server.notify.webhooks import create_webhook
 from licentia.server.releases.changes import publish_release
 from licentia.server.store.tables import outbox
@@ -25,9 +26,11 @@ from tests.server.helpers import Installation
 def hook(engine: Any, settings: Any, clock: Any, *events: str, product: str | None = "acme") -> int:
     with engine.begin() as conn:
         return create_webhook(
-            conn, url="https://hooks.vendor.example/in", product=product, events=list(events), now=clock.now(),
+            conn,
+            WebhookSpec(url="https://hooks.vendor.example/in", product=product, events=list(events)),
+            now=clock.now(),
             fernet=settings.fernet(),
-        ).id  # fmt: skip
+        ).id
 
 
 def queued(engine: Any) -> list[tuple[str, dict[str, Any]]]:

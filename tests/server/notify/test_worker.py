@@ -15,6 +15,7 @@ from licentia.core.clock import ManualClock
 from licentia.server.notify.backlog import failed_messages, outbox_counts, retry_failed
 from licentia.server.notify.outbox import enqueue_email, enqueue_webhooks
 from licentia.server.notify.signature import InvalidSignature, verify_signature
+from licentia.server.notify.webhook_specs import WebhookSpec
 from licentia.server.notify.webhooks import create_webhook
 from licentia.server.notify.worker import OutboxWorker, backoff
 from licentia.server.store.engine import database_urls, make_async_engine
@@ -115,7 +116,9 @@ def test_smtp_authentication_is_used_when_configured(engine, settings, clock):
 
 def test_webhook_is_signed_and_verifiable(engine, settings, clock, receiver, product):
     with engine.begin() as conn:
-        hook = create_webhook(conn, url=receiver.url, product="acme", now=clock.now(), fernet=settings.fernet())
+        hook = create_webhook(
+            conn, WebhookSpec(url=receiver.url, product="acme"), now=clock.now(), fernet=settings.fernet()
+        )
         enqueue_webhooks(
             conn,
             product_id=product.id,
@@ -149,13 +152,13 @@ def test_webhook_topics_filter_and_global_hooks(settings, engine, clock, receive
     with engine.begin() as conn:
         create_webhook(
             conn,
-            url=receiver.url,
-            product="acme",
-            events=["copy.suspected", "key.invalid", "license.over_limit"],
+            WebhookSpec(
+                url=receiver.url, product="acme", events=["copy.suspected", "key.invalid", "license.over_limit"]
+            ),
             now=clock.now(),
             fernet=settings.fernet(),
         )
-        create_webhook(conn, url=receiver.url, now=clock.now(), fernet=settings.fernet())  # every product
+        create_webhook(conn, WebhookSpec(url=receiver.url), now=clock.now(), fernet=settings.fernet())  # every product
         queued = enqueue_webhooks(conn, product_id=product.id, topic="installation.created", data={}, now=clock.now())
     assert queued == 1
 
@@ -186,7 +189,9 @@ def test_email_retried_after_smtp_was_down_arrives_exactly_once(engine, settings
 
 def test_webhook_retried_after_receiver_failed_then_was_down(engine, settings, clock, receiver, product):
     with engine.begin() as conn:
-        hook = create_webhook(conn, url=receiver.url, product="acme", now=clock.now(), fernet=settings.fernet())
+        hook = create_webhook(
+            conn, WebhookSpec(url=receiver.url, product="acme"), now=clock.now(), fernet=settings.fernet()
+        )
         enqueue_webhooks(conn, product_id=product.id, topic="feedback", data={"n": 1}, now=clock.now())
     receiver.status = 503
     once(settings, clock)
@@ -234,7 +239,9 @@ def test_gives_up_after_max_attempts_but_keeps_the_row_and_can_retry(engine, set
 
 def test_deleted_webhook_fails_permanently(engine, settings, clock, receiver, product):
     with engine.begin() as conn:
-        hook = create_webhook(conn, url=receiver.url, product="acme", now=clock.now(), fernet=settings.fernet())
+        hook = create_webhook(
+            conn, WebhookSpec(url=receiver.url, product="acme"), now=clock.now(), fernet=settings.fernet()
+        )
         enqueue_webhooks(conn, product_id=product.id, topic="install", data={}, now=clock.now())
         conn.execute(webhooks.delete().where(webhooks.c.id == hook.id))
     once(settings, clock)
@@ -260,7 +267,7 @@ def test_backoff_grows_and_is_capped_at_an_hour():
 
 def test_two_workers_deliver_each_message_once(engine, settings, clock, smtp, receiver, product):
     with engine.begin() as conn:
-        create_webhook(conn, url=receiver.url, product="acme", now=clock.now(), fernet=settings.fernet())
+        create_webhook(conn, WebhookSpec(url=receiver.url, product="acme"), now=clock.now(), fernet=settings.fernet())
         for n in range(25):
             enqueue_email(conn, to=[f"ops{n}@vendor.example"], subject=f"n{n}", text="x", topic="t", now=clock.now())
             enqueue_webhooks(conn, product_id=product.id, topic="install", data={"n": n}, now=clock.now())

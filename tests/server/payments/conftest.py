@@ -55,11 +55,14 @@ def body_of(payload: Any) -> bytes:
 
 
 def mapping(engine: Any, clock: Any, provider: str, external_id: str, **options: Any) -> int:
-    from licentia.server.payments.mapping import add_mapping
+    from licentia.server.payments.mapping import MappingSpec, add_mapping
 
     with engine.begin() as conn:
         return add_mapping(
-            conn, provider=provider, external_id=external_id, product="acme", actor="test", now=clock.now(), **options
+            conn,
+            MappingSpec(provider=provider, external_id=external_id, product="acme", **options),
+            actor="test",
+            now=clock.now(),
         )
 
 

@@ -35,7 +35,7 @@ def remind(engine, clock) -> int:
 
 
 def test_trial_reminder_is_sent_once_n_days_before_the_end_with_the_products_reply_to(client, engine, clock, smtp):
-    from licentia.server.payments.mapping import set_email_settings
+    from licentia.server.payments.mapping import EmailSettingsSpec, set_email_settings
 
     mapping(engine, clock, "stripe", "price_trial")
     body = body_of(trial_invoice(clock, days=14))
@@ -48,7 +48,10 @@ def test_trial_reminder_is_sent_once_n_days_before_the_end_with_the_products_rep
     assert remind(engine, clock) == 0  # no reminder unless the product asks for one
     with engine.begin() as conn:
         set_email_settings(
-            conn, product="acme", reply_to="sales@acme.example", trial_reminder_days=3, actor="test", now=clock.now()
+            conn,
+            EmailSettingsSpec(product="acme", reply_to="sales@acme.example", trial_reminder_days=3),
+            actor="test",
+            now=clock.now(),
         )
     clock.advance(days=10)
     assert remind(engine, clock) == 0  # four days left
@@ -64,7 +67,7 @@ def test_trial_reminder_is_sent_once_n_days_before_the_end_with_the_products_rep
 
 
 def test_no_reminder_for_a_paid_subscription_or_a_product_without_it(client, engine, clock, smtp):
-    from licentia.server.payments.mapping import set_email_settings
+    from licentia.server.payments.mapping import EmailSettingsSpec, set_email_settings
 
     mapping(engine, clock, "stripe", "price_trial")
     event = trial_invoice(clock, days=14)
@@ -76,14 +79,16 @@ def test_no_reminder_for_a_paid_subscription_or_a_product_without_it(client, eng
         headers={"Stripe-Signature": stripe_header(body, int(clock.now().timestamp()))},
     )
     with engine.begin() as conn:
-        set_email_settings(conn, product="acme", reply_to=None, trial_reminder_days=3, actor="test", now=clock.now())
+        set_email_settings(
+            conn, EmailSettingsSpec(product="acme", reply_to=None, trial_reminder_days=3), actor="test", now=clock.now()
+        )
     clock.advance(days=12)
     assert remind(engine, clock) == 0
 
 
 def test_a_fastspring_free_trial_gets_its_reminder_before_the_first_charge(client, engine, clock, smtp):
     """FastSpring marks a subscription bought with a free trial ``state: trial``; its ``next`` is the first charge."""
-    from licentia.server.payments.mapping import set_email_settings
+    from licentia.server.payments.mapping import EmailSettingsSpec, set_email_settings
     from tests.server.payments.conftest import fastspring_header
 
     mapping(engine, clock, "fastspring", "acme-editor-monthly")
@@ -105,7 +110,9 @@ def test_a_fastspring_free_trial_gets_its_reminder_before_the_first_charge(clien
     answer = client.post("/v1/hooks/fastspring", content=body, headers={"X-FS-Signature": fastspring_header(body)})
     assert answer.status_code == 200, answer.text
     with engine.begin() as conn:
-        set_email_settings(conn, product="acme", reply_to=None, trial_reminder_days=3, actor="test", now=clock.now())
+        set_email_settings(
+            conn, EmailSettingsSpec(product="acme", reply_to=None, trial_reminder_days=3), actor="test", now=clock.now()
+        )
     clock.advance(days=10)
     assert remind(engine, clock) == 0
     clock.advance(days=1, hours=1)

@@ -3,36 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel
 
 from licentia.server.adminapi.bearer import ReadActor, WriteActor
-from licentia.server.fields import Feature, Slug
-from licentia.server.payments.mapping import add_mapping, list_mappings, remove_mapping
+from licentia.server.payments.mapping import MappingSpec, add_mapping, list_mappings, remove_mapping
 from licentia.server.state import ClockDep, EngineDep
 from licentia.server.store import transactions
 
 router = APIRouter(prefix="/v1/admin/payments", tags=["developer API"])
 
 
-class MappingCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    provider: Literal["stripe", "paddle", "fastspring"]
-    external_id: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^\S+$")] = Field(
-        description="The provider's price or product id (Stripe price_/prod_/plink_, Paddle pri_/pro_, FastSpring path)"
-    )
-    product: Slug
-    policy_id: int | None = Field(
-        default=None, ge=1, le=2**62, description="The license type; none: the product's default"
-    )
-    max_devices: int | None = Field(default=None, ge=1, le=36500)
-    duration_days: int | None = Field(default=None, ge=1, le=36500, description="One-time purchases: days valid")
-    features: list[Feature] = Field(default_factory=list, max_length=50)
-    on_refund: Literal["suspend", "revoke"] = "revoke"
+# The body is the domain's own definition, under the name the OpenAPI has always given it.
+class MappingCreate(MappingSpec):
+    pass
 
 
 class MappingOut(BaseModel):
@@ -60,7 +47,7 @@ async def create_mapping(engine: EngineDep, clock: ClockDep, body: MappingCreate
     now = clock.now()
 
     def job(conn: Any) -> dict[str, Any]:
-        made = add_mapping(conn, actor=actor.label, now=now, **body.model_dump())
+        made = add_mapping(conn, body, actor=actor.label, now=now)
         return next(m for m in list_mappings(conn) if m["id"] == made)
 
     return await transactions.in_transaction(engine, job)

@@ -11,13 +11,13 @@ from typing import Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field
 
 from licentia.server.adminapi.bearer import ReadActor, WriteActor
 from licentia.server.fields import RowId
 from licentia.server.notify.catalog import DESCRIPTIONS, WebhookEvent
 from licentia.server.notify.deliveries import deliveries, redeliver
 from licentia.server.notify.pings import test_endpoint
+from licentia.server.notify.webhook_specs import WebhookChange, WebhookSpec
 from licentia.server.notify.webhooks import (
     create_webhook,
     delete_webhook,
@@ -38,21 +38,13 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-class WebhookCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    url: str = Field(max_length=2000, examples=["https://hooks.vendor.example/licentia"])
-    events: list[str] = Field(default_factory=list, description="event names; empty: every event")
-    product: str | None = Field(default=None, description="a product's slug; null: every product")
-    description: str | None = Field(default=None, max_length=200)
+# The bodies are the domain's own definitions, under the names the OpenAPI has always given them.
+class WebhookCreate(WebhookSpec):
+    pass
 
 
-class WebhookPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    url: str | None = Field(default=None, max_length=2000)
-    events: list[str] | None = None
-    product: str | None = Field(default=None, description="a product's slug; send null for every product")
-    description: str | None = Field(default=None, max_length=200)
-    rotate_secret: bool = False
+class WebhookPatch(WebhookChange):
+    pass
 
 
 @router.get("/webhook-events", responses=ERRORS)
@@ -73,16 +65,7 @@ async def webhook_create(
     """Add an endpoint; the answer holds its signing ``secret``, shown this once."""
 
     def job(conn: Any) -> dict[str, Any]:
-        made = create_webhook(
-            conn,
-            url=body.url,
-            events=body.events,
-            product=body.product,
-            description=body.description,
-            now=clock.now(),
-            fernet=settings.fernet(),
-            actor=actor.label,
-        )
+        made = create_webhook(conn, body, now=clock.now(), fernet=settings.fernet(), actor=actor.label)
         return {**get_webhook(conn, made.id).as_json(), "secret": made.secret}
 
     return await transactions.in_transaction(engine, job)
@@ -98,21 +81,9 @@ async def webhook_patch(
     engine: EngineDep, clock: ClockDep, settings: SettingsDep, webhook_id: RowId, body: WebhookPatch, actor: WriteActor
 ) -> dict[str, Any]:
     """Change the fields sent; with ``rotate_secret`` the answer holds the new ``secret``, shown this once."""
-    sent = body.model_fields_set
 
     def job(conn: Any) -> dict[str, Any]:
-        options: dict[str, Any] = {k: getattr(body, k) for k in ("url", "events", "description") if k in sent}
-        if "product" in sent:
-            options["product"] = body.product
-        secret = update_webhook(
-            conn,
-            webhook_id=webhook_id,
-            now=clock.now(),
-            fernet=settings.fernet(),
-            actor=actor.label,
-            rotate_secret=body.rotate_secret,
-            **options,
-        )
+        secret = update_webhook(conn, webhook_id, body, now=clock.now(), fernet=settings.fernet(), actor=actor.label)
         answer = get_webhook(conn, webhook_id).as_json()
         return {**answer, "secret": secret} if secret else answer
 

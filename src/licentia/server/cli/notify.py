@@ -136,19 +136,12 @@ def _print_webhook(view: Any) -> None:
 
 
 def webhook_add(args: argparse.Namespace, ctx: CliContext) -> int:
+    from licentia.server.notify.webhook_specs import WebhookSpec
     from licentia.server.notify.webhooks import create_webhook, get_webhook
 
+    spec = WebhookSpec.of(url=args.url, events=args.event, product=args.product, description=args.description)
     with ctx.engine.begin() as conn:
-        made = create_webhook(
-            conn,
-            url=args.url,
-            events=args.event,
-            product=args.product,
-            description=args.description,
-            now=ctx.clock.now(),
-            fernet=ctx.settings.fernet(),
-            actor=ctx.actor,
-        )
+        made = create_webhook(conn, spec, now=ctx.clock.now(), fernet=ctx.settings.fernet(), actor=ctx.actor)
         _print_webhook(get_webhook(conn, made.id))
     print(f"signing secret (shown once, stored only sealed): {made.secret}")
     return 0
@@ -167,22 +160,18 @@ def webhook_list(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def webhook_edit(args: argparse.Namespace, ctx: CliContext) -> int:
+    from licentia.server.notify.webhook_specs import WebhookChange
     from licentia.server.notify.webhooks import get_webhook, update_webhook
 
-    options: dict[str, Any] = {"url": args.url, "description": args.description}
+    given: dict[str, Any] = {"url": args.url, "description": args.description, "rotate_secret": args.rotate_secret}
     if args.all_events or args.event:
-        options["events"] = [] if args.all_events else args.event
+        given["events"] = [] if args.all_events else args.event
     if args.all_products or args.product:
-        options["product"] = None if args.all_products else args.product
+        given["product"] = None if args.all_products else args.product
+    change = WebhookChange.of(**given)
     with ctx.engine.begin() as conn:
         secret = update_webhook(
-            conn,
-            webhook_id=args.webhook_id,
-            now=ctx.clock.now(),
-            fernet=ctx.settings.fernet(),
-            actor=ctx.actor,
-            rotate_secret=args.rotate_secret,
-            **options,
+            conn, args.webhook_id, change, now=ctx.clock.now(), fernet=ctx.settings.fernet(), actor=ctx.actor
         )
         _print_webhook(get_webhook(conn, args.webhook_id))
     if secret:

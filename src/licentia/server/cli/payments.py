@@ -38,22 +38,20 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], opti
 
 
 def map_id(args: argparse.Namespace, ctx: CliContext) -> int:
-    from licentia.server.payments.mapping import add_mapping
+    from licentia.server.payments.mapping import MappingSpec, add_mapping
 
+    spec = MappingSpec.of(
+        provider=args.provider,
+        external_id=args.external_id.strip(),
+        product=args.product,
+        policy_id=args.policy_id,
+        max_devices=args.max_devices,
+        duration_days=args.duration_days,
+        features=args.feature,
+        on_refund=args.on_refund,
+    )
     with ctx.engine.begin() as conn:
-        mapping_id = add_mapping(
-            conn,
-            provider=args.provider,
-            external_id=args.external_id,
-            product=args.product,
-            policy_id=args.policy_id,
-            max_devices=args.max_devices,
-            duration_days=args.duration_days,
-            features=args.feature,
-            on_refund=args.on_refund,
-            actor=ctx.actor,
-            now=ctx.clock.now(),
-        )
+        mapping_id = add_mapping(conn, spec, actor=ctx.actor, now=ctx.clock.now())
     print(mapping_id)
     return 0
 

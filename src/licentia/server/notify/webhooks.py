@@ -11,23 +11,18 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
 
 from licentia.server.audit import AuditAction, record
 from licentia.server.errors import ApiError, ErrorCode
-from licentia.server.notify.catalog import WebhookEvent
 from licentia.server.notify.sealing import SEALED_PREFIX as SEALED_PREFIX
 from licentia.server.notify.sealing import open_value, seal_value
+from licentia.server.notify.webhook_specs import WebhookChange, WebhookSpec
 from licentia.server.store.tables import products, webhooks
-
-MAX_DESCRIPTION = 200
-_UNSET: Any = object()
 
 
 @dataclass(frozen=True)
@@ -86,33 +81,6 @@ def seal_clear_secrets(conn: sa.Connection, fernet: Fernet) -> int:
     return len(rows)
 
 
-def valid_url(url: str) -> str:
-    url = url.strip()
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname or len(url) > 2000:
-        raise ApiError(
-            ErrorCode.INVALID_WEBHOOK_URL, "a webhook URL starts with https:// (or http://) and names a host"
-        )
-    return url
-
-
-def valid_events(events: Sequence[str]) -> list[str]:
-    unknown = sorted(set(events) - set(WebhookEvent))
-    if unknown:
-        raise ApiError(
-            ErrorCode.INVALID_WEBHOOK_TOPICS,
-            f"unknown events {unknown}; choose from {[event.value for event in WebhookEvent]}",
-        )
-    return sorted(set(events))
-
-
-def _description(text: str | None) -> str | None:
-    text = " ".join((text or "").split())
-    if len(text) > MAX_DESCRIPTION:
-        raise ApiError(ErrorCode.INVALID_DESCRIPTION, f"a description is at most {MAX_DESCRIPTION} characters")
-    return text or None
-
-
 def _product_id(conn: sa.Connection, slug: str | None) -> int | None:
     if not slug:
         return None
@@ -131,37 +99,33 @@ def _changed(conn: sa.Connection) -> None:
 
 def create_webhook(
     conn: sa.Connection,
+    spec: WebhookSpec,
     *,
-    url: str,
     now: dt.datetime,
     fernet: Fernet,
-    product: str | None = None,
-    events: Sequence[str] = (),
-    description: str | None = None,
     secret: str | None = None,
     actor: str = "system",
 ) -> CreatedWebhook:
-    """Add an endpoint for ``events`` (all when empty) of one product, or of every product when None."""
-    url, chosen, text = valid_url(url), valid_events(events), _description(description)
-    product_id = _product_id(conn, product)
+    """Add an endpoint for ``spec.events`` (all when empty) of one product, or of every product when None."""
+    product_id = _product_id(conn, spec.product)
     secret = secret or new_webhook_secret()
     webhook_id = conn.execute(
         webhooks.insert()
         .values(
             product_id=product_id,
-            url=url,
+            url=spec.url,
             secret=seal_secret(secret, fernet),
-            topics=chosen,
+            topics=spec.events,
             active=True,
             created_at=now,
             updated_at=now,
-            description=text,
+            description=spec.description or None,
         )
         .returning(webhooks.c.id)
     ).scalar_one()
     record(
         conn, actor=actor, action=AuditAction.WEBHOOK_CREATE, target_id=webhook_id, now=now,
-        product=product, events=chosen,
+        product=spec.product, events=spec.events,
     )  # fmt: skip
     _changed(conn)
     return CreatedWebhook(int(webhook_id), secret)
@@ -199,30 +163,26 @@ def list_webhooks(conn: sa.Connection, *, webhook_id: int | None = None) -> list
 
 def update_webhook(
     conn: sa.Connection,
-    *,
     webhook_id: int,
+    change: WebhookChange,
+    *,
     now: dt.datetime,
     fernet: Fernet,
     actor: str = "system",
-    url: str | None = None,
-    events: Sequence[str] | None = None,
-    description: str | None = None,
-    product: Any = _UNSET,
-    rotate_secret: bool = False,
 ) -> str | None:
-    """Change what is given; return the new secret when ``rotate_secret`` (shown once), else None."""
+    """Change what is given; return the new secret when ``change.rotate_secret`` (shown once), else None."""
     get_webhook(conn, webhook_id)
     values: dict[str, Any] = {"updated_at": now}
-    if url is not None:
-        values["url"] = valid_url(url)
-    if events is not None:
-        values["topics"] = valid_events(events)
-    if description is not None:
-        values["description"] = _description(description)
-    if product is not _UNSET:
-        values["product_id"] = _product_id(conn, product)
+    if change.url is not None:
+        values["url"] = change.url
+    if change.events is not None:
+        values["topics"] = change.events
+    if change.description is not None:
+        values["description"] = change.description or None
+    if change.product_given:
+        values["product_id"] = _product_id(conn, change.product)
     secret = None
-    if rotate_secret:
+    if change.rotate_secret:
         secret = new_webhook_secret()
         values["secret"] = seal_secret(secret, fernet)
     conn.execute(webhooks.update().where(webhooks.c.id == webhook_id).values(**values))

@@ -1,20 +1,24 @@
 """Which Licentia product and license type a provider's product or price id sells.
 
 One service shared by the CLI (``licentia payments map``), the developer API
-(``/v1/admin/payments/mappings``) and the admin page (``/admin/payments``).
-Every change is audited.
+(``/v1/admin/payments/mappings``) and the admin page (``/admin/payments``),
+and one definition of what each asks for (``MappingSpec``, ``EmailSettingsSpec``)
+with its rules. Every change is audited.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import enum
-from typing import Any
+from typing import Annotated, Any, Literal, Self
 
 import sqlalchemy as sa
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic_core import ErrorDetails
 
 from licentia.server.audit import AuditAction, record
 from licentia.server.errors import ApiError, ErrorCode
+from licentia.server.fields import Feature, Slug
 from licentia.server.products.service import get_product
 from licentia.server.store.tables import email_settings, policies, products
 from licentia.server.store.tables import payment_mappings as mappings
@@ -35,67 +39,83 @@ PROVIDERS = tuple(p.value for p in Provider)
 REFUND_ACTIONS = tuple(a.value for a in OnRefund)
 
 
-def _provider(value: str) -> str:
-    if value not in PROVIDERS:
-        raise ApiError(ErrorCode.INVALID_PROVIDER, f"provider is one of {', '.join(PROVIDERS)}")
-    return value
+def _distinct(features: list[str]) -> list[str]:
+    return sorted(set(features))
 
 
-def add_mapping(
-    conn: sa.Connection,
-    *,
-    provider: str,
-    external_id: str,
-    product: str,
-    actor: str,
-    now: dt.datetime,
-    policy_id: int | None = None,
-    max_devices: int | None = None,
-    duration_days: int | None = None,
-    features: list[str] | None = None,
-    on_refund: str = OnRefund.REVOKE.value,
-) -> int:
-    provider = _provider(provider)
-    external_id = external_id.strip()
-    if not 1 <= len(external_id) <= 200 or any(c.isspace() for c in external_id):
-        raise ApiError(
+class MappingSpec(BaseModel):
+    """A provider's product or price id, and the product and license type its paid orders issue.
+
+    The developer API takes it as its body (a value out of shape: 422); the CLI
+    and the admin page build it with ``of()`` (the same value: its field's code).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    # The values of Provider and OnRefund, as plain strings: the API's 422 names them so.
+    provider: Literal["stripe", "paddle", "fastspring"]
+    external_id: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^\S+$")] = Field(
+        description="The provider's price or product id (Stripe price_/prod_/plink_, Paddle pri_/pro_, FastSpring path)"
+    )
+    product: Slug
+    policy_id: int | None = Field(
+        default=None, ge=1, le=2**62, description="The license type; none: the product's default"
+    )
+    max_devices: int | None = Field(default=None, ge=1, le=36500)
+    duration_days: int | None = Field(default=None, ge=1, le=36500, description="One-time purchases: days valid")
+    features: Annotated[list[Feature], AfterValidator(_distinct)] = Field(default_factory=list, max_length=50)
+    on_refund: Literal["suspend", "revoke"] = "revoke"
+
+    @classmethod
+    def of(cls, **values: Any) -> Self:
+        """From the CLI's arguments or the form's fields: the spec, or the ``ApiError`` refusing the first bad value."""
+        try:
+            return cls.model_validate(values)
+        except ValidationError as exc:
+            raise _refusal(exc.errors()[0], values) from exc
+
+
+def _refusal(error: ErrorDetails, values: dict[str, Any]) -> ApiError:
+    """The refusal the CLI and the admin page give for a value out of shape (the API answers it 422)."""
+    field = ".".join(str(part) for part in error["loc"])
+    if field == "provider":
+        return ApiError(ErrorCode.INVALID_PROVIDER, f"provider is one of {', '.join(PROVIDERS)}")
+    if field == "external_id":
+        return ApiError(
             ErrorCode.INVALID_EXTERNAL_ID, "the provider's product or price id is 1-200 characters, no spaces"
         )
-    if on_refund not in REFUND_ACTIONS:
-        raise ApiError(ErrorCode.INVALID_ON_REFUND, f"on_refund is one of {', '.join(REFUND_ACTIONS)}")
-    for name, value in (("max_devices", max_devices), ("duration_days", duration_days)):
-        if value is not None and not 1 <= value <= 36500:
-            raise ApiError(ErrorCode.INVALID_NUMBER, f"{name} must be between 1 and 36500")
-    prod = get_product(conn, product)
-    if policy_id is not None:
-        # A license type of another product would sell the wrong rules.
-        found = (
-            None
-            if not 1 <= policy_id <= 2**62
-            else conn.execute(
-                sa.select(policies.c.id).where(policies.c.id == policy_id, policies.c.product_id == prod.id)
-            ).first()
+    if field == "product":
+        return ApiError(ErrorCode.UNKNOWN_PRODUCT, f"no product named {error['input']!r}")
+    if field == "policy_id":
+        return ApiError(
+            ErrorCode.UNKNOWN_POLICY, f"product {values.get('product')} has no license type {error['input']}"
         )
+    if field in ("max_devices", "duration_days"):
+        return ApiError(ErrorCode.INVALID_NUMBER, f"{field} must be between 1 and 36500")
+    if field == "on_refund":
+        return ApiError(ErrorCode.INVALID_ON_REFUND, f"on_refund is one of {', '.join(REFUND_ACTIONS)}")
+    return ApiError(ErrorCode.VALIDATION_ERROR, f"{field}: {error['msg']}")
+
+
+def add_mapping(conn: sa.Connection, spec: MappingSpec, *, actor: str, now: dt.datetime) -> int:
+    prod = get_product(conn, spec.product)
+    if spec.policy_id is not None:
+        # A license type of another product would sell the wrong rules.
+        found = conn.execute(
+            sa.select(policies.c.id).where(policies.c.id == spec.policy_id, policies.c.product_id == prod.id)
+        ).first()
         if found is None:
-            raise ApiError(ErrorCode.UNKNOWN_POLICY, f"product {product} has no license type {policy_id}")
+            raise ApiError(ErrorCode.UNKNOWN_POLICY, f"product {spec.product} has no license type {spec.policy_id}")
     exists = conn.execute(
-        sa.select(mappings.c.id).where(mappings.c.provider == provider, mappings.c.external_id == external_id)
+        sa.select(mappings.c.id).where(mappings.c.provider == spec.provider, mappings.c.external_id == spec.external_id)
     ).first()
     if exists:
-        raise ApiError(ErrorCode.MAPPING_EXISTS, f"{provider} {external_id} is already mapped; remove it first")
+        raise ApiError(
+            ErrorCode.MAPPING_EXISTS, f"{spec.provider} {spec.external_id} is already mapped; remove it first"
+        )
     mapping_id = conn.execute(
         mappings.insert()
-        .values(
-            provider=provider,
-            external_id=external_id,
-            product_id=prod.id,
-            policy_id=policy_id,
-            max_devices=max_devices,
-            duration_days=duration_days,
-            features=sorted(set(features or [])),
-            on_refund=on_refund,
-            created_at=now,
-        )
+        .values(product_id=prod.id, created_at=now, **spec.model_dump(mode="json", exclude={"product"}))
         .returning(mappings.c.id)
     ).scalar_one()
     record(
@@ -104,11 +124,11 @@ def add_mapping(
         action=AuditAction.PAYMENTS_MAP,
         target_id=mapping_id,
         now=now,
-        provider=provider,
-        external_id=external_id,
-        product=product,
-        policy_id=policy_id,
-        on_refund=on_refund,
+        provider=spec.provider,
+        external_id=spec.external_id,
+        product=spec.product,
+        policy_id=spec.policy_id,
+        on_refund=spec.on_refund,
     )
     return int(mapping_id)
 
@@ -173,35 +193,36 @@ def find_mapping(conn: sa.Connection, *, provider: str, external_ids: list[str])
     return next((rows[e] for e in external_ids if e in rows), None)
 
 
-def set_email_settings(
-    conn: sa.Connection,
-    *,
-    product: str,
-    reply_to: str | None,
-    trial_reminder_days: int | None,
-    actor: str,
-    now: dt.datetime,
-) -> None:
-    """The reply-to of the product's customer emails, and days before a trial ends to remind (None: off)."""
+def _reply_to(text: str | None) -> str | None:
     from licentia.server.notify.messages import plausible_email
 
-    prod = get_product(conn, product)
-    if reply_to and plausible_email(reply_to) is None:
-        raise ApiError(ErrorCode.INVALID_EMAIL, f"{reply_to!r} is not an email address")
-    if trial_reminder_days is not None and not 1 <= trial_reminder_days <= 60:
+    if text and plausible_email(text) is None:
+        raise ApiError(ErrorCode.INVALID_EMAIL, f"{text!r} is not an email address")
+    return text or None
+
+
+def _reminder_days(days: int | None) -> int | None:
+    if days is not None and not 1 <= days <= 60:
         raise ApiError(ErrorCode.INVALID_NUMBER, "trial reminder days must be between 1 and 60")
+    return days
+
+
+class EmailSettingsSpec(BaseModel):
+    """The reply-to of a product's customer emails, and days before a trial ends to remind (None: off).
+
+    Only the admin page asks for it: every rule raises its own ``ApiError``.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    product: str
+    reply_to: Annotated[str | None, AfterValidator(_reply_to)] = None
+    trial_reminder_days: Annotated[int | None, AfterValidator(_reminder_days)] = None
+
+
+def set_email_settings(conn: sa.Connection, spec: EmailSettingsSpec, *, actor: str, now: dt.datetime) -> None:
+    prod = get_product(conn, spec.product)
     conn.execute(email_settings.delete().where(email_settings.c.product_id == prod.id))
-    conn.execute(
-        email_settings.insert().values(
-            product_id=prod.id, reply_to=reply_to or None, trial_reminder_days=trial_reminder_days
-        )
-    )
-    record(
-        conn,
-        actor=actor,
-        action=AuditAction.PAYMENTS_EMAIL_SETTINGS,
-        target_id=prod.id,
-        now=now,
-        reply_to=reply_to,
-        trial_reminder_days=trial_reminder_days,
-    )
+    settings = spec.model_dump(exclude={"product"})
+    conn.execute(email_settings.insert().values(product_id=prod.id, **settings))
+    record(conn, actor=actor, action=AuditAction.PAYMENTS_EMAIL_SETTINGS, target_id=prod.id, now=now, **settings)

@@ -14,7 +14,15 @@ from fastapi.responses import HTMLResponse, Response
 
 from licentia.server.admin.web import Admin, Form, Posted, int_field, render
 from licentia.server.errors import ApiError
-from licentia.server.payments.mapping import PROVIDERS, add_mapping, list_mappings, remove_mapping, set_email_settings
+from licentia.server.payments.mapping import (
+    PROVIDERS,
+    EmailSettingsSpec,
+    MappingSpec,
+    add_mapping,
+    list_mappings,
+    remove_mapping,
+    set_email_settings,
+)
 from licentia.server.state import EngineDep
 from licentia.server.store import transactions
 from licentia.server.store.tables import email_settings, payment_events, products
@@ -55,25 +63,19 @@ def _optional_int(form: dict[str, str], name: str) -> int | None:
 @router.post("/mappings")
 async def create(form: Form, posted: Posted) -> Response:
     try:
-        options = {
-            "policy_id": _optional_int(form, "policy_id"),
-            "max_devices": _optional_int(form, "max_devices"),
-            "duration_days": _optional_int(form, "duration_days"),
-        }
+        spec = MappingSpec.of(
+            provider=form.get("provider", ""),
+            external_id=form.get("external_id", "").strip(),
+            product=form.get("product", ""),
+            policy_id=_optional_int(form, "policy_id"),
+            max_devices=_optional_int(form, "max_devices"),
+            duration_days=_optional_int(form, "duration_days"),
+            features=[f.strip() for f in form.get("features", "").split(",") if f.strip()],
+            on_refund=form.get("on_refund", "revoke"),
+        )
     except ApiError as exc:
         return back(PAGE, error=exc.message)
-    features = [f.strip() for f in form.get("features", "").split(",") if f.strip()]
-    return await posted.run(
-        add_mapping,
-        success="Mapping added.",
-        back_to=PAGE,
-        provider=form.get("provider", ""),
-        external_id=form.get("external_id", ""),
-        product=form.get("product", ""),
-        features=features,
-        on_refund=form.get("on_refund", "revoke"),
-        **options,
-    )
+    return await posted.run(add_mapping, success="Mapping added.", back_to=PAGE, spec=spec)
 
 
 @router.post("/mappings/{mapping_id}/delete")
@@ -88,14 +90,11 @@ async def delete(
 @router.post("/emails")
 async def emails(form: Form, posted: Posted) -> Response:
     try:
-        days = _optional_int(form, "trial_reminder_days")
+        spec = EmailSettingsSpec(
+            product=form.get("product", ""),
+            reply_to=form.get("reply_to", "").strip() or None,
+            trial_reminder_days=_optional_int(form, "trial_reminder_days"),
+        )
     except ApiError as exc:
         return back(PAGE, error=exc.message)
-    return await posted.run(
-        set_email_settings,
-        success="Customer email settings saved.",
-        back_to=PAGE,
-        product=form.get("product", ""),
-        reply_to=form.get("reply_to", "").strip() or None,
-        trial_reminder_days=days,
-    )
+    return await posted.run(set_email_settings, success="Customer email settings saved.", back_to=PAGE, spec=spec)

@@ -20,6 +20,7 @@ from licentia.server.fields import RowId
 from licentia.server.notify.catalog import DESCRIPTIONS, WebhookEvent
 from licentia.server.notify.deliveries import deliveries, redeliver
 from licentia.server.notify.pings import test_endpoint
+from licentia.server.notify.webhook_specs import WebhookChange, WebhookSpec
 from licentia.server.notify.webhooks import (
     create_webhook,
     delete_webhook,
@@ -56,16 +57,14 @@ async def webhook_add(
 ) -> Response:
     chosen = await _events(request)
     try:
-        made = await transactions.in_transaction(
-            engine,
-            create_webhook,
+        spec = WebhookSpec.of(
             url=form.get("url", ""),
             events=[] if form.get("all_events") else chosen,
             product=form.get("product") or None,
             description=form.get("description"),
-            now=clock.now(),
-            fernet=settings.fernet(),
-            actor=admin.label,
+        )
+        made = await transactions.in_transaction(
+            engine, create_webhook, spec=spec, now=clock.now(), fernet=settings.fernet(), actor=admin.label
         )
     except ApiError as exc:
         return back("/admin/webhooks", error=exc.message)
@@ -106,15 +105,21 @@ async def webhook_edit(
 ) -> Response:
     chosen = await _events(request)
     here = f"/admin/webhooks/{webhook_id}"
+    try:
+        change = WebhookChange.of(
+            url=form.get("url", ""),
+            events=[] if form.get("all_events") else chosen,
+            description=form.get("description", ""),
+            product=form.get("product") or None,
+        )
+    except ApiError as exc:
+        return back(here, error=exc.message)
     return await posted.run(
         update_webhook,
         success="Endpoint saved.",
         back_to=here,
         webhook_id=webhook_id,
-        url=form.get("url", ""),
-        events=[] if form.get("all_events") else chosen,
-        description=form.get("description", ""),
-        product=form.get("product") or None,
+        change=change,
         fernet=settings.fernet(),
     )
 
@@ -134,7 +139,7 @@ async def webhook_rotate(
             engine,
             update_webhook,
             webhook_id=webhook_id,
-            rotate_secret=True,
+            change=WebhookChange(rotate_secret=True),
             now=clock.now(),
             fernet=settings.fernet(),
             actor=admin.label,
