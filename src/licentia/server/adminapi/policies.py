@@ -14,11 +14,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Path
 
 from licentia.server.adminapi.bearer import ReadActor, WriteActor
-from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.fields import RowId
 from licentia.server.licenses.changes import change_terms
 from licentia.server.licenses.schemas import TermsChange
 from licentia.server.licenses.views import license_view
+from licentia.server.policies.schemas import PolicySpec
 from licentia.server.policies.service import (
     change_policy,
     create_policy,
@@ -51,13 +51,6 @@ _EXAMPLE = {
 }
 
 
-def _knobs(body: dict[str, Any], *extra: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    if not isinstance(body, dict):
-        raise ApiError(ErrorCode.INVALID_POLICY, "the body is a JSON object of knob: value")
-    special = {name: body[name] for name in extra if name in body}
-    return {k: v for k, v in body.items() if k not in extra}, special
-
-
 @router.get("/products/{slug}/policies", responses=ERRORS)
 async def policies_of_product(engine: EngineDep, slug: Slug, actor: ReadActor) -> list[dict[str, Any]]:
     """Every license type of the product, the default first, with how many licenses use each."""
@@ -84,16 +77,11 @@ async def new_policy(
     body: Annotated[dict[str, Any], Body(openapi_examples={"pro": {"value": {**_EXAMPLE, "copy_of": "Default"}}})],
 ) -> dict[str, Any]:
     """Create a license type: ``name``, optionally ``copy_of`` (another policy's name), and any knobs."""
-    knobs, special = _knobs(body, "name", "copy_of")
-    if not isinstance(special.get("name"), str):
-        raise ApiError(ErrorCode.INVALID_POLICY, "give the policy a name")
     row = await transactions.in_transaction(
         engine,
         create_policy,
+        spec=PolicySpec.of_body(body, creating=True),
         product=slug,
-        name=special["name"],
-        copy_of=special.get("copy_of"),
-        values=knobs,
         actor=actor.label,
         now=clock.now(),
     )
@@ -114,14 +102,12 @@ async def patch_policy(
     The sale's terms already on a license (expiry, maintenance end) do not
     move: change them per license (renew, ``PATCH /licenses/{id}/terms``).
     """
-    knobs, special = _knobs(body, "name")
     row = await transactions.in_transaction(
         engine,
         change_policy,
+        spec=PolicySpec.of_body(body, creating=False),
         product=slug,
         name=name,
-        values=knobs,
-        rename=special.get("name"),
         actor=actor.label,
         now=clock.now(),
     )
