@@ -38,13 +38,22 @@ AUDITED_STATES = {
 
 
 def issue_and_email(
-    conn: sa.Connection, order: LicenseOrder, *, actor: str, now: dt.datetime, fernet: Fernet
+    conn: sa.Connection,
+    order: LicenseOrder,
+    *,
+    actor: str,
+    now: dt.datetime,
+    fernet: Fernet,
+    reply_to: str | None = None,
+    **audit: Any,
 ) -> IssuedLicense:
     """Issue the license ``order`` asks for and, if it says so, queue the key to the customer (same transaction).
 
-    ``fernet`` (the server's key) seals the key in the queued email and in the license row.
+    ``fernet`` (the server's key) seals the key in the queued email and in the license row;
+    ``audit`` adds details to the audit entry (a payment's mapped license type).
     """
     issued = issue_license(conn, now=now, fernet=fernet, **order.model_dump(exclude={"send_email"}))
+    email = order.email.strip()
     if order.send_email:
         prod = get_product(conn, order.product)
         # The outbox row holds the key only sealed with the server's key.
@@ -52,12 +61,13 @@ def issue_and_email(
             conn,
             license_id=issued.id,
             key=issued.key,
-            to=order.email,
+            to=email,
             customer_name=order.name,
             product_name=prod.name,
             now=now,
             dedupe_key=license_email_key(issued.id),
             fernet=fernet,
+            reply_to=reply_to,
         )
     record(
         conn,
@@ -66,9 +76,10 @@ def issue_and_email(
         target_id=issued.id,
         now=now,
         product=order.product,
-        email=order.email,
+        email=email,
         key_prefix=issued.key_prefix,
         order_ref=order.order_ref,
+        **audit,
         emailed=order.send_email,
     )
     return issued
