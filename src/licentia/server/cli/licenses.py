@@ -76,7 +76,7 @@ def issue(args: argparse.Namespace, ctx: CliContext) -> int:
             "max_devices": args.max_devices,
             "expires_at": args.expires,
             "features": args.feature or [],
-            "order_ref": args.order,
+            "order_ref": args.order or None,
             "source": "cli",
             "send_email": args.send_email,
             "policy": args.policy,
