@@ -60,26 +60,27 @@ class TermsChange(Strict):
     maintenance_forever: bool = Field(default=False, description="Offer every release to this license.")
 
 
-# The error code (and its wording, as the services said it before these models) of a refused field;
-# the admin forms place an error beside its field by this code.
-_REFUSED: dict[str, tuple[ErrorCode, str]] = {
-    "product": (ErrorCode.UNKNOWN_PRODUCT, "no product named {value!r}"),
-    "email": (ErrorCode.INVALID_EMAIL, "{value!r} is not an email address"),
-    "policy": (ErrorCode.UNKNOWN_POLICY, "no license type named {value!r}"),
-    "max_devices": (ErrorCode.INVALID_POLICY, "max_devices: {msg}"),
-    "expires_at": (ErrorCode.INVALID_DATE, "expires_at: {msg}"),
-    "maintenance_until": (ErrorCode.INVALID_DATE, "maintenance_until: {msg}"),
-}
-
-
 def refusal(exc: ValidationError) -> ApiError:
-    """The first problem of ``exc`` as one ``ApiError`` (a CLI line, an error beside a form field)."""
+    """The first problem of ``exc`` as one ``ApiError`` (a CLI line, an error beside a form field).
+
+    The fields the services checked before these models keep their code and wording
+    (the admin forms place an error beside its field by the code).
+    """
     first = exc.errors(include_url=False)[0]
     loc = [str(part) for part in first.get("loc", ())]
-    field = loc[0] if loc else ""
-    code, wording = _REFUSED.get(field, (ErrorCode.VALIDATION_ERROR, "{where}: {msg}"))
-    msg = str(first.get("msg", "invalid"))
-    return ApiError(code, wording.format(value=first.get("input"), msg=msg, where=".".join(loc) or "input"))
+    field, value = (loc[0] if loc else ""), first.get("input")
+    detail = f"{'.'.join(loc) or 'input'}: {first.get('msg', 'invalid')}"
+    if field == "product":
+        return ApiError(ErrorCode.UNKNOWN_PRODUCT, f"no product named {value!r}")
+    if field == "email":
+        return ApiError(ErrorCode.INVALID_EMAIL, f"{value!r} is not an email address")
+    if field == "policy":
+        return ApiError(ErrorCode.UNKNOWN_POLICY, f"no license type named {value!r}")
+    if field == "max_devices":
+        return ApiError(ErrorCode.INVALID_POLICY, detail)
+    if field in ("expires_at", "maintenance_until"):
+        return ApiError(ErrorCode.INVALID_DATE, detail)
+    return ApiError(ErrorCode.VALIDATION_ERROR, detail)
 
 
 def validated(model: type[M], data: Mapping[str, Any]) -> M:
