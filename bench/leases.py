@@ -59,6 +59,7 @@ def issue_floating(database_url: str, count: int) -> list[str]:
     """A floating license type of the bootstrapped product and ``count`` licenses of it (their keys)."""
     from licentia.core.clock import SystemClock
     from licentia.server.licenses.service import issue_license
+    from licentia.server.policies.schemas import PolicySpec
     from licentia.server.policies.service import create_policy
     from licentia.server.store.engine import database_urls, make_sync_engine
 
@@ -67,7 +68,8 @@ def issue_floating(database_url: str, count: int) -> list[str]:
     now = SystemClock().now()
     try:
         with engine.begin() as conn:
-            create_policy(conn, product="my-app", name="Bench floating", values=knobs, actor="bench", now=now)
+            spec = PolicySpec(knobs=knobs, name="Bench floating")
+            create_policy(conn, spec, product="my-app", actor="bench", now=now)
             return [
                 issue_license(conn, product="my-app", email=f"c{i}@example.com", now=now, policy="Bench floating").key
                 for i in range(count)

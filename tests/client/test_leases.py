@@ -27,6 +27,7 @@ def issue_floating(server: LiveServer, seats: int = 1, borrow_days: int = 0) -> 
 
     from licentia.core.clock import SystemClock
     from licentia.server.licenses.service import issue_license
+    from licentia.server.policies.schemas import PolicySpec
     from licentia.server.policies.service import create_policy
 
     name = f"Floating {uuid.uuid4().hex[:8]}"
@@ -35,7 +36,7 @@ def issue_floating(server: LiveServer, seats: int = 1, borrow_days: int = 0) -> 
     engine = sa.create_engine(f"sqlite:///{server.data_dir / 'licentia.db'}")
     try:
         with engine.begin() as conn:
-            create_policy(conn, product="my-app", name=name, values=knobs, actor="test", now=now)
+            create_policy(conn, PolicySpec(knobs=knobs, name=name), product="my-app", actor="test", now=now)
             return issue_license(conn, product="my-app", email="team@example.com", now=now, policy=name).key
     finally:
         engine.dispose()

@@ -14,6 +14,7 @@ from licentia.core.signing import InvalidDocument, SigningKey, load_public_key
 from licentia.server.auth.tokens import create_token
 from licentia.server.cli import main as server_main
 from licentia.server.licenses.changes import issue_and_email
+from licentia.server.licenses.schemas import LicenseOrder
 from tests.server.admin_fixtures import make_admin, sign_in
 from tests.server.helpers import Installation
 from tests.server.payments.conftest import mapping
@@ -31,10 +32,11 @@ def _keys(product: Any) -> dict[str, Any]:
 
 def _issue(engine: Any, clock: Any, migrated: Any, *, send_email: bool = False) -> Any:
     with engine.begin() as conn:
-        return issue_and_email(
-            conn, product="acme", email="dora@example.com", name="Dora Buyer", order_ref="ORD-1001",
-            source="shop", actor="test", now=clock.now(), fernet=migrated.fernet(), send_email=send_email,
+        order = LicenseOrder(
+            product="acme", email="dora@example.com", name="Dora Buyer", order_ref="ORD-1001", source="shop",
+            send_email=send_email,
         )  # fmt: skip
+        return issue_and_email(conn, order, actor="test", now=clock.now(), fernet=migrated.fernet())
 
 
 def _bearer(engine: Any, clock: Any) -> dict[str, str]:

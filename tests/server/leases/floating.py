@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from licentia.core.signing import load_public_key, verify_document
 from licentia.server.licenses.service import issue_license
+from licentia.server.policies.schemas import PolicySpec
 from licentia.server.policies.service import create_policy
 from tests.server.helpers import Installation, auth
 
@@ -19,7 +20,7 @@ def floating_license(engine: sa.Engine, now: Any, *, seats: int = 2, lease_secon
     knobs = {"kind": "floating", "max_devices": seats, "floating_lease_seconds": lease_seconds}
     knobs["borrow_days"] = borrow_days
     with engine.begin() as conn:
-        create_policy(conn, product=product, name=name, values=knobs, actor="test", now=now)
+        create_policy(conn, PolicySpec(knobs=knobs, name=name), product=product, actor="test", now=now)
         return issue_license(conn, product=product, email="team@example.com", now=now, policy=name, **issue).key
 
 

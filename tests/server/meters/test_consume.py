@@ -11,6 +11,7 @@ from licentia.core.clock import UTC
 from licentia.server.licenses.changes import change_state
 from licentia.server.licenses.service import issue_license
 from licentia.server.meters.periods import period_at
+from licentia.server.policies.schemas import PolicySpec
 from licentia.server.policies.service import create_policy
 from tests.server.helpers import Installation, auth
 
@@ -18,13 +19,9 @@ from tests.server.helpers import Installation, auth
 def _licensed(client: Any, product: Any, engine: Any, clock: Any, *, overrides: dict[str, Any] | None = None) -> Any:
     """An installation activated on a license of the type "Studio" (renders: 10 per month, exports: 2 a day)."""
     with engine.begin() as conn:
+        meters = {"renders": {"limit": 10, "period": "month"}, "exports": {"limit": 2, "period": "day"}}
         create_policy(
-            conn,
-            product="acme",
-            name="Studio",
-            values={"meters": {"renders": {"limit": 10, "period": "month"}, "exports": {"limit": 2, "period": "day"}}},
-            actor="test",
-            now=clock.now(),
+            conn, PolicySpec(knobs={"meters": meters}, name="Studio"), product="acme", actor="test", now=clock.now()
         )
         issued = issue_license(
             conn, product="acme", email="ada@example.com", now=clock.now(), policy="Studio", overrides=overrides

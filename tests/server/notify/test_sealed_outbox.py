@@ -97,11 +97,11 @@ def test_a_server_with_another_secret_key_retries_instead_of_sending_masks(
     settings: Any, product: Any, engine: Any, clock: Any, smtp: Any
 ) -> None:
     from licentia.server.licenses.changes import issue_and_email
+    from licentia.server.licenses.schemas import LicenseOrder
 
     with engine.begin() as conn:
-        issue_and_email(
-            conn, product="acme", email="e@example.org", actor="test", now=clock.now(), fernet=settings.fernet()
-        )
+        order = LicenseOrder(product="acme", email="e@example.org")
+        issue_and_email(conn, order, actor="test", now=clock.now(), fernet=settings.fernet())
     other = settings.model_copy(update={"secret_key": SecretStr(Fernet.generate_key().decode())})
     deliver(other, clock)
     row = stored(engine)

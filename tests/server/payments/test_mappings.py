@@ -116,19 +116,13 @@ def test_a_paid_order_issues_the_mapped_license_type(client, engine, clock, prod
     import sqlalchemy as sa
 
     from licentia.server.payments.orders import Paid, ProviderEvent, apply
+    from licentia.server.policies.schemas import PolicySpec
     from licentia.server.policies.service import create_policy
     from tests.server.payments.conftest import mapping
 
     with engine.begin() as conn:
-        site_id = create_policy(
-            conn,
-            product="acme",
-            name="Site",
-            values={"max_devices": 50},
-            actor="test",
-            now=clock.now(),
-            copy_of="Default",
-        ).id
+        spec = PolicySpec(knobs={"max_devices": 50}, name="Site", copy_of="Default")
+        site_id = create_policy(conn, spec, product="acme", actor="test", now=clock.now()).id
     mapping(engine, clock, "stripe", "price_site", policy_id=site_id)
     fact = Paid(references=["cs_site"], items=["price_site"], email="site@buyer.example")
     with engine.begin() as conn:

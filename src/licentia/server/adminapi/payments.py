@@ -17,16 +17,17 @@ Signature header: ``Licentia-Signature: t=<unix seconds>,v1=<hex>`` where
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import ConfigDict, ValidationError
 
 from licentia.server.errors import ApiError, ErrorCode
-from licentia.server.fields import Email, Feature, OrderRef, Slug
+from licentia.server.fields import OrderRef
 from licentia.server.licenses.changes import issue_and_email
+from licentia.server.licenses.schemas import LicenseOrder, Sale, Source
 from licentia.server.licenses.service import OrderRefInUse
 from licentia.server.notify.signature import InvalidSignature, StaleSignature, verify_signature
 from licentia.server.state import ClockDep, EngineDep, FernetDep, SettingsDep
@@ -38,17 +39,15 @@ SIGNATURE_HEADER = "Licentia-Signature"
 TOLERANCE = dt.timedelta(minutes=5)
 
 
-class PaymentOrder(BaseModel):
+class PaymentOrder(Sale):
     model_config = ConfigDict(extra="ignore")  # providers add fields over time
 
     order_id: OrderRef
-    product: Slug
-    email: Email
-    name: Annotated[str, StringConstraints(max_length=200)] | None = None
-    max_devices: int | None = Field(default=None, ge=1, le=36500)
-    expires_at: dt.datetime | None = None
-    features: list[Feature] = Field(default_factory=list, max_length=50)
-    source: Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]{1,64}$")] = "payment"
+    source: Source = "payment"
+
+    def license_order(self) -> LicenseOrder:
+        """The order to issue: the provider's order id is the purchase's reference; the key is emailed."""
+        return LicenseOrder(**self.model_dump(exclude={"order_id"}), order_ref=self.order_id)
 
 
 def verify(secret: str, header: str, body: bytes, now: dt.datetime) -> None:
@@ -129,14 +128,7 @@ async def payment(
         issued = await transactions.in_transaction(
             engine,
             issue_and_email,
-            product=order.product,
-            email=order.email,
-            name=order.name,
-            max_devices=order.max_devices,
-            expires_at=order.expires_at,
-            features=order.features,
-            order_ref=order.order_id,
-            source=order.source,
+            order=order.license_order(),
             actor=f"webhook:{order.source}",
             fernet=fernet,
             now=now,

@@ -12,13 +12,13 @@ import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path
-from pydantic import BaseModel, ConfigDict, Field
 
 from licentia.server.adminapi.bearer import ReadActor, WriteActor
-from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.fields import RowId
 from licentia.server.licenses.changes import change_terms
+from licentia.server.licenses.schemas import TermsChange
 from licentia.server.licenses.views import license_view
+from licentia.server.policies.schemas import PolicySpec
 from licentia.server.policies.service import (
     change_policy,
     create_policy,
@@ -51,13 +51,6 @@ _EXAMPLE = {
 }
 
 
-def _knobs(body: dict[str, Any], *extra: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    if not isinstance(body, dict):
-        raise ApiError(ErrorCode.INVALID_POLICY, "the body is a JSON object of knob: value")
-    special = {name: body[name] for name in extra if name in body}
-    return {k: v for k, v in body.items() if k not in extra}, special
-
-
 @router.get("/products/{slug}/policies", responses=ERRORS)
 async def policies_of_product(engine: EngineDep, slug: Slug, actor: ReadActor) -> list[dict[str, Any]]:
     """Every license type of the product, the default first, with how many licenses use each."""
@@ -84,16 +77,11 @@ async def new_policy(
     body: Annotated[dict[str, Any], Body(openapi_examples={"pro": {"value": {**_EXAMPLE, "copy_of": "Default"}}})],
 ) -> dict[str, Any]:
     """Create a license type: ``name``, optionally ``copy_of`` (another policy's name), and any knobs."""
-    knobs, special = _knobs(body, "name", "copy_of")
-    if not isinstance(special.get("name"), str):
-        raise ApiError(ErrorCode.INVALID_POLICY, "give the policy a name")
     row = await transactions.in_transaction(
         engine,
         create_policy,
+        spec=PolicySpec.of_body(body, creating=True),
         product=slug,
-        name=special["name"],
-        copy_of=special.get("copy_of"),
-        values=knobs,
         actor=actor.label,
         now=clock.now(),
     )
@@ -114,28 +102,16 @@ async def patch_policy(
     The sale's terms already on a license (expiry, maintenance end) do not
     move: change them per license (renew, ``PATCH /licenses/{id}/terms``).
     """
-    knobs, special = _knobs(body, "name")
     row = await transactions.in_transaction(
         engine,
         change_policy,
+        spec=PolicySpec.of_body(body, creating=False),
         product=slug,
         name=name,
-        values=knobs,
-        rename=special.get("name"),
         actor=actor.label,
         now=clock.now(),
     )
     return policy_view(row)
-
-
-class TermsChange(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    policy: str | None = Field(default=None, max_length=64, description="Move the license to this license type.")
-    set: dict[str, Any] = Field(default_factory=dict, description="Knobs to override for this license only.")
-    unset: list[str] = Field(default_factory=list, max_length=50, description="Overrides to drop (back to the policy).")
-    maintenance_until: dt.datetime | None = Field(default=None, description="A new end of updates (UTC).")
-    maintenance_forever: bool = Field(default=False, description="Offer every release to this license.")
 
 
 @router.patch("/licenses/{license_id}/terms", responses=ERRORS)
@@ -143,21 +119,9 @@ async def patch_terms(
     engine: EngineDep, clock: ClockDep, license_id: RowId, body: TermsChange, actor: WriteActor
 ) -> dict[str, Any]:
     """Move a license to another license type, override single knobs, or change its maintenance end."""
-    if body.maintenance_until is not None and body.maintenance_until.tzinfo is None:
-        raise ApiError(ErrorCode.INVALID_DATE, "give maintenance_until with a time zone (e.g. 2027-01-01T00:00:00Z)")
 
     def change(conn: Any, *, now: dt.datetime) -> dict[str, Any]:
-        change_terms(
-            conn,
-            license_id=license_id,
-            policy=body.policy,
-            set_knobs=body.set,
-            unset=body.unset,
-            maintenance_until=body.maintenance_until,
-            clear_maintenance=body.maintenance_forever,
-            actor=actor.label,
-            now=now,
-        )
+        change_terms(conn, body, license_id=license_id, actor=actor.label, now=now)
         return _jsonable(license_view(conn, license_id, now))
 
     return await transactions.in_transaction(engine, change, now=clock.now())

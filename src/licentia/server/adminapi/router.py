@@ -53,23 +53,7 @@ async def create_license(
     """Create a license for a purchase (customer found or created by email) and email the key."""
 
     def issue(conn: Any, *, now: dt.datetime) -> dict[str, Any]:
-        issued = issue_and_email(
-            conn,
-            product=body.product,
-            email=body.email,
-            name=body.name,
-            max_devices=body.max_devices,
-            expires_at=body.expires_at,
-            features=body.features,
-            order_ref=body.order_ref,
-            source=body.source,
-            send_email=body.send_email,
-            policy=body.policy,
-            overrides=body.overrides,
-            fernet=fernet,
-            actor=actor.label,
-            now=now,
-        )
+        issued = issue_and_email(conn, body, fernet=fernet, actor=actor.label, now=now)
         return {**license_view(conn, issued.id), "key": issued.key}
 
     return await transactions.in_transaction(engine, issue, now=clock.now())

@@ -7,24 +7,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from licentia.server.fields import Email, Feature, OrderRef, Slug, Strict
+from licentia.server.fields import Slug, Strict
+from licentia.server.licenses.schemas import LicenseOrder, Source
 from licentia.server.stored_time import StoredTime
 
 
-class LicenseCreate(Strict):
-    product: Slug
-    email: Email
-    name: Annotated[str, StringConstraints(max_length=200)] | None = None
-    max_devices: int | None = Field(default=None, ge=1, le=36500)
-    expires_at: StoredTime | None = None
-    features: list[Feature] = Field(default_factory=list, max_length=50)
-    order_ref: OrderRef | None = Field(default=None, description="Your order id; with `source`, unique.")
-    source: Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]{1,64}$")] = "api"
-    send_email: bool = Field(default=True, description="Queue the key to the customer by email (outbox).")
-    policy: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = Field(
-        default=None, description="The license type (a policy's name); the product's default when omitted."
-    )
-    overrides: dict[str, Any] = Field(default_factory=dict, description="Knobs of the policy set for this license.")
+# The developer API's license order (its schema name is what clients know): only its ``source`` differs.
+class LicenseCreate(LicenseOrder):
+    source: Source = "api"
 
 
 class Customer(BaseModel):

@@ -65,23 +65,25 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], opti
 def issue(args: argparse.Namespace, ctx: CliContext) -> int:
     from licentia.server.cli.policies import knob_settings
     from licentia.server.licenses.changes import issue_and_email
+    from licentia.server.licenses.schemas import LicenseOrder, validated
 
-    issued = ctx.change(
-        issue_and_email,
-        product=args.product,
-        email=args.email,
-        fernet=ctx.settings.fernet(),
-        send_email=args.send_email,
-        name=args.name,
-        max_devices=args.max_devices,
-        expires_at=args.expires,
-        features=args.feature,
-        order_ref=args.order,
-        source="cli",
-        policy=args.policy,
-        overrides=knob_settings(args.set),
+    order = validated(
+        LicenseOrder,
+        {
+            "product": args.product,
+            "email": args.email.strip(),
+            "name": args.name,
+            "max_devices": args.max_devices,
+            "expires_at": args.expires,
+            "features": args.feature or [],
+            "order_ref": args.order or None,
+            "source": "cli",
+            "send_email": args.send_email,
+            "policy": args.policy,
+            "overrides": knob_settings(args.set),
+        },
     )
-    print(issued.key)
+    print(ctx.change(issue_and_email, order=order, fernet=ctx.settings.fernet()).key)
     return 0
 
 
@@ -100,21 +102,21 @@ def terms(args: argparse.Namespace, ctx: CliContext) -> int:
 
     from licentia.server.cli.policies import knob_settings
     from licentia.server.licenses.changes import change_terms
+    from licentia.server.licenses.schemas import TermsChange, validated
     from licentia.server.licenses.views import license_view
 
-    knobs = knob_settings(args.set)
+    change = validated(
+        TermsChange,
+        {
+            "policy": args.policy,
+            "set": knob_settings(args.set),
+            "unset": args.unset,
+            "maintenance_until": args.maintenance_until,
+            "maintenance_forever": args.maintenance_forever,
+        },
+    )
     with ctx.engine.begin() as conn:
-        change_terms(
-            conn,
-            license_id=args.id,
-            policy=args.policy,
-            set_knobs=knobs,
-            unset=args.unset,
-            maintenance_until=args.maintenance_until,
-            clear_maintenance=args.maintenance_forever,
-            actor=ctx.actor,
-            now=ctx.clock.now(),
-        )
+        change_terms(conn, change, license_id=args.id, actor=ctx.actor, now=ctx.clock.now())
         view = license_view(conn, args.id, ctx.clock.now())
     shown = {k: view[k] for k in ("policy", "max_devices", "policy_overrides", "maintenance_until", "entitlements")}
     print(json.dumps(shown, indent=2, default=str))

@@ -94,36 +94,18 @@ def show(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def create(args: argparse.Namespace, ctx: CliContext) -> int:
+    from licentia.server.policies.schemas import PolicySpec
     from licentia.server.policies.service import create_policy
 
-    values = knob_settings(args.set)
-    with ctx.engine.begin() as conn:
-        row = create_policy(
-            conn,
-            product=args.product,
-            name=args.name,
-            values=values,
-            copy_of=args.copy_of,
-            actor=ctx.actor,
-            now=ctx.clock.now(),
-        )
-        return _print(row)
+    spec = PolicySpec(knobs=knob_settings(args.set), name=args.name, copy_of=args.copy_of)
+    return _print(ctx.change(create_policy, spec=spec, product=args.product))
 
 
 def change(args: argparse.Namespace, ctx: CliContext) -> int:
+    from licentia.server.policies.schemas import PolicySpec
     from licentia.server.policies.service import change_policy
 
-    values = knob_settings(args.set)
-    if not values and not args.rename:
+    spec = PolicySpec(knobs=knob_settings(args.set), name=args.rename)
+    if not spec.knobs and not spec.name:
         raise CliError("policy set needs --set KNOB=VALUE (or --rename NEW)")
-    with ctx.engine.begin() as conn:
-        row = change_policy(
-            conn,
-            product=args.product,
-            name=args.name,
-            values=values,
-            rename=args.rename,
-            actor=ctx.actor,
-            now=ctx.clock.now(),
-        )
-        return _print(row)
+    return _print(ctx.change(change_policy, spec=spec, product=args.product, name=args.name))

@@ -18,6 +18,7 @@ from licentia.server.audit import AuditAction, record
 from licentia.server.devices.changes import installations_of, unbind
 from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.licenses.key_email import license_email_key, send_license_key
+from licentia.server.licenses.schemas import LicenseOrder, TermsChange
 from licentia.server.licenses.service import IssuedLicense, issue_license, set_license_state
 from licentia.server.licenses.views import get_license
 from licentia.server.notify.catalog import WebhookEvent, license_event
@@ -38,33 +39,35 @@ AUDITED_STATES = {
 
 def issue_and_email(
     conn: sa.Connection,
+    order: LicenseOrder,
     *,
-    product: str,
-    email: str,
     actor: str,
     now: dt.datetime,
     fernet: Fernet,
-    send_email: bool = True,
-    **options: Any,
+    reply_to: str | None = None,
+    **audit: Any,
 ) -> IssuedLicense:
-    """Issue a license and queue the key to the customer through the outbox (same transaction).
+    """Issue the license ``order`` asks for and, if it says so, queue the key to the customer (same transaction).
 
-    ``fernet`` (the server's key) seals the key in the queued email and in the license row.
+    ``fernet`` (the server's key) seals the key in the queued email and in the license row;
+    ``audit`` adds details to the audit entry (a payment's mapped license type).
     """
-    issued = issue_license(conn, product=product, email=email, now=now, fernet=fernet, **options)
-    if send_email:
-        prod = get_product(conn, product)
+    issued = issue_license(conn, now=now, fernet=fernet, **order.model_dump(exclude={"send_email"}))
+    email = order.email.strip()
+    if order.send_email:
+        prod = get_product(conn, order.product)
         # The outbox row holds the key only sealed with the server's key.
         send_license_key(
             conn,
             license_id=issued.id,
             key=issued.key,
-            to=email.strip(),
-            customer_name=options.get("name"),
+            to=email,
+            customer_name=order.name,
             product_name=prod.name,
             now=now,
             dedupe_key=license_email_key(issued.id),
             fernet=fernet,
+            reply_to=reply_to,
         )
     record(
         conn,
@@ -72,11 +75,12 @@ def issue_and_email(
         action=AuditAction.LICENSE_ISSUE,
         target_id=issued.id,
         now=now,
-        product=product,
-        email=email.strip(),
+        product=order.product,
+        email=email,
         key_prefix=issued.key_prefix,
-        order_ref=options.get("order_ref"),
-        emailed=send_email,
+        order_ref=order.order_ref,
+        **audit,
+        emailed=order.send_email,
     )
     return issued
 
@@ -171,45 +175,40 @@ def set_max_devices(conn: sa.Connection, *, license_id: int, max_devices: int, a
     )
 
 
-def change_terms(
-    conn: sa.Connection,
-    *,
-    license_id: int,
-    actor: str,
-    now: dt.datetime,
-    policy: str | None = None,
-    set_knobs: dict[str, Any] | None = None,
-    unset: list[str] | None = None,
-    maintenance_until: dt.datetime | None = None,
-    clear_maintenance: bool = False,
-) -> None:
-    """Move a license to another license type, override or restore single knobs, change its maintenance end.
+def change_terms(conn: sa.Connection, change: TermsChange, *, license_id: int, actor: str, now: dt.datetime) -> None:
+    """Make the ``change`` to a license's terms (its type, single knobs, its maintenance end).
 
     A license's expiry is changed with :func:`renew`. Moving to another policy
     changes the live terms at the next check; the sale's terms (expiry,
     maintenance end) stay unless given here.
     """
+    if change.maintenance_until is not None and change.maintenance_until.tzinfo is None:
+        raise ApiError(ErrorCode.INVALID_DATE, "give maintenance_until with a time zone (e.g. 2027-01-01T00:00:00Z)")
     row = get_license(conn, license_id)
     if row.state == LicenseState.REVOKED.value:
         raise ApiError(ErrorCode.LICENSE_REVOKED, "a revoked license cannot change; issue a new one", 409)
     product = conn.execute(sa.select(products.c.slug).where(products.c.id == row.product_id)).scalar_one()
-    target = policy_by_id(conn, row.policy_id) if policy is None else get_policy(conn, product=product, name=policy)
+    target = (
+        policy_by_id(conn, row.policy_id)
+        if change.policy is None
+        else get_policy(conn, product=product, name=change.policy)
+    )
     overrides = dict(row.policy_overrides or {})
-    for name in unset or []:
+    for name in change.unset:
         if name not in KNOB_NAMES:
             raise ApiError(ErrorCode.INVALID_POLICY, f"unknown policy setting {name!r}")
         overrides.pop(name, None)
-    clean = validate_knobs(set_knobs or {})
+    clean = validate_knobs(change.set)
     for name, value in clean.items():
         if name in MERGED_BY_NAME:
             value = {**overrides.get(name, {}), **value}
         overrides[name] = to_iso(value) if isinstance(value, dt.datetime) else value
     check_complete(dict(effective(dict(target._mapping), overrides)))
     values: dict[str, Any] = {"policy_id": target.id, "policy_overrides": overrides, "updated_at": now}
-    if clear_maintenance:
+    if change.maintenance_forever:
         values["maintenance_until"] = None
-    elif maintenance_until is not None:
-        values["maintenance_until"] = maintenance_until
+    elif change.maintenance_until is not None:
+        values["maintenance_until"] = change.maintenance_until
     conn.execute(licenses.update().where(licenses.c.id == license_id).values(**values))
     record(
         conn,

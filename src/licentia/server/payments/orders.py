@@ -4,8 +4,8 @@ Each provider module turns its verified events into one of these facts:
 :class:`Paid` (an order or a subscription payment), :class:`Cancelled`,
 :class:`Refunded`, or :class:`Ignored`. :func:`apply` then changes licenses:
 
-- a first payment creates the customer and the license (``issue_license``)
-  and emails the key; any later payment for the same order or subscription
+- a first payment creates the customer and the license and emails the key
+  (``issue_and_email``); any later payment for the same order or subscription
   extends the license to the paid period's end (a renewal) and says so;
 - a cancellation ends the license at the end of the period paid for;
 - a full refund suspends or revokes the license, as its mapping says.
@@ -32,9 +32,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from licentia.core.status import LicenseState
 from licentia.server.audit import AuditAction, record
 from licentia.server.customers import emails
-from licentia.server.licenses.changes import change_state
-from licentia.server.licenses.key_email import license_email_key, send_license_key
-from licentia.server.licenses.service import issue_license
+from licentia.server.licenses.changes import change_state, issue_and_email
+from licentia.server.licenses.schemas import LicenseOrder
 from licentia.server.notify.catalog import WebhookEvent, license_event
 from licentia.server.payments.mapping import OnRefund, find_mapping
 from licentia.server.store.tables import customers, licenses, payment_events, payment_links, products
@@ -206,49 +205,27 @@ def _paid(
     expires_at = fact.paid_until
     if expires_at is None and mapping.duration_days:
         expires_at = now + dt.timedelta(days=mapping.duration_days)
-    issued = issue_license(
-        conn,
+    # Not validated as a vendor's request: the provider's facts go to the service's own checks
+    # (email, knobs, expiry), as they always did; a refused order would be retried by the provider forever.
+    order = LicenseOrder.model_construct(
         product=mapping.product,
-        email=fact.email,
+        email=fact.email.strip(),
         name=fact.name,
-        now=now,
         max_devices=mapping.max_devices,
         expires_at=expires_at if expires_at is None or expires_at > now else None,
         features=list(mapping.features or []),
         order_ref=fact.references[0][:200],
         source=provider,
         policy=mapping.policy_name,  # the mapped license type; None: the product's default
-        fernet=fernet,  # keeps the key sealed, so staff can resend it
+    )
+    reply_to = emails.reply_to_for(conn, product_id=mapping.product_id, default=reply_default)
+    # fernet keeps the key sealed, so staff can resend it.
+    issued = issue_and_email(
+        conn, order, actor=actor, now=now, fernet=fernet, reply_to=reply_to, policy_id=mapping.policy_id
     )
     _link(conn, provider, fact.references, issued.id, mapping.id, now)
     if fact.trial_until is not None and fact.trial_until > now:
         conn.execute(trials.insert().values(license_id=issued.id, ends_at=fact.trial_until, reminded_at=None))
-    reply_to = emails.reply_to_for(conn, product_id=mapping.product_id, default=reply_default)
-    send_license_key(
-        conn,
-        license_id=issued.id,
-        key=issued.key,
-        to=fact.email.strip(),
-        customer_name=fact.name,
-        product_name=mapping.product_name,
-        now=now,
-        dedupe_key=license_email_key(issued.id),
-        fernet=fernet,
-        reply_to=reply_to,
-    )
-    record(
-        conn,
-        actor=actor,
-        action=AuditAction.LICENSE_ISSUE,
-        target_id=issued.id,
-        now=now,
-        product=mapping.product,
-        email=fact.email.strip(),
-        key_prefix=issued.key_prefix,
-        order_ref=fact.references[0],
-        policy_id=mapping.policy_id,
-        emailed=True,
-    )
     return Outcome(False, "license issued", issued.id)
 
 

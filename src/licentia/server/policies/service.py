@@ -14,7 +14,8 @@ import sqlalchemy as sa
 from licentia.core.clock import to_iso
 from licentia.server.audit import AuditAction, record
 from licentia.server.errors import ApiError, ErrorCode
-from licentia.server.policies.knobs import KNOB_NAMES, check_complete, validate_knobs, validate_name
+from licentia.server.policies.knobs import KNOB_NAMES, check_complete, invalid, validate_knobs, validate_name
+from licentia.server.policies.schemas import PolicySpec
 from licentia.server.store.tables import licenses, policies, products
 
 DEFAULT_NAME = "Default"
@@ -85,29 +86,22 @@ def default_policy(conn: sa.Connection, product_id: int) -> sa.Row[Any]:
     return conn.execute(sa.select(policies).where(policies.c.product_id == product_id, policies.c.is_default)).one()
 
 
-def create_policy(
-    conn: sa.Connection,
-    *,
-    product: str,
-    name: str,
-    values: dict[str, Any],
-    actor: str,
-    now: dt.datetime,
-    copy_of: str | None = None,
-) -> sa.Row[Any]:
-    """A new license type; knobs not given come from ``copy_of`` (a policy's name) or the defaults."""
+def create_policy(conn: sa.Connection, spec: PolicySpec, *, product: str, actor: str, now: dt.datetime) -> sa.Row[Any]:
+    """A new license type named ``spec.name``; knobs not given come from ``spec.copy_of`` or the defaults."""
+    if not isinstance(spec.name, str):
+        raise invalid("give the policy a name")
     prod = _product(conn, product)
-    name = validate_name(name)
+    name = validate_name(spec.name)
     count = conn.execute(
         sa.select(sa.func.count()).select_from(policies).where(policies.c.product_id == prod.id)
     ).scalar_one()
     if count >= MAX_POLICIES_PER_PRODUCT:
         raise ApiError(ErrorCode.TOO_MANY_POLICIES, f"a product has at most {MAX_POLICIES_PER_PRODUCT} policies")
     base = defaults()
-    if copy_of is not None:
-        source = get_policy(conn, product=product, name=copy_of)
+    if spec.copy_of is not None:
+        source = get_policy(conn, product=product, name=spec.copy_of)
         base = {knob: getattr(source, knob) for knob in KNOB_NAMES}
-    given = validate_knobs(values)
+    given = validate_knobs(spec.knobs)
     policy = {**base, **given}
     check_complete(policy)
     _write_named(
@@ -129,22 +123,18 @@ def create_policy(
 
 
 def change_policy(
-    conn: sa.Connection,
-    *,
-    product: str,
-    name: str,
-    values: dict[str, Any],
-    actor: str,
-    now: dt.datetime,
-    rename: str | None = None,
+    conn: sa.Connection, spec: PolicySpec, *, product: str, name: str, actor: str, now: dt.datetime
 ) -> sa.Row[Any]:
-    """Change knobs of a policy; every license of it follows at its next check (sale terms stay)."""
+    """Change knobs of the policy ``name`` (and rename it to ``spec.name``); its licenses follow at their next check.
+
+    The sale's terms already on a license (expiry, maintenance end) stay.
+    """
     row = get_policy(conn, product=product, name=name)
-    clean = validate_knobs(values)
+    clean = validate_knobs(spec.knobs)
     check_complete({**{knob: getattr(row, knob) for knob in KNOB_NAMES}, **clean})
     update: dict[str, Any] = {**clean, "updated_at": now}
-    if rename is not None and validate_name(rename) != row.name:
-        update["name"] = validate_name(rename)
+    if spec.name is not None and validate_name(spec.name) != row.name:
+        update["name"] = validate_name(spec.name)
     _write_named(
         conn,
         policies.update().where(policies.c.id == row.id).values(**update),

@@ -26,6 +26,7 @@ from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.fields import RowId
 from licentia.server.policies.choices import COUNTING_DAYS, ExpiryMode, MeterPeriod
 from licentia.server.policies.knobs import KNOBS, METER_PERIODS, invalid, validate_knobs
+from licentia.server.policies.schemas import PolicySpec
 from licentia.server.policies.service import change_policy, create_policy, license_counts
 from licentia.server.state import ClockDep, EngineDep
 from licentia.server.store import transactions
@@ -217,15 +218,8 @@ async def new_policy(engine: EngineDep, clock: ClockDep, admin: Admin, form: For
         slug = conn.execute(sa.select(products.c.slug).where(products.c.id == product_id)).scalar_one_or_none()
         if slug is None:
             raise ApiError(ErrorCode.UNKNOWN_PRODUCT, f"no product {product_id}")
-        made = create_policy(
-            conn,
-            product=slug,
-            name=form.get("name", ""),
-            copy_of=form.get("copy_of") or None,
-            values={},
-            actor=admin.label,
-            now=now,
-        )
+        spec = PolicySpec(name=form.get("name", ""), copy_of=form.get("copy_of") or None)
+        made = create_policy(conn, spec, product=slug, actor=admin.label, now=now)
         return int(made.id)
 
     try:
@@ -246,15 +240,8 @@ async def save_policy(
         values, errors = form_values(form, default_policy=bool(row.is_default))
         if errors:
             return errors
-        change_policy(
-            conn,
-            product=product.slug,
-            name=row.name,
-            values=values,
-            rename=form.get("name") or None,
-            actor=admin.label,
-            now=now,
-        )
+        spec = PolicySpec(knobs=values, name=form.get("name") or None)
+        change_policy(conn, spec, product=product.slug, name=row.name, actor=admin.label, now=now)
         return {}
 
     try:

@@ -31,6 +31,7 @@ from licentia.server.evidence.subjects import license_subject
 from licentia.server.fields import RowId
 from licentia.server.licenses.changes import change_state, change_terms, issue_and_email, renew, set_max_devices
 from licentia.server.licenses.resend import new_resend_id, waiting_key_emails
+from licentia.server.licenses.schemas import LicenseOrder, TermsChange, validated
 from licentia.server.licenses.service import OrderRefInUse
 from licentia.server.licenses.views import license_devices, license_view
 from licentia.server.settings import Settings
@@ -104,19 +105,24 @@ async def _issue_refused(request: Request, state: AppState, form: dict[str, str]
 @router.post("/licenses")
 async def issue(request: Request, state: StateDep, admin: Admin, form: Form) -> Response:
     try:
-        max_devices = int_field(form, "max_devices") if form.get("max_devices", "").strip() else None
+        order = validated(
+            LicenseOrder,
+            {
+                "product": form.get("product", ""),
+                "email": form.get("email", "").strip(),
+                "name": form.get("name") or None,
+                "max_devices": int_field(form, "max_devices") if form.get("max_devices", "").strip() else None,
+                "expires_at": _date(form.get("expires", "")),
+                "order_ref": form.get("order_ref") or None,
+                "policy": form.get("policy") or None,
+                "source": "admin",
+                "send_email": form.get("send_email") == "on",
+            },
+        )
         issued = await transactions.in_transaction(
             state.async_engine,
             issue_and_email,
-            product=form.get("product", ""),
-            email=form.get("email", ""),
-            name=form.get("name") or None,
-            max_devices=max_devices,
-            expires_at=_date(form.get("expires", "")),
-            order_ref=form.get("order_ref") or None,
-            policy=form.get("policy") or None,
-            source="admin",
-            send_email=form.get("send_email") == "on",
+            order=order,
             fernet=state.fernet,
             actor=admin.label,
             now=state.clock.now(),
@@ -130,7 +136,7 @@ async def issue(request: Request, state: StateDep, admin: Admin, form: Form) -> 
         "license_issued.html",
         key=issued.key,
         license=view,
-        emailed=form.get("send_email") == "on",
+        emailed=order.send_email,
         smtp_configured=_smtp_configured(state.settings),
     )
 
@@ -208,15 +214,13 @@ def _change(action: str, form: dict[str, str]) -> tuple[Any, str, dict[str, Any]
             raise ApiError(ErrorCode.INVALID_EXPIRY, "Give a new expiry date or a number of days.")
         return renew, "License renewed.", {"days": days, "expires_at": expires}
     if action == "terms":
-        return (
-            change_terms,
-            "License terms changed; its devices follow at their next check.",
-            {
-                "policy": form.get("policy") or None,
-                "maintenance_until": _date(form.get("maintenance_until", "")),
-                "clear_maintenance": form.get("maintenance_forever") == "on",
-            },
-        )
+        change = {
+            "policy": form.get("policy") or None,
+            "maintenance_until": _date(form.get("maintenance_until", "")),
+            "maintenance_forever": form.get("maintenance_forever") == "on",
+        }
+        success = "License terms changed; its devices follow at their next check."
+        return change_terms, success, {"change": validated(TermsChange, change)}
     if action == "max-devices":
         return set_max_devices, "Device limit changed.", {"max_devices": int_field(form, "max_devices")}
     raise HTTPException(404, f"unknown license action {action!r}")
