@@ -102,13 +102,7 @@ class AuditAction(enum.StrEnum):
 
 
 def record(
-    conn: sa.Connection,
-    *,
-    actor: str,
-    action: AuditAction,
-    target_id: Any,
-    now: dt.datetime,
-    **details: Any,
+    conn: sa.Connection, action: AuditAction, target_id: Any, /, *, actor: str, now: dt.datetime, **details: Any
 ) -> None:
     """Write that ``actor`` did ``action`` to ``target_id`` (of the action's target type), in ``conn``'s transaction."""
     conn.execute(

@@ -246,9 +246,9 @@ def _resume_token_chains(urls: Any, manifest: Manifest, *, actor: str, now: dt.d
             count = conn.execute(devices.update().values(token_hash=None, prev_token_hash=None)).rowcount
             record(
                 conn,
+                AuditAction.STORE_RESTORE,
+                manifest.database,
                 actor=actor,
-                action=AuditAction.STORE_RESTORE,
-                target_id=manifest.database,
                 now=now,
                 backup_created_at=manifest.created_at,
                 backup_revision=manifest.revision,

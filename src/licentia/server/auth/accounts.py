@@ -97,10 +97,7 @@ def create_admin(
         )
         .returning(users.c.id)
     ).scalar_one()
-    record(
-        conn, actor=actor, action=AuditAction.ADMIN_CREATE, target_id=user_id, now=now, email=email,
-        role=role,
-    )  # fmt: skip
+    record(conn, AuditAction.ADMIN_CREATE, user_id, actor=actor, now=now, email=email, role=role)
     return int(user_id)
 
 
@@ -117,7 +114,7 @@ def set_password(conn: sa.Connection, *, email: str, password: str, actor: str, 
     )
     # A new password ends every session that the old one opened.
     conn.execute(sessions.delete().where(sessions.c.user_id == row.id))
-    record(conn, actor=actor, action=AuditAction.ADMIN_PASSWORD, target_id=row.id, now=now)
+    record(conn, AuditAction.ADMIN_PASSWORD, row.id, actor=actor, now=now)
 
 
 def password_hash_of(conn: sa.Connection, *, email: str) -> str:
@@ -147,7 +144,7 @@ def conclude_sign_in(
             conn.execute(
                 users.update().where(users.c.id == row.id).values(failed_attempts=0, locked_until=now + LOCKOUT)
             )
-            record(conn, actor="system", action=AuditAction.ADMIN_LOCKED, target_id=row.id, now=now)
+            record(conn, AuditAction.ADMIN_LOCKED, row.id, actor="system", now=now)
             return SignInRefused(locked=True)
         conn.execute(users.update().where(users.c.id == row.id).values(failed_attempts=failures))
         return SignInRefused()
@@ -159,7 +156,7 @@ def conclude_sign_in(
     life = min(lifetime, CODE_WAIT) if needs_code else lifetime
     signed = open_session(conn, user_id=row.id, email=row.email, now=now, lifetime=life, awaiting_code=needs_code)
     if not needs_code:
-        record(conn, actor=f"admin:{row.email}", action=AuditAction.ADMIN_SIGN_IN, target_id=row.id, now=now)
+        record(conn, AuditAction.ADMIN_SIGN_IN, row.id, actor=f"admin:{row.email}", now=now)
     return signed
 
 
@@ -190,4 +187,4 @@ def current_admin(
 
 def sign_out(conn: sa.Connection, *, admin: CurrentAdmin, session_id: str, now: dt.datetime) -> None:
     end_session(conn, sessions, session_id)
-    record(conn, actor=admin.label, action=AuditAction.ADMIN_SIGN_OUT, target_id=admin.user_id, now=now)
+    record(conn, AuditAction.ADMIN_SIGN_OUT, admin.user_id, actor=admin.label, now=now)

@@ -126,7 +126,7 @@ def confirm_enrolment(
         .where(users.c.id == user_id)
         .values(totp_enabled_at=now, recovery_hashes=[hash_secret(c) for c in codes])
     )
-    record(conn, actor=actor, action=AuditAction.ADMIN_TOTP_ON, target_id=user_id, now=now)
+    record(conn, AuditAction.ADMIN_TOTP_ON, user_id, actor=actor, now=now)
     return codes
 
 
@@ -143,7 +143,7 @@ def turn_off(conn: sa.Connection, *, user_id: int, now: dt.datetime, actor: str)
     if actor != f"admin:{row.email}":
         # A reset by someone else: whoever holds this admin's sessions signs in again.
         conn.execute(sessions.delete().where(sessions.c.user_id == user_id))
-    record(conn, actor=actor, action=AuditAction.ADMIN_TOTP_OFF, target_id=user_id, now=now)
+    record(conn, AuditAction.ADMIN_TOTP_OFF, user_id, actor=actor, now=now)
 
 
 def is_recovery_code(text: str) -> bool:
@@ -184,8 +184,14 @@ def conclude_second_factor(
         remaining = [h for h in (row.recovery_hashes or []) if h != used_recovery_hash]
         if len(remaining) < len(row.recovery_hashes or []):
             conn.execute(users.update().where(users.c.id == user_id).values(recovery_hashes=remaining))
-            record(conn, actor=f"admin:{row.email}", action=AuditAction.ADMIN_RECOVERY_CODE_USED,
-                   target_id=user_id, now=now, left=len(remaining))  # fmt: skip
+            record(
+                conn,
+                AuditAction.ADMIN_RECOVERY_CODE_USED,
+                user_id,
+                actor=f"admin:{row.email}",
+                now=now,
+                left=len(remaining),
+            )
             ok = True
     elif row.totp_enabled_at is not None:
         ok = _step_accepted(conn, row, code, fernet, now)
@@ -196,7 +202,7 @@ def conclude_second_factor(
                 users.update().where(users.c.id == user_id).values(failed_attempts=0, locked_until=now + LOCKOUT)
             )
             conn.execute(sessions.delete().where(sessions.c.user_id == user_id, sessions.c.awaiting_code.is_(True)))
-            record(conn, actor="system", action=AuditAction.ADMIN_LOCKED, target_id=user_id, now=now)
+            record(conn, AuditAction.ADMIN_LOCKED, user_id, actor="system", now=now)
         else:
             conn.execute(users.update().where(users.c.id == user_id).values(failed_attempts=failures))
         return None
@@ -204,6 +210,12 @@ def conclude_second_factor(
     # A new session id once the second factor passed: the waiting one is never promoted (fixation).
     conn.execute(sessions.delete().where(sessions.c.id_hash == pending_hash))
     signed = open_session(conn, user_id=user_id, email=row.email, now=now, lifetime=lifetime, awaiting_code=False)
-    record(conn, actor=f"admin:{row.email}", action=AuditAction.ADMIN_SIGN_IN, target_id=user_id, now=now,
-           second_factor="recovery_code" if used_recovery_hash else "totp")  # fmt: skip
+    record(
+        conn,
+        AuditAction.ADMIN_SIGN_IN,
+        user_id,
+        actor=f"admin:{row.email}",
+        now=now,
+        second_factor="recovery_code" if used_recovery_hash else "totp",
+    )
     return signed

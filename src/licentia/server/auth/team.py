@@ -84,8 +84,7 @@ def set_role(conn: sa.Connection, *, user_id: int, role: str, actor: str, now: d
     if role != Role.OWNER:
         _keeps_an_owner(conn, row)
     conn.execute(users.update().where(users.c.id == user_id).values(role=role))
-    record(conn, actor=actor, action=AuditAction.ADMIN_ROLE, target_id=user_id, now=now,
-           email=row.email, previous=row.role, role=role)  # fmt: skip
+    record(conn, AuditAction.ADMIN_ROLE, user_id, actor=actor, now=now, email=row.email, previous=row.role, role=role)
 
 
 def set_active(conn: sa.Connection, *, user_id: int, active: bool, actor: str, now: dt.datetime) -> None:
@@ -95,7 +94,7 @@ def set_active(conn: sa.Connection, *, user_id: int, active: bool, actor: str, n
         conn.execute(sessions.delete().where(sessions.c.user_id == user_id))
     conn.execute(users.update().where(users.c.id == user_id).values(is_active=active))
     action = AuditAction.ADMIN_ENABLE if active else AuditAction.ADMIN_DISABLE
-    record(conn, actor=actor, action=action, target_id=user_id, now=now, email=row.email)
+    record(conn, action, user_id, actor=actor, now=now, email=row.email)
 
 
 def remove_admin(conn: sa.Connection, *, user_id: int, actor: str, now: dt.datetime) -> None:
@@ -103,5 +102,4 @@ def remove_admin(conn: sa.Connection, *, user_id: int, actor: str, now: dt.datet
     _keeps_an_owner(conn, row)
     conn.execute(sessions.delete().where(sessions.c.user_id == user_id))
     conn.execute(users.delete().where(users.c.id == user_id))
-    record(conn, actor=actor, action=AuditAction.ADMIN_REMOVE, target_id=user_id, now=now,
-           email=row.email)  # fmt: skip
+    record(conn, AuditAction.ADMIN_REMOVE, user_id, actor=actor, now=now, email=row.email)

@@ -139,14 +139,7 @@ class CliContext:
         """Write the audit entry of a change this command made, in the change's transaction."""
         from licentia.server.audit import record
 
-        record(
-            conn,
-            actor=self.actor,
-            action=action,
-            target_id=target_id,
-            now=self.clock.now(),
-            **details,
-        )
+        record(conn, action, target_id, actor=self.actor, now=self.clock.now(), **details)
 
     def close(self) -> None:
         if self._engine is not None:

@@ -143,13 +143,7 @@ def redeem_link(
         return LinkRefused("This sign-in link has expired or was already used. Ask for a new one below.")
     new = open_session(conn, portal_sessions, now=now, lifetime=lifetime, email=spent.email)
     purge_expired(conn, portal_sessions, now)
-    record(
-        conn,
-        actor=f"customer:{spent.email}",
-        action=AuditAction.PORTAL_SIGN_IN,
-        target_id=spent.email,
-        now=now,
-    )
+    record(conn, AuditAction.PORTAL_SIGN_IN, spent.email, actor=f"customer:{spent.email}", now=now)
     return NewSession(new.session_id, spent.email)
 
 

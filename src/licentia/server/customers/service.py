@@ -156,9 +156,9 @@ def free_machine(
         unbind(conn, row=inst, now=now, reason="seat freed by customer")
     record(
         conn,
+        TRANSFER_ACTION,
+        row.id,
         actor=f"customer:{email}",
-        action=TRANSFER_ACTION,
-        target_id=row.id,
         now=now,
         machine=machine_id,
         installations=[inst.id for inst in bound],

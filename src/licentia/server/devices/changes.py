@@ -112,9 +112,9 @@ def set_device_status(
     _restatus(conn, row.machine_id, now)
     record(
         conn,
+        AuditAction.DEVICE_SET_STATUS,
+        row.machine_id,
         actor=actor,
-        action=AuditAction.DEVICE_SET_STATUS,
-        target_id=row.machine_id,
         now=now,
         device=device_id,
         status=status,
@@ -136,9 +136,9 @@ def extend_trial(conn: sa.Connection, *, device_id: str, days: int, actor: str, 
     _restatus(conn, row.machine_id, now, reason="trial extended")
     record(
         conn,
+        AuditAction.DEVICE_EXTEND_TRIAL,
+        row.machine_id,
         actor=actor,
-        action=AuditAction.DEVICE_EXTEND_TRIAL,
-        target_id=row.machine_id,
         now=now,
         device=device_id,
         days=days,
@@ -156,9 +156,9 @@ def free_seat(conn: sa.Connection, *, device_id: str, actor: str, now: dt.dateti
         unbind(conn, row=other, now=now, reason="seat freed by vendor")
     record(
         conn,
+        AuditAction.DEVICE_FREE_SEAT,
+        row.machine_id,
         actor=actor,
-        action=AuditAction.DEVICE_FREE_SEAT,
-        target_id=row.machine_id,
         now=now,
         device=device_id,
         license_id=row.license_id,

@@ -50,9 +50,9 @@ def force_release(
     if freed:
         audit.record(
             conn,
+            audit.AuditAction.LEASE_FORCE_RELEASE,
+            license_id,
             actor=actor,
-            action=audit.AuditAction.LEASE_FORCE_RELEASE,
-            target_id=license_id,
             now=now,
             lease=lease_id,
             machine=lease.machine_id,

@@ -71,9 +71,9 @@ def issue_and_email(
         )
     record(
         conn,
+        AuditAction.LICENSE_ISSUE,
+        issued.id,
         actor=actor,
-        action=AuditAction.LICENSE_ISSUE,
-        target_id=issued.id,
         now=now,
         product=order.product,
         email=email,
@@ -108,9 +108,9 @@ def change_state(
         freed = len(bound)
     record(
         conn,
+        AUDITED_STATES[action],
+        license_id,
         actor=actor,
-        action=AUDITED_STATES[action],
-        target_id=license_id,
         now=now,
         previous=row.state,
         devices_freed=freed,
@@ -147,9 +147,9 @@ def renew(
     )
     record(
         conn,
+        AuditAction.LICENSE_RENEW,
+        license_id,
         actor=actor,
-        action=AuditAction.LICENSE_RENEW,
-        target_id=license_id,
         now=now,
         previous=row.expires_at.isoformat() if row.expires_at else None,
         expires_at=expires_at.isoformat() if expires_at else None,
@@ -166,9 +166,9 @@ def set_max_devices(conn: sa.Connection, *, license_id: int, max_devices: int, a
     )
     record(
         conn,
+        AuditAction.LICENSE_MAX_DEVICES,
+        license_id,
         actor=actor,
-        action=AuditAction.LICENSE_MAX_DEVICES,
-        target_id=license_id,
         now=now,
         previous=(row.policy_overrides or {}).get("max_devices"),
         max_devices=max_devices,
@@ -212,9 +212,9 @@ def change_terms(conn: sa.Connection, change: TermsChange, *, license_id: int, a
     conn.execute(licenses.update().where(licenses.c.id == license_id).values(**values))
     record(
         conn,
+        AuditAction.LICENSE_TERMS,
+        license_id,
         actor=actor,
-        action=AuditAction.LICENSE_TERMS,
-        target_id=license_id,
         now=now,
         policy=target.name,
         previous_policy=row.policy_id,

@@ -173,12 +173,5 @@ def resend_key(
 
 def _audit(conn: sa.Connection, lic: Any, *, actor: str, now: dt.datetime, to: str, sent: str) -> None:
     record(
-        conn,
-        actor=actor,
-        action=AuditAction.LICENSE_RESEND_KEY,
-        target_id=lic.id,
-        now=now,
-        customer=lic.customer_id,
-        to=to,
-        sent=sent,
+        conn, AuditAction.LICENSE_RESEND_KEY, lic.id, actor=actor, now=now, customer=lic.customer_id, to=to, sent=sent
     )

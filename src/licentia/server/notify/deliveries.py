@@ -126,9 +126,14 @@ def redeliver(
         .returning(outbox.c.id)
     ).scalar_one()
     record(
-        conn, actor=actor, action=AuditAction.WEBHOOK_REDELIVER, target_id=webhook_id, now=now,
-        delivery=delivery_id, new_delivery=int(new_id),
-    )  # fmt: skip
+        conn,
+        AuditAction.WEBHOOK_REDELIVER,
+        webhook_id,
+        actor=actor,
+        now=now,
+        delivery=delivery_id,
+        new_delivery=int(new_id),
+    )
     return int(new_id)
 
 
@@ -197,6 +202,11 @@ def finish_ping(conn: sa.Connection, *, outcome: PingOutcome, now: dt.datetime, 
     conn.execute(outbox.update().where(outbox.c.id == outcome.delivery_id).values(**values))
     row = conn.execute(sa.select(outbox.c.webhook_id).where(outbox.c.id == outcome.delivery_id)).scalar_one()
     record(
-        conn, actor=actor, action=AuditAction.WEBHOOK_TEST, target_id=row, now=now,
-        delivered=outcome.ok, response_code=outcome.response_code,
-    )  # fmt: skip
+        conn,
+        AuditAction.WEBHOOK_TEST,
+        row,
+        actor=actor,
+        now=now,
+        delivered=outcome.ok,
+        response_code=outcome.response_code,
+    )

@@ -123,10 +123,7 @@ def create_webhook(
         )
         .returning(webhooks.c.id)
     ).scalar_one()
-    record(
-        conn, actor=actor, action=AuditAction.WEBHOOK_CREATE, target_id=webhook_id, now=now,
-        product=spec.product, events=spec.events,
-    )  # fmt: skip
+    record(conn, AuditAction.WEBHOOK_CREATE, webhook_id, actor=actor, now=now, product=spec.product, events=spec.events)
     _changed(conn)
     return CreatedWebhook(int(webhook_id), secret)
 
@@ -187,10 +184,7 @@ def update_webhook(
         values["secret"] = seal_secret(secret, fernet)
     conn.execute(webhooks.update().where(webhooks.c.id == webhook_id).values(**values))
     changed = sorted(k if k != "topics" else "events" for k in values if k != "updated_at")
-    record(
-        conn, actor=actor, action=AuditAction.WEBHOOK_UPDATE, target_id=webhook_id, now=now,
-        changed=changed,
-    )  # fmt: skip
+    record(conn, AuditAction.WEBHOOK_UPDATE, webhook_id, actor=actor, now=now, changed=changed)
     _changed(conn)
     return secret
 
@@ -200,7 +194,7 @@ def set_active(conn: sa.Connection, *, webhook_id: int, active: bool, now: dt.da
     get_webhook(conn, webhook_id)
     conn.execute(webhooks.update().where(webhooks.c.id == webhook_id).values(active=active, updated_at=now))
     action = AuditAction.WEBHOOK_ENABLE if active else AuditAction.WEBHOOK_DISABLE
-    record(conn, actor=actor, action=action, target_id=webhook_id, now=now)
+    record(conn, action, webhook_id, actor=actor, now=now)
     _changed(conn)
 
 
@@ -208,7 +202,7 @@ def delete_webhook(conn: sa.Connection, *, webhook_id: int, now: dt.datetime, ac
     """Remove an endpoint; its delivery log stays (the outbox rows name it by id)."""
     get_webhook(conn, webhook_id)
     conn.execute(webhooks.delete().where(webhooks.c.id == webhook_id))
-    record(conn, actor=actor, action=AuditAction.WEBHOOK_DELETE, target_id=webhook_id, now=now)
+    record(conn, AuditAction.WEBHOOK_DELETE, webhook_id, actor=actor, now=now)
     _changed(conn)
 
 

@@ -234,9 +234,9 @@ def answer_request(
     )
     record(
         conn,
+        AuditAction.LICENSE_OFFLINE_ACTIVATE,
+        license_id,
         actor=actor,
-        action=AuditAction.LICENSE_OFFLINE_ACTIVATE,
-        target_id=license_id,
         now=now,
         activation=activation,
         device=device_id,
@@ -331,9 +331,9 @@ def deactivate(
     )
     record(
         conn,
+        AuditAction.LICENSE_OFFLINE_DEACTIVATE,
+        row.license_id,
         actor=actor,
-        action=AuditAction.LICENSE_OFFLINE_DEACTIVATE,
-        target_id=row.license_id,
         now=now,
         activation=row.id,
         device=row.device_id,

@@ -120,9 +120,9 @@ def add_mapping(conn: sa.Connection, spec: MappingSpec, *, actor: str, now: dt.d
     ).scalar_one()
     record(
         conn,
+        AuditAction.PAYMENTS_MAP,
+        mapping_id,
         actor=actor,
-        action=AuditAction.PAYMENTS_MAP,
-        target_id=mapping_id,
         now=now,
         provider=spec.provider,
         external_id=spec.external_id,
@@ -140,9 +140,9 @@ def remove_mapping(conn: sa.Connection, *, mapping_id: int, actor: str, now: dt.
     conn.execute(mappings.delete().where(mappings.c.id == mapping_id))
     record(
         conn,
+        AuditAction.PAYMENTS_UNMAP,
+        mapping_id,
         actor=actor,
-        action=AuditAction.PAYMENTS_UNMAP,
-        target_id=mapping_id,
         now=now,
         provider=row.provider,
         external_id=row.external_id,
@@ -225,4 +225,4 @@ def set_email_settings(conn: sa.Connection, spec: EmailSettingsSpec, *, actor: s
     conn.execute(email_settings.delete().where(email_settings.c.product_id == prod.id))
     settings = spec.model_dump(exclude={"product"})
     conn.execute(email_settings.insert().values(product_id=prod.id, **settings))
-    record(conn, actor=actor, action=AuditAction.PAYMENTS_EMAIL_SETTINGS, target_id=prod.id, now=now, **settings)
+    record(conn, AuditAction.PAYMENTS_EMAIL_SETTINGS, prod.id, actor=actor, now=now, **settings)

@@ -174,9 +174,9 @@ def _paid(
         license_event(conn, WebhookEvent.LICENSE_RENEWED, license_id=found.id, now=now, cause=f"paid:{fact.paid_until}")
         record(
             conn,
+            AuditAction.LICENSE_RENEW,
+            found.id,
             actor=actor,
-            action=AuditAction.LICENSE_RENEW,
-            target_id=found.id,
             now=now,
             previous=found.expires_at.isoformat() if found.expires_at else None,
             expires_at=fact.paid_until.isoformat(),
@@ -241,9 +241,9 @@ def _cancelled(
     conn.execute(licenses.update().where(licenses.c.id == found.id).values(expires_at=ends_at, updated_at=now))
     record(
         conn,
+        AuditAction.LICENSE_CANCEL,
+        found.id,
         actor=f"payments:{provider}",
-        action=AuditAction.LICENSE_CANCEL,
-        target_id=found.id,
         now=now,
         previous=found.expires_at.isoformat() if found.expires_at else None,
         ends_at=ends_at.isoformat(),

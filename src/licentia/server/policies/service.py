@@ -110,15 +110,7 @@ def create_policy(conn: sa.Connection, spec: PolicySpec, *, product: str, actor:
         product=product,
         name=name,
     )
-    record(
-        conn,
-        actor=actor,
-        action=AuditAction.POLICY_CREATE,
-        target_id=prod.id,
-        now=now,
-        policy=name,
-        **_audit(given),
-    )
+    record(conn, AuditAction.POLICY_CREATE, prod.id, actor=actor, now=now, policy=name, **_audit(given))
     return get_policy(conn, product=product, name=name)
 
 
@@ -143,12 +135,12 @@ def change_policy(
     )
     record(
         conn,
+        AuditAction.POLICY_UPDATE,
+        row.product_id,
         actor=actor,
-        action=AuditAction.POLICY_UPDATE,
-        target_id=row.product_id,
         now=now,
         policy=row.name,
-        **({"renamed": update["name"]} if "name" in update else {}),
+        **{"renamed": update["name"]} if "name" in update else {},
         **_audit(clean),
     )
     return policy_by_id(conn, row.id)

@@ -21,7 +21,7 @@ def change_policy(
 ) -> None:
     clean = validate_policy(values)
     update_policy(conn, product_id=product_id, values=clean)
-    record(conn, actor=actor, action=AuditAction.POLICY_UPDATE, target_id=product_id, now=now, **clean)
+    record(conn, AuditAction.POLICY_UPDATE, product_id, actor=actor, now=now, **clean)
 
 
 def change_privacy(
@@ -36,9 +36,9 @@ def change_privacy(
     )
     record(
         conn,
+        AuditAction.PRODUCT_PRIVACY,
+        product_id,
         actor=actor,
-        action=AuditAction.PRODUCT_PRIVACY,
-        target_id=product_id,
         now=now,
         collect_facts=collect_facts,
         facts_retention_days=retention_days,
@@ -60,4 +60,4 @@ def change_notifications(
     conn: sa.Connection, *, product_id: int, notify: dict[str, Any], actor: str, now: dt.datetime
 ) -> None:
     conn.execute(products.update().where(products.c.id == product_id).values(notify=notify))
-    record(conn, actor=actor, action=AuditAction.PRODUCT_NOTIFY, target_id=product_id, now=now, **notify)
+    record(conn, AuditAction.PRODUCT_NOTIFY, product_id, actor=actor, now=now, **notify)

@@ -59,9 +59,9 @@ def publish_release(
     )
     record(
         conn,
+        AuditAction.RELEASE_PUBLISH,
+        release_id,
         actor=actor,
-        action=AuditAction.RELEASE_PUBLISH,
-        target_id=release_id,
         now=now,
         product=product,
         version=version.strip(),

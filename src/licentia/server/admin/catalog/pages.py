@@ -47,7 +47,7 @@ async def create(engine: EngineDep, clock: ClockDep, fernet: FernetDep, admin: A
 
     def make(conn: sa.Connection, *, now: dt.datetime) -> CreatedProduct:
         made = create_product(conn, slug=slug, name=form.get("name") or slug, fernet=fernet, now=now)
-        record(conn, actor=admin.label, action=AuditAction.PRODUCT_CREATE, target_id=made.id, now=now)
+        record(conn, AuditAction.PRODUCT_CREATE, made.id, actor=admin.label, now=now)
         return made
 
     try:

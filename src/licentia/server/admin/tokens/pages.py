@@ -26,21 +26,13 @@ router = APIRouter(prefix="/tokens")
 def create_audited(conn: sa.Connection, *, name: str, scope: str, actor: str, now: dt.datetime) -> CreatedToken:
     scopes = ["read", "write"] if scope == "write" else [scope]
     made = create_token(conn, name=name, scopes=scopes, now=now, created_by=actor)
-    record(
-        conn,
-        actor=actor,
-        action=AuditAction.TOKEN_CREATE,
-        target_id=made.id,
-        now=now,
-        name=name,
-        scopes=scopes,
-    )
+    record(conn, AuditAction.TOKEN_CREATE, made.id, actor=actor, now=now, name=name, scopes=scopes)
     return made
 
 
 def revoke_audited(conn: sa.Connection, *, token_id: int, actor: str, now: dt.datetime, reason: str) -> None:
     revoke_token(conn, token_id=token_id, now=now)
-    record(conn, actor=actor, action=AuditAction.TOKEN_REVOKE, target_id=token_id, now=now, reason=reason)
+    record(conn, AuditAction.TOKEN_REVOKE, token_id, actor=actor, now=now, reason=reason)
 
 
 async def _tokens_page(request: Request, engine: AsyncEngine, http_status: int = 200, **context: Any) -> Response:
