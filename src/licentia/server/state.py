@@ -3,30 +3,29 @@
 ``create_app`` makes one ``AppState`` and sets it as ``app.state``; the
 lifespan adds what lives only while the app runs (the engine, the writer, the
 status checker). Routes take what they need as ``Annotated`` dependencies
-(``clock: ClockDep``, ``engine: EngineDep``, ``conn: ReadConnection``) and run
+(``clock: ClockDep``, ``engine: EngineDep``, ``state: StateDep``...) and run
 sync services with ``transactions.in_transaction(engine, fn, ...)``; background
 tasks, which get the app, call :func:`state_of`.
 
 What one request learns about its visitor (the signed-in admin or customer) is
-kept here too, typed: :func:`remember_admin` / :func:`signed_in_admin_of` and
-:func:`remember_customer` / :func:`signed_in_customer_of` are the only readers
-and writers of Starlette's untyped ``request.state``.
+kept typed too: each UI declares a :class:`RequestSlot` (``admin.web.SIGNED_IN_ADMIN``,
+``portal.web.SIGNED_IN_CUSTOMER``), the only readers and writers of Starlette's
+untyped ``request.state``.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar
 
 from cryptography.fernet import Fernet
 from fastapi import Depends, FastAPI, Request
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 
 from licentia.core.clock import Clock
 from licentia.server.network import Network
 from licentia.server.settings import Settings
-from licentia.server.store import transactions
 from licentia.server.store.writer import Writer
 
 if TYPE_CHECKING:
@@ -89,16 +88,6 @@ def _engine(request: Request) -> AsyncEngine:
     return state_of(request.app).async_engine
 
 
-async def _read_connection(request: Request) -> AsyncIterator[AsyncConnection]:
-    async with transactions.reading(state_of(request.app).async_engine) as conn:
-        yield conn
-
-
-async def _write_connection(request: Request) -> AsyncIterator[AsyncConnection]:
-    async with state_of(request.app).async_engine.begin() as conn:
-        yield conn
-
-
 StateDep = Annotated[AppState, Depends(_state)]
 ClockDep = Annotated[Clock, Depends(_clock)]
 WriterDep = Annotated[Writer, Depends(_writer)]
@@ -107,10 +96,6 @@ SettingsDep = Annotated[Settings, Depends(_settings)]
 FernetDep = Annotated[Fernet, Depends(_fernet)]
 # For sync services: ``await transactions.in_transaction(engine, fn, **kwargs)`` (or ``read_only``).
 EngineDep = Annotated[AsyncEngine, Depends(_engine)]
-# A snapshot that takes no write lock (SQLite: a deferred transaction), for pages and reports.
-ReadConnection = Annotated[AsyncConnection, Depends(_read_connection)]
-# One transaction, committed when the route returns without an error.
-WriteConnection = Annotated[AsyncConnection, Depends(_write_connection)]
 
 
 # The visitor one request carries, set by the sign-in dependencies (``admin.web``, ``portal.web``) and
