@@ -351,9 +351,10 @@ class ScopedErrors(BaseRoute):
         return self.route.url_path_for(name, **path_params)
 
     async def handle(self, scope: Any, receive: Any, send: Any) -> None:
+        # This request's scope only: the app's own handlers were read from it before routing began.
         handlers, by_status = scope["starlette.exception_handlers"]
-        scoped = {**scope, "starlette.exception_handlers": ({**handlers, **self.errors}, by_status)}
-        await self.route.handle(scoped, receive, send)
+        scope["starlette.exception_handlers"] = ({**handlers, **self.errors}, by_status)
+        await self.route.handle(scope, receive, send)
 
 
 class LicentiaApp(FastAPI):
