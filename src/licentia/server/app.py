@@ -351,8 +351,7 @@ class ScopedErrors(BaseRoute):
         return self.route.url_path_for(name, **path_params)
 
     async def handle(self, scope: Any, receive: Any, send: Any) -> None:
-        # This request's scope only: the app's own handlers were read from it before routing began.
-        handlers, by_status = scope["starlette.exception_handlers"]
+        handlers, by_status = scope["starlette.exception_handlers"]  # the app's were read before routing began
         scope["starlette.exception_handlers"] = ({**handlers, **self.errors}, by_status)
         await self.route.handle(scope, receive, send)
 
