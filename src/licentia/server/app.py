@@ -14,7 +14,6 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-import orjson
 import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
@@ -25,6 +24,7 @@ from starlette.routing import BaseRoute
 
 import licentia
 from licentia.core.clock import Clock, SystemClock
+from licentia.server import meta
 from licentia.server.admin import web as admin_web
 from licentia.server.admin.audit import pages as admin_audit
 from licentia.server.admin.catalog import pages as admin_catalog
@@ -72,7 +72,6 @@ from licentia.server.network import parse_networks
 from licentia.server.notify import start_delivery
 from licentia.server.notify import sweep as notify_sweep
 from licentia.server.notify.subscriptions import on_event
-from licentia.server.observability import metrics_access, render_metrics
 from licentia.server.payments import reminders
 from licentia.server.payments import router as payment_hooks
 from licentia.server.portal import certificates as portal_certificates
@@ -83,8 +82,7 @@ from licentia.server.products.service import Keyring
 from licentia.server.releases import router as releases_api
 from licentia.server.rollups.task import start_rollup_task
 from licentia.server.settings import Settings
-from licentia.server.state import AppState, EngineDep, StartupTask
-from licentia.server.store import transactions
+from licentia.server.state import AppState, StartupTask
 from licentia.server.store.checkpoint import Checkpointer
 from licentia.server.store.engine import database_urls, make_async_engine
 from licentia.server.store.writer import Writer
@@ -191,42 +189,6 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
 
-    @app.post("/v1/ping", tags=["meta"])
-    async def ping() -> dict[str, bool]:
-        """Does nothing: a connectivity test for clients (and the benchmark's baseline)."""
-        return {"ok": True}
-
-    @app.get("/healthz", tags=["meta"], include_in_schema=False)
-    async def healthz() -> dict[str, str]:
-        """Alive: the process answers (a load balancer restarts what fails this)."""
-        return {"status": "ok"}
-
-    @app.get("/readyz", tags=["meta"], include_in_schema=False)
-    async def readyz(engine: EngineDep) -> Response:
-        """Ready for traffic: the database answers and holds every migration this code needs.
-
-        A host whose database is unreachable, or not yet migrated during a deploy,
-        answers 503 so the load balancer sends its traffic elsewhere. A database
-        migrated by a newer release is ready: migrations are expand-then-contract.
-        """
-        from licentia.server.store.snapshot import ahead_of_code, head_revision
-
-        try:
-            async with transactions.reading(engine) as conn:
-                found = (await conn.execute(sa.text("SELECT version_num FROM alembic_version"))).scalar()
-        except Exception as exc:  # any database failure means "not ready", never a 500
-            return _not_ready(f"the database does not answer ({type(exc).__name__})")
-        # Ahead: a newer release's expand migration, which this code runs beside (a rolling upgrade).
-        if found != head_revision() and not ahead_of_code(found):
-            return _not_ready(f"the database is at migration {found}, this code needs {head_revision()}")
-        return Response(orjson.dumps({"status": "ready", "revision": found}), media_type="application/json")
-
-    @app.get("/metrics", include_in_schema=False)
-    async def metrics(request: Request) -> Response:
-        metrics_access(settings, request.headers.get("authorization"))
-        body, media_type = render_metrics()
-        return Response(body, media_type=media_type)
-
     wire(app, state)
     _document_raw_bodies(app)
     app.status_lane = StatusLane(app, max_body_bytes=settings.max_body_bytes)
@@ -241,6 +203,7 @@ PUBLIC_API: tuple[APIRouter, ...] = (
     events_api.router,
     values_api.router,
     releases_api.router,
+    meta.router,  # /v1/ping (the benchmarks' no-op), /healthz, /readyz, /metrics
     leases_api.router,  # floating seats: checkout, heartbeat, release, borrow
     meters_api.router,  # /v1/consume
     payment_hooks.router,  # Stripe, Paddle Billing and FastSpring webhooks
@@ -393,8 +356,3 @@ def _document_raw_bodies(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-
-
-def _not_ready(message: str) -> Response:
-    code = ErrorCode.NOT_READY
-    return Response(orjson.dumps(error_body(code, message)), status_code=code.status, media_type="application/json")
