@@ -184,8 +184,8 @@ class ProductRow(Protocol):
     def kid(self) -> str: ...
 
 
-class CheckProductRow(ProductRow, Protocol):
-    """The status check's product: with the knobs of its default policy it reads on every check."""
+class CheckedKnobs(Protocol):
+    """The knobs a status check reads of a license type (the product's default, or a license's own)."""
 
     @property
     def trial_days(self) -> int: ...
@@ -205,7 +205,11 @@ class CheckProductRow(ProductRow, Protocol):
     def allow_virtual_machines(self) -> bool: ...
 
 
-class PolicyRow(Knobs, Protocol):
+class CheckProductRow(ProductRow, CheckedKnobs, Protocol):
+    """The status check's product: with the knobs of its default policy it reads on every check."""
+
+
+class PolicyRow(Knobs, CheckedKnobs, Protocol):
     """A license type (``store.models.Policy``), or one with a license's overrides (``terms.effective``)."""
 
     @property
@@ -219,23 +223,7 @@ class PolicyRow(Knobs, Protocol):
     @property
     def kind(self) -> str: ...
     @property
-    def trial_days(self) -> int: ...
-    @property
-    def max_devices(self) -> int: ...
-    @property
-    def seat_release_days(self) -> int: ...
-    @property
-    def lease_days(self) -> int: ...
-    @property
-    def grace_days(self) -> int: ...
-    @property
-    def usage_report_days(self) -> int | None: ...
-    @property
     def fingerprint_min_match(self) -> int: ...
-    @property
-    def on_clone(self) -> str: ...
-    @property
-    def allow_virtual_machines(self) -> bool: ...
     @property
     def floating_lease_seconds(self) -> int: ...
     @property
