@@ -11,7 +11,7 @@ from licentia.core.clock import Clock
 from licentia.server.products.service import create_product, public_keys
 from licentia.server.settings import Settings
 from licentia.server.store.engine import database_urls, make_sync_engine, upgrade
-from licentia.server.store.models import Product, table_of
+from licentia.server.store.tables import products
 
 FIRST_PRODUCT = "my-app"
 
@@ -32,7 +32,7 @@ def prepare(settings: Settings, clock: Clock) -> Ready:
     engine = make_sync_engine(urls, pool_size=1)
     try:
         with engine.begin() as conn:
-            first = conn.execute(sa.select(table_of(Product)).order_by(table_of(Product).c.id).limit(1)).first()
+            first = conn.execute(sa.select(products).order_by(products.c.id).limit(1)).first()
             created = False
             if first is None:
                 made = create_product(conn, slug=FIRST_PRODUCT, name="My App", fernet=fernet, now=clock.now())
