@@ -35,7 +35,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from licentia.client.fingerprint import Fingerprint
 from licentia.client.hardware import read_hardware
-from licentia.client.status import Status, denied, status_of, verify_for_installation
+from licentia.client._exceptions import InvalidAnswer
+from licentia.client.answers import Asked
+from licentia.client.state import State
+from licentia.client.status import Status, credential_of, denied, status_of, verify_for_installation
+from licentia.core.answers import clock_offset, refusal, server_time
 from licentia.core.canonical import canonical_json
 from licentia.core.clock import UTC, from_iso, to_iso
 from licentia.core.fingerprint import component_hash, data_path_hash, matches, required_matches
@@ -425,20 +429,23 @@ def decide_offline(case: dict[str, Any]) -> Status:
     now = from_iso(case["now"])
     last_seen = from_iso(case["last_seen"]) if case["last_seen"] else None
     tolerance = dt.timedelta(seconds=case["rollback_tolerance_seconds"])
+    # Rollback: the local clock against the latest local time seen (no server time in it).
     if last_seen is not None and now < last_seen - tolerance:
         return denied("clock_rollback", state="clock_rollback")
+    # Everything else: the local clock set right by the offset the last bound answer measured.
+    at = server_time(now, case["offset_seconds"])
     presented = Fingerprint(case["fingerprint"]["components"], case["fingerprint"]["data_path"], False)
     try:
         verified = verify_for_installation(
             json.loads(case["signed"]), trusted(case["pinned"]), product=case["product"], fingerprint=presented,
-            at_time=now,
+            at_time=at,
         )  # fmt: skip
     except InvalidDocument:
         return denied("invalid_document")
-    return status_of(verified, now, online=False)
+    return status_of(verified, at, online=False)
 
 
-def offline_inputs() -> list[tuple[str, str | None, dt.datetime, dt.datetime | None, dict[str, str], str]]:
+def offline_inputs() -> list[tuple[str, str | None, dt.datetime, dt.datetime | None, dict[str, str], str, int]]:
     trial = signed_text(KEY_1, payload())
     registered = signed_text(KEY_1, payload(**REGISTERED))
     perpetual = signed_text(KEY_1, payload(**{**REGISTERED, "license": {"id": "li_9", "expires_at": None}}))
@@ -458,7 +465,7 @@ def offline_inputs() -> list[tuple[str, str | None, dt.datetime, dt.datetime | N
     rotated = signed_text(KEY_2, payload(), [KEY_1.endorse(KEY_2, PRODUCT)])
     second = dt.timedelta(seconds=1)
     here = DATA_PATH
-    return [
+    cases = [
         ("trial inside its lease", trial, T0 + day, T0, mine, here),
         ("trial, 23.5 hours later: days left count started days", trial, T0 + 23.5 * hour, T0, mine, here),
         ("trial after its end", ending, T0 + 3 * day, T0, mine, here),
@@ -486,10 +493,32 @@ def offline_inputs() -> list[tuple[str, str | None, dt.datetime, dt.datetime | N
         ("no stored document", None, T0 + day, T0, mine, here),
         ("no last-seen time", trial, T0 + day, None, mine, here),
     ]  # fmt: skip
+    # The clock's offset from the server's, measured on the last bound answer (last_seen is local time).
+    behind5, behind2d = int(5 * hour.total_seconds()), int(2 * day.total_seconds())
+    skewed = [
+        ("clock 5 hours behind, offset kept", trial, T0 + day - 5 * hour, T0 - 5 * hour, mine, here, behind5),
+        ("clock 2 days behind, offset kept", trial, T0 - 2 * day + hour, T0 - 2 * day, mine, here, behind2d),
+        ("clock 2 days behind, no offset kept (an older state)", trial, T0 - 2 * day + hour, T0 - 2 * day, mine,
+         here, 0),
+        ("clock 5 hours ahead, offset kept", trial, T0 + day + 5 * hour, T0 + 5 * hour, mine, here, -behind5),
+        ("clock 5 hours behind, wound back 3 hours after the check", trial, T0 - 8 * hour, T0 - 5 * hour, mine,
+         here, behind5),
+        ("clock 5 hours behind, wound back an hour (inside the tolerance)", trial, T0 + day - 6 * hour,
+         T0 + day - 5 * hour, mine, here, behind5),
+        ("clock 5 hours behind: the lease ends by the server's time", trial, T0 + 7 * day - 5 * hour + second,
+         T0 - 5 * hour, mine, here, behind5),
+        ("clock 5 hours ahead: the lease still runs by the server's time", trial, T0 + 7 * day + 4 * hour,
+         T0 + 5 * hour, mine, here, -behind5),
+        ("clock 2 days behind: the trial ends by the server's time", ending, T0 + day + 2 * hour, T0 - 2 * day,
+         mine, here, behind2d),
+        ("clock 2 days behind: registered, license expiry by the server's time", lapsed, T0 - day + second,
+         T0 - 2 * day, mine, here, behind2d),
+    ]  # fmt: skip
+    return [(*c, 0) for c in cases] + skewed
 
 
 def offline_case(name: str, signed: str | None, now: dt.datetime, last_seen: dt.datetime | None,
-                 components: dict[str, str], data_path: str) -> dict[str, Any]:  # fmt: skip
+                 components: dict[str, str], data_path: str, offset: int) -> dict[str, Any]:  # fmt: skip
     case: dict[str, Any] = {
         "name": name,
         "product": PRODUCT,
@@ -497,18 +526,140 @@ def offline_case(name: str, signed: str | None, now: dt.datetime, last_seen: dt.
         "signed": signed,
         "now": to_iso(now),
         "last_seen": to_iso(last_seen) if last_seen else None,
+        "offset_seconds": offset,
         "rollback_tolerance_seconds": int(DEFAULT_ROLLBACK_TOLERANCE.total_seconds()),
         "fingerprint": {"components": components, "data_path": data_path},
     }
-    status = decide_offline(copy.deepcopy(case))
-    case["expected"] = {
+    case["expected"] = _verdict(decide_offline(copy.deepcopy(case)))
+    return case
+
+
+def _verdict(status: Status) -> dict[str, Any]:
+    return {
         "allowed": status.allowed,
         "state": status.state,
         "reason": status.reason,
         "days_left": status.days_left,
         "features": list(status.features),
     }
+
+
+# -- online answers ------------------------------------------------------------------
+
+NONCE = "q8Vf3LkP0aZx7Ww1nB2cDg"
+DEVICE, MACHINE = payload()["device"], payload()["machine"]
+
+
+def decide_online(case: dict[str, Any]) -> tuple[str | None, int | None, Status | None]:
+    """What the SDK does with a server's answer (``Licentia._accept``): ``(refusal, offset, status)``."""
+    request = case["request"]
+    known = json.loads(request["known"]) if request["known"] else None
+    asked = Asked(State(signed=known, credential=(request["device"], "secret") if request["device"] else None))
+    asked.nonce = request["nonce"]
+    presented = Fingerprint(case["fingerprint"]["components"], case["fingerprint"]["data_path"], False)
+    answer = json.loads(case["answer"])
+    keys = trusted(case["pinned"])
+    try:
+        verified = verify_for_installation(
+            answer["signed"], keys, product=case["product"], fingerprint=presented, at_time=None
+        )
+        issued = from_iso(str(verified["issued_at"]))
+    except (InvalidDocument, KeyError, ValueError):
+        return "invalid_document", None, None
+    credential = credential_of(answer, verified)
+    why = refusal(
+        verified, nonce=asked.nonce, device=asked.device, machine=asked._machine(keys, case["product"]),
+        credential_device=credential[0] if credential else None,
+    )  # fmt: skip
+    try:
+        asked.bind(verified, credential, keys, case["product"])
+    except InvalidAnswer:
+        if why is None:
+            raise RuntimeError("the SDK refused what the core accepts") from None
+        return why, None, None
+    return None, clock_offset(issued, from_iso(case["now"])), status_of(verified, issued, online=True)
+
+
+def online_inputs() -> list[tuple[str, dict[str, Any], dict[str, Any] | None, dt.datetime, str | None, str | None]]:
+    """(name, answer's document, credential in the answer, local time at receipt, device asked for, known doc)."""
+    day, hour = dt.timedelta(days=1), dt.timedelta(hours=1)
+    old = dt.datetime(2020, 1, 15, 9, 30, tzinfo=UTC)
+    bound = payload(nonce=NONCE)
+    known = signed_text(KEY_1, payload(issued_at=to_iso(T0 - day)))
+    cred = {"device": DEVICE, "secret": "s3cr3t-s3cr3t"}
+    return [
+        ("fresh answer, clock right", bound, None, T0 + dt.timedelta(seconds=1), DEVICE, known),
+        ("fresh answer, clock 5 hours behind", bound, None, T0 - 5 * hour, DEVICE, known),
+        ("fresh answer, clock 2 days behind", bound, None, T0 - 2 * day, DEVICE, known),
+        ("fresh answer, clock 5 hours ahead", bound, None, T0 + 5 * hour, DEVICE, known),
+        ("fresh registered answer, clock 2 days behind", payload(**REGISTERED, nonce=NONCE), None, T0 - 2 * day,
+         DEVICE, known),
+        ("fresh answer, no document kept yet", bound, None, T0, DEVICE, None),
+        ("old genuine answer replayed (2020, no nonce)",
+         payload(issued_at=to_iso(old), lease_until=to_iso(old + 7 * day), trial_end=None), None, T0, DEVICE, known),
+        ("old genuine answer replayed with an earlier request's nonce",
+         payload(nonce="Zm9yIGFuIGVhcmxpZXIgcmVxdWVzdA", issued_at=to_iso(T0 - 30 * day)), None, T0, DEVICE, known),
+        ("genuine answer issued two days ahead, without this nonce", payload(issued_at=to_iso(T0 + 2 * day)), None,
+         T0, DEVICE, known),
+        ("answer without a nonce", payload(), None, T0, DEVICE, known),
+        ("nonce differs in one character", payload(nonce=NONCE[:-1] + "h"), None, T0, DEVICE, known),
+        ("nonce not text", payload(nonce=12345), None, T0, DEVICE, known),
+        ("another installation's answer carrying this nonce", payload(nonce=NONCE, device="dv_77aa00bb11cc22dd"),
+         None, T0, DEVICE, known),
+        ("this installation on another machine", payload(nonce=NONCE, machine="mc_0000aaaa1111bbbb"), None, T0,
+         DEVICE, known),
+        ("first contact: the new credential names the document's device", bound, cred, T0, None, None),
+        ("first contact without a credential in the answer", bound, None, T0, None, None),
+        ("first contact: the credential names another device", bound, {**cred, "device": "dv_77aa00bb11cc22dd"},
+         T0, None, None),
+        ("re-identified: a new credential for a new installation on another machine",
+         payload(nonce=NONCE, device="dv_99ee88dd77cc66bb", machine="mc_0000aaaa1111bbbb"),
+         {"device": "dv_99ee88dd77cc66bb", "secret": "n3w-s3cr3t"}, T0, DEVICE, known),
+    ]  # fmt: skip
+
+
+def online_case(name: str, document: dict[str, Any], credential: dict[str, Any] | None, now: dt.datetime,
+                device: str | None, known: str | None, *, key: SigningKey = KEY_1) -> dict[str, Any]:  # fmt: skip
+    answer = {"credential": credential, "signed": json.loads(signed_text(key, document))}
+    return online_answer_case(name, json.dumps(answer, ensure_ascii=False), now, device, known)
+
+
+def online_answer_case(name: str, answer: str, now: dt.datetime, device: str | None,
+                       known: str | None) -> dict[str, Any]:  # fmt: skip
+    case: dict[str, Any] = {
+        "name": name,
+        "product": PRODUCT,
+        "pinned": pinned(KEY_1),
+        "fingerprint": {"components": dict(COMPONENTS), "data_path": DATA_PATH},
+        "request": {"nonce": NONCE, "device": device, "known": known},
+        "answer": answer,
+        "now": to_iso(now),
+    }
+    why, offset, status = decide_online(copy.deepcopy(case))
+    case["expected"] = {
+        "accepted": why is None,
+        "refusal": why,
+        "offset_seconds": offset,
+        "status": _verdict(status) if status is not None else None,
+    }
     return case
+
+
+def online_cases() -> list[dict[str, Any]]:
+    cases = [online_case(*c) for c in online_inputs()]
+    known = signed_text(KEY_1, payload(issued_at=to_iso(T0 - dt.timedelta(days=1))))
+    bound = payload(nonce=NONCE)
+    forged = mutate(signed_text(KEY_1, bound), _set_doc("status", "registered"))
+    cases += [
+        online_case("this nonce, signed by another vendor", bound, None, T0, DEVICE, known, key=OTHER_VENDOR),
+        online_case("this nonce, another product's document", payload(nonce=NONCE, product="other-app"), None, T0,
+                    DEVICE, known),
+        online_case("this nonce, another data path", payload(nonce=NONCE, data_path=data_path_hash(PRODUCT, "/x")),
+                    None, T0, DEVICE, known),
+        online_answer_case("this nonce, status edited after signing",
+                           json.dumps({"credential": None, "signed": json.loads(forged)}), T0, DEVICE, known),
+    ]  # fmt: skip
+    return cases
 
 
 def build() -> bytes:
@@ -521,6 +672,7 @@ def build() -> bytes:
         "license_keys": license_key_cases(),
         "linux_readers": [reader_case(*c) for c in reader_inputs()],
         "offline": [offline_case(*c) for c in offline_inputs()],
+        "online": online_cases(),
     }
     # ASCII with escapes: the file's bytes say exactly which code points each case holds.
     return (json.dumps(vectors, ensure_ascii=True, indent=1) + "\n").encode("ascii")

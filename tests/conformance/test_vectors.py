@@ -72,6 +72,7 @@ def test_every_section_has_valid_and_invalid_cases() -> None:
     assert {c["valid"] for c in VECTORS["license_keys"]} == {True, False}
     assert {"error" in c for c in VECTORS["canonical"]} == {True, False}
     assert {c["expected"]["allowed"] for c in VECTORS["offline"]} == {True, False}
+    assert {c["expected"]["accepted"] for c in VECTORS["online"]} == {True, False}
 
 
 @_named(VECTORS["canonical"])
@@ -126,3 +127,20 @@ def test_offline_decisions(case: dict[str, Any]) -> None:
         "features": list(status.features),
     }
     assert got == case["expected"]
+
+
+def test_online_answers_cover_acceptance_and_every_refusal() -> None:
+    refusals = {c["expected"]["refusal"] for c in VECTORS["online"]}
+    assert refusals == {None, "nonce_mismatch", "other_installation", "other_machine", "invalid_document"}
+    offsets = {c["expected"]["offset_seconds"] for c in VECTORS["online"] if c["expected"]["accepted"]}
+    assert {18000, 172800, -18000} <= offsets
+
+
+@_named(VECTORS["online"])
+def test_online_answers(case: dict[str, Any]) -> None:
+    """The SDK's own binding (``client.answers.Asked``) and the core's rules give the recorded answer."""
+    why, offset, status = _generator().decide_online(case)
+    expected = case["expected"]
+    assert (why is None, why, offset) == (expected["accepted"], expected["refusal"], expected["offset_seconds"])
+    if status is not None:
+        assert _generator()._verdict(status) == expected["status"]

@@ -16,6 +16,7 @@ from licentia.client._exceptions import ConfigurationError, InvalidAnswer, Inval
 from licentia.client._reports import Reports
 from licentia.client._seats import SeatsAndMeters
 from licentia.client._value import FlushResult
+from licentia.client.answers import Asked
 from licentia.client.fingerprint import Fingerprint, absolute_path, take_fingerprint
 from licentia.client.state import QUEUE_FILE, State, StateFile
 from licentia.client.status import (
@@ -29,6 +30,7 @@ from licentia.client.status import (
 )
 from licentia.client.transport import Transport
 from licentia.client.witnesses import latest_witness, parse_time, settle_witnesses, witness_paths
+from licentia.core.answers import clock_offset, server_time
 from licentia.core.clock import Clock, SystemClock, from_iso, timedelta, to_iso
 from licentia.core.fingerprint import data_path_hash
 from licentia.core.signing import InvalidDocument
@@ -261,7 +263,7 @@ class Licentia(AirGapped, Reports, SeatsAndMeters):
         if path != "/v1/check" and state.credential is None:
             self._device_call("/v1/check", state, now, deadline)  # first contact issues the credential
         try:
-            answer = self._post(path, fingerprint, state, deadline, **extra)
+            answer, asked = self._post(path, fingerprint, state, deadline, **extra)
         except ServerRefused as exc:
             from licentia.core.vocabulary import ClientErrorCode
 
@@ -274,23 +276,31 @@ class Licentia(AirGapped, Reports, SeatsAndMeters):
             state.credential = None
             if path != "/v1/check":
                 self._device_call("/v1/check", state, now, deadline)
-            answer = self._post(path, fingerprint, state, deadline, **extra)
-        return self._accept(answer, state, fingerprint, now)
+            answer, asked = self._post(path, fingerprint, state, deadline, **extra)
+        return self._accept(answer, asked, state, fingerprint)
 
-    def _post(self, path: str, fingerprint: Fingerprint, state: State, deadline: float, **extra: Any) -> Any:
+    def _post(
+        self, path: str, fingerprint: Fingerprint, state: State, deadline: float, **extra: Any
+    ) -> tuple[Any, Asked]:
+        """POST with a fresh nonce: the answer, and what this request asked (to bind the answer to it)."""
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise Offline("no time left before the timeout")
-        body = self._body(fingerprint, state, **extra)
-        return self.transport.request("POST", path, body=body, credential=state.credential, timeout=remaining)
+        asked = Asked(state)
+        body = self._body(fingerprint, state, nonce=asked.nonce, **extra)
+        answer = self.transport.request("POST", path, body=body, credential=state.credential, timeout=remaining)
+        return answer, asked
 
-    def _accept(self, answer: Any, state: State, fingerprint: Fingerprint, now: dt.datetime) -> Status:
-        """Verify the server's answer before anything of it is stored.
+    def _accept(self, answer: Any, asked: Asked, state: State, fingerprint: Fingerprint) -> Status:
+        """Verify the server's answer and that it answers this request, before anything of it is stored.
 
-        Unknown fields (the ``machine`` id, fields of later servers) are carried
-        as signed and ignored; nothing outside the signed document is trusted
-        but the credential, which only the server can check.
+        Unknown fields (fields of later servers) are carried as signed and
+        ignored; nothing outside the signed document is trusted but the
+        credential, which only the server can check. A genuine answer of
+        another time, another request or another installation (a fake server
+        replaying what it saved) is refused: :class:`InvalidAnswer`.
         """
+        received = self.clock.now()
         if not isinstance(answer, dict) or not isinstance(answer.get("signed"), dict):
             raise InvalidAnswer("the server's answer carries no signed document")
         unverified_signed: dict[str, Any] = answer["signed"]
@@ -302,18 +312,20 @@ class Licentia(AirGapped, Reports, SeatsAndMeters):
         except (InvalidDocument, KeyError, ValueError, OverflowError) as exc:
             raise InvalidAnswer(f"the server's answer does not verify: {exc}") from exc
         credential = credential_of(answer, payload)
+        asked.bind(payload, credential, self.keys, self.product)
         if credential is not None:  # always kept when one comes: a re-identified device's old secret is void
             state.credential = credential
         token = payload.get("token")
         if is_token(token):
             state.token = token  # None means "suspected copy": keep the old one
         state.signed = unverified_signed
-        # The server's time vouches for the local clock only when the two agree;
-        # a clock far ahead of the server must not leave a future "last seen"
-        # that would deny offline checks after the clock is put right.
-        state.last_seen = to_iso(max(now, issued) if now - issued <= self.rollback_tolerance else issued)
+        # The answer is fresh (it carries this request's nonce): its time is the server's now.
+        # Offline, trials and leases are judged on the local clock plus this offset, and the
+        # clock's rollback against local times only, so a clock constantly off works offline too.
+        state.clock_offset = clock_offset(issued, received)
+        state.last_seen = to_iso(received)
         self._save(state)
-        settle_witnesses(self._witness_paths, now, issued, self.rollback_tolerance)
+        settle_witnesses(self._witness_paths, received, self.rollback_tolerance)
         # Judged at the server's time: a wrong local clock does not change what the server said.
         return status_of(payload, issued, online=True)
 
@@ -367,9 +379,10 @@ class Licentia(AirGapped, Reports, SeatsAndMeters):
         fingerprint = take_fingerprint(
             self.product, self._dir, self.fingerprint_root, data_path=self._data_path, virtual=False
         )
+        server_now = server_time(now, state.clock_offset)  # the local clock, set right by the last bound answer
         try:
             payload = verify_for_installation(
-                state.signed, self.keys, product=self.product, fingerprint=fingerprint, at_time=now
+                state.signed, self.keys, product=self.product, fingerprint=fingerprint, at_time=server_now
             )
         except InvalidDocument:
             return denied("invalid_document")
@@ -377,7 +390,7 @@ class Licentia(AirGapped, Reports, SeatsAndMeters):
         if last_seen is None or now - last_seen > _LAST_SEEN_STEP:
             state.last_seen = to_iso(now)
             self._save(state)  # a read-only data dir must not stop the app; rollback detection is weaker then
-        return status_of(payload, now, online=False)
+        return status_of(payload, server_now, online=False)
 
 
 def _log() -> Any:

@@ -30,10 +30,12 @@ from licentia.client._exceptions import (
     Offline,
     ServerRefused,
 )
+from licentia.client.answers import Asked
 from licentia.client.fingerprint import take_fingerprint
 from licentia.client.lease_documents import forget_lease, kept_lease_id, read_kept, save_lease, verify_lease
 from licentia.client.status import entitlements_in_force
 from licentia.client.witnesses import latest_witness, parse_time
+from licentia.core.answers import server_time
 from licentia.core.clock import to_iso
 from licentia.core.signing import InvalidDocument
 from licentia.core.vocabulary import ClientErrorCode
@@ -115,7 +117,7 @@ class Lease:
         if self._state == RELEASED:
             raise ServerRefused(ClientErrorCode.LEASE_EXPIRED, "this lease was released", status=410)
         # The network call holds no lock: ``valid`` must answer at once while a heartbeat waits.
-        payload, signed = _verified(self._lic, lease_call(self._lic, f"/v1/leases/{self.id}/heartbeat"))
+        payload, signed = _verified(self._lic, *lease_call(self._lic, f"/v1/leases/{self.id}/heartbeat"))
         with self._lock:
             if self._state != RELEASED:
                 self.online = True
@@ -160,9 +162,10 @@ class Lease:
     def _accept(self, payload: dict[str, Any], signed: dict[str, Any]) -> None:
         """Take a verified document: from now on the lease lasts what the server signed (on the monotonic clock)."""
         expires, issued = payload["_expires"], payload["_issued"]
-        now = self._lic.clock.now()
-        # Online, the server's time says how long is left; offline (a stored borrow), the checked local clock.
-        left = (expires - issued) if self.online else (expires - now)
+        # Online, the server's time says how long is left; offline (a stored borrow), the checked local
+        # clock set right by the offset the last bound answer measured.
+        now = issued if self.online else server_now(self._lic)
+        left = expires - now
         self._deadline = time.monotonic() + max(0.0, left.total_seconds())
         self.id: str = payload["lease"]
         self.expires_at: dt.datetime = expires
@@ -215,7 +218,7 @@ class Lease:
             self._lost(ServerRefused(ClientErrorCode.LEASE_EXPIRED, "the lease ended", status=410))
             return False
         try:
-            payload, signed = _verified(self._lic, lease_call(self._lic, "/v1/leases", key=self._key))
+            payload, signed = _verified(self._lic, *lease_call(self._lic, "/v1/leases", key=self._key))
         except ServerRefused as exc:
             self._lost(exc)
             return False
@@ -246,33 +249,37 @@ def checkout(lic: Licentia, key: str, *, borrow_days: int | None, heartbeats: bo
     except KeyFormatError as exc:  # a typo is caught here, before any network call
         raise InvalidKey(str(exc)) from exc
     try:
-        answer = lease_call(lic, "/v1/leases", key=key, borrow_days=borrow_days)
+        answer, asked = lease_call(lic, "/v1/leases", key=key, borrow_days=borrow_days)
     except Offline:
         stored = stored_lease(lic)
         if stored is None or not stored.borrowed:
             raise
         return stored
-    lease = Lease(lic, key, *_verified(lic, answer))
+    lease = Lease(lic, key, *_verified(lic, answer, asked))
     if heartbeats:
         lease.start_heartbeats()
     return lease
 
 
-def lease_call(lic: Licentia, path: str, *, key: str | None = None, borrow_days: int | None = None) -> Any:
+def lease_call(
+    lic: Licentia, path: str, *, key: str | None = None, borrow_days: int | None = None
+) -> tuple[Any, Asked]:
     """POST a lease call with this installation's credential (first contact if it has none yet).
 
     A credential the server no longer knows (a state restored from an old
-    copy) is replaced once, as ``check()`` does.
+    copy) is replaced once, as ``check()`` does. Each call sends a fresh nonce:
+    the answer, and what it asked (``_verified`` binds the answer to it).
     """
-    body: dict[str, Any] | None = None
-    if key is not None:
-        body = {"product": lic.product, "key": key}
-        if borrow_days is not None:
-            body["borrow_days"] = borrow_days
     for attempt in (1, 2):
         credential = lic.credential()
+        asked = Asked(lic.state_file.load())
+        body: dict[str, Any] = {"nonce": asked.nonce}
+        if key is not None:
+            body.update(product=lic.product, key=key)
+            if borrow_days is not None:
+                body["borrow_days"] = borrow_days
         try:
-            return lic.transport.request("POST", path, body=body, credential=credential)
+            return lic.transport.request("POST", path, body=body, credential=credential), asked
         except ServerRefused as exc:
             if exc.code != ClientErrorCode.INVALID_CREDENTIAL or attempt == 2:
                 raise
@@ -283,13 +290,13 @@ def lease_call(lic: Licentia, path: str, *, key: str | None = None, borrow_days:
 def heartbeat_lease(lic: Licentia, lease_id: str | None = None) -> Lease:
     """One heartbeat of ``lease_id`` (default: the lease kept here), for processes that do not stay (the CLI)."""
     lease_id = _lease_id(lic, lease_id)
-    return Lease(lic, None, *_verified(lic, lease_call(lic, f"/v1/leases/{lease_id}/heartbeat")))
+    return Lease(lic, None, *_verified(lic, *lease_call(lic, f"/v1/leases/{lease_id}/heartbeat")))
 
 
 def release_lease(lic: Licentia, lease_id: str | None = None) -> str:
     """Return ``lease_id`` (default: the lease kept here); the lease's state as the server tells it."""
     lease_id = _lease_id(lic, lease_id)
-    answer = lease_call(lic, f"/v1/leases/{lease_id}/release")
+    answer, _asked = lease_call(lic, f"/v1/leases/{lease_id}/release")
     forget_lease(lic, lease_id)
     state = answer.get("state") if isinstance(answer, dict) else None
     return state if isinstance(state, str) and state.isidentifier() else "released"
@@ -305,7 +312,8 @@ def _lease_id(lic: Licentia, lease_id: str | None) -> str:
     return lease_id
 
 
-def _verified(lic: Licentia, answer: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+def _verified(lic: Licentia, answer: Any, asked: Asked) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The verified lease document of ``answer``, if it answers this request for this installation."""
     if not isinstance(answer, dict) or not isinstance(answer.get("signed"), dict):
         raise InvalidAnswer("the server's answer carries no signed lease")
     unverified_signed: dict[str, Any] = answer["signed"]
@@ -317,6 +325,7 @@ def _verified(lic: Licentia, answer: Any) -> tuple[dict[str, Any], dict[str, Any
         raise InvalidAnswer(f"the server's lease does not verify: {exc}") from exc
     if payload["lease"] != answer.get("lease"):
         raise InvalidAnswer("the server's answer names another lease than its document")
+    asked.bind(payload, None, lic.keys, lic.product)
     return payload, unverified_signed
 
 
@@ -329,6 +338,7 @@ def stored_lease(lic: Licentia) -> Lease | None:
     now = lic.clock.now()
     unverified = read_kept(lic)
     state = lic.state_file.load()
+    at = server_time(now, state.clock_offset)
     last_seen = parse_time(state.last_seen)
     witness = latest_witness(last_seen, lic._witness_paths)
     if witness is not None and now + lic.rollback_tolerance < witness:
@@ -340,12 +350,17 @@ def stored_lease(lic: Licentia) -> Lease | None:
     if not isinstance(unverified, dict):
         return None
     try:
-        payload = verify_lease(unverified, lic.keys, product=lic.product, fingerprint=fingerprint, at_time=now)
+        payload = verify_lease(unverified, lic.keys, product=lic.product, fingerprint=fingerprint, at_time=at)
     except InvalidDocument:
         return None
-    if payload["_expires"] <= now:
+    if payload["_expires"] <= at:
         return None
     return Lease(lic, None, payload, unverified, online=False)
+
+
+def server_now(lic: Licentia) -> dt.datetime:
+    """The server's time by the local clock and the offset the last bound answer measured."""
+    return server_time(lic.clock.now(), lic.state_file.load().clock_offset)
 
 
 def _log() -> Any:

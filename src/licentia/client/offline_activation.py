@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 from licentia.client._exceptions import ConfigurationError, InvalidAnswer, InvalidKey
 from licentia.client.state import State
 from licentia.client.status import Status, is_token, status_of, verify_for_installation
+from licentia.core.answers import server_time
 from licentia.core.clock import to_iso
 from licentia.core.signing import InvalidDocument
 
@@ -153,10 +154,12 @@ def install_response(lic: Licentia, text: str | bytes) -> Status:
     signed = unverified.get("signed")
     if not isinstance(signed, dict):
         raise InvalidAnswer("the activation response carries no signed document")
+    previous = lic.state_file.load()
+    at = server_time(now, previous.clock_offset)  # the local clock, set right by the last online answer if any
     try:
         # The hardware is read now: a response carried to another machine names other components.
         payload = verify_for_installation(
-            signed, lic.keys, product=lic.product, fingerprint=lic.fingerprint(), at_time=now
+            signed, lic.keys, product=lic.product, fingerprint=lic.fingerprint(), at_time=at
         )
     except InvalidDocument as exc:
         raise InvalidAnswer(f"the activation response does not verify for this machine: {exc}") from exc
@@ -171,7 +174,6 @@ def install_response(lic: Licentia, text: str | bytes) -> Status:
     device, secret = (opened.get("device"), opened.get("secret")) if isinstance(opened, dict) else (None, None)
     if device != payload.get("device") or not is_token(device) or not is_token(secret):
         raise InvalidAnswer("the activation response's credential names another installation")
-    previous = lic.state_file.load()
     token = payload.get("token")
     state = State(
         signed=signed,
@@ -179,6 +181,7 @@ def install_response(lic: Licentia, text: str | bytes) -> Status:
         token=token if is_token(token) else None,
         last_seen=to_iso(now),
         facts_opt_out=previous.facts_opt_out,
+        clock_offset=previous.clock_offset,
     )
     keys["pending"] = [p for p in keys["pending"] if p is not pending]
     keys["activation"] = {"id": offline["activation"], "device": device, "proof": pending.get("proof")}
@@ -188,7 +191,7 @@ def install_response(lic: Licentia, text: str | bytes) -> Status:
         lic.state_file.save(state)
     except OSError as exc:
         raise ConfigurationError(f"cannot write the state in {lic.data_dir}: {exc}") from exc
-    return status_of(payload, now, online=False)
+    return status_of(payload, at, online=False)
 
 
 def write_proof(lic: Licentia) -> str:

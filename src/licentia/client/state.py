@@ -73,6 +73,7 @@ class State:
     """What the SDK remembers between runs. Field values are *unverified* until used."""
 
     __slots__ = (
+        "clock_offset",
         "corrupt",
         "credential",
         "facts_opt_out",
@@ -93,6 +94,7 @@ class State:
         last_seen: str | None = None,
         facts_opt_out: bool = False,
         corrupt: bool = False,
+        clock_offset: int = 0,
     ) -> None:
         self.signed = signed  # the last signed status document, exactly as received
         self.credential = credential  # (device id, device secret) issued by the server
@@ -100,6 +102,8 @@ class State:
         self.install_reported = install_reported
         self.last_usage_report = last_usage_report
         self.last_seen = last_seen  # latest local time seen: a clock wound back below it is noticed
+        # Seconds from the local clock to the server's, measured on the last bound answer (core/answers.py).
+        self.clock_offset = clock_offset
         self.facts_opt_out = facts_opt_out
         self.corrupt = corrupt  # the file existed but was damaged or edited
 
@@ -114,6 +118,7 @@ class State:
                 "install_reported": self.install_reported,
                 "last_usage_report": self.last_usage_report,
                 "last_seen": self.last_seen,
+                "clock_offset": self.clock_offset,
                 "facts_opt_out": self.facts_opt_out,
             }
         )
@@ -157,6 +162,7 @@ class State:
             return value if isinstance(value, str) else None
 
         signed = fields.get("signed")
+        offset = fields.get("clock_offset")
         return cls(
             signed=signed if isinstance(signed, dict) else None,
             credential=(device, secret),
@@ -165,6 +171,7 @@ class State:
             last_usage_report=text("last_usage_report"),
             last_seen=text("last_seen"),
             facts_opt_out=fields.get("facts_opt_out") is True,
+            clock_offset=offset if type(offset) is int else 0,
         )
 
     @classmethod

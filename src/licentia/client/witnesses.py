@@ -49,17 +49,15 @@ def latest_witness(last_seen: dt.datetime | None, paths: tuple[str, ...]) -> dt.
     return max(seen, default=None)
 
 
-def settle_witnesses(
-    paths: tuple[str, ...], now: dt.datetime, server_time: dt.datetime, tolerance: dt.timedelta
-) -> None:
-    """Once the server's time confirmed the local clock, bring back file times a clock once far ahead left.
+def settle_witnesses(paths: tuple[str, ...], now: dt.datetime, tolerance: dt.timedelta) -> None:
+    """After an answer bound to its request, bring back file times a clock once far ahead left.
 
     Otherwise a clock that ran days ahead and was then put right would keep
     denying offline checks (``clock_rollback``) until the real time caught up:
-    a lock-out by mistake.
+    a lock-out by mistake. Safe whatever the local clock says: the bound
+    answer also measured the clock's offset from the server's, and offline
+    checks are judged on the local clock plus that offset.
     """
-    if abs(now - server_time) > tolerance:
-        return
     limit = (now + tolerance).timestamp()
     stamp = now.timestamp()
     for path in paths:

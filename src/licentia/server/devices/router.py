@@ -85,6 +85,8 @@ async def answer(request: Request, body: CheckRequest, credential: Any, action: 
         raise outcome.error
     if outcome.signer is None or outcome.document is None:
         raise RuntimeError("a status check without an error carries a document and its signer")
+    if body.nonce is not None:  # the answer to this request, and to no other (docs/web-api.md, section 5)
+        outcome.document["nonce"] = body.nonce
     signed = outcome.signer.sign(outcome.document, outcome.endorsements)
     credential_json = b"null" if outcome.credential is None else json.dumps(outcome.credential).encode()
     _metric(CHECKS, action, "ok").inc()

@@ -11,6 +11,8 @@ from licentia.server.events.payloads import FactValue
 HexHash = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
 ShortText = Annotated[str, StringConstraints(max_length=200)]
+# The client's fresh random value, signed back into the answer (docs/web-api.md, "answers bound to the request").
+Nonce = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{16,128}$")]
 MAX_FACTS = 40
 
 
@@ -37,6 +39,10 @@ class CheckRequest(BaseModel):
     os: ShortText | None = None
     channel: Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{1,32}$")] = "stable"
     facts: dict[Annotated[str, StringConstraints(max_length=64)], FactValue] = Field(default_factory=dict)
+    nonce: Nonce | None = Field(
+        default=None,
+        description="A fresh random value (16-128 base64url characters); the signed answer carries it back.",
+    )
 
     @field_validator("facts")
     @classmethod

@@ -15,7 +15,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from licentia.server.credentials import DeviceCredential
-from licentia.server.devices.schemas import Slug
+from licentia.server.devices.schemas import Nonce, Slug
 from licentia.server.events.facts import server_facts
 from licentia.server.leases import service
 from licentia.server.state import StateDep
@@ -46,6 +46,15 @@ class CheckoutBody(BaseModel):
     borrow_days: int | None = Field(
         default=None, ge=1, le=365, description="Borrow the seat for offline use for this many days."
     )
+    nonce: Nonce | None = Field(default=None, description="A fresh random value; the signed lease carries it back.")
+
+
+class HeartbeatBody(BaseModel):
+    """Optional: a heartbeat without a body keeps working (its answer then carries no nonce)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    nonce: Nonce | None = Field(default=None, description="A fresh random value; the signed lease carries it back.")
 
 
 class LeaseOut(BaseModel):
@@ -62,11 +71,13 @@ class LeaseOut(BaseModel):
     end_reason: str | None
 
 
-def _signed(answer: service.LeaseAnswer) -> Response:
+def _signed(answer: service.LeaseAnswer, nonce: str | None) -> Response:
     if answer.error is not None:
         raise answer.error
     if answer.document is None or answer.signer is None:
         raise RuntimeError("a lease answer without an error carries a document and its signer")
+    if nonce is not None:  # the answer to this request, and to no other
+        answer.document["nonce"] = nonce
     signed = answer.signer.sign(answer.document, answer.endorsements)
     body = b'{"lease":"' + str(answer.document["lease"]).encode() + b'","signed":' + signed + b"}"
     return Response(body, media_type="application/json")
@@ -92,11 +103,13 @@ async def checkout(request: Request, state: StateDep, body: CheckoutBody, creden
         cache_seconds=state.settings.product_cache_seconds,
     )
     answer = await state.writer.run(lambda conn: service.checkout(conn, req, checker=state.checker))
-    return _signed(answer)
+    return _signed(answer, body.nonce)
 
 
 @router.post("/{lease_id}/heartbeat", responses={200: _SIGNED_LEASE})
-async def heartbeat(state: StateDep, lease_id: LeaseId, credential: DeviceCredential) -> Response:
+async def heartbeat(
+    state: StateDep, lease_id: LeaseId, credential: DeviceCredential, body: HeartbeatBody | None = None
+) -> Response:
     """Keep the lease for another lease time; an ended lease answers ``lease_expired`` (410): check out again."""
     now = state.clock.now()
     answer = await state.writer.run(
@@ -109,7 +122,7 @@ async def heartbeat(state: StateDep, lease_id: LeaseId, credential: DeviceCreden
             cache_seconds=state.settings.product_cache_seconds,
         )
     )
-    return _signed(answer)
+    return _signed(answer, body.nonce if body is not None else None)
 
 
 @router.post("/{lease_id}/release", response_model=LeaseOut)
