@@ -185,6 +185,8 @@ async def register(url: str, product: str, n: int) -> list[tuple[str, str]]:
                         raise
         response.raise_for_status()
         cred = json.loads(response.content)["credential"]
+        # Every later check carries a nonce, as the clients send one (a fixed one per device: wrk replays the body).
+        body["nonce"] = f"{rng.getrandbits(128):032x}"
         out.append((json.dumps(body), f"Device {cred['device']}:{cred['secret']}"))
 
     async with httpx.AsyncClient(base_url=url, timeout=60) as client:

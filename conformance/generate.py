@@ -33,10 +33,10 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from licentia.client.fingerprint import Fingerprint
-from licentia.client.hardware import read_hardware
 from licentia.client._exceptions import InvalidAnswer
 from licentia.client.answers import Asked
+from licentia.client.fingerprint import Fingerprint
+from licentia.client.hardware import read_hardware
 from licentia.client.state import State
 from licentia.client.status import Status, credential_of, denied, status_of, verify_for_installation
 from licentia.core.answers import clock_offset, refusal, server_time

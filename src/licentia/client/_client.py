@@ -325,7 +325,7 @@ class Licentia(AirGapped, Reports, SeatsAndMeters):
         state.clock_offset = clock_offset(issued, received)
         state.last_seen = to_iso(received)
         self._save(state)
-        settle_witnesses(self._witness_paths, received, self.rollback_tolerance)
+        settle_witnesses(self._witness_paths, received, self.rollback_tolerance, state.file_clock_skew)
         # Judged at the server's time: a wrong local clock does not change what the server said.
         return status_of(payload, issued, online=True)
 
@@ -361,7 +361,7 @@ class Licentia(AirGapped, Reports, SeatsAndMeters):
         next one (which goes online again), and the log says why.
         """
         try:
-            self.state_file.save(state)
+            self.state_file.save(state, self.clock.now())
         except OSError as exc:
             _log().warning("cannot write the licensing state in %s: %s", self._dir, exc)
 
@@ -370,7 +370,7 @@ class Licentia(AirGapped, Reports, SeatsAndMeters):
     def _check_offline(self, state: State, now: dt.datetime) -> Status:
         if state.signed is None:
             return denied("corrupt_state" if state.corrupt else "no_document")
-        witness = latest_witness(parse_time(state.last_seen), self._witness_paths)
+        witness = latest_witness(parse_time(state.last_seen), self._witness_paths, state.file_clock_skew)
         if witness is not None and now + self.rollback_tolerance < witness:
             # The clock was wound back, to stretch a trial or a lease.
             return denied("clock_rollback", state="clock_rollback")

@@ -8,7 +8,7 @@ installation (and machine) that asked. Imported by the online path only.
 from __future__ import annotations
 
 from licentia.client._exceptions import InvalidAnswer
-from licentia.core.answers import new_nonce, refusal
+from licentia.core.answers import refusal
 from licentia.core.signing import InvalidDocument, verify_document
 
 TYPE_CHECKING = False
@@ -18,6 +18,14 @@ if TYPE_CHECKING:
 
     from licentia.client.state import State
     from licentia.core.ed25519 import VerifyingKey
+
+
+def new_nonce() -> str:
+    """16 random bytes from the OS, unpadded base64url (22 characters): what a request sends as ``nonce``."""
+    import base64
+    import os
+
+    return base64.urlsafe_b64encode(os.urandom(16)).rstrip(b"=").decode("ascii")
 
 
 class Asked:

@@ -340,7 +340,7 @@ def stored_lease(lic: Licentia) -> Lease | None:
     state = lic.state_file.load()
     at = server_time(now, state.clock_offset)
     last_seen = parse_time(state.last_seen)
-    witness = latest_witness(last_seen, lic._witness_paths)
+    witness = latest_witness(last_seen, lic._witness_paths, state.file_clock_skew)
     if witness is not None and now + lic.rollback_tolerance < witness:
         return None  # the clock was wound back, to stretch a borrow
     if state.credential is not None and (last_seen is None or now > last_seen):

@@ -188,7 +188,7 @@ def install_response(lic: Licentia, text: str | bytes) -> Status:
     keys["proof"] = None
     _save(lic, keys)
     try:
-        lic.state_file.save(state)
+        lic.state_file.save(state, now)
     except OSError as exc:
         raise ConfigurationError(f"cannot write the state in {lic.data_dir}: {exc}") from exc
     return status_of(payload, at, online=False)

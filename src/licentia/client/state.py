@@ -30,6 +30,7 @@ from licentia.core.digests import equal, hmac_sha256
 
 TYPE_CHECKING = False  # typing is not imported: it would cost every application's start
 if TYPE_CHECKING:
+    import datetime as dt
     from typing import Any
 
 STATE_FILE = "state.json"
@@ -77,6 +78,7 @@ class State:
         "corrupt",
         "credential",
         "facts_opt_out",
+        "file_clock_skew",
         "install_reported",
         "last_seen",
         "last_usage_report",
@@ -95,6 +97,7 @@ class State:
         facts_opt_out: bool = False,
         corrupt: bool = False,
         clock_offset: int = 0,
+        file_clock_skew: int = 0,
     ) -> None:
         self.signed = signed  # the last signed status document, exactly as received
         self.credential = credential  # (device id, device secret) issued by the server
@@ -104,6 +107,9 @@ class State:
         self.last_seen = last_seen  # latest local time seen: a clock wound back below it is noticed
         # Seconds from the local clock to the server's, measured on the last bound answer (core/answers.py).
         self.clock_offset = clock_offset
+        # Seconds from the local clock to the file system's (file times are set by the kernel, or by a file
+        # server): measured at each save, so file-time witnesses are read on the clock they were written with.
+        self.file_clock_skew = file_clock_skew
         self.facts_opt_out = facts_opt_out
         self.corrupt = corrupt  # the file existed but was damaged or edited
 
@@ -119,6 +125,7 @@ class State:
                 "last_usage_report": self.last_usage_report,
                 "last_seen": self.last_seen,
                 "clock_offset": self.clock_offset,
+                "file_clock_skew": self.file_clock_skew,
                 "facts_opt_out": self.facts_opt_out,
             }
         )
@@ -162,7 +169,7 @@ class State:
             return value if isinstance(value, str) else None
 
         signed = fields.get("signed")
-        offset = fields.get("clock_offset")
+        offset, skew = fields.get("clock_offset"), fields.get("file_clock_skew")
         return cls(
             signed=signed if isinstance(signed, dict) else None,
             credential=(device, secret),
@@ -172,6 +179,7 @@ class State:
             last_seen=text("last_seen"),
             facts_opt_out=fields.get("facts_opt_out") is True,
             clock_offset=offset if type(offset) is int else 0,
+            file_clock_skew=skew if type(skew) is int else 0,
         )
 
     @classmethod
@@ -231,18 +239,23 @@ class StateFile:
             return State(corrupt=True)
         return State.from_json(raw)
 
-    def save(self, state: State) -> None:
+    def save(self, state: State, now: dt.datetime | None = None) -> None:
         """Write to a temp file, fsync it, rename over the old file, fsync the directory.
 
         A crash or power loss leaves either the old or the new file, never half
         of one (which would lose the credential and make a first contact).
         Something other than a file in the way (a directory) is moved aside.
+        With ``now`` (the local clock), the file system's clock is measured
+        against it on the new file (``state.file_clock_skew``).
         """
         os.makedirs(self.data_dir, exist_ok=True)
         if os.path.lexists(self.path) and not os.path.isfile(self.path):
             move_aside(self.path, "the state file")
         fd, tmp = _new_file(self.data_dir, ".state-", ".tmp")
         try:
+            if now is not None:
+                skew = round(os.fstat(fd).st_mtime - now.timestamp())
+                state.file_clock_skew = skew if -_MAX_SKEW <= skew <= _MAX_SKEW else 0
             with os.fdopen(fd, "wb") as handle:
                 handle.write(state.to_json())
                 handle.flush()
@@ -257,6 +270,7 @@ class StateFile:
         _fsync_dir(self.data_dir)
 
 
+_MAX_SKEW = 100 * 366 * 86400  # beyond a century: nonsense, read as none
 # tempfile.mkstemp's flags: a new file only this user reads (0600), never through a planted symlink.
 _NEW_FILE_FLAGS = (
     os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)

@@ -1,4 +1,4 @@
-"""Clock-rollback witnesses: the latest time an installation is known to have seen.
+"""Clock-rollback witnesses: the latest local time an installation is known to have seen.
 
 Offline, nothing but the local clock says what time it is, and winding it back
 stretches a trial or a lease. Several independent witnesses say how late it
@@ -38,18 +38,23 @@ def witness_paths(data_dir: str, state_path: str, queue_path: str) -> tuple[str,
     return (state_path, queue_path, queue_path + "-wal", data_dir)
 
 
-def latest_witness(last_seen: dt.datetime | None, paths: tuple[str, ...]) -> dt.datetime | None:
-    """The latest of ``last_seen`` and the modification times of ``paths`` (missing ones skipped)."""
+def latest_witness(last_seen: dt.datetime | None, paths: tuple[str, ...], skew: int = 0) -> dt.datetime | None:
+    """The latest of ``last_seen`` and the modification times of ``paths`` (missing ones skipped), in local time.
+
+    ``skew``: seconds from the local clock to the file system's, as last
+    measured (``State.file_clock_skew``): file times are the kernel's (or a file
+    server's), which need not be the clock the application reads.
+    """
     seen = [last_seen] if last_seen is not None else []
     for path in paths:
         try:
-            seen.append(datetime.fromtimestamp(os.stat(path).st_mtime, UTC))
+            seen.append(datetime.fromtimestamp(os.stat(path).st_mtime - skew, UTC))
         except (OSError, OverflowError, ValueError):
             continue
     return max(seen, default=None)
 
 
-def settle_witnesses(paths: tuple[str, ...], now: dt.datetime, tolerance: dt.timedelta) -> None:
+def settle_witnesses(paths: tuple[str, ...], now: dt.datetime, tolerance: dt.timedelta, skew: int = 0) -> None:
     """After an answer bound to its request, bring back file times a clock once far ahead left.
 
     Otherwise a clock that ran days ahead and was then put right would keep
@@ -58,8 +63,8 @@ def settle_witnesses(paths: tuple[str, ...], now: dt.datetime, tolerance: dt.tim
     answer also measured the clock's offset from the server's, and offline
     checks are judged on the local clock plus that offset.
     """
-    limit = (now + tolerance).timestamp()
-    stamp = now.timestamp()
+    limit = (now + tolerance).timestamp() + skew
+    stamp = now.timestamp() + skew
     for path in paths:
         try:
             if os.stat(path).st_mtime > limit:

@@ -1,7 +1,8 @@
 """Online answers a client can trust: bound to the request, and the server's time kept as an offset.
 
 Every online call that returns a signed document (check, activate, deactivate,
-a floating lease's checkout and heartbeat) sends a fresh random ``nonce``; the
+a floating lease's checkout and heartbeat) sends a fresh random ``nonce`` (16
+random bytes, unpadded base64url: ``licentia.client.answers.new_nonce``); the
 server signs it into the document. After the signature verifies, a client
 accepts the answer only when :func:`refusal` finds nothing wrong, in this order:
 
@@ -43,7 +44,6 @@ __all__ = [
     "OTHER_INSTALLATION",
     "OTHER_MACHINE",
     "clock_offset",
-    "new_nonce",
     "refusal",
     "server_time",
 ]
@@ -54,14 +54,6 @@ OTHER_INSTALLATION = "other_installation"
 OTHER_MACHINE = "other_machine"
 # Offsets beyond a century are nonsense (a document's time is years 1-9999): treated as none.
 _MAX_OFFSET_SECONDS = 100 * 366 * 86400
-
-
-def new_nonce() -> str:
-    """16 random bytes, unpadded base64url (22 characters): what a request sends as ``nonce``."""
-    import base64
-    import os
-
-    return base64.urlsafe_b64encode(os.urandom(16)).rstrip(b"=").decode("ascii")
 
 
 def refusal(
@@ -92,8 +84,13 @@ def refusal(
 
 
 def clock_offset(issued_at: dt.datetime, local_now: dt.datetime) -> int:
-    """Whole seconds to add to the local clock to get the server's (``issued_at`` of a bound answer)."""
-    seconds = round((issued_at - local_now).total_seconds())
+    """Whole seconds to add to the local clock to get the server's (``issued_at`` of a bound answer).
+
+    Rounded up: ``issued_at`` is the server's time cut to the second when it
+    answered, so the server's time at receipt is at least that; judging on a
+    server time a fraction of a second late never grants more than was signed.
+    """
+    seconds = int(-(-(issued_at - local_now).total_seconds() // 1))
     return seconds if -_MAX_OFFSET_SECONDS <= seconds <= _MAX_OFFSET_SECONDS else 0
 
 
