@@ -26,7 +26,8 @@ typedef enum licentia_error {
     LICENTIA_E_ARGUMENT = 1,         /* a bad argument, public key, product slug or option */
     LICENTIA_E_NOMEM = 2,            /* out of memory */
     LICENTIA_E_INVALID_KEY = 3,      /* a license key with a typo; no network call was made */
-    LICENTIA_E_INVALID_DOCUMENT = 4, /* a signed document that does not verify for this product */
+    LICENTIA_E_INVALID_DOCUMENT = 4, /* a signed document that does not verify for this product, or (online)
+                                        an answer that is not the answer to this request: LICENTIA_ANSWER_* */
     LICENTIA_E_OFFLINE = 5,          /* the server could not be reached (or answered garbage) in time */
     LICENTIA_E_REFUSED = 6,          /* the server refused: see licentia_last_refusal() for its code */
     LICENTIA_E_IO = 7                /* the data directory cannot be written */
@@ -40,6 +41,18 @@ typedef enum licentia_option {
     LICENTIA_OPT_ROLLBACK_TOLERANCE_S = 5, /* default "7200" */
     LICENTIA_OPT_NOW = 6                 /* fix the clock at an ISO 8601 time (tests, simulations); "" = system clock */
 } licentia_option;
+
+/*
+ * Why the client refused a server's answer (LICENTIA_E_INVALID_DOCUMENT online, the word in
+ * licentia_last_refusal(); licentia_check then answers from the stored document). Every online call
+ * sends a fresh random nonce, and an answer counts only when its signed document verifies for this
+ * installation and carries that nonce, for the device that asked, on its machine: a genuine answer
+ * saved and replayed (by a fake server) is refused before anything of it is stored.
+ */
+#define LICENTIA_ANSWER_INVALID_DOCUMENT "invalid_document"     /* the signature, product, hardware or data path */
+#define LICENTIA_ANSWER_NONCE_MISMATCH "nonce_mismatch"         /* not this request's nonce: another time's answer */
+#define LICENTIA_ANSWER_OTHER_INSTALLATION "other_installation" /* another device's answer */
+#define LICENTIA_ANSWER_OTHER_MACHINE "other_machine"           /* this device's, but for another machine */
 
 /* Pass as at_unix_s to licentia_verify_document to skip the issue-time check. */
 #define LICENTIA_NO_TIME (-9223372036854775807LL - 1)
@@ -79,7 +92,10 @@ licentia_error licentia_value_get(licentia *handle, const char *key, const char 
 licentia_error licentia_value_set(licentia *handle, const char *key, const char *scope, const char *json_value);
 /* The newest release on the channel as JSON ({"version", "newer", ...}); *json_out is NULL when there is none. */
 licentia_error licentia_latest_release(licentia *handle, char **json_out);
-/* Copy the server's error code of the last refusal on this handle into buf (e.g. LICENTIA_REFUSAL_INVALID_KEY). */
+/*
+ * Copy the server's error code of the last refusal on this handle into buf (e.g. LICENTIA_REFUSAL_INVALID_KEY),
+ * or, when this client refused the server's answer, why (LICENTIA_ANSWER_*).
+ */
 void licentia_last_refusal(licentia *handle, char *buf, size_t size);
 
 int licentia_status_allowed(const licentia_status *status);

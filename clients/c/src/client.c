@@ -120,22 +120,26 @@ void licentia_last_refusal(licentia *h, char *buf, size_t size) {
 /* -- online ------------------------------------------------------------------------ */
 
 
-static json_t *request_body(const call *c, const char *key) {
+static json_t *request_body(const call *c, const char *key, const char *nonce) {
     char os[200];
     lc_os_description(os, sizeof os);
     json_t *components = json_object();
     for (size_t i = 0; components && i < c->fp->count; i++)
         json_object_set_new(components, c->fp->items[i].name, json_string(c->fp->items[i].value));
-    json_t *body = json_pack("{s:s, s:{s:o, s:s, s:b}, s:s?, s:s?, s:s, s:s, s:{}}", "product", c->h->product,
+    json_t *body = json_pack("{s:s, s:{s:o, s:s, s:b}, s:s?, s:s?, s:s, s:s, s:{}, s:s}", "product", c->h->product,
                              "fingerprint", "components", components, "data_path", c->fp->data_path, "virtual", 0,
                              "token", c->state->token, "app_version", c->h->app_version, "os", os, "channel",
-                             c->h->channel, "facts");
+                             c->h->channel, "facts", "nonce", nonce);
     if (body && key) json_object_set_new(body, "key", json_string(key));
     return body;
 }
 
-static licentia_error post(call *c, const char *path, const char *key, json_t **answer) {
-    json_t *body = request_body(c, key);
+/* POST with a fresh nonce; *asked receives what this request asked, to bind the answer to it. */
+static licentia_error post(call *c, const char *path, const char *key, lc_asked *asked, json_t **answer) {
+    lc_new_nonce(asked->nonce);
+    asked->device = c->state->device;
+    asked->known = c->state->signed_doc;
+    json_t *body = request_body(c, key, asked->nonce);
     if (!body) return LICENTIA_E_NOMEM;
     licentia_error rc = lc_exchange(c->h->server_url, "POST", path, body, c->state->device, c->state->secret,
                                     (long)(c->deadline - lc_monotonic_ms()), answer, c->h->refusal, sizeof c->h->refusal);
@@ -143,47 +147,47 @@ static licentia_error post(call *c, const char *path, const char *key, json_t **
     return rc;
 }
 
-/* Verify the server's answer before anything of it is stored. */
-static licentia_error accept_answer(call *c, json_t *answer, licentia_status **out) {
-    json_t *signed_doc = json_object_get(answer, "signed"), *payload;
-    long long issued, last;
-    licentia_error rc = lc_verify_for_installation(signed_doc, &c->h->keys, c->h->product, c->fp, LC_NO_TIME, &payload);
+/*
+ * Take the server's answer only when it verifies and answers this request (answers.c), before
+ * anything of it is stored; a refused one leaves the state as it was and names why in the refusal.
+ */
+static licentia_error accept_answer(call *c, const lc_asked *asked, json_t *answer, licentia_status **out) {
+    long long received = now_ms(c->h);
+    lc_answer taken;
+    licentia_error rc = lc_accept_answer(answer, asked, &c->h->keys, c->h->product, c->fp, received, &taken);
+    if (rc == LICENTIA_E_INVALID_DOCUMENT) snprintf(c->h->refusal, sizeof c->h->refusal, "%s", taken.refusal);
     if (rc != LICENTIA_OK) return rc;
-    const json_t *issued_at = json_object_get(payload, "issued_at");
-    if (!json_is_string(issued_at) || lc_parse_iso(json_string_value(issued_at), &issued) != 0) {
-        json_decref(payload);
-        return LICENTIA_E_INVALID_DOCUMENT;
-    }
-    const json_t *cred = json_object_get(answer, "credential");
-    const json_t *device = json_object_get(cred, "device"), *secret = json_object_get(cred, "secret");
-    const json_t *doc_device = json_object_get(payload, "device"), *token = json_object_get(payload, "token");
+    const json_t *token = json_object_get(taken.payload, "token");
     int failed = 0;
     /* Always keep a credential when one comes: a re-identified device's old secret is void. */
-    if (json_is_string(device) && json_is_string(secret) && json_equal((json_t *)device, (json_t *)doc_device))
-        failed |= replace(&c->state->device, json_string_value(device)) | replace(&c->state->secret, json_string_value(secret));
+    if (taken.credential_device)
+        failed |= replace(&c->state->device, taken.credential_device) | replace(&c->state->secret, taken.credential_secret);
     /* A null token means "suspected copy": keep the old one. */
     if (json_is_string(token) && json_string_length(token)) failed |= replace(&c->state->token, json_string_value(token));
     json_decref(c->state->signed_doc);
-    c->state->signed_doc = json_incref(signed_doc);
-    long long latest = c->now > issued ? c->now : issued;
-    if (c->state->last_seen && lc_parse_iso(c->state->last_seen, &last) == 0 && last > latest) latest = last;
+    c->state->signed_doc = json_incref(json_object_get(answer, "signed"));
+    /* The answer is fresh (it carries this request's nonce): its time is the server's now. Offline,
+     * trials and leases are judged on the local clock plus this offset, and rollback on local times
+     * only, so a clock constantly hours or days off works offline too. */
+    c->state->clock_offset = taken.offset_s;
     char iso[21];
-    lc_format_iso(latest, iso);
+    lc_format_iso(received, iso);
     failed |= replace(&c->state->last_seen, iso);
     if (failed) {
-        json_decref(payload);
+        json_decref(taken.payload);
         return LICENTIA_E_NOMEM;
     }
     rc = lc_state_save(c->h->data_dir, c->state);
     /* Judged at the server's time: a wrong local clock does not change what the server said. */
-    *out = lc_status_of(payload, issued, 1);
-    json_decref(payload);
+    *out = lc_status_of(taken.payload, taken.issued_ms, 1);
+    json_decref(taken.payload);
     if (!*out) return LICENTIA_E_NOMEM;
     return rc;
 }
 
 licentia_error lc_device_call(call *c, const char *path, const char *key, licentia_status **out) {
     json_t *answer;
+    lc_asked asked;
     licentia_status *ignored = NULL;
     licentia_error rc;
     *out = NULL;
@@ -192,7 +196,7 @@ licentia_error lc_device_call(call *c, const char *path, const char *key, licent
         licentia_status_free(ignored);
         if (rc != LICENTIA_OK) return rc;
     }
-    rc = post(c, path, key, &answer);
+    rc = post(c, path, key, &asked, &answer);
     if (rc == LICENTIA_E_REFUSED && strcmp(c->h->refusal, LICENTIA_REFUSAL_INVALID_CREDENTIAL) == 0 && c->state->device) {
         /* The secret is void (re-identified elsewhere, or a restored old copy): drop it and re-identify. */
         replace(&c->state->device, NULL), replace(&c->state->secret, NULL);
@@ -201,10 +205,10 @@ licentia_error lc_device_call(call *c, const char *path, const char *key, licent
             licentia_status_free(ignored);
             if (rc != LICENTIA_OK) return rc;
         }
-        rc = post(c, path, key, &answer);
+        rc = post(c, path, key, &asked, &answer);
     }
     if (rc != LICENTIA_OK) return rc;
-    rc = accept_answer(c, answer, out);
+    rc = accept_answer(c, &asked, answer, out);
     json_decref(answer);
     return rc;
 }
@@ -217,7 +221,8 @@ static licentia_status *check_offline(call *c) {
     long long last_seen = LC_NO_TIME;
     if (s->last_seen && lc_parse_iso(s->last_seen, &last_seen) != 0) last_seen = LC_NO_TIME;
     licentia_status *st =
-        lc_decide_offline(s->signed_doc, &c->h->keys, c->h->product, c->fp, c->now, last_seen, c->h->tolerance_ms);
+        lc_decide_offline(s->signed_doc, &c->h->keys, c->h->product, c->fp, c->now, last_seen, c->h->tolerance_ms,
+                          s->clock_offset);
     if (st && st->reason && (!strcmp(st->reason, "clock_rollback") || !strcmp(st->reason, "invalid_document"))) return st;
     if (st && (last_seen == LC_NO_TIME || c->now - last_seen > LAST_SEEN_STEP_MS)) {
         char iso[21];

@@ -94,9 +94,50 @@ licentia_status *lc_status_of(const json_t *payload, long long now_ms, int onlin
 /* Signature, product, issue time, then this installation's components and data path. */
 licentia_error lc_verify_for_installation(const json_t *signed_doc, const lc_keyset *pinned, const char *product,
                                           const lc_fingerprint *presented, long long at_ms, json_t **payload);
-/* The offline decision; signed_doc may be NULL (nothing stored). NULL only when out of memory. */
+/*
+ * The offline decision; signed_doc may be NULL (nothing stored). Rollback: now_ms (local) against
+ * last_seen_ms (local); everything else at now_ms + offset_s (the server's time by the offset the
+ * last bound answer measured). NULL only when out of memory.
+ */
 licentia_status *lc_decide_offline(const json_t *signed_doc, const lc_keyset *pinned, const char *product,
                                    const lc_fingerprint *presented, long long now_ms, long long last_seen_ms,
-                                   long long tolerance_ms);
+                                   long long tolerance_ms, long long offset_s);
+
+/* Online answers bound to their request (answers.c). */
+#define LC_NONCE_SIZE 23 /* 16 random bytes, unpadded base64url: 22 characters and the NUL */
+
+/* What one online request asked. */
+typedef struct {
+    char nonce[LC_NONCE_SIZE]; /* sent as "nonce"; the answer must carry it back */
+    const char *device;        /* whose credential the request carried; NULL at first contact */
+    const json_t *known;       /* the installation's last signed document (unverified), or NULL */
+} lc_asked;
+
+/* An answer taken (LICENTIA_OK from lc_accept_answer), or why not. */
+typedef struct {
+    json_t *payload;       /* the verified document (json_decref it); NULL when refused */
+    const char *refusal;   /* NULL, or the LICENTIA_ANSWER_* word of the first rule that failed */
+    long long issued_ms;   /* the server's time when it answered: the status is judged there */
+    long long offset_s;    /* issued_at - local receipt time, whole seconds (0 beyond a century) */
+    const char *credential_device, *credential_secret; /* a new credential for the document's device, or NULL
+                                                          (borrowed from the answer) */
+} lc_answer;
+
+/* A fresh nonce from the OS's CSPRNG. */
+void lc_new_nonce(char out[LC_NONCE_SIZE]);
+/* round(issued - local) in whole seconds (half to even, as the core), 0 beyond +/-100 years. */
+long long lc_clock_offset(long long issued_ms, long long local_ms);
+/* The server's time now, by the local clock and the kept offset. */
+long long lc_server_time(long long local_ms, long long offset_s);
+/*
+ * Take a server's answer ({"credential", "signed"}) to the request `asked`, received at local time
+ * received_ms, only in this order: the signature verifies for this product and names this
+ * installation's hardware and data path, the document carries asked->nonce, names the device that
+ * asked (or the one of a new credential it carries), and, for that device, the machine of the known
+ * document. LICENTIA_E_INVALID_DOCUMENT with out->refusal set when refused; nothing is stored here.
+ */
+licentia_error lc_accept_answer(const json_t *answer, const lc_asked *asked, const lc_keyset *pinned,
+                                const char *product, const lc_fingerprint *presented, long long received_ms,
+                                lc_answer *out);
 
 #endif

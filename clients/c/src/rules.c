@@ -230,15 +230,18 @@ licentia_error lc_verify_for_installation(const json_t *signed_doc, const lc_key
 
 licentia_status *lc_decide_offline(const json_t *signed_doc, const lc_keyset *pinned, const char *product,
                                    const lc_fingerprint *presented, long long now, long long last_seen,
-                                   long long tolerance_ms) {
+                                   long long tolerance_ms, long long offset_s) {
     if (!signed_doc) return lc_denied("no_document", NULL, 0);
-    /* A clock wound back below the latest time seen: someone stretching a trial or a lease. */
+    /* A clock wound back below the latest time seen: someone stretching a trial or a lease. Local
+     * times only: a clock constantly hours or days off is no rollback. */
     if (last_seen != LC_NO_TIME && now < last_seen - tolerance_ms) return lc_denied("clock_rollback", "clock_rollback", 0);
+    /* The rest at the server's time: the local clock set right by the last bound answer's offset. */
+    long long at = lc_server_time(now, offset_s);
     json_t *payload;
-    licentia_error rc = lc_verify_for_installation(signed_doc, pinned, product, presented, now, &payload);
+    licentia_error rc = lc_verify_for_installation(signed_doc, pinned, product, presented, at, &payload);
     if (rc == LICENTIA_E_NOMEM) return NULL;
     if (rc != LICENTIA_OK) return lc_denied("invalid_document", NULL, 0);
-    licentia_status *st = lc_status_of(payload, now, 0);
+    licentia_status *st = lc_status_of(payload, at, 0);
     json_decref(payload);
     return st;
 }

@@ -79,6 +79,8 @@ static void parse(lc_state *s, const char *raw, size_t len) {
             s->token = string_field(fields, "token");
             s->last_seen = string_field(fields, "last_seen");
             s->last_usage_report = string_field(fields, "last_usage_report");
+            const json_t *offset = json_object_get(fields, "clock_offset"); /* missing (older states): none */
+            s->clock_offset = json_is_integer(offset) ? json_integer_value(offset) : 0;
             s->install_reported = json_is_true(json_object_get(fields, "install_reported"));
             s->facts_opt_out = json_is_true(json_object_get(fields, "facts_opt_out"));
         }
@@ -109,9 +111,10 @@ licentia_error lc_state_save(const char *data_dir, const lc_state *s) {
     if (!s->device || !s->secret) {
         outer = json_pack("{s:i, s:b}", "format", 2, "facts_opt_out", s->facts_opt_out);
     } else {
-        json_t *fields = json_pack("{s:O?, s:s?, s:b, s:s?, s:s?, s:b}", "signed", s->signed_doc, "token", s->token,
+        json_t *fields = json_pack("{s:O?, s:s?, s:b, s:s?, s:s?, s:I, s:b}", "signed", s->signed_doc, "token", s->token,
                                    "install_reported", s->install_reported, "last_usage_report", s->last_usage_report,
-                                   "last_seen", s->last_seen, "facts_opt_out", s->facts_opt_out);
+                                   "last_seen", s->last_seen, "clock_offset", (json_int_t)s->clock_offset,
+                                   "facts_opt_out", s->facts_opt_out);
         lc_buf body = {0};
         if (!fields || lc_canonical(fields, &body) != 0) {
             json_decref(fields);

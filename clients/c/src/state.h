@@ -7,6 +7,7 @@
 typedef struct {
     json_t *signed_doc; /* unverified until used */
     char *device, *secret, *token, *last_seen, *last_usage_report;
+    long long clock_offset; /* seconds from the local clock to the server's, measured on the last bound answer */
     int install_reported, facts_opt_out, corrupt;
 } lc_state;
 

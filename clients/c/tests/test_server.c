@@ -1,144 +1,29 @@
 /* The C library against a real `licentia serve` (SQLite in a temporary data dir), started and always reaped here. */
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "harness.h"
-#include "http.h"
 #include "licentia.h"
+#include "server.h"
 
-static pid_t server_pid = 0;
-
-static void sleep_ms(long ms) {
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-static char root[256], server_dir[300], url[64], python[512];
-
-static void stop_server(void) {
-    if (server_pid > 0) {
-        kill(server_pid, SIGTERM);
-        for (int i = 0; i < 150 && waitpid(server_pid, NULL, WNOHANG) == 0; i++) sleep_ms(100);
-        if (waitpid(server_pid, NULL, WNOHANG) == 0) {
-            kill(server_pid, SIGKILL);
-            waitpid(server_pid, NULL, 0);
-        }
-        server_pid = 0;
-    }
-    if (root[0]) {
-        char cmd[400];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
-        if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", root);
-        root[0] = '\0';
-    }
+/* The stored document's nonce (copied into out, "" when none) and the state's clock offset, read from state.json. */
+static void stored_answer(const char *path, char out[64], long long *offset) {
+    json_t *outer = json_load_file(path, 0, NULL);
+    const json_t *body = json_object_get(outer, "state");
+    json_t *fields = json_is_string(body) ? json_loads(json_string_value(body), 0, NULL) : NULL;
+    const json_t *nonce = json_object_get(json_object_get(json_object_get(fields, "signed"), "document"), "nonce");
+    const json_t *kept = json_object_get(fields, "clock_offset");
+    snprintf(out, 64, "%s", json_is_string(nonce) ? json_string_value(nonce) : "");
+    *offset = json_is_integer(kept) ? json_integer_value(kept) : 99999;
+    json_decref(fields);
+    json_decref(outer);
 }
 
-static void on_signal(int sig) {
-    stop_server();
-    _exit(128 + sig);
-}
-
-/* A socket listening on a free loopback port (which *port receives); it accepts and never answers. */
-static int loopback_listener(int *port) {
-    int s = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {0};
-    socklen_t n = sizeof a;
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(s, (struct sockaddr *)&a, sizeof a);
-    listen(s, 8);
-    getsockname(s, (struct sockaddr *)&a, &n);
-    *port = ntohs(a.sin_port);
-    return s;
-}
-
-static int free_port(void) {
-    int port;
-    close(loopback_listener(&port));
-    return port;
-}
-
-static int start_server(void) {
-    const char *env_python = getenv("LICENTIA_PYTHON");
-    snprintf(python, sizeof python, "%s", env_python ? env_python : (access(VENV_PYTHON, X_OK) == 0 ? VENV_PYTHON : "python3"));
-    snprintf(root, sizeof root, "/tmp/licentia-c-XXXXXX");
-    if (!mkdtemp(root)) return -1;
-    snprintf(server_dir, sizeof server_dir, "%s/server", root);
-    int port = free_port();
-    snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
-    char port_text[16], log[320];
-    snprintf(port_text, sizeof port_text, "%d", port);
-    snprintf(log, sizeof log, "%s/server.log", root);
-    server_pid = fork();
-    if (server_pid == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        dup2(fd, 1), dup2(fd, 2);
-        setenv("LICENTIA_PRODUCT_CACHE_SECONDS", "0", 1);
-        unsetenv("LICENTIA_DATABASE_URL");
-        execlp(python, python, "-m", "licentia", "serve", "--data-dir", server_dir, "--port", port_text, "--workers", "1", (char *)NULL);
-        _exit(127);
-    }
-    char health[100];
-    snprintf(health, sizeof health, "%s/healthz", url);
-    for (int i = 0; i < 300; i++) {
-        if (waitpid(server_pid, NULL, WNOHANG) != 0) {
-            server_pid = 0;
-            fprintf(stderr, "server exited; see its log\n");
-            return -1;
-        }
-        lc_buf answer = {0};
-        long status = 0;
-        licentia_error rc = lc_http(health, "GET", NULL, NULL, NULL, 1000, &status, &answer);
-        lc_buf_free(&answer);
-        if (rc == LICENTIA_OK && status == 200) return 0;
-        sleep_ms(100);
-    }
-    return -1;
-}
-
-static char *read_file(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    char *text = calloc(1, 1 << 16);
-    if (text) fread(text, 1, (1 << 16) - 1, f);
-    fclose(f);
-    return text;
-}
-
-static void write_file(const char *dir, const char *rel, const char *text) {
-    char path[600], cmd[700];
-    snprintf(path, sizeof path, "%s/%s", dir, rel);
-    snprintf(cmd, sizeof cmd, "mkdir -p \"$(dirname '%s')\"", path);
-    if (system(cmd) != 0) return;
-    FILE *f = fopen(path, "w");
-    if (!f) return;
-    fputs(text, f);
-    fclose(f);
-}
-
-/* A computer of its own: the disk serial and the network card follow the machine id, since the
- * server matches machines K of N (two fakes sharing both would be one machine to it). */
-static void fake_machine(const char *dir, const char *machine_id) {
-    char cmd[700], serial[32], mac[32];
-    snprintf(serial, sizeof serial, "SN%.8s\n", machine_id);
-    snprintf(mac, sizeof mac, "3c:52:%.2s:%.2s:%.2s:%.2s\n", machine_id, machine_id + 2, machine_id + 4, machine_id + 6);
-    write_file(dir, "etc/machine-id", machine_id);
-    write_file(dir, "proc/self/mountinfo", "29 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw\n");
-    write_file(dir, "sys/block/sda/device/serial", serial);
-    snprintf(cmd, sizeof cmd, "mkdir -p '%s/sys/block/sda/sda1' '%s/sys/class/net/eth0/device'", dir, dir);
-    if (system(cmd) != 0) return;
-    write_file(dir, "proc/cpuinfo", "processor\t: 0\nvendor_id\t: GenuineIntel\ncpu family\t: 6\nmodel\t\t: 142\nmodel name\t: i7\nstepping\t: 10\n");
-    write_file(dir, "sys/class/net/eth0/address", mac);
-    write_file(dir, "sys/class/net/eth0/addr_assign_type", "0\n");
+static int is_nonce(const char *text) {
+    return strlen(text) == 22 && strspn(text, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") == 22;
 }
 
 /* `licentia license issue` through the server's CLI; the key, or "" on failure. */
@@ -189,9 +74,6 @@ static void *check_in_thread(void *arg) {
 }
 
 int main(void) {
-    atexit(stop_server);
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
     if (start_server() != 0) {
         fprintf(stderr, "could not start licentia serve with %s\n", python);
         return 2;
@@ -226,11 +108,19 @@ int main(void) {
     CHECK(stat(path, &sb) == 0 && (sb.st_mode & 0777) == 0600, "state.json is 0600");
     char *state_text = read_file(path);
     CHECK(state_text && strstr(state_text, "\"format\":2") && strstr(state_text, "\"mac\":"), "sealed state");
+    /* The answer to this request: the server signed back the request's fresh nonce; the clocks agree. */
+    char nonce[64], previous[64];
+    long long offset;
+    stored_answer(path, nonce, &offset);
+    CHECK(is_nonce(nonce) && offset >= -5 && offset <= 5, "first answer bound: nonce '%s', offset %lld", nonce, offset);
 
     /* The same installation next time; offline, the stored document with the hardware read afresh. */
     CHECK(licentia_check(app, 1, &st) == LICENTIA_OK && device && licentia_status_device(st) &&
               !strcmp(device, licentia_status_device(st)), "same device");
     licentia_status_free(st);
+    memcpy(previous, nonce, sizeof nonce);
+    stored_answer(path, nonce, &offset);
+    CHECK(is_nonce(nonce) && strcmp(nonce, previous) != 0, "a fresh nonce each check: '%s' then '%s'", previous, nonce);
     CHECK(licentia_check(app, 0, &st) == LICENTIA_OK && licentia_status_allowed(st) && !licentia_status_online(st), "offline");
     licentia_status_free(st);
 
@@ -329,6 +219,9 @@ int main(void) {
               licentia_status_feature_count(st) >= 1 && !strcmp(licentia_status_feature(st, 0), "pro"),
           "activate: rc %d %s", rc, st ? licentia_status_state(st) : "-");
     licentia_status_free(st);
+    memcpy(previous, nonce, sizeof nonce);
+    stored_answer(path, nonce, &offset);
+    CHECK(is_nonce(nonce) && strcmp(nonce, previous) != 0 && offset >= -5 && offset <= 5, "activation bound: '%s'", nonce);
     CHECK(licentia_check(app, 0, &st) == LICENTIA_OK && !strcmp(licentia_status_state(st), "registered"), "registered offline");
     licentia_status_free(st);
     CHECK(licentia_check(app, 1, &st) == LICENTIA_OK && !strcmp(licentia_status_state(st), "registered"), "registered online");
@@ -338,6 +231,9 @@ int main(void) {
     licentia_status_free(st);
     CHECK(licentia_deactivate(app, &st) == LICENTIA_OK && strcmp(licentia_status_state(st), "registered") != 0, "deactivate");
     licentia_status_free(st);
+    memcpy(previous, nonce, sizeof nonce);
+    stored_answer(path, nonce, &offset);
+    CHECK(is_nonce(nonce) && strcmp(nonce, previous) != 0, "deactivation bound: '%s'", nonce);
 
     /* An edited state file grants nothing. */
     if (state_text) {

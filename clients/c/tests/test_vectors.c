@@ -115,6 +115,18 @@ static void license_key_cases(const json_t *cases) {
     }
 }
 
+/* A status as the vectors' `expected` has it: allowed, state, reason, days_left (null: -1), features. */
+static int same_status(const licentia_status *st, const json_t *want) {
+    const json_t *reason = json_object_get(want, "reason"), *days = json_object_get(want, "days_left");
+    const json_t *features = json_object_get(want, "features");
+    int same_features = st && st->feature_count == json_array_size(features);
+    for (size_t f = 0; same_features && f < st->feature_count; f++)
+        same_features = strcmp(st->features[f], json_string_value(json_array_get(features, f))) == 0;
+    return st && st->allowed == json_is_true(json_object_get(want, "allowed")) && strcmp(st->state, str(want, "state")) == 0 &&
+           (json_is_null(reason) ? st->reason == NULL : (st->reason && strcmp(st->reason, json_string_value(reason)) == 0)) &&
+           (json_is_null(days) ? st->days_left == -1 : st->days_left == json_integer_value(days)) && same_features;
+}
+
 static void offline_cases(const json_t *cases) {
     size_t i;
     json_t *c;
@@ -131,26 +143,84 @@ static void offline_cases(const json_t *cases) {
         lc_parse_iso(str(c, "now"), &now);
         if (str(c, "last_seen")) lc_parse_iso(str(c, "last_seen"), &last_seen);
         long long tolerance = json_integer_value(json_object_get(c, "rollback_tolerance_seconds")) * 1000;
+        const json_t *offset = json_object_get(c, "offset_seconds");
+        CHECK(json_is_integer(offset), "offline: %s carries offset_seconds", str(c, "name"));
         /* A stored text that is not JSON is the same as a document that does not verify. */
         licentia_status *st = json_is_string(signed_text) && !signed_doc
                                   ? lc_denied("invalid_document", NULL, 0)
-                                  : lc_decide_offline(signed_doc, &keys, str(c, "product"), &fp, now, last_seen, tolerance);
-        const json_t *want = json_object_get(c, "expected");
-        const json_t *reason = json_object_get(want, "reason"), *days = json_object_get(want, "days_left");
-        const json_t *features = json_object_get(want, "features");
-        int same_features = st && st->feature_count == json_array_size(features);
-        for (size_t f = 0; same_features && f < st->feature_count; f++)
-            same_features = strcmp(st->features[f], json_string_value(json_array_get(features, f))) == 0;
-        CHECK(st && st->allowed == json_is_true(json_object_get(want, "allowed")) && strcmp(st->state, str(want, "state")) == 0 &&
-                  (json_is_null(reason) ? st->reason == NULL : (st->reason && strcmp(st->reason, json_string_value(reason)) == 0)) &&
-                  (json_is_null(days) ? st->days_left == -1 : st->days_left == json_integer_value(days)) && same_features,
-              "offline: %s (got %s/%s/%ld)", str(c, "name"), st ? st->state : "-", st && st->reason ? st->reason : "null",
-              st ? st->days_left : 0);
+                                  : lc_decide_offline(signed_doc, &keys, str(c, "product"), &fp, now, last_seen, tolerance,
+                                                      json_integer_value(offset));
+        CHECK(same_status(st, json_object_get(c, "expected")), "offline: %s (got %s/%s/%ld)", str(c, "name"),
+              st ? st->state : "-", st && st->reason ? st->reason : "null", st ? st->days_left : 0);
         licentia_status_free(st);
         json_decref(signed_doc);
         lc_keyset_free(&keys);
         free(keys_str);
     }
+}
+
+/* The client's acceptance of a server's answer (what accept_answer in client.c runs on a real one). */
+static void online_cases(const json_t *cases) {
+    size_t i;
+    json_t *c;
+    json_array_foreach(cases, i, c) {
+        char *keys_str = keys_text(json_object_get(c, "pinned"));
+        lc_keyset keys;
+        lc_keyset_parse(keys_str, &keys);
+        const json_t *request = json_object_get(c, "request"), *known_text = json_object_get(request, "known");
+        const json_t *answer_text = json_object_get(c, "answer");
+        json_t *known = json_is_string(known_text) ? lc_parse(json_string_value(known_text), json_string_length(known_text)) : NULL;
+        json_t *answer = lc_parse(json_string_value(answer_text), json_string_length(answer_text));
+        const json_t *fpj = json_object_get(c, "fingerprint");
+        lc_fingerprint fp;
+        presented_from(json_object_get(fpj, "components"), str(fpj, "data_path"), &fp);
+        lc_asked asked = {{0}, str(request, "device"), known};
+        snprintf(asked.nonce, sizeof asked.nonce, "%s", str(request, "nonce"));
+        CHECK(strlen(asked.nonce) == strlen(str(request, "nonce")), "online: %s: the nonce fits", str(c, "name"));
+        long long now = 0;
+        lc_parse_iso(str(c, "now"), &now);
+        lc_answer taken;
+        licentia_error rc = lc_accept_answer(answer, &asked, &keys, str(c, "product"), &fp, now, &taken);
+        const json_t *want = json_object_get(c, "expected");
+        const char *name = str(c, "name");
+        if (json_is_true(json_object_get(want, "accepted"))) {
+            CHECK(rc == LICENTIA_OK && !taken.refusal && taken.payload, "online: %s accepted (rc %d, %s)", name, rc,
+                  taken.refusal ? taken.refusal : "-");
+            CHECK(taken.offset_s == json_integer_value(json_object_get(want, "offset_seconds")), "online: %s offset %lld",
+                  name, taken.offset_s);
+            licentia_status *st = rc == LICENTIA_OK ? lc_status_of(taken.payload, taken.issued_ms, 1) : NULL;
+            CHECK(same_status(st, json_object_get(want, "status")) && st->online, "online: %s status (got %s/%s/%ld)", name,
+                  st ? st->state : "-", st && st->reason ? st->reason : "null", st ? st->days_left : 0);
+            licentia_status_free(st);
+        } else {
+            const char *why = str(want, "refusal");
+            CHECK(rc == LICENTIA_E_INVALID_DOCUMENT && !taken.payload && taken.refusal && why && !strcmp(taken.refusal, why),
+                  "online: %s refused as %s (rc %d, %s)", name, why ? why : "-", rc, taken.refusal ? taken.refusal : "-");
+        }
+        json_decref(taken.payload);
+        json_decref(answer);
+        json_decref(known);
+        lc_keyset_free(&keys);
+        free(keys_str);
+    }
+    CHECK(json_array_size(cases) > 0, "online cases present");
+}
+
+/* The offset's rounding and bounds (the core's clock_offset and server_time), and the nonce's form. */
+static void offset_and_nonce(void) {
+    CHECK(lc_clock_offset(1500, 0) == 2 && lc_clock_offset(2500, 0) == 2 && lc_clock_offset(-500, 0) == 0 &&
+              lc_clock_offset(-1500, 0) == -2 && lc_clock_offset(-1501, 0) == -2 && lc_clock_offset(-1499, 0) == -1,
+          "whole seconds, half to even");
+    long long century = 100LL * 366 * 86400;
+    CHECK(lc_clock_offset(century * 1000, 0) == century && lc_clock_offset((century + 1) * 1000, 0) == 0, "a century at most");
+    CHECK(lc_server_time(1000, 5) == 6000 && lc_server_time(1000, century + 1) == 1000, "server time");
+    long long end;
+    lc_parse_iso("9999-12-31T23:00:00Z", &end);
+    CHECK(lc_server_time(end, 7200) == end, "no server time past the calendar");
+    char a[LC_NONCE_SIZE], b[LC_NONCE_SIZE];
+    lc_new_nonce(a), lc_new_nonce(b);
+    CHECK(strlen(a) == 22 && strspn(a, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") == 22 && strcmp(a, b),
+          "nonce: 22 base64url characters, fresh each time: %s %s", a, b);
 }
 
 static void make_parents(const char *path) {
@@ -223,6 +293,8 @@ int main(void) {
     fingerprint_cases(json_object_get(vectors, "fingerprints"));
     license_key_cases(json_object_get(vectors, "license_keys"));
     offline_cases(json_object_get(vectors, "offline"));
+    online_cases(json_object_get(vectors, "online"));
+    offset_and_nonce();
     reader_cases(json_object_get(vectors, "linux_readers"));
     json_decref(vectors);
     return REPORT("conformance vectors");

@@ -1,0 +1,152 @@
+"""A fake Licentia server for the C client's tests: genuine documents, answered to the wrong request.
+
+    python fake_server.py PORT DIR
+
+Signs with a key of its own, made at start and written to DIR/fake.pub for the test to pin, so
+every document it sends verifies: what the client must catch is not a bad signature but an answer
+that is not the answer to its request. The first part of the path picks how it answers
+(``POST /<mode>/v1/check``, ``/activate``, ``/deactivate``); every document names the hardware
+and data path the request presented, and the device whose credential the request carried:
+
+- ``honest``: the answer a real server gives (the request's nonce; a new credential at first contact);
+- ``replay-2020``: a registered document issued in 2020, without a nonce (saved long ago);
+- ``older-nonce``: a registered document of 30 days ago, carrying an earlier request's nonce;
+- ``future``: a registered document issued two days ahead, without a nonce;
+- ``wrong-nonce``: a registered document of now, its nonce one character off;
+- ``other-installation``: a registered document with the request's nonce, for another device;
+- ``other-machine``: a registered document with the request's nonce, for this device on another machine;
+- ``no-credential``: at first contact, a document with the request's nonce for a new device, without its credential.
+
+Events, feedback and ``GET /healthz`` answer ``{}``. Standard library only, besides the signing key.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import secrets
+import sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from licentia.core.signing import SigningKey
+
+KEY = SigningKey.generate()
+MACHINE = "mc_fa4e00c0ffee0001"
+DAY = dt.timedelta(days=1)
+EARLIER_NONCE = "Zm9yIGFuIGVhcmxpZXIgcmVxdWVzdA"
+OTHER_DEVICE = "dv_77aa00bb11cc22dd"
+OTHER_MACHINE = "mc_0000aaaa1111bbbb"
+
+
+def iso(when: dt.datetime) -> str:
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def document(request: dict[str, Any], device: str, issued: dt.datetime, *, registered: bool) -> dict[str, Any]:
+    fingerprint = request.get("fingerprint") or {}
+    doc: dict[str, Any] = {
+        "v": 1,
+        "product": request.get("product"),
+        "device": device,
+        "machine": MACHINE,
+        "status": "trial",
+        "allowed": True,
+        "reason": None,
+        "trial_end": iso(issued + 14 * DAY),
+        "license": None,
+        "features": [],
+        "issued_at": iso(issued),
+        "lease_until": iso(issued + 7 * DAY),
+        "grace_days": 7,
+        "usage_report_days": 31,
+        "token": secrets.token_urlsafe(8),
+        "clone_suspected": False,
+        "latest_release": None,
+        "components": fingerprint.get("components") or {},
+        "data_path": fingerprint.get("data_path"),
+        "min_match": 2,
+    }
+    if registered:
+        doc.update(status="registered", trial_end=None, features=["pro"],
+                   license={"id": "li_fake", "key_prefix": "FAKE1", "expires_at": None})  # fmt: skip
+    return doc
+
+
+def answer(mode: str, action: str, request: dict[str, Any], asked: str | None) -> dict[str, Any] | None:
+    """The answer ``{"credential", "signed"}`` this mode gives, or None for an unknown mode."""
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    nonce = request.get("nonce")
+    credential = None
+    device = asked or OTHER_DEVICE
+    if mode == "honest":
+        if asked is None:  # first contact: the credential for a new installation
+            device = "dv_" + secrets.token_hex(8)
+            credential = {"device": device, "secret": secrets.token_urlsafe(24)}
+        doc = document(request, device, now, registered=action == "activate")
+        doc["nonce"] = nonce
+    elif mode == "replay-2020":
+        doc = document(request, device, dt.datetime(2020, 1, 15, 9, 30, tzinfo=dt.UTC), registered=True)
+    elif mode == "older-nonce":
+        doc = document(request, device, now - 30 * DAY, registered=True)
+        doc["nonce"] = EARLIER_NONCE
+    elif mode == "future":
+        doc = document(request, device, now + 2 * DAY, registered=True)
+    elif mode == "wrong-nonce":
+        doc = document(request, device, now, registered=True)
+        doc["nonce"] = str(nonce)[:-1] + ("A" if str(nonce).endswith("B") else "B")
+    elif mode == "other-installation":
+        doc = document(request, OTHER_DEVICE, now, registered=True)
+        doc["nonce"] = nonce
+    elif mode == "other-machine":
+        doc = document(request, device, now, registered=True)
+        doc.update(nonce=nonce, machine=OTHER_MACHINE)
+    elif mode == "no-credential":
+        doc = document(request, asked or "dv_" + secrets.token_hex(8), now, registered=False)
+        doc["nonce"] = nonce
+    else:
+        return None
+    return {"credential": credential, "signed": json.loads(KEY.sign(doc))}
+
+
+class Handler(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self._send(200, {})
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        request = json.loads(self.rfile.read(length) or b"{}")
+        _, mode, *rest = self.path.split("/", 2)
+        action = rest[0].removeprefix("v1/") if rest else ""
+        if action not in ("check", "activate", "deactivate"):
+            self._send(200, {})  # events and feedback: taken
+            return
+        auth = self.headers.get("Authorization") or ""
+        asked = auth.removeprefix("Device ").split(":", 1)[0] if auth.startswith("Device ") else None
+        body = answer(mode, action, request, asked)
+        if body is None:
+            self._send(404, {"error": {"code": "http_error", "message": f"no mode {mode}"}})
+        else:
+            self._send(200, body)
+
+    def _send(self, status: int, body: Any) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        sys.stderr.write("fake server: " + format % args + "\n")
+
+
+def main() -> None:
+    port, folder = int(sys.argv[1]), Path(sys.argv[2])
+    (folder / "fake.pub").write_text(KEY.export_public() + "\n", encoding="ascii")
+    ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
+
+
+if __name__ == "__main__":
+    main()

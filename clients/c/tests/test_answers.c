@@ -1,0 +1,170 @@
+/*
+ * The C library against a fake server (tests/fake_server.py) that answers with genuine documents,
+ * signed by the key the client pins, to the wrong request: saved long ago, issued days ahead,
+ * carrying another nonce, for another installation or another machine. Each is refused online
+ * (LICENTIA_E_INVALID_DOCUMENT, the reason in licentia_last_refusal), the state file stays byte for
+ * byte what it was, and the offline check afterwards answers what it answered before.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "harness.h"
+#include "licentia.h"
+#include "server.h"
+
+static char pub[256], machine[400];
+
+/* A handle on the fake server answering in `mode`, for the installation in <root>/<name> on `machine`. */
+static licentia *open_mode(const char *mode, const char *name) {
+    char base[128], data[400];
+    licentia *h = NULL;
+    snprintf(base, sizeof base, "%s/%s", url, mode);
+    snprintf(data, sizeof data, "%s/%s", root, name);
+    if (licentia_open(&h, base, "my-app", pub, data) != LICENTIA_OK) return NULL;
+    licentia_set_option(h, LICENTIA_OPT_FINGERPRINT_ROOT, machine);
+    return h;
+}
+
+/* What a status says, kept after it is freed. */
+typedef struct {
+    int allowed, online;
+    long days_left;
+    char state[32], reason[32], device[64];
+} seen;
+
+static seen see(const licentia_status *st) {
+    seen s;
+    memset(&s, 0, sizeof s);
+    if (!st) return s;
+    s.allowed = licentia_status_allowed(st), s.online = licentia_status_online(st);
+    s.days_left = licentia_status_days_left(st);
+    snprintf(s.state, sizeof s.state, "%s", licentia_status_state(st));
+    snprintf(s.reason, sizeof s.reason, "%s", licentia_status_reason(st) ? licentia_status_reason(st) : "");
+    snprintf(s.device, sizeof s.device, "%s", licentia_status_device(st) ? licentia_status_device(st) : "");
+    return s;
+}
+
+static int same(const seen *a, const seen *b) {
+    return a->allowed == b->allowed && a->online == b->online && a->days_left == b->days_left && !strcmp(a->state, b->state) &&
+           !strcmp(a->reason, b->reason) && !strcmp(a->device, b->device);
+}
+
+static seen check(licentia *h, int online, licentia_error *rc) {
+    licentia_status *st = NULL;
+    *rc = licentia_check(h, online, &st);
+    seen s = see(st);
+    licentia_status_free(st);
+    return s;
+}
+
+/* A well-formed license key (its check character right); the fake server takes any. */
+static void some_key(char key[30]) {
+    const char *alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    snprintf(key, 30, "7KQ2M-AAAAA-BBBBB-CCCCC-DDDDA");
+    for (const char *c = alphabet; *c; c++) {
+        key[28] = *c;
+        if (licentia_normalize_key(key, NULL) == LICENTIA_OK) return;
+    }
+}
+
+int main(void) {
+    if (start_fake_server() != 0) {
+        fprintf(stderr, "could not start tests/fake_server.py with %s\n", python);
+        return 2;
+    }
+    char path[600], key[30], refusal[101];
+    snprintf(path, sizeof path, "%s/fake.pub", server_dir);
+    char *text = read_file(path);
+    CHECK(text && !strncmp(text, "ed25519:", 8), "the fake server's public key");
+    snprintf(pub, sizeof pub, "%s", text ? text : "");
+    pub[strcspn(pub, "\r\n")] = '\0';
+    free(text);
+    snprintf(machine, sizeof machine, "%s/machine", root);
+    fake_machine(machine, "5a6b7c8d9e0f11223344556677889900");
+    some_key(key);
+    licentia_error rc;
+
+    /* The answers a real server gives are taken: first contact, then the credential's device. */
+    licentia *honest = open_mode("honest", "data");
+    seen first = check(honest, 1, &rc);
+    CHECK(rc == LICENTIA_OK && first.online && first.allowed && !strcmp(first.state, "trial") && first.device[0],
+          "an honest first contact: %s", first.state);
+    seen again = check(honest, 1, &rc);
+    CHECK(rc == LICENTIA_OK && again.online && !strcmp(again.device, first.device), "an honest check: %s", again.device);
+    /* The server's time offline lags the true one by up to two seconds (whole seconds both), which a
+     * fresh trial's days left can show: compare past them. */
+    sleep_ms(3000);
+    seen before = check(honest, 0, &rc);
+    CHECK(rc == LICENTIA_OK && !before.online && before.allowed && !strcmp(before.state, "trial"), "offline before: %s",
+          before.state);
+    snprintf(path, sizeof path, "%s/data/state.json", root);
+    char *state_before = read_file(path);
+    CHECK(state_before && strstr(state_before, "\"mac\":"), "a sealed state to keep");
+
+    /* Genuine documents answering another request: refused online, nothing stored, the stored document answers. */
+    static const struct {
+        const char *mode, *why;
+    } replays[] = {
+        {"replay-2020", LICENTIA_ANSWER_NONCE_MISMATCH},  /* a registered answer of 2020, no nonce */
+        {"older-nonce", LICENTIA_ANSWER_NONCE_MISMATCH},  /* a registered answer of 30 days ago, an earlier nonce */
+        {"future", LICENTIA_ANSWER_NONCE_MISMATCH},       /* a registered answer issued two days ahead */
+        {"wrong-nonce", LICENTIA_ANSWER_NONCE_MISMATCH},  /* fresh, but one character of the nonce off */
+        {"other-installation", LICENTIA_ANSWER_OTHER_INSTALLATION}, /* this request's nonce, another device */
+        {"other-machine", LICENTIA_ANSWER_OTHER_MACHINE}, /* this request's nonce and device, another machine */
+    };
+    for (size_t i = 0; i < sizeof replays / sizeof replays[0]; i++) {
+        const char *mode = replays[i].mode, *why = replays[i].why;
+        licentia *fake = open_mode(mode, "data");
+        seen online = check(fake, 1, &rc);
+        licentia_last_refusal(fake, refusal, sizeof refusal);
+        CHECK(rc == LICENTIA_OK && same(&online, &before) && !strcmp(refusal, why),
+              "%s: check answers offline (%s, %ld days, %s, online %d), refused as %s", mode, online.state, online.days_left,
+              refusal, online.online, why);
+        licentia_status *st = NULL;
+        rc = licentia_activate(fake, key, &st);
+        licentia_last_refusal(fake, refusal, sizeof refusal);
+        CHECK(rc == LICENTIA_E_INVALID_DOCUMENT && !st && !strcmp(refusal, why), "%s: activation refused (rc %d, %s)", mode,
+              rc, refusal);
+        licentia_status_free(st);
+        st = NULL;
+        rc = licentia_deactivate(fake, &st);
+        licentia_last_refusal(fake, refusal, sizeof refusal);
+        CHECK(rc == LICENTIA_E_INVALID_DOCUMENT && !st && !strcmp(refusal, why), "%s: deactivation refused (rc %d, %s)",
+              mode, rc, refusal);
+        licentia_status_free(st);
+        char *state_after = read_file(path);
+        CHECK(state_before && state_after && !strcmp(state_before, state_after), "%s: the state file unchanged", mode);
+        free(state_after);
+        seen after = check(fake, 0, &rc);
+        CHECK(rc == LICENTIA_OK && same(&after, &before), "%s: offline after as before (%s, %ld days; before %ld)", mode, after.state,
+              after.days_left, before.days_left);
+        licentia_close(fake);
+    }
+
+    /* A first contact whose answer carries no credential: another installation's answer; nothing stored. */
+    licentia *fresh = open_mode("no-credential", "fresh");
+    seen none = check(fresh, 1, &rc);
+    licentia_last_refusal(fresh, refusal, sizeof refusal);
+    CHECK(rc == LICENTIA_OK && !none.allowed && !none.online && !strcmp(none.reason, "no_document") &&
+              !strcmp(refusal, LICENTIA_ANSWER_OTHER_INSTALLATION),
+          "first contact without a credential: %s, %s", none.reason, refusal);
+    struct stat sb;
+    snprintf(path, sizeof path, "%s/fresh/state.json", root);
+    CHECK(stat(path, &sb) != 0, "no state written for a refused first contact");
+    licentia_close(fresh);
+
+    /* The honest server is still believed after all that. */
+    seen later = check(honest, 1, &rc);
+    CHECK(rc == LICENTIA_OK && later.online && !strcmp(later.state, "trial") && !strcmp(later.device, first.device),
+          "honest again: %s", later.state);
+    licentia_status *st = NULL;
+    CHECK(licentia_activate(honest, key, &st) == LICENTIA_OK && licentia_status_online(st) &&
+              !strcmp(licentia_status_state(st), "registered"),
+          "an honest activation");
+    licentia_status_free(st);
+    licentia_close(honest);
+    free(state_before);
+    stop_server();
+    return REPORT("answers to another request");
+}
