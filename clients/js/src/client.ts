@@ -150,6 +150,9 @@ export class Licentia {
           return status;
         } catch (err) {
           if (!(err instanceof Offline || err instanceof ServerRefused || err instanceof InvalidDocument)) throw err;
+          // The state as kept, not this call's copy: a server that voided the credential and then
+          // answered nothing usable must not make the offline check save a state without it.
+          return this.checkOffline(this.stateFile.load(), now);
         }
       }
       return this.checkOffline(state, now);
