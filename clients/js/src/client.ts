@@ -3,6 +3,7 @@
 import { release as osRelease, type as osType } from "node:os";
 import { resolve } from "node:path";
 
+import { Asked, judgeAnswer } from "./answers";
 import { collectFacts, FACT_NAMES, factsDisabledByEnvironment } from "./facts";
 import { ConfigurationError, InvalidDocument, InvalidKey, LicentiaError, Offline, ServerRefused } from "./errors";
 import { Fingerprint, takeFingerprint } from "./fingerprint";
@@ -10,9 +11,9 @@ import type { HardwareSource } from "./hardware";
 import { isObject, type JsonObject, type JsonValue } from "./json";
 import { EventQueue, type FlushResult } from "./queue";
 import { keyPrefix, normalizeKey } from "./rules";
-import { pinKeys, pyStr } from "./signing";
+import { pinKeys } from "./signing";
 import { StateFile, type State } from "./state";
-import { decideOffline, DEFAULT_ROLLBACK_TOLERANCE_MS, denied, Status, statusOf, verifyForInstallation } from "./status";
+import { decideOffline, DEFAULT_ROLLBACK_TOLERANCE_MS, denied, Status } from "./status";
 import { parseIso, systemClock, toIso, type Clock } from "./time";
 import { Transport } from "./transport";
 import { Values } from "./values";
@@ -140,7 +141,7 @@ export class Licentia {
       if (options.online ?? true) {
         const deadline = Date.now() + this.transport.timeoutMs;
         try {
-          const status = await this.deviceCall("/v1/check", state, now, deadline);
+          const status = await this.deviceCall("/v1/check", state, deadline);
           try {
             await this.afterOnlineCheck(state, now, deadline);
           } catch {
@@ -149,6 +150,9 @@ export class Licentia {
           return status;
         } catch (err) {
           if (!(err instanceof Offline || err instanceof ServerRefused || err instanceof InvalidDocument)) throw err;
+          // The state as kept, not this call's copy: a server that voided the credential and then
+          // answered nothing usable must not make the offline check save a state without it.
+          return this.checkOffline(this.stateFile.load(), now);
         }
       }
       return this.checkOffline(state, now);
@@ -174,7 +178,7 @@ export class Licentia {
       }
       const state = this.stateFile.load();
       const deadline = Date.now() + this.transport.timeoutMs;
-      const status = await this.deviceCall("/v1/activate", state, now, deadline, { key: normalized });
+      const status = await this.deviceCall("/v1/activate", state, deadline, { key: normalized });
       await this.flushWith(state, deadline);
       return status;
     });
@@ -184,7 +188,7 @@ export class Licentia {
   deactivate(): Promise<Status> {
     return this.serial(async () => {
       const state = this.stateFile.load();
-      return this.deviceCall("/v1/deactivate", state, this.clock.now(), Date.now() + this.transport.timeoutMs);
+      return this.deviceCall("/v1/deactivate", state, Date.now() + this.transport.timeoutMs);
     });
   }
 
@@ -224,7 +228,7 @@ export class Licentia {
       const deadline = Date.now() + (timeoutMs ?? this.transport.timeoutMs);
       if (state.credential === null) {
         try {
-          await this.deviceCall("/v1/check", state, this.clock.now(), deadline);
+          await this.deviceCall("/v1/check", state, deadline);
         } catch (err) {
           if (err instanceof Offline || err instanceof ServerRefused || err instanceof InvalidDocument) {
             return { sent: 0, duplicates: 0, dropped: 0, remaining: this.queue.count() };
@@ -246,7 +250,7 @@ export class Licentia {
     return this.serial(async () => {
       const state = this.stateFile.load();
       if (state.credential === null) {
-        await this.deviceCall("/v1/check", state, this.clock.now(), Date.now() + this.transport.timeoutMs);
+        await this.deviceCall("/v1/check", state, Date.now() + this.transport.timeoutMs);
       }
       if (state.credential === null) throw new Offline("no device credential yet");
       return state.credential;
@@ -269,47 +273,51 @@ export class Licentia {
   }
 
   /** POST a device call, verify and store the answer. Mutates and saves `state`. */
-  private async deviceCall(path: string, state: State, now: number, deadline: number, extra: Extra = {}): Promise<Status> {
+  private async deviceCall(path: string, state: State, deadline: number, extra: Extra = {}): Promise<Status> {
     const fingerprint = this.fingerprint();
-    if (path !== "/v1/check" && state.credential === null) await this.deviceCall("/v1/check", state, now, deadline);
+    if (path !== "/v1/check" && state.credential === null) await this.deviceCall("/v1/check", state, deadline);
     let answer: JsonValue;
+    let asked: Asked;
     try {
-      answer = await this.post(path, fingerprint, state, deadline, extra);
+      [answer, asked] = await this.post(path, fingerprint, state, deadline, extra);
     } catch (err) {
       if (!(err instanceof ServerRefused) || err.code !== ErrorCode.INVALID_CREDENTIAL || state.credential === null) throw err;
       // The secret is void (re-identified elsewhere, or the state restored from an old
       // copy): drop it, let the fingerprint re-identify this device, and try once more.
       state.credential = null;
-      if (path !== "/v1/check") await this.deviceCall("/v1/check", state, now, deadline);
-      answer = await this.post(path, fingerprint, state, deadline, extra);
+      if (path !== "/v1/check") await this.deviceCall("/v1/check", state, deadline);
+      [answer, asked] = await this.post(path, fingerprint, state, deadline, extra);
     }
-    return this.accept(path, answer, state, fingerprint, now);
+    return this.accept(path, answer, asked, state, fingerprint);
   }
 
-  private post(path: string, fingerprint: Fingerprint, state: State, deadline: number, extra: Extra): Promise<JsonValue> {
+  /** POST with a fresh nonce: the answer, and what this request asked (to bind the answer to it). */
+  private async post(path: string, fingerprint: Fingerprint, state: State, deadline: number, extra: Extra): Promise<[JsonValue, Asked]> {
     const remaining = deadline - Date.now();
-    if (remaining <= 0) return Promise.reject(new Offline("no time left before the timeout"));
-    return this.transport.request("POST", path, { body: this.body(fingerprint, state, extra), credential: state.credential, timeoutMs: remaining });
+    if (remaining <= 0) throw new Offline("no time left before the timeout");
+    const asked = Asked.by(state);
+    const body = this.body(fingerprint, state, { ...extra, nonce: asked.nonce });
+    const answer = await this.transport.request("POST", path, { body, credential: state.credential, timeoutMs: remaining });
+    return [answer, asked];
   }
 
-  /** Verify the server's answer before anything of it is stored. */
-  private accept(path: string, answer: JsonValue, state: State, fingerprint: Fingerprint, now: number): Status {
-    if (!isObject(answer) || !isObject(answer.signed)) throw new InvalidDocument("the server's answer carries no signed document");
-    const unverifiedSigned = answer.signed;
-    const payload = verifyForInstallation(unverifiedSigned, this.keys, this.product, fingerprint);
-    let issued: number;
-    try {
-      issued = parseIso(pyStr(payload.issued_at));
-    } catch {
-      throw new InvalidDocument("document has no valid issue time");
-    }
-    const credential = answer.credential;
-    if (isObject(credential) && typeof credential.device === "string" && typeof credential.secret === "string" && credential.device === payload.device) {
-      state.credential = [credential.device, credential.secret]; // a re-identified device's old secret is void
-    }
-    if (typeof payload.token === "string" && payload.token) state.token = payload.token; // null: "suspected copy", keep ours
-    state.signed = unverifiedSigned;
-    state.lastSeen = toIso(Math.max(now, issued, parseOr(state.lastSeen, now)));
+  /**
+   * Verify the server's answer, and that it answers this request, before anything of it is stored.
+   * A genuine answer of another time, another request or another installation (a fake server
+   * replaying what it saved) is refused like a bad signature: `InvalidDocument`, naming the rule.
+   */
+  private accept(path: string, answer: JsonValue, asked: Asked, state: State, fingerprint: Fingerprint): Status {
+    const received = this.clock.now();
+    const verdict = judgeAnswer(answer, asked, this.keys, this.product, fingerprint, received);
+    if (!verdict.accepted) throw new InvalidDocument(verdict.message);
+    if (verdict.credential !== null) state.credential = [...verdict.credential]; // a re-identified device's old secret is void
+    if (verdict.token !== null) state.token = verdict.token; // null: "suspected copy", keep ours
+    state.signed = verdict.signed;
+    // The answer is fresh (it carries this request's nonce): its time is the server's now. Offline,
+    // the status is judged at the local clock plus this offset, and rollback on local times only,
+    // so a clock constantly off works offline too, and one put right is not locked out once online.
+    state.clockOffset = verdict.clockOffset;
+    state.lastSeen = toIso(received);
     try {
       this.save(state);
     } catch (err) {
@@ -317,7 +325,7 @@ export class Licentia {
       if (path !== "/v1/check") throw err;
     }
     // Judged at the server's time: a wrong local clock does not change what the server said.
-    return statusOf(payload, issued, true);
+    return verdict.status;
   }
 
   private save(state: State): void {
@@ -370,6 +378,7 @@ export class Licentia {
       fingerprint: this.fingerprint(),
       now,
       lastSeen,
+      offsetSeconds: state.clockOffset,
       rollbackToleranceMs: this.rollbackToleranceMs,
     });
     if (status.reason !== "clock_rollback" && status.reason !== "invalid_document" && (lastSeen === null || now - lastSeen > LAST_SEEN_STEP_MS)) {

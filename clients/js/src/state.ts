@@ -2,15 +2,16 @@
  * Local state in `<dataDir>/state.json`, written atomically and sealed with a
  * MAC, in the Python SDK's format (so either SDK reads the other's file).
  *
- * The state (signed document, rotating token, last time seen, event
- * bookkeeping) is sealed with HMAC-SHA256 under a key derived from the device
- * secret. An edited or damaged file, or one whose MAC does not match, is no
- * state: offline it grants nothing (`corrupt_state`), online the next check is
- * a first contact. Before the server issued a credential there is no key, so
- * only the facts opt-out is kept. What the MAC does not stop: the secret sits
- * in this file, so someone with full control of the machine can re-seal an
- * edited state; what still holds then is what the server signed, re-verified
- * with the pinned key and this machine's hardware on every use.
+ * The state (signed document, rotating token, last local time seen, the
+ * clock's offset from the server's, event bookkeeping) is sealed with
+ * HMAC-SHA256 under a key derived from the device secret. An edited or damaged
+ * file, or one whose MAC does not match, is no state: offline it grants
+ * nothing (`corrupt_state`), online the next check is a first contact. Before
+ * the server issued a credential there is no key, so only the facts opt-out is
+ * kept. What the MAC does not stop: the secret sits in this file, so someone
+ * with full control of the machine can re-seal an edited state; what still
+ * holds then is what the server signed, re-verified with the pinned key and
+ * this machine's hardware on every use.
  */
 
 import { createHmac, timingSafeEqual } from "node:crypto";
@@ -19,6 +20,7 @@ import { join } from "node:path";
 
 import { writeFileAtomic } from "./files";
 import { canonicalText, isObject, parseJson, type JsonValue } from "./json";
+import { usableOffset } from "./time";
 
 export const STATE_FILE = "state.json";
 const FORMAT = 2;
@@ -37,13 +39,16 @@ export interface State {
   token: string | null;
   installReported: boolean;
   lastUsageReport: string | null;
+  /** The latest local time seen (ISO 8601): a clock wound back below it is noticed. */
   lastSeen: string | null;
+  /** Seconds from the local clock to the server's, measured on the last bound answer (`answers.ts`). */
+  clockOffset: number;
   factsOptOut: boolean;
   corrupt: boolean;
 }
 
 export function emptyState(corrupt = false): State {
-  return { signed: null, credential: null, token: null, installReported: false, lastUsageReport: null, lastSeen: null, factsOptOut: false, corrupt };
+  return { signed: null, credential: null, token: null, installReported: false, lastUsageReport: null, lastSeen: null, clockOffset: 0, factsOptOut: false, corrupt };
 }
 
 export function stateToText(state: State): string {
@@ -55,6 +60,7 @@ export function stateToText(state: State): string {
     install_reported: state.installReported,
     last_usage_report: state.lastUsageReport,
     last_seen: state.lastSeen,
+    clock_offset: state.clockOffset,
     facts_opt_out: state.factsOptOut,
   });
   const [device, secret] = state.credential;
@@ -93,6 +99,7 @@ export function stateFromBytes(raw: Uint8Array): State {
     return typeof value === "string" ? value : null;
   };
   const signed = fields.signed;
+  const offset = fields.clock_offset;
   return {
     signed: isObject(signed) ? signed : null,
     credential: [device as string, secret as string],
@@ -100,6 +107,8 @@ export function stateFromBytes(raw: Uint8Array): State {
     installReported: fields.install_reported === true,
     lastUsageReport: text("last_usage_report"),
     lastSeen: text("last_seen"),
+    // Shared with the Python SDK: a missing, non-integer (or absurd) offset is none.
+    clockOffset: usableOffset(offset) ? offset : 0,
     factsOptOut: fields.facts_opt_out === true,
     corrupt: false,
   };

@@ -11,6 +11,7 @@ import { InvalidDocument } from "./errors";
 import { isObject, type JsonObject, type JsonValue } from "./json";
 import { fingerprintMatches, judge } from "./rules";
 import { verifyDocument, type PinnedKeys } from "./signing";
+import { serverTime } from "./time";
 
 /** How far the local clock may run behind the latest time the SDK saw before it counts as wound back. */
 export const DEFAULT_ROLLBACK_TOLERANCE_MS = 2 * 3600 * 1000;
@@ -106,24 +107,35 @@ export interface OfflineInputs {
   keys: PinnedKeys;
   product: string;
   fingerprint: PresentedFingerprint;
+  /** The local clock (ms). */
   now: number;
+  /** The latest local time the SDK saw (ms), or null. */
   lastSeen: number | null;
+  /** Seconds from the local clock to the server's, measured on the last bound answer (0 when none). */
+  offsetSeconds?: number;
   rollbackToleranceMs: number;
 }
 
-/** The offline decision: clock rollback, verification for this installation, then the status rules. */
+/**
+ * The offline decision: clock rollback, verification for this installation, then the status rules.
+ *
+ * Rollback is judged on the local clock alone (`lastSeen` is local time too); everything else at
+ * the server's time by the kept offset, so a clock that is constantly hours or days off works
+ * offline as it does online.
+ */
 export function decideOffline(inputs: OfflineInputs): Status {
   if (inputs.signed === null) return denied("no_document");
-  if (inputs.lastSeen !== null && inputs.now < inputs.lastSeen - inputs.rollbackToleranceMs) {
+  if (inputs.lastSeen !== null && inputs.now + inputs.rollbackToleranceMs < inputs.lastSeen) {
     // The clock was wound back, to stretch a trial or a lease.
     return denied("clock_rollback", false, "clock_rollback");
   }
+  const at = serverTime(inputs.now, inputs.offsetSeconds ?? 0);
   let payload: JsonObject;
   try {
-    payload = verifyForInstallation(inputs.signed, inputs.keys, inputs.product, inputs.fingerprint, inputs.now);
+    payload = verifyForInstallation(inputs.signed, inputs.keys, inputs.product, inputs.fingerprint, at);
   } catch (err) {
     if (err instanceof InvalidDocument) return denied("invalid_document");
     throw err;
   }
-  return statusOf(payload, inputs.now, false);
+  return statusOf(payload, at, false);
 }

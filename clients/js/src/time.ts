@@ -32,3 +32,28 @@ export interface Clock {
 }
 
 export const systemClock: Clock = { now: () => Date.now() };
+
+// Offsets beyond a century are nonsense (a document's time is years 1-9999): treated as none.
+const MAX_OFFSET_SECONDS = 100 * 366 * 86_400;
+
+/** Whether a kept offset is one the SDK uses (an integer within a century); anything else counts as 0. */
+export function usableOffset(seconds: unknown): seconds is number {
+  return typeof seconds === "number" && Number.isInteger(seconds) && Math.abs(seconds) <= MAX_OFFSET_SECONDS;
+}
+
+/**
+ * Whole seconds to add to the local clock to get the server's, from a bound answer's
+ * `issued_at` and the local time it arrived (ms). Rounded half to even, as the Python core does.
+ */
+export function clockOffset(issued: number, localNow: number): number {
+  const ms = Math.round(issued - localNow);
+  let seconds = Math.floor(ms / 1000);
+  const rest = ms - seconds * 1000;
+  if (rest > 500 || (rest === 500 && seconds % 2 !== 0)) seconds += 1;
+  return usableOffset(seconds) ? seconds : 0;
+}
+
+/** The server's time now (ms), by the local clock and the offset the last bound answer measured. */
+export function serverTime(localNow: number, offsetSeconds: number): number {
+  return usableOffset(offsetSeconds) ? localNow + offsetSeconds * 1000 : localNow;
+}

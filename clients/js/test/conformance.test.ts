@@ -3,11 +3,12 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
+import { Asked, judgeAnswer } from "../src/answers";
 import { InvalidDocument, InvalidKey } from "../src/errors";
 import { canonicalText, parseJson } from "../src/json";
 import { componentHash, fingerprintMatches, normalizeKey, requiredMatches } from "../src/rules";
 import { pinKeys, verifyDocument } from "../src/signing";
-import { decideOffline } from "../src/status";
+import { decideOffline, type Status } from "../src/status";
 import { parseIso } from "../src/time";
 import { vectors, type Case } from "./vectors";
 
@@ -69,12 +70,31 @@ describe("offline decisions", () => {
         fingerprint: { components: c.fingerprint.components, dataPath: c.fingerprint.data_path },
         now: parseIso(c.now),
         lastSeen: c.last_seen ? parseIso(c.last_seen) : null,
+        offsetSeconds: c.offset_seconds,
         rollbackToleranceMs: c.rollback_tolerance_seconds * 1000,
       });
-      assert.deepEqual(
-        { allowed: status.allowed, state: status.state, reason: status.reason, days_left: status.daysLeft, features: [...status.features] },
-        c.expected,
-      );
+      assert.deepEqual(verdict(status), c.expected);
     });
   }
 });
+
+describe("online answers", () => {
+  for (const c of vectors.online as Case[]) {
+    it(c.name, () => {
+      // The function the client runs on every answer, with this case's request instead of a fresh one.
+      const { nonce, device, known } = c.request;
+      const asked = new Asked(nonce, device, known === null ? null : parseJson(known));
+      const fingerprint = { components: c.fingerprint.components, dataPath: c.fingerprint.data_path };
+      const answer = judgeAnswer(parseJson(c.answer), asked, pinKeys(c.pinned), c.product, fingerprint, parseIso(c.now));
+      const found = answer.accepted
+        ? { accepted: true, refusal: null, offset_seconds: answer.clockOffset, status: verdict(answer.status) }
+        : { accepted: false, refusal: answer.refusal, offset_seconds: null, status: null };
+      assert.deepEqual(found, c.expected);
+      if (!answer.accepted) assert.ok(answer.message.endsWith(`(${answer.refusal})`), "the error names the refusal");
+    });
+  }
+});
+
+function verdict(status: Status): Case {
+  return { allowed: status.allowed, state: status.state, reason: status.reason, days_left: status.daysLeft, features: [...status.features] };
+}

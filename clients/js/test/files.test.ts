@@ -37,6 +37,26 @@ describe("state file", () => {
     assert.deepEqual([file.load().corrupt, file.load().credential], [true, null]);
   });
 
+  it("keeps the clock's offset as the integer clock_offset of the sealed body; anything else reads as none", () => {
+    const dir = tempDir("state");
+    const file = new StateFile(dir);
+    file.save({ ...emptyState(), credential: ["dv_1", "secret"], clockOffset: -172800 });
+    const outer = JSON.parse(readFileSync(file.path, "utf8"));
+    assert.equal(JSON.parse(outer.state).clock_offset, -172800);
+    assert.equal(file.load().clockOffset, -172800);
+    // Sealed by the Python SDK or an older one: a missing, non-integer or absurd offset is 0.
+    const reseal = (body: string): number => {
+      writeFileSync(file.path, JSON.stringify({ ...outer, state: body, mac: stateMac("dv_1", "secret", body) }));
+      const state = file.load();
+      assert.equal(state.corrupt, false);
+      return state.clockOffset;
+    };
+    assert.equal(reseal('{"clock_offset":18000,"token":"t1"}'), 18000);
+    for (const value of ["", ',"clock_offset":"5"', ',"clock_offset":5.0', ',"clock_offset":true', ',"clock_offset":null', ',"clock_offset":9223372036854775807']) {
+      assert.equal(reseal(`{"token":"t1"${value}}`), 0, value);
+    }
+  });
+
   it("before a credential keeps only the facts opt-out, and treats garbage as corrupt, never throwing", () => {
     const dir = tempDir("state");
     const file = new StateFile(dir);

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 
 import { ConfigurationError, InvalidKey, Licentia, ServerRefused, type LicentiaOptions } from "../src";
-import { FakeMachine, LiveServer, ManualClock, tempDir } from "./support";
+import { FakeMachine, LiveServer, ManualClock, RecordingProxy, tempDir } from "./support";
 
 const DAY = 86_400_000;
 
@@ -155,6 +155,27 @@ describe("against a real server", () => {
     assert.deepEqual([offline.state, offline.hasFeature("pro")], ["registered", true]);
     const freed = await lic.deactivate();
     assert.notEqual(freed.state, "registered");
+  });
+
+  it("check, activate and deactivate send a fresh nonce and take only the answer that carries it back", async () => {
+    const proxy = await new RecordingProxy(server.url).start();
+    try {
+      const lic = app({ serverUrl: proxy.url });
+      const statuses = [await lic.check(), await lic.activate(issueKey()), await lic.deactivate()];
+      assert.deepEqual(statuses.map((s) => [s.online, s.state]), [[true, "trial"], [true, "registered"], [true, "trial"]]);
+      const calls = proxy.exchanges.filter((e) => /^\/v1\/(check|activate|deactivate)$/.test(e.path));
+      assert.deepEqual(calls.map((e) => e.path), ["/v1/check", "/v1/activate", "/v1/deactivate"]);
+      for (const call of calls) {
+        assert.match(call.request.nonce, /^[A-Za-z0-9_-]{22}$/, "16 random bytes, unpadded base64url");
+        assert.equal(call.answer.signed.document.nonce, call.request.nonce, "the server signed this request's nonce back");
+      }
+      assert.equal(new Set(calls.map((e) => e.request.nonce)).size, 3, "a fresh nonce for every call");
+      const kept = JSON.parse(JSON.parse(readFileSync(join(lic.dataDir, "state.json"), "utf8")).state);
+      assert.equal(kept.signed.document.nonce, calls[2]?.request.nonce);
+      assert.ok(Number.isInteger(kept.clock_offset) && Math.abs(kept.clock_offset) <= 2, "the server's clock is this one");
+    } finally {
+      await proxy.stop();
+    }
   });
 
   it("a typo in a key is caught before any network call and leaves evidence in the queue", async () => {

@@ -1,11 +1,15 @@
-/** Test support: a real `licentia serve` process and fake machines (sysfs/procfs trees). */
+/** Test support: a real `licentia serve` process, fake machines (sysfs/procfs trees) and a signing key. */
 
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { generateKeyPairSync, randomBytes, sign, type KeyObject } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer as createHttpServer, request as httpRequest, type IncomingMessage, type Server } from "node:http";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+
+import { canonicalJson, type JsonObject } from "../src/json";
+import { keyId } from "../src/signing";
 
 export const REPO = join(__dirname, "..", "..", "..", "..");
 
@@ -135,5 +139,84 @@ export class ManualClock {
   }
   advance(ms: number): void {
     this.time += ms;
+  }
+}
+
+/** A product signing key the test owns: the app pins `publicKey`, and `sign` makes genuine documents. */
+export class TestSigner {
+  readonly kid: string;
+  readonly publicKey: string;
+  private readonly privateKey: KeyObject;
+
+  constructor() {
+    const pair = generateKeyPairSync("ed25519");
+    const raw = Buffer.from(pair.publicKey.export({ format: "jwk" }).x as string, "base64url");
+    this.privateKey = pair.privateKey;
+    this.kid = keyId(raw);
+    this.publicKey = `ed25519:${this.kid}:${raw.toString("base64url")}`;
+  }
+
+  /** `{document, kid, sig}`: the signed form a server answers and the SDK keeps. */
+  sign(document: JsonObject): JsonObject {
+    const sig = sign(null, canonicalJson(document), this.privateKey).toString("base64url");
+    return { document, kid: this.kid, sig, endorsements: [] };
+  }
+}
+
+/** One request through a `RecordingProxy` and the server's answer, both parsed. */
+export interface Exchange {
+  path: string;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  request: any;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  answer: any;
+}
+
+async function readAll(stream: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+function parsedOrNull(raw: Buffer): unknown {
+  try {
+    return JSON.parse(raw.toString("utf8"));
+  } catch {
+    return null;
+  }
+}
+
+/** A loopback HTTP proxy in front of a real server that passes everything through and records it. */
+export class RecordingProxy {
+  url = "";
+  readonly exchanges: Exchange[] = [];
+  private readonly server: Server;
+
+  constructor(readonly target: string) {
+    this.server = createHttpServer((req, res) => {
+      void readAll(req).then((sent) => {
+        const headers = { ...req.headers, host: new URL(target).host };
+        const forward = httpRequest(`${target}${req.url ?? ""}`, { method: req.method, headers, agent: false }, (answer) => {
+          void readAll(answer).then((got) => {
+            this.exchanges.push({ path: req.url ?? "", request: parsedOrNull(sent), answer: parsedOrNull(got) });
+            res.writeHead(answer.statusCode ?? 502, answer.headers).end(got);
+          });
+        });
+        forward.on("error", () => res.writeHead(502).end());
+        forward.end(sent);
+      });
+    });
+  }
+
+  async start(): Promise<this> {
+    await new Promise<void>((resolve) => this.server.listen(0, "127.0.0.1", resolve));
+    const address = this.server.address();
+    this.url = `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`;
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise((resolve) => this.server.close(resolve));
   }
 }
