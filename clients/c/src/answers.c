@@ -29,7 +29,7 @@ long long lc_clock_offset(long long issued_ms, long long local_ms) {
     long long diff = issued_ms - local_ms;
     long long q = diff / 1000, r = diff % 1000;
     if (r < 0) q--, r += 1000; /* floor */
-    if (r > 500 || (r == 500 && (q & 1))) q++; /* half to even, as the core rounds */
+    if (r > 0) q++; /* rounded up, as the core does: issued_at is the server's time cut to the second */
     return q >= -MAX_OFFSET_S && q <= MAX_OFFSET_S ? q : 0;
 }
 

@@ -208,9 +208,10 @@ static void online_cases(const json_t *cases) {
 
 /* The offset's rounding and bounds (the core's clock_offset and server_time), and the nonce's form. */
 static void offset_and_nonce(void) {
-    CHECK(lc_clock_offset(1500, 0) == 2 && lc_clock_offset(2500, 0) == 2 && lc_clock_offset(-500, 0) == 0 &&
-              lc_clock_offset(-1500, 0) == -2 && lc_clock_offset(-1501, 0) == -2 && lc_clock_offset(-1499, 0) == -1,
-          "whole seconds, half to even");
+    CHECK(lc_clock_offset(1500, 0) == 2 && lc_clock_offset(2500, 0) == 3 && lc_clock_offset(-500, 0) == 0 &&
+              lc_clock_offset(-1500, 0) == -1 && lc_clock_offset(-1999, 0) == -1 && lc_clock_offset(1000, 0) == 1 &&
+              lc_clock_offset(1001, 0) == 2 && lc_clock_offset(0, 0) == 0,
+          "whole seconds, rounded up");
     long long century = 100LL * 366 * 86400;
     CHECK(lc_clock_offset(century * 1000, 0) == century && lc_clock_offset((century + 1) * 1000, 0) == 0, "a century at most");
     CHECK(lc_server_time(1000, 5) == 6000 && lc_server_time(1000, century + 1) == 1000, "server time");

@@ -43,14 +43,13 @@ export function usableOffset(seconds: unknown): seconds is number {
 
 /**
  * Whole seconds to add to the local clock to get the server's, from a bound answer's
- * `issued_at` and the local time it arrived (ms). Rounded half to even, as the Python core does.
+ * `issued_at` and the local time it arrived (ms). Rounded up, as the Python core does:
+ * `issued_at` is the server's time cut to the second, so the server's time at receipt is
+ * at least that, and judging a fraction of a second late never grants more than was signed.
  */
 export function clockOffset(issued: number, localNow: number): number {
-  const ms = Math.round(issued - localNow);
-  let seconds = Math.floor(ms / 1000);
-  const rest = ms - seconds * 1000;
-  if (rest > 500 || (rest === 500 && seconds % 2 !== 0)) seconds += 1;
-  return usableOffset(seconds) ? seconds : 0;
+  const seconds = Math.ceil(Math.round(issued - localNow) / 1000);
+  return usableOffset(seconds) ? seconds + 0 : 0; // + 0: never -0
 }
 
 /** The server's time now (ms), by the local clock and the offset the last bound answer measured. */

@@ -145,7 +145,9 @@ class Licentia(AirGapped, Reports, SeatsAndMeters):
             try:
                 status = self._device_call("/v1/check", state, now, deadline)
             except (Offline, ServerRefused):
-                pass  # the server is unreachable, refuses, or answered something unverifiable
+                # The server is unreachable, refuses, or answered something unverifiable: decide on the
+                # stored state (the call may have dropped a voided credential from ``state`` in memory).
+                state = self.state_file.load()
             else:
                 try:
                     self._after_online_check(state, now, deadline)
