@@ -18,6 +18,14 @@ from tests.conftest import LiveServer
 from tests.processes import InProcessServer
 
 
+@pytest.fixture(autouse=True)
+def user_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The user's configuration directory (the credential escrow's file), one per test, never the real one."""
+    home = tmp_path / "user-config"
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home))
+    return home
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """The real server, shared by the tests of one module, reached over HTTP on a loopback port.

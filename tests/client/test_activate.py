@@ -86,11 +86,13 @@ def test_recognition_never_voids_the_credential_of_an_installation_still_checkin
 ) -> None:
     first = app(server, tmp_path / "data", machine)
     device = first.check().device
-    # A reinstall (state wiped) is a new installation on the same machine; the old credential stays valid.
+    # A reinstall on a formatted machine (state and escrow gone) is a new installation on the same
+    # machine; the old credential stays valid.
     wiped = tmp_path / "copy"
     wiped.mkdir()
     (wiped / "state.json").write_bytes((tmp_path / "data" / "state.json").read_bytes())
     (tmp_path / "data" / "state.json").unlink()
+    first.escrow.forget()
     assert app(server, tmp_path / "data", machine).check().device != device
     (tmp_path / "data" / "state.json").write_bytes((wiped / "state.json").read_bytes())  # the old state back
     again = app(server, tmp_path / "data", machine).check()

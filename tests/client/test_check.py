@@ -79,8 +79,12 @@ def test_corrupt_state_never_crashes_and_grants_nothing_offline(
     device = lic.check().device
     (tmp_path / "data" / STATE_FILE).write_bytes(b"\x00{not json")
     assert lic.check(online=False).reason == "corrupt_state"
-    again = lic.check()  # a new installation on the same machine (sharing its trial), with a new credential
-    assert again.allowed and again.online and again.state == "trial" and again.device != device
+    again = lic.check()  # the same installation: its credential was kept outside the data folder too
+    assert again.allowed and again.online and again.state == "trial" and again.device == device
+    (tmp_path / "data" / STATE_FILE).write_bytes(b"\x00{not json")
+    lic.escrow.forget()
+    fresh = lic.check()  # a new installation on the same machine (sharing its trial), with a new credential
+    assert fresh.allowed and fresh.online and fresh.state == "trial" and fresh.device != device
 
 
 def test_document_signed_with_another_key_is_rejected(server: LiveServer, machine: FakeMachine, tmp_path: Path) -> None:

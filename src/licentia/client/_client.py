@@ -12,7 +12,7 @@ import os
 import time
 
 from licentia.client._airgapped import AirGapped
-from licentia.client._exceptions import ConfigurationError, InvalidAnswer, InvalidKey, Offline, ServerRefused
+from licentia.client._exceptions import ConfigurationError, InvalidKey, Offline, ServerRefused
 from licentia.client._reports import Reports
 from licentia.client._seats import SeatsAndMeters
 from licentia.client._value import FlushResult
@@ -21,17 +21,15 @@ from licentia.client.fingerprint import Fingerprint, absolute_path, take_fingerp
 from licentia.client.state import QUEUE_FILE, State, StateFile
 from licentia.client.status import (
     Status,
-    credential_of,
     denied,
-    is_token,
     pinned_keys,
     status_of,
     verify_for_installation,
 )
 from licentia.client.transport import Transport
-from licentia.client.witnesses import latest_witness, parse_time, settle_witnesses, witness_paths
-from licentia.core.answers import clock_offset, server_time
-from licentia.core.clock import Clock, SystemClock, from_iso, timedelta, to_iso
+from licentia.client.witnesses import latest_witness, parse_time, witness_paths
+from licentia.core.answers import server_time
+from licentia.core.clock import Clock, SystemClock, timedelta, to_iso
 from licentia.core.fingerprint import data_path_hash
 from licentia.core.signing import InvalidDocument
 from licentia.core.status import DEFAULT_ROLLBACK_TOLERANCE, REGISTERED
@@ -43,6 +41,7 @@ if TYPE_CHECKING:
     from pathlib import Path
     from typing import Any
 
+    from licentia.client.escrow import Escrow
     from licentia.client.events import EventQueue
     from licentia.client.values import Values
 
@@ -262,6 +261,8 @@ class Licentia(AirGapped, Reports, SeatsAndMeters):
     def _device_call(self, path: str, state: State, now: dt.datetime, deadline: float, **extra: Any) -> Status:
         """POST a device call, verify and store the answer. Mutates and saves ``state``."""
         fingerprint = self.fingerprint()  # read afresh on every call, online and offline
+        if state.credential is None:
+            self._resume(state)
         if path != "/v1/check" and state.credential is None:
             self._device_call("/v1/check", state, now, deadline)  # first contact issues the credential
         try:
@@ -281,6 +282,24 @@ class Licentia(AirGapped, Reports, SeatsAndMeters):
             answer, asked = self._post(path, fingerprint, state, deadline, **extra)
         return self._accept(answer, asked, state, fingerprint)
 
+    def _resume(self, state: State) -> None:
+        """No credential in the data folder: a reinstall resumes its installation from the escrow (escrow.py).
+
+        The server answers such a check (credential, no token) as the same
+        installation on this machine; the installation was reported when it
+        was first installed, so no ``install`` event is queued for it again.
+        """
+        credential = self.escrow.load()
+        if credential is not None:
+            state.credential, state.token, state.install_reported = credential, None, True
+
+    @property
+    def escrow(self) -> Escrow:
+        """This installation's credential kept outside the data folder (``escrow.py``)."""
+        from licentia.client.escrow import Escrow
+
+        return Escrow(self.transport.server_url, self.product, self._data_path)
+
     def _post(
         self, path: str, fingerprint: Fingerprint, state: State, deadline: float, **extra: Any
     ) -> tuple[Any, Asked]:
@@ -294,42 +313,10 @@ class Licentia(AirGapped, Reports, SeatsAndMeters):
         return answer, asked
 
     def _accept(self, answer: Any, asked: Asked, state: State, fingerprint: Fingerprint) -> Status:
-        """Verify the server's answer and that it answers this request, before anything of it is stored.
+        """Verify the server's answer and that it answers this request, then store it (``answers.accept``)."""
+        from licentia.client.answers import accept
 
-        Unknown fields (fields of later servers) are carried as signed and
-        ignored; nothing outside the signed document is trusted but the
-        credential, which only the server can check. A genuine answer of
-        another time, another request or another installation (a fake server
-        replaying what it saved) is refused: :class:`InvalidAnswer`.
-        """
-        received = self.clock.now()
-        if not isinstance(answer, dict) or not isinstance(answer.get("signed"), dict):
-            raise InvalidAnswer("the server's answer carries no signed document")
-        unverified_signed: dict[str, Any] = answer["signed"]
-        try:
-            payload = verify_for_installation(
-                unverified_signed, self.keys, product=self.product, fingerprint=fingerprint, at_time=None
-            )
-            issued = from_iso(str(payload["issued_at"]))
-        except (InvalidDocument, KeyError, ValueError, OverflowError) as exc:
-            raise InvalidAnswer(f"the server's answer does not verify: {exc}") from exc
-        credential = credential_of(answer, payload)
-        asked.bind(payload, credential, self.keys, self.product)
-        if credential is not None:  # always kept when one comes: a re-identified device's old secret is void
-            state.credential = credential
-        token = payload.get("token")
-        if is_token(token):
-            state.token = token  # None means "suspected copy": keep the old one
-        state.signed = unverified_signed
-        # The answer is fresh (it carries this request's nonce): its time is the server's now.
-        # Offline, trials and leases are judged on the local clock plus this offset, and the
-        # clock's rollback against local times only, so a clock constantly off works offline too.
-        state.clock_offset = clock_offset(issued, received)
-        state.last_seen = to_iso(received)
-        self._save(state)
-        settle_witnesses(self._witness_paths, received, self.rollback_tolerance, state.file_clock_skew)
-        # Judged at the server's time: a wrong local clock does not change what the server said.
-        return status_of(payload, issued, online=True)
+        return accept(self, answer, asked, state, fingerprint)
 
     def _after_online_check(self, state: State, now: dt.datetime, deadline: float) -> None:
         from licentia.core.vocabulary import EventKind  # online: enum is loaded by then

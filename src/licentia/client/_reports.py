@@ -24,13 +24,22 @@ class Reports:
         lic.flush()
         return event_id
 
-    def uninstall(self) -> FlushResult:
-        """Report that the application is being uninstalled (call it from the uninstaller)."""
+    def uninstall(self, *, forget: bool = False) -> FlushResult:
+        """Report that the application is being uninstalled (call it from the uninstaller).
+
+        The installation's credential stays in its escrow outside the data folder
+        (``escrow.py``), so installing again on this computer resumes the same
+        installation with its license. ``forget=True`` removes it too: a later
+        install is then a new installation, which needs the license key again.
+        """
         from licentia.core.vocabulary import EventKind
 
         lic = _licentia(self)
         lic.queue.add(EventKind.UNINSTALL, lic.clock.now(), {"app_version": lic.app_version}, lic.facts())
-        return lic.flush()
+        sent = lic.flush()
+        if forget:
+            lic.escrow.forget()
+        return sent
 
 
 def _licentia(mixin: object) -> Licentia:

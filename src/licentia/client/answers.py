@@ -8,7 +8,10 @@ installation (and machine) that asked. Imported by the online path only.
 from __future__ import annotations
 
 from licentia.client._exceptions import InvalidAnswer
-from licentia.core.answers import refusal
+from licentia.client.status import credential_of, is_token, status_of, verify_for_installation
+from licentia.client.witnesses import settle_witnesses
+from licentia.core.answers import clock_offset, refusal
+from licentia.core.clock import from_iso, to_iso
 from licentia.core.signing import InvalidDocument, verify_document
 
 TYPE_CHECKING = False
@@ -16,8 +19,53 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from typing import Any
 
+    from licentia.client._client import Licentia
+    from licentia.client.fingerprint import Fingerprint
     from licentia.client.state import State
+    from licentia.client.status import Status
     from licentia.core.ed25519 import VerifyingKey
+
+
+def accept(lic: Licentia, answer: Any, asked: Asked, state: State, fingerprint: Fingerprint) -> Status:
+    """Verify the server's answer and that it answers this request, before anything of it is stored.
+
+    Unknown fields (fields of later servers) are carried as signed and
+    ignored; nothing outside the signed document is trusted but the
+    credential, which only the server can check. A genuine answer of
+    another time, another request or another installation (a fake server
+    replaying what it saved) is refused: :class:`InvalidAnswer`.
+    """
+    received = lic.clock.now()
+    if not isinstance(answer, dict) or not isinstance(answer.get("signed"), dict):
+        raise InvalidAnswer("the server's answer carries no signed document")
+    unverified_signed: dict[str, Any] = answer["signed"]
+    try:
+        payload = verify_for_installation(
+            unverified_signed, lic.keys, product=lic.product, fingerprint=fingerprint, at_time=None
+        )
+        issued = from_iso(str(payload["issued_at"]))
+    except (InvalidDocument, KeyError, ValueError, OverflowError) as exc:
+        raise InvalidAnswer(f"the server's answer does not verify: {exc}") from exc
+    credential = credential_of(answer, payload)
+    asked.bind(payload, credential, lic.keys, lic.product)
+    if credential is not None and credential != state.credential:
+        # Always kept when one comes (a re-identified device's old secret is void), and escrowed
+        # outside the data folder, so that a reinstall resumes this installation.
+        state.credential = credential
+        lic.escrow.save(credential)
+    token = payload.get("token")
+    if is_token(token):
+        state.token = token  # None means "suspected copy": keep the old one
+    state.signed = unverified_signed
+    # The answer is fresh (it carries this request's nonce): its time is the server's now.
+    # Offline, trials and leases are judged on the local clock plus this offset, and the
+    # clock's rollback against local times only, so a clock constantly off works offline too.
+    state.clock_offset = clock_offset(issued, received)
+    state.last_seen = to_iso(received)
+    lic._save(state)
+    settle_witnesses(lic._witness_paths, received, lic.rollback_tolerance, state.file_clock_skew)
+    # Judged at the server's time: a wrong local clock does not change what the server said.
+    return status_of(payload, issued, online=True)
 
 
 def new_nonce() -> str:

@@ -1,0 +1,174 @@
+"""A reinstall is the same installation: the credential kept outside the data folder (the escrow).
+
+The uninstaller deletes the application's data folder; installed again at the
+same path on the same computer, the application resumes its installation: the
+same device id, the same license, no new installation in the vendor's counts.
+Tested with the file the SDK keeps in the user's configuration directory and
+with a keyring backend chosen through keyring's own mechanism (this machine runs
+no OS credential store).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import keyring
+import pytest
+
+import licentia
+from licentia.client.escrow import Escrow
+from tests.client.conftest import FakeMachine, app, events_of
+from tests.client.memory_keyring import FileKeyring
+from tests.client.test_activate import issue_key
+from tests.conftest import LiveServer
+
+
+def credential_files(config: Path) -> list[Path]:
+    return sorted((config / "licentia" / "credentials").glob("*")) if (config / "licentia").exists() else []
+
+
+@pytest.fixture
+def os_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """keyring's backend for this test: a store standing for the OS's (entries in one file)."""
+    monkeypatch.setenv("LICENTIA_TEST_KEYRING", str(tmp_path / "os-store.json"))
+    before = keyring.get_keyring()
+    keyring.set_keyring(FileKeyring())
+    yield tmp_path / "os-store.json"
+    keyring.set_keyring(before)
+
+
+def test_a_reinstall_resumes_the_installation_with_its_license(
+    server: LiveServer, machine: FakeMachine, tmp_path: Path, user_config: Path
+) -> None:
+    data = tmp_path / "data"
+    key = issue_key(server)
+    first = app(server, data, machine)
+    trial = first.check()
+    registered = first.activate(key)
+    assert registered.state == "registered"
+    [kept] = credential_files(user_config)
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600 and stat.S_IMODE(kept.parent.stat().st_mode) == 0o700
+    assert key.encode() not in kept.read_bytes() and key.replace("-", "").encode() not in kept.read_bytes()
+
+    shutil.rmtree(data)  # the uninstaller
+    again = app(server, data, machine).check()
+    assert again.online and again.device == trial.device and again.state == "registered"
+    installs = [e for e in events_of(server, trial.device or "") if e[0] == "install"]
+    assert len(installs) == 1  # reported once, when it was first installed
+
+
+def test_the_os_credential_store_is_used_where_one_works(
+    server: LiveServer, machine: FakeMachine, tmp_path: Path, user_config: Path, os_store: Path
+) -> None:
+    data = tmp_path / "data"
+    device = app(server, data, machine).check().device
+    assert credential_files(user_config) == []  # the OS's store holds it, not a file
+    [(name, entry)] = json.loads(os_store.read_text()).items()
+    assert name.startswith("licentia\n") and json.loads(entry)["device"] == device
+    shutil.rmtree(data)
+    assert app(server, data, machine).check().device == device
+
+
+def test_a_second_data_path_never_takes_another_installations_credential(
+    server: LiveServer, machine: FakeMachine, tmp_path: Path, user_config: Path
+) -> None:
+    one = app(server, tmp_path / "one", machine).check()
+    two = app(server, tmp_path / "two", machine).check()
+    assert one.device != two.device and len(credential_files(user_config)) == 2
+
+
+def test_the_escrowed_credential_on_another_computer_is_a_copy(
+    server: LiveServer, machine: FakeMachine, tmp_path: Path, user_config: Path
+) -> None:
+    """The escrow's file carried to a computer that shares no hardware with the original."""
+    data = tmp_path / "data"
+    key = issue_key(server)
+    owner = app(server, data, machine)
+    assert owner.activate(key).state == "registered"
+    device = owner.check().device
+    other = FakeMachine(tmp_path / "other-pc", disk="OTHER-DISK", mac="00:1b:21:3a:4f:99")
+    data.rename(tmp_path / "owner-data")  # the other computer: the same path, nothing in it but the escrow
+    copy = app(server, data, other).check()
+    assert copy.state == "trial" and copy.clone_suspected and copy.device != device
+    shutil.rmtree(data)
+    (tmp_path / "owner-data").rename(data)  # back on the owner's computer: its license stays
+    assert app(server, data, machine).check().state == "registered"
+
+
+def test_uninstall_forget_removes_the_escrow(
+    server: LiveServer, machine: FakeMachine, tmp_path: Path, user_config: Path, os_store: Path
+) -> None:
+    data = tmp_path / "data"
+    lic = app(server, data, machine)
+    device = lic.check().device
+    lic.uninstall(forget=True)
+    assert json.loads(os_store.read_text()) == {} and credential_files(user_config) == []
+    shutil.rmtree(data)
+    assert app(server, data, machine).check().device != device  # a new installation (the machine's trial)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"", b"garbage", b"[1,2]", b'{"device": "dv_1"}', b"{" * 5000,
+     json.dumps({"device": "dv_x", "secret": "s", "server": "http://elsewhere", "product": "my-app",
+                 "data_path": "0" * 64}).encode()],
+)  # fmt: skip
+def test_a_damaged_or_foreign_escrow_entry_is_ignored(
+    server: LiveServer, machine: FakeMachine, tmp_path: Path, content: bytes
+) -> None:
+    data = tmp_path / "data"
+    lic = app(server, data, machine)
+    path = Path(lic.escrow.path)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(content)
+    assert lic.check().online  # a first contact, as without an escrow
+    assert lic.escrow.load() == lic.state_file.load().credential
+
+
+def test_an_escrowed_credential_the_server_voided_gives_way_to_a_new_installation(
+    server: LiveServer, machine: FakeMachine, tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    lic = app(server, data, machine)
+    lic.check()
+    escrow = lic.escrow
+    device, _secret = escrow.load() or ("", "")
+    escrow.save((device, "not-the-secret"))
+    shutil.rmtree(data)
+    again = app(server, data, machine).check()
+    assert again.online and again.device != device  # recognised as a new installation on this machine
+    assert escrow.load() == app(server, data, machine).state_file.load().credential
+
+
+def test_an_offline_start_with_its_state_never_loads_keyring(
+    server: LiveServer, machine: FakeMachine, tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    app(server, data, machine).check()
+    code = (
+        "import sys; from licentia.client import Licentia\n"
+        f"lic = Licentia('http://127.0.0.1:9', 'my-app', {server.public_key()!r}, {str(data)!r},"
+        f" fingerprint_root={str(machine.root)!r})\n"
+        "s = lic.check(online=False)\n"
+        "print(s.allowed, 'keyring' in sys.modules, 'licentia.client.escrow' in sys.modules)"
+    )
+    src = str(Path(licentia.__file__).resolve().parents[1])
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "PYTHONPATH": src}, check=True)  # fmt: skip
+    assert done.stdout.split() == ["True", "False", "False"]
+
+
+def test_the_escrow_is_keyed_by_server_product_and_data_path(tmp_path: Path) -> None:
+    a = Escrow("https://licensing.example.com/", "my-app", "a" * 64)
+    assert a.account == Escrow("https://licensing.example.com", "my-app", "a" * 64).account
+    others = {Escrow("https://other.example.com", "my-app", "a" * 64).account,
+              Escrow("https://licensing.example.com", "other-app", "a" * 64).account,
+              Escrow("https://licensing.example.com", "my-app", "b" * 64).account}  # fmt: skip
+    assert a.account not in others and len(others) == 3
