@@ -79,6 +79,17 @@ def sdk_suite(scratch: Path, python: str, against: Path | None = None) -> list[C
     default_dir = scratch / "xdg" / PRODUCT
     stored_document(default_dir, key)
     default_check = check.replace(f", {str(data_dir)!r})", ")")
+    # A reinstall's first start: no state in the data folder, the credential in the escrow (the file
+    # the SDK keeps where no OS credential store works), the server away: it reads the escrow (keyring's
+    # discovery of a store included) and tries the server before deciding offline.
+    reinstall_dir, config = scratch / "reinstall-data", scratch / "config"
+    reinstall = (
+        "from licentia.client import Licentia\n"
+        f"lic = Licentia('http://127.0.0.1:9', {PRODUCT!r}, {key.export_public()!r}, {str(reinstall_dir)!r})\n"
+        "assert lic.escrow.load() is not None\n"
+        "assert lic.check().reason == 'no_document'\n"
+    )
+    escrow_entry(reinstall_dir, config)
     commands = [
         python_code(python, "import licentia.client", "import licentia.client"),
         python_code(python, "import licentia.client + offline check()", check, target=2.0),
@@ -86,6 +97,11 @@ def sdk_suite(scratch: Path, python: str, against: Path | None = None) -> list[C
             "... with the default data_dir (platformdirs)",
             [python, "-c", default_check],
             env={"XDG_DATA_HOME": str(scratch / "xdg")},
+        ),
+        Command(
+            "reinstall start: escrow read, server away",
+            [python, "-c", reinstall],
+            env={"XDG_CONFIG_HOME": str(config)},
         ),
     ]
     if against is not None:  # the same start on another checkout's sources
@@ -107,6 +123,27 @@ def sdk_suite(scratch: Path, python: str, against: Path | None = None) -> list[C
         if importable(python, module):
             commands.append(python_code(python, f"floor: import {label}", f"import {module}", profile=False))
     return commands
+
+
+def escrow_entry(data_dir: Path, config: Path) -> None:
+    """The credential escrow's file for an installation at ``data_dir`` (never the OS's real store)."""
+    from offline_check import PRODUCT
+
+    from licentia.client.escrow import Escrow
+    from licentia.client.fingerprint import absolute_path
+    from licentia.core.fingerprint import data_path_hash
+
+    saved = os.environ.get("XDG_CONFIG_HOME")
+    os.environ["XDG_CONFIG_HOME"] = str(config)
+    try:
+        escrow = Escrow("http://127.0.0.1:9", PRODUCT, data_path_hash(PRODUCT, absolute_path(data_dir)))
+        escrow._write_file('{"device": "dv_0f3a9c5e7b2d4a61", "secret": "s3cr3t", "server": "http://127.0.0.1:9", '
+                           f'"product": "{PRODUCT}", "data_path": "{escrow.data_path}"}}')  # fmt: skip
+    finally:
+        if saved is None:
+            del os.environ["XDG_CONFIG_HOME"]
+        else:
+            os.environ["XDG_CONFIG_HOME"] = saved
 
 
 def cli_suite(scratch: Path, python: str, _against: Path | None = None) -> list[Command]:
