@@ -84,6 +84,17 @@ licentia_error licentia_feedback(licentia *handle, const char *text, const char 
 licentia_error licentia_uninstall(licentia *handle); /* from the uninstaller */
 licentia_error licentia_flush(licentia *handle, size_t *remaining);                     /* remaining may be NULL */
 /*
+ * A reinstall is the same installation: besides <data_dir>/state.json, the library keeps this
+ * installation's credential (device id and secret, never the license key) in the user's
+ * configuration directory (licentia/credentials/, 0600 in a 0700 folder, shared with the Python
+ * SDK), where an uninstaller does not look, and reads it only when the data directory holds no
+ * credential. An uninstaller removes the data directory, not this; call licentia_forget_escrow
+ * only when the user asks to forget this computer's installation: installing again is then a new
+ * installation, which needs the license key again. LICENTIA_OK also when nothing was kept;
+ * LICENTIA_E_IO when the entry cannot be removed.
+ */
+licentia_error licentia_forget_escrow(licentia *handle);
+/*
  * The server's value store: JSON text in and out (free *json_out with licentia_free);
  * scope "device" (NULL) or "license". A key never set is LICENTIA_E_REFUSED with
  * licentia_last_refusal() = LICENTIA_REFUSAL_UNKNOWN_VALUE.

@@ -40,13 +40,13 @@ long long lc_server_time(long long local_ms, long long offset_s) {
 }
 
 /* The JSON string `value` is exactly `text` (NUL characters included in the comparison). */
-static int same_text(const json_t *value, const char *text) {
+int lc_same_text(const json_t *value, const char *text) {
     return json_is_string(value) && text && json_string_length(value) == strlen(text) &&
            memcmp(json_string_value(value), text, json_string_length(value)) == 0;
 }
 
 /* A credential part or token as the server makes them: short printable ASCII. */
-static int is_token(const json_t *value) {
+int lc_is_token(const json_t *value) {
     if (!json_is_string(value)) return 0;
     size_t n = json_string_length(value);
     const unsigned char *s = (const unsigned char *)json_string_value(value);
@@ -70,7 +70,7 @@ static licentia_error known_machine(const lc_asked *asked, const lc_keyset *pinn
     if (rc == LICENTIA_E_NOMEM) return rc;
     if (rc != LICENTIA_OK) return LICENTIA_OK;
     const json_t *m = json_object_get(known, "machine");
-    if (same_text(json_object_get(known, "device"), asked->device) && json_is_string(m)) *machine = m;
+    if (lc_same_text(json_object_get(known, "device"), asked->device) && json_is_string(m)) *machine = m;
     json_decref(known); /* the payload lives inside asked->known, and so does the machine */
     return LICENTIA_OK;
 }
@@ -78,12 +78,12 @@ static licentia_error known_machine(const lc_asked *asked, const lc_keyset *pinn
 /* Why a verified answer is not the answer to this request (NULL: it is); refusal() in the core. */
 static const char *refusal(const json_t *payload, const char *nonce, const char *device, const json_t *machine,
                            const json_t *credential_device) {
-    if (!same_text(json_object_get(payload, "nonce"), nonce)) return LICENTIA_ANSWER_NONCE_MISMATCH;
+    if (!lc_same_text(json_object_get(payload, "nonce"), nonce)) return LICENTIA_ANSWER_NONCE_MISMATCH;
     json_t *named = json_object_get(payload, "device");
     if (!json_is_string(named) || (credential_device ? !json_equal(named, (json_t *)credential_device)
-                                                     : !same_text(named, device)))
+                                                     : !lc_same_text(named, device)))
         return LICENTIA_ANSWER_OTHER_INSTALLATION;
-    if (machine && same_text(named, device) && !json_equal(json_object_get(payload, "machine"), (json_t *)machine))
+    if (machine && lc_same_text(named, device) && !json_equal(json_object_get(payload, "machine"), (json_t *)machine))
         return LICENTIA_ANSWER_OTHER_MACHINE;
     return NULL;
 }
@@ -108,7 +108,7 @@ licentia_error lc_accept_answer(const json_t *answer, const lc_asked *asked, con
     /* The credential is outside the signature: kept only when it names the document's device. */
     const json_t *credential = json_object_get(answer, "credential");
     const json_t *cred_device = json_object_get(credential, "device"), *cred_secret = json_object_get(credential, "secret");
-    int has_credential = json_is_object(credential) && is_token(cred_device) && is_token(cred_secret) &&
+    int has_credential = json_is_object(credential) && lc_is_token(cred_device) && lc_is_token(cred_secret) &&
                          json_equal((json_t *)cred_device, json_object_get(payload, "device"));
     /* b) the nonce, c) the device that asked, d) its machine */
     const json_t *machine;

@@ -1,7 +1,8 @@
 /*
  * The handle: check, activate, deactivate with the Python SDK's protocol (the
  * device credential header, token rotation, only verified documents stored,
- * the hardware read afresh on every check, the sealed state file).
+ * the hardware read afresh on every check, the sealed state file, the
+ * credential kept outside the data directory for a reinstall).
  */
 #include <curl/curl.h>
 #include <sodium.h>
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "escrow.h"
 #include "http.h"
 #include "internal.h"
 #include "platform.h"
@@ -147,6 +149,28 @@ static licentia_error post(call *c, const char *path, const char *key, lc_asked 
     return rc;
 }
 
+static lc_escrow escrow_of(const call *c) {
+    lc_escrow escrow = {c->h->server_url, c->h->product, c->fp->data_path};
+    return escrow;
+}
+
+/*
+ * No credential in the data directory (deleted by an uninstaller, or damaged): a reinstall resumes its
+ * installation from the escrow. The server answers the credential without a token as the same
+ * installation on this machine; it was reported when first installed, so no install event again.
+ */
+static void resume(call *c) {
+    char *device, *secret;
+    if (c->escrow_read) return; /* once: a credential the server voided is not tried twice */
+    c->escrow_read = 1;
+    lc_escrow escrow = escrow_of(c);
+    if (lc_escrow_load(&escrow, &device, &secret) != 0) return;
+    replace(&c->state->token, NULL);
+    free(c->state->device), free(c->state->secret);
+    c->state->device = device, c->state->secret = secret;
+    c->state->install_reported = 1;
+}
+
 /*
  * Take the server's answer only when it verifies and answers this request (answers.c), before
  * anything of it is stored; a refused one leaves the state as it was and names why in the refusal.
@@ -159,9 +183,17 @@ static licentia_error accept_answer(call *c, const lc_asked *asked, json_t *answ
     if (rc != LICENTIA_OK) return rc;
     const json_t *token = json_object_get(taken.payload, "token");
     int failed = 0;
-    /* Always keep a credential when one comes: a re-identified device's old secret is void. */
-    if (taken.credential_device)
+    /* Always keep a credential when one comes: a re-identified device's old secret is void. A new one is
+     * kept outside the data directory too, so that a reinstall resumes this installation. */
+    if (taken.credential_device) {
+        int fresh = !c->state->device || !c->state->secret || strcmp(c->state->device, taken.credential_device) != 0 ||
+                    strcmp(c->state->secret, taken.credential_secret) != 0;
         failed |= replace(&c->state->device, taken.credential_device) | replace(&c->state->secret, taken.credential_secret);
+        if (fresh && !failed) {
+            lc_escrow escrow = escrow_of(c);
+            lc_escrow_save(&escrow, c->state->device, c->state->secret);
+        }
+    }
     /* A null token means "suspected copy": keep the old one. */
     if (json_is_string(token) && json_string_length(token)) failed |= replace(&c->state->token, json_string_value(token));
     json_decref(c->state->signed_doc);
@@ -191,6 +223,7 @@ licentia_error lc_device_call(call *c, const char *path, const char *key, licent
     licentia_status *ignored = NULL;
     licentia_error rc;
     *out = NULL;
+    if (!c->state->device) resume(c);
     if (strcmp(path, "/v1/check") != 0 && !c->state->device) {
         rc = lc_device_call(c, "/v1/check", NULL, &ignored); /* first contact issues the credential */
         licentia_status_free(ignored);
@@ -200,6 +233,7 @@ licentia_error lc_device_call(call *c, const char *path, const char *key, licent
     if (rc == LICENTIA_E_REFUSED && strcmp(c->h->refusal, LICENTIA_REFUSAL_INVALID_CREDENTIAL) == 0 && c->state->device) {
         /* The secret is void (re-identified elsewhere, or a restored old copy): drop it and re-identify. */
         replace(&c->state->device, NULL), replace(&c->state->secret, NULL);
+        c->escrow_read = 1; /* a first contact now, whatever the escrow holds; its new credential replaces the entry */
         if (strcmp(path, "/v1/check") != 0) {
             rc = lc_device_call(c, "/v1/check", NULL, &ignored);
             licentia_status_free(ignored);
@@ -238,7 +272,7 @@ void lc_call_begin(licentia *h, call *c, lc_state *state, lc_fingerprint *fp) {
     h->refusal[0] = '\0';
     lc_state_load(h->data_dir, state);
     lc_read_fingerprint(h->product, h->root, h->data_dir, fp);
-    c->h = h, c->state = state, c->fp = fp;
+    c->h = h, c->state = state, c->fp = fp, c->escrow_read = 0;
     c->now = now_ms(h);
     c->deadline = lc_monotonic_ms() + h->timeout_ms;
 }
@@ -288,6 +322,17 @@ licentia_error licentia_activate(licentia *h, const char *key, licentia_status *
 
 licentia_error licentia_deactivate(licentia *h, licentia_status **out) {
     return run(h, "/v1/deactivate", NULL, 1, out);
+}
+
+licentia_error licentia_forget_escrow(licentia *h) {
+    if (!h) return LICENTIA_E_ARGUMENT;
+    char data_path[LC_HASH_HEX];
+    lc_mutex_lock(&h->lock);
+    lc_component_hash(h->product, "data_path", h->data_dir, strlen(h->data_dir), data_path);
+    lc_escrow escrow = {h->server_url, h->product, data_path};
+    licentia_error rc = lc_escrow_forget(&escrow);
+    lc_mutex_unlock(&h->lock);
+    return rc;
 }
 
 /* -- stateless -------------------------------------------------------------------- */

@@ -22,6 +22,7 @@ typedef struct {
     lc_state *state;
     const lc_fingerprint *fp;
     long long now, deadline;
+    int escrow_read; /* the escrow is read at most once a call (escrow.c) */
 } call;
 
 /*

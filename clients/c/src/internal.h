@@ -28,6 +28,10 @@ void lc_buf_free(lc_buf *buf);
 int lc_canonical(const json_t *value, lc_buf *out);
 /* Parse JSON the way documents are parsed (NUL in strings allowed, any top-level value). */
 json_t *lc_parse(const char *text, size_t length);
+/* The JSON string `value` is exactly `text` (NUL characters included in the comparison). */
+int lc_same_text(const json_t *value, const char *text);
+/* A credential part or token as the server makes them: short (1-200) printable ASCII. */
+int lc_is_token(const json_t *value);
 
 typedef struct {
     unsigned char key[32];

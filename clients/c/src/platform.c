@@ -32,6 +32,8 @@ static int push_name(char ***names, size_t *count, size_t *cap, const char *name
 
 #ifdef _WIN32
 
+#include <shlobj.h>
+
 int lc_mutex_init(lc_mutex *m) {
     InitializeSRWLock(m);
     return 0;
@@ -112,6 +114,48 @@ FILE *lc_open_read(const char *path) {
     return f;
 }
 
+char *lc_read_small_file(const char *path, size_t max, size_t *len) {
+    wchar_t *w = wide(path);
+    /* FILE_FLAG_OPEN_REPARSE_POINT: a symbolic link or junction is opened as itself, then refused below. */
+    HANDLE fh = w ? CreateFileW(w, GENERIC_READ, FILE_SHARE_READ, NULL, OPEN_EXISTING, FILE_FLAG_OPEN_REPARSE_POINT, NULL)
+                  : INVALID_HANDLE_VALUE;
+    free(w);
+    if (fh == INVALID_HANDLE_VALUE) return NULL;
+    BY_HANDLE_FILE_INFORMATION info;
+    char *text = NULL;
+    DWORD got = 0;
+    if (GetFileInformationByHandle(fh, &info) && GetFileType(fh) == FILE_TYPE_DISK &&
+        !(info.dwFileAttributes & (FILE_ATTRIBUTE_REPARSE_POINT | FILE_ATTRIBUTE_DIRECTORY)) && max < 0x7FFFFFFFu &&
+        (text = malloc(max + 2)) && ReadFile(fh, text, (DWORD)max + 1, &got, NULL) && got <= max) {
+        text[got] = '\0';
+        *len = got;
+    } else {
+        free(text);
+        text = NULL;
+    }
+    CloseHandle(fh);
+    return text;
+}
+
+char *lc_user_config_dir(const char *app) {
+    /* FOLDERID_LocalAppData, spelled out: the GUID libraries of every MinGW and MSVC agree on */
+    static const GUID local_app_data = {0xF1B32785, 0x6FBA, 0x4FCF, {0x9D, 0x55, 0x7B, 0x8E, 0x7F, 0x15, 0x70, 0x91}};
+    PWSTR found = NULL;
+    char *base = NULL;
+    if (SHGetKnownFolderPath(&local_app_data, KF_FLAG_DONT_VERIFY, NULL, &found) == S_OK && found) base = narrow(found);
+    CoTaskMemFree(found);
+    wchar_t env[MAX_PATH + 1];
+    DWORD n_env = base ? 0 : GetEnvironmentVariableW(L"LOCALAPPDATA", env, MAX_PATH + 1);
+    if (n_env > 0 && n_env <= MAX_PATH) base = narrow(env);
+    if (!base) return NULL;
+    size_t len = strlen(base), n = len + strlen(app) + 2;
+    while (len > 3 && (base[len - 1] == '\\' || base[len - 1] == '/')) base[--len] = '\0';
+    char *dir = malloc(n);
+    if (dir) snprintf(dir, n, "%s\\%s", base, app);
+    free(base);
+    return dir;
+}
+
 static int make_dirs(wchar_t *path) {
     for (wchar_t *p = path; *p; p++) {
         if ((*p != L'\\' && *p != L'/') || p == path || p[-1] == L':') continue;
@@ -173,6 +217,10 @@ char **lc_list_dir(const char *dir, const char *suffix, size_t *count) {
 int lc_remove_file(const char *path) {
     wchar_t *w = wide(path);
     int rc = w && DeleteFileW(w) ? 0 : -1;
+    if (rc != 0) {
+        DWORD why = w ? GetLastError() : ERROR_NOT_ENOUGH_MEMORY;
+        errno = why == ERROR_FILE_NOT_FOUND || why == ERROR_PATH_NOT_FOUND ? ENOENT : EACCES; /* as unlink says it */
+    }
     free(w);
     return rc;
 }
@@ -181,6 +229,7 @@ int lc_remove_file(const char *path) {
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <time.h>
@@ -226,6 +275,63 @@ char *lc_absolute_path(const char *path) {
 }
 
 FILE *lc_open_read(const char *path) { return fopen(path, "rb"); }
+
+char *lc_read_small_file(const char *path, size_t max, size_t *len) {
+    /* O_NONBLOCK: a FIFO planted in the file's place must not hang the caller; fstat then refuses it. */
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) return NULL;
+    struct stat st;
+    char *text = NULL;
+    size_t got = 0;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (text = malloc(max + 2))) {
+        while (got <= max) {
+            ssize_t r = read(fd, text + got, max + 1 - got);
+            if (r < 0 && errno == EINTR) continue;
+            if (r <= 0) break;
+            got += (size_t)r;
+        }
+    }
+    close(fd);
+    if (text && got > max) {
+        free(text);
+        return NULL;
+    }
+    if (text) text[got] = '\0', *len = got;
+    return text;
+}
+
+/* $HOME when it is absolute, else the account's home directory (as Python's expanduser), into out. */
+static int home_dir(char *out, size_t size) {
+    const char *home = getenv("HOME");
+    if (home && home[0] == '/') return snprintf(out, size, "%s", home) < (int)size ? 0 : -1;
+    struct passwd pw, *found = NULL;
+    char buf[16384];
+    if (getpwuid_r(getuid(), &pw, buf, sizeof buf, &found) != 0 || !found || !pw.pw_dir || pw.pw_dir[0] != '/') return -1;
+    return snprintf(out, size, "%s", pw.pw_dir) < (int)size ? 0 : -1;
+}
+
+char *lc_user_config_dir(const char *app) {
+    char base[4096];
+    const char *xdg = getenv("XDG_CONFIG_HOME");
+    if (xdg && xdg[0] == '/') {
+        if (snprintf(base, sizeof base, "%s", xdg) >= (int)sizeof base) return NULL;
+    } else {
+        char home[4096];
+        if (home_dir(home, sizeof home) != 0) return NULL;
+        size_t len = strlen(home);
+        while (len > 0 && home[len - 1] == '/') home[--len] = '\0';
+#ifdef __APPLE__
+        if (snprintf(base, sizeof base, "%s/Library/Application Support", home) >= (int)sizeof base) return NULL;
+#else
+        if (snprintf(base, sizeof base, "%s/.config", home) >= (int)sizeof base) return NULL;
+#endif
+    }
+    size_t len = strlen(base), n = len + strlen(app) + 2;
+    while (len > 0 && base[len - 1] == '/') base[--len] = '\0';
+    char *dir = malloc(n);
+    if (dir) snprintf(dir, n, "%s/%s", base, app);
+    return dir;
+}
 
 static int make_dirs(const char *dir) {
     char *path = strdup(dir);

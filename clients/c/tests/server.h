@@ -2,6 +2,8 @@
  * Servers for the tests, started in a temporary root and always reaped: a real `licentia serve`
  * (SQLite in the root) or the fake one of tests/fake_server.py; and fake machines for the clients.
  * One server per test program. Python: $LICENTIA_PYTHON, else the repository's venv, else python3.
+ * XDG_CONFIG_HOME points at <root>/config, so the credential the library keeps outside its data
+ * directory (src/escrow.c) never lands in the real home.
  */
 #ifndef LICENTIA_TEST_SERVER_H
 #define LICENTIA_TEST_SERVER_H
@@ -26,7 +28,7 @@
 #endif
 
 static pid_t server_pid = 0;
-static char root[256], server_dir[300], url[64], python[512];
+static char root[256], server_dir[300], config_dir[300], url[64], python[512];
 
 static inline void sleep_ms(long ms) {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
@@ -90,6 +92,8 @@ static inline int start_python_server(const char *const *args) {
     signal(SIGTERM, on_signal);
     snprintf(server_dir, sizeof server_dir, "%s/server", root);
     if (mkdir(server_dir, 0700) != 0) return -1;
+    snprintf(config_dir, sizeof config_dir, "%s/config", root);
+    setenv("XDG_CONFIG_HOME", config_dir, 1);
     int port = free_port();
     snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
     char port_text[16], log[320];
@@ -141,6 +145,19 @@ static inline int start_server(void) {
 static inline int start_fake_server(void) {
     const char *args[] = {FAKE_SERVER, "{port}", "{dir}", NULL};
     return start_python_server(args);
+}
+
+/* `licentia license issue` through the server's CLI (with a feature, or NULL); the key, or "" on failure. */
+static inline void issue_key(const char *feature, char key[64]) {
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "'%s' -m licentia license issue --product my-app --email a@b.c %s%s --data-dir '%s'", python,
+             feature ? "--feature " : "", feature ? feature : "", server_dir);
+    FILE *p = popen(cmd, "r");
+    key[0] = '\0';
+    if (!p) return;
+    if (!fgets(key, 64, p)) key[0] = '\0';
+    pclose(p);
+    key[strcspn(key, "\r\n")] = '\0';
 }
 
 static inline char *read_file(const char *path) {

@@ -26,19 +26,6 @@ static int is_nonce(const char *text) {
     return strlen(text) == 22 && strspn(text, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") == 22;
 }
 
-/* `licentia license issue` through the server's CLI; the key, or "" on failure. */
-static void issue_key(const char *feature, char key[64]) {
-    char cmd[1200];
-    snprintf(cmd, sizeof cmd, "'%s' -m licentia license issue --product my-app --email a@b.c %s%s --data-dir '%s'", python,
-             feature ? "--feature " : "", feature ? feature : "", server_dir);
-    FILE *p = popen(cmd, "r");
-    key[0] = '\0';
-    if (!p) return;
-    if (!fgets(key, 64, p)) key[0] = '\0';
-    pclose(p);
-    key[strcspn(key, "\r\n")] = '\0';
-}
-
 /* How many events of this kind the server stored (through `licentia export`). */
 static int server_events(const char *kind) {
     char cmd[1200], line[4096], needle[64];
