@@ -172,3 +172,18 @@ def test_the_escrow_is_keyed_by_server_product_and_data_path(tmp_path: Path) -> 
               Escrow("https://licensing.example.com", "other-app", "a" * 64).account,
               Escrow("https://licensing.example.com", "my-app", "b" * 64).account}  # fmt: skip
     assert a.account not in others and len(others) == 3
+
+
+def test_an_installation_made_before_the_escrow_is_escrowed_at_its_next_online_check(
+    server: LiveServer, machine: FakeMachine, tmp_path: Path, user_config: Path
+) -> None:
+    data = tmp_path / "data"
+    lic = app(server, data, machine)
+    device = lic.check().device
+    lic.escrow.forget()
+    from tests.client.conftest import read_state, write_state
+
+    write_state(data, {k: v for k, v in read_state(data).items() if k != "escrowed"})  # as an older SDK wrote it
+    assert lic.check().online and lic.escrow.load() is not None
+    shutil.rmtree(data)
+    assert app(server, data, machine).check().device == device

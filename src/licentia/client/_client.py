@@ -291,7 +291,7 @@ class Licentia(AirGapped, Reports, SeatsAndMeters):
         """
         credential = self.escrow.load()
         if credential is not None:
-            state.credential, state.token, state.install_reported = credential, None, True
+            state.credential, state.token, state.install_reported, state.escrowed = credential, None, True, True
 
     @property
     def escrow(self) -> Escrow:

@@ -49,10 +49,13 @@ def accept(lic: Licentia, answer: Any, asked: Asked, state: State, fingerprint: 
     credential = credential_of(answer, payload)
     asked.bind(payload, credential, lic.keys, lic.product)
     if credential is not None and credential != state.credential:
-        # Always kept when one comes (a re-identified device's old secret is void), and escrowed
-        # outside the data folder, so that a reinstall resumes this installation.
-        state.credential = credential
-        lic.escrow.save(credential)
+        # Always kept when one comes (a re-identified device's old secret is void).
+        state.credential, state.escrowed = credential, False
+    if state.credential is not None and not state.escrowed:
+        # Escrowed outside the data folder, so that a reinstall resumes this installation: a new
+        # credential, and once the credential of an installation made before the escrow existed.
+        lic.escrow.save(state.credential)
+        state.escrowed = True  # tried once: a store that cannot be written is not retried at every check
     token = payload.get("token")
     if is_token(token):
         state.token = token  # None means "suspected copy": keep the old one

@@ -77,6 +77,7 @@ class State:
         "clock_offset",
         "corrupt",
         "credential",
+        "escrowed",
         "facts_opt_out",
         "file_clock_skew",
         "install_reported",
@@ -98,6 +99,7 @@ class State:
         corrupt: bool = False,
         clock_offset: int = 0,
         file_clock_skew: int = 0,
+        escrowed: bool = False,
     ) -> None:
         self.signed = signed  # the last signed status document, exactly as received
         self.credential = credential  # (device id, device secret) issued by the server
@@ -110,6 +112,7 @@ class State:
         # Seconds from the local clock to the file system's (file times are set by the kernel, or by a file
         # server): measured at each save, so file-time witnesses are read on the clock they were written with.
         self.file_clock_skew = file_clock_skew
+        self.escrowed = escrowed  # the credential is also kept outside the data folder (escrow.py)
         self.facts_opt_out = facts_opt_out
         self.corrupt = corrupt  # the file existed but was damaged or edited
 
@@ -126,6 +129,7 @@ class State:
                 "last_seen": self.last_seen,
                 "clock_offset": self.clock_offset,
                 "file_clock_skew": self.file_clock_skew,
+                "escrowed": self.escrowed,
                 "facts_opt_out": self.facts_opt_out,
             }
         )
@@ -180,6 +184,7 @@ class State:
             facts_opt_out=fields.get("facts_opt_out") is True,
             clock_offset=offset if type(offset) is int else 0,
             file_clock_skew=skew if type(skew) is int else 0,
+            escrowed=fields.get("escrowed") is True,
         )
 
     @classmethod
