@@ -179,6 +179,49 @@ def test_activating_another_license_gives_the_first_ones_seat_back(client, produ
     assert activate(a, first.key).status_code == 200
 
 
+def test_a_status_check_reads_and_writes_nothing_of_transfers(migrated, product, engine, clock):
+    """The hot path stays as it was: only activations and deactivations touch the transfer tables."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("traced on SQLite's connection; the statements are the same code on PostgreSQL")
+    from licentia.server.devices.service import Checker, CheckInput
+    from licentia.server.products.service import Keyring
+    from tests.server.helpers import fingerprint
+
+    limit_moves(engine, 3)
+    lic = issue(engine, clock)
+    checker = Checker(Keyring(migrated.fernet()), product_ttl_seconds=0)
+    fp = fingerprint("acme")
+
+    def run(action: str, **kw: Any) -> tuple[Any, list[str]]:
+        seen: list[str] = []
+        with engine.begin() as conn:
+            driver = conn.connection.dbapi_connection
+            driver.set_trace_callback(seen.append)
+            try:
+                inp = CheckInput(
+                    product="acme", now=clock.now(), components=fp["components"], data_path=fp["data_path"],
+                    action=action, **kw,
+                )  # fmt: skip
+                outcome = checker.run(conn, inp)
+            finally:
+                driver.set_trace_callback(None)
+        assert outcome.error is None, outcome.error
+        assert any("devices" in statement for statement in seen)  # the trace sees the driver's own statements
+        return outcome, [s for s in seen if "freed_seats" in s or "transfer_grants" in s]
+
+    first, touched = run("check")
+    assert touched == []
+    credential = (first.credential["device"], first.credential["secret"])
+    activated, touched = run("activate", credential=credential, token=first.document["token"], license_key=lic.key)
+    assert touched  # the trace sees the statements an activation makes
+    deactivated, touched = run("deactivate", credential=credential, token=activated.document["token"])
+    assert touched
+    checked, touched = run("check", credential=credential, token=deactivated.document["token"])
+    assert touched == []
+    _, touched = run("check", credential=credential, token=checked.document["token"])
+    assert touched == []
+
+
 # The rule itself, without a database.
 
 
