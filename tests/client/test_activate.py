@@ -81,6 +81,31 @@ def test_server_refusals_carry_their_code(server: LiveServer, machine: FakeMachi
     assert gone.value.code == "license_revoked"
 
 
+def test_a_move_past_the_transfer_limit_is_refused_with_when_the_next_is_allowed(
+    server: LiveServer, machine: FakeMachine, tmp_path: Path
+) -> None:
+    import datetime as dt
+
+    from licentia.core.clock import from_iso
+    from licentia.core.vocabulary import ClientErrorCode
+
+    key = issue_key(server, "--max-devices", "1", "--set", "transfer_limit=1", "--set", "transfer_period_days=7")
+    here = app(server, tmp_path / "a", machine)
+    there = app(server, tmp_path / "b", FakeMachine(tmp_path / "other", disk="OTHER-DISK", cpu="i5-7200U"))
+    assert here.activate(key).state == "registered"
+    here.deactivate()
+    assert there.activate(key).state == "registered"  # the one move the type allows in 7 days
+    there.deactivate()
+    with pytest.raises(ServerRefused) as refused:
+        here.activate(key)
+    error = refused.value
+    assert (error.code, error.status) == (ClientErrorCode.TRANSFER_LIMIT, 409)
+    next_at = from_iso(error.details["next_transfer_at"])
+    assert dt.timedelta(days=6, hours=23) < next_at - dt.datetime.now(dt.UTC) <= dt.timedelta(days=7)
+    assert error.retry_after is not None and 6 * 86400 < error.retry_after <= 7 * 86400
+    assert there.activate(key).state == "registered"  # the computer that gave the seat back takes it again
+
+
 def test_recognition_never_voids_the_credential_of_an_installation_still_checking_in(
     server: LiveServer, machine: FakeMachine, tmp_path: Path
 ) -> None:

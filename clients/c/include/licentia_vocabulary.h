@@ -40,6 +40,7 @@
 #define LICENTIA_REFUSAL_LICENSE_REVOKED "license_revoked"
 #define LICENTIA_REFUSAL_LICENSE_EXPIRED "license_expired"
 #define LICENTIA_REFUSAL_TOO_MANY_DEVICES "too_many_devices"
+#define LICENTIA_REFUSAL_TRANSFER_LIMIT "transfer_limit"
 #define LICENTIA_REFUSAL_MACHINE_RESTRICTED "machine_restricted"
 #define LICENTIA_REFUSAL_VIRTUAL_MACHINE_NOT_ALLOWED "virtual_machine_not_allowed"
 #define LICENTIA_REFUSAL_NOT_FLOATING "not_floating"

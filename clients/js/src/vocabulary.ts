@@ -48,6 +48,7 @@ export const ErrorCode = {
   LICENSE_REVOKED: "license_revoked",
   LICENSE_EXPIRED: "license_expired",
   TOO_MANY_DEVICES: "too_many_devices",
+  TRANSFER_LIMIT: "transfer_limit",
   MACHINE_RESTRICTED: "machine_restricted",
   VIRTUAL_MACHINE_NOT_ALLOWED: "virtual_machine_not_allowed",
   NOT_FLOATING: "not_floating",

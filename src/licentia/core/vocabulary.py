@@ -100,6 +100,7 @@ class ClientErrorCode(enum.StrEnum):
     LICENSE_REVOKED = "license_revoked"
     LICENSE_EXPIRED = "license_expired"
     TOO_MANY_DEVICES = "too_many_devices"
+    TRANSFER_LIMIT = "transfer_limit"  # moved to other machines as often as allowed: details say when again
     MACHINE_RESTRICTED = "machine_restricted"
     VIRTUAL_MACHINE_NOT_ALLOWED = "virtual_machine_not_allowed"
     # Floating licenses: leases and borrowing.

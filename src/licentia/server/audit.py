@@ -64,6 +64,7 @@ class AuditAction(enum.StrEnum):
     KEYS_ROTATE = "keys.rotate", AuditTarget.PRODUCT
     LEASE_FORCE_RELEASE = "lease.force_release", AuditTarget.LICENSE
     LICENSE_CANCEL = "license.cancel", AuditTarget.LICENSE
+    LICENSE_GRANT_TRANSFERS = "license.grant_transfers", AuditTarget.LICENSE
     LICENSE_ISSUE = "license.issue", AuditTarget.LICENSE
     LICENSE_MAX_DEVICES = "license.max_devices", AuditTarget.LICENSE
     LICENSE_OFFLINE_ACTIVATE = "license.offline_activate", AuditTarget.LICENSE
@@ -71,6 +72,7 @@ class AuditAction(enum.StrEnum):
     LICENSE_REINSTATE = "license.reinstate", AuditTarget.LICENSE
     LICENSE_RENEW = "license.renew", AuditTarget.LICENSE
     LICENSE_RESEND_KEY = "license.resend_key", AuditTarget.LICENSE
+    LICENSE_RESET_TRANSFERS = "license.reset_transfers", AuditTarget.LICENSE
     LICENSE_REVOKE = "license.revoke", AuditTarget.LICENSE
     LICENSE_SUSPEND = "license.suspend", AuditTarget.LICENSE
     LICENSE_TERMS = "license.terms", AuditTarget.LICENSE
@@ -244,6 +246,12 @@ SENTENCES: dict[AuditAction, Sentence] = {
     AuditAction.LICENSE_CANCEL: lambda t, d, w: w.say(
         "Cancelled the subscription of {}: it ends {}", w.license(t), shown(d.get("ends_at"))
     ),
+    AuditAction.LICENSE_GRANT_TRANSFERS: lambda t, d, w: w.say(
+        "Allowed {} {} to another machine beyond its type's limit{}",
+        w.license(t),
+        counted(d.get("transfers"), "more move"),
+        _reason(w, d),
+    ),
     AuditAction.LICENSE_ISSUE: lambda t, d, w: w.say(
         "Issued {} to {}{}", w.license(t, owner=False), d.get("email") or "?", _if(w, "order_ref", " (order {})", d)
     ),
@@ -273,6 +281,12 @@ SENTENCES: dict[AuditAction, Sentence] = {
     ),
     AuditAction.LICENSE_RESEND_KEY: lambda t, d, w: w.say(
         "Sent the key of {} again{}", w.license(t), _if(w, "to", " to {}", d)
+    ),
+    AuditAction.LICENSE_RESET_TRANSFERS: lambda t, d, w: w.say(
+        "Reset the transfers counted for {}{}{}",
+        w.license(t),
+        w.say(" ({} forgiven)", counted(d["forgiven"], "move")) if d.get("forgiven") else "",
+        _reason(w, d),
     ),
     AuditAction.LICENSE_REVOKE: lambda t, d, w: w.say(
         "Revoked {}{}{}",

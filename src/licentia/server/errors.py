@@ -101,6 +101,11 @@ class ErrorCode(enum.StrEnum):
     VIRTUAL_MACHINE_NOT_ALLOWED = (
         "virtual_machine_not_allowed", 403, _ALL, "the product's policy refuses licenses on virtual machines"
     )  # fmt: skip
+    TRANSFER_LIMIT = (
+        "transfer_limit", 409, _ALL,
+        "the license moved to other machines as often as its type allows in the period: "
+        "`next_transfer_at` (and Retry-After) says when it may move again; a machine that held it may take it back",
+    )  # fmt: skip
     ORDER_REF_IN_USE = (
         "order_ref_in_use", 409, _D | _A, "the order reference already names a purchase (from the same source)"
     )  # fmt: skip
@@ -202,7 +207,6 @@ class ErrorCode(enum.StrEnum):
     # The customer portal
     UNKNOWN_MACHINE = "unknown_machine", 404, _A, "the machine holds no seat of this license"
     REASON_REQUIRED = "reason_required", 400, _A, "freeing a seat needs a reason (it goes to the audit log)"
-    TRANSFER_LIMIT = "transfer_limit", 409, _A, "the license type's self-service transfers for the period are used up"
     NOT_ENTITLED = "not_entitled", 403, _A, "the license does not entitle to this release"
     # Air-gapped (offline) activation: the vendor or the customer turns a machine's files into seats
     INVALID_OFFLINE_REQUEST = (
@@ -278,6 +282,7 @@ class ApiError(Exception):
         status: int | None = None,
         *,
         headers: dict[str, str] | None = None,
+        details: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
         # Typed as ErrorCode: mypy and tests/server/test_error_codes.py refuse a code that is not
@@ -287,6 +292,8 @@ class ApiError(Exception):
         self.message = message
         self.status = status if status is not None else (400 if member is None else member.status)
         self.headers = headers or {}
+        # More fields of the error body, beside code and message (plain values a client may show).
+        self.details = details or {}
 
 
 def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
@@ -316,7 +323,7 @@ _HTTP_CODES = {
 
 
 def api_error_response(exc: ApiError) -> JSONResponse:
-    return _json(exc.status, exc.code, exc.message, exc.headers)
+    return _json(exc.status, exc.code, exc.message, exc.headers, **exc.details)
 
 
 def validation_response(errors: Sequence[Any]) -> JSONResponse:

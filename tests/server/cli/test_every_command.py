@@ -192,6 +192,17 @@ def case_license_release_lease(cli: Cli) -> None:
     assert "no lease" in cli("license", "release-lease", key[:5], "ls_" + "9" * 24, code=1)
 
 
+def case_license_transfers(cli: Cli) -> None:
+    key = cli("license", "issue", "--product", "my-app", "--email", "mover@example.com").strip()
+    assert "0 moves to another machine in the last 365 days; its type sets no limit" in cli(
+        "license", "transfers", key[:5]
+    )
+    granted = json.loads(cli("license", "transfers", key[:5], "--grant", "2", "--reason", "new office", "--json"))
+    assert granted["extra"] == 2 and granted["left"] is None
+    assert "0 moves" in cli("license", "transfers", key[:5], "--reset")
+    assert "grant 1 to 1000" in cli("license", "transfers", key[:5], "--grant", "5000", code=1)
+
+
 def case_license_terms(cli: Cli) -> None:
     cli("policy", "create", "my-app", "Yearly", "--set", "maintenance_days=365")
     key = cli("license", "issue", "--product", "my-app", "--email", "terms@example.com").strip()
@@ -557,6 +568,7 @@ CASES: dict[tuple[str, ...], Callable[..., None]] = {
     ("license", "offline-activate"): case_license_offline_activate,
     ("license", "leases"): case_license_leases,
     ("license", "release-lease"): case_license_release_lease,
+    ("license", "transfers"): case_license_transfers,
     ("license", "offline-deactivate"): case_license_offline_deactivate,
     ("device", "list"): case_device_list,
     ("device", "show"): case_device_show,

@@ -1,4 +1,4 @@
-"""Freeing a machine's seat within the transfer limit, license-gated downloads, and isolation between customers."""
+"""Freeing a machine's seat (one transfer count with the public API), downloads, and isolation between customers."""
 
 from __future__ import annotations
 
@@ -48,23 +48,45 @@ def test_freeing_a_machine_frees_its_seat_audits_the_reason_and_the_app_learns_i
     assert freed.check()["status"] == "trial"
 
 
-def test_the_transfer_limit_holds(client, shop, smtp, product):
+def test_the_portal_and_the_public_api_share_one_transfer_count(client, shop, smtp, product, engine, clock):
+    from licentia.server.licenses.changes import set_max_devices
     from tests.server.helpers import Installation
 
-    sign_in(client, smtp, ANN)
     lid = shop.ann_license.id
-    for round_ in range(3):
-        mid = machine_ids(client.get(f"/portal/licenses/{lid}").text)[0]
-        assert "seat is free" in free(client, lid, mid).text
-        # Move to a new machine, as a customer with a new computer would.
-        app = Installation(client, product.public_key, machine=f"new{round_}", disk=f"nd{round_}", mac=f"nn{round_}")
+    with engine.begin() as conn:  # both seats in use: a seat freed and taken elsewhere is a move
+        set_max_devices(conn, license_id=lid, max_devices=2, actor="test", now=clock.now())
+    sign_in(client, smtp, ANN)
+    key = shop.ann_license.key
+
+    computers = list(shop.ann_apps)
+
+    def new_computer(name: str) -> Installation:
+        app = Installation(client, product.public_key, machine=name, disk=f"{name}-d", mac=f"{name}-n")
         app.check()
-        assert app.check("/v1/activate", key=shop.ann_license.key)["status"] == "registered"
+        computers.append(app)
+        return app
+
+    # Three moves in 30 days: two freed in the portal, one by the application's own deactivation.
+    assert "seat is free" in free(client, lid, machine_ids(client.get(f"/portal/licenses/{lid}").text)[0]).text
+    first = new_computer("new0")
+    assert first.check("/v1/activate", key=key)["status"] == "registered"
+    assert first.check("/v1/deactivate")["status"] == "trial"
+    assert new_computer("new1").check("/v1/activate", key=key)["status"] == "registered"
+    assert "2 of 2 used" in client.get(f"/portal/licenses/{lid}").text
+    assert "seat is free" in free(client, lid, machine_ids(client.get(f"/portal/licenses/{lid}").text)[0]).text
+    assert new_computer("new2").check("/v1/activate", key=key)["status"] == "registered"
     page = client.get(f"/portal/licenses/{lid}")
-    assert "0 left now" in page.text
-    refused = free(client, lid, machine_ids(page.text)[0])
-    assert "3 times per 30 days" in refused.text
-    assert "2 of 5 used" in refused.text
+    assert "3 times every 30 days: 0 left now, the next from" in page.text
+    # Freeing still works (it grants nothing); taking the seat on another computer is refused...
+    freed_id = machine_ids(page.text)[0]
+    assert "seat is free" in free(client, lid, freed_id).text
+    refused = new_computer("new3").call("/v1/activate", key=key)
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "transfer_limit"
+    assert refused.json()["error"]["next_transfer_at"] and int(refused.headers["Retry-After"]) > 0
+    # ...and the computer that was freed takes its seat back.
+    back = next(app for app in computers if app.check()["machine"] == freed_id)
+    assert back.check("/v1/activate", key=key)["status"] == "registered"
+    assert "2 of 2 used" in client.get(f"/portal/licenses/{lid}").text
 
 
 def test_a_free_needs_a_reason_and_the_csrf_token(client, shop, smtp):

@@ -25,9 +25,11 @@ from licentia.server.adminapi.schemas import (
     ReleaseCreate,
     Renewal,
     StatusChange,
+    TransferGrant,
     TrialExtension,
 )
 from licentia.server.devices.changes import extend_trial, free_seat, get_device, set_device_status
+from licentia.server.devices.transfers import grant_transfers, reset_transfers
 from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.events.export import as_csv, event_page
 from licentia.server.fields import RowId
@@ -54,15 +56,15 @@ async def create_license(
 
     def issue(conn: Any, *, now: dt.datetime) -> dict[str, Any]:
         issued = issue_and_email(conn, body, fernet=fernet, actor=actor.label, now=now)
-        return {**license_view(conn, issued.id), "key": issued.key}
+        return {**license_view(conn, issued.id, seats_at=now), "key": issued.key}
 
     return await transactions.in_transaction(engine, issue, now=clock.now())
 
 
 @router.get("/licenses/{license_id}", response_model=LicenseOut, responses=ERRORS)
-async def get_license(engine: EngineDep, license_id: RowId, actor: ReadActor) -> dict[str, Any]:
-    """A license with its customer and seat use."""
-    return await transactions.read_only(engine, license_view, license_id=license_id)
+async def get_license(engine: EngineDep, clock: ClockDep, license_id: RowId, actor: ReadActor) -> dict[str, Any]:
+    """A license with its customer, seat use and transfers."""
+    return await transactions.read_only(engine, license_view, license_id=license_id, seats_at=clock.now())
 
 
 async def _state(
@@ -70,7 +72,7 @@ async def _state(
 ) -> dict[str, Any]:
     def change(conn: Any, *, now: dt.datetime) -> dict[str, Any]:
         change_state(conn, license_id=license_id, action=action, actor=actor.label, now=now, reason=reason)
-        return license_view(conn, license_id)
+        return license_view(conn, license_id, seats_at=now)
 
     return await transactions.in_transaction(engine, change, now=clock.now())
 
@@ -107,7 +109,7 @@ async def renew_license(
 
     def change(conn: Any, *, now: dt.datetime) -> dict[str, Any]:
         renew(conn, license_id=license_id, expires_at=body.expires_at, days=body.days, actor=actor.label, now=now)
-        return license_view(conn, license_id)
+        return license_view(conn, license_id, seats_at=now)
 
     return await transactions.in_transaction(engine, change, now=clock.now())
 
@@ -120,7 +122,39 @@ async def patch_license(
 
     def change(conn: Any, *, now: dt.datetime) -> dict[str, Any]:
         set_max_devices(conn, license_id=license_id, max_devices=body.max_devices, actor=actor.label, now=now)
-        return license_view(conn, license_id)
+        return license_view(conn, license_id, seats_at=now)
+
+    return await transactions.in_transaction(engine, change, now=clock.now())
+
+
+@router.post("/licenses/{license_id}/grant-transfers", response_model=LicenseOut, responses=ERRORS)
+async def grant_license_transfers(
+    engine: EngineDep, clock: ClockDep, license_id: RowId, body: TransferGrant, actor: WriteActor
+) -> dict[str, Any]:
+    """Allow `transfers` more moves to another machine beyond the license type's limit (audited).
+
+    Each is used once, when a move past the limit needs it; they do not expire."""
+
+    def change(conn: Any, *, now: dt.datetime) -> dict[str, Any]:
+        grant_transfers(
+            conn, license_id=license_id, transfers=body.transfers, reason=body.reason, actor=actor.label, now=now
+        )
+        return license_view(conn, license_id, seats_at=now)
+
+    return await transactions.in_transaction(engine, change, now=clock.now())
+
+
+@router.post("/licenses/{license_id}/reset-transfers", response_model=LicenseOut, responses=ERRORS)
+async def reset_license_transfers(
+    engine: EngineDep, clock: ClockDep, license_id: RowId, actor: WriteActor, body: ActionReason | None = None
+) -> dict[str, Any]:
+    """Forgive the transfers counted in the current period: the license has its type's whole allowance again.
+
+    An optional `reason` is kept in the audit log."""
+
+    def change(conn: Any, *, now: dt.datetime) -> dict[str, Any]:
+        reset_transfers(conn, license_id=license_id, reason=body.reason if body else None, actor=actor.label, now=now)
+        return license_view(conn, license_id, seats_at=now)
 
     return await transactions.in_transaction(engine, change, now=clock.now())
 

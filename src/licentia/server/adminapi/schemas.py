@@ -23,6 +23,19 @@ class Customer(BaseModel):
     email: str
 
 
+class TransfersOut(BaseModel):
+    """The license's moves to another machine (docs/licensing-models.md, "Transfers")."""
+
+    limit: int | None = Field(description="The license type's `transfer_limit` (null: no limit).")
+    period_days: int = Field(description="The rolling window transfers are counted over (`transfer_period_days`).")
+    used: int = Field(description="Transfers counted over the last `period_days`.")
+    extra: int = Field(description="Transfers the vendor granted beyond the limit and not used yet.")
+    left: int | None = Field(description="Transfers allowed now (null: no limit).")
+    next_transfer_at: dt.datetime | None = Field(
+        description="When the next transfer is allowed, if none is now (null: one is, or only a grant allows one)."
+    )
+
+
 class LicenseOut(BaseModel):
     id: int
     product: str
@@ -38,6 +51,7 @@ class LicenseOut(BaseModel):
     policy_overrides: dict[str, Any] = Field(default_factory=dict)
     maintenance_until: dt.datetime | None = None
     seat_release_days: int | None = None
+    transfers: TransfersOut | None = None
     customer: Customer | None
     created_at: dt.datetime
     updated_at: dt.datetime
@@ -92,6 +106,13 @@ class StatusChange(Strict):
 class ActionReason(Strict):
     """Why a revoke or a freed seat happened (a refund, a replaced computer): kept in the audit log."""
 
+    reason: Annotated[str, StringConstraints(max_length=200)] | None = None
+
+
+class TransferGrant(Strict):
+    """Moves to another machine the vendor allows one license beyond its type's limit (audited)."""
+
+    transfers: int = Field(ge=1, le=1000, description="How many more; each is used once, whenever it is needed.")
     reason: Annotated[str, StringConstraints(max_length=200)] | None = None
 
 

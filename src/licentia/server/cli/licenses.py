@@ -11,7 +11,8 @@ STATE_CHANGES = ("suspend", "revoke", "reinstate")
 
 # The top-level commands this module registers, with their help lines (see build_parser).
 COMMANDS = {
-    "license": "issue, list, suspend, revoke, reinstate licenses; their terms, meter usage, certificates, leases",
+    "license": "issue, list, suspend, revoke, reinstate licenses; their terms, meter usage, certificates, leases, "
+    "transfers",
 }
 
 
@@ -58,8 +59,10 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], opti
         p.set_defaults(run=change)
     offline.register(actions, options)  # offline-activate, offline-deactivate (air-gapped machines)
     from licentia.server.cli import leases as leases_cli  # floating leases: their own module
+    from licentia.server.cli import transfers as transfers_cli  # moves to another machine: their own module
 
     leases_cli.register(actions, options)
+    transfers_cli.register(actions, options)
 
 
 def issue(args: argparse.Namespace, ctx: CliContext) -> int:

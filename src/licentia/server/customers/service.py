@@ -16,14 +16,14 @@ import sqlalchemy as sa
 from packaging.version import InvalidVersion, Version
 
 from licentia.core.status import LicenseState
-from licentia.server.audit import AuditAction, AuditTarget, record
+from licentia.server.audit import AuditAction, record
 from licentia.server.customers.terms import LicenseTerms, license_terms
 from licentia.server.devices.changes import installations_of, unbind
 from licentia.server.devices.offline_seats import refuse_while_leased
+from licentia.server.devices.transfers import FreedBy, Standing, license_transfers, seat_freed
 from licentia.server.errors import ApiError, ErrorCode
-from licentia.server.store.tables import audit_entries, customers, devices, licenses, products, releases
+from licentia.server.store.tables import customers, devices, licenses, products, releases
 
-TRANSFER_ACTION = AuditAction.PORTAL_FREE_MACHINE
 MAX_REASON = 500
 
 
@@ -44,15 +44,15 @@ class LicenseView:
     expires_at: dt.datetime | None
     terms: LicenseTerms
     seats_allowed: int
+    transfers: Standing
     machines: list[MachineView] = field(default_factory=list)
-    transfers_left: int | None = None  # None: the license type sets no limit
 
     @property
     def seats_used(self) -> int:
         return len(self.machines)
 
 
-def owned_license(conn: sa.Connection, *, email: str, license_id: int, lock: bool = False) -> Any:
+def owned_license(conn: sa.Connection, *, email: str, license_id: int) -> Any:
     """The license if ``email`` owns it, else ``not_found`` (the same for another's and for none)."""
     query = (
         sa.select(licenses, products.c.name.label("product_name"))
@@ -60,29 +60,10 @@ def owned_license(conn: sa.Connection, *, email: str, license_id: int, lock: boo
         .join(products, products.c.id == licenses.c.product_id)
         .where(licenses.c.id == license_id, sa.func.lower(customers.c.email) == email)
     )
-    if lock and conn.dialect.name == "postgresql":
-        # Two tabs freeing machines at once must not both pass the transfer limit.
-        query = query.with_for_update(of=licenses)
     row = conn.execute(query).first()
     if row is None:
         raise ApiError(ErrorCode.UNKNOWN_LICENSE, "no such license in your account")
     return row
-
-
-def transfers_used(conn: sa.Connection, *, license_id: int, terms: LicenseTerms, now: dt.datetime) -> int:
-    since = now - dt.timedelta(days=terms.transfer_period_days)
-    return int(
-        conn.execute(
-            sa.select(sa.func.count())
-            .select_from(audit_entries)
-            .where(
-                audit_entries.c.action == TRANSFER_ACTION.value,
-                audit_entries.c.target_type == AuditTarget.LICENSE.value,
-                audit_entries.c.target_id == str(license_id),
-                audit_entries.c.at > since,
-            )
-        ).scalar_one()
-    )
 
 
 def _view(conn: sa.Connection, row: Any, now: dt.datetime) -> LicenseView:
@@ -104,9 +85,7 @@ def _view(conn: sa.Connection, row: Any, now: dt.datetime) -> LicenseView:
         terms=terms,
         seats_allowed=terms.seats_allowed,
         machines=sorted(seen, key=lambda m: m.last_seen, reverse=True),
-        transfers_left=None
-        if terms.transfer_limit is None
-        else max(0, terms.transfer_limit - transfers_used(conn, license_id=row.id, terms=terms, now=now)),
+        transfers=license_transfers(conn, row.id, now),
     )
 
 
@@ -128,13 +107,15 @@ def customer_license(conn: sa.Connection, *, email: str, license_id: int, now: d
 def free_machine(
     conn: sa.Connection, *, email: str, license_id: int, machine_id: str, reason: str, now: dt.datetime
 ) -> None:
-    """Take the machine off the license, within the license type's transfer limit.
+    """Take the machine off the license: its seat is freed by the customer.
 
-    The installations there learn it at their next status check (they are no
-    longer bound, so the signed document says so); the audit log keeps who,
-    which machine and the customer's reason.
+    Freeing is always allowed (it grants nothing); the seat taken on another
+    machine afterwards is the transfer the license type limits, whichever way
+    it is taken (devices/transfers.py). The installations there learn it at
+    their next status check (they are no longer bound, so the signed document
+    says so); the audit log keeps who, which machine and the customer's reason.
     """
-    row = owned_license(conn, email=email, license_id=license_id, lock=True)
+    row = owned_license(conn, email=email, license_id=license_id)
     reason = " ".join(reason.split())[:MAX_REASON]
     if not reason:
         raise ApiError(
@@ -144,19 +125,12 @@ def free_machine(
     if not bound:
         raise ApiError(ErrorCode.UNKNOWN_MACHINE, "this machine holds no seat of this license")
     refuse_while_leased(conn, license_id=row.id, machine_id=machine_id, now=now)  # it frees with its proof
-    terms = license_terms(conn, row)
-    limit = terms.transfer_limit
-    if limit is not None and transfers_used(conn, license_id=row.id, terms=terms, now=now) >= limit:
-        raise ApiError(
-            ErrorCode.TRANSFER_LIMIT,
-            f"this license may move to another machine {terms.transfer_limit} times per "
-            f"{terms.transfer_period_days} days; please contact the vendor to free more",
-        )
     for inst in bound:
         unbind(conn, row=inst, now=now, reason="seat freed by customer")
+    seat_freed(conn, license_id=row.id, machine_id=machine_id, now=now, by=FreedBy.PORTAL)
     record(
         conn,
-        TRANSFER_ACTION,
+        AuditAction.PORTAL_FREE_MACHINE,
         row.id,
         actor=f"customer:{email}",
         now=now,

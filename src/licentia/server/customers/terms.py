@@ -1,9 +1,9 @@
-"""What a license type says about self-service: its name, seats, maintenance end and transfer limit.
+"""What a license type says about self-service: its name, seats and maintenance end.
 
 Read from the license's type (``licenses.policy_id``, with the license's own
 overrides applied) and from the sale's terms fixed on the license
-(``maintenance_until``). A type whose ``transfer_limit`` is unset sets no
-limit on self-service transfers.
+(``maintenance_until``). Its transfer limit is counted in one place for every
+path, the portal's among them: ``devices/transfers.py``.
 """
 
 from __future__ import annotations
@@ -22,9 +22,6 @@ from licentia.server.store.tables import policies
 class LicenseTerms:
     type_name: str
     seats_allowed: int
-    # Self-service moves to another machine per period (None: no limit).
-    transfer_limit: int | None
-    transfer_period_days: int
     # Releases published after this date are not covered (None: every release is).
     maintenance_end: dt.datetime | None
 
@@ -36,7 +33,5 @@ def license_terms(conn: sa.Connection, license_row: Any) -> LicenseTerms:
     return LicenseTerms(
         type_name=policy.name,
         seats_allowed=int(terms["max_devices"]),
-        transfer_limit=terms.get("transfer_limit"),
-        transfer_period_days=int(terms.get("transfer_period_days") or 365),
         maintenance_end=license_row.maintenance_until,
     )

@@ -1,4 +1,4 @@
-"""Seats: activation with a license key, never beyond the license's device limit.
+"""Seats: activation with a license key, never beyond the license's device limit, nor its transfer limit.
 
 Runs inside the status check's writer job. Concurrent activations of one
 license are serialised by the database: SQLite's write lock (taken at
@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from licentia.core.licensekeys import KeyFormatError, key_hash, key_prefix, normalize_key
 from licentia.core.status import LicenseState
 from licentia.core.vocabulary import EventKind
+from licentia.server.devices.transfers import TransferLimit, take_seat
 from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.events.service import event_row
 from licentia.server.policies.choices import SeatKind
@@ -151,6 +152,21 @@ def claim_seat(
             ),
             evidence(EventKind.REGISTER, key_prefix=lic.key_prefix, result="too_many_devices", license_id=lic.id),
         )
+    try:  # a seat the customer freed, taken on another machine, is a transfer (transfers.py)
+        take_seat(
+            conn,
+            license_id=lic.id,
+            machine_id=device.machine_id,
+            seats_used=int(used),
+            max_devices=max_devices,
+            limit=terms.transfer_limit,
+            period_days=int(terms.transfer_period_days or 365),
+            now=now,
+        )
+    except TransferLimit as exc:
+        raise Refused(
+            exc, evidence(EventKind.REGISTER, key_prefix=lic.key_prefix, result="transfer_limit", license_id=lic.id)
+        ) from exc
     if lic.first_activated_at is None:
         return _first_activation(conn, row, terms, now)
     return lic

@@ -41,6 +41,7 @@ from licentia.server.devices.rows import (
     update_device,
 )
 from licentia.server.devices.seats import Refused, claim_seat
+from licentia.server.devices.transfers import FreedBy, seat_freed
 from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.events.service import event_row, record_events
 from licentia.server.policies.choices import OnClone
@@ -226,6 +227,7 @@ class Checker:
 
         # 3. Seats, then the decision.
         license_row = read_license(conn, scope, device.license_id) if device.license_id is not None else None
+        gave_back: tuple[int, FreedBy] | None = None  # the seat the application gives back here, and how
         if inp.action == "activate":
             license_row = claim_seat(
                 conn,
@@ -239,6 +241,8 @@ class Checker:
                 terms_of=lambda lic: self.terms(conn, product, lic),
             )
             if device.license_id != license_row.id:
+                if device.license_id is not None:
+                    gave_back = (device.license_id, FreedBy.SWITCHED)
                 values.update(license_id=license_row.id, activated_at=inp.now)
                 note(
                     device.id,
@@ -246,8 +250,10 @@ class Checker:
                     license_id=license_row.id,
                     data={"key_prefix": license_row.key_prefix, "result": "activated"},
                 )
-        deactivated = inp.action == "deactivate" and device.license_id is not None
-        if deactivated:
+        deactivated = False
+        if inp.action == "deactivate" and device.license_id is not None:
+            deactivated = True
+            gave_back = (device.license_id, FreedBy.DEACTIVATE)
             values.update(license_id=None, activated_at=None)
             note(device.id, EventKind.DEACTIVATE, license_id=device.license_id)
             license_row = None
@@ -308,6 +314,9 @@ class Checker:
         else:
             update_device(conn, device, values)
             record_events(conn, evidence)
+        if gave_back is not None:
+            # The application gave its seat back: the next machine to take it may be a transfer (transfers.py).
+            seat_freed(conn, license_id=gave_back[0], machine_id=device.machine_id, now=inp.now, by=gave_back[1])
 
         signer, chain = self.keyring.signer(conn, product.id, product.kid)
         document = status_document(

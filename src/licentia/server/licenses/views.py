@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from licentia.core.clock import to_iso
 from licentia.server.devices.changes import installations_of
+from licentia.server.devices.transfers import standing
 from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.policies.choices import SeatKind
 from licentia.server.policies.service import policy_by_id
@@ -30,7 +31,8 @@ def license_view(
     """A license with its customer, product, license type and seat use, as the UI and the API show it.
 
     Entitlements expired at ``now`` are left out; without ``now`` all are shown with their expiry.
-    A floating license's seats in use are its leases live at ``seats_at`` (default: ``now``, else the clock).
+    A floating license's seats in use are its leases live at ``seats_at`` (default: ``now``, else the clock),
+    and so are the transfers counted in its type's period (``transfers``: devices/transfers.py).
     """
     row = get_license(conn, license_id)
     product = conn.execute(sa.select(products).where(products.c.id == row.product_id)).one()
@@ -41,8 +43,8 @@ def license_view(
     terms = effective(dict(policy._mapping), row.policy_overrides)
     # Seats count machines: two installations on one machine hold one seat. A floating license's
     # seats are its live leases (docs/licensing-models.md, "Floating licenses"), not activations.
+    at = seats_at or now or dt.datetime.now(dt.UTC)
     if terms["kind"] == SeatKind.FLOATING:
-        at = seats_at or now or dt.datetime.now(dt.UTC)
         used = conn.execute(
             sa.select(sa.func.count(sa.distinct(leases.c.machine_id))).where(
                 leases.c.license_id == license_id, leases.c.ended_at.is_(None), leases.c.expires_at > at
@@ -69,6 +71,13 @@ def license_view(
         "seat_release_days": terms["seat_release_days"],
         "max_devices": int(terms["max_devices"]),
         "devices_used": int(used),
+        "transfers": standing(
+            conn,
+            license_id=license_id,
+            limit=terms["transfer_limit"],
+            period_days=int(terms["transfer_period_days"] or 365),
+            now=at,
+        ).as_dict(),
         "customer": None if customer is None else {"id": customer.id, "name": customer.name, "email": customer.email},
         "created_at": row.created_at,
         "updated_at": row.updated_at,

@@ -5,8 +5,10 @@ hands in the request a machine wrote; the answer is the activation response to
 carry back. The seat is claimed by the status check's own code
 (``Checker.run`` with ``action="activate"``, the same path ``/v1/activate``
 takes), so every seat rule holds: seats count machines, a full license answers
-``too_many_devices``, suspended, revoked, expired licenses and restricted
-machines are refused. What differs is only what is done with the answer: its
+``too_many_devices``, a move past the type's transfer limit ``transfer_limit``,
+suspended, revoked, expired licenses and restricted machines are refused, and
+a deactivation proof gives its seat back as ``/v1/deactivate`` does (a transfer
+when another machine takes it). What differs is only what is done with the answer: its
 lease is the long one the vendor chose, it names the request it answers, and
 the installation's credential is sealed for the requesting machine.
 
@@ -30,6 +32,7 @@ from licentia.core.clock import from_iso, to_iso
 from licentia.core.fingerprint import COMPONENTS
 from licentia.core.licensekeys import KeyFormatError, key_hash, normalize_key
 from licentia.server.audit import AuditAction, record
+from licentia.server.devices import transfers
 from licentia.server.devices.changes import installations_of, unbind
 from licentia.server.devices.service import Checker, CheckInput
 from licentia.server.errors import ApiError, ErrorCode
@@ -324,6 +327,14 @@ def deactivate(
         if installation.license_id == row.license_id:
             unbind(conn, row=installation, now=now, reason="deactivated offline")
             seat_freed = True
+            # The machine's own proof gave the seat back: taking it on another machine is a transfer.
+            transfers.seat_freed(
+                conn,
+                license_id=row.license_id,
+                machine_id=installation.machine_id,
+                now=now,
+                by=transfers.FreedBy.OFFLINE,
+            )
     conn.execute(
         offline_activations.update()
         .where(offline_activations.c.id == row.id, offline_activations.c.deactivated_at.is_(None))

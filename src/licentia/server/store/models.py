@@ -532,6 +532,44 @@ class OfflineActivation(Base):
     deactivated_by: Mapped[str | None] = mapped_column(sa.String(200))
 
 
+class FreedSeat(Base):
+    """A seat the customer or the application gave back, and what took it (docs/licensing-models.md, "Transfers").
+
+    Written when a deactivation (``/v1/deactivate``, the portal, an air-gapped
+    proof) leaves a machine without the license; never by the vendor's staff or
+    the scheduled release of an unseen seat. An activation that takes the seat
+    fills ``taken_at``/``taken_by`` and says what it was (``outcome``): the same
+    machine back, a transfer counted against the license type's limit, one paid
+    by a grant of the vendor's, or one the vendor forgave. Pending: ``taken_at`` NULL.
+    """
+
+    __tablename__ = "freed_seats"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    license_id: Mapped[int] = mapped_column(sa.ForeignKey("licenses.id", ondelete="CASCADE"), index=True)
+    machine_id: Mapped[str] = mapped_column(sa.String(32))
+    freed_at: Mapped[dt.datetime]
+    # How: "deactivate", "portal", "offline" or "switched" (the installation activated another license).
+    freed_by: Mapped[str] = mapped_column(sa.String(16))
+    taken_at: Mapped[dt.datetime | None]
+    taken_by: Mapped[str | None] = mapped_column(sa.String(32))
+    # "returned", "transfer", "extra" or "forgiven" (devices.transfers.Outcome); NULL while pending.
+    outcome: Mapped[str | None] = mapped_column(sa.String(16))
+
+
+class TransferGrant(Base):
+    """Transfers the vendor's staff granted one license beyond its type's limit; each is used once."""
+
+    __tablename__ = "transfer_grants"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    license_id: Mapped[int] = mapped_column(sa.ForeignKey("licenses.id", ondelete="CASCADE"), index=True)
+    transfers: Mapped[int]
+    granted_at: Mapped[dt.datetime]
+    granted_by: Mapped[str] = mapped_column(sa.String(320))
+    reason: Mapped[str | None] = mapped_column(sa.String(200))
+
+
 class MeterUsage(Base):
     """What a license consumed of one meter in one period (docs/licensing-models.md, "Meters").
 

@@ -19,6 +19,7 @@ from licentia.server.store.models import (
     DailyRollup,
     Device,
     Event,
+    FreedSeat,
     Lease,
     License,
     Machine,
@@ -33,6 +34,7 @@ from licentia.server.store.models import (
     Release,
     RollupWatermark,
     SigningKeyRow,
+    TransferGrant,
     Value,
     Webhook,
     table_of,
@@ -69,6 +71,8 @@ watermarks = table_of(RollupWatermark)
 offline_activations = table_of(OfflineActivation)
 meter_usage = table_of(MeterUsage)
 meter_consumptions = table_of(MeterConsumption)
+freed_seats = table_of(FreedSeat)
+transfer_grants = table_of(TransferGrant)
 payment_mappings = table_of(PaymentMapping)
 payment_events = table_of(PaymentEvent)
 payment_links = table_of(PaymentLink)

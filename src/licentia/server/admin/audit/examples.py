@@ -55,6 +55,7 @@ EXAMPLES: dict[AuditAction, tuple[str, dict[str, Any]]] = {
     A.KEYS_ROTATE: ("acme", {"kid": "k2"}),
     A.LEASE_FORCE_RELEASE: ("12", {"lease": 8, "machine": 41, "device": DEVICE, "borrowed_until": None}),
     A.LICENSE_CANCEL: ("12", {"previous": None, "ends_at": "2027-04-01T00:00:00+00:00"}),
+    A.LICENSE_GRANT_TRANSFERS: ("12", {"transfers": 2, "reason": "office move"}),
     A.LICENSE_ISSUE: (
         "12",
         {"product": "acme", "email": "bob@example.com", "key_prefix": "QBR5L7XW", "order_ref": "A-1042"},
@@ -65,6 +66,7 @@ EXAMPLES: dict[AuditAction, tuple[str, dict[str, Any]]] = {
     A.LICENSE_REINSTATE: ("12", {"previous": "suspended", "devices_freed": 0, "reason": "paid"}),
     A.LICENSE_RENEW: ("12", {"previous": None, "expires_at": "2028-01-01T00:00:00+00:00"}),
     A.LICENSE_RESEND_KEY: ("12", {"customer": 5, "to": "bob@example.com", "sent": "new email"}),
+    A.LICENSE_RESET_TRANSFERS: ("12", {"forgiven": 3, "reason": "stolen laptop"}),
     A.LICENSE_REVOKE: ("12", {"previous": "active", "devices_freed": 2, "reason": "chargeback"}),
     A.LICENSE_SUSPEND: ("12", {"previous": "active", "devices_freed": 0, "reason": "payment failed"}),
     A.LICENSE_TERMS: (

@@ -102,8 +102,9 @@ EXPLAIN = {
     "usage_report_days": "How often the app reports that it is still in use. Empty: one day more than the trial.",
     "on_clone": "What happens when a copied installation is caught: flag it for you, or block the copy.",
     "allow_virtual_machines": "Off: the app refuses to start in a virtual machine (an easy way to clone a computer).",
-    "transfer_limit": "How many times a customer may move a seat to another machine themselves. Empty: no limit.",
-    "transfer_period_days": "The window in which those transfers are counted.",
+    "transfer_limit": "How many times a license may move to another machine (a seat given back by the application, "
+    "the portal or an air-gapped proof, then taken on another computer). Empty: no limit.",
+    "transfer_period_days": "The rolling window in which those transfers are counted.",
     "trial_days": "How long a new machine may use the app before it needs a license.",
     "fingerprint_min_match": "How many of the machine's hardware components must match for it to count as the same "
     "machine (a new disk alone keeps it).",

@@ -25,6 +25,7 @@ from licentia.server.admin.history import license_history
 from licentia.server.admin.lists.pages import license_list
 from licentia.server.admin.lists.specs import LicenseFilter
 from licentia.server.admin.web import Admin, Form, int_field, render
+from licentia.server.devices.transfers import grant_transfers, reset_transfers
 from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.evidence.risk import assess
 from licentia.server.evidence.subjects import license_subject
@@ -56,7 +57,14 @@ FIELD_OF = {
     ErrorCode.REASON_REQUIRED: "reason",
 }
 # The field each action's form shows its errors beside, when the code alone does not say.
-ACTION_FIELD = {"max-devices": "max_devices", "terms": "policy", "renew": "expires", "revoke": "reason"}
+ACTION_FIELD = {
+    "max-devices": "max_devices",
+    "terms": "policy",
+    "renew": "expires",
+    "revoke": "reason",
+    "grant-transfers": "transfers",
+    "reset-transfers": "transfers",
+}
 
 
 def _date(text: str) -> dt.datetime | None:
@@ -223,6 +231,11 @@ def _change(action: str, form: dict[str, str]) -> tuple[Any, str, dict[str, Any]
         return change_terms, success, {"change": validated(TermsChange, change)}
     if action == "max-devices":
         return set_max_devices, "Device limit changed.", {"max_devices": int_field(form, "max_devices")}
+    if action == "grant-transfers":
+        granted = {"transfers": int_field(form, "transfers"), "reason": form.get("reason") or None}
+        return grant_transfers, "More moves to another machine allowed.", granted
+    if action == "reset-transfers":
+        return reset_transfers, "Transfer count reset.", {"reason": form.get("reason") or None}
     raise HTTPException(404, f"unknown license action {action!r}")
 
 
