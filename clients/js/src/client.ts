@@ -4,13 +4,14 @@ import { release as osRelease, type as osType } from "node:os";
 import { resolve } from "node:path";
 
 import { Asked, judgeAnswer } from "./answers";
+import { Escrow } from "./escrow";
 import { collectFacts, FACT_NAMES, factsDisabledByEnvironment } from "./facts";
 import { ConfigurationError, InvalidDocument, InvalidKey, LicentiaError, Offline, ServerRefused } from "./errors";
 import { Fingerprint, takeFingerprint } from "./fingerprint";
 import type { HardwareSource } from "./hardware";
 import { isObject, type JsonObject, type JsonValue } from "./json";
 import { EventQueue, type FlushResult } from "./queue";
-import { keyPrefix, normalizeKey } from "./rules";
+import { dataPathHash, keyPrefix, normalizeKey } from "./rules";
 import { pinKeys } from "./signing";
 import { StateFile, type State } from "./state";
 import { decideOffline, DEFAULT_ROLLBACK_TOLERANCE_MS, denied, Status } from "./status";
@@ -60,6 +61,8 @@ export class Licentia {
   readonly transport: Transport;
   readonly queue: EventQueue;
   readonly values: Values;
+  /** This installation's credential kept outside the data folder, for a reinstall (`escrow.ts`). */
+  readonly escrow: Escrow;
   readonly appVersion: string | null;
   readonly channel: string;
   private readonly keys;
@@ -90,6 +93,7 @@ export class Licentia {
     this.hardware = options.hardware ?? {};
     this.transport = new Transport(options.serverUrl, options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
     this.stateFile = new StateFile(this.dataDir);
+    this.escrow = new Escrow(this.transport.serverUrl, product, dataPathHash(product, this.dataDir));
     this.queue = new EventQueue(this.dataDir);
     this.values = new Values(this);
     this.factNames = options.facts === true ? FACT_NAMES : options.facts ? [...options.facts] : [];
@@ -209,11 +213,20 @@ export class Licentia {
     });
   }
 
-  /** Report that the application is being uninstalled (call it from the uninstaller). */
-  uninstall(): Promise<FlushResult> {
+  /**
+   * Report that the application is being uninstalled (call it from the uninstaller). The
+   * installation's credential stays in its escrow outside the data folder, so installing again on
+   * this computer resumes the same installation with its license; `forget: true` removes it too
+   * (after the report): a later install is then a new installation, which needs the key again.
+   */
+  uninstall(options: { forget?: boolean } = {}): Promise<FlushResult> {
     return this.serial(async () => {
-      this.queue.add(EventKind.UNINSTALL, this.clock.now(), { app_version: this.appVersion }, this.facts());
-      return this.flushNow();
+      try {
+        this.queue.add(EventKind.UNINSTALL, this.clock.now(), { app_version: this.appVersion }, this.facts());
+        return await this.flushNow();
+      } finally {
+        if (options.forget) this.escrow.forget();
+      }
     });
   }
 
@@ -272,10 +285,21 @@ export class Licentia {
     };
   }
 
-  /** POST a device call, verify and store the answer. Mutates and saves `state`. */
+  /**
+   * POST a device call, verify and store the answer. Mutates and saves `state`. With no credential
+   * in the data folder (uninstalled, or a damaged state), a reinstall resumes its installation from
+   * the escrow: its credential and no token, which the server answers as the same installation on
+   * this machine. That installation was reported when first installed: no `install` event again.
+   */
   private async deviceCall(path: string, state: State, deadline: number, extra: Extra = {}): Promise<Status> {
+    const resumed = state.credential === null ? this.escrow.load() : null;
+    if (resumed !== null) [state.credential, state.token, state.installReported] = [resumed, null, true];
+    return this.call(path, state, deadline, extra);
+  }
+
+  private async call(path: string, state: State, deadline: number, extra: Extra): Promise<Status> {
     const fingerprint = this.fingerprint();
-    if (path !== "/v1/check" && state.credential === null) await this.deviceCall("/v1/check", state, deadline);
+    if (path !== "/v1/check" && state.credential === null) await this.call("/v1/check", state, deadline, {});
     let answer: JsonValue;
     let asked: Asked;
     try {
@@ -283,9 +307,9 @@ export class Licentia {
     } catch (err) {
       if (!(err instanceof ServerRefused) || err.code !== ErrorCode.INVALID_CREDENTIAL || state.credential === null) throw err;
       // The secret is void (re-identified elsewhere, or the state restored from an old
-      // copy): drop it, let the fingerprint re-identify this device, and try once more.
+      // copy, or an escrowed one): drop it, let the fingerprint re-identify this device, and try once more.
       state.credential = null;
-      if (path !== "/v1/check") await this.deviceCall("/v1/check", state, deadline);
+      if (path !== "/v1/check") await this.call("/v1/check", state, deadline, {});
       [answer, asked] = await this.post(path, fingerprint, state, deadline, extra);
     }
     return this.accept(path, answer, asked, state, fingerprint);
@@ -310,7 +334,14 @@ export class Licentia {
     const received = this.clock.now();
     const verdict = judgeAnswer(answer, asked, this.keys, this.product, fingerprint, received);
     if (!verdict.accepted) throw new InvalidDocument(verdict.message);
-    if (verdict.credential !== null) state.credential = [...verdict.credential]; // a re-identified device's old secret is void
+    const issued = verdict.credential;
+    if (issued !== null) {
+      // A new credential (first contact, or re-identified: the old secret is void) is escrowed
+      // outside the data folder too, so that a reinstall resumes this installation.
+      const kept = state.credential;
+      if (kept === null || kept[0] !== issued[0] || kept[1] !== issued[1]) this.escrow.save(issued);
+      state.credential = [...issued];
+    }
     if (verdict.token !== null) state.token = verdict.token; // null: "suspected copy", keep ours
     state.signed = verdict.signed;
     // The answer is fresh (it carries this request's nonce): its time is the server's now. Offline,

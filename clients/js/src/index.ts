@@ -2,6 +2,7 @@
 
 export { Licentia, DEFAULT_TIMEOUT_MS, type LicentiaOptions } from "./client";
 export { FACT_NAMES } from "./facts";
+export type { Escrow } from "./escrow";
 export { ConfigurationError, InvalidDocument, InvalidKey, LicentiaError, Offline, ServerRefused } from "./errors";
 export { Fingerprint, takeFingerprint } from "./fingerprint";
 export type { CommandRunner, HardwareSource, InterfaceList, RawHardware } from "./hardware";

@@ -15,7 +15,7 @@ import { after, before, describe, it } from "node:test";
 import { InvalidDocument, Licentia, type JsonObject } from "../src";
 import type { Status } from "../src/status";
 import { toIso } from "../src/time";
-import { FakeMachine, ManualClock, TestSigner, tempDir } from "./support";
+import { FakeMachine, ManualClock, TestSigner, ownUserConfig, tempDir } from "./support";
 
 const DAY = 86_400_000;
 const OLD = Date.UTC(2020, 0, 15, 9, 30); // an answer saved long ago
@@ -108,6 +108,7 @@ function summary(status: Status): unknown {
 }
 
 describe("answers that are not the answers to this request", () => {
+  ownUserConfig();
   const signer = new TestSigner();
   const fake = new FakeServer();
   const scratch = tempDir("answers");

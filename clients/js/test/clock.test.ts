@@ -14,7 +14,7 @@ import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 
-import { FakeMachine, LiveServer, tempDir } from "./support";
+import { FakeMachine, LiveServer, ownUserConfig, tempDir } from "./support";
 
 const RUNNER = join(__dirname, "runner.js");
 const DEAD = "http://127.0.0.1:9"; // nothing listens: the check falls back to the stored document
@@ -34,6 +34,7 @@ interface Result {
 describe("a wrong clock on the client's machine (faketime)", {
   skip: FAKETIME_MISSING ? "faketime is not installed (Debian package faketime): the wrong-clock tests need it" : false,
 }, () => {
+  ownUserConfig(); // the checks' child processes inherit it
   const server = new LiveServer();
   const scratch = tempDir("clock");
   let n = 0;

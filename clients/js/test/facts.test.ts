@@ -6,7 +6,7 @@ import { describe, it } from "node:test";
 
 import { ConfigurationError, Licentia } from "../src";
 import { collectFacts, escapeFact, FACT_NAMES, factsDisabledByEnvironment } from "../src/facts";
-import { tempDir } from "./support";
+import { ownUserConfig, tempDir } from "./support";
 
 const KEY = "ed25519:e5453c542f32c093:hE99QWF21KEbZyi2w-beRB6-nrFBj0KuB9WE2LEgW_k";
 
@@ -15,6 +15,7 @@ function app(extra: Record<string, unknown> = {}): Licentia {
 }
 
 describe("client facts", () => {
+  ownUserConfig();
   it("are empty unless the application turns them on", () => {
     assert.deepEqual(app().facts(), {});
     const facts = app({ facts: ["os_name", "local_time"], authors: ["Ada\tLovelace"] }).facts();

@@ -7,11 +7,12 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 
 import { ConfigurationError, InvalidKey, Licentia, ServerRefused, type LicentiaOptions } from "../src";
-import { FakeMachine, LiveServer, ManualClock, RecordingProxy, tempDir } from "./support";
+import { FakeMachine, LiveServer, ManualClock, RecordingProxy, ownUserConfig, tempDir } from "./support";
 
 const DAY = 86_400_000;
 
 describe("against a real server", () => {
+  ownUserConfig();
   const server = new LiveServer();
   const scratch = tempDir("apps");
   let n = 0;

@@ -7,6 +7,7 @@ import { createServer as createHttpServer, request as httpRequest, type Incoming
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { after, afterEach, beforeEach } from "node:test";
 
 import { canonicalJson, type JsonObject } from "../src/json";
 import { keyId } from "../src/signing";
@@ -14,7 +15,7 @@ import { keyId } from "../src/signing";
 export const REPO = join(__dirname, "..", "..", "..", "..");
 
 /** The Python that has Licentia's server installed: $LICENTIA_PYTHON, the repo's venv, or python3. */
-function python(): string {
+export function python(): string {
   if (process.env.LICENTIA_PYTHON) return process.env.LICENTIA_PYTHON;
   const venv = join(REPO, ".venv", "bin", "python");
   return existsSync(venv) ? venv : "python3";
@@ -22,6 +23,29 @@ function python(): string {
 
 export function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), `licentia-js-${prefix}-`));
+}
+
+/**
+ * Give every test of the calling suite a user configuration directory of its own (`XDG_CONFIG_HOME`,
+ * where the credential escrow lives), removed after it, and the suite's hooks outside a test (a
+ * nested suite's `before`) one of the suite's: nothing reads or writes the real one, and child
+ * processes inherit it. `dir` is the current one.
+ */
+export function ownUserConfig(): { readonly dir: string } {
+  const suite = tempDir("config");
+  const current = { dir: suite };
+  const use = (dir: string): void => {
+    current.dir = dir;
+    process.env.XDG_CONFIG_HOME = dir;
+  };
+  use(suite);
+  beforeEach(() => use(tempDir("config")));
+  afterEach(() => {
+    rmSync(current.dir, { recursive: true, force: true });
+    use(suite);
+  });
+  after(() => rmSync(suite, { recursive: true, force: true }));
+  return current;
 }
 
 function freePort(): Promise<number> {
