@@ -7,7 +7,8 @@ shows up as a changed vector that every client must then follow.
 
 It also writes the contract's words for the clients in other languages, from
 the core's enumerations (``src/licentia/core/vocabulary.py``): event kinds,
-statuses, license states and the error codes a client acts on, as
+statuses, the reasons a status document gives, license states and the error
+codes a client acts on, as
 ``clients/js/src/vocabulary.ts`` and ``clients/c/include/licentia_vocabulary.h``.
 
     python conformance/generate.py          # rewrite vectors.json and the clients' words
@@ -46,7 +47,14 @@ from licentia.core.fingerprint import component_hash, data_path_hash, matches, r
 from licentia.core.licensekeys import ALPHABET, KeyFormatError, _check_char, format_key, normalize_key
 from licentia.core.signing import InvalidDocument, SigningKey, load_public_key, verify_document
 from licentia.core.status import DEFAULT_ROLLBACK_TOLERANCE
-from licentia.core.vocabulary import REPORTED_EVENT_KINDS, ClientErrorCode, DeviceStatus, EventKind, LicenseState
+from licentia.core.vocabulary import (
+    REPORTED_EVENT_KINDS,
+    ClientErrorCode,
+    DeviceStatus,
+    EventKind,
+    LicenseState,
+    StatusReason,
+)
 
 HERE = Path(__file__).resolve().parent
 VECTORS = HERE / "vectors.json"
@@ -684,6 +692,7 @@ def build() -> bytes:
 WORDS: list[tuple[str, str, type[enum.StrEnum]]] = [
     ("EventKind", "LICENTIA_EVENT_", EventKind),
     ("DeviceStatus", "LICENTIA_STATUS_", DeviceStatus),
+    ("StatusReason", "LICENTIA_REASON_", StatusReason),
     ("LicenseState", "LICENTIA_LICENSE_", LicenseState),
     ("ErrorCode", "LICENTIA_REFUSAL_", ClientErrorCode),
 ]

@@ -77,8 +77,9 @@ def test_the_old_hardware_showing_up_with_the_old_chain_is_the_copy(client, prod
     app, _lic = registered_installation(client, product, engine, clock)
     left_behind = Installation(client, product.public_key)
     left_behind.credential, left_behind.token = dict(app.credential), app.token
-    app.fp = fingerprint("acme", machine="m9", disk="d9", mac="n9")
-    assert app.check()["status"] == "registered"  # the live state moved: an upgrade
+    # A new disk, processor and network card (the OS install kept): an upgrade, with the live state.
+    app.fp = fingerprint("acme", disk="d9", cpu="c9", mac="n9")
+    assert app.check()["status"] == "registered"
     copy = left_behind.check()  # the state left on the old hardware, a token behind
     assert copy["status"] == "trial" and copy["license"] is None and copy["clone_suspected"] is True
     assert app.check()["clone_suspected"] is True  # evidence on both

@@ -10,6 +10,8 @@
 #define LICENTIA_EVENT_FEEDBACK "feedback"
 #define LICENTIA_EVENT_UPGRADE "upgrade"
 #define LICENTIA_EVENT_CHECK "check"
+#define LICENTIA_EVENT_REINSTALL "reinstall"
+#define LICENTIA_EVENT_MOVED "moved"
 #define LICENTIA_EVENT_HARDWARE_CHANGED "hardware_changed"
 #define LICENTIA_EVENT_CLONE_SUSPECTED "clone_suspected"
 #define LICENTIA_EVENT_INVALID_KEY "invalid_key"
@@ -23,6 +25,15 @@
 #define LICENTIA_STATUS_SUSPENDED "suspended"
 #define LICENTIA_STATUS_BLOCKED "blocked"
 
+/* LICENTIA_REASON_*: Why an installation has the status it has (`reason` in the signed document), when the server says why. */
+#define LICENTIA_REASON_CLONE_SUSPECTED "clone_suspected"
+#define LICENTIA_REASON_MOVED_TO_OTHER_MACHINE "moved_to_other_machine"
+#define LICENTIA_REASON_DEACTIVATED "deactivated"
+#define LICENTIA_REASON_LICENSE_REVOKED "license_revoked"
+#define LICENTIA_REASON_LICENSE_SUSPENDED "license_suspended"
+#define LICENTIA_REASON_LICENSE_EXPIRED "license_expired"
+#define LICENTIA_REASON_VIRTUAL_MACHINE "virtual_machine"
+
 /* LICENTIA_LICENSE_*: A license's own state, set by the vendor (or by its expiry). */
 #define LICENTIA_LICENSE_ACTIVE "active"
 #define LICENTIA_LICENSE_SUSPENDED "suspended"
@@ -35,6 +46,7 @@
 #define LICENTIA_REFUSAL_RATE_LIMITED "rate_limited"
 #define LICENTIA_REFUSAL_INVALID_CREDENTIAL "invalid_credential"
 #define LICENTIA_REFUSAL_STALE_TOKEN "stale_token"
+#define LICENTIA_REFUSAL_OTHER_MACHINE "other_machine"
 #define LICENTIA_REFUSAL_INVALID_KEY "invalid_key"
 #define LICENTIA_REFUSAL_LICENSE_SUSPENDED "license_suspended"
 #define LICENTIA_REFUSAL_LICENSE_REVOKED "license_revoked"

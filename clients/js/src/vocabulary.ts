@@ -9,6 +9,8 @@ export const EventKind = {
   FEEDBACK: "feedback",
   UPGRADE: "upgrade",
   CHECK: "check",
+  REINSTALL: "reinstall",
+  MOVED: "moved",
   HARDWARE_CHANGED: "hardware_changed",
   CLONE_SUSPECTED: "clone_suspected",
   INVALID_KEY: "invalid_key",
@@ -27,6 +29,18 @@ export const DeviceStatus = {
 } as const;
 export type DeviceStatus = (typeof DeviceStatus)[keyof typeof DeviceStatus];
 
+/** Why an installation has the status it has (`reason` in the signed document), when the server says why. */
+export const StatusReason = {
+  CLONE_SUSPECTED: "clone_suspected",
+  MOVED_TO_OTHER_MACHINE: "moved_to_other_machine",
+  DEACTIVATED: "deactivated",
+  LICENSE_REVOKED: "license_revoked",
+  LICENSE_SUSPENDED: "license_suspended",
+  LICENSE_EXPIRED: "license_expired",
+  VIRTUAL_MACHINE: "virtual_machine",
+} as const;
+export type StatusReason = (typeof StatusReason)[keyof typeof StatusReason];
+
 /** A license's own state, set by the vendor (or by its expiry). */
 export const LicenseState = {
   ACTIVE: "active",
@@ -43,6 +57,7 @@ export const ErrorCode = {
   RATE_LIMITED: "rate_limited",
   INVALID_CREDENTIAL: "invalid_credential",
   STALE_TOKEN: "stale_token",
+  OTHER_MACHINE: "other_machine",
   INVALID_KEY: "invalid_key",
   LICENSE_SUSPENDED: "license_suspended",
   LICENSE_REVOKED: "license_revoked",

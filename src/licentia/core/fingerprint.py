@@ -65,5 +65,17 @@ def matches(stored: Mapping[str, str | None], presented: Mapping[str, str], min_
     return len(equal) >= required_matches(presented, min_match)
 
 
+def another_computer(stored: Mapping[str, str | None], presented: Mapping[str, str]) -> bool:
+    """True when ``presented`` keeps none of the strong components ``stored`` has (and shares one to compare).
+
+    A hardware upgrade keeps some part (the disk, the OS install, the network
+    card); a state carried to another computer keeps none of them.
+    """
+    comparable = [
+        name for name, value in presented.items() if value and name not in WEAK_COMPONENTS and stored.get(name)
+    ]
+    return bool(comparable) and all(str(stored[name]) != presented[name] for name in comparable)
+
+
 def changed_components(stored: Mapping[str, str | None], presented: Mapping[str, str]) -> list[str]:
     return sorted(name for name, value in presented.items() if stored.get(name) != value)

@@ -45,6 +45,12 @@ class EventKind(enum.StrEnum):
     UPGRADE = "upgrade"
     # Recorded by the server itself.
     CHECK = "check"
+    # The installation came back after its data folder was deleted: with its credential kept
+    # outside the folder (same device id), or recognised by fingerprint (a new installation
+    # linked to the one it replaces). ``upgrade`` instead when the version changed with it.
+    REINSTALL = "reinstall"
+    # The installation's data folder moved on its machine (``POST /v1/move``).
+    MOVED = "moved"
     HARDWARE_CHANGED = "hardware_changed"
     CLONE_SUSPECTED = "clone_suspected"
     INVALID_KEY = "invalid_key"
@@ -67,6 +73,21 @@ REPORTED_EVENT_KINDS = frozenset(
 )
 # The signals of unlicensed use, counted together on the dashboard and notified as one topic.
 PIRACY_EVENT_KINDS = frozenset({EventKind.CLONE_SUSPECTED, EventKind.INVALID_KEY})
+
+
+class StatusReason(enum.StrEnum):
+    """Why an installation has the status it has (``reason`` in the signed document), when the server says why."""
+
+    # The state was copied and the product blocks copies (``on_clone = block``).
+    CLONE_SUSPECTED = "clone_suspected"
+    # The installation's state was carried to another computer: activate that one with the key,
+    # and free the old one's seat in the portal.
+    MOVED_TO_OTHER_MACHINE = "moved_to_other_machine"
+    DEACTIVATED = "deactivated"
+    LICENSE_REVOKED = "license_revoked"
+    LICENSE_SUSPENDED = "license_suspended"
+    LICENSE_EXPIRED = "license_expired"
+    VIRTUAL_MACHINE = "virtual_machine"  # the product refuses virtual machines
 
 
 class Topic(enum.StrEnum):
@@ -94,6 +115,8 @@ class ClientErrorCode(enum.StrEnum):
     # The installation's credential and rotating token: the SDK replaces them once, then retries.
     INVALID_CREDENTIAL = "invalid_credential"
     STALE_TOKEN = "stale_token"  # noqa: S105 - an error code, not a secret
+    # A move (POST /v1/move) from hardware that is not the installation's machine.
+    OTHER_MACHINE = "other_machine"
     # A license key refused: the application tells its user (the SDK stops a lease's heartbeats).
     INVALID_KEY = "invalid_key"
     LICENSE_SUSPENDED = "license_suspended"

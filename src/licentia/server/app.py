@@ -57,6 +57,7 @@ from licentia.server.adminapi import policies as api_policies
 from licentia.server.adminapi import router as api_main
 from licentia.server.adminapi import webhooks as api_webhooks
 from licentia.server.app_body import BodyTooLarge, ClientGone, read_body
+from licentia.server.devices import moves as device_moves
 from licentia.server.devices import router as devices_api
 from licentia.server.devices.lane import StatusLane
 from licentia.server.devices.service import Checker, read_ahead
@@ -207,6 +208,7 @@ PUBLIC_API: tuple[APIRouter, ...] = (
     leases_api.router,  # floating seats: checkout, heartbeat, release, borrow
     meters_api.router,  # /v1/consume
     payment_hooks.router,  # Stripe, Paddle Billing and FastSpring webhooks
+    device_moves.router,  # /v1/move, beside /v1/check (last: the routes above keep their places)
 )
 DEVELOPER_API: tuple[APIRouter, ...] = (
     api_main.router,

@@ -88,6 +88,10 @@ class ErrorCode(enum.StrEnum):
         "this device is known: send its credential (Authorization: Device ID:SECRET)",
     )  # fmt: skip
     INVALID_CREDENTIAL = "invalid_credential", 401, _P, "the device credential is wrong, or names another device"
+    OTHER_MACHINE = (
+        "other_machine", 409, _P,
+        "POST /v1/move: the hardware is another computer's; a move stays on the installation's machine",
+    )  # fmt: skip
     # License keys and seats
     INVALID_KEY = "invalid_key", 400, _ALL, "not a license key this product issued (typo, or a generated key)"
     LICENSE_SUSPENDED = "license_suspended", 403, _ALL, "the license is suspended by the vendor"

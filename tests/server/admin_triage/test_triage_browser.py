@@ -152,7 +152,7 @@ def test_revoke_asks_for_a_reason_and_the_history_shows_it(shop: Shop, page: Any
     page.click("a:has-text('Open the license')")
     page.wait_for_selector("#risk-badge")
     # The risk badge and each factor explained in a sentence.
-    assert page.locator("#risk ul.factors li").count() == 6
+    assert page.locator("#risk ul.factors li").count() == 7
     assert "No copied installation was caught." in page.locator("#risk").inner_text()
 
     page.click("#revoke summary")

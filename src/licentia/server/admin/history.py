@@ -103,6 +103,8 @@ def _event_line(row: Any, *, names: dict[str, str]) -> Line:
     # A copy's row names the installation it copied (or its twin): one click to the other side.
     if isinstance(data.get("copy_of"), str):
         links.append((f"/admin/devices/{data['copy_of']}", f"copy of {data['copy_of']}"))
+    if isinstance(data.get("replaces"), str):
+        links.append((f"/admin/devices/{data['replaces']}", f"replaces {data['replaces']}"))
     for other in data.get("installations") or ():
         if isinstance(other, str) and other != row.device_id:
             links.append((f"/admin/devices/{other}", f"other installation {other}"))
@@ -120,12 +122,17 @@ def _event_line(row: Any, *, names: dict[str, str]) -> Line:
     )
 
 
+def _routine(line: Line) -> bool:
+    # An upgrade that came with a reinstall or a move is worth its own line.
+    return line.kind in ROUTINE and not line.details.get("via")
+
+
 def fold(lines: Iterable[Line]) -> list[Line]:
     """Lines newest first, each run of routine lines of one installation folded into one."""
     out: list[Line] = []
     for line in sorted(lines, key=lambda x: x.at):
         last = out[-1] if out else None
-        if last is not None and line.kind in ROUTINE and last.kind in ROUTINE and line.device_id == last.device_id:
+        if last is not None and _routine(line) and _routine(last) and line.device_id == last.device_id:
             last.members += 1
             last.checks += line.checks
             last.since = last.since or last.at

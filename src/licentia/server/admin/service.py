@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from licentia.core.fingerprint import COMPONENTS
+from licentia.server.devices.lineage import heads
 from licentia.server.store.tables import api_tokens as tokens
 from licentia.server.store.tables import (
     devices,
@@ -81,14 +82,13 @@ def list_tokens(conn: sa.Connection) -> list[Any]:
 
 
 def counts(conn: sa.Connection, product_id: int, now: dt.datetime) -> dict[str, int]:
-    """Live headline numbers (cheap indexed counts; the charts read rollups)."""
+    """Live headline numbers (cheap indexed counts; the charts read rollups).
+
+    An installation and the reinstalls recognised without its credential count as one.
+    """
 
     def count(*where: Any) -> int:
-        return int(
-            conn.execute(
-                sa.select(sa.func.count()).select_from(devices).where(devices.c.product_id == product_id, *where)
-            ).scalar_one()
-        )
+        return heads(conn, devices.c.product_id == product_id, *where)
 
     return {
         "devices": count(),

@@ -88,6 +88,12 @@ class DeviceOut(BaseModel):
     first_seen: dt.datetime
     last_seen: dt.datetime
     clone_suspected: bool
+    previous_id: str | None = Field(
+        default=None, description="The installation this one replaced: a reinstall recognised without its credential."
+    )
+    superseded_by: str | None = Field(
+        default=None, description="The reinstall that replaced this installation (one installation with it)."
+    )
     frees_at: dt.datetime | None = Field(
         default=None,
         description="License devices list: when this machine's seat frees unless seen again (null: never).",

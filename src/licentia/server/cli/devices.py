@@ -46,7 +46,10 @@ def list_devices(args: argparse.Namespace, ctx: CliContext) -> int:
 
     with ctx.snapshot() as snapshot:
         for row in recent_devices(snapshot, args.limit):
-            print(f"{row['id']}\t{row['status']}\t{row['app_version'] or '-'}\t{row['last_seen']:%Y-%m-%d %H:%M}")
+            fields = [row["id"], row["status"], row["app_version"] or "-", f"{row['last_seen']:%Y-%m-%d %H:%M}"]
+            if row["previous_id"]:  # a reinstall recognised without its credential: one installation with it
+                fields.append(f"replaces {row['previous_id']}")
+            print("\t".join(fields))
     return 0
 
 

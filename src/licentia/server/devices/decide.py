@@ -17,11 +17,12 @@ import datetime as dt
 from dataclasses import dataclass
 
 from licentia.core.status import ALLOWED_STATUSES, DeviceStatus, LicenseState, trial_status
+from licentia.core.vocabulary import StatusReason
 from licentia.server.policies.choices import OnClone
 
 # The reason stored on an installation blocked because its state was copied
 # (policy ``on_clone = block``): it stays blocked until the vendor lifts it.
-COPY_BLOCK_REASON = "clone_suspected"
+COPY_BLOCK_REASON = StatusReason.CLONE_SUSPECTED.value
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +39,8 @@ class Situation:
     license_expires_at: dt.datetime | None = None
     deactivated: bool = False
     copy_caught: bool = False
+    # Why this check made a copy an installation of its own, for its user (``moved_to_other_machine``).
+    copy_reason: str | None = None
     on_clone: str = OnClone.FLAG
     virtual: bool = False
     allow_virtual_machines: bool = True
@@ -72,9 +75,11 @@ def decide(s: Situation) -> Decision:
     else:
         status = trial_status(s.trial_end, s.now).value
         if drop_license:
-            reason = "license_revoked"
+            reason = StatusReason.LICENSE_REVOKED.value
         elif s.deactivated:
-            reason = "deactivated"
+            reason = StatusReason.DEACTIVATED.value
+        elif s.copy_reason:
+            reason = s.copy_reason
         else:
             # A reason given when the status was set ("trial extended") stays while the status does.
             reason = s.stored_reason if status == s.stored_status else None
@@ -83,11 +88,11 @@ def decide(s: Situation) -> Decision:
     if status == DeviceStatus.REGISTERED.value:
         # Not stored: reinstating or renewing the license restores the installation at once.
         if s.license_state == LicenseState.SUSPENDED.value:
-            effective, effective_reason = DeviceStatus.SUSPENDED.value, "license_suspended"
+            effective, effective_reason = DeviceStatus.SUSPENDED.value, StatusReason.LICENSE_SUSPENDED.value
         elif s.license_state == LicenseState.EXPIRED.value or (
             s.license_expires_at is not None and s.license_expires_at <= s.now
         ):
-            effective, effective_reason = DeviceStatus.SUSPENDED.value, "license_expired"
+            effective, effective_reason = DeviceStatus.SUSPENDED.value, StatusReason.LICENSE_EXPIRED.value
     if s.virtual and not s.allow_virtual_machines and effective in ALLOWED_STATUSES:
-        effective, effective_reason = DeviceStatus.BLOCKED.value, "virtual_machine"
+        effective, effective_reason = DeviceStatus.BLOCKED.value, StatusReason.VIRTUAL_MACHINE.value
     return Decision(status, reason, drop_license, effective, effective_reason)

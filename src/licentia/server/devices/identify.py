@@ -11,6 +11,13 @@ device id and the secret the server issued); a fingerprint is public data
   with the current token is a hardware change of the machine (the license
   stays); with a stale or missing token it is a copy of the state on other
   hardware, which becomes an installation of its own, with evidence on both.
+  Hardware that keeps none of the machine's strong components is another
+  computer whatever the token: the state was carried there (a copy, told to
+  its user as ``moved_to_other_machine``), and the original keeps its chain.
+  The credential without a token, from the same machine and data path, is the
+  installation reinstalled (its data folder deleted, its credential kept
+  outside it): the same installation, on a new token chain. ``POST /v1/move``
+  with the live token moves it to another data path of the same machine.
 - without one: a new installation. When the fingerprint matches a known
   machine it joins that machine, so it shares the machine's trial and block
   (a reinstall or another OS user never restarts a trial), and inherits what
@@ -33,10 +40,18 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from licentia.core.clock import to_iso
-from licentia.core.fingerprint import COMPONENTS, WEAK_COMPONENTS, changed_components, match_count, matches
+from licentia.core.fingerprint import (
+    COMPONENTS,
+    WEAK_COMPONENTS,
+    another_computer,
+    changed_components,
+    match_count,
+    matches,
+)
 from licentia.core.status import DeviceStatus
-from licentia.core.vocabulary import EventKind
+from licentia.core.vocabulary import EventKind, StatusReason
 from licentia.server.devices.decide import COPY_BLOCK_REASON
+from licentia.server.devices.lineage import Lifecycle
 from licentia.server.devices.rows import (
     DEVICE_BY_ID,
     flag_copy,
@@ -96,9 +111,12 @@ class Identity:
     token: Token
     secret: str | None = None  # a new credential, issued with this answer
     copy_of: str | None = None  # this installation was made for a copy of that one
+    copy_reason: str | None = None  # what the copy's user is told (``moved_to_other_machine``)
     twin_of: str | None = None  # the successor that recognised this installation while it still checks in
     hardware_changed: list[str] = field(default_factory=list)
     new_machine: bool = False  # a computer seen for the first time: its trial starts now
+    lifecycle: Lifecycle | None = None  # reinstalled or moved by this call
+    moved_to: str | None = None  # the data path this installation moves to (``POST /v1/move``)
 
     @property
     def created(self) -> bool:
@@ -125,7 +143,7 @@ def identify(conn: sa.Connection, inp: CheckInput, product: CheckProductRow, not
     if not inp.components:
         raise Refused(ApiError(ErrorCode.VALIDATION_ERROR, "send a fingerprint or a device_id"))
     if inp.action != "check":
-        raise Refused(ApiError(ErrorCode.INVALID_CREDENTIAL, "activation needs the device credential"))
+        raise Refused(ApiError(ErrorCode.INVALID_CREDENTIAL, f"{inp.action} needs the device credential"))
     return _recognise(conn, inp, product)
 
 
@@ -139,14 +157,24 @@ def _by_credential(
         raise Refused(ApiError(ErrorCode.INVALID_CREDENTIAL, "unknown device or wrong device secret"))
     token = token_state(row, inp.token)
     presented = inp.components
-    if presented and (row.data_path_hash or None) != (inp.data_path or None):
+    moving = inp.action == "move" and _moves(row, inp, token, product)
+    if presented and not moving and (row.data_path_hash or None) != (inp.data_path or None):
         # This installation's state now runs in another folder (or for another
-        # user): a copy of the state, whatever the hardware says.
+        # user) without having been moved there: a copy of the state, whatever the hardware says.
         return _copy(conn, inp, product, note, row, reason="state_copied", changed=["data_path"])
     found = Identity(row, token)
     stored = machine_components(row)
     changed = [name for name in changed_components(stored, presented) if name in COMPONENTS]
     if changed and any(stored.values()):
+        if another_computer(stored, presented):
+            # Not one part of the machine left, whatever the token: the state was carried to
+            # another computer (an upgrade keeps some part). The original keeps its chain and
+            # its license; the other computer is activated with the key.
+            copy = _copy(
+                conn, inp, product, note, row, reason=StatusReason.MOVED_TO_OTHER_MACHINE, changed=changed, flag=False
+            )
+            copy.copy_reason = StatusReason.MOVED_TO_OTHER_MACHINE.value
+            return copy
         within = matches(stored, presented, product.fingerprint_min_match)
         if not within and token not in LIVE_TOKENS:
             # Other hardware without the live token: the state was copied there.
@@ -160,9 +188,38 @@ def _by_credential(
             data={"changed": changed, "machine": row.machine_id, "beyond_tolerance": not within},
         )
         found.hardware_changed = changed
+    if moving:
+        found.moved_to = inp.data_path
+        found.lifecycle = Lifecycle(
+            "move", row.app_version, {"data_path": {"from": row.data_path_hash, "to": inp.data_path}}
+        )
+    elif token is Token.ABSENT and presented and row.external_id is None:
+        # The credential without its token, from this machine and data path: the data folder
+        # was deleted and the credential kept outside it (the SDK's escrow). Web-API callers,
+        # who keep no token, name their device by ``device_id`` and never land here.
+        found.lifecycle = Lifecycle("reinstall", row.app_version)
     if row.superseded_by is not None:
         found.twin_of = row.superseded_by
     return found
+
+
+def _moves(row: DeviceRow, inp: CheckInput, token: Token, product: CheckProductRow) -> bool:
+    """Whether a ``POST /v1/move`` moves the installation to ``inp.data_path`` (False: it is there already).
+
+    Only the live state moves, and only on its machine: a state copied into
+    another folder without this call stays a copy.
+    """
+    if not inp.components or not inp.data_path:
+        raise Refused(ApiError(ErrorCode.VALIDATION_ERROR, "a move sends the fingerprint with the new data_path"))
+    if (row.data_path_hash or None) == inp.data_path:
+        return False  # moved already (the answer was lost, and this is its retry): an ordinary check
+    if token not in LIVE_TOKENS:
+        raise Refused(ApiError(ErrorCode.STALE_TOKEN, "a move needs the installation's current token: check first"))
+    if not matches(machine_components(row), inp.components, product.fingerprint_min_match):
+        raise Refused(
+            ApiError(ErrorCode.OTHER_MACHINE, "a move stays on the installation's machine; this is another computer")
+        )
+    return True
 
 
 def _recognise(conn: sa.Connection, inp: CheckInput, product: CheckProductRow) -> Identity:
@@ -173,16 +230,23 @@ def _recognise(conn: sa.Connection, inp: CheckInput, product: CheckProductRow) -
         found.new_machine = True
         return found
     previous = conn.execute(
-        sa.select(devices.c.id, devices.c.status, devices.c.status_reason, devices.c.clone_suspected)
+        sa.select(
+            devices.c.id, devices.c.status, devices.c.status_reason, devices.c.clone_suspected, devices.c.app_version
+        )
         .where(
             devices.c.machine_id == machine.id,
             devices.c.data_path_hash.is_not_distinct_from(inp.data_path),
             devices.c.external_id.is_(None),
         )
-        .order_by(devices.c.first_seen.desc(), devices.c.id.desc())
+        # The lineage's latest (not replaced yet), then the newest.
+        .order_by(devices.c.superseded_by.is_(None).desc(), devices.c.first_seen.desc(), devices.c.id.desc())
         .limit(1)
     ).first()
-    return _create(conn, inp, product, machine.id, previous=previous)
+    found = _create(conn, inp, product, machine.id, previous=previous)
+    if previous is not None:
+        # The data folder was lost with the credential: the installation it replaces comes back as a new one.
+        found.lifecycle = Lifecycle("reinstall", previous.app_version, {"replaces": previous.id})
+    return found
 
 
 def _find_machine(conn: sa.Connection, product: CheckProductRow, presented: dict[str, str]) -> sa.Row[Any] | None:
@@ -279,11 +343,14 @@ def _copy(
     *,
     reason: str,
     changed: list[str],
+    flag: bool = True,
 ) -> Identity:
     """The state of ``original`` shows up elsewhere: the copy becomes an installation of its own.
 
     It joins the machine its hardware names (or a new one), holds no license,
-    and both sides carry the evidence.
+    and both sides carry the evidence; ``original`` is flagged as copied unless
+    ``flag`` is False (its live state moved to another computer: nothing of the
+    original was copied, it keeps its flag as it was).
     """
     other_side = describe(conn, original)
     note(
@@ -292,7 +359,8 @@ def _copy(
         license_id=original.license_id,
         data={"reason": reason, "changed": changed, "other_side": other_side},
     )
-    flag_copy(conn, current_scope(conn), original.id)
+    if flag:
+        flag_copy(conn, current_scope(conn), original.id)
     machine = _find_machine(conn, product, inp.components)
     machine_id = machine.id if machine is not None else _new_machine(conn, inp, product, inp.components)
     found = _create(conn, inp, product, machine_id, copy_of=original.id)

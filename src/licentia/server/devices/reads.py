@@ -11,8 +11,11 @@ if TYPE_CHECKING:
 
 
 def recent_devices(snapshot: Snapshot, limit: int) -> list[dict[str, Any]]:
+    """The most recently seen installations; one replaced by a recognised reinstall is folded under it."""
     return snapshot.rows(
-        "SELECT id, status, app_version, last_seen FROM devices ORDER BY last_seen DESC LIMIT :limit", limit=limit
+        "SELECT id, status, app_version, last_seen, previous_id FROM devices WHERE superseded_by IS NULL"
+        " ORDER BY last_seen DESC LIMIT :limit",
+        limit=limit,
     )
 
 

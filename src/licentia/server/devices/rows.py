@@ -93,6 +93,7 @@ _DEVICE_TYPES = {
     "activated_at": "timestamp",
     "clone_suspected": "boolean",
     "superseded_by": "text",
+    "data_path_hash": "text",
 }
 # (status changes, first check of the day) -> the statement for the routine write.
 _ROUTINE_UPDATES = {

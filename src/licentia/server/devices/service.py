@@ -93,7 +93,7 @@ class CheckInput:
     client_facts: dict[str, Any] = field(default_factory=dict)
     # What the server saw of the request (address, time zone), made only when an event records it.
     server_facts: Callable[[], dict[str, Any]] = dict
-    action: str = "check"  # "check" | "activate" | "deactivate"
+    action: str = "check"  # "check" | "activate" | "deactivate" | "move"
     license_key: str | None = None
     channel: str = "stable"
 
@@ -197,7 +197,8 @@ class Checker:
         prev_hash = device.token_hash
         copy_caught = found.copy_of is not None
         values: dict[str, Any] = {"last_seen": inp.now, "usage_count": device.usage_count + 1}
-        if found.token is Token.NEW:
+        if found.token is Token.NEW or (found.lifecycle is not None and found.lifecycle.via == "reinstall"):
+            # A new installation, or one reinstalled: its chain starts now.
             prev_hash = None
         elif found.token is Token.PREVIOUS:
             # The client never got the last answer: accept it once. The token
@@ -270,6 +271,7 @@ class Checker:
                 license_expires_at=license_row.expires_at if license_row is not None else None,
                 deactivated=deactivated,
                 copy_caught=copy_caught,
+                copy_reason=found.copy_reason,
                 on_clone=terms.on_clone,
                 virtual=device.is_virtual,
                 allow_virtual_machines=terms.allow_virtual_machines,
@@ -284,9 +286,14 @@ class Checker:
         values.update(status=decision.status, status_reason=decision.reason)
 
         # 4. The writes.
+        if found.lifecycle is not None:
+            kind, data = found.lifecycle.event(inp.app_version)
+            note(device.id, kind, data=data)
+        if found.moved_to is not None:
+            values["data_path_hash"] = found.moved_to
         if inp.app_version and inp.app_version != device.app_version:
             values["app_version"] = inp.app_version
-            if device.app_version and not found.created:
+            if device.app_version and not found.created and found.lifecycle is None:
                 note(device.id, EventKind.UPGRADE, data={"from": device.app_version, "to": inp.app_version})
         if inp.os_name and inp.os_name != device.os_name:
             values["os_name"] = inp.os_name
@@ -314,6 +321,8 @@ class Checker:
         else:
             update_device(conn, device, values)
             record_events(conn, evidence)
+            if found.moved_to is not None:
+                device["data_path_hash"] = found.moved_to  # the document names the folder it moved to
         if gave_back is not None:
             # The application gave its seat back: the next machine to take it may be a transfer (transfers.py).
             seat_freed(conn, license_id=gave_back[0], machine_id=device.machine_id, now=inp.now, by=gave_back[1])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
+import sqlalchemy as sa
 from fastapi import APIRouter, Request
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
 
@@ -14,7 +15,7 @@ from licentia.server.events.facts import server_facts
 from licentia.server.events.payloads import FactName, FactValue
 from licentia.server.events.service import event_row, record_events
 from licentia.server.state import AppState, StateDep
-from licentia.server.store.tables import products
+from licentia.server.store.tables import events, products
 from licentia.server.stored_time import StoredTime
 
 router = APIRouter(prefix="/v1", tags=["events"])
@@ -95,10 +96,36 @@ async def _store(request: Request, state: AppState, credential: Any, items: list
             for item in items
         ]
         unique = list({r["client_event_id"]: r for r in rows}.values())
+        if any(r["kind"] == EventKind.INSTALL for r in unique) and installed_before(conn, device):
+            # A fresh data folder reports "install"; the server already recorded what it was.
+            unique = [r for r in unique if r["kind"] != EventKind.INSTALL]
         new = record_events(conn, unique)
         return EventsAccepted(accepted=len(new), duplicates=len(rows) - len(new))
 
     return await state.writer.run(job)
+
+
+# The server's own record that an installation came back: its first install was counted before.
+_CAME_BACK = frozenset({EventKind.INSTALL, EventKind.REINSTALL, EventKind.UPGRADE})
+
+
+def installed_before(conn: Any, device: Any) -> bool:
+    """Whether an ``install`` from this installation would count it twice (dropped, answered as a duplicate).
+
+    The SDK reports ``install`` from every fresh data folder, a reinstall's too. A
+    reinstall is one installation: recognised by fingerprint (``previous_id``), or
+    back with its credential (a ``reinstall`` event, or an ``upgrade`` ``via``
+    a reinstall), or simply one that reported its install already. Rare (once
+    per data folder), so the look-up costs a check nothing.
+    """
+    if device.previous_id is not None:
+        return True
+    kinds = conn.execute(
+        sa.select(events.c.kind, events.c.data)
+        .where(events.c.device_id == device.id, events.c.kind.in_([str(k) for k in _CAME_BACK]))
+        .limit(100)
+    ).all()
+    return any(kind != EventKind.UPGRADE or (data or {}).get("via") == "reinstall" for kind, data in kinds)
 
 
 @router.post("/events")

@@ -98,7 +98,16 @@ def _device_record(row: Any) -> dict[str, Any]:
         "checks": row.usage_count,
         "clone_suspected": row.clone_suspected,
         "facts": _plain(row.facts or {}),
+        # A reinstall recognised by fingerprint: the installation it replaced, and the one that replaced it.
+        "previous_id": row.previous_id,
+        "superseded_by": row.superseded_by,
     }
+
+
+def installations_counted(records: list[dict[str, Any]]) -> int:
+    """The installations of a report as a vendor counts them: a chain of reinstalls is one."""
+    ids = {record["id"] for record in records}
+    return sum(1 for record in records if record.get("superseded_by") not in ids)
 
 
 def build_document(subject: Subject, *, now: dt.datetime, risk: Risk | None = None) -> dict[str, Any]:
@@ -202,7 +211,13 @@ def html(subject: Subject, *, now: dt.datetime, body_only: bool = False, device_
     return (
         _environment()
         .get_template("report_body.html" if body_only else "report.html")
-        .render(report=document, client_fact_columns=CLIENT_FACT_COLUMNS, kinds=kind_names(), device_href=device_href)
+        .render(
+            report=document,
+            installations=installations_counted(document["devices"]),
+            client_fact_columns=CLIENT_FACT_COLUMNS,
+            kinds=kind_names(),
+            device_href=device_href,
+        )
     )
 
 
@@ -214,6 +229,8 @@ def kind_names() -> dict[str, str]:
         EventKind.UNINSTALL: "Uninstalled",
         EventKind.FEEDBACK: "Feedback",
         EventKind.CHECK: "Status check",
+        EventKind.REINSTALL: "Reinstalled",
+        EventKind.MOVED: "Moved to another folder",
         EventKind.HARDWARE_CHANGED: "Hardware changed",
         EventKind.CLONE_SUSPECTED: "Copy detected",
         EventKind.INVALID_KEY: "Invalid license key",

@@ -25,6 +25,10 @@ FAST_REGISTER_SECONDS = 60
 NORMAL_NETWORKS = 3
 NORMAL_ORGANISATIONS = 1
 LEVELS = ((60, "high"), (25, "medium"), (0, "low"))
+# A computer's parts are replaced once in a while; one installation whose hardware changes
+# this often within the window is a state passed from computer to computer.
+HOPPING_CHANGES = 3
+HOPPING_WINDOW = dt.timedelta(days=30)
 
 
 @dataclass(frozen=True)
@@ -103,8 +107,12 @@ def _install_times(subject: Subject) -> dict[str, dt.datetime]:
 
 def _fast_registrations(subject: Subject) -> list[int]:
     installed = _install_times(subject)
+    # A recognised reinstall presents the key it was bought with again: quick, and no purchase.
+    reinstalled = {d.id for d in subject.devices if getattr(d, "previous_id", None)}
     seconds = []
     for event in subject.events:
+        if event.device_id in reinstalled:
+            continue
         if event.kind == EventKind.REGISTER and (event.data or {}).get("result") == "activated":
             start = installed.get(event.device_id or "")
             if start is not None:
@@ -112,6 +120,23 @@ def _fast_registrations(subject: Subject) -> list[int]:
                 if gap < FAST_REGISTER_SECONDS:
                     seconds.append(max(gap, 0))
     return seconds
+
+
+def hardware_hops(events: Iterable[Any]) -> int:
+    """The most hardware changes of one installation within :data:`HOPPING_WINDOW`."""
+    times: dict[str, list[dt.datetime]] = {}
+    for event in events:
+        if event.kind == EventKind.HARDWARE_CHANGED and event.device_id:
+            times.setdefault(event.device_id, []).append(event.received_at)
+    most = 0
+    for seen in times.values():
+        seen.sort()
+        start = 0
+        for end, at in enumerate(seen):
+            while at - seen[start] > HOPPING_WINDOW:
+                start += 1
+            most = max(most, end - start + 1)
+    return most
 
 
 def assess(subject: Subject) -> Risk:
@@ -125,6 +150,8 @@ def assess(subject: Subject) -> Risk:
     networks = {n for e in evs if (n := network_of((e.server_facts or {}).get("external_ip")))}
     orgs = organisations(evs)
     fast = _fast_registrations(subject)
+    hops = hardware_hops(evs)
+    days = HOPPING_WINDOW.days
     whose = "this key" if subject.kind == "license" else "this device"
 
     factors = [
@@ -182,6 +209,16 @@ def assess(subject: Subject) -> Risk:
             "quicker than any real purchase: the key came with the copy."
             if fast
             else f"No activation came within {FAST_REGISTER_SECONDS} s of installing.",
+        ),
+        Factor(
+            "hardware_hopping",
+            hops,
+            20,
+            _points(20, hops - HOPPING_CHANGES + 1, 2),
+            f"{hops} hardware changes of one installation within {days} days: its state is being passed from "
+            "computer to computer."
+            if hops >= HOPPING_CHANGES
+            else f"No installation changed hardware {HOPPING_CHANGES} times within {days} days.",
         ),
     ]
     score = min(100, sum(f.points for f in factors))

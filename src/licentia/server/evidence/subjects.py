@@ -149,12 +149,46 @@ def license_subject(conn: sa.Connection, ref: str) -> Subject:
 
 
 def device_subject(conn: sa.Connection, device_id: str) -> Subject:
+    """One installation with its lineage: the ones it replaced and that replaced it count as one."""
     row = conn.execute(sa.select(devices).where(devices.c.id == device_id.strip())).first()
     if row is None:
         raise ApiError(ErrorCode.UNKNOWN_DEVICE, f"no device {device_id!r}")
+    members = lineage(conn, row)
     lic = None
     if row.license_id is not None:
         lic = conn.execute(sa.select(licenses).where(licenses.c.id == row.license_id)).first()
-    timeline, truncated = _timeline(conn, row.product_id, events.c.device_id == row.id)
+    ids = [member.id for member in members]
+    timeline, truncated = _timeline(
+        conn, row.product_id, events.c.device_id == row.id if len(ids) == 1 else events.c.device_id.in_(ids)
+    )
     product, customer = _product_and_customer(conn, row.product_id, lic.customer_id if lic is not None else None)
-    return Subject("device", product, lic, customer, [row], timeline, truncated)
+    return Subject("device", product, lic, customer, members, timeline, truncated)
+
+
+def lineage(conn: sa.Connection, row: Any, known: dict[str, Any] | None = None) -> list[Any]:
+    """``row`` first, then the installations linked to it by recognised reinstalls, oldest first.
+
+    Recognition without a credential makes a new installation linked to the one
+    it replaces (``previous_id``, ``superseded_by``); the whole chain is one
+    installation to the vendor. Rows in ``known`` are not read again.
+    """
+    found: dict[str, Any] = {row.id: row}
+    rows = dict(known or {})
+    pending = _links(row, found)
+    while pending and len(found) < MAX_LINEAGE:
+        missing = [device_id for device_id in pending if device_id not in rows]
+        if missing:
+            rows.update((r.id, r) for r in conn.execute(sa.select(devices).where(devices.c.id.in_(missing))).all())
+        step = [rows[device_id] for device_id in pending if device_id in rows]
+        found.update((r.id, r) for r in step)
+        pending = sorted({link for r in step for link in _links(r, found)})
+    others = sorted((r for r in found.values() if r.id != row.id), key=lambda r: (r.first_seen, r.id))
+    return [row, *others]
+
+
+# A chain of reinstalls longer than this is read no further (the report still names the rest by link).
+MAX_LINEAGE = 50
+
+
+def _links(row: Any, found: dict[str, Any]) -> list[str]:
+    return [link for link in (row.previous_id, row.superseded_by) if link and link not in found]

@@ -5,7 +5,8 @@ table a subject at a time (seconds on a few thousand devices). Almost every
 point of the score comes from rare events, so the list starts there instead:
 
 1. candidates: the events of the kinds that carry a signal (copies caught,
-   activations refused for lack of a seat, never-issued keys, activations),
+   activations refused for lack of a seat, never-issued keys, activations,
+   hardware changes),
    read through the index on ``events.kind``; an activation is a candidate only
    if it came within :data:`~licentia.server.evidence.risk.FAST_REGISTER_SECONDS`
    of the installation's first contact;
@@ -13,7 +14,8 @@ point of the score comes from rare events, so the list starts there instead:
    and license, one for the installations, one for the licenses;
 3. the score: :func:`~licentia.server.evidence.risk.assess` on each subject,
    built exactly as :mod:`~licentia.server.evidence.subjects` builds it, so the
-   list, the device and license pages, the API and the reports agree.
+   list, the device and license pages, the API and the reports agree (an
+   installation with its recognised reinstalls, listed once, by the latest).
 
 Nothing is cached: every answer is read from the events as they are now.
 A subject whose only signals are many networks or organisations (at most 30
@@ -31,10 +33,10 @@ import sqlalchemy as sa
 
 from licentia.core.vocabulary import EventKind
 from licentia.server.evidence.risk import FAST_REGISTER_SECONDS, Risk, assess
-from licentia.server.evidence.subjects import Subject
+from licentia.server.evidence.subjects import Subject, lineage
 from licentia.server.store.tables import customers, devices, events, licenses, products
 
-SIGNAL_KINDS = (EventKind.CLONE_SUSPECTED, EventKind.INVALID_KEY, EventKind.REGISTER)
+SIGNAL_KINDS = (EventKind.CLONE_SUSPECTED, EventKind.INVALID_KEY, EventKind.REGISTER, EventKind.HARDWARE_CHANGED)
 # Rows read per query when a long list of ids is bound (SQLite's variable limit is 32766).
 CHUNK = 500
 
@@ -141,6 +143,19 @@ def flagged(conn: sa.Connection, *, limit: int = 100) -> list[Flagged]:
         for chunk in _chunks(every_device)
         for r in conn.execute(sa.select(devices).where(devices.c.id.in_(chunk)))
     }
+    # An installation counts with its recognised reinstalls (few: most have none to read).
+    chains: dict[str, list[Any]] = {}
+    for device_id in sorted(device_ids & rows.keys()):
+        row = rows[device_id]
+        if row.previous_id is None and row.superseded_by is None:
+            continue
+        chain = lineage(conn, row, rows)
+        head = max(chain, key=lambda r: (r.superseded_by is None, r.first_seen, r.id))
+        chains[device_id] = [head, *(m for m in chain if m.id != head.id)]
+        for member in chain:
+            if member.id not in rows:
+                rows[member.id] = member
+                timeline[member.id] = list(conn.execute(sa.select(events).where(events.c.device_id == member.id)))
     lic_rows = {
         r.id: r
         for chunk in _chunks(license_ids)
@@ -158,13 +173,19 @@ def flagged(conn: sa.Connection, *, limit: int = 100) -> list[Flagged]:
         return sorted(found, key=lambda e: (e.received_at, e.id))
 
     found: list[Flagged] = []
+    listed: set[str] = set()
     for device_id in device_ids:
         if device_id not in rows:
             continue
-        row = rows[device_id]
+        chain = chains.get(device_id, [rows[device_id]])
+        row = chain[0]
+        if row.id in listed:
+            continue
+        listed.add(row.id)
         lic = lic_rows.get(row.license_id) if row.license_id is not None else None
         customer = customer_rows.get(lic.customer_id) if lic is not None and lic.customer_id else None
-        subject = Subject("device", product_rows[row.product_id], lic, customer, [row], ordered(timeline[device_id]))
+        history = ordered(e for m in chain for e in timeline[m.id])
+        subject = Subject("device", product_rows[row.product_id], lic, customer, chain, history)
         found.append(Flagged("device", row.id, row.id, subject.product.slug, assess(subject), row.status))
     for license_id in license_ids:
         lic = lic_rows.get(license_id)

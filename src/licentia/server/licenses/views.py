@@ -97,5 +97,12 @@ def license_devices(conn: sa.Connection, license_id: int) -> list[Any]:
     newest: dict[str, dt.datetime] = {}
     for device in bound:
         newest[device.machine_id] = max(newest.get(device.machine_id, device.last_seen), device.last_seen)
-    seats = [Record({**device._mapping, "frees_at": frees_at(newest[device.machine_id], days)}) for device in bound]
+    # A lineage is one installation: one replaced by a recognised reinstall that holds this seat too
+    # is folded under it (the reinstall names it: ``previous_id``).
+    holders = {device.id for device in bound}
+    seats = [
+        Record({**device._mapping, "frees_at": frees_at(newest[device.machine_id], days)})
+        for device in bound
+        if device.superseded_by not in holders
+    ]
     return sorted(seats, key=lambda seat: seat["last_seen"], reverse=True)

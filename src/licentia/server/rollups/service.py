@@ -6,13 +6,16 @@ one transaction, so recomputing is idempotent and a reader never sees half a
 day. Today is recomputed every minute by a startup task, past days by
 ``licentia rollup`` and by the demo.
 
-Metrics (``dimension`` is ``""`` unless said):
+Metrics (``dimension`` is ``""`` unless said). A lineage (an installation and the
+reinstalls recognised without its credential, docs/design.md section 5) counts as
+one installation in every one of them:
 
-- ``new_devices``: devices first seen that day.
+- ``new_devices``: devices first seen that day (a recognised reinstall is not new).
 - ``events``: events received that day, dimension = kind.
 - ``active_1d`` / ``active_7d`` / ``active_30d``: distinct devices with a
   daily ``check`` in the window ending that day.
-- ``conversions``: devices activated (bound to a license) that day.
+- ``conversions``: devices activated (bound to a license) that day, less the
+  reinstalls whose lineage was licensed before (presenting the key again).
 - ``devices``: devices existing at the end of the day by state
   (``trial``, ``trial_expired``, ``registered``, ``blocked``); rebuilt from
   first-seen, activation and trial-end times, so a past day recomputed later
@@ -31,6 +34,7 @@ import sqlalchemy as sa
 
 from licentia.core.clock import UTC
 from licentia.core.vocabulary import EventKind
+from licentia.server.devices.lineage import heads, reactivated
 from licentia.server.store.tables import devices, events, machines, products, rollups
 
 UNKNOWN = "unknown"
@@ -66,11 +70,14 @@ def _active_today(conn: sa.Connection, product_id: int, today: dt.date) -> dict[
     found: dict[str, list[tuple[str, int]]] = {}
     for width in (1, 7, 30):
         since = today - dt.timedelta(days=width - 1)
-        count = conn.execute(
-            sa.select(sa.func.count()).where(of_product, devices.c.seen_day >= since, devices.c.seen_day <= today)
-        ).scalar_one()
-        found[f"active_{width}d"] = [("", int(count))]
-    week = sa.and_(of_product, devices.c.seen_day >= today - dt.timedelta(days=6), devices.c.seen_day <= today)
+        count = heads(conn, of_product, devices.c.seen_day >= since, devices.c.seen_day <= today)
+        found[f"active_{width}d"] = [("", count)]
+    week = sa.and_(
+        of_product,
+        devices.c.seen_day >= today - dt.timedelta(days=6),
+        devices.c.seen_day <= today,
+        devices.c.superseded_by.is_(None),
+    )
     for metric, column in (("versions_7d", devices.c.app_version), ("os_7d", devices.c.os_name)):
         shares: dict[str, int] = {}
         for value, count in conn.execute(sa.select(column, sa.func.count()).where(week).group_by(column)):
@@ -99,10 +106,18 @@ def _active_windows(
         events.c.received_at < end,
         events.c.kind == EventKind.CHECK,
     )
+    os_query = sa.select(devices.c.id, devices.c.os_name, devices.c.superseded_by).where(
+        devices.c.product_id == product_id
+    )
+    os_of: dict[str, str | None] = {}
+    successor: dict[str, str] = {}
+    for device_id, os_name, superseded_by in conn.execute(os_query):
+        os_of[device_id] = os_name
+        if superseded_by is not None:
+            successor[device_id] = superseded_by
     for device_id, received_at, version in conn.execute(query):
-        seen.setdefault(received_at.date(), {})[device_id] = version or UNKNOWN
-    os_query = sa.select(devices.c.id, devices.c.os_name).where(devices.c.product_id == product_id)
-    os_of = {device_id: os_name for device_id, os_name in conn.execute(os_query)}
+        # A replaced installation's checks count for its lineage's latest: one installation.
+        seen.setdefault(received_at.date(), {})[_latest(device_id, successor)] = version or UNKNOWN
     found: dict[dt.date, dict[str, list[tuple[str, int]]]] = {}
     for day in days:
         windows: dict[int, dict[str, str]] = {}
@@ -125,6 +140,15 @@ def _active_windows(
     return found
 
 
+def _latest(device_id: str, successor: dict[str, str]) -> str:
+    """The latest installation of ``device_id``'s lineage (the end of its ``superseded_by`` links)."""
+    seen = {device_id}
+    while (after := successor.get(device_id)) is not None and after not in seen:
+        seen.add(after)
+        device_id = after
+    return device_id
+
+
 def _product_day(
     conn: sa.Connection, product_id: int, day: dt.date, active: dict[str, list[tuple[str, int]]]
 ) -> list[dict[str, Any]]:
@@ -135,7 +159,7 @@ def _product_day(
     device_of_product = devices.c.product_id == product_id
 
     new = sa.select(devices.c.product_id, sa.literal(""), sa.func.count()).where(
-        device_of_product, devices.c.first_seen >= start, devices.c.first_seen < end
+        device_of_product, devices.c.first_seen >= start, devices.c.first_seen < end, devices.c.previous_id.is_(None)
     )
     found.append(("new_devices", conn.execute(new.group_by(devices.c.product_id))))
 
@@ -148,10 +172,14 @@ def _product_day(
     for metric, pairs in active.items():
         found.append((metric, [(product_id, dimension, value) for dimension, value in pairs]))
 
-    converted = sa.select(devices.c.product_id, sa.literal(""), sa.func.count()).where(
-        device_of_product, devices.c.activated_at >= start, devices.c.activated_at < end
-    )
-    found.append(("conversions", conn.execute(converted.group_by(devices.c.product_id))))
+    activated = sa.and_(device_of_product, devices.c.activated_at >= start, devices.c.activated_at < end)
+    converted = conn.execute(sa.select(sa.func.count()).where(activated)).scalar_one()
+    successors = conn.execute(
+        sa.select(devices.c.id, devices.c.previous_id, devices.c.activated_at).where(
+            activated, devices.c.previous_id.is_not(None)
+        )
+    ).all()
+    found.append(("conversions", [(product_id, "", int(converted) - reactivated(conn, successors))]))
 
     registered = sa.and_(devices.c.license_id.is_not(None), devices.c.activated_at < end)
     state = sa.case(
@@ -166,7 +194,17 @@ def _product_day(
         .where(device_of_product, devices.c.first_seen < end)
         .group_by(devices.c.product_id, state)
     )
-    found.append(("devices", conn.execute(snapshot)))
+    # A lineage is counted by its latest installation that day: the rows not replaced, and the few
+    # replaced only after the day ended (read through the partial index on the replaced ones).
+    successor = devices.alias("successor")
+    by_state: dict[tuple[int, str], int] = {}
+    for query in (
+        snapshot.where(devices.c.superseded_by.is_(None)),
+        snapshot.join(successor, successor.c.id == devices.c.superseded_by).where(successor.c.first_seen >= end),
+    ):
+        for product, name, count in conn.execute(query):
+            by_state[product, name] = by_state.get((product, name), 0) + int(count)
+    found.append(("devices", [(product, name, count) for (product, name), count in by_state.items()]))
 
     rows = []
     for metric, results in found:

@@ -40,11 +40,16 @@ def customer_detail(conn: sa.Connection, customer_id: int) -> dict[str, Any] | N
         .order_by(licenses.c.id.desc())
     ).all()
     license_ids = [row.id for row in owned]
+    # A lineage is one installation: one replaced by a reinstall holding the same seat is folded under it.
+    successor = devices.alias("successor")
+    folded = sa.exists().where(
+        successor.c.id == devices.c.superseded_by, successor.c.license_id == devices.c.license_id
+    )
     installations = (
         conn.execute(
             sa.select(devices, licenses.c.key_prefix)
             .join(licenses, licenses.c.id == devices.c.license_id)
-            .where(devices.c.license_id.in_(license_ids))
+            .where(devices.c.license_id.in_(license_ids), sa.or_(devices.c.superseded_by.is_(None), ~folded))
             .order_by(devices.c.last_seen.desc())
             .limit(SHOWN)
         ).all()

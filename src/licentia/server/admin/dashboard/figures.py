@@ -10,6 +10,7 @@ from markupsafe import Markup
 
 from licentia.core.vocabulary import PIRACY_EVENT_KINDS, DeviceStatus, EventKind
 from licentia.server.admin.dashboard import charts
+from licentia.server.devices.lineage import converted_later
 from licentia.server.rollups.service import breakdown, series, totals
 from licentia.server.store.tables import devices
 
@@ -24,13 +25,28 @@ def cohort(conn: sa.Connection, *, product_id: int, first: dt.date, today: dt.da
 
     Unlike activations per day over installs per day (which mixes this
     period's purchases with last period's trials), this follows one group.
+    A lineage is one member, from its first installation: a reinstall
+    recognised later is not a new member, and its activation converts the
+    member it replaced.
     """
     start = dt.datetime.combine(first, dt.time(), tzinfo=dt.UTC)
     # Installations first seen since ``first`` were last seen since then too: seen_day narrows by its index.
-    member = sa.and_(devices.c.product_id == product_id, devices.c.seen_day >= first, devices.c.first_seen >= start)
+    member = sa.and_(
+        devices.c.product_id == product_id,
+        devices.c.seen_day >= first,
+        devices.c.first_seen >= start,
+        devices.c.previous_id.is_(None),
+    )
     size, converted = conn.execute(
         sa.select(sa.func.count(), sa.func.count(devices.c.activated_at)).where(member)
     ).one()
+    # The few members replaced by a reinstall, not activated themselves: did the reinstall convert?
+    unconverted = conn.execute(
+        sa.select(devices.c.superseded_by).where(
+            member, devices.c.superseded_by.is_not(None), devices.c.activated_at.is_(None)
+        )
+    ).all()
+    converted += converted_later(conn, unconverted)
     return {
         "size": int(size),
         "converted": int(converted),

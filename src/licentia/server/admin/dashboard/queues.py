@@ -60,6 +60,7 @@ def work_queues(conn: sa.Connection, *, product_id: int, now: dt.datetime) -> di
         .where(
             of_product,
             devices.c.status == "trial_expired",
+            devices.c.superseded_by.is_(None),  # a lineage is one lead, by its latest installation
             devices.c.seen_day >= (now - WEEK).date(),
             devices.c.last_seen >= now - WEEK,
         )

@@ -105,6 +105,11 @@ def device_spec(f: DeviceFilter, *, now: dt.datetime) -> ListSpec:
         .outerjoin(licenses, licenses.c.id == devices.c.license_id)
     )
     text = f.q.strip()
+    # A lineage is one row: the installations replaced by a recognised reinstall are folded under
+    # their successor (which says "replaces ..."), and shown only when their own id is searched.
+    query = query.where(
+        sa.or_(devices.c.superseded_by.is_(None), devices.c.id.startswith(text) if text else sa.false())
+    )
     if text:
         key_text = text.replace("-", "").upper()
         # An IP is looked up in the events' server facts: the device row keeps no address.
@@ -173,6 +178,8 @@ DEVICE_CSV = (
     "first_seen",
     "last_seen",
     "clone_suspected",
+    "replaces",  # the installation this one replaced (a reinstall recognised without its credential)
+    "replaced_by",
 )
 
 
@@ -189,6 +196,8 @@ def device_csv_row(row: Any, _context: Any = None) -> tuple[Any, ...]:
         row.first_seen,
         row.last_seen,
         row.clone_suspected,
+        row.previous_id,
+        row.superseded_by,
     )
 
 
