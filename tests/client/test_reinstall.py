@@ -187,3 +187,86 @@ def test_an_installation_made_before_the_escrow_is_escrowed_at_its_next_online_c
     assert lic.check().online and lic.escrow.load() is not None
     shutil.rmtree(data)
     assert app(server, data, machine).check().device == device
+
+
+def test_a_reinstall_is_recorded_as_one_and_an_upgrade_that_deleted_the_folder_as_an_upgrade(
+    server: LiveServer, machine: FakeMachine, tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    device = app(server, data, machine, app_version="2.0").check().device or ""
+    shutil.rmtree(data)  # the same version installed again
+    assert app(server, data, machine, app_version="2.0").check().device == device
+    shutil.rmtree(data)  # 3.0's installer deleted 2.0's folder
+    assert app(server, data, machine, app_version="3.0").check().device == device
+    kinds = [(kind, json.loads(data_)) for kind, _id, data_ in events_of(server, device)]
+    assert [k for k, _ in kinds].count("install") == 1
+    assert [k for k, _ in kinds if k == "reinstall"] == ["reinstall"]
+    [upgrade] = [d for k, d in kinds if k == "upgrade"]
+    assert (upgrade["from"], upgrade["to"]) == ("2.0", "3.0")
+
+
+def test_a_copy_started_first_on_another_computer_does_not_take_the_license_from_its_owner(
+    server: LiveServer, machine: FakeMachine, tmp_path: Path
+) -> None:
+    """The whole data folder carried to a computer that shares no hardware with the original."""
+    data = tmp_path / "data"
+    owner = app(server, data, machine)
+    registered = owner.activate(issue_key(server))
+    other = FakeMachine(tmp_path / "other-pc", disk="OTHER-DISK", mac="00:1b:21:3a:4f:77")
+    shutil.copytree(data, tmp_path / "owner-data")
+    copy = app(server, data, other).check()  # the copy checks in before the owner does
+    assert copy.state == "trial" and copy.reason == "moved_to_other_machine" and copy.device != registered.device
+    shutil.rmtree(data)
+    (tmp_path / "owner-data").rename(data)
+    back = app(server, data, machine).check()
+    assert back.state == "registered" and back.device == registered.device
+
+
+def test_an_explicit_move_to_another_data_folder_keeps_the_installation(
+    server: LiveServer, machine: FakeMachine, tmp_path: Path, user_config: Path
+) -> None:
+    old_dir, new_dir = tmp_path / "v2-data", tmp_path / "v3-data"
+    old = app(server, old_dir, machine, app_version="2.0")
+    registered = old.activate(issue_key(server))
+    saved_old_state = (old_dir / "state.json").read_bytes()
+    new = app(server, new_dir, machine, app_version="3.0")
+    moved = new.move_from(old_dir)
+    assert moved.online and moved.device == registered.device and moved.state == "registered"
+    assert not (old_dir / "state.json").exists() and new.check(online=False).state == "registered"
+    assert new.check().device == registered.device  # the new folder's state is the installation's now
+    [upgrade] = [json.loads(d) for k, _i, d in events_of(server, registered.device or "") if k == "upgrade"]
+    assert upgrade["via"] == "move" and (upgrade["from"], upgrade["to"]) == ("2.0", "3.0")
+    # The escrow follows the installation to its new data path.
+    shutil.rmtree(new_dir)
+    assert app(server, new_dir, machine, app_version="3.0").check().device == registered.device
+    # The old folder's state, put back, is a copy now: it does not run the license there.
+    (old_dir / "state.json").write_bytes(saved_old_state)
+    stale = app(server, old_dir, machine, app_version="2.0").check()
+    assert stale.state != "registered"
+
+
+def test_a_move_needs_an_installation_in_the_old_folder_and_an_empty_new_one(
+    server: LiveServer, machine: FakeMachine, tmp_path: Path
+) -> None:
+    from licentia.client import ConfigurationError
+
+    (tmp_path / "empty").mkdir()
+    new = app(server, tmp_path / "new", machine)
+    with pytest.raises(ConfigurationError, match="no installation"):
+        new.move_from(tmp_path / "empty")
+    app(server, tmp_path / "old", machine).check()
+    new.check()
+    with pytest.raises(ConfigurationError, match="already holds an installation"):
+        new.move_from(tmp_path / "old")
+    with pytest.raises(ConfigurationError, match="own"):
+        new.move_from(tmp_path / "new")
+
+
+def test_the_cli_moves_an_installation(server: LiveServer, machine: FakeMachine, tmp_path: Path) -> None:
+    from licentia.client.cli import main
+
+    device = app(server, tmp_path / "old", machine).check().device
+    common = ["--server", server.url, "--product", "my-app", "--public-key", server.public_key(),
+              "--fingerprint-root", str(machine.root), "--json"]  # fmt: skip
+    assert main([*common, "--data-dir", str(tmp_path / "new"), "move", "--from", str(tmp_path / "old")]) == 0
+    assert app(server, tmp_path / "new", machine).check(online=False).device == device

@@ -178,6 +178,12 @@ class Licentia(AirGapped, Reports, SeatsAndMeters):
         self._flush(state, deadline)
         return status
 
+    def move_from(self, old_data_dir: str | os.PathLike[str]) -> Status:
+        """Adopt the installation of a previous data folder on this computer (a new version's new data path)."""
+        from licentia.client.moves import move_from
+
+        return move_from(self, old_data_dir)
+
     def deactivate(self) -> Status:
         """Free this device's seat on its license (it keeps whatever trial it had left)."""
         now = self.clock.now()
@@ -276,7 +282,7 @@ class Licentia(AirGapped, Reports, SeatsAndMeters):
             # state was restored from an old copy): drop it and come as a first
             # contact; the server's answer is a new installation (no license) on
             # this machine, and the application must activate again. Once only.
-            state.credential = None
+            state.credential, state.install_reported = None, False
             if path != "/v1/check":
                 self._device_call("/v1/check", state, now, deadline)
             answer, asked = self._post(path, fingerprint, state, deadline, **extra)

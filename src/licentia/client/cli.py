@@ -77,6 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     response = sub.add_parser("activation-response", parents=[common], help="air-gapped: install the vendor's response")
     response.add_argument("file", help="the activation response file (- for stdin)")
     _lease_commands(sub, common)
+    move = sub.add_parser("move", parents=[common], help="adopt the installation of a previous data folder")
+    move.add_argument("--from", dest="old_data_dir", required=True, help="the previous data folder on this computer")
     sub.add_parser("fingerprint", parents=[common], help="show the hashed fingerprint")
     sub.add_parser("flush", parents=[common], help="send queued events")
     sub.add_parser("uninstall", parents=[common], help="report an uninstall")
@@ -240,6 +242,8 @@ def run(args: argparse.Namespace) -> int:
     if command == "activation-response":
         text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(errors="replace")
         return _status_out(args, lic.install_activation(text))
+    if command == "move":
+        return _status_out(args, lic.move_from(args.old_data_dir))
     if command in ("checkout", "heartbeat", "release"):
         return _run_lease(args, lic)
     if command == "fingerprint":
