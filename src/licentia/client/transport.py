@@ -209,7 +209,7 @@ def _refusal(exc: urllib.error.HTTPError) -> Exception:
     except (ValueError, KeyError, TypeError, RecursionError, AttributeError):
         pass
     retry = exc.headers.get("Retry-After") if exc.headers else None
-    wait = int(retry) if retry and retry.isascii() and retry.isdigit() and len(retry) < 7 else None
+    wait = int(retry) if retry and retry.isascii() and retry.isdigit() and len(retry) < 10 else None
     return ServerRefused(code, message, status=exc.code, retry_after=wait, details=details)
 
 
