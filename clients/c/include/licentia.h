@@ -23,7 +23,8 @@ extern "C" {
 
 typedef enum licentia_error {
     LICENTIA_OK = 0,
-    LICENTIA_E_ARGUMENT = 1,         /* a bad argument, public key, product slug or option */
+    LICENTIA_E_ARGUMENT = 1,         /* a bad argument, public key, product slug or option; a move between
+                                        folders that cannot be made (licentia_last_refusal(): LICENTIA_MOVE_*) */
     LICENTIA_E_NOMEM = 2,            /* out of memory */
     LICENTIA_E_INVALID_KEY = 3,      /* a license key with a typo; no network call was made */
     LICENTIA_E_INVALID_DOCUMENT = 4, /* a signed document that does not verify for this product, or (online)
@@ -54,6 +55,14 @@ typedef enum licentia_option {
 #define LICENTIA_ANSWER_OTHER_INSTALLATION "other_installation" /* another device's answer */
 #define LICENTIA_ANSWER_OTHER_MACHINE "other_machine"           /* this device's, but for another machine */
 
+/*
+ * Why licentia_move_from refused before anything was sent (LICENTIA_E_ARGUMENT, the word in
+ * licentia_last_refusal()); nothing changed in either folder.
+ */
+#define LICENTIA_MOVE_NO_INSTALLATION "no_installation"     /* the old folder holds no installation's credential */
+#define LICENTIA_MOVE_SAME_FOLDER "same_folder"             /* the old folder is this handle's own */
+#define LICENTIA_MOVE_ALREADY_INSTALLED "already_installed" /* this handle's folder already holds an installation */
+
 /* Pass as at_unix_s to licentia_verify_document to skip the issue-time check. */
 #define LICENTIA_NO_TIME (-9223372036854775807LL - 1)
 
@@ -71,10 +80,29 @@ void licentia_close(licentia *handle);
 
 /* This installation's status: from the server when it answers in time (online != 0), else the stored document. */
 licentia_error licentia_check(licentia *handle, int online, licentia_status **out);
-/* Redeem a license key; a typo gives LICENTIA_E_INVALID_KEY before any network call. */
+/*
+ * Redeem a license key; a typo gives LICENTIA_E_INVALID_KEY before any network call. A refusal is
+ * LICENTIA_E_REFUSED with its code in licentia_last_refusal(): LICENTIA_REFUSAL_TRANSFER_LIMIT (the
+ * license moved to other computers as often as its type allows) says when it may move again in
+ * licentia_last_retry_after() and licentia_last_refusal_detail(h, "next_transfer_at", ...).
+ */
 licentia_error licentia_activate(licentia *handle, const char *key, licentia_status **out);
 /* Free this device's seat on its license. */
 licentia_error licentia_deactivate(licentia *handle, licentia_status **out);
+/*
+ * Adopt the installation kept in old_data_dir (a previous version's data directory, same product, same
+ * computer) into this handle's empty data directory, once: the same device, license and trial go on
+ * here (the server records the move, or an upgrade when the app version changed), the kept credential
+ * (licentia_forget_escrow) follows it to this data path, and the old directory's state.json is deleted
+ * (a copy of it is void on the server now). LICENTIA_E_ARGUMENT (LICENTIA_MOVE_* in
+ * licentia_last_refusal()) when the old directory holds no installation, is this one, or this one
+ * already holds an installation; LICENTIA_E_REFUSED with LICENTIA_REFUSAL_OTHER_MACHINE (the old state
+ * is another computer's), _STALE_TOKEN (check from the old directory first) or _INVALID_CREDENTIAL;
+ * LICENTIA_E_OFFLINE, or LICENTIA_E_INVALID_DOCUMENT for an answer it does not take: nothing changes in
+ * either directory then. LICENTIA_E_IO (with *out) when the server moved it but this directory cannot be
+ * written: the old directory is kept, and the same call again finishes the move.
+ */
+licentia_error licentia_move_from(licentia *handle, const char *old_data_dir, licentia_status **out);
 /*
  * Events (install and usage reports are queued by licentia_check itself). Each is
  * written to <data_dir>/events/ before the call returns and sent within the
@@ -105,9 +133,24 @@ licentia_error licentia_value_set(licentia *handle, const char *key, const char 
 licentia_error licentia_latest_release(licentia *handle, char **json_out);
 /*
  * Copy the server's error code of the last refusal on this handle into buf (e.g. LICENTIA_REFUSAL_INVALID_KEY),
- * or, when this client refused the server's answer, why (LICENTIA_ANSWER_*).
+ * or, when this client refused the server's answer, why (LICENTIA_ANSWER_*), or why licentia_move_from did
+ * not move (LICENTIA_MOVE_*). Each call on the handle starts with no refusal.
  */
 void licentia_last_refusal(licentia *handle, char *buf, size_t size);
+/*
+ * The last refusal's Retry-After in seconds: how long the server asked to wait before trying again
+ * (LICENTIA_REFUSAL_TRANSFER_LIMIT: until the license may move to another computer again;
+ * _RATE_LIMITED, _NO_SEAT_AVAILABLE, ...); -1 when it said none.
+ */
+long long licentia_last_retry_after(licentia *handle);
+/*
+ * A field of the last refusal's error body copied into buf as text (a string as it is, an integer in
+ * decimal, "true"/"false"): "message" (the server's sentence for a person), and for
+ * LICENTIA_REFUSAL_TRANSFER_LIMIT "next_transfer_at" (ISO 8601, UTC), "transfer_limit",
+ * "transfer_period_days" and "transfers_used". 1 when the body has it, 0 (buf "") when not or null.
+ * Unverified figures, to show the user: they grant nothing.
+ */
+int licentia_last_refusal_detail(licentia *handle, const char *name, char *buf, size_t size);
 
 int licentia_status_allowed(const licentia_status *status);
 /* trial, trial_expired, registered, suspended, blocked, grace, lease_expired, expired, clock_rollback, unknown */

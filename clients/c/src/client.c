@@ -61,6 +61,7 @@ licentia_error licentia_open(licentia **out, const char *server_url, const char 
     h->timeout_ms = 3000;
     h->tolerance_ms = 2LL * 3600 * 1000;
     h->fixed_now = LC_NO_TIME;
+    h->refusal.retry_after = -1;
     if (!h->data_dir || !h->server_url || !h->product || !h->channel || lc_mutex_init(&h->lock) != 0) {
         free(h->data_dir), free(h->server_url), free(h->product), free(h->channel);
         lc_keyset_free(&h->keys);
@@ -105,6 +106,7 @@ licentia_error licentia_set_option(licentia *h, licentia_option option, const ch
 void licentia_close(licentia *h) {
     if (!h) return;
     lc_mutex_destroy(&h->lock);
+    lc_refusal_clear(&h->refusal);
     free(h->server_url), free(h->product), free(h->data_dir), free(h->app_version), free(h->channel), free(h->root);
     lc_keyset_free(&h->keys);
     free(h);
@@ -115,8 +117,31 @@ void licentia_last_refusal(licentia *h, char *buf, size_t size) {
     buf[0] = '\0';
     if (!h) return;
     lc_mutex_lock(&h->lock);
-    snprintf(buf, size, "%s", h->refusal);
+    snprintf(buf, size, "%s", h->refusal.code);
     lc_mutex_unlock(&h->lock);
+}
+
+long long licentia_last_retry_after(licentia *h) {
+    if (!h) return -1;
+    lc_mutex_lock(&h->lock);
+    long long seconds = h->refusal.retry_after;
+    lc_mutex_unlock(&h->lock);
+    return seconds;
+}
+
+int licentia_last_refusal_detail(licentia *h, const char *name, char *buf, size_t size) {
+    if (buf && size) buf[0] = '\0';
+    if (!h || !name) return 0;
+    lc_mutex_lock(&h->lock);
+    const json_t *value = json_object_get(h->refusal.details, name);
+    int found = value != NULL;
+    if (buf && size) {
+        if (json_is_string(value)) snprintf(buf, size, "%s", json_string_value(value));
+        else if (json_is_integer(value)) snprintf(buf, size, "%lld", (long long)json_integer_value(value));
+        else if (json_is_boolean(value)) snprintf(buf, size, "%s", json_is_true(value) ? "true" : "false");
+    }
+    lc_mutex_unlock(&h->lock);
+    return found;
 }
 
 /* -- online ------------------------------------------------------------------------ */
@@ -137,14 +162,14 @@ static json_t *request_body(const call *c, const char *key, const char *nonce) {
 }
 
 /* POST with a fresh nonce; *asked receives what this request asked, to bind the answer to it. */
-static licentia_error post(call *c, const char *path, const char *key, lc_asked *asked, json_t **answer) {
+licentia_error lc_post(call *c, const char *path, const char *key, lc_asked *asked, json_t **answer) {
     lc_new_nonce(asked->nonce);
     asked->device = c->state->device;
     asked->known = c->state->signed_doc;
     json_t *body = request_body(c, key, asked->nonce);
     if (!body) return LICENTIA_E_NOMEM;
     licentia_error rc = lc_exchange(c->h->server_url, "POST", path, body, c->state->device, c->state->secret,
-                                    (long)(c->deadline - lc_monotonic_ms()), answer, c->h->refusal, sizeof c->h->refusal);
+                                    (long)(c->deadline - lc_monotonic_ms()), answer, &c->h->refusal);
     json_decref(body);
     return rc;
 }
@@ -175,11 +200,11 @@ static void resume(call *c) {
  * Take the server's answer only when it verifies and answers this request (answers.c), before
  * anything of it is stored; a refused one leaves the state as it was and names why in the refusal.
  */
-static licentia_error accept_answer(call *c, const lc_asked *asked, json_t *answer, licentia_status **out) {
+licentia_error lc_take_answer(call *c, const lc_asked *asked, json_t *answer, licentia_status **out) {
     long long received = now_ms(c->h);
     lc_answer taken;
     licentia_error rc = lc_accept_answer(answer, asked, &c->h->keys, c->h->product, c->fp, received, &taken);
-    if (rc == LICENTIA_E_INVALID_DOCUMENT) snprintf(c->h->refusal, sizeof c->h->refusal, "%s", taken.refusal);
+    if (rc == LICENTIA_E_INVALID_DOCUMENT) lc_refusal_word(&c->h->refusal, taken.refusal);
     if (rc != LICENTIA_OK) return rc;
     const json_t *token = json_object_get(taken.payload, "token");
     int failed = 0;
@@ -229,8 +254,8 @@ licentia_error lc_device_call(call *c, const char *path, const char *key, licent
         licentia_status_free(ignored);
         if (rc != LICENTIA_OK) return rc;
     }
-    rc = post(c, path, key, &asked, &answer);
-    if (rc == LICENTIA_E_REFUSED && strcmp(c->h->refusal, LICENTIA_REFUSAL_INVALID_CREDENTIAL) == 0 && c->state->device) {
+    rc = lc_post(c, path, key, &asked, &answer);
+    if (rc == LICENTIA_E_REFUSED && strcmp(c->h->refusal.code, LICENTIA_REFUSAL_INVALID_CREDENTIAL) == 0 && c->state->device) {
         /* The secret is void (re-identified elsewhere, or a restored old copy): drop it and re-identify. */
         replace(&c->state->device, NULL), replace(&c->state->secret, NULL);
         c->escrow_read = 1; /* a first contact now, whatever the escrow holds; its new credential replaces the entry */
@@ -239,10 +264,10 @@ licentia_error lc_device_call(call *c, const char *path, const char *key, licent
             licentia_status_free(ignored);
             if (rc != LICENTIA_OK) return rc;
         }
-        rc = post(c, path, key, &asked, &answer);
+        rc = lc_post(c, path, key, &asked, &answer);
     }
     if (rc != LICENTIA_OK) return rc;
-    rc = accept_answer(c, &asked, answer, out);
+    rc = lc_take_answer(c, &asked, answer, out);
     json_decref(answer);
     return rc;
 }
@@ -269,7 +294,7 @@ static licentia_status *check_offline(call *c) {
 
 void lc_call_begin(licentia *h, call *c, lc_state *state, lc_fingerprint *fp) {
     lc_mutex_lock(&h->lock);
-    h->refusal[0] = '\0';
+    lc_refusal_clear(&h->refusal);
     lc_state_load(h->data_dir, state);
     lc_read_fingerprint(h->product, h->root, h->data_dir, fp);
     c->h = h, c->state = state, c->fp = fp, c->escrow_read = 0;

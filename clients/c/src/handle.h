@@ -1,7 +1,8 @@
-/* The handle's insides, shared by client.c and events.c. */
+/* The handle's insides, shared by client.c, events.c, values.c and moves.c. */
 #ifndef LICENTIA_HANDLE_H
 #define LICENTIA_HANDLE_H
 
+#include "http.h"
 #include "internal.h"
 #include "platform.h"
 #include "state.h"
@@ -12,7 +13,7 @@ struct licentia {
     lc_keyset keys;
     long timeout_ms;
     long long tolerance_ms, fixed_now;
-    char refusal[101];
+    lc_refusal refusal; /* the last refusal on this handle (licentia_last_refusal and its details) */
     unsigned event_counter; /* orders events queued in the same millisecond */
 };
 
@@ -34,6 +35,10 @@ void lc_call_begin(licentia *h, call *c, lc_state *state, lc_fingerprint *fp);
 void lc_call_end(call *c);
 /* POST a device call, verify and store the answer; mutates and saves the state. */
 licentia_error lc_device_call(call *c, const char *path, const char *key, licentia_status **out);
+/* One POST of the call's state and fingerprint with a fresh nonce; *asked receives what it asked. */
+licentia_error lc_post(call *c, const char *path, const char *key, lc_asked *asked, json_t **answer);
+/* Take the answer to `asked` (answers.c's rules) into the call's state, saved in the handle's data directory. */
+licentia_error lc_take_answer(call *c, const lc_asked *asked, json_t *answer, licentia_status **out);
 /* After a successful online call: queue the install and usage events that are due, then flush. */
 void lc_after_online(call *c, int is_check);
 /* Send queued events within the call's deadline (a first contact first, when there is no credential yet). */

@@ -4,6 +4,7 @@
  * its own easy handle, so handles on different threads share nothing.
  */
 #include <curl/curl.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -18,8 +19,31 @@ static size_t collect(char *data, size_t size, size_t count, void *user) {
     return n;
 }
 
+/*
+ * Retry-After in seconds (the server never sends the HTTP-date form). Each status line starts a new
+ * header block (an interim 100 Continue has its own), so only the final answer's counts.
+ */
+static size_t header(char *line, size_t size, size_t count, void *user) {
+    long long *retry_after = user;
+    size_t n = size * count;
+    static const char name[] = "retry-after:";
+    if (n >= 5 && memcmp(line, "HTTP/", 5) == 0) *retry_after = -1;
+    if (n > sizeof name - 1 && curl_strnequal(line, name, sizeof name - 1)) {
+        size_t i = sizeof name - 1, digits = 0;
+        long long seconds = 0;
+        while (i < n && (line[i] == ' ' || line[i] == '\t')) i++;
+        for (; i < n && isdigit((unsigned char)line[i]) && digits < 10; i++, digits++) seconds = seconds * 10 + (line[i] - '0');
+        while (i < n && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r' || line[i] == '\n')) i++;
+        *retry_after = digits && digits < 10 && i == n ? seconds : -1; /* up to 31 years; anything else: none */
+    }
+    return n;
+}
+
 licentia_error lc_http(const char *url, const char *method, const char *body, const char *device, const char *secret,
-                       long timeout_ms, long *status, lc_buf *answer) {
+                       long timeout_ms, long *status, lc_buf *answer, long long *retry_after) {
+    long long ignored_retry;
+    if (!retry_after) retry_after = &ignored_retry;
+    *retry_after = -1;
     CURL *curl = curl_easy_init();
     struct curl_slist *headers = NULL;
     char *auth = NULL;
@@ -49,6 +73,8 @@ licentia_error lc_http(const char *url, const char *method, const char *body, co
     curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, answer);
+    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, header);
+    curl_easy_setopt(curl, CURLOPT_HEADERDATA, retry_after);
     CURLcode rc = curl_easy_perform(curl);
     if (rc == CURLE_OK) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, status);
     curl_slist_free_all(headers);
@@ -61,9 +87,36 @@ licentia_error lc_http(const char *url, const char *method, const char *body, co
     return LICENTIA_OK;
 }
 
+void lc_refusal_clear(lc_refusal *refusal) {
+    json_decref(refusal->details);
+    refusal->code[0] = '\0';
+    refusal->details = NULL;
+    refusal->retry_after = -1;
+}
+
+void lc_refusal_word(lc_refusal *refusal, const char *word) {
+    lc_refusal_clear(refusal);
+    snprintf(refusal->code, sizeof refusal->code, "%s", word);
+}
+
+/* The error's code, and its plain fields (a refusal's figures: nothing nested reaches the application). */
+static void take_refusal(const json_t *parsed, long long retry_after, lc_refusal *refusal) {
+    const json_t *error = json_object_get(parsed, "error"), *code = json_object_get(error, "code");
+    snprintf(refusal->code, sizeof refusal->code, "%s", json_is_string(code) ? json_string_value(code) : LICENTIA_REFUSAL_HTTP_ERROR);
+    refusal->retry_after = retry_after;
+    const char *name;
+    json_t *value;
+    json_object_foreach((json_t *)error, name, value) {
+        if (!strcmp(name, "code") || !(json_is_string(value) || json_is_integer(value) || json_is_boolean(value))) continue;
+        if (!refusal->details && !(refusal->details = json_object())) return;
+        json_object_set(refusal->details, name, value);
+    }
+}
+
 licentia_error lc_exchange(const char *base, const char *method, const char *path, const json_t *body, const char *device,
-                           const char *secret, long timeout_ms, json_t **answer, char *refusal, size_t refusal_size) {
+                           const char *secret, long timeout_ms, json_t **answer, lc_refusal *refusal) {
     *answer = NULL;
+    if (refusal) lc_refusal_clear(refusal);
     if (timeout_ms <= 0) return LICENTIA_E_OFFLINE;
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
     size_t n = strlen(base) + strlen(path) + 1;
@@ -75,7 +128,8 @@ licentia_error lc_exchange(const char *base, const char *method, const char *pat
     snprintf(url, n, "%s%s", base, path);
     lc_buf raw = {0};
     long status;
-    licentia_error rc = lc_http(url, method, text, device, secret, timeout_ms, &status, &raw);
+    long long retry_after;
+    licentia_error rc = lc_http(url, method, text, device, secret, timeout_ms, &status, &raw, &retry_after);
     free(url);
     free(text);
     if (rc == LICENTIA_OK) {
@@ -83,8 +137,7 @@ licentia_error lc_exchange(const char *base, const char *method, const char *pat
         if (status >= 500 || (status < 400 && !parsed)) {
             rc = LICENTIA_E_OFFLINE; /* up but unable to answer, or garbage: as good as no answer */
         } else if (status >= 400) {
-            const json_t *code = json_object_get(json_object_get(parsed, "error"), "code");
-            if (refusal) snprintf(refusal, refusal_size, "%s", json_is_string(code) ? json_string_value(code) : LICENTIA_REFUSAL_HTTP_ERROR);
+            if (refusal) take_refusal(parsed, retry_after, refusal);
             rc = LICENTIA_E_REFUSED;
         } else {
             *answer = parsed;

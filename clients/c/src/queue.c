@@ -132,16 +132,17 @@ licentia_error lc_queue_flush(const char *data_dir, const lc_sender *to, size_t 
         }
         json_decref(events);
         if (body) {
-            char refusal[101] = "";
+            lc_refusal refusal = {"", NULL, -1};
             rc = lc_exchange(to->base, "POST", path, body, to->device, to->secret, (long)(to->deadline - lc_monotonic_ms()),
-                             &answer, refusal, sizeof refusal);
+                             &answer, &refusal);
             json_decref(answer);
             json_decref(body);
             if (rc == LICENTIA_OK) *sent += accepted; /* acknowledged: only now may the events leave the disk */
-            if (rc == LICENTIA_OK || (rc == LICENTIA_E_REFUSED && strcmp(refusal, LICENTIA_REFUSAL_VALIDATION_ERROR) == 0)) {
+            if (rc == LICENTIA_OK || (rc == LICENTIA_E_REFUSED && strcmp(refusal.code, LICENTIA_REFUSAL_VALIDATION_ERROR) == 0)) {
                 remove_files(dir, names, taken);
                 rc = LICENTIA_OK;
             }
+            lc_refusal_clear(&refusal);
         }
         lc_free_names(names, count);
     }

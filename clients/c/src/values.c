@@ -27,7 +27,7 @@ static licentia_error with_credential(licentia *h, const char *method, const cha
     licentia_status_free(ignored);
     if (rc == LICENTIA_OK || rc == LICENTIA_E_IO)
         rc = lc_exchange(h->server_url, method, path, body, state.device, state.secret, (long)(c.deadline - lc_monotonic_ms()),
-                         answer, h->refusal, sizeof h->refusal);
+                         answer, &h->refusal);
     lc_call_end(&c);
     return rc;
 }
@@ -92,7 +92,7 @@ licentia_error licentia_latest_release(licentia *h, char **json_out) {
     if (path) {
         snprintf(path, n, "/v1/releases/latest?product=%s&channel=%s%s%s", product, channel, current ? "&current=" : "",
                  current ? current : "");
-        rc = lc_exchange(h->server_url, "GET", path, NULL, NULL, NULL, timeout, &answer, NULL, 0);
+        rc = lc_exchange(h->server_url, "GET", path, NULL, NULL, NULL, timeout, &answer, NULL);
     }
     if (rc == LICENTIA_OK && json_is_string(json_object_get(answer, "version"))) rc = take_json(answer, json_out);
     free(path), free(product), free(channel), free(current);

@@ -127,7 +127,7 @@ static inline int start_python_server(const char *const *args) {
         }
         lc_buf answer = {0};
         long status = 0;
-        licentia_error rc = lc_http(health, "GET", NULL, NULL, NULL, 1000, &status, &answer);
+        licentia_error rc = lc_http(health, "GET", NULL, NULL, NULL, 1000, &status, &answer, NULL);
         lc_buf_free(&answer);
         if (rc == LICENTIA_OK && status == 200) return 0;
         sleep_ms(100);

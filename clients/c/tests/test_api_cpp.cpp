@@ -48,6 +48,14 @@ int main() {
     Status st(raw);
     expect(!licentia_status_allowed(st.get()), "nothing stored grants nothing");
     expect(std::string(licentia_status_reason(st.get())) == "no_document", "reason no_document");
+    licentia_status *moved = nullptr;
+    expect(licentia_move_from(h.get(), "/tmp/licentia-cpp-no-such-dir", &moved) == LICENTIA_E_ARGUMENT && !moved,
+           "nothing to move");
+    char word[101];
+    licentia_last_refusal(h.get(), word, sizeof word);
+    expect(std::string(word) == LICENTIA_MOVE_NO_INSTALLATION, "refused as no_installation");
+    expect(licentia_last_retry_after(h.get()) == -1 && !licentia_last_refusal_detail(h.get(), "message", word, sizeof word),
+           "no Retry-After, no details");
     char *normalized = nullptr;
     expect(licentia_normalize_key("abcde-fghjk", &normalized) == LICENTIA_E_INVALID_KEY, "typo");
     licentia_free(normalized);
