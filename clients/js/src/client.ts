@@ -10,12 +10,13 @@ import { ConfigurationError, InvalidDocument, InvalidKey, LicentiaError, Offline
 import { Fingerprint, takeFingerprint } from "./fingerprint";
 import type { HardwareSource } from "./hardware";
 import { isObject, type JsonObject, type JsonValue } from "./json";
+import { moveFrom } from "./moves";
 import { EventQueue, type FlushResult } from "./queue";
 import { dataPathHash, keyPrefix, normalizeKey } from "./rules";
 import { pinKeys } from "./signing";
 import { StateFile, type State } from "./state";
 import { decideOffline, DEFAULT_ROLLBACK_TOLERANCE_MS, denied, Status } from "./status";
-import { parseIso, systemClock, toIso, type Clock } from "./time";
+import { parseIsoOr, systemClock, toIso, type Clock } from "./time";
 import { Transport } from "./transport";
 import { Values } from "./values";
 import { DeviceStatus, ErrorCode, EventKind } from "./vocabulary";
@@ -236,21 +237,26 @@ export class Licentia {
   }
 
   private async flushNow(timeoutMs?: number): Promise<FlushResult> {
-    {
-      const state = this.stateFile.load();
-      const deadline = Date.now() + (timeoutMs ?? this.transport.timeoutMs);
-      if (state.credential === null) {
-        try {
-          await this.deviceCall("/v1/check", state, deadline);
-        } catch (err) {
-          if (err instanceof Offline || err instanceof ServerRefused || err instanceof InvalidDocument) {
-            return { sent: 0, duplicates: 0, dropped: 0, remaining: this.queue.count() };
-          }
-          throw err;
+    const state = this.stateFile.load();
+    const deadline = Date.now() + (timeoutMs ?? this.transport.timeoutMs);
+    if (state.credential === null) {
+      try {
+        await this.deviceCall("/v1/check", state, deadline);
+      } catch (err) {
+        if (err instanceof Offline || err instanceof ServerRefused || err instanceof InvalidDocument) {
+          return { sent: 0, duplicates: 0, dropped: 0, remaining: this.queue.count() };
         }
+        throw err;
       }
-      return this.flushWith(state, deadline);
     }
+    return this.flushWith(state, deadline);
+  }
+
+  /** Adopt, once, the installation kept in a previous data folder on this computer into this empty one (`moves.ts`). */
+  moveFrom(oldDataDir: string): Promise<Status> {
+    const { product, dataDir, stateFile, escrow, transport } = this;
+    const exchange = { fingerprint: () => this.fingerprint(), post: this.post.bind(this), accept: this.accept.bind(this) };
+    return this.serial(() => moveFrom({ product, dataDir, stateFile, escrow, transport, ...exchange }, oldDataDir));
   }
 
   /** Read this machine's fingerprint now (what the next check sends and matches). */
@@ -316,7 +322,7 @@ export class Licentia {
   }
 
   /** POST with a fresh nonce: the answer, and what this request asked (to bind the answer to it). */
-  private async post(path: string, fingerprint: Fingerprint, state: State, deadline: number, extra: Extra): Promise<[JsonValue, Asked]> {
+  private async post(path: string, fingerprint: Fingerprint, state: State, deadline: number, extra: Extra = {}): Promise<[JsonValue, Asked]> {
     const remaining = deadline - Date.now();
     if (remaining <= 0) throw new Offline("no time left before the timeout");
     const asked = Asked.by(state);
@@ -376,7 +382,7 @@ export class Licentia {
     }
     if (payload.status === DeviceStatus.REGISTERED) {
       const days = typeof payload.usage_report_days === "number" && payload.usage_report_days > 0 ? payload.usage_report_days : 1;
-      const last = parseOr(state.lastUsageReport, null);
+      const last = parseIsoOr(state.lastUsageReport, null);
       if (last === null || now - last >= days * 86_400_000 || now < last) {
         this.queue.add(EventKind.USAGE, now, { app_version: this.appVersion }, this.facts());
         state.lastUsageReport = toIso(now);
@@ -400,7 +406,7 @@ export class Licentia {
 
   private checkOffline(state: State, now: number): Status {
     if (state.signed === null) return denied(state.corrupt ? "corrupt_state" : "no_document");
-    const lastSeen = parseOr(state.lastSeen, null);
+    const lastSeen = parseIsoOr(state.lastSeen, null);
     // The hardware is read afresh on every check: a cached fingerprint would let a copied state lend it.
     const status = decideOffline({
       signed: state.signed,
@@ -421,14 +427,5 @@ export class Licentia {
       }
     }
     return status;
-  }
-}
-
-function parseOr<T>(text: string | null, fallback: T): number | T {
-  if (!text) return fallback;
-  try {
-    return parseIso(text);
-  } catch {
-    return fallback;
   }
 }

@@ -3,7 +3,7 @@
 export { Licentia, DEFAULT_TIMEOUT_MS, type LicentiaOptions } from "./client";
 export { FACT_NAMES } from "./facts";
 export type { Escrow } from "./escrow";
-export { ConfigurationError, InvalidDocument, InvalidKey, LicentiaError, Offline, ServerRefused } from "./errors";
+export { ConfigurationError, InvalidDocument, InvalidKey, LicentiaError, Offline, ServerRefused, type RefusalDetails } from "./errors";
 export { Fingerprint, takeFingerprint } from "./fingerprint";
 export type { CommandRunner, HardwareSource, InterfaceList, RawHardware } from "./hardware";
 export { canonicalJson, parseJson, JsonFloat, type JsonObject, type JsonValue } from "./json";
@@ -13,4 +13,4 @@ export { loadPublicKey, pinKeys, verifyDocument } from "./signing";
 export { decideOffline, Status, verifyForInstallation } from "./status";
 export type { Clock } from "./time";
 export type { Scope, Values } from "./values";
-export { DeviceStatus, ErrorCode, EventKind, LicenseState, REPORTED_EVENT_KINDS } from "./vocabulary";
+export { DeviceStatus, ErrorCode, EventKind, LicenseState, REPORTED_EVENT_KINDS, StatusReason } from "./vocabulary";

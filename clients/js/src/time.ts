@@ -21,6 +21,16 @@ export function parseIso(text: string): number {
   return when;
 }
 
+/** `parseIso`, or `fallback` for no text or text that is not such a time. */
+export function parseIsoOr<T>(text: string | null, fallback: T): number | T {
+  if (!text) return fallback;
+  try {
+    return parseIso(text);
+  } catch {
+    return fallback;
+  }
+}
+
 /** UTC, second precision, `Z` suffix: the one timestamp form in signed documents. */
 export function toIso(when: number): string {
   return new Date(Math.floor(when / 1000) * 1000).toISOString().replace(".000Z", "Z");

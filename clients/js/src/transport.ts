@@ -9,8 +9,8 @@
 import * as http from "node:http";
 import * as https from "node:https";
 
-import { ConfigurationError, Offline, ServerRefused } from "./errors";
-import { isObject, parseJson, type JsonValue } from "./json";
+import { ConfigurationError, Offline, ServerRefused, type RefusalDetails } from "./errors";
+import { isObject, parseJson, type JsonObject, type JsonValue } from "./json";
 import { ErrorCode } from "./vocabulary";
 
 export const USER_AGENT = "licentia-client-js";
@@ -103,6 +103,7 @@ export class Transport {
 function refusal(status: number, raw: Buffer, retry: string | string[] | undefined): ServerRefused {
   let code: string = ErrorCode.HTTP_ERROR;
   let message = `HTTP ${status}`;
+  let details: RefusalDetails = {};
   try {
     const answer = parseJson(raw);
     const error = isObject(answer) ? answer.error : null;
@@ -110,10 +111,23 @@ function refusal(status: number, raw: Buffer, retry: string | string[] | undefin
       code = error.code.slice(0, 100);
       message = error.message.slice(0, 1000);
     }
+    if (isObject(error)) details = plainFields(error);
   } catch {
     // not JSON: keep the HTTP status
   }
   const text = typeof retry === "string" ? retry : undefined;
   const wait = text && /^\d{1,6}$/.test(text) ? Number(text) : null;
-  return new ServerRefused(code, message, status, wait);
+  return new ServerRefused(code, message, status, wait, details);
+}
+
+/** A refusal's figures (`next_transfer_at`, `transfers_used`, ...): plain fields only, nothing nested reaches the application. */
+function plainFields(error: JsonObject): RefusalDetails {
+  const fields: [string, string | number | boolean | null][] = [];
+  for (const [name, value] of Object.entries(error)) {
+    if (name === "code" || name === "message") continue;
+    if (value === null || typeof value === "string" || typeof value === "boolean") fields.push([name, value]);
+    else if (typeof value === "number" && Number.isSafeInteger(value)) fields.push([name, value]);
+  }
+  // fromEntries defines own properties: a "__proto__" key is a plain field, never a prototype.
+  return Object.fromEntries(fields);
 }

@@ -210,20 +210,27 @@ function parsedOrNull(raw: Buffer): unknown {
   }
 }
 
-/** A loopback HTTP proxy in front of a real server that passes everything through and records it. */
+/**
+ * A loopback HTTP proxy in front of a real server that passes everything through and records it;
+ * `loseAnswer(path)` true: the server gets the request and answers, the client gets a 502 instead.
+ */
 export class RecordingProxy {
   url = "";
   readonly exchanges: Exchange[] = [];
   private readonly server: Server;
 
-  constructor(readonly target: string) {
+  constructor(
+    readonly target: string,
+    readonly loseAnswer: (path: string) => boolean = () => false,
+  ) {
     this.server = createHttpServer((req, res) => {
       void readAll(req).then((sent) => {
         const headers = { ...req.headers, host: new URL(target).host };
         const forward = httpRequest(`${target}${req.url ?? ""}`, { method: req.method, headers, agent: false }, (answer) => {
           void readAll(answer).then((got) => {
             this.exchanges.push({ path: req.url ?? "", request: parsedOrNull(sent), answer: parsedOrNull(got) });
-            res.writeHead(answer.statusCode ?? 502, answer.headers).end(got);
+            if (this.loseAnswer(req.url ?? "")) res.writeHead(502).end();
+            else res.writeHead(answer.statusCode ?? 502, answer.headers).end(got);
           });
         });
         forward.on("error", () => res.writeHead(502).end());

@@ -23,6 +23,12 @@ describe("transport", () => {
     "/refuse": (_req, res) =>
       res.writeHead(429, { "Retry-After": "7" }).end(JSON.stringify({ error: { code: "rate_limited", message: "slow down" } })),
     "/big-int": (_req, res) => res.end('{"n":9223372036854775807}'),
+    "/transfer-limit": (_req, res) =>
+      res.writeHead(409, { "Retry-After": "86400" }).end(
+        '{"error":{"code":"transfer_limit","message":"moved too often","next_transfer_at":"2026-02-04T10:00:00Z",' +
+          '"transfer_limit":3,"transfer_period_days":30,"transfers_used":3,"huge":9223372036854775807,"ratio":1.5,' +
+          '"nested":{"a":1},"list":[1],"__proto__":"plain"}}',
+      ),
   };
 
   before(async () => {
@@ -53,6 +59,21 @@ describe("transport", () => {
     await assert.rejects(new Transport(url, 3000).request("GET", "/refuse"), (err: unknown) => {
       return err instanceof ServerRefused && err.code === "rate_limited" && err.status === 429 && err.retryAfter === 7;
     });
+  });
+
+  it("keeps a refusal's plain fields as its details, nothing nested, big or fractional", async () => {
+    const err = await new Transport(url, 3000).request("GET", "/transfer-limit").then(
+      () => assert.fail("refused"),
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof ServerRefused);
+    assert.deepEqual([err.code, err.status, err.retryAfter], ["transfer_limit", 409, 86400]);
+    assert.deepEqual(Object.keys(err.details).sort(), ["__proto__", "next_transfer_at", "transfer_limit", "transfer_period_days", "transfers_used"]);
+    assert.deepEqual([err.details.next_transfer_at, err.details.transfers_used, Object.getOwnPropertyDescriptor(err.details, "__proto__")?.value], ["2026-02-04T10:00:00Z", 3, "plain"]);
+    assert.equal(Object.getPrototypeOf(err.details), Object.prototype, "a \"__proto__\" field never becomes a prototype");
+    assert.ok(Object.isFrozen(err.details));
+    const refused = await new Transport(url, 3000).request("GET", "/refuse").catch((e: unknown) => e);
+    assert.ok(refused instanceof ServerRefused && Object.keys(refused.details).length === 0);
   });
 
   it("keeps big integers exact", async () => {
