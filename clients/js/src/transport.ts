@@ -116,7 +116,7 @@ function refusal(status: number, raw: Buffer, retry: string | string[] | undefin
     // not JSON: keep the HTTP status
   }
   const text = typeof retry === "string" ? retry : undefined;
-  const wait = text && /^\d{1,6}$/.test(text) ? Number(text) : null;
+  const wait = text && /^\d{1,9}$/.test(text) ? Number(text) : null; // a transfer period's wait is weeks
   return new ServerRefused(code, message, status, wait, details);
 }
 
