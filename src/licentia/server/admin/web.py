@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -28,6 +28,7 @@ from licentia.server.web.signin import SessionCookies
 HERE = Path(__file__).parent
 templates = page_templates(HERE / "templates")
 COOKIES = SessionCookies(session="licentia_session", signin="licentia_signin", path="/admin")
+T = TypeVar("T")
 
 
 # The admin a request signed in as (set by ``signed_in_admin``, read by ``render``).
@@ -115,6 +116,20 @@ def signin_page(
     return COOKIES.signin_form(page, secure=secure)
 
 
+async def read_or_404(engine: AsyncEngine, fn: Callable[..., T], /, **kwargs: Any) -> T:
+    """What a page shows, read by ``fn(conn, **kwargs)`` on a snapshot; a refusal (an unknown id) answers the
+    404 page with its message."""
+    try:
+        return await transactions.read_only(engine, fn, **kwargs)
+    except ApiError as exc:
+        raise HTTPException(404, exc.message) from exc
+
+
+def from_htmx(request: Request) -> bool:
+    """Whether HTMX made the request (it swaps a part of the page in), not the browser opening a page."""
+    return bool(request.headers.get("hx-request"))
+
+
 def int_field(form: dict[str, str], name: str) -> int:
     try:
         return int(form.get(name, "").strip())
@@ -126,7 +141,7 @@ def int_field(form: dict[str, str], name: str) -> int:
 
 
 async def sign_in_first(request: Request, _exc: Exception) -> Response:
-    if request.headers.get("hx-request"):
+    if from_htmx(request):
         return Response(status_code=401, headers={"HX-Redirect": "/admin/signin"})
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return RedirectResponse(f"/admin/signin?next={target}", status_code=303)

@@ -24,7 +24,7 @@ from licentia.server.admin.forms import reason_of, refused_status
 from licentia.server.admin.history import license_history
 from licentia.server.admin.lists.pages import license_list
 from licentia.server.admin.lists.specs import LicenseFilter
-from licentia.server.admin.web import Admin, Form, int_field, render
+from licentia.server.admin.web import Admin, Form, int_field, read_or_404, render
 from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.evidence.risk import assess
 from licentia.server.evidence.subjects import license_subject
@@ -170,10 +170,7 @@ async def _license_page(
     sent: dict[str, str] | None = None,
     opened: str = "",
 ) -> Response:
-    try:
-        data = await transactions.read_only(engine, license_page_data, license_id=license_id, at=clock.now())
-    except ApiError as exc:
-        raise HTTPException(404, exc.message) from exc
+    data = await read_or_404(engine, license_page_data, license_id=license_id, at=clock.now())
     return render(
         request,
         "license.html",
