@@ -86,14 +86,21 @@ class Change:
     now: dt.datetime
     actor: str
 
-    async def run(self, fn: Callable[..., Any], *, success: str, back_to: str, **kwargs: Any) -> Response:
+    async def run(
+        self, fn: Callable[..., T], *, success: str | Callable[[T], str | Response], back_to: str, **kwargs: Any
+    ) -> Response:
         """Run the audited service change ``fn(conn, now=, actor=, **kwargs)`` in one transaction; post/redirect/get
-        back to ``back_to`` with ``success``, or with the refusal's message instead of a JSON body."""
+        back to ``back_to`` with ``success``, or with the refusal's message instead of a JSON body.
+
+        ``success`` may be a function of what ``fn`` returned: the message, or the whole answer (a redirect
+        elsewhere than ``back_to``, to what the change made).
+        """
         try:
-            await transactions.in_transaction(self.engine, fn, now=self.now, actor=self.actor, **kwargs)
+            result = await transactions.in_transaction(self.engine, fn, now=self.now, actor=self.actor, **kwargs)
         except ApiError as exc:
             return back(back_to, error=exc.message)
-        return back(back_to, done=success)
+        done = success(result) if callable(success) else success
+        return done if isinstance(done, Response) else back(back_to, done=done)
 
 
 async def posted_change(form: Form, engine: EngineDep, clock: ClockDep, admin: Admin) -> Change:

@@ -27,7 +27,7 @@ from licentia.server.products.changes import (
 )
 from licentia.server.products.service import POLICY_FIELDS, CreatedProduct, create_product, public_keys
 from licentia.server.releases.changes import publish_release
-from licentia.server.state import ClockDep, EngineDep, FernetDep
+from licentia.server.state import EngineDep, FernetDep
 from licentia.server.store import transactions
 from licentia.server.web.frame import back
 
@@ -42,19 +42,19 @@ async def products_page(request: Request, engine: EngineDep, admin: Admin) -> Re
 
 
 @router.post("/products")
-async def create(engine: EngineDep, clock: ClockDep, fernet: FernetDep, admin: Admin, form: Form) -> Response:
+async def create(fernet: FernetDep, form: Form, posted: Posted) -> Response:
     slug = form.get("slug", "").strip()
 
-    def make(conn: sa.Connection, *, now: dt.datetime) -> CreatedProduct:
+    def make(conn: sa.Connection, *, now: dt.datetime, actor: str) -> CreatedProduct:
         made = create_product(conn, slug=slug, name=form.get("name") or slug, fernet=fernet, now=now)
-        record(conn, AuditAction.PRODUCT_CREATE, made.id, actor=admin.label, now=now)
+        record(conn, AuditAction.PRODUCT_CREATE, made.id, actor=actor, now=now)
         return made
 
-    try:
-        made = await transactions.in_transaction(engine, make, now=clock.now())
-    except ApiError as exc:
-        return back("/admin/products", error=exc.message)
-    return back(f"/admin/products/{made.id}", done=f"Product {made.slug} created.")
+    return await posted.run(
+        make,
+        success=lambda made: back(f"/admin/products/{made.id}", done=f"Product {made.slug} created."),
+        back_to="/admin/products",
+    )
 
 
 @router.get("/products/{product_id}")

@@ -21,7 +21,7 @@ from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from licentia.server.admin.forms import refused_status
-from licentia.server.admin.web import Admin, Form, render
+from licentia.server.admin.web import Admin, Form, Posted, render
 from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.fields import RowId
 from licentia.server.policies.choices import COUNTING_DAYS, ExpiryMode, MeterPeriod
@@ -211,22 +211,19 @@ async def policy_page(
 
 
 @router.post("/products/{product_id}/policies")
-async def new_policy(engine: EngineDep, clock: ClockDep, admin: Admin, form: Form, product_id: RowId) -> Response:
-    back_to = f"/admin/products/{product_id}"
-
-    def make(conn: sa.Connection, *, now: dt.datetime) -> int:
+async def new_policy(form: Form, product_id: RowId, posted: Posted) -> Response:
+    def make(conn: sa.Connection, *, now: dt.datetime, actor: str) -> int:
         slug = conn.execute(sa.select(products.c.slug).where(products.c.id == product_id)).scalar_one_or_none()
         if slug is None:
             raise ApiError(ErrorCode.UNKNOWN_PRODUCT, f"no product {product_id}")
         spec = PolicySpec(name=form.get("name", ""), copy_of=form.get("copy_of") or None)
-        made = create_policy(conn, spec, product=slug, actor=admin.label, now=now)
+        made = create_policy(conn, spec, product=slug, actor=actor, now=now)
         return int(made.id)
 
-    try:
-        policy_id = await transactions.in_transaction(engine, make, now=clock.now())
-    except ApiError as exc:
-        return back(back_to, error=exc.message)
-    return back(f"/admin/products/{product_id}/policies/{policy_id}", done="License type created; set its knobs.")
+    def to_it(policy_id: int) -> Response:
+        return back(f"/admin/products/{product_id}/policies/{policy_id}", done="License type created; set its knobs.")
+
+    return await posted.run(make, success=to_it, back_to=f"/admin/products/{product_id}")
 
 
 @router.post("/products/{product_id}/policies/{policy_id}")

@@ -6,14 +6,10 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from licentia.server.admin.licenses.sections import add_license_section
-from licentia.server.admin.web import Admin, Form
-from licentia.server.errors import ApiError
+from licentia.server.admin.web import Posted
 from licentia.server.fields import RowId
 from licentia.server.leases.router import LeaseId
 from licentia.server.leases.vendor import force_release, license_leases
-from licentia.server.state import ClockDep, EngineDep
-from licentia.server.store import transactions
-from licentia.server.web.frame import back
 
 router = APIRouter()
 # The section alone for HTMX; a whole page when opened directly (no JavaScript).
@@ -23,14 +19,11 @@ add_license_section(
 
 
 @router.post("/licenses/{license_id}/leases/{lease_id}/release")
-async def release(
-    engine: EngineDep, clock: ClockDep, admin: Admin, form: Form, license_id: RowId, lease_id: LeaseId
-) -> Response:
-    back_to = f"/admin/licenses/{license_id}"
-    try:
-        view = await transactions.in_transaction(
-            engine, force_release, license_id=license_id, lease_id=lease_id, actor=admin.label, now=clock.now()
-        )
-    except ApiError as exc:
-        return back(back_to, error=exc.message)
-    return back(back_to, done=f"Lease {lease_id} is {view['state'].replace('_', ' ')}: its seat is free.")
+async def release(posted: Posted, license_id: RowId, lease_id: LeaseId) -> Response:
+    return await posted.run(
+        force_release,
+        success=lambda view: f"Lease {lease_id} is {view['state'].replace('_', ' ')}: its seat is free.",
+        back_to=f"/admin/licenses/{license_id}",
+        license_id=license_id,
+        lease_id=lease_id,
+    )
