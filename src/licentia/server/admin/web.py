@@ -25,27 +25,13 @@ from licentia.server.store import transactions
 from licentia.server.web.frame import SECURITY_HEADERS, back, page_templates, session_form
 from licentia.server.web.signin import SessionCookies
 
+T = TypeVar("T")
 HERE = Path(__file__).parent
 templates = page_templates(HERE / "templates")
 COOKIES = SessionCookies(session="licentia_session", signin="licentia_signin", path="/admin")
-T = TypeVar("T")
-
-
-# The admin a request signed in as (set by ``signed_in_admin``, read by ``render``).
+# The admin a request signed in as (set by ``Admin``, read by ``render``).
 SIGNED_IN_ADMIN = RequestSlot("admin", CurrentAdmin)
-
-
-class SignInRequired(Exception):
-    pass
-
-
-async def signed_in_admin(request: Request, engine: EngineDep, clock: ClockDep) -> CurrentAdmin:
-    admin = await COOKIES.signed_in(request, engine, clock.now(), current_admin, refused=SignInRequired)
-    SIGNED_IN_ADMIN.remember(request, admin)  # for render, which shows who is signed in
-    return admin
-
-
-Admin = Annotated[CurrentAdmin, Depends(signed_in_admin)]
+Admin = Annotated[CurrentAdmin, Depends(COOKIES.signed_in(current_admin, slot=SIGNED_IN_ADMIN))]
 
 
 async def checked_form(request: Request, admin: Admin) -> dict[str, str]:
