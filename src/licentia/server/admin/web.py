@@ -22,7 +22,7 @@ from licentia.server.auth.roles import needed_for
 from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.state import ClockDep, EngineDep, RequestSlot
 from licentia.server.store import transactions
-from licentia.server.web.frame import SECURITY_HEADERS, back, page_templates, session_form
+from licentia.server.web.frame import back, page, page_templates, session_form
 from licentia.server.web.signin import SessionCookies
 
 T = TypeVar("T")
@@ -55,12 +55,8 @@ Form = Annotated[dict[str, str], Depends(checked_form)]
 def render(request: Request, template: str, http_status: int = 200, **context: Any) -> HTMLResponse:
     context.setdefault("admin", SIGNED_IN_ADMIN.of(request))
     context.setdefault("status_code", http_status)
-    context.setdefault("message", request.query_params.get("done"))
-    context.setdefault("error", request.query_params.get("error"))
     context.setdefault("section", template.split(".")[0].split("_")[0])
-    response = templates.TemplateResponse(request, template, context, status_code=http_status)
-    response.headers.update(SECURITY_HEADERS)
-    return response
+    return page(templates, request, template, http_status, context)
 
 
 @dataclass(frozen=True)

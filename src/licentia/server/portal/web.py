@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from licentia.server.customers.accounts import SignedInCustomer, current_customer
 from licentia.server.errors import ApiError
 from licentia.server.state import RequestSlot
-from licentia.server.web.frame import SECURITY_HEADERS, page_templates, session_form
+from licentia.server.web.frame import page, page_templates, session_form
 from licentia.server.web.signin import SessionCookies
 
 HERE = Path(__file__).parent
@@ -41,11 +41,7 @@ Form = Annotated[dict[str, str], Depends(checked_form)]
 
 def render(request: Request, template: str, http_status: int = 200, **context: Any) -> HTMLResponse:
     context.setdefault("customer", SIGNED_IN_CUSTOMER.of(request))
-    context.setdefault("message", request.query_params.get("done"))
-    context.setdefault("error", request.query_params.get("error"))
-    response = templates.TemplateResponse(request, template, context, status_code=http_status)
-    response.headers.update(SECURITY_HEADERS)
-    return response
+    return page(templates, request, template, http_status, context)
 
 
 def double_submit_page(
