@@ -182,6 +182,24 @@ async def _license_page(
     )
 
 
+async def _refused(
+    request: Request,
+    engine: AsyncEngine,
+    clock: Clock,
+    license_id: int,
+    exc: ApiError,
+    *,
+    field: str,
+    opened: str,
+    sent: dict[str, str] | None = None,
+) -> Response:
+    """The license page again, its form ``opened`` (with what was typed) and the refusal beside ``field``."""
+    errors = {field: exc.message}
+    return await _license_page(
+        request, engine, clock, license_id, http_status=exc.status, errors=errors, sent=sent, opened=opened
+    )
+
+
 @router.get("/licenses/{license_id}")
 async def license_page(
     request: Request, engine: EngineDep, clock: ClockDep, admin: Admin, license_id: RowId
@@ -232,15 +250,7 @@ async def resend(
     except ApiError as exc:
         if exc.code == ErrorCode.UNKNOWN_LICENSE:
             raise HTTPException(404, exc.message) from exc
-        return await _license_page(
-            request,
-            engine,
-            clock,
-            license_id,
-            http_status=exc.status,
-            errors={"resend": exc.message},
-            opened="resend-key",
-        )
+        return await _refused(request, engine, clock, license_id, exc, field="resend", opened="resend-key")
     return back(f"/admin/licenses/{license_id}", done=done)
 
 
@@ -257,16 +267,7 @@ async def license_action(
         field = ACTION_FIELD.get(action, "form")
         if action in ("renew", "revoke"):
             field = FIELD_OF.get(exc.code, field) if isinstance(exc.code, ErrorCode) else field
-        return await _license_page(
-            request,
-            engine,
-            clock,
-            license_id,
-            http_status=exc.status,
-            errors={field: exc.message},
-            sent=form,
-            opened=action,
-        )
+        return await _refused(request, engine, clock, license_id, exc, field=field, opened=action, sent=form)
     return back(f"/admin/licenses/{license_id}", done=success)
 
 
