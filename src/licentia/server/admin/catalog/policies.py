@@ -13,6 +13,7 @@ Entitlements and meters are typed one per line, the way a person writes them:
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -52,36 +53,45 @@ def meter_lines(meters: dict[str, Any]) -> str:
     return "\n".join(f"{name} = {m['limit']} per {m['period']}" for name, m in sorted((meters or {}).items()))
 
 
-def parse_entitlement_lines(text: str) -> dict[str, Any]:
+def _parse_lines(text: str, what: str, form: str, entry_of: Callable[[str], Any]) -> dict[str, Any]:
+    """``name = ...`` one per line (blank lines skipped) -> ``{name: entry_of(what follows "=")}``; a line
+    without ``=``, or whose entry ``entry_of`` refuses (``None``), is refused with its number and the ``form``."""
     found: dict[str, Any] = {}
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         name, sep, rest = line.partition("=")
-        if not sep:
-            raise invalid(f"entitlements, line {number}: write name = value (e.g. max_projects = 10)")
-        raw, _, until = rest.strip().partition(" until ")
-        raw = raw.strip()
-        value: Any = raw
-        if raw.lower() in ("true", "false"):
-            value = raw.lower() == "true"
-        elif raw.lstrip("-").isdigit():
-            value = int(raw)
-        found[name.strip()] = {"value": value, "expires_at": until.strip() or None}
+        entry = entry_of(rest.strip()) if sep else None
+        if entry is None:
+            raise invalid(f"{what}, line {number}: write {form}")
+        found[name.strip()] = entry
     return found
+
+
+def parse_entitlement_lines(text: str) -> dict[str, Any]:
+    return _parse_lines(text, "entitlements", "name = value (e.g. max_projects = 10)", _entitlement)
+
+
+def _entitlement(rest: str) -> dict[str, Any]:
+    raw, _, until = rest.partition(" until ")
+    raw = raw.strip()
+    value: Any = raw
+    if raw.lower() in ("true", "false"):
+        value = raw.lower() == "true"
+    elif raw.lstrip("-").isdigit():
+        value = int(raw)
+    return {"value": value, "expires_at": until.strip() or None}
 
 
 def parse_meter_lines(text: str) -> dict[str, Any]:
-    found: dict[str, Any] = {}
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        name, sep, rest = line.partition("=")
-        limit, _, period = rest.strip().partition(" per ")
-        if not sep or not limit.strip().isdigit():
-            raise invalid(f"meters, line {number}: write name = limit per period (e.g. renders = 1000 per month)")
-        found[name.strip()] = {"limit": int(limit), "period": period.strip() or MeterPeriod.MONTH.value}
-    return found
+    return _parse_lines(text, "meters", "name = limit per period (e.g. renders = 1000 per month)", _meter)
+
+
+def _meter(rest: str) -> dict[str, Any] | None:
+    limit, _, period = rest.partition(" per ")
+    if not limit.strip().isdigit():
+        return None
+    return {"limit": int(limit), "period": period.strip() or MeterPeriod.MONTH.value}
 
 
 # One plain sentence per knob, under its label: what it does for the customer and the vendor.
