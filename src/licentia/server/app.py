@@ -89,6 +89,7 @@ from licentia.server.store.engine import database_urls, make_async_engine
 from licentia.server.store.writer import Writer
 from licentia.server.values import router as values_api
 from licentia.server.web.frame import CsrfRefused
+from licentia.server.web.signin import SignInRequired
 
 log = logging.getLogger("licentia.server")
 # A UI's answers to its errors: exception class -> handler.
@@ -248,12 +249,12 @@ PORTAL: tuple[APIRouter, ...] = (portal_main.router, portal_offline.router, port
 
 # Each UI answers its errors with pages; the APIs keep their JSON errors.
 ADMIN_ERRORS: ErrorPages = {
-    admin_web.SignInRequired: admin_web.sign_in_first,
+    SignInRequired: admin_web.sign_in_first,
     CsrfRefused: admin_web.refused_form,
     StarletteHTTPException: admin_web.refused_page,
 }
 PORTAL_ERRORS: ErrorPages = {
-    portal_web.CustomerSignInRequired: portal_web.sign_in_first,
+    SignInRequired: portal_web.sign_in_first,
     CsrfRefused: portal_web.refused_form,
     ApiError: portal_web.refused_page,
 }

@@ -20,12 +20,14 @@ from collections.abc import Sequence
 # ``typing`` and ``logging`` are loaded by the server anyway; a CLI command need not pay for them.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, TypeVar
 
     from fastapi import FastAPI
     from fastapi.responses import JSONResponse
 
     from licentia.server.store.writer import StoreUnavailable
+
+    T = TypeVar("T")
 
 
 class Api(enum.Flag):
@@ -298,6 +300,13 @@ class ApiError(Exception):
         self.headers = headers or {}
         # More fields of the error body, beside code and message (plain values a client may show).
         self.details = details or {}
+
+
+def existing(row: T | None, code: ErrorCode, message: str) -> T:
+    """``row`` as it was found, or refused with ``code`` (an unknown id or name) when there is none."""
+    if row is None:
+        raise ApiError(code, message)
+    return row
 
 
 def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:

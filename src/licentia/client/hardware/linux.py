@@ -44,6 +44,14 @@ def _join(root: StrPath, *parts: str) -> str:
     return os.path.join(root, *parts)
 
 
+def _names(folder: str) -> list[str]:
+    """The names in ``folder``, sorted; none when it cannot be listed (no such folder in a container)."""
+    try:
+        return sorted(os.listdir(folder))
+    except OSError:
+        return []
+
+
 def read_text(path: StrPath, limit: int = 65536, *, until: bytes | None = None) -> str | None:
     # Bytes in small chunks, decoded once: a text-mode read, or one read() of
     # ``limit`` bytes (which allocates all of them first), costs several times
@@ -112,11 +120,7 @@ def _is_locally_administered(mac: str) -> bool:
 
 def permanent_mac(root: StrPath) -> str | None:
     net = _join(root, "sys/class/net")
-    try:
-        names = sorted(os.listdir(net))
-    except OSError:
-        return None
-    for name in names:
+    for name in _names(net):
         if name.startswith(_VIRTUAL_NIC_PREFIXES):
             continue
         iface = os.path.join(net, name)
@@ -162,12 +166,9 @@ def _disk_of_partition(root: StrPath, name: str) -> str | None:
     block = _join(root, "sys/block")
     if os.path.isdir(os.path.join(block, name)):
         return name
-    try:
-        for disk in os.listdir(block):
-            if os.path.isdir(os.path.join(block, disk, name)):
-                return disk
-    except OSError:
-        return None
+    for disk in _names(block):
+        if os.path.isdir(os.path.join(block, disk, name)):
+            return disk
     return None
 
 
@@ -185,11 +186,7 @@ def disk_serial(root: StrPath, data_dir: StrPath) -> str | None:
         if value:
             return value
     by_id = _join(root, "dev/disk/by-id")
-    try:
-        links = sorted(os.listdir(by_id))
-    except OSError:
-        return None
-    for link in links:
+    for link in _names(by_id):
         if link.startswith(("wwn-", "dm-", "lvm-", "md-")) or "-part" in link:
             continue
         try:

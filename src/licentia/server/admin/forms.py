@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import Request
 
+from licentia.server.admin.web import from_htmx
 from licentia.server.errors import ApiError, ErrorCode
 
 MAX_REASON = 200
@@ -24,4 +25,4 @@ def refused_status(request: Request, status: int) -> int:
     and a boosted form posts through it) swaps only 2xx answers, so for htmx
     the same page answers 200 and the errors still show.
     """
-    return 200 if request.headers.get("hx-request") else status
+    return 200 if from_htmx(request) else status

@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -22,29 +22,16 @@ from licentia.server.auth.roles import needed_for
 from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.state import ClockDep, EngineDep, RequestSlot
 from licentia.server.store import transactions
-from licentia.server.web.frame import SECURITY_HEADERS, back, page_templates, session_form
+from licentia.server.web.frame import back, page, page_templates, session_form
 from licentia.server.web.signin import SessionCookies
 
+T = TypeVar("T")
 HERE = Path(__file__).parent
 templates = page_templates(HERE / "templates")
 COOKIES = SessionCookies(session="licentia_session", signin="licentia_signin", path="/admin")
-
-
-# The admin a request signed in as (set by ``signed_in_admin``, read by ``render``).
+# The admin a request signed in as (set by ``Admin``, read by ``render``).
 SIGNED_IN_ADMIN = RequestSlot("admin", CurrentAdmin)
-
-
-class SignInRequired(Exception):
-    pass
-
-
-async def signed_in_admin(request: Request, engine: EngineDep, clock: ClockDep) -> CurrentAdmin:
-    admin = await COOKIES.signed_in(request, engine, clock.now(), current_admin, refused=SignInRequired)
-    SIGNED_IN_ADMIN.remember(request, admin)  # for render, which shows who is signed in
-    return admin
-
-
-Admin = Annotated[CurrentAdmin, Depends(signed_in_admin)]
+Admin = Annotated[CurrentAdmin, Depends(COOKIES.signed_in(current_admin, slot=SIGNED_IN_ADMIN))]
 
 
 async def checked_form(request: Request, admin: Admin) -> dict[str, str]:
@@ -68,12 +55,8 @@ Form = Annotated[dict[str, str], Depends(checked_form)]
 def render(request: Request, template: str, http_status: int = 200, **context: Any) -> HTMLResponse:
     context.setdefault("admin", SIGNED_IN_ADMIN.of(request))
     context.setdefault("status_code", http_status)
-    context.setdefault("message", request.query_params.get("done"))
-    context.setdefault("error", request.query_params.get("error"))
     context.setdefault("section", template.split(".")[0].split("_")[0])
-    response = templates.TemplateResponse(request, template, context, status_code=http_status)
-    response.headers.update(SECURITY_HEADERS)
-    return response
+    return page(templates, request, template, http_status, context)
 
 
 @dataclass(frozen=True)
@@ -85,14 +68,21 @@ class Change:
     now: dt.datetime
     actor: str
 
-    async def run(self, fn: Callable[..., Any], *, success: str, back_to: str, **kwargs: Any) -> Response:
+    async def run(
+        self, fn: Callable[..., T], *, success: str | Callable[[T], str | Response], back_to: str, **kwargs: Any
+    ) -> Response:
         """Run the audited service change ``fn(conn, now=, actor=, **kwargs)`` in one transaction; post/redirect/get
-        back to ``back_to`` with ``success``, or with the refusal's message instead of a JSON body."""
+        back to ``back_to`` with ``success``, or with the refusal's message instead of a JSON body.
+
+        ``success`` may be a function of what ``fn`` returned: the message, or the whole answer (a redirect
+        elsewhere than ``back_to``, to what the change made).
+        """
         try:
-            await transactions.in_transaction(self.engine, fn, now=self.now, actor=self.actor, **kwargs)
+            result = await transactions.in_transaction(self.engine, fn, now=self.now, actor=self.actor, **kwargs)
         except ApiError as exc:
             return back(back_to, error=exc.message)
-        return back(back_to, done=success)
+        done = success(result) if callable(success) else success
+        return done if isinstance(done, Response) else back(back_to, done=done)
 
 
 async def posted_change(form: Form, engine: EngineDep, clock: ClockDep, admin: Admin) -> Change:
@@ -115,6 +105,20 @@ def signin_page(
     return COOKIES.signin_form(page, secure=secure)
 
 
+async def read_or_404(engine: AsyncEngine, fn: Callable[..., T], /, **kwargs: Any) -> T:
+    """What a page shows, read by ``fn(conn, **kwargs)`` on a snapshot; a refusal (an unknown id) answers the
+    404 page with its message."""
+    try:
+        return await transactions.read_only(engine, fn, **kwargs)
+    except ApiError as exc:
+        raise HTTPException(404, exc.message) from exc
+
+
+def from_htmx(request: Request) -> bool:
+    """Whether HTMX made the request (it swaps a part of the page in), not the browser opening a page."""
+    return bool(request.headers.get("hx-request"))
+
+
 def int_field(form: dict[str, str], name: str) -> int:
     try:
         return int(form.get(name, "").strip())
@@ -126,7 +130,7 @@ def int_field(form: dict[str, str], name: str) -> int:
 
 
 async def sign_in_first(request: Request, _exc: Exception) -> Response:
-    if request.headers.get("hx-request"):
+    if from_htmx(request):
         return Response(status_code=401, headers={"HX-Redirect": "/admin/signin"})
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return RedirectResponse(f"/admin/signin?next={target}", status_code=303)

@@ -244,15 +244,8 @@ async def list_events(
 @router.post("/releases", status_code=201, responses=ERRORS)
 async def create_release(engine: EngineDep, clock: ClockDep, body: ReleaseCreate, actor: WriteActor) -> dict[str, Any]:
     """Publish a version on a channel; clients see it as `latest_release` within seconds."""
+    # The body's fields are the service's arguments, one for one.
     release_id = await transactions.in_transaction(
-        engine,
-        publish_release,
-        product=body.product,
-        version=body.version,
-        channel=body.channel,
-        download_url=body.download_url,
-        notes=body.notes,
-        actor=actor.label,
-        now=clock.now(),
+        engine, publish_release, **body.model_dump(), actor=actor.label, now=clock.now()
     )
     return {"id": release_id, "product": body.product, "version": body.version, "channel": body.channel}

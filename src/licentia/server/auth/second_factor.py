@@ -28,7 +28,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from licentia.server.audit import AuditAction, record
 from licentia.server.auth.accounts import LOCKOUT, MAX_FAILURES, SignedIn, open_session
 from licentia.server.auth.passwords import hash_secret, verify_secret
-from licentia.server.errors import ApiError, ErrorCode
+from licentia.server.errors import ApiError, ErrorCode, existing
 from licentia.server.store.tables import admin_sessions as sessions
 from licentia.server.store.tables import admin_users as users
 
@@ -65,9 +65,7 @@ def _open(sealed: str, fernet: Fernet) -> str | None:
 
 def _user(conn: sa.Connection, user_id: int) -> sa.Row:  # type: ignore[type-arg]
     row = conn.execute(sa.select(users).where(users.c.id == user_id)).first()
-    if row is None:
-        raise ApiError(ErrorCode.UNKNOWN_ADMIN, f"no admin {user_id}")
-    return row
+    return existing(row, ErrorCode.UNKNOWN_ADMIN, f"no admin {user_id}")
 
 
 def start_enrolment(conn: sa.Connection, *, user_id: int, fernet: Fernet) -> Enrolment:

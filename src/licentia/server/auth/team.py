@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from licentia.server.audit import AuditAction, record
 from licentia.server.auth.roles import Role, valid_role
-from licentia.server.errors import ApiError, ErrorCode
+from licentia.server.errors import ApiError, ErrorCode, existing
 from licentia.server.store.tables import admin_sessions as sessions
 from licentia.server.store.tables import admin_users as users
 
@@ -50,19 +50,14 @@ def list_admins(conn: sa.Connection) -> list[AdminView]:
 
 def admin_by_email(conn: sa.Connection, email: str) -> sa.Row:  # type: ignore[type-arg]
     row = conn.execute(sa.select(users).where(users.c.email == email.strip().lower())).first()
-    if row is None:
-        raise ApiError(ErrorCode.UNKNOWN_ADMIN, f"no admin {email}")
-    return row
+    return existing(row, ErrorCode.UNKNOWN_ADMIN, f"no admin {email}")
 
 
 def _admin(conn: sa.Connection, user_id: int) -> sa.Row:  # type: ignore[type-arg]
     query = sa.select(users).where(users.c.id == user_id)
     if conn.dialect.name == "postgresql":
         query = query.with_for_update()
-    row = conn.execute(query).first()
-    if row is None:
-        raise ApiError(ErrorCode.UNKNOWN_ADMIN, f"no admin {user_id}")
-    return row
+    return existing(conn.execute(query).first(), ErrorCode.UNKNOWN_ADMIN, f"no admin {user_id}")
 
 
 def _keeps_an_owner(conn: sa.Connection, row: sa.Row) -> None:  # type: ignore[type-arg]

@@ -81,8 +81,7 @@ def create_admin(args: argparse.Namespace, ctx: CliContext) -> int:
 def list_admins(args: argparse.Namespace, ctx: CliContext) -> int:
     from licentia.server.auth.team import list_admins as admins
 
-    with ctx.engine.connect() as conn:
-        found = admins(conn)
+    found = ctx.read(admins)
     for a in found:
         state = "active" if a.active else "disabled"
         factor = f"two-step on ({a.recovery_codes_left} recovery codes)" if a.second_factor else "two-step off"

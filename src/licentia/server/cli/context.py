@@ -127,6 +127,11 @@ class CliContext:
             raise CliError("the database could not be read after migrating it")
         return found
 
+    def read(self, query: Callable[..., T], /, **kwargs: Any) -> T:
+        """What ``query(conn, **kwargs)`` reads, on one connection (no write, no audit entry)."""
+        with self.engine.connect() as conn:
+            return query(conn, **kwargs)
+
     def change(self, service: Callable[..., T], /, **kwargs: Any) -> T:
         """Run a change ``service(conn, actor=..., now=..., **kwargs)`` in one transaction, as this user, now.
 

@@ -150,8 +150,7 @@ def webhook_add(args: argparse.Namespace, ctx: CliContext) -> int:
 def webhook_list(args: argparse.Namespace, ctx: CliContext) -> int:
     from licentia.server.notify.webhooks import list_webhooks
 
-    with ctx.engine.connect() as conn:
-        found = list_webhooks(conn)
+    found = ctx.read(list_webhooks)
     for view in found:
         _print_webhook(view)
     if not found:
@@ -211,10 +210,9 @@ def webhook_test(args: argparse.Namespace, ctx: CliContext) -> int:
 def webhook_deliveries(args: argparse.Namespace, ctx: CliContext) -> int:
     from licentia.server.notify.deliveries import deliveries
 
-    with ctx.engine.connect() as conn:
-        found = deliveries(
-            conn, webhook_id=args.webhook_id, max_attempts=ctx.settings.outbox_max_attempts, limit=args.limit
-        )
+    found = ctx.read(
+        deliveries, webhook_id=args.webhook_id, max_attempts=ctx.settings.outbox_max_attempts, limit=args.limit
+    )
     for d in found:
         code = d.response_code if d.response_code is not None else "-"
         again = f" (again of #{d.redelivery_of})" if d.redelivery_of else ""

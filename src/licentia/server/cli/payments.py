@@ -67,10 +67,9 @@ def unmap(args: argparse.Namespace, ctx: CliContext) -> int:
 def list_all(args: argparse.Namespace, ctx: CliContext) -> int:
     from licentia.server.payments.mapping import list_mappings
 
-    with ctx.engine.connect() as conn:
-        for m in list_mappings(conn):
-            print(
-                f"{m['id']}\t{m['provider']}\t{m['external_id']}\t{m['product']}\t"
-                f"type {m['policy_id'] or 'default'}\ton refund {m['on_refund']}"
-            )
+    for m in ctx.read(list_mappings):
+        print(
+            f"{m['id']}\t{m['provider']}\t{m['external_id']}\t{m['product']}\t"
+            f"type {m['policy_id'] or 'default'}\ton refund {m['on_refund']}"
+        )
     return 0

@@ -89,8 +89,7 @@ def list_policies(args: argparse.Namespace, ctx: CliContext) -> int:
 def show(args: argparse.Namespace, ctx: CliContext) -> int:
     from licentia.server.policies.service import get_policy
 
-    with ctx.engine.connect() as conn:
-        return _print(get_policy(conn, product=args.product, name=args.name))
+    return _print(ctx.read(get_policy, product=args.product, name=args.name))
 
 
 def create(args: argparse.Namespace, ctx: CliContext) -> int:

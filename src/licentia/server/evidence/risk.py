@@ -59,6 +59,11 @@ def _points(weight: int, excess: int, saturation: int) -> int:
     return min(weight, -(-weight * excess // saturation))  # ceiling division: any excess counts
 
 
+def _factor(name: str, value: int, weight: int, *, usual: int = 0, saturation: int, sentence: str) -> Factor:
+    """A factor whose ``value`` past ``usual`` adds points, up to ``weight`` once ``saturation`` past it."""
+    return Factor(name, value, weight, _points(weight, value - usual, saturation), sentence)
+
+
 def network_of(address: Any) -> str | None:
     """The /24 (IPv4) or /48 (IPv6) around an address: one household or office, not one device."""
     try:
@@ -155,58 +160,60 @@ def assess(subject: Subject) -> Risk:
     whose = "this key" if subject.kind == "license" else "this device"
 
     factors = [
-        Factor(
+        _factor(
             "clones",
             len(clones),
             30,
-            _points(30, len(clones), 2),
-            f"{len(clones)} copied installation(s) caught presenting an outdated token or moved state."
+            saturation=2,
+            sentence=f"{len(clones)} copied installation(s) caught presenting an outdated token or moved state."
             if clones
             else "No copied installation was caught.",
         ),
-        Factor(
+        _factor(
             "devices_beyond_limit",
             len(refused),
             25,
-            _points(25, len(refused), 3),
-            f"{len(refused)} more device(s) tried to activate {whose} after all its seats were taken."
+            saturation=3,
+            sentence=f"{len(refused)} more device(s) tried to activate {whose} after all its seats were taken."
             if refused
             else "No device was refused for lack of a free seat.",
         ),
-        Factor(
+        _factor(
             "networks",
             len(networks),
             15,
-            _points(15, len(networks) - NORMAL_NETWORKS, 7),
-            f"Used from {len(networks)} different networks (/24 or /48); up to {NORMAL_NETWORKS} is usual for one "
-            "customer (home, office, mobile).",
+            usual=NORMAL_NETWORKS,
+            saturation=7,
+            sentence=f"Used from {len(networks)} different networks (/24 or /48); up to {NORMAL_NETWORKS} is usual "
+            "for one customer (home, office, mobile).",
         ),
-        Factor(
+        _factor(
             "organisations",
             len(orgs),
             15,
-            _points(15, len(orgs) - NORMAL_ORGANISATIONS, 3),
-            f"Seen in {len(orgs)} organisation(s) or domain(s)"
+            usual=NORMAL_ORGANISATIONS,
+            saturation=3,
+            sentence=f"Seen in {len(orgs)} organisation(s) or domain(s)"
             + (f": {', '.join(sorted(orgs)[:5])}" if orgs else "")
             + f"; more than {NORMAL_ORGANISATIONS} suggests the key is shared between companies.",
         ),
-        Factor(
+        _factor(
             "never_issued_keys",
             len(keygen),
             25,
-            _points(25, len(keygen), 1),
-            f"{len(keygen)} attempt(s) with license keys that were never issued (prefixes "
+            saturation=1,
+            sentence=f"{len(keygen)} attempt(s) with license keys that were never issued (prefixes "
             f"{', '.join(keygen_prefixes)}): a key generator is in use."
             if keygen
             else "No key that was never issued was tried.",
         ),
-        Factor(
+        _factor(
             "instant_registration",
             len(fast),
             10,
-            _points(10, len(fast), 1),
-            f"{len(fast)} activation(s) within {FAST_REGISTER_SECONDS} s of installing (fastest {min(fast)} s), "
-            "quicker than any real purchase: the key came with the copy."
+            saturation=1,
+            sentence=f"{len(fast)} activation(s) within {FAST_REGISTER_SECONDS} s of installing "
+            f"(fastest {min(fast)} s), quicker than any real purchase: the key came with the copy."
             if fast
             else f"No activation came within {FAST_REGISTER_SECONDS} s of installing.",
         ),

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from licentia.core.clock import to_iso
 from licentia.server.devices.changes import installations_of
 from licentia.server.devices.transfers import standing
-from licentia.server.errors import ApiError, ErrorCode
+from licentia.server.errors import ErrorCode, existing
 from licentia.server.policies.choices import SeatKind
 from licentia.server.policies.service import policy_by_id
 from licentia.server.policies.terms import effective, entitlements_at, frees_at
@@ -20,9 +20,7 @@ from licentia.server.store.tables import customers, devices, leases, licenses, p
 
 def get_license(conn: sa.Connection, license_id: int) -> sa.Row[Any]:
     row = conn.execute(sa.select(licenses).where(licenses.c.id == license_id)).first()
-    if row is None:
-        raise ApiError(ErrorCode.UNKNOWN_LICENSE, f"no license {license_id}")
-    return row
+    return existing(row, ErrorCode.UNKNOWN_LICENSE, f"no license {license_id}")
 
 
 def license_view(

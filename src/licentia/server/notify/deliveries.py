@@ -22,6 +22,7 @@ from licentia.server.audit import AuditAction, record
 from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.notify.catalog import PING
 from licentia.server.notify.delivery import DeliveryFailed, post_webhook, webhook_body
+from licentia.server.notify.outbox import message
 from licentia.server.notify.webhooks import get_webhook, signing_secret
 from licentia.server.store.tables import outbox
 
@@ -111,20 +112,8 @@ def redeliver(
     payload.setdefault("event_id", f"msg_{row.id}")
     payload.setdefault("created_at", to_iso(row.created_at))
     payload["redelivery_of"] = row.id
-    new_id = conn.execute(
-        outbox.insert()
-        .values(
-            channel="webhook",
-            topic=row.topic,
-            payload=payload,
-            dedupe_key=None,
-            webhook_id=webhook_id,
-            created_at=now,
-            next_attempt_at=now,
-            attempts=0,
-        )
-        .returning(outbox.c.id)
-    ).scalar_one()
+    again = message(channel="webhook", topic=row.topic, payload=payload, now=now, webhook_id=webhook_id)
+    new_id = conn.execute(outbox.insert().values(**again).returning(outbox.c.id)).scalar_one()
     record(
         conn,
         AuditAction.WEBHOOK_REDELIVER,
@@ -152,23 +141,16 @@ def _ping_row(conn: sa.Connection, *, webhook_id: int, now: dt.datetime) -> tupl
     """Write the ping's log row (before sending, so its id is the event id); return (id, body)."""
     view = get_webhook(conn, webhook_id)
     data = {"product": view.product, "webhook_id": webhook_id, "message": "a test from your Licentia server"}
-    new_id = int(
-        conn.execute(
-            outbox.insert()
-            .values(
-                channel="webhook",
-                topic=PING,
-                payload={"webhook_id": webhook_id, "topic": PING, "data": data, "test": True},
-                webhook_id=webhook_id,
-                created_at=now,
-                next_attempt_at=now,
-                # Claimed by nobody: the request sends it and records the outcome itself.
-                claimed_until=now + dt.timedelta(days=36500),
-                attempts=0,
-            )
-            .returning(outbox.c.id)
-        ).scalar_one()
+    ping = message(
+        channel="webhook",
+        topic=PING,
+        payload={"webhook_id": webhook_id, "topic": PING, "data": data, "test": True},
+        now=now,
+        webhook_id=webhook_id,
+        # Claimed by nobody: the request sends it and records the outcome itself.
+        claimed_until=now + dt.timedelta(days=36500),
     )
+    new_id = int(conn.execute(outbox.insert().values(**ping).returning(outbox.c.id)).scalar_one())
     body = webhook_body(message_id=f"msg_{new_id}", topic=PING, created_at=now, data=data)
     return new_id, body
 

@@ -20,6 +20,19 @@ from licentia.server.notify.sealing import seal
 from licentia.server.store.tables import outbox, webhooks
 
 
+def message(*, channel: str, topic: str, payload: dict[str, Any], now: dt.datetime, **columns: Any) -> dict[str, Any]:
+    """An outbox row's values: a message due now, not tried yet."""
+    return {
+        "channel": channel,
+        "topic": topic,
+        "payload": payload,
+        "created_at": now,
+        "next_attempt_at": now,
+        "attempts": 0,
+        **columns,
+    }
+
+
 def _insert(conn: sa.Connection, values: dict[str, Any]) -> bool:
     ins = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(outbox)
     stmt = ins.values(**values)
@@ -67,18 +80,7 @@ def enqueue_email(
         if fernet is None:
             raise ValueError("an email carrying secrets needs the server's key to seal them")
         payload = seal(payload, secrets, fernet)
-    return _insert(
-        conn,
-        {
-            "channel": "email",
-            "topic": topic,
-            "payload": payload,
-            "dedupe_key": dedupe_key,
-            "created_at": now,
-            "next_attempt_at": now,
-            "attempts": 0,
-        },
-    )
+    return _insert(conn, message(channel="email", topic=topic, payload=payload, now=now, dedupe_key=dedupe_key))
 
 
 def enqueue_webhooks(
@@ -124,17 +126,9 @@ def enqueue_webhook_deliveries(
     for hook in hooks:
         if hook.topics and topic not in hook.topics:
             continue
+        payload = {"webhook_id": hook.id, "url": hook.url, "topic": topic, "data": data}
+        key = f"{dedupe_key}:wh{hook.id}" if dedupe_key else None
         queued += _insert(
-            conn,
-            {
-                "channel": "webhook",
-                "topic": topic,
-                "payload": {"webhook_id": hook.id, "url": hook.url, "topic": topic, "data": data},
-                "dedupe_key": f"{dedupe_key}:wh{hook.id}" if dedupe_key else None,
-                "webhook_id": hook.id,
-                "created_at": now,
-                "next_attempt_at": now,
-                "attempts": 0,
-            },
+            conn, message(channel="webhook", topic=topic, payload=payload, now=now, dedupe_key=key, webhook_id=hook.id)
         )
     return queued

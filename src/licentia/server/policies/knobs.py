@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -136,6 +137,23 @@ def parse_when(value: Any, name: str) -> dt.datetime:
     return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
 
 
+def _by_name(value: Any, what: str, most: int, shape: str, entry_of: Callable[[str, Any], Any]) -> dict[str, Any]:
+    """A map of ``what`` (entitlements, meters) by name, each entry stored as ``entry_of(name, entry)`` makes it.
+
+    A ``None`` entry stays ``None``: it removes the license type's own (in a license's overrides).
+    """
+    if not isinstance(value, dict):
+        raise invalid(f"{what}s are an object of {shape}")
+    if len(value) > most:
+        raise invalid(f"at most {most} {what}s")
+    clean: dict[str, Any] = {}
+    for name, entry in value.items():
+        if not isinstance(name, str) or not ENTITLEMENT_NAME.match(name):
+            raise invalid(f"{what} name {name!r}: a letter, then letters, digits, '_', '.', '-' (at most 64)")
+        clean[name] = None if entry is None else entry_of(name, entry)
+    return clean
+
+
 def validate_entitlements(value: Any) -> dict[str, Any]:
     """``{name: value}`` or ``{name: {"value": v, "expires_at": when}}`` -> the stored form.
 
@@ -143,60 +161,44 @@ def validate_entitlements(value: Any) -> dict[str, Any]:
     a value is true/false, a whole number or a short text. ``None`` as an
     entry removes a policy's entitlement (in a license's overrides).
     """
-    if not isinstance(value, dict):
-        raise invalid("entitlements are an object of name: value")
-    if len(value) > MAX_ENTITLEMENTS:
-        raise invalid(f"at most {MAX_ENTITLEMENTS} entitlements")
-    clean: dict[str, Any] = {}
-    for name, entry in value.items():
-        if not isinstance(name, str) or not ENTITLEMENT_NAME.match(name):
-            raise invalid(f"entitlement name {name!r}: a letter, then letters, digits, '_', '.', '-' (at most 64)")
-        if entry is None:
-            clean[name] = None
-            continue
-        expires = None
-        if isinstance(entry, dict):
-            unknown = set(entry) - {"value", "expires_at"}
-            if unknown or "value" not in entry:
-                raise invalid(f"entitlement {name}: give {{'value': ..., 'expires_at': optional date}}")
-            expires = entry.get("expires_at")
-            entry = entry["value"]
-        if isinstance(entry, bool):
-            pass
-        elif isinstance(entry, int):
-            if abs(entry) > MAX_SAFE_INTEGER:
-                raise invalid(f"entitlement {name}: the number is too large")
-        elif isinstance(entry, str):
-            if len(entry) > MAX_TEXT_VALUE or not _printable(entry):
-                raise invalid(f"entitlement {name}: printable text of at most {MAX_TEXT_VALUE} characters")
-        else:
-            raise invalid(f"entitlement {name}: the value is true/false, a whole number or a text")
-        clean[name] = {"value": entry, "expires_at": to_iso(parse_when(expires, name)) if expires else None}
-    return clean
+    return _by_name(value, "entitlement", MAX_ENTITLEMENTS, "name: value", _entitlement)
+
+
+def _entitlement(name: str, entry: Any) -> dict[str, Any]:
+    expires = None
+    if isinstance(entry, dict):
+        unknown = set(entry) - {"value", "expires_at"}
+        if unknown or "value" not in entry:
+            raise invalid(f"entitlement {name}: give {{'value': ..., 'expires_at': optional date}}")
+        expires = entry.get("expires_at")
+        entry = entry["value"]
+    if isinstance(entry, bool):
+        pass
+    elif isinstance(entry, int):
+        if abs(entry) > MAX_SAFE_INTEGER:
+            raise invalid(f"entitlement {name}: the number is too large")
+    elif isinstance(entry, str):
+        if len(entry) > MAX_TEXT_VALUE or not _printable(entry):
+            raise invalid(f"entitlement {name}: printable text of at most {MAX_TEXT_VALUE} characters")
+    else:
+        raise invalid(f"entitlement {name}: the value is true/false, a whole number or a text")
+    return {"value": entry, "expires_at": to_iso(parse_when(expires, name)) if expires else None}
 
 
 def validate_meters(value: Any) -> dict[str, Any]:
     """``{name: {"limit": 1000, "period": "month"}}``: definitions; consumption is counted elsewhere."""
-    if not isinstance(value, dict):
-        raise invalid("meters are an object of name: {limit, period}")
-    if len(value) > MAX_METERS:
-        raise invalid(f"at most {MAX_METERS} meters")
-    clean: dict[str, Any] = {}
-    for name, entry in value.items():
-        if not isinstance(name, str) or not ENTITLEMENT_NAME.match(name):
-            raise invalid(f"meter name {name!r}: a letter, then letters, digits, '_', '.', '-' (at most 64)")
-        if entry is None:
-            clean[name] = None
-            continue
-        if not isinstance(entry, dict) or set(entry) - {"limit", "period"} or "limit" not in entry:
-            raise invalid(f"meter {name}: give {{'limit': number, 'period': {'|'.join(METER_PERIODS)}}}")
-        limit, period = entry["limit"], entry.get("period", MeterPeriod.MONTH.value)
-        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_SAFE_INTEGER:
-            raise invalid(f"meter {name}: the limit is a whole number of at least 1")
-        if period not in METER_PERIODS:
-            raise invalid(f"meter {name}: the period is one of {', '.join(METER_PERIODS)}")
-        clean[name] = {"limit": limit, "period": period}
-    return clean
+    return _by_name(value, "meter", MAX_METERS, "name: {limit, period}", _meter)
+
+
+def _meter(name: str, entry: Any) -> dict[str, Any]:
+    if not isinstance(entry, dict) or set(entry) - {"limit", "period"} or "limit" not in entry:
+        raise invalid(f"meter {name}: give {{'limit': number, 'period': {'|'.join(METER_PERIODS)}}}")
+    limit, period = entry["limit"], entry.get("period", MeterPeriod.MONTH.value)
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_SAFE_INTEGER:
+        raise invalid(f"meter {name}: the limit is a whole number of at least 1")
+    if period not in METER_PERIODS:
+        raise invalid(f"meter {name}: the period is one of {', '.join(METER_PERIODS)}")
+    return {"limit": limit, "period": period}
 
 
 def check_complete(policy: dict[str, Any]) -> None:

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from licentia.core.clock import to_iso
 from licentia.server.audit import AuditAction, record
-from licentia.server.errors import ApiError, ErrorCode
+from licentia.server.errors import ApiError, ErrorCode, existing
 from licentia.server.policies.knobs import KNOB_NAMES, check_complete, invalid, validate_knobs, validate_name
 from licentia.server.policies.schemas import PolicySpec
 from licentia.server.store.tables import licenses, policies, products
@@ -39,9 +39,7 @@ def defaults() -> dict[str, Any]:
 
 def _product(conn: sa.Connection, slug: str) -> sa.Row[Any]:
     row = conn.execute(sa.select(products).where(products.c.slug == slug)).first()
-    if row is None:
-        raise ApiError(ErrorCode.UNKNOWN_PRODUCT, f"no product named {slug!r}")
-    return row
+    return existing(row, ErrorCode.UNKNOWN_PRODUCT, f"no product named {slug!r}")
 
 
 def insert_default_policy(conn: sa.Connection, *, product_id: int, values: dict[str, Any], now: dt.datetime) -> int:
@@ -70,16 +68,12 @@ def list_policies(conn: sa.Connection, *, product: str) -> list[sa.Row[Any]]:
 def get_policy(conn: sa.Connection, *, product: str, name: str) -> sa.Row[Any]:
     prod = _product(conn, product)
     row = conn.execute(sa.select(policies).where(policies.c.product_id == prod.id, policies.c.name == name)).first()
-    if row is None:
-        raise ApiError(ErrorCode.UNKNOWN_POLICY, f"{product} has no policy named {name!r}")
-    return row
+    return existing(row, ErrorCode.UNKNOWN_POLICY, f"{product} has no policy named {name!r}")
 
 
 def policy_by_id(conn: sa.Connection, policy_id: int) -> sa.Row[Any]:
     row = conn.execute(sa.select(policies).where(policies.c.id == policy_id)).first()
-    if row is None:
-        raise ApiError(ErrorCode.UNKNOWN_POLICY, f"no policy {policy_id}")
-    return row
+    return existing(row, ErrorCode.UNKNOWN_POLICY, f"no policy {policy_id}")
 
 
 def default_policy(conn: sa.Connection, product_id: int) -> sa.Row[Any]:

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from cryptography.fernet import Fernet
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
+from starlette.datastructures import FormData
 
 from licentia.server.customers import accounts, emails, service
 from licentia.server.customers.downloads import (
@@ -58,13 +59,21 @@ def _ask_for_link(
     return asked
 
 
+async def _signin_form(request: Request, secure: bool) -> FormData | Response:
+    """The posted form, or the sign-in page again when the form lacks its cookie's token (expired, or forged)."""
+    form = await request.form()
+    if COOKIES.signin_form_ok(request, form):
+        return form
+    return double_submit_page(
+        request, "portal_signin.html", 403, secure=secure, error="Your form expired; please try again."
+    )
+
+
 @router.post("/signin")
 async def signin(request: Request, state: StateDep, engine: EngineDep, secure: CookieSecure) -> Response:
-    form = await request.form()
-    if not COOKIES.signin_form_ok(request, form):
-        return double_submit_page(
-            request, "portal_signin.html", 403, secure=secure, error="Your form expired; please try again."
-        )
+    form = await _signin_form(request, secure)
+    if isinstance(form, Response):
+        return form
     email = accounts.normalize_email(str(form.get("email", "")))
     if email is None:
         return double_submit_page(
@@ -105,11 +114,9 @@ async def link_page(request: Request, secure: CookieSecure, token: str = "") -> 
 
 @router.post("/link")
 async def redeem(request: Request, state: StateDep, engine: EngineDep, secure: CookieSecure) -> Response:
-    form = await request.form()
-    if not COOKIES.signin_form_ok(request, form):
-        return double_submit_page(
-            request, "portal_signin.html", 403, secure=secure, error="Your form expired; please try again."
-        )
+    form = await _signin_form(request, secure)
+    if isinstance(form, Response):
+        return form
     lifetime = dt.timedelta(hours=state.settings.portal_session_hours)
     done = await transactions.in_transaction(
         engine,

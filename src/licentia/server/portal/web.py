@@ -17,8 +17,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from licentia.server.customers.accounts import SignedInCustomer, current_customer
 from licentia.server.errors import ApiError
-from licentia.server.state import ClockDep, EngineDep, RequestSlot
-from licentia.server.web.frame import SECURITY_HEADERS, page_templates, session_form
+from licentia.server.state import RequestSlot
+from licentia.server.web.frame import page, page_templates, session_form
 from licentia.server.web.signin import SessionCookies
 
 HERE = Path(__file__).parent
@@ -26,21 +26,9 @@ templates = page_templates(HERE / "templates")
 COOKIES = SessionCookies(session="licentia_portal", signin="licentia_portal_signin", path="/portal")
 
 
-# The customer a request signed in as (set by ``signed_in_customer``, read by ``render``).
+# The customer a request signed in as (set by ``SignedIn``, read by ``render``).
 SIGNED_IN_CUSTOMER = RequestSlot("customer", SignedInCustomer)
-
-
-class CustomerSignInRequired(Exception):
-    pass
-
-
-async def signed_in_customer(request: Request, engine: EngineDep, clock: ClockDep) -> SignedInCustomer:
-    customer = await COOKIES.signed_in(request, engine, clock.now(), current_customer, refused=CustomerSignInRequired)
-    SIGNED_IN_CUSTOMER.remember(request, customer)  # for render, which shows who is signed in
-    return customer
-
-
-SignedIn = Annotated[SignedInCustomer, Depends(signed_in_customer)]
+SignedIn = Annotated[SignedInCustomer, Depends(COOKIES.signed_in(current_customer, slot=SIGNED_IN_CUSTOMER))]
 
 
 async def checked_form(request: Request, customer: SignedIn) -> dict[str, str]:
@@ -53,11 +41,7 @@ Form = Annotated[dict[str, str], Depends(checked_form)]
 
 def render(request: Request, template: str, http_status: int = 200, **context: Any) -> HTMLResponse:
     context.setdefault("customer", SIGNED_IN_CUSTOMER.of(request))
-    context.setdefault("message", request.query_params.get("done"))
-    context.setdefault("error", request.query_params.get("error"))
-    response = templates.TemplateResponse(request, template, context, status_code=http_status)
-    response.headers.update(SECURITY_HEADERS)
-    return response
+    return page(templates, request, template, http_status, context)
 
 
 def double_submit_page(

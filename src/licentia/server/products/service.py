@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
 from licentia.core.signing import SigningKey
-from licentia.server.errors import ApiError, ErrorCode
+from licentia.server.errors import ApiError, ErrorCode, existing
 from licentia.server.policies.knobs import validate_knobs
 from licentia.server.policies.service import insert_default_policy
 from licentia.server.store.tables import policies, products, signing_keys
@@ -96,9 +96,7 @@ def _add_key(
 
 def get_product(conn: sa.Connection, slug: str) -> sa.Row[Any]:
     row = conn.execute(sa.select(products).where(products.c.slug == slug)).first()
-    if row is None:
-        raise ApiError(ErrorCode.UNKNOWN_PRODUCT, f"no product named {slug!r}")
-    return row
+    return existing(row, ErrorCode.UNKNOWN_PRODUCT, f"no product named {slug!r}")
 
 
 def current_key_row(conn: sa.Connection, product_id: int) -> sa.Row[Any]:

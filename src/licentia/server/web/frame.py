@@ -16,7 +16,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode, urlsplit
 
 from fastapi import Depends, Request
-from fastapi.responses import RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, FileSystemLoader
 
@@ -38,7 +38,8 @@ class CsrfRefused(Exception):
 
 
 def page_templates(directory: Path) -> Jinja2Templates:
-    """A UI's templates: its own folder first, then the shared macros (dates, state pills, the CSRF field)."""
+    """A UI's templates: its own folder first, then the shared ones (``frame.html``, the page each UI's base
+    builds on; the macros: dates, state pills, the CSRF field)."""
     templates = Jinja2Templates(directory=str(directory))
     templates.env.loader = ChoiceLoader([FileSystemLoader(str(directory)), FileSystemLoader(str(HERE / "templates"))])
     return templates
@@ -77,6 +78,18 @@ async def session_form(request: Request, csrf_token: str) -> dict[str, str]:
     if not form_token_ok(request, form, csrf_token):
         raise CsrfRefused()
     return {k: v for k, v in form.items() if isinstance(v, str)}
+
+
+def page(
+    templates: Jinja2Templates, request: Request, template: str, http_status: int, context: dict[str, Any]
+) -> HTMLResponse:
+    """``template`` answered as a page, with the security headers; ``message`` and ``error``, unless given, are what
+    the redirect here carried (:func:`back`), shown by ``frame.html``."""
+    context.setdefault("message", request.query_params.get("done"))
+    context.setdefault("error", request.query_params.get("error"))
+    response = templates.TemplateResponse(request, template, context, status_code=http_status)
+    response.headers.update(SECURITY_HEADERS)
+    return response
 
 
 def back(url: str, *, done: str | None = None, error: str | None = None) -> RedirectResponse:

@@ -19,18 +19,23 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy.ext.asyncio import AsyncEngine
 
+from licentia.server.state import ClockDep, EngineDep, RequestSlot
 from licentia.server.store import transactions
 from licentia.server.web.frame import form_token_ok
 
 T = TypeVar("T")
+
+
+class SignInRequired(Exception):
+    """A signed-in page asked for without a live session: each UI answers it with its own sign-in page (the UIs'
+    error pages are scoped to their routes)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -82,20 +87,21 @@ class SessionCookies:
         response.delete_cookie(self.session, path=self.path)
         return response
 
-    async def signed_in(
-        self,
-        request: Request,
-        engine: AsyncEngine,
-        now: dt.datetime,
-        lookup: Callable[..., T | None],
-        *,
-        refused: Callable[[], Exception],
-    ) -> T:
-        """The session's owner, ``lookup(conn, session_id=, now=)``; ``refused()`` is raised without a live session."""
-        session_id = self.session_id(request)
-        if not session_id:
-            raise refused()
-        found = await transactions.read_only(engine, lookup, session_id=session_id, now=now)
-        if found is None:
-            raise refused()
-        return found
+    def signed_in(self, lookup: Callable[..., T | None], *, slot: RequestSlot[T]) -> Callable[..., Awaitable[T]]:
+        """The routes' dependency on who signed in: the owner of the request's session, ``lookup(conn, session_id=,
+        now=)``, kept in ``slot`` for the pages (they show who is signed in); :class:`SignInRequired` without a live
+        session."""
+
+        async def owner(request: Request, engine: EngineDep, clock: ClockDep) -> T:
+            session_id = self.session_id(request)
+            found = (
+                await transactions.read_only(engine, lookup, session_id=session_id, now=clock.now())
+                if session_id
+                else None
+            )
+            if found is None:
+                raise SignInRequired()
+            slot.remember(request, found)
+            return found
+
+        return owner

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter, HTTPException, Request
@@ -27,7 +28,7 @@ from licentia.server.products.changes import (
 )
 from licentia.server.products.service import POLICY_FIELDS, CreatedProduct, create_product, public_keys
 from licentia.server.releases.changes import publish_release
-from licentia.server.state import ClockDep, EngineDep, FernetDep
+from licentia.server.state import EngineDep, FernetDep
 from licentia.server.store import transactions
 from licentia.server.web.frame import back
 
@@ -42,19 +43,19 @@ async def products_page(request: Request, engine: EngineDep, admin: Admin) -> Re
 
 
 @router.post("/products")
-async def create(engine: EngineDep, clock: ClockDep, fernet: FernetDep, admin: Admin, form: Form) -> Response:
+async def create(fernet: FernetDep, form: Form, posted: Posted) -> Response:
     slug = form.get("slug", "").strip()
 
-    def make(conn: sa.Connection, *, now: dt.datetime) -> CreatedProduct:
+    def make(conn: sa.Connection, *, now: dt.datetime, actor: str) -> CreatedProduct:
         made = create_product(conn, slug=slug, name=form.get("name") or slug, fernet=fernet, now=now)
-        record(conn, AuditAction.PRODUCT_CREATE, made.id, actor=admin.label, now=now)
+        record(conn, AuditAction.PRODUCT_CREATE, made.id, actor=actor, now=now)
         return made
 
-    try:
-        made = await transactions.in_transaction(engine, make, now=clock.now())
-    except ApiError as exc:
-        return back("/admin/products", error=exc.message)
-    return back(f"/admin/products/{made.id}", done=f"Product {made.slug} created.")
+    return await posted.run(
+        make,
+        success=lambda made: back(f"/admin/products/{made.id}", done=f"Product {made.slug} created."),
+        back_to="/admin/products",
+    )
 
 
 @router.get("/products/{product_id}")
@@ -95,39 +96,30 @@ def _policy_values(form: dict[str, str]) -> dict[str, object]:
     return values
 
 
+def _setting(part: str, form: dict[str, str]) -> tuple[Any, str, dict[str, Any]]:
+    """The service, success message and arguments of one settings form of the product page."""
+    if part == "policy":
+        return change_policy, "Policy saved.", {"values": _policy_values(form)}
+    if part == "privacy":
+        privacy = {
+            "collect_facts": form.get("collect_facts") == "on",
+            "retention_days": int_field(form, "facts_retention_days"),
+        }
+        return change_privacy, "Privacy settings saved.", privacy
+    if part == "notify":
+        notify = notify_settings(form.get("emails", ""), {t: form.get(f"on_{t}") == "on" for t in Topic})
+        return change_notifications, "Notifications saved.", {"notify": notify}
+    raise HTTPException(404, f"unknown product setting {part!r}")
+
+
 @router.post("/products/{product_id}/{part}")
-async def product_change(admin: Admin, form: Form, product_id: RowId, part: str, posted: Posted) -> Response:
+async def product_change(form: Form, product_id: RowId, part: str, posted: Posted) -> Response:
     back_to = f"/admin/products/{product_id}"
     try:
-        if part == "policy":
-            return await posted.run(
-                change_policy,
-                success="Policy saved.",
-                back_to=back_to,
-                product_id=product_id,
-                values=_policy_values(form),
-            )
-        if part == "privacy":
-            return await posted.run(
-                change_privacy,
-                success="Privacy settings saved.",
-                back_to=back_to,
-                product_id=product_id,
-                collect_facts=form.get("collect_facts") == "on",
-                retention_days=int_field(form, "facts_retention_days"),
-            )
-        if part == "notify":
-            notify = notify_settings(form.get("emails", ""), {t: form.get(f"on_{t}") == "on" for t in Topic})
-            return await posted.run(
-                change_notifications,
-                success="Notifications saved.",
-                back_to=back_to,
-                product_id=product_id,
-                notify=notify,
-            )
+        fn, success, kwargs = _setting(part, form)
     except ApiError as exc:
         return back(back_to, error=exc.message)
-    raise HTTPException(404, f"unknown product setting {part!r}")
+    return await posted.run(fn, success=success, back_to=back_to, product_id=product_id, **kwargs)
 
 
 @router.get("/releases")

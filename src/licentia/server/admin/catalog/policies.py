@@ -13,6 +13,7 @@ Entitlements and meters are typed one per line, the way a person writes them:
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,7 +22,7 @@ from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from licentia.server.admin.forms import refused_status
-from licentia.server.admin.web import Admin, Form, render
+from licentia.server.admin.web import Admin, Form, Posted, render
 from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.fields import RowId
 from licentia.server.policies.choices import COUNTING_DAYS, ExpiryMode, MeterPeriod
@@ -52,36 +53,45 @@ def meter_lines(meters: dict[str, Any]) -> str:
     return "\n".join(f"{name} = {m['limit']} per {m['period']}" for name, m in sorted((meters or {}).items()))
 
 
-def parse_entitlement_lines(text: str) -> dict[str, Any]:
+def _parse_lines(text: str, what: str, form: str, entry_of: Callable[[str], Any]) -> dict[str, Any]:
+    """``name = ...`` one per line (blank lines skipped) -> ``{name: entry_of(what follows "=")}``; a line
+    without ``=``, or whose entry ``entry_of`` refuses (``None``), is refused with its number and the ``form``."""
     found: dict[str, Any] = {}
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         name, sep, rest = line.partition("=")
-        if not sep:
-            raise invalid(f"entitlements, line {number}: write name = value (e.g. max_projects = 10)")
-        raw, _, until = rest.strip().partition(" until ")
-        raw = raw.strip()
-        value: Any = raw
-        if raw.lower() in ("true", "false"):
-            value = raw.lower() == "true"
-        elif raw.lstrip("-").isdigit():
-            value = int(raw)
-        found[name.strip()] = {"value": value, "expires_at": until.strip() or None}
+        entry = entry_of(rest.strip()) if sep else None
+        if entry is None:
+            raise invalid(f"{what}, line {number}: write {form}")
+        found[name.strip()] = entry
     return found
+
+
+def parse_entitlement_lines(text: str) -> dict[str, Any]:
+    return _parse_lines(text, "entitlements", "name = value (e.g. max_projects = 10)", _entitlement)
+
+
+def _entitlement(rest: str) -> dict[str, Any]:
+    raw, _, until = rest.partition(" until ")
+    raw = raw.strip()
+    value: Any = raw
+    if raw.lower() in ("true", "false"):
+        value = raw.lower() == "true"
+    elif raw.lstrip("-").isdigit():
+        value = int(raw)
+    return {"value": value, "expires_at": until.strip() or None}
 
 
 def parse_meter_lines(text: str) -> dict[str, Any]:
-    found: dict[str, Any] = {}
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        name, sep, rest = line.partition("=")
-        limit, _, period = rest.strip().partition(" per ")
-        if not sep or not limit.strip().isdigit():
-            raise invalid(f"meters, line {number}: write name = limit per period (e.g. renders = 1000 per month)")
-        found[name.strip()] = {"limit": int(limit), "period": period.strip() or MeterPeriod.MONTH.value}
-    return found
+    return _parse_lines(text, "meters", "name = limit per period (e.g. renders = 1000 per month)", _meter)
+
+
+def _meter(rest: str) -> dict[str, Any] | None:
+    limit, _, period = rest.partition(" per ")
+    if not limit.strip().isdigit():
+        return None
+    return {"limit": int(limit), "period": period.strip() or MeterPeriod.MONTH.value}
 
 
 # One plain sentence per knob, under its label: what it does for the customer and the vendor.
@@ -212,22 +222,19 @@ async def policy_page(
 
 
 @router.post("/products/{product_id}/policies")
-async def new_policy(engine: EngineDep, clock: ClockDep, admin: Admin, form: Form, product_id: RowId) -> Response:
-    back_to = f"/admin/products/{product_id}"
-
-    def make(conn: sa.Connection, *, now: dt.datetime) -> int:
+async def new_policy(form: Form, product_id: RowId, posted: Posted) -> Response:
+    def make(conn: sa.Connection, *, now: dt.datetime, actor: str) -> int:
         slug = conn.execute(sa.select(products.c.slug).where(products.c.id == product_id)).scalar_one_or_none()
         if slug is None:
             raise ApiError(ErrorCode.UNKNOWN_PRODUCT, f"no product {product_id}")
         spec = PolicySpec(name=form.get("name", ""), copy_of=form.get("copy_of") or None)
-        made = create_policy(conn, spec, product=slug, actor=admin.label, now=now)
+        made = create_policy(conn, spec, product=slug, actor=actor, now=now)
         return int(made.id)
 
-    try:
-        policy_id = await transactions.in_transaction(engine, make, now=clock.now())
-    except ApiError as exc:
-        return back(back_to, error=exc.message)
-    return back(f"/admin/products/{product_id}/policies/{policy_id}", done="License type created; set its knobs.")
+    def to_it(policy_id: int) -> Response:
+        return back(f"/admin/products/{product_id}/policies/{policy_id}", done="License type created; set its knobs.")
+
+    return await posted.run(make, success=to_it, back_to=f"/admin/products/{product_id}")
 
 
 @router.post("/products/{product_id}/policies/{policy_id}")

@@ -11,12 +11,11 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 import sqlalchemy as sa
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from markupsafe import Markup
 
-from licentia.server.admin.web import Admin, render
-from licentia.server.errors import ApiError
+from licentia.server.admin.web import Admin, read_or_404, render
 from licentia.server.evidence.answers import report_response
 from licentia.server.evidence.report import html
 from licentia.server.evidence.subjects import Subject
@@ -38,10 +37,7 @@ async def admin_report(
         subject = load(conn)
         return subject, None if fmt == "html" else report_response(conn, subject, fmt, now=at, fernet=state.fernet)
 
-    try:
-        subject, response = await transactions.read_only(state.async_engine, build)
-    except ApiError as exc:
-        raise HTTPException(404, exc.message) from exc
+    subject, response = await read_or_404(state.async_engine, build)
     if response is None:
         # Every fact in it is attacker-controlled text: the report's own environment autoescapes it.
         body = Markup(html(subject, now=at, body_only=True, device_href="/admin/devices/"))  # noqa: S704

@@ -24,7 +24,7 @@ from licentia.server.admin.forms import reason_of, refused_status
 from licentia.server.admin.history import license_history
 from licentia.server.admin.lists.pages import license_list
 from licentia.server.admin.lists.specs import LicenseFilter
-from licentia.server.admin.web import Admin, Form, int_field, render
+from licentia.server.admin.web import Admin, Form, int_field, read_or_404, render
 from licentia.server.devices.transfers import grant_transfers, reset_transfers
 from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.evidence.risk import assess
@@ -178,10 +178,7 @@ async def _license_page(
     sent: dict[str, str] | None = None,
     opened: str = "",
 ) -> Response:
-    try:
-        data = await transactions.read_only(engine, license_page_data, license_id=license_id, at=clock.now())
-    except ApiError as exc:
-        raise HTTPException(404, exc.message) from exc
+    data = await read_or_404(engine, license_page_data, license_id=license_id, at=clock.now())
     return render(
         request,
         "license.html",
@@ -190,6 +187,24 @@ async def _license_page(
         sent=sent or {},
         opened=opened,
         **data,
+    )
+
+
+async def _refused(
+    request: Request,
+    engine: AsyncEngine,
+    clock: Clock,
+    license_id: int,
+    exc: ApiError,
+    *,
+    field: str,
+    opened: str,
+    sent: dict[str, str] | None = None,
+) -> Response:
+    """The license page again, its form ``opened`` (with what was typed) and the refusal beside ``field``."""
+    errors = {field: exc.message}
+    return await _license_page(
+        request, engine, clock, license_id, http_status=exc.status, errors=errors, sent=sent, opened=opened
     )
 
 
@@ -248,15 +263,7 @@ async def resend(
     except ApiError as exc:
         if exc.code == ErrorCode.UNKNOWN_LICENSE:
             raise HTTPException(404, exc.message) from exc
-        return await _license_page(
-            request,
-            engine,
-            clock,
-            license_id,
-            http_status=exc.status,
-            errors={"resend": exc.message},
-            opened="resend-key",
-        )
+        return await _refused(request, engine, clock, license_id, exc, field="resend", opened="resend-key")
     return back(f"/admin/licenses/{license_id}", done=done)
 
 
@@ -273,16 +280,7 @@ async def license_action(
         field = ACTION_FIELD.get(action, "form")
         if action in ("renew", "revoke"):
             field = FIELD_OF.get(exc.code, field) if isinstance(exc.code, ErrorCode) else field
-        return await _license_page(
-            request,
-            engine,
-            clock,
-            license_id,
-            http_status=exc.status,
-            errors={field: exc.message},
-            sent=form,
-            opened=action,
-        )
+        return await _refused(request, engine, clock, license_id, exc, field=field, opened=action, sent=form)
     return back(f"/admin/licenses/{license_id}", done=success)
 
 

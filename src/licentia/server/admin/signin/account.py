@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import sqlalchemy as sa
@@ -9,7 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from licentia.server.admin.web import Admin, Form, render
+from licentia.server.admin.web import Admin, Form, Posted, render
 from licentia.server.auth.roles import DESCRIPTIONS, Role
 from licentia.server.auth.second_factor import (
     confirm_enrolment,
@@ -81,21 +82,17 @@ async def totp_confirm(
 
 
 @router.post("/totp/off")
-async def totp_off(engine: EngineDep, clock: ClockDep, settings: SettingsDep, admin: Admin, form: Form) -> Response:
+async def totp_off(settings: SettingsDep, admin: Admin, posted: Posted) -> Response:
     from licentia.server.auth.second_factor import _step_accepted
 
     fernet = settings.fernet()
 
-    def job(conn: sa.Connection) -> None:
+    def job(conn: sa.Connection, *, now: dt.datetime, actor: str) -> None:
         # A current code, not only the session: a session left open on a shared
         # computer must not be enough to remove the second factor.
         row = conn.execute(sa.select(users).where(users.c.id == admin.user_id)).one()
-        if not _step_accepted(conn, row, form.get("code", ""), fernet, clock.now()):
+        if not _step_accepted(conn, row, posted.form.get("code", ""), fernet, now):
             raise ApiError(ErrorCode.INVALID_TOTP_CODE, "that code is wrong or was already used")
-        turn_off(conn, user_id=admin.user_id, now=clock.now(), actor=admin.label)
+        turn_off(conn, user_id=admin.user_id, now=now, actor=actor)
 
-    try:
-        await transactions.in_transaction(engine, job)
-    except ApiError as exc:
-        return back("/admin/account", error=exc.message)
-    return back("/admin/account", done="Two-step sign-in is off.")
+    return await posted.run(job, success="Two-step sign-in is off.", back_to="/admin/account")

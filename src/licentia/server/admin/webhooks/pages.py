@@ -14,7 +14,7 @@ from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from licentia.server.admin.service import all_products
-from licentia.server.admin.web import Admin, Form, Posted, render
+from licentia.server.admin.web import Admin, Form, Posted, read_or_404, render
 from licentia.server.errors import ApiError
 from licentia.server.fields import RowId
 from licentia.server.notify.catalog import DESCRIPTIONS, WebhookEvent
@@ -72,10 +72,7 @@ async def webhook_add(
 
 
 async def _detail(request: Request, engine: AsyncEngine, settings: Settings, webhook_id: int, **extra: Any) -> Response:
-    try:
-        hook = await transactions.read_only(engine, get_webhook, webhook_id=webhook_id)
-    except ApiError as exc:
-        raise HTTPException(404, exc.message) from exc
+    hook = await read_or_404(engine, get_webhook, webhook_id=webhook_id)
     log = await transactions.read_only(
         engine,
         deliveries,
