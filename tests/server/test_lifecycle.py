@@ -45,7 +45,7 @@ def test_a_reinstall_with_the_kept_credential_resumes_the_installation_on_a_new_
     assert report_install(client, app)["accepted"] == 1
     clock.advance(days=2)
     app.token = None  # the data folder was deleted; the credential came back from the escrow
-    doc = app.check(app_version="1.0")
+    doc = app.check(app_version="1.0", resumed=True)
     assert doc["device"] == device and doc["status"] == "registered" and doc["license"]["key_prefix"] == lic.key_prefix
     assert doc["token"] and doc["token"] != old_token and doc["clone_suspected"] is False
     (reinstall,) = events_of(engine, "reinstall")
@@ -65,7 +65,7 @@ def test_a_reinstall_of_another_version_is_an_upgrade_and_keeps_the_trial(client
     first = app.check(app_version="1.0")
     clock.advance(days=5)
     app.token = None
-    doc = app.check(app_version="2.0")
+    doc = app.check(app_version="2.0", resumed=True)
     assert doc["device"] == first["device"] and doc["status"] == "trial" and doc["trial_end"] == first["trial_end"]
     (upgrade,) = events_of(engine, "upgrade")
     assert upgrade.data == {"from": "1.0", "to": "2.0", "via": "reinstall"}
@@ -77,10 +77,20 @@ def test_the_kept_credential_without_a_token_on_other_hardware_is_still_a_copy(c
     app, _lic = licensed(client, product, engine, clock)
     elsewhere = Installation(client, product.public_key, disk="d2", cpu="c2", mac="n2")  # the OS install kept
     elsewhere.credential = dict(app.credential)
-    doc = elsewhere.check()
+    doc = elsewhere.check(resumed=True)
     assert doc["device"] != app.device_id and doc["license"] is None and doc["clone_suspected"] is True
     assert events_of(engine, "reinstall") == []
     assert app.check()["status"] == "registered"
+
+
+def test_fingerprint_callers_that_keep_no_token_and_do_not_resume_check_as_before(client, product, engine):
+    app = Installation(client, product.public_key)
+    app.check(app_version="1.0")
+    for _ in range(3):
+        app.token = None  # a caller that never sends the token back
+        doc = app.check(app_version="1.0")
+        assert doc["device"] == app.device_id and doc["clone_suspected"] is False
+    assert events_of(engine, "reinstall") == [] and events_of(engine, "upgrade") == []
 
 
 def test_web_api_callers_that_keep_no_token_check_as_before(client, product, engine):

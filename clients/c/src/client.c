@@ -158,6 +158,8 @@ static json_t *request_body(const call *c, const char *key, const char *nonce) {
                              "token", c->state->token, "app_version", c->h->app_version, "os", os, "channel",
                              c->h->channel, "facts", "nonce", nonce);
     if (body && key) json_object_set_new(body, "key", json_string(key));
+    /* Resumed from the escrow with no token yet: the server answers a reinstall of this installation. */
+    if (body && c->resumed && c->state->device && !c->state->token) json_object_set_new(body, "resumed", json_true());
     return body;
 }
 
@@ -194,6 +196,7 @@ static void resume(call *c) {
     free(c->state->device), free(c->state->secret);
     c->state->device = device, c->state->secret = secret;
     c->state->install_reported = 1;
+    c->resumed = 1;
 }
 
 /*
@@ -259,6 +262,7 @@ licentia_error lc_device_call(call *c, const char *path, const char *key, licent
         /* The secret is void (re-identified elsewhere, or a restored old copy): drop it and re-identify. */
         replace(&c->state->device, NULL), replace(&c->state->secret, NULL);
         c->escrow_read = 1; /* a first contact now, whatever the escrow holds; its new credential replaces the entry */
+        c->resumed = 0;
         if (strcmp(path, "/v1/check") != 0) {
             rc = lc_device_call(c, "/v1/check", NULL, &ignored);
             licentia_status_free(ignored);
@@ -297,7 +301,7 @@ void lc_call_begin(licentia *h, call *c, lc_state *state, lc_fingerprint *fp) {
     lc_refusal_clear(&h->refusal);
     lc_state_load(h->data_dir, state);
     lc_read_fingerprint(h->product, h->root, h->data_dir, fp);
-    c->h = h, c->state = state, c->fp = fp, c->escrow_read = 0;
+    c->h = h, c->state = state, c->fp = fp, c->escrow_read = 0, c->resumed = 0;
     c->now = now_ms(h);
     c->deadline = lc_monotonic_ms() + h->timeout_ms;
 }

@@ -24,6 +24,7 @@ typedef struct {
     const lc_fingerprint *fp;
     long long now, deadline;
     int escrow_read; /* the escrow is read at most once a call (escrow.c) */
+    int resumed;     /* the credential came from the escrow: the request says so (a reinstall) */
 } call;
 
 /*

@@ -299,8 +299,10 @@ export class Licentia {
    */
   private async deviceCall(path: string, state: State, deadline: number, extra: Extra = {}): Promise<Status> {
     const resumed = state.credential === null ? this.escrow.load() : null;
-    if (resumed !== null) [state.credential, state.token, state.installReported] = [resumed, null, true];
-    return this.call(path, state, deadline, extra);
+    if (resumed === null) return this.call(path, state, deadline, extra);
+    [state.credential, state.token, state.installReported] = [resumed, null, true];
+    // The request says so: the server answers a reinstall of this installation (a new token chain).
+    return this.call(path, state, deadline, { ...extra, resumed: true });
   }
 
   private async call(path: string, state: State, deadline: number, extra: Extra): Promise<Status> {

@@ -261,6 +261,7 @@ class Licentia(AirGapped, Reports, SeatsAndMeters):
             "os": os_description(),
             "channel": self.channel,
             "facts": self.facts(),
+            **({"resumed": True} if state.resumed and state.token is None else {}),
             **extra,
         }
 
@@ -282,7 +283,7 @@ class Licentia(AirGapped, Reports, SeatsAndMeters):
             # state was restored from an old copy): drop it and come as a first
             # contact; the server's answer is a new installation (no license) on
             # this machine, and the application must activate again. Once only.
-            state.credential, state.install_reported = None, False
+            state.credential, state.install_reported, state.resumed = None, False, False
             if path != "/v1/check":
                 self._device_call("/v1/check", state, now, deadline)
             answer, asked = self._post(path, fingerprint, state, deadline, **extra)
@@ -298,6 +299,7 @@ class Licentia(AirGapped, Reports, SeatsAndMeters):
         credential = self.escrow.load()
         if credential is not None:
             state.credential, state.token, state.install_reported, state.escrowed = credential, None, True, True
+            state.resumed = True
 
     @property
     def escrow(self) -> Escrow:

@@ -83,6 +83,7 @@ class State:
         "install_reported",
         "last_seen",
         "last_usage_report",
+        "resumed",
         "signed",
         "token",
     )  # fmt: skip
@@ -113,6 +114,7 @@ class State:
         # server): measured at each save, so file-time witnesses are read on the clock they were written with.
         self.file_clock_skew = file_clock_skew
         self.escrowed = escrowed  # the credential is also kept outside the data folder (escrow.py)
+        self.resumed = False  # this run took the credential from the escrow (never saved: the next call has a token)
         self.facts_opt_out = facts_opt_out
         self.corrupt = corrupt  # the file existed but was damaged or edited
 

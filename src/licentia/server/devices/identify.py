@@ -14,9 +14,9 @@ device id and the secret the server issued); a fingerprint is public data
   Hardware that keeps none of the machine's strong components is another
   computer whatever the token: the state was carried there (a copy, told to
   its user as ``moved_to_other_machine``), and the original keeps its chain.
-  The credential without a token, from the same machine and data path, is the
-  installation reinstalled (its data folder deleted, its credential kept
-  outside it): the same installation, on a new token chain. ``POST /v1/move``
+  The credential without a token and with ``resumed``, from the same machine
+  and data path, is the installation reinstalled (its data folder deleted, its
+  credential kept outside it): the same installation, on a new token chain. ``POST /v1/move``
   with the live token moves it to another data path of the same machine.
 - without one: a new installation. When the fingerprint matches a known
   machine it joins that machine, so it shares the machine's trial and block
@@ -193,10 +193,11 @@ def _by_credential(
         found.lifecycle = Lifecycle(
             "move", row.app_version, {"data_path": {"from": row.data_path_hash, "to": inp.data_path}}
         )
-    elif token is Token.ABSENT and presented and row.external_id is None:
-        # The credential without its token, from this machine and data path: the data folder
-        # was deleted and the credential kept outside it (the SDK's escrow). Web-API callers,
-        # who keep no token, name their device by ``device_id`` and never land here.
+    elif inp.resumed and token is Token.ABSENT and presented and row.external_id is None:
+        # The credential without its token, from this machine and data path, and the client says it
+        # resumes: the data folder was deleted and the credential kept outside it (the SDK's escrow).
+        # Callers that keep no token and say nothing (web-API integrations, the benchmark) check in
+        # as before, on the same chain.
         found.lifecycle = Lifecycle("reinstall", row.app_version)
     if row.superseded_by is not None:
         found.twin_of = row.superseded_by

@@ -70,6 +70,7 @@ async def answer(request: Request, body: CheckRequest, credential: Any, action: 
         action=action,
         license_key=key,
         channel=body.channel,
+        resumed=body.resumed,
     )
     device = credential[0] if credential else None
     for attempt in range(_RACE_RETRIES):

@@ -39,6 +39,11 @@ class CheckRequest(BaseModel):
     os: ShortText | None = None
     channel: Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{1,32}$")] = "stable"
     facts: dict[Annotated[str, StringConstraints(max_length=64)], FactValue] = Field(default_factory=dict)
+    resumed: bool = Field(
+        default=False,
+        description="The client resumes this installation with its credential kept outside the data folder "
+        "(its data folder was deleted): a reinstall, answered on a new token chain.",
+    )
     nonce: Nonce | None = Field(
         default=None,
         description="A fresh random value (16-128 base64url characters); the signed answer carries it back.",

@@ -96,6 +96,7 @@ class CheckInput:
     action: str = "check"  # "check" | "activate" | "deactivate" | "move"
     license_key: str | None = None
     channel: str = "stable"
+    resumed: bool = False  # the SDK resumes the installation from its escrow (a reinstall)
 
 
 @dataclass
