@@ -24,7 +24,7 @@ import hashlib
 import json
 import os
 
-from licentia.client.state import _new_file
+from licentia.client.state import write_private_file
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -87,21 +87,9 @@ class Escrow:
         return raw.decode("utf-8", "replace") if len(raw) <= MAX_ENTRY_BYTES else None
 
     def _write_file(self, text: str) -> None:
-        directory = os.path.dirname(self.path)
-        os.makedirs(directory, mode=0o700, exist_ok=True)
-        fd, tmp = _new_file(directory, ".credential-", ".tmp")  # 0600, never through a planted link
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(text.encode())
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            try:  # noqa: SIM105 - as in state.py
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+        path = self.path
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        write_private_file(path, text.encode(), prefix=".credential-")  # 0600, never through a planted link
 
     def _remove_file(self) -> None:
         with contextlib.suppress(OSError):

@@ -31,6 +31,7 @@ from licentia.core.digests import equal, hmac_sha256
 TYPE_CHECKING = False  # typing is not imported: it would cost every application's start
 if TYPE_CHECKING:
     import datetime as dt
+    from collections.abc import Callable
     from typing import Any
 
 STATE_FILE = "state.json"
@@ -258,22 +259,14 @@ class StateFile:
         os.makedirs(self.data_dir, exist_ok=True)
         if os.path.lexists(self.path) and not os.path.isfile(self.path):
             move_aside(self.path, "the state file")
-        fd, tmp = _new_file(self.data_dir, ".state-", ".tmp")
-        try:
+
+        def content(fd: int) -> bytes:
             if now is not None:
                 skew = round(os.fstat(fd).st_mtime - now.timestamp())
                 state.file_clock_skew = skew if -_MAX_SKEW <= skew <= _MAX_SKEW else 0
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(state.to_json())
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            try:  # noqa: SIM105 - contextlib would cost every start that saves its state
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+            return state.to_json()
+
+        write_private_file(self.path, content, prefix=".state-")
         _fsync_dir(self.data_dir)
 
 
@@ -283,6 +276,29 @@ _NEW_FILE_FLAGS = (
     os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
     | getattr(os, "O_BINARY", 0)
 )  # fmt: skip
+
+
+def write_private_file(path: str, data: bytes | Callable[[int], bytes], *, prefix: str) -> None:
+    """Replace ``path`` atomically with a new file only this user reads (0600).
+
+    Written to a temp file beside it (``prefix``, never through a planted
+    link), fsynced, renamed over ``path``: a crash or power loss leaves the
+    old file or the new one, never half of one. ``data`` may be a function of
+    the new file's descriptor, for content that depends on the file itself.
+    """
+    fd, tmp = _new_file(os.path.dirname(path), prefix, ".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data(fd) if callable(data) else data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:  # noqa: SIM105 - contextlib would cost every start that saves its state
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
 
 
 def _new_file(directory: str, prefix: str, suffix: str) -> tuple[int, str]:

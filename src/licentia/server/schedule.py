@@ -8,22 +8,30 @@ A periodic job is one :class:`ScheduledTask` value in its own module, and
 ``create_app`` lists each value's ``start``. Jobs that are not a plain loop
 (the outbox worker, the rollups with their own reader engine) keep a
 ``start(app)`` of their own with the same shape.
+
+A job over many units (licenses, products) lists them, then writes them a
+few at a time: as writer jobs between the status checks inside the server
+(:func:`each_in_writer`), one transaction per unit from the CLI
+(:func:`each_in_transactions`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from licentia.server.state import state_of
 
 if TYPE_CHECKING:
+    import sqlalchemy as sa
     from fastapi import FastAPI
 
     from licentia.server.settings import Settings
+
+U = TypeVar("U")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -63,3 +71,36 @@ class ScheduledTask:
             except Exception:
                 self.log.exception(self.failed)
             await asyncio.sleep(interval)
+
+
+def each_in_transactions(
+    engine: sa.Engine, find: Callable[[sa.Connection], Sequence[U]], work: Callable[[sa.Connection, U], int]
+) -> int:
+    """``work`` on each unit ``find`` lists, one transaction per unit (the CLI, tests); the sum of its counts."""
+    with engine.connect() as conn:
+        found = find(conn)
+    done = 0
+    for unit in found:
+        with engine.begin() as conn:
+            done += work(conn, unit)
+    return done
+
+
+async def each_in_writer(
+    app: FastAPI,
+    find: Callable[[sa.Connection], Sequence[U]],
+    work: Callable[[sa.Connection, U], int],
+    *,
+    chunk: int = 1,
+) -> int:
+    """The same inside a running server: writer jobs of ``chunk`` units each, between status checks."""
+    writer = state_of(app).writer
+    found = await writer.run(find)
+    done = 0
+    for start in range(0, len(found), chunk):
+
+        def job(conn: sa.Connection, units: Sequence[U] = found[start : start + chunk]) -> int:
+            return sum(work(conn, unit) for unit in units)
+
+        done += await writer.run(job)
+    return done

@@ -67,11 +67,13 @@ async def get_license(engine: EngineDep, clock: ClockDep, license_id: RowId, act
     return await transactions.read_only(engine, license_view, license_id=license_id, seats_at=clock.now())
 
 
-async def _state(
-    engine: AsyncEngine, clock: Clock, license_id: RowId, action: str, actor: Any, reason: str | None = None
+async def _license_change(
+    engine: AsyncEngine, clock: Clock, license_id: RowId, fn: Any, **kwargs: Any
 ) -> dict[str, Any]:
+    """``fn`` (one of the license's changes) in a transaction; the license as it is after."""
+
     def change(conn: Any, *, now: dt.datetime) -> dict[str, Any]:
-        change_state(conn, license_id=license_id, action=action, actor=actor.label, now=now, reason=reason)
+        fn(conn, license_id=license_id, now=now, **kwargs)
         return license_view(conn, license_id, seats_at=now)
 
     return await transactions.in_transaction(engine, change, now=clock.now())
@@ -80,13 +82,13 @@ async def _state(
 @router.post("/licenses/{license_id}/suspend", response_model=LicenseOut, responses=ERRORS)
 async def suspend_license(engine: EngineDep, clock: ClockDep, license_id: RowId, actor: WriteActor) -> dict[str, Any]:
     """Suspend: its devices answer `suspended` at their next check, until reinstated."""
-    return await _state(engine, clock, license_id, "suspend", actor)
+    return await _license_change(engine, clock, license_id, change_state, actor=actor.label, action="suspend")
 
 
 @router.post("/licenses/{license_id}/reinstate", response_model=LicenseOut, responses=ERRORS)
 async def reinstate_license(engine: EngineDep, clock: ClockDep, license_id: RowId, actor: WriteActor) -> dict[str, Any]:
     """Reinstate a suspended license."""
-    return await _state(engine, clock, license_id, "reinstate", actor)
+    return await _license_change(engine, clock, license_id, change_state, actor=actor.label, action="reinstate")
 
 
 @router.post("/licenses/{license_id}/revoke", response_model=LicenseOut, responses=ERRORS)
@@ -96,7 +98,15 @@ async def revoke_license(
     """Revoke for good (refund, leak): every seat is freed and the key never activates again.
 
     An optional `reason` is kept in the audit log."""
-    return await _state(engine, clock, license_id, "revoke", actor, body.reason if body else None)
+    return await _license_change(
+        engine,
+        clock,
+        license_id,
+        change_state,
+        actor=actor.label,
+        action="revoke",
+        reason=body.reason if body else None,
+    )
 
 
 @router.post("/licenses/{license_id}/renew", response_model=LicenseOut, responses=ERRORS)
@@ -106,12 +116,9 @@ async def renew_license(
     """Set a new expiry (`expires_at`) or extend it by `days` (from the later of now and the old expiry)."""
     if (body.expires_at is None) == (body.days is None):
         raise ApiError(ErrorCode.INVALID_RENEWAL, "send exactly one of expires_at and days")
-
-    def change(conn: Any, *, now: dt.datetime) -> dict[str, Any]:
-        renew(conn, license_id=license_id, expires_at=body.expires_at, days=body.days, actor=actor.label, now=now)
-        return license_view(conn, license_id, seats_at=now)
-
-    return await transactions.in_transaction(engine, change, now=clock.now())
+    return await _license_change(
+        engine, clock, license_id, renew, actor=actor.label, expires_at=body.expires_at, days=body.days
+    )
 
 
 @router.patch("/licenses/{license_id}", response_model=LicenseOut, responses=ERRORS)
@@ -119,12 +126,9 @@ async def patch_license(
     engine: EngineDep, clock: ClockDep, license_id: RowId, body: LicensePatch, actor: WriteActor
 ) -> dict[str, Any]:
     """Change the device limit of one license."""
-
-    def change(conn: Any, *, now: dt.datetime) -> dict[str, Any]:
-        set_max_devices(conn, license_id=license_id, max_devices=body.max_devices, actor=actor.label, now=now)
-        return license_view(conn, license_id, seats_at=now)
-
-    return await transactions.in_transaction(engine, change, now=clock.now())
+    return await _license_change(
+        engine, clock, license_id, set_max_devices, actor=actor.label, max_devices=body.max_devices
+    )
 
 
 @router.post("/licenses/{license_id}/grant-transfers", response_model=LicenseOut, responses=ERRORS)
@@ -134,14 +138,9 @@ async def grant_license_transfers(
     """Allow `transfers` more moves to another machine beyond the license type's limit (audited).
 
     Each is used once, when a move past the limit needs it; they do not expire."""
-
-    def change(conn: Any, *, now: dt.datetime) -> dict[str, Any]:
-        grant_transfers(
-            conn, license_id=license_id, transfers=body.transfers, reason=body.reason, actor=actor.label, now=now
-        )
-        return license_view(conn, license_id, seats_at=now)
-
-    return await transactions.in_transaction(engine, change, now=clock.now())
+    return await _license_change(
+        engine, clock, license_id, grant_transfers, actor=actor.label, transfers=body.transfers, reason=body.reason
+    )
 
 
 @router.post("/licenses/{license_id}/reset-transfers", response_model=LicenseOut, responses=ERRORS)
@@ -151,12 +150,9 @@ async def reset_license_transfers(
     """Forgive the transfers counted in the current period: the license has its type's whole allowance again.
 
     An optional `reason` is kept in the audit log."""
-
-    def change(conn: Any, *, now: dt.datetime) -> dict[str, Any]:
-        reset_transfers(conn, license_id=license_id, reason=body.reason if body else None, actor=actor.label, now=now)
-        return license_view(conn, license_id, seats_at=now)
-
-    return await transactions.in_transaction(engine, change, now=clock.now())
+    return await _license_change(
+        engine, clock, license_id, reset_transfers, actor=actor.label, reason=body.reason if body else None
+    )
 
 
 @router.get("/licenses/{license_id}/devices", response_model=list[DeviceOut], responses=ERRORS)

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from licentia.server.devices.seats import release_stale_seats
 from licentia.server.policies.terms import effective
-from licentia.server.schedule import ScheduledTask
+from licentia.server.schedule import ScheduledTask, each_in_transactions, each_in_writer
 from licentia.server.state import state_of
 from licentia.server.store.tables import devices, licenses, policies
 
@@ -70,29 +70,20 @@ def release_license(conn: sa.Connection, license_id: int, now: dt.datetime) -> i
 
 def release_all(engine: sa.Engine, now: dt.datetime) -> int:
     """Every stale seat, one transaction per license (CLI, tests)."""
-    with engine.connect() as conn:
-        candidates = stale_licenses(conn, now)
-    freed = 0
-    for license_id in candidates:
-        with engine.begin() as conn:
-            freed += release_license(conn, license_id, now)
-    return freed
+    return each_in_transactions(
+        engine, lambda conn: stale_licenses(conn, now), lambda conn, license_id: release_license(conn, license_id, now)
+    )
 
 
 async def release_in_server(app: Any) -> int:
-    """The same inside a running server, as writer jobs between status checks."""
-    state = state_of(app)
-    now = state.clock.now()
-    candidates = await state.writer.run(lambda conn: stale_licenses(conn, now))
-    freed = 0
-    for start in range(0, len(candidates), CHUNK):
-        chunk = candidates[start : start + CHUNK]
-
-        def job(conn: sa.Connection, ids: list[int] = chunk) -> int:
-            return sum(release_license(conn, license_id, now) for license_id in ids)
-
-        freed += await state.writer.run(job)
-    return freed
+    """The same inside a running server, as writer jobs of :data:`CHUNK` licenses between status checks."""
+    now = state_of(app).clock.now()
+    return await each_in_writer(
+        app,
+        lambda conn: stale_licenses(conn, now),
+        lambda conn, license_id: release_license(conn, license_id, now),
+        chunk=CHUNK,
+    )
 
 
 # A seat freed an hour late harms nobody: a failed run waits for the next.

@@ -23,7 +23,7 @@ from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.notify.catalog import PING
 from licentia.server.notify.delivery import DeliveryFailed, post_webhook, webhook_body
 from licentia.server.notify.outbox import message
-from licentia.server.notify.webhooks import get_webhook, signing_secret
+from licentia.server.notify.webhooks import get_webhook, signing_secret, view_json
 from licentia.server.store.tables import outbox
 
 MAX_LOG = 200
@@ -44,19 +44,7 @@ class Delivery:
     redelivery_of: int | None
 
     def as_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "event": self.event,
-            "event_id": self.event_id,
-            "status": self.status,
-            "attempts": self.attempts,
-            "response_code": self.response_code,
-            "last_error": self.last_error,
-            "created_at": to_iso(self.created_at),
-            "next_attempt_at": to_iso(self.next_attempt_at),
-            "delivered_at": to_iso(self.delivered_at) if self.delivered_at else None,
-            "redelivery_of": self.redelivery_of,
-        }
+        return view_json(self, when=to_iso)
 
 
 def _status(row: Any, max_attempts: int) -> str:

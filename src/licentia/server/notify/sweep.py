@@ -21,7 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from licentia.server.notify.catalog import WebhookEvent, emit, license_event
-from licentia.server.schedule import ScheduledTask
+from licentia.server.schedule import ScheduledTask, each_in_transactions, each_in_writer
 from licentia.server.state import state_of
 from licentia.server.store.tables import devices, licenses, machines, products, webhooks
 
@@ -103,28 +103,15 @@ def sweep_product(conn: sa.Connection, product_id: int, now: dt.datetime) -> int
 
 def sweep_all(engine: sa.Engine, now: dt.datetime) -> int:
     """Every product, one transaction each (CLI, tests)."""
-    with engine.connect() as conn:
-        wanted = products_listening(conn)
-    queued = 0
-    for product_id in wanted:
-        with engine.begin() as conn:
-            queued += sweep_product(conn, product_id, now)
-    return queued
+    return each_in_transactions(
+        engine, products_listening, lambda conn, product_id: sweep_product(conn, product_id, now)
+    )
 
 
 async def sweep_in_server(app: Any) -> int:
     """The same inside a running server, as writer jobs between status checks."""
-    state = state_of(app)
-    now = state.clock.now()
-    wanted = await state.writer.run(products_listening)
-    queued = 0
-    for product_id in wanted:
-
-        def job(conn: sa.Connection, pid: int = product_id) -> int:
-            return sweep_product(conn, pid, now)
-
-        queued += await state.writer.run(job)
-    return queued
+    now = state_of(app).clock.now()
+    return await each_in_writer(app, products_listening, lambda conn, product_id: sweep_product(conn, product_id, now))
 
 
 # The dedupe keys make a late or repeated run harmless: a failed run waits for the next.

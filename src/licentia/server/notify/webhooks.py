@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, fields
 from typing import Any
 
 import sqlalchemy as sa
@@ -44,16 +45,20 @@ class WebhookView:
     updated_at: dt.datetime | None
 
     def as_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "product": self.product,
-            "url": self.url,
-            "description": self.description,
-            "events": list(self.events),
-            "active": self.active,
-            "created_at": self.created_at.isoformat(),
-            "updated_at": self.updated_at.isoformat() if self.updated_at else None,
-        }
+        return view_json(self, when=dt.datetime.isoformat)
+
+
+def view_json(view: Any, *, when: Callable[[dt.datetime], str]) -> dict[str, Any]:
+    """A view's fields in their order as JSON values: times written by ``when``, tuples as lists."""
+    shown: dict[str, Any] = {}
+    for field in fields(view):
+        value = getattr(view, field.name)
+        if isinstance(value, dt.datetime):
+            value = when(value)
+        elif isinstance(value, tuple):
+            value = list(value)
+        shown[field.name] = value
+    return shown
 
 
 def new_webhook_secret() -> str:

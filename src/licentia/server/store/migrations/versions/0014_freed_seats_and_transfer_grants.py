@@ -18,6 +18,8 @@ Create Date: 2026-12-05 08:31:56
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -29,45 +31,43 @@ branch_labels = None
 depends_on = None
 
 
-def upgrade() -> None:
+def _license_table(name: str, *columns: sa.Column[Any]) -> None:
+    """A table of rows about one license: an id, the license (its rows go with it, indexed), ``columns``."""
     op.create_table(
-        "freed_seats",
+        name,
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("license_id", sa.Integer(), nullable=False),
+        *columns,
+        sa.ForeignKeyConstraint(
+            ["license_id"], ["licenses.id"], name=op.f(f"fk_{name}_license_id_licenses"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f(f"pk_{name}")),
+    )
+    with op.batch_alter_table(name, schema=None) as batch_op:
+        batch_op.create_index(batch_op.f(f"ix_{name}_license_id"), ["license_id"], unique=False)
+
+
+def upgrade() -> None:
+    _license_table(
+        "freed_seats",
         sa.Column("machine_id", sa.String(length=32), nullable=False),
         sa.Column("freed_at", licentia.server.store.models.UTCDateTime(), nullable=False),
         sa.Column("freed_by", sa.String(length=16), nullable=False),
         sa.Column("taken_at", licentia.server.store.models.UTCDateTime(), nullable=True),
         sa.Column("taken_by", sa.String(length=32), nullable=True),
         sa.Column("outcome", sa.String(length=16), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["license_id"], ["licenses.id"], name=op.f("fk_freed_seats_license_id_licenses"), ondelete="CASCADE"
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_freed_seats")),
     )
-    with op.batch_alter_table("freed_seats", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_freed_seats_license_id"), ["license_id"], unique=False)
-    op.create_table(
+    _license_table(
         "transfer_grants",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("license_id", sa.Integer(), nullable=False),
         sa.Column("transfers", sa.Integer(), nullable=False),
         sa.Column("granted_at", licentia.server.store.models.UTCDateTime(), nullable=False),
         sa.Column("granted_by", sa.String(length=320), nullable=False),
         sa.Column("reason", sa.String(length=200), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["license_id"], ["licenses.id"], name=op.f("fk_transfer_grants_license_id_licenses"), ondelete="CASCADE"
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_transfer_grants")),
     )
-    with op.batch_alter_table("transfer_grants", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_transfer_grants_license_id"), ["license_id"], unique=False)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("transfer_grants", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_transfer_grants_license_id"))
-    op.drop_table("transfer_grants")
-    with op.batch_alter_table("freed_seats", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_freed_seats_license_id"))
-    op.drop_table("freed_seats")
+    for name in ("transfer_grants", "freed_seats"):
+        with op.batch_alter_table(name, schema=None) as batch_op:
+            batch_op.drop_index(batch_op.f(f"ix_{name}_license_id"))
+        op.drop_table(name)
