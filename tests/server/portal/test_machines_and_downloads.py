@@ -95,6 +95,8 @@ def test_a_free_needs_a_reason_and_the_csrf_token(client, shop, smtp):
     mid = machine_ids(client.get(f"/portal/licenses/{lid}").text)[0]
     assert free(client, lid, mid, csrf="forged").status_code == 403
     assert "why the machine is freed" in free(client, lid, mid, reason="   ").text
+    # A reason longer than the developer API's takes is refused, not cut to fit.
+    assert "reason: String should have at most 200 characters" in free(client, lid, mid, reason="w" * 201).text
     assert "2 of 5 used" in client.get(f"/portal/licenses/{lid}").text
 
 
@@ -130,7 +132,13 @@ def test_downloads_are_signed_short_lived_and_gated(client, shop, smtp, engine, 
     release(engine, clock, product, "0.9", "stored:../secret.key")  # outside the releases folder
     sign_in(client, smtp, ANN)
     page = client.get(f"/portal/licenses/{shop.ann_license.id}").text
-    links = dict(re.findall(r"<td>([0-9.]+)</td>.*?href=\"(/portal/download/[^\"]+)\"", page, re.S))
+    links = dict(
+        re.findall(
+            r"<td><span class=\"clip\" title=\"[0-9.]+\">([0-9.]+)</span></td>.*?href=\"(/portal/download/[^\"]+)\"",
+            page,
+            re.S,
+        )
+    )
     assert set(links) == {"2.0", "1.0", "0.9"}
     got = client.get(links["2.0"])
     assert got.status_code == 200 and got.content == b"PK-release-2.0"

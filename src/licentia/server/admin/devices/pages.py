@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from licentia.core.status import DeviceStatus
 from licentia.core.vocabulary import EventKind
 from licentia.server.admin.evidence.pages import ReportFormat, admin_report
-from licentia.server.admin.forms import reason_of, refused_status
+from licentia.server.admin.forms import optional_reason, reason_of, refused_status
 from licentia.server.admin.history import device_history
 from licentia.server.admin.service import device_detail
 from licentia.server.admin.web import Admin, Change, Posted, int_field, render
@@ -143,15 +143,18 @@ async def _change(
 
 @router.post("/{device_id}/status")
 async def change_status(request: Request, posted: Posted, device_id: str) -> Response:
-    status, reason = posted.form.get("status", ""), posted.form.get("reason", "").strip()
+    status = posted.form.get("status", "")
+    try:
+        reason = optional_reason(posted.form)
+    except ApiError as exc:
+        return await _refused(request, posted, device_id, status=exc.status, field="status_reason", message=exc.message)
     if status in RESTRICTING and not reason:
         why = f"Give a reason to set {status}: it is kept in the audit log."
         return await _refused(request, posted, device_id, status=422, field="status_reason", message=why)
     done = f"Status set to {status.replace('_', ' ')}."
     return await _change(
-        request, posted, device_id, set_device_status, success=done, field="status", status=status,
-        reason=reason[:200] or None,
-    )  # fmt: skip
+        request, posted, device_id, set_device_status, success=done, field="status", status=status, reason=reason
+    )
 
 
 @router.post("/{device_id}/block")

@@ -20,7 +20,7 @@ from licentia.core.status import LicenseState
 from licentia.server.admin.catalog.policies import policies_of
 from licentia.server.admin.customers.pages import resend_from_form
 from licentia.server.admin.evidence.pages import ReportFormat, admin_report
-from licentia.server.admin.forms import reason_of, refused_status
+from licentia.server.admin.forms import optional_reason, reason_of, refused_status
 from licentia.server.admin.history import license_history
 from licentia.server.admin.lists.pages import license_list
 from licentia.server.admin.lists.specs import LicenseFilter
@@ -97,6 +97,8 @@ async def _issue_refused(request: Request, state: AppState, form: dict[str, str]
     """The issue form again, open and filled as it was sent, with the error next to its field."""
     in_use = exc if isinstance(exc, OrderRefInUse) else None
     field = ISSUE_FIELD_OF.get(exc.code) if in_use is None and isinstance(exc.code, ErrorCode) else None
+    if in_use is None and exc.code == ErrorCode.VALIDATION_ERROR and exc.details.get("field") in form:
+        field = exc.details["field"]  # a value out of its field's shape (a name over 200 characters)
     return await license_list(
         request,
         state,
@@ -247,10 +249,10 @@ def _change(action: str, form: dict[str, str]) -> tuple[Any, str, dict[str, Any]
     if action == "max-devices":
         return set_max_devices, "Device limit changed.", {"max_devices": int_field(form, "max_devices")}
     if action == "grant-transfers":
-        granted = {"transfers": int_field(form, "transfers"), "reason": form.get("reason") or None}
+        granted = {"transfers": int_field(form, "transfers"), "reason": optional_reason(form)}
         return grant_transfers, "More moves to another machine allowed.", granted
     if action == "reset-transfers":
-        return reset_transfers, "Transfer count reset.", {"reason": form.get("reason") or None}
+        return reset_transfers, "Transfer count reset.", {"reason": optional_reason(form)}
     raise HTTPException(404, f"unknown license action {action!r}")
 
 
