@@ -39,6 +39,10 @@ def test_freeing_a_machine_frees_its_seat_audits_the_reason_and_the_app_learns_i
     first = machine_ids(page.text)
     done = free(client, lid, first[0], reason="Replaced my laptop")
     assert "seat is free" in done.text and "1 of 5 used" in done.text
+    assert done.url.path == f"/portal/licenses/{lid}" and not done.url.query  # the message came sealed, not in the URL
+    assert "seat is free" not in client.get(f"/portal/licenses/{lid}").text  # and shows once
+    for name in ("done", "error"):  # a message written into a link is never shown
+        assert "Call us" not in client.get("/portal", params={name: "Your license was revoked. Call us."}).text
     with engine.connect() as conn:
         entry = conn.execute(
             sa.text("SELECT actor, details FROM audit_entries WHERE action = 'portal.free_machine'")

@@ -22,16 +22,19 @@ from licentia.server.auth.roles import needed_for
 from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.state import ClockDep, EngineDep, RequestSlot
 from licentia.server.store import transactions
-from licentia.server.web.frame import back, page, page_templates, session_form
+from licentia.server.web.flash import Flash
+from licentia.server.web.frame import page, page_templates, session_form
 from licentia.server.web.signin import SessionCookies
 
 T = TypeVar("T")
 HERE = Path(__file__).parent
 templates = page_templates(HERE / "templates")
-COOKIES = SessionCookies(session="licentia_session", signin="licentia_signin", path="/admin")
+COOKIES = SessionCookies(session="licentia_session", signin="licentia_signin", flash="licentia_flash", path="/admin")
 # The admin a request signed in as (set by ``Admin``, read by ``render``).
 SIGNED_IN_ADMIN = RequestSlot("admin", CurrentAdmin)
 Admin = Annotated[CurrentAdmin, Depends(COOKIES.signed_in(current_admin, slot=SIGNED_IN_ADMIN))]
+# Redirects with a message for the next page: ``flash.back(url, done=...)`` (``web.flash``).
+Flashes = Annotated[Flash, Depends(COOKIES.flash_of)]
 
 
 async def checked_form(request: Request, admin: Admin) -> dict[str, str]:
@@ -61,12 +64,18 @@ def render(request: Request, template: str, http_status: int = 200, **context: A
 
 @dataclass(frozen=True)
 class Change:
-    """A change posted from an admin page: its form (CSRF and role checked) and what runs it."""
+    """A change posted from an admin page: its form (CSRF and role checked), what runs it, and the flash that
+    tells the next page how it went."""
 
     form: dict[str, str]
     engine: AsyncEngine
     now: dt.datetime
     actor: str
+    flash: Flash
+
+    def back(self, url: str, *, done: str | None = None, error: str | None = None) -> Response:
+        """Redirect to ``url``, its page showing ``done`` or ``error`` (``web.flash``)."""
+        return self.flash.back(url, done=done, error=error)
 
     async def run(
         self, fn: Callable[..., T], *, success: str | Callable[[T], str | Response], back_to: str, **kwargs: Any
@@ -80,13 +89,13 @@ class Change:
         try:
             result = await transactions.in_transaction(self.engine, fn, now=self.now, actor=self.actor, **kwargs)
         except ApiError as exc:
-            return back(back_to, error=exc.message)
+            return self.back(back_to, error=exc.message)
         done = success(result) if callable(success) else success
-        return done if isinstance(done, Response) else back(back_to, done=done)
+        return done if isinstance(done, Response) else self.back(back_to, done=done)
 
 
-async def posted_change(form: Form, engine: EngineDep, clock: ClockDep, admin: Admin) -> Change:
-    return Change(form=form, engine=engine, now=clock.now(), actor=admin.label)
+async def posted_change(form: Form, engine: EngineDep, clock: ClockDep, admin: Admin, flash: Flashes) -> Change:
+    return Change(form=form, engine=engine, now=clock.now(), actor=admin.label, flash=flash)
 
 
 Posted = Annotated[Change, Depends(posted_change)]

@@ -18,12 +18,15 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from licentia.server.customers.accounts import SignedInCustomer, current_customer
 from licentia.server.errors import ApiError
 from licentia.server.state import RequestSlot
+from licentia.server.web.flash import Flash
 from licentia.server.web.frame import page, page_templates, session_form
 from licentia.server.web.signin import SessionCookies
 
 HERE = Path(__file__).parent
 templates = page_templates(HERE / "templates")
-COOKIES = SessionCookies(session="licentia_portal", signin="licentia_portal_signin", path="/portal")
+COOKIES = SessionCookies(
+    session="licentia_portal", signin="licentia_portal_signin", flash="licentia_portal_flash", path="/portal"
+)
 
 
 # The customer a request signed in as (set by ``SignedIn``, read by ``render``).
@@ -37,6 +40,8 @@ async def checked_form(request: Request, customer: SignedIn) -> dict[str, str]:
 
 
 Form = Annotated[dict[str, str], Depends(checked_form)]
+# Redirects with a message for the next page: ``flash.back(url, done=...)`` (``web.flash``).
+Flashes = Annotated[Flash, Depends(COOKIES.flash_of)]
 
 
 def render(request: Request, template: str, http_status: int = 200, **context: Any) -> HTMLResponse:

@@ -13,14 +13,15 @@ from __future__ import annotations
 import hmac
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, FileSystemLoader
 
 from licentia.server.state import SettingsDep
+from licentia.server.web.flash import FLASHED
 
 HERE = Path(__file__).parent
 SECURITY_HEADERS = {
@@ -83,16 +84,17 @@ async def session_form(request: Request, csrf_token: str) -> dict[str, str]:
 def page(
     templates: Jinja2Templates, request: Request, template: str, http_status: int, context: dict[str, Any]
 ) -> HTMLResponse:
-    """``template`` answered as a page, with the security headers; ``message`` and ``error``, unless given, are what
-    the redirect here carried (:func:`back`), shown by ``frame.html``."""
-    context.setdefault("message", request.query_params.get("done"))
-    context.setdefault("error", request.query_params.get("error"))
+    """``template`` answered as a page, with the security headers; ``message`` and ``error``, unless given, are the
+    flash the redirect here carried (``web.flash``), shown by ``frame.html`` once: the page drops its cookie. Never
+    anything of the URL: a link cannot write the system's messages."""
+    flashed = FLASHED.of(request)
+    if flashed is not None:
+        context.setdefault("message", flashed.message)
+        context.setdefault("error", flashed.error)
+    context.setdefault("message", None)
+    context.setdefault("error", None)
     response = templates.TemplateResponse(request, template, context, status_code=http_status)
     response.headers.update(SECURITY_HEADERS)
+    if flashed is not None:
+        response.delete_cookie(flashed.cookie, path=flashed.path)
     return response
-
-
-def back(url: str, *, done: str | None = None, error: str | None = None) -> RedirectResponse:
-    """Post/redirect/get: a reload never repeats the action."""
-    query = urlencode({k: v for k, v in (("done", done), ("error", error)) if v})
-    return RedirectResponse(f"{url}{'&' if '?' in url else '?'}{query}" if query else url, status_code=303)

@@ -32,7 +32,6 @@ from licentia.server.releases.changes import publish_release
 from licentia.server.releases.schemas import ReleaseCreate
 from licentia.server.state import EngineDep, FernetDep
 from licentia.server.store import transactions
-from licentia.server.web.frame import back
 
 router = APIRouter()
 BOOLEAN_KNOBS = {"allow_virtual_machines"}
@@ -55,7 +54,7 @@ async def create(fernet: FernetDep, form: Form, posted: Posted) -> Response:
 
     return await posted.run(
         make,
-        success=lambda made: back(f"/admin/products/{made.id}", done=f"Product {made.slug} created."),
+        success=lambda made: posted.back(f"/admin/products/{made.id}", done=f"Product {made.slug} created."),
         back_to="/admin/products",
     )
 
@@ -120,7 +119,7 @@ async def product_change(form: Form, product_id: RowId, part: str, posted: Poste
     try:
         fn, success, kwargs = _setting(part, form)
     except ApiError as exc:
-        return back(back_to, error=exc.message)
+        return posted.back(back_to, error=exc.message)
     return await posted.run(fn, success=success, back_to=back_to, product_id=product_id, **kwargs)
 
 
@@ -149,6 +148,6 @@ async def publish(form: Form, posted: Posted) -> Response:
             },
         )
     except ApiError as exc:
-        return back("/admin/releases", error=exc.message)
+        return posted.back("/admin/releases", error=exc.message)
     success = f"Version {release.version} published."
     return await posted.run(publish_release, success=success, back_to="/admin/releases", **release.model_dump())

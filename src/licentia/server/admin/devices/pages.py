@@ -29,7 +29,6 @@ from licentia.server.evidence.subjects import device_subject
 from licentia.server.state import EngineDep, StateDep
 from licentia.server.store import transactions
 from licentia.server.store.tables import devices, events
-from licentia.server.web.frame import back
 
 router = APIRouter(prefix="/devices")
 RESTRICTING = (DeviceStatus.BLOCKED.value, DeviceStatus.SUSPENDED.value)
@@ -138,7 +137,7 @@ async def _change(
         return await _refused(
             request, posted, device_id, status=exc.status, field=where, message=exc.message, opened=opened
         )
-    return back(f"/admin/devices/{device_id}", done=success)
+    return posted.back(f"/admin/devices/{device_id}", done=success)
 
 
 @router.post("/{device_id}/status")
@@ -192,7 +191,7 @@ async def free(request: Request, posted: Posted, device_id: str) -> Response:
         reason = reason_of(posted.form)
     except ApiError as exc:
         if back_to:
-            return back(back_to, error=exc.message)
+            return posted.back(back_to, error=exc.message)
         return await _refused(
             request, posted, device_id, status=exc.status, field="reason", message=exc.message, opened="free-seat"
         )
@@ -202,5 +201,5 @@ async def free(request: Request, posted: Posted, device_id: str) -> Response:
             posted.engine, free_seat, now=posted.now, device_id=device_id, reason=reason, actor=posted.actor
         )
     except ApiError as exc:
-        return back(back_to, error=exc.message)
-    return back(back_to, done="Seat freed.")
+        return posted.back(back_to, error=exc.message)
+    return posted.back(back_to, done="Seat freed.")

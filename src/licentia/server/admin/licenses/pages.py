@@ -24,7 +24,7 @@ from licentia.server.admin.forms import optional_reason, reason_of, refused_stat
 from licentia.server.admin.history import license_history
 from licentia.server.admin.lists.pages import license_list
 from licentia.server.admin.lists.specs import LicenseFilter
-from licentia.server.admin.web import Admin, Form, int_field, read_or_404, render
+from licentia.server.admin.web import Admin, Flashes, Form, int_field, read_or_404, render
 from licentia.server.devices.transfers import grant_transfers, reset_transfers
 from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.evidence.risk import assess
@@ -44,7 +44,6 @@ from licentia.server.state import (
 )
 from licentia.server.store import transactions
 from licentia.server.store.tables import licenses
-from licentia.server.web.frame import back
 
 router = APIRouter()
 STATES = tuple(s.value for s in LicenseState)
@@ -258,21 +257,23 @@ def _change(action: str, form: dict[str, str]) -> tuple[Any, str, dict[str, Any]
 
 @router.post("/licenses/{license_id}/resend-key")
 async def resend(
-    request: Request, state: StateDep, engine: EngineDep, clock: ClockDep, admin: Admin, form: Form, license_id: RowId
+    request: Request, state: StateDep, clock: ClockDep, admin: Admin, form: Form, flash: Flashes, license_id: RowId
 ) -> Response:
+    engine = state.async_engine
     try:
         done = await resend_from_form(state, admin, form, license_id=license_id)
     except ApiError as exc:
         if exc.code == ErrorCode.UNKNOWN_LICENSE:
             raise HTTPException(404, exc.message) from exc
         return await _refused(request, engine, clock, license_id, exc, field="resend", opened="resend-key")
-    return back(f"/admin/licenses/{license_id}", done=done)
+    return flash.back(f"/admin/licenses/{license_id}", done=done)
 
 
 @router.post("/licenses/{license_id}/{action}")
 async def license_action(
-    request: Request, engine: EngineDep, clock: ClockDep, admin: Admin, form: Form, license_id: RowId, action: str
-) -> Response:
+    request: Request, engine: EngineDep, clock: ClockDep, admin: Admin, form: Form, flash: Flashes, license_id: RowId,
+    action: str,
+) -> Response:  # fmt: skip
     try:
         fn, success, kwargs = _change(action, form)
         await transactions.in_transaction(
@@ -283,7 +284,7 @@ async def license_action(
         if action in ("renew", "revoke"):
             field = FIELD_OF.get(exc.code, field) if isinstance(exc.code, ErrorCode) else field
         return await _refused(request, engine, clock, license_id, exc, field=field, opened=action, sent=form)
-    return back(f"/admin/licenses/{license_id}", done=success)
+    return flash.back(f"/admin/licenses/{license_id}", done=success)
 
 
 def policies_for_license(conn: sa.Connection, license_id: int) -> list[Any]:
