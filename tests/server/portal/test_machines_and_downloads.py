@@ -107,9 +107,10 @@ def test_a_free_needs_a_reason_and_the_csrf_token(client, shop, smtp):
 def test_another_customers_license_and_machines_are_refused(client, shop, smtp, engine):
     sign_in(client, smtp, ANN)
     bob_lid = shop.bob_license.id
-    seen = client.get(f"/portal/licenses/{bob_lid}")
+    browser = {"Accept": "text/html"}
+    seen = client.get(f"/portal/licenses/{bob_lid}", headers=browser)
     assert seen.status_code == 404 and shop.bob_license.key_prefix not in seen.text
-    missing = client.get("/portal/licenses/999999")
+    missing = client.get("/portal/licenses/999999", headers=browser)
     assert missing.status_code == 404
     reason = re.compile(r'<p id="reason">(.*?)</p>')
     assert reason.findall(seen.text) == reason.findall(missing.text) == ["no such license in your account"]

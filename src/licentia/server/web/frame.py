@@ -16,10 +16,14 @@ from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, FileSystemLoader
+from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException
 
+from licentia.server.errors import ApiError
 from licentia.server.state import SettingsDep
 from licentia.server.web.flash import FLASHED
 
@@ -98,3 +102,41 @@ def page(
     if flashed is not None:
         response.delete_cookie(flashed.cookie, path=flashed.path)
     return response
+
+
+# Errors: a browser gets a page in the UI's frame, an API client the JSON error body.
+
+
+def wants_page(scope: Any) -> bool:
+    """Whether the request asks for a page: its ``Accept`` names HTML, as a browser's does, or htmx made it. API
+    clients (``application/json``, ``*/*`` or no ``Accept``) keep the JSON error bodies."""
+    headers = Headers(scope=scope)
+    if headers.get("hx-request"):
+        return True
+    for media_range in headers.get("accept", "").lower().split(","):
+        kind, *params = (part.strip() for part in media_range.split(";"))
+        if kind in ("text/html", "application/xhtml+xml") and "q=0" not in params:
+            return True
+    return False
+
+
+def refusal_of(exc: Exception) -> tuple[int, str]:
+    """The status an error answers (the JSON body's, kept) and the sentence its page says."""
+    if isinstance(exc, ApiError):
+        return exc.status, exc.message
+    if isinstance(exc, HTTPException):
+        return exc.status_code, str(exc.detail)
+    if isinstance(exc, RequestValidationError):
+        return 422, _invalid_address(exc)
+    return 400, str(exc)
+
+
+def _invalid_address(exc: RequestValidationError) -> str:
+    first: dict[str, Any] = next(iter(exc.errors()), {})
+    loc = [str(part) for part in first.get("loc", ())]
+    name = loc[-1].replace("_", " ") if loc else "value"
+    value = str(first.get("input", ""))
+    shown = value if len(value) <= 80 else value[:79] + "…"
+    if loc[:1] == ["path"]:
+        return f"Nothing is found at this address: {shown!r} is not a valid {name}."
+    return f"The {name} given is not valid: {first.get('msg', 'invalid')}."
