@@ -123,7 +123,7 @@ def _only_license(engine: Any) -> int:
         return int(conn.execute(sa.select(table_of(License).c.id)).scalar_one())
 
 
-class _Forms(HTMLParser):
+class Forms(HTMLParser):
     """The POST forms of a page: action, every named field with its value, and which fields a person types in."""
 
     def __init__(self) -> None:
@@ -161,7 +161,7 @@ class _Forms(HTMLParser):
             self._form = None
 
 
-def _stored_long_values(engine: Any) -> list[str]:
+def stored_long_values(engine: Any) -> list[str]:
     """Every text column holding a run of the long value (whole, or cut to fit)."""
     found = []
     with engine.connect() as conn:
@@ -209,7 +209,7 @@ def test_every_admin_form_refuses_a_value_too_long_for_its_field(
     ]
     tried, answers = set(), []
     for url in pages:
-        parsed = _Forms()
+        parsed = Forms()
         parsed.feed(client.get(url).text)
         for form in parsed.forms:
             action = form["action"] or url
@@ -223,4 +223,4 @@ def test_every_admin_form_refuses_a_value_too_long_for_its_field(
                 answers.append((action, name, answer.status_code))
     assert len(tried) > 30, tried  # every page's forms were found
     assert not [a for a in answers if a[2] >= 500], answers
-    assert _stored_long_values(engine) == []
+    assert stored_long_values(engine) == []
