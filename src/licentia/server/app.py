@@ -16,11 +16,12 @@ from typing import Any
 
 import sqlalchemy as sa
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRouter
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import BaseRoute
+from starlette.routing import BaseRoute, Match
 
 import licentia
 from licentia.core.clock import Clock, SystemClock
@@ -88,7 +89,7 @@ from licentia.server.store.checkpoint import Checkpointer
 from licentia.server.store.engine import database_urls, make_async_engine
 from licentia.server.store.writer import Writer
 from licentia.server.values import router as values_api
-from licentia.server.web.frame import CsrfRefused
+from licentia.server.web.frame import CsrfRefused, wants_page
 from licentia.server.web.signin import SignInRequired
 
 log = logging.getLogger("licentia.server")
@@ -137,7 +138,11 @@ class BodyLimit:
         await self.app(scope, replay, send)
 
     async def _refuse(self, scope: Any, receive: Any, send: Any) -> None:
-        body = error_body(ErrorCode.PAYLOAD_TOO_LARGE, f"the request body is larger than {self.limit} bytes")
+        message = f"the request body is larger than {self.limit} bytes"
+        # A web UI's route answers a browser with its own page (an upload too large on the portal's offline page).
+        if await ScopedErrors.answer(scope, receive, send, StarletteHTTPException(413, message)):
+            return
+        body = error_body(ErrorCode.PAYLOAD_TOO_LARGE, message)
         await JSONResponse(body, status_code=413)(scope, receive, send)
 
 
@@ -247,16 +252,22 @@ ADMIN_UI: tuple[APIRouter, ...] = (
 )
 PORTAL: tuple[APIRouter, ...] = (portal_main.router, portal_offline.router, portal_certificates.router)
 
-# Each UI answers its errors with pages; the APIs keep their JSON errors.
+# Each UI answers its errors with pages, in its frame with a way back: an unknown or malformed id (404, 422), a
+# refused change (403, 409...), a body too large (413). A request that does not ask for a page (an API client's)
+# gets the app's JSON errors instead, wherever the app has one (ScopedErrors); the APIs keep their JSON errors.
 ADMIN_ERRORS: ErrorPages = {
     SignInRequired: admin_web.sign_in_first,
     CsrfRefused: admin_web.refused_form,
     StarletteHTTPException: admin_web.refused_page,
+    ApiError: admin_web.refused_page,
+    RequestValidationError: admin_web.refused_page,
 }
 PORTAL_ERRORS: ErrorPages = {
     SignInRequired: portal_web.sign_in_first,
     CsrfRefused: portal_web.refused_form,
+    StarletteHTTPException: portal_web.refused_page,
     ApiError: portal_web.refused_page,
+    RequestValidationError: portal_web.refused_page,
 }
 
 # What every process runs beside the requests, started and stopped with the app (periodic: ``ScheduledTask``s).
@@ -281,6 +292,7 @@ def wire(app: FastAPI, state: AppState) -> None:
     app.mount("/admin", admin_web.no_such_page)  # any other path under /admin: a page saying it does not exist
     app.mount("/portal/static", StaticFiles(directory=portal_web.HERE / "static"), name="portal-static")
     ui(app, PORTAL, prefix="/portal", errors=PORTAL_ERRORS)
+    app.mount("/portal", portal_web.no_such_page)  # any other path under /portal: the same, for the portal
     state.startup_tasks = list(STARTUP_TASKS)
     # Notifications follow events (a process-wide hook; subscribing twice is ignored).
     subscribe(on_event)
@@ -318,8 +330,30 @@ class ScopedErrors(BaseRoute):
 
     async def handle(self, scope: Any, receive: Any, send: Any) -> None:
         handlers, by_status = scope["starlette.exception_handlers"]  # the app's were read before routing began
-        scope["starlette.exception_handlers"] = ({**handlers, **self.errors}, by_status)
+        scope["starlette.exception_handlers"] = ({**handlers, **self._errors_for(scope, handlers)}, by_status)
         await self.route.handle(scope, receive, send)
+
+    def _errors_for(self, scope: Any, handlers: dict[Any, Any]) -> ErrorPages:
+        """The UI's pages for a browser; for an API client only those the app has no JSON answer for (a sign-in
+        to do, a forged form)."""
+        return self.errors if wants_page(scope) else {k: v for k, v in self.errors.items() if k not in handlers}
+
+    @staticmethod
+    async def answer(scope: Any, receive: Any, send: Any, exc: Exception) -> bool:
+        """Answer ``exc`` for the UI route the request is for, before it ran (a body too large): whether one did.
+
+        The route is found as routing would find it; a browser gets its UI's page, an API client nothing here.
+        """
+        routes = getattr(scope.get("app"), "routes", ())
+        found = next((r for r in routes if isinstance(r, ScopedErrors) and r.matches(scope)[0] != Match.NONE), None)
+        if found is None or not wants_page(scope):
+            return False
+        handler = next((found.errors[k] for k in type(exc).__mro__ if k in found.errors), None)
+        if handler is None:
+            return False
+        response = await handler(Request(scope, receive), exc)
+        await response(scope, receive, send)
+        return True
 
 
 class LicentiaApp(FastAPI):

@@ -6,16 +6,22 @@ from fastapi import Request
 
 from licentia.server.admin.web import from_htmx
 from licentia.server.errors import ApiError, ErrorCode
-
-MAX_REASON = 200
+from licentia.server.fields import Reason, checked
 
 
 def reason_of(form: dict[str, str]) -> str:
-    """The reason a destructive action was confirmed with; none refuses it (the audit log keeps it)."""
-    reason = form.get("reason", "").strip()
+    """The reason a destructive action was confirmed with; none refuses it (the audit log keeps it), and so does
+    one longer than the developer API's ``reason`` takes (it is refused, never cut)."""
+    reason = optional_reason(form)
     if not reason:
         raise ApiError(ErrorCode.REASON_REQUIRED, "Give a reason: it is kept in the audit log and the history.")
-    return reason[:MAX_REASON]
+    return reason
+
+
+def optional_reason(form: dict[str, str]) -> str | None:
+    """The reason given with an action that needs none (a grant of transfers, a status), held to the same rule."""
+    reason: str = checked(Reason, form.get("reason", "").strip(), field="reason")
+    return reason or None
 
 
 def refused_status(request: Request, status: int) -> int:

@@ -22,16 +22,19 @@ from licentia.server.auth.roles import needed_for
 from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.state import ClockDep, EngineDep, RequestSlot
 from licentia.server.store import transactions
-from licentia.server.web.frame import back, page, page_templates, session_form
+from licentia.server.web.flash import Flash
+from licentia.server.web.frame import page, page_templates, refusal_of, session_form, wants_page
 from licentia.server.web.signin import SessionCookies
 
 T = TypeVar("T")
 HERE = Path(__file__).parent
 templates = page_templates(HERE / "templates")
-COOKIES = SessionCookies(session="licentia_session", signin="licentia_signin", path="/admin")
+COOKIES = SessionCookies(session="licentia_session", signin="licentia_signin", flash="licentia_flash", path="/admin")
 # The admin a request signed in as (set by ``Admin``, read by ``render``).
 SIGNED_IN_ADMIN = RequestSlot("admin", CurrentAdmin)
 Admin = Annotated[CurrentAdmin, Depends(COOKIES.signed_in(current_admin, slot=SIGNED_IN_ADMIN))]
+# Redirects with a message for the next page: ``flash.back(url, done=...)`` (``web.flash``).
+Flashes = Annotated[Flash, Depends(COOKIES.flash_of)]
 
 
 async def checked_form(request: Request, admin: Admin) -> dict[str, str]:
@@ -61,12 +64,18 @@ def render(request: Request, template: str, http_status: int = 200, **context: A
 
 @dataclass(frozen=True)
 class Change:
-    """A change posted from an admin page: its form (CSRF and role checked) and what runs it."""
+    """A change posted from an admin page: its form (CSRF and role checked), what runs it, and the flash that
+    tells the next page how it went."""
 
     form: dict[str, str]
     engine: AsyncEngine
     now: dt.datetime
     actor: str
+    flash: Flash
+
+    def back(self, url: str, *, done: str | None = None, error: str | None = None) -> Response:
+        """Redirect to ``url``, its page showing ``done`` or ``error`` (``web.flash``)."""
+        return self.flash.back(url, done=done, error=error)
 
     async def run(
         self, fn: Callable[..., T], *, success: str | Callable[[T], str | Response], back_to: str, **kwargs: Any
@@ -80,13 +89,13 @@ class Change:
         try:
             result = await transactions.in_transaction(self.engine, fn, now=self.now, actor=self.actor, **kwargs)
         except ApiError as exc:
-            return back(back_to, error=exc.message)
+            return self.back(back_to, error=exc.message)
         done = success(result) if callable(success) else success
-        return done if isinstance(done, Response) else back(back_to, done=done)
+        return done if isinstance(done, Response) else self.back(back_to, done=done)
 
 
-async def posted_change(form: Form, engine: EngineDep, clock: ClockDep, admin: Admin) -> Change:
-    return Change(form=form, engine=engine, now=clock.now(), actor=admin.label)
+async def posted_change(form: Form, engine: EngineDep, clock: ClockDep, admin: Admin, flash: Flashes) -> Change:
+    return Change(form=form, engine=engine, now=clock.now(), actor=admin.label, flash=flash)
 
 
 Posted = Annotated[Change, Depends(posted_change)]
@@ -126,7 +135,30 @@ def int_field(form: dict[str, str], name: str) -> int:
         raise ApiError(ErrorCode.INVALID_NUMBER, f"{name.replace('_', ' ')} must be a whole number") from exc
 
 
-# The admin UI's answers to its errors (``create_app`` scopes them to the admin routes).
+# The admin UI's answers to its errors (``create_app`` scopes them to the admin routes, and answers an API client
+# the JSON errors instead: ``web.frame.wants_page``). A refused page leads back to the list of its area.
+AREAS = {
+    "devices": "the devices",
+    "licenses": "the licenses",
+    "customers": "the customers",
+    "releases": "the releases",
+    "products": "the products",
+    "payments": "payments",
+    "tokens": "the API tokens",
+    "webhooks": "the webhooks",
+    "emails": "the emails",
+    "admins": "the admins",
+    "risk": "piracy risk",
+    "audit": "the audit log",
+    "offline": "offline activations",
+}
+
+
+def _refused(request: Request, status: int, reason: str) -> HTMLResponse:
+    area = request.url.path.removeprefix("/admin/").split("/")[0]
+    back_to, back_label = (f"/admin/{area}", AREAS[area]) if area in AREAS else ("/admin", "the dashboard")
+    context = {"reason": reason, "back_to": back_to, "back_label": back_label, "section": area}
+    return render(request, "refused.html", status, **context)
 
 
 async def sign_in_first(request: Request, _exc: Exception) -> Response:
@@ -138,15 +170,17 @@ async def sign_in_first(request: Request, _exc: Exception) -> Response:
 
 async def refused_form(request: Request, _exc: Exception) -> HTMLResponse:
     # No action ran: the form did not carry this session's token (forged, or a stale tab).
-    return render(request, "refused.html", 403, reason="The form's security token is missing or wrong.")
+    return _refused(request, 403, "The form's security token is missing or wrong.")
 
 
 async def refused_page(request: Request, exc: Exception) -> HTMLResponse:
-    status, reason = (exc.status_code, str(exc.detail)) if isinstance(exc, StarletteHTTPException) else (400, str(exc))
-    return render(request, "refused.html", status, reason=reason)
+    """An unknown or malformed id, a refused change, a body too large...: the page says so, its status kept."""
+    return _refused(request, *refusal_of(exc))
 
 
 async def no_such_page(scope: Any, receive: Any, send: Any) -> None:
-    """Every other path under ``/admin`` (mounted after the pages): a page saying so, not a JSON body."""
-    response = render(Request(scope, receive), "refused.html", 404, reason="Not Found")
+    """Every other path under ``/admin`` (mounted after the pages): a page saying so to a browser."""
+    if not wants_page(scope):
+        raise StarletteHTTPException(404)  # the JSON error, as for any unknown path
+    response = _refused(Request(scope, receive), 404, "There is no such page.")
     await response(scope, receive, send)

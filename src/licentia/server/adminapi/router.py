@@ -22,7 +22,6 @@ from licentia.server.adminapi.schemas import (
     LicenseCreate,
     LicenseOut,
     LicensePatch,
-    ReleaseCreate,
     Renewal,
     StatusChange,
     TransferGrant,
@@ -36,6 +35,7 @@ from licentia.server.fields import RowId
 from licentia.server.licenses.changes import change_state, issue_and_email, renew, set_max_devices
 from licentia.server.licenses.views import license_devices, license_view
 from licentia.server.releases.changes import publish_release
+from licentia.server.releases.schemas import ReleaseCreate
 from licentia.server.state import ClockDep, EngineDep, FernetDep
 from licentia.server.store import transactions
 

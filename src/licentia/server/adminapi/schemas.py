@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field
 
-from licentia.server.fields import Slug, Strict
+from licentia.server.fields import Reason, Strict
 from licentia.server.licenses.schemas import LicenseOrder, Source
 from licentia.server.stored_time import StoredTime
 
@@ -106,32 +106,24 @@ class DeviceOut(BaseModel):
 
 class StatusChange(Strict):
     status: Literal["trial", "trial_expired", "registered", "suspended", "blocked"]
-    reason: Annotated[str, StringConstraints(max_length=200)] | None = None
+    reason: Reason | None = None
 
 
 class ActionReason(Strict):
     """Why a revoke or a freed seat happened (a refund, a replaced computer): kept in the audit log."""
 
-    reason: Annotated[str, StringConstraints(max_length=200)] | None = None
+    reason: Reason | None = None
 
 
 class TransferGrant(Strict):
     """Moves to another machine the vendor allows one license beyond its type's limit (audited)."""
 
     transfers: int = Field(ge=1, le=1000, description="How many more; each is used once, whenever it is needed.")
-    reason: Annotated[str, StringConstraints(max_length=200)] | None = None
+    reason: Reason | None = None
 
 
 class TrialExtension(Strict):
     days: int = Field(ge=1, le=3650)
-
-
-class ReleaseCreate(Strict):
-    product: Slug
-    version: Annotated[str, StringConstraints(min_length=1, max_length=64)]
-    channel: Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{1,32}$")] = "stable"
-    download_url: Annotated[str, StringConstraints(max_length=2000)] | None = None
-    notes: Annotated[str, StringConstraints(max_length=20000)] | None = None
 
 
 class EventOut(BaseModel):

@@ -22,9 +22,8 @@ from licentia.server.devices.changes import installations_of, unbind
 from licentia.server.devices.offline_seats import refuse_while_leased
 from licentia.server.devices.transfers import FreedBy, Standing, license_transfers, seat_freed
 from licentia.server.errors import ApiError, ErrorCode
+from licentia.server.fields import Reason, checked
 from licentia.server.store.tables import customers, devices, licenses, products, releases
-
-MAX_REASON = 500
 
 
 @dataclass(frozen=True)
@@ -116,7 +115,7 @@ def free_machine(
     says so); the audit log keeps who, which machine and the customer's reason.
     """
     row = owned_license(conn, email=email, license_id=license_id)
-    reason = " ".join(reason.split())[:MAX_REASON]
+    reason = checked(Reason, " ".join(reason.split()), field="reason")  # refused when too long, never cut
     if not reason:
         raise ApiError(
             ErrorCode.REASON_REQUIRED, "say in a few words why the machine is freed (for example: new computer)"

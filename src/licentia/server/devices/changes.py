@@ -25,6 +25,7 @@ from licentia.server.audit import AuditAction, record
 from licentia.server.devices.decide import COPY_BLOCK_REASON, Situation, decide
 from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.events.service import record_event
+from licentia.server.fields import Reason, checked
 from licentia.server.store.tables import devices, licenses, machines
 
 STATUSES = tuple(s.value for s in DeviceStatus)
@@ -97,9 +98,10 @@ def set_device_status(
     if status == DeviceStatus.REGISTERED.value and row.license_id is None:
         # A registered device without a license would have no seat to count against.
         raise ApiError(ErrorCode.NO_LICENSE, "a device becomes registered by activating a license key")
+    reason = checked(Reason, reason, field="reason") if reason else None  # refused when too long, never cut
     values: dict[str, Any] = {}
     if status in RESTRICTIONS:
-        values.update(restriction=status, restriction_reason=(reason or f"{status} by the vendor")[:200])
+        values.update(restriction=status, restriction_reason=reason or f"{status} by the vendor")
     else:
         values.update(restriction=None, restriction_reason=None)
         if status == DeviceStatus.TRIAL_EXPIRED.value and (row.trial_end is None or row.trial_end > now):

@@ -41,6 +41,7 @@ import sqlalchemy as sa
 from licentia.core.clock import to_iso
 from licentia.server.audit import AuditAction, record
 from licentia.server.errors import ApiError, ErrorCode
+from licentia.server.fields import Reason, checked
 from licentia.server.policies.terms import effective
 from licentia.server.store.tables import devices, freed_seats, licenses, policies, transfer_grants
 
@@ -257,7 +258,9 @@ def _terms(conn: sa.Connection, license_id: int, *, lock: bool = False) -> tuple
 
 
 def _reason(reason: str | None) -> str | None:
-    return " ".join((reason or "").split())[:200] or None
+    # Spaces folded; one too long for its column is refused as every surface refuses it, never cut.
+    folded: str = checked(Reason, " ".join((reason or "").split()), field="reason")
+    return folded or None
 
 
 def license_transfers(conn: sa.Connection, license_id: int, now: dt.datetime) -> Standing:

@@ -80,7 +80,7 @@ def refusal(exc: ValidationError) -> ApiError:
         return ApiError(ErrorCode.INVALID_POLICY, detail)
     if field in ("expires_at", "maintenance_until"):
         return ApiError(ErrorCode.INVALID_DATE, detail)
-    return ApiError(ErrorCode.VALIDATION_ERROR, detail)
+    return ApiError(ErrorCode.VALIDATION_ERROR, detail, details={"field": field})
 
 
 def validated(model: type[M], data: Mapping[str, Any]) -> M:

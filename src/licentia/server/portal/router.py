@@ -23,10 +23,10 @@ from licentia.server.customers.downloads import (
 )
 from licentia.server.errors import ApiError
 from licentia.server.network import client_ip
-from licentia.server.portal.web import COOKIES, Form, SignedIn, double_submit_page, render
+from licentia.server.portal.web import COOKIES, Flashes, Form, SignedIn, double_submit_page, render
 from licentia.server.state import ClockDep, EngineDep, SettingsDep, StateDep
 from licentia.server.store import transactions
-from licentia.server.web.frame import CookieSecure, back
+from licentia.server.web.frame import CookieSecure
 
 router = APIRouter()
 LicenseId = Annotated[int, Path(ge=1, le=2**62)]
@@ -173,6 +173,7 @@ async def license_page(
 async def free_machine(
     customer: SignedIn,
     form: Form,
+    flash: Flashes,
     license_id: LicenseId,
     machine_id: MachineId,
     engine: EngineDep,
@@ -192,8 +193,8 @@ async def free_machine(
     except ApiError as exc:
         if exc.status == 404:
             raise
-        return back(target, error=exc.message)
-    return back(target, done="The machine's seat is free. The application there learns it at its next check.")
+        return flash.back(target, error=exc.message)
+    return flash.back(target, done="The machine's seat is free. The application there learns it at its next check.")
 
 
 @router.get("/download/{token}")

@@ -14,16 +14,19 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException
 
 from licentia.server.customers.accounts import SignedInCustomer, current_customer
-from licentia.server.errors import ApiError
 from licentia.server.state import RequestSlot
-from licentia.server.web.frame import page, page_templates, session_form
+from licentia.server.web.flash import Flash
+from licentia.server.web.frame import page, page_templates, refusal_of, session_form, wants_page
 from licentia.server.web.signin import SessionCookies
 
 HERE = Path(__file__).parent
 templates = page_templates(HERE / "templates")
-COOKIES = SessionCookies(session="licentia_portal", signin="licentia_portal_signin", path="/portal")
+COOKIES = SessionCookies(
+    session="licentia_portal", signin="licentia_portal_signin", flash="licentia_portal_flash", path="/portal"
+)
 
 
 # The customer a request signed in as (set by ``SignedIn``, read by ``render``).
@@ -37,6 +40,8 @@ async def checked_form(request: Request, customer: SignedIn) -> dict[str, str]:
 
 
 Form = Annotated[dict[str, str], Depends(checked_form)]
+# Redirects with a message for the next page: ``flash.back(url, done=...)`` (``web.flash``).
+Flashes = Annotated[Flash, Depends(COOKIES.flash_of)]
 
 
 def render(request: Request, template: str, http_status: int = 200, **context: Any) -> HTMLResponse:
@@ -61,12 +66,27 @@ async def sign_in_first(_request: Request, _exc: Exception) -> Response:
     return RedirectResponse("/portal/signin", status_code=303)
 
 
+def refused(request: Request, status: int, reason: str) -> Response:
+    """The portal's refusal page, leading back to the customer's licenses (or to the offline page it came from)."""
+    offline = request.url.path.startswith("/portal/offline")
+    back_to, back_label = ("/portal/offline", "offline activation") if offline else ("/portal", "your licenses")
+    return render(request, "portal_refused.html", status, reason=reason, back_to=back_to, back_label=back_label)
+
+
 async def refused_page(request: Request, exc: Exception) -> Response:
-    # Same words for another customer's license and a missing one.
-    status, reason = (exc.status, exc.message) if isinstance(exc, ApiError) else (400, str(exc))
-    return render(request, "portal_refused.html", status, reason=reason)
+    """A license that is not the customer's (the same words as a missing one), a malformed id, an upload too large:
+    the page says so, its status kept (``create_app`` answers an API client the JSON errors instead)."""
+    return refused(request, *refusal_of(exc))
 
 
 async def refused_form(request: Request, _exc: Exception) -> Response:
     # No action ran: the form did not carry this session's token (forged, or a stale tab).
-    return render(request, "portal_refused.html", 403, reason="The form's security token is missing or wrong.")
+    return refused(request, 403, "The form's security token is missing or wrong.")
+
+
+async def no_such_page(scope: Any, receive: Any, send: Any) -> None:
+    """Every other path under ``/portal`` (mounted after the pages): a page saying so to a browser."""
+    if not wants_page(scope):
+        raise HTTPException(404)  # the JSON error, as for any unknown path
+    response = refused(Request(scope, receive), 404, "There is no such page.")
+    await response(scope, receive, send)

@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 
 from licentia.core.signing import SigningKey
 from licentia.server.errors import ApiError, ErrorCode, existing
+from licentia.server.fields import ProductName, checked
 from licentia.server.policies.knobs import validate_knobs
 from licentia.server.policies.service import insert_default_policy
 from licentia.server.store.tables import policies, products, signing_keys
@@ -57,6 +58,7 @@ def create_product(
 ) -> CreatedProduct:
     if not SLUG.match(slug):
         raise ApiError(ErrorCode.INVALID_SLUG, "a product slug is 1-63 lowercase letters, digits and dashes")
+    name = checked(ProductName, name, field="name")
     if conn.execute(sa.select(products.c.id).where(products.c.slug == slug)).first():
         raise ApiError(ErrorCode.PRODUCT_EXISTS, f"a product named {slug!r} already exists")
     product_id = conn.execute(

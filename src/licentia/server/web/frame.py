@@ -13,14 +13,19 @@ from __future__ import annotations
 import hmac
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, FileSystemLoader
+from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException
 
+from licentia.server.errors import ApiError
 from licentia.server.state import SettingsDep
+from licentia.server.web.flash import FLASHED
 
 HERE = Path(__file__).parent
 SECURITY_HEADERS = {
@@ -83,16 +88,55 @@ async def session_form(request: Request, csrf_token: str) -> dict[str, str]:
 def page(
     templates: Jinja2Templates, request: Request, template: str, http_status: int, context: dict[str, Any]
 ) -> HTMLResponse:
-    """``template`` answered as a page, with the security headers; ``message`` and ``error``, unless given, are what
-    the redirect here carried (:func:`back`), shown by ``frame.html``."""
-    context.setdefault("message", request.query_params.get("done"))
-    context.setdefault("error", request.query_params.get("error"))
+    """``template`` answered as a page, with the security headers; ``message`` and ``error``, unless given, are the
+    flash the redirect here carried (``web.flash``), shown by ``frame.html`` once: the page drops its cookie. Never
+    anything of the URL: a link cannot write the system's messages."""
+    flashed = FLASHED.of(request)
+    if flashed is not None:
+        context.setdefault("message", flashed.message)
+        context.setdefault("error", flashed.error)
+    context.setdefault("message", None)
+    context.setdefault("error", None)
     response = templates.TemplateResponse(request, template, context, status_code=http_status)
     response.headers.update(SECURITY_HEADERS)
+    if flashed is not None:
+        response.delete_cookie(flashed.cookie, path=flashed.path)
     return response
 
 
-def back(url: str, *, done: str | None = None, error: str | None = None) -> RedirectResponse:
-    """Post/redirect/get: a reload never repeats the action."""
-    query = urlencode({k: v for k, v in (("done", done), ("error", error)) if v})
-    return RedirectResponse(f"{url}{'&' if '?' in url else '?'}{query}" if query else url, status_code=303)
+# Errors: a browser gets a page in the UI's frame, an API client the JSON error body.
+
+
+def wants_page(scope: Any) -> bool:
+    """Whether the request asks for a page: its ``Accept`` names HTML, as a browser's does, or htmx made it. API
+    clients (``application/json``, ``*/*`` or no ``Accept``) keep the JSON error bodies."""
+    headers = Headers(scope=scope)
+    if headers.get("hx-request"):
+        return True
+    for media_range in headers.get("accept", "").lower().split(","):
+        kind, *params = (part.strip() for part in media_range.split(";"))
+        if kind in ("text/html", "application/xhtml+xml") and "q=0" not in params:
+            return True
+    return False
+
+
+def refusal_of(exc: Exception) -> tuple[int, str]:
+    """The status an error answers (the JSON body's, kept) and the sentence its page says."""
+    if isinstance(exc, ApiError):
+        return exc.status, exc.message
+    if isinstance(exc, HTTPException):
+        return exc.status_code, str(exc.detail)
+    if isinstance(exc, RequestValidationError):
+        return 422, _invalid_address(exc)
+    return 400, str(exc)
+
+
+def _invalid_address(exc: RequestValidationError) -> str:
+    first: dict[str, Any] = next(iter(exc.errors()), {})
+    loc = [str(part) for part in first.get("loc", ())]
+    name = loc[-1].replace("_", " ") if loc else "value"
+    value = str(first.get("input", ""))
+    shown = value if len(value) <= 80 else value[:79] + "…"
+    if loc[:1] == ["path"]:
+        return f"Nothing is found at this address: {shown!r} is not a valid {name}."
+    return f"The {name} given is not valid: {first.get('msg', 'invalid')}."

@@ -12,7 +12,9 @@ way, so both do it here, each with its own :class:`SessionCookies`:
   (``Secure`` behind HTTPS) kept to the UI's path, and only its hash is
   stored (``store.sessions``);
 - each request looks its session up again: a session ended or expired in
-  the table ends at the next click, on every worker.
+  the table ends at the next click, on every worker;
+- what a redirect tells the next page travels in a third cookie, sealed and
+  bound to the session (``web.flash``), never in the URL.
 """
 
 from __future__ import annotations
@@ -23,12 +25,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from fastapi import Request
+from fastapi import Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
-from licentia.server.state import ClockDep, EngineDep, RequestSlot
+from licentia.server.state import ClockDep, EngineDep, FernetDep, RequestSlot
 from licentia.server.store import transactions
-from licentia.server.web.frame import form_token_ok
+from licentia.server.web.flash import FLASHED, Flash
+from licentia.server.web.frame import CookieSecure, form_token_ok
 
 T = TypeVar("T")
 
@@ -40,14 +43,26 @@ class SignInRequired(Exception):
 
 @dataclass(frozen=True, kw_only=True)
 class SessionCookies:
-    """A web UI's two cookies, both kept to its ``path``."""
+    """A web UI's cookies, all kept to its ``path``."""
 
     session: str  # the session id
     signin: str  # the sign-in form's double-submit token
+    flash: str  # what a redirect tells the next page (web.flash)
     path: str
 
     def session_id(self, request: Request) -> str:
         return request.cookies.get(self.session, "")
+
+    def flash_of(self, request: Request, fernet: FernetDep, clock: ClockDep, secure: CookieSecure) -> Flash:
+        """The routes' dependency on this UI's flash for the request's session (``Flash.back`` redirects with one)."""
+        return Flash(
+            fernet=fernet,
+            now=clock.now(),
+            session=self.session_id(request),
+            cookie=self.flash,
+            path=self.path,
+            secure=secure,
+        )
 
     def signin_form(self, page: Callable[[str], Response], *, secure: bool) -> Response:
         """``page(token)``, a form posted before any session exists, with its token also set in a strict cookie.
@@ -90,9 +105,12 @@ class SessionCookies:
     def signed_in(self, lookup: Callable[..., T | None], *, slot: RequestSlot[T]) -> Callable[..., Awaitable[T]]:
         """The routes' dependency on who signed in: the owner of the request's session, ``lookup(conn, session_id=,
         now=)``, kept in ``slot`` for the pages (they show who is signed in); :class:`SignInRequired` without a live
-        session."""
+        session. The flash the request carries is kept for the page too (``web.flash.FLASHED``)."""
 
-        async def owner(request: Request, engine: EngineDep, clock: ClockDep) -> T:
+        # A default, not ``Annotated``: the annotations are strings resolved in the module, where ``self`` is not.
+        flash_of = Depends(self.flash_of)
+
+        async def owner(request: Request, engine: EngineDep, clock: ClockDep, flash: Flash = flash_of) -> T:
             session_id = self.session_id(request)
             found = (
                 await transactions.read_only(engine, lookup, session_id=session_id, now=clock.now())
@@ -102,6 +120,9 @@ class SessionCookies:
             if found is None:
                 raise SignInRequired()
             slot.remember(request, found)
+            flashed = flash.read(request)
+            if flashed is not None:
+                FLASHED.remember(request, flashed)
             return found
 
         return owner

@@ -18,6 +18,7 @@ from licentia.server.admin.web import Admin, Form, Posted, int_field, render
 from licentia.server.audit import AuditAction, record
 from licentia.server.errors import ApiError
 from licentia.server.fields import RowId
+from licentia.server.licenses.schemas import validated
 from licentia.server.policies.choices import OnClone
 from licentia.server.policies.knobs import BY_NAME
 from licentia.server.products.changes import (
@@ -28,9 +29,9 @@ from licentia.server.products.changes import (
 )
 from licentia.server.products.service import POLICY_FIELDS, CreatedProduct, create_product, public_keys
 from licentia.server.releases.changes import publish_release
+from licentia.server.releases.schemas import ReleaseCreate
 from licentia.server.state import EngineDep, FernetDep
 from licentia.server.store import transactions
-from licentia.server.web.frame import back
 
 router = APIRouter()
 BOOLEAN_KNOBS = {"allow_virtual_machines"}
@@ -53,7 +54,7 @@ async def create(fernet: FernetDep, form: Form, posted: Posted) -> Response:
 
     return await posted.run(
         make,
-        success=lambda made: back(f"/admin/products/{made.id}", done=f"Product {made.slug} created."),
+        success=lambda made: posted.back(f"/admin/products/{made.id}", done=f"Product {made.slug} created."),
         back_to="/admin/products",
     )
 
@@ -118,7 +119,7 @@ async def product_change(form: Form, product_id: RowId, part: str, posted: Poste
     try:
         fn, success, kwargs = _setting(part, form)
     except ApiError as exc:
-        return back(back_to, error=exc.message)
+        return posted.back(back_to, error=exc.message)
     return await posted.run(fn, success=success, back_to=back_to, product_id=product_id, **kwargs)
 
 
@@ -134,14 +135,19 @@ async def releases_page(
 
 @router.post("/releases")
 async def publish(form: Form, posted: Posted) -> Response:
-    version = form.get("version", "").strip()
-    return await posted.run(
-        publish_release,
-        success=f"Version {version} published.",
-        back_to="/admin/releases",
-        product=form.get("product", ""),
-        version=version,
-        channel=form.get("channel", "stable").strip() or "stable",
-        download_url=form.get("download_url", "").strip() or None,
-        notes=form.get("notes", "").strip() or None,
-    )
+    try:
+        # The developer API's body, so the form is held to its rules (a version over 64 characters, notes too long).
+        release = validated(
+            ReleaseCreate,
+            {
+                "product": form.get("product", ""),
+                "version": form.get("version", "").strip(),
+                "channel": form.get("channel", "").strip() or "stable",
+                "download_url": form.get("download_url", "").strip() or None,
+                "notes": form.get("notes", "").strip() or None,
+            },
+        )
+    except ApiError as exc:
+        return posted.back("/admin/releases", error=exc.message)
+    success = f"Version {release.version} published."
+    return await posted.run(publish_release, success=success, back_to="/admin/releases", **release.model_dump())

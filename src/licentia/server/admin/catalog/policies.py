@@ -22,7 +22,7 @@ from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from licentia.server.admin.forms import refused_status
-from licentia.server.admin.web import Admin, Form, Posted, render
+from licentia.server.admin.web import Admin, Flashes, Form, Posted, render
 from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.fields import RowId
 from licentia.server.policies.choices import COUNTING_DAYS, ExpiryMode, MeterPeriod
@@ -32,7 +32,6 @@ from licentia.server.policies.service import change_policy, create_policy, licen
 from licentia.server.state import ClockDep, EngineDep
 from licentia.server.store import transactions
 from licentia.server.store.tables import policies, products
-from licentia.server.web.frame import back
 
 router = APIRouter()
 # Knobs edited as lines of text, not single inputs.
@@ -232,15 +231,18 @@ async def new_policy(form: Form, product_id: RowId, posted: Posted) -> Response:
         return int(made.id)
 
     def to_it(policy_id: int) -> Response:
-        return back(f"/admin/products/{product_id}/policies/{policy_id}", done="License type created; set its knobs.")
+        return posted.back(
+            f"/admin/products/{product_id}/policies/{policy_id}", done="License type created; set its knobs."
+        )
 
     return await posted.run(make, success=to_it, back_to=f"/admin/products/{product_id}")
 
 
 @router.post("/products/{product_id}/policies/{policy_id}")
 async def save_policy(
-    request: Request, engine: EngineDep, clock: ClockDep, admin: Admin, form: Form, product_id: RowId, policy_id: RowId
-) -> Response:
+    request: Request, engine: EngineDep, clock: ClockDep, admin: Admin, form: Form, flash: Flashes, product_id: RowId,
+    policy_id: RowId,
+) -> Response:  # fmt: skip
     back_to = f"/admin/products/{product_id}/policies/{policy_id}"
 
     def save(conn: sa.Connection, *, now: dt.datetime) -> dict[str, str]:
@@ -260,7 +262,7 @@ async def save_policy(
         errors = {field: exc.message}
     if errors:
         return await _policy_page(request, engine, product_id, policy_id, http_status=422, errors=errors, sent=form)
-    return back(back_to, done="License type saved; every license of it follows at its next check.")
+    return flash.back(back_to, done="License type saved; every license of it follows at its next check.")
 
 
 def policies_of(conn: sa.Connection, product_id: int) -> list[Any]:

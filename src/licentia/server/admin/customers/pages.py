@@ -6,13 +6,12 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 
 from licentia.server.admin.customers.reads import customer_detail, resend_message
-from licentia.server.admin.web import Admin, Form, render
+from licentia.server.admin.web import Admin, Flashes, Form, render
 from licentia.server.errors import ApiError
 from licentia.server.fields import RowId
 from licentia.server.licenses.resend import new_resend_id, resend_key
 from licentia.server.state import AppState, EngineDep, StateDep
 from licentia.server.store import transactions
-from licentia.server.web.frame import back
 
 router = APIRouter(prefix="/customers")
 
@@ -41,10 +40,12 @@ async def resend_from_form(state: AppState, admin: Admin, form: dict[str, str], 
 
 
 @router.post("/{customer_id}/licenses/{license_id}/resend-key")
-async def resend(state: StateDep, admin: Admin, form: Form, customer_id: RowId, license_id: RowId) -> Response:
+async def resend(
+    state: StateDep, admin: Admin, form: Form, flash: Flashes, customer_id: RowId, license_id: RowId
+) -> Response:
     back_to = f"/admin/customers/{customer_id}"
     try:
         done = await resend_from_form(state, admin, form, customer_id=customer_id, license_id=license_id)
     except ApiError as exc:
-        return back(back_to, error=exc.message)
-    return back(back_to, done=done)
+        return flash.back(back_to, error=exc.message)
+    return flash.back(back_to, done=done)

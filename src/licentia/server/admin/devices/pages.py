@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from licentia.core.status import DeviceStatus
 from licentia.core.vocabulary import EventKind
 from licentia.server.admin.evidence.pages import ReportFormat, admin_report
-from licentia.server.admin.forms import reason_of, refused_status
+from licentia.server.admin.forms import optional_reason, reason_of, refused_status
 from licentia.server.admin.history import device_history
 from licentia.server.admin.service import device_detail
 from licentia.server.admin.web import Admin, Change, Posted, int_field, render
@@ -29,7 +29,6 @@ from licentia.server.evidence.subjects import device_subject
 from licentia.server.state import EngineDep, StateDep
 from licentia.server.store import transactions
 from licentia.server.store.tables import devices, events
-from licentia.server.web.frame import back
 
 router = APIRouter(prefix="/devices")
 RESTRICTING = (DeviceStatus.BLOCKED.value, DeviceStatus.SUSPENDED.value)
@@ -138,20 +137,23 @@ async def _change(
         return await _refused(
             request, posted, device_id, status=exc.status, field=where, message=exc.message, opened=opened
         )
-    return back(f"/admin/devices/{device_id}", done=success)
+    return posted.back(f"/admin/devices/{device_id}", done=success)
 
 
 @router.post("/{device_id}/status")
 async def change_status(request: Request, posted: Posted, device_id: str) -> Response:
-    status, reason = posted.form.get("status", ""), posted.form.get("reason", "").strip()
+    status = posted.form.get("status", "")
+    try:
+        reason = optional_reason(posted.form)
+    except ApiError as exc:
+        return await _refused(request, posted, device_id, status=exc.status, field="status_reason", message=exc.message)
     if status in RESTRICTING and not reason:
         why = f"Give a reason to set {status}: it is kept in the audit log."
         return await _refused(request, posted, device_id, status=422, field="status_reason", message=why)
     done = f"Status set to {status.replace('_', ' ')}."
     return await _change(
-        request, posted, device_id, set_device_status, success=done, field="status", status=status,
-        reason=reason[:200] or None,
-    )  # fmt: skip
+        request, posted, device_id, set_device_status, success=done, field="status", status=status, reason=reason
+    )
 
 
 @router.post("/{device_id}/block")
@@ -189,7 +191,7 @@ async def free(request: Request, posted: Posted, device_id: str) -> Response:
         reason = reason_of(posted.form)
     except ApiError as exc:
         if back_to:
-            return back(back_to, error=exc.message)
+            return posted.back(back_to, error=exc.message)
         return await _refused(
             request, posted, device_id, status=exc.status, field="reason", message=exc.message, opened="free-seat"
         )
@@ -199,5 +201,5 @@ async def free(request: Request, posted: Posted, device_id: str) -> Response:
             posted.engine, free_seat, now=posted.now, device_id=device_id, reason=reason, actor=posted.actor
         )
     except ApiError as exc:
-        return back(back_to, error=exc.message)
-    return back(back_to, done="Seat freed.")
+        return posted.back(back_to, error=exc.message)
+    return posted.back(back_to, done="Seat freed.")

@@ -20,11 +20,11 @@ from licentia.core.status import LicenseState
 from licentia.server.admin.catalog.policies import policies_of
 from licentia.server.admin.customers.pages import resend_from_form
 from licentia.server.admin.evidence.pages import ReportFormat, admin_report
-from licentia.server.admin.forms import reason_of, refused_status
+from licentia.server.admin.forms import optional_reason, reason_of, refused_status
 from licentia.server.admin.history import license_history
 from licentia.server.admin.lists.pages import license_list
 from licentia.server.admin.lists.specs import LicenseFilter
-from licentia.server.admin.web import Admin, Form, int_field, read_or_404, render
+from licentia.server.admin.web import Admin, Flashes, Form, int_field, read_or_404, render
 from licentia.server.devices.transfers import grant_transfers, reset_transfers
 from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.evidence.risk import assess
@@ -44,7 +44,6 @@ from licentia.server.state import (
 )
 from licentia.server.store import transactions
 from licentia.server.store.tables import licenses
-from licentia.server.web.frame import back
 
 router = APIRouter()
 STATES = tuple(s.value for s in LicenseState)
@@ -97,6 +96,8 @@ async def _issue_refused(request: Request, state: AppState, form: dict[str, str]
     """The issue form again, open and filled as it was sent, with the error next to its field."""
     in_use = exc if isinstance(exc, OrderRefInUse) else None
     field = ISSUE_FIELD_OF.get(exc.code) if in_use is None and isinstance(exc.code, ErrorCode) else None
+    if in_use is None and exc.code == ErrorCode.VALIDATION_ERROR and exc.details.get("field") in form:
+        field = exc.details["field"]  # a value out of its field's shape (a name over 200 characters)
     return await license_list(
         request,
         state,
@@ -247,30 +248,32 @@ def _change(action: str, form: dict[str, str]) -> tuple[Any, str, dict[str, Any]
     if action == "max-devices":
         return set_max_devices, "Device limit changed.", {"max_devices": int_field(form, "max_devices")}
     if action == "grant-transfers":
-        granted = {"transfers": int_field(form, "transfers"), "reason": form.get("reason") or None}
+        granted = {"transfers": int_field(form, "transfers"), "reason": optional_reason(form)}
         return grant_transfers, "More moves to another machine allowed.", granted
     if action == "reset-transfers":
-        return reset_transfers, "Transfer count reset.", {"reason": form.get("reason") or None}
+        return reset_transfers, "Transfer count reset.", {"reason": optional_reason(form)}
     raise HTTPException(404, f"unknown license action {action!r}")
 
 
 @router.post("/licenses/{license_id}/resend-key")
 async def resend(
-    request: Request, state: StateDep, engine: EngineDep, clock: ClockDep, admin: Admin, form: Form, license_id: RowId
+    request: Request, state: StateDep, clock: ClockDep, admin: Admin, form: Form, flash: Flashes, license_id: RowId
 ) -> Response:
+    engine = state.async_engine
     try:
         done = await resend_from_form(state, admin, form, license_id=license_id)
     except ApiError as exc:
         if exc.code == ErrorCode.UNKNOWN_LICENSE:
             raise HTTPException(404, exc.message) from exc
         return await _refused(request, engine, clock, license_id, exc, field="resend", opened="resend-key")
-    return back(f"/admin/licenses/{license_id}", done=done)
+    return flash.back(f"/admin/licenses/{license_id}", done=done)
 
 
 @router.post("/licenses/{license_id}/{action}")
 async def license_action(
-    request: Request, engine: EngineDep, clock: ClockDep, admin: Admin, form: Form, license_id: RowId, action: str
-) -> Response:
+    request: Request, engine: EngineDep, clock: ClockDep, admin: Admin, form: Form, flash: Flashes, license_id: RowId,
+    action: str,
+) -> Response:  # fmt: skip
     try:
         fn, success, kwargs = _change(action, form)
         await transactions.in_transaction(
@@ -281,7 +284,7 @@ async def license_action(
         if action in ("renew", "revoke"):
             field = FIELD_OF.get(exc.code, field) if isinstance(exc.code, ErrorCode) else field
         return await _refused(request, engine, clock, license_id, exc, field=field, opened=action, sent=form)
-    return back(f"/admin/licenses/{license_id}", done=success)
+    return flash.back(f"/admin/licenses/{license_id}", done=success)
 
 
 def policies_for_license(conn: sa.Connection, license_id: int) -> list[Any]:

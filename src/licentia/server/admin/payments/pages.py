@@ -26,7 +26,6 @@ from licentia.server.payments.mapping import (
 from licentia.server.state import EngineDep
 from licentia.server.store import transactions
 from licentia.server.store.tables import email_settings, payment_events, products
-from licentia.server.web.frame import back
 
 router = APIRouter(prefix="/payments")
 PAGE = "/admin/payments"
@@ -74,7 +73,7 @@ async def create(form: Form, posted: Posted) -> Response:
             on_refund=form.get("on_refund", "revoke"),
         )
     except ApiError as exc:
-        return back(PAGE, error=exc.message)
+        return posted.back(PAGE, error=exc.message)
     return await posted.run(add_mapping, success="Mapping added.", back_to=PAGE, spec=spec)
 
 
@@ -96,5 +95,5 @@ async def emails(form: Form, posted: Posted) -> Response:
             trial_reminder_days=_optional_int(form, "trial_reminder_days"),
         )
     except ApiError as exc:
-        return back(PAGE, error=exc.message)
+        return posted.back(PAGE, error=exc.message)
     return await posted.run(set_email_settings, success="Customer email settings saved.", back_to=PAGE, spec=spec)

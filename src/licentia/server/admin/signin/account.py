@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from licentia.server.admin.web import Admin, Form, Posted, render
+from licentia.server.admin.web import Admin, Flashes, Form, Posted, render
 from licentia.server.auth.roles import DESCRIPTIONS, Role
 from licentia.server.auth.second_factor import (
     confirm_enrolment,
@@ -23,7 +23,6 @@ from licentia.server.settings import Settings
 from licentia.server.state import ClockDep, EngineDep, SettingsDep
 from licentia.server.store import transactions
 from licentia.server.store.tables import admin_users as users
-from licentia.server.web.frame import back
 
 router = APIRouter(prefix="/account")
 
@@ -51,18 +50,24 @@ async def account_page(request: Request, engine: EngineDep, settings: SettingsDe
 
 
 @router.post("/totp/start")
-async def totp_start(engine: EngineDep, settings: SettingsDep, admin: Admin, form: Form) -> Response:
+async def totp_start(engine: EngineDep, settings: SettingsDep, admin: Admin, form: Form, flash: Flashes) -> Response:
     fernet = settings.fernet()
     try:
         await transactions.in_transaction(engine, start_enrolment, user_id=admin.user_id, fernet=fernet)
     except ApiError as exc:
-        return back("/admin/account", error=exc.message)
-    return back("/admin/account")
+        return flash.back("/admin/account", error=exc.message)
+    return flash.back("/admin/account")
 
 
 @router.post("/totp/confirm")
 async def totp_confirm(
-    request: Request, engine: EngineDep, clock: ClockDep, settings: SettingsDep, admin: Admin, form: Form
+    request: Request,
+    engine: EngineDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    admin: Admin,
+    form: Form,
+    flash: Flashes,
 ) -> Response:
     fernet = settings.fernet()
     try:
@@ -76,7 +81,7 @@ async def totp_confirm(
             actor=admin.label,
         )
     except ApiError as exc:
-        return back("/admin/account", error=exc.message)
+        return flash.back("/admin/account", error=exc.message)
     # Shown once: only their hashes are kept.
     return await _page(request, engine, settings, admin, recovery_codes=codes, message="Two-step sign-in is on.")
 

@@ -14,7 +14,7 @@ from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from licentia.server.admin.service import all_products
-from licentia.server.admin.web import Admin, Form, Posted, read_or_404, render
+from licentia.server.admin.web import Admin, Flashes, Form, Posted, read_or_404, render
 from licentia.server.errors import ApiError
 from licentia.server.fields import RowId
 from licentia.server.notify.catalog import DESCRIPTIONS, WebhookEvent
@@ -32,7 +32,6 @@ from licentia.server.notify.webhooks import (
 from licentia.server.settings import Settings
 from licentia.server.state import ClockDep, EngineDep, SettingsDep, StateDep
 from licentia.server.store import transactions
-from licentia.server.web.frame import back
 
 router = APIRouter(prefix="/webhooks")
 EVENTS = [(event.value, DESCRIPTIONS[event]) for event in WebhookEvent]
@@ -53,7 +52,13 @@ async def webhooks_page(request: Request, engine: EngineDep, admin: Admin) -> Re
 
 @router.post("")
 async def webhook_add(
-    request: Request, engine: EngineDep, clock: ClockDep, settings: SettingsDep, admin: Admin, form: Form
+    request: Request,
+    engine: EngineDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    admin: Admin,
+    form: Form,
+    flash: Flashes,
 ) -> Response:
     chosen = await _events(request)
     try:
@@ -67,7 +72,7 @@ async def webhook_add(
             engine, create_webhook, spec=spec, now=clock.now(), fernet=settings.fernet(), actor=admin.label
         )
     except ApiError as exc:
-        return back("/admin/webhooks", error=exc.message)
+        return flash.back("/admin/webhooks", error=exc.message)
     return await _detail(request, engine, settings, made.id, secret=made.secret, message="Endpoint added.")
 
 
@@ -110,7 +115,7 @@ async def webhook_edit(
             product=form.get("product") or None,
         )
     except ApiError as exc:
-        return back(here, error=exc.message)
+        return posted.back(here, error=exc.message)
     return await posted.run(
         update_webhook,
         success="Endpoint saved.",
@@ -147,15 +152,15 @@ async def webhook_rotate(
 
 
 @router.post("/{webhook_id}/test")
-async def webhook_test(state: StateDep, admin: Admin, form: Form, webhook_id: RowId) -> Response:
+async def webhook_test(state: StateDep, admin: Admin, form: Form, flash: Flashes, webhook_id: RowId) -> Response:
     try:
         outcome = await test_endpoint(state, webhook_id=webhook_id, actor=admin.label)
     except ApiError as exc:
         raise HTTPException(404, exc.message) from exc
     here = f"/admin/webhooks/{webhook_id}"
     if outcome.ok:
-        return back(here, done=f"Test ping delivered: HTTP {outcome.response_code}.")
-    return back(here, error=f"Test ping not delivered: {outcome.error}")
+        return flash.back(here, done=f"Test ping delivered: HTTP {outcome.response_code}.")
+    return flash.back(here, error=f"Test ping not delivered: {outcome.error}")
 
 
 @router.post("/{webhook_id}/{change}")
