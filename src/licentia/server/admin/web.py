@@ -7,7 +7,8 @@ CSRF: every form posts the session's token back (``checked_form``); see ``web.fr
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+import inspect
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -78,19 +79,26 @@ class Change:
         return self.flash.back(url, done=done, error=error)
 
     async def run(
-        self, fn: Callable[..., T], *, success: str | Callable[[T], str | Response], back_to: str, **kwargs: Any
+        self,
+        fn: Callable[..., T],
+        *,
+        success: str | Callable[[T], str | Response | Awaitable[Response]],
+        back_to: str,
+        **kwargs: Any,
     ) -> Response:
         """Run the audited service change ``fn(conn, now=, actor=, **kwargs)`` in one transaction; post/redirect/get
         back to ``back_to`` with ``success``, or with the refusal's message instead of a JSON body.
 
         ``success`` may be a function of what ``fn`` returned: the message, or the whole answer (a redirect
-        elsewhere than ``back_to``, to what the change made).
+        elsewhere than ``back_to``, to what the change made, or a page awaited: one showing a secret once).
         """
         try:
             result = await transactions.in_transaction(self.engine, fn, now=self.now, actor=self.actor, **kwargs)
         except ApiError as exc:
             return self.back(back_to, error=exc.message)
         done = success(result) if callable(success) else success
+        if inspect.isawaitable(done):
+            return await done
         return done if isinstance(done, Response) else self.back(back_to, done=done)
 
 

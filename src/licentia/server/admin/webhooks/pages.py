@@ -51,29 +51,26 @@ async def webhooks_page(request: Request, engine: EngineDep, admin: Admin) -> Re
 
 
 @router.post("")
-async def webhook_add(
-    request: Request,
-    engine: EngineDep,
-    clock: ClockDep,
-    settings: SettingsDep,
-    admin: Admin,
-    form: Form,
-    flash: Flashes,
-) -> Response:
+async def webhook_add(request: Request, settings: SettingsDep, posted: Posted) -> Response:
     chosen = await _events(request)
     try:
         spec = WebhookSpec.of(
-            url=form.get("url", ""),
-            events=[] if form.get("all_events") else chosen,
-            product=form.get("product") or None,
-            description=form.get("description"),
-        )
-        made = await transactions.in_transaction(
-            engine, create_webhook, spec=spec, now=clock.now(), fernet=settings.fernet(), actor=admin.label
+            url=posted.form.get("url", ""),
+            events=[] if posted.form.get("all_events") else chosen,
+            product=posted.form.get("product") or None,
+            description=posted.form.get("description"),
         )
     except ApiError as exc:
-        return flash.back("/admin/webhooks", error=exc.message)
-    return await _detail(request, engine, settings, made.id, secret=made.secret, message="Endpoint added.")
+        return posted.back("/admin/webhooks", error=exc.message)
+    return await posted.run(
+        create_webhook,
+        success=lambda made: _detail(  # the new endpoint's page, showing its signing secret this once
+            request, posted.engine, settings, made.id, secret=made.secret, message="Endpoint added."
+        ),
+        back_to="/admin/webhooks",
+        spec=spec,
+        fernet=settings.fernet(),
+    )
 
 
 async def _detail(request: Request, engine: AsyncEngine, settings: Settings, webhook_id: int, **extra: Any) -> Response:
