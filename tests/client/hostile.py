@@ -14,10 +14,11 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, TypeVar
 
 from licentia.core.signing import SigningKey
 
+S = TypeVar("S", bound=ThreadingHTTPServer)
 NESTED = b"[" * 100_000 + b"]" * 100_000
 _FORGER = SigningKey.generate()  # a key generator's key: nothing it signs may be trusted
 
@@ -124,7 +125,13 @@ class _HostileServer(ThreadingHTTPServer):
 @contextmanager
 def hostile_server() -> Iterator[_HostileServer]:
     """Start the server on a free loopback port; stop it and its threads afterwards."""
-    server = _HostileServer(("127.0.0.1", 0), _Handler)
+    with serving(_HostileServer(("127.0.0.1", 0), _Handler)) as server:
+        yield server
+
+
+@contextmanager
+def serving(server: S) -> Iterator[S]:
+    """Serve ``server`` (bound to a loopback port) on a thread until the block ends; then stop it and its threads."""
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     with socket.create_connection(("127.0.0.1", server.server_port), timeout=5):

@@ -11,10 +11,8 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-import socket
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -26,6 +24,7 @@ from licentia.client.state import STATE_FILE
 from licentia.core.clock import UTC, ManualClock, to_iso
 from licentia.core.signing import SigningKey
 from tests.client.conftest import FakeMachine, app, read_state
+from tests.client.hostile import serving
 from tests.conftest import LiveServer
 
 Answer = Callable[[dict[str, Any]], dict[str, Any]]
@@ -62,20 +61,9 @@ class _FakeServer(ThreadingHTTPServer):
         return f"http://127.0.0.1:{self.server_address[1]}"
 
 
-@contextmanager
-def fake_server(answer: Answer) -> Iterator[_FakeServer]:
+def fake_server(answer: Answer) -> AbstractContextManager[_FakeServer]:
     """A server on a free loopback port that answers every POST with ``answer(request body)``."""
-    server = _FakeServer(answer)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    with socket.create_connection(("127.0.0.1", server.server_port), timeout=5):
-        pass  # listening
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    return serving(_FakeServer(answer))
 
 
 def test_a_saved_genuine_answer_replayed_by_a_fake_server_is_refused(

@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { createServer, type IncomingMessage, type Server } from "node:http";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -15,7 +15,7 @@ import { after, before, describe, it } from "node:test";
 import { InvalidDocument, Licentia, type JsonObject } from "../src";
 import type { Status } from "../src/status";
 import { toIso } from "../src/time";
-import { FakeMachine, ManualClock, TestSigner, ownUserConfig, tempDir } from "./support";
+import { FakeMachine, LocalServer, ManualClock, TestSigner, ownUserConfig, tempDir } from "./support";
 
 const DAY = 86_400_000;
 const OLD = Date.UTC(2020, 0, 15, 9, 30); // an answer saved long ago
@@ -33,11 +33,16 @@ interface Reply {
 }
 
 /** A server on 127.0.0.1 that answers device calls with whatever `reply` makes of the request. */
-class FakeServer {
-  url = "";
+class FakeServer extends LocalServer {
   readonly requests: Request[] = [];
   reply: (request: Request) => Reply = () => ({ status: 503, body: {} });
-  private readonly server: Server = createServer((req, res) => {
+
+  constructor() {
+    super(createServer());
+    this.server.on("request", (req: IncomingMessage, res: ServerResponse) => this.answer(req, res));
+  }
+
+  private answer(req: IncomingMessage, res: ServerResponse): void {
     void body(req).then((text) => {
       const request = { path: req.url ?? "", body: JSON.parse(text || "{}") as JsonObject, credential: req.headers.authorization ?? null };
       let reply: Reply;
@@ -49,18 +54,6 @@ class FakeServer {
       }
       res.writeHead(reply.status ?? 200, { "Content-Type": "application/json" }).end(JSON.stringify(reply.body));
     });
-  });
-
-  async start(): Promise<this> {
-    await new Promise<void>((resolve) => this.server.listen(0, "127.0.0.1", resolve));
-    const address = this.server.address();
-    this.url = `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`;
-    return this;
-  }
-
-  async stop(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise((resolve) => this.server.close(resolve));
   }
 
   /** The nonce the latest device call sent. */

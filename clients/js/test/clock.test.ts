@@ -9,12 +9,11 @@
 
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { readFileSync, rmSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 
-import { FakeMachine, LiveServer, ownUserConfig, tempDir } from "./support";
+import { liveSuite, ownUserConfig } from "./support";
 
 const RUNNER = join(__dirname, "runner.js");
 const DEAD = "http://127.0.0.1:9"; // nothing listens: the check falls back to the stored document
@@ -35,25 +34,13 @@ describe("a wrong clock on the client's machine (faketime)", {
   skip: FAKETIME_MISSING ? "faketime is not installed (Debian package faketime): the wrong-clock tests need it" : false,
 }, () => {
   ownUserConfig(); // the checks' child processes inherit it
-  const server = new LiveServer();
-  const scratch = tempDir("clock");
+  const { server, scratch, machine } = liveSuite("clock");
   let n = 0;
 
-  before(async () => {
-    await server.start();
-  });
-  after(async () => {
-    await server.stop();
-    rmSync(scratch, { recursive: true, force: true });
-  });
-
-  /** A data directory on a fake computer of its own (the server matches machines K of N). */
+  /** A data directory on a fake computer of its own. */
   function installation(): { dataDir: string; root: string } {
     n += 1;
-    const id = randomBytes(4);
-    const mac = ["3c", "52", ...[...id].map((b) => b.toString(16).padStart(2, "0"))].join(":");
-    const machine = new FakeMachine(join(scratch, `machine-${n}`), { disk: `SN${id.toString("hex").toUpperCase()}`, mac });
-    return { dataDir: join(scratch, `data-${n}`), root: machine.root };
+    return { dataDir: join(scratch, `data-${n}`), root: machine().root };
   }
 
   /** One check with the local clock moved by `shift` (faketime's `-f`, e.g. "-5h"; null: the real clock). */

@@ -8,14 +8,13 @@
 
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { delimiter, join } from "node:path";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 
 import { Licentia, type LicentiaOptions } from "../src";
 import { Escrow, MAX_ENTRY_BYTES, userConfigDir } from "../src/escrow";
-import { FakeMachine, LiveServer, ownUserConfig, python, REPO, tempDir } from "./support";
+import { liveSuite, ownUserConfig, python, REPO, type FakeMachine } from "./support";
 
 describe("userConfigDir: where the Python SDK keeps its file (platformdirs)", () => {
   it("is $XDG_CONFIG_HOME/licentia when that is absolute, on Linux and macOS alike", () => {
@@ -37,25 +36,8 @@ describe("userConfigDir: where the Python SDK keeps its file (platformdirs)", ()
 
 describe("the escrow: a reinstall resumes its installation", () => {
   const config = ownUserConfig();
-  const server = new LiveServer();
-  const scratch = tempDir("escrow");
+  const { server, scratch, machine } = liveSuite("escrow");
   let n = 0;
-
-  before(async () => {
-    await server.start();
-  });
-  after(async () => {
-    await server.stop();
-    rmSync(scratch, { recursive: true, force: true });
-  });
-
-  /** A computer of its own (the server matches machines K of N). */
-  function machine(): FakeMachine {
-    n += 1;
-    const id = randomBytes(4);
-    const mac = ["3c", "52", ...[...id].map((b) => b.toString(16).padStart(2, "0"))].join(":");
-    return new FakeMachine(join(scratch, `machine-${n}`), { disk: `SN${id.toString("hex").toUpperCase()}`, mac });
-  }
 
   function app(on: FakeMachine, dataDir: string, extra: Partial<LicentiaOptions> = {}): Licentia {
     return new Licentia({ serverUrl: server.url, product: "my-app", publicKey: server.publicKey(), dataDir, hardware: { root: on.root }, ...extra });
@@ -64,6 +46,7 @@ describe("the escrow: a reinstall resumes its installation", () => {
   /** A data folder on a new computer, and the application installed there. */
   function installation(): { on: FakeMachine; dataDir: string; lic: Licentia } {
     const on = machine();
+    n += 1;
     const dataDir = join(scratch, `data-${n}`);
     return { on, dataDir, lic: app(on, dataDir) };
   }
@@ -153,6 +136,7 @@ describe("the escrow: a reinstall resumes its installation", () => {
 
   it("a second data path on the same computer never takes another installation's entry", async () => {
     const on = machine();
+    n += 1;
     const [one, two] = [join(scratch, `one-${n}`), join(scratch, `two-${n}`)];
     const first = await app(on, one).check();
     const second = await app(on, two).check();

@@ -6,39 +6,21 @@
  */
 
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
 import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 
 import { ConfigurationError, ErrorCode, Licentia, Offline, ServerRefused, StatusReason, type LicentiaOptions } from "../src";
 import { StateFile } from "../src/state";
 import { parseIso } from "../src/time";
-import { FakeMachine, LiveServer, RecordingProxy, ownUserConfig, tempDir } from "./support";
+import { liveSuite, ownUserConfig, RecordingProxy, tempDir, type FakeMachine } from "./support";
 
 const DAY = 86_400_000;
 
 describe("moves and transfers against a real server", () => {
   ownUserConfig();
-  const server = new LiveServer();
-  const scratch = tempDir("moves");
+  const { server, scratch, machine } = liveSuite("moves");
   let n = 0;
-
-  before(async () => {
-    await server.start();
-  });
-  after(async () => {
-    await server.stop();
-    rmSync(scratch, { recursive: true, force: true });
-  });
-
-  /** A computer of its own: no strong component (machine id, disk, network card) in common with another. */
-  function machine(): FakeMachine {
-    n += 1;
-    const id = randomBytes(4);
-    const mac = ["3c", "52", ...[...id].map((b) => b.toString(16).padStart(2, "0"))].join(":");
-    return new FakeMachine(join(scratch, `machine-${n}`), { disk: `SN${id.toString("hex").toUpperCase()}`, mac });
-  }
 
   function folder(name: string): string {
     n += 1;

@@ -7,7 +7,7 @@ import { createServer as createHttpServer, request as httpRequest, type Incoming
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { after, afterEach, beforeEach } from "node:test";
+import { after, afterEach, before, beforeEach } from "node:test";
 
 import { canonicalJson, type JsonObject } from "../src/json";
 import { keyId } from "../src/signing";
@@ -117,6 +117,31 @@ export class LiveServer {
 }
 
 /** A fake filesystem root with the files the Linux readers look at. */
+/**
+ * A real server and a scratch folder for one `describe` block (started before its tests, stopped
+ * and removed after), and fake computers of their own: no strong component (machine id, disk,
+ * network card) in common with another, since the server matches machines K of N.
+ */
+export function liveSuite(prefix: string): { server: LiveServer; scratch: string; machine: () => FakeMachine } {
+  const server = new LiveServer();
+  const scratch = tempDir(prefix);
+  let n = 0;
+  before(async () => {
+    await server.start();
+  });
+  after(async () => {
+    await server.stop();
+    rmSync(scratch, { recursive: true, force: true });
+  });
+  function machine(): FakeMachine {
+    n += 1;
+    const id = randomBytes(4);
+    const mac = ["3c", "52", ...[...id].map((b) => b.toString(16).padStart(2, "0"))].join(":");
+    return new FakeMachine(join(scratch, `machine-${n}`), { disk: `SN${id.toString("hex").toUpperCase()}`, mac });
+  }
+  return { server, scratch, machine };
+}
+
 export class FakeMachine {
   constructor(
     readonly root: string,
@@ -214,16 +239,34 @@ function parsedOrNull(raw: Buffer): unknown {
  * A loopback HTTP proxy in front of a real server that passes everything through and records it;
  * `loseAnswer(path)` true: the server gets the request and answers, the client gets a 502 instead.
  */
-export class RecordingProxy {
+/** An HTTP server of a test on a free port of 127.0.0.1: `start()` listens and sets `url`, `stop()` closes it. */
+export class LocalServer {
   url = "";
+
+  constructor(protected readonly server: Server) {}
+
+  async start(): Promise<this> {
+    await new Promise<void>((resolve) => this.server.listen(0, "127.0.0.1", resolve));
+    const address = this.server.address();
+    this.url = `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`;
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise((resolve) => this.server.close(resolve));
+  }
+}
+
+export class RecordingProxy extends LocalServer {
   readonly exchanges: Exchange[] = [];
-  private readonly server: Server;
 
   constructor(
     readonly target: string,
     readonly loseAnswer: (path: string) => boolean = () => false,
   ) {
-    this.server = createHttpServer((req, res) => {
+    super(createHttpServer());
+    this.server.on("request", (req, res) => {
       void readAll(req).then((sent) => {
         const headers = { ...req.headers, host: new URL(target).host };
         const forward = httpRequest(`${target}${req.url ?? ""}`, { method: req.method, headers, agent: false }, (answer) => {
@@ -237,17 +280,5 @@ export class RecordingProxy {
         forward.end(sent);
       });
     });
-  }
-
-  async start(): Promise<this> {
-    await new Promise<void>((resolve) => this.server.listen(0, "127.0.0.1", resolve));
-    const address = this.server.address();
-    this.url = `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`;
-    return this;
-  }
-
-  async stop(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise((resolve) => this.server.close(resolve));
   }
 }
