@@ -147,17 +147,24 @@ static inline int start_fake_server(void) {
     return start_python_server(args);
 }
 
-/* `licentia license issue` through the server's CLI (with a feature, or NULL); the key, or "" on failure. */
-static inline void issue_key(const char *feature, char key[64]) {
+/* `licentia license issue` through the server's CLI with extra `options`; the key, or "" on failure. */
+static inline void issue_with(const char *options, char key[64]) {
     char cmd[1200];
-    snprintf(cmd, sizeof cmd, "'%s' -m licentia license issue --product my-app --email a@b.c %s%s --data-dir '%s'", python,
-             feature ? "--feature " : "", feature ? feature : "", server_dir);
+    snprintf(cmd, sizeof cmd, "'%s' -m licentia license issue --product my-app --email a@b.c %s --data-dir '%s'", python,
+             options, server_dir);
     FILE *p = popen(cmd, "r");
     key[0] = '\0';
     if (!p) return;
     if (!fgets(key, 64, p)) key[0] = '\0';
     pclose(p);
     key[strcspn(key, "\r\n")] = '\0';
+}
+
+/* The same with a feature (or NULL). */
+static inline void issue_key(const char *feature, char key[64]) {
+    char options[200];
+    snprintf(options, sizeof options, "%s%s", feature ? "--feature " : "", feature ? feature : "");
+    issue_with(options, key);
 }
 
 static inline char *read_file(const char *path) {

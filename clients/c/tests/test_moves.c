@@ -83,18 +83,6 @@ static seen move_on(const char *name, const char *from, const char *on, const ch
 }
 
 /* `licentia license issue` with extra options (a license type's knobs); the key, or "" on failure. */
-static void issue_with(const char *options, char key[64]) {
-    char cmd[1200];
-    snprintf(cmd, sizeof cmd, "'%s' -m licentia license issue --product my-app --email a@b.c %s --data-dir '%s'", python,
-             options, server_dir);
-    FILE *p = popen(cmd, "r");
-    key[0] = '\0';
-    if (!p) return;
-    if (!fgets(key, 64, p)) key[0] = '\0';
-    pclose(p);
-    key[strcspn(key, "\r\n")] = '\0';
-}
-
 /* <root>/<name>/state.json, whole (malloc'd), or NULL when there is none. */
 static char *state_of(const char *name) {
     char path[500];
