@@ -1,0 +1,3 @@
+module github.com/licentia/licentia/clients/go
+
+go 1.22

@@ -1,0 +1,75 @@
+//go:build windows
+
+package licentia
+
+import (
+	"path/filepath"
+	"strings"
+	"syscall"
+	"unsafe"
+)
+
+// On Windows: the registry and GetVolumeInformationW, no subprocess, as in the Python SDK.
+
+const keyWow6464Key = 0x0100
+
+func registryString(path, name string) string {
+	p, err := syscall.UTF16PtrFromString(path)
+	if err != nil {
+		return ""
+	}
+	var key syscall.Handle
+	if syscall.RegOpenKeyEx(syscall.HKEY_LOCAL_MACHINE, p, 0, syscall.KEY_READ|keyWow6464Key, &key) != nil {
+		return ""
+	}
+	defer syscall.RegCloseKey(key)
+	n, err := syscall.UTF16PtrFromString(name)
+	if err != nil {
+		return ""
+	}
+	var kind, size uint32
+	if syscall.RegQueryValueEx(key, n, nil, &kind, nil, &size) != nil || size == 0 || size > 1<<16 {
+		return ""
+	}
+	buf := make([]uint16, size/2+1)
+	if syscall.RegQueryValueEx(key, n, nil, &kind, (*byte)(unsafe.Pointer(&buf[0])), &size) != nil {
+		return ""
+	}
+	if kind != syscall.REG_SZ && kind != syscall.REG_EXPAND_SZ {
+		return ""
+	}
+	return strings.TrimSpace(syscall.UTF16ToString(buf))
+}
+
+var getVolumeInformation = syscall.NewLazyDLL("kernel32.dll").NewProc("GetVolumeInformationW")
+
+func volumeSerial(dataDir string) string {
+	abs, err := filepath.Abs(dataDir)
+	if err != nil {
+		return ""
+	}
+	drive := windowsDrive(abs)
+	if drive == "" {
+		drive = `C:\`
+	}
+	root, err := syscall.UTF16PtrFromString(drive)
+	if err != nil {
+		return ""
+	}
+	var serial uint32
+	ok, _, _ := getVolumeInformation.Call(uintptr(unsafe.Pointer(root)), 0, 0, uintptr(unsafe.Pointer(&serial)), 0, 0, 0, 0)
+	if ok == 0 {
+		return ""
+	}
+	return formatVolumeSerial(serial)
+}
+
+func readSystemHardware(dataDir string) RawHardware {
+	const cpu = `HARDWARE\DESCRIPTION\System\CentralProcessor\0`
+	return RawHardware{
+		Machine: registryString(`SOFTWARE\Microsoft\Cryptography`, "MachineGuid"),
+		Disk:    volumeSerial(dataDir),
+		CPU:     windowsCPU(registryString(cpu, "VendorIdentifier"), registryString(cpu, "Identifier"), registryString(cpu, "ProcessorNameString")),
+		MAC:     firstMAC(systemInterfaces()),
+	}
+}
