@@ -32,8 +32,14 @@ func dataPathHash(product, path string) string {
 }
 
 func requiredMatches(presented map[string]string, minMatch int) int {
-	tolerated := max(0, hardwareComponents-minMatch)
-	return max(1, len(presented)-tolerated)
+	tolerated := hardwareComponents - minMatch
+	if tolerated < 0 {
+		tolerated = 0
+	}
+	if n := len(presented) - tolerated; n > 1 {
+		return n
+	}
+	return 1
 }
 
 // fingerprintMatches: presented is the same device as stored under the policy's K of N.

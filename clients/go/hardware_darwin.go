@@ -12,7 +12,17 @@ import (
 
 // platformUUID is remembered for the life of the process, never on disk: a
 // value kept in the data directory would travel with a copy of it to another Mac.
-var platformUUID = sync.OnceValue(func() string {
+var (
+	platformUUIDOnce  sync.Once
+	platformUUIDValue string
+)
+
+func platformUUID() string {
+	platformUUIDOnce.Do(func() { platformUUIDValue = readPlatformUUID() })
+	return platformUUIDValue
+}
+
+func readPlatformUUID() string {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	// By absolute path, never through PATH, which another program could shadow.
@@ -21,7 +31,7 @@ var platformUUID = sync.OnceValue(func() string {
 		return ""
 	}
 	return parsePlatformUUID(string(out))
-})
+}
 
 // On macOS: IOPlatformUUID (the one subprocess), no disk serial, the CPU as uname names it.
 func readSystemHardware(dataDir string) RawHardware {

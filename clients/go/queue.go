@@ -19,7 +19,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	mrand "math/rand/v2"
 	"os"
 	"path/filepath"
 	"time"
@@ -222,7 +221,7 @@ func (q eventQueue) flush(ctx context.Context, t *transport, credential *[2]stri
 			return res, err
 		}
 		retries++
-		wait = time.Duration(float64(wait) * (0.5 + mrand.Float64()/2)) // jitter: clients must not retry in step
+		wait = time.Duration(float64(wait) * (0.5 + jitter()/2)) // jitter: clients must not retry in step
 		if deadline, ok := ctx.Deadline(); retries > 5 || (ok && time.Until(deadline) < wait) {
 			break
 		}
@@ -230,7 +229,9 @@ func (q eventQueue) flush(ctx context.Context, t *transport, credential *[2]stri
 		case <-ctx.Done():
 		case <-time.After(wait):
 		}
-		backoff = min(backoff*2, backoffCap)
+		if backoff *= 2; backoff > backoffCap {
+			backoff = backoffCap
+		}
 	}
 	res.Remaining = q.count()
 	return res, nil

@@ -126,8 +126,14 @@ func verifyForInstallation(unverifiedSigned any, keys pinnedKeys, product string
 			if err != nil {
 				return nil, invalidDocument("malformed document")
 			}
+			// Beyond ±1000 the K-of-N rule answers as at ±1000 (at most four components).
+			if n > 1000 {
+				n = 1000
+			} else if n < -1000 {
+				n = -1000
+			}
 			if n != 0 {
-				minMatch = int(max(min(n, 1000), -1000))
+				minMatch = int(n)
 			}
 		case nil:
 		case bool:

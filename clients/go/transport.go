@@ -8,10 +8,10 @@ package licentia
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -106,7 +106,7 @@ func (t *transport) do(ctx context.Context, r request) (any, error) {
 		if !transient || attempt+1 >= attempts {
 			return answer, err
 		}
-		pause := time.Duration(float64(retryPauses[attempt]) * (0.5 + rand.Float64()/2))
+		pause := time.Duration(float64(retryPauses[attempt]) * (0.5 + jitter()/2))
 		if deadline, _ := ctx.Deadline(); time.Until(deadline) < pause+50*time.Millisecond {
 			return answer, err
 		}
@@ -222,4 +222,11 @@ func asRefusal(err error) (*ServerRefusedError, bool) {
 	var r *ServerRefusedError
 	ok := errors.As(err, &r)
 	return r, ok
+}
+
+// jitter: a fraction in [0, 1) for spreading retries (no secret comes from it).
+func jitter() float64 {
+	var b [2]byte
+	_, _ = rand.Read(b[:])
+	return float64(int(b[0])<<8|int(b[1])) / 65536
 }
