@@ -115,22 +115,12 @@ func judgeAnswer(answer any, a asked, keys pinnedKeys, product string, fp Finger
 			credential = &[2]string{device.(string), secret.(string)}
 		}
 	}
-	nonce, _ := payload["nonce"].(string)
-	if _, isString := payload["nonce"].(string); !isString || nonce != a.nonce {
-		return refused(refusalNonceMismatch, "the server's answer is not the answer to this request")
-	}
-	expected := a.device
+	credentialDevice := ""
 	if credential != nil {
-		expected = credential[0]
+		credentialDevice = credential[0]
 	}
-	named, isString := payload["device"].(string)
-	if expected == "" || !isString || named != expected {
-		return refused(refusalOtherInstallation, "the server's answer is not the answer to this request")
-	}
-	if m := a.machine(keys, product); m != "" && named == a.device {
-		if pm, ok := payload["machine"].(string); !ok || pm != m {
-			return refused(refusalOtherMachine, "the server's answer is not the answer to this request")
-		}
+	if why := a.refusal(payload, credentialDevice, keys, product); why != "" {
+		return refused(why, "the server's answer is not the answer to this request")
 	}
 	token := ""
 	if isToken(payload["token"]) {
@@ -142,4 +132,26 @@ func judgeAnswer(answer any, a asked, keys pinnedKeys, product string, fp Finger
 		status:      statusOf(payload, issued, true),
 		payload:     payload,
 	}
+}
+
+// refusal says why a verified payload is not the answer to this request ("": it is).
+// credentialDevice is the device of a new credential the answer carries, if any.
+func (a asked) refusal(payload map[string]any, credentialDevice string, keys pinnedKeys, product string) string {
+	if nonce, ok := payload["nonce"].(string); !ok || nonce != a.nonce {
+		return refusalNonceMismatch
+	}
+	expected := a.device
+	if credentialDevice != "" {
+		expected = credentialDevice
+	}
+	named, ok := payload["device"].(string)
+	if expected == "" || !ok || named != expected {
+		return refusalOtherInstallation
+	}
+	if m := a.machine(keys, product); m != "" && named == a.device {
+		if pm, ok := payload["machine"].(string); !ok || pm != m {
+			return refusalOtherMachine
+		}
+	}
+	return ""
 }

@@ -5,11 +5,8 @@ package licentia
 
 import (
 	"context"
-	"errors"
 	"os"
-	"path/filepath"
 	"runtime"
-	"strings"
 	"time"
 )
 
@@ -306,13 +303,15 @@ func (c *Client) accept(path string, answer any, a asked, s *state, fp Fingerpri
 	if !v.accepted {
 		return Status{}, newError(ErrInvalidAnswer, "%s", v.message)
 	}
-	if v.credential != nil {
-		// A new credential is escrowed outside the data folder too, so that a reinstall resumes this installation.
-		if s.credential == nil || *s.credential != *v.credential {
-			c.escrow.save(*v.credential)
-			s.escrowed = true
-		}
-		s.credential = v.credential
+	if v.credential != nil && (s.credential == nil || *s.credential != *v.credential) {
+		// Always kept when one comes (a re-identified device's old secret is void).
+		s.credential, s.escrowed = v.credential, false
+	}
+	if s.credential != nil && !s.escrowed {
+		// Escrowed outside the data folder, so that a reinstall resumes this installation
+		// (tried once: a store that cannot be written is not retried at every check).
+		c.escrow.save(*s.credential)
+		s.escrowed = true
 	}
 	if v.token != "" {
 		s.token = v.token // "": suspected copy, keep ours
@@ -451,7 +450,3 @@ func (c *Client) checkOffline(s state, now time.Time) Status {
 	}
 	return status
 }
-
-var _ = errors.Is
-var _ = filepath.Join
-var _ = strings.Join

@@ -332,6 +332,85 @@ func TestAgainstARealServer(t *testing.T) {
 		}
 	})
 
+	t.Run("metered use: counted once per idempotency key, refused past the limit with the figures", func(t *testing.T) {
+		server.cli(t, "policy", "create", "my-app", "Metered", "--set", `meters={"renders": {"limit": 3, "period": "month"}}`, "--set", "max_devices=10")
+		key := server.issueKey(t, "--policy", "Metered")
+		lic := server.app(t, newFakeMachine(t), t.TempDir())
+		if _, err := lic.Activate(ctx, key); err != nil {
+			t.Fatal(err)
+		}
+		first, err := lic.Consume(ctx, "renders", 2, "job-1")
+		if err != nil || first.Used != 2 || first.Remaining != 1 || first.Limit != 3 {
+			t.Fatalf("%+v %v", first, err)
+		}
+		again, err := lic.Consume(ctx, "renders", 2, "job-1")
+		if err != nil || !again.Replayed || again.Used != 2 {
+			t.Fatalf("a retry was counted twice: %+v %v", again, err)
+		}
+		_, err = lic.Consume(ctx, "renders", 2, "")
+		var quota *QuotaExceededError
+		if !errors.As(err, &quota) || !errors.Is(err, ErrQuotaExceeded) || quota.Consumption.Remaining != 1 || quota.Consumption.Meter != "renders" {
+			t.Fatalf("%v %+v", err, quota)
+		}
+	})
+
+	t.Run("a floating seat: checkout, heartbeats, release; the second machine waits for the seat", func(t *testing.T) {
+		server.cli(t, "policy", "create", "my-app", "Floating", "--set", "kind=floating", "--set", "max_devices=1",
+			"--set", "floating_lease_seconds=60", "--set", "borrow_days=3")
+		key := server.issueKey(t, "--policy", "Floating")
+		lic := server.app(t, newFakeMachine(t), t.TempDir())
+		lease, err := lic.Checkout(ctx, key, CheckoutOptions{})
+		if err != nil || !lease.Valid() || lease.State() != LeaseActive || lease.Borrowed() {
+			t.Fatalf("%v %v", lease, err)
+		}
+		if err := lease.Heartbeat(ctx); err != nil || lease.Heartbeats() != 1 {
+			t.Fatalf("%v", err)
+		}
+		lease.StartHeartbeats(100 * time.Millisecond)
+		time.Sleep(350 * time.Millisecond)
+		if lease.Heartbeats() < 2 || !lease.Valid() {
+			t.Fatalf("the goroutine kept no seat: %d heartbeats, %s %s", lease.Heartbeats(), lease.State(), lease.Err())
+		}
+		other := server.app(t, newFakeMachine(t), t.TempDir())
+		_, err = other.Checkout(ctx, key, CheckoutOptions{})
+		var refused *ServerRefusedError
+		if !errors.As(err, &refused) || refused.Code != CodeNoSeatAvailable {
+			t.Fatalf("%v", err)
+		}
+		if err := lease.Release(ctx); err != nil || lease.State() != LeaseReleased || lease.Valid() {
+			t.Fatalf("%v %s", err, lease.State())
+		}
+		second, err := other.Checkout(ctx, key, CheckoutOptions{})
+		if err != nil || !second.Valid() {
+			t.Fatalf("%v", err)
+		}
+		_ = second.Release(ctx)
+	})
+
+	t.Run("a borrowed seat works offline from the kept lease document, and not on other hardware", func(t *testing.T) {
+		server.cli(t, "policy", "create", "my-app", "Borrow", "--set", "kind=floating", "--set", "max_devices=2",
+			"--set", "floating_lease_seconds=60", "--set", "borrow_days=3")
+		key := server.issueKey(t, "--policy", "Borrow")
+		m, dir := newFakeMachine(t), t.TempDir()
+		lease, err := server.app(t, m, dir).Checkout(ctx, key, CheckoutOptions{BorrowDays: 2})
+		if err != nil || !lease.Borrowed() || lease.State() != LeaseBorrowed {
+			t.Fatalf("%v %v", lease, err)
+		}
+		offline, err := New(Options{ServerURL: deadServer, Product: "my-app", PublicKey: server.publicKey(t), DataDir: dir, Hardware: m.reader(), Timeout: 500 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		kept, err := offline.Checkout(ctx, key, CheckoutOptions{})
+		if err != nil || !kept.Valid() || kept.Online() || kept.ID() != lease.ID() {
+			t.Fatalf("%v %v", kept, err)
+		}
+		m.write(t, "etc/machine-id", "0123456789abcdef0123456789abcdef")
+		m.write(t, "sys/block/sda/device/serial", "OTHERDISK")
+		if _, err := offline.Checkout(ctx, key, CheckoutOptions{}); !errors.Is(err, ErrOffline) {
+			t.Fatalf("the borrow worked on other hardware: %v", err)
+		}
+	})
+
 	t.Run("concurrent checks from many goroutines keep one consistent state", func(t *testing.T) {
 		lic := server.app(t, newFakeMachine(t), t.TempDir())
 		var wg sync.WaitGroup
