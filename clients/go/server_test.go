@@ -411,6 +411,53 @@ func TestAgainstARealServer(t *testing.T) {
 		}
 	})
 
+	t.Run("air-gapped: a request file, the vendor's response installed, then a proof that frees the seat", func(t *testing.T) {
+		key := server.issueKey(t, "--max-devices", "1")
+		m, dir := newFakeMachine(t), t.TempDir()
+		lic, err := New(Options{ServerURL: deadServer, Product: "my-app", PublicKey: server.publicKey(t), DataDir: dir, Hardware: m.reader()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := lic.ActivationRequest("AAAAA"); !errors.Is(err, ErrInvalidKey) {
+			t.Fatalf("%v", err)
+		}
+		request, err := lic.ActivationRequest(key)
+		if err != nil || !strings.HasPrefix(request, "-----BEGIN LICENTIA ACTIVATION REQUEST-----") {
+			t.Fatalf("%q %v", request, err)
+		}
+		requestFile := filepath.Join(t.TempDir(), "request.txt")
+		write(t, requestFile, request)
+		response := server.cli(t, "license", "offline-activate", requestFile)
+		// Another machine cannot use it.
+		other, _ := New(Options{ServerURL: deadServer, Product: "my-app", PublicKey: server.publicKey(t), DataDir: t.TempDir(), Hardware: newFakeMachine(t).reader()})
+		if _, err := other.InstallActivation(response); !errors.Is(err, ErrInvalidAnswer) {
+			t.Fatalf("installed elsewhere: %v", err)
+		}
+		status, err := lic.InstallActivation(response)
+		if err != nil || !status.Allowed || status.State != StateRegistered {
+			t.Fatalf("%+v %v", status, err)
+		}
+		if off := lic.Check(ctx); !off.Allowed || off.Online || off.State != StateRegistered {
+			t.Fatalf("%+v", off)
+		}
+		if _, err := lic.InstallActivation(response); !errors.Is(err, ErrInvalidAnswer) {
+			t.Fatalf("a response installed twice: %v", err)
+		}
+		proof, err := lic.DeactivateOffline()
+		if err != nil || !strings.Contains(proof, "DEACTIVATION PROOF") {
+			t.Fatalf("%v", err)
+		}
+		if again, _ := lic.DeactivateOffline(); again != proof {
+			t.Fatal("a second call gave another proof")
+		}
+		if off := lic.CheckOffline(); off.Allowed {
+			t.Fatalf("still allowed after the proof: %+v", off)
+		}
+		proofFile := filepath.Join(t.TempDir(), "proof.txt")
+		write(t, proofFile, proof)
+		server.cli(t, "license", "offline-deactivate", proofFile)
+	})
+
 	t.Run("concurrent checks from many goroutines keep one consistent state", func(t *testing.T) {
 		lic := server.app(t, newFakeMachine(t), t.TempDir())
 		var wg sync.WaitGroup
