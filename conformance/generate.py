@@ -28,6 +28,7 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from licentia.client._exceptions import InvalidAnswer
@@ -60,6 +61,7 @@ FORMAT = 1
 if str(HERE) not in sys.path:  # the sections beside this script, whether run or loaded by the tests
     sys.path.insert(0, str(HERE))
 
+from sections import credentials  # noqa: E402
 from sections.common import (  # noqa: E402
     COMPONENTS,
     DATA_DIR,
@@ -606,6 +608,13 @@ def online_cases() -> list[dict[str, Any]]:
     return cases
 
 
+# The sections built in conformance/sections/: each module's ``cases()`` gives the cases, and its
+# ``expected(case)`` what the Python SDK answers for one case's inputs (the Python runner calls it).
+SECTIONS: dict[str, ModuleType] = {
+    "credentials": credentials,
+}
+
+
 def build() -> bytes:
     vectors = {
         "format": FORMAT,
@@ -617,6 +626,7 @@ def build() -> bytes:
         "linux_readers": [reader_case(*c) for c in reader_inputs()],
         "offline": [offline_case(*c) for c in offline_inputs()],
         "online": online_cases(),
+        **{name: module.cases() for name, module in SECTIONS.items()},
     }
     # ASCII with escapes: the file's bytes say exactly which code points each case holds.
     return (json.dumps(vectors, ensure_ascii=True, indent=1) + "\n").encode("ascii")

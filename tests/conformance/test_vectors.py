@@ -71,6 +71,9 @@ def test_a_hand_edited_generated_file_is_reported_stale(tmp_path: Path, monkeypa
 # The sections this runner runs. A section it does not know fails the run: a new rule in the
 # vectors is a rule every client must follow, so no runner may skip it quietly.
 RUN = {"canonical", "signatures", "fingerprints", "license_keys", "linux_readers", "offline", "online"}
+# The sections built in conformance/sections/: their module's ``expected`` runs the Python SDK on a case's inputs.
+SECTIONS: dict[str, ModuleType] = _generator().SECTIONS
+RUN |= set(SECTIONS)
 
 
 def test_the_runner_runs_every_section_of_the_vectors() -> None:
@@ -125,6 +128,16 @@ def test_license_key_check_characters(case: dict[str, Any]) -> None:
     else:
         with pytest.raises(KeyFormatError):
             normalize_key(case["input"])
+
+
+@pytest.mark.parametrize(
+    ("section", "case"),
+    [(name, case) for name in sorted(SECTIONS) for case in VECTORS.get(name, [])],
+    ids=[f"{name}: {case['name']}" for name in sorted(SECTIONS) for case in VECTORS.get(name, [])],
+)
+def test_sections_of_the_sdk(section: str, case: dict[str, Any]) -> None:
+    """The Python SDK gives each case's recorded answer (``expected``) from its inputs."""
+    assert SECTIONS[section].expected(case) == case["expected"]
 
 
 @_named(VECTORS["linux_readers"])
