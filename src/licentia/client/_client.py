@@ -23,6 +23,7 @@ from licentia.client.status import (
     Status,
     denied,
     pinned_keys,
+    release_of,
     status_of,
     verify_for_installation,
 )
@@ -196,11 +197,8 @@ class Licentia(AirGapped, Reports, SeatsAndMeters):
         query = {"product": self.product, "channel": self.channel}
         if self.app_version:
             query["current"] = self.app_version
-        answer = self.transport.request("GET", "/v1/releases/latest", query=query)
-        # A release is shown to the user: only well-formed text reaches the application.
-        if not isinstance(answer, dict) or not isinstance(answer.get("version"), str) or not answer["version"]:
-            return None
-        return {k: v for k, v in answer.items() if isinstance(k, str) and isinstance(v, (str, bool, int, type(None)))}
+        # A release is shown to the user: only its known fields, and a download link only over https.
+        return release_of(self.transport.request("GET", "/v1/releases/latest", query=query))
 
     def flush(self, timeout: float | None = None) -> FlushResult:
         """Send queued events now, for at most ``timeout`` seconds (default: the SDK's timeout)."""
