@@ -61,7 +61,15 @@ FORMAT = 1
 if str(HERE) not in sys.path:  # the sections beside this script, whether run or loaded by the tests
     sys.path.insert(0, str(HERE))
 
-from sections import credentials, data_paths, entitlements, last_seen, latest_release, licensee  # noqa: E402
+from sections import (  # noqa: E402
+    consumption,
+    credentials,
+    data_paths,
+    entitlements,
+    last_seen,
+    latest_release,
+    licensee,
+)
 from sections.common import (  # noqa: E402
     COMPONENTS,
     DATA_DIR,
@@ -617,6 +625,7 @@ SECTIONS: dict[str, ModuleType] = {
     "entitlements": entitlements,
     "licensee": licensee,
     "data_paths": data_paths,
+    "consumption": consumption,
 }
 
 
