@@ -69,6 +69,7 @@ from sections import (  # noqa: E402
     last_seen,
     latest_release,
     licensee,
+    state,
 )
 from sections.common import (  # noqa: E402
     COMPONENTS,
@@ -626,6 +627,7 @@ SECTIONS: dict[str, ModuleType] = {
     "licensee": licensee,
     "data_paths": data_paths,
     "consumption": consumption,
+    "state": state,
 }
 
 
