@@ -68,6 +68,7 @@ from sections import (  # noqa: E402
     entitlements,
     last_seen,
     latest_release,
+    leases,
     licensee,
     state,
 )
@@ -628,6 +629,7 @@ SECTIONS: dict[str, ModuleType] = {
     "data_paths": data_paths,
     "consumption": consumption,
     "state": state,
+    "leases": leases,
 }
 
 
