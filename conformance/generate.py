@@ -62,6 +62,7 @@ if str(HERE) not in sys.path:  # the sections beside this script, whether run or
     sys.path.insert(0, str(HERE))
 
 from sections import (  # noqa: E402
+    airgapped,
     consumption,
     credentials,
     data_paths,
@@ -630,6 +631,7 @@ SECTIONS: dict[str, ModuleType] = {
     "consumption": consumption,
     "state": state,
     "leases": leases,
+    "airgapped": airgapped,
 }
 
 
