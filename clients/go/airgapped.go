@@ -30,6 +30,7 @@ import (
 	"regexp"
 	"runtime"
 	"strings"
+	"time"
 
 	"golang.org/x/crypto/chacha20poly1305"
 	"golang.org/x/crypto/curve25519"
@@ -191,30 +192,53 @@ func (c *Client) ActivationRequest(key string) (string, error) {
 	if _, err := rand.Read(box); err != nil {
 		return "", wrapError(ErrConfiguration, err, "no randomness")
 	}
-	boxPublic, err := curve25519.X25519(box, curve25519.Basepoint)
+	_, proof, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		return "", wrapError(ErrConfiguration, err, "no key")
 	}
-	proofPublic, proofPrivate, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		return "", wrapError(ErrConfiguration, err, "no key")
+	r := activationRequest{
+		product: c.product, key: normalized, fingerprint: c.Fingerprint().request(),
+		nonce: newOfflineNonce(), createdAt: toISO(c.clock.Now()), box: box, proof: proof.Seed(),
+		appVersion: nullable(c.appVersion), os: runtime.GOOS + " " + runtime.GOARCH,
 	}
-	nonce, now := newOfflineNonce(), toISO(c.clock.Now())
-	claim := map[string]any{
-		"v": offlineFormat, "kind": "activation_request", "product": c.product, "key": normalized,
-		"fingerprint": c.Fingerprint().request(), "nonce": nonce, "created_at": now,
-		"box_key": b64e(boxPublic), "proof_key": b64e(proofPublic),
-		"app_version": nullable(c.appVersion), "os": runtime.GOOS + " " + runtime.GOARCH,
+	text, err := r.text()
+	if err != nil {
+		return "", err
 	}
 	keys := c.loadOffline()
-	keys.Pending = append(keys.Pending, map[string]any{"nonce": nonce, "box": b64e(box), "proof": b64e(proofPrivate.Seed()), "created_at": now})
+	keys.Pending = append(keys.Pending, map[string]any{"nonce": r.nonce, "box": b64e(box), "proof": b64e(r.proof), "created_at": r.createdAt})
 	if len(keys.Pending) > maxPending {
 		keys.Pending = keys.Pending[len(keys.Pending)-maxPending:]
 	}
 	if err := c.saveOffline(keys); err != nil {
 		return "", err
 	}
-	return signedClaim(kindRequest, claim, proofPrivate)
+	return text, nil
+}
+
+// activationRequest is what a request file says; box and proof are the machine's new
+// X25519 and Ed25519 private keys (32 bytes each).
+type activationRequest struct {
+	product, key, nonce, createdAt, os string
+	fingerprint                        map[string]any
+	box, proof                         []byte
+	appVersion                         any // a string, or nil
+}
+
+// text is the request file, byte for byte as every SDK writes it.
+func (r activationRequest) text() (string, error) {
+	boxPublic, err := curve25519.X25519(r.box, curve25519.Basepoint)
+	if err != nil || len(r.proof) != ed25519.SeedSize {
+		return "", newError(ErrConfiguration, "damaged machine key")
+	}
+	proof := ed25519.NewKeyFromSeed(r.proof)
+	claim := map[string]any{
+		"v": offlineFormat, "kind": "activation_request", "product": r.product, "key": r.key,
+		"fingerprint": r.fingerprint, "nonce": r.nonce, "created_at": r.createdAt,
+		"box_key": b64e(boxPublic), "proof_key": b64e(proof.Public().(ed25519.PublicKey)),
+		"app_version": r.appVersion, "os": r.os,
+	}
+	return signedClaim(kindRequest, claim, proof)
 }
 
 func signedClaim(kind string, claim map[string]any, key ed25519.PrivateKey) (string, error) {
@@ -229,6 +253,86 @@ func signedClaim(kind string, claim map[string]any, key ed25519.PrivateKey) (str
 	return text, nil
 }
 
+// Why a response is not installed: the first rule it fails (the conformance vectors' refusals).
+const (
+	refusalNotAResponse    = "not_a_response"
+	refusalUnknownVersion  = "unknown_version"
+	refusalOtherProduct    = "other_product"
+	refusalUnknownRequest  = "unknown_request"
+	refusalOtherRequest    = "other_request"
+	refusalSealedElsewhere = "sealed_elsewhere"
+)
+
+// pendingRequest is a request written here and not yet answered: its nonce and X25519 private key.
+type pendingRequest struct {
+	nonce string
+	box   []byte
+}
+
+// openedResponse is an accepted response: the verified document, the credential it sealed, the activation id.
+type openedResponse struct {
+	signed, payload map[string]any
+	credential      [2]string
+	activation      string
+	nonce           string
+}
+
+// openResponse accepts a response only in this order: armored as a response (else
+// not_a_response), version 1, this product, the answer to a pending request, a document
+// that verifies for this installation at the time at, answering that request, a credential
+// that opens with that request's key and names the document's device.
+func openResponse(text string, product string, keys pinnedKeys, fp Fingerprint, pending []pendingRequest, at time.Time) (openedResponse, string, string) {
+	refuse := func(why, detail string) (openedResponse, string, string) { return openedResponse{}, why, detail }
+	unverified, err := unarmor(kindResponse, text)
+	if err != nil {
+		return refuse(refusalNotAResponse, err.Error())
+	}
+	if v, _ := unverified["v"].(json.Number); v != "1" {
+		return refuse(refusalUnknownVersion, "this activation response is damaged or of an unknown version")
+	}
+	if unverified["product"] != product {
+		return refuse(refusalOtherProduct, "this activation response is for another product")
+	}
+	nonce, _ := unverified["request"].(string)
+	var request *pendingRequest
+	for i := range pending {
+		if nonce != "" && pending[i].nonce == nonce {
+			request = &pending[i]
+			break
+		}
+	}
+	if request == nil {
+		return refuse(refusalUnknownRequest, "this activation response answers a request this installation did not write")
+	}
+	signed, ok := unverified["signed"].(map[string]any)
+	if !ok {
+		return refuse(refusalInvalidDocument, "the activation response carries no signed document")
+	}
+	// The hardware is read now: a response carried to another machine names other components.
+	payload, err := verifyForInstallation(signed, keys, product, &fp, at)
+	if err != nil {
+		return refuse(refusalInvalidDocument, "the activation response does not verify for this machine: "+err.Error())
+	}
+	offline, _ := payload["offline"].(map[string]any)
+	if offline == nil || offline["request"] != nonce || !isToken(offline["activation"]) {
+		return refuse(refusalOtherRequest, "the signed document answers another request")
+	}
+	plain, ok := unseal(unverified["sealed"], request.box, []byte(nonce))
+	if !ok {
+		return refuse(refusalSealedElsewhere, "the activation response's credential does not open here")
+	}
+	opened, _ := parseJSON(plain)
+	fields, _ := opened.(map[string]any)
+	device, secret := fields["device"], fields["secret"]
+	if device != payload["device"] || !isToken(device) || !isToken(secret) {
+		return refuse(refusalOtherInstallation, "the activation response's credential names another installation")
+	}
+	return openedResponse{
+		signed: signed, payload: payload, credential: [2]string{device.(string), secret.(string)},
+		activation: offline["activation"].(string), nonce: nonce,
+	}, "", ""
+}
+
 // InstallActivation is step 3: install the vendor's response to one of this
 // installation's requests (anything else is ErrInvalidAnswer). Check then
 // answers from it offline until its lease ends.
@@ -236,68 +340,39 @@ func (c *Client) InstallActivation(response string) (Status, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := c.clock.Now()
-	unverified, err := unarmor(kindResponse, response)
-	if err != nil {
-		return Status{}, err
-	}
-	if v, _ := unverified["v"].(json.Number); v != "1" {
-		return Status{}, newError(ErrInvalidAnswer, "this activation response is damaged or of an unknown version")
-	}
-	if unverified["product"] != c.product {
-		return Status{}, newError(ErrInvalidAnswer, "this activation response is for another product")
-	}
-	nonce, _ := unverified["request"].(string)
 	keys := c.loadOffline()
-	index := -1
-	for i, p := range keys.Pending {
-		if nonce != "" && p["nonce"] == nonce {
-			index = i
-			break
+	var pending []pendingRequest
+	for _, p := range keys.Pending {
+		nonce, _ := p["nonce"].(string)
+		box, ok := b64d(p["box"])
+		if nonce != "" && ok && len(box) == 32 {
+			pending = append(pending, pendingRequest{nonce: nonce, box: box})
 		}
 	}
-	if index < 0 {
-		return Status{}, newError(ErrInvalidAnswer, "this activation response answers a request this installation did not write")
-	}
-	pending := keys.Pending[index]
-	signed, ok := unverified["signed"].(map[string]any)
-	if !ok {
-		return Status{}, newError(ErrInvalidAnswer, "the activation response carries no signed document")
-	}
 	previous := c.state.load()
-	at := serverTime(now, previous.clockOffset)
-	// The hardware is read now: a response carried to another machine names other components.
-	fp := c.Fingerprint()
-	payload, err := verifyForInstallation(signed, c.keys, c.product, &fp, at)
-	if err != nil {
-		return Status{}, newError(ErrInvalidAnswer, "the activation response does not verify for this machine: %v", err)
-	}
-	offline, _ := payload["offline"].(map[string]any)
-	if offline == nil || offline["request"] != nonce || !isToken(offline["activation"]) {
-		return Status{}, newError(ErrInvalidAnswer, "the signed document answers another request")
-	}
-	box, ok := b64d(pending["box"])
-	if !ok || len(box) != 32 {
-		return Status{}, newError(ErrInvalidAnswer, "the activation response's credential does not open here: damaged machine key")
-	}
-	plain, ok := unseal(unverified["sealed"], box, []byte(nonce))
-	if !ok {
-		return Status{}, newError(ErrInvalidAnswer, "the activation response's credential does not open here: sealed for another machine, or changed")
-	}
-	var opened map[string]any
-	_ = json.Unmarshal(plain, &opened)
-	device, secret := opened["device"], opened["secret"]
-	if device != payload["device"] || !isToken(device) || !isToken(secret) {
-		return Status{}, newError(ErrInvalidAnswer, "the activation response's credential names another installation")
+	at := serverTime(now, previous.clockOffset) // the local clock, set right by the last online answer if any
+	opened, why, detail := openResponse(response, c.product, c.keys, c.Fingerprint(), pending, at)
+	if why != "" {
+		return Status{}, newError(ErrInvalidAnswer, "%s (%s)", detail, why)
 	}
 	s := state{
-		signed: signed, credential: &[2]string{device.(string), secret.(string)},
+		signed: opened.signed, credential: &opened.credential,
 		lastSeen: toISO(now), factsOptOut: previous.factsOptOut, clockOffset: previous.clockOffset,
 	}
-	if isToken(payload["token"]) {
-		s.token = payload["token"].(string)
+	if isToken(opened.payload["token"]) {
+		s.token = opened.payload["token"].(string)
 	}
-	keys.Pending = append(keys.Pending[:index:index], keys.Pending[index+1:]...)
-	keys.Activation = map[string]any{"id": offline["activation"], "device": device, "proof": pending["proof"]}
+	var proof any
+	kept := keys.Pending[:0]
+	for _, p := range keys.Pending {
+		if p["nonce"] == opened.nonce {
+			proof = p["proof"]
+		} else {
+			kept = append(kept, p)
+		}
+	}
+	keys.Pending = kept
+	keys.Activation = map[string]any{"id": opened.activation, "device": opened.credential[0], "proof": proof}
 	keys.Proof = nil
 	if err := c.saveOffline(keys); err != nil {
 		return Status{}, err
@@ -305,7 +380,7 @@ func (c *Client) InstallActivation(response string) (Status, error) {
 	if err := c.save(&s); err != nil {
 		return Status{}, err
 	}
-	return statusOf(payload, at, false), nil
+	return statusOf(opened.payload, at, false), nil
 }
 
 // DeactivateOffline ends the air-gapped activation here and returns the proof

@@ -107,14 +107,8 @@ func judgeAnswer(answer any, a asked, keys pinnedKeys, product string, fp Finger
 	if err != nil {
 		return refused(refusalInvalidDocument, "the server's answer does not verify: document has no valid issue time")
 	}
-	// The credential is outside the signature: it counts only for the device the document names.
-	var credential *[2]string
-	if offered, ok := obj["credential"].(map[string]any); ok {
-		device, secret := offered["device"], offered["secret"]
-		if named, _ := payload["device"].(string); isToken(device) && isToken(secret) && device == named {
-			credential = &[2]string{device.(string), secret.(string)}
-		}
-	}
+	named, _ := payload["device"].(string)
+	credential := credentialOf(obj["credential"], named)
 	credentialDevice := ""
 	if credential != nil {
 		credentialDevice = credential[0]
@@ -154,4 +148,16 @@ func (a asked) refusal(payload map[string]any, credentialDevice string, keys pin
 		}
 	}
 	return ""
+}
+
+// credentialOf: the credential an answer carries, if it is for the device its verified document
+// names and both parts are tokens. The credential is outside the signature: only the server can
+// tell a genuine one, so a bad one costs a refused call, never a grant.
+func credentialOf(offered any, documentDevice string) *[2]string {
+	obj, _ := offered.(map[string]any)
+	device, secret := obj["device"], obj["secret"]
+	if !isToken(device) || !isToken(secret) || device != documentDevice {
+		return nil
+	}
+	return &[2]string{device.(string), secret.(string)}
 }

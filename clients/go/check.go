@@ -161,7 +161,7 @@ func (c *Client) LatestRelease(ctx context.Context) (*Release, error) {
 	if err != nil {
 		return nil, guard(err)
 	}
-	return releaseOf(answer), nil
+	return releaseFrom(releaseFields(answer)), nil
 }
 
 // MoveFrom adopts, once, the installation kept in a previous data folder on

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"os"
-	"path/filepath"
 	"regexp"
 	"runtime"
 	"strings"
@@ -111,32 +110,79 @@ func New(opts Options) (*Client, error) {
 	return c, nil
 }
 
-// absolutePath is the Python SDK's data path text, str(Path(path).absolute()):
-// made absolute against the working directory, "." parts and repeated or
-// trailing separators dropped, ".." kept (pathlib does not resolve it), so
-// both SDKs hash the same text for the same folder.
-func absolutePath(path string) (string, error) {
-	if runtime.GOOS == "windows" {
-		return filepath.Abs(path)
+// absolutePath is the Python SDK's data path text for dir on this system.
+func absolutePath(dir string) (string, error) {
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", err
 	}
+	return absoluteDataPath(runtime.GOOS == "windows", wd, dir), nil
+}
+
+// absoluteDataPath is str(pathlib.Path(dataDir).absolute()) on POSIX or Windows, the text
+// the data path hash was always taken of: joined to cwd when relative, the system's
+// separators, repeated ones, "." parts and a trailing one dropped; "..", the case and a
+// leading "//" (POSIX) or \\server\share (Windows) kept. Nothing resolves links, "~" or "..".
+func absoluteDataPath(windows bool, cwd, dataDir string) string {
+	if windows {
+		return absoluteWindowsPath(cwd, dataDir)
+	}
+	path := dataDir
 	if !strings.HasPrefix(path, "/") {
-		wd, err := os.Getwd()
-		if err != nil {
-			return "", err
-		}
-		path = wd + "/" + path
+		path = cwd + "/" + path
 	}
 	prefix := "/"
 	if strings.HasPrefix(path, "//") && !strings.HasPrefix(path, "///") {
 		prefix = "//" // POSIX leaves two leading slashes to the implementation; pathlib keeps them
 	}
+	return prefix + strings.Join(pathParts(path, "/"), "/")
+}
+
+func pathParts(path, sep string) []string {
 	var parts []string
-	for _, p := range strings.Split(path, "/") {
+	for _, p := range strings.Split(path, sep) {
 		if p != "" && p != "." {
 			parts = append(parts, p)
 		}
 	}
-	return prefix + strings.Join(parts, "/"), nil
+	return parts
+}
+
+// windowsAnchor splits a Windows path (backslashes only) into its drive ("C:" or
+// \\server\share), whether it is rooted, and the rest.
+func windowsAnchor(path string) (drive string, rooted bool, rest string) {
+	if strings.HasPrefix(path, `\\`) {
+		parts := strings.SplitN(path[2:], `\`, 3)
+		if len(parts) >= 2 && parts[0] != "" && parts[1] != "" {
+			drive = `\\` + parts[0] + `\` + parts[1]
+			if len(parts) == 3 {
+				return drive, true, parts[2]
+			}
+			return drive, true, ""
+		}
+	}
+	if len(path) >= 2 && path[1] == ':' {
+		drive, path = path[:2], path[2:]
+	}
+	if strings.HasPrefix(path, `\`) {
+		return drive, true, path
+	}
+	return drive, false, path
+}
+
+func absoluteWindowsPath(cwd, dataDir string) string {
+	path := strings.ReplaceAll(dataDir, "/", `\`)
+	drive, rooted, rest := windowsAnchor(path)
+	cwdDrive, _, cwdRest := windowsAnchor(strings.ReplaceAll(cwd, "/", `\`))
+	switch {
+	case drive == "" && !rooted: // relative: joined to the working directory
+		drive, rest = cwdDrive, cwdRest+`\`+rest
+	case drive == "": // rooted without a drive: the working directory's drive
+		drive = cwdDrive
+	case !rooted && strings.EqualFold(drive, cwdDrive): // "C:data": relative to that drive's directory
+		rest = cwdRest + `\` + rest
+	}
+	return drive + `\` + strings.Join(pathParts(rest, `\`), `\`)
 }
 
 // DataDir is the data directory as the SDK uses it (absolute).

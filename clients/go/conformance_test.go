@@ -1,6 +1,7 @@
 package licentia
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -39,15 +40,25 @@ func cases(t *testing.T, raw json.RawMessage) []vectorCase {
 }
 
 var vectorSections = map[string]func(*testing.T, json.RawMessage){
-	"format":        func(t *testing.T, raw json.RawMessage) { mustEqual(t, string(raw), "1") },
-	"about":         func(*testing.T, json.RawMessage) {},
-	"canonical":     runCanonical,
-	"signatures":    runSignatures,
-	"fingerprints":  runFingerprints,
-	"license_keys":  runLicenseKeys,
-	"linux_readers": runLinuxReaders,
-	"offline":       runOffline,
-	"online":        runOnline,
+	"format":         func(t *testing.T, raw json.RawMessage) { mustEqual(t, string(raw), "1") },
+	"about":          func(*testing.T, json.RawMessage) {},
+	"canonical":      runCanonical,
+	"signatures":     runSignatures,
+	"fingerprints":   runFingerprints,
+	"license_keys":   runLicenseKeys,
+	"linux_readers":  runLinuxReaders,
+	"offline":        runOffline,
+	"online":         runOnline,
+	"credentials":    runCredentials,
+	"latest_release": runLatestRelease,
+	"last_seen":      runLastSeen,
+	"entitlements":   runEntitlements,
+	"licensee":       runLicensee,
+	"data_paths":     runDataPaths,
+	"consumption":    runConsumption,
+	"state":          runState,
+	"leases":         runLeases,
+	"airgapped":      runAirgapped,
 }
 
 func TestConformanceVectors(t *testing.T) {
@@ -304,6 +315,299 @@ func runLinuxReaders(t *testing.T, raw json.RawMessage) {
 			}
 			found := map[string]any{"machine": nullable(got.Machine), "disk": nullable(got.Disk), "cpu": nullable(got.CPU), "mac": nullable(got.MAC)}
 			mustEqual(t, found, c["expected"])
+		})
+	}
+}
+
+// jsonEqual compares got (Go values) with a vector's expected value as JSON gives them.
+func jsonEqual(t *testing.T, got, want any) {
+	t.Helper()
+	raw, err := json.Marshal(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back any
+	if err := json.Unmarshal(raw, &back); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(back, want) {
+		t.Fatalf("got  %s\nwant %s", raw, mustJSON(want))
+	}
+}
+
+func mustJSON(v any) string {
+	raw, _ := json.Marshal(v)
+	return string(raw)
+}
+
+// exactCases: a section's cases as the SDK parses JSON (integers exact, json.Number).
+func exactCases(t *testing.T, raw json.RawMessage) []any {
+	t.Helper()
+	value, err := parseJSON(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return value.([]any)
+}
+
+// exact: a case's member as the SDK parses JSON (integers beyond 2^53 exact).
+func exact(t *testing.T, all []any, i int, name string) any {
+	t.Helper()
+	return all[i].(map[string]any)[name]
+}
+
+func orNil(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func runCredentials(t *testing.T, raw json.RawMessage) {
+	all := exactCases(t, raw)
+	for i, c := range cases(t, raw) {
+		t.Run(str(c, "name"), func(t *testing.T) {
+			got := credentialOf(exact(t, all, i, "credential"), str(c, "document_device"))
+			var cred any
+			if got != nil {
+				cred = []string{got[0], got[1]}
+			}
+			jsonEqual(t, map[string]any{"valid": got != nil, "credential": cred}, c["expected"])
+		})
+	}
+}
+
+func runLatestRelease(t *testing.T, raw json.RawMessage) {
+	for _, c := range cases(t, raw) {
+		t.Run(str(c, "name"), func(t *testing.T) {
+			value, err := parseJSON([]byte(str(c, "answer")))
+			found := map[string]any{"invalid_answer": err != nil, "release": nil}
+			if err == nil {
+				if fields := releaseFields(value); fields != nil {
+					found["release"] = fields
+				}
+			}
+			jsonEqual(t, found, c["expected"])
+		})
+	}
+}
+
+func runLastSeen(t *testing.T, raw json.RawMessage) {
+	for _, c := range cases(t, raw) {
+		t.Run(str(c, "name"), func(t *testing.T) {
+			lastSeen, now := timeOf(t, c["last_seen"]), timeOf(t, c["now"])
+			tolerance := time.Duration(c["rollback_tolerance_seconds"].(float64)) * time.Second
+			found := map[string]any{"rollback": false, "last_seen": c["last_seen"], "offset_seconds": nil}
+			if issued := timeOf(t, c["issued_at"]); !issued.IsZero() {
+				// Online: an answer bound to its request.
+				found["last_seen"] = toISO(seen(lastSeen, now, true))
+				found["offset_seconds"] = clockOffset(issued, now)
+			} else if rolledBack(lastSeen, now, tolerance) {
+				found["rollback"] = true
+			} else {
+				found["last_seen"] = toISO(seen(lastSeen, now, false))
+			}
+			jsonEqual(t, found, c["expected"])
+		})
+	}
+}
+
+func runEntitlements(t *testing.T, raw json.RawMessage) {
+	all := exactCases(t, raw)
+	for i, c := range cases(t, raw) {
+		t.Run(str(c, "name"), func(t *testing.T) {
+			status := statusOf(exact(t, all, i, "payload").(map[string]any), timeOf(t, c["now"]), false)
+			hasFeature := map[string]any{}
+			var answers []any
+			for _, q := range exact(t, all, i, "queries").([]any) {
+				pair := q.([]any)
+				name := pair[0].(string)
+				hasFeature[name] = status.HasFeature(name)
+				def := pair[1]
+				if n, ok := integer(def); ok {
+					def = n
+				}
+				answers = append(answers, []any{name, def, status.Entitlement(name, def)})
+			}
+			features := append([]string{}, status.Features...)
+			jsonEqual(t, map[string]any{
+				"allowed": status.Allowed, "entitlements": status.Entitlements, "features": features,
+				"has_feature": hasFeature, "entitlement": answers,
+			}, c["expected"])
+		})
+	}
+}
+
+func runLicensee(t *testing.T, raw json.RawMessage) {
+	all := exactCases(t, raw)
+	for i, c := range cases(t, raw) {
+		t.Run(str(c, "name"), func(t *testing.T) {
+			payload := exact(t, all, i, "payload").(map[string]any)
+			found := map[string]any{"customer": nil, "maintenance": nil, "latest_release": nil}
+			if f := customerFields(payload); f != nil {
+				found["customer"] = f
+			}
+			if f := maintenanceFields(payload["maintenance"]); f != nil {
+				found["maintenance"] = f
+			}
+			if f := releaseFields(payload["latest_release"]); f != nil {
+				found["latest_release"] = f
+			}
+			jsonEqual(t, found, c["expected"])
+			// The status carries the same, typed.
+			status := statusOf(payload, timeOf(t, c["now"]), false)
+			if (status.Customer == nil) != (found["customer"] == nil) || (status.Maintenance == nil) != (found["maintenance"] == nil) {
+				t.Fatalf("the status differs: %+v", status)
+			}
+		})
+	}
+}
+
+func runDataPaths(t *testing.T, raw json.RawMessage) {
+	for _, c := range cases(t, raw) {
+		t.Run(str(c, "os")+": "+str(c, "name"), func(t *testing.T) {
+			absolute := absoluteDataPath(str(c, "os") == "windows", str(c, "cwd"), str(c, "data_dir"))
+			jsonEqual(t, map[string]any{"absolute": absolute, "data_path": dataPathHash(str(c, "product"), absolute)}, c["expected"])
+		})
+	}
+}
+
+func consumptionMap(c *Consumption) any {
+	if c == nil {
+		return nil
+	}
+	return map[string]any{
+		"meter": c.Meter, "used": c.Used, "limit": c.Limit, "remaining": c.Remaining, "period": c.Period,
+		"period_start": c.PeriodStart, "period_end": orNil(c.PeriodEnd), "replayed": c.Replayed,
+	}
+}
+
+func runConsumption(t *testing.T, raw json.RawMessage) {
+	for _, c := range cases(t, raw) {
+		t.Run(str(c, "name"), func(t *testing.T) {
+			outcome, code, consumption := consumptionOutcome(str(c, "meter"), timeOf(t, c["now"]), int(c["status"].(float64)), []byte(str(c, "body")))
+			jsonEqual(t, map[string]any{"outcome": outcome, "code": orNil(code), "consumption": consumptionMap(consumption)}, c["expected"])
+		})
+	}
+}
+
+func runState(t *testing.T, raw json.RawMessage) {
+	for _, c := range cases(t, raw) {
+		t.Run(str(c, "name"), func(t *testing.T) {
+			bytes, err := base64.StdEncoding.DecodeString(str(c, "base64"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := decodeState(bytes)
+			var cred, signed, names any
+			if s.credential != nil {
+				cred = []string{s.credential[0], s.credential[1]}
+			}
+			if s.signed != nil {
+				signed = s.signed
+				doc, _ := s.signed["document"].(map[string]any)
+				names = doc["data_path"] == dataPathHash(str(c, "product"), str(c, "data_dir"))
+			}
+			jsonEqual(t, map[string]any{
+				"corrupt": s.corrupt, "credential": cred, "signed": signed, "token": orNil(s.token),
+				"install_reported": s.installReported, "last_usage_report": orNil(s.lastUsageReport),
+				"last_seen": orNil(s.lastSeen), "clock_offset": s.clockOffset, "file_clock_skew": s.fileClockSkew,
+				"escrowed": s.escrowed, "facts_opt_out": s.factsOptOut, "document_names_this_data_path": names,
+			}, c["expected"])
+		})
+	}
+}
+
+func leaseMap(payload map[string]any, at time.Time) map[string]any {
+	terms := termsOf(payload, at)
+	state := LeaseActive
+	if terms.borrowed {
+		state = LeaseBorrowed
+	}
+	return map[string]any{
+		"id": terms.id, "state": state, "expires_at": toISO(terms.expiresAt), "seconds_left": terms.left.Seconds(),
+		"heartbeat_seconds": terms.every.Seconds(), "entitlements": terms.entitlements, "features": terms.features,
+	}
+}
+
+func runLeases(t *testing.T, raw json.RawMessage) {
+	for _, c := range cases(t, raw) {
+		t.Run(str(c, "name"), func(t *testing.T) {
+			keys, fp := pinnedOf(t, c), fingerprintCase(c)
+			var payload map[string]any
+			var why string
+			var at time.Time
+			switch str(c, "mode") {
+			case "answer":
+				req := c["request"].(map[string]any)
+				device, _ := req["device"].(string)
+				a := asked{nonce: req["nonce"].(string), device: device, known: parsedOrNil(t, req["known"])}
+				answer, err := parseJSON([]byte(str(c, "answer")))
+				if err != nil {
+					t.Fatal(err)
+				}
+				payload, _, why = judgeLeaseAnswer(answer, a, keys, str(c, "product"), fp)
+				if why == "" {
+					at = payload["_issued"].(time.Time)
+				}
+			case "stored":
+				at = serverTime(timeOf(t, c["now"]), int64(c["offset_seconds"].(float64)))
+				payload, why = judgeStoredLease(parsedOrNil(t, c["signed"]), keys, str(c, "product"), fp, at)
+			default:
+				t.Fatalf("lease mode %q is not implemented by the Go client", str(c, "mode"))
+			}
+			found := map[string]any{"accepted": why == "", "refusal": orNil(why), "lease": nil}
+			if why == "" {
+				found["lease"] = leaseMap(payload, at)
+			}
+			jsonEqual(t, found, c["expected"])
+		})
+	}
+}
+
+func rawKey(t *testing.T, v any) []byte {
+	raw, ok := b64d(v)
+	if !ok {
+		t.Fatalf("not base64url: %v", v)
+	}
+	return raw
+}
+
+func runAirgapped(t *testing.T, raw json.RawMessage) {
+	all := exactCases(t, raw)
+	for i, c := range cases(t, raw) {
+		t.Run(str(c, "name"), func(t *testing.T) {
+			switch str(c, "mode") {
+			case "request":
+				in := c["inputs"].(map[string]any)
+				r := activationRequest{
+					product: str(in, "product"), key: str(in, "key"), nonce: str(in, "nonce"), createdAt: str(in, "created_at"),
+					os: str(in, "os"), fingerprint: exact(t, all, i, "inputs").(map[string]any)["fingerprint"].(map[string]any),
+					box: rawKey(t, in["box"]), proof: rawKey(t, in["proof"]), appVersion: in["app_version"],
+				}
+				text, err := r.text()
+				if err != nil {
+					t.Fatal(err)
+				}
+				jsonEqual(t, map[string]any{"text": text}, c["expected"])
+			case "response":
+				var pending []pendingRequest
+				for _, p := range c["pending"].([]any) {
+					entry := p.(map[string]any)
+					pending = append(pending, pendingRequest{nonce: str(entry, "nonce"), box: rawKey(t, entry["box"])})
+				}
+				at := serverTime(timeOf(t, c["now"]), int64(c["offset_seconds"].(float64)))
+				opened, why, _ := openResponse(str(c, "response"), str(c, "product"), pinnedOf(t, c), fingerprintCase(c), pending, at)
+				found := map[string]any{"accepted": why == "", "refusal": orNil(why), "credential": nil, "activation": nil, "status": nil}
+				if why == "" {
+					found["credential"] = []string{opened.credential[0], opened.credential[1]}
+					found["activation"] = opened.activation
+					found["status"] = verdictOf(statusOf(opened.payload, at, false))
+				}
+				jsonEqual(t, found, c["expected"])
+			default:
+				t.Fatalf("air-gapped mode %q is not implemented by the Go client", str(c, "mode"))
+			}
 		})
 	}
 }

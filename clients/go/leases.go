@@ -205,22 +205,98 @@ func (c *Client) leaseCall(ctx context.Context, path string, extra map[string]an
 }
 
 func (c *Client) verifiedLease(answer any, a asked) (map[string]any, map[string]any, error) {
+	payload, signed, why := judgeLeaseAnswer(answer, a, c.keys, c.product, c.Fingerprint())
+	if why != "" {
+		return nil, nil, newError(ErrInvalidAnswer, "the server's lease is refused (%s)", why)
+	}
+	return payload, signed, nil
+}
+
+// Why a lease document is not used (the conformance vectors' refusals beside the online ones).
+const (
+	refusalOtherLease  = "other_lease"
+	refusalNotBorrowed = "not_borrowed"
+	refusalEnded       = "ended"
+)
+
+// judgeLeaseAnswer: the verified lease document of a checkout, heartbeat or borrow answer, if it
+// names the answer's lease and answers this request for this installation; else the refusal.
+func judgeLeaseAnswer(answer any, a asked, keys pinnedKeys, product string, fp Fingerprint) (map[string]any, map[string]any, string) {
 	obj, _ := answer.(map[string]any)
 	signed, ok := obj["signed"].(map[string]any)
 	if !ok {
-		return nil, nil, newError(ErrInvalidAnswer, "the server's answer carries no signed lease")
+		return nil, nil, refusalInvalidDocument
 	}
-	payload, err := verifyLease(signed, c.keys, c.product, c.Fingerprint(), time.Time{})
+	payload, err := verifyLease(signed, keys, product, fp, time.Time{})
 	if err != nil {
-		return nil, nil, newError(ErrInvalidAnswer, "the server's lease does not verify: %v", err)
+		return nil, nil, refusalInvalidDocument
 	}
-	if id, _ := obj["lease"].(string); id != payload["lease"] {
-		return nil, nil, newError(ErrInvalidAnswer, "the server's answer names another lease than its document")
+	if id, ok := obj["lease"].(string); !ok || id != payload["lease"] {
+		return nil, nil, refusalOtherLease
 	}
-	if why := a.refusal(payload, "", c.keys, c.product); why != "" {
-		return nil, nil, newError(ErrInvalidAnswer, "the server's answer is not the answer to this request (%s)", why)
+	if why := a.refusal(payload, "", keys, product); why != "" {
+		return nil, nil, why
 	}
-	return payload, signed, nil
+	return payload, signed, ""
+}
+
+// judgeStoredLease: the lease kept in lease.json, judged at the server's time (now + offset),
+// used offline only when borrowed and until its end (exclusive).
+func judgeStoredLease(signed any, keys pinnedKeys, product string, fp Fingerprint, at time.Time) (map[string]any, string) {
+	obj, ok := signed.(map[string]any)
+	if !ok {
+		return nil, refusalInvalidDocument
+	}
+	payload, err := verifyLease(obj, keys, product, fp, at)
+	if err != nil {
+		return nil, refusalInvalidDocument
+	}
+	if payload["borrowed"] != true {
+		return nil, refusalNotBorrowed
+	}
+	if !payload["_expires"].(time.Time).After(at) {
+		return nil, refusalEnded
+	}
+	return payload, ""
+}
+
+// leaseTerms is what a verified lease document grants, judged at the time at.
+type leaseTerms struct {
+	id           string
+	borrowed     bool
+	expiresAt    time.Time
+	left         time.Duration
+	every        time.Duration
+	entitlements map[string]any
+	features     []string
+}
+
+func termsOf(payload map[string]any, at time.Time) leaseTerms {
+	expires := payload["_expires"].(time.Time)
+	t := leaseTerms{id: payload["lease"].(string), borrowed: payload["borrowed"] == true, expiresAt: expires}
+	if t.left = expires.Sub(at); t.left < 0 {
+		t.left = 0
+	}
+	ent, _ := payload["entitlements"].(map[string]any)
+	t.entitlements = entitlementsInForce(ent, at)
+	t.features = []string{}
+	if list, ok := payload["features"].([]any); ok {
+		for _, f := range list {
+			if s, ok := f.(string); ok {
+				t.features = append(t.features, s)
+			}
+		}
+	}
+	// A heartbeat at the signed interval when it is above 0 and at most half the lease, else a quarter of it.
+	half := 60 * time.Second
+	if secs, ok := integer(payload["lease_seconds"]); ok && secs > 0 && secs < 1<<31 {
+		half = time.Duration(secs) * time.Second / 2
+	}
+	t.every = half / 2
+	if every, ok := integer(payload["heartbeat_seconds"]); ok && every > 0 && every < 1<<31 && time.Duration(every)*time.Second <= half {
+		t.every = time.Duration(every) * time.Second
+	}
+	return t
 }
 
 // verifyLease verifies a signed lease document and that it names this machine's hardware.
@@ -235,7 +311,12 @@ func verifyLease(signed map[string]any, keys pinnedKeys, product string, fp Fing
 	expires, err1 := timeField(payload["expires_at"])
 	issued, err2 := timeField(payload["issued_at"])
 	minMatch := 2
-	if n := intField(payload["min_match"]); n != 0 && n >= -1000 && n <= 1000 {
+	if n, ok := integer(payload["min_match"]); ok && n != 0 {
+		if n > 1000 {
+			n = 1000
+		} else if n < -1000 {
+			n = -1000
+		}
 		minMatch = int(n)
 	}
 	if err1 != nil || err2 != nil {
@@ -255,40 +336,22 @@ func verifyLease(signed map[string]any, keys pinnedKeys, product string, fp Fing
 
 // accept takes a verified document: from now on the lease lasts what the server signed.
 func (l *Lease) accept(payload, signed map[string]any) {
-	expires, issued := payload["_expires"].(time.Time), payload["_issued"].(time.Time)
+	// Online, the server's time says how long is left (the document's issue time); offline (a
+	// stored borrow), the checked local clock set right by the offset the last bound answer measured.
+	at := payload["_issued"].(time.Time)
+	if !l.online {
+		at = serverTime(l.c.clock.Now(), l.c.state.load().clockOffset)
+	}
+	t := termsOf(payload, at)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	// Online, the server's time says how long is left; offline (a stored borrow), the checked
-	// local clock set right by the offset the last bound answer measured.
-	now := issued
-	if !l.online {
-		now = serverTime(l.c.clock.Now(), l.c.state.load().clockOffset)
-	}
-	l.deadline = time.Now().Add(expires.Sub(now))
-	l.id, l.expiresAt = payload["lease"].(string), expires
-	l.borrowed = payload["borrowed"] == true
+	l.deadline = time.Now().Add(t.left)
+	l.id, l.expiresAt, l.borrowed = t.id, t.expiresAt, t.borrowed
 	l.state, l.err = LeaseActive, ""
 	if l.borrowed {
 		l.state = LeaseBorrowed
 	}
-	ent, _ := payload["entitlements"].(map[string]any)
-	l.entitlements = entitlementsInForce(ent, now)
-	l.features = nil
-	if list, ok := payload["features"].([]any); ok {
-		for _, f := range list {
-			if s, ok := f.(string); ok {
-				l.features = append(l.features, s)
-			}
-		}
-	}
-	limit := 60 * time.Second
-	if secs := intField(payload["lease_seconds"]); secs > 0 {
-		limit = time.Duration(secs) * time.Second / 2
-	}
-	l.every = limit / 2
-	if every := intField(payload["heartbeat_seconds"]); every > 0 && time.Duration(every)*time.Second <= limit {
-		l.every = time.Duration(every) * time.Second
-	}
+	l.entitlements, l.features, l.every = t.entitlements, t.features, t.every
 	if signed != nil {
 		if data, err := canonicalJSON(signed); err == nil {
 			_ = writeFileAtomic(filepath.Join(l.c.dataDir, leaseFileName), data)
@@ -477,12 +540,11 @@ func (c *Client) storedLease() *Lease {
 		return nil
 	}
 	value, err := parseJSON(raw)
-	signed, isObj := value.(map[string]any)
-	if err != nil || !isObj {
+	if err != nil {
 		return nil
 	}
-	payload, err := verifyLease(signed, c.keys, c.product, c.Fingerprint(), at)
-	if err != nil || !payload["_expires"].(time.Time).After(at) {
+	payload, why := judgeStoredLease(value, c.keys, c.product, c.Fingerprint(), at)
+	if why != "" {
 		return nil
 	}
 	l := &Lease{c: c}

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"regexp"
 	"strconv"
+	"time"
 )
 
 var (
@@ -64,28 +65,76 @@ func consumptionOf(unverified any) (Consumption, error) {
 	if !ok1 || !ok2 || !ok3 || !ok4 || !ok5 || !ok6 {
 		return Consumption{}, bad
 	}
-	if _, err := parseISO(start); err != nil {
+	started, err := parseISO(start)
+	if err != nil {
 		return Consumption{}, bad
 	}
-	c.Meter, c.Period, c.PeriodStart = meter, period, start
-	if end, present := obj["period_end"]; present && end != nil {
+	c.Meter, c.Period, c.PeriodStart = meter, period, toISO(started)
+	end, present := obj["period_end"]
+	if !present {
+		return Consumption{}, bad
+	}
+	if end != nil {
 		text, ok := end.(string)
-		if _, err := parseISO(text); !ok || err != nil {
+		ended, err := parseISO(text)
+		if !ok || err != nil {
 			return Consumption{}, bad
 		}
-		c.PeriodEnd = text
+		c.PeriodEnd = toISO(ended)
 	}
 	return c, nil
 }
 
-func consumptionOfRefusal(details map[string]any) Consumption {
-	c, err := consumptionOf(details)
+// consumptionOfRefusal: the figures a quota_exceeded error carries beside its code (plain
+// fields only; meter the one asked when absent), or nothing left when they do not read.
+func consumptionOfRefusal(details map[string]any, meter string, now time.Time) Consumption {
+	fields := map[string]any{"meter": meter}
+	for k, v := range details {
+		fields[k] = v
+	}
+	c, err := consumptionOf(fields)
 	if err != nil {
-		// A refusal without readable figures still says: nothing left.
-		meter, _ := details["meter"].(string)
-		return Consumption{Meter: meter, Period: "unknown"}
+		return Consumption{Meter: meter, Period: "unknown", PeriodStart: toISO(now)}
 	}
 	return c
+}
+
+// What to do with the server's answer to a consumption (the conformance vectors' outcomes).
+const (
+	outcomeConsumed      = "consumed"
+	outcomeInvalidAnswer = "invalid_answer"
+	outcomeOffline       = "offline"
+	outcomeQuotaExceeded = "quota_exceeded"
+	outcomeCheckAndRetry = "check_and_retry"
+	outcomeRefused       = "refused"
+)
+
+// consumptionOutcome judges an answer to POST /v1/consume: its outcome, the error code, the figures.
+func consumptionOutcome(meter string, now time.Time, status int, body []byte) (string, string, *Consumption) {
+	switch {
+	case status >= 500:
+		return outcomeOffline, "", nil
+	case status >= 400:
+		err := refusalOf(status, body, "")
+		r, _ := asRefusal(err)
+		switch r.Code {
+		case CodeQuotaExceeded:
+			c := consumptionOfRefusal(r.Details, meter, now)
+			return outcomeQuotaExceeded, r.Code, &c
+		case codeStaleToken, CodeInvalidCredential:
+			return outcomeCheckAndRetry, r.Code, nil
+		}
+		return outcomeRefused, r.Code, nil
+	}
+	value, err := parseJSON(body)
+	if err != nil {
+		return outcomeInvalidAnswer, "", nil
+	}
+	c, err := consumptionOf(value)
+	if err != nil {
+		return outcomeInvalidAnswer, "", nil
+	}
+	return outcomeConsumed, "", &c
 }
 
 // Consume counts amount of meter on the server. idempotencyKey may be ""
@@ -118,7 +167,7 @@ func (c *Client) Consume(ctx context.Context, meter string, amount int64, idempo
 		body := map[string]any{"meter": meter, "amount": amount, "token": nullable(c.state.load().token), "idempotency_key": idempotency}
 		answer, err := c.transport.do(ctx, request{method: "POST", path: "/v1/consume", body: body, credential: &credential})
 		if r, ok := asRefusal(err); ok {
-			if (r.Code == "stale_token" || r.Code == CodeInvalidCredential) && !refreshed {
+			if (r.Code == codeStaleToken || r.Code == CodeInvalidCredential) && !refreshed {
 				// Another process of this installation rotated the token (or the secret was
 				// replaced): one online check brings the live ones.
 				refreshed = true
@@ -127,10 +176,7 @@ func (c *Client) Consume(ctx context.Context, meter string, amount int64, idempo
 				continue
 			}
 			if r.Code == CodeQuotaExceeded {
-				var q *QuotaExceededError
-				if errors.As(err, &q) && q.Consumption.Meter == "" {
-					q.Consumption.Meter = meter
-				}
+				return Consumption{}, &QuotaExceededError{ServerRefusedError: *r, Consumption: consumptionOfRefusal(r.Details, meter, c.clock.Now())}
 			}
 			return Consumption{}, err
 		}

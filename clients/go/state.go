@@ -19,6 +19,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"path/filepath"
+	"strings"
 )
 
 const (
@@ -110,7 +111,7 @@ func decodeState(raw []byte) state {
 		return state{corrupt: true}
 	}
 	outer, _ := value.(map[string]any)
-	optOut := outer["facts_opt_out"] == true
+	optOut := optedOut(outer)
 	if outer == nil {
 		return state{corrupt: true}
 	}
@@ -125,7 +126,7 @@ func decodeState(raw []byte) state {
 	body, _ := outer["state"].(string)
 	mac, _ := outer["mac"].(string)
 	if outer["device"] == nil && outer["secret"] == nil && outer["state"] == nil && outer["mac"] == nil {
-		return state{factsOptOut: optOut} // before the first credential
+		return state{factsOptOut: outer["facts_opt_out"] == true} // before the first credential
 	}
 	if device == "" || secret == "" || body == "" || mac == "" {
 		return state{corrupt: true, factsOptOut: optOut}
@@ -156,6 +157,15 @@ func decodeState(raw []byte) state {
 		escrowed:        fields["escrowed"] == true,
 		factsOptOut:     fields["facts_opt_out"] == true,
 	}
+}
+
+// optedOut: the user's opt-out, read even from a damaged file: honouring it can only send less.
+func optedOut(outer map[string]any) bool {
+	if outer["facts_opt_out"] == true {
+		return true
+	}
+	body, _ := outer["state"].(string)
+	return strings.Contains(body, `"facts_opt_out":true`)
 }
 
 // stateFromUnsealed reads a state written before seals (format 1), sealed at its next save.

@@ -37,27 +37,14 @@ type Status struct {
 	CloneSuspected bool
 	// Entitlements are the typed values in force (bool, int64 or string).
 	Entitlements map[string]any
-	// Maintenance says until when the license gets updates (the signed fields), or nil.
-	Maintenance map[string]any
+	// Maintenance says until when the license gets updates, or nil.
+	Maintenance *Maintenance
 	// Customer is the licensee of an activated installation, or nil.
 	Customer *Customer
 	// LatestRelease is the newest release the server signed into the document, or nil.
 	LatestRelease *Release
 	// NotSaved: the answer verified but could not be written to the data directory.
 	NotSaved bool
-}
-
-// Customer names the licensee, as the vendor gave it.
-type Customer struct {
-	ID   int64
-	Name string
-}
-
-// Release is the newest release on the app's channel: only the signed, known fields.
-type Release struct {
-	Version string
-	URL     string // https only, else ""
-	Notes   string
 }
 
 // HasFeature tells whether a feature is in force.
@@ -288,48 +275,10 @@ func statusOf(payload map[string]any, now time.Time, online bool) Status {
 	}
 	s.CloneSuspected = payload["clone_suspected"] == true
 	s.Entitlements = entitlementsOf(payload, v, now)
-	if m, ok := payload["maintenance"].(map[string]any); ok {
-		s.Maintenance = m
-	}
-	s.Customer = customerOf(payload)
-	s.LatestRelease = releaseOf(payload["latest_release"])
+	s.Maintenance = maintenanceFrom(maintenanceFields(payload["maintenance"]))
+	s.Customer = customerFrom(customerFields(payload))
+	s.LatestRelease = releaseFrom(releaseFields(payload["latest_release"]))
 	return s
-}
-
-func customerOf(payload map[string]any) *Customer {
-	lic, _ := payload["license"].(map[string]any)
-	found, _ := lic["customer"].(map[string]any)
-	id, ok := found["id"].(json.Number)
-	if !ok {
-		return nil
-	}
-	n, err := id.Int64()
-	if err != nil {
-		return nil
-	}
-	name := ""
-	if truthy(found["name"]) {
-		name = pyStr(found["name"])
-	}
-	return &Customer{ID: n, Name: name}
-}
-
-// releaseOf keeps only the known fields of a signed latest release, and an https URL.
-func releaseOf(v any) *Release {
-	m, ok := v.(map[string]any)
-	if !ok {
-		return nil
-	}
-	version, _ := m["version"].(string)
-	if version == "" {
-		return nil
-	}
-	r := &Release{Version: version}
-	if u, _ := m["url"].(string); strings.HasPrefix(strings.ToLower(u), "https://") {
-		r.URL = u
-	}
-	r.Notes, _ = m["notes"].(string)
-	return r
 }
 
 // entitlementsOf: the typed entitlements in force at now; from features for documents of older servers.

@@ -202,7 +202,7 @@ func refusalOf(status int, raw []byte, retryAfter string) error {
 		e.RetryAfter, _ = strconv.Atoi(retryAfter)
 	}
 	if e.Code == CodeQuotaExceeded {
-		return &QuotaExceededError{ServerRefusedError: *e, Consumption: consumptionOfRefusal(e.Details)}
+		return &QuotaExceededError{ServerRefusedError: *e, Consumption: consumptionOfRefusal(e.Details, "", time.Now())}
 	}
 	return e
 }

@@ -28,6 +28,7 @@ const (
 	CodeNoSeatAvailable   = "no_seat_available"
 	CodeUnknownLease      = "unknown_lease"
 	CodeLeaseExpired      = "lease_expired"
+	codeStaleToken        = "stale_token"
 )
 
 // Event kinds the SDK reports.
