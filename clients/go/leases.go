@@ -47,7 +47,7 @@ var leaseIDPattern = regexp.MustCompile(leaseIDTemplate)
 
 // Refusals after which heartbeats stop: only the vendor or the customer can change them.
 var finalRefusals = map[string]bool{
-	"license_suspended": true, "license_revoked": true, "license_expired": true, "not_floating": true, "invalid_key": true,
+	codeLicenseSuspended: true, codeLicenseRevoked: true, codeLicenseExpired: true, codeNotFloating: true, codeInvalidKey: true,
 }
 
 // CheckoutOptions: BorrowDays (1-365) takes the seat for offline use; Heartbeats starts the goroutine.

@@ -201,7 +201,7 @@ func (q eventQueue) flush(ctx context.Context, t *transport, credential *[2]stri
 			continue
 		}
 		if r, ok := asRefusal(err); ok {
-			if r.Code == "validation_error" {
+			if r.Code == codeValidationError {
 				// Malformed events would block the queue for ever; nothing can fix them.
 				_ = q.markSent(ids)
 				res.Dropped += len(batch)

@@ -29,6 +29,12 @@ const (
 	CodeUnknownLease      = "unknown_lease"
 	CodeLeaseExpired      = "lease_expired"
 	codeStaleToken        = "stale_token"
+	codeValidationError   = "validation_error"
+	codeLicenseSuspended  = "license_suspended"
+	codeLicenseRevoked    = "license_revoked"
+	codeLicenseExpired    = "license_expired"
+	codeNotFloating       = "not_floating"
+	codeInvalidKey        = "invalid_key"
 )
 
 // Event kinds the SDK reports.
