@@ -28,7 +28,6 @@ import (
 	"encoding/json"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
 	"time"
 
@@ -199,7 +198,7 @@ func (c *Client) ActivationRequest(key string) (string, error) {
 	r := activationRequest{
 		product: c.product, key: normalized, fingerprint: c.Fingerprint().request(),
 		nonce: newOfflineNonce(), createdAt: toISO(c.clock.Now()), box: box, proof: proof.Seed(),
-		appVersion: nullable(c.appVersion), os: runtime.GOOS + " " + runtime.GOARCH,
+		appVersion: nullable(c.appVersion), os: osDescription(),
 	}
 	text, err := r.text()
 	if err != nil {

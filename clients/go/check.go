@@ -6,7 +6,6 @@ package licentia
 import (
 	"context"
 	"os"
-	"runtime"
 	"time"
 )
 
@@ -47,7 +46,7 @@ func (c *Client) Activate(ctx context.Context, key string) (Status, error) {
 	normalized, err := NormalizeKey(key)
 	if err != nil {
 		// Evidence of a key typed here: only the prefix, never a whole key.
-		_, _ = c.queue.add(eventRegister, now, map[string]any{"key_prefix": keyPrefix(key), "result": "typo"}, nil)
+		_, _ = c.queue.add(eventRegister, now, map[string]any{"key_prefix": keyPrefix(key), "result": "typo"}, c.facts())
 		return Status{}, err
 	}
 	ctx, cancel := c.deadline(ctx)
@@ -125,7 +124,7 @@ func (c *Client) Feedback(ctx context.Context, text, email string) (string, erro
 	if email != "" {
 		data["email"] = email
 	}
-	id, err := c.queue.add(eventFeedback, c.clock.Now(), data, nil)
+	id, err := c.queue.add(eventFeedback, c.clock.Now(), data, c.facts())
 	if err != nil {
 		return "", err
 	}
@@ -144,7 +143,7 @@ func (c *Client) Uninstall(ctx context.Context, forget bool) (FlushResult, error
 	if forget {
 		defer c.escrow.forget()
 	}
-	if _, err := c.queue.add(eventUninstall, c.clock.Now(), map[string]any{"app_version": nullable(c.appVersion)}, nil); err != nil {
+	if _, err := c.queue.add(eventUninstall, c.clock.Now(), map[string]any{"app_version": nullable(c.appVersion)}, c.facts()); err != nil {
 		return FlushResult{}, err
 	}
 	return c.flush(ctx)
@@ -221,9 +220,9 @@ func (c *Client) body(fp Fingerprint, s *state, resumed bool, extra map[string]a
 		"fingerprint": fp.request(),
 		"token":       nullable(s.token),
 		"app_version": nullable(c.appVersion),
-		"os":          runtime.GOOS + " " + runtime.GOARCH,
+		"os":          osDescription(),
 		"channel":     c.channel,
-		"facts":       map[string]any{},
+		"facts":       c.facts(),
 	}
 	if resumed && s.token == "" {
 		body["resumed"] = true
@@ -352,7 +351,7 @@ func (c *Client) afterOnlineCheck(ctx context.Context, s *state, now time.Time) 
 	changed := false
 	version := map[string]any{"app_version": nullable(c.appVersion)}
 	if !s.installReported {
-		if _, err := c.queue.add(eventInstall, now, version, nil); err == nil {
+		if _, err := c.queue.add(eventInstall, now, version, c.facts()); err == nil {
 			s.installReported, changed = true, true
 		}
 	}
@@ -363,7 +362,7 @@ func (c *Client) afterOnlineCheck(ctx context.Context, s *state, now time.Time) 
 		}
 		last, err := parseISO(s.lastUsageReport)
 		if err != nil || now.Sub(last) >= time.Duration(days)*24*time.Hour || now.Before(last) {
-			if _, err := c.queue.add(eventUsage, now, version, nil); err == nil {
+			if _, err := c.queue.add(eventUsage, now, version, c.facts()); err == nil {
 				s.lastUsageReport, changed = toISO(now), true
 			}
 		}

@@ -33,6 +33,11 @@ type Options struct {
 	RollbackTolerance time.Duration  // DefaultRollbackTolerance when zero
 	Hardware          HardwareReader // the real machine when nil (tests pass fakes)
 	HTTPClient        *http.Client   // a client without redirects when nil
+	// Facts names the client facts to send as evidence (FactNames: all of them; disclose them to
+	// your users); Authors and Trackers are free fields (author_1.., tracker_1..), at most 10 each.
+	Facts    []string
+	Authors  []string
+	Trackers []string
 }
 
 // Client is licensing for one product inside one application: create one
@@ -53,8 +58,12 @@ type Client struct {
 	state             stateFile
 	queue             eventQueue
 	escrow            escrow
+	factNames         []string
+	authors           []string
+	trackers          []string
 
-	mu sync.Mutex // held for every call that reads and writes the state
+	mu         sync.Mutex     // held for every call that reads and writes the state
+	factsCache map[string]any // collected once, under mu // held for every call that reads and writes the state
 }
 
 var productSlug = regexp.MustCompile(`^[a-z0-9-]*[a-z0-9][a-z0-9-]*$`)
@@ -80,6 +89,9 @@ func New(opts Options) (*Client, error) {
 	if err != nil {
 		return nil, wrapError(ErrConfiguration, err, "cannot resolve the data directory %q", opts.DataDir)
 	}
+	if err := checkFactOptions(opts.Facts, opts.Authors, opts.Trackers); err != nil {
+		return nil, err
+	}
 	timeout := opts.Timeout
 	if timeout == 0 {
 		timeout = DefaultTimeout
@@ -93,6 +105,8 @@ func New(opts Options) (*Client, error) {
 		clock: opts.Clock, appVersion: opts.AppVersion, channel: opts.Channel,
 		rollbackTolerance: opts.RollbackTolerance, hardware: opts.Hardware, transport: t,
 		state: newStateFile(dir), queue: newEventQueue(dir),
+		factNames: append([]string(nil), opts.Facts...), authors: append([]string(nil), opts.Authors...),
+		trackers: append([]string(nil), opts.Trackers...),
 	}
 	if c.clock == nil {
 		c.clock = systemClock{}

@@ -41,3 +41,6 @@ func readSystemHardware(dataDir string) RawHardware {
 		MAC:     firstMAC(systemInterfaces()),
 	}
 }
+
+// registeredOwner: a Windows fact only.
+func registeredOwner() (string, string) { return "", "" }

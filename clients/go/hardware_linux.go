@@ -6,3 +6,6 @@ package licentia
 func readSystemHardware(dataDir string) RawHardware {
 	return readLinuxHardware("/", dataDir)
 }
+
+// registeredOwner: a Windows fact only.
+func registeredOwner() (string, string) { return "", "" }

@@ -8,3 +8,6 @@ import "runtime"
 func readSystemHardware(dataDir string) RawHardware {
 	return RawHardware{CPU: runtime.GOARCH, MAC: firstMAC(systemInterfaces())}
 }
+
+// registeredOwner: a Windows fact only.
+func registeredOwner() (string, string) { return "", "" }

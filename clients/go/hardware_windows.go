@@ -73,3 +73,9 @@ func readSystemHardware(dataDir string) RawHardware {
 		MAC:     firstMAC(systemInterfaces()),
 	}
 }
+
+// registeredOwner: RegisteredOwner and RegisteredOrganization (client facts, when the application asks for them).
+func registeredOwner() (string, string) {
+	const path = `SOFTWARE\Microsoft\Windows NT\CurrentVersion`
+	return registryString(path, "RegisteredOwner"), registryString(path, "RegisteredOrganization")
+}
