@@ -85,6 +85,11 @@ def test_the_runner_runs_every_section_of_the_vectors() -> None:
     assert sections == RUN, f"not run here: {sorted(sections - RUN)}; gone: {sorted(RUN - sections)}"
 
 
+def test_the_file_holds_no_nul_character_of_its_own() -> None:
+    """Jansson (the C client's parser) refuses a file with a NUL in a string; texts inside may hold one."""
+    assert "\\u0000" not in (CONFORMANCE / "vectors.json").read_text("ascii").replace("\\\\u0000", "")
+
+
 def test_every_section_has_valid_and_invalid_cases() -> None:
     assert {c["valid"] for c in VECTORS["signatures"]} == {True, False}
     assert {c["valid"] for c in VECTORS["license_keys"]} == {True, False}
