@@ -40,25 +40,26 @@ func cases(t *testing.T, raw json.RawMessage) []vectorCase {
 }
 
 var vectorSections = map[string]func(*testing.T, json.RawMessage){
-	"format":         func(t *testing.T, raw json.RawMessage) { mustEqual(t, string(raw), "1") },
-	"about":          func(*testing.T, json.RawMessage) {},
-	"canonical":      runCanonical,
-	"signatures":     runSignatures,
-	"fingerprints":   runFingerprints,
-	"license_keys":   runLicenseKeys,
-	"linux_readers":  runLinuxReaders,
-	"offline":        runOffline,
-	"online":         runOnline,
-	"credentials":    runCredentials,
-	"latest_release": runLatestRelease,
-	"last_seen":      runLastSeen,
-	"entitlements":   runEntitlements,
-	"licensee":       runLicensee,
-	"data_paths":     runDataPaths,
-	"consumption":    runConsumption,
-	"state":          runState,
-	"leases":         runLeases,
-	"airgapped":      runAirgapped,
+	"format":           func(t *testing.T, raw json.RawMessage) { mustEqual(t, string(raw), "1") },
+	"about":            func(*testing.T, json.RawMessage) {},
+	"canonical":        runCanonical,
+	"signatures":       runSignatures,
+	"fingerprints":     runFingerprints,
+	"license_keys":     runLicenseKeys,
+	"linux_readers":    runLinuxReaders,
+	"offline":          runOffline,
+	"online":           runOnline,
+	"credentials":      runCredentials,
+	"latest_release":   runLatestRelease,
+	"last_seen":        runLastSeen,
+	"entitlements":     runEntitlements,
+	"licensee":         runLicensee,
+	"data_paths":       runDataPaths,
+	"consumption":      runConsumption,
+	"state":            runState,
+	"leases":           runLeases,
+	"airgapped":        runAirgapped,
+	"hardware_readers": runHardwareReaders,
 }
 
 func TestConformanceVectors(t *testing.T) {
@@ -608,6 +609,35 @@ func runAirgapped(t *testing.T, raw json.RawMessage) {
 			default:
 				t.Fatalf("air-gapped mode %q is not implemented by the Go client", str(c, "mode"))
 			}
+		})
+	}
+}
+
+func runHardwareReaders(t *testing.T, raw json.RawMessage) {
+	for _, c := range cases(t, raw) {
+		t.Run(str(c, "os")+": "+str(c, "name"), func(t *testing.T) {
+			rec := c["recorded"].(map[string]any)
+			node := uint64(rec["node"].(float64))
+			var got RawHardware
+			var volume any
+			switch str(c, "os") {
+			case "macos":
+				ioreg, ran := rec["ioreg"].(string)
+				got = macHardware(ioreg, ran, str(rec, "machine"), str(rec, "processor"), node)
+			case "windows":
+				var cpu [3]string
+				for i, v := range rec["cpu"].([]any) {
+					cpu[i], _ = v.(string)
+				}
+				guid, _ := rec["machine_guid"].(string)
+				got = windowsHardware(guid, cpu, uint32(rec["volume_serial"].(float64)), str(rec, "machine"), str(rec, "processor"), node)
+				volume = windowsVolume(str(c, "cwd"), str(c, "data_dir"))
+			default:
+				t.Fatalf("the %s readers are not implemented by the Go client", str(c, "os"))
+			}
+			jsonEqual(t, map[string]any{
+				"machine": orNil(got.Machine), "disk": orNil(got.Disk), "cpu": orNil(got.CPU), "mac": orNil(got.MAC), "volume": volume,
+			}, c["expected"])
 		})
 	}
 }

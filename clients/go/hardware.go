@@ -8,6 +8,7 @@ package licentia
 // A reader that cannot read a value gives "", never an error.
 
 import (
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -337,6 +338,35 @@ func darwinCPU(goarch string) string {
 	return goarch
 }
 
+// macHardware: a Mac's raw values from what the system gave: ioreg's output (ok false when
+// it could not run), uname's machine and processor words, and the first card's address.
+func macHardware(ioreg string, ok bool, machine, processor string, node uint64) RawHardware {
+	raw := RawHardware{CPU: unameCPU(machine, processor), MAC: nodeMAC(node)}
+	if ok {
+		raw.Machine = parsePlatformUUID(ioreg)
+	}
+	return raw
+}
+
+// windowsHardware: a Windows machine's raw values from what the system gave: the registry's
+// MachineGuid and CentralProcessor\0 values ("" when absent), the volume's serial (0 when the
+// call failed), platform's machine and processor words, and the first card's address.
+func windowsHardware(machineGUID string, cpu [3]string, volumeSerial uint32, machine, processor string, node uint64) RawHardware {
+	for i := range cpu {
+		cpu[i] = strings.TrimSpace(cpu[i])
+	}
+	identity := windowsCPU(cpu[0], cpu[1], cpu[2])
+	if identity == "" {
+		identity = unameCPU(machine, processor)
+	}
+	return RawHardware{
+		Machine: strings.TrimSpace(machineGUID),
+		Disk:    formatVolumeSerial(volumeSerial),
+		CPU:     identity,
+		MAC:     nodeMAC(node),
+	}
+}
+
 // formatVolumeSerial: GetVolumeInformationW's serial as the Python SDK writes it (8 hex digits; 0 is none).
 func formatVolumeSerial(serial uint32) string {
 	if serial == 0 {
@@ -354,15 +384,40 @@ func windowsCPU(vendor, identifier, name string) string {
 	return vendor + "|" + identifier + "|" + name
 }
 
-// windowsDrive: the volume root holding dataDir ("C:\"), or "" for a UNC share.
-func windowsDrive(dataDir string) string {
-	if len(dataDir) >= 2 && dataDir[1] == ':' {
-		c := dataDir[0] | 0x20
-		if c >= 'a' && c <= 'z' {
-			return dataDir[:2] + `\`
-		}
+// windowsVolume: the root whose serial is read for dataDir (made absolute as the data path is):
+// its drive, or \\server\share\ of a share, C:\ without one.
+func windowsVolume(cwd, dataDir string) string {
+	drive, _, _ := windowsAnchor(absoluteWindowsPath(cwd, dataDir))
+	if drive == "" {
+		drive = "C:"
 	}
-	return ""
+	return drive + `\`
+}
+
+// nodeMAC: a 48-bit card address as aa:bb:cc:dd:ee:ff, "" when its first octet has the
+// multicast or locally administered bit (an address made up, or set by software).
+func nodeMAC(node uint64) string {
+	if node == 0 || node >= 1<<48 {
+		return ""
+	}
+	mac := fmt.Sprintf("%02x:%02x:%02x:%02x:%02x:%02x", byte(node>>40), byte(node>>32), byte(node>>24), byte(node>>16), byte(node>>8), byte(node))
+	if locallyAdministered(mac) {
+		return ""
+	}
+	return mac
+}
+
+// macNode: an address as the 48-bit integer nodeMAC reads (0 when it is none).
+func macNode(mac string) uint64 {
+	hw, err := net.ParseMAC(mac)
+	if err != nil || len(hw) != 6 {
+		return 0
+	}
+	var node uint64
+	for _, b := range hw {
+		node = node<<8 | uint64(b)
+	}
+	return node
 }
 
 // netInterface is what firstMAC needs of a network interface.

@@ -10,36 +10,33 @@ import (
 	"time"
 )
 
-// platformUUID is remembered for the life of the process, never on disk: a
-// value kept in the data directory would travel with a copy of it to another Mac.
 var (
-	platformUUIDOnce  sync.Once
-	platformUUIDValue string
+	ioregOnce   sync.Once
+	ioregOutput string
+	ioregRan    bool
 )
 
-func platformUUID() string {
-	platformUUIDOnce.Do(func() { platformUUIDValue = readPlatformUUID() })
-	return platformUUIDValue
-}
-
-func readPlatformUUID() string {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	// By absolute path, never through PATH, which another program could shadow.
-	out, err := exec.CommandContext(ctx, "/usr/sbin/ioreg", "-rd1", "-c", "IOPlatformExpertDevice").Output()
-	if err != nil {
-		return ""
-	}
-	return parsePlatformUUID(string(out))
+// ioreg is run once per process, its answer remembered in memory, never on disk: a value
+// kept in the data directory would travel with a copy of it to another Mac.
+func ioreg() (string, bool) {
+	ioregOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		// By absolute path, never through PATH, which another program could shadow.
+		out, err := exec.CommandContext(ctx, "/usr/sbin/ioreg", "-rd1", "-c", "IOPlatformExpertDevice").Output()
+		ioregOutput, ioregRan = string(out), err == nil
+	})
+	return ioregOutput, ioregRan
 }
 
 // On macOS: IOPlatformUUID (the one subprocess), no disk serial, the CPU as uname names it.
 func readSystemHardware(dataDir string) RawHardware {
-	return RawHardware{
-		Machine: platformUUID(),
-		CPU:     darwinCPU(runtime.GOARCH),
-		MAC:     firstMAC(systemInterfaces()),
+	out, ok := ioreg()
+	machine, processor := "x86_64", "i386"
+	if runtime.GOARCH == "arm64" {
+		machine, processor = "arm64", "arm"
 	}
+	return macHardware(out, ok, machine, processor, macNode(firstMAC(systemInterfaces())))
 }
 
 // registeredOwner: a Windows fact only.

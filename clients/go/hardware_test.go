@@ -36,9 +36,10 @@ func TestWindowsValuesInThePythonSDKsForms(t *testing.T) {
 		"GenuineIntel|Intel64 Family 6 Model 142 Stepping 10|Intel(R) Core(TM) i7-8650U CPU @ 1.90GHz")
 	mustEqual(t, windowsCPU("", "ARMv8 (64-bit) Family 8", ""), "|ARMv8 (64-bit) Family 8|")
 	mustEqual(t, windowsCPU("", "", ""), "")
-	mustEqual(t, windowsDrive(`C:\Users\ada\AppData\Local\my-app`), `C:\`)
-	mustEqual(t, windowsDrive(`d:\data`), `d:\`)
-	mustEqual(t, windowsDrive(`\\server\share\my-app`), "")
+	mustEqual(t, windowsVolume(`C:\Users\ada`, `C:\Users\ada\AppData\Local\my-app`), `C:\`)
+	mustEqual(t, windowsVolume(`C:\Users\ada`, `d:\data`), `d:\`)
+	mustEqual(t, windowsVolume(`C:\Users\ada`, `\\server\share\my-app`), `\\server\share\`)
+	mustEqual(t, windowsVolume(`E:\work`, `data`), `E:\`)
 }
 
 func TestFirstMACSkipsLoopbackAndAddressesSetBySoftware(t *testing.T) {

@@ -3,7 +3,7 @@
 package licentia
 
 import (
-	"path/filepath"
+	"os"
 	"strings"
 	"syscall"
 	"unsafe"
@@ -43,35 +43,30 @@ func registryString(path, name string) string {
 
 var getVolumeInformation = syscall.NewLazyDLL("kernel32.dll").NewProc("GetVolumeInformationW")
 
-func volumeSerial(dataDir string) string {
-	abs, err := filepath.Abs(dataDir)
+func volumeSerial(volume string) uint32 {
+	root, err := syscall.UTF16PtrFromString(volume)
 	if err != nil {
-		return ""
-	}
-	drive := windowsDrive(abs)
-	if drive == "" {
-		drive = `C:\`
-	}
-	root, err := syscall.UTF16PtrFromString(drive)
-	if err != nil {
-		return ""
+		return 0
 	}
 	var serial uint32
 	ok, _, _ := getVolumeInformation.Call(uintptr(unsafe.Pointer(root)), 0, 0, uintptr(unsafe.Pointer(&serial)), 0, 0, 0, 0)
 	if ok == 0 {
-		return ""
+		return 0
 	}
-	return formatVolumeSerial(serial)
+	return serial
 }
 
 func readSystemHardware(dataDir string) RawHardware {
 	const cpu = `HARDWARE\DESCRIPTION\System\CentralProcessor\0`
-	return RawHardware{
-		Machine: registryString(`SOFTWARE\Microsoft\Cryptography`, "MachineGuid"),
-		Disk:    volumeSerial(dataDir),
-		CPU:     windowsCPU(registryString(cpu, "VendorIdentifier"), registryString(cpu, "Identifier"), registryString(cpu, "ProcessorNameString")),
-		MAC:     firstMAC(systemInterfaces()),
-	}
+	cwd, _ := os.Getwd()
+	return windowsHardware(
+		registryString(`SOFTWARE\Microsoft\Cryptography`, "MachineGuid"),
+		[3]string{registryString(cpu, "VendorIdentifier"), registryString(cpu, "Identifier"), registryString(cpu, "ProcessorNameString")},
+		volumeSerial(windowsVolume(cwd, dataDir)),
+		// Python's platform.machine() and platform.processor() on Windows.
+		os.Getenv("PROCESSOR_ARCHITECTURE"), os.Getenv("PROCESSOR_IDENTIFIER"),
+		macNode(firstMAC(systemInterfaces())),
+	)
 }
 
 // registeredOwner: RegisteredOwner and RegisteredOrganization (client facts, when the application asks for them).
