@@ -17,6 +17,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -167,7 +168,7 @@ func (t *transport) attempt(ctx context.Context, method, target string, data []b
 
 // isRefused: nothing listens there; an application whose server is down must start offline at once.
 func isRefused(err error) bool {
-	return strings.Contains(err.Error(), "connection refused")
+	return errors.Is(err, syscall.ECONNREFUSED) || strings.Contains(err.Error(), "connection refused")
 }
 
 var retryAfterPattern = regexp.MustCompile(`^\d{1,9}$`)
