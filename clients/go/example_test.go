@@ -28,10 +28,12 @@ func Example() {
 }
 
 func ExampleClient_Activate() {
+	dataDir, _ := os.MkdirTemp("", "my-app-example")
+	defer os.RemoveAll(dataDir)
 	lic, _ := licentia.New(licentia.Options{
 		ServerURL: "https://licensing.example.com", Product: "my-app",
 		PublicKey: "ed25519:fd40e01e7c2874b5:27hOKn79gO3JwRPoreSMnoAnVIt0ZVZX1HMax0WY2JQ",
-		DataDir:   filepath.Join(os.TempDir(), "my-app-example"),
+		DataDir:   dataDir,
 	})
 	_, err := lic.Activate(context.Background(), "ABCDE-FGHJK-LMNPQ-RSTUV-WXYZ3")
 	var refused *licentia.ServerRefusedError
@@ -47,10 +49,12 @@ func ExampleClient_Activate() {
 }
 
 func ExampleClient_Consume() {
+	dataDir, _ := os.MkdirTemp("", "my-app-example")
+	defer os.RemoveAll(dataDir)
 	lic, _ := licentia.New(licentia.Options{
 		ServerURL: "http://127.0.0.1:9", Product: "my-app",
 		PublicKey: "ed25519:fd40e01e7c2874b5:27hOKn79gO3JwRPoreSMnoAnVIt0ZVZX1HMax0WY2JQ",
-		DataDir:   filepath.Join(os.TempDir(), "my-app-example"),
+		DataDir:   dataDir,
 	})
 	_, err := lic.Consume(context.Background(), "renders", 1, "")
 	var quota *licentia.QuotaExceededError
