@@ -33,6 +33,9 @@ import { pyStr, verifyDocument, type PinnedKeys } from "./signing";
 import type { State } from "./state";
 import { statusOf, verifyForInstallation, type PresentedFingerprint, type Status } from "./status";
 import { clockOffset, parseIso } from "./time";
+import { isToken } from "./tokens";
+
+export { isToken };
 
 /** Why an answer is refused: the first rule it fails (the conformance vectors' `refusal`). */
 export const Refusal = {
@@ -48,10 +51,6 @@ export function newNonce(): string {
   return randomBytes(16).toString("base64url");
 }
 
-/** A credential part or token as the server makes them: short printable ASCII. */
-export function isToken(value: JsonValue | undefined): value is string {
-  return typeof value === "string" && value.length > 0 && value.length <= 200 && /^[\x20-\x7e]+$/.test(value);
-}
 
 /** What one online request asked: its fresh nonce, and the installation it spoke for. */
 export class Asked {

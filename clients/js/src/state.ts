@@ -21,6 +21,7 @@ import { join } from "node:path";
 import { writeFileAtomic } from "./files";
 import { canonicalText, isObject, parseJson, type JsonValue } from "./json";
 import { usableOffset } from "./time";
+import { credentialOf, isToken } from "./tokens";
 
 export const STATE_FILE = "state.json";
 const FORMAT = 2;
@@ -43,12 +44,19 @@ export interface State {
   lastSeen: string | null;
   /** Seconds from the local clock to the server's, measured on the last bound answer (`answers.ts`). */
   clockOffset: number;
+  /** Seconds from the local clock to the file system's, measured at each save (`witnesses.ts`). */
+  fileClockSkew: number;
+  /** The credential is also kept outside the data folder (`escrow.ts`). */
+  escrowed: boolean;
   factsOptOut: boolean;
   corrupt: boolean;
 }
 
 export function emptyState(corrupt = false): State {
-  return { signed: null, credential: null, token: null, installReported: false, lastUsageReport: null, lastSeen: null, clockOffset: 0, factsOptOut: false, corrupt };
+  return {
+    signed: null, credential: null, token: null, installReported: false, lastUsageReport: null, lastSeen: null,
+    clockOffset: 0, fileClockSkew: 0, escrowed: false, factsOptOut: false, corrupt,
+  };
 }
 
 export function stateToText(state: State): string {
@@ -61,6 +69,8 @@ export function stateToText(state: State): string {
     last_usage_report: state.lastUsageReport,
     last_seen: state.lastSeen,
     clock_offset: state.clockOffset,
+    file_clock_skew: state.fileClockSkew,
+    escrowed: state.escrowed,
     facts_opt_out: state.factsOptOut,
   });
   const [device, secret] = state.credential;
@@ -87,6 +97,10 @@ export function stateFromBytes(raw: Uint8Array): State {
   }
   const optOut = outer.facts_opt_out === true;
   if (![device, secret, body, mac].every((v) => typeof v === "string" && v)) return { ...emptyState(true), factsOptOut: optOut };
+  // The credential travels in a header, outside every signature: a part that is not a token the
+  // server makes (a secret with CR/LF) is damage, never sent (`tokens.ts`).
+  const credential = credentialOf(device, secret);
+  if (credential === null) return { ...emptyState(true), factsOptOut: optOut };
   let fields: JsonValue = null;
   try {
     if (sameText(stateMac(device as string, secret as string, body as string), mac as string)) fields = parseJson(body as string);
@@ -100,15 +114,19 @@ export function stateFromBytes(raw: Uint8Array): State {
   };
   const signed = fields.signed;
   const offset = fields.clock_offset;
+  const skew = fields.file_clock_skew;
+  const token = fields.token;
   return {
     signed: isObject(signed) ? signed : null,
-    credential: [device as string, secret as string],
-    token: text("token"),
+    credential,
+    token: isToken(token) ? token : null,
     installReported: fields.install_reported === true,
     lastUsageReport: text("last_usage_report"),
     lastSeen: text("last_seen"),
     // Shared with the Python SDK: a missing, non-integer (or absurd) offset is none.
     clockOffset: usableOffset(offset) ? offset : 0,
+    fileClockSkew: usableOffset(skew) ? skew : 0,
+    escrowed: fields.escrowed === true,
     factsOptOut: fields.facts_opt_out === true,
     corrupt: false,
   };
@@ -132,7 +150,14 @@ export class StateFile {
     return raw.length > MAX_STATE_BYTES ? emptyState(true) : stateFromBytes(raw);
   }
 
-  save(state: State): void {
-    writeFileAtomic(this.path, stateToText(state));
+  /** Replace the file atomically; with `now` (the local clock, ms), measure the file system's clock against it on the new file. */
+  save(state: State, now?: number): void {
+    writeFileAtomic(this.path, (mtimeMs) => {
+      if (now !== undefined) {
+        const skew = Math.round((mtimeMs - now) / 1000);
+        state.fileClockSkew = usableOffset(skew) ? skew + 0 : 0;
+      }
+      return stateToText(state);
+    });
   }
 }

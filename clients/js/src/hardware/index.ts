@@ -44,38 +44,69 @@ export function firstMac(interfaces: InterfaceList): string | null {
   return null;
 }
 
-export function readHardware(dataDir: string, source: HardwareSource = {}): RawHardware {
+/** A reader's value, or null whatever it throws or gives (a fake of a test, a system that changed). */
+async function quiet<T>(read: () => Promise<T> | T, fallback: T): Promise<T> {
+  try {
+    return await read();
+  } catch {
+    return fallback;
+  }
+}
+
+function text(value: unknown): string | null {
+  return typeof value === "string" && value ? value : null;
+}
+
+/** Read this machine's identifiers; every reader runs asynchronously and none ever throws. */
+export async function readHardware(dataDir: string, source: HardwareSource = {}): Promise<RawHardware> {
   const platform = source.root !== undefined ? "linux" : (source.platform ?? process.platform);
   const run = source.run ?? runCommand;
   const env = source.env ?? process.env;
-  const interfaces = (): InterfaceList => (source.interfaces ?? networkInterfaces)();
+  const mac = (): Promise<string | null> => quiet(() => firstMac((source.interfaces ?? networkInterfaces)()), null);
+  const arch = (): string => quietSync(() => source.arch ?? osArch(), "");
+  let found: [unknown, unknown, unknown, unknown, unknown];
   if (platform === "linux" || platform === "android") {
     const root = source.root ?? "/";
-    return {
-      machine: linux.machineId(root),
-      disk: linux.diskSerial(root, dataDir),
-      cpu: linux.cpuIdentity(root),
-      mac: linux.permanentMac(root),
-      virtualSignals: linux.virtualSignals(root),
-    };
+    found = await Promise.all([
+      quiet(() => linux.machineId(root), null),
+      quiet(() => linux.diskSerial(root, dataDir), null),
+      quiet(() => linux.cpuIdentity(root), null),
+      quiet(() => linux.permanentMac(root), null),
+      quiet(() => linux.virtualSignals(root), []),
+    ]);
+  } else if (platform === "win32") {
+    found = await Promise.all([
+      quiet(() => windows.machineGuid(run, env), null),
+      quiet(() => windows.volumeSerial(run, env, dataDir), null),
+      quiet(() => windows.cpuIdentity(run, env), null),
+      mac(),
+      [],
+    ]);
+  } else if (platform === "darwin") {
+    found = await Promise.all([
+      quiet(() => macos.platformUuid(run), null),
+      null,
+      quiet(() => macos.cpuIdentity(run, arch()), null),
+      mac(),
+      [],
+    ]);
+  } else {
+    found = [null, null, arch() || null, await mac(), []];
   }
-  if (platform === "win32") {
-    return {
-      machine: windows.machineGuid(run, env),
-      disk: windows.volumeSerial(run, env, dataDir),
-      cpu: windows.cpuIdentity(run, env),
-      mac: firstMac(interfaces()),
-      virtualSignals: [],
-    };
+  const [machine, disk, cpu, card, signals] = found;
+  return {
+    machine: text(machine),
+    disk: text(disk),
+    cpu: text(cpu),
+    mac: text(card),
+    virtualSignals: Array.isArray(signals) ? signals.filter((s): s is string => typeof s === "string") : [],
+  };
+}
+
+function quietSync<T>(read: () => T, fallback: T): T {
+  try {
+    return read();
+  } catch {
+    return fallback;
   }
-  if (platform === "darwin") {
-    return {
-      machine: macos.platformUuid(run),
-      disk: null,
-      cpu: macos.cpuIdentity(run, source.arch ?? osArch()),
-      mac: firstMac(interfaces()),
-      virtualSignals: [],
-    };
-  }
-  return { machine: null, disk: null, cpu: source.arch ?? osArch(), mac: firstMac(interfaces()), virtualSignals: [] };
 }
