@@ -2,12 +2,13 @@
 
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { cpSync, existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 
 import { ConfigurationError, InvalidAnswer, InvalidKey, Licentia, Offline, QuotaExceeded, ServerRefused, type LicentiaOptions } from "../src";
+import { stateMac } from "../src/state";
 import { FakeMachine, LiveServer, ManualClock, RecordingProxy, ownUserConfig, tempDir } from "./support";
 
 const DAY = 86_400_000;
@@ -149,6 +150,39 @@ describe("against a real server", () => {
     clock.advance(-DAY);
     const status = await lic.check({ online: false });
     assert.deepEqual([status.allowed, status.state], [false, "clock_rollback"]);
+  });
+
+  it("a clock once far ahead and put right is let in by its next online check (the witnesses are put right)", async () => {
+    const lic = app();
+    await lic.check();
+    // What a clock 40 days ahead (a dead battery, then NTP) left behind: the event queue's folder
+    // written in the future.
+    const ahead = (Date.now() + 40 * DAY) / 1000;
+    mkdirSync(join(lic.dataDir, "events"), { recursive: true });
+    utimesSync(join(lic.dataDir, "events"), ahead, ahead);
+    const locked = await lic.check({ online: false });
+    assert.deepEqual([locked.allowed, locked.reason], [false, "clock_rollback"]);
+    assert.equal((await lic.check()).online, true);
+    assert.ok(statSync(join(lic.dataDir, "events")).mtimeMs < Date.now() + 60_000, "the file time was brought back");
+    assert.equal((await lic.check({ online: false })).allowed, true);
+  });
+
+  it("a re-sealed earlier last_seen is still caught by the file times", async () => {
+    const clock = new ManualClock();
+    const lic = app({ clock });
+    await lic.check();
+    clock.advance(3 * DAY);
+    assert.equal((await lic.check({ online: false })).allowed, true); // writes the time seen, and the file's time
+    // Someone who read the secret re-seals an earlier time seen and winds the clock back.
+    const statePath = join(lic.dataDir, "state.json");
+    const outer = JSON.parse(readFileSync(statePath, "utf8"));
+    const fields = JSON.parse(outer.state);
+    const body = JSON.stringify({ ...fields, last_seen: new Date(clock.now() - 3 * DAY).toISOString().replace(/\.\d{3}Z$/, "Z") });
+    writeFileSync(statePath, JSON.stringify({ ...outer, state: body, mac: stateMac(outer.device, outer.secret, body) }));
+    utimesSync(statePath, new Date(), new Date()); // the file's time stays what the file system says
+    clock.advance(-3 * DAY + 60_000);
+    const rolled = await lic.check({ online: false });
+    assert.deepEqual([rolled.allowed, rolled.reason], [false, "clock_rollback"]);
   });
 
   it("activation registers the device with its features; deactivation frees the seat", async () => {
