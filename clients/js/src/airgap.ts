@@ -82,6 +82,11 @@ function privateKey(kind: "ed25519" | "x25519", text: unknown): KeyObject {
   }
 }
 
+/** The public half (raw, base64url) of a private key kept as raw base64url text. */
+export function publicText(kind: "ed25519" | "x25519", privateText: string): string {
+  return String(createPublicKey(privateKey(kind, privateText)).export({ format: "jwk" }).x);
+}
+
 /** A request or proof: `claim` and the machine key's signature over its canonical JSON. */
 export function signedClaim(kind: string, claim: JsonObject, signingKeyText: string): string {
   return armor(kind, { claim, sig: b64e(sign(null, canonicalJson(claim), privateKey("ed25519", signingKeyText))) });

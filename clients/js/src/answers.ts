@@ -80,6 +80,16 @@ export class Asked {
   }
 }
 
+/**
+ * The credential an answer carries (outside the signature: only the server can tell a genuine one),
+ * kept only when it is for the device the verified document names and both parts are tokens.
+ */
+export function credentialOf(offered: JsonValue | undefined, documentDevice: JsonValue | undefined): readonly [string, string] | null {
+  if (!isObject(offered)) return null;
+  const { device, secret } = offered;
+  return isToken(device) && isToken(secret) && device === documentDevice ? [device, secret] : null;
+}
+
 /** Why a verified answer is not the answer to this request (null: it is). */
 export function refusal(
   payload: JsonObject,
@@ -140,12 +150,7 @@ export function judgeAnswer(
     const detail = err instanceof InvalidDocument ? err.message : "document has no valid issue time";
     return refused(Refusal.INVALID_DOCUMENT, `the server's answer does not verify: ${detail}`);
   }
-  const offered = answer.credential;
-  // The credential is outside the signature: it counts only for the device the document names.
-  const credential =
-    isObject(offered) && isToken(offered.device) && isToken(offered.secret) && offered.device === payload.device
-      ? ([offered.device, offered.secret] as const)
-      : null;
+  const credential = credentialOf(answer.credential, payload.device);
   const why = refusal(payload, {
     nonce: asked.nonce,
     device: asked.device,

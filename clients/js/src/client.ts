@@ -1,7 +1,6 @@
 /** `Licentia`: the object an application creates once and asks `check()`. */
 
 import { release as osRelease, type as osType } from "node:os";
-import { resolve } from "node:path";
 
 import { Asked, judgeAnswer } from "./answers";
 import { Escrow } from "./escrow";
@@ -13,6 +12,7 @@ import { isObject, type JsonValue } from "./json";
 import { checkout, type Lease } from "./leases";
 import { consume } from "./meters";
 import { moveFrom } from "./moves";
+import { absolutePath } from "./paths";
 import { installResponse, writeProof, writeRequest } from "./offline";
 import { EventQueue, type FlushResult } from "./queue";
 import { releaseOf, type Release } from "./releases";
@@ -25,13 +25,9 @@ import { Transport } from "./transport";
 import { Values } from "./values";
 import { CLIENT_VERSION, PROTOCOL_VERSION } from "./version";
 import { DeviceStatus, ErrorCode, EventKind } from "./vocabulary";
-import { latestWitness, settleWitnesses, witnessPaths } from "./witnesses";
+import { latestWitness, seenAfter, settleWitnesses, witnessPaths } from "./witnesses";
 
 export const DEFAULT_TIMEOUT_MS = 3000;
-// last_seen is written at most this often on offline checks: a write (with fsync)
-// per check costs far more than the check, and a clock wound back by less than
-// this plus the tolerance buys almost nothing.
-const LAST_SEEN_STEP_MS = 10 * 60 * 1000;
 
 export interface LicentiaOptions {
   serverUrl: string;
@@ -101,7 +97,8 @@ export class Licentia {
     if (!options.dataDir) throw new ConfigurationError("a data directory is required");
     this.product = product;
     this.keys = pinKeys(options.publicKey);
-    this.dataDir = resolve(options.dataDir);
+    // The text Python's pathlib makes of it (`paths.ts`): its hash tells installations apart.
+    this.dataDir = absolutePath(options.dataDir);
     this.clock = options.clock ?? systemClock;
     this.appVersion = options.appVersion ?? null;
     this.channel = options.channel ?? "stable";
@@ -484,8 +481,9 @@ export class Licentia {
       offsetSeconds: state.clockOffset,
       rollbackToleranceMs: this.rollbackToleranceMs,
     });
-    if (status.reason !== "clock_rollback" && status.reason !== "invalid_document" && (lastSeen === null || now - lastSeen > LAST_SEEN_STEP_MS)) {
-      state.lastSeen = toIso(now);
+    const after = seenAfter(lastSeen, now, null, this.rollbackToleranceMs);
+    if (status.reason !== "clock_rollback" && status.reason !== "invalid_document" && after.lastSeen !== lastSeen && after.lastSeen !== null) {
+      state.lastSeen = toIso(after.lastSeen);
       try {
         this.stateFile.save(state, now);
       } catch {

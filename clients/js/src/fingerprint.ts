@@ -6,6 +6,7 @@
 
 import { resolve } from "node:path";
 
+import { absolutePath } from "./paths";
 import { readHardware, type HardwareSource, type RawHardware } from "./hardware";
 import { COMPONENTS, componentHash, dataPathHash } from "./rules";
 import type { PresentedFingerprint } from "./status";
@@ -34,7 +35,7 @@ export function fingerprintOf(product: string, dataDir: string, raw: RawHardware
     const value = raw[name];
     if (value) components[name] = componentHash(product, name, value);
   }
-  return new Fingerprint(components, dataPathHash(product, resolve(dataDir)), raw.virtualSignals.length > 0, raw.virtualSignals);
+  return new Fingerprint(components, dataPathHash(product, absolutePath(dataDir)), raw.virtualSignals.length > 0, raw.virtualSignals);
 }
 
 /** Read the hardware now (asynchronously) and hash it for `product`. */

@@ -11,13 +11,14 @@
 import { closeSync, constants, openSync, readSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 
+import { refusal, type Asked, type Refusal } from "./answers";
 import { InvalidDocument } from "./errors";
 import { writeFileAtomic } from "./files";
-import type { Fingerprint } from "./fingerprint";
-import { canonicalText, isObject, parseJson, type JsonObject } from "./json";
+import { canonicalText, isObject, parseJson, type JsonObject, type JsonValue } from "./json";
 import { fingerprintMatches } from "./rules";
 import { pyStr, verifyDocument, type PinnedKeys } from "./signing";
-import { parseIso } from "./time";
+import { entitlementsInForce, type Entitlement } from "./status";
+import { parseIso, serverTime } from "./time";
 
 export const LEASE_FILE = "lease.json";
 export const DOCUMENT_TYPE = "floating_lease";
@@ -27,7 +28,9 @@ const MAX_LEASE_BYTES = 1 << 16;
 export type LeasePayload = JsonObject & { readonly lease: string; readonly expiresMs: number; readonly issuedMs: number };
 
 /** Verify a signed lease document and that it names this machine's hardware; else `InvalidDocument`. */
-export function verifyLease(unverifiedSigned: JsonObject, keys: PinnedKeys, product: string, fingerprint: Fingerprint, atTime?: number): LeasePayload {
+export function verifyLease(
+  unverifiedSigned: JsonObject, keys: PinnedKeys, product: string, fingerprint: { components: Readonly<Record<string, string>> }, atTime?: number,
+): LeasePayload {
   const payload = verifyDocument(unverifiedSigned, keys, product, atTime);
   const components = payload.components;
   if (payload.type !== DOCUMENT_TYPE || typeof payload.lease !== "string") throw new InvalidDocument("not a lease document");
@@ -36,6 +39,7 @@ export function verifyLease(unverifiedSigned: JsonObject, keys: PinnedKeys, prod
   let issuedMs: number;
   try {
     const raw = payload.min_match;
+    if (raw !== undefined && raw !== null && raw !== false && typeof raw !== "number") throw new TypeError("min_match");
     minMatch = typeof raw === "number" && raw ? raw : 2;
     expiresMs = parseIso(pyStr(payload.expires_at));
     issuedMs = parseIso(pyStr(payload.issued_at));
@@ -90,4 +94,71 @@ export function forgetLease(lic: { dataDir: string }, leaseId: string): void {
       // already gone
     }
   }
+}
+
+/** Why a lease document is not taken (the `leases` vectors' `refusal`). */
+export type LeaseRefusal = "invalid_document" | "other_lease" | Refusal | "not_borrowed" | "ended";
+
+/** What a verified lease document grants, judged at a time (ms). */
+export interface LeaseTerms {
+  readonly id: string;
+  readonly borrowed: boolean;
+  readonly expiresMs: number;
+  /** From the judging time to the lease's end (not below 0). */
+  readonly secondsLeft: number;
+  /** The signed interval when above 0 and at most half the lease, else a quarter of the lease (30 without one). */
+  readonly heartbeatSeconds: number;
+  readonly entitlements: Readonly<Record<string, Entitlement>>;
+  readonly features: readonly string[];
+}
+
+export type LeaseVerdict =
+  | { readonly accepted: true; readonly payload: LeasePayload; readonly signed: JsonObject; readonly terms: LeaseTerms }
+  | { readonly accepted: false; readonly refusal: LeaseRefusal };
+
+/** The terms of a verified lease document at `at` (ms). */
+export function leaseTerms(payload: LeasePayload, at: number): LeaseTerms {
+  const every = payload.heartbeat_seconds;
+  const seconds = payload.lease_seconds;
+  const limit = typeof seconds === "number" && Number.isSafeInteger(seconds) && seconds > 0 ? seconds / 2 : 60;
+  return Object.freeze({
+    id: payload.lease,
+    borrowed: payload.borrowed === true,
+    expiresMs: payload.expiresMs,
+    secondsLeft: Math.max(0, payload.expiresMs - at) / 1000,
+    heartbeatSeconds: typeof every === "number" && Number.isSafeInteger(every) && every > 0 && every <= limit ? every : limit / 2,
+    entitlements: entitlementsInForce(payload.entitlements, at),
+    features: Object.freeze(Array.isArray(payload.features) ? payload.features.filter((f): f is string => typeof f === "string") : []),
+  });
+}
+
+/** A checkout, heartbeat or borrow answer: taken only when it verifies for this machine, names its lease and answers this request. */
+export function judgeLeaseAnswer(answer: JsonValue, asked: Asked, keys: PinnedKeys, product: string, fingerprint: { components: Readonly<Record<string, string>> }): LeaseVerdict {
+  if (!isObject(answer) || !isObject(answer.signed)) return { accepted: false, refusal: "invalid_document" };
+  const signed = answer.signed;
+  let payload: LeasePayload;
+  try {
+    payload = verifyLease(signed, keys, product, fingerprint);
+  } catch {
+    return { accepted: false, refusal: "invalid_document" };
+  }
+  if (payload.lease !== answer.lease) return { accepted: false, refusal: "other_lease" };
+  const why = refusal(payload, { nonce: asked.nonce, device: asked.device, machine: asked.machine(keys, product), credentialDevice: null });
+  if (why !== null) return { accepted: false, refusal: why };
+  return { accepted: true, payload, signed, terms: leaseTerms(payload, payload.issuedMs) }; // judged at the server's time
+}
+
+/** A lease kept in `lease.json`, used offline at local `now` + `offsetSeconds`: only a borrowed one, until its end. */
+export function judgeStoredLease(signed: JsonValue, keys: PinnedKeys, product: string, fingerprint: { components: Readonly<Record<string, string>> }, now: number, offsetSeconds: number): LeaseVerdict {
+  const at = serverTime(now, offsetSeconds);
+  let payload: LeasePayload;
+  try {
+    if (!isObject(signed)) throw new InvalidDocument("malformed document");
+    payload = verifyLease(signed, keys, product, fingerprint, at);
+  } catch {
+    return { accepted: false, refusal: "invalid_document" };
+  }
+  if (payload.borrowed !== true) return { accepted: false, refusal: "not_borrowed" };
+  if (payload.expiresMs <= at) return { accepted: false, refusal: "ended" };
+  return { accepted: true, payload, signed: signed as JsonObject, terms: leaseTerms(payload, at) };
 }

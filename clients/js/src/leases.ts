@@ -18,13 +18,13 @@
 
 import { performance } from "node:perf_hooks";
 
-import { Asked, refusal } from "./answers";
-import { ConfigurationError, InvalidAnswer, InvalidDocument, InvalidKey, Offline, ServerRefused } from "./errors";
+import { Asked } from "./answers";
+import { ConfigurationError, InvalidAnswer, InvalidKey, Offline, ServerRefused } from "./errors";
 import type { Licentia } from "./client";
-import { forgetLease, readKept, saveLease, verifyLease, type LeasePayload } from "./lease_documents";
-import { isObject, type JsonObject, type JsonValue } from "./json";
+import { forgetLease, judgeLeaseAnswer, judgeStoredLease, leaseTerms, readKept, saveLease, type LeasePayload } from "./lease_documents";
+import type { JsonObject, JsonValue } from "./json";
 import { normalizeKey } from "./rules";
-import { entitlementsInForce, type Entitlement } from "./status";
+import type { Entitlement } from "./status";
 import { serverTime, toIso } from "./time";
 import { ErrorCode } from "./vocabulary";
 
@@ -187,18 +187,16 @@ export class Lease {
 
   /** Take a verified document: from now on the lease lasts what the server signed (on the monotonic clock). */
   private take(payload: LeasePayload, signed: JsonObject, now: number): void {
-    this.deadline = performance.now() + Math.max(0, payload.expiresMs - now);
-    this.id = payload.lease;
-    this.expiresAt = new Date(payload.expiresMs);
-    this.borrowed = payload.borrowed === true;
+    const terms = leaseTerms(payload, now);
+    this.deadline = performance.now() + terms.secondsLeft * 1000;
+    this.id = terms.id;
+    this.expiresAt = new Date(terms.expiresMs);
+    this.borrowed = terms.borrowed;
     this.current = this.borrowed ? "borrowed" : "active";
     this.error = null;
-    this.entitlements = entitlementsInForce(payload.entitlements, now);
-    this.features = Object.freeze(Array.isArray(payload.features) ? payload.features.filter((f): f is string => typeof f === "string") : []);
-    const every = payload.heartbeat_seconds;
-    const seconds = payload.lease_seconds;
-    const limit = typeof seconds === "number" && Number.isSafeInteger(seconds) && seconds > 0 ? seconds / 2 : 60;
-    this.heartbeatSeconds = typeof every === "number" && Number.isSafeInteger(every) && every > 0 && every <= limit ? every : limit / 2;
+    this.entitlements = terms.entitlements;
+    this.features = terms.features;
+    this.heartbeatSeconds = terms.heartbeatSeconds;
     saveLease(this.lic, signed);
   }
 }
@@ -251,21 +249,11 @@ async function leaseCall(lic: Licentia, path: string, ask: { key?: string; borro
   }
 }
 
-/** The verified lease document of `answer`, if it answers this request for this installation; else `InvalidAnswer`. */
+/** The verified lease document of `answer`, if it answers this request for this installation; else `InvalidAnswer` naming the rule. */
 async function verified(lic: Licentia, answer: JsonValue, asked: Asked): Promise<[LeasePayload, JsonObject]> {
-  if (!isObject(answer) || !isObject(answer.signed)) throw new InvalidAnswer("the server's answer carries no signed lease");
-  const unverifiedSigned = answer.signed;
-  let payload: LeasePayload;
-  try {
-    payload = verifyLease(unverifiedSigned, lic.keys, lic.product, await lic.fingerprint());
-  } catch (err) {
-    if (err instanceof InvalidDocument) throw new InvalidAnswer(`the server's lease does not verify: ${err.message}`);
-    throw err;
-  }
-  if (payload.lease !== answer.lease) throw new InvalidAnswer("the server's answer names another lease than its document");
-  const why = refusal(payload, { nonce: asked.nonce, device: asked.device, machine: asked.machine(lic.keys, lic.product), credentialDevice: null });
-  if (why !== null) throw new InvalidAnswer(`the server's answer is not the answer to this request (${why})`);
-  return [payload, unverifiedSigned];
+  const verdict = judgeLeaseAnswer(answer, asked, lic.keys, lic.product, await lic.fingerprint());
+  if (!verdict.accepted) throw new InvalidAnswer(`the server's answer is not a lease for this request and machine (${verdict.refusal})`);
+  return [verdict.payload, verdict.signed];
 }
 
 /**
@@ -289,12 +277,6 @@ export async function storedLease(lic: Licentia): Promise<Lease | null> {
     }
   }
   if (unverified === null) return null;
-  const at = serverTime(now, state.clockOffset);
-  let payload: LeasePayload;
-  try {
-    payload = verifyLease(unverified, lic.keys, lic.product, await lic.fingerprint(), at);
-  } catch {
-    return null;
-  }
-  return payload.expiresMs <= at ? null : new Lease(lic, null, payload, unverified, false);
+  const verdict = judgeStoredLease(unverified, lic.keys, lic.product, await lic.fingerprint(), now, state.clockOffset);
+  return verdict.accepted ? new Lease(lic, null, verdict.payload, verdict.signed, false) : null;
 }

@@ -11,8 +11,9 @@ import { randomBytes } from "node:crypto";
 
 import type { Licentia } from "./client";
 import { ConfigurationError, InvalidAnswer, Offline, QuotaExceeded, ServerRefused, type Consumption } from "./errors";
-import { isObject, type JsonValue } from "./json";
-import { parseIso } from "./time";
+import { isObject, parseJson, type JsonValue } from "./json";
+import { parseIso, toIso } from "./time";
+import { refusal } from "./transport";
 import { ErrorCode } from "./vocabulary";
 
 const METER_NAME = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
@@ -69,7 +70,7 @@ export async function consume(lic: Licentia, meter: string, amount: number, idem
       return consumptionOf(answer);
     } catch (err) {
       if (err instanceof ServerRefused) {
-        if (err.code === ErrorCode.QUOTA_EXCEEDED) throw new QuotaExceeded(figuresOfRefusal(err, meter), err.serverMessage, err.details);
+        if (err.code === ErrorCode.QUOTA_EXCEEDED) throw new QuotaExceeded(figuresOfRefusal(err, meter, lic.clock.now()), err.serverMessage, err.details);
         if ((err.code === ErrorCode.STALE_TOKEN || err.code === ErrorCode.INVALID_CREDENTIAL) && !refreshed) {
           // Another process of this installation rotated the token (or the secret was replaced):
           // one online check brings the live ones.
@@ -85,11 +86,42 @@ export async function consume(lic: Licentia, meter: string, amount: number, idem
   }
 }
 
-function figuresOfRefusal(err: ServerRefused, meter: string): Consumption {
+/** A quota refusal's figures (plain fields beside the code; `meter` the one asked when absent), or "nothing left" dated `now`. */
+function figuresOfRefusal(err: ServerRefused, meter: string, now: number): Consumption {
   try {
     return consumptionOf({ meter, ...err.details } as JsonValue);
   } catch {
     // A refusal without readable figures still says: nothing left.
-    return Object.freeze({ meter, used: 0, limit: 0, remaining: 0, period: "unknown", periodStart: new Date(), periodEnd: null, replayed: false });
+    return Object.freeze({ meter, used: 0, limit: 0, remaining: 0, period: "unknown", periodStart: new Date(Math.floor(now / 1000) * 1000), periodEnd: null, replayed: false });
   }
+}
+
+/** What a consumption's answer means (the `consumption` vectors): what `consume()` does with it. */
+export type ConsumptionOutcome =
+  | { outcome: "consumed" | "quota_exceeded"; code: string | null; consumption: Consumption }
+  | { outcome: "invalid_answer" | "offline"; code: null; consumption: null }
+  | { outcome: "check_and_retry" | "refused"; code: string; consumption: null };
+
+/** Read the answer (`status`, `body`) to a consumption of `meter` received at `now` (ms). */
+export function consumptionOutcome(meter: string, now: number, status: number, body: Uint8Array): ConsumptionOutcome {
+  if (status >= 500) return { outcome: "offline", code: null, consumption: null };
+  if (status >= 400) {
+    const refused = refusal(status, body, undefined);
+    if (refused.code === ErrorCode.QUOTA_EXCEEDED) return { outcome: "quota_exceeded", code: refused.code, consumption: figuresOfRefusal(refused, meter, now) };
+    const retry = refused.code === ErrorCode.STALE_TOKEN || refused.code === ErrorCode.INVALID_CREDENTIAL;
+    return { outcome: retry ? "check_and_retry" : "refused", code: refused.code, consumption: null };
+  }
+  try {
+    return { outcome: "consumed", code: null, consumption: consumptionOf(parseJson(body)) };
+  } catch {
+    return { outcome: "invalid_answer", code: null, consumption: null };
+  }
+}
+
+/** A consumption in the wire's words (the vectors'). */
+export function consumptionAsWire(c: Consumption): Record<string, unknown> {
+  return {
+    meter: c.meter, used: c.used, limit: c.limit, remaining: c.remaining, period: c.period,
+    period_start: toIso(c.periodStart.getTime()), period_end: c.periodEnd === null ? null : toIso(c.periodEnd.getTime()), replayed: c.replayed,
+  };
 }

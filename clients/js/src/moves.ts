@@ -13,13 +13,13 @@
  */
 
 import { unlinkSync } from "node:fs";
-import { resolve } from "node:path";
 
 import type { Asked } from "./answers";
 import { ConfigurationError } from "./errors";
 import { Escrow } from "./escrow";
 import type { Fingerprint } from "./fingerprint";
 import type { JsonValue } from "./json";
+import { absolutePath } from "./paths";
 import { dataPathHash } from "./rules";
 import { StateFile, type State } from "./state";
 import type { Status } from "./status";
@@ -51,7 +51,7 @@ export interface MoveParts {
  */
 export async function moveFrom(lic: MoveParts, oldDataDir: string): Promise<Status> {
   if (!oldDataDir) throw new ConfigurationError("the old data folder is required");
-  const oldDir = resolve(oldDataDir);
+  const oldDir = absolutePath(oldDataDir);
   if (oldDir === lic.dataDir) throw new ConfigurationError("the old data folder is this installation's own");
   const oldFile = new StateFile(oldDir);
   const state = oldFile.load();

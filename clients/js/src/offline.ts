@@ -25,10 +25,10 @@ import { writeFileAtomic } from "./files";
 import { isObject, parseJson, type JsonObject, type JsonValue } from "./json";
 import { normalizeKey } from "./rules";
 import { emptyState } from "./state";
-import { statusOf, verifyForInstallation, type Status } from "./status";
-import { parseIso, serverTime, toIso } from "./time";
+import type { PinnedKeys } from "./signing";
+import { statusOf, verifyForInstallation, type PresentedFingerprint, type Status } from "./status";
+import { serverTime, toIso } from "./time";
 import { credentialOf, isToken } from "./tokens";
-import { pyStr } from "./signing";
 
 export const OFFLINE_FILE = "offline.json";
 const FORMAT = 1;
@@ -72,6 +72,95 @@ function save(lic: Licentia, keys: Keys): void {
   }
 }
 
+/** What an activation request says (the `airgapped` vectors' `inputs`); `box` and `proof` are the new private keys. */
+export interface RequestInputs {
+  product: string;
+  key: string;
+  fingerprint: JsonObject;
+  nonce: string;
+  created_at: string;
+  box: string;
+  proof: string;
+  app_version: string | null;
+  os: string;
+}
+
+/** The request file's text, byte for byte what every SDK writes from the same inputs. */
+export function requestText(inputs: RequestInputs): string {
+  const claim: JsonObject = {
+    v: airgap.FORMAT,
+    kind: "activation_request",
+    product: inputs.product,
+    key: inputs.key,
+    fingerprint: inputs.fingerprint,
+    nonce: inputs.nonce,
+    created_at: inputs.created_at,
+    box_key: airgap.publicText("x25519", inputs.box),
+    proof_key: airgap.publicText("ed25519", inputs.proof),
+    app_version: inputs.app_version,
+    os: inputs.os,
+  };
+  return airgap.signedClaim(airgap.REQUEST, claim, inputs.proof);
+}
+
+/** Why a response is not installed (the `airgapped` vectors' `refusal`), in the order they are checked. */
+export type ResponseRefusal =
+  | "not_a_response" | "unknown_version" | "other_product" | "unknown_request" | "invalid_document" | "other_request" | "sealed_elsewhere" | "other_installation";
+
+export type ResponseVerdict =
+  | {
+      readonly accepted: true;
+      readonly signed: JsonObject;
+      readonly payload: JsonObject;
+      readonly credential: [string, string];
+      readonly activation: string;
+      readonly pending: JsonObject;
+      readonly status: Status;
+    }
+  | { readonly accepted: false; readonly refusal: ResponseRefusal };
+
+/**
+ * Open a response to one of the `pending` requests (`nonce`, `box`) for this installation, judged at
+ * local `now` + `offsetSeconds` as an offline document is. Pure: nothing is read or kept.
+ */
+export function openResponse(
+  text: string | Uint8Array, product: string, keys: PinnedKeys, fingerprint: PresentedFingerprint, pending: readonly JsonObject[], now: number, offsetSeconds: number,
+): ResponseVerdict {
+  const no = (refusal: ResponseRefusal): ResponseVerdict => ({ accepted: false, refusal });
+  let unverified: JsonObject;
+  try {
+    unverified = airgap.unarmor(airgap.RESPONSE, text);
+  } catch {
+    return no("not_a_response");
+  }
+  if (unverified.v !== airgap.FORMAT) return no("unknown_version");
+  if (unverified.product !== product) return no("other_product");
+  const nonce = unverified.request;
+  const request = typeof nonce === "string" ? pending.find((p) => p.nonce === nonce) : undefined;
+  if (request === undefined || typeof nonce !== "string") return no("unknown_request");
+  const signed = unverified.signed;
+  const at = serverTime(now, offsetSeconds);
+  let payload: JsonObject;
+  try {
+    if (!isObject(signed)) throw new InvalidDocument("no signed document");
+    // This machine's hardware and data path: a response carried to another machine names other ones.
+    payload = verifyForInstallation(signed, keys, product, fingerprint, at);
+  } catch {
+    return no("invalid_document");
+  }
+  const offline = payload.offline;
+  if (!isObject(offline) || offline.request !== nonce || !isToken(offline.activation)) return no("other_request");
+  let opened: JsonValue;
+  try {
+    opened = parseJson(airgap.unseal(unverified.sealed, request.box, Buffer.from(nonce, "ascii")));
+  } catch {
+    return no("sealed_elsewhere");
+  }
+  const credential = isObject(opened) ? credentialOf(opened.device, opened.secret) : null;
+  if (credential === null || credential[0] !== payload.device) return no("other_installation");
+  return { accepted: true, signed, payload, credential, activation: offline.activation, pending: request, status: statusOf(payload, at, false) };
+}
+
 /** The text of a new activation request for license `key` (a typo throws `InvalidKey`). */
 export async function writeRequest(lic: Licentia, key: string): Promise<string> {
   let normalized: string;
@@ -80,75 +169,30 @@ export async function writeRequest(lic: Licentia, key: string): Promise<string> 
   } catch (err) {
     throw err instanceof InvalidKey ? err : new InvalidKey(String(err));
   }
-  const box = airgap.newKeyPair("x25519");
-  const proof = airgap.newKeyPair("ed25519");
+  const box = airgap.newKeyPair("x25519").privateText;
+  const proof = airgap.newKeyPair("ed25519").privateText;
   const nonce = airgap.newNonce();
   const now = toIso(lic.clock.now());
-  const claim: JsonObject = {
-    v: airgap.FORMAT,
-    kind: "activation_request",
-    product: lic.product,
-    key: normalized,
-    fingerprint: (await lic.fingerprint()).toRequest(),
-    nonce,
-    created_at: now,
-    box_key: box.publicText,
-    proof_key: proof.publicText,
-    app_version: lic.appVersion,
-    os: `${osType()} ${osRelease()}`.trim(),
-  };
+  const fingerprint = (await lic.fingerprint()).toRequest() as unknown as JsonObject;
+  const text = requestText({
+    product: lic.product, key: normalized, fingerprint, nonce, created_at: now, box, proof,
+    app_version: lic.appVersion, os: `${osType()} ${osRelease()}`.trim(),
+  });
   const keys = load(lic);
-  keys.pending = [...keys.pending, { nonce, box: box.privateText, proof: proof.privateText, created_at: now }].slice(-MAX_PENDING);
+  keys.pending = [...keys.pending, { nonce, box, proof, created_at: now }].slice(-MAX_PENDING);
   save(lic, keys);
-  return airgap.signedClaim(airgap.REQUEST, claim, proof.privateText);
+  return text;
 }
 
-/** Install a response to one of this installation's requests; anything else throws `InvalidAnswer`. */
+/** Install a response to one of this installation's requests; anything else throws `InvalidAnswer` naming the rule. */
 export async function installResponse(lic: Licentia, text: string | Uint8Array): Promise<Status> {
   const now = lic.clock.now();
-  let unverified: JsonObject;
-  try {
-    unverified = airgap.unarmor(airgap.RESPONSE, text);
-  } catch (err) {
-    throw new InvalidAnswer(`not an activation response: ${(err as Error).message}`);
-  }
-  const nonce = unverified.request;
-  if (unverified.v !== airgap.FORMAT) throw new InvalidAnswer("this activation response is damaged or of an unknown version");
-  if (unverified.product !== lic.product) throw new InvalidAnswer("this activation response is for another product");
   const keys = load(lic);
-  const pending = typeof nonce === "string" ? keys.pending.find((p) => p.nonce === nonce) : undefined;
-  if (pending === undefined || typeof nonce !== "string") {
-    throw new InvalidAnswer("this activation response answers a request this installation did not write");
-  }
-  const signed = unverified.signed;
-  if (!isObject(signed)) throw new InvalidAnswer("the activation response carries no signed document");
   const previous = lic.stateFile.load();
-  const at = serverTime(now, previous.clockOffset); // the local clock, set right by the last online answer if any
-  let payload: JsonObject;
-  try {
-    // The hardware is this machine's: a response carried to another machine names other components.
-    payload = verifyForInstallation(signed, lic.keys, lic.product, await lic.fingerprint(), at);
-    parseIso(pyStr(payload.issued_at));
-  } catch (err) {
-    if (err instanceof InvalidDocument || err instanceof RangeError) {
-      throw new InvalidAnswer(`the activation response does not verify for this machine: ${err.message}`);
-    }
-    throw err;
-  }
-  const offline = payload.offline;
-  if (!isObject(offline) || offline.request !== nonce || !isToken(offline.activation)) {
-    throw new InvalidAnswer("the signed document answers another request");
-  }
-  let opened: JsonValue;
-  try {
-    opened = parseJson(airgap.unseal(unverified.sealed, pending.box, Buffer.from(nonce, "ascii")));
-  } catch (err) {
-    throw new InvalidAnswer(`the activation response's credential does not open here: ${(err as Error).message}`);
-  }
-  const credential = isObject(opened) ? credentialOf(opened.device, opened.secret) : null;
-  if (credential === null || credential[0] !== payload.device) {
-    throw new InvalidAnswer("the activation response's credential names another installation");
-  }
+  // Judged at the local clock, set right by the last online answer if any.
+  const verdict = openResponse(text, lic.product, lic.keys, await lic.fingerprint(), keys.pending, now, previous.clockOffset);
+  if (!verdict.accepted) throw new InvalidAnswer(`this activation response is not for this installation's request (${verdict.refusal})`);
+  const { signed, payload, credential } = verdict;
   const state = {
     ...emptyState(),
     signed,
@@ -158,12 +202,12 @@ export async function installResponse(lic: Licentia, text: string | Uint8Array):
     factsOptOut: previous.factsOptOut,
     clockOffset: previous.clockOffset,
   };
-  keys.pending = keys.pending.filter((p) => p !== pending);
-  keys.activation = { id: offline.activation, device: credential[0], proof: pending.proof ?? null };
+  keys.pending = keys.pending.filter((p) => p !== verdict.pending);
+  keys.activation = { id: verdict.activation, device: credential[0], proof: verdict.pending.proof ?? null };
   keys.proof = null;
   save(lic, keys);
   lic.save(state);
-  return statusOf(payload, at, false);
+  return verdict.status;
 }
 
 /**

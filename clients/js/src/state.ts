@@ -19,7 +19,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 
 import { writeFileAtomic } from "./files";
-import { canonicalText, isObject, parseJson, type JsonValue } from "./json";
+import { canonicalText, isObject, parseJson, type JsonObject, type JsonValue } from "./json";
 import { usableOffset } from "./time";
 import { credentialOf, isToken } from "./tokens";
 
@@ -90,12 +90,13 @@ export function stateFromBytes(raw: Uint8Array): State {
   } catch {
     return emptyState(true);
   }
-  if (!isObject(outer) || outer.format !== FORMAT) return { ...emptyState(true), factsOptOut: isObject(outer) && outer.facts_opt_out === true };
+  if (isObject(outer) && outer.format === 1) return fromUnsealed(outer);
+  const optOut = optedOut(outer);
+  if (!isObject(outer) || outer.format !== FORMAT) return { ...emptyState(true), factsOptOut: optOut };
   const { device, secret, state: body, mac } = outer;
   if (device === undefined && secret === undefined && body === undefined && mac === undefined) {
     return { ...emptyState(), factsOptOut: outer.facts_opt_out === true };
   }
-  const optOut = outer.facts_opt_out === true;
   if (![device, secret, body, mac].every((v) => typeof v === "string" && v)) return { ...emptyState(true), factsOptOut: optOut };
   // The credential travels in a header, outside every signature: a part that is not a token the
   // server makes (a secret with CR/LF) is damage, never sent (`tokens.ts`).
@@ -129,6 +130,32 @@ export function stateFromBytes(raw: Uint8Array): State {
     escrowed: fields.escrowed === true,
     factsOptOut: fields.facts_opt_out === true,
     corrupt: false,
+  };
+}
+
+/** The user's opt-out, read even from a damaged file: honouring it can only send less. */
+function optedOut(outer: JsonValue): boolean {
+  if (!isObject(outer)) return false;
+  if (outer.facts_opt_out === true) return true;
+  return typeof outer.state === "string" && outer.state.includes('"facts_opt_out":true');
+}
+
+/**
+ * A state written by an SDK before seals (format 1), sealed at its next save. Dropping it would lose
+ * the credential; what is kept grants nothing by itself (the server checks the credential and the
+ * token, the signature and this machine's hardware the document). No last-seen time: nothing vouched for it.
+ */
+function fromUnsealed(old: JsonObject): State {
+  const cred = old.credential;
+  const credential = Array.isArray(cred) && cred.length === 2 ? credentialOf(cred[0], cred[1]) : null;
+  if (credential === null) return { ...emptyState(), factsOptOut: old.facts_opt_out === true };
+  return {
+    ...emptyState(),
+    signed: isObject(old.signed) ? old.signed : null,
+    credential,
+    token: isToken(old.token) ? old.token : null,
+    installReported: old.install_reported === true,
+    factsOptOut: old.facts_opt_out === true,
   };
 }
 

@@ -79,11 +79,11 @@ export class Status {
 }
 
 /** An entitlement's value: a switch, a whole number or a text. */
-export type Entitlement = boolean | number | string;
+export type Entitlement = boolean | number | bigint | string;
 
 /** The licensee a signed document names: the vendor's customer id and display name. */
 export interface Customer {
-  readonly id: number;
+  readonly id: number | bigint;
   readonly name: string;
 }
 
@@ -149,9 +149,10 @@ export function statusOf(payload: JsonObject, now: number, online: boolean): Sta
 export function customerOf(payload: JsonObject): Customer | null {
   const lic = payload.license;
   const found = isObject(lic) ? lic.customer : null;
-  if (!isObject(found) || typeof found.id !== "number" || !Number.isSafeInteger(found.id)) return null;
+  const id = found && isObject(found) ? found.id : null;
+  if (!isObject(found) || !(typeof id === "bigint" || (typeof id === "number" && Number.isSafeInteger(id)))) return null;
   const name = found.name;
-  return Object.freeze({ id: found.id, name: typeof name === "string" ? name : "" });
+  return Object.freeze({ id: id as number | bigint, name: typeof name === "string" ? name : "" });
 }
 
 /** The typed entitlements in force at `now`; from `features` for documents of older servers. */
@@ -171,8 +172,8 @@ export function entitlementsInForce(unverified: JsonValue | undefined, now: numb
     const expires = entry.expires_at;
     let typed: Entitlement;
     if (typeof value === "boolean" || typeof value === "string") typed = value;
-    else if (typeof value === "number" && Number.isSafeInteger(value)) typed = value;
-    else continue; // a float, a big integer, an object: not an entitlement this SDK can hand over exactly
+    else if ((typeof value === "number" && Number.isSafeInteger(value)) || typeof value === "bigint") typed = value;
+    else continue; // null, a float, a list, an object: not an entitlement
     if (expires !== undefined && expires !== null) {
       let end: number;
       try {

@@ -121,7 +121,8 @@ export class Transport {
   }
 }
 
-function refusal(status: number, raw: Buffer, retry: string | string[] | undefined): ServerRefused {
+/** An error answer read as the SDK's refusal: the code and message when both are text, else `http_error`; plain fields as details. */
+export function refusal(status: number, raw: Uint8Array, retry: string | string[] | undefined): ServerRefused {
   let code: string = ErrorCode.HTTP_ERROR;
   let message = `HTTP ${status}`;
   let details: RefusalDetails = {};

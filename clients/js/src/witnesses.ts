@@ -19,6 +19,7 @@ import { join } from "node:path";
 
 import { QUEUE_DIR } from "./queue";
 import { STATE_FILE } from "./state";
+import { clockOffset } from "./time";
 
 /** The files whose times witness the latest local time: the state, the event queue's folder, the data folder. */
 export function witnessPaths(dataDir: string): string[] {
@@ -55,4 +56,30 @@ export async function settleWitnesses(paths: readonly string[], now: number, tol
       continue;
     }
   }
+}
+
+/** What the latest local time seen becomes after a check (the `last_seen` vectors; times in ms). */
+export interface SeenAfter {
+  /** Offline: the clock was wound back below the latest time seen (deny, write nothing). */
+  readonly rollback: boolean;
+  /** The latest local time seen to seal afterwards. */
+  readonly lastSeen: number | null;
+  /** Online: the clock's offset from the server's, kept (seconds); offline null. */
+  readonly offsetSeconds: number | null;
+}
+
+/** Written at most this often offline: a write (with fsync) per check costs far more than the check. */
+export const LAST_SEEN_STEP_MS = 10 * 60 * 1000;
+
+/**
+ * The last-seen rule. Offline: a rollback when `now` + tolerance is before `lastSeen`; otherwise
+ * `now` when there was none or `now` is more than ten minutes after it (a clock a little behind
+ * never moves it back). Online (`issuedAt`: an answer bound to its request): `now` whatever it was,
+ * so a clock that once ran far ahead and was put right heals at the next online check.
+ */
+export function seenAfter(lastSeen: number | null, now: number, issuedAt: number | null, toleranceMs: number): SeenAfter {
+  if (issuedAt !== null) return { rollback: false, lastSeen: now, offsetSeconds: clockOffset(issuedAt, now) };
+  if (lastSeen !== null && now + toleranceMs < lastSeen) return { rollback: true, lastSeen, offsetSeconds: null };
+  const moved = lastSeen === null || now - lastSeen > LAST_SEEN_STEP_MS;
+  return { rollback: false, lastSeen: moved ? now : lastSeen, offsetSeconds: null };
 }

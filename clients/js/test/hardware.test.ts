@@ -118,13 +118,13 @@ describe("Windows readers (recorded reg.exe and vol output)", async () => {
   });
 });
 
-describe("macOS readers (recorded ioreg and sysctl output)", async () => {
+describe("macOS readers (recorded ioreg and uname output)", () => {
   it("read IOPlatformUUID and the CPU brand", async () => {
     const run: CommandRunner = (file) =>
       file === "/usr/sbin/ioreg"
         ? '+-o J314sAP  <class IOPlatformExpertDevice>\n    "IOPlatformUUID" = "6B29FC40-CA47-1067-B31D-00DD010662DA"\n'
-        : file === "/usr/sbin/sysctl"
-          ? "Apple M1 Pro\n"
+        : file === "/usr/bin/uname"
+          ? "arm\n"
           : null;
     const raw = await readHardware("/Users/ada/Library/Application Support/my-app", {
       platform: "darwin",
@@ -132,7 +132,7 @@ describe("macOS readers (recorded ioreg and sysctl output)", async () => {
       arch: "arm64",
       interfaces: () => ({ en0: [{ mac: "3c:52:82:10:aa:bb", internal: false }] }),
     });
-    assert.deepEqual(raw, { machine: "6B29FC40-CA47-1067-B31D-00DD010662DA", disk: null, cpu: "arm64|Apple M1 Pro", mac: "3c:52:82:10:aa:bb", virtualSignals: [] });
+    assert.deepEqual(raw, { machine: "6B29FC40-CA47-1067-B31D-00DD010662DA", disk: null, cpu: "arm64|arm", mac: "3c:52:82:10:aa:bb", virtualSignals: [] });
   });
 });
 

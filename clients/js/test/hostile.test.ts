@@ -185,12 +185,13 @@ describe("a hostile world", () => {
       fake.reply = (_q, r) =>
         r.end(JSON.stringify({ version: "2.0.0", channel: "stable", download_url: url, notes: "new", newer: true, released_at: "2026-01-01T00:00:00Z", evil: { __proto__: 1 }, open: "calc.exe" }));
       const release = await lic.latestRelease();
-      assert.deepEqual(release, { version: "2.0.0", channel: "stable", releasedAt: "2026-01-01T00:00:00Z", downloadUrl: expected, notes: "new", newer: true });
+      // A link that is not text is left out; one that is text but not an https:// link is null.
+      const link = typeof url === "string" ? { downloadUrl: expected } : {};
+      assert.deepEqual(release, { version: "2.0.0", channel: "stable", releasedAt: "2026-01-01T00:00:00Z", ...link, notes: "new", newer: true });
     }
     fake.reply = (_q, r) => r.end(JSON.stringify({ version: null, channel: "stable" }));
     assert.equal(await lic.latestRelease(), null);
     assert.equal(releaseOf({ version: 7 }), null);
-    assert.equal(releaseOf({ version: "x".repeat(101) }), null);
   });
 
   it("every request says the client's version and protocol; the package's version is the client's", async () => {

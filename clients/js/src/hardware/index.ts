@@ -4,11 +4,12 @@
  * gives null, never an error.
  */
 
-import { networkInterfaces, arch as osArch } from "node:os";
+import * as os from "node:os";
 
 import { runCommand, type CommandRunner, type InterfaceList } from "./commands";
 import * as linux from "./linux";
 import * as macos from "./macos";
+import { macosHardware, nodeOfMac, windowsHardware } from "./recorded";
 import * as windows from "./windows";
 
 export type { CommandRunner, InterfaceList } from "./commands";
@@ -26,6 +27,7 @@ export interface HardwareSource {
   platform?: NodeJS.Platform;
   /** A fake filesystem root for the Linux readers (`/` by default). */
   root?: string;
+  /** `uname -m`'s word on macOS (`os.machine()` by default). */
   run?: CommandRunner;
   interfaces?: () => InterfaceList;
   env?: NodeJS.ProcessEnv;
@@ -62,8 +64,8 @@ export async function readHardware(dataDir: string, source: HardwareSource = {})
   const platform = source.root !== undefined ? "linux" : (source.platform ?? process.platform);
   const run = source.run ?? runCommand;
   const env = source.env ?? process.env;
-  const mac = (): Promise<string | null> => quiet(() => firstMac((source.interfaces ?? networkInterfaces)()), null);
-  const arch = (): string => quietSync(() => source.arch ?? osArch(), "");
+  const mac = (): Promise<string | null> => quiet(() => firstMac((source.interfaces ?? os.networkInterfaces)()), null);
+  const arch = (): string => quietSync(() => source.arch ?? machineWord(), "");
   let found: [unknown, unknown, unknown, unknown, unknown];
   if (platform === "linux" || platform === "android") {
     const root = source.root ?? "/";
@@ -75,21 +77,18 @@ export async function readHardware(dataDir: string, source: HardwareSource = {})
       quiet(() => linux.virtualSignals(root), []),
     ]);
   } else if (platform === "win32") {
-    found = await Promise.all([
+    const [guid, serial, cpu, node] = await Promise.all([
       quiet(() => windows.machineGuid(run, env), null),
       quiet(() => windows.volumeSerial(run, env, dataDir), null),
-      quiet(() => windows.cpuIdentity(run, env), null),
+      quiet(() => windows.cpuValues(run, env), [] as (string | null)[]),
       mac(),
-      [],
     ]);
+    const raw = windowsHardware(guid, serial ? parseInt(serial, 16) : 0, cpu, env.PROCESSOR_ARCHITECTURE ?? null, env.PROCESSOR_IDENTIFIER ?? null, nodeOfMac(node));
+    found = [raw.machine, raw.disk, raw.cpu, raw.mac, []];
   } else if (platform === "darwin") {
-    found = await Promise.all([
-      quiet(() => macos.platformUuid(run), null),
-      null,
-      quiet(() => macos.cpuIdentity(run, arch()), null),
-      mac(),
-      [],
-    ]);
+    const [printed, processor, node] = await Promise.all([quiet(() => macos.ioreg(run), null), quiet(() => macos.processorWord(run), null), mac()]);
+    const raw = macosHardware(printed, arch() || null, processor, nodeOfMac(node));
+    found = [raw.machine, raw.disk, raw.cpu, raw.mac, []];
   } else {
     found = [null, null, arch() || null, await mac(), []];
   }
@@ -101,6 +100,12 @@ export async function readHardware(dataDir: string, source: HardwareSource = {})
     mac: text(card),
     virtualSignals: Array.isArray(signals) ? signals.filter((s): s is string => typeof s === "string") : [],
   };
+}
+
+/** Python's `platform.machine()`: `arm64`, `x86_64`, ... (`os.machine()` where Node has it). */
+function machineWord(): string {
+  const machine = (os as { machine?: () => string }).machine;
+  return typeof machine === "function" ? machine() : os.arch();
 }
 
 function quietSync<T>(read: () => T, fallback: T): T {

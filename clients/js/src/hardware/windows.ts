@@ -47,10 +47,10 @@ export async function volumeSerial(run: CommandRunner, env: NodeJS.ProcessEnv, d
   return out === null ? null : parseVolSerial(out);
 }
 
-export async function cpuIdentity(run: CommandRunner, env: NodeJS.ProcessEnv): Promise<string | null> {
+/** `VendorIdentifier`, `Identifier`, `ProcessorNameString` of `CentralProcessor\\0` as read (null: absent). */
+export async function cpuValues(run: CommandRunner, env: NodeJS.ProcessEnv): Promise<(string | null)[]> {
   const values = await registry(run, env, "HARDWARE\\DESCRIPTION\\System\\CentralProcessor\\0");
-  const parts = ["vendoridentifier", "identifier", "processornamestring"].map((n) => values.get(n)?.trim() ?? "");
-  return parts.some(Boolean) ? parts.join("|") : null;
+  return ["vendoridentifier", "identifier", "processornamestring"].map((n) => values.get(n) ?? null);
 }
 
 /** RegisteredOwner and RegisteredOrganization (client facts, when the application asks for them). */
