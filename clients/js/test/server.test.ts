@@ -113,8 +113,10 @@ describe("against a real server", () => {
     writeFileSync(blocker, "a file where the data directory's parent should be");
     const lic = app({ dataDir: join(blocker, "data") });
     const status = await lic.check();
-    assert.deepEqual([status.allowed, status.online], [true, true]);
+    assert.deepEqual([status.allowed, status.online, status.unsaved], [true, true, true], "verified, and flagged as not kept");
     await assert.rejects(lic.deactivate(), ConfigurationError);
+    const kept = await app().check();
+    assert.equal(kept.unsaved, false);
   });
 
   it("an edited state file grants nothing offline", async () => {
