@@ -303,3 +303,17 @@ func replaceWithDir(t *testing.T, path string) {
 		t.Fatal(err)
 	}
 }
+
+func TestEveryRequestNamesTheClientAndTheProtocol(t *testing.T) {
+	ownUserConfig(t)
+	f := newFakeServer(t)
+	var agent, protocol string
+	f.answer(func(w http.ResponseWriter, r *http.Request) bool {
+		agent, protocol = r.Header.Get("User-Agent"), r.Header.Get("Licentia-Protocol")
+		return false
+	})
+	f.app(t, newFakeMachine(t), t.TempDir()).Check(context.Background())
+	if !strings.HasPrefix(agent, "licentia-client-go/"+Version+" (protocol "+ProtocolVersion+"; go") || protocol != ProtocolVersion {
+		t.Fatalf("%q %q", agent, protocol)
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -27,8 +28,9 @@ const (
 	ProtocolVersion = "1"
 )
 
-// UserAgent is sent on every request: the SDK, its version and the protocol it speaks.
-const UserAgent = "licentia-client-go/" + Version + " (protocol " + ProtocolVersion + ")"
+// UserAgent is sent on every request, with ProtocolVersion in a Licentia-Protocol header too,
+// as the other clients send theirs: licentia-client-go/<version> (protocol <n>; <Go version>).
+var UserAgent = "licentia-client-go/" + Version + " (protocol " + ProtocolVersion + "; " + runtime.Version() + ")"
 
 // Every answer the protocol has is a few kilobytes; a bigger one is refused
 // before it is parsed rather than let anyone on the path make the app buffer it.
@@ -130,6 +132,7 @@ func (t *transport) attempt(ctx context.Context, method, target string, data []b
 	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", UserAgent)
+	req.Header.Set("Licentia-Protocol", ProtocolVersion)
 	if data != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
