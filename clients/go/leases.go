@@ -45,6 +45,9 @@ const (
 
 var leaseIDPattern = regexp.MustCompile(leaseIDTemplate)
 
+// errLeaseRefused marks an answer whose lease document was refused (not merely no answer).
+var errLeaseRefused = errors.New("lease document refused")
+
 // Refusals after which heartbeats stop: only the vendor or the customer can change them.
 var finalRefusals = map[string]bool{
 	codeLicenseSuspended: true, codeLicenseRevoked: true, codeLicenseExpired: true, codeNotFloating: true, codeInvalidKey: true,
@@ -152,7 +155,8 @@ func (c *Client) Checkout(ctx context.Context, key string, opts CheckoutOptions)
 	}
 	payload, signed, err := c.leaseCall(ctx, "/v1/leases", extra, true)
 	if err != nil {
-		if errors.Is(err, ErrOffline) && !errors.Is(err, ErrInvalidAnswer) {
+		// No answer (or garbage): a borrowed lease kept here still holds; a refused document does not fall back.
+		if errors.Is(err, ErrOffline) && !errors.Is(err, errLeaseRefused) {
 			if stored := c.storedLease(); stored != nil && stored.borrowed {
 				return stored, nil
 			}
@@ -207,7 +211,7 @@ func (c *Client) leaseCall(ctx context.Context, path string, extra map[string]an
 func (c *Client) verifiedLease(answer any, a asked) (map[string]any, map[string]any, error) {
 	payload, signed, why := judgeLeaseAnswer(answer, a, c.keys, c.product, c.Fingerprint())
 	if why != "" {
-		return nil, nil, newError(ErrInvalidAnswer, "the server's lease is refused (%s)", why)
+		return nil, nil, &Error{Kind: ErrInvalidAnswer, Message: "the server's lease is refused (" + why + ")", Err: errLeaseRefused}
 	}
 	return payload, signed, nil
 }
