@@ -24,6 +24,7 @@ class AuditTarget(enum.StrEnum):
 
     ADMIN = "admin"
     API_TOKEN = "api_token"  # noqa: S105
+    CASE_NOTE = "case_note"
     CUSTOMER = "customer"  # by email
     LICENSE = "license"
     MACHINE = "machine"
@@ -57,6 +58,7 @@ class AuditAction(enum.StrEnum):
     ADMIN_SIGN_OUT = "admin.sign_out", AuditTarget.ADMIN
     ADMIN_TOTP_OFF = "admin.totp_off", AuditTarget.ADMIN
     ADMIN_TOTP_ON = "admin.totp_on", AuditTarget.ADMIN
+    CASE_NOTE_ADD = "case_note.add", AuditTarget.CASE_NOTE
     DEMO_FILL = "demo.fill", AuditTarget.PRODUCT
     DEVICE_EXTEND_TRIAL = "device.extend_trial", AuditTarget.MACHINE
     DEVICE_FREE_SEAT = "device.free_seat", AuditTarget.MACHINE
@@ -186,6 +188,12 @@ def _knobs(d: Mapping[str, Any], *left_out: str) -> str:
     return listed(k.replace("_", " ") for k in d if k not in left_out)
 
 
+def _noted_on(w: Words, d: Mapping[str, Any]) -> str:
+    if d.get("on") == "license":
+        return w.license(d.get("license_id"))
+    return w.say("{} {}", "machine" if d.get("on") == "machine" else "device", d.get(d.get("on") or "device", "?"))
+
+
 _FIELD_WORDS = {"url": "URL", "secret": "signing secret"}
 _SECOND_FACTOR = {"totp": " with a two-factor code", "recovery_code": " with a recovery code"}
 
@@ -212,6 +220,9 @@ SENTENCES: dict[AuditAction, Sentence] = {
     AuditAction.ADMIN_SIGN_OUT: lambda t, d, w: w.say("Signed out"),
     AuditAction.ADMIN_TOTP_OFF: lambda t, d, w: w.say("Turned off two-factor sign-in for {}", w.admin(t)),
     AuditAction.ADMIN_TOTP_ON: lambda t, d, w: w.say("Turned on two-factor sign-in for {}", w.admin(t)),
+    AuditAction.CASE_NOTE_ADD: lambda t, d, w: w.say(
+        "Wrote case note #{} on {}: “{}”", t, _noted_on(w, d), shown(d.get("text"))
+    ),
     AuditAction.DEMO_FILL: lambda t, d, w: w.say(
         "Filled {} with demo data ({}, {})",
         w.product(t),

@@ -475,6 +475,8 @@ def case_evidence(cli: Cli, tmp_path: Path) -> None:
     public_key = cli("keys", "show", "--product", "my-app").split()[0]
     assert "genuine evidence report" in cli("evidence", "verify", str(report), "--public-key", public_key)
     assert "facts blanked on" in cli("evidence", "purge")
+    assert "case note #" in cli("evidence", "note", prefix, "--text", "customer called")
+    assert cli("evidence", "notes", prefix).split("\t")[4] == "customer called\n"
 
 
 def case_notify_test_email(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:

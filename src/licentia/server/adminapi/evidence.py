@@ -1,4 +1,7 @@
-"""Developer API: risk and evidence per license key or device (read-scoped bearer tokens)."""
+"""Developer API: risk, evidence and case notes per license key, device or machine.
+
+Reading takes a ``read`` token; adding a case note a ``write`` token (audited with the token's name).
+"""
 
 from __future__ import annotations
 
@@ -7,12 +10,17 @@ from typing import Any
 import sqlalchemy as sa
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from licentia.server.adminapi.bearer import ReadActor
+from licentia.core.clock import Clock
+from licentia.server.adminapi.bearer import ReadActor, WriteActor
+from licentia.server.adminapi.schemas import NoteIn, NoteOut
 from licentia.server.evidence.answers import ReportFormat, report_response
+from licentia.server.evidence.notes import NoteOn, add_note, notes_on
 from licentia.server.evidence.risk import assess
 from licentia.server.evidence.subjects import device_subject, license_subject
-from licentia.server.state import AppState, EngineDep, StateDep
+from licentia.server.fields import RowId
+from licentia.server.state import AppState, ClockDep, EngineDep, StateDep
 from licentia.server.store import transactions
 
 router = APIRouter(prefix="/v1/admin", tags=["evidence"])
@@ -55,3 +63,61 @@ async def device_evidence(
 ) -> Response:
     """The evidence report of one device."""
     return await _report(state, lambda conn, r: device_subject(conn, r), device_id, format)
+
+
+# -- case notes -------------------------------------------------------------------------------
+# The paths name the subject the way the rest of the API does; a note on an unknown one is a 404.
+
+
+async def _notes(engine: AsyncEngine, on: NoteOn, subject: str | int) -> list[dict[str, Any]]:
+    return await transactions.read_only(engine, notes_on, on=on, subject=subject)
+
+
+async def _add(
+    engine: AsyncEngine, clock: Clock, on: NoteOn, subject: str | int, body: NoteIn, actor: str
+) -> dict[str, Any]:
+    return await transactions.in_transaction(
+        engine, add_note, on=on, subject=subject, text=body.text, actor=actor, now=clock.now()
+    )
+
+
+@router.get("/licenses/{license_id}/notes", response_model=list[NoteOut])
+async def license_notes(engine: EngineDep, license_id: RowId, actor: ReadActor) -> list[dict[str, Any]]:
+    """The vendor's case notes on a license, oldest first."""
+    return await _notes(engine, NoteOn.LICENSE, license_id)
+
+
+@router.post("/licenses/{license_id}/notes", status_code=201, response_model=NoteOut)
+async def note_on_license(
+    engine: EngineDep, clock: ClockDep, license_id: RowId, body: NoteIn, actor: WriteActor
+) -> dict[str, Any]:
+    """Add a case note to a license (audited; carried by its evidence report)."""
+    return await _add(engine, clock, NoteOn.LICENSE, license_id, body, actor.label)
+
+
+@router.get("/devices/{device_id}/notes", response_model=list[NoteOut])
+async def device_notes(engine: EngineDep, device_id: str, actor: ReadActor) -> list[dict[str, Any]]:
+    """The vendor's case notes on one device (installation), oldest first."""
+    return await _notes(engine, NoteOn.DEVICE, device_id)
+
+
+@router.post("/devices/{device_id}/notes", status_code=201, response_model=NoteOut)
+async def note_on_device(
+    engine: EngineDep, clock: ClockDep, device_id: str, body: NoteIn, actor: WriteActor
+) -> dict[str, Any]:
+    """Add a case note to a device (installation)."""
+    return await _add(engine, clock, NoteOn.DEVICE, device_id, body, actor.label)
+
+
+@router.get("/machines/{machine_id}/notes", response_model=list[NoteOut])
+async def machine_notes(engine: EngineDep, machine_id: str, actor: ReadActor) -> list[dict[str, Any]]:
+    """The vendor's case notes on a machine (a device's ``machine``), oldest first."""
+    return await _notes(engine, NoteOn.MACHINE, machine_id)
+
+
+@router.post("/machines/{machine_id}/notes", status_code=201, response_model=NoteOut)
+async def note_on_machine(
+    engine: EngineDep, clock: ClockDep, machine_id: str, body: NoteIn, actor: WriteActor
+) -> dict[str, Any]:
+    """Add a case note to a machine: it is about every installation on it."""
+    return await _add(engine, clock, NoteOn.MACHINE, machine_id, body, actor.label)

@@ -143,3 +143,20 @@ class EventOut(BaseModel):
 class EventPage(BaseModel):
     events: list[EventOut]
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null at the end.")
+
+
+class NoteIn(Strict):
+    text: str = Field(description="The note: 1 to 2,000 characters (line breaks kept).")
+
+
+class NoteOut(BaseModel):
+    """A case note of the vendor's staff (docs/evidence.md, "Case notes")."""
+
+    id: int
+    on: Literal["license", "device", "machine"]
+    license_id: int | None
+    device_id: str | None
+    machine_id: str | None
+    author: str = Field(description="Who wrote it: `admin:EMAIL`, `token:NAME` (the API token) or `cli:USER`.")
+    created_at: str
+    text: str

@@ -610,3 +610,23 @@ class MeterConsumption(Base):
     period_start: Mapped[dt.datetime]
     device_id: Mapped[str] = mapped_column(sa.String(32))
     consumed_at: Mapped[dt.datetime]
+
+
+class CaseNote(Base):
+    """A note the vendor's staff attached to a license, an installation or a machine (docs/evidence.md).
+
+    Written only through the admin UI, the developer API and the CLI, never by an
+    application: evidence reports carry these as the vendor's own notes. Exactly one
+    subject is set. A note is never edited; a correction is another note.
+    """
+
+    __tablename__ = "case_notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(sa.ForeignKey("products.id", ondelete="CASCADE"))
+    license_id: Mapped[int | None] = mapped_column(sa.ForeignKey("licenses.id", ondelete="CASCADE"), index=True)
+    device_id: Mapped[str | None] = mapped_column(sa.ForeignKey("devices.id", ondelete="CASCADE"), index=True)
+    machine_id: Mapped[str | None] = mapped_column(sa.ForeignKey("machines.id", ondelete="CASCADE"), index=True)
+    author: Mapped[str] = mapped_column(sa.String(320))
+    created_at: Mapped[dt.datetime]
+    text: Mapped[str] = mapped_column(sa.String(2000))

@@ -15,6 +15,7 @@ from licentia.server.store.models import (
     AdminUser,
     ApiToken,
     AuditEntry,
+    CaseNote,
     Customer,
     DailyRollup,
     Device,
@@ -73,6 +74,7 @@ meter_usage = table_of(MeterUsage)
 meter_consumptions = table_of(MeterConsumption)
 freed_seats = table_of(FreedSeat)
 transfer_grants = table_of(TransferGrant)
+case_notes = table_of(CaseNote)
 payment_mappings = table_of(PaymentMapping)
 payment_events = table_of(PaymentEvent)
 payment_links = table_of(PaymentLink)

@@ -45,6 +45,10 @@ EXAMPLES: dict[AuditAction, tuple[str, dict[str, Any]]] = {
     A.ADMIN_SIGN_OUT: ("2", {}),
     A.ADMIN_TOTP_OFF: ("3", {}),
     A.ADMIN_TOTP_ON: ("2", {}),
+    A.CASE_NOTE_ADD: (
+        "7",
+        {"on": "device", "device": DEVICE, "text": "Same office IP as license QBR5L7XW; asked the customer"},
+    ),
     A.DEMO_FILL: ("my-app", {"devices": 1200, "events": 40000, "licenses": 40}),
     A.DEVICE_EXTEND_TRIAL: ("41", {"device": DEVICE, "days": 14, "trial_end": "2027-03-15T09:30:00+00:00"}),
     A.DEVICE_FREE_SEAT: ("41", {"device": DEVICE, "license_id": 12, "reason": "new laptop"}),
