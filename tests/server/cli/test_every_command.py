@@ -119,6 +119,13 @@ def case_product_facts(cli: Cli) -> None:
     )
 
 
+def case_product_piracy(cli: Cli) -> None:
+    header, *rows = cli("product", "piracy", "my-app", "--days", "7").splitlines()
+    assert header.startswith("day\tlicenses_sold\tunlicensed_active") and len(rows) == 7
+    assert int(rows[-1].split("\t")[1]) > 0  # the demo's licenses, sold
+    assert "licenses issued and not revoked" in json.loads(cli("product", "piracy", "my-app", "--json"))["definition"]
+
+
 def case_policy_create(cli: Cli) -> None:
     made = json.loads(cli("policy", "create", "my-app", "Site", "--set", "max_devices=50", "--copy-of", "Default"))
     assert made["name"] == "Site" and made["max_devices"] == 50 and made["default"] is False
@@ -553,6 +560,7 @@ CASES: dict[tuple[str, ...], Callable[..., None]] = {
     ("product", "show"): case_product_show,
     ("product", "policy"): case_product_policy,
     ("product", "facts"): case_product_facts,
+    ("product", "piracy"): case_product_piracy,
     ("policy", "create"): case_policy_create,
     ("policy", "list"): case_policy_list,
     ("policy", "show"): case_policy_show,

@@ -1,10 +1,11 @@
-"""Developer API: risk, evidence and case notes per license key, device or machine.
+"""Developer API: risk, evidence and case notes per license key, device or machine; the piracy ratio.
 
 Reading takes a ``read`` token; adding a case note a ``write`` token (audited with the token's name).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import sqlalchemy as sa
@@ -14,12 +15,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from licentia.core.clock import Clock
 from licentia.server.adminapi.bearer import ReadActor, WriteActor
-from licentia.server.adminapi.schemas import NoteIn, NoteOut
+from licentia.server.adminapi.schemas import NoteIn, NoteOut, PiracyRatioOut
 from licentia.server.evidence.answers import ReportFormat, report_response
 from licentia.server.evidence.notes import NoteOn, add_note, notes_on
 from licentia.server.evidence.risk import assess
 from licentia.server.evidence.subjects import device_subject, license_subject
-from licentia.server.fields import RowId
+from licentia.server.fields import RowId, Slug
+from licentia.server.products.service import get_product
+from licentia.server.rollups import ratio
+from licentia.server.rollups.piracy import ratio_series
 from licentia.server.state import AppState, ClockDep, EngineDep, StateDep
 from licentia.server.store import transactions
 
@@ -121,3 +125,21 @@ async def note_on_machine(
 ) -> dict[str, Any]:
     """Add a case note to a machine: it is about every installation on it."""
     return await _add(engine, clock, NoteOn.MACHINE, machine_id, body, actor.label)
+
+
+# -- the piracy ratio -------------------------------------------------------------------------
+
+
+@router.get("/products/{slug}/piracy-ratio", response_model=PiracyRatioOut)
+async def piracy_ratio(
+    engine: EngineDep, clock: ClockDep, slug: Slug, actor: ReadActor, days: int = Query(30, ge=1, le=366)
+) -> dict[str, Any]:
+    """Unlicensed users and suspected copies per license sold, per day up to today (the dashboard's figures)."""
+    today = clock.now().date()
+
+    def read(conn: sa.Connection) -> list[dict[str, Any]]:
+        product = get_product(conn, slug)
+        return ratio_series(conn, product_id=product.id, first=today - dt.timedelta(days=days - 1), last=today)
+
+    found = await transactions.read_only(engine, read)
+    return {"product": slug, "active_days": ratio.ACTIVE_DAYS, "definition": ratio.DEFINITION, "days": found}

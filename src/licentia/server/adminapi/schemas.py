@@ -160,3 +160,21 @@ class NoteOut(BaseModel):
     author: str = Field(description="Who wrote it: `admin:EMAIL`, `token:NAME` (the API token) or `cli:USER`.")
     created_at: str
     text: str
+
+
+class RatioDayOut(BaseModel):
+    day: dt.date
+    licenses_sold: int
+    unlicensed_active: int
+    copies_active: int
+    unlicensed_per_license: float | None = Field(description="null while no license is sold.")
+    copies_per_license: float | None
+
+
+class PiracyRatioOut(BaseModel):
+    """The piracy ratio per day, from the daily rollups (docs/evidence.md, "The piracy ratio")."""
+
+    product: str
+    active_days: int = Field(description="The window of an active installation, in days.")
+    definition: str
+    days: list[RatioDayOut]

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
 # The top-level commands this module registers, with their help lines (see build_parser).
 COMMANDS = {
-    "product": "create, list, show products; edit policies and privacy",
+    "product": "create, list, show products; edit policies and privacy; the piracy ratio",
     "keys": "show or rotate a product's signing keys",
 }
 
@@ -39,6 +39,13 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], opti
     switch.add_argument("--disable", action="store_true", help="stop collecting client facts")
     p.add_argument("--retention-days", type=int, help="delete facts older than this many days")
     p.set_defaults(run=facts)
+    p = actions.add_parser(
+        "piracy", parents=[options], help="unlicensed users and suspected copies per license sold, per day (rollups)"
+    )
+    p.add_argument("slug")
+    p.add_argument("--days", type=int, default=30, help="the last N days, today included (default 30)")
+    p.add_argument("--json", action="store_true", help="the developer API's answer instead of tab-separated rows")
+    p.set_defaults(run=piracy)
 
     group = commands.add_parser("keys", parents=[options], help=COMMANDS["keys"])
     actions = group.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -81,6 +88,31 @@ def show(args: argparse.Namespace, ctx: CliContext) -> int:
 
     with ctx.snapshot() as snapshot:
         print(json.dumps(product_view(snapshot, args.slug), indent=2))
+    return 0
+
+
+def piracy(args: argparse.Namespace, ctx: CliContext) -> int:
+    import datetime as dt
+    import json
+
+    from licentia.server.rollups import ratio
+
+    if not 1 <= args.days <= 366:
+        raise CliError("--days takes 1 to 366")
+    today = ctx.clock.now().date()
+    with ctx.snapshot() as snapshot:
+        first = today - dt.timedelta(days=args.days - 1)
+        days = ratio.read_snapshot(snapshot, slug=args.slug, first=first, last=today)
+    if args.json:
+        answer = {"product": args.slug, "active_days": ratio.ACTIVE_DAYS, "definition": ratio.DEFINITION}
+        print(json.dumps({**answer, "days": [ratio.as_json(day) for day in days]}, indent=2))
+        return 0
+    columns = ("licenses_sold", "unlicensed_active", "unlicensed_per_license", "copies_active", "copies_per_license")
+    print("\t".join(("day", *columns)))
+    for day in days:
+        # A ratio without a license sold is an empty field.
+        fields = ("" if day[name] is None else f"{day[name]:g}" for name in columns)
+        print("\t".join((day["day"].isoformat(), *fields)))
     return 0
 
 
