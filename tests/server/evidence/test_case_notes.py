@@ -209,3 +209,26 @@ def test_an_application_cannot_make_a_vendor_note(case: Case, client: Any, engin
         assert conn.execute(sa.select(sa.func.count()).select_from(case_notes)).scalar_one() == 1
     report = client.get(f"/v1/admin/devices/{case.device}/evidence?format=json", headers=write).json()
     assert [n["text"] for n in report["document"]["vendor_notes"]] == ["staff"]
+
+
+def test_one_report_carries_the_notes_of_the_ui_the_api_and_the_cli_and_verifies(
+    case: Case, client: Any, engine: Any, clock: Any, migrated: Any, monkeypatch: Any, capsys: Any, product: Any
+) -> None:
+    make_admin(engine, clock)
+    sign_in(client)
+    client.post(f"/admin/licenses/{case.lic.id}/notes", data={"csrf": csrf_of(client), "text": "from the page"})
+    write = _bearer(engine, clock, "read", "write")
+    client.post(f"/v1/admin/machines/{case.machine}/notes", json={"text": "from the API"}, headers=write)
+    monkeypatch.setenv("LICENTIA_SECRET_KEY", migrated.secret_key.get_secret_value())
+    monkeypatch.setenv("USER", "operator")
+    args = ["--data-dir", str(migrated.data_dir), "--database-url", migrated.database_url]
+    assert main(["evidence", "note", "--device", case.device, "--text", "from the CLI", *args]) == 0
+    answer = client.get(f"/v1/admin/licenses/{case.lic.id}/evidence?format=json", headers=write)
+    kid, key = load_public_key(product.public_key)
+    report = verify_document(answer.content, {kid: key}, product="acme")
+    assert [(n["author"], n["text"]) for n in report["vendor_notes"]] == [
+        ("admin:ann@vendor.example", "from the page"),
+        ("token:support", "from the API"),
+        ("cli:operator", "from the CLI"),
+    ]
+    assert [e.actor for e in _audited(engine)] == ["admin:ann@vendor.example", "token:support", "cli:operator"]
