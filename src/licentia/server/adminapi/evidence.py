@@ -6,21 +6,19 @@ Reading takes a ``read`` token; adding a case note a ``write`` token (audited wi
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from licentia.core.clock import Clock
 from licentia.server.adminapi.bearer import ReadActor, WriteActor
 from licentia.server.adminapi.schemas import NoteIn, NoteOut, PiracyRatioOut
 from licentia.server.evidence.answers import ReportFormat, report_response
 from licentia.server.evidence.notes import NoteOn, add_note, notes_on
 from licentia.server.evidence.risk import assess
 from licentia.server.evidence.subjects import device_subject, license_subject
-from licentia.server.fields import RowId, Slug
+from licentia.server.fields import Slug
 from licentia.server.products.service import get_product
 from licentia.server.rollups import ratio
 from licentia.server.rollups.piracy import ratio_series
@@ -70,61 +68,27 @@ async def device_evidence(
 
 
 # -- case notes -------------------------------------------------------------------------------
-# The paths name the subject the way the rest of the API does; a note on an unknown one is a 404.
+# The paths name the subject the way the rest of the API does (a license by id, a device, a machine); a note on an
+# unknown one is a 404.
+Noted = Literal["licenses", "devices", "machines"]
 
 
-async def _notes(engine: AsyncEngine, on: NoteOn, subject: str | int) -> list[dict[str, Any]]:
-    return await transactions.read_only(engine, notes_on, on=on, subject=subject)
+@router.get("/{noted}/{subject}/notes", response_model=list[NoteOut])
+async def case_notes(engine: EngineDep, noted: Noted, subject: str, actor: ReadActor) -> list[dict[str, Any]]:
+    """The vendor's case notes on a license (by id), a device (installation) or a machine, oldest first."""
+    return await transactions.read_only(engine, notes_on, on=NoteOn(noted[:-1]), subject=subject)
 
 
-async def _add(
-    engine: AsyncEngine, clock: Clock, on: NoteOn, subject: str | int, body: NoteIn, actor: str
+@router.post("/{noted}/{subject}/notes", status_code=201, response_model=NoteOut)
+async def add_case_note(
+    engine: EngineDep, clock: ClockDep, noted: Noted, subject: str, body: NoteIn, actor: WriteActor
 ) -> dict[str, Any]:
+    """Add a case note to a license, a device or a machine (every installation on it): audited, and carried by
+    the evidence report."""
+    on = NoteOn(noted[:-1])
     return await transactions.in_transaction(
-        engine, add_note, on=on, subject=subject, text=body.text, actor=actor, now=clock.now()
+        engine, add_note, on=on, subject=subject, text=body.text, actor=actor.label, now=clock.now()
     )
-
-
-@router.get("/licenses/{license_id}/notes", response_model=list[NoteOut])
-async def license_notes(engine: EngineDep, license_id: RowId, actor: ReadActor) -> list[dict[str, Any]]:
-    """The vendor's case notes on a license, oldest first."""
-    return await _notes(engine, NoteOn.LICENSE, license_id)
-
-
-@router.post("/licenses/{license_id}/notes", status_code=201, response_model=NoteOut)
-async def note_on_license(
-    engine: EngineDep, clock: ClockDep, license_id: RowId, body: NoteIn, actor: WriteActor
-) -> dict[str, Any]:
-    """Add a case note to a license (audited; carried by its evidence report)."""
-    return await _add(engine, clock, NoteOn.LICENSE, license_id, body, actor.label)
-
-
-@router.get("/devices/{device_id}/notes", response_model=list[NoteOut])
-async def device_notes(engine: EngineDep, device_id: str, actor: ReadActor) -> list[dict[str, Any]]:
-    """The vendor's case notes on one device (installation), oldest first."""
-    return await _notes(engine, NoteOn.DEVICE, device_id)
-
-
-@router.post("/devices/{device_id}/notes", status_code=201, response_model=NoteOut)
-async def note_on_device(
-    engine: EngineDep, clock: ClockDep, device_id: str, body: NoteIn, actor: WriteActor
-) -> dict[str, Any]:
-    """Add a case note to a device (installation)."""
-    return await _add(engine, clock, NoteOn.DEVICE, device_id, body, actor.label)
-
-
-@router.get("/machines/{machine_id}/notes", response_model=list[NoteOut])
-async def machine_notes(engine: EngineDep, machine_id: str, actor: ReadActor) -> list[dict[str, Any]]:
-    """The vendor's case notes on a machine (a device's ``machine``), oldest first."""
-    return await _notes(engine, NoteOn.MACHINE, machine_id)
-
-
-@router.post("/machines/{machine_id}/notes", status_code=201, response_model=NoteOut)
-async def note_on_machine(
-    engine: EngineDep, clock: ClockDep, machine_id: str, body: NoteIn, actor: WriteActor
-) -> dict[str, Any]:
-    """Add a case note to a machine: it is about every installation on it."""
-    return await _add(engine, clock, NoteOn.MACHINE, machine_id, body, actor.label)
 
 
 # -- the piracy ratio -------------------------------------------------------------------------

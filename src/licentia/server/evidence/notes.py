@@ -137,11 +137,15 @@ def notes_on(conn: sa.Connection, *, on: NoteOn | str, subject: str | int) -> li
 
 
 def note_from_device(
-    conn: sa.Connection, *, device_id: str, on: NoteOn, text: str, actor: str, now: dt.datetime
+    conn: sa.Connection, *, device_id: str, on: NoteOn | str, text: str, actor: str, now: dt.datetime
 ) -> dict[str, Any]:
     """A note written on a device's page: on the installation itself, or on its machine."""
+    if on not in (NoteOn.DEVICE, NoteOn.MACHINE):
+        raise ApiError(
+            ErrorCode.INVALID_NOTE, "a note written on a device's page is on the installation or its machine"
+        )
     subject: str = device_id
-    if on is NoteOn.MACHINE:
+    if on == NoteOn.MACHINE:
         machine = conn.execute(sa.select(devices.c.machine_id).where(devices.c.id == device_id)).scalar()
         if machine is None:
             raise ApiError(ErrorCode.UNKNOWN_DEVICE, f"no device {device_id!r}")

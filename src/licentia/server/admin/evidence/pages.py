@@ -71,8 +71,8 @@ async def note_on_license(posted: Posted, license_id: RowId) -> Response:
 
 @router.post("/devices/{device_id}/notes")
 async def note_on_device(posted: Posted, device_id: str) -> Response:
-    on = NoteOn.MACHINE if posted.form.get("on") == NoteOn.MACHINE else NoteOn.DEVICE
-    done = "Note added to the machine." if on is NoteOn.MACHINE else "Note added."
+    on = posted.form.get("on") or NoteOn.DEVICE
+    done = "Note added to the machine." if on == NoteOn.MACHINE else "Note added."
     text = posted.form.get("text", "")
     return await posted.run(
         note_from_device, success=done, back_to=f"/admin/devices/{device_id}", device_id=device_id, on=on, text=text

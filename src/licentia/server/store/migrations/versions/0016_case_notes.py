@@ -23,41 +23,36 @@ down_revision = "0015"
 branch_labels = None
 depends_on = None
 
+def _cascading(column: str, table: str) -> sa.ForeignKeyConstraint:
+    name = op.f(f"fk_case_notes_{column}_{table}")
+    return sa.ForeignKeyConstraint([column], [f"{table}.id"], name=name, ondelete="CASCADE")
+
+
+# What a note is on: its column, the table that column names, its type. One is set, the others are null; each is
+# indexed (a page lists a subject's notes), and deleting the subject takes its notes along.
+SUBJECTS = (
+    ("license_id", "licenses", sa.Integer()),
+    ("device_id", "devices", sa.String(length=32)),
+    ("machine_id", "machines", sa.String(length=32)),
+)
+
 
 def upgrade() -> None:
     op.create_table(
         "case_notes",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("product_id", sa.Integer(), nullable=False),
-        sa.Column("license_id", sa.Integer(), nullable=True),
-        sa.Column("device_id", sa.String(length=32), nullable=True),
-        sa.Column("machine_id", sa.String(length=32), nullable=True),
+        *(sa.Column(column, kind, nullable=True) for column, _, kind in SUBJECTS),
         sa.Column("author", sa.String(length=320), nullable=False),
         sa.Column("created_at", licentia.server.store.models.UTCDateTime(), nullable=False),
         sa.Column("text", sa.String(length=2000), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["device_id"], ["devices.id"], name=op.f("fk_case_notes_device_id_devices"), ondelete="CASCADE"
-        ),
-        sa.ForeignKeyConstraint(
-            ["license_id"], ["licenses.id"], name=op.f("fk_case_notes_license_id_licenses"), ondelete="CASCADE"
-        ),
-        sa.ForeignKeyConstraint(
-            ["machine_id"], ["machines.id"], name=op.f("fk_case_notes_machine_id_machines"), ondelete="CASCADE"
-        ),
-        sa.ForeignKeyConstraint(
-            ["product_id"], ["products.id"], name=op.f("fk_case_notes_product_id_products"), ondelete="CASCADE"
-        ),
+        _cascading("product_id", "products"),
+        *(_cascading(column, table) for column, table, _ in SUBJECTS),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_case_notes")),
     )
-    with op.batch_alter_table("case_notes", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_case_notes_device_id"), ["device_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_case_notes_license_id"), ["license_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_case_notes_machine_id"), ["machine_id"], unique=False)
+    for column, _, _ in SUBJECTS:
+        op.create_index(op.f(f"ix_case_notes_{column}"), "case_notes", [column], unique=False)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("case_notes", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_case_notes_machine_id"))
-        batch_op.drop_index(batch_op.f("ix_case_notes_license_id"))
-        batch_op.drop_index(batch_op.f("ix_case_notes_device_id"))
-    op.drop_table("case_notes")
+    op.drop_table("case_notes")  # its indexes go with it
