@@ -126,6 +126,12 @@ def case_product_piracy(cli: Cli) -> None:
     assert "licenses issued and not revoked" in json.loads(cli("product", "piracy", "my-app", "--json"))["definition"]
 
 
+def case_product_test_mode(cli: Cli) -> None:
+    shown = cli("product", "test-mode", "my-app", "--on", "--email", "dev@vendor.example", "--posts")
+    assert shown.strip() == "test mode for my-app: on; test posts emailed to dev@vendor.example"
+    assert cli("product", "test-mode", "my-app", "--off").startswith("test mode for my-app: off;")
+
+
 def case_policy_create(cli: Cli) -> None:
     made = json.loads(cli("policy", "create", "my-app", "Site", "--set", "max_devices=50", "--copy-of", "Default"))
     assert made["name"] == "Site" and made["max_devices"] == 50 and made["default"] is False
@@ -561,6 +567,7 @@ CASES: dict[tuple[str, ...], Callable[..., None]] = {
     ("product", "policy"): case_product_policy,
     ("product", "facts"): case_product_facts,
     ("product", "piracy"): case_product_piracy,
+    ("product", "test-mode"): case_product_test_mode,
     ("policy", "create"): case_policy_create,
     ("policy", "list"): case_policy_list,
     ("policy", "show"): case_policy_show,

@@ -29,6 +29,7 @@ from licentia.server.store.models import (
     OfflineActivation,
     OutboxMessage,
     Policy,
+    PostInTestMode,
     Product,
     Purchase,
     RateLimit,
@@ -82,3 +83,4 @@ email_settings = table_of(CustomerEmailSettings)
 payment_trials = table_of(PaymentTrial)
 signin_links = table_of(PortalSignInLink)
 portal_sessions = table_of(PortalSession)
+test_posts = table_of(PostInTestMode)

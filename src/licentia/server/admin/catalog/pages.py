@@ -1,4 +1,4 @@
-"""Products (policy, privacy, notifications) and releases."""
+"""Products (policy, privacy, notifications, test mode) and releases."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ from licentia.server.products.changes import (
     notify_settings,
 )
 from licentia.server.products.service import POLICY_FIELDS, CreatedProduct, create_product, public_keys
+from licentia.server.products.test_mode import posts_in_test_mode, set_test_mode
 from licentia.server.releases.changes import publish_release
 from licentia.server.releases.schemas import ReleaseCreate
 from licentia.server.state import EngineDep, FernetDep
@@ -67,6 +68,7 @@ async def product_page(request: Request, engine: EngineDep, admin: Admin, produc
     product, policy = found
     keys = await transactions.read_only(engine, public_keys, product_id=product_id)
     license_types = await transactions.read_only(engine, policies_of, product_id=product_id)
+    test_posts = await transactions.read_only(engine, posts_in_test_mode, product_id=product_id)
     return render(
         request,
         "product.html",
@@ -80,6 +82,7 @@ async def product_page(request: Request, engine: EngineDep, admin: Admin, produc
         public_key=keys[-1] if keys else "",
         license_types=license_types,
         knobs=BY_NAME,
+        test_posts=test_posts,
     )
 
 
@@ -110,6 +113,10 @@ def _setting(part: str, form: dict[str, str]) -> tuple[Any, str, dict[str, Any]]
     if part == "notify":
         notify = notify_settings(form.get("emails", ""), {t: form.get(f"on_{t}") == "on" for t in Topic})
         return change_notifications, "Notifications saved.", {"notify": notify}
+    if part == "test-mode":
+        on = form.get("test_mode") == "on"
+        done = "Test mode on: posts are kept apart and echoed." if on else "Test mode off: posts count again."
+        return set_test_mode, done, {"on": on, "email": form.get("test_email", "")}
     raise HTTPException(404, f"unknown product setting {part!r}")
 
 
