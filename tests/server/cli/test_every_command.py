@@ -534,6 +534,13 @@ def case_export(cli: Cli, tmp_path: Path) -> None:
     cli("export", "--format", "json", "--product", "my-app", "-o", str(tmp_path / "events.jsonl"))
     events = [json.loads(line) for line in (tmp_path / "events.jsonl").read_text().splitlines()]
     assert len(events) == len(lines) - 1 and {"install", "check"} <= {e["kind"] for e in events}
+    header, *rows = cli("export", "--format", "hitek", "--product", "my-app").split("\n")[:-1]
+    assert len(header.split("\t")) == 50 and header.endswith("\tprimkey") and rows
+    assert all(len(row.split("\t")) == 50 for row in rows) and {r.split("\t")[0] for r in rows} <= {
+        "install",
+        "register",
+        "usage",
+    }
 
 
 def case_backup(cli: Cli, tmp_path: Path) -> None:

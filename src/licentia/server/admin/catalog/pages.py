@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import AsyncIterator
 from typing import Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import Response
+from fastapi.responses import Response, StreamingResponse
 
 from licentia.core.vocabulary import Topic
 from licentia.server.admin.catalog.policies import policies_of
@@ -17,6 +18,7 @@ from licentia.server.admin.service import all_products, product_with_policy
 from licentia.server.admin.web import Admin, Form, Posted, int_field, render
 from licentia.server.audit import AuditAction, record
 from licentia.server.errors import ApiError
+from licentia.server.evidence import hitek
 from licentia.server.fields import RowId
 from licentia.server.licenses.schemas import validated
 from licentia.server.policies.choices import OnClone
@@ -84,6 +86,28 @@ async def product_page(request: Request, engine: EngineDep, admin: Admin, produc
         knobs=BY_NAME,
         test_posts=test_posts,
     )
+
+
+@router.get("/products/{product_id}/export.hitek")
+async def hitek_export(engine: EngineDep, admin: Admin, product_id: RowId) -> Response:
+    """The product's install, register and usage posts as Hitek's 50 tab-delimited columns (evidence.hitek)."""
+    found = await transactions.read_only(engine, product_with_policy, product_id=product_id)
+    if found is None:
+        raise HTTPException(404, f"no product {product_id}")
+    slug = found[0].slug
+
+    async def lines() -> AsyncIterator[str]:
+        yield hitek.header() + "\n"
+        after = 0
+        while True:
+            page, after = await transactions.read_only(engine, hitek.hitek_page, product=slug, after=after)
+            yield "".join(line + "\n" for line in page)
+            if len(page) < hitek.PAGE:
+                return
+
+    disposition = f'attachment; filename="{slug}-hitek.txt"'
+    headers = {"Content-Disposition": disposition, "Cache-Control": "no-store"}
+    return StreamingResponse(lines(), media_type="text/tab-separated-values; charset=utf-8", headers=headers)
 
 
 def _policy_values(form: dict[str, str]) -> dict[str, object]:
