@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import time
 from typing import Any
@@ -98,13 +99,19 @@ async def answer(request: Request, body: CheckRequest, credential: Any, action: 
     return b'{"credential":' + credential_json + b',"signed":' + signed + b"}"
 
 
-async def _kept_apart(request: Request, body: CheckRequest, action: str, now: Any) -> bytes:
+async def _kept_apart(request: Request, body: CheckRequest, action: str, now: dt.datetime) -> bytes:
     """A post of a product in test mode: kept in ``test_posts``, emailed, and answered with itself."""
     state = state_of(request.app)
     post = body.model_dump(mode="json", exclude_unset=True)
     seen = server_facts(request, now=now, trusted_proxies=state.trusted_proxies)
-    kept = {"product": body.product, "action": action, "body": post, "server_facts": seen, "now": now}
-    echo = await state.writer.run(lambda conn: record_test_post(conn, **kept, fernet=state.fernet))
+    fernet = state.fernet
+
+    def keep(conn: Any) -> dict[str, Any]:
+        return record_test_post(
+            conn, product=body.product, action=action, body=post, server_facts=seen, now=now, fernet=fernet
+        )
+
+    echo = await state.writer.run(keep)
     _metric(CHECKS, action, "test_mode").inc()
     return json.dumps(echo).encode()
 
