@@ -85,6 +85,8 @@ def describe(kind: str, payload: Mapping[str, Any]) -> list[str]:
             ]
         elif kind == EVIDENCE_REPORT:
             lines += [f"subject: {_text(payload['subject']['label'])}", f"events: {len(payload['events'])}"]
+            # Reports made before case notes existed carry none.
+            lines.append(f"the vendor's case notes: {len(payload.get('vendor_notes') or ())}")
         else:
             lic = payload.get("license") or {}
             lines += [

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Protocol
+from collections.abc import Mapping
+from typing import Any
 
 import sqlalchemy as sa
 
+from licentia.server.audit_words import Sentence, Words, counted, listed, shown
 from licentia.server.store.tables import audit_entries
+
+__all__ = ["SENTENCES", "AuditAction", "AuditTarget", "Sentence", "Words", "counted", "listed", "record", "shown"]
 
 
 class AuditTarget(enum.StrEnum):
@@ -24,6 +27,7 @@ class AuditTarget(enum.StrEnum):
 
     ADMIN = "admin"
     API_TOKEN = "api_token"  # noqa: S105
+    CASE_NOTE = "case_note"
     CUSTOMER = "customer"  # by email
     LICENSE = "license"
     MACHINE = "machine"
@@ -57,6 +61,7 @@ class AuditAction(enum.StrEnum):
     ADMIN_SIGN_OUT = "admin.sign_out", AuditTarget.ADMIN
     ADMIN_TOTP_OFF = "admin.totp_off", AuditTarget.ADMIN
     ADMIN_TOTP_ON = "admin.totp_on", AuditTarget.ADMIN
+    CASE_NOTE_ADD = "case_note.add", AuditTarget.CASE_NOTE
     DEMO_FILL = "demo.fill", AuditTarget.PRODUCT
     DEVICE_EXTEND_TRIAL = "device.extend_trial", AuditTarget.MACHINE
     DEVICE_FREE_SEAT = "device.free_seat", AuditTarget.MACHINE
@@ -86,6 +91,7 @@ class AuditAction(enum.StrEnum):
     PRODUCT_CREATE = "product.create", AuditTarget.PRODUCT
     PRODUCT_NOTIFY = "product.notify", AuditTarget.PRODUCT
     PRODUCT_PRIVACY = "product.privacy", AuditTarget.PRODUCT
+    PRODUCT_TEST_MODE = "product.test_mode", AuditTarget.PRODUCT
     RELEASE_PUBLISH = "release.publish", AuditTarget.RELEASE
     STORE_RESTORE = "store.restore", AuditTarget.STORE
     TOKEN_CREATE = "token.create", AuditTarget.API_TOKEN
@@ -119,60 +125,6 @@ def record(
     )
 
 
-class Words(Protocol):
-    """How a reader names what an entry touched: the admin page links and escapes, plain text prints."""
-
-    def say(self, template: str, /, *values: object) -> str:
-        """``template.format(*values)``, each value escaped where the reader needs it."""
-        ...
-
-    def license(self, license_id: object, *, owner: bool = True) -> str: ...
-
-    def product(self, product: object) -> str: ...
-
-    def machine(self, device: object) -> str: ...
-
-    def admin(self, admin_id: object, email: object = None) -> str: ...
-
-    def webhook(self, webhook_id: object) -> str: ...
-
-
-# (target id, details, words) -> the sentence, without who and when (they have their own columns).
-Sentence = Callable[[Any, Mapping[str, Any], Words], str]
-
-
-def shown(value: Any) -> str:
-    """A detail as people read it: yes/no, 1,200, a date and time in UTC, lists joined."""
-    if value is None:
-        return "?"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, str) and len(value) >= 19 and value[4] == "-" and "T" in value:
-        try:  # an ISO timestamp: shown as a date and time, in UTC
-            return dt.datetime.fromisoformat(value).astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-        except ValueError:
-            return value
-    if isinstance(value, dict):
-        return ", ".join(f"{str(k).replace('_', ' ')} {shown(v)}" for k, v in value.items())
-    if isinstance(value, list | tuple):
-        return listed(map(str, value))
-    return str(value)
-
-
-def counted(count: Any, noun: str, nouns: str | None = None) -> str:
-    """``1 machine``, ``2 machines``, ``1,200 devices``."""
-    number = count if isinstance(count, int) and not isinstance(count, bool) else None
-    return f"{shown(count)} {noun if number == 1 else nouns or noun + 's'}"
-
-
-def listed(items: Iterable[str]) -> str:
-    """``a``, ``a and b``, ``a, b and c``."""
-    words = [str(item) for item in items]
-    return ", ".join(words[:-1]) + " and " + words[-1] if len(words) > 1 else "".join(words)
-
-
 def _reason(w: Words, d: Mapping[str, Any]) -> str:
     return w.say(": “{}”", d["reason"]) if d.get("reason") else ""
 
@@ -184,6 +136,12 @@ def _if(w: Words, key: str, template: str, d: Mapping[str, Any]) -> str:
 
 def _knobs(d: Mapping[str, Any], *left_out: str) -> str:
     return listed(k.replace("_", " ") for k in d if k not in left_out)
+
+
+def _noted_on(w: Words, d: Mapping[str, Any]) -> str:
+    if d.get("on") == "license":
+        return w.license(d.get("license_id"))
+    return w.say("{} {}", "machine" if d.get("on") == "machine" else "device", d.get(d.get("on") or "device", "?"))
 
 
 _FIELD_WORDS = {"url": "URL", "secret": "signing secret"}
@@ -212,6 +170,9 @@ SENTENCES: dict[AuditAction, Sentence] = {
     AuditAction.ADMIN_SIGN_OUT: lambda t, d, w: w.say("Signed out"),
     AuditAction.ADMIN_TOTP_OFF: lambda t, d, w: w.say("Turned off two-factor sign-in for {}", w.admin(t)),
     AuditAction.ADMIN_TOTP_ON: lambda t, d, w: w.say("Turned on two-factor sign-in for {}", w.admin(t)),
+    AuditAction.CASE_NOTE_ADD: lambda t, d, w: w.say(
+        "Wrote case note #{} on {}: “{}”", t, _noted_on(w, d), shown(d.get("text"))
+    ),
     AuditAction.DEMO_FILL: lambda t, d, w: w.say(
         "Filled {} with demo data ({}, {})",
         w.product(t),
@@ -345,6 +306,12 @@ SENTENCES: dict[AuditAction, Sentence] = {
         w.product(t),
         "collect" if d.get("collect_facts") else "not collect",
         counted(d.get("facts_retention_days"), "day"),
+    ),
+    AuditAction.PRODUCT_TEST_MODE: lambda t, d, w: w.say(
+        "Turned test mode {} for {}{}",
+        "on" if d.get("test_mode") else "off",
+        w.product(t),
+        _if(w, "test_email", ", test posts emailed to {}", d),
     ),
     AuditAction.RELEASE_PUBLISH: lambda t, d, w: w.say(
         "Published version {} of {} on the {} channel",

@@ -175,6 +175,7 @@ class ErrorCode(enum.StrEnum):
     INVALID_WEBHOOK_URL = "invalid_webhook_url", 400, _D | _A, "a webhook URL must be http(s)"
     INVALID_WEBHOOK_TOPICS = "invalid_webhook_topics", 400, _D | _A, "a webhook event that does not exist"
     INVALID_NUMBER = "invalid_number", 400, _A, "a form field that must be a whole number"
+    INVALID_NOTE = "invalid_note", 400, _D | _A, "a case note is 1 to 2,000 characters of text"
     INVALID_DATE = "invalid_date", 400, _D | _A, "a date field that is not a date (YYYY-MM-DD, with a zone in the API)"
     # Admin accounts and API tokens
     ADMIN_EXISTS = "admin_exists", 409, _A, "an admin already has this email"
@@ -212,7 +213,7 @@ class ErrorCode(enum.StrEnum):
     MAPPING_EXISTS = "mapping_exists", 409, _D | _A, "this provider id is already mapped"
     UNKNOWN_MAPPING = "unknown_mapping", 404, _D | _A, "no payment mapping has this id"
     # The customer portal
-    UNKNOWN_MACHINE = "unknown_machine", 404, _A, "the machine holds no seat of this license"
+    UNKNOWN_MACHINE = "unknown_machine", 404, _D | _A, "no such machine (the portal: of this license's seats)"
     REASON_REQUIRED = "reason_required", 400, _A, "freeing a seat needs a reason (it goes to the audit log)"
     NOT_ENTITLED = "not_entitled", 403, _A, "the license does not entitle to this release"
     # Air-gapped (offline) activation: the vendor or the customer turns a machine's files into seats

@@ -122,6 +122,19 @@ def case_product_facts(cli: Cli) -> None:
     )
 
 
+def case_product_piracy(cli: Cli) -> None:
+    header, *rows = cli("product", "piracy", "my-app", "--days", "7").splitlines()
+    assert header.startswith("day\tlicenses_sold\tunlicensed_active") and len(rows) == 7
+    assert int(rows[-1].split("\t")[1]) > 0  # the demo's licenses, sold
+    assert "licenses issued and not revoked" in json.loads(cli("product", "piracy", "my-app", "--json"))["definition"]
+
+
+def case_product_test_mode(cli: Cli) -> None:
+    shown = cli("product", "test-mode", "my-app", "--on", "--email", "dev@vendor.example", "--posts")
+    assert shown.strip() == "test mode for my-app: on; test posts emailed to dev@vendor.example"
+    assert cli("product", "test-mode", "my-app", "--off").startswith("test mode for my-app: off;")
+
+
 def case_policy_create(cli: Cli) -> None:
     made = json.loads(cli("policy", "create", "my-app", "Site", "--set", "max_devices=50", "--copy-of", "Default"))
     assert made["name"] == "Site" and made["max_devices"] == 50 and made["default"] is False
@@ -478,6 +491,8 @@ def case_evidence(cli: Cli, tmp_path: Path) -> None:
     public_key = cli("keys", "show", "--product", "my-app").split()[0]
     assert "genuine evidence report" in cli("evidence", "verify", str(report), "--public-key", public_key)
     assert "facts blanked on" in cli("evidence", "purge")
+    assert "case note #" in cli("evidence", "note", prefix, "--text", "customer called")
+    assert cli("evidence", "notes", prefix).split("\t")[4] == "customer called\n"
 
 
 def case_notify_test_email(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -522,6 +537,13 @@ def case_export(cli: Cli, tmp_path: Path) -> None:
     cli("export", "--format", "json", "--product", "my-app", "-o", str(tmp_path / "events.jsonl"))
     events = [json.loads(line) for line in (tmp_path / "events.jsonl").read_text().splitlines()]
     assert len(events) == len(lines) - 1 and {"install", "check"} <= {e["kind"] for e in events}
+    header, *rows = cli("export", "--format", "hitek", "--product", "my-app").split("\n")[:-1]
+    assert len(header.split("\t")) == 50 and header.endswith("\tprimkey") and rows
+    assert all(len(row.split("\t")) == 50 for row in rows) and {r.split("\t")[0] for r in rows} <= {
+        "install",
+        "register",
+        "usage",
+    }
 
 
 def case_backup(cli: Cli, tmp_path: Path) -> None:
@@ -554,6 +576,8 @@ CASES: dict[tuple[str, ...], Callable[..., None]] = {
     ("product", "show"): case_product_show,
     ("product", "policy"): case_product_policy,
     ("product", "facts"): case_product_facts,
+    ("product", "piracy"): case_product_piracy,
+    ("product", "test-mode"): case_product_test_mode,
     ("policy", "create"): case_policy_create,
     ("policy", "list"): case_policy_list,
     ("policy", "show"): case_policy_show,

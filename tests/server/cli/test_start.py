@@ -59,7 +59,14 @@ def test_help_imports_nothing_of_the_server(command: tuple[str, ...]) -> None:
 
 @pytest.mark.parametrize(
     "command",
-    [("license", "list"), ("product", "show", "my-app"), ("product", "list"), ("device", "list"), ("device", "show")],
+    [
+        ("license", "list"),
+        ("product", "show", "my-app"),
+        ("product", "list"),
+        ("product", "piracy", "my-app"),
+        ("device", "list"),
+        ("device", "show"),
+    ],
     ids=" ".join,
 )
 def test_read_only_commands_load_neither_the_web_app_nor_sqlalchemy(data_dir: Path, command: tuple[str, ...]) -> None:

@@ -143,3 +143,38 @@ class EventOut(BaseModel):
 class EventPage(BaseModel):
     events: list[EventOut]
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null at the end.")
+
+
+class NoteIn(Strict):
+    text: str = Field(description="The note: 1 to 2,000 characters (line breaks kept).")
+
+
+class NoteOut(BaseModel):
+    """A case note of the vendor's staff (docs/evidence.md, "Case notes")."""
+
+    id: int
+    on: Literal["license", "device", "machine"]
+    license_id: int | None
+    device_id: str | None
+    machine_id: str | None
+    author: str = Field(description="Who wrote it: `admin:EMAIL`, `token:NAME` (the API token) or `cli:USER`.")
+    created_at: str
+    text: str
+
+
+class RatioDayOut(BaseModel):
+    day: dt.date
+    licenses_sold: int
+    unlicensed_active: int
+    copies_active: int
+    unlicensed_per_license: float | None = Field(description="null while no license is sold.")
+    copies_per_license: float | None
+
+
+class PiracyRatioOut(BaseModel):
+    """The piracy ratio per day, from the daily rollups (docs/evidence.md, "The piracy ratio")."""
+
+    product: str
+    active_days: int = Field(description="The window of an active installation, in days.")
+    definition: str
+    days: list[RatioDayOut]

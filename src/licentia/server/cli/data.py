@@ -9,13 +9,13 @@ from licentia.server.cli.context import CliContext, CliError, json_value
 
 TYPE_CHECKING = False  # typing is not imported: see cli/context.py
 if TYPE_CHECKING:
-    from typing import TextIO
+    from typing import Any, TextIO
 
 EXPORT_PAGE = 5000
 
 # The top-level commands this module registers, with their help lines (see build_parser).
 COMMANDS = {
-    "export": "export events as CSV or JSON lines",
+    "export": "export events as CSV or JSON lines, or Hitek's tab-delimited table",
     "backup": "sealed backup of the database and the secret key (SQLite or PostgreSQL)",
     "restore": "put a sealed backup back in place, then apply newer migrations",
     "demo": "fill a fresh database with a realistic product history",
@@ -24,7 +24,9 @@ COMMANDS = {
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], options: argparse.ArgumentParser) -> None:
     p = commands.add_parser("export", parents=[options], help=COMMANDS["export"])
-    p.add_argument("--format", choices=["csv", "json"], default="csv")
+    p.add_argument(
+        "--format", choices=["csv", "json", "hitek"], default="csv", help="hitek: 50 tab-delimited columns per post"
+    )
     p.add_argument("--product", help="only this product's events")
     p.add_argument("--output", "-o")
     p.set_defaults(run=export)
@@ -64,6 +66,16 @@ def export(args: argparse.Namespace, ctx: CliContext) -> int:
 
 def _export(args: argparse.Namespace, ctx: CliContext, out: TextIO) -> None:
     import json
+
+    if args.format == "hitek":
+        from licentia.server.evidence.hitek import hitek_lines
+
+        def read(fn: Any, **kwargs: Any) -> Any:
+            with ctx.engine.connect() as conn:
+                return fn(conn, **kwargs)
+
+        out.writelines(hitek_lines(read, product=args.product))
+        return
 
     from licentia.server.events.export import as_csv, event_page
 

@@ -5,10 +5,13 @@
     licentia evidence risk KEY_OR_PREFIX | --device ID
     licentia evidence verify FILE --public-key KEY_OR_FILE   (a report, a purchase certificate or a status document)
     licentia evidence purge [--product SLUG]
+    licentia evidence note KEY_OR_PREFIX | --device ID | --machine ID  --text TEXT   ("-": read it from stdin)
+    licentia evidence notes KEY_OR_PREFIX | --device ID | --machine ID
 
 A full license key typed here is matched by its hash and never printed back;
-reports show the key prefix only. (``licentia product facts`` switches fact
-collection: see cli/products.py.)
+reports show the key prefix only. A case note is the vendor's own words on a
+license, a device or a machine (audited; reports carry it). (``licentia product
+facts`` switches fact collection: see cli/products.py.)
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ if TYPE_CHECKING:
     from pathlib import Path
     from typing import Any
 
-ACTIONS = ("report", "risk", "verify", "purge")
+ACTIONS = ("report", "risk", "verify", "purge", "note", "notes")
 
 # The top-level commands this module registers, with their help lines (see build_parser).
 COMMANDS = {
@@ -40,8 +43,10 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], opti
         description=__doc__,
         formatter_class=RawFormatter,
     )
-    p.add_argument("words", nargs="*", metavar="[risk|verify|purge] KEY_OR_PREFIX|FILE")
+    p.add_argument("words", nargs="*", metavar="[risk|verify|purge|note|notes] KEY_OR_PREFIX|FILE")
     p.add_argument("--device", help="report on one device (installation) instead of a license key")
+    p.add_argument("--machine", help="note, notes: a machine (a device's machine) instead of a license key")
+    p.add_argument("--text", help="note: the case note (up to 2,000 characters; - reads it from standard input)")
     p.add_argument("--format", choices=["csv", "json", "html"], default="json", help="report format (default json)")
     p.add_argument("--output", "-o", help="write the report to this file instead of standard output")
     p.add_argument("--public-key", help="verify: the product's public key (ed25519:...) or a file holding it")
@@ -60,6 +65,8 @@ def evidence(args: argparse.Namespace, ctx: CliContext) -> int:
         return _verify(Path(words[0]), args.public_key, args.product)
     if action == "purge":
         return _purge(args, ctx)
+    if action in ("note", "notes"):
+        return _notes(args, ctx, words, add=action == "note")
     if bool(words) == bool(args.device) or len(words) > 1:
         raise CliError(f"evidence {action} needs one license key (or prefix, or id) or --device ID")
     return _risk(args, ctx, words) if action == "risk" else _report(args, ctx, words)
@@ -151,4 +158,33 @@ def _purge(args: argparse.Namespace, ctx: CliContext) -> int:
 
     done = purge_facts(ctx.engine, now=ctx.clock.now(), product=args.product)
     print(f"facts blanked on {done.events} events and {done.devices} devices")
+    return 0
+
+
+def _notes(args: argparse.Namespace, ctx: CliContext, words: list[str], *, add: bool) -> int:
+    """Add a case note (``--text``; ``-`` reads standard input), or list the notes, of one subject."""
+    from licentia.server.evidence.notes import NoteOn, add_note, notes_on
+    from licentia.server.evidence.report import escape_field
+    from licentia.server.evidence.subjects import find_license
+
+    text = args.text
+    named = [bool(words), bool(args.device), bool(args.machine)]
+    if sum(named) != 1 or len(words) > 1 or (add and text is None):
+        what = "a license key (or prefix, or id), --device ID or --machine ID"
+        raise CliError(f"evidence {'note' if add else 'notes'} needs {what}" + (" and --text" if add else ""))
+    if text == "-":
+        text = sys.stdin.read()
+    on = NoteOn.DEVICE if args.device else NoteOn.MACHINE if args.machine else NoteOn.LICENSE
+    if add:
+        with ctx.engine.begin() as conn:
+            subject = args.device or args.machine or find_license(conn, words[0]).id
+            note = add_note(conn, on=on, subject=subject, text=text or "", actor=ctx.actor, now=ctx.clock.now())
+        print(f"case note #{note['id']} added to {on.value} {subject}")
+        return 0
+    with ctx.engine.connect() as conn:
+        subject = args.device or args.machine or find_license(conn, words[0]).id
+        found = notes_on(conn, on=on, subject=subject)
+    for note in found:
+        # One note a line: its line breaks and tabs escaped as in the tab-separated reports.
+        print("\t".join(escape_field(note[k]) for k in ("id", "created_at", "author", "on", "text")))
     return 0

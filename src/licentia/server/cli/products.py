@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
 # The top-level commands this module registers, with their help lines (see build_parser).
 COMMANDS = {
-    "product": "create, list, show products; edit policies and privacy",
+    "product": "create, list, show products; edit policies and privacy; the piracy ratio; test mode",
     "keys": "show or rotate a product's signing keys",
 }
 
@@ -39,6 +39,23 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], opti
     switch.add_argument("--disable", action="store_true", help="stop collecting client facts")
     p.add_argument("--retention-days", type=int, help="delete facts older than this many days")
     p.set_defaults(run=facts)
+    p = actions.add_parser(
+        "piracy", parents=[options], help="unlicensed users and suspected copies per license sold, per day (rollups)"
+    )
+    p.add_argument("slug")
+    p.add_argument("--days", type=int, default=30, help="the last N days, today included (default 30)")
+    p.add_argument("--json", action="store_true", help="the developer API's answer instead of tab-separated rows")
+    p.set_defaults(run=piracy)
+    p = actions.add_parser(
+        "test-mode", parents=[options], help="show or switch test mode (posts kept apart, echoed, emailed)"
+    )
+    p.add_argument("slug")
+    switch = p.add_mutually_exclusive_group()
+    switch.add_argument("--on", action="store_true", help="keep every post of this product apart from production")
+    switch.add_argument("--off", action="store_true", help="back to production: posts count again")
+    p.add_argument("--email", help="where each test post is emailed (empty: not emailed)")
+    p.add_argument("--posts", action="store_true", help="print the latest test posts, one JSON object a line")
+    p.set_defaults(run=test_mode)
 
     group = commands.add_parser("keys", parents=[options], help=COMMANDS["keys"])
     actions = group.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -81,6 +98,31 @@ def show(args: argparse.Namespace, ctx: CliContext) -> int:
 
     with ctx.snapshot() as snapshot:
         print(json.dumps(product_view(snapshot, args.slug), indent=2))
+    return 0
+
+
+def piracy(args: argparse.Namespace, ctx: CliContext) -> int:
+    import datetime as dt
+    import json
+
+    from licentia.server.rollups import ratio
+
+    if not 1 <= args.days <= 366:
+        raise CliError("--days takes 1 to 366")
+    today = ctx.clock.now().date()
+    with ctx.snapshot() as snapshot:
+        first = today - dt.timedelta(days=args.days - 1)
+        days = ratio.read_snapshot(snapshot, slug=args.slug, first=first, last=today)
+    if args.json:
+        answer = {"product": args.slug, "active_days": ratio.ACTIVE_DAYS, "definition": ratio.DEFINITION}
+        print(json.dumps({**answer, "days": [ratio.as_json(day) for day in days]}, indent=2))
+        return 0
+    columns = ("licenses_sold", "unlicensed_active", "unlicensed_per_license", "copies_active", "copies_per_license")
+    print("\t".join(("day", *columns)))
+    for day in days:
+        # A ratio without a license sold is an empty field.
+        fields = ("" if day[name] is None else f"{day[name]:g}" for name in columns)
+        print("\t".join((day["day"].isoformat(), *fields)))
     return 0
 
 
@@ -132,6 +174,27 @@ def facts(args: argparse.Namespace, ctx: CliContext) -> int:
             row = get_product(conn, args.slug)
     state = "on" if row.collect_facts else "off"
     print(f"client facts for {row.slug}: {state}; facts kept {row.facts_retention_days} days")
+    return 0
+
+
+def test_mode(args: argparse.Namespace, ctx: CliContext) -> int:
+    import json
+
+    from licentia.server.products.service import get_product
+    from licentia.server.products.test_mode import posts_in_test_mode, set_test_mode
+
+    with ctx.engine.begin() as conn:
+        row = get_product(conn, args.slug)
+        if args.on or args.off or args.email is not None:
+            on = bool(args.on) if (args.on or args.off) else row.test_mode
+            email = row.test_email if args.email is None else args.email
+            set_test_mode(conn, product_id=row.id, on=on, email=email, actor=ctx.actor, now=ctx.clock.now())
+            row = get_product(conn, args.slug)
+        posts = posts_in_test_mode(conn, product_id=row.id) if args.posts else []
+    emailed = f"emailed to {row.test_email}" if row.test_email else "not emailed"
+    print(f"test mode for {row.slug}: {'on' if row.test_mode else 'off'}; test posts {emailed}")
+    for post in posts:
+        print(json.dumps(post, ensure_ascii=False))
     return 0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import time
 from typing import Any
@@ -14,6 +15,7 @@ from licentia.server.credentials import parse_device_credential
 from licentia.server.devices.schemas import ActivateRequest, CheckRequest
 from licentia.server.devices.service import CheckInput
 from licentia.server.events.facts import server_facts
+from licentia.server.products.test_mode import record_test_post
 from licentia.server.state import state_of
 from licentia.server.store.batch import RowChanged
 
@@ -81,6 +83,8 @@ async def answer(request: Request, body: CheckRequest, credential: Any, action: 
             # Another worker (or the vendor) changed this device meanwhile: decide again on the fresh row.
             if attempt == _RACE_RETRIES - 1:
                 raise
+    if outcome.test_mode:
+        return await _kept_apart(request, body, action, now)
     if outcome.error is not None:
         _metric(CHECKS, action, outcome.error.code).inc()
         raise outcome.error
@@ -93,6 +97,23 @@ async def answer(request: Request, body: CheckRequest, credential: Any, action: 
     _metric(CHECKS, action, "ok").inc()
     _metric(CHECK_SECONDS, action).observe(time.perf_counter() - started)
     return b'{"credential":' + credential_json + b',"signed":' + signed + b"}"
+
+
+async def _kept_apart(request: Request, body: CheckRequest, action: str, now: dt.datetime) -> bytes:
+    """A post of a product in test mode: kept in ``test_posts``, emailed, and answered with itself."""
+    state = state_of(request.app)
+    post = body.model_dump(mode="json", exclude_unset=True)
+    seen = server_facts(request, now=now, trusted_proxies=state.trusted_proxies)
+    fernet = state.fernet
+
+    def keep(conn: Any) -> dict[str, Any]:
+        return record_test_post(
+            conn, product=body.product, action=action, body=post, server_facts=seen, now=now, fernet=fernet
+        )
+
+    echo = await state.writer.run(keep)
+    _metric(CHECKS, action, "test_mode").inc()
+    return json.dumps(echo).encode()
 
 
 # The handlers read and validate the body themselves (pydantic-core parses the

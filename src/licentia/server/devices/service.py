@@ -60,14 +60,14 @@ __all__ = ["CheckInput", "CheckOutcome", "Checker", "read_ahead"]
 
 _PRODUCT_QUERY = Statement(
     """
-    SELECT p.id, p.slug, p.collect_facts, o.id AS policy_id, o.trial_days, o.max_devices, o.seat_release_days,
-           o.lease_days, o.grace_days, o.usage_report_days, o.fingerprint_min_match, o.on_clone,
+    SELECT p.id, p.slug, p.collect_facts, p.test_mode, o.id AS policy_id, o.trial_days, o.max_devices,
+           o.seat_release_days, o.lease_days, o.grace_days, o.usage_report_days, o.fingerprint_min_match, o.on_clone,
            o.allow_virtual_machines, k.kid
     FROM products p JOIN policies o ON o.product_id = p.id AND o.is_default
     JOIN signing_keys k ON k.product_id = p.id
     WHERE p.slug = :slug AND k.retired_at IS NULL
     ORDER BY k.id DESC LIMIT 1""",
-    booleans=("collect_facts", "allow_virtual_machines"),
+    booleans=("collect_facts", "test_mode", "allow_virtual_machines"),
 )
 # Every license type of the product, read with the product (once per cache lifetime, never per check).
 _POLICIES_QUERY = Statement(
@@ -108,6 +108,8 @@ class CheckOutcome:
     endorsements: list[dict[str, str]] = field(default_factory=list)
     credential: dict[str, str] | None = None
     error: ApiError | None = None
+    # The product is in test mode: nothing was written; the router keeps the post apart and echoes it.
+    test_mode: bool = False
 
 
 class Checker:
@@ -159,6 +161,8 @@ class Checker:
         product = self._product(conn, inp.product)
         if product is None:
             return CheckOutcome(error=ApiError(ErrorCode.UNKNOWN_PRODUCT, f"no product named {inp.product!r}"))
+        if product.test_mode:
+            return CheckOutcome(test_mode=True)
         try:
             return self._run(conn, inp, product)
         except Refused as refused:

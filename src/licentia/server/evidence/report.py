@@ -24,6 +24,8 @@ from licentia.server.evidence.subjects import Subject
 
 FORMAT_VERSION = 1
 REPORT_KIND = "evidence_report"
+# The tab-separated rows of the vendor's case notes, after the events: never an event kind.
+VENDOR_NOTE = "vendor_note"
 # The client facts of docs/design.md section 6 that get a column of their own;
 # anything else a client sent (author_*, tracker_*, ...) goes in ``other_client_facts``.
 CLIENT_FACT_COLUMNS = FACT_NAMES
@@ -135,6 +137,8 @@ def build_document(subject: Subject, *, now: dt.datetime, risk: Risk | None = No
         "devices": [_device_record(d) for d in subject.devices],
         "events": [event_record(e, prefixes) for e in subject.events],
         "truncated": subject.truncated,
+        # Written by the vendor's staff (admin UI, developer API, CLI), never by an application.
+        "vendor_notes": [dict(note) for note in subject.notes],
     }
 
 
@@ -177,11 +181,21 @@ def _csv_row(record: Mapping[str, Any]) -> list[Any]:
     ]
 
 
+def _note_row(note: Mapping[str, Any], prefixes: Mapping[int, str]) -> list[Any]:
+    """A vendor's note after the events: no event number, kind ``vendor_note``, the note in ``details``."""
+    details = {k: note[k] for k in ("id", "on", "author", "machine_id", "text") if note.get(k) is not None}
+    blank = [None] * (len(CSV_COLUMNS) - 7)
+    prefix = prefixes.get(note["license_id"]) if note.get("license_id") else None
+    return [None, note["created_at"], None, VENDOR_NOTE, note.get("device_id"), prefix, details, *blank]
+
+
 def tsv_lines(subject: Subject) -> Iterable[str]:
     yield "\t".join(CSV_COLUMNS) + "\n"
     prefixes = _key_prefixes(subject)
     for event in subject.events:
         yield "\t".join(escape_field(v) for v in _csv_row(event_record(event, prefixes))) + "\n"
+    for note in subject.notes:
+        yield "\t".join(escape_field(v) for v in _note_row(note, prefixes)) + "\n"
 
 
 def tsv(subject: Subject) -> str:

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from licentia.core.licensekeys import KeyFormatError, key_hash, normalize_key
 from licentia.server.errors import ApiError, ErrorCode
+from licentia.server.evidence.notes import notes_about
 from licentia.server.fields import MAX_ROW_ID
 from licentia.server.store.tables import customers, devices, events, licenses, products
 
@@ -37,6 +38,8 @@ class Subject:
     devices: list[Any] = field(default_factory=list)
     events: list[Any] = field(default_factory=list)
     truncated: bool = False
+    # The vendor's case notes on the license, the installations and their machines (evidence.notes).
+    notes: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def label(self) -> str:
@@ -145,7 +148,8 @@ def license_subject(conn: sa.Connection, ref: str) -> Subject:
         else []
     )
     product, customer = _product_and_customer(conn, lic.product_id, lic.customer_id)
-    return Subject("license", product, lic, customer, list(rows), timeline, truncated)
+    subject = Subject("license", product, lic, customer, list(rows), timeline, truncated)
+    return _with_notes(conn, subject)
 
 
 def device_subject(conn: sa.Connection, device_id: str) -> Subject:
@@ -162,7 +166,18 @@ def device_subject(conn: sa.Connection, device_id: str) -> Subject:
         conn, row.product_id, events.c.device_id == row.id if len(ids) == 1 else events.c.device_id.in_(ids)
     )
     product, customer = _product_and_customer(conn, row.product_id, lic.customer_id if lic is not None else None)
-    return Subject("device", product, lic, customer, members, timeline, truncated)
+    return _with_notes(conn, Subject("device", product, lic, customer, members, timeline, truncated))
+
+
+def _with_notes(conn: sa.Connection, subject: Subject) -> Subject:
+    """The notes on everything the report covers: its license, its installations and their machines."""
+    subject.notes = notes_about(
+        conn,
+        license_ids=[subject.license.id] if subject.license is not None else [],
+        device_ids=[row.id for row in subject.devices],
+        machine_ids=[row.machine_id for row in subject.devices],
+    )
+    return subject
 
 
 def lineage(conn: sa.Connection, row: Any, known: dict[str, Any] | None = None) -> list[Any]:

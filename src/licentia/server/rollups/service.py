@@ -22,6 +22,8 @@ one installation in every one of them:
   reflects seats freed since.
 - ``versions_7d`` / ``os_7d``: distinct devices active in the last 7 days by
   the app version they reported / by their operating system.
+- ``licenses_sold``, ``unlicensed_active``, ``copies_active``: the piracy
+  ratio's figures (``rollups/piracy.py``; what they mean: ``rollups/ratio.py``).
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ import sqlalchemy as sa
 from licentia.core.clock import UTC
 from licentia.core.vocabulary import EventKind
 from licentia.server.devices.lineage import heads, reactivated
+from licentia.server.rollups import piracy
+from licentia.server.rollups.ratio import COPIES_ACTIVE, LICENSES_SOLD, UNLICENSED_ACTIVE
 from licentia.server.store.tables import devices, events, machines, products, rollups
 
 UNKNOWN = "unknown"
@@ -60,7 +64,8 @@ def compute_days(conn: sa.Connection, days: list[dt.date], *, today: dt.date | N
         if today is not None and today in days:
             active[today] = _active_today(conn, product_id, today)
         for day in days:
-            rows.extend(_product_day(conn, product_id, day, active.get(day, {})))
+            live = today is not None and day == today
+            rows.extend(_product_day(conn, product_id, day, active.get(day, {}), live=live))
     return rows
 
 
@@ -118,6 +123,9 @@ def _active_windows(
     for device_id, received_at, version in conn.execute(query):
         # A replaced installation's checks count for its lineage's latest: one installation.
         seen.setdefault(received_at.date(), {})[_latest(device_id, successor)] = version or UNKNOWN
+    pirates = piracy.PastFigures.load(
+        conn, product_id, days, successor=successor, latest=lambda device_id: _latest(device_id, successor)
+    ).counts(days, seen)
     found: dict[dt.date, dict[str, list[tuple[str, int]]]] = {}
     for day in days:
         windows: dict[int, dict[str, str]] = {}
@@ -136,6 +144,7 @@ def _active_windows(
             **{f"active_{w}d": [("", len(windows[w]))] for w in (1, 7, 30)},
             "versions_7d": sorted(versions.items()),
             "os_7d": sorted(systems.items()),
+            **pirates[day],
         }
     return found
 
@@ -150,7 +159,7 @@ def _latest(device_id: str, successor: dict[str, str]) -> str:
 
 
 def _product_day(
-    conn: sa.Connection, product_id: int, day: dt.date, active: dict[str, list[tuple[str, int]]]
+    conn: sa.Connection, product_id: int, day: dt.date, active: dict[str, list[tuple[str, int]]], *, live: bool
 ) -> list[dict[str, Any]]:
     # One product at a time, so every events query rides the (product_id, received_at) index.
     start, end = _bounds(day)
@@ -188,8 +197,10 @@ def _product_day(
         (sa.or_(machines.c.trial_end.is_(None), machines.c.trial_end >= end), "trial"),
         else_="trial_expired",
     )
+    # Today's piracy figures ride on this read of every installation (``live``); a past day's come with its windows.
+    figures = piracy.live_columns(day) if live else (sa.literal_column("0"), sa.literal_column("0"))
     snapshot = (
-        sa.select(devices.c.product_id, state, sa.func.count())
+        sa.select(devices.c.product_id, state, sa.func.count(), *figures)
         .join(machines, machines.c.id == devices.c.machine_id)
         .where(device_of_product, devices.c.first_seen < end)
         .group_by(devices.c.product_id, state)
@@ -198,13 +209,18 @@ def _product_day(
     # replaced only after the day ended (read through the partial index on the replaced ones).
     successor = devices.alias("successor")
     by_state: dict[tuple[int, str], int] = {}
+    unlicensed = copies = 0
     for query in (
         snapshot.where(devices.c.superseded_by.is_(None)),
         snapshot.join(successor, successor.c.id == devices.c.superseded_by).where(successor.c.first_seen >= end),
     ):
-        for product, name, count in conn.execute(query):
+        for product, name, count, pirates, copied in conn.execute(query):
             by_state[product, name] = by_state.get((product, name), 0) + int(count)
+            unlicensed, copies = unlicensed + int(pirates or 0), copies + int(copied or 0)
     found.append(("devices", [(product, name, count) for (product, name), count in by_state.items()]))
+    if live:
+        found += [(UNLICENSED_ACTIVE, [(product_id, "", unlicensed)]), (COPIES_ACTIVE, [(product_id, "", copies)])]
+    found.append((LICENSES_SOLD, [(product_id, "", piracy.licenses_sold(conn, product_id, day))]))
 
     rows = []
     for metric, results in found:

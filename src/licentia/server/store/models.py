@@ -69,6 +69,10 @@ class Product(Base):
     facts_retention_days: Mapped[int] = mapped_column(default=365)
     # {"emails": ["ops@vendor"], "on": {"install": true, "uninstall": true, ...}}
     notify: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Test mode (docs/evidence.md): the product's posts go to test_posts, echoed and emailed to test_email,
+    # never to devices, events or any count.
+    test_mode: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    test_email: Mapped[str | None] = mapped_column(sa.String(320))
 
 
 class Policy(Base):
@@ -610,3 +614,41 @@ class MeterConsumption(Base):
     period_start: Mapped[dt.datetime]
     device_id: Mapped[str] = mapped_column(sa.String(32))
     consumed_at: Mapped[dt.datetime]
+
+
+class CaseNote(Base):
+    """A note the vendor's staff attached to a license, an installation or a machine (docs/evidence.md).
+
+    Written only through the admin UI, the developer API and the CLI, never by an
+    application: evidence reports carry these as the vendor's own notes. Exactly one
+    subject is set. A note is never edited; a correction is another note.
+    """
+
+    __tablename__ = "case_notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(sa.ForeignKey("products.id", ondelete="CASCADE"))
+    license_id: Mapped[int | None] = mapped_column(sa.ForeignKey("licenses.id", ondelete="CASCADE"), index=True)
+    device_id: Mapped[str | None] = mapped_column(sa.ForeignKey("devices.id", ondelete="CASCADE"), index=True)
+    machine_id: Mapped[str | None] = mapped_column(sa.ForeignKey("machines.id", ondelete="CASCADE"), index=True)
+    author: Mapped[str] = mapped_column(sa.String(320))
+    created_at: Mapped[dt.datetime]
+    text: Mapped[str] = mapped_column(sa.String(2000))
+
+
+class PostInTestMode(Base):
+    """One post from an application of a product in test mode, kept apart from every production table.
+
+    Nothing reads these rows but the product's page and the CLI: no device, event, seat or count is made
+    from them. ``body`` is the post as received (a license key in it masked; the emailed copy carries it
+    sealed until sent); ``server_facts`` what the server saw (time, external IP, time zone).
+    """
+
+    __tablename__ = "test_posts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(sa.ForeignKey("products.id", ondelete="CASCADE"), index=True)
+    received_at: Mapped[dt.datetime]
+    action: Mapped[str] = mapped_column(sa.String(16))
+    body: Mapped[dict[str, Any]]
+    server_facts: Mapped[dict[str, Any]]

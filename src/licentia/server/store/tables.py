@@ -15,6 +15,7 @@ from licentia.server.store.models import (
     AdminUser,
     ApiToken,
     AuditEntry,
+    CaseNote,
     Customer,
     DailyRollup,
     Device,
@@ -28,6 +29,7 @@ from licentia.server.store.models import (
     OfflineActivation,
     OutboxMessage,
     Policy,
+    PostInTestMode,
     Product,
     Purchase,
     RateLimit,
@@ -73,6 +75,7 @@ meter_usage = table_of(MeterUsage)
 meter_consumptions = table_of(MeterConsumption)
 freed_seats = table_of(FreedSeat)
 transfer_grants = table_of(TransferGrant)
+case_notes = table_of(CaseNote)
 payment_mappings = table_of(PaymentMapping)
 payment_events = table_of(PaymentEvent)
 payment_links = table_of(PaymentLink)
@@ -80,3 +83,4 @@ email_settings = table_of(CustomerEmailSettings)
 payment_trials = table_of(PaymentTrial)
 signin_links = table_of(PortalSignInLink)
 portal_sessions = table_of(PortalSession)
+test_posts = table_of(PostInTestMode)

@@ -45,6 +45,10 @@ EXAMPLES: dict[AuditAction, tuple[str, dict[str, Any]]] = {
     A.ADMIN_SIGN_OUT: ("2", {}),
     A.ADMIN_TOTP_OFF: ("3", {}),
     A.ADMIN_TOTP_ON: ("2", {}),
+    A.CASE_NOTE_ADD: (
+        "7",
+        {"on": "device", "device": DEVICE, "text": "Same office IP as license QBR5L7XW; asked the customer"},
+    ),
     A.DEMO_FILL: ("my-app", {"devices": 1200, "events": 40000, "licenses": 40}),
     A.DEVICE_EXTEND_TRIAL: ("41", {"device": DEVICE, "days": 14, "trial_end": "2027-03-15T09:30:00+00:00"}),
     A.DEVICE_FREE_SEAT: ("41", {"device": DEVICE, "license_id": 12, "reason": "new laptop"}),
@@ -86,6 +90,7 @@ EXAMPLES: dict[AuditAction, tuple[str, dict[str, Any]]] = {
     A.PRODUCT_CREATE: ("3", {}),
     A.PRODUCT_NOTIFY: ("3", {"emails": ["ops@acme.example"], "on": {"install": True, "piracy": True}}),
     A.PRODUCT_PRIVACY: ("3", {"collect_facts": True, "facts_retention_days": 90}),
+    A.PRODUCT_TEST_MODE: ("3", {"test_mode": True, "test_email": "dev@acme.example"}),
     A.RELEASE_PUBLISH: ("7", {"product": "acme", "version": "2.1.0", "channel": "stable"}),
     A.STORE_RESTORE: (
         "licentia",

@@ -1,13 +1,14 @@
-"""Products (policy, privacy, notifications) and releases."""
+"""Products (policy, privacy, notifications, test mode) and releases."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import AsyncIterator
 from typing import Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import Response
+from fastapi.responses import Response, StreamingResponse
 
 from licentia.core.vocabulary import Topic
 from licentia.server.admin.catalog.policies import policies_of
@@ -17,6 +18,7 @@ from licentia.server.admin.service import all_products, product_with_policy
 from licentia.server.admin.web import Admin, Form, Posted, int_field, render
 from licentia.server.audit import AuditAction, record
 from licentia.server.errors import ApiError
+from licentia.server.evidence import hitek
 from licentia.server.fields import RowId
 from licentia.server.licenses.schemas import validated
 from licentia.server.policies.choices import OnClone
@@ -28,6 +30,7 @@ from licentia.server.products.changes import (
     notify_settings,
 )
 from licentia.server.products.service import POLICY_FIELDS, CreatedProduct, create_product, public_keys
+from licentia.server.products.test_mode import posts_in_test_mode, set_test_mode
 from licentia.server.releases.changes import publish_release
 from licentia.server.releases.schemas import ReleaseCreate
 from licentia.server.state import EngineDep, FernetDep
@@ -67,6 +70,7 @@ async def product_page(request: Request, engine: EngineDep, admin: Admin, produc
     product, policy = found
     keys = await transactions.read_only(engine, public_keys, product_id=product_id)
     license_types = await transactions.read_only(engine, policies_of, product_id=product_id)
+    test_posts = await transactions.read_only(engine, posts_in_test_mode, product_id=product_id)
     return render(
         request,
         "product.html",
@@ -80,7 +84,30 @@ async def product_page(request: Request, engine: EngineDep, admin: Admin, produc
         public_key=keys[-1] if keys else "",
         license_types=license_types,
         knobs=BY_NAME,
+        test_posts=test_posts,
     )
+
+
+@router.get("/products/{product_id}/export.hitek")
+async def hitek_export(engine: EngineDep, admin: Admin, product_id: RowId) -> Response:
+    """The product's install, register and usage posts as Hitek's 50 tab-delimited columns (evidence.hitek)."""
+    found = await transactions.read_only(engine, product_with_policy, product_id=product_id)
+    if found is None:
+        raise HTTPException(404, f"no product {product_id}")
+    slug = found[0].slug
+
+    async def lines() -> AsyncIterator[str]:
+        yield hitek.header() + "\n"
+        after = 0
+        while True:
+            page, after = await transactions.read_only(engine, hitek.hitek_page, product=slug, after=after)
+            yield "".join(line + "\n" for line in page)
+            if len(page) < hitek.PAGE:
+                return
+
+    disposition = f'attachment; filename="{slug}-hitek.txt"'
+    headers = {"Content-Disposition": disposition, "Cache-Control": "no-store"}
+    return StreamingResponse(lines(), media_type="text/tab-separated-values; charset=utf-8", headers=headers)
 
 
 def _policy_values(form: dict[str, str]) -> dict[str, object]:
@@ -110,6 +137,10 @@ def _setting(part: str, form: dict[str, str]) -> tuple[Any, str, dict[str, Any]]
     if part == "notify":
         notify = notify_settings(form.get("emails", ""), {t: form.get(f"on_{t}") == "on" for t in Topic})
         return change_notifications, "Notifications saved.", {"notify": notify}
+    if part == "test-mode":
+        on = form.get("test_mode") == "on"
+        done = "Test mode on: posts are kept apart and echoed." if on else "Test mode off: posts count again."
+        return set_test_mode, done, {"on": on, "email": form.get("test_email", "")}
     raise HTTPException(404, f"unknown product setting {part!r}")
 
 

@@ -190,3 +190,32 @@ def share_chart(items: Sequence[tuple[str, int]], *, label: str, limit: int = 8)
     if not shown:
         parts.append(f'<text class="axis" x="{WIDTH / 2}" y="20" text-anchor="middle">no data yet</text>')
     return _svg(parts, label, height)
+
+
+def ratio_chart(
+    days: Sequence[dt.date], lines: Sequence[tuple[str, Sequence[float | None]]], *, label: str, unit: str
+) -> Markup:
+    """One line per ratio, a point per day with its value (a day without a ratio, ``None``, breaks the line)."""
+    top = nice_max(max((v for _, values in lines for v in values if v is not None), default=0))
+    parts = _frame(top, days)
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    for n, (name, values) in enumerate(lines):
+        color = PALETTE[n % len(PALETTE)]
+        runs: list[list[str]] = [[]]
+        for i, value in enumerate(values):
+            if value is None:
+                runs.append([])
+                continue
+            x, y = LEFT + plot_w * (i + 0.5) / max(len(values), 1), TOP + plot_h - plot_h * value / top
+            runs[-1].append(f"{x:.1f},{y:.1f}")
+            _, note = _partial(i, len(values))
+            parts.append(
+                f'<circle class="point" data-value="{value:g}" cx="{x:.1f}" cy="{y:.1f}" r="2.5" fill="{color}">'
+                f"<title>{days[i].isoformat()} {escape(name)}: {value:.2f} {escape(unit)}{note}</title></circle>"
+            )
+        for run in (r for r in runs if len(r) > 1):
+            parts.append(
+                f'<polyline class="line" points="{" ".join(run)}" fill="none" stroke="{color}" stroke-width="2"/>'
+            )
+    parts.extend(_legend([name for name, _ in lines]))
+    return _svg(parts, label)

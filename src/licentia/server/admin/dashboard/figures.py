@@ -11,6 +11,8 @@ from markupsafe import Markup
 from licentia.core.vocabulary import PIRACY_EVENT_KINDS, DeviceStatus, EventKind
 from licentia.server.admin.dashboard import charts
 from licentia.server.devices.lineage import converted_later
+from licentia.server.rollups import ratio
+from licentia.server.rollups.piracy import ratio_series
 from licentia.server.rollups.service import breakdown, series, totals
 from licentia.server.store.tables import devices
 
@@ -94,6 +96,7 @@ def dashboard(conn: sa.Connection, *, product_id: int, today: dt.date, days: int
         "feedback": previous_kinds.get(EventKind.FEEDBACK, 0),
         "piracy": sum(previous_kinds.get(k, 0) for k in PIRACY_KINDS),
     }
+    piracy_ratio = ratio_series(conn, product_id=product_id, first=first, last=today)
     chart: dict[str, Markup] = {
         "installs": charts.bar_chart(installs, label="New installs per day"),
         "active": charts.line_chart(
@@ -120,6 +123,15 @@ def dashboard(conn: sa.Connection, *, product_id: int, today: dt.date, days: int
             breakdown(conn, product_id=product_id, metric="versions_7d", day=today), label="Versions in use"
         ),
         "os": charts.share_chart(breakdown(conn, product_id=product_id, metric="os_7d", day=today), label="OS mix"),
+        "ratio": charts.ratio_chart(
+            day_list,
+            [
+                ("unlicensed users", [d["unlicensed_per_license"] for d in piracy_ratio]),
+                ("suspected copies", [d["copies_per_license"] for d in piracy_ratio]),
+            ],
+            label="Unlicensed users and suspected copies per license sold",
+            unit="per license sold",
+        ),
     }
     return {
         "first": first,
@@ -137,4 +149,6 @@ def dashboard(conn: sa.Connection, *, product_id: int, today: dt.date, days: int
         "has_data": bool(new_total or any(active["30d"])),
         "previous": previous,
         "cohort": cohort(conn, product_id=product_id, first=first, today=today),
+        # Today's (the minute's) figures; ``ratio.shown`` writes a ratio for people.
+        "ratio": {**piracy_ratio[-1], "shown": ratio.shown, "definition": ratio.DEFINITION},
     }

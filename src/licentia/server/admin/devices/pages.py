@@ -50,7 +50,10 @@ def device_page_data(conn: sa.Connection, device_id: str) -> dict[str, Any] | No
         .limit(20)
     ).all()
     detail["history"] = device_history(conn, device_id=device_id, machine_id=row.machine_id)
-    detail["risk"] = assess(device_subject(conn, device_id))
+    subject = device_subject(conn, device_id)
+    detail["risk"] = assess(subject)
+    # The notes on this installation and on its machine (the report also has its lineage's and license's).
+    detail["notes"] = [n for n in subject.notes if n["device_id"] == device_id or n["machine_id"] == row.machine_id]
     return detail
 
 

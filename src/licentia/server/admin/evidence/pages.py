@@ -1,8 +1,9 @@
-"""Piracy triage in the admin UI: the riskiest licenses and installations, and evidence reports.
+"""Piracy triage in the admin UI: the riskiest licenses and installations, evidence reports, case notes.
 
 The reports are the developer API's documents (signed JSON, tab-separated rows)
 served to the signed-in admin; the page form is the same report inside the
-admin UI's own layout.
+admin UI's own layout. Case notes are added from the license and device pages
+(their routes are here, listed before the license pages' ``/licenses/{id}/{action}``).
 """
 
 from __future__ import annotations
@@ -15,11 +16,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from markupsafe import Markup
 
-from licentia.server.admin.web import Admin, read_or_404, render
+from licentia.server.admin.web import Admin, Posted, read_or_404, render
 from licentia.server.evidence.answers import report_response
+from licentia.server.evidence.notes import NoteOn, add_note, note_from_device
 from licentia.server.evidence.report import html
 from licentia.server.evidence.subjects import Subject
 from licentia.server.evidence.triage import flagged
+from licentia.server.fields import RowId
 from licentia.server.state import AppState, EngineDep
 from licentia.server.store import transactions
 from licentia.server.web.frame import SECURITY_HEADERS
@@ -55,3 +58,22 @@ async def admin_report(
 async def risk_page(request: Request, engine: EngineDep, admin: Admin) -> Response:
     rows: list[Any] = await transactions.read_only(engine, flagged)
     return render(request, "risk.html", rows=rows, section="risk")
+
+
+@router.post("/licenses/{license_id}/notes")
+async def note_on_license(posted: Posted, license_id: RowId) -> Response:
+    back_to = f"/admin/licenses/{license_id}"
+    text = posted.form.get("text", "")
+    return await posted.run(
+        add_note, success="Note added.", back_to=back_to, on=NoteOn.LICENSE, subject=license_id, text=text
+    )
+
+
+@router.post("/devices/{device_id}/notes")
+async def note_on_device(posted: Posted, device_id: str) -> Response:
+    on = posted.form.get("on") or NoteOn.DEVICE
+    done = "Note added to the machine." if on == NoteOn.MACHINE else "Note added."
+    text = posted.form.get("text", "")
+    return await posted.run(
+        note_from_device, success=done, back_to=f"/admin/devices/{device_id}", device_id=device_id, on=on, text=text
+    )

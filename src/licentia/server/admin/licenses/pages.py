@@ -164,8 +164,14 @@ def license_page_data(conn: sa.Connection, license_id: int, at: dt.datetime) -> 
         "seats": license_devices(conn, license_id),
         "types": policies_for_license(conn, license_id),
         "history": license_history(conn, license_id=license_id),
-        "risk": assess(license_subject(conn, str(license_id))),
+        **_risk_and_notes(conn, license_id),
     }
+
+
+def _risk_and_notes(conn: sa.Connection, license_id: int) -> dict[str, Any]:
+    subject = license_subject(conn, str(license_id))
+    # The page shows the notes on the license itself; its report also has those on its installations.
+    return {"risk": assess(subject), "notes": [n for n in subject.notes if n["license_id"] == license_id]}
 
 
 async def _license_page(
