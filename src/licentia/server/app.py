@@ -56,6 +56,7 @@ from licentia.server.adminapi import payment_mappings as api_payment_mappings
 from licentia.server.adminapi import payments as api_payments
 from licentia.server.adminapi import policies as api_policies
 from licentia.server.adminapi import router as api_main
+from licentia.server.adminapi import tickets as api_tickets
 from licentia.server.adminapi import webhooks as api_webhooks
 from licentia.server.app_body import BodyTooLarge, ClientGone, read_body
 from licentia.server.devices import moves as device_moves
@@ -227,6 +228,7 @@ DEVELOPER_API: tuple[APIRouter, ...] = (
     api_certificates.router,
     api_leases.router,
     api_payment_mappings.router,
+    api_tickets.router,
 )
 ADMIN_UI: tuple[APIRouter, ...] = (
     admin_signin.router,

@@ -88,6 +88,7 @@ class AuditAction(enum.StrEnum):
     PRODUCT_PRIVACY = "product.privacy", AuditTarget.PRODUCT
     RELEASE_PUBLISH = "release.publish", AuditTarget.RELEASE
     STORE_RESTORE = "store.restore", AuditTarget.STORE
+    TICKET_MINT = "ticket.mint", AuditTarget.PRODUCT
     TOKEN_CREATE = "token.create", AuditTarget.API_TOKEN
     TOKEN_REVOKE = "token.revoke", AuditTarget.API_TOKEN
     WEBHOOK_CREATE = "webhook.create", AuditTarget.WEBHOOK
@@ -345,6 +346,13 @@ SENTENCES: dict[AuditAction, Sentence] = {
         w.product(t),
         "collect" if d.get("collect_facts") else "not collect",
         counted(d.get("facts_retention_days"), "day"),
+    ),
+    AuditAction.TICKET_MINT: lambda t, d, w: w.say(
+        "Minted the installer ticket {} of {}{}{}",
+        d.get("ticket") or "?",
+        w.product(t),
+        _if(w, "version", " for version {}", d),
+        _if(w, "license", " for license {}", d),
     ),
     AuditAction.RELEASE_PUBLISH: lambda t, d, w: w.say(
         "Published version {} of {} on the {} channel",

@@ -46,6 +46,7 @@ from licentia.server.store.payment_models import (
     PaymentMapping,
     PaymentTrial,
 )
+from licentia.server.store.ticket_models import InstallerTicket, InstallerTicketStart
 
 products = table_of(Product)
 policies = table_of(Policy)
@@ -80,3 +81,5 @@ email_settings = table_of(CustomerEmailSettings)
 payment_trials = table_of(PaymentTrial)
 signin_links = table_of(PortalSignInLink)
 portal_sessions = table_of(PortalSession)
+installer_tickets = table_of(InstallerTicket)
+ticket_starts = table_of(InstallerTicketStart)
