@@ -113,6 +113,15 @@ def mint_ticket(conn: sa.Connection, download: Download, *, fernet: Fernet, acto
     return Minted(ticket_id, signer.sign(document, chain))
 
 
+def mint_for_customer(
+    conn: sa.Connection, *, release: Any, license_id: int, email: str, fernet: Fernet, now: dt.datetime
+) -> Minted:
+    """The ticket of one portal download: the release and license it was for (the customer by id, never the email)."""
+    slug = conn.execute(sa.select(products.c.slug).where(products.c.id == release.product_id)).scalar_one()
+    download = Download(slug, release.version, license_id=license_id, source="portal")
+    return mint_ticket(conn, download, fernet=fernet, actor=f"customer:{email}", now=now)
+
+
 def list_tickets(conn: sa.Connection, *, product: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
     """The newest tickets first, each with how many installations started from it and how many were copies."""
     starts = (
