@@ -30,6 +30,7 @@ from licentia.server.admin import web as admin_web
 from licentia.server.admin.audit import pages as admin_audit
 from licentia.server.admin.catalog import pages as admin_catalog
 from licentia.server.admin.catalog import policies as admin_policies
+from licentia.server.admin.catalog import tickets as admin_tickets
 from licentia.server.admin.customers import pages as admin_customers
 from licentia.server.admin.dashboard import pages as admin_dashboard
 from licentia.server.admin.devices import pages as admin_devices
@@ -241,6 +242,7 @@ ADMIN_UI: tuple[APIRouter, ...] = (
     admin_customers.router,
     admin_policies.router,  # before the catalog (its /products/{id}/{part} takes any last word)
     admin_catalog.router,
+    admin_tickets.router,
     admin_tokens.router,
     admin_webhooks.router,
     admin_team.router,
