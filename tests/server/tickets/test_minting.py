@@ -46,3 +46,24 @@ def test_the_developer_api_mints_a_verifiable_ticket_and_lists_its_installations
     assert no_customer.status_code == 404 and no_customer.json()["error"]["code"] == "unknown_customer"
     other = client.get("/v1/admin/products/nope/installer-tickets", headers=reader)
     assert other.status_code == 404 and other.json()["error"]["code"] == "unknown_product"
+
+
+def test_the_buyers_signed_evidence_report_names_the_copy_of_their_download(client, engine, clock, product):
+    from licentia.server.licenses.service import issue_license
+
+    with engine.begin() as conn:
+        lic = issue_license(conn, product="acme", email="buyer@example.com", now=clock.now())
+    writer, reader = bearer(engine, clock, "write"), bearer(engine, clock, "read")
+    made = client.post("/v1/admin/products/acme/installer-tickets", json={"license_id": lic.id}, headers=writer)
+    text = json.dumps(made.json()["file"])
+    Installation(client, product.public_key, machine="a", disk="a", mac="a").check(installer_ticket=text)
+    Installation(client, product.public_key, machine="b", disk="b", mac="b").check(installer_ticket=text)
+
+    report = client.get(f"/v1/admin/licenses/{lic.id}/evidence?format=json", headers=reader)
+    kid, key = load_public_key(product.public_key)
+    document = verify_document(report.content, {kid: key}, product="acme")
+    [copy] = [e for e in document["events"] if e["kind"] == "clone_suspected"]
+    assert copy["data"]["reason"] == "installer_ticket_copied"
+    assert copy["data"]["installer_ticket"]["id"] == made.json()["id"]
+    assert copy["data"]["installer_ticket"]["license"] == lic.id and copy["data"]["installer_ticket"]["customer"]
+    assert "buyer@example.com" not in json.dumps(copy)
