@@ -670,6 +670,44 @@ def online_cases() -> list[dict[str, Any]]:
     return cases
 
 
+def installer_ticket_cases() -> list[dict[str, Any]]:
+    """Which installer ticket files a client sends at first contact (``licentia.client.tickets``).
+
+    ``file_base64``: the file's bytes (standard base64, so a non-UTF-8 file is a case too). ``send``: whether
+    the client sends the file's text as the first check's ``installer_ticket``; ``problem``: why not. A client
+    never verifies the signature (the server does: an edited ticket is sent, and refused there).
+    """
+    import base64
+
+    from licentia.client.tickets import MAX_TICKET_BYTES, ticket_problem
+
+    key = seeded_key("installer-ticket")
+    document = {"kind": "installer_ticket", "product": PRODUCT, "ticket": "it_0c1d2e3f4a5b6c7d8e9f",
+                "source": "portal", "release": "2.1.0", "license": 12, "customer": 7,
+                "token": {"key": "k" * 32, "usage": 0}, "issued_at": to_iso(T0)}  # fmt: skip
+    genuine = key.sign(document)
+    status = json.loads(genuine)
+    status["document"]["kind"] = "status"
+    files = {
+        "genuine": genuine,
+        "edited_still_sent": genuine.replace(b'"license":12', b'"license":13'),
+        "exactly_the_limit": genuine + b" " * (MAX_TICKET_BYTES - len(genuine)),
+        "one_byte_too_large": genuine + b" " * (MAX_TICKET_BYTES + 1 - len(genuine)),
+        "not_utf8": b"\xff\xfe" + genuine,
+        "not_json": genuine[:-20],
+        "a_json_array": b"[" + genuine + b"]",
+        "a_status_document": json.dumps(status).encode(),
+        "no_signature": json.dumps({"document": document, "kid": key.kid}).encode(),
+        "empty": b"",
+    }
+    cases = []
+    for name, raw in files.items():
+        problem = ticket_problem(raw)
+        encoded = base64.b64encode(raw).decode("ascii")
+        cases.append({"name": name, "file_base64": encoded, "send": problem is None, "problem": problem})
+    return cases
+
+
 def build() -> bytes:
     vectors = {
         "format": FORMAT,
@@ -681,6 +719,7 @@ def build() -> bytes:
         "linux_readers": [reader_case(*c) for c in reader_inputs()],
         "offline": [offline_case(*c) for c in offline_inputs()],
         "online": online_cases(),
+        "installer_tickets": installer_ticket_cases(),
     }
     # ASCII with escapes: the file's bytes say exactly which code points each case holds.
     return (json.dumps(vectors, ensure_ascii=True, indent=1) + "\n").encode("ascii")

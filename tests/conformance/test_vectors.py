@@ -144,3 +144,17 @@ def test_online_answers(case: dict[str, Any]) -> None:
     assert (why is None, why, offset) == (expected["accepted"], expected["refusal"], expected["offset_seconds"])
     if status is not None:
         assert _generator()._verdict(status) == expected["status"]
+
+
+@_named(VECTORS["installer_tickets"])
+def test_installer_ticket_files_a_client_sends_or_refuses_to_send(case: dict[str, Any]) -> None:
+    import base64
+
+    from licentia.client.tickets import ticket_problem
+
+    raw = base64.b64decode(case["file_base64"])
+    assert ticket_problem(raw) == case["problem"] and (case["problem"] is None) == case["send"]
+
+
+def test_installer_ticket_cases_cover_sending_and_refusing() -> None:
+    assert {c["send"] for c in VECTORS["installer_tickets"]} == {True, False}
