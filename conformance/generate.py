@@ -68,6 +68,7 @@ from sections import (  # noqa: E402
     data_paths,
     entitlements,
     hardware_readers,
+    installer_tickets,
     last_seen,
     latest_release,
     leases,
@@ -634,6 +635,7 @@ SECTIONS: dict[str, ModuleType] = {
     "leases": leases,
     "airgapped": airgapped,
     "hardware_readers": hardware_readers,
+    "installer_tickets": installer_tickets,
 }
 
 

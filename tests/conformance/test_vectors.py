@@ -74,7 +74,7 @@ RUN = {
     "canonical", "signatures", "fingerprints", "license_keys", "linux_readers", "offline", "online",
     # Built in conformance/sections/, run by test_sections_of_the_sdk.
     "credentials", "latest_release", "last_seen", "entitlements", "licensee", "data_paths", "consumption", "state",
-    "leases", "airgapped", "hardware_readers",
+    "leases", "airgapped", "hardware_readers", "installer_tickets",
 }  # fmt: skip
 # Each module's ``expected`` runs the Python SDK on a case's inputs.
 SECTIONS: dict[str, ModuleType] = {name: module for name, module in _generator().SECTIONS.items() if name in RUN}
@@ -110,6 +110,7 @@ def test_every_section_has_valid_and_invalid_cases() -> None:
     assert outcomes == {"consumed", "invalid_answer", "quota_exceeded", "check_and_retry", "refused", "offline"}
     assert {c["os"] for c in VECTORS["data_paths"]} == {"posix", "windows"}
     assert {c["os"] for c in VECTORS["hardware_readers"]} == {"macos", "windows"}
+    assert {c["expected"]["send"] for c in VECTORS["installer_tickets"]} == {True, False}
 
 
 @_named(VECTORS["canonical"])

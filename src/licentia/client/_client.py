@@ -27,6 +27,7 @@ from licentia.client.status import (
     status_of,
     verify_for_installation,
 )
+from licentia.client.tickets import installer_ticket_field
 from licentia.client.transport import Transport
 from licentia.client.witnesses import latest_witness, parse_time, rolled_back, seen, witness_paths
 from licentia.core.answers import server_time
@@ -73,6 +74,7 @@ class Licentia(AirGapped, Reports, SeatsAndMeters):
         channel: str = "stable",
         rollback_tolerance: dt.timedelta = DEFAULT_ROLLBACK_TOLERANCE,
         fingerprint_root: str | os.PathLike[str] | None = None,
+        installer_ticket: str | os.PathLike[str] | None = None,
     ) -> None:
         if not product or not product.replace("-", "").isalnum() or product != product.lower():
             raise ConfigurationError(f"not a product slug: {product!r}")
@@ -89,6 +91,7 @@ class Licentia(AirGapped, Reports, SeatsAndMeters):
         self.channel = channel
         self.rollback_tolerance = rollback_tolerance
         self.fingerprint_root = os.fspath(fingerprint_root) if fingerprint_root else None
+        self.installer_ticket = os.fspath(installer_ticket) if installer_ticket else None  # sent at first contact
         self.transport = Transport(server_url, timeout=timeout)  # refuses a malformed URL now
         self.state_file = StateFile(self._dir)
         self._witness_paths = witness_paths(self._dir, self.state_file.path, os.path.join(self._dir, QUEUE_FILE))
@@ -256,6 +259,7 @@ class Licentia(AirGapped, Reports, SeatsAndMeters):
             "channel": self.channel,
             "facts": self.facts(),
             **({"resumed": True} if state.resumed and state.token is None else {}),
+            **({} if state.credential else installer_ticket_field(self.installer_ticket)),
             **extra,
         }
 

@@ -30,6 +30,7 @@ from licentia.server.admin import web as admin_web
 from licentia.server.admin.audit import pages as admin_audit
 from licentia.server.admin.catalog import pages as admin_catalog
 from licentia.server.admin.catalog import policies as admin_policies
+from licentia.server.admin.catalog import tickets as admin_tickets
 from licentia.server.admin.customers import pages as admin_customers
 from licentia.server.admin.dashboard import pages as admin_dashboard
 from licentia.server.admin.devices import pages as admin_devices
@@ -56,11 +57,13 @@ from licentia.server.adminapi import payment_mappings as api_payment_mappings
 from licentia.server.adminapi import payments as api_payments
 from licentia.server.adminapi import policies as api_policies
 from licentia.server.adminapi import router as api_main
+from licentia.server.adminapi import tickets as api_tickets
 from licentia.server.adminapi import webhooks as api_webhooks
 from licentia.server.app_body import BodyTooLarge, ClientGone, read_body
 from licentia.server.devices import moves as device_moves
 from licentia.server.devices import router as devices_api
 from licentia.server.devices.lane import StatusLane
+from licentia.server.devices.openapi import document_raw_bodies
 from licentia.server.devices.service import Checker, read_ahead
 from licentia.server.errors import ApiError, ErrorCode, error_body, install_error_handlers
 from licentia.server.events import router as events_api
@@ -198,7 +201,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
 
     wire(app, state)
-    _document_raw_bodies(app)
+    document_raw_bodies(app)
     app.status_lane = StatusLane(app, max_body_bytes=settings.max_body_bytes)
     return app
 
@@ -228,6 +231,7 @@ DEVELOPER_API: tuple[APIRouter, ...] = (
     api_certificates.router,
     api_leases.router,
     api_payment_mappings.router,
+    api_tickets.router,
 )
 ADMIN_UI: tuple[APIRouter, ...] = (
     admin_signin.router,
@@ -240,6 +244,7 @@ ADMIN_UI: tuple[APIRouter, ...] = (
     admin_customers.router,
     admin_policies.router,  # before the catalog (its /products/{id}/{part} takes any last word)
     admin_catalog.router,
+    admin_tickets.router,
     admin_tokens.router,
     admin_webhooks.router,
     admin_team.router,
@@ -378,23 +383,3 @@ class LicentiaApp(FastAPI):
                 await lane.serve(scope, receive, send, route)
                 return
         await super().__call__(scope, receive, send)
-
-
-def _document_raw_bodies(app: FastAPI) -> None:
-    """Add the request bodies the hot-path handlers parse themselves to the OpenAPI schema."""
-    from fastapi.openapi.utils import get_openapi
-
-    from licentia.server.devices.schemas import ActivateRequest, CheckRequest
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            schema = get_openapi(title=app.title, version=app.version, summary=app.summary, routes=app.routes)
-            schemas = schema.setdefault("components", {}).setdefault("schemas", {})
-            for model in (CheckRequest, ActivateRequest):
-                body = model.model_json_schema(ref_template="#/components/schemas/{model}")
-                schemas.update(body.pop("$defs", {}))
-                schemas[model.__name__] = body
-            app.openapi_schema = schema
-        return app.openapi_schema
-
-    app.openapi = openapi  # type: ignore[method-assign]

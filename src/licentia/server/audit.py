@@ -94,6 +94,7 @@ class AuditAction(enum.StrEnum):
     PRODUCT_TEST_MODE = "product.test_mode", AuditTarget.PRODUCT
     RELEASE_PUBLISH = "release.publish", AuditTarget.RELEASE
     STORE_RESTORE = "store.restore", AuditTarget.STORE
+    TICKET_MINT = "ticket.mint", AuditTarget.PRODUCT
     TOKEN_CREATE = "token.create", AuditTarget.API_TOKEN
     TOKEN_REVOKE = "token.revoke", AuditTarget.API_TOKEN
     WEBHOOK_CREATE = "webhook.create", AuditTarget.WEBHOOK
@@ -312,6 +313,13 @@ SENTENCES: dict[AuditAction, Sentence] = {
         "on" if d.get("test_mode") else "off",
         w.product(t),
         _if(w, "test_email", ", test posts emailed to {}", d),
+    ),
+    AuditAction.TICKET_MINT: lambda t, d, w: w.say(
+        "Minted the installer ticket {} of {}{}{}",
+        d.get("ticket") or "?",
+        w.product(t),
+        _if(w, "version", " for version {}", d),
+        _if(w, "license", " for license {}", d),
     ),
     AuditAction.RELEASE_PUBLISH: lambda t, d, w: w.say(
         "Published version {} of {} on the {} channel",

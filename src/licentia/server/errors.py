@@ -91,6 +91,7 @@ class ErrorCode(enum.StrEnum):
         "this device is known: send its credential (Authorization: Device ID:SECRET)",
     )  # fmt: skip
     INVALID_CREDENTIAL = "invalid_credential", 401, _P, "the device credential is wrong, or names another device"
+    INVALID_INSTALLER_TICKET = "invalid_installer_ticket", 422, _P, "the installer ticket is forged or was edited"
     OTHER_MACHINE = (
         "other_machine", 409, _P,
         "POST /v1/move: the hardware is another computer's; a move stays on the installation's machine",
@@ -120,11 +121,8 @@ class ErrorCode(enum.StrEnum):
     UNKNOWN_LICENSE = "unknown_license", 404, _D | _A, "no license has this id"
     AMBIGUOUS_LICENSE = "ambiguous_license", 409, _D | _A, "several licenses match this key prefix: give the id"
     INVALID_REFERENCE = (
-        "invalid_reference",
-        400,
-        _D | _A,
-        "give a license id, a full key or 3+ characters of its prefix",
-    )
+        "invalid_reference", 400, _D | _A, "give a license id, a full key or 3+ characters of its prefix"
+    )  # fmt: skip
     # Floating licenses: leases and borrowing
     NOT_FLOATING = "not_floating", 409, _P, "the license is node-locked: activate it instead of checking out a lease"
     FLOATING_LICENSE = (
@@ -151,6 +149,8 @@ class ErrorCode(enum.StrEnum):
     INVALID_CHANNEL = "invalid_channel", 400, _D | _A, "a release channel is 1-32 lowercase letters, digits or dashes"
     INVALID_URL = "invalid_url", 400, _D | _A, "a download URL must be http(s)"
     RELEASE_EXISTS = "release_exists", 409, _D | _A, "this version is already released on this channel"
+    UNKNOWN_RELEASE = "unknown_release", 404, _D | _A, "no release of this product has this version"
+    UNKNOWN_CUSTOMER = "unknown_customer", 404, _D | _A, "no customer has this id"
     # Changes made by the vendor
     INVALID_EMAIL = "invalid_email", 400, _D | _A, "not an email address"
     INVALID_EXPIRY = "invalid_expiry", 400, _D | _A, "the expiry is in the past, or not a date"

@@ -163,6 +163,22 @@ def case_keys_show(cli: Cli) -> None:
     assert keys and all(key.startswith("ed25519:") for key in keys)
 
 
+def case_ticket_mint(cli: Cli, tmp_path: Path) -> None:
+    out = tmp_path / "licentia-ticket.json"
+    ticket_id = cli("ticket", "mint", "--product", "my-app", "--customer", "1", "--out", str(out)).strip()
+    document = json.loads(out.read_text())["document"]
+    assert ticket_id.startswith("it_") and document["ticket"] == ticket_id and document["customer"] == 1
+    assert document["token"]["usage"] == 0 and "@" not in out.read_text()
+    assert "no release" in cli("ticket", "mint", "--product", "my-app", "--release", "9.9.9", "--out", str(out), code=1)
+
+
+def case_ticket_list(cli: Cli, tmp_path: Path) -> None:
+    case_ticket_mint(cli, tmp_path)
+    rows = cli("ticket", "list", "--product", "my-app").splitlines()
+    assert rows and rows[0].startswith("it_") and "0 installation(s)" in rows[0]
+    assert json.loads(cli("ticket", "list", "--json"))[0]["source"] == "vendor"
+
+
 def case_license_issue(cli: Cli) -> None:
     key = cli("license", "issue", "--product", "my-app", "--email", "buyer@example.com", "--expires", "2030-01-31")
     assert re.fullmatch(r"[0-9A-Z]{5}(-[0-9A-Z]{5}){4}\n", key)
@@ -568,6 +584,8 @@ def case_demo(cli: Cli, tmp_path: Path) -> None:
 
 
 CASES: dict[tuple[str, ...], Callable[..., None]] = {
+    ("ticket", "mint"): case_ticket_mint,
+    ("ticket", "list"): case_ticket_list,
     ("serve",): case_serve,
     ("init",): case_init,
     ("migrate",): case_migrate,

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
+import json
 import re
+import zipfile
 
 import sqlalchemy as sa
 
@@ -146,12 +149,30 @@ def test_downloads_are_signed_short_lived_and_gated(client, shop, smtp, engine, 
     )
     assert set(links) == {"2.0", "1.0", "0.9"}
     got = client.get(links["2.0"])
-    assert got.status_code == 200 and got.content == b"PK-release-2.0"
+    assert got.status_code == 200 and "acme-2.0.zip" in got.headers["content-disposition"]
+    with zipfile.ZipFile(io.BytesIO(got.content)) as bundle:  # the installer, and its own ticket beside it
+        assert bundle.read("acme-2.0.zip") == b"PK-release-2.0"
+        ticket = json.loads(bundle.read("licentia-ticket.json"))["document"]
+    assert ticket["license"] == shop.ann_license.id and ticket["release"] == "2.0" and ticket["source"] == "portal"
+    assert ANN not in json.dumps(ticket)  # the customer by id only
+    second = client.get(links["2.0"])
+    with zipfile.ZipFile(io.BytesIO(second.content)) as bundle:
+        assert json.loads(bundle.read("licentia-ticket.json"))["document"]["ticket"] != ticket["ticket"]
     away = client.get(links["1.0"], follow_redirects=False)
     assert away.status_code == 303 and away.headers["location"] == "https://cdn.vendor.example/acme-1.0.zip"
+    # A release kept elsewhere: its ticket is the second download beside it.
+    assert f'href="{links["1.0"]}/ticket"' in page and f'href="{links["2.0"]}/ticket"' not in page
+    beside = client.get(links["1.0"] + "/ticket")
+    assert beside.status_code == 200 and 'filename="licentia-ticket.json"' in beside.headers["content-disposition"]
+    assert json.loads(beside.content)["document"]["release"] == "1.0"
+    with engine.connect() as conn:
+        minted = conn.execute(sa.text("SELECT source, license_id FROM installer_tickets")).all()
+        audited = conn.execute(sa.text("SELECT count(*) FROM audit_entries WHERE action = 'ticket.mint'")).scalar()
+    assert [tuple(row) for row in minted] == [("portal", shop.ann_license.id)] * 3 and audited == 3
     assert client.get(links["0.9"]).status_code == 404  # outside the releases folder: never served
     # Altered, expired, or after the license was revoked: refused.
     assert client.get(links["2.0"][:-4] + "AAAA").status_code == 403
+    assert client.get(links["1.0"][:-4] + "AAAA/ticket").status_code == 403
     with engine.begin() as conn:
         conn.execute(sa.text("UPDATE licenses SET state = 'revoked' WHERE id = :l"), {"l": shop.ann_license.id})
     assert client.get(links["2.0"]).status_code == 403

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -161,7 +162,8 @@ def test_customer_signs_in_frees_machines_up_to_the_limit_downloads_and_sees_onl
 
     with page.expect_download() as download:
         page.click("a.download")
-    assert Path(download.value.path()).read_bytes() == b"PK release 2.0"
+    with zipfile.ZipFile(download.value.path()) as bundle:  # the installer with its own ticket beside it
+        assert bundle.read("my-app-2.0.zip") == b"PK release 2.0" and "licentia-ticket.json" in bundle.namelist()
 
     bob_license = portal.server.cli("license", "list").stdout
     bob_id = next(line.split()[0] for line in bob_license.splitlines() if portal.bob_key[:5] in line)

@@ -9,6 +9,12 @@ again when it is used (a license revoked in between downloads nothing).
 A release's ``download_url`` is either a URL (the link redirects there) or
 ``stored:<path>``, a file under ``<data_dir>/releases/`` that the server
 serves itself (then the file is reachable only through a valid link).
+
+Every download carries its own installer ticket (``tickets/``): a stored
+release is served as a zip of the installer and ``licentia-ticket.json``
+beside it (the installer itself is never re-signed: most vendors sign it once,
+and a per-download signature is out of their reach); a release kept elsewhere
+is redirected to, and its ticket is a second download beside it.
 """
 
 from __future__ import annotations
@@ -16,6 +22,8 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+import tempfile
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +32,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from licentia.server.settings import Settings
+from licentia.server.tickets.service import TICKET_FILE
 
 STORED_PREFIX = "stored:"
 _PURPOSE = b"licentia portal download link v1"
@@ -77,3 +86,15 @@ def stored_file(data_dir: Path, download_url: str) -> Path | None:
     if root not in path.parents or not path.is_file():
         raise DownloadRefused("the release's file is missing on the server")
     return path
+
+
+def bundle_with_ticket(installer: Path, ticket: bytes) -> Path:
+    """A zip of the installer and its ticket beside it, in a temporary file (the response deletes it)."""
+    # Stored, not deflated: an installer is compressed already, and this runs on every download.
+    with (
+        tempfile.NamedTemporaryFile(prefix="licentia-download-", suffix=".zip", delete=False) as handle,
+        zipfile.ZipFile(handle, "w", zipfile.ZIP_STORED) as bundle,
+    ):
+        bundle.write(installer, installer.name)
+        bundle.writestr(TICKET_FILE, ticket)
+    return Path(handle.name)

@@ -73,6 +73,7 @@ async def answer(request: Request, body: CheckRequest, credential: Any, action: 
         license_key=key,
         channel=body.channel,
         resumed=body.resumed,
+        installer_ticket=body.installer_ticket,
     )
     device = credential[0] if credential else None
     for attempt in range(_RACE_RETRIES):

@@ -44,6 +44,11 @@ class CheckRequest(BaseModel):
         description="The client resumes this installation with its credential kept outside the data folder "
         "(its data folder was deleted): a reinstall, answered on a new token chain.",
     )
+    installer_ticket: Annotated[str, StringConstraints(max_length=4096)] | None = Field(
+        default=None,
+        description="At first contact: the text of the installer ticket (licentia-ticket.json) the installation "
+        "came with; a forged or edited one is refused with invalid_installer_ticket.",
+    )
     nonce: Nonce | None = Field(
         default=None,
         description="A fresh random value (16-128 base64url characters); the signed answer carries it back.",

@@ -31,6 +31,7 @@ from licentia.core.vocabulary import EventKind
 from licentia.server.devices.decide import COPY_BLOCK_REASON, Situation, decide
 from licentia.server.devices.document import status_document
 from licentia.server.devices.identify import Token, describe, identify
+from licentia.server.devices.installer_tickets import start_from_ticket, verified_ticket
 from licentia.server.devices.rows import (
     ROUTINE_COLUMNS,
     defer_routine_update,
@@ -97,6 +98,7 @@ class CheckInput:
     license_key: str | None = None
     channel: str = "stable"
     resumed: bool = False  # the SDK resumes the installation from its escrow (a reinstall)
+    installer_ticket: str | None = None  # the signed ticket beside the installer, unverified (tickets/)
 
 
 @dataclass
@@ -192,7 +194,12 @@ class Checker:
                 )
             )
 
-        # 1. Who is calling.
+        # 1. Who is calling (a first contact's installer ticket is verified before anything is written).
+        ticket = (
+            verified_ticket(conn, product, inp.installer_ticket)
+            if inp.installer_ticket and not inp.credential
+            else None
+        )
         found = identify(conn, inp, product, note)
         device = found.device
 
@@ -201,6 +208,8 @@ class Checker:
         token_hash: str | None = sha256(new_token)
         prev_hash = device.token_hash
         copy_caught = found.copy_of is not None
+        if ticket is not None and found.created and start_from_ticket(conn, note, device, ticket, inp.now):
+            copy_caught = True  # another computer started from this download's ticket: a copy of it
         values: dict[str, Any] = {"last_seen": inp.now, "usage_count": device.usage_count + 1}
         if found.token is Token.NEW or (found.lifecycle is not None and found.lifecycle.via == "reinstall"):
             # A new installation, or one reinstalled: its chain starts now.

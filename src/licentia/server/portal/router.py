@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -10,12 +11,15 @@ import sqlalchemy as sa
 from cryptography.fernet import Fernet
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
+from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from licentia.server.customers import accounts, emails, service
 from licentia.server.customers.downloads import (
     DownloadGrant,
     DownloadRefused,
+    bundle_with_ticket,
     download_secret,
     sign_download,
     stored_file,
@@ -24,8 +28,9 @@ from licentia.server.customers.downloads import (
 from licentia.server.errors import ApiError
 from licentia.server.network import client_ip
 from licentia.server.portal.web import COOKIES, Flashes, Form, SignedIn, double_submit_page, render
-from licentia.server.state import ClockDep, EngineDep, SettingsDep, StateDep
+from licentia.server.state import AppState, ClockDep, EngineDep, SettingsDep, StateDep
 from licentia.server.store import transactions
+from licentia.server.tickets.service import TICKET_FILE, mint_for_customer
 from licentia.server.web.frame import CookieSecure
 
 router = APIRouter()
@@ -197,20 +202,59 @@ async def free_machine(
     return flash.back(target, done="The machine's seat is free. The application there learns it at its next check.")
 
 
-@router.get("/download/{token}")
-async def download(request: Request, token: str, settings: SettingsDep, clock: ClockDep, engine: EngineDep) -> Response:
-    ttl = dt.timedelta(minutes=settings.portal_download_minutes)
+async def _granted(request: Request, token: str, state: AppState) -> tuple[DownloadGrant, Any] | Response:
+    """The grant a download link carries and the release it entitles to, or the page refusing it."""
+    ttl = dt.timedelta(minutes=state.settings.portal_download_minutes)
     try:
-        grant = verify_download(download_secret(settings), token, now=clock.now(), ttl=ttl)
+        grant = verify_download(download_secret(state.settings), token, now=state.clock.now(), ttl=ttl)
     except DownloadRefused as exc:
         return render(request, "portal_refused.html", 403, reason=f"{exc}. Open your license page for a fresh link.")
     release = await transactions.read_only(
-        engine, service.entitled_release, email=grant.email, license_id=grant.license_id, release_id=grant.release_id
+        state.async_engine,
+        service.entitled_release,
+        email=grant.email,
+        license_id=grant.license_id,
+        release_id=grant.release_id,
     )
+    return grant, release
+
+
+async def _ticket(state: AppState, grant: DownloadGrant, release: Any) -> bytes:
+    """Mint the installer ticket of this download (tickets/): every download carries its own."""
+    customer = {"license_id": grant.license_id, "email": grant.email}
+    job = functools.partial(mint_for_customer, release=release, fernet=state.fernet, now=state.clock.now())
+    minted = await transactions.in_transaction(state.async_engine, job, **customer)
+    return bytes(minted.signed)
+
+
+@router.get("/download/{token}")
+async def download(request: Request, token: str, state: StateDep) -> Response:
+    granted = await _granted(request, token, state)
+    if isinstance(granted, Response):
+        return granted
+    grant, release = granted
     try:
-        path = stored_file(settings.data_dir, release.download_url)
+        path = stored_file(state.settings.data_dir, release.download_url)
     except DownloadRefused as exc:
         return render(request, "portal_refused.html", 404, reason=str(exc))
-    if path is not None:
-        return FileResponse(path, filename=path.name, headers={"Cache-Control": "no-store"})
-    return RedirectResponse(release.download_url, status_code=303)
+    if path is None:  # kept elsewhere: its ticket is the second download beside it (/ticket below)
+        return RedirectResponse(release.download_url, status_code=303)
+    bundle = await run_in_threadpool(bundle_with_ticket, path, await _ticket(state, grant, release))
+    return FileResponse(
+        bundle,
+        filename=f"{path.stem}.zip",
+        headers={"Cache-Control": "no-store"},
+        background=BackgroundTask(bundle.unlink, missing_ok=True),
+    )
+
+
+@router.get("/download/{token}/ticket")
+async def download_ticket(request: Request, token: str, state: StateDep) -> Response:
+    """The installer ticket of a release kept elsewhere, to save beside the installer."""
+    granted = await _granted(request, token, state)
+    if isinstance(granted, Response):
+        return granted
+    ticket = await _ticket(state, *granted)
+    disposition = f'attachment; filename="{TICKET_FILE}"'
+    headers = {"Cache-Control": "no-store", "Content-Disposition": disposition}
+    return Response(ticket, media_type="application/json", headers=headers)

@@ -48,6 +48,7 @@ from licentia.server.store.payment_models import (
     PaymentMapping,
     PaymentTrial,
 )
+from licentia.server.store.ticket_models import InstallerTicket, InstallerTicketStart
 
 products = table_of(Product)
 policies = table_of(Policy)
@@ -84,3 +85,5 @@ payment_trials = table_of(PaymentTrial)
 signin_links = table_of(PortalSignInLink)
 portal_sessions = table_of(PortalSession)
 test_posts = table_of(PostInTestMode)
+installer_tickets = table_of(InstallerTicket)
+ticket_starts = table_of(InstallerTicketStart)

@@ -92,6 +92,7 @@ EXAMPLES: dict[AuditAction, tuple[str, dict[str, Any]]] = {
     A.PRODUCT_PRIVACY: ("3", {"collect_facts": True, "facts_retention_days": 90}),
     A.PRODUCT_TEST_MODE: ("3", {"test_mode": True, "test_email": "dev@acme.example"}),
     A.RELEASE_PUBLISH: ("7", {"product": "acme", "version": "2.1.0", "channel": "stable"}),
+    A.TICKET_MINT: ("acme", {"ticket": "it_3f9a0c2e", "source": "portal", "version": "2.1.0", "license": 7}),
     A.STORE_RESTORE: (
         "licentia",
         {"backup_created_at": "2027-02-01T02:00:00+00:00", "backup_revision": "0011", "token_chains_reset": 1200},
