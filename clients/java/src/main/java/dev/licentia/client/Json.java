@@ -130,6 +130,29 @@ final class Json {
         return true;
     }
 
+    /**
+     * A JSON value as plain Java: null, Boolean, Long (BigInteger beyond 64 bits), BigDecimal, String,
+     * List and Map (insertion order), all of them unmodifiable.
+     */
+    static Object toPlain(JsonNode value) {
+        if (value == null || value.isNull() || value.isMissingNode()) return null;
+        if (value.isBoolean()) return value.booleanValue();
+        if (value.isIntegralNumber()) {
+            BigInteger n = value.bigIntegerValue();
+            return n.bitLength() < 64 ? (Object) n.longValue() : n;
+        }
+        if (value.isNumber()) return value.decimalValue();
+        if (value.isTextual()) return value.textValue();
+        if (value.isArray()) {
+            java.util.List<Object> out = new java.util.ArrayList<>();
+            value.forEach(item -> out.add(toPlain(item)));
+            return java.util.Collections.unmodifiableList(out);
+        }
+        java.util.Map<String, Object> out = new java.util.LinkedHashMap<>();
+        value.fields().forEachRemaining(e -> out.put(e.getKey(), toPlain(e.getValue())));
+        return java.util.Collections.unmodifiableMap(out);
+    }
+
     /** {@code str()} as the Python core applies it to a payload field before parsing it. */
     static String pyStr(JsonNode value) {
         if (value == null || value.isMissingNode()) return null;
