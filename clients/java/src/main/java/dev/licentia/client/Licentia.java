@@ -390,10 +390,12 @@ public final class Licentia {
     void save(State state) {
         try {
             stateFile.save(state);
+            // File times are the file system's clock, which need not be the one this application reads
+            // (a wrong clock set for one process): the skew is kept sealed, so witnesses compare like with like.
+            if (Witnesses.measureSkew(this, state)) stateFile.save(state);
         } catch (IOException e) {
             throw new ConfigurationException("cannot write the data directory " + dataDir + ": " + AtomicFiles.describe(e), e);
         }
-        Witnesses.measureSkew(this, state);
     }
 
     private Status checkOffline(State state, Instant now) {

@@ -54,15 +54,18 @@ final class Witnesses {
         }
     }
 
-    /** Seconds from the local clock to the file system's, measured on the state file just written. */
-    static void measureSkew(Licentia lic, State state) {
+    /** Seconds from the local clock to the file system's, measured on the state file just written; true when it changed. */
+    static boolean measureSkew(Licentia lic, State state) {
         try {
             Instant written = Files.getLastModifiedTime(lic.stateFile.path).toInstant();
             long skew = Duration.between(lic.now(), written).toSeconds();
-            // Within a few seconds it is the same clock; only a real difference (another clock) is kept.
-            state.fileClockSkew = Math.abs(skew) <= 5 ? 0 : (Times.usableOffset(skew) ? skew : 0);
+            // Within a minute it is the same clock; only a real difference (another clock) is kept.
+            long kept = Math.abs(skew) <= 60 || !Times.usableOffset(skew) ? 0 : skew;
+            if (Math.abs(kept - state.fileClockSkew) <= 60 && (kept == 0) == (state.fileClockSkew == 0)) return false;
+            state.fileClockSkew = kept;
+            return true;
         } catch (IOException | RuntimeException e) {
-            // no file time: no skew
+            return false; // no file time: no skew
         }
     }
 }

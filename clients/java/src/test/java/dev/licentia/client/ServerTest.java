@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.licentia.client.hardware.Hardware;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -292,5 +293,81 @@ class ServerTest {
         }
         assertTrue(lic.check(false).allowed(), "the state on disk is whole and sealed");
         assertNull(null);
+    }
+
+    // -- a wrong clock on the client's machine (faketime: the JVM reads the clock libfaketime fakes) --------
+
+    private static final String DEAD = "http://127.0.0.1:9"; // nothing listens: the check falls back offline
+
+    private JsonNode runCheck(App app, String shift, String serverUrl) throws Exception {
+        ObjectNode arg = Json.object();
+        arg.put("serverUrl", serverUrl);
+        arg.put("publicKey", server.publicKey(PRODUCT));
+        arg.put("dataDir", app.dataDir.toString());
+        arg.put("root", app.machine.root.toString());
+        arg.put("config", app.config.toString());
+        List<String> command = new ArrayList<>();
+        if (shift != null) command.addAll(List.of("faketime", "-f", shift));
+        command.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xshare:auto",
+                "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"), ClockRunner.class.getName(),
+                Json.writeText(arg)));
+        Path out = Files.createTempFile(scratch, "run", ".out");
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(out.toFile()).start();
+        assertTrue(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS), "the check finished");
+        String text = Files.readString(out).strip();
+        assertEquals(0, p.exitValue(), text);
+        return Json.parse(text.substring(text.lastIndexOf('\n') + 1));
+    }
+
+    private long keptOffset(App app) throws Exception {
+        JsonNode outer = Json.parse(Files.readAllBytes(app.dataDir.resolve("state.json")));
+        return Json.parse(outer.get("state").asText()).get("clock_offset").asLong();
+    }
+
+    private void assumeFaketime() {
+        boolean found = false;
+        for (String dir : System.getenv().getOrDefault("PATH", "").split(":")) {
+            found |= Files.isExecutable(Path.of(dir, "faketime"));
+        }
+        Assumptions.assumeTrue(found, "faketime is not installed (Debian package faketime): the wrong-clock runs are SKIPPED");
+    }
+
+    @org.junit.jupiter.params.ParameterizedTest(name = "a clock {0}: online works, then offline, judged at the server's time")
+    @org.junit.jupiter.params.provider.CsvSource({"5 hours behind,-5h,-18000", "2 days behind,-2d,-172800", "5 hours ahead,+5h,18000"})
+    void aWrongClockWorksOnlineThenOffline(String label, String shift, long seconds) throws Exception {
+        assumeFaketime();
+        App here = new App();
+        JsonNode online = runCheck(here, shift, server.url);
+        assertEquals(List.of(true, true, "trial"), List.of(online.get("allowed").asBoolean(), online.get("online").asBoolean(), online.get("state").asText()));
+        long offset = keptOffset(here);
+        assertTrue(Math.abs(offset + seconds) <= 5, "the offset kept (" + offset + " s) undoes the clock's " + seconds + " s");
+        JsonNode offline = runCheck(here, shift, DEAD);
+        assertTrue(offline.get("allowed").asBoolean(), offline.toString());
+        assertFalse(offline.get("online").asBoolean());
+        assertEquals(online.get("device").asText(), offline.get("device").asText());
+        assertTrue(Math.abs(offline.get("daysLeft").asLong() - online.get("daysLeft").asLong()) <= 1);
+    }
+
+    @Test
+    void aClockWoundBackAfterACheckIsNoticedOffline() throws Exception {
+        assumeFaketime();
+        App here = new App();
+        assertTrue(runCheck(here, "-5h", server.url).get("online").asBoolean());
+        assertTrue(runCheck(here, "-5h", DEAD).get("allowed").asBoolean());
+        JsonNode rolled = runCheck(here, "-8h", DEAD);
+        assertFalse(rolled.get("allowed").asBoolean());
+        assertEquals("clock_rollback", rolled.get("reason").asText());
+    }
+
+    @Test
+    void aClockTwoDaysAheadThenPutRightIsLockedOutOfflineUntilItGoesOnline() throws Exception {
+        assumeFaketime();
+        App here = new App();
+        assertTrue(runCheck(here, "+2d", server.url).get("allowed").asBoolean());
+        assertEquals("clock_rollback", runCheck(here, null, DEAD).get("reason").asText());
+        assertTrue(runCheck(here, null, server.url).get("online").asBoolean());
+        assertTrue(Math.abs(keptOffset(here)) <= 5, "the offset measured on the right clock");
+        JsonNode offline = runCheck(here, null, DEAD);
+        assertTrue(offline.get("allowed").asBoolean(), offline.toString());
     }
 }
