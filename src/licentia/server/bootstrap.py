@@ -61,3 +61,14 @@ def snippet(base_url: str, slug: str, key: str) -> str:
         "status = lic.check()\n"
         'if not status.allowed: raise SystemExit(f"Not licensed: {status.reason}")'
     )
+
+
+def java_snippet(base_url: str, slug: str, key: str) -> str:
+    """The same five lines for a Java application (clients/java, docs/integrate-java.md)."""
+    return (
+        "import dev.licentia.client.*;\n"
+        f'Licentia lic = Licentia.builder().serverUrl("{base_url}").product("{slug}")\n'
+        f'        .publicKey("{key}").dataDir(appDataDir).build();\n'
+        "Status status = lic.check();\n"
+        'if (!status.allowed()) throw new IllegalStateException("Not licensed: " + status.reason());'
+    )

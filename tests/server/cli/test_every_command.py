@@ -84,6 +84,7 @@ def case_serve(cli: Cli) -> None:
     finally:
         server.stop()
     assert "serving at" in Path(server.log.name).read_text()
+    assert "Licentia.builder()" in Path(server.log.name).read_text()  # the Java client's lines too
 
 
 def case_init(cli: Cli) -> None:
