@@ -137,6 +137,43 @@ def credential_of(unverified_answer: Mapping[str, Any], payload: Mapping[str, An
     return None
 
 
+# The fields of a release the application is shown (``GET /v1/releases/latest``, and the status
+# document's summary), with the type each must have; anything else of an answer is dropped.
+_RELEASE_FIELDS: dict[str, type] = {
+    "version": str, "channel": str, "released_at": str, "download_url": str, "notes": str, "newer": bool,
+}  # fmt: skip
+_MAX_URL = 2000
+
+
+def release_of(unverified: Any) -> dict[str, Any] | None:
+    """The release an answer describes, as the application may show it; None when it names no version.
+
+    Only the known fields of their type (or null) are kept. The download URL is a link the
+    application shows to its user: anything but a plain ``https://`` URL (``javascript:``,
+    ``file:``, a plain-http link a network attacker could rewrite on the way) is dropped.
+    """
+    if not isinstance(unverified, dict):
+        return None
+    found = {
+        name: value
+        for name, kind in _RELEASE_FIELDS.items()
+        if name in unverified and ((value := unverified[name]) is None or type(value) is kind)
+    }
+    if not found.get("version"):
+        return None
+    url = found.get("download_url")
+    if isinstance(url, str) and not _https_link(url):
+        found["download_url"] = None
+    return found
+
+
+def _https_link(url: str) -> bool:
+    return (
+        url.startswith("https://") and len(url) > len("https://") and len(url) <= _MAX_URL
+        and url.isascii() and url.isprintable() and " " not in url
+    )  # fmt: skip
+
+
 def denied(reason: str, *, online: bool = False, state: str = "unknown") -> Status:
     return Status(allowed=False, state=state, days_left=0, reason=reason, online=online)
 
@@ -174,7 +211,6 @@ def status_of(payload: Mapping[str, Any], now: dt.datetime, *, online: bool) -> 
         verdict: Verdict = judge(payload, now)
     except (KeyError, TypeError, ValueError, OverflowError, AttributeError):
         return denied("invalid_document", online=online)
-    release = payload.get("latest_release")
     return Status(
         allowed=verdict.allowed,
         state=verdict.state,
@@ -184,10 +220,10 @@ def status_of(payload: Mapping[str, Any], now: dt.datetime, *, online: bool) -> 
         reason=verdict.reason or (str(payload["reason"]) if payload.get("reason") else None),
         online=online,
         device=str(payload.get("device")) if payload.get("device") else None,
-        latest_release=release if isinstance(release, dict) else None,
+        latest_release=release_of(payload.get("latest_release")),
         clone_suspected=bool(payload.get("clone_suspected")),
         entitlements=_entitlements(payload, verdict, now),
-        maintenance=maintenance if isinstance(maintenance := payload.get("maintenance"), dict) else None,
+        maintenance=_maintenance(payload),
         customer=_customer(payload),
     )
 
@@ -198,7 +234,21 @@ def _customer(payload: Mapping[str, Any]) -> dict[str, Any] | None:
     found = lic.get("customer") if isinstance(lic, dict) else None
     if not isinstance(found, dict) or not isinstance(found.get("id"), int) or isinstance(found.get("id"), bool):
         return None
-    return {"id": found["id"], "name": str(found.get("name") or "")}
+    name = found.get("name")
+    return {"id": found["id"], "name": name if isinstance(name, str) else ""}
+
+
+def _maintenance(payload: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Until when the license gets updates, and the newer release it does not cover, as the document says."""
+    found = payload.get("maintenance")
+    if not isinstance(found, dict):
+        return None
+    until, newer = found.get("until"), found.get("newer_release")
+    offered = None
+    if isinstance(newer, dict) and isinstance(newer.get("version"), str) and newer["version"]:
+        channel = newer.get("channel")
+        offered = {"version": newer["version"], "channel": channel if isinstance(channel, str) else None}
+    return {"until": until if isinstance(until, str) else None, "newer_release": offered}
 
 
 def _entitlements(payload: Mapping[str, Any], verdict: Verdict, now: dt.datetime) -> dict[str, bool | int | str]:

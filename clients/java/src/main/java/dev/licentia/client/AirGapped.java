@@ -21,7 +21,9 @@ import java.security.spec.NamedParameterSpec;
 import java.security.spec.XECPrivateKeySpec;
 import java.security.spec.XECPublicKeySpec;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Base64;
+import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import javax.crypto.Cipher;
@@ -64,102 +66,140 @@ public final class AirGapped {
     public String activationRequest(String key) {
         String normalized = LicenseKeys.normalize(key);
         return lic.locked(() -> {
-            KeyPair box = generate("X25519");
-            KeyPair proof = generate("Ed25519");
+            byte[] box = randomBytes(32);
+            byte[] proof = randomBytes(32);
             String nonce = newNonce();
             String now = Times.toIso(lic.now());
-            ObjectNode claim = Json.object();
-            claim.put("v", FORMAT);
-            claim.put("kind", "activation_request");
-            claim.put("product", lic.product);
-            claim.put("key", normalized);
-            claim.set("fingerprint", lic.fingerprint().toRequest());
-            claim.put("nonce", nonce);
-            claim.put("created_at", now);
-            claim.put("box_key", b64e(rawX25519Public((XECPublicKey) box.getPublic())));
-            claim.put("proof_key", b64e(Signing.rawPublicKey(proof.getPublic())));
-            claim.put("app_version", lic.appVersion);
-            claim.put("os", Facts.osDescription());
+            String text = requestText(lic.product, normalized, lic.fingerprint().toRequest(), nonce, now, box, proof,
+                    lic.appVersion, Facts.osDescription());
             ObjectNode keys = load();
             ObjectNode entry = Json.object();
             entry.put("nonce", nonce);
-            entry.put("box", b64e(((XECPrivateKey) box.getPrivate()).getScalar().orElseThrow()));
-            entry.put("proof", b64e(((EdECPrivateKey) proof.getPrivate()).getBytes().orElseThrow()));
+            entry.put("box", b64e(box));
+            entry.put("proof", b64e(proof));
             entry.put("created_at", now);
             ArrayNode pending = (ArrayNode) keys.get("pending");
             pending.add(entry);
             while (pending.size() > MAX_PENDING) pending.remove(0);
             save(keys);
-            return signedClaim(REQUEST, claim, proof.getPrivate());
+            return text;
         });
+    }
+
+    /**
+     * The request file, byte for byte as every client writes it: the claim, signed by the machine's
+     * Ed25519 key {@code proof}, naming the X25519 key {@code box} the credential is sealed to.
+     */
+    static String requestText(String product, String key, ObjectNode fingerprint, String nonce, String createdAt,
+            byte[] box, byte[] proof, String appVersion, String os) {
+        KeyPair boxPair = fromSeed("X25519", box);
+        KeyPair proofPair = fromSeed("Ed25519", proof);
+        ObjectNode claim = Json.object();
+        claim.put("v", FORMAT);
+        claim.put("kind", "activation_request");
+        claim.put("product", product);
+        claim.put("key", key);
+        claim.set("fingerprint", fingerprint);
+        claim.put("nonce", nonce);
+        claim.put("created_at", createdAt);
+        claim.put("box_key", b64e(rawX25519Public((XECPublicKey) boxPair.getPublic())));
+        claim.put("proof_key", b64e(Signing.rawPublicKey(proofPair.getPublic())));
+        claim.put("app_version", appVersion);
+        claim.put("os", os);
+        return signedClaim(REQUEST, claim, proofPair.getPrivate());
+    }
+
+    /** A request written here and not yet answered: its nonce and its X25519 private key. */
+    record Pending(String nonce, String box) {}
+
+    /** A response opened: the first rule it fails, or what it brings and which pending request it answers. */
+    record Opened(String refusal, ObjectNode signed, ObjectNode payload, Answers.Credential credential, String activation,
+            int pendingIndex) {
+        static Opened refused(String why) {
+            return new Opened(why, null, null, null, null, -1);
+        }
+    }
+
+    /**
+     * Open a response in the contract's order: armored as a response (else {@code not_a_response}),
+     * {@code v} 1 ({@code unknown_version}), this product ({@code other_product}), answering a pending
+     * request ({@code unknown_request}), its document verifying for this installation at {@code at}
+     * ({@code invalid_document}), answering that request ({@code other_request}), its credential
+     * opening with that request's key ({@code sealed_elsewhere}) and naming the document's device
+     * ({@code other_installation}). Pure: nothing is stored.
+     */
+    static Opened openResponse(String text, String product, Signing.PinnedKeys keys, Documents.Presented fingerprint,
+            List<Pending> pending, Instant at) {
+        ObjectNode unverified;
+        try {
+            unverified = unarmor(RESPONSE, text);
+        } catch (InvalidAnswerException e) {
+            return Opened.refused("not_a_response");
+        }
+        Long v = Json.integer(unverified, "v");
+        if (v == null || v != FORMAT || unverified.get("v").isBoolean()) return Opened.refused("unknown_version");
+        if (!product.equals(Json.text(unverified, "product"))) return Opened.refused("other_product");
+        String nonce = Json.text(unverified, "request");
+        int index = -1;
+        for (int i = 0; i < pending.size(); i++) {
+            if (nonce != null && nonce.equals(pending.get(i).nonce())) index = i;
+        }
+        if (index < 0) return Opened.refused("unknown_request");
+        ObjectNode signed = Json.obj(unverified, "signed");
+        ObjectNode payload;
+        try {
+            if (signed == null) throw new InvalidDocument("no signed document");
+            // The hardware is read now: a response carried to another machine names other components.
+            payload = Documents.verifyForInstallation(signed, keys, product, fingerprint, at);
+        } catch (InvalidDocument e) {
+            return Opened.refused("invalid_document");
+        }
+        ObjectNode offline = Json.obj(payload, "offline");
+        if (offline == null || !nonce.equals(Json.text(offline, "request")) || !Answers.isToken(offline.get("activation"))) {
+            return Opened.refused("other_request");
+        }
+        JsonNode opened;
+        try {
+            opened = Json.parse(unseal(Json.obj(unverified, "sealed"), pending.get(index).box(), nonce.getBytes(StandardCharsets.UTF_8)));
+        } catch (GeneralSecurityException | Json.JsonException | RuntimeException e) {
+            return Opened.refused("sealed_elsewhere");
+        }
+        Answers.Credential credential = Answers.credentialOf(opened, Json.text(payload, "device"));
+        if (credential == null) return Opened.refused("other_installation");
+        return new Opened(null, signed, payload, credential, Json.text(offline, "activation"), index);
     }
 
     /** Step 3: install the vendor's response to one of this installation's requests; anything else is {@link InvalidAnswerException}. */
     public Status installActivation(String response) {
         return lic.locked(() -> {
             Instant now = lic.now();
-            ObjectNode unverified = unarmor(RESPONSE, response);
-            String nonce = Json.text(unverified, "request");
-            Long v = Json.integer(unverified, "v");
-            if (v == null || v != FORMAT) throw new InvalidAnswerException("this activation response is damaged or of an unknown version");
-            if (!lic.product.equals(Json.text(unverified, "product"))) {
-                throw new InvalidAnswerException("this activation response is for another product");
-            }
             ObjectNode keys = load();
-            ObjectNode pending = null;
-            int index = -1;
-            for (int i = 0; i < keys.get("pending").size(); i++) {
-                JsonNode p = keys.get("pending").get(i);
-                if (nonce != null && nonce.equals(Json.text(p, "nonce"))) {
-                    pending = (ObjectNode) p;
-                    index = i;
-                }
-            }
-            if (pending == null) throw new InvalidAnswerException("this activation response answers a request this installation did not write");
-            ObjectNode signed = Json.obj(unverified, "signed");
-            if (signed == null) throw new InvalidAnswerException("the activation response carries no signed document");
+            List<Pending> pending = new ArrayList<>();
+            for (JsonNode p : keys.get("pending")) pending.add(new Pending(Json.text(p, "nonce"), Json.text(p, "box")));
             State previous = lic.stateFile.load();
-            Instant at = Times.serverTime(now, previous.clockOffset);
-            ObjectNode payload;
-            try {
-                // The hardware is read now: a response carried to another machine names other components.
-                payload = Documents.verifyForInstallation(signed, lic.keys, lic.product, lic.fingerprint().presented(), at);
-            } catch (InvalidDocument e) {
-                throw new InvalidAnswerException("the activation response does not verify for this machine: " + e.getMessage());
-            }
-            ObjectNode offline = Json.obj(payload, "offline");
-            if (offline == null || !nonce.equals(Json.text(offline, "request")) || !Answers.isToken(offline.get("activation"))) {
-                throw new InvalidAnswerException("the signed document answers another request");
-            }
-            JsonNode opened;
-            try {
-                byte[] plain = unseal(Json.obj(unverified, "sealed"), Json.text(pending, "box"), nonce.getBytes(StandardCharsets.UTF_8));
-                opened = Json.parse(plain);
-            } catch (GeneralSecurityException | Json.JsonException | RuntimeException e) {
-                throw new InvalidAnswerException("the activation response's credential does not open here");
-            }
-            String device = Json.text(opened, "device");
-            String secret = Json.text(opened, "secret");
-            if (device == null || !device.equals(Json.text(payload, "device")) || !Answers.isToken(device) || !Answers.isToken(secret)) {
-                throw new InvalidAnswerException("the activation response's credential names another installation");
+            Instant at = Times.serverTime(now, previous.clockOffset); // the local clock, set right by the last online answer
+            Opened opened = openResponse(response, lic.product, lic.keys, lic.fingerprint().presented(), pending, at);
+            if (opened.refusal() != null) {
+                throw new InvalidAnswerException("this activation response does not fit this installation (" + opened.refusal() + ")");
             }
             State state = new State();
-            state.signed = signed;
-            state.credential = new Answers.Credential(device, secret);
-            String token = Json.text(payload, "token");
+            state.signed = opened.signed();
+            state.credential = opened.credential();
+            String token = Json.text(opened.payload(), "token");
             state.token = Answers.isToken(token) ? token : null;
             state.lastSeen = Times.toIso(now);
             state.factsOptOut = previous.factsOptOut;
             state.clockOffset = previous.clockOffset;
-            ((ArrayNode) keys.get("pending")).remove(index);
+            JsonNode answered = keys.get("pending").get(opened.pendingIndex());
+            ((ArrayNode) keys.get("pending")).remove(opened.pendingIndex());
             ObjectNode activation = keys.putObject("activation");
-            activation.put("id", Json.text(offline, "activation"));
-            activation.put("device", device);
-            activation.put("proof", Json.text(pending, "proof"));
+            activation.put("id", opened.activation());
+            activation.put("device", opened.credential().device());
+            activation.put("proof", Json.text(answered, "proof"));
             keys.putNull("proof");
             save(keys);
             lic.save(state);
-            return Documents.statusOf(payload, at, false);
+            return Documents.statusOf(opened.payload(), at, false);
         });
     }
 
@@ -256,9 +296,30 @@ public final class AirGapped {
         return b64e(raw);
     }
 
-    private static KeyPair generate(String algorithm) {
+    private static byte[] randomBytes(int n) {
+        byte[] raw = new byte[n];
+        new java.security.SecureRandom().nextBytes(raw);
+        return raw;
+    }
+
+    /**
+     * The key pair whose private key is these 32 raw bytes. The JDK makes a private key from random
+     * bytes and derives its public half; a source that gives exactly these bytes is the way to get
+     * the public half of a key kept raw (Ed25519's seed, X25519's scalar).
+     */
+    static KeyPair fromSeed(String algorithm, byte[] raw) {
+        java.security.SecureRandom fixed = new java.security.SecureRandom() {
+            private static final long serialVersionUID = 1L;
+
+            @Override
+            public void nextBytes(byte[] bytes) {
+                System.arraycopy(raw, 0, bytes, 0, Math.min(raw.length, bytes.length));
+            }
+        };
         try {
-            return KeyPairGenerator.getInstance(algorithm).generateKeyPair();
+            KeyPairGenerator generator = KeyPairGenerator.getInstance(algorithm);
+            generator.initialize(algorithm.equals("Ed25519") ? NamedParameterSpec.ED25519 : NamedParameterSpec.X25519, fixed);
+            return generator.generateKeyPair();
         } catch (GeneralSecurityException e) {
             throw new ConfigurationException("this Java has no " + algorithm + ": " + e.getMessage());
         }

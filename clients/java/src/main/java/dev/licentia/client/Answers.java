@@ -101,15 +101,15 @@ final class Answers {
         }
     }
 
-    /** The credential an answer carries, if it is for the device its verified document names (it is outside the signature). */
-    static Credential credentialOf(JsonNode answer, ObjectNode payload) {
-        JsonNode offered = Json.obj(answer, "credential");
-        if (offered == null) return null;
+    /**
+     * The credential an answer carries (its {@code credential} member, outside the signature), kept
+     * only when it is an object for the device the verified document names, both parts tokens.
+     */
+    static Credential credentialOf(JsonNode offered, String documentDevice) {
+        if (offered == null || !offered.isObject()) return null;
         String device = Json.text(offered, "device");
         String secret = Json.text(offered, "secret");
-        if (isToken(device) && isToken(secret) && device.equals(Json.text(payload, "device"))) {
-            return new Credential(device, secret);
-        }
+        if (isToken(device) && isToken(secret) && device.equals(documentDevice)) return new Credential(device, secret);
         return null;
     }
 
@@ -131,7 +131,7 @@ final class Answers {
         } catch (InvalidDocument e) {
             return Verdict.refused(INVALID_DOCUMENT, "the server's answer does not verify: " + e.getMessage());
         }
-        Credential credential = credentialOf(answer, payload);
+        Credential credential = credentialOf(answer.get("credential"), Json.text(payload, "device"));
         String why = asked.refusal(payload, credential == null ? null : credential.device(), keys, product);
         if (why != null) return Verdict.refused(why, "the server's answer is not the answer to this request");
         String token = Json.text(payload, "token");

@@ -165,39 +165,27 @@ final class Documents {
                 entitlements(payload, verdict, now), maintenance(payload.get("maintenance")), customer(payload), true);
     }
 
-    /** Only the signed summary's fields, and a download URL only when it is https (never javascript:, file:, http:). */
     static Status.LatestRelease latestRelease(JsonNode release) {
-        String version = Json.text(release, "version");
-        if (version == null || version.isEmpty() || version.length() > 100) return null;
-        String channel = Json.text(release, "channel");
-        String url = Json.text(release, "download_url");
-        if (url != null) {
-            try {
-                URI uri = new URI(url);
-                if (!"https".equals(uri.getScheme() == null ? null : uri.getScheme().toLowerCase(Locale.ROOT))
-                        || uri.getHost() == null || url.length() > 2000) {
-                    url = null;
-                }
-            } catch (java.net.URISyntaxException e) {
-                url = null;
-            }
-        }
-        return new Status.LatestRelease(version, channel, url);
+        return Releases.toRelease(Releases.filter(release));
     }
 
+    /** {@code null} unless an object: {@code until} (text or null) and {@code newer_release} (with a non-empty text version). */
     static Status.Maintenance maintenance(JsonNode maintenance) {
         if (maintenance == null || !maintenance.isObject()) return null;
-        Instant until = Times.parseOrNull(Json.text(maintenance, "until"));
         JsonNode newer = maintenance.get("newer_release");
-        return new Status.Maintenance(until, Json.text(newer, "version"), Json.text(newer, "channel"));
+        String version = Json.text(newer, "version");
+        Status.NewerRelease release = version == null || version.isEmpty() ? null
+                : new Status.NewerRelease(version, Json.text(newer, "channel"));
+        return new Status.Maintenance(Json.text(maintenance, "until"), release);
     }
 
+    /** The licensee: {@code license.customer} with an integer {@code id} (a boolean or text is none); the name or "". */
     static Status.Customer customer(ObjectNode payload) {
         JsonNode found = Json.obj(Json.obj(payload, "license"), "customer");
         Long id = Json.integer(found, "id");
         if (id == null) return null;
-        JsonNode name = found.get("name");
-        return new Status.Customer(id, Json.truthy(name) ? Json.pyStr(name) : "");
+        String name = Json.text(found, "name");
+        return new Status.Customer(id, name == null ? "" : name);
     }
 
     private static Map<String, Object> entitlements(ObjectNode payload, Verdict verdict, Instant now) {
@@ -221,7 +209,7 @@ final class Documents {
             if (!entry.getValue().isObject() || value == null) continue;
             Object typed;
             if (value.isBoolean()) typed = value.booleanValue();
-            else if (value.isIntegralNumber() && value.bigIntegerValue().bitLength() < 64) typed = value.longValue();
+            else if (value.isIntegralNumber() && Json.fitsCanonical(value)) typed = value.longValue();
             else if (value.isTextual()) typed = value.textValue();
             else continue;
             JsonNode expires = entry.getValue().get("expires_at");

@@ -2,9 +2,7 @@ package dev.licentia.client;
 
 import dev.licentia.client.hardware.RawHardware;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 
 /**
@@ -34,20 +32,9 @@ public final class Fingerprint {
         return new Fingerprint(components, Fingerprints.dataPathHash(product, absoluteDataDir), !raw.virtualSignals().isEmpty());
     }
 
-    /**
-     * The text the data path hash is taken of, as the Python SDK takes it ({@code str(Path(p).absolute())}):
-     * absolute, without resolving links or {@code ..}, without {@code .} segments, repeated or trailing separators.
-     */
+    /** The text the data path hash is taken of, as the Python SDK takes it ({@link DataPaths}). */
     static String absolutePath(Path path) {
-        Path absolute = path.toAbsolutePath();
-        List<String> parts = new ArrayList<>();
-        for (Path part : absolute) {
-            if (!part.toString().equals(".")) parts.add(part.toString());
-        }
-        Path root = absolute.getRoot();
-        Path out = root == null ? Path.of("") : root;
-        for (String part : parts) out = out.resolve(part);
-        return out.toString();
+        return DataPaths.absolute(path.toString());
     }
 
     /** Hashed components by name ({@code machine}, {@code disk}, {@code cpu}, {@code mac}); immutable. */

@@ -119,6 +119,13 @@ final class Json {
         return big.bitLength() < 64 ? big.longValue() : null;
     }
 
+    /** An integer within ±(2^63-1): what canonical JSON carries. */
+    static boolean fitsCanonical(JsonNode value) {
+        if (value == null || !value.isIntegralNumber()) return false;
+        BigInteger n = value.bigIntegerValue();
+        return n.bitLength() < 64 && n.longValue() != Long.MIN_VALUE;
+    }
+
     /** Python's truthiness, which the core's rules use on payload fields. */
     static boolean truthy(JsonNode value) {
         if (value == null || value.isNull() || value.isMissingNode()) return false;

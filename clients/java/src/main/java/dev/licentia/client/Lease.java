@@ -216,24 +216,16 @@ public final class Lease implements AutoCloseable {
         Instant offlineNow = online() ? null : Times.serverTime(lic.now(), lic.locked(() -> lic.stateFile.load().clockOffset));
         synchronized (lock) {
             Instant now = offlineNow == null ? v.issued() : offlineNow;
-            long left = Math.max(0, Duration.between(now, v.expires()).toNanos());
-            deadlineNanos = System.nanoTime() + left;
-            id = Json.text(v.payload(), "lease");
-            expiresAt = v.expires();
-            borrowed = Json.isTrue(v.payload(), "borrowed");
+            Leases.View view = Leases.view(v, now);
+            deadlineNanos = System.nanoTime() + (long) (view.secondsLeft() * 1e9);
+            id = view.id();
+            expiresAt = view.expiresAt();
+            borrowed = view.state().equals(BORROWED);
             state = borrowed ? BORROWED : ACTIVE;
             error = null;
-            entitlements = Map.copyOf(Documents.entitlementsInForce(v.payload().get("entitlements"), now));
-            java.util.List<String> f = new java.util.ArrayList<>();
-            if (v.payload().get("features") != null && v.payload().get("features").isArray()) {
-                v.payload().get("features").forEach(n -> { if (n.isTextual()) f.add(n.textValue()); });
-            }
-            features = List.copyOf(f);
-            Long every = Json.integer(v.payload(), "heartbeat_seconds");
-            Long seconds = Json.integer(v.payload(), "lease_seconds");
-            double limit = seconds != null && seconds > 0 ? seconds / 2.0 : 60.0;
-            double chosen = every != null && every > 0 && every <= limit ? every : limit / 2;
-            heartbeatEvery = Duration.ofMillis((long) (chosen * 1000));
+            entitlements = Map.copyOf(view.entitlements());
+            features = view.features();
+            heartbeatEvery = Duration.ofMillis((long) (view.heartbeatSeconds() * 1000));
         }
         Leases.save(lic, v.signed());
     }

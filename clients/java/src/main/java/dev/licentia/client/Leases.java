@@ -6,6 +6,9 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
 
 /**
  * Floating leases: checkout, heartbeat and release calls, and lease documents kept in
@@ -24,21 +27,86 @@ final class Leases {
     /** A verified lease document: its payload, the signed envelope as received, and its two times. */
     record Verified(ObjectNode payload, ObjectNode signed, Instant expires, Instant issued) {}
 
-    static Verified verify(JsonNode unverifiedSigned, Licentia lic, Fingerprint fingerprint, Instant atTime) throws InvalidDocument {
-        ObjectNode payload = Signing.verify(unverifiedSigned, lic.keys, lic.product, atTime);
+    /** What a verified lease grants, judged at {@code at}. */
+    record View(String id, String state, Instant expiresAt, double secondsLeft, double heartbeatSeconds,
+            Map<String, Object> entitlements, List<String> features) {}
+
+    /** A lease document accepted (with what it grants) or refused for the first rule it fails. */
+    record Verdict(String refusal, Verified verified, View view) {
+        boolean accepted() {
+            return refusal == null;
+        }
+    }
+
+    /**
+     * Trust a lease document only when it verifies with the pinned keys for this product, its
+     * {@code type} is {@code floating_lease}, {@code lease} is text, both times read, and its
+     * components match this machine K of N; its data path is not compared.
+     */
+    static Verified verify(JsonNode unverifiedSigned, Signing.PinnedKeys keys, String product, Map<String, String> components,
+            Instant atTime) throws InvalidDocument {
+        ObjectNode payload = Signing.verify(unverifiedSigned, keys, product, atTime);
         if (!DOCUMENT_TYPE.equals(Json.text(payload, "type")) || Json.text(payload, "lease") == null) {
             throw new InvalidDocument("not a lease document");
         }
         Instant expires = Times.parseOrNull(Json.pyStr(payload.get("expires_at")));
         Instant issued = Times.parseOrNull(Json.pyStr(payload.get("issued_at")));
-        Long minMatch = Json.integer(payload, "min_match");
-        if (expires == null || issued == null) throw new InvalidDocument("malformed lease document");
-        JsonNode components = payload.get("components");
-        long k = minMatch == null || minMatch == 0 ? 2 : minMatch;
-        if (components == null || !components.isObject() || !Fingerprints.matches(components, fingerprint.components(), k)) {
+        JsonNode rawMin = payload.get("min_match");
+        if (expires == null || issued == null || (Json.truthy(rawMin) && !Json.fitsCanonical(rawMin))) {
+            throw new InvalidDocument("malformed lease document");
+        }
+        long k = Json.truthy(rawMin) ? rawMin.longValue() : 2;
+        JsonNode stored = payload.get("components");
+        if (stored == null || !stored.isObject() || !Fingerprints.matches(stored, components, k)) {
             throw new InvalidDocument("the lease is for another machine");
         }
         return new Verified(payload, (ObjectNode) unverifiedSigned, expires, issued);
+    }
+
+    static View view(Verified v, Instant at) {
+        ObjectNode payload = v.payload();
+        double left = Math.max(0, java.time.Duration.between(at, v.expires()).toMillis() / 1000.0);
+        Long every = Json.integer(payload, "heartbeat_seconds");
+        Long seconds = Json.integer(payload, "lease_seconds");
+        double limit = seconds != null && seconds > 0 ? seconds / 2.0 : 60.0;
+        double heartbeat = every != null && every > 0 && every <= limit ? every : limit / 2;
+        List<String> features = new ArrayList<>();
+        JsonNode raw = payload.get("features");
+        if (raw != null && raw.isArray()) raw.forEach(f -> { if (f.isTextual()) features.add(f.textValue()); });
+        return new View(Json.text(payload, "lease"), Json.isTrue(payload, "borrowed") ? "borrowed" : "active", v.expires(),
+                left, heartbeat, Documents.entitlementsInForce(payload.get("entitlements"), at), List.copyOf(features));
+    }
+
+    /** A checkout, heartbeat or borrow answer: verified, naming its document's lease, bound to its request; judged at its issue time. */
+    static Verdict judgeAnswer(JsonNode answer, Answers.Asked asked, Signing.PinnedKeys keys, String product,
+            Map<String, String> components) {
+        ObjectNode signed = Json.obj(answer, "signed");
+        if (signed == null) return new Verdict(Answers.INVALID_DOCUMENT, null, null);
+        Verified v;
+        try {
+            v = verify(signed, keys, product, components, null);
+        } catch (InvalidDocument e) {
+            return new Verdict(Answers.INVALID_DOCUMENT, null, null);
+        }
+        if (!Json.text(v.payload(), "lease").equals(Json.text(answer, "lease"))) return new Verdict("other_lease", null, null);
+        String why = asked.refusal(v.payload(), null, keys, product);
+        if (why != null) return new Verdict(why, null, null);
+        return new Verdict(null, v, view(v, v.issued()));
+    }
+
+    /** A lease kept in {@code lease.json}, used offline: at the server's time, only a borrowed one, until its end (exclusive). */
+    static Verdict judgeStored(JsonNode signed, Signing.PinnedKeys keys, String product, Map<String, String> components,
+            Instant now, long offsetSeconds) {
+        Instant at = Times.serverTime(now, offsetSeconds);
+        Verified v;
+        try {
+            v = verify(signed, keys, product, components, at);
+        } catch (InvalidDocument e) {
+            return new Verdict(Answers.INVALID_DOCUMENT, null, null);
+        }
+        if (!Json.isTrue(v.payload(), "borrowed")) return new Verdict("not_borrowed", null, null);
+        if (!v.expires().isAfter(at)) return new Verdict("ended", null, null);
+        return new Verdict(null, v, view(v, at));
     }
 
     static Lease checkout(Licentia lic, String key, Integer borrowDays, boolean heartbeats) {
@@ -86,20 +154,11 @@ final class Leases {
 
     /** The verified lease document of an answer, if it answers this request for this installation. */
     static Verified verified(Licentia lic, DeviceCalls.Exchange exchange) {
-        ObjectNode signed = Json.obj(exchange.answer(), "signed");
-        if (signed == null) throw new InvalidAnswerException("the server's answer carries no signed lease");
-        Verified v;
-        try {
-            v = verify(signed, lic, lic.fingerprint(), null);
-        } catch (InvalidDocument e) {
-            throw new InvalidAnswerException("the server's lease does not verify: " + e.getMessage());
+        Verdict verdict = judgeAnswer(exchange.answer(), exchange.asked(), lic.keys, lic.product, lic.fingerprint().components());
+        if (!verdict.accepted()) {
+            throw new InvalidAnswerException("the server's lease is not the answer to this request (" + verdict.refusal() + ")");
         }
-        if (!Json.text(v.payload(), "lease").equals(Json.text(exchange.answer(), "lease"))) {
-            throw new InvalidAnswerException("the server's answer names another lease than its document");
-        }
-        String why = exchange.asked().refusal(v.payload(), null, lic.keys, lic.product);
-        if (why != null) throw new InvalidAnswerException("the server's answer is not the answer to this request (" + why + ")");
-        return v;
+        return verdict.verified();
     }
 
     /** Keep the last lease document (verified when read); a failure to write only costs offline use. */
@@ -141,7 +200,6 @@ final class Leases {
         return lic.locked(() -> {
             Instant now = lic.now();
             State state = lic.stateFile.load();
-            Instant at = Times.serverTime(now, state.clockOffset);
             Instant lastSeen = Times.parseOrNull(state.lastSeen);
             Instant witness = Witnesses.latest(lic, lastSeen, state.fileClockSkew);
             if (witness != null && now.plus(lic.rollbackTolerance).isBefore(witness)) return null; // wound back
@@ -155,13 +213,9 @@ final class Leases {
             }
             JsonNode unverified = readKept(lic);
             if (unverified == null) return null;
-            Verified v;
-            try {
-                v = verify(unverified, lic, lic.fingerprint(), at);
-            } catch (InvalidDocument e) {
-                return null;
-            }
-            if (!v.expires().isAfter(at)) return null;
+            Verdict verdict = judgeStored(unverified, lic.keys, lic.product, lic.fingerprint().components(), now, state.clockOffset);
+            if (!verdict.accepted()) return null;
+            Verified v = verdict.verified();
             return new Lease(lic, null, v, false);
         });
     }

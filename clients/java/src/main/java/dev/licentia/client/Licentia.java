@@ -43,9 +43,6 @@ public final class Licentia {
     public static final String USER_AGENT = "licentia-client-java/" + VERSION + " (protocol " + PROTOCOL_VERSION + ")";
     /** How long an online call may take before the SDK decides offline. */
     public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(3);
-    // last_seen is written at most this often on offline checks: a write (with fsync) per check costs
-    // far more than the check, and a clock wound back by less than this plus the tolerance buys nothing.
-    private static final Duration LAST_SEEN_STEP = Duration.ofMinutes(10);
 
     final String product;
     final Path dataDir;
@@ -400,14 +397,17 @@ public final class Licentia {
 
     private Status checkOffline(State state, Instant now) {
         if (state.signed == null) return Status.denied(state.corrupt ? "corrupt_state" : "no_document", false, "unknown");
+        // last_seen is written at most every ten minutes offline (Witnesses.seenOffline): a write with
+        // fsync per check costs far more than the check, and a clock wound back by less buys nothing.
         Instant lastSeen = Times.parseOrNull(state.lastSeen);
         Instant witness = Witnesses.latest(this, lastSeen, state.fileClockSkew);
         // The hardware is read now: a state copied to other hardware matches nothing here.
         Status status = Documents.decideOffline(state.signed, keys, product, fingerprint().presented(), now, witness,
                 state.clockOffset, rollbackTolerance);
+        String seen = Witnesses.seenOffline(state.lastSeen, now);
         if (!"clock_rollback".equals(status.reason()) && !"invalid_document".equals(status.reason())
-                && (lastSeen == null || Duration.between(lastSeen, now).compareTo(LAST_SEEN_STEP) > 0)) {
-            state.lastSeen = Times.toIso(now);
+                && !seen.equals(state.lastSeen)) {
+            state.lastSeen = seen;
             try {
                 save(state);
             } catch (ConfigurationException e) {

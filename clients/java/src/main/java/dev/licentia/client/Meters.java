@@ -21,6 +21,34 @@ final class Meters {
 
     private Meters() {}
 
+    /** What one answer to a consumption means: the contract's {@code outcome} words. */
+    record Outcome(String outcome, String code, Consumption consumption, ServerRefusedException refusal) {}
+
+    /**
+     * Read one answer to {@code POST /v1/consume} ({@code status} and body): {@code consumed},
+     * {@code invalid_answer}, {@code offline} (5xx: retried with the same key), {@code quota_exceeded}
+     * (with the figures, or nothing left from {@code now}), {@code check_and_retry} (a stale token or a
+     * voided credential) or {@code refused}. Pure: the conformance vectors' {@code consumption} cases.
+     */
+    static Outcome outcome(String meter, Instant now, int status, byte[] body) {
+        if (status >= 500) return new Outcome("offline", null, null, null);
+        if (status >= 400) {
+            ServerRefusedException e = Transport.refusal(status, body, null);
+            if (ErrorCodes.QUOTA_EXCEEDED.equals(e.code())) {
+                return new Outcome("quota_exceeded", e.code(), figures(e, meter, now), e);
+            }
+            if (ErrorCodes.STALE_TOKEN.equals(e.code()) || ErrorCodes.INVALID_CREDENTIAL.equals(e.code())) {
+                return new Outcome("check_and_retry", e.code(), null, e);
+            }
+            return new Outcome("refused", e.code(), null, e);
+        }
+        try {
+            return new Outcome("consumed", null, consumptionOf(Json.parse(body)), null);
+        } catch (Json.JsonException | InvalidAnswerException e) {
+            return new Outcome("invalid_answer", null, null, null);
+        }
+    }
+
     static Consumption consume(Licentia lic, String meter, long amount, String idempotencyKey) {
         if (meter == null || !METER_NAME.matcher(meter).matches()) throw new ConfigurationException("not a meter name: " + meter);
         if (amount < 0 || amount > MAX_AMOUNT) throw new ConfigurationException("the amount is a whole number from 0, not " + amount);
@@ -38,23 +66,34 @@ final class Meters {
             body.put("amount", amount);
             body.put("token", lic.locked(() -> lic.stateFile.load().token));
             body.put("idempotency_key", key);
+            Transport.Raw raw;
             try {
-                JsonNode answer = lic.transport.request(Transport.Call.post("/v1/consume", body, credential),
+                raw = lic.transport.exchange(Transport.Call.post("/v1/consume", body, credential),
                         Duration.ofMillis(Licentia.millisLeft(deadline)));
-                return consumptionOf(answer);
-            } catch (ServerRefusedException e) {
-                if (ErrorCodes.QUOTA_EXCEEDED.equals(e.code())) throw new QuotaExceededException(figures(e, meter), e.serverMessage());
-                if ((ErrorCodes.STALE_TOKEN.equals(e.code()) || ErrorCodes.INVALID_CREDENTIAL.equals(e.code())) && !refreshed) {
+            } catch (OfflineException e) {
+                if (attempt >= ATTEMPTS || Licentia.millisLeft(deadline) <= 0) throw e;
+                continue; // the same key: counted once even if the lost answer had been counted
+            }
+            Outcome outcome = outcome(meter, lic.now(), raw.status(), raw.body());
+            switch (outcome.outcome()) {
+                case "consumed":
+                    return outcome.consumption();
+                case "quota_exceeded":
+                    throw new QuotaExceededException(outcome.consumption(), outcome.refusal().serverMessage());
+                case "check_and_retry":
+                    if (refreshed) throw outcome.refusal();
                     // Another process of this installation rotated the token (or the secret was replaced):
                     // one online check brings the live ones.
                     refreshed = true;
                     lic.check();
                     continue;
-                }
-                throw e;
-            } catch (OfflineException e) {
-                if (e instanceof InvalidAnswerException || attempt >= ATTEMPTS || Licentia.millisLeft(deadline) <= 0) throw e;
-                // the same key: counted once even if the lost answer had been counted
+                case "refused":
+                    throw outcome.refusal();
+                case "offline":
+                    if (attempt >= ATTEMPTS || Licentia.millisLeft(deadline) <= 0) throw new OfflineException("server error " + raw.status());
+                    continue;
+                default:
+                    throw new InvalidAnswerException("the server's answer to a consumption is malformed");
             }
         }
     }
@@ -81,14 +120,14 @@ final class Meters {
         }
     }
 
-    private static Consumption figures(ServerRefusedException e, String meter) {
+    private static Consumption figures(ServerRefusedException e, String meter, Instant now) {
         ObjectNode node = Json.MAPPER.valueToTree(e.details());
         if (!node.has("meter")) node.put("meter", meter);
         try {
             return consumptionOf(node);
         } catch (InvalidAnswerException bad) {
             // A refusal without readable figures still says: nothing left.
-            return new Consumption(meter, 0, 0, 0, "unknown", Instant.now(), null, false);
+            return new Consumption(meter, 0, 0, 0, "unknown", now.truncatedTo(java.time.temporal.ChronoUnit.SECONDS), null, false);
         }
     }
 }

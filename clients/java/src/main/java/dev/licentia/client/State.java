@@ -91,8 +91,9 @@ final class State {
         } catch (Json.JsonException e) {
             return empty(true);
         }
-        boolean optOut = Json.isTrue(outer, "facts_opt_out");
+        boolean optOut = optedOut(outer);
         Long format = Json.integer(outer, "format");
+        if (outer.isObject() && format != null && format == 1 && !outer.get("format").isBoolean()) return unsealed(outer);
         if (!outer.isObject() || format == null || format != FORMAT) return optedOut(empty(true), optOut);
         String device = Json.text(outer, "device");
         String secret = Json.text(outer, "secret");
@@ -129,6 +130,33 @@ final class State {
         s.fileClockSkew = skew != null && Times.usableOffset(skew) ? skew : 0;
         s.escrowed = Json.isTrue(fields, "escrowed");
         s.factsOptOut = Json.isTrue(fields, "facts_opt_out");
+        return s;
+    }
+
+    /** The user's opt-out, read even from a damaged file: honouring it can only send less. */
+    private static boolean optedOut(JsonNode outer) {
+        if (Json.isTrue(outer, "facts_opt_out")) return true;
+        String body = Json.text(outer, "state");
+        return body != null && body.contains("\"facts_opt_out\":true");
+    }
+
+    /**
+     * A state written by an SDK before seals (format 1), sealed at its next save. Dropping it would
+     * lose the credential; what is kept grants nothing by itself (the server checks the credential and
+     * the token, the signature and this machine's hardware the document). No time seen: nothing vouched for it.
+     */
+    private static State unsealed(JsonNode old) {
+        State s = new State();
+        s.factsOptOut = Json.isTrue(old, "facts_opt_out");
+        JsonNode cred = old.get("credential");
+        if (cred == null || !cred.isArray() || cred.size() != 2 || !Answers.isToken(cred.get(0)) || !Answers.isToken(cred.get(1))) {
+            return s;
+        }
+        s.credential = new Answers.Credential(cred.get(0).textValue(), cred.get(1).textValue());
+        JsonNode signed = old.get("signed");
+        s.signed = signed != null && signed.isObject() ? signed : null;
+        s.token = Json.text(old, "token");
+        s.installReported = Json.isTrue(old, "install_reported");
         return s;
     }
 

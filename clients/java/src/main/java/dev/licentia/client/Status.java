@@ -140,16 +140,38 @@ public final class Status {
                 + ", reason=" + reason + ", online=" + online + ", device=" + device + "]";
     }
 
-    /** The newest release the signed document names: only its signed fields, and only an https URL. */
-    public record LatestRelease(String version, String channel, String downloadUrl) {
-        /** @param downloadUrl null unless the signed URL is https */
+    /**
+     * A release: only its known fields, and a download URL only when it is an https link.
+     *
+     * @param version never null nor empty
+     * @param channel or null
+     * @param releasedAt ISO 8601 text, or null (a status document's release has none)
+     * @param downloadUrl an https link, or null
+     * @param notes or null
+     * @param newer whether it is newer than the application's version; null when not asked
+     */
+    public record LatestRelease(String version, String channel, String releasedAt, String downloadUrl, String notes,
+            Boolean newer) {
         public LatestRelease {
             Objects.requireNonNull(version);
         }
     }
 
-    /** A license's maintenance: until when it gets updates (null: for ever), and a newer version beyond it (or null). */
-    public record Maintenance(java.time.Instant until, String newerVersion, String newerChannel) {}
+    /**
+     * A license's maintenance.
+     *
+     * @param until until when the license gets updates (ISO 8601 text), or null: for ever
+     * @param newerRelease a newer release the maintenance does not cover (an upgrade to sell), or null
+     */
+    public record Maintenance(String until, NewerRelease newerRelease) {
+        /** {@link #until()} as an instant, or null when there is none or it does not read. */
+        public java.time.Instant untilInstant() {
+            return Times.parseOrNull(until);
+        }
+    }
+
+    /** A newer release beyond the maintenance: its version and channel (or null). */
+    public record NewerRelease(String version, String channel) {}
 
     /** The licensee: the customer's id (as in the developer API) and the name the vendor gave it (never null). */
     public record Customer(long id, String name) {

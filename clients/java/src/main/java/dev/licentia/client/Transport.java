@@ -91,7 +91,8 @@ final class Transport {
         }
     }
 
-    private record Raw(int status, byte[] body, Optional<String> retryAfter) {}
+    /** An answer as received: its status, body (at most the limit + 1 bytes) and Retry-After. */
+    record Raw(int status, byte[] body, Optional<String> retryAfter) {}
 
     JsonNode request(Call call) {
         return request(call, timeout);
@@ -99,6 +100,14 @@ final class Transport {
 
     /** The JSON answer to {@code call} within {@code wait} (all retries included). */
     JsonNode request(Call call, Duration wait) {
+        return answer(exchange(call, wait));
+    }
+
+    /**
+     * The raw answer to {@code call} within {@code wait}: a reset connection or a 502/503/504 is tried
+     * again; an answer larger than the limit is {@link InvalidAnswerException}; statuses are not judged.
+     */
+    Raw exchange(Call call, Duration wait) {
         StringBuilder url = new StringBuilder(serverUrl).append(call.path());
         if (!call.query().isEmpty()) {
             String sep = "?";
@@ -135,7 +144,14 @@ final class Transport {
             long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
             try {
                 Raw raw = attempt(builder.timeout(Duration.ofMillis(Math.max(50, left))).build(), Math.max(50, left));
-                return answer(raw);
+                if (raw.body().length > MAX_ANSWER_BYTES) {
+                    throw new InvalidAnswerException(serverUrl + " answered more than " + MAX_ANSWER_BYTES + " bytes");
+                }
+                int status = raw.status();
+                if ((status == 502 || status == 503 || status == 504) && attempt < RETRY_PAUSES_MS.length) {
+                    throw new Unavailable("server error " + status);
+                }
+                return raw;
             } catch (Unavailable e) {
                 if (attempt >= RETRY_PAUSES_MS.length) throw e;
                 long pause = (long) (RETRY_PAUSES_MS[attempt] * (0.5 + ThreadLocalRandom.current().nextDouble() / 2));

@@ -19,6 +19,24 @@ import java.util.List;
 final class Witnesses {
     private Witnesses() {}
 
+    /** How far the clock must have moved before an offline check writes the time seen again. */
+    static final Duration STEP = Duration.ofSeconds(600);
+
+    /** Offline: the clock was wound back when {@code now} + tolerance is before the latest time seen. */
+    static boolean rolledBack(Instant latest, Instant now, Duration tolerance) {
+        return latest != null && now.plus(tolerance).isBefore(latest);
+    }
+
+    /**
+     * Offline, after a check whose document verifies: the time seen to seal. {@code now} when there
+     * was none or it is more than {@link #STEP} later; else the one kept (a clock a little behind
+     * never moves it back). Online, a bound answer seals {@code now} whatever it was.
+     */
+    static String seenOffline(String lastSeen, Instant now) {
+        Instant kept = Times.parseOrNull(lastSeen);
+        return kept == null || Duration.between(kept, now).compareTo(STEP) > 0 ? Times.toIso(now) : lastSeen;
+    }
+
     static List<Path> paths(Licentia lic) {
         return List.of(lic.stateFile.path, lic.queue.dir, lic.dataDir);
     }

@@ -49,6 +49,16 @@ class ConformanceTest {
         SECTIONS.put("linux_readers", ConformanceTest::linuxReaders);
         SECTIONS.put("offline", ConformanceTest::offline);
         SECTIONS.put("online", ConformanceTest::online);
+        SECTIONS.put("credentials", ConformanceMore::credentials);
+        SECTIONS.put("latest_release", ConformanceMore::latestRelease);
+        SECTIONS.put("last_seen", ConformanceMore::lastSeen);
+        SECTIONS.put("entitlements", ConformanceMore::entitlements);
+        SECTIONS.put("licensee", ConformanceMore::licensee);
+        SECTIONS.put("data_paths", ConformanceMore::dataPaths);
+        SECTIONS.put("consumption", ConformanceMore::consumption);
+        SECTIONS.put("state", ConformanceMore::state);
+        SECTIONS.put("leases", ConformanceMore::leases);
+        SECTIONS.put("airgapped", ConformanceMore::airgapped);
     }
 
     @Test
@@ -71,7 +81,7 @@ class ConformanceTest {
         return nodes.stream();
     }
 
-    private static Stream<JsonNode> cases(JsonNode section) {
+    static Stream<JsonNode> cases(JsonNode section) {
         List<JsonNode> out = new ArrayList<>();
         section.forEach(out::add);
         return out.stream();
@@ -94,7 +104,7 @@ class ConformanceTest {
         return out;
     }
 
-    private static Instant time(JsonNode node) {
+    static Instant time(JsonNode node) {
         return node == null || node.isNull() ? null : Times.parse(node.textValue());
     }
 
@@ -112,7 +122,7 @@ class ConformanceTest {
         }));
     }
 
-    private static Map<String, String> stringMap(JsonNode object) {
+    static Map<String, String> stringMap(JsonNode object) {
         Map<String, String> out = new LinkedHashMap<>();
         for (Iterator<Map.Entry<String, JsonNode>> it = object.fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> e = it.next();
