@@ -370,4 +370,42 @@ class ServerTest {
         JsonNode offline = runCheck(here, null, DEAD);
         assertTrue(offline.get("allowed").asBoolean(), offline.toString());
     }
+
+    /** The Python SDK's Escrow with this app's XDG_CONFIG_HOME and no OS credential store: its file. */
+    private String pythonEscrow(App app, String code, String... args) throws Exception {
+        List<String> command = new ArrayList<>(List.of(server.python, "-c",
+                "import json, sys\nfrom licentia.client.escrow import Escrow\nescrow = Escrow(*sys.argv[1:4])\n" + code));
+        command.addAll(List.of(args));
+        ProcessBuilder builder = new ProcessBuilder(command);
+        builder.environment().put("XDG_CONFIG_HOME", app.config.toString());
+        builder.environment().put("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring");
+        builder.environment().put("PYTHONPATH", Path.of("..", "..", "src").toAbsolutePath().normalize().toString());
+        Path out = Files.createTempFile(scratch, "py", ".out");
+        Process p = builder.redirectErrorStream(true).redirectOutput(out.toFile()).start();
+        assertTrue(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS));
+        String text = Files.readString(out).strip();
+        assertEquals(0, p.exitValue(), text);
+        return text;
+    }
+
+    @Test
+    void anEntryThePythonSdkWroteIsResumedAndThePythonSdkFindsThisClientsEntry() throws Exception {
+        App app = new App();
+        Licentia lic = app.client();
+        Status first = lic.check();
+        JsonNode saved = Json.parse(Files.readAllBytes(app.dataDir.resolve("state.json")));
+        String device = saved.get("device").asText();
+        String secret = saved.get("secret").asText();
+        String[] keys = {server.url, PRODUCT, lic.fingerprint().dataPath()};
+        assertEquals(lic.escrow.path().toString(), pythonEscrow(app, "print(escrow.path)", keys));
+        assertEquals(List.of(device, secret), Json.toPlain(Json.parse(pythonEscrow(app, "print(json.dumps(escrow.load()))", keys))));
+        LiveServer.delete(app.dataDir);
+        Files.delete(lic.escrow.path());
+        List<String> args = new ArrayList<>(List.of(keys));
+        args.addAll(List.of(device, secret));
+        pythonEscrow(app, "escrow.save((sys.argv[4], sys.argv[5]))", args.toArray(String[]::new));
+        assertTrue(Files.exists(lic.escrow.path()), "the Python SDK wrote its file, not an OS store");
+        Status again = app.client().check();
+        assertEquals(List.of(true, first.device()), List.of(again.online(), again.device()));
+    }
 }
