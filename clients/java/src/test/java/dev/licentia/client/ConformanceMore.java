@@ -234,7 +234,7 @@ final class ConformanceMore {
                 JsonNode appVersion = in.get("app_version");
                 String text = AirGapped.requestText(in.get("product").textValue(), in.get("key").textValue(),
                         (ObjectNode) in.get("fingerprint"), in.get("nonce").textValue(), in.get("created_at").textValue(),
-                        AirGapped.b64d(in.get("box").textValue()), AirGapped.b64d(in.get("proof").textValue()),
+                        AirGapFiles.b64d(in.get("box").textValue()), AirGapFiles.b64d(in.get("proof").textValue()),
                         appVersion.isNull() ? null : appVersion.textValue(), in.get("os").textValue());
                 assertEquals(c.get("expected").get("text").textValue(), text);
                 return;
