@@ -252,4 +252,32 @@ class HostileTest {
         String key = Vectors.section("license_keys").get(0).get("normalized").textValue();
         assertThrows(ConfigurationException.class, () -> lic.activate(key), "activation says it was not kept, never a silent loss");
     }
+
+    @Test
+    void queuedEventsSurviveARestartAndALostAnswerIsSentAgainWithTheSameIds() throws Exception {
+        server = honest();
+        Licentia first = client(server.url());
+        first.check();
+        List<String> sentIds = new java.util.concurrent.CopyOnWriteArrayList<>();
+        java.util.concurrent.atomic.AtomicBoolean loseAnswers = new java.util.concurrent.atomic.AtomicBoolean(true);
+        FakeServer.Handler honestHandler = server.handler;
+        server.handler = r -> {
+            if (!r.path().equals("/v1/events")) return honestHandler.answer(r);
+            r.body().get("events").forEach(e -> sentIds.add(e.get("id").asText()));
+            if (loseAnswers.get()) return new FakeServer.Answer(200, "{}".repeat(50).getBytes(StandardCharsets.UTF_8), 100);
+            return FakeServer.Answer.json(200, "{\"accepted\": 1, \"duplicates\": 0}");
+        };
+        String a = first.track(EventKinds.UPGRADE, java.util.Map.of("n", 1));
+        String b = first.track(EventKinds.USAGE, java.util.Map.of());
+        FlushResult lost = first.flush(Duration.ofMillis(800)); // the server got them; its answer never came
+        assertEquals(0, lost.sent());
+        assertEquals(2, first.queue().count(), "nothing leaves the disk before the server acknowledged it");
+        // The process ends; the application starts again and sends what is queued.
+        loseAnswers.set(false);
+        Licentia again = client(server.url());
+        FlushResult sent = again.flush();
+        assertEquals(2, sent.sent());
+        assertEquals(0, again.queue().count());
+        assertEquals(java.util.Set.of(a, b), java.util.Set.copyOf(sentIds), "the same ids again: the server counts each once");
+    }
 }
