@@ -67,6 +67,7 @@ from sections import (  # noqa: E402
     credentials,
     data_paths,
     entitlements,
+    hardware_readers,
     last_seen,
     latest_release,
     leases,
@@ -632,6 +633,7 @@ SECTIONS: dict[str, ModuleType] = {
     "state": state,
     "leases": leases,
     "airgapped": airgapped,
+    "hardware_readers": hardware_readers,
 }
 
 

@@ -109,3 +109,10 @@ def test_the_data_path_text_is_pathlibs_absolute_path_in_the_working_directory(
     """What the SDK hashes as its data path, and the OS-free rule the conformance vectors record (data_paths)."""
     monkeypatch.chdir(tmp_path)
     assert absolute_path(given) == str(Path(given).absolute()) == absolute_text(given, os.getcwd(), windows=False)
+
+
+@pytest.mark.parametrize("system", ["darwin", "win32"])
+def test_the_macos_and_windows_readers_read_nothing_of_theirs_elsewhere(system: str, tmp_path: Path) -> None:
+    """Off their system they run no command and read no registry (their parsing: the vectors' hardware_readers)."""
+    raw = read_hardware(tmp_path, platform=system, virtual=False)
+    assert raw.machine is None and raw.disk is None

@@ -40,7 +40,7 @@ from licentia.client.lease_documents import (
     usable_borrow,
     verified_answer,
 )
-from licentia.client.witnesses import latest_witness, parse_time
+from licentia.client.witnesses import latest_witness, parse_time, rolled_back
 from licentia.core.answers import server_time
 from licentia.core.clock import to_iso
 from licentia.core.vocabulary import ClientErrorCode
@@ -330,7 +330,7 @@ def stored_lease(lic: Licentia) -> Lease | None:
     at = server_time(now, state.clock_offset)
     last_seen = parse_time(state.last_seen)
     witness = latest_witness(last_seen, lic._witness_paths, state.file_clock_skew)
-    if witness is not None and now + lic.rollback_tolerance < witness:
+    if rolled_back(witness, now, lic.rollback_tolerance):
         return None  # the clock was wound back, to stretch a borrow
     if state.credential is not None and (last_seen is None or now > last_seen):
         state.last_seen = to_iso(now)  # a later winding back of the clock is caught against this

@@ -11,7 +11,7 @@ import java.util.Locale;
  * trailing one are dropped; {@code ..}, the case and a leading {@code //} (POSIX) or
  * {@code \\server\share} (Windows) are kept; nothing resolves links, {@code ~} or {@code ..}.
  */
-final class DataPaths {
+public final class DataPaths {
     private DataPaths() {}
 
     static boolean windows() {
@@ -23,7 +23,8 @@ final class DataPaths {
         return absolute(windows(), System.getProperty("user.dir"), dataDir);
     }
 
-    static String absolute(boolean windows, String cwd, String dataDir) {
+    /** The text for {@code dataDir} on Windows ({@code windows}) or POSIX, relative to the working directory {@code cwd}. */
+    public static String absolute(boolean windows, String cwd, String dataDir) {
         return windows ? windowsAbsolute(cwd, dataDir) : posixAbsolute(cwd, dataDir);
     }
 

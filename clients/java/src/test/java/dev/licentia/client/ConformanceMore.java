@@ -253,4 +253,37 @@ final class ConformanceMore {
             same(c.get("expected"), found);
         }));
     }
+
+    static Stream<DynamicNode> hardwareReaders(JsonNode section) {
+        return ConformanceTest.cases(section).map(c -> dynamicTest(c.get("os").asText() + ": " + name(c), () -> {
+            JsonNode r = c.get("recorded");
+            JsonNode node = r.get("node");
+            Long n = node == null || node.isNull() ? null : node.longValue();
+            dev.licentia.client.hardware.RawHardware raw;
+            String volume = null;
+            if (c.get("os").asText().equals("macos")) {
+                raw = dev.licentia.client.hardware.MacHardware.hardware(text(r, "ioreg"), text(r, "machine"), text(r, "processor"), n);
+            } else {
+                List<String> cpu = new ArrayList<>();
+                r.get("cpu").forEach(v -> cpu.add(v.isNull() ? null : v.textValue()));
+                dev.licentia.client.hardware.WindowsHardware.Reading reading = dev.licentia.client.hardware.WindowsHardware.hardware(
+                        text(r, "machine_guid"), r.get("volume_serial").longValue(), cpu, text(r, "machine"), text(r, "processor"), n,
+                        text(c, "data_dir"), text(c, "cwd"));
+                raw = reading.raw();
+                volume = reading.volume();
+            }
+            ObjectNode found = Json.object();
+            found.put("machine", raw.machine());
+            found.put("disk", raw.disk());
+            found.put("cpu", raw.cpu());
+            found.put("mac", raw.mac());
+            found.put("volume", volume);
+            same(c.get("expected"), found);
+        }));
+    }
+
+    private static String text(JsonNode node, String field) {
+        JsonNode v = node.get(field);
+        return v == null || v.isNull() ? null : v.textValue();
+    }
 }

@@ -59,6 +59,7 @@ class ConformanceTest {
         SECTIONS.put("state", ConformanceMore::state);
         SECTIONS.put("leases", ConformanceMore::leases);
         SECTIONS.put("airgapped", ConformanceMore::airgapped);
+        SECTIONS.put("hardware_readers", ConformanceMore::hardwareReaders);
     }
 
     @Test

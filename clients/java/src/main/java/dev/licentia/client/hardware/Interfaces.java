@@ -30,6 +30,23 @@ public interface Interfaces {
         return null;
     }
 
+    /**
+     * A MAC address from a 48-bit node (Python's {@code uuid.getnode()}), lower-case
+     * {@code aa:bb:cc:dd:ee:ff}; null when there is none or the first octet has the multicast (made up)
+     * or the locally administered (set by software) bit.
+     */
+    static String macOfNode(Long node) {
+        if (node == null || node < 0 || node > 0xFFFFFFFFFFFFL) return null;
+        long first = (node >> 40) & 0xFF;
+        if ((first & 0x03) != 0) return null;
+        StringBuilder b = new StringBuilder();
+        for (int shift = 40; shift >= 0; shift -= 8) {
+            if (b.length() > 0) b.append(':');
+            b.append(String.format("%02x", (node >> shift) & 0xFF));
+        }
+        return b.toString();
+    }
+
     /** This machine's interfaces, from {@link NetworkInterface}. */
     Interfaces SYSTEM = () -> {
         List<Card> cards = new ArrayList<>();

@@ -18,6 +18,15 @@ public final class MacHardware {
         return new RawHardware(platformUuid(run), null, cpuIdentity(run), interfaces.firstMac(), List.of());
     }
 
+    /**
+     * The raw values from what a Mac gave (a pure function: the conformance vectors feed it recorded
+     * outputs): the first {@code IOPlatformUUID} as printed, no disk, {@code machine|processor}
+     * without the empty ones, and the MAC address of {@code node} (null: made up or set by software).
+     */
+    public static RawHardware hardware(String ioreg, String machine, String processor, Long node) {
+        return new RawHardware(parsePlatformUuid(ioreg), null, parseCpu(machine, processor), Interfaces.macOfNode(node), List.of());
+    }
+
     /** The IOPlatformUUID in {@code ioreg -rd1 -c IOPlatformExpertDevice} output, or null. */
     public static String parsePlatformUuid(String output) {
         if (output == null) return null;

@@ -22,8 +22,53 @@ public final class WindowsHardware {
     private WindowsHardware() {}
 
     public static RawHardware read(CommandRunner run, String systemRoot, String dataDir, Interfaces interfaces) {
-        return new RawHardware(machineGuid(run, systemRoot), volumeSerial(run, systemRoot, dataDir),
-                cpuIdentity(run, systemRoot), interfaces.firstMac(), List.of());
+        Map<String, String> cpu = registry(run, systemRoot, "HARDWARE\\DESCRIPTION\\System\\CentralProcessor\\0");
+        String volume = volumeRoot(dataDir, System.getProperty("user.dir"));
+        String serial = parseVolSerial(run.run(system32(systemRoot) + "cmd.exe", List.of("/d", "/c", "vol", volume.replaceAll("\\\\$", ""))));
+        Reading reading = hardware(registry(run, systemRoot, "SOFTWARE\\Microsoft\\Cryptography").get("machineguid"),
+                serial == null ? 0 : Long.parseLong(serial, 16),
+                java.util.Arrays.asList(cpu.get("vendoridentifier"), cpu.get("identifier"), cpu.get("processornamestring")),
+                System.getenv("PROCESSOR_ARCHITECTURE"), System.getenv("PROCESSOR_IDENTIFIER"), null, dataDir,
+                System.getProperty("user.dir"));
+        RawHardware raw = reading.raw();
+        // Python takes uuid.getnode(); here the first network card by name (NetworkInterface), the same card in practice.
+        return new RawHardware(raw.machine(), raw.disk(), raw.cpu(), interfaces.firstMac(), List.of());
+    }
+
+    /** The raw values and the volume root whose serial was read. */
+    public record Reading(RawHardware raw, String volume) {}
+
+    /**
+     * The raw values from what Windows gave (a pure function: the conformance vectors feed it
+     * recorded values): each registry value trimmed, blank as absent; the serial as eight upper-case
+     * hex digits (null for 0), read on the volume of the data directory made absolute; the CPU's three
+     * values joined by {@code |} when any is present, else {@code machine|processor}; the node's MAC.
+     *
+     * @param cpu VendorIdentifier, Identifier, ProcessorNameString (each may be null)
+     */
+    public static Reading hardware(String machineGuid, long volumeSerial, List<String> cpu, String machine,
+            String processor, Long node, String dataDir, String cwd) {
+        String serial = volumeSerial == 0 ? null : String.format("%08X", volumeSerial & 0xFFFFFFFFL);
+        boolean any = false;
+        String[] parts = new String[3];
+        for (int i = 0; i < 3; i++) {
+            String v = i < cpu.size() ? nonBlank(cpu.get(i)) : null;
+            parts[i] = v == null ? "" : v;
+            any |= v != null;
+        }
+        String cpuText = any ? String.join("|", parts) : MacHardware.parseCpu(machine, processor);
+        RawHardware raw = new RawHardware(nonBlank(machineGuid), serial, cpuText, Interfaces.macOfNode(node), List.of());
+        return new Reading(raw, volumeRoot(dataDir, cwd));
+    }
+
+    /** The root of the volume holding the data directory: its drive ({@code C:\}) or share ({@code \\server\share\}). */
+    public static String volumeRoot(String dataDir, String cwd) {
+        String absolute = dev.licentia.client.DataPaths.absolute(true, cwd == null ? "C:\\" : cwd, dataDir == null ? "" : dataDir);
+        if (absolute.startsWith("\\\\")) {
+            String[] unc = absolute.substring(2).split("\\\\", -1);
+            return unc.length >= 2 ? "\\\\" + unc[0] + "\\" + unc[1] + "\\" : "C:\\";
+        }
+        return absolute.length() >= 2 && absolute.charAt(1) == ':' ? absolute.substring(0, 2) + "\\" : "C:\\";
     }
 
     private static String system32(String systemRoot) {
