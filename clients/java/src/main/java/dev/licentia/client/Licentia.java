@@ -39,8 +39,9 @@ public final class Licentia {
     public static final String VERSION = readVersion();
     /** The version of the public API this client speaks ({@code /v1/...}, documents {@code "v": 1}). */
     public static final int PROTOCOL_VERSION = 1;
-    /** Sent with every request, so the server's logs tell clients and versions apart. */
-    public static final String USER_AGENT = "licentia-client-java/" + VERSION + " (protocol " + PROTOCOL_VERSION + ")";
+    /** Sent with every request, so the server's logs tell clients and versions apart: {@code licentia-client-java/<version> (protocol <n>; java <version>)}. */
+    public static final String USER_AGENT = "licentia-client-java/" + VERSION + " (protocol " + PROTOCOL_VERSION + "; java "
+            + Runtime.version().feature() + ")";
     /** How long an online call may take before the SDK decides offline. */
     public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(3);
 

@@ -125,7 +125,8 @@ final class Transport {
         } catch (IllegalArgumentException e) {
             throw new ConfigurationException("not a valid request URL: " + e.getMessage());
         }
-        builder.header("Accept", "application/json").header("User-Agent", Licentia.USER_AGENT);
+        builder.header("Accept", "application/json").header("User-Agent", Licentia.USER_AGENT)
+                .header("Licentia-Protocol", String.valueOf(Licentia.PROTOCOL_VERSION));
         if (call.body() != null) {
             builder.header("Content-Type", "application/json");
             builder.method(call.method(), HttpRequest.BodyPublishers.ofByteArray(Json.write(call.body())));

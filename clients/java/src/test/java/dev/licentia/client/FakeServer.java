@@ -13,7 +13,7 @@ import java.util.concurrent.Executors;
 /** A server of the test's own on a loopback port (the JDK's HttpServer): it answers what the test says. */
 final class FakeServer implements AutoCloseable {
     /** One request as received. */
-    record Request(String method, String path, JsonNode body, String authorization, String userAgent) {}
+    record Request(String method, String path, JsonNode body, String authorization, String userAgent, String protocol) {}
 
     /** What to answer: status, body, and a pause between bytes (a dribbling server). */
     record Answer(int status, byte[] body, long pauseMillisPerByte) {
@@ -57,7 +57,8 @@ final class FakeServer implements AutoCloseable {
                 body = null;
             }
             Request request = new Request(exchange.getRequestMethod(), exchange.getRequestURI().getPath(), body,
-                    exchange.getRequestHeaders().getFirst("Authorization"), exchange.getRequestHeaders().getFirst("User-Agent"));
+                    exchange.getRequestHeaders().getFirst("Authorization"), exchange.getRequestHeaders().getFirst("User-Agent"),
+                    exchange.getRequestHeaders().getFirst("Licentia-Protocol"));
             requests.add(request);
             Answer answer;
             try {

@@ -108,7 +108,9 @@ class HostileTest {
         assertTrue(status.online());
         assertEquals("2.0.0", status.latestRelease().version());
         assertNull(status.latestRelease().downloadUrl(), "only an https URL reaches the application");
-        assertTrue(server.requests.get(0).userAgent().startsWith("licentia-client-java/"));
+        assertTrue(server.requests.get(0).userAgent().startsWith("licentia-client-java/" + Licentia.VERSION + " (protocol 1; java "));
+        assertEquals("1", server.requests.get(0).protocol(), "the protocol this client speaks, on every request");
+        assertTrue(Licentia.VERSION.matches("\\d+\\.\\d+\\.\\d+"), Licentia.VERSION);
     }
 
     @Test
