@@ -15,9 +15,22 @@ public interface Hardware {
     /** The raw identifiers, for the installation whose data directory is {@code dataDir} (absolute). */
     RawHardware read(String dataDir);
 
-    /** The real machine. */
+    /**
+     * The real machine. On Linux the files are read afresh on every call (cheap, no subprocess); on
+     * macOS and Windows the commands run once per data directory for the life of the process (a
+     * subprocess per check would cost more than the check), never kept on disk (a value kept in the
+     * data directory would travel with a copy of it).
+     */
     static Hardware system() {
-        return forOs(System.getProperty("os.name", ""), CommandRunner.SYSTEM, Interfaces.SYSTEM, Path.of("/"));
+        String os = System.getProperty("os.name", "");
+        Hardware reader = forOs(os, CommandRunner.SYSTEM, Interfaces.SYSTEM, Path.of("/"));
+        return os.toLowerCase(Locale.ROOT).startsWith("linux") ? reader : cached(reader);
+    }
+
+    /** {@code reader}, asked once per data directory for the life of this object. */
+    static Hardware cached(Hardware reader) {
+        java.util.Map<String, RawHardware> seen = new java.util.concurrent.ConcurrentHashMap<>();
+        return dataDir -> seen.computeIfAbsent(dataDir, reader::read);
     }
 
     /** The Linux readers on a fake tree (tests, or a container's mounted root). */
