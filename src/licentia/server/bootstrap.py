@@ -76,3 +76,14 @@ def go_snippet(base_url: str, slug: str, key: str) -> str:
         "if err != nil { log.Fatal(err) }\n"
         'if status := lic.Check(ctx); !status.Allowed { log.Fatalf("Not licensed: %s", status.Reason) }'
     )
+
+
+def java_snippet(base_url: str, slug: str, key: str) -> str:
+    """The same five lines for a Java application (clients/java, docs/integrate-java.md)."""
+    return (
+        "import dev.licentia.client.*;\n"
+        f'Licentia lic = Licentia.builder().serverUrl("{base_url}").product("{slug}")\n'
+        f'        .publicKey("{key}").dataDir(appDataDir).build();\n'
+        "Status status = lic.check();\n"
+        'if (!status.allowed()) throw new IllegalStateException("Not licensed: " + status.reason());'
+    )

@@ -87,6 +87,7 @@ def case_serve(cli: Cli) -> None:
     assert "serving at" in printed
     # The five lines for Python, and the same for Go (clients/go), with this product's key.
     assert "from licentia.client import Licentia" in printed and "licentia.New(licentia.Options{" in printed
+    assert "Licentia.builder()" in printed  # the Java client's lines too
 
 
 def case_init(cli: Cli) -> None:

@@ -36,7 +36,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], opti
 def serve(args: argparse.Namespace, ctx: CliContext) -> int:
     import uvicorn
 
-    from licentia.server.bootstrap import go_snippet, prepare, snippet
+    from licentia.server.bootstrap import go_snippet, java_snippet, prepare, snippet
     from licentia.server.observability import log_config, prepare_multiprocess_metrics
 
     settings = ctx.settings
@@ -54,6 +54,8 @@ def serve(args: argparse.Namespace, ctx: CliContext) -> int:
         print("    " + snippet(base, ready.product, ready.public_key or "").replace("\n", "\n    ") + "\n")
         print("or, in Go (docs/integrate-go.md):\n")
         print("    " + go_snippet(base, ready.product, ready.public_key or "").replace("\n", "\n    ") + "\n")
+        print("or, in Java (docs/integrate-java.md):\n")
+        print("    " + java_snippet(base, ready.product, ready.public_key or "").replace("\n", "\n    ") + "\n")
     sys.stdout.flush()
     # Workers are separate processes: hand them the settings through the environment.
     os.environ["LICENTIA_DATA_DIR"] = str(settings.data_dir.resolve())

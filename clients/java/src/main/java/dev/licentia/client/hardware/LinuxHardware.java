@@ -1,0 +1,219 @@
+package dev.licentia.client.hardware;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.stream.Stream;
+
+/**
+ * Linux readers: plain file reads under {@code root} ({@code /} in production, a fake tree in tests);
+ * no subprocess. Each returns the raw value or null and never throws: a container without DMI or a
+ * disk without a serial simply gives fewer components. Same sources and value forms as the Python
+ * SDK, so one machine gives the same hashes to every SDK.
+ */
+public final class LinuxHardware {
+    private static final List<String> MACHINE_ID_FILES = List.of("etc/machine-id", "var/lib/dbus/machine-id");
+    // Interfaces that are software, not a network card: their address changes between boots.
+    private static final List<String> VIRTUAL_NIC_PREFIXES = List.of("lo", "docker", "veth", "br-", "br", "virbr",
+            "vmnet", "vboxnet", "tun", "tap", "wg", "ifb", "dummy", "bond", "team", "cni", "flannel", "cali", "zt",
+            "tailscale");
+    private static final List<String> DMI_FILES = List.of("sys_vendor", "product_name", "board_vendor", "bios_vendor",
+            "chassis_vendor");
+    private static final List<String> HYPERVISOR_VENDORS = List.of("qemu", "kvm", "vmware", "virtualbox", "innotek",
+            "xen", "bochs", "parallels", "virtual machine", "hyper-v", "amazon ec2", "google compute engine",
+            "openstack", "bhyve");
+    private static final List<String> CONTAINER_CGROUPS = List.of("docker", "kubepods", "containerd", "lxc", "libpod",
+            "podman");
+
+    private LinuxHardware() {}
+
+    /** Everything, read under {@code root} for the data directory {@code dataDir} (an absolute path). */
+    public static RawHardware read(Path root, String dataDir) {
+        return new RawHardware(machineId(root), diskSerial(root, dataDir), cpuIdentity(root), permanentMac(root),
+                virtualSignals(root));
+    }
+
+    static String readText(Path path, int limit) {
+        try (InputStream in = Files.newInputStream(path)) {
+            return new String(in.readNBytes(limit), StandardCharsets.UTF_8).strip();
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
+    }
+
+    static String readText(Path path) {
+        return readText(path, 65536);
+    }
+
+    private static List<String> list(Path dir) {
+        try (Stream<Path> entries = Files.list(dir)) {
+            return entries.map(p -> p.getFileName().toString()).sorted().toList();
+        } catch (IOException | RuntimeException e) {
+            return List.of();
+        }
+    }
+
+    static String machineId(Path root) {
+        for (String name : MACHINE_ID_FILES) {
+            String value = readText(root.resolve(name));
+            if (value != null && !value.isEmpty() && !value.matches("0+")) return value;
+        }
+        return null;
+    }
+
+    /** The first processor's block of /proc/cpuinfo, keys lower-cased. */
+    static Map<String, String> cpuInfo(Path root) {
+        Map<String, String> info = new LinkedHashMap<>();
+        String text = readText(root.resolve("proc/cpuinfo"), 32768);
+        if (text == null) return info;
+        for (String line : text.split("\r?\n")) {
+            if (line.isBlank()) {
+                if (!info.isEmpty()) break;
+                continue;
+            }
+            int at = line.indexOf(':');
+            if (at < 0) continue;
+            info.putIfAbsent(line.substring(0, at).strip().toLowerCase(Locale.ROOT), line.substring(at + 1).strip());
+        }
+        return info;
+    }
+
+    static String cpuIdentity(Path root) {
+        Map<String, String> info = cpuInfo(root);
+        // x86 names vendor/family/model/stepping; ARM names implementer/part/revision.
+        List<String> values = pick(info, "vendor_id", "cpu family", "model", "model name", "stepping");
+        if (values.stream().allMatch(String::isEmpty)) {
+            values = pick(info, "cpu implementer", "cpu architecture", "cpu variant", "cpu part", "cpu revision");
+        }
+        return values.stream().allMatch(String::isEmpty) ? null : String.join("|", values);
+    }
+
+    private static List<String> pick(Map<String, String> info, String... fields) {
+        List<String> out = new ArrayList<>();
+        for (String f : fields) out.add(info.getOrDefault(f, ""));
+        return out;
+    }
+
+    /** Bit 1 of the first octet is set by software (containers, VPNs, randomised Wi-Fi); bit 0 is multicast. */
+    public static boolean isLocallyAdministered(String mac) {
+        try {
+            int first = Integer.parseInt(mac.split(":", -1)[0], 16);
+            return (first & 0x03) != 0;
+        } catch (NumberFormatException e) {
+            return true;
+        }
+    }
+
+    static String permanentMac(Path root) {
+        Path net = root.resolve("sys/class/net");
+        for (String name : list(net)) {
+            if (VIRTUAL_NIC_PREFIXES.stream().anyMatch(name::startsWith)) continue;
+            Path iface = net.resolve(name);
+            if (!Files.exists(iface.resolve("device"))) continue; // no bus device behind it: virtual
+            String assign = readText(iface.resolve("addr_assign_type"));
+            if (!"0".equals(assign == null ? "0" : assign)) continue; // random or set by user space
+            String mac = readText(iface.resolve("address"));
+            mac = mac == null ? "" : mac.toLowerCase(Locale.ROOT);
+            if (mac.length() != 17 || mac.equals("00:00:00:00:00:00") || isLocallyAdministered(mac)) continue;
+            return mac;
+        }
+        return null;
+    }
+
+    private static String unescapeMount(String text) {
+        return text.replace("\\040", " ").replace("\\011", "\t").replace("\\012", "\n").replace("\\134", "\\");
+    }
+
+    /** The device ({@code /dev/sda1}) of the mount holding {@code path}: the longest matching mount point. */
+    static String mountSource(Path root, String path) {
+        String best = null;
+        int bestLen = -1;
+        String text = readText(root.resolve("proc/self/mountinfo"), 1 << 20);
+        if (text == null) return null;
+        for (String line : text.split("\n")) {
+            int sep = line.indexOf(" - ");
+            if (sep < 0) continue;
+            String[] fields = line.substring(0, sep).split("\\s+");
+            String[] rest = line.substring(sep + 3).split("\\s+");
+            if (fields.length < 5 || rest.length < 2) continue;
+            String point = unescapeMount(fields[4]);
+            String trimmed = point.replaceAll("/+$", "");
+            boolean inside = path.equals(point) || path.startsWith(trimmed + "/") || point.equals("/");
+            if (inside && point.length() > bestLen) {
+                best = rest[1];
+                bestLen = point.length();
+            }
+        }
+        return best;
+    }
+
+    private static String diskOfPartition(Path root, String name) {
+        Path block = root.resolve("sys/block");
+        if (Files.isDirectory(block.resolve(name))) return name;
+        for (String disk : list(block)) {
+            if (Files.isDirectory(block.resolve(disk).resolve(name))) return disk;
+        }
+        return null;
+    }
+
+    /** Serial of the physical disk holding {@code dataDir} (sysfs first, then /dev/disk/by-id). */
+    static String diskSerial(Path root, String dataDir) {
+        String source = mountSource(root, dataDir);
+        if (source == null || !source.startsWith("/dev/")) return null; // overlay, tmpfs, network share
+        String base = source.substring(source.lastIndexOf('/') + 1);
+        if (base.isEmpty()) return null;
+        String disk = diskOfPartition(root, base);
+        if (disk == null) return null;
+        Path device = root.resolve("sys/block").resolve(disk);
+        for (String candidate : List.of("device/serial", "serial", "device/wwid")) {
+            String value = readText(device.resolve(candidate));
+            if (value != null && !value.isEmpty()) return value;
+        }
+        Path byId = root.resolve("dev/disk/by-id");
+        for (String link : list(byId)) {
+            if (link.matches("^(wwn-|dm-|lvm-|md-).*") || link.contains("-part")) continue;
+            try {
+                Path target = Files.readSymbolicLink(byId.resolve(link));
+                if (target.getFileName() != null && target.getFileName().toString().equals(disk)) return link;
+            } catch (IOException | RuntimeException e) {
+                continue;
+            }
+        }
+        return null;
+    }
+
+    /** VM and container signals, e.g. {@code [dmi:qemu, cpu:hypervisor, docker]}; empty on bare metal. */
+    static List<String> virtualSignals(Path root) {
+        List<String> found = new ArrayList<>();
+        for (String name : DMI_FILES) {
+            String value = readText(root.resolve("sys/class/dmi/id").resolve(name));
+            String lower = value == null ? "" : value.toLowerCase(Locale.ROOT);
+            for (String vendor : HYPERVISOR_VENDORS) {
+                if (lower.contains(vendor)) {
+                    if (!found.contains("dmi:" + vendor)) found.add("dmi:" + vendor);
+                    break;
+                }
+            }
+        }
+        String flags = cpuInfo(root).getOrDefault("flags", "");
+        if (List.of(flags.split("\\s+")).contains("hypervisor")) found.add("cpu:hypervisor");
+        if (Files.exists(root.resolve(".dockerenv"))) found.add("docker");
+        if (Files.exists(root.resolve("run/.containerenv"))) found.add("podman");
+        String cgroup = readText(root.resolve("proc/1/cgroup"));
+        String lower = cgroup == null ? "" : cgroup.toLowerCase(Locale.ROOT);
+        for (String name : CONTAINER_CGROUPS) {
+            if (lower.contains(name)) {
+                found.add("cgroup:" + name);
+                break;
+            }
+        }
+        return found;
+    }
+}

@@ -1,0 +1,100 @@
+package dev.licentia.client.hardware;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** The macOS and Windows readers on recorded outputs of the commands they run; the OS picked by name. */
+class HardwareTest {
+    static String fixture(String name) {
+        try {
+            return Files.readString(Path.of("src/test/resources/hardware", name), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Answers each command from a recorded output; anything else cannot run. */
+    static CommandRunner recorded(Map<String, String> outputs) {
+        return (file, args) -> outputs.get(file + " " + String.join(" ", args));
+    }
+
+    static final Interfaces CARDS = () -> List.of(
+            new Interfaces.Card("lo0", "00:00:00:00:00:00", true),
+            new Interfaces.Card("utun0", null, false),
+            new Interfaces.Card("en1", "3C:52:82:10:AA:CC", false),
+            new Interfaces.Card("awdl0", "06:1b:2c:3d:4e:5f", false), // locally administered: skipped
+            new Interfaces.Card("en0", "3c:52:82:10:aa:bb", false));
+
+    @Test
+    void macosReadsThePlatformUuidAndTheCpuAsPythonDoes() {
+        CommandRunner run = recorded(Map.of(
+                "/usr/sbin/ioreg -rd1 -c IOPlatformExpertDevice", fixture("ioreg.txt"),
+                "/usr/bin/uname -m", "arm64\n",
+                "/usr/bin/uname -p", "arm\n"));
+        RawHardware raw = Hardware.forOs("Mac OS X", run, CARDS, Path.of("/")).read("/Users/ada/Library/Application Support/my-app");
+        assertEquals("3F1C5E2A-9B7D-5C4E-8A21-0D6B9E7F4C12", raw.machine());
+        assertNull(raw.disk());
+        assertEquals("arm64|arm", raw.cpu());
+        assertEquals("3c:52:82:10:aa:bb", raw.mac(), "the first card by name, not set by software");
+    }
+
+    @Test
+    void macosWithoutIoregGivesFewerComponentsNotAnError() {
+        RawHardware raw = MacHardware.read((file, args) -> null, () -> List.of());
+        assertNull(raw.machine());
+        assertNull(raw.cpu());
+        assertNull(raw.mac());
+        assertNull(MacHardware.parsePlatformUuid("\"IOPlatformUUID\" = <not text>"));
+    }
+
+    @Test
+    void windowsReadsTheRegistryAndTheVolumeSerialInPythonsForms() {
+        CommandRunner run = recorded(Map.of(
+                "C:\\Windows\\System32\\reg.exe query HKLM\\SOFTWARE\\Microsoft\\Cryptography /reg:64", fixture("reg-cryptography.txt"),
+                "C:\\Windows\\System32\\reg.exe query HKLM\\HARDWARE\\DESCRIPTION\\System\\CentralProcessor\\0 /reg:64", fixture("reg-cpu.txt"),
+                "C:\\Windows\\System32\\cmd.exe /d /c vol C:", fixture("vol-en.txt")));
+        RawHardware raw = WindowsHardware.read(run, "C:\\Windows", "C:\\Users\\ada\\AppData\\Local\\my-app", CARDS);
+        assertEquals("6f1b0c2e-3d4a-4b5c-9e8f-7a6b5c4d3e2f", raw.machine());
+        assertEquals("1A2B3C4D", raw.disk());
+        assertEquals("GenuineIntel|Intel64 Family 6 Model 142 Stepping 10|Intel(R) Core(TM) i7-8650U CPU @ 1.90GHz", raw.cpu());
+        assertEquals("3c:52:82:10:aa:bb", raw.mac());
+    }
+
+    @Test
+    void windowsVolumeSerialsInOtherLanguagesAndTheEdges() {
+        assertEquals("9E0FA1B2", WindowsHardware.parseVolSerial(fixture("vol-de.txt")));
+        assertNull(WindowsHardware.parseVolSerial(fixture("vol-zero.txt")), "a zero serial is no serial");
+        assertNull(WindowsHardware.parseVolSerial("The system cannot find the path specified."));
+        assertNull(WindowsHardware.driveOf("\\\\server\\share\\my-app"), "a network share is no volume of this machine");
+        assertEquals("D:", WindowsHardware.driveOf("d:\\apps"));
+        RawHardware none = WindowsHardware.read((file, args) -> null, null, "C:\\x", () -> List.of());
+        assertNull(none.machine());
+        assertNull(none.disk());
+        assertNull(none.cpu());
+    }
+
+    @Test
+    void theRegistryParserKeepsNamesWithSpacesAndSkipsNoise() {
+        Map<String, String> values = WindowsHardware.parseRegQuery(fixture("reg-cpu.txt"));
+        assertEquals("GenuineIntel", values.get("vendoridentifier"));
+        assertEquals("00000000000000000000000000000000", values.get("component information"));
+        assertEquals(Map.of(), WindowsHardware.parseRegQuery("ERROR: The system was unable to find the specified registry key or value."));
+    }
+
+    @Test
+    void anotherSystemGivesTheArchitectureAndTheFirstCard() {
+        RawHardware raw = Hardware.forOs("FreeBSD", (f, a) -> null, CARDS, Path.of("/")).read("/home/ada/.my-app");
+        assertEquals(System.getProperty("os.arch"), raw.cpu());
+        assertEquals("3c:52:82:10:aa:bb", raw.mac());
+        assertNull(raw.machine());
+    }
+}
