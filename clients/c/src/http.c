@@ -10,7 +10,23 @@
 
 #include "http.h"
 
+/* The oldest libcurl with every option used here (CURLOPT_PROTOCOLS came in 7.19.4); the Makefile
+ * checks the same with pkg-config before compiling. */
+#if LIBCURL_VERSION_NUM < 0x071304
+#error "liblicentia needs libcurl 7.19.4 or later"
+#endif
+
 #define MAX_ANSWER_BYTES (1 << 20)
+
+/* A credential part as the server makes them (lc_is_token's rule, on C text): 1-200 printable ASCII
+ * characters. Anything else (a CR/LF in an edited state file) would become another header: never sent. */
+static int is_token_text(const char *text) {
+    size_t n = strlen(text);
+    if (n == 0 || n > 200) return 0;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)text[i] < 0x20 || (unsigned char)text[i] > 0x7e) return 0;
+    return 1;
+}
 
 static size_t collect(char *data, size_t size, size_t count, void *user) {
     lc_buf *answer = user;
@@ -44,6 +60,9 @@ licentia_error lc_http(const char *url, const char *method, const char *body, co
     long long ignored_retry;
     if (!retry_after) retry_after = &ignored_retry;
     *retry_after = -1;
+    *status = 0;
+    /* As the Python SDK (its HTTP library refuses such a header): no request, the call is offline. */
+    if (device && secret && (!is_token_text(device) || !is_token_text(secret))) return LICENTIA_E_OFFLINE;
     CURL *curl = curl_easy_init();
     struct curl_slist *headers = NULL;
     char *auth = NULL;
@@ -70,7 +89,11 @@ licentia_error lc_http(const char *url, const char *method, const char *body, co
     curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms > 50 ? timeout_ms : 50);
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L); /* thread safety: no SIGALRM for DNS timeouts */
     curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
+#if LIBCURL_VERSION_NUM >= 0x075500 /* 7.85 deprecated the bit mask for this string */
     curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, answer);
     curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, header);

@@ -15,7 +15,11 @@ and data path the request presented, and the device whose credential the request
 - ``wrong-nonce``: a registered document of now, its nonce one character off;
 - ``other-installation``: a registered document with the request's nonce, for another device;
 - ``other-machine``: a registered document with the request's nonce, for this device on another machine;
-- ``no-credential``: at first contact, a document with the request's nonce for a new device, without its credential.
+- ``no-credential``: at first contact, a document with the request's nonce for a new device, without its credential;
+- ``crlf-credential``: at first contact, the honest answer whose credential's secret holds CR/LF and a header.
+
+A request carrying an ``X-Injected`` header (a credential that smuggled a line into the headers) is
+written down in DIR/injected, for the test to find.
 
 Events, feedback and ``GET /healthz`` answer ``{}``. Standard library only, besides the signing key.
 """
@@ -102,6 +106,11 @@ def answer(mode: str, action: str, request: dict[str, Any], asked: str | None) -
     elif mode == "other-machine":
         doc = document(request, device, now, registered=True)
         doc.update(nonce=nonce, machine=OTHER_MACHINE)
+    elif mode == "crlf-credential":
+        device = asked or "dv_" + secrets.token_hex(8)
+        credential = {"device": device, "secret": "s3cret\r\nX-Injected: yes"}
+        doc = document(request, device, now, registered=False)
+        doc["nonce"] = nonce
     elif mode == "no-credential":
         doc = document(request, asked or "dv_" + secrets.token_hex(8), now, registered=False)
         doc["nonce"] = nonce
@@ -110,11 +119,21 @@ def answer(mode: str, action: str, request: dict[str, Any], asked: str | None) -
     return {"credential": credential, "signed": json.loads(KEY.sign(doc))}
 
 
+FOLDER = Path(".")
+
+
 class Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
+        self._note_injection()
         self._send(200, {})
 
+    def _note_injection(self) -> None:
+        if "X-Injected" in self.headers:
+            with open(FOLDER / "injected", "a", encoding="utf-8") as out:
+                out.write(self.path + "\n")
+
     def do_POST(self) -> None:
+        self._note_injection()
         length = int(self.headers.get("Content-Length") or 0)
         request = json.loads(self.rfile.read(length) or b"{}")
         _, mode, *rest = self.path.split("/", 2)
@@ -143,7 +162,9 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def main() -> None:
+    global FOLDER
     port, folder = int(sys.argv[1]), Path(sys.argv[2])
+    FOLDER = folder
     (folder / "fake.pub").write_text(KEY.export_public() + "\n", encoding="ascii")
     ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
 

@@ -12,6 +12,8 @@
 #include "harness.h"
 #include "licentia.h"
 #include "server.h"
+#include "platform.h"
+#include "state.h"
 
 static char pub[256], machine[400];
 
@@ -150,6 +152,58 @@ int main(void) {
     snprintf(path, sizeof path, "%s/fresh/state.json", root);
     CHECK(stat(path, &sb) != 0, "no state written for a refused first contact");
     licentia_close(fresh);
+
+    /* A credential outside the signature that would smuggle a header: refused in the answer (nothing
+     * stored), and one planted in a state file (sealed with its own secret) is never sent. */
+    licentia *crlf = open_mode("crlf-credential", "crlf");
+    seen smuggled = check(crlf, 1, &rc);
+    licentia_last_refusal(crlf, refusal, sizeof refusal);
+    snprintf(path, sizeof path, "%s/crlf/state.json", root);
+    CHECK(rc == LICENTIA_OK && !smuggled.online && !smuggled.allowed && stat(path, &sb) != 0 &&
+              !strcmp(refusal, LICENTIA_ANSWER_OTHER_INSTALLATION),
+          "a CR/LF secret in an answer is no credential: %s, %s", smuggled.reason, refusal);
+    licentia_close(crlf);
+    char planted_dir[400];
+    snprintf(planted_dir, sizeof planted_dir, "%s/planted", root);
+    mkdir(planted_dir, 0700);
+    lc_state planted;
+    memset(&planted, 0, sizeof planted);
+    planted.device = strdup("dv_0123456789abcdef");
+    planted.secret = strdup("s3cret\r\nX-Injected: yes");
+    planted.install_reported = 1;
+    CHECK(lc_state_save(planted_dir, &planted) == LICENTIA_OK, "a planted state");
+    lc_state_clear(&planted);
+    licentia *victim = open_mode("honest", "planted");
+    seen refused = check(victim, 1, &rc);
+    CHECK(rc == LICENTIA_OK && !refused.online && !refused.allowed, "a planted CR/LF secret: the check answers offline (%s)",
+          refused.reason);
+    char *value = NULL;
+    CHECK(licentia_value_get(victim, "k", NULL, &value) == LICENTIA_E_OFFLINE && !value, "nor is it sent for a value");
+    free(value);
+    CHECK(licentia_flush(victim, NULL) == LICENTIA_OK, "flush with a planted secret");
+    licentia_close(victim);
+    snprintf(path, sizeof path, "%s/injected", server_dir);
+    CHECK(stat(path, &sb) != 0, "no request ever carried the smuggled header");
+
+    /* A clock that once ran ten days ahead and was put right: offline, that is a rollback (last_seen is
+     * ten days ahead), until the next online check, whose bound answer brings last_seen back to now. */
+    licentia *ahead = open_mode("honest", "ahead");
+    char later_iso[21];
+    lc_format_iso(lc_realtime_ms() + 10LL * 86400 * 1000, later_iso);
+    CHECK(licentia_set_option(ahead, LICENTIA_OPT_NOW, later_iso) == LICENTIA_OK, "a clock ten days ahead");
+    seen far = check(ahead, 1, &rc);
+    CHECK(rc == LICENTIA_OK && far.online && far.allowed, "online ten days ahead: %s", far.state);
+    far = check(ahead, 0, &rc);
+    CHECK(rc == LICENTIA_OK && far.allowed, "offline ten days ahead: %s", far.state);
+    licentia_set_option(ahead, LICENTIA_OPT_NOW, "");
+    seen back = check(ahead, 0, &rc);
+    CHECK(rc == LICENTIA_OK && !back.allowed && !strcmp(back.reason, "clock_rollback"), "put right, offline: %s", back.reason);
+    back = check(ahead, 1, &rc);
+    CHECK(rc == LICENTIA_OK && back.online && back.allowed, "put right, online: %s", back.state);
+    back = check(ahead, 0, &rc);
+    CHECK(rc == LICENTIA_OK && back.allowed && !strcmp(back.state, "trial"), "healed: offline after the online check: %s (%s)",
+          back.state, back.reason);
+    licentia_close(ahead);
 
     /* The honest server is still believed after all that. */
     seen later = check(honest, 1, &rc);
