@@ -31,7 +31,8 @@ typedef enum licentia_error {
                                         an answer that is not the answer to this request: LICENTIA_ANSWER_* */
     LICENTIA_E_OFFLINE = 5,          /* the server could not be reached (or answered garbage) in time */
     LICENTIA_E_REFUSED = 6,          /* the server refused: see licentia_last_refusal() for its code */
-    LICENTIA_E_IO = 7                /* the data directory cannot be written */
+    LICENTIA_E_IO = 7,               /* the data directory cannot be written */
+    LICENTIA_E_QUOTA_EXCEEDED = 8    /* licentia_consume: past the meter's limit, nothing counted */
 } licentia_error;
 
 typedef enum licentia_option {
@@ -152,6 +153,60 @@ long long licentia_last_retry_after(licentia *handle);
  */
 int licentia_last_refusal_detail(licentia *handle, const char *name, char *buf, size_t size);
 
+/*
+ * Floating seats. licentia_checkout takes a seat of a floating license for this machine (borrow_days
+ * 1-365: borrowed for offline use; 0: an ordinary lease). The library starts no thread: the
+ * application calls licentia_lease_heartbeat every licentia_lease_heartbeat_seconds (what the server
+ * signed, a third of the lease or so) from a thread or timer of its own; a lease the server ended is
+ * checked out again there when a seat is free. LICENTIA_E_OFFLINE from a heartbeat: the lease holds
+ * until its end, try again sooner. licentia_lease_valid is what the application checks. Offline,
+ * licentia_checkout answers a borrowed lease kept in <data_dir>/lease.json until its end. Return the
+ * seat with licentia_lease_release (a borrowed one early too), then free the lease with
+ * licentia_lease_free. A lease is used from one thread at a time. Refusals: LICENTIA_E_REFUSED with
+ * LICENTIA_REFUSAL_NO_SEAT_AVAILABLE (licentia_last_retry_after), _NOT_FLOATING, _INVALID_KEY, ...
+ */
+typedef struct licentia_lease licentia_lease;
+#define LICENTIA_LEASE_ACTIVE "active"     /* held, heartbeats due */
+#define LICENTIA_LEASE_BORROWED "borrowed" /* held for offline use until its end */
+#define LICENTIA_LEASE_EXPIRED "expired"   /* no heartbeat reached the server before its end */
+#define LICENTIA_LEASE_LOST "lost"         /* the server ended it and no seat was free (licentia_lease_error) */
+#define LICENTIA_LEASE_RELEASED "released"
+licentia_error licentia_checkout(licentia *handle, const char *key, int borrow_days, licentia_lease **out);
+licentia_error licentia_lease_heartbeat(licentia *handle, licentia_lease *lease);
+licentia_error licentia_lease_release(licentia *handle, licentia_lease *lease);
+int licentia_lease_valid(const licentia_lease *lease);
+const char *licentia_lease_state(const licentia_lease *lease);      /* LICENTIA_LEASE_* */
+const char *licentia_lease_id(const licentia_lease *lease);         /* "ls_..." */
+const char *licentia_lease_expires_at(const licentia_lease *lease); /* ISO 8601, UTC (the server's clock) */
+const char *licentia_lease_error(const licentia_lease *lease);      /* the refusal that lost it, or NULL */
+int licentia_lease_borrowed(const licentia_lease *lease);
+int licentia_lease_online(const licentia_lease *lease); /* 0: read from lease.json (a borrow used offline) */
+long licentia_lease_heartbeat_seconds(const licentia_lease *lease);
+/* Features and typed entitlements of the lease, while it is valid (else 0 / default_value). */
+int licentia_lease_has_feature(const licentia_lease *lease, const char *name);
+int licentia_lease_entitlement_bool(const licentia_lease *lease, const char *name, int default_value);
+long long licentia_lease_entitlement_int(const licentia_lease *lease, const char *name, long long default_value);
+const char *licentia_lease_entitlement_string(const licentia_lease *lease, const char *name, const char *default_value);
+void licentia_lease_free(licentia_lease *lease); /* does not release the seat */
+
+/*
+ * Metered use: count amount (0 only reads the figures) of meter (a letter, then letters, digits,
+ * "_", "." or "-", up to 64) on the server, for this installation's license. idempotency_key: NULL
+ * for a new one, or 1-64 printable ASCII characters without spaces to make a retry of the
+ * application's own count once. Retried with the same key after a network error within three times
+ * the timeout. LICENTIA_OK or LICENTIA_E_QUOTA_EXCEEDED (nothing counted) fill *out (may be NULL).
+ */
+typedef struct licentia_consumption {
+    char meter[65];
+    long long used, limit, remaining;
+    char period[33];       /* "day", "month", "lifetime", ... */
+    char period_start[21]; /* ISO 8601, UTC */
+    char period_end[21];   /* "" for a meter that never resets */
+    int replayed;          /* the server had counted this consumption already (a retry): counted once */
+} licentia_consumption;
+licentia_error licentia_consume(licentia *handle, const char *meter, long long amount, const char *idempotency_key,
+                                licentia_consumption *out);
+
 int licentia_status_allowed(const licentia_status *status);
 /* trial, trial_expired, registered, suspended, blocked, grace, lease_expired, expired, clock_rollback, unknown */
 const char *licentia_status_state(const licentia_status *status);
@@ -163,6 +218,42 @@ size_t licentia_status_feature_count(const licentia_status *status);
 const char *licentia_status_feature(const licentia_status *status, size_t index);
 int licentia_status_has_feature(const licentia_status *status, const char *name);
 void licentia_status_free(licentia_status *status);
+
+/*
+ * Typed entitlements (the license type's values in force now: export_pdf=true, max_projects=10,
+ * edition="pro"): none while the status is not allowed, and one whose expiry has passed is absent.
+ * A typed getter answers default_value when the entitlement is absent or of another type. Strings
+ * and names are owned by the status (valid until licentia_status_free).
+ */
+typedef enum licentia_entitlement_type {
+    LICENTIA_ENTITLEMENT_NONE = 0,
+    LICENTIA_ENTITLEMENT_BOOL = 1,
+    LICENTIA_ENTITLEMENT_INT = 2,
+    LICENTIA_ENTITLEMENT_STRING = 3
+} licentia_entitlement_type;
+licentia_entitlement_type licentia_status_entitlement_type(const licentia_status *status, const char *name);
+int licentia_status_entitlement_bool(const licentia_status *status, const char *name, int default_value);
+long long licentia_status_entitlement_int(const licentia_status *status, const char *name, long long default_value);
+const char *licentia_status_entitlement_string(const licentia_status *status, const char *name,
+                                               const char *default_value);
+size_t licentia_status_entitlement_count(const licentia_status *status);
+const char *licentia_status_entitlement_name(const licentia_status *status, size_t index); /* NULL past the end */
+/* The licensee of an activated installation (the customer's id and the name the vendor gave it); -1 / NULL when none. */
+long long licentia_status_customer_id(const licentia_status *status);
+const char *licentia_status_customer_name(const licentia_status *status);
+/*
+ * Maintenance (a licensed installation): until when the license gets updates (ISO 8601, NULL: every
+ * release), and the newest version beyond it (an upgrade to offer; NULL when none).
+ */
+int licentia_status_has_maintenance(const licentia_status *status);
+const char *licentia_status_maintenance_until(const licentia_status *status);
+const char *licentia_status_maintenance_newer_version(const licentia_status *status);
+/* The newest release the signed document names (NULL when none); the download URL only when https. */
+const char *licentia_status_release_version(const licentia_status *status);
+const char *licentia_status_release_channel(const licentia_status *status);
+const char *licentia_status_release_download_url(const licentia_status *status);
+/* The server suspects this installation is a copy of another (its token was replayed). */
+int licentia_status_clone_suspected(const licentia_status *status);
 
 /*
  * Verify a signed document (as received, or the stored offline license file)

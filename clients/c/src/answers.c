@@ -88,6 +88,14 @@ static const char *refusal(const json_t *payload, const char *nonce, const char 
     return NULL;
 }
 
+licentia_error lc_bound(const json_t *payload, const lc_asked *asked, const lc_keyset *pinned, const char *product,
+                        const char **why) {
+    const json_t *machine;
+    licentia_error rc = known_machine(asked, pinned, product, &machine);
+    *why = rc == LICENTIA_OK ? refusal(payload, asked->nonce, asked->device, machine, NULL) : NULL;
+    return rc != LICENTIA_OK ? rc : *why ? LICENTIA_E_INVALID_DOCUMENT : LICENTIA_OK;
+}
+
 licentia_error lc_accept_answer(const json_t *answer, const lc_asked *asked, const lc_keyset *pinned,
                                 const char *product, const lc_fingerprint *presented, long long received_ms,
                                 lc_answer *out) {

@@ -408,6 +408,7 @@ const char *licentia_error_message(licentia_error error) {
     case LICENTIA_E_OFFLINE: return "the server could not be reached in time";
     case LICENTIA_E_REFUSED: return "the server refused the request";
     case LICENTIA_E_IO: return "the data directory cannot be written";
+    case LICENTIA_E_QUOTA_EXCEEDED: return "the meter's limit is reached: nothing was counted";
     }
     return "unknown error";
 }

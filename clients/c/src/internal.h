@@ -90,7 +90,21 @@ struct licentia_status {
     char *device;
     char **features;
     size_t feature_count;
+    /* From the verified document (status_extras.c); empty when the status has none. */
+    json_t *entitlements;           /* name -> true/false, integer or string, in force now; NULL: none */
+    long long customer_id;          /* -1: no licensee */
+    char *customer_name;
+    int has_maintenance, clone_suspected;
+    char *maintenance_until, *maintenance_newer;
+    char *release_version, *release_channel, *release_url; /* the signed latest release; the URL https only */
 };
+
+/* The entitlements, licensee, maintenance and latest release of a verified payload into st (-1: out of memory). */
+int lc_status_extras(licentia_status *st, const json_t *payload, long long now_ms);
+/* The entitlements of a verified document in force at now_ms (a new object; NULL when out of memory). */
+json_t *lc_entitlements_in_force(const json_t *unverified, long long now_ms);
+/* An https:// URL of printable ASCII without spaces (what a release may send the user to). */
+int lc_is_https_url(const char *text);
 
 licentia_status *lc_denied(const char *reason, const char *state, int online);
 /* Apply the status rules to a verified payload at now_ms (NULL only when out of memory). */
@@ -143,5 +157,12 @@ long long lc_server_time(long long local_ms, long long offset_s);
 licentia_error lc_accept_answer(const json_t *answer, const lc_asked *asked, const lc_keyset *pinned,
                                 const char *product, const lc_fingerprint *presented, long long received_ms,
                                 lc_answer *out);
+
+/*
+ * A verified answer of another kind (a lease) that carries no credential: LICENTIA_OK when it answers
+ * `asked` (its nonce, its device, that device's machine), else LICENTIA_E_INVALID_DOCUMENT and *why.
+ */
+licentia_error lc_bound(const json_t *payload, const lc_asked *asked, const lc_keyset *pinned, const char *product,
+                        const char **why);
 
 #endif
