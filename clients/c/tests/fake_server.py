@@ -21,7 +21,9 @@ and data path the request presented, and the device whose credential the request
 A request carrying an ``X-Injected`` header (a credential that smuggled a line into the headers) is
 written down in DIR/injected, for the test to find.
 
-Events, feedback and ``GET /healthz`` answer ``{}``. Standard library only, besides the signing key.
+``GET /<mode>/v1/releases/latest`` answers a release with fields the client must drop (unknown,
+nested, a plain-http link; ``https-release``: an https link). Events, feedback and ``GET /healthz``
+answer ``{}``. Standard library only, besides the signing key.
 """
 
 from __future__ import annotations
@@ -67,7 +69,8 @@ def document(request: dict[str, Any], device: str, issued: dt.datetime, *, regis
         "usage_report_days": 31,
         "token": secrets.token_urlsafe(8),
         "clone_suspected": False,
-        "latest_release": None,
+        # Signed, but its link plain http: the client keeps the version and drops the link.
+        "latest_release": {"version": "2.0.0", "channel": "stable", "download_url": "http://plain.example/app.tar.gz"},
         "components": fingerprint.get("components") or {},
         "data_path": fingerprint.get("data_path"),
         "min_match": 2,
@@ -125,6 +128,13 @@ FOLDER = Path(".")
 class Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self._note_injection()
+        if "/v1/releases/latest" in self.path:
+            https = self.path.startswith("/https-release/")
+            link = "https://downloads.example/app-2.0.0.tar.gz" if https else "http://plain.example/app.tar.gz"
+            self._send(200, {"version": "2.0.0", "channel": "stable", "released_at": "2026-11-02T10:00:00Z",
+                             "download_url": link, "notes": "Faster.", "newer": True, "script": {"run": ["x"]},
+                             "extra": "unknown", "maintenance": {"until": None}})  # fmt: skip
+            return
         self._send(200, {})
 
     def _note_injection(self) -> None:

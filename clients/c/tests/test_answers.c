@@ -205,6 +205,27 @@ int main(void) {
           back.state, back.reason);
     licentia_close(ahead);
 
+    /* The latest release: the signed one in the status without its plain-http link; the unsigned
+     * answer only with its known fields, its link only when https. */
+    licentia_status *rs = NULL;
+    CHECK(licentia_check(honest, 1, &rs) == LICENTIA_OK && licentia_status_release_version(rs) &&
+              !strcmp(licentia_status_release_version(rs), "2.0.0") && !strcmp(licentia_status_release_channel(rs), "stable") &&
+              !licentia_status_release_download_url(rs),
+          "the signed release, its http link dropped");
+    licentia_status_free(rs);
+    char *release = NULL;
+    CHECK(licentia_latest_release(honest, &release) == LICENTIA_OK && release &&
+              !strcmp(release, "{\"version\":\"2.0.0\",\"channel\":\"stable\",\"released_at\":\"2026-11-02T10:00:00Z\","
+                               "\"notes\":\"Faster.\",\"newer\":true}"),
+          "the known fields only, no http link: %s", release ? release : "-");
+    licentia_free(release), release = NULL;
+    licentia *https_release = open_mode("https-release", "data");
+    CHECK(licentia_latest_release(https_release, &release) == LICENTIA_OK && release &&
+              strstr(release, "\"download_url\":\"https://downloads.example/app-2.0.0.tar.gz\"") && !strstr(release, "script"),
+          "an https link is kept: %s", release ? release : "-");
+    licentia_free(release);
+    licentia_close(https_release);
+
     /* The honest server is still believed after all that. */
     seen later = check(honest, 1, &rc);
     CHECK(rc == LICENTIA_OK && later.online && !strcmp(later.state, "trial") && !strcmp(later.device, first.device),
