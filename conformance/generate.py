@@ -23,16 +23,13 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import enum
-import hashlib
 import json
 import os
 import sys
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 from typing import Any
-
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from licentia.client._exceptions import InvalidAnswer
 from licentia.client.answers import Asked
@@ -45,7 +42,7 @@ from licentia.core.canonical import canonical_json
 from licentia.core.clock import UTC, from_iso, to_iso
 from licentia.core.fingerprint import component_hash, data_path_hash, matches, required_matches
 from licentia.core.licensekeys import ALPHABET, KeyFormatError, _check_char, format_key, normalize_key
-from licentia.core.signing import InvalidDocument, SigningKey, load_public_key, verify_document
+from licentia.core.signing import InvalidDocument, SigningKey, verify_document
 from licentia.core.status import DEFAULT_ROLLBACK_TOLERANCE
 from licentia.core.vocabulary import (
     REPORTED_EVENT_KINDS,
@@ -61,27 +58,29 @@ VECTORS = HERE / "vectors.json"
 TYPESCRIPT_WORDS = HERE.parent / "clients" / "js" / "src" / "vocabulary.ts"
 C_WORDS = HERE.parent / "clients" / "c" / "include" / "licentia_vocabulary.h"
 FORMAT = 1
-PRODUCT = "my-app"
-T0 = dt.datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-DATA_DIR = "/home/ada/.local/share/my-app"
+if str(HERE) not in sys.path:  # the sections beside this script, whether run or loaded by the tests
+    sys.path.insert(0, str(HERE))
 
-
-def seeded_key(name: str) -> SigningKey:
-    seed = hashlib.sha256(f"licentia-conformance:{name}".encode()).digest()
-    return SigningKey(Ed25519PrivateKey.from_private_bytes(seed))
-
-
-KEY_1, KEY_2, KEY_3 = seeded_key("my-app-1"), seeded_key("my-app-2"), seeded_key("my-app-3")
-OTHER_VENDOR = seeded_key("other-vendor")
-
-
-def pinned(*keys: SigningKey) -> list[str]:
-    return [k.export_public() for k in keys]
-
-
-def trusted(texts: list[str]) -> dict[str, Any]:
-    return dict(load_public_key(t) for t in texts)
-
+from sections import credentials, last_seen, latest_release  # noqa: E402
+from sections.common import (  # noqa: E402
+    COMPONENTS,
+    DATA_DIR,
+    DATA_PATH,
+    KEY_1,
+    KEY_2,
+    KEY_3,
+    OTHER_VENDOR,
+    PRODUCT,
+    REGISTERED,
+    T0,
+    flip_sig,
+    mutate,
+    payload,
+    pinned,
+    set_doc,
+    signed_text,
+    trusted,
+)
 
 # -- canonical JSON -------------------------------------------------------------
 
@@ -129,71 +128,6 @@ def canonical_case(name: str, text: str) -> dict[str, Any]:
 
 
 # -- signed documents -------------------------------------------------------------
-
-COMPONENTS = {
-    name: component_hash(PRODUCT, name, raw)
-    for name, raw in (("machine", "4f1c2b7e9d0a4c3b8e6f5a1d2c3b4a59"), ("disk", "S3Z9NB0K123456"),
-                      ("cpu", "GenuineIntel|6|142|Intel(R) Core(TM) i7-8650U|10"), ("mac", "3c:52:82:10:aa:bb"))
-}  # fmt: skip
-DATA_PATH = data_path_hash(PRODUCT, DATA_DIR)
-
-
-def payload(**changes: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {
-        "v": 1,
-        "product": PRODUCT,
-        "device": "dv_0f3a9c5e7b2d4a61",
-        "machine": "mc_7e21b0c4d9f35a88",
-        "status": "trial",
-        "allowed": True,
-        "reason": None,
-        "trial_end": to_iso(T0 + dt.timedelta(days=20)),
-        "license": None,
-        "features": [],
-        "issued_at": to_iso(T0),
-        "lease_until": to_iso(T0 + dt.timedelta(days=7)),
-        "grace_days": 7,
-        "usage_report_days": 31,
-        "token": "k3J9xQ2vN8",
-        "clone_suspected": False,
-        "latest_release": None,
-        "components": dict(COMPONENTS),
-        "data_path": DATA_PATH,
-        "min_match": 2,
-        "note": "ünïcode «中文» 😀 \u2028",
-    }
-    base.update(changes)
-    return base
-
-
-REGISTERED = {
-    "status": "registered",
-    "trial_end": None,
-    "license": {"id": "li_5c2e", "key_prefix": "7KQ2M", "expires_at": to_iso(T0 + dt.timedelta(days=30))},
-    "features": ["pro", "export"],
-}
-
-
-def signed_text(key: SigningKey, doc: dict[str, Any], endorsements: list[dict[str, str]] | None = None) -> str:
-    return key.sign(doc, endorsements or []).decode("utf-8")
-
-
-def mutate(text: str, change: Callable[[dict[str, Any]], None]) -> str:
-    """Change a signed document as a forger would, keeping the old signature."""
-    body = json.loads(text)
-    change(body)
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
-
-
-def _set_doc(name: str, value: Any) -> Callable[[dict[str, Any]], None]:
-    return lambda body: body["document"].__setitem__(name, value)
-
-
-def _flip_sig(body: dict[str, Any]) -> None:
-    sig = body["sig"]
-    body["sig"] = ("B" if sig[0] == "A" else "A") + sig[1:]
-
-
 def signature_inputs() -> list[tuple[str, list[str], str, str | None]]:
     """(name, pinned keys, signed text, verification time) for every case."""
     genuine = signed_text(KEY_1, payload())
@@ -210,13 +144,13 @@ def signature_inputs() -> list[tuple[str, list[str], str, str | None]]:
         ("genuine, two pinned keys", pinned(OTHER_VENDOR, KEY_1), genuine, at),
         ("genuine, big integers and NUL", pinned(KEY_1),
          signed_text(KEY_1, payload(grace_days=2**63 - 1, usage_report_days=-(2**63 - 1), note="a\u0000b")), at),
-        ("status changed", pinned(KEY_1), mutate(genuine, _set_doc("status", "registered")), at),
-        ("feature added", pinned(KEY_1), mutate(genuine, _set_doc("features", ["pro"])), at),
-        ("lease extended", pinned(KEY_1), mutate(genuine, _set_doc("lease_until", "2036-03-08T12:00:00Z")), at),
+        ("status changed", pinned(KEY_1), mutate(genuine, set_doc("status", "registered")), at),
+        ("feature added", pinned(KEY_1), mutate(genuine, set_doc("features", ["pro"])), at),
+        ("lease extended", pinned(KEY_1), mutate(genuine, set_doc("lease_until", "2036-03-08T12:00:00Z")), at),
         ("trial end removed", pinned(KEY_1), mutate(genuine, lambda b: b["document"].pop("trial_end")), at),
-        ("unicode changed", pinned(KEY_1), mutate(genuine, _set_doc("note", "unicode «中文» 😀 \u2028")), at),
+        ("unicode changed", pinned(KEY_1), mutate(genuine, set_doc("note", "unicode «中文» 😀 \u2028")), at),
         ("integer written as a float", pinned(KEY_1), genuine.replace('"grace_days":7', '"grace_days":7.0'), at),
-        ("signature changed", pinned(KEY_1), mutate(genuine, _flip_sig), at),
+        ("signature changed", pinned(KEY_1), mutate(genuine, flip_sig), at),
         ("signature truncated", pinned(KEY_1), mutate(genuine, lambda b: b.__setitem__("sig", b["sig"][:-4])), at),
         ("signature missing", pinned(KEY_1), mutate(genuine, lambda b: b.pop("sig")), at),
         ("document missing", pinned(KEY_1), mutate(genuine, lambda b: b.pop("document")), at),
@@ -411,18 +345,22 @@ def reader_inputs() -> list[tuple[str, dict[str, Any], str]]:
     ]
 
 
+def plant_tree(root: Path, tree: dict[str, Any]) -> None:
+    """Make a case's fake filesystem (``files``, ``dirs``, ``links``) under ``root``."""
+    for rel in tree["dirs"]:
+        (root / rel).mkdir(parents=True, exist_ok=True)
+    for rel, text in tree["files"].items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    for rel, target in tree["links"].items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        os.symlink(target, root / rel)
+
+
 def reader_case(name: str, tree: dict[str, Any], data_dir: str) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        for rel in tree["dirs"]:
-            (root / rel).mkdir(parents=True, exist_ok=True)
-        for rel, text in tree["files"].items():
-            (root / rel).parent.mkdir(parents=True, exist_ok=True)
-            (root / rel).write_text(text)
-        for rel, target in tree["links"].items():
-            (root / rel).parent.mkdir(parents=True, exist_ok=True)
-            os.symlink(target, root / rel)
-        raw = read_hardware(Path(data_dir), root)
+        plant_tree(Path(tmp), tree)
+        raw = read_hardware(Path(data_dir), Path(tmp))
     found = {"machine": raw.machine, "disk": raw.disk, "cpu": raw.cpu, "mac": raw.mac}
     return {"name": name, **tree, "data_dir": data_dir, "expected": found}
 
@@ -469,7 +407,7 @@ def offline_inputs() -> list[tuple[str, str | None, dt.datetime, dt.datetime | N
     elsewhere = data_path_hash(PRODUCT, "/home/eve/copy")
     ending = signed_text(KEY_1, payload(trial_end=to_iso(T0 + 2 * day)))
     lapsed = signed_text(KEY_1, payload(**{**REGISTERED, "license": {"expires_at": to_iso(T0 + day)}}))
-    forged = mutate(trial, _set_doc("lease_until", "2036-01-01T00:00:00Z"))
+    forged = mutate(trial, set_doc("lease_until", "2036-01-01T00:00:00Z"))
     rotated = signed_text(KEY_2, payload(), [KEY_1.endorse(KEY_2, PRODUCT)])
     second = dt.timedelta(seconds=1)
     here = DATA_PATH
@@ -657,7 +595,7 @@ def online_cases() -> list[dict[str, Any]]:
     cases = [online_case(*c) for c in online_inputs()]
     known = signed_text(KEY_1, payload(issued_at=to_iso(T0 - dt.timedelta(days=1))))
     bound = payload(nonce=NONCE)
-    forged = mutate(signed_text(KEY_1, bound), _set_doc("status", "registered"))
+    forged = mutate(signed_text(KEY_1, bound), set_doc("status", "registered"))
     cases += [
         online_case("this nonce, signed by another vendor", bound, None, T0, DEVICE, known, key=OTHER_VENDOR),
         online_case("this nonce, another product's document", payload(nonce=NONCE, product="other-app"), None, T0,
@@ -668,6 +606,15 @@ def online_cases() -> list[dict[str, Any]]:
                            json.dumps({"credential": None, "signed": json.loads(forged)}), T0, DEVICE, known),
     ]  # fmt: skip
     return cases
+
+
+# The sections built in conformance/sections/: each module's ``cases()`` gives the cases, and its
+# ``expected(case)`` what the Python SDK answers for one case's inputs (the Python runner calls it).
+SECTIONS: dict[str, ModuleType] = {
+    "credentials": credentials,
+    "latest_release": latest_release,
+    "last_seen": last_seen,
+}
 
 
 def build() -> bytes:
@@ -681,6 +628,7 @@ def build() -> bytes:
         "linux_readers": [reader_case(*c) for c in reader_inputs()],
         "offline": [offline_case(*c) for c in offline_inputs()],
         "online": online_cases(),
+        **{name: module.cases() for name, module in SECTIONS.items()},
     }
     # ASCII with escapes: the file's bytes say exactly which code points each case holds.
     return (json.dumps(vectors, ensure_ascii=True, indent=1) + "\n").encode("ascii")

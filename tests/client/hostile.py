@@ -31,6 +31,12 @@ def _forged_answer() -> bytes:
     return json.dumps({"signed": signed, "credential": {"device": "dv_forged", "secret": "s"}}).encode()
 
 
+# A release answer with links an application must never show, and fields no server sends.
+RELEASE_LINKS = json.dumps(
+    {"version": "9.9", "channel": "stable", "download_url": "javascript:alert(1)", "notes": ["x"],
+     "newer": 1, "installer": "file:///C:/Windows/System32/cmd.exe", "maintenance": {"until": None}}
+).encode()  # fmt: skip
+
 WRONG_TYPES = json.dumps(
     {
         "signed": {"document": [], "kid": 5, "sig": None, "endorsements": "x"},
@@ -90,6 +96,7 @@ ANSWERS: dict[str, Callable[[BaseHTTPRequestHandler], None]] = {
     "huge": lambda h: _respond(h, 200, b'{"a":"' + b"x" * (3 << 20) + b'"}'),
     "wrong_types": lambda h: _respond(h, 200, WRONG_TYPES),
     "a_list": lambda h: _respond(h, 200, b"[1, 2, 3]"),
+    "release_links": lambda h: _respond(h, 200, RELEASE_LINKS),
     "error_wrong_types": lambda h: _respond(h, 429, WRONG_TYPES, {"Retry-After": "9" * 40}),
     "forged": lambda h: _respond(h, 200, _forged_answer()),
     "redirect_elsewhere": lambda h: _respond(h, 302, b"", {"Location": "file:///etc/passwd"}),

@@ -90,6 +90,13 @@ def test_hostile_answers_raise_only_documented_errors_and_grant_nothing(
     ).read_text(errors="replace")
 
 
+def test_a_release_shows_only_its_known_fields_and_never_a_link_but_https(machine: FakeMachine, tmp_path: Path) -> None:
+    with hostile_server() as hostile:
+        hostile.mode = "release_links"
+        lic = Licentia(url_of(hostile), "my-app", _pinned_key(), tmp_path / "data", fingerprint_root=machine.root)
+        assert lic.latest_release() == {"version": "9.9", "channel": "stable", "download_url": None}
+
+
 @pytest.mark.parametrize("mode", ["forged", "wrong_types", "nested", "truncated"])
 def test_a_genuine_trial_stays_a_trial_whatever_a_hostile_server_answers(
     mode: str, server: LiveServer, machine: FakeMachine, tmp_path: Path

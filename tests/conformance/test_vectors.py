@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from licentia.client.hardware import read_hardware
 from licentia.core.canonical import canonical_json
 from licentia.core.clock import from_iso
 from licentia.core.fingerprint import component_hash, matches, required_matches
@@ -67,6 +68,19 @@ def test_a_hand_edited_generated_file_is_reported_stale(tmp_path: Path, monkeypa
     assert generator.main([]) == 0 and generator.main(["--check"]) == 0
 
 
+# The sections this runner runs. A section it does not know fails the run: a new rule in the
+# vectors is a rule every client must follow, so no runner may skip it quietly.
+RUN = {"canonical", "signatures", "fingerprints", "license_keys", "linux_readers", "offline", "online"}
+# The sections built in conformance/sections/: their module's ``expected`` runs the Python SDK on a case's inputs.
+SECTIONS: dict[str, ModuleType] = _generator().SECTIONS
+RUN |= set(SECTIONS)
+
+
+def test_the_runner_runs_every_section_of_the_vectors() -> None:
+    sections = set(VECTORS) - {"format", "about"}
+    assert sections == RUN, f"not run here: {sorted(sections - RUN)}; gone: {sorted(RUN - sections)}"
+
+
 def test_every_section_has_valid_and_invalid_cases() -> None:
     assert {c["valid"] for c in VECTORS["signatures"]} == {True, False}
     assert {c["valid"] for c in VECTORS["license_keys"]} == {True, False}
@@ -114,6 +128,24 @@ def test_license_key_check_characters(case: dict[str, Any]) -> None:
     else:
         with pytest.raises(KeyFormatError):
             normalize_key(case["input"])
+
+
+@pytest.mark.parametrize(
+    ("section", "case"),
+    [(name, case) for name in sorted(SECTIONS) for case in VECTORS.get(name, [])],
+    ids=[f"{name}: {case['name']}" for name in sorted(SECTIONS) for case in VECTORS.get(name, [])],
+)
+def test_sections_of_the_sdk(section: str, case: dict[str, Any]) -> None:
+    """The Python SDK gives each case's recorded answer (``expected``) from its inputs."""
+    assert SECTIONS[section].expected(case) == case["expected"]
+
+
+@_named(VECTORS["linux_readers"])
+def test_linux_readers(case: dict[str, Any], tmp_path: Path) -> None:
+    """The SDK's Linux readers (``client.hardware.linux``) read the recorded raw values from the fake tree."""
+    _generator().plant_tree(tmp_path, case)
+    raw = read_hardware(Path(case["data_dir"]), tmp_path)
+    assert {"machine": raw.machine, "disk": raw.disk, "cpu": raw.cpu, "mac": raw.mac} == case["expected"]
 
 
 @_named(VECTORS["offline"])

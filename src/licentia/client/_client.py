@@ -23,11 +23,12 @@ from licentia.client.status import (
     Status,
     denied,
     pinned_keys,
+    release_of,
     status_of,
     verify_for_installation,
 )
 from licentia.client.transport import Transport
-from licentia.client.witnesses import latest_witness, parse_time, witness_paths
+from licentia.client.witnesses import latest_witness, parse_time, rolled_back, seen, witness_paths
 from licentia.core.answers import server_time
 from licentia.core.clock import Clock, SystemClock, timedelta, to_iso
 from licentia.core.fingerprint import data_path_hash
@@ -46,10 +47,6 @@ if TYPE_CHECKING:
     from licentia.client.values import Values
 
 DEFAULT_TIMEOUT = 3.0
-# last_seen is written at most this often on offline checks: a write (with
-# fsync) per check would cost far more than the signature check itself, and a
-# clock wound back by less than this plus the tolerance buys almost nothing.
-_LAST_SEEN_STEP = timedelta(minutes=10)
 
 
 class Licentia(AirGapped, Reports, SeatsAndMeters):
@@ -196,11 +193,8 @@ class Licentia(AirGapped, Reports, SeatsAndMeters):
         query = {"product": self.product, "channel": self.channel}
         if self.app_version:
             query["current"] = self.app_version
-        answer = self.transport.request("GET", "/v1/releases/latest", query=query)
-        # A release is shown to the user: only well-formed text reaches the application.
-        if not isinstance(answer, dict) or not isinstance(answer.get("version"), str) or not answer["version"]:
-            return None
-        return {k: v for k, v in answer.items() if isinstance(k, str) and isinstance(v, (str, bool, int, type(None)))}
+        # A release is shown to the user: only its known fields, and a download link only over https.
+        return release_of(self.transport.request("GET", "/v1/releases/latest", query=query))
 
     def flush(self, timeout: float | None = None) -> FlushResult:
         """Send queued events now, for at most ``timeout`` seconds (default: the SDK's timeout)."""
@@ -368,7 +362,7 @@ class Licentia(AirGapped, Reports, SeatsAndMeters):
         if state.signed is None:
             return denied("corrupt_state" if state.corrupt else "no_document")
         witness = latest_witness(parse_time(state.last_seen), self._witness_paths, state.file_clock_skew)
-        if witness is not None and now + self.rollback_tolerance < witness:
+        if rolled_back(witness, now, self.rollback_tolerance):
             # The clock was wound back, to stretch a trial or a lease.
             return denied("clock_rollback", state="clock_rollback")
         # The hardware is read now, never taken from the data directory: a state
@@ -384,8 +378,8 @@ class Licentia(AirGapped, Reports, SeatsAndMeters):
         except InvalidDocument:
             return denied("invalid_document")
         last_seen = parse_time(state.last_seen)
-        if last_seen is None or now - last_seen > _LAST_SEEN_STEP:
-            state.last_seen = to_iso(now)
+        if (later := seen(last_seen, now, answered=False)) != last_seen:
+            state.last_seen = to_iso(later)
             self._save(state)  # a read-only data dir must not stop the app; rollback detection is weaker then
         return status_of(payload, server_now, online=False)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from licentia.client._exceptions import InvalidAnswer
 from licentia.client.status import credential_of, is_token, status_of, verify_for_installation
-from licentia.client.witnesses import settle_witnesses
+from licentia.client.witnesses import parse_time, seen, settle_witnesses
 from licentia.core.answers import clock_offset, refusal
 from licentia.core.clock import from_iso, to_iso
 from licentia.core.signing import InvalidDocument, verify_document
@@ -64,7 +64,7 @@ def accept(lic: Licentia, answer: Any, asked: Asked, state: State, fingerprint: 
     # Offline, trials and leases are judged on the local clock plus this offset, and the
     # clock's rollback against local times only, so a clock constantly off works offline too.
     state.clock_offset = clock_offset(issued, received)
-    state.last_seen = to_iso(received)
+    state.last_seen = to_iso(seen(parse_time(state.last_seen), received, answered=True))
     lic._save(state)
     settle_witnesses(lic._witness_paths, received, lic.rollback_tolerance, state.file_clock_skew)
     # Judged at the server's time: a wrong local clock does not change what the server said.

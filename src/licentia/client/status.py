@@ -137,6 +137,43 @@ def credential_of(unverified_answer: Mapping[str, Any], payload: Mapping[str, An
     return None
 
 
+# The fields of a release the application is shown (``GET /v1/releases/latest``, and the status
+# document's summary), with the type each must have; anything else of an answer is dropped.
+_RELEASE_FIELDS: dict[str, type] = {
+    "version": str, "channel": str, "released_at": str, "download_url": str, "notes": str, "newer": bool,
+}  # fmt: skip
+_MAX_URL = 2000
+
+
+def release_of(unverified: Any) -> dict[str, Any] | None:
+    """The release an answer describes, as the application may show it; None when it names no version.
+
+    Only the known fields of their type (or null) are kept. The download URL is a link the
+    application shows to its user: anything but a plain ``https://`` URL (``javascript:``,
+    ``file:``, a plain-http link a network attacker could rewrite on the way) is dropped.
+    """
+    if not isinstance(unverified, dict):
+        return None
+    found = {
+        name: value
+        for name, kind in _RELEASE_FIELDS.items()
+        if name in unverified and ((value := unverified[name]) is None or type(value) is kind)
+    }
+    if not found.get("version"):
+        return None
+    url = found.get("download_url")
+    if isinstance(url, str) and not _https_link(url):
+        found["download_url"] = None
+    return found
+
+
+def _https_link(url: str) -> bool:
+    return (
+        url.startswith("https://") and len(url) > len("https://") and len(url) <= _MAX_URL
+        and url.isascii() and url.isprintable() and " " not in url
+    )  # fmt: skip
+
+
 def denied(reason: str, *, online: bool = False, state: str = "unknown") -> Status:
     return Status(allowed=False, state=state, days_left=0, reason=reason, online=online)
 
@@ -174,7 +211,6 @@ def status_of(payload: Mapping[str, Any], now: dt.datetime, *, online: bool) -> 
         verdict: Verdict = judge(payload, now)
     except (KeyError, TypeError, ValueError, OverflowError, AttributeError):
         return denied("invalid_document", online=online)
-    release = payload.get("latest_release")
     return Status(
         allowed=verdict.allowed,
         state=verdict.state,
@@ -184,7 +220,7 @@ def status_of(payload: Mapping[str, Any], now: dt.datetime, *, online: bool) -> 
         reason=verdict.reason or (str(payload["reason"]) if payload.get("reason") else None),
         online=online,
         device=str(payload.get("device")) if payload.get("device") else None,
-        latest_release=release if isinstance(release, dict) else None,
+        latest_release=release_of(payload.get("latest_release")),
         clone_suspected=bool(payload.get("clone_suspected")),
         entitlements=_entitlements(payload, verdict, now),
         maintenance=maintenance if isinstance(maintenance := payload.get("maintenance"), dict) else None,

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 
-from licentia.core.clock import UTC, datetime, from_iso
+from licentia.core.clock import UTC, datetime, from_iso, timedelta
 
 TYPE_CHECKING = False  # typing is not imported: it would cost every application's start
 if TYPE_CHECKING:
@@ -32,6 +32,30 @@ def parse_time(text: str | None) -> dt.datetime | None:
         return from_iso(text)
     except (ValueError, OverflowError):  # "0001-01-01T00:00:00+14:00" overflows when made UTC
         return None
+
+
+# last_seen is written at most this often on offline checks: a write (with
+# fsync) per check would cost far more than the signature check itself, and a
+# clock wound back by less than this plus the tolerance buys almost nothing.
+LAST_SEEN_STEP = timedelta(minutes=10)
+
+
+def rolled_back(witness: dt.datetime | None, now: dt.datetime, tolerance: dt.timedelta) -> bool:
+    """Whether the local clock ``now`` is further behind the latest witness than the tolerance (wound back)."""
+    return witness is not None and now + tolerance < witness
+
+
+def seen(last_seen: dt.datetime | None, now: dt.datetime, *, answered: bool) -> dt.datetime:
+    """The sealed ``last_seen`` after a check at local time ``now`` that was not refused as a rollback.
+
+    An answer bound to its request (``answered``) sets it to ``now`` whatever it was: a clock that
+    once ran days ahead and was put right would otherwise deny every offline check until the real
+    time caught up (the answer also measured the clock's offset, so this grants nothing). An
+    offline check moves it forward only, and at most every ``LAST_SEEN_STEP``.
+    """
+    if answered or last_seen is None or now - last_seen > LAST_SEEN_STEP:
+        return now
+    return last_seen
 
 
 def witness_paths(data_dir: str, state_path: str, queue_path: str) -> tuple[str, ...]:
