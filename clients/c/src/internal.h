@@ -103,6 +103,8 @@ struct licentia_status {
 int lc_status_extras(licentia_status *st, const json_t *payload, long long now_ms);
 /* The entitlements of a verified document in force at now_ms (a new object; NULL when out of memory). */
 json_t *lc_entitlements_in_force(const json_t *unverified, long long now_ms);
+/* The release an answer describes as the application may show it (a new object), or NULL: no version. */
+json_t *lc_release_of(const json_t *unverified);
 /* An https:// URL of printable ASCII without spaces (what a release may send the user to). */
 int lc_is_https_url(const char *text);
 
@@ -157,6 +159,16 @@ long long lc_server_time(long long local_ms, long long offset_s);
 licentia_error lc_accept_answer(const json_t *answer, const lc_asked *asked, const lc_keyset *pinned,
                                 const char *product, const lc_fingerprint *presented, long long received_ms,
                                 lc_answer *out);
+
+/*
+ * The credential an answer carries outside the signature, kept only when both parts are tokens and its
+ * device is the one the verified payload names (status.credential_of): 1 and the parts borrowed from
+ * answer, else 0.
+ */
+int lc_credential_of(const json_t *answer, const json_t *payload, const char **device, const char **secret);
+/* The last-seen rule (witnesses.rolled_back and seen): times in ms, last_seen_ms LC_NO_TIME when none. */
+int lc_rolled_back(long long last_seen_ms, long long now_ms, long long tolerance_ms);
+long long lc_seen(long long last_seen_ms, long long now_ms, int answered);
 
 /*
  * A verified answer of another kind (a lease) that carries no credential: LICENTIA_OK when it answers

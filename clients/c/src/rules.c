@@ -234,7 +234,7 @@ licentia_status *lc_decide_offline(const json_t *signed_doc, const lc_keyset *pi
     if (!signed_doc) return lc_denied("no_document", NULL, 0);
     /* A clock wound back below the latest time seen: someone stretching a trial or a lease. Local
      * times only: a clock constantly hours or days off is no rollback. */
-    if (last_seen != LC_NO_TIME && now < last_seen - tolerance_ms) return lc_denied("clock_rollback", "clock_rollback", 0);
+    if (lc_rolled_back(last_seen, now, tolerance_ms)) return lc_denied("clock_rollback", "clock_rollback", 0);
     /* The rest at the server's time: the local clock set right by the last bound answer's offset. */
     long long at = lc_server_time(now, offset_s);
     json_t *payload;

@@ -16,6 +16,25 @@ int lc_is_https_url(const char *text) {
     return 1;
 }
 
+json_t *lc_release_of(const json_t *unverified) {
+    /* The known fields, each of its type or null (status.release_of); anything else of the answer is dropped. */
+    static const char *texts[] = {"version", "channel", "released_at", "download_url", "notes"};
+    if (!json_is_object(unverified)) return NULL;
+    const json_t *version = json_object_get(unverified, "version");
+    if (!json_is_string(version) || !json_string_length(version)) return NULL;
+    json_t *release = json_object();
+    for (size_t i = 0; release && i < sizeof texts / sizeof *texts; i++) {
+        const json_t *v = json_object_get(unverified, texts[i]);
+        if (json_is_string(v) || json_is_null(v)) json_object_set(release, texts[i], (json_t *)v);
+    }
+    const json_t *newer = json_object_get(unverified, "newer"), *url = json_object_get(release, "download_url");
+    if (release && (json_is_boolean(newer) || json_is_null(newer))) json_object_set(release, "newer", (json_t *)newer);
+    /* A link shown to the user: anything but a plain https:// URL (javascript:, file:, a plain-http
+     * link a network attacker could rewrite on the way) is dropped. */
+    if (json_is_string(url) && !lc_is_https_url(json_string_value(url))) json_object_set_new(release, "download_url", json_null());
+    return release;
+}
+
 json_t *lc_entitlements_in_force(const json_t *unverified, long long now_ms) {
     json_t *found = json_object();
     const char *name;
@@ -70,14 +89,11 @@ int lc_status_extras(licentia_status *st, const json_t *payload, long long now_m
         failed |= text_of(maintenance, "until", &st->maintenance_until);
         failed |= text_of(json_object_get(maintenance, "newer_release"), "version", &st->maintenance_newer);
     }
-    const json_t *release = json_object_get(payload, "latest_release");
-    if (json_is_object(release) && json_is_string(json_object_get(release, "version")) &&
-        json_string_length(json_object_get(release, "version"))) {
-        failed |= text_of(release, "version", &st->release_version) | text_of(release, "channel", &st->release_channel);
-        const json_t *url = json_object_get(release, "download_url");
-        if (json_is_string(url) && lc_is_https_url(json_string_value(url)))
-            failed |= !(st->release_url = strdup(json_string_value(url)));
-    }
+    json_t *release = lc_release_of(json_object_get(payload, "latest_release"));
+    if (release)
+        failed |= text_of(release, "version", &st->release_version) | text_of(release, "channel", &st->release_channel) |
+                  text_of(release, "download_url", &st->release_url);
+    json_decref(release);
     return failed ? -1 : 0;
 }
 

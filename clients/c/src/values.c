@@ -78,23 +78,6 @@ licentia_error licentia_value_set(licentia *h, const char *key, const char *scop
     return rc;
 }
 
-/*
- * The release as the application may show it: the known fields, each of its type, the download URL
- * only when https (an answer nobody signed must not send the user to a plain-http or odd link).
- */
-static json_t *known_release(const json_t *answer) {
-    static const char *texts[] = {"version", "channel", "released_at", "notes"};
-    json_t *release = json_object();
-    for (size_t i = 0; release && i < sizeof texts / sizeof *texts; i++) {
-        const json_t *v = json_object_get(answer, texts[i]);
-        if (json_is_string(v)) json_object_set(release, texts[i], (json_t *)v);
-    }
-    const json_t *url = json_object_get(answer, "download_url"), *newer = json_object_get(answer, "newer");
-    if (release && json_is_string(url) && lc_is_https_url(json_string_value(url))) json_object_set(release, "download_url", (json_t *)url);
-    if (release && json_is_boolean(newer)) json_object_set(release, "newer", (json_t *)newer);
-    return release;
-}
-
 licentia_error licentia_latest_release(licentia *h, char **json_out) {
     if (!h || !json_out) return LICENTIA_E_ARGUMENT;
     *json_out = NULL;
@@ -111,12 +94,10 @@ licentia_error licentia_latest_release(licentia *h, char **json_out) {
                  current ? current : "");
         rc = lc_exchange(h->server_url, "GET", path, NULL, NULL, NULL, timeout, &answer, NULL);
     }
-    const json_t *version = json_object_get(answer, "version");
-    if (rc == LICENTIA_OK && json_is_string(version) && json_string_length(version)) {
-        json_t *release = known_release(answer);
-        rc = release ? take_json(release, json_out) : LICENTIA_E_NOMEM;
-        json_decref(release);
-    }
+    /* A release is shown to the user: only its known fields, and a download link only over https. */
+    json_t *release = rc == LICENTIA_OK ? lc_release_of(answer) : NULL;
+    if (release) rc = take_json(release, json_out);
+    json_decref(release);
     free(path), free(product), free(channel), free(current);
     json_decref(answer);
     return rc;

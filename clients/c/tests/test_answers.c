@@ -216,7 +216,7 @@ int main(void) {
     char *release = NULL;
     CHECK(licentia_latest_release(honest, &release) == LICENTIA_OK && release &&
               !strcmp(release, "{\"version\":\"2.0.0\",\"channel\":\"stable\",\"released_at\":\"2026-11-02T10:00:00Z\","
-                               "\"notes\":\"Faster.\",\"newer\":true}"),
+                               "\"download_url\":null,\"notes\":\"Faster.\",\"newer\":true}"),
           "the known fields only, no http link: %s", release ? release : "-");
     licentia_free(release), release = NULL;
     licentia *https_release = open_mode("https-release", "data");
