@@ -3,10 +3,15 @@
  *
  * One opaque handle per product and data directory; every call returns a
  * licentia_error. No global state of its own; a handle may be shared between
- * threads (calls on one handle run one at a time). Statuses and strings the
- * library returns are owned by the caller and freed with the matching
- * function. The handle never grants more than a document signed by a pinned
- * key (or a key they endorsed) says.
+ * threads (calls on one handle run one at a time). The handle never grants
+ * more than a document signed by a pinned key (or a key they endorsed) says.
+ *
+ * Ownership of every pointer the library returns:
+ * - licentia *: licentia_close; licentia_status *: licentia_status_free; licentia_lease *: licentia_lease_free;
+ * - char * handed over through an out parameter (char **): licentia_free;
+ * - const char * returned by a function: owned by the library; a status's or lease's strings live until
+ *   that status or lease is freed, licentia_error_message's and licentia_version's for ever. Never free them;
+ * - strings copied into a buffer the caller passes (licentia_last_refusal, ..._detail): the caller's.
  */
 #ifndef LICENTIA_H
 #define LICENTIA_H
@@ -19,7 +24,16 @@
 extern "C" {
 #endif
 
+/*
+ * Versions. LICENTIA_API_VERSION is the C ABI's (the shared library's soname, liblicentia.so.1): a
+ * function or type changes only with a new one, and new functions are only ever added.
+ * LICENTIA_VERSION is this library's release; LICENTIA_PROTOCOL_VERSION the server protocol it
+ * speaks (the signed documents' "v"). Each request says both in its User-Agent
+ * ("licentia-client-c/<version> protocol/<n>"). The functions answer the library actually loaded.
+ */
 #define LICENTIA_API_VERSION 1
+#define LICENTIA_VERSION "1.1.0"
+#define LICENTIA_PROTOCOL_VERSION 1
 
 typedef enum licentia_error {
     LICENTIA_OK = 0,
@@ -268,8 +282,18 @@ licentia_error licentia_verify_document(const char *signed_json, size_t length, 
 /* Check a typed license key offline; on success *normalized_out (if not NULL) gets the grouped form. */
 licentia_error licentia_normalize_key(const char *key, char **normalized_out);
 
-const char *licentia_error_message(licentia_error error);
+const char *licentia_error_message(licentia_error error); /* a static string */
+/*
+ * Frees what the library handed over as a char * (licentia_value_get's JSON, licentia_latest_release's,
+ * licentia_verify_document's payload, licentia_normalize_key's key, the air-gapped texts); NULL is fine.
+ * Statuses and leases have their own free functions. Never free with another allocator's free (on
+ * Windows the application's C runtime may not be the library's).
+ */
 void licentia_free(void *pointer);
+
+const char *licentia_version(void);       /* "1.1.0": LICENTIA_VERSION of the loaded library (static) */
+int licentia_protocol_version(void);      /* LICENTIA_PROTOCOL_VERSION of the loaded library */
+int licentia_api_version(void);           /* LICENTIA_API_VERSION of the loaded library */
 
 #ifdef __cplusplus
 }

@@ -414,3 +414,7 @@ const char *licentia_error_message(licentia_error error) {
 }
 
 void licentia_free(void *pointer) { free(pointer); }
+
+const char *licentia_version(void) { return LICENTIA_VERSION; }
+int licentia_protocol_version(void) { return LICENTIA_PROTOCOL_VERSION; }
+int licentia_api_version(void) { return LICENTIA_API_VERSION; }

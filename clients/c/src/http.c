@@ -17,6 +17,8 @@
 #endif
 
 #define MAX_ANSWER_BYTES (1 << 20)
+#define LC_STR_(x) #x
+#define LC_STR(x) LC_STR_(x)
 
 /* A credential part as the server makes them (lc_is_token's rule, on C text): 1-200 printable ASCII
  * characters. Anything else (a CR/LF in an edited state file) would become another header: never sent. */
@@ -69,7 +71,8 @@ licentia_error lc_http(const char *url, const char *method, const char *body, co
     if (!curl) return LICENTIA_E_NOMEM;
     *status = 0;
     headers = curl_slist_append(headers, "Accept: application/json");
-    headers = curl_slist_append(headers, "User-Agent: licentia-client-c");
+    /* The client and the protocol it speaks, as every client says them. */
+    headers = curl_slist_append(headers, "User-Agent: licentia-client-c/" LICENTIA_VERSION " protocol/" LC_STR(LICENTIA_PROTOCOL_VERSION));
     if (body) headers = curl_slist_append(headers, "Content-Type: application/json");
     if (device && secret) {
         size_t n = strlen(device) + strlen(secret) + 32;

@@ -49,7 +49,7 @@ static json_t *verify_lease(const json_t *signed_doc, const call *c, long long a
 }
 
 /* Take a verified document into the lease; `now` is the server's time (issued online, the set-right clock offline). */
-static licentia_error accept(licentia_lease *l, const call *c, const json_t *signed_doc, const json_t *payload, long long now,
+static licentia_error take_lease(licentia_lease *l, const call *c, const json_t *signed_doc, const json_t *payload, long long now,
                              long long expires) {
     char *id = strdup(json_string_value(json_object_get(payload, "lease")));
     char iso[21];
@@ -160,7 +160,7 @@ static licentia_lease *stored_borrow(call *c) {
     long long at = lc_server_time(c->now, c->state->clock_offset);
     json_t *payload = verify_lease(signed_doc, c, at, &issued, &expires);
     licentia_lease *l = payload && expires > at && json_is_true(json_object_get(payload, "borrowed")) ? calloc(1, sizeof *l) : NULL;
-    if (l && accept(l, c, signed_doc, payload, at, expires) != LICENTIA_OK) licentia_lease_free(l), l = NULL;
+    if (l && take_lease(l, c, signed_doc, payload, at, expires) != LICENTIA_OK) licentia_lease_free(l), l = NULL;
     json_decref(payload);
     json_decref(signed_doc);
     return l;
@@ -182,7 +182,7 @@ licentia_error licentia_checkout(licentia *h, const char *key, int borrow_days, 
     if (rc == LICENTIA_OK) {
         licentia_lease *l = calloc(1, sizeof *l);
         if (l) l->key = strdup(normalized), l->online = 1;
-        rc = l && l->key ? accept(l, &c, signed_doc, payload, issued, expires) : LICENTIA_E_NOMEM;
+        rc = l && l->key ? take_lease(l, &c, signed_doc, payload, issued, expires) : LICENTIA_E_NOMEM;
         if (rc == LICENTIA_OK) *out = l;
         else licentia_lease_free(l);
     } else if (rc == LICENTIA_E_OFFLINE && (*out = stored_borrow(&c))) {
@@ -214,7 +214,7 @@ licentia_error licentia_lease_heartbeat(licentia *h, licentia_lease *l) {
         rc = lease_call(&c, "/v1/leases", l->key, 0, &signed_doc, &payload, &issued, &expires);
     if (rc == LICENTIA_OK) {
         l->online = 1;
-        rc = accept(l, &c, signed_doc, payload, issued, expires);
+        rc = take_lease(l, &c, signed_doc, payload, issued, expires);
     } else if (rc == LICENTIA_E_REFUSED) {
         l->state = LOST; /* no seat free, or the license stopped allowing use */
         snprintf(l->error, sizeof l->error, "%s", h->refusal.code);
