@@ -1,0 +1,131 @@
+/*
+ * The pure halves of the macOS and Windows readers: what the Python SDK reads from a command's
+ * output or a system call's answer, turned into the same raw value. Built everywhere, so the tests
+ * hold them to recorded outputs on Linux (tests/test_readers.c, tests/fixtures/).
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hardware.h"
+
+/* hardware/macos.py: the first "IOPlatformUUID" = "<hex and dashes>" of `ioreg -rd1 -c IOPlatformExpertDevice`. */
+int lc_ioreg_platform_uuid(const char *text, char *out, size_t size) {
+    static const char key[] = "\"IOPlatformUUID\"";
+    out[0] = '\0';
+    for (const char *p = text ? strstr(text, key) : NULL; p; p = strstr(p + 1, key)) {
+        const char *q = p + sizeof key - 1;
+        while (isspace((unsigned char)*q)) q++;
+        if (*q++ != '=') continue;
+        while (isspace((unsigned char)*q)) q++;
+        if (*q++ != '"') continue;
+        size_t n = strspn(q, "0123456789ABCDEFabcdef-");
+        if (n == 0 || q[n] != '"' || n >= size) continue;
+        memcpy(out, q, n);
+        out[n] = '\0';
+        return 0;
+    }
+    return -1;
+}
+
+/* hardware/generic.py: a node that is locally administered or multicast (random) is no MAC at all. */
+int lc_format_node(const unsigned char node[6], char *out, size_t size) {
+    out[0] = '\0';
+    if (node[0] & 0x03) return -1;
+    snprintf(out, size, "%02x:%02x:%02x:%02x:%02x:%02x", node[0], node[1], node[2], node[3], node[4], node[5]);
+    return 0;
+}
+
+static int same_word(const char *word, size_t len, const char *lower) {
+    if (len != strlen(lower)) return 0;
+    for (size_t i = 0; i < len; i++)
+        if (tolower((unsigned char)word[i]) != lower[i]) return 0;
+    return 1;
+}
+
+/* Six parts of two hex digits separated by colons (uuid._parse_mac on macOS). */
+static int parse_mac(const char *word, size_t len, unsigned char node[6]) {
+    if (len != 17) return -1;
+    for (int i = 0; i < 6; i++) {
+        const char *part = word + i * 3;
+        if (!isxdigit((unsigned char)part[0]) || !isxdigit((unsigned char)part[1]) || (i < 5 && part[2] != ':')) return -1;
+        char hex[3] = {part[0], part[1], '\0'};
+        node[i] = (unsigned char)strtoul(hex, NULL, 16);
+    }
+    return 0;
+}
+
+/*
+ * uuid.getnode() on macOS (uuid._ifconfig_getnode): in `ifconfig` output, the word after "hwaddr",
+ * "ether", "address:" or "lladdr" (lower-cased); the first universally administered address, else
+ * the first local one, which generic.mac_address then drops, as it drops a multicast one. 0: a MAC in
+ * out; 1: an address found but none kept (the next `ifconfig` arguments are not tried then); -1: none.
+ */
+int lc_ifconfig_mac(const char *text, char *out, size_t size) {
+    static const char *keywords[] = {"hwaddr", "ether", "address:", "lladdr"};
+    unsigned char node[6];
+    int local = 0;
+    out[0] = '\0';
+    for (const char *line = text; line && *line;) {
+        const char *end = strchr(line, '\n');
+        size_t line_len = end ? (size_t)(end - line) : strlen(line);
+        const char *prev = NULL;
+        size_t prev_len = 0;
+        for (size_t i = 0; i < line_len;) {
+            while (i < line_len && isspace((unsigned char)line[i])) i++;
+            size_t start = i;
+            while (i < line_len && !isspace((unsigned char)line[i])) i++;
+            if (i == start) break;
+            const char *word = line + start;
+            size_t len = i - start;
+            int after_keyword = 0;
+            for (size_t k = 0; prev && k < 4; k++) after_keyword |= same_word(prev, prev_len, keywords[k]);
+            if (after_keyword && parse_mac(word, len, node) == 0) {
+                if (!(node[0] & 0x02)) return lc_format_node(node, out, size) == 0 ? 0 : 1; /* universal (multicast: none) */
+                local = 1;
+            }
+            prev = word, prev_len = len;
+        }
+        line = end ? end + 1 : NULL;
+    }
+    return local ? 1 : -1;
+}
+
+/* hardware/macos.py cpu_identity: platform.machine() and platform.processor(), the non-empty ones joined by "|". */
+void lc_join_cpu(const char *machine, const char *processor, char *out, size_t size) {
+    int m = machine && *machine, p = processor && *processor;
+    snprintf(out, size, "%s%s%s", m ? machine : "", m && p ? "|" : "", p ? processor : "");
+}
+
+/*
+ * hardware/windows.py volume_serial: the anchor of the absolute data path (pathlib: drive and root,
+ * "C:\\", "\\\\server\\share\\"; "/" is a separator too), where GetVolumeInformationW is asked;
+ * "C:\\" when the path has none.
+ */
+void lc_windows_anchor(const char *path, char *out, size_t size) {
+    char p[1024];
+    size_t n = 0;
+    for (; path && path[n] && n < sizeof p - 1; n++) p[n] = path[n] == '/' ? '\\' : path[n];
+    p[n] = '\0';
+    if (n >= 2 && isalpha((unsigned char)p[0]) && p[1] == ':') {
+        snprintf(out, size, "%c:%s", p[0], p[2] == '\\' ? "\\" : ""); /* "E:" alone has no root */
+        return;
+    }
+    if (n > 2 && p[0] == '\\' && p[1] == '\\') {
+        if ((p[2] == '?' || p[2] == '.') && p[3] == '\\') { /* \\?\C:\... and \\.\C:\... */
+            if (isalpha((unsigned char)p[4]) && p[5] == ':') {
+                snprintf(out, size, "\\\\%c\\%c:\\", p[2], p[4]);
+                return;
+            }
+        }
+        const char *server = p + 2, *share = strchr(server, '\\');
+        if (share && share > server && share[1]) {
+            const char *after = strchr(share + 1, '\\');
+            size_t len = after ? (size_t)(after - p) : n;
+            snprintf(out, size, "%.*s\\", (int)len, p);
+            return;
+        }
+    }
+    snprintf(out, size, "C:\\");
+}
