@@ -221,6 +221,24 @@ typedef struct licentia_consumption {
 licentia_error licentia_consume(licentia *handle, const char *meter, long long amount, const char *idempotency_key,
                                 licentia_consumption *out);
 
+/*
+ * Air-gapped activation, for a machine that never reaches the server:
+ * 1. licentia_activation_request writes the text of a request for license key (a typo:
+ *    LICENTIA_E_INVALID_KEY), keeping its private keys in <data_dir>/offline.json (0600); carry the
+ *    text (*request_out, free with licentia_free) to the vendor;
+ * 2. the vendor answers it (admin pages, developer API, `licentia license offline-activate`);
+ * 3. licentia_install_activation installs the response text: only one answering a request this
+ *    installation wrote, whose document verifies for this machine and whose credential opens with the
+ *    kept key (else LICENTIA_E_INVALID_DOCUMENT, nothing changed). licentia_check(h, 0, ...) then
+ *    answers from it until its lease ends; a later online check goes on with its credential.
+ * licentia_deactivate_offline ends the activation here and gives the proof (*proof_out, licentia_free)
+ * the vendor uploads to free the seat; asked again, the same proof. LICENTIA_E_ARGUMENT when this
+ * installation holds no offline activation.
+ */
+licentia_error licentia_activation_request(licentia *handle, const char *key, char **request_out);
+licentia_error licentia_install_activation(licentia *handle, const char *response, size_t length, licentia_status **out);
+licentia_error licentia_deactivate_offline(licentia *handle, char **proof_out);
+
 int licentia_status_allowed(const licentia_status *status);
 /* trial, trial_expired, registered, suspended, blocked, grace, lease_expired, expired, clock_rollback, unknown */
 const char *licentia_status_state(const licentia_status *status);

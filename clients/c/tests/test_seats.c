@@ -1,5 +1,6 @@
 /*
- * Floating seats, metered use, typed entitlements, the licensee and maintenance, against a real
+ * Floating seats, metered use, typed entitlements, the licensee and maintenance, air-gapped
+ * activation (request, response, deactivation proof through the server's CLI), against a real
  * `licentia serve` (SQLite in a temporary data dir), started and always reaped here.
  */
 #include <stdlib.h>
@@ -154,6 +155,78 @@ static void entitled(void) {
     licentia_close(h);
 }
 
+static void save(const char *rel, const char *text) {
+    char path[600];
+    snprintf(path, sizeof path, "%s/%s", root, rel);
+    FILE *f = fopen(path, "w");
+    if (f) fputs(text, f), fclose(f);
+}
+
+static void airgapped(void) {
+    char key[64], cmd[1600], path[600];
+    issue_key(NULL, key);
+    licentia *air = open_on("http://127.0.0.1:9", "air", machine), *other = open_on("http://127.0.0.1:9", "air2", machine2);
+    licentia_set_option(air, LICENTIA_OPT_TIMEOUT_MS, "200");
+    char *request = NULL, *proof = NULL, *again = NULL;
+    CHECK(licentia_activation_request(air, "7KQ2M-AAAAA", &request) == LICENTIA_E_INVALID_KEY && !request, "a typo");
+    CHECK(licentia_activation_request(air, key, &request) == LICENTIA_OK && request &&
+              !strncmp(request, "-----BEGIN LICENTIA ACTIVATION REQUEST-----\n", 44),
+          "a request written");
+    struct stat sb;
+    snprintf(path, sizeof path, "%s/air/offline.json", root);
+    CHECK(stat(path, &sb) == 0 && (sb.st_mode & 0777) == 0600, "its keys kept 0600");
+    save("request.txt", request ? request : "");
+    snprintf(cmd, sizeof cmd, "license offline-activate '%s/request.txt' -o '%s/response.txt'", root, root);
+    CHECK(cli(cmd) == 0, "the vendor answers it");
+    snprintf(path, sizeof path, "%s/response.txt", root);
+    char *response = read_file(path);
+    CHECK(response && strstr(response, "-----BEGIN LICENTIA ACTIVATION RESPONSE-----"), "a response");
+    size_t n = response ? strlen(response) : 0;
+    licentia_status *st = NULL;
+    /* Carried to another computer with this installation's keys: its hardware is not the one signed. */
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s/air2' && cp '%s/air/offline.json' '%s/air2/'", root, root, root);
+    CHECK(system(cmd) == 0, "keys copied");
+    CHECK(licentia_install_activation(other, response, n, &st) == LICENTIA_E_INVALID_DOCUMENT && !st, "not on another computer");
+    /* Edited on the way: refused. */
+    if (response) {
+        char *edited = strdup(response);
+        char *body = strstr(edited, "-----\n") + 6;
+        body[10] = body[10] == 'A' ? 'B' : 'A';
+        CHECK(licentia_install_activation(air, edited, n, &st) == LICENTIA_E_INVALID_DOCUMENT && !st, "an edited response");
+        free(edited);
+    }
+    CHECK(licentia_install_activation(air, request, request ? strlen(request) : 0, &st) == LICENTIA_E_INVALID_DOCUMENT,
+          "a request is no response");
+    licentia_error rc = licentia_install_activation(air, response, n, &st);
+    CHECK(rc == LICENTIA_OK && licentia_status_allowed(st) && !strcmp(licentia_status_state(st), "registered") &&
+              !licentia_status_online(st),
+          "installed: rc %d", rc);
+    licentia_status_free(st), st = NULL;
+    CHECK(licentia_check(air, 1, &st) == LICENTIA_OK && licentia_status_allowed(st) && !strcmp(licentia_status_state(st), "registered"),
+          "checks answer from it offline");
+    licentia_status_free(st), st = NULL;
+    CHECK(licentia_install_activation(air, response, n, &st) == LICENTIA_E_INVALID_DOCUMENT, "a response installs once");
+    /* A later online check goes on with the credential it brought. */
+    licentia *back = open_on(url, "air", machine);
+    CHECK(licentia_check(back, 1, &st) == LICENTIA_OK && licentia_status_online(st) && !strcmp(licentia_status_state(st), "registered"),
+          "online later: the same installation");
+    licentia_status_free(st), st = NULL;
+    licentia_close(back);
+    CHECK(licentia_deactivate_offline(air, &proof) == LICENTIA_OK && proof &&
+              !strncmp(proof, "-----BEGIN LICENTIA DEACTIVATION PROOF-----\n", 44), "a deactivation proof");
+    CHECK(licentia_deactivate_offline(air, &again) == LICENTIA_OK && again && proof && !strcmp(proof, again), "the same proof again");
+    CHECK(licentia_check(air, 0, &st) == LICENTIA_OK && !licentia_status_allowed(st), "nothing held here after it");
+    licentia_status_free(st);
+    save("proof.txt", proof ? proof : "");
+    snprintf(cmd, sizeof cmd, "license offline-deactivate '%s/proof.txt'", root);
+    CHECK(cli(cmd) == 0, "the vendor frees the seat with it");
+    licentia_free(again), again = NULL;
+    CHECK(licentia_deactivate_offline(other, &again) == LICENTIA_E_ARGUMENT && !again, "no activation there");
+    licentia_free(request), licentia_free(proof), licentia_free(again);
+    free(response);
+    licentia_close(air), licentia_close(other);
+}
+
 int main(void) {
     if (start_server() != 0) {
         fprintf(stderr, "could not start licentia serve with %s\n", python);
@@ -174,6 +247,7 @@ int main(void) {
     floating();
     metered();
     entitled();
+    airgapped();
     stop_server();
-    return REPORT("seats, meters, entitlements");
+    return REPORT("seats, meters, entitlements, air-gapped");
 }
