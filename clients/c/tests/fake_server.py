@@ -18,6 +18,14 @@ and data path the request presented, and the device whose credential the request
 - ``no-credential``: at first contact, a document with the request's nonce for a new device, without its credential;
 - ``crlf-credential``: at first contact, the honest answer whose credential's secret holds CR/LF and a header.
 
+Floating seats and meters, after an honest first contact (``POST /<mode>/v1/leases``,
+``/v1/leases/<id>/heartbeat``, ``/v1/consume``): ``lease-honest`` signs a lease for the machine the
+device's check presented, with the request's nonce; ``lease-replay`` the same with an earlier
+request's nonce; ``lease-other`` names another lease outside the signature than inside;
+``garbage`` answers a lease with text that is not JSON and a consumption with figures of the wrong
+type; ``deep`` answers JSON nested a hundred thousand deep; ``quota`` refuses a consumption as past
+its limit, with the figures.
+
 A request carrying an ``X-Injected`` header (a credential that smuggled a line into the headers) is
 written down in DIR/injected, for the test to find.
 
@@ -81,6 +89,9 @@ def document(request: dict[str, Any], device: str, issued: dt.datetime, *, regis
     return doc
 
 
+SEAT_MODES = ("lease-honest", "lease-replay", "lease-other", "garbage", "deep", "quota")
+
+
 def answer(mode: str, action: str, request: dict[str, Any], asked: str | None) -> dict[str, Any] | None:
     """The answer ``{"credential", "signed"}`` this mode gives, or None for an unknown mode."""
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
@@ -91,6 +102,7 @@ def answer(mode: str, action: str, request: dict[str, Any], asked: str | None) -
         if asked is None:  # first contact: the credential for a new installation
             device = "dv_" + secrets.token_hex(8)
             credential = {"device": device, "secret": secrets.token_urlsafe(24)}
+        COMPONENTS[device] = (request.get("fingerprint") or {}).get("components") or {}
         doc = document(request, device, now, registered=action == "activate")
         doc["nonce"] = nonce
     elif mode == "replay-2020":
@@ -123,6 +135,21 @@ def answer(mode: str, action: str, request: dict[str, Any], asked: str | None) -
 
 
 FOLDER = Path(".")
+COMPONENTS: dict[str, Any] = {}  # the components each device's checks presented
+
+
+def lease_answer(mode: str, request: dict[str, Any], device: str) -> Any:
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    lease = "ls_" + secrets.token_hex(12)
+    doc = {
+        "v": 1, "type": "floating_lease", "product": "my-app", "lease": lease, "device": device, "machine": MACHINE,
+        "components": COMPONENTS.get(device, {}), "min_match": 2, "issued_at": iso(now),
+        "expires_at": iso(now + dt.timedelta(seconds=60)), "borrowed": False, "lease_seconds": 60,
+        "heartbeat_seconds": 20, "entitlements": {"edition": {"value": "pro", "expires_at": None}}, "features": ["pro"],
+        "nonce": request.get("nonce") if mode != "lease-replay" else EARLIER_NONCE,
+    }  # fmt: skip
+    named = "ls_" + secrets.token_hex(12) if mode == "lease-other" else lease
+    return {"lease": named, "signed": json.loads(KEY.sign(doc))}
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -148,16 +175,42 @@ class Handler(BaseHTTPRequestHandler):
         request = json.loads(self.rfile.read(length) or b"{}")
         _, mode, *rest = self.path.split("/", 2)
         action = rest[0].removeprefix("v1/") if rest else ""
-        if action not in ("check", "activate", "deactivate"):
+        if action not in ("check", "activate", "deactivate") and action != "consume" and not action.startswith("leases"):
             self._send(200, {})  # events and feedback: taken
             return
         auth = self.headers.get("Authorization") or ""
         asked = auth.removeprefix("Device ").split(":", 1)[0] if auth.startswith("Device ") else None
-        body = answer(mode, action, request, asked)
+        if action == "consume" or action.startswith("leases"):
+            self._seats(mode, action, request, asked or "")
+            return
+        body = answer("honest" if mode in SEAT_MODES else mode, action, request, asked)
         if body is None:
             self._send(404, {"error": {"code": "http_error", "message": f"no mode {mode}"}})
         else:
             self._send(200, body)
+
+    def _seats(self, mode: str, action: str, request: dict[str, Any], device: str) -> None:
+        if mode == "deep":
+            self._raw(200, b"[" * 100_000 + b"]" * 100_000)
+        elif mode == "garbage" and action == "consume":
+            self._send(200, {"meter": "renders", "used": "many", "limit": 5, "remaining": -1, "period": "month"})
+        elif mode == "garbage":
+            self._raw(200, b"<html>a captive portal</html>")
+        elif mode == "quota" and action == "consume":
+            figures = {"meter": "renders", "used": 5, "limit": 5, "remaining": 0, "period": "month",
+                       "period_start": "2026-12-01T00:00:00Z", "period_end": "2027-01-01T00:00:00Z"}  # fmt: skip
+            self._send(409, {"error": {"code": "quota_exceeded", "message": "No renders left.", **figures}})
+        elif action.startswith("leases") and not action.endswith("/release"):
+            self._send(200, lease_answer(mode, request, device))
+        else:
+            self._send(200, {"state": "released"})
+
+    def _raw(self, status: int, data: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
 
     def _send(self, status: int, body: Any) -> None:
         data = json.dumps(body).encode()

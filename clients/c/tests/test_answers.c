@@ -226,6 +226,48 @@ int main(void) {
     licentia_free(release);
     licentia_close(https_release);
 
+    /* Floating seats and meters against a hostile server: a lease is taken only when its signed
+     * document answers this request for this machine; garbage and absurd nesting are no answer. */
+    licentia *seat = open_mode("lease-honest", "seat");
+    licentia_lease *lease = NULL;
+    rc = licentia_checkout(seat, key, 0, &lease);
+    CHECK(rc == LICENTIA_OK && licentia_lease_valid(lease) && licentia_lease_has_feature(lease, "pro") &&
+              !strcmp(licentia_lease_entitlement_string(lease, "edition", "-"), "pro") && licentia_lease_heartbeat_seconds(lease) == 20,
+          "an honest lease: rc %d", rc);
+    CHECK(licentia_lease_heartbeat(seat, lease) == LICENTIA_OK && licentia_lease_valid(lease), "an honest heartbeat");
+    CHECK(licentia_lease_release(seat, lease) == LICENTIA_OK && !licentia_lease_valid(lease), "released");
+    licentia_lease_free(lease), lease = NULL;
+    licentia_close(seat);
+    static const struct {
+        const char *mode, *why;
+        licentia_error rc;
+    } leases[] = {
+        {"lease-replay", LICENTIA_ANSWER_NONCE_MISMATCH, LICENTIA_E_INVALID_DOCUMENT}, /* another request's lease */
+        {"lease-other", LICENTIA_ANSWER_INVALID_DOCUMENT, LICENTIA_E_INVALID_DOCUMENT}, /* names another lease outside */
+        {"garbage", "", LICENTIA_E_OFFLINE},                                            /* not JSON */
+        {"deep", "", LICENTIA_E_OFFLINE},                                               /* nested 100000 deep */
+    };
+    for (size_t i = 0; i < sizeof leases / sizeof *leases; i++) {
+        licentia *hostile = open_mode(leases[i].mode, "seat");
+        rc = licentia_checkout(hostile, key, 0, &lease);
+        licentia_last_refusal(hostile, refusal, sizeof refusal);
+        CHECK(rc == leases[i].rc && !lease && !strcmp(refusal, leases[i].why), "%s: no lease (rc %d, %s)", leases[i].mode, rc, refusal);
+        licentia_close(hostile);
+    }
+    licentia_consumption figures;
+    licentia *meter = open_mode("garbage", "seat");
+    CHECK(licentia_consume(meter, "renders", 1, NULL, &figures) == LICENTIA_E_INVALID_DOCUMENT, "figures of the wrong type");
+    licentia_close(meter);
+    meter = open_mode("deep", "seat");
+    CHECK(licentia_consume(meter, "renders", 1, NULL, &figures) == LICENTIA_E_OFFLINE, "nested 100000 deep: no answer");
+    licentia_close(meter);
+    meter = open_mode("quota", "seat");
+    rc = licentia_consume(meter, "renders", 1, NULL, &figures);
+    CHECK(rc == LICENTIA_E_QUOTA_EXCEEDED && figures.remaining == 0 && figures.limit == 5 && figures.used == 5 &&
+              !strcmp(figures.period_end, "2027-01-01T00:00:00Z") && !strcmp(figures.meter, "renders"),
+          "past the limit, with the figures: rc %d", rc);
+    licentia_close(meter);
+
     /* The honest server is still believed after all that. */
     seen later = check(honest, 1, &rc);
     CHECK(rc == LICENTIA_OK && later.online && !strcmp(later.state, "trial") && !strcmp(later.device, first.device),
