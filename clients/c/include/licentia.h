@@ -176,7 +176,9 @@ int licentia_last_refusal_detail(licentia *handle, const char *name, char *buf, 
  * until its end, try again sooner. licentia_lease_valid is what the application checks. Offline,
  * licentia_checkout answers a borrowed lease kept in <data_dir>/lease.json until its end. Return the
  * seat with licentia_lease_release (a borrowed one early too), then free the lease with
- * licentia_lease_free. A lease is used from one thread at a time. Refusals: LICENTIA_E_REFUSED with
+ * licentia_lease_free. licentia_lease_valid and licentia_lease_state may be called from any thread
+ * while another sends a heartbeat; the strings a lease returns are valid until the next heartbeat,
+ * release or free of it. Refusals: LICENTIA_E_REFUSED with
  * LICENTIA_REFUSAL_NO_SEAT_AVAILABLE (licentia_last_retry_after), _NOT_FLOATING, _INVALID_KEY, ...
  */
 typedef struct licentia_lease licentia_lease;

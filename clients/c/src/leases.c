@@ -21,6 +21,7 @@ enum { ACTIVE, BORROWED, LOST, RELEASED };
 static const char *const NAMES[] = {LICENTIA_LEASE_ACTIVE, LICENTIA_LEASE_BORROWED, LICENTIA_LEASE_LOST, LICENTIA_LEASE_RELEASED};
 
 struct licentia_lease {
+    lc_mutex lock; /* the application reads valid/state on one thread while another sends heartbeats */
     char *id, *key, *expires_at;
     int state;         /* ACTIVE, ... (NAMES: its LICENTIA_LEASE_* word) */
     char error[101];   /* the refusal that lost it */
@@ -29,6 +30,18 @@ struct licentia_lease {
     long long deadline; /* lc_monotonic_ms() when it ends */
     json_t *entitlements, *features;
 };
+
+static licentia_lease *new_lease(void) {
+    licentia_lease *l = calloc(1, sizeof *l);
+    if (l && lc_mutex_init(&l->lock) != 0) {
+        free(l);
+        return NULL;
+    }
+    return l;
+}
+
+/* The lock of a lease the caller may hold as const (reading it takes the lock too). */
+static lc_mutex *lock_of(const licentia_lease *l) { return (lc_mutex *)&l->lock; }
 
 /* The verified lease payload (a new reference), or NULL: lease_documents.verify_lease. */
 static json_t *verify_lease(const json_t *signed_doc, const call *c, long long at_ms, long long *issued, long long *expires) {
@@ -65,6 +78,7 @@ static licentia_error take_lease(licentia_lease *l, const call *c, const json_t 
         free(id), free(until), json_decref(ent), json_decref(features);
         return LICENTIA_E_NOMEM;
     }
+    lc_mutex_lock(&l->lock);
     free(l->id), free(l->expires_at), json_decref(l->entitlements), json_decref(l->features);
     l->id = id, l->expires_at = until, l->entitlements = ent, l->features = features;
     l->deadline = lc_monotonic_ms() + (expires > now ? expires - now : 0);
@@ -76,6 +90,7 @@ static licentia_error take_lease(licentia_lease *l, const call *c, const json_t 
     if (limit < MIN_HEARTBEAT_S) limit = MIN_HEARTBEAT_S;
     l->heartbeat_seconds = json_is_integer(every) && json_integer_value(every) > 0 && json_integer_value(every) <= limit
                                ? (long)json_integer_value(every) : (limit / 2 ? limit / 2 : MIN_HEARTBEAT_S);
+    lc_mutex_unlock(&l->lock);
     char *text = json_dumps(signed_doc, JSON_COMPACT);
     /* A failure to keep it only costs offline use of a borrowed lease. */
     if (text) lc_write_file_atomic(c->h->data_dir, LEASE_FILE, text, strlen(text));
@@ -159,7 +174,7 @@ static licentia_lease *stored_borrow(call *c) {
     }
     long long at = lc_server_time(c->now, c->state->clock_offset);
     json_t *payload = verify_lease(signed_doc, c, at, &issued, &expires);
-    licentia_lease *l = payload && expires > at && json_is_true(json_object_get(payload, "borrowed")) ? calloc(1, sizeof *l) : NULL;
+    licentia_lease *l = payload && expires > at && json_is_true(json_object_get(payload, "borrowed")) ? new_lease() : NULL;
     if (l && take_lease(l, c, signed_doc, payload, at, expires) != LICENTIA_OK) licentia_lease_free(l), l = NULL;
     json_decref(payload);
     json_decref(signed_doc);
@@ -180,7 +195,7 @@ licentia_error licentia_checkout(licentia *h, const char *key, int borrow_days, 
     long long issued, expires;
     licentia_error rc = lease_call(&c, "/v1/leases", normalized, borrow_days, &signed_doc, &payload, &issued, &expires);
     if (rc == LICENTIA_OK) {
-        licentia_lease *l = calloc(1, sizeof *l);
+        licentia_lease *l = new_lease();
         if (l) l->key = strdup(normalized), l->online = 1;
         rc = l && l->key ? take_lease(l, &c, signed_doc, payload, issued, expires) : LICENTIA_E_NOMEM;
         if (rc == LICENTIA_OK) *out = l;
@@ -199,9 +214,12 @@ static int ends_here(const char *code) {
 
 licentia_error licentia_lease_heartbeat(licentia *h, licentia_lease *l) {
     if (!h || !l || !l->id) return LICENTIA_E_ARGUMENT;
-    if (l->state == RELEASED) return LICENTIA_E_REFUSED;
     char path[128];
+    lc_mutex_lock(&l->lock);
+    int released = l->state == RELEASED;
     snprintf(path, sizeof path, "/v1/leases/%.40s/heartbeat", l->id);
+    lc_mutex_unlock(&l->lock);
+    if (released) return LICENTIA_E_REFUSED;
     lc_state state;
     lc_fingerprint fp;
     call c;
@@ -213,11 +231,15 @@ licentia_error licentia_lease_heartbeat(licentia *h, licentia_lease *l) {
     if (rc == LICENTIA_E_REFUSED && ends_here(h->refusal.code) && l->key)
         rc = lease_call(&c, "/v1/leases", l->key, 0, &signed_doc, &payload, &issued, &expires);
     if (rc == LICENTIA_OK) {
-        l->online = 1;
         rc = take_lease(l, &c, signed_doc, payload, issued, expires);
+        l->online = 1;
     } else if (rc == LICENTIA_E_REFUSED) {
-        l->state = LOST; /* no seat free, or the license stopped allowing use */
-        snprintf(l->error, sizeof l->error, "%s", h->refusal.code);
+        lc_mutex_lock(&l->lock);
+        if (l->state != RELEASED) {
+            l->state = LOST; /* no seat free, or the license stopped allowing use */
+            snprintf(l->error, sizeof l->error, "%s", h->refusal.code);
+        }
+        lc_mutex_unlock(&l->lock);
     } /* offline: the lease holds until its end; try again sooner */
     json_decref(signed_doc), json_decref(payload);
     lc_call_end(&c);
@@ -226,9 +248,12 @@ licentia_error licentia_lease_heartbeat(licentia *h, licentia_lease *l) {
 
 licentia_error licentia_lease_release(licentia *h, licentia_lease *l) {
     if (!h || !l || !l->id) return LICENTIA_E_ARGUMENT;
-    if (l->state == RELEASED) return LICENTIA_OK;
     char path[128];
+    lc_mutex_lock(&l->lock);
+    int released = l->state == RELEASED;
     snprintf(path, sizeof path, "/v1/leases/%.40s/release", l->id);
+    lc_mutex_unlock(&l->lock);
+    if (released) return LICENTIA_OK;
     lc_state state;
     lc_fingerprint fp;
     call c;
@@ -242,7 +267,9 @@ licentia_error licentia_lease_release(licentia *h, licentia_lease *l) {
                          &answer, &h->refusal);
     json_decref(answer);
     if (rc == LICENTIA_E_REFUSED && !strcmp(h->refusal.code, LICENTIA_REFUSAL_UNKNOWN_LEASE)) rc = LICENTIA_OK;
+    lc_mutex_lock(&l->lock);
     l->state = RELEASED; /* offline: the seat frees itself when the lease ends */
+    lc_mutex_unlock(&l->lock);
     /* The kept document of this lease goes (a newer lease's stays). */
     char file[4096];
     size_t len;
@@ -256,15 +283,24 @@ licentia_error licentia_lease_release(licentia *h, licentia_lease *l) {
     return rc;
 }
 
+static int held(const licentia_lease *l) {
+    return (l->state == ACTIVE || l->state == BORROWED) && lc_monotonic_ms() < l->deadline;
+}
+
 int licentia_lease_valid(const licentia_lease *l) {
-    return l && (l->state == ACTIVE || l->state == BORROWED) && lc_monotonic_ms() < l->deadline;
+    if (!l) return 0;
+    lc_mutex_lock(lock_of(l));
+    int valid = held(l);
+    lc_mutex_unlock(lock_of(l));
+    return valid;
 }
 
 const char *licentia_lease_state(const licentia_lease *l) {
     if (!l) return LICENTIA_LEASE_EXPIRED;
-    if ((l->state == ACTIVE || l->state == BORROWED) && lc_monotonic_ms() >= l->deadline)
-        return LICENTIA_LEASE_EXPIRED;
-    return NAMES[l->state];
+    lc_mutex_lock(lock_of(l));
+    const char *name = (l->state == ACTIVE || l->state == BORROWED) && !held(l) ? LICENTIA_LEASE_EXPIRED : NAMES[l->state];
+    lc_mutex_unlock(lock_of(l));
+    return name;
 }
 
 const char *licentia_lease_id(const licentia_lease *l) { return l ? l->id : NULL; }
@@ -277,24 +313,46 @@ long licentia_lease_heartbeat_seconds(const licentia_lease *l) { return l ? l->h
 int licentia_lease_has_feature(const licentia_lease *l, const char *name) {
     size_t i;
     json_t *v;
-    if (!licentia_lease_valid(l) || !name) return 0;
-    json_array_foreach(l->features, i, v) if (lc_same_text(v, name)) return 1;
-    return 0;
+    int found = 0;
+    if (!l || !name) return 0;
+    lc_mutex_lock(lock_of(l));
+    if (held(l)) json_array_foreach(l->features, i, v) found |= lc_same_text(v, name);
+    lc_mutex_unlock(lock_of(l));
+    return found;
+}
+
+/* The entitlement `name` while the lease is valid, read under its lock (a heartbeat may replace them). */
+typedef struct {
+    int kind; /* 0 none, 1 bool, 2 integer, 3 string */
+    long long number;
+    const char *text; /* lives in the lease until its next heartbeat */
+} found_entitlement;
+
+static found_entitlement entitlement(const licentia_lease *l, const char *name) {
+    found_entitlement e = {0, 0, NULL};
+    if (!l || !name) return e;
+    lc_mutex_lock(lock_of(l));
+    const json_t *v = held(l) ? json_object_get(l->entitlements, name) : NULL;
+    if (json_is_boolean(v)) e.kind = 1, e.number = json_is_true(v);
+    else if (json_is_integer(v)) e.kind = 2, e.number = json_integer_value(v);
+    else if (json_is_string(v)) e.kind = 3, e.text = json_string_value(v);
+    lc_mutex_unlock(lock_of(l));
+    return e;
 }
 
 int licentia_lease_entitlement_bool(const licentia_lease *l, const char *name, int default_value) {
-    const json_t *v = licentia_lease_valid(l) && name ? json_object_get(l->entitlements, name) : NULL;
-    return json_is_boolean(v) ? json_is_true(v) : default_value;
+    found_entitlement e = entitlement(l, name);
+    return e.kind == 1 ? (int)e.number : default_value;
 }
 
 long long licentia_lease_entitlement_int(const licentia_lease *l, const char *name, long long default_value) {
-    const json_t *v = licentia_lease_valid(l) && name ? json_object_get(l->entitlements, name) : NULL;
-    return json_is_integer(v) ? (long long)json_integer_value(v) : default_value;
+    found_entitlement e = entitlement(l, name);
+    return e.kind == 2 ? e.number : default_value;
 }
 
 const char *licentia_lease_entitlement_string(const licentia_lease *l, const char *name, const char *default_value) {
-    const json_t *v = licentia_lease_valid(l) && name ? json_object_get(l->entitlements, name) : NULL;
-    return json_is_string(v) ? json_string_value(v) : default_value;
+    found_entitlement e = entitlement(l, name);
+    return e.kind == 3 ? e.text : default_value;
 }
 
 void licentia_lease_free(licentia_lease *l) {
@@ -302,5 +360,6 @@ void licentia_lease_free(licentia_lease *l) {
     if (l->key) memset(l->key, 0, strlen(l->key));
     free(l->id), free(l->key), free(l->expires_at);
     json_decref(l->entitlements), json_decref(l->features);
+    lc_mutex_destroy(&l->lock);
     free(l);
 }

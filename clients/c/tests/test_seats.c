@@ -3,6 +3,7 @@
  * activation (request, response, deactivation proof through the server's CLI), against a real
  * `licentia serve` (SQLite in a temporary data dir), started and always reaped here.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -31,6 +32,19 @@ static int cli(const char *args) {
     return system(cmd);
 }
 
+typedef struct {
+    licentia *h;
+    licentia_lease *lease;
+    int beats, ok;
+} beating;
+
+/* Heartbeats from a thread of the application's, while the main thread reads the lease. */
+static void *beat(void *arg) {
+    beating *b = arg;
+    for (int i = 0; i < b->beats; i++) b->ok += licentia_lease_heartbeat(b->h, b->lease) == LICENTIA_OK;
+    return NULL;
+}
+
 static void floating(void) {
     char key[64], refusal[101];
     CHECK(cli("policy create my-app Floating --set kind=floating --set max_devices=1 --set floating_lease_seconds=60 "
@@ -50,6 +64,14 @@ static void floating(void) {
     snprintf(first_id, sizeof first_id, "%s", la ? licentia_lease_id(la) : "");
     CHECK(licentia_lease_heartbeat(a, la) == LICENTIA_OK && licentia_lease_valid(la) && !strcmp(licentia_lease_id(la), first_id),
           "a heartbeat keeps it");
+    beating beats = {a, la, 3, 0};
+    pthread_t thread;
+    int reads = 0;
+    pthread_create(&thread, NULL, beat, &beats);
+    for (int i = 0; i < 200; i++) reads += licentia_lease_valid(la) && licentia_lease_entitlement_int(la, "none", 7) == 7 &&
+                                          !strcmp(licentia_lease_state(la), LICENTIA_LEASE_ACTIVE);
+    pthread_join(thread, NULL);
+    CHECK(beats.ok == 3 && reads == 200, "heartbeats from another thread while the lease is read: %d, %d", beats.ok, reads);
     rc = licentia_checkout(b, key, 0, &lb);
     licentia_last_refusal(b, refusal, sizeof refusal);
     CHECK(rc == LICENTIA_E_REFUSED && !lb && !strcmp(refusal, LICENTIA_REFUSAL_NO_SEAT_AVAILABLE),
