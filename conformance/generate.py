@@ -61,7 +61,19 @@ FORMAT = 1
 if str(HERE) not in sys.path:  # the sections beside this script, whether run or loaded by the tests
     sys.path.insert(0, str(HERE))
 
-from sections import credentials, last_seen, latest_release  # noqa: E402
+from sections import (  # noqa: E402
+    airgapped,
+    consumption,
+    credentials,
+    data_paths,
+    entitlements,
+    hardware_readers,
+    last_seen,
+    latest_release,
+    leases,
+    licensee,
+    state,
+)
 from sections.common import (  # noqa: E402
     COMPONENTS,
     DATA_DIR,
@@ -614,6 +626,14 @@ SECTIONS: dict[str, ModuleType] = {
     "credentials": credentials,
     "latest_release": latest_release,
     "last_seen": last_seen,
+    "entitlements": entitlements,
+    "licensee": licensee,
+    "data_paths": data_paths,
+    "consumption": consumption,
+    "state": state,
+    "leases": leases,
+    "airgapped": airgapped,
+    "hardware_readers": hardware_readers,
 }
 
 

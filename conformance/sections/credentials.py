@@ -27,7 +27,6 @@ def _inputs() -> list[tuple[str, Any]]:
         ("secret ending in CR LF", {**good, "secret": SECRET + "\r\n"}),
         ("secret with a line feed inside", {**good, "secret": "s3cr3t\ns3cr3t"}),
         ("secret with a tab", {**good, "secret": "s3cr3t\ts3cr3t"}),
-        ("secret with a NUL", {**good, "secret": "s3cr3t\u0000"}),
         ("secret with DEL", {**good, "secret": "s3cr3t\u007f"}),
         ("secret with a non-ASCII letter", {**good, "secret": "s3cr\u00e9t"}),
         ("secret with a non-BMP character", {**good, "secret": "s3cr3t\U0001f600"}),

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -51,16 +52,23 @@ def store(data_dir: Path, key: SigningKey, *, last_seen: dt.datetime, status: st
     StateFile(data_dir).save(state)
 
 
-def offline_start(data_dir: Path, public_key: str) -> tuple[dict[str, object], list[str]]:
-    """A new process's ``Licentia(...).check(online=False)``: (its status, the heavy modules it imported)."""
+def offline_start(data_dir: Path, public_key: str, *, home: Path | None = None) -> tuple[dict[str, object], list[str]]:
+    """A new process's ``Licentia(...).check(online=False)``: (its status, the heavy modules it imported).
+
+    With ``home``, the application names no data folder: the SDK finds the default one under it.
+    """
+    where = "" if home else f", {str(data_dir)!r}"
+    env = None
+    if home:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("XDG_")} | {"HOME": str(home)}
     code = (
         "import sys\n"
         "from licentia.client import Licentia\n"
-        f"s = Licentia('http://127.0.0.1:9', {PRODUCT!r}, {public_key!r}, {str(data_dir)!r}).check(online=False)\n"
+        f"s = Licentia('http://127.0.0.1:9', {PRODUCT!r}, {public_key!r}{where}).check(online=False)\n"
         f"heavy = [m for m in {HEAVY!r} if m in sys.modules]\n"
         "print(repr((s.allowed, s.state, s.reason, heavy)))\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True, env=env)
     allowed, state, reason, heavy = eval(done.stdout)
     return {"allowed": allowed, "state": state, "reason": reason}, heavy
 
@@ -78,6 +86,16 @@ def test_an_offline_start_imports_only_what_it_uses(tmp_path: Path, minutes_ago:
     assert status == {"allowed": True, "state": "registered", "reason": None}, why
     assert heavy == [], why
     assert ((data_dir / "state.json").read_bytes() != before) == (minutes_ago > 0), why
+
+
+def test_the_default_data_folder_is_found_without_loading_more(tmp_path: Path) -> None:
+    """No data folder named: the SDK finds platformdirs' folder (~/.local/share/<product>) by its rule."""
+    key = SigningKey.generate()
+    data_dir = tmp_path / "home" / ".local" / "share" / PRODUCT
+    store(data_dir, key, last_seen=dt.datetime.now(dt.UTC))
+    status, heavy = offline_start(data_dir, key.export_public(), home=tmp_path / "home")
+    assert status == {"allowed": True, "state": "registered", "reason": None}
+    assert heavy == []
 
 
 def test_a_forged_document_is_refused_without_loading_more(tmp_path: Path) -> None:

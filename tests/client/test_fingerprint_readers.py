@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from licentia.client.fingerprint import take_fingerprint
+import pytest
+
+from licentia.client.fingerprint import absolute_path, absolute_text, take_fingerprint
 from licentia.client.hardware import linux, read_hardware, virtualization
 from licentia.core.fingerprint import component_hash, data_path_hash
 from tests.client.conftest import FakeMachine
@@ -95,3 +97,22 @@ def test_missing_components_work_with_what_there_is(tmp_path: Path) -> None:
     (empty / "etc").mkdir()
     (empty / "etc/machine-id").write_text("m-1")
     assert take_fingerprint("my-app", tmp_path / "data", empty).used == ("machine",)
+
+
+@pytest.mark.parametrize(
+    "given",
+    ["/home/ada/app", "/home/ada/app/", "/a//b/./c/..", "data/app", "./data/../app/", "", ".", "//srv/x", "~/x"],
+)
+def test_the_data_path_text_is_pathlibs_absolute_path_in_the_working_directory(
+    given: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the SDK hashes as its data path, and the OS-free rule the conformance vectors record (data_paths)."""
+    monkeypatch.chdir(tmp_path)
+    assert absolute_path(given) == str(Path(given).absolute()) == absolute_text(given, os.getcwd(), windows=False)
+
+
+@pytest.mark.parametrize("system", ["darwin", "win32"])
+def test_the_macos_and_windows_readers_read_nothing_of_theirs_elsewhere(system: str, tmp_path: Path) -> None:
+    """Off their system they run no command and read no registry (their parsing: the vectors' hardware_readers)."""
+    raw = read_hardware(tmp_path, platform=system, virtual=False)
+    assert raw.machine is None and raw.disk is None

@@ -69,6 +69,20 @@ typedef enum licentia_option {
 #define LICENTIA_ANSWER_NONCE_MISMATCH "nonce_mismatch"         /* not this request's nonce: another time's answer */
 #define LICENTIA_ANSWER_OTHER_INSTALLATION "other_installation" /* another device's answer */
 #define LICENTIA_ANSWER_OTHER_MACHINE "other_machine"           /* this device's, but for another machine */
+#define LICENTIA_ANSWER_OTHER_LEASE "other_lease"               /* a lease answer naming another lease than its document */
+
+/*
+ * Why licentia_install_activation refused a response (LICENTIA_E_INVALID_DOCUMENT, the word in
+ * licentia_last_refusal()), in the order they are tried; nothing changed.
+ */
+#define LICENTIA_RESPONSE_NOT_A_RESPONSE "not_a_response"     /* not an activation response file, or damaged */
+#define LICENTIA_RESPONSE_UNKNOWN_VERSION "unknown_version"
+#define LICENTIA_RESPONSE_OTHER_PRODUCT "other_product"
+#define LICENTIA_RESPONSE_UNKNOWN_REQUEST "unknown_request"   /* answers no request this installation wrote (or installed) */
+#define LICENTIA_RESPONSE_INVALID_DOCUMENT "invalid_document" /* its document does not verify for this machine now */
+#define LICENTIA_RESPONSE_OTHER_REQUEST "other_request"
+#define LICENTIA_RESPONSE_SEALED_ELSEWHERE "sealed_elsewhere" /* its credential does not open with this request's key */
+#define LICENTIA_RESPONSE_OTHER_INSTALLATION "other_installation"
 
 /*
  * Why licentia_move_from refused before anything was sent (LICENTIA_E_ARGUMENT, the word in
@@ -197,7 +211,7 @@ const char *licentia_lease_expires_at(const licentia_lease *lease); /* ISO 8601,
 const char *licentia_lease_error(const licentia_lease *lease);      /* the refusal that lost it, or NULL */
 int licentia_lease_borrowed(const licentia_lease *lease);
 int licentia_lease_online(const licentia_lease *lease); /* 0: read from lease.json (a borrow used offline) */
-long licentia_lease_heartbeat_seconds(const licentia_lease *lease);
+double licentia_lease_heartbeat_seconds(const licentia_lease *lease); /* seconds between heartbeats (at least 1) */
 /* Features and typed entitlements of the lease, while it is valid (else 0 / default_value). */
 int licentia_lease_has_feature(const licentia_lease *lease, const char *name);
 int licentia_lease_entitlement_bool(const licentia_lease *lease, const char *name, int default_value);

@@ -156,17 +156,34 @@ static json_t *new_nonce_text(void) {
     return nonce;
 }
 
+char *lc_request_text(const char *product, const char *key, const json_t *fingerprint, const char *nonce,
+                      const char *created_at, const unsigned char box_sk[32], const unsigned char seed[32],
+                      const char *app_version, const char *os) {
+    unsigned char sign_pk[crypto_sign_PUBLICKEYBYTES], sign_sk[crypto_sign_SECRETKEYBYTES], box_pk[crypto_scalarmult_BYTES];
+    crypto_sign_seed_keypair(sign_pk, sign_sk, seed);
+    crypto_scalarmult_base(box_pk, box_sk);
+    char *box_text = b64e(box_pk, sizeof box_pk), *proof_text = b64e(sign_pk, sizeof sign_pk);
+    json_t *claim = box_text && proof_text
+                        ? json_pack("{s:i, s:s, s:s, s:s, s:O, s:s, s:s, s:s, s:s, s:s?, s:s}", "v", FORMAT, "kind",
+                                    "activation_request", "product", product, "key", key, "fingerprint", fingerprint, "nonce",
+                                    nonce, "created_at", created_at, "box_key", box_text, "proof_key", proof_text,
+                                    "app_version", app_version, "os", os)
+                        : NULL;
+    char *text = claim ? signed_claim(REQUEST, claim, sign_sk) : NULL;
+    free(box_text), free(proof_text);
+    json_decref(claim);
+    sodium_memzero(sign_sk, sizeof sign_sk);
+    return text;
+}
+
 licentia_error licentia_activation_request(licentia *h, const char *key, char **request_out) {
     char normalized[30], os[200], created[21];
     if (request_out) *request_out = NULL;
     if (!h || !key || !request_out) return LICENTIA_E_ARGUMENT;
     if (lc_normalize_key(key, normalized) != 0) return LICENTIA_E_INVALID_KEY;
-    unsigned char seed[32], sign_pk[crypto_sign_PUBLICKEYBYTES], sign_sk[crypto_sign_SECRETKEYBYTES];
-    unsigned char box_sk[crypto_scalarmult_SCALARBYTES], box_pk[crypto_scalarmult_BYTES];
+    unsigned char seed[32], box_sk[crypto_scalarmult_SCALARBYTES];
     randombytes_buf(seed, sizeof seed);
     randombytes_buf(box_sk, sizeof box_sk);
-    crypto_sign_seed_keypair(sign_pk, sign_sk, seed);
-    crypto_scalarmult_base(box_pk, box_sk);
     lc_state state;
     lc_fingerprint fp;
     call c;
@@ -175,18 +192,13 @@ licentia_error licentia_activation_request(licentia *h, const char *key, char **
     lc_format_iso(c.now, created);
     json_t *components = json_object();
     for (size_t i = 0; components && i < fp.count; i++) json_object_set_new(components, fp.items[i].name, json_string(fp.items[i].value));
-    char *box_text = b64e(box_pk, sizeof box_pk), *proof_text = b64e(sign_pk, sizeof sign_pk);
+    json_t *fingerprint = components ? json_pack("{s:O, s:s, s:b}", "components", components, "data_path", fp.data_path, "virtual", 0) : NULL;
     char *box_private = b64e(box_sk, sizeof box_sk), *proof_private = b64e(seed, sizeof seed);
     json_t *nonce = new_nonce_text();
-    json_t *claim = components && box_text && proof_text && nonce
-                        ? json_pack("{s:i, s:s, s:s, s:s, s:{s:O, s:s, s:b}, s:O, s:s, s:s, s:s, s:s?, s:s}", "v", FORMAT, "kind",
-                                    "activation_request", "product", h->product, "key", normalized, "fingerprint",
-                                    "components", components, "data_path", fp.data_path, "virtual", 0, "nonce", nonce,
-                                    "created_at", created, "box_key", box_text, "proof_key", proof_text, "app_version",
-                                    h->app_version, "os", os)
-                        : NULL;
     licentia_error rc = LICENTIA_E_NOMEM;
-    char *text = claim ? signed_claim(REQUEST, claim, sign_sk) : NULL;
+    char *text = fingerprint && nonce ? lc_request_text(h->product, normalized, fingerprint, json_string_value(nonce), created,
+                                                        box_sk, seed, h->app_version, os)
+                                      : NULL;
     json_t *keys = text && box_private && proof_private ? load_keys(h->data_dir) : NULL;
     json_t *entry = keys ? json_pack("{s:O, s:s, s:s, s:s}", "nonce", nonce, "box", box_private, "proof", proof_private,
                                      "created_at", created)
@@ -198,11 +210,11 @@ licentia_error licentia_activation_request(licentia *h, const char *key, char **
         rc = save_keys(h->data_dir, keys);
     }
     if (rc == LICENTIA_OK) *request_out = text, text = NULL;
-    free(text), free(box_text), free(proof_text);
+    free(text);
     if (box_private) sodium_memzero(box_private, strlen(box_private)), free(box_private);
     if (proof_private) sodium_memzero(proof_private, strlen(proof_private)), free(proof_private);
-    json_decref(components), json_decref(nonce), json_decref(claim), json_decref(keys);
-    sodium_memzero(seed, sizeof seed), sodium_memzero(sign_sk, sizeof sign_sk), sodium_memzero(box_sk, sizeof box_sk);
+    json_decref(components), json_decref(fingerprint), json_decref(nonce), json_decref(keys);
+    sodium_memzero(seed, sizeof seed), sodium_memzero(box_sk, sizeof box_sk);
     lc_call_end(&c);
     return rc;
 }
@@ -253,6 +265,44 @@ static json_t *unseal(const json_t *sealed, const json_t *box_private, const cha
     return opened;
 }
 
+const char *lc_open_response(const char *text, size_t length, const char *product, const lc_keyset *keys,
+                             const lc_fingerprint *fp, const json_t *pending, long long at_ms, lc_opened_response *out) {
+    memset(out, 0, sizeof *out);
+    json_t *body = unarmor(RESPONSE, text, length), *payload = NULL, *opened = NULL;
+    const json_t *nonce = json_object_get(body, "request"), *v = json_object_get(body, "v"), *p, *entry = NULL;
+    const char *why = NULL;
+    size_t i;
+    json_array_foreach(pending, i, p) if (!entry && json_is_string(nonce) && json_equal(json_object_get(p, "nonce"), (json_t *)nonce)) entry = p, out->index = i;
+    const json_t *offline = NULL;
+    if (!body) why = "not_a_response";
+    else if (!json_is_integer(v) || json_integer_value(v) != FORMAT) why = "unknown_version";
+    else if (!lc_same_text(json_object_get(body, "product"), product)) why = "other_product";
+    else if (!entry) why = "unknown_request";
+    else if (lc_verify_for_installation(json_object_get(body, "signed"), keys, product, fp, at_ms, &payload) != LICENTIA_OK) why = LICENTIA_ANSWER_INVALID_DOCUMENT;
+    else if (!json_equal(json_object_get(offline = json_object_get(payload, "offline"), "request"), (json_t *)nonce) ||
+             !lc_is_token(json_object_get(offline, "activation")))
+        why = "other_request";
+    else if (!(opened = unseal(json_object_get(body, "sealed"), json_object_get(entry, "box"), json_string_value(nonce))))
+        why = "sealed_elsewhere";
+    else if (!lc_is_token(json_object_get(opened, "device")) || !lc_is_token(json_object_get(opened, "secret")) ||
+             !json_equal(json_object_get(opened, "device"), json_object_get(payload, "device")))
+        why = LICENTIA_ANSWER_OTHER_INSTALLATION;
+    if (!why) {
+        out->payload = json_incref(payload);
+        out->signed_doc = json_incref(json_object_get(body, "signed"));
+        out->credential = json_incref(opened);
+        out->activation = json_incref(json_object_get(offline, "activation"));
+        out->entry = entry;
+    }
+    json_decref(body), json_decref(payload), json_decref(opened);
+    return why;
+}
+
+void lc_opened_response_clear(lc_opened_response *r) {
+    json_decref(r->payload), json_decref(r->signed_doc), json_decref(r->credential), json_decref(r->activation);
+    memset(r, 0, sizeof *r);
+}
+
 licentia_error licentia_install_activation(licentia *h, const char *response, size_t length, licentia_status **out) {
     if (out) *out = NULL;
     if (!h || !response || !out) return LICENTIA_E_ARGUMENT;
@@ -260,55 +310,44 @@ licentia_error licentia_install_activation(licentia *h, const char *response, si
     lc_fingerprint fp;
     call c;
     lc_call_begin(h, &c, &state, &fp);
-    json_t *body = unarmor(RESPONSE, response, length), *keys = load_keys(h->data_dir), *payload = NULL, *opened = NULL;
-    const json_t *nonce = json_object_get(body, "request"), *pending = NULL, *p;
-    const json_t *v = json_object_get(body, "v");
-    size_t i, index = 0;
-    json_array_foreach(json_object_get(keys, "pending"), i, p) if (json_is_string(nonce) && json_equal(json_object_get(p, "nonce"), (json_t *)nonce)) pending = p, index = i;
+    json_t *keys = load_keys(h->data_dir);
+    long long at = lc_server_time(c.now, state.clock_offset);
+    lc_opened_response r;
     /* It must answer a request this installation wrote, for this product, verify for this machine now,
      * name that request, and its credential must open with the key kept for it and name the document's device. */
-    const char *why = LICENTIA_ANSWER_INVALID_DOCUMENT;
-    licentia_error rc = LICENTIA_E_INVALID_DOCUMENT;
-    long long at = lc_server_time(c.now, state.clock_offset);
-    if (!keys) {
-        rc = LICENTIA_E_NOMEM;
-    } else if (json_is_integer(v) && json_integer_value(v) == FORMAT && lc_same_text(json_object_get(body, "product"), h->product) &&
-               pending && lc_verify_for_installation(json_object_get(body, "signed"), &h->keys, h->product, &fp, at, &payload) == LICENTIA_OK) {
-        const json_t *offline = json_object_get(payload, "offline");
-        if (json_equal(json_object_get(offline, "request"), (json_t *)nonce) && lc_is_token(json_object_get(offline, "activation")) &&
-            (opened = unseal(json_object_get(body, "sealed"), json_object_get(pending, "box"), json_string_value(nonce)))) {
-            const json_t *device = json_object_get(opened, "device"), *secret = json_object_get(opened, "secret");
-            if (lc_is_token(device) && lc_is_token(secret) && json_equal((json_t *)device, json_object_get(payload, "device"))) {
-                const json_t *token = json_object_get(payload, "token");
-                char iso[21];
-                lc_format_iso(c.now, iso);
-                lc_state fresh;
-                memset(&fresh, 0, sizeof fresh);
-                fresh.signed_doc = json_incref(json_object_get(body, "signed"));
-                fresh.device = strdup(json_string_value(device));
-                fresh.secret = strdup(json_string_value(secret));
-                fresh.token = lc_is_token(token) ? strdup(json_string_value(token)) : NULL;
-                fresh.last_seen = strdup(iso);
-                fresh.facts_opt_out = state.facts_opt_out, fresh.clock_offset = state.clock_offset;
-                json_t *activation = json_pack("{s:O, s:O, s:O}", "id", json_object_get(offline, "activation"), "device", device,
-                                               "proof", json_object_get(pending, "proof"));
-                rc = !fresh.device || !fresh.secret || !fresh.last_seen || !activation ? LICENTIA_E_NOMEM : LICENTIA_OK;
-                if (rc == LICENTIA_OK) {
-                    json_array_remove(json_object_get(keys, "pending"), index);
-                    json_object_set_new(keys, "activation", activation), activation = NULL;
-                    json_object_set_new(keys, "proof", json_null());
-                    rc = save_keys(h->data_dir, keys);
-                }
-                if (rc == LICENTIA_OK) rc = lc_state_save(h->data_dir, &fresh);
-                if (rc == LICENTIA_OK && !(*out = lc_status_of(payload, at, 0))) rc = LICENTIA_E_NOMEM;
-                json_decref(activation);
-                lc_state_clear(&fresh);
-                why = NULL;
-            }
+    const char *why = keys ? lc_open_response(response, length, h->product, &h->keys, &fp, json_object_get(keys, "pending"), at, &r)
+                           : "out of memory";
+    licentia_error rc = !keys ? LICENTIA_E_NOMEM : why ? LICENTIA_E_INVALID_DOCUMENT : LICENTIA_OK;
+    if (rc == LICENTIA_OK) {
+        const json_t *token = json_object_get(r.payload, "token");
+        char iso[21];
+        lc_format_iso(c.now, iso);
+        lc_state fresh;
+        memset(&fresh, 0, sizeof fresh);
+        fresh.signed_doc = json_incref(r.signed_doc);
+        fresh.device = strdup(json_string_value(json_object_get(r.credential, "device")));
+        fresh.secret = strdup(json_string_value(json_object_get(r.credential, "secret")));
+        fresh.token = lc_is_token(token) ? strdup(json_string_value(token)) : NULL;
+        fresh.last_seen = strdup(iso);
+        fresh.facts_opt_out = state.facts_opt_out, fresh.clock_offset = state.clock_offset;
+        json_t *activation = json_pack("{s:O, s:s?, s:O}", "id", r.activation, "device", fresh.device, "proof",
+                                       json_object_get(r.entry, "proof"));
+        rc = !fresh.device || !fresh.secret || !fresh.last_seen || !activation ? LICENTIA_E_NOMEM : LICENTIA_OK;
+        if (rc == LICENTIA_OK) {
+            json_array_remove(json_object_get(keys, "pending"), r.index);
+            json_object_set_new(keys, "activation", activation), activation = NULL;
+            json_object_set_new(keys, "proof", json_null());
+            rc = save_keys(h->data_dir, keys);
         }
+        if (rc == LICENTIA_OK) rc = lc_state_save(h->data_dir, &fresh);
+        if (rc == LICENTIA_OK && !(*out = lc_status_of(r.payload, at, 0))) rc = LICENTIA_E_NOMEM;
+        json_decref(activation);
+        lc_state_clear(&fresh);
+        lc_opened_response_clear(&r);
+    } else if (rc == LICENTIA_E_INVALID_DOCUMENT) {
+        lc_refusal_word(&h->refusal, why); /* not_a_response, unknown_request, sealed_elsewhere, ... */
     }
-    if (rc == LICENTIA_E_INVALID_DOCUMENT && why) lc_refusal_word(&h->refusal, why);
-    json_decref(body), json_decref(keys), json_decref(payload), json_decref(opened);
+    json_decref(keys);
     lc_call_end(&c);
     return rc;
 }

@@ -24,5 +24,16 @@ int lc_ifconfig_mac(const char *ifconfig_output, char *out, size_t size);
 int lc_format_node(const unsigned char node[6], char *out, size_t size);
 void lc_join_cpu(const char *machine, const char *processor, char *out, size_t size);
 void lc_windows_anchor(const char *path, char *out, size_t size);
+/* What the Windows calls answered (tests: recorded), and the raw values hardware/windows.py makes of them. */
+typedef struct {
+    const char *machine_guid, *cpu[3]; /* NULL: absent */
+    unsigned long long volume_serial;   /* 0: the call failed */
+    const char *machine, *processor;    /* platform.machine(), platform.processor() */
+    unsigned long long node;            /* uuid.getnode() */
+    const char *data_dir, *cwd;
+} lc_windows_recorded;
+void lc_windows_raw(const lc_windows_recorded *recorded, lc_raw_hardware *raw, char *volume, size_t volume_size);
+/* The text Python's Path(path).absolute() gives on POSIX with working directory cwd (malloc'd, NULL: out of memory). */
+char *lc_posix_absolute(const char *cwd, const char *path);
 
 #endif

@@ -129,3 +129,62 @@ void lc_windows_anchor(const char *path, char *out, size_t size) {
     }
     snprintf(out, size, "C:\\");
 }
+
+/*
+ * str(pathlib.PurePosixPath(cwd, path)) for a relative path, or of path alone (Path.absolute() on
+ * POSIX): repeated separators and "." parts dropped, a trailing one too, ".." and a leading "//" kept
+ * (three or more leading separators are one). Nothing resolves links, "~" or "..". Malloc'd.
+ */
+char *lc_posix_absolute(const char *cwd, const char *path) {
+    size_t n = strlen(cwd) + strlen(path) + 2;
+    char *joined = malloc(n), *out = malloc(n + 2);
+    if (!joined || !out) {
+        free(joined), free(out);
+        return NULL;
+    }
+    if (path[0] == '/') snprintf(joined, n, "%s", path);
+    else snprintf(joined, n, "%s/%s", cwd, path);
+    size_t lead = strspn(joined, "/"), o = 0;
+    if (lead == 2) out[o++] = '/';
+    out[o++] = '/';
+    size_t root = o;
+    for (char *p = joined + lead; *p;) {
+        size_t len = strcspn(p, "/");
+        if (len && !(len == 1 && p[0] == '.')) {
+            if (o > root) out[o++] = '/';
+            memcpy(out + o, p, len);
+            o += len;
+        }
+        p += len;
+        p += strspn(p, "/");
+    }
+    out[o] = '\0';
+    free(joined);
+    return out;
+}
+
+/* A registry value as hardware/windows.py keeps it: trimmed of white space, blank as absent. */
+static void trimmed(const char *value, char *out, size_t size) {
+    const char *start = value ? value + strspn(value, " \t\r\n\v\f") : "";
+    size_t len = strlen(start);
+    while (len && strchr(" \t\r\n\v\f", start[len - 1])) len--;
+    snprintf(out, size, "%.*s", (int)len, start);
+}
+
+void lc_windows_raw(const lc_windows_recorded *r, lc_raw_hardware *raw, char *volume, size_t volume_size) {
+    char parts[3][256];
+    memset(raw, 0, sizeof *raw);
+    trimmed(r->machine_guid, raw->machine, sizeof raw->machine);
+    /* The volume of the data directory made absolute: its drive or share, the working directory's without one. */
+    const char *d = r->data_dir ? r->data_dir : "";
+    int anchored = (isalpha((unsigned char)d[0]) && d[1] == ':') || ((d[0] == '\\' || d[0] == '/') && (d[1] == '\\' || d[1] == '/'));
+    lc_windows_anchor(anchored ? d : (r->cwd ? r->cwd : ""), volume, volume_size);
+    if (r->volume_serial) snprintf(raw->disk, sizeof raw->disk, "%08lX", (unsigned long)r->volume_serial);
+    int any = 0;
+    for (int i = 0; i < 3; i++) trimmed(r->cpu[i], parts[i], sizeof parts[i]), any |= parts[i][0] != '\0';
+    if (any) snprintf(raw->cpu, sizeof raw->cpu, "%s|%s|%s", parts[0], parts[1], parts[2]);
+    else lc_join_cpu(r->machine, r->processor, raw->cpu, sizeof raw->cpu);
+    unsigned char node[6];
+    for (int i = 0; i < 6; i++) node[i] = (unsigned char)(r->node >> (40 - 8 * i));
+    lc_format_node(node, raw->mac, sizeof raw->mac);
+}

@@ -26,7 +26,7 @@ struct licentia_lease {
     int state;         /* ACTIVE, ... (NAMES: its LICENTIA_LEASE_* word) */
     char error[101];   /* the refusal that lost it */
     int borrowed, online;
-    long heartbeat_seconds;
+    double heartbeat_seconds;
     long long deadline; /* lc_monotonic_ms() when it ends */
     json_t *entitlements, *features;
 };
@@ -43,22 +43,56 @@ static licentia_lease *new_lease(void) {
 /* The lock of a lease the caller may hold as const (reading it takes the lock too). */
 static lc_mutex *lock_of(const licentia_lease *l) { return (lc_mutex *)&l->lock; }
 
-/* The verified lease payload (a new reference), or NULL: lease_documents.verify_lease. */
-static json_t *verify_lease(const json_t *signed_doc, const call *c, long long at_ms, long long *issued, long long *expires) {
+json_t *lc_verify_lease(const json_t *signed_doc, const lc_keyset *keys, const char *product, const lc_fingerprint *fp,
+                        long long at_ms, long long *issued, long long *expires) {
     json_t *payload = NULL;
-    if (lc_verify(signed_doc, &c->h->keys, c->h->product, at_ms, &payload) != LICENTIA_OK) return NULL;
+    if (!json_is_object(signed_doc) || lc_verify(signed_doc, keys, product, at_ms, &payload) != LICENTIA_OK) return NULL;
     const json_t *type = json_object_get(payload, "type"), *min_v = json_object_get(payload, "min_match");
     const json_t *e = json_object_get(payload, "expires_at"), *i = json_object_get(payload, "issued_at");
     long long min_match = json_is_integer(min_v) && json_integer_value(min_v) ? json_integer_value(min_v) : 2;
+    /* Its data path is not compared: a lease is the machine's seat. */
     if (!lc_same_text(type, "floating_lease") || !json_is_string(json_object_get(payload, "lease")) ||
         (min_v && !json_is_null(min_v) && !json_is_integer(min_v)) || !json_is_string(e) || !json_is_string(i) ||
         lc_parse_iso(json_string_value(e), expires) != 0 || lc_parse_iso(json_string_value(i), issued) != 0 ||
         !json_is_object(json_object_get(payload, "components")) ||
-        !lc_matches(json_object_get(payload, "components"), c->fp, min_match)) {
+        !lc_matches(json_object_get(payload, "components"), fp, min_match)) {
         json_decref(payload);
         return NULL;
     }
     return payload;
+}
+
+licentia_error lc_accept_lease(const json_t *answer, const lc_asked *asked, const lc_keyset *keys, const char *product,
+                               const lc_fingerprint *fp, json_t **payload_out, long long *issued, long long *expires,
+                               const char **why) {
+    *payload_out = NULL;
+    *why = LICENTIA_ANSWER_INVALID_DOCUMENT;
+    json_t *payload = lc_verify_lease(json_object_get(answer, "signed"), keys, product, fp, LC_NO_TIME, issued, expires);
+    if (!payload) return LICENTIA_E_INVALID_DOCUMENT;
+    licentia_error rc = LICENTIA_E_INVALID_DOCUMENT;
+    if (!json_equal(json_object_get(payload, "lease"), json_object_get(answer, "lease"))) *why = LICENTIA_ANSWER_OTHER_LEASE;
+    else rc = lc_bound(payload, asked, keys, product, why);
+    if (rc == LICENTIA_OK) *payload_out = payload, *why = NULL;
+    else json_decref(payload);
+    return rc;
+}
+
+const char *lc_stored_lease(const json_t *signed_doc, const lc_keyset *keys, const char *product, const lc_fingerprint *fp,
+                            long long at_ms, json_t **payload_out, long long *issued, long long *expires) {
+    json_t *payload = lc_verify_lease(signed_doc, keys, product, fp, at_ms, issued, expires);
+    *payload_out = NULL;
+    if (!payload) return LICENTIA_ANSWER_INVALID_DOCUMENT;
+    const char *why = !json_is_true(json_object_get(payload, "borrowed")) ? "not_borrowed" : *expires <= at_ms ? "ended" : NULL;
+    if (why) json_decref(payload);
+    else *payload_out = payload;
+    return why;
+}
+
+double lc_heartbeat_seconds(const json_t *payload) {
+    const json_t *every = json_object_get(payload, "heartbeat_seconds"), *seconds = json_object_get(payload, "lease_seconds");
+    double limit = json_is_integer(seconds) && json_integer_value(seconds) > 0 ? (double)json_integer_value(seconds) / 2 : 60.0;
+    return json_is_integer(every) && json_integer_value(every) > 0 && json_integer_value(every) <= limit
+               ? (double)json_integer_value(every) : limit / 2;
 }
 
 /* Take a verified document into the lease; `now` is the server's time (issued online, the set-right clock offline). */
@@ -69,8 +103,7 @@ static licentia_error take_lease(licentia_lease *l, const call *c, const json_t 
     lc_format_iso(expires, iso);
     char *until = strdup(iso);
     json_t *ent = lc_entitlements_in_force(json_object_get(payload, "entitlements"), now), *features = json_array();
-    const json_t *f = json_object_get(payload, "features"), *every = json_object_get(payload, "heartbeat_seconds");
-    const json_t *seconds = json_object_get(payload, "lease_seconds");
+    const json_t *f = json_object_get(payload, "features");
     size_t k;
     json_t *v;
     json_array_foreach(f, k, v) if (json_is_string(v) && features) json_array_append(features, v);
@@ -86,10 +119,8 @@ static licentia_error take_lease(licentia_lease *l, const call *c, const json_t 
     l->state = l->borrowed ? BORROWED : ACTIVE;
     l->error[0] = '\0';
     /* The signed interval, bounded: a server's bug must not make the application flood it. */
-    long limit = json_is_integer(seconds) && json_integer_value(seconds) > 0 ? (long)(json_integer_value(seconds) / 2) : 60;
-    if (limit < MIN_HEARTBEAT_S) limit = MIN_HEARTBEAT_S;
-    l->heartbeat_seconds = json_is_integer(every) && json_integer_value(every) > 0 && json_integer_value(every) <= limit
-                               ? (long)json_integer_value(every) : (limit / 2 ? limit / 2 : MIN_HEARTBEAT_S);
+    l->heartbeat_seconds = lc_heartbeat_seconds(payload);
+    if (l->heartbeat_seconds < MIN_HEARTBEAT_S) l->heartbeat_seconds = MIN_HEARTBEAT_S;
     lc_mutex_unlock(&l->lock);
     char *text = json_dumps(signed_doc, JSON_COMPACT);
     /* A failure to keep it only costs offline use of a borrowed lease. */
@@ -134,18 +165,13 @@ static licentia_error lease_call(call *c, const char *path, const char *key, int
         break;
     }
     if (rc != LICENTIA_OK) return rc;
-    const json_t *signed_doc = json_object_get(answer, "signed");
-    const char *why = LICENTIA_ANSWER_INVALID_DOCUMENT;
-    json_t *payload = json_is_object(signed_doc) ? verify_lease(signed_doc, c, LC_NO_TIME, issued, expires) : NULL;
-    rc = payload ? lc_bound(payload, &asked, &c->h->keys, c->h->product, &why) : LICENTIA_E_INVALID_DOCUMENT;
-    if (rc == LICENTIA_OK && !json_equal(json_object_get(payload, "lease"), json_object_get(answer, "lease")))
-        rc = LICENTIA_E_INVALID_DOCUMENT, why = LICENTIA_ANSWER_INVALID_DOCUMENT;
+    const char *why;
+    json_t *payload;
+    rc = lc_accept_lease(answer, &asked, &c->h->keys, c->h->product, c->fp, &payload, issued, expires, &why);
     if (rc == LICENTIA_E_INVALID_DOCUMENT) lc_refusal_word(&c->h->refusal, why);
     if (rc == LICENTIA_OK) {
-        *signed_out = json_incref((json_t *)signed_doc);
+        *signed_out = json_incref(json_object_get(answer, "signed"));
         *payload_out = payload;
-    } else {
-        json_decref(payload);
     }
     json_decref(answer);
     return rc;
@@ -173,8 +199,8 @@ static licentia_lease *stored_borrow(call *c) {
         if (copy) free(c->state->last_seen), c->state->last_seen = copy, lc_state_save(c->h->data_dir, c->state);
     }
     long long at = lc_server_time(c->now, c->state->clock_offset);
-    json_t *payload = verify_lease(signed_doc, c, at, &issued, &expires);
-    licentia_lease *l = payload && expires > at && json_is_true(json_object_get(payload, "borrowed")) ? new_lease() : NULL;
+    json_t *payload;
+    licentia_lease *l = !lc_stored_lease(signed_doc, &c->h->keys, c->h->product, c->fp, at, &payload, &issued, &expires) ? new_lease() : NULL;
     if (l && take_lease(l, c, signed_doc, payload, at, expires) != LICENTIA_OK) licentia_lease_free(l), l = NULL;
     json_decref(payload);
     json_decref(signed_doc);
@@ -308,7 +334,7 @@ const char *licentia_lease_expires_at(const licentia_lease *l) { return l ? l->e
 const char *licentia_lease_error(const licentia_lease *l) { return l && l->error[0] ? l->error : NULL; }
 int licentia_lease_borrowed(const licentia_lease *l) { return l ? l->borrowed : 0; }
 int licentia_lease_online(const licentia_lease *l) { return l ? l->online : 0; }
-long licentia_lease_heartbeat_seconds(const licentia_lease *l) { return l ? l->heartbeat_seconds : 0; }
+double licentia_lease_heartbeat_seconds(const licentia_lease *l) { return l ? l->heartbeat_seconds : 0; }
 
 int licentia_lease_has_feature(const licentia_lease *l, const char *name) {
     size_t i;

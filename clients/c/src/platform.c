@@ -1,5 +1,6 @@
 /* POSIX and Windows implementations of platform.h. */
 #include "platform.h"
+#include "hardware.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -263,15 +264,9 @@ void lc_os_description(char *out, size_t size) {
 }
 
 char *lc_absolute_path(const char *path) {
-    char cwd[4096] = "";
-    if (path[0] != '/' && !getcwd(cwd, sizeof cwd)) cwd[0] = '\0';
-    size_t n = strlen(cwd) + strlen(path) + 2;
-    char *out = malloc(n);
-    if (!out) return NULL;
-    snprintf(out, n, "%s%s%s", cwd, cwd[0] && strcmp(cwd, "/") != 0 ? "/" : "", path);
-    size_t len = strlen(out);
-    while (len > 1 && out[len - 1] == '/') out[--len] = '\0';
-    return out;
+    char cwd[4096] = "/";
+    if (path[0] != '/' && !getcwd(cwd, sizeof cwd)) snprintf(cwd, sizeof cwd, "/");
+    return lc_posix_absolute(cwd, path); /* the text the other SDKs hash: Python's Path.absolute() */
 }
 
 FILE *lc_open_read(const char *path) { return fopen(path, "rb"); }

@@ -56,6 +56,24 @@ json_t *lc_entitlements_in_force(const json_t *unverified, long long now_ms) {
     return found;
 }
 
+json_t *lc_customer_of(const json_t *payload) {
+    const json_t *customer = json_object_get(json_object_get(payload, "license"), "customer");
+    const json_t *id = json_object_get(customer, "id"), *name = json_object_get(customer, "name");
+    if (!json_is_object(customer) || !json_is_integer(id)) return NULL; /* a boolean or text is no id */
+    return json_pack("{s:O, s:s}", "id", id, "name", json_is_string(name) ? json_string_value(name) : "");
+}
+
+json_t *lc_maintenance_of(const json_t *payload) {
+    const json_t *m = json_object_get(payload, "maintenance");
+    if (!json_is_object(m)) return NULL;
+    const json_t *until = json_object_get(m, "until"), *newer = json_object_get(m, "newer_release");
+    const json_t *version = json_object_get(newer, "version"), *channel = json_object_get(newer, "channel");
+    json_t *release = json_is_object(newer) && json_is_string(version) && json_string_length(version)
+                          ? json_pack("{s:O, s:O}", "version", version, "channel", json_is_string(channel) ? channel : json_null())
+                          : json_null();
+    return json_pack("{s:O, s:o}", "until", json_is_string(until) ? until : json_null(), "newer_release", release);
+}
+
 static int text_of(const json_t *object, const char *name, char **out) {
     const json_t *v = json_object_get(object, name);
     if (!json_is_string(v)) return 0;
@@ -77,18 +95,17 @@ int lc_status_extras(licentia_status *st, const json_t *payload, long long now_m
                 failed |= json_object_set_new(st->entitlements, st->features[i], json_true()) != 0;
         }
     }
-    const json_t *lic = json_object_get(payload, "license"), *customer = json_object_get(lic, "customer");
-    const json_t *id = json_object_get(customer, "id"), *name = json_object_get(customer, "name");
-    if (json_is_object(customer) && json_is_integer(id)) {
-        st->customer_id = json_integer_value(id);
-        failed |= !(st->customer_name = strdup(json_is_string(name) ? json_string_value(name) : ""));
+    json_t *customer = lc_customer_of(payload), *maintenance = lc_maintenance_of(payload);
+    if (customer) {
+        st->customer_id = json_integer_value(json_object_get(customer, "id"));
+        failed |= text_of(customer, "name", &st->customer_name);
     }
-    const json_t *maintenance = json_object_get(payload, "maintenance");
-    if (json_is_object(maintenance)) {
+    if (maintenance) {
         st->has_maintenance = 1;
         failed |= text_of(maintenance, "until", &st->maintenance_until);
         failed |= text_of(json_object_get(maintenance, "newer_release"), "version", &st->maintenance_newer);
     }
+    json_decref(customer), json_decref(maintenance);
     json_t *release = lc_release_of(json_object_get(payload, "latest_release"));
     if (release)
         failed |= text_of(release, "version", &st->release_version) | text_of(release, "channel", &st->release_channel) |

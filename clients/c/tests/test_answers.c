@@ -243,7 +243,7 @@ int main(void) {
         licentia_error rc;
     } leases[] = {
         {"lease-replay", LICENTIA_ANSWER_NONCE_MISMATCH, LICENTIA_E_INVALID_DOCUMENT}, /* another request's lease */
-        {"lease-other", LICENTIA_ANSWER_INVALID_DOCUMENT, LICENTIA_E_INVALID_DOCUMENT}, /* names another lease outside */
+        {"lease-other", LICENTIA_ANSWER_OTHER_LEASE, LICENTIA_E_INVALID_DOCUMENT},     /* names another lease outside */
         {"garbage", "", LICENTIA_E_OFFLINE},                                            /* not JSON */
         {"deep", "", LICENTIA_E_OFFLINE},                                               /* nested 100000 deep */
     };

@@ -208,7 +208,10 @@ static void airgapped(void) {
     /* Carried to another computer with this installation's keys: its hardware is not the one signed. */
     snprintf(cmd, sizeof cmd, "mkdir -p '%s/air2' && cp '%s/air/offline.json' '%s/air2/'", root, root, root);
     CHECK(system(cmd) == 0, "keys copied");
+    char why[101];
     CHECK(licentia_install_activation(other, response, n, &st) == LICENTIA_E_INVALID_DOCUMENT && !st, "not on another computer");
+    licentia_last_refusal(other, why, sizeof why);
+    CHECK(!strcmp(why, LICENTIA_RESPONSE_INVALID_DOCUMENT), "refused as invalid_document: %s", why);
     /* Edited on the way: refused. */
     if (response) {
         char *edited = strdup(response);
@@ -228,6 +231,8 @@ static void airgapped(void) {
           "checks answer from it offline");
     licentia_status_free(st), st = NULL;
     CHECK(licentia_install_activation(air, response, n, &st) == LICENTIA_E_INVALID_DOCUMENT, "a response installs once");
+    licentia_last_refusal(air, why, sizeof why);
+    CHECK(!strcmp(why, LICENTIA_RESPONSE_UNKNOWN_REQUEST), "refused as unknown_request: %s", why);
     /* A later online check goes on with the credential it brought. */
     licentia *back = open_on(url, "air", machine);
     CHECK(licentia_check(back, 1, &st) == LICENTIA_OK && licentia_status_online(st) && !strcmp(licentia_status_state(st), "registered"),

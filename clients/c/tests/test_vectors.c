@@ -352,6 +352,8 @@ static void latest_release_cases(const json_t *cases) {
     }
 }
 
+#include "vectors_more.h"
+
 int main(void) {
     json_error_t error;
     const char *file = getenv("LICENTIA_VECTORS") ? getenv("LICENTIA_VECTORS") : VECTORS; /* another file: make test */
@@ -364,7 +366,8 @@ int main(void) {
     /* Every section of the contract is run here: one this runner does not know fails the suite until implemented. */
     static const char *implemented[] = {"format", "about", "canonical", "signatures", "fingerprints", "license_keys",
                                         "offline", "online", "linux_readers", "credentials",
-                                        "last_seen", "latest_release"};
+                                        "last_seen", "latest_release", "entitlements", "licensee", "data_paths",
+                                        "consumption", "state", "leases", "airgapped", "hardware_readers"};
     const char *section;
     json_t *ignored;
     json_object_foreach(vectors, section, ignored) {
@@ -384,6 +387,14 @@ int main(void) {
     credential_cases(json_object_get(vectors, "credentials"));
     last_seen_cases(json_object_get(vectors, "last_seen"));
     latest_release_cases(json_object_get(vectors, "latest_release"));
+    entitlement_cases(json_object_get(vectors, "entitlements"));
+    licensee_cases(json_object_get(vectors, "licensee"));
+    data_path_cases(json_object_get(vectors, "data_paths"));
+    consumption_cases(json_object_get(vectors, "consumption"));
+    state_cases(json_object_get(vectors, "state"));
+    lease_cases(json_object_get(vectors, "leases"));
+    airgapped_cases(json_object_get(vectors, "airgapped"));
+    hardware_reader_cases(json_object_get(vectors, "hardware_readers"));
     json_decref(vectors);
     return REPORT("conformance vectors");
 }

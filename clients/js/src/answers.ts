@@ -33,6 +33,9 @@ import { pyStr, verifyDocument, type PinnedKeys } from "./signing";
 import type { State } from "./state";
 import { statusOf, verifyForInstallation, type PresentedFingerprint, type Status } from "./status";
 import { clockOffset, parseIso } from "./time";
+import { isToken } from "./tokens";
+
+export { isToken };
 
 /** Why an answer is refused: the first rule it fails (the conformance vectors' `refusal`). */
 export const Refusal = {
@@ -48,10 +51,6 @@ export function newNonce(): string {
   return randomBytes(16).toString("base64url");
 }
 
-/** A credential part or token as the server makes them: short printable ASCII. */
-export function isToken(value: JsonValue | undefined): value is string {
-  return typeof value === "string" && value.length > 0 && value.length <= 200 && /^[\x20-\x7e]+$/.test(value);
-}
 
 /** What one online request asked: its fresh nonce, and the installation it spoke for. */
 export class Asked {
@@ -79,6 +78,16 @@ export class Asked {
     }
     return known.device === this.device && typeof known.machine === "string" ? known.machine : null;
   }
+}
+
+/**
+ * The credential an answer carries (outside the signature: only the server can tell a genuine one),
+ * kept only when it is for the device the verified document names and both parts are tokens.
+ */
+export function credentialOf(offered: JsonValue | undefined, documentDevice: JsonValue | undefined): readonly [string, string] | null {
+  if (!isObject(offered)) return null;
+  const { device, secret } = offered;
+  return isToken(device) && isToken(secret) && device === documentDevice ? [device, secret] : null;
 }
 
 /** Why a verified answer is not the answer to this request (null: it is). */
@@ -141,12 +150,7 @@ export function judgeAnswer(
     const detail = err instanceof InvalidDocument ? err.message : "document has no valid issue time";
     return refused(Refusal.INVALID_DOCUMENT, `the server's answer does not verify: ${detail}`);
   }
-  const offered = answer.credential;
-  // The credential is outside the signature: it counts only for the device the document names.
-  const credential =
-    isObject(offered) && isToken(offered.device) && isToken(offered.secret) && offered.device === payload.device
-      ? ([offered.device, offered.secret] as const)
-      : null;
+  const credential = credentialOf(answer.credential, payload.device);
   const why = refusal(payload, {
     nonce: asked.nonce,
     device: asked.device,

@@ -1,31 +1,33 @@
 /** `Licentia`: the object an application creates once and asks `check()`. */
 
 import { release as osRelease, type as osType } from "node:os";
-import { resolve } from "node:path";
 
 import { Asked, judgeAnswer } from "./answers";
 import { Escrow } from "./escrow";
-import { collectFacts, FACT_NAMES, factsDisabledByEnvironment } from "./facts";
-import { ConfigurationError, InvalidDocument, InvalidKey, LicentiaError, Offline, ServerRefused } from "./errors";
-import { Fingerprint, takeFingerprint } from "./fingerprint";
-import type { HardwareSource } from "./hardware";
-import { isObject, type JsonObject, type JsonValue } from "./json";
+import { checkFactChoice, collectFacts, FACT_NAMES, factsDisabledByEnvironment } from "./facts";
+import { ConfigurationError, InvalidAnswer, InvalidKey, LicentiaError, Offline, ServerRefused, type Consumption } from "./errors";
+import { Fingerprint, fingerprintOf, hardwareOnce } from "./fingerprint";
+import type { HardwareSource, RawHardware } from "./hardware";
+import { isObject, type JsonValue } from "./json";
+import { checkout, type Lease } from "./leases";
+import { consume } from "./meters";
 import { moveFrom } from "./moves";
+import { absolutePath } from "./paths";
+import { installResponse, writeProof, writeRequest } from "./offline";
 import { EventQueue, type FlushResult } from "./queue";
+import { releaseOf, type Release } from "./releases";
 import { dataPathHash, keyPrefix, normalizeKey } from "./rules";
-import { pinKeys } from "./signing";
+import { pinKeys, type PinnedKeys } from "./signing";
 import { StateFile, type State } from "./state";
 import { decideOffline, DEFAULT_ROLLBACK_TOLERANCE_MS, denied, Status } from "./status";
 import { parseIsoOr, systemClock, toIso, type Clock } from "./time";
 import { Transport } from "./transport";
 import { Values } from "./values";
+import { CLIENT_VERSION, PROTOCOL_VERSION } from "./version";
 import { DeviceStatus, ErrorCode, EventKind } from "./vocabulary";
+import { latestWitness, seenAfter, settleWitnesses, witnessPaths } from "./witnesses";
 
 export const DEFAULT_TIMEOUT_MS = 3000;
-// last_seen is written at most this often on offline checks: a write (with fsync)
-// per check costs far more than the check, and a clock wound back by less than
-// this plus the tolerance buys almost nothing.
-const LAST_SEEN_STEP_MS = 10 * 60 * 1000;
 
 export interface LicentiaOptions {
   serverUrl: string;
@@ -57,6 +59,10 @@ type Extra = Record<string, unknown>;
  * method throws only `LicentiaError`s.
  */
 export class Licentia {
+  /** This client's version (`@licentia/client`'s), sent on every request. */
+  static readonly version = CLIENT_VERSION;
+  /** The public API's protocol this client speaks, sent on every request. */
+  static readonly protocolVersion = PROTOCOL_VERSION;
   readonly product: string;
   readonly dataDir: string;
   readonly transport: Transport;
@@ -66,15 +72,20 @@ export class Licentia {
   readonly escrow: Escrow;
   readonly appVersion: string | null;
   readonly channel: string;
-  private readonly keys;
-  private readonly clock: Clock;
-  private readonly stateFile: StateFile;
-  private readonly rollbackToleranceMs: number;
-  private readonly hardware: HardwareSource;
+  /** @internal The pinned keys (leases, air-gapped files). */
+  readonly keys: PinnedKeys;
+  /** @internal */
+  readonly clock: Clock;
+  /** @internal */
+  readonly stateFile: StateFile;
+  /** @internal */
+  readonly rollbackToleranceMs: number;
+  private readonly hardware: HardwareSource | undefined;
+  private readonly hardwareReads = new Map<string, Promise<RawHardware>>();
   private readonly factNames: readonly string[];
   private readonly authors: readonly string[];
   private readonly trackers: readonly string[];
-  private cachedFacts: Record<string, string> | null = null;
+  private cachedFacts: Promise<Record<string, string>> | null = null;
   // Calls run one at a time: two overlapping checks must not interleave their state writes.
   private chain: Promise<unknown> = Promise.resolve();
 
@@ -86,12 +97,13 @@ export class Licentia {
     if (!options.dataDir) throw new ConfigurationError("a data directory is required");
     this.product = product;
     this.keys = pinKeys(options.publicKey);
-    this.dataDir = resolve(options.dataDir);
+    // The text Python's pathlib makes of it (`paths.ts`): its hash tells installations apart.
+    this.dataDir = absolutePath(options.dataDir);
     this.clock = options.clock ?? systemClock;
     this.appVersion = options.appVersion ?? null;
     this.channel = options.channel ?? "stable";
     this.rollbackToleranceMs = options.rollbackToleranceMs ?? DEFAULT_ROLLBACK_TOLERANCE_MS;
-    this.hardware = options.hardware ?? {};
+    this.hardware = options.hardware;
     this.transport = new Transport(options.serverUrl, options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
     this.stateFile = new StateFile(this.dataDir);
     this.escrow = new Escrow(this.transport.serverUrl, product, dataPathHash(product, this.dataDir));
@@ -100,18 +112,17 @@ export class Licentia {
     this.factNames = options.facts === true ? FACT_NAMES : options.facts ? [...options.facts] : [];
     this.authors = [...(options.authors ?? [])];
     this.trackers = [...(options.trackers ?? [])];
-    collectFacts([], this.authors, this.trackers); // refuse too many free fields now, not at the first check
-    for (const name of this.factNames) {
-      if (!(FACT_NAMES as readonly string[]).includes(name)) throw new ConfigurationError(`unknown fact ${JSON.stringify(name)}`);
-    }
+    checkFactChoice(this.factNames, this.authors, this.trackers); // refused now, not at the first check
   }
 
-  /** The client facts this app sends (empty unless enabled and not opted out). */
-  facts(): Record<string, string> {
+  /** The client facts this app sends (empty unless enabled and not opted out); read once. */
+  facts(): Promise<Record<string, string>> {
     if (this.cachedFacts === null) {
       const enabled = this.factNames.length > 0 || this.authors.length > 0 || this.trackers.length > 0;
       this.cachedFacts =
-        !enabled || factsDisabledByEnvironment() || this.stateFile.load().factsOptOut ? {} : collectFacts(this.factNames, this.authors, this.trackers, this.hardware);
+        !enabled || factsDisabledByEnvironment() || this.stateFile.load().factsOptOut
+          ? Promise.resolve({})
+          : collectFacts(this.factNames, this.authors, this.trackers, this.hardware ?? {}).catch(() => ({}));
     }
     return this.cachedFacts;
   }
@@ -138,14 +149,19 @@ export class Licentia {
 
   // -- public API ---------------------------------------------------------------------
 
-  /** This installation's status: from the server when it answers in time, else the stored document. */
+  /**
+   * This installation's status: from the server when it answers in time, else the stored document.
+   * Never rejects: whatever the network, the files or the hardware readers do, it answers a status
+   * (nothing granted but what a verified document says; `reason` `check_failed` when even the
+   * offline decision could not be made).
+   */
   check(options: { online?: boolean } = {}): Promise<Status> {
-    return this.serial(async () => {
+    const checked = this.serial(async () => {
       const now = this.clock.now();
-      const state = this.stateFile.load();
       if (options.online ?? true) {
         const deadline = Date.now() + this.transport.timeoutMs;
         try {
+          const state = this.stateFile.load();
           const status = await this.deviceCall("/v1/check", state, deadline);
           try {
             await this.afterOnlineCheck(state, now, deadline);
@@ -153,15 +169,15 @@ export class Licentia {
             // Queueing or sending events failed (a full or read-only disk): the verified answer stands.
           }
           return status;
-        } catch (err) {
-          if (!(err instanceof Offline || err instanceof ServerRefused || err instanceof InvalidDocument)) throw err;
-          // The state as kept, not this call's copy: a server that voided the credential and then
-          // answered nothing usable must not make the offline check save a state without it.
-          return this.checkOffline(this.stateFile.load(), now);
+        } catch {
+          // Unreachable, refused, an answer that is not this request's, or a fault of the readers or
+          // the files: decide on the state as kept, not this call's copy (a server that voided the
+          // credential and then answered nothing usable must not make the offline check save a state without it).
         }
       }
-      return this.checkOffline(state, now);
+      return this.checkOffline(this.stateFile.load(), now);
     });
+    return checked.catch(() => denied("check_failed"));
   }
 
   /** Redeem a license key on this device; a typo throws `InvalidKey` before any network call. */
@@ -175,7 +191,7 @@ export class Licentia {
         // Evidence of a key typed here: only the prefix, never a whole key.
         const typed = String(key).toUpperCase().replace(/[^A-Z0-9]/g, "");
         try {
-          this.queue.add(EventKind.REGISTER, now, { key_prefix: keyPrefix(typed), result: "typo" }, this.facts());
+          this.queue.add(EventKind.REGISTER, now, { key_prefix: keyPrefix(typed), result: "typo" }, await this.facts());
         } catch {
           // evidence is best effort; the user must still hear about the typo
         }
@@ -197,18 +213,46 @@ export class Licentia {
     });
   }
 
-  /** The newest release on this app's channel (`newer` tells whether it beats `appVersion`), or null. */
-  async latestRelease(): Promise<JsonObject | null> {
+  /**
+   * The newest release on this app's channel (`newer` tells whether it beats `appVersion`), or null.
+   * The answer is not signed: only its known fields reach the application, and a download URL only
+   * when it is `https:` (an application may hand it to the system's browser).
+   */
+  async latestRelease(): Promise<Release | null> {
     const query: Record<string, string> = { product: this.product, channel: this.channel };
     if (this.appVersion) query.current = this.appVersion;
-    const answer = await this.transport.request("GET", "/v1/releases/latest", { query });
-    return isObject(answer) && answer.version ? answer : null;
+    return releaseOf(await this.transport.request("GET", "/v1/releases/latest", { query }));
+  }
+
+  /** A floating seat for this machine, kept by heartbeats on a timer that never keeps Node alive (`leases.ts`). */
+  checkout(key: string, options: { borrowDays?: number; heartbeats?: boolean } = {}): Promise<Lease> {
+    return guarded(checkout(this, key, options));
+  }
+
+  /** Count `amount` of `meter` on the server, once even when retried; past the limit: `QuotaExceeded` (`meters.ts`). */
+  consume(meter: string, amount = 1, options: { idempotencyKey?: string } = {}): Promise<Consumption> {
+    return guarded(consume(this, meter, amount, options.idempotencyKey));
+  }
+
+  /** Air-gapped step 1: the text of an activation request for license `key`, to carry to the vendor (`offline.ts`). */
+  activationRequest(key: string): Promise<string> {
+    return this.serial(() => writeRequest(this, key));
+  }
+
+  /** Air-gapped step 3: install the vendor's response to one of this installation's requests (else `InvalidAnswer`). */
+  installActivation(response: string | Uint8Array): Promise<Status> {
+    return this.serial(() => installResponse(this, response));
+  }
+
+  /** End the air-gapped activation here; the proof the vendor uploads to free the seat. */
+  deactivateOffline(): Promise<string> {
+    return this.serial(() => writeProof(this));
   }
 
   /** Queue feedback from the user and try to send it now; returns its event id. */
   feedback(text: string, email?: string): Promise<string> {
     return this.serial(async () => {
-      const id = this.queue.add(EventKind.FEEDBACK, this.clock.now(), email ? { text, email } : { text }, this.facts());
+      const id = this.queue.add(EventKind.FEEDBACK, this.clock.now(), email ? { text, email } : { text }, await this.facts());
       await this.flushNow();
       return id;
     });
@@ -223,7 +267,7 @@ export class Licentia {
   uninstall(options: { forget?: boolean } = {}): Promise<FlushResult> {
     return this.serial(async () => {
       try {
-        this.queue.add(EventKind.UNINSTALL, this.clock.now(), { app_version: this.appVersion }, this.facts());
+        this.queue.add(EventKind.UNINSTALL, this.clock.now(), { app_version: this.appVersion }, await this.facts());
         return await this.flushNow();
       } finally {
         if (options.forget) this.escrow.forget();
@@ -243,7 +287,7 @@ export class Licentia {
       try {
         await this.deviceCall("/v1/check", state, deadline);
       } catch (err) {
-        if (err instanceof Offline || err instanceof ServerRefused || err instanceof InvalidDocument) {
+        if (err instanceof Offline || err instanceof ServerRefused) {
           return { sent: 0, duplicates: 0, dropped: 0, remaining: this.queue.count() };
         }
         throw err;
@@ -259,9 +303,12 @@ export class Licentia {
     return this.serial(() => moveFrom({ product, dataDir, stateFile, escrow, transport, ...exchange }, oldDataDir));
   }
 
-  /** Read this machine's fingerprint now (what the next check sends and matches). */
-  fingerprint(): Fingerprint {
-    return takeFingerprint(this.product, this.dataDir, this.hardware);
+  /**
+   * This machine's fingerprint (what a check sends and matches). The hardware is read once,
+   * asynchronously, and kept in memory: a second check never waits on the readers.
+   */
+  async fingerprint(): Promise<Fingerprint> {
+    return fingerprintOf(this.product, this.dataDir, await hardwareOnce(this.dataDir, this.hardware, this.hardwareReads));
   }
 
   /** This device's credential, asking the server for one at first contact. */
@@ -278,7 +325,7 @@ export class Licentia {
 
   // -- online ---------------------------------------------------------------------------
 
-  private body(fingerprint: Fingerprint, state: State, extra: Extra): Extra {
+  private async body(fingerprint: Fingerprint, state: State, extra: Extra): Promise<Extra> {
     return {
       product: this.product,
       fingerprint: fingerprint.toRequest(),
@@ -286,7 +333,7 @@ export class Licentia {
       app_version: this.appVersion,
       os: `${osType()} ${osRelease()}`.trim(),
       channel: this.channel,
-      facts: this.facts(),
+      facts: await this.facts(),
       ...extra,
     };
   }
@@ -300,13 +347,13 @@ export class Licentia {
   private async deviceCall(path: string, state: State, deadline: number, extra: Extra = {}): Promise<Status> {
     const resumed = state.credential === null ? this.escrow.load() : null;
     if (resumed === null) return this.call(path, state, deadline, extra);
-    [state.credential, state.token, state.installReported] = [resumed, null, true];
+    [state.credential, state.token, state.installReported, state.escrowed] = [resumed, null, true, true];
     // The request says so: the server answers a reinstall of this installation (a new token chain).
     return this.call(path, state, deadline, { ...extra, resumed: true });
   }
 
   private async call(path: string, state: State, deadline: number, extra: Extra): Promise<Status> {
-    const fingerprint = this.fingerprint();
+    const fingerprint = await this.fingerprint();
     if (path !== "/v1/check" && state.credential === null) await this.call("/v1/check", state, deadline, {});
     let answer: JsonValue;
     let asked: Asked;
@@ -328,7 +375,7 @@ export class Licentia {
     const remaining = deadline - Date.now();
     if (remaining <= 0) throw new Offline("no time left before the timeout");
     const asked = Asked.by(state);
-    const body = this.body(fingerprint, state, { ...extra, nonce: asked.nonce });
+    const body = await this.body(fingerprint, state, { ...extra, nonce: asked.nonce });
     const answer = await this.transport.request("POST", path, { body, credential: state.credential, timeoutMs: remaining });
     return [answer, asked];
   }
@@ -336,19 +383,23 @@ export class Licentia {
   /**
    * Verify the server's answer, and that it answers this request, before anything of it is stored.
    * A genuine answer of another time, another request or another installation (a fake server
-   * replaying what it saved) is refused like a bad signature: `InvalidDocument`, naming the rule.
+   * replaying what it saved) is refused like a bad signature: `InvalidAnswer`, naming the rule.
    */
-  private accept(path: string, answer: JsonValue, asked: Asked, state: State, fingerprint: Fingerprint): Status {
+  private async accept(path: string, answer: JsonValue, asked: Asked, state: State, fingerprint: Fingerprint): Promise<Status> {
     const received = this.clock.now();
     const verdict = judgeAnswer(answer, asked, this.keys, this.product, fingerprint, received);
-    if (!verdict.accepted) throw new InvalidDocument(verdict.message);
+    if (!verdict.accepted) throw new InvalidAnswer(verdict.message);
     const issued = verdict.credential;
-    if (issued !== null) {
-      // A new credential (first contact, or re-identified: the old secret is void) is escrowed
-      // outside the data folder too, so that a reinstall resumes this installation.
-      const kept = state.credential;
-      if (kept === null || kept[0] !== issued[0] || kept[1] !== issued[1]) this.escrow.save(issued);
-      state.credential = [...issued];
+    const kept = state.credential;
+    if (issued !== null && (kept === null || kept[0] !== issued[0] || kept[1] !== issued[1])) {
+      state.credential = [...issued]; // a re-identified device's old secret is void
+      state.escrowed = false;
+    }
+    if (state.credential !== null && !state.escrowed) {
+      // Escrowed outside the data folder too, so that a reinstall resumes this installation: a new
+      // credential, and once the credential of an installation made before the escrow existed.
+      this.escrow.save(state.credential);
+      state.escrowed = true; // tried once: a store that cannot be written is not retried at every check
     }
     if (verdict.token !== null) state.token = verdict.token; // null: "suspected copy", keep ours
     state.signed = verdict.signed;
@@ -357,19 +408,24 @@ export class Licentia {
     // so a clock constantly off works offline too, and one put right is not locked out once online.
     state.clockOffset = verdict.clockOffset;
     state.lastSeen = toIso(received);
+    let status = verdict.status; // judged at the server's time: a wrong local clock does not change what the server said
     try {
       this.save(state);
     } catch (err) {
-      // A check still answers from what it verified; activation and deactivation must say the copy was not kept.
+      // A check still answers from what it verified (flagged: the next run goes online again);
+      // activation and deactivation must say the copy was not kept.
       if (path !== "/v1/check") throw err;
+      status = status.asUnsaved();
     }
-    // Judged at the server's time: a wrong local clock does not change what the server said.
-    return verdict.status;
+    // A clock that once ran far ahead left witnesses in the future: this bound answer puts them right.
+    await settleWitnesses(witnessPaths(this.dataDir), received, this.rollbackToleranceMs, state.fileClockSkew);
+    return status;
   }
 
-  private save(state: State): void {
+  /** @internal Save the state, measuring the file system's clock against the local one. */
+  save(state: State): void {
     try {
-      this.stateFile.save(state);
+      this.stateFile.save(state, this.clock.now());
     } catch (err) {
       throw new ConfigurationError(`cannot write the data directory ${this.dataDir}: ${(err as Error).message}`);
     }
@@ -379,14 +435,14 @@ export class Licentia {
     const payload = isObject(state.signed) && isObject(state.signed.document) ? state.signed.document : {};
     let changed = false;
     if (!state.installReported) {
-      this.queue.add(EventKind.INSTALL, now, { app_version: this.appVersion }, this.facts());
+      this.queue.add(EventKind.INSTALL, now, { app_version: this.appVersion }, await this.facts());
       state.installReported = changed = true;
     }
     if (payload.status === DeviceStatus.REGISTERED) {
       const days = typeof payload.usage_report_days === "number" && payload.usage_report_days > 0 ? payload.usage_report_days : 1;
       const last = parseIsoOr(state.lastUsageReport, null);
       if (last === null || now - last >= days * 86_400_000 || now < last) {
-        this.queue.add(EventKind.USAGE, now, { app_version: this.appVersion }, this.facts());
+        this.queue.add(EventKind.USAGE, now, { app_version: this.appVersion }, await this.facts());
         state.lastUsageReport = toIso(now);
         changed = true;
       }
@@ -406,28 +462,42 @@ export class Licentia {
 
   // -- offline --------------------------------------------------------------------------
 
-  private checkOffline(state: State, now: number): Status {
+  /** @internal The latest local time this installation is known to have seen: the sealed `last_seen` and the file times (`witnesses.ts`). */
+  latestSeen(state: State): Promise<number | null> {
+    return latestWitness(parseIsoOr(state.lastSeen, null), witnessPaths(this.dataDir), state.fileClockSkew);
+  }
+
+  private async checkOffline(state: State, now: number): Promise<Status> {
     if (state.signed === null) return denied(state.corrupt ? "corrupt_state" : "no_document");
     const lastSeen = parseIsoOr(state.lastSeen, null);
-    // The hardware is read afresh on every check: a cached fingerprint would let a copied state lend it.
+    // The hardware is read from this machine (never from the data folder: a copied state must not lend it).
     const status = decideOffline({
       signed: state.signed,
       keys: this.keys,
       product: this.product,
-      fingerprint: this.fingerprint(),
+      fingerprint: await this.fingerprint(),
       now,
-      lastSeen,
+      lastSeen: await this.latestSeen(state),
       offsetSeconds: state.clockOffset,
       rollbackToleranceMs: this.rollbackToleranceMs,
     });
-    if (status.reason !== "clock_rollback" && status.reason !== "invalid_document" && (lastSeen === null || now - lastSeen > LAST_SEEN_STEP_MS)) {
-      state.lastSeen = toIso(now);
+    const after = seenAfter(lastSeen, now, null, this.rollbackToleranceMs);
+    if (status.reason !== "clock_rollback" && status.reason !== "invalid_document" && after.lastSeen !== lastSeen && after.lastSeen !== null) {
+      state.lastSeen = toIso(after.lastSeen);
       try {
-        this.stateFile.save(state);
+        this.stateFile.save(state, now);
       } catch {
         // A read-only data dir must not stop the app; rollback detection is weaker then.
       }
     }
     return status;
   }
+}
+
+/** A call's rejection as one of the SDK's errors (whatever a file system, a socket or a fake throws). */
+function guarded<T>(work: Promise<T>): Promise<T> {
+  return work.then(undefined, (err: unknown) => {
+    if (err instanceof LicentiaError) throw err;
+    throw new Offline(`licensing failed: ${err instanceof Error ? err.message : String(err)}`);
+  });
 }

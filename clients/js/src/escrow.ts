@@ -29,7 +29,7 @@ import { closeSync, constants, openSync, readSync, unlinkSync } from "node:fs";
 import { homedir } from "node:os";
 import { isAbsolute, join, posix, win32 } from "node:path";
 
-import { isToken } from "./answers";
+import { isToken } from "./tokens";
 import { writeFileAtomic } from "./files";
 import { isObject } from "./json";
 

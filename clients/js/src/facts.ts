@@ -78,10 +78,12 @@ export interface FactSource {
   env?: NodeJS.ProcessEnv;
 }
 
-function readers(source: FactSource): Record<(typeof FACT_NAMES)[number], () => string | null> {
+type Reader = () => string | null | Promise<string | null>;
+
+function readers(source: FactSource): Record<(typeof FACT_NAMES)[number], Reader> {
   const platform = source.platform ?? process.platform;
-  const owner = (index: 0 | 1) => (): string | null =>
-    platform === "win32" ? registeredOwner(source.run ?? runCommand, source.env ?? process.env)[index] : null;
+  const owner = (index: 0 | 1) => async (): Promise<string | null> =>
+    platform === "win32" ? (await registeredOwner(source.run ?? runCommand, source.env ?? process.env))[index] : null;
   return {
     computer_name: () => quiet(hostname),
     user_name: () => quiet(() => userInfo().username),
@@ -102,23 +104,38 @@ function readers(source: FactSource): Record<(typeof FACT_NAMES)[number], () => 
   };
 }
 
-/** Read the named facts (unknown names are refused) plus `author_N` and `tracker_N` fields. */
-export function collectFacts(
+/** Refuse unknown fact names and too many free fields (`ConfigurationError`), without reading anything. */
+export function checkFactChoice(names: readonly string[], authors: readonly string[] = [], trackers: readonly string[] = []): void {
+  for (const name of names) {
+    if (!(FACT_NAMES as readonly string[]).includes(name)) {
+      throw new ConfigurationError(`unknown fact ${JSON.stringify(name)}; known: ${FACT_NAMES.join(", ")}`);
+    }
+  }
+  for (const [label, values] of [["author", authors], ["tracker", trackers]] as const) {
+    if (values.length > MAX_FREE_FIELDS) throw new ConfigurationError(`at most ${MAX_FREE_FIELDS} ${label} fields`);
+  }
+}
+
+/** Read the named facts (unknown names are refused) plus `author_N` and `tracker_N` fields; a reader that fails gives none. */
+export async function collectFacts(
   names: readonly string[],
   authors: readonly string[] = [],
   trackers: readonly string[] = [],
   source: FactSource = {},
-): Record<string, string> {
+): Promise<Record<string, string>> {
+  checkFactChoice(names, authors, trackers);
   const facts: Record<string, string> = {};
-  const known = readers(source) as Record<string, () => string | null>;
+  const known = readers(source) as Record<string, Reader>;
   for (const name of names) {
-    const reader = known[name];
-    if (!reader) throw new ConfigurationError(`unknown fact ${JSON.stringify(name)}; known: ${FACT_NAMES.join(", ")}`);
-    const value = reader();
-    if (value) facts[name] = escapeFact(value);
+    let value: string | null = null;
+    try {
+      value = await (known[name] as Reader)();
+    } catch {
+      value = null;
+    }
+    if (typeof value === "string" && value) facts[name] = escapeFact(value);
   }
   for (const [label, values] of [["author", authors], ["tracker", trackers]] as const) {
-    if (values.length > MAX_FREE_FIELDS) throw new ConfigurationError(`at most ${MAX_FREE_FIELDS} ${label} fields`);
     values.forEach((value, i) => {
       if (value) facts[`${label}_${i + 1}`] = escapeFact(String(value));
     });

@@ -1,22 +1,24 @@
 /** Durable small files: written whole or not at all, readable only by their owner. */
 
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, fstatSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
 
 /**
  * Write to a temporary file (mode 0600), fsync it, rename it over `path`,
  * fsync the directory. A crash or power loss leaves the old file or the new
- * one, never half of one (which would lose the credential).
+ * one, never half of one (which would lose the credential). `data` may be a function of the new
+ * file's modification time (ms), for content that depends on the file itself.
  */
-export function writeFileAtomic(path: string, data: string | Uint8Array): void {
+export function writeFileAtomic(path: string, data: string | Uint8Array | ((mtimeMs: number) => string | Uint8Array)): void {
   const dir = dirname(path);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const tmp = join(dir, `.tmp-${randomBytes(6).toString("hex")}`);
   const fd = openSync(tmp, "wx", 0o600);
   try {
     try {
-      writeSync(fd, typeof data === "string" ? Buffer.from(data, "utf8") : data);
+      const content = typeof data === "function" ? data(fstatSync(fd).mtimeMs) : data;
+      writeSync(fd, typeof content === "string" ? Buffer.from(content, "utf8") : content);
       fsyncSync(fd);
     } finally {
       closeSync(fd);

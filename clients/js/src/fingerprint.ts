@@ -6,6 +6,7 @@
 
 import { resolve } from "node:path";
 
+import { absolutePath } from "./paths";
 import { readHardware, type HardwareSource, type RawHardware } from "./hardware";
 import { COMPONENTS, componentHash, dataPathHash } from "./rules";
 import type { PresentedFingerprint } from "./status";
@@ -34,10 +35,30 @@ export function fingerprintOf(product: string, dataDir: string, raw: RawHardware
     const value = raw[name];
     if (value) components[name] = componentHash(product, name, value);
   }
-  return new Fingerprint(components, dataPathHash(product, resolve(dataDir)), raw.virtualSignals.length > 0, raw.virtualSignals);
+  return new Fingerprint(components, dataPathHash(product, absolutePath(dataDir)), raw.virtualSignals.length > 0, raw.virtualSignals);
 }
 
-/** Read the hardware now and hash it for `product`. */
-export function takeFingerprint(product: string, dataDir: string, source: HardwareSource = {}): Fingerprint {
-  return fingerprintOf(product, dataDir, readHardware(resolve(dataDir), source));
+/** Read the hardware now (asynchronously) and hash it for `product`. */
+export async function takeFingerprint(product: string, dataDir: string, source: HardwareSource = {}): Promise<Fingerprint> {
+  return fingerprintOf(product, dataDir, await readHardware(resolve(dataDir), source));
+}
+
+// The real machine's hardware, read once per process and data folder (the disk is the one holding it):
+// a second check never waits on the readers. Only in memory: a fingerprint kept on disk would travel
+// with a copied data folder to other hardware.
+const machineReads = new Map<string, Promise<RawHardware>>();
+
+/**
+ * The hardware as `source` reads it, read once: the real machine's once per process (shared by
+ * every `Licentia` of the process), a fake's (`source` given by a test) once per `reads` cache.
+ */
+export function hardwareOnce(dataDir: string, source: HardwareSource | undefined, reads: Map<string, Promise<RawHardware>>): Promise<RawHardware> {
+  const dir = resolve(dataDir);
+  const cache = source === undefined ? machineReads : reads;
+  let found = cache.get(dir);
+  if (found === undefined) {
+    found = readHardware(dir, source ?? {});
+    cache.set(dir, found);
+  }
+  return found;
 }

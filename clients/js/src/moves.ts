@@ -13,13 +13,13 @@
  */
 
 import { unlinkSync } from "node:fs";
-import { resolve } from "node:path";
 
 import type { Asked } from "./answers";
 import { ConfigurationError } from "./errors";
 import { Escrow } from "./escrow";
 import type { Fingerprint } from "./fingerprint";
 import type { JsonValue } from "./json";
+import { absolutePath } from "./paths";
 import { dataPathHash } from "./rules";
 import { StateFile, type State } from "./state";
 import type { Status } from "./status";
@@ -34,11 +34,11 @@ export interface MoveParts {
   readonly transport: Transport;
   readonly stateFile: StateFile;
   readonly escrow: Escrow;
-  fingerprint(): Fingerprint;
+  fingerprint(): Promise<Fingerprint>;
   /** POST with a fresh nonce and the state's credential and token. */
   post(path: string, fingerprint: Fingerprint, state: State, deadline: number): Promise<[JsonValue, Asked]>;
   /** Verify and bind the answer as a check's, then keep it in `state` and save that in this data folder. */
-  accept(path: string, answer: JsonValue, asked: Asked, state: State, fingerprint: Fingerprint): Status;
+  accept(path: string, answer: JsonValue, asked: Asked, state: State, fingerprint: Fingerprint): Promise<Status>;
 }
 
 /**
@@ -47,11 +47,11 @@ export interface MoveParts {
  * Throws `ConfigurationError` when the old folder holds no installation or is this one, or when this
  * folder already holds one; `ServerRefused` (`other_machine`: the old state is another computer's;
  * `stale_token`: check in from the old folder first; `invalid_credential`), `Offline` or
- * `InvalidDocument` when the server does not take the move. Nothing changes in either folder then.
+ * `InvalidAnswer` when the server does not take the move. Nothing changes in either folder then.
  */
 export async function moveFrom(lic: MoveParts, oldDataDir: string): Promise<Status> {
   if (!oldDataDir) throw new ConfigurationError("the old data folder is required");
-  const oldDir = resolve(oldDataDir);
+  const oldDir = absolutePath(oldDataDir);
   if (oldDir === lic.dataDir) throw new ConfigurationError("the old data folder is this installation's own");
   const oldFile = new StateFile(oldDir);
   const state = oldFile.load();
@@ -61,11 +61,11 @@ export async function moveFrom(lic: MoveParts, oldDataDir: string): Promise<Stat
   }
   // The body is a check's with THIS folder's data path (the one the installation moves to), sent
   // with the old state's credential and current token; the answer must name the new data path.
-  const fingerprint = lic.fingerprint();
+  const fingerprint = await lic.fingerprint();
   const [answer, asked] = await lic.post(MOVE_PATH, fingerprint, state, Date.now() + lic.transport.timeoutMs);
   // The old state (its install report, usage report, facts opt-out) goes on in this folder, with
   // the answer's document and new token; a failure to write it throws, and the old folder stays.
-  const status = lic.accept(MOVE_PATH, answer, asked, state, fingerprint);
+  const status = await lic.accept(MOVE_PATH, answer, asked, state, fingerprint);
   lic.escrow.save(state.credential); // the answer carries no new credential: escrow it under the new data path
   new Escrow(lic.transport.serverUrl, lic.product, dataPathHash(lic.product, oldDir)).forget();
   try {

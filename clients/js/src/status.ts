@@ -9,9 +9,10 @@
 
 import { InvalidDocument } from "./errors";
 import { isObject, type JsonObject, type JsonValue } from "./json";
-import { fingerprintMatches, judge } from "./rules";
+import { maintenanceOf, releaseOf, type Maintenance, type Release } from "./releases";
+import { fingerprintMatches, judge, type Verdict } from "./rules";
 import { verifyDocument, type PinnedKeys } from "./signing";
-import { serverTime } from "./time";
+import { parseIso, serverTime } from "./time";
 
 /** How far the local clock may run behind the latest time the SDK saw before it counts as wound back. */
 export const DEFAULT_ROLLBACK_TOLERANCE_MS = 2 * 3600 * 1000;
@@ -27,8 +28,17 @@ export interface PresentedFingerprint {
  * `trial_expired`, `registered`, `suspended`, `blocked`) or one the SDK derives
  * offline: `grace`, `lease_expired`, `expired` (license expiry),
  * `clock_rollback` and `unknown` (no valid document and no server).
+ *
+ * `entitlements` holds the license type's typed values in force (`export_pdf: true`,
+ * `max_projects: 10`, `edition: "pro"`): read one with `entitlement(name, fallback)`.
+ * `customer` names the licensee of an activated installation (`{ id: 42, name: "Acme GmbH" }`,
+ * signed), `maintenance` until when the license gets updates, `latestRelease` the newest release
+ * it may install (an `https:` download URL only).
  */
 export class Status {
+  /** Whether the server could not keep what it verified: the answer stands for this run only. */
+  readonly unsaved: boolean;
+
   constructor(
     readonly allowed: boolean,
     readonly state: string,
@@ -37,13 +47,44 @@ export class Status {
     readonly reason: string | null,
     readonly online: boolean,
     readonly device: string | null = null,
-    readonly latestRelease: JsonObject | null = null,
+    readonly latestRelease: Release | null = null,
     readonly cloneSuspected = false,
-  ) {}
+    readonly entitlements: Readonly<Record<string, Entitlement>> = Object.freeze({}),
+    readonly maintenance: Maintenance | null = null,
+    readonly customer: Customer | null = null,
+    unsaved = false,
+  ) {
+    this.unsaved = unsaved;
+    Object.freeze(this.features);
+  }
 
   hasFeature(name: string): boolean {
     return this.features.includes(name);
   }
+
+  /**
+   * The value of entitlement `name` while it is in force, else `fallback`. Nothing is in force
+   * while the status is not allowed; an entitlement past its expiry (by the server's time online,
+   * the checked local time offline) is absent.
+   */
+  entitlement<T extends Entitlement | null | undefined = undefined>(name: string, fallback?: T): Entitlement | T {
+    return Object.prototype.hasOwnProperty.call(this.entitlements, name) ? (this.entitlements[name] as Entitlement) : (fallback as T);
+  }
+
+  /** The same status, marked as verified but not kept in the data folder (`unsaved`). */
+  asUnsaved(): Status {
+    const { allowed, state, daysLeft, features, reason, online, device, latestRelease, cloneSuspected, entitlements, maintenance, customer } = this;
+    return new Status(allowed, state, daysLeft, [...features], reason, online, device, latestRelease, cloneSuspected, entitlements, maintenance, customer, true);
+  }
+}
+
+/** An entitlement's value: a switch, a whole number or a text. */
+export type Entitlement = boolean | number | bigint | string;
+
+/** The licensee a signed document names: the vendor's customer id and display name. */
+export interface Customer {
+  readonly id: number | bigint;
+  readonly name: string;
 }
 
 export function denied(reason: string, online = false, state = "unknown"): Status {
@@ -86,7 +127,6 @@ export function statusOf(payload: JsonObject, now: number, online: boolean): Sta
   } catch {
     return denied("invalid_document", online);
   }
-  const release = payload.latest_release;
   const reason = payload.reason;
   return new Status(
     verdict.allowed,
@@ -97,9 +137,56 @@ export function statusOf(payload: JsonObject, now: number, online: boolean): Sta
     verdict.reason ?? (typeof reason === "string" && reason ? reason : null),
     online,
     typeof payload.device === "string" && payload.device ? payload.device : null,
-    isObject(release) ? release : null,
+    releaseOf(payload.latest_release),
     payload.clone_suspected === true,
+    entitlementsOf(payload, verdict, now),
+    maintenanceOf(payload.maintenance),
+    customerOf(payload),
   );
+}
+
+/** The licensee the signed document names (`license.customer`), if any. */
+export function customerOf(payload: JsonObject): Customer | null {
+  const lic = payload.license;
+  const found = isObject(lic) ? lic.customer : null;
+  const id = found && isObject(found) ? found.id : null;
+  if (!isObject(found) || !(typeof id === "bigint" || (typeof id === "number" && Number.isSafeInteger(id)))) return null;
+  const name = found.name;
+  return Object.freeze({ id: id as number | bigint, name: typeof name === "string" ? name : "" });
+}
+
+/** The typed entitlements in force at `now`; from `features` for documents of older servers. */
+function entitlementsOf(payload: JsonObject, verdict: Verdict, now: number): Readonly<Record<string, Entitlement>> {
+  if (!verdict.allowed) return Object.freeze({});
+  if (!isObject(payload.entitlements)) return Object.freeze(Object.fromEntries(verdict.features.map((f) => [f, true])));
+  return entitlementsInForce(payload.entitlements, now);
+}
+
+/** The well-formed entitlements of a verified document whose expiry is after `now` (ms): status and lease documents. */
+export function entitlementsInForce(unverified: JsonValue | undefined, now: number): Readonly<Record<string, Entitlement>> {
+  const found: [string, Entitlement][] = [];
+  if (!isObject(unverified)) return Object.freeze({});
+  for (const [name, entry] of Object.entries(unverified)) {
+    if (!isObject(entry)) continue;
+    const value = entry.value;
+    const expires = entry.expires_at;
+    let typed: Entitlement;
+    if (typeof value === "boolean" || typeof value === "string") typed = value;
+    else if ((typeof value === "number" && Number.isSafeInteger(value)) || typeof value === "bigint") typed = value;
+    else continue; // null, a float, a list, an object: not an entitlement
+    if (expires !== undefined && expires !== null) {
+      let end: number;
+      try {
+        end = parseIso(typeof expires === "string" ? expires : "");
+      } catch {
+        continue; // an unreadable expiry grants nothing
+      }
+      if (end <= now) continue;
+    }
+    found.push([name, typed]);
+  }
+  // fromEntries defines own properties: "__proto__" stays a plain name.
+  return Object.freeze(Object.fromEntries(found));
 }
 
 export interface OfflineInputs {

@@ -9,11 +9,13 @@
 import * as http from "node:http";
 import * as https from "node:https";
 
-import { ConfigurationError, Offline, ServerRefused, type RefusalDetails } from "./errors";
+import { ConfigurationError, InvalidAnswer, Offline, ServerRefused, type RefusalDetails } from "./errors";
 import { isObject, parseJson, type JsonObject, type JsonValue } from "./json";
+import { isToken } from "./tokens";
+import { PROTOCOL_VERSION, USER_AGENT } from "./version";
 import { ErrorCode } from "./vocabulary";
 
-export const USER_AGENT = "licentia-client-js";
+export { USER_AGENT };
 const MAX_ANSWER_BYTES = 1 << 20;
 
 export interface RequestOptions {
@@ -43,19 +45,31 @@ export class Transport {
   request(method: string, path: string, options: RequestOptions = {}): Promise<JsonValue> {
     const url = new URL(this.serverUrl + path);
     for (const [k, v] of Object.entries(options.query ?? {})) url.searchParams.set(k, v);
-    const headers: Record<string, string> = { Accept: "application/json", "User-Agent": USER_AGENT };
+    const headers: Record<string, string> = {
+      Accept: "application/json",
+      "User-Agent": USER_AGENT,
+      "Licentia-Protocol": String(PROTOCOL_VERSION),
+    };
     let data: Buffer | undefined;
     if (options.body !== undefined) {
       data = Buffer.from(JSON.stringify(options.body), "utf8");
       headers["Content-Type"] = "application/json";
       headers["Content-Length"] = String(data.length);
     }
-    if (options.credential) headers.Authorization = `Device ${options.credential[0]}:${options.credential[1]}`;
+    if (options.credential) {
+      const [device, secret] = options.credential;
+      // Outside every signature: a part with CR/LF or other bytes would make a header of its own.
+      if (!isToken(device) || !isToken(secret)) {
+        return Promise.reject(new ConfigurationError("the device credential is malformed; it is not sent"));
+      }
+      headers.Authorization = `Device ${device}:${secret}`;
+    }
     const wait = Math.max(50, options.timeoutMs ?? this.timeoutMs);
     const lib = url.protocol === "https:" ? https : http;
 
     return new Promise<JsonValue>((resolve, reject) => {
       let settled = false;
+      let timer: NodeJS.Timeout | undefined;
       const finish = (err: Error | null, value?: JsonValue): void => {
         if (settled) return;
         settled = true;
@@ -65,32 +79,39 @@ export class Transport {
       };
       // A fresh connection per call: Node 19+ keeps connections alive by default, and one the server
       // closed while idle (uvicorn after 5 s) fails the next request with "socket hang up".
-      const req = lib.request(url, { method, headers, agent: false }, (res) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on("data", (chunk: Buffer) => {
-          size += chunk.length;
-          if (size > MAX_ANSWER_BYTES) {
-            req.destroy();
-            finish(new Offline(`${this.serverUrl} answered more than ${MAX_ANSWER_BYTES} bytes`));
-          } else {
-            chunks.push(chunk);
-          }
+      let req: http.ClientRequest;
+      try {
+        req = lib.request(url, { method, headers, agent: false }, (res) => {
+          const chunks: Buffer[] = [];
+          let size = 0;
+          res.on("data", (chunk: Buffer) => {
+            size += chunk.length;
+            if (size > MAX_ANSWER_BYTES) {
+              req.destroy();
+              finish(new Offline(`${this.serverUrl} answered more than ${MAX_ANSWER_BYTES} bytes`));
+            } else {
+              chunks.push(chunk);
+            }
+          });
+          res.on("error", () => finish(new Offline(`cannot reach ${this.serverUrl}: the answer broke off`)));
+          res.on("end", () => {
+            const status = res.statusCode ?? 0;
+            const raw = Buffer.concat(chunks);
+            if (status >= 500) return finish(new Offline(`server error ${status}`));
+            if (status >= 400) return finish(refusal(status, raw, res.headers["retry-after"]));
+            try {
+              finish(null, parseJson(raw));
+            } catch {
+              finish(new InvalidAnswer(`${this.serverUrl} answered something that is not JSON`));
+            }
+          });
         });
-        res.on("error", () => finish(new Offline(`cannot reach ${this.serverUrl}: the answer broke off`)));
-        res.on("end", () => {
-          const status = res.statusCode ?? 0;
-          const raw = Buffer.concat(chunks);
-          if (status >= 500) return finish(new Offline(`server error ${status}`));
-          if (status >= 400) return finish(refusal(status, raw, res.headers["retry-after"]));
-          try {
-            finish(null, parseJson(raw));
-          } catch {
-            finish(new Offline(`${this.serverUrl} answered something that is not JSON`));
-          }
-        });
-      });
-      const timer = setTimeout(() => {
+      } catch (err) {
+        // Node refuses some requests synchronously (a header or URL it will not send).
+        finish(new Offline(`cannot reach ${this.serverUrl}: ${err instanceof Error ? err.message : String(err)}`));
+        return;
+      }
+      timer = setTimeout(() => {
         req.destroy();
         finish(new Offline(`no answer from ${this.serverUrl} within ${wait} ms`));
       }, wait);
@@ -100,7 +121,8 @@ export class Transport {
   }
 }
 
-function refusal(status: number, raw: Buffer, retry: string | string[] | undefined): ServerRefused {
+/** An error answer read as the SDK's refusal: the code and message when both are text, else `http_error`; plain fields as details. */
+export function refusal(status: number, raw: Uint8Array, retry: string | string[] | undefined): ServerRefused {
   let code: string = ErrorCode.HTTP_ERROR;
   let message = `HTTP ${status}`;
   let details: RefusalDetails = {};

@@ -12,7 +12,7 @@ import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 
-import { InvalidDocument, Licentia, type JsonObject } from "../src";
+import { InvalidAnswer, Licentia, type JsonObject } from "../src";
 import type { Status } from "../src/status";
 import { toIso } from "../src/time";
 import { FakeMachine, LocalServer, ManualClock, TestSigner, ownUserConfig, tempDir } from "./support";
@@ -189,7 +189,7 @@ describe("answers that are not the answers to this request", () => {
         fake.reply = reply;
         const status = await lic.check();
         assert.deepEqual(summary(status), offlineBefore, "check() falls back to the stored document");
-        await assert.rejects(lic.deactivate(), (err: unknown) => err instanceof InvalidDocument && err.message.endsWith(`(${refusal})`));
+        await assert.rejects(lic.deactivate(), (err: unknown) => err instanceof InvalidAnswer && err.message.endsWith(`(${refusal})`));
         assert.deepEqual(readFileSync(join(lic.dataDir, "state.json")), stateBefore, "the state file is byte for byte the same");
         assert.deepEqual(summary(await lic.check({ online: false })), offlineBefore);
       });

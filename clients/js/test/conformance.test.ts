@@ -12,6 +12,33 @@ import { decideOffline, type Status } from "../src/status";
 import { parseIso } from "../src/time";
 import { vectors, type Case } from "./vectors";
 
+/**
+ * Every section of vectors.json this client runs (`linux_readers` in hardware.test.ts, the client's
+ * own rules in client_vectors.test.ts). A section
+ * the file gains later fails the suite until it is implemented here.
+ */
+export const IMPLEMENTED = new Set([
+  "canonical", "signatures", "fingerprints", "license_keys", "linux_readers", "offline", "online",
+  // client_vectors.test.ts:
+  "credentials", "latest_release", "last_seen", "entitlements", "licensee", "data_paths", "consumption", "state", "leases", "airgapped", "hardware_readers",
+]);
+const ABOUT_THE_FILE = new Set(["format", "about"]);
+
+describe("the vectors file", () => {
+  it("has no section this client does not run", () => {
+    const missing = Object.keys(vectors).filter((name) => !ABOUT_THE_FILE.has(name) && !IMPLEMENTED.has(name));
+    assert.deepEqual(missing, [], `sections of conformance/vectors.json this client does not implement: ${missing.join(", ")}`);
+  });
+
+  it("has no part of a section this client does not run", () => {
+    assert.deepEqual(Object.keys(vectors.fingerprints).sort(), ["hashes", "matching"]);
+  });
+
+  it("is of the format this runner reads", () => {
+    assert.equal(vectors.format, 1);
+  });
+});
+
 describe("canonical JSON", () => {
   for (const c of vectors.canonical as Case[]) {
     it(c.name, () => {

@@ -98,7 +98,7 @@ describe("the escrow: a reinstall resumes its installation", () => {
       secret: stateCredential(dataDir)[1],
       server: server.url,
       product: "my-app",
-      data_path: lic.fingerprint().dataPath,
+      data_path: (await lic.fingerprint()).dataPath,
     });
 
     rmSync(dataDir, { recursive: true }); // the uninstaller
@@ -119,7 +119,7 @@ describe("the escrow: a reinstall resumes its installation", () => {
     const { on, dataDir, lic } = installation();
     const first = await lic.check();
     const [device, secret] = stateCredential(dataDir);
-    const keys = [server.url, "my-app", lic.fingerprint().dataPath];
+    const keys = [server.url, "my-app", (await lic.fingerprint()).dataPath];
     // This client's entry, found by the Python SDK under the same name.
     assert.equal(pythonEscrow("print(escrow.path)", ...keys), lic.escrow.path);
     assert.deepEqual(JSON.parse(pythonEscrow("print(json.dumps(escrow.load()))", ...keys)), [device, secret]);

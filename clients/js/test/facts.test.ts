@@ -16,30 +16,30 @@ function app(extra: Record<string, unknown> = {}): Licentia {
 
 describe("client facts", () => {
   ownUserConfig();
-  it("are empty unless the application turns them on", () => {
-    assert.deepEqual(app().facts(), {});
-    const facts = app({ facts: ["os_name", "local_time"], authors: ["Ada\tLovelace"] }).facts();
+  it("are empty unless the application turns them on", async () => {
+    assert.deepEqual(await app().facts(), {});
+    const facts = await app({ facts: ["os_name", "local_time"], authors: ["Ada\tLovelace"] }).facts();
     assert.deepEqual(Object.keys(facts).sort(), ["author_1", "local_time", "os_name"]);
     assert.equal(facts.author_1, "Ada\\tLovelace");
   });
 
-  it("all known names read without error, values escaped and bounded", () => {
-    const facts = collectFacts(FACT_NAMES);
+  it("all known names read without error, values escaped and bounded", async () => {
+    const facts = await collectFacts(FACT_NAMES);
     for (const value of Object.values(facts)) assert.ok(value.length <= 500 && !/[\t\n\r]/.test(value));
     assert.equal(escapeFact("a\nb".repeat(400)).length, 500);
   });
 
-  it("read the Windows registered owner and organisation through reg.exe, only on Windows", () => {
+  it("read the Windows registered owner and organisation through reg.exe, only on Windows", async () => {
     const run = (file: string, args: readonly string[]): string | null =>
       file.endsWith("reg.exe") && args[1] === "HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion"
         ? "\r\nHKEY_LOCAL_MACHINE\\...\r\n    RegisteredOwner    REG_SZ    Ada Lovelace\r\n    RegisteredOrganization    REG_SZ    Analytical Engines Ltd\r\n"
         : null;
     const names = ["registered_owner", "registered_organization"];
-    assert.deepEqual(collectFacts(names, [], [], { platform: "win32", run, env: { SystemRoot: "C:\\Windows" } }), {
+    assert.deepEqual(await collectFacts(names, [], [], { platform: "win32", run, env: { SystemRoot: "C:\\Windows" } }), {
       registered_owner: "Ada Lovelace",
       registered_organization: "Analytical Engines Ltd",
     });
-    assert.deepEqual(collectFacts(names, [], [], { platform: "linux", run }), {});
+    assert.deepEqual(await collectFacts(names, [], [], { platform: "linux", run }), {});
   });
 
   it("refuse unknown names and too many free fields at construction", () => {
@@ -52,9 +52,9 @@ describe("client facts", () => {
     assert.equal(factsDisabledByEnvironment({ LICENTIA_NO_FACTS: "yes" }), true);
     assert.equal(factsDisabledByEnvironment({}), false);
     const lic = app({ facts: true });
-    assert.notDeepEqual(lic.facts(), {});
+    assert.notDeepEqual(await lic.facts(), {});
     await lic.optOutOfFacts();
-    assert.deepEqual(lic.facts(), {});
-    assert.deepEqual(app({ facts: true, dataDir: lic.dataDir }).facts(), {}, "the opt-out is kept in the data directory");
+    assert.deepEqual(await lic.facts(), {});
+    assert.deepEqual(await app({ facts: true, dataDir: lic.dataDir }).facts(), {}, "the opt-out is kept in the data directory");
   });
 });

@@ -120,12 +120,12 @@ describe("moves and transfers against a real server", () => {
         const [call, ...more] = proxy.exchanges.filter((e) => e.path === "/v1/move");
         assert.equal(more.length, 0);
         assert.equal(call?.request.token, token);
-        assert.equal(call?.request.fingerprint.data_path, lic.fingerprint().dataPath);
-        assert.notEqual(call?.request.fingerprint.data_path, old.fingerprint().dataPath);
+        assert.equal(call?.request.fingerprint.data_path, (await lic.fingerprint()).dataPath);
+        assert.notEqual(call?.request.fingerprint.data_path, (await old.fingerprint()).dataPath);
         assert.match(call?.request.nonce, /^[A-Za-z0-9_-]{22}$/);
         assert.deepEqual([call?.request.product, call?.request.app_version], ["my-app", "1.0"]);
         assert.equal(call?.answer.credential, null, "the same credential goes on");
-        assert.equal(call?.answer.signed.document.data_path, lic.fingerprint().dataPath);
+        assert.equal(call?.answer.signed.document.data_path, (await lic.fingerprint()).dataPath);
       } finally {
         await proxy.stop();
       }

@@ -79,9 +79,9 @@ class Licentia(AirGapped, Reports, SeatsAndMeters):
         self.product = product
         self.keys = pinned_keys(public_key)
         if data_dir is None:
-            import platformdirs  # only when needed: every import delays the application's start
+            from licentia.client.dirs import user_data_dir  # platformdirs' folder, without its imports
 
-            data_dir = platformdirs.user_data_dir(product, appauthor=False)
+            data_dir = user_data_dir(product)
         self._dir = absolute_path(data_dir)  # a string: pathlib costs the start more than it gives
         self._data_path = data_path_hash(product, self._dir)  # hashed once, not per offline check
         self.clock: Clock = clock or SystemClock()

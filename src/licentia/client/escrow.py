@@ -73,9 +73,9 @@ class Escrow:
 
     @property
     def path(self) -> str:
-        import platformdirs
+        from licentia.client.dirs import user_config_dir
 
-        return os.path.join(platformdirs.user_config_dir("licentia", appauthor=False), "credentials", self.account)
+        return os.path.join(user_config_dir("licentia"), "credentials", self.account)
 
     def _read_file(self) -> str | None:
         try:

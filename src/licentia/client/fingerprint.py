@@ -58,9 +58,22 @@ def absolute_path(path: StrPath) -> str:
     text = os.fspath(path)
     if os.name == "posix" and text.startswith("/") and not text.startswith("//") and os.path.normpath(text) == text:
         return text
-    from pathlib import Path
+    return absolute_text(text, os.getcwd(), windows=os.name == "nt")
 
-    return str(Path(text).absolute())
+
+def absolute_text(text: str, cwd: str, *, windows: bool) -> str:
+    """``str(Path(text).absolute())`` on POSIX or Windows, in working directory ``cwd``, without the OS.
+
+    ``pathlib``'s rule, which every SDK follows (conformance ``data_paths``): separators made
+    the OS's own, repeated ones and ``.`` parts dropped, a trailing one dropped, ``..`` and
+    the letters' case kept, a relative path joined to ``cwd`` (on Windows, a path rooted
+    without a drive takes ``cwd``'s drive).
+    """
+    from pathlib import PurePosixPath, PureWindowsPath
+
+    flavour = PureWindowsPath if windows else PurePosixPath
+    path = flavour(text)
+    return str(path if path.is_absolute() else flavour(cwd) / path)
 
 
 def fingerprint_of(product: str, data_dir: StrPath, raw: RawHardware, data_path: str | None = None) -> Fingerprint:

@@ -13,15 +13,18 @@ import contextlib
 import datetime as dt
 import os
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
+from licentia.client._exceptions import InvalidAnswer
 from licentia.client.fingerprint import Fingerprint
+from licentia.client.status import entitlements_in_force
 from licentia.core.clock import from_iso
 from licentia.core.fingerprint import matches
 from licentia.core.signing import InvalidDocument, verify_document
 
 if TYPE_CHECKING:
     from licentia.client._client import Licentia
+    from licentia.client.answers import Asked
 
 LEASE_FILE = "lease.json"
 DOCUMENT_TYPE = "floating_lease"
@@ -51,6 +54,69 @@ def verify_lease(
         raise InvalidDocument("the lease is for another machine")
     # A copy: the payload is the signed document itself, kept byte for byte in lease.json.
     return {**payload, "_expires": expires, "_issued": issued}
+
+
+class LeaseTerms(NamedTuple):
+    """What a verified lease document grants, judged at ``now`` (``lease_terms``)."""
+
+    id: str
+    borrowed: bool
+    seconds_left: float
+    heartbeat_seconds: float
+    entitlements: dict[str, bool | int | str]
+    features: tuple[str, ...]
+
+
+def lease_terms(payload: dict[str, Any], now: dt.datetime) -> LeaseTerms:
+    """A verified lease document (``verify_lease``) at ``now``: the server's time online, the checked clock offline.
+
+    The heartbeat interval is the signed one when it is at most half the lease time, else a
+    quarter of the lease time (30 s without one): a document's bug must not let the seat lapse.
+    """
+    every = payload.get("heartbeat_seconds")
+    lease_seconds = payload.get("lease_seconds")
+    limit = lease_seconds / 2 if type(lease_seconds) is int and lease_seconds > 0 else 60.0
+    return LeaseTerms(
+        id=payload["lease"],
+        borrowed=payload.get("borrowed") is True,
+        seconds_left=max(0.0, (payload["_expires"] - now).total_seconds()),
+        heartbeat_seconds=float(every) if type(every) is int and 0 < every <= limit else limit / 2,
+        entitlements=entitlements_in_force(payload.get("entitlements"), now),
+        features=tuple(f for f in payload.get("features") or () if isinstance(f, str)),
+    )
+
+
+def usable_borrow(
+    unverified: dict[str, Any], keys: Mapping[str, Any], *, product: str, fingerprint: Fingerprint, at: dt.datetime
+) -> dict[str, Any] | None:
+    """The kept lease document, verified for this machine at ``at`` (the checked server time), if it still runs."""
+    try:
+        payload = verify_lease(unverified, keys, product=product, fingerprint=fingerprint, at_time=at)
+    except InvalidDocument:
+        return None
+    return payload if payload["_expires"] > at else None
+
+
+def verified_answer(
+    answer: Any, asked: Asked, keys: Mapping[str, Any], *, product: str, fingerprint: Fingerprint
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A lease call's answer: its verified document and the signed text, if it answers this request here.
+
+    Refused (:class:`InvalidAnswer`): no signed lease, one that does not verify for this machine,
+    an answer naming another lease than its document, or a document bound to another request
+    or installation (``Asked.bind``: nonce, device, machine).
+    """
+    if not isinstance(answer, dict) or not isinstance(answer.get("signed"), dict):
+        raise InvalidAnswer("the server's answer carries no signed lease")
+    unverified_signed: dict[str, Any] = answer["signed"]
+    try:
+        payload = verify_lease(unverified_signed, keys, product=product, fingerprint=fingerprint, at_time=None)
+    except InvalidDocument as exc:
+        raise InvalidAnswer(f"the server's lease does not verify: {exc}") from exc
+    if payload["lease"] != answer.get("lease"):
+        raise InvalidAnswer("the server's answer names another lease than its document")
+    asked.bind(payload, None, keys, product)
+    return payload, unverified_signed
 
 
 def read_kept(lic: Licentia) -> dict[str, Any] | None:

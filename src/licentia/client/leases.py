@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any
 
 from licentia.client._exceptions import (
     ConfigurationError,
-    InvalidAnswer,
     InvalidKey,
     LicentiaError,
     Offline,
@@ -32,12 +31,18 @@ from licentia.client._exceptions import (
 )
 from licentia.client.answers import Asked
 from licentia.client.fingerprint import take_fingerprint
-from licentia.client.lease_documents import forget_lease, kept_lease_id, read_kept, save_lease, verify_lease
-from licentia.client.status import entitlements_in_force
-from licentia.client.witnesses import latest_witness, parse_time
+from licentia.client.lease_documents import (
+    forget_lease,
+    kept_lease_id,
+    lease_terms,
+    read_kept,
+    save_lease,
+    usable_borrow,
+    verified_answer,
+)
+from licentia.client.witnesses import latest_witness, parse_time, rolled_back
 from licentia.core.answers import server_time
 from licentia.core.clock import to_iso
-from licentia.core.signing import InvalidDocument
 from licentia.core.vocabulary import ClientErrorCode
 
 if TYPE_CHECKING:
@@ -164,20 +169,16 @@ class Lease:
         expires, issued = payload["_expires"], payload["_issued"]
         # Online, the server's time says how long is left; offline (a stored borrow), the checked local
         # clock set right by the offset the last bound answer measured.
-        now = issued if self.online else server_now(self._lic)
-        left = expires - now
-        self._deadline = time.monotonic() + max(0.0, left.total_seconds())
-        self.id: str = payload["lease"]
+        terms = lease_terms(payload, issued if self.online else server_now(self._lic))
+        self._deadline = time.monotonic() + terms.seconds_left
+        self.id: str = terms.id
         self.expires_at: dt.datetime = expires
-        self.borrowed: bool = payload.get("borrowed") is True
+        self.borrowed: bool = terms.borrowed
         self._state = BORROWED if self.borrowed else ACTIVE
         self.error = None
-        self.entitlements: dict[str, Any] = entitlements_in_force(payload.get("entitlements"), now)
-        self.features: tuple[str, ...] = tuple(f for f in payload.get("features") or () if isinstance(f, str))
-        every = payload.get("heartbeat_seconds")
-        lease_seconds = payload.get("lease_seconds")
-        limit = lease_seconds / 2 if type(lease_seconds) is int and lease_seconds > 0 else 60.0
-        self.heartbeat_seconds = float(every) if type(every) is int and 0 < every <= limit else limit / 2
+        self.entitlements: dict[str, Any] = terms.entitlements
+        self.features: tuple[str, ...] = terms.features
+        self.heartbeat_seconds = terms.heartbeat_seconds
         save_lease(self._lic, signed)
 
     def start_heartbeats(self, every: float | None = None) -> None:
@@ -314,19 +315,7 @@ def _lease_id(lic: Licentia, lease_id: str | None) -> str:
 
 def _verified(lic: Licentia, answer: Any, asked: Asked) -> tuple[dict[str, Any], dict[str, Any]]:
     """The verified lease document of ``answer``, if it answers this request for this installation."""
-    if not isinstance(answer, dict) or not isinstance(answer.get("signed"), dict):
-        raise InvalidAnswer("the server's answer carries no signed lease")
-    unverified_signed: dict[str, Any] = answer["signed"]
-    try:
-        payload = verify_lease(
-            unverified_signed, lic.keys, product=lic.product, fingerprint=lic.fingerprint(), at_time=None
-        )
-    except InvalidDocument as exc:
-        raise InvalidAnswer(f"the server's lease does not verify: {exc}") from exc
-    if payload["lease"] != answer.get("lease"):
-        raise InvalidAnswer("the server's answer names another lease than its document")
-    asked.bind(payload, None, lic.keys, lic.product)
-    return payload, unverified_signed
+    return verified_answer(answer, asked, lic.keys, product=lic.product, fingerprint=lic.fingerprint())
 
 
 def stored_lease(lic: Licentia) -> Lease | None:
@@ -341,7 +330,7 @@ def stored_lease(lic: Licentia) -> Lease | None:
     at = server_time(now, state.clock_offset)
     last_seen = parse_time(state.last_seen)
     witness = latest_witness(last_seen, lic._witness_paths, state.file_clock_skew)
-    if witness is not None and now + lic.rollback_tolerance < witness:
+    if rolled_back(witness, now, lic.rollback_tolerance):
         return None  # the clock was wound back, to stretch a borrow
     if state.credential is not None and (last_seen is None or now > last_seen):
         state.last_seen = to_iso(now)  # a later winding back of the clock is caught against this
@@ -349,13 +338,8 @@ def stored_lease(lic: Licentia) -> Lease | None:
     fingerprint = take_fingerprint(lic.product, lic._dir, lic.fingerprint_root, data_path=lic._data_path)
     if not isinstance(unverified, dict):
         return None
-    try:
-        payload = verify_lease(unverified, lic.keys, product=lic.product, fingerprint=fingerprint, at_time=at)
-    except InvalidDocument:
-        return None
-    if payload["_expires"] <= at:
-        return None
-    return Lease(lic, None, payload, unverified, online=False)
+    payload = usable_borrow(unverified, lic.keys, product=lic.product, fingerprint=fingerprint, at=at)
+    return None if payload is None else Lease(lic, None, payload, unverified, online=False)
 
 
 def server_now(lic: Licentia) -> dt.datetime:

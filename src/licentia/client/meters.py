@@ -121,7 +121,7 @@ def consume(owner: Licentia, meter: str, amount: int, idempotency_key: str | Non
             )
         except ServerRefused as exc:
             if exc.code == ClientErrorCode.QUOTA_EXCEEDED:
-                raise QuotaExceeded(_figures_of_refusal(exc, meter), exc.message) from exc
+                raise QuotaExceeded(figures_of_refusal(exc, meter, owner.clock.now()), exc.message) from exc
             if exc.code in (ClientErrorCode.STALE_TOKEN, ClientErrorCode.INVALID_CREDENTIAL) and not refreshed:
                 # Another process of this installation rotated the token (or the
                 # secret was replaced): one online check brings the live ones.
@@ -136,10 +136,9 @@ def consume(owner: Licentia, meter: str, amount: int, idempotency_key: str | Non
         return consumption_of(answer)
 
 
-def _figures_of_refusal(exc: ServerRefused, meter: str) -> Consumption:
+def figures_of_refusal(exc: ServerRefused, meter: str, now: dt.datetime) -> Consumption:
+    """The figures a ``quota_exceeded`` refusal carries; without readable ones: nothing left, as of ``now``."""
     try:
         return consumption_of({**exc.details, "meter": exc.details.get("meter", meter)})
     except InvalidAnswer:
-        # A refusal without readable figures still says: nothing left.
-        now = dt.datetime.now(dt.UTC)
         return Consumption(meter, 0, 0, 0, "unknown", now, None)

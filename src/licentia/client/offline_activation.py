@@ -114,77 +114,130 @@ def write_request(lic: Licentia, key: str) -> str:
         raise InvalidKey(str(exc)) from exc
     box, proof = X25519PrivateKey.generate(), Ed25519PrivateKey.generate()
     nonce, now = airgap.new_nonce(), to_iso(lic.clock.now())
-    claim = {
-        "v": airgap.FORMAT,
-        "kind": "activation_request",
-        "product": lic.product,
-        "key": key,
-        "fingerprint": lic.fingerprint().to_request(),
-        "nonce": nonce,
-        "created_at": now,
-        "box_key": airgap.public_text(box),
-        "proof_key": airgap.public_text(proof),
-        "app_version": lic.app_version,
-        "os": os_description(),
-    }
+    text = request_text(
+        product=lic.product, key=key, fingerprint=lic.fingerprint().to_request(), nonce=nonce, created_at=now,
+        box=box, proof=proof, app_version=lic.app_version, os=os_description(),
+    )  # fmt: skip
     keys = _load(lic)
     entry = {"nonce": nonce, "box": airgap.private_text(box), "proof": airgap.private_text(proof), "created_at": now}
     keys["pending"] = [*keys["pending"], entry][-MAX_PENDING:]
     _save(lic, keys)
+    return text
+
+
+def request_text(
+    *, product: str, key: str, fingerprint: dict[str, Any], nonce: str, created_at: str, box: Any, proof: Any,
+    app_version: str | None, os: str,
+) -> str:  # fmt: skip
+    """The request file: its claim signed with the machine's new Ed25519 key (``proof``), armored.
+
+    The same inputs give the same bytes in every SDK: canonical JSON, unpadded base64url in
+    lines of 64, between the BEGIN and END lines (``core.airgap.armor``).
+    """
+    airgap = _airgap()
+    claim = {
+        "v": airgap.FORMAT,
+        "kind": "activation_request",
+        "product": product,
+        "key": key,
+        "fingerprint": fingerprint,
+        "nonce": nonce,
+        "created_at": created_at,
+        "box_key": airgap.public_text(box),
+        "proof_key": airgap.public_text(proof),
+        "app_version": app_version,
+        "os": os,
+    }
     return str(airgap.signed_claim(airgap.REQUEST, claim, proof))
+
+
+class ResponseRefused(Exception):
+    """An activation response this installation does not install; ``why`` names the rule (conformance).
+
+    ``install_response`` raises it to the application as :class:`InvalidAnswer`.
+    """
+
+    def __init__(self, why: str, message: str) -> None:
+        super().__init__(message)
+        self.why = why
+
+
+def open_response(
+    text: str | bytes, *, product: str, keys: Any, fingerprint: Any, pending: list[dict[str, Any]], at: Any
+) -> tuple[dict[str, Any], dict[str, Any], tuple[str, str], dict[str, Any]]:
+    """A response to one of the ``pending`` requests, verified for this machine at ``at``.
+
+    ``(verified document, signed document, credential, the pending entry it answers)``; else
+    :class:`ResponseRefused`, in the order the rules are applied here.
+    """
+    airgap = _airgap()
+    try:
+        unverified = airgap.unarmor(airgap.RESPONSE, text)
+    except airgap.InvalidOfflineFile as exc:
+        raise ResponseRefused("not_a_response", f"not an activation response: {exc}") from exc
+    nonce = unverified.get("request")
+    if unverified.get("v") != airgap.FORMAT:
+        raise ResponseRefused("unknown_version", "this activation response is damaged or of an unknown version")
+    if unverified.get("product") != product:
+        raise ResponseRefused("other_product", "this activation response is for another product")
+    entry = next((p for p in pending if isinstance(nonce, str) and p.get("nonce") == nonce), None)
+    if entry is None or not isinstance(nonce, str):
+        raise ResponseRefused(
+            "unknown_request", "this activation response answers a request this installation did not write"
+        )
+    signed = unverified.get("signed")
+    if not isinstance(signed, dict):
+        raise ResponseRefused("invalid_document", "the activation response carries no signed document")
+    try:
+        # The hardware is read now: a response carried to another machine names other components.
+        payload = verify_for_installation(signed, keys, product=product, fingerprint=fingerprint, at_time=at)
+    except InvalidDocument as exc:
+        raise ResponseRefused(
+            "invalid_document", f"the activation response does not verify for this machine: {exc}"
+        ) from exc
+    offline = payload.get("offline")
+    if not isinstance(offline, dict) or offline.get("request") != nonce or not is_token(offline.get("activation")):
+        raise ResponseRefused("other_request", "the signed document answers another request")
+    try:
+        box = airgap.load_box_key(entry.get("box"))
+        opened = json.loads(airgap.unseal(unverified.get("sealed"), box, nonce.encode()))
+    except (airgap.InvalidOfflineFile, ValueError) as exc:
+        raise ResponseRefused(
+            "sealed_elsewhere", f"the activation response's credential does not open here: {exc}"
+        ) from exc
+    device, secret = (opened.get("device"), opened.get("secret")) if isinstance(opened, dict) else (None, None)
+    if device != payload.get("device") or not is_token(device) or not is_token(secret):
+        raise ResponseRefused("other_installation", "the activation response's credential names another installation")
+    return payload, signed, (str(device), str(secret)), entry
 
 
 def install_response(lic: Licentia, text: str | bytes) -> Status:
     """Install a response to one of this installation's requests; anything else raises :class:`InvalidAnswer`."""
-    airgap = _airgap()
     now = lic.clock.now()
-    try:
-        unverified = airgap.unarmor(airgap.RESPONSE, text)
-    except airgap.InvalidOfflineFile as exc:
-        raise InvalidAnswer(f"not an activation response: {exc}") from exc
-    nonce = unverified.get("request")
-    if unverified.get("v") != airgap.FORMAT:
-        raise InvalidAnswer("this activation response is damaged or of an unknown version")
-    if unverified.get("product") != lic.product:
-        raise InvalidAnswer("this activation response is for another product")
     keys = _load(lic)
-    pending = next((p for p in keys["pending"] if isinstance(nonce, str) and p.get("nonce") == nonce), None)
-    if pending is None or not isinstance(nonce, str):
-        raise InvalidAnswer("this activation response answers a request this installation did not write")
-    signed = unverified.get("signed")
-    if not isinstance(signed, dict):
-        raise InvalidAnswer("the activation response carries no signed document")
     previous = lic.state_file.load()
     at = server_time(now, previous.clock_offset)  # the local clock, set right by the last online answer if any
     try:
-        # The hardware is read now: a response carried to another machine names other components.
-        payload = verify_for_installation(
-            signed, lic.keys, product=lic.product, fingerprint=lic.fingerprint(), at_time=at
+        payload, signed, credential, pending = open_response(
+            text, product=lic.product, keys=lic.keys, fingerprint=lic.fingerprint(), pending=keys["pending"], at=at
         )
-    except InvalidDocument as exc:
-        raise InvalidAnswer(f"the activation response does not verify for this machine: {exc}") from exc
-    offline = payload.get("offline")
-    if not isinstance(offline, dict) or offline.get("request") != nonce or not is_token(offline.get("activation")):
-        raise InvalidAnswer("the signed document answers another request")
-    try:
-        box = airgap.load_box_key(pending.get("box"))
-        opened = json.loads(airgap.unseal(unverified.get("sealed"), box, nonce.encode()))
-    except (airgap.InvalidOfflineFile, ValueError) as exc:
-        raise InvalidAnswer(f"the activation response's credential does not open here: {exc}") from exc
-    device, secret = (opened.get("device"), opened.get("secret")) if isinstance(opened, dict) else (None, None)
-    if device != payload.get("device") or not is_token(device) or not is_token(secret):
-        raise InvalidAnswer("the activation response's credential names another installation")
+    except ResponseRefused as exc:
+        raise InvalidAnswer(str(exc)) from exc
     token = payload.get("token")
     state = State(
         signed=signed,
-        credential=(str(device), str(secret)),
+        credential=credential,
         token=token if is_token(token) else None,
         last_seen=to_iso(now),
         facts_opt_out=previous.facts_opt_out,
         clock_offset=previous.clock_offset,
     )
     keys["pending"] = [p for p in keys["pending"] if p is not pending]
-    keys["activation"] = {"id": offline["activation"], "device": device, "proof": pending.get("proof")}
+    keys["activation"] = {
+        "id": payload["offline"]["activation"],
+        "device": credential[0],
+        "proof": pending.get("proof"),
+    }
     keys["proof"] = None
     _save(lic, keys)
     try:

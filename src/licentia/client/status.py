@@ -223,7 +223,7 @@ def status_of(payload: Mapping[str, Any], now: dt.datetime, *, online: bool) -> 
         latest_release=release_of(payload.get("latest_release")),
         clone_suspected=bool(payload.get("clone_suspected")),
         entitlements=_entitlements(payload, verdict, now),
-        maintenance=maintenance if isinstance(maintenance := payload.get("maintenance"), dict) else None,
+        maintenance=_maintenance(payload),
         customer=_customer(payload),
     )
 
@@ -234,7 +234,21 @@ def _customer(payload: Mapping[str, Any]) -> dict[str, Any] | None:
     found = lic.get("customer") if isinstance(lic, dict) else None
     if not isinstance(found, dict) or not isinstance(found.get("id"), int) or isinstance(found.get("id"), bool):
         return None
-    return {"id": found["id"], "name": str(found.get("name") or "")}
+    name = found.get("name")
+    return {"id": found["id"], "name": name if isinstance(name, str) else ""}
+
+
+def _maintenance(payload: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Until when the license gets updates, and the newer release it does not cover, as the document says."""
+    found = payload.get("maintenance")
+    if not isinstance(found, dict):
+        return None
+    until, newer = found.get("until"), found.get("newer_release")
+    offered = None
+    if isinstance(newer, dict) and isinstance(newer.get("version"), str) and newer["version"]:
+        channel = newer.get("channel")
+        offered = {"version": newer["version"], "channel": channel if isinstance(channel, str) else None}
+    return {"until": until if isinstance(until, str) else None, "newer_release": offered}
 
 
 def _entitlements(payload: Mapping[str, Any], verdict: Verdict, now: dt.datetime) -> dict[str, bool | int | str]:

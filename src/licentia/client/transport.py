@@ -180,9 +180,6 @@ def parse_answer(raw: bytes, source: str) -> Any:
 
 def _refusal(exc: urllib.error.HTTPError) -> Exception:
     import http.client
-    import json
-
-    from licentia.core.vocabulary import ClientErrorCode
 
     try:
         raw = exc.read(MAX_ANSWER_BYTES)
@@ -190,11 +187,24 @@ def _refusal(exc: urllib.error.HTTPError) -> Exception:
         raw = b""
     finally:
         exc.close()
-    if exc.code >= 500:
-        # The server is up but cannot answer: for the app this is the same as offline.
-        return (_Unavailable if exc.code in RETRY_STATUSES else Offline)(f"server error {exc.code}")
+    return refusal_of(exc.code, raw, exc.headers.get("Retry-After") if exc.headers else None)
+
+
+def refusal_of(status: int, raw: bytes, retry_after: str | None) -> Exception:
+    """What an HTTP error answer (``status`` 400 and up, its body ``raw``) is to the SDK.
+
+    5xx: the server is up but cannot answer, the same as offline for the application. Else
+    :class:`ServerRefused` with the error's ``code`` and ``message`` when both are text
+    (``http_error`` and ``HTTP <status>`` otherwise), its other plain fields as ``details``.
+    """
+    import json
+
+    from licentia.core.vocabulary import ClientErrorCode
+
+    if status >= 500:
+        return (_Unavailable if status in RETRY_STATUSES else Offline)(f"server error {status}")
     code: str = ClientErrorCode.HTTP_ERROR
-    message = f"HTTP {exc.code}"
+    message = f"HTTP {status}"
     details: dict[str, Any] = {}
     try:
         error = json.loads(raw)["error"]
@@ -208,9 +218,9 @@ def _refusal(exc: urllib.error.HTTPError) -> Exception:
         }
     except (ValueError, KeyError, TypeError, RecursionError, AttributeError):
         pass
-    retry = exc.headers.get("Retry-After") if exc.headers else None
+    retry = retry_after
     wait = int(retry) if retry and retry.isascii() and retry.isdigit() and len(retry) < 10 else None
-    return ServerRefused(code, message, status=exc.code, retry_after=wait, details=details)
+    return ServerRefused(code, message, status=status, retry_after=wait, details=details)
 
 
 def _log() -> Any:

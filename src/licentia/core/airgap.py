@@ -168,16 +168,26 @@ def _seal_key(shared: bytes, ephemeral: bytes, recipient: bytes) -> bytes:
     return hkdf.derive(shared)
 
 
-def seal(plaintext: bytes, recipient_public: str, context: bytes) -> dict[str, str]:
-    """Encrypt to the machine's X25519 key; ``context`` (the request nonce) is authenticated too."""
+def seal(
+    plaintext: bytes,
+    recipient_public: str,
+    context: bytes,
+    *,
+    ephemeral: X25519PrivateKey | None = None,
+    nonce: bytes | None = None,
+) -> dict[str, str]:
+    """Encrypt to the machine's X25519 key; ``context`` (the request nonce) is authenticated too.
+
+    ``ephemeral`` and ``nonce`` are fresh random ones unless given (the conformance vectors fix them).
+    """
     try:
         recipient = X25519PublicKey.from_public_bytes(b64d(recipient_public))
     except ValueError as exc:
         raise InvalidOfflineFile("the request's box key is not an X25519 key") from exc
-    ephemeral = X25519PrivateKey.generate()
+    ephemeral = ephemeral or X25519PrivateKey.generate()
     epk = ephemeral.public_key().public_bytes_raw()
     key = _seal_key(ephemeral.exchange(recipient), epk, recipient.public_bytes_raw())
-    nonce = secrets.token_bytes(12)
+    nonce = nonce or secrets.token_bytes(12)
     ciphertext = ChaCha20Poly1305(key).encrypt(nonce, plaintext, context)
     return {"epk": b64e(epk), "nonce": b64e(nonce), "ct": b64e(ciphertext)}
 

@@ -1,12 +1,13 @@
 /**
  * Linux readers: plain file reads under `root` (`/` in production, a fake tree
- * in tests); no subprocess. Each returns the raw value or null and never
+ * in tests); no subprocess, and asynchronous (`fs/promises`: nothing blocks an
+ * Electron main process). Each returns the raw value or null and never
  * throws: a container without DMI or a disk without a serial simply gives
  * fewer components. Same sources and value forms as the Python SDK, so one
  * machine gives the same hashes to both.
  */
 
-import { existsSync, readdirSync, readFileSync, readlinkSync, statSync } from "node:fs";
+import { open, readdir, readlink, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
 
 const MACHINE_ID_FILES = ["etc/machine-id", "var/lib/dbus/machine-id"];
@@ -22,42 +23,67 @@ const HYPERVISOR_VENDORS = [
 ];
 const CONTAINER_CGROUPS = ["docker", "kubepods", "containerd", "lxc", "libpod", "podman"];
 
-export function readText(path: string, limit = 65536): string | null {
+/** At most `limit` bytes of a file (sysfs files report a size of 4096 whatever they hold), trimmed; null if unreadable. */
+export async function readText(path: string, limit = 65536): Promise<string | null> {
+  let handle;
   try {
-    return readFileSync(path).subarray(0, limit).toString("utf8").trim();
+    handle = await open(path, "r");
   } catch {
     return null;
   }
+  try {
+    const buffer = Buffer.alloc(limit);
+    let length = 0;
+    while (length < limit) {
+      const { bytesRead } = await handle.read(buffer, length, limit - length, null);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+    }
+    return buffer.subarray(0, length).toString("utf8").trim();
+  } catch {
+    return null;
+  } finally {
+    await handle.close().catch(() => undefined);
+  }
 }
 
-function list(path: string): string[] {
+async function list(path: string): Promise<string[]> {
   try {
-    return readdirSync(path).sort();
+    return (await readdir(path)).sort();
   } catch {
     return [];
   }
 }
 
-function isDir(path: string): boolean {
+async function isDir(path: string): Promise<boolean> {
   try {
-    return statSync(path).isDirectory();
+    return (await stat(path)).isDirectory();
   } catch {
     return false;
   }
 }
 
-export function machineId(root: string): string | null {
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function machineId(root: string): Promise<string | null> {
   for (const name of MACHINE_ID_FILES) {
-    const value = readText(join(root, name));
+    const value = await readText(join(root, name));
     if (value && !/^0+$/.test(value)) return value;
   }
   return null;
 }
 
 /** The first processor's block of /proc/cpuinfo. */
-export function cpuInfo(root: string): Map<string, string> {
+export async function cpuInfo(root: string): Promise<Map<string, string>> {
   const info = new Map<string, string>();
-  for (const line of (readText(join(root, "proc/cpuinfo"), 32768) ?? "").split(/\r?\n/)) {
+  for (const line of ((await readText(join(root, "proc/cpuinfo"), 32768)) ?? "").split(/\r?\n/)) {
     if (!line.trim()) {
       if (info.size) break;
       continue;
@@ -70,8 +96,8 @@ export function cpuInfo(root: string): Map<string, string> {
   return info;
 }
 
-export function cpuIdentity(root: string): string | null {
-  const info = cpuInfo(root);
+export async function cpuIdentity(root: string): Promise<string | null> {
+  const info = await cpuInfo(root);
   // x86 names vendor/family/model/stepping; ARM names implementer/part/revision.
   let values = ["vendor_id", "cpu family", "model", "model name", "stepping"].map((f) => info.get(f) ?? "");
   if (!values.some(Boolean)) {
@@ -86,14 +112,14 @@ export function isLocallyAdministered(mac: string): boolean {
   return Number.isNaN(first) || (first & 0x03) !== 0;
 }
 
-export function permanentMac(root: string): string | null {
+export async function permanentMac(root: string): Promise<string | null> {
   const net = join(root, "sys/class/net");
-  for (const name of list(net)) {
+  for (const name of await list(net)) {
     if (VIRTUAL_NIC_PREFIXES.some((p) => name.startsWith(p))) continue;
     const iface = join(net, name);
-    if (!existsSync(join(iface, "device"))) continue; // no bus device behind it: virtual
-    if ((readText(join(iface, "addr_assign_type")) ?? "0") !== "0") continue; // random or set by user space
-    const mac = (readText(join(iface, "address")) ?? "").toLowerCase();
+    if (!(await exists(join(iface, "device")))) continue; // no bus device behind it: virtual
+    if (((await readText(join(iface, "addr_assign_type"))) ?? "0") !== "0") continue; // random or set by user space
+    const mac = ((await readText(join(iface, "address"))) ?? "").toLowerCase();
     if (mac.length !== 17 || mac === "00:00:00:00:00:00" || isLocallyAdministered(mac)) continue;
     return mac;
   }
@@ -105,10 +131,10 @@ function unescapeMount(text: string): string {
 }
 
 /** The device (`/dev/sda1`) of the mount holding `path`: the longest matching mount point. */
-export function mountSource(root: string, path: string): string | null {
+export async function mountSource(root: string, path: string): Promise<string | null> {
   let best: string | null = null;
   let bestLen = -1;
-  for (const line of (readText(join(root, "proc/self/mountinfo"), 1 << 20) ?? "").split("\n")) {
+  for (const line of ((await readText(join(root, "proc/self/mountinfo"), 1 << 20)) ?? "").split("\n")) {
     const sep = line.indexOf(" - ");
     if (sep < 0) continue;
     const fields = line.slice(0, sep).split(/\s+/);
@@ -124,28 +150,29 @@ export function mountSource(root: string, path: string): string | null {
   return best;
 }
 
-function diskOfPartition(root: string, name: string): string | null {
+async function diskOfPartition(root: string, name: string): Promise<string | null> {
   const block = join(root, "sys/block");
-  if (isDir(join(block, name))) return name;
-  return list(block).find((disk) => isDir(join(block, disk, name))) ?? null;
+  if (await isDir(join(block, name))) return name;
+  for (const disk of await list(block)) if (await isDir(join(block, disk, name))) return disk;
+  return null;
 }
 
 /** Serial of the physical disk holding `dataDir` (sysfs first, then /dev/disk/by-id). */
-export function diskSerial(root: string, dataDir: string): string | null {
-  const source = mountSource(root, dataDir);
+export async function diskSerial(root: string, dataDir: string): Promise<string | null> {
+  const source = await mountSource(root, dataDir);
   if (!source || !source.startsWith("/dev/")) return null; // overlay, tmpfs, network share
-  const disk = diskOfPartition(root, basename(source));
+  const disk = await diskOfPartition(root, basename(source));
   if (disk === null) return null;
   const device = join(root, "sys/block", disk);
   for (const candidate of ["device/serial", "serial", "device/wwid"]) {
-    const value = readText(join(device, candidate));
+    const value = await readText(join(device, candidate));
     if (value) return value;
   }
   const byId = join(root, "dev/disk/by-id");
-  for (const link of list(byId)) {
+  for (const link of await list(byId)) {
     if (/^(wwn-|dm-|lvm-|md-)/.test(link) || link.includes("-part")) continue;
     try {
-      if (basename(readlinkSync(join(byId, link))) === disk) return link;
+      if (basename(await readlink(join(byId, link))) === disk) return link;
     } catch {
       continue;
     }
@@ -154,17 +181,17 @@ export function diskSerial(root: string, dataDir: string): string | null {
 }
 
 /** VM and container signals, e.g. `["dmi:qemu", "cpu:hypervisor", "docker"]`; empty on bare metal. */
-export function virtualSignals(root: string): string[] {
+export async function virtualSignals(root: string): Promise<string[]> {
   const found: string[] = [];
   for (const name of DMI_FILES) {
-    const value = (readText(join(root, "sys/class/dmi/id", name)) ?? "").toLowerCase();
+    const value = ((await readText(join(root, "sys/class/dmi/id", name))) ?? "").toLowerCase();
     const hit = HYPERVISOR_VENDORS.find((v) => value.includes(v));
     if (hit && !found.includes(`dmi:${hit}`)) found.push(`dmi:${hit}`);
   }
-  if ((cpuInfo(root).get("flags") ?? "").split(/\s+/).includes("hypervisor")) found.push("cpu:hypervisor");
-  if (existsSync(join(root, ".dockerenv"))) found.push("docker");
-  if (existsSync(join(root, "run/.containerenv"))) found.push("podman");
-  const cgroup = (readText(join(root, "proc/1/cgroup")) ?? "").toLowerCase();
+  if (((await cpuInfo(root)).get("flags") ?? "").split(/\s+/).includes("hypervisor")) found.push("cpu:hypervisor");
+  if (await exists(join(root, ".dockerenv"))) found.push("docker");
+  if (await exists(join(root, "run/.containerenv"))) found.push("podman");
+  const cgroup = ((await readText(join(root, "proc/1/cgroup"))) ?? "").toLowerCase();
   const hit = CONTAINER_CGROUPS.find((n) => cgroup.includes(n));
   if (hit) found.push(`cgroup:${hit}`);
   return found;

@@ -1,21 +1,16 @@
 /**
  * macOS readers: `IOPlatformUUID` from `/usr/sbin/ioreg` (the IOKit registry's
- * documented command) and the CPU brand from `/usr/sbin/sysctl`.
+ * documented command) and `uname -p`, turned into raw values by `recorded.macosHardware`.
  */
 
-import type { CommandRunner } from "./commands";
+import { runQuietly, type CommandRunner } from "./commands";
 
-export function parsePlatformUuid(output: string): string | null {
-  const found = /"IOPlatformUUID"\s*=\s*"([0-9A-Fa-f-]+)"/.exec(output);
-  return found ? (found[1] as string) : null;
+/** What `ioreg -rd1 -c IOPlatformExpertDevice` printed, or null when it could not run. */
+export function ioreg(run: CommandRunner): Promise<string | null> {
+  return runQuietly(run, "/usr/sbin/ioreg", ["-rd1", "-c", "IOPlatformExpertDevice"]);
 }
 
-export function platformUuid(run: CommandRunner): string | null {
-  const out = run("/usr/sbin/ioreg", ["-rd1", "-c", "IOPlatformExpertDevice"]);
-  return out === null ? null : parsePlatformUuid(out);
-}
-
-export function cpuIdentity(run: CommandRunner, arch: string): string | null {
-  const brand = run("/usr/sbin/sysctl", ["-n", "machdep.cpu.brand_string"])?.trim();
-  return [arch, brand].filter(Boolean).join("|") || null;
+/** `uname -p` (Python's `platform.processor()` on macOS: `arm` or `i386`). */
+export async function processorWord(run: CommandRunner): Promise<string | null> {
+  return (await runQuietly(run, "/usr/bin/uname", ["-p"]))?.trim() || null;
 }

@@ -7,7 +7,7 @@
 
 import { join, win32 } from "node:path";
 
-import type { CommandRunner } from "./commands";
+import { runQuietly, type CommandRunner } from "./commands";
 
 function systemDir(env: NodeJS.ProcessEnv): string {
   return join(env.SystemRoot ?? env.windir ?? "C:\\Windows", "System32");
@@ -23,13 +23,13 @@ export function parseRegQuery(output: string): Map<string, string> {
   return values;
 }
 
-function registry(run: CommandRunner, env: NodeJS.ProcessEnv, key: string): Map<string, string> {
-  const out = run(win32.join(systemDir(env), "reg.exe"), ["query", `HKLM\\${key}`, "/reg:64"]);
+async function registry(run: CommandRunner, env: NodeJS.ProcessEnv, key: string): Promise<Map<string, string>> {
+  const out = await runQuietly(run, win32.join(systemDir(env), "reg.exe"), ["query", `HKLM\\${key}`, "/reg:64"]);
   return out === null ? new Map() : parseRegQuery(out);
 }
 
-export function machineGuid(run: CommandRunner, env: NodeJS.ProcessEnv): string | null {
-  return registry(run, env, "SOFTWARE\\Microsoft\\Cryptography").get("machineguid")?.trim() || null;
+export async function machineGuid(run: CommandRunner, env: NodeJS.ProcessEnv): Promise<string | null> {
+  return (await registry(run, env, "SOFTWARE\\Microsoft\\Cryptography")).get("machineguid")?.trim() || null;
 }
 
 /** `vol` prints the serial as `1A2B-3C4D` after a localised label; the Python SDK writes `1A2B3C4D`. */
@@ -40,21 +40,21 @@ export function parseVolSerial(output: string): string | null {
   return serial === "00000000" ? null : serial;
 }
 
-export function volumeSerial(run: CommandRunner, env: NodeJS.ProcessEnv, dataDir: string): string | null {
+export async function volumeSerial(run: CommandRunner, env: NodeJS.ProcessEnv, dataDir: string): Promise<string | null> {
   const drive = win32.parse(win32.resolve(dataDir)).root.replace(/\\$/, "") || "C:";
   if (!/^[A-Za-z]:$/.test(drive)) return null; // a UNC share: no volume of this machine
-  const out = run(win32.join(systemDir(env), "cmd.exe"), ["/d", "/c", "vol", drive]);
+  const out = await runQuietly(run, win32.join(systemDir(env), "cmd.exe"), ["/d", "/c", "vol", drive]);
   return out === null ? null : parseVolSerial(out);
 }
 
-export function cpuIdentity(run: CommandRunner, env: NodeJS.ProcessEnv): string | null {
-  const values = registry(run, env, "HARDWARE\\DESCRIPTION\\System\\CentralProcessor\\0");
-  const parts = ["vendoridentifier", "identifier", "processornamestring"].map((n) => values.get(n)?.trim() ?? "");
-  return parts.some(Boolean) ? parts.join("|") : null;
+/** `VendorIdentifier`, `Identifier`, `ProcessorNameString` of `CentralProcessor\\0` as read (null: absent). */
+export async function cpuValues(run: CommandRunner, env: NodeJS.ProcessEnv): Promise<(string | null)[]> {
+  const values = await registry(run, env, "HARDWARE\\DESCRIPTION\\System\\CentralProcessor\\0");
+  return ["vendoridentifier", "identifier", "processornamestring"].map((n) => values.get(n) ?? null);
 }
 
 /** RegisteredOwner and RegisteredOrganization (client facts, when the application asks for them). */
-export function registeredOwner(run: CommandRunner, env: NodeJS.ProcessEnv): [string | null, string | null] {
-  const values = registry(run, env, "SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion");
+export async function registeredOwner(run: CommandRunner, env: NodeJS.ProcessEnv): Promise<[string | null, string | null]> {
+  const values = await registry(run, env, "SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion");
   return [values.get("registeredowner")?.trim() || null, values.get("registeredorganization")?.trim() || null];
 }

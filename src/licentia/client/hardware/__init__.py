@@ -73,16 +73,11 @@ def read_hardware(
     if system == "win32":
         from licentia.client.hardware import windows
 
-        return RawHardware(
-            machine=windows.machine_guid(),
-            disk=windows.volume_serial(os.fspath(data_dir)),
-            cpu=windows.cpu_identity(),
-            mac=windows.mac_address(),
-        )
+        return windows.read(os.fspath(data_dir))
     if system == "darwin":
         from licentia.client.hardware import macos
 
-        return RawHardware(machine=macos.platform_uuid(), cpu=macos.cpu_identity(), mac=macos.mac_address())
+        return macos.read()
     from licentia.client.hardware import generic
 
     return RawHardware(cpu=generic.cpu_identity(), mac=generic.mac_address())
