@@ -28,8 +28,9 @@ extern "C" {
  * Versions. LICENTIA_API_VERSION is the C ABI's (the shared library's soname, liblicentia.so.1): a
  * function or type changes only with a new one, and new functions are only ever added.
  * LICENTIA_VERSION is this library's release; LICENTIA_PROTOCOL_VERSION the server protocol it
- * speaks (the signed documents' "v"). Each request says both in its User-Agent
- * ("licentia-client-c/<version> protocol/<n>"). The functions answer the library actually loaded.
+ * speaks (the signed documents' "v"). Each request says both, as every client does: a
+ * "Licentia-Protocol: <n>" header and the User-Agent "licentia-client-c/<version> (protocol <n>)".
+ * The functions answer the library actually loaded.
  */
 #define LICENTIA_API_VERSION 1
 #define LICENTIA_VERSION "1.1.0"

@@ -72,7 +72,8 @@ licentia_error lc_http(const char *url, const char *method, const char *body, co
     *status = 0;
     headers = curl_slist_append(headers, "Accept: application/json");
     /* The client and the protocol it speaks, as every client says them. */
-    headers = curl_slist_append(headers, "User-Agent: licentia-client-c/" LICENTIA_VERSION " protocol/" LC_STR(LICENTIA_PROTOCOL_VERSION));
+    headers = curl_slist_append(headers, "User-Agent: licentia-client-c/" LICENTIA_VERSION " (protocol " LC_STR(LICENTIA_PROTOCOL_VERSION) ")");
+    headers = curl_slist_append(headers, "Licentia-Protocol: " LC_STR(LICENTIA_PROTOCOL_VERSION));
     if (body) headers = curl_slist_append(headers, "Content-Type: application/json");
     if (device && secret) {
         size_t n = strlen(device) + strlen(secret) + 32;

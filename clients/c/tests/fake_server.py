@@ -26,7 +26,8 @@ request's nonce; ``lease-other`` names another lease outside the signature than 
 type; ``deep`` answers JSON nested a hundred thousand deep; ``quota`` refuses a consumption as past
 its limit, with the figures.
 
-A request carrying an ``X-Injected`` header (a credential that smuggled a line into the headers) is
+A request without the client's version and protocol (``User-Agent: licentia-client-c/<v> (protocol
+1)``, ``Licentia-Protocol: 1``) is written down in DIR/unversioned. A request carrying an ``X-Injected`` header (a credential that smuggled a line into the headers) is
 written down in DIR/injected, for the test to find.
 
 ``GET /<mode>/v1/releases/latest`` answers a release with fields the client must drop (unknown,
@@ -165,6 +166,10 @@ class Handler(BaseHTTPRequestHandler):
         self._send(200, {})
 
     def _note_injection(self) -> None:
+        agent, protocol = self.headers.get("User-Agent") or "", self.headers.get("Licentia-Protocol")
+        if protocol != "1" or not agent.startswith("licentia-client-c/") or not agent.endswith(" (protocol 1)"):
+            with open(FOLDER / "unversioned", "a", encoding="utf-8") as out:
+                out.write(f"{self.path} {agent!r} {protocol!r}\n")
         if "X-Injected" in self.headers:
             with open(FOLDER / "injected", "a", encoding="utf-8") as out:
                 out.write(self.path + "\n")

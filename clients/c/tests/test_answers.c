@@ -268,6 +268,12 @@ int main(void) {
           "past the limit, with the figures: rc %d", rc);
     licentia_close(meter);
 
+    /* Every request said the client's version and the protocol it speaks. */
+    snprintf(path, sizeof path, "%s/unversioned", server_dir);
+    char *unversioned = read_file(path);
+    CHECK(!unversioned, "every request carried Licentia-Protocol and the User-Agent: %s", unversioned ? unversioned : "");
+    free(unversioned);
+
     /* The honest server is still believed after all that. */
     seen later = check(honest, 1, &rc);
     CHECK(rc == LICENTIA_OK && later.online && !strcmp(later.state, "trial") && !strcmp(later.device, first.device),
