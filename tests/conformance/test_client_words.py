@@ -51,20 +51,23 @@ def test_the_python_sdk_compares_and_reports_no_word_as_a_literal() -> None:
     assert not spelled, sorted(spelled)
 
 
-# Comparisons and reports in the other clients: `err.code === "x"`, `strcmp(refusal, "x")`, `add(c, "x", ...)`.
+# Comparisons and reports in the other clients: `err.code === "x"`, `strcmp(refusal, "x")`, `add(c, "x", ...)`,
+# `r.Code == "x"`, `queue.add("x", ...)` (the Go client's tests, `*_test.go`, spell the words they expect).
 OTHER_CLIENTS = [
     ("clients/js/src", "*.ts", re.compile(r'(?:===|!==)\s*"(\w+)"|\.add\(\s*"(\w+)"')),
     ("clients/c/src", "*.c", re.compile(r'strcmp\([^;]*?"(\w+)"\)|(?:add|queue_and_send)\(\w+,\s*"(\w+)"')),
+    ("clients/go", "*.go", re.compile(r'(?:==|!=)\s*"(\w+)"|\.add\(\s*"(\w+)"')),
 ]
 
 
-@pytest.mark.parametrize(("folder", "pattern", "comparison"), OTHER_CLIENTS, ids=["typescript", "c"])
+@pytest.mark.parametrize(("folder", "pattern", "comparison"), OTHER_CLIENTS, ids=["typescript", "c", "go"])
 def test_the_other_clients_compare_and_report_no_word_as_a_literal(
     folder: str, pattern: str, comparison: re.Pattern[str]
 ) -> None:
     spelled = {
         f"{path.relative_to(ROOT)}:{number} {word}"
         for path in sorted((ROOT / folder).glob(pattern))
+        if not path.name.endswith("_test.go")
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
         for match in comparison.finditer(line)
         for word in match.groups()

@@ -41,6 +41,7 @@ def test_first_run_is_a_checklist_until_the_first_check_in(client: Any, engine: 
     page = client.get("/admin").text
     assert 'id="first-run"' in page and "Waiting for the first check-in" in page
     assert product.public_key in page and 'product="acme"' in page
+    assert 'id="snippet-go"' in page and 'Product:   "acme"' in page  # the Go client's lines beside Python's
     assert 'class="chart"' not in page  # not nine empty charts
     Installation(client, product.public_key).check()
     page = client.get("/admin").text

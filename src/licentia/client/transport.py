@@ -19,6 +19,9 @@ check whose answer was lost is accepted once more with the previous token.
 
 from __future__ import annotations
 
+import sys
+
+from licentia import __version__
 from licentia.client._exceptions import ConfigurationError, InvalidAnswer, Offline, ServerRefused
 
 TYPE_CHECKING = False  # typing is not imported: it would cost every application's start
@@ -27,7 +30,10 @@ if TYPE_CHECKING:
     import urllib.request
     from typing import Any
 
-USER_AGENT = "licentia-client"
+PROTOCOL_VERSION = "1"
+"""The public API's protocol this SDK speaks, sent in a ``Licentia-Protocol`` header on every request."""
+USER_AGENT = f"licentia-client-python/{__version__} (protocol {PROTOCOL_VERSION}; python {sys.version.split()[0]})"
+"""Sent on every request, as every Licentia client sends its own: ``licentia-client-<language>/<version> (...)``."""
 # Every answer the protocol has is a few kilobytes; a bigger one is refused
 # before it is parsed rather than let anyone on the path make the app buffer it.
 MAX_ANSWER_BYTES = 1 << 20
@@ -82,7 +88,7 @@ class Transport:
         url = self.server_url + path
         if query:
             url += "?" + urllib.parse.urlencode(query)
-        headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
+        headers = {"Accept": "application/json", "User-Agent": USER_AGENT, "Licentia-Protocol": PROTOCOL_VERSION}
         data = None
         if body is not None:
             data = json.dumps(body, separators=(",", ":")).encode()

@@ -81,6 +81,7 @@ from licentia.server.portal import offline as portal_offline
 from licentia.server.portal import router as portal_main
 from licentia.server.portal import web as portal_web
 from licentia.server.products.service import Keyring
+from licentia.server.protocol import speaking_protocol
 from licentia.server.releases import router as releases_api
 from licentia.server.rollups.task import start_rollup_task
 from licentia.server.settings import Settings
@@ -366,6 +367,10 @@ class LicentiaApp(FastAPI):
     status_lane: StatusLane | None = None
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"].startswith("/v1/"):
+            send = await speaking_protocol(scope, receive, send)  # None: refused, and answered
+            if send is None:
+                return
         lane = self.status_lane
         if lane is not None and scope["type"] == "http" and scope["method"] == "POST":
             route = lane.routes.get(scope["path"])

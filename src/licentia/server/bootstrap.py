@@ -61,3 +61,18 @@ def snippet(base_url: str, slug: str, key: str) -> str:
         "status = lic.check()\n"
         'if not status.allowed: raise SystemExit(f"Not licensed: {status.reason}")'
     )
+
+
+# The Go client's module (clients/go, docs/integrate-go.md).
+GO_MODULE = "github.com/licentia/licentia/clients/go"
+
+
+def go_snippet(base_url: str, slug: str, key: str) -> str:
+    """The same five lines for a Go application (``dataDir``: where the application keeps its data)."""
+    return (
+        f'import licentia "{GO_MODULE}"\n\n'
+        f'lic, err := licentia.New(licentia.Options{{ServerURL: "{base_url}", Product: "{slug}",\n'
+        f'    PublicKey: "{key}", DataDir: dataDir}})\n'
+        "if err != nil { log.Fatal(err) }\n"
+        'if status := lic.Check(ctx); !status.Allowed { log.Fatalf("Not licensed: %s", status.Reason) }'
+    )

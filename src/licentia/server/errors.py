@@ -70,6 +70,7 @@ class ErrorCode(enum.StrEnum):
     METHOD_NOT_ALLOWED = "method_not_allowed", 405, _ALL, "the endpoint does not take this HTTP method"
     UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type", 415, _ALL, "the body is not in a format the endpoint reads"
     PAYLOAD_TOO_LARGE = "payload_too_large", 413, _ALL, "the body is larger than LICENTIA_MAX_BODY_BYTES"
+    UNSUPPORTED_PROTOCOL = "unsupported_protocol", 400, _ALL, "Licentia-Protocol names a protocol not spoken here"
     UNAUTHORIZED = "unauthorized", 401, _ALL, "the request needs credentials it did not carry"
     FORBIDDEN = "forbidden", 403, _ALL, "the request is not allowed"
     RATE_LIMITED = (

@@ -83,7 +83,10 @@ def case_serve(cli: Cli) -> None:
         assert server.proc is not None and server.proc.poll() is None
     finally:
         server.stop()
-    assert "serving at" in Path(server.log.name).read_text()
+    printed = Path(server.log.name).read_text()
+    assert "serving at" in printed
+    # The five lines for Python, and the same for Go (clients/go), with this product's key.
+    assert "from licentia.client import Licentia" in printed and "licentia.New(licentia.Options{" in printed
 
 
 def case_init(cli: Cli) -> None:

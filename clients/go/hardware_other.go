@@ -1,0 +1,13 @@
+//go:build !linux && !darwin && !windows
+
+package licentia
+
+import "runtime"
+
+// Other systems: the CPU architecture and the first network card, as the Python SDK's generic readers.
+func readSystemHardware(dataDir string) RawHardware {
+	return RawHardware{CPU: runtime.GOARCH, MAC: firstMAC(systemInterfaces())}
+}
+
+// registeredOwner: a Windows fact only.
+func registeredOwner() (string, string) { return "", "" }
