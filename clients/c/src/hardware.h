@@ -35,5 +35,7 @@ typedef struct {
 void lc_windows_raw(const lc_windows_recorded *recorded, lc_raw_hardware *raw, char *volume, size_t volume_size);
 /* The text Python's Path(path).absolute() gives on POSIX with working directory cwd (malloc'd, NULL: out of memory). */
 char *lc_posix_absolute(const char *cwd, const char *path);
+/* The same on Windows (drives, shares, "/" as "\\"). */
+char *lc_windows_absolute(const char *cwd, const char *path);
 
 #endif

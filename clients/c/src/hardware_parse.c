@@ -175,10 +175,10 @@ void lc_windows_raw(const lc_windows_recorded *r, lc_raw_hardware *raw, char *vo
     char parts[3][256];
     memset(raw, 0, sizeof *raw);
     trimmed(r->machine_guid, raw->machine, sizeof raw->machine);
-    /* The volume of the data directory made absolute: its drive or share, the working directory's without one. */
-    const char *d = r->data_dir ? r->data_dir : "";
-    int anchored = (isalpha((unsigned char)d[0]) && d[1] == ':') || ((d[0] == '\\' || d[0] == '/') && (d[1] == '\\' || d[1] == '/'));
-    lc_windows_anchor(anchored ? d : (r->cwd ? r->cwd : ""), volume, volume_size);
+    /* The volume of the data directory made absolute: its drive or share (the working directory's without one). */
+    char *absolute = lc_windows_absolute(r->cwd ? r->cwd : "C:\\", r->data_dir ? r->data_dir : "");
+    lc_windows_anchor(absolute ? absolute : "", volume, volume_size);
+    free(absolute);
     if (r->volume_serial) snprintf(raw->disk, sizeof raw->disk, "%08lX", (unsigned long)r->volume_serial);
     int any = 0;
     for (int i = 0; i < 3; i++) trimmed(r->cpu[i], parts[i], sizeof parts[i]), any |= parts[i][0] != '\0';
@@ -187,4 +187,67 @@ void lc_windows_raw(const lc_windows_recorded *r, lc_raw_hardware *raw, char *vo
     unsigned char node[6];
     for (int i = 0; i < 6; i++) node[i] = (unsigned char)(r->node >> (40 - 8 * i));
     lc_format_node(node, raw->mac, sizeof raw->mac);
+}
+
+static int strncasecmp_ascii(const char *a, const char *b, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (tolower((unsigned char)a[i]) != tolower((unsigned char)b[i])) return 1;
+    return 0;
+}
+
+/* Split a Windows path (separators already '\\') into its drive ("C:", "\\\\server\\share" or "") and the rest. */
+static size_t windows_drive(const char *p) {
+    if (isalpha((unsigned char)p[0]) && p[1] == ':') return 2;
+    if (p[0] == '\\' && p[1] == '\\' && p[2] && p[2] != '\\') {
+        const char *share = strchr(p + 2, '\\');
+        if (share && share[1] && share[1] != '\\') {
+            const char *end = strchr(share + 1, '\\');
+            return end ? (size_t)(end - p) : strlen(p);
+        }
+    }
+    return 0;
+}
+
+/*
+ * str(pathlib.PureWindowsPath) of Path(path).absolute() with working directory cwd: "/" is "\\",
+ * repeated separators and "." parts dropped, a trailing one too, ".." and the case kept; a relative
+ * path joined to cwd, one rooted without a drive taking cwd's drive. Malloc'd.
+ */
+char *lc_windows_absolute(const char *cwd, const char *path) {
+    size_t n = strlen(cwd) + strlen(path) + 4;
+    char *p = malloc(n), *c = malloc(n), *out = malloc(n);
+    if (!p || !c || !out) {
+        free(p), free(c), free(out);
+        return NULL;
+    }
+    for (size_t i = 0; i <= strlen(path); i++) p[i] = path[i] == '/' ? '\\' : path[i];
+    for (size_t i = 0; i <= strlen(cwd); i++) c[i] = cwd[i] == '/' ? '\\' : cwd[i];
+    size_t drive = windows_drive(p), cwd_drive = windows_drive(c);
+    char *joined = malloc(n * 2);
+    if (!joined) {
+        free(p), free(c), free(out);
+        return NULL;
+    }
+    if (drive && p[drive] == '\\') snprintf(joined, n * 2, "%s", p);                                 /* absolute */
+    else if (!drive && p[0] == '\\') snprintf(joined, n * 2, "%.*s%s", (int)cwd_drive, c, p);      /* rooted: cwd's drive */
+    else if (drive && (drive != cwd_drive || strncasecmp_ascii(p, c, drive))) snprintf(joined, n * 2, "%.*s\\%s", (int)drive, p, p + drive);
+    else snprintf(joined, n * 2, "%s\\%s", c, p + drive);                                          /* relative */
+    drive = windows_drive(joined);
+    size_t o = 0;
+    memcpy(out, joined, drive), o = drive;
+    out[o++] = '\\';
+    size_t root = o;
+    for (char *q = joined + drive; *q;) {
+        size_t len = strcspn(q, "\\");
+        if (len && !(len == 1 && q[0] == '.')) {
+            if (o > root) out[o++] = '\\';
+            memcpy(out + o, q, len);
+            o += len;
+        }
+        q += len;
+        q += strspn(q, "\\");
+    }
+    out[o] = '\0';
+    free(p), free(c), free(joined);
+    return out;
 }

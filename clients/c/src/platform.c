@@ -94,17 +94,13 @@ static char *narrow(const wchar_t *w) {
 }
 
 char *lc_absolute_path(const char *path) {
-    wchar_t *w = wide(path), *full = NULL;
-    char *out = NULL;
-    DWORD n = w ? GetFullPathNameW(w, 0, NULL, NULL) : 0;
-    if (n && (full = malloc(n * sizeof *full)) && GetFullPathNameW(w, n, full, NULL) < n) {
-        size_t len = wcslen(full);
-        /* "C:\" keeps its separator, like Python's Path.absolute(); "C:\data\" does not */
-        while (len > 3 && (full[len - 1] == L'\\' || full[len - 1] == L'/')) full[--len] = L'\0';
-        out = narrow(full);
-    }
-    free(full);
-    free(w);
+    /* Python's Path(path).absolute(): joined to the working directory, never resolved (".." kept), so
+     * the data path hash is the other SDKs' for the same folder. */
+    DWORD n = GetCurrentDirectoryW(0, NULL);
+    wchar_t *wcwd = n ? malloc(n * sizeof *wcwd) : NULL;
+    char *cwd = wcwd && GetCurrentDirectoryW(n, wcwd) < n ? narrow(wcwd) : NULL;
+    char *out = lc_windows_absolute(cwd ? cwd : "C:\\", path);
+    free(wcwd), free(cwd);
     return out;
 }
 
