@@ -3,10 +3,15 @@
  *
  * One opaque handle per product and data directory; every call returns a
  * licentia_error. No global state of its own; a handle may be shared between
- * threads (calls on one handle run one at a time). Statuses and strings the
- * library returns are owned by the caller and freed with the matching
- * function. The handle never grants more than a document signed by a pinned
- * key (or a key they endorsed) says.
+ * threads (calls on one handle run one at a time). The handle never grants
+ * more than a document signed by a pinned key (or a key they endorsed) says.
+ *
+ * Ownership of every pointer the library returns:
+ * - licentia *: licentia_close; licentia_status *: licentia_status_free; licentia_lease *: licentia_lease_free;
+ * - char * handed over through an out parameter (char **): licentia_free;
+ * - const char * returned by a function: owned by the library; a status's or lease's strings live until
+ *   that status or lease is freed, licentia_error_message's and licentia_version's for ever. Never free them;
+ * - strings copied into a buffer the caller passes (licentia_last_refusal, ..._detail): the caller's.
  */
 #ifndef LICENTIA_H
 #define LICENTIA_H
@@ -19,7 +24,17 @@
 extern "C" {
 #endif
 
+/*
+ * Versions. LICENTIA_API_VERSION is the C ABI's (the shared library's soname, liblicentia.so.1): a
+ * function or type changes only with a new one, and new functions are only ever added.
+ * LICENTIA_VERSION is this library's release; LICENTIA_PROTOCOL_VERSION the server protocol it
+ * speaks (the signed documents' "v"). Each request says both, as every client does: a
+ * "Licentia-Protocol: <n>" header and the User-Agent "licentia-client-c/<version> (protocol <n>)".
+ * The functions answer the library actually loaded.
+ */
 #define LICENTIA_API_VERSION 1
+#define LICENTIA_VERSION "1.1.0"
+#define LICENTIA_PROTOCOL_VERSION 1
 
 typedef enum licentia_error {
     LICENTIA_OK = 0,
@@ -31,7 +46,8 @@ typedef enum licentia_error {
                                         an answer that is not the answer to this request: LICENTIA_ANSWER_* */
     LICENTIA_E_OFFLINE = 5,          /* the server could not be reached (or answered garbage) in time */
     LICENTIA_E_REFUSED = 6,          /* the server refused: see licentia_last_refusal() for its code */
-    LICENTIA_E_IO = 7                /* the data directory cannot be written */
+    LICENTIA_E_IO = 7,               /* the data directory cannot be written */
+    LICENTIA_E_QUOTA_EXCEEDED = 8    /* licentia_consume: past the meter's limit, nothing counted */
 } licentia_error;
 
 typedef enum licentia_option {
@@ -54,6 +70,20 @@ typedef enum licentia_option {
 #define LICENTIA_ANSWER_NONCE_MISMATCH "nonce_mismatch"         /* not this request's nonce: another time's answer */
 #define LICENTIA_ANSWER_OTHER_INSTALLATION "other_installation" /* another device's answer */
 #define LICENTIA_ANSWER_OTHER_MACHINE "other_machine"           /* this device's, but for another machine */
+#define LICENTIA_ANSWER_OTHER_LEASE "other_lease"               /* a lease answer naming another lease than its document */
+
+/*
+ * Why licentia_install_activation refused a response (LICENTIA_E_INVALID_DOCUMENT, the word in
+ * licentia_last_refusal()), in the order they are tried; nothing changed.
+ */
+#define LICENTIA_RESPONSE_NOT_A_RESPONSE "not_a_response"     /* not an activation response file, or damaged */
+#define LICENTIA_RESPONSE_UNKNOWN_VERSION "unknown_version"
+#define LICENTIA_RESPONSE_OTHER_PRODUCT "other_product"
+#define LICENTIA_RESPONSE_UNKNOWN_REQUEST "unknown_request"   /* answers no request this installation wrote (or installed) */
+#define LICENTIA_RESPONSE_INVALID_DOCUMENT "invalid_document" /* its document does not verify for this machine now */
+#define LICENTIA_RESPONSE_OTHER_REQUEST "other_request"
+#define LICENTIA_RESPONSE_SEALED_ELSEWHERE "sealed_elsewhere" /* its credential does not open with this request's key */
+#define LICENTIA_RESPONSE_OTHER_INSTALLATION "other_installation"
 
 /*
  * Why licentia_move_from refused before anything was sent (LICENTIA_E_ARGUMENT, the word in
@@ -152,6 +182,80 @@ long long licentia_last_retry_after(licentia *handle);
  */
 int licentia_last_refusal_detail(licentia *handle, const char *name, char *buf, size_t size);
 
+/*
+ * Floating seats. licentia_checkout takes a seat of a floating license for this machine (borrow_days
+ * 1-365: borrowed for offline use; 0: an ordinary lease). The library starts no thread: the
+ * application calls licentia_lease_heartbeat every licentia_lease_heartbeat_seconds (what the server
+ * signed, a third of the lease or so) from a thread or timer of its own; a lease the server ended is
+ * checked out again there when a seat is free. LICENTIA_E_OFFLINE from a heartbeat: the lease holds
+ * until its end, try again sooner. licentia_lease_valid is what the application checks. Offline,
+ * licentia_checkout answers a borrowed lease kept in <data_dir>/lease.json until its end. Return the
+ * seat with licentia_lease_release (a borrowed one early too), then free the lease with
+ * licentia_lease_free. licentia_lease_valid and licentia_lease_state may be called from any thread
+ * while another sends a heartbeat; the strings a lease returns are valid until the next heartbeat,
+ * release or free of it. Refusals: LICENTIA_E_REFUSED with
+ * LICENTIA_REFUSAL_NO_SEAT_AVAILABLE (licentia_last_retry_after), _NOT_FLOATING, _INVALID_KEY, ...
+ */
+typedef struct licentia_lease licentia_lease;
+#define LICENTIA_LEASE_ACTIVE "active"     /* held, heartbeats due */
+#define LICENTIA_LEASE_BORROWED "borrowed" /* held for offline use until its end */
+#define LICENTIA_LEASE_EXPIRED "expired"   /* no heartbeat reached the server before its end */
+#define LICENTIA_LEASE_LOST "lost"         /* the server ended it and no seat was free (licentia_lease_error) */
+#define LICENTIA_LEASE_RELEASED "released"
+licentia_error licentia_checkout(licentia *handle, const char *key, int borrow_days, licentia_lease **out);
+licentia_error licentia_lease_heartbeat(licentia *handle, licentia_lease *lease);
+licentia_error licentia_lease_release(licentia *handle, licentia_lease *lease);
+int licentia_lease_valid(const licentia_lease *lease);
+const char *licentia_lease_state(const licentia_lease *lease);      /* LICENTIA_LEASE_* */
+const char *licentia_lease_id(const licentia_lease *lease);         /* "ls_..." */
+const char *licentia_lease_expires_at(const licentia_lease *lease); /* ISO 8601, UTC (the server's clock) */
+const char *licentia_lease_error(const licentia_lease *lease);      /* the refusal that lost it, or NULL */
+int licentia_lease_borrowed(const licentia_lease *lease);
+int licentia_lease_online(const licentia_lease *lease); /* 0: read from lease.json (a borrow used offline) */
+double licentia_lease_heartbeat_seconds(const licentia_lease *lease); /* seconds between heartbeats (at least 1) */
+/* Features and typed entitlements of the lease, while it is valid (else 0 / default_value). */
+int licentia_lease_has_feature(const licentia_lease *lease, const char *name);
+int licentia_lease_entitlement_bool(const licentia_lease *lease, const char *name, int default_value);
+long long licentia_lease_entitlement_int(const licentia_lease *lease, const char *name, long long default_value);
+const char *licentia_lease_entitlement_string(const licentia_lease *lease, const char *name, const char *default_value);
+void licentia_lease_free(licentia_lease *lease); /* does not release the seat */
+
+/*
+ * Metered use: count amount (0 only reads the figures) of meter (a letter, then letters, digits,
+ * "_", "." or "-", up to 64) on the server, for this installation's license. idempotency_key: NULL
+ * for a new one, or 1-64 printable ASCII characters without spaces to make a retry of the
+ * application's own count once. Retried with the same key after a network error within three times
+ * the timeout. LICENTIA_OK or LICENTIA_E_QUOTA_EXCEEDED (nothing counted) fill *out (may be NULL).
+ */
+typedef struct licentia_consumption {
+    char meter[65];
+    long long used, limit, remaining;
+    char period[33];       /* "day", "month", "lifetime", ... */
+    char period_start[21]; /* ISO 8601, UTC */
+    char period_end[21];   /* "" for a meter that never resets */
+    int replayed;          /* the server had counted this consumption already (a retry): counted once */
+} licentia_consumption;
+licentia_error licentia_consume(licentia *handle, const char *meter, long long amount, const char *idempotency_key,
+                                licentia_consumption *out);
+
+/*
+ * Air-gapped activation, for a machine that never reaches the server:
+ * 1. licentia_activation_request writes the text of a request for license key (a typo:
+ *    LICENTIA_E_INVALID_KEY), keeping its private keys in <data_dir>/offline.json (0600); carry the
+ *    text (*request_out, free with licentia_free) to the vendor;
+ * 2. the vendor answers it (admin pages, developer API, `licentia license offline-activate`);
+ * 3. licentia_install_activation installs the response text: only one answering a request this
+ *    installation wrote, whose document verifies for this machine and whose credential opens with the
+ *    kept key (else LICENTIA_E_INVALID_DOCUMENT, nothing changed). licentia_check(h, 0, ...) then
+ *    answers from it until its lease ends; a later online check goes on with its credential.
+ * licentia_deactivate_offline ends the activation here and gives the proof (*proof_out, licentia_free)
+ * the vendor uploads to free the seat; asked again, the same proof. LICENTIA_E_ARGUMENT when this
+ * installation holds no offline activation.
+ */
+licentia_error licentia_activation_request(licentia *handle, const char *key, char **request_out);
+licentia_error licentia_install_activation(licentia *handle, const char *response, size_t length, licentia_status **out);
+licentia_error licentia_deactivate_offline(licentia *handle, char **proof_out);
+
 int licentia_status_allowed(const licentia_status *status);
 /* trial, trial_expired, registered, suspended, blocked, grace, lease_expired, expired, clock_rollback, unknown */
 const char *licentia_status_state(const licentia_status *status);
@@ -163,6 +267,42 @@ size_t licentia_status_feature_count(const licentia_status *status);
 const char *licentia_status_feature(const licentia_status *status, size_t index);
 int licentia_status_has_feature(const licentia_status *status, const char *name);
 void licentia_status_free(licentia_status *status);
+
+/*
+ * Typed entitlements (the license type's values in force now: export_pdf=true, max_projects=10,
+ * edition="pro"): none while the status is not allowed, and one whose expiry has passed is absent.
+ * A typed getter answers default_value when the entitlement is absent or of another type. Strings
+ * and names are owned by the status (valid until licentia_status_free).
+ */
+typedef enum licentia_entitlement_type {
+    LICENTIA_ENTITLEMENT_NONE = 0,
+    LICENTIA_ENTITLEMENT_BOOL = 1,
+    LICENTIA_ENTITLEMENT_INT = 2,
+    LICENTIA_ENTITLEMENT_STRING = 3
+} licentia_entitlement_type;
+licentia_entitlement_type licentia_status_entitlement_type(const licentia_status *status, const char *name);
+int licentia_status_entitlement_bool(const licentia_status *status, const char *name, int default_value);
+long long licentia_status_entitlement_int(const licentia_status *status, const char *name, long long default_value);
+const char *licentia_status_entitlement_string(const licentia_status *status, const char *name,
+                                               const char *default_value);
+size_t licentia_status_entitlement_count(const licentia_status *status);
+const char *licentia_status_entitlement_name(const licentia_status *status, size_t index); /* NULL past the end */
+/* The licensee of an activated installation (the customer's id and the name the vendor gave it); -1 / NULL when none. */
+long long licentia_status_customer_id(const licentia_status *status);
+const char *licentia_status_customer_name(const licentia_status *status);
+/*
+ * Maintenance (a licensed installation): until when the license gets updates (ISO 8601, NULL: every
+ * release), and the newest version beyond it (an upgrade to offer; NULL when none).
+ */
+int licentia_status_has_maintenance(const licentia_status *status);
+const char *licentia_status_maintenance_until(const licentia_status *status);
+const char *licentia_status_maintenance_newer_version(const licentia_status *status);
+/* The newest release the signed document names (NULL when none); the download URL only when https. */
+const char *licentia_status_release_version(const licentia_status *status);
+const char *licentia_status_release_channel(const licentia_status *status);
+const char *licentia_status_release_download_url(const licentia_status *status);
+/* The server suspects this installation is a copy of another (its token was replayed). */
+int licentia_status_clone_suspected(const licentia_status *status);
 
 /*
  * Verify a signed document (as received, or the stored offline license file)
@@ -177,8 +317,18 @@ licentia_error licentia_verify_document(const char *signed_json, size_t length, 
 /* Check a typed license key offline; on success *normalized_out (if not NULL) gets the grouped form. */
 licentia_error licentia_normalize_key(const char *key, char **normalized_out);
 
-const char *licentia_error_message(licentia_error error);
+const char *licentia_error_message(licentia_error error); /* a static string */
+/*
+ * Frees what the library handed over as a char * (licentia_value_get's JSON, licentia_latest_release's,
+ * licentia_verify_document's payload, licentia_normalize_key's key, the air-gapped texts); NULL is fine.
+ * Statuses and leases have their own free functions. Never free with another allocator's free (on
+ * Windows the application's C runtime may not be the library's).
+ */
 void licentia_free(void *pointer);
+
+const char *licentia_version(void);       /* "1.1.0": LICENTIA_VERSION of the loaded library (static) */
+int licentia_protocol_version(void);      /* LICENTIA_PROTOCOL_VERSION of the loaded library */
+int licentia_api_version(void);           /* LICENTIA_API_VERSION of the loaded library */
 
 #ifdef __cplusplus
 }

@@ -56,6 +56,16 @@ int lc_is_token(const json_t *value) {
     return 1;
 }
 
+int lc_credential_of(const json_t *answer, const json_t *payload, const char **device, const char **secret) {
+    const json_t *credential = json_object_get(answer, "credential");
+    const json_t *d = json_object_get(credential, "device"), *s = json_object_get(credential, "secret");
+    *device = *secret = NULL;
+    if (!json_is_object(credential) || !lc_is_token(d) || !lc_is_token(s) || !json_equal((json_t *)d, json_object_get(payload, "device")))
+        return 0;
+    *device = json_string_value(d), *secret = json_string_value(s);
+    return 1;
+}
+
 /*
  * The machine of the installation's last verified document, borrowed from asked->known (an
  * installation never changes machine); NULL when there is none, it does not verify or it names
@@ -88,6 +98,14 @@ static const char *refusal(const json_t *payload, const char *nonce, const char 
     return NULL;
 }
 
+licentia_error lc_bound(const json_t *payload, const lc_asked *asked, const lc_keyset *pinned, const char *product,
+                        const char **why) {
+    const json_t *machine;
+    licentia_error rc = known_machine(asked, pinned, product, &machine);
+    *why = rc == LICENTIA_OK ? refusal(payload, asked->nonce, asked->device, machine, NULL) : NULL;
+    return rc != LICENTIA_OK ? rc : *why ? LICENTIA_E_INVALID_DOCUMENT : LICENTIA_OK;
+}
+
 licentia_error lc_accept_answer(const json_t *answer, const lc_asked *asked, const lc_keyset *pinned,
                                 const char *product, const lc_fingerprint *presented, long long received_ms,
                                 lc_answer *out) {
@@ -106,10 +124,9 @@ licentia_error lc_accept_answer(const json_t *answer, const lc_asked *asked, con
         return LICENTIA_E_INVALID_DOCUMENT;
     }
     /* The credential is outside the signature: kept only when it names the document's device. */
-    const json_t *credential = json_object_get(answer, "credential");
-    const json_t *cred_device = json_object_get(credential, "device"), *cred_secret = json_object_get(credential, "secret");
-    int has_credential = json_is_object(credential) && lc_is_token(cred_device) && lc_is_token(cred_secret) &&
-                         json_equal((json_t *)cred_device, json_object_get(payload, "device"));
+    const char *credential_device = NULL, *credential_secret = NULL;
+    int has_credential = lc_credential_of(answer, payload, &credential_device, &credential_secret);
+    const json_t *cred_device = json_object_get(json_object_get(answer, "credential"), "device");
     /* b) the nonce, c) the device that asked, d) its machine */
     const json_t *machine;
     if ((rc = known_machine(asked, pinned, product, &machine)) != LICENTIA_OK) {
@@ -126,8 +143,8 @@ licentia_error lc_accept_answer(const json_t *answer, const lc_asked *asked, con
     out->issued_ms = issued;
     out->offset_s = lc_clock_offset(issued, received_ms);
     if (has_credential) {
-        out->credential_device = json_string_value(cred_device);
-        out->credential_secret = json_string_value(cred_secret);
+        out->credential_device = credential_device;
+        out->credential_secret = credential_secret;
     }
     return LICENTIA_OK;
 }

@@ -18,7 +18,6 @@
 #include "queue.h"
 #include "state.h"
 
-#define LAST_SEEN_STEP_MS (10LL * 60 * 1000)
 
 
 static int dependencies_ready = 0;
@@ -231,7 +230,7 @@ licentia_error lc_take_answer(call *c, const lc_asked *asked, json_t *answer, li
      * only, so a clock constantly hours or days off works offline too. */
     c->state->clock_offset = taken.offset_s;
     char iso[21];
-    lc_format_iso(received, iso);
+    lc_format_iso(lc_seen(LC_NO_TIME, received, 1), iso); /* healed: see lc_seen */
     failed |= replace(&c->state->last_seen, iso);
     if (failed) {
         json_decref(taken.payload);
@@ -287,9 +286,10 @@ static licentia_status *check_offline(call *c) {
         lc_decide_offline(s->signed_doc, &c->h->keys, c->h->product, c->fp, c->now, last_seen, c->h->tolerance_ms,
                           s->clock_offset);
     if (st && st->reason && (!strcmp(st->reason, "clock_rollback") || !strcmp(st->reason, "invalid_document"))) return st;
-    if (st && (last_seen == LC_NO_TIME || c->now - last_seen > LAST_SEEN_STEP_MS)) {
+    long long later = lc_seen(last_seen, c->now, 0);
+    if (st && later != last_seen) {
         char iso[21];
-        lc_format_iso(c->now, iso);
+        lc_format_iso(later, iso);
         /* A read-only data dir must not stop the application; rollback detection is weaker then. */
         if (replace(&s->last_seen, iso) == 0) lc_state_save(c->h->data_dir, s);
     }
@@ -408,8 +408,13 @@ const char *licentia_error_message(licentia_error error) {
     case LICENTIA_E_OFFLINE: return "the server could not be reached in time";
     case LICENTIA_E_REFUSED: return "the server refused the request";
     case LICENTIA_E_IO: return "the data directory cannot be written";
+    case LICENTIA_E_QUOTA_EXCEEDED: return "the meter's limit is reached: nothing was counted";
     }
     return "unknown error";
 }
 
 void licentia_free(void *pointer) { free(pointer); }
+
+const char *licentia_version(void) { return LICENTIA_VERSION; }
+int licentia_protocol_version(void) { return LICENTIA_PROTOCOL_VERSION; }
+int licentia_api_version(void) { return LICENTIA_API_VERSION; }

@@ -94,3 +94,22 @@ void lc_format_iso(long long ms, char out[21]) {
     memcpy(out, text, 20);
     out[20] = '\0';
 }
+
+/* last_seen is written at most this often on offline checks: a write (with fsync) per check would cost far
+ * more than the signature check itself, and a clock wound back by less than this plus the tolerance buys
+ * almost nothing. */
+#define LAST_SEEN_STEP_MS (10LL * 60 * 1000)
+
+int lc_rolled_back(long long last_seen, long long now, long long tolerance_ms) {
+    return last_seen != LC_NO_TIME && now + tolerance_ms < last_seen;
+}
+
+/*
+ * An answer bound to its request sets last_seen to now whatever it was: a clock that once ran days ahead
+ * and was put right would otherwise deny every offline check until the real time caught up (the answer
+ * also measured the clock's offset, so this grants nothing). An offline check moves it forward only, and
+ * at most every LAST_SEEN_STEP_MS.
+ */
+long long lc_seen(long long last_seen, long long now, int answered) {
+    return answered || last_seen == LC_NO_TIME || now - last_seen > LAST_SEEN_STEP_MS ? now : last_seen;
+}

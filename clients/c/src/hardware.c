@@ -19,8 +19,12 @@ void lc_read_fingerprint(const char *product, const char *root, const char *data
     lc_raw_hardware raw;
     memset(out, 0, sizeof *out);
     memset(&raw, 0, sizeof raw);
+    /* A fake tree (tests) is a Linux tree, read by the Linux readers, as in Python. */
 #ifdef _WIN32
-    if (!root) lc_windows_hardware(data_dir, &raw); /* fake trees are Linux trees: nothing to read here */
+    if (!root) lc_windows_hardware(data_dir, &raw); /* the Linux readers are not built here */
+#elif defined(__APPLE__)
+    if (root) lc_linux_hardware(root, data_dir, &raw);
+    else lc_macos_hardware(&raw);
 #else
     lc_linux_hardware(root ? root : "", data_dir, &raw);
 #endif

@@ -1,14 +1,16 @@
 /*
- * Windows hardware readers, through the documented calls the Python SDK uses:
- * MachineGuid and the CPU from the registry (RegGetValueW, 64-bit view), the
- * serial of the volume holding the data directory (GetVolumeInformationW,
- * written as 8 hex digits), and the first physical Ethernet or Wi-Fi
- * adapter's own address (GetAdaptersAddresses). No subprocess.
+ * Windows hardware readers, through the calls the Python SDK's hardware/windows.py makes:
+ * MachineGuid and the CPU from the registry (RegGetValueW, 64-bit view; without any CPU value,
+ * platform.machine() and platform.processor() as Python falls back to them, from the
+ * environment), the serial of the volume at the anchor of the data directory
+ * (GetVolumeInformationW on "C:\" or "\\server\share\", written as 8 hex digits), and the
+ * node uuid.getnode() takes there: the last six bytes of UuidCreateSequential, dropped when random
+ * or locally administered. No subprocess.
  */
 #ifdef _WIN32
 #include <winsock2.h>
 #include <windows.h>
-#include <iphlpapi.h>
+#include <rpc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,10 +40,13 @@ static int registry_string(const wchar_t *key, const wchar_t *name, char *out, s
 }
 
 static void volume_serial(const char *data_dir, char *out, size_t size) {
-    wchar_t path[1024], root[1024];
+    char anchor[1024];
+    wchar_t root[1024];
     DWORD serial = 0;
     out[0] = '\0';
-    if (MultiByteToWideChar(CP_UTF8, 0, data_dir, -1, path, 1024) <= 0 || !GetVolumePathNameW(path, root, 1024)) return;
+    /* The drive's root, as pathlib's anchor gives it (not a volume mounted inside the drive). */
+    lc_windows_anchor(data_dir, anchor, sizeof anchor);
+    if (MultiByteToWideChar(CP_UTF8, 0, anchor, -1, root, 1024) <= 0) return;
     if (GetVolumeInformationW(root, NULL, 0, &serial, NULL, NULL, NULL, 0) && serial)
         snprintf(out, size, "%08lX", (unsigned long)serial);
 }
@@ -52,37 +57,29 @@ static void cpu_identity(char *out, size_t size) {
     int found = (registry_string(key, L"VendorIdentifier", vendor, sizeof vendor) == 0) |
                 (registry_string(key, L"Identifier", identifier, sizeof identifier) == 0) |
                 (registry_string(key, L"ProcessorNameString", name, sizeof name) == 0);
-    if (found) snprintf(out, size, "%s|%s|%s", vendor, identifier, name);
-    else out[0] = '\0';
+    if (found) {
+        snprintf(out, size, "%s|%s|%s", vendor, identifier, name);
+    } else { /* generic.cpu_identity: platform.machine() | platform.processor() */
+        const char *machine = getenv("PROCESSOR_ARCHITEW6432");
+        if (!machine || !*machine) machine = getenv("PROCESSOR_ARCHITECTURE");
+        const char *processor = getenv("PROCESSOR_IDENTIFIER");
+        lc_join_cpu(machine, processor && *processor ? processor : machine, out, size);
+    }
 }
 
-static void adapter_mac(char *out, size_t size) {
-    ULONG bytes = 16384;
-    IP_ADAPTER_ADDRESSES *list = NULL;
-    ULONG rc = ERROR_BUFFER_OVERFLOW;
+/* uuid.getnode() on Windows: the node of a sequential UUID (a network card's address, or random without one). */
+static void node_mac(char *out, size_t size) {
+    UUID uuid;
     out[0] = '\0';
-    for (int attempt = 0; attempt < 3 && rc == ERROR_BUFFER_OVERFLOW; attempt++) {
-        free(list);
-        if (!(list = malloc(bytes))) return;
-        rc = GetAdaptersAddresses(AF_UNSPEC, GAA_FLAG_SKIP_ANYCAST | GAA_FLAG_SKIP_MULTICAST | GAA_FLAG_SKIP_DNS_SERVER,
-                                  NULL, list, &bytes);
-    }
-    for (IP_ADAPTER_ADDRESSES *a = rc == NO_ERROR ? list : NULL; a; a = a->Next) {
-        const BYTE *m = a->PhysicalAddress;
-        if ((a->IfType != IF_TYPE_ETHERNET_CSMACD && a->IfType != IF_TYPE_IEEE80211) || a->PhysicalAddressLength != 6)
-            continue;
-        /* Locally administered (virtual switches, VPNs, random Wi-Fi addresses) or multicast: not the card's own. */
-        if ((m[0] & 0x03) || !(m[0] | m[1] | m[2] | m[3] | m[4] | m[5])) continue;
-        snprintf(out, size, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
-        break;
-    }
-    free(list);
+    RPC_STATUS rc = UuidCreateSequential(&uuid);
+    if (rc != RPC_S_OK && rc != RPC_S_UUID_LOCAL_ONLY && rc != RPC_S_UUID_NO_ADDRESS) return;
+    lc_format_node(uuid.Data4 + 2, out, size); /* a random node has the multicast bit: dropped there */
 }
 
 void lc_windows_hardware(const char *data_dir, lc_raw_hardware *raw) {
     registry_string(L"SOFTWARE\\Microsoft\\Cryptography", L"MachineGuid", raw->machine, sizeof raw->machine);
     volume_serial(data_dir, raw->disk, sizeof raw->disk);
     cpu_identity(raw->cpu, sizeof raw->cpu);
-    adapter_mac(raw->mac, sizeof raw->mac);
+    node_mac(raw->mac, sizeof raw->mac);
 }
 #endif

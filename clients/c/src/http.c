@@ -10,7 +10,25 @@
 
 #include "http.h"
 
+/* The oldest libcurl with every option used here (CURLOPT_PROTOCOLS came in 7.19.4); the Makefile
+ * checks the same with pkg-config before compiling. */
+#if LIBCURL_VERSION_NUM < 0x071304
+#error "liblicentia needs libcurl 7.19.4 or later"
+#endif
+
 #define MAX_ANSWER_BYTES (1 << 20)
+#define LC_STR_(x) #x
+#define LC_STR(x) LC_STR_(x)
+
+/* A credential part as the server makes them (lc_is_token's rule, on C text): 1-200 printable ASCII
+ * characters. Anything else (a CR/LF in an edited state file) would become another header: never sent. */
+static int is_token_text(const char *text) {
+    size_t n = strlen(text);
+    if (n == 0 || n > 200) return 0;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)text[i] < 0x20 || (unsigned char)text[i] > 0x7e) return 0;
+    return 1;
+}
 
 static size_t collect(char *data, size_t size, size_t count, void *user) {
     lc_buf *answer = user;
@@ -44,13 +62,18 @@ licentia_error lc_http(const char *url, const char *method, const char *body, co
     long long ignored_retry;
     if (!retry_after) retry_after = &ignored_retry;
     *retry_after = -1;
+    *status = 0;
+    /* As the Python SDK (its HTTP library refuses such a header): no request, the call is offline. */
+    if (device && secret && (!is_token_text(device) || !is_token_text(secret))) return LICENTIA_E_OFFLINE;
     CURL *curl = curl_easy_init();
     struct curl_slist *headers = NULL;
     char *auth = NULL;
     if (!curl) return LICENTIA_E_NOMEM;
     *status = 0;
     headers = curl_slist_append(headers, "Accept: application/json");
-    headers = curl_slist_append(headers, "User-Agent: licentia-client-c");
+    /* The client and the protocol it speaks, as every client says them. */
+    headers = curl_slist_append(headers, "User-Agent: licentia-client-c/" LICENTIA_VERSION " (protocol " LC_STR(LICENTIA_PROTOCOL_VERSION) ")");
+    headers = curl_slist_append(headers, "Licentia-Protocol: " LC_STR(LICENTIA_PROTOCOL_VERSION));
     if (body) headers = curl_slist_append(headers, "Content-Type: application/json");
     if (device && secret) {
         size_t n = strlen(device) + strlen(secret) + 32;
@@ -70,7 +93,11 @@ licentia_error lc_http(const char *url, const char *method, const char *body, co
     curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms > 50 ? timeout_ms : 50);
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L); /* thread safety: no SIGALRM for DNS timeouts */
     curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
+#if LIBCURL_VERSION_NUM >= 0x075500 /* 7.85 deprecated the bit mask for this string */
     curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, answer);
     curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, header);

@@ -90,7 +90,26 @@ struct licentia_status {
     char *device;
     char **features;
     size_t feature_count;
+    /* From the verified document (status_extras.c); empty when the status has none. */
+    json_t *entitlements;           /* name -> true/false, integer or string, in force now; NULL: none */
+    long long customer_id;          /* -1: no licensee */
+    char *customer_name;
+    int has_maintenance, clone_suspected;
+    char *maintenance_until, *maintenance_newer;
+    char *release_version, *release_channel, *release_url; /* the signed latest release; the URL https only */
 };
+
+/* The entitlements, licensee, maintenance and latest release of a verified payload into st (-1: out of memory). */
+int lc_status_extras(licentia_status *st, const json_t *payload, long long now_ms);
+/* The entitlements of a verified document in force at now_ms (a new object; NULL when out of memory). */
+json_t *lc_entitlements_in_force(const json_t *unverified, long long now_ms);
+/* The licensee {"id", "name"} and the maintenance {"until", "newer_release"} a verified payload names (new objects), or NULL. */
+json_t *lc_customer_of(const json_t *payload);
+json_t *lc_maintenance_of(const json_t *payload);
+/* The release an answer describes as the application may show it (a new object), or NULL: no version. */
+json_t *lc_release_of(const json_t *unverified);
+/* An https:// URL of printable ASCII without spaces (what a release may send the user to). */
+int lc_is_https_url(const char *text);
 
 licentia_status *lc_denied(const char *reason, const char *state, int online);
 /* Apply the status rules to a verified payload at now_ms (NULL only when out of memory). */
@@ -143,5 +162,62 @@ long long lc_server_time(long long local_ms, long long offset_s);
 licentia_error lc_accept_answer(const json_t *answer, const lc_asked *asked, const lc_keyset *pinned,
                                 const char *product, const lc_fingerprint *presented, long long received_ms,
                                 lc_answer *out);
+
+/*
+ * The credential an answer carries outside the signature, kept only when both parts are tokens and its
+ * device is the one the verified payload names (status.credential_of): 1 and the parts borrowed from
+ * answer, else 0.
+ */
+int lc_credential_of(const json_t *answer, const json_t *payload, const char **device, const char **secret);
+/* The last-seen rule (witnesses.rolled_back and seen): times in ms, last_seen_ms LC_NO_TIME when none. */
+int lc_rolled_back(long long last_seen_ms, long long now_ms, long long tolerance_ms);
+long long lc_seen(long long last_seen_ms, long long now_ms, int answered);
+
+/* Metered use (meters.c): the figures of an answer (-1: malformed), and what a consumption's answer means
+ * ("consumed", "invalid_answer", "offline", "quota_exceeded", "check_and_retry", "refused"; code: the refusal's). */
+int lc_consumption_of(const json_t *unverified, licentia_consumption *out);
+const char *lc_consumption_outcome(const char *meter, long long now_ms, long status, const char *body, size_t length,
+                                   licentia_consumption *out, char code[101]);
+
+/*
+ * A verified answer of another kind (a lease) that carries no credential: LICENTIA_OK when it answers
+ * `asked` (its nonce, its device, that device's machine), else LICENTIA_E_INVALID_DOCUMENT and *why.
+ */
+licentia_error lc_bound(const json_t *payload, const lc_asked *asked, const lc_keyset *pinned, const char *product,
+                        const char **why);
+
+/*
+ * Lease documents (leases.c): verified for this machine (the pinned keys, product, type floating_lease,
+ * its times, K-of-N components; not the data path), a new reference or NULL; an answer taken only
+ * when it names its document's lease ("other_lease") and answers `asked` (lc_bound); a stored one used
+ * only when borrowed ("not_borrowed") and before its end ("ended"), at_ms the set-right local time.
+ */
+json_t *lc_verify_lease(const json_t *signed_doc, const lc_keyset *keys, const char *product, const lc_fingerprint *fp,
+                        long long at_ms, long long *issued, long long *expires);
+licentia_error lc_accept_lease(const json_t *answer, const lc_asked *asked, const lc_keyset *keys, const char *product,
+                               const lc_fingerprint *fp, json_t **payload, long long *issued, long long *expires,
+                               const char **why);
+const char *lc_stored_lease(const json_t *signed_doc, const lc_keyset *keys, const char *product, const lc_fingerprint *fp,
+                            long long at_ms, json_t **payload, long long *issued, long long *expires);
+/*
+ * Air-gapped files (airgapped.c): the request for these inputs (fingerprint: components, data_path,
+ * virtual; box_sk and seed: the new X25519 and Ed25519 private keys), malloc'd; and a response opened
+ * for this installation, in the order of the refusals: NULL and *out filled (clear it), or
+ * "not_a_response", "unknown_version", "other_product", "unknown_request", "invalid_document",
+ * "other_request", "sealed_elsewhere", "other_installation". pending: the requests written here.
+ */
+char *lc_request_text(const char *product, const char *key, const json_t *fingerprint, const char *nonce,
+                      const char *created_at, const unsigned char box_sk[32], const unsigned char seed[32],
+                      const char *app_version, const char *os);
+typedef struct {
+    json_t *payload, *signed_doc, *credential, *activation; /* the verified document, as stored, {device, secret}, its id */
+    const json_t *entry;                                     /* the pending request it answers (borrowed) */
+    size_t index;
+} lc_opened_response;
+const char *lc_open_response(const char *text, size_t length, const char *product, const lc_keyset *keys,
+                             const lc_fingerprint *fp, const json_t *pending, long long at_ms, lc_opened_response *out);
+void lc_opened_response_clear(lc_opened_response *response);
+/* The signed heartbeat interval when above 0 and at most half the lease, else a quarter of it (30 s without one). */
+double lc_heartbeat_seconds(const json_t *payload);
 
 #endif

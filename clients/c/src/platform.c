@@ -1,5 +1,6 @@
 /* POSIX and Windows implementations of platform.h. */
 #include "platform.h"
+#include "hardware.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -93,17 +94,13 @@ static char *narrow(const wchar_t *w) {
 }
 
 char *lc_absolute_path(const char *path) {
-    wchar_t *w = wide(path), *full = NULL;
-    char *out = NULL;
-    DWORD n = w ? GetFullPathNameW(w, 0, NULL, NULL) : 0;
-    if (n && (full = malloc(n * sizeof *full)) && GetFullPathNameW(w, n, full, NULL) < n) {
-        size_t len = wcslen(full);
-        /* "C:\" keeps its separator, like Python's Path.absolute(); "C:\data\" does not */
-        while (len > 3 && (full[len - 1] == L'\\' || full[len - 1] == L'/')) full[--len] = L'\0';
-        out = narrow(full);
-    }
-    free(full);
-    free(w);
+    /* Python's Path(path).absolute(): joined to the working directory, never resolved (".." kept), so
+     * the data path hash is the other SDKs' for the same folder. */
+    DWORD n = GetCurrentDirectoryW(0, NULL);
+    wchar_t *wcwd = n ? malloc(n * sizeof *wcwd) : NULL;
+    char *cwd = wcwd && GetCurrentDirectoryW(n, wcwd) < n ? narrow(wcwd) : NULL;
+    char *out = lc_windows_absolute(cwd ? cwd : "C:\\", path);
+    free(wcwd), free(cwd);
     return out;
 }
 
@@ -263,15 +260,9 @@ void lc_os_description(char *out, size_t size) {
 }
 
 char *lc_absolute_path(const char *path) {
-    char cwd[4096] = "";
-    if (path[0] != '/' && !getcwd(cwd, sizeof cwd)) cwd[0] = '\0';
-    size_t n = strlen(cwd) + strlen(path) + 2;
-    char *out = malloc(n);
-    if (!out) return NULL;
-    snprintf(out, n, "%s%s%s", cwd, cwd[0] && strcmp(cwd, "/") != 0 ? "/" : "", path);
-    size_t len = strlen(out);
-    while (len > 1 && out[len - 1] == '/') out[--len] = '\0';
-    return out;
+    char cwd[4096] = "/";
+    if (path[0] != '/' && !getcwd(cwd, sizeof cwd)) snprintf(cwd, sizeof cwd, "/");
+    return lc_posix_absolute(cwd, path); /* the text the other SDKs hash: Python's Path.absolute() */
 }
 
 FILE *lc_open_read(const char *path) { return fopen(path, "rb"); }

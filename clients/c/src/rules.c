@@ -97,6 +97,7 @@ static licentia_status *make_status(int allowed, const char *state, const char *
     licentia_status *st = calloc(1, sizeof *st);
     if (!st) return NULL;
     st->allowed = allowed, st->online = online, st->days_left = days;
+    st->customer_id = -1;
     st->state = strdup(state);
     st->reason = dup_or_null(reason);
     if (!st->state || (reason && !st->reason)) {
@@ -193,11 +194,10 @@ licentia_status *lc_status_of(const json_t *payload, long long now, int online) 
         return NULL;
     }
 device:
-    if (st && json_is_string(device_v) && json_string_length(device_v)) {
-        if (!(st->device = strdup(json_string_value(device_v)))) {
-            licentia_status_free(st);
-            return NULL;
-        }
+    if (st && ((json_is_string(device_v) && json_string_length(device_v) && !(st->device = strdup(json_string_value(device_v)))) ||
+               lc_status_extras(st, payload, now) != 0)) {
+        licentia_status_free(st);
+        return NULL;
     }
     return st;
 }
@@ -234,7 +234,7 @@ licentia_status *lc_decide_offline(const json_t *signed_doc, const lc_keyset *pi
     if (!signed_doc) return lc_denied("no_document", NULL, 0);
     /* A clock wound back below the latest time seen: someone stretching a trial or a lease. Local
      * times only: a clock constantly hours or days off is no rollback. */
-    if (last_seen != LC_NO_TIME && now < last_seen - tolerance_ms) return lc_denied("clock_rollback", "clock_rollback", 0);
+    if (lc_rolled_back(last_seen, now, tolerance_ms)) return lc_denied("clock_rollback", "clock_rollback", 0);
     /* The rest at the server's time: the local clock set right by the last bound answer's offset. */
     long long at = lc_server_time(now, offset_s);
     json_t *payload;
@@ -271,5 +271,8 @@ void licentia_status_free(licentia_status *s) {
     free(s->state);
     free(s->reason);
     free(s->device);
+    json_decref(s->entitlements);
+    free(s->customer_name), free(s->maintenance_until), free(s->maintenance_newer);
+    free(s->release_version), free(s->release_channel), free(s->release_url);
     free(s);
 }

@@ -44,24 +44,51 @@ static char *string_field(const json_t *obj, const char *name) {
     return json_is_string(v) ? strdup(json_string_value(v)) : NULL;
 }
 
-static void parse(lc_state *s, const char *raw, size_t len) {
+/* The user's opt-out, read even from a damaged file: honouring it can only send less. */
+static int opted_out(const json_t *outer) {
+    const json_t *body = json_object_get(outer, "state");
+    return json_is_true(json_object_get(outer, "facts_opt_out")) ||
+           (json_is_string(body) && strstr(json_string_value(body), "\"facts_opt_out\":true"));
+}
+
+/* A state written by an SDK before seals (format 1), sealed at its next save: its credential, document and token. */
+static void parse_unsealed(lc_state *s, const json_t *old) {
+    const json_t *cred = json_object_get(old, "credential"), *signed_doc = json_object_get(old, "signed");
+    const json_t *device = json_array_get(cred, 0), *secret = json_array_get(cred, 1);
+    s->facts_opt_out = json_is_true(json_object_get(old, "facts_opt_out"));
+    if (!json_is_array(cred) || json_array_size(cred) != 2 || !json_is_string(device) || !json_is_string(secret) ||
+        !json_string_length(device) || !json_string_length(secret))
+        return;
+    s->device = strdup(json_string_value(device));
+    s->secret = strdup(json_string_value(secret));
+    s->signed_doc = json_is_object(signed_doc) ? json_incref((json_t *)signed_doc) : NULL;
+    s->token = string_field(old, "token");
+    s->install_reported = json_is_true(json_object_get(old, "install_reported"));
+}
+
+void lc_state_parse(lc_state *s, const char *raw, size_t len) {
     json_t *outer = lc_parse(raw, len);
+    memset(s, 0, sizeof *s);
     if (!json_is_object(outer)) {
         s->corrupt = 1;
         json_decref(outer);
         return;
     }
-    s->facts_opt_out = json_is_true(json_object_get(outer, "facts_opt_out"));
     const json_t *format = json_object_get(outer, "format");
     const json_t *device = json_object_get(outer, "device"), *secret = json_object_get(outer, "secret");
     const json_t *body = json_object_get(outer, "state"), *mac = json_object_get(outer, "mac");
-    if (!json_is_integer(format) || json_integer_value(format) != 2) {
+    if (json_is_integer(format) && json_integer_value(format) == 1) {
+        parse_unsealed(s, outer);
+    } else if (!json_is_integer(format) || json_integer_value(format) != 2) {
         s->corrupt = 1;
+        s->facts_opt_out = opted_out(outer);
     } else if (!device && !secret && !body && !mac) {
-        /* before the first credential: nothing sealed */
+        s->facts_opt_out = json_is_true(json_object_get(outer, "facts_opt_out")); /* before the first credential */
     } else if (!json_is_string(device) || !json_is_string(secret) || !json_is_string(body) || !json_is_string(mac) ||
-               !json_string_length(device) || !json_string_length(secret) || !json_string_length(body)) {
+               !json_string_length(device) || !json_string_length(secret) || !json_string_length(body) ||
+               !json_string_length(mac)) {
         s->corrupt = 1;
+        s->facts_opt_out = opted_out(outer);
     } else {
         char expected[65];
         state_mac(json_string_value(device), json_string_value(secret), json_string_value(body), json_string_length(body),
@@ -71,6 +98,7 @@ static void parse(lc_state *s, const char *raw, size_t len) {
             fields = lc_parse(json_string_value(body), json_string_length(body));
         if (!json_is_object(fields)) {
             s->corrupt = 1;
+            s->facts_opt_out = opted_out(outer);
         } else {
             const json_t *signed_doc = json_object_get(fields, "signed");
             s->signed_doc = json_is_object(signed_doc) ? json_incref((json_t *)signed_doc) : NULL;
@@ -102,7 +130,7 @@ void lc_state_load(const char *data_dir, lc_state *s) {
     size_t n = raw ? fread(raw, 1, MAX_STATE_BYTES + 1, f) : 0;
     fclose(f);
     if (!raw || n > MAX_STATE_BYTES) s->corrupt = 1;
-    else parse(s, raw, n);
+    else lc_state_parse(s, raw, n);
     free(raw);
 }
 

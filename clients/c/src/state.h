@@ -12,6 +12,8 @@ typedef struct {
 } lc_state;
 
 void lc_state_load(const char *data_dir, lc_state *state);
+/* The state in a state.json's bytes (format 2 sealed, or an older SDK's unsealed format 1); corrupt when damaged. */
+void lc_state_parse(lc_state *state, const char *raw, size_t len);
 licentia_error lc_state_save(const char *data_dir, const lc_state *state);
 void lc_state_clear(lc_state *state);
 

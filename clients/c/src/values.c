@@ -94,7 +94,10 @@ licentia_error licentia_latest_release(licentia *h, char **json_out) {
                  current ? current : "");
         rc = lc_exchange(h->server_url, "GET", path, NULL, NULL, NULL, timeout, &answer, NULL);
     }
-    if (rc == LICENTIA_OK && json_is_string(json_object_get(answer, "version"))) rc = take_json(answer, json_out);
+    /* A release is shown to the user: only its known fields, and a download link only over https. */
+    json_t *release = rc == LICENTIA_OK ? lc_release_of(answer) : NULL;
+    if (release) rc = take_json(release, json_out);
+    json_decref(release);
     free(path), free(product), free(channel), free(current);
     json_decref(answer);
     return rc;

@@ -15,9 +15,24 @@ and data path the request presented, and the device whose credential the request
 - ``wrong-nonce``: a registered document of now, its nonce one character off;
 - ``other-installation``: a registered document with the request's nonce, for another device;
 - ``other-machine``: a registered document with the request's nonce, for this device on another machine;
-- ``no-credential``: at first contact, a document with the request's nonce for a new device, without its credential.
+- ``no-credential``: at first contact, a document with the request's nonce for a new device, without its credential;
+- ``crlf-credential``: at first contact, the honest answer whose credential's secret holds CR/LF and a header.
 
-Events, feedback and ``GET /healthz`` answer ``{}``. Standard library only, besides the signing key.
+Floating seats and meters, after an honest first contact (``POST /<mode>/v1/leases``,
+``/v1/leases/<id>/heartbeat``, ``/v1/consume``): ``lease-honest`` signs a lease for the machine the
+device's check presented, with the request's nonce; ``lease-replay`` the same with an earlier
+request's nonce; ``lease-other`` names another lease outside the signature than inside;
+``garbage`` answers a lease with text that is not JSON and a consumption with figures of the wrong
+type; ``deep`` answers JSON nested a hundred thousand deep; ``quota`` refuses a consumption as past
+its limit, with the figures.
+
+A request without the client's version and protocol (``User-Agent: licentia-client-c/<v> (protocol
+1)``, ``Licentia-Protocol: 1``) is written down in DIR/unversioned. A request carrying an ``X-Injected`` header (a credential that smuggled a line into the headers) is
+written down in DIR/injected, for the test to find.
+
+``GET /<mode>/v1/releases/latest`` answers a release with fields the client must drop (unknown,
+nested, a plain-http link; ``https-release``: an https link). Events, feedback and ``GET /healthz``
+answer ``{}``. Standard library only, besides the signing key.
 """
 
 from __future__ import annotations
@@ -63,7 +78,8 @@ def document(request: dict[str, Any], device: str, issued: dt.datetime, *, regis
         "usage_report_days": 31,
         "token": secrets.token_urlsafe(8),
         "clone_suspected": False,
-        "latest_release": None,
+        # Signed, but its link plain http: the client keeps the version and drops the link.
+        "latest_release": {"version": "2.0.0", "channel": "stable", "download_url": "http://plain.example/app.tar.gz"},
         "components": fingerprint.get("components") or {},
         "data_path": fingerprint.get("data_path"),
         "min_match": 2,
@@ -72,6 +88,9 @@ def document(request: dict[str, Any], device: str, issued: dt.datetime, *, regis
         doc.update(status="registered", trial_end=None, features=["pro"],
                    license={"id": "li_fake", "key_prefix": "FAKE1", "expires_at": None})  # fmt: skip
     return doc
+
+
+SEAT_MODES = ("lease-honest", "lease-replay", "lease-other", "garbage", "deep", "quota")
 
 
 def answer(mode: str, action: str, request: dict[str, Any], asked: str | None) -> dict[str, Any] | None:
@@ -84,6 +103,7 @@ def answer(mode: str, action: str, request: dict[str, Any], asked: str | None) -
         if asked is None:  # first contact: the credential for a new installation
             device = "dv_" + secrets.token_hex(8)
             credential = {"device": device, "secret": secrets.token_urlsafe(24)}
+        COMPONENTS[device] = (request.get("fingerprint") or {}).get("components") or {}
         doc = document(request, device, now, registered=action == "activate")
         doc["nonce"] = nonce
     elif mode == "replay-2020":
@@ -102,6 +122,11 @@ def answer(mode: str, action: str, request: dict[str, Any], asked: str | None) -
     elif mode == "other-machine":
         doc = document(request, device, now, registered=True)
         doc.update(nonce=nonce, machine=OTHER_MACHINE)
+    elif mode == "crlf-credential":
+        device = asked or "dv_" + secrets.token_hex(8)
+        credential = {"device": device, "secret": "s3cret\r\nX-Injected: yes"}
+        doc = document(request, device, now, registered=False)
+        doc["nonce"] = nonce
     elif mode == "no-credential":
         doc = document(request, asked or "dv_" + secrets.token_hex(8), now, registered=False)
         doc["nonce"] = nonce
@@ -110,25 +135,87 @@ def answer(mode: str, action: str, request: dict[str, Any], asked: str | None) -
     return {"credential": credential, "signed": json.loads(KEY.sign(doc))}
 
 
+FOLDER = Path(".")
+COMPONENTS: dict[str, Any] = {}  # the components each device's checks presented
+
+
+def lease_answer(mode: str, request: dict[str, Any], device: str) -> Any:
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    lease = "ls_" + secrets.token_hex(12)
+    doc = {
+        "v": 1, "type": "floating_lease", "product": "my-app", "lease": lease, "device": device, "machine": MACHINE,
+        "components": COMPONENTS.get(device, {}), "min_match": 2, "issued_at": iso(now),
+        "expires_at": iso(now + dt.timedelta(seconds=60)), "borrowed": False, "lease_seconds": 60,
+        "heartbeat_seconds": 20, "entitlements": {"edition": {"value": "pro", "expires_at": None}}, "features": ["pro"],
+        "nonce": request.get("nonce") if mode != "lease-replay" else EARLIER_NONCE,
+    }  # fmt: skip
+    named = "ls_" + secrets.token_hex(12) if mode == "lease-other" else lease
+    return {"lease": named, "signed": json.loads(KEY.sign(doc))}
+
+
 class Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
+        self._note_injection()
+        if "/v1/releases/latest" in self.path:
+            https = self.path.startswith("/https-release/")
+            link = "https://downloads.example/app-2.0.0.tar.gz" if https else "http://plain.example/app.tar.gz"
+            self._send(200, {"version": "2.0.0", "channel": "stable", "released_at": "2026-11-02T10:00:00Z",
+                             "download_url": link, "notes": "Faster.", "newer": True, "script": {"run": ["x"]},
+                             "extra": "unknown", "maintenance": {"until": None}})  # fmt: skip
+            return
         self._send(200, {})
 
+    def _note_injection(self) -> None:
+        agent, protocol = self.headers.get("User-Agent") or "", self.headers.get("Licentia-Protocol")
+        if protocol != "1" or not agent.startswith("licentia-client-c/") or not agent.endswith(" (protocol 1)"):
+            with open(FOLDER / "unversioned", "a", encoding="utf-8") as out:
+                out.write(f"{self.path} {agent!r} {protocol!r}\n")
+        if "X-Injected" in self.headers:
+            with open(FOLDER / "injected", "a", encoding="utf-8") as out:
+                out.write(self.path + "\n")
+
     def do_POST(self) -> None:
+        self._note_injection()
         length = int(self.headers.get("Content-Length") or 0)
         request = json.loads(self.rfile.read(length) or b"{}")
         _, mode, *rest = self.path.split("/", 2)
         action = rest[0].removeprefix("v1/") if rest else ""
-        if action not in ("check", "activate", "deactivate"):
+        if action not in ("check", "activate", "deactivate") and action != "consume" and not action.startswith("leases"):
             self._send(200, {})  # events and feedback: taken
             return
         auth = self.headers.get("Authorization") or ""
         asked = auth.removeprefix("Device ").split(":", 1)[0] if auth.startswith("Device ") else None
-        body = answer(mode, action, request, asked)
+        if action == "consume" or action.startswith("leases"):
+            self._seats(mode, action, request, asked or "")
+            return
+        body = answer("honest" if mode in SEAT_MODES else mode, action, request, asked)
         if body is None:
             self._send(404, {"error": {"code": "http_error", "message": f"no mode {mode}"}})
         else:
             self._send(200, body)
+
+    def _seats(self, mode: str, action: str, request: dict[str, Any], device: str) -> None:
+        if mode == "deep":
+            self._raw(200, b"[" * 100_000 + b"]" * 100_000)
+        elif mode == "garbage" and action == "consume":
+            self._send(200, {"meter": "renders", "used": "many", "limit": 5, "remaining": -1, "period": "month"})
+        elif mode == "garbage":
+            self._raw(200, b"<html>a captive portal</html>")
+        elif mode == "quota" and action == "consume":
+            figures = {"meter": "renders", "used": 5, "limit": 5, "remaining": 0, "period": "month",
+                       "period_start": "2026-12-01T00:00:00Z", "period_end": "2027-01-01T00:00:00Z"}  # fmt: skip
+            self._send(409, {"error": {"code": "quota_exceeded", "message": "No renders left.", **figures}})
+        elif action.startswith("leases") and not action.endswith("/release"):
+            self._send(200, lease_answer(mode, request, device))
+        else:
+            self._send(200, {"state": "released"})
+
+    def _raw(self, status: int, data: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
 
     def _send(self, status: int, body: Any) -> None:
         data = json.dumps(body).encode()
@@ -143,7 +230,9 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def main() -> None:
+    global FOLDER
     port, folder = int(sys.argv[1]), Path(sys.argv[2])
+    FOLDER = folder
     (folder / "fake.pub").write_text(KEY.export_public() + "\n", encoding="ascii")
     ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
 

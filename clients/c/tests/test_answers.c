@@ -12,6 +12,8 @@
 #include "harness.h"
 #include "licentia.h"
 #include "server.h"
+#include "platform.h"
+#include "state.h"
 
 static char pub[256], machine[400];
 
@@ -150,6 +152,127 @@ int main(void) {
     snprintf(path, sizeof path, "%s/fresh/state.json", root);
     CHECK(stat(path, &sb) != 0, "no state written for a refused first contact");
     licentia_close(fresh);
+
+    /* A credential outside the signature that would smuggle a header: refused in the answer (nothing
+     * stored), and one planted in a state file (sealed with its own secret) is never sent. */
+    licentia *crlf = open_mode("crlf-credential", "crlf");
+    seen smuggled = check(crlf, 1, &rc);
+    licentia_last_refusal(crlf, refusal, sizeof refusal);
+    snprintf(path, sizeof path, "%s/crlf/state.json", root);
+    CHECK(rc == LICENTIA_OK && !smuggled.online && !smuggled.allowed && stat(path, &sb) != 0 &&
+              !strcmp(refusal, LICENTIA_ANSWER_OTHER_INSTALLATION),
+          "a CR/LF secret in an answer is no credential: %s, %s", smuggled.reason, refusal);
+    licentia_close(crlf);
+    char planted_dir[400];
+    snprintf(planted_dir, sizeof planted_dir, "%s/planted", root);
+    mkdir(planted_dir, 0700);
+    lc_state planted;
+    memset(&planted, 0, sizeof planted);
+    planted.device = strdup("dv_0123456789abcdef");
+    planted.secret = strdup("s3cret\r\nX-Injected: yes");
+    planted.install_reported = 1;
+    CHECK(lc_state_save(planted_dir, &planted) == LICENTIA_OK, "a planted state");
+    lc_state_clear(&planted);
+    licentia *victim = open_mode("honest", "planted");
+    seen refused = check(victim, 1, &rc);
+    CHECK(rc == LICENTIA_OK && !refused.online && !refused.allowed, "a planted CR/LF secret: the check answers offline (%s)",
+          refused.reason);
+    char *value = NULL;
+    CHECK(licentia_value_get(victim, "k", NULL, &value) == LICENTIA_E_OFFLINE && !value, "nor is it sent for a value");
+    free(value);
+    CHECK(licentia_flush(victim, NULL) == LICENTIA_OK, "flush with a planted secret");
+    licentia_close(victim);
+    snprintf(path, sizeof path, "%s/injected", server_dir);
+    CHECK(stat(path, &sb) != 0, "no request ever carried the smuggled header");
+
+    /* A clock that once ran ten days ahead and was put right: offline, that is a rollback (last_seen is
+     * ten days ahead), until the next online check, whose bound answer brings last_seen back to now. */
+    licentia *ahead = open_mode("honest", "ahead");
+    char later_iso[21];
+    lc_format_iso(lc_realtime_ms() + 10LL * 86400 * 1000, later_iso);
+    CHECK(licentia_set_option(ahead, LICENTIA_OPT_NOW, later_iso) == LICENTIA_OK, "a clock ten days ahead");
+    seen far = check(ahead, 1, &rc);
+    CHECK(rc == LICENTIA_OK && far.online && far.allowed, "online ten days ahead: %s", far.state);
+    far = check(ahead, 0, &rc);
+    CHECK(rc == LICENTIA_OK && far.allowed, "offline ten days ahead: %s", far.state);
+    licentia_set_option(ahead, LICENTIA_OPT_NOW, "");
+    seen back = check(ahead, 0, &rc);
+    CHECK(rc == LICENTIA_OK && !back.allowed && !strcmp(back.reason, "clock_rollback"), "put right, offline: %s", back.reason);
+    back = check(ahead, 1, &rc);
+    CHECK(rc == LICENTIA_OK && back.online && back.allowed, "put right, online: %s", back.state);
+    back = check(ahead, 0, &rc);
+    CHECK(rc == LICENTIA_OK && back.allowed && !strcmp(back.state, "trial"), "healed: offline after the online check: %s (%s)",
+          back.state, back.reason);
+    licentia_close(ahead);
+
+    /* The latest release: the signed one in the status without its plain-http link; the unsigned
+     * answer only with its known fields, its link only when https. */
+    licentia_status *rs = NULL;
+    CHECK(licentia_check(honest, 1, &rs) == LICENTIA_OK && licentia_status_release_version(rs) &&
+              !strcmp(licentia_status_release_version(rs), "2.0.0") && !strcmp(licentia_status_release_channel(rs), "stable") &&
+              !licentia_status_release_download_url(rs),
+          "the signed release, its http link dropped");
+    licentia_status_free(rs);
+    char *release = NULL;
+    CHECK(licentia_latest_release(honest, &release) == LICENTIA_OK && release &&
+              !strcmp(release, "{\"version\":\"2.0.0\",\"channel\":\"stable\",\"released_at\":\"2026-11-02T10:00:00Z\","
+                               "\"download_url\":null,\"notes\":\"Faster.\",\"newer\":true}"),
+          "the known fields only, no http link: %s", release ? release : "-");
+    licentia_free(release), release = NULL;
+    licentia *https_release = open_mode("https-release", "data");
+    CHECK(licentia_latest_release(https_release, &release) == LICENTIA_OK && release &&
+              strstr(release, "\"download_url\":\"https://downloads.example/app-2.0.0.tar.gz\"") && !strstr(release, "script"),
+          "an https link is kept: %s", release ? release : "-");
+    licentia_free(release);
+    licentia_close(https_release);
+
+    /* Floating seats and meters against a hostile server: a lease is taken only when its signed
+     * document answers this request for this machine; garbage and absurd nesting are no answer. */
+    licentia *seat = open_mode("lease-honest", "seat");
+    licentia_lease *lease = NULL;
+    rc = licentia_checkout(seat, key, 0, &lease);
+    CHECK(rc == LICENTIA_OK && licentia_lease_valid(lease) && licentia_lease_has_feature(lease, "pro") &&
+              !strcmp(licentia_lease_entitlement_string(lease, "edition", "-"), "pro") && licentia_lease_heartbeat_seconds(lease) == 20,
+          "an honest lease: rc %d", rc);
+    CHECK(licentia_lease_heartbeat(seat, lease) == LICENTIA_OK && licentia_lease_valid(lease), "an honest heartbeat");
+    CHECK(licentia_lease_release(seat, lease) == LICENTIA_OK && !licentia_lease_valid(lease), "released");
+    licentia_lease_free(lease), lease = NULL;
+    licentia_close(seat);
+    static const struct {
+        const char *mode, *why;
+        licentia_error rc;
+    } leases[] = {
+        {"lease-replay", LICENTIA_ANSWER_NONCE_MISMATCH, LICENTIA_E_INVALID_DOCUMENT}, /* another request's lease */
+        {"lease-other", LICENTIA_ANSWER_OTHER_LEASE, LICENTIA_E_INVALID_DOCUMENT},     /* names another lease outside */
+        {"garbage", "", LICENTIA_E_OFFLINE},                                            /* not JSON */
+        {"deep", "", LICENTIA_E_OFFLINE},                                               /* nested 100000 deep */
+    };
+    for (size_t i = 0; i < sizeof leases / sizeof *leases; i++) {
+        licentia *hostile = open_mode(leases[i].mode, "seat");
+        rc = licentia_checkout(hostile, key, 0, &lease);
+        licentia_last_refusal(hostile, refusal, sizeof refusal);
+        CHECK(rc == leases[i].rc && !lease && !strcmp(refusal, leases[i].why), "%s: no lease (rc %d, %s)", leases[i].mode, rc, refusal);
+        licentia_close(hostile);
+    }
+    licentia_consumption figures;
+    licentia *meter = open_mode("garbage", "seat");
+    CHECK(licentia_consume(meter, "renders", 1, NULL, &figures) == LICENTIA_E_INVALID_DOCUMENT, "figures of the wrong type");
+    licentia_close(meter);
+    meter = open_mode("deep", "seat");
+    CHECK(licentia_consume(meter, "renders", 1, NULL, &figures) == LICENTIA_E_OFFLINE, "nested 100000 deep: no answer");
+    licentia_close(meter);
+    meter = open_mode("quota", "seat");
+    rc = licentia_consume(meter, "renders", 1, NULL, &figures);
+    CHECK(rc == LICENTIA_E_QUOTA_EXCEEDED && figures.remaining == 0 && figures.limit == 5 && figures.used == 5 &&
+              !strcmp(figures.period_end, "2027-01-01T00:00:00Z") && !strcmp(figures.meter, "renders"),
+          "past the limit, with the figures: rc %d", rc);
+    licentia_close(meter);
+
+    /* Every request said the client's version and the protocol it speaks. */
+    snprintf(path, sizeof path, "%s/unversioned", server_dir);
+    char *unversioned = read_file(path);
+    CHECK(!unversioned, "every request carried Licentia-Protocol and the User-Agent: %s", unversioned ? unversioned : "");
+    free(unversioned);
 
     /* The honest server is still believed after all that. */
     seen later = check(honest, 1, &rc);

@@ -56,6 +56,16 @@ int main() {
     expect(std::string(word) == LICENTIA_MOVE_NO_INSTALLATION, "refused as no_installation");
     expect(licentia_last_retry_after(h.get()) == -1 && !licentia_last_refusal_detail(h.get(), "message", word, sizeof word),
            "no Retry-After, no details");
+    expect(licentia_status_entitlement_int(st.get(), "max_projects", 3) == 3 &&
+               licentia_status_entitlement_type(st.get(), "edition") == LICENTIA_ENTITLEMENT_NONE &&
+               licentia_status_customer_id(st.get()) == -1 && !licentia_status_release_version(st.get()),
+           "no entitlement, licensee or release without a document");
+    licentia_lease *lease = nullptr;
+    expect(licentia_checkout(h.get(), "abcde", 0, &lease) == LICENTIA_E_INVALID_KEY && !lease, "a lease for a typo");
+    licentia_consumption used;
+    expect(licentia_consume(h.get(), "not a meter", 1, nullptr, &used) == LICENTIA_E_ARGUMENT, "a bad meter");
+    expect(std::string(licentia_version()) == LICENTIA_VERSION && licentia_protocol_version() == LICENTIA_PROTOCOL_VERSION,
+           "versions");
     char *normalized = nullptr;
     expect(licentia_normalize_key("abcde-fghjk", &normalized) == LICENTIA_E_INVALID_KEY, "typo");
     licentia_free(normalized);
