@@ -40,9 +40,14 @@ def test_first_run_is_a_checklist_until_the_first_check_in(client: Any, engine: 
     _signed_in(client, engine, clock)
     page = client.get("/admin").text
     assert 'id="first-run"' in page and "Waiting for the first check-in" in page
-    assert product.public_key in page and 'product="acme"' in page
-    assert 'id="snippet-go"' in page and 'Product:   "acme"' in page  # the Go client's lines beside Python's
-    assert '.product("acme")' in page  # the Java client's lines beside the Python ones
+    assert product.public_key in page
+    # The five lines in every client's language, this product's slug and key filled in.
+    for language, line in {
+        "python": 'lic = Licentia("http://testserver", "acme",', "typescript": 'product: "acme"',
+        "c": "licentia_open(&amp;lic, &#34;http://testserver&#34;", "go": 'Product: "acme"', "java": '.product("acme")',
+    }.items():  # fmt: skip
+        assert f'id="snippet-{language}"' in page
+        assert line.replace('"', "&#34;") in page or line in page, language
     assert 'class="chart"' not in page  # not nine empty charts
     Installation(client, product.public_key).check()
     page = client.get("/admin").text

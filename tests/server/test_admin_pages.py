@@ -90,6 +90,8 @@ def test_policy_privacy_notifications_and_releases(client: Any, engine: Any, clo
     assert "Privacy settings saved." in client.post(f"/admin/products/{product.id}/privacy", data=privacy).text
     page = client.get(f"/admin/products/{product.id}")
     assert 'value="21"' in page.text and "ops@vendor.example" in page.text
+    for language in ("python", "typescript", "c", "go", "java"):  # the five lines in every client's language
+        assert f'id="snippet-{language}"' in page.text
     with engine.connect() as conn:
         row = conn.execute(sa.text("select notify, collect_facts from products")).one()
         trial, vms = conn.execute(sa.text("select trial_days, allow_virtual_machines from policies")).one()

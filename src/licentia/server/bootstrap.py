@@ -53,14 +53,49 @@ def write_public_key(settings: Settings, slug: str, key: str) -> Path:
     return path
 
 
+@dataclass(frozen=True)
+class Snippet:
+    """An application's five lines in one language: what ``licentia serve`` prints and the admin pages show."""
+
+    language: str
+    install: str  # how the client is added to a project
+    guide: str  # the integration guide, under docs/
+    code: str
+
+
 def snippet(base_url: str, slug: str, key: str) -> str:
-    return (
-        "from licentia.client import Licentia\n"
-        f'lic = Licentia("{base_url}", "{slug}",\n'
-        f'               "{key}")\n'
-        "status = lic.check()\n"
-        'if not status.allowed: raise SystemExit(f"Not licensed: {status.reason}")'
-    )
+    """The Python lines (the SDK this package is)."""
+    return snippets(base_url, slug, key)[0].code
+
+
+def snippets(base_url: str, slug: str, key: str) -> list[Snippet]:
+    """The five lines for every client, this server's URL, the product and its public key filled in."""
+    return [
+        Snippet("Python", "pip install licentia", "docs/integrate-python.md", (
+            "from licentia.client import Licentia\n"
+            f'lic = Licentia("{base_url}", "{slug}",\n'
+            f'               "{key}")\n'
+            "status = lic.check()\n"
+            'if not status.allowed: raise SystemExit(f"Not licensed: {status.reason}")'
+        )),
+        Snippet("TypeScript", "npm install @licentia/client", "docs/integrate-js.md", (
+            'import { Licentia } from "@licentia/client";\n'
+            f'const lic = new Licentia({{ serverUrl: "{base_url}", product: "{slug}",\n'
+            f'  publicKey: "{key}", dataDir }});\n'
+            "const status = await lic.check();\n"
+            "if (!status.allowed) showRegistration(status.reason);"
+        )),
+        Snippet("C", "pkg-config --cflags --libs licentia", "docs/integrate-c.md", (
+            "licentia *lic; licentia_status *st;\n"
+            f'if (licentia_open(&lic, "{base_url}", "{slug}",\n'
+            f'                  "{key}", data_dir) != LICENTIA_OK) abort();\n'
+            "if (licentia_check(lic, 1, &st) == LICENTIA_OK && !licentia_status_allowed(st))\n"
+            "    show_registration(licentia_status_reason(st));"
+        )),
+        Snippet("Go", f"go get {GO_MODULE}", "docs/integrate-go.md", go_snippet(base_url, slug, key)),
+        Snippet("Java", "dev.licentia:licentia-client (Maven Central)", "docs/integrate-java.md",
+                java_snippet(base_url, slug, key)),
+    ]  # fmt: skip
 
 
 # The Go client's module (clients/go, docs/integrate-go.md).

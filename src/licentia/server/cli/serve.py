@@ -36,7 +36,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], opti
 def serve(args: argparse.Namespace, ctx: CliContext) -> int:
     import uvicorn
 
-    from licentia.server.bootstrap import go_snippet, java_snippet, prepare, snippet
+    from licentia.server.bootstrap import prepare, snippets
     from licentia.server.observability import log_config, prepare_multiprocess_metrics
 
     settings = ctx.settings
@@ -50,12 +50,10 @@ def serve(args: argparse.Namespace, ctx: CliContext) -> int:
     print(f"Data: {settings.data_dir.resolve()}  database: {_safe_url(settings.resolved_database_url)}")
     if ready.product:
         print(f"Product: {ready.product}   public key: {ready.public_key_path}")
-        print("Protect your application with:\n")
-        print("    " + snippet(base, ready.product, ready.public_key or "").replace("\n", "\n    ") + "\n")
-        print("or, in Go (docs/integrate-go.md):\n")
-        print("    " + go_snippet(base, ready.product, ready.public_key or "").replace("\n", "\n    ") + "\n")
-        print("or, in Java (docs/integrate-java.md):\n")
-        print("    " + java_snippet(base, ready.product, ready.public_key or "").replace("\n", "\n    ") + "\n")
+        print("Protect your application with five lines, in the language it is written in:\n")
+        for lines in snippets(base, ready.product, ready.public_key or ""):
+            print(f"  {lines.language} ({lines.install}; {lines.guide}):\n")
+            print("    " + lines.code.replace("\n", "\n    ") + "\n")
     sys.stdout.flush()
     # Workers are separate processes: hand them the settings through the environment.
     os.environ["LICENTIA_DATA_DIR"] = str(settings.data_dir.resolve())

@@ -17,6 +17,7 @@ from licentia.server.admin.lists.specs import release_spec
 from licentia.server.admin.service import all_products, product_with_policy
 from licentia.server.admin.web import Admin, Form, Posted, int_field, render
 from licentia.server.audit import AuditAction, record
+from licentia.server.bootstrap import snippets
 from licentia.server.errors import ApiError
 from licentia.server.evidence import hitek
 from licentia.server.fields import RowId
@@ -82,6 +83,7 @@ async def product_page(request: Request, engine: EngineDep, admin: Admin, produc
         topics=[topic.value for topic in Topic],
         notify=product.notify or {},
         public_key=keys[-1] if keys else "",
+        snippets=snippets(str(request.base_url).rstrip("/"), product.slug, keys[-1] if keys else ""),
         license_types=license_types,
         knobs=BY_NAME,
         test_posts=test_posts,

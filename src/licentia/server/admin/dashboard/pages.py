@@ -12,6 +12,7 @@ from licentia.server.admin.dashboard.figures import PERIODS, dashboard
 from licentia.server.admin.dashboard.queues import EXTEND_DAYS, first_run, work_queues
 from licentia.server.admin.service import all_products, counts, product_by_id
 from licentia.server.admin.web import Admin, Form, Posted, render
+from licentia.server.bootstrap import snippets
 from licentia.server.devices.changes import extend_trial
 from licentia.server.fields import RowId
 from licentia.server.products.service import public_keys
@@ -53,9 +54,10 @@ async def home(
         }
 
     loaded = await transactions.read_only(engine, load)
-    return render(
-        request, "dashboard.html", periods=PERIODS, days=days, server_url=str(request.base_url).rstrip("/"), **loaded
-    )
+    base = str(request.base_url).rstrip("/")
+    if "public_key" in loaded:  # the first run: the five lines, in every client's language
+        loaded["snippets"] = snippets(base, loaded["product"].slug, loaded["public_key"])
+    return render(request, "dashboard.html", periods=PERIODS, days=days, server_url=base, **loaded)
 
 
 @router.post("/queues/extend-trial")
