@@ -56,8 +56,23 @@ typedef enum licentia_option {
     LICENTIA_OPT_CHANNEL = 3,            /* release channel, default "stable" */
     LICENTIA_OPT_FINGERPRINT_ROOT = 4,   /* a fake filesystem root for the Linux readers (tests) */
     LICENTIA_OPT_ROLLBACK_TOLERANCE_S = 5, /* default "7200" */
-    LICENTIA_OPT_NOW = 6                 /* fix the clock at an ISO 8601 time (tests, simulations); "" = system clock */
+    LICENTIA_OPT_NOW = 6,                /* fix the clock at an ISO 8601 time (tests, simulations); "" = system clock */
+    LICENTIA_OPT_INSTALLER_TICKET = 7    /* the path of the installer ticket (below); "" = none. The handle keeps a copy */
 } licentia_option;
+
+/*
+ * The installer ticket: the signed file the vendor's installer puts beside the program
+ * (LICENTIA_TICKET_FILE). With LICENTIA_OPT_INSTALLER_TICKET set to its path, the first check of an
+ * installation (the one without a credential yet) sends the file's text; the server starts the
+ * installation from it and records another computer starting from the same file as a copy of that
+ * download. The file is read at that check only; a missing file is no ticket. A file that cannot be a
+ * ticket is not sent and the first contact goes on without it: licentia_ticket_problem says why (the
+ * library writes no log). A well-formed ticket the server refuses (forged, edited) is a refusal like
+ * any other: licentia_check answers not allowed, with "invalid_installer_ticket" in
+ * licentia_last_refusal(), and nothing is stored.
+ */
+#define LICENTIA_TICKET_FILE "licentia-ticket.json"
+#define LICENTIA_MAX_TICKET_BYTES 4096
 
 /*
  * Why the client refused a server's answer (LICENTIA_E_INVALID_DOCUMENT online, the word in
@@ -92,6 +107,14 @@ typedef enum licentia_option {
 #define LICENTIA_MOVE_NO_INSTALLATION "no_installation"     /* the old folder holds no installation's credential */
 #define LICENTIA_MOVE_SAME_FOLDER "same_folder"             /* the old folder is this handle's own */
 #define LICENTIA_MOVE_ALREADY_INSTALLED "already_installed" /* this handle's folder already holds an installation */
+
+/*
+ * Why the bytes of a ticket file must not be sent, or NULL when they may be (the signature is not
+ * checked: the server does). The words (owned by the library): "larger than 4096 bytes",
+ * "not UTF-8 JSON", "not an installer ticket" (not an object whose "document" is an object of "kind"
+ * "installer_ticket"), "not a signed document" (no string "kid" and "sig").
+ */
+const char *licentia_ticket_problem(const void *bytes, size_t length);
 
 /* Pass as at_unix_s to licentia_verify_document to skip the issue-time check. */
 #define LICENTIA_NO_TIME (-9223372036854775807LL - 1)

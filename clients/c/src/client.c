@@ -91,6 +91,7 @@ licentia_error licentia_set_option(licentia *h, licentia_option option, const ch
         break;
     case LICENTIA_OPT_APP_VERSION: rc = replace(&h->app_version, *value ? value : NULL) ? LICENTIA_E_NOMEM : LICENTIA_OK; break;
     case LICENTIA_OPT_CHANNEL: rc = *value ? (replace(&h->channel, value) ? LICENTIA_E_NOMEM : LICENTIA_OK) : LICENTIA_E_ARGUMENT; break;
+    case LICENTIA_OPT_INSTALLER_TICKET: rc = replace(&h->ticket, *value ? value : NULL) ? LICENTIA_E_NOMEM : LICENTIA_OK; break;
     case LICENTIA_OPT_FINGERPRINT_ROOT: rc = replace(&h->root, *value ? value : NULL) ? LICENTIA_E_NOMEM : LICENTIA_OK; break;
     case LICENTIA_OPT_NOW:
         if (!*value) h->fixed_now = LC_NO_TIME;
@@ -107,6 +108,7 @@ void licentia_close(licentia *h) {
     lc_mutex_destroy(&h->lock);
     lc_refusal_clear(&h->refusal);
     free(h->server_url), free(h->product), free(h->data_dir), free(h->app_version), free(h->channel), free(h->root);
+    free(h->ticket);
     lc_keyset_free(&h->keys);
     free(h);
 }
@@ -169,6 +171,9 @@ licentia_error lc_post(call *c, const char *path, const char *key, lc_asked *ask
     asked->known = c->state->signed_doc;
     json_t *body = request_body(c, key, asked->nonce);
     if (!body) return LICENTIA_E_NOMEM;
+    /* An installation's first check, without a credential: the installer ticket beside it, if any. */
+    json_t *ticket = !c->state->device && !strcmp(path, "/v1/check") ? lc_installer_ticket(c->h->ticket) : NULL;
+    if (ticket) json_object_set_new(body, "installer_ticket", ticket);
     licentia_error rc = lc_exchange(c->h->server_url, "POST", path, body, c->state->device, c->state->secret,
                                     (long)(c->deadline - lc_monotonic_ms()), answer, &c->h->refusal);
     json_decref(body);

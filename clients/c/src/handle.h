@@ -10,6 +10,7 @@
 struct licentia {
     lc_mutex lock; /* calls on one handle run one at a time */
     char *server_url, *product, *data_dir, *app_version, *channel, *root;
+    char *ticket; /* the installer ticket's path (tickets.c), or NULL */
     lc_keyset keys;
     long timeout_ms;
     long long tolerance_ms, fixed_now;
@@ -40,6 +41,8 @@ licentia_error lc_device_call(call *c, const char *path, const char *key, licent
 licentia_error lc_post(call *c, const char *path, const char *key, lc_asked *asked, json_t **answer);
 /* Take the answer to `asked` (answers.c's rules) into the call's state, saved in the handle's data directory. */
 licentia_error lc_take_answer(call *c, const lc_asked *asked, json_t *answer, licentia_status **out);
+/* The installer ticket at `path` as the first check's "installer_ticket" field, or NULL (none, or not sendable). */
+json_t *lc_installer_ticket(const char *path);
 /* After a successful online call: queue the install and usage events that are due, then flush. */
 void lc_after_online(call *c, int is_check);
 /* Send queued events within the call's deadline (a first contact first, when there is no credential yet). */

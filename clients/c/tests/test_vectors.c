@@ -8,6 +8,7 @@
 #include "harness.h"
 #include <sodium.h>
 
+#include "handle.h"
 #include "hardware.h"
 #include "internal.h"
 
@@ -367,7 +368,8 @@ int main(void) {
     static const char *implemented[] = {"format", "about", "canonical", "signatures", "fingerprints", "license_keys",
                                         "offline", "online", "linux_readers", "credentials",
                                         "last_seen", "latest_release", "entitlements", "licensee", "data_paths",
-                                        "consumption", "state", "leases", "airgapped", "hardware_readers"};
+                                        "consumption", "state", "leases", "airgapped", "hardware_readers",
+                                        "installer_tickets"};
     const char *section;
     json_t *ignored;
     json_object_foreach(vectors, section, ignored) {
@@ -395,6 +397,7 @@ int main(void) {
     lease_cases(json_object_get(vectors, "leases"));
     airgapped_cases(json_object_get(vectors, "airgapped"));
     hardware_reader_cases(json_object_get(vectors, "hardware_readers"));
+    installer_ticket_cases(json_object_get(vectors, "installer_tickets"));
     json_decref(vectors);
     return REPORT("conformance vectors");
 }

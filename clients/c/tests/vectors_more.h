@@ -283,3 +283,33 @@ static void hardware_reader_cases(const json_t *cases) {
               "hardware_readers: %s (got %s / %s / %s / %s / %s)", str(c, "name"), raw.machine, raw.disk, raw.cpu, raw.mac, volume);
     }
 }
+
+/* The rule itself, and the file read as the first check reads it: sent unchanged exactly when `send`. */
+static void installer_ticket_cases(const json_t *cases) {
+    size_t i;
+    json_t *c;
+    char path[] = "/tmp/licentia-ticket-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0 && json_array_size(cases) > 0, "installer_tickets: cases");
+    if (fd >= 0) close(fd);
+    json_array_foreach(cases, i, c) {
+        const json_t *b64 = json_object_get(c, "file_base64"), *want = json_object_get(c, "expected");
+        unsigned char *raw = malloc(json_string_length(b64) + 1);
+        size_t len = 0;
+        sodium_base642bin(raw, json_string_length(b64) + 1, json_string_value(b64), json_string_length(b64), NULL, &len, NULL,
+                          sodium_base64_VARIANT_ORIGINAL);
+        const char *problem = licentia_ticket_problem(raw, len);
+        const json_t *expected = json_object_get(want, "problem");
+        int send = json_is_true(json_object_get(want, "send"));
+        FILE *f = fopen(path, "wb");
+        if (f) fwrite(raw, 1, len, f), fclose(f);
+        json_t *field = lc_installer_ticket(path);
+        CHECK((json_is_null(expected) ? !problem : lc_same_text(expected, problem)) && send == !problem &&
+                  (send ? field && json_string_length(field) == len && !memcmp(json_string_value(field), raw, len) : !field),
+              "installer_tickets: %s (got %s)", str(c, "name"), problem ? problem : "no problem");
+        json_decref(field);
+        free(raw);
+    }
+    CHECK(!lc_installer_ticket("/nonexistent/licentia-ticket.json") && !lc_installer_ticket(NULL), "a missing file is no ticket");
+    unlink(path);
+}
