@@ -227,6 +227,11 @@ func (c *Client) body(fp Fingerprint, s *state, resumed bool, extra map[string]a
 	if resumed && s.token == "" {
 		body["resumed"] = true
 	}
+	if s.credential == nil {
+		if ticket := readTicket(c.installerTicket); ticket != "" {
+			body["installer_ticket"] = ticket // first contact only: the server starts the chain from it
+		}
+	}
 	for k, v := range extra {
 		body[k] = v
 	}

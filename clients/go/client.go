@@ -38,6 +38,9 @@ type Options struct {
 	Facts    []string
 	Authors  []string
 	Trackers []string
+	// InstallerTicket is the path of the licentia-ticket.json the installer put beside the
+	// program (TicketFile), sent with the first check only; "" or a missing file: no ticket.
+	InstallerTicket string
 }
 
 // Client is licensing for one product inside one application: create one
@@ -61,6 +64,7 @@ type Client struct {
 	factNames         []string
 	authors           []string
 	trackers          []string
+	installerTicket   string // a path, read at first contact only
 
 	mu         sync.Mutex     // held for every call that reads and writes the state
 	factsCache map[string]any // collected once, under mu // held for every call that reads and writes the state
@@ -106,7 +110,7 @@ func New(opts Options) (*Client, error) {
 		rollbackTolerance: opts.RollbackTolerance, hardware: opts.Hardware, transport: t,
 		state: newStateFile(dir), queue: newEventQueue(dir),
 		factNames: append([]string(nil), opts.Facts...), authors: append([]string(nil), opts.Authors...),
-		trackers: append([]string(nil), opts.Trackers...),
+		trackers: append([]string(nil), opts.Trackers...), installerTicket: opts.InstallerTicket,
 	}
 	if c.clock == nil {
 		c.clock = systemClock{}

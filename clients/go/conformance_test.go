@@ -40,26 +40,27 @@ func cases(t *testing.T, raw json.RawMessage) []vectorCase {
 }
 
 var vectorSections = map[string]func(*testing.T, json.RawMessage){
-	"format":           func(t *testing.T, raw json.RawMessage) { mustEqual(t, string(raw), "1") },
-	"about":            func(*testing.T, json.RawMessage) {},
-	"canonical":        runCanonical,
-	"signatures":       runSignatures,
-	"fingerprints":     runFingerprints,
-	"license_keys":     runLicenseKeys,
-	"linux_readers":    runLinuxReaders,
-	"offline":          runOffline,
-	"online":           runOnline,
-	"credentials":      runCredentials,
-	"latest_release":   runLatestRelease,
-	"last_seen":        runLastSeen,
-	"entitlements":     runEntitlements,
-	"licensee":         runLicensee,
-	"data_paths":       runDataPaths,
-	"consumption":      runConsumption,
-	"state":            runState,
-	"leases":           runLeases,
-	"airgapped":        runAirgapped,
-	"hardware_readers": runHardwareReaders,
+	"format":            func(t *testing.T, raw json.RawMessage) { mustEqual(t, string(raw), "1") },
+	"about":             func(*testing.T, json.RawMessage) {},
+	"canonical":         runCanonical,
+	"signatures":        runSignatures,
+	"fingerprints":      runFingerprints,
+	"license_keys":      runLicenseKeys,
+	"linux_readers":     runLinuxReaders,
+	"offline":           runOffline,
+	"online":            runOnline,
+	"credentials":       runCredentials,
+	"latest_release":    runLatestRelease,
+	"last_seen":         runLastSeen,
+	"entitlements":      runEntitlements,
+	"licensee":          runLicensee,
+	"data_paths":        runDataPaths,
+	"consumption":       runConsumption,
+	"state":             runState,
+	"leases":            runLeases,
+	"airgapped":         runAirgapped,
+	"hardware_readers":  runHardwareReaders,
+	"installer_tickets": runInstallerTickets,
 }
 
 func TestConformanceVectors(t *testing.T) {
@@ -638,6 +639,26 @@ func runHardwareReaders(t *testing.T, raw json.RawMessage) {
 			jsonEqual(t, map[string]any{
 				"machine": orNil(got.Machine), "disk": orNil(got.Disk), "cpu": orNil(got.CPU), "mac": orNil(got.MAC), "volume": volume,
 			}, c["expected"])
+		})
+	}
+}
+
+func runInstallerTickets(t *testing.T, raw json.RawMessage) {
+	for _, c := range cases(t, raw) {
+		t.Run(str(c, "name"), func(t *testing.T) {
+			file, err := base64.StdEncoding.DecodeString(str(c, "file_base64"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			expected := c["expected"].(map[string]any)
+			problem := TicketProblem(file)
+			mustEqual(t, map[string]any{"send": problem == "", "problem": orNil(problem)}, expected)
+			// What the client does with the same bytes in a file: sends them, or nothing.
+			path := filepath.Join(t.TempDir(), TicketFile)
+			if err := os.WriteFile(path, file, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			mustEqual(t, readTicket(path) != "", expected["send"])
 		})
 	}
 }
