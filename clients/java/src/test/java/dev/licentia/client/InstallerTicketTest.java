@@ -55,7 +55,11 @@ class InstallerTicketTest {
     /** An installation on a computer of its own (its own hardware, data folder and escrow) started from {@code ticket}. */
     private Licentia install(Path ticket) throws Exception {
         int i = n.incrementAndGet();
-        FakeMachine machine = new FakeMachine(scratch.resolve("machine-" + i));
+        return install(ticket, i, new FakeMachine(scratch.resolve("machine-" + i)));
+    }
+
+    /** Installation {@code i} (its data folder and escrow) on {@code machine}. */
+    private Licentia install(Path ticket, int i, FakeMachine machine) throws Exception {
         return Licentia.builder().serverUrl(server.url).product(PRODUCT).publicKey(server.publicKey(PRODUCT))
                 .dataDir(scratch.resolve("data-" + i)).hardware(Hardware.linuxRoot(machine.root)).appVersion("2.1.0")
                 .environment(LiveServer.env(scratch.resolve("config-" + i))).installerTicket(ticket).build();
@@ -95,6 +99,24 @@ class InstallerTicketTest {
         assertEquals(counts(2, 1), starts(ticket).toString(), "the second computer is a copy of the download");
         JsonNode shown = Json.parse(server.cli("device", "show", pirate.device()));
         assertTrue(shown.get("clone_suspected").booleanValue(), "the server flagged the copy: " + shown);
+    }
+
+    @Test
+    void aReinstallReusingItsTicketIsTheSameInstallationNotACopy() throws Exception {
+        Path ticket = mint();
+        int i = n.incrementAndGet();
+        FakeMachine machine = new FakeMachine(scratch.resolve("machine-" + i));
+        Status first = install(ticket, i, machine).check();
+        LiveServer.delete(scratch.resolve("data-" + i)); // the uninstaller; the escrow keeps the credential
+        Status again = install(ticket, i, machine).check();
+        assertEquals(first.device(), again.device());
+        assertFalse(again.cloneSuspected());
+        LiveServer.delete(scratch.resolve("data-" + i));
+        LiveServer.delete(scratch.resolve("config-" + i)); // a formatted disk: no escrow either
+        Status formatted = install(ticket, i, machine).check();
+        assertNotEquals(first.device(), formatted.device());
+        assertFalse(formatted.cloneSuspected());
+        assertEquals(counts(2, 0), starts(ticket).toString(), "two installations, one computer");
     }
 
     @Test
