@@ -59,7 +59,7 @@ final class DeviceCalls {
         return out;
     }
 
-    /** POST with a fresh nonce and the state's credential and token. */
+    /** POST with a fresh nonce and the state's credential and token (without a credential: the installer ticket, if any). */
     static Exchange post(Licentia lic, String path, Fingerprint fingerprint, State state, long deadline, ObjectNode extra) {
         long left = Licentia.millisLeft(deadline);
         if (left <= 0) throw new OfflineException("no time left before the timeout");
@@ -73,6 +73,10 @@ final class DeviceCalls {
         body.put("channel", lic.channel);
         ObjectNode facts = body.putObject("facts");
         lic.facts().forEach(facts::put);
+        if (state.credential == null) {
+            String ticket = InstallerTickets.read(lic.installerTicket); // first contact only
+            if (ticket != null) body.put("installer_ticket", ticket);
+        }
         body.setAll(extra);
         body.put("nonce", asked.nonce());
         JsonNode answer = lic.transport.request(Transport.Call.post(path, body, state.credential), Duration.ofMillis(left));

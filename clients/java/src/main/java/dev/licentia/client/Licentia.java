@@ -57,6 +57,7 @@ public final class Licentia {
     final Escrow escrow;
     final String appVersion;
     final String channel;
+    final Path installerTicket; // sent at first contact only
     private final Hardware hardware;
     private final CommandRunner commands;
     private final List<String> factNames;
@@ -81,6 +82,7 @@ public final class Licentia {
         this.rollbackTolerance = b.rollbackTolerance;
         this.appVersion = b.appVersion;
         this.channel = b.channel;
+        this.installerTicket = b.installerTicket;
         this.hardware = b.hardware;
         this.commands = b.commands;
         this.factNames = List.copyOf(b.facts);

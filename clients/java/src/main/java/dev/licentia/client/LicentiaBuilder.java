@@ -31,6 +31,7 @@ public final class LicentiaBuilder {
     List<String> authors = List.of();
     List<String> trackers = List.of();
     Map<String, String> environment = System.getenv();
+    Path installerTicket;
 
     LicentiaBuilder() {}
 
@@ -130,6 +131,17 @@ public final class LicentiaBuilder {
      */
     public LicentiaBuilder environment(Map<String, String> environment) {
         this.environment = Map.copyOf(environment);
+        return this;
+    }
+
+    /**
+     * The {@value InstallerTickets#FILE_NAME} that came with this copy of the application (its
+     * installer put it beside the program), or null (the default) for none. Sent with the first check
+     * only, when this installation has no credential yet; a missing file is no ticket, and a damaged
+     * one is skipped (logged) so that it never stops the application.
+     */
+    public LicentiaBuilder installerTicket(Path installerTicket) {
+        this.installerTicket = installerTicket;
         return this;
     }
 

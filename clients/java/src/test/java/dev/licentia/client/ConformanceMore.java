@@ -286,4 +286,14 @@ final class ConformanceMore {
         JsonNode v = node.get(field);
         return v == null || v.isNull() ? null : v.textValue();
     }
+
+    static Stream<DynamicNode> installerTickets(JsonNode section) {
+        return ConformanceTest.cases(section).map(c -> dynamicTest(name(c), () -> {
+            String problem = InstallerTickets.problem(Base64.getDecoder().decode(c.get("file_base64").textValue()));
+            ObjectNode found = Json.object();
+            found.put("send", problem == null);
+            found.put("problem", problem);
+            same(c.get("expected"), found);
+        }));
+    }
 }

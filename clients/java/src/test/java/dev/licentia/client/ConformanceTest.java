@@ -60,6 +60,7 @@ class ConformanceTest {
         SECTIONS.put("leases", ConformanceMore::leases);
         SECTIONS.put("airgapped", ConformanceMore::airgapped);
         SECTIONS.put("hardware_readers", ConformanceMore::hardwareReaders);
+        SECTIONS.put("installer_tickets", ConformanceMore::installerTickets);
     }
 
     @Test
