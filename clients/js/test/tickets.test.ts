@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 
@@ -13,7 +13,7 @@ import { Licentia, ServerRefused, TICKET_FILE, type LicentiaOptions } from "../s
 import { liveSuite, ownUserConfig, RecordingProxy, type FakeMachine } from "./support";
 
 describe("installer tickets against a real server", () => {
-  ownUserConfig();
+  const config = ownUserConfig();
   const { server, scratch, machine } = liveSuite("tickets");
   let n = 0;
 
@@ -94,6 +94,23 @@ describe("installer tickets against a real server", () => {
     assert.equal(evidence?.data.reason, "installer_ticket_copied");
     assert.equal(evidence?.data.copy_of, buyer);
     assert.equal((evidence?.data.installer_ticket as Record<string, unknown>).id, ticket.id);
+  });
+
+  it("a reinstall on the same computer reusing its ticket is the same installation, and never a copy", async () => {
+    const ticket = mint();
+    const on = machine();
+    const dataDir = folder("data");
+    const first = await app(on, { dataDir, installerTicket: ticket.path }).check();
+    rmSync(dataDir, { recursive: true }); // the uninstaller; the escrow keeps the credential
+    const again = await app(on, { dataDir, installerTicket: ticket.path }).check();
+    assert.deepEqual([again.device, again.cloneSuspected], [first.device, false], "resumed from the escrow, the ticket not sent again");
+    rmSync(dataDir, { recursive: true });
+    rmSync(join(config.dir, "licentia"), { recursive: true }); // a formatted disk: no escrow either
+    const formatted = await app(on, { dataDir, installerTicket: ticket.path }).check();
+    assert.notEqual(formatted.device, first.device);
+    assert.equal(formatted.cloneSuspected, false);
+    assert.deepEqual(starts(ticket.id), { installations: 2, copies: 0 }, "two installations, one computer");
+    assert.deepEqual(events(formatted.device ?? "").filter((e) => e.kind === "clone_suspected"), []);
   });
 
   it("an edited ticket is refused: the check is not allowed, credential() names the refusal, nothing is stored", async () => {
