@@ -19,6 +19,7 @@ import { releaseOf, type Release } from "./releases";
 import { dataPathHash, keyPrefix, normalizeKey } from "./rules";
 import { pinKeys, type PinnedKeys } from "./signing";
 import { StateFile, type State } from "./state";
+import { installerTicketField } from "./tickets";
 import { decideOffline, DEFAULT_ROLLBACK_TOLERANCE_MS, denied, Status } from "./status";
 import { parseIsoOr, systemClock, toIso, type Clock } from "./time";
 import { Transport } from "./transport";
@@ -49,6 +50,12 @@ export interface LicentiaOptions {
   /** Free fields from the registration form (`author_1`..`author_10`) and the application (`tracker_1`..). */
   authors?: readonly string[];
   trackers?: readonly string[];
+  /**
+   * The path of the download's installer ticket (`licentia-ticket.json` beside the program): its
+   * text is sent with the first check only, when this installation has no credential yet. A
+   * missing file is no ticket; a damaged one is not sent (a process warning says why).
+   */
+  installerTicket?: string | null;
 }
 
 type Extra = Record<string, unknown>;
@@ -72,6 +79,8 @@ export class Licentia {
   readonly escrow: Escrow;
   readonly appVersion: string | null;
   readonly channel: string;
+  /** The installer ticket's path, sent at first contact (`tickets.ts`), or null. */
+  readonly installerTicket: string | null;
   /** @internal The pinned keys (leases, air-gapped files). */
   readonly keys: PinnedKeys;
   /** @internal */
@@ -102,6 +111,7 @@ export class Licentia {
     this.clock = options.clock ?? systemClock;
     this.appVersion = options.appVersion ?? null;
     this.channel = options.channel ?? "stable";
+    this.installerTicket = options.installerTicket || null;
     this.rollbackToleranceMs = options.rollbackToleranceMs ?? DEFAULT_ROLLBACK_TOLERANCE_MS;
     this.hardware = options.hardware;
     this.transport = new Transport(options.serverUrl, options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
@@ -334,6 +344,7 @@ export class Licentia {
       os: `${osType()} ${osRelease()}`.trim(),
       channel: this.channel,
       facts: await this.facts(),
+      ...(state.credential === null ? installerTicketField(this.installerTicket) : {}),
       ...extra,
     };
   }

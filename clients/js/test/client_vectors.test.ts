@@ -1,7 +1,7 @@
 /**
  * The conformance sections about what a client does with what it gets (credentials, releases, the
  * last-seen rule, entitlements, the licensee, data paths, consumption, the state file, leases,
- * air-gapped files, macOS and Windows readers), run through the functions the client itself uses.
+ * air-gapped files, macOS and Windows readers, installer tickets), run through the functions the client itself uses.
  * Outputs are compared as canonical JSON against the exactly parsed vectors (big integers kept).
  */
 
@@ -22,6 +22,7 @@ import { pinKeys } from "../src/signing";
 import { stateFromBytes } from "../src/state";
 import { statusOf, type Status } from "../src/status";
 import { parseIso, toIso } from "../src/time";
+import { ticketProblem } from "../src/tickets";
 import { seenAfter } from "../src/witnesses";
 import { VECTORS_PATH } from "./vectors";
 
@@ -228,6 +229,15 @@ describe("hardware_readers", () => {
       const volume = volumeRoot(absoluteText(text(c.data_dir), "windows", text(c.cwd)));
       const raw = windowsHardware(r.machine_guid, Number(r.volume_serial), (r.cpu as JsonValue[] | null) ?? [], r.machine as string | null, r.processor as string | null, node);
       same({ machine: raw.machine, disk: raw.disk, cpu: raw.cpu, mac: raw.mac, volume }, c.expected);
+    });
+  }
+});
+
+describe("installer_tickets", () => {
+  for (const c of cases("installer_tickets")) {
+    it(text(c.name), () => {
+      const problem = ticketProblem(Buffer.from(text(c.file_base64), "base64"));
+      same({ send: problem === null, problem }, c.expected);
     });
   }
 });

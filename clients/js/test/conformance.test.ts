@@ -21,6 +21,7 @@ export const IMPLEMENTED = new Set([
   "canonical", "signatures", "fingerprints", "license_keys", "linux_readers", "offline", "online",
   // client_vectors.test.ts:
   "credentials", "latest_release", "last_seen", "entitlements", "licensee", "data_paths", "consumption", "state", "leases", "airgapped", "hardware_readers",
+  "installer_tickets",
 ]);
 const ABOUT_THE_FILE = new Set(["format", "about"]);
 
