@@ -85,3 +85,12 @@ def axe_source() -> str | None:
             capture_output=True,
         )
     return AXE_JS.read_text()
+
+
+@pytest.fixture
+def admin_page(demo_server: LiveServer, browser: Any) -> Iterator[Any]:
+    """A page at 1440 px, signed in to the demo server's admin UI."""
+    opened = new_page(browser)
+    sign_in(opened, demo_server.url)
+    yield opened
+    opened.context.close()

@@ -32,3 +32,14 @@ def refused_status(request: Request, status: int) -> int:
     the same page answers 200 and the errors still show.
     """
     return 200 if from_htmx(request) else status
+
+
+# The refusal of a change posted without its box ticked (a forged or replayed form, or a click in haste).
+NOT_CONFIRMED = "Nothing changed: tick the box to confirm first."
+
+
+def confirmed(form: dict[str, str]) -> bool:
+    """Whether the form of a change that cannot be taken back was confirmed (``confirmed_tick`` in the pages).
+
+    Checked here, on the server: the browser's ``required`` is a courtesy a script or an old page skips."""
+    return form.get("confirm") == "yes"

@@ -9,6 +9,7 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 
+from licentia.server.admin.forms import NOT_CONFIRMED, confirmed
 from licentia.server.admin.web import Admin, Form, Posted, render
 from licentia.server.auth.accounts import CurrentAdmin, create_admin
 from licentia.server.auth.roles import DESCRIPTIONS, Role
@@ -64,5 +65,7 @@ async def admin_change(admin: Admin, form: Form, user_id: RowId, change: str, po
             user_id=user_id,
         )
     if change == "remove":
+        if not confirmed(form):
+            return posted.back(HERE, error=NOT_CONFIRMED)
         return await posted.run(remove_admin, success="Admin removed.", back_to=HERE, user_id=user_id)
     raise HTTPException(404, f"no admin action {change!r}")

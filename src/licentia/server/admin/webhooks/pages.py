@@ -13,6 +13,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from licentia.server.admin.forms import NOT_CONFIRMED, confirmed
 from licentia.server.admin.service import all_products
 from licentia.server.admin.web import Admin, Flashes, Form, Posted, read_or_404, render
 from licentia.server.errors import ApiError
@@ -131,8 +132,11 @@ async def webhook_rotate(
     settings: SettingsDep,
     admin: Admin,
     form: Form,
+    flash: Flashes,
     webhook_id: RowId,
 ) -> Response:
+    if not confirmed(form):  # the receiver's old secret stops working at once
+        return flash.back(f"/admin/webhooks/{webhook_id}", error=NOT_CONFIRMED)
     try:
         secret = await transactions.in_transaction(
             engine,
@@ -168,6 +172,8 @@ async def webhook_change(admin: Admin, form: Form, webhook_id: RowId, change: st
             set_active, success=f"Endpoint {change}d.", back_to=here, webhook_id=webhook_id, active=change == "enable"
         )
     if change == "delete":
+        if not confirmed(form):
+            return posted.back(here, error=NOT_CONFIRMED)
         return await posted.run(
             delete_webhook, success="Endpoint deleted.", back_to="/admin/webhooks", webhook_id=webhook_id
         )
