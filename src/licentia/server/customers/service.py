@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
-from packaging.version import InvalidVersion, Version
 
 from licentia.core.status import LicenseState
 from licentia.server.audit import AuditAction, record
@@ -23,6 +22,7 @@ from licentia.server.devices.offline_seats import refuse_while_leased
 from licentia.server.devices.transfers import FreedBy, Standing, license_transfers, seat_freed
 from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.fields import Reason, checked
+from licentia.server.releases.versions import version_or_none
 from licentia.server.store.tables import customers, devices, licenses, products, releases
 
 
@@ -149,10 +149,8 @@ def entitled(release_row: Any, license_row: Any, terms: LicenseTerms) -> bool:
 
 
 def _version_key(row: Any) -> tuple[int, Any]:
-    try:
-        return (1, Version(row.version))
-    except InvalidVersion:
-        return (0, row.released_at)
+    version = version_or_none(row.version)
+    return (0, row.released_at) if version is None else (1, version)
 
 
 def entitled_releases(conn: sa.Connection, *, license_row: Any) -> list[Any]:

@@ -13,10 +13,10 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from licentia.server.admin.forms import NOT_CONFIRMED, confirmed
+from licentia.server.admin.forms import NOT_CONFIRMED, Refused, confirmed, refused, render_form
 from licentia.server.admin.service import all_products
 from licentia.server.admin.web import Admin, Flashes, Form, Posted, read_or_404, render
-from licentia.server.errors import ApiError
+from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.fields import RowId
 from licentia.server.notify.catalog import DESCRIPTIONS, WebhookEvent
 from licentia.server.notify.deliveries import deliveries, redeliver
@@ -36,6 +36,13 @@ from licentia.server.store import transactions
 
 router = APIRouter(prefix="/webhooks")
 EVENTS = [(event.value, DESCRIPTIONS[event]) for event in WebhookEvent]
+# Which field of the add and edit forms an error of the service belongs beside.
+FIELD_OF = {
+    ErrorCode.INVALID_WEBHOOK_URL: "url",
+    ErrorCode.INVALID_DESCRIPTION: "description",
+    ErrorCode.INVALID_WEBHOOK_TOPICS: "events",
+    ErrorCode.UNKNOWN_PRODUCT: "product",
+}
 
 
 async def _events(request: Request) -> list[str]:
@@ -44,16 +51,30 @@ async def _events(request: Request) -> list[str]:
     return [value for value in form.getlist("event") if isinstance(value, str)]
 
 
-@router.get("")
-async def webhooks_page(request: Request, engine: EngineDep, admin: Admin) -> Response:
+async def _list(
+    request: Request, engine: AsyncEngine, refusal: Refused | None = None, chosen: list[str] | None = None
+) -> Response:
     hooks = await transactions.read_only(engine, list_webhooks)
     products = await transactions.read_only(engine, all_products)
-    return render(request, "webhooks.html", hooks=hooks, products=products, events=EVENTS)
+    again = refusal.context if refusal else {"sent": {}, "errors": {}}
+    status = refusal.status if refusal else 200
+    return render(
+        request, "webhooks.html", status, hooks=hooks, products=products, events=EVENTS, chosen=chosen, **again
+    )
+
+
+@router.get("")
+async def webhooks_page(request: Request, engine: EngineDep, admin: Admin) -> Response:
+    return await _list(request, engine)
 
 
 @router.post("")
 async def webhook_add(request: Request, settings: SettingsDep, posted: Posted) -> Response:
     chosen = await _events(request)
+
+    async def again(exc: ApiError) -> Response:  # the form as it was typed, the error beside its field
+        return await _list(request, posted.engine, refused(request, exc, posted.form, FIELD_OF), chosen)
+
     try:
         spec = WebhookSpec.of(
             url=posted.form.get("url", ""),
@@ -62,19 +83,28 @@ async def webhook_add(request: Request, settings: SettingsDep, posted: Posted) -
             description=posted.form.get("description"),
         )
     except ApiError as exc:
-        return posted.back("/admin/webhooks", error=exc.message)
+        return await again(exc)
     return await posted.run(
         create_webhook,
         success=lambda made: _detail(  # the new endpoint's page, showing its signing secret this once
             request, posted.engine, settings, made.id, secret=made.secret, message="Endpoint added."
         ),
         back_to="/admin/webhooks",
+        refused=again,
         spec=spec,
         fernet=settings.fernet(),
     )
 
 
-async def _detail(request: Request, engine: AsyncEngine, settings: Settings, webhook_id: int, **extra: Any) -> Response:
+async def _detail(
+    request: Request,
+    engine: AsyncEngine,
+    settings: Settings,
+    webhook_id: int,
+    refusal: Refused | None = None,
+    chosen: list[str] | None = None,
+    **extra: Any,
+) -> Response:
     hook = await read_or_404(engine, get_webhook, webhook_id=webhook_id)
     log = await transactions.read_only(
         engine,
@@ -84,7 +114,8 @@ async def _detail(request: Request, engine: AsyncEngine, settings: Settings, web
         limit=100,
     )
     products = await transactions.read_only(engine, all_products)
-    return render(request, "webhook.html", hook=hook, log=log, products=products, events=EVENTS, **extra)
+    context = {"hook": hook, "log": log, "products": products, "events": EVENTS, "chosen": chosen}
+    return render_form(request, "webhook.html", refusal, **context, **extra)
 
 
 @router.get("/{webhook_id}")
@@ -105,6 +136,11 @@ async def webhook_edit(
 ) -> Response:
     chosen = await _events(request)
     here = f"/admin/webhooks/{webhook_id}"
+
+    async def again(exc: ApiError) -> Response:
+        refusal = refused(request, exc, form, FIELD_OF)
+        return await _detail(request, posted.engine, settings, webhook_id, refusal=refusal, chosen=chosen)
+
     try:
         change = WebhookChange.of(
             url=form.get("url", ""),
@@ -113,11 +149,12 @@ async def webhook_edit(
             product=form.get("product") or None,
         )
     except ApiError as exc:
-        return posted.back(here, error=exc.message)
+        return await again(exc)
     return await posted.run(
         update_webhook,
         success="Endpoint saved.",
         back_to=here,
+        refused=again,
         webhook_id=webhook_id,
         change=change,
         fernet=settings.fernet(),
