@@ -71,6 +71,15 @@ def test_payment_mapping_and_add_admin_keep_what_was_typed(admin_page: Any, demo
     assert "no spaces" in _refused_beside(page, "#mappings", "external_id")
     assert page.input_value("#add-mapping input[name=external_id]") == "price with spaces"
     assert page.input_value("#add-mapping input[name=features]") == "pro, export"
+    # The license type is picked by its name, not typed as an id; the list names it too.
+    product = page.input_value("#add-mapping select[name=product]")
+    kind = page.locator(f"#add-mapping select[name=policy_id] optgroup[label='{product}'] option").first
+    name = kind.inner_text()
+    page.select_option("#add-mapping select[name=policy_id]", kind.get_attribute("value"))
+    page.fill("#add-mapping input[name=external_id]", "price_1Q2w")
+    page.click("#add-mapping button[type=submit]")
+    assert "Mapping added." in page.locator("p.flash.ok").inner_text()
+    assert f"{product}: {name}" in page.locator("#mappings table").inner_text()
 
     page.goto(demo_server.url + "/admin/admins")
     page.fill("#add-admin input[name=email]", "short@vendor.example")

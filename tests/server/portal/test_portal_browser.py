@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -112,6 +114,49 @@ def _fits_the_phone(page: Any) -> bool:
     return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"))
 
 
+def _sign_in(page: Any, portal: Portal, nth: int = 1) -> None:
+    page.goto(portal.server.url + "/portal")
+    page.fill("input[name=email]", ANN)
+    page.click("button[type=submit]")
+    page.wait_for_selector("#sent")
+    page.goto(link_in(wait_for_mail(portal.smtp, ANN, count=nth)))  # type: ignore[attr-defined]
+    page.click("#continue")
+    page.wait_for_selector("article.license")
+
+
+def test_machines_are_named_for_people_and_the_customer_labels_them(portal: Portal, page: Any) -> None:
+    assert portal.server.cli("product", "facts", "my-app", "--enable").returncode == 0
+    named = Installation(portal.http, portal.server.public_key(), product="my-app", machine="n", disk="n", mac="n")
+    named.check(facts={"computer_name": "DANA-PC"}, os="Windows 11")
+    plain = Installation(portal.http, portal.server.public_key(), product="my-app", machine="p", disk="p", mac="p")
+    plain.check(os="macOS 15")
+    for app in (named, plain):
+        assert app.check("/v1/activate", key=portal.ann_key)["status"] == "registered"
+    _sign_in(page, portal)
+    page.click("article.license a.button")
+    names = page.locator("#machines .machine-name").all_inner_texts()
+    assert sorted(names) == ["DANA-PC", "macOS 15"]  # never mc_/dv_ ids
+    assert "first seen" in page.locator("#machines .machine").first.inner_text()
+
+    mac = page.locator(".machine", has_text="macOS 15")
+    mac.locator("details.label-machine summary").click()
+    mac.locator("input[name=label]").fill("Studio  iMac")
+    mac.locator("details.label-machine button").click()
+    assert "Machine named “Studio iMac”." in page.locator("p.flash.ok").inner_text()
+    assert "Studio iMac" in page.locator("#machines .machine-name").all_inner_texts()
+    # Held to its limit on the server, whatever the browser allows.
+    mac = page.locator(".machine", has_text="Studio iMac")
+    mac.locator("details.label-machine summary").click()
+    mac.locator("input[name=label]").evaluate("e => e.removeAttribute('maxlength')")
+    mac.locator("input[name=label]").fill("x" * 65)
+    mac.locator("details.label-machine button").click()
+    assert "at most 64 characters" in page.locator("p.flash.err").inner_text()
+    with sqlite3.connect(portal.server.data_dir / "licentia.db") as db:
+        query = "SELECT actor, details FROM audit_entries WHERE action = 'portal.label_machine'"
+        audited = db.execute(query).fetchall()
+    assert [(actor, json.loads(details)["label"]) for actor, details in audited] == [(f"customer:{ANN}", "Studio iMac")]
+
+
 def test_customer_signs_in_frees_machines_up_to_the_limit_downloads_and_sees_only_their_own(
     portal: Portal, page: Any, tmp_path: Path
 ) -> None:
@@ -125,14 +170,7 @@ def test_customer_signs_in_frees_machines_up_to_the_limit_downloads_and_sees_onl
     bob_app = portal.machine("bob-1")
     assert bob_app.check("/v1/activate", key=portal.bob_key)["status"] == "registered"
 
-    page.goto(url + "/portal")
-    page.fill("input[name=email]", ANN)
-    page.click("button[type=submit]")
-    page.wait_for_selector("#sent")
-    link = link_in(wait_for_mail(portal.smtp, ANN))  # type: ignore[attr-defined]
-    page.goto(link)
-    page.click("#continue")
-    page.wait_for_selector("article.license")
+    _sign_in(page, portal)
     assert "2 of 2 used" in page.locator("article.license .seats").inner_text()
     assert _fits_the_phone(page)
     page.click("article.license a.button")

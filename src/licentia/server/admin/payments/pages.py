@@ -27,7 +27,7 @@ from licentia.server.payments.mapping import (
 )
 from licentia.server.state import EngineDep
 from licentia.server.store import transactions
-from licentia.server.store.tables import email_settings, payment_events, products
+from licentia.server.store.tables import email_settings, payment_events, policies, products
 
 router = APIRouter(prefix="/payments")
 PAGE = "/admin/payments"
@@ -58,6 +58,12 @@ def _page_data(conn: sa.Connection) -> dict[str, Any]:
             .order_by(products.c.slug)
         ).all(),
         "events": conn.execute(sa.select(payment_events).order_by(payment_events.c.id.desc()).limit(50)).all(),
+        # Picked by name in the form, grouped by product; the ids stay the form's values.
+        "license_types": conn.execute(
+            sa.select(policies.c.id, policies.c.name, products.c.slug.label("product"))
+            .join(products, products.c.id == policies.c.product_id)
+            .order_by(products.c.slug, policies.c.name)
+        ).all(),
     }
 
 
