@@ -150,6 +150,7 @@ def int_field(form: dict[str, str], name: str) -> int:
 # the JSON errors instead: ``web.frame.wants_page``). A refused page leads back to the list of its area.
 AREAS = {
     "devices": "the devices",
+    "machines": "the machines",
     "licenses": "the licenses",
     "customers": "the customers",
     "releases": "the releases",
