@@ -60,8 +60,9 @@ def _ask_for_link(
     if asked.token is not None:
         link = f"{base_url}/portal/link?token={quote(asked.token)}"
         reply_to = emails.reply_to_for(conn, product_id=None, default=settings.customer_reply_to)
+        said = emails.signin_email(link=link, minutes=minutes, products=accounts.product_names(conn, email))
         emails.send_signin_link(
-            conn, to=email, link=link, minutes=minutes, now=options["now"], reply_to=reply_to, fernet=fernet
+            conn, to=email, email=said, link=link, now=options["now"], reply_to=reply_to, fernet=fernet
         )
     return asked
 

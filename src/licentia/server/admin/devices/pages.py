@@ -22,6 +22,7 @@ from licentia.server.admin.forms import reason_of, refused_status
 from licentia.server.admin.history import device_history
 from licentia.server.admin.service import device_detail
 from licentia.server.admin.web import Admin, Change, Posted, int_field, read_or_404, render
+from licentia.server.audit import counted
 from licentia.server.devices.changes import extend_trial, free_seat, get_device, installations_of, set_device_status
 from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.evidence.risk import assess
@@ -180,7 +181,7 @@ async def extend(request: Request, posted: Posted, device_id: str) -> Response:
         days = int_field(posted.form, "days")
     except ApiError as exc:
         return await _refused(request, posted, device_id, status=exc.status, field="days", message=exc.message)
-    done = f"Trial extended by {days} days."
+    done = f"Trial extended by {counted(days, 'day')}."
     return await _change(request, posted, device_id, extend_trial, success=done, field="days", days=days)
 
 

@@ -15,11 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from licentia.server.admin.forms import NOT_CONFIRMED, Refused, confirmed, refused, render_form
 from licentia.server.admin.service import all_products
-from licentia.server.admin.web import Admin, Flashes, Form, Posted, read_or_404, render
+from licentia.server.admin.web import Admin, Flashes, Form, Posted, read_or_404
 from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.fields import RowId
 from licentia.server.notify.catalog import DESCRIPTIONS, WebhookEvent
-from licentia.server.notify.deliveries import deliveries, redeliver
+from licentia.server.notify.deliveries import deliveries, failing, redeliver
 from licentia.server.notify.pings import test_endpoint
 from licentia.server.notify.webhook_specs import WebhookChange, WebhookSpec
 from licentia.server.notify.webhooks import (
@@ -55,12 +55,10 @@ async def _list(
     request: Request, engine: AsyncEngine, refusal: Refused | None = None, chosen: list[str] | None = None
 ) -> Response:
     hooks = await transactions.read_only(engine, list_webhooks)
+    failing_since = await transactions.read_only(engine, failing)
     products = await transactions.read_only(engine, all_products)
-    again = refusal.context if refusal else {"sent": {}, "errors": {}}
-    status = refusal.status if refusal else 200
-    return render(
-        request, "webhooks.html", status, hooks=hooks, products=products, events=EVENTS, chosen=chosen, **again
-    )
+    context = {"hooks": hooks, "failing": failing_since, "products": products, "events": EVENTS, "chosen": chosen}
+    return render_form(request, "webhooks.html", refusal, **context)
 
 
 @router.get("")
