@@ -72,6 +72,10 @@ def sign_in(page: Any, url: str) -> None:
 
 @pytest.fixture(scope="module")
 def axe_source() -> str | None:
+    return load_axe()
+
+
+def load_axe() -> str | None:
     """axe-core's script, installed from npm into the cache if missing; None when npm is absent."""
     if not AXE_JS.exists():
         npm = shutil.which("npm")

@@ -15,6 +15,8 @@ import httpx
 import pytest
 
 from tests.conftest import LiveServer
+from tests.server.admin_browser.conftest import PHONE, WIDE, load_axe
+from tests.server.admin_browser.test_every_page import axe_faults
 from tests.server.helpers import Installation
 from tests.server.notify.conftest import SmtpServer
 from tests.server.portal.conftest import link_in, wait_for_mail
@@ -206,3 +208,25 @@ def test_customer_signs_in_frees_machines_up_to_the_limit_downloads_and_sees_onl
     page.goto(f"{url}/portal/licenses/{bob_id}")
     assert "no such license in your account" in page.locator("#reason").inner_text()
     assert bob_app.check()["status"] == "registered"
+
+
+def test_every_portal_page_passes_axe_at_both_widths(portal: Portal, page: Any) -> None:
+    axe_source = load_axe()
+    if axe_source is None:
+        pytest.skip("npm is not installed: accessibility (axe-core from npm) not checked")
+    app = portal.machine("axe-1")
+    assert app.check("/v1/activate", key=portal.ann_key)["status"] == "registered"
+    url = portal.server.url
+    page.goto(url + "/portal/signin")
+    signed_out = {"/portal/signin": axe_faults(page, axe_source)}
+    _sign_in(page, portal)
+    license_page = page.locator("article.license a.button").first.get_attribute("href")
+    faults = {}
+    for width in (WIDE, PHONE):
+        page.set_viewport_size({"width": width, "height": 900})
+        for path in ("/portal", license_page, "/portal/offline", "/portal/licenses/999999"):
+            page.goto(url + path)
+            found = axe_faults(page, axe_source)
+            if found:
+                faults[f"{path} at {width} px"] = found
+    assert not signed_out["/portal/signin"] and not faults, (signed_out, faults)
