@@ -46,8 +46,9 @@ def test_an_action_confirms_itself_once_after_its_redirect(client: Any, engine: 
     assert '<p class="flash ok" role="status">Version 1.0 published.</p>' in shown.text
     assert 'licentia_flash=""' in shown.headers["set-cookie"]  # dropped once shown
     assert "Version 1.0 published." not in client.get("/admin/releases").text
-    refused = _published(client, csrf_of(client), version="1.0")  # the same version again is refused
-    assert "already" in client.get(refused.headers["location"]).text
+    # The same version again is refused: the form answers at once, filled, the error beside its field.
+    refused = _published(client, csrf_of(client), version="1.0")
+    assert refused.status_code == 409 and "already" in refused.text.split('id="version-error"')[1].split("</span>")[0]
 
 
 def test_a_flash_from_another_session_a_stale_one_or_a_forged_one_shows_nothing(

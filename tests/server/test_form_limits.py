@@ -78,8 +78,9 @@ def test_a_500_character_version_is_refused_by_the_publish_form(
 ) -> None:
     csrf = _signed_in(client, engine, clock)
     refused = client.post("/admin/releases", data={"csrf": csrf, "product": "acme", "version": "9" * 500})
-    assert refused.status_code == 200 and refused.url.path == "/admin/releases"
-    assert "version: String should have at most 64 characters" in refused.text
+    assert refused.status_code == 422 and refused.url.path == "/admin/releases"
+    beside = refused.text.split('id="version-error"')[1].split("</span>")[0]
+    assert "version: String should have at most 64 characters" in beside and 'value="' + "9" * 500 in refused.text
     notes = client.post(
         "/admin/releases", data={"csrf": csrf, "product": "acme", "version": "2.0", "notes": "n" * 20001}
     )

@@ -41,6 +41,7 @@ from licentia.server.admin.licenses import leases as admin_leases
 from licentia.server.admin.licenses import meters as admin_meters
 from licentia.server.admin.licenses import pages as admin_licenses
 from licentia.server.admin.lists import pages as admin_lists
+from licentia.server.admin.machines import pages as admin_machines
 from licentia.server.admin.offline import pages as admin_offline
 from licentia.server.admin.payments import pages as admin_payments
 from licentia.server.admin.signin import account as admin_account
@@ -239,6 +240,7 @@ ADMIN_UI: tuple[APIRouter, ...] = (
     admin_audit.router,
     admin_lists.router,
     admin_devices.router,
+    admin_machines.router,
     admin_evidence.router,  # before the license pages (their /licenses/{id}/{action} takes any last word)
     admin_licenses.router,
     admin_customers.router,

@@ -87,6 +87,7 @@ class AuditAction(enum.StrEnum):
     POLICY_CREATE = "policy.create", AuditTarget.PRODUCT
     POLICY_UPDATE = "policy.update", AuditTarget.PRODUCT
     PORTAL_FREE_MACHINE = "portal.free_machine", AuditTarget.LICENSE
+    PORTAL_LABEL_MACHINE = "portal.label_machine", AuditTarget.LICENSE
     PORTAL_SIGN_IN = "portal.sign_in", AuditTarget.CUSTOMER
     PRODUCT_CREATE = "product.create", AuditTarget.PRODUCT
     PRODUCT_NOTIFY = "product.notify", AuditTarget.PRODUCT
@@ -296,6 +297,9 @@ SENTENCES: dict[AuditAction, Sentence] = {
         w.license(t),
         counted(len(d.get("installations") or ()), "installation"),
         _reason(w, d),
+    ),
+    AuditAction.PORTAL_LABEL_MACHINE: lambda t, d, w: w.say(
+        "Named a machine of {} “{}” in the customer portal", w.license(t), d.get("label") or "(no name)"
     ),
     AuditAction.PORTAL_SIGN_IN: lambda t, d, w: w.say("Signed in to the customer portal"),
     AuditAction.PRODUCT_CREATE: lambda t, d, w: w.say("Created {}", w.product(t)),

@@ -30,6 +30,9 @@ OrderRef = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 MAX_REASON = 200
 Reason = Annotated[str, StringConstraints(max_length=MAX_REASON)]
 ProductName = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+# A customer's name for one of their computers ("Dana's laptop"); empty clears it.
+MAX_MACHINE_LABEL = 64
+MachineLabel = Annotated[str, StringConstraints(max_length=MAX_MACHINE_LABEL)]
 
 
 class Strict(BaseModel):

@@ -89,7 +89,7 @@ def test_owner_manages_admins_and_the_last_owner_stays(client, engine, clock, pr
     for path, data in (
         (f"/admin/admins/{owner}/role", {"role": "viewer"}),
         (f"/admin/admins/{owner}/disable", {}),
-        (f"/admin/admins/{owner}/remove", {}),
+        (f"/admin/admins/{owner}/remove", {"confirm": "yes"}),
     ):
         answer = client.post(path, data={"csrf": csrf, **data})
         assert "is the last owner" in answer.text, path

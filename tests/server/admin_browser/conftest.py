@@ -72,6 +72,10 @@ def sign_in(page: Any, url: str) -> None:
 
 @pytest.fixture(scope="module")
 def axe_source() -> str | None:
+    return load_axe()
+
+
+def load_axe() -> str | None:
     """axe-core's script, installed from npm into the cache if missing; None when npm is absent."""
     if not AXE_JS.exists():
         npm = shutil.which("npm")
@@ -85,3 +89,12 @@ def axe_source() -> str | None:
             capture_output=True,
         )
     return AXE_JS.read_text()
+
+
+@pytest.fixture
+def admin_page(demo_server: LiveServer, browser: Any) -> Iterator[Any]:
+    """A page at 1440 px, signed in to the demo server's admin UI."""
+    opened = new_page(browser)
+    sign_in(opened, demo_server.url)
+    yield opened
+    opened.context.close()

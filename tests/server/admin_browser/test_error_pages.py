@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.conftest import LiveServer
-from tests.server.admin_browser.conftest import new_page, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 @pytest.fixture
-def page(demo_server: LiveServer, browser: Any) -> Iterator[Any]:
-    opened = new_page(browser)
-    sign_in(opened, demo_server.url)
-    yield opened
-    opened.context.close()
+def page(admin_page: Any) -> Any:
+    return admin_page
 
 
 def test_a_bad_id_in_the_address_is_a_page_leading_back_to_its_list(page: Any, demo_server: LiveServer) -> None:

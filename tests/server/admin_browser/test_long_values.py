@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from tests.conftest import LiveServer
-from tests.server.admin_browser.conftest import PHONE, WIDE, new_page, sign_in
+from tests.server.admin_browser.conftest import PHONE, WIDE
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 @pytest.fixture
-def page(demo_server: LiveServer, browser: Any) -> Iterator[Any]:
-    opened = new_page(browser)
-    sign_in(opened, demo_server.url)
-    yield opened
-    opened.context.close()
+def page(admin_page: Any) -> Any:
+    return admin_page
 
 
 def _issue(page: Any, email: str, name: str) -> None:

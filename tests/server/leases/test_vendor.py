@@ -73,7 +73,7 @@ def test_the_admin_license_page_shows_leases_and_frees_a_seat(client, product, e
     assert "<dt>Seats (floating)</dt><dd>2 of 2" in page.text
     section = client.get(f"/admin/licenses/{lic}/leases", headers={"HX-Request": "true"})
     assert section.status_code == 200 and "<html" not in section.text
-    assert a.lease in section.text and a.device_id in section.text and "2 machine(s) hold a seat" in section.text
+    assert a.lease in section.text and a.device_id in section.text and "2 machines hold a seat" in section.text
     whole = client.get(f"/admin/licenses/{lic}/leases")  # without JavaScript: a page of its own
     assert "<html" in whole.text and a.lease in whole.text
     forged = client.post(f"/admin/licenses/{lic}/leases/{a.lease}/release", data={"csrf": "nope"})
@@ -98,7 +98,7 @@ def test_the_cli_lists_and_frees_leases(client, product, engine, clock, migrated
 
     shown = run("license", "leases", key)
     assert shown.returncode == 0, shown.stderr
-    assert "2 machine(s) hold a seat" in shown.stdout and a.lease in shown.stdout and key not in shown.stdout
+    assert "2 machines hold a seat" in shown.stdout and a.lease in shown.stdout and key not in shown.stdout
     freed = run("license", "release-lease", str(lic), a.lease)
     assert freed.returncode == 0 and "force released" in freed.stdout
     assert code(a.heartbeat()) == "lease_expired"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import sqlite3
 import subprocess
 import sys
 import zipfile
@@ -14,6 +16,8 @@ import httpx
 import pytest
 
 from tests.conftest import LiveServer
+from tests.server.admin_browser.conftest import PHONE, WIDE, load_axe
+from tests.server.admin_browser.test_every_page import axe_faults
 from tests.server.helpers import Installation
 from tests.server.notify.conftest import SmtpServer
 from tests.server.portal.conftest import link_in, wait_for_mail
@@ -113,6 +117,49 @@ def _fits_the_phone(page: Any) -> bool:
     return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"))
 
 
+def _sign_in(page: Any, portal: Portal, nth: int = 1) -> None:
+    page.goto(portal.server.url + "/portal")
+    page.fill("input[name=email]", ANN)
+    page.click("button[type=submit]")
+    page.wait_for_selector("#sent")
+    page.goto(link_in(wait_for_mail(portal.smtp, ANN, count=nth)))  # type: ignore[attr-defined]
+    page.click("#continue")
+    page.wait_for_selector("article.license")
+
+
+def test_machines_are_named_for_people_and_the_customer_labels_them(portal: Portal, page: Any) -> None:
+    assert portal.server.cli("product", "facts", "my-app", "--enable").returncode == 0
+    named = Installation(portal.http, portal.server.public_key(), product="my-app", machine="n", disk="n", mac="n")
+    named.check(facts={"computer_name": "DANA-PC"}, os="Windows 11")
+    plain = Installation(portal.http, portal.server.public_key(), product="my-app", machine="p", disk="p", mac="p")
+    plain.check(os="macOS 15")
+    for app in (named, plain):
+        assert app.check("/v1/activate", key=portal.ann_key)["status"] == "registered"
+    _sign_in(page, portal)
+    page.click("article.license a.button")
+    names = page.locator("#machines .machine-name").all_inner_texts()
+    assert sorted(names) == ["DANA-PC", "macOS 15"]  # never mc_/dv_ ids
+    assert "first seen" in page.locator("#machines .machine").first.inner_text()
+
+    mac = page.locator(".machine", has_text="macOS 15")
+    mac.locator("details.label-machine summary").click()
+    mac.locator("input[name=label]").fill("Studio  iMac")
+    mac.locator("details.label-machine button").click()
+    assert "Machine named “Studio iMac”." in page.locator("p.flash.ok").inner_text()
+    assert "Studio iMac" in page.locator("#machines .machine-name").all_inner_texts()
+    # Held to its limit on the server, whatever the browser allows.
+    mac = page.locator(".machine", has_text="Studio iMac")
+    mac.locator("details.label-machine summary").click()
+    mac.locator("input[name=label]").evaluate("e => e.removeAttribute('maxlength')")
+    mac.locator("input[name=label]").fill("x" * 65)
+    mac.locator("details.label-machine button").click()
+    assert "at most 64 characters" in page.locator("p.flash.err").inner_text()
+    with sqlite3.connect(portal.server.data_dir / "licentia.db") as db:
+        query = "SELECT actor, details FROM audit_entries WHERE action = 'portal.label_machine'"
+        audited = db.execute(query).fetchall()
+    assert [(actor, json.loads(details)["label"]) for actor, details in audited] == [(f"customer:{ANN}", "Studio iMac")]
+
+
 def test_customer_signs_in_frees_machines_up_to_the_limit_downloads_and_sees_only_their_own(
     portal: Portal, page: Any, tmp_path: Path
 ) -> None:
@@ -126,14 +173,7 @@ def test_customer_signs_in_frees_machines_up_to_the_limit_downloads_and_sees_onl
     bob_app = portal.machine("bob-1")
     assert bob_app.check("/v1/activate", key=portal.bob_key)["status"] == "registered"
 
-    page.goto(url + "/portal")
-    page.fill("input[name=email]", ANN)
-    page.click("button[type=submit]")
-    page.wait_for_selector("#sent")
-    link = link_in(wait_for_mail(portal.smtp, ANN))  # type: ignore[attr-defined]
-    page.goto(link)
-    page.click("#continue")
-    page.wait_for_selector("article.license")
+    _sign_in(page, portal)
     assert "2 of 2 used" in page.locator("article.license .seats").inner_text()
     assert _fits_the_phone(page)
     page.click("article.license a.button")
@@ -170,3 +210,25 @@ def test_customer_signs_in_frees_machines_up_to_the_limit_downloads_and_sees_onl
     page.goto(f"{url}/portal/licenses/{bob_id}")
     assert "no such license in your account" in page.locator("#reason").inner_text()
     assert bob_app.check()["status"] == "registered"
+
+
+def test_every_portal_page_passes_axe_at_both_widths(portal: Portal, page: Any) -> None:
+    axe_source = load_axe()
+    if axe_source is None:
+        pytest.skip("npm is not installed: accessibility (axe-core from npm) not checked")
+    app = portal.machine("axe-1")
+    assert app.check("/v1/activate", key=portal.ann_key)["status"] == "registered"
+    url = portal.server.url
+    page.goto(url + "/portal/signin")
+    signed_out = {"/portal/signin": axe_faults(page, axe_source)}
+    _sign_in(page, portal)
+    license_page = page.locator("article.license a.button").first.get_attribute("href")
+    faults = {}
+    for width in (WIDE, PHONE):
+        page.set_viewport_size({"width": width, "height": 900})
+        for path in ("/portal", license_page, "/portal/offline", "/portal/licenses/999999"):
+            page.goto(url + path)
+            found = axe_faults(page, axe_source)
+            if found:
+                faults[f"{path} at {width} px"] = found
+    assert not signed_out["/portal/signin"] and not faults, (signed_out, faults)

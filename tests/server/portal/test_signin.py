@@ -119,3 +119,12 @@ def test_non_ascii_csrf_fields_are_refused_not_crashed(client, shop, smtp):
     assert page.status_code == 200
     sign_in(client, smtp, ANN)
     assert client.post("/portal/signout", data={"csrf": "é"}).status_code == 403
+
+
+def test_the_signin_email_names_the_product_and_its_link_is_clickable(client, shop, smtp):
+    ask_for_link(client, ANN)
+    message = wait_for_mail(smtp, ANN)
+    assert message["Subject"] == "Your sign-in link for Acme Editor"
+    link = link_in(message)
+    html = message.get_body(preferencelist=("html",)).get_content()
+    assert f"<a href='{link.replace('&', '&amp;')}'>" in html

@@ -18,7 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from licentia.core.vocabulary import EventKind
-from licentia.server.audit import AuditAction, AuditTarget
+from licentia.server.audit import AuditAction, AuditTarget, counted
 from licentia.server.evidence.report import kind_names
 from licentia.server.store.tables import audit_entries, devices, events
 
@@ -63,7 +63,7 @@ STAFF_TITLES: dict[str, Callable[[dict[str, Any]], str]] = {
         f"Trial extended by {d.get('days')} days, until {str(d.get('trial_end'))[:10]}"
     ),
     AuditAction.DEVICE_FREE_SEAT: lambda d: "Seat freed",
-    AuditAction.LICENSE_REVOKE: lambda d: f"License revoked ({d.get('devices_freed', 0)} seat(s) freed)",
+    AuditAction.LICENSE_REVOKE: lambda d: f"License revoked ({counted(d.get('devices_freed', 0), 'seat')} freed)",
     AuditAction.LICENSE_SUSPEND: lambda d: "License suspended",
     AuditAction.LICENSE_REINSTATE: lambda d: "License reinstated",
     AuditAction.LICENSE_RENEW: lambda d: f"License renewed until {str(d.get('expires_at') or 'never')[:10]}",

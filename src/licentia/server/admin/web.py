@@ -84,10 +84,12 @@ class Change:
         *,
         success: str | Callable[[T], str | Response | Awaitable[Response]],
         back_to: str,
+        refused: Callable[[ApiError], Awaitable[Response]] | None = None,
         **kwargs: Any,
     ) -> Response:
         """Run the audited service change ``fn(conn, now=, actor=, **kwargs)`` in one transaction; post/redirect/get
-        back to ``back_to`` with ``success``, or with the refusal's message instead of a JSON body.
+        back to ``back_to`` with ``success``, or with the refusal's message instead of a JSON body (or the answer
+        ``refused`` gives it: the form again, as it was typed, with the error beside its field).
 
         ``success`` may be a function of what ``fn`` returned: the message, or the whole answer (a redirect
         elsewhere than ``back_to``, to what the change made, or a page awaited: one showing a secret once).
@@ -95,7 +97,7 @@ class Change:
         try:
             result = await transactions.in_transaction(self.engine, fn, now=self.now, actor=self.actor, **kwargs)
         except ApiError as exc:
-            return self.back(back_to, error=exc.message)
+            return await refused(exc) if refused else self.back(back_to, error=exc.message)
         done = success(result) if callable(success) else success
         if inspect.isawaitable(done):
             return await done
@@ -140,13 +142,15 @@ def int_field(form: dict[str, str], name: str) -> int:
     try:
         return int(form.get(name, "").strip())
     except ValueError as exc:
-        raise ApiError(ErrorCode.INVALID_NUMBER, f"{name.replace('_', ' ')} must be a whole number") from exc
+        message = f"{name.replace('_', ' ')} must be a whole number"
+        raise ApiError(ErrorCode.INVALID_NUMBER, message, details={"field": name}) from exc
 
 
 # The admin UI's answers to its errors (``create_app`` scopes them to the admin routes, and answers an API client
 # the JSON errors instead: ``web.frame.wants_page``). A refused page leads back to the list of its area.
 AREAS = {
     "devices": "the devices",
+    "machines": "the machines",
     "licenses": "the licenses",
     "customers": "the customers",
     "releases": "the releases",

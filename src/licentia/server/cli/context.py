@@ -34,7 +34,15 @@ class CliError(Exception):
 
 def actor() -> str:
     """Who acts, as the audit log names it: the operating-system user running the command."""
-    return "cli:" + (os.environ.get("USER") or os.environ.get("LOGNAME") or "unknown")
+    name = os.environ.get("USER") or os.environ.get("LOGNAME")
+    if not name:  # a service or a container without a login: the account's name, else its number
+        try:
+            import pwd
+
+            name = pwd.getpwuid(os.getuid()).pw_name
+        except (ImportError, KeyError):
+            name = f"uid-{getattr(os, 'getuid', lambda: 0)()}"
+    return "cli:" + name
 
 
 class CliContext:

@@ -12,6 +12,9 @@ if TYPE_CHECKING:
     from licentia.server.cli.context import CliContext
 
 
+HOLD = {True: "machine holds", False: "machines hold"}
+
+
 def register(actions: Any, options: argparse.ArgumentParser) -> None:
     """Add the lease actions to ``licentia license`` (called by cli/licenses.py)."""
     p = actions.add_parser("leases", parents=[options], help="a floating license's leases, live ones first")
@@ -36,7 +39,7 @@ def show(args: argparse.Namespace, ctx: CliContext) -> int:
     if args.json:
         print(json.dumps(found, default=lambda v: v.isoformat().replace("+00:00", "Z"), indent=2))
         return 0
-    print(f"license {lic.key_prefix} (id {lic.id}): {found['seats_used']} machine(s) hold a seat")
+    print(f"license {lic.key_prefix} (id {lic.id}): {found['seats_used']} {HOLD[found['seats_used'] == 1]} a seat")
     for lease in found["leases"]:
         ends = lease["ended_at"] or lease["expires_at"]
         borrowed = " borrowed" if lease["borrowed_until"] else ""

@@ -123,7 +123,7 @@ def retry(args: argparse.Namespace, ctx: CliContext) -> int:
         count = retry_failed(
             conn, max_attempts=ctx.settings.outbox_max_attempts, now=ctx.clock.now(), ids=args.ids or None
         )
-    print(f"{count} message(s) will be sent again at the next poll")
+    print(f"{count} {'message' if count == 1 else 'messages'} will be sent again at the next poll")
     return 0
 
 

@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from licentia.server.audit import AuditAction, record
 from licentia.server.ratelimit import hit, peek
 from licentia.server.store.sessions import end_session, live_session, open_session, purge_expired
-from licentia.server.store.tables import customers, licenses, portal_sessions, signin_links
+from licentia.server.store.tables import customers, licenses, portal_sessions, products, signin_links
 
 # Dead links (unknown, spent or expired) a network may present per hour before it is locked out.
 MAX_DEAD_LINKS_PER_NETWORK = 20
@@ -80,6 +80,20 @@ def has_licenses(conn: sa.Connection, email: str) -> bool:
             .limit(1)
         ).first()
         is not None
+    )
+
+
+def product_names(conn: sa.Connection, email: str) -> list[str]:
+    """The products the address holds licenses of, by name (the sign-in email names them)."""
+    return list(
+        conn.execute(
+            sa.select(products.c.name)
+            .join(licenses, licenses.c.product_id == products.c.id)
+            .join(customers, customers.c.id == licenses.c.customer_id)
+            .where(sa.func.lower(customers.c.email) == email)
+            .distinct()
+            .order_by(products.c.name)
+        ).scalars()
     )
 
 

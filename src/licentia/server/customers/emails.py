@@ -36,10 +36,16 @@ class Email:
     html: str
 
 
-def _compose(subject: str, greeting: str, paragraphs: list[str], *, footer: str) -> Email:
+def _compose(subject: str, greeting: str, paragraphs: list[str], *, footer: str, link: str = "") -> Email:
+    """Plain text and HTML of one email; the paragraph that is ``link`` is a link to click in the HTML part."""
     paragraphs = [p for p in paragraphs if p]
     text = "\n\n".join([greeting, *paragraphs, footer]) + "\n"
-    body = "".join(f"<p>{html.escape(p)}</p>" for p in [greeting, *paragraphs])
+
+    def part(p: str) -> str:
+        shown = html.escape(p)
+        return f"<p><a href='{shown}'>{shown}</a></p>" if link and p == link else f"<p>{shown}</p>"
+
+    body = "".join(part(p) for p in [greeting, *paragraphs])
     body += f"<p style='color:#6b7280'>{html.escape(footer)}</p>"
     return Email(subject, text, f"<html><body style='font-family:sans-serif'>{body}</body></html>")
 
@@ -58,16 +64,20 @@ def reply_to_for(conn: sa.Connection, *, product_id: int | None, default: str | 
     return plausible_email(default) if default else None
 
 
-def signin_email(*, link: str, minutes: int) -> Email:
+def signin_email(*, link: str, minutes: int, products: Sequence[str] = ()) -> Email:
+    """The portal's sign-in link; the subject names the products of the address's licenses (two at most)."""
+    names = [one_line(p, 80) for p in products]
+    what = " and ".join(names) if 1 <= len(names) <= 2 else "your licenses"
     return _compose(
-        "Your sign-in link",
+        f"Your sign-in link for {what}",
         "Hello,",
         [
-            f"Open this link to sign in to your licenses. It works once, for {minutes} minutes:",
+            f"Open this link to sign in to your licenses of {what}. It works once, for {minutes} minutes:",
             link,
             "If you did not ask to sign in, ignore this email: nobody can sign in without the link.",
         ],
         footer="You get this email because someone asked for a sign-in link for this address.",
+        link=link,
     )
 
 
@@ -135,9 +145,9 @@ def send(
 
 
 def send_signin_link(
-    conn: sa.Connection, *, to: str, link: str, minutes: int, now: dt.datetime, reply_to: str | None, fernet: Fernet
+    conn: sa.Connection, *, to: str, email: Email, link: str, now: dt.datetime, reply_to: str | None, fernet: Fernet
 ) -> None:
+    """``email`` (``signin_email``) to ``to``."""
     # The link signs in: the outbox row keeps it only until it is sent (and no dedupe key holds it).
-    email = signin_email(link=link, minutes=minutes)
     sealed = {link: "[sign-in link]"}
     send(conn, email, to=to, now=now, dedupe_key=None, reply_to=reply_to, secrets=sealed, fernet=fernet)

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
-from packaging.version import InvalidVersion, Version
 
 from licentia.core.status import LicenseState
 from licentia.server.audit import AuditAction, record
@@ -22,15 +21,40 @@ from licentia.server.devices.changes import installations_of, unbind
 from licentia.server.devices.offline_seats import refuse_while_leased
 from licentia.server.devices.transfers import FreedBy, Standing, license_transfers, seat_freed
 from licentia.server.errors import ApiError, ErrorCode
-from licentia.server.fields import Reason, checked
-from licentia.server.store.tables import customers, devices, licenses, products, releases
+from licentia.server.fields import MachineLabel, Reason, checked
+from licentia.server.releases.versions import version_or_none
+from licentia.server.store.tables import customers, devices, licenses, machines, products, releases
 
 
 @dataclass(frozen=True)
 class MachineView:
+    """A machine holding a seat, as its customer tells it apart: their own label, else the computer's name (when
+    the vendor collects it), else its system and model, with when it was first and last seen."""
+
     id: str
     last_seen: dt.datetime
     installations: list[Any]
+    label: str | None = None
+
+    @property
+    def first_seen(self) -> dt.datetime:
+        return min(i.first_seen for i in self.installations)
+
+    @property
+    def computer_name(self) -> str | None:
+        names = ((i.facts or {}).get("computer_name") for i in self.installations)
+        return next((str(name) for name in names if name), None)
+
+    @property
+    def described(self) -> str:
+        """The system and model, for a machine with neither label nor name ("Windows 11 · ThinkPad X1")."""
+        latest = self.installations[0]
+        parts = [latest.os_name, (latest.facts or {}).get("model")]
+        return " · ".join(str(p) for p in parts if p) or "a computer"
+
+    @property
+    def name(self) -> str:
+        return self.label or self.computer_name or self.described
 
 
 @dataclass(frozen=True)
@@ -70,8 +94,14 @@ def _view(conn: sa.Connection, row: Any, now: dt.datetime) -> LicenseView:
     by_machine: dict[str, list[Any]] = {}
     for inst in installations_of(conn, devices.c.license_id == row.id):
         by_machine.setdefault(inst.machine_id, []).append(inst)
+    labels = dict(conn.execute(sa.select(machines.c.id, machines.c.label).where(machines.c.id.in_(by_machine))).all())
     seen = [
-        MachineView(mid, max(i.last_seen for i in insts), sorted(insts, key=lambda i: i.last_seen, reverse=True))
+        MachineView(
+            mid,
+            max(i.last_seen for i in insts),
+            sorted(insts, key=lambda i: i.last_seen, reverse=True),
+            label=labels.get(mid),
+        )
         for mid, insts in by_machine.items()
     ]
     return LicenseView(
@@ -149,10 +179,8 @@ def entitled(release_row: Any, license_row: Any, terms: LicenseTerms) -> bool:
 
 
 def _version_key(row: Any) -> tuple[int, Any]:
-    try:
-        return (1, Version(row.version))
-    except InvalidVersion:
-        return (0, row.released_at)
+    version = version_or_none(row.version)
+    return (0, row.released_at) if version is None else (1, version)
 
 
 def entitled_releases(conn: sa.Connection, *, license_row: Any) -> list[Any]:
@@ -170,3 +198,24 @@ def entitled_release(conn: sa.Connection, *, email: str, license_id: int, releas
         if release.id == release_id:
             return release
     raise ApiError(ErrorCode.NOT_ENTITLED, "this license does not entitle you to that release")
+
+
+def label_machine(
+    conn: sa.Connection, *, email: str, license_id: int, machine_id: str, label: str, now: dt.datetime
+) -> str | None:
+    """The customer's own name for a machine of their license (empty clears it), held to ``MachineLabel``."""
+    row = owned_license(conn, email=email, license_id=license_id)
+    label = checked(MachineLabel, " ".join(label.split()), field="label")  # refused when too long, never cut
+    if not installations_of(conn, devices.c.machine_id == machine_id, devices.c.license_id == row.id):
+        raise ApiError(ErrorCode.UNKNOWN_MACHINE, "this machine holds no seat of this license")
+    conn.execute(machines.update().where(machines.c.id == machine_id).values(label=label or None))
+    record(
+        conn,
+        AuditAction.PORTAL_LABEL_MACHINE,
+        row.id,
+        actor=f"customer:{email}",
+        now=now,
+        machine=machine_id,
+        label=label or None,
+    )
+    return label or None

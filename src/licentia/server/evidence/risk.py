@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from licentia.core.vocabulary import EventKind
+from licentia.server.audit import counted
 from licentia.server.evidence.subjects import Subject
 
 # A purchase flow (find the shop, pay, receive the key by email, paste it) takes
@@ -165,7 +166,8 @@ def assess(subject: Subject) -> Risk:
             len(clones),
             30,
             saturation=2,
-            sentence=f"{len(clones)} copied installation(s) caught presenting an outdated token or moved state."
+            sentence=f"{counted(len(clones), 'copied installation')} caught presenting an outdated token or moved "
+            "state."
             if clones
             else "No copied installation was caught.",
         ),
@@ -174,7 +176,7 @@ def assess(subject: Subject) -> Risk:
             len(refused),
             25,
             saturation=3,
-            sentence=f"{len(refused)} more device(s) tried to activate {whose} after all its seats were taken."
+            sentence=f"{counted(len(refused), 'more device')} tried to activate {whose} after all its seats were taken."
             if refused
             else "No device was refused for lack of a free seat.",
         ),
@@ -193,7 +195,7 @@ def assess(subject: Subject) -> Risk:
             15,
             usual=NORMAL_ORGANISATIONS,
             saturation=3,
-            sentence=f"Seen in {len(orgs)} organisation(s) or domain(s)"
+            sentence=f"Seen in {counted(len(orgs), 'organisation or domain', 'organisations or domains')}"
             + (f": {', '.join(sorted(orgs)[:5])}" if orgs else "")
             + f"; more than {NORMAL_ORGANISATIONS} suggests the key is shared between companies.",
         ),
@@ -202,7 +204,7 @@ def assess(subject: Subject) -> Risk:
             len(keygen),
             25,
             saturation=1,
-            sentence=f"{len(keygen)} attempt(s) with license keys that were never issued (prefixes "
+            sentence=f"{counted(len(keygen), 'attempt')} with license keys that were never issued (prefixes "
             f"{', '.join(keygen_prefixes)}): a key generator is in use."
             if keygen
             else "No key that was never issued was tried.",
@@ -212,7 +214,7 @@ def assess(subject: Subject) -> Risk:
             len(fast),
             10,
             saturation=1,
-            sentence=f"{len(fast)} activation(s) within {FAST_REGISTER_SECONDS} s of installing "
+            sentence=f"{counted(len(fast), 'activation')} within {FAST_REGISTER_SECONDS} s of installing "
             f"(fastest {min(fast)} s), quicker than any real purchase: the key came with the copy."
             if fast
             else f"No activation came within {FAST_REGISTER_SECONDS} s of installing.",

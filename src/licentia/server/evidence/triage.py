@@ -24,6 +24,7 @@ points, "medium") and no event above is not listed; its own page still shows it.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -49,6 +50,14 @@ class Flagged:
     product: str
     risk: Risk
     state: str  # license state or installation status
+    # For people: the computer's name or the customer, and the span of its timeline (first and last event).
+    who: str | None = None
+    since: dt.datetime | None = None
+    latest: dt.datetime | None = None
+
+
+def _span(history: list[Any]) -> tuple[dt.datetime | None, dt.datetime | None]:
+    return (history[0].received_at, history[-1].received_at) if history else (None, None)
 
 
 def _chunks(ids: Iterable[Any]) -> Iterable[list[Any]]:
@@ -186,7 +195,10 @@ def flagged(conn: sa.Connection, *, limit: int = 100) -> list[Flagged]:
         customer = customer_rows.get(lic.customer_id) if lic is not None and lic.customer_id else None
         history = ordered(e for m in chain for e in timeline[m.id])
         subject = Subject("device", product_rows[row.product_id], lic, customer, chain, history)
-        found.append(Flagged("device", row.id, row.id, subject.product.slug, assess(subject), row.status))
+        who = (row.facts or {}).get("computer_name") or (customer.email if customer else None)
+        found.append(
+            Flagged("device", row.id, row.id, subject.product.slug, assess(subject), row.status, who, *_span(history))
+        )
     for license_id in license_ids:
         lic = lic_rows.get(license_id)
         if lic is None:
@@ -196,8 +208,11 @@ def flagged(conn: sa.Connection, *, limit: int = 100) -> list[Flagged]:
         merged.update({e.id: e for e in by_license[license_id]})
         installs = sorted((rows[d] for d in ids if d in rows), key=lambda r: r.first_seen)
         customer = customer_rows.get(lic.customer_id) if lic.customer_id else None
-        subject = Subject("license", product_rows[lic.product_id], lic, customer, installs, ordered(merged.values()))
-        found.append(Flagged("license", str(lic.id), lic.key_prefix, subject.product.slug, assess(subject), lic.state))
+        history = ordered(merged.values())
+        subject = Subject("license", product_rows[lic.product_id], lic, customer, installs, history)
+        who = (customer.name or customer.email) if customer else None
+        risk, slug = assess(subject), subject.product.slug
+        found.append(Flagged("license", str(lic.id), lic.key_prefix, slug, risk, lic.state, who, *_span(history)))
     found = [f for f in found if f.risk.score > 0]
     found.sort(key=lambda f: (-f.risk.score, f.kind, f.label))
     return found[:limit]

@@ -84,6 +84,21 @@ def deliveries(conn: sa.Connection, *, webhook_id: int, max_attempts: int, limit
     return [_delivery(row, max_attempts) for row in rows]
 
 
+def failing(conn: sa.Connection) -> dict[int, dt.datetime]:
+    """The endpoints whose latest delivery (test pings aside) is not delivered and was tried: when it was queued."""
+    latest = (
+        sa.select(sa.func.max(outbox.c.id))
+        .where(outbox.c.channel == "webhook", outbox.c.topic != PING, outbox.c.webhook_id.is_not(None))
+        .group_by(outbox.c.webhook_id)
+    )
+    rows = conn.execute(
+        sa.select(outbox.c.webhook_id, outbox.c.created_at).where(
+            outbox.c.id.in_(latest), outbox.c.sent_at.is_(None), outbox.c.attempts > 0
+        )
+    ).all()
+    return {row.webhook_id: row.created_at for row in rows}
+
+
 def redeliver(
     conn: sa.Connection, *, webhook_id: int, delivery_id: int, now: dt.datetime, actor: str = "system"
 ) -> int:

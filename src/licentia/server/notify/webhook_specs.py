@@ -72,6 +72,8 @@ def _check_events(events: list[str] | None) -> None:
 def _refusal(error: ErrorDetails) -> ApiError:
     """The refusal the CLI and the admin pages give for a value out of shape (the API answers it 422)."""
     field = ".".join(str(part) for part in error["loc"])
+    if field == "url" and error["type"] == "string_too_long":  # a valid URL, only longer than the column holds
+        return ApiError(ErrorCode.INVALID_WEBHOOK_URL, f"a webhook URL is at most {MAX_URL:,} characters")
     if field == "url":
         return ApiError(ErrorCode.INVALID_WEBHOOK_URL, URL_RULE)
     if field == "description":

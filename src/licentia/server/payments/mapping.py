@@ -91,7 +91,7 @@ def _refusal(error: ErrorDetails, values: dict[str, Any]) -> ApiError:
             ErrorCode.UNKNOWN_POLICY, f"product {values.get('product')} has no license type {error['input']}"
         )
     if field in ("max_devices", "duration_days"):
-        return ApiError(ErrorCode.INVALID_NUMBER, f"{field} must be between 1 and 36500")
+        return ApiError(ErrorCode.INVALID_NUMBER, f"{field} must be between 1 and 36500", details={"field": field})
     if field == "on_refund":
         return ApiError(ErrorCode.INVALID_ON_REFUND, f"on_refund is one of {', '.join(REFUND_ACTIONS)}")
     return ApiError(ErrorCode.VALIDATION_ERROR, f"{field}: {error['msg']}")

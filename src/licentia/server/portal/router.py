@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from typing import Annotated, Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any, TypeVar
 from urllib.parse import quote
 
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
+from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
+from licentia.core.clock import Clock
 from licentia.server.customers import accounts, emails, service
+from licentia.server.customers.accounts import SignedInCustomer
 from licentia.server.customers.downloads import (
     DownloadGrant,
     DownloadRefused,
@@ -31,8 +36,10 @@ from licentia.server.portal.web import COOKIES, Flashes, Form, SignedIn, double_
 from licentia.server.state import AppState, ClockDep, EngineDep, SettingsDep, StateDep
 from licentia.server.store import transactions
 from licentia.server.tickets.service import TICKET_FILE, mint_for_customer
+from licentia.server.web.flash import Flash
 from licentia.server.web.frame import CookieSecure
 
+T = TypeVar("T")
 router = APIRouter()
 LicenseId = Annotated[int, Path(ge=1, le=2**62)]
 MachineId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
@@ -58,8 +65,9 @@ def _ask_for_link(
     if asked.token is not None:
         link = f"{base_url}/portal/link?token={quote(asked.token)}"
         reply_to = emails.reply_to_for(conn, product_id=None, default=settings.customer_reply_to)
+        said = emails.signin_email(link=link, minutes=minutes, products=accounts.product_names(conn, email))
         emails.send_signin_link(
-            conn, to=email, link=link, minutes=minutes, now=options["now"], reply_to=reply_to, fernet=fernet
+            conn, to=email, email=said, link=link, now=options["now"], reply_to=reply_to, fernet=fernet
         )
     return asked
 
@@ -174,8 +182,39 @@ async def license_page(
     return render(request, "portal_license.html", license=view, releases=releases, links=links)
 
 
-@router.post("/licenses/{license_id}/machines/{machine_id}/free")
-async def free_machine(
+@dataclass(frozen=True)
+class MachineChange:
+    """A customer's change to one machine of their license, posted from its page (CSRF checked)."""
+
+    customer: SignedInCustomer
+    form: dict[str, str]
+    flash: Flash
+    license_id: int
+    machine_id: str
+    engine: AsyncEngine
+    clock: Clock
+
+    async def run(self, fn: Callable[..., T], done: Callable[[T], str], **kwargs: Any) -> Response:
+        """``fn`` of the signed-in customer's license and machine; back to the license's page saying how it went."""
+        target = f"/portal/licenses/{self.license_id}"
+        try:
+            result = await transactions.in_transaction(
+                self.engine,
+                fn,
+                email=self.customer.email,
+                license_id=self.license_id,
+                machine_id=self.machine_id,
+                now=self.clock.now(),
+                **kwargs,
+            )
+        except ApiError as exc:
+            if exc.status == 404:
+                raise
+            return self.flash.back(target, error=exc.message)
+        return self.flash.back(target, done=done(result))
+
+
+async def machine_change(
     customer: SignedIn,
     form: Form,
     flash: Flashes,
@@ -183,23 +222,27 @@ async def free_machine(
     machine_id: MachineId,
     engine: EngineDep,
     clock: ClockDep,
-) -> Response:
-    target = f"/portal/licenses/{license_id}"
-    try:
-        await transactions.in_transaction(
-            engine,
-            service.free_machine,
-            email=customer.email,
-            license_id=license_id,
-            machine_id=machine_id,
-            reason=form.get("reason", ""),
-            now=clock.now(),
-        )
-    except ApiError as exc:
-        if exc.status == 404:
-            raise
-        return flash.back(target, error=exc.message)
-    return flash.back(target, done="The machine's seat is free. The application there learns it at its next check.")
+) -> MachineChange:
+    return MachineChange(customer, form, flash, license_id, machine_id, engine, clock)
+
+
+PostedMachine = Annotated[MachineChange, Depends(machine_change)]
+
+
+@router.post("/licenses/{license_id}/machines/{machine_id}/free")
+async def free_machine(change: PostedMachine) -> Response:
+    freed = "The machine's seat is free. The application there learns it at its next check."
+    return await change.run(service.free_machine, lambda _: freed, reason=change.form.get("reason", ""))
+
+
+@router.post("/licenses/{license_id}/machines/{machine_id}/label")
+async def label_machine(change: PostedMachine) -> Response:
+    """The customer's own name for a machine, so they can tell which seat to free."""
+
+    def named(label: str | None) -> str:
+        return f"Machine named “{label}”." if label else "The machine's name is cleared."
+
+    return await change.run(service.label_machine, named, label=change.form.get("label", ""))
 
 
 async def _granted(request: Request, token: str, state: AppState) -> tuple[DownloadGrant, Any] | Response:

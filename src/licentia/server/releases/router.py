@@ -14,7 +14,8 @@ from licentia.server.credentials import DeviceCredential, authenticate
 from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.policies.terms import offer
 from licentia.server.products.service import get_product
-from licentia.server.releases.service import described, newest_first, parse_version
+from licentia.server.releases.service import described, newest_first
+from licentia.server.releases.versions import parse_version
 from licentia.server.state import WriterDep
 from licentia.server.store.tables import licenses
 

@@ -8,18 +8,11 @@ from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
-from packaging.version import InvalidVersion, Version
 
 from licentia.core.clock import to_iso
 from licentia.server.errors import ApiError, ErrorCode
+from licentia.server.releases.versions import parse_version, version_or_none
 from licentia.server.store.tables import releases
-
-
-def parse_version(text: str) -> Version:
-    try:
-        return Version(text)
-    except InvalidVersion as exc:
-        raise ApiError(ErrorCode.INVALID_VERSION, f"{text!r} is not a PEP 440 / semantic version") from exc
 
 
 def publish(
@@ -62,12 +55,7 @@ def newest_first(conn: sa.Connection, *, product_id: int, channel: str) -> list[
     rows = conn.execute(
         sa.select(releases).where(releases.c.product_id == product_id, releases.c.channel == channel)
     ).all()
-    parsed = []
-    for row in rows:
-        try:
-            parsed.append((Version(row.version), row))
-        except InvalidVersion:
-            continue
+    parsed = [(version, row) for row in rows if (version := version_or_none(row.version)) is not None]
     parsed.sort(key=lambda pair: pair[0], reverse=True)
     return [
         {

@@ -233,6 +233,8 @@ class Machine(Base):
     restriction_reason: Mapped[str | None] = mapped_column(sa.String(200))
     first_seen: Mapped[dt.datetime]
     hardware_changed_at: Mapped[dt.datetime | None]
+    # The customer's own name for the computer, given in the portal (``fields.MachineLabel``).
+    label: Mapped[str | None] = mapped_column(sa.String(64))
 
 
 class Device(Base):

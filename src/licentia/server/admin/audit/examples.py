@@ -86,6 +86,7 @@ EXAMPLES: dict[AuditAction, tuple[str, dict[str, Any]]] = {
     A.POLICY_CREATE: ("3", {"policy": "Pro", "max_devices": 3}),
     A.POLICY_UPDATE: ("3", {"policy": "Pro", "max_devices": 5, "on_clone": "block"}),
     A.PORTAL_FREE_MACHINE: ("12", {"machine": 41, "installations": [17, 18], "reason": "new laptop"}),
+    A.PORTAL_LABEL_MACHINE: ("12", {"machine": 41, "label": "Dana's laptop"}),
     A.PORTAL_SIGN_IN: ("bob@example.com", {}),
     A.PRODUCT_CREATE: ("3", {}),
     A.PRODUCT_NOTIFY: ("3", {"emails": ["ops@acme.example"], "on": {"install": True, "piracy": True}}),

@@ -21,7 +21,7 @@ from licentia.core.clock import UTC
 from licentia.server.admin.lists.listing import Column, ListSpec
 from licentia.server.audit import AuditAction, AuditTarget, shown
 from licentia.server.store.tables import admin_users as users
-from licentia.server.store.tables import audit_entries, customers, licenses, products
+from licentia.server.store.tables import audit_entries, customers, devices, licenses, products
 
 # The actions this version can say; an older or newer row may hold another.
 KNOWN = {action.value: action for action in AuditAction}
@@ -70,6 +70,9 @@ def audit_spec(f: AuditFilter) -> ListSpec:
                 sa.func.lower(audit_entries.c.actor).contains(text, autoescape=True),
                 sa.func.lower(audit_entries.c.action).contains(text, autoescape=True),
                 audit_entries.c.target_id == f.q.strip(),
+                # A device id finds what was done to it and to its machine (the machine is the target).
+                audit_entries.c.details["device"].as_string() == f.q.strip(),
+                audit_entries.c.target_id.in_(sa.select(devices.c.machine_id).where(devices.c.id == f.q.strip())),
             )
         )
     columns = (

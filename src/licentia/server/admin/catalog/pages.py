@@ -9,16 +9,18 @@ from typing import Any
 import sqlalchemy as sa
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response, StreamingResponse
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from licentia.core.vocabulary import Topic
 from licentia.server.admin.catalog.policies import policies_of
+from licentia.server.admin.forms import Refused, refused, render_form
 from licentia.server.admin.lists.pages import page_of
 from licentia.server.admin.lists.specs import release_spec
 from licentia.server.admin.service import all_products, product_with_policy
 from licentia.server.admin.web import Admin, Form, Posted, int_field, render
 from licentia.server.audit import AuditAction, record
 from licentia.server.bootstrap import snippets
-from licentia.server.errors import ApiError
+from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.evidence import hitek
 from licentia.server.fields import RowId
 from licentia.server.licenses.schemas import validated
@@ -38,6 +40,14 @@ from licentia.server.state import EngineDep, FernetDep
 from licentia.server.store import transactions
 
 router = APIRouter()
+# Which field of the publish form an error of the service belongs beside.
+RELEASE_FIELD_OF = {
+    ErrorCode.UNKNOWN_PRODUCT: "product",
+    ErrorCode.INVALID_VERSION: "version",
+    ErrorCode.RELEASE_EXISTS: "version",
+    ErrorCode.INVALID_CHANNEL: "channel",
+    ErrorCode.INVALID_URL: "download_url",
+}
 BOOLEAN_KNOBS = {"allow_virtual_machines"}
 CHOICE_KNOBS = {"on_clone": tuple(OnClone)}
 
@@ -160,14 +170,30 @@ async def product_change(form: Form, product_id: RowId, part: str, posted: Poste
 async def releases_page(
     request: Request, engine: EngineDep, admin: Admin, product: RowId | None = None, channel: str = ""
 ) -> Response:
+    return await _releases(request, engine, product=product, channel=channel)
+
+
+async def _releases(
+    request: Request,
+    engine: AsyncEngine,
+    *,
+    product: int | None = None,
+    channel: str = "",
+    refusal: Refused | None = None,
+) -> Response:
     params = {"product": str(product or ""), "channel": channel}
     page = await page_of(request, engine, release_spec(product, channel), path="/admin/releases", params=params)
     products = await transactions.read_only(engine, all_products)
-    return render(request, "releases.html", listing=page, products=products, product=product, channel=channel)
+    return render_form(
+        request, "releases.html", refusal, listing=page, products=products, product=product, channel=channel
+    )
 
 
 @router.post("/releases")
-async def publish(form: Form, posted: Posted) -> Response:
+async def publish(request: Request, form: Form, posted: Posted) -> Response:
+    async def again(exc: ApiError) -> Response:  # the form as it was typed, the error beside its field
+        return await _releases(request, posted.engine, refusal=refused(request, exc, form, RELEASE_FIELD_OF))
+
     try:
         # The developer API's body, so the form is held to its rules (a version over 64 characters, notes too long).
         release = validated(
@@ -181,6 +207,8 @@ async def publish(form: Form, posted: Posted) -> Response:
             },
         )
     except ApiError as exc:
-        return posted.back("/admin/releases", error=exc.message)
+        return await again(exc)
     success = f"Version {release.version} published."
-    return await posted.run(publish_release, success=success, back_to="/admin/releases", **release.model_dump())
+    return await posted.run(
+        publish_release, success=success, back_to="/admin/releases", refused=again, **release.model_dump()
+    )

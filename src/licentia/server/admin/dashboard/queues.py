@@ -43,8 +43,19 @@ def work_queues(conn: sa.Connection, *, product_id: int, now: dt.datetime) -> di
         .limit(1)
         .scalar_subquery()
     )
+    # Named for people: the computer's name (when facts are collected), its system, the customer its machine
+    # was licensed to before (a trial has none until it buys).
+    named = devices.alias("named")
     ending = (
-        sa.select(unlicensed.label("id"), machines.c.id.label("machine_id"), machines.c.trial_end)
+        sa.select(
+            unlicensed.label("id"),
+            machines.c.id.label("machine_id"),
+            machines.c.trial_end,
+            named.c.facts,
+            named.c.os_name,
+            named.c.last_seen,
+        )
+        .select_from(machines.join(named, named.c.id == unlicensed))
         .where(
             machines.c.product_id == product_id,
             machines.c.restriction.is_(None),

@@ -18,11 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from licentia.core.status import DeviceStatus
 from licentia.core.vocabulary import EventKind
 from licentia.server.admin.evidence.pages import ReportFormat, admin_report
-from licentia.server.admin.forms import optional_reason, reason_of, refused_status
+from licentia.server.admin.forms import reason_of, refused_status
 from licentia.server.admin.history import device_history
 from licentia.server.admin.service import device_detail
-from licentia.server.admin.web import Admin, Change, Posted, int_field, render
-from licentia.server.devices.changes import STATUSES, extend_trial, free_seat, installations_of, set_device_status
+from licentia.server.admin.web import Admin, Change, Posted, int_field, read_or_404, render
+from licentia.server.audit import counted
+from licentia.server.devices.changes import extend_trial, free_seat, get_device, installations_of, set_device_status
 from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.evidence.risk import assess
 from licentia.server.evidence.subjects import device_subject
@@ -33,7 +34,7 @@ from licentia.server.store.tables import devices, events
 router = APIRouter(prefix="/devices")
 RESTRICTING = (DeviceStatus.BLOCKED.value, DeviceStatus.SUSPENDED.value)
 # Which form field an error of the service belongs beside.
-FIELD_OF = {ErrorCode.INVALID_DAYS: "days", ErrorCode.INVALID_NUMBER: "days", ErrorCode.INVALID_STATUS: "status"}
+FIELD_OF = {ErrorCode.INVALID_DAYS: "days", ErrorCode.INVALID_NUMBER: "days"}
 
 
 def device_page_data(conn: sa.Connection, device_id: str) -> dict[str, Any] | None:
@@ -58,23 +59,18 @@ def device_page_data(conn: sa.Connection, device_id: str) -> dict[str, Any] | No
 
 
 def offered(device: Any) -> dict[str, bool]:
-    """The actions that make sense for this installation now."""
+    """The actions that make sense for this installation now: each names what it does to the current state (a
+    select of statuses started on another status than the current one, so one click changed it)."""
     restricted = device.status in RESTRICTING
+    unlicensed = device.license_id is None
     return {
         # A licensed installation's trial is over for good; a blocked machine must be unblocked first.
-        "extend_trial": device.license_id is None and not restricted,
-        "free_seat": device.license_id is not None,
+        "extend_trial": unlicensed and not restricted,
+        "end_trial": unlicensed and device.status == DeviceStatus.TRIAL.value,
+        "free_seat": not unlicensed,
         "block": device.status != DeviceStatus.BLOCKED.value,
+        "unblock": restricted,
     }
-
-
-def status_choices(device: Any) -> list[str]:
-    """Statuses the vendor may set: not the current one, and ``registered`` only with a license."""
-    return [
-        s
-        for s in STATUSES
-        if s != device.status and (s != DeviceStatus.REGISTERED.value or device.license_id is not None)
-    ]
 
 
 async def _device_page(
@@ -96,7 +92,6 @@ async def _device_page(
         "device.html",
         refused_status(request, http_status),
         offered=offered(device),
-        status_choices=status_choices(device),
         errors=errors or {},
         sent=sent or {},
         opened=opened,
@@ -143,35 +138,44 @@ async def _change(
     return posted.back(f"/admin/devices/{device_id}", done=success)
 
 
-@router.post("/{device_id}/status")
-async def change_status(request: Request, posted: Posted, device_id: str) -> Response:
-    status = posted.form.get("status", "")
-    try:
-        reason = optional_reason(posted.form)
-    except ApiError as exc:
-        return await _refused(request, posted, device_id, status=exc.status, field="status_reason", message=exc.message)
-    if status in RESTRICTING and not reason:
-        why = f"Give a reason to set {status}: it is kept in the audit log."
-        return await _refused(request, posted, device_id, status=422, field="status_reason", message=why)
-    done = f"Status set to {status.replace('_', ' ')}."
-    return await _change(
-        request, posted, device_id, set_device_status, success=done, field="status", status=status, reason=reason
-    )
-
-
-@router.post("/{device_id}/block")
-async def block(request: Request, posted: Posted, device_id: str) -> Response:
+async def _confirmed_status(
+    request: Request, posted: Change, device_id: str, *, action: str, status: str, done: str
+) -> Response:
+    """Set the machine's status, confirmed with a reason (kept in the audit log and the history); refused without."""
     try:
         reason = reason_of(posted.form)
     except ApiError as exc:
         return await _refused(
-            request, posted, device_id, status=exc.status, field="reason", message=exc.message, opened="block"
+            request, posted, device_id, status=exc.status, field="reason", message=exc.message, opened=action
         )
-    done, blocked = "Machine blocked: every installation on it.", DeviceStatus.BLOCKED.value
     return await _change(
-        request, posted, device_id, set_device_status, success=done, field="reason", opened="block",
-        status=blocked, reason=reason,
+        request, posted, device_id, set_device_status, success=done, field="reason", opened=action,
+        status=status, reason=reason,
     )  # fmt: skip
+
+
+@router.post("/{device_id}/block")
+async def block(request: Request, posted: Posted, device_id: str) -> Response:
+    done = "Machine blocked: every installation on it."
+    return await _confirmed_status(
+        request, posted, device_id, action="block", status=DeviceStatus.BLOCKED.value, done=done
+    )
+
+
+@router.post("/{device_id}/unblock")
+async def unblock(request: Request, posted: Posted, device_id: str) -> Response:
+    """Lift the vendor's block or suspension: a licensed machine is registered again, another back on its trial
+    (expired if its trial is over)."""
+    device = await read_or_404(posted.engine, get_device, device_id=device_id)
+    lifted = DeviceStatus.TRIAL if device.license_id is None else DeviceStatus.REGISTERED
+    done = "Block lifted: every installation on this machine is checked as before."
+    return await _confirmed_status(request, posted, device_id, action="unblock", status=lifted.value, done=done)
+
+
+@router.post("/{device_id}/end-trial")
+async def end_trial(request: Request, posted: Posted, device_id: str) -> Response:
+    done, ended = "Trial ended: every installation on this machine.", DeviceStatus.TRIAL_EXPIRED.value
+    return await _confirmed_status(request, posted, device_id, action="end-trial", status=ended, done=done)
 
 
 @router.post("/{device_id}/extend-trial")
@@ -180,7 +184,7 @@ async def extend(request: Request, posted: Posted, device_id: str) -> Response:
         days = int_field(posted.form, "days")
     except ApiError as exc:
         return await _refused(request, posted, device_id, status=exc.status, field="days", message=exc.message)
-    done = f"Trial extended by {days} days."
+    done = f"Trial extended by {counted(days, 'day')}."
     return await _change(request, posted, device_id, extend_trial, success=done, field="days", days=days)
 
 

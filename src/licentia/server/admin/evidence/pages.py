@@ -9,10 +9,10 @@ admin UI's own layout. Case notes are added from the license and device pages
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from markupsafe import Markup
 
@@ -54,10 +54,26 @@ async def admin_report(
     return response
 
 
+# Rows a page of the risk list shows; the list scores at most RISK_LIMIT subjects (the riskiest first).
+RISK_PAGE, RISK_LIMIT = 50, 1000
+
+
 @router.get("/risk")
-async def risk_page(request: Request, engine: EngineDep, admin: Admin) -> Response:
-    rows: list[Any] = await transactions.read_only(engine, flagged)
-    return render(request, "risk.html", rows=rows, section="risk")
+async def risk_page(
+    request: Request, engine: EngineDep, admin: Admin, page: Annotated[int, Query(ge=1, le=RISK_LIMIT)] = 1
+) -> Response:
+    rows: list[Any] = await transactions.read_only(engine, flagged, limit=RISK_LIMIT)
+    shown = rows[(page - 1) * RISK_PAGE : page * RISK_PAGE]
+    return render(
+        request,
+        "risk.html",
+        rows=shown,
+        total=len(rows),
+        first=(page - 1) * RISK_PAGE + 1,
+        page=page,
+        has_next=page * RISK_PAGE < len(rows),
+        section="risk",
+    )
 
 
 @router.post("/licenses/{license_id}/notes")

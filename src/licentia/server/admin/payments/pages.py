@@ -11,9 +11,11 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Request
 from fastapi import Path as FastApiPath
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from licentia.server.admin.web import Admin, Form, Posted, int_field, render
-from licentia.server.errors import ApiError
+from licentia.server.admin.forms import Refused, refused, render_form
+from licentia.server.admin.web import Admin, Form, Posted, int_field
+from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.payments.mapping import (
     PROVIDERS,
     EmailSettingsSpec,
@@ -25,10 +27,20 @@ from licentia.server.payments.mapping import (
 )
 from licentia.server.state import EngineDep
 from licentia.server.store import transactions
-from licentia.server.store.tables import email_settings, payment_events, products
+from licentia.server.store.tables import email_settings, payment_events, policies, products
 
 router = APIRouter(prefix="/payments")
 PAGE = "/admin/payments"
+# Which field of the mapping form an error of the service belongs beside.
+FIELD_OF = {
+    ErrorCode.INVALID_PROVIDER: "provider",
+    ErrorCode.INVALID_EXTERNAL_ID: "external_id",
+    ErrorCode.MAPPING_EXISTS: "external_id",
+    ErrorCode.UNKNOWN_PRODUCT: "product",
+    ErrorCode.UNKNOWN_POLICY: "policy_id",
+    ErrorCode.INVALID_ON_REFUND: "on_refund",
+    ErrorCode.VALIDATION_ERROR: "features",
+}
 
 
 def _page_data(conn: sa.Connection) -> dict[str, Any]:
@@ -46,13 +58,23 @@ def _page_data(conn: sa.Connection) -> dict[str, Any]:
             .order_by(products.c.slug)
         ).all(),
         "events": conn.execute(sa.select(payment_events).order_by(payment_events.c.id.desc()).limit(50)).all(),
+        # Picked by name in the form, grouped by product; the ids stay the form's values.
+        "license_types": conn.execute(
+            sa.select(policies.c.id, policies.c.name, products.c.slug.label("product"))
+            .join(products, products.c.id == policies.c.product_id)
+            .order_by(products.c.slug, policies.c.name)
+        ).all(),
     }
+
+
+async def _page(request: Request, engine: AsyncEngine, refusal: Refused | None = None) -> HTMLResponse:
+    data = await transactions.read_only(engine, _page_data)
+    return render_form(request, "payments.html", refusal, section="payments", providers=PROVIDERS, **data)
 
 
 @router.get("")
 async def payments_page(request: Request, engine: EngineDep, admin: Admin) -> HTMLResponse:
-    data = await transactions.read_only(engine, _page_data)
-    return render(request, "payments.html", section="payments", providers=PROVIDERS, **data)
+    return await _page(request, engine)
 
 
 def _optional_int(form: dict[str, str], name: str) -> int | None:
@@ -60,7 +82,10 @@ def _optional_int(form: dict[str, str], name: str) -> int | None:
 
 
 @router.post("/mappings")
-async def create(form: Form, posted: Posted) -> Response:
+async def create(request: Request, form: Form, posted: Posted) -> Response:
+    async def again(exc: ApiError) -> Response:  # the form as it was typed, the error beside its field
+        return await _page(request, posted.engine, refused(request, exc, form, FIELD_OF))
+
     try:
         spec = MappingSpec.of(
             provider=form.get("provider", ""),
@@ -73,8 +98,8 @@ async def create(form: Form, posted: Posted) -> Response:
             on_refund=form.get("on_refund", "revoke"),
         )
     except ApiError as exc:
-        return posted.back(PAGE, error=exc.message)
-    return await posted.run(add_mapping, success="Mapping added.", back_to=PAGE, spec=spec)
+        return await again(exc)
+    return await posted.run(add_mapping, success="Mapping added.", back_to=PAGE, refused=again, spec=spec)
 
 
 @router.post("/mappings/{mapping_id}/delete")

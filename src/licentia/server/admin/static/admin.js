@@ -12,6 +12,7 @@ document.addEventListener("change", function (event) {
 function markScrollers() {
   document.querySelectorAll(".table-scroll, .chart-box, table.list, pre.snippet").forEach(function (box) {
     if (box.parentElement && box.parentElement.closest(".table-scroll, .chart-box")) return;
+    box.classList.toggle("overflows", box.scrollWidth > box.clientWidth + 1);
     if (box.scrollWidth > box.clientWidth + 1) {
       box.setAttribute("tabindex", "0");
       if (!box.hasAttribute("aria-label")) {

@@ -13,12 +13,13 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from licentia.server.admin.forms import NOT_CONFIRMED, Refused, confirmed, refused, render_form
 from licentia.server.admin.service import all_products
-from licentia.server.admin.web import Admin, Flashes, Form, Posted, read_or_404, render
-from licentia.server.errors import ApiError
+from licentia.server.admin.web import Admin, Flashes, Form, Posted, read_or_404
+from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.fields import RowId
 from licentia.server.notify.catalog import DESCRIPTIONS, WebhookEvent
-from licentia.server.notify.deliveries import deliveries, redeliver
+from licentia.server.notify.deliveries import deliveries, failing, redeliver
 from licentia.server.notify.pings import test_endpoint
 from licentia.server.notify.webhook_specs import WebhookChange, WebhookSpec
 from licentia.server.notify.webhooks import (
@@ -35,6 +36,13 @@ from licentia.server.store import transactions
 
 router = APIRouter(prefix="/webhooks")
 EVENTS = [(event.value, DESCRIPTIONS[event]) for event in WebhookEvent]
+# Which field of the add and edit forms an error of the service belongs beside.
+FIELD_OF = {
+    ErrorCode.INVALID_WEBHOOK_URL: "url",
+    ErrorCode.INVALID_DESCRIPTION: "description",
+    ErrorCode.INVALID_WEBHOOK_TOPICS: "events",
+    ErrorCode.UNKNOWN_PRODUCT: "product",
+}
 
 
 async def _events(request: Request) -> list[str]:
@@ -43,16 +51,28 @@ async def _events(request: Request) -> list[str]:
     return [value for value in form.getlist("event") if isinstance(value, str)]
 
 
+async def _list(
+    request: Request, engine: AsyncEngine, refusal: Refused | None = None, chosen: list[str] | None = None
+) -> Response:
+    hooks = await transactions.read_only(engine, list_webhooks)
+    failing_since = await transactions.read_only(engine, failing)
+    products = await transactions.read_only(engine, all_products)
+    context = {"hooks": hooks, "failing": failing_since, "products": products, "events": EVENTS, "chosen": chosen}
+    return render_form(request, "webhooks.html", refusal, **context)
+
+
 @router.get("")
 async def webhooks_page(request: Request, engine: EngineDep, admin: Admin) -> Response:
-    hooks = await transactions.read_only(engine, list_webhooks)
-    products = await transactions.read_only(engine, all_products)
-    return render(request, "webhooks.html", hooks=hooks, products=products, events=EVENTS)
+    return await _list(request, engine)
 
 
 @router.post("")
 async def webhook_add(request: Request, settings: SettingsDep, posted: Posted) -> Response:
     chosen = await _events(request)
+
+    async def again(exc: ApiError) -> Response:  # the form as it was typed, the error beside its field
+        return await _list(request, posted.engine, refused(request, exc, posted.form, FIELD_OF), chosen)
+
     try:
         spec = WebhookSpec.of(
             url=posted.form.get("url", ""),
@@ -61,19 +81,28 @@ async def webhook_add(request: Request, settings: SettingsDep, posted: Posted) -
             description=posted.form.get("description"),
         )
     except ApiError as exc:
-        return posted.back("/admin/webhooks", error=exc.message)
+        return await again(exc)
     return await posted.run(
         create_webhook,
         success=lambda made: _detail(  # the new endpoint's page, showing its signing secret this once
             request, posted.engine, settings, made.id, secret=made.secret, message="Endpoint added."
         ),
         back_to="/admin/webhooks",
+        refused=again,
         spec=spec,
         fernet=settings.fernet(),
     )
 
 
-async def _detail(request: Request, engine: AsyncEngine, settings: Settings, webhook_id: int, **extra: Any) -> Response:
+async def _detail(
+    request: Request,
+    engine: AsyncEngine,
+    settings: Settings,
+    webhook_id: int,
+    refusal: Refused | None = None,
+    chosen: list[str] | None = None,
+    **extra: Any,
+) -> Response:
     hook = await read_or_404(engine, get_webhook, webhook_id=webhook_id)
     log = await transactions.read_only(
         engine,
@@ -83,7 +112,8 @@ async def _detail(request: Request, engine: AsyncEngine, settings: Settings, web
         limit=100,
     )
     products = await transactions.read_only(engine, all_products)
-    return render(request, "webhook.html", hook=hook, log=log, products=products, events=EVENTS, **extra)
+    context = {"hook": hook, "log": log, "products": products, "events": EVENTS, "chosen": chosen}
+    return render_form(request, "webhook.html", refusal, **context, **extra)
 
 
 @router.get("/{webhook_id}")
@@ -104,6 +134,11 @@ async def webhook_edit(
 ) -> Response:
     chosen = await _events(request)
     here = f"/admin/webhooks/{webhook_id}"
+
+    async def again(exc: ApiError) -> Response:
+        refusal = refused(request, exc, form, FIELD_OF)
+        return await _detail(request, posted.engine, settings, webhook_id, refusal=refusal, chosen=chosen)
+
     try:
         change = WebhookChange.of(
             url=form.get("url", ""),
@@ -112,11 +147,12 @@ async def webhook_edit(
             product=form.get("product") or None,
         )
     except ApiError as exc:
-        return posted.back(here, error=exc.message)
+        return await again(exc)
     return await posted.run(
         update_webhook,
         success="Endpoint saved.",
         back_to=here,
+        refused=again,
         webhook_id=webhook_id,
         change=change,
         fernet=settings.fernet(),
@@ -131,8 +167,11 @@ async def webhook_rotate(
     settings: SettingsDep,
     admin: Admin,
     form: Form,
+    flash: Flashes,
     webhook_id: RowId,
 ) -> Response:
+    if not confirmed(form):  # the receiver's old secret stops working at once
+        return flash.back(f"/admin/webhooks/{webhook_id}", error=NOT_CONFIRMED)
     try:
         secret = await transactions.in_transaction(
             engine,
@@ -168,6 +207,8 @@ async def webhook_change(admin: Admin, form: Form, webhook_id: RowId, change: st
             set_active, success=f"Endpoint {change}d.", back_to=here, webhook_id=webhook_id, active=change == "enable"
         )
     if change == "delete":
+        if not confirmed(form):
+            return posted.back(here, error=NOT_CONFIRMED)
         return await posted.run(
             delete_webhook, success="Endpoint deleted.", back_to="/admin/webhooks", webhook_id=webhook_id
         )
