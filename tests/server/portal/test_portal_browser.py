@@ -140,6 +140,8 @@ def test_machines_are_named_for_people_and_the_customer_labels_them(portal: Port
     names = page.locator("#machines .machine-name").all_inner_texts()
     assert sorted(names) == ["DANA-PC", "macOS 15"]  # never mc_/dv_ ids
     assert "first seen" in page.locator("#machines .machine").first.inner_text()
+    hint = "window.getComputedStyle(document.querySelector('.table-scroll'), '::before').content"
+    assert "Scroll sideways" in page.evaluate(hint)  # a phone is told the table scrolls
 
     mac = page.locator(".machine", has_text="macOS 15")
     mac.locator("details.label-machine summary").click()
