@@ -202,3 +202,20 @@ def test_last_seen_is_not_rewritten_on_every_offline_check(
     clock.advance(hours=1)
     lic.check(online=False)
     assert read_state(tmp_path / "data")["last_seen"] == to_iso(clock.now())
+
+
+def test_a_genuine_answer_that_cannot_be_kept_is_used_and_said_unsaved(
+    server: LiveServer, machine: FakeMachine, clock: ManualClock, tmp_path: Path
+) -> None:
+    """A data folder that cannot be written (here its name is taken by a file) never stops the
+    application: the verified answer is used for this run and the status says so."""
+    data_dir = tmp_path / "data"
+    data_dir.write_text("not a folder")
+    lic = app(server, data_dir, machine, clock)
+    first = lic.check()
+    assert first.allowed and first.online and first.unsaved
+    assert data_dir.read_text() == "not a folder"  # nothing was written over it
+    data_dir.unlink()
+    kept = lic.check()
+    assert kept.allowed and kept.online and not kept.unsaved
+    assert not lic.check(online=False).unsaved  # offline statuses are never "unsaved"

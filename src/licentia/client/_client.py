@@ -349,16 +349,18 @@ class Licentia(AirGapped, Reports, SeatsAndMeters):
         except ServerRefused:
             return FlushResult(0, 0, 0, self.queue.count())
 
-    def _save(self, state: State) -> None:
-        """Save the state; a data directory that cannot be written must not stop the application.
+    def _save(self, state: State) -> bool:
+        """Save the state (True when written); a data directory that cannot be written must not stop the app.
 
-        The answer was genuine and is used for this run; it is lost for the
-        next one (which goes online again), and the log says why.
+        The answer was genuine and is used for this run (its status says ``unsaved``); it is lost
+        for the next one (which goes online again), and the log says why.
         """
         try:
             self.state_file.save(state, self.clock.now())
         except OSError as exc:
             _log().warning("cannot write the licensing state in %s: %s", self._dir, exc)
+            return False
+        return True
 
     # -- offline -----------------------------------------------------------------
 

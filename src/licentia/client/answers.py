@@ -65,10 +65,10 @@ def accept(lic: Licentia, answer: Any, asked: Asked, state: State, fingerprint: 
     # clock's rollback against local times only, so a clock constantly off works offline too.
     state.clock_offset = clock_offset(issued, received)
     state.last_seen = to_iso(seen(parse_time(state.last_seen), received, answered=True))
-    lic._save(state)
+    saved = lic._save(state)
     settle_witnesses(lic._witness_paths, received, lic.rollback_tolerance, state.file_clock_skew)
     # Judged at the server's time: a wrong local clock does not change what the server said.
-    return status_of(payload, issued, online=True)
+    return status_of(payload, issued, online=True, unsaved=not saved)
 
 
 def new_nonce() -> str:

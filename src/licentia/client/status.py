@@ -38,6 +38,8 @@ class Status(Value):
     :meth:`entitlement`. ``maintenance`` says until when the license gets updates.
     ``device`` is this installation's id; ``customer`` names the licensee of an activated
     installation (``{"id": 42, "name": "Acme GmbH"}``, the name the vendor gave), else None.
+    ``unsaved`` is true when the server's answer verified and is used for this run but could not
+    be written to the data folder (a read-only or full disk): the next start goes online again.
     """
 
     __slots__ = (
@@ -53,6 +55,7 @@ class Status(Value):
         "online",
         "reason",
         "state",
+        "unsaved",
     )  # fmt: skip
     _not_compared = frozenset({"latest_release", "entitlements", "maintenance", "customer"})
     allowed: bool
@@ -67,6 +70,7 @@ class Status(Value):
     entitlements: Mapping[str, bool | int | str]
     maintenance: Mapping[str, Any] | None
     customer: Mapping[str, Any] | None
+    unsaved: bool
 
     def __init__(
         self,
@@ -82,11 +86,12 @@ class Status(Value):
         entitlements: Mapping[str, bool | int | str] | None = None,
         maintenance: Mapping[str, Any] | None = None,
         customer: Mapping[str, Any] | None = None,
+        unsaved: bool = False,
     ) -> None:
         self._init(
             allowed=allowed, state=state, days_left=days_left, features=features, reason=reason, online=online,
             device=device, latest_release=latest_release, clone_suspected=clone_suspected,
-            entitlements=dict(entitlements or {}), maintenance=maintenance, customer=customer,
+            entitlements=dict(entitlements or {}), maintenance=maintenance, customer=customer, unsaved=unsaved,
         )  # fmt: skip
 
     def has_feature(self, name: str) -> bool:
@@ -206,7 +211,7 @@ def verify_for_installation(
     return payload
 
 
-def status_of(payload: Mapping[str, Any], now: dt.datetime, *, online: bool) -> Status:
+def status_of(payload: Mapping[str, Any], now: dt.datetime, *, online: bool, unsaved: bool = False) -> Status:
     try:
         verdict: Verdict = judge(payload, now)
     except (KeyError, TypeError, ValueError, OverflowError, AttributeError):
@@ -225,6 +230,7 @@ def status_of(payload: Mapping[str, Any], now: dt.datetime, *, online: bool) -> 
         entitlements=_entitlements(payload, verdict, now),
         maintenance=_maintenance(payload),
         customer=_customer(payload),
+        unsaved=unsaved,
     )
 
 
