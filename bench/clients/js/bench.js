@@ -17,11 +17,18 @@ async function timed(n, fn) {
   return `${wall / n} ${(used.user + used.system) / 1e6 / n}`;
 }
 
-// As the client reads (fs/promises, asynchronous, so that an Electron main process never blocks).
+// As the client reads the hardware (fs/promises, asynchronous, so that an Electron main process
+// never blocks), into one buffer allocated once.
+const buffer = Buffer.alloc(1 << 20);
 async function readAll(path) {
   const handle = await open(path, "r");
   try {
-    return await handle.readFile();
+    let length = 0;
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, null);
+      if (bytesRead === 0 || length + bytesRead === buffer.length) return length + bytesRead;
+      length += bytesRead;
+    }
   } finally {
     await handle.close();
   }
@@ -36,8 +43,10 @@ async function bare(dir, n) {
   const check = () => {
     if (!verify(null, body, key, sig)) throw new Error("signature does not verify");
   };
+  // As the client: the state file read synchronously, the hardware asynchronously.
   const reads = async () => {
-    for (const path of paths) {
+    readFileSync(paths[0]);
+    for (const path of paths.slice(1)) {
       if (path.endsWith("/")) await readdir(path);
       else await readAll(path);
     }
@@ -45,6 +54,9 @@ async function bare(dir, n) {
   };
   console.log(`verify ${await timed(n, check)}`);
   console.log(`unavoidable ${await timed(n, reads)}`);
+  // The client reads the hardware once per process and keeps it: after the first check, only the
+  // state file is read again.
+  console.log(`state_only ${await timed(n, () => { readFileSync(paths[0]); check(); })}`);
 }
 
 async function main() {
