@@ -326,6 +326,10 @@ const char *licentia_status_release_channel(const licentia_status *status);
 const char *licentia_status_release_download_url(const licentia_status *status);
 /* The server suspects this installation is a copy of another (its token was replayed). */
 int licentia_status_clone_suspected(const licentia_status *status);
+/* The server's answer verified and is this status, but the data directory could not keep it (read-only,
+ * full, or its path taken by a file): licentia_check answered LICENTIA_OK all the same; the next start
+ * goes online again. Always 0 for a status decided offline. */
+int licentia_status_unsaved(const licentia_status *status);
 
 /*
  * Verify a signed document (as received, or the stored offline license file)

@@ -246,6 +246,7 @@ licentia_error lc_take_answer(call *c, const lc_asked *asked, json_t *answer, li
     *out = lc_status_of(taken.payload, taken.issued_ms, 1);
     json_decref(taken.payload);
     if (!*out) return LICENTIA_E_NOMEM;
+    if (rc != LICENTIA_OK) (*out)->unsaved = 1; /* used for this run; the next start goes online again */
     return rc;
 }
 

@@ -95,6 +95,7 @@ struct licentia_status {
     long long customer_id;          /* -1: no licensee */
     char *customer_name;
     int has_maintenance, clone_suspected;
+    int unsaved; /* verified and answered, but the data directory could not keep it */
     char *maintenance_until, *maintenance_newer;
     char *release_version, *release_channel, *release_url; /* the signed latest release; the URL https only */
 };

@@ -161,3 +161,4 @@ const char *licentia_status_release_version(const licentia_status *s) { return s
 const char *licentia_status_release_channel(const licentia_status *s) { return s ? s->release_channel : NULL; }
 const char *licentia_status_release_download_url(const licentia_status *s) { return s ? s->release_url : NULL; }
 int licentia_status_clone_suspected(const licentia_status *s) { return s ? s->clone_suspected : 0; }
+int licentia_status_unsaved(const licentia_status *s) { return s ? s->unsaved : 0; }

@@ -88,6 +88,7 @@ int main(void) {
     CHECK(licentia_status_allowed(st) && !strcmp(licentia_status_state(st), "trial") && licentia_status_online(st) &&
               licentia_status_device(st) && licentia_status_days_left(st) > 0,
           "trial online: %s", licentia_status_state(st));
+    CHECK(!licentia_status_unsaved(st), "kept in the data directory");
     char *device = licentia_status_device(st) ? strdup(licentia_status_device(st)) : NULL;
     licentia_status_free(st);
     struct stat sb;
@@ -241,6 +242,21 @@ int main(void) {
     CHECK(licentia_verify_document("{}", 2, pub, "my-app", LICENTIA_NO_TIME, &doc) == LICENTIA_E_INVALID_DOCUMENT && !doc, "{}");
 
     licentia_close(app);
+
+    /* A data directory that cannot be written never stops the application: the verified answer is
+     * used for this run and the status says it was not kept. */
+    snprintf(path, sizeof path, "%s/blocked", root);
+    FILE *blocker = fopen(path, "w");
+    CHECK(blocker != NULL, "a file where the data directory would be");
+    if (blocker) fclose(blocker);
+    licentia *blocked = open_app(url, pub, "blocked", machine);
+    CHECK(blocked && licentia_check(blocked, 1, &st) == LICENTIA_OK && licentia_status_allowed(st) &&
+              licentia_status_online(st) && licentia_status_unsaved(st),
+          "verified but not saved: %s", st ? licentia_status_state(st) : "(none)");
+    licentia_status_free(st);
+    CHECK(licentia_check(blocked, 0, &st) == LICENTIA_OK && !licentia_status_unsaved(st), "offline is never unsaved");
+    licentia_status_free(st);
+    licentia_close(blocked);
     free(state_text);
     free(device);
     free(pub);
