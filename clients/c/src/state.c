@@ -66,7 +66,105 @@ static void parse_unsealed(lc_state *s, const json_t *old) {
     s->install_reported = json_is_true(json_object_get(old, "install_reported"));
 }
 
+/* The fields of a sealed state whose seal matched. */
+static void sealed_fields(lc_state *s, const json_t *fields, const char *device, const char *secret) {
+    const json_t *signed_doc = json_object_get(fields, "signed");
+    s->signed_doc = json_is_object(signed_doc) ? json_incref((json_t *)signed_doc) : NULL;
+    s->device = strdup(device);
+    s->secret = strdup(secret);
+    s->token = string_field(fields, "token");
+    s->last_seen = string_field(fields, "last_seen");
+    s->last_usage_report = string_field(fields, "last_usage_report");
+    const json_t *offset = json_object_get(fields, "clock_offset"); /* missing (older states): none */
+    s->clock_offset = json_is_integer(offset) ? json_integer_value(offset) : 0;
+    s->install_reported = json_is_true(json_object_get(fields, "install_reported"));
+    s->facts_opt_out = json_is_true(json_object_get(fields, "facts_opt_out"));
+}
+
+static const char *json_space(const char *p, const char *end) {
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) p++;
+    return p;
+}
+
+/* A JSON string at p: decoded into out (room for end - p bytes), its end past the quote; NULL for anything but
+ * printable ASCII and the short escapes (the full parser decides those). */
+static const char *json_plain_string(const char *p, const char *end, char *out, size_t *out_len) {
+    static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
+    size_t n = 0;
+    if (p >= end || *p++ != '"') return NULL;
+    while (p < end && *p != '"') {
+        unsigned char c = (unsigned char)*p++;
+        if (c < 0x20 || c >= 0x80) return NULL;
+        if (c == '\\') {
+            const char *esc = p < end && *p ? strchr(from, *p) : NULL;
+            if (!esc) return NULL;
+            c = (unsigned char)to[esc - from], p++;
+        }
+        out[n++] = (char)c;
+    }
+    if (p >= end) return NULL;
+    out[n] = '\0', *out_len = n;
+    return p + 1;
+}
+
+/*
+ * The common case read without building the outer object (its parse cost as much as the rest of the state's):
+ * exactly {"format":2,"device":..,"secret":..,"state":..,"mac":..} in any order, plain strings, a matching seal
+ * and a state that is an object. 0 when s was filled; -1 for anything else, left to the full parser (the
+ * result is the same, so a damaged or unusual file is judged by one code path).
+ */
+static int parse_sealed_fast(lc_state *s, const char *raw, size_t len) {
+    static const char *names[] = {"device", "secret", "state", "mac"};
+    const char *end = raw + len, *p = json_space(raw, end);
+    char *buf = malloc(len + 1), *values[4] = {NULL}, *next = buf;
+    size_t lengths[4] = {0};
+    int format = 0, rc = -1;
+    if (!buf || p >= end || *p++ != '{') goto done;
+    for (int fields = 0;; fields++) {
+        char key[8];
+        size_t key_len, i;
+        p = json_space(p, end);
+        if (fields > 0) {
+            if (p < end && *p == '}') break;
+            if (p >= end || *p++ != ',') goto done;
+            p = json_space(p, end);
+        }
+        if (p >= end || *p++ != '"') goto done;
+        for (key_len = 0; p < end && key_len < sizeof key - 1 && *p >= 'a' && *p <= 'z'; p++) key[key_len++] = *p;
+        key[key_len] = '\0';
+        if (p >= end || *p++ != '"') goto done; /* a key of another form: the full parser */
+        p = json_space(p, end);
+        if (p >= end || *p++ != ':') goto done;
+        p = json_space(p, end);
+        if (strcmp(key, "format") == 0) {
+            if (format || p >= end || *p++ != '2' || (p < end && *p >= '0' && *p <= '9')) goto done;
+            format = 1;
+            continue;
+        }
+        for (i = 0; i < 4 && strcmp(key, names[i]) != 0; i++) {
+        }
+        if (i == 4 || values[i] || !(p = json_plain_string(p, end, next, &lengths[i])) || !lengths[i]) goto done;
+        values[i] = next, next += lengths[i] + 1;
+    }
+    if (json_space(p + 1, end) != end || !format || !values[0] || !values[1] || !values[2] || !values[3]) goto done;
+    char expected[65];
+    state_mac(values[0], values[1], values[2], lengths[2], expected);
+    if (lengths[3] != 64 || sodium_memcmp(expected, values[3], 64) != 0) goto done;
+    json_t *fields = lc_parse(values[2], lengths[2]);
+    if (json_is_object(fields)) {
+        memset(s, 0, sizeof *s);
+        sealed_fields(s, fields, values[0], values[1]);
+        rc = 0;
+    }
+    json_decref(fields);
+done:
+    if (buf) sodium_memzero(buf, len + 1); /* it held the secret */
+    free(buf);
+    return rc;
+}
+
 void lc_state_parse(lc_state *s, const char *raw, size_t len) {
+    if (parse_sealed_fast(s, raw, len) == 0) return;
     json_t *outer = lc_parse(raw, len);
     memset(s, 0, sizeof *s);
     if (!json_is_object(outer)) {
@@ -100,17 +198,7 @@ void lc_state_parse(lc_state *s, const char *raw, size_t len) {
             s->corrupt = 1;
             s->facts_opt_out = opted_out(outer);
         } else {
-            const json_t *signed_doc = json_object_get(fields, "signed");
-            s->signed_doc = json_is_object(signed_doc) ? json_incref((json_t *)signed_doc) : NULL;
-            s->device = strdup(json_string_value(device));
-            s->secret = strdup(json_string_value(secret));
-            s->token = string_field(fields, "token");
-            s->last_seen = string_field(fields, "last_seen");
-            s->last_usage_report = string_field(fields, "last_usage_report");
-            const json_t *offset = json_object_get(fields, "clock_offset"); /* missing (older states): none */
-            s->clock_offset = json_is_integer(offset) ? json_integer_value(offset) : 0;
-            s->install_reported = json_is_true(json_object_get(fields, "install_reported"));
-            s->facts_opt_out = json_is_true(json_object_get(fields, "facts_opt_out"));
+            sealed_fields(s, fields, json_string_value(device), json_string_value(secret));
         }
         json_decref(fields);
     }
@@ -126,8 +214,18 @@ void lc_state_load(const char *data_dir, lc_state *s) {
         s->corrupt = errno != ENOENT;
         return;
     }
-    char *raw = malloc(MAX_STATE_BYTES + 1);
-    size_t n = raw ? fread(raw, 1, MAX_STATE_BYTES + 1, f) : 0;
+    /* A buffer grown from 16 KiB (a state is a few KiB), not the whole limit at every check. */
+    size_t cap = 16384, n = 0, got;
+    char *raw = malloc(cap);
+    while (raw && (got = fread(raw + n, 1, cap - n, f)) > 0) {
+        n += got;
+        if (n < cap) continue;
+        if (n > MAX_STATE_BYTES) break;
+        size_t bigger = cap * 2 > MAX_STATE_BYTES + 1 ? MAX_STATE_BYTES + 1 : cap * 2;
+        char *grown = realloc(raw, bigger);
+        if (!grown) free(raw);
+        raw = grown, cap = bigger;
+    }
     fclose(f);
     if (!raw || n > MAX_STATE_BYTES) s->corrupt = 1;
     else lc_state_parse(s, raw, n);

@@ -394,6 +394,7 @@ int main(void) {
     data_path_cases(json_object_get(vectors, "data_paths"));
     consumption_cases(json_object_get(vectors, "consumption"));
     state_cases(json_object_get(vectors, "state"));
+    state_shapes(json_object_get(vectors, "state"));
     lease_cases(json_object_get(vectors, "leases"));
     airgapped_cases(json_object_get(vectors, "airgapped"));
     hardware_reader_cases(json_object_get(vectors, "hardware_readers"));

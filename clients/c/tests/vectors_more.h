@@ -139,6 +139,85 @@ static void state_cases(const json_t *cases) {
     }
 }
 
+static int same_state(const lc_state *a, const lc_state *b) {
+    json_t *null = json_null();
+    return a->corrupt == b->corrupt && !strcmp(a->device ? a->device : "", b->device ? b->device : "") &&
+           !strcmp(a->secret ? a->secret : "", b->secret ? b->secret : "") &&
+           json_equal(a->signed_doc ? a->signed_doc : null, b->signed_doc ? b->signed_doc : null) &&
+           !strcmp(a->token ? a->token : "", b->token ? b->token : "") &&
+           !strcmp(a->last_seen ? a->last_seen : "", b->last_seen ? b->last_seen : "") &&
+           a->clock_offset == b->clock_offset && a->facts_opt_out == b->facts_opt_out &&
+           a->install_reported == b->install_reported;
+}
+
+/* raw with its first `from` replaced by `to` (malloc'd). */
+static char *replaced(const char *raw, const char *from, const char *to) {
+    const char *at = strstr(raw, from);
+    size_t head = at ? (size_t)(at - raw) : strlen(raw), skip = at ? strlen(from) : 0;
+    char *out = malloc(strlen(raw) + strlen(to) + 1);
+    memcpy(out, raw, head);
+    strcpy(out + head, at ? to : "");
+    strcat(out, raw + head + skip);
+    return out;
+}
+
+static char *appended(const char *raw, const char *tail) {
+    char *out = malloc(strlen(raw) + strlen(tail) + 1);
+    strcpy(out, raw);
+    return strcat(out, tail);
+}
+
+/*
+ * The usual state.json is read without building its outer object; any other form goes to the full JSON parser.
+ * Both must judge every form alike: the same fields, or corrupt, as the full parser gives.
+ */
+static void state_shapes(const json_t *cases) {
+    const json_t *b64 = json_object_get(json_array_get(cases, 0), "base64");
+    char *raw = calloc(json_string_length(b64) + 1, 1);
+    size_t len = 0;
+    sodium_base642bin((unsigned char *)raw, json_string_length(b64) + 1, json_string_value(b64), json_string_length(b64), NULL,
+                      &len, NULL, sodium_base64_VARIANT_ORIGINAL);
+    raw[len] = '\0';
+    lc_state plain, got;
+    lc_state_parse(&plain, raw, len);
+    CHECK(!plain.corrupt && plain.device && plain.signed_doc, "state shapes: the usual form reads");
+    json_t *outer = json_loadb(raw, len, 0, NULL);
+    char *sorted = json_dumps(outer, JSON_INDENT(2) | JSON_SORT_KEYS);
+    json_decref(outer);
+    struct { const char *name; char *text; int same; } shapes[] = {
+        {"keys in another order, indented", sorted, 1},
+        {"a \\u escape in the sealed body", replaced(raw, "\\\"", "\\u0022"), 1},
+        {"an escaped slash in the secret", replaced(raw, "\"secret\":\"s3cr3t", "\"secret\":\"s3cr3t\\/"), 0},
+        {"a key twice (the last one counts)", replaced(raw, "{", "{\"device\":\"dv_other\","), 1},
+        {"an extra key", replaced(raw, "{", "{\"facts_opt_out\":false,"), 1},
+        {"a key with an escape", replaced(raw, "\"mac\"", "\"m\\u0061c\""), 1},
+        {"format 2.0", replaced(raw, "\"format\":2", "\"format\":2.0"), 0},
+        {"format 20", replaced(raw, "\"format\":2", "\"format\":20"), 0},
+        {"format 02", replaced(raw, "\"format\":2", "\"format\":02"), 0},
+        {"trailing bytes", appended(raw, "x"), 0},
+        {"trailing white space", appended(raw, "\n "), 1},
+        {"a control character in the device", replaced(raw, "dv_", "dv\001"), 0},
+        {"a byte that is not UTF-8 in the secret", replaced(raw, "s3cr3t", "s3cr\377t"), 0},
+        {"the seal in upper case", NULL, 0},
+    };
+    const char *mac = strstr(raw, "\"mac\":\"") + 7;
+    char upper[65];
+    for (size_t i = 0; i < 64; i++) upper[i] = (char)(mac[i] >= 'a' && mac[i] <= 'f' ? mac[i] - 32 : mac[i]);
+    upper[64] = '\0';
+    char lower[65];
+    memcpy(lower, mac, 64), lower[64] = '\0';
+    shapes[13].text = replaced(raw, lower, upper);
+    for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {
+        lc_state_parse(&got, shapes[i].text, strlen(shapes[i].text));
+        if (shapes[i].same) CHECK(same_state(&got, &plain), "state shapes: %s reads as the usual form", shapes[i].name);
+        else CHECK(got.corrupt && !got.device && !got.signed_doc, "state shapes: %s is corrupt", shapes[i].name);
+        lc_state_clear(&got);
+        free(shapes[i].text);
+    }
+    lc_state_clear(&plain);
+    free(raw);
+}
+
 static int same_lease(const json_t *payload, long long judged, long long expires, const json_t *want) {
     char iso[21];
     lc_format_iso(expires, iso);
