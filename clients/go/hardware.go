@@ -9,6 +9,7 @@ package licentia
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -42,27 +43,16 @@ var hypervisorVendors = []string{
 var containerCgroups = []string{"docker", "kubepods", "containerd", "lxc", "libpod", "podman"}
 
 // readText: the file's first limit bytes, trimmed; ok false when it cannot be read.
+// The buffer grows with what is read, never allocated to the limit: sysfs and
+// /proc files say size 0, and most are a line, read at every offline check.
 func readText(path string, limit int64) (string, bool) {
 	f, err := os.Open(path)
 	if err != nil {
 		return "", false
 	}
 	defer f.Close()
-	buf := make([]byte, limit)
-	n, _ := readFull(f, buf)
-	return strings.TrimSpace(strings.ToValidUTF8(string(buf[:n]), "\uFFFD")), true
-}
-
-func readFull(f *os.File, buf []byte) (int, error) {
-	total := 0
-	for total < len(buf) {
-		n, err := f.Read(buf[total:])
-		total += n
-		if err != nil {
-			return total, err
-		}
-	}
-	return total, nil
+	data, _ := io.ReadAll(io.LimitReader(f, limit)) // what was read before an error counts, as before
+	return strings.TrimSpace(strings.ToValidUTF8(string(data), "\uFFFD")), true
 }
 
 func text(path string) string {
