@@ -282,14 +282,20 @@ func linuxVirtualSignals(root string) []string {
 	return found
 }
 
-// readLinuxHardware reads every component under root.
+// readLinuxHardware reads every component under root, and the VM and container signals.
 func readLinuxHardware(root, dataDir string) RawHardware {
+	raw := readLinuxComponents(root, dataDir)
+	raw.VirtualSignals = linuxVirtualSignals(root)
+	return raw
+}
+
+// readLinuxComponents reads the components only: what an offline check matches.
+func readLinuxComponents(root, dataDir string) RawHardware {
 	return RawHardware{
-		Machine:        linuxMachineID(root),
-		Disk:           linuxDiskSerial(root, dataDir),
-		CPU:            linuxCPUIdentity(root),
-		MAC:            linuxPermanentMAC(root),
-		VirtualSignals: linuxVirtualSignals(root),
+		Machine: linuxMachineID(root),
+		Disk:    linuxDiskSerial(root, dataDir),
+		CPU:     linuxCPUIdentity(root),
+		MAC:     linuxPermanentMAC(root),
 	}
 }
 
