@@ -16,6 +16,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // HardwareReader reads this machine's raw identifiers; Options.Hardware
@@ -180,25 +182,56 @@ func linuxPermanentMAC(root string) string {
 var mountEscapes = strings.NewReplacer(`\040`, " ", `\011`, "\t", `\012`, "\n", `\134`, `\`)
 
 // mountSource: the device (/dev/sda1) of the mount holding path: the longest matching mount point.
+// The table is scanned in place, line by line and field by field: it is read at every offline check.
 func mountSource(mountinfo, path string) string {
 	best, bestLen := "", -1
-	for _, line := range strings.Split(mountinfo, "\n") {
+	for rest := mountinfo; rest != ""; {
+		var line string
+		line, rest, _ = strings.Cut(rest, "\n")
 		sep := strings.Index(line, " - ")
 		if sep < 0 {
 			continue
 		}
-		fields := strings.Fields(line[:sep])
-		rest := strings.Fields(line[sep+3:])
-		if len(fields) < 5 || len(rest) < 2 {
+		field, ok := nthField(line[:sep], 4)
+		source, okSource := nthField(line[sep+3:], 1)
+		if !ok || !okSource {
 			continue
 		}
-		point := mountEscapes.Replace(fields[4])
+		point := mountEscapes.Replace(field)
 		inside := path == point || strings.HasPrefix(path, strings.TrimRight(point, "/")+"/") || point == "/"
 		if inside && len(point) > bestLen {
-			best, bestLen = rest[1], len(point)
+			best, bestLen = source, len(point)
 		}
 	}
 	return best
+}
+
+// nthField is strings.Fields(s)[n] (ok false when s has fewer fields) without building the list.
+func nthField(s string, n int) (string, bool) {
+	i := 0
+	for k := 0; ; k++ {
+		for i < len(s) {
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if !unicode.IsSpace(r) {
+				break
+			}
+			i += size
+		}
+		if i == len(s) {
+			return "", false
+		}
+		start := i
+		for i < len(s) {
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if unicode.IsSpace(r) {
+				break
+			}
+			i += size
+		}
+		if k == n {
+			return s[start:i], true
+		}
+	}
 }
 
 func diskOfPartition(root, name string) string {
