@@ -442,7 +442,7 @@ func (c *Client) checkOffline(s state, now time.Time) Status {
 	// The hardware is read now, never taken from the data directory: a state copied to
 	// other hardware (whatever its fields say) matches nothing here.
 	status := decideOffline(offlineInputs{
-		signed: s.signed, keys: c.keys, product: c.product, fingerprint: c.Fingerprint(),
+		signed: s.signed, keys: c.keys, product: c.product, fingerprint: c.componentsFingerprint(),
 		now: now, offsetSeconds: s.clockOffset, rollbackTolerance: c.rollbackTolerance,
 	})
 	if status.Reason == "invalid_document" {

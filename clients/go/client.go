@@ -57,6 +57,7 @@ type Client struct {
 	channel           string
 	rollbackTolerance time.Duration
 	hardware          HardwareReader
+	components        HardwareReader // hardware without the VM and container signals (offline checks)
 	transport         *transport
 	state             stateFile
 	queue             eventQueue
@@ -121,8 +122,9 @@ func New(opts Options) (*Client, error) {
 	if c.rollbackTolerance == 0 {
 		c.rollbackTolerance = DefaultRollbackTolerance
 	}
+	c.components = c.hardware
 	if c.hardware == nil {
-		c.hardware = readSystemHardware
+		c.hardware, c.components = readSystemHardware, readSystemComponents
 	}
 	c.escrow = newEscrow(t.serverURL, c.product, c.dataPath)
 	return c, nil
@@ -208,7 +210,18 @@ func (c *Client) DataDir() string { return c.dataDir }
 
 // Fingerprint reads this machine's fingerprint now (what the next check sends and matches).
 func (c *Client) Fingerprint() Fingerprint {
-	fp := fingerprintOf(c.product, c.dataDir, c.hardware(c.dataDir))
+	return c.fingerprintFrom(c.hardware)
+}
+
+// componentsFingerprint reads the components now, without the VM and container
+// signals, as the Python SDK's offline check does: a match compares components
+// only, and the signals go to the server, which an offline check never asks.
+func (c *Client) componentsFingerprint() Fingerprint {
+	return c.fingerprintFrom(c.components)
+}
+
+func (c *Client) fingerprintFrom(read HardwareReader) Fingerprint {
+	fp := fingerprintOf(c.product, c.dataDir, read(c.dataDir))
 	fp.DataPath = c.dataPath
 	return fp
 }

@@ -317,6 +317,10 @@ func runLinuxReaders(t *testing.T, raw json.RawMessage) {
 			}
 			found := map[string]any{"machine": nullable(got.Machine), "disk": nullable(got.Disk), "cpu": nullable(got.CPU), "mac": nullable(got.MAC)}
 			mustEqual(t, found, c["expected"])
+			// The offline check's reader: the same components, without reading the VM and container signals.
+			components := got
+			components.VirtualSignals = nil
+			mustEqual(t, readLinuxComponents(root, str(c, "data_dir")), components)
 		})
 	}
 }

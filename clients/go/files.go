@@ -3,9 +3,9 @@ package licentia
 // Durable small files: written whole or not at all, readable only by their owner.
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
-	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -65,14 +65,38 @@ func readSmall(path string, limit int64) (data []byte, exists bool, ok bool) {
 	if !st.Mode().IsRegular() {
 		return nil, true, false
 	}
-	f, err := os.Open(path)
+	f, err := openRaw(path)
 	if err != nil {
 		return nil, true, false
 	}
 	defer f.Close()
-	data, err = io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil || int64(len(data)) > limit {
+	data = readChunks(f, limit+1, nil)
+	if int64(len(data)) > limit {
 		return nil, true, false
 	}
 	return data, true, true
+}
+
+const readChunk = 8192
+
+// readChunks reads up to limit bytes, in chunks of readChunk, the buffer growing with
+// what is read, never allocated to the limit (the hardware files say size 0, most hold a
+// line); it stops at the end, at an error (what was read counts) or after the chunk
+// holding until (when not nil). A /proc file is generated again at each read call, so
+// a few large reads cost less than many small ones.
+func readChunks(f rawFile, limit int64, until []byte) []byte {
+	var chunk [readChunk]byte
+	var data []byte
+	for int64(len(data)) < limit {
+		want := limit - int64(len(data))
+		if want > readChunk {
+			want = readChunk
+		}
+		n, err := f.Read(chunk[:want])
+		data = append(data, chunk[:n]...)
+		if err != nil || n == 0 || (until != nil && bytes.Contains(chunk[:n], until)) {
+			break
+		}
+	}
+	return data
 }

@@ -39,5 +39,8 @@ func readSystemHardware(dataDir string) RawHardware {
 	return macHardware(out, ok, machine, processor, macNode(firstMAC(systemInterfaces())))
 }
 
+// readSystemComponents: the readers here find no VM or container signals.
+func readSystemComponents(dataDir string) RawHardware { return readSystemHardware(dataDir) }
+
 // registeredOwner: a Windows fact only.
 func registeredOwner() (string, string) { return "", "" }

@@ -2,6 +2,7 @@ package licentia
 
 import (
 	"os"
+	"strings"
 	"testing"
 )
 
@@ -71,4 +72,16 @@ func TestDataPathTextIsPathlibs(t *testing.T) {
 	wd, _ := os.Getwd()
 	got, _ := absolutePath("data")
 	mustEqual(t, got, wd+"/data")
+}
+
+func TestMountTableFieldsSplitAsStringsFields(t *testing.T) {
+	for _, s := range []string{"", " ", "a", " a  b\tc\u00a0d \u0085e\xff f ", "x y z w v u", "  \r\n a"} {
+		fields := strings.Fields(s)
+		for n := 0; n < 8; n++ {
+			got, ok := nthField(s, n)
+			if ok != (n < len(fields)) || (ok && got != fields[n]) {
+				t.Fatalf("field %d of %q: %q, %v; want %q", n, s, got, ok, fields)
+			}
+		}
+	}
 }

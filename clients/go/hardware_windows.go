@@ -69,6 +69,9 @@ func readSystemHardware(dataDir string) RawHardware {
 	)
 }
 
+// readSystemComponents: the readers here find no VM or container signals.
+func readSystemComponents(dataDir string) RawHardware { return readSystemHardware(dataDir) }
+
 // registeredOwner: RegisteredOwner and RegisteredOrganization (client facts, when the application asks for them).
 func registeredOwner() (string, string) {
 	const path = `SOFTWARE\Microsoft\Windows NT\CurrentVersion`
