@@ -22,6 +22,11 @@ public final class Fingerprint {
     }
 
     static Fingerprint of(String product, String absoluteDataDir, RawHardware raw) {
+        return withDataPath(product, Fingerprints.dataPathHash(product, absoluteDataDir), raw);
+    }
+
+    /** With the data path already hashed (it does not change for the life of a client). */
+    static Fingerprint withDataPath(String product, String dataPathHash, RawHardware raw) {
         Map<String, String> components = new LinkedHashMap<>();
         String[] values = {raw.machine(), raw.disk(), raw.cpu(), raw.mac()};
         for (int i = 0; i < values.length; i++) {
@@ -29,7 +34,7 @@ public final class Fingerprint {
                 components.put(Fingerprints.COMPONENTS.get(i), Fingerprints.componentHash(product, Fingerprints.COMPONENTS.get(i), values[i]));
             }
         }
-        return new Fingerprint(components, Fingerprints.dataPathHash(product, absoluteDataDir), !raw.virtualSignals().isEmpty());
+        return new Fingerprint(components, dataPathHash, !raw.virtualSignals().isEmpty());
     }
 
     /** The text the data path hash is taken of, as the Python SDK takes it ({@link DataPaths}). */

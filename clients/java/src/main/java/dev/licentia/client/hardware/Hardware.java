@@ -16,6 +16,14 @@ public interface Hardware {
     RawHardware read(String dataDir);
 
     /**
+     * What an offline check matches: the components, the virtual signals left out when they cost a
+     * read (only the server judges them, online). By default {@link #read(String)}.
+     */
+    default RawHardware readComponents(String dataDir) {
+        return read(dataDir);
+    }
+
+    /**
      * The real machine. On Linux the files are read afresh on every call (cheap, no subprocess); on
      * macOS and Windows the commands run once per data directory for the life of the process (a
      * subprocess per check would cost more than the check), never kept on disk (a value kept in the
@@ -35,7 +43,17 @@ public interface Hardware {
 
     /** The Linux readers on a fake tree (tests, or a container's mounted root). */
     static Hardware linuxRoot(Path root) {
-        return dataDir -> LinuxHardware.read(root, dataDir);
+        return new Hardware() {
+            @Override
+            public RawHardware read(String dataDir) {
+                return LinuxHardware.read(root, dataDir);
+            }
+
+            @Override
+            public RawHardware readComponents(String dataDir) {
+                return LinuxHardware.readComponents(root, dataDir);
+            }
+        };
     }
 
     /** The reader for {@code osName} with these sources (tests pass recorded outputs). */

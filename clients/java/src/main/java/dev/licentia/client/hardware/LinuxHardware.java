@@ -3,6 +3,7 @@ package dev.licentia.client.hardware;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -10,6 +11,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
@@ -31,6 +33,12 @@ public final class LinuxHardware {
             "openstack", "bhyve");
     private static final List<String> CONTAINER_CGROUPS = List.of("docker", "kubepods", "containerd", "lxc", "libpod",
             "podman");
+    // Compiled once: String.split and matches compile their pattern at every call, and these run at every check.
+    private static final Pattern ZEROS = Pattern.compile("0+");
+    private static final Pattern LINES = Pattern.compile("\r?\n");
+    private static final Pattern SPACES = Pattern.compile("\\s+");
+    private static final Pattern TRAILING_SLASHES = Pattern.compile("/+$");
+    private static final Pattern NOT_A_DISK = Pattern.compile("^(wwn-|dm-|lvm-|md-).*");
 
     private LinuxHardware() {}
 
@@ -40,12 +48,31 @@ public final class LinuxHardware {
                 virtualSignals(root));
     }
 
+    /** The four components without the virtual signals (an offline check matches components only). */
+    public static RawHardware readComponents(Path root, String dataDir) {
+        return new RawHardware(machineId(root), diskSerial(root, dataDir), cpuIdentity(root), permanentMac(root),
+                List.of());
+    }
+
     static String readText(Path path, int limit) {
+        // A missing file is common (no DMI in a container, no serial on a virtual disk): asked first
+        // without an exception, which costs more than the read.
+        if (!exists(path)) return null;
         try (InputStream in = Files.newInputStream(path)) {
             return new String(in.readNBytes(limit), StandardCharsets.UTF_8).strip();
         } catch (IOException | RuntimeException e) {
             return null;
         }
+    }
+
+    // java.io.File asks without throwing; Files.exists and Files.isDirectory throw and catch inside
+    // for a missing path, several times per check. Both follow symbolic links.
+    private static boolean exists(Path path) {
+        return path.getFileSystem() == FileSystems.getDefault() ? path.toFile().exists() : Files.exists(path);
+    }
+
+    private static boolean isDirectory(Path path) {
+        return path.getFileSystem() == FileSystems.getDefault() ? path.toFile().isDirectory() : Files.isDirectory(path);
     }
 
     static String readText(Path path) {
@@ -63,7 +90,7 @@ public final class LinuxHardware {
     static String machineId(Path root) {
         for (String name : MACHINE_ID_FILES) {
             String value = readText(root.resolve(name));
-            if (value != null && !value.isEmpty() && !value.matches("0+")) return value;
+            if (value != null && !value.isEmpty() && !ZEROS.matcher(value).matches()) return value;
         }
         return null;
     }
@@ -73,7 +100,7 @@ public final class LinuxHardware {
         Map<String, String> info = new LinkedHashMap<>();
         String text = readText(root.resolve("proc/cpuinfo"), 32768);
         if (text == null) return info;
-        for (String line : text.split("\r?\n")) {
+        for (String line : LINES.split(text)) {
             if (line.isBlank()) {
                 if (!info.isEmpty()) break;
                 continue;
@@ -116,7 +143,7 @@ public final class LinuxHardware {
         for (String name : list(net)) {
             if (VIRTUAL_NIC_PREFIXES.stream().anyMatch(name::startsWith)) continue;
             Path iface = net.resolve(name);
-            if (!Files.exists(iface.resolve("device"))) continue; // no bus device behind it: virtual
+            if (!exists(iface.resolve("device"))) continue; // no bus device behind it: virtual
             String assign = readText(iface.resolve("addr_assign_type"));
             if (!"0".equals(assign == null ? "0" : assign)) continue; // random or set by user space
             String mac = readText(iface.resolve("address"));
@@ -140,11 +167,11 @@ public final class LinuxHardware {
         for (String line : text.split("\n")) {
             int sep = line.indexOf(" - ");
             if (sep < 0) continue;
-            String[] fields = line.substring(0, sep).split("\\s+");
-            String[] rest = line.substring(sep + 3).split("\\s+");
+            String[] fields = SPACES.split(line.substring(0, sep));
+            String[] rest = SPACES.split(line.substring(sep + 3));
             if (fields.length < 5 || rest.length < 2) continue;
             String point = unescapeMount(fields[4]);
-            String trimmed = point.replaceAll("/+$", "");
+            String trimmed = TRAILING_SLASHES.matcher(point).replaceAll("");
             boolean inside = path.equals(point) || path.startsWith(trimmed + "/") || point.equals("/");
             if (inside && point.length() > bestLen) {
                 best = rest[1];
@@ -156,9 +183,9 @@ public final class LinuxHardware {
 
     private static String diskOfPartition(Path root, String name) {
         Path block = root.resolve("sys/block");
-        if (Files.isDirectory(block.resolve(name))) return name;
+        if (isDirectory(block.resolve(name))) return name;
         for (String disk : list(block)) {
-            if (Files.isDirectory(block.resolve(disk).resolve(name))) return disk;
+            if (isDirectory(block.resolve(disk).resolve(name))) return disk;
         }
         return null;
     }
@@ -178,7 +205,7 @@ public final class LinuxHardware {
         }
         Path byId = root.resolve("dev/disk/by-id");
         for (String link : list(byId)) {
-            if (link.matches("^(wwn-|dm-|lvm-|md-).*") || link.contains("-part")) continue;
+            if (NOT_A_DISK.matcher(link).matches() || link.contains("-part")) continue;
             try {
                 Path target = Files.readSymbolicLink(byId.resolve(link));
                 if (target.getFileName() != null && target.getFileName().toString().equals(disk)) return link;
@@ -203,9 +230,9 @@ public final class LinuxHardware {
             }
         }
         String flags = cpuInfo(root).getOrDefault("flags", "");
-        if (List.of(flags.split("\\s+")).contains("hypervisor")) found.add("cpu:hypervisor");
-        if (Files.exists(root.resolve(".dockerenv"))) found.add("docker");
-        if (Files.exists(root.resolve("run/.containerenv"))) found.add("podman");
+        if (List.of(SPACES.split(flags)).contains("hypervisor")) found.add("cpu:hypervisor");
+        if (exists(root.resolve(".dockerenv"))) found.add("docker");
+        if (exists(root.resolve("run/.containerenv"))) found.add("podman");
         String cgroup = readText(root.resolve("proc/1/cgroup"));
         String lower = cgroup == null ? "" : cgroup.toLowerCase(Locale.ROOT);
         for (String name : CONTAINER_CGROUPS) {

@@ -35,6 +35,26 @@ class HardwareTest {
             new Interfaces.Card("en0", "3c:52:82:10:aa:bb", false));
 
     @Test
+    void anOfflineCheckReadsTheSameComponentsWithoutTheVirtualSignals(@org.junit.jupiter.api.io.TempDir Path root)
+            throws IOException {
+        Files.createDirectories(root.resolve("etc"));
+        Files.writeString(root.resolve("etc/machine-id"), "0123456789abcdef0123456789abcdef\n");
+        Files.createDirectories(root.resolve("proc"));
+        Files.writeString(root.resolve("proc/cpuinfo"),
+                "vendor_id\t: GenuineIntel\ncpu family\t: 6\nmodel\t\t: 85\nflags\t\t: fpu hypervisor\n\n");
+        Files.createDirectories(root.resolve("sys/class/dmi/id"));
+        Files.writeString(root.resolve("sys/class/dmi/id/sys_vendor"), "QEMU\n");
+        Hardware reader = Hardware.linuxRoot(root);
+        RawHardware full = reader.read("/srv/app");
+        RawHardware components = reader.readComponents("/srv/app");
+        assertEquals(List.of("dmi:qemu", "cpu:hypervisor"), full.virtualSignals());
+        assertEquals(List.of(), components.virtualSignals(), "the server judges them, online");
+        assertEquals(new RawHardware(full.machine(), full.disk(), full.cpu(), full.mac(), List.of()), components);
+        assertEquals("0123456789abcdef0123456789abcdef", components.machine());
+        assertEquals(Hardware.cached(reader::read).readComponents("/srv/app").machine(), components.machine());
+    }
+
+    @Test
     void macosReadsThePlatformUuidAndTheCpuAsPythonDoes() {
         CommandRunner run = recorded(Map.of(
                 "/usr/sbin/ioreg -rd1 -c IOPlatformExpertDevice", fixture("ioreg.txt"),
