@@ -136,8 +136,8 @@ def upgrade():
     op.create_index("ix_notes_text", "notes", ["text"])
     # As scripts/new-migration writes them (batch mode, which SQLite may answer by copying the table).
     with op.batch_alter_table("machines") as batch:
-        batch.add_column(sa.Column("label", sa.String(64), nullable=True))
-        batch.create_index("ix_machines_label", ["label"])
+        batch.add_column(sa.Column("nickname", sa.String(64), nullable=True))
+        batch.create_index("ix_machines_nickname", ["nickname"])
     with op.batch_alter_table("events") as batch:
         batch.alter_column("client_event_id", existing_type=sa.String(64), nullable=True)
 """

@@ -71,7 +71,8 @@ class Product(Base):
     notify: Mapped[dict[str, Any]] = mapped_column(default=dict)
     # Test mode (docs/evidence.md): the product's posts go to test_posts, echoed and emailed to test_email,
     # never to devices, events or any count.
-    test_mode: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # The database's default only: the service's insert then names no column older revisions lack.
+    test_mode: Mapped[bool] = mapped_column(server_default=sa.false())
     test_email: Mapped[str | None] = mapped_column(sa.String(320))
 
 
