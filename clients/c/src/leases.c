@@ -234,6 +234,15 @@ licentia_error licentia_checkout(licentia *h, const char *key, int borrow_days, 
     return rc;
 }
 
+/* The lease's endpoint for verb into path; 1 when the lease was released already (nothing to send). */
+static int lease_path(licentia_lease *l, const char *verb, char *path, size_t size) {
+    lc_mutex_lock(&l->lock);
+    int released = l->state == RELEASED;
+    snprintf(path, size, "/v1/leases/%.40s/%s", l->id, verb);
+    lc_mutex_unlock(&l->lock);
+    return released;
+}
+
 static int ends_here(const char *code) {
     return !strcmp(code, LICENTIA_REFUSAL_LEASE_EXPIRED) || !strcmp(code, LICENTIA_REFUSAL_UNKNOWN_LEASE);
 }
@@ -241,11 +250,7 @@ static int ends_here(const char *code) {
 licentia_error licentia_lease_heartbeat(licentia *h, licentia_lease *l) {
     if (!h || !l || !l->id) return LICENTIA_E_ARGUMENT;
     char path[128];
-    lc_mutex_lock(&l->lock);
-    int released = l->state == RELEASED;
-    snprintf(path, sizeof path, "/v1/leases/%.40s/heartbeat", l->id);
-    lc_mutex_unlock(&l->lock);
-    if (released) return LICENTIA_E_REFUSED;
+    if (lease_path(l, "heartbeat", path, sizeof path)) return LICENTIA_E_REFUSED;
     lc_state state;
     lc_fingerprint fp;
     call c;
@@ -275,11 +280,7 @@ licentia_error licentia_lease_heartbeat(licentia *h, licentia_lease *l) {
 licentia_error licentia_lease_release(licentia *h, licentia_lease *l) {
     if (!h || !l || !l->id) return LICENTIA_E_ARGUMENT;
     char path[128];
-    lc_mutex_lock(&l->lock);
-    int released = l->state == RELEASED;
-    snprintf(path, sizeof path, "/v1/leases/%.40s/release", l->id);
-    lc_mutex_unlock(&l->lock);
-    if (released) return LICENTIA_OK;
+    if (lease_path(l, "release", path, sizeof path)) return LICENTIA_OK;
     lc_state state;
     lc_fingerprint fp;
     call c;
