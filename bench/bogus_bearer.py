@@ -1,18 +1,19 @@
 """What bogus bearer tokens cost the status check, measured in one run.
 
-    python bench/bogus_bearer.py [--checks 400] [--attackers 8]
+    python bench/bogus_bearer.py [--checks 400] [--attackers 8] [--threads 4]
 
 Starts a real ``licentia serve`` on SQLite, then measures, back to back:
-``POST /v1/check`` latency alone; the same while ``--attackers`` processes send
-``POST /v1/ping`` as fast as they can (what any flood of cheap requests costs);
-the same while they send ``GET /v1/admin/events`` with bogus
-``Authorization: Bearer`` values; and the mean answer time of one bogus-token
-request against one ping. Each bogus token has a well-formed
-``lct_<lookup>_<secret>`` shape with a random lookup part, the worst case for
-the server (it must look the lookup up). Target (issue "Hardening"): a bogus
-token costs about what a no-op request costs (an argon2 verify per bogus
-request used to triple the check's latency), so the check under a bogus-token
-flood stays close to the check under a ping flood.
+``POST /v1/check`` latency alone; the same while ``--attackers`` processes of
+``--threads`` threads each send ``POST /v1/ping`` as fast as they are answered
+(what any flood of cheap requests costs); the same while they send
+``GET /v1/admin/events`` with bogus ``Authorization: Bearer`` values; and the
+mean answer time of one bogus-token request against one ping. Each bogus
+token has a well-formed ``lct_<lookup>_<secret>`` shape with a random lookup
+part, the worst case for the server. Target (issue "A check near its floor"):
+the check's p99 under the bogus-token flood within 2x its p99 under the ping
+flood (the PASS/FAIL line). Before, each bogus token cost a database read,
+and 8 single-threaded attackers took the check's p99 to 132-235 ms against
+13.6-19 ms under pings.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -84,49 +86,60 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def flood(url: str, bogus: bool, stop: Any, sent: Any) -> None:
-    """One attacker process: cheap requests, or bogus-token ones, until ``stop`` is set."""
-    with httpx.Client(base_url=url, timeout=30) as http:
-        while not stop.is_set():
-            if bogus:
-                answer = http.get("/v1/admin/events", headers={"Authorization": f"Bearer {bogus_token()}"})
-                assert answer.status_code == 401, answer.text
-            else:
-                http.post("/v1/ping")
-            with sent.get_lock():
-                sent.value += 1
+def flood(url: str, bogus: bool, threads: int, stop: Any, answered: Any) -> None:
+    """One attacker process: ``threads`` threads, each sending its next request as soon as one is answered."""
+
+    def attack() -> None:
+        with httpx.Client(base_url=url, timeout=30) as http:
+            while not stop.is_set():
+                if bogus:
+                    answer = http.get("/v1/admin/events", headers={"Authorization": f"Bearer {bogus_token()}"})
+                    assert answer.status_code == 401, answer.text
+                else:
+                    http.post("/v1/ping")
+                with answered.get_lock():
+                    answered.value += 1
+
+    workers = [threading.Thread(target=attack) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
 
 
-def under_flood(url: str, count: int, attackers: int, *, bogus: bool) -> tuple[list[float], float]:
-    """Check latencies while ``attackers`` processes flood the server; and the flood's requests/s."""
-    stop, sent = multiprocessing.Event(), multiprocessing.Value("i", 0)
-    procs = [multiprocessing.Process(target=flood, args=(url, bogus, stop, sent)) for _ in range(attackers)]
+def under_flood(url: str, count: int, attackers: int, threads: int, *, bogus: bool) -> tuple[list[float], float]:
+    """Check latencies while ``attackers`` processes of ``threads`` threads flood the server; the answers/s."""
+    stop, answered = multiprocessing.Event(), multiprocessing.Value("i", 0)
+    procs = [
+        multiprocessing.Process(target=flood, args=(url, bogus, threads, stop, answered)) for _ in range(attackers)
+    ]
     for proc in procs:
         proc.start()
     time.sleep(1.0)  # the flood at full speed before measuring
-    start, before = time.perf_counter(), sent.value
+    start, before = time.perf_counter(), answered.value
     latencies = check_latencies(url, count, f"{'bogus' if bogus else 'ping'}-{time.monotonic_ns()}")
-    rate = (sent.value - before) / (time.perf_counter() - start)
+    got = (answered.value - before) / (time.perf_counter() - start)
     stop.set()
     for proc in procs:
-        proc.join(timeout=30)
-    return latencies, rate
+        proc.join(timeout=60)
+    return latencies, got
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checks", type=int, default=400)
     parser.add_argument("--attackers", type=int, default=8)
+    parser.add_argument("--threads", type=int, default=4, help="requests in flight per attacker")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="licentia-bench-bearer.") as tmp:
         proc, url = start_server(Path(tmp) / "data")
         try:
             check_latencies(url, 50, "warm")
             alone = check_latencies(url, args.checks, "alone")
-            pinged, ping_rate = under_flood(url, args.checks, args.attackers, bogus=False)
-            attacked, bogus_rate = under_flood(url, args.checks, args.attackers, bogus=True)
+            pinged, ping_rate = under_flood(url, args.checks, args.attackers, args.threads, bogus=False)
+            attacked, bogus_rate = under_flood(url, args.checks, args.attackers, args.threads, bogus=True)
             ping = mean_answer(url, "POST", "/v1/ping", 300, bogus=False)
-            bogus = mean_answer(url, "GET", "/v1/admin/events", 300, bogus=True)
+            bogus = mean_answer(url, "GET", "/v1/admin/events", 20, bogus=True)
         finally:
             proc.terminate()
             proc.wait(timeout=30)
@@ -136,10 +149,13 @@ def main() -> None:
         return f"{name:<34} p50 {p50:6.2f} ms, p99 {p99:7.2f} ms"
 
     print(line("check alone:", alone))
-    print(line(f"check under {args.attackers} ping floods:", pinged) + f"  ({ping_rate:.0f} pings/s)")
-    print(line(f"check under {args.attackers} bogus-token floods:", attacked) + f"  ({bogus_rate:.0f} bogus/s)")
-    ratio = statistics.median(attacked) / statistics.median(pinged)
-    print(f"ratio p50 under bogus tokens / under pings: {ratio:.2f}")
+    flood = f"{args.attackers}x{args.threads}"
+    print(line(f"check under {flood} ping floods:", pinged) + f"  ({ping_rate:.0f} pings/s)")
+    print(line(f"check under {flood} bogus-token floods:", attacked) + f"  ({bogus_rate:.0f} bogus/s)")
+    ratio = percentile(attacked, 0.99) / percentile(pinged, 0.99)
+    verdict = "PASS" if ratio <= 2 else "FAIL"
+    print(f"{verdict}: the check's p99 under bogus tokens / under pings: {ratio:.2f} (target <= 2)")
+    # A lone bogus token waits for the next reading of the token table (up to 0.25 s, costing no CPU).
     print(f"one request, sequential: ping {ping * 1000:.2f} ms, bogus bearer {bogus * 1000:.2f} ms")
 
 

@@ -3,6 +3,7 @@ costs no argon2 verification, and tokens made before (argon2id) keep working and
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -76,3 +77,40 @@ def test_argon2_tokens_made_before_keep_working_and_move_to_sha256(
     assert _get(client, legacy).status_code == 200
     assert _get(client, legacy[:-1] + "x").status_code == 401
     assert len(argon2_checks) == 2
+
+
+def test_a_token_made_elsewhere_a_moment_ago_is_found(client: Any, engine: Any, clock: Any) -> None:
+    """Unknown lookups are refused from the set of known ones; a token another worker just made still works."""
+    assert _get(client, "lct_" + "1" * 12 + "_" + "A" * 43).status_code == 401  # the set is read now
+    with engine.begin() as conn:  # another process (the CLI, another worker) makes a token
+        made = create_token(conn, name="ci", scopes=["read"], now=clock.now(), created_by="test")
+    assert _get(client, made.token).status_code == 200  # at once: it waits for a fresh reading
+    with engine.begin() as conn:
+        conn.execute(api_tokens.delete())
+    assert _get(client, made.token).status_code == 401  # known to the set, gone from the table
+
+
+def test_a_flood_of_made_up_tokens_costs_a_few_reads(migrated: Any) -> None:
+    """Hundreds of unknown lookups at once: all refused, the token table read a few times, not hundreds."""
+    from sqlalchemy import event
+
+    from licentia.server.store.engine import database_urls, make_async_engine
+
+    reads: list[str] = []
+
+    async def flood() -> list[bool]:
+        engine = make_async_engine(database_urls(migrated.resolved_database_url))
+
+        @event.listens_for(engine.sync_engine, "before_cursor_execute")
+        def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+            if "api_tokens" in statement:
+                reads.append(statement)
+
+        known = bearer_module.KnownLookups(refresh=0.05, max_waiting=4)
+        try:
+            return await asyncio.gather(*(known.may_exist(engine, f"{n:012x}") for n in range(300)))
+        finally:
+            await engine.dispose()
+
+    assert not any(asyncio.run(flood()))
+    assert 1 <= len(reads) <= 4
