@@ -354,6 +354,7 @@ static void latest_release_cases(const json_t *cases) {
 }
 
 #include "vectors_more.h"
+#include "vectors_trail.h"
 
 int main(void) {
     json_error_t error;
@@ -399,6 +400,7 @@ int main(void) {
     airgapped_cases(json_object_get(vectors, "airgapped"));
     hardware_reader_cases(json_object_get(vectors, "hardware_readers"));
     installer_ticket_cases(json_object_get(vectors, "installer_tickets"));
+    pending_sections();
     json_decref(vectors);
     return REPORT("conformance vectors");
 }
