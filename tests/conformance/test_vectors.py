@@ -84,7 +84,6 @@ RUN = {
     # Built in conformance/sections/, run by test_sections_of_the_sdk.
     "credentials", "latest_release", "last_seen", "entitlements", "licensee", "data_paths", "consumption", "state",
     "leases", "airgapped", "hardware_readers", "installer_tickets",
-    # Pending (vectors-pending.json).
     "proxy_trail",
 }  # fmt: skip
 # Each module's ``expected`` runs the Python SDK on a case's inputs.
@@ -124,7 +123,7 @@ def test_every_section_has_valid_and_invalid_cases() -> None:
     assert {c["os"] for c in VECTORS["data_paths"]} == {"posix", "windows"}
     assert {c["os"] for c in VECTORS["hardware_readers"]} == {"macos", "windows"}
     assert {c["expected"]["send"] for c in VECTORS["installer_tickets"]} == {True, False}
-    trail = PENDING["proxy_trail"]
+    trail = CASES["proxy_trail"]
     assert {len(c["expected"]["targets"]) for c in trail if c["kind"] == "targets"} >= {1, 2, 3}
     assert {c["expected"]["send"] for c in trail if c["kind"] == "usage_once"} == {True, False}
 
