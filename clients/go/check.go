@@ -56,7 +56,7 @@ func (c *Client) Activate(ctx context.Context, key string) (Status, error) {
 	if err != nil {
 		return Status{}, guard(err)
 	}
-	_, _ = c.queue.flush(ctx, c.transport, s.credential)
+	_, _ = c.queue.flush(ctx, c.transport, s.credential, trailProduct(&s, c.product))
 	return status, nil
 }
 
@@ -109,7 +109,7 @@ func (c *Client) flush(ctx context.Context) (FlushResult, error) {
 			return FlushResult{Remaining: c.queue.count()}, nil
 		}
 	}
-	res, err := c.queue.flush(ctx, c.transport, s.credential)
+	res, err := c.queue.flush(ctx, c.transport, s.credential, trailProduct(&s, c.product))
 	if _, refused := asRefusal(err); refused {
 		return FlushResult{Remaining: c.queue.count()}, nil
 	}
@@ -360,22 +360,15 @@ func (c *Client) afterOnlineCheck(ctx context.Context, s *state, now time.Time) 
 			s.installReported, changed = true, true
 		}
 	}
-	if payload["status"] == StateRegistered {
-		days := intField(payload["usage_report_days"])
-		if days <= 0 || days >= 10000 {
-			days = 1
-		}
-		last, err := parseISO(s.lastUsageReport)
-		if err != nil || now.Sub(last) >= time.Duration(days)*24*time.Hour || now.Before(last) {
-			if _, err := c.queue.add(eventUsage, now, version, c.facts()); err == nil {
-				s.lastUsageReport, changed = toISO(now), true
-			}
+	if payload["status"] == StateRegistered && usageDue(payload, s.lastUsageReport, now) {
+		if _, err := c.queue.add(eventUsage, now, version, c.facts()); err == nil {
+			s.lastUsageReport, changed = toISO(now), true
 		}
 	}
 	if changed {
 		_ = c.save(s)
 	}
-	_, _ = c.queue.flush(ctx, c.transport, s.credential)
+	_, _ = c.queue.flush(ctx, c.transport, s.credential, trailProduct(s, c.product))
 }
 
 // lastSeenStep: last_seen is written at most this often on offline checks: a

@@ -61,6 +61,7 @@ var vectorSections = map[string]func(*testing.T, json.RawMessage){
 	"airgapped":         runAirgapped,
 	"hardware_readers":  runHardwareReaders,
 	"installer_tickets": runInstallerTickets,
+	"proxy_trail":       runProxyTrail, // trail_test.go
 }
 
 func TestConformanceVectors(t *testing.T) {

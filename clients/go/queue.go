@@ -164,7 +164,9 @@ func (q eventQueue) markSent(ids []string) error {
 
 // flush sends queued events in batches until the queue is empty or ctx ends.
 // Offline, 429 and 5xx are retried with exponential backoff and jitter.
-func (q eventQueue) flush(ctx context.Context, t *transport, credential *[2]string) (FlushResult, error) {
+// trail: the product whose proxy-log trail is on (""; off): each batch's trail
+// GETs go before its POST (trail.go), again when the POST is retried.
+func (q eventQueue) flush(ctx context.Context, t *transport, credential *[2]string, trail string) (FlushResult, error) {
 	var res FlushResult
 	if credential == nil {
 		res.Remaining = q.count()
@@ -183,6 +185,9 @@ func (q eventQueue) flush(ctx context.Context, t *transport, credential *[2]stri
 		ids := make([]string, len(batch))
 		for i, e := range batch {
 			ids[i] = e.ID
+		}
+		if trail != "" {
+			sendTrail(ctx, t, trail, batch)
 		}
 		answer, err := t.do(ctx, request{method: "POST", path: path, body: body, credential: credential})
 		var wait time.Duration

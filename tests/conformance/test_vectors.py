@@ -26,6 +26,8 @@ from licentia.core.signing import InvalidDocument, load_public_key, verify_docum
 
 CONFORMANCE = Path(__file__).resolve().parents[2] / "conformance"
 VECTORS: dict[str, Any] = json.loads((CONFORMANCE / "vectors.json").read_text("ascii"))
+# Sections on their way into vectors.json (conformance/README.md): run here like the others.
+PENDING: dict[str, Any] = json.loads((CONFORMANCE / "vectors-pending.json").read_text("ascii"))
 
 
 def _generator() -> ModuleType:
@@ -43,7 +45,12 @@ def _named(cases: list[dict[str, Any]]) -> Callable[[Callable[..., None]], Calla
 def test_checked_in_vectors_and_clients_words_are_what_the_core_generates_now() -> None:
     """vectors.json, clients/js/src/vocabulary.ts and clients/c/include/licentia_vocabulary.h."""
     generator = _generator()
-    assert set(generator.outputs()) == {generator.VECTORS, generator.TYPESCRIPT_WORDS, generator.C_WORDS}
+    assert set(generator.outputs()) == {
+        generator.VECTORS,
+        generator.PENDING_VECTORS,
+        generator.TYPESCRIPT_WORDS,
+        generator.C_WORDS,
+    }
     stale = [
         str(path.relative_to(CONFORMANCE.parent))
         for path, fresh in generator.outputs().items()
@@ -55,11 +62,13 @@ def test_checked_in_vectors_and_clients_words_are_what_the_core_generates_now() 
 def test_a_hand_edited_generated_file_is_reported_stale(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     generator = _generator()
     files = {"VECTORS": tmp_path / "vectors.json", "TYPESCRIPT_WORDS": tmp_path / "vocabulary.ts",
-             "C_WORDS": tmp_path / "licentia_vocabulary.h"}  # fmt: skip
+             "C_WORDS": tmp_path / "licentia_vocabulary.h",
+             "PENDING_VECTORS": tmp_path / "vectors-pending.json"}  # fmt: skip
     monkeypatch.setattr(generator, "HERE", tmp_path)
     for name, path in files.items():
         monkeypatch.setattr(generator, name, path)
     monkeypatch.setattr(generator, "build", lambda: b"{}\n")  # the vectors take seconds; the words are the point
+    monkeypatch.setattr(generator, "build_pending", lambda: b"{}\n")
     assert generator.main([]) == 0
     assert generator.main(["--check"]) == 0
     header = files["C_WORDS"]
@@ -75,13 +84,16 @@ RUN = {
     # Built in conformance/sections/, run by test_sections_of_the_sdk.
     "credentials", "latest_release", "last_seen", "entitlements", "licensee", "data_paths", "consumption", "state",
     "leases", "airgapped", "hardware_readers", "installer_tickets",
+    "proxy_trail",
 }  # fmt: skip
 # Each module's ``expected`` runs the Python SDK on a case's inputs.
-SECTIONS: dict[str, ModuleType] = {name: module for name, module in _generator().SECTIONS.items() if name in RUN}
+_BUILT = {**_generator().SECTIONS, **_generator().PENDING}
+SECTIONS: dict[str, ModuleType] = {name: module for name, module in _BUILT.items() if name in RUN}
+CASES: dict[str, Any] = {**VECTORS, **PENDING}
 
 
 def test_the_runner_runs_every_section_of_the_vectors() -> None:
-    sections = set(VECTORS) - {"format", "about"}
+    sections = set(CASES) - {"format", "about"}
     assert sections == RUN, f"not run here: {sorted(sections - RUN)}; gone: {sorted(RUN - sections)}"
 
 
@@ -111,6 +123,9 @@ def test_every_section_has_valid_and_invalid_cases() -> None:
     assert {c["os"] for c in VECTORS["data_paths"]} == {"posix", "windows"}
     assert {c["os"] for c in VECTORS["hardware_readers"]} == {"macos", "windows"}
     assert {c["expected"]["send"] for c in VECTORS["installer_tickets"]} == {True, False}
+    trail = CASES["proxy_trail"]
+    assert {len(c["expected"]["targets"]) for c in trail if c["kind"] == "targets"} >= {1, 2, 3}
+    assert {c["expected"]["send"] for c in trail if c["kind"] == "usage_once"} == {True, False}
 
 
 @_named(VECTORS["canonical"])
@@ -156,8 +171,8 @@ def test_license_key_check_characters(case: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize(
     ("section", "case"),
-    [(name, case) for name in sorted(SECTIONS) for case in VECTORS.get(name, [])],
-    ids=[f"{name}: {case['name']}" for name in sorted(SECTIONS) for case in VECTORS.get(name, [])],
+    [(name, case) for name in sorted(SECTIONS) for case in CASES.get(name, [])],
+    ids=[f"{name}: {case['name']}" for name in sorted(SECTIONS) for case in CASES.get(name, [])],
 )
 def test_sections_of_the_sdk(section: str, case: dict[str, Any]) -> None:
     """The Python SDK gives each case's recorded answer (``expected``) from its inputs."""

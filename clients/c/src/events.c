@@ -5,8 +5,7 @@
 
 #include "handle.h"
 #include "queue.h"
-
-#define DAY_MS 86400000LL
+#include "trail.h"
 
 static json_t *app_version(const licentia *h) { return json_pack("{s:s?}", "app_version", h->app_version); }
 
@@ -18,7 +17,10 @@ void lc_flush_queue(call *c) {
     licentia_status *ignored = NULL;
     if (!c->state->device && lc_device_call(c, "/v1/check", NULL, &ignored) != LICENTIA_OK) return;
     licentia_status_free(ignored);
-    lc_sender to = {c->h->server_url, c->state->device, c->state->secret, c->deadline};
+    /* The vendor's proxy-log trail (trail.c), as the last signed document asks. */
+    const json_t *doc = json_object_get(c->state->signed_doc, "document");
+    const char *trail = json_is_true(json_object_get(doc, "proxy_trail")) ? c->h->product : NULL;
+    lc_sender to = {c->h->server_url, c->state->device, c->state->secret, c->deadline, trail};
     size_t sent;
     lc_queue_flush(c->h->data_dir, &to, &sent); /* what is not sent now stays queued for the next call */
 }
@@ -30,11 +32,9 @@ void lc_after_online(call *c, int is_check) {
         s->install_reported = changed = 1;
     }
     const json_t *doc = json_object_get(s->signed_doc, "document");
-    const json_t *status = json_object_get(doc, "status"), *every = json_object_get(doc, "usage_report_days");
+    const json_t *status = json_object_get(doc, "status");
     if (is_check && json_is_string(status) && strcmp(json_string_value(status), LICENTIA_STATUS_REGISTERED) == 0) {
-        long long days = json_is_integer(every) && json_integer_value(every) > 0 ? json_integer_value(every) : 1, last;
-        int known = s->last_usage_report && lc_parse_iso(s->last_usage_report, &last) == 0;
-        if (!known || c->now - last >= days * DAY_MS || c->now < last) {
+        if (lc_usage_due(doc, s->last_usage_report, c->now)) {
             char iso[21];
             lc_format_iso(c->now, iso);
             char *copy = strdup(iso);

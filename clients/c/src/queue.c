@@ -12,6 +12,7 @@
 #include "http.h"
 #include "platform.h"
 #include "queue.h"
+#include "trail.h"
 
 #define BATCH 100
 
@@ -129,6 +130,7 @@ licentia_error lc_queue_flush(const char *data_dir, const lc_sender *to, size_t 
         if (!body && events && json_array_size(events)) {
             accepted = json_array_size(events);
             body = json_pack("{s:O}", "events", events);
+            if (to->trail) lc_send_trail(to->base, to->trail, events, to->deadline); /* GETs before the POST */
         }
         json_decref(events);
         if (body) {

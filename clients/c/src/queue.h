@@ -7,6 +7,7 @@
 typedef struct {
     const char *base, *device, *secret;
     long long deadline; /* lc_monotonic_ms() scale */
+    const char *trail;  /* the product whose proxy-log trail is on (trail.c), or NULL */
 } lc_sender;
 
 /* Queue one event (data and facts are stolen; NULL for {}). */

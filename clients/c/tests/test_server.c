@@ -257,6 +257,30 @@ int main(void) {
     CHECK(licentia_check(blocked, 0, &st) == LICENTIA_OK && !licentia_status_unsaved(st), "offline is never unsaved");
     licentia_status_free(st);
     licentia_close(blocked);
+
+    /* The proxy-log trail: with the product's trail on, the install goes first as a GET (no credential),
+     * recorded by the server beside the posted install (the evidence report shows it). */
+    char cmd[1200], traced_machine[400], *traced_device = NULL;
+    snprintf(cmd, sizeof cmd, "'%s' -m licentia product trail my-app --on --data-dir '%s' >/dev/null", python, server_dir);
+    CHECK(system(cmd) == 0, "licentia product trail --on");
+    snprintf(traced_machine, sizeof traced_machine, "%s/traced-machine", root);
+    fake_machine(traced_machine, "9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b");
+    write_file(traced_machine, "sys/block/sda/device/serial", "TRACEDDISK\n");
+    licentia *traced = open_app(url, pub, "traced", traced_machine);
+    CHECK(traced && licentia_check(traced, 1, &st) == LICENTIA_OK && licentia_status_device(st), "trail: first check");
+    if (st && licentia_status_device(st)) traced_device = strdup(licentia_status_device(st));
+    licentia_status_free(st);
+    licentia_close(traced);
+    snprintf(cmd, sizeof cmd, "'%s' -m licentia evidence --device '%s' --format json --data-dir '%s'", python,
+             traced_device ? traced_device : "-", server_dir);
+    FILE *report = popen(cmd, "r");
+    char *evidence = calloc(1, 1 << 20);
+    size_t got = report && evidence ? fread(evidence, 1, (1 << 20) - 1, report) : 0;
+    if (report) pclose(report);
+    CHECK(got > 0 && strstr(evidence, "\"trail\"") && strstr(evidence, "\"whole\"") && strstr(evidence, "1.4.0"),
+          "the install's trail recorded beside it");
+    free(evidence);
+    free(traced_device);
     free(state_text);
     free(device);
     free(pub);

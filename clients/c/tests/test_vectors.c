@@ -354,6 +354,7 @@ static void latest_release_cases(const json_t *cases) {
 }
 
 #include "vectors_more.h"
+#include "vectors_trail.h"
 
 int main(void) {
     json_error_t error;
@@ -369,7 +370,7 @@ int main(void) {
                                         "offline", "online", "linux_readers", "credentials",
                                         "last_seen", "latest_release", "entitlements", "licensee", "data_paths",
                                         "consumption", "state", "leases", "airgapped", "hardware_readers",
-                                        "installer_tickets"};
+                                        "installer_tickets", "proxy_trail"};
     const char *section;
     json_t *ignored;
     json_object_foreach(vectors, section, ignored) {
@@ -399,6 +400,8 @@ int main(void) {
     airgapped_cases(json_object_get(vectors, "airgapped"));
     hardware_reader_cases(json_object_get(vectors, "hardware_readers"));
     installer_ticket_cases(json_object_get(vectors, "installer_tickets"));
+    proxy_trail_cases(json_object_get(vectors, "proxy_trail"));
+    pending_sections();
     json_decref(vectors);
     return REPORT("conformance vectors");
 }

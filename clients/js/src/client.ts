@@ -22,6 +22,7 @@ import { StateFile, type State } from "./state";
 import { installerTicketField } from "./tickets";
 import { decideOffline, DEFAULT_ROLLBACK_TOLERANCE_MS, denied, Status } from "./status";
 import { parseIsoOr, systemClock, toIso, type Clock } from "./time";
+import { usageDue } from "./trail";
 import { Transport } from "./transport";
 import { Values } from "./values";
 import { CLIENT_VERSION, PROTOCOL_VERSION } from "./version";
@@ -449,14 +450,10 @@ export class Licentia {
       this.queue.add(EventKind.INSTALL, now, { app_version: this.appVersion }, await this.facts());
       state.installReported = changed = true;
     }
-    if (payload.status === DeviceStatus.REGISTERED) {
-      const days = typeof payload.usage_report_days === "number" && payload.usage_report_days > 0 ? payload.usage_report_days : 1;
-      const last = parseIsoOr(state.lastUsageReport, null);
-      if (last === null || now - last >= days * 86_400_000 || now < last) {
-        this.queue.add(EventKind.USAGE, now, { app_version: this.appVersion }, await this.facts());
-        state.lastUsageReport = toIso(now);
-        changed = true;
-      }
+    if (payload.status === DeviceStatus.REGISTERED && usageDue(payload, state.lastUsageReport, now)) {
+      this.queue.add(EventKind.USAGE, now, { app_version: this.appVersion }, await this.facts());
+      state.lastUsageReport = toIso(now);
+      changed = true;
     }
     if (changed) this.save(state);
     await this.flushWith(state, deadline);
@@ -464,7 +461,10 @@ export class Licentia {
 
   private async flushWith(state: State, deadline: number): Promise<FlushResult> {
     try {
-      return await this.queue.flush(this.transport, state.credential, deadline);
+      // The vendor's proxy-log trail (trail.ts), as the last signed document asks.
+      const document = isObject(state.signed) && isObject(state.signed.document) ? state.signed.document : {};
+      const trail = document.proxy_trail === true ? this.product : null;
+      return await this.queue.flush(this.transport, state.credential, deadline, undefined, undefined, trail);
     } catch (err) {
       if (err instanceof ServerRefused) return { sent: 0, duplicates: 0, dropped: 0, remaining: this.queue.count() };
       throw err;

@@ -16,6 +16,7 @@ import { Offline, ServerRefused } from "./errors";
 import { writeFileAtomic } from "./files";
 import { isObject, type JsonObject } from "./json";
 import { toIso } from "./time";
+import { sendTrail } from "./trail";
 import type { Transport } from "./transport";
 import { ErrorCode, EventKind, REPORTED_EVENT_KINDS } from "./vocabulary";
 
@@ -103,9 +104,17 @@ export class EventQueue {
   /**
    * Send queued events in batches until the queue is empty or `deadline`
    * (ms, `Date.now()` scale) passes. Offline, 429 and 5xx are retried with
-   * exponential backoff and jitter within the deadline.
+   * exponential backoff and jitter within the deadline. `trail`: the product whose
+   * proxy-log trail is on; each batch's trail GETs go before its POST (trail.ts).
    */
-  async flush(transport: Transport, credential: readonly [string, string] | null, deadline: number, batchSize = 100, maxRetries = 5): Promise<FlushResult> {
+  async flush(
+    transport: Transport,
+    credential: readonly [string, string] | null,
+    deadline: number,
+    batchSize = 100,
+    maxRetries = 5,
+    trail: string | null = null,
+  ): Promise<FlushResult> {
     let sent = 0;
     let duplicates = 0;
     let dropped = 0;
@@ -117,6 +126,7 @@ export class EventQueue {
       const pending = this.pending(size);
       if (!pending.length) break;
       const { path, body, batch } = requestFor(pending);
+      if (trail !== null) await sendTrail(transport, trail, batch.map((b) => b.event), deadline);
       let wait: number;
       try {
         const answer = await transport.request("POST", path, { body, credential, timeoutMs: deadline - Date.now() });

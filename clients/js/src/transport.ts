@@ -42,6 +42,18 @@ export class Transport {
     this.serverUrl = serverUrl.replace(/\/+$/, "");
   }
 
+  /**
+   * One GET of the proxy-log trail (`target`: `/v1/trail?...`, already encoded): no credential, the
+   * answer's body ignored; rejects with `Offline` or `ServerRefused` when the server did not take it.
+   */
+  async trail(target: string, timeoutMs: number): Promise<void> {
+    try {
+      await this.request("GET", target, { timeoutMs });
+    } catch (err) {
+      if (!(err instanceof InvalidAnswer)) throw err; // 204: no body, which is no JSON
+    }
+  }
+
   request(method: string, path: string, options: RequestOptions = {}): Promise<JsonValue> {
     const url = new URL(this.serverUrl + path);
     for (const [k, v] of Object.entries(options.query ?? {})) url.searchParams.set(k, v);

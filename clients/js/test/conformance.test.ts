@@ -22,6 +22,8 @@ export const IMPLEMENTED = new Set([
   // client_vectors.test.ts:
   "credentials", "latest_release", "last_seen", "entitlements", "licensee", "data_paths", "consumption", "state", "leases", "airgapped", "hardware_readers",
   "installer_tickets",
+  // trail.test.ts:
+  "proxy_trail",
 ]);
 const ABOUT_THE_FILE = new Set(["format", "about"]);
 

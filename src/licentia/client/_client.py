@@ -31,7 +31,7 @@ from licentia.client.tickets import installer_ticket_field
 from licentia.client.transport import Transport
 from licentia.client.witnesses import latest_witness, parse_time, rolled_back, seen, witness_paths
 from licentia.core.answers import server_time
-from licentia.core.clock import Clock, SystemClock, timedelta, to_iso
+from licentia.core.clock import Clock, SystemClock, to_iso
 from licentia.core.fingerprint import data_path_hash
 from licentia.core.signing import InvalidDocument
 from licentia.core.status import DEFAULT_ROLLBACK_TOLERANCE, REGISTERED
@@ -325,6 +325,7 @@ class Licentia(AirGapped, Reports, SeatsAndMeters):
         return accept(self, answer, asked, state, fingerprint)
 
     def _after_online_check(self, state: State, now: dt.datetime, deadline: float) -> None:
+        from licentia.client.trail import usage_due
         from licentia.core.vocabulary import EventKind  # online: enum is loaded by then
 
         payload = state.signed["document"] if state.signed else {}
@@ -332,20 +333,18 @@ class Licentia(AirGapped, Reports, SeatsAndMeters):
         if not state.install_reported:
             self.queue.add(EventKind.INSTALL, now, {"app_version": self.app_version}, self.facts())
             state.install_reported, changed = True, True
-        if payload.get("status") == REGISTERED:
-            days = payload.get("usage_report_days")
-            every = timedelta(days=days if type(days) is int and 0 < days < 10_000 else 1)
-            last = parse_time(state.last_usage_report)
-            if last is None or now - last >= every or now < last:
-                self.queue.add(EventKind.USAGE, now, {"app_version": self.app_version}, self.facts())
-                state.last_usage_report, changed = to_iso(now), True
+        if payload.get("status") == REGISTERED and usage_due(payload, state.last_usage_report, now):
+            self.queue.add(EventKind.USAGE, now, {"app_version": self.app_version}, self.facts())
+            state.last_usage_report, changed = to_iso(now), True
         if changed:
             self._save(state)
         self._flush(state, deadline)
 
     def _flush(self, state: State, deadline: float) -> FlushResult:
         try:
-            return self.queue.flush(self.transport, state.credential, deadline=deadline)
+            # The vendor's proxy-log trail (client/trail.py), as the last signed document asks.
+            trail = self.product if state.signed and state.signed["document"].get("proxy_trail") is True else None
+            return self.queue.flush(self.transport, state.credential, deadline=deadline, trail=trail)
         except ServerRefused:
             return FlushResult(0, 0, 0, self.queue.count())
 

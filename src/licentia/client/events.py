@@ -187,12 +187,15 @@ class EventQueue:
         deadline: float,
         batch_size: int = 100,
         max_retries: int = 5,
+        trail: str | None = None,
     ) -> FlushResult:
         """Send queued events in batches until the queue is empty or ``deadline`` (monotonic) passes.
 
         Transient failures (offline, 429, 5xx) are retried with exponential
         backoff and jitter, bounded by ``max_retries`` and the deadline, so a
         flush never holds up the application longer than it was allowed to.
+        ``trail``: the product whose proxy-log trail is on; each batch's trail GETs go
+        before its POST (``client/trail.py``), again when the POST is retried.
         """
         sent = duplicates = dropped = 0
         retries = 0
@@ -205,6 +208,10 @@ class EventQueue:
             if not batch:
                 break
             path, body, batch = _request_for(batch)
+            if trail is not None:
+                from licentia.client.trail import send_trail
+
+                send_trail(transport, trail, batch, deadline)
             try:
                 answer = transport.request(
                     "POST", path, body=body, credential=credential, timeout=deadline - time.monotonic()

@@ -120,6 +120,15 @@ class Transport:
             return parse_answer(raw, self.server_url)
         raise AssertionError("unreachable")
 
+    def trail(self, target: str, *, timeout: float) -> None:
+        """One GET of the proxy-log trail (``target``: ``/v1/trail?...``, already encoded): no credential, one
+        attempt, the answer's body unread; :class:`Offline` or :class:`ServerRefused` when it was not taken."""
+        import urllib.request
+
+        headers = {"User-Agent": USER_AGENT, "Licentia-Protocol": PROTOCOL_VERSION}
+        req = urllib.request.Request(self.server_url + target, headers=headers, method="GET")  # noqa: S310
+        self._attempt(req, max(0.05, timeout))
+
     def _attempt(self, req: urllib.request.Request, wait: float) -> bytes:
         """One exchange; every failure becomes :class:`Offline` (transient ones :class:`_Unavailable`)."""
         import http.client

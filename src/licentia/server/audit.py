@@ -92,6 +92,7 @@ class AuditAction(enum.StrEnum):
     PRODUCT_CREATE = "product.create", AuditTarget.PRODUCT
     PRODUCT_NOTIFY = "product.notify", AuditTarget.PRODUCT
     PRODUCT_PRIVACY = "product.privacy", AuditTarget.PRODUCT
+    PRODUCT_PROXY_TRAIL = "product.proxy_trail", AuditTarget.PRODUCT
     PRODUCT_TEST_MODE = "product.test_mode", AuditTarget.PRODUCT
     RELEASE_PUBLISH = "release.publish", AuditTarget.RELEASE
     STORE_RESTORE = "store.restore", AuditTarget.STORE
@@ -311,6 +312,12 @@ SENTENCES: dict[AuditAction, Sentence] = {
         w.product(t),
         "collect" if d.get("collect_facts") else "not collect",
         counted(d.get("facts_retention_days"), "day"),
+    ),
+    AuditAction.PRODUCT_PROXY_TRAIL: lambda t, d, w: w.say(
+        "Turned the proxy-log trail {} for {}, usage reported {}",
+        "on" if d.get("proxy_trail") else "off",
+        w.product(t),
+        "once" if d.get("usage_report_once") else "periodically",
     ),
     AuditAction.PRODUCT_TEST_MODE: lambda t, d, w: w.say(
         "Turned test mode {} for {}{}",

@@ -71,6 +71,11 @@ class ErrorCode(enum.StrEnum):
     )  # fmt: skip
     INVALID_CREDENTIAL = "invalid_credential", 401, _P, "the device credential is wrong, or names another device"
     INVALID_INSTALLER_TICKET = "invalid_installer_ticket", 422, _P, "the installer ticket is forged or was edited"
+    TRAIL_OFF = "trail_off", 404, _P, "GET /v1/trail: no product with this slug keeps a proxy-log trail"
+    INVALID_TRAIL = (
+        "invalid_trail", 422, _P,
+        "GET /v1/trail: the query names an unknown field, repeats one, or a value is not one the trail takes",
+    )  # fmt: skip
     OTHER_MACHINE = (
         "other_machine", 409, _P,
         "POST /v1/move: the hardware is another computer's; a move stays on the installation's machine",

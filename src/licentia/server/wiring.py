@@ -41,6 +41,7 @@ from licentia.server.adminapi import payments as api_payments
 from licentia.server.adminapi import policies as api_policies
 from licentia.server.adminapi import router as api_main
 from licentia.server.adminapi import tickets as api_tickets
+from licentia.server.adminapi import trail as api_trail
 from licentia.server.adminapi import webhooks as api_webhooks
 from licentia.server.devices import moves as device_moves
 from licentia.server.devices import router as devices_api
@@ -88,6 +89,7 @@ DEVELOPER_API: tuple[APIRouter, ...] = (
     api_leases.router,
     api_payment_mappings.router,
     api_tickets.router,
+    api_trail.router,
 )
 ADMIN_UI: tuple[APIRouter, ...] = (
     admin_signin.router,

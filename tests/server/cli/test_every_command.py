@@ -136,6 +136,14 @@ def case_product_test_mode(cli: Cli) -> None:
     assert cli("product", "test-mode", "my-app", "--off").startswith("test mode for my-app: off;")
 
 
+def case_product_trail(cli: Cli) -> None:
+    assert cli("product", "trail", "my-app").strip() == "proxy-log trail for my-app: off; usage reports periodic"
+    shown = cli("product", "trail", "my-app", "--on", "--usage-once")
+    assert shown.strip() == "proxy-log trail for my-app: on; usage reports once"
+    assert json.loads(cli("product", "show", "my-app"))["proxy_trail"] is True
+    assert cli("product", "trail", "my-app", "--off").strip() == "proxy-log trail for my-app: off; usage reports once"
+
+
 def case_policy_create(cli: Cli) -> None:
     made = json.loads(cli("policy", "create", "my-app", "Site", "--set", "max_devices=50", "--copy-of", "Default"))
     assert made["name"] == "Site" and made["max_devices"] == 50 and made["default"] is False
@@ -597,6 +605,7 @@ CASES: dict[tuple[str, ...], Callable[..., None]] = {
     ("product", "facts"): case_product_facts,
     ("product", "piracy"): case_product_piracy,
     ("product", "test-mode"): case_product_test_mode,
+    ("product", "trail"): case_product_trail,
     ("policy", "create"): case_policy_create,
     ("policy", "list"): case_policy_list,
     ("policy", "show"): case_policy_show,

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
 # The top-level commands this module registers, with their help lines (see build_parser).
 COMMANDS = {
-    "product": "create, list, show products; edit policies and privacy; the piracy ratio; test mode",
+    "product": "create, list, show products; policies, privacy, piracy ratio, test mode, proxy-log trail",
     "keys": "show or rotate a product's signing keys",
 }
 
@@ -56,6 +56,19 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], opti
     p.add_argument("--email", help="where each test post is emailed (empty: not emailed)")
     p.add_argument("--posts", action="store_true", help="print the latest test posts, one JSON object a line")
     p.set_defaults(run=test_mode)
+    p = actions.add_parser(
+        "trail", parents=[options], help="show or switch the proxy-log trail (GET before each post) and usage once"
+    )
+    p.add_argument("slug")
+    switch = p.add_mutually_exclusive_group()
+    switch.add_argument("--on", action="store_true", help="applications send each report also as a GET")
+    switch.add_argument("--off", action="store_true", help="no GET trail (the default)")
+    once = p.add_mutually_exclusive_group()
+    once.add_argument(
+        "--usage-once", action="store_true", help="one usage report only, usage_report_days after registration"
+    )
+    once.add_argument("--usage-periodic", action="store_true", help="a usage report every usage_report_days")
+    p.set_defaults(run=trail)
 
     group = commands.add_parser("keys", parents=[options], help=COMMANDS["keys"])
     actions = group.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -195,6 +208,29 @@ def test_mode(args: argparse.Namespace, ctx: CliContext) -> int:
     print(f"test mode for {row.slug}: {'on' if row.test_mode else 'off'}; test posts {emailed}")
     for post in posts:
         print(json.dumps(post, ensure_ascii=False))
+    return 0
+
+
+def trail(args: argparse.Namespace, ctx: CliContext) -> int:
+    from licentia.server.products.changes import change_proxy_trail
+    from licentia.server.products.service import get_product
+
+    with ctx.engine.begin() as conn:
+        row = get_product(conn, args.slug)
+        if args.on or args.off or args.usage_once or args.usage_periodic:
+            change_proxy_trail(
+                conn,
+                product_id=row.id,
+                proxy_trail=bool(args.on) if (args.on or args.off) else row.proxy_trail,
+                usage_report_once=bool(args.usage_once)
+                if (args.usage_once or args.usage_periodic)
+                else row.usage_report_once,
+                actor=ctx.actor,
+                now=ctx.clock.now(),
+            )
+            row = get_product(conn, args.slug)
+    usage = "once" if row.usage_report_once else "periodic"
+    print(f"proxy-log trail for {row.slug}: {'on' if row.proxy_trail else 'off'}; usage reports {usage}")
     return 0
 
 

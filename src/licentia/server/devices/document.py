@@ -26,10 +26,11 @@ def status_document(
     clone_suspected: bool,
     releases: Sequence[Mapping[str, Any]],
     now: dt.datetime,
+    registered_at: dt.datetime | None = None,
 ) -> dict[str, Any]:
     """What the installation may do, as of ``now``.
 
-    ``device`` carries its machine's columns; ``terms`` is the policy the
+    ``device`` carries its machine's columns; ``registered_at`` is when it took its license; ``terms`` is the policy the
     installation follows (its license's, with the license's overrides, or the
     product's default); ``releases`` are the channel's, newest first.
     """
@@ -49,7 +50,7 @@ def status_document(
             # A newer version exists that this license's maintenance does not cover (an upgrade to sell).
             "newer_release": None if beyond is None else {"version": beyond["version"], "channel": beyond["channel"]},
         }
-    return {
+    document = {
         "v": 1,
         "product": product.slug,
         "device": device.id,
@@ -85,6 +86,15 @@ def status_document(
         "clone_suspected": clone_suspected,
         "latest_release": None if latest is None else latest["summary"],
     }
+    # Hitek's proxy-log trail and one-time usage post (core.trail), named only when on: documents of products
+    # without them stay as they were.
+    if product.proxy_trail:
+        document["proxy_trail"] = True
+    if product.usage_report_once:
+        document["usage_report_once"] = True
+        if registered_at is not None:
+            document["registered_at"] = to_iso(registered_at)
+    return document
 
 
 def _customer(license_row: CustomerLicenseRow) -> dict[str, Any] | None:

@@ -61,14 +61,15 @@ __all__ = ["CheckInput", "CheckOutcome", "Checker", "read_ahead"]
 
 _PRODUCT_QUERY = Statement(
     """
-    SELECT p.id, p.slug, p.collect_facts, p.test_mode, o.id AS policy_id, o.trial_days, o.max_devices,
+    SELECT p.id, p.slug, p.collect_facts, p.test_mode, p.proxy_trail, p.usage_report_once,
+           o.id AS policy_id, o.trial_days, o.max_devices,
            o.seat_release_days, o.lease_days, o.grace_days, o.usage_report_days, o.fingerprint_min_match, o.on_clone,
            o.allow_virtual_machines, k.kid
     FROM products p JOIN policies o ON o.product_id = p.id AND o.is_default
     JOIN signing_keys k ON k.product_id = p.id
     WHERE p.slug = :slug AND k.retired_at IS NULL
     ORDER BY k.id DESC LIMIT 1""",
-    booleans=("collect_facts", "test_mode", "allow_virtual_machines"),
+    booleans=("collect_facts", "test_mode", "proxy_trail", "usage_report_once", "allow_virtual_machines"),
 )
 # Every license type of the product, read with the product (once per cache lifetime, never per check).
 _POLICIES_QUERY = Statement(
@@ -352,6 +353,7 @@ class Checker:
             clone_suspected=clone_suspected,
             releases=self.releases.get(conn, product.id, inp.channel),
             now=inp.now,
+            registered_at=values.get("activated_at", device.activated_at) if license_row is not None else None,
         )
         credential = {"device": device.id, "secret": found.secret} if found.secret else None
         return CheckOutcome(document=document, signer=signer, endorsements=chain, credential=credential)

@@ -1,4 +1,4 @@
-"""POST /v1/events (batches, idempotent by client event id) and POST /v1/feedback."""
+"""POST /v1/events (batches, idempotent by client event id), POST /v1/feedback and GET /v1/trail."""
 
 from __future__ import annotations
 
@@ -6,14 +6,18 @@ import datetime as dt
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
 
 from licentia.core.vocabulary import REPORTED_EVENT_KINDS, EventKind
 from licentia.server.credentials import DeviceCredential, authenticate
+from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.events.facts import server_facts
 from licentia.server.events.payloads import FactName, FactValue
 from licentia.server.events.service import event_row, record_events
+from licentia.server.events.trail import read_query, record_part
+from licentia.server.products.test_mode import record_test_post
+from licentia.server.ratelimit import hit, peek
 from licentia.server.state import AppState, StateDep
 from licentia.server.store.tables import events, products
 from licentia.server.stored_time import StoredTime
@@ -21,6 +25,8 @@ from licentia.server.stored_time import StoredTime
 router = APIRouter(prefix="/v1", tags=["events"])
 MAX_BATCH = 200
 MAX_DATA_KEYS = 40
+# Trail GETs from one address per hour: a few per event, so an office behind one address is far below it.
+TRAIL_PER_HOUR = 3000
 
 EventId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,64}$")]
 _REPORTED = sorted(kind.value for kind in REPORTED_EVENT_KINDS)
@@ -150,3 +156,40 @@ async def post_feedback(
         "facts": body.facts,
     }
     return await _store(request, state, credential, [item])
+
+
+@router.get("/trail", status_code=204, response_class=Response)
+async def get_trail(request: Request, state: StateDep) -> Response:
+    """One part of an event's proxy-log trail (Hitek's GET before the POST); no credential, nothing secret.
+
+    Answered ``204`` with nothing, a repeated part included; ``404 trail_off`` when no product of this
+    slug keeps a trail, ``422 invalid_trail`` for a query the trail does not take.
+    """
+    part = read_query(request.url.query)
+    now = state.clock.now()
+    facts = server_facts(request, now=now, trusted_proxies=state.trusted_proxies)
+
+    def job(conn: Any) -> None:
+        columns = (products.c.id, products.c.proxy_trail, products.c.test_mode, products.c.collect_facts)
+        product = conn.execute(sa.select(*columns).where(products.c.slug == part.product)).first()
+        if product is None or not product.proxy_trail:
+            # One answer for an unknown product and one without a trail: the endpoint tells nothing more.
+            raise ApiError(ErrorCode.TRAIL_OFF, f"no proxy-log trail is kept for {part.product!r}")
+        bucket = f"trail:{facts['external_ip']}"
+        wait = peek(conn, bucket, now, limit=TRAIL_PER_HOUR)
+        if wait is not None:
+            raise ApiError(
+                ErrorCode.RATE_LIMITED, "too many trail requests from here", headers={"Retry-After": str(wait)}
+            )
+        hit(conn, bucket, now)
+        kept = part if product.collect_facts else part.without_facts()
+        if product.test_mode:  # kept apart with the product's other test posts, counted nowhere
+            body = {"mode": kept.mode, "id": kept.event_id, "part": kept.part, "last": kept.last, "fields": kept.fields}
+            record_test_post(
+                conn, product=part.product, action="trail", body=body, server_facts=facts, now=now, fernet=state.fernet
+            )
+            return
+        record_part(conn, product_id=product.id, part=kept, server_facts=facts, now=now)
+
+    await state.writer.run(job)
+    return Response(status_code=204)

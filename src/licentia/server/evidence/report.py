@@ -69,8 +69,10 @@ def _key_prefixes(subject: Subject) -> dict[int, str]:
     return {subject.license.id: subject.license.key_prefix} if subject.license is not None else {}
 
 
-def event_record(event: Any, prefixes: Mapping[int, str]) -> dict[str, Any]:
-    return {
+def event_record(
+    event: Any, prefixes: Mapping[int, str], trails: Mapping[str, Mapping[str, Any]] | None = None
+) -> dict[str, Any]:
+    record = {
         "id": event.id,
         "received_at": _plain(event.received_at),
         "occurred_at": _plain(event.occurred_at) if event.occurred_at else None,
@@ -81,6 +83,12 @@ def event_record(event: Any, prefixes: Mapping[int, str]) -> dict[str, Any]:
         "client_facts": _plain(event.client_facts or {}),
         "server_facts": _plain(event.server_facts or {}),
     }
+    trail = (trails or {}).get(event.client_event_id)
+    if trail is not None:
+        # Also sent as a GET before the POST (Hitek's proxy-log trail): unauthenticated, so shown beside
+        # the event it names, never as an event of its own.
+        record["trail"] = _plain(trail)
+    return record
 
 
 def _device_record(row: Any) -> dict[str, Any]:
@@ -135,7 +143,7 @@ def build_document(subject: Subject, *, now: dt.datetime, risk: Risk | None = No
         "customer": None if customer is None else {"id": customer.id, "name": customer.name, "email": customer.email},
         "risk": (risk or assess(subject)).as_dict(),
         "devices": [_device_record(d) for d in subject.devices],
-        "events": [event_record(e, prefixes) for e in subject.events],
+        "events": [event_record(e, prefixes, subject.trails) for e in subject.events],
         "truncated": subject.truncated,
         # Written by the vendor's staff (admin UI, developer API, CLI), never by an application.
         "vendor_notes": [dict(note) for note in subject.notes],

@@ -3,7 +3,9 @@
 The event itself stays (a count of installs is not personal data); what it
 said about the person and the machine goes: ``client_facts``, ``server_facts``
 (external IP, reverse host), the other side's facts copied into clone events,
-and the facts stored on devices not seen within the retention.
+and the facts stored on devices not seen within the retention. A proxy-log
+trail row (``trail_requests``) is nothing but facts: it goes whole, with the
+facts' retention, and with the events' retention when that is shorter.
 Each step works in chunks so a first purge of a large history never holds a
 long transaction (on SQLite that would stall every status check).
 
@@ -28,7 +30,7 @@ import sqlalchemy as sa
 
 from licentia.core.vocabulary import EventKind
 from licentia.server.store import partitions
-from licentia.server.store.tables import devices, events, products
+from licentia.server.store.tables import devices, events, products, trail_requests
 
 log = logging.getLogger("licentia.evidence")
 
@@ -44,10 +46,16 @@ MIN_EVENT_RETENTION_DAYS = 40
 class Purged:
     events: int = 0
     devices: int = 0
+    trails: int = 0
 
     def add(self, other: Purged) -> None:
         self.events += other.events
         self.devices += other.devices
+        self.trails += other.trails
+
+    def more(self) -> bool:
+        """Whether a chunk was full: another may find more."""
+        return max(self.events, self.devices, self.trails) >= CHUNK
 
 
 @dataclass
@@ -101,7 +109,17 @@ def purge_chunk(conn: sa.Connection, *, product_id: int, cutoff: dt.datetime) ->
         .scalar_subquery()
     )
     done.devices = conn.execute(devices.update().where(devices.c.id.in_(device_ids)).values(facts={})).rowcount
+    done.trails = _delete_trails(conn, cutoff, product_id=product_id)
     return done
+
+
+def _delete_trails(conn: sa.Connection, cutoff: dt.datetime, *, product_id: int | None = None) -> int:
+    """Delete at most ``CHUNK`` trail rows received before ``cutoff`` (of one product, or of all)."""
+    old = trail_requests.c.received_at < cutoff
+    if product_id is not None:
+        old = sa.and_(old, trail_requests.c.product_id == product_id)
+    ids = sa.select(trail_requests.c.id).where(old).limit(CHUNK).scalar_subquery()
+    return int(conn.execute(trail_requests.delete().where(trail_requests.c.id.in_(ids))).rowcount)
 
 
 def purge_facts(engine: sa.Engine, *, now: dt.datetime, product: str | None = None) -> Purged:
@@ -114,7 +132,7 @@ def purge_facts(engine: sa.Engine, *, now: dt.datetime, product: str | None = No
             with engine.begin() as conn:
                 done = purge_chunk(conn, product_id=product_id, cutoff=cutoff)
             total.add(done)
-            if done.events < CHUNK and done.devices < CHUNK:
+            if not done.more():
                 break
     return total
 
@@ -131,7 +149,7 @@ async def purge_in_server(app: Any) -> Purged:
         while True:
             done = await state.writer.run(functools.partial(purge_chunk, product_id=product_id, cutoff=cutoff))
             total.add(done)
-            if done.events < CHUNK and done.devices < CHUNK:
+            if not done.more():
                 break
     return total
 
@@ -146,10 +164,13 @@ def event_cutoff(now: dt.datetime, retention_days: int) -> dt.datetime | None:
 
 
 def drop_events_chunk(conn: sa.Connection, *, cutoff: dt.datetime) -> Dropped:
-    """PostgreSQL: drop the months entirely before ``cutoff``. SQLite: delete up to ``CHUNK`` rows a product."""
+    """PostgreSQL: drop the months entirely before ``cutoff``. SQLite: delete up to ``CHUNK`` rows a product.
+
+    Trail rows before ``cutoff`` go too, up to ``CHUNK`` (counted in ``rows``).
+    """
+    removed = _delete_trails(conn, cutoff)
     if partitions.is_partitioned(conn):
-        return Dropped(partitions.drop_before(conn, cutoff))
-    removed = 0
+        return Dropped(partitions.drop_before(conn, cutoff), removed)
     for product_id in conn.execute(sa.select(products.c.id)).scalars():
         # Per product, so the (product_id, received_at) index finds the old rows.
         ids = (
@@ -220,8 +241,8 @@ async def run_forever(app: Any) -> None:
             first = False
         try:
             done = await purge_in_server(app)
-            if done.events or done.devices:
-                log.info("facts purged: %d events, %d devices", done.events, done.devices)
+            if done.events or done.devices or done.trails:
+                log.info("facts purged: %d events, %d devices, %d trail rows", done.events, done.devices, done.trails)
         except asyncio.CancelledError:
             raise
         except Exception as exc:

@@ -17,7 +17,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from licentia.core.licensekeys import KeyFormatError, key_hash, normalize_key
+from licentia.core.trail import TRAIL_MODES
 from licentia.server.errors import ApiError, ErrorCode
+from licentia.server.events.trail import trails_of
 from licentia.server.evidence.notes import notes_about
 from licentia.server.fields import MAX_ROW_ID
 from licentia.server.store.tables import customers, devices, events, licenses, products
@@ -40,6 +42,8 @@ class Subject:
     truncated: bool = False
     # The vendor's case notes on the license, the installations and their machines (evidence.notes).
     notes: list[dict[str, Any]] = field(default_factory=list)
+    # The proxy-log trail of its install, register and usage events, by client event id (events.trail).
+    trails: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def label(self) -> str:
@@ -177,6 +181,8 @@ def _with_notes(conn: sa.Connection, subject: Subject) -> Subject:
         device_ids=[row.id for row in subject.devices],
         machine_ids=[row.machine_id for row in subject.devices],
     )
+    reported = [e.client_event_id for e in subject.events if e.kind in TRAIL_MODES]
+    subject.trails = trails_of(conn, product_id=subject.product.id, event_ids=reported)
     return subject
 
 

@@ -1,4 +1,4 @@
-"""A vendor's changes to a product: policy knobs, privacy and notification switches, all audited."""
+"""A vendor's changes to a product: policy knobs, privacy, trail and notification switches, all audited."""
 
 from __future__ import annotations
 
@@ -43,6 +43,19 @@ def change_privacy(
         collect_facts=collect_facts,
         facts_retention_days=retention_days,
     )
+
+
+def change_proxy_trail(
+    conn: sa.Connection, *, product_id: int, proxy_trail: bool, usage_report_once: bool, actor: str, now: dt.datetime
+) -> None:
+    """Turn Hitek's proxy-log trail (GET /v1/trail before each post) and the one-time usage post on or off.
+
+    Both reach the applications in their next signed status document (docs/privacy.md says what the trail
+    exposes, and to whom).
+    """
+    values = {"proxy_trail": proxy_trail, "usage_report_once": usage_report_once}
+    conn.execute(products.update().where(products.c.id == product_id).values(**values))
+    record(conn, AuditAction.PRODUCT_PROXY_TRAIL, product_id, actor=actor, now=now, **values)
 
 
 def notify_settings(emails_text: str, switches: dict[str, bool]) -> dict[str, Any]:

@@ -16,7 +16,10 @@ def product_list(snapshot: Snapshot) -> list[dict[str, Any]]:
 
 def product_view(snapshot: Snapshot, slug: str) -> dict[str, Any]:
     """The product, its default policy (without row ids), its license types' names and its public keys, oldest first."""
-    product = snapshot.row("SELECT id, slug, name, collect_facts FROM products WHERE slug = :slug", slug=slug)
+    product = snapshot.row(
+        "SELECT id, slug, name, collect_facts, proxy_trail, usage_report_once FROM products WHERE slug = :slug",
+        slug=slug,
+    )
     if product is None:
         raise ApiError(ErrorCode.UNKNOWN_PRODUCT, f"no product named {slug!r}")
     policy = snapshot.row("SELECT * FROM policies WHERE product_id = :id AND is_default", id=product["id"]) or {}
@@ -26,6 +29,8 @@ def product_view(snapshot: Snapshot, slug: str) -> dict[str, Any]:
         "slug": product["slug"],
         "name": product["name"],
         "collect_facts": product["collect_facts"],
+        "proxy_trail": bool(product["proxy_trail"]),
+        "usage_report_once": bool(product["usage_report_once"]),
         "policy": {
             k: (v.isoformat() if hasattr(v, "isoformat") else v)
             for k, v in policy.items()

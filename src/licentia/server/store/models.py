@@ -74,6 +74,12 @@ class Product(Base):
     # The database's default only: the service's insert then names no column older revisions lack.
     test_mode: Mapped[bool] = mapped_column(server_default=sa.false())
     test_email: Mapped[str | None] = mapped_column(sa.String(320))
+    # Hitek's proxy-log trail (docs/privacy.md): the product's applications also send their install,
+    # register and usage posts as plain GETs (GET /v1/trail). ``usage_report_once``: one usage post only,
+    # usage_report_days after registration. Both in the signed status document when on; database defaults
+    # only, as test_mode.
+    proxy_trail: Mapped[bool] = mapped_column(server_default=sa.false())
+    usage_report_once: Mapped[bool] = mapped_column(server_default=sa.false())
 
 
 class Policy(Base):

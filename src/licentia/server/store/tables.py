@@ -49,6 +49,7 @@ from licentia.server.store.payment_models import (
     PaymentTrial,
 )
 from licentia.server.store.ticket_models import InstallerTicket, InstallerTicketStart
+from licentia.server.store.trail_models import TrailRequest
 
 products = table_of(Product)
 policies = table_of(Policy)
@@ -87,3 +88,4 @@ portal_sessions = table_of(PortalSession)
 test_posts = table_of(PostInTestMode)
 installer_tickets = table_of(InstallerTicket)
 ticket_starts = table_of(InstallerTicketStart)
+trail_requests = table_of(TrailRequest)

@@ -91,6 +91,7 @@ EXAMPLES: dict[AuditAction, tuple[str, dict[str, Any]]] = {
     A.PRODUCT_CREATE: ("3", {}),
     A.PRODUCT_NOTIFY: ("3", {"emails": ["ops@acme.example"], "on": {"install": True, "piracy": True}}),
     A.PRODUCT_PRIVACY: ("3", {"collect_facts": True, "facts_retention_days": 90}),
+    A.PRODUCT_PROXY_TRAIL: ("3", {"proxy_trail": True, "usage_report_once": True}),
     A.PRODUCT_TEST_MODE: ("3", {"test_mode": True, "test_email": "dev@acme.example"}),
     A.RELEASE_PUBLISH: ("7", {"product": "acme", "version": "2.1.0", "channel": "stable"}),
     A.TICKET_MINT: ("acme", {"ticket": "it_3f9a0c2e", "source": "portal", "version": "2.1.0", "license": 7}),

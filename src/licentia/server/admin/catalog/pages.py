@@ -30,6 +30,7 @@ from licentia.server.products.changes import (
     change_notifications,
     change_policy,
     change_privacy,
+    change_proxy_trail,
     notify_settings,
 )
 from licentia.server.products.service import POLICY_FIELDS, CreatedProduct, create_product, public_keys
@@ -149,6 +150,12 @@ def _setting(part: str, form: dict[str, str]) -> tuple[Any, str, dict[str, Any]]
     if part == "notify":
         notify = notify_settings(form.get("emails", ""), {t: form.get(f"on_{t}") == "on" for t in Topic})
         return change_notifications, "Notifications saved.", {"notify": notify}
+    if part == "proxy-trail":
+        trail = {
+            "proxy_trail": form.get("proxy_trail") == "on",
+            "usage_report_once": form.get("usage_report_once") == "on",
+        }
+        return change_proxy_trail, "Proxy-log trail saved.", trail
     if part == "test-mode":
         on = form.get("test_mode") == "on"
         done = "Test mode on: posts are kept apart and echoed." if on else "Test mode off: posts count again."

@@ -131,15 +131,11 @@ final class DeviceCalls {
             state.installReported = true;
             changed = true;
         }
-        if (DeviceStatuses.REGISTERED.equals(Json.text(payload, "status"))) {
-            Long days = Json.integer(payload, "usage_report_days");
-            long every = days != null && days > 0 && days < 10_000 ? days : 1;
-            Instant last = Times.parseOrNull(state.lastUsageReport);
-            if (last == null || Duration.between(last, now).compareTo(Duration.ofDays(every)) >= 0 || now.isBefore(last)) {
-                lic.queue.add(EventKinds.USAGE, now, data, lic.facts());
-                state.lastUsageReport = Times.toIso(now);
-                changed = true;
-            }
+        if (DeviceStatuses.REGISTERED.equals(Json.text(payload, "status"))
+                && Trail.usageDue(payload, state.lastUsageReport, now)) {
+            lic.queue.add(EventKinds.USAGE, now, data, lic.facts());
+            state.lastUsageReport = Times.toIso(now);
+            changed = true;
         }
         if (changed) lic.save(state);
         lic.flushWith(state, deadline);

@@ -120,8 +120,14 @@ public final class EventQueue {
     /**
      * Send queued events in batches until the queue is empty or {@code deadline} (System.nanoTime)
      * passes. Offline, 429 and 5xx are retried with exponential backoff and jitter within the deadline.
+     * {@code trail}: the product whose proxy-log trail is on (null: off); each batch's trail GETs go
+     * before its POST ({@link Trail}), again when the POST is retried.
      */
     FlushResult flush(Transport transport, Answers.Credential credential, long deadline) {
+        return flush(transport, credential, deadline, null);
+    }
+
+    FlushResult flush(Transport transport, Answers.Credential credential, long deadline, String trail) {
         int sent = 0;
         int duplicates = 0;
         int dropped = 0;
@@ -153,6 +159,7 @@ public final class EventQueue {
                     events.add(p.event());
                 }
                 path = "/v1/events";
+                if (trail != null) Trail.send(transport, trail, batch.stream().map(Pending::event).toList(), deadline);
             }
             long wait;
             try {

@@ -281,7 +281,8 @@ public final class Licentia {
 
     FlushResult flushWith(State state, long deadline) {
         try {
-            return queue.flush(transport, state.credential, deadline);
+            // The vendor's proxy-log trail (Trail.java), as the last signed document asks.
+            return queue.flush(transport, state.credential, deadline, Trail.productOf(state, product));
         } catch (ServerRefusedException e) {
             return new FlushResult(0, 0, 0, queue.count());
         }

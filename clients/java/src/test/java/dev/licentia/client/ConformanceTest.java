@@ -61,6 +61,7 @@ class ConformanceTest {
         SECTIONS.put("airgapped", ConformanceMore::airgapped);
         SECTIONS.put("hardware_readers", ConformanceMore::hardwareReaders);
         SECTIONS.put("installer_tickets", ConformanceMore::installerTickets);
+        SECTIONS.put("proxy_trail", TrailTest::proxyTrailCases);
     }
 
     @Test
