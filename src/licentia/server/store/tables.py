@@ -1,7 +1,8 @@
 """Every table as a Core ``sa.Table``, declared once: ``from licentia.server.store.tables import devices``.
 
-The models (``models``, ``payment_models``, ``customer_models``) describe the schema; services write
-Core statements against these tables (the hot path reads rows as tuples, not ORM objects).
+The models (``models``, ``payment_models``, ``customer_models``, ``ticket_models``, ``user_models``)
+describe the schema; services write Core statements against these tables (the hot path reads rows as
+tuples, not ORM objects).
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ from licentia.server.store.payment_models import (
     PaymentTrial,
 )
 from licentia.server.store.ticket_models import InstallerTicket, InstallerTicketStart
+from licentia.server.store.user_models import DeviceAuthorization, LicenseUser
 
 products = table_of(Product)
 policies = table_of(Policy)
@@ -87,3 +89,5 @@ portal_sessions = table_of(PortalSession)
 test_posts = table_of(PostInTestMode)
 installer_tickets = table_of(InstallerTicket)
 ticket_starts = table_of(InstallerTicketStart)
+license_users = table_of(LicenseUser)
+device_authorizations = table_of(DeviceAuthorization)
