@@ -55,11 +55,13 @@ from licentia.server.notify import sweep as notify_sweep
 from licentia.server.payments import reminders
 from licentia.server.payments import router as payment_hooks
 from licentia.server.portal import certificates as portal_certificates
+from licentia.server.portal import device as portal_device
 from licentia.server.portal import offline as portal_offline
 from licentia.server.portal import router as portal_main
 from licentia.server.releases import router as releases_api
 from licentia.server.rollups.task import start_rollup_task
 from licentia.server.state import StartupTask
+from licentia.server.users import router as device_signin_api
 from licentia.server.values import router as values_api
 
 # What create_app serves, listed once. Each surface's routes answer their own errors (scoped to them,
@@ -74,6 +76,7 @@ PUBLIC_API: tuple[APIRouter, ...] = (
     leases_api.router,  # floating seats: checkout, heartbeat, release, borrow
     meters_api.router,  # /v1/consume
     payment_hooks.router,  # Stripe, Paddle Billing and FastSpring webhooks
+    device_signin_api.router,  # /v1/device/authorize, /v1/device/token: an application signs its user in (RFC 8628)
     device_moves.router,  # /v1/move, beside /v1/check (last: the routes above keep their places)
 )
 DEVELOPER_API: tuple[APIRouter, ...] = (
@@ -113,7 +116,12 @@ ADMIN_UI: tuple[APIRouter, ...] = (
     admin_leases.router,
     admin_payments.router,
 )
-PORTAL: tuple[APIRouter, ...] = (portal_main.router, portal_offline.router, portal_certificates.router)
+PORTAL: tuple[APIRouter, ...] = (
+    portal_main.router,
+    portal_offline.router,
+    portal_certificates.router,
+    portal_device.router,  # /portal/device: a person confirms an application's sign-in code
+)
 
 # What every process runs beside the requests, started and stopped with the app (periodic: ``ScheduledTask``s).
 STARTUP_TASKS: tuple[StartupTask, ...] = (

@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
-from tests.server.helpers import Installation
+from licentia.core.signing import load_public_key, verify_document
+from tests.server.admin_fixtures import form_token
+from tests.server.helpers import Installation, auth
+from tests.server.notify import conftest as notify_fixtures
+from tests.server.notify.conftest import SmtpServer
+from tests.server.portal.conftest import emailing
+
+smtp = notify_fixtures.smtp  # the real SMTP server (aiosmtpd) the portal's sign-in links go to
+
+
+@pytest.fixture
+def settings(settings: Any, smtp: SmtpServer) -> Any:
+    return emailing(settings, smtp, "support@vendor.example")
+
 
 SEATS = 2
 
@@ -56,3 +70,33 @@ def sign_in(engine: Any, clock: Any, installation: Installation, email: str) -> 
             actor=f"customer:{email}",
             now=clock.now(),
         )
+
+
+def authorize(installation: Installation) -> Any:
+    """The installation asks to sign its user in (POST /v1/device/authorize)."""
+    assert installation.credential is not None, "check() first: the grant is its installation's"
+    return installation.client.post(
+        "/v1/device/authorize", json={"product": installation.product}, headers=auth(installation.credential)
+    )
+
+
+def poll(installation: Installation, device_code: str) -> Any:
+    """One poll of POST /v1/device/token; approved, it is the installation's status check (token kept)."""
+    answer = installation.call("/v1/device/token", device_code=device_code)
+    if answer.status_code == 200:
+        body = json.loads(answer.content)
+        installation.token = verify_document(body["signed"], keys_of(installation), product=installation.product)[
+            "token"
+        ]
+    return answer
+
+
+def keys_of(installation: Installation) -> dict[str, Any]:
+    kid, key = load_public_key(installation.public_key)
+    return {kid: key}
+
+
+def portal_post(client: Any, path: str, **data: str) -> Any:
+    """A form of the portal's device page, posted with the signed-in person's CSRF token."""
+    page = client.get("/portal/device")
+    return client.post(path, data={"csrf": form_token(page.text), **data})
