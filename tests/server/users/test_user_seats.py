@@ -96,3 +96,20 @@ def test_a_copied_installation_of_a_users_machine_is_still_a_copy(client, produc
     original.check()  # the original moves on; the copy still holds the older token
     doc = copy.check()
     assert doc["clone_suspected"] is True
+
+
+def test_people_named_without_a_seat_take_one_at_their_first_sign_in_while_one_is_free(
+    client, product, engine, clock, team
+):
+    apps = [app(client, product, n) for n in range(3)]
+    for email in (ANN, BOB, LEAD):
+        vendor(engine, clock, "assign_user", license_id=team.id, email=email, seat=False)
+    assert [u["seated_at"] for u in users_of(engine, team.id)] == [None, None, None]
+    sign_in(engine, clock, apps[0], BOB)
+    sign_in(engine, clock, apps[1], ANN)
+    with pytest.raises(ApiError) as full:  # two seats, both taken: the third named person waits for one
+        sign_in(engine, clock, apps[2], LEAD)
+    assert full.value.code == "no_user_seat"
+    vendor(engine, clock, "free_user", license_id=team.id, email=BOB)
+    sign_in(engine, clock, apps[2], LEAD)
+    assert apps[2].check()["user"] == LEAD and apps[0].check()["user"] is None

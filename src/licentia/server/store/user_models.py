@@ -2,7 +2,7 @@
 
 On a license whose type counts users (``policies.seat_unit`` = ``user``) a seat
 is a person, known by their email address: ``license_users`` holds one row per
-person who holds (or held) a seat. An installation bound to such a license
+person named on the license (who holds, or may take, a seat), kept when freed. An installation bound to such a license
 names its user (``devices.user_email``); one person's machines share their seat.
 
 ``device_authorizations`` are the OAuth 2.0 device authorization grants
@@ -22,7 +22,11 @@ from licentia.server.store.models import Base
 
 
 class LicenseUser(Base):
-    """A person holding (``freed_at`` None) or having held a user seat of a license."""
+    """A person named on a license (``freed_at`` None), holding one of its seats once ``seated_at`` is set.
+
+    The vendor names people with a seat at once, or to take one at their first
+    sign-in while one is free; the license's customer needs no row to sign in.
+    """
 
     __tablename__ = "license_users"
     __table_args__ = (sa.UniqueConstraint("license_id", "email", name="uq_license_users_license_email"),)
@@ -33,6 +37,7 @@ class LicenseUser(Base):
     assigned_at: Mapped[dt.datetime]
     # "vendor:<admin>", "api:<token>", "customer:<email>" (the license's customer signing in), "sign-in".
     assigned_by: Mapped[str] = mapped_column(sa.String(200))
+    seated_at: Mapped[dt.datetime | None]
     last_active_at: Mapped[dt.datetime | None]
     freed_at: Mapped[dt.datetime | None]
     freed_by: Mapped[str | None] = mapped_column(sa.String(200))

@@ -32,7 +32,8 @@ from licentia.server.policies.terms import activation_expiry, effective
 from licentia.server.store.tables import customers, devices, license_users, licenses, machines, policies
 from licentia.server.users.decide import decide_user_seat
 
-HELD = license_users.c.freed_at.is_(None)
+NAMED = license_users.c.freed_at.is_(None)
+HELD = sa.and_(NAMED, license_users.c.seated_at.is_not(None))
 
 
 def email_of(text: str) -> str:
@@ -84,8 +85,19 @@ def held_seats(conn: sa.Connection, license_id: int) -> list[sa.Row[Any]]:
     )
 
 
+def named_users(conn: sa.Connection, license_id: int) -> list[sa.Row[Any]]:
+    """The people named on the license (holding a seat or not yet), earliest first."""
+    return list(
+        conn.execute(
+            sa.select(license_users)
+            .where(license_users.c.license_id == license_id, NAMED)
+            .order_by(license_users.c.assigned_at, license_users.c.id)
+        ).all()
+    )
+
+
 def list_users(conn: sa.Connection, *, license_id: int) -> list[dict[str, Any]]:
-    """Every person holding a seat of a user license, with the machines they use it on."""
+    """Every person named on a user license (``seated_at`` None: no seat taken yet), with their machines."""
     user_license(conn, license_id)
     bound = conn.execute(
         sa.select(devices.c.user_email, devices.c.machine_id, machines.c.label, devices.c.id)
@@ -93,22 +105,41 @@ def list_users(conn: sa.Connection, *, license_id: int) -> list[dict[str, Any]]:
         .where(devices.c.license_id == license_id, devices.c.user_email.is_not(None))
     ).all()
     found = []
-    for row in held_seats(conn, license_id):
+    for row in named_users(conn, license_id):
         mine = sorted({b.machine_id for b in bound if b.user_email == row.email})
         found.append({**row._mapping, "machines": mine})
     return found
 
 
-def _take(conn: sa.Connection, *, lic: Any, email: str, actor: str, now: dt.datetime) -> None:
-    """Write ``email``'s seat (a freed row is taken again); the caller decided there is one."""
+def _name(conn: sa.Connection, *, lic: Any, email: str, actor: str, now: dt.datetime, seat: bool) -> None:
+    """Name ``email`` on the license (a freed row is named again), with a seat when ``seat``."""
     existing = conn.execute(
         sa.select(license_users.c.id).where(license_users.c.license_id == lic.id, license_users.c.email == email)
     ).first()
     values = {"assigned_at": now, "assigned_by": actor, "freed_at": None, "freed_by": None, "last_active_at": None}
+    values["seated_at"] = now if seat else None
     if existing is None:
         conn.execute(license_users.insert().values(license_id=lic.id, email=email, **values))
     else:
         conn.execute(license_users.update().where(license_users.c.id == existing.id).values(**values))
+    if seat:
+        _seated_event(conn, lic=lic, email=email, actor=actor, now=now)
+
+
+def _take(conn: sa.Connection, *, lic: Any, email: str, actor: str, now: dt.datetime) -> None:
+    """``email`` takes a seat (named now if they were not); the caller decided there is one."""
+    seated = conn.execute(
+        license_users.update()
+        .where(license_users.c.license_id == lic.id, license_users.c.email == email, NAMED)
+        .values(seated_at=now)
+    )
+    if seated.rowcount == 1:
+        _seated_event(conn, lic=lic, email=email, actor=actor, now=now)
+    else:
+        _name(conn, lic=lic, email=email, actor=actor, now=now, seat=True)
+
+
+def _seated_event(conn: sa.Connection, *, lic: Any, email: str, actor: str, now: dt.datetime) -> None:
     license_event(
         conn,
         WebhookEvent.LICENSE_USER_ASSIGNED,
@@ -128,20 +159,32 @@ def _check_usable(lic: Any, now: dt.datetime) -> None:
         raise ApiError(ErrorCode.LICENSE_EXPIRED, "this license has expired")
 
 
-def assign_user(conn: sa.Connection, *, license_id: int, email: str, actor: str, now: dt.datetime) -> bool:
-    """Give ``email`` a seat of the license (the vendor names its users); False if they hold one already."""
+def assign_user(
+    conn: sa.Connection, *, license_id: int, email: str, actor: str, now: dt.datetime, seat: bool = True
+) -> bool:
+    """Name ``email`` on the license and give them a seat now (``seat``), or at their first sign-in while one is free.
+
+    False when nothing changes (already seated; or already named, without ``seat``).
+    """
     email = email_of(email)
     lic, terms = user_license(conn, license_id)
     lock(conn, license_id)
     held = held_seats(conn, license_id)
     if any(row.email == email for row in held):
         return False
-    if len(held) >= int(terms["max_devices"]):
-        raise ApiError(
-            ErrorCode.NO_USER_SEAT, f"every user seat of this license is taken ({len(held)} of {terms['max_devices']})"
-        )
-    _take(conn, lic=lic, email=email, actor=actor, now=now)
-    record(conn, AuditAction.LICENSE_USER_ASSIGN, license_id, actor=actor, now=now, email=email)
+    named = any(row.email == email for row in named_users(conn, license_id))
+    if not seat:
+        if named:
+            return False
+        _name(conn, lic=lic, email=email, actor=actor, now=now, seat=False)
+    else:
+        if len(held) >= int(terms["max_devices"]):
+            raise ApiError(
+                ErrorCode.NO_USER_SEAT,
+                f"every user seat of this license is taken ({len(held)} of {terms['max_devices']})",
+            )
+        _take(conn, lic=lic, email=email, actor=actor, now=now)
+    record(conn, AuditAction.LICENSE_USER_ASSIGN, license_id, actor=actor, now=now, email=email, seat=seat)
     return True
 
 
@@ -149,11 +192,11 @@ def _release(conn: sa.Connection, *, license_id: int, email: str, actor: str, no
     """Free ``email``'s seat: the row is kept (freed), their installations leave the license. Returns them."""
     done = conn.execute(
         license_users.update()
-        .where(license_users.c.license_id == license_id, license_users.c.email == email, HELD)
+        .where(license_users.c.license_id == license_id, license_users.c.email == email, NAMED)
         .values(freed_at=now, freed_by=actor)
     )
     if done.rowcount != 1:
-        raise ApiError(ErrorCode.UNKNOWN_USER, f"{email} holds no seat of this license")
+        raise ApiError(ErrorCode.UNKNOWN_USER, f"{email} is not named on this license")
     mine = installations_of(conn, devices.c.license_id == license_id, devices.c.user_email == email)
     for row in mine:
         unbind(conn, row=row, now=now, reason=why)
@@ -192,15 +235,17 @@ def reassign_user(conn: sa.Connection, *, license_id: int, email: str, to: str, 
     lock(conn, license_id)
     if any(row.email == to for row in held_seats(conn, license_id)):
         raise ApiError(ErrorCode.NO_USER_SEAT, f"{to} already holds a seat of this license")
+    if not any(row.email == email for row in held_seats(conn, license_id)):
+        raise ApiError(ErrorCode.UNKNOWN_USER, f"{email} holds no seat of this license")
     _release(conn, license_id=license_id, email=email, actor=actor, now=now, why="user seat reassigned")
     _take(conn, lic=lic, email=to, actor=actor, now=now)
     record(conn, AuditAction.LICENSE_USER_REASSIGN, license_id, actor=actor, now=now, email=email, to=to)
 
 
 def candidate_licenses(conn: sa.Connection, *, email: str, product_id: int) -> list[int]:
-    """The licenses of the product a person may sign in with: theirs as the customer, or assigned to them.
+    """The licenses of the product a person may sign in with: theirs as the customer, or naming them.
 
-    The ones where they hold a seat come first; then by age. Only those whose
+    The ones naming them come first; then by age. Only those whose
     type counts users are kept (the caller reads the terms).
     """
     own = (
@@ -209,10 +254,10 @@ def candidate_licenses(conn: sa.Connection, *, email: str, product_id: int) -> l
         .where(licenses.c.product_id == product_id, sa.func.lower(customers.c.email) == email)
     )
     assigned = sa.select(license_users.c.license_id).join(licenses, licenses.c.id == license_users.c.license_id)
-    assigned = assigned.where(licenses.c.product_id == product_id, license_users.c.email == email, HELD)
-    held = {int(r[0]) for r in conn.execute(assigned)}
-    ids = held | {int(r[0]) for r in conn.execute(own)}
-    return sorted(ids, key=lambda i: (i not in held, i))
+    assigned = assigned.where(licenses.c.product_id == product_id, license_users.c.email == email, NAMED)
+    named = {int(r[0]) for r in conn.execute(assigned)}
+    ids = named | {int(r[0]) for r in conn.execute(own)}
+    return sorted(ids, key=lambda i: (i not in named, i))
 
 
 def sign_in(conn: sa.Connection, *, device_id: str, product_id: int, email: str, actor: str, now: dt.datetime) -> int:

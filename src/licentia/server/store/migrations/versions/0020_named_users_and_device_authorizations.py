@@ -2,7 +2,7 @@
 
 ``policies.seat_unit`` ("machine", the default every existing license type
 keeps, or "user") and ``policies.machines_per_user`` (3); ``license_users``
-holds the people holding a user seat of a license; ``devices.user_email`` the
+holds the people named on a license and the seats they hold; ``devices.user_email`` the
 person signed in on an installation of such a license; ``device_authorizations``
 the applications' sign-in requests (only the SHA-256 of the device code). An
 expand step: releases before 0020 neither read nor write them, and every license
@@ -44,6 +44,7 @@ def upgrade() -> None:
         sa.Column("email", sa.String(length=320), nullable=False),
         sa.Column("assigned_at", UTCDateTime(), nullable=False),
         sa.Column("assigned_by", sa.String(length=200), nullable=False),
+        sa.Column("seated_at", UTCDateTime(), nullable=True),
         sa.Column("last_active_at", UTCDateTime(), nullable=True),
         sa.Column("freed_at", UTCDateTime(), nullable=True),
         sa.Column("freed_by", sa.String(length=200), nullable=True),
