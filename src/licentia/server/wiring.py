@@ -22,6 +22,7 @@ from licentia.server.admin.licenses import certificates as admin_certificates
 from licentia.server.admin.licenses import leases as admin_leases
 from licentia.server.admin.licenses import meters as admin_meters
 from licentia.server.admin.licenses import pages as admin_licenses
+from licentia.server.admin.licenses import users as admin_license_users
 from licentia.server.admin.lists import pages as admin_lists
 from licentia.server.admin.machines import pages as admin_machines
 from licentia.server.admin.offline import pages as admin_offline
@@ -41,6 +42,7 @@ from licentia.server.adminapi import payments as api_payments
 from licentia.server.adminapi import policies as api_policies
 from licentia.server.adminapi import router as api_main
 from licentia.server.adminapi import tickets as api_tickets
+from licentia.server.adminapi import users as api_users
 from licentia.server.adminapi import webhooks as api_webhooks
 from licentia.server.devices import moves as device_moves
 from licentia.server.devices import router as devices_api
@@ -91,6 +93,7 @@ DEVELOPER_API: tuple[APIRouter, ...] = (
     api_leases.router,
     api_payment_mappings.router,
     api_tickets.router,
+    api_users.router,  # the people of a user license
 )
 ADMIN_UI: tuple[APIRouter, ...] = (
     admin_signin.router,
@@ -100,6 +103,7 @@ ADMIN_UI: tuple[APIRouter, ...] = (
     admin_devices.router,
     admin_machines.router,
     admin_evidence.router,  # before the license pages (their /licenses/{id}/{action} takes any last word)
+    admin_license_users.router,  # before the license pages too (/licenses/{id}/users)
     admin_licenses.router,
     admin_customers.router,
     admin_policies.router,  # before the catalog (its /products/{id}/{part} takes any last word)
