@@ -10,6 +10,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from tests.server.helpers import auth
 from tests.server.portal.conftest import sign_in as portal_sign_in
 from tests.server.users.conftest import app, authorize, poll, portal_post
 
@@ -82,6 +83,8 @@ def test_a_device_code_is_its_installations_alone(client, product, team):
     assert error_of(poll(laptop, "not-a-code")) == "invalid_grant"
     anonymous = client.post("/v1/device/authorize", json={"product": "acme"})
     assert anonymous.status_code == 401 and error_of(anonymous) == "invalid_credential"
+    elsewhere = client.post("/v1/device/authorize", json={"product": "other"}, headers=auth(laptop.credential or {}))
+    assert elsewhere.status_code == 404 and error_of(elsewhere) == "unknown_product"
 
 
 def test_wrong_codes_are_rate_limited_per_person_and_a_typo_is_told_apart(client, product, team, smtp):

@@ -60,7 +60,9 @@ class TokenRequest(CheckRequest):
 def _start(conn: sa.Connection, *, credential: Any, slug: str, **kwargs: Any) -> device_flow.Started | ApiError:
     device = authenticate(conn, credential)
     product_id = conn.execute(sa.select(products.c.id).where(products.c.slug == slug)).scalar()
-    if product_id is None or product_id != device.product_id:
+    if product_id is None:
+        raise ApiError(ErrorCode.UNKNOWN_PRODUCT, f"no product named {slug!r}")
+    if product_id != device.product_id:
         raise ApiError(ErrorCode.INVALID_CREDENTIAL, "this device credential is not of this product")
     return device_flow.start(conn, device_id=device.id, product_id=int(product_id), **kwargs)
 
