@@ -114,3 +114,26 @@ def test_when_every_seat_is_taken_the_person_is_told_and_the_app_keeps_waiting(
     # An assigned person signs in to the portal too (not the license's customer), and takes their seat.
     ann = person(client, smtp, "ann@team.example")
     assert "You are signed in" in portal_post(ann, "/portal/device/approve", code=grant["user_code"]).text
+
+
+def test_a_person_not_yet_signed_in_comes_back_to_the_applications_code_after_the_emailed_link(
+    client, product, team, smtp
+):
+    from tests.server.portal.conftest import ask_for_link, follow_link, link_in, wait_for_mail
+
+    laptop = app(client, product, 1)
+    grant = authorize(laptop).json()
+    browser = TestClient(client.app, base_url="http://testserver")
+    link = grant["verification_uri_complete"]
+    opened = browser.get(link[link.index("/portal/") :], follow_redirects=False)
+    assert opened.status_code == 303 and opened.headers["location"] == "/portal/signin"
+    assert ask_for_link(browser, LEAD).status_code == 200
+    back = follow_link(browser, link_in(wait_for_mail(smtp, LEAD)))
+    code = grant["user_code"].replace("-", "")
+    assert back.status_code == 303 and back.headers["location"] == f"/portal/device?code={code}"
+    assert grant["user_code"] in browser.get(back.headers["location"]).text
+    # Once used, the next sign-in leads to the licenses again; a forged cookie leads nowhere else.
+    browser.cookies.set("licentia_portal_device_code", "https://evil.example/", path="/portal")
+    assert ask_for_link(browser, LEAD).status_code == 200
+    again = follow_link(browser, link_in(wait_for_mail(smtp, LEAD, 2)))
+    assert again.headers["location"] == "/portal"

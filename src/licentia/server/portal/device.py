@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from licentia.core.usercodes import shown
+from licentia.core.usercodes import UserCodeFormatError, normalize_user_code, shown
 from licentia.server.errors import ApiError
 from licentia.server.network import client_ip
 from licentia.server.portal.web import Form, SignedIn, render
@@ -38,7 +38,11 @@ def _refused(request: Request, exc: ApiError, code: str = "") -> Response:
 @router.get("")
 async def code_form(request: Request, customer: SignedIn, code: str = "") -> Response:
     # A GET only fills the code in: the application's link never signs anyone in by being opened.
-    return _page(request, code=code[:20])
+    try:
+        code = shown(normalize_user_code(code[:20]))
+    except UserCodeFormatError:
+        code = code[:20]
+    return _page(request, code=code)
 
 
 @router.post("")
