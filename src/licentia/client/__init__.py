@@ -34,6 +34,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from licentia.client.leases import Lease
     from licentia.client.meters import Consumption
+    from licentia.client.signin import SignInCode
 
 __all__ = [
     "ConfigurationError",
@@ -48,12 +49,13 @@ __all__ = [
     "Offline",
     "QuotaExceeded",
     "ServerRefused",
+    "SignInCode",
     "Status",
 ]
 
 
 def __getattr__(name: str) -> object:
-    # Floating leases (threads) and meters load when first named: an application's start pays
+    # Floating leases (threads), meters and the sign-in load when first named: an application's start pays
     # only for what its offline check() uses.
     found: object
     if name == "Lease":
@@ -64,6 +66,10 @@ def __getattr__(name: str) -> object:
         from licentia.client import meters
 
         found = meters.Consumption
+    elif name == "SignInCode":
+        from licentia.client import signin
+
+        found = signin.SignInCode
     else:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     globals()[name] = found  # looked up once

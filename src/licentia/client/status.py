@@ -38,6 +38,8 @@ class Status(Value):
     :meth:`entitlement`. ``maintenance`` says until when the license gets updates.
     ``device`` is this installation's id; ``customer`` names the licensee of an activated
     installation (``{"id": 42, "name": "Acme GmbH"}``, the name the vendor gave), else None.
+    ``user`` is the person signed in on this installation (their email), on a license whose seats
+    are named users (``Licentia.sign_in``), else None.
     ``unsaved`` is true when the server's answer verified and is used for this run but could not
     be written to the data folder (a read-only or full disk): the next start goes online again.
     """
@@ -56,8 +58,9 @@ class Status(Value):
         "reason",
         "state",
         "unsaved",
+        "user",
     )  # fmt: skip
-    _not_compared = frozenset({"latest_release", "entitlements", "maintenance", "customer"})
+    _not_compared = frozenset({"latest_release", "entitlements", "maintenance", "customer", "user"})
     allowed: bool
     state: str
     days_left: int | None
@@ -71,6 +74,7 @@ class Status(Value):
     maintenance: Mapping[str, Any] | None
     customer: Mapping[str, Any] | None
     unsaved: bool
+    user: str | None
 
     def __init__(
         self,
@@ -87,11 +91,13 @@ class Status(Value):
         maintenance: Mapping[str, Any] | None = None,
         customer: Mapping[str, Any] | None = None,
         unsaved: bool = False,
+        user: str | None = None,
     ) -> None:
         self._init(
             allowed=allowed, state=state, days_left=days_left, features=features, reason=reason, online=online,
             device=device, latest_release=latest_release, clone_suspected=clone_suspected,
             entitlements=dict(entitlements or {}), maintenance=maintenance, customer=customer, unsaved=unsaved,
+            user=user,
         )  # fmt: skip
 
     def has_feature(self, name: str) -> bool:
@@ -231,7 +237,14 @@ def status_of(payload: Mapping[str, Any], now: dt.datetime, *, online: bool, uns
         maintenance=_maintenance(payload),
         customer=_customer(payload),
         unsaved=unsaved,
+        user=_user(payload),
     )
+
+
+def _user(payload: Mapping[str, Any]) -> str | None:
+    """The person the signed document names, on a license whose seats are users."""
+    found = payload.get("user")
+    return found if isinstance(found, str) and found and found.isprintable() and len(found) <= 320 else None
 
 
 def _customer(payload: Mapping[str, Any]) -> dict[str, Any] | None:

@@ -133,6 +133,13 @@ class ClientErrorCode(enum.StrEnum):
     LEASE_EXPIRED = "lease_expired"
     UNKNOWN_LEASE = "unknown_lease"
     BORROW_NOT_ALLOWED = "borrow_not_allowed"
+    # Named users: a user license is signed in to (RFC 8628's device authorization), never activated.
+    USER_LICENSE = "user_license"
+    AUTHORIZATION_PENDING = "authorization_pending"
+    SLOW_DOWN = "slow_down"
+    ACCESS_DENIED = "access_denied"
+    EXPIRED_TOKEN = "expired_token"  # noqa: S105 - an error code, not a secret
+    INVALID_GRANT = "invalid_grant"
     # Values and meters.
     NOT_REGISTERED = "not_registered"
     UNKNOWN_VALUE = "unknown_value"

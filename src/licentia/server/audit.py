@@ -81,6 +81,9 @@ class AuditAction(enum.StrEnum):
     LICENSE_REVOKE = "license.revoke", AuditTarget.LICENSE
     LICENSE_SUSPEND = "license.suspend", AuditTarget.LICENSE
     LICENSE_TERMS = "license.terms", AuditTarget.LICENSE
+    LICENSE_USER_ASSIGN = "license.user_assign", AuditTarget.LICENSE
+    LICENSE_USER_FREE = "license.user_free", AuditTarget.LICENSE
+    LICENSE_USER_REASSIGN = "license.user_reassign", AuditTarget.LICENSE
     PAYMENTS_EMAIL_SETTINGS = "payments.email_settings", AuditTarget.PRODUCT
     PAYMENTS_MAP = "payments.map", AuditTarget.PAYMENT_MAPPING
     PAYMENTS_UNMAP = "payments.unmap", AuditTarget.PAYMENT_MAPPING
@@ -89,6 +92,7 @@ class AuditAction(enum.StrEnum):
     PORTAL_FREE_MACHINE = "portal.free_machine", AuditTarget.LICENSE
     PORTAL_LABEL_MACHINE = "portal.label_machine", AuditTarget.LICENSE
     PORTAL_SIGN_IN = "portal.sign_in", AuditTarget.CUSTOMER
+    PORTAL_USER_SIGN_IN = "portal.user_sign_in", AuditTarget.LICENSE
     PRODUCT_CREATE = "product.create", AuditTarget.PRODUCT
     PRODUCT_NOTIFY = "product.notify", AuditTarget.PRODUCT
     PRODUCT_PRIVACY = "product.privacy", AuditTarget.PRODUCT
@@ -266,6 +270,15 @@ SENTENCES: dict[AuditAction, Sentence] = {
         _if(w, "overrides", ", with {}", d),
         _if(w, "maintenance_until", ", updates until {}", d),
     ),
+    AuditAction.LICENSE_USER_ASSIGN: lambda t, d, w: w.say(
+        "Gave {} a user seat of {}", shown(d.get("email")), w.license(t)
+    ),
+    AuditAction.LICENSE_USER_FREE: lambda t, d, w: w.say(
+        "Freed the user seat {} held on {}{}", shown(d.get("email")), w.license(t), _reason(w, d)
+    ),
+    AuditAction.LICENSE_USER_REASSIGN: lambda t, d, w: w.say(
+        "Moved the user seat of {} on {} to {}", shown(d.get("email")), w.license(t), shown(d.get("to"))
+    ),
     AuditAction.PAYMENTS_EMAIL_SETTINGS: lambda t, d, w: w.say(
         "Changed the license emails of {}: replies go to {}, trial reminder {} before the end",
         w.product(t),
@@ -303,6 +316,12 @@ SENTENCES: dict[AuditAction, Sentence] = {
         "Named a machine of {} “{}” in the customer portal", w.license(t), d.get("label") or "(no name)"
     ),
     AuditAction.PORTAL_SIGN_IN: lambda t, d, w: w.say("Signed in to the customer portal"),
+    AuditAction.PORTAL_USER_SIGN_IN: lambda t, d, w: w.say(
+        "Signed {} in on {} with a user seat of {} (the device sign-in)",
+        shown(d.get("email")),
+        w.machine(d.get("device")),
+        w.license(t),
+    ),
     AuditAction.PRODUCT_CREATE: lambda t, d, w: w.say("Created {}", w.product(t)),
     AuditAction.PRODUCT_NOTIFY: lambda t, d, w: w.say(
         "Changed the notifications of {}{}", w.product(t), _if(w, "emails", " (emails to {})", d)

@@ -107,6 +107,31 @@ class ErrorCode(enum.StrEnum):
     INVALID_REFERENCE = (
         "invalid_reference", 400, _D | _A, "give a license id, a full key or 3+ characters of its prefix"
     )  # fmt: skip
+    # Named users (license types whose seats are users) and the device sign-in (RFC 8628)
+    USER_LICENSE = (
+        "user_license", 409, _P,
+        "the license's seats are named users: sign the user in (POST /v1/device/authorize), not activate the key",
+    )  # fmt: skip
+    NOT_USER_LICENSE = "not_user_license", 409, _D | _A, "the license's seats are machines, not named users"
+    NO_USER_SEAT = "no_user_seat", 409, _ALL, "every user seat of the license is held by other people"
+    TOO_MANY_USER_MACHINES = (
+        "too_many_user_machines", 409, _ALL,
+        "the user already holds their seat on as many machines as the license type allows (machines_per_user)",
+    )  # fmt: skip
+    NO_USER_LICENSE = (
+        "no_user_license", 403, _P | _A, "the person holds no license of this product whose seats are named users"
+    )  # fmt: skip
+    UNKNOWN_USER = "unknown_user", 404, _D | _A, "no one holds a seat of this license under this email"
+    INVALID_USER_CODE = "invalid_user_code", 400, _A, "the sign-in code is mistyped, unknown, expired or used"
+    AUTHORIZATION_PENDING = (
+        "authorization_pending", 400, _P, "the person has not confirmed the sign-in code yet: poll again after interval"
+    )  # fmt: skip
+    SLOW_DOWN = "slow_down", 400, _P, "polled sooner than the interval: wait 5 seconds more between polls from now on"
+    ACCESS_DENIED = "access_denied", 400, _P, "the person refused the sign-in in the portal"
+    EXPIRED_TOKEN = "expired_token", 400, _P, "the device code expired before the person confirmed it: ask a new one"
+    INVALID_GRANT = (
+        "invalid_grant", 400, _P, "the device code is unknown, already used, or another installation's"
+    )  # fmt: skip
     # Floating licenses: leases and borrowing
     NOT_FLOATING = "not_floating", 409, _P, "the license is node-locked: activate it instead of checking out a lease"
     FLOATING_LICENSE = (

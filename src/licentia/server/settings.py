@@ -81,6 +81,11 @@ class Settings(BaseSettings):
     portal_links_per_address_per_hour: int = 5
     portal_links_per_network_per_hour: int = 30
     portal_download_minutes: int = 10
+    # The device sign-in of applications (RFC 8628, server/users/): how long a code lives, the polling
+    # interval given to applications, and the wrong codes a signed-in person may type per hour.
+    device_code_minutes: int = Field(default=15, ge=1, le=60)
+    device_poll_seconds: int = Field(default=5, ge=1, le=60)
+    device_code_guesses_per_hour: int = Field(default=10, ge=1)
     # Reply-to of customer emails when a product sets none (None: no Reply-To).
     customer_reply_to: str | None = None
     # Payment providers' webhook signing secrets (server/payments); unset refuses that provider.

@@ -22,6 +22,7 @@ from licentia.server.admin.licenses import certificates as admin_certificates
 from licentia.server.admin.licenses import leases as admin_leases
 from licentia.server.admin.licenses import meters as admin_meters
 from licentia.server.admin.licenses import pages as admin_licenses
+from licentia.server.admin.licenses import users as admin_license_users
 from licentia.server.admin.lists import pages as admin_lists
 from licentia.server.admin.machines import pages as admin_machines
 from licentia.server.admin.offline import pages as admin_offline
@@ -42,6 +43,7 @@ from licentia.server.adminapi import policies as api_policies
 from licentia.server.adminapi import router as api_main
 from licentia.server.adminapi import tickets as api_tickets
 from licentia.server.adminapi import trail as api_trail
+from licentia.server.adminapi import users as api_users
 from licentia.server.adminapi import webhooks as api_webhooks
 from licentia.server.devices import moves as device_moves
 from licentia.server.devices import router as devices_api
@@ -56,11 +58,13 @@ from licentia.server.notify import sweep as notify_sweep
 from licentia.server.payments import reminders
 from licentia.server.payments import router as payment_hooks
 from licentia.server.portal import certificates as portal_certificates
+from licentia.server.portal import device as portal_device
 from licentia.server.portal import offline as portal_offline
 from licentia.server.portal import router as portal_main
 from licentia.server.releases import router as releases_api
 from licentia.server.rollups.task import start_rollup_task
 from licentia.server.state import StartupTask
+from licentia.server.users import router as device_signin_api
 from licentia.server.values import router as values_api
 
 # What create_app serves, listed once. Each surface's routes answer their own errors (scoped to them,
@@ -75,6 +79,7 @@ PUBLIC_API: tuple[APIRouter, ...] = (
     leases_api.router,  # floating seats: checkout, heartbeat, release, borrow
     meters_api.router,  # /v1/consume
     payment_hooks.router,  # Stripe, Paddle Billing and FastSpring webhooks
+    device_signin_api.router,  # /v1/device/authorize, /v1/device/token: an application signs its user in (RFC 8628)
     device_moves.router,  # /v1/move, beside /v1/check (last: the routes above keep their places)
 )
 DEVELOPER_API: tuple[APIRouter, ...] = (
@@ -90,6 +95,7 @@ DEVELOPER_API: tuple[APIRouter, ...] = (
     api_payment_mappings.router,
     api_tickets.router,
     api_trail.router,
+    api_users.router,  # the people of a user license
 )
 ADMIN_UI: tuple[APIRouter, ...] = (
     admin_signin.router,
@@ -99,6 +105,7 @@ ADMIN_UI: tuple[APIRouter, ...] = (
     admin_devices.router,
     admin_machines.router,
     admin_evidence.router,  # before the license pages (their /licenses/{id}/{action} takes any last word)
+    admin_license_users.router,  # before the license pages too (/licenses/{id}/users)
     admin_licenses.router,
     admin_customers.router,
     admin_policies.router,  # before the catalog (its /products/{id}/{part} takes any last word)
@@ -115,7 +122,12 @@ ADMIN_UI: tuple[APIRouter, ...] = (
     admin_leases.router,
     admin_payments.router,
 )
-PORTAL: tuple[APIRouter, ...] = (portal_main.router, portal_offline.router, portal_certificates.router)
+PORTAL: tuple[APIRouter, ...] = (
+    portal_main.router,
+    portal_offline.router,
+    portal_certificates.router,
+    portal_device.router,  # /portal/device: a person confirms an application's sign-in code
+)
 
 # What every process runs beside the requests, started and stopped with the app (periodic: ``ScheduledTask``s).
 STARTUP_TASKS: tuple[StartupTask, ...] = (

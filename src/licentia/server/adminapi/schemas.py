@@ -47,6 +47,9 @@ class LicenseOut(BaseModel):
     devices_used: int  # seats taken: machines holding the license (however many installations each has)
     policy: str | None = None
     kind: str | None = None
+    seat_unit: str | None = Field(
+        default=None, description="`machine`, or `user`: seats are named people (GET /v1/admin/licenses/{id}/users)."
+    )
     entitlements: dict[str, Any] = Field(default_factory=dict)
     policy_overrides: dict[str, Any] = Field(default_factory=dict)
     maintenance_until: dt.datetime | None = None

@@ -12,7 +12,7 @@ STATE_CHANGES = ("suspend", "revoke", "reinstate")
 # The top-level commands this module registers, with their help lines (see build_parser).
 COMMANDS = {
     "license": "issue, list, suspend, revoke, reinstate licenses; their terms, meter usage, certificates, leases, "
-    "transfers",
+    "transfers, users",
 }
 
 
@@ -60,9 +60,11 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], opti
     offline.register(actions, options)  # offline-activate, offline-deactivate (air-gapped machines)
     from licentia.server.cli import leases as leases_cli  # floating leases: their own module
     from licentia.server.cli import transfers as transfers_cli  # moves to another machine: their own module
+    from licentia.server.cli import users as users_cli  # the people of a user license: their own module
 
     leases_cli.register(actions, options)
     transfers_cli.register(actions, options)
+    users_cli.register(actions, options)
 
 
 def issue(args: argparse.Namespace, ctx: CliContext) -> int:

@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from licentia.server.audit import AuditAction, record
 from licentia.server.ratelimit import hit, peek
 from licentia.server.store.sessions import end_session, live_session, open_session, purge_expired
-from licentia.server.store.tables import customers, licenses, portal_sessions, products, signin_links
+from licentia.server.store.tables import customers, license_users, licenses, portal_sessions, products, signin_links
 
 # Dead links (unknown, spent or expired) a network may present per hour before it is locked out.
 MAX_DEAD_LINKS_PER_NETWORK = 20
@@ -72,29 +72,32 @@ def normalize_email(text: str) -> str | None:
 
 
 def has_licenses(conn: sa.Connection, email: str) -> bool:
-    return (
-        conn.execute(
-            sa.select(licenses.c.id)
-            .join(customers, customers.c.id == licenses.c.customer_id)
-            .where(sa.func.lower(customers.c.email) == email)
-            .limit(1)
-        ).first()
-        is not None
+    """The address is a license's customer, or holds a user seat of one (``license_users``, the vendor named them)."""
+    owns = (
+        sa.select(licenses.c.id)
+        .join(customers, customers.c.id == licenses.c.customer_id)
+        .where(sa.func.lower(customers.c.email) == email)
+        .limit(1)
     )
+    seated = sa.select(license_users.c.id).where(license_users.c.email == email, license_users.c.freed_at.is_(None))
+    return conn.execute(owns).first() is not None or conn.execute(seated.limit(1)).first() is not None
 
 
 def product_names(conn: sa.Connection, email: str) -> list[str]:
-    """The products the address holds licenses of, by name (the sign-in email names them)."""
-    return list(
-        conn.execute(
-            sa.select(products.c.name)
-            .join(licenses, licenses.c.product_id == products.c.id)
-            .join(customers, customers.c.id == licenses.c.customer_id)
-            .where(sa.func.lower(customers.c.email) == email)
-            .distinct()
-            .order_by(products.c.name)
-        ).scalars()
+    """The products the address holds licenses (or user seats) of, by name (the sign-in email names them)."""
+    owned = (
+        sa.select(products.c.name)
+        .join(licenses, licenses.c.product_id == products.c.id)
+        .join(customers, customers.c.id == licenses.c.customer_id)
+        .where(sa.func.lower(customers.c.email) == email)
     )
+    seated = (
+        sa.select(products.c.name)
+        .join(licenses, licenses.c.product_id == products.c.id)
+        .join(license_users, license_users.c.license_id == licenses.c.id)
+        .where(license_users.c.email == email, license_users.c.freed_at.is_(None))
+    )
+    return sorted(set(conn.execute(owned).scalars()) | set(conn.execute(seated).scalars()))
 
 
 @dataclass(frozen=True)

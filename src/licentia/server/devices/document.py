@@ -75,6 +75,8 @@ def status_document(
             "kind": terms.kind,
             "customer": _customer(license_row),
         },
+        # The person signed in on this installation, on a license whose seats are users (server/users/).
+        "user": device.user_email if license_row is not None and terms.seat_unit == "user" else None,
         "features": features,
         "entitlements": entitlements,
         "maintenance": maintenance,

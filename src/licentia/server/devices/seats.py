@@ -19,7 +19,7 @@ from licentia.core.vocabulary import EventKind
 from licentia.server.devices.transfers import TransferLimit, take_seat
 from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.events.service import event_row
-from licentia.server.policies.choices import SeatKind
+from licentia.server.policies.choices import SeatKind, SeatUnit
 from licentia.server.policies.terms import activation_expiry
 from licentia.server.ratelimit import hit, peek
 from licentia.server.store.raw import Record
@@ -121,6 +121,8 @@ def claim_seat(
     terms = terms_of(lic)
     if terms.kind == SeatKind.FLOATING:  # its seats are leases (server/leases/): an activation would hold one for ever
         raise Refused(ApiError(ErrorCode.FLOATING_LICENSE, "this license is floating: check out a lease instead"))
+    if terms.seat_unit == SeatUnit.USER:  # its seats are people: they sign in (server/users/), a key binds no one
+        raise Refused(ApiError(ErrorCode.USER_LICENSE, "this license's seats are named users: sign in instead"))
     if device.is_virtual and not terms.allow_virtual_machines:
         raise Refused(ApiError(ErrorCode.VIRTUAL_MACHINE_NOT_ALLOWED, "this product does not run in virtual machines"))
     if device.m_restriction:

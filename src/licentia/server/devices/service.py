@@ -43,6 +43,7 @@ from licentia.server.devices.rows import (
 )
 from licentia.server.devices.seats import Refused, claim_seat
 from licentia.server.devices.transfers import FreedBy, seat_freed
+from licentia.server.devices.user_activity import touch_user
 from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.events.service import event_row, record_events
 from licentia.server.policies.choices import OnClone
@@ -320,6 +321,8 @@ class Checker:
         if device.seen_day != today:
             values["seen_day"] = today
         if device.last_seen.date() != today or found.created:
+            if device.user_email and license_row is not None:  # once a day: the user seats' "recently active"
+                touch_user(conn, license_row.id, device.user_email, inp.now)
             # One "check" a day per installation feeds the active-device rollups.
             note(
                 device.id,

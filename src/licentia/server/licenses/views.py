@@ -63,6 +63,7 @@ def license_view(
         "entitlements": entitlements,
         "policy": policy.name,
         "kind": terms["kind"],
+        "seat_unit": terms.get("seat_unit") or "machine",
         "policy_overrides": dict(row.policy_overrides or {}),
         "maintenance_until": row.maintenance_until,
         "first_activated_at": row.first_activated_at,

@@ -28,6 +28,8 @@ class WebhookEvent(enum.StrEnum):
     LICENSE_OVER_LIMIT = "license.over_limit"
     MACHINE_ACTIVATED = "machine.activated"
     MACHINE_DEACTIVATED = "machine.deactivated"
+    LICENSE_USER_ASSIGNED = "license.user_assigned"
+    LICENSE_USER_FREED = "license.user_freed"
     TRIAL_STARTED = "trial.started"
     TRIAL_ENDING = "trial.ending"
     TRIAL_EXPIRED = "trial.expired"
@@ -53,6 +55,8 @@ DESCRIPTIONS: dict[str, str] = {
     WebhookEvent.LICENSE_OVER_LIMIT: "a license key was tried on more machines than it allows",
     WebhookEvent.MACHINE_ACTIVATED: "a machine took a seat of a license",
     WebhookEvent.MACHINE_DEACTIVATED: "a machine left a license (its user, the vendor, a revocation or seat release)",
+    WebhookEvent.LICENSE_USER_ASSIGNED: "a person took a user seat of a license (signed in, or assigned by the vendor)",
+    WebhookEvent.LICENSE_USER_FREED: "a person's user seat was freed (by the vendor); their machines left the license",
     WebhookEvent.TRIAL_STARTED: "a machine was seen for the first time and its trial started",
     WebhookEvent.TRIAL_ENDING: "a machine's trial ends within three days and it holds no license",
     WebhookEvent.TRIAL_EXPIRED: "a machine's trial ended and it holds no license",

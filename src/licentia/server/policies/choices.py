@@ -18,6 +18,13 @@ class SeatKind(enum.StrEnum):
     FLOATING = "floating"  # a seat is a lease, checked out and given back (server/leases/)
 
 
+class SeatUnit(enum.StrEnum):
+    """What a node-locked seat counts (the ``seat_unit`` knob)."""
+
+    MACHINE = "machine"  # a seat is a machine (activated with the license key)
+    USER = "user"  # a seat is a named person, signed in on up to machines_per_user machines
+
+
 class ExpiryMode(enum.StrEnum):
     """When a license ends (``expiry_mode``); the date or the days are their own knobs."""
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from licentia.core.clock import UTC, to_iso
 from licentia.server.errors import ApiError, ErrorCode
-from licentia.server.policies.choices import COUNTING_DAYS, ExpiryMode, MeterPeriod, OnClone, SeatKind
+from licentia.server.policies.choices import COUNTING_DAYS, ExpiryMode, MeterPeriod, OnClone, SeatKind, SeatUnit
 
 KINDS = tuple(SeatKind)
 EXPIRY_MODES = tuple(ExpiryMode)
@@ -47,7 +47,15 @@ class Knob:
 
 KNOBS: tuple[Knob, ...] = (
     Knob("kind", "Seats are", "choice", choices=KINDS, help="node-locked: a seat is a machine; floating: a lease"),
-    Knob("max_devices", "Machines per license", "int", "machines", 1, 100_000),
+    Knob("max_devices", "Machines per license", "int", "machines", 1, 100_000, help="users, when seats are users"),
+    Knob(
+        "seat_unit",
+        "A seat is",
+        "choice",
+        choices=tuple(SeatUnit),
+        help="machine: activated with the key; user: a named person who signs in",
+    ),
+    Knob("machines_per_user", "Machines per user", "int", "machines", 1, 1000, help="when seats are users"),
     Knob("seat_release_days", "Free a seat unseen for", "int", "days", 0, help="0: never"),
     Knob("floating_lease_seconds", "Floating lease", "int", "seconds", 60, 7 * 86400),
     Knob("borrow_days", "Floating borrow up to", "int", "days", 0, 365, help="0: no borrowing"),
@@ -202,7 +210,10 @@ def _meter(name: str, entry: Any) -> dict[str, Any]:
 
 
 def check_complete(policy: dict[str, Any]) -> None:
-    """Rules across knobs, on a whole policy (after overrides): an expiry mode needs its date or days."""
+    """Rules across knobs, on a whole policy (after overrides): an expiry mode needs its date or days,
+    user seats are node-locked."""
+    if policy.get("seat_unit") == SeatUnit.USER and policy.get("kind") == SeatKind.FLOATING:
+        raise invalid("seat_unit user needs kind node_locked (a floating seat is a lease, not a person)")
     mode = policy.get("expiry_mode", ExpiryMode.PERPETUAL)
     if mode == ExpiryMode.FIXED_DATE and policy.get("expiry_date") is None:
         raise invalid("expiry_mode fixed_date needs expiry_date")

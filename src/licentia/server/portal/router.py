@@ -32,7 +32,16 @@ from licentia.server.customers.downloads import (
 )
 from licentia.server.errors import ApiError
 from licentia.server.network import client_ip
-from licentia.server.portal.web import COOKIES, Flashes, Form, SignedIn, double_submit_page, render
+from licentia.server.portal.web import (
+    COOKIES,
+    DEVICE_CODE_COOKIE,
+    Flashes,
+    Form,
+    SignedIn,
+    after_sign_in,
+    double_submit_page,
+    render,
+)
 from licentia.server.state import AppState, ClockDep, EngineDep, SettingsDep, StateDep
 from licentia.server.store import transactions
 from licentia.server.tickets.service import TICKET_FILE, mint_for_customer
@@ -146,7 +155,9 @@ async def redeem(request: Request, state: StateDep, engine: EngineDep, secure: C
         if done.retry_after:
             response.headers["Retry-After"] = str(done.retry_after)
         return response
-    return COOKIES.start(to="/portal", session_id=done.session_id, lifetime=lifetime, secure=secure)
+    response = COOKIES.start(to=after_sign_in(request), session_id=done.session_id, lifetime=lifetime, secure=secure)
+    response.delete_cookie(DEVICE_CODE_COOKIE, path="/portal")
+    return response
 
 
 @router.post("/signout")

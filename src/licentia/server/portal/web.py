@@ -16,6 +16,7 @@ from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException
 
+from licentia.core.usercodes import UserCodeFormatError, normalize_user_code
 from licentia.server.customers.accounts import SignedInCustomer, current_customer
 from licentia.server.state import RequestSlot
 from licentia.server.web.flash import Flash
@@ -62,8 +63,33 @@ def double_submit_page(
 # The portal's answers to its errors (``create_app`` scopes them to the portal routes).
 
 
-async def sign_in_first(_request: Request, _exc: Exception) -> Response:
-    return RedirectResponse("/portal/signin", status_code=303)
+# The sign-in code of an application (``/portal/device?code=...``) opened before its person signed in: kept in a
+# cookie, only in the code's own shape, so that the link's redemption leads back to it (never anywhere else).
+DEVICE_CODE_COOKIE = "licentia_portal_device_code"
+
+
+def _device_code(text: str) -> str | None:
+    try:
+        return normalize_user_code(text[:20])
+    except UserCodeFormatError:
+        return None
+
+
+async def sign_in_first(request: Request, _exc: Exception) -> Response:
+    response = RedirectResponse("/portal/signin", status_code=303)
+    code = _device_code(request.query_params.get("code", "")) if request.url.path == "/portal/device" else None
+    if code is not None:  # no secret: a code alone signs nobody in (the person confirms it, signed in)
+        secure = request.url.scheme == "https"
+        response.set_cookie(
+            DEVICE_CODE_COOKIE, code, max_age=3600, path="/portal", httponly=True, samesite="lax", secure=secure
+        )
+    return response
+
+
+def after_sign_in(request: Request) -> str:
+    """Where a redeemed link leads: the application's code page it was opened for, else the customer's licenses."""
+    code = _device_code(request.cookies.get(DEVICE_CODE_COOKIE, ""))
+    return "/portal" if code is None else f"/portal/device?code={code}"
 
 
 def refused(request: Request, status: int, reason: str) -> Response:

@@ -129,6 +129,10 @@ class Policy(Base):
     # Self-service machine transfers allowed per period; None: no limit.
     transfer_limit: Mapped[int | None]
     transfer_period_days: Mapped[int] = mapped_column(default=365)
+    # What a seat is: "machine" (max_devices machines) or "user" (max_devices named users, each on at most
+    # machines_per_user machines; store/user_models.py).
+    seat_unit: Mapped[str] = mapped_column(sa.String(16), default="machine", server_default="machine")
+    machines_per_user: Mapped[int] = mapped_column(default=3, server_default="3")
     updated_at: Mapped[dt.datetime | None]
 
 
@@ -285,6 +289,8 @@ class Device(Base):
     usage_count: Mapped[int] = mapped_column(sa.BigInteger, default=0)
     clone_suspected: Mapped[bool] = mapped_column(default=False)
     facts: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # On a license whose seats are users: the person signed in here (``license_users.email``).
+    user_email: Mapped[str | None] = mapped_column(sa.String(320))
 
 
 # The rollups count each day's new installations and activations (rollups.service);

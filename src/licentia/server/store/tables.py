@@ -1,7 +1,8 @@
 """Every table as a Core ``sa.Table``, declared once: ``from licentia.server.store.tables import devices``.
 
-The models (``models``, ``payment_models``, ``customer_models``) describe the schema; services write
-Core statements against these tables (the hot path reads rows as tuples, not ORM objects).
+The models (``models``, ``payment_models``, ``customer_models``, ``ticket_models``, ``user_models``)
+describe the schema; services write Core statements against these tables (the hot path reads rows as
+tuples, not ORM objects).
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ from licentia.server.store.payment_models import (
 )
 from licentia.server.store.ticket_models import InstallerTicket, InstallerTicketStart
 from licentia.server.store.trail_models import TrailRequest
+from licentia.server.store.user_models import DeviceAuthorization, LicenseUser
 
 products = table_of(Product)
 policies = table_of(Policy)
@@ -89,3 +91,5 @@ test_posts = table_of(PostInTestMode)
 installer_tickets = table_of(InstallerTicket)
 ticket_starts = table_of(InstallerTicketStart)
 trail_requests = table_of(TrailRequest)
+license_users = table_of(LicenseUser)
+device_authorizations = table_of(DeviceAuthorization)

@@ -73,6 +73,9 @@ EXAMPLES: dict[AuditAction, tuple[str, dict[str, Any]]] = {
     A.LICENSE_RESET_TRANSFERS: ("12", {"forgiven": 3, "reason": "stolen laptop"}),
     A.LICENSE_REVOKE: ("12", {"previous": "active", "devices_freed": 2, "reason": "chargeback"}),
     A.LICENSE_SUSPEND: ("12", {"previous": "active", "devices_freed": 0, "reason": "payment failed"}),
+    A.LICENSE_USER_ASSIGN: ("12", {"email": "ann@team.example"}),
+    A.LICENSE_USER_FREE: ("12", {"email": "ann@team.example", "reason": "left the team", "installations": 2}),
+    A.LICENSE_USER_REASSIGN: ("12", {"email": "ann@team.example", "to": "bob@team.example"}),
     A.LICENSE_TERMS: (
         "12",
         {"policy": "Pro", "previous_policy": 1, "overrides": {"max_devices": 5}, "maintenance_until": None},
@@ -88,6 +91,7 @@ EXAMPLES: dict[AuditAction, tuple[str, dict[str, Any]]] = {
     A.PORTAL_FREE_MACHINE: ("12", {"machine": 41, "installations": [17, 18], "reason": "new laptop"}),
     A.PORTAL_LABEL_MACHINE: ("12", {"machine": 41, "label": "Dana's laptop"}),
     A.PORTAL_SIGN_IN: ("bob@example.com", {}),
+    A.PORTAL_USER_SIGN_IN: ("12", {"email": "ann@team.example", "device": "dv_3c9f"}),
     A.PRODUCT_CREATE: ("3", {}),
     A.PRODUCT_NOTIFY: ("3", {"emails": ["ops@acme.example"], "on": {"install": True, "piracy": True}}),
     A.PRODUCT_PRIVACY: ("3", {"collect_facts": True, "facts_retention_days": 90}),

@@ -96,7 +96,11 @@ def _meter(rest: str) -> dict[str, Any] | None:
 # One plain sentence per knob, under its label: what it does for the customer and the vendor.
 EXPLAIN = {
     "kind": "Node-locked: each machine that activates takes a seat. Floating: a seat is leased while the app runs.",
-    "max_devices": "How many different machines may activate one license at the same time.",
+    "max_devices": "How many different machines may activate one license at the same time (how many named users, "
+    "when a seat is a user).",
+    "seat_unit": "Machine: each machine activated with the license key takes a seat. User: each named person who "
+    "signs in from the application (the device sign-in, confirmed in the portal) takes a seat, whatever machine.",
+    "machines_per_user": "When a seat is a user: on how many machines one person may use their seat.",
     "seat_release_days": "A machine not seen for this long gives its seat back, so a customer who changed computers "
     "is not stuck. 0 keeps seats forever.",
     "floating_lease_seconds": "Floating seats only: how long a running app holds a seat between two heartbeats.",

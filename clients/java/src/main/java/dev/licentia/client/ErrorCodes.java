@@ -24,6 +24,12 @@ public final class ErrorCodes {
     public static final String LEASE_EXPIRED = "lease_expired";
     public static final String UNKNOWN_LEASE = "unknown_lease";
     public static final String BORROW_NOT_ALLOWED = "borrow_not_allowed";
+    public static final String USER_LICENSE = "user_license";
+    public static final String AUTHORIZATION_PENDING = "authorization_pending";
+    public static final String SLOW_DOWN = "slow_down";
+    public static final String ACCESS_DENIED = "access_denied";
+    public static final String EXPIRED_TOKEN = "expired_token";
+    public static final String INVALID_GRANT = "invalid_grant";
     public static final String NOT_REGISTERED = "not_registered";
     public static final String UNKNOWN_VALUE = "unknown_value";
     public static final String QUOTA_EXCEEDED = "quota_exceeded";
