@@ -28,6 +28,7 @@ from licentia.server.admin.offline import pages as admin_offline
 from licentia.server.admin.payments import pages as admin_payments
 from licentia.server.admin.signin import account as admin_account
 from licentia.server.admin.signin import pages as admin_signin
+from licentia.server.admin.signin import sso as admin_sso
 from licentia.server.admin.team import pages as admin_team
 from licentia.server.admin.tokens import pages as admin_tokens
 from licentia.server.admin.webhooks import pages as admin_webhooks
@@ -91,6 +92,7 @@ DEVELOPER_API: tuple[APIRouter, ...] = (
 )
 ADMIN_UI: tuple[APIRouter, ...] = (
     admin_signin.router,
+    admin_sso.router,  # /admin/sso: sign-in through the installation's identity provider
     admin_dashboard.router,
     admin_audit.router,
     admin_lists.router,

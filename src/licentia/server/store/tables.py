@@ -48,6 +48,7 @@ from licentia.server.store.payment_models import (
     PaymentMapping,
     PaymentTrial,
 )
+from licentia.server.store.sso_models import SsoAttempt, SsoConnection
 from licentia.server.store.ticket_models import InstallerTicket, InstallerTicketStart
 
 products = table_of(Product)
@@ -87,3 +88,5 @@ portal_sessions = table_of(PortalSession)
 test_posts = table_of(PostInTestMode)
 installer_tickets = table_of(InstallerTicket)
 ticket_starts = table_of(InstallerTicketStart)
+sso_connections = table_of(SsoConnection)
+sso_attempts = table_of(SsoAttempt)
