@@ -30,6 +30,7 @@ from licentia.server.admin.signin import account as admin_account
 from licentia.server.admin.signin import pages as admin_signin
 from licentia.server.admin.signin import sso as admin_sso
 from licentia.server.admin.team import pages as admin_team
+from licentia.server.admin.team import sso as admin_sso_connections
 from licentia.server.admin.tokens import pages as admin_tokens
 from licentia.server.admin.webhooks import pages as admin_webhooks
 from licentia.server.adminapi import certificates as api_certificates
@@ -41,6 +42,7 @@ from licentia.server.adminapi import payment_mappings as api_payment_mappings
 from licentia.server.adminapi import payments as api_payments
 from licentia.server.adminapi import policies as api_policies
 from licentia.server.adminapi import router as api_main
+from licentia.server.adminapi import sso as api_sso
 from licentia.server.adminapi import tickets as api_tickets
 from licentia.server.adminapi import webhooks as api_webhooks
 from licentia.server.devices import moves as device_moves
@@ -90,6 +92,7 @@ DEVELOPER_API: tuple[APIRouter, ...] = (
     api_leases.router,
     api_payment_mappings.router,
     api_tickets.router,
+    api_sso.router,  # single sign-on's connections
 )
 ADMIN_UI: tuple[APIRouter, ...] = (
     admin_signin.router,
@@ -107,6 +110,7 @@ ADMIN_UI: tuple[APIRouter, ...] = (
     admin_tickets.router,
     admin_tokens.router,
     admin_webhooks.router,
+    admin_sso_connections.router,  # before the admins (their /admins/{id}/{change} takes any two words)
     admin_team.router,
     admin_account.router,
     admin_emails.router,

@@ -100,7 +100,11 @@ def _invalid(message: str) -> ApiError:
 def _issuer(text: str) -> str:
     # Kept exactly as typed (no trailing slash added or removed): the ID token's ``iss`` must equal it.
     issuer = text.strip()
-    parts = urlsplit(issuer)
+    try:
+        parts = urlsplit(issuer)
+        parts.port  # noqa: B018 (reading it checks it: a port out of range raises)
+    except ValueError as exc:
+        raise _invalid(f"{issuer!r} is not an issuer URL") from exc
     local = parts.hostname in ("127.0.0.1", "localhost", "::1")
     if parts.scheme != "https" and not (parts.scheme == "http" and local):
         raise _invalid("an issuer is an https:// URL (http:// only on this computer, for tests)")
@@ -117,7 +121,18 @@ def _domains(names: list[str]) -> tuple[str, ...]:
     return tuple(domains)
 
 
+def _text(value: str, what: str) -> str:
+    # No control characters: these are shown on pages and sent in URLs (and PostgreSQL refuses a NUL).
+    if any(ord(c) < 32 or ord(c) == 127 for c in value) or not value.strip():
+        raise _invalid(f"the {what} must be printable text")
+    return value.strip()
+
+
 def add_connection(conn: sa.Connection, *, spec: ConnectionSpec, fernet: Fernet, actor: str, now: dt.datetime) -> int:
+    name, client_id = _text(spec.name, "name"), _text(spec.client_id, "client id")
+    _text(spec.issuer, "issuer")
+    if "\x00" in spec.client_secret:
+        raise _invalid("the client secret must be text")
     domains = _domains(spec.email_domains)
     if spec.purpose is Purpose.PORTAL and not domains:
         # Without domains any account of that provider would sign in as any address it vouches for.
@@ -127,6 +142,9 @@ def add_connection(conn: sa.Connection, *, spec: ConnectionSpec, fernet: Fernet,
         if spec.purpose is not Purpose.ADMIN:
             raise _invalid("only an admin connection creates admins")
         role = valid_role(spec.new_admin_role)
+        if not domains:
+            # Else every account the provider knows, a contractor's or a test account's, would become an admin.
+            raise _invalid("a connection that creates admins needs the email domains they come from")
     if spec.purpose is Purpose.ADMIN and spec.organisation_id is not None:
         raise _invalid("an admin connection belongs to the installation, not to an organisation")
     new_id = conn.execute(
@@ -134,9 +152,9 @@ def add_connection(conn: sa.Connection, *, spec: ConnectionSpec, fernet: Fernet,
         .values(
             purpose=spec.purpose.value,
             organisation_id=spec.organisation_id,
-            name=spec.name.strip(),
+            name=name,
             issuer=_issuer(spec.issuer),
-            client_id=spec.client_id.strip(),
+            client_id=client_id,
             client_secret_sealed=seal_value(spec.client_secret, fernet),
             email_domains=" ".join(domains),
             new_admin_role=role,
