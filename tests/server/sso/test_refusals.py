@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+import sqlalchemy as sa
+
 from tests.server.admin_fixtures import make_admin
 from tests.server.sso.conftest import ADMIN_CLIENT, ADMIN_SECRET, BRIEF_CLIENT, BRIEF_SECRET, add_connection
 from tests.server.sso.provider import Provider, back_at_app, through_provider
@@ -107,7 +109,7 @@ def test_a_connection_whose_issuer_differs_from_the_providers_is_refused(
         client_secret=ADMIN_SECRET,
     )
     refused = client.get(f"/admin/sso/start/{connection}", follow_redirects=False)
-    assert refused.status_code == 401 and "cannot be reached" in refused.text
+    assert refused.status_code == 502 and "cannot be reached" in refused.text
     assert refused_because(caplog, "the discovery document names the issuer")
 
 
@@ -153,3 +155,17 @@ def test_sign_in_goes_on_after_the_provider_rotates_its_key(
         assert sso_sign_in(client, connection, ANN).headers["location"] == "/admin" and signed_in(client)
     finally:
         rotating.stop()
+
+
+def test_one_network_starts_a_bounded_number_of_sign_ins(
+    client: Any, engine: Any, clock: Any, migrated: Any, provider: Any
+) -> None:
+    from licentia.server.sso.attempts import MAX_STARTS_PER_NETWORK
+
+    connection = admin_connection(engine, clock, migrated, provider)
+    for _ in range(MAX_STARTS_PER_NETWORK):
+        assert client.get(f"/admin/sso/start/{connection}", follow_redirects=False).status_code == 303
+    refused = client.get(f"/admin/sso/start/{connection}", follow_redirects=False)
+    assert refused.status_code == 429 and "Too many sign-ins" in refused.text
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM sso_attempts")).scalar_one() == MAX_STARTS_PER_NETWORK

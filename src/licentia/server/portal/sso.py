@@ -13,6 +13,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from licentia.server.customers import accounts
+from licentia.server.network import client_ip
 from licentia.server.portal.web import COOKIES, double_submit_page
 from licentia.server.settings import Settings
 from licentia.server.sso import flow
@@ -53,12 +54,13 @@ async def start(request: Request, state: StateDep, engine: EngineDep, secure: Co
             redirect_uri=_callback(state.settings),
             next_page="/portal",
             browser=request.cookies.get(flow.BROWSER_COOKIE),
+            network=client_ip(request, state.trusted_proxies),
             fernet=state.fernet,
             now=state.clock.now(),
             login_hint=email,
         )
     except flow.SignInRefused as exc:
-        return _refused(request, secure, str(exc), 502)
+        return _refused(request, secure, str(exc), exc.status)
     response = RedirectResponse(out.url, status_code=303)
     # Lax, not Strict: the provider's redirect back is a top-level navigation from another site.
     response.set_cookie(
@@ -80,7 +82,7 @@ async def callback(request: Request, state: StateDep, engine: EngineDep, secure:
             now=state.clock.now(),
         )
     except flow.SignInRefused as exc:
-        return _refused(request, secure, str(exc))
+        return _refused(request, secure, str(exc), exc.status)
     connection, email = verified.connection, verified.identity.email
     if connection.purpose is not Purpose.PORTAL or not connection.answers_for(email):
         flow.log.warning("sso: connection %s vouched for %s, outside its domains", connection.id, email)

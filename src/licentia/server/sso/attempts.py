@@ -18,10 +18,13 @@ from authlib.common.security import generate_token
 from cryptography.fernet import Fernet
 
 from licentia.server.notify.sealing import open_value, seal_value
+from licentia.server.ratelimit import hit, peek
 from licentia.server.store.tables import sso_attempts as table
 
 # How long a person may spend at the provider (signing in, a second factor) before coming back.
 LIFETIME = dt.timedelta(minutes=10)
+# Sign-ins one network may start per hour: each stores an attempt, so a flood would only fill the table.
+MAX_STARTS_PER_NETWORK = 60
 
 
 def _digest(value: str) -> str:
@@ -49,9 +52,21 @@ class Spent:
 
 
 def open_attempt(
-    conn: sa.Connection, *, connection_id: int, next_page: str, browser: str | None, fernet: Fernet, now: dt.datetime
-) -> Outbound:
-    """A new attempt; ``browser``: the cookie value the browser already has, if any (several tabs share it)."""
+    conn: sa.Connection,
+    *,
+    connection_id: int,
+    next_page: str,
+    browser: str | None,
+    network: str,
+    fernet: Fernet,
+    now: dt.datetime,
+) -> Outbound | None:
+    """A new attempt; ``browser``: the cookie value the browser already has, if any (several tabs share it).
+    None when ``network`` started too many this hour."""
+    bucket = f"sso_start:net:{network}"
+    if peek(conn, bucket, now, limit=MAX_STARTS_PER_NETWORK) is not None:
+        return None
+    hit(conn, bucket, now)
     out = Outbound(
         state=generate_token(43),
         nonce=generate_token(43),

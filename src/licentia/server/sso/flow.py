@@ -19,6 +19,7 @@ from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from cryptography.fernet import Fernet
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from licentia.server.errors import ApiError
 from licentia.server.sso import attempts
 from licentia.server.sso.connections import Connection, get_connection
 from licentia.server.sso.id_tokens import Identity, TokenRefused, key_id_of, verify_id_token
@@ -32,11 +33,12 @@ BROWSER_COOKIE = "licentia_sso"
 
 
 class SignInRefused(Exception):
-    """The sign-in cannot go on; ``str()`` is for the person, ``reason`` for the log."""
+    """The sign-in cannot go on; ``str()`` is for the person, ``reason`` for the log, ``status`` for the page."""
 
-    def __init__(self, message: str, *, reason: str) -> None:
+    def __init__(self, message: str, *, reason: str, status: int = 401) -> None:
         super().__init__(message)
         self.reason = reason
+        self.status = status
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,7 @@ async def begin(
     redirect_uri: str,
     next_page: str,
     browser: str | None,
+    network: str,
     fernet: Fernet,
     now: dt.datetime,
     login_hint: str | None = None,
@@ -83,16 +86,20 @@ async def begin(
         endpoints = await issuers.endpoints(connection.issuer, now=now)
     except ProviderUnreachable as exc:
         log.warning("sso: connection %s: %s", connection.id, exc)
-        raise SignInRefused("The identity provider cannot be reached; try again later.", reason=str(exc)) from exc
+        message = "The identity provider cannot be reached; try again later."
+        raise SignInRefused(message, reason=str(exc), status=502) from exc
     out = await transactions.in_transaction(
         engine,
         attempts.open_attempt,
         connection_id=connection.id,
         next_page=next_page,
         browser=browser,
+        network=network,
         fernet=fernet,
         now=now,
     )
+    if out is None:
+        raise SignInRefused("Too many sign-ins from your network; try again later.", reason="rate limit", status=429)
     extra = {"login_hint": login_hint} if login_hint else {}
     url = prepare_grant_uri(
         endpoints.authorization_endpoint,
@@ -130,7 +137,10 @@ async def finish(
     )
     if spent is None:
         raise _refused("unknown, spent or expired state", "This sign-in has expired or was already used; start again.")
-    connection = await transactions.read_only(engine, get_connection, connection_id=spent.connection_id)
+    try:
+        connection = await transactions.read_only(engine, get_connection, connection_id=spent.connection_id)
+    except ApiError as exc:  # removed while the person was at the provider
+        raise _refused(f"connection {spent.connection_id} was removed") from exc
     if "error" in params:
         raise _refused(f"the provider answered {params['error'][:100]!r}", "The identity provider did not sign you in.")
     # RFC 9207: a provider that says who answered must be the one this attempt went to (mix-up attacks).

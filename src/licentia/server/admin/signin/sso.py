@@ -14,6 +14,7 @@ from licentia.server.auth.accounts import SignInRefused
 from licentia.server.auth.single_sign_on import conclude_sso_sign_in
 from licentia.server.errors import ApiError
 from licentia.server.fields import RowId
+from licentia.server.network import client_ip
 from licentia.server.settings import Settings
 from licentia.server.sso import flow
 from licentia.server.sso.connections import Purpose, get_connection
@@ -29,8 +30,8 @@ def _callback(settings: Settings) -> str:
     return settings.base_url.rstrip("/") + COOKIE_PATH + "/callback"
 
 
-async def _refused(request: Request, engine: EngineDep, secure: bool, message: str) -> Response:
-    return await signin_page_with_sso(request, engine, secure=secure, error=message, status=401)
+async def _refused(request: Request, engine: EngineDep, secure: bool, message: str, status: int = 401) -> Response:
+    return await signin_page_with_sso(request, engine, secure=secure, error=message, status=status)
 
 
 @router.get("/start/{connection_id}")
@@ -51,11 +52,12 @@ async def start(
             redirect_uri=_callback(state.settings),
             next_page=safe_next(request.query_params.get("next", "")),
             browser=request.cookies.get(flow.BROWSER_COOKIE),
+            network=client_ip(request, state.trusted_proxies),
             fernet=state.fernet,
             now=state.clock.now(),
         )
     except flow.SignInRefused as exc:
-        return await _refused(request, engine, secure, str(exc))
+        return await _refused(request, engine, secure, str(exc), exc.status)
     response = RedirectResponse(out.url, status_code=303)
     # Lax, not Strict: the provider's redirect back is a top-level navigation from another site.
     response.set_cookie(
@@ -77,7 +79,7 @@ async def callback(request: Request, state: StateDep, engine: EngineDep, secure:
             now=state.clock.now(),
         )
     except flow.SignInRefused as exc:
-        return await _refused(request, engine, secure, str(exc))
+        return await _refused(request, engine, secure, str(exc), exc.status)
     if verified.connection.purpose is not Purpose.ADMIN or not verified.connection.answers_for(verified.identity.email):
         return await _refused(request, engine, secure, "This account may not sign in here.")
     lifetime = dt.timedelta(hours=state.settings.admin_session_hours)
