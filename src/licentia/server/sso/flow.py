@@ -20,6 +20,7 @@ from cryptography.fernet import Fernet
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from licentia.server.errors import ApiError
+from licentia.server.notify.sealing import SealBroken
 from licentia.server.sso import attempts
 from licentia.server.sso.connections import Connection, get_connection
 from licentia.server.sso.id_tokens import Identity, TokenRefused, key_id_of, verify_id_token
@@ -171,7 +172,7 @@ async def finish(
             nonce=spent.nonce,
             now=now,
         )
-    except (ProviderUnreachable, TokenRefused) as exc:
+    except (ProviderUnreachable, TokenRefused, SealBroken) as exc:
         raise _refused(f"connection {connection.id}: {exc}") from exc
     except (httpx.HTTPError, ValueError) as exc:  # the token endpoint unreachable or answering nonsense: never a 500
         raise _refused(f"connection {connection.id}: {exc.__class__.__name__}") from exc
