@@ -38,6 +38,7 @@ from licentia.server.portal import web as portal_web
 from licentia.server.products.service import Keyring
 from licentia.server.protocol import speaking_protocol
 from licentia.server.settings import Settings
+from licentia.server.sso.issuers import Issuers
 from licentia.server.state import AppState
 from licentia.server.store.checkpoint import Checkpointer
 from licentia.server.store.engine import database_urls, make_async_engine
@@ -109,6 +110,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         fernet=fernet,
         trusted_proxies=parse_networks(settings.trusted_proxies),
     )
+    state.sso_issuers = Issuers()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -34,6 +34,7 @@ class AuditTarget(enum.StrEnum):
     PAYMENT_MAPPING = "payment_mapping"
     PRODUCT = "product"  # by id, or by slug (keys.rotate, demo.fill from the CLI)
     RELEASE = "release"
+    SSO_CONNECTION = "sso_connection"
     STORE = "store"  # the database's name
     WEBHOOK = "webhook"
 
@@ -103,6 +104,8 @@ class AuditAction(enum.StrEnum):
     TICKET_MINT = "ticket.mint", AuditTarget.PRODUCT
     TOKEN_CREATE = "token.create", AuditTarget.API_TOKEN
     TOKEN_REVOKE = "token.revoke", AuditTarget.API_TOKEN
+    SSO_CONNECTION_ADD = "sso_connection.add", AuditTarget.SSO_CONNECTION
+    SSO_CONNECTION_REMOVE = "sso_connection.remove", AuditTarget.SSO_CONNECTION
     WEBHOOK_CREATE = "webhook.create", AuditTarget.WEBHOOK
     WEBHOOK_DELETE = "webhook.delete", AuditTarget.WEBHOOK
     WEBHOOK_DISABLE = "webhook.disable", AuditTarget.WEBHOOK
@@ -172,7 +175,9 @@ SENTENCES: dict[AuditAction, Sentence] = {
         "Made {} {} (was {})", w.admin(t, d.get("email")), shown(d.get("role")), shown(d.get("previous"))
     ),
     AuditAction.ADMIN_SIGN_IN: lambda t, d, w: w.say(
-        "Signed in{}", _SECOND_FACTOR.get(str(d.get("second_factor")), "")
+        "Signed in{}{}",
+        " through single sign-on" if d.get("method") == "sso" else "",
+        _SECOND_FACTOR.get(str(d.get("second_factor")), ""),
     ),
     AuditAction.ADMIN_SIGN_OUT: lambda t, d, w: w.say("Signed out"),
     AuditAction.ADMIN_TOTP_OFF: lambda t, d, w: w.say("Turned off two-factor sign-in for {}", w.admin(t)),
@@ -315,7 +320,9 @@ SENTENCES: dict[AuditAction, Sentence] = {
     AuditAction.PORTAL_LABEL_MACHINE: lambda t, d, w: w.say(
         "Named a machine of {} “{}” in the customer portal", w.license(t), d.get("label") or "(no name)"
     ),
-    AuditAction.PORTAL_SIGN_IN: lambda t, d, w: w.say("Signed in to the customer portal"),
+    AuditAction.PORTAL_SIGN_IN: lambda t, d, w: w.say(
+        "Signed in to the customer portal{}", " through single sign-on" if d.get("method") == "sso" else ""
+    ),
     AuditAction.PORTAL_USER_SIGN_IN: lambda t, d, w: w.say(
         "Signed {} in on {} with a user seat of {} (the device sign-in)",
         shown(d.get("email")),
@@ -367,6 +374,16 @@ SENTENCES: dict[AuditAction, Sentence] = {
         "Created the API token “{}” ({})", d.get("name") or t, shown(d.get("scopes") or [])
     ),
     AuditAction.TOKEN_REVOKE: lambda t, d, w: w.say("Revoked API token #{}{}", t, _reason(w, d)),
+    AuditAction.SSO_CONNECTION_ADD: lambda t, d, w: w.say(
+        "Added single sign-on connection #{} ({}, {}){}",
+        t,
+        shown(d.get("purpose")),
+        shown(d.get("issuer")),
+        w.say(" for {}", listed(d["domains"])) if d.get("domains") else "",
+    ),
+    AuditAction.SSO_CONNECTION_REMOVE: lambda t, d, w: w.say(
+        "Removed single sign-on connection #{} ({})", t, shown(d.get("issuer"))
+    ),
     AuditAction.WEBHOOK_CREATE: lambda t, d, w: w.say(
         "Created {} for {} of {}",
         w.webhook(t),

@@ -205,6 +205,9 @@ class ErrorCode(enum.StrEnum):
     LAST_OWNER = "last_owner", 409, _A, "the last active owner cannot be demoted, disabled or removed"
     INVALID_TOTP_CODE = "invalid_totp_code", 400, _A, "the one-time code is wrong or was already used"
     TOTP_NOT_ENROLLED = "totp_not_enrolled", 409, _A, "the admin has no second factor to reset"
+    # Single sign-on connections
+    INVALID_SSO_CONNECTION = "invalid_sso_connection", 400, _D | _A, "a single sign-on connection's field is not valid"
+    UNKNOWN_SSO_CONNECTION = "unknown_sso_connection", 404, _D | _A, "no single sign-on connection has this id"
     # The payment webhooks (``/v1/hooks/payment`` and the providers' ``/v1/hooks/{stripe,paddle,fastspring}``)
     WEBHOOK_NOT_CONFIGURED = (
         "webhook_not_configured", 503, _D, "the webhook's signing secret (LICENTIA_*_WEBHOOK_SECRET) is not set"

@@ -30,6 +30,7 @@ from licentia.server.store.writer import Writer
 
 if TYPE_CHECKING:
     from licentia.server.devices.service import Checker
+    from licentia.server.sso.issuers import Issuers
 
 T = TypeVar("T")
 # A start-up task: started with the app, cancelled when it stops (``None``: nothing to run).
@@ -44,6 +45,8 @@ class AppState:
     fernet: Fernet
     trusted_proxies: list[Network]
     startup_tasks: list[StartupTask]
+    # The identity providers' discovery documents and keys, cached (sso.issuers); made by ``create_app``.
+    sso_issuers: Issuers
     # Made by the lifespan (reading them earlier is an AttributeError).
     async_engine: AsyncEngine
     writer: Writer

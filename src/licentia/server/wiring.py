@@ -29,7 +29,9 @@ from licentia.server.admin.offline import pages as admin_offline
 from licentia.server.admin.payments import pages as admin_payments
 from licentia.server.admin.signin import account as admin_account
 from licentia.server.admin.signin import pages as admin_signin
+from licentia.server.admin.signin import sso as admin_sso
 from licentia.server.admin.team import pages as admin_team
+from licentia.server.admin.team import sso as admin_sso_connections
 from licentia.server.admin.tokens import pages as admin_tokens
 from licentia.server.admin.webhooks import pages as admin_webhooks
 from licentia.server.adminapi import certificates as api_certificates
@@ -41,6 +43,7 @@ from licentia.server.adminapi import payment_mappings as api_payment_mappings
 from licentia.server.adminapi import payments as api_payments
 from licentia.server.adminapi import policies as api_policies
 from licentia.server.adminapi import router as api_main
+from licentia.server.adminapi import sso as api_sso
 from licentia.server.adminapi import tickets as api_tickets
 from licentia.server.adminapi import trail as api_trail
 from licentia.server.adminapi import users as api_users
@@ -61,6 +64,7 @@ from licentia.server.portal import certificates as portal_certificates
 from licentia.server.portal import device as portal_device
 from licentia.server.portal import offline as portal_offline
 from licentia.server.portal import router as portal_main
+from licentia.server.portal import sso as portal_sso
 from licentia.server.releases import router as releases_api
 from licentia.server.rollups.task import start_rollup_task
 from licentia.server.state import StartupTask
@@ -96,9 +100,11 @@ DEVELOPER_API: tuple[APIRouter, ...] = (
     api_tickets.router,
     api_trail.router,
     api_users.router,  # the people of a user license
+    api_sso.router,  # single sign-on's connections
 )
 ADMIN_UI: tuple[APIRouter, ...] = (
     admin_signin.router,
+    admin_sso.router,  # /admin/sso: sign-in through the installation's identity provider
     admin_dashboard.router,
     admin_audit.router,
     admin_lists.router,
@@ -113,6 +119,7 @@ ADMIN_UI: tuple[APIRouter, ...] = (
     admin_tickets.router,
     admin_tokens.router,
     admin_webhooks.router,
+    admin_sso_connections.router,  # before the admins (their /admins/{id}/{change} takes any two words)
     admin_team.router,
     admin_account.router,
     admin_emails.router,
@@ -127,6 +134,7 @@ PORTAL: tuple[APIRouter, ...] = (
     portal_offline.router,
     portal_certificates.router,
     portal_device.router,  # /portal/device: a person confirms an application's sign-in code
+    portal_sso.router,
 )
 
 # What every process runs beside the requests, started and stopped with the app (periodic: ``ScheduledTask``s).

@@ -556,6 +556,32 @@ def case_payments_unmap(cli: Cli) -> None:
     assert "no payment mapping" in cli("payments", "unmap", mapping_id, code=1)
 
 
+def _sso(cli: Cli, *extra: str) -> str:
+    issuer = "https://id.globex.example"
+    made = cli("sso", "add", "portal", "--name", "Globex", "--issuer", issuer, "--client-id", "licentia",
+               "--client-secret", "cli secret", "--domain", "globex.example", *extra)  # fmt: skip
+    return made.split()[0].lstrip("#")
+
+
+def case_sso_add(cli: Cli) -> None:
+    connection = _sso(cli)
+    assert connection.isdigit()
+    assert "needs the email domains" in cli("sso", "add", "portal", "--name", "X", "--issuer", "https://id.x.example",
+                                            "--client-id", "x", "--client-secret", "s", code=1)  # fmt: skip
+
+
+def case_sso_list(cli: Cli) -> None:
+    connection = _sso(cli)
+    listed = cli("sso", "list")
+    assert f"#{connection} portal  Globex  https://id.globex.example" in listed and "cli secret" not in listed
+
+
+def case_sso_remove(cli: Cli) -> None:
+    connection = _sso(cli)
+    assert cli("sso", "remove", connection) == f"removed connection #{connection}\n"
+    assert "no single sign-on connection" in cli("sso", "remove", connection, code=1)
+
+
 def case_export(cli: Cli, tmp_path: Path) -> None:
     lines = cli("export", "--format", "csv").splitlines()
     assert lines[0].startswith("id,product_id,device_id") and len(lines) > 40
@@ -646,6 +672,9 @@ CASES: dict[tuple[str, ...], Callable[..., None]] = {
     ("webhook", "test"): case_webhook_test,
     ("webhook", "deliveries"): case_webhook_deliveries,
     ("webhook", "redeliver"): case_webhook_redeliver,
+    ("sso", "add"): case_sso_add,
+    ("sso", "list"): case_sso_list,
+    ("sso", "remove"): case_sso_remove,
     ("rollup",): case_rollup,
     ("evidence",): case_evidence,
     ("notify", "test-email"): case_notify_test_email,

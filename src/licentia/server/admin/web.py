@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import inspect
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -112,14 +112,22 @@ Posted = Annotated[Change, Depends(posted_change)]
 
 
 def signin_page(
-    request: Request, *, secure: bool, error: str | None = None, status: int = 200, email: str = ""
+    request: Request,
+    *,
+    secure: bool,
+    error: str | None = None,
+    status: int = 200,
+    email: str = "",
+    connections: Sequence[Any] = (),
 ) -> Response:
     """The sign-in form with a fresh double-submit token (no session exists yet to hold one); ``secure``: its
     cookie's flag (``web.frame.CookieSecure``)."""
     next_page = request.query_params.get("next", "")
 
     def page(token: str) -> Response:
-        return render(request, "signin.html", status, csrf=token, error=error, next=next_page, email=email)
+        return render(
+            request, "signin.html", status, csrf=token, error=error, next=next_page, email=email, sso=connections
+        )
 
     return COOKIES.signin_form(page, secure=secure)
 

@@ -29,6 +29,7 @@ from licentia.server.cli import (
     policies,
     products,
     serve,
+    sso,
     tickets,
 )
 from licentia.server.cli.context import CliContext, CliError, Parser, command_options, global_options
@@ -37,7 +38,7 @@ __all__ = ["GROUPS", "CliContext", "CliError", "build_parser", "main"]
 
 EXIT_ERROR = 1
 EXIT_INTERRUPTED = 130
-GROUPS = (serve, products, policies, licenses, devices, tickets, admin, evidence, notify, payments, data)
+GROUPS = (serve, products, policies, licenses, devices, tickets, admin, sso, evidence, notify, payments, data)
 
 
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:

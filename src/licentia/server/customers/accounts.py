@@ -164,6 +164,27 @@ def redeem_link(
     return NewSession(new.session_id, spent.email)
 
 
+def open_sso_session(
+    conn: sa.Connection, *, email: str, connection_id: int, now: dt.datetime, lifetime: dt.timedelta
+) -> NewSession:
+    """The session a spent link gives, for an address the organisation's identity provider vouched for (``sso``).
+
+    Unlike a link, no licenses are needed: the provider proved who this is, and what they see is what their
+    address holds (nothing, if nothing)."""
+    new = open_session(conn, portal_sessions, now=now, lifetime=lifetime, email=email)
+    purge_expired(conn, portal_sessions, now)
+    record(
+        conn,
+        AuditAction.PORTAL_SIGN_IN,
+        email,
+        actor=f"customer:{email}",
+        now=now,
+        method="sso",
+        connection=connection_id,
+    )
+    return NewSession(new.session_id, email)
+
+
 def current_customer(conn: sa.Connection, *, session_id: str, now: dt.datetime) -> SignedInCustomer | None:
     row = conn.execute(
         sa.select(portal_sessions.c.email, portal_sessions.c.csrf_token).where(

@@ -42,6 +42,7 @@ from licentia.server.portal.web import (
     double_submit_page,
     render,
 )
+from licentia.server.sso.connections import Purpose, list_connections
 from licentia.server.state import AppState, ClockDep, EngineDep, SettingsDep, StateDep
 from licentia.server.store import transactions
 from licentia.server.tickets.service import TICKET_FILE, mint_for_customer
@@ -62,8 +63,9 @@ async def home(request: Request, customer: SignedIn, engine: EngineDep, clock: C
 
 
 @router.get("/signin")
-async def signin_form(request: Request, secure: CookieSecure) -> Response:
-    return double_submit_page(request, "portal_signin.html", secure=secure)
+async def signin_form(request: Request, engine: EngineDep, secure: CookieSecure) -> Response:
+    sso = bool(await transactions.read_only(engine, list_connections, purpose=Purpose.PORTAL))
+    return double_submit_page(request, "portal_signin.html", secure=secure, sso=sso)
 
 
 def _ask_for_link(

@@ -49,6 +49,7 @@ from licentia.server.store.payment_models import (
     PaymentMapping,
     PaymentTrial,
 )
+from licentia.server.store.sso_models import SsoAttempt, SsoConnection
 from licentia.server.store.ticket_models import InstallerTicket, InstallerTicketStart
 from licentia.server.store.trail_models import TrailRequest
 from licentia.server.store.user_models import DeviceAuthorization, LicenseUser
@@ -93,3 +94,5 @@ ticket_starts = table_of(InstallerTicketStart)
 trail_requests = table_of(TrailRequest)
 license_users = table_of(LicenseUser)
 device_authorizations = table_of(DeviceAuthorization)
+sso_connections = table_of(SsoConnection)
+sso_attempts = table_of(SsoAttempt)

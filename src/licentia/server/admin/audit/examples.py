@@ -105,6 +105,11 @@ EXAMPLES: dict[AuditAction, tuple[str, dict[str, Any]]] = {
     ),
     A.TOKEN_CREATE: ("5", {"name": "shop", "scopes": ["read", "write"]}),
     A.TOKEN_REVOKE: ("5", {"reason": "leaked in a log"}),
+    A.SSO_CONNECTION_ADD: (
+        "2",
+        {"purpose": "portal", "issuer": "https://id.globex.example", "domains": ["globex.example"]},
+    ),
+    A.SSO_CONNECTION_REMOVE: ("2", {"issuer": "https://id.globex.example"}),
     A.WEBHOOK_CREATE: ("2", {"product": "acme", "events": ["license.created", "license.revoked"]}),
     A.WEBHOOK_DELETE: ("2", {}),
     A.WEBHOOK_DISABLE: ("2", {}),

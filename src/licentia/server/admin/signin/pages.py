@@ -26,6 +26,7 @@ from licentia.server.auth.second_factor import (
     matching_recovery_hash,
     recovery_hashes_of,
 )
+from licentia.server.sso.connections import Purpose, list_connections
 from licentia.server.state import ClockDep, EngineDep, SettingsDep, StateDep
 from licentia.server.store import transactions
 from licentia.server.store.sessions import session_hash
@@ -34,14 +35,22 @@ from licentia.server.web.frame import CookieSecure, form_token_ok
 router = APIRouter()
 
 
-def _safe_next(target: str) -> str:
+def safe_next(target: str) -> str:
     # Only local admin paths: an open redirect would lend our domain to phishing.
     return target if target.startswith("/admin") and not target.startswith("//") else "/admin"
 
 
+async def signin_page_with_sso(
+    request: Request, engine: AsyncEngine, *, secure: bool, error: str | None = None, status: int = 200
+) -> Response:
+    """The sign-in page with a "Sign in with ..." button for each of the installation's admin connections."""
+    connections = await transactions.read_only(engine, list_connections, purpose=Purpose.ADMIN)
+    return signin_page(request, secure=secure, error=error, status=status, connections=connections)
+
+
 @router.get("/signin")
-async def signin_form(request: Request, secure: CookieSecure) -> Response:
-    return signin_page(request, secure=secure)
+async def signin_form(request: Request, engine: EngineDep, secure: CookieSecure) -> Response:
+    return await signin_page_with_sso(request, engine, secure=secure)
 
 
 @router.post("/signin")
@@ -64,7 +73,7 @@ async def signin(
             "Too many attempts: this account is locked for 15 minutes." if done.locked else "Wrong email or password."
         )
         return signin_page(request, secure=secure, error=message, status=401, email=email)
-    next_page = _safe_next(str(form.get("next", "")))
+    next_page = safe_next(str(form.get("next", "")))
     return COOKIES.start(
         # A second factor is due: the session opens only the code page until it passes.
         to=f"/admin/signin/code?{urlencode({'next': next_page})}" if done.needs_code else next_page,
@@ -82,7 +91,7 @@ async def _waiting(request: Request, engine: AsyncEngine, now: dt.datetime) -> C
 
 
 def _code_page(request: Request, waiting: CurrentAdmin, *, error: str | None = None, status: int = 200) -> Response:
-    next_page = _safe_next(request.query_params.get("next", ""))
+    next_page = safe_next(request.query_params.get("next", ""))
     return render(request, "signin_code.html", status, admin=None, waiting=waiting, error=error, next=next_page)
 
 
@@ -121,7 +130,7 @@ async def code_submit(request: Request, state: StateDep, engine: EngineDep, secu
     )
     if done is None:
         return _code_page(request, waiting, error="That code is wrong or was already used.", status=401)
-    next_page = _safe_next(str(form.get("next", "")))
+    next_page = safe_next(str(form.get("next", "")))
     return COOKIES.start(to=next_page, session_id=done.session_id, lifetime=lifetime, secure=secure)
 
 
