@@ -16,6 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from licentia.server import audit_organisations as org
 from licentia.server.audit_words import Sentence, Words, counted, listed, shown
 from licentia.server.store.tables import audit_entries
 
@@ -31,6 +32,7 @@ class AuditTarget(enum.StrEnum):
     CUSTOMER = "customer"  # by email
     LICENSE = "license"
     MACHINE = "machine"
+    ORGANISATION = "organisation"
     PAYMENT_MAPPING = "payment_mapping"
     PRODUCT = "product"  # by id, or by slug (keys.rotate, demo.fill from the CLI)
     RELEASE = "release"
@@ -81,6 +83,15 @@ class AuditAction(enum.StrEnum):
     LICENSE_REVOKE = "license.revoke", AuditTarget.LICENSE
     LICENSE_SUSPEND = "license.suspend", AuditTarget.LICENSE
     LICENSE_TERMS = "license.terms", AuditTarget.LICENSE
+    ORGANISATION_CREATE = "organisation.create", AuditTarget.ORGANISATION
+    ORGANISATION_RENAME = "organisation.rename", AuditTarget.ORGANISATION
+    ORGANISATION_LICENSE = "organisation.license", AuditTarget.ORGANISATION
+    ORGANISATION_SEATS = "organisation.seats", AuditTarget.ORGANISATION
+    ORGANISATION_INVITE = "organisation.invite", AuditTarget.ORGANISATION
+    ORGANISATION_JOIN = "organisation.join", AuditTarget.ORGANISATION
+    ORGANISATION_ROLE = "organisation.role", AuditTarget.ORGANISATION
+    ORGANISATION_REMOVE = "organisation.remove", AuditTarget.ORGANISATION
+    ORGANISATION_LEAVE = "organisation.leave", AuditTarget.ORGANISATION
     PAYMENTS_EMAIL_SETTINGS = "payments.email_settings", AuditTarget.PRODUCT
     PAYMENTS_MAP = "payments.map", AuditTarget.PAYMENT_MAPPING
     PAYMENTS_UNMAP = "payments.unmap", AuditTarget.PAYMENT_MAPPING
@@ -265,6 +276,15 @@ SENTENCES: dict[AuditAction, Sentence] = {
         _if(w, "overrides", ", with {}", d),
         _if(w, "maintenance_until", ", updates until {}", d),
     ),
+    AuditAction.ORGANISATION_CREATE: org.created,
+    AuditAction.ORGANISATION_RENAME: org.renamed,
+    AuditAction.ORGANISATION_LICENSE: org.licensed,
+    AuditAction.ORGANISATION_SEATS: org.seats,
+    AuditAction.ORGANISATION_INVITE: org.invited,
+    AuditAction.ORGANISATION_JOIN: org.joined,
+    AuditAction.ORGANISATION_ROLE: org.role_changed,
+    AuditAction.ORGANISATION_REMOVE: org.removed,
+    AuditAction.ORGANISATION_LEAVE: org.left,
     AuditAction.PAYMENTS_EMAIL_SETTINGS: lambda t, d, w: w.say(
         "Changed the license emails of {}: replies go to {}, trial reminder {} before the end",
         w.product(t),

@@ -36,6 +36,7 @@ from licentia.server.adminapi import evidence as api_evidence
 from licentia.server.adminapi import leases as api_leases
 from licentia.server.adminapi import meters as api_meters
 from licentia.server.adminapi import offline as api_offline
+from licentia.server.adminapi import organisations as api_organisations
 from licentia.server.adminapi import payment_mappings as api_payment_mappings
 from licentia.server.adminapi import payments as api_payments
 from licentia.server.adminapi import policies as api_policies
@@ -88,6 +89,7 @@ DEVELOPER_API: tuple[APIRouter, ...] = (
     api_leases.router,
     api_payment_mappings.router,
     api_tickets.router,
+    api_organisations.router,
 )
 ADMIN_UI: tuple[APIRouter, ...] = (
     admin_signin.router,

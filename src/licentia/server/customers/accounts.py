@@ -28,7 +28,14 @@ import sqlalchemy as sa
 from licentia.server.audit import AuditAction, record
 from licentia.server.ratelimit import hit, peek
 from licentia.server.store.sessions import end_session, live_session, open_session, purge_expired
-from licentia.server.store.tables import customers, licenses, portal_sessions, products, signin_links
+from licentia.server.store.tables import (
+    customers,
+    licenses,
+    organisation_members,
+    portal_sessions,
+    products,
+    signin_links,
+)
 
 # Dead links (unknown, spent or expired) a network may present per hour before it is locked out.
 MAX_DEAD_LINKS_PER_NETWORK = 20
@@ -72,15 +79,17 @@ def normalize_email(text: str) -> str | None:
 
 
 def has_licenses(conn: sa.Connection, email: str) -> bool:
-    return (
-        conn.execute(
-            sa.select(licenses.c.id)
-            .join(customers, customers.c.id == licenses.c.customer_id)
-            .where(sa.func.lower(customers.c.email) == email)
-            .limit(1)
-        ).first()
-        is not None
-    )
+    """The address holds licenses, or is (or was invited as) a member of an organisation: it may sign in."""
+    own = conn.execute(
+        sa.select(licenses.c.id)
+        .join(customers, customers.c.id == licenses.c.customer_id)
+        .where(sa.func.lower(customers.c.email) == email)
+        .limit(1)
+    ).first()
+    if own is not None:
+        return True
+    invited = sa.select(organisation_members.c.id).where(organisation_members.c.email == email).limit(1)
+    return conn.execute(invited).first() is not None
 
 
 def product_names(conn: sa.Connection, email: str) -> list[str]:

@@ -27,6 +27,8 @@ from licentia.server.store.models import (
     MeterConsumption,
     MeterUsage,
     OfflineActivation,
+    Organisation,
+    OrganisationMember,
     OutboxMessage,
     Policy,
     PostInTestMode,
@@ -87,3 +89,5 @@ portal_sessions = table_of(PortalSession)
 test_posts = table_of(PostInTestMode)
 installer_tickets = table_of(InstallerTicket)
 ticket_starts = table_of(InstallerTicketStart)
+organisations = table_of(Organisation)
+organisation_members = table_of(OrganisationMember)
