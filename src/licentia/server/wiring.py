@@ -57,6 +57,7 @@ from licentia.server.payments import reminders
 from licentia.server.payments import router as payment_hooks
 from licentia.server.portal import certificates as portal_certificates
 from licentia.server.portal import offline as portal_offline
+from licentia.server.portal import organisations as portal_organisations
 from licentia.server.portal import router as portal_main
 from licentia.server.releases import router as releases_api
 from licentia.server.rollups.task import start_rollup_task
@@ -115,7 +116,12 @@ ADMIN_UI: tuple[APIRouter, ...] = (
     admin_leases.router,
     admin_payments.router,
 )
-PORTAL: tuple[APIRouter, ...] = (portal_main.router, portal_offline.router, portal_certificates.router)
+PORTAL: tuple[APIRouter, ...] = (
+    portal_main.router,
+    portal_offline.router,
+    portal_certificates.router,
+    portal_organisations.router,
+)
 
 # What every process runs beside the requests, started and stopped with the app (periodic: ``ScheduledTask``s).
 STARTUP_TASKS: tuple[StartupTask, ...] = (
