@@ -25,6 +25,7 @@ from licentia.server.admin.licenses import pages as admin_licenses
 from licentia.server.admin.lists import pages as admin_lists
 from licentia.server.admin.machines import pages as admin_machines
 from licentia.server.admin.offline import pages as admin_offline
+from licentia.server.admin.organisations import pages as admin_organisations
 from licentia.server.admin.payments import pages as admin_payments
 from licentia.server.admin.signin import account as admin_account
 from licentia.server.admin.signin import pages as admin_signin
@@ -102,6 +103,7 @@ ADMIN_UI: tuple[APIRouter, ...] = (
     admin_evidence.router,  # before the license pages (their /licenses/{id}/{action} takes any last word)
     admin_licenses.router,
     admin_customers.router,
+    admin_organisations.router,
     admin_policies.router,  # before the catalog (its /products/{id}/{part} takes any last word)
     admin_catalog.router,
     admin_tickets.router,

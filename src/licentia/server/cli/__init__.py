@@ -25,6 +25,7 @@ from licentia.server.cli import (
     evidence,
     licenses,
     notify,
+    organisations,
     payments,
     policies,
     products,
@@ -37,7 +38,20 @@ __all__ = ["GROUPS", "CliContext", "CliError", "build_parser", "main"]
 
 EXIT_ERROR = 1
 EXIT_INTERRUPTED = 130
-GROUPS = (serve, products, policies, licenses, devices, tickets, admin, evidence, notify, payments, data)
+GROUPS = (
+    serve,
+    products,
+    policies,
+    licenses,
+    devices,
+    tickets,
+    organisations,
+    admin,
+    evidence,
+    notify,
+    payments,
+    data,
+)
 
 
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
