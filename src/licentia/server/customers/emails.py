@@ -98,6 +98,21 @@ def invitation_email(*, organisation: str, role: str, link: str, days: int) -> E
     )
 
 
+def seats_reduced_email(*, organisation: str, product_name: str, seats: int, in_use: int) -> Email:
+    """To an organisation's owners and admins: fewer seats than machines holding them after a downgrade."""
+    name, product = one_line(organisation, 120), one_line(product_name, 120)
+    return _compose(
+        f"{product}: {name} now has {seats} seat{'s' if seats != 1 else ''}",
+        "Hello,",
+        [
+            f"The subscription of {name} to {product} now pays for {seats} seats; {in_use} machines hold one.",
+            "They keep working. A new machine can take a seat once enough are freed: free the ones no longer "
+            "used on the license's page in the portal.",
+        ],
+        footer="You get this email because you own or administer this organisation.",
+    )
+
+
 def renewal_email(*, name: str | None, product_name: str, expires_at: dt.datetime | None) -> Email:
     product = one_line(product_name, 120)
     until = f"It is now valid until {expires_at:%Y-%m-%d}." if expires_at else "It does not expire."

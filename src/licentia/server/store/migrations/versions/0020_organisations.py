@@ -2,8 +2,9 @@
 
 ``organisations`` and ``organisation_members`` (one address per organisation,
 role owner/admin/member, its pending invitation as the SHA-256 of its token),
-and ``licenses.organisation_id``: nullable, no default, so adding it rewrites
-no license on either database. An expand step: releases before it neither read
+``licenses.organisation_id`` and ``payment_mappings.organisation`` (a mapping
+that sells seats to organisations): nullable, no default, so adding them
+rewrites no row on either database. An expand step: releases before it neither read
 nor write these.
 
 Revision ID: 0020
@@ -69,9 +70,12 @@ def upgrade() -> None:
             ["id"],
         )
     op.create_index(op.f("ix_licenses_organisation_id"), "licenses", ["organisation_id"], unique=False)
+    # A mapping that sells seats to organisations (nullable, no default: no row rewritten).
+    op.add_column("payment_mappings", sa.Column("organisation", sa.Boolean(), nullable=True))
 
 
 def downgrade() -> None:
+    op.drop_column("payment_mappings", "organisation")
     op.drop_index(op.f("ix_licenses_organisation_id"), table_name="licenses")
     if op.get_bind().dialect.name != "sqlite":
         op.drop_constraint(op.f("fk_licenses_organisation_id_organisations"), "licenses", type_="foreignkey")
