@@ -39,6 +39,7 @@ def test_an_organisation_from_the_admin_ui(client, engine, clock, smtp, product)
     lic = issue(engine, clock, "buyer@shop.example")
     assert f"License {lic.id} attached." in post(client, f"{here}/attach", license_id=str(lic.id), confirm="yes")
     assert f'href="/admin/licenses/{lic.id}"' in client.get(here).text
+    assert f'href="{here}" id="organisation"' in client.get(f"/admin/licenses/{lic.id}").text
     assert f"License {lic.id} detached." in post(client, f"{here}/detach?license_id={lic.id}", confirm="yes")
     assert "Renamed." in post(client, f"{here}/rename", name="Team Navy")
     assert client.get("/admin/organisations/9999").status_code == 404

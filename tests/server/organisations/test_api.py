@@ -57,6 +57,7 @@ def test_create_invite_roles_and_licenses_through_the_api(client, engine, clock,
     lic = issue(engine, clock, DANA)
     attached = client.put(f"/v1/admin/organisations/{oid}/licenses/{lic.id}", headers=auth)
     assert [x["id"] for x in attached.json()["licenses"]] == [lic.id]
+    assert client.get(f"/v1/admin/licenses/{lic.id}", headers=auth).json()["organisation_id"] == oid
     listed = client.get("/v1/admin/organisations", params={"search": "dana@"}, headers=auth).json()
     assert [(o["name"], o["members"], o["licenses"]) for o in listed] == [("Team Navy", 1, 1)]
     assert client.delete(f"/v1/admin/organisations/{oid}/licenses/{lic.id}", headers=auth).status_code == 204
