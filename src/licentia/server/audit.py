@@ -16,6 +16,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from licentia.server import audit_organisations as org
+from licentia.server import audit_people as people
 from licentia.server.audit_words import Sentence, Words, counted, listed, shown
 from licentia.server.store.tables import audit_entries
 
@@ -31,6 +33,7 @@ class AuditTarget(enum.StrEnum):
     CUSTOMER = "customer"  # by email
     LICENSE = "license"
     MACHINE = "machine"
+    ORGANISATION = "organisation"
     PAYMENT_MAPPING = "payment_mapping"
     PRODUCT = "product"  # by id, or by slug (keys.rotate, demo.fill from the CLI)
     RELEASE = "release"
@@ -82,6 +85,15 @@ class AuditAction(enum.StrEnum):
     LICENSE_REVOKE = "license.revoke", AuditTarget.LICENSE
     LICENSE_SUSPEND = "license.suspend", AuditTarget.LICENSE
     LICENSE_TERMS = "license.terms", AuditTarget.LICENSE
+    ORGANISATION_CREATE = "organisation.create", AuditTarget.ORGANISATION
+    ORGANISATION_RENAME = "organisation.rename", AuditTarget.ORGANISATION
+    ORGANISATION_LICENSE = "organisation.license", AuditTarget.ORGANISATION
+    ORGANISATION_SEATS = "organisation.seats", AuditTarget.ORGANISATION
+    ORGANISATION_INVITE = "organisation.invite", AuditTarget.ORGANISATION
+    ORGANISATION_JOIN = "organisation.join", AuditTarget.ORGANISATION
+    ORGANISATION_ROLE = "organisation.role", AuditTarget.ORGANISATION
+    ORGANISATION_REMOVE = "organisation.remove", AuditTarget.ORGANISATION
+    ORGANISATION_LEAVE = "organisation.leave", AuditTarget.ORGANISATION
     LICENSE_USER_ASSIGN = "license.user_assign", AuditTarget.LICENSE
     LICENSE_USER_FREE = "license.user_free", AuditTarget.LICENSE
     LICENSE_USER_REASSIGN = "license.user_reassign", AuditTarget.LICENSE
@@ -155,33 +167,20 @@ def _noted_on(w: Words, d: Mapping[str, Any]) -> str:
 
 
 _FIELD_WORDS = {"url": "URL", "secret": "signing secret"}
-_SECOND_FACTOR = {"totp": " with a two-factor code", "recovery_code": " with a recovery code"}
 
 SENTENCES: dict[AuditAction, Sentence] = {
-    AuditAction.ADMIN_CREATE: lambda t, d, w: w.say(
-        "Created the admin account {}{}", d.get("email") or w.admin(t), _if(w, "role", " ({})", d)
-    ),
-    AuditAction.ADMIN_DISABLE: lambda t, d, w: w.say("Disabled {} (signed out everywhere)", w.admin(t, d.get("email"))),
-    AuditAction.ADMIN_ENABLE: lambda t, d, w: w.say("Enabled {} again", w.admin(t, d.get("email"))),
-    AuditAction.ADMIN_LOCKED: lambda t, d, w: w.say(
-        "Locked {} for a while after repeated wrong passwords or codes", w.admin(t)
-    ),
-    AuditAction.ADMIN_PASSWORD: lambda t, d, w: w.say("Changed the password of {}", w.admin(t)),
-    AuditAction.ADMIN_RECOVERY_CODE_USED: lambda t, d, w: w.say(
-        "Used a recovery code to sign in ({} left)", counted(d.get("left", 0), "code")
-    ),
-    AuditAction.ADMIN_REMOVE: lambda t, d, w: w.say("Removed the admin account {}", d.get("email") or w.admin(t)),
-    AuditAction.ADMIN_ROLE: lambda t, d, w: w.say(
-        "Made {} {} (was {})", w.admin(t, d.get("email")), shown(d.get("role")), shown(d.get("previous"))
-    ),
-    AuditAction.ADMIN_SIGN_IN: lambda t, d, w: w.say(
-        "Signed in{}{}",
-        " through single sign-on" if d.get("method") == "sso" else "",
-        _SECOND_FACTOR.get(str(d.get("second_factor")), ""),
-    ),
-    AuditAction.ADMIN_SIGN_OUT: lambda t, d, w: w.say("Signed out"),
-    AuditAction.ADMIN_TOTP_OFF: lambda t, d, w: w.say("Turned off two-factor sign-in for {}", w.admin(t)),
-    AuditAction.ADMIN_TOTP_ON: lambda t, d, w: w.say("Turned on two-factor sign-in for {}", w.admin(t)),
+    AuditAction.ADMIN_CREATE: people.admin_create,
+    AuditAction.ADMIN_DISABLE: people.admin_disable,
+    AuditAction.ADMIN_ENABLE: people.admin_enable,
+    AuditAction.ADMIN_LOCKED: people.admin_locked,
+    AuditAction.ADMIN_PASSWORD: people.admin_password,
+    AuditAction.ADMIN_RECOVERY_CODE_USED: people.admin_recovery_code_used,
+    AuditAction.ADMIN_REMOVE: people.admin_remove,
+    AuditAction.ADMIN_ROLE: people.admin_role,
+    AuditAction.ADMIN_SIGN_IN: people.admin_sign_in,
+    AuditAction.ADMIN_SIGN_OUT: people.admin_sign_out,
+    AuditAction.ADMIN_TOTP_OFF: people.admin_totp_off,
+    AuditAction.ADMIN_TOTP_ON: people.admin_totp_on,
     AuditAction.CASE_NOTE_ADD: lambda t, d, w: w.say(
         "Wrote case note #{} on {}: “{}”", t, _noted_on(w, d), shown(d.get("text"))
     ),
@@ -275,15 +274,18 @@ SENTENCES: dict[AuditAction, Sentence] = {
         _if(w, "overrides", ", with {}", d),
         _if(w, "maintenance_until", ", updates until {}", d),
     ),
-    AuditAction.LICENSE_USER_ASSIGN: lambda t, d, w: w.say(
-        "Gave {} a user seat of {}", shown(d.get("email")), w.license(t)
-    ),
-    AuditAction.LICENSE_USER_FREE: lambda t, d, w: w.say(
-        "Freed the user seat {} held on {}{}", shown(d.get("email")), w.license(t), _reason(w, d)
-    ),
-    AuditAction.LICENSE_USER_REASSIGN: lambda t, d, w: w.say(
-        "Moved the user seat of {} on {} to {}", shown(d.get("email")), w.license(t), shown(d.get("to"))
-    ),
+    AuditAction.ORGANISATION_CREATE: org.created,
+    AuditAction.ORGANISATION_RENAME: org.renamed,
+    AuditAction.ORGANISATION_LICENSE: org.licensed,
+    AuditAction.ORGANISATION_SEATS: org.seats,
+    AuditAction.ORGANISATION_INVITE: org.invited,
+    AuditAction.ORGANISATION_JOIN: org.joined,
+    AuditAction.ORGANISATION_ROLE: org.role_changed,
+    AuditAction.ORGANISATION_REMOVE: org.removed,
+    AuditAction.ORGANISATION_LEAVE: org.left,
+    AuditAction.LICENSE_USER_ASSIGN: people.seat_given,
+    AuditAction.LICENSE_USER_FREE: people.seat_freed,
+    AuditAction.LICENSE_USER_REASSIGN: people.seat_moved,
     AuditAction.PAYMENTS_EMAIL_SETTINGS: lambda t, d, w: w.say(
         "Changed the license emails of {}: replies go to {}, trial reminder {} before the end",
         w.product(t),
@@ -323,12 +325,7 @@ SENTENCES: dict[AuditAction, Sentence] = {
     AuditAction.PORTAL_SIGN_IN: lambda t, d, w: w.say(
         "Signed in to the customer portal{}", " through single sign-on" if d.get("method") == "sso" else ""
     ),
-    AuditAction.PORTAL_USER_SIGN_IN: lambda t, d, w: w.say(
-        "Signed {} in on {} with a user seat of {} (the device sign-in)",
-        shown(d.get("email")),
-        w.machine(d.get("device")),
-        w.license(t),
-    ),
+    AuditAction.PORTAL_USER_SIGN_IN: people.device_signed_in,
     AuditAction.PRODUCT_CREATE: lambda t, d, w: w.say("Created {}", w.product(t)),
     AuditAction.PRODUCT_NOTIFY: lambda t, d, w: w.say(
         "Changed the notifications of {}{}", w.product(t), _if(w, "emails", " (emails to {})", d)
@@ -374,16 +371,8 @@ SENTENCES: dict[AuditAction, Sentence] = {
         "Created the API token “{}” ({})", d.get("name") or t, shown(d.get("scopes") or [])
     ),
     AuditAction.TOKEN_REVOKE: lambda t, d, w: w.say("Revoked API token #{}{}", t, _reason(w, d)),
-    AuditAction.SSO_CONNECTION_ADD: lambda t, d, w: w.say(
-        "Added single sign-on connection #{} ({}, {}){}",
-        t,
-        shown(d.get("purpose")),
-        shown(d.get("issuer")),
-        w.say(" for {}", listed(d["domains"])) if d.get("domains") else "",
-    ),
-    AuditAction.SSO_CONNECTION_REMOVE: lambda t, d, w: w.say(
-        "Removed single sign-on connection #{} ({})", t, shown(d.get("issuer"))
-    ),
+    AuditAction.SSO_CONNECTION_ADD: people.connection_added,
+    AuditAction.SSO_CONNECTION_REMOVE: people.connection_removed,
     AuditAction.WEBHOOK_CREATE: lambda t, d, w: w.say(
         "Created {} for {} of {}",
         w.webhook(t),

@@ -279,6 +279,24 @@ class ErrorCode(enum.StrEnum):
         "key_seal_broken", 409, _A,
         "the kept key was sealed with another LICENTIA_SECRET_KEY than this server's: put that key back to resend it",
     )  # fmt: skip
+    # Organisations: members, roles and invitations (developer API, CLI, admin UI and the portal)
+    UNKNOWN_ORGANISATION = "unknown_organisation", 404, _D | _A, "no organisation has this id (or it is not yours)"
+    UNKNOWN_MEMBER = "unknown_member", 404, _D | _A, "the organisation has no member or invitation of this address"
+    ALREADY_MEMBER = "already_member", 409, _D | _A, "the address is already a member of the organisation"
+    LAST_ORGANISATION_OWNER = (
+        "last_organisation_owner", 409, _D | _A, "an organisation keeps an owner: name another before this change"
+    )  # fmt: skip
+    ORGANISATION_ROLE_FORBIDDEN = (
+        "organisation_role_forbidden", 403, _D | _A,
+        "the member's role does not allow this (members manage nothing; admins do not change owners)",
+    )  # fmt: skip
+    INVALID_ORGANISATION_ROLE = "invalid_organisation_role", 400, _D | _A, "a member's role is owner, admin or member"
+    INVITATION_INVALID = (
+        "invitation_invalid", 410, _A, "the invitation is unknown, was already used, was withdrawn or has expired"
+    )  # fmt: skip
+    INVITATION_OTHER_ADDRESS = (
+        "invitation_other_address", 403, _A, "the invitation is for another address than the one signed in"
+    )  # fmt: skip
 
 
 _BY_VALUE: dict[str, ErrorCode] = {code.value: code for code in ErrorCode}

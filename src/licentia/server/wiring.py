@@ -26,6 +26,7 @@ from licentia.server.admin.licenses import users as admin_license_users
 from licentia.server.admin.lists import pages as admin_lists
 from licentia.server.admin.machines import pages as admin_machines
 from licentia.server.admin.offline import pages as admin_offline
+from licentia.server.admin.organisations import pages as admin_organisations
 from licentia.server.admin.payments import pages as admin_payments
 from licentia.server.admin.signin import account as admin_account
 from licentia.server.admin.signin import pages as admin_signin
@@ -39,6 +40,7 @@ from licentia.server.adminapi import evidence as api_evidence
 from licentia.server.adminapi import leases as api_leases
 from licentia.server.adminapi import meters as api_meters
 from licentia.server.adminapi import offline as api_offline
+from licentia.server.adminapi import organisations as api_organisations
 from licentia.server.adminapi import payment_mappings as api_payment_mappings
 from licentia.server.adminapi import payments as api_payments
 from licentia.server.adminapi import policies as api_policies
@@ -63,6 +65,7 @@ from licentia.server.payments import router as payment_hooks
 from licentia.server.portal import certificates as portal_certificates
 from licentia.server.portal import device as portal_device
 from licentia.server.portal import offline as portal_offline
+from licentia.server.portal import organisations as portal_organisations
 from licentia.server.portal import router as portal_main
 from licentia.server.portal import sso as portal_sso
 from licentia.server.releases import router as releases_api
@@ -101,6 +104,7 @@ DEVELOPER_API: tuple[APIRouter, ...] = (
     api_trail.router,
     api_users.router,  # the people of a user license
     api_sso.router,  # single sign-on's connections
+    api_organisations.router,
 )
 ADMIN_UI: tuple[APIRouter, ...] = (
     admin_signin.router,
@@ -114,6 +118,7 @@ ADMIN_UI: tuple[APIRouter, ...] = (
     admin_license_users.router,  # before the license pages too (/licenses/{id}/users)
     admin_licenses.router,
     admin_customers.router,
+    admin_organisations.router,
     admin_policies.router,  # before the catalog (its /products/{id}/{part} takes any last word)
     admin_catalog.router,
     admin_tickets.router,
@@ -135,6 +140,7 @@ PORTAL: tuple[APIRouter, ...] = (
     portal_certificates.router,
     portal_device.router,  # /portal/device: a person confirms an application's sign-in code
     portal_sso.router,
+    portal_organisations.router,
 )
 
 # What every process runs beside the requests, started and stopped with the app (periodic: ``ScheduledTask``s).

@@ -22,6 +22,7 @@ import pytest
 from licentia.server.cli import build_parser, main
 from tests.conftest import LiveServer
 from tests.server.notify.conftest import SmtpServer, WebhookReceiver
+from tests.server.organisations.cli_cases import ORGANISATION_CASES
 
 
 @dataclass
@@ -687,6 +688,7 @@ CASES: dict[tuple[str, ...], Callable[..., None]] = {
     ("backup",): case_backup,
     ("restore",): case_restore,
     ("demo",): case_demo,
+    **ORGANISATION_CASES,
 }
 
 

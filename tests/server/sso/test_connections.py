@@ -31,7 +31,13 @@ def bearer(engine: Any, clock: Any, scopes: list[str]) -> dict[str, str]:
 def test_the_developer_api_adds_lists_and_removes_connections(client: Any, engine: Any, clock: Any) -> None:
     write, read = bearer(engine, clock, ["read", "write"]), bearer(engine, clock, ["read"])
     assert client.post("/v1/admin/sso/connections", json=BODY, headers=read).status_code == 403
-    made = client.post("/v1/admin/sso/connections", json=BODY, headers=write)
+    nowhere = client.post("/v1/admin/sso/connections", json=BODY, headers=write)  # organisation 7 does not exist
+    assert nowhere.status_code == 404 and nowhere.json()["error"]["code"] == "unknown_organisation"
+    globex = client.post("/v1/admin/organisations", json={"name": "Globex"}, headers=write)
+    assert globex.status_code == 201, globex.text
+    made = client.post(
+        "/v1/admin/sso/connections", json={**BODY, "organisation_id": globex.json()["id"]}, headers=write
+    )
     assert made.status_code == 201, made.text
     body = made.json()
     assert body["email_domains"] == ["eu.globex.example", "globex.example"] and "client_secret" not in body
@@ -46,7 +52,7 @@ def test_the_developer_api_adds_lists_and_removes_connections(client: Any, engin
     assert gone.status_code == 404 and gone.json()["error"]["code"] == "unknown_sso_connection"
     with engine.connect() as conn:
         actions = conn.execute(sa.text("SELECT action FROM audit_entries ORDER BY id")).scalars().all()
-    assert actions == ["sso_connection.add", "sso_connection.remove"]
+    assert actions == ["organisation.create", "sso_connection.add", "sso_connection.remove"]
 
 
 def test_the_developer_api_refuses_bad_connections_with_a_code(client: Any, engine: Any, clock: Any) -> None:

@@ -19,15 +19,21 @@ ANN, BOB = "ann@acme.example", "bob@globex.example"
 def organisations(engine: Any, clock: Any, migrated: Any, product: Any, provider: Any, second_provider: Any) -> Any:
     """Acme's people sign in at the first provider, Globex's at the second; each holds a license."""
     from licentia.server.licenses.service import issue_license
+    from licentia.server.organisations.service import create_organisation
 
     fernet = migrated.fernet()
+    with engine.begin() as conn:
+        acme_org, globex_org = (
+            create_organisation(conn, name=n, actor="test", now=clock.now()) for n in ("Acme", "Globex")
+        )
     acme = add_connection(
         engine, clock, fernet, purpose="portal", name="Acme", issuer=provider.issuer, client_id=ACME_CLIENT,
-        client_secret=ACME_SECRET, email_domains=["acme.example"], organisation_id=1,
+        client_secret=ACME_SECRET, email_domains=["acme.example"], organisation_id=acme_org,
     )  # fmt: skip
     globex = add_connection(
         engine, clock, fernet, purpose="portal", name="Globex", issuer=second_provider.issuer,
-        client_id=GLOBEX_CLIENT, client_secret=GLOBEX_SECRET, email_domains=["globex.example"], organisation_id=2,
+        client_id=GLOBEX_CLIENT, client_secret=GLOBEX_SECRET, email_domains=["globex.example"],
+        organisation_id=globex_org,
     )  # fmt: skip
     with engine.begin() as conn:
         ann = issue_license(conn, product="acme", email=ANN, now=clock.now())

@@ -32,6 +32,7 @@ class MappingOut(BaseModel):
     duration_days: int | None
     features: list[str]
     on_refund: str
+    organisation: bool
     created_at: dt.datetime
 
 

@@ -56,6 +56,7 @@ class LicenseOut(BaseModel):
     seat_release_days: int | None = None
     transfers: TransfersOut | None = None
     customer: Customer | None
+    organisation_id: int | None = Field(default=None, description="The organisation holding it, if any")
     created_at: dt.datetime
     updated_at: dt.datetime
 

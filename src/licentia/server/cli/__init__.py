@@ -25,6 +25,7 @@ from licentia.server.cli import (
     evidence,
     licenses,
     notify,
+    organisations,
     payments,
     policies,
     products,
@@ -38,7 +39,21 @@ __all__ = ["GROUPS", "CliContext", "CliError", "build_parser", "main"]
 
 EXIT_ERROR = 1
 EXIT_INTERRUPTED = 130
-GROUPS = (serve, products, policies, licenses, devices, tickets, admin, sso, evidence, notify, payments, data)
+GROUPS = (
+    serve,
+    products,
+    policies,
+    licenses,
+    devices,
+    tickets,
+    organisations,
+    admin,
+    sso,
+    evidence,
+    notify,
+    payments,
+    data,
+)
 
 
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:

@@ -29,6 +29,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], opti
     p.add_argument("--duration-days", type=int, help="one-time purchases: days the license is valid")
     p.add_argument("--feature", action="append", default=[])
     p.add_argument("--on-refund", choices=("suspend", "revoke"), default="revoke")
+    p.add_argument(
+        "--organisation", action="store_true", help="sell seats to organisations: the quantity bought is the seats"
+    )
     p.set_defaults(run=map_id)
     p = actions.add_parser("unmap", parents=[options], help="remove a mapping by id")
     p.add_argument("mapping_id", type=int)
@@ -49,6 +52,7 @@ def map_id(args: argparse.Namespace, ctx: CliContext) -> int:
         duration_days=args.duration_days,
         features=args.feature,
         on_refund=args.on_refund,
+        organisation=args.organisation,
     )
     with ctx.engine.begin() as conn:
         mapping_id = add_mapping(conn, spec, actor=ctx.actor, now=ctx.clock.now())
@@ -71,5 +75,6 @@ def list_all(args: argparse.Namespace, ctx: CliContext) -> int:
         print(
             f"{m['id']}\t{m['provider']}\t{m['external_id']}\t{m['product']}\t"
             f"type {m['policy_id'] or 'default'}\ton refund {m['on_refund']}"
+            + ("\torganisation seats" if m["organisation"] else "")
         )
     return 0

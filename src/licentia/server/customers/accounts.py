@@ -28,7 +28,15 @@ import sqlalchemy as sa
 from licentia.server.audit import AuditAction, record
 from licentia.server.ratelimit import hit, peek
 from licentia.server.store.sessions import end_session, live_session, open_session, purge_expired
-from licentia.server.store.tables import customers, license_users, licenses, portal_sessions, products, signin_links
+from licentia.server.store.tables import (
+    customers,
+    license_users,
+    licenses,
+    organisation_members,
+    portal_sessions,
+    products,
+    signin_links,
+)
 
 # Dead links (unknown, spent or expired) a network may present per hour before it is locked out.
 MAX_DEAD_LINKS_PER_NETWORK = 20
@@ -72,7 +80,8 @@ def normalize_email(text: str) -> str | None:
 
 
 def has_licenses(conn: sa.Connection, email: str) -> bool:
-    """The address is a license's customer, or holds a user seat of one (``license_users``, the vendor named them)."""
+    """The address may sign in: a license's customer, a user seat's holder (``license_users``, the vendor
+    named them) or a member (or invitee) of an organisation."""
     owns = (
         sa.select(licenses.c.id)
         .join(customers, customers.c.id == licenses.c.customer_id)
@@ -80,7 +89,8 @@ def has_licenses(conn: sa.Connection, email: str) -> bool:
         .limit(1)
     )
     seated = sa.select(license_users.c.id).where(license_users.c.email == email, license_users.c.freed_at.is_(None))
-    return conn.execute(owns).first() is not None or conn.execute(seated.limit(1)).first() is not None
+    invited = sa.select(organisation_members.c.id).where(organisation_members.c.email == email)
+    return any(conn.execute(query.limit(1)).first() is not None for query in (owns, seated, invited))
 
 
 def product_names(conn: sa.Connection, email: str) -> list[str]:

@@ -81,6 +81,38 @@ def signin_email(*, link: str, minutes: int, products: Sequence[str] = ()) -> Em
     )
 
 
+def invitation_email(*, organisation: str, role: str, link: str, days: int) -> Email:
+    """An invitation to join an organisation: accepted in the portal, signed in as the invited address."""
+    name = one_line(organisation, 120)
+    return _compose(
+        f"You are invited to join {name}",
+        "Hello,",
+        [
+            f"You are invited to join {name} as {role}, to see and manage its licenses.",
+            f"Open this link, sign in with this email address and accept. It works once, for {days} days:",
+            link,
+            "If you did not expect this invitation, ignore this email: nothing happens without your acceptance.",
+        ],
+        footer="You get this email because someone invited this address to an organisation.",
+        link=link,
+    )
+
+
+def seats_reduced_email(*, organisation: str, product_name: str, seats: int, in_use: int) -> Email:
+    """To an organisation's owners and admins: fewer seats than machines holding them after a downgrade."""
+    name, product = one_line(organisation, 120), one_line(product_name, 120)
+    return _compose(
+        f"{product}: {name} now has {seats} seat{'s' if seats != 1 else ''}",
+        "Hello,",
+        [
+            f"The subscription of {name} to {product} now pays for {seats} seats; {in_use} machines hold one.",
+            "They keep working. A new machine can take a seat once enough are freed: free the ones no longer "
+            "used on the license's page in the portal.",
+        ],
+        footer="You get this email because you own or administer this organisation.",
+    )
+
+
 def renewal_email(*, name: str | None, product_name: str, expires_at: dt.datetime | None) -> Email:
     product = one_line(product_name, 120)
     until = f"It is now valid until {expires_at:%Y-%m-%d}." if expires_at else "It does not expire."
@@ -145,9 +177,17 @@ def send(
 
 
 def send_signin_link(
-    conn: sa.Connection, *, to: str, email: Email, link: str, now: dt.datetime, reply_to: str | None, fernet: Fernet
+    conn: sa.Connection,
+    *,
+    to: str,
+    email: Email,
+    link: str,
+    now: dt.datetime,
+    reply_to: str | None,
+    fernet: Fernet,
+    mask: str = "[sign-in link]",
 ) -> None:
-    """``email`` (``signin_email``) to ``to``."""
-    # The link signs in: the outbox row keeps it only until it is sent (and no dedupe key holds it).
-    sealed = {link: "[sign-in link]"}
+    """``email`` (``signin_email``, ``invitation_email``) to ``to``."""
+    # The link signs in (or joins): the outbox row keeps it only until it is sent (and no dedupe key holds it).
+    sealed = {link: mask}
     send(conn, email, to=to, now=now, dedupe_key=None, reply_to=reply_to, secrets=sealed, fernet=fernet)

@@ -4,6 +4,10 @@ Every query here is scoped by the customer's email address (the session's
 only identity). A license id or machine id in a URL is never enough: a
 license of another address answers "not found", the same as one that does
 not exist (threat: a customer walking ids to read others' machines).
+
+A license of an organisation is reached through a joined membership of that
+address (``organisation_members``): its owners and admins manage it as their
+own (free and name machines); its members read it (``LicenseView.manage``).
 """
 
 from __future__ import annotations
@@ -23,7 +27,18 @@ from licentia.server.devices.transfers import FreedBy, Standing, license_transfe
 from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.fields import MachineLabel, Reason, checked
 from licentia.server.releases.versions import version_or_none
-from licentia.server.store.tables import customers, devices, licenses, machines, products, releases
+from licentia.server.store.tables import (
+    customers,
+    devices,
+    licenses,
+    machines,
+    organisation_members,
+    organisations,
+    products,
+    releases,
+)
+
+MANAGING_ROLES = ("owner", "admin")
 
 
 @dataclass(frozen=True)
@@ -69,23 +84,50 @@ class LicenseView:
     seats_allowed: int
     transfers: Standing
     machines: list[MachineView] = field(default_factory=list)
+    manage: bool = True  # False: a member of the organisation holding it reads it, and changes nothing
+    organisation: str | None = None
 
     @property
     def seats_used(self) -> int:
         return len(self.machines)
 
 
-def owned_license(conn: sa.Connection, *, email: str, license_id: int) -> Any:
-    """The license if ``email`` owns it, else ``not_found`` (the same for another's and for none)."""
+def owned_license(conn: sa.Connection, *, email: str, license_id: int, manage: bool = False) -> Any:
+    """The license if ``email`` owns it or reaches it through an organisation, else ``not_found`` (the same for
+    another's and for none); ``manage``: a change is asked, which an organisation's plain member may not make."""
+    mine = (
+        sa.select(sa.literal("owner"))
+        .select_from(customers)
+        .where(customers.c.id == licenses.c.customer_id, sa.func.lower(customers.c.email) == email)
+        .correlate(licenses)
+    )
+    through_org = (
+        sa.select(organisation_members.c.role)
+        .where(
+            organisation_members.c.organisation_id == licenses.c.organisation_id,
+            organisation_members.c.email == email,
+            organisation_members.c.joined_at.is_not(None),
+        )
+        .correlate(licenses)
+    )
     query = (
-        sa.select(licenses, products.c.name.label("product_name"))
-        .join(customers, customers.c.id == licenses.c.customer_id)
+        sa.select(
+            licenses,
+            products.c.name.label("product_name"),
+            organisations.c.name.label("organisation_name"),
+            sa.func.coalesce(mine.scalar_subquery(), through_org.scalar_subquery()).label("reach"),
+        )
         .join(products, products.c.id == licenses.c.product_id)
-        .where(licenses.c.id == license_id, sa.func.lower(customers.c.email) == email)
+        .outerjoin(organisations, organisations.c.id == licenses.c.organisation_id)
+        .where(licenses.c.id == license_id)
     )
     row = conn.execute(query).first()
-    if row is None:
+    if row is None or row.reach is None:
         raise ApiError(ErrorCode.UNKNOWN_LICENSE, "no such license in your account")
+    if manage and row.reach not in MANAGING_ROLES:
+        raise ApiError(
+            ErrorCode.ORGANISATION_ROLE_FORBIDDEN, "only the organisation's owners and admins change its licenses"
+        )
     return row
 
 
@@ -115,6 +157,8 @@ def _view(conn: sa.Connection, row: Any, now: dt.datetime) -> LicenseView:
         seats_allowed=terms.seats_allowed,
         machines=sorted(seen, key=lambda m: m.last_seen, reverse=True),
         transfers=license_transfers(conn, row.id, now),
+        manage=getattr(row, "reach", "owner") in MANAGING_ROLES,
+        organisation=getattr(row, "organisation_name", None),
     )
 
 
@@ -144,7 +188,7 @@ def free_machine(
     their next status check (they are no longer bound, so the signed document
     says so); the audit log keeps who, which machine and the customer's reason.
     """
-    row = owned_license(conn, email=email, license_id=license_id)
+    row = owned_license(conn, email=email, license_id=license_id, manage=True)
     reason = checked(Reason, " ".join(reason.split()), field="reason")  # refused when too long, never cut
     if not reason:
         raise ApiError(
@@ -204,7 +248,7 @@ def label_machine(
     conn: sa.Connection, *, email: str, license_id: int, machine_id: str, label: str, now: dt.datetime
 ) -> str | None:
     """The customer's own name for a machine of their license (empty clears it), held to ``MachineLabel``."""
-    row = owned_license(conn, email=email, license_id=license_id)
+    row = owned_license(conn, email=email, license_id=license_id, manage=True)
     label = checked(MachineLabel, " ".join(label.split()), field="label")  # refused when too long, never cut
     if not installations_of(conn, devices.c.machine_id == machine_id, devices.c.license_id == row.id):
         raise ApiError(ErrorCode.UNKNOWN_MACHINE, "this machine holds no seat of this license")

@@ -78,6 +78,7 @@ def license_view(
             now=at,
         ).as_dict(),
         "customer": None if customer is None else {"id": customer.id, "name": customer.name, "email": customer.email},
+        "organisation_id": row.organisation_id,
         "created_at": row.created_at,
         "updated_at": row.updated_at,
     }

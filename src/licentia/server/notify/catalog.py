@@ -40,6 +40,11 @@ class WebhookEvent(enum.StrEnum):
     INSTALLATION_CREATED = "installation.created"
     INSTALLATION_REMOVED = "installation.removed"
     FEEDBACK_RECEIVED = "feedback.received"
+    ORGANISATION_CREATED = "organisation.created"
+    MEMBER_INVITED = "member.invited"
+    MEMBER_JOINED = "member.joined"
+    MEMBER_REMOVED = "member.removed"
+    MEMBER_ROLE_CHANGED = "member.role_changed"
 
 
 # Sent only by "Send test": never subscribed to, always delivered to the endpoint tested.
@@ -67,6 +72,11 @@ DESCRIPTIONS: dict[str, str] = {
     WebhookEvent.INSTALLATION_CREATED: "an application reported its installation",
     WebhookEvent.INSTALLATION_REMOVED: "an application reported its uninstallation",
     WebhookEvent.FEEDBACK_RECEIVED: "a user sent feedback from the application",
+    WebhookEvent.ORGANISATION_CREATED: "an organisation was created (by the vendor or by a purchase)",
+    WebhookEvent.MEMBER_INVITED: "an address was invited to an organisation",
+    WebhookEvent.MEMBER_JOINED: "an invited address accepted and joined its organisation",
+    WebhookEvent.MEMBER_REMOVED: "a member left an organisation or was removed (or an invitation was withdrawn)",
+    WebhookEvent.MEMBER_ROLE_CHANGED: "a member of an organisation became owner, admin or member",
 }
 
 

@@ -15,6 +15,8 @@ Events read (others are acknowledged and ignored):
   ``trial`` started a free trial that ends at its next charge (kept for the trial reminder);
 - ``subscription.charge.completed``: a renewal, to the next charge date;
 - ``subscription.deactivated``: the subscription ended;
+- ``subscription.updated``: its ``quantity``, an organisation's seats (an
+  upgrade or a downgrade; the same quantity changes nothing);
 - ``return.created``: a refund of the order (full unless FastSpring marks it partial).
 """
 
@@ -24,7 +26,16 @@ import datetime as dt
 from typing import Any
 
 from licentia.server.errors import ApiError, ErrorCode
-from licentia.server.payments.orders import Cancelled, Fact, Ignored, Paid, ProviderEvent, Refunded, read_event
+from licentia.server.payments.orders import (
+    Cancelled,
+    Fact,
+    Ignored,
+    Paid,
+    ProviderEvent,
+    Refunded,
+    Resized,
+    read_event,
+)
 from licentia.server.payments.signatures import SignatureRefused, base64_hmac_sha256_matches, load_json_object
 
 PROVIDER = "fastspring"
@@ -68,7 +79,19 @@ def _order(data: dict[str, Any]) -> Fact:
         name=name,
         paid_until=max(known) if known else None,
         trial_until=min(trial_ends) if trial_ends else None,
+        quantity=max((q for q in (_quantity(item.get("quantity")) for item in lines) if q), default=None),
     )
+
+
+def _quantity(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
+def _subscription_updated(data: dict[str, Any]) -> Fact:
+    quantity = _quantity(data.get("quantity"))
+    if quantity is None:
+        return Ignored("subscription update without a quantity")
+    return Resized(references=[r for r in [_id(data, "subscription")] if r], quantity=quantity)
 
 
 def _next_charge(subscription: dict[str, Any]) -> dt.datetime | None:
@@ -103,6 +126,7 @@ READERS = {
     "order.completed": _order,
     "subscription.charge.completed": _charge,
     "subscription.deactivated": _deactivated,
+    "subscription.updated": _subscription_updated,
     "return.created": _return,
 }
 

@@ -65,6 +65,9 @@ class MappingSpec(BaseModel):
     duration_days: int | None = Field(default=None, ge=1, le=36500, description="One-time purchases: days valid")
     features: Annotated[list[Feature], AfterValidator(_distinct)] = Field(default_factory=list, max_length=50)
     on_refund: Literal["suspend", "revoke"] = "revoke"
+    organisation: bool = Field(
+        default=False, description="Sell seats to organisations: the quantity bought is the license's seats"
+    )
 
     @classmethod
     def of(cls, **values: Any) -> Self:
@@ -129,6 +132,7 @@ def add_mapping(conn: sa.Connection, spec: MappingSpec, *, actor: str, now: dt.d
         product=spec.product,
         policy_id=spec.policy_id,
         on_refund=spec.on_refund,
+        organisation=spec.organisation,
     )
     return int(mapping_id)
 
@@ -166,6 +170,7 @@ def list_mappings(conn: sa.Connection) -> list[dict[str, Any]]:
             "duration_days": r.duration_days,
             "features": list(r.features or []),
             "on_refund": r.on_refund,
+            "organisation": bool(r.organisation),
             "created_at": r.created_at,
         }
         for r in rows

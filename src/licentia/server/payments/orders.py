@@ -8,7 +8,10 @@ Each provider module turns its verified events into one of these facts:
   (``issue_and_email``); any later payment for the same order or subscription
   extends the license to the paid period's end (a renewal) and says so;
 - a cancellation ends the license at the end of the period paid for;
-- a full refund suspends or revokes the license, as its mapping says.
+- a full refund suspends or revokes the license, as its mapping says;
+- a mapping that sells seats to organisations makes an organisation license of
+  the quantity bought, and a change of quantity (:class:`Resized`, or a payment
+  of another quantity) changes its seats (``organisations.seats``).
 
 Idempotency: the provider's event id is stored in ``payment_events`` in the
 same transaction as the change, so a re-delivered or replayed event changes
@@ -35,6 +38,7 @@ from licentia.server.customers import emails
 from licentia.server.licenses.changes import change_state, issue_and_email
 from licentia.server.licenses.schemas import LicenseOrder
 from licentia.server.notify.catalog import WebhookEvent, license_event
+from licentia.server.organisations import seats
 from licentia.server.payments.mapping import OnRefund, find_mapping
 from licentia.server.store.tables import customers, licenses, payment_events, payment_links, products
 from licentia.server.store.tables import payment_mappings as mappings
@@ -55,6 +59,7 @@ class Paid:
     customer_ref: str | None = None  # the provider's customer id, to look the email up when the event lacks it
     trial_until: dt.datetime | None = None  # a subscription that starts with a free trial ending then
     lines_ref: str | None = None  # a Stripe Checkout session whose line items the event did not carry
+    quantity: int | None = None  # units bought: an organisation license's seats (mapping ``organisation``)
 
 
 @dataclass(frozen=True)
@@ -70,11 +75,19 @@ class Refunded:
 
 
 @dataclass(frozen=True)
+class Resized:
+    """A subscription's quantity changed (an upgrade or a downgrade of an organisation's seats)."""
+
+    references: list[str]
+    quantity: int
+
+
+@dataclass(frozen=True)
 class Ignored:
     why: str
 
 
-Fact = Paid | Cancelled | Refunded | Ignored
+Fact = Paid | Cancelled | Refunded | Resized | Ignored
 
 
 @dataclass(frozen=True)
@@ -160,6 +173,8 @@ def _paid(
     found = _linked_license(conn, provider, fact.references)
     if found is not None:
         _link(conn, provider, fact.references, found.id, found.mapping_id, now)
+        if fact.quantity is not None and found.organisation_id is not None:
+            seats.resize(conn, license_id=found.id, seats=fact.quantity, actor=actor, now=now, reply_to=reply_default)
         if fact.renewal:
             # The first paid period after a trial: nothing left to remind of.
             conn.execute(trials.delete().where(trials.c.license_id == found.id))
@@ -207,11 +222,13 @@ def _paid(
         expires_at = now + dt.timedelta(days=mapping.duration_days)
     # Not validated as a vendor's request: the provider's facts go to the service's own checks
     # (email, knobs, expiry), as they always did; a refused order would be retried by the provider forever.
+    # A mapping that sells seats to organisations: the quantity bought is the seats.
+    sold_seats = max(fact.quantity or 1, 1) if mapping.organisation else None
     order = LicenseOrder.model_construct(
         product=mapping.product,
         email=fact.email.strip(),
         name=fact.name,
-        max_devices=mapping.max_devices,
+        max_devices=sold_seats or mapping.max_devices,
         expires_at=expires_at if expires_at is None or expires_at > now else None,
         features=list(mapping.features or []),
         order_ref=fact.references[0][:200],
@@ -224,6 +241,10 @@ def _paid(
         conn, order, actor=actor, now=now, fernet=fernet, reply_to=reply_to, policy_id=mapping.policy_id
     )
     _link(conn, provider, fact.references, issued.id, mapping.id, now)
+    if sold_seats is not None:
+        seats.organise_purchase(
+            conn, license_id=issued.id, email=fact.email, name=fact.name, seats=sold_seats, actor=actor, now=now
+        )
     if fact.trial_until is not None and fact.trial_until > now:
         conn.execute(trials.insert().values(license_id=issued.id, ends_at=fact.trial_until, reminded_at=None))
     return Outcome(False, "license issued", issued.id)
@@ -254,6 +275,20 @@ def _cancelled(
         body = emails.cancellation_email(name=who.name, product_name=who.product_name, ends_at=ends_at)
         emails.send(conn, body, to=who.email, now=now, reply_to=reply_to, dedupe_key=f"cancelled:{found.id}")
     return Outcome(False, "ends at period end", found.id)
+
+
+def _resized(conn: sa.Connection, provider: str, fact: Resized, now: dt.datetime, reply_default: str | None) -> Outcome:
+    found = _linked_license(conn, provider, fact.references)
+    if found is None:
+        return Outcome(False, "seat change of an unknown order")
+    if found.organisation_id is None:
+        return Outcome(False, "not an organisation license: seats unchanged", found.id)
+    if fact.quantity < 1:
+        return Outcome(False, "no seat left: cancel the subscription instead", found.id)
+    said = seats.resize(
+        conn, license_id=found.id, seats=fact.quantity, actor=f"payments:{provider}", now=now, reply_to=reply_default
+    )
+    return Outcome(False, said, found.id)
 
 
 def _refunded(conn: sa.Connection, provider: str, fact: Refunded, now: dt.datetime) -> Outcome:
@@ -288,6 +323,8 @@ def apply(
             results.append(_cancelled(conn, event.provider, fact, now, reply_to))
         elif isinstance(fact, Refunded):
             results.append(_refunded(conn, event.provider, fact, now))
+        elif isinstance(fact, Resized):
+            results.append(_resized(conn, event.provider, fact, now, reply_to))
         else:
             results.append(Outcome(False, f"ignored: {fact.why}"))
     outcome = "; ".join(r.outcome for r in results) or "ignored: nothing to do"

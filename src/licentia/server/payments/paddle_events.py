@@ -11,6 +11,8 @@ Events read (others are acknowledged and ignored):
   (``origin`` ``subscription_recurring`` is a renewal), with its price and
   product ids and the billing period's end;
 - ``subscription.canceled``: the subscription ended;
+- ``subscription.updated``: its items' quantity, an organisation's seats (an
+  upgrade or a downgrade; the same quantity changes nothing);
 - ``adjustment.created`` and ``adjustment.updated``: an approved refund or
   chargeback (``type`` ``full`` or ``partial``); one awaiting approval waits.
 
@@ -25,7 +27,16 @@ import datetime as dt
 from typing import Any
 
 from licentia.server.errors import ApiError, ErrorCode
-from licentia.server.payments.orders import Cancelled, Fact, Ignored, Paid, ProviderEvent, Refunded, read_event
+from licentia.server.payments.orders import (
+    Cancelled,
+    Fact,
+    Ignored,
+    Paid,
+    ProviderEvent,
+    Refunded,
+    Resized,
+    read_event,
+)
 from licentia.server.payments.signatures import SignatureRefused, check_timestamp, load_json_object
 
 PROVIDER = "paddle"
@@ -85,7 +96,22 @@ def _transaction(data: dict[str, Any]) -> Fact:
         renewal=data.get("origin") == "subscription_recurring",
         trial_until=paid_until if trial else None,
         customer_ref=data.get("customer_id") if isinstance(data.get("customer_id"), str) else None,
+        quantity=_quantity(data.get("items")),
     )
+
+
+def _quantity(items: Any) -> int | None:
+    """The units bought: the largest item's quantity (an organisation's seats), if the items say."""
+    found = [(item or {}).get("quantity") for item in (items if isinstance(items, list) else [])]
+    counts = [q for q in found if isinstance(q, int) and not isinstance(q, bool) and q > 0]
+    return max(counts) if counts else None
+
+
+def _subscription_updated(data: dict[str, Any]) -> Fact:
+    quantity = _quantity(data.get("items"))
+    if quantity is None:
+        return Ignored("subscription update without item quantities")
+    return Resized(references=_strs(data.get("id")), quantity=quantity)
 
 
 def _subscription_canceled(data: dict[str, Any]) -> Fact:
@@ -106,6 +132,7 @@ def _adjustment(data: dict[str, Any]) -> Fact:
 READERS = {
     "transaction.completed": _transaction,
     "subscription.canceled": _subscription_canceled,
+    "subscription.updated": _subscription_updated,
     "adjustment.created": _adjustment,
     "adjustment.updated": _adjustment,
 }

@@ -168,7 +168,10 @@ async def _completed(
 HOOKS: tuple[ProviderHook, ...] = (
     ProviderHook(
         provider=Provider.STRIPE,
-        doc="Stripe: `checkout.session.completed`, `invoice.paid`, `customer.subscription.deleted`, `charge.refunded`.",
+        doc=(
+            "Stripe: `checkout.session.completed`, `invoice.paid`, `customer.subscription.deleted`,"
+            " `customer.subscription.updated`, `charge.refunded`."
+        ),
         header=stripe_events.HEADER,
         secret=lambda settings: settings.stripe_webhook_secret,
         receive=stripe_events.receive,
@@ -178,7 +181,10 @@ HOOKS: tuple[ProviderHook, ...] = (
     ),
     ProviderHook(
         provider=Provider.PADDLE,
-        doc="Paddle Billing: `transaction.completed`, `subscription.canceled`, `adjustment.created` / `.updated`.",
+        doc=(
+            "Paddle Billing: `transaction.completed`, `subscription.canceled`, `subscription.updated`,"
+            " `adjustment.created` / `.updated`."
+        ),
         header=paddle_events.HEADER,
         secret=lambda settings: settings.paddle_webhook_secret,
         receive=paddle_events.receive,
@@ -190,7 +196,7 @@ HOOKS: tuple[ProviderHook, ...] = (
         provider=Provider.FASTSPRING,
         doc=(
             "FastSpring: `order.completed`, `subscription.charge.completed`, `subscription.deactivated`,"
-            " `return.created`.\n\n"
+            " `subscription.updated`, `return.created`.\n\n"
             "The answer lists the ids of the events handled, one per line, as FastSpring\n"
             "reads it to mark them processed."
         ),

@@ -16,6 +16,8 @@ Events read (others are acknowledged and ignored):
 - ``invoice.paid``: a subscription payment (the first one or a renewal), with
   its price ids and the paid period's end.
 - ``customer.subscription.deleted``: the subscription ended.
+- ``customer.subscription.updated``: its items' quantity, an organisation's
+  seats (an upgrade or a downgrade; the same quantity changes nothing).
 - ``charge.refunded``: a refund (full when the whole amount was refunded).
 """
 
@@ -25,7 +27,16 @@ import datetime as dt
 from typing import Any
 
 from licentia.server.errors import ApiError, ErrorCode
-from licentia.server.payments.orders import Cancelled, Fact, Ignored, Paid, ProviderEvent, Refunded, read_event
+from licentia.server.payments.orders import (
+    Cancelled,
+    Fact,
+    Ignored,
+    Paid,
+    ProviderEvent,
+    Refunded,
+    Resized,
+    read_event,
+)
 from licentia.server.payments.signatures import SignatureRefused, check_timestamp, load_json_object
 
 PROVIDER = "stripe"
@@ -72,6 +83,17 @@ def _line_prices(lines: Any) -> list[str]:
     return found
 
 
+def _quantity(lines: Any) -> int | None:
+    """The units bought: the largest line's quantity (an organisation's seats), if the lines say."""
+    found = [
+        line.get("quantity")
+        for line in ((lines or {}).get("data", []) if isinstance(lines, dict) else [])
+        if isinstance(line, dict)
+    ]
+    counts = [q for q in found if isinstance(q, int) and not isinstance(q, bool) and q > 0]
+    return max(counts) if counts else None
+
+
 def _subscription_of_invoice(invoice: dict[str, Any]) -> str | None:
     parent = ((invoice.get("parent") or {}).get("subscription_details") or {}).get("subscription")
     return _id(invoice.get("subscription")) or _id(parent)
@@ -91,6 +113,7 @@ def _checkout(session: dict[str, Any]) -> Fact:
         email=details.get("email") or session.get("customer_email"),
         name=details.get("name"),
         lines_ref=_id(session) if session.get("line_items") is None else None,
+        quantity=_quantity(session.get("line_items")),
     )
 
 
@@ -125,6 +148,7 @@ def _invoice(invoice: dict[str, Any]) -> Fact:
         paid_until=paid_until,
         renewal=invoice.get("billing_reason") == "subscription_cycle",
         trial_until=paid_until if trial else None,
+        quantity=_quantity(invoice.get("lines")),
     )
 
 
@@ -133,6 +157,13 @@ def _subscription_deleted(sub: dict[str, Any]) -> Fact:
     ends = [_when(sub.get("current_period_end"))] + [_when(i.get("current_period_end")) for i in items]
     known = [e for e in ends if e]
     return Cancelled(references=_refs(sub.get("id")), ends_at=max(known) if known else _when(sub.get("ended_at")))
+
+
+def _subscription_updated(sub: dict[str, Any]) -> Fact:
+    quantity = _quantity(sub.get("items"))
+    if quantity is None:
+        return Ignored("subscription update without item quantities")
+    return Resized(references=_refs(sub.get("id")), quantity=quantity)
 
 
 def _charge_refunded(charge: dict[str, Any]) -> Fact:
@@ -144,6 +175,7 @@ READERS = {
     "checkout.session.completed": _checkout,
     "invoice.paid": _invoice,
     "customer.subscription.deleted": _subscription_deleted,
+    "customer.subscription.updated": _subscription_updated,
     "charge.refunded": _charge_refunded,
 }
 

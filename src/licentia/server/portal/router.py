@@ -32,6 +32,7 @@ from licentia.server.customers.downloads import (
 )
 from licentia.server.errors import ApiError
 from licentia.server.network import client_ip
+from licentia.server.portal.organisations import organisations_of
 from licentia.server.portal.web import (
     COOKIES,
     DEVICE_CODE_COOKIE,
@@ -58,8 +59,10 @@ MachineId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
 @router.get("")
 @router.get("/")
 async def home(request: Request, customer: SignedIn, engine: EngineDep, clock: ClockDep) -> Response:
-    found = await transactions.read_only(engine, service.customer_licenses, email=customer.email, now=clock.now())
-    return render(request, "portal_home.html", licenses=found)
+    now = clock.now()
+    found = await transactions.read_only(engine, service.customer_licenses, email=customer.email, now=now)
+    teams = await transactions.read_only(engine, organisations_of, email=customer.email, now=now)
+    return render(request, "portal_home.html", licenses=found, organisations=teams)
 
 
 @router.get("/signin")

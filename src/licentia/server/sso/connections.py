@@ -17,6 +17,7 @@ from licentia.server.audit import AuditAction, record
 from licentia.server.auth.roles import valid_role
 from licentia.server.errors import ApiError, ErrorCode, existing
 from licentia.server.notify.sealing import open_value, seal_value
+from licentia.server.organisations.members import organisation_row
 from licentia.server.store.tables import sso_connections as table
 
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
@@ -147,13 +148,16 @@ def add_connection(conn: sa.Connection, *, spec: ConnectionSpec, fernet: Fernet,
             raise _invalid("a connection that creates admins needs the email domains they come from")
     if spec.purpose is Purpose.ADMIN and spec.organisation_id is not None:
         raise _invalid("an admin connection belongs to the installation, not to an organisation")
+    issuer = _issuer(spec.issuer)
+    if spec.organisation_id is not None:
+        organisation_row(conn, spec.organisation_id)  # unknown_organisation (404), never a foreign-key error
     new_id = conn.execute(
         table.insert()
         .values(
             purpose=spec.purpose.value,
             organisation_id=spec.organisation_id,
             name=name,
-            issuer=_issuer(spec.issuer),
+            issuer=issuer,
             client_id=client_id,
             client_secret_sealed=seal_value(spec.client_secret, fernet),
             email_domains=" ".join(domains),

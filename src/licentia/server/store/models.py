@@ -185,6 +185,41 @@ class Purchase(Base):
     purchased_at: Mapped[dt.datetime]
 
 
+class Organisation(Base):
+    """A customer that is a team: members by email address (``organisation_members``) and the licenses it
+    holds (``licenses.organisation_id``), managed by its owners and admins in the portal."""
+
+    __tablename__ = "organisations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    created_at: Mapped[dt.datetime]
+    created_by: Mapped[str] = mapped_column(sa.String(200))
+    updated_at: Mapped[dt.datetime]
+
+
+class OrganisationMember(Base):
+    """One address in one organisation: ``owner``, ``admin`` or ``member``; invited until ``joined_at``.
+
+    The invitation's token is stored only as SHA-256, works once and expires (threat: a copied table or
+    a forwarded email joining somebody else to the organisation).
+    """
+
+    __tablename__ = "organisation_members"
+    __table_args__ = (sa.UniqueConstraint("organisation_id", "email", name="uq_organisation_members_org_email"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id", ondelete="CASCADE"))
+    email: Mapped[str] = mapped_column(sa.String(320), index=True)
+    role: Mapped[str] = mapped_column(sa.String(16))
+    invited_at: Mapped[dt.datetime]
+    invited_by: Mapped[str] = mapped_column(sa.String(200))
+    joined_at: Mapped[dt.datetime | None]
+    # The pending invitation: SHA-256 of its token and when it stops working; both cleared once accepted.
+    invitation_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    invitation_expires_at: Mapped[dt.datetime | None]
+
+
 class License(Base):
     __tablename__ = "licenses"
 
@@ -204,6 +239,8 @@ class License(Base):
     policy_id: Mapped[int] = mapped_column(sa.ForeignKey("policies.id"), index=True)
     # Single knobs of the policy overridden for this license, e.g. {"max_devices": 20}.
     policy_overrides: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # The organisation holding the license (its owners and admins manage it in the portal); None: a person's.
+    organisation_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organisations.id"), index=True)
     # The sale's terms, fixed at issue: updates released after this are not offered.
     maintenance_until: Mapped[dt.datetime | None]
     # The first activation (expiry mode "from_activation" counts from it).

@@ -33,6 +33,8 @@ class PaymentMapping(Base):
     duration_days: Mapped[int | None]
     features: Mapped[list[Any]] = mapped_column(default=list)
     on_refund: Mapped[str] = mapped_column(sa.String(16), default="revoke")
+    # True: each unit bought is a seat of an organisation license (the buyer its owner); None or False: a person's.
+    organisation: Mapped[bool | None]
     created_at: Mapped[dt.datetime]
 
 

@@ -20,8 +20,8 @@ class SsoConnection(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     purpose: Mapped[str] = mapped_column(sa.String(16), index=True)  # "admin" (the admin UI) or "portal"
-    # The organisation whose people sign in to the portal through it (no foreign key yet: see the migration).
-    organisation_id: Mapped[int | None] = mapped_column(sa.Integer, index=True)
+    # The organisation whose people sign in to the portal through it (a portal connection may name none).
+    organisation_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organisations.id"), index=True)
     name: Mapped[str] = mapped_column(sa.String(100))  # shown on the button: "Sign in with <name>"
     issuer: Mapped[str] = mapped_column(sa.String(500))
     client_id: Mapped[str] = mapped_column(sa.String(500))

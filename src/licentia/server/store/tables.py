@@ -28,6 +28,8 @@ from licentia.server.store.models import (
     MeterConsumption,
     MeterUsage,
     OfflineActivation,
+    Organisation,
+    OrganisationMember,
     OutboxMessage,
     Policy,
     PostInTestMode,
@@ -96,3 +98,5 @@ license_users = table_of(LicenseUser)
 device_authorizations = table_of(DeviceAuthorization)
 sso_connections = table_of(SsoConnection)
 sso_attempts = table_of(SsoAttempt)
+organisations = table_of(Organisation)
+organisation_members = table_of(OrganisationMember)

@@ -96,6 +96,7 @@ async def create(request: Request, form: Form, posted: Posted) -> Response:
             duration_days=_optional_int(form, "duration_days"),
             features=[f.strip() for f in form.get("features", "").split(",") if f.strip()],
             on_refund=form.get("on_refund", "revoke"),
+            organisation=form.get("organisation") == "yes",
         )
     except ApiError as exc:
         return await again(exc)

@@ -2,13 +2,13 @@
 
 ``sso_connections`` holds the vendor's identity providers: what each is for (``admin``: the admin UI of this
 installation; ``portal``: an organisation's people in the customer portal), the issuer, the client id, the
-client secret sealed with the server's key, and the email domains it answers for. ``organisation_id`` is a plain
-nullable integer for now: the organisations table comes in its own revision, which adds the foreign key.
+client secret sealed with the server's key, and the email domains it answers for; a portal connection may name
+its organisation (``organisation_id``, made by the revision before).
 ``sso_attempts`` holds each sign-in sent to a provider until it comes back (found by the SHA-256 of its state,
 spent once). An expand step: two new tables that earlier releases neither read nor write.
 
-Revision ID: 0022
-Revises: 0021
+Revision ID: 0023
+Revises: 0022
 Create Date: 2026-12-05 15:10:00
 """
 
@@ -19,8 +19,8 @@ from alembic import op
 
 from licentia.server.store.models import UTCDateTime
 
-revision = "0022"
-down_revision = "0021"
+revision = "0023"
+down_revision = "0022"
 branch_labels = None
 depends_on = None
 
@@ -39,6 +39,11 @@ def upgrade() -> None:
         sa.Column("new_admin_role", sa.String(length=16), nullable=True),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.Column("created_by", sa.String(length=200), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["organisation_id"],
+            ["organisations.id"],
+            name=op.f("fk_sso_connections_organisation_id_organisations"),
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sso_connections")),
     )
     with op.batch_alter_table("sso_connections", schema=None) as batch_op:
