@@ -198,3 +198,43 @@ def test_a_person_mapping_ignores_seat_changes(client, engine, clock, smtp, sett
     assert changed.json()["outcome"] == "not an organisation license: seats unchanged"
     with engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(organisations)).scalar_one() == 0
+
+
+def test_a_downgrade_of_named_user_seats_keeps_the_most_recently_active(
+    client, engine, clock, smtp, settings, product
+) -> None:
+    """Ten people hold seats of a "Team" license of named users; a downgrade to 8 frees the two least recently
+    active at once and tells each of them, once however often Stripe delivers it."""
+    from licentia.server.store.tables import license_users, policies
+    from licentia.server.users import service as users
+    from tests.server.users.conftest import user_type
+
+    user_type(engine, clock, seats=10)
+    with engine.connect() as conn:
+        team = conn.execute(sa.select(policies.c.id).where(policies.c.name == "Team")).scalar_one()
+    mapping(engine, clock, "stripe", "price_people", organisation=True, policy_id=team)
+    end = int((clock.now() + dt.timedelta(days=30)).timestamp())
+    line = {"price": {"id": "price_people", "product": "prod_people"}, "period": {"end": end}, "quantity": 10}
+    invoice = {
+        "id": "in_p", "subscription": "sub_people", "billing_reason": "subscription_create", "amount_paid": 1000,
+        "customer_email": OLGA, "customer_name": "Acme Design", "lines": {"data": [line]},
+    }  # fmt: skip
+    deliver = Deliver(stripe, client, clock, engine)
+    assert twice(deliver, "evt_people", "invoice.paid", invoice) == "license issued"
+    people = [f"p{i}@acme-design.example" for i in range(10)]
+    with engine.begin() as conn:
+        license_id = conn.execute(sa.select(licenses.c.id)).scalar_one()
+        for i, email in enumerate(people):
+            users.assign_user(conn, license_id=license_id, email=email, actor="test", now=clock.now())
+            active = clock.now() - dt.timedelta(hours=i)  # p0 the most recent, p9 the least
+            conn.execute(license_users.update().where(license_users.c.email == email).values(last_active_at=active))
+
+    downgrade = ("customer.subscription.updated", {"id": "sub_people", "items": {"data": [{"quantity": 8}]}})
+    said = twice(deliver, "evt_people_down", *downgrade)
+    assert "seats 10 -> 8" in said and "2 people's seats freed" in said, said
+    with engine.connect() as conn:
+        held = set(conn.execute(sa.select(license_users.c.email).where(license_users.c.freed_at.is_(None))).scalars())
+    assert held == set(people[:8])
+    for gone in people[8:]:
+        told = mail_about(smtp, gone, "your seat at Acme Design was freed", 1)
+        assert "the people who used it most recently keep theirs" in told.get_body(("plain",)).get_content()

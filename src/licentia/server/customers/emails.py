@@ -113,6 +113,21 @@ def seats_reduced_email(*, organisation: str, product_name: str, seats: int, in_
     )
 
 
+def user_seat_freed_email(*, organisation: str, product_name: str, seats: int) -> Email:
+    """To a person whose user seat an organisation's downgrade freed (the most recently active kept theirs)."""
+    name, product = one_line(organisation, 120), one_line(product_name, 120)
+    return _compose(
+        f"{product}: your seat at {name} was freed",
+        "Hello,",
+        [
+            f"{name} now pays for {seats} seat{'s' if seats != 1 else ''} of {product}; the people who used it "
+            "most recently keep theirs, and yours was freed. Your computers are signed out of it at their next check.",
+            f"Ask an owner or admin of {name} for a seat if you still need one.",
+        ],
+        footer="You get this email because you held a seat of this organisation's license.",
+    )
+
+
 def renewal_email(*, name: str | None, product_name: str, expires_at: dt.datetime | None) -> Email:
     product = one_line(product_name, 120)
     until = f"It is now valid until {expires_at:%Y-%m-%d}." if expires_at else "It does not expire."

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 from licentia.core.status import LicenseState
 from licentia.server.audit import AuditAction, record
-from licentia.server.customers.terms import LicenseTerms, license_terms
+from licentia.server.customers.terms import LicenseTerms, assigned_to, license_terms
 from licentia.server.devices.changes import installations_of, unbind
 from licentia.server.devices.offline_seats import refuse_while_leased
 from licentia.server.devices.transfers import FreedBy, Standing, license_transfers, seat_freed
@@ -122,7 +122,7 @@ def owned_license(conn: sa.Connection, *, email: str, license_id: int, manage: b
         .where(licenses.c.id == license_id)
     )
     row = conn.execute(query).first()
-    if row is None or row.reach is None:
+    if row is None or row.reach is None or (row.reach == "member" and not assigned_to(conn, row, email)):
         raise ApiError(ErrorCode.UNKNOWN_LICENSE, "no such license in your account")
     if manage and row.reach not in MANAGING_ROLES:
         raise ApiError(

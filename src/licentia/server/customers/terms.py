@@ -1,4 +1,4 @@
-"""What a license type says about self-service: its name, seats and maintenance end.
+"""What a license type says about self-service: its name, seats (machines or named users) and maintenance end.
 
 Read from the license's type (``licenses.policy_id``, with the license's own
 overrides applied) and from the sale's terms fixed on the license
@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from licentia.server.policies.terms import effective
-from licentia.server.store.tables import policies
+from licentia.server.store.tables import license_users, policies
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,7 @@ class LicenseTerms:
     seats_allowed: int
     # Releases published after this date are not covered (None: every release is).
     maintenance_end: dt.datetime | None
+    seat_unit: str = "machine"  # "user": the seats are named people (users.service)
 
 
 def license_terms(conn: sa.Connection, license_row: Any) -> LicenseTerms:
@@ -34,4 +35,16 @@ def license_terms(conn: sa.Connection, license_row: Any) -> LicenseTerms:
         type_name=policy.name,
         seats_allowed=int(terms["max_devices"]),
         maintenance_end=license_row.maintenance_until,
+        seat_unit=str(terms.get("seat_unit") or "machine"),
     )
+
+
+def assigned_to(conn: sa.Connection, license_row: Any, email: str) -> bool:
+    """Whether a plain member of the organisation holding the license has it assigned: a license of named users
+    names them (holding a seat or not yet); a license of machines is the whole organisation's."""
+    if license_terms(conn, license_row).seat_unit != "user":
+        return True
+    named = sa.select(license_users.c.id).where(
+        license_users.c.license_id == license_row.id, license_users.c.email == email, license_users.c.freed_at.is_(None)
+    )
+    return conn.execute(named.limit(1)).first() is not None

@@ -7,11 +7,10 @@ scoped by the address: an organisation or license of which it is no member
 answers "not found", the same as one that does not exist (threat: a member of
 one organisation walking ids to read another's).
 
-The seam for named users: members see "the licenses assigned to them". Until
-user seats exist (``license_users``), that is the licenses bought with their own
-address (``customers.service``) plus their organisations' licenses, read-only;
-:func:`assigned_licenses` is the one place that will narrow the latter to the
-licenses holding a seat assigned to the address.
+Members see "the licenses assigned to them": the licenses bought with their own
+address (``customers.service``), their organisations' licenses of machines, and
+those of named users that name them (``license_users``), read-only
+(:func:`assigned_licenses`, and ``customers.terms.assigned_to`` for one license).
 """
 
 from __future__ import annotations
@@ -21,6 +20,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from licentia.server.customers.terms import assigned_to
 from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.organisations.roles import OrgRole
 from licentia.server.store.tables import licenses, organisations
@@ -72,12 +72,10 @@ def license_membership(conn: sa.Connection, *, license_id: int, email: str) -> M
     return next((m for m in memberships(conn, email) if m.organisation_id == held_by), None)
 
 
-def assigned_licenses(conn: sa.Connection, membership: Membership) -> list[Any]:
-    """The organisation's licenses the address sees in the portal (the named-user seam: see the docstring)."""
-    return list(
-        conn.execute(
-            sa.select(licenses.c.id)
-            .where(licenses.c.organisation_id == membership.organisation_id)
-            .order_by(licenses.c.id)
-        ).scalars()
-    )
+def assigned_licenses(conn: sa.Connection, membership: Membership, email: str) -> list[Any]:
+    """The organisation's licenses the address sees in the portal: all of them for its owners and admins; for a
+    member, those of machines and those of named users that name the member."""
+    rows = conn.execute(
+        sa.select(licenses).where(licenses.c.organisation_id == membership.organisation_id).order_by(licenses.c.id)
+    ).all()
+    return [row.id for row in rows if membership.manages or assigned_to(conn, row, email.lower())]

@@ -6,13 +6,13 @@ owner (they sign in to the portal with the address they paid with, as every
 customer does), and the license is the organisation's. An upgrade or a
 downgrade of the quantity changes the seats.
 
-Seats count machines today. A downgrade below the machines holding seats
+A downgrade of a license of machines below the machines holding seats
 follows the rule for lowered seats everywhere (``licenses.changes.set_max_devices``):
 the machines bound keep their seats, new activations wait until enough are
 freed; the organisation's owners and admins are told by email which to free.
-The seam for named users (``seat_unit = user``): there a downgrade keeps the
-seats of the most recently active users and frees the rest, telling them;
-:func:`resize` is the one place that rule will be called from.
+A license of named users (``seat_unit = user``) cannot leave a person waiting
+so: the most recently active people keep their seats, the others' are freed at
+once and each is told by email (``users.service.shrink``).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import sqlalchemy as sa
 
 from licentia.server.audit import AuditAction, record
 from licentia.server.customers import emails
+from licentia.server.customers.terms import license_terms
 from licentia.server.licenses.changes import set_max_devices
 from licentia.server.notify.catalog import WebhookEvent
 from licentia.server.organisations.announce import announce
@@ -31,6 +32,7 @@ from licentia.server.organisations.roles import OrgRole
 from licentia.server.organisations.service import attach_license, create_organisation
 from licentia.server.store.tables import devices, licenses, organisations, products
 from licentia.server.store.tables import organisation_members as members
+from licentia.server.users import service as users
 
 
 def organise_purchase(
@@ -75,6 +77,10 @@ def resize(
             conn, AuditAction.ORGANISATION_SEATS, row.organisation_id, actor=actor, now=now, license_id=license_id,
             seats=seats, previous=previous,
         )  # fmt: skip
+    if license_terms(conn, row).seat_unit == "user":
+        freed = users.shrink(conn, license_id=license_id, seats=seats, actor=actor, now=now)
+        _tell_freed(conn, row, freed, seats=seats, now=now, reply_to=reply_to)
+        return f"seats {previous} -> {seats}" + (f" ({len(freed)} people's seats freed, each told)" if freed else "")
     in_use = int(
         conn.execute(
             sa.select(sa.func.count(sa.distinct(devices.c.machine_id))).where(devices.c.license_id == license_id)
@@ -85,6 +91,20 @@ def resize(
     return f"seats {previous} -> {seats}" + (
         f" ({in_use} machines hold one: its admins are told)" if in_use > seats else ""
     )
+
+
+def _tell_freed(
+    conn: sa.Connection, row: Any, freed: list[str], *, seats: int, now: dt.datetime, reply_to: str | None
+) -> None:
+    if not freed or row.organisation_id is None:
+        return
+    org = conn.execute(sa.select(organisations.c.name).where(organisations.c.id == row.organisation_id)).scalar_one()
+    product = conn.execute(sa.select(products.c.name).where(products.c.id == row.product_id)).scalar_one()
+    body = emails.user_seat_freed_email(organisation=org, product_name=product, seats=seats)
+    reply = emails.reply_to_for(conn, product_id=row.product_id, default=reply_to)
+    for email in freed:
+        key = f"user-seat-freed:{row.id}:{seats}:{email}:{now.isoformat()}"
+        emails.send(conn, body, to=email, now=now, reply_to=reply, dedupe_key=key)
 
 
 def _tell_managers(

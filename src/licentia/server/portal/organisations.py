@@ -8,8 +8,8 @@ organisation of which it is no member answers "not found", the same as none.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
-from typing import Annotated, Any
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Path, Request
@@ -18,7 +18,7 @@ from fastapi.responses import RedirectResponse, Response
 from licentia.server.customers import service as customer_service
 from licentia.server.customers.accounts import current_customer
 from licentia.server.errors import ApiError
-from licentia.server.organisations import access, members
+from licentia.server.organisations import access, members, people
 from licentia.server.organisations.members import Mailer
 from licentia.server.organisations.roles import parse_role
 from licentia.server.organisations.service import organisation_members
@@ -28,6 +28,7 @@ from licentia.server.store import transactions
 
 router = APIRouter()
 OrganisationId = Annotated[int, Path(ge=1, le=2**62)]
+LicenseId = Annotated[int, Path(ge=1, le=2**62)]
 
 
 @dataclass(frozen=True)
@@ -35,12 +36,14 @@ class OrganisationPage:
     membership: access.Membership
     licenses: list[customer_service.LicenseView]
     members: list[dict[str, Any]]
+    # For owners and admins: the people named on each license of named users (by license id).
+    people: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
 
 
 def _licenses(conn: sa.Connection, email: str, found: access.Membership, now: dt.datetime) -> list[Any]:
     return [
         customer_service.customer_license(conn, email=email, license_id=license_id, now=now)
-        for license_id in access.assigned_licenses(conn, found)
+        for license_id in access.assigned_licenses(conn, found, email)
     ]
 
 
@@ -52,7 +55,9 @@ def organisations_of(conn: sa.Connection, *, email: str, now: dt.datetime) -> li
 def _page(conn: sa.Connection, *, email: str, organisation_id: int, now: dt.datetime) -> OrganisationPage:
     found = access.membership(conn, organisation_id=organisation_id, email=email)
     shown = organisation_members(conn, organisation_id) if found.manages else []
-    return OrganisationPage(found, _licenses(conn, email, found, now), shown)
+    held = _licenses(conn, email, found, now)
+    named = people.named_on(conn, organisation_id=organisation_id, license_ids=[lic.id for lic in held])
+    return OrganisationPage(found, held, shown, named if found.manages else {})
 
 
 @router.get("/organisations/{organisation_id}")
@@ -126,6 +131,32 @@ async def remove(
         flash, engine, organisation_id, _as_manager(members.remove), f"{email} is no longer a member.",
         customer=customer.email, email=email, now=clock.now(),
     )  # fmt: skip
+
+
+@router.post("/organisations/{organisation_id}/licenses/{license_id}/users/{change}")
+async def change_seat(
+    customer: SignedIn,
+    form: Form,
+    flash: Flashes,
+    organisation_id: OrganisationId,
+    license_id: LicenseId,
+    change: Literal["assign", "free", "reassign"],
+    engine: EngineDep,
+    clock: ClockDep,
+) -> Response:
+    """An owner or admin gives, frees or moves a named user's seat of one of the organisation's licenses."""
+    target = f"/portal/organisations/{organisation_id}#license-{license_id}"
+    try:
+        done = await transactions.in_transaction(
+            engine, people.change_seat, organisation_id=organisation_id, license_id=license_id,
+            customer=customer.email, change=change, email=form.get("email", "").strip().lower(),
+            to=form.get("to", "").strip().lower(), now=clock.now(),
+        )  # fmt: skip
+    except ApiError as exc:
+        if exc.status == 404 and exc.code == "unknown_organisation":
+            raise
+        return flash.back(target, error=exc.message)
+    return flash.back(target, done=done)
 
 
 @router.post("/organisations/{organisation_id}/leave")

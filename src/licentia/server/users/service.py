@@ -228,6 +228,28 @@ def free_user(
     return freed
 
 
+def shrink(conn: sa.Connection, *, license_id: int, seats: int, actor: str, now: dt.datetime) -> list[str]:
+    """Keep the seats of the ``seats`` most recently active people and free the others' (a downgrade).
+
+    Active is the last check of any of their installations (``last_active_at``), or when they took the seat
+    if they never checked since; ties go to the earlier seat. Returns the people freed, most recent first.
+    """
+    user_license(conn, license_id)
+    lock(conn, license_id)
+    held = held_seats(conn, license_id)
+    if len(held) <= seats:
+        return []
+    ranked = sorted(held, key=lambda row: (row.last_active_at or row.seated_at, -row.id), reverse=True)
+    freed = [row.email for row in ranked[seats:]]
+    for email in freed:
+        left = _release(conn, license_id=license_id, email=email, actor=actor, now=now, why="user seat freed")
+        record(
+            conn, AuditAction.LICENSE_USER_FREE, license_id, actor=actor, now=now, email=email,
+            reason=f"seats reduced to {seats}", installations=left,
+        )  # fmt: skip
+    return freed
+
+
 def reassign_user(conn: sa.Connection, *, license_id: int, email: str, to: str, actor: str, now: dt.datetime) -> None:
     """Move ``email``'s seat to ``to`` in one change: the seat is never free for a third person meanwhile."""
     email, to = email_of(email), email_of(to)
