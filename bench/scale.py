@@ -13,7 +13,9 @@ shaped alike (a year of history, one event partition a month, a license with
   in alternating rounds (median of the per-round ratios; bound < 1.5). The
   servers run without the minute's rollups, as the sizing guide deploys them at
   this size (``--rollups-in-checking-servers`` keeps them in);
-- the admin dashboard's queries (headline counts and 30/90-day charts; < 1 s);
+- the admin dashboard's queries (GET /admin: headline counts from the minute's rollups, 30/90-day charts,
+  work queues; < 1 s, a PASS/FAIL line), and beside them the same page with its headline counts counted
+  live over every installation, as it was before;
 - the rollups: a full recompute of the dashboard's 30 days, the incremental run
   the server makes every minute, and closing one day;
 - an evidence report for the license with 100,000 events (< 2 s);
@@ -135,24 +137,38 @@ def check_p99(small: Fill, large: Fill, args: argparse.Namespace, workdir: Path)
 
 
 def dashboard_queries(engine: sa.Engine, product_id: int, now: dt.datetime) -> dict[str, float]:
-    from licentia.server.admin.dashboard.figures import dashboard
+    """GET /admin's queries, and the same page with its headline counts counted live (as it was before)."""
+    from licentia.server.admin.dashboard.figures import cohort, dashboard
+    from licentia.server.admin.dashboard.queues import first_run, work_queues
     from licentia.server.admin.service import all_products, counts
+    from licentia.server.rollups.headline import statuses
+
+    today = now.date()
+
+    def best(fn: Any) -> float:
+        return min(timed(fn)[0] for _ in range(3))  # best of three: the pages are read again and again
 
     found = {}
     with engine.connect() as conn:
         for days in (30, 90):
-            # What GET /admin runs (admin/dashboard/pages.py), best of three: the pages are read again and again.
-            found[f"dashboard_{days}d_s"] = min(
-                timed(
-                    lambda d=days: (
-                        all_products(conn),
-                        counts(conn, product_id, now),
-                        dashboard(conn, product_id=product_id, today=now.date(), days=d),
-                    )
-                )[0]
-                for _ in range(3)
+            # What GET /admin runs (admin/dashboard/pages.py): the headline counts from the minute's rollups.
+            found[f"dashboard_{days}d_s"] = best(
+                lambda d=days: (
+                    all_products(conn),
+                    first_run(conn, product_id=product_id),
+                    statuses(conn, product_id=product_id, today=today),
+                    dashboard(conn, product_id=product_id, today=today, days=d),
+                    work_queues(conn, product_id=product_id, now=now),
+                )
             )
+        found["dashboard_queues_s"] = best(lambda: work_queues(conn, product_id=product_id, now=now))
+        # Before: the page counted its headline figures over every installation (30 days' cohort).
+        first = today - dt.timedelta(days=29)
+        found["live_headline_s"] = best(
+            lambda: (counts(conn, product_id, now), cohort(conn, product_id=product_id, first=first, today=today))
+        )
     found["dashboard_s"] = max(found["dashboard_30d_s"], found["dashboard_90d_s"])
+    found["dashboard_live_30d_s"] = found["dashboard_30d_s"] + found["live_headline_s"]
     return found
 
 
@@ -267,8 +283,14 @@ def report(figures: dict[str, Any], args: argparse.Namespace) -> None:
         f" p50 {f['p50_small_ms']:.1f} / {f['p50_large_ms']:.1f} ms; {f['errors']} errors)"
     )
     print(
-        f"  dashboard queries: {f['dashboard_30d_s'] * 1000:.0f} ms (30 days), {f['dashboard_90d_s'] * 1000:.0f} ms"
-        f" (90 days) {verdict('dashboard_s')}"
+        f"  dashboard (GET /admin's queries, headline counts from the minute's rollups):"
+        f" {f['dashboard_30d_s'] * 1000:.0f} ms (30 days), {f['dashboard_90d_s'] * 1000:.0f} ms (90 days),"
+        f" of which work queues {f['dashboard_queues_s'] * 1000:.0f} ms; with the headline counts counted live"
+        f" (before) {f['dashboard_live_30d_s'] * 1000:.0f} ms (30 days)"
+    )
+    print(
+        f"  {'PASS' if ok['dashboard_s'] else 'FAIL'}: dashboard under {BOUNDS['dashboard_s']:.0f} s at"
+        f" {args.installations:,} installations ({f['dashboard_s'] * 1000:.0f} ms, {machine_load()})"
     )
     print(
         f"  rollups: full recompute of {FULL_DAYS} days {f['rollup_full_s']:.1f} s; the minute's incremental run"
