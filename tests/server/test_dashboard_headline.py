@@ -13,9 +13,11 @@ import pytest
 import sqlalchemy as sa
 
 from licentia.server.admin.dashboard.figures import cohort, dashboard
+from licentia.server.admin.dashboard.queues import work_queues
 from licentia.server.admin.service import counts
 from licentia.server.auth.tokens import create_token
 from licentia.server.devices.changes import set_device_status
+from licentia.server.licenses.seats import full_licenses
 from licentia.server.licenses.service import issue_license
 from licentia.server.products.service import create_product
 from licentia.server.products.test_mode import set_test_mode
@@ -86,7 +88,11 @@ def test_headline_figures_from_the_minutes_rollups_equal_live_counts_between_run
     client: Any, engine: Any, clock: Any, product: Any, lab: Any
 ) -> None:
     with engine.begin() as conn:
-        keys = [issue_license(conn, product="acme", email=f"b{n}@example.com", now=clock.now()).key for n in (1, 2)]
+        # One seat each: both are full once activated (the seat-limit work queue).
+        keys = [
+            issue_license(conn, product="acme", email=f"b{n}@example.com", now=clock.now(), max_devices=1).key
+            for n in (1, 2)
+        ]
     fleet = [Installation(client, product.public_key, machine=f"m{n}", disk=f"d{n}", mac=f"n{n}") for n in range(5)]
     for app in fleet:
         app.check(app_version="1.0")
@@ -134,6 +140,10 @@ def test_headline_figures_from_the_minutes_rollups_equal_live_counts_between_run
     with engine.begin() as conn:
         refresh_incremental(conn, now=clock.now())
         _agree(conn, product.id, clock.now())
+        # The seat-limit queue from the minute's run: the licenses a live count finds, newest first.
+        rows, total = work_queues(conn, product_id=product.id, now=clock.now())["full"]
+        live_full = [row.id for row in conn.execute(full_licenses(product.id))]
+        assert [row.id for row in rows] == live_full and total == "2" and len(live_full) == 2
 
     # The page shows the same tiles, and the developer API the same piracy ratio.
     make_admin(engine, clock)

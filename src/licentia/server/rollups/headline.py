@@ -29,6 +29,8 @@ class SinceRollups:
     new_devices: dict[dt.date, int] = field(default_factory=dict)
     conversions: dict[dt.date, int] = field(default_factory=dict)
     events: dict[dt.date, dict[str, int]] = field(default_factory=dict)
+    # Activations of the period's cohort (installations first seen since its first day).
+    cohort_converted: int = 0
 
     def add(self, metric: str, found: list[tuple[dt.date, int]], dimension: str = "") -> list[tuple[dt.date, int]]:
         """A rollup series with the live part added."""
@@ -79,13 +81,31 @@ def since_rollups(conn: sa.Connection, *, product_id: int, first: dt.date, today
         cutoff = _cutoff_of(conn, product_id, latest)
         start = latest if cutoff is not None else latest + dt.timedelta(days=1)
     after, after_id = (cutoff.at, cutoff.event_id) if cutoff is not None else (None, None)
-    found = SinceRollups()
+    found, converted = SinceRollups(), 0
     for day in days_between(max(start, first), today):
         begin, end = _bounds(day)
         found.new_devices[day] = live.new_installations(conn, product_id, begin, end, after=after)
         found.conversions[day] = live.conversions(conn, product_id, begin, end, after=after)
         found.events[day] = dict(live.events_by_kind(conn, product_id, begin, end, after_id=after_id))
-    return found
+        by_first_seen = live.converted_by_first_seen(conn, product_id, begin, end, after=after)
+        converted += sum(n for seen, n in by_first_seen if seen >= first.isoformat())
+    return SinceRollups(found.new_devices, found.conversions, found.events, converted)
+
+
+def cohort_converted(
+    conn: sa.Connection, since: SinceRollups, *, product_id: int, first: dt.date, today: dt.date
+) -> int:
+    """Activations, since, of the installations first seen from ``first`` on (replacing none)."""
+    summed = conn.execute(
+        sa.select(sa.func.sum(rollups.c.value)).where(
+            rollups.c.product_id == product_id,
+            rollups.c.metric == live.CONVERTED_BY_FIRST_SEEN,
+            rollups.c.day >= first,
+            rollups.c.day <= today,
+            rollups.c.dimension >= first.isoformat(),
+        )
+    ).scalar()
+    return int(summed or 0) + since.cohort_converted
 
 
 def daily(
@@ -113,12 +133,8 @@ def event_totals(
     return summed
 
 
-def statuses(conn: sa.Connection, *, product_id: int, today: dt.date) -> dict[str, int]:
-    """Installations now by status (a lineage once) and in all (``devices``).
-
-    The minute's last count by status, with the installations first seen since
-    it; an installation whose status changed since shows it at the next run.
-    """
+def _last_run(conn: sa.Connection, product_id: int, today: dt.date) -> dt.date | None:
+    """The day of the minute's last run (its cut-off) for the product."""
     day = conn.execute(
         sa.select(rollups.c.day)
         .where(
@@ -130,6 +146,32 @@ def statuses(conn: sa.Connection, *, product_id: int, today: dt.date) -> dict[st
         .order_by(rollups.c.day.desc())
         .limit(1)
     ).scalar()
+    return day if isinstance(day, dt.date) or day is None else dt.date.fromisoformat(str(day))
+
+
+def full_licenses(conn: sa.Connection, *, product_id: int, today: dt.date) -> tuple[int, list[int]] | None:
+    """The minute's seat-limit queue: how many licenses were full, and the newest few; None before its first run."""
+    day = _last_run(conn, product_id, today)
+    if day is None:
+        return None
+    rows = conn.execute(
+        sa.select(rollups.c.metric, rollups.c.value).where(
+            rollups.c.product_id == product_id,
+            rollups.c.day == day,
+            rollups.c.metric.in_((live.LICENSES_FULL, live.LICENSES_FULL_NEWEST)),
+        )
+    ).all()
+    count = sum(int(value) for metric, value in rows if metric == live.LICENSES_FULL)
+    return count, sorted((int(value) for metric, value in rows if metric == live.LICENSES_FULL_NEWEST), reverse=True)
+
+
+def statuses(conn: sa.Connection, *, product_id: int, today: dt.date) -> dict[str, int]:
+    """Installations now by status (a lineage once) and in all (``devices``).
+
+    The minute's last count by status, with the installations first seen since
+    it; an installation whose status changed since shows it at the next run.
+    """
+    day = _last_run(conn, product_id, today)
     cutoff = None if day is None else _cutoff_of(conn, product_id, day)
     if day is None or cutoff is None:
         found = live.statuses_live(conn, product_id)

@@ -24,17 +24,24 @@ from typing import Any
 import sqlalchemy as sa
 
 from licentia.server.devices.lineage import heads, reactivated
+from licentia.server.licenses import seats
 from licentia.server.store.tables import devices, events
 
 AS_OF = "as_of"
 STATUS_NOW = "status_now"
+# The seat-limit work queue: how many active licenses are full, and the newest few (dimension: the id).
+LICENSES_FULL, LICENSES_FULL_NEWEST = "licenses_full", "licenses_full_newest"
+FULL_SHOWN = 8
+# Activations of installations not replacing another (the cohort's conversions), by the day each was
+# first seen (dimension: that day, ISO): a period's cohort sums those of its own days.
+CONVERTED_BY_FIRST_SEEN = "conversions_by_first_seen"
 # The dimensions of ``as_of``: the cut-off in microseconds since 1970 (exact, as the rows compare it), and
 # the last event id counted.
 AT, EVENT_ID = "time", "event_id"
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _MICROSECOND = dt.timedelta(microseconds=1)
 # The minute's own rows: a full recompute (``licentia rollup``) has no "now" and writes neither.
-MINUTE_METRICS = (AS_OF, STATUS_NOW)
+MINUTE_METRICS = (AS_OF, STATUS_NOW, LICENSES_FULL, LICENSES_FULL_NEWEST)
 
 
 @dataclass(frozen=True)
@@ -100,6 +107,35 @@ def conversions(
         )
     ).all()
     return int(converted) - reactivated(conn, successors)
+
+
+def converted_by_first_seen(
+    conn: sa.Connection,
+    product_id: int,
+    start: dt.datetime,
+    end: dt.datetime,
+    *,
+    after: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+) -> list[tuple[str, int]]:
+    """Activations in the range of installations that replaced none, by the day each was first seen."""
+    first_day = sa.func.date(devices.c.first_seen)  # a function on both databases; SQLite answers text
+    query = (
+        sa.select(first_day, sa.func.count())
+        .where(
+            devices.c.product_id == product_id,
+            *_within(devices.c.activated_at, start, end, after, until),
+            devices.c.previous_id.is_(None),
+        )
+        .group_by(first_day)
+    )
+    return [(value if isinstance(value, str) else value.isoformat(), int(n)) for value, n in conn.execute(query)]
+
+
+def full_licenses(conn: sa.Connection, product_id: int) -> list[tuple[str, int]]:
+    """The minute's seat-limit queue: how many licenses are full, and the newest few by id."""
+    ids = [int(row.id) for row in conn.execute(seats.full_licenses(product_id))]
+    return [(LICENSES_FULL, len(ids))] + [(f"{i}", i) for i in ids[:FULL_SHOWN]]
 
 
 def events_by_kind(

@@ -192,9 +192,14 @@ def _product_day(
         found.append((metric, [(product_id, dimension, value) for dimension, value in pairs]))
     converted = live_counts.conversions(conn, product_id, start, end, until=until)
     found.append(("conversions", [(product_id, "", converted)]))
+    by_first_seen = live_counts.converted_by_first_seen(conn, product_id, start, end, until=until)
+    found.append((live_counts.CONVERTED_BY_FIRST_SEEN, [(product_id, day, count) for day, count in by_first_seen]))
     if cutoff is not None:
         statuses = live_counts.statuses_by(conn, product_id, cutoff.at)
         found.append((live_counts.STATUS_NOW, [(product_id, status, count) for status, count in statuses]))
+        full, *newest = live_counts.full_licenses(conn, product_id)
+        found.append((live_counts.LICENSES_FULL, [(product_id, "", full[1])]))
+        found.append((live_counts.LICENSES_FULL_NEWEST, [(product_id, name, i) for name, i in newest]))
         found.append((live_counts.AS_OF, [(product_id, name, value) for name, value in cutoff.rows()]))
 
     registered = sa.and_(devices.c.license_id.is_not(None), devices.c.activated_at < end)

@@ -16,8 +16,8 @@ from licentia.core.vocabulary import PIRACY_EVENT_KINDS, DeviceStatus, EventKind
 from licentia.server.admin.dashboard import charts
 from licentia.server.devices.lineage import converted_later
 from licentia.server.rollups import ratio
+from licentia.server.rollups.headline import cohort_converted, event_totals, since_rollups
 from licentia.server.rollups.headline import daily as headline_daily
-from licentia.server.rollups.headline import event_totals, since_rollups
 from licentia.server.rollups.piracy import ratio_series
 from licentia.server.rollups.service import breakdown, series, totals
 from licentia.server.store.tables import devices
@@ -29,7 +29,13 @@ PIRACY_LABELS = {EventKind.CLONE_SUSPECTED: "Suspected copies", EventKind.INVALI
 
 
 def cohort(
-    conn: sa.Connection, *, product_id: int, first: dt.date, today: dt.date, size: int | None = None
+    conn: sa.Connection,
+    *,
+    product_id: int,
+    first: dt.date,
+    today: dt.date,
+    size: int | None = None,
+    converted: int | None = None,
 ) -> dict[str, Any]:
     """Conversion per trial cohort: of the installations first seen in the period, how many activated since.
 
@@ -37,8 +43,9 @@ def cohort(
     period's purchases with last period's trials), this follows one group.
     A lineage is one member, from its first installation: a reinstall
     recognised later is not a new member, and its activation converts the
-    member it replaced. ``size``, when given, is the period's new
-    installations from the rollups (the same members); else they are counted.
+    member it replaced. ``size`` and ``converted``, when given, come from the
+    rollups (the period's new installations, and the activations of those
+    first seen in it); else the members are counted.
     """
     start = dt.datetime.combine(first, dt.time(), tzinfo=dt.UTC)
     # Installations first seen since ``first`` were last seen since then too: seen_day narrows by its index.
@@ -50,14 +57,8 @@ def cohort(
     )
     if size is None:
         size = int(conn.execute(sa.select(sa.func.count()).where(member)).scalar_one())
-    # A member activated after it was first seen: the activations' index reads the few that did.
-    activated = sa.select(sa.func.count()).where(
-        devices.c.product_id == product_id,
-        devices.c.activated_at >= start,
-        devices.c.first_seen >= start,
-        devices.c.previous_id.is_(None),
-    )
-    converted = int(conn.execute(activated).scalar_one())
+    if converted is None:
+        converted = int(conn.execute(sa.select(sa.func.count(devices.c.activated_at)).where(member)).scalar_one())
     # The few members replaced by a reinstall, not activated themselves: did the reinstall convert?
     unconverted = conn.execute(
         sa.select(devices.c.superseded_by).where(
@@ -169,7 +170,14 @@ def dashboard(conn: sa.Connection, *, product_id: int, today: dt.date, days: int
         "piracy": sum(kinds.get(k, 0) for k in PIRACY_KINDS),
         "has_data": bool(new_total or any(active["30d"])),
         "previous": previous,
-        "cohort": cohort(conn, product_id=product_id, first=first, today=today, size=new_total),
+        "cohort": cohort(
+            conn,
+            product_id=product_id,
+            first=first,
+            today=today,
+            size=new_total,
+            converted=cohort_converted(conn, since, product_id=product_id, first=first, today=today),
+        ),
         # Today's (the minute's) figures; ``ratio.shown`` writes a ratio for people.
         "ratio": {**piracy_ratio[-1], "shown": ratio.shown, "definition": ratio.DEFINITION},
     }
