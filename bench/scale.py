@@ -291,8 +291,8 @@ def report(figures: dict[str, Any], args: argparse.Namespace) -> None:
         )
     print(
         f"  dashboard (GET /admin's queries, headline counts from the minute's rollups):"
-        f" {f['dashboard_30d_s'] * 1000:.0f} ms (30 days), {f['dashboard_90d_s'] * 1000:.0f} ms (90 days),"
-        f" (the work queues alone {f['dashboard_queues_s'] * 1000:.0f} ms); with the headline counts counted live"
+        f" {f['dashboard_30d_s'] * 1000:.0f} ms (30 days), {f['dashboard_90d_s'] * 1000:.0f} ms (90 days);"
+        f" the work queues alone {f['dashboard_queues_s'] * 1000:.0f} ms; with the headline counts counted live"
         f" (before) {f['dashboard_live_30d_s'] * 1000:.0f} ms (30 days)"
     )
     print(
