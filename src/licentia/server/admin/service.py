@@ -82,9 +82,11 @@ def list_tokens(conn: sa.Connection) -> list[Any]:
 
 
 def counts(conn: sa.Connection, product_id: int, now: dt.datetime) -> dict[str, int]:
-    """Live headline numbers (cheap indexed counts; the charts read rollups).
+    """Live counts of every installation of the product (reads them all: at millions, most of a second).
 
-    An installation and the reinstalls recognised without its credential count as one.
+    The dashboard reads the same figures from the minute's rollups instead
+    (``rollups/headline.py``); tests hold the two equal. An installation and
+    the reinstalls recognised without its credential count as one.
     """
 
     def count(*where: Any) -> int:

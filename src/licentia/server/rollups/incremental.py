@@ -25,6 +25,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from licentia.server.rollups.live import Cutoff
 from licentia.server.rollups.service import compute_days, days_between, replace_days
 from licentia.server.store.tables import events, watermarks
 
@@ -38,9 +39,11 @@ class Plan:
     days: list[dt.date]
     today: dt.date
     through_event_id: int
+    # The run's moment: today's counts stop there, and the dashboard counts on from it.
+    at: dt.datetime | None = None
 
 
-def plan(conn: sa.Connection, today: dt.date) -> Plan:
+def plan(conn: sa.Connection, today: dt.date, *, at: dt.datetime | None = None) -> Plan:
     """The days to recompute now, read on the same snapshot the rows will be computed on."""
     mark = conn.execute(sa.select(watermarks).where(watermarks.c.name == NAME)).first()
     through = int(conn.execute(sa.select(sa.func.max(events.c.id))).scalar() or 0)
@@ -53,7 +56,7 @@ def plan(conn: sa.Connection, today: dt.date) -> Plan:
             days.update(days_between(first, today))
         if through > mark.last_event_id:
             days.update(_days_of_events(conn, after=int(mark.last_event_id), through=through))
-    return Plan(sorted(d for d in days if d <= today), today, through)
+    return Plan(sorted(d for d in days if d <= today), today, through, at)
 
 
 def _days_of_events(conn: sa.Connection, *, after: int, through: int) -> set[dt.date]:
@@ -64,7 +67,8 @@ def _days_of_events(conn: sa.Connection, *, after: int, through: int) -> set[dt.
 
 
 def compute(conn: sa.Connection, chosen: Plan) -> list[dict[str, Any]]:
-    return compute_days(conn, chosen.days, today=chosen.today)
+    cutoff = None if chosen.at is None else Cutoff(chosen.at, chosen.through_event_id)
+    return compute_days(conn, chosen.days, today=chosen.today, cutoff=cutoff)
 
 
 def commit(conn: sa.Connection, chosen: Plan, rows: list[dict[str, Any]], *, now: dt.datetime) -> int:
@@ -94,6 +98,6 @@ def commit(conn: sa.Connection, chosen: Plan, rows: list[dict[str, Any]], *, now
 
 def refresh_incremental(conn: sa.Connection, *, now: dt.datetime) -> Plan:
     """Plan, compute and commit on one connection (the CLI, tests, the benchmark)."""
-    chosen = plan(conn, now.date())
+    chosen = plan(conn, now.date(), at=now)
     commit(conn, chosen, compute(conn, chosen), now=now)
     return chosen

@@ -24,6 +24,9 @@ one installation in every one of them:
   the app version they reported / by their operating system.
 - ``licenses_sold``, ``unlicensed_active``, ``copies_active``: the piracy
   ratio's figures (``rollups/piracy.py``; what they mean: ``rollups/ratio.py``).
+- ``status_now`` (dimension = status) and ``as_of``: written by the minute's
+  run for today only, the installations by status and the run's cut-off, so
+  the dashboard's headline counts add only what came after (``rollups/live.py``).
 """
 
 from __future__ import annotations
@@ -36,7 +39,8 @@ import sqlalchemy as sa
 
 from licentia.core.clock import UTC
 from licentia.core.vocabulary import EventKind
-from licentia.server.devices.lineage import heads, reactivated
+from licentia.server.devices.lineage import heads
+from licentia.server.rollups import live as live_counts
 from licentia.server.rollups import piracy
 from licentia.server.rollups.ratio import COPIES_ACTIVE, LICENSES_SOLD, UNLICENSED_ACTIVE
 from licentia.server.store.tables import devices, events, machines, products, rollups
@@ -49,13 +53,19 @@ def _bounds(day: dt.date, days: int = 1) -> tuple[dt.datetime, dt.datetime]:
     return end - dt.timedelta(days=days), end
 
 
-def compute_days(conn: sa.Connection, days: list[dt.date], *, today: dt.date | None = None) -> list[dict[str, Any]]:
+def compute_days(
+    conn: sa.Connection, days: list[dt.date], *, today: dt.date | None = None, cutoff: live_counts.Cutoff | None = None
+) -> list[dict[str, Any]]:
     """Every rollup row of ``days``, for every product.
 
     ``today``, when given and among ``days``, has its active-device windows
     counted from the installations' last-seen day (an indexed count) instead of
     30 days of check events: the minute task recomputes today all day long.
     The two agree: every day an installation is seen writes its ``check`` event.
+
+    ``cutoff`` (the minute's run) bounds today's additive counts and is written
+    beside them with the count by status (``rollups/live.py``), so the dashboard
+    adds only what came after it.
     """
     rows: list[dict[str, Any]] = []
     past = [day for day in days if day != today]
@@ -64,8 +74,9 @@ def compute_days(conn: sa.Connection, days: list[dt.date], *, today: dt.date | N
         if today is not None and today in days:
             active[today] = _active_today(conn, product_id, today)
         for day in days:
-            live = today is not None and day == today
-            rows.extend(_product_day(conn, product_id, day, active.get(day, {}), live=live))
+            is_today = today is not None and day == today
+            bound = cutoff if is_today else None
+            rows.extend(_product_day(conn, product_id, day, active.get(day, {}), live=is_today, cutoff=bound))
     return rows
 
 
@@ -159,36 +170,37 @@ def _latest(device_id: str, successor: dict[str, str]) -> str:
 
 
 def _product_day(
-    conn: sa.Connection, product_id: int, day: dt.date, active: dict[str, list[tuple[str, int]]], *, live: bool
+    conn: sa.Connection,
+    product_id: int,
+    day: dt.date,
+    active: dict[str, list[tuple[str, int]]],
+    *,
+    live: bool,
+    cutoff: live_counts.Cutoff | None = None,
 ) -> list[dict[str, Any]]:
     # One product at a time, so every events query rides the (product_id, received_at) index.
     start, end = _bounds(day)
     found: list[tuple[str, Iterable[tuple[int, str, int]]]] = []
-    of_product = events.c.product_id == product_id
     device_of_product = devices.c.product_id == product_id
+    until, through = (cutoff.at, cutoff.event_id) if cutoff else (None, None)
 
-    new = sa.select(devices.c.product_id, sa.literal(""), sa.func.count()).where(
-        device_of_product, devices.c.first_seen >= start, devices.c.first_seen < end, devices.c.previous_id.is_(None)
-    )
-    found.append(("new_devices", conn.execute(new.group_by(devices.c.product_id))))
-
-    by_kind = (
-        sa.select(events.c.product_id, events.c.kind, sa.func.count())
-        .where(of_product, events.c.received_at >= start, events.c.received_at < end)
-        .group_by(events.c.product_id, events.c.kind)
-    )
-    found.append(("events", conn.execute(by_kind)))
+    new = live_counts.new_installations(conn, product_id, start, end, until=until)
+    found.append(("new_devices", [(product_id, "", new)]))
+    by_kind = live_counts.events_by_kind(conn, product_id, start, end, through_id=through)
+    found.append(("events", [(product_id, kind, count) for kind, count in by_kind]))
     for metric, pairs in active.items():
         found.append((metric, [(product_id, dimension, value) for dimension, value in pairs]))
-
-    activated = sa.and_(device_of_product, devices.c.activated_at >= start, devices.c.activated_at < end)
-    converted = conn.execute(sa.select(sa.func.count()).where(activated)).scalar_one()
-    successors = conn.execute(
-        sa.select(devices.c.id, devices.c.previous_id, devices.c.activated_at).where(
-            activated, devices.c.previous_id.is_not(None)
-        )
-    ).all()
-    found.append(("conversions", [(product_id, "", int(converted) - reactivated(conn, successors))]))
+    converted = live_counts.conversions(conn, product_id, start, end, until=until)
+    found.append(("conversions", [(product_id, "", converted)]))
+    by_first_seen = live_counts.converted_by_first_seen(conn, product_id, start, end, until=until)
+    found.append((live_counts.CONVERTED_BY_FIRST_SEEN, [(product_id, day, count) for day, count in by_first_seen]))
+    if cutoff is not None:
+        statuses = live_counts.statuses_by(conn, product_id, cutoff.at)
+        found.append((live_counts.STATUS_NOW, [(product_id, status, count) for status, count in statuses]))
+        full, *newest = live_counts.full_licenses(conn, product_id)
+        found.append((live_counts.LICENSES_FULL, [(product_id, "", full[1])]))
+        found.append((live_counts.LICENSES_FULL_NEWEST, [(product_id, name, i) for name, i in newest]))
+        found.append((live_counts.AS_OF, [(product_id, name, value) for name, value in cutoff.rows()]))
 
     registered = sa.and_(devices.c.license_id.is_not(None), devices.c.activated_at < end)
     state = sa.case(

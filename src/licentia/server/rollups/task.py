@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 from typing import Any
 
@@ -16,10 +17,10 @@ from licentia.server.store.engine import READ_ONLY, database_urls, make_sync_eng
 log = logging.getLogger("licentia.server.rollups")
 
 
-def _computed(reader: sa.Engine, today: Any) -> tuple[incremental.Plan, list[dict[str, Any]]]:
+def _computed(reader: sa.Engine, now: dt.datetime) -> tuple[incremental.Plan, list[dict[str, Any]]]:
     with reader.connect() as conn:
         snapshot = conn.execution_options(**{READ_ONLY: True})
-        chosen = incremental.plan(snapshot, today)
+        chosen = incremental.plan(snapshot, now.date(), at=now)
         return chosen, incremental.compute(snapshot, chosen)
 
 
@@ -30,7 +31,7 @@ async def refresh_recent(app: FastAPI, reader: sa.Engine) -> int:
     # day turns 30 days of check events into counts, seconds of Python with a large
     # fleet, and on the event loop that would hold up every request of this process.
     # Then swap the rows in a short write transaction: checks never wait for the dashboard.
-    work = asyncio.ensure_future(asyncio.to_thread(_computed, reader, now.date()))
+    work = asyncio.ensure_future(asyncio.to_thread(_computed, reader, now))
     try:
         chosen, rows = await asyncio.shield(work)
     except asyncio.CancelledError:

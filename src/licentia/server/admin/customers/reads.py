@@ -12,8 +12,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from licentia.server.admin.lists.specs import seat_limit, seats_used
 from licentia.server.licenses.resend import Resend, Resent, license_of_email, waiting_key_emails
+from licentia.server.licenses.seats import seat_limit, seats_used
 from licentia.server.store.tables import customers, devices, licenses, outbox, policies, products, purchases
 
 SHOWN = 200

@@ -1,4 +1,8 @@
-"""The dashboard: what a vendor looks at every morning, read from daily rollups."""
+"""The dashboard: what a vendor looks at every morning, read from daily rollups.
+
+Today's figures are the minute's rollups with what came after its run
+counted live (``rollups/headline.py``): nothing here reads the whole fleet.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,8 @@ from licentia.core.vocabulary import PIRACY_EVENT_KINDS, DeviceStatus, EventKind
 from licentia.server.admin.dashboard import charts
 from licentia.server.devices.lineage import converted_later
 from licentia.server.rollups import ratio
+from licentia.server.rollups.headline import cohort_converted, event_totals, since_rollups
+from licentia.server.rollups.headline import daily as headline_daily
 from licentia.server.rollups.piracy import ratio_series
 from licentia.server.rollups.service import breakdown, series, totals
 from licentia.server.store.tables import devices
@@ -22,14 +28,24 @@ PIRACY_KINDS = tuple(sorted(PIRACY_EVENT_KINDS))
 PIRACY_LABELS = {EventKind.CLONE_SUSPECTED: "Suspected copies", EventKind.INVALID_KEY: "Invalid keys"}
 
 
-def cohort(conn: sa.Connection, *, product_id: int, first: dt.date, today: dt.date) -> dict[str, Any]:
+def cohort(
+    conn: sa.Connection,
+    *,
+    product_id: int,
+    first: dt.date,
+    today: dt.date,
+    size: int | None = None,
+    converted: int | None = None,
+) -> dict[str, Any]:
     """Conversion per trial cohort: of the installations first seen in the period, how many activated since.
 
     Unlike activations per day over installs per day (which mixes this
     period's purchases with last period's trials), this follows one group.
     A lineage is one member, from its first installation: a reinstall
     recognised later is not a new member, and its activation converts the
-    member it replaced.
+    member it replaced. ``size`` and ``converted``, when given, come from the
+    rollups (the period's new installations, and the activations of those
+    first seen in it); else the members are counted.
     """
     start = dt.datetime.combine(first, dt.time(), tzinfo=dt.UTC)
     # Installations first seen since ``first`` were last seen since then too: seen_day narrows by its index.
@@ -39,9 +55,10 @@ def cohort(conn: sa.Connection, *, product_id: int, first: dt.date, today: dt.da
         devices.c.first_seen >= start,
         devices.c.previous_id.is_(None),
     )
-    size, converted = conn.execute(
-        sa.select(sa.func.count(), sa.func.count(devices.c.activated_at)).where(member)
-    ).one()
+    if size is None:
+        size = int(conn.execute(sa.select(sa.func.count()).where(member)).scalar_one())
+    if converted is None:
+        converted = int(conn.execute(sa.select(sa.func.count(devices.c.activated_at)).where(member)).scalar_one())
     # The few members replaced by a reinstall, not activated themselves: did the reinstall convert?
     unconverted = conn.execute(
         sa.select(devices.c.superseded_by).where(
@@ -50,8 +67,8 @@ def cohort(conn: sa.Connection, *, product_id: int, first: dt.date, today: dt.da
     ).all()
     converted += converted_later(conn, unconverted)
     return {
-        "size": int(size),
-        "converted": int(converted),
+        "size": size,
+        "converted": converted,
         "rate": (100.0 * converted / size) if size else None,
         "first": first,
         "today": today,
@@ -62,8 +79,13 @@ def dashboard(conn: sa.Connection, *, product_id: int, today: dt.date, days: int
     first = today - dt.timedelta(days=days - 1)
     before_first, before_last = first - dt.timedelta(days=days), first - dt.timedelta(days=1)
 
+    # Today since the minute's last run (and any day after the rollups' last), counted live.
+    since = since_rollups(conn, product_id=product_id, first=first, today=today)
+
     def daily(metric: str, dimension: str = "") -> list[tuple[dt.date, int]]:
-        return series(conn, product_id=product_id, metric=metric, first=first, last=today, dimension=dimension)
+        return headline_daily(
+            conn, since, product_id=product_id, metric=metric, first=first, last=today, dimension=dimension
+        )
 
     def earlier(metric: str, dimension: str = "") -> list[int]:
         """The same metric over the previous period of the same length (for each tile's change)."""
@@ -75,7 +97,7 @@ def dashboard(conn: sa.Connection, *, product_id: int, today: dt.date, days: int
     day_list = [d for d, _ in daily("new_devices")]
     installs = daily("new_devices")
     conversions = daily("conversions")
-    kinds = totals(conn, product_id=product_id, metric="events", first=first, last=today)
+    kinds = event_totals(conn, since, product_id=product_id, first=first, last=today)
     new_total = sum(v for _, v in installs)
     converted_total = sum(v for _, v in conversions)
     states = {
@@ -148,7 +170,14 @@ def dashboard(conn: sa.Connection, *, product_id: int, today: dt.date, days: int
         "piracy": sum(kinds.get(k, 0) for k in PIRACY_KINDS),
         "has_data": bool(new_total or any(active["30d"])),
         "previous": previous,
-        "cohort": cohort(conn, product_id=product_id, first=first, today=today),
+        "cohort": cohort(
+            conn,
+            product_id=product_id,
+            first=first,
+            today=today,
+            size=new_total,
+            converted=cohort_converted(conn, since, product_id=product_id, first=first, today=today),
+        ),
         # Today's (the minute's) figures; ``ratio.shown`` writes a ratio for people.
         "ratio": {**piracy_ratio[-1], "shown": ratio.shown, "definition": ratio.DEFINITION},
     }

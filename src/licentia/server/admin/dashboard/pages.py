@@ -10,12 +10,13 @@ from fastapi.responses import Response
 
 from licentia.server.admin.dashboard.figures import PERIODS, dashboard
 from licentia.server.admin.dashboard.queues import EXTEND_DAYS, first_run, work_queues
-from licentia.server.admin.service import all_products, counts, product_by_id
+from licentia.server.admin.service import all_products, product_by_id
 from licentia.server.admin.web import Admin, Form, Posted, render
 from licentia.server.bootstrap import snippets
 from licentia.server.devices.changes import extend_trial
 from licentia.server.fields import RowId
 from licentia.server.products.service import public_keys
+from licentia.server.rollups.headline import statuses
 from licentia.server.state import ClockDep, EngineDep
 from licentia.server.store import transactions
 
@@ -48,7 +49,8 @@ async def home(
             return {**found, "public_key": keys[-1] if keys else ""}
         return {
             **found,
-            "counts": counts(conn, chosen.id, moment),
+            # The minute's count by status with the installations first seen since (rollups/headline.py).
+            "counts": statuses(conn, product_id=chosen.id, today=moment.date()),
             "board": dashboard(conn, product_id=chosen.id, today=moment.date(), days=days),
             "queues": work_queues(conn, product_id=chosen.id, now=moment),
         }

@@ -13,8 +13,9 @@ import sqlalchemy as sa
 
 from licentia.core.vocabulary import EventKind
 from licentia.server.admin.lists.listing import capped_count
-from licentia.server.admin.lists.specs import machines_in_use, seat_limit
-from licentia.server.store.tables import customers, devices, events, licenses, machines, policies, releases
+from licentia.server.licenses import seats
+from licentia.server.rollups.headline import full_licenses as licenses_full
+from licentia.server.store.tables import customers, devices, events, licenses, machines, releases
 
 SHOWN = 8
 # A queue counts up to this many and then says "100+": a work queue needs the order of magnitude,
@@ -75,7 +76,9 @@ def work_queues(conn: sa.Connection, *, product_id: int, now: dt.datetime) -> di
             devices.c.seen_day >= (now - WEEK).date(),
             devices.c.last_seen >= now - WEEK,
         )
-        .order_by(devices.c.last_seen.desc())
+        # Newest first, by the indexed day and then the time within it: the first rows come from today's
+        # installations, not from a sort of the whole week's (hundreds of thousands at ten million).
+        .order_by(devices.c.seen_day.desc(), devices.c.last_seen.desc())
     )
     copies = (
         sa.select(events.c.device_id.label("id"), sa.func.max(events.c.received_at).label("at"))
@@ -87,17 +90,22 @@ def work_queues(conn: sa.Connection, *, product_id: int, now: dt.datetime) -> di
         .group_by(events.c.device_id)
         .order_by(sa.func.max(events.c.received_at).desc())
     )
-    in_use, limit = machines_in_use(), seat_limit()
-    full = (
-        sa.select(
-            licenses.c.id, licenses.c.key_prefix, customers.c.email, in_use.c.used.label("used"), limit.label("limit")
+
+    def with_names(query: sa.Select[Any]) -> sa.Select[Any]:
+        return query.add_columns(licenses.c.key_prefix, customers.c.email).outerjoin(
+            customers, customers.c.id == licenses.c.customer_id
         )
-        .join(policies, policies.c.id == licenses.c.policy_id)
-        .join(in_use, in_use.c.license_id == licenses.c.id)
-        .outerjoin(customers, customers.c.id == licenses.c.customer_id)
-        .where(licenses.c.product_id == product_id, licenses.c.state == "active", in_use.c.used >= limit)
-        .order_by(licenses.c.id.desc())
-    )
+
+    def full() -> tuple[list[Any], str]:
+        """Licenses at their seat limit, from the minute's run: finding them reads every licensed installation."""
+        stored = licenses_full(conn, product_id=product_id, today=now.date())
+        if stored is None:  # before the minute's first run
+            return bounded(with_names(seats.full_licenses(product_id)))
+        count, newest = stored
+        # Its newest few, read again: one whose seat was freed since drops out (the count moves at the next run).
+        rows = list(conn.execute(with_names(seats.full_licenses(product_id, among=newest))).all()) if newest else []
+        return rows[:SHOWN], f"{count:,}" if count <= COUNT_CAP else f"{COUNT_CAP:,}+"
+
     expiring = (
         sa.select(licenses.c.id, licenses.c.key_prefix, licenses.c.expires_at, customers.c.email)
         .outerjoin(customers, customers.c.id == licenses.c.customer_id)
@@ -113,7 +121,7 @@ def work_queues(conn: sa.Connection, *, product_id: int, now: dt.datetime) -> di
         "ending": bounded(ending),
         "leads": bounded(leads),
         "copies": bounded(copies),
-        "full": bounded(full),
+        "full": full(),
         "expiring": bounded(expiring),
         "extend_days": EXTEND_DAYS,
     }

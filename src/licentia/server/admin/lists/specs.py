@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from licentia.core.vocabulary import EventKind
 from licentia.server.admin.lists.listing import Column, ListSpec
+from licentia.server.licenses.seats import seat_limit, seats_used
 from licentia.server.store.tables import (
     customers,
     devices,
@@ -63,15 +64,6 @@ def within(text: str | int | None) -> int | None:
     return days if days in WITHIN_DAYS else None
 
 
-def seats_used() -> sa.ScalarSelect[Any]:
-    """Seats count machines."""
-    return (
-        sa.select(sa.func.count(sa.distinct(devices.c.machine_id)))
-        .where(devices.c.license_id == licenses.c.id)
-        .scalar_subquery()
-    )
-
-
 def machines_in_use() -> sa.Subquery:
     """Seats in use per license, in one grouped pass over the licensed installations.
 
@@ -85,11 +77,6 @@ def machines_in_use() -> sa.Subquery:
         .group_by(devices.c.license_id)
         .subquery("in_use")
     )
-
-
-def seat_limit() -> sa.ColumnElement[Any]:
-    """The license's own machine limit if it overrides its type's, else the type's."""
-    return sa.func.coalesce(licenses.c.policy_overrides["max_devices"].as_integer(), policies.c.max_devices)
 
 
 def device_spec(f: DeviceFilter, *, now: dt.datetime) -> ListSpec:
