@@ -4,16 +4,17 @@ package licentia
 // (src/licentia/core/canonical.py): keys sorted by code point, no white space,
 // UTF-8, integers within ±(2^63-1), no floats.
 //
-// encoding/json parses (with UseNumber, so integers stay exact); what it lacks
-// is done here: it silently turns a lone surrogate escape or a byte that is not
-// UTF-8 into U+FFFD (a document the core refuses would verify), it nests 10,000
-// deep, and its encoder escapes <, >, & and U+2028, which the core writes raw.
+// Texts are read by jsontext.go into encoding/json's values (numbers as
+// json.Number, so integers stay exact), after precheck refuses what
+// encoding/json would accept but change: it silently turns a lone surrogate
+// escape or a byte that is not UTF-8 into U+FFFD (a document the core refuses
+// would verify), and it nests 10,000 deep. encoding/json's encoder escapes <,
+// >, & and U+2028, which the core writes raw: canonical bytes are written here.
 
 import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"io"
 	"math"
 	"sort"
 	"strconv"
@@ -32,16 +33,7 @@ func parseJSON(data []byte) (any, error) {
 	if err := precheck(data); err != nil {
 		return nil, err
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	var value any
-	if err := dec.Decode(&value); err != nil {
-		return nil, errJSON
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, errJSON // extra data after the value
-	}
-	return value, nil
+	return readJSON(data)
 }
 
 // precheck refuses what encoding/json would accept but change: text that is

@@ -37,3 +37,19 @@ func (f rawFile) Read(p []byte) (int, error) {
 }
 
 func (f rawFile) Close() error { return syscall.Close(f.fd) }
+
+// fileIdentity: where and what path is now (device, inode, modification time), to know a
+// remembered value of it still holds; ok false when it cannot be stat()ed.
+func fileIdentity(path string) (identity [4]int64, ok bool) {
+	var st syscall.Stat_t
+	for {
+		err := syscall.Stat(path, &st)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return identity, false
+		}
+		return [4]int64{int64(st.Dev), int64(st.Ino), st.Mtim.Sec, st.Mtim.Nsec}, true
+	}
+}

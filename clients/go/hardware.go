@@ -8,6 +8,7 @@ package licentia
 // A reader that cannot read a value gives "", never an error.
 
 import (
+	"bytes"
 	"fmt"
 	"net"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 )
@@ -57,13 +59,50 @@ func readTextUntil(path string, limit int64, until []byte) (string, bool) {
 		return "", false
 	}
 	defer f.Close()
-	data := readChunks(f, limit, until) // what was read before an error counts
-	return strings.TrimSpace(strings.ToValidUTF8(string(data), "\uFFFD")), true
+	data := bytes.TrimSpace(readChunks(f, limit, until)) // what was read before an error counts
+	if !utf8.Valid(data) {
+		data = bytes.TrimSpace(bytes.ToValidUTF8(data, []byte("\uFFFD")))
+	}
+	return string(data), true
 }
 
 func text(path string) string {
 	s, _ := readText(path, 65536)
 	return s
+}
+
+// Attribute reads that ask the device itself (a virtio disk's serial costs more than the rest
+// of an offline check) are remembered for the life of the process, keyed by the attribute
+// file's identity, which is stat()ed at every read, as the Python SDK and the C client do: a
+// replaced disk is a new sysfs node and is read afresh. Never on disk: a cache in the data
+// directory would travel with a copy of it to other hardware.
+var attributes = struct {
+	sync.Mutex
+	values map[attributeKey]string
+}{values: map[attributeKey]string{}}
+
+type attributeKey struct {
+	path     string
+	identity [4]int64
+}
+
+func readAttribute(path string) string {
+	identity, ok := fileIdentity(path)
+	if !ok {
+		return ""
+	}
+	key := attributeKey{path, identity}
+	attributes.Lock()
+	defer attributes.Unlock()
+	value, known := attributes.values[key]
+	if !known {
+		if len(attributes.values) >= 64 {
+			attributes.values = map[attributeKey]string{}
+		}
+		value = text(path)
+		attributes.values[key] = value
+	}
+	return value
 }
 
 func listDir(path string) []string {
@@ -262,7 +301,7 @@ func linuxDiskSerial(root, dataDir string) string {
 	}
 	device := filepath.Join(root, "sys/block", disk)
 	for _, candidate := range []string{"device/serial", "serial", "device/wwid"} {
-		if v := text(filepath.Join(device, candidate)); v != "" {
+		if v := readAttribute(filepath.Join(device, candidate)); v != "" {
 			return v
 		}
 	}

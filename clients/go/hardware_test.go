@@ -85,3 +85,31 @@ func TestMountTableFieldsSplitAsStringsFields(t *testing.T) {
 		}
 	}
 }
+
+func TestADiskSerialIsReadAgainWhenItsSysfsNodeChanges(t *testing.T) {
+	dir := t.TempDir()
+	serial := dir + "/serial"
+	if err := os.WriteFile(serial, []byte("DISK-A\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got := readAttribute(serial); got != "DISK-A" {
+		t.Fatalf("first read: %q", got)
+	}
+	// Another disk behind the same path: a new node, read afresh (not the remembered value).
+	replacement := dir + "/serial.new"
+	if err := os.WriteFile(replacement, []byte("DISK-B\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(replacement, serial); err != nil {
+		t.Fatal(err)
+	}
+	if got := readAttribute(serial); got != "DISK-B" {
+		t.Fatalf("after the disk changed: %q", got)
+	}
+	if err := os.Remove(serial); err != nil {
+		t.Fatal(err)
+	}
+	if got := readAttribute(serial); got != "" {
+		t.Fatalf("after the disk went: %q", got)
+	}
+}

@@ -23,9 +23,19 @@ final class Fingerprints {
 
     private Fingerprints() {}
 
+    // One Mac per thread, keyed afresh at each use (init resets it): Mac.getInstance searches the
+    // providers at every call, and an offline check computes seven of these.
+    private static final ThreadLocal<Mac> HMAC_SHA256 = ThreadLocal.withInitial(() -> {
+        try {
+            return Mac.getInstance("HmacSHA256");
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException(e);
+        }
+    });
+
     static byte[] hmacSha256(byte[] key, byte[] message) {
         try {
-            Mac mac = Mac.getInstance("HmacSHA256");
+            Mac mac = HMAC_SHA256.get();
             // SecretKeySpec refuses an empty key; HMAC pads keys with zeros, so one zero byte is the same key.
             mac.init(new SecretKeySpec(key.length == 0 ? new byte[1] : key, "HmacSHA256"));
             return mac.doFinal(message);

@@ -6,13 +6,11 @@ import java.time.LocalDateTime;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.time.temporal.ChronoUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /** Timestamps as the core writes and reads them: UTC, ISO 8601, {@code Z} suffix. */
 final class Times {
-    private static final Pattern ISO = Pattern.compile(
-            "^(\\d{4})-(\\d{2})-(\\d{2})(?:[T ](\\d{2})(?::(\\d{2})(?::(\\d{2})(?:[.,](\\d{1,6}))?)?)?)?(Z|[+-]\\d{2}:?\\d{2})?$");
+    // The form read, YYYY-MM-DD[(T| )HH[:MM[:SS[(.|,)F{1,6}]]]][Z|(+|-)HH[:]MM], is scanned by hand
+    // rather than matched by a regular expression: several are read at every check.
     // Offsets beyond a century are nonsense (a document's time is years 1-9999): treated as none.
     static final long MAX_OFFSET_SECONDS = 100L * 366 * 86_400;
     static final long DAY_MS = 86_400_000L;
@@ -22,24 +20,72 @@ final class Times {
     /** Parse an ISO 8601 timestamp (no offset means UTC); {@link DateTimeException} for anything else. */
     static Instant parse(String text) {
         if (text == null) throw new DateTimeException("no time");
-        Matcher m = ISO.matcher(text);
-        if (!m.matches()) throw new DateTimeException("not an ISO 8601 time");
-        int[] f = new int[6];
-        for (int i = 0; i < 6; i++) f[i] = m.group(i + 1) == null ? 0 : Integer.parseInt(m.group(i + 1));
-        int nanos = 0;
-        if (m.group(7) != null) {
-            String frac = (m.group(7) + "000000").substring(0, 6);
-            nanos = Integer.parseInt(frac) * 1000;
+        Scan scan = new Scan(text);
+        int year = scan.digits(4), month, day, hour = 0, minute = 0, second = 0, nanos = 0;
+        if (year < 0 || !scan.skip('-') || (month = scan.digits(2)) < 0 || !scan.skip('-') || (day = scan.digits(2)) < 0) {
+            throw new DateTimeException("not an ISO 8601 time");
         }
-        LocalDateTime local = LocalDateTime.of(f[0], f[1], f[2], f[3], f[4], f[5], nanos);
+        if ((scan.skip('T') || scan.skip(' '))) {
+            if ((hour = scan.digits(2)) < 0) throw new DateTimeException("not an ISO 8601 time");
+            if (scan.skip(':')) {
+                if ((minute = scan.digits(2)) < 0) throw new DateTimeException("not an ISO 8601 time");
+                if (scan.skip(':')) {
+                    if ((second = scan.digits(2)) < 0) throw new DateTimeException("not an ISO 8601 time");
+                    if (scan.skip('.') || scan.skip(',')) {
+                        int from = scan.at;
+                        while (scan.at - from < 6 && scan.digit()) scan.at++;
+                        if (scan.at == from) throw new DateTimeException("not an ISO 8601 time");
+                        nanos = Integer.parseInt((text.substring(from, scan.at) + "000000").substring(0, 6)) * 1000;
+                    }
+                }
+            }
+        }
         ZoneOffset zone = ZoneOffset.UTC;
-        String z = m.group(8);
-        if (z != null && !z.equals("Z")) {
-            String digits = z.substring(1).replace(":", "");
-            int minutes = Integer.parseInt(digits.substring(0, 2)) * 60 + Integer.parseInt(digits.substring(2, 4));
-            zone = ZoneOffset.ofTotalSeconds((z.charAt(0) == '-' ? -1 : 1) * minutes * 60);
+        if (!scan.skip('Z') && scan.at < text.length() && (text.charAt(scan.at) == '+' || text.charAt(scan.at) == '-')) {
+            int sign = text.charAt(scan.at++) == '-' ? -1 : 1;
+            int hours = scan.digits(2);
+            scan.skip(':');
+            int minutes = scan.digits(2);
+            if (hours < 0 || minutes < 0) throw new DateTimeException("not an ISO 8601 time");
+            zone = ZoneOffset.ofTotalSeconds(sign * (hours * 60 + minutes) * 60);
         }
-        return local.toInstant(zone);
+        if (scan.at != text.length()) throw new DateTimeException("not an ISO 8601 time");
+        return LocalDateTime.of(year, month, day, hour, minute, second, nanos).toInstant(zone);
+    }
+
+    /** A position in a text being read. */
+    private static final class Scan {
+        final String text;
+        int at;
+
+        Scan(String text) {
+            this.text = text;
+        }
+
+        boolean digit() {
+            return at < text.length() && text.charAt(at) >= '0' && text.charAt(at) <= '9';
+        }
+
+        /** The value of exactly {@code n} ASCII digits here, consumed; -1 (nothing consumed) otherwise. */
+        int digits(int n) {
+            if (at + n > text.length()) return -1;
+            int value = 0;
+            for (int i = at; i < at + n; i++) {
+                char c = text.charAt(i);
+                if (c < '0' || c > '9') return -1;
+                value = value * 10 + (c - '0');
+            }
+            at += n;
+            return value;
+        }
+
+        boolean skip(char c) {
+            if (at < text.length() && text.charAt(at) == c) {
+                at++;
+                return true;
+            }
+            return false;
+        }
     }
 
     /** {@link #parse}, or null for no text or text that is not such a time. */

@@ -33,11 +33,8 @@ public final class LinuxHardware {
             "openstack", "bhyve");
     private static final List<String> CONTAINER_CGROUPS = List.of("docker", "kubepods", "containerd", "lxc", "libpod",
             "podman");
-    // Compiled once: String.split and matches compile their pattern at every call, and these run at every check.
-    private static final Pattern ZEROS = Pattern.compile("0+");
-    private static final Pattern LINES = Pattern.compile("\r?\n");
-    private static final Pattern SPACES = Pattern.compile("\\s+");
-    private static final Pattern TRAILING_SLASHES = Pattern.compile("/+$");
+    // What every check parses (the machine id, /proc/cpuinfo, the mount table) is split by hand, not
+    // by regular expressions: their matcher was much of what the JIT compiled during the first checks.
     private static final Pattern NOT_A_DISK = Pattern.compile("^(wwn-|dm-|lvm-|md-).*");
 
     private LinuxHardware() {}
@@ -90,7 +87,7 @@ public final class LinuxHardware {
     static String machineId(Path root) {
         for (String name : MACHINE_ID_FILES) {
             String value = readText(root.resolve(name));
-            if (value != null && !value.isEmpty() && !ZEROS.matcher(value).matches()) return value;
+            if (value != null && !allZeros(value)) return value;
         }
         return null;
     }
@@ -100,7 +97,8 @@ public final class LinuxHardware {
         Map<String, String> info = new LinkedHashMap<>();
         String text = readText(root.resolve("proc/cpuinfo"), 32768);
         if (text == null) return info;
-        for (String line : LINES.split(text)) {
+        for (String line : text.split("\n")) {
+            if (line.endsWith("\r")) line = line.substring(0, line.length() - 1);
             if (line.isBlank()) {
                 if (!info.isEmpty()) break;
                 continue;
@@ -154,6 +152,63 @@ public final class LinuxHardware {
         return null;
     }
 
+    /** "0+" matched, without a regular expression. */
+    static boolean allZeros(String text) {
+        if (text.isEmpty()) return false;
+        for (int i = 0; i < text.length(); i++) {
+            if (text.charAt(i) != '0') return false;
+        }
+        return true;
+    }
+
+    private static boolean isSpace(char c) {
+        return c == ' ' || c == '\t' || c == '\n' || c == 0x0B || c == '\f' || c == '\r';
+    }
+
+    /** {@code Pattern.compile("\\s+").split(text)}, without a regular expression. */
+    static String[] splitSpaces(String text) {
+        List<String> parts = new ArrayList<>();
+        int start = 0;
+        boolean split = false;
+        for (int i = 0; i < text.length(); ) {
+            if (!isSpace(text.charAt(i))) {
+                i++;
+                continue;
+            }
+            parts.add(text.substring(start, i));
+            split = true;
+            while (i < text.length() && isSpace(text.charAt(i))) i++;
+            start = i;
+        }
+        if (!split) return new String[] {text};
+        parts.add(text.substring(start));
+        int size = parts.size();
+        while (size > 0 && parts.get(size - 1).isEmpty()) size--; // as split drops trailing empty strings
+        return parts.subList(0, size).toArray(new String[0]);
+    }
+
+    /**
+     * {@code text} without the run of {@code c} it ends with, as {@code "/+$"} replaced by "": {@code $}
+     * also matches before a final line terminator (a mount point may hold an escaped newline).
+     */
+    static String withoutTrailing(String text, char c) {
+        int end = text.length();
+        if (text.endsWith("\r\n")) {
+            end -= 2;
+        } else if (end > 0 && "\n\r\u0085\u2028\u2029".indexOf(text.charAt(end - 1)) >= 0) {
+            end -= 1;
+        }
+        int cut = end;
+        while (cut > 0 && text.charAt(cut - 1) == c) cut--;
+        if (cut == end) {
+            // Nothing before the terminator: "$" at the very end of the text.
+            cut = text.length();
+            while (cut > 0 && text.charAt(cut - 1) == c) cut--;
+            return text.substring(0, cut);
+        }
+        return text.substring(0, cut) + text.substring(end);
+    }
+
     private static String unescapeMount(String text) {
         return text.replace("\\040", " ").replace("\\011", "\t").replace("\\012", "\n").replace("\\134", "\\");
     }
@@ -167,11 +222,11 @@ public final class LinuxHardware {
         for (String line : text.split("\n")) {
             int sep = line.indexOf(" - ");
             if (sep < 0) continue;
-            String[] fields = SPACES.split(line.substring(0, sep));
-            String[] rest = SPACES.split(line.substring(sep + 3));
+            String[] fields = splitSpaces(line.substring(0, sep));
+            String[] rest = splitSpaces(line.substring(sep + 3));
             if (fields.length < 5 || rest.length < 2) continue;
             String point = unescapeMount(fields[4]);
-            String trimmed = TRAILING_SLASHES.matcher(point).replaceAll("");
+            String trimmed = withoutTrailing(point, '/');
             boolean inside = path.equals(point) || path.startsWith(trimmed + "/") || point.equals("/");
             if (inside && point.length() > bestLen) {
                 best = rest[1];
@@ -230,7 +285,7 @@ public final class LinuxHardware {
             }
         }
         String flags = cpuInfo(root).getOrDefault("flags", "");
-        if (List.of(SPACES.split(flags)).contains("hypervisor")) found.add("cpu:hypervisor");
+        if (List.of(splitSpaces(flags)).contains("hypervisor")) found.add("cpu:hypervisor");
         if (exists(root.resolve(".dockerenv"))) found.add("docker");
         if (exists(root.resolve("run/.containerenv"))) found.add("podman");
         String cgroup = readText(root.resolve("proc/1/cgroup"));

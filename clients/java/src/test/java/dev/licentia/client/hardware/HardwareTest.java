@@ -117,4 +117,21 @@ class HardwareTest {
         assertEquals("3c:52:82:10:aa:bb", raw.mac());
         assertNull(raw.machine());
     }
+
+    @Test
+    void handSplittingAnswersAsTheRegularExpressionsItReplaces() {
+        java.util.Random random = new java.util.Random(31);
+        String alphabet = "ab0/ \t\n\r\u000B\f\u0085\u2028\u00a0";
+        java.util.regex.Pattern spaces = java.util.regex.Pattern.compile("\\s+");
+        java.util.regex.Pattern zeros = java.util.regex.Pattern.compile("0+");
+        java.util.regex.Pattern trailingSlashes = java.util.regex.Pattern.compile("/+$");
+        for (int n = 0; n < 200_000; n++) {
+            StringBuilder text = new StringBuilder();
+            for (int k = random.nextInt(8); k > 0; k--) text.append(alphabet.charAt(random.nextInt(alphabet.length())));
+            String s = text.toString();
+            assertEquals(List.of(spaces.split(s)), List.of(LinuxHardware.splitSpaces(s)), s);
+            assertEquals(zeros.matcher(s).matches(), LinuxHardware.allZeros(s), s);
+            assertEquals(trailingSlashes.matcher(s).replaceAll(""), LinuxHardware.withoutTrailing(s, '/'), s);
+        }
+    }
 }
