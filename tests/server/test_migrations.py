@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+from licentia.server.store import tables  # noqa: F401 - every model module, so Base.metadata holds every table
 from licentia.server.store.engine import current_revision, database_urls, make_sync_engine, upgrade
 from licentia.server.store.models import Base, compared_with_database
 from licentia.server.store.snapshot import head_revision

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from alembic import context
 
-# Tables of the portal and payments packages register on Base.metadata when imported.
+# The model modules beside models.py (payments, customers, tickets, trail, users, organisations, single sign-on)
+# register their tables on Base.metadata when imported: tables imports every one of them.
+from licentia.server.store import tables  # noqa: F401
 from licentia.server.store.engine import DatabaseUrls, make_sync_engine
 from licentia.server.store.models import Base, compared_with_database
 
