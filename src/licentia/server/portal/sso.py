@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 from fastapi import APIRouter, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
 from licentia.server.customers import accounts
 from licentia.server.network import client_ip
@@ -21,6 +21,7 @@ from licentia.server.sso.connections import Purpose, portal_connection_for
 from licentia.server.state import EngineDep, StateDep
 from licentia.server.store import transactions
 from licentia.server.web.frame import CookieSecure
+from licentia.server.web.sso import back_from_provider, to_provider
 
 router = APIRouter(prefix="/sso")
 COOKIE_PATH = "/portal/sso"
@@ -61,26 +62,13 @@ async def start(request: Request, state: StateDep, engine: EngineDep, secure: Co
         )
     except flow.SignInRefused as exc:
         return _refused(request, secure, str(exc), exc.status)
-    response = RedirectResponse(out.url, status_code=303)
-    # Lax, not Strict: the provider's redirect back is a top-level navigation from another site.
-    response.set_cookie(
-        flow.BROWSER_COOKIE, out.browser, max_age=600, httponly=True, samesite="lax", secure=secure, path=COOKIE_PATH
-    )
-    return response
+    return to_provider(out, secure=secure, path=COOKIE_PATH)
 
 
 @router.get("/callback")
 async def callback(request: Request, state: StateDep, engine: EngineDep, secure: CookieSecure) -> Response:
     try:
-        verified = await flow.finish(
-            engine=engine,
-            issuers=state.sso_issuers,
-            params=dict(request.query_params),
-            browser=request.cookies.get(flow.BROWSER_COOKIE, ""),
-            redirect_uri=_callback(state.settings),
-            fernet=state.fernet,
-            now=state.clock.now(),
-        )
+        verified = await back_from_provider(request, state, _callback(state.settings))
     except flow.SignInRefused as exc:
         return _refused(request, secure, str(exc), exc.status)
     connection, email = verified.connection, verified.identity.email

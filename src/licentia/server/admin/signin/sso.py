@@ -6,7 +6,7 @@ import datetime as dt
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
 from licentia.server.admin.signin.pages import safe_next, signin_page_with_sso
 from licentia.server.admin.web import COOKIES
@@ -21,6 +21,7 @@ from licentia.server.sso.connections import Purpose, get_connection
 from licentia.server.state import EngineDep, StateDep
 from licentia.server.store import transactions
 from licentia.server.web.frame import CookieSecure
+from licentia.server.web.sso import back_from_provider, to_provider
 
 router = APIRouter(prefix="/sso")
 COOKIE_PATH = "/admin/sso"
@@ -58,26 +59,13 @@ async def start(
         )
     except flow.SignInRefused as exc:
         return await _refused(request, engine, secure, str(exc), exc.status)
-    response = RedirectResponse(out.url, status_code=303)
-    # Lax, not Strict: the provider's redirect back is a top-level navigation from another site.
-    response.set_cookie(
-        flow.BROWSER_COOKIE, out.browser, max_age=600, httponly=True, samesite="lax", secure=secure, path=COOKIE_PATH
-    )
-    return response
+    return to_provider(out, secure=secure, path=COOKIE_PATH)
 
 
 @router.get("/callback")
 async def callback(request: Request, state: StateDep, engine: EngineDep, secure: CookieSecure) -> Response:
     try:
-        verified = await flow.finish(
-            engine=engine,
-            issuers=state.sso_issuers,
-            params=dict(request.query_params),
-            browser=request.cookies.get(flow.BROWSER_COOKIE, ""),
-            redirect_uri=_callback(state.settings),
-            fernet=state.fernet,
-            now=state.clock.now(),
-        )
+        verified = await back_from_provider(request, state, _callback(state.settings))
     except flow.SignInRefused as exc:
         return await _refused(request, engine, secure, str(exc), exc.status)
     if verified.connection.purpose is not Purpose.ADMIN or not verified.connection.answers_for(verified.identity.email):
