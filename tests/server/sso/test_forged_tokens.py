@@ -85,3 +85,16 @@ def test_a_token_that_fails_a_check_is_refused(
 def test_several_audiences_with_this_client_as_azp_sign_in(client: Any, connection: int, forger: Forger) -> None:
     forger.claims = {"aud": [CLIENT_ID, "another-application"], "azp": CLIENT_ID}
     assert attempt(client, connection).headers["location"] == "/admin"
+
+
+def test_a_replayed_id_token_is_refused(client: Any, connection: int, forger: Forger, caplog: Any) -> None:
+    """A genuine ID token that signed someone in once, presented again for a later sign-in (a provider, or a
+    man in the middle of its token answer, replaying it): its nonce is the first sign-in's, so it is refused."""
+    first = attempt(client, connection)
+    assert first.headers["location"] == "/admin"
+    forger.raw_token = forger.id_token()  # the token of the sign-in above, with its nonce
+    client.cookies.clear()
+    refused = attempt(client, connection)
+    assert refused.status_code == 401 and "Single sign-on failed" in refused.text
+    assert client.get("/admin", follow_redirects=False).status_code == 303
+    assert any("nonce is not this sign-in's" in r.getMessage() for r in caplog.records if r.name == "licentia.sso")
