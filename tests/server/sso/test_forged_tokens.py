@@ -60,13 +60,17 @@ NOW = int(time.time())
         ({"drop": ("nonce",)}, "nonce is not this sign-in's"),
         ({"drop": ("email_verified",)}, "has not verified this email address"),
         ({"claims": {"email_verified": "true"}}, "has not verified this email address"),
+        # Entra ID's stand-in counts only as a boolean, and only when email_verified is absent.
+        ({"drop": ("email_verified",), "claims": {"xms_edov": "1"}}, "has not verified this email address"),
+        ({"claims": {"email_verified": False, "xms_edov": True}}, "has not verified this email address"),
         ({"sign_with": RSAKey.generate_key(2048, parameters={"kid": "forged-1"})}, "signature does not verify"),
         # alg "none": a token anybody can write.
         ({"raw_token": "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0."}, "signature does not verify"),
     ],
     ids=[
         "wrong-audience", "several-audiences-no-azp", "wrong-azp", "wrong-issuer", "expired", "future",
-        "wrong-nonce", "no-nonce", "no-email-verified", "email-verified-as-text", "another-key", "alg-none",
+        "wrong-nonce", "no-nonce", "no-email-verified", "email-verified-as-text", "edov-as-text",
+        "edov-over-unverified", "another-key", "alg-none",
     ],
 )  # fmt: skip
 def test_a_token_that_fails_a_check_is_refused(
@@ -80,6 +84,12 @@ def test_a_token_that_fails_a_check_is_refused(
     assert any(reason in r.getMessage() for r in caplog.records if r.name == "licentia.sso"), [
         r.getMessage() for r in caplog.records
     ]
+
+
+def test_an_entra_token_with_a_verified_domain_signs_in(client: Any, connection: int, forger: Forger) -> None:
+    """Microsoft Entra ID: no email_verified, the optional claim xms_edov true (the tenant owns the domain)."""
+    forger.drop, forger.claims = ("email_verified",), {"xms_edov": True}
+    assert attempt(client, connection).headers["location"] == "/admin"
 
 
 def test_several_audiences_with_this_client_as_azp_sign_in(client: Any, connection: int, forger: Forger) -> None:

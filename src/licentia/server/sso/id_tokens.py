@@ -88,6 +88,9 @@ def verify_id_token(
     if not isinstance(subject, str) or not subject or not isinstance(email, str) or "@" not in email:
         raise TokenRefused("the ID token names no email address")
     # Only an address the provider has checked: else anybody could type the vendor's address into their account.
-    if claims.get("email_verified") is not True:
+    # Microsoft Entra ID sends no ``email_verified``; its optional claim ``xms_edov`` (the email's domain is one
+    # the tenant has proven it owns) stands in for it, and only when ``email_verified`` is absent altogether.
+    verified_by = "email_verified" if "email_verified" in claims else "xms_edov"
+    if claims.get(verified_by) is not True:
         raise TokenRefused("the provider has not verified this email address")
     return Identity(issuer=issuer, subject=subject, email=email.strip().lower())
