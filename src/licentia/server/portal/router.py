@@ -47,6 +47,7 @@ from licentia.server.sso.connections import Purpose, list_connections
 from licentia.server.state import AppState, ClockDep, EngineDep, SettingsDep, StateDep
 from licentia.server.store import transactions
 from licentia.server.tickets.service import TICKET_FILE, mint_for_customer
+from licentia.server.users.reads import seats_of
 from licentia.server.web.flash import Flash
 from licentia.server.web.frame import CookieSecure
 
@@ -62,7 +63,8 @@ async def home(request: Request, customer: SignedIn, engine: EngineDep, clock: C
     now = clock.now()
     found = await transactions.read_only(engine, service.customer_licenses, email=customer.email, now=now)
     teams = await transactions.read_only(engine, organisations_of, email=customer.email, now=now)
-    return render(request, "portal_home.html", licenses=found, organisations=teams)
+    seats = await transactions.read_only(engine, seats_of, email=customer.email)
+    return render(request, "portal_home.html", licenses=found, organisations=teams, seats=seats)
 
 
 @router.get("/signin")
