@@ -85,7 +85,7 @@ def test_a_vendor_change_between_read_and_write_is_not_overwritten(migrated, pro
     """PostgreSQL: the vendor blocks a device just after a batch read its row ahead."""
     from fastapi.testclient import TestClient
 
-    import licentia.server.app as app_module
+    import licentia.server.app.factory as app_module
     from licentia.server.app import create_app
 
     admin = make_sync_engine(database_urls(migrated.resolved_database_url))

@@ -26,6 +26,7 @@ from starlette.routing import BaseRoute, Match
 import licentia
 from licentia.core.clock import Clock, SystemClock
 from licentia.server.admin import web as admin_web
+from licentia.server.app.wiring import ADMIN_UI, DEVELOPER_API, PORTAL, PUBLIC_API, STARTUP_TASKS
 from licentia.server.app_body import BodyTooLarge, ClientGone, read_body
 from licentia.server.devices.lane import StatusLane
 from licentia.server.devices.openapi import document_raw_bodies
@@ -45,7 +46,6 @@ from licentia.server.store.engine import database_urls, make_async_engine
 from licentia.server.store.writer import Writer
 from licentia.server.web.frame import CsrfRefused, wants_page
 from licentia.server.web.signin import SignInRequired
-from licentia.server.wiring import ADMIN_UI, DEVELOPER_API, PORTAL, PUBLIC_API, STARTUP_TASKS
 
 log = logging.getLogger("licentia.server")
 # A UI's answers to its errors: exception class -> handler.
