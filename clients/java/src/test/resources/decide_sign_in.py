@@ -1,4 +1,4 @@
-"""What the portal's approve (or deny) route does once the person confirmed a sign-in code; "expire": nobody did in time.
+"""What the portal's approve (or deny) route does once the person confirmed a sign-in code ("expire": nobody did).
 
 Arguments: the server's SQLite database, the action, the user code, the person's email.
 """
