@@ -41,6 +41,9 @@ type Status struct {
 	Maintenance *Maintenance
 	// Customer is the licensee of an activated installation, or nil.
 	Customer *Customer
+	// User is the person signed in on this installation (their email), on a
+	// license whose seats are named users (SignIn), else "".
+	User string
 	// LatestRelease is the newest release the server signed into the document, or nil.
 	LatestRelease *Release
 	// NotSaved: the answer verified but could not be written to the data directory.
@@ -277,6 +280,7 @@ func statusOf(payload map[string]any, now time.Time, online bool) Status {
 	s.Entitlements = entitlementsOf(payload, v, now)
 	s.Maintenance = maintenanceFrom(maintenanceFields(payload["maintenance"]))
 	s.Customer = customerFrom(customerFields(payload))
+	s.User = userOf(payload)
 	s.LatestRelease = releaseFrom(releaseFields(payload["latest_release"]))
 	return s
 }

@@ -37,6 +37,15 @@ const (
 	codeInvalidKey        = "invalid_key"
 )
 
+// The RFC 8628 error codes of a sign-in (SignIn, FinishSignIn).
+const (
+	CodeAuthorizationPending = "authorization_pending" // keep polling
+	CodeSlowDown             = "slow_down"             // keep polling, SlowDownStep slower
+	CodeAccessDenied         = "access_denied"         // the person refused in the portal
+	CodeExpiredToken         = "expired_token"         // nobody confirmed in time: begin again
+	CodeInvalidGrant         = "invalid_grant"         // unknown, spent, or another installation's device code
+)
+
 // Event kinds the SDK reports.
 const (
 	eventInstall   = "install"

@@ -23,6 +23,7 @@ func TestTheContractsWordsAreTheCores(t *testing.T) {
 		CodeHTTPError, CodeInvalidCredential, CodeUnknownValue, CodeQuotaExceeded, CodeNoSeatAvailable,
 		CodeUnknownLease, CodeLeaseExpired, codeStaleToken, codeValidationError, codeLicenseSuspended, codeLicenseRevoked, codeLicenseExpired,
 		codeNotFloating, codeInvalidKey,
+		CodeAuthorizationPending, CodeSlowDown, CodeAccessDenied, CodeExpiredToken, CodeInvalidGrant,
 		eventInstall, eventRegister, eventUsage, eventUninstall, eventFeedback,
 	} {
 		if !words[w] {

@@ -262,6 +262,43 @@ licentia_error licentia_consume(licentia *handle, const char *meter, long long a
                                 licentia_consumption *out);
 
 /*
+ * Signing the user in, for a license whose seats are named users (it activates no key): the OAuth 2.0
+ * device authorization grant (RFC 8628). The library starts no thread; the application drives the wait:
+ * 1. licentia_sign_in_begin asks the server for a code (the installation's credential first, at first
+ *    contact); show licentia_sign_in_user_code and licentia_sign_in_verification_uri (or open
+ *    licentia_sign_in_verification_uri_complete, the same page with the code filled in). The strings
+ *    are owned by the sign-in (valid until licentia_sign_in_free); the secret device code inside is
+ *    never handed out nor written to disk, and is wiped when freed;
+ * 2. every licentia_sign_in_interval seconds (read it again after each poll: a LICENTIA_SIGN_IN_SLOW_DOWN
+ *    adds 5), call licentia_sign_in_poll once, from any thread, until it answers
+ *    LICENTIA_SIGN_IN_DONE: *out is the verified status, whose licentia_status_user names the person
+ *    (bound to the poll's nonce and stored as a check's answer, so an offline licentia_check keeps it;
+ *    LICENTIA_E_IO with *out: signed in, but the data directory could not keep it), or
+ *    LICENTIA_SIGN_IN_REFUSED: LICENTIA_E_REFUSED with LICENTIA_REFUSAL_ACCESS_DENIED (the person refused),
+ *    _EXPIRED_TOKEN (nobody confirmed within licentia_sign_in_expires_in seconds: begin again) or
+ *    _INVALID_GRANT in licentia_last_refusal(). LICENTIA_SIGN_IN_PENDING: not yet (LICENTIA_OK), or no
+ *    usable answer this time (LICENTIA_E_OFFLINE, LICENTIA_E_INVALID_DOCUMENT: nothing of it stored):
+ *    poll again. Stop when the application's own deadline passes;
+ * 3. licentia_sign_in_free.
+ */
+typedef struct licentia_sign_in licentia_sign_in;
+typedef enum licentia_sign_in_result {
+    LICENTIA_SIGN_IN_PENDING = 0,   /* wait licentia_sign_in_interval seconds, poll again */
+    LICENTIA_SIGN_IN_SLOW_DOWN = 1, /* the same, with the interval 5 seconds longer from now on */
+    LICENTIA_SIGN_IN_DONE = 2,      /* *out: the status naming the user */
+    LICENTIA_SIGN_IN_REFUSED = 3    /* stop: licentia_last_refusal() says why */
+} licentia_sign_in_result;
+licentia_error licentia_sign_in_begin(licentia *handle, licentia_sign_in **out);
+licentia_error licentia_sign_in_poll(licentia *handle, licentia_sign_in *sign_in, licentia_sign_in_result *result,
+                                     licentia_status **out);
+const char *licentia_sign_in_user_code(const licentia_sign_in *sign_in);                 /* e.g. "BDFG-HJKM" */
+const char *licentia_sign_in_verification_uri(const licentia_sign_in *sign_in);          /* the portal's page */
+const char *licentia_sign_in_verification_uri_complete(const licentia_sign_in *sign_in); /* with the code filled in */
+long licentia_sign_in_expires_in(const licentia_sign_in *sign_in); /* seconds the code lives (from the server's answer) */
+long licentia_sign_in_interval(const licentia_sign_in *sign_in);   /* seconds between polls */
+void licentia_sign_in_free(licentia_sign_in *sign_in);
+
+/*
  * Air-gapped activation, for a machine that never reaches the server:
  * 1. licentia_activation_request writes the text of a request for license key (a typo:
  *    LICENTIA_E_INVALID_KEY), keeping its private keys in <data_dir>/offline.json (0600); carry the
@@ -313,6 +350,12 @@ const char *licentia_status_entitlement_name(const licentia_status *status, size
 /* The licensee of an activated installation (the customer's id and the name the vendor gave it); -1 / NULL when none. */
 long long licentia_status_customer_id(const licentia_status *status);
 const char *licentia_status_customer_name(const licentia_status *status);
+/*
+ * The person signed in on this installation (their email) on a license whose seats are named users
+ * (licentia_sign_in_poll), from the signed document (offline too); NULL otherwise. Owned by the status
+ * (valid until licentia_status_free).
+ */
+const char *licentia_status_user(const licentia_status *status);
 /*
  * Maintenance (a licensed installation): until when the license gets updates (ISO 8601, NULL: every
  * release), and the newest version beyond it (an upgrade to offer; NULL when none).

@@ -174,6 +174,7 @@ licentia_error lc_post(call *c, const char *path, const char *key, lc_asked *ask
     /* An installation's first check, without a credential: the installer ticket beside it, if any. */
     json_t *ticket = !c->state->device && !strcmp(path, "/v1/check") ? lc_installer_ticket(c->h->ticket) : NULL;
     if (ticket) json_object_set_new(body, "installer_ticket", ticket);
+    if (c->device_code && !strcmp(path, "/v1/device/token")) json_object_set_new(body, "device_code", json_string(c->device_code));
     licentia_error rc = lc_exchange(c->h->server_url, "POST", path, body, c->state->device, c->state->secret,
                                     (long)(c->deadline - lc_monotonic_ms()), answer, &c->h->refusal);
     json_decref(body);
@@ -307,7 +308,7 @@ void lc_call_begin(licentia *h, call *c, lc_state *state, lc_fingerprint *fp) {
     lc_refusal_clear(&h->refusal);
     lc_state_load(h->data_dir, state);
     lc_read_fingerprint(h->product, h->root, h->data_dir, fp);
-    c->h = h, c->state = state, c->fp = fp, c->escrow_read = 0, c->resumed = 0;
+    c->h = h, c->state = state, c->fp = fp, c->escrow_read = 0, c->resumed = 0, c->device_code = NULL;
     c->now = now_ms(h);
     c->deadline = lc_monotonic_ms() + h->timeout_ms;
 }

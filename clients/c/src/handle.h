@@ -26,6 +26,7 @@ typedef struct {
     long long now, deadline;
     int escrow_read; /* the escrow is read at most once a call (escrow.c) */
     int resumed;     /* the credential came from the escrow: the request says so (a reinstall) */
+    const char *device_code; /* a sign-in's poll (signin.c): sent to /v1/device/token only; NULL otherwise */
 } call;
 
 /*

@@ -94,6 +94,7 @@ struct licentia_status {
     json_t *entitlements;           /* name -> true/false, integer or string, in force now; NULL: none */
     long long customer_id;          /* -1: no licensee */
     char *customer_name;
+    char *user;                     /* the person signed in (a license whose seats are users), or NULL */
     int has_maintenance, clone_suspected;
     int unsaved; /* verified and answered, but the data directory could not keep it */
     char *maintenance_until, *maintenance_newer;

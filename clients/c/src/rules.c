@@ -272,7 +272,7 @@ void licentia_status_free(licentia_status *s) {
     free(s->reason);
     free(s->device);
     json_decref(s->entitlements);
-    free(s->customer_name), free(s->maintenance_until), free(s->maintenance_newer);
+    free(s->customer_name), free(s->user), free(s->maintenance_until), free(s->maintenance_newer);
     free(s->release_version), free(s->release_channel), free(s->release_url);
     free(s);
 }

@@ -80,8 +80,24 @@ static int text_of(const json_t *object, const char *name, char **out) {
     return (*out = strdup(json_string_value(v))) ? 0 : -1;
 }
 
+/* The person a signed document names (signin.py's _user): 1-320 printable characters, else NULL (0; -1: no memory). */
+static int user_of(const json_t *payload, char **out) {
+    const json_t *v = json_object_get(payload, "user");
+    if (!json_is_string(v) || json_string_length(v) < 1 || strlen(json_string_value(v)) != json_string_length(v)) return 0;
+    const unsigned char *t = (const unsigned char *)json_string_value(v);
+    size_t characters = 0;
+    for (size_t i = 0; t[i]; i++) {
+        if (t[i] < 0x20 || t[i] == 0x7f) return 0;                          /* control characters */
+        if (t[i] == 0xc2 && t[i + 1] >= 0x80 && t[i + 1] < 0xa0) return 0; /* C1 controls */
+        characters += (t[i] & 0xc0) != 0x80;
+    }
+    if (characters > 320) return 0;
+    return (*out = strdup((const char *)t)) ? 0 : -1;
+}
+
 int lc_status_extras(licentia_status *st, const json_t *payload, long long now_ms) {
     int failed = 0;
+    failed |= user_of(payload, &st->user);
     st->customer_id = -1;
     st->clone_suspected = json_is_true(json_object_get(payload, "clone_suspected"));
     /* Nothing is in force while the status is not allowed; documents of older servers: the features. */
@@ -153,6 +169,7 @@ const char *licentia_status_entitlement_name(const licentia_status *s, size_t in
 }
 
 long long licentia_status_customer_id(const licentia_status *s) { return s ? s->customer_id : -1; }
+const char *licentia_status_user(const licentia_status *s) { return s ? s->user : NULL; }
 const char *licentia_status_customer_name(const licentia_status *s) { return s && s->customer_id >= 0 ? s->customer_name : NULL; }
 int licentia_status_has_maintenance(const licentia_status *s) { return s ? s->has_maintenance : 0; }
 const char *licentia_status_maintenance_until(const licentia_status *s) { return s ? s->maintenance_until : NULL; }

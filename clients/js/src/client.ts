@@ -24,6 +24,7 @@ import { decideOffline, DEFAULT_ROLLBACK_TOLERANCE_MS, denied, Status } from "./
 import { parseIsoOr, systemClock, toIso, type Clock } from "./time";
 import { usageDue } from "./trail";
 import { Transport } from "./transport";
+import { beginSignIn, finishSignIn, type SignInCode } from "./signin";
 import { Values } from "./values";
 import { CLIENT_VERSION, PROTOCOL_VERSION } from "./version";
 import { DeviceStatus, ErrorCode, EventKind } from "./vocabulary";
@@ -243,6 +244,39 @@ export class Licentia {
   /** Count `amount` of `meter` on the server, once even when retried; past the limit: `QuotaExceeded` (`meters.ts`). */
   consume(meter: string, amount = 1, options: { idempotencyKey?: string } = {}): Promise<Consumption> {
     return guarded(consume(this, meter, amount, options.idempotencyKey));
+  }
+
+  /**
+   * Start signing this installation's user in (a license whose seats are users): the code to show
+   * them. Show `code.userCode` and `code.verificationUri` (or open `code.verificationUriComplete`),
+   * then call `finishSignIn` (`signin.ts`).
+   */
+  beginSignIn(): Promise<SignInCode> {
+    return guarded(beginSignIn(this));
+  }
+
+  /**
+   * Wait for the person to confirm `code`, polling every `code.interval` seconds: the verified
+   * status, whose `user` names them. `ServerRefused` `access_denied` or `expired_token`; `Offline`
+   * once `timeoutMs` passed (by default the code's lifetime).
+   */
+  finishSignIn(code: SignInCode, options: { timeoutMs?: number } = {}): Promise<Status> {
+    return guarded(finishSignIn((deviceCode) => this.pollSignIn(deviceCode), code, options.timeoutMs));
+  }
+
+  /** Both steps: `show(code)` tells the person where to confirm it, then wait for them (`status.user`). */
+  async signIn(show: (code: SignInCode) => void | Promise<void>, options: { timeoutMs?: number } = {}): Promise<Status> {
+    const code = await this.beginSignIn();
+    await show(code);
+    return this.finishSignIn(code, options);
+  }
+
+  /** One poll of `/v1/device/token`: answered as a check is (a signed status bound to this poll's nonce), stored the same way. */
+  private pollSignIn(deviceCode: string): Promise<Status> {
+    return this.serial(async () => {
+      const state = this.stateFile.load();
+      return this.deviceCall("/v1/device/token", state, Date.now() + this.transport.timeoutMs, { device_code: deviceCode });
+    });
   }
 
   /** Air-gapped step 1: the text of an activation request for license `key`, to carry to the vendor (`offline.ts`). */

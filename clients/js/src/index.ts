@@ -15,6 +15,7 @@ export type { FlushResult } from "./queue";
 export type { Maintenance, Release } from "./releases";
 export { componentHash, normalizeKey } from "./rules";
 export { loadPublicKey, pinKeys, verifyDocument } from "./signing";
+export { SignInCode, SLOW_DOWN_STEP } from "./signin";
 export { MAX_TICKET_BYTES, TICKET_FILE } from "./tickets";
 export { decideOffline, Status, verifyForInstallation, type Customer, type Entitlement } from "./status";
 export type { Clock } from "./time";

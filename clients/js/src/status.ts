@@ -32,7 +32,8 @@ export interface PresentedFingerprint {
  * `entitlements` holds the license type's typed values in force (`export_pdf: true`,
  * `max_projects: 10`, `edition: "pro"`): read one with `entitlement(name, fallback)`.
  * `customer` names the licensee of an activated installation (`{ id: 42, name: "Acme GmbH" }`,
- * signed), `maintenance` until when the license gets updates, `latestRelease` the newest release
+ * signed), `user` the person signed in on this installation (their email) on a license whose seats
+ * are named users (`signIn()`), `maintenance` until when the license gets updates, `latestRelease` the newest release
  * it may install (an `https:` download URL only).
  */
 export class Status {
@@ -53,6 +54,7 @@ export class Status {
     readonly maintenance: Maintenance | null = null,
     readonly customer: Customer | null = null,
     unsaved = false,
+    readonly user: string | null = null,
   ) {
     this.unsaved = unsaved;
     Object.freeze(this.features);
@@ -73,8 +75,8 @@ export class Status {
 
   /** The same status, marked as verified but not kept in the data folder (`unsaved`). */
   asUnsaved(): Status {
-    const { allowed, state, daysLeft, features, reason, online, device, latestRelease, cloneSuspected, entitlements, maintenance, customer } = this;
-    return new Status(allowed, state, daysLeft, [...features], reason, online, device, latestRelease, cloneSuspected, entitlements, maintenance, customer, true);
+    const { allowed, state, daysLeft, features, reason, online, device, latestRelease, cloneSuspected, entitlements, maintenance, customer, user } = this;
+    return new Status(allowed, state, daysLeft, [...features], reason, online, device, latestRelease, cloneSuspected, entitlements, maintenance, customer, true, user);
   }
 }
 
@@ -142,7 +144,15 @@ export function statusOf(payload: JsonObject, now: number, online: boolean): Sta
     entitlementsOf(payload, verdict, now),
     maintenanceOf(payload.maintenance),
     customerOf(payload),
+    false,
+    userOf(payload),
   );
+}
+
+/** The person the signed document names, on a license whose seats are users (`signIn()`), else null. */
+export function userOf(payload: JsonObject): string | null {
+  const found = payload.user;
+  return typeof found === "string" && found.length > 0 && found.length <= 320 && !/(?! )[\p{C}\p{Z}]/u.test(found) ? found : null;
 }
 
 /** The licensee the signed document names (`license.customer`), if any. */

@@ -66,11 +66,14 @@ export class LiveServer {
   readonly root = tempDir("server");
   readonly dataDir = join(this.root, "server");
 
+  /** `env`: the server's settings beyond the defaults (e.g. `LICENTIA_DEVICE_POLL_SECONDS`). */
+  constructor(private readonly env: Record<string, string> = {}) {}
+
   async start(): Promise<this> {
     const port = await freePort();
     this.url = `http://127.0.0.1:${port}`;
     const log = openSync(join(this.root, "server.log"), "w");
-    const env: NodeJS.ProcessEnv = { ...process.env, LICENTIA_PRODUCT_CACHE_SECONDS: "0" };
+    const env: NodeJS.ProcessEnv = { ...process.env, LICENTIA_PRODUCT_CACHE_SECONDS: "0", ...this.env };
     delete env.LICENTIA_DATABASE_URL;
     this.proc = spawn(python(), ["-m", "licentia", "serve", "--data-dir", this.dataDir, "--port", String(port), "--workers", "1"], {
       stdio: ["ignore", log, log],
@@ -116,14 +119,39 @@ export class LiveServer {
   }
 }
 
-/** A fake filesystem root with the files the Linux readers look at. */
+// What the portal's approve (or deny) route does once the person confirmed the code in their
+// browser; "expire": nobody confirmed in time.
+const DECIDE = `
+import datetime as dt, sys
+from licentia.core.usercodes import normalize_user_code
+from licentia.server.store.engine import database_urls, make_sync_engine
+from licentia.server.store.tables import device_authorizations as grants
+from licentia.server.users import device_flow
+action, code, email = sys.argv[2:5]
+now = dt.datetime.now(dt.UTC)
+engine = make_sync_engine(database_urls("sqlite:///" + sys.argv[1]))
+with engine.begin() as conn:
+    if action == "expire":
+        conn.execute(grants.update().where(grants.c.user_code == normalize_user_code(code)).values(expires_at=now))
+    else:
+        getattr(device_flow, action)(conn, user_code=code, email=email, now=now)
+engine.dispose()
+`;
+
+/** The person `email` approves or denies the sign-in code `userCode` as the portal would (or it expires), in the server's database. */
+export function decideSignIn(server: LiveServer, action: "approve" | "deny" | "expire", userCode: string, email = ""): void {
+  const database = join(server.dataDir, "licentia.db");
+  const done = spawnSync(python(), ["-c", DECIDE, database, action, userCode, email], { encoding: "utf8", timeout: 60_000 });
+  if (done.status !== 0) throw new Error(`${action} failed: ${done.stderr}`);
+}
+
 /**
  * A real server and a scratch folder for one `describe` block (started before its tests, stopped
  * and removed after), and fake computers of their own: no strong component (machine id, disk,
  * network card) in common with another, since the server matches machines K of N.
  */
-export function liveSuite(prefix: string): { server: LiveServer; scratch: string; machine: () => FakeMachine } {
-  const server = new LiveServer();
+export function liveSuite(prefix: string, env: Record<string, string> = {}): { server: LiveServer; scratch: string; machine: () => FakeMachine } {
+  const server = new LiveServer(env);
   const scratch = tempDir(prefix);
   let n = 0;
   before(async () => {

@@ -160,7 +160,19 @@ final class Documents {
         String device = Json.truthy(payload.get("device")) ? Json.pyStr(payload.get("device")) : null;
         return new Status(verdict.allowed(), verdict.state(), verdict.daysLeft(), verdict.features(), reason, online,
                 device, latestRelease(payload.get("latest_release")), Json.isTrue(payload, "clone_suspected"),
-                entitlements(payload, verdict, now), maintenance(payload.get("maintenance")), customer(payload), true);
+                entitlements(payload, verdict, now), maintenance(payload.get("maintenance")), customer(payload), user(payload), true);
+    }
+
+    /** The person the signed document names, on a license whose seats are users: printable, 1-320 characters; else null. */
+    static String user(ObjectNode payload) {
+        String found = Json.text(payload, "user");
+        if (found == null || found.isEmpty() || found.codePointCount(0, found.length()) > 320) return null;
+        boolean printable = found.codePoints().allMatch(c -> c == ' ' || (!Character.isISOControl(c) && !Character.isWhitespace(c)
+                && Character.getType(c) != Character.FORMAT && Character.getType(c) != Character.SURROGATE
+                && Character.getType(c) != Character.UNASSIGNED && Character.getType(c) != Character.PRIVATE_USE
+                && Character.getType(c) != Character.LINE_SEPARATOR && Character.getType(c) != Character.PARAGRAPH_SEPARATOR
+                && Character.getType(c) != Character.SPACE_SEPARATOR));
+        return printable ? found : null;
     }
 
     static Status.LatestRelease latestRelease(JsonNode release) {

@@ -15,6 +15,7 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 
 /**
@@ -353,6 +354,34 @@ public final class Licentia {
     /** {@link #consume(String, long)} with the caller's idempotency key (1-64 printable ASCII characters, no spaces). */
     public Consumption consume(String meter, long amount, String idempotencyKey) {
         return Meters.consume(this, meter, amount, idempotencyKey);
+    }
+
+    /**
+     * Start signing this installation's user in (a license whose seats are users): the code to show
+     * them. Show {@link SignInCode#userCode()} and {@link SignInCode#verificationUri()} (or open
+     * {@link SignInCode#verificationUriComplete()}), then call {@link #finishSignIn}.
+     */
+    public SignInCode beginSignIn() {
+        return SignIn.begin(this);
+    }
+
+    /**
+     * Wait for the person to confirm {@code code}, polling every {@link SignInCode#interval()} (5 s more
+     * after each {@code slow_down}): the verified status, whose {@link Status#user()} names them.
+     * Throws {@link ServerRefusedException} with {@code access_denied} (refused in the portal) or
+     * {@code expired_token} (nobody confirmed in time: begin again), and {@link OfflineException} once
+     * {@code timeout} passed (null: the code's lifetime) or the waiting thread is interrupted.
+     */
+    public Status finishSignIn(SignInCode code, Duration timeout) {
+        if (code == null) throw new ConfigurationException("a code from beginSignIn() is required");
+        return SignIn.finish(code, timeout, deviceCode -> SignIn.poll(this, deviceCode), SignIn.REAL);
+    }
+
+    /** Both steps: {@code show} tells the person where to confirm the code, then wait for them ({@link Status#user()}). */
+    public Status signIn(Consumer<SignInCode> show, Duration timeout) {
+        SignInCode code = beginSignIn();
+        show.accept(code);
+        return finishSignIn(code, timeout);
     }
 
     /** Check out a floating seat with a license key, kept by heartbeats from a daemon thread; {@link Lease#release()} returns it. */

@@ -26,11 +26,12 @@ public final class Status {
     private final Map<String, Object> entitlements;
     private final Maintenance maintenance;
     private final Customer customer;
+    private final String user;
     private final boolean saved;
 
     Status(boolean allowed, String state, Long daysLeft, List<String> features, String reason, boolean online,
             String device, LatestRelease latestRelease, boolean cloneSuspected, Map<String, Object> entitlements,
-            Maintenance maintenance, Customer customer, boolean saved) {
+            Maintenance maintenance, Customer customer, String user, boolean saved) {
         this.allowed = allowed;
         this.state = state;
         this.daysLeft = daysLeft;
@@ -43,17 +44,18 @@ public final class Status {
         this.entitlements = Map.copyOf(entitlements);
         this.maintenance = maintenance;
         this.customer = customer;
+        this.user = user;
         this.saved = saved;
     }
 
     static Status denied(String reason, boolean online, String state) {
-        return new Status(false, state, 0L, List.of(), reason, online, null, null, false, Map.of(), null, null, true);
+        return new Status(false, state, 0L, List.of(), reason, online, null, null, false, Map.of(), null, null, null, true);
     }
 
     /** This status, flagged as verified but not kept on disk (a full or read-only data directory). */
     Status notSaved() {
         return new Status(allowed, state, daysLeft, features, reason, online, device, latestRelease, cloneSuspected,
-                entitlements, maintenance, customer, false);
+                entitlements, maintenance, customer, user, false);
     }
 
     /** Whether the application may run. */
@@ -97,6 +99,12 @@ public final class Status {
 
     /** The licensee of an activated installation; null for a trial. */
     public Customer customer() { return customer; }
+
+    /**
+     * The person signed in on this installation (their email), on a license whose seats are named
+     * users ({@link Licentia#signIn}); null otherwise. From the signed document, offline too.
+     */
+    public String user() { return user; }
 
     public boolean hasFeature(String name) {
         return features.contains(name);

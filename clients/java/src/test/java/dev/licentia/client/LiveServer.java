@@ -23,10 +23,17 @@ final class LiveServer implements AutoCloseable {
     final Path dataDir;
     final String python;
     String url;
+    private final Map<String, String> settings;
     private Process process;
 
     LiveServer(String python) throws IOException {
+        this(python, Map.of());
+    }
+
+    /** {@code settings}: the server's environment beyond the defaults (e.g. {@code LICENTIA_DEVICE_POLL_SECONDS}). */
+    LiveServer(String python, Map<String, String> settings) throws IOException {
         this.python = python;
+        this.settings = Map.copyOf(settings);
         this.root = Files.createTempDirectory("licentia-java-server");
         this.dataDir = root.resolve("server");
     }
@@ -44,6 +51,7 @@ final class LiveServer implements AutoCloseable {
                 "--port", String.valueOf(port), "--workers", "1");
         builder.environment().put("LICENTIA_PRODUCT_CACHE_SECONDS", "0");
         builder.environment().remove("LICENTIA_DATABASE_URL");
+        builder.environment().putAll(settings);
         builder.redirectErrorStream(true).redirectOutput(root.resolve("server.log").toFile());
         process = builder.start();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
