@@ -97,6 +97,17 @@ def test_an_owner_manages_connections_in_the_admin_ui(client: Any, engine: Any, 
     assert "tick the box" in unconfirmed.text
     removed = client.post("/admin/admins/sso/1/remove", data={"csrf": form["csrf"], "confirm": "yes"})
     assert "Connection removed." in removed.text and "Vendor ID" not in client.get("/admin/signin").text
+    # A portal connection names its organisation, chosen by name; the list names it back, with a link.
+    from licentia.server.organisations.service import create_organisation
+
+    with engine.begin() as conn:
+        globex = create_organisation(conn, name="Globex Corp", actor="test", now=clock.now())
+    page = client.get("/admin/admins/sso")
+    assert f'<option value="{globex}" >Globex Corp</option>' in page.text
+    portal = form | {"purpose": "portal", "name": "Globex", "email_domains": "globex.example", "new_admin_role": ""}
+    added = client.post("/admin/admins/sso", data=portal | {"organisation_id": str(globex)})
+    assert "Connection added." in added.text
+    assert f'<a href="/admin/organisations/{globex}">Globex Corp</a>' in added.text
 
 
 def test_only_owners_manage_connections(client: Any, engine: Any, clock: Any) -> None:

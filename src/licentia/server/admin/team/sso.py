@@ -16,6 +16,7 @@ from licentia.server.auth.accounts import CurrentAdmin
 from licentia.server.auth.roles import Role
 from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.fields import RowId
+from licentia.server.organisations.service import list_organisations
 from licentia.server.sso.connections import ConnectionSpec, add_connection, list_connections, remove_connection
 from licentia.server.state import EngineDep, FernetDep, SettingsDep
 from licentia.server.store import transactions
@@ -33,7 +34,11 @@ def _owner(admin: CurrentAdmin) -> None:
 
 async def _page(request: Request, engine: AsyncEngine, base_url: str, refusal: Refused | None = None) -> Response:
     found = await transactions.read_only(engine, list_connections)
-    return render_form(request, "sso.html", refusal, connections=found, base_url=base_url.rstrip("/"))
+    teams = await transactions.read_only(engine, list_organisations)
+    names = {team["id"]: team["name"] for team in teams}
+    return render_form(
+        request, "sso.html", refusal, connections=found, organisations=teams, names=names, base_url=base_url.rstrip("/")
+    )
 
 
 @router.get("")
