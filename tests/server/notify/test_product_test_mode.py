@@ -133,3 +133,47 @@ def test_the_product_page_switches_test_mode_and_shows_test_posts_apart(
     assert "Turned test mode on for" in client.get("/admin/audit").text
     # The production lists show nothing of it.
     assert _count(engine, devices) == 0 and "LAB-7" not in client.get("/admin/devices").text
+
+
+def test_the_developer_api_switches_test_mode_lists_its_posts_and_retention_deletes_them(
+    client: Any, engine: Any, clock: Any, product: Any
+) -> None:
+    import datetime as dt
+
+    from licentia.server.auth.tokens import create_token
+    from licentia.server.evidence.retention import purge_facts
+
+    with engine.begin() as conn:
+        write = create_token(conn, name="ci", scopes=["write"], now=clock.now(), created_by="test").token
+        read = create_token(conn, name="look", scopes=["read"], now=clock.now(), created_by="test").token
+        change_privacy(conn, product_id=product.id, collect_facts=True, retention_days=30, actor="t", now=clock.now())
+    w, r = {"Authorization": f"Bearer {write}"}, {"Authorization": f"Bearer {read}"}
+    assert client.get("/v1/admin/products/acme/test-mode", headers=r).json() == {"test_mode": False, "test_email": None}
+    assert client.patch("/v1/admin/products/acme/test-mode", json={"test_mode": True}, headers=r).status_code == 403
+    on = client.patch(
+        "/v1/admin/products/acme/test-mode", json={"test_mode": True, "test_email": "dev@acme.example"}, headers=w
+    )
+    assert on.json() == {"test_mode": True, "test_email": "dev@acme.example"}, on.text
+    bad = client.patch("/v1/admin/products/acme/test-mode", json={"test_email": "not an address"}, headers=w)
+    assert bad.status_code in (400, 422) and "error" in bad.json()
+    assert client.get("/v1/admin/products/nope/test-mode", headers=r).status_code == 404
+
+    app = Installation(client, product.public_key)
+    assert client.post("/v1/check", json=app.body(app_version="2.0")).json()["test_mode"] is True
+    posts = client.get("/v1/admin/products/acme/test-posts", headers=r).json()
+    assert [(p["action"], p["body"]["app_version"]) for p in posts] == [("check", "2.0")]
+    off = client.patch("/v1/admin/products/acme/test-mode", json={"test_mode": False}, headers=w).json()
+    assert off == {"test_mode": False, "test_email": "dev@acme.example"}
+    with engine.connect() as conn:
+        actions = (
+            conn.execute(sa.select(audit_entries.c.actor).where(audit_entries.c.action == "product.test_mode"))
+            .scalars()
+            .all()
+        )
+    assert actions == ["token:ci", "token:ci"]
+
+    # Test posts are facts: they go with the product's facts retention (30 days here).
+    purge_facts(engine, now=clock.now() + dt.timedelta(days=29))
+    assert _count(engine, test_posts) == 1
+    assert purge_facts(engine, now=clock.now() + dt.timedelta(days=31)).test_posts == 1
+    assert _count(engine, test_posts) == 0

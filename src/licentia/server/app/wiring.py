@@ -46,6 +46,7 @@ from licentia.server.adminapi import payments as api_payments
 from licentia.server.adminapi import policies as api_policies
 from licentia.server.adminapi import router as api_main
 from licentia.server.adminapi import sso as api_sso
+from licentia.server.adminapi import test_mode as api_test_mode
 from licentia.server.adminapi import tickets as api_tickets
 from licentia.server.adminapi import trail as api_trail
 from licentia.server.adminapi import users as api_users
@@ -101,6 +102,7 @@ DEVELOPER_API: tuple[APIRouter, ...] = (
     api_leases.router,
     api_payment_mappings.router,
     api_tickets.router,
+    api_test_mode.router,
     api_trail.router,
     api_users.router,  # the people of a user license
     api_sso.router,  # single sign-on's connections

@@ -5,7 +5,8 @@ said about the person and the machine goes: ``client_facts``, ``server_facts``
 (external IP, reverse host), the other side's facts copied into clone events,
 and the facts stored on devices not seen within the retention. A proxy-log
 trail row (``trail_requests``) is nothing but facts: it goes whole, with the
-facts' retention, and with the events' retention when that is shorter.
+facts' retention, and with the events' retention when that is shorter. So does
+a post kept apart by test mode (``test_posts``), with its product's facts.
 Each step works in chunks so a first purge of a large history never holds a
 long transaction (on SQLite that would stall every status check).
 
@@ -30,7 +31,7 @@ import sqlalchemy as sa
 
 from licentia.core.vocabulary import EventKind
 from licentia.server.store import partitions
-from licentia.server.store.tables import devices, events, products, trail_requests
+from licentia.server.store.tables import devices, events, products, test_posts, trail_requests
 
 log = logging.getLogger("licentia.evidence")
 
@@ -47,15 +48,17 @@ class Purged:
     events: int = 0
     devices: int = 0
     trails: int = 0
+    test_posts: int = 0
 
     def add(self, other: Purged) -> None:
         self.events += other.events
         self.devices += other.devices
         self.trails += other.trails
+        self.test_posts += other.test_posts
 
     def more(self) -> bool:
         """Whether a chunk was full: another may find more."""
-        return max(self.events, self.devices, self.trails) >= CHUNK
+        return max(self.events, self.devices, self.trails, self.test_posts) >= CHUNK
 
 
 @dataclass
@@ -110,6 +113,11 @@ def purge_chunk(conn: sa.Connection, *, product_id: int, cutoff: dt.datetime) ->
     )
     done.devices = conn.execute(devices.update().where(devices.c.id.in_(device_ids)).values(facts={})).rowcount
     done.trails = _delete_trails(conn, cutoff, product_id=product_id)
+    old_tests = sa.select(test_posts.c.id).where(
+        test_posts.c.product_id == product_id, test_posts.c.received_at < cutoff
+    )
+    chunk = old_tests.limit(CHUNK).scalar_subquery()
+    done.test_posts = int(conn.execute(test_posts.delete().where(test_posts.c.id.in_(chunk))).rowcount)
     return done
 
 
@@ -241,8 +249,11 @@ async def run_forever(app: Any) -> None:
             first = False
         try:
             done = await purge_in_server(app)
-            if done.events or done.devices or done.trails:
-                log.info("facts purged: %d events, %d devices, %d trail rows", done.events, done.devices, done.trails)
+            if done.events or done.devices or done.trails or done.test_posts:
+                log.info(
+                    "facts purged: %d events, %d devices, %d trail rows, %d test posts",
+                    done.events, done.devices, done.trails, done.test_posts,
+                )  # fmt: skip
         except asyncio.CancelledError:
             raise
         except Exception as exc:
