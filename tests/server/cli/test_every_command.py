@@ -267,6 +267,51 @@ def case_license_terms(cli: Cli) -> None:
     assert "unknown policy setting 'colour'" in cli("license", "terms", license_id, "--unset", "colour", code=1)
 
 
+def _team_license(cli: Cli) -> str:
+    """A license of the "Team" type of my-app, whose 2 seats are named users: its key."""
+    if "Team" not in cli("policy", "list", "my-app"):
+        cli("policy", "create", "my-app", "Team", "--set", "seat_unit=user", "--set", "max_devices=2")
+    return cli("license", "issue", "--product", "my-app", "--email", "lead@team.example", "--policy", "Team").strip()
+
+
+def case_license_add_user(cli: Cli) -> None:
+    key = _team_license(cli)
+    assert cli("license", "add-user", key, "ann@team.example") == "ann@team.example holds a seat\n"
+    later = cli("license", "add-user", key, "bob@team.example", "--at-sign-in")
+    assert later == "bob@team.example may take a seat at their first sign-in\n"
+    assert cli("license", "add-user", key, "ann@team.example") == "ann@team.example was already named on the license\n"
+    plain = cli("license", "issue", "--product", "my-app", "--email", "one@example.com").strip()
+    assert "machines, not named users" in cli("license", "add-user", plain, "x@example.com", code=1)
+
+
+def case_license_users(cli: Cli) -> None:
+    key = _team_license(cli)
+    cli("license", "add-user", key, "ann@team.example")
+    cli("license", "add-user", key, "bob@team.example", "--at-sign-in")
+    shown = cli("license", "users", key).splitlines()
+    assert shown[0].endswith(": 1 of the named people hold a seat")
+    assert shown[1:] == ["ann@team.example\tseat\tmachines: -", "bob@team.example\tno seat yet\tmachines: -"]
+    assert [u["email"] for u in json.loads(cli("license", "users", key, "--json"))] == [
+        "ann@team.example", "bob@team.example",
+    ]  # fmt: skip
+
+
+def case_license_free_user(cli: Cli) -> None:
+    key = _team_license(cli)
+    cli("license", "add-user", key, "ann@team.example")
+    freed = cli("license", "free-user", key, "ann@team.example", "--reason", "left the team")
+    assert freed == "ann@team.example's seat is free; 0 installation(s) left the license\n"
+    assert "is not named on this license" in cli("license", "free-user", key, "ann@team.example", code=1)
+
+
+def case_license_move_user(cli: Cli) -> None:
+    key = _team_license(cli)
+    cli("license", "add-user", key, "ann@team.example")
+    moved = cli("license", "move-user", key, "ann@team.example", "cat@team.example")
+    assert moved == "ann@team.example's seat now belongs to cat@team.example\n"
+    assert "cat@team.example\tseat" in cli("license", "users", key)
+
+
 def case_license_list(cli: Cli) -> None:
     cli("license", "issue", "--product", "my-app", "--email", "listed@example.com")  # whatever ran before
     rows = [line.split("\t") for line in cli("license", "list").splitlines()]
@@ -688,6 +733,10 @@ CASES: dict[tuple[str, ...], Callable[..., None]] = {
     ("backup",): case_backup,
     ("restore",): case_restore,
     ("demo",): case_demo,
+    ("license", "users"): case_license_users,
+    ("license", "add-user"): case_license_add_user,
+    ("license", "free-user"): case_license_free_user,
+    ("license", "move-user"): case_license_move_user,
     **ORGANISATION_CASES,
 }
 
