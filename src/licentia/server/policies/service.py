@@ -28,7 +28,9 @@ def defaults() -> dict[str, Any]:
     for column in policies.columns:
         if column.name in KNOB_NAMES:
             default: Any = column.default
-            if default is None:
+            if default is None and column.server_default is not None:  # e.g. seat_unit: the database's own
+                found[column.name] = column.type.python_type(column.server_default.arg)  # type: ignore[attr-defined]
+            elif default is None:
                 found[column.name] = None
             elif default.is_callable:
                 found[column.name] = default.arg(None)  # default=dict: a fresh object each time
@@ -43,12 +45,16 @@ def _product(conn: sa.Connection, slug: str) -> sa.Row[Any]:
 
 
 def insert_default_policy(conn: sa.Connection, *, product_id: int, values: dict[str, Any], now: dt.datetime) -> int:
-    policy = {**defaults(), **validate_knobs(values)}
+    given = validate_knobs(values)
+    policy = {**defaults(), **given}
     check_complete(policy)
+    # A knob not given whose column has a server default is left to the database: the insert then
+    # names no column a database on an older revision lacks (expand-then-contract upgrades).
+    named = {k: v for k, v in policy.items() if k in given or policies.c[k].server_default is None}
     return int(
         conn.execute(
             policies.insert()
-            .values(product_id=product_id, name=DEFAULT_NAME, is_default=True, updated_at=now, **policy)
+            .values(product_id=product_id, name=DEFAULT_NAME, is_default=True, updated_at=now, **named)
             .returning(policies.c.id)
         ).scalar_one()
     )

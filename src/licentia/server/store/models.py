@@ -131,8 +131,9 @@ class Policy(Base):
     transfer_period_days: Mapped[int] = mapped_column(default=365)
     # What a seat is: "machine" (max_devices machines) or "user" (max_devices named users, each on at most
     # machines_per_user machines; store/user_models.py).
-    seat_unit: Mapped[str] = mapped_column(sa.String(16), default="machine", server_default="machine")
-    machines_per_user: Mapped[int] = mapped_column(default=3, server_default="3")
+    # Defaults on the server only: an insert that leaves them out names no column an older revision lacks.
+    seat_unit: Mapped[str] = mapped_column(sa.String(16), server_default="machine")
+    machines_per_user: Mapped[int] = mapped_column(server_default="3")
     updated_at: Mapped[dt.datetime | None]
 
 
