@@ -1,7 +1,7 @@
 /*
  * Signing the user in by the device flow (RFC 8628) against a real `licentia serve`: the application
  * drives the wait (one licentia_sign_in_poll per call), the person's decision is made as the portal
- * makes it (tests/decide_sign_in.py, in the server's database). Started and always reaped here.
+ * makes it (clients/testing/decide_sign_in.py, in the server's database). Started and always reaped here.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +11,7 @@
 #include "server.h"
 
 #ifndef DECIDE_SIGN_IN
-#define DECIDE_SIGN_IN "tests/decide_sign_in.py"
+#define DECIDE_SIGN_IN "../testing/decide_sign_in.py"
 #endif
 
 #define LEAD "lead@team.example"

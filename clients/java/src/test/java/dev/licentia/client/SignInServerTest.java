@@ -56,7 +56,7 @@ class SignInServerTest {
 
     void decide(String action, String userCode, String email) {
         try {
-            server.script(Path.of("src/test/resources/decide_sign_in.py"), server.dataDir.resolve("licentia.db").toString(), action,
+            server.script(Path.of("../testing/decide_sign_in.py"), server.dataDir.resolve("licentia.db").toString(), action,
                     userCode, email);
         } catch (Exception e) {
             throw new AssertionError(e);
