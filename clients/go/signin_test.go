@@ -123,23 +123,8 @@ func (s *liveServer) decideSignIn(t *testing.T, action, userCode, email string) 
 }
 
 func (s *liveServer) decide(action, userCode, email string) error {
-	const decide = `
-import datetime as dt, sys
-from licentia.core.usercodes import normalize_user_code
-from licentia.server.store.engine import database_urls, make_sync_engine
-from licentia.server.store.tables import device_authorizations as grants
-from licentia.server.users import device_flow
-action, code, email = sys.argv[2:5]
-now = dt.datetime.now(dt.UTC)
-engine = make_sync_engine(database_urls("sqlite:///" + sys.argv[1]))
-with engine.begin() as conn:
-    if action == "expire":
-        conn.execute(grants.update().where(grants.c.user_code == normalize_user_code(code)).values(expires_at=now))
-    else:
-        getattr(device_flow, action)(conn, user_code=code, email=email, now=now)
-engine.dispose()
-`
-	out, err := exec.Command(s.python, "-c", decide, filepath.Join(s.dataDir, "licentia.db"), action, userCode, email).CombinedOutput()
+	// The script is shared by every client's tests (what the portal's approve route does, in the server's database).
+	out, err := exec.Command(s.python, filepath.Join("..", "testing", "decide_sign_in.py"), filepath.Join(s.dataDir, "licentia.db"), action, userCode, email).CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("%s: %v: %s", action, err, out)
 	}

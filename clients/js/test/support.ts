@@ -119,29 +119,13 @@ export class LiveServer {
   }
 }
 
-// What the portal's approve (or deny) route does once the person confirmed the code in their
-// browser; "expire": nobody confirmed in time.
-const DECIDE = `
-import datetime as dt, sys
-from licentia.core.usercodes import normalize_user_code
-from licentia.server.store.engine import database_urls, make_sync_engine
-from licentia.server.store.tables import device_authorizations as grants
-from licentia.server.users import device_flow
-action, code, email = sys.argv[2:5]
-now = dt.datetime.now(dt.UTC)
-engine = make_sync_engine(database_urls("sqlite:///" + sys.argv[1]))
-with engine.begin() as conn:
-    if action == "expire":
-        conn.execute(grants.update().where(grants.c.user_code == normalize_user_code(code)).values(expires_at=now))
-    else:
-        getattr(device_flow, action)(conn, user_code=code, email=email, now=now)
-engine.dispose()
-`;
+// What the portal's approve (or deny) route does ("expire": nobody confirmed in time), shared by every client's tests.
+const DECIDE = join(REPO, "clients", "testing", "decide_sign_in.py");
 
 /** The person `email` approves or denies the sign-in code `userCode` as the portal would (or it expires), in the server's database. */
 export function decideSignIn(server: LiveServer, action: "approve" | "deny" | "expire", userCode: string, email = ""): void {
   const database = join(server.dataDir, "licentia.db");
-  const done = spawnSync(python(), ["-c", DECIDE, database, action, userCode, email], { encoding: "utf8", timeout: 60_000 });
+  const done = spawnSync(python(), [DECIDE, database, action, userCode, email], { encoding: "utf8", timeout: 60_000 });
   if (done.status !== 0) throw new Error(`${action} failed: ${done.stderr}`);
 }
 
