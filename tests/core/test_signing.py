@@ -57,10 +57,45 @@ def test_libsodium_and_openssl_sign_the_same_bytes(monkeypatch):
     assert verify_document(fast, pinned(key), product="acme", at_time=NOW) == DOC
 
 
-@pytest.mark.parametrize("value", [1.5, {"x": [0.0]}, {1: "int key"}, dt.datetime(2026, 1, 1), 2**64, {"s": {1, 2}}])
+@pytest.mark.parametrize(
+    "value",
+    [
+        1.5,
+        {"x": [0.0]},
+        {1: "int key"},
+        dt.datetime(2026, 1, 1),
+        2**64,
+        {"s": {1, 2}},
+        # Deep in the document too, whatever holds it: the walk checks every item.
+        {"a": {"b": [1, ("t", float("nan"))]}},
+        {"a": [{"b": {"c": 2**63}}]},
+        [-(2**63)],
+        {"a": {"b": {2: "int key, nested"}}},
+        ("tuple", {"x": b"bytes"}),
+        {"a": [None, True, "s", dt.date(2026, 1, 1)]},
+    ],
+)
 def test_canonical_json_refuses_what_it_cannot_write_the_same_everywhere(value):
     with pytest.raises(TypeError):
         canonical_json(value)
+
+
+def test_canonical_json_writes_subclasses_as_their_plain_values():
+    """A str or int enum member, or a dict subclass, anywhere in the document, as the standard library writes it."""
+    import collections
+    import enum
+
+    class Colour(enum.StrEnum):
+        RED = "red"
+
+    class Size(enum.IntEnum):
+        BIG = 3
+
+    value = {"c": Colour.RED, "n": [Size.BIG, {"d": collections.OrderedDict(b=1, a=Colour.RED)}], Colour.RED: 1}
+    with pytest.raises(TypeError):  # object keys must be plain strings
+        canonical_json(value)
+    del value[Colour.RED]
+    assert canonical_json(value) == b'{"c":"red","n":[3,{"d":{"a":"red","b":1}}]}'
 
 
 def test_a_signed_document_verifies_and_any_changed_byte_breaks_it():

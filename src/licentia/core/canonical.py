@@ -53,7 +53,34 @@ def _fast_encoder() -> Any:
 _MAX_INT = 2**63 - 1
 
 
+_PLAIN = frozenset({str, bool, type(None)})  # exact types with nothing to check
+
+
 def _check(value: Any) -> None:
+    # The exact types a document is made of are told apart by ``type()`` and their items checked in
+    # the loop (a status check signs one document per request, and the walk cost four times the
+    # encoding); anything else, subclasses included, takes the general rules of ``_check_any``.
+    kind = type(value)
+    if kind in _PLAIN:
+        return
+    if kind is int:
+        if not -_MAX_INT <= value <= _MAX_INT:
+            raise TypeError("canonical JSON integers must fit in 64 bits")
+    elif kind is dict:
+        for key, item in value.items():
+            if type(key) is not str:
+                raise TypeError("canonical JSON object keys must be strings")
+            if type(item) not in _PLAIN:
+                _check(item)
+    elif kind is list or kind is tuple:
+        for item in value:
+            if type(item) not in _PLAIN:
+                _check(item)
+    else:
+        _check_any(value)
+
+
+def _check_any(value: Any) -> None:
     # Subclasses (a str enum member, say) are written as their plain value by both encoders.
     if value is None or isinstance(value, (str, bool)):
         return
