@@ -437,7 +437,7 @@ public final class Licentia {
         // The hardware is read now: a state copied to other hardware matches nothing here.
         // Components only: the virtual signals are the server's to judge, online (as the Python SDK reads).
         Fingerprint fingerprint = Fingerprint.withDataPath(product, dataPathHash, hardware.readComponents(dataDir.toString()));
-        Status status = Documents.decideOffline(state.signed, keys, product, fingerprint.presented(), now, witness,
+        Status status = Documents.decideOffline(state.signed, state.documentText, keys, product, fingerprint.presented(), now, witness,
                 state.clockOffset, rollbackTolerance);
         String seen = Witnesses.seenOffline(state.lastSeen, now);
         if (!"clock_rollback".equals(status.reason()) && !"invalid_document".equals(status.reason())
