@@ -132,6 +132,27 @@ class HardwareTest {
             assertEquals(List.of(spaces.split(s)), List.of(LinuxHardware.splitSpaces(s)), s);
             assertEquals(zeros.matcher(s).matches(), LinuxHardware.allZeros(s), s);
             assertEquals(trailingSlashes.matcher(s).replaceAll(""), LinuxHardware.withoutTrailing(s, '/'), s);
+            String[] split = spaces.split(s);
+            for (int k = 1; k < 6; k++) assertEquals(k < split.length ? split[k] : null, LinuxHardware.token(s, 0, s.length(), k), s);
+            int from = random.nextInt(s.length() + 1);
+            int to = from + random.nextInt(s.length() - from + 1);
+            String[] part = spaces.split(s.substring(from, to));
+            assertEquals(part.length > 4 ? part[4] : null, LinuxHardware.token(s, from, to, 4), s + " " + from + " " + to);
+        }
+    }
+
+    @Test
+    void aFileIsDecodedAndStrippedAsBefore() {
+        java.util.Random random = new java.util.Random(8);
+        byte[] alphabet = "a0 \t\n\r\u000B\f\u001c\u0085\u2028\u00a0é😀".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        for (int n = 0; n < 200_000; n++) {
+            byte[] bytes = new byte[random.nextInt(10)];
+            for (int i = 0; i < bytes.length; i++) {
+                bytes[i] = random.nextInt(6) == 0 ? (byte) random.nextInt(256) : alphabet[random.nextInt(alphabet.length)];
+            }
+            int length = random.nextInt(bytes.length + 1);
+            String before = new String(java.util.Arrays.copyOf(bytes, length), java.nio.charset.StandardCharsets.UTF_8).strip();
+            assertEquals(before, LinuxHardware.stripped(bytes, length), java.util.HexFormat.of().formatHex(bytes, 0, length));
         }
     }
 }
