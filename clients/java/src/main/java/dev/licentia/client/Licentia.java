@@ -240,7 +240,7 @@ public final class Licentia {
 
     /** Queue an event the application reports ({@code install}, {@code usage}, {@code upgrade}...; see {@link EventQueue#KINDS}); its id. */
     public String track(String kind, Map<String, Object> data) {
-        return locked(() -> queue.add(kind, now(), data == null ? Json.object() : Json.MAPPER.valueToTree(data), facts()));
+        return locked(() -> queue.add(kind, now(), data == null ? Json.object() : Json.mapper().valueToTree(data), facts()));
     }
 
     /** Queue feedback from the user and try to send it now; its event id. {@code email} may be null. */

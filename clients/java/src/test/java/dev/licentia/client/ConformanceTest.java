@@ -213,7 +213,7 @@ class ConformanceTest {
         out.put("state", status.state());
         out.put("reason", status.reason());
         out.put("days_left", status.daysLeft());
-        out.set("features", Json.MAPPER.valueToTree(status.features()));
+        out.set("features", Json.mapper().valueToTree(status.features()));
         return out;
     }
 

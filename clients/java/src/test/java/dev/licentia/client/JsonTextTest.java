@@ -284,7 +284,7 @@ class JsonTextTest {
         doc.put("v", 1);
         doc.put("product", "my-app");
         doc.put("device", "dv_1");
-        doc.set("components", Json.MAPPER.valueToTree(fingerprint.components()));
+        doc.set("components", Json.mapper().valueToTree(fingerprint.components()));
         doc.put("data_path", fingerprint.dataPath());
         doc.put("min_match", 2);
         doc.put("status", status);
