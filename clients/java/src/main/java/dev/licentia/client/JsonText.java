@@ -2,6 +2,7 @@ package dev.licentia.client;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ContainerNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
@@ -41,6 +42,7 @@ final class JsonText {
     /** False once something not canonical was read (reset where the path's value starts). */
     private boolean canonical;
     private Canonical.Known known;
+    private int targetStart;
 
     private JsonText(byte[] in, String[] path) {
         this.in = in;
@@ -61,7 +63,7 @@ final class JsonText {
         if (raw.length > MAX_TEXT) return null;
         JsonText reader = new JsonText(raw, path);
         reader.space();
-        JsonNode tree = reader.value(0);
+        JsonNode tree = reader.value();
         if (tree == null) return null;
         reader.space();
         return reader.at == raw.length ? new Read(tree, reader.known) : null;
@@ -90,14 +92,86 @@ final class JsonText {
         return true;
     }
 
-    /** The value here (no white space before it), or null. */
-    private JsonNode value(int depth) {
-        if (at >= in.length) return null;
-        switch (in[at]) {
-            case '{':
-                return depth < MAX_DEPTH ? object(depth) : null;
-            case '[':
-                return depth < MAX_DEPTH ? array(depth) : null;
+    /**
+     * The value here (no white space before it) and all it holds, or null. The open containers are
+     * kept in arrays rather than by recursion: one loop for the JIT to compile, not a nest of calls
+     * inlined into each other.
+     */
+    private JsonNode value() {
+        ContainerNode<?>[] open = new ContainerNode<?>[MAX_DEPTH];
+        String[] keys = new String[MAX_DEPTH]; // each open object's key being read (null before the first)
+        int depth = 0;
+        while (true) {
+            JsonNode value;
+            byte c = at < in.length ? in[at] : 0;
+            if (c == '{' || c == '[') {
+                if (depth == MAX_DEPTH) return null;
+                at++;
+                space();
+                ContainerNode<?> node = c == '{' ? Json.NODES.objectNode() : Json.NODES.arrayNode();
+                if (!next(c == '{' ? '}' : ']')) {
+                    open[depth] = node;
+                    keys[depth] = null;
+                    if (c == '{' && !key(depth, keys)) return null;
+                    depth++;
+                    continue; // to the first member
+                }
+                value = node;
+            } else {
+                value = scalar(c);
+                if (value == null) return null;
+            }
+            // Put the value in its container; a container it ends goes in its own, and so on up.
+            while (true) {
+                if (depth == 0) return value;
+                ContainerNode<?> parent = open[depth - 1];
+                boolean object = parent.isObject();
+                if (object) {
+                    // A repeated key: the last one counts, in the tree and here.
+                    if (onPath == path.length && depth == path.length) {
+                        known = canonical ? new Canonical.Known(value, Arrays.copyOfRange(in, targetStart, at)) : null;
+                    }
+                    ((ObjectNode) parent).replace(keys[depth - 1], value);
+                } else {
+                    ((ArrayNode) parent).add(value);
+                }
+                space();
+                if (next(',')) {
+                    space();
+                    if (object && !key(depth - 1, keys)) return null;
+                    break; // to the next member
+                }
+                if (!next(object ? '}' : ']')) return null;
+                value = parent;
+                depth--;
+            }
+        }
+    }
+
+    /** A member's key and colon in the object open at {@code depth}; false if there is none. */
+    private boolean key(int depth, String[] keys) {
+        if (at >= in.length || in[at] != '"') return false;
+        String key = string(true);
+        if (key == null) return false;
+        // Canonical JSON sorts keys by code point, each once.
+        if (keys[depth] != null && Canonical.compareCodePoints(keys[depth], key) >= 0) canonical = false;
+        keys[depth] = key;
+        space();
+        if (!next(':')) return false;
+        space();
+        if (onPath > depth) onPath = depth; // the previous member's value was on the path, this one may not be
+        if (onPath == depth && depth < path.length && path[depth].equals(key)) {
+            onPath = depth + 1;
+            if (onPath == path.length) {
+                canonical = true; // from here to the end of this member's value
+                targetStart = at;
+            }
+        }
+        return true;
+    }
+
+    private JsonNode scalar(byte c) {
+        switch (c) {
             case '"':
                 String text = string(false);
                 return text == null ? null : Json.NODES.textNode(text);
@@ -109,59 +183,6 @@ final class JsonText {
                 return word("null") ? Json.NODES.nullNode() : null;
             default:
                 return integer();
-        }
-    }
-
-    private ObjectNode object(int depth) {
-        at++;
-        ObjectNode node = Json.NODES.objectNode();
-        space();
-        if (next('}')) return node;
-        String previous = null;
-        while (true) {
-            if (at >= in.length || in[at] != '"') return null;
-            String key = string(true);
-            if (key == null) return null;
-            // Canonical JSON sorts keys by code point, each once.
-            if (previous != null && Canonical.compareCodePoints(previous, key) >= 0) canonical = false;
-            previous = key;
-            space();
-            if (!next(':')) return null;
-            space();
-            int parent = onPath;
-            boolean target = false;
-            if (onPath == depth && depth < path.length && path[depth].equals(key)) {
-                onPath = depth + 1;
-                target = onPath == path.length;
-                canonical = true;
-            }
-            int start = at;
-            JsonNode value = value(depth + 1);
-            if (value == null) return null;
-            // A repeated key: the last one counts, in the tree and here.
-            if (target) known = canonical ? new Canonical.Known(value, Arrays.copyOfRange(in, start, at)) : null;
-            onPath = parent;
-            node.replace(key, value);
-            space();
-            if (next('}')) return node;
-            if (!next(',')) return null;
-            space();
-        }
-    }
-
-    private ArrayNode array(int depth) {
-        at++;
-        ArrayNode node = Json.NODES.arrayNode();
-        space();
-        if (next(']')) return node;
-        while (true) {
-            JsonNode value = value(depth + 1);
-            if (value == null) return null;
-            node.add(value);
-            space();
-            if (next(']')) return node;
-            if (!next(',')) return null;
-            space();
         }
     }
 
