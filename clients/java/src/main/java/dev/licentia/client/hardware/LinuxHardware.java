@@ -93,7 +93,7 @@ public final class LinuxHardware {
 
     // java.io.File asks without throwing; Files.exists and Files.isDirectory throw and catch inside
     // for a missing path, several times per check. Both follow symbolic links.
-    private static boolean exists(Path path) {
+    static boolean exists(Path path) {
         return path.getFileSystem() == FileSystems.getDefault() ? path.toFile().exists() : Files.exists(path);
     }
 
@@ -326,7 +326,7 @@ public final class LinuxHardware {
         if (disk == null) return null;
         Path device = root.resolve("sys/block").resolve(disk);
         for (String candidate : List.of("device/serial", "serial", "device/wwid")) {
-            String value = readText(device.resolve(candidate));
+            String value = DeviceAttributes.read(device.resolve(candidate));
             if (value != null && !value.isEmpty()) return value;
         }
         Path byId = root.resolve("dev/disk/by-id");

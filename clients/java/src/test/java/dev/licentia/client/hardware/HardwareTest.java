@@ -55,6 +55,33 @@ class HardwareTest {
     }
 
     @Test
+    void aDisksSerialIsRememberedForItsSysfsNodeAndReadAgainForAnotherOne(@org.junit.jupiter.api.io.TempDir Path root)
+            throws IOException {
+        Files.createDirectories(root.resolve("proc/self"));
+        Files.writeString(root.resolve("proc/self/mountinfo"), "29 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw\n");
+        Files.createDirectories(root.resolve("sys/block/sda/sda1"));
+        Path serial = root.resolve("sys/block/sda/serial");
+        Files.writeString(serial, "SN-FIRST\n");
+        Hardware reader = Hardware.linuxRoot(root);
+        assertEquals("SN-FIRST", reader.readComponents("/srv/app").disk());
+        // The same node (device, inode, modification time): the device is not asked again.
+        java.nio.file.attribute.FileTime modified = Files.getLastModifiedTime(serial);
+        Files.writeString(serial, "SN-OTHER\n");
+        Files.setLastModifiedTime(serial, modified);
+        assertEquals("SN-FIRST", reader.readComponents("/srv/app").disk());
+        // Changed, or another node in its place (a disk replaced): read afresh, at the next check.
+        Files.setLastModifiedTime(serial, java.nio.file.attribute.FileTime.fromMillis(modified.toMillis() + 2000));
+        assertEquals("SN-OTHER", reader.readComponents("/srv/app").disk());
+        Path replacement = root.resolve("sys/block/sda/serial.new");
+        Files.writeString(replacement, "SN-THIRD\n");
+        Files.setLastModifiedTime(replacement, Files.getLastModifiedTime(serial));
+        Files.move(replacement, serial, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        assertEquals("SN-THIRD", reader.readComponents("/srv/app").disk());
+        Files.delete(serial);
+        assertNull(reader.readComponents("/srv/app").disk(), "gone: no serial, whatever was remembered");
+    }
+
+    @Test
     void macosReadsThePlatformUuidAndTheCpuAsPythonDoes() {
         CommandRunner run = recorded(Map.of(
                 "/usr/sbin/ioreg -rd1 -c IOPlatformExpertDevice", fixture("ioreg.txt"),
