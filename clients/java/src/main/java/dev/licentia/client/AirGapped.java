@@ -129,7 +129,7 @@ public final class AirGapped {
         try {
             if (signed == null) throw new InvalidDocument("no signed document");
             // The hardware is read now: a response carried to another machine names other components.
-            payload = Documents.verifyForInstallation(signed, keys, product, fingerprint, at);
+            payload = Documents.verifyForInstallation(signed, null, keys, product, fingerprint, at);
         } catch (InvalidDocument e) {
             return Opened.refused("invalid_document");
         }

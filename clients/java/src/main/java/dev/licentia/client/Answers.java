@@ -125,7 +125,7 @@ final class Answers {
         Instant issued;
         try {
             // No issue-time check here: a bound answer's time is the server's, whatever the local clock says.
-            payload = Documents.verifyForInstallation(unverifiedSigned, keys, product, fingerprint, null);
+            payload = Documents.verifyForInstallation(unverifiedSigned, null, keys, product, fingerprint, null);
             issued = Times.parseOrNull(Json.pyStr(payload.get("issued_at")));
             if (issued == null) throw new InvalidDocument("document has no valid issue time");
         } catch (InvalidDocument e) {

@@ -24,6 +24,17 @@ final class Canonical {
         return text(value).getBytes(StandardCharsets.UTF_8);
     }
 
+    /**
+     * A value and its canonical bytes, the text it was read from ({@link JsonText}: a stored document
+     * written canonically). Trees read from a file are never changed afterwards.
+     */
+    record Known(JsonNode value, byte[] bytes) {}
+
+    /** {@link #bytes(JsonNode)}, taken as read when {@code known} holds this very value (null: none). */
+    static byte[] bytes(JsonNode value, Known known) throws Json.JsonException {
+        return known != null && known.value() == value ? known.bytes() : bytes(value);
+    }
+
     static String text(JsonNode value) throws Json.JsonException {
         StringBuilder out = new StringBuilder();
         write(value, out, 0);

@@ -121,9 +121,9 @@ final class Documents {
      * document of another device (copied in, or replayed between the app and the server) must not
      * unlock this one.
      */
-    static ObjectNode verifyForInstallation(JsonNode unverifiedSigned, Signing.PinnedKeys keys, String product,
-            Presented fingerprint, Instant atTime) throws InvalidDocument {
-        ObjectNode payload = Signing.verify(unverifiedSigned, keys, product, atTime);
+    static ObjectNode verifyForInstallation(JsonNode unverifiedSigned, Canonical.Known storedText, Signing.PinnedKeys keys,
+            String product, Presented fingerprint, Instant atTime) throws InvalidDocument {
+        ObjectNode payload = Signing.verify(unverifiedSigned, storedText, keys, product, atTime);
         if (fingerprint != null) {
             JsonNode components = payload.get("components");
             if (components == null || !components.isObject()
@@ -236,8 +236,8 @@ final class Documents {
      * The offline decision: clock rollback (on the local clock against local witnesses only), then
      * verification for this installation, then the status rules, at the server's time by the kept offset.
      */
-    static Status decideOffline(JsonNode signed, Signing.PinnedKeys keys, String product, Presented fingerprint,
-            Instant now, Instant lastSeen, long offsetSeconds, Duration rollbackTolerance) {
+    static Status decideOffline(JsonNode signed, Canonical.Known storedText, Signing.PinnedKeys keys, String product,
+            Presented fingerprint, Instant now, Instant lastSeen, long offsetSeconds, Duration rollbackTolerance) {
         if (signed == null || signed.isNull()) return Status.denied("no_document", false, "unknown");
         if (lastSeen != null && now.plus(rollbackTolerance).isBefore(lastSeen)) {
             // The clock was wound back, to stretch a trial or a lease.
@@ -246,7 +246,7 @@ final class Documents {
         Instant at = Times.serverTime(now, offsetSeconds);
         ObjectNode payload;
         try {
-            payload = verifyForInstallation(signed, keys, product, fingerprint, at);
+            payload = verifyForInstallation(signed, storedText, keys, product, fingerprint, at);
         } catch (InvalidDocument e) {
             return Status.denied("invalid_document", false, "unknown");
         }

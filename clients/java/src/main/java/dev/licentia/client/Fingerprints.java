@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import javax.crypto.Mac;
@@ -69,15 +68,16 @@ final class Fingerprints {
 
     /** True when {@code presented} is the same device as {@code stored} under the policy's K of N. */
     static boolean matches(JsonNode stored, Map<String, String> presented, long minMatch) {
-        List<String> equal = new ArrayList<>();
+        int equal = 0;
+        boolean strong = false; // a component other than the CPU is equal
         for (Map.Entry<String, String> entry : presented.entrySet()) {
             String value = entry.getValue();
             String known = Json.text(stored, entry.getKey());
             if (value != null && !value.isEmpty() && known != null && !known.isEmpty() && equalText(known, value)) {
-                equal.add(entry.getKey());
+                equal++;
+                strong |= !WEAK.equals(entry.getKey());
             }
         }
-        if (equal.stream().allMatch(WEAK::equals)) return false;
-        return equal.size() >= requiredMatches(presented, minMatch);
+        return strong && equal >= requiredMatches(presented, minMatch);
     }
 }

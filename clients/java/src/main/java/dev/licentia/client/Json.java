@@ -27,14 +27,21 @@ final class Json {
 
     static final JsonNodeFactory NODES = JsonNodeFactory.withExactBigDecimals(true);
 
-    static final ObjectMapper MAPPER = JsonMapper.builder(JsonFactory.builder()
-                    .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(MAX_DEPTH).build())
-                    .build())
-            .enable(DeserializationFeature.USE_BIG_INTEGER_FOR_INTS)
-            .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
-            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
-            .nodeFactory(NODES)
-            .build();
+    /** Jackson's mapper, built at first use: an application that only checks offline never needs it (JsonText reads the state). */
+    static ObjectMapper mapper() {
+        return Mapper.MAPPER;
+    }
+
+    private static final class Mapper {
+        static final ObjectMapper MAPPER = JsonMapper.builder(JsonFactory.builder()
+                        .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(MAX_DEPTH).build())
+                        .build())
+                .enable(DeserializationFeature.USE_BIG_INTEGER_FOR_INTS)
+                .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
+                .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+                .nodeFactory(NODES)
+                .build();
+    }
 
     private Json() {}
 
@@ -49,7 +56,7 @@ final class Json {
 
     static JsonNode parse(byte[] raw) throws JsonException {
         try {
-            JsonNode node = MAPPER.readTree(raw);
+            JsonNode node = mapper().readTree(raw);
             if (node == null || node.isMissingNode()) throw new JsonException("no JSON value");
             return node;
         } catch (IOException | RuntimeException e) {
@@ -62,7 +69,7 @@ final class Json {
 
     static JsonNode parse(String text) throws JsonException {
         try {
-            JsonNode node = MAPPER.readTree(text);
+            JsonNode node = mapper().readTree(text);
             if (node == null || node.isMissingNode()) throw new JsonException("no JSON value");
             return node;
         } catch (IOException | RuntimeException e) {
@@ -75,7 +82,7 @@ final class Json {
     /** Plain (not canonical) JSON for request bodies and the SDK's own files. */
     static byte[] write(JsonNode node) {
         try {
-            return MAPPER.writeValueAsBytes(node);
+            return mapper().writeValueAsBytes(node);
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("cannot write JSON", e);
         }

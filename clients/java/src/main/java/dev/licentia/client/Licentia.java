@@ -240,7 +240,7 @@ public final class Licentia {
 
     /** Queue an event the application reports ({@code install}, {@code usage}, {@code upgrade}...; see {@link EventQueue#KINDS}); its id. */
     public String track(String kind, Map<String, Object> data) {
-        return locked(() -> queue.add(kind, now(), data == null ? Json.object() : Json.MAPPER.valueToTree(data), facts()));
+        return locked(() -> queue.add(kind, now(), data == null ? Json.object() : Json.mapper().valueToTree(data), facts()));
     }
 
     /** Queue feedback from the user and try to send it now; its event id. {@code email} may be null. */
@@ -437,7 +437,7 @@ public final class Licentia {
         // The hardware is read now: a state copied to other hardware matches nothing here.
         // Components only: the virtual signals are the server's to judge, online (as the Python SDK reads).
         Fingerprint fingerprint = Fingerprint.withDataPath(product, dataPathHash, hardware.readComponents(dataDir.toString()));
-        Status status = Documents.decideOffline(state.signed, keys, product, fingerprint.presented(), now, witness,
+        Status status = Documents.decideOffline(state.signed, state.documentText, keys, product, fingerprint.presented(), now, witness,
                 state.clockOffset, rollbackTolerance);
         String seen = Witnesses.seenOffline(state.lastSeen, now);
         if (!"clock_rollback".equals(status.reason()) && !"invalid_document".equals(status.reason())

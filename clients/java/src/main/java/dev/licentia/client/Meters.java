@@ -121,7 +121,7 @@ final class Meters {
     }
 
     private static Consumption figures(ServerRefusedException e, String meter, Instant now) {
-        ObjectNode node = Json.MAPPER.valueToTree(e.details());
+        ObjectNode node = Json.mapper().valueToTree(e.details());
         if (!node.has("meter")) node.put("meter", meter);
         try {
             return consumptionOf(node);

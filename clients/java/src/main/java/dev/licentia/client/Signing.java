@@ -224,6 +224,12 @@ final class Signing {
      */
     static ObjectNode verify(JsonNode unverifiedSigned, PinnedKeys pinned, String product, Instant atTime)
             throws InvalidDocument {
+        return verify(unverifiedSigned, null, pinned, product, atTime);
+    }
+
+    /** {@link #verify(JsonNode, PinnedKeys, String, Instant)}, with the document's canonical bytes as stored, if known. */
+    static ObjectNode verify(JsonNode unverifiedSigned, Canonical.Known storedText, PinnedKeys pinned, String product,
+            Instant atTime) throws InvalidDocument {
         if (unverifiedSigned == null || !unverifiedSigned.isObject()) throw new InvalidDocument("malformed document");
         ObjectNode unverifiedPayload = Json.obj(unverifiedSigned, "document");
         String kid = Json.text(unverifiedSigned, "kid");
@@ -235,7 +241,7 @@ final class Signing {
         if (key == null) throw new InvalidDocument("document signed by an unknown key");
         byte[] body;
         try {
-            body = Canonical.bytes(unverifiedPayload);
+            body = Canonical.bytes(unverifiedPayload, storedText);
         } catch (Json.JsonException e) {
             throw new InvalidDocument("bad signature");
         }

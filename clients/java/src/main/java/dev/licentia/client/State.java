@@ -29,6 +29,8 @@ final class State {
     private static final byte[] MAC_LABEL = "licentia-client state mac v1".getBytes(StandardCharsets.UTF_8);
 
     JsonNode signed;
+    /** The canonical bytes of {@code signed}'s document as stored, when stored canonically (as the SDKs write it); else null. */
+    Canonical.Known documentText;
     Answers.Credential credential;
     String token;
     boolean installReported;
@@ -85,9 +87,9 @@ final class State {
     }
 
     static State fromBytes(byte[] raw) {
-        JsonNode outer;
+        JsonNode outer = JsonText.read(raw);
         try {
-            outer = Json.parse(raw);
+            if (outer == null) outer = Json.parse(raw);
         } catch (Json.JsonException e) {
             return empty(true);
         }
@@ -108,9 +110,12 @@ final class State {
         byte[] bodyBytes = body.getBytes(StandardCharsets.UTF_8);
         byte[] expected = mac(device, secret, bodyBytes).getBytes(StandardCharsets.US_ASCII);
         JsonNode fields = null;
+        JsonText.Read read = null;
         if (MessageDigest.isEqual(expected, mac.getBytes(StandardCharsets.UTF_8))) {
+            // Read in one pass, keeping the document's bytes when canonical; any other text is Jackson's to read.
+            read = JsonText.read(bodyBytes, "signed", "document");
             try {
-                fields = Json.parse(bodyBytes);
+                fields = read != null ? read.tree() : Json.parse(bodyBytes);
             } catch (Json.JsonException e) {
                 fields = null;
             }
@@ -119,6 +124,7 @@ final class State {
         State s = new State();
         JsonNode signed = fields.get("signed");
         s.signed = signed != null && signed.isObject() ? signed : null;
+        s.documentText = read != null ? read.known() : null;
         s.credential = new Answers.Credential(device, secret);
         s.token = Json.text(fields, "token");
         s.installReported = Json.isTrue(fields, "install_reported");

@@ -65,7 +65,7 @@ public final class Values {
         Answers.Credential credential = lic.credential();
         ObjectNode body = Json.object();
         try {
-            body.set("value", Json.MAPPER.valueToTree(value));
+            body.set("value", Json.mapper().valueToTree(value));
         } catch (IllegalArgumentException e) {
             throw new ConfigurationException("not a JSON value: " + e.getMessage());
         }

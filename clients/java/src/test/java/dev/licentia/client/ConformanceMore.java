@@ -46,7 +46,7 @@ final class ConformanceMore {
     }
 
     private static JsonNode tree(Object value) {
-        return Json.MAPPER.valueToTree(value);
+        return Json.mapper().valueToTree(value);
     }
 
     private static ArrayNode pair(Answers.Credential c) {

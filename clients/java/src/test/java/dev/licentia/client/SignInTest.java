@@ -84,7 +84,7 @@ class SignInTest {
                 "expires_in", "900");
         bad.forEach((field, value) -> {
             ObjectNode a = answer();
-            a.set(field, Json.MAPPER.valueToTree(value));
+            a.set(field, Json.mapper().valueToTree(value));
             assertThrows(InvalidAnswerException.class, () -> SignIn.codeOf(a), field);
         });
     }

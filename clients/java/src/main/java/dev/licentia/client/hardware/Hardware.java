@@ -24,7 +24,8 @@ public interface Hardware {
     }
 
     /**
-     * The real machine. On Linux the files are read afresh on every call (cheap, no subprocess); on
+     * The real machine. On Linux the files are read afresh on every call (cheap, no subprocess; a
+     * disk's serial, which asks the device, when its sysfs node changed: {@code DeviceAttributes}); on
      * macOS and Windows the commands run once per data directory for the life of the process (a
      * subprocess per check would cost more than the check), never kept on disk (a value kept in the
      * data directory would travel with a copy of it).

@@ -1,5 +1,6 @@
 package dev.licentia.client.hardware;
 
+import java.io.FileInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -7,6 +8,7 @@ import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -55,16 +57,43 @@ public final class LinuxHardware {
         // A missing file is common (no DMI in a container, no serial on a virtual disk): asked first
         // without an exception, which costs more than the read.
         if (!exists(path)) return null;
-        try (InputStream in = Files.newInputStream(path)) {
-            return new String(in.readNBytes(limit), StandardCharsets.UTF_8).strip();
+        // java.io's stream reads straight into the array: less code on every check than a channel's
+        // buffers, and a buffer the size of a sysfs page that grows only for the larger files.
+        try (InputStream in = path.getFileSystem() == FileSystems.getDefault() ? new FileInputStream(path.toFile())
+                : Files.newInputStream(path)) {
+            byte[] buffer = new byte[Math.min(limit, 4096)];
+            int length = 0;
+            while (true) {
+                if (length == buffer.length) {
+                    if (length == limit) break;
+                    buffer = Arrays.copyOf(buffer, (int) Math.min(limit, 2L * length));
+                }
+                int read = in.read(buffer, length, buffer.length - length);
+                if (read < 0) break;
+                length += read;
+            }
+            return stripped(buffer, length);
         } catch (IOException | RuntimeException e) {
             return null;
         }
     }
 
+    /** {@code new String(bytes[0, length), UTF_8).strip()}, the ASCII white space cut from the bytes first: one string, not two. */
+    static String stripped(byte[] bytes, int length) {
+        int from = 0;
+        while (from < length && strippedByte(bytes[from])) from++;
+        while (length > from && strippedByte(bytes[length - 1])) length--;
+        return new String(bytes, from, length - from, StandardCharsets.UTF_8).strip();
+    }
+
+    /** An ASCII byte that {@link Character#isWhitespace} (what {@link String#strip} removes) is true of. */
+    private static boolean strippedByte(byte b) {
+        return b == ' ' || (b >= 0x09 && b <= 0x0D) || (b >= 0x1C && b <= 0x1F);
+    }
+
     // java.io.File asks without throwing; Files.exists and Files.isDirectory throw and catch inside
     // for a missing path, several times per check. Both follow symbolic links.
-    private static boolean exists(Path path) {
+    static boolean exists(Path path) {
         return path.getFileSystem() == FileSystems.getDefault() ? path.toFile().exists() : Files.exists(path);
     }
 
@@ -77,6 +106,12 @@ public final class LinuxHardware {
     }
 
     private static List<String> list(Path dir) {
+        if (dir.getFileSystem() == FileSystems.getDefault()) {
+            String[] names = dir.toFile().list(); // names as Files.list gives them, without a stream per check
+            if (names == null) return List.of();
+            Arrays.sort(names);
+            return Arrays.asList(names);
+        }
         try (Stream<Path> entries = Files.list(dir)) {
             return entries.map(p -> p.getFileName().toString()).sorted().toList();
         } catch (IOException | RuntimeException e) {
@@ -97,8 +132,10 @@ public final class LinuxHardware {
         Map<String, String> info = new LinkedHashMap<>();
         String text = readText(root.resolve("proc/cpuinfo"), 32768);
         if (text == null) return info;
-        for (String line : text.split("\n")) {
-            if (line.endsWith("\r")) line = line.substring(0, line.length() - 1);
+        for (int start = 0, end; start < text.length(); start = end + 1) { // the lines, up to the first block's end
+            end = text.indexOf('\n', start);
+            if (end < 0) end = text.length();
+            String line = text.substring(start, end > start && text.charAt(end - 1) == '\r' ? end - 1 : end);
             if (line.isBlank()) {
                 if (!info.isEmpty()) break;
                 continue;
@@ -114,10 +151,17 @@ public final class LinuxHardware {
         Map<String, String> info = cpuInfo(root);
         // x86 names vendor/family/model/stepping; ARM names implementer/part/revision.
         List<String> values = pick(info, "vendor_id", "cpu family", "model", "model name", "stepping");
-        if (values.stream().allMatch(String::isEmpty)) {
+        if (allEmpty(values)) {
             values = pick(info, "cpu implementer", "cpu architecture", "cpu variant", "cpu part", "cpu revision");
         }
-        return values.stream().allMatch(String::isEmpty) ? null : String.join("|", values);
+        return allEmpty(values) ? null : String.join("|", values);
+    }
+
+    private static boolean allEmpty(List<String> values) {
+        for (String value : values) {
+            if (!value.isEmpty()) return false;
+        }
+        return true;
     }
 
     private static List<String> pick(Map<String, String> info, String... fields) {
@@ -129,7 +173,8 @@ public final class LinuxHardware {
     /** Bit 1 of the first octet is set by software (containers, VPNs, randomised Wi-Fi); bit 0 is multicast. */
     public static boolean isLocallyAdministered(String mac) {
         try {
-            int first = Integer.parseInt(mac.split(":", -1)[0], 16);
+            int colon = mac.indexOf(':');
+            int first = Integer.parseInt(colon < 0 ? mac : mac.substring(0, colon), 16);
             return (first & 0x03) != 0;
         } catch (NumberFormatException e) {
             return true;
@@ -139,7 +184,7 @@ public final class LinuxHardware {
     static String permanentMac(Path root) {
         Path net = root.resolve("sys/class/net");
         for (String name : list(net)) {
-            if (VIRTUAL_NIC_PREFIXES.stream().anyMatch(name::startsWith)) continue;
+            if (virtualCard(name)) continue;
             Path iface = net.resolve(name);
             if (!exists(iface.resolve("device"))) continue; // no bus device behind it: virtual
             String assign = readText(iface.resolve("addr_assign_type"));
@@ -150,6 +195,13 @@ public final class LinuxHardware {
             return mac;
         }
         return null;
+    }
+
+    private static boolean virtualCard(String name) {
+        for (String prefix : VIRTUAL_NIC_PREFIXES) {
+            if (name.startsWith(prefix)) return true;
+        }
+        return false;
     }
 
     /** "0+" matched, without a regular expression. */
@@ -209,6 +261,22 @@ public final class LinuxHardware {
         return text.substring(0, cut) + text.substring(end);
     }
 
+    /**
+     * Token {@code n} (1 or more) of {@code text[from, to)} as {@link #splitSpaces} splits it, or null
+     * when it has fewer: only the two tokens the mount table's reader needs, without splitting the line.
+     */
+    static String token(String text, int from, int to, int n) {
+        int at = from;
+        for (int k = 0; k < n; k++) {
+            while (at < to && !isSpace(text.charAt(at))) at++;
+            if (at == to) return null;
+            while (at < to && isSpace(text.charAt(at))) at++;
+        }
+        int end = at;
+        while (end < to && !isSpace(text.charAt(end))) end++;
+        return end > at ? text.substring(at, end) : null; // empty only at the end, which split drops
+    }
+
     private static String unescapeMount(String text) {
         return text.replace("\\040", " ").replace("\\011", "\t").replace("\\012", "\n").replace("\\134", "\\");
     }
@@ -219,17 +287,20 @@ public final class LinuxHardware {
         int bestLen = -1;
         String text = readText(root.resolve("proc/self/mountinfo"), 1 << 20);
         if (text == null) return null;
-        for (String line : text.split("\n")) {
+        for (int start = 0, end; start < text.length(); start = end + 1) {
+            end = text.indexOf('\n', start);
+            if (end < 0) end = text.length();
+            String line = text.substring(start, end);
             int sep = line.indexOf(" - ");
             if (sep < 0) continue;
-            String[] fields = splitSpaces(line.substring(0, sep));
-            String[] rest = splitSpaces(line.substring(sep + 3));
-            if (fields.length < 5 || rest.length < 2) continue;
-            String point = unescapeMount(fields[4]);
-            String trimmed = withoutTrailing(point, '/');
-            boolean inside = path.equals(point) || path.startsWith(trimmed + "/") || point.equals("/");
+            // The mount point (5th field before " - ") and the source (2nd after), as splitSpaces gives them.
+            String field = token(line, 0, sep, 4);
+            String source = token(line, sep + 3, line.length(), 1);
+            if (field == null || source == null) continue;
+            String point = unescapeMount(field);
+            boolean inside = path.equals(point) || point.equals("/") || path.startsWith(withoutTrailing(point, '/') + "/");
             if (inside && point.length() > bestLen) {
-                best = rest[1];
+                best = source;
                 bestLen = point.length();
             }
         }
@@ -255,7 +326,7 @@ public final class LinuxHardware {
         if (disk == null) return null;
         Path device = root.resolve("sys/block").resolve(disk);
         for (String candidate : List.of("device/serial", "serial", "device/wwid")) {
-            String value = readText(device.resolve(candidate));
+            String value = DeviceAttributes.read(device.resolve(candidate));
             if (value != null && !value.isEmpty()) return value;
         }
         Path byId = root.resolve("dev/disk/by-id");

@@ -55,6 +55,33 @@ class HardwareTest {
     }
 
     @Test
+    void aDisksSerialIsRememberedForItsSysfsNodeAndReadAgainForAnotherOne(@org.junit.jupiter.api.io.TempDir Path root)
+            throws IOException {
+        Files.createDirectories(root.resolve("proc/self"));
+        Files.writeString(root.resolve("proc/self/mountinfo"), "29 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw\n");
+        Files.createDirectories(root.resolve("sys/block/sda/sda1"));
+        Path serial = root.resolve("sys/block/sda/serial");
+        Files.writeString(serial, "SN-FIRST\n");
+        Hardware reader = Hardware.linuxRoot(root);
+        assertEquals("SN-FIRST", reader.readComponents("/srv/app").disk());
+        // The same node (device, inode, modification time): the device is not asked again.
+        java.nio.file.attribute.FileTime modified = Files.getLastModifiedTime(serial);
+        Files.writeString(serial, "SN-OTHER\n");
+        Files.setLastModifiedTime(serial, modified);
+        assertEquals("SN-FIRST", reader.readComponents("/srv/app").disk());
+        // Changed, or another node in its place (a disk replaced): read afresh, at the next check.
+        Files.setLastModifiedTime(serial, java.nio.file.attribute.FileTime.fromMillis(modified.toMillis() + 2000));
+        assertEquals("SN-OTHER", reader.readComponents("/srv/app").disk());
+        Path replacement = root.resolve("sys/block/sda/serial.new");
+        Files.writeString(replacement, "SN-THIRD\n");
+        Files.setLastModifiedTime(replacement, Files.getLastModifiedTime(serial));
+        Files.move(replacement, serial, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        assertEquals("SN-THIRD", reader.readComponents("/srv/app").disk());
+        Files.delete(serial);
+        assertNull(reader.readComponents("/srv/app").disk(), "gone: no serial, whatever was remembered");
+    }
+
+    @Test
     void macosReadsThePlatformUuidAndTheCpuAsPythonDoes() {
         CommandRunner run = recorded(Map.of(
                 "/usr/sbin/ioreg -rd1 -c IOPlatformExpertDevice", fixture("ioreg.txt"),
@@ -132,6 +159,27 @@ class HardwareTest {
             assertEquals(List.of(spaces.split(s)), List.of(LinuxHardware.splitSpaces(s)), s);
             assertEquals(zeros.matcher(s).matches(), LinuxHardware.allZeros(s), s);
             assertEquals(trailingSlashes.matcher(s).replaceAll(""), LinuxHardware.withoutTrailing(s, '/'), s);
+            String[] split = spaces.split(s);
+            for (int k = 1; k < 6; k++) assertEquals(k < split.length ? split[k] : null, LinuxHardware.token(s, 0, s.length(), k), s);
+            int from = random.nextInt(s.length() + 1);
+            int to = from + random.nextInt(s.length() - from + 1);
+            String[] part = spaces.split(s.substring(from, to));
+            assertEquals(part.length > 4 ? part[4] : null, LinuxHardware.token(s, from, to, 4), s + " " + from + " " + to);
+        }
+    }
+
+    @Test
+    void aFileIsDecodedAndStrippedAsBefore() {
+        java.util.Random random = new java.util.Random(8);
+        byte[] alphabet = "a0 \t\n\r\u000B\f\u001c\u0085\u2028\u00a0é😀".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        for (int n = 0; n < 200_000; n++) {
+            byte[] bytes = new byte[random.nextInt(10)];
+            for (int i = 0; i < bytes.length; i++) {
+                bytes[i] = random.nextInt(6) == 0 ? (byte) random.nextInt(256) : alphabet[random.nextInt(alphabet.length)];
+            }
+            int length = random.nextInt(bytes.length + 1);
+            String before = new String(java.util.Arrays.copyOf(bytes, length), java.nio.charset.StandardCharsets.UTF_8).strip();
+            assertEquals(before, LinuxHardware.stripped(bytes, length), java.util.HexFormat.of().formatHex(bytes, 0, length));
         }
     }
 }
