@@ -64,3 +64,40 @@ def test_the_trials_ending_queue_reads_machines_by_trial_end(engine: Any, produc
         plan = " | ".join(str(row[-1]) for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters))
     assert "ix_machines_product_trial_end" in plan, plan
     assert "SCAN machines" not in plan, plan
+
+
+def _queue_plan(engine: Any, product: Any, marker: str) -> str:
+    """SQLite's plan of the dashboard's work-queue statement that contains ``marker``."""
+    from licentia.server.admin.dashboard.queues import work_queues
+
+    statements: list[tuple[str, Any]] = []
+
+    def keep(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
+        statements.append((statement, parameters))
+
+    with engine.connect() as conn:
+        sa.event.listen(engine, "before_cursor_execute", keep)
+        try:
+            work_queues(conn, product_id=product.id, now=dt.datetime(2026, 11, 29, tzinfo=dt.UTC))
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", keep)
+        statement, parameters = next((s, p) for s, p in statements if marker in s and "LIMIT" in s)
+        return " | ".join(str(row[-1]) for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters))
+
+
+def test_the_expired_trial_leads_queue_reads_installations_by_status_and_day(engine: Any, product: Any) -> None:
+    """Only the product's expired trials are read, newest day first (migration 0024), not all seen today."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("the plan is checked on SQLite; PostgreSQL's planner scans tables this small")
+    plan = _queue_plan(engine, product, "devices.status = ")
+    assert "ix_devices_product_status_seen_day" in plan, plan
+    assert "SCAN devices" not in plan, plan
+
+
+def test_the_expiring_licenses_queue_reads_licenses_by_expiry(engine: Any, product: Any) -> None:
+    """The first licenses to end come from an index on the expiry (migration 0024), in its order."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("the plan is checked on SQLite; PostgreSQL's planner scans tables this small")
+    plan = _queue_plan(engine, product, "licenses.expires_at >= ")
+    assert "ix_licenses_product_expires" in plan, plan
+    assert "TEMP B-TREE FOR ORDER BY" not in plan, plan

@@ -250,6 +250,10 @@ class License(Base):
     updated_at: Mapped[dt.datetime]
 
 
+# The dashboard's expiring-licenses queue: a product's licenses ending soonest (migration 0024).
+sa.Index("ix_licenses_product_expires", License.product_id, License.expires_at)
+
+
 def _day_of_last_seen(context: Any) -> dt.date:
     last_seen: dt.datetime = context.get_current_parameters()["last_seen"]
     return (last_seen.astimezone(dt.UTC) if last_seen.tzinfo is not None else last_seen).date()
@@ -340,6 +344,9 @@ sa.Index("ix_devices_product_activated", Device.product_id, Device.activated_at)
 sa.Index("ix_devices_seen_day", Device.seen_day)
 sa.Index("ix_devices_first_seen", Device.first_seen)
 sa.Index("ix_machines_product_trial_end", Machine.product_id, Machine.trial_end)
+# The dashboard's expired-trial leads: a product's installations of one status, newest day first
+# (migration 0024). ``status`` moves once in a trial's life and ``seen_day`` once a day, not at every check.
+sa.Index("ix_devices_product_status_seen_day", Device.product_id, Device.status, Device.seen_day)
 # The installations replaced by a recognised reinstall (migration 0015): few, and every count a
 # vendor reads leaves them out (a lineage is one installation). Partial, so it holds only those;
 # a routine check never writes ``superseded_by``.

@@ -66,9 +66,14 @@ def work_queues(conn: sa.Connection, *, product_id: int, now: dt.datetime) -> di
         )
         .order_by(machines.c.trial_end)
     )
+    # The machine's trial end as a subquery, not a join: PostgreSQL then looks it up for the eight rows
+    # shown, after the sort, not for each of today's expired trials before it (every installation has
+    # its machine, so no row is lost).
+    trial_end = sa.select(machines.c.trial_end).where(machines.c.id == devices.c.machine_id).scalar_subquery()
     leads = (
-        sa.select(devices.c.id, devices.c.last_seen, devices.c.app_version, devices.c.facts, machines.c.trial_end)
-        .join(machines, machines.c.id == devices.c.machine_id)
+        sa.select(
+            devices.c.id, devices.c.last_seen, devices.c.app_version, devices.c.facts, trial_end.label("trial_end")
+        )
         .where(
             of_product,
             devices.c.status == "trial_expired",
@@ -76,8 +81,9 @@ def work_queues(conn: sa.Connection, *, product_id: int, now: dt.datetime) -> di
             devices.c.seen_day >= (now - WEEK).date(),
             devices.c.last_seen >= now - WEEK,
         )
-        # Newest first, by the indexed day and then the time within it: the first rows come from today's
-        # installations, not from a sort of the whole week's (hundreds of thousands at ten million).
+        # Newest first, by the indexed status and day (ix_devices_product_status_seen_day) and then the
+        # time within the day: the first rows come from today's expired trials, not from a sort of the
+        # whole week's (hundreds of thousands at ten million).
         .order_by(devices.c.seen_day.desc(), devices.c.last_seen.desc())
     )
     copies = (
