@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import sqlalchemy as sa
 
 from licentia.server.devices.changes import extend_trial, free_seat, set_device_status
@@ -173,3 +174,26 @@ def test_check_facts_refuse_integers_beyond_64_bits(client, product):
     response = app.call("/v1/check", facts={"n": 10**40})
     assert response.status_code == 422 and response.json()["error"]["code"] == "validation_error"
     assert app.check(facts={"n": 2**63 - 1})["status"] == "trial"
+
+
+def test_a_first_contact_looks_its_machine_up_by_index_not_by_reading_every_machine(client, product, engine):
+    """Each strong component is looked up through its own index; an OR of the three made SQLite, which keeps no
+    statistics here, read every machine of the product at each first contact (4.7 ms at 10,000 machines)."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("the plan is checked on SQLite, whose planner uses an index on an empty table as on a full one")
+    statements: list[tuple[str, object]] = []
+
+    def keep(_conn, _cursor, statement, parameters, _context, _many):
+        statements.append((statement, parameters))
+
+    sa.event.listen(sa.engine.Engine, "before_cursor_execute", keep)
+    try:
+        Installation(client, product.public_key).check()
+    finally:
+        sa.event.remove(sa.engine.Engine, "before_cursor_execute", keep)
+    statement, parameters = next((s, p) for s, p in statements if "fp_disk" in s and s.lstrip().startswith("SELECT"))
+    with engine.connect() as conn:
+        plan = " | ".join(str(row[-1]) for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters))
+    for index in ("ix_machines_product_machine", "ix_machines_product_disk", "ix_machines_product_mac"):
+        assert index in plan, plan
+    assert "ix_machines_product_trial_end" not in plan and "SCAN machines" not in plan, plan

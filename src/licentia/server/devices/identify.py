@@ -251,7 +251,7 @@ def _recognise(conn: sa.Connection, inp: CheckInput, product: CheckProductRow) -
 
 
 def _find_machine(conn: sa.Connection, product: CheckProductRow, presented: dict[str, str]) -> sa.Row[Any] | None:
-    strong = [machines.c[f"fp_{name}"] == value for name, value in presented.items() if name not in WEAK_COMPONENTS]
+    strong = [(name, value) for name, value in presented.items() if name not in WEAK_COMPONENTS]
     if not strong:
         return None
     if conn.dialect.name == "postgresql":
@@ -261,12 +261,13 @@ def _find_machine(conn: sa.Connection, product: CheckProductRow, presented: dict
             f"{product.id}:{name}:{value}" for name, value in presented.items() if name not in WEAK_COMPONENTS
         ):
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})
-    rows = conn.execute(
-        sa.select(machines)
-        .where(machines.c.product_id == product.id, sa.or_(*strong))
-        .order_by(machines.c.first_seen.desc())
-        .limit(50)
-    ).all()
+    # One indexed look-up per component, (product_id, fp_<name>), joined: with an OR of the three,
+    # SQLite without statistics (it never has any here) read every machine of the product instead,
+    # at each first contact, on the event loop (4.7 ms at 10,000 machines, growing with the fleet).
+    found = sa.union(
+        *(sa.select(machines).where(machines.c.product_id == product.id, machines.c[f"fp_{n}"] == v) for n, v in strong)
+    ).subquery()
+    rows = conn.execute(sa.select(found).order_by(found.c.first_seen.desc()).limit(50)).all()
     best, best_count = None, 0
     for row in rows:
         stored = {name: getattr(row, f"fp_{name}") for name in COMPONENTS}
