@@ -42,10 +42,8 @@ import sqlalchemy as sa
 from licentia.core.clock import to_iso
 from licentia.core.fingerprint import (
     COMPONENTS,
-    WEAK_COMPONENTS,
     another_computer,
     changed_components,
-    match_count,
     matches,
 )
 from licentia.core.status import DeviceStatus
@@ -54,6 +52,7 @@ from licentia.server.devices.decide import COPY_BLOCK_REASON
 from licentia.server.devices.lineage import Lifecycle
 from licentia.server.devices.rows import (
     DEVICE_BY_ID,
+    find_machine,
     flag_copy,
     insert_machine,
     machine_components,
@@ -65,7 +64,7 @@ from licentia.server.devices.rows import (
 from licentia.server.devices.seats import Refused
 from licentia.server.errors import ApiError, ErrorCode
 from licentia.server.store.batch import current_scope
-from licentia.server.store.tables import devices, events, machines
+from licentia.server.store.tables import devices, events
 
 if TYPE_CHECKING:  # for mypy only, never imported at run time
     from licentia.server.devices.row_types import CheckProductRow, DescribedDevice, DeviceRow, TokenChain
@@ -225,7 +224,7 @@ def _moves(row: DeviceRow, inp: CheckInput, token: Token, product: CheckProductR
 
 def _recognise(conn: sa.Connection, inp: CheckInput, product: CheckProductRow) -> Identity:
     """A caller without a credential: a new installation, on the machine its hardware names."""
-    machine = _find_machine(conn, product, inp.components)
+    machine = find_machine(conn, product, inp.components)
     if machine is None:
         found = _create(conn, inp, product, _new_machine(conn, inp, product, inp.components))
         found.new_machine = True
@@ -248,34 +247,6 @@ def _recognise(conn: sa.Connection, inp: CheckInput, product: CheckProductRow) -
         # The data folder was lost with the credential: the installation it replaces comes back as a new one.
         found.lifecycle = Lifecycle("reinstall", previous.app_version, {"replaces": previous.id})
     return found
-
-
-def _find_machine(conn: sa.Connection, product: CheckProductRow, presented: dict[str, str]) -> sa.Row[Any] | None:
-    strong = [(name, value) for name, value in presented.items() if name not in WEAK_COMPONENTS]
-    if not strong:
-        return None
-    if conn.dialect.name == "postgresql":
-        # Two first contacts of one new computer through two workers must not make
-        # two machines (two trials): a lock per strong component, in one order, until commit.
-        for key in sorted(
-            f"{product.id}:{name}:{value}" for name, value in presented.items() if name not in WEAK_COMPONENTS
-        ):
-            conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})
-    # One indexed look-up per component, (product_id, fp_<name>), joined: with an OR of the three,
-    # SQLite without statistics (it never has any here) read every machine of the product instead,
-    # at each first contact, on the event loop (4.7 ms at 10,000 machines, growing with the fleet).
-    found = sa.union(
-        *(sa.select(machines).where(machines.c.product_id == product.id, machines.c[f"fp_{n}"] == v) for n, v in strong)
-    ).subquery()
-    rows = conn.execute(sa.select(found).order_by(found.c.first_seen.desc()).limit(50)).all()
-    best, best_count = None, 0
-    for row in rows:
-        stored = {name: getattr(row, f"fp_{name}") for name in COMPONENTS}
-        if matches(stored, presented, product.fingerprint_min_match):
-            count = match_count(stored, presented)
-            if count > best_count:
-                best, best_count = row, count
-    return best
 
 
 def _new_machine(conn: sa.Connection, inp: CheckInput, product: CheckProductRow, components: dict[str, str]) -> str:
@@ -363,7 +334,7 @@ def _copy(
     )
     if flag:
         flag_copy(conn, current_scope(conn), original.id)
-    machine = _find_machine(conn, product, inp.components)
+    machine = find_machine(conn, product, inp.components)
     machine_id = machine.id if machine is not None else _new_machine(conn, inp, product, inp.components)
     found = _create(conn, inp, product, machine_id, copy_of=original.id)
     # The copy's timeline starts with the evidence too.

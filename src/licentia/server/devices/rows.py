@@ -12,19 +12,20 @@ machine, a hardware change) and are plain updates of the columns they own.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import secrets
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from licentia.core.fingerprint import COMPONENTS
+from licentia.core.fingerprint import COMPONENTS, WEAK_COMPONENTS, match_count, matches
 from licentia.server.store.batch import BatchScope, RowChanged
 from licentia.server.store.raw import BulkUpdate, Statement
 from licentia.server.store.tables import devices, machines
 
 if TYPE_CHECKING:  # the rows' types: for mypy only, never imported at run time
-    from licentia.server.devices.row_types import Columns, CustomerLicenseRow, DeviceRow
+    from licentia.server.devices.row_types import CheckProductRow, Columns, CustomerLicenseRow, DeviceRow
 
 _MACHINE_COLUMNS = (
     *(f"fp_{name}" for name in COMPONENTS),
@@ -193,6 +194,52 @@ def _flush_routine_updates(conn: sa.Connection, items: list[tuple[BulkUpdate, di
         start = end
     if changed != len(items):
         raise RowChanged(f"{len(items) - changed} of {len(items)} devices changed since they were read")
+
+
+@functools.cache
+def _machines_by_components(names: tuple[str, ...]) -> sa.Select[Any]:
+    """The product's latest 50 machines with any of these components: one indexed look-up per component, joined.
+
+    With an OR of the components, SQLite, which keeps no statistics here, read every machine of the
+    product instead, at each first contact, on the event loop (3.1 ms at 10,000 machines, growing with
+    the fleet). Built once per set of components, with bound values.
+    """
+    product_id: sa.BindParameter[int] = sa.bindparam("product_id", type_=sa.Integer)
+    found = sa.union(
+        *(
+            sa.select(machines).where(
+                machines.c.product_id == product_id, machines.c[f"fp_{n}"] == sa.bindparam(f"fp_{n}")
+            )
+            for n in names
+        )
+    ).subquery()
+    return sa.select(found).order_by(found.c.first_seen.desc()).limit(50)
+
+
+def find_machine(conn: sa.Connection, product: CheckProductRow, presented: dict[str, str]) -> sa.Row[Any] | None:
+    """The known machine these components match best (K of N, the product's minimum), or None."""
+    strong = [(name, value) for name, value in presented.items() if name not in WEAK_COMPONENTS]
+    if not strong:
+        return None
+    if conn.dialect.name == "postgresql":
+        # Two first contacts of one new computer through two workers must not make
+        # two machines (two trials): a lock per strong component, in one order, until commit.
+        for key in sorted(
+            f"{product.id}:{name}:{value}" for name, value in presented.items() if name not in WEAK_COMPONENTS
+        ):
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})
+    names = tuple(sorted(name for name, _value in strong))
+    rows = conn.execute(
+        _machines_by_components(names), {"product_id": product.id, **{f"fp_{n}": v for n, v in strong}}
+    ).all()
+    best, best_count = None, 0
+    for row in rows:
+        stored = {name: getattr(row, f"fp_{name}") for name in COMPONENTS}
+        if matches(stored, presented, product.fingerprint_min_match):
+            count = match_count(stored, presented)
+            if count > best_count:
+                best, best_count = row, count
+    return best
 
 
 def insert_machine(
