@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
+
+import sqlalchemy as sa
 
 from licentia.core.fingerprint import component_hash, data_path_hash
 from licentia.core.signing import load_public_key, verify_document
@@ -69,3 +72,24 @@ class Installation:
         if doc["token"]:
             self.token = doc["token"]
         return doc
+
+
+def sqlite_plan(engine: sa.Engine, run: Callable[[], Any], chosen: Callable[[str], bool]) -> str:
+    """SQLite's plan (EXPLAIN QUERY PLAN) of the first statement ``run`` sends, on any engine, that ``chosen`` picks.
+
+    SQLite's planner uses an index on an empty table as it would on a full one, so a plan test
+    needs no data; PostgreSQL's scans tables this small.
+    """
+    statements: list[tuple[str, Any]] = []
+
+    def keep(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
+        statements.append((statement, parameters))
+
+    sa.event.listen(sa.engine.Engine, "before_cursor_execute", keep)
+    try:
+        run()
+    finally:
+        sa.event.remove(sa.engine.Engine, "before_cursor_execute", keep)
+    statement, parameters = next((s, p) for s, p in statements if chosen(s))
+    with engine.connect() as conn:
+        return " | ".join(str(row[-1]) for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters))

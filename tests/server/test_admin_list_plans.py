@@ -9,13 +9,14 @@ empty table as it would on a full one.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 
 from licentia.server.admin.lists.listing import listing
 from licentia.server.admin.lists.specs import DeviceFilter, device_spec
+from tests.server.helpers import sqlite_plan
 
 
 @pytest.mark.parametrize(
@@ -26,70 +27,41 @@ from licentia.server.admin.lists.specs import DeviceFilter, device_spec
 def test_a_first_page_in_each_order_reads_its_index(engine: Any, sort: str, index: str, direction: str) -> None:
     if engine.dialect.name != "sqlite":
         pytest.skip("the plan is checked on SQLite; PostgreSQL's planner scans tables this small")
-    statements: list[tuple[str, Any]] = []
-
-    def keep(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
-        statements.append((statement, parameters))
-
     spec = device_spec(DeviceFilter(), now=dt.datetime(2026, 11, 29, tzinfo=dt.UTC))
-    with engine.connect() as conn:
-        sa.event.listen(engine, "before_cursor_execute", keep)
-        try:
+
+    def first_page() -> None:
+        with engine.connect() as conn:
             listing(conn, spec, sort=sort, direction=direction, page=1, path="/admin/devices", params={})
-        finally:
-            sa.event.remove(engine, "before_cursor_execute", keep)
-        statement, parameters = next((s, p) for s, p in statements if "ORDER BY" in s)
-        plan = " | ".join(str(row[-1]) for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters))
+
+    plan = sqlite_plan(engine, first_page, lambda statement: "ORDER BY" in statement)
     assert index in plan, plan
     assert "TEMP B-TREE FOR ORDER BY" not in plan, plan
+
+
+def _queue_plan(engine: Any, product: Any, chosen: Callable[[str], bool]) -> str:
+    """SQLite's plan of the dashboard's work-queue statement that ``chosen`` picks."""
+    from licentia.server.admin.dashboard.queues import work_queues
+
+    def queues() -> None:
+        with engine.connect() as conn:
+            work_queues(conn, product_id=product.id, now=dt.datetime(2026, 11, 29, tzinfo=dt.UTC))
+
+    return sqlite_plan(engine, queues, chosen)
 
 
 def test_the_trials_ending_queue_reads_machines_by_trial_end(engine: Any, product: Any) -> None:
     if engine.dialect.name != "sqlite":
         pytest.skip("the plan is checked on SQLite; PostgreSQL's planner scans tables this small")
-    from licentia.server.admin.dashboard.queues import work_queues
-
-    statements: list[tuple[str, Any]] = []
-
-    def keep(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
-        statements.append((statement, parameters))
-
-    with engine.connect() as conn:
-        sa.event.listen(engine, "before_cursor_execute", keep)
-        try:
-            work_queues(conn, product_id=product.id, now=dt.datetime(2026, 11, 29, tzinfo=dt.UTC))
-        finally:
-            sa.event.remove(engine, "before_cursor_execute", keep)
-        statement, parameters = next((s, p) for s, p in statements if "machines.trial_end >=" in s)
-        plan = " | ".join(str(row[-1]) for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters))
+    plan = _queue_plan(engine, product, lambda statement: "machines.trial_end >=" in statement)
     assert "ix_machines_product_trial_end" in plan, plan
     assert "SCAN machines" not in plan, plan
-
-
-def _queue_plan(engine: Any, product: Any, marker: str) -> str:
-    """SQLite's plan of the dashboard's work-queue statement that contains ``marker``."""
-    from licentia.server.admin.dashboard.queues import work_queues
-
-    statements: list[tuple[str, Any]] = []
-
-    def keep(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
-        statements.append((statement, parameters))
-
-    with engine.connect() as conn:
-        sa.event.listen(engine, "before_cursor_execute", keep)
-        try:
-            work_queues(conn, product_id=product.id, now=dt.datetime(2026, 11, 29, tzinfo=dt.UTC))
-        finally:
-            sa.event.remove(engine, "before_cursor_execute", keep)
-        statement, parameters = next((s, p) for s, p in statements if marker in s and "LIMIT" in s)
-        return " | ".join(str(row[-1]) for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters))
 
 
 def test_the_expired_trial_leads_queue_reads_installations_by_status_and_day(engine: Any, product: Any) -> None:
     """Only the product's expired trials are read, newest day first (migration 0024), not all seen today."""
     if engine.dialect.name != "sqlite":
         pytest.skip("the plan is checked on SQLite; PostgreSQL's planner scans tables this small")
-    plan = _queue_plan(engine, product, "devices.status = ")
+    plan = _queue_plan(engine, product, lambda s: "devices.status = " in s and "LIMIT" in s)
     assert "ix_devices_product_status_seen_day" in plan, plan
     assert "SCAN devices" not in plan, plan
 
@@ -98,6 +70,6 @@ def test_the_expiring_licenses_queue_reads_licenses_by_expiry(engine: Any, produ
     """The first licenses to end come from an index on the expiry (migration 0024), in its order."""
     if engine.dialect.name != "sqlite":
         pytest.skip("the plan is checked on SQLite; PostgreSQL's planner scans tables this small")
-    plan = _queue_plan(engine, product, "licenses.expires_at >= ")
+    plan = _queue_plan(engine, product, lambda s: "licenses.expires_at >= " in s and "LIMIT" in s)
     assert "ix_licenses_product_expires" in plan, plan
     assert "TEMP B-TREE FOR ORDER BY" not in plan, plan

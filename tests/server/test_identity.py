@@ -15,7 +15,7 @@ from licentia.server.devices.changes import extend_trial, free_seat, set_device_
 from licentia.server.licenses.service import issue_license
 from licentia.server.store.models import Device, Machine, table_of
 from tests.server.evidence.conftest import events_of
-from tests.server.helpers import Installation, auth, fingerprint
+from tests.server.helpers import Installation, auth, fingerprint, sqlite_plan
 
 devices = table_of(Device)
 machines = table_of(Machine)
@@ -181,19 +181,11 @@ def test_a_first_contact_looks_its_machine_up_by_index_not_by_reading_every_mach
     statistics here, read every machine of the product at each first contact (4.7 ms at 10,000 machines)."""
     if engine.dialect.name != "sqlite":
         pytest.skip("the plan is checked on SQLite, whose planner uses an index on an empty table as on a full one")
-    statements: list[tuple[str, object]] = []
-
-    def keep(_conn, _cursor, statement, parameters, _context, _many):
-        statements.append((statement, parameters))
-
-    sa.event.listen(sa.engine.Engine, "before_cursor_execute", keep)
-    try:
-        Installation(client, product.public_key).check()
-    finally:
-        sa.event.remove(sa.engine.Engine, "before_cursor_execute", keep)
-    statement, parameters = next((s, p) for s, p in statements if "fp_disk" in s and s.lstrip().startswith("SELECT"))
-    with engine.connect() as conn:
-        plan = " | ".join(str(row[-1]) for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters))
+    plan = sqlite_plan(
+        engine,
+        lambda: Installation(client, product.public_key).check(),
+        lambda statement: "fp_disk" in statement and statement.lstrip().startswith("SELECT"),
+    )
     for index in ("ix_machines_product_machine", "ix_machines_product_disk", "ix_machines_product_mac"):
         assert index in plan, plan
     assert "ix_machines_product_trial_end" not in plan and "SCAN machines" not in plan, plan
