@@ -16,7 +16,6 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
@@ -31,9 +30,7 @@ class InstallerTicketTest {
 
     @BeforeAll
     void start() throws Exception {
-        String python = System.getenv("LICENTIA_PYTHON");
-        Assumptions.assumeTrue(python != null && !python.isEmpty(),
-                "LICENTIA_PYTHON is not set: the end-to-end tests against a real licentia serve are SKIPPED");
+        String python = LiveServer.pythonOrSkip();
         server = new LiveServer(python).start();
         scratch = Files.createTempDirectory("licentia-java-tickets");
     }

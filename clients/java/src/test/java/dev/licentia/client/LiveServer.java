@@ -38,6 +38,15 @@ final class LiveServer implements AutoCloseable {
         this.dataDir = root.resolve("server");
     }
 
+    /** {@code $LICENTIA_PYTHON}, or the calling test is skipped (as aborted: JUnit reports it) when it is not set. */
+    static String pythonOrSkip() {
+        String python = System.getenv("LICENTIA_PYTHON");
+        org.junit.jupiter.api.Assumptions.assumeTrue(python != null && !python.isEmpty(),
+                "LICENTIA_PYTHON is not set: the end-to-end tests against a real licentia serve are SKIPPED "
+                        + "(scripts/test-clients sets it; so must any run that counts)");
+        return python;
+    }
+
     static int freePort() throws IOException {
         try (ServerSocket probe = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
             return probe.getLocalPort();

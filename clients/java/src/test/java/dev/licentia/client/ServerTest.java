@@ -38,10 +38,7 @@ class ServerTest {
 
     @BeforeAll
     void start() throws Exception {
-        String python = System.getenv("LICENTIA_PYTHON");
-        Assumptions.assumeTrue(python != null && !python.isEmpty(),
-                "LICENTIA_PYTHON is not set: the end-to-end tests against a real licentia serve are SKIPPED "
-                        + "(scripts/test-clients sets it; so must any run that counts)");
+        String python = LiveServer.pythonOrSkip();
         server = new LiveServer(python).start();
         scratch = Files.createTempDirectory("licentia-java-apps");
         keys = Json.parse(server.script(Path.of("src/test/resources/setup_server.py"), server.dataDir.toString()));

@@ -16,7 +16,6 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
@@ -31,9 +30,7 @@ class SignInServerTest {
 
     @BeforeAll
     void start() throws Exception {
-        String python = System.getenv("LICENTIA_PYTHON");
-        Assumptions.assumeTrue(python != null && !python.isEmpty(),
-                "LICENTIA_PYTHON is not set: the end-to-end tests against a real licentia serve are SKIPPED");
+        String python = LiveServer.pythonOrSkip();
         server = new LiveServer(python, Map.of("LICENTIA_DEVICE_POLL_SECONDS", "1")).start();
         scratch = Files.createTempDirectory("licentia-java-signin");
         server.cli("policy", "create", "my-app", "Team", "--set", "seat_unit=user", "--set", "max_devices=2", "--set", "machines_per_user=2");

@@ -23,7 +23,6 @@ import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.DynamicNode;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
@@ -85,9 +84,7 @@ class TrailTest {
 
     @Test
     void theTrailGoesBeforeEachPostAndIsRecordedOnceWithoutASecret() throws Exception {
-        String python = System.getenv("LICENTIA_PYTHON");
-        Assumptions.assumeTrue(python != null && !python.isEmpty(),
-                "LICENTIA_PYTHON is not set: the end-to-end tests against a real licentia serve are SKIPPED");
+        String python = LiveServer.pythonOrSkip();
         Path scratch = Files.createTempDirectory("licentia-java-trail");
         List<String> seen = Collections.synchronizedList(new ArrayList<>());
         HttpServer proxy = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
