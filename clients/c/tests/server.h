@@ -176,6 +176,18 @@ static inline char *read_file(const char *path) {
     return text;
 }
 
+/* The public key `licentia serve` wrote for the product my-app, in out (one line): 0, or -1 when unreadable. */
+static inline int server_public_key(char *out, size_t size) {
+    char path[600];
+    snprintf(path, sizeof path, "%s/keys/my-app.pub", server_dir);
+    char *text = read_file(path);
+    if (!text) return -1;
+    snprintf(out, size, "%s", text);
+    out[strcspn(out, "\r\n")] = '\0';
+    free(text);
+    return 0;
+}
+
 static inline void write_file(const char *dir, const char *rel, const char *text) {
     char path[600], cmd[700];
     snprintf(path, sizeof path, "%s/%s", dir, rel);

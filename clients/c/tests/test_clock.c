@@ -63,13 +63,7 @@ int main(void) {
         fprintf(stderr, "could not start licentia serve with %s\n", python);
         return 2;
     }
-    char path[600];
-    snprintf(path, sizeof path, "%s/keys/my-app.pub", server_dir);
-    char *text = read_file(path);
-    CHECK(text != NULL, "public key file %s", path);
-    snprintf(pub, sizeof pub, "%s", text ? text : "");
-    pub[strcspn(pub, "\r\n")] = '\0';
-    free(text);
+    CHECK(server_public_key(pub, sizeof pub) == 0, "public key file %s/keys/my-app.pub", server_dir);
 
     static const struct {
         const char *skew, *name, *machine_id;

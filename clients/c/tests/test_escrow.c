@@ -199,11 +199,7 @@ int main(void) {
         return 2;
     }
     char path[600], key[64], text[256], device[128], secret[256], expected[LC_HASH_HEX];
-    snprintf(path, sizeof path, "%s/keys/my-app.pub", server_dir);
-    char *pub_text = read_file(path);
-    CHECK(pub_text != NULL, "public key file %s", path);
-    snprintf(pub, sizeof pub, "%s", pub_text ? pub_text : "");
-    free(pub_text);
+    CHECK(server_public_key(pub, sizeof pub) == 0, "public key file %s/keys/my-app.pub", server_dir);
     snprintf(machine, sizeof machine, "%s/machine", root);
     fake_machine(machine, "4f1c2b7e9d0a4c3b8e6f5a1d2c3b4a59");
     struct stat sb;

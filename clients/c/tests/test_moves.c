@@ -391,12 +391,7 @@ int main(void) {
         fprintf(stderr, "could not start licentia serve with %s\n", python);
         return 2;
     }
-    char path[600];
-    snprintf(path, sizeof path, "%s/keys/my-app.pub", server_dir);
-    char *pub_text = read_file(path);
-    CHECK(pub_text != NULL, "public key file %s", path);
-    snprintf(pub, sizeof pub, "%s", pub_text ? pub_text : "");
-    free(pub_text);
+    CHECK(server_public_key(pub, sizeof pub) == 0, "public key file %s/keys/my-app.pub", server_dir);
     snprintf(machine, sizeof machine, "%s/machine", root);
     fake_machine(machine, "4f1c2b7e9d0a4c3b8e6f5a1d2c3b4a59");
 

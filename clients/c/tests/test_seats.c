@@ -259,13 +259,7 @@ int main(void) {
         fprintf(stderr, "could not start licentia serve with %s\n", python);
         return 2;
     }
-    char path[600];
-    snprintf(path, sizeof path, "%s/keys/my-app.pub", server_dir);
-    char *text = read_file(path);
-    CHECK(text != NULL, "public key file %s", path);
-    snprintf(pub, sizeof pub, "%s", text ? text : "");
-    pub[strcspn(pub, "\r\n")] = '\0';
-    free(text);
+    CHECK(server_public_key(pub, sizeof pub) == 0, "public key file %s/keys/my-app.pub", server_dir);
     snprintf(machine, sizeof machine, "%s/machine", root);
     snprintf(machine2, sizeof machine2, "%s/machine2", root);
     fake_machine(machine, "4f1c2b7e9d0a4c3b8e6f5a1d2c3b4a59");

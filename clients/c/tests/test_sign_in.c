@@ -121,13 +121,8 @@ int main(void) {
         fprintf(stderr, "could not start licentia serve with %s\n", python);
         return 2;
     }
-    char path[600], cmd[1200];
-    snprintf(path, sizeof path, "%s/keys/my-app.pub", server_dir);
-    char *text = read_file(path);
-    CHECK(text != NULL, "public key file %s", path);
-    snprintf(pub, sizeof pub, "%s", text ? text : "");
-    pub[strcspn(pub, "\r\n")] = '\0';
-    free(text);
+    char cmd[1200];
+    CHECK(server_public_key(pub, sizeof pub) == 0, "public key file %s/keys/my-app.pub", server_dir);
     snprintf(cmd, sizeof cmd,
              "'%s' -m licentia policy create my-app Team --set seat_unit=user --set max_devices=2 --set machines_per_user=2 "
              "--data-dir '%s' >/dev/null && '%s' -m licentia license issue --product my-app --policy Team --email " LEAD

@@ -61,11 +61,7 @@ int main(void) {
         return 2;
     }
     char path[600], cmd[1500], ticket[600], edited[600], damaged[600], missing[600], machine[400], machine2[400];
-    snprintf(path, sizeof path, "%s/keys/my-app.pub", server_dir);
-    char *text = read_file(path);
-    snprintf(pub, sizeof pub, "%s", text ? text : "");
-    pub[strcspn(pub, "\r\n")] = '\0';
-    free(text);
+    CHECK(server_public_key(pub, sizeof pub) == 0, "public key file %s/keys/my-app.pub", server_dir);
     snprintf(machine, sizeof machine, "%s/machine", root);
     snprintf(machine2, sizeof machine2, "%s/machine2", root);
     fake_machine(machine, "4f1c2b7e9d0a4c3b8e6f5a1d2c3b4a59");
@@ -74,7 +70,7 @@ int main(void) {
     snprintf(cmd, sizeof cmd, "mkdir -p '%s/download' && '%s' -m licentia ticket mint --product my-app --out '%s' --data-dir '%s' >/dev/null",
              root, python, ticket, server_dir);
     CHECK(system(cmd) == 0, "a ticket minted with the server's CLI");
-    text = read_file(ticket);
+    char *text = read_file(ticket);
     CHECK(text && !licentia_ticket_problem(text, strlen(text)), "a ticket the library sends");
 
     /* The buyer's computer starts from it; a leaked installer on another computer is a copy of that download. */
