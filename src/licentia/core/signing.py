@@ -98,6 +98,8 @@ class SigningKey:
         self.public_key: Ed25519PublicKey = private_key.public_key()
         self.kid = key_id(self.public_key)
         self._sign_bytes = self._signer()
+        # The signed wrapper's last member but one, in canonical form, made once.
+        self._kid_member = b',"kid":' + canonical_json(self.kid)
 
     def __repr__(self) -> str:
         return f"SigningKey(kid={self.kid!r})"  # never the key itself
@@ -142,10 +144,11 @@ class SigningKey:
         # The wrapper's keys sort as document < endorsements < kid < sig, so its
         # canonical form is the already-canonical body spliced in, not a second
         # serialisation of the whole document.
+        # base64url needs no escaping in JSON: the signature is spliced in as it is.
         chain = [dict(e) for e in endorsements]
-        tail = canonical_json({"kid": self.kid, "sig": _b64e(self._sign_bytes(body))})
+        sig = binascii.b2a_base64(self._sign_bytes(body), newline=False).translate(_TO_URLSAFE).rstrip(b"=")
         middle = b',"endorsements":' + canonical_json(chain) if chain else b""
-        return b'{"document":' + body + middle + b"," + tail[1:]
+        return b'{"document":' + body + middle + self._kid_member + b',"sig":"' + sig + b'"}'
 
 
 def _trusted_keys(pinned: Mapping[str, VerifyingKey], endorsements: Any, product: str) -> dict[str, PublicKey]:

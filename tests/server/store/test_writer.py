@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 
+import pytest
 import sqlalchemy as sa
 
 from licentia.server.store.engine import database_urls, make_sync_engine
@@ -101,4 +104,46 @@ def test_a_job_whose_first_statement_is_raw_is_one_transaction(migrated):
     assert isinstance(failed_alone, ValueError) and isinstance(failed_with_neighbour, ValueError)
     assert kept == "kept"
     assert stored(engine) == {"raw-kept"}
+    engine.dispose()
+
+
+def test_a_batch_that_meets_a_locked_database_waits_and_commits(migrated):
+    """SQLite: another process holding the write lock delays the batch; it is never refused or lost."""
+    urls = database_urls(migrated.resolved_database_url)
+    if not urls.is_sqlite:
+        pytest.skip("the write lock is SQLite's")
+    engine = make_sync_engine(urls)
+    # Another process's writer, in the middle of its transaction (a second worker, or `licentia` itself).
+    with subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sqlite3, sys; c = sqlite3.connect(sys.argv[1], isolation_level=None);"
+            " c.execute('BEGIN IMMEDIATE'); print('locked', flush=True); sys.stdin.readline(); c.rollback()",
+            engine.url.database,
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as holder:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+
+        async def main():
+            writer = Writer(urls)
+            try:
+                pending = asyncio.gather(*(writer.run(insert(f"w{i}")) for i in range(3)), return_exceptions=True)
+                await asyncio.sleep(0.3)
+                assert not pending.done()  # waiting for the lock, not failed at once
+                assert holder.stdin is not None
+                holder.stdin.write("\n")
+                holder.stdin.flush()
+                return await asyncio.wait_for(pending, 30)
+            finally:
+                await writer.close()
+
+        try:
+            assert asyncio.run(main()) == ["w0", "w1", "w2"]
+        finally:
+            holder.kill()
+    assert stored(engine) == {"w0", "w1", "w2"}
     engine.dispose()
