@@ -126,22 +126,22 @@ def test_a_batch_that_meets_a_locked_database_waits_and_commits(migrated):
         stdout=subprocess.PIPE,
         text=True,
     ) as holder:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
-
-        async def main():
-            writer = Writer(urls)
-            try:
-                pending = asyncio.gather(*(writer.run(insert(f"w{i}")) for i in range(3)), return_exceptions=True)
-                await asyncio.sleep(0.3)
-                assert not pending.done()  # waiting for the lock, not failed at once
-                assert holder.stdin is not None
-                holder.stdin.write("\n")
-                holder.stdin.flush()
-                return await asyncio.wait_for(pending, 30)
-            finally:
-                await writer.close()
-
         try:
+            assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+
+            async def main():
+                writer = Writer(urls)
+                try:
+                    pending = asyncio.gather(*(writer.run(insert(f"w{i}")) for i in range(3)), return_exceptions=True)
+                    await asyncio.sleep(0.3)
+                    assert not pending.done()  # waiting for the lock, not failed at once
+                    assert holder.stdin is not None
+                    holder.stdin.write("\n")
+                    holder.stdin.flush()
+                    return await asyncio.wait_for(pending, 30)
+                finally:
+                    await writer.close()
+
             assert asyncio.run(main()) == ["w0", "w1", "w2"]
         finally:
             holder.kill()
