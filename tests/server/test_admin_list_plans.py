@@ -49,27 +49,22 @@ def _queue_plan(engine: Any, product: Any, chosen: Callable[[str], bool]) -> str
     return sqlite_plan(engine, queues, chosen)
 
 
-def test_the_trials_ending_queue_reads_machines_by_trial_end(engine: Any, product: Any) -> None:
+@pytest.mark.parametrize(
+    ("queue", "statement", "index", "not_in_plan"),
+    [
+        # The trials ending soon, by the machines' trial end.
+        ("trials ending", "machines.trial_end >=", "ix_machines_product_trial_end", "SCAN machines"),
+        # Only the product's expired trials, newest day first (migration 0024), not all seen today.
+        ("expired-trial leads", "devices.status = ", "ix_devices_product_status_seen_day", "SCAN devices"),
+        # The first licenses to end, from an index on the expiry (migration 0024), in its order.
+        ("expiring licenses", "licenses.expires_at >= ", "ix_licenses_product_expires", "TEMP B-TREE FOR ORDER BY"),
+    ],
+)
+def test_each_dashboard_queue_reads_its_index(
+    engine: Any, product: Any, queue: str, statement: str, index: str, not_in_plan: str
+) -> None:
     if engine.dialect.name != "sqlite":
         pytest.skip("the plan is checked on SQLite; PostgreSQL's planner scans tables this small")
-    plan = _queue_plan(engine, product, lambda statement: "machines.trial_end >=" in statement)
-    assert "ix_machines_product_trial_end" in plan, plan
-    assert "SCAN machines" not in plan, plan
-
-
-def test_the_expired_trial_leads_queue_reads_installations_by_status_and_day(engine: Any, product: Any) -> None:
-    """Only the product's expired trials are read, newest day first (migration 0024), not all seen today."""
-    if engine.dialect.name != "sqlite":
-        pytest.skip("the plan is checked on SQLite; PostgreSQL's planner scans tables this small")
-    plan = _queue_plan(engine, product, lambda s: "devices.status = " in s and "LIMIT" in s)
-    assert "ix_devices_product_status_seen_day" in plan, plan
-    assert "SCAN devices" not in plan, plan
-
-
-def test_the_expiring_licenses_queue_reads_licenses_by_expiry(engine: Any, product: Any) -> None:
-    """The first licenses to end come from an index on the expiry (migration 0024), in its order."""
-    if engine.dialect.name != "sqlite":
-        pytest.skip("the plan is checked on SQLite; PostgreSQL's planner scans tables this small")
-    plan = _queue_plan(engine, product, lambda s: "licenses.expires_at >= " in s and "LIMIT" in s)
-    assert "ix_licenses_product_expires" in plan, plan
-    assert "TEMP B-TREE FOR ORDER BY" not in plan, plan
+    plan = _queue_plan(engine, product, lambda s: statement in s and "LIMIT" in s)
+    assert index in plan, (queue, plan)
+    assert not_in_plan not in plan, (queue, plan)
