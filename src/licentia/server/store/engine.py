@@ -152,7 +152,7 @@ def _sqlite_setup(engine: sa.Engine) -> None:
         driver = conn.connection.dbapi_connection
         if isinstance(driver, sqlite3.Connection):
             # Straight to the driver: through ``exec_driver_sql`` (SQLAlchemy's execution
-            # context) it cost ten times as much, once per writer batch on the hot path.
+            # context) it cost twice as much, once per writer batch on the hot path.
             try:
                 driver.execute(statement)
             except sqlite3.Error as exc:  # wrapped as SQLAlchemy would: callers retry on its OperationalError
