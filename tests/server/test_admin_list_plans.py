@@ -50,21 +50,25 @@ def _queue_plan(engine: Any, product: Any, chosen: Callable[[str], bool]) -> str
 
 
 @pytest.mark.parametrize(
-    ("queue", "statement", "index", "not_in_plan"),
+    ("statement", "index", "not_in_plan"),
     [
         # The trials ending soon, by the machines' trial end.
-        ("trials ending", "machines.trial_end >=", "ix_machines_product_trial_end", "SCAN machines"),
+        pytest.param("machines.trial_end >=", "ix_machines_product_trial_end", "SCAN machines", id="trials-ending"),
         # Only the product's expired trials, newest day first (migration 0024), not all seen today.
-        ("expired-trial leads", "devices.status = ", "ix_devices_product_status_seen_day", "SCAN devices"),
+        pytest.param(
+            "devices.status = ", "ix_devices_product_status_seen_day", "SCAN devices", id="expired-trial-leads"
+        ),
         # The first licenses to end, from an index on the expiry (migration 0024), in its order.
-        ("expiring licenses", "licenses.expires_at >= ", "ix_licenses_product_expires", "TEMP B-TREE FOR ORDER BY"),
+        pytest.param(
+            "licenses.expires_at >= ", "ix_licenses_product_expires", "TEMP B-TREE FOR ORDER BY", id="expiring-licenses"
+        ),
     ],
 )
 def test_each_dashboard_queue_reads_its_index(
-    engine: Any, product: Any, queue: str, statement: str, index: str, not_in_plan: str
+    engine: Any, product: Any, statement: str, index: str, not_in_plan: str
 ) -> None:
     if engine.dialect.name != "sqlite":
         pytest.skip("the plan is checked on SQLite; PostgreSQL's planner scans tables this small")
     plan = _queue_plan(engine, product, lambda s: statement in s and "LIMIT" in s)
-    assert index in plan, (queue, plan)
-    assert not_in_plan not in plan, (queue, plan)
+    assert index in plan, plan
+    assert not_in_plan not in plan, plan

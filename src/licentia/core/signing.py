@@ -52,8 +52,13 @@ _TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
 _FROM_URLSAFE = str.maketrans("-_", "+/")
 
 
+def _b64(raw: bytes) -> bytes:
+    """base64url without padding, as ASCII bytes (they need no escaping in JSON)."""
+    return binascii.b2a_base64(raw, newline=False).translate(_TO_URLSAFE).rstrip(b"=")
+
+
 def _b64e(raw: bytes) -> str:
-    return binascii.b2a_base64(raw, newline=False).translate(_TO_URLSAFE).rstrip(b"=").decode("ascii")
+    return _b64(raw).decode("ascii")
 
 
 def _b64d(text: str) -> bytes:
@@ -144,11 +149,9 @@ class SigningKey:
         # The wrapper's keys sort as document < endorsements < kid < sig, so its
         # canonical form is the already-canonical body spliced in, not a second
         # serialisation of the whole document.
-        # base64url needs no escaping in JSON: the signature is spliced in as it is.
         chain = [dict(e) for e in endorsements]
-        sig = binascii.b2a_base64(self._sign_bytes(body), newline=False).translate(_TO_URLSAFE).rstrip(b"=")
         middle = b',"endorsements":' + canonical_json(chain) if chain else b""
-        return b'{"document":' + body + middle + self._kid_member + b',"sig":"' + sig + b'"}'
+        return b'{"document":' + body + middle + self._kid_member + b',"sig":"' + _b64(self._sign_bytes(body)) + b'"}'
 
 
 def _trusted_keys(pinned: Mapping[str, VerifyingKey], endorsements: Any, product: str) -> dict[str, PublicKey]:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import sqlite3
 import stat
 import tempfile
 from collections.abc import Iterator
@@ -126,6 +125,8 @@ def database_urls(url: str) -> DatabaseUrls:
 
 
 def _sqlite_setup(engine: sa.Engine) -> None:
+    import sqlite3  # here, not with the module: a PostgreSQL server never loads it
+
     database = Path(engine.url.database or "")
 
     @event.listens_for(engine, "do_connect")
