@@ -9,7 +9,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from licentia.server.rollups.headline import full_licenses
 from licentia.server.store.models import AdminUser, DailyRollup, Device, table_of
+from licentia.server.store.tables import products, rollups
 
 
 def _cli(data_dir: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
@@ -41,4 +43,9 @@ def test_demo_then_rollup(tmp_path: Path) -> Any:
     with engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(table_of(Device))).scalar_one() == 200
         assert conn.execute(sa.select(sa.func.count()).select_from(table_of(DailyRollup))).scalar_one() > 100
+        # Today was counted up to the recompute's moment, as the minute's run counts it: the page
+        # counts on live from there, and has its seat-limit queue, before any server ran.
+        product_id = conn.execute(sa.select(products.c.id).where(products.c.slug == "my-app")).scalar_one()
+        today = conn.execute(sa.select(sa.func.max(rollups.c.day))).scalar_one()  # the recompute's day
+        assert full_licenses(conn, product_id=product_id, today=today) is not None
     engine.dispose()

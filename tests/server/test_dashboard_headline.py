@@ -24,7 +24,7 @@ from licentia.server.products.test_mode import set_test_mode
 from licentia.server.rollups.headline import daily, since_rollups, statuses
 from licentia.server.rollups.incremental import refresh_incremental
 from licentia.server.rollups.live import AS_OF
-from licentia.server.rollups.service import compute_days, days_between
+from licentia.server.rollups.service import compute_days, days_between, refresh
 from licentia.server.store.tables import devices, rollups, test_posts
 from tests.server.admin_fixtures import make_admin, sign_in
 from tests.server.helpers import Installation
@@ -82,6 +82,38 @@ def lab(engine: Any, migrated: Any, clock: Any) -> Any:
         made = create_product(conn, slug="lab", name="Lab", fernet=migrated.fernet(), now=clock.now())
         set_test_mode(conn, product_id=made.id, on=True, email="dev@acme.example", actor="t", now=clock.now())
     return made
+
+
+def test_a_recompute_of_today_leaves_the_dashboard_counting_what_comes_after(
+    client: Any, engine: Any, clock: Any, product: Any
+) -> None:
+    """``licentia rollup`` and ``licentia demo`` recompute today as well: it is not taken for done.
+
+    The page shows what happens after them at once, not from the minute's next run.
+    """
+    with engine.begin() as conn:
+        keys = [
+            issue_license(conn, product="acme", email=f"b{n}@example.com", now=clock.now(), max_devices=1).key
+            for n in (1, 2)
+        ]
+    early = [Installation(client, product.public_key, machine=f"e{n}", disk=f"e{n}", mac=f"e{n}") for n in range(3)]
+    for app in early:
+        app.check(app_version="1.0")
+    early[0].check("/v1/activate", key=keys[0])
+    with engine.begin() as conn:
+        today = clock.now().date()
+        refresh(conn, days_between(today - dt.timedelta(days=DAYS - 1), today), now=clock.now())
+        _agree(conn, product.id, clock.now())
+
+    clock.advance(minutes=5)
+    late = Installation(client, product.public_key, machine="late", disk="late", mac="late")
+    late.check(app_version="1.1")
+    late.check("/v1/activate", key=keys[1])
+    early[1].call("/v1/events", events=[{"id": "u1", "kind": "uninstall"}])
+    with engine.begin() as conn:
+        board = _agree(conn, product.id, clock.now())
+        assert (board["new_total"], board["converted_total"], board["uninstalls"]) == (4, 2, 1)
+        assert statuses(conn, product_id=product.id, today=clock.now().date())["registered"] == 2
 
 
 def test_headline_figures_from_the_minutes_rollups_equal_live_counts_between_runs_and_across_midnight(

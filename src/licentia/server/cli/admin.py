@@ -159,10 +159,11 @@ def rollup(args: argparse.Namespace, ctx: CliContext) -> int:
 
     from licentia.server.rollups.service import days_between, first_activity, refresh
 
-    today = ctx.clock.now().date()
+    now = ctx.clock.now()
+    today = now.date()
     with ctx.engine.begin() as conn:
         recent = today - dt.timedelta(days=max(args.days, 1) - 1)
         first = (first_activity(conn) or today) if args.all else recent
-        written = refresh(conn, days_between(first, today))
+        written = refresh(conn, days_between(first, today), now=now)
     print(f"rollups recomputed for {first} .. {today}: {written} rows")
     return 0

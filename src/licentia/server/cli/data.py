@@ -175,8 +175,8 @@ def demo(args: argparse.Namespace, ctx: CliContext) -> int:
             days=args.days,
             fernet=ctx.settings.fernet(),
         )
-        today = ctx.clock.now().date()
-        refresh(conn, days_between(today - dt.timedelta(days=args.days), today))
+        now = ctx.clock.now()
+        refresh(conn, days_between(now.date() - dt.timedelta(days=args.days), now.date()), now=now)
         ctx.audit(conn, AuditAction.DEMO_FILL, product, **made)
     print(
         f"demo data for {product}: {made['devices']} devices, {made['events']} events, {made['licenses']} licenses; "

@@ -24,9 +24,10 @@ one installation in every one of them:
   the app version they reported / by their operating system.
 - ``licenses_sold``, ``unlicensed_active``, ``copies_active``: the piracy
   ratio's figures (``rollups/piracy.py``; what they mean: ``rollups/ratio.py``).
-- ``status_now`` (dimension = status) and ``as_of``: written by the minute's
-  run for today only, the installations by status and the run's cut-off, so
-  the dashboard's headline counts add only what came after (``rollups/live.py``).
+- ``status_now`` (dimension = status) and ``as_of``: written for today only, by
+  the minute's run and by a recompute given its moment (``refresh(..., now=)``),
+  the installations by status and the cut-off, so the dashboard's headline counts
+  add only what came after (``rollups/live.py``).
 """
 
 from __future__ import annotations
@@ -250,13 +251,23 @@ def _product_day(
     return rows
 
 
-def refresh(conn: sa.Connection, days: Iterable[dt.date]) -> int:
-    """Recompute ``days`` (delete then insert, one transaction); return the rows written."""
-    written = 0
+def refresh(conn: sa.Connection, days: Iterable[dt.date], *, now: dt.datetime | None = None) -> int:
+    """Recompute ``days`` (delete then insert, one transaction); return the rows written.
+
+    With ``now``, today (when among ``days``) is counted as the minute's run counts it: up
+    to ``now``, with that cut-off written beside it (and the counts by status, the full
+    licenses, today's piracy figures). Without one, the dashboard would take a day that is
+    not over for done, and miss what came after the recompute until the minute's next run.
+    """
     chosen = sorted(set(days))
+    today, cutoff = None, None
+    if now is not None and now.date() in chosen:
+        today = now.date()
+        cutoff = live_counts.Cutoff(now, int(conn.execute(sa.select(sa.func.max(events.c.id))).scalar() or 0))
+    written = 0
     for first in range(0, len(chosen), 31):
         batch = chosen[first : first + 31]
-        written += replace_days(conn, batch, compute_days(conn, batch))
+        written += replace_days(conn, batch, compute_days(conn, batch, today=today, cutoff=cutoff))
     return written
 
 
