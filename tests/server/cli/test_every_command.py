@@ -60,9 +60,13 @@ def leaf_commands(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()) -
 
 @pytest.fixture(scope="module")
 def populated(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A data directory filled by ``licentia demo`` (small), shared by every case."""
+    """A data directory filled by ``licentia demo`` (small), shared by every case.
+
+    The demo's history leans on weekdays, so what it sells depends on the day it runs: this
+    size sells a license (and makes its customer) whatever the weekday (each tried with faketime).
+    """
     data_dir = tmp_path_factory.mktemp("cli") / "data"
-    assert main(["demo", "--devices", "40", "--days", "12", "--data-dir", str(data_dir)]) == 0
+    assert main(["demo", "--devices", "60", "--days", "14", "--data-dir", str(data_dir)]) == 0
     return data_dir
 
 
