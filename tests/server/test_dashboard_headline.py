@@ -75,6 +75,23 @@ def _tile(page: str, name: str) -> int:
     return int(found.group(1).replace(",", ""))
 
 
+def _one_seat_keys(engine: Any, clock: Any) -> list[str]:
+    """Two licenses of one seat each: both are full once activated (the seat-limit work queue)."""
+    with engine.begin() as conn:
+        return [
+            issue_license(conn, product="acme", email=f"b{n}@example.com", now=clock.now(), max_devices=1).key
+            for n in (1, 2)
+        ]
+
+
+def _checked_in(client: Any, product: Any, count: int) -> list[Installation]:
+    """``count`` installations on their own machines, each checked in once at version 1.0."""
+    fleet = [Installation(client, product.public_key, machine=f"m{n}", disk=f"d{n}", mac=f"n{n}") for n in range(count)]
+    for app in fleet:
+        app.check(app_version="1.0")
+    return fleet
+
+
 @pytest.fixture
 def lab(engine: Any, migrated: Any, clock: Any) -> Any:
     """A second product, in test mode: its posts are kept apart and counted nowhere."""
@@ -91,14 +108,8 @@ def test_a_recompute_of_today_leaves_the_dashboard_counting_what_comes_after(
 
     The page shows what happens after them at once, not from the minute's next run.
     """
-    with engine.begin() as conn:
-        keys = [
-            issue_license(conn, product="acme", email=f"b{n}@example.com", now=clock.now(), max_devices=1).key
-            for n in (1, 2)
-        ]
-    early = [Installation(client, product.public_key, machine=f"e{n}", disk=f"e{n}", mac=f"e{n}") for n in range(3)]
-    for app in early:
-        app.check(app_version="1.0")
+    keys = _one_seat_keys(engine, clock)
+    early = _checked_in(client, product, 3)
     early[0].check("/v1/activate", key=keys[0])
     with engine.begin() as conn:
         today = clock.now().date()
@@ -119,15 +130,8 @@ def test_a_recompute_of_today_leaves_the_dashboard_counting_what_comes_after(
 def test_headline_figures_from_the_minutes_rollups_equal_live_counts_between_runs_and_across_midnight(
     client: Any, engine: Any, clock: Any, product: Any, lab: Any
 ) -> None:
-    with engine.begin() as conn:
-        # One seat each: both are full once activated (the seat-limit work queue).
-        keys = [
-            issue_license(conn, product="acme", email=f"b{n}@example.com", now=clock.now(), max_devices=1).key
-            for n in (1, 2)
-        ]
-    fleet = [Installation(client, product.public_key, machine=f"m{n}", disk=f"d{n}", mac=f"n{n}") for n in range(5)]
-    for app in fleet:
-        app.check(app_version="1.0")
+    keys = _one_seat_keys(engine, clock)
+    fleet = _checked_in(client, product, 5)
     fleet[0].check("/v1/activate", key=keys[0])
     fleet[1].call("/v1/events", events=[{"id": "f1", "kind": "feedback"}])
     with engine.begin() as conn:
