@@ -26,7 +26,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from licentia.server.rollups.live import Cutoff
-from licentia.server.rollups.service import compute_days, days_between, replace_days
+from licentia.server.rollups.service import compute_days, days_between, last_event_id, replace_days
 from licentia.server.store.tables import events, watermarks
 
 NAME = "daily"
@@ -46,7 +46,7 @@ class Plan:
 def plan(conn: sa.Connection, today: dt.date, *, at: dt.datetime | None = None) -> Plan:
     """The days to recompute now, read on the same snapshot the rows will be computed on."""
     mark = conn.execute(sa.select(watermarks).where(watermarks.c.name == NAME)).first()
-    through = int(conn.execute(sa.select(sa.func.max(events.c.id))).scalar() or 0)
+    through = last_event_id(conn)
     days = {today}
     if mark is None:  # the first run: yesterday too, as the minute task always did
         days.add(today - dt.timedelta(days=1))

@@ -263,12 +263,17 @@ def refresh(conn: sa.Connection, days: Iterable[dt.date], *, now: dt.datetime | 
     today, cutoff = None, None
     if now is not None and now.date() in chosen:
         today = now.date()
-        cutoff = live_counts.Cutoff(now, int(conn.execute(sa.select(sa.func.max(events.c.id))).scalar() or 0))
+        cutoff = live_counts.Cutoff(now, last_event_id(conn))
     written = 0
     for first in range(0, len(chosen), 31):
         batch = chosen[first : first + 31]
         written += replace_days(conn, batch, compute_days(conn, batch, today=today, cutoff=cutoff))
     return written
+
+
+def last_event_id(conn: sa.Connection) -> int:
+    """The id of the newest event (0 with none): how far a cut-off's event counts go."""
+    return int(conn.execute(sa.select(sa.func.max(events.c.id))).scalar() or 0)
 
 
 def replace_days(conn: sa.Connection, days: list[dt.date], rows: list[dict[str, Any]]) -> int:
